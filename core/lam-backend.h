@@ -1,0 +1,190 @@
+/* lam-backend.h: the table of operations every compute backend provides.
+ *
+ * Layers, losses and optimizers call only these operations, so every model
+ * runs on every backend and a parity test can compare any op between them.
+ * Pointers called "device" point into memory from `alloc`; on the CPU backend
+ * that is ordinary host memory. All tensors are float32, row-major,
+ * contiguous; labels and argmax indices are int32.
+ *
+ * Gradient rule (as in llm.c): parameter gradients are accumulated (+=),
+ * activation gradients are written (=).
+ *
+ * This header is the only part of core/ the CUDA module sees: keep it plain
+ * C with no GLib types in the ops table, so nvcc can include it.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever the table's layout or an op's meaning changes; a module
+ * built against another version is refused at load time. */
+#define LAM_BACKEND_ABI_VERSION 1
+
+typedef enum
+{
+  LAM_ACTIVATION_RELU,
+  LAM_ACTIVATION_LEAKY_RELU, /* slope for x < 0 in `alpha` */
+  LAM_ACTIVATION_SIGMOID,
+  LAM_ACTIVATION_TANH,
+} LamActivation;
+
+typedef struct _LamBackend LamBackend;
+
+struct _LamBackend
+{
+  int abi_version;
+  const char *name;        /* "cpu", "cuda" */
+  char device_name[128];   /* "OpenBLAS 0.3.21, 2 threads" / "NVIDIA H100 80GB HBM3" */
+  void *context;           /* backend's own state */
+
+  /* Memory. alloc returns NULL when out of memory (never aborts); the
+   * memory is zero-filled. */
+  void *(*alloc) (LamBackend *self, size_t bytes);
+  void (*free) (LamBackend *self, void *ptr);
+  void (*upload) (LamBackend *self, void *dst_device, const void *src_host, size_t bytes);
+  void (*download) (LamBackend *self, void *dst_host, const void *src_device, size_t bytes);
+  void (*copy) (LamBackend *self, void *dst_device, const void *src_device, size_t bytes);
+  /* Waits until every queued op has finished (no-op on the CPU). */
+  void (*synchronize) (LamBackend *self);
+  /* Frees the table itself and the backend's state. */
+  void (*destroy) (LamBackend *self);
+
+  // x (n) = value
+  void (*fill) (LamBackend *self, float *x, size_t n, float value);
+
+  /* C (m,n) = alpha * op(A) · op(B) + beta * C, row-major.
+   * op(A) is (m,k): A is (m,k) with lda >= k, or (k,m) with lda >= m when
+   * trans_a. op(B) is (k,n): B is (k,n) with ldb >= n, or (n,k) when
+   * trans_b. */
+  void (*gemm) (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+  // y (outer, channels, inner) += bias (channels)
+  void (*bias_add) (LamBackend *self, float *y, const float *bias, int outer, int channels,
+                    int inner);
+  // dbias (channels) += sum over outer and inner of dy (outer, channels, inner)
+  void (*bias_backward) (LamBackend *self, const float *dy, float *dbias, int outer, int channels,
+                         int inner);
+
+  // y (n) = f(x (n)); y may alias x
+  void (*activation_forward) (LamBackend *self, LamActivation kind, float alpha, const float *x,
+                              float *y, size_t n);
+  // dx (n) = f'(x) * dy, using whichever of x (input) or y (output) the
+  // function needs; dx may alias dy
+  void (*activation_backward) (LamBackend *self, LamActivation kind, float alpha, const float *x,
+                               const float *y, const float *dy, float *dx, size_t n);
+
+  /* Convolution lowering over a whole batch.
+   * im (batch, c, h, w) -> col (c*kh*kw, batch*oh*ow), column index
+   * b*oh*ow + oy*ow + ox; padded positions read as 0.
+   * oh = (h + 2*pad - kh) / stride + 1, likewise ow. */
+  void (*im2col) (LamBackend *self, const float *im, int batch, int c, int h, int w, int kh,
+                  int kw, int stride, int pad, float *col);
+  // im (batch, c, h, w) = sum of the col entries that im2col read from each pixel
+  void (*col2im) (LamBackend *self, const float *col, int batch, int c, int h, int w, int kh,
+                  int kw, int stride, int pad, float *im);
+  // y (b, a, inner) = x (a, b, inner): swaps the two outer axes
+  void (*swap_axes) (LamBackend *self, const float *x, float *y, int a, int b, int inner);
+
+  /* Pooling over planes = batch*channels planes of (h, w); windows k×k,
+   * stride, zero padding pad; oh = (h + 2*pad - k) / stride + 1.
+   * Max pooling ignores padded positions (as PyTorch); argmax (planes, oh, ow)
+   * holds the index y*w + x inside the input plane of the chosen maximum. */
+  void (*maxpool_forward) (LamBackend *self, const float *x, float *y, int32_t *argmax, int planes,
+                           int h, int w, int k, int stride, int pad);
+  // dx (planes, h, w) = scatter of dy (planes, oh, ow) through argmax
+  void (*maxpool_backward) (LamBackend *self, const float *dy, const int32_t *argmax, float *dx,
+                            int planes, int h, int w, int oh, int ow);
+  /* Average pooling counts padded positions in the divisor (PyTorch's
+   * count_include_pad=True): divisor is always k*k. */
+  void (*avgpool_forward) (LamBackend *self, const float *x, float *y, int planes, int h, int w,
+                           int k, int stride, int pad);
+  void (*avgpool_backward) (LamBackend *self, const float *dy, float *dx, int planes, int h, int w,
+                            int k, int stride, int pad);
+
+  // y (rows, cols) = softmax or log_softmax of each row of x, numerically stable
+  void (*softmax_forward) (LamBackend *self, const float *x, float *y, int rows, int cols,
+                           int log);
+  /* dx (rows, cols) from y (the forward output) and dy:
+   * softmax: dx = y * (dy - sum(dy * y)); log_softmax: dx = dy - exp(y) * sum(dy) */
+  void (*softmax_backward) (LamBackend *self, const float *y, const float *dy, float *dx,
+                            int rows, int cols, int log);
+
+  /* Inverted dropout: mask[i] = (u(seed, i) >= p) / (1 - p) with u from
+   * lam_hash_uniform below, y = x * mask. Deterministic for a seed, so both
+   * backends draw the same mask. */
+  void (*dropout_forward) (LamBackend *self, const float *x, float *y, float *mask, size_t n,
+                           float p, uint64_t seed);
+  // dx (n) = dy * mask
+  void (*dropout_backward) (LamBackend *self, const float *dy, const float *mask, float *dx,
+                            size_t n);
+
+  /* Losses over (rows, cols) predictions and int32 labels (rows).
+   * Each writes the gradient of (loss_sum * grad_scale) to dx and adds the
+   * sum over rows of the per-row loss to *loss_acc (a device float).
+   * softmax_xent: per-row loss = -log softmax(x)[label] (x are logits).
+   * nll: per-row loss = -x[label] (x are log-probabilities).
+   * mse: target is the one-hot label; per-row loss = sum_j (x_j - t_j)^2 / cols,
+   *   so the mean of per-row losses is PyTorch's MSELoss(reduction='mean'). */
+  void (*softmax_xent) (LamBackend *self, const float *x, const int32_t *labels, int rows,
+                        int cols, float grad_scale, float *dx, float *loss_acc);
+  void (*nll) (LamBackend *self, const float *x, const int32_t *labels, int rows, int cols,
+               float grad_scale, float *dx, float *loss_acc);
+  void (*mse) (LamBackend *self, const float *x, const int32_t *labels, int rows, int cols,
+               float grad_scale, float *dx, float *loss_acc);
+
+  // out (rows) = index of the first maximum of each row of x (rows, cols)
+  void (*argmax_rows) (LamBackend *self, const float *x, int rows, int cols, int32_t *out);
+  // *correct_acc (a device float) += number of rows whose argmax equals the label
+  void (*count_correct) (LamBackend *self, const float *x, const int32_t *labels, int rows,
+                         int cols, float *correct_acc);
+
+  /* Optimizer updates over flat buffers of n parameters, PyTorch semantics.
+   * SGD: g = grad + weight_decay * p; with momentum: buf = first ? g :
+   * momentum * buf + (1 - dampening) * g, then g = nesterov ? g + momentum *
+   * buf : buf; p -= lr * g. */
+  void (*sgd_update) (LamBackend *self, float *params, const float *grads, float *momentum_buf,
+                      size_t n, float lr, float momentum, float dampening, float weight_decay,
+                      int nesterov, int first_step);
+  /* Adam (decoupled = 0): g = grad + weight_decay * p. AdamW (decoupled = 1):
+   * p *= 1 - lr * weight_decay. Then m = b1 m + (1-b1) g, v = b2 v + (1-b2) g²,
+   * p -= lr / (1 - b1^step) * m / (sqrt(v) / sqrt(1 - b2^step) + eps).
+   * step counts from 1. */
+  void (*adam_update) (LamBackend *self, float *params, const float *grads, float *m, float *v,
+                       size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                       int decoupled, int step);
+};
+
+/* A uniform number in [0, 1) from (seed, index): splitmix64 finaliser over
+ * seed ^ (index * golden ratio), top 24 bits. Shared by every backend so
+ * random masks agree bit for bit. */
+#ifdef __CUDACC__
+#define LAM_HOST_DEVICE __host__ __device__
+#else
+#define LAM_HOST_DEVICE
+#endif
+
+static inline LAM_HOST_DEVICE float
+lam_hash_uniform (uint64_t seed, uint64_t index)
+{
+  uint64_t z = seed ^ (index * 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z = z ^ (z >> 31);
+  return (float) (z >> 40) * (1.0f / 16777216.0f);
+}
+
+/* The entry point a backend module exports: returns a new table, or NULL
+ * with a message in `error_message` (size bytes) when no device answers. */
+typedef LamBackend *(*LamBackendModuleOpen) (int abi_version, char *error_message,
+                                             size_t size);
+#define LAM_BACKEND_MODULE_SYMBOL "lam_backend_module_open"
+
+#ifdef __cplusplus
+}
+#endif

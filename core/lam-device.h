@@ -1,0 +1,31 @@
+/* lam-device.h: choosing the backend a model runs on. The CPU backend is
+ * always there; the CUDA backend is a module loaded at run time with GModule
+ * when it was built and a device answers. */
+#pragma once
+
+#include <glib.h>
+
+#include "lam-backend.h"
+
+G_BEGIN_DECLS
+
+#define LAM_DEVICE_ERROR (lam_device_error_quark ())
+GQuark lam_device_error_quark (void);
+
+typedef enum
+{
+  LAM_DEVICE_ERROR_UNKNOWN,     /* not "auto", "cpu" or "cuda" */
+  LAM_DEVICE_ERROR_UNAVAILABLE, /* the module is missing or no device answers */
+} LamDeviceError;
+
+/* The CPU backend (OpenBLAS). Free with lam_backend_free. */
+LamBackend *lam_backend_cpu_new (void);
+
+/* "cpu", "cuda" or "auto" (the GPU when it answers, else the CPU). For
+ * "auto", a GPU that does not answer is not an error: *note (may be NULL)
+ * receives the reason the CPU was chosen, owned. */
+LamBackend *lam_device_open (const char *device, char **note, GError **error);
+
+void lam_backend_free (LamBackend *backend);
+
+G_END_DECLS

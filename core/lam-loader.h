@@ -1,0 +1,87 @@
+/* lam-loader.h: train/validation split, and the batch loader that shuffles,
+ * normalises (fused with the uint8 → float conversion) and augments, preparing
+ * the next batch on its own thread while the current one trains. */
+#pragma once
+
+#include "lam-dataset.h"
+
+G_BEGIN_DECLS
+
+/* A seeded split of indices 0..n-1 into train and validation parts, disjoint
+ * and together covering every index once. */
+typedef struct
+{
+  guint32 *train; /* owned */
+  gsize n_train;
+  guint32 *val; /* owned; NULL when n_val == 0 */
+  gsize n_val;
+} LamSplit;
+
+/* n_val = round(n * val_fraction); 0 <= val_fraction < 1. */
+LamSplit *lam_split_new_fraction (gsize n, double val_fraction, guint64 seed);
+/* Exactly n_val validation samples; n_val < n. */
+LamSplit *lam_split_new_count (gsize n, gsize n_val, guint64 seed);
+void lam_split_free (LamSplit *split);
+
+typedef enum
+{
+  LAM_PADDING_ZERO,
+  LAM_PADDING_REFLECT,
+} LamPaddingMode;
+
+typedef struct
+{
+  int batch_size;
+  gboolean shuffle;    /* reshuffle every epoch (training); FALSE keeps index order */
+  gboolean drop_last;  /* FALSE: the last batch may be smaller */
+  guint64 seed;
+  /* Normalisation: x = (pixel / 255 - mean[c]) / std[c]. */
+  float mean[3];
+  float std[3];
+  /* Augmentation (set only for training loaders). */
+  int crop_padding;    /* > 0: random crop of the original size from the padded image */
+  LamPaddingMode padding_mode;
+  gboolean hflip;      /* random horizontal flip with probability 0.5 */
+} LamLoaderConfig;
+
+/* No shuffle, no augmentation, mean 0 std 1, batch 64. */
+LamLoaderConfig lam_loader_config_default (void);
+
+typedef struct
+{
+  int size;        /* samples in this batch, <= batch_size */
+  float *images;   /* size × channels × height × width, normalised */
+  gint32 *labels;  /* size */
+  guint32 *indices; /* size: dataset indices of the samples */
+} LamBatch;
+
+typedef struct _LamLoader LamLoader;
+
+/* Iterates over dataset images listed in indices (copied; all when NULL).
+ * The dataset is borrowed and must outlive the loader. */
+LamLoader *lam_loader_new (const LamDataset *dataset, const guint32 *indices, gsize n,
+                           const LamLoaderConfig *config);
+void lam_loader_free (LamLoader *loader);
+gsize lam_loader_get_n_samples (LamLoader *loader);
+int lam_loader_get_n_batches (LamLoader *loader); /* per epoch */
+
+/* Starts an epoch: order = shuffle(seed, epoch) when shuffling, else the
+ * given order; the same seed and epoch give the same order. Starts preparing
+ * the first batch in the background. */
+void lam_loader_start_epoch (LamLoader *loader, int epoch);
+/* The next batch of the epoch, or NULL at the end. The batch is owned by the
+ * loader and valid until the next call; the one after it is being prepared
+ * meanwhile on the loader's thread. */
+const LamBatch *lam_loader_next (LamLoader *loader);
+
+/* Fills one normalised (and, if augment, augmented) image; used by the
+ * loader's thread and by previews in the UI. rng may be NULL when augment is
+ * FALSE. out has channels × height × width floats. */
+void lam_loader_prepare_image (const LamDataset *dataset, int index,
+                               const LamLoaderConfig *config, gboolean augment, GRand *rng,
+                               float *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamSplit, lam_split_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamLoader, lam_loader_free)
+
+G_END_DECLS

@@ -1,0 +1,141 @@
+/* lam-model.h: model specs (JSON and compact text), shape inference, and
+ * the runtime model: a flat parameter buffer, a flat gradient buffer and an
+ * activation arena sized once per batch size, so a training step allocates
+ * nothing.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "lam-backend.h"
+#include "lam-layer.h"
+#include "lam-tensor.h"
+
+G_BEGIN_DECLS
+
+#define LAM_MODEL_ERROR (lam_model_error_quark ())
+GQuark lam_model_error_quark (void);
+
+typedef enum
+{
+  LAM_MODEL_ERROR_PARSE,   /* not JSON / not the text grammar */
+  LAM_MODEL_ERROR_INVALID, /* unknown layer, bad or missing field, non-positive size */
+  LAM_MODEL_ERROR_SHAPE,   /* layers do not fit together or with the input */
+  LAM_MODEL_ERROR_MEMORY,  /* the backend could not allocate the buffers */
+  LAM_MODEL_ERROR_NOT_FOUND, /* no such preset or file */
+} LamModelError;
+
+typedef enum
+{
+  LAM_LOSS_CROSS_ENTROPY, /* on logits */
+  LAM_LOSS_NLL,           /* on log-probabilities */
+  LAM_LOSS_MSE,           /* against one-hot targets */
+} LamLossKind;
+
+const char *lam_loss_kind_to_string (LamLossKind kind); /* "cross_entropy", "nll", "mse" */
+gboolean lam_loss_kind_from_string (const char *name, LamLossKind *kind);
+
+typedef struct
+{
+  char *name;          /* owned; may be NULL */
+  gboolean has_input;  /* FALSE until the dataset gives it */
+  LamShape input;
+  gboolean has_loss;   /* FALSE: nll after log_softmax, else cross_entropy */
+  LamLossKind loss;
+  int n_layers;
+  LamLayerSpec *layers; /* owned, n_layers */
+} LamModelSpec;
+
+LamModelSpec *lam_model_spec_new (void);
+void lam_model_spec_free (LamModelSpec *spec);
+LamModelSpec *lam_model_spec_copy (const LamModelSpec *spec);
+void lam_model_spec_append (LamModelSpec *spec, const LamLayerSpec *layer);
+/* The loss the spec names, or the default for its last layer. */
+LamLossKind lam_model_spec_get_loss (const LamModelSpec *spec);
+
+/* JSON: {"name": "...", "input": [1,28,28], "loss": "nll",
+ *        "layers": [{"type": "conv2d", "out": 32, "kernel": 3, "padding": 1},
+ *                   {"type": "relu"}, {"type": "linear", "out": 10}, ...]}
+ * Text: "flatten,linear:256,relu,linear:10,logsoftmax"; arguments after ':'
+ * separated by ':' or 'x' as documented in lam-model-spec.c
+ * (conv2d:32:3 = 32 filters 3×3; conv2d:32:3:s1:p1; maxpool2d:2; dropout:0.25;
+ * leaky_relu:0.1). Errors name the layer (by position and text) and the
+ * field. */
+LamModelSpec *lam_model_spec_from_json (const char *json, gssize length, GError **error);
+LamModelSpec *lam_model_spec_from_text (const char *text, GError **error);
+/* Decides between a preset name, a path to a .json file, inline JSON and
+ * the compact text. */
+LamModelSpec *lam_model_spec_from_string (const char *spec_or_path, GError **error);
+LamModelSpec *lam_model_spec_load (const char *path, GError **error);
+char *lam_model_spec_to_json (const LamModelSpec *spec); /* pretty-printed, owned */
+char *lam_model_spec_to_text (const LamModelSpec *spec); /* owned */
+
+/* Presets are JSON files compiled into the library (resources/presets). */
+LamModelSpec *lam_model_spec_preset (const char *name, GError **error);
+/* NULL-terminated owned list of preset names, in menu order. */
+char **lam_model_spec_list_presets (void);
+
+/* The stack with every layer planned (shapes, offsets, FLOPs). */
+typedef struct
+{
+  LamShape input;
+  int n_layers;
+  LamLayer *layers; /* owned */
+  gsize n_params;
+  guint64 flops;    /* forward, per sample */
+  LamShape output;
+  gsize saved_bytes_per_sample;
+  gsize scratch_floats_per_sample;
+  gsize activation_floats_per_sample; /* input + every layer's output */
+} LamModelPlan;
+
+/* Shape inference over the whole stack; the first layer that does not fit
+ * is reported (LAM_MODEL_ERROR_SHAPE) with both shapes. The spec must have
+ * its input set. The last layer's output must be flat. */
+LamModelPlan *lam_model_plan_new (const LamModelSpec *spec, GError **error);
+void lam_model_plan_free (LamModelPlan *plan);
+
+/* The model on a backend. */
+typedef struct _LamModel LamModel;
+
+/* Allocates parameters, gradients, activations, saved state and scratch for
+ * up to max_batch samples, and initialises the parameters from seed. */
+LamModel *lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch,
+                         guint64 seed, GError **error);
+void lam_model_free (LamModel *model);
+
+const LamModelSpec *lam_model_get_spec (LamModel *model);
+const LamModelPlan *lam_model_get_plan (LamModel *model);
+LamBackend *lam_model_get_backend (LamModel *model);
+int lam_model_get_max_batch (LamModel *model);
+int lam_model_get_n_classes (LamModel *model); /* numel of the output */
+gsize lam_model_get_n_params (LamModel *model);
+float *lam_model_get_params (LamModel *model); /* device */
+float *lam_model_get_grads (LamModel *model);  /* device */
+/* Device buffer for the input batch (max_batch, input shape): upload here. */
+float *lam_model_get_input (LamModel *model);
+/* Device buffer of the last forward's output (batch, n_classes). */
+float *lam_model_get_output (LamModel *model);
+/* Device buffer for the gradient of the loss w.r.t. the output. */
+float *lam_model_get_output_grad (LamModel *model);
+
+/* Runs forward on the first `batch` samples of the input buffer. */
+void lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed);
+/* Zeroes the gradients, then runs backward from the output gradient. */
+void lam_model_backward (LamModel *model, int batch);
+
+/* Host copies of the parameters (n_params floats). */
+void lam_model_get_params_host (LamModel *model, float *dst);
+void lam_model_set_params_host (LamModel *model, const float *src);
+
+/* Loss over the model's output against labels (device int32, batch):
+ * writes the output gradient for a mean over the batch and adds the sum of
+ * per-sample losses to *loss_acc (device float). */
+void lam_model_loss (LamModel *model, LamLossKind kind, const int32_t *labels, int batch,
+                     float *loss_acc);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamModelSpec, lam_model_spec_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamModelPlan, lam_model_plan_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamModel, lam_model_free)
+
+G_END_DECLS

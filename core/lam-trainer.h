@@ -1,0 +1,131 @@
+/* lam-trainer.h: a training session on its own thread.
+ *
+ * The caller sends commands (start, pause, resume, single step, stop, set
+ * learning rate) that the worker picks up between steps; the worker posts
+ * events to a GMainContext where they are delivered in one coalesced idle
+ * callback at a time. The worker never touches the caller's objects and the
+ * caller never waits on the worker (except lam_trainer_wait).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "lam-backend.h"
+#include "lam-dataset.h"
+#include "lam-metrics.h"
+#include "lam-model.h"
+#include "lam-optim.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TRAINER_ERROR (lam_trainer_error_quark ())
+GQuark lam_trainer_error_quark (void);
+
+typedef enum
+{
+  LAM_TRAINER_ERROR_CONFIG, /* a setting out of range, named in the message */
+  LAM_TRAINER_ERROR_DATA,   /* the dataset does not fit the model */
+} LamTrainerError;
+
+typedef struct
+{
+  int epochs;
+  int batch_size;
+  LamOptimizerConfig optimizer;
+  LamSchedule schedule;
+  double val_fraction; /* 0: no validation set */
+  guint64 seed;
+  gboolean normalize_from_data; /* compute mean/std from the training split */
+  float mean[3];                /* used when normalize_from_data is FALSE */
+  float std[3];
+  int crop_padding;             /* augmentation: 0 = none */
+  gboolean hflip;
+  int report_every;             /* steps between progress events; 0 = automatic */
+  gboolean evaluate_test;       /* evaluate the test set after the last epoch */
+} LamTrainerConfig;
+
+/* 1 epoch, batch 64, Adam defaults, val 0.1, seed 1, mean 0 / std 1 over
+ * pixels in [0, 1] ("ToTensor"), no augmentation, test evaluation on. */
+LamTrainerConfig lam_trainer_config_default (void);
+
+typedef enum
+{
+  LAM_TRAINER_EVENT_STARTED,
+  LAM_TRAINER_EVENT_PROGRESS, /* every report_every steps, and after a single step */
+  LAM_TRAINER_EVENT_EPOCH,    /* an epoch ended: train and validation figures */
+  LAM_TRAINER_EVENT_TEST,     /* test-set evaluation: accuracy, loss, confusion */
+  LAM_TRAINER_EVENT_PAUSED,
+  LAM_TRAINER_EVENT_RESUMED,
+  LAM_TRAINER_EVENT_LR_CHANGED,
+  LAM_TRAINER_EVENT_DIVERGED, /* loss became NaN or Inf: stopped, last good weights kept */
+  LAM_TRAINER_EVENT_ERROR,
+  LAM_TRAINER_EVENT_FINISHED, /* the thread is done (after all epochs, stop, divergence or error) */
+} LamTrainerEventKind;
+
+typedef struct
+{
+  LamTrainerEventKind kind;
+  int epoch;              /* 0-based epoch the event belongs to */
+  int epochs;
+  gint64 step;            /* optimizer steps done so far */
+  int batch;              /* batches done in this epoch */
+  int batches_per_epoch;
+  double loss;            /* PROGRESS: mean since the last report; EPOCH: over the epoch */
+  double accuracy;
+  double val_loss;        /* NAN without a validation set */
+  double val_accuracy;
+  double test_loss;       /* TEST */
+  double test_accuracy;
+  double seconds;         /* EPOCH: the epoch's duration; FINISHED: the whole run */
+  double samples_per_second;
+  double lr;
+  gboolean stopped;       /* FINISHED: ended by stop, divergence or error */
+  char *message;          /* owned: DIVERGED, ERROR, and a word for others; may be NULL */
+  LamConfusion *confusion; /* owned: TEST */
+} LamTrainerEvent;
+
+void lam_trainer_event_free (LamTrainerEvent *event);
+
+typedef void (*LamTrainerEventFunc) (const LamTrainerEvent *event, gpointer user_data);
+
+typedef struct _LamTrainer LamTrainer;
+
+/* The spec's input is set from the dataset. Datasets and backend are
+ * borrowed and must outlive the trainer. test may be NULL. */
+LamTrainer *lam_trainer_new (const LamModelSpec *spec, const LamDataset *train,
+                             const LamDataset *test, LamBackend *backend,
+                             const LamTrainerConfig *config, GError **error);
+/* Frees the trainer; stops and joins the thread first if it runs. */
+void lam_trainer_free (LamTrainer *trainer);
+
+/* Events are delivered on `context` (NULL: the thread-default context of
+ * the caller of this function). */
+void lam_trainer_set_event_func (LamTrainer *trainer, LamTrainerEventFunc func,
+                                 gpointer user_data, GMainContext *context);
+
+/* Starts the thread; with paused, it waits for resume or step. */
+void lam_trainer_start (LamTrainer *trainer, gboolean paused);
+void lam_trainer_pause (LamTrainer *trainer);
+void lam_trainer_resume (LamTrainer *trainer);
+/* While paused: one batch, then a PROGRESS event, then paused again. */
+void lam_trainer_step (LamTrainer *trainer);
+void lam_trainer_stop (LamTrainer *trainer);
+void lam_trainer_set_lr (LamTrainer *trainer, double lr);
+gboolean lam_trainer_is_running (LamTrainer *trainer);
+/* Joins the thread (returns at once when it never started). */
+void lam_trainer_wait (LamTrainer *trainer);
+
+/* A copy of the weights at a step boundary: safe while training runs. */
+float *lam_trainer_dup_params (LamTrainer *trainer, gsize *n_params);
+/* The model being trained; only to be used while the thread is not running. */
+LamModel *lam_trainer_get_model (LamTrainer *trainer);
+/* Normalisation in use (after normalize_from_data). */
+void lam_trainer_get_normalization (LamTrainer *trainer, float *mean, float *std);
+
+/* Evaluates a model on a dataset with the given normalisation: fills
+ * confusion (may be NULL), returns accuracy and *loss (mean). Runs on the
+ * caller's thread. */
+double lam_evaluate (LamModel *model, const LamDataset *dataset, const float *mean,
+                     const float *std, LamConfusion *confusion, double *loss);
+
+G_END_DECLS
