@@ -1,1 +1,428 @@
-/* being written */
+/* lamina train: headless training with progress on a terminal and JSON lines. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lam-checkpoint.h"
+#include "lam-cli.h"
+#include "lam-dataset.h"
+#include "lam-device.h"
+#include "lam-trainer.h"
+
+typedef struct
+{
+  GMainLoop *loop;
+  gboolean json;
+  gboolean progress_bar; /* stderr is a terminal */
+  gboolean bar_shown;
+  int exit_code;
+  const LamDataset *test;
+  double test_accuracy;
+} TrainRun;
+
+static void
+clear_bar (TrainRun *run)
+{
+  if (run->bar_shown) {
+    fprintf (stderr, "\r\033[K");
+    run->bar_shown = FALSE;
+  }
+}
+
+static void
+print_bar (TrainRun *run, const LamTrainerEvent *event)
+{
+  const int width = 30;
+  double fraction = event->batches_per_epoch ? (double) event->batch / event->batches_per_epoch : 0;
+  int filled = (int) (fraction * width);
+  char bar[64];
+  for (int i = 0; i < width; i++)
+    bar[i] = i < filled ? '#' : '.';
+  bar[width] = '\0';
+  double left = event->samples_per_second > 0 && event->batch > 0
+                  ? event->seconds * (1 - fraction) / fraction
+                  : NAN;
+  fprintf (stderr, "\r\033[Kepoch %d/%d [%s] %d/%d  loss %.4f  acc %5.1f%%  %.0f img/s  %.0f s left",
+           event->epoch + 1, event->epochs, bar, event->batch, event->batches_per_epoch,
+           event->loss, event->accuracy * 100, event->samples_per_second, left);
+  fflush (stderr);
+  run->bar_shown = TRUE;
+}
+
+static void
+on_event (const LamTrainerEvent *event, gpointer user_data)
+{
+  TrainRun *run = user_data;
+
+  switch (event->kind) {
+  case LAM_TRAINER_EVENT_PROGRESS:
+    if (run->progress_bar)
+      print_bar (run, event);
+    break;
+
+  case LAM_TRAINER_EVENT_EPOCH:
+    clear_bar (run);
+    if (run->json) {
+      char val_loss[32] = "null", val_accuracy[32] = "null";
+      if (!isnan (event->val_loss)) {
+        g_snprintf (val_loss, sizeof val_loss, "%.6f", event->val_loss);
+        g_snprintf (val_accuracy, sizeof val_accuracy, "%.6f", event->val_accuracy);
+      }
+      g_print ("{\"event\": \"epoch\", \"epoch\": %d, \"epochs\": %d, \"step\": %" G_GINT64_FORMAT
+               ", \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"val_loss\": %s, "
+               "\"val_accuracy\": %s, \"seconds\": %.4f, \"samples_per_second\": %.1f, "
+               "\"lr\": %g}\n",
+               event->epoch + 1, event->epochs, event->step, event->loss, event->accuracy,
+               val_loss, val_accuracy, event->seconds, event->samples_per_second, event->lr);
+    } else {
+      g_print ("Epoch %d/%d  train loss %.4f  acc %.2f%%", event->epoch + 1, event->epochs,
+               event->loss, event->accuracy * 100);
+      if (!isnan (event->val_accuracy))
+        g_print ("  |  val loss %.4f  acc %.2f%%", event->val_loss, event->val_accuracy * 100);
+      g_print ("  |  %.2f s, %.0f img/s, lr %g\n", event->seconds, event->samples_per_second,
+               event->lr);
+    }
+    break;
+
+  case LAM_TRAINER_EVENT_TEST:
+    clear_bar (run);
+    run->test_accuracy = event->test_accuracy;
+    if (run->json)
+      g_print ("{\"event\": \"test\", \"test_loss\": %.6f, \"test_accuracy\": %.6f, "
+               "\"images\": %d}\n",
+               event->test_loss, event->test_accuracy, run->test ? run->test->n : 0);
+    else
+      g_print ("Test: loss %.4f  accuracy %.2f%% on %d images\n", event->test_loss,
+               event->test_accuracy * 100, run->test ? run->test->n : 0);
+    break;
+
+  case LAM_TRAINER_EVENT_DIVERGED:
+  case LAM_TRAINER_EVENT_ERROR:
+    clear_bar (run);
+    run->exit_code = LAM_EXIT_FAILED;
+    if (run->json) {
+      g_autofree char *escaped = g_strescape (event->message ? event->message : "", NULL);
+      g_print ("{\"event\": \"%s\", \"step\": %" G_GINT64_FORMAT ", \"message\": \"%s\"}\n",
+               event->kind == LAM_TRAINER_EVENT_DIVERGED ? "diverged" : "error", event->step,
+               escaped);
+    }
+    g_printerr ("lamina train: %s\n", event->message ? event->message : "training failed");
+    break;
+
+  case LAM_TRAINER_EVENT_FINISHED:
+    clear_bar (run);
+    if (run->json)
+      g_print ("{\"event\": \"finished\", \"steps\": %" G_GINT64_FORMAT ", \"seconds\": %.3f, "
+               "\"stopped\": %s}\n",
+               event->step, event->seconds, event->stopped ? "true" : "false");
+    g_main_loop_quit (run->loop);
+    break;
+
+  case LAM_TRAINER_EVENT_STARTED:
+  case LAM_TRAINER_EVENT_PAUSED:
+  case LAM_TRAINER_EVENT_RESUMED:
+  case LAM_TRAINER_EVENT_LR_CHANGED:
+  default:
+    break;
+  }
+}
+
+static gboolean
+parse_schedule (const char *text, LamSchedule *schedule, int epochs, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ":", -1);
+  guint n = g_strv_length (parts);
+  memset (schedule, 0, sizeof *schedule);
+  if (g_str_equal (parts[0], "constant") && n == 1) {
+    schedule->kind = LAM_SCHEDULE_CONSTANT;
+    return TRUE;
+  }
+  if (g_str_equal (parts[0], "step") && (n == 2 || n == 3)) {
+    gint64 size;
+    double gamma = 0.1;
+    if (!lam_cli_parse_int ("--schedule step:SIZE", parts[1], 1, 100000, &size, error))
+      return FALSE;
+    if (n == 3 && !lam_cli_parse_double ("--schedule step:SIZE:GAMMA", parts[2], 0, 1, TRUE,
+                                         &gamma, error))
+      return FALSE;
+    schedule->kind = LAM_SCHEDULE_STEP;
+    schedule->step_size = (int) size;
+    schedule->gamma = gamma;
+    return TRUE;
+  }
+  if (g_str_equal (parts[0], "cosine") && (n == 1 || n == 2)) {
+    double eta_min = 0;
+    if (n == 2 && !lam_cli_parse_double ("--schedule cosine:ETA_MIN", parts[1], 0, 10, FALSE,
+                                         &eta_min, error))
+      return FALSE;
+    schedule->kind = LAM_SCHEDULE_COSINE;
+    schedule->t_max = epochs;
+    schedule->eta_min = eta_min;
+    return TRUE;
+  }
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               "--schedule: expected constant, step:SIZE[:GAMMA] or cosine[:ETA_MIN], got \"%s\"",
+               text);
+  return FALSE;
+}
+
+int
+lam_cli_train (int argc, char **argv)
+{
+  g_autofree char *data_dir = NULL;
+  g_autofree char *model_text = NULL;
+  g_autofree char *epochs_text = NULL;
+  g_autofree char *batch_text = NULL;
+  g_autofree char *optimizer_text = NULL;
+  g_autofree char *lr_text = NULL;
+  g_autofree char *momentum_text = NULL;
+  g_autofree char *weight_decay_text = NULL;
+  g_autofree char *val_text = NULL;
+  g_autofree char *seed_text = NULL;
+  g_autofree char *normalize_text = NULL;
+  g_autofree char *schedule_text = NULL;
+  g_autofree char *crop_text = NULL;
+  g_autofree char *device = NULL;
+  g_autofree char *save_path = NULL;
+  gboolean nesterov = FALSE, hflip = FALSE, json = FALSE, no_test = FALSE;
+
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      "Dataset folder: IDX files (MNIST, Fashion-MNIST, KMNIST) or CIFAR-10 batches "
+      "(default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_text,
+      "A preset (logistic-regression, mlp-32, mlp, small-cnn, cifar10-cnn), a .json file, "
+      "inline JSON, or text like 'flatten,linear:256,relu,linear:10' (default mlp)", "SPEC" },
+    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, "Epochs (default 1)", "N" },
+    { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text, "Batch size (default 64)", "B" },
+    { "optimizer", 'o', 0, G_OPTION_ARG_STRING, &optimizer_text,
+      "sgd, adam or adamw (default adam)", "NAME" },
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &lr_text,
+      "Learning rate (default: 0.01 for sgd, 0.001 for adam/adamw)", "X" },
+    { "momentum", 0, 0, G_OPTION_ARG_STRING, &momentum_text, "SGD momentum (default 0)", "M" },
+    { "nesterov", 0, 0, G_OPTION_ARG_NONE, &nesterov, "SGD with Nesterov momentum", NULL },
+    { "weight-decay", 0, 0, G_OPTION_ARG_STRING, &weight_decay_text,
+      "Weight decay (default 0; 0.01 for adamw)", "W" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule_text,
+      "Learning-rate schedule per epoch: constant, step:SIZE[:GAMMA] or cosine[:ETA_MIN]",
+      "KIND" },
+    { "val-fraction", 0, 0, G_OPTION_ARG_STRING, &val_text,
+      "Fraction of the training images held out for validation, 0 for none (default 0.1)", "F" },
+    { "seed", 's', 0, G_OPTION_ARG_STRING, &seed_text, "Random seed (default 1)", "S" },
+    { "normalize", 'n', 0, G_OPTION_ARG_STRING, &normalize_text,
+      "Normalisation: 'data' (mean/std of the training split), 'none' (pixels in [0,1]), or "
+      "MEAN[,MEAN,MEAN]/STD[,STD,STD] like 0.5/0.5 (default data)", "HOW" },
+    { "crop-padding", 0, 0, G_OPTION_ARG_STRING, &crop_text,
+      "Augmentation: random crops from images padded by P pixels (default 0)", "P" },
+    { "hflip", 0, 0, G_OPTION_ARG_NONE, &hflip, "Augmentation: random horizontal flips", NULL },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device,
+      "auto (a GPU when one answers), cpu or cuda (default auto)", "DEVICE" },
+    { "save", 0, 0, G_OPTION_ARG_FILENAME, &save_path,
+      "Save the weights (.safetensors, PyTorch nn.Sequential names) and the spec (.json) here",
+      "FILE" },
+    { "no-test", 0, 0, G_OPTION_ARG_NONE, &no_test, "Skip the test-set evaluation at the end",
+      NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per epoch", NULL },
+    { NULL }
+  };
+
+  g_autoptr (GOptionContext) context = g_option_context_new ("- train a model on a dataset");
+  g_autoptr (GError) error = NULL;
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (
+    context, "Example: lamina train --model mlp --epochs 5 --lr 0.003 --save mlp.safetensors\n");
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    lam_cli_print_error ("train", error);
+    return LAM_EXIT_USAGE;
+  }
+  if (argc > 1) {
+    g_printerr ("lamina train: unexpected argument \"%s\" (see lamina train --help)\n", argv[1]);
+    return LAM_EXIT_USAGE;
+  }
+
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.normalize_from_data = TRUE;
+  config.evaluate_test = !no_test;
+  config.hflip = hflip;
+  gint64 value;
+  double number;
+
+  if (optimizer_text != NULL) {
+    LamOptimizerKind kind;
+    if (!lam_optimizer_kind_from_string (optimizer_text, &kind)) {
+      g_printerr ("lamina train: --optimizer: expected sgd, adam or adamw, got \"%s\"\n",
+                  optimizer_text);
+      return LAM_EXIT_USAGE;
+    }
+    config.optimizer = lam_optimizer_config_default (kind);
+  }
+#define PARSE_INT(text, name, min, max, field)                                                     \
+  if ((text) != NULL) {                                                                            \
+    if (!lam_cli_parse_int (name, text, min, max, &value, &error)) {                               \
+      lam_cli_print_error ("train", error);                                                        \
+      return LAM_EXIT_USAGE;                                                                       \
+    }                                                                                              \
+    field = value;                                                                                 \
+  }
+#define PARSE_DOUBLE(text, name, min, max, exclusive, field)                                       \
+  if ((text) != NULL) {                                                                            \
+    if (!lam_cli_parse_double (name, text, min, max, exclusive, &number, &error)) {                \
+      lam_cli_print_error ("train", error);                                                        \
+      return LAM_EXIT_USAGE;                                                                       \
+    }                                                                                              \
+    field = number;                                                                                \
+  }
+  PARSE_INT (epochs_text, "--epochs", 1, 100000, config.epochs);
+  PARSE_INT (batch_text, "--batch-size", 1, 65536, config.batch_size);
+  PARSE_INT (seed_text, "--seed", 0, G_MAXINT64, config.seed);
+  PARSE_INT (crop_text, "--crop-padding", 0, 64, config.crop_padding);
+  PARSE_DOUBLE (lr_text, "--lr", 0, 100, TRUE, config.optimizer.lr);
+  PARSE_DOUBLE (momentum_text, "--momentum", 0, 0.9999, FALSE, config.optimizer.momentum);
+  PARSE_DOUBLE (weight_decay_text, "--weight-decay", 0, 10, FALSE, config.optimizer.weight_decay);
+  PARSE_DOUBLE (val_text, "--val-fraction", 0, 0.99, FALSE, config.val_fraction);
+#undef PARSE_INT
+#undef PARSE_DOUBLE
+  config.optimizer.nesterov = nesterov;
+  if (nesterov && config.optimizer.kind != LAM_OPTIMIZER_SGD) {
+    g_printerr ("lamina train: --nesterov applies to --optimizer sgd only\n");
+    return LAM_EXIT_USAGE;
+  }
+  if (nesterov && config.optimizer.momentum <= 0) {
+    g_printerr ("lamina train: --nesterov needs --momentum above 0\n");
+    return LAM_EXIT_USAGE;
+  }
+  if (schedule_text != NULL && !parse_schedule (schedule_text, &config.schedule, config.epochs,
+                                                &error)) {
+    lam_cli_print_error ("train", error);
+    return LAM_EXIT_USAGE;
+  }
+  if (normalize_text != NULL && !g_str_equal (normalize_text, "data")) {
+    config.normalize_from_data = FALSE;
+    if (g_str_equal (normalize_text, "none")) {
+      /* mean 0, std 1 from the defaults: pixels in [0, 1] as ToTensor gives them */
+    } else {
+      g_auto (GStrv) halves = g_strsplit (normalize_text, "/", -1);
+      float mean[3], std[3];
+      int n_mean, n_std;
+      if (g_strv_length (halves) != 2) {
+        g_printerr ("lamina train: --normalize: expected data, none or MEAN/STD, got \"%s\"\n",
+                    normalize_text);
+        return LAM_EXIT_USAGE;
+      }
+      if ((n_mean = lam_cli_parse_floats ("--normalize MEAN", halves[0], mean, 3, &error)) < 0 ||
+          (n_std = lam_cli_parse_floats ("--normalize STD", halves[1], std, 3, &error)) < 0) {
+        lam_cli_print_error ("train", error);
+        return LAM_EXIT_USAGE;
+      }
+      for (int c = 0; c < 3; c++) {
+        config.mean[c] = mean[n_mean == 1 ? 0 : MIN (c, n_mean - 1)];
+        config.std[c] = std[n_std == 1 ? 0 : MIN (c, n_std - 1)];
+        if (!(config.std[c] > 0)) {
+          g_printerr ("lamina train: --normalize: each STD must be above 0\n");
+          return LAM_EXIT_USAGE;
+        }
+      }
+    }
+  }
+
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_string (model_text ? model_text : "mlp",
+                                                              &error);
+  if (spec == NULL) {
+    lam_cli_print_error ("train", error);
+    return LAM_EXIT_MODEL;
+  }
+
+  g_autoptr (LamDataset) train = NULL;
+  g_autoptr (LamDataset) test = NULL;
+  const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
+  gint64 load_start = g_get_monotonic_time ();
+  if (!lam_dataset_load_dir (dir, &train, &test, &error)) {
+    lam_cli_print_error ("train", error);
+    if (data_dir == NULL)
+      g_printerr ("(the default dataset comes with Debian's dataset-fashion-mnist package)\n");
+    return LAM_EXIT_DATA;
+  }
+  double load_seconds = (g_get_monotonic_time () - load_start) / 1e6;
+
+  g_autofree char *note = NULL;
+  LamBackend *backend = lam_device_open (device, &note, &error);
+  if (backend == NULL) {
+    lam_cli_print_error ("train", error);
+    return LAM_EXIT_DEVICE;
+  }
+
+  LamTrainer *trainer = lam_trainer_new (spec, train, test, backend, &config, &error);
+  if (trainer == NULL) {
+    lam_cli_print_error ("train", error);
+    lam_backend_free (backend);
+    return error->domain == LAM_TRAINER_ERROR && error->code == LAM_TRAINER_ERROR_CONFIG
+             ? LAM_EXIT_USAGE
+             : LAM_EXIT_MODEL;
+  }
+
+  LamModel *model = lam_trainer_get_model (trainer);
+  const LamModelPlan *plan = lam_model_get_plan (model);
+  float mean[3], std[3];
+  lam_trainer_get_normalization (trainer, mean, std);
+  g_autofree char *spec_text = lam_model_spec_to_text (lam_model_get_spec (model));
+  if (json) {
+    g_autofree char *escaped = g_strescape (spec_text, NULL);
+    g_print ("{\"event\": \"start\", \"dataset\": \"%s\", \"train_images\": %d, "
+             "\"test_images\": %d, \"model\": \"%s\", \"params\": %" G_GSIZE_FORMAT
+             ", \"device\": \"%s\", \"optimizer\": \"%s\", \"lr\": %g, \"batch_size\": %d, "
+             "\"epochs\": %d, \"load_seconds\": %.3f}\n",
+             train->name, train->n, test ? test->n : 0, escaped, plan->n_params, backend->name,
+             lam_optimizer_kind_to_string (config.optimizer.kind), config.optimizer.lr,
+             config.batch_size, config.epochs, load_seconds);
+  } else {
+    g_print ("Data:   %s, %d images of %d×%d×%d, %d classes (loaded in %.2f s)\n", dir, train->n,
+             train->channels, train->height, train->width, train->n_classes, load_seconds);
+    g_print ("Model:  %s  (%" G_GSIZE_FORMAT " parameters, loss %s)\n", spec_text, plan->n_params,
+             lam_loss_kind_to_string (lam_model_spec_get_loss (lam_model_get_spec (model))));
+    g_print ("Train:  %s lr %g, batch %d, %d epoch%s, validation %.0f%%, seed %" G_GUINT64_FORMAT
+             ", normalise mean %.4f std %.4f\n",
+             lam_optimizer_kind_to_string (config.optimizer.kind), config.optimizer.lr,
+             config.batch_size, config.epochs, config.epochs == 1 ? "" : "s",
+             config.val_fraction * 100, config.seed, mean[0], std[0]);
+    g_print ("Device: %s%s%s%s\n", backend->device_name, note ? " (" : "", note ? note : "",
+             note ? ")" : "");
+  }
+
+  TrainRun run = {
+    .loop = g_main_loop_new (NULL, FALSE),
+    .json = json,
+    .progress_bar = isatty (STDERR_FILENO),
+    .exit_code = LAM_EXIT_OK,
+    .test = test,
+    .test_accuracy = NAN,
+  };
+  lam_trainer_set_event_func (trainer, on_event, &run, NULL);
+  lam_trainer_start (trainer, FALSE);
+  g_main_loop_run (run.loop);
+  lam_trainer_wait (trainer);
+  g_main_loop_unref (run.loop);
+
+  if (save_path != NULL) {
+    g_autofree float *params = g_new (float, plan->n_params);
+    lam_model_get_params_host (model, params);
+    LamCheckpointInfo info = {
+      .spec = (LamModelSpec *) lam_model_get_spec (model),
+      .n_channels = train->channels,
+      .dataset = (char *) dir,
+      .class_names = train->class_names,
+    };
+    memcpy (info.mean, mean, sizeof mean);
+    memcpy (info.std, std, sizeof std);
+    if (!lam_checkpoint_save (save_path, plan, &info, params, &error)) {
+      lam_cli_print_error ("train", error);
+      run.exit_code = LAM_EXIT_IO;
+    } else if (!json) {
+      g_print ("Saved:  %s\n", save_path);
+    }
+  }
+
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+  return run.exit_code;
+}

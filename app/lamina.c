@@ -1,1 +1,409 @@
-int main (void) { return 0; }
+/* lamina: the command-line entry point. */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lam-checkpoint.h"
+#include "lam-cli.h"
+#include "lam-dataset.h"
+#include "lam-device.h"
+#include "lam-metrics.h"
+#include "lam-model.h"
+#include "lam-trainer.h"
+#include "lamina-config.h"
+
+static const char usage_text[] =
+  "Usage: lamina COMMAND [OPTIONS]\n"
+  "\n"
+  "Build, train and inspect small neural networks on image datasets.\n"
+  "\n"
+  "Commands:\n"
+  "  train   Train a model on a dataset and report per-epoch figures\n"
+  "  eval    Evaluate saved weights on a dataset's test images\n"
+  "  info    Show a model's layers (output shape, parameters, FLOPs), presets and devices\n"
+  "  help    Show this text\n"
+  "\n"
+  "Run 'lamina COMMAND --help' for a command's options.\n"
+  "\n"
+  "Exit codes: 0 success, 1 training diverged or failed, 2 bad command line,\n"
+  "3 dataset missing or unreadable, 4 bad model spec or checkpoint,\n"
+  "5 device unavailable, 6 could not write an output file.\n";
+
+void
+lam_cli_print_error (const char *verb, const GError *error)
+{
+  g_printerr ("lamina %s: %s\n", verb, error->message);
+}
+
+gboolean
+lam_cli_parse_int (const char *option, const char *text, gint64 min, gint64 max, gint64 *out,
+                   GError **error)
+{
+  gint64 value;
+  g_autoptr (GError) local = NULL;
+  if (text == NULL || !g_ascii_string_to_signed (text, 10, min, max, &value, &local)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "%s: expected a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+                 ", got \"%s\"", option, min, max, text ? text : "");
+    return FALSE;
+  }
+  *out = value;
+  return TRUE;
+}
+
+gboolean
+lam_cli_parse_double (const char *option, const char *text, double min, double max,
+                      gboolean min_exclusive, double *out, GError **error)
+{
+  char *end = NULL;
+  double value = 0;
+  gboolean ok = text != NULL && *text != '\0';
+  if (ok) {
+    errno = 0;
+    value = g_ascii_strtod (text, &end);
+    ok = errno == 0 && end != text && *end == '\0' && isfinite (value) &&
+         (min_exclusive ? value > min : value >= min) && value <= max;
+  }
+  if (!ok) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "%s: expected a number %s %g and at most %g, got \"%s\"", option,
+                 min_exclusive ? "above" : "from", min, max, text ? text : "");
+    return FALSE;
+  }
+  *out = value;
+  return TRUE;
+}
+
+int
+lam_cli_parse_floats (const char *option, const char *text, float *out, int max_count,
+                      GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  int n = (int) g_strv_length (parts);
+  if (n < 1 || n > max_count) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "%s: expected 1 to %d comma-separated numbers, got \"%s\"", option, max_count,
+                 text);
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    double value;
+    g_strstrip (parts[i]);
+    if (!lam_cli_parse_double (option, parts[i], -1e6, 1e6, FALSE, &value, error))
+      return -1;
+    out[i] = (float) value;
+  }
+  return n;
+}
+
+/* lamina info */
+
+static void
+print_devices (void)
+{
+  g_autoptr (GError) error = NULL;
+  LamBackend *cpu = lam_backend_cpu_new ();
+  g_print ("Devices:\n  cpu   %s\n", cpu->device_name);
+  lam_backend_free (cpu);
+  LamBackend *cuda = lam_device_open ("cuda", NULL, &error);
+  if (cuda != NULL) {
+    g_print ("  cuda  %s\n", cuda->device_name);
+    lam_backend_free (cuda);
+  } else {
+    g_print ("  cuda  unavailable: %s\n", error->message);
+  }
+}
+
+static char *
+format_count (guint64 value)
+{
+  g_autofree char *digits = g_strdup_printf ("%" G_GUINT64_FORMAT, value);
+  GString *out = g_string_new (NULL);
+  int len = (int) strlen (digits);
+  for (int i = 0; i < len; i++) {
+    if (i > 0 && (len - i) % 3 == 0)
+      g_string_append_c (out, ',');
+    g_string_append_c (out, digits[i]);
+  }
+  return g_string_free (out, FALSE);
+}
+
+int
+lam_cli_info (int argc, char **argv)
+{
+  g_autofree char *model_text = NULL;
+  g_autofree char *input_text = NULL;
+  g_autofree char *data_dir = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_text,
+      "Model: a preset name, a .json file, inline JSON or text like "
+      "'flatten,linear:256,relu,linear:10'", "SPEC" },
+    { "input", 'i', 0, G_OPTION_ARG_STRING, &input_text,
+      "Input shape per image, e.g. 1x28x28 (default: the spec's, else 1x28x28)", "CxHxW" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "Take the input shape from a dataset folder",
+      "DIR" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the plan as JSON", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- show a model's layers");
+  g_autoptr (GError) error = NULL;
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_summary (context,
+                                "Without --model, lists the presets and the devices.");
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    lam_cli_print_error ("info", error);
+    return LAM_EXIT_USAGE;
+  }
+  if (argc > 1) {
+    g_printerr ("lamina info: unexpected argument \"%s\"\n", argv[1]);
+    return LAM_EXIT_USAGE;
+  }
+
+  if (model_text == NULL) {
+    g_auto (GStrv) presets = lam_model_spec_list_presets ();
+    g_print ("Lamina %s\n\nPresets:\n", LAMINA_VERSION);
+    for (int i = 0; presets[i] != NULL; i++) {
+      g_autoptr (LamModelSpec) spec = lam_model_spec_preset (presets[i], NULL);
+      g_autofree char *text = spec ? lam_model_spec_to_text (spec) : NULL;
+      g_print ("  %-20s %s\n", presets[i], text ? text : "");
+    }
+    g_print ("\n");
+    print_devices ();
+    return LAM_EXIT_OK;
+  }
+
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_string (model_text, &error);
+  if (spec == NULL) {
+    lam_cli_print_error ("info", error);
+    return LAM_EXIT_MODEL;
+  }
+  if (data_dir != NULL) {
+    g_autoptr (LamDataset) train = NULL;
+    if (!lam_dataset_load_dir (data_dir, &train, NULL, &error)) {
+      lam_cli_print_error ("info", error);
+      return LAM_EXIT_DATA;
+    }
+    spec->has_input = TRUE;
+    spec->input = lam_shape_chw (train->channels, train->height, train->width);
+  } else if (input_text != NULL) {
+    gint64 dims[3];
+    g_auto (GStrv) parts = g_strsplit_set (input_text, "x×,", -1);
+    guint n = g_strv_length (parts);
+    if (n != 1 && n != 3) {
+      g_printerr ("lamina info: --input: expected CxHxW or a feature count, got \"%s\"\n",
+                  input_text);
+      return LAM_EXIT_USAGE;
+    }
+    for (guint i = 0; i < n; i++)
+      if (!lam_cli_parse_int ("--input", parts[i], 1, 100000, &dims[i], &error)) {
+        lam_cli_print_error ("info", error);
+        return LAM_EXIT_USAGE;
+      }
+    spec->has_input = TRUE;
+    spec->input = n == 1 ? lam_shape_flat ((int) dims[0])
+                         : lam_shape_chw ((int) dims[0], (int) dims[1], (int) dims[2]);
+  } else if (!spec->has_input) {
+    spec->has_input = TRUE;
+    spec->input = lam_shape_chw (1, 28, 28);
+  }
+
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  if (plan == NULL) {
+    lam_cli_print_error ("info", error);
+    return LAM_EXIT_MODEL;
+  }
+
+  if (json) {
+    g_autoptr (GString) out = g_string_new ("{\"layers\": [");
+    for (int i = 0; i < plan->n_layers; i++) {
+      const LamLayer *layer = &plan->layers[i];
+      g_autofree char *shape = lam_shape_to_string (&layer->out_shape);
+      g_string_append_printf (out,
+                              "%s{\"index\": %d, \"type\": \"%s\", \"output\": \"%s\", "
+                              "\"params\": %" G_GSIZE_FORMAT ", \"flops\": %" G_GUINT64_FORMAT "}",
+                              i ? ", " : "", i, lam_layer_kind_to_string (layer->spec.kind),
+                              shape, layer->n_weights + layer->n_bias, layer->flops);
+    }
+    g_string_append_printf (out, "], \"params\": %" G_GSIZE_FORMAT ", \"flops\": %" G_GUINT64_FORMAT
+                            ", \"loss\": \"%s\"}\n", plan->n_params, plan->flops,
+                            lam_loss_kind_to_string (lam_model_spec_get_loss (spec)));
+    g_print ("%s", out->str);
+    return LAM_EXIT_OK;
+  }
+
+  g_autofree char *input_shape = lam_shape_to_string (&plan->input);
+  g_print ("Model: %s (loss: %s)\n\n", spec->name ? spec->name : "custom",
+           lam_loss_kind_to_string (lam_model_spec_get_loss (spec)));
+  g_print ("%5s  %-12s %-14s %14s %16s\n", "layer", "type", "output", "parameters",
+           "FLOPs/image");
+  g_print ("%5s  %-12s %-14s %14s %16s\n", "", "input", input_shape, "", "");
+  for (int i = 0; i < plan->n_layers; i++) {
+    const LamLayer *layer = &plan->layers[i];
+    g_autofree char *shape = lam_shape_to_string (&layer->out_shape);
+    g_autofree char *params = format_count (layer->n_weights + layer->n_bias);
+    g_autofree char *flops = format_count (layer->flops);
+    g_print ("%5d  %-12s %-14s %14s %16s\n", i + 1, lam_layer_kind_to_string (layer->spec.kind),
+             shape, params, flops);
+  }
+  g_autofree char *total_params = format_count (plan->n_params);
+  g_autofree char *total_flops = format_count (plan->flops);
+  g_print ("%5s  %-12s %-14s %14s %16s\n", "", "total", "", total_params, total_flops);
+  g_print ("\nWeights: %.2f MB in float32; training memory per image: %.1f KB of activations\n",
+           plan->n_params * 4.0 / 1e6, plan->activation_floats_per_sample * 4.0 / 1e3);
+  return LAM_EXIT_OK;
+}
+
+/* lamina eval */
+
+int
+lam_cli_eval (int argc, char **argv)
+{
+  g_autofree char *load_path = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autofree char *device = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "load", 'l', 0, G_OPTION_ARG_FILENAME, &load_path,
+      "Weights saved by 'lamina train --save' (.safetensors, or its .json)", "FILE" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      "Dataset folder (default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "auto, cpu or cuda (default auto)", "DEVICE" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context =
+    g_option_context_new ("- evaluate saved weights on a dataset's test images");
+  g_autoptr (GError) error = NULL;
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    lam_cli_print_error ("eval", error);
+    return LAM_EXIT_USAGE;
+  }
+  if (argc > 1) {
+    g_printerr ("lamina eval: unexpected argument \"%s\"\n", argv[1]);
+    return LAM_EXIT_USAGE;
+  }
+  if (load_path == NULL) {
+    g_printerr ("lamina eval: --load FILE is required (weights saved by 'lamina train --save')\n");
+    return LAM_EXIT_USAGE;
+  }
+
+  g_autoptr (LamCheckpointInfo) info = NULL;
+  g_autofree float *params = NULL;
+  if (!lam_checkpoint_load (load_path, &info, &params, &error)) {
+    lam_cli_print_error ("eval", error);
+    return LAM_EXIT_MODEL;
+  }
+
+  g_autoptr (LamDataset) train = NULL;
+  g_autoptr (LamDataset) test = NULL;
+  const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
+  if (!lam_dataset_load_dir (dir, &train, &test, &error)) {
+    lam_cli_print_error ("eval", error);
+    return LAM_EXIT_DATA;
+  }
+  LamDataset *dataset = test != NULL ? test : train;
+  LamShape data_shape = lam_shape_chw (dataset->channels, dataset->height, dataset->width);
+  if (!lam_shape_equal (&data_shape, &info->spec->input)) {
+    g_autofree char *a = lam_shape_to_string (&data_shape);
+    g_autofree char *b = lam_shape_to_string (&info->spec->input);
+    g_printerr ("lamina eval: %s has images of %s but the model expects %s\n", dataset->name, a,
+                b);
+    return LAM_EXIT_DATA;
+  }
+
+  g_autofree char *note = NULL;
+  LamBackend *backend = lam_device_open (device, &note, &error);
+  if (backend == NULL) {
+    lam_cli_print_error ("eval", error);
+    return LAM_EXIT_DEVICE;
+  }
+  LamModel *model = lam_model_new (info->spec, backend, 256, 0, &error);
+  if (model == NULL) {
+    lam_cli_print_error ("eval", error);
+    lam_backend_free (backend);
+    return LAM_EXIT_MODEL;
+  }
+  lam_model_set_params_host (model, params);
+  int n_classes = MAX (lam_model_get_n_classes (model), dataset->n_classes);
+  g_autoptr (LamConfusion) confusion = lam_confusion_new (n_classes);
+  double loss = NAN;
+  gint64 start = g_get_monotonic_time ();
+  double accuracy = lam_evaluate (model, dataset, info->mean, info->std, confusion, &loss);
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+
+  if (json) {
+    g_autoptr (GString) out = g_string_new (NULL);
+    g_string_append_printf (out, "{\"event\": \"eval\", \"images\": %d, \"accuracy\": %.6f, "
+                            "\"loss\": %.6f, \"seconds\": %.4f, \"device\": \"%s\", "
+                            "\"per_class\": [", dataset->n, accuracy, loss, seconds,
+                            backend->name);
+    for (int c = 0; c < dataset->n_classes; c++)
+      g_string_append_printf (out, "%s%.6f", c ? ", " : "",
+                              lam_confusion_class_accuracy (confusion, c));
+    g_string_append (out, "], \"confusion\": [");
+    for (int r = 0; r < dataset->n_classes; r++) {
+      g_string_append (out, r ? ", [" : "[");
+      for (int c = 0; c < dataset->n_classes; c++)
+        g_string_append_printf (out, "%s%" G_GUINT64_FORMAT, c ? ", " : "",
+                                lam_confusion_get (confusion, r, c));
+      g_string_append (out, "]");
+    }
+    g_string_append (out, "]}\n");
+    g_print ("%s", out->str);
+  } else {
+    if (note != NULL)
+      g_print ("(%s)\n", note);
+    g_print ("%s: %d images, accuracy %.2f%%, loss %.4f (%.2f s on %s)\n\nPer class:\n",
+             dataset->name, dataset->n, accuracy * 100, loss, seconds, backend->device_name);
+    for (int c = 0; c < dataset->n_classes; c++)
+      g_print ("  %-14s %6.2f%%\n", dataset->class_names[c],
+               lam_confusion_class_accuracy (confusion, c) * 100);
+    g_print ("\nConfusion matrix (rows: true class, columns: predicted):\n");
+    for (int r = 0; r < dataset->n_classes; r++) {
+      g_print ("  %-14s", dataset->class_names[r]);
+      for (int c = 0; c < dataset->n_classes; c++)
+        g_print (" %5" G_GUINT64_FORMAT, lam_confusion_get (confusion, r, c));
+      g_print ("\n");
+    }
+  }
+  lam_model_free (model);
+  lam_backend_free (backend);
+  return isnan (accuracy) ? LAM_EXIT_FAILED : LAM_EXIT_OK;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_set_prgname ("lamina");
+
+  if (argc < 2 || g_str_equal (argv[1], "help") || g_str_equal (argv[1], "--help") ||
+      g_str_equal (argv[1], "-h")) {
+    g_print ("%s", usage_text);
+    return argc < 2 ? LAM_EXIT_USAGE : LAM_EXIT_OK;
+  }
+  if (g_str_equal (argv[1], "--version")) {
+    g_print ("lamina %s\n", LAMINA_VERSION);
+    return LAM_EXIT_OK;
+  }
+
+  const char *verb = argv[1];
+  /* Options of a verb are parsed with the verb as argv[0]. */
+  argv[1] = g_strdup_printf ("lamina %s", verb);
+  int verb_argc = argc - 1;
+  char **verb_argv = argv + 1;
+
+  if (g_str_equal (verb, "train"))
+    return lam_cli_train (verb_argc, verb_argv);
+  if (g_str_equal (verb, "eval"))
+    return lam_cli_eval (verb_argc, verb_argv);
+  if (g_str_equal (verb, "info"))
+    return lam_cli_info (verb_argc, verb_argv);
+
+  g_printerr ("lamina: unknown command \"%s\"\n\n%s", verb, usage_text);
+  return LAM_EXIT_USAGE;
+}

@@ -1,1 +1,92 @@
-/* being written */
+#include "lam-metrics.h"
+
+#include <math.h>
+#include <string.h>
+
+LamConfusion *
+lam_confusion_new (int n_classes)
+{
+  g_return_val_if_fail (n_classes > 0 && n_classes <= 4096, NULL);
+  LamConfusion *confusion = g_new0 (LamConfusion, 1);
+  confusion->n_classes = n_classes;
+  confusion->counts = g_new0 (guint64, (gsize) n_classes * n_classes);
+  return confusion;
+}
+
+void
+lam_confusion_free (LamConfusion *confusion)
+{
+  if (confusion == NULL)
+    return;
+  g_free (confusion->counts);
+  g_free (confusion);
+}
+
+void
+lam_confusion_reset (LamConfusion *confusion)
+{
+  memset (confusion->counts, 0, sizeof (guint64) * confusion->n_classes * confusion->n_classes);
+  confusion->total = 0;
+}
+
+void
+lam_confusion_add (LamConfusion *confusion, int true_class, int predicted)
+{
+  g_return_if_fail (true_class >= 0 && true_class < confusion->n_classes);
+  g_return_if_fail (predicted >= 0 && predicted < confusion->n_classes);
+  confusion->counts[(gsize) true_class * confusion->n_classes + predicted]++;
+  confusion->total++;
+}
+
+guint64
+lam_confusion_get (const LamConfusion *confusion, int true_class, int predicted)
+{
+  g_return_val_if_fail (true_class >= 0 && true_class < confusion->n_classes, 0);
+  g_return_val_if_fail (predicted >= 0 && predicted < confusion->n_classes, 0);
+  return confusion->counts[(gsize) true_class * confusion->n_classes + predicted];
+}
+
+double
+lam_confusion_accuracy (const LamConfusion *confusion)
+{
+  if (confusion->total == 0)
+    return NAN;
+  guint64 correct = 0;
+  for (int c = 0; c < confusion->n_classes; c++)
+    correct += lam_confusion_get (confusion, c, c);
+  return (double) correct / (double) confusion->total;
+}
+
+double
+lam_confusion_class_accuracy (const LamConfusion *confusion, int c)
+{
+  guint64 row = 0;
+  for (int p = 0; p < confusion->n_classes; p++)
+    row += lam_confusion_get (confusion, c, p);
+  if (row == 0)
+    return NAN;
+  return (double) lam_confusion_get (confusion, c, c) / (double) row;
+}
+
+int
+lam_argmax (const float *scores, int n)
+{
+  int best = 0;
+  for (int i = 1; i < n; i++)
+    if (scores[i] > scores[best])
+      best = i;
+  return best;
+}
+
+gboolean
+lam_in_top_k (const float *scores, int n, int label, int k)
+{
+  g_return_val_if_fail (label >= 0 && label < n, FALSE);
+  /* The label's rank is the number of classes that beat it, a tie going to
+   * the lower index as argmax does. */
+  int better = 0;
+  for (int i = 0; i < n; i++)
+    if (scores[i] > scores[label] || (scores[i] == scores[label] && i < label))
+      better++;
+  return better < k;
+}

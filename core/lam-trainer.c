@@ -1,1 +1,709 @@
-/* being written */
+#include "lam-trainer.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "lam-loader.h"
+
+G_DEFINE_QUARK (lam-trainer-error-quark, lam_trainer_error)
+
+struct _LamTrainer
+{
+  LamModelSpec *spec;          /* owned, input set from the dataset */
+  const LamDataset *train_set; /* borrowed */
+  const LamDataset *test_set;  /* borrowed, may be NULL */
+  LamBackend *backend;         /* borrowed */
+  LamTrainerConfig config;
+
+  LamModel *model;
+  LamOptimizer *optimizer;
+  LamSplit *split;
+  LamLoader *train_loader;
+  LamLoader *val_loader; /* NULL without a validation set */
+  float mean[3];
+  float std[3];
+  gint32 *labels_device; /* max batch */
+  float *sums_device;    /* [0] loss sum, [1] correct count, since the last report */
+  int report_every;
+
+  /* Commands, under `lock`. */
+  GMutex lock;
+  GCond cond;
+  GThread *thread;
+  gboolean started;
+  gboolean running;
+  gboolean paused;
+  gboolean stop_requested;
+  int steps_requested;
+  double requested_lr; /* NAN when none is pending */
+  double base_lr;      /* the schedule scales this */
+
+  /* The weights at the last report whose loss was finite: what
+   * lam_trainer_dup_params hands out and what divergence rolls back to. */
+  GMutex snapshot_lock;
+  float *snapshot;
+  gint64 snapshot_step;
+
+  /* Events waiting for the main context, under `events_lock`; at most one
+   * idle source is pending at a time. */
+  GMutex events_lock;
+  GQueue events;
+  GSource *dispatch_source;
+  GMainContext *context;
+  LamTrainerEventFunc event_func;
+  gpointer event_data;
+};
+
+LamTrainerConfig
+lam_trainer_config_default (void)
+{
+  LamTrainerConfig config = {
+    .epochs = 1,
+    .batch_size = 64,
+    .optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_ADAM),
+    .schedule = { .kind = LAM_SCHEDULE_CONSTANT },
+    .val_fraction = 0.1,
+    .seed = 1,
+    .normalize_from_data = FALSE,
+    .mean = { 0, 0, 0 },
+    .std = { 1, 1, 1 },
+    .evaluate_test = TRUE,
+  };
+  return config;
+}
+
+void
+lam_trainer_event_free (LamTrainerEvent *event)
+{
+  if (event == NULL)
+    return;
+  g_free (event->message);
+  lam_confusion_free (event->confusion);
+  g_free (event);
+}
+
+static LamTrainerEvent *
+event_new (LamTrainer *self, LamTrainerEventKind kind)
+{
+  LamTrainerEvent *event = g_new0 (LamTrainerEvent, 1);
+  event->kind = kind;
+  event->epochs = self->config.epochs;
+  event->batches_per_epoch = lam_loader_get_n_batches (self->train_loader);
+  event->loss = event->accuracy = NAN;
+  event->val_loss = event->val_accuracy = NAN;
+  event->test_loss = event->test_accuracy = NAN;
+  event->seconds = event->samples_per_second = NAN;
+  event->lr = lam_optimizer_get_lr (self->optimizer);
+  return event;
+}
+
+static gboolean
+dispatch_events (gpointer data)
+{
+  LamTrainer *self = data;
+  GQueue pending = G_QUEUE_INIT;
+
+  g_mutex_lock (&self->events_lock);
+  pending = self->events;
+  g_queue_init (&self->events);
+  g_clear_pointer (&self->dispatch_source, g_source_unref);
+  g_mutex_unlock (&self->events_lock);
+
+  LamTrainerEvent *event;
+  while ((event = g_queue_pop_head (&pending)) != NULL) {
+    if (self->event_func != NULL)
+      self->event_func (event, self->event_data);
+    lam_trainer_event_free (event);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Takes ownership of event. Called from the worker thread. */
+static void
+post_event (LamTrainer *self, LamTrainerEvent *event)
+{
+  g_mutex_lock (&self->events_lock);
+  g_queue_push_tail (&self->events, event);
+  if (self->dispatch_source == NULL && self->context != NULL) {
+    self->dispatch_source = g_idle_source_new ();
+    g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT_IDLE);
+    g_source_set_callback (self->dispatch_source, dispatch_events, self, NULL);
+    g_source_set_static_name (self->dispatch_source, "[lamina] trainer events");
+    g_source_attach (self->dispatch_source, self->context);
+  }
+  g_mutex_unlock (&self->events_lock);
+}
+
+static gboolean
+config_is_valid (const LamTrainerConfig *config, GError **error)
+{
+  const char *problem = NULL;
+  if (config->epochs < 1 || config->epochs > 100000)
+    problem = "epochs must be between 1 and 100000";
+  else if (config->batch_size < 1 || config->batch_size > 65536)
+    problem = "batch size must be between 1 and 65536";
+  else if (!(config->optimizer.lr > 0) || !isfinite (config->optimizer.lr))
+    problem = "the learning rate must be a positive number";
+  else if (!(config->val_fraction >= 0 && config->val_fraction < 1))
+    problem = "the validation fraction must be at least 0 and below 1";
+  else if (config->crop_padding < 0 || config->crop_padding > 64)
+    problem = "crop padding must be between 0 and 64";
+  else if (config->optimizer.momentum < 0 || config->optimizer.momentum >= 1)
+    problem = "momentum must be at least 0 and below 1";
+  else if (config->optimizer.weight_decay < 0)
+    problem = "weight decay must not be negative";
+  if (problem != NULL) {
+    g_set_error_literal (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG, problem);
+    return FALSE;
+  }
+  for (int c = 0; c < 3; c++)
+    if (!(config->std[c] > 0) && !config->normalize_from_data) {
+      g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG,
+                   "the normalisation standard deviation of channel %d must be positive", c);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+LamTrainer *
+lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDataset *test,
+                 LamBackend *backend, const LamTrainerConfig *config, GError **error)
+{
+  g_return_val_if_fail (spec != NULL && train != NULL && backend != NULL && config != NULL, NULL);
+
+  if (!config_is_valid (config, error))
+    return NULL;
+  if (train->channels > 3) {
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA,
+                 "%s has %d channels; at most 3 are supported", train->name, train->channels);
+    return NULL;
+  }
+  if (test != NULL && (test->channels != train->channels || test->height != train->height ||
+                       test->width != train->width)) {
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA,
+                 "the test images (%d×%d×%d) differ in shape from the training images (%d×%d×%d)",
+                 test->channels, test->height, test->width, train->channels, train->height,
+                 train->width);
+    return NULL;
+  }
+
+  g_autoptr (LamModelSpec) own_spec = lam_model_spec_copy (spec);
+  own_spec->has_input = TRUE;
+  own_spec->input = lam_shape_chw (train->channels, train->height, train->width);
+
+  LamTrainer *self = g_new0 (LamTrainer, 1);
+  self->spec = g_steal_pointer (&own_spec);
+  self->train_set = train;
+  self->test_set = test;
+  self->backend = backend;
+  self->config = *config;
+  self->requested_lr = NAN;
+  self->base_lr = config->optimizer.lr;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_mutex_init (&self->snapshot_lock);
+  g_mutex_init (&self->events_lock);
+  g_queue_init (&self->events);
+  self->context = g_main_context_ref_thread_default ();
+
+  self->model = lam_model_new (self->spec, backend, config->batch_size, config->seed, error);
+  if (self->model == NULL)
+    goto fail;
+  int n_classes = lam_model_get_n_classes (self->model);
+  if (n_classes < train->n_classes) {
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA,
+                 "the model ends with %d outputs but %s has %d classes: make the last layer "
+                 "linear:%d", n_classes, train->name, train->n_classes, train->n_classes);
+    goto fail;
+  }
+  self->optimizer = lam_optimizer_new (backend, &config->optimizer,
+                                       lam_model_get_n_params (self->model), error);
+  if (self->optimizer == NULL)
+    goto fail;
+
+  self->labels_device = backend->alloc (backend, sizeof (gint32) * config->batch_size);
+  self->sums_device = backend->alloc (backend, sizeof (float) * 2);
+  self->snapshot = g_try_new (float, lam_model_get_n_params (self->model));
+  if (self->labels_device == NULL || self->sums_device == NULL || self->snapshot == NULL) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
+                 "out of memory for the training buffers");
+    goto fail;
+  }
+  lam_model_get_params_host (self->model, self->snapshot);
+
+  if (config->val_fraction > 0 && train->n >= 2)
+    self->split = lam_split_new_fraction (train->n, config->val_fraction, config->seed);
+  else
+    self->split = lam_split_new_fraction (train->n, 0, config->seed);
+  if (self->split->n_train == 0) {
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG,
+                 "the validation fraction leaves no training images");
+    goto fail;
+  }
+
+  if (config->normalize_from_data) {
+    lam_dataset_compute_stats (train, self->split->train, self->split->n_train, self->mean,
+                               self->std);
+    for (int c = 0; c < 3; c++)
+      if (!(self->std[c] > 1e-6f))
+        self->std[c] = 1;
+  } else {
+    memcpy (self->mean, config->mean, sizeof self->mean);
+    memcpy (self->std, config->std, sizeof self->std);
+  }
+
+  LamLoaderConfig loader_config = lam_loader_config_default ();
+  loader_config.batch_size = config->batch_size;
+  loader_config.seed = config->seed;
+  memcpy (loader_config.mean, self->mean, sizeof self->mean);
+  memcpy (loader_config.std, self->std, sizeof self->std);
+  LamLoaderConfig eval_config = loader_config;
+  loader_config.shuffle = TRUE;
+  loader_config.crop_padding = config->crop_padding;
+  loader_config.hflip = config->hflip;
+  self->train_loader = lam_loader_new (train, self->split->train, self->split->n_train,
+                                       &loader_config);
+  if (self->split->n_val > 0)
+    self->val_loader = lam_loader_new (train, self->split->val, self->split->n_val,
+                                       &eval_config);
+
+  int batches = lam_loader_get_n_batches (self->train_loader);
+  self->report_every = config->report_every > 0 ? config->report_every : MAX (1, batches / 100);
+  return self;
+
+fail:
+  lam_trainer_free (self);
+  return NULL;
+}
+
+void
+lam_trainer_free (LamTrainer *self)
+{
+  if (self == NULL)
+    return;
+  lam_trainer_stop (self);
+  lam_trainer_wait (self);
+
+  g_mutex_lock (&self->events_lock);
+  if (self->dispatch_source != NULL) {
+    g_source_destroy (self->dispatch_source);
+    g_clear_pointer (&self->dispatch_source, g_source_unref);
+  }
+  g_queue_clear_full (&self->events, (GDestroyNotify) lam_trainer_event_free);
+  g_mutex_unlock (&self->events_lock);
+
+  if (self->labels_device != NULL)
+    self->backend->free (self->backend, self->labels_device);
+  if (self->sums_device != NULL)
+    self->backend->free (self->backend, self->sums_device);
+  g_clear_pointer (&self->train_loader, lam_loader_free);
+  g_clear_pointer (&self->val_loader, lam_loader_free);
+  g_clear_pointer (&self->split, lam_split_free);
+  g_clear_pointer (&self->optimizer, lam_optimizer_free);
+  g_clear_pointer (&self->model, lam_model_free);
+  g_clear_pointer (&self->spec, lam_model_spec_free);
+  g_clear_pointer (&self->snapshot, g_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_mutex_clear (&self->snapshot_lock);
+  g_mutex_clear (&self->events_lock);
+  g_free (self);
+}
+
+void
+lam_trainer_set_event_func (LamTrainer *self, LamTrainerEventFunc func, gpointer user_data,
+                            GMainContext *context)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (!self->running);
+  self->event_func = func;
+  self->event_data = user_data;
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = context != NULL ? g_main_context_ref (context)
+                                  : g_main_context_ref_thread_default ();
+}
+
+/* Runs the model over a loader without training: fills the mean loss, the
+ * accuracy and, when given, the confusion matrix. */
+static double
+evaluate_loader (LamModel *model, LamLoader *loader, gint32 *labels_device, float *sums_device,
+                 LamConfusion *confusion, gint32 *predictions_host, gint32 *predictions_device,
+                 double *loss)
+{
+  LamBackend *backend = lam_model_get_backend (model);
+  LamLossKind loss_kind = lam_model_spec_get_loss (lam_model_get_spec (model));
+  int n_classes = lam_model_get_n_classes (model);
+  gsize image_floats = lam_shape_numel (&lam_model_get_plan (model)->input);
+  gsize seen = 0;
+
+  backend->fill (backend, sums_device, 2, 0);
+  lam_loader_start_epoch (loader, 0);
+  const LamBatch *batch;
+  while ((batch = lam_loader_next (loader)) != NULL) {
+    backend->upload (backend, lam_model_get_input (model), batch->images,
+                     sizeof (float) * image_floats * batch->size);
+    backend->upload (backend, labels_device, batch->labels, sizeof (gint32) * batch->size);
+    lam_model_forward (model, batch->size, FALSE, 0);
+    lam_model_loss (model, loss_kind, labels_device, batch->size, &sums_device[0]);
+    backend->count_correct (backend, lam_model_get_output (model), labels_device, batch->size,
+                            n_classes, &sums_device[1]);
+    if (confusion != NULL) {
+      backend->argmax_rows (backend, lam_model_get_output (model), batch->size, n_classes,
+                            predictions_device);
+      backend->download (backend, predictions_host, predictions_device,
+                         sizeof (gint32) * batch->size);
+      for (int i = 0; i < batch->size; i++)
+        if (batch->labels[i] < confusion->n_classes && predictions_host[i] < confusion->n_classes)
+          lam_confusion_add (confusion, batch->labels[i], predictions_host[i]);
+    }
+    seen += batch->size;
+  }
+  float sums[2];
+  backend->download (backend, sums, sums_device, sizeof sums);
+  if (loss != NULL)
+    *loss = seen ? sums[0] / seen : NAN;
+  return seen ? sums[1] / seen : NAN;
+}
+
+double
+lam_evaluate (LamModel *model, const LamDataset *dataset, const float *mean, const float *std,
+              LamConfusion *confusion, double *loss)
+{
+  LamBackend *backend = lam_model_get_backend (model);
+  int max_batch = lam_model_get_max_batch (model);
+  LamLoaderConfig config = lam_loader_config_default ();
+  config.batch_size = max_batch;
+  memcpy (config.mean, mean, sizeof config.mean);
+  memcpy (config.std, std, sizeof config.std);
+  g_autoptr (LamLoader) loader = lam_loader_new (dataset, NULL, dataset->n, &config);
+
+  gint32 *labels_device = backend->alloc (backend, sizeof (gint32) * max_batch);
+  gint32 *predictions_device = backend->alloc (backend, sizeof (gint32) * max_batch);
+  float *sums_device = backend->alloc (backend, sizeof (float) * 2);
+  g_autofree gint32 *predictions_host = g_new (gint32, max_batch);
+  double accuracy = NAN;
+  if (loss != NULL)
+    *loss = NAN;
+  if (labels_device != NULL && predictions_device != NULL && sums_device != NULL)
+    accuracy = evaluate_loader (model, loader, labels_device, sums_device, confusion,
+                                predictions_host, predictions_device, loss);
+  if (labels_device != NULL)
+    backend->free (backend, labels_device);
+  if (predictions_device != NULL)
+    backend->free (backend, predictions_device);
+  if (sums_device != NULL)
+    backend->free (backend, sums_device);
+  return accuracy;
+}
+
+static void
+publish_snapshot (LamTrainer *self, gint64 step)
+{
+  g_mutex_lock (&self->snapshot_lock);
+  lam_model_get_params_host (self->model, self->snapshot);
+  self->snapshot_step = step;
+  g_mutex_unlock (&self->snapshot_lock);
+}
+
+/* Waits while paused; returns FALSE when the run must stop. Sets *single
+ * when this step was asked for by lam_trainer_step. */
+static gboolean
+wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch)
+{
+  gboolean announced = FALSE;
+  *single = FALSE;
+  g_mutex_lock (&self->lock);
+  while (self->paused && !self->stop_requested && self->steps_requested == 0) {
+    if (!announced) {
+      announced = TRUE;
+      g_mutex_unlock (&self->lock);
+      LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_PAUSED);
+      event->step = step;
+      event->epoch = epoch;
+      post_event (self, event);
+      g_mutex_lock (&self->lock);
+      continue;
+    }
+    g_cond_wait (&self->cond, &self->lock);
+  }
+  gboolean go = !self->stop_requested;
+  if (go && self->paused && self->steps_requested > 0) {
+    self->steps_requested--;
+    *single = TRUE;
+  } else if (go && announced) {
+    g_mutex_unlock (&self->lock);
+    LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_RESUMED);
+    event->step = step;
+    event->epoch = epoch;
+    post_event (self, event);
+    g_mutex_lock (&self->lock);
+  }
+  double lr = self->requested_lr;
+  self->requested_lr = NAN;
+  g_mutex_unlock (&self->lock);
+
+  if (!isnan (lr)) {
+    double factor = lam_schedule_lr (&self->config.schedule, 1.0, epoch);
+    self->base_lr = factor > 0 ? lr / factor : lr;
+    lam_optimizer_set_lr (self->optimizer, lr);
+    LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_LR_CHANGED);
+    event->step = step;
+    event->epoch = epoch;
+    post_event (self, event);
+  }
+  return go;
+}
+
+static gpointer
+train_thread (gpointer data)
+{
+  LamTrainer *self = data;
+  LamBackend *backend = self->backend;
+  LamModel *model = self->model;
+  LamLossKind loss_kind = lam_model_spec_get_loss (self->spec);
+  int n_classes = lam_model_get_n_classes (model);
+  gsize image_floats = lam_shape_numel (&self->spec->input);
+  gint64 step = 0;
+  gboolean stopped = FALSE;
+  gint64 run_start = g_get_monotonic_time ();
+  g_autofree gint32 *predictions_host = g_new (gint32, self->config.batch_size);
+
+  post_event (self, event_new (self, LAM_TRAINER_EVENT_STARTED));
+  backend->fill (backend, self->sums_device, 2, 0);
+
+  for (int epoch = 0; epoch < self->config.epochs && !stopped; epoch++) {
+    lam_optimizer_set_lr (self->optimizer,
+                          lam_schedule_lr (&self->config.schedule, self->base_lr, epoch));
+    lam_loader_start_epoch (self->train_loader, epoch);
+
+    gint64 epoch_start = g_get_monotonic_time ();
+    gint64 paused_us = 0;
+    double epoch_loss_sum = 0, epoch_correct = 0;
+    gsize epoch_samples = 0, report_samples = 0;
+    int batch_index = 0;
+    const LamBatch *batch;
+
+    while ((batch = lam_loader_next (self->train_loader)) != NULL) {
+      gboolean single;
+      gint64 wait_start = g_get_monotonic_time ();
+      if (!wait_for_go (self, &single, step, epoch)) {
+        stopped = TRUE;
+        break;
+      }
+      paused_us += g_get_monotonic_time () - wait_start;
+
+      backend->upload (backend, lam_model_get_input (model), batch->images,
+                       sizeof (float) * image_floats * batch->size);
+      backend->upload (backend, self->labels_device, batch->labels,
+                       sizeof (gint32) * batch->size);
+      /* A different dropout mask every step, reproducible from the seed. */
+      guint64 step_seed = self->config.seed * 0x9E3779B97F4A7C15ull + (guint64) step;
+      lam_model_forward (model, batch->size, TRUE, step_seed);
+      lam_model_loss (model, loss_kind, self->labels_device, batch->size, &self->sums_device[0]);
+      backend->count_correct (backend, lam_model_get_output (model), self->labels_device,
+                              batch->size, n_classes, &self->sums_device[1]);
+      lam_model_backward (model, batch->size);
+      lam_optimizer_step (self->optimizer, lam_model_get_params (model),
+                          lam_model_get_grads (model));
+      step++;
+      batch_index++;
+      report_samples += batch->size;
+
+      gboolean last = batch_index == lam_loader_get_n_batches (self->train_loader);
+      if (step % self->report_every != 0 && !single && !last)
+        continue;
+
+      /* Metrics cross to the host only here, every report_every steps. */
+      float sums[2];
+      backend->download (backend, sums, self->sums_device, sizeof sums);
+      backend->fill (backend, self->sums_device, 2, 0);
+      if (!isfinite (sums[0])) {
+        g_mutex_lock (&self->snapshot_lock);
+        lam_model_set_params_host (model, self->snapshot);
+        gint64 good_step = self->snapshot_step;
+        g_mutex_unlock (&self->snapshot_lock);
+        double lr = lam_optimizer_get_lr (self->optimizer);
+        LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_DIVERGED);
+        event->step = step;
+        event->epoch = epoch;
+        event->batch = batch_index;
+        event->message = g_strdup_printf (
+          "The loss became %s by step %" G_GINT64_FORMAT " (epoch %d): training stopped and the "
+          "weights from step %" G_GINT64_FORMAT " were kept. The learning rate %g is probably "
+          "too high; try %g.",
+          isnan (sums[0]) ? "NaN (not a number)" : "infinite", step, epoch + 1, good_step, lr,
+          lr / 10);
+        post_event (self, event);
+        stopped = TRUE;
+        break;
+      }
+      publish_snapshot (self, step);
+      epoch_loss_sum += sums[0];
+      epoch_correct += sums[1];
+      epoch_samples += report_samples;
+
+      LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_PROGRESS);
+      event->step = step;
+      event->epoch = epoch;
+      event->batch = batch_index;
+      event->loss = sums[0] / report_samples;
+      event->accuracy = sums[1] / report_samples;
+      double seconds = (g_get_monotonic_time () - epoch_start - paused_us) / 1e6;
+      event->seconds = seconds;
+      event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
+      post_event (self, event);
+      report_samples = 0;
+    }
+    if (stopped)
+      break;
+
+    double seconds = (g_get_monotonic_time () - epoch_start - paused_us) / 1e6;
+    LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_EPOCH);
+    event->step = step;
+    event->epoch = epoch;
+    event->batch = batch_index;
+    event->loss = epoch_samples ? epoch_loss_sum / epoch_samples : NAN;
+    event->accuracy = epoch_samples ? epoch_correct / epoch_samples : NAN;
+    event->seconds = seconds;
+    event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
+    if (self->val_loader != NULL) {
+      gint32 *predictions_device = self->labels_device; /* unused without a confusion matrix */
+      event->val_accuracy = evaluate_loader (model, self->val_loader, self->labels_device,
+                                             self->sums_device, NULL, predictions_host,
+                                             predictions_device, &event->val_loss);
+      backend->fill (backend, self->sums_device, 2, 0);
+    }
+    post_event (self, event);
+  }
+
+  if (!stopped && self->config.evaluate_test && self->test_set != NULL) {
+    LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_TEST);
+    event->step = step;
+    event->epoch = self->config.epochs - 1;
+    event->confusion = lam_confusion_new (MAX (n_classes, self->test_set->n_classes));
+    event->test_accuracy = lam_evaluate (model, self->test_set, self->mean, self->std,
+                                         event->confusion, &event->test_loss);
+    post_event (self, event);
+  }
+
+  LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_FINISHED);
+  event->step = step;
+  event->stopped = stopped;
+  event->seconds = (g_get_monotonic_time () - run_start) / 1e6;
+  g_mutex_lock (&self->lock);
+  self->running = FALSE;
+  g_mutex_unlock (&self->lock);
+  post_event (self, event);
+  return NULL;
+}
+
+void
+lam_trainer_start (LamTrainer *self, gboolean paused)
+{
+  g_return_if_fail (self != NULL);
+  g_mutex_lock (&self->lock);
+  if (self->started) {
+    g_mutex_unlock (&self->lock);
+    g_warning ("lam_trainer_start: this trainer has already run");
+    return;
+  }
+  self->started = TRUE;
+  self->paused = paused;
+  self->running = TRUE;
+  self->thread = g_thread_new ("lamina-trainer", train_thread, self);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+lam_trainer_pause (LamTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  self->paused = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+lam_trainer_resume (LamTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  self->paused = FALSE;
+  self->steps_requested = 0;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+lam_trainer_step (LamTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  if (self->paused)
+    self->steps_requested++;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+lam_trainer_stop (LamTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  self->stop_requested = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+lam_trainer_set_lr (LamTrainer *self, double lr)
+{
+  g_return_if_fail (lr > 0 && isfinite (lr));
+  g_mutex_lock (&self->lock);
+  self->requested_lr = lr;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+lam_trainer_is_running (LamTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  gboolean running = self->running;
+  g_mutex_unlock (&self->lock);
+  return running;
+}
+
+void
+lam_trainer_wait (LamTrainer *self)
+{
+  GThread *thread;
+  g_mutex_lock (&self->lock);
+  thread = g_steal_pointer (&self->thread);
+  g_mutex_unlock (&self->lock);
+  if (thread != NULL)
+    g_thread_join (thread);
+}
+
+float *
+lam_trainer_dup_params (LamTrainer *self, gsize *n_params)
+{
+  gsize n = lam_model_get_n_params (self->model);
+  g_mutex_lock (&self->snapshot_lock);
+  float *copy = g_memdup2 (self->snapshot, sizeof (float) * n);
+  g_mutex_unlock (&self->snapshot_lock);
+  if (n_params != NULL)
+    *n_params = n;
+  return copy;
+}
+
+LamModel *
+lam_trainer_get_model (LamTrainer *self)
+{
+  return self->model;
+}
+
+void
+lam_trainer_get_normalization (LamTrainer *self, float *mean, float *std)
+{
+  memcpy (mean, self->mean, sizeof self->mean);
+  memcpy (std, self->std, sizeof self->std);
+}

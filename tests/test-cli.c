@@ -1,7 +1,319 @@
-#include <glib.h>
+/* The `lamina` command line, run as a user would: exit codes, messages,
+ * JSON lines, and the train → save → eval round trip. */
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct
+{
+  int status;
+  char *out;
+  char *err;
+} Result;
+
+static void
+result_clear (Result *result)
+{
+  g_clear_pointer (&result->out, g_free);
+  g_clear_pointer (&result->err, g_free);
+}
+
+static Result
+run_lamina (const char *first, ...)
+{
+  const char *binary = g_getenv ("LAMINA_BINARY");
+  g_assert_nonnull (binary);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) binary);
+  va_list args;
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  Result result = { 0 };
+  int wait_status = 0;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &result.out,
+                &result.err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  result.status = WEXITSTATUS (wait_status);
+  return result;
+}
+
+#define assert_exit(result, code, text_in_stderr)                                                 \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if ((result).status != (code))                                                                 \
+      g_test_message ("stdout: %s\nstderr: %s", (result).out, (result).err);                      \
+    g_assert_cmpint ((result).status, ==, (code));                                                 \
+    if ((text_in_stderr) != NULL)                                                                  \
+      g_assert_nonnull (strstr ((result).err, (text_in_stderr)));                                  \
+  }                                                                                                \
+  G_STMT_END
+
+/* A tiny IDX dataset: three classes of 8×8 bars. */
+static void
+write_idx (const char *path, guint32 magic, int n_dims, const guint32 *dims, const guint8 *data,
+           gsize size)
+{
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  guint32 be = GUINT32_TO_BE (magic);
+  g_byte_array_append (bytes, (guint8 *) &be, 4);
+  for (int i = 0; i < n_dims; i++) {
+    be = GUINT32_TO_BE (dims[i]);
+    g_byte_array_append (bytes, (guint8 *) &be, 4);
+  }
+  g_byte_array_append (bytes, data, size);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, (char *) bytes->data, bytes->len, &error);
+  g_assert_no_error (error);
+}
+
+static void
+write_bars (const char *dir, const char *prefix, int n, guint32 seed)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  g_autofree guint8 *images = g_new (guint8, (gsize) n * 64);
+  g_autofree guint8 *labels = g_new (guint8, n);
+  for (int i = 0; i < n; i++) {
+    int label = g_rand_int_range (rng, 0, 3);
+    labels[i] = (guint8) label;
+    for (int p = 0; p < 64; p++)
+      images[i * 64 + p] = (guint8) (g_rand_int_range (rng, 0, 80) + (p / 8 == label * 3 ? 170 : 0));
+  }
+  g_autofree char *images_name = g_strdup_printf ("%s-images-idx3-ubyte", prefix);
+  g_autofree char *labels_name = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
+  g_autofree char *images_path = g_build_filename (dir, images_name, NULL);
+  g_autofree char *labels_path = g_build_filename (dir, labels_name, NULL);
+  guint32 image_dims[] = { n, 8, 8 };
+  guint32 label_dims[] = { n };
+  write_idx (images_path, 0x803, 3, image_dims, images, (gsize) n * 64);
+  write_idx (labels_path, 0x801, 1, label_dims, labels, n);
+}
+
+static char *
+make_bars_dir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("lamina-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  write_bars (dir, "train", 600, 1);
+  write_bars (dir, "t10k", 200, 2);
+  return dir;
+}
+
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr (GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_unlink (path);
+  }
+  g_rmdir (dir);
+}
+
+static void
+test_usage_errors (void)
+{
+  Result r = run_lamina (NULL, NULL);
+  assert_exit (r, 2, NULL);
+  g_assert_nonnull (strstr (r.out, "Usage: lamina"));
+  result_clear (&r);
+
+  r = run_lamina ("frobnicate", NULL);
+  assert_exit (r, 2, "unknown command \"frobnicate\"");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--epochs", "abc", NULL);
+  assert_exit (r, 2, "--epochs: expected a whole number");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--epochs", "0", NULL);
+  assert_exit (r, 2, "--epochs");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--lr", "-0.1", NULL);
+  assert_exit (r, 2, "--lr: expected a number above 0");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--lr", "1e", NULL);
+  assert_exit (r, 2, "got \"1e\"");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--val-fraction", "1.5", NULL);
+  assert_exit (r, 2, "--val-fraction");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--optimizer", "rmsprop", NULL);
+  assert_exit (r, 2, "expected sgd, adam or adamw, got \"rmsprop\"");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--schedule", "step:x", NULL);
+  assert_exit (r, 2, "--schedule");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--normalize", "0.5/0", NULL);
+  assert_exit (r, 2, "STD");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--no-such-option", NULL);
+  assert_exit (r, 2, "no-such-option");
+  result_clear (&r);
+
+  r = run_lamina ("eval", NULL);
+  assert_exit (r, 2, "--load");
+  result_clear (&r);
+}
+
+static void
+test_bad_model (void)
+{
+  Result r = run_lamina ("info", "--model", "flatten,linear:abc", NULL);
+  assert_exit (r, 4, "abc");
+  result_clear (&r);
+
+  r = run_lamina ("info", "--model", "flatten,wobble:3", NULL);
+  assert_exit (r, 4, "wobble");
+  result_clear (&r);
+
+  r = run_lamina ("info", "--model", "linear:10", NULL);
+  assert_exit (r, 4, "flatten");
+  result_clear (&r);
+
+  r = run_lamina ("info", "--model", "{\"layers\": [", NULL);
+  assert_exit (r, 4, NULL);
+  result_clear (&r);
+
+  g_autofree char *dir = make_bars_dir ();
+  r = run_lamina ("train", "--data", dir, "--model", "flatten,linear:0", NULL);
+  assert_exit (r, 4, "layer 2");
+  result_clear (&r);
+  remove_tree (dir);
+}
+
+static void
+test_bad_data (void)
+{
+  Result r = run_lamina ("train", "--data", "/nonexistent/lamina-data", NULL);
+  assert_exit (r, 3, "/nonexistent/lamina-data");
+  result_clear (&r);
+
+  /* A truncated image file: the error names it. */
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *images = g_build_filename (dir, "train-images-idx3-ubyte", NULL);
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (images, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (images, contents, length / 2, NULL));
+  r = run_lamina ("train", "--data", dir, NULL);
+  assert_exit (r, 3, "train-images-idx3-ubyte");
+  result_clear (&r);
+  remove_tree (dir);
+}
+
+static void
+test_info (void)
+{
+  Result r = run_lamina ("info", "--model", "mlp", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "242,762"));
+  g_assert_nonnull (strstr (r.out, "log_softmax"));
+  result_clear (&r);
+
+  r = run_lamina ("info", "--model", "small-cnn", "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_data (parser, r.out, -1, &error);
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonArray *layers = json_object_get_array_member (root, "layers");
+  g_assert_cmpuint (json_array_get_length (layers), ==, 10);
+  JsonObject *flatten = json_array_get_object_element (layers, 6);
+  g_assert_cmpstr (json_object_get_string_member (flatten, "output"), ==, "3136");
+  result_clear (&r);
+
+  r = run_lamina ("info", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "small-cnn"));
+  g_assert_nonnull (strstr (r.out, "cpu"));
+  result_clear (&r);
+}
+
+static void
+test_train_save_eval (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *weights = g_build_filename (dir, "bars.safetensors", NULL);
+  Result r = run_lamina ("train", "--data", dir, "--model", "flatten,linear:16,relu,linear:3",
+                         "--epochs", "3", "--batch-size", "20", "--lr", "0.01", "--json",
+                         "--device", "cpu", "--save", weights, NULL);
+  assert_exit (r, 0, NULL);
+
+  /* One JSON object per line: start, three epochs, test, finished. */
+  g_auto (GStrv) lines = g_strsplit (g_strstrip (r.out), "\n", -1);
+  int epochs = 0;
+  double test_accuracy = -1;
+  for (int i = 0; lines[i] != NULL; i++) {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (parser, lines[i], -1, &error);
+    g_assert_no_error (error);
+    JsonObject *object = json_node_get_object (json_parser_get_root (parser));
+    const char *event = json_object_get_string_member (object, "event");
+    if (g_str_equal (event, "epoch")) {
+      epochs++;
+      g_assert_cmpint (json_object_get_int_member (object, "epoch"), ==, epochs);
+      g_assert_true (json_object_has_member (object, "val_accuracy"));
+      g_assert_cmpfloat (json_object_get_double_member (object, "seconds"), >, 0);
+    } else if (g_str_equal (event, "test")) {
+      test_accuracy = json_object_get_double_member (object, "test_accuracy");
+    }
+  }
+  g_assert_cmpint (epochs, ==, 3);
+  g_assert_cmpfloat (test_accuracy, >=, 0.9);
+  result_clear (&r);
+
+  r = run_lamina ("eval", "--load", weights, "--data", dir, "--json", "--device", "cpu", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_data (parser, r.out, -1, &error);
+  g_assert_no_error (error);
+  JsonObject *object = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (object, "accuracy"),
+                                  test_accuracy, 1e-6);
+  g_assert_cmpint (json_object_get_int_member (object, "images"), ==, 200);
+  result_clear (&r);
+
+  /* Weights that lie about their size are refused with exit code 4. */
+  g_assert_true (g_file_set_contents (weights, "\x40\0\0\0\0\0\0\0{}", 10, NULL));
+  r = run_lamina ("eval", "--load", weights, "--data", dir, NULL);
+  assert_exit (r, 4, "bars");
+  result_clear (&r);
+
+  r = run_lamina ("eval", "--load", "/nonexistent/model.safetensors", NULL);
+  assert_exit (r, 4, "/nonexistent/model");
+  result_clear (&r);
+
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/cli/bad-model", test_bad_model);
+  g_test_add_func ("/cli/bad-data", test_bad_data);
+  g_test_add_func ("/cli/info", test_info);
+  g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
   return g_test_run ();
 }

@@ -1,7 +1,603 @@
-#include <glib.h>
+/* The trainer thread, its commands and events, and training end to end on
+ * the real Fashion-MNIST. */
+#include <math.h>
+#include <string.h>
+
+#include "lam-checkpoint.h"
+#include "lam-dataset.h"
+#include "lam-device.h"
+#include "lam-trainer.h"
+
+/* Three classes of 8×8 images: a bright horizontal bar in the top, middle or
+ * bottom third, over noise. Easy, so a few hundred steps learn it. */
+static LamDataset *
+make_bars_dataset (int n, guint32 seed)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  LamDataset *dataset = g_new0 (LamDataset, 1);
+  dataset->name = g_strdup ("bars");
+  dataset->n = n;
+  dataset->channels = 1;
+  dataset->height = 8;
+  dataset->width = 8;
+  dataset->n_classes = 3;
+  dataset->images = g_new (guint8, (gsize) n * 64);
+  dataset->labels = g_new (guint8, n);
+  dataset->class_names = g_new0 (char *, 4);
+  dataset->class_names[0] = g_strdup ("top");
+  dataset->class_names[1] = g_strdup ("middle");
+  dataset->class_names[2] = g_strdup ("bottom");
+  for (int i = 0; i < n; i++) {
+    int label = g_rand_int_range (rng, 0, 3);
+    int row = label * 3 + g_rand_int_range (rng, 0, 2);
+    dataset->labels[i] = (guint8) label;
+    for (int p = 0; p < 64; p++) {
+      int value = g_rand_int_range (rng, 0, 90);
+      if (p / 8 == row)
+        value += 160;
+      dataset->images[(gsize) i * 64 + p] = (guint8) value;
+    }
+  }
+  return dataset;
+}
+
+/* A copy of the first n images of a dataset. */
+static LamDataset *
+dataset_head (const LamDataset *source, int n)
+{
+  gsize size = lam_dataset_image_size (source);
+  LamDataset *dataset = g_new0 (LamDataset, 1);
+  dataset->name = g_strdup (source->name);
+  dataset->n = n;
+  dataset->channels = source->channels;
+  dataset->height = source->height;
+  dataset->width = source->width;
+  dataset->n_classes = source->n_classes;
+  dataset->images = g_memdup2 (source->images, size * n);
+  dataset->labels = g_memdup2 (source->labels, n);
+  dataset->class_names = g_strdupv (source->class_names);
+  return dataset;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  GPtrArray *events; /* LamTrainerEvent copies (without confusion) */
+  LamConfusion *confusion;
+  LamTrainer *trainer;
+  int steps_to_request; /* while paused: ask for this many single steps */
+  double lr_to_set;
+} Recorder;
+
+static void
+record_event (const LamTrainerEvent *event, gpointer user_data)
+{
+  Recorder *recorder = user_data;
+  LamTrainerEvent *copy = g_memdup2 (event, sizeof *event);
+  copy->message = g_strdup (event->message);
+  copy->confusion = NULL;
+  g_ptr_array_add (recorder->events, copy);
+
+  if (event->kind == LAM_TRAINER_EVENT_TEST) {
+    g_clear_pointer (&recorder->confusion, lam_confusion_free);
+    recorder->confusion = lam_confusion_new (event->confusion->n_classes);
+    memcpy (recorder->confusion->counts, event->confusion->counts,
+            sizeof (guint64) * event->confusion->n_classes * event->confusion->n_classes);
+    recorder->confusion->total = event->confusion->total;
+  }
+  if (event->kind == LAM_TRAINER_EVENT_PAUSED && recorder->trainer != NULL) {
+    if (recorder->lr_to_set > 0) {
+      lam_trainer_set_lr (recorder->trainer, recorder->lr_to_set);
+      recorder->lr_to_set = 0;
+    }
+    if (recorder->steps_to_request > 0) {
+      recorder->steps_to_request--;
+      lam_trainer_step (recorder->trainer);
+    } else {
+      lam_trainer_resume (recorder->trainer);
+    }
+  }
+  if (event->kind == LAM_TRAINER_EVENT_FINISHED)
+    g_main_loop_quit (recorder->loop);
+}
+
+static void
+recorder_clear (Recorder *recorder)
+{
+  g_clear_pointer (&recorder->loop, g_main_loop_unref);
+  g_clear_pointer (&recorder->events, g_ptr_array_unref);
+  g_clear_pointer (&recorder->confusion, lam_confusion_free);
+}
+
+/* Runs a trainer to the end on a private main context, recording events. */
+static void
+run_trainer (LamTrainer *trainer, Recorder *recorder, gboolean paused)
+{
+  GMainContext *context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  recorder->loop = g_main_loop_new (context, FALSE);
+  recorder->events = g_ptr_array_new_with_free_func ((GDestroyNotify) lam_trainer_event_free);
+  recorder->trainer = trainer;
+  lam_trainer_set_event_func (trainer, record_event, recorder, context);
+  lam_trainer_start (trainer, paused);
+  g_main_loop_run (recorder->loop);
+  lam_trainer_wait (trainer);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+}
+
+static const LamTrainerEvent *
+find_event (Recorder *recorder, LamTrainerEventKind kind, guint nth)
+{
+  for (guint i = 0; i < recorder->events->len; i++) {
+    const LamTrainerEvent *event = g_ptr_array_index (recorder->events, i);
+    if (event->kind == kind && nth-- == 0)
+      return event;
+  }
+  return NULL;
+}
+
+static guint
+count_events (Recorder *recorder, LamTrainerEventKind kind)
+{
+  guint n = 0;
+  for (guint i = 0; i < recorder->events->len; i++)
+    if (((LamTrainerEvent *) g_ptr_array_index (recorder->events, i))->kind == kind)
+      n++;
+  return n;
+}
+
+static LamTrainerConfig
+bars_config (void)
+{
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.epochs = 3;
+  config.batch_size = 16;
+  config.optimizer.lr = 0.01;
+  config.val_fraction = 0.2;
+  config.normalize_from_data = TRUE;
+  return config;
+}
+
+static void
+test_learns_bars (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (600, 1);
+  g_autoptr (LamDataset) test = make_bars_dataset (300, 2);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:16,relu,linear:3",
+                                                            NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, test, backend, &config, &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+
+  const LamTrainerEvent *first = g_ptr_array_index (recorder.events, 0);
+  const LamTrainerEvent *last = g_ptr_array_index (recorder.events, recorder.events->len - 1);
+  g_assert_cmpint (first->kind, ==, LAM_TRAINER_EVENT_STARTED);
+  g_assert_cmpint (last->kind, ==, LAM_TRAINER_EVENT_FINISHED);
+  g_assert_false (last->stopped);
+  g_assert_cmpuint (count_events (&recorder, LAM_TRAINER_EVENT_EPOCH), ==, 3);
+  g_assert_cmpuint (count_events (&recorder, LAM_TRAINER_EVENT_TEST), ==, 1);
+  g_assert_cmpuint (count_events (&recorder, LAM_TRAINER_EVENT_PROGRESS), >=, 3);
+
+  /* 480 training images in batches of 16: 30 steps an epoch. */
+  const LamTrainerEvent *epoch3 = find_event (&recorder, LAM_TRAINER_EVENT_EPOCH, 2);
+  g_assert_cmpint (epoch3->epoch, ==, 2);
+  g_assert_cmpint (epoch3->step, ==, 90);
+  g_assert_cmpint (epoch3->batches_per_epoch, ==, 30);
+  const LamTrainerEvent *epoch1 = find_event (&recorder, LAM_TRAINER_EVENT_EPOCH, 0);
+  g_assert_cmpfloat (epoch3->loss, <, epoch1->loss);
+  g_assert_cmpfloat (epoch3->val_accuracy, >=, 0.95);
+  g_assert_cmpfloat (epoch3->seconds, >, 0);
+
+  const LamTrainerEvent *tested = find_event (&recorder, LAM_TRAINER_EVENT_TEST, 0);
+  g_assert_cmpfloat (tested->test_accuracy, >=, 0.95);
+  g_assert_nonnull (recorder.confusion);
+  g_assert_cmpuint (recorder.confusion->total, ==, 300);
+  g_assert_cmpfloat_with_epsilon (lam_confusion_accuracy (recorder.confusion),
+                                  tested->test_accuracy, 1e-6);
+
+  /* Progress steps only grow, and every progress event has a finite loss. */
+  gint64 previous = 0;
+  for (guint i = 0; i < recorder.events->len; i++) {
+    const LamTrainerEvent *event = g_ptr_array_index (recorder.events, i);
+    if (event->kind != LAM_TRAINER_EVENT_PROGRESS)
+      continue;
+    g_assert_cmpint (event->step, >, previous);
+    g_assert_true (isfinite (event->loss));
+    previous = event->step;
+  }
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+static void
+test_pause_step_resume (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (200, 3);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:3", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  config.epochs = 1;
+  config.val_fraction = 0;
+  config.report_every = 1000;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, NULL, backend, &config, &error);
+  g_assert_no_error (error);
+
+  /* Started paused: at each pause the recorder asks for a single step, three
+   * times (setting the learning rate before the first), then resumes. Each
+   * single step must answer with a progress event one step further. */
+  Recorder recorder = { .steps_to_request = 3, .lr_to_set = 0.5 };
+  run_trainer (trainer, &recorder, TRUE);
+
+  const LamTrainerEvent *paused = find_event (&recorder, LAM_TRAINER_EVENT_PAUSED, 0);
+  g_assert_nonnull (paused);
+  g_assert_cmpint (paused->step, ==, 0);
+  const LamTrainerEvent *lr = find_event (&recorder, LAM_TRAINER_EVENT_LR_CHANGED, 0);
+  g_assert_nonnull (lr);
+  g_assert_cmpfloat_with_epsilon (lr->lr, 0.5, 1e-12);
+  for (int i = 0; i < 3; i++) {
+    const LamTrainerEvent *progress = find_event (&recorder, LAM_TRAINER_EVENT_PROGRESS, i);
+    g_assert_nonnull (progress);
+    g_assert_cmpint (progress->step, ==, i + 1);
+    g_assert_cmpfloat_with_epsilon (progress->lr, 0.5, 1e-12);
+  }
+  const LamTrainerEvent *finished = find_event (&recorder, LAM_TRAINER_EVENT_FINISHED, 0);
+  g_assert_false (finished->stopped);
+  g_assert_cmpint (finished->step, ==, 10); /* 200 images, batch 16 */
+  g_assert_nonnull (find_event (&recorder, LAM_TRAINER_EVENT_RESUMED, 0));
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+static void
+test_stop (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 4);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:3", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  config.epochs = 1000;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
+
+  /* Stopped while paused before the first step: nothing trains. */
+  lam_trainer_start (trainer, TRUE);
+  g_assert_true (lam_trainer_is_running (trainer));
+  lam_trainer_stop (trainer);
+  lam_trainer_wait (trainer);
+  g_assert_false (lam_trainer_is_running (trainer));
+  lam_trainer_free (trainer);
+
+  /* Stopped while running 1000 epochs: ends early, says it was stopped,
+   * and runs no test evaluation. */
+  trainer = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  GMainContext *context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  recorder.loop = g_main_loop_new (context, FALSE);
+  recorder.events = g_ptr_array_new_with_free_func ((GDestroyNotify) lam_trainer_event_free);
+  lam_trainer_set_event_func (trainer, record_event, &recorder, context);
+  lam_trainer_start (trainer, FALSE);
+  g_usleep (50 * 1000);
+  lam_trainer_stop (trainer);
+  g_main_loop_run (recorder.loop);
+  lam_trainer_wait (trainer);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+
+  const LamTrainerEvent *finished = find_event (&recorder, LAM_TRAINER_EVENT_FINISHED, 0);
+  g_assert_true (finished->stopped);
+  g_assert_cmpuint (count_events (&recorder, LAM_TRAINER_EVENT_EPOCH), <, 1000);
+  g_assert_cmpuint (count_events (&recorder, LAM_TRAINER_EVENT_TEST), ==, 0);
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+static void
+test_divergence (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 5);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:32,relu,linear:3",
+                                                            NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  config.optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_SGD);
+  config.optimizer.lr = 1e19;
+  config.report_every = 1;
+  config.normalize_from_data = FALSE; /* raw pixels in [0, 1] with this rate blow up at once */
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+
+  const LamTrainerEvent *diverged = find_event (&recorder, LAM_TRAINER_EVENT_DIVERGED, 0);
+  g_assert_nonnull (diverged);
+  g_assert_nonnull (strstr (diverged->message, "learning rate"));
+  g_assert_nonnull (strstr (diverged->message, "step"));
+  const LamTrainerEvent *finished = find_event (&recorder, LAM_TRAINER_EVENT_FINISHED, 0);
+  g_assert_true (finished->stopped);
+
+  /* The kept weights are the last good ones: all finite. */
+  gsize n = 0;
+  g_autofree float *params = lam_trainer_dup_params (trainer, &n);
+  g_assert_cmpuint (n, ==, 8 * 8 * 32 + 32 + 32 * 3 + 3);
+  g_autofree float *model_params = g_new (float, n);
+  lam_model_get_params_host (lam_trainer_get_model (trainer), model_params);
+  for (gsize i = 0; i < n; i++) {
+    g_assert_true (isfinite (params[i]));
+    g_assert_true (isfinite (model_params[i]));
+  }
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+static void
+test_bad_config (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (50, 6);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:3", NULL);
+  g_autoptr (LamModelSpec) too_few = lam_model_spec_from_text ("flatten,linear:2", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  g_autoptr (GError) error = NULL;
+
+  LamTrainerConfig config = bars_config ();
+  config.batch_size = 0;
+  g_assert_null (lam_trainer_new (spec, train, NULL, backend, &config, &error));
+  g_assert_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "batch size"));
+  g_clear_error (&error);
+
+  config = bars_config ();
+  config.optimizer.lr = -1;
+  g_assert_null (lam_trainer_new (spec, train, NULL, backend, &config, &error));
+  g_assert_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "learning rate"));
+  g_clear_error (&error);
+
+  config = bars_config ();
+  config.val_fraction = 1.0;
+  g_assert_null (lam_trainer_new (spec, train, NULL, backend, &config, &error));
+  g_assert_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_clear_error (&error);
+
+  /* Two outputs for three classes. */
+  config = bars_config ();
+  g_assert_null (lam_trainer_new (too_few, train, NULL, backend, &config, &error));
+  g_assert_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA);
+  g_assert_nonnull (strstr (error->message, "3 classes"));
+  g_clear_error (&error);
+
+  lam_backend_free (backend);
+}
+
+/* Real data. */
+
+static LamDataset *fashion_train;
+static LamDataset *fashion_test;
+
+static gboolean
+have_fashion (void)
+{
+  if (fashion_train == NULL) {
+    g_autoptr (GError) error = NULL;
+    if (!lam_dataset_load_dir (LAM_DATASET_DEFAULT_DIR, &fashion_train, &fashion_test, &error)) {
+      g_test_skip_printf ("Fashion-MNIST is not installed (%s): apt-get install "
+                          "dataset-fashion-mnist",
+                          error->message);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+typedef struct
+{
+  const char *path;
+  const char *model;
+  LamOptimizerKind optimizer;
+  double lr;
+  int batch_size;
+  double min_accuracy;
+} EndToEnd;
+
+static const EndToEnd end_to_end[] = {
+  { "/e2e/fashion-mnist/mlp", "mlp", LAM_OPTIMIZER_ADAM, 0.003, 32, 0.82 },
+  { "/e2e/fashion-mnist/logistic-regression", "logistic-regression", LAM_OPTIMIZER_ADAM, 0.001,
+    32, 0.80 },
+  { "/e2e/fashion-mnist/small-cnn", "small-cnn", LAM_OPTIMIZER_ADAM, 0.001, 64, 0.87 },
+};
+
+static void
+test_end_to_end (gconstpointer data)
+{
+  const EndToEnd *run = data;
+  if (!have_fashion ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset (run->model, &error);
+  g_assert_no_error (error);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.optimizer = lam_optimizer_config_default (run->optimizer);
+  config.optimizer.lr = run->lr;
+  config.batch_size = run->batch_size;
+  config.epochs = 1;
+  config.val_fraction = 0.1;
+  config.normalize_from_data = TRUE;
+  LamTrainer *trainer = lam_trainer_new (spec, fashion_train, fashion_test, backend, &config,
+                                         &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+
+  const LamTrainerEvent *epoch = find_event (&recorder, LAM_TRAINER_EVENT_EPOCH, 0);
+  const LamTrainerEvent *tested = find_event (&recorder, LAM_TRAINER_EVENT_TEST, 0);
+  g_assert_nonnull (epoch);
+  g_assert_nonnull (tested);
+  g_test_message ("%s: 1 epoch in %.2f s (%.0f images/s), train loss %.4f, val accuracy %.4f, "
+                  "test accuracy %.4f",
+                  run->model, epoch->seconds, epoch->samples_per_second, epoch->loss,
+                  epoch->val_accuracy, tested->test_accuracy);
+  g_assert_cmpfloat (tested->test_accuracy, >=, run->min_accuracy);
+  g_assert_cmpfloat (epoch->val_accuracy, >=, run->min_accuracy - 0.03);
+  g_assert_cmpuint (recorder.confusion->total, ==, 10000);
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+static GArray *
+loss_sequence (const LamDataset *train, guint64 seed)
+{
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset ("mlp", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.optimizer.lr = 0.003;
+  config.batch_size = 32;
+  config.report_every = 1;
+  config.seed = seed;
+  config.normalize_from_data = TRUE;
+  config.evaluate_test = FALSE;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, NULL, backend, &config, &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+  GArray *losses = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; i < recorder.events->len; i++) {
+    const LamTrainerEvent *event = g_ptr_array_index (recorder.events, i);
+    if (event->kind == LAM_TRAINER_EVENT_PROGRESS)
+      g_array_append_val (losses, event->loss);
+  }
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+  return losses;
+}
+
+static void
+test_same_seed_same_losses (void)
+{
+  if (!have_fashion ())
+    return;
+  g_autoptr (LamDataset) subset = dataset_head (fashion_train, 3000);
+  g_autoptr (GArray) a = loss_sequence (subset, 7);
+  g_autoptr (GArray) b = loss_sequence (subset, 7);
+  g_autoptr (GArray) c = loss_sequence (subset, 8);
+  g_assert_cmpuint (a->len, ==, 85); /* 2700 training images in batches of 32 */
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    g_assert_cmpfloat (g_array_index (a, double, i), ==, g_array_index (b, double, i));
+  gboolean differs = FALSE;
+  for (guint i = 0; i < MIN (a->len, c->len); i++)
+    differs |= g_array_index (a, double, i) != g_array_index (c, double, i);
+  g_assert_true (differs);
+}
+
+static void
+test_save_load_same_predictions (void)
+{
+  if (!have_fashion ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamDataset) subset = dataset_head (fashion_train, 2000);
+  g_autoptr (LamDataset) test_subset = dataset_head (fashion_test, 500);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (
+    "conv2d:4:3:p1,relu,maxpool2d:2,flatten,dropout:0.2,linear:10", &error);
+  g_assert_no_error (error);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.batch_size = 50;
+  config.normalize_from_data = TRUE;
+  LamTrainer *trainer = lam_trainer_new (spec, subset, test_subset, backend, &config, &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+  const LamTrainerEvent *tested = find_event (&recorder, LAM_TRAINER_EVENT_TEST, 0);
+
+  LamModel *model = lam_trainer_get_model (trainer);
+  const LamModelPlan *plan = lam_model_get_plan (model);
+  g_autofree float *params = g_new (float, plan->n_params);
+  lam_model_get_params_host (model, params);
+  LamCheckpointInfo info = { .spec = (LamModelSpec *) lam_model_get_spec (model),
+                             .n_channels = 1,
+                             .class_names = subset->class_names };
+  lam_trainer_get_normalization (trainer, info.mean, info.std);
+  g_autofree char *dir = g_dir_make_tmp ("lamina-trainer-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "model.safetensors", NULL);
+  g_assert_true (lam_checkpoint_save (path, plan, &info, params, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (LamCheckpointInfo) loaded = NULL;
+  g_autofree float *loaded_params = NULL;
+  g_assert_true (lam_checkpoint_load (path, &loaded, &loaded_params, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (loaded_params, plan->n_params * sizeof (float), params,
+                   plan->n_params * sizeof (float));
+  for (int c = 0; c < 3; c++) {
+    g_assert_cmpfloat (loaded->mean[c], ==, info.mean[c]);
+    g_assert_cmpfloat (loaded->std[c], ==, info.std[c]);
+  }
+
+  /* A fresh model from the file predicts exactly as the trained one. */
+  g_autoptr (LamModel) reloaded = lam_model_new (loaded->spec, backend, 50, 99, &error);
+  g_assert_no_error (error);
+  lam_model_set_params_host (reloaded, loaded_params);
+  g_autoptr (LamConfusion) original_confusion = lam_confusion_new (10);
+  g_autoptr (LamConfusion) reloaded_confusion = lam_confusion_new (10);
+  double original = lam_evaluate (model, test_subset, info.mean, info.std, original_confusion,
+                                  NULL);
+  double again = lam_evaluate (reloaded, test_subset, loaded->mean, loaded->std,
+                               reloaded_confusion, NULL);
+  g_assert_cmpfloat (original, ==, again);
+  g_assert_cmpfloat_with_epsilon (original, tested->test_accuracy, 1e-9);
+  g_assert_cmpmem (original_confusion->counts, 100 * sizeof (guint64),
+                   reloaded_confusion->counts, 100 * sizeof (guint64));
+
+  g_autofree char *json_path = g_build_filename (dir, "model.json", NULL);
+  g_assert_true (g_file_test (json_path, G_FILE_TEST_EXISTS));
+  g_unlink (path);
+  g_unlink (json_path);
+  g_rmdir (dir);
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  return g_test_run ();
+  g_test_add_func ("/trainer/learns-bars", test_learns_bars);
+  g_test_add_func ("/trainer/pause-step-resume", test_pause_step_resume);
+  g_test_add_func ("/trainer/stop", test_stop);
+  g_test_add_func ("/trainer/divergence", test_divergence);
+  g_test_add_func ("/trainer/bad-config", test_bad_config);
+  g_test_add_func ("/e2e/fashion-mnist/same-seed-same-losses", test_same_seed_same_losses);
+  g_test_add_func ("/e2e/fashion-mnist/save-load-same-predictions",
+                   test_save_load_same_predictions);
+  for (guint i = 0; i < G_N_ELEMENTS (end_to_end); i++)
+    g_test_add_data_func (end_to_end[i].path, &end_to_end[i], test_end_to_end);
+  int status = g_test_run ();
+  g_clear_pointer (&fashion_train, lam_dataset_free);
+  g_clear_pointer (&fashion_test, lam_dataset_free);
+  return status;
 }

@@ -1,0 +1,36 @@
+/* lam-cli.h: the headless command line shared by the `lamina` verbs. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit codes, documented in `lamina --help`. */
+enum
+{
+  LAM_EXIT_OK = 0,
+  LAM_EXIT_FAILED = 1,   /* training diverged or an evaluation failed */
+  LAM_EXIT_USAGE = 2,    /* bad command line */
+  LAM_EXIT_DATA = 3,     /* dataset missing or unreadable */
+  LAM_EXIT_MODEL = 4,    /* bad model spec or checkpoint */
+  LAM_EXIT_DEVICE = 5,   /* the requested device is unavailable */
+  LAM_EXIT_IO = 6,       /* could not write an output file */
+};
+
+/* Number parsing for option values: the whole text must be a number within
+ * [min, max]; errors name the option and what was typed. */
+gboolean lam_cli_parse_int (const char *option, const char *text, gint64 min, gint64 max,
+                            gint64 *out, GError **error);
+gboolean lam_cli_parse_double (const char *option, const char *text, double min, double max,
+                               gboolean min_exclusive, double *out, GError **error);
+/* "0.5" or "0.1307,0.3081"-style lists of up to 3 numbers; returns count. */
+int lam_cli_parse_floats (const char *option, const char *text, float *out, int max_count,
+                          GError **error);
+
+int lam_cli_train (int argc, char **argv);
+int lam_cli_eval (int argc, char **argv);
+int lam_cli_info (int argc, char **argv);
+
+void lam_cli_print_error (const char *verb, const GError *error);
+
+G_END_DECLS
