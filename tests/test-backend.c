@@ -1,7 +1,1287 @@
+/* test-backend.c: every op of the CPU backend against a naive reference
+ * written from the op's definition, and every backward op against finite
+ * differences of its forward op. */
 #include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "lam-backend.h"
+#include "lam-device.h"
+
+static LamBackend *backend;
+
+/* |got - want| <= atol + rtol * |want| for every element; NaN fails. The
+ * message names the first element that differs. */
+static gboolean
+check_close (const char *what, const float *got, const float *want, size_t n, double atol,
+             double rtol)
+{
+  for (size_t i = 0; i < n; i++) {
+    double tol = atol + rtol * fabs ((double) want[i]);
+    if (!(fabs ((double) got[i] - (double) want[i]) <= tol)) {
+      g_test_fail_printf ("%s[%zu]: got %.9g, want %.9g (tolerance %.3g)", what, i, got[i],
+                          want[i], tol);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+check_close_scalar (const char *what, double got, double want, double atol, double rtol)
+{
+  if (!(fabs (got - want) <= atol + rtol * fabs (want))) {
+    g_test_fail_printf ("%s: got %.9g, want %.9g", what, got, want);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static float *
+random_floats (GRand *rand, size_t n, double lo, double hi)
+{
+  float *x = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rand, lo, hi);
+  return x;
+}
+
+static float *
+nan_floats (size_t n)
+{
+  float *x = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = NAN;
+  return x;
+}
+
+/* Distinct values 0.01 apart in random order, so a maximum stays the
+ * maximum under a finite-difference step of 1e-3. */
+static float *
+distinct_floats (GRand *rand, size_t n)
+{
+  float *x = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float) (0.01 * (double) i - 0.005 * (double) n);
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t) g_rand_int_range (rand, 0, (gint32) i);
+    float t = x[i - 1];
+    x[i - 1] = x[j];
+    x[j] = t;
+  }
+  return x;
+}
+
+static double
+dot (const float *a, const float *b, size_t n)
+{
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++)
+    s += (double) a[i] * (double) b[i];
+  return s;
+}
+
+typedef double (*ScalarFunc) (const float *x, gpointer data);
+
+// grad (n) = central differences of f at x, one coordinate at a time
+static void
+finite_differences (ScalarFunc f, gpointer data, const float *x, size_t n, float h, float *grad)
+{
+  g_autofree float *probe = g_memdup2 (x, n * sizeof (float));
+  for (size_t i = 0; i < n; i++) {
+    float orig = probe[i];
+    probe[i] = orig + h;
+    float up = probe[i];
+    double f_up = f (probe, data);
+    probe[i] = orig - h;
+    float down = probe[i];
+    double f_down = f (probe, data);
+    probe[i] = orig;
+    grad[i] = (float) ((f_up - f_down) / ((double) up - (double) down));
+  }
+}
+
+/* ---- memory ---- */
+
+static void
+test_device_name (void)
+{
+  g_assert_cmpint (backend->abi_version, ==, LAM_BACKEND_ABI_VERSION);
+  g_assert_cmpstr (backend->name, ==, "cpu");
+  g_assert_true (g_str_has_prefix (backend->device_name, "CPU (OpenBLAS "));
+  g_assert_true (g_str_has_suffix (backend->device_name, ")"));
+  g_assert_nonnull (strstr (backend->device_name, "thread"));
+}
+
+static void
+test_memory_roundtrip (void)
+{
+  static const size_t sizes[] = { 0, 1, 3, 64, 1000, 1 << 20 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (1);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (sizes); s++) {
+    size_t n = sizes[s];
+    float *a = backend->alloc (backend, n * sizeof (float));
+    float *b = backend->alloc (backend, n * sizeof (float));
+    g_assert_nonnull (a);
+    g_assert_nonnull (b);
+    g_assert_cmpuint ((guintptr) a % 64, ==, 0);
+    g_assert_cmpuint ((guintptr) b % 64, ==, 0);
+    for (size_t i = 0; i < n; i++)
+      g_assert_cmpfloat (a[i], ==, 0.0f);
+
+    g_autofree float *host = random_floats (rand, n, -1, 1);
+    g_autofree float *back = nan_floats (n);
+    backend->upload (backend, a, host, n * sizeof (float));
+    backend->copy (backend, b, a, n * sizeof (float));
+    backend->synchronize (backend);
+    backend->download (backend, back, b, n * sizeof (float));
+    g_assert_true (n == 0 || memcmp (back, host, n * sizeof (float)) == 0);
+
+    backend->fill (backend, a, n, 2.5f);
+    for (size_t i = 0; i < n; i++)
+      g_assert_cmpfloat (a[i], ==, 2.5f);
+
+    backend->free (backend, a);
+    backend->free (backend, b);
+  }
+  backend->free (backend, NULL);
+}
+
+static void
+test_memory_alloc_huge (void)
+{
+  g_assert_null (backend->alloc (backend, (size_t) 1 << 62));
+  g_assert_null (backend->alloc (backend, G_MAXSIZE));
+  g_assert_null (backend->alloc (backend, G_MAXSIZE - 16));
+}
+
+/* ---- gemm ---- */
+
+typedef struct
+{
+  int trans_a, trans_b;
+} GemmCase;
+
+static void
+test_gemm (gconstpointer data)
+{
+  const GemmCase *gc = data;
+  static const int shapes[][3] = { { 5, 7, 3 }, { 17, 9, 33 }, { 1, 4, 6 }, { 8, 1, 2 } };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (2);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+    // Leading dimensions larger than the rows they hold, to catch a mix-up.
+    int a_rows = gc->trans_a ? k : m, lda = (gc->trans_a ? m : k) + 3;
+    int b_rows = gc->trans_b ? n : k, ldb = (gc->trans_b ? k : n) + 2;
+    int ldc = n + 1;
+    float alpha = 1.5f, beta = -0.5f;
+    g_autofree float *a = random_floats (rand, (size_t) a_rows * lda, -1, 1);
+    g_autofree float *b = random_floats (rand, (size_t) b_rows * ldb, -1, 1);
+    g_autofree float *c = random_floats (rand, (size_t) m * ldc, -1, 1);
+    g_autofree float *want = g_memdup2 (c, sizeof (float) * m * ldc);
+
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) {
+        double sum = 0.0;
+        for (int p = 0; p < k; p++) {
+          double av = gc->trans_a ? a[p * lda + i] : a[i * lda + p];
+          double bv = gc->trans_b ? b[j * ldb + p] : b[p * ldb + j];
+          sum += av * bv;
+        }
+        want[i * ldc + j] = (float) (alpha * sum + beta * c[i * ldc + j]);
+      }
+
+    backend->gemm (backend, gc->trans_a, gc->trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                   ldc);
+    if (!check_close ("c", c, want, (size_t) m * ldc, 1e-5, 1e-4))
+      return;
+  }
+}
+
+static void
+test_gemm_beta_zero (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  int m = 4, n = 6, k = 5;
+  g_autofree float *a = random_floats (rand, m * k, -1, 1);
+  g_autofree float *b = random_floats (rand, k * n, -1, 1);
+  g_autofree float *c = nan_floats (m * n);
+  g_autofree float *want = g_new (float, m * n);
+
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double sum = 0.0;
+      for (int p = 0; p < k; p++)
+        sum += (double) a[i * k + p] * b[p * n + j];
+      want[i * n + j] = (float) sum;
+    }
+  // beta == 0 must not read C: an uninitialised C full of NaN is overwritten.
+  backend->gemm (backend, 0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+  check_close ("c", c, want, m * n, 1e-5, 1e-4);
+}
+
+/* ---- bias ---- */
+
+static const int bias_shapes[][3] = { { 3, 5, 6 }, { 4, 7, 1 }, { 1, 3, 13 } };
+
+static void
+test_bias_add (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (4);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (bias_shapes); s++) {
+    int outer = bias_shapes[s][0], channels = bias_shapes[s][1], inner = bias_shapes[s][2];
+    size_t n = (size_t) outer * channels * inner;
+    g_autofree float *y = random_floats (rand, n, -1, 1);
+    g_autofree float *bias = random_floats (rand, channels, -1, 1);
+    g_autofree float *want = g_new (float, n);
+
+    for (int o = 0; o < outer; o++)
+      for (int ch = 0; ch < channels; ch++)
+        for (int i = 0; i < inner; i++) {
+          size_t at = ((size_t) o * channels + ch) * inner + i;
+          want[at] = y[at] + bias[ch];
+        }
+    backend->bias_add (backend, y, bias, outer, channels, inner);
+    if (!check_close ("y", y, want, n, 1e-6, 1e-6))
+      return;
+  }
+}
+
+static void
+test_bias_backward (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (bias_shapes); s++) {
+    int outer = bias_shapes[s][0], channels = bias_shapes[s][1], inner = bias_shapes[s][2];
+    size_t n = (size_t) outer * channels * inner;
+    g_autofree float *dy = random_floats (rand, n, -1, 1);
+    // Non-zero to start with: parameter gradients accumulate.
+    g_autofree float *dbias = random_floats (rand, channels, 1, 2);
+    g_autofree float *want = g_new (float, channels);
+
+    for (int ch = 0; ch < channels; ch++) {
+      double sum = dbias[ch];
+      for (int o = 0; o < outer; o++)
+        for (int i = 0; i < inner; i++)
+          sum += dy[((size_t) o * channels + ch) * inner + i];
+      want[ch] = (float) sum;
+    }
+    backend->bias_backward (backend, dy, dbias, outer, channels, inner);
+    if (!check_close ("dbias", dbias, want, channels, 1e-5, 1e-5))
+      return;
+  }
+}
+
+/* ---- activations ---- */
+
+typedef struct
+{
+  LamActivation kind;
+  float alpha;
+} ActivationCase;
+
+static double
+activation_ref (LamActivation kind, double alpha, double x)
+{
+  switch (kind) {
+  case LAM_ACTIVATION_RELU:
+    return x > 0 ? x : 0;
+  case LAM_ACTIVATION_LEAKY_RELU:
+    return x > 0 ? x : alpha * x;
+  case LAM_ACTIVATION_SIGMOID:
+    return 1.0 / (1.0 + exp (-x));
+  case LAM_ACTIVATION_TANH:
+    return tanh (x);
+  default:
+    g_assert_not_reached ();
+  }
+}
+
+static double
+activation_derivative_ref (LamActivation kind, double alpha, double x)
+{
+  switch (kind) {
+  case LAM_ACTIVATION_RELU:
+    return x > 0 ? 1 : 0;
+  case LAM_ACTIVATION_LEAKY_RELU:
+    return x > 0 ? 1 : alpha;
+  case LAM_ACTIVATION_SIGMOID:
+    return exp (-x) / ((1.0 + exp (-x)) * (1.0 + exp (-x)));
+  case LAM_ACTIVATION_TANH:
+    return 1.0 - tanh (x) * tanh (x);
+  default:
+    g_assert_not_reached ();
+  }
+}
+
+/* Inputs in [-3, 3] kept 0.05 away from 0, where ReLU has its kink. */
+static float *
+activation_inputs (GRand *rand, size_t n)
+{
+  float *x = random_floats (rand, n, 0.05, 3);
+  for (size_t i = 0; i < n; i++)
+    if (g_rand_boolean (rand))
+      x[i] = -x[i];
+  return x;
+}
+
+static void
+test_activation_forward (gconstpointer data)
+{
+  const ActivationCase *ac = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (6);
+  size_t n = 257;
+  g_autofree float *x = activation_inputs (rand, n);
+  // Saturated inputs must give finite outputs.
+  x[0] = -100.0f;
+  x[1] = 100.0f;
+  g_autofree float *y = nan_floats (n);
+  g_autofree float *want = g_new (float, n);
+
+  for (size_t i = 0; i < n; i++)
+    want[i] = (float) activation_ref (ac->kind, ac->alpha, x[i]);
+  backend->activation_forward (backend, ac->kind, ac->alpha, x, y, n);
+  if (!check_close ("y", y, want, n, 1e-6, 1e-5))
+    return;
+
+  // In place: y aliases x.
+  backend->activation_forward (backend, ac->kind, ac->alpha, x, x, n);
+  check_close ("y in place", x, want, n, 1e-6, 1e-5);
+}
+
+typedef struct
+{
+  const ActivationCase *ac;
+  const float *dy;
+  float *y;
+  size_t n;
+} ActivationProbe;
+
+static double
+activation_loss (const float *x, gpointer data)
+{
+  ActivationProbe *probe = data;
+  backend->activation_forward (backend, probe->ac->kind, probe->ac->alpha, x, probe->y, probe->n);
+  return dot (probe->dy, probe->y, probe->n);
+}
+
+static void
+test_activation_backward (gconstpointer data)
+{
+  const ActivationCase *ac = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  size_t n = 67;
+  g_autofree float *x = activation_inputs (rand, n);
+  g_autofree float *y = g_new (float, n);
+  g_autofree float *dy = random_floats (rand, n, -1, 1);
+  g_autofree float *dx = nan_floats (n);
+  g_autofree float *want = g_new (float, n);
+  g_autofree float *fd = g_new (float, n);
+  g_autofree float *scratch = g_new (float, n);
+
+  backend->activation_forward (backend, ac->kind, ac->alpha, x, y, n);
+  backend->activation_backward (backend, ac->kind, ac->alpha, x, y, dy, dx, n);
+
+  for (size_t i = 0; i < n; i++)
+    want[i] = (float) (activation_derivative_ref (ac->kind, ac->alpha, x[i]) * dy[i]);
+  if (!check_close ("dx analytic", dx, want, n, 1e-6, 1e-5))
+    return;
+
+  ActivationProbe probe = { ac, dy, scratch, n };
+  finite_differences (activation_loss, &probe, x, n, 1e-2f, fd);
+  if (!check_close ("dx finite differences", dx, fd, n, 1e-3, 1e-2))
+    return;
+
+  // In place: dx aliases dy.
+  g_autofree float *inout = g_memdup2 (dy, n * sizeof (float));
+  backend->activation_backward (backend, ac->kind, ac->alpha, x, y, inout, inout, n);
+  check_close ("dx in place", inout, want, n, 1e-6, 1e-5);
+}
+
+/* ---- convolution lowering ---- */
+
+typedef struct
+{
+  int batch, c, h, w, kh, kw, stride, pad;
+} ConvCase;
+
+static int
+conv_out (int size, int k, int stride, int pad)
+{
+  return (size + 2 * pad - k) / stride + 1;
+}
+
+static void
+test_im2col (gconstpointer data)
+{
+  const ConvCase *cc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (8);
+  int oh = conv_out (cc->h, cc->kh, cc->stride, cc->pad);
+  int ow = conv_out (cc->w, cc->kw, cc->stride, cc->pad);
+  size_t rows = (size_t) cc->c * cc->kh * cc->kw, cols = (size_t) cc->batch * oh * ow;
+  size_t im_n = (size_t) cc->batch * cc->c * cc->h * cc->w;
+  g_autofree float *im = random_floats (rand, im_n, -1, 1);
+  g_autofree float *col = nan_floats (rows * cols);
+  g_autofree float *want = g_new (float, rows * cols);
+
+  for (int ci = 0; ci < cc->c; ci++)
+    for (int ky = 0; ky < cc->kh; ky++)
+      for (int kx = 0; kx < cc->kw; kx++)
+        for (int b = 0; b < cc->batch; b++)
+          for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+              size_t r = ((size_t) ci * cc->kh + ky) * cc->kw + kx;
+              size_t j = (size_t) b * oh * ow + (size_t) oy * ow + ox;
+              int iy = oy * cc->stride - cc->pad + ky, ix = ox * cc->stride - cc->pad + kx;
+              gboolean inside = iy >= 0 && iy < cc->h && ix >= 0 && ix < cc->w;
+              want[r * cols + j] =
+                inside ? im[(((size_t) b * cc->c + ci) * cc->h + iy) * cc->w + ix] : 0.0f;
+            }
+
+  backend->im2col (backend, im, cc->batch, cc->c, cc->h, cc->w, cc->kh, cc->kw, cc->stride,
+                   cc->pad, col);
+  // A copy, so exact.
+  check_close ("col", col, want, rows * cols, 0, 0);
+}
+
+static void
+test_col2im (gconstpointer data)
+{
+  const ConvCase *cc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (9);
+  int oh = conv_out (cc->h, cc->kh, cc->stride, cc->pad);
+  int ow = conv_out (cc->w, cc->kw, cc->stride, cc->pad);
+  size_t rows = (size_t) cc->c * cc->kh * cc->kw, cols = (size_t) cc->batch * oh * ow;
+  size_t im_n = (size_t) cc->batch * cc->c * cc->h * cc->w;
+  g_autofree float *col = random_floats (rand, rows * cols, -1, 1);
+  g_autofree float *im = nan_floats (im_n);
+  g_autofree double *sum = g_new0 (double, im_n);
+  g_autofree float *want = g_new (float, im_n);
+
+  for (int ci = 0; ci < cc->c; ci++)
+    for (int ky = 0; ky < cc->kh; ky++)
+      for (int kx = 0; kx < cc->kw; kx++)
+        for (int b = 0; b < cc->batch; b++)
+          for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+              size_t r = ((size_t) ci * cc->kh + ky) * cc->kw + kx;
+              size_t j = (size_t) b * oh * ow + (size_t) oy * ow + ox;
+              int iy = oy * cc->stride - cc->pad + ky, ix = ox * cc->stride - cc->pad + kx;
+              if (iy >= 0 && iy < cc->h && ix >= 0 && ix < cc->w)
+                sum[(((size_t) b * cc->c + ci) * cc->h + iy) * cc->w + ix] += col[r * cols + j];
+            }
+  for (size_t i = 0; i < im_n; i++)
+    want[i] = (float) sum[i];
+
+  // im starts as NaN: col2im writes every pixel, including ones no window reads.
+  backend->col2im (backend, col, cc->batch, cc->c, cc->h, cc->w, cc->kh, cc->kw, cc->stride,
+                   cc->pad, im);
+  check_close ("im", im, want, im_n, 1e-5, 1e-5);
+}
+
+static void
+test_col2im_adjoint (gconstpointer data)
+{
+  const ConvCase *cc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (10);
+  int oh = conv_out (cc->h, cc->kh, cc->stride, cc->pad);
+  int ow = conv_out (cc->w, cc->kw, cc->stride, cc->pad);
+  size_t col_n = (size_t) cc->c * cc->kh * cc->kw * cc->batch * oh * ow;
+  size_t im_n = (size_t) cc->batch * cc->c * cc->h * cc->w;
+  g_autofree float *x = random_floats (rand, im_n, -1, 1);
+  g_autofree float *c = random_floats (rand, col_n, -1, 1);
+  g_autofree float *col = g_new (float, col_n);
+  g_autofree float *im = g_new (float, im_n);
+
+  backend->im2col (backend, x, cc->batch, cc->c, cc->h, cc->w, cc->kh, cc->kw, cc->stride,
+                   cc->pad, col);
+  backend->col2im (backend, c, cc->batch, cc->c, cc->h, cc->w, cc->kh, cc->kw, cc->stride,
+                   cc->pad, im);
+  double lhs = dot (col, c, col_n), rhs = dot (x, im, im_n);
+  check_close_scalar ("<im2col(x), c> vs <x, col2im(c)>", lhs, rhs, 1e-6, 1e-4);
+}
+
+/* ---- swap_axes ---- */
+
+static void
+test_swap_axes (void)
+{
+  static const int shapes[][3] = { { 3, 5, 1 }, { 4, 2, 7 }, { 1, 6, 3 } };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    int a = shapes[s][0], b = shapes[s][1], inner = shapes[s][2];
+    size_t n = (size_t) a * b * inner;
+    g_autofree float *x = random_floats (rand, n, -1, 1);
+    g_autofree float *y = nan_floats (n);
+    g_autofree float *want = g_new (float, n);
+
+    for (int i = 0; i < a; i++)
+      for (int j = 0; j < b; j++)
+        for (int t = 0; t < inner; t++)
+          want[((size_t) j * a + i) * inner + t] = x[((size_t) i * b + j) * inner + t];
+    backend->swap_axes (backend, x, y, a, b, inner);
+    if (!check_close ("y", y, want, n, 0, 0))
+      return;
+  }
+}
+
+/* ---- pooling ---- */
+
+typedef struct
+{
+  int planes, h, w, k, stride, pad;
+} PoolCase;
+
+static void
+maxpool_ref (const PoolCase *pc, const float *x, float *y, int32_t *argmax)
+{
+  int oh = conv_out (pc->h, pc->k, pc->stride, pc->pad);
+  int ow = conv_out (pc->w, pc->k, pc->stride, pc->pad);
+
+  for (int p = 0; p < pc->planes; p++)
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++) {
+        float best = -INFINITY;
+        int32_t index = -1;
+        for (int ky = 0; ky < pc->k; ky++)
+          for (int kx = 0; kx < pc->k; kx++) {
+            int iy = oy * pc->stride - pc->pad + ky, ix = ox * pc->stride - pc->pad + kx;
+            if (iy < 0 || iy >= pc->h || ix < 0 || ix >= pc->w)
+              continue;
+            float v = x[((size_t) p * pc->h + iy) * pc->w + ix];
+            if (v > best) {
+              best = v;
+              index = iy * pc->w + ix;
+            }
+          }
+        size_t o = ((size_t) p * oh + oy) * ow + ox;
+        y[o] = best;
+        argmax[o] = index;
+      }
+}
+
+static void
+avgpool_ref (const PoolCase *pc, const float *x, float *y)
+{
+  int oh = conv_out (pc->h, pc->k, pc->stride, pc->pad);
+  int ow = conv_out (pc->w, pc->k, pc->stride, pc->pad);
+
+  for (int p = 0; p < pc->planes; p++)
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++) {
+        double sum = 0.0;
+        for (int ky = 0; ky < pc->k; ky++)
+          for (int kx = 0; kx < pc->k; kx++) {
+            int iy = oy * pc->stride - pc->pad + ky, ix = ox * pc->stride - pc->pad + kx;
+            if (iy >= 0 && iy < pc->h && ix >= 0 && ix < pc->w)
+              sum += x[((size_t) p * pc->h + iy) * pc->w + ix];
+          }
+        y[((size_t) p * oh + oy) * ow + ox] = (float) (sum / (pc->k * pc->k));
+      }
+}
+
+static void
+test_maxpool_forward (gconstpointer data)
+{
+  const PoolCase *pc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (12);
+  int oh = conv_out (pc->h, pc->k, pc->stride, pc->pad);
+  int ow = conv_out (pc->w, pc->k, pc->stride, pc->pad);
+  size_t n = (size_t) pc->planes * pc->h * pc->w, on = (size_t) pc->planes * oh * ow;
+  // All negative: a padded position read as 0 would win every border window.
+  g_autofree float *x = random_floats (rand, n, -2, -1);
+  g_autofree float *y = nan_floats (on);
+  g_autofree int32_t *argmax = g_new (int32_t, on);
+  g_autofree float *want = g_new (float, on);
+  g_autofree int32_t *want_argmax = g_new (int32_t, on);
+
+  maxpool_ref (pc, x, want, want_argmax);
+  backend->maxpool_forward (backend, x, y, argmax, pc->planes, pc->h, pc->w, pc->k, pc->stride,
+                            pc->pad);
+  if (!check_close ("y", y, want, on, 0, 0))
+    return;
+  for (size_t i = 0; i < on; i++)
+    g_assert_cmpint (argmax[i], ==, want_argmax[i]);
+
+  // Equal values everywhere: the first position of each window wins.
+  for (size_t i = 0; i < n; i++)
+    x[i] = 1.0f;
+  maxpool_ref (pc, x, want, want_argmax);
+  backend->maxpool_forward (backend, x, y, argmax, pc->planes, pc->h, pc->w, pc->k, pc->stride,
+                            pc->pad);
+  for (size_t i = 0; i < on; i++)
+    g_assert_cmpint (argmax[i], ==, want_argmax[i]);
+}
+
+typedef struct
+{
+  const PoolCase *pc;
+  gboolean max;
+  const float *dy;
+  float *y;
+  int32_t *argmax;
+  size_t on;
+} PoolProbe;
+
+static double
+pool_loss (const float *x, gpointer data)
+{
+  PoolProbe *probe = data;
+  const PoolCase *pc = probe->pc;
+  if (probe->max)
+    backend->maxpool_forward (backend, x, probe->y, probe->argmax, pc->planes, pc->h, pc->w,
+                              pc->k, pc->stride, pc->pad);
+  else
+    backend->avgpool_forward (backend, x, probe->y, pc->planes, pc->h, pc->w, pc->k, pc->stride,
+                              pc->pad);
+  return dot (probe->dy, probe->y, probe->on);
+}
+
+static void
+test_maxpool_backward (gconstpointer data)
+{
+  const PoolCase *pc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (13);
+  int oh = conv_out (pc->h, pc->k, pc->stride, pc->pad);
+  int ow = conv_out (pc->w, pc->k, pc->stride, pc->pad);
+  size_t n = (size_t) pc->planes * pc->h * pc->w, on = (size_t) pc->planes * oh * ow;
+  g_autofree float *x = distinct_floats (rand, n);
+  g_autofree float *y = g_new (float, on);
+  g_autofree int32_t *argmax = g_new (int32_t, on);
+  g_autofree float *dy = random_floats (rand, on, -1, 1);
+  g_autofree float *dx = nan_floats (n);
+  g_autofree float *fd = g_new (float, n);
+  g_autofree float *scratch = g_new (float, on);
+  g_autofree int32_t *scratch_argmax = g_new (int32_t, on);
+
+  backend->maxpool_forward (backend, x, y, argmax, pc->planes, pc->h, pc->w, pc->k, pc->stride,
+                            pc->pad);
+  backend->maxpool_backward (backend, dy, argmax, dx, pc->planes, pc->h, pc->w, oh, ow);
+
+  PoolProbe probe = { pc, TRUE, dy, scratch, scratch_argmax, on };
+  finite_differences (pool_loss, &probe, x, n, 1e-3f, fd);
+  check_close ("dx", dx, fd, n, 1e-4, 1e-3);
+}
+
+static void
+test_avgpool_forward (gconstpointer data)
+{
+  const PoolCase *pc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (14);
+  int oh = conv_out (pc->h, pc->k, pc->stride, pc->pad);
+  int ow = conv_out (pc->w, pc->k, pc->stride, pc->pad);
+  size_t n = (size_t) pc->planes * pc->h * pc->w, on = (size_t) pc->planes * oh * ow;
+  g_autofree float *x = random_floats (rand, n, -1, 1);
+  g_autofree float *y = nan_floats (on);
+  g_autofree float *want = g_new (float, on);
+
+  avgpool_ref (pc, x, want);
+  backend->avgpool_forward (backend, x, y, pc->planes, pc->h, pc->w, pc->k, pc->stride, pc->pad);
+  check_close ("y", y, want, on, 1e-6, 1e-5);
+}
+
+static void
+test_avgpool_backward (gconstpointer data)
+{
+  const PoolCase *pc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (15);
+  int oh = conv_out (pc->h, pc->k, pc->stride, pc->pad);
+  int ow = conv_out (pc->w, pc->k, pc->stride, pc->pad);
+  size_t n = (size_t) pc->planes * pc->h * pc->w, on = (size_t) pc->planes * oh * ow;
+  g_autofree float *x = random_floats (rand, n, -1, 1);
+  g_autofree float *dy = random_floats (rand, on, -1, 1);
+  g_autofree float *dx = nan_floats (n);
+  g_autofree float *fd = g_new (float, n);
+  g_autofree float *scratch = g_new (float, on);
+
+  backend->avgpool_backward (backend, dy, dx, pc->planes, pc->h, pc->w, pc->k, pc->stride,
+                             pc->pad);
+
+  PoolProbe probe = { pc, FALSE, dy, scratch, NULL, on };
+  finite_differences (pool_loss, &probe, x, n, 1e-2f, fd);
+  check_close ("dx", dx, fd, n, 1e-4, 1e-3);
+}
+
+/* ---- softmax ---- */
+
+static const int softmax_shapes[][2] = { { 3, 7 }, { 1, 1 }, { 5, 2 }, { 2, 33 } };
+
+static void
+test_softmax_forward (gconstpointer data)
+{
+  int use_log = GPOINTER_TO_INT (data);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (16);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (softmax_shapes); s++) {
+    int rows = softmax_shapes[s][0], cols = softmax_shapes[s][1];
+    size_t n = (size_t) rows * cols;
+    g_autofree float *x = random_floats (rand, n, -3, 3);
+    // Logits this large overflow expf unless the row maximum is subtracted.
+    for (int j = 0; j < cols; j++)
+      x[j] += 1000.0f;
+    g_autofree float *y = nan_floats (n);
+    g_autofree float *want = g_new (float, n);
+
+    for (int r = 0; r < rows; r++) {
+      const float *in = x + (size_t) r * cols;
+      double m = in[0], sum = 0.0;
+      for (int j = 1; j < cols; j++)
+        m = MAX (m, in[j]);
+      for (int j = 0; j < cols; j++)
+        sum += exp (in[j] - m);
+      for (int j = 0; j < cols; j++)
+        want[(size_t) r * cols + j] =
+          (float) (use_log ? in[j] - m - log (sum) : exp (in[j] - m) / sum);
+    }
+    backend->softmax_forward (backend, x, y, rows, cols, use_log);
+    if (!check_close ("y", y, want, n, 1e-5, 1e-4))
+      return;
+
+    /* Each row is a distribution: probabilities sum to 1, log-probabilities
+     * have a logsumexp of 0 (to float rounding of logits near 1000). */
+    for (int r = 0; r < rows; r++) {
+      double total = 0.0;
+      for (int j = 0; j < cols; j++)
+        total += use_log ? exp (y[(size_t) r * cols + j]) : y[(size_t) r * cols + j];
+      if (!check_close_scalar ("row sum", total, 1.0, 1e-4, 0))
+        return;
+    }
+  }
+}
+
+typedef struct
+{
+  int rows, cols, use_log;
+  const float *dy;
+  float *y;
+} SoftmaxProbe;
+
+static double
+softmax_loss (const float *x, gpointer data)
+{
+  SoftmaxProbe *probe = data;
+  backend->softmax_forward (backend, x, probe->y, probe->rows, probe->cols, probe->use_log);
+  return dot (probe->dy, probe->y, (size_t) probe->rows * probe->cols);
+}
+
+static void
+test_softmax_backward (gconstpointer data)
+{
+  int use_log = GPOINTER_TO_INT (data);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (17);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (softmax_shapes); s++) {
+    int rows = softmax_shapes[s][0], cols = softmax_shapes[s][1];
+    size_t n = (size_t) rows * cols;
+    g_autofree float *x = random_floats (rand, n, -2, 2);
+    g_autofree float *y = g_new (float, n);
+    g_autofree float *dy = random_floats (rand, n, -1, 1);
+    g_autofree float *dx = nan_floats (n);
+    g_autofree float *fd = g_new (float, n);
+    g_autofree float *scratch = g_new (float, n);
+
+    backend->softmax_forward (backend, x, y, rows, cols, use_log);
+    backend->softmax_backward (backend, y, dy, dx, rows, cols, use_log);
+
+    SoftmaxProbe probe = { rows, cols, use_log, dy, scratch };
+    finite_differences (softmax_loss, &probe, x, n, 1e-2f, fd);
+    if (!check_close ("dx", dx, fd, n, 5e-4, 1e-2))
+      return;
+  }
+}
+
+/* ---- losses ---- */
+
+typedef enum
+{
+  LOSS_SOFTMAX_XENT,
+  LOSS_NLL,
+  LOSS_MSE,
+} LossKind;
+
+static void
+run_loss (LossKind kind, const float *x, const int32_t *labels, int rows, int cols,
+          float grad_scale, float *dx, float *loss_acc)
+{
+  switch (kind) {
+  case LOSS_SOFTMAX_XENT:
+    backend->softmax_xent (backend, x, labels, rows, cols, grad_scale, dx, loss_acc);
+    break;
+  case LOSS_NLL:
+    backend->nll (backend, x, labels, rows, cols, grad_scale, dx, loss_acc);
+    break;
+  case LOSS_MSE:
+    backend->mse (backend, x, labels, rows, cols, grad_scale, dx, loss_acc);
+    break;
+  default:
+    g_assert_not_reached ();
+  }
+}
+
+// per-row loss and its gradient, from the definitions in lam-backend.h
+static double
+loss_ref (LossKind kind, const float *x, int32_t label, int cols, double *grad)
+{
+  double m = x[0], sum = 0.0, loss = 0.0;
+  switch (kind) {
+  case LOSS_SOFTMAX_XENT:
+    for (int j = 1; j < cols; j++)
+      m = MAX (m, x[j]);
+    for (int j = 0; j < cols; j++)
+      sum += exp (x[j] - m);
+    for (int j = 0; j < cols; j++)
+      grad[j] = exp (x[j] - m) / sum - (j == label);
+    return m + log (sum) - x[label];
+  case LOSS_NLL:
+    for (int j = 0; j < cols; j++)
+      grad[j] = -(double) (j == label);
+    return -x[label];
+  case LOSS_MSE:
+    for (int j = 0; j < cols; j++) {
+      double d = x[j] - (j == label);
+      loss += d * d / cols;
+      grad[j] = 2.0 * d / cols;
+    }
+    return loss;
+  default:
+    g_assert_not_reached ();
+  }
+}
+
+typedef struct
+{
+  LossKind kind;
+  const int32_t *labels;
+  int rows, cols;
+  float grad_scale;
+  float *dx;
+} LossProbe;
+
+static double
+loss_value (const float *x, gpointer data)
+{
+  LossProbe *probe = data;
+  float loss = 0.0f;
+  run_loss (probe->kind, x, probe->labels, probe->rows, probe->cols, probe->grad_scale, probe->dx,
+            &loss);
+  return (double) loss * probe->grad_scale;
+}
+
+static void
+test_loss (gconstpointer data)
+{
+  LossKind kind = GPOINTER_TO_INT (data);
+  static const int shapes[][2] = { { 4, 5 }, { 1, 3 }, { 7, 10 } };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (18);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    int rows = shapes[s][0], cols = shapes[s][1];
+    size_t n = (size_t) rows * cols;
+    float grad_scale = 1.0f / (float) rows;
+    g_autofree float *x = random_floats (rand, n, -2, 2);
+    g_autofree int32_t *labels = g_new (int32_t, rows);
+    g_autofree float *dx = nan_floats (n);
+    g_autofree float *want = g_new (float, n);
+    g_autofree double *grad = g_new (double, cols);
+    g_autofree float *fd = g_new (float, n);
+    g_autofree float *scratch = g_new (float, n);
+
+    if (kind == LOSS_NLL) {
+      // Log-probabilities, as a log_softmax would give.
+      backend->softmax_forward (backend, x, x, rows, cols, TRUE);
+    }
+    for (int r = 0; r < rows; r++)
+      labels[r] = g_rand_int_range (rand, 0, cols);
+
+    double total = 0.0;
+    for (int r = 0; r < rows; r++) {
+      total += loss_ref (kind, x + (size_t) r * cols, labels[r], cols, grad);
+      for (int j = 0; j < cols; j++)
+        want[(size_t) r * cols + j] = (float) (grad[j] * grad_scale);
+    }
+
+    // The accumulator starts non-zero: losses add to it.
+    float loss_acc = 2.5f;
+    run_loss (kind, x, labels, rows, cols, grad_scale, dx, &loss_acc);
+    if (!check_close_scalar ("loss_acc", loss_acc, 2.5 + total, 1e-5, 1e-5))
+      return;
+    if (!check_close ("dx", dx, want, n, 1e-6, 1e-4))
+      return;
+
+    LossProbe probe = { kind, labels, rows, cols, grad_scale, scratch };
+    finite_differences (loss_value, &probe, x, n, 1e-2f, fd);
+    if (!check_close ("dx vs finite differences", dx, fd, n, 5e-4, 1e-2))
+      return;
+  }
+}
+
+/* ---- dropout ---- */
+
+static void
+test_dropout_fraction (void)
+{
+  size_t n = 100000;
+  float p = 0.3f;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (19);
+  g_autofree float *x = random_floats (rand, n, -1, 1);
+  g_autofree float *y = nan_floats (n);
+  g_autofree float *mask = nan_floats (n);
+  size_t kept = 0;
+
+  backend->dropout_forward (backend, x, y, mask, n, p, 1234);
+  for (size_t i = 0; i < n; i++) {
+    gboolean keep = lam_hash_uniform (1234, i) >= p;
+    float want = keep ? 1.0f / (1.0f - p) : 0.0f;
+    if (!check_close ("mask", mask + i, &want, 1, 0, 1e-6))
+      return;
+    float want_y = x[i] * mask[i];
+    if (!check_close ("y", y + i, &want_y, 1, 0, 0))
+      return;
+    kept += mask[i] != 0.0f;
+  }
+  // Binomial standard deviation here is 0.0015; allow about 7 of them.
+  g_assert_cmpfloat_with_epsilon ((double) kept / n, 1.0 - p, 0.01);
+}
+
+static void
+test_dropout_seed (void)
+{
+  size_t n = 4096;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20);
+  g_autofree float *x = random_floats (rand, n, -1, 1);
+  g_autofree float *y = g_new (float, n);
+  g_autofree float *mask_a = g_new (float, n);
+  g_autofree float *mask_b = g_new (float, n);
+  g_autofree float *mask_c = g_new (float, n);
+  size_t differ = 0;
+
+  backend->dropout_forward (backend, x, y, mask_a, n, 0.5f, 7);
+  backend->dropout_forward (backend, x, y, mask_b, n, 0.5f, 7);
+  backend->dropout_forward (backend, x, y, mask_c, n, 0.5f, 8);
+  g_assert_cmpmem (mask_a, n * sizeof (float), mask_b, n * sizeof (float));
+  for (size_t i = 0; i < n; i++)
+    differ += mask_a[i] != mask_c[i];
+  // Independent masks at p = 0.5 differ in about half the places.
+  g_assert_cmpuint (differ, >, n / 4);
+}
+
+static void
+test_dropout_p_zero (void)
+{
+  size_t n = 1000;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (21);
+  g_autofree float *x = random_floats (rand, n, -1, 1);
+  g_autofree float *y = nan_floats (n);
+  g_autofree float *mask = nan_floats (n);
+
+  backend->dropout_forward (backend, x, y, mask, n, 0.0f, 99);
+  g_assert_cmpmem (y, n * sizeof (float), x, n * sizeof (float));
+  for (size_t i = 0; i < n; i++)
+    g_assert_cmpfloat (mask[i], ==, 1.0f);
+}
+
+static void
+test_dropout_backward (void)
+{
+  size_t n = 1001;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (22);
+  g_autofree float *x = random_floats (rand, n, -1, 1);
+  g_autofree float *y = g_new (float, n);
+  g_autofree float *mask = g_new (float, n);
+  g_autofree float *dy = random_floats (rand, n, -1, 1);
+  g_autofree float *dx = nan_floats (n);
+  g_autofree float *want = g_new (float, n);
+
+  backend->dropout_forward (backend, x, y, mask, n, 0.25f, 5);
+  for (size_t i = 0; i < n; i++)
+    want[i] = dy[i] * mask[i];
+  backend->dropout_backward (backend, dy, mask, dx, n);
+  check_close ("dx", dx, want, n, 0, 0);
+}
+
+/* ---- argmax ---- */
+
+static void
+test_argmax_rows (void)
+{
+  int rows = 6, cols = 5;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (23);
+  g_autofree float *x = random_floats (rand, (size_t) rows * cols, -1, 1);
+  g_autofree int32_t *out = g_new (int32_t, rows);
+
+  // Ties: the first of the equal maxima wins.
+  for (int j = 0; j < cols; j++)
+    x[j] = 0.5f;
+  x[cols + 1] = 3.0f;
+  x[cols + 3] = 3.0f;
+  x[2 * cols + cols - 1] = 4.0f;
+
+  backend->argmax_rows (backend, x, rows, cols, out);
+  for (int r = 0; r < rows; r++) {
+    int32_t want = 0;
+    for (int j = 1; j < cols; j++)
+      if (x[r * cols + j] > x[r * cols + want])
+        want = j;
+    g_assert_cmpint (out[r], ==, want);
+  }
+  g_assert_cmpint (out[0], ==, 0);
+  g_assert_cmpint (out[1], ==, 1);
+  g_assert_cmpint (out[2], ==, cols - 1);
+}
+
+static void
+test_count_correct (void)
+{
+  int rows = 9, cols = 4;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (24);
+  g_autofree float *x = random_floats (rand, (size_t) rows * cols, -1, 1);
+  g_autofree int32_t *labels = g_new (int32_t, rows);
+  int correct = 0;
+
+  for (int j = 0; j < cols; j++)
+    x[j] = 1.0f;
+  for (int r = 0; r < rows; r++) {
+    int32_t top = 0;
+    for (int j = 1; j < cols; j++)
+      if (x[r * cols + j] > x[r * cols + top])
+        top = j;
+    // Every other row right; row 0 is a tie labelled with its second maximum.
+    labels[r] = r % 2 == 0 ? (top + 1) % cols : top;
+    correct += labels[r] == top;
+  }
+  g_assert_cmpint (correct, ==, rows / 2);
+
+  float acc = 3.0f;
+  backend->count_correct (backend, x, labels, rows, cols, &acc);
+  g_assert_cmpfloat (acc, ==, 3.0f + correct);
+}
+
+/* ---- optimizers ---- */
+
+typedef struct
+{
+  float lr, momentum, dampening, weight_decay;
+  int nesterov;
+} SgdCase;
+
+static void
+test_sgd (gconstpointer data)
+{
+  const SgdCase *sc = data;
+  size_t n = 37;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (25);
+  g_autofree float *params = random_floats (rand, n, -1, 1);
+  g_autofree float *buf = g_new0 (float, n);
+  g_autofree double *p_ref = g_new (double, n);
+  g_autofree double *buf_ref = g_new0 (double, n);
+  g_autofree float *want = g_new (float, n);
+  g_autofree float *want_buf = g_new (float, n);
+
+  for (size_t i = 0; i < n; i++)
+    p_ref[i] = params[i];
+
+  for (int step = 0; step < 3; step++) {
+    g_autofree float *grads = random_floats (rand, n, -1, 1);
+
+    // torch.optim.SGD, one parameter at a time.
+    for (size_t i = 0; i < n; i++) {
+      double g = grads[i] + (double) sc->weight_decay * p_ref[i];
+      if (sc->momentum != 0.0f) {
+        buf_ref[i] = step == 0 ? g : sc->momentum * buf_ref[i] + (1.0 - sc->dampening) * g;
+        g = sc->nesterov ? g + sc->momentum * buf_ref[i] : buf_ref[i];
+      }
+      p_ref[i] -= sc->lr * g;
+      want[i] = (float) p_ref[i];
+      want_buf[i] = (float) buf_ref[i];
+    }
+
+    backend->sgd_update (backend, params, grads, sc->momentum != 0.0f ? buf : NULL, n, sc->lr,
+                         sc->momentum, sc->dampening, sc->weight_decay, sc->nesterov, step == 0);
+    if (!check_close ("params", params, want, n, 1e-6, 1e-5))
+      return;
+    if (sc->momentum != 0.0f && !check_close ("momentum_buf", buf, want_buf, n, 1e-6, 1e-5))
+      return;
+  }
+}
+
+typedef struct
+{
+  float lr, beta1, beta2, eps, weight_decay;
+  int decoupled;
+} AdamCase;
+
+static void
+test_adam (gconstpointer data)
+{
+  const AdamCase *ac = data;
+  size_t n = 41;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (26);
+  g_autofree float *params = random_floats (rand, n, -1, 1);
+  g_autofree float *m = g_new0 (float, n);
+  g_autofree float *v = g_new0 (float, n);
+  g_autofree double *p_ref = g_new (double, n);
+  g_autofree double *m_ref = g_new0 (double, n);
+  g_autofree double *v_ref = g_new0 (double, n);
+  g_autofree float *want = g_new (float, n);
+  g_autofree float *want_m = g_new (float, n);
+  g_autofree float *want_v = g_new (float, n);
+
+  for (size_t i = 0; i < n; i++)
+    p_ref[i] = params[i];
+
+  for (int step = 1; step <= 3; step++) {
+    g_autofree float *grads = random_floats (rand, n, -1, 1);
+    double bias_correction1 = 1.0 - pow (ac->beta1, step);
+    double bias_correction2 = 1.0 - pow (ac->beta2, step);
+
+    // torch.optim.Adam / AdamW (single-tensor path), one parameter at a time.
+    for (size_t i = 0; i < n; i++) {
+      double g = grads[i];
+      if (ac->decoupled)
+        p_ref[i] *= 1.0 - (double) ac->lr * ac->weight_decay;
+      else
+        g += ac->weight_decay * p_ref[i];
+      m_ref[i] += (1.0 - ac->beta1) * (g - m_ref[i]);
+      v_ref[i] = ac->beta2 * v_ref[i] + (1.0 - ac->beta2) * g * g;
+      double denom = sqrt (v_ref[i]) / sqrt (bias_correction2) + ac->eps;
+      p_ref[i] -= ac->lr / bias_correction1 * m_ref[i] / denom;
+      want[i] = (float) p_ref[i];
+      want_m[i] = (float) m_ref[i];
+      want_v[i] = (float) v_ref[i];
+    }
+
+    backend->adam_update (backend, params, grads, m, v, n, ac->lr, ac->beta1, ac->beta2, ac->eps,
+                          ac->weight_decay, ac->decoupled, step);
+    if (!check_close ("params", params, want, n, 1e-6, 1e-5) ||
+        !check_close ("m", m, want_m, n, 1e-7, 1e-5) ||
+        !check_close ("v", v, want_v, n, 1e-8, 1e-5))
+      return;
+  }
+}
+
+/* ---- registration ---- */
+
+static const GemmCase gemm_cases[] = { { 0, 0 }, { 1, 0 }, { 0, 1 }, { 1, 1 } };
+static const char *const gemm_names[] = { "plain", "trans-a", "trans-b", "trans-ab" };
+
+static const ActivationCase activation_cases[] = {
+  { LAM_ACTIVATION_RELU, 0.0f },
+  { LAM_ACTIVATION_LEAKY_RELU, 0.1f },
+  { LAM_ACTIVATION_SIGMOID, 0.0f },
+  { LAM_ACTIVATION_TANH, 0.0f },
+};
+static const char *const activation_names[] = { "relu", "leaky-relu", "sigmoid", "tanh" };
+
+static const ConvCase conv_cases[] = {
+  { 2, 3, 5, 6, 3, 3, 1, 1 }, { 3, 2, 7, 6, 3, 3, 2, 1 }, { 2, 4, 3, 5, 1, 1, 1, 0 },
+  { 1, 2, 6, 7, 2, 3, 1, 0 }, { 2, 1, 9, 5, 3, 2, 2, 0 }, { 1, 2, 8, 8, 5, 5, 3, 2 },
+};
+static const char *const conv_names[] = {
+  "3x3-pad1", "stride2-pad1", "1x1", "rect-kernel", "stride2-odd", "5x5-stride3-pad2",
+};
+
+static const PoolCase pool_cases[] = {
+  { 6, 6, 8, 2, 2, 0 }, { 4, 7, 7, 3, 2, 1 }, { 3, 7, 5, 2, 2, 0 },
+  { 2, 5, 6, 3, 1, 1 }, { 2, 8, 7, 3, 3, 0 },
+};
+static const char *const pool_names[] = {
+  "k2-stride2", "stride2-pad1", "partial-window", "k3-stride1-pad1", "stride3-odd",
+};
+
+static const SgdCase sgd_cases[] = {
+  { 0.1f, 0.0f, 0.0f, 0.0f, 0 },  { 0.1f, 0.9f, 0.0f, 0.0f, 0 },
+  { 0.1f, 0.9f, 0.3f, 0.0f, 0 },  { 0.1f, 0.9f, 0.0f, 0.0f, 1 },
+  { 0.1f, 0.0f, 0.0f, 0.05f, 0 }, { 0.05f, 0.8f, 0.1f, 0.05f, 1 },
+};
+static const char *const sgd_names[] = {
+  "plain", "momentum", "momentum-dampening", "nesterov", "weight-decay", "nesterov-weight-decay",
+};
+
+static const AdamCase adam_cases[] = {
+  { 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0 },
+  { 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f, 0 },
+  { 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f, 1 },
+  { 0.1f, 0.5f, 0.9f, 1e-3f, 0.01f, 1 },
+};
+static const char *const adam_names[] = {
+  "adam/plain", "adam/weight-decay", "adamw/plain", "adamw/large-lr",
+};
+
+static void
+add_cases (const char *prefix, const char *suffix, const void *cases, size_t size, size_t count,
+           const char *const *names, GTestDataFunc func)
+{
+  for (size_t i = 0; i < count; i++) {
+    g_autofree char *path = g_strconcat ("/backend", prefix, suffix, "/", names[i], NULL);
+    g_test_add_data_func (path, (const char *) cases + i * size, func);
+  }
+}
+
+#define ADD_CASES(prefix, suffix, cases, names, func)                                              \
+  G_STATIC_ASSERT (G_N_ELEMENTS (cases) == G_N_ELEMENTS (names));                                   \
+  add_cases (prefix, suffix, cases, sizeof (cases[0]), G_N_ELEMENTS (cases), names, func)
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  return g_test_run ();
+
+  backend = lam_backend_cpu_new ();
+
+  g_test_add_func ("/backend/device-name", test_device_name);
+  g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);
+  g_test_add_func ("/backend/memory/alloc-huge", test_memory_alloc_huge);
+
+  ADD_CASES ("/gemm", "", gemm_cases, gemm_names, test_gemm);
+  g_test_add_func ("/backend/gemm/beta-zero", test_gemm_beta_zero);
+
+  g_test_add_func ("/backend/bias/add", test_bias_add);
+  g_test_add_func ("/backend/bias/backward", test_bias_backward);
+
+  ADD_CASES ("/activation", "/forward", activation_cases, activation_names,
+             test_activation_forward);
+  ADD_CASES ("/activation", "/backward", activation_cases, activation_names,
+             test_activation_backward);
+
+  ADD_CASES ("/im2col", "", conv_cases, conv_names, test_im2col);
+  ADD_CASES ("/col2im", "", conv_cases, conv_names, test_col2im);
+  ADD_CASES ("/col2im", "/adjoint", conv_cases, conv_names, test_col2im_adjoint);
+  g_test_add_func ("/backend/swap-axes", test_swap_axes);
+
+  ADD_CASES ("/maxpool", "/forward", pool_cases, pool_names, test_maxpool_forward);
+  ADD_CASES ("/maxpool", "/backward", pool_cases, pool_names, test_maxpool_backward);
+  ADD_CASES ("/avgpool", "/forward", pool_cases, pool_names, test_avgpool_forward);
+  ADD_CASES ("/avgpool", "/backward", pool_cases, pool_names, test_avgpool_backward);
+
+  g_test_add_data_func ("/backend/softmax/forward", GINT_TO_POINTER (0), test_softmax_forward);
+  g_test_add_data_func ("/backend/softmax/backward", GINT_TO_POINTER (0), test_softmax_backward);
+  g_test_add_data_func ("/backend/log-softmax/forward", GINT_TO_POINTER (1),
+                        test_softmax_forward);
+  g_test_add_data_func ("/backend/log-softmax/backward", GINT_TO_POINTER (1),
+                        test_softmax_backward);
+
+  g_test_add_data_func ("/backend/loss/softmax-xent", GINT_TO_POINTER (LOSS_SOFTMAX_XENT),
+                        test_loss);
+  g_test_add_data_func ("/backend/loss/nll", GINT_TO_POINTER (LOSS_NLL), test_loss);
+  g_test_add_data_func ("/backend/loss/mse", GINT_TO_POINTER (LOSS_MSE), test_loss);
+
+  g_test_add_func ("/backend/dropout/fraction", test_dropout_fraction);
+  g_test_add_func ("/backend/dropout/seed", test_dropout_seed);
+  g_test_add_func ("/backend/dropout/p-zero", test_dropout_p_zero);
+  g_test_add_func ("/backend/dropout/backward", test_dropout_backward);
+
+  g_test_add_func ("/backend/argmax-rows", test_argmax_rows);
+  g_test_add_func ("/backend/count-correct", test_count_correct);
+
+  ADD_CASES ("/sgd", "", sgd_cases, sgd_names, test_sgd);
+  ADD_CASES ("", "", adam_cases, adam_names, test_adam);
+
+  int status = g_test_run ();
+  backend->destroy (backend);
+  return status;
 }
