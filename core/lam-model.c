@@ -1,1 +1,367 @@
-/* being written */
+/* lam-model.c: a planned stack on a backend, with every buffer a training
+ * step needs allocated once in lam_model_new. */
+#include "lam-model.h"
+
+/* Saved-state blocks start on this boundary so int32 argmax and float masks
+ * stay aligned whatever the layer before them kept. */
+#define SAVED_ALIGN 64
+
+struct _LamModel
+{
+  LamModelSpec *spec;   /* owned copy */
+  LamModelPlan *plan;   /* owned */
+  LamBackend *backend;  /* borrowed */
+  int max_batch;
+
+  /* Device buffers, owned. */
+  float *params;        /* n_params */
+  float *grads;         /* n_params */
+  float *activations;   /* input, then each layer's output, each (max_batch, shape) */
+  float *act_grads;     /* two ping-pong buffers of grad_floats */
+  void *saved;          /* every layer's saved state */
+  float *scratch;       /* shared by all layers */
+  float *output_grad;   /* (max_batch, n_classes) */
+
+  /* Host arrays of pointers into the buffers above, n_layers + 1 and
+   * n_layers entries, filled once. */
+  float **act;
+  void **layer_saved;
+  float *grad_buf[2];
+
+  /* What the last forward ran with; backward must see the same dropout. */
+  gboolean training;
+  guint64 seed;
+};
+
+static void
+free_buffer (LamBackend *backend, void *ptr)
+{
+  if (ptr != NULL)
+    backend->free (backend, ptr);
+}
+
+void
+lam_model_free (LamModel *model)
+{
+  if (model == NULL)
+    return;
+
+  LamBackend *be = model->backend;
+  free_buffer (be, model->params);
+  free_buffer (be, model->grads);
+  free_buffer (be, model->activations);
+  free_buffer (be, model->act_grads);
+  free_buffer (be, model->saved);
+  free_buffer (be, model->scratch);
+  free_buffer (be, model->output_grad);
+  g_free (model->act);
+  g_free (model->layer_saved);
+  g_clear_pointer (&model->plan, lam_model_plan_free);
+  g_clear_pointer (&model->spec, lam_model_spec_free);
+  g_free (model);
+}
+
+/* Allocates `bytes` on the backend, or sets the error naming the buffer.
+ * Zero bytes is not an allocation: *ptr stays NULL. */
+static gboolean
+alloc_buffer (LamModel *model, void **ptr, gsize bytes, const char *what, GError **error)
+{
+  if (bytes == 0)
+    return TRUE;
+  *ptr = model->backend->alloc (model->backend, bytes);
+  if (*ptr == NULL) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
+                 "%s: could not allocate %.1f MB for the %s (batch %d) on the %s backend",
+                 model->spec->name != NULL ? model->spec->name : "model",
+                 (double) bytes / (1024.0 * 1024.0), what, model->max_batch,
+                 model->backend->name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+init_params (LamModel *model, guint64 seed, GError **error)
+{
+  gsize n = model->plan->n_params;
+  if (n == 0)
+    return TRUE;
+
+  g_autofree float *host = g_try_new0 (float, n);
+  if (host == NULL) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
+                 "could not allocate %.1f MB of host memory for the initial parameters",
+                 (double) (n * sizeof (float)) / (1024.0 * 1024.0));
+    return FALSE;
+  }
+
+  guint32 words[2] = { (guint32) seed, (guint32) (seed >> 32) };
+  GRand *rng = g_rand_new_with_seed_array (words, 2);
+  for (int i = 0; i < model->plan->n_layers; i++)
+    if (model->plan->layers[i].n_weights + model->plan->layers[i].n_bias > 0)
+      lam_layer_init (&model->plan->layers[i], host, rng);
+  g_rand_free (rng);
+
+  model->backend->upload (model->backend, model->params, host, n * sizeof (float));
+  return TRUE;
+}
+
+LamModel *
+lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64 seed,
+               GError **error)
+{
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (backend != NULL, NULL);
+  g_return_val_if_fail (max_batch > 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  LamModelPlan *plan = lam_model_plan_new (spec, error);
+  if (plan == NULL)
+    return NULL;
+
+  g_autoptr (LamModel) model = g_new0 (LamModel, 1);
+  model->spec = lam_model_spec_copy (spec);
+  model->plan = plan;
+  model->backend = backend;
+  model->max_batch = max_batch;
+
+  int n_layers = plan->n_layers;
+  gsize batch = (gsize) max_batch;
+
+  /* Offsets into the arenas: activations laid out layer after layer, each
+   * (max_batch, shape); saved state likewise, aligned. */
+  model->act = g_new0 (float *, n_layers + 1);
+  model->layer_saved = g_new0 (void *, MAX (n_layers, 1));
+  g_autofree gsize *act_offset = g_new0 (gsize, n_layers + 1);
+  g_autofree gsize *saved_offset = g_new0 (gsize, MAX (n_layers, 1));
+  gsize act_floats = lam_shape_numel (&plan->input) * batch;
+  gsize saved_bytes = 0;
+  gsize scratch_floats = plan->scratch_floats_per_sample;
+  gsize grad_floats = 0;
+
+  for (int i = 0; i < n_layers; i++) {
+    const LamLayer *layer = &plan->layers[i];
+    gsize out = lam_shape_numel (&layer->out_shape) * batch;
+    act_offset[i + 1] = act_floats;
+    act_floats += out;
+    saved_offset[i] = saved_bytes;
+    saved_bytes += (layer->saved_bytes_per_sample * batch + SAVED_ALIGN - 1) /
+                   SAVED_ALIGN * SAVED_ALIGN;
+    scratch_floats = MAX (scratch_floats, layer->scratch_floats_per_sample);
+    /* Layer i's input gradient goes to a ping-pong buffer unless it is the
+     * first layer; its dy is the output gradient when it is the last. */
+    if (i > 0)
+      grad_floats = MAX (grad_floats, lam_shape_numel (&layer->in_shape) * batch);
+  }
+  scratch_floats *= batch;
+
+  int n_classes = (int) lam_shape_numel (&plan->output);
+  gsize param_bytes = plan->n_params * sizeof (float);
+
+  if (!alloc_buffer (model, (void **) &model->params, param_bytes, "parameters", error) ||
+      !alloc_buffer (model, (void **) &model->grads, param_bytes, "parameter gradients", error) ||
+      !alloc_buffer (model, (void **) &model->activations, act_floats * sizeof (float),
+                     "activations", error) ||
+      !alloc_buffer (model, (void **) &model->act_grads, 2 * grad_floats * sizeof (float),
+                     "activation gradients", error) ||
+      !alloc_buffer (model, &model->saved, saved_bytes, "saved state", error) ||
+      !alloc_buffer (model, (void **) &model->scratch, scratch_floats * sizeof (float),
+                     "scratch", error) ||
+      !alloc_buffer (model, (void **) &model->output_grad,
+                     (gsize) n_classes * batch * sizeof (float), "output gradient", error))
+    return NULL;
+
+  for (int i = 0; i <= n_layers; i++)
+    model->act[i] = model->activations + act_offset[i];
+  for (int i = 0; i < n_layers; i++)
+    model->layer_saved[i] =
+      plan->layers[i].saved_bytes_per_sample > 0 ? (char *) model->saved + saved_offset[i] : NULL;
+  model->grad_buf[0] = model->act_grads;
+  model->grad_buf[1] = model->act_grads != NULL ? model->act_grads + grad_floats : NULL;
+
+  if (!init_params (model, seed, error))
+    return NULL;
+
+  return g_steal_pointer (&model);
+}
+
+const LamModelSpec *
+lam_model_get_spec (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->spec;
+}
+
+const LamModelPlan *
+lam_model_get_plan (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->plan;
+}
+
+LamBackend *
+lam_model_get_backend (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->backend;
+}
+
+int
+lam_model_get_max_batch (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->max_batch;
+}
+
+int
+lam_model_get_n_classes (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return (int) lam_shape_numel (&model->plan->output);
+}
+
+gsize
+lam_model_get_n_params (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->plan->n_params;
+}
+
+float *
+lam_model_get_params (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->params;
+}
+
+float *
+lam_model_get_grads (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->grads;
+}
+
+float *
+lam_model_get_input (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->act[0];
+}
+
+float *
+lam_model_get_output (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->act[model->plan->n_layers];
+}
+
+float *
+lam_model_get_output_grad (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->output_grad;
+}
+
+static void
+init_context (LamModel *model, LamLayerContext *ctx, int batch)
+{
+  ctx->backend = model->backend;
+  ctx->batch = batch;
+  ctx->training = model->training;
+  ctx->seed = model->seed;
+  ctx->params = model->params;
+  ctx->grads = model->grads;
+  ctx->saved = NULL;
+  ctx->scratch = model->scratch;
+}
+
+void
+lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (batch > 0 && batch <= model->max_batch);
+
+  model->training = training;
+  model->seed = seed;
+
+  LamLayerContext ctx;
+  init_context (model, &ctx, batch);
+  for (int i = 0; i < model->plan->n_layers; i++) {
+    ctx.saved = model->layer_saved[i];
+    // act[i] (batch, in_shape) -> act[i+1] (batch, out_shape)
+    lam_layer_forward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1]);
+  }
+}
+
+void
+lam_model_backward (LamModel *model, int batch)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (batch > 0 && batch <= model->max_batch);
+
+  LamBackend *be = model->backend;
+  if (model->plan->n_params > 0)
+    be->fill (be, model->grads, model->plan->n_params, 0.0f);
+
+  LamLayerContext ctx;
+  init_context (model, &ctx, batch);
+  const float *dy = model->output_grad;
+  for (int i = model->plan->n_layers - 1; i >= 0; i--) {
+    float *dx = i > 0 ? model->grad_buf[i % 2] : NULL;
+    ctx.saved = model->layer_saved[i];
+    // dy (batch, out_shape) -> dx (batch, in_shape), grads +=
+    lam_layer_backward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1], dy, dx);
+    dy = dx;
+  }
+}
+
+void
+lam_model_get_params_host (LamModel *model, float *dst)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (dst != NULL || model->plan->n_params == 0);
+
+  if (model->plan->n_params > 0)
+    model->backend->download (model->backend, dst, model->params,
+                              model->plan->n_params * sizeof (float));
+}
+
+void
+lam_model_set_params_host (LamModel *model, const float *src)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (src != NULL || model->plan->n_params == 0);
+
+  if (model->plan->n_params > 0)
+    model->backend->upload (model->backend, model->params, src,
+                            model->plan->n_params * sizeof (float));
+}
+
+void
+lam_model_loss (LamModel *model, LamLossKind kind, const int32_t *labels, int batch,
+                float *loss_acc)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (labels != NULL && loss_acc != NULL);
+  g_return_if_fail (batch > 0 && batch <= model->max_batch);
+
+  LamBackend *be = model->backend;
+  const float *out = lam_model_get_output (model);
+  int n_classes = lam_model_get_n_classes (model);
+  float scale = 1.0f / (float) batch;
+
+  // output (batch, n_classes), labels (batch) -> output_grad (batch, n_classes), loss_acc +=
+  switch (kind) {
+  case LAM_LOSS_CROSS_ENTROPY:
+    be->softmax_xent (be, out, labels, batch, n_classes, scale, model->output_grad, loss_acc);
+    break;
+  case LAM_LOSS_NLL:
+    be->nll (be, out, labels, batch, n_classes, scale, model->output_grad, loss_acc);
+    break;
+  case LAM_LOSS_MSE:
+    be->mse (be, out, labels, batch, n_classes, scale, model->output_grad, loss_acc);
+    break;
+  default:
+    g_return_if_reached ();
+  }
+}
