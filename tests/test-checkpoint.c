@@ -1,7 +1,809 @@
+/* Safetensors reading and writing, malformed files, and checkpoints. */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <glib.h>
+#include <glib/gstdio.h>
+
+#include "lam-checkpoint.h"
+#include "lam-layer.h"
+#include "lam-model.h"
+
+typedef struct
+{
+  char *dir;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  f->dir = g_dir_make_tmp ("lamina-checkpoint-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    g_chmod (path, 0700);
+    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+    const char *name;
+    while (dir && (name = g_dir_read_name (dir))) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+    }
+    g_rmdir (path);
+  } else {
+    g_remove (path);
+  }
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+static char *
+fixture_path (Fixture *f, const char *name)
+{
+  return g_build_filename (f->dir, name, NULL);
+}
+
+static LamNamedTensor *
+tensor_new (const char *name, int rank, const gint64 *dims)
+{
+  LamNamedTensor *t = g_new0 (LamNamedTensor, 1);
+  t->name = g_strdup (name);
+  t->rank = rank;
+  gsize n = 1;
+  for (int i = 0; i < rank; i++) {
+    t->dims[i] = dims[i];
+    n *= (gsize) dims[i];
+  }
+  t->data = g_new0 (float, MAX (n, 1));
+  return t;
+}
+
+static gsize
+tensor_numel (const LamNamedTensor *t)
+{
+  gsize n = 1;
+  for (int i = 0; i < t->rank; i++)
+    n *= (gsize) t->dims[i];
+  return n;
+}
+
+static const LamNamedTensor *
+find (GPtrArray *tensors, const char *name)
+{
+  for (guint i = 0; i < tensors->len; i++) {
+    const LamNamedTensor *t = g_ptr_array_index (tensors, i);
+    if (g_str_equal (t->name, name))
+      return t;
+  }
+  return NULL;
+}
+
+static const LamNamedTensor *
+find_or_die (GPtrArray *tensors, const char *name)
+{
+  const LamNamedTensor *t = find (tensors, name);
+  if (t == NULL)
+    g_error ("no tensor \"%s\"", name);
+  return t;
+}
+
+/* Writes an 8-byte little-endian length, `header` and `data_len` bytes of
+ * data (zeros when `data` is NULL). `header_len` overrides the length
+ * written when non-negative. */
+static void
+write_raw (const char *path, gint64 header_len, const char *header, gsize data_len,
+           const void *data)
+{
+  gsize n = strlen (header);
+  guint64 len_le = GUINT64_TO_LE (header_len >= 0 ? (guint64) header_len : n);
+  GByteArray *bytes = g_byte_array_new ();
+  g_byte_array_append (bytes, (const guint8 *) &len_le, 8);
+  g_byte_array_append (bytes, (const guint8 *) header, (guint) n);
+  g_autofree guint8 *zeros = g_malloc0 (MAX (data_len, 1));
+  g_byte_array_append (bytes, data ? data : zeros, (guint) data_len);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents (path, (const char *) bytes->data, bytes->len, &error));
+  g_assert_no_error (error);
+  g_byte_array_unref (bytes);
+}
+
+/* Reads `path` expecting `code`, with the file name and every word in the
+ * NULL-terminated list in the message. */
+static void
+assert_read_fails (const char *path, int code, ...)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) metadata = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (path, &metadata, &error);
+  g_assert_null (tensors);
+  g_assert_null (metadata);
+  g_assert_error (error, LAM_CHECKPOINT_ERROR, code);
+  if (strstr (error->message, path) == NULL)
+    g_error ("\"%s\" does not name the file", error->message);
+  va_list ap;
+  va_start (ap, code);
+  for (const char *word = va_arg (ap, const char *); word; word = va_arg (ap, const char *))
+    if (strstr (error->message, word) == NULL)
+      g_error ("error message \"%s\" does not contain \"%s\"", error->message, word);
+  va_end (ap);
+}
+
+/* Safetensors */
+
+static void
+test_safetensors_round_trip (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "t.safetensors");
+  g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) lam_named_tensor_free);
+
+  static const gint64 conv_dims[] = { 4, 3, 2, 2 };
+  static const gint64 mat_dims[] = { 5, 7 };
+  static const gint64 vec_dims[] = { 3 };
+  static const gint64 empty_dims[] = { 0, 6 };
+  LamNamedTensor *conv = tensor_new ("b.conv", 4, conv_dims);
+  LamNamedTensor *mat = tensor_new ("a.matrix", 2, mat_dims);
+  LamNamedTensor *vec = tensor_new ("c.special", 1, vec_dims);
+  LamNamedTensor *empty = tensor_new ("d.empty", 2, empty_dims);
+  LamNamedTensor *scalar = tensor_new ("e.scalar", 0, NULL);
+  g_autoptr (GRand) rng = g_rand_new_with_seed (7);
+  for (gsize i = 0; i < tensor_numel (conv); i++)
+    conv->data[i] = (float) g_rand_double_range (rng, -1, 1);
+  for (gsize i = 0; i < tensor_numel (mat); i++)
+    mat->data[i] = (float) g_rand_double_range (rng, -1e30, 1e30);
+  /* Bit patterns that a text round trip or a conversion would change. */
+  guint32 bits[3] = { 0x7fc01234u, 0x80000000u, 0x00000001u };
+  memcpy (vec->data, bits, sizeof bits);
+  scalar->data[0] = INFINITY;
+  g_ptr_array_add (tensors, conv);
+  g_ptr_array_add (tensors, mat);
+  g_ptr_array_add (tensors, vec);
+  g_ptr_array_add (tensors, empty);
+  g_ptr_array_add (tensors, scalar);
+
+  g_autoptr (GHashTable) metadata = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (metadata, "format", "pt");
+  g_hash_table_insert (metadata, "note", "quotes \" and\nnewlines and ünïcode");
+
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_safetensors_write (path, tensors, metadata, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (GHashTable) meta_back = NULL;
+  g_autoptr (GPtrArray) back = lam_safetensors_read (path, &meta_back, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->len, ==, tensors->len);
+  for (guint i = 0; i < tensors->len; i++) {
+    const LamNamedTensor *t = g_ptr_array_index (tensors, i);
+    const LamNamedTensor *b = find_or_die (back, t->name);
+    g_assert_cmpint (b->rank, ==, t->rank);
+    for (int d = 0; d < t->rank; d++)
+      g_assert_cmpint (b->dims[d], ==, t->dims[d]);
+    g_assert_cmpmem (b->data, tensor_numel (b) * 4, t->data, tensor_numel (t) * 4);
+  }
+  g_assert_cmpuint (g_hash_table_size (meta_back), ==, 2);
+  g_assert_cmpstr (g_hash_table_lookup (meta_back, "format"), ==, "pt");
+  g_assert_cmpstr (g_hash_table_lookup (meta_back, "note"), ==,
+                   "quotes \" and\nnewlines and ünïcode");
+
+  /* The layout: header length a multiple of 8, data sorted by name and
+   * packed, little-endian. */
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (path, &contents, &length, &error));
+  guint64 n;
+  memcpy (&n, contents, 8);
+  n = GUINT64_FROM_LE (n);
+  g_assert_cmpuint (n % 8, ==, 0);
+  gsize data_bytes = 4 * (5 * 7 + 4 * 3 * 2 * 2 + 3 + 0 + 1);
+  g_assert_cmpuint (length, ==, 8 + n + data_bytes);
+  g_assert_true (g_str_has_prefix (contents + 8, "{\"__metadata__\":{"));
+  const char *first = strstr (contents + 8, "\"a.matrix\"");
+  const char *second = strstr (contents + 8, "\"b.conv\"");
+  g_assert_true (first != NULL && second != NULL && first < second);
+  float first_value;
+  memcpy (&first_value, contents + 8 + n, 4);
+  g_assert_cmpmem (&first_value, 4, &mat->data[0], 4);
+}
+
+static void
+test_safetensors_no_metadata (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "plain.safetensors");
+  g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) lam_named_tensor_free);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_safetensors_write (path, tensors, NULL, &error));
+  g_autoptr (GHashTable) meta = NULL;
+  g_autoptr (GPtrArray) back = lam_safetensors_read (path, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->len, ==, 0);
+  g_assert_cmpuint (g_hash_table_size (meta), ==, 0);
+
+  /* Written by another tool: no padding, no metadata, metadata pointer NULL. */
+  float values[2] = { 1.5f, -2.0f };
+  write_raw (path, -1, "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+             values);
+  g_autoptr (GPtrArray) other = lam_safetensors_read (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (other->len, ==, 1);
+  g_assert_cmpmem (((LamNamedTensor *) other->pdata[0])->data, 8, values, 8);
+}
+
+static void
+test_safetensors_header_too_long (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "long.safetensors");
+  write_raw (path, 1000, "{}", 0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "1000", NULL);
+  write_raw (path, G_MAXINT64, "{}", 0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "header length", NULL);
+}
+
+static void
+test_safetensors_header_not_json (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "notjson.safetensors");
+  write_raw (path, -1, "{\"w\": {\"dtype\": \"F32\", ", 0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "JSON", NULL);
+  write_raw (path, -1, "[1, 2, 3]", 0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "object", NULL);
+  write_raw (path, -1, "", 0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "JSON", NULL);
+  write_raw (path, -1, "{\"__metadata__\": {\"n\": 3}}", 0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "__metadata__", "\"n\"", NULL);
+  write_raw (path, -1, "{\"w\": [1, 2]}", 0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", NULL);
+}
+
+static void
+test_safetensors_offsets_beyond_end (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "beyond.safetensors");
+  write_raw (path, -1, "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}", 16,
+             NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", "24", NULL);
+  write_raw (path, -1, "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 16,
+             NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", NULL);
+  write_raw (path, -1, "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 16,
+             NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", NULL);
+  write_raw (path, -1, "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", 16,
+             NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", "data_offsets", NULL);
+}
+
+static void
+test_safetensors_offsets_overlap (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "overlap.safetensors");
+  write_raw (path, -1,
+             "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+             16, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"a\"", "\"b\"", "overlap", NULL);
+
+  /* Adjacent ranges are fine. */
+  write_raw (path, -1,
+             "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+             16, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ok = lam_safetensors_read (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ok->len, ==, 2);
+}
+
+static void
+test_safetensors_dtype (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "f16.safetensors");
+  write_raw (path, -1, "{\"half\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]}}", 8,
+             NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_DTYPE, "\"half\"", "F16", NULL);
+  write_raw (path, -1, "{\"w\":{\"shape\":[4],\"data_offsets\":[0,16]}}", 16, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", "dtype", NULL);
+}
+
+static void
+test_safetensors_shape_overflow (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "overflow.safetensors");
+  /* 2^32 · 2^32 wraps to 0 in 64 bits, which would match empty offsets. */
+  write_raw (path, -1,
+             "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+             "\"data_offsets\":[0,0]}}",
+             0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", "overflow", NULL);
+  /* numel · 4 overflowing. */
+  write_raw (path, -1,
+             "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],"
+             "\"data_offsets\":[0,0]}}",
+             0, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", NULL);
+  write_raw (path, -1, "{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,0]}}", 0,
+             NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", "shape", NULL);
+  write_raw (path, -1, "{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1],\"data_offsets\":[0,4]}}",
+             4, NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", "dimensions", NULL);
+}
+
+static void
+test_safetensors_lying_offsets (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "lying.safetensors");
+  write_raw (path, -1, "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,16]}}", 24,
+             NULL);
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", "24", "16", NULL);
+}
+
+static void
+test_safetensors_truncated (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "truncated.safetensors");
+  g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) lam_named_tensor_free);
+  static const gint64 dims[] = { 16, 16 };
+  g_ptr_array_add (tensors, tensor_new ("w", 2, dims));
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_safetensors_write (path, tensors, NULL, &error));
+
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (path, &contents, &length, &error));
+  g_assert_true (g_file_set_contents (path, contents, (gssize) length - 5, &error));
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "\"w\"", NULL);
+
+  /* Cut inside the header. */
+  g_assert_true (g_file_set_contents (path, contents, 20, &error));
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "header length", NULL);
+}
+
+static void
+test_safetensors_tiny (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "tiny.safetensors");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents (path, "", 0, &error));
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "0 bytes", NULL);
+  g_assert_true (g_file_set_contents (path, "\x02\0\0\0\0\0\0", 7, &error));
+  assert_read_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "7 bytes", NULL);
+  g_autofree char *missing = fixture_path (f, "missing.safetensors");
+  assert_read_fails (missing, LAM_CHECKPOINT_ERROR_IO, NULL);
+}
+
+/* Checkpoints */
+
+static LamModelPlan *
+plan_for (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_string (text, &error);
+  g_assert_no_error (error);
+  LamModelPlan *plan = lam_model_plan_new (spec, &error);
+  g_assert_no_error (error);
+  return plan;
+}
+
+static float *
+init_params (const LamModelPlan *plan, guint32 seed)
+{
+  float *params = g_new0 (float, plan->n_params);
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  for (int i = 0; i < plan->n_layers; i++)
+    lam_layer_init (&plan->layers[i], params, rng);
+  return params;
+}
+
+static LamCheckpointInfo *
+info_for (const char *text)
+{
+  LamCheckpointInfo *info = g_new0 (LamCheckpointInfo, 1);
+  info->spec = lam_model_spec_from_string (text, NULL);
+  g_assert_nonnull (info->spec);
+  info->n_channels = 1;
+  info->mean[0] = 0.2860f;
+  info->std[0] = 0.3530f;
+  info->dataset = g_strdup ("/data/fashion-mnist");
+  info->class_names = g_strsplit ("T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,"
+                                  "Bag,Ankle \"boot\"",
+                                  ",", -1);
+  return info;
+}
+
+static void
+save_or_die (const char *path, const char *text, guint32 seed, float **params_out)
+{
+  g_autoptr (LamModelPlan) plan = plan_for (text);
+  g_autoptr (LamCheckpointInfo) info = info_for (text);
+  g_autofree float *params = init_params (plan, seed);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_checkpoint_save (path, plan, info, params, &error));
+  g_assert_no_error (error);
+  if (params_out)
+    *params_out = g_steal_pointer (&params);
+}
+
+static void
+assert_load_fails (const char *path, int code, ...)
+{
+  g_autoptr (GError) error = NULL;
+  LamCheckpointInfo *info = NULL;
+  float *params = NULL;
+  g_assert_false (lam_checkpoint_load (path, &info, &params, &error));
+  g_assert_null (info);
+  g_assert_null (params);
+  g_assert_error (error, LAM_CHECKPOINT_ERROR, code);
+  va_list ap;
+  va_start (ap, code);
+  for (const char *word = va_arg (ap, const char *); word; word = va_arg (ap, const char *))
+    if (strstr (error->message, word) == NULL)
+      g_error ("error message \"%s\" does not contain \"%s\"", error->message, word);
+  va_end (ap);
+}
+
+static void
+test_checkpoint_round_trip (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "model.safetensors");
+  g_autofree char *json_path = fixture_path (f, "model.json");
+  g_autoptr (LamModelPlan) plan = plan_for ("small-cnn");
+  g_autoptr (LamCheckpointInfo) info = info_for ("small-cnn");
+  g_autofree float *params = init_params (plan, 1234);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (lam_checkpoint_save (path, plan, info, params, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (json_path, G_FILE_TEST_IS_REGULAR));
+
+  const char *const load_paths[] = { path, json_path };
+  for (gsize k = 0; k < G_N_ELEMENTS (load_paths); k++) {
+    g_autoptr (LamCheckpointInfo) back = NULL;
+    g_autofree float *back_params = NULL;
+    g_assert_true (lam_checkpoint_load (load_paths[k], &back, &back_params, &error));
+    g_assert_no_error (error);
+
+    g_autofree char *text = lam_model_spec_to_text (info->spec);
+    g_autofree char *text_back = lam_model_spec_to_text (back->spec);
+    g_assert_cmpstr (text, ==, text_back);
+    g_autofree char *json = lam_model_spec_to_json (info->spec);
+    g_autofree char *json_back = lam_model_spec_to_json (back->spec);
+    g_assert_cmpstr (json, ==, json_back);
+    g_assert_cmpmem (params, plan->n_params * 4, back_params, plan->n_params * 4);
+
+    g_assert_cmpint (back->n_channels, ==, 1);
+    g_assert_cmpfloat (back->mean[0], ==, 0.2860f);
+    g_assert_cmpfloat (back->std[0], ==, 0.3530f);
+    g_assert_cmpstr (back->dataset, ==, info->dataset);
+    g_assert_nonnull (back->class_names);
+    g_assert_cmpuint (g_strv_length (back->class_names), ==, 10);
+    for (int i = 0; i < 10; i++)
+      g_assert_cmpstr (back->class_names[i], ==, info->class_names[i]);
+  }
+
+  /* PyTorch's names and shapes, and the spec in the metadata. */
+  g_autoptr (GHashTable) metadata = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (path, &metadata, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tensors->len, ==, 8);
+  const LamNamedTensor *conv = find_or_die (tensors, "0.weight");
+  g_assert_cmpint (conv->rank, ==, 4);
+  g_assert_cmpint (conv->dims[0], ==, 32);
+  g_assert_cmpint (conv->dims[1], ==, 1);
+  g_assert_cmpint (conv->dims[2], ==, 3);
+  g_assert_cmpint (conv->dims[3], ==, 3);
+  const LamNamedTensor *fc = find_or_die (tensors, "7.weight");
+  g_assert_cmpint (fc->rank, ==, 2);
+  g_assert_cmpint (fc->dims[0], ==, 128);
+  g_assert_cmpint (fc->dims[1], ==, 3136);
+  g_assert_cmpmem (fc->data, 128 * 3136 * 4, params + plan->layers[7].weight_offset,
+                   128 * 3136 * 4);
+  const LamNamedTensor *bias = find_or_die (tensors, "9.bias");
+  g_assert_cmpint (bias->rank, ==, 1);
+  g_assert_cmpint (bias->dims[0], ==, 10);
+  g_assert_cmpstr (g_hash_table_lookup (metadata, "format"), ==, "pt");
+  g_assert_nonnull (g_hash_table_lookup (metadata, "lamina_spec"));
+
+  g_autofree char *desc = NULL;
+  g_assert_true (g_file_get_contents (json_path, &desc, NULL, &error));
+  g_assert_nonnull (strstr (desc, "\"lamina_checkpoint\": 1"));
+  g_assert_nonnull (strstr (desc, "\"mean\": [0.286]"));
+  /* The .json is also a spec wherever one is expected. */
+  g_autoptr (LamModelSpec) spec = lam_model_spec_load (json_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (spec->n_layers, ==, 10);
+
+  /* No temporary files are left behind. */
+  g_autoptr (GDir) dir = g_dir_open (f->dir, 0, &error);
+  int n_files = 0;
+  while (g_dir_read_name (dir))
+    n_files++;
+  g_assert_cmpint (n_files, ==, 2);
+}
+
+static void
+test_checkpoint_no_bias_and_rgb (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "weights");
+  const char *text = "input=3x8x8,conv2d:4:3:p1:nobias,relu,maxpool2d:2,flatten,dropout:0.2,"
+                     "linear:5:nobias,log_softmax";
+  g_autoptr (LamModelPlan) plan = plan_for (text);
+  g_autoptr (LamCheckpointInfo) info = info_for (text);
+  info->n_channels = 3;
+  info->mean[1] = 0.5f;
+  info->mean[2] = 0.25f;
+  info->std[1] = 0.125f;
+  info->std[2] = 1.0f / 3.0f;
+  g_clear_pointer (&info->dataset, g_free);
+  g_clear_pointer (&info->class_names, g_strfreev);
+  g_autofree float *params = init_params (plan, 9);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_checkpoint_save (path, plan, info, params, &error));
+  g_assert_no_error (error);
+
+  /* Without the suffix, the description is the path plus ".json". */
+  g_autofree char *json_path = fixture_path (f, "weights.json");
+  g_assert_true (g_file_test (json_path, G_FILE_TEST_IS_REGULAR));
+
+  g_autoptr (LamCheckpointInfo) back = NULL;
+  g_autofree float *back_params = NULL;
+  g_assert_true (lam_checkpoint_load (path, &back, &back_params, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (params, plan->n_params * 4, back_params, plan->n_params * 4);
+  g_assert_cmpint (back->n_channels, ==, 3);
+  for (int i = 0; i < 3; i++) {
+    g_assert_cmpfloat (back->mean[i], ==, info->mean[i]);
+    g_assert_cmpfloat (back->std[i], ==, info->std[i]);
+  }
+  g_assert_null (back->dataset);
+  g_assert_null (back->class_names);
+  g_autofree char *a = lam_model_spec_to_text (info->spec);
+  g_autofree char *b = lam_model_spec_to_text (back->spec);
+  g_assert_cmpstr (a, ==, b);
+
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tensors->len, ==, 2);
+  g_assert_nonnull (find (tensors, "0.weight"));
+  g_assert_nonnull (find (tensors, "5.weight"));
+  g_assert_null (find (tensors, "0.bias"));
+}
+
+static void
+test_checkpoint_metadata_fallback (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "model.safetensors");
+  g_autofree char *json_path = fixture_path (f, "model.json");
+  g_autofree float *params = NULL;
+  save_or_die (path, "mlp", 5, &params);
+  g_assert_cmpint (g_remove (json_path), ==, 0);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamCheckpointInfo) back = NULL;
+  g_autofree float *back_params = NULL;
+  g_assert_true (lam_checkpoint_load (path, &back, &back_params, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamModelSpec) mlp = lam_model_spec_preset ("mlp", NULL);
+  g_autofree char *a = lam_model_spec_to_text (mlp);
+  g_autofree char *b = lam_model_spec_to_text (back->spec);
+  g_assert_cmpstr (a, ==, b);
+  g_assert_cmpmem (params, 242762 * 4, back_params, 242762 * 4);
+  g_assert_cmpfloat (back->mean[0], ==, 0.2860f);
+  g_assert_cmpuint (g_strv_length (back->class_names), ==, 10);
+
+  /* Given the missing .json explicitly, that is an error. */
+  assert_load_fails (json_path, LAM_CHECKPOINT_ERROR_IO, "model.json", NULL);
+}
+
+/* Rewrites the weights of a saved checkpoint through `edit`. */
+static void
+edit_weights (const char *path, void (*edit) (GPtrArray *tensors), gboolean keep_metadata)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) metadata = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (path, &metadata, &error);
+  g_assert_no_error (error);
+  edit (tensors);
+  g_assert_true (lam_safetensors_write (path, tensors, keep_metadata ? metadata : NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+drop_bias (GPtrArray *tensors)
+{
+  for (guint i = 0; i < tensors->len; i++)
+    if (g_str_equal (((LamNamedTensor *) tensors->pdata[i])->name, "2.bias"))
+      g_ptr_array_remove_index (tensors, i);
+}
+
+static void
+reshape_weight (GPtrArray *tensors)
+{
+  for (guint i = 0; i < tensors->len; i++) {
+    LamNamedTensor *t = tensors->pdata[i];
+    if (g_str_equal (t->name, "0.weight")) {
+      /* (3, 4) read as (4, 3): same size, wrong shape. */
+      gint64 d = t->dims[0];
+      t->dims[0] = t->dims[1];
+      t->dims[1] = d;
+    }
+  }
+}
+
+static void
+add_tensor (GPtrArray *tensors)
+{
+  static const gint64 dims[] = { 2 };
+  g_ptr_array_add (tensors, tensor_new ("5.weight", 1, dims));
+}
+
+static void
+nothing (GPtrArray *tensors)
+{
+}
+
+static void
+test_checkpoint_mismatch (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "m.safetensors");
+  const char *text = "input=4,linear:3,relu,linear:2";
+
+  save_or_die (path, text, 1, NULL);
+  edit_weights (path, drop_bias, TRUE);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "\"2.bias\"", "missing", "2", NULL);
+
+  save_or_die (path, text, 1, NULL);
+  edit_weights (path, reshape_weight, TRUE);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "\"0.weight\"", "4×3", "3×4", NULL);
+
+  save_or_die (path, text, 1, NULL);
+  edit_weights (path, add_tensor, TRUE);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "\"5.weight\"", NULL);
+
+  /* The spec in the .json disagrees with the weights of another model. */
+  g_autofree char *other = fixture_path (f, "other.safetensors");
+  save_or_die (other, "input=4,linear:5,relu,linear:2", 1, NULL);
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (other, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (path, contents, (gssize) length, NULL));
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "\"0.weight\"", "5×4", "3×4", NULL);
+}
+
+static void
+test_checkpoint_not_lamina (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "c.safetensors");
+  g_autofree char *json_path = fixture_path (f, "c.json");
+  save_or_die (path, "input=4,linear:3,relu,linear:2", 1, NULL);
+
+  g_assert_true (g_file_set_contents (json_path, "{\"layers\": []}", -1, NULL));
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "c.json", "not a Lamina checkpoint", NULL);
+  assert_load_fails (json_path, LAM_CHECKPOINT_ERROR_FORMAT, "not a Lamina checkpoint", NULL);
+  g_assert_true (g_file_set_contents (json_path, "[1, 2", -1, NULL));
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "c.json", NULL);
+  g_assert_true (g_file_set_contents (json_path, "{\"lamina_checkpoint\": 99, \"model\": {}}", -1,
+                                      NULL));
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "99", NULL);
+  g_assert_true (g_file_set_contents (json_path,
+                                      "{\"lamina_checkpoint\": 1, \"model\": {\"layers\": "
+                                      "[{\"type\": \"linear\", \"out\": 2}]}}",
+                                      -1, NULL));
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "input", NULL);
+  g_assert_true (g_file_set_contents (json_path,
+                                      "{\"lamina_checkpoint\": 1, \"model\": {\"layers\": "
+                                      "[{\"type\": \"conv3d\"}]}}",
+                                      -1, NULL));
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "conv3d", NULL);
+
+  /* No .json and no spec in the metadata. */
+  g_assert_cmpint (g_remove (json_path), ==, 0);
+  edit_weights (path, nothing, FALSE);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "no model spec", NULL);
+
+  g_autofree char *missing = fixture_path (f, "missing.safetensors");
+  assert_load_fails (missing, LAM_CHECKPOINT_ERROR_IO, "missing.safetensors", NULL);
+}
+
+static void
+test_checkpoint_failed_save (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamModelPlan) plan = plan_for ("input=4,linear:3");
+  g_autoptr (LamCheckpointInfo) info = info_for ("input=4,linear:3");
+  g_autofree float *params = init_params (plan, 3);
+  g_autoptr (GError) error = NULL;
+
+  g_autofree char *nowhere = g_build_filename (f->dir, "no-such-dir", "m.safetensors", NULL);
+  g_assert_false (lam_checkpoint_save (nowhere, plan, info, params, &error));
+  g_assert_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "no-such-dir"));
+  g_clear_error (&error);
+  g_autofree char *nowhere_dir = g_path_get_dirname (nowhere);
+  g_assert_false (g_file_test (nowhere_dir, G_FILE_TEST_EXISTS));
+
+  /* A successful save over an existing checkpoint replaces it. */
+  g_autofree char *path = fixture_path (f, "m.safetensors");
+  g_assert_true (g_file_set_contents (path, "old", -1, NULL));
+  g_assert_true (lam_checkpoint_save (path, plan, info, params, &error));
+  g_assert_no_error (error);
+  g_autofree float *back = NULL;
+  g_assert_true (lam_checkpoint_load (path, NULL, &back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (back, plan->n_params * 4, params, plan->n_params * 4);
+
+  /* A failed save leaves the old files as they were. */
+  g_autofree char *before = NULL;
+  gsize before_len;
+  g_assert_true (g_file_get_contents (path, &before, &before_len, NULL));
+  /* The description is written first: a folder in its place stops the
+   * save before the weights are touched. */
+  g_autofree char *json_path = fixture_path (f, "m.json");
+  g_autofree char *json_before = NULL;
+  g_assert_true (g_file_get_contents (json_path, &json_before, NULL, NULL));
+  g_assert_cmpint (g_remove (json_path), ==, 0);
+  g_assert_cmpint (g_mkdir (json_path, 0700), ==, 0);
+  g_autofree float *other = init_params (plan, 4);
+  g_assert_false (lam_checkpoint_save (path, plan, info, other, &error));
+  g_assert_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "m.json"));
+  g_clear_error (&error);
+  g_assert_cmpint (g_rmdir (json_path), ==, 0);
+  g_assert_true (g_file_set_contents (json_path, json_before, -1, NULL));
+
+  if (geteuid () == 0) {
+    g_test_message ("running as root: a read-only folder would not stop the write");
+  } else {
+    g_assert_cmpint (g_chmod (f->dir, 0500), ==, 0);
+    g_assert_false (lam_checkpoint_save (path, plan, info, other, &error));
+    g_assert_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO);
+    g_clear_error (&error);
+    g_assert_cmpint (g_chmod (f->dir, 0700), ==, 0);
+  }
+  g_autofree char *after = NULL;
+  gsize after_len;
+  g_assert_true (g_file_get_contents (path, &after, &after_len, NULL));
+  g_assert_cmpmem (before, before_len, after, after_len);
+  g_assert_true (lam_checkpoint_load (path, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+
+  ADD ("/checkpoint/safetensors/round-trip", test_safetensors_round_trip);
+  ADD ("/checkpoint/safetensors/no-metadata", test_safetensors_no_metadata);
+  ADD ("/checkpoint/safetensors/header-too-long", test_safetensors_header_too_long);
+  ADD ("/checkpoint/safetensors/header-not-json", test_safetensors_header_not_json);
+  ADD ("/checkpoint/safetensors/offsets-beyond-end", test_safetensors_offsets_beyond_end);
+  ADD ("/checkpoint/safetensors/offsets-overlap", test_safetensors_offsets_overlap);
+  ADD ("/checkpoint/safetensors/dtype-f16", test_safetensors_dtype);
+  ADD ("/checkpoint/safetensors/shape-overflow", test_safetensors_shape_overflow);
+  ADD ("/checkpoint/safetensors/lying-offsets", test_safetensors_lying_offsets);
+  ADD ("/checkpoint/safetensors/truncated", test_safetensors_truncated);
+  ADD ("/checkpoint/safetensors/empty-and-7-bytes", test_safetensors_tiny);
+  ADD ("/checkpoint/round-trip", test_checkpoint_round_trip);
+  ADD ("/checkpoint/no-bias-and-rgb", test_checkpoint_no_bias_and_rgb);
+  ADD ("/checkpoint/metadata-fallback", test_checkpoint_metadata_fallback);
+  ADD ("/checkpoint/mismatch", test_checkpoint_mismatch);
+  ADD ("/checkpoint/not-lamina", test_checkpoint_not_lamina);
+  ADD ("/checkpoint/failed-save", test_checkpoint_failed_save);
+
   return g_test_run ();
 }

@@ -1,7 +1,959 @@
+/* Model specs: presets, shape inference, the JSON and text parsers, their
+ * errors, and parameter initialisation. */
+#include <math.h>
+#include <string.h>
+
 #include <glib.h>
+#include <glib/gstdio.h>
+
+#include "lam-layer.h"
+#include "lam-model.h"
+
+/* Asserts that `error` is set with `code` and that its message contains
+ * every one of the NULL-terminated words. */
+static void
+assert_error_says (const GError *error, int code, ...)
+{
+  g_assert_nonnull (error);
+  if (error->domain != LAM_MODEL_ERROR || error->code != code)
+    g_error ("expected error code %d, got %s %d: %s", code, g_quark_to_string (error->domain),
+             error->code, error->message);
+
+  va_list ap;
+  va_start (ap, code);
+  for (const char *word = va_arg (ap, const char *); word; word = va_arg (ap, const char *))
+    if (strstr (error->message, word) == NULL)
+      g_error ("error message \"%s\" does not contain \"%s\"", error->message, word);
+  va_end (ap);
+}
+
+static LamModelSpec *
+spec_from_text_or_die (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  LamModelSpec *spec = lam_model_spec_from_text (text, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (spec);
+  return spec;
+}
+
+/* Parses `text` and plans it, expecting the plan to fail. */
+static GError *
+plan_error (const char *text)
+{
+  g_autoptr (LamModelSpec) spec = spec_from_text_or_die (text);
+  GError *error = NULL;
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_null (plan);
+  return error;
+}
+
+static GError *
+json_error (const char *json)
+{
+  GError *error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_json (json, -1, &error);
+  g_assert_null (spec);
+  return error;
+}
+
+static GError *
+text_error (const char *text)
+{
+  GError *error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (text, &error);
+  g_assert_null (spec);
+  return error;
+}
+
+static void
+assert_same_layers (const LamModelSpec *a, const LamModelSpec *b)
+{
+  g_assert_cmpint (a->n_layers, ==, b->n_layers);
+  for (int i = 0; i < a->n_layers; i++) {
+    const LamLayerSpec *x = &a->layers[i], *y = &b->layers[i];
+    g_assert_cmpint (x->kind, ==, y->kind);
+    g_assert_cmpint (x->in, ==, y->in);
+    g_assert_cmpint (x->out, ==, y->out);
+    g_assert_cmpint (x->kernel, ==, y->kernel);
+    g_assert_cmpint (x->padding, ==, y->padding);
+    /* A pool's stride 0 and stride == kernel mean the same. */
+    int xs = x->stride ? x->stride : x->kernel, ys = y->stride ? y->stride : y->kernel;
+    g_assert_cmpint (xs, ==, ys);
+    g_assert_cmpint (x->bias, ==, y->bias);
+    g_assert_cmpfloat (x->p, ==, y->p);
+    g_assert_cmpfloat (x->slope, ==, y->slope);
+  }
+}
+
+static void
+assert_same_spec (const LamModelSpec *a, const LamModelSpec *b)
+{
+  g_assert_cmpstr (a->name, ==, b->name);
+  g_assert_cmpint (a->has_input, ==, b->has_input);
+  if (a->has_input)
+    g_assert_true (lam_shape_equal (&a->input, &b->input));
+  g_assert_cmpint (a->has_loss, ==, b->has_loss);
+  if (a->has_loss)
+    g_assert_cmpint (a->loss, ==, b->loss);
+  assert_same_layers (a, b);
+}
+
+/* Presets */
+
+static const struct
+{
+  const char *name;
+  gsize n_params;
+  int n_layers;
+} presets[] = {
+  { "logistic-regression", 784 * 10 + 10, 2 },
+  { "mlp-32", 784 * 32 + 32 + 32 * 10 + 10, 4 },
+  { "mlp", 784 * 256 + 256 + 256 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10, 9 },
+  /* conv 1→32, conv 32→64, linear 3136→128, linear 128→10 */
+  { "small-cnn", (9 * 32 + 32) + (32 * 9 * 64 + 64) + (3136 * 128 + 128) + (128 * 10 + 10), 10 },
+  /* six 3×3 convs 3→32→64→128→128→256→256, then 4096→1024→512→10 */
+  { "cifar10-cnn",
+    (3 * 9 * 32 + 32) + (32 * 9 * 64 + 64) + (64 * 9 * 128 + 128) + (128 * 9 * 128 + 128) +
+      (128 * 9 * 256 + 256) + (256 * 9 * 256 + 256) + (4096 * 1024 + 1024) + (1024 * 512 + 512) +
+      (512 * 10 + 10),
+    21 },
+};
+
+static void
+test_presets_plan (void)
+{
+  g_assert_cmpuint (presets[0].n_params, ==, 7850);
+  g_assert_cmpuint (presets[2].n_params, ==, 242762);
+  g_assert_cmpuint (presets[3].n_params, ==, 421642);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (presets); i++) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (LamModelSpec) spec = lam_model_spec_preset (presets[i].name, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (spec->name);
+    g_assert_true (spec->has_input);
+    g_assert_cmpint (spec->n_layers, ==, presets[i].n_layers);
+
+    g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (plan->n_params, ==, presets[i].n_params);
+    g_assert_cmpint (plan->output.rank, ==, 1);
+    g_assert_cmpint (plan->output.dims[0], ==, 10);
+  }
+}
+
+static void
+test_presets_list (void)
+{
+  g_auto (GStrv) names = lam_model_spec_list_presets ();
+  g_assert_cmpuint (g_strv_length (names), ==, G_N_ELEMENTS (presets));
+  for (gsize i = 0; i < G_N_ELEMENTS (presets); i++)
+    g_assert_cmpstr (names[i], ==, presets[i].name);
+}
+
+static void
+test_presets_unknown (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset ("mlp-64", &error);
+  g_assert_null (spec);
+  assert_error_says (error, LAM_MODEL_ERROR_NOT_FOUND, "mlp-64", "small-cnn", "cifar10-cnn",
+                     NULL);
+}
+
+static void
+test_presets_loss (void)
+{
+  g_autoptr (LamModelSpec) mlp = lam_model_spec_preset ("mlp", NULL);
+  g_autoptr (LamModelSpec) cnn = lam_model_spec_preset ("small-cnn", NULL);
+  g_assert_cmpint (lam_model_spec_get_loss (mlp), ==, LAM_LOSS_NLL);
+  g_assert_cmpint (lam_model_spec_get_loss (cnn), ==, LAM_LOSS_CROSS_ENTROPY);
+
+  /* Without a loss field the default follows the last layer. */
+  g_autoptr (LamModelSpec) a = spec_from_text_or_die ("flatten,linear:10,log_softmax");
+  g_autoptr (LamModelSpec) b = spec_from_text_or_die ("flatten,linear:10");
+  g_autoptr (LamModelSpec) c = spec_from_text_or_die ("flatten,linear:10,loss=mse");
+  g_assert_false (a->has_loss);
+  g_assert_cmpint (lam_model_spec_get_loss (a), ==, LAM_LOSS_NLL);
+  g_assert_cmpint (lam_model_spec_get_loss (b), ==, LAM_LOSS_CROSS_ENTROPY);
+  g_assert_cmpint (lam_model_spec_get_loss (c), ==, LAM_LOSS_MSE);
+}
+
+/* Plans */
+
+static void
+test_plan_small_cnn_shapes (void)
+{
+  static const char *const expected[] = {
+    "32×28×28", "32×28×28", "32×14×14", "64×14×14", "64×14×14",
+    "64×7×7",   "3136",     "128",      "128",      "10",
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset ("small-cnn", &error);
+  g_assert_no_error (error);
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (plan->n_layers, ==, G_N_ELEMENTS (expected));
+  gsize activations = 28 * 28;
+  for (int i = 0; i < plan->n_layers; i++) {
+    g_autofree char *s = lam_shape_to_string (&plan->layers[i].out_shape);
+    g_assert_cmpstr (s, ==, expected[i]);
+    g_assert_cmpint (plan->layers[i].index, ==, i);
+    if (i > 0)
+      g_assert_true (lam_shape_equal (&plan->layers[i].in_shape, &plan->layers[i - 1].out_shape));
+    activations += lam_shape_numel (&plan->layers[i].out_shape);
+  }
+  g_assert_cmpuint (plan->activation_floats_per_sample, ==, activations);
+
+  /* Parameters lie consecutively in stack order, weight then bias. */
+  gsize offset = 0;
+  for (int i = 0; i < plan->n_layers; i++) {
+    const LamLayer *layer = &plan->layers[i];
+    g_assert_cmpint (lam_layer_kind_has_params (layer->spec.kind), ==, layer->n_weights > 0);
+    g_assert_cmpuint (layer->weight_offset, ==, offset);
+    offset += layer->n_weights;
+    g_assert_cmpuint (layer->bias_offset, ==, offset);
+    offset += layer->n_bias;
+  }
+  g_assert_cmpuint (offset, ==, plan->n_params);
+
+  /* The first conv: 1 channel, 3×3, 32 filters over 28×28 outputs. */
+  const LamLayer *conv = &plan->layers[0];
+  g_assert_cmpuint (conv->n_weights, ==, 32 * 1 * 3 * 3);
+  g_assert_cmpuint (conv->n_bias, ==, 32);
+  g_assert_cmpuint (conv->scratch_floats_per_sample, ==, 1 * 9 * 28 * 28 + 32 * 28 * 28);
+  /* The second conv needs more scratch; the plan keeps the largest. */
+  const LamLayer *conv2 = &plan->layers[3];
+  g_assert_cmpuint (conv2->scratch_floats_per_sample, ==, 32 * 9 * 14 * 14 + 64 * 14 * 14);
+  g_assert_cmpuint (plan->scratch_floats_per_sample, ==, conv2->scratch_floats_per_sample);
+  g_assert_cmpuint (conv2->flops, ==, 2ull * 32 * 9 * 64 * 14 * 14 + 64 * 14 * 14);
+
+  /* Max pools keep an int32 argmax per output. */
+  g_assert_cmpuint (plan->layers[2].saved_bytes_per_sample, ==, 4 * 32 * 14 * 14);
+  g_assert_cmpuint (plan->layers[5].saved_bytes_per_sample, ==, 4 * 64 * 7 * 7);
+  g_assert_cmpuint (plan->saved_bytes_per_sample, ==, 4 * 32 * 14 * 14 + 4 * 64 * 7 * 7);
+  g_assert_cmpuint (plan->layers[2].flops, ==, 32 * 14 * 14 * 4);
+
+  /* Linear weights are (out, in): 3136 inputs inferred from the flatten. */
+  g_assert_cmpint (plan->layers[7].spec.in, ==, 3136);
+  g_assert_cmpuint (plan->layers[7].n_weights, ==, 128 * 3136);
+
+  guint64 flops = 0;
+  for (int i = 0; i < plan->n_layers; i++)
+    flops += plan->layers[i].flops;
+  g_assert_cmpuint (plan->flops, ==, flops);
+}
+
+static void
+test_plan_linear_flops (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = spec_from_text_or_die ("input=784,linear:256,linear:10:nobias");
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (plan->layers[0].flops, ==, 2 * 784 * 256 + 256);
+  g_assert_cmpuint (plan->layers[1].flops, ==, 2 * 256 * 10);
+  g_assert_cmpuint (plan->layers[1].n_bias, ==, 0);
+  g_assert_cmpuint (plan->n_params, ==, 784 * 256 + 256 + 256 * 10);
+  g_assert_cmpuint (plan->flops, ==, 2 * 784 * 256 + 256 + 2 * 256 * 10);
+}
+
+static void
+test_plan_layer_kinds (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = spec_from_text_or_die (
+    "input=3x32x32, conv2d:8:5:s2:p2, leaky_relu:0.2, avgpool2d:3:s2:p1, maxpool2d:2,"
+    "tanh, flatten, dropout:0.25, linear:10, sigmoid, softmax");
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_no_error (error);
+
+  /* (32 + 4 - 5) / 2 + 1 = 16; (16 + 2 - 3) / 2 + 1 = 8; 8 / 2 = 4. */
+  static const char *const expected[] = {
+    "8×16×16", "8×16×16", "8×8×8", "8×4×4", "8×4×4", "128", "128", "10", "10", "10",
+  };
+  for (int i = 0; i < plan->n_layers; i++) {
+    g_autofree char *s = lam_shape_to_string (&plan->layers[i].out_shape);
+    g_assert_cmpstr (s, ==, expected[i]);
+  }
+  g_assert_cmpint (plan->layers[2].spec.stride, ==, 2);
+  g_assert_cmpint (plan->layers[3].spec.stride, ==, 2); /* the default: kernel */
+  g_assert_cmpuint (plan->layers[2].saved_bytes_per_sample, ==, 0);
+  g_assert_cmpuint (plan->layers[6].saved_bytes_per_sample, ==, 4 * 128);
+  g_assert_cmpuint (plan->layers[0].n_weights, ==, 8 * 3 * 5 * 5);
+}
+
+static void
+test_plan_layer_direct (void)
+{
+  /* lam_layer_plan on its own, as the runtime model calls it. */
+  LamLayerSpec spec = lam_layer_spec_default (LAM_LAYER_CONV2D);
+  spec.out = 4;
+  spec.kernel = 3;
+  LamShape in = lam_shape_chw (2, 5, 5);
+  LamLayer layer;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (lam_layer_plan (&layer, &spec, 0, &in, "the input", &error));
+  g_assert_no_error (error);
+  g_autofree char *s = lam_shape_to_string (&layer.out_shape);
+  g_assert_cmpstr (s, ==, "4×3×3");
+  g_assert_cmpuint (layer.weight_offset, ==, 0);
+  g_assert_cmpuint (layer.bias_offset, ==, 0);
+  g_assert_cmpint (layer.spec.in, ==, 2);
+
+  spec.kernel = 0;
+  g_assert_false (lam_layer_plan (&layer, &spec, 1, &in, "layer 1 (relu)", &error));
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 2 (conv2d): kernel must be positive",
+                     "got 0", NULL);
+  g_clear_error (&error);
+
+  LamLayerSpec linear = lam_layer_spec_default (LAM_LAYER_LINEAR);
+  LamShape flat = lam_shape_flat (10);
+  g_assert_false (lam_layer_plan (&layer, &linear, 0, &flat, "the input", &error));
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 1 (linear)", "out", NULL);
+  g_clear_error (&error);
+
+  LamLayerSpec dropout = lam_layer_spec_default (LAM_LAYER_DROPOUT);
+  dropout.p = 1.0f;
+  g_assert_false (lam_layer_plan (&layer, &dropout, 2, &flat, "layer 2 (relu)", &error));
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 3 (dropout)", "p", NULL);
+}
+
+/* Shape errors */
+
+static void
+test_shape_linear_without_flatten (void)
+{
+  g_autoptr (GError) error = plan_error ("input=1x28x28,conv2d:32:3:p1,maxpool2d:2,linear:10");
+  assert_error_says (error, LAM_MODEL_ERROR_SHAPE, "layer 3 (linear)", "32×14×14",
+                     "layer 2 (maxpool2d)", "flatten", NULL);
+}
+
+static void
+test_shape_linear_in_mismatch (void)
+{
+  /* 28 → 14 → 7: 32×7×7 = 1568 inputs, not the 64×7×7 = 3136 given. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_json (
+    "{\"input\": [1, 28, 28], \"layers\": ["
+    " {\"type\": \"conv2d\", \"out\": 32, \"kernel\": 3, \"padding\": 1},"
+    " {\"type\": \"maxpool2d\", \"kernel\": 2},"
+    " {\"type\": \"maxpool2d\", \"kernel\": 2},"
+    " {\"type\": \"flatten\"},"
+    " {\"type\": \"linear\", \"in\": 3136, \"out\": 10}]}",
+    -1, &error);
+  g_assert_no_error (error);
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_null (plan);
+  assert_error_says (error, LAM_MODEL_ERROR_SHAPE, "layer 5 (linear) expects 3136 inputs",
+                     "gets 1568", "layer 4 (flatten)", NULL);
+  g_clear_error (&error);
+
+  /* The same with the flat input straight after a layer of that size. */
+  g_autoptr (GError) error2 = plan_error ("input=1568,linear:1568,relu,linear:10:in=3136");
+  assert_error_says (error2, LAM_MODEL_ERROR_SHAPE, "layer 3 (linear) expects 3136 inputs",
+                     "gets 1568 from layer 2 (relu)", NULL);
+
+  /* And for conv2d channels. */
+  g_autoptr (GError) error3 = plan_error ("input=3x8x8,conv2d:4:3:in=1,flatten,linear:2");
+  assert_error_says (error3, LAM_MODEL_ERROR_SHAPE, "layer 1 (conv2d)", "1 input channels",
+                     "gets 3", "the input", NULL);
+}
+
+static void
+test_shape_conv_kernel_too_large (void)
+{
+  g_autoptr (GError) error = plan_error ("input=1x4x4,conv2d:8:5,flatten,linear:10");
+  assert_error_says (error, LAM_MODEL_ERROR_SHAPE, "layer 1 (conv2d)", "5×5", "1×4×4",
+                     "the input", NULL);
+
+  /* Padding makes it fit. */
+  g_autoptr (LamModelSpec) spec = spec_from_text_or_die ("input=1x4x4,conv2d:8:5:p1,flatten,linear:10");
+  g_autoptr (GError) none = NULL;
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &none);
+  g_assert_no_error (none);
+  g_autofree char *s = lam_shape_to_string (&plan->layers[0].out_shape);
+  g_assert_cmpstr (s, ==, "8×2×2");
+
+  /* A conv on a flat input. */
+  g_autoptr (GError) error2 = plan_error ("input=784,conv2d:8:3,flatten,linear:10");
+  assert_error_says (error2, LAM_MODEL_ERROR_SHAPE, "layer 1 (conv2d)", "784", NULL);
+}
+
+static void
+test_shape_pool_padding (void)
+{
+  g_autoptr (GError) error = plan_error ("input=1x28x28,maxpool2d:2:p2,flatten,linear:10");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 1 (maxpool2d)", "padding", "got 2",
+                     NULL);
+  g_autoptr (GError) error2 = plan_error ("input=1x28x28,avgpool2d:3:p2,flatten,linear:10");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "layer 1 (avgpool2d)", "padding", NULL);
+
+  /* Half the kernel is allowed. */
+  g_autoptr (LamModelSpec) spec = spec_from_text_or_die ("input=1x5x5,maxpool2d:3:s1:p1,flatten");
+  g_autoptr (GError) none = NULL;
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &none);
+  g_assert_no_error (none);
+  g_assert_cmpuint (lam_shape_numel (&plan->output), ==, 25);
+
+  g_autoptr (GError) error3 = plan_error ("input=1x2x2,maxpool2d:3,flatten");
+  assert_error_says (error3, LAM_MODEL_ERROR_SHAPE, "layer 1 (maxpool2d)", "1×2×2", NULL);
+}
+
+static void
+test_shape_softmax_rank3 (void)
+{
+  g_autoptr (GError) error = plan_error ("input=1x28x28,softmax,flatten,linear:10");
+  assert_error_says (error, LAM_MODEL_ERROR_SHAPE, "layer 1 (softmax)", "1×28×28", NULL);
+  g_autoptr (GError) error2 = plan_error ("input=1x28x28,relu,log_softmax");
+  assert_error_says (error2, LAM_MODEL_ERROR_SHAPE, "layer 2 (log_softmax)", "layer 1 (relu)",
+                     NULL);
+}
+
+static void
+test_shape_not_flat_output (void)
+{
+  g_autoptr (GError) error = plan_error ("input=1x28x28,conv2d:32:3:p1,maxpool2d:2,conv2d:64:3:p1,"
+                                         "maxpool2d:2");
+  assert_error_says (error, LAM_MODEL_ERROR_SHAPE, "layer 4, maxpool2d", "64×7×7", "flatten",
+                     NULL);
+}
+
+static void
+test_shape_empty_stack (void)
+{
+  g_autoptr (LamModelSpec) spec = lam_model_spec_new ();
+  spec->has_input = TRUE;
+  spec->input = lam_shape_flat (10);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_null (plan);
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "no layers", NULL);
+  g_clear_error (&error);
+
+  g_autoptr (LamModelSpec) json = lam_model_spec_from_json ("{\"layers\": []}", -1, &error);
+  g_assert_no_error (error);
+  json->has_input = TRUE;
+  json->input = lam_shape_flat (10);
+  g_autoptr (LamModelPlan) plan2 = lam_model_plan_new (json, &error);
+  g_assert_null (plan2);
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "no layers", NULL);
+  g_clear_error (&error);
+
+  g_autoptr (GError) error2 = text_error ("  ");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "no layers", NULL);
+  g_autoptr (GError) error3 = text_error ("input=784");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "no layers", NULL);
+}
+
+static void
+test_shape_no_input (void)
+{
+  g_autoptr (LamModelSpec) spec = spec_from_text_or_die ("flatten,linear:10");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_null (plan);
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "no input shape", NULL);
+}
+
+/* JSON errors */
+
+static void
+test_json_unknown_layer (void)
+{
+  g_autoptr (GError) error = json_error ("{\"layers\": [{\"type\": \"flatten\"}, {\"type\": "
+                                         "\"relu\"}, {\"type\": \"conv3d\"}]}");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 3", "unknown type \"conv3d\"",
+                     "linear", "conv2d", "log_softmax", NULL);
+}
+
+static void
+test_json_non_positive (void)
+{
+  g_autoptr (GError) error = json_error ("{\"layers\": [{\"type\": \"flatten\"}, {\"type\": "
+                                         "\"linear\", \"out\": 0}]}");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 2 (linear)", "out", "positive",
+                     "got 0", NULL);
+  g_autoptr (GError) error2 = json_error ("{\"layers\": [{\"type\": \"conv2d\", \"out\": 8, "
+                                          "\"kernel\": -3}]}");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "layer 1 (conv2d)", "kernel", "-3", NULL);
+  g_autoptr (GError) error3 = json_error ("{\"layers\": [{\"type\": \"conv2d\", \"out\": 8, "
+                                          "\"kernel\": 3, \"padding\": -1}]}");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "layer 1 (conv2d)", "padding", "-1", NULL);
+  g_autoptr (GError) error4 = json_error ("{\"layers\": [{\"type\": \"dropout\", \"p\": 1.5}]}");
+  assert_error_says (error4, LAM_MODEL_ERROR_INVALID, "layer 1 (dropout)", "p", "1.5", NULL);
+  g_autoptr (GError) error5 = json_error ("{\"input\": [1, 0, 28], \"layers\": []}");
+  assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "input", "dimension 2", NULL);
+  g_autoptr (GError) error6 = json_error ("{\"layers\": [{\"type\": \"linear\", \"out\": "
+                                          "100000000000}]}");
+  assert_error_says (error6, LAM_MODEL_ERROR_INVALID, "layer 1 (linear)", "out", "too large",
+                     NULL);
+}
+
+static void
+test_json_non_integer (void)
+{
+  g_autoptr (GError) error = json_error ("{\"layers\": [{\"type\": \"flatten\"}, {\"type\": "
+                                         "\"linear\", \"out\": 2.5}]}");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 2 (linear)", "out", "2.5", NULL);
+  g_autoptr (GError) error2 = json_error ("{\"layers\": [{\"type\": \"linear\", \"out\": "
+                                          "\"10\"}]}");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "layer 1 (linear)", "out", "a string", NULL);
+  g_autoptr (GError) error3 = json_error ("{\"layers\": [{\"type\": \"linear\", \"out\": 10, "
+                                          "\"bias\": 1}]}");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "layer 1 (linear)", "bias", NULL);
+  g_autoptr (GError) error4 = json_error ("{\"input\": [1, 28.5, 28], \"layers\": []}");
+  assert_error_says (error4, LAM_MODEL_ERROR_INVALID, "input", "28.5", NULL);
+
+  /* An integral number written as 10.0 is still 10. */
+  g_autoptr (GError) none = NULL;
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_json ("{\"layers\": [{\"type\": \"linear\", \"out\": 10.0}]}", -1, &none);
+  g_assert_no_error (none);
+  g_assert_cmpint (spec->layers[0].out, ==, 10);
+}
+
+static void
+test_json_missing_field (void)
+{
+  g_autoptr (GError) error = json_error ("{\"layers\": [{\"type\": \"flatten\"}, {\"type\": "
+                                         "\"linear\"}]}");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 2 (linear)", "missing", "out", NULL);
+  g_autoptr (GError) error2 = json_error ("{\"layers\": [{\"type\": \"conv2d\", \"out\": 3}]}");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "layer 1 (conv2d)", "missing", "kernel",
+                     NULL);
+  g_autoptr (GError) error3 = json_error ("{\"layers\": [{\"out\": 3}]}");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "layer 1", "missing", "type", NULL);
+  g_autoptr (GError) error4 = json_error ("{\"input\": [1, 28, 28]}");
+  assert_error_says (error4, LAM_MODEL_ERROR_INVALID, "missing", "layers", NULL);
+}
+
+static void
+test_json_unknown_field (void)
+{
+  g_autoptr (GError) error = json_error ("{\"layers\": [{\"type\": \"flatten\"}, {\"type\": "
+                                         "\"linear\", \"out\": 10, \"outs\": 3}]}");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "layer 2 (linear)", "\"outs\"", NULL);
+  g_autoptr (GError) error2 = json_error ("{\"layers\": [{\"type\": \"relu\", \"kernel\": 3}]}");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "layer 1 (relu)", "\"kernel\"", NULL);
+  g_autoptr (GError) error3 = json_error ("{\"layer\": []}");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "\"layer\"", NULL);
+}
+
+static void
+test_json_bad_json (void)
+{
+  g_autoptr (GError) error = json_error ("{\"layers\": [\n  {\"type\": \"relu\"},\n]}");
+  assert_error_says (error, LAM_MODEL_ERROR_PARSE, "JSON", ":2:", NULL);
+  g_autoptr (GError) error2 = json_error ("");
+  assert_error_says (error2, LAM_MODEL_ERROR_PARSE, "empty", NULL);
+  g_autoptr (GError) error3 = json_error ("[1, 2]");
+  assert_error_says (error3, LAM_MODEL_ERROR_PARSE, "object", NULL);
+  g_autoptr (GError) error4 = json_error ("{\"layers\": [{\"type\": \"relu\"}, 3]}");
+  assert_error_says (error4, LAM_MODEL_ERROR_INVALID, "layer 2", "object", NULL);
+  g_autoptr (GError) error5 = json_error ("{\"layers\": {\"type\": \"relu\"}}");
+  assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "layers", "array", NULL);
+  g_autoptr (GError) error6 = json_error ("{\"loss\": \"hinge\", \"layers\": []}");
+  assert_error_says (error6, LAM_MODEL_ERROR_INVALID, "hinge", NULL);
+  g_autoptr (GError) error7 = json_error ("{\"input\": [28, 28], \"layers\": []}");
+  assert_error_says (error7, LAM_MODEL_ERROR_INVALID, "input", "1 or 3", NULL);
+}
+
+/* Text */
+
+static void
+test_text_same_as_json (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (presets); i++) {
+    g_autoptr (LamModelSpec) json = lam_model_spec_preset (presets[i].name, NULL);
+    g_autofree char *text = lam_model_spec_to_text (json);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (LamModelSpec) parsed = lam_model_spec_from_text (text, &error);
+    g_assert_no_error (error);
+    g_assert_null (parsed->name);
+    assert_same_layers (json, parsed);
+    g_assert_true (lam_shape_equal (&json->input, &parsed->input));
+  }
+
+  g_autoptr (LamModelSpec) preset = lam_model_spec_preset ("small-cnn", NULL);
+  g_autoptr (LamModelSpec) text = spec_from_text_or_die (
+    " input = 1x28x28 , conv:32:3:p1, relu, maxpool:2, conv2d:64:3x3:padding=1, ReLU,"
+    " maxpool2d:2:s2, flatten, dense:128, relu, fc:10, loss=ce ");
+  g_assert_true (text->has_input);
+  g_assert_true (lam_shape_equal (&text->input, &preset->input));
+  g_assert_cmpint (text->loss, ==, LAM_LOSS_CROSS_ENTROPY);
+  assert_same_layers (preset, text);
+
+  g_autoptr (LamModelSpec) mlp = lam_model_spec_preset ("mlp", NULL);
+  g_autoptr (LamModelSpec) mlp_text = spec_from_text_or_die (
+    "flatten,linear:256,relu,linear:128,relu,linear:64,relu,linear:10,logsoftmax");
+  assert_same_layers (mlp, mlp_text);
+}
+
+static void
+test_text_bad_number (void)
+{
+  g_autoptr (GError) error = text_error ("flatten,relu,linear:abc");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "item 3 \"linear:abc\"", "out",
+                     "positive integer", "\"abc\"", NULL);
+  g_autoptr (GError) error2 = text_error ("conv2d:32:3.5");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "item 1", "kernel", "3.5", NULL);
+  g_autoptr (GError) error3 = text_error ("flatten,dropout:half");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "item 2", "p", "half", NULL);
+  g_autoptr (GError) error4 = text_error ("input=1x28xA,flatten");
+  assert_error_says (error4, LAM_MODEL_ERROR_INVALID, "item 1", "input", NULL);
+  g_autoptr (GError) error5 = text_error ("conv2d:32:3:p-1");
+  assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "item 1", "padding", "\"-1\"", NULL);
+}
+
+static void
+test_text_non_positive (void)
+{
+  g_autoptr (GError) error = text_error ("flatten,linear:0");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "item 2 \"linear:0\"", "out", "got \"0\"",
+                     NULL);
+  g_autoptr (GError) error2 = text_error ("conv2d:8:-3");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "item 1", "kernel", "-3", NULL);
+  g_autoptr (GError) error3 = text_error ("maxpool2d:2:s0");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "item 1", "stride", NULL);
+  g_autoptr (GError) error4 = text_error ("dropout:1");
+  assert_error_says (error4, LAM_MODEL_ERROR_INVALID, "item 1", "p", NULL);
+  g_autoptr (GError) error5 = text_error ("input=0x28x28,flatten");
+  assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "item 1", "input", NULL);
+}
+
+static void
+test_text_structure (void)
+{
+  g_autoptr (GError) error = text_error ("flatten,conv3d:3,linear:10");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "item 2", "unknown layer \"conv3d\"", "linear",
+                     NULL);
+  g_autoptr (GError) error2 = text_error ("flatten,,linear:10");
+  assert_error_says (error2, LAM_MODEL_ERROR_PARSE, "item 2", "empty", NULL);
+  g_autoptr (GError) error3 = text_error ("flatten,linear");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "item 2", "output size", NULL);
+  g_autoptr (GError) error4 = text_error ("conv2d:8");
+  assert_error_says (error4, LAM_MODEL_ERROR_INVALID, "item 1", "kernel", NULL);
+  g_autoptr (GError) error5 = text_error ("relu:3");
+  assert_error_says (error5, LAM_MODEL_ERROR_PARSE, "item 1", "no arguments", NULL);
+  g_autoptr (GError) error6 = text_error ("flatten,input=784");
+  assert_error_says (error6, LAM_MODEL_ERROR_PARSE, "item 2", "first", NULL);
+  g_autoptr (GError) error7 = text_error ("loss=nll,flatten");
+  assert_error_says (error7, LAM_MODEL_ERROR_PARSE, "item 1", "last", NULL);
+  g_autoptr (GError) error8 = text_error ("linear:10:q3");
+  assert_error_says (error8, LAM_MODEL_ERROR_PARSE, "item 1", "\"q3\"", NULL);
+  g_autoptr (GError) error9 = text_error ("flatten,linear:10,loss=hinge");
+  assert_error_says (error9, LAM_MODEL_ERROR_INVALID, "item 3", "hinge", NULL);
+  g_autoptr (GError) error10 = text_error ("maxpool2d:2:in=3");
+  assert_error_says (error10, LAM_MODEL_ERROR_INVALID, "item 1", "in", NULL);
+}
+
+/* Round trips */
+
+static const char *const round_trip_texts[] = {
+  "input=3x32x32,conv2d:16:5:s2:p2:nobias,leaky_relu:0.1,avgpool2d:3:s1:p1,maxpool2d:2,"
+  "sigmoid,flatten,dropout:0.3,linear:64:in=1024,tanh,dropout,leaky_relu,linear:10:nobias,"
+  "softmax,loss=mse",
+  "flatten,linear:10",
+  "input=784,linear:10,log_softmax,loss=nll",
+};
+
+static void
+test_round_trip_json (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (presets); i++) {
+    g_autoptr (LamModelSpec) spec = lam_model_spec_preset (presets[i].name, NULL);
+    g_autofree char *json = lam_model_spec_to_json (spec);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (LamModelSpec) back = lam_model_spec_from_json (json, -1, &error);
+    g_assert_no_error (error);
+    assert_same_spec (spec, back);
+    g_autofree char *json2 = lam_model_spec_to_json (back);
+    g_assert_cmpstr (json, ==, json2);
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS (round_trip_texts); i++) {
+    g_autoptr (LamModelSpec) spec = spec_from_text_or_die (round_trip_texts[i]);
+    spec->name = g_strdup ("a \"quoted\" name\twith ünïcode");
+    g_autofree char *json = lam_model_spec_to_json (spec);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (LamModelSpec) back = lam_model_spec_from_json (json, -1, &error);
+    g_assert_no_error (error);
+    assert_same_spec (spec, back);
+  }
+
+  /* Only fields that differ from the defaults are written. */
+  g_autoptr (LamModelSpec) cnn = lam_model_spec_preset ("small-cnn", NULL);
+  g_autofree char *json = lam_model_spec_to_json (cnn);
+  g_assert_null (strstr (json, "stride"));
+  g_assert_null (strstr (json, "bias"));
+  g_assert_nonnull (strstr (json, "{\"type\": \"conv2d\", \"out\": 32, \"kernel\": 3, "
+                                  "\"padding\": 1}"));
+  g_assert_nonnull (strstr (json, "\"input\": [1, 28, 28]"));
+}
+
+static void
+test_round_trip_text (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (round_trip_texts); i++) {
+    g_autoptr (LamModelSpec) spec = spec_from_text_or_die (round_trip_texts[i]);
+    g_autofree char *text = lam_model_spec_to_text (spec);
+    g_assert_cmpstr (text, ==, round_trip_texts[i]);
+    g_autoptr (LamModelSpec) back = spec_from_text_or_die (text);
+    assert_same_spec (spec, back);
+  }
+
+  /* Awkward floats survive exactly. */
+  g_autoptr (LamModelSpec) spec = lam_model_spec_new ();
+  LamLayerSpec drop = lam_layer_spec_default (LAM_LAYER_DROPOUT);
+  drop.p = 1.0f / 3.0f;
+  LamLayerSpec leaky = lam_layer_spec_default (LAM_LAYER_LEAKY_RELU);
+  leaky.slope = -1e-7f;
+  lam_model_spec_append (spec, &drop);
+  lam_model_spec_append (spec, &leaky);
+  g_autofree char *text = lam_model_spec_to_text (spec);
+  g_autoptr (LamModelSpec) back = spec_from_text_or_die (text);
+  assert_same_spec (spec, back);
+  g_autofree char *json = lam_model_spec_to_json (spec);
+  g_autoptr (LamModelSpec) back2 = lam_model_spec_from_json (json, -1, NULL);
+  g_assert_nonnull (back2);
+  assert_same_spec (spec, back2);
+}
+
+static void
+test_copy (void)
+{
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset ("cifar10-cnn", NULL);
+  g_autoptr (LamModelSpec) copy = lam_model_spec_copy (spec);
+  g_assert_true (copy->layers != spec->layers);
+  g_assert_true (copy->name != spec->name);
+  assert_same_spec (spec, copy);
+  copy->layers[0].out = 1;
+  g_assert_cmpint (spec->layers[0].out, ==, 32);
+
+  g_autoptr (LamModelSpec) empty = lam_model_spec_new ();
+  g_autoptr (LamModelSpec) empty_copy = lam_model_spec_copy (empty);
+  g_assert_cmpint (empty_copy->n_layers, ==, 0);
+}
+
+/* Names */
+
+static void
+test_kind_names (void)
+{
+  for (int i = 0; i < LAM_N_LAYER_KINDS; i++) {
+    LamLayerKind kind;
+    const char *name = lam_layer_kind_to_string ((LamLayerKind) i);
+    g_assert_true (lam_layer_kind_from_string (name, &kind));
+    g_assert_cmpint (kind, ==, i);
+  }
+  static const struct
+  {
+    const char *alias;
+    LamLayerKind kind;
+  } aliases[] = {
+    { "logsoftmax", LAM_LAYER_LOG_SOFTMAX }, { "LeakyReLU", LAM_LAYER_LEAKY_RELU },
+    { "maxpool", LAM_LAYER_MAXPOOL2D },      { "AvgPool", LAM_LAYER_AVGPOOL2D },
+    { "conv", LAM_LAYER_CONV2D },            { "fc", LAM_LAYER_LINEAR },
+    { "Dense", LAM_LAYER_LINEAR },           { "LINEAR", LAM_LAYER_LINEAR },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++) {
+    LamLayerKind kind;
+    g_assert_true (lam_layer_kind_from_string (aliases[i].alias, &kind));
+    g_assert_cmpint (kind, ==, aliases[i].kind);
+  }
+  LamLayerKind kind;
+  g_assert_false (lam_layer_kind_from_string ("conv3d", &kind));
+  g_assert_false (lam_layer_kind_from_string ("", &kind));
+
+  g_assert_true (lam_layer_kind_has_params (LAM_LAYER_LINEAR));
+  g_assert_true (lam_layer_kind_has_params (LAM_LAYER_CONV2D));
+  g_assert_false (lam_layer_kind_has_params (LAM_LAYER_MAXPOOL2D));
+  g_assert_false (lam_layer_kind_has_params (LAM_LAYER_DROPOUT));
+
+  LamLayerSpec conv = lam_layer_spec_default (LAM_LAYER_CONV2D);
+  g_assert_cmpint (conv.stride, ==, 1);
+  g_assert_true (conv.bias);
+  g_assert_cmpfloat (lam_layer_spec_default (LAM_LAYER_DROPOUT).p, ==, 0.5f);
+  g_assert_cmpfloat (lam_layer_spec_default (LAM_LAYER_LEAKY_RELU).slope, ==, 0.01f);
+  g_assert_cmpint (lam_layer_spec_default (LAM_LAYER_MAXPOOL2D).stride, ==, 0);
+
+  static const char *const losses[] = { "cross_entropy", "nll", "mse" };
+  for (int i = 0; i < 3; i++) {
+    LamLossKind loss;
+    g_assert_cmpstr (lam_loss_kind_to_string ((LamLossKind) i), ==, losses[i]);
+    g_assert_true (lam_loss_kind_from_string (losses[i], &loss));
+    g_assert_cmpint (loss, ==, i);
+  }
+  LamLossKind loss;
+  g_assert_true (lam_loss_kind_from_string ("crossentropy", &loss));
+  g_assert_cmpint (loss, ==, LAM_LOSS_CROSS_ENTROPY);
+  g_assert_true (lam_loss_kind_from_string ("ce", &loss));
+  g_assert_cmpint (loss, ==, LAM_LOSS_CROSS_ENTROPY);
+  g_assert_false (lam_loss_kind_from_string ("hinge", &loss));
+}
+
+/* from_string and files */
+
+static void
+test_from_string (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (LamModelSpec) preset = lam_model_spec_from_string ("mlp", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (preset->n_layers, ==, 9);
+
+  g_autoptr (LamModelSpec) inline_json =
+    lam_model_spec_from_string ("  {\"layers\": [{\"type\": \"relu\"}]}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (inline_json->layers[0].kind, ==, LAM_LAYER_RELU);
+
+  g_autoptr (LamModelSpec) text = lam_model_spec_from_string ("flatten,linear:10", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (text->n_layers, ==, 2);
+
+  g_autoptr (LamModelSpec) one = lam_model_spec_from_string ("relu", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (one->n_layers, ==, 1);
+
+  g_autofree char *dir = g_dir_make_tmp ("lamina-spec-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "model.json", NULL);
+  g_autofree char *json = lam_model_spec_to_json (preset);
+  g_assert_true (g_file_set_contents (path, json, -1, &error));
+  g_autoptr (LamModelSpec) file = lam_model_spec_from_string (path, &error);
+  g_assert_no_error (error);
+  assert_same_spec (preset, file);
+
+  g_autofree char *missing = g_build_filename (dir, "missing.json", NULL);
+  g_autoptr (LamModelSpec) none = lam_model_spec_from_string (missing, &error);
+  g_assert_null (none);
+  assert_error_says (error, LAM_MODEL_ERROR_NOT_FOUND, "missing.json", NULL);
+  g_clear_error (&error);
+
+  g_autoptr (LamModelSpec) typo = lam_model_spec_from_string ("smal-cnn", &error);
+  g_assert_null (typo);
+  assert_error_says (error, LAM_MODEL_ERROR_NOT_FOUND, "smal-cnn", "small-cnn", NULL);
+  g_clear_error (&error);
+
+  g_autoptr (LamModelSpec) loaded = lam_model_spec_load (missing, &error);
+  g_assert_null (loaded);
+  assert_error_says (error, LAM_MODEL_ERROR_NOT_FOUND, missing, NULL);
+  g_clear_error (&error);
+
+  /* Errors from a file name the file. */
+  g_autofree char *bad = g_build_filename (dir, "bad.json", NULL);
+  g_assert_true (g_file_set_contents (bad, "{\"layers\": [{\"type\": \"conv3d\"}]}", -1, &error));
+  g_autoptr (LamModelSpec) bad_spec = lam_model_spec_load (bad, &error);
+  g_assert_null (bad_spec);
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, bad, "conv3d", NULL);
+  g_clear_error (&error);
+
+  g_autofree char *broken = g_build_filename (dir, "broken.json", NULL);
+  g_assert_true (g_file_set_contents (broken, "{\"layers\": [", -1, &error));
+  g_autoptr (LamModelSpec) broken_spec = lam_model_spec_from_string (broken, &error);
+  g_assert_null (broken_spec);
+  assert_error_says (error, LAM_MODEL_ERROR_PARSE, broken, NULL);
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_remove (bad), ==, 0);
+  g_assert_cmpint (g_remove (broken), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* Initialisation */
+
+static void
+test_init_bounds (void)
+{
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset ("small-cnn", NULL);
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, NULL);
+  g_assert_nonnull (plan);
+
+  g_autofree float *a = g_new (float, plan->n_params);
+  g_autofree float *b = g_new (float, plan->n_params);
+  for (gsize i = 0; i < plan->n_params; i++)
+    a[i] = b[i] = NAN;
+
+  g_autoptr (GRand) rng_a = g_rand_new_with_seed (42);
+  g_autoptr (GRand) rng_b = g_rand_new_with_seed (42);
+  for (int i = 0; i < plan->n_layers; i++) {
+    lam_layer_init (&plan->layers[i], a, rng_a);
+    lam_layer_init (&plan->layers[i], b, rng_b);
+  }
+  g_assert_cmpmem (a, plan->n_params * sizeof (float), b, plan->n_params * sizeof (float));
+
+  for (int i = 0; i < plan->n_layers; i++) {
+    const LamLayer *layer = &plan->layers[i];
+    if (layer->n_weights == 0)
+      continue;
+    int k = layer->spec.kind == LAM_LAYER_CONV2D ? layer->spec.kernel : 1;
+    float bound = (float) (1.0 / sqrt ((double) layer->spec.in * k * k));
+    gsize n = layer->n_weights + layer->n_bias;
+    const float *w = a + layer->weight_offset;
+    double sum = 0, max = 0;
+    g_assert_cmpuint (layer->bias_offset, ==, layer->weight_offset + layer->n_weights);
+    for (gsize j = 0; j < n; j++) {
+      g_assert_false (isnan (w[j]));
+      g_assert_cmpfloat (fabsf (w[j]), <=, bound);
+      sum += w[j];
+      max = MAX (max, fabs (w[j]));
+    }
+    /* Uniform over ±bound: the mean is near 0 and the values reach the bound. */
+    g_assert_cmpfloat (fabs (sum / (double) n), <, 0.2 * bound);
+    g_assert_cmpfloat (max, >, 0.9 * bound);
+    g_assert_cmpfloat (w[0], !=, w[1]);
+  }
+
+  /* Another seed gives other values. */
+  g_autoptr (GRand) rng_c = g_rand_new_with_seed (43);
+  for (int i = 0; i < plan->n_layers; i++)
+    lam_layer_init (&plan->layers[i], b, rng_c);
+  g_assert_true (memcmp (a, b, plan->n_params * sizeof (float)) != 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/model-spec/presets/parse-and-plan", test_presets_plan);
+  g_test_add_func ("/model-spec/presets/list", test_presets_list);
+  g_test_add_func ("/model-spec/presets/unknown", test_presets_unknown);
+  g_test_add_func ("/model-spec/presets/loss", test_presets_loss);
+  g_test_add_func ("/model-spec/plan/small-cnn-shapes", test_plan_small_cnn_shapes);
+  g_test_add_func ("/model-spec/plan/linear-flops", test_plan_linear_flops);
+  g_test_add_func ("/model-spec/plan/every-kind", test_plan_layer_kinds);
+  g_test_add_func ("/model-spec/plan/one-layer", test_plan_layer_direct);
+  g_test_add_func ("/model-spec/shape/linear-without-flatten", test_shape_linear_without_flatten);
+  g_test_add_func ("/model-spec/shape/linear-in-mismatch", test_shape_linear_in_mismatch);
+  g_test_add_func ("/model-spec/shape/conv-kernel-too-large", test_shape_conv_kernel_too_large);
+  g_test_add_func ("/model-spec/shape/pool-padding", test_shape_pool_padding);
+  g_test_add_func ("/model-spec/shape/softmax-rank3", test_shape_softmax_rank3);
+  g_test_add_func ("/model-spec/shape/not-flat-output", test_shape_not_flat_output);
+  g_test_add_func ("/model-spec/shape/empty-stack", test_shape_empty_stack);
+  g_test_add_func ("/model-spec/shape/no-input", test_shape_no_input);
+  g_test_add_func ("/model-spec/json/unknown-layer", test_json_unknown_layer);
+  g_test_add_func ("/model-spec/json/non-positive", test_json_non_positive);
+  g_test_add_func ("/model-spec/json/non-integer", test_json_non_integer);
+  g_test_add_func ("/model-spec/json/missing-field", test_json_missing_field);
+  g_test_add_func ("/model-spec/json/unknown-field", test_json_unknown_field);
+  g_test_add_func ("/model-spec/json/bad-json", test_json_bad_json);
+  g_test_add_func ("/model-spec/text/same-as-json", test_text_same_as_json);
+  g_test_add_func ("/model-spec/text/bad-number", test_text_bad_number);
+  g_test_add_func ("/model-spec/text/non-positive", test_text_non_positive);
+  g_test_add_func ("/model-spec/text/structure", test_text_structure);
+  g_test_add_func ("/model-spec/round-trip/json", test_round_trip_json);
+  g_test_add_func ("/model-spec/round-trip/text", test_round_trip_text);
+  g_test_add_func ("/model-spec/copy", test_copy);
+  g_test_add_func ("/model-spec/names", test_kind_names);
+  g_test_add_func ("/model-spec/from-string", test_from_string);
+  g_test_add_func ("/model-spec/init/bounds-and-seed", test_init_bounds);
+
   return g_test_run ();
 }
