@@ -1,1 +1,445 @@
-/* being written */
+#include "lam-loader.h"
+
+#include <string.h>
+
+/* ---- split ---- */
+
+/* A generator's state from the 64-bit seed (as two 32-bit words) followed by
+ * up to two more words such as the epoch and the batch. */
+static void
+rand_reseed (GRand *rng, guint64 seed, const guint32 *extra, guint n_extra)
+{
+  guint32 words[4] = { (guint32) seed, (guint32) (seed >> 32) };
+  g_assert (n_extra <= 2);
+  for (guint i = 0; i < n_extra; i++)
+    words[2 + i] = extra[i];
+  g_rand_set_seed_array (rng, words, 2 + n_extra);
+}
+
+/* Fisher–Yates; n fits in gint32 (checked by the callers). */
+static void
+shuffle (guint32 *values, gsize n, GRand *rng)
+{
+  for (gsize i = n; i > 1; i--) {
+    gsize j = (gsize) g_rand_int_range (rng, 0, (gint32) i);
+    guint32 t = values[i - 1];
+    values[i - 1] = values[j];
+    values[j] = t;
+  }
+}
+
+LamSplit *
+lam_split_new_count (gsize n, gsize n_val, guint64 seed)
+{
+  g_return_val_if_fail (n <= G_MAXINT32, NULL);
+  g_return_val_if_fail (n_val < n || n_val == 0, NULL);
+
+  g_autofree guint32 *order = g_new (guint32, n);
+  for (gsize i = 0; i < n; i++)
+    order[i] = (guint32) i;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (0);
+  rand_reseed (rng, seed, NULL, 0);
+  shuffle (order, n, rng);
+
+  /* Marking then sweeping gives both parts in ascending order: the split is
+   * a set, so its order must not carry the shuffle. */
+  g_autofree guint8 *in_val = g_new0 (guint8, n);
+  for (gsize i = 0; i < n_val; i++)
+    in_val[order[i]] = 1;
+
+  LamSplit *split = g_new0 (LamSplit, 1);
+  split->n_train = n - n_val;
+  split->n_val = n_val;
+  split->train = g_new (guint32, split->n_train);
+  split->val = n_val > 0 ? g_new (guint32, n_val) : NULL;
+  gsize t = 0, v = 0;
+  for (gsize i = 0; i < n; i++) {
+    if (in_val[i])
+      split->val[v++] = (guint32) i;
+    else
+      split->train[t++] = (guint32) i;
+  }
+  return split;
+}
+
+LamSplit *
+lam_split_new_fraction (gsize n, double val_fraction, guint64 seed)
+{
+  g_return_val_if_fail (val_fraction >= 0 && val_fraction < 1, NULL);
+  gsize n_val = (gsize) (n * val_fraction + 0.5);
+  /* Rounding can reach n for tiny n; the train part must keep a sample. */
+  if (n > 0 && n_val >= n)
+    n_val = n - 1;
+  return lam_split_new_count (n, n_val, seed);
+}
+
+void
+lam_split_free (LamSplit *split)
+{
+  if (split == NULL)
+    return;
+  g_free (split->train);
+  g_free (split->val);
+  g_free (split);
+}
+
+/* ---- per-image preparation ---- */
+
+LamLoaderConfig
+lam_loader_config_default (void)
+{
+  LamLoaderConfig config = {
+    .batch_size = 64,
+    .shuffle = FALSE,
+    .drop_last = FALSE,
+    .seed = 0,
+    .mean = { 0, 0, 0 },
+    .std = { 1, 1, 1 },
+    .crop_padding = 0,
+    .padding_mode = LAM_PADDING_ZERO,
+    .hflip = FALSE,
+  };
+  return config;
+}
+
+/* The normalised value of every pixel value per channel, so the conversion
+ * is one lookup and matches (pixel / 255 - mean) / std exactly. */
+typedef float LamNormTable[3][256];
+
+static void
+norm_table_init (LamNormTable table, const LamLoaderConfig *config, int channels)
+{
+  for (int c = 0; c < channels; c++)
+    for (int v = 0; v < 256; v++)
+      table[c][v] = (float) ((v * (1.0 / 255.0) - config->mean[c]) / config->std[c]);
+}
+
+/* numpy's 'reflect': mirrored about the edge pixel, which is not repeated. */
+static int
+reflect_index (int i, int size)
+{
+  if (size == 1)
+    return 0;
+  int period = 2 * (size - 1);
+  i %= period;
+  if (i < 0)
+    i += period;
+  return i < size ? i : period - i;
+}
+
+static gboolean
+config_augments (const LamLoaderConfig *config)
+{
+  return config->crop_padding > 0 || config->hflip;
+}
+
+/* out (C,H,W) from the dataset's image (C,H,W). With augmentation the random
+ * draws are, in order: crop row offset, crop column offset (when padding),
+ * then the flip (when hflip), so a seed fixes the result. */
+static void
+prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *config,
+               LamNormTable table, gboolean augment, GRand *rng, float *out)
+{
+  int channels = dataset->channels, height = dataset->height, width = dataset->width;
+  const guint8 *image = lam_dataset_get_image (dataset, index);
+  gsize plane = (gsize) height * width;
+
+  if (!augment || !config_augments (config)) {
+    for (int c = 0; c < channels; c++) {
+      const float *t = table[c];
+      const guint8 *src = image + c * plane;
+      float *dst = out + c * plane;
+      for (gsize k = 0; k < plane; k++)
+        dst[k] = t[src[k]];
+    }
+    return;
+  }
+
+  int pad = MAX (config->crop_padding, 0);
+  int dy = 0, dx = 0;
+  if (pad > 0) {
+    dy = g_rand_int_range (rng, 0, 2 * pad + 1) - pad;
+    dx = g_rand_int_range (rng, 0, 2 * pad + 1) - pad;
+  }
+  gboolean flip = config->hflip && g_rand_boolean (rng);
+  gboolean reflect = config->padding_mode == LAM_PADDING_REFLECT;
+
+  for (int c = 0; c < channels; c++) {
+    const float *t = table[c];
+    const guint8 *src = image + c * plane;
+    float *dst = out + c * plane;
+    for (int y = 0; y < height; y++) {
+      int sy = y + dy;
+      gboolean row_inside = sy >= 0 && sy < height;
+      if (!row_inside && reflect) {
+        sy = reflect_index (sy, height);
+        row_inside = TRUE;
+      }
+      float *row = dst + (gsize) y * width;
+      if (!row_inside) {
+        for (int x = 0; x < width; x++)
+          row[x] = t[0];
+        continue;
+      }
+      const guint8 *src_row = src + (gsize) sy * width;
+      for (int x = 0; x < width; x++) {
+        int sx = (flip ? width - 1 - x : x) + dx;
+        if (sx < 0 || sx >= width) {
+          if (!reflect) {
+            row[x] = t[0];
+            continue;
+          }
+          sx = reflect_index (sx, width);
+        }
+        row[x] = t[src_row[sx]];
+      }
+    }
+  }
+}
+
+static gboolean
+config_valid (const LamDataset *dataset, const LamLoaderConfig *config)
+{
+  if (dataset->channels < 1 || dataset->channels > 3)
+    return FALSE;
+  for (int c = 0; c < dataset->channels; c++)
+    if (!(config->std[c] > 0))
+      return FALSE;
+  return config->crop_padding >= 0;
+}
+
+void
+lam_loader_prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *config,
+                          gboolean augment, GRand *rng, float *out)
+{
+  g_return_if_fail (dataset != NULL && config != NULL && out != NULL);
+  g_return_if_fail (index >= 0 && index < dataset->n);
+  g_return_if_fail (config_valid (dataset, config));
+  g_return_if_fail (!augment || !config_augments (config) || rng != NULL);
+
+  LamNormTable table;
+  norm_table_init (table, config, dataset->channels);
+  prepare_image (dataset, index, config, table, augment, rng, out);
+}
+
+/* ---- loader ---- */
+
+typedef enum
+{
+  SLOT_FREE,    /* may be filled by the thread */
+  SLOT_FILLING, /* being filled by the thread, outside the lock */
+  SLOT_READY,   /* filled, waiting for lam_loader_next */
+  SLOT_IN_USE,  /* handed to the caller until the next call */
+} SlotState;
+
+struct _LamLoader
+{
+  const LamDataset *dataset; /* borrowed */
+  LamLoaderConfig config;
+  guint32 *indices; /* owned copy, in the given order */
+  gsize n;
+  int n_batches;
+  gsize image_size;
+  LamNormTable table;
+  GRand *shuffle_rng; /* owned; used under the lock */
+  GRand *augment_rng; /* owned; used by the thread only */
+
+  /* order is rewritten only under the lock while no slot is FILLING; the
+   * thread reads it outside the lock while filling. */
+  guint32 *order;
+
+  LamBatch slots[2]; /* batch k lives in slot k % 2 */
+  GThread *thread;
+
+  GMutex lock;
+  GCond cond; /* any change of the fields below */
+  SlotState state[2];
+  int epoch;
+  int limit;    /* batches in the current epoch; 0 before the first epoch */
+  int to_fill;  /* next batch the thread prepares */
+  int to_hand;  /* next batch lam_loader_next returns */
+  int in_use;   /* slot handed out, or -1 */
+  gboolean quit;
+};
+
+static void
+fill_batch (LamLoader *loader, int epoch, int batch, LamBatch *slot)
+{
+  gsize start = (gsize) batch * loader->config.batch_size;
+  int size = (int) MIN ((gsize) loader->config.batch_size, loader->n - start);
+  gboolean augment = config_augments (&loader->config);
+  if (augment) {
+    /* Seeded per batch so the result does not depend on thread timing. */
+    guint32 extra[2] = { (guint32) epoch, (guint32) batch };
+    rand_reseed (loader->augment_rng, loader->config.seed, extra, 2);
+  }
+  for (int i = 0; i < size; i++) {
+    guint32 index = loader->order[start + i];
+    slot->indices[i] = index;
+    slot->labels[i] = loader->dataset->labels[index];
+    prepare_image (loader->dataset, (int) index, &loader->config, loader->table, augment,
+                   loader->augment_rng, slot->images + (gsize) i * loader->image_size);
+  }
+  slot->size = size;
+}
+
+static gpointer
+loader_thread (gpointer data)
+{
+  LamLoader *loader = data;
+  g_mutex_lock (&loader->lock);
+  for (;;) {
+    while (!loader->quit &&
+           !(loader->to_fill < loader->limit && loader->state[loader->to_fill % 2] == SLOT_FREE))
+      g_cond_wait (&loader->cond, &loader->lock);
+    if (loader->quit)
+      break;
+    int batch = loader->to_fill++;
+    int epoch = loader->epoch;
+    int s = batch % 2;
+    loader->state[s] = SLOT_FILLING;
+    g_mutex_unlock (&loader->lock);
+
+    fill_batch (loader, epoch, batch, &loader->slots[s]);
+
+    g_mutex_lock (&loader->lock);
+    loader->state[s] = SLOT_READY;
+    g_cond_broadcast (&loader->cond);
+  }
+  g_mutex_unlock (&loader->lock);
+  return NULL;
+}
+
+LamLoader *
+lam_loader_new (const LamDataset *dataset, const guint32 *indices, gsize n,
+                const LamLoaderConfig *config)
+{
+  g_return_val_if_fail (dataset != NULL && config != NULL, NULL);
+  g_return_val_if_fail (config->batch_size > 0, NULL);
+  g_return_val_if_fail (config_valid (dataset, config), NULL);
+  if (indices == NULL)
+    n = (gsize) dataset->n;
+  g_return_val_if_fail (n <= G_MAXINT32, NULL);
+  for (gsize i = 0; indices != NULL && i < n; i++)
+    g_return_val_if_fail (indices[i] < (guint32) dataset->n, NULL);
+
+  LamLoader *loader = g_new0 (LamLoader, 1);
+  loader->dataset = dataset;
+  loader->config = *config;
+  loader->n = n;
+  loader->indices = g_new (guint32, n);
+  for (gsize i = 0; i < n; i++)
+    loader->indices[i] = indices ? indices[i] : (guint32) i;
+  loader->order = g_new (guint32, n);
+  gsize batch = (gsize) config->batch_size;
+  loader->n_batches = (int) (config->drop_last ? n / batch : (n + batch - 1) / batch);
+  loader->image_size = lam_dataset_image_size (dataset);
+  norm_table_init (loader->table, config, dataset->channels);
+  loader->shuffle_rng = g_rand_new_with_seed (0);
+  loader->augment_rng = g_rand_new_with_seed (0);
+
+  for (int s = 0; s < 2; s++) {
+    loader->slots[s].images = g_new (float, batch * loader->image_size);
+    loader->slots[s].labels = g_new (gint32, batch);
+    loader->slots[s].indices = g_new (guint32, batch);
+    loader->state[s] = SLOT_FREE;
+  }
+  loader->in_use = -1;
+  g_mutex_init (&loader->lock);
+  g_cond_init (&loader->cond);
+  loader->thread = g_thread_new ("lam-loader", loader_thread, loader);
+  return loader;
+}
+
+void
+lam_loader_free (LamLoader *loader)
+{
+  if (loader == NULL)
+    return;
+  g_mutex_lock (&loader->lock);
+  loader->quit = TRUE;
+  g_cond_broadcast (&loader->cond);
+  g_mutex_unlock (&loader->lock);
+  g_thread_join (loader->thread);
+
+  g_mutex_clear (&loader->lock);
+  g_cond_clear (&loader->cond);
+  for (int s = 0; s < 2; s++) {
+    g_free (loader->slots[s].images);
+    g_free (loader->slots[s].labels);
+    g_free (loader->slots[s].indices);
+  }
+  g_rand_free (loader->shuffle_rng);
+  g_rand_free (loader->augment_rng);
+  g_free (loader->order);
+  g_free (loader->indices);
+  g_free (loader);
+}
+
+gsize
+lam_loader_get_n_samples (LamLoader *loader)
+{
+  g_return_val_if_fail (loader != NULL, 0);
+  return loader->n;
+}
+
+int
+lam_loader_get_n_batches (LamLoader *loader)
+{
+  g_return_val_if_fail (loader != NULL, 0);
+  return loader->n_batches;
+}
+
+void
+lam_loader_start_epoch (LamLoader *loader, int epoch)
+{
+  g_return_if_fail (loader != NULL);
+
+  g_mutex_lock (&loader->lock);
+  /* Stop handing out the old epoch, then wait for the thread to leave the
+   * batch it is filling, since that batch reads the order rewritten below. */
+  loader->limit = 0;
+  while (loader->state[0] == SLOT_FILLING || loader->state[1] == SLOT_FILLING)
+    g_cond_wait (&loader->cond, &loader->lock);
+
+  if (loader->n > 0)
+    memcpy (loader->order, loader->indices, loader->n * sizeof (guint32));
+  if (loader->config.shuffle) {
+    guint32 extra[1] = { (guint32) epoch };
+    rand_reseed (loader->shuffle_rng, loader->config.seed, extra, 1);
+    shuffle (loader->order, loader->n, loader->shuffle_rng);
+  }
+  loader->epoch = epoch;
+  loader->state[0] = loader->state[1] = SLOT_FREE;
+  loader->in_use = -1;
+  loader->to_fill = 0;
+  loader->to_hand = 0;
+  loader->limit = loader->n_batches;
+  g_cond_broadcast (&loader->cond);
+  g_mutex_unlock (&loader->lock);
+}
+
+const LamBatch *
+lam_loader_next (LamLoader *loader)
+{
+  g_return_val_if_fail (loader != NULL, NULL);
+
+  g_mutex_lock (&loader->lock);
+  if (loader->in_use >= 0) {
+    loader->state[loader->in_use] = SLOT_FREE;
+    loader->in_use = -1;
+    g_cond_broadcast (&loader->cond);
+  }
+  if (loader->to_hand >= loader->limit) {
+    g_mutex_unlock (&loader->lock);
+    return NULL;
+  }
+  int s = loader->to_hand % 2;
+  while (loader->state[s] != SLOT_READY)
+    g_cond_wait (&loader->cond, &loader->lock);
+  loader->state[s] = SLOT_IN_USE;
+  loader->in_use = s;
+  loader->to_hand++;
+  g_mutex_unlock (&loader->lock);
+  return &loader->slots[s];
+}
