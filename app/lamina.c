@@ -23,6 +23,7 @@ static const char usage_text[] =
   "  train   Train a model on a dataset and report per-epoch figures\n"
   "  eval    Evaluate saved weights on a dataset's test images\n"
   "  info    Show a model's layers (output shape, parameters, FLOPs), presets and devices\n"
+  "  bench   Time training and evaluation of the standard workloads\n"
   "  help    Show this text\n"
   "\n"
   "Run 'lamina COMMAND --help' for a command's options.\n"
@@ -403,6 +404,8 @@ main (int argc, char **argv)
     return lam_cli_eval (verb_argc, verb_argv);
   if (g_str_equal (verb, "info"))
     return lam_cli_info (verb_argc, verb_argv);
+  if (g_str_equal (verb, "bench"))
+    return lam_cli_bench (verb_argc, verb_argv);
 
   g_printerr ("lamina: unknown command \"%s\"\n\n%s", verb, usage_text);
   return LAM_EXIT_USAGE;

@@ -1,0 +1,359 @@
+#include "lam-project.h"
+
+struct _LamProject
+{
+  GObject parent_instance;
+
+  char *dataset_dir;
+  LamDataset *train_set; /* owned */
+  LamDataset *test_set;  /* owned, may be NULL */
+  float mean[3];
+  float std[3];
+  guint load_serial; /* the newest load; older results are stale */
+  guint loads_running;
+
+  LamModelSpec *spec;  /* owned */
+  LamModelPlan *plan;  /* owned, NULL when the spec does not fit */
+  GError *plan_error;  /* owned, NULL when it fits */
+
+  LamTrainerConfig config;
+};
+
+G_DEFINE_FINAL_TYPE (LamProject, lam_project, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_HAS_DATASET,
+  PROP_LOADING,
+  PROP_DATASET_DIR,
+  PROP_DATASET_NAME,
+  PROP_MODEL_VALID,
+  N_PROPS
+};
+
+enum
+{
+  DATASET_CHANGED,
+  SPEC_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+lam_project_finalize (GObject *object)
+{
+  LamProject *self = LAM_PROJECT (object);
+  g_clear_pointer (&self->dataset_dir, g_free);
+  g_clear_pointer (&self->train_set, lam_dataset_free);
+  g_clear_pointer (&self->test_set, lam_dataset_free);
+  g_clear_pointer (&self->spec, lam_model_spec_free);
+  g_clear_pointer (&self->plan, lam_model_plan_free);
+  g_clear_error (&self->plan_error);
+  G_OBJECT_CLASS (lam_project_parent_class)->finalize (object);
+}
+
+static void
+lam_project_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  LamProject *self = LAM_PROJECT (object);
+  switch (prop_id) {
+  case PROP_HAS_DATASET:
+    g_value_set_boolean (value, self->train_set != NULL);
+    break;
+  case PROP_LOADING:
+    g_value_set_boolean (value, self->loads_running > 0);
+    break;
+  case PROP_DATASET_DIR:
+    g_value_set_string (value, self->dataset_dir);
+    break;
+  case PROP_DATASET_NAME:
+    g_value_set_string (value, lam_project_get_dataset_name (self));
+    break;
+  case PROP_MODEL_VALID:
+    g_value_set_boolean (value, self->plan != NULL);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_project_class_init (LamProjectClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->finalize = lam_project_finalize;
+  object_class->get_property = lam_project_get_property;
+
+  properties[PROP_HAS_DATASET] =
+    g_param_spec_boolean ("has-dataset", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_LOADING] =
+    g_param_spec_boolean ("loading", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_DATASET_DIR] =
+    g_param_spec_string ("dataset-dir", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_DATASET_NAME] =
+    g_param_spec_string ("dataset-name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_MODEL_VALID] =
+    g_param_spec_boolean ("model-valid", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[DATASET_CHANGED] = g_signal_new ("dataset-changed", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SPEC_CHANGED] = g_signal_new ("spec-changed", G_TYPE_FROM_CLASS (klass),
+                                        G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+lam_project_init (LamProject *self)
+{
+  self->config = lam_trainer_config_default ();
+  self->config.epochs = 5;
+  self->config.batch_size = 64;
+  self->config.normalize_from_data = TRUE;
+  for (int c = 0; c < 3; c++)
+    self->std[c] = 1;
+  self->spec = lam_model_spec_preset ("mlp", NULL);
+  if (self->spec == NULL)
+    self->spec = lam_model_spec_new ();
+  lam_project_set_spec (self, self->spec);
+}
+
+LamProject *
+lam_project_new (void)
+{
+  return g_object_new (LAM_TYPE_PROJECT, NULL);
+}
+
+/* Dataset loading */
+
+typedef struct
+{
+  char *dir;
+  guint serial;
+  LamDataset *train;
+  LamDataset *test;
+  float mean[3];
+  float std[3];
+} LoadJob;
+
+static void
+load_job_free (LoadJob *job)
+{
+  g_free (job->dir);
+  lam_dataset_free (job->train);
+  lam_dataset_free (job->test);
+  g_free (job);
+}
+
+static void
+load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  LoadJob *job = task_data;
+  GError *error = NULL;
+  if (!lam_dataset_load_dir (job->dir, &job->train, &job->test, &error)) {
+    g_task_return_error (task, error);
+    return;
+  }
+  lam_dataset_compute_stats (job->train, NULL, job->train->n, job->mean, job->std);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+set_loading (LamProject *self, int delta)
+{
+  gboolean was = self->loads_running > 0;
+  self->loads_running += delta;
+  if (was != (self->loads_running > 0))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
+}
+
+static void
+load_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LamProject *self = LAM_PROJECT (source);
+  g_autoptr (GTask) outer = user_data;
+  GTask *task = G_TASK (result);
+  LoadJob *job = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  set_loading (self, -1);
+  if (!g_task_propagate_boolean (task, &error)) {
+    g_task_return_error (outer, error);
+    return;
+  }
+  if (job->serial != self->load_serial) {
+    g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "a newer dataset was chosen while %s loaded", job->dir);
+    return;
+  }
+
+  g_clear_pointer (&self->train_set, lam_dataset_free);
+  g_clear_pointer (&self->test_set, lam_dataset_free);
+  self->train_set = g_steal_pointer (&job->train);
+  self->test_set = g_steal_pointer (&job->test);
+  g_free (self->dataset_dir);
+  self->dataset_dir = g_strdup (job->dir);
+  for (int c = 0; c < 3; c++) {
+    self->mean[c] = c < self->train_set->channels ? job->mean[c] : 0;
+    self->std[c] = c < self->train_set->channels ? job->std[c] : 1;
+  }
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_DATASET]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET_DIR]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET_NAME]);
+  g_signal_emit (self, signals[DATASET_CHANGED], 0);
+  /* The model's input follows the dataset. */
+  g_autoptr (LamModelSpec) spec = lam_model_spec_copy (self->spec);
+  lam_project_set_spec (self, spec);
+  g_object_thaw_notify (G_OBJECT (self));
+  g_task_return_boolean (outer, TRUE);
+}
+
+void
+lam_project_load_dataset_async (LamProject *self, const char *dir, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (dir != NULL);
+
+  GTask *outer = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (outer, lam_project_load_dataset_async);
+
+  LoadJob *job = g_new0 (LoadJob, 1);
+  job->dir = g_strdup (dir);
+  job->serial = ++self->load_serial;
+  g_autoptr (GTask) task = g_task_new (self, cancellable, load_done, outer);
+  g_task_set_task_data (task, job, (GDestroyNotify) load_job_free);
+  g_task_set_name (task, "[lamina] load dataset");
+  set_loading (self, +1);
+  g_task_run_in_thread (task, load_thread);
+}
+
+gboolean
+lam_project_load_dataset_finish (LamProject *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+lam_project_get_has_dataset (LamProject *self)
+{
+  return self->train_set != NULL;
+}
+
+gboolean
+lam_project_get_loading (LamProject *self)
+{
+  return self->loads_running > 0;
+}
+
+const char *
+lam_project_get_dataset_dir (LamProject *self)
+{
+  return self->dataset_dir;
+}
+
+const char *
+lam_project_get_dataset_name (LamProject *self)
+{
+  return self->train_set != NULL ? self->train_set->name : NULL;
+}
+
+const LamDataset *
+lam_project_get_train_set (LamProject *self)
+{
+  return self->train_set;
+}
+
+const LamDataset *
+lam_project_get_test_set (LamProject *self)
+{
+  return self->test_set;
+}
+
+void
+lam_project_get_dataset_stats (LamProject *self, float *mean, float *std)
+{
+  for (int c = 0; c < 3; c++) {
+    mean[c] = self->mean[c];
+    std[c] = self->std[c];
+  }
+}
+
+/* Model */
+
+void
+lam_project_set_spec (LamProject *self, const LamModelSpec *spec)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (spec != NULL);
+
+  gboolean was_valid = self->plan != NULL;
+  LamModelSpec *copy = lam_model_spec_copy (spec);
+  if (self->train_set != NULL) {
+    copy->has_input = TRUE;
+    copy->input = lam_shape_chw (self->train_set->channels, self->train_set->height,
+                                 self->train_set->width);
+  } else if (!copy->has_input) {
+    copy->has_input = TRUE;
+    copy->input = lam_shape_chw (1, 28, 28);
+  }
+  if (copy != self->spec)
+    g_clear_pointer (&self->spec, lam_model_spec_free);
+  self->spec = copy;
+
+  g_clear_pointer (&self->plan, lam_model_plan_free);
+  g_clear_error (&self->plan_error);
+  self->plan = lam_model_plan_new (self->spec, &self->plan_error);
+  if (self->plan != NULL && self->train_set != NULL &&
+      lam_shape_numel (&self->plan->output) < (gsize) self->train_set->n_classes) {
+    g_set_error (&self->plan_error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the last layer gives %zu outputs but %s has %d classes: end with linear:%d",
+                 lam_shape_numel (&self->plan->output), self->train_set->name,
+                 self->train_set->n_classes, self->train_set->n_classes);
+    g_clear_pointer (&self->plan, lam_model_plan_free);
+  }
+
+  g_signal_emit (self, signals[SPEC_CHANGED], 0);
+  if (was_valid != (self->plan != NULL))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_VALID]);
+}
+
+const LamModelSpec *
+lam_project_get_spec (LamProject *self)
+{
+  return self->spec;
+}
+
+const LamModelPlan *
+lam_project_get_plan (LamProject *self)
+{
+  return self->plan;
+}
+
+const GError *
+lam_project_get_plan_error (LamProject *self)
+{
+  return self->plan_error;
+}
+
+gboolean
+lam_project_get_model_valid (LamProject *self)
+{
+  return self->plan != NULL;
+}
+
+LamTrainerConfig *
+lam_project_get_config (LamProject *self)
+{
+  return &self->config;
+}

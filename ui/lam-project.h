@@ -1,0 +1,52 @@
+/* lam-project.h: what the window's pages share — the dataset, the model
+ * spec being edited and its shape-inference result, and the training
+ * settings. Pages observe its properties and signals instead of talking to
+ * each other. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "lam-dataset.h"
+#include "lam-model.h"
+#include "lam-trainer.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TYPE_PROJECT (lam_project_get_type ())
+G_DECLARE_FINAL_TYPE (LamProject, lam_project, LAM, PROJECT, GObject)
+
+LamProject *lam_project_new (void);
+
+/* Dataset. Loading runs on a worker thread (GTask); a newer load makes an
+ * older one's result stale, and a stale result is dropped. On success the
+ * project emits "dataset-changed" and notifies "dataset-dir",
+ * "dataset-name" and "has-dataset". */
+void lam_project_load_dataset_async (LamProject *self, const char *dir,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gboolean lam_project_load_dataset_finish (LamProject *self, GAsyncResult *result,
+                                          GError **error);
+gboolean lam_project_get_has_dataset (LamProject *self);
+gboolean lam_project_get_loading (LamProject *self); /* property "loading" */
+const char *lam_project_get_dataset_dir (LamProject *self);
+const char *lam_project_get_dataset_name (LamProject *self);
+/* Borrowed; valid until the next "dataset-changed". test may be NULL. */
+const LamDataset *lam_project_get_train_set (LamProject *self);
+const LamDataset *lam_project_get_test_set (LamProject *self);
+/* Per-channel mean and std of the training images (pixels in [0, 1]). */
+void lam_project_get_dataset_stats (LamProject *self, float *mean, float *std);
+
+/* Model. set_spec copies; the input shape is taken from the dataset when
+ * there is one. Emits "spec-changed" and notifies "model-valid". */
+void lam_project_set_spec (LamProject *self, const LamModelSpec *spec);
+const LamModelSpec *lam_project_get_spec (LamProject *self);
+/* The plan of the current spec, or NULL when it does not fit; then
+ * get_plan_error says why (the engine's message naming the layer). */
+const LamModelPlan *lam_project_get_plan (LamProject *self);
+const GError *lam_project_get_plan_error (LamProject *self);
+gboolean lam_project_get_model_valid (LamProject *self); /* property "model-valid" */
+
+/* Training settings, edited in place by the Train page. */
+LamTrainerConfig *lam_project_get_config (LamProject *self);
+
+G_END_DECLS
