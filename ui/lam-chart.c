@@ -1,1 +1,1932 @@
-/* being written */
+#include "lam-chart.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MIN_WIDTH 320
+#define MIN_HEIGHT 200
+#define NATURAL_WIDTH 480
+#define NATURAL_HEIGHT 300
+#define MAX_TICKS 128
+
+typedef struct
+{
+  guint id;
+  char *name;
+  GdkRGBA color;
+  LamChartSeriesFlags flags;
+  GArray *xs;        /* double */
+  GArray *ys;        /* double, as appended, NAN included */
+  GArray *smooth;    /* double, parallel to ys; empty unless SMOOTHED */
+  double ema;        /* running average before bias correction */
+  double ema_weight; /* 1 - smoothing^k after k finite values */
+  gboolean x_sorted; /* lets the nearest-point search bisect */
+  /* Over finite points only; pos_ are over y > 0 for log axes. */
+  double x_min, x_max, y_min, y_max, pos_min, pos_max;
+} Series;
+
+typedef struct
+{
+  double x;
+  char *label;
+} Marker;
+
+typedef enum
+{
+  LOG_LABELS_DECADES,
+  LOG_LABELS_1_2_5,
+  LOG_LABELS_ALL,
+} LogLabels;
+
+typedef struct
+{
+  int width, height;
+  double plot_x, plot_y, plot_w, plot_h;
+  double x_lo, x_hi, x_step;
+  int x_decimals;
+  /* In axis units: log10 (y) when log_y. */
+  double y_lo, y_hi, y_step;
+  int y_decimals;
+  gboolean log_y;
+  gboolean log_minor_grid;
+  LogLabels log_labels;
+  int log_label_stride;
+  int text_height;
+} Layout;
+
+typedef struct
+{
+  double value; /* data units */
+  double axis;  /* axis units */
+  gboolean major;
+  gboolean labelled;
+} Tick;
+
+typedef enum
+{
+  TEXT_TICK,
+  TEXT_LABEL,
+  TEXT_TITLE,
+  TEXT_SMALL,
+} TextKind;
+
+struct _LamChart
+{
+  GtkWidget parent_instance;
+
+  char *title;
+  char *x_label;
+  char *y_label;
+  gboolean log_y;
+  double y_min_fixed; /* NAN when automatic */
+  double y_max_fixed;
+  LamChartFormat y_format;
+  double smoothing;
+  double line_width;
+
+  GPtrArray *series; /* owned Series *, in the order added */
+  GArray *markers;   /* Marker */
+  guint next_id;
+
+  GdkRGBA fg;
+  GdkRGBA bg;
+  PangoFontDescription *font; /* owned; what the colours and layout were read with */
+  gboolean style_valid;
+
+  /* Bumped by every change that alters the drawing; caches compare it. */
+  guint64 version;
+  Layout layout;
+  guint64 layout_version;
+  int last_draw_width;
+  int last_draw_height;
+
+  /* Everything but the hover overlay, so that pointer motion reuses it. */
+  GskRenderNode *lines_node;
+  guint64 lines_version;
+  int lines_width;
+  int lines_height;
+
+  gboolean hover;
+  double hover_x;
+  double hover_y;
+};
+
+G_DEFINE_FINAL_TYPE (LamChart, lam_chart, GTK_TYPE_WIDGET)
+
+enum
+{
+  PROP_0,
+  PROP_TITLE,
+  PROP_LOG_Y,
+  PROP_SMOOTHING,
+  PROP_LINE_WIDTH,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* GNOME palette: blue, orange, green, red, purple, brown; readable on light and dark. */
+static const char *const palette[] = {
+  "#3584e4", "#e66100", "#26a269", "#c01c28", "#9141ac", "#986a44",
+};
+
+static void
+series_free (gpointer data)
+{
+  Series *s = data;
+
+  g_free (s->name);
+  g_array_unref (s->xs);
+  g_array_unref (s->ys);
+  g_array_unref (s->smooth);
+  g_free (s);
+}
+
+static void
+marker_clear (gpointer data)
+{
+  Marker *m = data;
+
+  g_clear_pointer (&m->label, g_free);
+}
+
+static Series *
+find_series (LamChart *self, guint id)
+{
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      Series *s = g_ptr_array_index (self->series, i);
+      if (s->id == id)
+        return s;
+    }
+  return NULL;
+}
+
+static void
+series_push_smooth (Series *s, double smoothing, double y)
+{
+  double v = NAN;
+
+  /* Bias-corrected, so the curve starts at the first value instead of 0. */
+  if (isfinite (y))
+    {
+      s->ema = smoothing * s->ema + (1.0 - smoothing) * y;
+      s->ema_weight = smoothing * s->ema_weight + (1.0 - smoothing);
+      v = s->ema / s->ema_weight;
+    }
+  g_array_append_val (s->smooth, v);
+}
+
+static void
+series_resmooth (Series *s, double smoothing)
+{
+  const double *ys = (const double *) s->ys->data;
+
+  s->ema = 0;
+  s->ema_weight = 0;
+  g_array_set_size (s->smooth, 0);
+  for (guint i = 0; i < s->ys->len; i++)
+    series_push_smooth (s, smoothing, ys[i]);
+}
+
+static guint
+series_nearest (const Series *s, double x)
+{
+  const double *xs = (const double *) s->xs->data;
+  guint n = s->xs->len;
+  guint best = 0;
+
+  g_assert (n > 0);
+
+  if (s->x_sorted)
+    {
+      guint lo = 0, hi = n;
+
+      while (lo < hi)
+        {
+          guint mid = lo + (hi - lo) / 2;
+          if (xs[mid] < x)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+      if (lo == n)
+        return n - 1;
+      if (lo > 0 && x - xs[lo - 1] <= xs[lo] - x)
+        return lo - 1;
+      return lo;
+    }
+
+  for (guint i = 1; i < n; i++)
+    if (fabs (xs[i] - x) < fabs (xs[best] - x))
+      best = i;
+  return best;
+}
+
+static double
+series_display_value (LamChart *self, const Series *s, guint i)
+{
+  if ((s->flags & LAM_CHART_SERIES_SMOOTHED) && self->smoothing > 0)
+    return g_array_index (s->smooth, double, i);
+  return g_array_index (s->ys, double, i);
+}
+
+static void
+chart_changed (LamChart *self)
+{
+  self->version++;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static double
+luminance (const GdkRGBA *c)
+{
+  return 0.2126 * c->red + 0.7152 * c->green + 0.0722 * c->blue;
+}
+
+static gboolean
+read_style (LamChart *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  GtkStyleContext *context = gtk_widget_get_style_context (widget);
+  const PangoFontDescription *font;
+  GdkRGBA fg, bg;
+  gboolean changed;
+
+  gtk_style_context_get_color (context, &fg);
+  if ((!gtk_style_context_lookup_color (context, "window_bg_color", &bg)
+       && !gtk_style_context_lookup_color (context, "theme_bg_color", &bg))
+      || fabs (luminance (&bg) - luminance (&fg)) < 0.3)
+    {
+      if (luminance (&fg) > 0.5)
+        bg = (GdkRGBA) { 0.14, 0.14, 0.14, 1.0 };
+      else
+        bg = (GdkRGBA) { 1.0, 1.0, 1.0, 1.0 };
+    }
+  bg.alpha = 1.0;
+
+  font = pango_context_get_font_description (gtk_widget_get_pango_context (widget));
+  changed = !self->style_valid || !gdk_rgba_equal (&fg, &self->fg)
+            || !gdk_rgba_equal (&bg, &self->bg) || self->font == NULL || font == NULL
+            || !pango_font_description_equal (font, self->font);
+
+  self->fg = fg;
+  self->bg = bg;
+  g_clear_pointer (&self->font, pango_font_description_free);
+  self->font = font != NULL ? pango_font_description_copy (font) : NULL;
+  self->style_valid = TRUE;
+  return changed;
+}
+
+static void
+ensure_style (LamChart *self)
+{
+  if (!self->style_valid)
+    read_style (self);
+}
+
+/* Translucent colours lose more contrast on a dark background. */
+static double
+faded_alpha (LamChart *self)
+{
+  return luminance (&self->bg) < 0.5 ? 0.65 : 0.5;
+}
+
+static void
+set_source (cairo_t *cr, const GdkRGBA *c, double alpha)
+{
+  cairo_set_source_rgba (cr, c->red, c->green, c->blue, c->alpha * alpha);
+}
+
+static PangoLayout *
+create_text (LamChart *self, const char *text, TextKind kind)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
+
+  switch (kind)
+    {
+    case TEXT_TICK:
+      pango_attr_list_insert (attrs, pango_attr_scale_new (0.9));
+      pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum"));
+      break;
+    case TEXT_TITLE:
+      pango_attr_list_insert (attrs, pango_attr_scale_new (1.15));
+      pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+      break;
+    case TEXT_SMALL:
+      pango_attr_list_insert (attrs, pango_attr_scale_new (0.85));
+      pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum"));
+      break;
+    case TEXT_LABEL:
+    default:
+      break;
+    }
+  pango_layout_set_attributes (layout, attrs);
+  return layout;
+}
+
+static void
+text_size (LamChart *self, const char *text, TextKind kind, int *width, int *height)
+{
+  g_autoptr (PangoLayout) layout = create_text (self, text, kind);
+
+  pango_layout_get_pixel_size (layout, width, height);
+}
+
+static void
+show_text (LamChart *self, cairo_t *cr, const char *text, TextKind kind, double x, double y,
+           double align_x, double align_y)
+{
+  g_autoptr (PangoLayout) layout = create_text (self, text, kind);
+  int w, h;
+
+  pango_layout_get_pixel_size (layout, &w, &h);
+  cairo_move_to (cr, round (x - align_x * w), round (y - align_y * h));
+  pango_cairo_show_layout (cr, layout);
+}
+
+static char *
+minus_sign (char *text)
+{
+  if (text[0] != '-')
+    return text;
+  char *fixed = g_strconcat ("\xe2\x88\x92", text + 1, NULL);
+  g_free (text);
+  return fixed;
+}
+
+static char *
+format_tick (double value, int decimals, LamChartFormat format)
+{
+  const char *suffix = "";
+
+  if (format == LAM_CHART_FORMAT_PERCENT)
+    {
+      value *= 100;
+      suffix = "%";
+    }
+  if (fabs (value) < 0.5 * pow (10, -decimals))
+    value = 0;
+  if (fabs (value) >= 1e6)
+    return minus_sign (g_strdup_printf ("%.3g%s", value, suffix));
+  return minus_sign (g_strdup_printf ("%.*f%s", decimals, value, suffix));
+}
+
+static char *
+format_log_tick (double value, LamChartFormat format)
+{
+  const char *suffix = "";
+  int exponent;
+
+  if (format == LAM_CHART_FORMAT_PERCENT)
+    {
+      value *= 100;
+      suffix = "%";
+    }
+  exponent = (int) floor (log10 (value) + 1e-9);
+  if (exponent < -4 || exponent > 5)
+    return g_strdup_printf ("%.0fe%d%s", value / pow (10, exponent), exponent, suffix);
+  return g_strdup_printf ("%.*f%s", MAX (0, -exponent), value, suffix);
+}
+
+static char *
+format_value (double value, LamChartFormat format)
+{
+  if (format == LAM_CHART_FORMAT_PERCENT)
+    return minus_sign (g_strdup_printf ("%.1f%%", value * 100));
+  return minus_sign (g_strdup_printf ("%.4g", value));
+}
+
+static double
+nice_step (double span, int target)
+{
+  double raw = span / MAX (target, 1);
+  double mag = pow (10, floor (log10 (raw)));
+  double norm = raw / mag;
+
+  if (norm < 1.5)
+    return mag;
+  if (norm < 3.5)
+    return 2 * mag;
+  if (norm < 7.5)
+    return 5 * mag;
+  return 10 * mag;
+}
+
+static double
+next_nice_step (double step)
+{
+  double mag = pow (10, floor (log10 (step) + 1e-9));
+  double norm = step / mag;
+
+  if (norm < 1.5)
+    return 2 * mag;
+  if (norm < 3.5)
+    return 5 * mag;
+  return 10 * mag;
+}
+
+static int
+step_decimals (double step)
+{
+  return MAX (0, (int) ceil (-log10 (step) - 1e-9));
+}
+
+static guint
+linear_ticks (double lo, double hi, double step, Tick *out)
+{
+  guint n = 0;
+
+  for (double k = ceil (lo / step - 1e-9); n < MAX_TICKS; k += 1)
+    {
+      double v = k * step;
+      if (v > hi + step * 1e-9)
+        break;
+      if (fabs (v) < step * 1e-9)
+        v = 0;
+      out[n++] = (Tick) { v, v, TRUE, TRUE };
+    }
+  return n;
+}
+
+static guint
+y_ticks (const Layout *l, Tick *out)
+{
+  guint n = 0;
+
+  if (!l->log_y)
+    return linear_ticks (l->y_lo, l->y_hi, l->y_step, out);
+
+  /* Decades too close to label each one are labelled every stride-th, and
+   * lose their 2..9 grid lines. */
+  int first = (int) floor (l->y_lo);
+  int stride = l->log_minor_grid ? 1 : l->log_label_stride;
+
+  for (int k = first; k <= (int) ceil (l->y_hi) && n < MAX_TICKS; k += stride)
+    for (int m = 1; m <= (l->log_minor_grid ? 9 : 1) && n < MAX_TICKS; m++)
+      {
+        double a = k + log10 (m);
+        gboolean labelled;
+
+        if (a < l->y_lo - 1e-9 || a > l->y_hi + 1e-9)
+          continue;
+        if (m == 1)
+          labelled = (k - first) % l->log_label_stride == 0;
+        else if (l->log_labels == LOG_LABELS_1_2_5)
+          labelled = m == 2 || m == 5;
+        else
+          labelled = l->log_labels == LOG_LABELS_ALL;
+        out[n++] = (Tick) { pow (10, a), a, m == 1, labelled };
+      }
+  return n;
+}
+
+static char *
+y_tick_label (LamChart *self, const Layout *l, const Tick *t)
+{
+  if (l->log_y)
+    return format_log_tick (t->value, self->y_format);
+  return format_tick (t->value, l->y_decimals, self->y_format);
+}
+
+static double
+layout_x (const Layout *l, double x)
+{
+  return l->plot_x + (x - l->x_lo) / (l->x_hi - l->x_lo) * l->plot_w;
+}
+
+static double
+layout_axis_y (const Layout *l, double a)
+{
+  return l->plot_y + l->plot_h - (a - l->y_lo) / (l->y_hi - l->y_lo) * l->plot_h;
+}
+
+static double
+layout_y (const Layout *l, double y)
+{
+  return layout_axis_y (l, l->log_y ? log10 (y) : y);
+}
+
+static gboolean
+layout_can_show (const Layout *l, double y)
+{
+  return isfinite (y) && (!l->log_y || y > 0);
+}
+
+static void
+compute_layout (LamChart *self, int width, int height, Layout *l)
+{
+  double x_min = INFINITY, x_max = -INFINITY;
+  double y_min = INFINITY, y_max = -INFINITY;
+  double pos_min = INFINITY, pos_max = -INFINITY;
+  gboolean fix_lo, fix_hi;
+  double lo, hi;
+  int tick_w, tick_h, label_h = 0, title_h = 0, dummy;
+  double pad, top, bottom, left, right;
+  Tick ticks[MAX_TICKS];
+  guint n_ticks;
+
+  memset (l, 0, sizeof *l);
+  l->width = width;
+  l->height = height;
+  l->log_y = self->log_y;
+
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      const Series *s = g_ptr_array_index (self->series, i);
+      x_min = MIN (x_min, s->x_min);
+      x_max = MAX (x_max, s->x_max);
+      y_min = MIN (y_min, s->y_min);
+      y_max = MAX (y_max, s->y_max);
+      pos_min = MIN (pos_min, s->pos_min);
+      pos_max = MAX (pos_max, s->pos_max);
+    }
+  for (guint i = 0; i < self->markers->len; i++)
+    {
+      double x = g_array_index (self->markers, Marker, i).x;
+      x_min = MIN (x_min, x);
+      x_max = MAX (x_max, x);
+    }
+
+  text_size (self, "0123456789", TEXT_TICK, &tick_w, &tick_h);
+  l->text_height = tick_h;
+  if (self->x_label != NULL || self->y_label != NULL)
+    text_size (self, "Epoch", TEXT_LABEL, &dummy, &label_h);
+  if (self->title != NULL)
+    text_size (self, self->title, TEXT_TITLE, &dummy, &title_h);
+
+  pad = MAX (6.0, tick_h * 0.5);
+  top = self->title != NULL ? pad + title_h + pad * 0.75 : pad + tick_h * 0.5;
+  bottom = pad + tick_h + 5 + (self->x_label != NULL ? label_h + 2 : 0);
+  l->plot_y = top;
+  l->plot_h = MAX (10.0, height - top - bottom);
+
+  /* y axis */
+  fix_lo = isfinite (self->y_min_fixed);
+  fix_hi = isfinite (self->y_max_fixed);
+  if (l->log_y)
+    {
+      gboolean have_data = isfinite (pos_min);
+      double decade_h;
+
+      fix_lo = fix_lo && self->y_min_fixed > 0;
+      fix_hi = fix_hi && self->y_max_fixed > 0;
+      lo = fix_lo ? log10 (self->y_min_fixed) : have_data ? log10 (pos_min) : 0;
+      hi = fix_hi ? log10 (self->y_max_fixed) : have_data ? log10 (pos_max) : 1;
+      if (hi < lo)
+        {
+          if (fix_lo)
+            hi = lo + 1;
+          else
+            lo = hi - 1;
+        }
+      /* At least half a decade, so that a flat curve does not blow its noise
+       * up to the full height. */
+      if (hi - lo < 0.5)
+        {
+          double missing = 0.5 - (hi - lo);
+          if (!fix_lo && !fix_hi)
+            {
+              lo -= missing / 2;
+              hi += missing / 2;
+            }
+          else if (!fix_lo)
+            lo -= missing;
+          else if (!fix_hi)
+            hi += missing;
+        }
+      double span = hi - lo;
+      if (!fix_lo)
+        lo -= 0.05 * span;
+      if (!fix_hi)
+        hi += 0.05 * span;
+      l->y_lo = lo;
+      l->y_hi = hi;
+
+      /* 1, 2 and 5 are at least 0.3 decades apart, 8 and 9 only 0.05. */
+      decade_h = l->plot_h / (hi - lo);
+      l->log_label_stride = MAX (1, (int) ceil (1.4 * tick_h / MAX (decade_h, 1.0)));
+      l->log_minor_grid = decade_h >= 24;
+      l->log_labels = decade_h >= 28 * tick_h ? LOG_LABELS_ALL
+                      : decade_h >= 4.7 * tick_h ? LOG_LABELS_1_2_5
+                                                 : LOG_LABELS_DECADES;
+    }
+  else
+    {
+      gboolean have_data = isfinite (y_min);
+
+      lo = have_data ? y_min : 0;
+      hi = have_data ? y_max : 1;
+      if (fix_lo)
+        lo = self->y_min_fixed;
+      if (fix_hi)
+        hi = self->y_max_fixed;
+      if (hi < lo)
+        {
+          if (fix_lo)
+            hi = lo + 1;
+          else
+            lo = hi - 1;
+        }
+      if (hi - lo < 1e-12 * MAX (1.0, fabs (hi)))
+        {
+          double spread = fabs (lo) > 1e-12 ? fabs (lo) * 0.1 : 0.5;
+          if (!fix_lo)
+            lo -= spread;
+          if (!fix_hi)
+            hi += spread;
+        }
+      /* A little headroom, but a loss that never goes negative keeps 0 as its floor. */
+      double span = hi - lo;
+      if (!fix_lo)
+        {
+          double v = lo - 0.05 * span;
+          lo = (have_data && y_min >= 0 && v < 0) ? 0 : v;
+        }
+      if (!fix_hi)
+        hi += 0.05 * span;
+      l->y_lo = lo;
+      l->y_hi = hi;
+
+      l->y_step = nice_step (hi - lo, CLAMP ((int) (l->plot_h / 50), 2, 8));
+      for (int attempt = 0; attempt < 8; attempt++)
+        {
+          if (l->plot_h * l->y_step / (hi - lo) >= 2.0 * tick_h)
+            break;
+          l->y_step = next_nice_step (l->y_step);
+        }
+      l->y_decimals = step_decimals (self->y_format == LAM_CHART_FORMAT_PERCENT ? l->y_step * 100
+                                                                                 : l->y_step);
+    }
+
+  int widest = 0;
+  n_ticks = y_ticks (l, ticks);
+  for (guint i = 0; i < n_ticks; i++)
+    {
+      g_autofree char *text = NULL;
+      int w, h;
+
+      if (!ticks[i].labelled)
+        continue;
+      text = y_tick_label (self, l, &ticks[i]);
+      text_size (self, text, TEXT_TICK, &w, &h);
+      widest = MAX (widest, w);
+    }
+
+  left = pad + (self->y_label != NULL ? label_h + 6 : 0) + widest + 6;
+  right = pad + tick_h;
+  l->plot_x = left;
+  l->plot_w = MAX (10.0, width - left - right);
+
+  /* x axis: at least one unit (an epoch) wide, ends on ticks so it grows in steps. */
+  if (!isfinite (x_min))
+    {
+      x_min = 0;
+      x_max = 1;
+    }
+  x_max = MAX (x_max, floor (x_min) + 1);
+
+  double step = nice_step (x_max - x_min, MAX (2, (int) (l->plot_w / 90)));
+  int last_w = 0;
+  for (int attempt = 0; attempt < 8; attempt++)
+    {
+      int x_widest = 0;
+
+      l->x_step = step;
+      l->x_lo = floor (x_min / step + 1e-9) * step;
+      l->x_hi = ceil (x_max / step - 1e-9) * step;
+      if (l->x_hi <= l->x_lo)
+        l->x_hi = l->x_lo + step;
+      l->x_decimals = step_decimals (step);
+
+      n_ticks = linear_ticks (l->x_lo, l->x_hi, step, ticks);
+      for (guint i = 0; i < n_ticks; i++)
+        {
+          g_autofree char *text = format_tick (ticks[i].value, l->x_decimals,
+                                               LAM_CHART_FORMAT_NUMBER);
+          int w, h;
+
+          text_size (self, text, TEXT_TICK, &w, &h);
+          x_widest = MAX (x_widest, w);
+          last_w = w;
+        }
+      if (l->plot_w * step / (l->x_hi - l->x_lo) >= x_widest + 2 * tick_h)
+        break;
+      step = next_nice_step (step);
+    }
+
+  /* Room for half of the last tick label past the plot's right edge. */
+  right = MAX (pad, last_w / 2.0 + 4);
+  l->plot_w = MAX (10.0, width - left - right);
+}
+
+static void
+current_size (LamChart *self, int *width, int *height)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+
+  *width = gtk_widget_get_width (widget);
+  *height = gtk_widget_get_height (widget);
+  if (*width > 0 && *height > 0)
+    return;
+  if (self->last_draw_width > 0 && self->last_draw_height > 0)
+    {
+      *width = self->last_draw_width;
+      *height = self->last_draw_height;
+      return;
+    }
+  *width = NATURAL_WIDTH;
+  *height = NATURAL_HEIGHT;
+}
+
+static const Layout *
+get_layout (LamChart *self, int width, int height)
+{
+  ensure_style (self);
+  if (self->layout_version != self->version || self->layout.width != width
+      || self->layout.height != height)
+    {
+      compute_layout (self, width, height, &self->layout);
+      self->layout_version = self->version;
+    }
+  return &self->layout;
+}
+
+static void
+crisp_hline (cairo_t *cr, double x0, double x1, double y)
+{
+  y = floor (y) + 0.5;
+  cairo_move_to (cr, x0, y);
+  cairo_line_to (cr, x1, y);
+}
+
+static void
+crisp_vline (cairo_t *cr, double x, double top, double bottom)
+{
+  x = floor (x) + 0.5;
+  cairo_move_to (cr, x, top);
+  cairo_line_to (cr, x, bottom);
+}
+
+static void
+draw_grid (LamChart *self, cairo_t *cr, const Layout *l)
+{
+  Tick ticks[MAX_TICKS];
+  guint n;
+  double right = l->plot_x + l->plot_w;
+  double bottom = l->plot_y + l->plot_h;
+
+  cairo_set_line_width (cr, 1);
+
+  n = y_ticks (l, ticks);
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      gboolean major = pass == 1;
+
+      for (guint i = 0; i < n; i++)
+        if (ticks[i].major == major)
+          crisp_hline (cr, l->plot_x, right, layout_axis_y (l, ticks[i].axis));
+      if (major)
+        {
+          n = linear_ticks (l->x_lo, l->x_hi, l->x_step, ticks);
+          for (guint i = 0; i < n; i++)
+            crisp_vline (cr, layout_x (l, ticks[i].value), l->plot_y, bottom);
+        }
+      set_source (cr, &self->fg, major ? 0.12 : 0.05);
+      cairo_stroke (cr);
+    }
+
+  crisp_hline (cr, l->plot_x, right, bottom);
+  crisp_vline (cr, l->plot_x, l->plot_y, bottom);
+  set_source (cr, &self->fg, 0.45);
+  cairo_stroke (cr);
+}
+
+static void
+draw_tick_labels (LamChart *self, cairo_t *cr, const Layout *l)
+{
+  Tick ticks[MAX_TICKS];
+  guint n;
+
+  set_source (cr, &self->fg, 0.75);
+
+  n = y_ticks (l, ticks);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *text = NULL;
+
+      if (!ticks[i].labelled)
+        continue;
+      text = y_tick_label (self, l, &ticks[i]);
+      show_text (self, cr, text, TEXT_TICK, l->plot_x - 6, layout_axis_y (l, ticks[i].axis), 1.0,
+                 0.5);
+    }
+
+  n = linear_ticks (l->x_lo, l->x_hi, l->x_step, ticks);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *text =
+        format_tick (ticks[i].value, l->x_decimals, LAM_CHART_FORMAT_NUMBER);
+      show_text (self, cr, text, TEXT_TICK, layout_x (l, ticks[i].value),
+                 l->plot_y + l->plot_h + 5, 0.5, 0.0);
+    }
+}
+
+static void
+draw_titles (LamChart *self, cairo_t *cr, const Layout *l)
+{
+  double pad = MAX (6.0, l->text_height * 0.5);
+
+  if (self->title != NULL)
+    {
+      set_source (cr, &self->fg, 1.0);
+      show_text (self, cr, self->title, TEXT_TITLE, l->plot_x + l->plot_w / 2, pad, 0.5, 0.0);
+    }
+
+  set_source (cr, &self->fg, 0.85);
+  if (self->x_label != NULL)
+    show_text (self, cr, self->x_label, TEXT_LABEL, l->plot_x + l->plot_w / 2, l->height - pad,
+               0.5, 1.0);
+  if (self->y_label != NULL)
+    {
+      cairo_save (cr);
+      cairo_translate (cr, pad, l->plot_y + l->plot_h / 2);
+      cairo_rotate (cr, -G_PI / 2);
+      show_text (self, cr, self->y_label, TEXT_LABEL, 0, 0, 0.5, 0.0);
+      cairo_restore (cr);
+    }
+}
+
+static double
+clamp_coord (double v)
+{
+  /* Cairo's fixed point overflows long before a diverged loss does. */
+  return CLAMP (v, -1e5, 1e5);
+}
+
+static void
+emit_column (cairo_t *cr, const Layout *l, const double *xs, const double *ys, const guint idx[4],
+             gboolean *pen_down)
+{
+  guint sorted[4] = { idx[0], idx[1], idx[2], idx[3] };
+  guint prev = G_MAXUINT;
+
+  for (int i = 1; i < 4; i++)
+    for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--)
+      {
+        guint t = sorted[j];
+        sorted[j] = sorted[j - 1];
+        sorted[j - 1] = t;
+      }
+
+  for (int i = 0; i < 4; i++)
+    {
+      double px, py;
+
+      if (sorted[i] == prev)
+        continue;
+      prev = sorted[i];
+      px = clamp_coord (layout_x (l, xs[prev]));
+      py = clamp_coord (layout_y (l, ys[prev]));
+      if (*pen_down)
+        cairo_line_to (cr, px, py);
+      else
+        cairo_move_to (cr, px, py);
+      *pen_down = TRUE;
+    }
+}
+
+/* Points that share a pixel column collapse to the first, lowest, highest and
+ * last of them, so the path has at most four vertices per column however many
+ * points there are, and still looks the same. */
+static void
+trace_line (cairo_t *cr, const Layout *l, const double *xs, const double *ys, guint n)
+{
+  gboolean pen_down = FALSE;
+  gboolean open = FALSE;
+  long column = 0;
+  guint idx[4] = { 0 };
+  double top = 0, bottom = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      double py;
+      long c;
+
+      if (!layout_can_show (l, ys[i]))
+        {
+          if (open)
+            emit_column (cr, l, xs, ys, idx, &pen_down);
+          open = FALSE;
+          pen_down = FALSE;
+          continue;
+        }
+      py = layout_y (l, ys[i]);
+      c = (long) floor (clamp_coord (layout_x (l, xs[i])));
+      if (open && c == column)
+        {
+          if (py < top)
+            {
+              top = py;
+              idx[1] = i;
+            }
+          if (py > bottom)
+            {
+              bottom = py;
+              idx[2] = i;
+            }
+          idx[3] = i;
+          continue;
+        }
+      if (open)
+        emit_column (cr, l, xs, ys, idx, &pen_down);
+      open = TRUE;
+      column = c;
+      idx[0] = idx[1] = idx[2] = idx[3] = i;
+      top = bottom = py;
+    }
+  if (open)
+    emit_column (cr, l, xs, ys, idx, &pen_down);
+}
+
+static void
+set_series_style (LamChart *self, cairo_t *cr, const Series *s, double alpha, double width,
+                  gboolean dense)
+{
+  static const double dashes[] = { 6, 4 };
+
+  if (s->flags & LAM_CHART_SERIES_FADED)
+    {
+      alpha *= faded_alpha (self);
+      width *= 0.8;
+      cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+      cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
+    }
+  else
+    {
+      cairo_set_dash (cr, NULL, 0, 0);
+      cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+    }
+  set_source (cr, &s->color, alpha);
+  cairo_set_line_width (cr, width);
+  /* Where several points share each pixel column the path is a zigzag whose
+   * joins nobody can see, and scan-converting it at full quality costs
+   * several times more than the rest of the chart. */
+  cairo_set_line_join (cr, dense ? CAIRO_LINE_JOIN_BEVEL : CAIRO_LINE_JOIN_ROUND);
+  cairo_set_antialias (cr, dense ? CAIRO_ANTIALIAS_FAST : CAIRO_ANTIALIAS_DEFAULT);
+}
+
+static void
+draw_dot (LamChart *self, cairo_t *cr, const GdkRGBA *color, double x, double y, double radius)
+{
+  cairo_new_path (cr);
+  cairo_arc (cr, x, y, radius, 0, 2 * G_PI);
+  set_source (cr, color, 1.0);
+  cairo_fill_preserve (cr);
+  set_source (cr, &self->bg, 1.0);
+  cairo_set_line_width (cr, 1.25);
+  cairo_stroke (cr);
+}
+
+static void
+draw_series (LamChart *self, cairo_t *cr, const Layout *l, const Series *s)
+{
+  const double *xs = (const double *) s->xs->data;
+  const double *ys = (const double *) s->ys->data;
+  guint n = s->xs->len;
+  gboolean smoothed = (s->flags & LAM_CHART_SERIES_SMOOTHED) && self->smoothing > 0;
+  gboolean faded = (s->flags & LAM_CHART_SERIES_FADED) != 0;
+  double lw = self->line_width;
+  gboolean dense = n > 2 * l->plot_w;
+
+  if (n == 0)
+    return;
+
+  cairo_save (cr);
+  if (smoothed && !faded)
+    {
+      trace_line (cr, l, xs, ys, n);
+      set_series_style (self, cr, s, 0.25, MAX (1.0, lw * 0.7), dense);
+      cairo_stroke (cr);
+    }
+
+  trace_line (cr, l, xs, smoothed ? (const double *) s->smooth->data : ys, n);
+  set_series_style (self, cr, s, 1.0, lw, dense);
+  cairo_stroke (cr);
+  cairo_restore (cr);
+
+  if ((s->flags & LAM_CHART_SERIES_POINTS) && n <= l->plot_w / 4)
+    {
+      GdkRGBA color = s->color;
+
+      if (faded)
+        color.alpha *= faded_alpha (self);
+      for (guint i = 0; i < n; i++)
+        if (layout_can_show (l, ys[i]))
+          draw_dot (self, cr, &color, layout_x (l, xs[i]), clamp_coord (layout_y (l, ys[i])),
+                    lw + 1.75);
+    }
+}
+
+static void
+rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
+{
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
+  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
+  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
+  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+}
+
+static void
+draw_box (LamChart *self, cairo_t *cr, double x, double y, double w, double h, double alpha)
+{
+  rounded_rect (cr, x, y, w, h, 4);
+  set_source (cr, &self->bg, alpha);
+  cairo_fill_preserve (cr);
+  set_source (cr, &self->fg, 0.18);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+}
+
+typedef struct
+{
+  double x, y, w, h;
+} Box;
+
+static gboolean
+box_intersects (const Box *a, const Box *b)
+{
+  return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
+}
+
+static guint
+layout_marker_labels (LamChart *self, const Layout *l, Box *boxes)
+{
+  double row_end[3] = { -INFINITY, -INFINITY, -INFINITY };
+  guint n = 0;
+
+  for (guint i = 0; i < self->markers->len; i++)
+    {
+      const Marker *m = &g_array_index (self->markers, Marker, i);
+      double x = layout_x (l, m->x);
+      int w, h, row;
+
+      if (m->label == NULL || m->label[0] == '\0')
+        {
+          boxes[i] = (Box) { x, l->plot_y, 0, 0 };
+          continue;
+        }
+      text_size (self, m->label, TEXT_SMALL, &w, &h);
+      boxes[i].w = w + 8;
+      boxes[i].h = h + 2;
+      boxes[i].x = x + 3;
+      if (boxes[i].x + boxes[i].w > l->plot_x + l->plot_w)
+        boxes[i].x = x - 3 - boxes[i].w;
+      for (row = 0; row < 2 && boxes[i].x < row_end[row] + 4; row++)
+        ;
+      row_end[row] = boxes[i].x + boxes[i].w;
+      boxes[i].y = l->plot_y + 3 + row * (boxes[i].h + 2);
+      n++;
+    }
+  return n;
+}
+
+static void
+draw_markers (LamChart *self, cairo_t *cr, const Layout *l, const Box *boxes, gboolean labels)
+{
+  static const double dashes[] = { 4, 3 };
+
+  for (guint i = 0; i < self->markers->len; i++)
+    {
+      const Marker *m = &g_array_index (self->markers, Marker, i);
+
+      if (!labels)
+        {
+          crisp_vline (cr, layout_x (l, m->x), l->plot_y, l->plot_y + l->plot_h);
+          continue;
+        }
+      if (boxes[i].w <= 0)
+        continue;
+      draw_box (self, cr, boxes[i].x, boxes[i].y, boxes[i].w, boxes[i].h, 0.85);
+      set_source (cr, &self->fg, 0.8);
+      show_text (self, cr, m->label, TEXT_SMALL, boxes[i].x + 4, boxes[i].y + 1, 0, 0);
+    }
+  if (!labels)
+    {
+      cairo_set_line_width (cr, 1);
+      cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+      set_source (cr, &self->fg, 0.5);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+    }
+}
+
+static guint
+count_points_in (const Layout *l, const Series *s, const Box *box)
+{
+  const double *xs = (const double *) s->xs->data;
+  const double *ys = (const double *) s->ys->data;
+  guint n = s->xs->len;
+  guint stride = MAX (1, n / 2000);
+  guint count = 0;
+
+  for (guint i = 0; i < n; i += stride)
+    {
+      double px, py;
+
+      if (!layout_can_show (l, ys[i]))
+        continue;
+      px = layout_x (l, xs[i]);
+      py = layout_y (l, ys[i]);
+      if (px >= box->x - 4 && px <= box->x + box->w + 4 && py >= box->y - 4
+          && py <= box->y + box->h + 4)
+        count += stride;
+    }
+  return count;
+}
+
+static void
+draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_boxes)
+{
+  const double sample = 22, gap = 6, inset = 8, margin = 8;
+  int text_w = 0, row_h = 0, n_rows = 0;
+  Box best = { 0 };
+  guint best_score = G_MAXUINT;
+  double y;
+
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      const Series *s = g_ptr_array_index (self->series, i);
+      int w, h;
+
+      if (s->name == NULL || s->name[0] == '\0')
+        continue;
+      text_size (self, s->name, TEXT_SMALL, &w, &h);
+      text_w = MAX (text_w, w);
+      row_h = MAX (row_h, h);
+      n_rows++;
+    }
+  if (n_rows == 0)
+    return;
+
+  double box_w = inset + sample + gap + text_w + inset;
+  double box_h = 5 + n_rows * (row_h + 2) + 3;
+  if (box_w > l->plot_w - 2 * margin || box_h > l->plot_h - 2 * margin)
+    return;
+
+  /* Corners in order of preference; the first one covering the least data wins. */
+  for (int corner = 0; corner < 4; corner++)
+    {
+      gboolean right = corner == 0 || corner == 2;
+      gboolean top = corner < 2;
+      Box box = {
+        right ? l->plot_x + l->plot_w - margin - box_w : l->plot_x + margin,
+        top ? l->plot_y + margin : l->plot_y + l->plot_h - margin - box_h,
+        box_w,
+        box_h,
+      };
+      guint score = 0;
+
+      for (guint i = 0; i < self->series->len; i++)
+        score += count_points_in (l, g_ptr_array_index (self->series, i), &box);
+      for (guint i = 0; i < self->markers->len; i++)
+        if (marker_boxes[i].w > 0 && box_intersects (&box, &marker_boxes[i]))
+          score += 50;
+      if (score < best_score)
+        {
+          best_score = score;
+          best = box;
+        }
+    }
+
+  best.x = round (best.x) + 0.5;
+  best.y = round (best.y) + 0.5;
+  draw_box (self, cr, best.x, best.y, best.w, best.h, 0.88);
+
+  y = best.y + 5;
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      const Series *s = g_ptr_array_index (self->series, i);
+      double mid = y + row_h / 2.0;
+
+      if (s->name == NULL || s->name[0] == '\0')
+        continue;
+
+      cairo_move_to (cr, best.x + inset, mid);
+      cairo_line_to (cr, best.x + inset + sample, mid);
+      cairo_save (cr);
+      set_series_style (self, cr, s, 1.0, MAX (2.0, self->line_width), FALSE);
+      cairo_stroke (cr);
+      cairo_restore (cr);
+      if (s->flags & LAM_CHART_SERIES_POINTS)
+        {
+          GdkRGBA color = s->color;
+          if (s->flags & LAM_CHART_SERIES_FADED)
+            color.alpha *= faded_alpha (self);
+          draw_dot (self, cr, &color, best.x + inset + sample / 2, mid, self->line_width + 1.75);
+        }
+
+      set_source (cr, &self->fg, 0.85);
+      show_text (self, cr, s->name, TEXT_SMALL, best.x + inset + sample + gap, y, 0, 0);
+      y += row_h + 2;
+    }
+}
+
+static void
+draw_chart (LamChart *self, cairo_t *cr, const Layout *l)
+{
+  g_autofree Box *marker_boxes = g_new0 (Box, self->markers->len + 1);
+
+  layout_marker_labels (self, l, marker_boxes);
+
+  cairo_save (cr);
+  draw_grid (self, cr, l);
+  draw_markers (self, cr, l, marker_boxes, FALSE);
+
+  /* Previous runs first, so the current one is drawn over them. */
+  cairo_save (cr);
+  cairo_rectangle (cr, l->plot_x - 4, l->plot_y - 4, l->plot_w + 8, l->plot_h + 8);
+  cairo_clip (cr);
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < self->series->len; i++)
+      {
+        const Series *s = g_ptr_array_index (self->series, i);
+        if (((s->flags & LAM_CHART_SERIES_FADED) != 0) == (pass == 0))
+          draw_series (self, cr, l, s);
+      }
+  cairo_restore (cr);
+
+  draw_tick_labels (self, cr, l);
+  draw_titles (self, cr, l);
+  draw_markers (self, cr, l, marker_boxes, TRUE);
+  draw_legend (self, cr, l, marker_boxes);
+  cairo_restore (cr);
+}
+
+static void
+draw_overlay (LamChart *self, cairo_t *cr, const Layout *l)
+{
+  double hx = self->hover_x;
+  double data_x, box_w, box_h, bx, by, y;
+  int row_h, text_w;
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) colors = g_array_new (FALSE, FALSE, sizeof (GdkRGBA));
+  g_autofree char *header = NULL;
+  const double swatch = 10;
+
+  if (hx < l->plot_x || hx > l->plot_x + l->plot_w || self->hover_y < l->plot_y
+      || self->hover_y > l->plot_y + l->plot_h)
+    return;
+
+  data_x = l->x_lo + (hx - l->plot_x) / l->plot_w * (l->x_hi - l->x_lo);
+
+  crisp_vline (cr, hx, l->plot_y, l->plot_y + l->plot_h);
+  set_source (cr, &self->fg, 0.45);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+
+  header = g_strdup_printf ("%s %.*f", self->x_label != NULL ? self->x_label : "x",
+                            MIN (l->x_decimals + 2, 4), data_x);
+  text_size (self, header, TEXT_SMALL, &text_w, &row_h);
+
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      const Series *s = g_ptr_array_index (self->series, i);
+      guint idx;
+      double v;
+      char *row;
+      int w, h;
+
+      if (s->xs->len == 0)
+        continue;
+      idx = series_nearest (s, data_x);
+      v = series_display_value (self, s, idx);
+      if (!layout_can_show (l, v))
+        continue;
+
+      GdkRGBA color = s->color;
+      if (s->flags & LAM_CHART_SERIES_FADED)
+        color.alpha *= faded_alpha (self);
+      draw_dot (self, cr, &color, layout_x (l, g_array_index (s->xs, double, idx)),
+                clamp_coord (layout_y (l, v)), self->line_width + 2);
+
+      if (s->name == NULL || s->name[0] == '\0')
+        continue;
+      g_autofree char *value = format_value (v, self->y_format);
+      row = g_strdup_printf ("%s: %s", s->name, value);
+      text_size (self, row, TEXT_SMALL, &w, &h);
+      text_w = MAX (text_w, w + (int) swatch + 6);
+      row_h = MAX (row_h, h);
+      g_ptr_array_add (rows, row);
+      g_array_append_val (colors, color);
+    }
+
+  box_w = 8 + text_w + 8;
+  box_h = 5 + (rows->len + 1) * (row_h + 1) + 3;
+  bx = hx + 12;
+  if (bx + box_w > l->plot_x + l->plot_w)
+    bx = hx - 12 - box_w;
+  bx = MAX (bx, 0);
+  by = CLAMP (self->hover_y - box_h / 2, l->plot_y, MAX (l->plot_y, l->height - box_h));
+  bx = round (bx) + 0.5;
+  by = round (by) + 0.5;
+
+  draw_box (self, cr, bx, by, box_w, box_h, 0.94);
+  y = by + 5;
+  set_source (cr, &self->fg, 0.7);
+  show_text (self, cr, header, TEXT_SMALL, bx + 8, y, 0, 0);
+  y += row_h + 1;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const GdkRGBA *color = &g_array_index (colors, GdkRGBA, i);
+
+      cairo_rectangle (cr, bx + 8, y + (row_h - swatch) / 2, swatch, swatch);
+      set_source (cr, color, 1.0);
+      cairo_fill (cr);
+      set_source (cr, &self->fg, 0.9);
+      show_text (self, cr, g_ptr_array_index (rows, i), TEXT_SMALL, bx + 8 + swatch + 6, y, 0, 0);
+      y += row_h + 1;
+    }
+}
+
+static void
+lam_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  LamChart *self = LAM_CHART (widget);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  const Layout *l;
+
+  if (width <= 0 || height <= 0)
+    return;
+
+  l = get_layout (self, width, height);
+
+  if (self->lines_node == NULL || self->lines_version != self->version
+      || self->lines_width != width || self->lines_height != height)
+    {
+      GtkSnapshot *lines = gtk_snapshot_new ();
+      cairo_t *cr = gtk_snapshot_append_cairo (lines, &GRAPHENE_RECT_INIT (0, 0, width, height));
+
+      draw_chart (self, cr, l);
+      cairo_destroy (cr);
+      g_clear_pointer (&self->lines_node, gsk_render_node_unref);
+      self->lines_node = gtk_snapshot_free_to_node (lines);
+      self->lines_version = self->version;
+      self->lines_width = width;
+      self->lines_height = height;
+    }
+  if (self->lines_node != NULL)
+    gtk_snapshot_append_node (snapshot, self->lines_node);
+
+  if (self->hover)
+    {
+      cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+      draw_overlay (self, cr, l);
+      cairo_destroy (cr);
+    }
+}
+
+static void
+lam_chart_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum,
+                   int *natural, int *minimum_baseline, int *natural_baseline)
+{
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      *minimum = MIN_WIDTH;
+      *natural = NATURAL_WIDTH;
+    }
+  else
+    {
+      *minimum = MIN_HEIGHT;
+      *natural = NATURAL_HEIGHT;
+    }
+}
+
+static void
+lam_chart_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
+{
+  LamChart *self = LAM_CHART (widget);
+
+  GTK_WIDGET_CLASS (lam_chart_parent_class)->css_changed (widget, change);
+
+  /* State changes such as :hover land here too; only a real change of colour
+   * or font is worth re-stroking the lines. */
+  if (read_style (self))
+    chart_changed (self);
+}
+
+static void
+on_motion (GtkEventControllerMotion *controller, double x, double y, LamChart *self)
+{
+  self->hover = TRUE;
+  self->hover_x = x;
+  self->hover_y = y;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+on_leave (GtkEventControllerMotion *controller, LamChart *self)
+{
+  self->hover = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+lam_chart_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  LamChart *self = LAM_CHART (object);
+
+  switch (prop_id)
+    {
+    case PROP_TITLE:
+      g_value_set_string (value, self->title);
+      break;
+    case PROP_LOG_Y:
+      g_value_set_boolean (value, self->log_y);
+      break;
+    case PROP_SMOOTHING:
+      g_value_set_double (value, self->smoothing);
+      break;
+    case PROP_LINE_WIDTH:
+      g_value_set_double (value, self->line_width);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+lam_chart_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  LamChart *self = LAM_CHART (object);
+
+  switch (prop_id)
+    {
+    case PROP_TITLE:
+      lam_chart_set_title (self, g_value_get_string (value));
+      break;
+    case PROP_LOG_Y:
+      lam_chart_set_log_y (self, g_value_get_boolean (value));
+      break;
+    case PROP_SMOOTHING:
+      lam_chart_set_smoothing (self, g_value_get_double (value));
+      break;
+    case PROP_LINE_WIDTH:
+      lam_chart_set_line_width (self, g_value_get_double (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+lam_chart_dispose (GObject *object)
+{
+  LamChart *self = LAM_CHART (object);
+
+  g_clear_pointer (&self->lines_node, gsk_render_node_unref);
+  if (self->series != NULL)
+    g_ptr_array_set_size (self->series, 0);
+  if (self->markers != NULL)
+    g_array_set_size (self->markers, 0);
+
+  G_OBJECT_CLASS (lam_chart_parent_class)->dispose (object);
+}
+
+static void
+lam_chart_finalize (GObject *object)
+{
+  LamChart *self = LAM_CHART (object);
+
+  g_clear_pointer (&self->series, g_ptr_array_unref);
+  g_clear_pointer (&self->markers, g_array_unref);
+  g_clear_pointer (&self->font, pango_font_description_free);
+  g_free (self->title);
+  g_free (self->x_label);
+  g_free (self->y_label);
+
+  G_OBJECT_CLASS (lam_chart_parent_class)->finalize (object);
+}
+
+static void
+lam_chart_class_init (LamChartClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = lam_chart_get_property;
+  object_class->set_property = lam_chart_set_property;
+  object_class->dispose = lam_chart_dispose;
+  object_class->finalize = lam_chart_finalize;
+
+  widget_class->snapshot = lam_chart_snapshot;
+  widget_class->measure = lam_chart_measure;
+  widget_class->css_changed = lam_chart_css_changed;
+
+  properties[PROP_TITLE] =
+    g_param_spec_string ("title", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_LOG_Y] =
+    g_param_spec_boolean ("log-y", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SMOOTHING] =
+    g_param_spec_double ("smoothing", NULL, NULL, 0.0, 0.99, 0.0,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_LINE_WIDTH] =
+    g_param_spec_double ("line-width", NULL, NULL, 0.5, 16.0, 1.5,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_css_name (widget_class, "chart");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+lam_chart_init (LamChart *self)
+{
+  GtkEventController *motion;
+
+  self->series = g_ptr_array_new_with_free_func (series_free);
+  self->markers = g_array_new (FALSE, FALSE, sizeof (Marker));
+  g_array_set_clear_func (self->markers, marker_clear);
+  self->next_id = 1;
+  self->y_min_fixed = NAN;
+  self->y_max_fixed = NAN;
+  self->y_format = LAM_CHART_FORMAT_NUMBER;
+  self->line_width = 1.5;
+  self->version = 1;
+
+  motion = gtk_event_controller_motion_new ();
+  g_signal_connect (motion, "enter", G_CALLBACK (on_motion), self);
+  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
+  g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+}
+
+GtkWidget *
+lam_chart_new (void)
+{
+  return g_object_new (LAM_TYPE_CHART, NULL);
+}
+
+void
+lam_chart_set_title (LamChart *self, const char *title)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+
+  if (g_strcmp0 (self->title, title) == 0)
+    return;
+  g_free (self->title);
+  self->title = g_strdup (title);
+  if (title != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, title,
+                                    -1);
+  else
+    gtk_accessible_reset_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL);
+  chart_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+}
+
+const char *
+lam_chart_get_title (LamChart *self)
+{
+  g_return_val_if_fail (LAM_IS_CHART (self), NULL);
+
+  return self->title;
+}
+
+void
+lam_chart_set_axis_labels (LamChart *self, const char *x_label, const char *y_label)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+
+  g_free (self->x_label);
+  g_free (self->y_label);
+  self->x_label = g_strdup (x_label);
+  self->y_label = g_strdup (y_label);
+  chart_changed (self);
+}
+
+void
+lam_chart_set_log_y (LamChart *self, gboolean log_y)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+
+  log_y = !!log_y;
+  if (self->log_y == log_y)
+    return;
+  self->log_y = log_y;
+  chart_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOG_Y]);
+}
+
+gboolean
+lam_chart_get_log_y (LamChart *self)
+{
+  g_return_val_if_fail (LAM_IS_CHART (self), FALSE);
+
+  return self->log_y;
+}
+
+void
+lam_chart_set_y_limits (LamChart *self, double min, double max)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (!isinf (min) && !isinf (max));
+  g_return_if_fail (isnan (min) || isnan (max) || min < max);
+
+  self->y_min_fixed = min;
+  self->y_max_fixed = max;
+  chart_changed (self);
+}
+
+void
+lam_chart_set_y_format (LamChart *self, LamChartFormat format)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (format == LAM_CHART_FORMAT_NUMBER || format == LAM_CHART_FORMAT_PERCENT);
+
+  self->y_format = format;
+  chart_changed (self);
+}
+
+void
+lam_chart_set_smoothing (LamChart *self, double smoothing)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (!isnan (smoothing));
+
+  smoothing = CLAMP (smoothing, 0.0, 0.99);
+  if (self->smoothing == smoothing)
+    return;
+  self->smoothing = smoothing;
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      Series *s = g_ptr_array_index (self->series, i);
+      if (s->flags & LAM_CHART_SERIES_SMOOTHED)
+        series_resmooth (s, smoothing);
+    }
+  chart_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SMOOTHING]);
+}
+
+double
+lam_chart_get_smoothing (LamChart *self)
+{
+  g_return_val_if_fail (LAM_IS_CHART (self), 0.0);
+
+  return self->smoothing;
+}
+
+void
+lam_chart_set_line_width (LamChart *self, double width)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (width > 0);
+
+  width = CLAMP (width, 0.5, 16.0);
+  if (self->line_width == width)
+    return;
+  self->line_width = width;
+  chart_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LINE_WIDTH]);
+}
+
+double
+lam_chart_get_line_width (LamChart *self)
+{
+  g_return_val_if_fail (LAM_IS_CHART (self), 1.5);
+
+  return self->line_width;
+}
+
+static void
+pick_color (LamChart *self, GdkRGBA *color)
+{
+  for (guint p = 0; p < G_N_ELEMENTS (palette); p++)
+    {
+      gboolean used = FALSE;
+
+      gdk_rgba_parse (color, palette[p]);
+      for (guint i = 0; i < self->series->len && !used; i++)
+        used = gdk_rgba_equal (color, &((Series *) g_ptr_array_index (self->series, i))->color);
+      if (!used)
+        return;
+    }
+  gdk_rgba_parse (color, palette[self->series->len % G_N_ELEMENTS (palette)]);
+}
+
+guint
+lam_chart_add_series (LamChart *self, const char *name, const GdkRGBA *color,
+                      LamChartSeriesFlags flags)
+{
+  Series *s;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), 0);
+
+  s = g_new0 (Series, 1);
+  s->id = self->next_id++;
+  s->name = g_strdup (name);
+  if (color != NULL)
+    s->color = *color;
+  else
+    pick_color (self, &s->color);
+  s->flags = flags;
+  s->xs = g_array_new (FALSE, FALSE, sizeof (double));
+  s->ys = g_array_new (FALSE, FALSE, sizeof (double));
+  s->smooth = g_array_new (FALSE, FALSE, sizeof (double));
+  s->x_sorted = TRUE;
+  s->x_min = s->y_min = s->pos_min = INFINITY;
+  s->x_max = s->y_max = s->pos_max = -INFINITY;
+  g_ptr_array_add (self->series, s);
+
+  chart_changed (self);
+  return s->id;
+}
+
+void
+lam_chart_append (LamChart *self, guint series, double x, double y)
+{
+  Series *s;
+
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (isfinite (x));
+  s = find_series (self, series);
+  g_return_if_fail (s != NULL);
+
+  if (s->xs->len > 0 && x < g_array_index (s->xs, double, s->xs->len - 1))
+    s->x_sorted = FALSE;
+  g_array_append_val (s->xs, x);
+  g_array_append_val (s->ys, y);
+  if (s->flags & LAM_CHART_SERIES_SMOOTHED)
+    series_push_smooth (s, self->smoothing, y);
+
+  if (isfinite (y))
+    {
+      s->x_min = MIN (s->x_min, x);
+      s->x_max = MAX (s->x_max, x);
+      s->y_min = MIN (s->y_min, y);
+      s->y_max = MAX (s->y_max, y);
+      if (y > 0)
+        {
+          s->pos_min = MIN (s->pos_min, y);
+          s->pos_max = MAX (s->pos_max, y);
+        }
+    }
+
+  chart_changed (self);
+}
+
+void
+lam_chart_remove_series (LamChart *self, guint series)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+
+  for (guint i = 0; i < self->series->len; i++)
+    if (((Series *) g_ptr_array_index (self->series, i))->id == series)
+      {
+        g_ptr_array_remove_index (self->series, i);
+        chart_changed (self);
+        return;
+      }
+  g_return_if_reached ();
+}
+
+void
+lam_chart_clear (LamChart *self)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+
+  g_ptr_array_set_size (self->series, 0);
+  g_array_set_size (self->markers, 0);
+  chart_changed (self);
+}
+
+guint
+lam_chart_get_n_series (LamChart *self)
+{
+  g_return_val_if_fail (LAM_IS_CHART (self), 0);
+
+  return self->series->len;
+}
+
+guint
+lam_chart_get_n_points (LamChart *self, guint series)
+{
+  Series *s;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), 0);
+  s = find_series (self, series);
+  g_return_val_if_fail (s != NULL, 0);
+
+  return s->xs->len;
+}
+
+void
+lam_chart_add_marker (LamChart *self, double x, const char *label)
+{
+  Marker m;
+
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (isfinite (x));
+
+  m.x = x;
+  m.label = g_strdup (label);
+  g_array_append_val (self->markers, m);
+  chart_changed (self);
+}
+
+guint
+lam_chart_get_n_markers (LamChart *self)
+{
+  g_return_val_if_fail (LAM_IS_CHART (self), 0);
+
+  return self->markers->len;
+}
+
+gboolean
+lam_chart_get_point_near (LamChart *self, guint series, double x, double *point_x,
+                          double *point_y)
+{
+  Series *s;
+  guint i;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), FALSE);
+  s = find_series (self, series);
+  g_return_val_if_fail (s != NULL, FALSE);
+
+  if (s->xs->len == 0)
+    return FALSE;
+  i = series_nearest (s, x);
+  if (point_x != NULL)
+    *point_x = g_array_index (s->xs, double, i);
+  if (point_y != NULL)
+    *point_y = g_array_index (s->ys, double, i);
+  return TRUE;
+}
+
+gboolean
+lam_chart_data_to_widget (LamChart *self, double x, double y, double *wx, double *wy)
+{
+  const Layout *l;
+  int width, height;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), FALSE);
+
+  current_size (self, &width, &height);
+  l = get_layout (self, width, height);
+  if (wx != NULL)
+    *wx = layout_x (l, x);
+  if (!isfinite (x) || !layout_can_show (l, y))
+    return FALSE;
+  if (wy != NULL)
+    *wy = layout_y (l, y);
+  return TRUE;
+}
+
+gboolean
+lam_chart_widget_to_data (LamChart *self, double wx, double wy, double *x, double *y)
+{
+  const Layout *l;
+  int width, height;
+  double a;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), FALSE);
+
+  current_size (self, &width, &height);
+  l = get_layout (self, width, height);
+  a = l->y_lo + (l->plot_y + l->plot_h - wy) / l->plot_h * (l->y_hi - l->y_lo);
+  if (x != NULL)
+    *x = l->x_lo + (wx - l->plot_x) / l->plot_w * (l->x_hi - l->x_lo);
+  if (y != NULL)
+    *y = l->log_y ? pow (10, a) : a;
+  return wx >= l->plot_x && wx <= l->plot_x + l->plot_w && wy >= l->plot_y
+         && wy <= l->plot_y + l->plot_h;
+}
+
+void
+lam_chart_draw (LamChart *self, cairo_t *cr, int width, int height)
+{
+  const Layout *l;
+
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (cr != NULL);
+
+  if (width <= 0 || height <= 0)
+    return;
+
+  self->last_draw_width = width;
+  self->last_draw_height = height;
+  l = get_layout (self, width, height);
+
+  cairo_save (cr);
+  set_source (cr, &self->bg, 1.0);
+  cairo_rectangle (cr, 0, 0, width, height);
+  cairo_fill (cr);
+  draw_chart (self, cr, l);
+  cairo_restore (cr);
+}

@@ -1,0 +1,1019 @@
+#include <math.h>
+
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+
+#include "lam-chart.h"
+
+#define PLOT_W 400
+#define PLOT_H 300
+
+static LamChart *
+new_chart (void)
+{
+  return LAM_CHART (g_object_ref_sink (lam_chart_new ()));
+}
+
+/* Draws once so that the layout is that of a PLOT_W x PLOT_H image. */
+static cairo_surface_t *
+draw_to_surface (LamChart *chart, int width, int height)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cairo_t *cr = cairo_create (surface);
+
+  lam_chart_draw (chart, cr, width, height);
+  g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  return surface;
+}
+
+static gboolean
+inside_plot (LamChart *chart, double x, double y)
+{
+  double wx, wy;
+
+  if (!lam_chart_data_to_widget (chart, x, y, &wx, &wy))
+    return FALSE;
+  return lam_chart_widget_to_data (chart, wx, wy, NULL, NULL);
+}
+
+static void
+test_series_append (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint a = lam_chart_add_series (chart, "train loss", NULL, LAM_CHART_SERIES_NONE);
+  guint b = lam_chart_add_series (chart, "val loss", NULL, LAM_CHART_SERIES_POINTS);
+  double px, py;
+
+  g_assert_cmpuint (a, !=, 0);
+  g_assert_cmpuint (b, !=, 0);
+  g_assert_cmpuint (a, !=, b);
+  g_assert_cmpuint (lam_chart_get_n_series (chart), ==, 2);
+  g_assert_false (lam_chart_get_point_near (chart, a, 1.0, &px, &py));
+
+  for (guint i = 0; i < 100; i++)
+    lam_chart_append (chart, a, i / 10.0, 2.0 - i / 100.0);
+  for (guint i = 1; i <= 3; i++)
+    lam_chart_append (chart, b, i, 1.0 / i);
+
+  g_assert_cmpuint (lam_chart_get_n_points (chart, a), ==, 100);
+  g_assert_cmpuint (lam_chart_get_n_points (chart, b), ==, 3);
+
+  g_assert_true (lam_chart_get_point_near (chart, a, 4.23, &px, &py));
+  g_assert_cmpfloat_with_epsilon (px, 4.2, 1e-12);
+  g_assert_cmpfloat_with_epsilon (py, 1.58, 1e-12);
+  g_assert_true (lam_chart_get_point_near (chart, b, 100, &px, &py));
+  g_assert_cmpfloat (px, ==, 3.0);
+  g_assert_true (lam_chart_get_point_near (chart, b, -5, &px, &py));
+  g_assert_cmpfloat (px, ==, 1.0);
+
+  /* x going backwards (a restarted run) must still find the nearest point. */
+  lam_chart_append (chart, b, 0.5, 7.0);
+  g_assert_true (lam_chart_get_point_near (chart, b, 0.4, &px, &py));
+  g_assert_cmpfloat (px, ==, 0.5);
+  g_assert_cmpfloat (py, ==, 7.0);
+}
+
+static void
+test_series_remove_keeps_ids (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint a = lam_chart_add_series (chart, "a", NULL, LAM_CHART_SERIES_NONE);
+  guint b = lam_chart_add_series (chart, "b", NULL, LAM_CHART_SERIES_NONE);
+  guint c = lam_chart_add_series (chart, "c", NULL, LAM_CHART_SERIES_NONE);
+  guint d;
+  double px, py;
+
+  for (guint i = 0; i < 5; i++)
+    lam_chart_append (chart, a, i, i);
+  for (guint i = 0; i < 7; i++)
+    lam_chart_append (chart, b, i, i);
+  for (guint i = 0; i < 9; i++)
+    lam_chart_append (chart, c, i, 10.0 * i);
+
+  lam_chart_remove_series (chart, b);
+  g_assert_cmpuint (lam_chart_get_n_series (chart), ==, 2);
+  g_assert_cmpuint (lam_chart_get_n_points (chart, a), ==, 5);
+  g_assert_cmpuint (lam_chart_get_n_points (chart, c), ==, 9);
+  lam_chart_append (chart, c, 9, 90);
+  g_assert_cmpuint (lam_chart_get_n_points (chart, c), ==, 10);
+  g_assert_true (lam_chart_get_point_near (chart, c, 8.9, &px, &py));
+  g_assert_cmpfloat (py, ==, 90.0);
+
+  d = lam_chart_add_series (chart, "d", NULL, LAM_CHART_SERIES_NONE);
+  g_assert_cmpuint (d, !=, a);
+  g_assert_cmpuint (d, !=, b);
+  g_assert_cmpuint (d, !=, c);
+  g_assert_cmpuint (lam_chart_get_n_points (chart, d), ==, 0);
+
+  g_test_expect_message (NULL, G_LOG_LEVEL_CRITICAL, "*s != NULL*");
+  lam_chart_append (chart, b, 1, 1);
+  g_test_assert_expected_messages ();
+
+  lam_chart_add_marker (chart, 2, "lr 0.1");
+  lam_chart_clear (chart);
+  g_assert_cmpuint (lam_chart_get_n_series (chart), ==, 0);
+  g_assert_cmpuint (lam_chart_get_n_markers (chart), ==, 0);
+  g_assert_cmpuint (lam_chart_add_series (chart, "e", NULL, 0), >, d);
+}
+
+static void
+test_axes_rescale (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint s = lam_chart_add_series (chart, "loss", NULL, LAM_CHART_SERIES_NONE);
+  cairo_surface_t *surface;
+  double wx, wy;
+
+  for (guint i = 0; i <= 10; i++)
+    lam_chart_append (chart, s, i / 10.0, 1.0 - i / 20.0);
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+
+  g_assert_true (inside_plot (chart, 0.5, 0.75));
+  g_assert_false (inside_plot (chart, 40, 25));
+
+  lam_chart_append (chart, s, 40, 25);
+  g_assert_true (lam_chart_data_to_widget (chart, 40, 25, &wx, &wy));
+  g_assert_cmpfloat (wx, >, 0);
+  g_assert_cmpfloat (wx, <, PLOT_W);
+  g_assert_cmpfloat (wy, >, 0);
+  g_assert_cmpfloat (wy, <, PLOT_H);
+  g_assert_true (inside_plot (chart, 40, 25));
+  g_assert_true (inside_plot (chart, 0, 1));
+
+  /* And the other way: a big negative value widens the range downwards. */
+  lam_chart_append (chart, s, 41, -30);
+  g_assert_true (inside_plot (chart, 41, -30));
+  g_assert_true (inside_plot (chart, 40, 25));
+}
+
+static void
+assert_round_trip (LamChart *chart, double x, double y)
+{
+  double wx, wy, rx, ry;
+
+  g_assert_true (lam_chart_data_to_widget (chart, x, y, &wx, &wy));
+  lam_chart_widget_to_data (chart, wx, wy, &rx, &ry);
+  g_assert_cmpfloat (fabs (rx - x), <=, 1e-9 * MAX (1.0, fabs (x)));
+  g_assert_cmpfloat (fabs (ry - y), <=, 1e-9 * MAX (1.0, fabs (y)));
+}
+
+static void
+test_axes_round_trip (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint s = lam_chart_add_series (chart, "loss", NULL, LAM_CHART_SERIES_NONE);
+  const double points[][2] = { { 0, 0.1 }, { 0.37, 2.3 }, { 3.5, 1.0 }, { 7, 0.01 }, { 12, 5 } };
+  cairo_surface_t *surface;
+
+  for (guint i = 0; i < 50; i++)
+    lam_chart_append (chart, s, i * 0.2, 0.05 + 2.0 * exp (-(double) i * 0.1));
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    assert_round_trip (chart, points[i][0], points[i][1]);
+  lam_chart_set_log_y (chart, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    assert_round_trip (chart, points[i][0], points[i][1]);
+}
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, guint *count)
+{
+  (*count)++;
+}
+
+static void
+test_axes_log_y (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint s = lam_chart_add_series (chart, "loss", NULL, LAM_CHART_SERIES_NONE);
+  guint notified = 0;
+  cairo_surface_t *surface;
+  double w01, w1, w10, w100, before, after, linear_w1, wx;
+
+  g_signal_connect (chart, "notify::log-y", G_CALLBACK (count_notify), &notified);
+  for (guint i = 0; i < 40; i++)
+    lam_chart_append (chart, s, i * 0.25, 0.05 * pow (10, i / 39.0 * 2.5));
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+  g_assert_true (lam_chart_data_to_widget (chart, 1, 1, NULL, &linear_w1));
+
+  g_assert_false (lam_chart_get_log_y (chart));
+  lam_chart_set_log_y (chart, TRUE);
+  lam_chart_set_log_y (chart, TRUE);
+  g_assert_true (lam_chart_get_log_y (chart));
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_assert_true (lam_chart_data_to_widget (chart, 1, 0.1, NULL, &w01));
+  g_assert_true (lam_chart_data_to_widget (chart, 1, 1, NULL, &w1));
+  g_assert_true (lam_chart_data_to_widget (chart, 1, 10, NULL, &w10));
+  g_assert_true (lam_chart_data_to_widget (chart, 1, 100, NULL, &w100));
+  g_assert_cmpfloat (w01 - w1, >, 20);
+  g_assert_cmpfloat_with_epsilon (w01 - w1, w1 - w10, 1e-6);
+  g_assert_cmpfloat_with_epsilon (w1 - w10, w10 - w100, 1e-6);
+  g_assert_cmpfloat (fabs (w1 - linear_w1), >, 5);
+
+  g_assert_false (lam_chart_data_to_widget (chart, 1, 0, &wx, NULL));
+  g_assert_false (lam_chart_data_to_widget (chart, 1, -2, NULL, NULL));
+
+  /* Non-positive values are kept but ignored by the axis. */
+  lam_chart_data_to_widget (chart, 1, 1, NULL, &before);
+  lam_chart_append (chart, s, 10.25, 0);
+  lam_chart_append (chart, s, 10.5, -3);
+  lam_chart_data_to_widget (chart, 1, 1, NULL, &after);
+  g_assert_cmpuint (lam_chart_get_n_points (chart, s), ==, 42);
+  g_assert_cmpfloat_with_epsilon (before, after, 1e-9);
+
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+}
+
+static void
+test_axes_fixed_limits (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint s = lam_chart_add_series (chart, "accuracy", NULL, LAM_CHART_SERIES_NONE);
+  cairo_surface_t *surface;
+  double w0, w1, w1_after, wx;
+
+  for (guint i = 0; i <= 20; i++)
+    lam_chart_append (chart, s, i * 0.25, 0.2 + 0.6 * i / 20.0);
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+
+  /* Automatic: 0 and 1 lie outside the range of 0.2..0.8. */
+  g_assert_false (inside_plot (chart, 2, 0.0));
+  g_assert_false (inside_plot (chart, 2, 1.0));
+
+  lam_chart_set_y_limits (chart, 0, 1);
+  lam_chart_set_y_format (chart, LAM_CHART_FORMAT_PERCENT);
+  g_assert_true (lam_chart_data_to_widget (chart, 2, 0, &wx, &w0));
+  g_assert_true (lam_chart_data_to_widget (chart, 2, 1, &wx, &w1));
+  g_assert_true (lam_chart_widget_to_data (chart, wx, w0 - 0.01, NULL, NULL));
+  g_assert_false (lam_chart_widget_to_data (chart, wx, w0 + 0.5, NULL, NULL));
+  g_assert_true (lam_chart_widget_to_data (chart, wx, w1 + 0.01, NULL, NULL));
+  g_assert_false (lam_chart_widget_to_data (chart, wx, w1 - 0.5, NULL, NULL));
+
+  /* Data beyond the limits does not move them. */
+  lam_chart_append (chart, s, 5.25, 1.7);
+  lam_chart_append (chart, s, 5.5, -0.4);
+  g_assert_true (lam_chart_data_to_widget (chart, 2, 1, NULL, &w1_after));
+  g_assert_cmpfloat_with_epsilon (w1, w1_after, 1e-9);
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+
+  /* One end fixed, the other automatic. */
+  lam_chart_set_y_limits (chart, 0, NAN);
+  g_assert_true (inside_plot (chart, 5.25, 1.7));
+  g_assert_true (lam_chart_data_to_widget (chart, 2, 0, &wx, &w0));
+  g_assert_true (lam_chart_widget_to_data (chart, wx, w0 - 0.01, NULL, NULL));
+  g_assert_false (lam_chart_widget_to_data (chart, wx, w0 + 0.5, NULL, NULL));
+
+  lam_chart_set_y_limits (chart, NAN, NAN);
+  g_assert_true (inside_plot (chart, 5.5, -0.4));
+}
+
+static void
+test_smoothing_raw_points (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint s = lam_chart_add_series (chart, "train", NULL, LAM_CHART_SERIES_SMOOTHED);
+  guint notified = 0;
+  double px, py;
+
+  g_signal_connect (chart, "notify::smoothing", G_CALLBACK (count_notify), &notified);
+  lam_chart_set_smoothing (chart, 0.9);
+  lam_chart_set_smoothing (chart, 0.9);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpfloat (lam_chart_get_smoothing (chart), ==, 0.9);
+
+  for (guint i = 0; i < 200; i++)
+    lam_chart_append (chart, s, i, i % 2 ? 1.0 : 0.0);
+  g_assert_true (lam_chart_get_point_near (chart, s, 5.2, &px, &py));
+  g_assert_cmpfloat (px, ==, 5.0);
+  g_assert_cmpfloat (py, ==, 1.0);
+  g_assert_true (lam_chart_get_point_near (chart, s, 150.4, &px, &py));
+  g_assert_cmpfloat (py, ==, 0.0);
+
+  lam_chart_set_smoothing (chart, 5.0);
+  g_assert_cmpfloat (lam_chart_get_smoothing (chart), ==, 0.99);
+  g_object_set (chart, "smoothing", 0.0, NULL);
+  g_assert_cmpfloat (lam_chart_get_smoothing (chart), ==, 0.0);
+  g_assert_cmpuint (notified, ==, 3);
+}
+
+static void
+test_markers (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint s = lam_chart_add_series (chart, "loss", NULL, LAM_CHART_SERIES_NONE);
+  cairo_surface_t *surface;
+
+  for (guint i = 0; i <= 10; i++)
+    lam_chart_append (chart, s, i * 0.2, 1.0 / (1 + i));
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+
+  g_assert_cmpuint (lam_chart_get_n_markers (chart), ==, 0);
+  g_assert_false (inside_plot (chart, 9, 0.5));
+  lam_chart_add_marker (chart, 1, "lr 0.01");
+  lam_chart_add_marker (chart, 1.05, "lr 0.001");
+  lam_chart_add_marker (chart, 9, NULL);
+  g_assert_cmpuint (lam_chart_get_n_markers (chart), ==, 3);
+  /* A marker past the data widens the x axis to show it. */
+  g_assert_true (inside_plot (chart, 9, 0.5));
+
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+  lam_chart_clear (chart);
+  g_assert_cmpuint (lam_chart_get_n_markers (chart), ==, 0);
+}
+
+static gboolean
+pixel_near_color (cairo_surface_t *surface, double cx, double cy, int radius, const GdkRGBA *c)
+{
+  const guchar *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  int width = cairo_image_surface_get_width (surface);
+  int height = cairo_image_surface_get_height (surface);
+
+  for (int y = (int) cy - radius; y <= (int) cy + radius; y++)
+    for (int x = (int) cx - radius; x <= (int) cx + radius; x++)
+      {
+        guint32 p;
+
+        if (x < 0 || y < 0 || x >= width || y >= height)
+          continue;
+        p = *(const guint32 *) (data + y * stride + x * 4);
+        if (fabs (((p >> 16) & 0xff) / 255.0 - c->red) < 0.12
+            && fabs (((p >> 8) & 0xff) / 255.0 - c->green) < 0.12
+            && fabs ((p & 0xff) / 255.0 - c->blue) < 0.12)
+          return TRUE;
+      }
+  return FALSE;
+}
+
+static guint
+count_color (cairo_surface_t *surface, const GdkRGBA *c)
+{
+  int width = cairo_image_surface_get_width (surface);
+  int height = cairo_image_surface_get_height (surface);
+  guint count = 0;
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      count += pixel_near_color (surface, x, y, 0, c);
+  return count;
+}
+
+static void
+test_draw_pixels (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  const GdkRGBA red = { 0.9, 0.1, 0.1, 1.0 };
+  const GdkRGBA blue = { 0.1, 0.3, 0.9, 1.0 };
+  guint a = lam_chart_add_series (chart, "train", &red, LAM_CHART_SERIES_NONE);
+  guint b = lam_chart_add_series (chart, "validation", &blue, LAM_CHART_SERIES_POINTS);
+  cairo_surface_t *surface;
+  guint hits_a = 0, hits_b = 0, total_a, total_b;
+
+  lam_chart_set_title (chart, "Loss");
+  lam_chart_set_axis_labels (chart, "epoch", "loss");
+  for (guint i = 0; i <= 100; i++)
+    lam_chart_append (chart, a, i / 10.0, 2.0 * exp (-(double) i / 30.0) + 0.1);
+  for (guint i = 1; i <= 10; i++)
+    lam_chart_append (chart, b, i, 2.2 * exp (-(double) i / 3.0) + 0.3);
+
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+
+  for (guint i = 1; i <= 9; i++)
+    {
+      double x = i + 0.5, wx, wy;
+      double ya = 2.0 * exp (-x * 10 / 30.0) + 0.1;
+      double yb = 2.2 * exp (-(double) i / 3.0) + 0.3;
+
+      g_assert_true (lam_chart_data_to_widget (chart, x, ya, &wx, &wy));
+      hits_a += pixel_near_color (surface, wx, wy, 2, &red);
+      g_assert_true (lam_chart_data_to_widget (chart, i, yb, &wx, &wy));
+      hits_b += pixel_near_color (surface, wx, wy, 2, &blue);
+    }
+  /* The legend may cover one of them. */
+  g_assert_cmpuint (hits_a, >=, 8);
+  g_assert_cmpuint (hits_b, >=, 8);
+
+  /* Background and the empty middle of the plot are not painted in series colours. */
+  g_assert_false (pixel_near_color (surface, 2, 2, 1, &red));
+  g_assert_false (pixel_near_color (surface, PLOT_W - 3, PLOT_H - 3, 1, &blue));
+  {
+    double wx, wy;
+    lam_chart_data_to_widget (chart, 7, 1.8, &wx, &wy);
+    g_assert_false (pixel_near_color (surface, wx, wy, 3, &red));
+    g_assert_false (pixel_near_color (surface, wx, wy, 3, &blue));
+  }
+  total_a = count_color (surface, &red);
+  total_b = count_color (surface, &blue);
+  g_test_message ("series pixels: %u red, %u blue of %d", total_a, total_b, PLOT_W * PLOT_H);
+  g_assert_cmpuint (total_a, >, 200);
+  g_assert_cmpuint (total_b, >, 50);
+  g_assert_cmpuint (total_a + total_b, <, PLOT_W * PLOT_H / 10);
+  cairo_surface_destroy (surface);
+}
+
+static void
+test_draw_smoothed (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  const GdkRGBA green = { 0.1, 0.6, 0.3, 1.0 };
+  guint s = lam_chart_add_series (chart, "train", &green, LAM_CHART_SERIES_SMOOTHED);
+  cairo_surface_t *surface;
+  double wx, wy;
+  guint hits = 0;
+
+  lam_chart_set_smoothing (chart, 0.95);
+  for (guint i = 0; i < 400; i++)
+    lam_chart_append (chart, s, i / 100.0, i % 2 ? 1.0 : 0.0);
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+
+  /* The full-strength line runs through the average, where no raw point is. */
+  for (guint i = 1; i < 4; i++)
+    {
+      g_assert_true (lam_chart_data_to_widget (chart, i, 0.5, &wx, &wy));
+      hits += pixel_near_color (surface, wx, wy, 2, &green);
+    }
+  g_assert_cmpuint (hits, ==, 3);
+  cairo_surface_destroy (surface);
+}
+
+static void
+test_draw_degenerate (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint s;
+  cairo_surface_t *surface;
+
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+  s = lam_chart_add_series (chart, NULL, NULL, LAM_CHART_SERIES_SMOOTHED);
+  lam_chart_append (chart, s, 0, 3);
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+  g_assert_true (inside_plot (chart, 0, 3));
+
+  lam_chart_append (chart, s, 1, NAN);
+  lam_chart_append (chart, s, 2, INFINITY);
+  lam_chart_append (chart, s, 3, 1e300);
+  lam_chart_set_log_y (chart, TRUE);
+  for (int size = 1; size <= 64; size *= 4)
+    {
+      surface = draw_to_surface (chart, size, size);
+      cairo_surface_destroy (surface);
+    }
+  lam_chart_clear (chart);
+  s = lam_chart_add_series (chart, "negative", NULL, LAM_CHART_SERIES_NONE);
+  lam_chart_append (chart, s, 0, -1);
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  cairo_surface_destroy (surface);
+}
+
+static void
+test_properties (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  g_autofree char *title = NULL;
+  double width;
+  guint notified = 0;
+
+  g_assert_cmpint (gtk_accessible_get_accessible_role (GTK_ACCESSIBLE (chart)), ==,
+                   GTK_ACCESSIBLE_ROLE_IMG);
+  g_signal_connect (chart, "notify", G_CALLBACK (count_notify), &notified);
+  lam_chart_set_title (chart, "Accuracy");
+  lam_chart_set_title (chart, "Accuracy");
+  g_object_get (chart, "title", &title, "line-width", &width, NULL);
+  g_assert_cmpstr (title, ==, "Accuracy");
+  g_assert_cmpfloat (width, ==, 1.5);
+  lam_chart_set_line_width (chart, 4);
+  g_assert_cmpfloat (lam_chart_get_line_width (chart), ==, 4);
+  g_assert_cmpuint (notified, ==, 2);
+
+  int min, nat;
+  gtk_widget_measure (GTK_WIDGET (chart), GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  g_assert_cmpint (min, >=, 320);
+  gtk_widget_measure (GTK_WIDGET (chart), GTK_ORIENTATION_VERTICAL, -1, &min, &nat, NULL, NULL);
+  g_assert_cmpint (min, >=, 200);
+}
+
+/* Windows */
+
+static void
+iterate_for (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static void
+wait_for_size (GtkWidget *widget)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (!gtk_widget_get_mapped (widget) || gtk_widget_get_width (widget) <= 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  iterate_for (100);
+}
+
+static gboolean
+count_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The widget paintable shows what the last frame drew, so let one be drawn. */
+static void
+wait_for_frame (GtkWidget *widget)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  guint ticks = 0;
+  guint id = gtk_widget_add_tick_callback (widget, count_tick, &ticks, NULL);
+
+  gtk_widget_queue_draw (widget);
+  while (ticks < 2)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  gtk_widget_remove_tick_callback (widget, id);
+}
+
+static GdkTexture *
+render_node (GtkWidget *widget, GskRenderNode *node)
+{
+  return gsk_renderer_render_texture (
+    gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+    &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget)));
+}
+
+static GdkTexture *
+render_widget (GtkWidget *widget)
+{
+  g_autoptr (GdkPaintable) paintable = NULL;
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GskRenderNode *node;
+  GdkTexture *texture;
+
+  wait_for_frame (widget);
+  paintable = gtk_widget_paintable_new (widget);
+  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (widget),
+                          gtk_widget_get_height (widget));
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = render_node (widget, node);
+  gsk_render_node_unref (node);
+  return texture;
+}
+
+static double
+mean_luminance (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  g_autofree guchar *data = g_malloc ((gsize) width * height * 4);
+  double sum = 0;
+
+  gdk_texture_download (texture, data, width * 4);
+  for (int i = 0; i < width * height; i++)
+    {
+      guint32 p = ((guint32 *) data)[i];
+      sum += 0.2126 * ((p >> 16) & 0xff) + 0.7152 * ((p >> 8) & 0xff) + 0.0722 * (p & 0xff);
+    }
+  return sum / (width * height * 255.0);
+}
+
+static void
+save_png (GdkTexture *texture, const char *name)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_BUILT, name, NULL);
+  GStatBuf st;
+
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 10000);
+  g_test_message ("wrote %s (%ld bytes)", path, (long) st.st_size);
+}
+
+static void
+emit_motion (GtkWidget *widget, const char *signal, double x, double y)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_EVENT_CONTROLLER_MOTION (controller))
+        continue;
+      if (g_str_equal (signal, "leave"))
+        g_signal_emit_by_name (controller, signal);
+      else
+        g_signal_emit_by_name (controller, signal, x, y);
+      found = TRUE;
+    }
+  g_assert_true (found);
+}
+
+static double
+noise (GRand *rand)
+{
+  return g_rand_double_range (rand, -1, 1) + g_rand_double_range (rand, -1, 1);
+}
+
+static GtkWidget *
+demo_loss_chart (void)
+{
+  LamChart *chart = LAM_CHART (lam_chart_new ());
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  guint prev, train, val;
+
+  lam_chart_set_title (chart, "Loss");
+  lam_chart_set_axis_labels (chart, "epoch", "cross-entropy");
+  lam_chart_set_smoothing (chart, 0.85);
+  train = lam_chart_add_series (chart, "train", NULL, LAM_CHART_SERIES_SMOOTHED);
+  val = lam_chart_add_series (chart, "validation", NULL, LAM_CHART_SERIES_POINTS);
+  prev = lam_chart_add_series (chart, "previous run", NULL,
+                               LAM_CHART_SERIES_SMOOTHED | LAM_CHART_SERIES_FADED);
+  for (guint i = 1; i <= 600; i++)
+    {
+      double x = i / 100.0;
+      double drop = x > 3 ? 0.12 * (1 - exp (-(x - 3) * 4)) : 0;
+      lam_chart_append (chart, prev, x, 0.55 + 1.75 * exp (-x * 0.9) + 0.06 * noise (rand));
+      lam_chart_append (chart, train, x,
+                        0.32 + 1.95 * exp (-x * 1.6) - drop + 0.09 * noise (rand));
+      if (i % 100 == 0)
+        lam_chart_append (chart, val, x, 0.42 + 1.5 * exp (-x * 1.3) - drop * 0.8);
+    }
+  lam_chart_add_marker (chart, 3, "lr 0.01");
+  g_object_set_data (G_OBJECT (chart), "train", GUINT_TO_POINTER (train));
+  return GTK_WIDGET (chart);
+}
+
+static GtkWidget *
+demo_accuracy_chart (void)
+{
+  LamChart *chart = LAM_CHART (lam_chart_new ());
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+  guint train, val;
+
+  lam_chart_set_title (chart, "Accuracy");
+  lam_chart_set_axis_labels (chart, "epoch", "accuracy");
+  lam_chart_set_y_limits (chart, 0, 1);
+  lam_chart_set_y_format (chart, LAM_CHART_FORMAT_PERCENT);
+  lam_chart_set_smoothing (chart, 0.85);
+  train = lam_chart_add_series (chart, "train", NULL, LAM_CHART_SERIES_SMOOTHED);
+  val = lam_chart_add_series (chart, "validation", NULL, LAM_CHART_SERIES_POINTS);
+  for (guint i = 1; i <= 600; i++)
+    {
+      double x = i / 100.0;
+      double drop = x > 3 ? 0.025 * (1 - exp (-(x - 3) * 4)) : 0;
+      lam_chart_append (chart, train, x,
+                        MIN (1.0, 0.9 - 0.78 * exp (-x * 2.2) + drop + 0.02 * noise (rand)));
+      if (i % 100 == 0)
+        lam_chart_append (chart, val, x, 0.87 - 0.5 * exp (-x * 1.6) + drop * 0.8);
+    }
+  lam_chart_add_marker (chart, 3, "lr 0.01");
+  return GTK_WIDGET (chart);
+}
+
+typedef struct
+{
+  GtkWidget *window;
+  GtkWidget *loss;
+  GtkWidget *accuracy;
+} Demo;
+
+static void
+demo_open (Demo *demo)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+
+  demo->window = gtk_window_new ();
+  gtk_window_set_decorated (GTK_WINDOW (demo->window), FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (demo->window), 1100, 420);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_widget_set_margin_top (box, 12);
+  gtk_widget_set_margin_bottom (box, 12);
+  demo->loss = demo_loss_chart ();
+  demo->accuracy = demo_accuracy_chart ();
+  gtk_widget_set_hexpand (demo->loss, TRUE);
+  gtk_widget_set_hexpand (demo->accuracy, TRUE);
+  gtk_box_append (GTK_BOX (box), demo->loss);
+  gtk_box_append (GTK_BOX (box), demo->accuracy);
+  gtk_window_set_child (GTK_WINDOW (demo->window), box);
+  gtk_window_present (GTK_WINDOW (demo->window));
+  wait_for_size (demo->loss);
+  wait_for_size (demo->accuracy);
+}
+
+static void
+hover_at (GtkWidget *chart, double x, double y)
+{
+  double wx, wy;
+
+  g_assert_true (lam_chart_data_to_widget (LAM_CHART (chart), x, y, &wx, &wy));
+  emit_motion (chart, "motion", wx, wy);
+}
+
+static double light_luminance = -1;
+
+static void
+test_render_window (void)
+{
+  Demo demo;
+  g_autoptr (GdkTexture) texture = NULL;
+
+  demo_open (&demo);
+  hover_at (demo.accuracy, 4.3, 0.5);
+  texture = render_widget (demo.window);
+  save_png (texture, "chart.png");
+  light_luminance = mean_luminance (texture);
+  g_assert_cmpfloat (light_luminance, >, 0.5);
+  gtk_window_destroy (GTK_WINDOW (demo.window));
+}
+
+/* Presentation mode on a log axis: thick lines, decades. */
+static void
+test_render_log_y (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *chart = demo_loss_chart ();
+  g_autoptr (GdkTexture) texture = NULL;
+  double w01, w1, w10;
+
+  gtk_window_set_decorated (GTK_WINDOW (window), FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (window), 640, 400);
+  gtk_window_set_child (GTK_WINDOW (window), chart);
+  lam_chart_set_log_y (LAM_CHART (chart), TRUE);
+  lam_chart_set_line_width (LAM_CHART (chart), 3.5);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_size (chart);
+
+  g_assert_true (lam_chart_data_to_widget (LAM_CHART (chart), 1, 0.1, NULL, &w01));
+  g_assert_true (lam_chart_data_to_widget (LAM_CHART (chart), 1, 1, NULL, &w1));
+  g_assert_true (lam_chart_data_to_widget (LAM_CHART (chart), 1, 10, NULL, &w10));
+  g_assert_cmpfloat_with_epsilon (w01 - w1, w1 - w10, 1e-6);
+  g_assert_true (inside_plot (LAM_CHART (chart), 1, 0.1));
+  g_assert_true (inside_plot (LAM_CHART (chart), 1, 1));
+
+  texture = render_widget (window);
+  save_png (texture, "chart-log.png");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+prefers_dark (GtkWidget *widget)
+{
+  GdkRGBA fg;
+
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  return 0.2126 * fg.red + 0.7152 * fg.green + 0.0722 * fg.blue > 0.5;
+}
+
+static void
+test_render_window_dark (void)
+{
+  Demo demo;
+  g_autoptr (GdkTexture) texture = NULL;
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  double dark_luminance;
+
+  demo_open (&demo);
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  while (!prefers_dark (demo.loss))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  iterate_for (200);
+  hover_at (demo.loss, 1.5, 1.0);
+  texture = render_widget (demo.window);
+  save_png (texture, "chart-dark.png");
+  dark_luminance = mean_luminance (texture);
+  g_test_message ("mean luminance: light %.3f, dark %.3f", light_luminance, dark_luminance);
+  g_assert_cmpfloat (dark_luminance, <, 0.4);
+  gtk_window_destroy (GTK_WINDOW (demo.window));
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", FALSE, NULL);
+  iterate_for (50);
+}
+
+static void
+collect_cairo_nodes (GskRenderNode *node, GPtrArray *out)
+{
+  switch (gsk_render_node_get_node_type (node))
+    {
+    case GSK_CAIRO_NODE:
+      g_ptr_array_add (out, node);
+      break;
+    case GSK_CONTAINER_NODE:
+      for (guint i = 0; i < gsk_container_node_get_n_children (node); i++)
+        collect_cairo_nodes (gsk_container_node_get_child (node, i), out);
+      break;
+    case GSK_TRANSFORM_NODE:
+      collect_cairo_nodes (gsk_transform_node_get_child (node), out);
+      break;
+    case GSK_CLIP_NODE:
+      collect_cairo_nodes (gsk_clip_node_get_child (node), out);
+      break;
+    case GSK_ROUNDED_CLIP_NODE:
+      collect_cairo_nodes (gsk_rounded_clip_node_get_child (node), out);
+      break;
+    case GSK_OPACITY_NODE:
+      collect_cairo_nodes (gsk_opacity_node_get_child (node), out);
+      break;
+    case GSK_DEBUG_NODE:
+      collect_cairo_nodes (gsk_debug_node_get_child (node), out);
+      break;
+    default:
+      break;
+    }
+}
+
+/* Only the chart's own drawing, without its CSS box, straight from its vfunc. */
+static GskRenderNode *
+snapshot_chart (GtkWidget *widget)
+{
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GskRenderNode *node;
+
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  return node;
+}
+
+static void
+test_hover_reuses_lines (void)
+{
+  Demo demo;
+  g_autoptr (GPtrArray) before = g_ptr_array_new ();
+  g_autoptr (GPtrArray) during = g_ptr_array_new ();
+  g_autoptr (GPtrArray) after = g_ptr_array_new ();
+  GskRenderNode *n1, *n2, *n3;
+  guint train;
+
+  demo_open (&demo);
+  n1 = snapshot_chart (demo.loss);
+  collect_cairo_nodes (n1, before);
+  hover_at (demo.loss, 2.0, 1.0);
+  n2 = snapshot_chart (demo.loss);
+  collect_cairo_nodes (n2, during);
+  emit_motion (demo.loss, "leave", 0, 0);
+  n3 = snapshot_chart (demo.loss);
+  collect_cairo_nodes (n3, after);
+
+  g_assert_cmpuint (before->len, ==, 1);
+  g_assert_cmpuint (during->len, ==, 2);
+  g_assert_cmpuint (after->len, ==, 1);
+  g_assert_true (before->pdata[0] == during->pdata[0]);
+  g_assert_true (before->pdata[0] == after->pdata[0]);
+
+  /* New data does re-stroke. */
+  train = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (demo.loss), "train"));
+  lam_chart_append (LAM_CHART (demo.loss), train, 6.01, 0.3);
+  g_ptr_array_set_size (after, 0);
+  gsk_render_node_unref (n3);
+  n3 = snapshot_chart (demo.loss);
+  collect_cairo_nodes (n3, after);
+  g_assert_cmpuint (after->len, ==, 1);
+  g_assert_true (before->pdata[0] != after->pdata[0]);
+
+  gsk_render_node_unref (n1);
+  gsk_render_node_unref (n2);
+  gsk_render_node_unref (n3);
+  gtk_window_destroy (GTK_WINDOW (demo.window));
+}
+
+static void
+test_stress (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  LamChart *chart = LAM_CHART (lam_chart_new ());
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr (GdkTexture) first = NULL;
+  g_autoptr (GdkTexture) hovered = NULL;
+  guint ids[3];
+  gint64 t0, t_append, t_draw_cold, t_draw, t_first, t_hover, t_blank;
+  cairo_surface_t *surface;
+  const guint n = 20000;
+  GskRenderNode *node;
+
+  gtk_window_set_decorated (GTK_WINDOW (window), FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (window), 900, 500);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (chart));
+  lam_chart_set_smoothing (chart, 0.9);
+  lam_chart_set_axis_labels (chart, "epoch", "loss");
+  for (guint k = 0; k < 3; k++)
+    ids[k] = lam_chart_add_series (chart, k == 0 ? "train" : k == 1 ? "validation" : "previous",
+                                   NULL,
+                                   k == 0   ? LAM_CHART_SERIES_SMOOTHED
+                                   : k == 2 ? LAM_CHART_SERIES_FADED
+                                            : LAM_CHART_SERIES_NONE);
+
+  t0 = g_get_monotonic_time ();
+  for (guint i = 0; i < n; i++)
+    for (guint k = 0; k < 3; k++)
+      lam_chart_append (chart, ids[k], i / 1000.0,
+                        0.2 + (1 + k * 0.3) * exp (-(double) i / 4000.0) + 0.05 * noise (rand));
+  t_append = g_get_monotonic_time () - t0;
+  for (guint k = 0; k < 3; k++)
+    g_assert_cmpuint (lam_chart_get_n_points (chart, ids[k]), ==, n);
+
+  t0 = g_get_monotonic_time ();
+  surface = draw_to_surface (chart, 900, 500);
+  t_draw_cold = g_get_monotonic_time () - t0;
+  cairo_surface_destroy (surface);
+  lam_chart_append (chart, ids[0], n / 1000.0, 0.3);
+  t0 = g_get_monotonic_time ();
+  surface = draw_to_surface (chart, 900, 500);
+  t_draw = g_get_monotonic_time () - t0;
+  g_assert_cmpuint (count_color (surface, &(GdkRGBA) { 0.208, 0.518, 0.894, 1 }), >, 500);
+  cairo_surface_destroy (surface);
+
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_size (GTK_WIDGET (chart));
+  lam_chart_append (chart, ids[0], n / 1000.0, 0.3);
+
+  t0 = g_get_monotonic_time ();
+  node = snapshot_chart (GTK_WIDGET (chart));
+  first = render_node (GTK_WIDGET (chart), node);
+  t_first = g_get_monotonic_time () - t0;
+  gsk_render_node_unref (node);
+  hover_at (GTK_WIDGET (chart), 10, 0.5);
+  t0 = g_get_monotonic_time ();
+  node = snapshot_chart (GTK_WIDGET (chart));
+  hovered = render_node (GTK_WIDGET (chart), node);
+  t_hover = g_get_monotonic_time () - t0;
+  gsk_render_node_unref (node);
+  g_clear_object (&hovered);
+
+  /* What an offscreen render and its read-back cost here, whatever is drawn. */
+  node = gsk_color_node_new (&(GdkRGBA) { 1, 1, 1, 1 }, &GRAPHENE_RECT_INIT (0, 0, 900, 500));
+  t0 = g_get_monotonic_time ();
+  hovered = render_node (GTK_WIDGET (chart), node);
+  t_blank = g_get_monotonic_time () - t0;
+  gsk_render_node_unref (node);
+  g_clear_object (&hovered);
+
+  hovered = render_widget (window);
+  save_png (hovered, "chart-stress.png");
+
+  g_test_message ("3 x %u points: append %.1f ms; lam_chart_draw 900x500 %.1f ms cold, "
+                  "%.1f ms after one more point; widget snapshot + render %.1f ms, "
+                  "hover snapshot + render %.1f ms, blank render %.1f ms (%s)",
+                  n, t_append / 1000.0, t_draw_cold / 1000.0, t_draw / 1000.0, t_first / 1000.0,
+                  t_hover / 1000.0, t_blank / 1000.0,
+                  G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (window))));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int argc, char **argv)
+{
+  /* Tests run without a session bus, which the accessibility bridge would warn about. */
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+
+  g_test_add_func ("/chart/series/append", test_series_append);
+  g_test_add_func ("/chart/series/remove-keeps-ids", test_series_remove_keeps_ids);
+  g_test_add_func ("/chart/axes/rescale", test_axes_rescale);
+  g_test_add_func ("/chart/axes/round-trip", test_axes_round_trip);
+  g_test_add_func ("/chart/axes/log-y", test_axes_log_y);
+  g_test_add_func ("/chart/axes/fixed-limits", test_axes_fixed_limits);
+  g_test_add_func ("/chart/smoothing/raw-points", test_smoothing_raw_points);
+  g_test_add_func ("/chart/markers", test_markers);
+  g_test_add_func ("/chart/properties", test_properties);
+  g_test_add_func ("/chart/draw/pixels", test_draw_pixels);
+  g_test_add_func ("/chart/draw/smoothed", test_draw_smoothed);
+  g_test_add_func ("/chart/draw/degenerate", test_draw_degenerate);
+  g_test_add_func ("/chart/hover/reuses-lines", test_hover_reuses_lines);
+  g_test_add_func ("/chart/stress/20000-points", test_stress);
+  g_test_add_func ("/chart/render/window", test_render_window);
+  g_test_add_func ("/chart/render/log-y", test_render_log_y);
+  g_test_add_func ("/chart/render/window-dark", test_render_window_dark);
+
+  return g_test_run ();
+}

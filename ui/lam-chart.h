@@ -1,0 +1,75 @@
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  LAM_CHART_FORMAT_NUMBER,
+  LAM_CHART_FORMAT_PERCENT,
+} LamChartFormat;
+
+typedef enum
+{
+  LAM_CHART_SERIES_NONE = 0,
+  LAM_CHART_SERIES_SMOOTHED = 1 << 0,
+  LAM_CHART_SERIES_POINTS = 1 << 1,
+  LAM_CHART_SERIES_FADED = 1 << 2,
+} LamChartSeriesFlags;
+
+#define LAM_TYPE_CHART (lam_chart_get_type ())
+G_DECLARE_FINAL_TYPE (LamChart, lam_chart, LAM, CHART, GtkWidget)
+
+GtkWidget *lam_chart_new (void);
+
+void lam_chart_set_title (LamChart *self, const char *title);
+const char *lam_chart_get_title (LamChart *self);
+void lam_chart_set_axis_labels (LamChart *self, const char *x_label, const char *y_label);
+
+void lam_chart_set_log_y (LamChart *self, gboolean log_y);
+gboolean lam_chart_get_log_y (LamChart *self);
+/* Either bound may be NAN to leave that end automatic. */
+void lam_chart_set_y_limits (LamChart *self, double min, double max);
+void lam_chart_set_y_format (LamChart *self, LamChartFormat format);
+void lam_chart_set_smoothing (LamChart *self, double smoothing);
+double lam_chart_get_smoothing (LamChart *self);
+void lam_chart_set_line_width (LamChart *self, double width);
+double lam_chart_get_line_width (LamChart *self);
+
+/* Returns a non-zero id that stays valid until the series is removed;
+ * ids are never reused. `color` may be NULL for the next palette colour. */
+guint lam_chart_add_series (LamChart *self,
+                            const char *name,
+                            const GdkRGBA *color,
+                            LamChartSeriesFlags flags);
+/* y may be NAN or infinite (a diverged loss): it is kept and drawn as a gap.
+ * The x axis spans at least one unit, an epoch, from the first x. */
+void lam_chart_append (LamChart *self, guint series, double x, double y);
+void lam_chart_remove_series (LamChart *self, guint series);
+void lam_chart_clear (LamChart *self);
+guint lam_chart_get_n_series (LamChart *self);
+guint lam_chart_get_n_points (LamChart *self, guint series);
+
+void lam_chart_add_marker (LamChart *self, double x, const char *label);
+guint lam_chart_get_n_markers (LamChart *self);
+
+gboolean lam_chart_get_point_near (LamChart *self,
+                                   guint series,
+                                   double x,
+                                   double *point_x,
+                                   double *point_y);
+
+/* The layout is that of the widget's allocation; before the widget has one,
+ * that of the last lam_chart_draw(), else of the natural size.
+ * data_to_widget() answers FALSE for values the y axis cannot show
+ * (non-positive on a log axis, not finite); widget_to_data() answers FALSE
+ * for points outside the plot area, but fills in the values all the same. */
+gboolean lam_chart_data_to_widget (LamChart *self, double x, double y, double *wx, double *wy);
+gboolean lam_chart_widget_to_data (LamChart *self, double wx, double wy, double *x, double *y);
+
+/* Unlike the widget, which lets its CSS background show through, this
+ * paints an opaque background in the theme's colours first. */
+void lam_chart_draw (LamChart *self, cairo_t *cr, int width, int height);
+
+G_END_DECLS
