@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lam-application.h"
 #include "lam-checkpoint.h"
 #include "lam-cli.h"
 #include "lam-dataset.h"
@@ -15,11 +16,13 @@
 #include "lamina-config.h"
 
 static const char usage_text[] =
-  "Usage: lamina COMMAND [OPTIONS]\n"
+  "Usage: lamina [COMMAND [OPTIONS]]\n"
   "\n"
   "Build, train and inspect small neural networks on image datasets.\n"
+  "Without a command, opens the window on the default dataset.\n"
   "\n"
   "Commands:\n"
+  "  gui     Open the window (--data DIR to start on another dataset)\n"
   "  train   Train a model on a dataset and report per-epoch figures\n"
   "  eval    Evaluate saved weights on a dataset's test images\n"
   "  info    Show a model's layers (output shape, parameters, FLOPs), presets and devices\n"
@@ -376,16 +379,46 @@ lam_cli_eval (int argc, char **argv)
   return isnan (accuracy) ? LAM_EXIT_FAILED : LAM_EXIT_OK;
 }
 
+/* lamina gui */
+
+int
+lam_cli_gui (int argc, char **argv)
+{
+  g_autofree char *data_dir = NULL;
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      "Dataset folder to open (default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- open the window");
+  g_autoptr (GError) error = NULL;
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (argc > 1 && !g_option_context_parse (context, &argc, &argv, &error)) {
+    lam_cli_print_error ("gui", error);
+    return LAM_EXIT_USAGE;
+  }
+  if (!gtk_init_check ()) {
+    g_printerr ("lamina: cannot open a window (no display?); the commands train, eval and info "
+                "work without one\n");
+    return LAM_EXIT_FAILED;
+  }
+  g_autoptr (LamApplication) application = lam_application_new (data_dir);
+  char *no_args[] = { argv[0], NULL };
+  return g_application_run (G_APPLICATION (application), 1, no_args);
+}
+
 int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_set_prgname ("lamina");
 
-  if (argc < 2 || g_str_equal (argv[1], "help") || g_str_equal (argv[1], "--help") ||
+  if (argc < 2)
+    return lam_cli_gui (argc, argv);
+  if (g_str_equal (argv[1], "help") || g_str_equal (argv[1], "--help") ||
       g_str_equal (argv[1], "-h")) {
     g_print ("%s", usage_text);
-    return argc < 2 ? LAM_EXIT_USAGE : LAM_EXIT_OK;
+    return LAM_EXIT_OK;
   }
   if (g_str_equal (argv[1], "--version")) {
     g_print ("lamina %s\n", LAMINA_VERSION);
@@ -398,6 +431,8 @@ main (int argc, char **argv)
   int verb_argc = argc - 1;
   char **verb_argv = argv + 1;
 
+  if (g_str_equal (verb, "gui"))
+    return lam_cli_gui (verb_argc, verb_argv);
   if (g_str_equal (verb, "train"))
     return lam_cli_train (verb_argc, verb_argv);
   if (g_str_equal (verb, "eval"))

@@ -469,6 +469,8 @@ train_thread (gpointer data)
   gint64 run_start = g_get_monotonic_time ();
   g_autofree gint32 *predictions_host = g_new (gint32, self->config.batch_size);
 
+  gint64 last_report_time = 0;
+
   post_event (self, event_new (self, LAM_TRAINER_EVENT_STARTED));
   backend->fill (backend, self->sums_device, 2, 0);
 
@@ -511,7 +513,16 @@ train_thread (gpointer data)
       report_samples += batch->size;
 
       gboolean last = batch_index == lam_loader_get_n_batches (self->train_loader);
-      if (step % self->report_every != 0 && !single && !last)
+      gboolean due = step % self->report_every == 0;
+      /* With automatic reporting a fast model would flood the UI: at most
+       * one report every 40 ms is plenty for a live chart. */
+      if (due && self->config.report_every == 0) {
+        gint64 now = g_get_monotonic_time ();
+        due = now - last_report_time >= 40 * 1000;
+        if (due)
+          last_report_time = now;
+      }
+      if (!due && !single && !last)
         continue;
 
       /* Metrics cross to the host only here, every report_every steps. */

@@ -40,7 +40,8 @@ typedef struct
   float std[3];
   int crop_padding;             /* augmentation: 0 = none */
   gboolean hflip;
-  int report_every;             /* steps between progress events; 0 = automatic */
+  int report_every;             /* steps between progress events; 0 = automatic: about
+                                 * 100 an epoch, at most one every 40 ms */
   gboolean evaluate_test;       /* evaluate the test set after the last epoch */
 } LamTrainerConfig;
 

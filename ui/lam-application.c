@@ -1,1 +1,128 @@
-/* being written */
+#include "lam-application.h"
+
+#include "lam-window.h"
+#include "lamina-config.h"
+
+struct _LamApplication
+{
+  GtkApplication parent_instance;
+
+  char *data_dir; /* owned, NULL for the default dataset */
+};
+
+G_DEFINE_FINAL_TYPE (LamApplication, lam_application, GTK_TYPE_APPLICATION)
+
+static void
+on_dataset_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  /* The Data page shows loading errors itself, in words for the user. */
+  if (!lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error))
+    g_debug ("dataset not loaded: %s", error->message);
+}
+
+static void
+lam_application_activate (GApplication *application)
+{
+  LamApplication *self = LAM_APPLICATION (application);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  if (window != NULL) {
+    gtk_window_present (window);
+    return;
+  }
+
+  g_autoptr (LamProject) project = lam_project_new ();
+  LamWindow *main_window = lam_window_new (GTK_APPLICATION (self), project);
+  gtk_window_present (GTK_WINDOW (main_window));
+  lam_project_load_dataset_async (project, self->data_dir ? self->data_dir
+                                                          : LAM_DATASET_DEFAULT_DIR,
+                                  NULL, on_dataset_loaded, NULL);
+}
+
+static void
+action_quit (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  GApplication *application = user_data;
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (application));
+  /* Closing the windows lets the pages stop their training threads. */
+  for (GList *l = windows; l != NULL;) {
+    GList *next = l->next;
+    gtk_window_destroy (GTK_WINDOW (l->data));
+    l = next;
+  }
+  g_application_quit (application);
+}
+
+static void
+action_about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  gtk_show_about_dialog (window, "program-name", "Lamina", "version", LAMINA_VERSION,
+                         "comments",
+                         "Build a neural network, train it, and see what it learned.",
+                         "logo-icon-name", "org.lamina.Lamina", "license-type",
+                         GTK_LICENSE_MIT_X11, NULL);
+}
+
+static void
+action_dark_style (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  g_simple_action_set_state (action, state);
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme",
+                g_variant_get_boolean (state), NULL);
+}
+
+static void
+lam_application_startup (GApplication *application)
+{
+  G_APPLICATION_CLASS (lam_application_parent_class)->startup (application);
+
+  static const GActionEntry entries[] = {
+    { "quit", action_quit, NULL, NULL, NULL },
+    { "about", action_about, NULL, NULL, NULL },
+    { "dark-style", NULL, NULL, "false", action_dark_style },
+  };
+  g_action_map_add_action_entries (G_ACTION_MAP (application), entries, G_N_ELEMENTS (entries),
+                                   application);
+  const char *quit_accels[] = { "<Control>q", NULL };
+  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
+
+  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+}
+
+static void
+lam_application_finalize (GObject *object)
+{
+  LamApplication *self = LAM_APPLICATION (object);
+  g_clear_pointer (&self->data_dir, g_free);
+  G_OBJECT_CLASS (lam_application_parent_class)->finalize (object);
+}
+
+static void
+lam_application_class_init (LamApplicationClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = lam_application_finalize;
+  G_APPLICATION_CLASS (klass)->activate = lam_application_activate;
+  G_APPLICATION_CLASS (klass)->startup = lam_application_startup;
+}
+
+static void
+lam_application_init (LamApplication *self)
+{
+}
+
+LamApplication *
+lam_application_new (const char *data_dir)
+{
+  /* Non-unique: a classroom machine may run a lesson's window beside a
+   * student's own, and no session bus is needed. */
+  LamApplication *self = g_object_new (LAM_TYPE_APPLICATION, "application-id",
+                                       "org.lamina.Lamina", "flags",
+                                       G_APPLICATION_NON_UNIQUE, NULL);
+  self->data_dir = g_strdup (data_dir);
+  return self;
+}

@@ -17,6 +17,7 @@ struct _LamProject
   GError *plan_error;  /* owned, NULL when it fits */
 
   LamTrainerConfig config;
+  gboolean training;
 };
 
 G_DEFINE_FINAL_TYPE (LamProject, lam_project, G_TYPE_OBJECT)
@@ -29,6 +30,7 @@ enum
   PROP_DATASET_DIR,
   PROP_DATASET_NAME,
   PROP_MODEL_VALID,
+  PROP_TRAINING,
   N_PROPS
 };
 
@@ -75,6 +77,9 @@ lam_project_get_property (GObject *object, guint prop_id, GValue *value, GParamS
   case PROP_MODEL_VALID:
     g_value_set_boolean (value, self->plan != NULL);
     break;
+  case PROP_TRAINING:
+    g_value_set_boolean (value, self->training);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -101,6 +106,9 @@ lam_project_class_init (LamProjectClass *klass)
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_MODEL_VALID] =
     g_param_spec_boolean ("model-valid", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_TRAINING] =
+    g_param_spec_boolean ("training", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -226,6 +234,12 @@ lam_project_load_dataset_async (LamProject *self, const char *dir, GCancellable 
 
   GTask *outer = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (outer, lam_project_load_dataset_async);
+  if (self->training) {
+    g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_BUSY,
+                             "Stop training before opening another dataset (%s).", dir);
+    g_object_unref (outer);
+    return;
+  }
 
   LoadJob *job = g_new0 (LoadJob, 1);
   job->dir = g_strdup (dir);
@@ -356,4 +370,21 @@ LamTrainerConfig *
 lam_project_get_config (LamProject *self)
 {
   return &self->config;
+}
+
+void
+lam_project_set_training (LamProject *self, gboolean training)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  training = !!training;
+  if (self->training == training)
+    return;
+  self->training = training;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
+}
+
+gboolean
+lam_project_get_training (LamProject *self)
+{
+  return self->training;
 }

@@ -46,6 +46,11 @@ const LamModelPlan *lam_project_get_plan (LamProject *self);
 const GError *lam_project_get_plan_error (LamProject *self);
 gboolean lam_project_get_model_valid (LamProject *self); /* property "model-valid" */
 
+/* TRUE while a training run holds the datasets: loading another one is
+ * refused then, so the run never reads freed images. Property "training". */
+void lam_project_set_training (LamProject *self, gboolean training);
+gboolean lam_project_get_training (LamProject *self);
+
 /* Training settings, edited in place by the Train page. */
 LamTrainerConfig *lam_project_get_config (LamProject *self);
 

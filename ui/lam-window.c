@@ -1,1 +1,242 @@
-/* being written */
+#include "lam-window.h"
+
+#include "lam-data-page.h"
+#include "lam-model-page.h"
+#include "lam-train-page.h"
+
+struct _LamWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  LamProject *project; /* owned */
+
+  GtkStack *stack;
+  GtkLabel *dataset_label;
+  GtkWidget *data_page;
+  GtkWidget *model_page;
+  GtkWidget *train_page;
+  GtkWidget *evaluate_page;
+};
+
+G_DEFINE_FINAL_TYPE (LamWindow, lam_window, GTK_TYPE_APPLICATION_WINDOW)
+
+enum
+{
+  PROP_0,
+  PROP_PROJECT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static const char *const page_names[] = { "data", "model", "train", "evaluate" };
+
+static void
+action_show_page (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  int index = g_variant_get_int32 (parameter);
+  if (index >= 1 && index <= (int) G_N_ELEMENTS (page_names))
+    lam_window_show_page (self, page_names[index - 1]);
+}
+
+static void
+action_open_dataset (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  lam_window_show_page (self, "data");
+  lam_data_page_choose_folder (LAM_DATA_PAGE (self->data_page));
+}
+
+static void
+action_start_pause (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  LamTrainPage *train = LAM_TRAIN_PAGE (self->train_page);
+  /* Starting from another page shows the charts the run will draw. */
+  if (lam_train_page_get_state (train) == LAM_TRAIN_STATE_IDLE)
+    lam_window_show_page (self, "train");
+  lam_train_page_start_or_pause (train);
+}
+
+static void
+action_step (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  lam_window_show_page (self, "train");
+  lam_train_page_step (LAM_TRAIN_PAGE (self->train_page));
+}
+
+static void
+action_stop (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  lam_train_page_stop (LAM_TRAIN_PAGE (self->train_page));
+}
+
+static void
+update_title (LamWindow *self)
+{
+  const char *name = lam_project_get_dataset_name (self->project);
+  gtk_label_set_text (self->dataset_label, name ? name : "");
+}
+
+static GtkWidget *
+make_evaluate_placeholder (void)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
+  GtkWidget *icon = gtk_image_new_from_icon_name ("view-grid-symbolic");
+  gtk_image_set_pixel_size (GTK_IMAGE (icon), 96);
+  gtk_widget_add_css_class (icon, "dim-label");
+  GtkWidget *title = gtk_label_new ("Evaluate");
+  gtk_widget_add_css_class (title, "title-1");
+  GtkWidget *text = gtk_label_new ("Train a model, then see here which test images it gets right "
+                                   "and wrong, its confusion matrix, and a pad to draw your own.");
+  gtk_label_set_wrap (GTK_LABEL (text), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (text), 50);
+  gtk_label_set_justify (GTK_LABEL (text), GTK_JUSTIFY_CENTER);
+  gtk_widget_add_css_class (text, "dim-label");
+  gtk_box_append (GTK_BOX (box), icon);
+  gtk_box_append (GTK_BOX (box), title);
+  gtk_box_append (GTK_BOX (box), text);
+  return box;
+}
+
+static void
+lam_window_constructed (GObject *object)
+{
+  LamWindow *self = LAM_WINDOW (object);
+  G_OBJECT_CLASS (lam_window_parent_class)->constructed (object);
+
+  if (self->project == NULL)
+    self->project = lam_project_new ();
+
+  self->data_page = lam_data_page_new (self->project);
+  self->model_page = lam_model_page_new (self->project);
+  self->train_page = lam_train_page_new (self->project);
+  self->evaluate_page = make_evaluate_placeholder ();
+  gtk_stack_add_titled (self->stack, self->data_page, "data", "Data");
+  gtk_stack_add_titled (self->stack, self->model_page, "model", "Model");
+  gtk_stack_add_titled (self->stack, self->train_page, "train", "Train");
+  gtk_stack_add_titled (self->stack, self->evaluate_page, "evaluate", "Evaluate");
+
+  g_signal_connect_object (self->project, "notify::dataset-name", G_CALLBACK (update_title), self,
+                           G_CONNECT_SWAPPED);
+  update_title (self);
+}
+
+static void
+lam_window_dispose (GObject *object)
+{
+  LamWindow *self = LAM_WINDOW (object);
+  gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_WINDOW);
+  G_OBJECT_CLASS (lam_window_parent_class)->dispose (object);
+}
+
+static void
+lam_window_finalize (GObject *object)
+{
+  LamWindow *self = LAM_WINDOW (object);
+  g_clear_object (&self->project);
+  G_OBJECT_CLASS (lam_window_parent_class)->finalize (object);
+}
+
+static void
+lam_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  LamWindow *self = LAM_WINDOW (object);
+  switch (prop_id) {
+  case PROP_PROJECT:
+    g_value_set_object (value, self->project);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_window_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  LamWindow *self = LAM_WINDOW (object);
+  switch (prop_id) {
+  case PROP_PROJECT:
+    self->project = g_value_dup_object (value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_window_class_init (LamWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = lam_window_constructed;
+  object_class->dispose = lam_window_dispose;
+  object_class->finalize = lam_window_finalize;
+  object_class->get_property = lam_window_get_property;
+  object_class->set_property = lam_window_set_property;
+
+  properties[PROP_PROJECT] =
+    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/lamina/Lamina/ui/lam-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, dataset_label);
+
+  gtk_widget_class_install_action (widget_class, "win.page", "i", action_show_page);
+  gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, action_open_dataset);
+  gtk_widget_class_install_action (widget_class, "win.start-pause", NULL, action_start_pause);
+  gtk_widget_class_install_action (widget_class, "win.step", NULL, action_step);
+  gtk_widget_class_install_action (widget_class, "win.stop", NULL, action_stop);
+
+  for (int i = 1; i <= 4; i++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + i, GDK_CONTROL_MASK, "win.page",
+                                         "i", i);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
+                                       "win.open-dataset", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK,
+                                       "win.start-pause", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
+                                       "win.start-pause", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_CONTROL_MASK, "win.step",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK, "win.stop",
+                                       NULL);
+}
+
+static void
+lam_window_init (LamWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+LamWindow *
+lam_window_new (GtkApplication *application, LamProject *project)
+{
+  return g_object_new (LAM_TYPE_WINDOW, "application", application, "project", project, NULL);
+}
+
+LamProject *
+lam_window_get_project (LamWindow *self)
+{
+  return self->project;
+}
+
+void
+lam_window_show_page (LamWindow *self, const char *name)
+{
+  gtk_stack_set_visible_child_name (self->stack, name);
+}
+
+GtkWidget *
+lam_window_get_page (LamWindow *self, const char *name)
+{
+  return gtk_stack_get_child_by_name (self->stack, name);
+}

@@ -1,0 +1,45 @@
+/* lam-train-page.h: hyper-parameters, the controls of a training run, live
+ * loss and accuracy charts, progress and the epoch table. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lam-chart.h"
+#include "lam-project.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TYPE_TRAIN_PAGE (lam_train_page_get_type ())
+G_DECLARE_FINAL_TYPE (LamTrainPage, lam_train_page, LAM, TRAIN_PAGE, GtkWidget)
+
+typedef enum
+{
+  LAM_TRAIN_STATE_IDLE,
+  LAM_TRAIN_STATE_RUNNING,
+  LAM_TRAIN_STATE_PAUSED,
+} LamTrainState;
+
+GtkWidget *lam_train_page_new (LamProject *project);
+
+/* Start when idle, pause when running, resume when paused. */
+void lam_train_page_start_or_pause (LamTrainPage *self);
+/* One batch: starts a run paused when idle. */
+void lam_train_page_step (LamTrainPage *self);
+void lam_train_page_stop (LamTrainPage *self);
+LamTrainState lam_train_page_get_state (LamTrainPage *self); /* property "state" */
+gint64 lam_train_page_get_step (LamTrainPage *self);         /* property "step" */
+gboolean lam_train_page_can_start (LamTrainPage *self);
+
+GtkWidget *lam_train_page_get_start_button (LamTrainPage *self);
+LamChart *lam_train_page_get_loss_chart (LamTrainPage *self);
+LamChart *lam_train_page_get_accuracy_chart (LamTrainPage *self);
+/* Chart series ids of the current run (0 before any run). */
+guint lam_train_page_get_train_loss_series (LamTrainPage *self);
+guint lam_train_page_get_val_accuracy_series (LamTrainPage *self);
+/* Sets the learning-rate field (and, while training, the trainer's). */
+void lam_train_page_set_lr (LamTrainPage *self, double lr);
+/* A copy of the current run's weights and the normalisation they expect;
+ * NULL before any run. */
+float *lam_train_page_dup_params (LamTrainPage *self, gsize *n_params);
+
+G_END_DECLS

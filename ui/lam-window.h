@@ -1,0 +1,20 @@
+/* lam-window.h: the main window — Data, Model, Train and Evaluate pages in
+ * the order a lesson goes. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lam-project.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TYPE_WINDOW (lam_window_get_type ())
+G_DECLARE_FINAL_TYPE (LamWindow, lam_window, LAM, WINDOW, GtkApplicationWindow)
+
+LamWindow *lam_window_new (GtkApplication *application, LamProject *project);
+LamProject *lam_window_get_project (LamWindow *self);
+/* "data", "model", "train", "evaluate" */
+void lam_window_show_page (LamWindow *self, const char *name);
+GtkWidget *lam_window_get_page (LamWindow *self, const char *name);
+
+G_END_DECLS
