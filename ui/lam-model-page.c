@@ -1,1 +1,1085 @@
-/* being written */
+#include "lam-model-page.h"
+
+#include <string.h>
+
+#include "lam-layer-row.h"
+#include "lam-ui-resources.h"
+#include "lam-ui-util.h"
+
+struct _LamModelPage
+{
+  GtkWidget parent_instance;
+
+  LamProject *project; /* owned */
+  gulong spec_changed_id;
+
+  /* Template children */
+  GtkWidget *root;
+  GtkMenuButton *presets_button;
+  GtkBox *palette_box;
+  GtkScrolledWindow *list_scroller;
+  GtkListBox *list;
+  GtkListBoxRow *input_row;
+  GtkListBoxRow *empty_row;
+  GtkLabel *input_settings_label;
+  GtkLabel *input_shape_label;
+  GtkLabel *params_total_label;
+  GtkLabel *flops_total_label;
+  GtkLabel *size_total_label;
+  GtkLabel *status_label;
+  GtkDropDown *loss_dropdown;
+  GtkLabel *loss_hint_label;
+  GtkEntry *text_entry;
+  GtkButton *apply_button;
+  GtkLabel *text_error_label;
+  GtkSizeGroup *groups[LAM_LAYER_ROW_N_COLUMNS];
+
+  int n_layers;
+  /* The loss as the page shows it; has_loss FALSE follows the last layer. */
+  gboolean has_loss;
+  LamLossKind loss;
+
+  int error_layer;
+  guint pushing;       /* this page is handing its own spec to the project */
+  guint rearranging;   /* rows are being taken out and put back */
+  gboolean syncing;    /* widgets are being set from the project */
+  gboolean text_dirty; /* the text field holds an edit not yet applied */
+  double drag_x, drag_y;
+};
+
+G_DEFINE_FINAL_TYPE (LamModelPage, lam_model_page, GTK_TYPE_WIDGET)
+
+enum
+{
+  PROP_0,
+  PROP_PROJECT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void show_text_error (LamModelPage *self, const char *message);
+
+static LamLayerRow *
+get_row (LamModelPage *self, int index)
+{
+  if (index < 0 || index >= self->n_layers)
+    return NULL;
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->list, index + 1);
+  return row != NULL ? LAM_LAYER_ROW (row) : NULL;
+}
+
+static int
+row_index (LamModelPage *self, GtkListBoxRow *row)
+{
+  return gtk_list_box_row_get_index (row) - 1;
+}
+
+static int
+selected_index (LamModelPage *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (self->list);
+  return row != NULL && LAM_IS_LAYER_ROW (row) ? row_index (self, row) : -1;
+}
+
+/* The focused widget when it lies inside `ancestor`, else NULL. */
+static GtkWidget *
+focus_within (LamModelPage *self, GtkWidget *ancestor)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  if (focus != NULL && (focus == ancestor || gtk_widget_is_ancestor (focus, ancestor)))
+    return focus;
+  return NULL;
+}
+
+static LamModelSpec *
+build_spec (LamModelPage *self)
+{
+  const LamModelSpec *current = lam_project_get_spec (self->project);
+  LamModelSpec *spec = lam_model_spec_new ();
+
+  spec->name = g_strdup (current->name);
+  spec->has_input = current->has_input;
+  spec->input = current->input;
+  spec->has_loss = self->has_loss;
+  spec->loss = self->loss;
+  for (int i = 0; i < self->n_layers; i++)
+    lam_model_spec_append (spec, lam_layer_row_get_spec (get_row (self, i)));
+  return spec;
+}
+
+static void
+push_spec (LamModelPage *self)
+{
+  g_autoptr (LamModelSpec) spec = build_spec (self);
+  self->pushing++;
+  lam_project_set_spec (self->project, spec);
+  self->pushing--;
+}
+
+static void
+renumber (LamModelPage *self)
+{
+  for (int i = 0; i < self->n_layers; i++)
+    lam_layer_row_set_position (get_row (self, i), i, self->n_layers);
+  gtk_widget_set_visible (GTK_WIDGET (self->empty_row), self->n_layers == 0);
+}
+
+/* Rows */
+
+static void
+on_row_changed (LamLayerRow *row, LamModelPage *self)
+{
+  if (self->rearranging == 0)
+    push_spec (self);
+}
+
+static void
+on_row_remove_requested (LamLayerRow *row, LamModelPage *self)
+{
+  lam_model_page_remove_layer (self, row_index (self, GTK_LIST_BOX_ROW (row)));
+}
+
+static void
+on_row_move_requested (LamLayerRow *row, int delta, LamModelPage *self)
+{
+  int from = row_index (self, GTK_LIST_BOX_ROW (row));
+  int to = CLAMP (from + delta, 0, self->n_layers - 1);
+  lam_model_page_move_layer (self, from, to);
+}
+
+/* Editing a field selects its row, so a new layer from the palette lands
+ * after the one being worked on. */
+static void
+on_row_focus_enter (GtkEventControllerFocus *controller, LamModelPage *self)
+{
+  GtkWidget *row = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  if (!gtk_list_box_row_is_selected (GTK_LIST_BOX_ROW (row)))
+    gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (row));
+}
+
+static GdkContentProvider *
+on_drag_prepare (GtkDragSource *source, double x, double y, LamModelPage *self)
+{
+  GtkWidget *row = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (source));
+  self->drag_x = x;
+  self->drag_y = y;
+  return gdk_content_provider_new_typed (LAM_TYPE_LAYER_ROW, row);
+}
+
+static void
+on_drag_begin (GtkDragSource *source, GdkDrag *drag, LamModelPage *self)
+{
+  GtkWidget *row = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (source));
+  g_autoptr (GdkPaintable) icon = gtk_widget_paintable_new (row);
+  gtk_drag_source_set_icon (source, icon, (int) self->drag_x, (int) self->drag_y);
+}
+
+static void
+insert_row (LamModelPage *self, const LamLayerSpec *spec, int index)
+{
+  GtkWidget *row = lam_layer_row_new (spec);
+  lam_layer_row_add_to_size_groups (LAM_LAYER_ROW (row), self->groups);
+  g_signal_connect_object (row, "changed", G_CALLBACK (on_row_changed), self, 0);
+  g_signal_connect_object (row, "remove-requested", G_CALLBACK (on_row_remove_requested), self,
+                           0);
+  g_signal_connect_object (row, "move-requested", G_CALLBACK (on_row_move_requested), self, 0);
+
+  GtkEventController *focus = gtk_event_controller_focus_new ();
+  g_signal_connect_object (focus, "enter", G_CALLBACK (on_row_focus_enter), self, 0);
+  gtk_widget_add_controller (row, focus);
+
+  GtkDragSource *source = gtk_drag_source_new ();
+  gtk_drag_source_set_actions (source, GDK_ACTION_MOVE);
+  g_signal_connect_object (source, "prepare", G_CALLBACK (on_drag_prepare), self, 0);
+  g_signal_connect_object (source, "drag-begin", G_CALLBACK (on_drag_begin), self, 0);
+  gtk_widget_add_controller (row, GTK_EVENT_CONTROLLER (source));
+
+  gtk_list_box_insert (self->list, row, index + 1);
+  self->n_layers++;
+}
+
+static gboolean
+scroll_to_row_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  LamModelPage *self = LAM_MODEL_PAGE (widget);
+  GtkWidget *row = user_data;
+  graphene_rect_t bounds;
+
+  if (gtk_widget_get_parent (row) != GTK_WIDGET (self->list) ||
+      !gtk_widget_compute_bounds (row, GTK_WIDGET (self->list), &bounds))
+    return G_SOURCE_REMOVE;
+
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->list_scroller);
+  double top = gtk_adjustment_get_value (adj);
+  double page = gtk_adjustment_get_page_size (adj);
+  double y = bounds.origin.y, height = bounds.size.height;
+  if (y < top)
+    gtk_adjustment_set_value (adj, y);
+  else if (y + height > top + page)
+    gtk_adjustment_set_value (adj, y + height - page);
+  return G_SOURCE_REMOVE;
+}
+
+/* A new row has no allocation yet; look where it landed on the next frame. */
+static void
+scroll_to_row (LamModelPage *self, LamLayerRow *row)
+{
+  gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_to_row_tick, g_object_ref (row),
+                                g_object_unref);
+}
+
+static void
+sync_loss_dropdown (LamModelPage *self)
+{
+  self->syncing = TRUE;
+  gtk_drop_down_set_selected (self->loss_dropdown, (guint) self->loss);
+  self->syncing = FALSE;
+}
+
+static void
+rebuild_rows (LamModelPage *self)
+{
+  const LamModelSpec *spec = lam_project_get_spec (self->project);
+  int selected = selected_index (self);
+  gboolean had_focus = focus_within (self, GTK_WIDGET (self->list)) != NULL;
+
+  self->rearranging++;
+  for (LamLayerRow *row; (row = get_row (self, 0)) != NULL;) {
+    gtk_list_box_remove (self->list, GTK_WIDGET (row));
+    self->n_layers--;
+  }
+  for (int i = 0; i < spec->n_layers; i++)
+    insert_row (self, &spec->layers[i], i);
+  self->rearranging--;
+  renumber (self);
+
+  self->has_loss = spec->has_loss;
+  self->loss = lam_model_spec_get_loss (spec);
+  sync_loss_dropdown (self);
+  /* The stack was replaced: a half-typed text is about the old one. */
+  self->text_dirty = FALSE;
+  show_text_error (self, NULL);
+
+  if (selected >= 0 && self->n_layers > 0) {
+    LamLayerRow *row = get_row (self, MIN (selected, self->n_layers - 1));
+    gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (row));
+    if (had_focus)
+      gtk_widget_grab_focus (GTK_WIDGET (row));
+  }
+}
+
+/* Whether the rows already say what the project's spec says, so that a
+ * change made elsewhere (a dataset with another input) leaves the rows and
+ * the field being typed in alone. */
+static gboolean
+rows_match_project (LamModelPage *self)
+{
+  const LamModelSpec *current = lam_project_get_spec (self->project);
+  g_autoptr (LamModelSpec) mine = build_spec (self);
+  g_autofree char *a = lam_model_spec_to_text (mine);
+  g_autofree char *b = lam_model_spec_to_text (current);
+  return g_str_equal (a, b);
+}
+
+/* Refresh from the project */
+
+static const char *
+kind_title (const LamModelSpec *spec, int index)
+{
+  return lam_layer_row_kind_title (spec->layers[index].kind);
+}
+
+/* The row a whole-plan message is about when no single layer failed on
+ * its own: the checks on the last layer's output. */
+static int
+error_layer_from_message (const LamModelSpec *spec, const char *message)
+{
+  if (spec->n_layers > 0 && strstr (message, "last layer") != NULL)
+    return spec->n_layers - 1;
+  return -1;
+}
+
+static char *
+format_bytes (double bytes)
+{
+  if (bytes < 100e3)
+    return g_strdup_printf ("%.1f kB", bytes / 1e3);
+  if (bytes < 10e6)
+    return g_strdup_printf ("%.2f MB", bytes / 1e6);
+  return g_strdup_printf ("%.1f MB", bytes / 1e6);
+}
+
+static void
+set_status (GtkLabel *label, const char *text, const char *css_class)
+{
+  gtk_label_set_text (label, text);
+  gtk_widget_remove_css_class (GTK_WIDGET (label), "success");
+  gtk_widget_remove_css_class (GTK_WIDGET (label), "error");
+  if (css_class != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (label), css_class);
+}
+
+/* NULLs: the stack does not fit and there is nothing to count. */
+static void
+set_totals (LamModelPage *self, const char *params, const char *flops, const char *size)
+{
+  GtkLabel *labels[] = { self->params_total_label, self->flops_total_label,
+                         self->size_total_label };
+  const char *texts[] = { params, flops, size };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (labels); i++) {
+    gtk_label_set_text (labels[i], texts[i] != NULL ? texts[i] : "–");
+    if (texts[i] != NULL)
+      gtk_widget_remove_css_class (GTK_WIDGET (labels[i]), "dim-label");
+    else
+      gtk_widget_add_css_class (GTK_WIDGET (labels[i]), "dim-label");
+  }
+}
+
+static void
+refresh_text (LamModelPage *self, const LamModelSpec *spec)
+{
+  if (self->text_dirty)
+    return;
+  /* The input comes from the dataset, so the field leaves it out. */
+  g_autoptr (LamModelSpec) copy = lam_model_spec_copy (spec);
+  copy->has_input = FALSE;
+  g_autofree char *text = lam_model_spec_to_text (copy);
+  /* With neither input nor layers the text starts at the loss's comma. */
+  const char *shown = text[0] == ',' ? text + 1 : text;
+
+  self->syncing = TRUE;
+  gtk_editable_set_text (GTK_EDITABLE (self->text_entry), shown);
+  self->syncing = FALSE;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->apply_button), FALSE);
+}
+
+static void
+refresh_loss_hint (LamModelPage *self, const LamModelSpec *spec)
+{
+  LamLayerKind last = spec->n_layers > 0 ? spec->layers[spec->n_layers - 1].kind
+                                         : LAM_N_LAYER_KINDS;
+  LamLossKind loss = lam_model_spec_get_loss (spec);
+  const char *hint = NULL;
+
+  if (loss == LAM_LOSS_NLL && last != LAM_LAYER_LOG_SOFTMAX)
+    hint = "NLL expects LogSoftmax as the last layer.";
+  else if (loss == LAM_LOSS_CROSS_ENTROPY &&
+           (last == LAM_LAYER_SOFTMAX || last == LAM_LAYER_LOG_SOFTMAX))
+    hint = "Cross-entropy applies softmax itself: end with Linear.";
+
+  gtk_label_set_text (self->loss_hint_label, hint != NULL ? hint : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->loss_hint_label), hint != NULL);
+}
+
+static void
+refresh (LamModelPage *self)
+{
+  const LamModelSpec *spec = lam_project_get_spec (self->project);
+  const LamModelPlan *plan = lam_project_get_plan (self->project);
+  const GError *plan_error = lam_project_get_plan_error (self->project);
+  int n = MIN (self->n_layers, spec->n_layers);
+
+  g_autofree char *input = lam_shape_to_string (&spec->input);
+  gtk_label_set_text (self->input_shape_label, input);
+  const char *dataset = lam_project_get_dataset_name (self->project);
+  g_autofree char *input_text =
+    dataset != NULL ? g_strdup_printf ("one image of %s", dataset)
+                    : g_strdup ("one image (no dataset loaded)");
+  gtk_label_set_text (self->input_settings_label, input_text);
+
+  /* Plan layer by layer so the layers before a broken one keep their
+   * shapes and the broken one is known by position, not by parsing. */
+  self->error_layer = -1;
+  LamShape shape = spec->input;
+  g_autofree char *prev_name = g_strdup ("the input");
+  for (int i = 0; i < n; i++) {
+    LamLayerRow *row = get_row (self, i);
+    LamLayer layer;
+    g_autoptr (GError) error = NULL;
+
+    if (self->error_layer >= 0) {
+      lam_layer_row_set_unplanned (row, NULL);
+      continue;
+    }
+    if (plan != NULL) {
+      lam_layer_row_set_planned (row, &plan->layers[i]);
+      continue;
+    }
+    if (!lam_layer_plan (&layer, &spec->layers[i], i, &shape, prev_name, &error)) {
+      self->error_layer = i;
+      lam_layer_row_set_unplanned (row, plan_error != NULL ? plan_error->message
+                                                           : error->message);
+      continue;
+    }
+    lam_layer_row_set_planned (row, &layer);
+    shape = layer.out_shape;
+    g_free (prev_name);
+    prev_name = g_strdup_printf ("layer %d (%s)", i + 1,
+                                 lam_layer_kind_to_string (spec->layers[i].kind));
+  }
+  if (plan == NULL && plan_error != NULL && self->error_layer < 0) {
+    self->error_layer = error_layer_from_message (spec, plan_error->message);
+    if (self->error_layer >= 0)
+      lam_layer_row_set_error (get_row (self, self->error_layer), plan_error->message);
+  }
+
+  if (plan != NULL) {
+    g_autofree char *params = lam_ui_format_count (plan->n_params);
+    g_autofree char *flops = lam_ui_format_si ((double) plan->flops);
+    g_autofree char *size = format_bytes ((double) plan->n_params * sizeof (float));
+    g_autofree char *output = lam_shape_to_string (&plan->output);
+    g_autofree char *status = g_strdup_printf ("✓ Fits: %s → %s scores", input, output);
+    set_totals (self, params, flops, size);
+    set_status (self->status_label, status, "success");
+  } else {
+    set_totals (self, NULL, NULL, NULL);
+    if (self->error_layer >= 0) {
+      g_autofree char *status =
+        g_strdup_printf ("✕ Layer %d (%s) does not fit: see the marked row",
+                         self->error_layer + 1, kind_title (spec, self->error_layer));
+      set_status (self->status_label, status, "error");
+    } else {
+      const char *message = plan_error != NULL ? plan_error->message : "the model is not valid";
+      g_autofree char *status = g_strdup_printf ("✕ %s", message);
+      set_status (self->status_label, status, "error");
+    }
+  }
+
+  /* A loss left to the stack follows its last layer. */
+  if (!self->has_loss && self->loss != lam_model_spec_get_loss (spec)) {
+    self->loss = lam_model_spec_get_loss (spec);
+    sync_loss_dropdown (self);
+  }
+  refresh_loss_hint (self, spec);
+  refresh_text (self, spec);
+}
+
+static void
+on_spec_changed (LamProject *project, LamModelPage *self)
+{
+  if (self->pushing == 0 && !rows_match_project (self))
+    rebuild_rows (self);
+  refresh (self);
+}
+
+/* Loss and text */
+
+static void
+on_loss_selected (GObject *dropdown, GParamSpec *pspec, LamModelPage *self)
+{
+  if (self->syncing)
+    return;
+  self->has_loss = TRUE;
+  self->loss = (LamLossKind) gtk_drop_down_get_selected (self->loss_dropdown);
+  push_spec (self);
+}
+
+static void
+show_text_error (LamModelPage *self, const char *message)
+{
+  gtk_label_set_text (self->text_error_label, message != NULL ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->text_error_label), message != NULL);
+  if (message != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->text_entry), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->text_entry), "error");
+}
+
+static void
+on_text_changed (GtkEditable *editable, LamModelPage *self)
+{
+  if (self->syncing)
+    return;
+  self->text_dirty = TRUE;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->apply_button), TRUE);
+}
+
+static void
+apply_text (LamModelPage *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->text_entry));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (text, &error);
+
+  if (spec == NULL) {
+    show_text_error (self, error->message);
+    return;
+  }
+  show_text_error (self, NULL);
+
+  const LamModelSpec *current = lam_project_get_spec (self->project);
+  if (!spec->has_input) {
+    spec->has_input = current->has_input;
+    spec->input = current->input;
+  }
+  if (spec->name == NULL)
+    spec->name = g_strdup (current->name);
+  self->text_dirty = FALSE;
+  lam_project_set_spec (self->project, spec);
+}
+
+static void
+on_text_activate (GtkEntry *entry, LamModelPage *self)
+{
+  apply_text (self);
+}
+
+static void
+on_apply_clicked (GtkButton *button, LamModelPage *self)
+{
+  apply_text (self);
+}
+
+/* Drops onto the list */
+
+/* The position a row dropped at `y` takes: the layer under the pointer,
+ * the first one over the input row, the last one below the rows. */
+static int
+drop_index (LamModelPage *self, double y)
+{
+  GtkListBoxRow *row = gtk_list_box_get_row_at_y (self->list, (int) y);
+  if (row != NULL && LAM_IS_LAYER_ROW (row))
+    return row_index (self, row);
+  return row == self->input_row ? 0 : self->n_layers - 1;
+}
+
+static GdkDragAction
+on_drop_motion (GtkDropTarget *target, double x, double y, LamModelPage *self)
+{
+  LamLayerRow *row = get_row (self, drop_index (self, y));
+  if (row == NULL)
+    return 0;
+  gtk_list_box_drag_highlight_row (self->list, GTK_LIST_BOX_ROW (row));
+  return GDK_ACTION_MOVE;
+}
+
+static void
+on_drop_leave (GtkDropTarget *target, LamModelPage *self)
+{
+  gtk_list_box_drag_unhighlight_row (self->list);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, LamModelPage *self)
+{
+  gtk_list_box_drag_unhighlight_row (self->list);
+
+  GtkListBoxRow *source = g_value_get_object (value);
+  int to = drop_index (self, y);
+  if (source == NULL || gtk_widget_get_parent (GTK_WIDGET (source)) != GTK_WIDGET (self->list) ||
+      to < 0)
+    return FALSE;
+  lam_model_page_move_layer (self, row_index (self, source), to);
+  return TRUE;
+}
+
+/* Palette, presets and actions */
+
+static LamLayerSpec
+palette_default (LamLayerKind kind)
+{
+  LamLayerSpec spec = lam_layer_spec_default (kind);
+
+  switch (kind) {
+  case LAM_LAYER_LINEAR:
+    spec.out = 64;
+    break;
+  case LAM_LAYER_CONV2D:
+    spec.out = 16;
+    spec.kernel = 3;
+    spec.padding = 1;
+    break;
+  case LAM_LAYER_MAXPOOL2D:
+  case LAM_LAYER_AVGPOOL2D:
+    spec.kernel = 2;
+    break;
+  case LAM_LAYER_DROPOUT:
+    spec.p = 0.25f;
+    break;
+  default:
+    break;
+  }
+  return spec;
+}
+
+static void
+build_palette (LamModelPage *self)
+{
+  for (int kind = 0; kind < LAM_N_LAYER_KINDS; kind++) {
+    const char *title = lam_layer_row_kind_title (kind);
+    const char *description = lam_layer_row_kind_description (kind);
+
+    GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+    GtkWidget *name = gtk_label_new (title);
+    gtk_label_set_xalign (GTK_LABEL (name), 0);
+    gtk_widget_add_css_class (name, "heading");
+    gtk_box_append (GTK_BOX (box), name);
+    GtkWidget *line = gtk_label_new (description);
+    gtk_label_set_xalign (GTK_LABEL (line), 0);
+    gtk_label_set_ellipsize (GTK_LABEL (line), PANGO_ELLIPSIZE_END);
+    gtk_widget_add_css_class (line, "dim-label");
+    gtk_widget_add_css_class (line, "caption");
+    gtk_box_append (GTK_BOX (box), line);
+
+    GtkWidget *button = gtk_button_new ();
+    gtk_button_set_child (GTK_BUTTON (button), box);
+    gtk_widget_add_css_class (button, "flat");
+    gtk_widget_add_css_class (button, "palette-item");
+    g_autofree char *tooltip = g_strdup_printf ("Add %s after the selected layer", title);
+    gtk_widget_set_tooltip_text (button, tooltip);
+    g_autofree char *label = g_strdup_printf ("%s — %s", title, description);
+    gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                    -1);
+    gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "model.append-layer");
+    gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), g_variant_new_int32 (kind));
+    gtk_box_append (self->palette_box, button);
+  }
+}
+
+static void
+build_presets_menu (LamModelPage *self)
+{
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_auto (GStrv) names = lam_model_spec_list_presets ();
+
+  for (int i = 0; names[i] != NULL; i++) {
+    g_autoptr (LamModelSpec) spec = lam_model_spec_preset (names[i], NULL);
+    const char *label = spec != NULL && spec->name != NULL ? spec->name : names[i];
+    g_autoptr (GMenuItem) item = g_menu_item_new (label, NULL);
+    g_menu_item_set_action_and_target_value (item, "model.load-preset",
+                                             g_variant_new_string (names[i]));
+    g_menu_append_item (menu, item);
+  }
+  gtk_menu_button_set_menu_model (self->presets_button, G_MENU_MODEL (menu));
+}
+
+static void
+append_layer_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  int kind = g_variant_get_int32 (parameter);
+  g_return_if_fail (kind >= 0 && kind < LAM_N_LAYER_KINDS);
+  LamLayerSpec spec = palette_default (kind);
+  lam_model_page_append_layer (LAM_MODEL_PAGE (widget), &spec);
+}
+
+static void
+load_preset_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  lam_model_page_load_preset (LAM_MODEL_PAGE (widget), g_variant_get_string (parameter, NULL));
+}
+
+static void
+remove_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  LamModelPage *self = LAM_MODEL_PAGE (widget);
+  int index = selected_index (self);
+  if (index >= 0)
+    lam_model_page_remove_layer (self, index);
+}
+
+static void
+move_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  LamModelPage *self = LAM_MODEL_PAGE (widget);
+  int index = selected_index (self);
+  int to = index + (g_str_equal (action_name, "layer.move-up") ? -1 : +1);
+  if (index >= 0 && to >= 0 && to < self->n_layers)
+    lam_model_page_move_layer (self, index, to);
+}
+
+static void
+add_shortcut (GtkShortcutController *controller, guint keyval, GdkModifierType modifiers,
+              const char *action)
+{
+  GtkShortcutTrigger *trigger = gtk_keyval_trigger_new (keyval, modifiers);
+  gtk_shortcut_controller_add_shortcut (controller,
+                                        gtk_shortcut_new (trigger, gtk_named_action_new (action)));
+}
+
+/* The page's own look: rows, palette and figures. */
+static const char page_css[] =
+  ".lam-model-page .layer-kind { font-weight: bold; }\n"
+  ".lam-model-page .layer-number { font-weight: bold; }\n"
+  ".lam-model-page .column-header label { font-weight: bold; font-size: 0.9em;"
+  "  color: alpha(currentColor, 0.6); }\n"
+  ".lam-model-page .layer-list > row:selected {"
+  "  background-color: alpha(@theme_selected_bg_color, 0.14); color: inherit; }\n"
+  ".lam-model-page .layer-list > row:selected button.flat { color: inherit; }\n"
+  ".lam-model-page .layer-list > row.input-row { background-color: alpha(currentColor, 0.04); }\n"
+  ".lam-model-page .layer-list > row.broken { background-color: alpha(@error_color, 0.10);"
+  "  box-shadow: inset 4px 0 @error_color; }\n"
+  ".lam-model-page .layer-list > row.broken:selected {"
+  "  background-color: alpha(@error_color, 0.16); }\n"
+  ".lam-model-page .layer-error label { font-weight: bold; }\n"
+  ".lam-model-page .layer-list spinbutton > button { padding: 0 2px; min-width: 16px; }\n"
+  ".lam-model-page .layer-list spinbutton > text { min-width: 0; padding-left: 6px;"
+  "  padding-right: 2px; }\n"
+  ".lam-model-page .layer-list button.flat.row-action { padding: 4px 3px; min-width: 20px; }\n"
+  ".lam-model-page .palette-item { padding: 4px 8px; }\n"
+  ".lam-model-page .stat-value { font-size: 1.5em; font-weight: bold; }\n"
+  ".lam-model-page .status { font-weight: bold; }\n"
+  ".lam-model-page .status.success { color: shade(@success_color, 0.8); }\n"
+  ".lam-model-page .status.error { color: @error_color; }\n"
+  ".lam-model-page .loss-hint { color: shade(@warning_color, 0.7); font-weight: bold; }\n";
+
+static void
+ensure_css (GtkWidget *widget)
+{
+  static GdkDisplay *styled;
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  if (styled == display)
+    return;
+  g_autoptr (GtkCssProvider) provider = gtk_css_provider_new ();
+  gtk_css_provider_load_from_data (provider, page_css, -1);
+  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  styled = display;
+}
+
+/* GObject */
+
+static void
+lam_model_page_constructed (GObject *object)
+{
+  LamModelPage *self = LAM_MODEL_PAGE (object);
+
+  G_OBJECT_CLASS (lam_model_page_parent_class)->constructed (object);
+
+  g_assert (self->project != NULL);
+  self->spec_changed_id = g_signal_connect (self->project, "spec-changed",
+                                            G_CALLBACK (on_spec_changed), self);
+  rebuild_rows (self);
+  refresh (self);
+}
+
+static void
+lam_model_page_dispose (GObject *object)
+{
+  LamModelPage *self = LAM_MODEL_PAGE (object);
+
+  if (self->project != NULL)
+    g_clear_signal_handler (&self->spec_changed_id, self->project);
+  gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_MODEL_PAGE);
+  g_clear_object (&self->project);
+  G_OBJECT_CLASS (lam_model_page_parent_class)->dispose (object);
+}
+
+static void
+lam_model_page_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  LamModelPage *self = LAM_MODEL_PAGE (object);
+
+  switch (prop_id) {
+  case PROP_PROJECT:
+    g_value_set_object (value, self->project);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_model_page_set_property (GObject *object, guint prop_id, const GValue *value,
+                             GParamSpec *pspec)
+{
+  LamModelPage *self = LAM_MODEL_PAGE (object);
+
+  switch (prop_id) {
+  case PROP_PROJECT:
+    self->project = g_value_dup_object (value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_model_page_class_init (LamModelPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = lam_model_page_constructed;
+  object_class->dispose = lam_model_page_dispose;
+  object_class->get_property = lam_model_page_get_property;
+  object_class->set_property = lam_model_page_set_property;
+
+  properties[PROP_PROJECT] =
+    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
+                           G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Looked up in the UI resource itself rather than the global registry: a
+   * static library's resource object is linked only when something refers
+   * to it, and this reference is what pulls it in. */
+  g_autoptr (GBytes) template =
+    g_resource_lookup_data (lam_ui_get_resource (), "/org/lamina/Lamina/ui/lam-model-page.ui",
+                            G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  g_assert (template != NULL);
+  gtk_widget_class_set_template (widget_class, template);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, root);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, presets_button);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, palette_box);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, list_scroller);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, list);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_row);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, empty_row);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_settings_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_shape_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, params_total_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, flops_total_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, size_total_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, loss_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, loss_hint_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, text_entry);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, apply_button);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, text_error_label);
+  gtk_widget_class_bind_template_child_full (
+    widget_class, "number_group", FALSE,
+    G_STRUCT_OFFSET (LamModelPage, groups[LAM_LAYER_ROW_COLUMN_NUMBER]));
+  gtk_widget_class_bind_template_child_full (
+    widget_class, "kind_group", FALSE,
+    G_STRUCT_OFFSET (LamModelPage, groups[LAM_LAYER_ROW_COLUMN_KIND]));
+  gtk_widget_class_bind_template_child_full (
+    widget_class, "settings_group", FALSE,
+    G_STRUCT_OFFSET (LamModelPage, groups[LAM_LAYER_ROW_COLUMN_SETTINGS]));
+  gtk_widget_class_bind_template_child_full (
+    widget_class, "output_group", FALSE,
+    G_STRUCT_OFFSET (LamModelPage, groups[LAM_LAYER_ROW_COLUMN_OUTPUT]));
+  gtk_widget_class_bind_template_child_full (
+    widget_class, "params_group", FALSE,
+    G_STRUCT_OFFSET (LamModelPage, groups[LAM_LAYER_ROW_COLUMN_PARAMS]));
+  gtk_widget_class_bind_template_child_full (
+    widget_class, "flops_group", FALSE,
+    G_STRUCT_OFFSET (LamModelPage, groups[LAM_LAYER_ROW_COLUMN_FLOPS]));
+  gtk_widget_class_bind_template_child_full (
+    widget_class, "actions_group", FALSE,
+    G_STRUCT_OFFSET (LamModelPage, groups[LAM_LAYER_ROW_COLUMN_ACTIONS]));
+
+  gtk_widget_class_install_action (widget_class, "model.append-layer", "i", append_layer_action);
+  gtk_widget_class_install_action (widget_class, "model.load-preset", "s", load_preset_action);
+  gtk_widget_class_install_action (widget_class, "layer.remove", NULL, remove_action);
+  gtk_widget_class_install_action (widget_class, "layer.move-up", NULL, move_action);
+  gtk_widget_class_install_action (widget_class, "layer.move-down", NULL, move_action);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "lam-model-page");
+}
+
+static void
+lam_model_page_init (LamModelPage *self)
+{
+  self->error_layer = -1;
+  gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_add_css_class (GTK_WIDGET (self), "lam-model-page");
+  ensure_css (GTK_WIDGET (self));
+
+  build_palette (self);
+  build_presets_menu (self);
+
+  /* Keys act on the selected row; a focused spin button keeps Delete and
+   * the arrows for its text. */
+  GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Delete, 0, "layer.remove");
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_KP_Delete, 0, "layer.remove");
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Up, GDK_ALT_MASK, "layer.move-up");
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Down, GDK_ALT_MASK,
+                "layer.move-down");
+  gtk_widget_add_controller (GTK_WIDGET (self->list), shortcuts);
+
+  GtkDropTarget *drop = gtk_drop_target_new (LAM_TYPE_LAYER_ROW, GDK_ACTION_MOVE);
+  g_signal_connect (drop, "motion", G_CALLBACK (on_drop_motion), self);
+  g_signal_connect (drop, "leave", G_CALLBACK (on_drop_leave), self);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->list), GTK_EVENT_CONTROLLER (drop));
+
+  g_signal_connect (self->loss_dropdown, "notify::selected", G_CALLBACK (on_loss_selected), self);
+  g_signal_connect (self->text_entry, "changed", G_CALLBACK (on_text_changed), self);
+  g_signal_connect (self->text_entry, "activate", G_CALLBACK (on_text_activate), self);
+  g_signal_connect (self->apply_button, "clicked", G_CALLBACK (on_apply_clicked), self);
+}
+
+/* Public API */
+
+GtkWidget *
+lam_model_page_new (LamProject *project)
+{
+  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
+  return g_object_new (LAM_TYPE_MODEL_PAGE, "project", project, NULL);
+}
+
+LamProject *
+lam_model_page_get_project (LamModelPage *self)
+{
+  g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), NULL);
+  return self->project;
+}
+
+void
+lam_model_page_load_preset (LamModelPage *self, const char *name)
+{
+  g_return_if_fail (LAM_IS_MODEL_PAGE (self));
+  g_return_if_fail (name != NULL);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset (name, &error);
+  if (spec == NULL) {
+    set_status (self->status_label, error->message, "error");
+    return;
+  }
+  lam_project_set_spec (self->project, spec);
+}
+
+void
+lam_model_page_append_layer (LamModelPage *self, const LamLayerSpec *spec)
+{
+  g_return_if_fail (LAM_IS_MODEL_PAGE (self));
+  g_return_if_fail (spec != NULL);
+  g_return_if_fail (spec->kind >= 0 && spec->kind < LAM_N_LAYER_KINDS);
+
+  int selected = selected_index (self);
+  int index = selected >= 0 ? selected + 1 : self->n_layers;
+
+  self->rearranging++;
+  insert_row (self, spec, index);
+  self->rearranging--;
+  renumber (self);
+  LamLayerRow *row = get_row (self, index);
+  gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (row));
+  push_spec (self);
+  scroll_to_row (self, row);
+}
+
+void
+lam_model_page_remove_layer (LamModelPage *self, int index)
+{
+  g_return_if_fail (LAM_IS_MODEL_PAGE (self));
+  g_return_if_fail (index >= 0 && index < self->n_layers);
+
+  LamLayerRow *row = get_row (self, index);
+  gboolean was_selected = gtk_list_box_row_is_selected (GTK_LIST_BOX_ROW (row));
+  gboolean had_focus = focus_within (self, GTK_WIDGET (row)) != NULL;
+
+  self->rearranging++;
+  gtk_list_box_remove (self->list, GTK_WIDGET (row));
+  self->n_layers--;
+  self->rearranging--;
+  renumber (self);
+
+  if (was_selected && self->n_layers > 0) {
+    LamLayerRow *next = get_row (self, MIN (index, self->n_layers - 1));
+    gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (next));
+    if (had_focus)
+      gtk_widget_grab_focus (GTK_WIDGET (next));
+  }
+  push_spec (self);
+}
+
+void
+lam_model_page_move_layer (LamModelPage *self, int from, int to)
+{
+  g_return_if_fail (LAM_IS_MODEL_PAGE (self));
+  g_return_if_fail (from >= 0 && from < self->n_layers);
+  g_return_if_fail (to >= 0 && to < self->n_layers);
+
+  if (from == to)
+    return;
+
+  g_autoptr (GtkWidget) row = g_object_ref (GTK_WIDGET (get_row (self, from)));
+  gboolean was_selected = gtk_list_box_row_is_selected (GTK_LIST_BOX_ROW (row));
+  GtkWidget *focus = focus_within (self, row);
+  if (focus != NULL)
+    g_object_ref (focus);
+
+  self->rearranging++;
+  /* A row taken out while selected keeps its selected flag, and selecting
+   * it again would then do nothing. */
+  gtk_list_box_unselect_row (self->list, GTK_LIST_BOX_ROW (row));
+  gtk_list_box_remove (self->list, row);
+  gtk_list_box_insert (self->list, row, to + 1);
+  self->rearranging--;
+  renumber (self);
+
+  if (was_selected)
+    gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (row));
+  if (focus != NULL) {
+    gtk_widget_grab_focus (focus);
+    g_object_unref (focus);
+  }
+  push_spec (self);
+  scroll_to_row (self, LAM_LAYER_ROW (row));
+}
+
+void
+lam_model_page_set_layer_value (LamModelPage *self, int index, const char *field, double value)
+{
+  g_return_if_fail (LAM_IS_MODEL_PAGE (self));
+  g_return_if_fail (index >= 0 && index < self->n_layers);
+  g_return_if_fail (field != NULL);
+
+  LamLayerRow *row = get_row (self, index);
+  if (!lam_layer_row_set_value (row, field, value))
+    g_warning ("layer %d (%s) has no field \"%s\"", index + 1,
+               lam_layer_kind_to_string (lam_layer_row_get_spec (row)->kind), field);
+}
+
+int
+lam_model_page_get_n_layers (LamModelPage *self)
+{
+  g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), 0);
+  return self->n_layers;
+}
+
+char *
+lam_model_page_dup_output_shape (LamModelPage *self, int index)
+{
+  g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), NULL);
+  g_return_val_if_fail (index >= 0 && index < self->n_layers, NULL);
+  return g_strdup (lam_layer_row_get_output_shape (get_row (self, index)));
+}
+
+int
+lam_model_page_get_error_layer (LamModelPage *self)
+{
+  g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), -1);
+  return self->error_layer;
+}
+
+const char *
+lam_model_page_get_error_text (LamModelPage *self)
+{
+  g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), NULL);
+  LamLayerRow *row = get_row (self, self->error_layer);
+  return row != NULL ? lam_layer_row_get_error (row) : NULL;
+}
+
+void
+lam_model_page_set_text (LamModelPage *self, const char *text)
+{
+  g_return_if_fail (LAM_IS_MODEL_PAGE (self));
+  g_return_if_fail (text != NULL);
+
+  gtk_editable_set_text (GTK_EDITABLE (self->text_entry), text);
+  g_signal_emit_by_name (self->text_entry, "activate");
+}
+
+const char *
+lam_model_page_get_text (LamModelPage *self)
+{
+  g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), NULL);
+  return gtk_editable_get_text (GTK_EDITABLE (self->text_entry));
+}
+
+const char *
+lam_model_page_get_text_error (LamModelPage *self)
+{
+  g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), NULL);
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->text_error_label)))
+    return NULL;
+  return gtk_label_get_text (self->text_error_label);
+}
