@@ -1,8 +1,566 @@
+/* The Data page in a real window: the grid over a small dataset written
+ * here, filtering, selection, a failed load that keeps the dataset shown,
+ * and Fashion-MNIST when it is installed. Saves PNGs of what it shows. */
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
+#include <string.h>
+
+#include "lam-data-page.h"
+
+#define N_TRAIN 300
+#define N_TEST 60
+#define N_CLASSES 3
+#define SIDE 28
+
+/* ---- a small IDX dataset: three classes of 28×28 patterns ---- */
+
+static void
+write_idx (const char *path, guint32 magic, int n_dims, const guint32 *dims, const guint8 *data,
+           gsize size)
+{
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  guint32 be = GUINT32_TO_BE (magic);
+  g_byte_array_append (bytes, (guint8 *) &be, 4);
+  for (int i = 0; i < n_dims; i++) {
+    be = GUINT32_TO_BE (dims[i]);
+    g_byte_array_append (bytes, (guint8 *) &be, 4);
+  }
+  g_byte_array_append (bytes, data, size);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, (char *) bytes->data, bytes->len, &error);
+  g_assert_no_error (error);
+}
+
+/* Class 0: horizontal stripes, 1: vertical stripes, 2: a ring; each shifted
+ * and noisy so that no two images are the same. */
+static guint8
+pattern_pixel (int label, int x, int y, int shift, int noise)
+{
+  gboolean on = FALSE;
+  if (label == 0) {
+    on = ((y + shift) / 4) % 2 == 0;
+  } else if (label == 1) {
+    on = ((x + shift) / 4) % 2 == 0;
+  } else {
+    int dx = x - 14 - shift % 3, dy = y - 14;
+    int r2 = dx * dx + dy * dy;
+    on = r2 >= 49 && r2 <= 121;
+  }
+  return (guint8) CLAMP ((on ? 200 : 20) + noise, 0, 255);
+}
+
+static void
+write_patterns (const char *dir, const char *prefix, int n, guint32 seed, int *counts)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  gsize image_size = SIDE * SIDE;
+  g_autofree guint8 *images = g_new (guint8, n * image_size);
+  g_autofree guint8 *labels = g_new (guint8, n);
+  for (int i = 0; i < n; i++) {
+    int label = g_rand_int_range (rng, 0, N_CLASSES);
+    int shift = g_rand_int_range (rng, 0, 8);
+    labels[i] = (guint8) label;
+    if (counts != NULL)
+      counts[label]++;
+    for (int y = 0; y < SIDE; y++)
+      for (int x = 0; x < SIDE; x++)
+        images[i * image_size + y * SIDE + x] =
+          pattern_pixel (label, x, y, shift, g_rand_int_range (rng, -20, 21));
+  }
+  g_autofree char *images_name = g_strdup_printf ("%s-images-idx3-ubyte", prefix);
+  g_autofree char *labels_name = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
+  g_autofree char *images_path = g_build_filename (dir, images_name, NULL);
+  g_autofree char *labels_path = g_build_filename (dir, labels_name, NULL);
+  guint32 image_dims[] = { n, SIDE, SIDE };
+  guint32 label_dims[] = { n };
+  write_idx (images_path, 0x803, 3, image_dims, images, n * image_size);
+  write_idx (labels_path, 0x801, 1, label_dims, labels, n);
+}
+
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr (GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_unlink (path);
+  }
+  g_rmdir (dir);
+}
+
+/* ---- the main loop ---- */
+
+static gboolean
+give_up (gpointer user_data)
+{
+  g_error ("%s did not happen within a minute", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
+#define WAIT_UNTIL(condition)                                                        \
+  G_STMT_START                                                                       \
+  {                                                                                  \
+    guint timeout_ = g_timeout_add_seconds (60, give_up, (gpointer) #condition);     \
+    while (!(condition))                                                             \
+      g_main_context_iteration (NULL, TRUE);                                         \
+    g_source_remove (timeout_);                                                      \
+  }                                                                                  \
+  G_STMT_END
+
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} LoadWait;
+
+static void
+load_finished (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LoadWait *wait = user_data;
+  wait->ok = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &wait->error);
+  wait->done = TRUE;
+}
+
+static void
+load_dataset (LamProject *project, const char *dir)
+{
+  LoadWait wait = { 0 };
+  lam_project_load_dataset_async (project, dir, NULL, load_finished, &wait);
+  WAIT_UNTIL (wait.done);
+  g_assert_no_error (wait.error);
+  g_assert_true (wait.ok);
+}
+
+static gboolean
+count_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  (*(int *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Lets the window lay out and paint a few frames. */
+static void
+wait_frames (GtkWidget *window, int n)
+{
+  int ticks = 0;
+  guint id = gtk_widget_add_tick_callback (window, count_tick, &ticks, NULL);
+  WAIT_UNTIL (ticks >= n);
+  gtk_widget_remove_tick_callback (window, id);
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* ---- pictures ---- */
+
+static GdkTexture *
+render_widget (GtkWidget *widget)
+{
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  g_assert_cmpint (width, >, 0);
+  g_assert_cmpint (height, >, 0);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+static void
+save_png (GtkWidget *window, const char *name)
+{
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir != NULL ? dir : ".", name, NULL);
+  g_autoptr (GdkTexture) texture = render_widget (window);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("saved %s", path);
+}
+
+/* How many different grey levels a widget shows: an empty or blank
+ * rendering has one or two. */
+static guint
+count_levels (GtkWidget *widget)
+{
+  g_autoptr (GdkTexture) texture = render_widget (widget);
+  int width = gdk_texture_get_width (texture), height = gdk_texture_get_height (texture);
+  g_autofree guint8 *data = g_new (guint8, (gsize) width * height * 4);
+  gdk_texture_download (texture, data, (gsize) width * 4);
+  gboolean seen[256] = { FALSE };
+  guint levels = 0;
+  for (gsize p = 0; p < (gsize) width * height; p++) {
+    guint8 green = data[p * 4 + 1];
+    if (!seen[green]) {
+      seen[green] = TRUE;
+      levels++;
+    }
+  }
+  return levels;
+}
+
+/* ---- fixture: the page in a window over the small dataset ---- */
+
+typedef struct
+{
+  char *dir;
+  int counts[N_CLASSES];
+  LamProject *project;
+  GtkWidget *window;
+  LamDataPage *page;
+  LamSampleGrid *grid;
+} Fixture;
+
+static void
+open_window (Fixture *fixture)
+{
+  fixture->window = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (fixture->window), "Lamina");
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 1200, 800);
+  fixture->page = LAM_DATA_PAGE (lam_data_page_new (fixture->project));
+  fixture->grid = lam_data_page_get_grid (fixture->page);
+  gtk_window_set_child (GTK_WINDOW (fixture->window), GTK_WIDGET (fixture->page));
+  gtk_window_present (GTK_WINDOW (fixture->window));
+  WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (fixture->grid)) ||
+              gtk_widget_get_mapped (GTK_WIDGET (fixture->page)));
+  wait_frames (fixture->window, 3);
+}
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  fixture->dir = g_dir_make_tmp ("lamina-data-page-XXXXXX", &error);
+  g_assert_no_error (error);
+  write_patterns (fixture->dir, "train", N_TRAIN, 7, fixture->counts);
+  write_patterns (fixture->dir, "t10k", N_TEST, 8, NULL);
+  g_autofree char *classes = g_build_filename (fixture->dir, "classes.txt", NULL);
+  g_file_set_contents (classes, "Stripes\nBars\nRing\n", -1, &error);
+  g_assert_no_error (error);
+
+  fixture->project = lam_project_new ();
+  if (data == NULL)
+    load_dataset (fixture->project, fixture->dir);
+  open_window (fixture);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+  g_clear_object (&fixture->project);
+  remove_tree (fixture->dir);
+  g_free (fixture->dir);
+}
+
+/* ---- tests ---- */
+
+static void
+test_grid_all_samples (Fixture *fixture, gconstpointer data)
+{
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
+  for (guint i = 0; i < N_TRAIN; i++)
+    g_assert_cmpint (lam_sample_grid_get_sample_at (fixture->grid, i), ==, (int) i);
+  g_assert_cmpint (lam_sample_grid_get_sample_at (fixture->grid, N_TRAIN), ==, -1);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 0);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (fixture->grid)));
+  g_assert_cmpuint (count_levels (GTK_WIDGET (fixture->grid)), >, 100);
+}
+
+static void
+test_grid_filter (Fixture *fixture, gconstpointer data)
+{
+  const LamDataset *dataset = lam_project_get_train_set (fixture->project);
+  g_assert_cmpint (fixture->counts[1], >, 0);
+
+  lam_data_page_set_class_filter (fixture->page, 1);
+  g_assert_cmpint (lam_sample_grid_get_filter (fixture->grid), ==, 1);
+  guint n = lam_sample_grid_get_n_visible_samples (fixture->grid);
+  g_assert_cmpuint (n, ==, (guint) fixture->counts[1]);
+  for (guint i = 0; i < n; i++) {
+    int index = lam_sample_grid_get_sample_at (fixture->grid, i);
+    g_assert_cmpint (index, >=, 0);
+    g_assert_cmpint (dataset->labels[index], ==, 1);
+  }
+  /* The selection follows the filter. */
+  int selected = lam_sample_grid_get_selected (fixture->grid);
+  g_assert_cmpint (selected, >=, 0);
+  g_assert_cmpint (dataset->labels[selected], ==, 1);
+  wait_frames (fixture->window, 2);
+  save_png (fixture->window, "data-page-small-filtered.png");
+
+  lam_data_page_set_class_filter (fixture->page, -1);
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
+  /* A class the dataset does not have shows everything. */
+  lam_data_page_set_class_filter (fixture->page, 17);
+  g_assert_cmpint (lam_sample_grid_get_filter (fixture->grid), ==, -1);
+}
+
+static void
+test_grid_select (Fixture *fixture, gconstpointer data)
+{
+  const LamDataset *dataset = lam_project_get_train_set (fixture->project);
+  lam_sample_grid_set_selected (fixture->grid, 123);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 123);
+
+  /* Filtering to the selected sample's class keeps it selected. */
+  int label = dataset->labels[123];
+  lam_data_page_set_class_filter (fixture->page, label);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 123);
+
+  /* A sample the filter hides cannot be selected. */
+  int other = -1;
+  for (int i = 0; i < dataset->n && other < 0; i++)
+    if (dataset->labels[i] != label)
+      other = i;
+  g_assert_cmpint (other, >=, 0);
+  lam_sample_grid_set_selected (fixture->grid, other);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 123);
+
+  /* Zooming keeps the selection and redraws. */
+  lam_sample_grid_set_cell_size (fixture->grid, 112);
+  g_assert_cmpint (lam_sample_grid_get_cell_size (fixture->grid), ==, 112);
+  lam_sample_grid_set_cell_size (fixture->grid, 1000);
+  g_assert_cmpint (lam_sample_grid_get_cell_size (fixture->grid), ==,
+                   LAM_SAMPLE_GRID_MAX_CELL_SIZE);
+  wait_frames (fixture->window, 2);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 123);
+  save_png (fixture->window, "data-page-small-zoomed.png");
+}
+
+static void
+sample_activated (LamSampleGrid *grid, int index, gpointer user_data)
+{
+  *(int *) user_data = index;
+}
+
+static void
+move (LamSampleGrid *grid, LamSampleGridStep step, int amount)
+{
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (grid), "sample-grid.move-cursor", "(ii)",
+                                             step, amount));
+}
+
+static void
+test_grid_keyboard (Fixture *fixture, gconstpointer data)
+{
+  LamSampleGrid *grid = fixture->grid;
+  const LamDataset *dataset = lam_project_get_train_set (fixture->project);
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, 0);
+
+  move (grid, LAM_SAMPLE_GRID_STEP_ITEMS, 1);
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, 1);
+  move (grid, LAM_SAMPLE_GRID_STEP_ROWS, 1);
+  int columns = lam_sample_grid_get_selected (grid) - 1;
+  g_test_message ("%d columns", columns);
+  g_assert_cmpint (columns, >=, 4);
+  move (grid, LAM_SAMPLE_GRID_STEP_ROWS, -1);
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, 1);
+  move (grid, LAM_SAMPLE_GRID_STEP_ROWS, -1);
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, 1);
+  move (grid, LAM_SAMPLE_GRID_STEP_ITEMS, -5);
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, 0);
+
+  move (grid, LAM_SAMPLE_GRID_STEP_PAGES, 1);
+  int page = lam_sample_grid_get_selected (grid);
+  g_assert_cmpint (page % columns, ==, 0);
+  g_assert_cmpint (page, >=, 2 * columns);
+
+  move (grid, LAM_SAMPLE_GRID_STEP_ENDS, 1);
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, N_TRAIN - 1);
+  move (grid, LAM_SAMPLE_GRID_STEP_ROWS, 1);
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, N_TRAIN - 1);
+  move (grid, LAM_SAMPLE_GRID_STEP_ENDS, -1);
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, 0);
+
+  /* Within a class, the cursor walks that class's samples. */
+  lam_data_page_set_class_filter (fixture->page, 2);
+  move (grid, LAM_SAMPLE_GRID_STEP_ENDS, 1);
+  int last = -1;
+  for (int i = 0; i < dataset->n; i++)
+    if (dataset->labels[i] == 2)
+      last = i;
+  g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, last);
+
+  int activated = -1;
+  g_signal_connect (grid, "sample-activated", G_CALLBACK (sample_activated), &activated);
+  g_assert_true (
+    gtk_widget_activate_action (GTK_WIDGET (grid), "sample-grid.activate-cursor", NULL));
+  g_assert_cmpint (activated, ==, last);
+}
+
+static void
+test_error_keeps_dataset (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *empty = g_dir_make_tmp ("lamina-empty-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  lam_data_page_load_folder (fixture->page, empty);
+  g_assert_true (lam_project_get_loading (fixture->project));
+  WAIT_UNTIL (!lam_project_get_loading (fixture->project) &&
+              lam_data_page_get_error_message (fixture->page) != NULL);
+
+  const char *message = lam_data_page_get_error_message (fixture->page);
+  g_test_message ("error shown: %s", message);
+  g_assert_nonnull (strstr (message, empty));
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
+  g_assert_cmpstr (lam_project_get_dataset_dir (fixture->project), ==, fixture->dir);
+  wait_frames (fixture->window, 2);
+  save_png (fixture->window, "data-page-error.png");
+
+  /* A dataset that loads clears the error. */
+  lam_data_page_load_folder (fixture->page, fixture->dir);
+  WAIT_UNTIL (!lam_project_get_loading (fixture->project));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  g_rmdir (empty);
+}
+
+static void
+test_empty (Fixture *fixture, gconstpointer data)
+{
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, 0);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, -1);
+  save_png (fixture->window, "data-page-empty.png");
+
+  g_autofree char *missing = g_build_filename (fixture->dir, "not-here", NULL);
+  lam_data_page_load_folder (fixture->page, missing);
+  WAIT_UNTIL (!lam_project_get_loading (fixture->project) &&
+              lam_data_page_get_error_message (fixture->page) != NULL);
+  g_assert_nonnull (strstr (lam_data_page_get_error_message (fixture->page), missing));
+  g_assert_false (lam_project_get_has_dataset (fixture->project));
+  wait_frames (fixture->window, 2);
+  save_png (fixture->window, "data-page-empty-error.png");
+
+  /* The first dataset that loads fills the page. */
+  lam_data_page_load_folder (fixture->page, fixture->dir);
+  WAIT_UNTIL (!lam_project_get_loading (fixture->project));
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 0);
+}
+
+static void
+test_fashion_mnist (Fixture *fixture, gconstpointer data)
+{
+  if (!g_file_test (LAM_DATASET_DEFAULT_DIR, G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("Fashion-MNIST is not installed at " LAM_DATASET_DEFAULT_DIR
+                 " (Debian's dataset-fashion-mnist package)");
+    return;
+  }
+
+  /* A new dataset resets what the page shows of the old one. */
+  lam_data_page_set_class_filter (fixture->page, 1);
+  lam_sample_grid_set_cell_size (fixture->grid, 84);
+
+  gint64 start = g_get_monotonic_time ();
+  lam_data_page_load_folder (fixture->page, LAM_DATASET_DEFAULT_DIR);
+  wait_frames (fixture->window, 2);
+  if (lam_project_get_loading (fixture->project))
+    save_png (fixture->window, "data-page-loading.png");
+  WAIT_UNTIL (!lam_project_get_loading (fixture->project));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  g_test_message ("Fashion-MNIST loaded in %.2f s", (g_get_monotonic_time () - start) / 1e6);
+
+  const LamDataset *dataset = lam_project_get_train_set (fixture->project);
+  g_assert_cmpint (dataset->n, ==, 60000);
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, 60000);
+  g_assert_cmpint (lam_sample_grid_get_filter (fixture->grid), ==, -1);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 0);
+  lam_sample_grid_set_cell_size (fixture->grid, 56);
+  g_assert_cmpint (lam_sample_grid_get_sample_at (fixture->grid, 59999), ==, 59999);
+
+  /* Scroll through all 60,000 and time the grid's frames: drawn (new
+   * rows) and rendered, as the window would. */
+  wait_frames (fixture->window, 2);
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (fixture->grid));
+  double end = gtk_adjustment_get_upper (vadjustment) - gtk_adjustment_get_page_size (vadjustment);
+  g_assert_cmpfloat (end, >, 0);
+  g_test_message ("renderer: %s",
+                  G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (fixture->window))));
+  const int steps = 60;
+  double step = gtk_adjustment_get_page_size (vadjustment) / 30;
+  for (int smooth = 0; smooth <= 1; smooth++) {
+    gint64 drawing = 0, rendering = 0;
+    for (int i = 0; i < steps; i++) {
+      gtk_adjustment_set_value (vadjustment, smooth ? end - step * i : end * (i + 1) / steps);
+      gint64 t0 = g_get_monotonic_time ();
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+      gtk_widget_snapshot_child (gtk_widget_get_parent (GTK_WIDGET (fixture->grid)),
+                                 GTK_WIDGET (fixture->grid), snapshot);
+      g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+      gint64 t1 = g_get_monotonic_time ();
+      g_assert_nonnull (node);
+      graphene_rect_t bounds;
+      gsk_render_node_get_bounds (node, &bounds);
+      g_autoptr (GdkTexture) frame = gsk_renderer_render_texture (
+        gtk_native_get_renderer (GTK_NATIVE (fixture->window)), node, &bounds);
+      drawing += t1 - t0;
+      rendering += g_get_monotonic_time () - t1;
+    }
+    g_test_message ("grid frames %s: %.2f ms drawing, %.1f ms rendering and reading back",
+                    smooth ? "scrolling smoothly" : "jumping through 60,000 images",
+                    drawing / 1e3 / steps, rendering / 1e3 / steps);
+  }
+
+  gtk_adjustment_set_value (vadjustment, end);
+  wait_frames (fixture->window, 2);
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadjustment), ==, end);
+  g_assert_cmpuint (count_levels (GTK_WIDGET (fixture->grid)), >, 100);
+
+  /* The last sample is reachable by selection, and scrolls into view. */
+  lam_sample_grid_set_selected (fixture->grid, 0);
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadjustment), ==, 0);
+  lam_sample_grid_set_selected (fixture->grid, 59999);
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadjustment), ==, end);
+
+  lam_sample_grid_set_selected (fixture->grid, 42);
+  wait_frames (fixture->window, 3);
+  save_png (fixture->window, "data-page.png");
+
+  lam_data_page_set_class_filter (fixture->page, 7);
+  guint n = lam_sample_grid_get_n_visible_samples (fixture->grid);
+  g_assert_cmpuint (n, ==, 6000);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpint (dataset->labels[lam_sample_grid_get_sample_at (fixture->grid, i)], ==, 7);
+  lam_sample_grid_set_cell_size (fixture->grid, 84);
+  wait_frames (fixture->window, 3);
+  save_png (fixture->window, "data-page-filtered.png");
+
+  GtkSettings *settings = gtk_settings_get_default ();
+  g_object_set (settings, "gtk-application-prefer-dark-theme", TRUE, NULL);
+  lam_data_page_set_class_filter (fixture->page, -1);
+  lam_sample_grid_set_cell_size (fixture->grid, 56);
+  wait_frames (fixture->window, 3);
+  save_png (fixture->window, "data-page-dark.png");
+  g_object_set (settings, "gtk-application-prefer-dark-theme", FALSE, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
+  /* xvfb-run gives no session bus for the accessibility bridge. */
+  g_setenv ("GTK_A11Y", "none", FALSE);
   gtk_init ();
   g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/data-page/grid/all-samples", Fixture, NULL, fixture_set_up,
+              test_grid_all_samples, fixture_tear_down);
+  g_test_add ("/data-page/grid/filter-one-class", Fixture, NULL, fixture_set_up,
+              test_grid_filter, fixture_tear_down);
+  g_test_add ("/data-page/grid/select-and-zoom", Fixture, NULL, fixture_set_up,
+              test_grid_select, fixture_tear_down);
+  g_test_add ("/data-page/grid/keyboard", Fixture, NULL, fixture_set_up, test_grid_keyboard,
+              fixture_tear_down);
+  g_test_add ("/data-page/error/keeps-dataset", Fixture, NULL, fixture_set_up,
+              test_error_keeps_dataset, fixture_tear_down);
+  g_test_add ("/data-page/empty/then-loaded", Fixture, "no dataset", fixture_set_up, test_empty,
+              fixture_tear_down);
+  g_test_add ("/data-page/fashion-mnist/scroll-filter", Fixture, NULL, fixture_set_up,
+              test_fashion_mnist, fixture_tear_down);
+
   return g_test_run ();
 }

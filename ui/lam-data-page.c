@@ -1,1 +1,1144 @@
-/* being written */
+#include "lam-data-page.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "lam-loader.h"
+#include "lam-ui-resources.h"
+
+#define N_AUGMENTS 4
+#define AUGMENT_PADDING 4
+#define COUNT_ROW_HEIGHT 24
+
+#define NOT_INSTALLED_MESSAGE                                                           \
+  "Fashion-MNIST is not installed. Install Debian's dataset-fashion-mnist package, or " \
+  "open a folder with MNIST-style IDX files or CIFAR-10 batches."
+
+struct _LamDataPage
+{
+  GtkWidget parent_instance;
+
+  LamProject *project; /* owned */
+
+  GtkWidget *header_box;
+  GtkLabel *title_label;
+  GtkLabel *summary_label;
+  GtkLabel *shown_label;
+  GtkDropDown *filter_dropdown;
+  GtkScale *zoom_scale;
+  GtkButton *zoom_out_button;
+  GtkButton *zoom_in_button;
+  GtkAdjustment *zoom_adjustment;
+  GtkButton *open_button;
+  GtkWidget *loading_box;
+  GtkLabel *loading_label;
+  GtkProgressBar *loading_bar;
+  GtkWidget *error_frame;
+  GtkLabel *error_title;
+  GtkLabel *error_label;
+  GtkLabel *error_note;
+  GtkButton *error_close_button;
+  GtkStack *content_stack;
+  GtkImage *empty_icon;
+  GtkLabel *empty_title;
+  GtkLabel *empty_label;
+  GtkProgressBar *empty_loading_bar;
+  GtkButton *empty_open_button;
+  GtkDrawingArea *counts_area;
+  GtkLabel *split_label;
+  GtkLabel *test_label;
+  GtkLabel *stats_label;
+  LamSampleGrid *grid;
+  GtkWidget *sample_box;
+  GtkLabel *sample_title;
+  GtkLabel *sample_subtitle;
+  GtkDrawingArea *sample_area;
+  GtkLabel *pixel_min_label;
+  GtkLabel *pixel_max_label;
+  GtkLabel *pixel_mean_label;
+  GtkLabel *norm_min_label;
+  GtkLabel *norm_max_label;
+  GtkLabel *norm_mean_label;
+  GtkDrawingArea *normalised_area;
+  GtkDrawingArea *scale_area;
+  GtkLabel *scale_note;
+  GtkButton *shuffle_button;
+  GtkDrawingArea *augment_areas[N_AUGMENTS];
+  GtkLabel *augment_note;
+
+  guint pulse_id;
+  GtkFileChooserNative *chooser; /* owned while it is open */
+  char *loading_dir;             /* the newest folder this page asked for, while it loads */
+  char *error_heading;           /* the failed load shown, or NULL */
+  char *error_text;
+
+  /* The chart's data, copied at "dataset-changed": it never reads a
+   * dataset the project may have freed. */
+  int n_classes;
+  int *class_counts; /* owned */
+  char **class_names; /* owned */
+
+  /* The selected image, ready to draw. */
+  cairo_surface_t *sample_surface;
+  cairo_surface_t *normalised_surface;
+  cairo_surface_t *augment_surfaces[N_AUGMENTS];
+  float norm_low; /* the normalised values of pixel 0 and 255, over channels */
+  float norm_high;
+  GRand *rng; /* owned: augmentations */
+};
+
+G_DEFINE_FINAL_TYPE (LamDataPage, lam_data_page, GTK_TYPE_WIDGET)
+
+enum
+{
+  PROP_0,
+  PROP_PROJECT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* "60,000" whatever the locale: the page's sentences are English. */
+static char *
+format_count (gint64 n)
+{
+  g_autofree char *digits = g_strdup_printf ("%" G_GINT64_FORMAT, n < 0 ? -n : n);
+  GString *out = g_string_new (n < 0 ? "−" : "");
+  size_t len = strlen (digits);
+  for (size_t i = 0; i < len; i++) {
+    if (i > 0 && (len - i) % 3 == 0)
+      g_string_append_c (out, ',');
+    g_string_append_c (out, digits[i]);
+  }
+  return g_string_free (out, FALSE);
+}
+
+/* A number with a real minus sign, and no "−0.00". */
+static char *
+format_value (double value, int digits)
+{
+  if (fabs (value) < 0.5 * pow (10, -digits))
+    value = 0;
+  g_autofree char *text = g_strdup_printf ("%.*f", digits, fabs (value));
+  return g_strconcat (value < 0 ? "−" : "", text, NULL);
+}
+
+static void
+get_colors (GtkWidget *widget, GdkRGBA *fg, GdkRGBA *accent)
+{
+  GtkStyleContext *context = gtk_widget_get_style_context (widget);
+  gtk_style_context_get_color (context, fg);
+  if (accent != NULL &&
+      !gtk_style_context_lookup_color (context, "theme_selected_bg_color", accent))
+    gdk_rgba_parse (accent, "#3584e4");
+}
+
+static const LamDataset *
+train_set (LamDataPage *self)
+{
+  return lam_project_get_train_set (self->project);
+}
+
+/* The normalisation training uses: the dataset's statistics, or the ones set
+ * on the Train page. */
+static LamLoaderConfig
+normalisation_config (LamDataPage *self)
+{
+  LamLoaderConfig config = lam_loader_config_default ();
+  const LamTrainerConfig *trainer = lam_project_get_config (self->project);
+  if (trainer->normalize_from_data) {
+    lam_project_get_dataset_stats (self->project, config.mean, config.std);
+  } else {
+    memcpy (config.mean, trainer->mean, sizeof config.mean);
+    memcpy (config.std, trainer->std, sizeof config.std);
+  }
+  /* Images that are all one grey have no spread to divide by. */
+  for (int c = 0; c < 3; c++)
+    if (!(config.std[c] > 0))
+      config.std[c] = 1;
+  return config;
+}
+
+/* ---- drawing ---- */
+
+static cairo_surface_t *
+surface_from_pixels (const LamDataset *dataset, const guint8 *image)
+{
+  int w = dataset->width, h = dataset->height;
+  gsize plane = (gsize) w * h;
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+  guint8 *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  for (int y = 0; y < h; y++) {
+    guint32 *row = (guint32 *) (data + (gsize) y * stride);
+    for (int x = 0; x < w; x++) {
+      gsize p = (gsize) y * w + x;
+      guint32 r = image[p], g = r, b = r;
+      if (dataset->channels == 3) {
+        g = image[plane + p];
+        b = image[2 * plane + p];
+      }
+      row[x] = 0xff000000u | r << 16 | g << 8 | b;
+    }
+  }
+  cairo_surface_mark_dirty (surface);
+  return surface;
+}
+
+/* Normalised values on a grey scale from low (black) to high (white). */
+static cairo_surface_t *
+surface_from_values (const LamDataset *dataset, const float *values, float low, float high)
+{
+  gsize size = lam_dataset_image_size (dataset);
+  g_autofree guint8 *bytes = g_new (guint8, size);
+  float range = high > low ? high - low : 1;
+  for (gsize k = 0; k < size; k++)
+    bytes[k] = (guint8) CLAMP (lrintf ((values[k] - low) / range * 255), 0, 255);
+  return surface_from_pixels (dataset, bytes);
+}
+
+static void
+draw_image (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_data)
+{
+  cairo_surface_t *surface = *(cairo_surface_t **) user_data;
+  if (surface == NULL)
+    return;
+  int w = cairo_image_surface_get_width (surface);
+  int h = cairo_image_surface_get_height (surface);
+  double scale = MIN ((double) width / w, (double) height / h);
+  /* Whole multiples keep every source pixel the same size on screen. */
+  if (scale >= 2)
+    scale = floor (scale);
+  double x = floor ((width - w * scale) / 2);
+  double y = floor ((height - h * scale) / 2);
+
+  cairo_save (cr);
+  cairo_translate (cr, x, y);
+  cairo_scale (cr, scale, scale);
+  cairo_set_source_surface (cr, surface, 0, 0);
+  cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+  cairo_rectangle (cr, 0, 0, w, h);
+  cairo_fill (cr);
+  cairo_restore (cr);
+}
+
+static void
+draw_scale (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_data)
+{
+  LamDataPage *self = user_data;
+  if (self->sample_surface == NULL)
+    return;
+  GdkRGBA fg;
+  get_colors (GTK_WIDGET (area), &fg, NULL);
+
+  const double bar_height = 12;
+  cairo_pattern_t *gradient = cairo_pattern_create_linear (0, 0, width, 0);
+  cairo_pattern_add_color_stop_rgb (gradient, 0, 0, 0, 0);
+  cairo_pattern_add_color_stop_rgb (gradient, 1, 1, 1, 1);
+  cairo_rectangle (cr, 0, 0, width, bar_height);
+  cairo_set_source (cr, gradient);
+  cairo_fill (cr);
+  cairo_pattern_destroy (gradient);
+  cairo_rectangle (cr, 0.5, 0.5, width - 1, bar_height - 1);
+  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.3);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+
+  struct
+  {
+    double value;
+    double align; /* 0 left, 0.5 centred, 1 right of the tick */
+  } ticks[] = {
+    { self->norm_low, 0 },
+    { 0, 0.5 },
+    { self->norm_high, 1 },
+  };
+  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (area), NULL);
+  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
+  pango_attr_list_insert (attrs, pango_attr_scale_new (PANGO_SCALE_SMALL));
+  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum"));
+  pango_layout_set_attributes (layout, attrs);
+  double range = self->norm_high - self->norm_low;
+  int end_widths[2];
+  for (int end = 0; end < 2; end++) {
+    g_autofree char *text = format_value (end == 0 ? self->norm_low : self->norm_high, 2);
+    pango_layout_set_text (layout, text, -1);
+    pango_layout_get_pixel_size (layout, &end_widths[end], NULL);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (ticks); i++) {
+    double x = range > 0 ? (ticks[i].value - self->norm_low) / range * width : 0;
+    g_autofree char *text = format_value (ticks[i].value, 2);
+    pango_layout_set_text (layout, text, -1);
+    int text_width, text_height;
+    pango_layout_get_pixel_size (layout, &text_width, &text_height);
+    double text_x = CLAMP (x - ticks[i].align * text_width, 0, width - text_width);
+    cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, fg.alpha * 0.5);
+    cairo_rectangle (cr, CLAMP (round (x), 0, width - 1), bar_height, 1, 4);
+    cairo_fill (cr);
+    /* Zero gets a label only where it does not run into the ends' labels. */
+    if (i == 1 && (text_x < end_widths[0] + 6 || text_x + text_width > width - end_widths[1] - 6))
+      continue;
+    cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, fg.alpha * 0.8);
+    cairo_move_to (cr, text_x, bar_height + 5);
+    pango_cairo_show_layout (cr, layout);
+  }
+  g_object_unref (layout);
+}
+
+static void
+rounded_rectangle (cairo_t *cr, double x, double y, double width, double height, double radius)
+{
+  radius = MIN (radius, MIN (width, height) / 2);
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x + width - radius, y + radius, radius, -G_PI / 2, 0);
+  cairo_arc (cr, x + width - radius, y + height - radius, radius, 0, G_PI / 2);
+  cairo_arc (cr, x + radius, y + height - radius, radius, G_PI / 2, G_PI);
+  cairo_arc (cr, x + radius, y + radius, radius, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+}
+
+/* Per class: its name, a bar, and the count. */
+static void
+draw_counts (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_data)
+{
+  LamDataPage *self = user_data;
+  if (self->n_classes == 0)
+    return;
+  GdkRGBA fg, accent;
+  get_colors (GTK_WIDGET (area), &fg, &accent);
+  int filter = lam_sample_grid_get_filter (self->grid);
+
+  int max_count = 1;
+  for (int c = 0; c < self->n_classes; c++)
+    max_count = MAX (max_count, self->class_counts[c]);
+
+  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (area), NULL);
+  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
+  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum"));
+  pango_layout_set_attributes (layout, attrs);
+
+  int name_width = 0, count_width = 0, text_height = 0;
+  for (int c = 0; c < self->n_classes; c++) {
+    int w;
+    pango_layout_set_text (layout, self->class_names[c], -1);
+    pango_layout_get_pixel_size (layout, &w, &text_height);
+    name_width = MAX (name_width, w);
+  }
+  g_autofree char *widest = format_count (max_count);
+  pango_layout_set_text (layout, widest, -1);
+  pango_layout_get_pixel_size (layout, &count_width, NULL);
+  name_width = MIN (name_width, width * 2 / 5);
+
+  const int gap = 8;
+  double bar_x = name_width + gap;
+  double bar_room = MAX (width - bar_x - gap - count_width, 8);
+
+  for (int c = 0; c < self->n_classes; c++) {
+    double y = c * COUNT_ROW_HEIGHT;
+    gboolean dimmed = filter >= 0 && filter != c;
+    double alpha = dimmed ? 0.35 : 1;
+
+    pango_layout_set_width (layout, name_width * PANGO_SCALE);
+    pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+    pango_layout_set_text (layout, self->class_names[c], -1);
+    cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, fg.alpha * (dimmed ? 0.5 : 1));
+    cairo_move_to (cr, 0, y + (COUNT_ROW_HEIGHT - text_height) / 2.0);
+    pango_cairo_show_layout (cr, layout);
+
+    double bar_width = MAX (bar_room * self->class_counts[c] / max_count, 2);
+    rounded_rectangle (cr, bar_x, y + 6, bar_width, COUNT_ROW_HEIGHT - 12, 3);
+    cairo_set_source_rgba (cr, accent.red, accent.green, accent.blue, accent.alpha * alpha);
+    cairo_fill (cr);
+
+    g_autofree char *count = format_count (self->class_counts[c]);
+    pango_layout_set_width (layout, -1);
+    pango_layout_set_text (layout, count, -1);
+    cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, fg.alpha * (dimmed ? 0.4 : 0.7));
+    cairo_move_to (cr, bar_x + bar_width + 6, y + (COUNT_ROW_HEIGHT - text_height) / 2.0);
+    pango_cairo_show_layout (cr, layout);
+  }
+  g_object_unref (layout);
+}
+
+/* ---- the selected sample ---- */
+
+static void
+clear_sample_surfaces (LamDataPage *self)
+{
+  g_clear_pointer (&self->sample_surface, cairo_surface_destroy);
+  g_clear_pointer (&self->normalised_surface, cairo_surface_destroy);
+  for (int i = 0; i < N_AUGMENTS; i++)
+    g_clear_pointer (&self->augment_surfaces[i], cairo_surface_destroy);
+}
+
+static void
+update_augments (LamDataPage *self)
+{
+  for (int i = 0; i < N_AUGMENTS; i++)
+    g_clear_pointer (&self->augment_surfaces[i], cairo_surface_destroy);
+  const LamDataset *dataset = train_set (self);
+  int index = lam_sample_grid_get_selected (self->grid);
+  if (dataset != NULL && index >= 0) {
+    LamLoaderConfig config = normalisation_config (self);
+    int padding = lam_project_get_config (self->project)->crop_padding;
+    config.crop_padding = padding > 0 ? padding : AUGMENT_PADDING;
+    config.padding_mode = LAM_PADDING_ZERO;
+    config.hflip = TRUE;
+    g_autofree float *values = g_new (float, lam_dataset_image_size (dataset));
+    for (int i = 0; i < N_AUGMENTS; i++) {
+      lam_loader_prepare_image (dataset, index, &config, TRUE, self->rng, values);
+      self->augment_surfaces[i] =
+        surface_from_values (dataset, values, self->norm_low, self->norm_high);
+    }
+    g_autofree char *note = g_strdup_printf (
+      "Every epoch, shifted by up to %d pixels and mirrored half of the time.",
+      config.crop_padding);
+    gtk_label_set_text (self->augment_note, note);
+  }
+  for (int i = 0; i < N_AUGMENTS; i++)
+    gtk_widget_queue_draw (GTK_WIDGET (self->augment_areas[i]));
+}
+
+static void
+set_label_value (GtkLabel *label, double value, int digits)
+{
+  g_autofree char *text = format_value (value, digits);
+  gtk_label_set_text (label, text);
+}
+
+static void
+update_sample (LamDataPage *self)
+{
+  clear_sample_surfaces (self);
+  const LamDataset *dataset = train_set (self);
+  int index = lam_sample_grid_get_selected (self->grid);
+  gtk_widget_set_visible (self->sample_box, dataset != NULL && index >= 0);
+  if (dataset == NULL || index < 0) {
+    update_augments (self);
+    return;
+  }
+
+  int label = dataset->labels[index];
+  gtk_label_set_text (self->sample_title, dataset->class_names[label]);
+  g_autofree char *number = format_count (index);
+  g_autofree char *subtitle = g_strdup_printf ("Index %s · label %d", number, label);
+  gtk_label_set_text (self->sample_subtitle, subtitle);
+
+  gsize size = lam_dataset_image_size (dataset);
+  const guint8 *image = lam_dataset_get_image (dataset, index);
+  int pixel_min = 255, pixel_max = 0;
+  double pixel_sum = 0;
+  for (gsize k = 0; k < size; k++) {
+    pixel_min = MIN (pixel_min, image[k]);
+    pixel_max = MAX (pixel_max, image[k]);
+    pixel_sum += image[k];
+  }
+  set_label_value (self->pixel_min_label, pixel_min, 0);
+  set_label_value (self->pixel_max_label, pixel_max, 0);
+  set_label_value (self->pixel_mean_label, pixel_sum / size, 1);
+
+  LamLoaderConfig config = normalisation_config (self);
+  g_autofree float *values = g_new (float, size);
+  lam_loader_prepare_image (dataset, index, &config, FALSE, NULL, values);
+  float value_min = G_MAXFLOAT, value_max = -G_MAXFLOAT;
+  double value_sum = 0;
+  for (gsize k = 0; k < size; k++) {
+    value_min = MIN (value_min, values[k]);
+    value_max = MAX (value_max, values[k]);
+    value_sum += values[k];
+  }
+  set_label_value (self->norm_min_label, value_min, 2);
+  set_label_value (self->norm_max_label, value_max, 2);
+  set_label_value (self->norm_mean_label, value_sum / size, 2);
+
+  self->norm_low = G_MAXFLOAT;
+  self->norm_high = -G_MAXFLOAT;
+  for (int c = 0; c < dataset->channels; c++) {
+    self->norm_low = MIN (self->norm_low, -config.mean[c] / config.std[c]);
+    self->norm_high = MAX (self->norm_high, (1 - config.mean[c]) / config.std[c]);
+  }
+  self->sample_surface = surface_from_pixels (dataset, image);
+  self->normalised_surface =
+    surface_from_values (dataset, values, self->norm_low, self->norm_high);
+
+  g_autofree char *low = format_value (self->norm_low, 2);
+  g_autofree char *high = format_value (self->norm_high, 2);
+  g_autofree char *note = g_strdup_printf (
+    "Values run from %s (black) to %s (white); 0 is the average pixel.", low, high);
+  gtk_label_set_text (self->scale_note, note);
+
+  gtk_widget_queue_draw (GTK_WIDGET (self->sample_area));
+  gtk_widget_queue_draw (GTK_WIDGET (self->normalised_area));
+  gtk_widget_queue_draw (GTK_WIDGET (self->scale_area));
+  update_augments (self);
+}
+
+/* ---- the dataset ---- */
+
+static void
+update_shown (LamDataPage *self)
+{
+  const LamDataset *dataset = train_set (self);
+  if (dataset == NULL) {
+    gtk_label_set_text (self->shown_label, "");
+    return;
+  }
+  guint shown = lam_sample_grid_get_n_visible_samples (self->grid);
+  g_autofree char *count = format_count (shown);
+  g_autofree char *text = g_strdup_printf ("%s %s", count, shown == 1 ? "image" : "images");
+  gtk_label_set_text (self->shown_label, text);
+}
+
+static void
+update_split (LamDataPage *self)
+{
+  const LamDataset *dataset = train_set (self);
+  if (dataset == NULL)
+    return;
+
+  double fraction = lam_project_get_config (self->project)->val_fraction;
+  gint64 n_val = (gint64) llround (dataset->n * fraction);
+  g_autofree char *train = format_count (dataset->n - n_val);
+  g_autofree char *val = format_count (n_val);
+  g_autofree char *percent = fabs (fraction * 100 - round (fraction * 100)) < 0.05
+                               ? g_strdup_printf ("%.0f%%", fraction * 100)
+                               : g_strdup_printf ("%.1f%%", fraction * 100);
+  g_autofree char *split =
+    n_val > 0 ? g_strdup_printf ("%s for training, %s for validation (%s)", train, val, percent)
+              : g_strdup_printf ("All %s for training, none kept for validation", train);
+  gtk_label_set_text (self->split_label, split);
+
+  const LamDataset *test = lam_project_get_test_set (self->project);
+  g_autofree char *test_count = test != NULL ? format_count (test->n) : NULL;
+  g_autofree char *test_text =
+    test != NULL
+      ? g_strdup_printf ("%s test images are kept apart for the final evaluation.", test_count)
+      : g_strdup ("This folder has no test set.");
+  gtk_label_set_text (self->test_label, test_text);
+
+  LamLoaderConfig config = normalisation_config (self);
+  const char *source = lam_project_get_config (self->project)->normalize_from_data
+                         ? "The training images have"
+                         : "Training uses";
+  g_autofree char *stats = NULL;
+  if (dataset->channels == 1) {
+    g_autofree char *mean = format_value (config.mean[0], 3);
+    g_autofree char *std = format_value (config.std[0], 3);
+    stats = g_strdup_printf ("%s mean %s and standard deviation %s, on a 0–1 scale. The "
+                             "network gets each pixel p as\n(p / 255 − %s) / %s",
+                             source, mean, std, mean, std);
+  } else {
+    g_autofree char *means = g_strdup_printf ("%.3f, %.3f, %.3f", config.mean[0], config.mean[1],
+                                              config.mean[2]);
+    g_autofree char *stds =
+      g_strdup_printf ("%.3f, %.3f, %.3f", config.std[0], config.std[1], config.std[2]);
+    stats = g_strdup_printf ("%s per-channel means (%s) and standard deviations (%s), on a 0–1 "
+                             "scale. The network gets each pixel p of channel c as\n"
+                             "(p / 255 − mean[c]) / std[c]",
+                             source, means, stds);
+  }
+  gtk_label_set_text (self->stats_label, stats);
+}
+
+static void
+update_header (LamDataPage *self)
+{
+  const LamDataset *dataset = train_set (self);
+  if (dataset == NULL) {
+    gtk_label_set_text (self->title_label, "No Dataset");
+    gtk_label_set_text (self->summary_label, "");
+    return;
+  }
+  const LamDataset *test = lam_project_get_test_set (self->project);
+  g_autofree char *n_train = format_count (dataset->n);
+  g_autofree char *n_test = test != NULL ? format_count (test->n) : NULL;
+  g_autofree char *test_part =
+    test != NULL ? g_strdup_printf ("%s test", n_test) : g_strdup ("no test set");
+  g_autofree char *summary =
+    g_strdup_printf ("%s training images, %s, %d×%d×%d, %d classes", n_train, test_part,
+                     dataset->channels, dataset->height, dataset->width, dataset->n_classes);
+  gtk_label_set_text (self->title_label, dataset->name);
+  gtk_label_set_text (self->summary_label, summary);
+}
+
+static gboolean
+pulse (gpointer user_data)
+{
+  LamDataPage *self = user_data;
+  gtk_progress_bar_pulse (self->loading_bar);
+  gtk_progress_bar_pulse (self->empty_loading_bar);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Which of empty page, loading bar and error the page shows. */
+static void
+update_state (LamDataPage *self)
+{
+  gboolean has_dataset = lam_project_get_has_dataset (self->project);
+  gboolean loading = lam_project_get_loading (self->project);
+
+  gtk_stack_set_visible_child_name (self->content_stack, has_dataset ? "data" : "empty");
+  gtk_widget_set_visible (self->header_box, has_dataset);
+
+  gtk_widget_set_visible (self->loading_box, loading && has_dataset);
+  gtk_widget_set_visible (GTK_WIDGET (self->empty_loading_bar), loading && !has_dataset);
+  if (loading && self->pulse_id == 0) {
+    self->pulse_id = g_timeout_add (100, pulse, self);
+    pulse (self);
+  } else if (!loading) {
+    g_clear_handle_id (&self->pulse_id, g_source_remove);
+  }
+  g_autofree char *loading_text =
+    self->loading_dir != NULL ? g_strdup_printf ("Loading %s…", self->loading_dir)
+                              : g_strdup ("Loading the dataset…");
+  gtk_label_set_text (self->loading_label, loading_text);
+
+  gtk_widget_set_visible (self->error_frame, has_dataset && self->error_text != NULL);
+  if (self->error_text != NULL) {
+    gtk_label_set_text (self->error_title, self->error_heading);
+    gtk_label_set_text (self->error_label, self->error_text);
+    if (has_dataset) {
+      g_autofree char *note =
+        g_strdup_printf ("The dataset shown is still %s.", train_set (self)->name);
+      gtk_label_set_text (self->error_note, note);
+    }
+  }
+
+  if (has_dataset)
+    return;
+  const char *icon = "image-x-generic-symbolic";
+  if (loading) {
+    gtk_label_set_text (self->empty_title, "Loading Dataset");
+    gtk_label_set_text (self->empty_label, loading_text);
+  } else if (self->error_text != NULL) {
+    icon = "dialog-error-symbolic";
+    gtk_label_set_text (self->empty_title, self->error_heading);
+    gtk_label_set_text (self->empty_label, self->error_text);
+  } else if (!g_file_test (LAM_DATASET_DEFAULT_DIR, G_FILE_TEST_IS_DIR)) {
+    gtk_label_set_text (self->empty_title, "No Dataset");
+    gtk_label_set_text (self->empty_label, NOT_INSTALLED_MESSAGE);
+  } else {
+    gtk_label_set_text (self->empty_title, "No Dataset");
+    gtk_label_set_text (self->empty_label,
+                        "Open a folder with MNIST-style IDX files or CIFAR-10 batches.");
+  }
+  gtk_image_set_from_icon_name (self->empty_icon, icon);
+}
+
+static void
+set_error (LamDataPage *self, const char *title, const char *message)
+{
+  g_free (self->error_heading);
+  g_free (self->error_text);
+  self->error_heading = g_strdup (title);
+  self->error_text = g_strdup (message);
+  update_state (self);
+}
+
+static void
+filter_selected_changed (GtkDropDown *dropdown, GParamSpec *pspec, LamDataPage *self)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+  lam_sample_grid_set_filter (self->grid,
+                              selected == GTK_INVALID_LIST_POSITION ? -1 : (int) selected - 1);
+}
+
+static void
+grid_filter_changed (LamSampleGrid *grid, GParamSpec *pspec, LamDataPage *self)
+{
+  guint item = (guint) (lam_sample_grid_get_filter (grid) + 1);
+  if (gtk_drop_down_get_selected (self->filter_dropdown) != item) {
+    g_signal_handlers_block_by_func (self->filter_dropdown, filter_selected_changed, self);
+    gtk_drop_down_set_selected (self->filter_dropdown, item);
+    g_signal_handlers_unblock_by_func (self->filter_dropdown, filter_selected_changed, self);
+  }
+  update_shown (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self->counts_area));
+}
+
+static void
+grid_selected_changed (LamSampleGrid *grid, GParamSpec *pspec, LamDataPage *self)
+{
+  update_sample (self);
+}
+
+static void
+update_zoom_marks (LamDataPage *self)
+{
+  gtk_scale_clear_marks (self->zoom_scale);
+  const LamDataset *dataset = train_set (self);
+  if (dataset == NULL)
+    return;
+  int edge = MAX (dataset->width, dataset->height);
+  for (int size = edge; size <= LAM_SAMPLE_GRID_MAX_CELL_SIZE; size += edge)
+    if (size >= LAM_SAMPLE_GRID_MIN_CELL_SIZE)
+      gtk_scale_add_mark (self->zoom_scale, size, GTK_POS_BOTTOM, NULL);
+}
+
+/* Sizes near a whole multiple of the image snap to it, where every pixel of
+ * the image gets the same number of screen pixels. */
+static void
+zoom_value_changed (GtkAdjustment *adjustment, LamDataPage *self)
+{
+  const LamDataset *dataset = train_set (self);
+  if (dataset == NULL)
+    return;
+  int edge = MAX (dataset->width, dataset->height);
+  double value = gtk_adjustment_get_value (adjustment);
+  double snapped = round (value / edge) * edge;
+  if (snapped != value && fabs (snapped - value) <= 3 &&
+      snapped >= LAM_SAMPLE_GRID_MIN_CELL_SIZE && snapped <= LAM_SAMPLE_GRID_MAX_CELL_SIZE)
+    gtk_adjustment_set_value (adjustment, snapped);
+}
+
+/* The buttons step between whole multiples of the image's size. */
+static void
+zoom_step (LamDataPage *self, int direction)
+{
+  const LamDataset *dataset = train_set (self);
+  int edge = dataset != NULL ? MAX (dataset->width, dataset->height) : 28;
+  double value = gtk_adjustment_get_value (self->zoom_adjustment);
+  double target = direction > 0 ? (floor (value / edge) + 1) * edge
+                                : (ceil (value / edge) - 1) * edge;
+  gtk_adjustment_set_value (self->zoom_adjustment,
+                            CLAMP (target, LAM_SAMPLE_GRID_MIN_CELL_SIZE,
+                                   LAM_SAMPLE_GRID_MAX_CELL_SIZE));
+}
+
+static void
+zoom_out_clicked (GtkButton *button, LamDataPage *self)
+{
+  zoom_step (self, -1);
+}
+
+static void
+zoom_in_clicked (GtkButton *button, LamDataPage *self)
+{
+  zoom_step (self, +1);
+}
+
+static void
+zoom_buttons_update (GtkAdjustment *adjustment, LamDataPage *self)
+{
+  double value = gtk_adjustment_get_value (adjustment);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->zoom_out_button),
+                            value > LAM_SAMPLE_GRID_MIN_CELL_SIZE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->zoom_in_button),
+                            value < LAM_SAMPLE_GRID_MAX_CELL_SIZE);
+}
+
+static void
+dataset_changed (LamProject *project, LamDataPage *self)
+{
+  const LamDataset *dataset = train_set (self);
+
+  g_clear_pointer (&self->class_counts, g_free);
+  g_clear_pointer (&self->class_names, g_strfreev);
+  self->n_classes = 0;
+  g_autoptr (GtkStringList) classes = gtk_string_list_new (NULL);
+  gtk_string_list_append (classes, "All classes");
+  if (dataset != NULL) {
+    self->n_classes = dataset->n_classes;
+    self->class_counts = g_new0 (int, dataset->n_classes);
+    self->class_names = g_strdupv (dataset->class_names);
+    for (int i = 0; i < dataset->n; i++)
+      self->class_counts[dataset->labels[i]]++;
+    for (int c = 0; c < dataset->n_classes; c++)
+      gtk_string_list_append (classes, dataset->class_names[c]);
+  }
+  g_signal_handlers_block_by_func (self->filter_dropdown, filter_selected_changed, self);
+  gtk_drop_down_set_model (self->filter_dropdown, G_LIST_MODEL (classes));
+  gtk_drop_down_set_selected (self->filter_dropdown, 0);
+  g_signal_handlers_unblock_by_func (self->filter_dropdown, filter_selected_changed, self);
+  gtk_drawing_area_set_content_height (self->counts_area, self->n_classes * COUNT_ROW_HEIGHT);
+  gtk_widget_queue_draw (GTK_WIDGET (self->counts_area));
+
+  /* A dataset that loaded makes an older failure moot. */
+  g_clear_pointer (&self->error_heading, g_free);
+  g_clear_pointer (&self->error_text, g_free);
+
+  /* Notifies "selected", which fills the sample panel. */
+  lam_sample_grid_set_dataset (self->grid, dataset);
+  update_zoom_marks (self);
+  update_header (self);
+  update_split (self);
+  update_shown (self);
+  update_state (self);
+}
+
+static void
+loading_changed (LamProject *project, GParamSpec *pspec, LamDataPage *self)
+{
+  update_state (self);
+}
+
+/* ---- loading ---- */
+
+typedef struct
+{
+  LamDataPage *self; /* owned */
+  char *dir;
+} LoadRequest;
+
+static void
+load_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LoadRequest *request = user_data;
+  LamDataPage *self = request->self;
+  g_autoptr (GError) error = NULL;
+
+  gboolean ok = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  /* The page may have been disposed while the folder loaded. */
+  if (self->project != NULL) {
+    if (g_strcmp0 (self->loading_dir, request->dir) == 0)
+      g_clear_pointer (&self->loading_dir, g_free);
+    if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+      if (g_strcmp0 (request->dir, LAM_DATASET_DEFAULT_DIR) == 0 &&
+          g_error_matches (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_NOT_FOUND) &&
+          !lam_project_get_has_dataset (self->project)) {
+        set_error (self, "No Dataset", NOT_INSTALLED_MESSAGE);
+      } else {
+        g_autofree char *name = g_path_get_basename (request->dir);
+        g_autofree char *title = g_strdup_printf ("Could not open “%s”", name);
+        set_error (self, title, error->message);
+      }
+    } else {
+      update_state (self);
+    }
+  }
+  g_object_unref (request->self);
+  g_free (request->dir);
+  g_free (request);
+}
+
+void
+lam_data_page_load_folder (LamDataPage *self, const char *dir)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  g_return_if_fail (dir != NULL);
+
+  g_free (self->loading_dir);
+  self->loading_dir = g_strdup (dir);
+  LoadRequest *request = g_new0 (LoadRequest, 1);
+  request->self = g_object_ref (self);
+  request->dir = g_strdup (dir);
+  lam_project_load_dataset_async (self->project, dir, NULL, load_done, request);
+  update_state (self);
+}
+
+static void
+chooser_response (GtkNativeDialog *dialog, int response, LamDataPage *self)
+{
+  g_autoptr (GtkFileChooserNative) chooser = g_steal_pointer (&self->chooser);
+  if (response != GTK_RESPONSE_ACCEPT)
+    return;
+  g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  if (path == NULL) {
+    g_autofree char *uri = file != NULL ? g_file_get_uri (file) : g_strdup ("the folder");
+    g_autofree char *message = g_strdup_printf ("%s is not a local folder.", uri);
+    set_error (self, "Could not open the folder", message);
+    return;
+  }
+  lam_data_page_load_folder (self, path);
+}
+
+void
+lam_data_page_choose_folder (LamDataPage *self)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  if (self->chooser != NULL) {
+    gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+    return;
+  }
+
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  self->chooser = gtk_file_chooser_native_new ("Open Dataset Folder",
+                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Open",
+                                               "_Cancel");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  const char *current = lam_project_get_dataset_dir (self->project);
+  if (current != NULL) {
+    g_autoptr (GFile) file = g_file_new_for_path (current);
+    g_autoptr (GFile) parent = g_file_get_parent (file);
+    if (parent != NULL)
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), parent, NULL);
+  }
+  g_signal_connect (self->chooser, "response", G_CALLBACK (chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* ---- widget ---- */
+
+static void
+open_clicked (GtkButton *button, LamDataPage *self)
+{
+  lam_data_page_choose_folder (self);
+}
+
+static void
+error_close_clicked (GtkButton *button, LamDataPage *self)
+{
+  set_error (self, NULL, NULL);
+}
+
+static void
+shuffle_clicked (GtkButton *button, LamDataPage *self)
+{
+  update_augments (self);
+}
+
+static void
+counts_pressed (GtkGestureClick *gesture, int n_press, double x, double y, LamDataPage *self)
+{
+  int class_index = (int) (y / COUNT_ROW_HEIGHT);
+  if (class_index < 0 || class_index >= self->n_classes)
+    return;
+  gboolean same = lam_sample_grid_get_filter (self->grid) == class_index;
+  lam_data_page_set_class_filter (self, same ? -1 : class_index);
+}
+
+/* The Train page edits the split and the normalisation in place; show what
+ * it says now whenever this page comes back. */
+static void
+lam_data_page_map (GtkWidget *widget)
+{
+  LamDataPage *self = LAM_DATA_PAGE (widget);
+  GTK_WIDGET_CLASS (lam_data_page_parent_class)->map (widget);
+  update_split (self);
+  update_sample (self);
+}
+
+static void
+lam_data_page_constructed (GObject *object)
+{
+  LamDataPage *self = LAM_DATA_PAGE (object);
+  G_OBJECT_CLASS (lam_data_page_parent_class)->constructed (object);
+
+  g_assert (self->project != NULL);
+  g_signal_connect (self->project, "dataset-changed", G_CALLBACK (dataset_changed), self);
+  g_signal_connect (self->project, "notify::loading", G_CALLBACK (loading_changed), self);
+  dataset_changed (self->project, self);
+}
+
+static void
+lam_data_page_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  LamDataPage *self = LAM_DATA_PAGE (object);
+  switch (prop_id) {
+  case PROP_PROJECT:
+    g_value_set_object (value, self->project);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_data_page_set_property (GObject *object, guint prop_id, const GValue *value,
+                            GParamSpec *pspec)
+{
+  LamDataPage *self = LAM_DATA_PAGE (object);
+  switch (prop_id) {
+  case PROP_PROJECT:
+    self->project = g_value_dup_object (value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_data_page_dispose (GObject *object)
+{
+  LamDataPage *self = LAM_DATA_PAGE (object);
+  if (self->project != NULL)
+    g_signal_handlers_disconnect_by_data (self->project, self);
+  g_clear_handle_id (&self->pulse_id, g_source_remove);
+  if (self->chooser != NULL) {
+    g_signal_handlers_disconnect_by_data (self->chooser, self);
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+    g_clear_object (&self->chooser);
+  }
+  gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_DATA_PAGE);
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+  g_clear_object (&self->project);
+  G_OBJECT_CLASS (lam_data_page_parent_class)->dispose (object);
+}
+
+static void
+lam_data_page_finalize (GObject *object)
+{
+  LamDataPage *self = LAM_DATA_PAGE (object);
+  clear_sample_surfaces (self);
+  g_clear_pointer (&self->class_counts, g_free);
+  g_clear_pointer (&self->class_names, g_strfreev);
+  g_clear_pointer (&self->loading_dir, g_free);
+  g_clear_pointer (&self->error_heading, g_free);
+  g_clear_pointer (&self->error_text, g_free);
+  g_clear_pointer (&self->rng, g_rand_free);
+  G_OBJECT_CLASS (lam_data_page_parent_class)->finalize (object);
+}
+
+static void
+lam_data_page_class_init (LamDataPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = lam_data_page_constructed;
+  object_class->get_property = lam_data_page_get_property;
+  object_class->set_property = lam_data_page_set_property;
+  object_class->dispose = lam_data_page_dispose;
+  object_class->finalize = lam_data_page_finalize;
+  widget_class->map = lam_data_page_map;
+
+  properties[PROP_PROJECT] =
+    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
+                           G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Referencing the resource links its object file, whose constructor
+   * registers it, into every program that takes this page from the static
+   * library. */
+  if (lam_ui_get_resource () == NULL)
+    g_critical ("Lamina's UI resources are missing");
+  g_type_ensure (LAM_TYPE_SAMPLE_GRID);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/lamina/Lamina/ui/lam-data-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, header_box);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, title_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, summary_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, shown_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, filter_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_scale);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_out_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_in_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, open_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, loading_box);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, loading_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, loading_bar);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, error_frame);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, error_title);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, error_note);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, error_close_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_icon);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_title);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_loading_bar);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_open_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, counts_area);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, split_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, test_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, stats_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, grid);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, sample_box);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, sample_title);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, sample_subtitle);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, sample_area);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, pixel_min_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, pixel_max_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, pixel_mean_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, norm_min_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, norm_max_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, norm_mean_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, normalised_area);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, scale_area);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, scale_note);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, shuffle_button);
+  gtk_widget_class_bind_template_child_full (widget_class, "augment_area0", FALSE,
+                                             G_STRUCT_OFFSET (LamDataPage, augment_areas[0]));
+  gtk_widget_class_bind_template_child_full (widget_class, "augment_area1", FALSE,
+                                             G_STRUCT_OFFSET (LamDataPage, augment_areas[1]));
+  gtk_widget_class_bind_template_child_full (widget_class, "augment_area2", FALSE,
+                                             G_STRUCT_OFFSET (LamDataPage, augment_areas[2]));
+  gtk_widget_class_bind_template_child_full (widget_class, "augment_area3", FALSE,
+                                             G_STRUCT_OFFSET (LamDataPage, augment_areas[3]));
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, augment_note);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+lam_data_page_init (LamDataPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->rng = g_rand_new_with_seed (1);
+
+  g_signal_connect (self->filter_dropdown, "notify::selected",
+                    G_CALLBACK (filter_selected_changed), self);
+  g_signal_connect (self->grid, "notify::filter", G_CALLBACK (grid_filter_changed), self);
+  g_signal_connect (self->grid, "notify::selected", G_CALLBACK (grid_selected_changed), self);
+  g_object_bind_property (self->zoom_adjustment, "value", self->grid, "cell-size",
+                          G_BINDING_SYNC_CREATE | G_BINDING_BIDIRECTIONAL);
+  g_signal_connect (self->zoom_adjustment, "value-changed", G_CALLBACK (zoom_value_changed),
+                    self);
+  g_signal_connect (self->zoom_adjustment, "value-changed", G_CALLBACK (zoom_buttons_update),
+                    self);
+  g_signal_connect (self->zoom_out_button, "clicked", G_CALLBACK (zoom_out_clicked), self);
+  g_signal_connect (self->zoom_in_button, "clicked", G_CALLBACK (zoom_in_clicked), self);
+  zoom_buttons_update (self->zoom_adjustment, self);
+  g_signal_connect (self->open_button, "clicked", G_CALLBACK (open_clicked), self);
+  g_signal_connect (self->empty_open_button, "clicked", G_CALLBACK (open_clicked), self);
+  g_signal_connect (self->error_close_button, "clicked", G_CALLBACK (error_close_clicked), self);
+  g_signal_connect (self->shuffle_button, "clicked", G_CALLBACK (shuffle_clicked), self);
+
+  gtk_drawing_area_set_draw_func (self->sample_area, draw_image, &self->sample_surface, NULL);
+  gtk_drawing_area_set_draw_func (self->normalised_area, draw_image, &self->normalised_surface,
+                                  NULL);
+  for (int i = 0; i < N_AUGMENTS; i++)
+    gtk_drawing_area_set_draw_func (self->augment_areas[i], draw_image,
+                                    &self->augment_surfaces[i], NULL);
+  gtk_drawing_area_set_draw_func (self->scale_area, draw_scale, self, NULL);
+  gtk_drawing_area_set_draw_func (self->counts_area, draw_counts, self, NULL);
+  gtk_widget_set_cursor_from_name (GTK_WIDGET (self->counts_area), "pointer");
+
+  GtkGesture *click = gtk_gesture_click_new ();
+  g_signal_connect (click, "pressed", G_CALLBACK (counts_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->counts_area), GTK_EVENT_CONTROLLER (click));
+}
+
+GtkWidget *
+lam_data_page_new (LamProject *project)
+{
+  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
+  return g_object_new (LAM_TYPE_DATA_PAGE, "project", project, NULL);
+}
+
+LamProject *
+lam_data_page_get_project (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
+  return self->project;
+}
+
+LamSampleGrid *
+lam_data_page_get_grid (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
+  return self->grid;
+}
+
+void
+lam_data_page_set_class_filter (LamDataPage *self, int class_index)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  g_return_if_fail (class_index >= -1);
+  if (class_index >= self->n_classes)
+    class_index = -1;
+  gtk_drop_down_set_selected (self->filter_dropdown, (guint) (class_index + 1));
+}
+
+const char *
+lam_data_page_get_error_message (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
+  return self->error_text;
+}
