@@ -1,5 +1,6 @@
 #include "lam-application.h"
 
+#include "lam-data-page.h"
 #include "lam-window.h"
 #include "lamina-config.h"
 
@@ -11,15 +12,6 @@ struct _LamApplication
 };
 
 G_DEFINE_FINAL_TYPE (LamApplication, lam_application, GTK_TYPE_APPLICATION)
-
-static void
-on_dataset_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GError) error = NULL;
-  /* The Data page shows loading errors itself, in words for the user. */
-  if (!lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error))
-    g_debug ("dataset not loaded: %s", error->message);
-}
 
 static void
 lam_application_activate (GApplication *application)
@@ -34,9 +26,9 @@ lam_application_activate (GApplication *application)
   g_autoptr (LamProject) project = lam_project_new ();
   LamWindow *main_window = lam_window_new (GTK_APPLICATION (self), project);
   gtk_window_present (GTK_WINDOW (main_window));
-  lam_project_load_dataset_async (project, self->data_dir ? self->data_dir
-                                                          : LAM_DATASET_DEFAULT_DIR,
-                                  NULL, on_dataset_loaded, NULL);
+  /* Through the Data page, so a missing or broken dataset is explained there. */
+  lam_data_page_load_folder (LAM_DATA_PAGE (lam_window_get_page (main_window, "data")),
+                             self->data_dir ? self->data_dir : LAM_DATASET_DEFAULT_DIR);
 }
 
 static void
