@@ -18,6 +18,14 @@ struct _LamProject
 
   LamTrainerConfig config;
   gboolean training;
+
+  LamModelSpec *weights_spec; /* owned, NULL before any weights */
+  float *weights;             /* owned */
+  gsize n_weights;
+  float weights_mean[3];
+  float weights_std[3];
+  int weights_epoch;
+  guint weights_run;
 };
 
 G_DEFINE_FINAL_TYPE (LamProject, lam_project, G_TYPE_OBJECT)
@@ -38,6 +46,7 @@ enum
 {
   DATASET_CHANGED,
   SPEC_CHANGED,
+  WEIGHTS_CHANGED,
   N_SIGNALS
 };
 
@@ -54,6 +63,8 @@ lam_project_finalize (GObject *object)
   g_clear_pointer (&self->spec, lam_model_spec_free);
   g_clear_pointer (&self->plan, lam_model_plan_free);
   g_clear_error (&self->plan_error);
+  g_clear_pointer (&self->weights_spec, lam_model_spec_free);
+  g_clear_pointer (&self->weights, g_free);
   G_OBJECT_CLASS (lam_project_parent_class)->finalize (object);
 }
 
@@ -116,6 +127,8 @@ lam_project_class_init (LamProjectClass *klass)
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SPEC_CHANGED] = g_signal_new ("spec-changed", G_TYPE_FROM_CLASS (klass),
                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[WEIGHTS_CHANGED] = g_signal_new ("weights-changed", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -387,4 +400,65 @@ gboolean
 lam_project_get_training (LamProject *self)
 {
   return self->training;
+}
+
+void
+lam_project_set_weights (LamProject *self, const LamModelSpec *spec, const float *params,
+                         gsize n_params, const float *mean, const float *std, int epoch)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (spec != NULL && params != NULL);
+
+  g_clear_pointer (&self->weights_spec, lam_model_spec_free);
+  g_clear_pointer (&self->weights, g_free);
+  self->weights_spec = lam_model_spec_copy (spec);
+  self->weights = g_memdup2 (params, sizeof (float) * n_params);
+  self->n_weights = n_params;
+  for (int c = 0; c < 3; c++) {
+    self->weights_mean[c] = mean[c];
+    self->weights_std[c] = std[c];
+  }
+  self->weights_epoch = epoch;
+  g_signal_emit (self, signals[WEIGHTS_CHANGED], 0);
+}
+
+const LamModelSpec *
+lam_project_get_weights_spec (LamProject *self)
+{
+  return self->weights_spec;
+}
+
+const float *
+lam_project_get_weights (LamProject *self, gsize *n_params)
+{
+  if (n_params != NULL)
+    *n_params = self->n_weights;
+  return self->weights;
+}
+
+void
+lam_project_get_weights_normalization (LamProject *self, float *mean, float *std)
+{
+  for (int c = 0; c < 3; c++) {
+    mean[c] = self->weights_mean[c];
+    std[c] = self->weights_std[c];
+  }
+}
+
+int
+lam_project_get_weights_epoch (LamProject *self)
+{
+  return self->weights_epoch;
+}
+
+guint
+lam_project_get_weights_run (LamProject *self)
+{
+  return self->weights_run;
+}
+
+void
+lam_project_begin_run (LamProject *self)
+{
+  self->weights_run++;
 }

@@ -51,6 +51,22 @@ gboolean lam_project_get_model_valid (LamProject *self); /* property "model-vali
 void lam_project_set_training (LamProject *self, gboolean training);
 gboolean lam_project_get_training (LamProject *self);
 
+/* The weights of the newest model, published by the Train page at every
+ * epoch's end and when a run ends: a copy, never the buffer being trained.
+ * Emits "weights-changed". epoch is the number of epochs done (1-based). */
+void lam_project_set_weights (LamProject *self, const LamModelSpec *spec, const float *params,
+                              gsize n_params, const float *mean, const float *std, int epoch);
+/* Borrowed; NULL before any weights were published. The spec has its input
+ * set and plans. */
+const LamModelSpec *lam_project_get_weights_spec (LamProject *self);
+const float *lam_project_get_weights (LamProject *self, gsize *n_params);
+void lam_project_get_weights_normalization (LamProject *self, float *mean, float *std);
+int lam_project_get_weights_epoch (LamProject *self);
+/* Counts runs: a new run's weights come with a new serial, so a view can
+ * tell "the next epoch of the same run" from "another run". */
+guint lam_project_get_weights_run (LamProject *self);
+void lam_project_begin_run (LamProject *self);
+
 /* Training settings, edited in place by the Train page. */
 LamTrainerConfig *lam_project_get_config (LamProject *self);
 

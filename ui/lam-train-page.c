@@ -108,6 +108,7 @@ static const GdkRGBA train_color = { 0.21f, 0.52f, 0.89f, 1.0f };
 static const GdkRGBA val_color = { 0.90f, 0.38f, 0.0f, 1.0f };
 
 static void update_actions (LamTrainPage *self);
+static void publish_weights (LamTrainPage *self, int epochs_done);
 
 static Run *
 current_run (LamTrainPage *self)
@@ -348,6 +349,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
                     event->epoch + 1, event->val_accuracy);
     }
     add_epoch_row (self, event);
+    publish_weights (self, event->epoch + 1);
     break;
 
   case LAM_TRAINER_EVENT_TEST: {
@@ -389,6 +391,9 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
   }
 
   case LAM_TRAINER_EVENT_FINISHED: {
+    /* A stopped or diverged run still leaves weights worth inspecting. */
+    if (event->stopped && event->step > 0)
+      publish_weights (self, lam_project_get_weights_epoch (self->project));
     if (event->stopped && !gtk_revealer_get_reveal_child (self->error_revealer)) {
       g_autofree char *text =
         g_strdup_printf ("Stopped after %" G_GINT64_FORMAT " steps; the weights are kept.",
@@ -405,6 +410,19 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     break;
   }
   }
+}
+
+/* Hands the Evaluate page a copy of the weights as they are now. */
+static void
+publish_weights (LamTrainPage *self, int epochs_done)
+{
+  gsize n = 0;
+  g_autofree float *params = lam_trainer_dup_params (self->trainer, &n);
+  float mean[3], std[3];
+  lam_trainer_get_normalization (self->trainer, mean, std);
+  LamModel *model = lam_trainer_get_model (self->trainer);
+  lam_project_set_weights (self->project, lam_model_get_spec (model), params, n, mean, std,
+                           epochs_done);
 }
 
 static char *
@@ -488,6 +506,7 @@ start_run (LamTrainPage *self, gboolean paused)
   gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
 
+  lam_project_begin_run (self->project);
   lam_trainer_set_event_func (self->trainer, on_trainer_event, self, NULL);
   set_state (self, paused ? LAM_TRAIN_STATE_PAUSED : LAM_TRAIN_STATE_RUNNING);
   lam_trainer_start (self->trainer, paused);
