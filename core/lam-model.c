@@ -249,6 +249,14 @@ lam_model_get_input (LamModel *model)
 }
 
 float *
+lam_model_get_layer_output (LamModel *model, int layer)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (layer >= -1 && layer < model->plan->n_layers, NULL);
+  return model->act[layer + 1];
+}
+
+float *
 lam_model_get_output (LamModel *model)
 {
   g_return_val_if_fail (model != NULL, NULL);

@@ -116,6 +116,9 @@ float *lam_model_get_grads (LamModel *model);  /* device */
 float *lam_model_get_input (LamModel *model);
 /* Device buffer of the last forward's output (batch, n_classes). */
 float *lam_model_get_output (LamModel *model);
+/* Device buffer of layer `layer`'s output (batch, its out_shape) from the
+ * last forward; -1 gives the input. For showing activations. */
+float *lam_model_get_layer_output (LamModel *model, int layer);
 /* Device buffer for the gradient of the loss w.r.t. the output. */
 float *lam_model_get_output_grad (LamModel *model);
 
