@@ -611,6 +611,14 @@ lam_train_page_dup_params (LamTrainPage *self, gsize *n_params)
   return lam_trainer_dup_params (self->trainer, n_params);
 }
 
+void
+lam_train_page_set_presentation (LamTrainPage *self, gboolean presentation)
+{
+  double width = presentation ? 3.5 : 1.5;
+  lam_chart_set_line_width (self->loss_chart, width);
+  lam_chart_set_line_width (self->accuracy_chart, width);
+}
+
 static void
 on_smoothing_changed (LamTrainPage *self)
 {

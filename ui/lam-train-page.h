@@ -38,6 +38,8 @@ guint lam_train_page_get_train_loss_series (LamTrainPage *self);
 guint lam_train_page_get_val_accuracy_series (LamTrainPage *self);
 /* Sets the learning-rate field (and, while training, the trainer's). */
 void lam_train_page_set_lr (LamTrainPage *self, double lr);
+/* Thick chart lines for a projector. */
+void lam_train_page_set_presentation (LamTrainPage *self, gboolean presentation);
 /* A copy of the current run's weights and the normalisation they expect;
  * NULL before any run. */
 float *lam_train_page_dup_params (LamTrainPage *self, gsize *n_params);

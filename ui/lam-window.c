@@ -16,6 +16,8 @@ struct _LamWindow
   GtkWidget *model_page;
   GtkWidget *train_page;
   GtkWidget *evaluate_page;
+  GtkToggleButton *presentation_button;
+  gboolean presentation;
 };
 
 G_DEFINE_FINAL_TYPE (LamWindow, lam_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -72,6 +74,43 @@ action_stop (GtkWidget *widget, const char *name, GVariant *parameter)
 {
   LamWindow *self = LAM_WINDOW (widget);
   lam_train_page_stop (LAM_TRAIN_PAGE (self->train_page));
+}
+
+void
+lam_window_set_presentation (LamWindow *self, gboolean presentation)
+{
+  presentation = !!presentation;
+  if (self->presentation == presentation)
+    return;
+  self->presentation = presentation;
+  if (presentation) {
+    gtk_widget_add_css_class (GTK_WIDGET (self), "presentation");
+    gtk_window_fullscreen (GTK_WINDOW (self));
+  } else {
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
+    gtk_window_unfullscreen (GTK_WINDOW (self));
+  }
+  lam_train_page_set_presentation (LAM_TRAIN_PAGE (self->train_page), presentation);
+  gtk_toggle_button_set_active (self->presentation_button, presentation);
+}
+
+gboolean
+lam_window_get_presentation (LamWindow *self)
+{
+  return self->presentation;
+}
+
+static void
+action_presentation (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  lam_window_set_presentation (self, !self->presentation);
+}
+
+static void
+on_presentation_toggled (LamWindow *self)
+{
+  lam_window_set_presentation (self, gtk_toggle_button_get_active (self->presentation_button));
 }
 
 static void
@@ -189,12 +228,15 @@ lam_window_class_init (LamWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/lamina/Lamina/ui/lam-window.ui");
   gtk_widget_class_bind_template_child (widget_class, LamWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, dataset_label);
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, presentation_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_presentation_toggled);
 
   gtk_widget_class_install_action (widget_class, "win.page", "i", action_show_page);
   gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, action_open_dataset);
   gtk_widget_class_install_action (widget_class, "win.start-pause", NULL, action_start_pause);
   gtk_widget_class_install_action (widget_class, "win.step", NULL, action_step);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, action_stop);
+  gtk_widget_class_install_action (widget_class, "win.presentation", NULL, action_presentation);
 
   for (int i = 1; i <= 4; i++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + i, GDK_CONTROL_MASK, "win.page",
@@ -209,12 +251,29 @@ lam_window_class_init (LamWindowClass *klass)
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK, "win.stop",
                                        NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);
+}
+
+/* The app's styles, loaded once per display by the first window, so a
+ * window made by a test looks like the app's. */
+static void
+load_styles (GtkWidget *widget)
+{
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  if (g_object_get_data (G_OBJECT (display), "lamina-styles") != NULL)
+    return;
+  GtkCssProvider *css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
+  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  g_object_set_data_full (G_OBJECT (display), "lamina-styles", css, g_object_unref);
 }
 
 static void
 lam_window_init (LamWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  load_styles (GTK_WIDGET (self));
 }
 
 LamWindow *

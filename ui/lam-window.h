@@ -16,5 +16,8 @@ LamProject *lam_window_get_project (LamWindow *self);
 /* "data", "model", "train", "evaluate" */
 void lam_window_show_page (LamWindow *self, const char *name);
 GtkWidget *lam_window_get_page (LamWindow *self, const char *name);
+/* Presentation mode (F11): full screen, larger text, thicker chart lines. */
+void lam_window_set_presentation (LamWindow *self, gboolean presentation);
+gboolean lam_window_get_presentation (LamWindow *self);
 
 G_END_DECLS
