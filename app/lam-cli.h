@@ -32,6 +32,7 @@ int lam_cli_eval (int argc, char **argv);
 int lam_cli_info (int argc, char **argv);
 int lam_cli_bench (int argc, char **argv);
 int lam_cli_gui (int argc, char **argv);
+int lam_cli_export (int argc, char **argv);
 
 void lam_cli_print_error (const char *verb, const GError *error);
 

@@ -27,6 +27,7 @@ static const char usage_text[] =
   "  eval    Evaluate saved weights on a dataset's test images\n"
   "  info    Show a model's layers (output shape, parameters, FLOPs), presets and devices\n"
   "  bench   Time training and evaluation of the standard workloads\n"
+  "  export  Write a PyTorch script that rebuilds a saved model (--pytorch)\n"
   "  help    Show this text\n"
   "\n"
   "Run 'lamina COMMAND --help' for a command's options.\n"
@@ -439,6 +440,8 @@ main (int argc, char **argv)
     return lam_cli_eval (verb_argc, verb_argv);
   if (g_str_equal (verb, "info"))
     return lam_cli_info (verb_argc, verb_argv);
+  if (g_str_equal (verb, "export"))
+    return lam_cli_export (verb_argc, verb_argv);
   if (g_str_equal (verb, "bench"))
     return lam_cli_bench (verb_argc, verb_argv);
 
