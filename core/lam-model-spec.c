@@ -1152,7 +1152,8 @@ lam_model_spec_to_text (const LamModelSpec *spec)
     }
   }
   if (spec->has_loss)
-    g_string_append_printf (s, ",loss=%s", lam_loss_kind_to_string (spec->loss));
+    g_string_append_printf (s, "%sloss=%s", s->len > 0 ? "," : "",
+                            lam_loss_kind_to_string (spec->loss));
   return g_string_free (s, FALSE);
 }
 
