@@ -1,8 +1,413 @@
+/* The Evaluate page's feature views under Xvfb: the drawing pad and its
+ * 28×28 preview, the first layer's weights as tiles, and every layer's
+ * activations for one image. Each saves a PNG into the build's tests folder
+ * for a person to look at. */
 #include <gtk/gtk.h>
+#include <math.h>
+
+#include "lam-activations-view.h"
+#include "lam-device.h"
+#include "lam-drawing-pad.h"
+#include "lam-drawing.h"
+#include "lam-model.h"
+#include "lam-ui-util.h"
+#include "lam-weights-view.h"
+
+#define INPUT LAM_DRAWING_PAD_INPUT_SIZE
+
+/* A "7": the bar, then the stem down to the left. */
+static const double seven[] = {
+  0.24, 0.22, 0.50, 0.21, 0.76, 0.22, 0.66, 0.42, 0.56, 0.62, 0.47, 0.82,
+};
+
+static void
+settle (int ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static void
+save_png (GtkWidget *widget, const char *name)
+{
+  settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (widget, path, &error));
+  g_assert_no_error (error);
+  g_test_message ("saved %s", path);
+}
+
+/* The same picture in the dark variant of the theme. */
+static void
+save_png_dark (GtkWidget *widget, const char *name)
+{
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  save_png (widget, name);
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", FALSE, NULL);
+}
+
+static GtkWidget *
+show_in_window (GtkWidget *child, int width, int height)
+{
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_window_set_child (GTK_WINDOW (window), child);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  return window;
+}
+
+static LamModelPlan *
+plan_for (const char *text, int channels, int side)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (text, &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_chw (channels, side, side);
+  LamModelPlan *plan = lam_model_plan_new (spec, &error);
+  g_assert_no_error (error);
+  return plan;
+}
+
+static float *
+init_params (const LamModelPlan *plan, guint32 seed)
+{
+  float *params = g_new0 (float, plan->n_params);
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  for (int i = 0; i < plan->n_layers; i++)
+    lam_layer_init (&plan->layers[i], params, rng);
+  return params;
+}
+
+static void
+count_signal (gpointer instance, gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+/* Drawing pad */
+
+static void
+test_drawing_pad_seven (void)
+{
+  GtkWidget *pad_widget = lam_drawing_pad_new ();
+  LamDrawingPad *pad = LAM_DRAWING_PAD (pad_widget);
+  GtkWidget *preview = lam_drawing_pad_new_preview (pad);
+  GtkWidget *caption = gtk_label_new ("What the network sees: 28×28");
+  GtkWidget *side = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
+  gtk_widget_set_size_request (preview, 224, 224);
+  gtk_widget_set_valign (side, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (side), preview);
+  gtk_box_append (GTK_BOX (side), caption);
+  gtk_widget_set_hexpand (pad_widget, TRUE);
+  gtk_box_append (GTK_BOX (box), pad_widget);
+  gtk_box_append (GTK_BOX (box), side);
+  g_object_set (box, "margin-start", 18, "margin-end", 18, "margin-top", 18, "margin-bottom", 18,
+                NULL);
+  GtkWidget *window = show_in_window (box, 720, 440);
+
+  guint changes = 0, empty_notifies = 0;
+  g_signal_connect (pad, "changed", G_CALLBACK (count_signal), &changes);
+  g_signal_connect (pad, "notify::empty", G_CALLBACK (count_notify), &empty_notifies);
+
+  float input[INPUT * INPUT];
+  g_assert_true (lam_drawing_pad_is_empty (pad));
+  g_assert_false (lam_drawing_pad_get_input (pad, input));
+  for (int i = 0; i < INPUT * INPUT; i++)
+    g_assert_cmpfloat (input[i], ==, 0);
+  save_png (window, "drawing-pad-empty.png");
+
+  lam_drawing_pad_add_stroke (pad, seven, G_N_ELEMENTS (seven) / 2);
+  g_assert_cmpuint (changes, >=, 1);
+  g_assert_cmpuint (empty_notifies, ==, 1);
+  g_assert_false (lam_drawing_pad_is_empty (pad));
+  g_assert_cmpuint (lam_drawing_pad_get_n_strokes (pad), ==, 1);
+
+  /* The raster has ink on the stroke and none far from it. */
+  const float *canvas = lam_drawing_pad_get_canvas (pad);
+  int r = LAM_DRAWING_PAD_RASTER_SIZE;
+  g_assert_cmpfloat (canvas[(int) (0.215 * r) * r + (int) (0.5 * r)], >, 0.9);
+  g_assert_cmpfloat (canvas[(int) (0.9 * r) * r + (int) (0.9 * r)], ==, 0);
+
+  g_assert_true (lam_drawing_pad_get_input (pad, input));
+  double cx, cy;
+  g_assert_true (lam_drawing_center_of_mass (input, INPUT, INPUT, &cx, &cy));
+  g_test_message ("centre of mass of the 7: %.2f, %.2f", cx, cy);
+  g_assert_cmpfloat (fabs (cx - INPUT / 2.0), <=, 0.5);
+  g_assert_cmpfloat (fabs (cy - INPUT / 2.0), <=, 0.5);
+  int x0, y0, x1, y1;
+  g_assert_true (lam_drawing_bounds (input, INPUT, INPUT, 0, &x0, &y0, &x1, &y1));
+  g_assert_cmpint (MAX (x1 - x0 + 1, y1 - y0 + 1), ==, LAM_DRAWING_PAD_INPUT_BOX);
+  /* The bar of the 7 is at the top of the image. */
+  float top = 0, bottom = 0;
+  for (int x = 0; x < INPUT; x++) {
+    top += input[(y0 + 1) * INPUT + x];
+    bottom += input[y1 * INPUT + x];
+  }
+  g_assert_cmpfloat (top, >, 2 * bottom);
+  save_png (window, "drawing-pad.png");
+  save_png_dark (window, "drawing-pad-dark.png");
+
+  guint before = changes;
+  lam_drawing_pad_undo (pad);
+  g_assert_cmpuint (changes, ==, before + 1);
+  g_assert_true (lam_drawing_pad_is_empty (pad));
+  g_assert_false (lam_drawing_pad_get_input (pad, input));
+  g_assert_cmpfloat (lam_drawing_pad_get_canvas (pad)[(int) (0.215 * r) * r + (int) (0.5 * r)], ==,
+                     0);
+
+  /* Undo takes away only the last stroke. */
+  static const double dot[] = { 0.5, 0.5 };
+  lam_drawing_pad_add_stroke (pad, seven, G_N_ELEMENTS (seven) / 2);
+  lam_drawing_pad_add_stroke (pad, dot, 1);
+  g_assert_cmpuint (lam_drawing_pad_get_n_strokes (pad), ==, 2);
+  lam_drawing_pad_undo (pad);
+  g_assert_cmpuint (lam_drawing_pad_get_n_strokes (pad), ==, 1);
+  g_assert_true (lam_drawing_pad_get_input (pad, input));
+
+  before = changes;
+  lam_drawing_pad_clear (pad);
+  g_assert_cmpuint (changes, ==, before + 1);
+  g_assert_true (lam_drawing_pad_is_empty (pad));
+  g_assert_false (lam_drawing_pad_get_input (pad, input));
+  /* The keyboard's actions. */
+  lam_drawing_pad_add_stroke (pad, seven, G_N_ELEMENTS (seven) / 2);
+  g_assert_true (gtk_widget_activate_action (pad_widget, "drawing-pad.undo", NULL));
+  g_assert_true (lam_drawing_pad_is_empty (pad));
+  lam_drawing_pad_add_stroke (pad, seven, G_N_ELEMENTS (seven) / 2);
+  lam_drawing_pad_add_stroke (pad, dot, 1);
+  g_assert_true (gtk_widget_activate_action (pad_widget, "drawing-pad.clear", NULL));
+  g_assert_true (lam_drawing_pad_is_empty (pad));
+
+  /* Undo on an empty pad does nothing, and says nothing. */
+  before = changes;
+  lam_drawing_pad_undo (pad);
+  g_assert_cmpuint (changes, ==, before);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_drawing_pad_preview_outlives_pad (void)
+{
+  GtkWidget *pad = g_object_ref_sink (lam_drawing_pad_new ());
+  GtkWidget *preview = lam_drawing_pad_new_preview (LAM_DRAWING_PAD (pad));
+  GtkWidget *window = show_in_window (preview, 200, 200);
+  g_object_unref (pad);
+  gtk_widget_queue_draw (preview);
+  settle (100);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* Weights */
+
+/* Gives unit u a bar at angle u·π/n over the first layer's weights, so the
+ * picture shows whether tiles are laid out the right way up. */
+static void
+add_bars (const LamModelPlan *plan, float *params, int layer, int side)
+{
+  const LamLayer *l = &plan->layers[layer];
+  int units = l->spec.out;
+  gsize per_unit = l->n_weights / units;
+  for (int u = 0; u < units; u++) {
+    double angle = G_PI * u / MIN (units, 16);
+    double ca = cos (angle), sa = sin (angle);
+    float *w = params + l->weight_offset + (gsize) u * per_unit;
+    for (int y = 0; y < side; y++) {
+      for (int x = 0; x < side; x++) {
+        double dx = x + 0.5 - side / 2.0, dy = y + 0.5 - side / 2.0;
+        double across = -dx * sa + dy * ca, along = dx * ca + dy * sa;
+        double bump = exp (-across * across / (side * side / 60.0)) -
+                      0.5 * exp (-across * across / (side * side / 12.0));
+        double fade = exp (-along * along / (side * side / 6.0));
+        w[y * side + x] += (float) (0.4 * bump * fade);
+      }
+    }
+  }
+}
+
+static void
+test_weights_linear (void)
+{
+  g_autoptr (LamModelPlan) plan = plan_for ("flatten,linear:32,relu,linear:10", 1, 28);
+  g_autofree float *params = init_params (plan, 1);
+  GtkWidget *view = lam_weights_view_new ();
+  GtkWidget *window = show_in_window (view, 840, 600);
+
+  lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), plan, params);
+  g_assert_cmpint (lam_weights_view_get_layer (LAM_WEIGHTS_VIEW (view)), ==, 1);
+  g_assert_cmpuint (lam_weights_view_get_n_units (LAM_WEIGHTS_VIEW (view)), ==, 32);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 32);
+  save_png (window, "weights-linear-32.png");
+
+  /* More units than tiles: the first 64 show, and the view says so. */
+  g_autoptr (LamModelPlan) wide = plan_for ("flatten,linear:256,relu,linear:10", 1, 28);
+  g_autofree float *wide_params = init_params (wide, 2);
+  add_bars (wide, wide_params, 1, 28);
+  lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), wide, wide_params);
+  g_assert_cmpuint (lam_weights_view_get_n_units (LAM_WEIGHTS_VIEW (view)), ==, 256);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 64);
+  gtk_window_set_default_size (GTK_WINDOW (window), 840, 1040);
+  settle (200);
+  save_png (window, "weights-linear.png");
+
+  lam_weights_view_clear (LAM_WEIGHTS_VIEW (view));
+  g_assert_cmpint (lam_weights_view_get_layer (LAM_WEIGHTS_VIEW (view)), ==, -1);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 0);
+  gtk_window_set_default_size (GTK_WINDOW (window), 640, 200);
+  save_png (window, "weights-empty.png");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_weights_conv (void)
+{
+  g_autoptr (LamModelPlan) plan = plan_for ("conv2d:8:5,relu,maxpool2d:2,flatten,linear:10", 1, 28);
+  g_autofree float *params = init_params (plan, 3);
+  add_bars (plan, params, 0, 5);
+  GtkWidget *view = lam_weights_view_new ();
+  GtkWidget *window = show_in_window (view, 840, 360);
+
+  lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), plan, params);
+  g_assert_cmpint (lam_weights_view_get_layer (LAM_WEIGHTS_VIEW (view)), ==, 0);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 8);
+  save_png (window, "weights-conv.png");
+  save_png_dark (window, "weights-conv-dark.png");
+
+  /* Colour images give colour filters. */
+  g_autoptr (LamModelPlan) rgb = plan_for ("conv2d:32:3:p1,relu,flatten,linear:10", 3, 32);
+  g_autofree float *rgb_params = init_params (rgb, 4);
+  lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), rgb, rgb_params);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 32);
+  gtk_window_set_default_size (GTK_WINDOW (window), 840, 480);
+  save_png (window, "weights-conv-rgb.png");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_weights_after_pooling (void)
+{
+  /* A linear layer after pooling still sees a (smaller) picture. */
+  g_autoptr (LamModelPlan) plan = plan_for ("maxpool2d:2,flatten,linear:12", 1, 28);
+  g_autofree float *params = init_params (plan, 5);
+  GtkWidget *view = lam_weights_view_new ();
+  GtkWidget *window = show_in_window (view, 640, 400);
+  lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), plan, params);
+  g_assert_cmpint (lam_weights_view_get_layer (LAM_WEIGHTS_VIEW (view)), ==, 2);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 12);
+
+  /* A model without parameters has nothing to show. */
+  g_autoptr (LamModelPlan) fixed = plan_for ("flatten,softmax", 1, 28);
+  lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), fixed, NULL);
+  g_assert_cmpint (lam_weights_view_get_layer (LAM_WEIGHTS_VIEW (view)), ==, -1);
+  settle (100);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* Activations */
+
+static void
+test_activations_cnn (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *text = "conv2d:8:3:p1,relu,maxpool2d:2,conv2d:16:3:p1,relu,maxpool2d:2,flatten,"
+                     "linear:64,relu,linear:10";
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (text, &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_chw (1, 28, 28);
+  LamBackend *cpu = lam_backend_cpu_new ();
+  g_autoptr (LamModel) model = lam_model_new (spec, cpu, 1, 7, &error);
+  g_assert_no_error (error);
+  const LamModelPlan *plan = lam_model_get_plan (model);
+
+  /* The drawn 7, normalised like MNIST, through the untrained network. */
+  g_autoptr (GtkWidget) pad = g_object_ref_sink (lam_drawing_pad_new ());
+  lam_drawing_pad_add_stroke (LAM_DRAWING_PAD (pad), seven, G_N_ELEMENTS (seven) / 2);
+  float input[INPUT * INPUT];
+  g_assert_true (lam_drawing_pad_get_input (LAM_DRAWING_PAD (pad), input));
+  for (int i = 0; i < INPUT * INPUT; i++)
+    input[i] = (input[i] - 0.1307f) / 0.3081f;
+  cpu->upload (cpu, lam_model_get_input (model), input, sizeof input);
+  lam_model_forward (model, 1, FALSE, 0);
+
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < plan->n_layers; i++) {
+    gsize n = lam_shape_numel (&plan->layers[i].out_shape);
+    float *host = g_new (float, n);
+    cpu->download (cpu, host, lam_model_get_layer_output (model, i), n * sizeof (float));
+    g_ptr_array_add (outputs, host);
+  }
+
+  GtkWidget *view = lam_activations_view_new ();
+  GtkWidget *window = show_in_window (view, 900, 1100);
+  g_assert_cmpuint (lam_activations_view_get_n_rows (LAM_ACTIVATIONS_VIEW (view)), ==, 0);
+  lam_activations_view_set (LAM_ACTIVATIONS_VIEW (view), plan, input,
+                            (const float *const *) outputs->pdata);
+  g_assert_cmpuint (lam_activations_view_get_n_rows (LAM_ACTIVATIONS_VIEW (view)), ==,
+                    (guint) plan->n_layers + 1);
+  static const char *const digits[] = { "zero", "one", "two", "three", "four",
+                                        "five", "six", "seven", "eight", "nine" };
+  lam_activations_view_set_class_names (LAM_ACTIVATIONS_VIEW (view), digits, 10);
+  save_png (window, "activations.png");
+
+  /* The flat layers and the labelled outputs, at the bottom. */
+  GtkWidget *scrolled = gtk_widget_get_first_child (view);
+  g_assert_true (GTK_IS_SCROLLED_WINDOW (scrolled));
+  GtkAdjustment *vadjustment =
+    gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (vadjustment), >,
+                     gtk_adjustment_get_page_size (vadjustment));
+  gtk_adjustment_set_value (vadjustment, gtk_adjustment_get_upper (vadjustment));
+  save_png (window, "activations-bottom.png");
+  save_png_dark (window, "activations-bottom-dark.png");
+  gtk_adjustment_set_value (vadjustment, 0);
+
+  /* Random outputs for the same plan only replace the numbers. */
+  g_autoptr (GRand) rng = g_rand_new_with_seed (11);
+  for (int i = 0; i < plan->n_layers; i++) {
+    float *values = g_ptr_array_index (outputs, i);
+    gsize n = lam_shape_numel (&plan->layers[i].out_shape);
+    for (gsize j = 0; j < n; j++)
+      values[j] = (float) g_rand_double_range (rng, -1, 3);
+  }
+  lam_activations_view_set (LAM_ACTIVATIONS_VIEW (view), plan, input,
+                            (const float *const *) outputs->pdata);
+  g_assert_cmpuint (lam_activations_view_get_n_rows (LAM_ACTIVATIONS_VIEW (view)), ==,
+                    (guint) plan->n_layers + 1);
+  save_png (window, "activations-random.png");
+
+  lam_activations_view_clear (LAM_ACTIVATIONS_VIEW (view));
+  g_assert_cmpuint (lam_activations_view_get_n_rows (LAM_ACTIVATIONS_VIEW (view)), ==, 0);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_pointer (&model, lam_model_free);
+  lam_backend_free (cpu);
+}
+
 int
 main (int argc, char **argv)
 {
   gtk_init ();
   g_test_init (&argc, &argv, NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+
+  g_test_add_func ("/drawing-pad/seven-undo-clear", test_drawing_pad_seven);
+  g_test_add_func ("/drawing-pad/preview-outlives-pad", test_drawing_pad_preview_outlives_pad);
+  g_test_add_func ("/weights-view/linear", test_weights_linear);
+  g_test_add_func ("/weights-view/conv", test_weights_conv);
+  g_test_add_func ("/weights-view/linear-after-pooling", test_weights_after_pooling);
+  g_test_add_func ("/activations-view/cnn", test_activations_cnn);
   return g_test_run ();
 }
