@@ -2,6 +2,11 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "lam-loader.h"
 
@@ -362,8 +367,8 @@ evaluate_loader (LamModel *model, LamLoader *loader, gint32 *labels_device, floa
   float sums[2];
   backend->download (backend, sums, sums_device, sizeof sums);
   if (loss != NULL)
-    *loss = seen ? sums[0] / seen : NAN;
-  return seen ? sums[1] / seen : NAN;
+    *loss = seen ? (double) sums[0] / seen : NAN;
+  return seen ? (double) sums[1] / seen : NAN;
 }
 
 double
@@ -455,6 +460,16 @@ wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch)
   return go;
 }
 
+/* Training yields the processor to the thread that draws the window: on a
+ * 2-core laptop the curves must keep moving while every core trains. */
+static void
+lower_thread_priority (void)
+{
+#ifdef __linux__
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5);
+#endif
+}
+
 static gpointer
 train_thread (gpointer data)
 {
@@ -470,6 +485,8 @@ train_thread (gpointer data)
   g_autofree gint32 *predictions_host = g_new (gint32, self->config.batch_size);
 
   gint64 last_report_time = 0;
+
+  lower_thread_priority ();
 
   post_event (self, event_new (self, LAM_TRAINER_EVENT_STARTED));
   backend->fill (backend, self->sums_device, 2, 0);

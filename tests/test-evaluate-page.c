@@ -1,8 +1,588 @@
+/* The Evaluate page under Xvfb on real data: the MLP preset trained for an
+ * epoch on Fashion-MNIST is published through the project, and the page's
+ * confusion matrix, accuracy, gallery filters and orders, detail panel and
+ * per-image history are checked against the engine's own evaluation. Each
+ * view is saved as a PNG into the build's tests folder. */
 #include <gtk/gtk.h>
+#include <math.h>
+#include <string.h>
+
+#include "lam-device.h"
+#include "lam-evaluate-page.h"
+#include "lam-ui-util.h"
+
+static LamProject *project;
+static gboolean have_data;
+static GtkWidget *window;
+static LamEvaluatePage *page;
+
+/* Two epochs of the same run, trained once for all tests. */
+static LamModelSpec *spec;
+static float *params[2];
+static gsize n_params;
+static float mean[3], std[3];
+
+static void
+iterate_until (gboolean (*done) (gpointer), gpointer data, int timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  while (!done (data) && g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+settle (int ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static void
+on_after_paint (GdkFrameClock *clock, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Settles, then waits for a whole frame to be painted, so that the PNG
+ * shows what the screen shows. */
+static void
+save_png (const char *name)
+{
+  settle (300);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+  gboolean painted = FALSE;
+  gulong handler = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &painted);
+  gtk_widget_queue_draw (window);
+  iterate_until (flag_set, &painted, 5000);
+  g_signal_handler_disconnect (clock, handler);
+  g_assert_cmpint (gtk_widget_get_width (window), ==, 1280);
+  g_assert_cmpint (gtk_widget_get_height (window), ==, 820);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (window, path, &error));
+  g_assert_no_error (error);
+  g_test_message ("saved %s", path);
+}
+
+static void
+on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  have_data = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  if (!have_data)
+    g_test_message ("dataset: %s", error->message);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+skip_without_data (void)
+{
+  if (have_data)
+    return FALSE;
+  g_test_skip ("Fashion-MNIST is not installed at " LAM_DATASET_DEFAULT_DIR
+               ": apt-get install dataset-fashion-mnist");
+  return TRUE;
+}
+
+/* One epoch of the MLP preset, headless on the CPU, continuing from
+ * `start` when given; returns the weights. */
+static float *
+train_epoch (const float *start, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.epochs = 1;
+  config.batch_size = 128;
+  config.seed = seed;
+  config.evaluate_test = FALSE;
+  config.normalize_from_data = start == NULL;
+  if (start != NULL) {
+    memcpy (config.mean, mean, sizeof mean);
+    memcpy (config.std, std, sizeof std);
+  }
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainer *trainer = lam_trainer_new (spec, lam_project_get_train_set (project),
+                                         lam_project_get_test_set (project), backend, &config,
+                                         &error);
+  g_assert_no_error (error);
+  if (start != NULL)
+    lam_model_set_params_host (lam_trainer_get_model (trainer), start);
+  lam_trainer_start (trainer, FALSE);
+  lam_trainer_wait (trainer);
+  gsize n = 0;
+  float *weights = lam_trainer_dup_params (trainer, &n);
+  n_params = n;
+  if (start == NULL) {
+    lam_trainer_get_normalization (trainer, mean, std);
+    lam_model_spec_free (spec);
+    spec = lam_model_spec_copy (lam_model_get_spec (lam_trainer_get_model (trainer)));
+  }
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+  return weights;
+}
+
+static void
+ensure_trained (void)
+{
+  if (params[0] != NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  spec = lam_model_spec_preset ("mlp", &error);
+  g_assert_no_error (error);
+  gint64 start = g_get_monotonic_time ();
+  params[0] = train_epoch (NULL, 1);
+  params[1] = train_epoch (params[0], 2);
+  g_test_message ("two epochs trained in %.1f s", (g_get_monotonic_time () - start) / 1e6);
+}
+
+typedef struct
+{
+  int epoch;
+  guint run;
+} Expected;
+
+static gboolean
+evaluated (gpointer data)
+{
+  const Expected *expected = data;
+  LamEvaluationResult *result = lam_evaluation_get_result (lam_evaluate_page_get_evaluation (page));
+  return !lam_evaluate_page_is_busy (page) && result != NULL && result->epoch == expected->epoch &&
+         result->run == expected->run;
+}
+
+/* Publishes epoch `epoch`'s weights and waits for the page's result. */
+static LamEvaluationResult *
+publish (int epoch)
+{
+  gint64 start = g_get_monotonic_time ();
+  lam_project_set_weights (project, spec, params[epoch - 1], n_params, mean, std, epoch);
+  g_assert_true (lam_evaluate_page_is_busy (page));
+  Expected expected = { epoch, lam_project_get_weights_run (project) };
+  iterate_until (evaluated, &expected, 120000);
+  g_assert_true (evaluated (&expected));
+  g_test_message ("epoch %d evaluated and shown in %.0f ms", epoch,
+                  (g_get_monotonic_time () - start) / 1e3);
+  settle (100);
+  return lam_evaluation_get_result (lam_evaluate_page_get_evaluation (page));
+}
+
+static LamEvaluationResult *
+current_result (void)
+{
+  return lam_evaluation_get_result (lam_evaluate_page_get_evaluation (page));
+}
+
+static gboolean
+is_wrong (const LamEvaluationResult *result, int index)
+{
+  return result->predicted[index] != result->dataset->labels[index];
+}
+
+static void
+test_empty_state (void)
+{
+  g_assert_null (lam_evaluate_page_get_confusion (page));
+  g_assert_true (isnan (lam_evaluate_page_get_accuracy (page)));
+  g_assert_false (lam_evaluate_page_is_busy (page));
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (lam_evaluate_page_get_gallery (page)), ==,
+                    0);
+  save_png ("evaluate-empty.png");
+}
+
+static void
+test_matches_engine (void)
+{
+  if (skip_without_data ())
+    return;
+  ensure_trained ();
+  lam_project_begin_run (project);
+  LamEvaluationResult *result = publish (1);
+  const LamDataset *test = lam_project_get_test_set (project);
+  const LamConfusion *confusion = lam_evaluate_page_get_confusion (page);
+  g_assert_nonnull (confusion);
+  g_assert_cmpint (confusion->n_classes, ==, 10);
+
+  guint64 sum = 0, diagonal = 0;
+  for (int t = 0; t < 10; t++)
+    for (int p = 0; p < 10; p++) {
+      sum += lam_confusion_get (confusion, t, p);
+      if (t == p)
+        diagonal += lam_confusion_get (confusion, t, p);
+    }
+  g_assert_cmpuint (sum, ==, (guint64) test->n);
+  g_assert_cmpuint (sum, ==, 10000);
+  double accuracy = lam_evaluate_page_get_accuracy (page);
+  g_assert_cmpfloat_with_epsilon ((double) diagonal / test->n, accuracy, 1e-9);
+
+  /* The engine's evaluation of the same weights on its own model. */
+  g_autoptr (GError) error = NULL;
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamModel *model = lam_model_new (spec, backend, 500, 0, &error);
+  g_assert_no_error (error);
+  lam_model_set_params_host (model, params[0]);
+  g_autoptr (LamConfusion) engine_confusion = lam_confusion_new (10);
+  double engine_loss = NAN;
+  double engine_accuracy = lam_evaluate (model, test, mean, std, engine_confusion, &engine_loss);
+  lam_model_free (model);
+  lam_backend_free (backend);
+
+  g_test_message ("test accuracy after one epoch: page %.4f, engine %.4f; loss page %.4f, "
+                  "engine %.4f",
+                  accuracy, engine_accuracy, result->mean_loss, engine_loss);
+  /* lam_evaluate divides its float count in float: the same fraction to
+   * float precision, and exactly the same confusion matrix. */
+  g_assert_cmpfloat ((float) accuracy, ==, (float) engine_accuracy);
+  g_assert_cmpfloat_with_epsilon (accuracy, lam_confusion_accuracy (engine_confusion), 1e-9);
+  g_assert_cmpfloat_with_epsilon (result->mean_loss, engine_loss, 1e-4 * MAX (1, engine_loss));
+  for (int t = 0; t < 10; t++)
+    for (int p = 0; p < 10; p++)
+      g_assert_cmpuint (lam_confusion_get (confusion, t, p), ==,
+                        lam_confusion_get (engine_confusion, t, p));
+  /* One epoch of this MLP gets well past chance. */
+  g_assert_cmpfloat (accuracy, >, 0.75);
+  save_png ("evaluate-overview.png");
+}
+
+static void
+test_class_accuracy (void)
+{
+  if (skip_without_data ())
+    return;
+  LamEvaluationResult *result = current_result ();
+  g_assert_nonnull (result);
+  for (int c = 0; c < 10; c++) {
+    guint64 row = 0;
+    for (int p = 0; p < 10; p++)
+      row += lam_confusion_get (result->confusion, c, p);
+    g_assert_cmpuint (row, ==, 1000);
+    g_assert_cmpfloat_with_epsilon (result->class_accuracy[c],
+                                    (double) lam_confusion_get (result->confusion, c, c) / row,
+                                    1e-12);
+  }
+}
+
+static void
+test_cell_filters_gallery (void)
+{
+  if (skip_without_data ())
+    return;
+  LamEvaluationResult *result = current_result ();
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (page);
+  LamConfusionView *view = lam_evaluate_page_get_confusion_view (page);
+  const LamConfusion *confusion = lam_evaluate_page_get_confusion (page);
+
+  /* T-shirt/top taken for Shirt. */
+  lam_evaluate_page_activate_cell (page, 0, 6);
+  guint expected = (guint) lam_confusion_get (confusion, 0, 6);
+  guint brute = 0;
+  for (int i = 0; i < result->n_images; i++)
+    if (result->dataset->labels[i] == 0 && result->predicted[i] == 6)
+      brute++;
+  g_assert_cmpuint (brute, ==, expected);
+  g_assert_cmpuint (expected, >, 0);
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, expected);
+  for (guint k = 0; k < expected; k++) {
+    int index = lam_prediction_grid_get_item (gallery, k);
+    g_assert_cmpint (result->dataset->labels[index], ==, 0);
+    g_assert_cmpint (result->predicted[index], ==, 6);
+  }
+  g_assert_cmpint (lam_prediction_grid_get_item (gallery, expected), ==, -1);
+  int t, p;
+  g_assert_true (lam_confusion_view_get_selection (view, &t, &p));
+  g_assert_cmpint (t, ==, 0);
+  g_assert_cmpint (p, ==, 6);
+
+  /* The same cell again shows everything. */
+  lam_evaluate_page_activate_cell (page, 0, 6);
+  g_assert_false (lam_confusion_view_get_selection (view, NULL, NULL));
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, 10000);
+
+  /* A diagonal cell shows the right ones of that class. */
+  lam_evaluate_page_activate_cell (page, 1, 1);
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==,
+                    lam_confusion_get (confusion, 1, 1));
+  g_assert_cmpuint (lam_prediction_grid_get_n_wrong_items (gallery), ==, 0);
+  lam_evaluate_page_activate_cell (page, 1, 1);
+}
+
+static void
+test_gallery_order (void)
+{
+  if (skip_without_data ())
+    return;
+  LamEvaluationResult *result = current_result ();
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (page);
+  guint n = lam_prediction_grid_get_n_items (gallery);
+  guint n_wrong = lam_prediction_grid_get_n_wrong_items (gallery);
+  g_assert_cmpuint (n, ==, 10000);
+  g_assert_cmpuint (n_wrong, ==, result->n_wrong);
+  g_assert_cmpuint (n_wrong, >, 0);
+
+  static const LamPredictionOrder orders[] = { LAM_PREDICTION_ORDER_CONFIDENT_WRONG,
+                                               LAM_PREDICTION_ORDER_LEAST_CONFIDENT,
+                                               LAM_PREDICTION_ORDER_INDEX };
+  for (guint o = 0; o < G_N_ELEMENTS (orders); o++) {
+    lam_prediction_grid_set_order (gallery, orders[o]);
+    g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, n);
+    for (guint k = 0; k < n; k++) {
+      int index = lam_prediction_grid_get_item (gallery, k);
+      /* Misclassified first, whatever the order. */
+      g_assert_true (is_wrong (result, index) == (k < n_wrong));
+      if (k == 0 || k == n_wrong)
+        continue;
+      int before = lam_prediction_grid_get_item (gallery, k - 1);
+      if (orders[o] == LAM_PREDICTION_ORDER_CONFIDENT_WRONG)
+        g_assert_cmpfloat (result->confidence[before], >=, result->confidence[index]);
+      else if (orders[o] == LAM_PREDICTION_ORDER_LEAST_CONFIDENT)
+        g_assert_cmpfloat (result->confidence[before], <=, result->confidence[index]);
+      else
+        g_assert_cmpint (before, <, index);
+    }
+  }
+  lam_prediction_grid_set_order (gallery, LAM_PREDICTION_ORDER_CONFIDENT_WRONG);
+  int first = lam_prediction_grid_get_item (gallery, 0);
+  g_test_message ("most confident mistake: image %d, %s taken for %s at %.1f%%", first,
+                  result->dataset->class_names[result->dataset->labels[first]],
+                  result->dataset->class_names[result->predicted[first]],
+                  100 * result->confidence[first]);
+}
+
+static void
+test_selected_image (void)
+{
+  if (skip_without_data ())
+    return;
+  LamEvaluationResult *result = current_result ();
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (page);
+  LamProbabilityBars *bars = lam_evaluate_page_get_detail_bars (page);
+
+  lam_evaluate_page_activate_cell (page, 0, 6);
+  int index = lam_prediction_grid_get_item (gallery, 0);
+  lam_evaluate_page_select_image (page, index);
+  g_assert_cmpint (lam_prediction_grid_get_selected (gallery), ==, index);
+  g_assert_cmpint (lam_probability_bars_get_n_classes (bars), ==, 10);
+  double sum = 0;
+  for (int c = 0; c < 10; c++)
+    sum += lam_probability_bars_get_probability (bars, c);
+  g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-4);
+  g_assert_cmpint (lam_probability_bars_get_ranked (bars, 0), ==, 6);
+  g_assert_cmpstr (lam_evaluate_page_get_history_text (page), ==, "Wrong after epoch 1");
+  save_png ("evaluate-predictions.png");
+
+  /* An image the filter hides clears the filter to show it. */
+  int hidden = -1;
+  for (int i = 0; i < result->n_images && hidden < 0; i++)
+    if (result->dataset->labels[i] == 1)
+      hidden = i;
+  lam_evaluate_page_select_image (page, hidden);
+  g_assert_cmpint (lam_prediction_grid_get_selected (gallery), ==, hidden);
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, 10000);
+}
+
+static const char *
+expected_history (gboolean right1, gboolean right2)
+{
+  if (right1 && right2)
+    return "Correct at every epoch so far";
+  if (!right1 && !right2)
+    return "Wrong at every epoch so far";
+  return right2 ? "Became correct at epoch 2" : "Was correct at epoch 1, wrong now";
+}
+
+static void
+test_history (void)
+{
+  if (skip_without_data ())
+    return;
+  LamEvaluationResult *first = lam_evaluation_result_ref (current_result ());
+  LamEvaluationResult *second = publish (2);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (page);
+  g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, 2);
+  g_test_message ("test accuracy after epoch 2: %.4f", second->accuracy);
+
+  /* One image of each kind of history, where the data has one. */
+  int found[4] = { -1, -1, -1, -1 };
+  guint changed = 0;
+  for (int i = 0; i < second->n_images; i++) {
+    gboolean right1 = !is_wrong (first, i), right2 = !is_wrong (second, i);
+    changed += right1 != right2;
+    int kind = right1 * 2 + right2;
+    if (found[kind] < 0)
+      found[kind] = i;
+  }
+  g_test_message ("%u test images changed between epochs 1 and 2", changed);
+  g_assert_cmpuint (changed, >, 0);
+  for (int kind = 0; kind < 4; kind++) {
+    if (found[kind] < 0)
+      continue;
+    lam_evaluate_page_select_image (page, found[kind]);
+    g_assert_cmpstr (lam_evaluate_page_get_history_text (page), ==,
+                     expected_history (kind / 2, kind % 2));
+  }
+  g_assert_true (found[1] >= 0 || found[2] >= 0);
+  lam_evaluation_result_unref (first);
+}
+
+static void
+test_stale_and_new_run (void)
+{
+  if (skip_without_data ())
+    return;
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (page);
+  double accuracy1 = NAN;
+  {
+    /* Epoch 2 again, overtaken at once by a new run's epoch 1: only the
+     * newest weights' result may land. */
+    lam_project_set_weights (project, spec, params[1], n_params, mean, std, 2);
+    lam_project_begin_run (project);
+    LamEvaluationResult *result = publish (1);
+    g_assert_cmpint (result->epoch, ==, 1);
+    g_assert_cmpuint (result->run, ==, lam_project_get_weights_run (project));
+    accuracy1 = result->accuracy;
+  }
+  /* A new run starts a new history. */
+  g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, 1);
+  settle (500);
+  g_assert_cmpint (current_result ()->epoch, ==, 1);
+  g_assert_cmpfloat (current_result ()->accuracy, ==, accuracy1);
+}
+
+static void
+test_draw (void)
+{
+  if (skip_without_data ())
+    return;
+  lam_evaluate_page_show_tab (page, "draw");
+  LamDrawingPad *pad = lam_evaluate_page_get_drawing_pad (page);
+  LamProbabilityBars *bars = lam_evaluate_page_get_drawing_bars (page);
+  lam_drawing_pad_clear (pad);
+  settle (100);
+  g_assert_true (isnan (lam_probability_bars_get_probability (bars, 0)));
+
+  /* A pair of trousers: a waistband and two legs, each leg a few strokes
+   * wide. */
+  static const double strokes[][4] = {
+    { 0.36, 0.14, 0.64, 0.14 }, { 0.36, 0.19, 0.64, 0.19 }, { 0.37, 0.16, 0.30, 0.88 },
+    { 0.42, 0.16, 0.36, 0.88 }, { 0.46, 0.2, 0.42, 0.88 },  { 0.63, 0.16, 0.70, 0.88 },
+    { 0.58, 0.16, 0.64, 0.88 }, { 0.54, 0.2, 0.58, 0.88 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (strokes); i++)
+    lam_drawing_pad_add_stroke (pad, strokes[i], 2);
+  settle (200);
+  g_assert_false (lam_drawing_pad_is_empty (pad));
+  double sum = 0;
+  for (int c = 0; c < 10; c++)
+    sum += lam_probability_bars_get_probability (bars, c);
+  g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-4);
+  g_test_message ("the drawing looks like %s",
+                  current_result ()->dataset->class_names[lam_probability_bars_get_ranked (bars, 0)]);
+  save_png ("evaluate-draw.png");
+}
+
+static void
+test_learned (void)
+{
+  if (skip_without_data ())
+    return;
+  lam_evaluate_page_show_tab (page, "learned");
+  save_png ("evaluate-learned.png");
+  lam_evaluate_page_show_tab (page, "predictions");
+}
+
+static void
+test_dark (void)
+{
+  if (skip_without_data ())
+    return;
+  lam_evaluate_page_show_tab (page, "predictions");
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (page);
+  lam_evaluate_page_activate_cell (page, 6, 0);
+  lam_evaluate_page_select_image (page, lam_prediction_grid_get_item (gallery, 0));
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  save_png ("evaluate-predictions-dark.png");
+  lam_evaluate_page_show_tab (page, "draw");
+  save_png ("evaluate-draw-dark.png");
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", FALSE, NULL);
+  lam_evaluate_page_show_tab (page, "predictions");
+}
+
+static gboolean
+not_busy (gpointer data)
+{
+  return !lam_evaluate_page_is_busy (page);
+}
+
+/* A page closed while its worker runs: the worker's result lands nowhere. */
+static void
+test_closed_while_evaluating (void)
+{
+  if (skip_without_data ())
+    return;
+  GtkWidget *other_window = gtk_window_new ();
+  GtkWidget *other = lam_evaluate_page_new (project);
+  gtk_window_set_child (GTK_WINDOW (other_window), other);
+  gtk_window_present (GTK_WINDOW (other_window));
+  settle (100);
+  lam_project_set_weights (project, spec, params[1], n_params, mean, std, 2);
+  g_assert_true (lam_evaluate_page_is_busy (LAM_EVALUATE_PAGE (other)));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  iterate_until (not_busy, NULL, 120000);
+  settle (500);
+  g_assert_false (lam_evaluate_page_is_busy (page));
+  g_assert_cmpint (current_result ()->epoch, ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
   gtk_init ();
   g_test_init (&argc, &argv, NULL);
-  return g_test_run ();
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+
+  project = lam_project_new ();
+  gboolean loaded = FALSE;
+  lam_project_load_dataset_async (project, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  iterate_until (flag_set, &loaded, 60000);
+
+  window = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (window), "Evaluate");
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  page = LAM_EVALUATE_PAGE (lam_evaluate_page_new (project));
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  settle (500);
+
+  g_test_add_func ("/evaluate-page/empty-before-weights", test_empty_state);
+  g_test_add_func ("/evaluate-page/confusion-and-accuracy-match-lam-evaluate",
+                   test_matches_engine);
+  g_test_add_func ("/evaluate-page/class-accuracy-matches-confusion-rows", test_class_accuracy);
+  g_test_add_func ("/evaluate-page/cell-filters-gallery-exactly", test_cell_filters_gallery);
+  g_test_add_func ("/evaluate-page/gallery-mistakes-first-in-every-order", test_gallery_order);
+  g_test_add_func ("/evaluate-page/selected-image-probabilities", test_selected_image);
+  g_test_add_func ("/evaluate-page/history-after-second-epoch", test_history);
+  g_test_add_func ("/evaluate-page/stale-result-dropped-new-run-resets-history",
+                   test_stale_and_new_run);
+  g_test_add_func ("/evaluate-page/draw-classifies-live", test_draw);
+  g_test_add_func ("/evaluate-page/what-it-learned", test_learned);
+  g_test_add_func ("/evaluate-page/dark-style", test_dark);
+  g_test_add_func ("/evaluate-page/closed-while-evaluating", test_closed_while_evaluating);
+  int status = g_test_run ();
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (project);
+  g_clear_pointer (&spec, lam_model_spec_free);
+  g_free (params[0]);
+  g_free (params[1]);
+  return status;
 }

@@ -1,1 +1,938 @@
-/* being written */
+#include "lam-evaluate-page.h"
+
+#include <math.h>
+
+#include "lam-ui-resources.h"
+#include "lam-ui-util.h"
+
+struct _LamEvaluatePage
+{
+  GtkWidget parent_instance;
+
+  LamProject *project;       /* owned */
+  LamEvaluation *evaluation; /* owned */
+  char **class_names;        /* owned: those the class widgets were built for */
+  int n_classes;
+  gboolean syncing_filters;
+  int detail_index;          /* the test image in the detail panel, or -1 */
+  gboolean dark;             /* the style is dark: the detail's colours follow it */
+
+  GtkLevelBar **class_bars;  /* borrowed from class_grid, n_classes */
+  GtkLabel **class_percents;
+  GtkWidget **class_names_labels;
+  GtkWidget *preview;        /* the pad's 28×28 preview */
+
+  GtkStack *state_stack;
+  GtkLabel *empty_title;
+  GtkLabel *empty_label;
+  GtkWidget *empty_spinner;
+  GtkLabel *error_label;
+  GtkWidget *busy_box;
+  GtkStack *tabs;
+  GtkLabel *accuracy_label;
+  GtkLabel *epoch_label;
+  GtkLabel *loss_label;
+  GtkGrid *class_grid;
+  GtkWidget *show_all_button;
+  LamConfusionView *confusion_view;
+  GtkBox *mistakes_box;
+  GtkDropDown *true_dropdown;
+  GtkDropDown *predicted_dropdown;
+  GtkDropDown *order_dropdown;
+  GtkLabel *gallery_label;
+  LamPredictionGrid *gallery;
+  GtkDrawingArea *detail_image;
+  GtkLabel *detail_title;
+  GtkLabel *detail_true;
+  GtkLabel *detail_predicted;
+  GtkLabel *detail_history;
+  LamProbabilityBars *detail_bars;
+  LamActivationsView *activations_view;
+  GtkStack *draw_stack;
+  LamDrawingPad *pad;
+  GtkWidget *undo_button;
+  GtkWidget *clear_button;
+  GtkBox *preview_box;
+  GtkLabel *draw_guess;
+  LamProbabilityBars *draw_bars;
+  GtkLabel *draw_unavailable_label;
+  LamWeightsView *weights_view;
+};
+
+G_DEFINE_FINAL_TYPE (LamEvaluatePage, lam_evaluate_page, GTK_TYPE_WIDGET)
+
+enum
+{
+  PROP_0,
+  PROP_PROJECT,
+  PROP_BUSY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static LamEvaluationResult *
+current_result (LamEvaluatePage *self)
+{
+  /* NULL while the template is built, before the evaluation exists. */
+  return self->evaluation != NULL ? lam_evaluation_get_result (self->evaluation) : NULL;
+}
+
+static const char *
+class_name (LamEvaluatePage *self, int c)
+{
+  return c >= 0 && c < self->n_classes ? self->class_names[c] : "?";
+}
+
+/* States: nothing yet, an error, results */
+
+static void
+update_state (LamEvaluatePage *self)
+{
+  gboolean busy = lam_evaluation_get_busy (self->evaluation);
+  const GError *error = lam_evaluation_get_error (self->evaluation);
+  gtk_widget_set_visible (self->busy_box, busy);
+
+  if (current_result (self) != NULL) {
+    gtk_stack_set_visible_child_name (self->state_stack, "content");
+    return;
+  }
+  if (error != NULL && !busy) {
+    gtk_label_set_text (self->error_label, error->message);
+    gtk_stack_set_visible_child_name (self->state_stack, "error");
+    return;
+  }
+
+  const LamDataset *test = lam_project_get_test_set (self->project);
+  g_autofree char *count = test != NULL ? lam_ui_format_count ((guint64) test->n) : NULL;
+  g_autofree char *text = NULL;
+  if (busy)
+    text = g_strdup_printf ("Running the model on the %s%stest images…", count ? count : "",
+                            count ? " " : "");
+  else
+    text = g_strdup_printf ("Train a model on the Train page; its predictions on the %s%stest "
+                            "images appear here after the first epoch.",
+                            count ? count : "", count ? " " : "");
+  gtk_label_set_text (self->empty_title, busy ? "Evaluating…" : "No Predictions Yet");
+  gtk_label_set_text (self->empty_label, text);
+  gtk_widget_set_visible (self->empty_spinner, busy);
+  gtk_stack_set_visible_child_name (self->state_stack, "empty");
+}
+
+/* Classes: dropdowns, per-class bars and probability bars follow the
+ * dataset's names. */
+
+static GListModel *
+class_filter_model (LamEvaluatePage *self, const char *any)
+{
+  GtkStringList *list = gtk_string_list_new (NULL);
+  gtk_string_list_append (list, any);
+  for (int c = 0; c < self->n_classes; c++)
+    gtk_string_list_append (list, self->class_names[c]);
+  return G_LIST_MODEL (list);
+}
+
+static void
+rebuild_class_grid (LamEvaluatePage *self)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->class_grid))) != NULL)
+    gtk_grid_remove (self->class_grid, child);
+  g_clear_pointer (&self->class_bars, g_free);
+  g_clear_pointer (&self->class_percents, g_free);
+  g_clear_pointer (&self->class_names_labels, g_free);
+
+  int n = self->n_classes;
+  int rows = n <= 10 ? 5 : (n + 3) / 4;
+  self->class_bars = g_new0 (GtkLevelBar *, MAX (n, 1));
+  self->class_percents = g_new0 (GtkLabel *, MAX (n, 1));
+  self->class_names_labels = g_new0 (GtkWidget *, MAX (n, 1));
+  for (int c = 0; c < n; c++) {
+    int group = c / rows, row = c % rows;
+    GtkWidget *name = gtk_label_new (self->class_names[c]);
+    gtk_label_set_xalign (GTK_LABEL (name), 0);
+    gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
+    gtk_label_set_width_chars (GTK_LABEL (name), 10);
+    if (group > 0)
+      gtk_widget_set_margin_start (name, 20);
+
+    GtkWidget *bar = gtk_level_bar_new_for_interval (0, 1);
+    gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_LOW);
+    gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_HIGH);
+    gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_FULL);
+    gtk_widget_set_hexpand (bar, TRUE);
+    gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+    gtk_widget_set_size_request (bar, 90, -1);
+
+    GtkWidget *percent = gtk_label_new (NULL);
+    gtk_label_set_xalign (GTK_LABEL (percent), 1);
+    gtk_label_set_width_chars (GTK_LABEL (percent), 6);
+
+    gtk_grid_attach (self->class_grid, name, 3 * group, row, 1, 1);
+    gtk_grid_attach (self->class_grid, bar, 3 * group + 1, row, 1, 1);
+    gtk_grid_attach (self->class_grid, percent, 3 * group + 2, row, 1, 1);
+    self->class_bars[c] = GTK_LEVEL_BAR (bar);
+    self->class_percents[c] = GTK_LABEL (percent);
+    self->class_names_labels[c] = name;
+  }
+}
+
+static gboolean
+same_classes (LamEvaluatePage *self, const LamDataset *dataset)
+{
+  if (self->class_names == NULL || self->n_classes != dataset->n_classes)
+    return FALSE;
+  for (int c = 0; c < dataset->n_classes; c++)
+    if (g_strcmp0 (self->class_names[c], dataset->class_names[c]) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+ensure_classes (LamEvaluatePage *self, const LamDataset *dataset)
+{
+  if (same_classes (self, dataset))
+    return;
+  g_strfreev (self->class_names);
+  self->class_names = g_strdupv (dataset->class_names);
+  self->n_classes = dataset->n_classes;
+
+  self->syncing_filters = TRUE;
+  g_autoptr (GListModel) true_model = class_filter_model (self, "Any");
+  g_autoptr (GListModel) predicted_model = class_filter_model (self, "Any");
+  gtk_drop_down_set_model (self->true_dropdown, true_model);
+  gtk_drop_down_set_model (self->predicted_dropdown, predicted_model);
+  self->syncing_filters = FALSE;
+  lam_prediction_grid_set_filter (self->gallery, -1, -1);
+  gtk_widget_set_sensitive (self->show_all_button, FALSE);
+
+  rebuild_class_grid (self);
+  const char *const *names = (const char *const *) self->class_names;
+  lam_probability_bars_set_classes (self->detail_bars, names, self->n_classes);
+  lam_probability_bars_set_classes (self->draw_bars, names, self->n_classes);
+  lam_activations_view_set_class_names (self->activations_view, names, self->n_classes);
+
+  gboolean digits = self->n_classes == 10 && g_strcmp0 (self->class_names[0], "0") == 0;
+  lam_drawing_pad_set_hint (self->pad, digits ? "Draw a digit" : "Draw one of the classes");
+}
+
+/* Header */
+
+static void
+update_summary (LamEvaluatePage *self, LamEvaluationResult *result)
+{
+  g_autofree char *accuracy = g_strdup_printf ("%.1f%%", 100 * result->accuracy);
+  gtk_label_set_text (self->accuracy_label, accuracy);
+
+  g_autofree char *epoch = result->epoch > 0
+                             ? g_strdup_printf ("Test accuracy after epoch %d", result->epoch)
+                             : g_strdup ("Test accuracy of the stopped run");
+  gtk_label_set_text (self->epoch_label, epoch);
+
+  g_autofree char *wrong = lam_ui_format_count (result->n_wrong);
+  g_autofree char *total = lam_ui_format_count ((guint64) result->n_images);
+  g_autofree char *loss = g_strdup_printf ("Loss %.3f · %s of %s wrong", result->mean_loss, wrong,
+                                           total);
+  gtk_label_set_text (self->loss_label, loss);
+
+  for (int c = 0; c < self->n_classes; c++) {
+    double a = result->class_accuracy[c];
+    guint64 right = lam_confusion_get (result->confusion, c, c);
+    guint64 all = 0;
+    for (int p = 0; p < self->n_classes; p++)
+      all += lam_confusion_get (result->confusion, c, p);
+    gtk_level_bar_set_value (self->class_bars[c], isnan (a) ? 0 : a);
+    g_autofree char *percent = isnan (a) ? g_strdup ("–") : g_strdup_printf ("%.0f%%", 100 * a);
+    gtk_label_set_text (self->class_percents[c], percent);
+    g_autofree char *right_text = lam_ui_format_count (right);
+    g_autofree char *all_text = lam_ui_format_count (all);
+    g_autofree char *tip = g_strdup_printf ("%s: %s of %s test images recognised",
+                                            self->class_names[c], right_text, all_text);
+    gtk_widget_set_tooltip_text (self->class_names_labels[c], tip);
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->class_bars[c]), tip);
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->class_percents[c]), tip);
+  }
+}
+
+/* The largest counts off the diagonal, as shortcuts to their cells. */
+
+#define N_MISTAKES 4
+
+static void
+on_mistake_clicked (GtkButton *button, LamEvaluatePage *self)
+{
+  int t = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "true-class"));
+  int p = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "predicted-class"));
+  int selected_t, selected_p;
+  lam_confusion_view_get_selection (self->confusion_view, &selected_t, &selected_p);
+  /* A shortcut only ever shows its cell; Show All goes back. */
+  if (t != selected_t || p != selected_p)
+    lam_confusion_view_activate_cell (self->confusion_view, t, p);
+}
+
+static void
+update_mistakes (LamEvaluatePage *self, LamEvaluationResult *result)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->mistakes_box))) != NULL)
+    gtk_box_remove (self->mistakes_box, child);
+
+  const LamConfusion *confusion = result->confusion;
+  int n = confusion->n_classes;
+  gboolean *taken = g_new0 (gboolean, (gsize) n * n);
+  for (int k = 0; k < N_MISTAKES; k++) {
+    int best_t = -1, best_p = -1;
+    guint64 best = 0;
+    for (int t = 0; t < n; t++)
+      for (int p = 0; p < n; p++)
+        if (t != p && !taken[t * n + p] && lam_confusion_get (confusion, t, p) > best) {
+          best = lam_confusion_get (confusion, t, p);
+          best_t = t;
+          best_p = p;
+        }
+    if (best_t < 0)
+      break;
+    taken[best_t * n + best_p] = TRUE;
+
+    g_autofree char *text = g_strdup_printf ("%s taken for %s", class_name (self, best_t),
+                                             class_name (self, best_p));
+    g_autofree char *count = lam_ui_format_count (best);
+    GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+    GtkWidget *label = gtk_label_new (text);
+    gtk_label_set_xalign (GTK_LABEL (label), 0);
+    gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+    gtk_widget_set_hexpand (label, TRUE);
+    GtkWidget *number = gtk_label_new (count);
+    gtk_widget_add_css_class (number, "numeric");
+    gtk_widget_add_css_class (number, "dim-label");
+    gtk_box_append (GTK_BOX (row), label);
+    gtk_box_append (GTK_BOX (row), number);
+
+    GtkWidget *button = gtk_button_new ();
+    gtk_button_set_child (GTK_BUTTON (button), row);
+    gtk_button_set_has_frame (GTK_BUTTON (button), FALSE);
+    g_autofree char *tip = g_strdup_printf ("Show the %s %s images the model took for %s", count,
+                                            class_name (self, best_t), class_name (self, best_p));
+    gtk_widget_set_tooltip_text (button, tip);
+    g_object_set_data (G_OBJECT (button), "true-class", GINT_TO_POINTER (best_t));
+    g_object_set_data (G_OBJECT (button), "predicted-class", GINT_TO_POINTER (best_p));
+    g_signal_connect (button, "clicked", G_CALLBACK (on_mistake_clicked), self);
+    gtk_box_append (self->mistakes_box, button);
+  }
+  g_free (taken);
+}
+
+/* Gallery and filters */
+
+static void
+update_gallery_label (LamEvaluatePage *self)
+{
+  int t, p;
+  lam_prediction_grid_get_filter (self->gallery, &t, &p);
+  guint n = lam_prediction_grid_get_n_items (self->gallery);
+  guint wrong = lam_prediction_grid_get_n_wrong_items (self->gallery);
+  g_autofree char *count = lam_ui_format_count (n);
+  g_autofree char *wrong_text = lam_ui_format_count (wrong);
+  g_autofree char *text = NULL;
+  const char *first = wrong == 0 ? "none wrong" : wrong == n ? "all wrong" : NULL;
+  g_autofree char *mistakes = first != NULL ? g_strdup (first)
+                                            : g_strdup_printf ("the %s mistakes first", wrong_text);
+
+  if (t >= 0 && p >= 0 && t == p)
+    text = g_strdup_printf ("%s %s images recognised as %s", count, class_name (self, t),
+                            class_name (self, p));
+  else if (t >= 0 && p >= 0)
+    text = g_strdup_printf ("%s %s images taken for %s", count, class_name (self, t),
+                            class_name (self, p));
+  else if (t >= 0)
+    text = g_strdup_printf ("%s %s images, %s", count, class_name (self, t), mistakes);
+  else if (p >= 0)
+    text = g_strdup_printf ("%s images predicted as %s, %s", count, class_name (self, p), mistakes);
+  else
+    text = g_strdup_printf ("All %s test images, %s", count, mistakes);
+  gtk_label_set_text (self->gallery_label, text);
+}
+
+static void
+set_filters (LamEvaluatePage *self, int true_class, int predicted_class)
+{
+  self->syncing_filters = TRUE;
+  gtk_drop_down_set_selected (self->true_dropdown, (guint) (true_class + 1));
+  gtk_drop_down_set_selected (self->predicted_dropdown, (guint) (predicted_class + 1));
+  self->syncing_filters = FALSE;
+
+  lam_prediction_grid_set_filter (self->gallery, true_class, predicted_class);
+  if (true_class >= 0 && predicted_class >= 0)
+    lam_confusion_view_set_selection (self->confusion_view, true_class, predicted_class);
+  else
+    lam_confusion_view_set_selection (self->confusion_view, -1, -1);
+  gtk_widget_set_sensitive (self->show_all_button, true_class >= 0 || predicted_class >= 0);
+  update_gallery_label (self);
+}
+
+static void
+on_cell_activated (LamEvaluatePage *self, int true_class, int predicted_class)
+{
+  set_filters (self, true_class, predicted_class);
+}
+
+static void
+on_show_all_clicked (LamEvaluatePage *self)
+{
+  set_filters (self, -1, -1);
+}
+
+static void
+on_filter_dropdown_changed (LamEvaluatePage *self)
+{
+  if (self->syncing_filters)
+    return;
+  int t = (int) gtk_drop_down_get_selected (self->true_dropdown) - 1;
+  int p = (int) gtk_drop_down_get_selected (self->predicted_dropdown) - 1;
+  set_filters (self, MAX (t, -1), MAX (p, -1));
+}
+
+static void
+on_order_changed (LamEvaluatePage *self)
+{
+  guint selected = gtk_drop_down_get_selected (self->order_dropdown);
+  lam_prediction_grid_set_order (self->gallery,
+                                 (LamPredictionOrder) MIN (selected, LAM_PREDICTION_ORDER_INDEX));
+}
+
+/* Detail panel */
+
+static void
+draw_detail_image (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
+{
+  LamEvaluatePage *self = data;
+  LamEvaluationResult *result = current_result (self);
+  if (result == NULL || self->detail_index < 0 || self->detail_index >= result->n_images)
+    return;
+  const LamDataset *dataset = result->dataset;
+  int w = dataset->width, h = dataset->height;
+  gsize plane = (gsize) w * h;
+  const guint8 *image = lam_dataset_get_image (dataset, self->detail_index);
+
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+  guint8 *pixels = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      gsize p = (gsize) y * w + x;
+      guint32 r = image[p], g = r, b = r;
+      if (dataset->channels == 3) {
+        g = image[plane + p];
+        b = image[2 * plane + p];
+      }
+      ((guint32 *) (pixels + (gsize) y * stride))[x] = 0xff000000u | r << 16 | g << 8 | b;
+    }
+  cairo_surface_mark_dirty (surface);
+
+  double factor = floor (MIN ((double) width / w, (double) height / h));
+  factor = MAX (factor, 1);
+  cairo_translate (cr, floor ((width - w * factor) / 2), floor ((height - h * factor) / 2));
+  cairo_scale (cr, factor, factor);
+  cairo_set_source_surface (cr, surface, 0, 0);
+  cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+  cairo_rectangle (cr, 0, 0, w, h);
+  cairo_fill (cr);
+  cairo_surface_destroy (surface);
+}
+
+static void
+show_activations (LamEvaluatePage *self, LamEvaluationResult *result, int index)
+{
+  const LamModelPlan *plan = result->plan;
+  if (plan == NULL) {
+    lam_activations_view_clear (self->activations_view);
+    return;
+  }
+  g_autofree float *input = g_new (float, lam_shape_numel (&plan->input));
+  g_autofree float *probs = g_new (float, result->n_outputs);
+  g_autofree float **outputs = g_new0 (float *, MAX (plan->n_layers, 1));
+  lam_evaluation_result_prepare_image (result, index, input);
+  for (int i = 0; i < plan->n_layers; i++)
+    outputs[i] = g_new (float, lam_shape_numel (&plan->layers[i].out_shape));
+  if (lam_evaluation_predict_one (self->evaluation, input, probs, outputs))
+    lam_activations_view_set (self->activations_view, plan, input,
+                              (const float *const *) outputs);
+  else
+    lam_activations_view_clear (self->activations_view);
+  for (int i = 0; i < plan->n_layers; i++)
+    g_free (outputs[i]);
+}
+
+static void
+show_detail (LamEvaluatePage *self)
+{
+  LamEvaluationResult *result = current_result (self);
+  int index = lam_prediction_grid_get_selected (self->gallery);
+  self->detail_index = result != NULL ? index : -1;
+  gtk_widget_queue_draw (GTK_WIDGET (self->detail_image));
+
+  if (self->detail_index < 0) {
+    gtk_label_set_text (self->detail_title, "");
+    gtk_label_set_text (self->detail_true, "No image selected");
+    gtk_label_set_text (self->detail_predicted, "");
+    gtk_label_set_text (self->detail_history, "");
+    lam_probability_bars_set_probabilities (self->detail_bars, NULL, -1);
+    lam_activations_view_clear (self->activations_view);
+    return;
+  }
+
+  int label = result->dataset->labels[index];
+  int predicted = result->predicted[index];
+  gboolean right = predicted == label;
+  g_autofree char *title = g_strdup_printf ("Test image %d", index);
+  g_autofree char *truth =
+    g_markup_printf_escaped ("True class: <b>%s</b>", class_name (self, label));
+  /* The theme's success and error colours are too dark on the dark
+   * style; these keep their contrast on both. */
+  const char *color = right ? (self->dark ? "#57e389" : "#1b7d57")
+                            : (self->dark ? "#ff7b63" : "#c01c28");
+  g_autofree char *prediction =
+    g_markup_printf_escaped ("<span foreground=\"%s\">%s %s, %.1f%% sure</span>", color,
+                             right ? "✓" : "✗", class_name (self, predicted),
+                             100.0 * result->confidence[index]);
+  g_autofree char *history = lam_evaluation_dup_history_text (self->evaluation, index);
+  gtk_label_set_text (self->detail_title, title);
+  gtk_label_set_markup (self->detail_true, truth);
+  gtk_label_set_markup (self->detail_predicted, prediction);
+  gtk_label_set_text (self->detail_history, history != NULL ? history : "");
+
+  lam_probability_bars_set_probabilities (
+    self->detail_bars, lam_evaluation_result_get_probabilities (result, index), label);
+  show_activations (self, result, index);
+}
+
+/* Draw tab */
+
+static gboolean
+takes_pad_input (LamEvaluationResult *result, char **why)
+{
+  if (result->plan == NULL) {
+    if (why != NULL)
+      *why = g_strdup ("These weights come without the shapes of their layers.");
+    return FALSE;
+  }
+  const LamShape *input = &result->plan->input;
+  gboolean fits = lam_shape_numel (input) == LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE &&
+                  (input->rank != 3 || input->dims[0] == 1);
+  if (!fits && why != NULL) {
+    g_autofree char *shape = lam_shape_to_string (input);
+    *why = g_strdup_printf ("This model takes %s images. The pad draws 28 × 28 grey images like "
+                            "MNIST and Fashion-MNIST: train a model on one of those to have it "
+                            "classify your drawings.",
+                            shape);
+  }
+  return fits;
+}
+
+static void
+classify_drawing (LamEvaluatePage *self)
+{
+  LamEvaluationResult *result = current_result (self);
+  gtk_widget_set_sensitive (self->undo_button, lam_drawing_pad_get_n_strokes (self->pad) > 0);
+  gtk_widget_set_sensitive (self->clear_button, !lam_drawing_pad_is_empty (self->pad));
+  if (result == NULL || !takes_pad_input (result, NULL))
+    return;
+
+  float pixels[LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE];
+  float input[LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE];
+  g_autofree float *probs = g_new (float, result->n_outputs);
+  if (!lam_drawing_pad_get_input (self->pad, pixels)) {
+    lam_probability_bars_set_probabilities (self->draw_bars, NULL, -1);
+    gtk_label_set_text (self->draw_guess, "Nothing drawn yet");
+    gtk_widget_add_css_class (GTK_WIDGET (self->draw_guess), "dim-label");
+    return;
+  }
+  lam_evaluation_normalize (self->evaluation, pixels, input);
+  if (!lam_evaluation_predict_one (self->evaluation, input, probs, NULL))
+    return;
+  lam_probability_bars_set_probabilities (self->draw_bars, probs, -1);
+  int best = lam_argmax (probs, self->n_classes);
+  g_autofree char *guess = g_strdup_printf ("%s, %.0f%% sure", class_name (self, best),
+                                            100.0 * probs[best]);
+  gtk_label_set_text (self->draw_guess, guess);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->draw_guess), "dim-label");
+}
+
+static void
+on_pad_changed (LamEvaluatePage *self)
+{
+  classify_drawing (self);
+}
+
+static void
+on_undo_clicked (LamEvaluatePage *self)
+{
+  lam_drawing_pad_undo (self->pad);
+}
+
+static void
+on_clear_clicked (LamEvaluatePage *self)
+{
+  lam_drawing_pad_clear (self->pad);
+}
+
+static void
+update_draw_tab (LamEvaluatePage *self, LamEvaluationResult *result)
+{
+  g_autofree char *why = NULL;
+  if (takes_pad_input (result, &why)) {
+    gtk_stack_set_visible_child_name (self->draw_stack, "pad");
+    classify_drawing (self);
+  } else {
+    gtk_label_set_text (self->draw_unavailable_label, why);
+    gtk_stack_set_visible_child_name (self->draw_stack, "unavailable");
+  }
+}
+
+/* Results */
+
+static void
+on_updated (LamEvaluatePage *self)
+{
+  LamEvaluationResult *result = current_result (self);
+  if (result == NULL) {
+    lam_prediction_grid_set_result (self->gallery, NULL);
+    lam_confusion_view_set_confusion (self->confusion_view, NULL, NULL);
+    lam_weights_view_clear (self->weights_view);
+    update_state (self);
+    return;
+  }
+
+  ensure_classes (self, result->dataset);
+  update_summary (self, result);
+  update_mistakes (self, result);
+  lam_confusion_view_set_confusion (self->confusion_view, result->confusion,
+                                    (const char *const *) self->class_names);
+  int t, p;
+  lam_prediction_grid_get_filter (self->gallery, &t, &p);
+  lam_confusion_view_set_selection (self->confusion_view, t >= 0 && p >= 0 ? t : -1,
+                                    t >= 0 && p >= 0 ? p : -1);
+  int selected = lam_prediction_grid_get_selected (self->gallery);
+  lam_prediction_grid_set_result (self->gallery, result);
+  /* The same image after a newer epoch: its prediction may have changed. */
+  if (lam_prediction_grid_get_selected (self->gallery) == selected)
+    show_detail (self);
+  update_gallery_label (self);
+  if (result->plan != NULL)
+    lam_weights_view_set_weights (self->weights_view, result->plan, result->params);
+  update_draw_tab (self, result);
+  update_state (self);
+}
+
+static void
+on_busy_changed (LamEvaluatePage *self)
+{
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* Object */
+
+static void
+lam_evaluate_page_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
+{
+  LamEvaluatePage *self = LAM_EVALUATE_PAGE (widget);
+  GTK_WIDGET_CLASS (lam_evaluate_page_parent_class)->css_changed (widget, change);
+  GdkRGBA fg;
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  gboolean dark = 0.2126 * fg.red + 0.7152 * fg.green + 0.0722 * fg.blue > 0.5;
+  if (dark == self->dark)
+    return;
+  self->dark = dark;
+  if (current_result (self) != NULL)
+    show_detail (self);
+}
+
+static void
+lam_evaluate_page_constructed (GObject *object)
+{
+  LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
+  G_OBJECT_CLASS (lam_evaluate_page_parent_class)->constructed (object);
+
+  if (self->project == NULL)
+    self->project = lam_project_new ();
+  self->evaluation = lam_evaluation_new (self->project);
+  g_signal_connect_object (self->evaluation, "updated", G_CALLBACK (on_updated), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->evaluation, "notify::busy", G_CALLBACK (on_busy_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (update_state), self,
+                           G_CONNECT_SWAPPED);
+  on_updated (self);
+}
+
+static void
+lam_evaluate_page_dispose (GObject *object)
+{
+  LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
+  /* A worker still running may finish after this page is gone, and its
+   * children must not hear of it while they are torn down. */
+  if (self->evaluation != NULL)
+    g_signal_handlers_disconnect_by_data (self->evaluation, self);
+  if (self->gallery != NULL) {
+    g_signal_handlers_disconnect_by_data (self->gallery, self);
+    g_signal_handlers_disconnect_by_data (self->true_dropdown, self);
+    g_signal_handlers_disconnect_by_data (self->predicted_dropdown, self);
+    g_signal_handlers_disconnect_by_data (self->order_dropdown, self);
+  }
+  gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_EVALUATE_PAGE);
+  g_clear_object (&self->evaluation);
+  G_OBJECT_CLASS (lam_evaluate_page_parent_class)->dispose (object);
+}
+
+static void
+lam_evaluate_page_finalize (GObject *object)
+{
+  LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
+  g_clear_object (&self->project);
+  g_strfreev (self->class_names);
+  g_free (self->class_bars);
+  g_free (self->class_percents);
+  g_free (self->class_names_labels);
+  G_OBJECT_CLASS (lam_evaluate_page_parent_class)->finalize (object);
+}
+
+static void
+lam_evaluate_page_get_property (GObject *object, guint prop_id, GValue *value,
+                                GParamSpec *pspec)
+{
+  LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
+  switch (prop_id) {
+  case PROP_PROJECT:
+    g_value_set_object (value, self->project);
+    break;
+  case PROP_BUSY:
+    g_value_set_boolean (value, lam_evaluate_page_is_busy (self));
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_evaluate_page_set_property (GObject *object, guint prop_id, const GValue *value,
+                                GParamSpec *pspec)
+{
+  LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
+  switch (prop_id) {
+  case PROP_PROJECT:
+    self->project = g_value_dup_object (value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = lam_evaluate_page_constructed;
+  object_class->dispose = lam_evaluate_page_dispose;
+  object_class->finalize = lam_evaluate_page_finalize;
+  object_class->get_property = lam_evaluate_page_get_property;
+  object_class->set_property = lam_evaluate_page_set_property;
+  widget_class->css_changed = lam_evaluate_page_css_changed;
+
+  properties[PROP_PROJECT] =
+    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
+                           G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (LAM_TYPE_CONFUSION_VIEW);
+  g_type_ensure (LAM_TYPE_PREDICTION_GRID);
+  g_type_ensure (LAM_TYPE_PROBABILITY_BARS);
+  g_type_ensure (LAM_TYPE_ACTIVATIONS_VIEW);
+  g_type_ensure (LAM_TYPE_DRAWING_PAD);
+  g_type_ensure (LAM_TYPE_WEIGHTS_VIEW);
+
+  /* Referencing the resource links its object file, whose constructor
+   * registers it, into every program that takes this page from the static
+   * library. */
+  if (lam_ui_get_resource () == NULL)
+    g_critical ("Lamina's UI resources are missing");
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/lamina/Lamina/ui/lam-evaluate-page.ui");
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, state_stack);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, empty_title);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, empty_spinner);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, busy_box);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, tabs);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, accuracy_label);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, epoch_label);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, loss_label);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, class_grid);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, show_all_button);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, confusion_view);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, mistakes_box);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, true_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, predicted_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, order_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, gallery_label);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, gallery);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, detail_image);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, detail_title);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, detail_true);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, detail_predicted);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, detail_history);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, detail_bars);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, activations_view);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, draw_stack);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, pad);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, undo_button);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, clear_button);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, preview_box);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, draw_guess);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, draw_bars);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, draw_unavailable_label);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, weights_view);
+  gtk_widget_class_bind_template_callback (widget_class, on_show_all_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_cell_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_pad_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_undo_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_clear_clicked);
+}
+
+static void
+lam_evaluate_page_init (LamEvaluatePage *self)
+{
+  self->detail_index = -1;
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->preview = lam_drawing_pad_new_preview (self->pad);
+  gtk_widget_set_halign (self->preview, GTK_ALIGN_START);
+  gtk_box_insert_child_after (self->preview_box, self->preview,
+                              gtk_widget_get_first_child (GTK_WIDGET (self->preview_box)));
+
+  gtk_drawing_area_set_draw_func (self->detail_image, draw_detail_image, self, NULL);
+  g_signal_connect_object (self->true_dropdown, "notify::selected",
+                           G_CALLBACK (on_filter_dropdown_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->predicted_dropdown, "notify::selected",
+                           G_CALLBACK (on_filter_dropdown_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->order_dropdown, "notify::selected", G_CALLBACK (on_order_changed),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->gallery, "notify::selected", G_CALLBACK (show_detail), self,
+                           G_CONNECT_SWAPPED);
+  lam_prediction_grid_set_cell_size (self->gallery, 56);
+  classify_drawing (self);
+}
+
+GtkWidget *
+lam_evaluate_page_new (LamProject *project)
+{
+  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
+  return g_object_new (LAM_TYPE_EVALUATE_PAGE, "project", project, NULL);
+}
+
+LamEvaluation *
+lam_evaluate_page_get_evaluation (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->evaluation;
+}
+
+gboolean
+lam_evaluate_page_is_busy (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), FALSE);
+  return self->evaluation != NULL && lam_evaluation_get_busy (self->evaluation);
+}
+
+const LamConfusion *
+lam_evaluate_page_get_confusion (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  LamEvaluationResult *result = current_result (self);
+  return result != NULL ? result->confusion : NULL;
+}
+
+double
+lam_evaluate_page_get_accuracy (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NAN);
+  LamEvaluationResult *result = current_result (self);
+  return result != NULL ? result->accuracy : NAN;
+}
+
+void
+lam_evaluate_page_activate_cell (LamEvaluatePage *self, int true_class, int predicted_class)
+{
+  g_return_if_fail (LAM_IS_EVALUATE_PAGE (self));
+  lam_confusion_view_activate_cell (self->confusion_view, true_class, predicted_class);
+}
+
+void
+lam_evaluate_page_select_image (LamEvaluatePage *self, int index)
+{
+  g_return_if_fail (LAM_IS_EVALUATE_PAGE (self));
+  LamEvaluationResult *result = current_result (self);
+  g_return_if_fail (result != NULL && index >= 0 && index < result->n_images);
+  lam_prediction_grid_set_selected (self->gallery, index);
+  if (lam_prediction_grid_get_selected (self->gallery) != index) {
+    set_filters (self, -1, -1);
+    lam_prediction_grid_set_selected (self->gallery, index);
+  }
+}
+
+void
+lam_evaluate_page_show_tab (LamEvaluatePage *self, const char *name)
+{
+  g_return_if_fail (LAM_IS_EVALUATE_PAGE (self));
+  gtk_stack_set_visible_child_name (self->tabs, name);
+}
+
+LamPredictionGrid *
+lam_evaluate_page_get_gallery (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->gallery;
+}
+
+LamConfusionView *
+lam_evaluate_page_get_confusion_view (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->confusion_view;
+}
+
+LamProbabilityBars *
+lam_evaluate_page_get_detail_bars (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->detail_bars;
+}
+
+const char *
+lam_evaluate_page_get_history_text (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return gtk_label_get_text (self->detail_history);
+}
+
+LamDrawingPad *
+lam_evaluate_page_get_drawing_pad (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->pad;
+}
+
+LamProbabilityBars *
+lam_evaluate_page_get_drawing_bars (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->draw_bars;
+}

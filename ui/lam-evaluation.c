@@ -1,1 +1,775 @@
-/* being written */
+#include "lam-evaluation.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "lam-device.h"
+#include "lam-loader.h"
+
+/* Test images per forward pass on the worker. */
+#define MAX_BATCH 500
+
+G_DEFINE_QUARK (lam-evaluation-error-quark, lam_evaluation_error)
+
+/* Datasets: a private copy of the test set, reference-counted, so that a
+ * worker and the results it made never read images the project freed when
+ * another dataset was opened. */
+
+static void
+dataset_clear (gpointer data)
+{
+  LamDataset *dataset = data;
+  g_free (dataset->name);
+  g_free (dataset->images);
+  g_free (dataset->labels);
+  g_strfreev (dataset->class_names);
+}
+
+static LamDataset *
+dataset_copy (const LamDataset *src)
+{
+  LamDataset *dataset = g_atomic_rc_box_new0 (LamDataset);
+  dataset->name = g_strdup (src->name);
+  dataset->n = src->n;
+  dataset->channels = src->channels;
+  dataset->height = src->height;
+  dataset->width = src->width;
+  dataset->images = g_memdup2 (src->images, lam_dataset_image_size (src) * (gsize) src->n);
+  dataset->labels = g_memdup2 (src->labels, (gsize) src->n);
+  dataset->n_classes = src->n_classes;
+  dataset->class_names = g_strdupv (src->class_names);
+  return dataset;
+}
+
+static void
+dataset_release (LamDataset *dataset)
+{
+  g_atomic_rc_box_release_full (dataset, dataset_clear);
+}
+
+/* Results */
+
+static void
+result_clear (gpointer data)
+{
+  LamEvaluationResult *result = data;
+  if (result->dataset != NULL)
+    dataset_release ((LamDataset *) result->dataset);
+  g_clear_pointer (&result->spec, lam_model_spec_free);
+  g_clear_pointer (&result->plan, lam_model_plan_free);
+  g_free (result->params);
+  g_free (result->probabilities);
+  g_free (result->predicted);
+  g_free (result->confidence);
+  g_free (result->loss);
+  g_clear_pointer (&result->confusion, lam_confusion_free);
+  g_free (result->class_accuracy);
+}
+
+LamEvaluationResult *
+lam_evaluation_result_ref (LamEvaluationResult *result)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  return g_atomic_rc_box_acquire (result);
+}
+
+void
+lam_evaluation_result_unref (LamEvaluationResult *result)
+{
+  g_return_if_fail (result != NULL);
+  g_atomic_rc_box_release_full (result, result_clear);
+}
+
+const float *
+lam_evaluation_result_get_probabilities (const LamEvaluationResult *result, int index)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  g_return_val_if_fail (index >= 0 && index < result->n_images, NULL);
+  return result->probabilities + (gsize) index * result->n_outputs;
+}
+
+void
+lam_evaluation_result_prepare_image (const LamEvaluationResult *result, int index, float *out)
+{
+  g_return_if_fail (result != NULL);
+  g_return_if_fail (index >= 0 && index < result->n_images);
+  LamLoaderConfig config = lam_loader_config_default ();
+  memcpy (config.mean, result->mean, sizeof config.mean);
+  memcpy (config.std, result->std, sizeof config.std);
+  lam_loader_prepare_image (result->dataset, index, &config, FALSE, NULL, out);
+}
+
+/* A model's outputs as probabilities: as they are after softmax, their
+ * exponentials after log_softmax, else their softmax. */
+static void
+outputs_to_probabilities (const LamModelSpec *spec, const float *outputs, float *probs, int n)
+{
+  LamLayerKind last = spec->n_layers > 0 ? spec->layers[spec->n_layers - 1].kind : LAM_LAYER_LINEAR;
+  if (last == LAM_LAYER_SOFTMAX) {
+    memcpy (probs, outputs, sizeof (float) * n);
+    return;
+  }
+  if (last == LAM_LAYER_LOG_SOFTMAX) {
+    for (int j = 0; j < n; j++)
+      probs[j] = expf (outputs[j]);
+    return;
+  }
+  float max = outputs[0];
+  for (int j = 1; j < n; j++)
+    max = MAX (max, outputs[j]);
+  double sum = 0;
+  for (int j = 0; j < n; j++)
+    sum += exp ((double) outputs[j] - max);
+  for (int j = 0; j < n; j++)
+    probs[j] = (float) (exp ((double) outputs[j] - max) / sum);
+}
+
+/* One sample's loss as the trainer computes it (lam-backend.h). */
+static double
+sample_loss (LamLossKind kind, const float *x, int n, int label)
+{
+  switch (kind) {
+  case LAM_LOSS_NLL:
+    return -(double) x[label];
+  case LAM_LOSS_MSE: {
+    double sum = 0;
+    for (int j = 0; j < n; j++) {
+      double d = x[j] - (j == label ? 1.0 : 0.0);
+      sum += d * d;
+    }
+    return sum / n;
+  }
+  case LAM_LOSS_CROSS_ENTROPY:
+  default: {
+    double max = x[0];
+    for (int j = 1; j < n; j++)
+      max = MAX (max, x[j]);
+    double sum = 0;
+    for (int j = 0; j < n; j++)
+      sum += exp (x[j] - max);
+    return max + log (sum) - x[label];
+  }
+  }
+}
+
+/* The worker */
+
+typedef struct
+{
+  guint serial;
+  LamDataset *dataset; /* a reference */
+  LamModelSpec *spec;  /* owned */
+  float *params;       /* owned */
+  gsize n_params;
+  float mean[3];
+  float std[3];
+  int epoch;
+  guint run;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  if (job->dataset != NULL)
+    dataset_release (job->dataset);
+  lam_model_spec_free (job->spec);
+  g_free (job->params);
+  g_free (job);
+}
+
+/* Checks that the weights fit the test images before anything runs. */
+static gboolean
+check_fit (const Job *job, LamModel *model, GError **error)
+{
+  const LamDataset *dataset = job->dataset;
+  const LamModelPlan *plan = lam_model_get_plan (model);
+  if (lam_shape_numel (&plan->input) != lam_dataset_image_size (dataset)) {
+    g_autofree char *shape = lam_shape_to_string (&plan->input);
+    g_set_error (error, LAM_EVALUATION_ERROR, LAM_EVALUATION_ERROR_MISMATCH,
+                 "These weights expect %s images, but the test images of %s are %d×%d×%d. "
+                 "Train a model on this dataset to see its predictions.",
+                 shape, dataset->name, dataset->channels, dataset->height, dataset->width);
+    return FALSE;
+  }
+  if (lam_model_get_n_classes (model) < dataset->n_classes) {
+    g_set_error (error, LAM_EVALUATION_ERROR, LAM_EVALUATION_ERROR_MISMATCH,
+                 "These weights give %d outputs, but %s has %d classes.",
+                 lam_model_get_n_classes (model), dataset->name, dataset->n_classes);
+    return FALSE;
+  }
+  if (lam_model_get_n_params (model) != job->n_params) {
+    g_set_error (error, LAM_EVALUATION_ERROR, LAM_EVALUATION_ERROR_MISMATCH,
+                 "The published weights have %zu parameters where their model has %zu.",
+                 job->n_params, lam_model_get_n_params (model));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static LamEvaluationResult *
+result_new (Job *job, LamModel *model)
+{
+  const LamDataset *dataset = job->dataset;
+  LamEvaluationResult *result = g_atomic_rc_box_new0 (LamEvaluationResult);
+  result->dataset = g_atomic_rc_box_acquire (job->dataset);
+  result->spec = lam_model_spec_copy (job->spec);
+  result->plan = lam_model_plan_new (result->spec, NULL);
+  result->params = g_memdup2 (job->params, sizeof (float) * job->n_params);
+  result->n_params = job->n_params;
+  memcpy (result->mean, job->mean, sizeof result->mean);
+  memcpy (result->std, job->std, sizeof result->std);
+  result->epoch = job->epoch;
+  result->run = job->run;
+  result->n_images = dataset->n;
+  result->n_outputs = lam_model_get_n_classes (model);
+  result->probabilities = g_new (float, (gsize) dataset->n * result->n_outputs);
+  result->predicted = g_new (gint32, MAX (dataset->n, 1));
+  result->confidence = g_new (float, MAX (dataset->n, 1));
+  result->loss = g_new (float, MAX (dataset->n, 1));
+  result->confusion = lam_confusion_new (dataset->n_classes);
+  result->class_accuracy = g_new (double, dataset->n_classes);
+  return result;
+}
+
+static LamEvaluationResult *
+evaluate (Job *job, LamBackend *backend, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (LamModel) model = lam_model_new (job->spec, backend, MAX_BATCH, 0, error);
+  if (model == NULL || !check_fit (job, model, error))
+    return NULL;
+  lam_model_set_params_host (model, job->params);
+
+  const LamDataset *dataset = job->dataset;
+  g_autoptr (LamEvaluationResult) result = result_new (job, model);
+  LamLossKind loss_kind = lam_model_spec_get_loss (job->spec);
+  int n_out = result->n_outputs;
+  gsize image_floats = lam_dataset_image_size (dataset);
+  g_autofree float *inputs = g_new (float, image_floats * MAX_BATCH);
+  g_autofree float *outputs = g_new (float, (gsize) n_out * MAX_BATCH);
+  LamLoaderConfig config = lam_loader_config_default ();
+  memcpy (config.mean, job->mean, sizeof config.mean);
+  memcpy (config.std, job->std, sizeof config.std);
+
+  guint correct = 0;
+  double loss_sum = 0;
+  for (int start = 0; start < dataset->n; start += MAX_BATCH) {
+    if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      return NULL;
+    int batch = MIN (MAX_BATCH, dataset->n - start);
+    for (int k = 0; k < batch; k++)
+      lam_loader_prepare_image (dataset, start + k, &config, FALSE, NULL,
+                                inputs + (gsize) k * image_floats);
+    backend->upload (backend, lam_model_get_input (model), inputs,
+                     sizeof (float) * image_floats * batch);
+    lam_model_forward (model, batch, FALSE, 0);
+    backend->download (backend, outputs, lam_model_get_output (model),
+                       sizeof (float) * n_out * batch);
+
+    for (int k = 0; k < batch; k++) {
+      int index = start + k;
+      int label = dataset->labels[index];
+      const float *x = outputs + (gsize) k * n_out;
+      float *probs = result->probabilities + (gsize) index * n_out;
+      outputs_to_probabilities (job->spec, x, probs, n_out);
+      int predicted = lam_argmax (x, n_out);
+      result->predicted[index] = predicted;
+      result->confidence[index] = probs[predicted];
+      double loss = sample_loss (loss_kind, x, n_out, label);
+      result->loss[index] = (float) loss;
+      loss_sum += loss;
+      if (predicted == label)
+        correct++;
+      /* Outputs past the dataset's classes have no column: such a
+       * prediction counts as wrong, as in lam_evaluate. */
+      if (predicted < dataset->n_classes)
+        lam_confusion_add (result->confusion, label, predicted);
+    }
+  }
+
+  result->accuracy = dataset->n > 0 ? (double) correct / dataset->n : NAN;
+  result->mean_loss = dataset->n > 0 ? loss_sum / dataset->n : NAN;
+  result->n_wrong = (guint) dataset->n - correct;
+  for (int c = 0; c < dataset->n_classes; c++)
+    result->class_accuracy[c] = lam_confusion_class_accuracy (result->confusion, c);
+  return g_steal_pointer (&result);
+}
+
+static void
+job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamEvaluationResult *result = evaluate (job, backend, cancellable, &error);
+  lam_backend_free (backend);
+  if (result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) lam_evaluation_result_unref);
+}
+
+/* The object */
+
+typedef struct
+{
+  int epoch;
+  gint32 *predicted; /* owned: n_images */
+} HistoryEntry;
+
+static void
+history_entry_free (HistoryEntry *entry)
+{
+  g_free (entry->predicted);
+  g_free (entry);
+}
+
+struct _LamEvaluation
+{
+  GObject parent_instance;
+
+  LamProject *project;     /* owned */
+  LamDataset *test_copy;   /* a reference; NULL until needed, dropped when the dataset changes */
+
+  guint serial;            /* of the newest request; older results are stale */
+  GCancellable *cancellable; /* owned: the newest worker's */
+  gboolean busy;
+
+  LamEvaluationResult *result; /* owned reference, NULL before the first */
+  GError *error;               /* owned, NULL when the newest weights were evaluated */
+
+  guint history_run;
+  GPtrArray *history; /* of HistoryEntry, epochs ascending */
+
+  /* Single images on the caller's thread. */
+  LamBackend *single_backend;          /* owned, made on first use */
+  LamModel *single_model;              /* owned */
+  LamEvaluationResult *single_weights; /* owned reference: the result the model holds */
+};
+
+G_DEFINE_FINAL_TYPE (LamEvaluation, lam_evaluation, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_PROJECT,
+  PROP_BUSY,
+  N_PROPS
+};
+
+enum
+{
+  UPDATED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+set_busy (LamEvaluation *self, gboolean busy)
+{
+  if (self->busy == busy)
+    return;
+  self->busy = busy;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+reset_history (LamEvaluation *self, guint run)
+{
+  g_ptr_array_set_size (self->history, 0);
+  self->history_run = run;
+}
+
+static void
+record_history (LamEvaluation *self, LamEvaluationResult *result)
+{
+  if (result->run != self->history_run)
+    reset_history (self, result->run);
+  /* Weights published again for an epoch already seen (a run stopped
+   * mid-epoch) replace that record and any after it. */
+  while (self->history->len > 0) {
+    HistoryEntry *last = g_ptr_array_index (self->history, self->history->len - 1);
+    if (last->epoch < result->epoch)
+      break;
+    g_ptr_array_remove_index (self->history, self->history->len - 1);
+  }
+  HistoryEntry *entry = g_new0 (HistoryEntry, 1);
+  entry->epoch = result->epoch;
+  entry->predicted = g_memdup2 (result->predicted, sizeof (gint32) * result->n_images);
+  g_ptr_array_add (self->history, entry);
+}
+
+static void
+job_done (GObject *source, GAsyncResult *async_result, gpointer user_data)
+{
+  LamEvaluation *self = LAM_EVALUATION (source);
+  GTask *task = G_TASK (async_result);
+  Job *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamEvaluationResult) result = g_task_propagate_pointer (task, &error);
+
+  if (job->serial != self->serial)
+    return;
+
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->result, lam_evaluation_result_unref);
+  g_clear_error (&self->error);
+  if (result != NULL) {
+    record_history (self, result);
+    self->result = g_steal_pointer (&result);
+  } else {
+    self->error = g_steal_pointer (&error);
+  }
+  set_busy (self, FALSE);
+  g_signal_emit (self, signals[UPDATED], 0);
+}
+
+static void
+fail_now (LamEvaluation *self, GError *error)
+{
+  g_clear_pointer (&self->result, lam_evaluation_result_unref);
+  g_clear_error (&self->error);
+  self->error = error;
+  set_busy (self, FALSE);
+  g_signal_emit (self, signals[UPDATED], 0);
+}
+
+static void
+schedule (LamEvaluation *self)
+{
+  const LamModelSpec *spec = lam_project_get_weights_spec (self->project);
+  if (spec == NULL)
+    return;
+
+  self->serial++;
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+
+  const LamDataset *test = lam_project_get_test_set (self->project);
+  if (test == NULL) {
+    const char *name = lam_project_get_dataset_name (self->project);
+    fail_now (self, g_error_new (LAM_EVALUATION_ERROR, LAM_EVALUATION_ERROR_NO_TEST_SET,
+                                 name != NULL ? "%s has no test images to evaluate on."
+                                              : "Open a dataset with test images to see "
+                                                "the model's predictions.",
+                                 name));
+    return;
+  }
+  if (self->test_copy == NULL)
+    self->test_copy = dataset_copy (test);
+
+  Job *job = g_new0 (Job, 1);
+  job->serial = self->serial;
+  job->dataset = g_atomic_rc_box_acquire (self->test_copy);
+  job->spec = lam_model_spec_copy (spec);
+  const float *params = lam_project_get_weights (self->project, &job->n_params);
+  job->params = g_memdup2 (params, sizeof (float) * job->n_params);
+  lam_project_get_weights_normalization (self->project, job->mean, job->std);
+  job->epoch = lam_project_get_weights_epoch (self->project);
+  job->run = lam_project_get_weights_run (self->project);
+
+  self->cancellable = g_cancellable_new ();
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, job_done, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_set_name (task, "[lamina] evaluate");
+  set_busy (self, TRUE);
+  g_task_run_in_thread (task, job_thread);
+}
+
+static void
+on_dataset_changed (LamEvaluation *self)
+{
+  g_clear_pointer (&self->test_copy, dataset_release);
+  /* Other images: the old history says nothing about them. */
+  reset_history (self, self->history_run);
+  schedule (self);
+}
+
+static void
+lam_evaluation_constructed (GObject *object)
+{
+  LamEvaluation *self = LAM_EVALUATION (object);
+  G_OBJECT_CLASS (lam_evaluation_parent_class)->constructed (object);
+
+  g_signal_connect_object (self->project, "weights-changed", G_CALLBACK (schedule), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (on_dataset_changed),
+                           self, G_CONNECT_SWAPPED);
+  schedule (self);
+}
+
+static void
+lam_evaluation_dispose (GObject *object)
+{
+  LamEvaluation *self = LAM_EVALUATION (object);
+  /* A worker still running finds its result stale. */
+  self->serial++;
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (lam_evaluation_parent_class)->dispose (object);
+}
+
+static void
+lam_evaluation_finalize (GObject *object)
+{
+  LamEvaluation *self = LAM_EVALUATION (object);
+  g_clear_pointer (&self->single_model, lam_model_free);
+  g_clear_pointer (&self->single_backend, lam_backend_free);
+  g_clear_pointer (&self->single_weights, lam_evaluation_result_unref);
+  g_clear_pointer (&self->result, lam_evaluation_result_unref);
+  g_clear_pointer (&self->test_copy, dataset_release);
+  g_clear_pointer (&self->history, g_ptr_array_unref);
+  g_clear_error (&self->error);
+  g_clear_object (&self->project);
+  G_OBJECT_CLASS (lam_evaluation_parent_class)->finalize (object);
+}
+
+static void
+lam_evaluation_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  LamEvaluation *self = LAM_EVALUATION (object);
+  switch (prop_id) {
+  case PROP_PROJECT:
+    g_value_set_object (value, self->project);
+    break;
+  case PROP_BUSY:
+    g_value_set_boolean (value, self->busy);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_evaluation_set_property (GObject *object, guint prop_id, const GValue *value,
+                             GParamSpec *pspec)
+{
+  LamEvaluation *self = LAM_EVALUATION (object);
+  switch (prop_id) {
+  case PROP_PROJECT:
+    self->project = g_value_dup_object (value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_evaluation_class_init (LamEvaluationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->constructed = lam_evaluation_constructed;
+  object_class->dispose = lam_evaluation_dispose;
+  object_class->finalize = lam_evaluation_finalize;
+  object_class->get_property = lam_evaluation_get_property;
+  object_class->set_property = lam_evaluation_set_property;
+
+  properties[PROP_PROJECT] =
+    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
+                           G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* A new result or a new error is in place. */
+  signals[UPDATED] = g_signal_new ("updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+lam_evaluation_init (LamEvaluation *self)
+{
+  self->history = g_ptr_array_new_with_free_func ((GDestroyNotify) history_entry_free);
+}
+
+LamEvaluation *
+lam_evaluation_new (LamProject *project)
+{
+  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
+  return g_object_new (LAM_TYPE_EVALUATION, "project", project, NULL);
+}
+
+LamProject *
+lam_evaluation_get_project (LamEvaluation *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), NULL);
+  return self->project;
+}
+
+gboolean
+lam_evaluation_get_busy (LamEvaluation *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), FALSE);
+  return self->busy;
+}
+
+LamEvaluationResult *
+lam_evaluation_get_result (LamEvaluation *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), NULL);
+  return self->result;
+}
+
+const GError *
+lam_evaluation_get_error (LamEvaluation *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), NULL);
+  return self->error;
+}
+
+guint
+lam_evaluation_get_n_history (LamEvaluation *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), 0);
+  return self->history->len;
+}
+
+const gint32 *
+lam_evaluation_get_history (LamEvaluation *self, guint k, int *epoch)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), NULL);
+  g_return_val_if_fail (k < self->history->len, NULL);
+  HistoryEntry *entry = g_ptr_array_index (self->history, k);
+  if (epoch != NULL)
+    *epoch = entry->epoch;
+  return entry->predicted;
+}
+
+static gboolean
+correct_at (LamEvaluation *self, guint k, int index, int label)
+{
+  HistoryEntry *entry = g_ptr_array_index (self->history, k);
+  return entry->predicted[index] == label;
+}
+
+LamHistoryKind
+lam_evaluation_get_image_history (LamEvaluation *self, int index, int *since, int *last_correct)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), LAM_HISTORY_NONE);
+  if (since != NULL)
+    *since = 0;
+  if (last_correct != NULL)
+    *last_correct = 0;
+  guint n = self->history->len;
+  if (self->result == NULL || n == 0 || index < 0 || index >= self->result->n_images)
+    return LAM_HISTORY_NONE;
+
+  int label = self->result->dataset->labels[index];
+  gboolean now = correct_at (self, n - 1, index, label);
+  /* The newest streak of epochs that agree with now. */
+  guint first = n - 1;
+  while (first > 0 && correct_at (self, first - 1, index, label) == now)
+    first--;
+  HistoryEntry *streak = g_ptr_array_index (self->history, first);
+  if (since != NULL)
+    *since = streak->epoch;
+  if (first == 0)
+    return now ? LAM_HISTORY_ALWAYS_CORRECT : LAM_HISTORY_ALWAYS_WRONG;
+  if (!now) {
+    HistoryEntry *before = g_ptr_array_index (self->history, first - 1);
+    if (last_correct != NULL)
+      *last_correct = before->epoch;
+    return LAM_HISTORY_BECAME_WRONG;
+  }
+  for (guint k = 0; k < first; k++)
+    if (correct_at (self, k, index, label))
+      return LAM_HISTORY_CORRECT_SINCE;
+  return LAM_HISTORY_BECAME_CORRECT;
+}
+
+char *
+lam_evaluation_dup_history_text (LamEvaluation *self, int index)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), NULL);
+  int since = 0, last_correct = 0;
+  LamHistoryKind kind = lam_evaluation_get_image_history (self, index, &since, &last_correct);
+  gboolean one = self->history->len == 1;
+  switch (kind) {
+  case LAM_HISTORY_NONE:
+    return NULL;
+  case LAM_HISTORY_ALWAYS_CORRECT:
+    return one ? g_strdup_printf ("Correct after epoch %d", since)
+               : g_strdup ("Correct at every epoch so far");
+  case LAM_HISTORY_ALWAYS_WRONG:
+    return one ? g_strdup_printf ("Wrong after epoch %d", since)
+               : g_strdup ("Wrong at every epoch so far");
+  case LAM_HISTORY_BECAME_CORRECT:
+    return g_strdup_printf ("Became correct at epoch %d", since);
+  case LAM_HISTORY_CORRECT_SINCE:
+    return g_strdup_printf ("Correct since epoch %d", since);
+  case LAM_HISTORY_BECAME_WRONG:
+    if (since == self->result->epoch)
+      return g_strdup_printf ("Was correct at epoch %d, wrong now", last_correct);
+    return g_strdup_printf ("Was correct at epoch %d, wrong since epoch %d", last_correct,
+                            since);
+  }
+  return NULL;
+}
+
+void
+lam_evaluation_normalize (LamEvaluation *self, const float *pixels, float *out)
+{
+  g_return_if_fail (LAM_IS_EVALUATION (self));
+  g_return_if_fail (self->result != NULL);
+  const LamShape *input = &self->result->plan->input;
+  gsize numel = lam_shape_numel (input);
+  int channels = input->rank == 3 ? input->dims[0] : 1;
+  gsize plane = numel / MAX (channels, 1);
+  for (gsize i = 0; i < numel; i++) {
+    int c = (int) MIN (i / plane, 2);
+    out[i] = (pixels[i] - self->result->mean[c]) / self->result->std[c];
+  }
+}
+
+static gboolean
+ensure_single_model (LamEvaluation *self)
+{
+  if (self->single_weights == self->result && self->single_model != NULL)
+    return TRUE;
+  g_clear_pointer (&self->single_model, lam_model_free);
+  g_clear_pointer (&self->single_weights, lam_evaluation_result_unref);
+  if (self->single_backend == NULL)
+    self->single_backend = lam_backend_cpu_new ();
+
+  g_autoptr (GError) error = NULL;
+  self->single_model = lam_model_new (self->result->spec, self->single_backend, 1, 0, &error);
+  if (self->single_model == NULL) {
+    g_debug ("cannot classify single images: %s", error->message);
+    return FALSE;
+  }
+  lam_model_set_params_host (self->single_model, self->result->params);
+  self->single_weights = lam_evaluation_result_ref (self->result);
+  return TRUE;
+}
+
+gboolean
+lam_evaluation_predict_one (LamEvaluation *self, const float *normalised_image, float *probs,
+                            float **layer_outputs)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), FALSE);
+  g_return_val_if_fail (normalised_image != NULL && probs != NULL, FALSE);
+  if (self->result == NULL || !ensure_single_model (self))
+    return FALSE;
+
+  LamModel *model = self->single_model;
+  LamBackend *backend = self->single_backend;
+  const LamModelPlan *plan = lam_model_get_plan (model);
+  int n_out = lam_model_get_n_classes (model);
+  g_autofree float *outputs = g_new (float, n_out);
+
+  backend->upload (backend, lam_model_get_input (model), normalised_image,
+                   sizeof (float) * lam_shape_numel (&plan->input));
+  lam_model_forward (model, 1, FALSE, 0);
+  backend->download (backend, outputs, lam_model_get_output (model), sizeof (float) * n_out);
+  outputs_to_probabilities (self->result->spec, outputs, probs, n_out);
+  if (layer_outputs != NULL)
+    for (int i = 0; i < plan->n_layers; i++)
+      backend->download (backend, layer_outputs[i], lam_model_get_layer_output (model, i),
+                         sizeof (float) * lam_shape_numel (&plan->layers[i].out_shape));
+  return TRUE;
+}

@@ -1,1 +1,1005 @@
-/* being written */
+#include "lam-prediction-grid.h"
+
+#include <math.h>
+
+/* Layout, in logical pixels. */
+#define MARGIN 8          /* around the whole grid */
+#define PAD 6             /* around each image inside its cell */
+#define LABEL_GAP 4       /* between an image and its labels */
+#define MIN_CELL_WIDTH 96 /* room for "T-shirt/top 100%" */
+#define FRAME 2           /* the red frame of a mistake, outside the image */
+#define SELECTION_RADIUS 6
+
+struct _LamPredictionGrid
+{
+  GtkWidget parent_instance;
+
+  LamEvaluationResult *result; /* owned reference, may be NULL */
+  guint32 *positions;          /* owned: the test-image indices shown, in order */
+  guint n_positions;
+  guint n_wrong_positions;
+  int filter_true;
+  int filter_predicted;
+  LamPredictionOrder order;
+  int cell_size;
+  int selected; /* a position in positions, or -1 */
+
+  GtkAdjustment *hadjustment; /* owned */
+  GtkAdjustment *vadjustment; /* owned */
+  guint hscroll_policy : 1;
+  guint vscroll_policy : 1;
+
+  /* Layout of the last allocation; columns is 0 before the first one. */
+  int columns;
+  int cell_width;
+  int cell_height;
+  int x0;
+  int line_height;
+  int layout_width;
+
+  /* Rows already drawn: row → GdkTexture, valid for the layout, colours
+   * and scale they were drawn with. */
+  GHashTable *row_textures;
+  int texture_scale;
+
+  GdkRGBA fg;
+  GdkRGBA accent;
+  GdkRGBA wrong;
+  char *style_key; /* owned: see dup_style_key */
+};
+
+static void lam_prediction_grid_scrollable_init (GtkScrollableInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (LamPredictionGrid, lam_prediction_grid, GTK_TYPE_WIDGET,
+                               G_IMPLEMENT_INTERFACE (GTK_TYPE_SCROLLABLE,
+                                                      lam_prediction_grid_scrollable_init))
+
+enum
+{
+  PROP_0,
+  PROP_ORDER,
+  PROP_CELL_SIZE,
+  PROP_SELECTED,
+  N_PROPS,
+
+  PROP_HADJUSTMENT = N_PROPS,
+  PROP_VADJUSTMENT,
+  PROP_HSCROLL_POLICY,
+  PROP_VSCROLL_POLICY,
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+lam_prediction_grid_scrollable_init (GtkScrollableInterface *iface)
+{
+}
+
+static gboolean
+is_wrong (const LamEvaluationResult *result, guint32 index)
+{
+  return result->predicted[index] != result->dataset->labels[index];
+}
+
+static const char *
+class_name (const LamEvaluationResult *result, int c)
+{
+  if (c >= 0 && c < result->dataset->n_classes)
+    return result->dataset->class_names[c];
+  return "?";
+}
+
+static guint
+n_rows (LamPredictionGrid *self)
+{
+  if (self->columns == 0)
+    return 0;
+  return (self->n_positions + self->columns - 1) / self->columns;
+}
+
+static void
+invalidate_rows (LamPredictionGrid *self)
+{
+  g_hash_table_remove_all (self->row_textures);
+}
+
+static PangoLayout *
+create_label_layout (LamPredictionGrid *self, const char *text, gboolean bold)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
+  pango_attr_list_insert (attrs, pango_attr_scale_new (PANGO_SCALE_SMALL));
+  if (bold)
+    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+  pango_layout_set_attributes (layout, attrs);
+  return layout;
+}
+
+/* A label centred in a cell: a smaller size when it does not fit, and
+ * shortened only when even that does not. */
+static PangoLayout *
+create_cell_layout (LamPredictionGrid *self, const char *text, gboolean bold)
+{
+  int avail = MAX (self->cell_width - 6, 1);
+  PangoLayout *layout = create_label_layout (self, text, bold);
+  int w, h;
+  pango_layout_get_pixel_size (layout, &w, &h);
+  if (w > avail) {
+    g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
+    pango_attr_list_insert (attrs, pango_attr_scale_new (PANGO_SCALE_X_SMALL));
+    if (bold)
+      pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+    pango_layout_set_attributes (layout, attrs);
+  }
+  pango_layout_set_width (layout, avail * PANGO_SCALE);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+  return layout;
+}
+
+static void
+compute_layout (LamPredictionGrid *self, int width)
+{
+  int min_cell = MAX (self->cell_size + 2 * PAD, MIN_CELL_WIDTH);
+  int avail = MAX (width - 2 * MARGIN, min_cell);
+  int columns = MAX (1, avail / min_cell);
+  int cell_width = avail / columns;
+
+  g_autoptr (PangoLayout) probe = create_label_layout (self, "Ag", TRUE);
+  pango_layout_get_pixel_size (probe, NULL, &self->line_height);
+  int cell_height = PAD + self->cell_size + LABEL_GAP + 2 * self->line_height + PAD;
+
+  if (width != self->layout_width || columns != self->columns ||
+      cell_width != self->cell_width || cell_height != self->cell_height)
+    invalidate_rows (self);
+  self->layout_width = width;
+  self->columns = columns;
+  self->cell_width = cell_width;
+  self->cell_height = cell_height;
+  self->x0 = (width - columns * cell_width) / 2;
+}
+
+static double
+row_top (LamPredictionGrid *self, guint row)
+{
+  return MARGIN + (double) row * self->cell_height;
+}
+
+static void
+configure_adjustments (LamPredictionGrid *self, int width, int height, double value)
+{
+  double upper = MAX ((double) n_rows (self) * self->cell_height + 2 * MARGIN, height);
+  value = CLAMP (value, 0, upper - height);
+  gtk_adjustment_configure (self->vadjustment, value, 0, upper, self->cell_height,
+                            MAX (height * 0.9, 1), height);
+  gtk_adjustment_configure (self->hadjustment, 0, 0, width, width * 0.1, width * 0.9, width);
+}
+
+static void
+relayout (LamPredictionGrid *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+  if (width <= 0 || height <= 0)
+    return;
+  compute_layout (self, width);
+  configure_adjustments (self, width, height, gtk_adjustment_get_value (self->vadjustment));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+scroll_to_position (LamPredictionGrid *self, int position)
+{
+  if (position < 0 || self->columns == 0)
+    return;
+  double value = gtk_adjustment_get_value (self->vadjustment);
+  double page = gtk_adjustment_get_page_size (self->vadjustment);
+  double top = row_top (self, position / self->columns);
+  double bottom = top + self->cell_height;
+  if (top - MARGIN < value)
+    value = top - MARGIN;
+  else if (bottom + MARGIN > value + page)
+    value = bottom + MARGIN - page;
+  gtk_adjustment_set_value (self->vadjustment, value);
+}
+
+static void
+fill_strip (LamPredictionGrid *self, guint first, guint count, cairo_surface_t *strip)
+{
+  const LamDataset *dataset = self->result->dataset;
+  int w = dataset->width, h = dataset->height;
+  gsize plane = (gsize) w * h;
+  guint8 *data = cairo_image_surface_get_data (strip);
+  int stride = cairo_image_surface_get_stride (strip);
+
+  for (guint k = 0; k < count; k++) {
+    const guint8 *image = lam_dataset_get_image (dataset, (int) self->positions[first + k]);
+    for (int y = 0; y < h; y++) {
+      guint32 *out = (guint32 *) (data + (gsize) y * stride) + (gsize) k * w;
+      for (int x = 0; x < w; x++) {
+        gsize p = (gsize) y * w + x;
+        guint32 r = image[p], g = r, b = r;
+        if (dataset->channels == 3) {
+          g = image[plane + p];
+          b = image[2 * plane + p];
+        }
+        out[x] = 0xff000000u | r << 16 | g << 8 | b;
+      }
+    }
+  }
+  cairo_surface_mark_dirty (strip);
+}
+
+static void
+set_source (cairo_t *cr, const GdkRGBA *color, double alpha)
+{
+  cairo_set_source_rgba (cr, color->red, color->green, color->blue, color->alpha * alpha);
+}
+
+static void
+rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
+{
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
+  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
+  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
+  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+}
+
+static void
+show_label (LamPredictionGrid *self, cairo_t *cr, const char *text, gboolean bold, double x,
+            double y)
+{
+  g_autoptr (PangoLayout) layout = create_cell_layout (self, text, bold);
+  int w, h;
+  pango_layout_get_pixel_size (layout, &w, &h);
+  /* Bottom-aligned in its line, whatever its size. */
+  cairo_move_to (cr, x + 3, y + self->line_height - h);
+  pango_cairo_show_layout (cr, layout);
+}
+
+/* One row of cells at the widget's scale; images scaled with the nearest
+ * pixel so that they stay crisp. */
+static GdkTexture *
+render_row (LamPredictionGrid *self, guint row, int width, int scale)
+{
+  const LamEvaluationResult *result = self->result;
+  const LamDataset *dataset = result->dataset;
+  guint first = row * self->columns;
+  guint count = MIN ((guint) self->columns, self->n_positions - first);
+  int w = dataset->width, h = dataset->height;
+  double factor = (double) self->cell_size / MAX (w, h);
+  double shown_w = w * factor, shown_h = h * factor;
+
+  cairo_surface_t *strip = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w * (int) count, h);
+  fill_strip (self, first, count, strip);
+
+  cairo_surface_t *surface =
+    cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, self->cell_height * scale);
+  cairo_surface_set_device_scale (surface, scale, scale);
+  cairo_t *cr = cairo_create (surface);
+
+  for (guint k = 0; k < count; k++) {
+    guint32 index = self->positions[first + k];
+    gboolean wrong = is_wrong (result, index);
+    double cell_x = self->x0 + (double) k * self->cell_width;
+    double image_x = cell_x + floor ((self->cell_width - shown_w) / 2);
+    double image_y = PAD + floor ((self->cell_size - shown_h) / 2);
+
+    if (wrong) {
+      set_source (cr, &self->wrong, 1);
+      rounded_rect (cr, image_x - FRAME, image_y - FRAME, shown_w + 2 * FRAME,
+                    shown_h + 2 * FRAME, FRAME + 1);
+      cairo_fill (cr);
+    }
+
+    cairo_save (cr);
+    cairo_translate (cr, image_x, image_y);
+    cairo_scale (cr, factor, factor);
+    cairo_set_source_surface (cr, strip, -(double) k * w, 0);
+    cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle (cr, 0, 0, w, h);
+    cairo_fill (cr);
+    cairo_restore (cr);
+
+    double text_y = PAD + self->cell_size + LABEL_GAP;
+    char prediction[160];
+    /* Rounded down, so that a mistake never reads as 100% sure. */
+    g_snprintf (prediction, sizeof prediction, "%s %d%%",
+                class_name (result, result->predicted[index]),
+                (int) floor (100.0 * result->confidence[index]));
+    set_source (cr, &self->fg, 0.9);
+    show_label (self, cr, prediction, wrong, cell_x, text_y);
+    if (wrong) {
+      char truth[160];
+      g_snprintf (truth, sizeof truth, "true: %s", class_name (result, dataset->labels[index]));
+      set_source (cr, &self->wrong, 1);
+      show_label (self, cr, truth, FALSE, cell_x, text_y + self->line_height);
+    }
+  }
+
+  cairo_destroy (cr);
+  cairo_surface_destroy (strip);
+  cairo_surface_flush (surface);
+
+  int stride = cairo_image_surface_get_stride (surface);
+  int tex_height = cairo_image_surface_get_height (surface);
+  g_autoptr (GBytes) bytes =
+    g_bytes_new_with_free_func (cairo_image_surface_get_data (surface), (gsize) stride * tex_height,
+                                (GDestroyNotify) cairo_surface_destroy, surface);
+  return gdk_memory_texture_new (cairo_image_surface_get_width (surface), tex_height,
+                                 GDK_MEMORY_DEFAULT, bytes, stride);
+}
+
+static void
+forget_far_rows (LamPredictionGrid *self, guint first, guint last)
+{
+  guint span = last - first + 1;
+  if (g_hash_table_size (self->row_textures) <= 3 * span + 4)
+    return;
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init (&iter, self->row_textures);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    guint row = GPOINTER_TO_UINT (key);
+    if (row + span < first || row > last + span)
+      g_hash_table_iter_remove (&iter);
+  }
+}
+
+static void
+draw_empty_message (LamPredictionGrid *self, GtkSnapshot *snapshot, int width)
+{
+  g_autoptr (PangoLayout) layout =
+    gtk_widget_create_pango_layout (GTK_WIDGET (self), "No test images match these filters");
+  pango_layout_set_width (layout, MAX (width - 2 * MARGIN, 1) * PANGO_SCALE);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD);
+  GdkRGBA dim = self->fg;
+  dim.alpha *= 0.55;
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (MARGIN, 48));
+  gtk_snapshot_append_layout (snapshot, layout, &dim);
+  gtk_snapshot_restore (snapshot);
+}
+
+static void
+lam_prediction_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  LamPredictionGrid *self = LAM_PREDICTION_GRID (widget);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  if (self->result == NULL || self->columns == 0 || width <= 0)
+    return;
+  if (self->n_positions == 0) {
+    draw_empty_message (self, snapshot, width);
+    return;
+  }
+
+  int scale = gtk_widget_get_scale_factor (widget);
+  if (scale != self->texture_scale) {
+    invalidate_rows (self);
+    self->texture_scale = scale;
+  }
+
+  double value = gtk_adjustment_get_value (self->vadjustment);
+  guint rows = n_rows (self);
+  guint first = (guint) (MAX (value - MARGIN, 0) / self->cell_height);
+  guint last = (guint) MAX ((value + height - MARGIN) / self->cell_height, 0);
+  last = MIN (last, rows - 1);
+
+  if (self->selected >= 0) {
+    guint row = (guint) self->selected / self->columns;
+    guint column = (guint) self->selected % self->columns;
+    GskRoundedRect outline;
+    graphene_rect_t rect = GRAPHENE_RECT_INIT (self->x0 + column * self->cell_width + 1,
+                                               round (row_top (self, row) - value) + 1,
+                                               self->cell_width - 2, self->cell_height - 2);
+    gsk_rounded_rect_init_from_rect (&outline, &rect, SELECTION_RADIUS);
+    GdkRGBA fill = self->accent;
+    fill.alpha = 0.2;
+    gtk_snapshot_push_rounded_clip (snapshot, &outline);
+    gtk_snapshot_append_color (snapshot, &fill, &rect);
+    gtk_snapshot_pop (snapshot);
+    GdkRGBA border[4] = { self->accent, self->accent, self->accent, self->accent };
+    float widths[4] = { 2, 2, 2, 2 };
+    gtk_snapshot_append_border (snapshot, &outline, widths, border);
+  }
+
+  for (guint row = first; row <= last && row < rows; row++) {
+    GdkTexture *texture = g_hash_table_lookup (self->row_textures, GUINT_TO_POINTER (row));
+    if (texture == NULL) {
+      texture = render_row (self, row, width, scale);
+      g_hash_table_insert (self->row_textures, GUINT_TO_POINTER (row), texture);
+    }
+    gtk_snapshot_append_texture (snapshot, texture,
+                                 &GRAPHENE_RECT_INIT (0, round (row_top (self, row) - value),
+                                                      width, self->cell_height));
+  }
+  forget_far_rows (self, first, last);
+}
+
+static void
+lam_prediction_grid_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
+                             int *minimum, int *natural, int *minimum_baseline,
+                             int *natural_baseline)
+{
+  LamPredictionGrid *self = LAM_PREDICTION_GRID (widget);
+  int cell = MAX (self->cell_size + 2 * PAD, MIN_CELL_WIDTH);
+  *minimum = cell + 2 * MARGIN;
+  *natural = (orientation == GTK_ORIENTATION_HORIZONTAL ? 4 : 3) * cell + 2 * MARGIN;
+}
+
+static void
+lam_prediction_grid_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  relayout (LAM_PREDICTION_GRID (widget));
+}
+
+static void
+update_colors (LamPredictionGrid *self)
+{
+  GtkStyleContext *context = gtk_widget_get_style_context (GTK_WIDGET (self));
+  gtk_style_context_get_color (context, &self->fg);
+  if (!gtk_style_context_lookup_color (context, "theme_selected_bg_color", &self->accent))
+    gdk_rgba_parse (&self->accent, "#3584e4");
+  gboolean dark = 0.2126 * self->fg.red + 0.7152 * self->fg.green + 0.0722 * self->fg.blue > 0.5;
+  gdk_rgba_parse (&self->wrong, dark ? "#ff7b63" : "#e01b24");
+  /* The theme's accent is too dark for an outline on the dark style. */
+  if (dark) {
+    self->accent.red += (1 - self->accent.red) * 0.45f;
+    self->accent.green += (1 - self->accent.green) * 0.45f;
+    self->accent.blue += (1 - self->accent.blue) * 0.45f;
+  }
+}
+
+/* What the drawing takes from the style. Hovering a parent changes the
+ * style too, and must not cost a new layout. */
+static char *
+dup_style_key (GtkWidget *widget)
+{
+  GdkRGBA fg;
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  g_autofree char *color = gdk_rgba_to_string (&fg);
+  g_autofree char *font =
+    pango_font_description_to_string (pango_context_get_font_description (
+      gtk_widget_get_pango_context (widget)));
+  return g_strconcat (color, " ", font, NULL);
+}
+
+static void
+lam_prediction_grid_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
+{
+  LamPredictionGrid *self = LAM_PREDICTION_GRID (widget);
+  GTK_WIDGET_CLASS (lam_prediction_grid_parent_class)->css_changed (widget, change);
+  g_autofree char *key = dup_style_key (widget);
+  if (g_strcmp0 (key, self->style_key) == 0)
+    return;
+  g_free (self->style_key);
+  self->style_key = g_steal_pointer (&key);
+  update_colors (self);
+  invalidate_rows (self);
+  relayout (self);
+}
+
+static int
+position_at (LamPredictionGrid *self, double x, double y)
+{
+  if (self->columns == 0)
+    return -1;
+  double yy = y + gtk_adjustment_get_value (self->vadjustment) - MARGIN;
+  double xx = x - self->x0;
+  if (yy < 0 || xx < 0 || xx >= (double) self->columns * self->cell_width)
+    return -1;
+  guint position =
+    (guint) (yy / self->cell_height) * self->columns + (guint) (xx / self->cell_width);
+  return position < self->n_positions ? (int) position : -1;
+}
+
+static gboolean
+lam_prediction_grid_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard,
+                                   GtkTooltip *tooltip)
+{
+  LamPredictionGrid *self = LAM_PREDICTION_GRID (widget);
+  int position = keyboard ? self->selected : position_at (self, x, y);
+  if (position < 0 || self->result == NULL)
+    return FALSE;
+  const LamEvaluationResult *result = self->result;
+  guint32 index = self->positions[position];
+  g_autofree char *text = g_strdup_printf (
+    "Test image %u: %s\nPredicted %s (%.1f%%)%s", index,
+    class_name (result, result->dataset->labels[index]), class_name (result, result->predicted[index]),
+    100.0 * result->confidence[index], is_wrong (result, index) ? " — wrong" : " — right");
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static void
+select_position (LamPredictionGrid *self, int position)
+{
+  scroll_to_position (self, position);
+  if (position == self->selected)
+    return;
+  self->selected = position;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
+}
+
+static gboolean
+key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
+             GdkModifierType state, LamPredictionGrid *self)
+{
+  if (self->n_positions == 0 || self->columns == 0)
+    return FALSE;
+  gint64 position = MAX (self->selected, 0);
+  gint64 columns = self->columns;
+  gint64 page_rows =
+    MAX (1, (gint64) (gtk_adjustment_get_page_size (self->vadjustment) / self->cell_height));
+  switch (keyval) {
+  case GDK_KEY_Left:
+  case GDK_KEY_KP_Left:
+    position--;
+    break;
+  case GDK_KEY_Right:
+  case GDK_KEY_KP_Right:
+    position++;
+    break;
+  case GDK_KEY_Up:
+  case GDK_KEY_KP_Up:
+    if (position >= columns)
+      position -= columns;
+    break;
+  case GDK_KEY_Down:
+  case GDK_KEY_KP_Down:
+    if (position + columns < (gint64) self->n_positions)
+      position += columns;
+    break;
+  case GDK_KEY_Page_Up:
+  case GDK_KEY_KP_Page_Up:
+    position -= page_rows * columns;
+    while (position < 0)
+      position += columns;
+    break;
+  case GDK_KEY_Page_Down:
+  case GDK_KEY_KP_Page_Down:
+    position += page_rows * columns;
+    while (position >= (gint64) self->n_positions && position - columns >= 0)
+      position -= columns;
+    break;
+  case GDK_KEY_Home:
+  case GDK_KEY_KP_Home:
+    position = 0;
+    break;
+  case GDK_KEY_End:
+  case GDK_KEY_KP_End:
+    position = self->n_positions - 1;
+    break;
+  default:
+    return FALSE;
+  }
+  select_position (self, (int) CLAMP (position, 0, (gint64) self->n_positions - 1));
+  return TRUE;
+}
+
+static void
+click_pressed (GtkGestureClick *gesture, int n_press, double x, double y,
+               LamPredictionGrid *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  int position = position_at (self, x, y);
+  if (position >= 0)
+    select_position (self, position);
+}
+
+static gboolean
+lam_prediction_grid_focus (GtkWidget *widget, GtkDirectionType direction)
+{
+  /* One focus stop; arrows move the selection inside it. */
+  if (gtk_widget_has_focus (widget))
+    return FALSE;
+  return gtk_widget_grab_focus (widget);
+}
+
+static void
+adjustment_value_changed (GtkAdjustment *adjustment, LamPredictionGrid *self)
+{
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+set_adjustment (LamPredictionGrid *self, GtkAdjustment **slot, GtkAdjustment *adjustment,
+                GParamSpec *pspec)
+{
+  if (adjustment != NULL && adjustment == *slot)
+    return;
+  if (*slot != NULL) {
+    g_signal_handlers_disconnect_by_func (*slot, adjustment_value_changed, self);
+    g_clear_object (slot);
+  }
+  if (adjustment == NULL)
+    adjustment = gtk_adjustment_new (0, 0, 0, 0, 0, 0);
+  *slot = g_object_ref_sink (adjustment);
+  g_signal_connect (adjustment, "value-changed", G_CALLBACK (adjustment_value_changed), self);
+  relayout (self);
+  g_object_notify_by_pspec (G_OBJECT (self), pspec);
+}
+
+static void
+lam_prediction_grid_get_property (GObject *object, guint prop_id, GValue *value,
+                                  GParamSpec *pspec)
+{
+  LamPredictionGrid *self = LAM_PREDICTION_GRID (object);
+  switch (prop_id) {
+  case PROP_ORDER:
+    g_value_set_int (value, self->order);
+    break;
+  case PROP_CELL_SIZE:
+    g_value_set_int (value, self->cell_size);
+    break;
+  case PROP_SELECTED:
+    g_value_set_int (value, lam_prediction_grid_get_selected (self));
+    break;
+  case PROP_HADJUSTMENT:
+    g_value_set_object (value, self->hadjustment);
+    break;
+  case PROP_VADJUSTMENT:
+    g_value_set_object (value, self->vadjustment);
+    break;
+  case PROP_HSCROLL_POLICY:
+    g_value_set_enum (value, self->hscroll_policy);
+    break;
+  case PROP_VSCROLL_POLICY:
+    g_value_set_enum (value, self->vscroll_policy);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_prediction_grid_set_property (GObject *object, guint prop_id, const GValue *value,
+                                  GParamSpec *pspec)
+{
+  LamPredictionGrid *self = LAM_PREDICTION_GRID (object);
+  switch (prop_id) {
+  case PROP_ORDER:
+    lam_prediction_grid_set_order (self, g_value_get_int (value));
+    break;
+  case PROP_CELL_SIZE:
+    lam_prediction_grid_set_cell_size (self, g_value_get_int (value));
+    break;
+  case PROP_SELECTED:
+    lam_prediction_grid_set_selected (self, g_value_get_int (value));
+    break;
+  case PROP_HADJUSTMENT:
+    set_adjustment (self, &self->hadjustment, g_value_get_object (value), pspec);
+    break;
+  case PROP_VADJUSTMENT:
+    set_adjustment (self, &self->vadjustment, g_value_get_object (value), pspec);
+    break;
+  case PROP_HSCROLL_POLICY:
+    if (self->hscroll_policy != (guint) g_value_get_enum (value)) {
+      self->hscroll_policy = g_value_get_enum (value);
+      gtk_widget_queue_resize (GTK_WIDGET (self));
+      g_object_notify_by_pspec (object, pspec);
+    }
+    break;
+  case PROP_VSCROLL_POLICY:
+    if (self->vscroll_policy != (guint) g_value_get_enum (value)) {
+      self->vscroll_policy = g_value_get_enum (value);
+      gtk_widget_queue_resize (GTK_WIDGET (self));
+      g_object_notify_by_pspec (object, pspec);
+    }
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_prediction_grid_dispose (GObject *object)
+{
+  LamPredictionGrid *self = LAM_PREDICTION_GRID (object);
+  if (self->hadjustment != NULL)
+    g_signal_handlers_disconnect_by_func (self->hadjustment, adjustment_value_changed, self);
+  if (self->vadjustment != NULL)
+    g_signal_handlers_disconnect_by_func (self->vadjustment, adjustment_value_changed, self);
+  g_clear_object (&self->hadjustment);
+  g_clear_object (&self->vadjustment);
+  G_OBJECT_CLASS (lam_prediction_grid_parent_class)->dispose (object);
+}
+
+static void
+lam_prediction_grid_finalize (GObject *object)
+{
+  LamPredictionGrid *self = LAM_PREDICTION_GRID (object);
+  g_clear_pointer (&self->row_textures, g_hash_table_unref);
+  g_free (self->style_key);
+  g_clear_pointer (&self->positions, g_free);
+  g_clear_pointer (&self->result, lam_evaluation_result_unref);
+  G_OBJECT_CLASS (lam_prediction_grid_parent_class)->finalize (object);
+}
+
+static void
+lam_prediction_grid_class_init (LamPredictionGridClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = lam_prediction_grid_get_property;
+  object_class->set_property = lam_prediction_grid_set_property;
+  object_class->dispose = lam_prediction_grid_dispose;
+  object_class->finalize = lam_prediction_grid_finalize;
+
+  widget_class->snapshot = lam_prediction_grid_snapshot;
+  widget_class->measure = lam_prediction_grid_measure;
+  widget_class->size_allocate = lam_prediction_grid_size_allocate;
+  widget_class->css_changed = lam_prediction_grid_css_changed;
+  widget_class->focus = lam_prediction_grid_focus;
+  widget_class->query_tooltip = lam_prediction_grid_query_tooltip;
+
+  properties[PROP_ORDER] =
+    g_param_spec_int ("order", NULL, NULL, LAM_PREDICTION_ORDER_CONFIDENT_WRONG,
+                      LAM_PREDICTION_ORDER_INDEX, LAM_PREDICTION_ORDER_CONFIDENT_WRONG,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_CELL_SIZE] =
+    g_param_spec_int ("cell-size", NULL, NULL, LAM_PREDICTION_GRID_MIN_CELL_SIZE,
+                      LAM_PREDICTION_GRID_MAX_CELL_SIZE, 56,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SELECTED] =
+    g_param_spec_int ("selected", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_object_class_override_property (object_class, PROP_HADJUSTMENT, "hadjustment");
+  g_object_class_override_property (object_class, PROP_VADJUSTMENT, "vadjustment");
+  g_object_class_override_property (object_class, PROP_HSCROLL_POLICY, "hscroll-policy");
+  g_object_class_override_property (object_class, PROP_VSCROLL_POLICY, "vscroll-policy");
+
+  gtk_widget_class_set_css_name (widget_class, "predictiongrid");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GRID);
+}
+
+static void
+lam_prediction_grid_init (LamPredictionGrid *self)
+{
+  self->filter_true = self->filter_predicted = -1;
+  self->selected = -1;
+  self->cell_size = 56;
+  self->row_textures = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
+  self->hadjustment = g_object_ref_sink (gtk_adjustment_new (0, 0, 0, 0, 0, 0));
+  self->vadjustment = g_object_ref_sink (gtk_adjustment_new (0, 0, 0, 0, 0, 0));
+  g_signal_connect (self->hadjustment, "value-changed", G_CALLBACK (adjustment_value_changed),
+                    self);
+  g_signal_connect (self->vadjustment, "value-changed", G_CALLBACK (adjustment_value_changed),
+                    self);
+
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  gtk_widget_add_css_class (GTK_WIDGET (self), "view");
+
+  GtkGesture *click = gtk_gesture_click_new ();
+  g_signal_connect (click, "pressed", G_CALLBACK (click_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+
+  GtkEventController *keys = gtk_event_controller_key_new ();
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
+
+  update_colors (self);
+}
+
+GtkWidget *
+lam_prediction_grid_new (void)
+{
+  return g_object_new (LAM_TYPE_PREDICTION_GRID, NULL);
+}
+
+typedef struct
+{
+  const LamEvaluationResult *result;
+  LamPredictionOrder order;
+} SortData;
+
+static int
+compare_items (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const SortData *data = user_data;
+  const LamEvaluationResult *result = data->result;
+  guint32 ia = *(const guint32 *) a, ib = *(const guint32 *) b;
+  gboolean wa = is_wrong (result, ia), wb = is_wrong (result, ib);
+  if (wa != wb)
+    return wa ? -1 : 1;
+  float ca = result->confidence[ia], cb = result->confidence[ib];
+  if (data->order == LAM_PREDICTION_ORDER_CONFIDENT_WRONG && ca != cb)
+    return ca > cb ? -1 : 1;
+  if (data->order == LAM_PREDICTION_ORDER_LEAST_CONFIDENT && ca != cb)
+    return ca < cb ? -1 : 1;
+  return ia < ib ? -1 : ia > ib;
+}
+
+/* Rebuilds what is shown and keeps the selected image selected when it is
+ * still there, else selects the first. */
+static void
+rebuild (LamPredictionGrid *self)
+{
+  int old_index = lam_prediction_grid_get_selected (self);
+  g_clear_pointer (&self->positions, g_free);
+  self->n_positions = 0;
+  self->n_wrong_positions = 0;
+  self->selected = -1;
+  invalidate_rows (self);
+
+  const LamEvaluationResult *result = self->result;
+  if (result != NULL) {
+    self->positions = g_new (guint32, MAX (result->n_images, 1));
+    for (int i = 0; i < result->n_images; i++) {
+      if (self->filter_true >= 0 && result->dataset->labels[i] != self->filter_true)
+        continue;
+      if (self->filter_predicted >= 0 && result->predicted[i] != self->filter_predicted)
+        continue;
+      self->positions[self->n_positions++] = (guint32) i;
+      if (is_wrong (result, (guint32) i))
+        self->n_wrong_positions++;
+    }
+    SortData data = { result, self->order };
+    g_qsort_with_data (self->positions, (gint) self->n_positions, sizeof (guint32),
+                       compare_items, &data);
+  }
+
+  for (guint p = 0; old_index >= 0 && p < self->n_positions; p++)
+    if (self->positions[p] == (guint32) old_index) {
+      self->selected = (int) p;
+      break;
+    }
+  if (self->selected < 0 && self->n_positions > 0)
+    self->selected = 0;
+
+  gtk_adjustment_set_value (self->vadjustment, 0);
+  relayout (self);
+  scroll_to_position (self, self->selected);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (lam_prediction_grid_get_selected (self) != old_index)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
+}
+
+void
+lam_prediction_grid_set_result (LamPredictionGrid *self, LamEvaluationResult *result)
+{
+  g_return_if_fail (LAM_IS_PREDICTION_GRID (self));
+  if (result == self->result)
+    return;
+  if (result != NULL)
+    lam_evaluation_result_ref (result);
+  /* The old result's images go with it: forget everything drawn from it
+   * before it is released. */
+  invalidate_rows (self);
+  g_clear_pointer (&self->result, lam_evaluation_result_unref);
+  self->result = result;
+  if (result != NULL && (self->filter_true >= result->dataset->n_classes ||
+                         self->filter_predicted >= result->dataset->n_classes))
+    self->filter_true = self->filter_predicted = -1;
+  double value = gtk_adjustment_get_value (self->vadjustment);
+  rebuild (self);
+  /* A newer epoch's result keeps the view where the person left it. */
+  if (self->selected >= 0) {
+    gtk_adjustment_set_value (self->vadjustment, value);
+    scroll_to_position (self, self->selected);
+  }
+}
+
+LamEvaluationResult *
+lam_prediction_grid_get_result (LamPredictionGrid *self)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), NULL);
+  return self->result;
+}
+
+void
+lam_prediction_grid_set_filter (LamPredictionGrid *self, int true_class, int predicted_class)
+{
+  g_return_if_fail (LAM_IS_PREDICTION_GRID (self));
+  true_class = MAX (true_class, -1);
+  predicted_class = MAX (predicted_class, -1);
+  if (true_class == self->filter_true && predicted_class == self->filter_predicted)
+    return;
+  self->filter_true = true_class;
+  self->filter_predicted = predicted_class;
+  rebuild (self);
+}
+
+void
+lam_prediction_grid_get_filter (LamPredictionGrid *self, int *true_class, int *predicted_class)
+{
+  g_return_if_fail (LAM_IS_PREDICTION_GRID (self));
+  if (true_class != NULL)
+    *true_class = self->filter_true;
+  if (predicted_class != NULL)
+    *predicted_class = self->filter_predicted;
+}
+
+void
+lam_prediction_grid_set_order (LamPredictionGrid *self, LamPredictionOrder order)
+{
+  g_return_if_fail (LAM_IS_PREDICTION_GRID (self));
+  g_return_if_fail (order <= LAM_PREDICTION_ORDER_INDEX);
+  if (order == self->order)
+    return;
+  self->order = order;
+  rebuild (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ORDER]);
+}
+
+LamPredictionOrder
+lam_prediction_grid_get_order (LamPredictionGrid *self)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), LAM_PREDICTION_ORDER_CONFIDENT_WRONG);
+  return self->order;
+}
+
+void
+lam_prediction_grid_set_cell_size (LamPredictionGrid *self, int px)
+{
+  g_return_if_fail (LAM_IS_PREDICTION_GRID (self));
+  px = CLAMP (px, LAM_PREDICTION_GRID_MIN_CELL_SIZE, LAM_PREDICTION_GRID_MAX_CELL_SIZE);
+  if (px == self->cell_size)
+    return;
+  self->cell_size = px;
+  invalidate_rows (self);
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+  relayout (self);
+  scroll_to_position (self, self->selected);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CELL_SIZE]);
+}
+
+int
+lam_prediction_grid_get_cell_size (LamPredictionGrid *self)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), 0);
+  return self->cell_size;
+}
+
+guint
+lam_prediction_grid_get_n_items (LamPredictionGrid *self)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), 0);
+  return self->n_positions;
+}
+
+int
+lam_prediction_grid_get_item (LamPredictionGrid *self, guint position)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), -1);
+  return position < self->n_positions ? (int) self->positions[position] : -1;
+}
+
+guint
+lam_prediction_grid_get_n_wrong_items (LamPredictionGrid *self)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), 0);
+  return self->n_wrong_positions;
+}
+
+int
+lam_prediction_grid_get_selected (LamPredictionGrid *self)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), -1);
+  return self->selected >= 0 ? (int) self->positions[self->selected] : -1;
+}
+
+void
+lam_prediction_grid_set_selected (LamPredictionGrid *self, int index)
+{
+  g_return_if_fail (LAM_IS_PREDICTION_GRID (self));
+  if (index < 0) {
+    select_position (self, -1);
+    return;
+  }
+  for (guint p = 0; p < self->n_positions; p++)
+    if (self->positions[p] == (guint32) index) {
+      select_position (self, (int) p);
+      return;
+    }
+}

@@ -1,1 +1,397 @@
-/* being written */
+#include "lam-probability-bars.h"
+
+#include <math.h>
+
+/* Layout, in logical pixels. */
+#define ROW_PAD 3      /* above and below each bar's text */
+#define MARK_WIDTH 16  /* the column of the true-class mark */
+#define GAP 8
+#define BAR_MIN 60
+#define BAR_NATURAL 140
+#define BAR_HEIGHT_FRACTION 0.6
+#define HIGHLIGHTED 3  /* how many of the most likely classes stand out */
+#define NOTABLE 0.01   /* ...when they reach this probability */
+
+struct _LamProbabilityBars
+{
+  GtkWidget parent_instance;
+
+  int n_classes;
+  char **names;  /* owned */
+  float *probs;  /* owned, n_classes; NULL when none are shown */
+  int *ranked;   /* owned, n_classes: class indices, most likely first */
+  int true_class;
+
+  PangoLayout **name_layouts; /* owned, plain and bold per class: 2 × n_classes */
+  int name_width;
+  int percent_width;
+  int text_height;
+
+  GdkRGBA fg;
+  GdkRGBA accent;
+  GdkRGBA correct;
+  GdkRGBA wrong;
+  char *style_key; /* owned: see dup_style_key */
+};
+
+G_DEFINE_FINAL_TYPE (LamProbabilityBars, lam_probability_bars, GTK_TYPE_WIDGET)
+
+static void
+clear_layouts (LamProbabilityBars *self)
+{
+  for (int i = 0; self->name_layouts != NULL && i < 2 * self->n_classes; i++)
+    g_clear_object (&self->name_layouts[i]);
+  g_clear_pointer (&self->name_layouts, g_free);
+}
+
+static PangoLayout *
+create_layout (LamProbabilityBars *self, const char *text, gboolean bold)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
+  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum"));
+  if (bold)
+    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+  pango_layout_set_attributes (layout, attrs);
+  return layout;
+}
+
+static void
+ensure_layouts (LamProbabilityBars *self)
+{
+  if (self->name_layouts != NULL)
+    return;
+  self->name_layouts = g_new0 (PangoLayout *, MAX (2 * self->n_classes, 1));
+  self->name_width = 0;
+  int w, h;
+  g_autoptr (PangoLayout) probe = create_layout (self, "100.0%", TRUE);
+  pango_layout_get_pixel_size (probe, &self->percent_width, &self->text_height);
+  for (int c = 0; c < self->n_classes; c++)
+    for (int bold = 0; bold < 2; bold++) {
+      PangoLayout *layout = create_layout (self, self->names[c], bold);
+      self->name_layouts[2 * c + bold] = layout;
+      pango_layout_get_pixel_size (layout, &w, &h);
+      self->name_width = MAX (self->name_width, w);
+      self->text_height = MAX (self->text_height, h);
+    }
+}
+
+static int
+row_height (LamProbabilityBars *self)
+{
+  return self->text_height + 2 * ROW_PAD;
+}
+
+static void
+lam_probability_bars_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
+                              int *minimum, int *natural, int *minimum_baseline,
+                              int *natural_baseline)
+{
+  LamProbabilityBars *self = LAM_PROBABILITY_BARS (widget);
+  ensure_layouts (self);
+  if (orientation == GTK_ORIENTATION_HORIZONTAL) {
+    int fixed = MARK_WIDTH + self->name_width + 2 * GAP + self->percent_width;
+    *minimum = fixed + BAR_MIN;
+    *natural = fixed + BAR_NATURAL;
+  } else {
+    *minimum = *natural = self->n_classes * row_height (self);
+  }
+}
+
+static int
+rank_of (LamProbabilityBars *self, int c)
+{
+  for (int r = 0; r < self->n_classes; r++)
+    if (self->ranked[r] == c)
+      return r;
+  return self->n_classes;
+}
+
+static void
+set_source (cairo_t *cr, const GdkRGBA *color, double alpha)
+{
+  cairo_set_source_rgba (cr, color->red, color->green, color->blue, color->alpha * alpha);
+}
+
+static void
+rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
+{
+  r = MIN (r, MIN (w, h) / 2);
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
+  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
+  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
+  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+}
+
+static void
+format_percent (char *buf, gsize size, double p)
+{
+  if (p > 0 && p < 0.001)
+    g_strlcpy (buf, "<0.1%", size);
+  else
+    g_snprintf (buf, size, "%.1f%%", 100 * p);
+}
+
+/* The bar's colour: the most likely class green when it is the true one
+ * and red when it is not, the next likely ones in the accent colour, the
+ * true class green wherever it ranks, the rest grey. */
+static const GdkRGBA *
+bar_color (LamProbabilityBars *self, int c, int rank, double *alpha)
+{
+  *alpha = 1;
+  if (rank == 0 && self->true_class >= 0)
+    return c == self->true_class ? &self->correct : &self->wrong;
+  if (c == self->true_class)
+    return &self->correct;
+  if (rank < HIGHLIGHTED) {
+    *alpha = rank == 0 ? 1 : 0.6;
+    return &self->accent;
+  }
+  *alpha = 0.35;
+  return &self->fg;
+}
+
+static void
+lam_probability_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  LamProbabilityBars *self = LAM_PROBABILITY_BARS (widget);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  if (self->n_classes == 0 || width <= 0 || height <= 0)
+    return;
+  ensure_layouts (self);
+
+  cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  int row_h = row_height (self);
+  double bar_x = MARK_WIDTH + self->name_width + GAP;
+  double bar_w = MAX (width - bar_x - GAP - self->percent_width, 10);
+  double bar_h = floor (self->text_height * BAR_HEIGHT_FRACTION);
+  g_autoptr (PangoLayout) number = create_layout (self, "", FALSE);
+  g_autoptr (PangoLayout) check = create_layout (self, "✓", TRUE);
+
+  for (int c = 0; c < self->n_classes; c++) {
+    double y = c * row_h;
+    int rank = self->probs != NULL ? rank_of (self, c) : self->n_classes;
+    gboolean top = self->probs != NULL && rank < HIGHLIGHTED && self->probs[c] >= NOTABLE;
+    gboolean strong = top || c == self->true_class;
+
+    if (c == self->true_class) {
+      int w, h;
+      pango_layout_get_pixel_size (check, &w, &h);
+      set_source (cr, &self->correct, 1);
+      cairo_move_to (cr, (MARK_WIDTH - w) / 2.0, y + ROW_PAD);
+      pango_cairo_show_layout (cr, check);
+    }
+
+    set_source (cr, &self->fg, strong ? 1 : 0.7);
+    cairo_move_to (cr, MARK_WIDTH, y + ROW_PAD);
+    pango_cairo_show_layout (cr, self->name_layouts[2 * c + top]);
+
+    double bar_y = y + (row_h - bar_h) / 2;
+    set_source (cr, &self->fg, 0.08);
+    rounded_rect (cr, bar_x, bar_y, bar_w, bar_h, bar_h / 2);
+    cairo_fill (cr);
+    if (self->probs == NULL)
+      continue;
+
+    double p = CLAMP (self->probs[c], 0, 1);
+    double alpha;
+    const GdkRGBA *color = bar_color (self, c, top ? rank : self->n_classes, &alpha);
+    if (p * bar_w >= 1) {
+      set_source (cr, color, alpha);
+      rounded_rect (cr, bar_x, bar_y, p * bar_w, bar_h, MIN (bar_h, p * bar_w) / 2);
+      cairo_fill (cr);
+    }
+
+    char text[16];
+    format_percent (text, sizeof text, p);
+    pango_layout_set_text (number, text, -1);
+    g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
+    pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum"));
+    if (top)
+      pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+    pango_layout_set_attributes (number, attrs);
+    int w, h;
+    pango_layout_get_pixel_size (number, &w, &h);
+    set_source (cr, &self->fg, strong ? 1 : 0.7);
+    cairo_move_to (cr, width - w, y + ROW_PAD);
+    pango_cairo_show_layout (cr, number);
+  }
+  cairo_destroy (cr);
+}
+
+static void
+update_colors (LamProbabilityBars *self)
+{
+  GtkStyleContext *context = gtk_widget_get_style_context (GTK_WIDGET (self));
+  gtk_style_context_get_color (context, &self->fg);
+  if (!gtk_style_context_lookup_color (context, "theme_selected_bg_color", &self->accent))
+    gdk_rgba_parse (&self->accent, "#3584e4");
+  gboolean dark = 0.2126 * self->fg.red + 0.7152 * self->fg.green + 0.0722 * self->fg.blue > 0.5;
+  gdk_rgba_parse (&self->correct, dark ? "#57e389" : "#26a269");
+  gdk_rgba_parse (&self->wrong, dark ? "#ff7b63" : "#e01b24");
+  if (dark) {
+    self->accent.red += (1 - self->accent.red) * 0.35f;
+    self->accent.green += (1 - self->accent.green) * 0.35f;
+    self->accent.blue += (1 - self->accent.blue) * 0.35f;
+  }
+}
+
+/* What the drawing takes from the style. Hovering a parent changes the
+ * style too, and must not cost a new layout. */
+static char *
+dup_style_key (GtkWidget *widget)
+{
+  GdkRGBA fg;
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  g_autofree char *color = gdk_rgba_to_string (&fg);
+  g_autofree char *font =
+    pango_font_description_to_string (pango_context_get_font_description (
+      gtk_widget_get_pango_context (widget)));
+  return g_strconcat (color, " ", font, NULL);
+}
+
+static void
+lam_probability_bars_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
+{
+  LamProbabilityBars *self = LAM_PROBABILITY_BARS (widget);
+  GTK_WIDGET_CLASS (lam_probability_bars_parent_class)->css_changed (widget, change);
+  g_autofree char *key = dup_style_key (widget);
+  if (g_strcmp0 (key, self->style_key) == 0)
+    return;
+  g_free (self->style_key);
+  self->style_key = g_steal_pointer (&key);
+  update_colors (self);
+  clear_layouts (self);
+  gtk_widget_queue_resize (widget);
+}
+
+static void
+update_accessible_label (LamProbabilityBars *self)
+{
+  g_autoptr (GString) text = g_string_new ("Class probabilities");
+  if (self->probs != NULL)
+    for (int r = 0; r < MIN (HIGHLIGHTED, self->n_classes); r++) {
+      char percent[16];
+      format_percent (percent, sizeof percent, self->probs[self->ranked[r]]);
+      g_string_append_printf (text, "%s %s %s", r == 0 ? ":" : ",", self->names[self->ranked[r]],
+                              percent);
+    }
+  if (self->true_class >= 0)
+    g_string_append_printf (text, "; true class %s", self->names[self->true_class]);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, text->str,
+                                  -1);
+}
+
+static void
+lam_probability_bars_finalize (GObject *object)
+{
+  LamProbabilityBars *self = LAM_PROBABILITY_BARS (object);
+  clear_layouts (self);
+  g_free (self->style_key);
+  g_strfreev (self->names);
+  g_free (self->probs);
+  g_free (self->ranked);
+  G_OBJECT_CLASS (lam_probability_bars_parent_class)->finalize (object);
+}
+
+static void
+lam_probability_bars_class_init (LamProbabilityBarsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  object_class->finalize = lam_probability_bars_finalize;
+  widget_class->measure = lam_probability_bars_measure;
+  widget_class->snapshot = lam_probability_bars_snapshot;
+  widget_class->css_changed = lam_probability_bars_css_changed;
+  gtk_widget_class_set_css_name (widget_class, "probabilitybars");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+lam_probability_bars_init (LamProbabilityBars *self)
+{
+  self->true_class = -1;
+  self->names = g_new0 (char *, 1);
+  update_colors (self);
+}
+
+GtkWidget *
+lam_probability_bars_new (void)
+{
+  return g_object_new (LAM_TYPE_PROBABILITY_BARS, NULL);
+}
+
+void
+lam_probability_bars_set_classes (LamProbabilityBars *self, const char *const *names, int n)
+{
+  g_return_if_fail (LAM_IS_PROBABILITY_BARS (self));
+  g_return_if_fail (n >= 0 && (n == 0 || names != NULL));
+  clear_layouts (self);
+  g_strfreev (self->names);
+  g_clear_pointer (&self->probs, g_free);
+  g_clear_pointer (&self->ranked, g_free);
+  self->n_classes = n;
+  self->names = g_new0 (char *, n + 1);
+  for (int c = 0; c < n; c++)
+    self->names[c] = g_strdup (names[c]);
+  self->true_class = -1;
+  update_accessible_label (self);
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+}
+
+int
+lam_probability_bars_get_n_classes (LamProbabilityBars *self)
+{
+  g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), 0);
+  return self->n_classes;
+}
+
+static int
+compare_ranked (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const float *probs = user_data;
+  int ca = *(const int *) a, cb = *(const int *) b;
+  if (probs[ca] != probs[cb])
+    return probs[ca] > probs[cb] ? -1 : 1;
+  return ca - cb;
+}
+
+void
+lam_probability_bars_set_probabilities (LamProbabilityBars *self, const float *probs,
+                                        int true_class)
+{
+  g_return_if_fail (LAM_IS_PROBABILITY_BARS (self));
+  g_clear_pointer (&self->probs, g_free);
+  g_clear_pointer (&self->ranked, g_free);
+  self->true_class = true_class >= 0 && true_class < self->n_classes ? true_class : -1;
+  if (probs != NULL && self->n_classes > 0) {
+    self->probs = g_memdup2 (probs, sizeof (float) * self->n_classes);
+    self->ranked = g_new (int, self->n_classes);
+    for (int c = 0; c < self->n_classes; c++)
+      self->ranked[c] = c;
+    g_qsort_with_data (self->ranked, self->n_classes, sizeof (int), compare_ranked, self->probs);
+  }
+  update_accessible_label (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+double
+lam_probability_bars_get_probability (LamProbabilityBars *self, int c)
+{
+  g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), NAN);
+  if (self->probs == NULL || c < 0 || c >= self->n_classes)
+    return NAN;
+  return self->probs[c];
+}
+
+int
+lam_probability_bars_get_ranked (LamProbabilityBars *self, int rank)
+{
+  g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), -1);
+  if (self->probs == NULL || rank < 0 || rank >= self->n_classes)
+    return -1;
+  return self->ranked[rank];
+}

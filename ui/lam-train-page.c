@@ -83,6 +83,7 @@ struct _LamTrainPage
   LamTrainer *trainer;  /* owned; kept after a run for its weights */
   LamBackend *backend;  /* owned; the trainer's */
   gint64 step;
+  int epochs_done; /* in the current run */
   double last_x;        /* fractional epoch of the newest point */
   int epoch_rows;
 
@@ -349,7 +350,8 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
                     event->epoch + 1, event->val_accuracy);
     }
     add_epoch_row (self, event);
-    publish_weights (self, event->epoch + 1);
+    self->epochs_done = event->epoch + 1;
+    publish_weights (self, self->epochs_done);
     break;
 
   case LAM_TRAINER_EVENT_TEST: {
@@ -393,7 +395,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
   case LAM_TRAINER_EVENT_FINISHED: {
     /* A stopped or diverged run still leaves weights worth inspecting. */
     if (event->stopped && event->step > 0)
-      publish_weights (self, lam_project_get_weights_epoch (self->project));
+      publish_weights (self, self->epochs_done);
     if (event->stopped && !gtk_revealer_get_reveal_child (self->error_revealer)) {
       g_autofree char *text =
         g_strdup_printf ("Stopped after %" G_GINT64_FORMAT " steps; the weights are kept.",
@@ -500,6 +502,7 @@ start_run (LamTrainPage *self, gboolean paused)
   while (g_queue_get_length (&self->runs) > MAX_KEPT_RUNS)
     run_free (g_queue_pop_head (&self->runs));
   self->step = 0;
+  self->epochs_done = 0;
   self->last_x = 0;
   rebuild_charts (self);
   clear_epoch_table (self);

@@ -1,6 +1,7 @@
 #include "lam-window.h"
 
 #include "lam-data-page.h"
+#include "lam-evaluate-page.h"
 #include "lam-model-page.h"
 #include "lam-train-page.h"
 
@@ -120,29 +121,6 @@ update_title (LamWindow *self)
   gtk_label_set_text (self->dataset_label, name ? name : "");
 }
 
-static GtkWidget *
-make_evaluate_placeholder (void)
-{
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
-  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
-  GtkWidget *icon = gtk_image_new_from_icon_name ("view-grid-symbolic");
-  gtk_image_set_pixel_size (GTK_IMAGE (icon), 96);
-  gtk_widget_add_css_class (icon, "dim-label");
-  GtkWidget *title = gtk_label_new ("Evaluate");
-  gtk_widget_add_css_class (title, "title-1");
-  GtkWidget *text = gtk_label_new ("Train a model, then see here which test images it gets right "
-                                   "and wrong, its confusion matrix, and a pad to draw your own.");
-  gtk_label_set_wrap (GTK_LABEL (text), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (text), 50);
-  gtk_label_set_justify (GTK_LABEL (text), GTK_JUSTIFY_CENTER);
-  gtk_widget_add_css_class (text, "dim-label");
-  gtk_box_append (GTK_BOX (box), icon);
-  gtk_box_append (GTK_BOX (box), title);
-  gtk_box_append (GTK_BOX (box), text);
-  return box;
-}
-
 static void
 lam_window_constructed (GObject *object)
 {
@@ -155,7 +133,7 @@ lam_window_constructed (GObject *object)
   self->data_page = lam_data_page_new (self->project);
   self->model_page = lam_model_page_new (self->project);
   self->train_page = lam_train_page_new (self->project);
-  self->evaluate_page = make_evaluate_placeholder ();
+  self->evaluate_page = lam_evaluate_page_new (self->project);
   gtk_stack_add_titled (self->stack, self->data_page, "data", "Data");
   gtk_stack_add_titled (self->stack, self->model_page, "model", "Model");
   gtk_stack_add_titled (self->stack, self->train_page, "train", "Train");

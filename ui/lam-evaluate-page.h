@@ -1,0 +1,54 @@
+/* lam-evaluate-page.h: what the trained model gets right and wrong on the
+ * test set: accuracy overall and per class, the confusion matrix whose
+ * cells filter a gallery of predictions, the selected image's
+ * probabilities, history and activations; a pad to draw on that the model
+ * classifies live; and the first layer's weights. Refreshed whenever the
+ * project publishes weights. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lam-activations-view.h"
+#include "lam-confusion-view.h"
+#include "lam-drawing-pad.h"
+#include "lam-evaluation.h"
+#include "lam-prediction-grid.h"
+#include "lam-probability-bars.h"
+#include "lam-project.h"
+#include "lam-weights-view.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TYPE_EVALUATE_PAGE (lam_evaluate_page_get_type ())
+G_DECLARE_FINAL_TYPE (LamEvaluatePage, lam_evaluate_page, LAM, EVALUATE_PAGE, GtkWidget)
+
+GtkWidget *lam_evaluate_page_new (LamProject *project);
+
+LamEvaluation *lam_evaluate_page_get_evaluation (LamEvaluatePage *self);
+/* TRUE while the test set is being evaluated (property "busy"). */
+gboolean lam_evaluate_page_is_busy (LamEvaluatePage *self);
+/* Of the newest result: NULL and NAN before one. */
+const LamConfusion *lam_evaluate_page_get_confusion (LamEvaluatePage *self);
+double lam_evaluate_page_get_accuracy (LamEvaluatePage *self);
+
+/* As a click on a confusion-matrix cell: filters the gallery to the images
+ * of true_class predicted as predicted_class, or shows all again when that
+ * cell was selected. */
+void lam_evaluate_page_activate_cell (LamEvaluatePage *self, int true_class,
+                                      int predicted_class);
+/* Shows a test image in the detail panel, clearing the filters when they
+ * hide it. */
+void lam_evaluate_page_select_image (LamEvaluatePage *self, int index);
+/* "predictions", "draw" or "learned". */
+void lam_evaluate_page_show_tab (LamEvaluatePage *self, const char *name);
+
+LamPredictionGrid *lam_evaluate_page_get_gallery (LamEvaluatePage *self);
+LamConfusionView *lam_evaluate_page_get_confusion_view (LamEvaluatePage *self);
+/* The selected image's bars, and the sentence about its history ("" when
+ * none). */
+LamProbabilityBars *lam_evaluate_page_get_detail_bars (LamEvaluatePage *self);
+const char *lam_evaluate_page_get_history_text (LamEvaluatePage *self);
+LamDrawingPad *lam_evaluate_page_get_drawing_pad (LamEvaluatePage *self);
+LamProbabilityBars *lam_evaluate_page_get_drawing_bars (LamEvaluatePage *self);
+
+G_END_DECLS
