@@ -1,6 +1,7 @@
 #include "lam-window.h"
 
 #include "lam-data-page.h"
+#include "lam-download-dialog.h"
 #include "lam-evaluate-page.h"
 #include "lam-model-page.h"
 #include "lam-train-page.h"
@@ -49,6 +50,13 @@ action_open_dataset (GtkWidget *widget, const char *name, GVariant *parameter)
   LamWindow *self = LAM_WINDOW (widget);
   lam_window_show_page (self, "data");
   lam_data_page_choose_folder (LAM_DATA_PAGE (self->data_page));
+}
+
+static void
+action_download (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  lam_download_dialog_present (GTK_WINDOW (self), self->project);
 }
 
 static void
@@ -211,6 +219,7 @@ lam_window_class_init (LamWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.page", "i", action_show_page);
   gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, action_open_dataset);
+  gtk_widget_class_install_action (widget_class, "win.download", NULL, action_download);
   gtk_widget_class_install_action (widget_class, "win.start-pause", NULL, action_start_pause);
   gtk_widget_class_install_action (widget_class, "win.step", NULL, action_step);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, action_stop);

@@ -1,0 +1,40 @@
+/* lam-download-dialog.h: "Download a Dataset…" — the datasets Lamina can
+ * fetch, with their size and whether they are here already, a Download
+ * button, progress and Cancel per row, the error in the row when one
+ * fails, and Open once a dataset is here. A finished download is opened in
+ * the project at once. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lam-project.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TYPE_DOWNLOAD_DIALOG (lam_download_dialog_get_type ())
+G_DECLARE_FINAL_TYPE (LamDownloadDialog, lam_download_dialog, LAM, DOWNLOAD_DIALOG, GtkWindow)
+
+/* base_dir NULL is g_get_user_data_dir()/lamina/datasets. */
+LamDownloadDialog *lam_download_dialog_new (GtkWindow *parent, LamProject *project,
+                                            const char *base_dir);
+/* Shows a new dialog, transient for and modal over parent. */
+void lam_download_dialog_present (GtkWindow *parent, LamProject *project);
+
+LamProject *lam_download_dialog_get_project (LamDownloadDialog *self);
+
+/* Fetches every file from base_url instead of the mirrors (tests). */
+void lam_download_dialog_set_base_url (LamDownloadDialog *self, const char *base_url);
+
+/* A row's state, for tests: the status line ("Not downloaded · 30.9 MB",
+ * "Partly downloaded: 12.3 of 30.9 MB", "Downloading NAME…",
+ * "Downloaded · 30.9 MB") and the error shown (NULL when none). */
+const char *lam_download_dialog_get_status (LamDownloadDialog *self, const char *dataset_id);
+const char *lam_download_dialog_get_error (LamDownloadDialog *self, const char *dataset_id);
+/* The progress bar's text ("12.3 of 30.9 MB"), NULL while it is hidden. */
+const char *lam_download_dialog_get_progress (LamDownloadDialog *self, const char *dataset_id);
+/* Activates a row's button: "download", "cancel" or "open". FALSE when that
+ * button is not shown. */
+gboolean lam_download_dialog_activate (LamDownloadDialog *self, const char *dataset_id,
+                                       const char *button);
+
+G_END_DECLS
