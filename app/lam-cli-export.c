@@ -1,9 +1,278 @@
-/* lamina export: being written. */
+/* lamina export: a PyTorch script from a checkpoint, and Lamina's own
+ * per-image predictions to compare it with. */
+#include <string.h>
+
+#include "lam-checkpoint.h"
 #include "lam-cli.h"
+#include "lam-dataset.h"
+#include "lam-device.h"
+#include "lam-export.h"
+#include "lam-loader.h"
+#include "lam-model.h"
+
+/* The .safetensors a checkpoint path names, as lam_checkpoint_load finds
+ * it: x.json → x.safetensors, x.safetensors.json → x.safetensors. */
+static char *
+weights_path_for (const char *path)
+{
+  if (!g_str_has_suffix (path, ".json"))
+    return g_strdup (path);
+  g_autofree char *base = g_strndup (path, strlen (path) - strlen (".json"));
+  if (g_str_has_suffix (base, ".safetensors"))
+    return g_steal_pointer (&base);
+  return g_strconcat (base, ".safetensors", NULL);
+}
+
+/* Images per forward pass for --predictions. */
+#define PREDICT_BATCH 256
+
+/* Prints the predicted class of each of the first `count` test images, one
+ * a line, through the same loader and normalisation as `lamina eval`. */
+static int
+print_predictions (const LamCheckpointInfo *info, const float *params, const char *dir,
+                   const char *count_text, const char *device)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamDataset) train = NULL;
+  g_autoptr (LamDataset) test = NULL;
+  if (!lam_dataset_load_dir (dir, &train, &test, &error)) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_DATA;
+  }
+  LamDataset *dataset = test != NULL ? test : train;
+  LamShape data_shape = lam_shape_chw (dataset->channels, dataset->height, dataset->width);
+  if (!lam_shape_equal (&data_shape, &info->spec->input)) {
+    g_autofree char *a = lam_shape_to_string (&data_shape);
+    g_autofree char *b = lam_shape_to_string (&info->spec->input);
+    g_printerr ("lamina export: %s has images of %s but the model expects %s\n", dataset->name,
+                a, b);
+    return LAM_EXIT_DATA;
+  }
+
+  gint64 count = dataset->n;
+  if (count_text != NULL && !lam_cli_parse_int ("--count", count_text, 1, dataset->n, &count,
+                                                &error)) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_USAGE;
+  }
+
+  LamBackend *backend = lam_device_open (device, NULL, &error);
+  if (backend == NULL) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_DEVICE;
+  }
+  LamModel *model = lam_model_new (info->spec, backend, PREDICT_BATCH, 0, &error);
+  if (model == NULL) {
+    lam_cli_print_error ("export", error);
+    lam_backend_free (backend);
+    return LAM_EXIT_MODEL;
+  }
+  lam_model_set_params_host (model, params);
+
+  LamLoaderConfig config = lam_loader_config_default ();
+  config.batch_size = PREDICT_BATCH;
+  memcpy (config.mean, info->mean, sizeof config.mean);
+  memcpy (config.std, info->std, sizeof config.std);
+  g_autofree guint32 *indices = g_new (guint32, count);
+  for (gint64 i = 0; i < count; i++)
+    indices[i] = (guint32) i;
+  g_autoptr (GString) out = g_string_new (NULL);
+  LamLoader *loader = lam_loader_new (dataset, indices, (gsize) count, &config);
+  int n_classes = lam_model_get_n_classes (model);
+  gsize image_floats = lam_shape_numel (&info->spec->input);
+  gint32 *predictions_device = backend->alloc (backend, sizeof (gint32) * PREDICT_BATCH);
+  int status = LAM_EXIT_OK;
+  if (predictions_device == NULL) {
+    g_printerr ("lamina export: %s could not allocate %d predictions\n", backend->device_name,
+                PREDICT_BATCH);
+    status = LAM_EXIT_DEVICE;
+  } else {
+    gint32 predictions[PREDICT_BATCH];
+    const LamBatch *batch;
+    lam_loader_start_epoch (loader, 0);
+    while ((batch = lam_loader_next (loader)) != NULL) {
+      backend->upload (backend, lam_model_get_input (model), batch->images,
+                       sizeof (float) * image_floats * batch->size);
+      lam_model_forward (model, batch->size, FALSE, 0);
+      backend->argmax_rows (backend, lam_model_get_output (model), batch->size, n_classes,
+                            predictions_device);
+      backend->download (backend, predictions, predictions_device,
+                         sizeof (gint32) * batch->size);
+      for (int i = 0; i < batch->size; i++)
+        g_string_append_printf (out, "%d\n", predictions[i]);
+    }
+    backend->free (backend, predictions_device);
+  }
+  lam_loader_free (loader);
+  lam_model_free (model);
+  lam_backend_free (backend);
+  if (status == LAM_EXIT_OK)
+    g_print ("%s", out->str);
+  return status;
+}
 
 int
 lam_cli_export (int argc, char **argv)
 {
-  g_printerr ("lamina export: not available in this build yet\n");
-  return LAM_EXIT_FAILED;
+  gboolean pytorch = FALSE, predictions = FALSE;
+  g_autofree char *load_path = NULL;
+  g_autofree char *output_path = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autofree char *optimizer_text = NULL;
+  g_autofree char *lr_text = NULL;
+  g_autofree char *batch_text = NULL;
+  g_autofree char *epochs_text = NULL;
+  g_autofree char *count_text = NULL;
+  g_autofree char *device = NULL;
+  GOptionEntry entries[] = {
+    { "pytorch", 0, 0, G_OPTION_ARG_NONE, &pytorch, "Write a PyTorch script", NULL },
+    { "load", 'l', 0, G_OPTION_ARG_FILENAME, &load_path,
+      "Weights saved by 'lamina train --save' (.safetensors, or its .json)", "FILE" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output_path,
+      "The script to write ('-' for standard output)", "SCRIPT.py" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      "Dataset folder (default: the one the checkpoint was trained on)", "DIR" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer_text,
+      "Optimizer the script trains with: sgd, adam or adamw (default adam)", "NAME" },
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &lr_text,
+      "Learning rate for the script (default: 0.01 for sgd, 0.001 for adam/adamw)", "X" },
+    { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text,
+      "Batch size for the script (default 64)", "B" },
+    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, "Epochs for the script (default 1)",
+      "N" },
+    { "predictions", 0, 0, G_OPTION_ARG_NONE, &predictions,
+      "Diagnostic: instead of a script, print Lamina's predicted class for each test image, "
+      "one a line", NULL },
+    { "count", 'n', 0, G_OPTION_ARG_STRING, &count_text,
+      "With --predictions: only the first N test images (default all)", "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device,
+      "With --predictions: auto, cpu or cuda (default auto)", "DEVICE" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context =
+    g_option_context_new ("- write a PyTorch script that rebuilds a saved model");
+  g_autoptr (GError) error = NULL;
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (
+    context,
+    "The script rebuilds the model as a torch.nn.Sequential, loads the checkpoint's\n"
+    ".safetensors weights with torch alone (their names match its state dict), and\n"
+    "trains it again with --train using the dataset, normalisation, loss and\n"
+    "optimizer settings Lamina used. Checkpoints do not record the optimizer yet:\n"
+    "the script gets Lamina's defaults unless --optimizer, --lr, --batch-size or\n"
+    "--epochs say otherwise.\n"
+    "\n"
+    "Example: lamina export --pytorch --load mlp.safetensors -o mlp.py\n"
+    "\n"
+    "--predictions is a diagnostic for comparing the script's predictions with\n"
+    "Lamina's: lamina export --predictions --load mlp.safetensors --count 1000\n");
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_USAGE;
+  }
+  if (argc > 1) {
+    g_printerr ("lamina export: unexpected argument \"%s\" (see lamina export --help)\n", argv[1]);
+    return LAM_EXIT_USAGE;
+  }
+  if (pytorch == predictions) {
+    g_printerr ("lamina export: %s\n", pytorch ? "--pytorch and --predictions exclude each other"
+                                               : "say what to write: --pytorch (a PyTorch script)");
+    return LAM_EXIT_USAGE;
+  }
+  if (load_path == NULL) {
+    g_printerr ("lamina export: --load FILE is required (weights saved by 'lamina train "
+                "--save')\n");
+    return LAM_EXIT_USAGE;
+  }
+  if (pytorch && output_path == NULL) {
+    g_printerr ("lamina export: -o SCRIPT.py is required ('-' for standard output)\n");
+    return LAM_EXIT_USAGE;
+  }
+  if (predictions && (output_path || optimizer_text || lr_text || batch_text || epochs_text)) {
+    g_printerr ("lamina export: -o, --optimizer, --lr, --batch-size and --epochs apply to "
+                "--pytorch only\n");
+    return LAM_EXIT_USAGE;
+  }
+  if (pytorch && (count_text || device)) {
+    g_printerr ("lamina export: --count and --device apply to --predictions only\n");
+    return LAM_EXIT_USAGE;
+  }
+
+  LamTrainerConfig config = lam_trainer_config_default ();
+  if (optimizer_text != NULL) {
+    LamOptimizerKind kind;
+    if (!lam_optimizer_kind_from_string (optimizer_text, &kind)) {
+      g_printerr ("lamina export: --optimizer: expected sgd, adam or adamw, got \"%s\"\n",
+                  optimizer_text);
+      return LAM_EXIT_USAGE;
+    }
+    config.optimizer = lam_optimizer_config_default (kind);
+  }
+  gint64 value;
+  if (batch_text != NULL) {
+    if (!lam_cli_parse_int ("--batch-size", batch_text, 1, 65536, &value, &error)) {
+      lam_cli_print_error ("export", error);
+      return LAM_EXIT_USAGE;
+    }
+    config.batch_size = (int) value;
+  }
+  if (epochs_text != NULL) {
+    if (!lam_cli_parse_int ("--epochs", epochs_text, 1, 100000, &value, &error)) {
+      lam_cli_print_error ("export", error);
+      return LAM_EXIT_USAGE;
+    }
+    config.epochs = (int) value;
+  }
+  if (lr_text != NULL && !lam_cli_parse_double ("--lr", lr_text, 0, 100, TRUE,
+                                                &config.optimizer.lr, &error)) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_USAGE;
+  }
+
+  g_autoptr (LamCheckpointInfo) info = NULL;
+  g_autofree float *params = NULL;
+  if (!lam_checkpoint_load (load_path, &info, &params, &error)) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_MODEL;
+  }
+  const char *dir = data_dir != NULL          ? data_dir
+                    : info->dataset != NULL ? info->dataset
+                                            : LAM_DATASET_DEFAULT_DIR;
+
+  if (predictions)
+    return print_predictions (info, params, dir, count_text, device);
+
+  gboolean to_stdout = g_str_equal (output_path, "-");
+  g_autofree char *weights_path = weights_path_for (load_path);
+  LamExportOptions options;
+  lam_export_options_init (&options, info->spec);
+  options.weights_path = weights_path;
+  options.script_path = to_stdout ? NULL : output_path;
+  /* A checkpoint without normalisation was trained on pixels in [0, 1]:
+   * the defaults. */
+  if (info->n_channels > 0) {
+    options.n_channels = info->n_channels;
+    memcpy (options.mean, info->mean, sizeof options.mean);
+    memcpy (options.std, info->std, sizeof options.std);
+  }
+  options.dataset = lam_export_dataset_for_dir (dir);
+  options.dataset_dir = dir;
+  options.config = config;
+
+  g_autofree char *script = lam_export_pytorch_script (&options, &error);
+  if (script == NULL) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_MODEL;
+  }
+  if (to_stdout) {
+    g_print ("%s", script);
+    return LAM_EXIT_OK;
+  }
+  if (!g_file_set_contents (output_path, script, -1, &error)) {
+    g_printerr ("lamina export: cannot write %s: %s\n", output_path, error->message);
+    return LAM_EXIT_IO;
+  }
+  g_print ("Wrote %s (%s): 'python3 %s' evaluates the weights, '--train' trains it again\n",
+           output_path, lam_export_dataset_to_string (options.dataset), output_path);
+  return LAM_EXIT_OK;
 }

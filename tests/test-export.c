@@ -1,7 +1,859 @@
-#include <glib.h>
+/* The PyTorch export: the script's text for several specs, `lamina export`
+ * as a user runs it, and, where torch is installed, the script itself run
+ * by Python and its predictions compared with Lamina's. */
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "lam-checkpoint.h"
+#include "lam-export.h"
+#include "lam-model.h"
+
+#define PYTHON "/usr/bin/python3"
+#define FASHION_MNIST "/usr/share/datasets/fashion-mnist"
+
+/* Helpers */
+
+typedef struct
+{
+  int status;
+  char *out;
+  char *err;
+} Result;
+
+static void
+result_clear (Result *result)
+{
+  g_clear_pointer (&result->out, g_free);
+  g_clear_pointer (&result->err, g_free);
+}
+
+/* argv[0] NULL means the lamina binary. */
+static Result
+run_argv (const char *cwd, const char *const *argv)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  const char *binary = g_getenv ("LAMINA_BINARY");
+  g_assert_nonnull (binary);
+  g_ptr_array_add (args, (gpointer) (argv[0] != NULL ? argv[0] : binary));
+  for (int i = 1; argv[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer) argv[i]);
+  g_ptr_array_add (args, NULL);
+
+  Result result = { 0 };
+  int wait_status = 0;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_unsetenv (env, "DISPLAY");
+  env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
+  /* Importing a script must leave nothing beside it. */
+  env = g_environ_setenv (env, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
+  g_spawn_sync (cwd, (char **) args->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &result.out,
+                &result.err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  result.status = WEXITSTATUS (wait_status);
+  return result;
+}
+
+#define run_lamina(...) run_argv (NULL, (const char *const[]) { NULL, __VA_ARGS__, NULL })
+#define run_python(cwd, ...) run_argv (cwd, (const char *const[]) { PYTHON, __VA_ARGS__, NULL })
+
+static void
+check_exit (const Result *result, int code, const char *text_in_stderr)
+{
+  if (result->status != code)
+    g_test_message ("stdout: %s\nstderr: %s", result->out, result->err);
+  g_assert_cmpint (result->status, ==, code);
+  if (text_in_stderr != NULL && strstr (result->err, text_in_stderr) == NULL)
+    g_error ("expected \"%s\" in the error output, got: %s", text_in_stderr, result->err);
+}
+
+/* Each needle must occur in text, each after the previous one. */
+static void
+assert_in_order (const char *text, const char *const *needles)
+{
+  const char *at = text;
+  for (int i = 0; needles[i] != NULL; i++) {
+    const char *found = strstr (at, needles[i]);
+    if (found == NULL) {
+      g_test_message ("script:\n%s", text);
+      g_error ("expected \"%s\"%s%s%s in the script", needles[i], i ? " after \"" : "",
+               i ? needles[i - 1] : "", i ? "\"" : "");
+    }
+    at = found + strlen (needles[i]);
+  }
+}
+
+static void
+assert_absent (const char *text, const char *needle)
+{
+  if (strstr (text, needle) != NULL)
+    g_error ("did not expect \"%s\" in the script:\n%s", needle, text);
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+    const char *name;
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+    }
+    g_rmdir (path);
+  } else {
+    g_unlink (path);
+  }
+}
+
+static char *
+make_tmp_dir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("lamina-export-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static gboolean
+have_torch (void)
+{
+  static int answer = -1;
+  if (answer < 0) {
+    Result r = run_python (NULL, "-c", "import torch, numpy");
+    answer = r.status == 0;
+    result_clear (&r);
+  }
+  return answer;
+}
+
+static char *
+agreement_helper (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "export_agreement.py", NULL);
+  return g_canonicalize_filename (path, NULL);
+}
+
+/* The helper runs lamina from its own folder. */
+static char *
+lamina_binary (void)
+{
+  return g_canonicalize_filename (g_getenv ("LAMINA_BINARY"), NULL);
+}
+
+static LamModelSpec *
+spec_from (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  LamModelSpec *spec = lam_model_spec_from_string (text, &error);
+  g_assert_no_error (error);
+  return spec;
+}
+
+static char *
+export_script (const LamExportOptions *options)
+{
+  g_autoptr (GError) error = NULL;
+  char *script = lam_export_pytorch_script (options, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (script);
+  return script;
+}
+
+/* Runs one training step of the script's model, loss and optimizer in
+ * PyTorch, when it is installed. */
+static void
+smoke_test_script (const char *script)
+{
+  if (!have_torch ())
+    return;
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *path = g_build_filename (dir, "model.py", NULL);
+  g_assert_true (g_file_set_contents (path, script, -1, NULL));
+  g_autofree char *helper = agreement_helper ();
+  Result r = run_python (dir, helper, "--script", path, "--smoke");
+  check_exit (&r, 0, NULL);
+  g_test_message ("%s", g_strstrip (r.out));
+  result_clear (&r);
+  remove_tree (dir);
+}
+
+/* The script's text */
+
+static void
+test_script_mlp (void)
+{
+  g_autoptr (LamModelSpec) spec = spec_from ("mlp");
+  LamExportOptions options;
+  lam_export_options_init (&options, spec);
+  options.weights_path = "/models/mlp.safetensors";
+  options.mean[0] = 0.2858774f;
+  options.std[0] = 0.35300282f;
+  options.dataset_dir = FASHION_MNIST;
+  g_autofree char *script = export_script (&options);
+
+  assert_in_order (script, (const char *const[]) {
+    "import torch\n", "import torch.nn as nn\n",
+    "WEIGHTS = \"/models/mlp.safetensors\"\n",
+    "EPOCHS = 1\n", "BATCH_SIZE = 64\n", "LEARNING_RATE = 0.001\n", "VAL_FRACTION = 0.1",
+    "SEED = 1\n", "INPUT_SHAPE = (1, 28, 28)", "NUM_CLASSES = 10\n",
+    "MEAN = (0.2858774,)\n", "STD = (0.35300282,)\n",
+    "def build_model():", "    return nn.Sequential(\n",
+    "        nn.Flatten(),", "# 0 -> 784\n",
+    "        nn.Linear(784, 256),", "# 1 -> 256\n",
+    "        nn.ReLU(),", "# 2 -> 256\n",
+    "        nn.Linear(256, 128),", "# 3 -> 128\n",
+    "        nn.ReLU(),",
+    "        nn.Linear(128, 64),",
+    "        nn.ReLU(),",
+    "        nn.Linear(64, 10),", "# 7 -> 10\n",
+    "        nn.LogSoftmax(dim=1),", "# 8 -> 10\n",
+    "    )\n",
+    "def load_lamina_weights(model, path):", "struct.unpack(\"<Q\", data[:8])",
+    "torch.frombuffer(", ".reshape(entry[\"shape\"]).clone()",
+    "model.load_state_dict(state, strict=True)",
+    "loss_fn = nn.NLLLoss()\n",
+    "torch.optim.Adam(model.parameters(), lr=LEARNING_RATE,",
+    "betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)",
+    "from torchvision import datasets, transforms",
+    "transforms.ToTensor(),", "transforms.Normalize(MEAN, STD),",
+    "(Lamina read it from " FASHION_MNIST ")",
+    "datasets.FashionMNIST(root, train=True, download=True,",
+    "datasets.FashionMNIST(root, train=False, download=True,",
+    "def train_one_epoch(", "def evaluate(", "def main():", "\"--train\"",
+    "random_split(", "generator=generator", "DataLoader(train_set, batch_size=BATCH_SIZE,",
+    "shuffle=True)", "load_lamina_weights(model, args.weights)",
+    "if __name__ == \"__main__\":\n    main()\n",
+    NULL });
+  /* torchvision only where the data is loaded; no augmentation asked for. */
+  g_assert_nonnull (strstr (script, "\ndef load_datasets():\n    \"\"\"The training and the test "
+                                    "images.\"\"\"\n    from torchvision import"));
+  assert_absent (script, "\nimport torchvision");
+  assert_absent (script, "\nfrom torchvision");
+  assert_absent (script, "RandomCrop");
+  assert_absent (script, "scheduler");
+  smoke_test_script (script);
+}
+
+static void
+test_script_small_cnn (void)
+{
+  g_autoptr (LamModelSpec) spec = spec_from ("small-cnn");
+  LamExportOptions options;
+  lam_export_options_init (&options, spec);
+  options.weights_path = "/models/cnn.safetensors";
+  options.mean[0] = 0.1307f;
+  options.std[0] = 0.3081f;
+  options.dataset = LAM_EXPORT_DATASET_MNIST;
+  options.config.epochs = 3;
+  options.config.batch_size = 128;
+  options.config.optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_SGD);
+  options.config.optimizer.lr = 0.05;
+  options.config.optimizer.momentum = 0.9;
+  options.config.optimizer.nesterov = TRUE;
+  options.config.optimizer.weight_decay = 5e-4;
+  options.config.seed = 42;
+  g_autofree char *script = export_script (&options);
+
+  assert_in_order (script, (const char *const[]) {
+    "EPOCHS = 3\n", "BATCH_SIZE = 128\n", "LEARNING_RATE = 0.05\n", "SEED = 42\n",
+    "MEAN = (0.1307,)\n", "STD = (0.3081,)\n",
+    "nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1),", "# 0 -> 32x28x28\n",
+    "nn.ReLU(),",
+    "nn.MaxPool2d(kernel_size=2, stride=2, padding=0),", "# 2 -> 32x14x14\n",
+    "nn.Conv2d(32, 64, kernel_size=3, stride=1, padding=1),",
+    "nn.ReLU(),",
+    "nn.MaxPool2d(kernel_size=2, stride=2, padding=0),", "# 5 -> 64x7x7\n",
+    "nn.Flatten(),", "# 6 -> 3136\n",
+    "nn.Linear(3136, 128),",
+    "nn.ReLU(),",
+    "nn.Linear(128, 10),", "# 9 -> 10\n",
+    "loss_fn = nn.CrossEntropyLoss()\n",
+    "torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=0.9,",
+    "nesterov=True, weight_decay=0.0005)",
+    "datasets.MNIST(root, train=True, download=True,",
+    NULL });
+  assert_absent (script, "dampening");
+  assert_absent (script, "LogSoftmax");
+  smoke_test_script (script);
+}
+
+static void
+test_script_mixed_layers (void)
+{
+  g_autoptr (LamModelSpec) spec = spec_from (
+    "input=3x32x32,conv2d:8:5:s2:p2:nobias,leaky_relu:0.1,avgpool2d:3:s2:p1,dropout:0.25,"
+    "flatten,linear:64,tanh,dropout,linear:10,sigmoid,softmax");
+  LamExportOptions options;
+  lam_export_options_init (&options, spec);
+  g_assert_cmpint (options.n_channels, ==, 3);
+  options.weights_path = "/models/cifar.safetensors";
+  const float mean[] = { 0.4914f, 0.4822f, 0.4465f }, std[] = { 0.247f, 0.2435f, 0.2616f };
+  memcpy (options.mean, mean, sizeof mean);
+  memcpy (options.std, std, sizeof std);
+  options.dataset = lam_export_dataset_for_dir ("/data/cifar-10-batches-bin");
+  options.config.optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_ADAMW);
+  options.config.epochs = 5;
+  options.config.schedule.kind = LAM_SCHEDULE_COSINE;
+  options.config.schedule.t_max = 5;
+  options.config.crop_padding = 4;
+  options.config.hflip = TRUE;
+  g_autofree char *script = export_script (&options);
+
+  assert_in_order (script, (const char *const[]) {
+    "INPUT_SHAPE = (3, 32, 32)", "MEAN = (0.4914, 0.4822, 0.4465)\n",
+    "STD = (0.247, 0.2435, 0.2616)\n",
+    /* Lines this long take their comments above them. */
+    "        # 0 -> 8x16x16\n        nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=2, "
+    "bias=False),\n",
+    "nn.LeakyReLU(negative_slope=0.1),",
+    "# 2 -> 8x8x8\n        nn.AvgPool2d(kernel_size=3, stride=2, padding=1),",
+    "nn.Dropout(p=0.25),",
+    "# 4 -> 512\n        nn.Flatten(),",
+    "nn.Linear(512, 64),",
+    "nn.Tanh(),",
+    "nn.Dropout(p=0.5),",
+    "nn.Linear(64, 10),",
+    "nn.Sigmoid(),",
+    "# 10 -> 10\n        nn.Softmax(dim=1),\n    )\n",
+    "loss_fn = nn.CrossEntropyLoss()\n",
+    "torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE,",
+    "betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)",
+    "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=5,", "eta_min=0.0)",
+    "transforms.RandomCrop((32, 32), padding=4),", "transforms.RandomHorizontalFlip(),",
+    "datasets.CIFAR10(root, train=True, download=True,",
+    "train_augmented = datasets.CIFAR10(",
+    "torch.utils.data.Subset(train_augmented,",
+    "scheduler = make_scheduler(optimizer)", "scheduler.step()",
+    NULL });
+  smoke_test_script (script);
+}
+
+static void
+test_script_mse_folder (void)
+{
+  g_autoptr (LamModelSpec) spec = spec_from ("flatten,linear:32,sigmoid,linear:4,loss=mse");
+  spec->has_input = TRUE;
+  spec->input = lam_shape_chw (1, 8, 8);
+  LamExportOptions options;
+  lam_export_options_init (&options, spec);
+  options.weights_path = "bars.safetensors";
+  options.dataset = LAM_EXPORT_DATASET_FOLDER;
+  options.dataset_dir = "/data/my \"bars\"";
+  options.config.val_fraction = 0;
+  options.config.schedule.kind = LAM_SCHEDULE_STEP;
+  options.config.schedule.step_size = 2;
+  options.config.schedule.gamma = 0.5;
+  g_autofree char *script = export_script (&options);
+
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *absolute = g_build_filename (cwd, "bars.safetensors", NULL);
+  g_autofree char *weights_line = g_strdup_printf ("WEIGHTS = \"%s\"\n", absolute);
+  assert_in_order (script, (const char *const[]) {
+    weights_line, "VAL_FRACTION = 0.0", "NUM_CLASSES = 4\n",
+    "MEAN = (0.0,)\n", "STD = (1.0,)\n",
+    "nn.Flatten(),", "nn.Linear(64, 32),", "nn.Sigmoid(),", "nn.Linear(32, 4),",
+    "mse_loss = nn.MSELoss()\n", "def loss_fn(outputs, labels):",
+    "nn.functional.one_hot(labels, NUM_CLASSES).float()",
+    "torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)",
+    "def read_idx(path):", "class IdxFolder(torch.utils.data.Dataset):",
+    "from torchvision import transforms\n",
+    "root = \"/data/my \\\"bars\\\"\"\n",
+    "train_data = IdxFolder(root, train=True,",
+    "test_data = IdxFolder(root, train=False,",
+    "train_set = train_data\n",
+    NULL });
+  assert_absent (script, "random_split");
+  assert_absent (script, "download=True");
+  assert_absent (script, "val_loader");
+  smoke_test_script (script);
+}
+
+static void
+test_script_weights_path (void)
+{
+  g_autoptr (LamModelSpec) spec = spec_from ("mlp-32");
+  LamExportOptions options;
+  lam_export_options_init (&options, spec);
+
+  /* Beside the script, or below it: relative to the script's folder. */
+  options.weights_path = "/work/runs/mlp.safetensors";
+  options.script_path = "/work/runs/mlp.py";
+  g_autofree char *beside = export_script (&options);
+  assert_in_order (beside, (const char *const[]) {
+    "    python3 mlp.py --train",
+    "WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)),",
+    "\"mlp.safetensors\")\n", NULL });
+
+  options.weights_path = "/work/runs/weights/mlp.safetensors";
+  g_autofree char *below = export_script (&options);
+  assert_in_order (below, (const char *const[]) {
+    "os.path.abspath(__file__)),", "\"weights/mlp.safetensors\")\n", NULL });
+
+  /* Elsewhere: absolute. */
+  options.script_path = "/tmp/scripts/mlp.py";
+  g_autofree char *elsewhere = export_script (&options);
+  assert_in_order (elsewhere, (const char *const[]) {
+    "WEIGHTS = \"/work/runs/weights/mlp.safetensors\"\n", NULL });
+  assert_absent (elsewhere, "__file__");
+}
+
+static void
+test_script_errors (void)
+{
+  g_autoptr (GError) error = NULL;
+  LamExportOptions options;
+
+  /* A layer kind the export does not know: named by position. */
+  g_autoptr (LamModelSpec) unknown = spec_from ("input=1x28x28,flatten,linear:10");
+  unknown->layers[1].kind = LAM_N_LAYER_KINDS;
+  lam_export_options_init (&options, unknown);
+  options.weights_path = "m.safetensors";
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "layer 2"));
+  g_clear_error (&error);
+
+  g_autoptr (LamModelSpec) bad_loss = spec_from ("input=1x28x28,flatten,linear:10");
+  bad_loss->has_loss = TRUE;
+  bad_loss->loss = (LamLossKind) 42;
+  lam_export_options_init (&options, bad_loss);
+  options.weights_path = "m.safetensors";
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "loss 42"));
+  g_clear_error (&error);
+
+  /* No input shape: the layers' sizes cannot be known. */
+  g_autoptr (LamModelSpec) no_input = spec_from ("flatten,linear:10");
+  lam_export_options_init (&options, no_input);
+  options.weights_path = "m.safetensors";
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "input"));
+  g_clear_error (&error);
+
+  /* Layers that do not fit: the model's own error. */
+  g_autoptr (LamModelSpec) misfit = spec_from ("input=1x28x28,flatten,linear:10:in=100");
+  lam_export_options_init (&options, misfit);
+  options.weights_path = "m.safetensors";
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE);
+  g_clear_error (&error);
+
+  /* Options out of range, each named. */
+  g_autoptr (LamModelSpec) spec = spec_from ("mlp");
+  lam_export_options_init (&options, spec);
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "weights"));
+  g_clear_error (&error);
+
+  options.weights_path = "m.safetensors";
+  options.std[0] = 0;
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "std"));
+  g_clear_error (&error);
+
+  lam_export_options_init (&options, spec);
+  options.weights_path = "m.safetensors";
+  options.n_channels = 3;
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "3 channels"));
+  g_clear_error (&error);
+
+  lam_export_options_init (&options, spec);
+  options.weights_path = "m.safetensors";
+  options.dataset = LAM_EXPORT_DATASET_FOLDER;
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "folder"));
+  g_clear_error (&error);
+
+  lam_export_options_init (&options, spec);
+  options.weights_path = "m.safetensors";
+  options.config.optimizer.lr = 0;
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "learning rate"));
+  g_clear_error (&error);
+
+  /* A path Python source cannot hold as text. */
+  lam_export_options_init (&options, spec);
+  options.weights_path = "/models/\xff.safetensors";
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "UTF-8"));
+  g_clear_error (&error);
+}
+
+static void
+test_dataset_for_dir (void)
+{
+  g_assert_cmpint (lam_export_dataset_for_dir (FASHION_MNIST), ==,
+                   LAM_EXPORT_DATASET_FASHION_MNIST);
+  g_assert_cmpint (lam_export_dataset_for_dir ("/data/Fashion_MNIST/"), ==,
+                   LAM_EXPORT_DATASET_FASHION_MNIST);
+  g_assert_cmpint (lam_export_dataset_for_dir ("/data/mnist"), ==, LAM_EXPORT_DATASET_MNIST);
+  g_assert_cmpint (lam_export_dataset_for_dir ("/data/kmnist"), ==, LAM_EXPORT_DATASET_KMNIST);
+  g_assert_cmpint (lam_export_dataset_for_dir ("/data/cifar10"), ==, LAM_EXPORT_DATASET_CIFAR10);
+  g_assert_cmpint (lam_export_dataset_for_dir ("/data/letters"), ==, LAM_EXPORT_DATASET_FOLDER);
+
+  /* A CIFAR-10 folder under another name, known by its batches. */
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *images = g_build_filename (dir, "pictures", NULL);
+  g_assert_cmpint (g_mkdir (images, 0700), ==, 0);
+  g_assert_cmpint (lam_export_dataset_for_dir (images), ==, LAM_EXPORT_DATASET_FOLDER);
+  g_autofree char *batch = g_build_filename (images, "data_batch_1.bin", NULL);
+  g_assert_true (g_file_set_contents (batch, "", 0, NULL));
+  g_assert_cmpint (lam_export_dataset_for_dir (images), ==, LAM_EXPORT_DATASET_CIFAR10);
+  remove_tree (dir);
+
+  g_assert_cmpstr (lam_export_dataset_to_string (LAM_EXPORT_DATASET_KMNIST), ==, "kmnist");
+}
+
+/* The command line */
+
+/* A checkpoint of the given spec with zero weights, as `lamina train
+ * --save` writes it. */
+static void
+save_checkpoint (const char *path, const char *spec_text, const char *dataset)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = spec_from (spec_text);
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_no_error (error);
+  g_autofree float *params = g_new0 (float, plan->n_params);
+  LamCheckpointInfo info = {
+    .spec = spec,
+    .n_channels = 1,
+    .mean = { 0.25f },
+    .std = { 0.5f },
+    .dataset = (char *) dataset,
+  };
+  g_assert_true (lam_checkpoint_save (path, plan, &info, params, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_cli_errors (void)
+{
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *weights = g_build_filename (dir, "m.safetensors", NULL);
+  g_autofree char *script = g_build_filename (dir, "m.py", NULL);
+  save_checkpoint (weights, "input=1x28x28,flatten,linear:10", FASHION_MNIST);
+
+  Result r = run_lamina ("export", "--help");
+  check_exit (&r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "--pytorch"));
+  g_assert_nonnull (strstr (r.out, "--predictions"));
+  g_assert_nonnull (strstr (r.out, "Diagnostic"));
+  result_clear (&r);
+
+  r = run_lamina ("export", "--load", weights, "-o", script);
+  check_exit (&r, 2, "--pytorch");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "-o", script);
+  check_exit (&r, 2, "--load");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "--load", weights);
+  check_exit (&r, 2, "-o SCRIPT.py");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "--predictions", "--load", weights);
+  check_exit (&r, 2, "exclude");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "extra");
+  check_exit (&r, 2, "\"extra\"");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--optimizer",
+                  "rmsprop");
+  check_exit (&r, 2, "\"rmsprop\"");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--lr", "0");
+  check_exit (&r, 2, "--lr");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--epochs", "x");
+  check_exit (&r, 2, "--epochs");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "--load", "/nonexistent/m.safetensors", "-o", script);
+  check_exit (&r, 4, "/nonexistent/m");
+  result_clear (&r);
+
+  /* Weights that lie about their size. */
+  g_autofree char *broken = g_build_filename (dir, "broken.safetensors", NULL);
+  g_assert_true (g_file_set_contents (broken, "\x40\0\0\0\0\0\0\0{}", 10, NULL));
+  r = run_lamina ("export", "--pytorch", "--load", broken, "-o", script);
+  check_exit (&r, 4, "broken");
+  result_clear (&r);
+
+  g_autofree char *nowhere = g_build_filename (dir, "no-such-folder", "m.py", NULL);
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", nowhere);
+  check_exit (&r, 6, "no-such-folder");
+  result_clear (&r);
+  g_assert_false (g_file_test (script, G_FILE_TEST_EXISTS));
+
+  r = run_lamina ("export", "--predictions", "--load", weights, "--data",
+                  "/nonexistent/lamina-data");
+  check_exit (&r, 3, "/nonexistent/lamina-data");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--predictions", "--load", weights, "--lr", "0.1");
+  check_exit (&r, 2, "--pytorch only");
+  result_clear (&r);
+
+  remove_tree (dir);
+}
+
+static void
+test_cli_write (void)
+{
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *weights = g_build_filename (dir, "m.safetensors", NULL);
+  g_autofree char *json = g_build_filename (dir, "m.json", NULL);
+  g_autofree char *script = g_build_filename (dir, "m.py", NULL);
+  save_checkpoint (weights, "input=1x28x28,conv2d:4:3:p1,relu,maxpool2d:2,flatten,linear:10",
+                   "/srv/data/KMNIST");
+
+  /* From the .json, with overrides. */
+  Result r = run_lamina ("export", "--pytorch", "--load", json, "-o", script, "--optimizer", "sgd",
+                         "--lr", "0.1", "--batch-size", "32", "--epochs", "4");
+  check_exit (&r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, script));
+  result_clear (&r);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (script, &text, NULL, NULL));
+  assert_in_order (text, (const char *const[]) {
+    "os.path.abspath(__file__)),", "\"m.safetensors\")\n",
+    "EPOCHS = 4\n", "BATCH_SIZE = 32\n", "LEARNING_RATE = 0.1\n",
+    "MEAN = (0.25,)\n", "STD = (0.5,)\n",
+    "nn.Conv2d(1, 4, kernel_size=3, stride=1, padding=1),", "nn.Linear(784, 10),",
+    "torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=0.0,",
+    "nesterov=False, weight_decay=0.0)",
+    "(Lamina read it from /srv/data/KMNIST)", "datasets.KMNIST(root, train=True", NULL });
+
+  /* To standard output: the weights by absolute path, nothing else printed. */
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", "-");
+  check_exit (&r, 0, NULL);
+  g_autofree char *weights_line = g_strdup_printf ("WEIGHTS = \"%s\"\n", weights);
+  assert_in_order (r.out, (const char *const[]) {
+    "\"\"\"", weights_line, "LEARNING_RATE = 0.001\n", "torch.optim.Adam(", NULL });
+  g_assert_true (g_str_has_suffix (r.out, "    main()\n"));
+  result_clear (&r);
+
+  remove_tree (dir);
+}
+
+/* With Python and torch */
+
+static gboolean
+skip_without_torch (void)
+{
+  if (have_torch ())
+    return FALSE;
+  g_test_skip ("no torch and numpy for " PYTHON " (\"" PYTHON " -c 'import torch'\" fails)");
+  return TRUE;
+}
+
+static void
+write_idx (const char *path, guint32 magic, int n_dims, const guint32 *dims, const guint8 *data,
+           gsize size)
+{
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  guint32 be = GUINT32_TO_BE (magic);
+  g_byte_array_append (bytes, (guint8 *) &be, 4);
+  for (int i = 0; i < n_dims; i++) {
+    be = GUINT32_TO_BE (dims[i]);
+    g_byte_array_append (bytes, (guint8 *) &be, 4);
+  }
+  g_byte_array_append (bytes, data, size);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, (char *) bytes->data, bytes->len, &error);
+  g_assert_no_error (error);
+}
+
+/* Three classes of 8×8 images: a bright row at 0, 3 or 6 over noise. */
+static void
+write_bars (const char *dir, const char *prefix, int n, guint32 seed)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  g_autofree guint8 *images = g_new (guint8, (gsize) n * 64);
+  g_autofree guint8 *labels = g_new (guint8, n);
+  for (int i = 0; i < n; i++) {
+    int label = g_rand_int_range (rng, 0, 3);
+    labels[i] = (guint8) label;
+    for (int p = 0; p < 64; p++)
+      images[i * 64 + p] =
+        (guint8) (g_rand_int_range (rng, 0, 200) + (p / 8 == label * 3 ? 40 : 0));
+  }
+  g_autofree char *images_name = g_strdup_printf ("%s-images-idx3-ubyte", prefix);
+  g_autofree char *labels_name = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
+  g_autofree char *images_path = g_build_filename (dir, images_name, NULL);
+  g_autofree char *labels_path = g_build_filename (dir, labels_name, NULL);
+  guint32 image_dims[] = { n, 8, 8 };
+  guint32 label_dims[] = { n };
+  write_idx (images_path, 0x803, 3, image_dims, images, (gsize) n * 64);
+  write_idx (labels_path, 0x801, 1, label_dims, labels, n);
+}
+
+/* The number after `key` in text, or NAN. */
+static double
+number_after (const char *text, const char *key)
+{
+  const char *at = text ? strstr (text, key) : NULL;
+  return at ? g_ascii_strtod (at + strlen (key), NULL) : NAN;
+}
+
+/* On a folder torchvision does not know, the script reads the IDX files
+ * itself, so it runs whole here, offline: its evaluation of Lamina's
+ * weights gives Lamina's accuracy, and --train trains. */
+static void
+test_python_folder_round_trip (void)
+{
+  if (skip_without_torch ())
+    return;
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *data = g_build_filename (dir, "bars", NULL);
+  g_assert_cmpint (g_mkdir (data, 0700), ==, 0);
+  write_bars (data, "train", 600, 1);
+  write_bars (data, "t10k", 200, 2);
+  g_autofree char *weights = g_build_filename (dir, "bars.safetensors", NULL);
+  g_autofree char *script = g_build_filename (dir, "bars.py", NULL);
+
+  Result r = run_lamina ("train", "--data", data, "--model",
+                         "flatten,linear:16,relu,dropout:0.1,linear:3", "--epochs", "3",
+                         "--batch-size", "20", "--lr", "0.01", "--device", "cpu", "--save",
+                         weights);
+  check_exit (&r, 0, NULL);
+  result_clear (&r);
+  r = run_lamina ("eval", "--load", weights, "--data", data, "--device", "cpu");
+  check_exit (&r, 0, NULL);
+  double lamina_accuracy = number_after (r.out, "accuracy ");
+  result_clear (&r);
+
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--epochs", "5",
+                  "--batch-size", "20", "--lr", "0.01");
+  check_exit (&r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "(folder)"));
+  result_clear (&r);
+
+  r = run_python (dir, script);
+  check_exit (&r, 0, NULL);
+  double torch_accuracy = number_after (r.out, "accuracy ");
+  g_test_message ("bars: Lamina %.2f%%, the script on Lamina's weights %.2f%%", lamina_accuracy,
+                  torch_accuracy);
+  /* Noisy enough that a wrong normalisation or layer would show. */
+  g_assert_cmpfloat (lamina_accuracy, >=, 60);
+  g_assert_cmpfloat (lamina_accuracy, <, 99);
+  g_assert_cmpfloat_with_epsilon (torch_accuracy, lamina_accuracy, 0.51);
+  g_assert_nonnull (strstr (r.out, "on 200 images"));
+  result_clear (&r);
+
+  g_autofree char *saved = g_build_filename (dir, "trained.pt", NULL);
+  r = run_python (dir, script, "--train", "--save", saved);
+  check_exit (&r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "Epoch 5/5  train loss"));
+  g_assert_nonnull (strstr (r.out, "val loss"));
+  g_test_message ("bars, trained by the script: %s", g_strstrip (r.out));
+  const char *test_line = strstr (r.out, "Test: ");
+  g_assert_nonnull (test_line);
+  g_assert_cmpfloat (number_after (test_line, "accuracy "), >=, 60);
+  g_assert_true (g_file_test (saved, G_FILE_TEST_IS_REGULAR));
+  result_clear (&r);
+
+  g_autofree char *helper = agreement_helper ();
+  g_autofree char *binary = lamina_binary ();
+  r = run_python (dir, helper, "--script", script, "--weights", weights, "--data", data,
+                  "--count", "200", "--lamina", binary);
+  check_exit (&r, 0, NULL);
+  g_test_message ("bars: %s", g_strstrip (r.out));
+  result_clear (&r);
+
+  /* Nothing left in the data folder or beside the script but what we wrote. */
+  g_autofree char *cache = g_build_filename (dir, "__pycache__", NULL);
+  g_autofree char *downloads = g_build_filename (dir, "data", NULL);
+  g_assert_false (g_file_test (cache, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (downloads, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+}
+
+/* Trains on Fashion-MNIST with Lamina, exports, and compares predictions
+ * on the first 1,000 test images. */
+static void
+check_agreement (const char *model, const char *batch_size)
+{
+  if (skip_without_torch ())
+    return;
+  if (!g_file_test (FASHION_MNIST, G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("no Fashion-MNIST at " FASHION_MNIST " (Debian's dataset-fashion-mnist)");
+    return;
+  }
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *weights = g_build_filename (dir, "model.safetensors", NULL);
+  g_autofree char *script = g_build_filename (dir, "model.py", NULL);
+
+  Result r = run_lamina ("train", "--data", FASHION_MNIST, "--model", model, "--epochs", "1",
+                         "--batch-size", batch_size, "--no-test", "--save", weights, "--device",
+                         "cpu");
+  check_exit (&r, 0, NULL);
+  result_clear (&r);
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script);
+  check_exit (&r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "(fashion-mnist)"));
+  result_clear (&r);
+
+  g_autofree char *helper = agreement_helper ();
+  g_autofree char *binary = lamina_binary ();
+  r = run_python (dir, helper, "--script", script, "--weights", weights, "--data", FASHION_MNIST,
+                  "--count", "1000", "--lamina", binary);
+  check_exit (&r, 0, NULL);
+  double agreement = number_after (r.out, "agreement ");
+  g_test_message ("%s: %s", model, g_strstrip (r.out));
+  g_assert_cmpfloat (agreement, >=, 0.999);
+  result_clear (&r);
+  remove_tree (dir);
+}
+
+static void
+test_python_agreement_mlp (void)
+{
+  check_agreement ("mlp", "64");
+}
+
+static void
+test_python_agreement_small_cnn (void)
+{
+  check_agreement ("small-cnn", "128");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/export/script/mlp", test_script_mlp);
+  g_test_add_func ("/export/script/small-cnn", test_script_small_cnn);
+  g_test_add_func ("/export/script/mixed-layers", test_script_mixed_layers);
+  g_test_add_func ("/export/script/mse-folder", test_script_mse_folder);
+  g_test_add_func ("/export/script/weights-path", test_script_weights_path);
+  g_test_add_func ("/export/script/errors", test_script_errors);
+  g_test_add_func ("/export/dataset-for-dir", test_dataset_for_dir);
+  g_test_add_func ("/export/cli/errors", test_cli_errors);
+  g_test_add_func ("/export/cli/write", test_cli_write);
+  g_test_add_func ("/export/python/folder-round-trip", test_python_folder_round_trip);
+  g_test_add_func ("/export/python/agreement-mlp", test_python_agreement_mlp);
+  g_test_add_func ("/export/python/agreement-small-cnn", test_python_agreement_small_cnn);
   return g_test_run ();
 }

@@ -1,0 +1,153 @@
+"""Checks a script written by `lamina export --pytorch` against Lamina.
+
+With --lamina and --data: imports the script, rebuilds the model, loads the
+checkpoint's weights with the script's own load_lamina_weights, predicts the
+first --count test images of an IDX dataset folder (read with gzip and
+numpy: no downloads) and compares with the predictions of
+`lamina export --predictions` for the same images. Prints the agreement and
+exits 1 when it is below --min-agreement.
+
+With --smoke: runs one training step of the script's model, loss and
+optimizer on random images of the script's input shape instead.
+
+Exits 2 when something fails before the comparison: a script that does
+not load or lacks a name the export promises, or lamina failing.
+"""
+import argparse
+import gzip
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+PROMISED_NAMES = ("build_model", "load_lamina_weights", "normalize", "MEAN",
+                  "STD", "INPUT_SHAPE", "NUM_CLASSES", "loss_fn",
+                  "make_optimizer", "load_datasets", "main")
+
+
+def fail(message):
+    print(f"export_agreement: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def import_script(path):
+    spec = importlib.util.spec_from_file_location("exported_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    missing = [name for name in PROMISED_NAMES if not hasattr(module, name)]
+    if missing:
+        fail(f"{path}: missing {', '.join(missing)}")
+    # The dataset part imports torchvision when it runs, not on import.
+    if "torchvision" in sys.modules:
+        fail(f"{path}: importing it imported torchvision")
+    return module
+
+
+def read_idx(path):
+    """An IDX file, plain or gzip-compressed (by content), as an array."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    if data[:2] != b"\x00\x00" or data[2] != 0x08:
+        raise ValueError(f"{path}: not an IDX file of unsigned bytes")
+    rank = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big")
+                  for i in range(rank))
+    values = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank)
+    return values.reshape(shape)
+
+
+def find_file(folder, name):
+    for candidate in (name + ".gz", name):
+        path = os.path.join(folder, candidate)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(os.path.join(folder, name))
+
+
+def torch_predictions(module, weights, folder, count):
+    model = module.build_model()
+    module.load_lamina_weights(model, weights)
+    model.eval()
+    images = read_idx(find_file(folder, "t10k-images-idx3-ubyte"))[:count]
+    labels = read_idx(find_file(folder, "t10k-labels-idx1-ubyte"))[:count]
+    # As transforms.ToTensor() gives them: (N, 1, H, W) in [0, 1].
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    with torch.no_grad():
+        outputs = model(module.normalize(x))
+    return outputs.argmax(1).tolist(), labels.tolist()
+
+
+def lamina_predictions(binary, weights, folder, count):
+    command = [binary, "export", "--predictions", "--load", weights,
+               "--data", folder, "--count", str(count), "--device", "cpu"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True,
+                                check=False)
+    except OSError as error:
+        fail(f"cannot run {binary}: {error}")
+    if result.returncode != 0:
+        fail(f"lamina export --predictions failed ({result.returncode}): "
+             f"{result.stderr.strip()}")
+    return [int(line) for line in result.stdout.split()]
+
+
+def smoke(module):
+    """One training step on random images: the script's pieces fit."""
+    model = module.build_model()
+    optimizer = module.make_optimizer(model)
+    images = module.normalize(torch.rand(4, *module.INPUT_SHAPE))
+    labels = torch.randint(0, module.NUM_CLASSES, (4,))
+    model.train()
+    outputs = model(images)
+    if tuple(outputs.shape) != (4, module.NUM_CLASSES):
+        fail(f"output shape {tuple(outputs.shape)}, expected "
+             f"(4, {module.NUM_CLASSES})")
+    loss = module.loss_fn(outputs, labels)
+    loss.backward()
+    optimizer.step()
+    print(f"smoke: {len(model)} layers, loss {loss.item():.4f}")
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--script", required=True)
+    parser.add_argument("--weights")
+    parser.add_argument("--data", help="IDX dataset folder")
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--lamina", help="the lamina binary")
+    parser.add_argument("--min-agreement", type=float, default=0.999)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+
+    module = import_script(args.script)
+    if args.smoke:
+        return smoke(module)
+    if not (args.weights and args.data and args.lamina):
+        parser.error("--weights, --data and --lamina are needed without "
+                     "--smoke")
+
+    ours, labels = torch_predictions(module, args.weights, args.data,
+                                     args.count)
+    theirs = lamina_predictions(args.lamina, args.weights, args.data,
+                                args.count)
+    if len(theirs) != len(ours):
+        fail(f"lamina gave {len(theirs)} predictions for {len(ours)} "
+             "images")
+    same = sum(a == b for a, b in zip(ours, theirs))
+    agreement = same / len(ours)
+    torch_accuracy = sum(a == b for a, b in zip(ours, labels)) / len(ours)
+    lamina_accuracy = sum(a == b for a, b in zip(theirs, labels)) / len(ours)
+    print(f"agreement {agreement:.4f} ({same} of {len(ours)} images); "
+          f"accuracy pytorch {torch_accuracy:.4f}, lamina "
+          f"{lamina_accuracy:.4f}")
+    return 0 if agreement >= args.min_agreement else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
