@@ -1,6 +1,7 @@
 #include "lam-application.h"
 
 #include "lam-data-page.h"
+#include "lam-ui-util.h"
 #include "lam-window.h"
 #include "lamina-config.h"
 
@@ -9,9 +10,17 @@ struct _LamApplication
   GtkApplication parent_instance;
 
   char *data_dir; /* owned, NULL for the default dataset */
+  GSettings *settings; /* owned, NULL when the schema is not installed */
 };
 
 G_DEFINE_FINAL_TYPE (LamApplication, lam_application, GTK_TYPE_APPLICATION)
+
+static void
+remember_dataset (LamProject *project, GParamSpec *pspec, GSettings *settings)
+{
+  const char *dir = lam_project_get_dataset_dir (project);
+  g_settings_set_string (settings, "last-dataset-folder", dir ? dir : "");
+}
 
 static void
 lam_application_activate (GApplication *application)
@@ -26,9 +35,22 @@ lam_application_activate (GApplication *application)
   g_autoptr (LamProject) project = lam_project_new ();
   LamWindow *main_window = lam_window_new (GTK_APPLICATION (self), project);
   gtk_window_present (GTK_WINDOW (main_window));
+
+  /* The folder given on the command line, else the one opened last if it
+   * is still there, else the default Fashion-MNIST. */
+  g_autofree char *last = self->settings ? g_settings_get_string (self->settings,
+                                                                  "last-dataset-folder")
+                                         : NULL;
+  const char *dir = self->data_dir;
+  if (dir == NULL && last != NULL && *last != '\0' && g_file_test (last, G_FILE_TEST_IS_DIR))
+    dir = last;
+  if (dir == NULL)
+    dir = LAM_DATASET_DEFAULT_DIR;
+  if (self->settings != NULL)
+    g_signal_connect_object (project, "notify::dataset-dir", G_CALLBACK (remember_dataset),
+                             self->settings, 0);
   /* Through the Data page, so a missing or broken dataset is explained there. */
-  lam_data_page_load_folder (LAM_DATA_PAGE (lam_window_get_page (main_window, "data")),
-                             self->data_dir ? self->data_dir : LAM_DATASET_DEFAULT_DIR);
+  lam_data_page_load_folder (LAM_DATA_PAGE (lam_window_get_page (main_window, "data")), dir);
 }
 
 static void
@@ -59,14 +81,18 @@ action_about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 static void
 action_dark_style (GSimpleAction *action, GVariant *state, gpointer user_data)
 {
+  LamApplication *self = user_data;
   g_simple_action_set_state (action, state);
   g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme",
                 g_variant_get_boolean (state), NULL);
+  if (self->settings != NULL)
+    g_settings_set_boolean (self->settings, "dark-style", g_variant_get_boolean (state));
 }
 
 static void
 lam_application_startup (GApplication *application)
 {
+  LamApplication *self = LAM_APPLICATION (application);
   G_APPLICATION_CLASS (lam_application_parent_class)->startup (application);
 
   static const GActionEntry entries[] = {
@@ -76,6 +102,10 @@ lam_application_startup (GApplication *application)
   };
   g_action_map_add_action_entries (G_ACTION_MAP (application), entries, G_N_ELEMENTS (entries),
                                    application);
+  self->settings = lam_ui_settings_new ();
+  if (self->settings != NULL && g_settings_get_boolean (self->settings, "dark-style"))
+    g_action_group_change_action_state (G_ACTION_GROUP (application), "dark-style",
+                                        g_variant_new_boolean (TRUE));
   const char *quit_accels[] = { "<Control>q", NULL };
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
 
@@ -87,6 +117,7 @@ lam_application_finalize (GObject *object)
 {
   LamApplication *self = LAM_APPLICATION (object);
   g_clear_pointer (&self->data_dir, g_free);
+  g_clear_object (&self->settings);
   G_OBJECT_CLASS (lam_application_parent_class)->finalize (object);
 }
 

@@ -684,8 +684,12 @@ fill_devices (LamTrainPage *self)
     gtk_string_list_append (names, name);
     g_ptr_array_add (self->device_ids, g_strdup ("cuda"));
     gtk_drop_down_set_model (self->device_dropdown, G_LIST_MODEL (names));
-    /* "GPU if available": the GPU is the default when it answers. */
-    gtk_drop_down_set_selected (self->device_dropdown, 1);
+    /* "GPU if available": the GPU is the default when it answers, unless the
+     * preferences ask for the CPU. */
+    g_autoptr (GSettings) settings = lam_ui_settings_new ();
+    g_autofree char *preferred = settings ? g_settings_get_string (settings, "default-device")
+                                          : g_strdup ("auto");
+    gtk_drop_down_set_selected (self->device_dropdown, g_str_equal (preferred, "cpu") ? 0 : 1);
   } else {
     gtk_drop_down_set_model (self->device_dropdown, G_LIST_MODEL (names));
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->device_dropdown), error->message);

@@ -37,6 +37,19 @@ lam_ui_save_png (GtkWidget *widget, const char *path, GError **error)
   return TRUE;
 }
 
+GSettings *
+lam_ui_settings_new (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  if (source == NULL)
+    return NULL;
+  g_autoptr (GSettingsSchema) schema =
+    g_settings_schema_source_lookup (source, "org.lamina.Lamina", TRUE);
+  if (schema == NULL)
+    return NULL;
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
 char *
 lam_ui_format_count (guint64 value)
 {

@@ -5,6 +5,7 @@
 #include "lam-evaluate-page.h"
 #include "lam-model-page.h"
 #include "lam-train-page.h"
+#include "lam-ui-util.h"
 
 struct _LamWindow
 {
@@ -20,6 +21,7 @@ struct _LamWindow
   GtkWidget *evaluate_page;
   GtkToggleButton *presentation_button;
   gboolean presentation;
+  GSettings *settings; /* owned, NULL when the schema is not installed */
 };
 
 G_DEFINE_FINAL_TYPE (LamWindow, lam_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -150,6 +152,31 @@ lam_window_constructed (GObject *object)
   g_signal_connect_object (self->project, "notify::dataset-name", G_CALLBACK (update_title), self,
                            G_CONNECT_SWAPPED);
   update_title (self);
+
+  self->settings = lam_ui_settings_new ();
+  if (self->settings != NULL) {
+    gtk_window_set_default_size (GTK_WINDOW (self),
+                                 g_settings_get_int (self->settings, "window-width"),
+                                 g_settings_get_int (self->settings, "window-height"));
+    if (g_settings_get_boolean (self->settings, "window-maximized"))
+      gtk_window_maximize (GTK_WINDOW (self));
+  }
+}
+
+static gboolean
+lam_window_close_request (GtkWindow *window)
+{
+  LamWindow *self = LAM_WINDOW (window);
+  if (self->settings != NULL && !self->presentation) {
+    int width, height;
+    gtk_window_get_default_size (window, &width, &height);
+    g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+    if (!gtk_window_is_maximized (window) && width > 0 && height > 0) {
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+  }
+  return GTK_WINDOW_CLASS (lam_window_parent_class)->close_request (window);
 }
 
 static void
@@ -165,6 +192,7 @@ lam_window_finalize (GObject *object)
 {
   LamWindow *self = LAM_WINDOW (object);
   g_clear_object (&self->project);
+  g_clear_object (&self->settings);
   G_OBJECT_CLASS (lam_window_parent_class)->finalize (object);
 }
 
@@ -205,6 +233,7 @@ lam_window_class_init (LamWindowClass *klass)
   object_class->finalize = lam_window_finalize;
   object_class->get_property = lam_window_get_property;
   object_class->set_property = lam_window_set_property;
+  GTK_WINDOW_CLASS (klass)->close_request = lam_window_close_request;
 
   properties[PROP_PROJECT] =
     g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
