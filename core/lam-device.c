@@ -40,6 +40,16 @@ open_cuda (GError **error)
     return NULL;
   }
 
+  /* Without the NVIDIA driver no GPU can answer: say so before loading the
+   * module, which would pull in cuBLAS (150 MB) for nothing. */
+  GModule *driver = g_module_open ("libcuda.so.1", G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  if (driver == NULL) {
+    g_set_error (error, LAM_DEVICE_ERROR, LAM_DEVICE_ERROR_UNAVAILABLE,
+                 "no NVIDIA driver was found (libcuda.so.1 is missing)");
+    return NULL;
+  }
+  g_module_close (driver);
+
   for (guint i = 0; i < paths->len; i++) {
     const char *path = g_ptr_array_index (paths, i);
     if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
