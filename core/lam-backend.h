@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever the table's layout or an op's meaning changes; a module
  * built against another version is refused at load time. */
-#define LAM_BACKEND_ABI_VERSION 1
+#define LAM_BACKEND_ABI_VERSION 2
 
 typedef enum
 {
@@ -90,6 +90,24 @@ struct _LamBackend
                   int kw, int stride, int pad, float *im);
   // y (b, a, inner) = x (a, b, inner): swaps the two outer axes
   void (*swap_axes) (LamBackend *self, const float *x, float *y, int a, int b, int inner);
+
+  /* Convolution of a whole batch (ABI 2), as PyTorch's Conv2d: weight
+   * (out_c, c, kh, kw), stride, zero padding pad, oh and ow as for im2col.
+   * y (batch, out_c, oh, ow) = weight ⋆ x (batch, c, h, w) + bias (out_c);
+   * bias may be NULL. scratch is scratch_floats floats the op may overwrite,
+   * at least (c*kh*kw + out_c) * oh * ow; more lets a backend use more
+   * threads. How the op lowers the convolution is the backend's business. */
+  void (*conv2d_forward) (LamBackend *self, const float *x, const float *weight,
+                          const float *bias, float *y, int batch, int c, int h, int w, int out_c,
+                          int kh, int kw, int stride, int pad, float *scratch,
+                          size_t scratch_floats);
+  /* From x, weight and dy (batch, out_c, oh, ow): dweight (out_c, c, kh, kw)
+   * +=, dbias (out_c) += unless NULL, dx (batch, c, h, w) = unless NULL.
+   * Same scratch rule as the forward. */
+  void (*conv2d_backward) (LamBackend *self, const float *x, const float *weight, const float *dy,
+                           float *dweight, float *dbias, float *dx, int batch, int c, int h,
+                           int w, int out_c, int kh, int kw, int stride, int pad, float *scratch,
+                           size_t scratch_floats);
 
   /* Pooling over planes = batch*channels planes of (h, w); windows k×k,
    * stride, zero padding pad; oh = (h + 2*pad - k) / stride + 1.

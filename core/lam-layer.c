@@ -30,37 +30,6 @@ activation_of (LamLayerKind kind)
   }
 }
 
-typedef struct
-{
-  int c, h, w;  /* input plane */
-  int out, oh, ow;
-  int k, stride, pad;
-  int ckk;      /* rows of the im2col matrix */
-  int n;        /* its columns: batch * oh * ow */
-  float *col;   /* scratch: (ckk, n) */
-  float *tmp;   /* scratch: (out, n) */
-} ConvGeometry;
-
-static void
-conv_geometry (const LamLayer *layer, const LamLayerContext *ctx, ConvGeometry *g)
-{
-  g->c = layer->in_shape.dims[0];
-  g->h = layer->in_shape.dims[1];
-  g->w = layer->in_shape.dims[2];
-  g->out = layer->out_shape.dims[0];
-  g->oh = layer->out_shape.dims[1];
-  g->ow = layer->out_shape.dims[2];
-  g->k = layer->spec.kernel;
-  g->stride = layer->spec.stride;
-  g->pad = layer->spec.padding;
-  g->ckk = g->c * g->k * g->k;
-  g->n = ctx->batch * g->oh * g->ow;
-  g_assert (layer->scratch_floats_per_sample >=
-            (gsize) (g->ckk + g->out) * (gsize) (g->oh * g->ow));
-  g->col = ctx->scratch;
-  g->tmp = ctx->scratch + (gsize) g->ckk * (gsize) g->n;
-}
-
 static void
 linear_forward (const LamLayer *layer, const LamLayerContext *ctx, const float *x, float *y)
 {
@@ -96,23 +65,21 @@ linear_backward (const LamLayer *layer, const LamLayerContext *ctx, const float 
     be->gemm (be, 0, 0, ctx->batch, in, out, 1.0f, dy, out, weight, in, 0.0f, dx, in);
 }
 
+/* The convolution is one backend op each way; the layer's planned scratch,
+ * (c*k*k + out) * oh*ow floats per sample, is what the op may use. */
 static void
 conv2d_forward (const LamLayer *layer, const LamLayerContext *ctx, const float *x, float *y)
 {
   LamBackend *be = ctx->backend;
-  ConvGeometry g;
+  const LamShape *in = &layer->in_shape;
 
-  conv_geometry (layer, ctx, &g);
-  // x (batch, c, h, w) -> col (c*k*k, batch*oh*ow)
-  be->im2col (be, x, ctx->batch, g.c, g.h, g.w, g.k, g.k, g.stride, g.pad, g.col);
-  // W (out, c*k*k) · col (c*k*k, batch*oh*ow) -> tmp (out, batch*oh*ow)
-  be->gemm (be, 0, 0, g.out, g.n, g.ckk, 1.0f, ctx->params + layer->weight_offset, g.ckk, g.col,
-            g.n, 0.0f, g.tmp, g.n);
-  // tmp (out, batch, oh*ow) -> y (batch, out, oh*ow)
-  be->swap_axes (be, g.tmp, y, g.out, ctx->batch, g.oh * g.ow);
-  // y (batch, out, oh*ow) += b (out)
-  if (layer->n_bias > 0)
-    be->bias_add (be, y, ctx->params + layer->bias_offset, ctx->batch, g.out, g.oh * g.ow);
+  // x (batch, c, h, w) · W (out, c, k, k) + b (out) -> y (batch, out, oh, ow)
+  be->conv2d_forward (be, x, ctx->params + layer->weight_offset,
+                      layer->n_bias > 0 ? ctx->params + layer->bias_offset : NULL, y, ctx->batch,
+                      in->dims[0], in->dims[1], in->dims[2], layer->out_shape.dims[0],
+                      layer->spec.kernel, layer->spec.kernel, layer->spec.stride,
+                      layer->spec.padding, ctx->scratch,
+                      layer->scratch_floats_per_sample * (gsize) ctx->batch);
 }
 
 static void
@@ -120,29 +87,16 @@ conv2d_backward (const LamLayer *layer, const LamLayerContext *ctx, const float 
                  const float *dy, float *dx)
 {
   LamBackend *be = ctx->backend;
-  ConvGeometry g;
+  const LamShape *in = &layer->in_shape;
 
-  conv_geometry (layer, ctx, &g);
-  /* Scratch is shared by every layer, so the columns of the forward are
-   * gone by now. */
-  // x (batch, c, h, w) -> col (c*k*k, batch*oh*ow)
-  be->im2col (be, x, ctx->batch, g.c, g.h, g.w, g.k, g.k, g.stride, g.pad, g.col);
-  // dy (batch, out, oh*ow) -> dtmp (out, batch, oh*ow)
-  be->swap_axes (be, dy, g.tmp, ctx->batch, g.out, g.oh * g.ow);
-  // dtmp (out, batch*oh*ow) · col (c*k*k, batch*oh*ow)ᵀ -> dW (out, c*k*k) +=
-  be->gemm (be, 0, 1, g.out, g.ckk, g.n, 1.0f, g.tmp, g.n, g.col, g.n, 1.0f,
-            ctx->grads + layer->weight_offset, g.ckk);
-  // dy (batch, out, oh*ow) -> db (out) +=
-  if (layer->n_bias > 0)
-    be->bias_backward (be, dy, ctx->grads + layer->bias_offset, ctx->batch, g.out,
-                       g.oh * g.ow);
-  if (dx == NULL)
-    return;
-  // W (out, c*k*k)ᵀ · dtmp (out, batch*oh*ow) -> dcol (c*k*k, batch*oh*ow), over col
-  be->gemm (be, 1, 0, g.ckk, g.n, g.out, 1.0f, ctx->params + layer->weight_offset, g.ckk, g.tmp,
-            g.n, 0.0f, g.col, g.n);
-  // dcol (c*k*k, batch*oh*ow) -> dx (batch, c, h, w)
-  be->col2im (be, g.col, ctx->batch, g.c, g.h, g.w, g.k, g.k, g.stride, g.pad, dx);
+  // x, W, dy (batch, out, oh, ow) -> dW (out, c, k, k) +=, db (out) +=, dx (batch, c, h, w)
+  be->conv2d_backward (be, x, ctx->params + layer->weight_offset, dy,
+                       ctx->grads + layer->weight_offset,
+                       layer->n_bias > 0 ? ctx->grads + layer->bias_offset : NULL, dx,
+                       ctx->batch, in->dims[0], in->dims[1], in->dims[2],
+                       layer->out_shape.dims[0], layer->spec.kernel, layer->spec.kernel,
+                       layer->spec.stride, layer->spec.padding, ctx->scratch,
+                       layer->scratch_floats_per_sample * (gsize) ctx->batch);
 }
 
 void

@@ -17,7 +17,7 @@ struct _LamModel
   float *params;        /* n_params */
   float *grads;         /* n_params */
   float *activations;   /* input, then each layer's output, each (max_batch, shape) */
-  float *act_grads;     /* two ping-pong buffers of grad_floats */
+  float *act_grads;     /* the gradient of each activation, laid out as they are */
   void *saved;          /* every layer's saved state */
   float *scratch;       /* shared by all layers */
   float *output_grad;   /* (max_batch, n_classes) */
@@ -26,7 +26,15 @@ struct _LamModel
    * n_layers entries, filled once. */
   float **act;
   void **layer_saved;
-  float *grad_buf[2];
+  /* n_layers + 1 entries: the gradient of act[i], in act_grads laid out as
+   * the activations, the last being output_grad (and a flatten's input's
+   * being its output's). Each activation having its own keeps it with the
+   * thread that works on it step after step, where two buffers shared by
+   * all layers would be split at different places by each. */
+  float **act_grad;
+  /* n_layers entries: TRUE for a ReLU (or leaky ReLU with a non-negative
+   * slope) that a max pool follows; see pooled_activation_forward. */
+  gboolean *pooled_activation;
 
   /* What the last forward ran with; backward must see the same dropout. */
   gboolean training;
@@ -56,6 +64,8 @@ lam_model_free (LamModel *model)
   free_buffer (be, model->output_grad);
   g_free (model->act);
   g_free (model->layer_saved);
+  g_free (model->act_grad);
+  g_free (model->pooled_activation);
   g_clear_pointer (&model->plan, lam_model_plan_free);
   g_clear_pointer (&model->spec, lam_model_spec_free);
   g_free (model);
@@ -132,26 +142,33 @@ lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, gui
    * (max_batch, shape); saved state likewise, aligned. */
   model->act = g_new0 (float *, n_layers + 1);
   model->layer_saved = g_new0 (void *, MAX (n_layers, 1));
+  model->pooled_activation = g_new0 (gboolean, MAX (n_layers, 1));
+  for (int i = 0; i + 2 <= n_layers; i++) {
+    const LamLayerSpec *layer = &plan->layers[i].spec;
+    model->pooled_activation[i] =
+      (layer->kind == LAM_LAYER_RELU || (layer->kind == LAM_LAYER_LEAKY_RELU && layer->slope >= 0)) &&
+      plan->layers[i + 1].spec.kind == LAM_LAYER_MAXPOOL2D;
+  }
   g_autofree gsize *act_offset = g_new0 (gsize, n_layers + 1);
   g_autofree gsize *saved_offset = g_new0 (gsize, MAX (n_layers, 1));
   gsize act_floats = lam_shape_numel (&plan->input) * batch;
   gsize saved_bytes = 0;
   gsize scratch_floats = plan->scratch_floats_per_sample;
-  gsize grad_floats = 0;
 
   for (int i = 0; i < n_layers; i++) {
     const LamLayer *layer = &plan->layers[i];
     gsize out = lam_shape_numel (&layer->out_shape) * batch;
-    act_offset[i + 1] = act_floats;
-    act_floats += out;
+    /* A flatten's output is its input, seen flat: the same floats. */
+    if (layer->spec.kind == LAM_LAYER_FLATTEN) {
+      act_offset[i + 1] = act_offset[i];
+    } else {
+      act_offset[i + 1] = act_floats;
+      act_floats += out;
+    }
     saved_offset[i] = saved_bytes;
     saved_bytes += (layer->saved_bytes_per_sample * batch + SAVED_ALIGN - 1) /
                    SAVED_ALIGN * SAVED_ALIGN;
     scratch_floats = MAX (scratch_floats, layer->scratch_floats_per_sample);
-    /* Layer i's input gradient goes to a ping-pong buffer unless it is the
-     * first layer; its dy is the output gradient when it is the last. */
-    if (i > 0)
-      grad_floats = MAX (grad_floats, lam_shape_numel (&layer->in_shape) * batch);
   }
   scratch_floats *= batch;
 
@@ -162,7 +179,7 @@ lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, gui
       !alloc_buffer (model, (void **) &model->grads, param_bytes, "parameter gradients", error) ||
       !alloc_buffer (model, (void **) &model->activations, act_floats * sizeof (float),
                      "activations", error) ||
-      !alloc_buffer (model, (void **) &model->act_grads, 2 * grad_floats * sizeof (float),
+      !alloc_buffer (model, (void **) &model->act_grads, act_floats * sizeof (float),
                      "activation gradients", error) ||
       !alloc_buffer (model, &model->saved, saved_bytes, "saved state", error) ||
       !alloc_buffer (model, (void **) &model->scratch, scratch_floats * sizeof (float),
@@ -176,8 +193,17 @@ lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, gui
   for (int i = 0; i < n_layers; i++)
     model->layer_saved[i] =
       plan->layers[i].saved_bytes_per_sample > 0 ? (char *) model->saved + saved_offset[i] : NULL;
-  model->grad_buf[0] = model->act_grads;
-  model->grad_buf[1] = model->act_grads != NULL ? model->act_grads + grad_floats : NULL;
+  model->act_grad = g_new0 (float *, n_layers + 1);
+  model->act_grad[n_layers] = model->output_grad;
+  for (int i = n_layers - 1; i >= 0; i--)
+    model->act_grad[i] = plan->layers[i].spec.kind == LAM_LAYER_FLATTEN
+                           ? model->act_grad[i + 1]
+                           : model->act_grads + act_offset[i];
+  /* The pair's backward rewrites the pool's output gradient in place: not
+   * when that is the output gradient. */
+  for (int i = 0; i + 2 <= n_layers; i++)
+    if (model->pooled_activation[i] && model->act_grad[i + 2] == model->output_grad)
+      model->pooled_activation[i] = FALSE;
 
   if (!init_params (model, seed, error))
     return NULL;
@@ -283,6 +309,53 @@ init_context (LamModel *model, LamLayerContext *ctx, int batch)
   ctx->scratch = model->scratch;
 }
 
+/* A ReLU (or leaky ReLU with a non-negative slope) before a max pool runs
+ * after it instead, on a quarter of the values: the activation does not
+ * decrease, so the max of the activated window is the activation of its
+ * max, and the gradients come out the same (where the two argmaxes differ,
+ * among values ReLU flattens to 0, the gradient is 0 either way). The
+ * activation's own output buffer is left unwritten; nothing reads it. This
+ * saves four passes over the largest activation maps of a CNN. Only a NaN
+ * input is treated differently: ReLU no longer turns it into 0 before the
+ * max sees it. */
+static void
+pooled_activation_forward (LamModel *model, LamLayerContext *ctx, int i)
+{
+  const LamLayer *activation = &model->plan->layers[i], *pool = &model->plan->layers[i + 1];
+  LamBackend *be = model->backend;
+  gsize n = lam_shape_numel (&pool->out_shape) * (gsize) ctx->batch;
+
+  // act[i] (batch, c, h, w) -> act[i+2] (batch, c, oh, ow), the argmax saved
+  ctx->saved = model->layer_saved[i + 1];
+  lam_layer_forward (pool, ctx, model->act[i], model->act[i + 2]);
+  // act[i+2] = f(act[i+2]), in place
+  be->activation_forward (be,
+                          activation->spec.kind == LAM_LAYER_RELU ? LAM_ACTIVATION_RELU
+                                                                  : LAM_ACTIVATION_LEAKY_RELU,
+                          activation->spec.slope, model->act[i + 2], model->act[i + 2], n);
+}
+
+/* The backward of the pair: the activation's derivative at the pooled
+ * values (positive exactly where the window's max was), applied to the
+ * pooled gradient dy in place, then the pool's scatter straight into dx. */
+static void
+pooled_activation_backward (LamModel *model, LamLayerContext *ctx, int i, float *dy, float *dx)
+{
+  const LamLayer *activation = &model->plan->layers[i], *pool = &model->plan->layers[i + 1];
+  LamBackend *be = model->backend;
+  gsize n = lam_shape_numel (&pool->out_shape) * (gsize) ctx->batch;
+  const float *pooled = model->act[i + 2];
+
+  // dy (batch, c, oh, ow) = f'(pooled) * dy
+  be->activation_backward (be,
+                           activation->spec.kind == LAM_LAYER_RELU ? LAM_ACTIVATION_RELU
+                                                                   : LAM_ACTIVATION_LEAKY_RELU,
+                           activation->spec.slope, pooled, pooled, dy, dy, n);
+  // dy through the argmax -> dx (batch, c, h, w)
+  ctx->saved = model->layer_saved[i + 1];
+  lam_layer_backward (pool, ctx, model->act[i], model->act[i + 2], dy, dx);
+}
+
 void
 lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
 {
@@ -295,6 +368,14 @@ lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
   LamLayerContext ctx;
   init_context (model, &ctx, batch);
   for (int i = 0; i < model->plan->n_layers; i++) {
+    // A flatten's output shares its input's floats (lam_model_new).
+    if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
+      continue;
+    if (model->pooled_activation[i]) {
+      pooled_activation_forward (model, &ctx, i);
+      i++;
+      continue;
+    }
     ctx.saved = model->layer_saved[i];
     // act[i] (batch, in_shape) -> act[i+1] (batch, out_shape)
     lam_layer_forward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1]);
@@ -311,15 +392,34 @@ lam_model_backward (LamModel *model, int batch)
   if (model->plan->n_params > 0)
     be->fill (be, model->grads, model->plan->n_params, 0.0f);
 
+  /* Gradients need to flow down only as far as the lowest layer with
+   * parameters: below it nobody reads them (an MLP's first linear layer
+   * sits on a flatten, and its input gradient would cost a third of the
+   * step's products). */
+  int lowest = 0;
+  while (lowest < model->plan->n_layers && model->plan->layers[lowest].n_weights +
+                                                model->plan->layers[lowest].n_bias == 0)
+    lowest++;
+
   LamLayerContext ctx;
   init_context (model, &ctx, batch);
-  const float *dy = model->output_grad;
-  for (int i = model->plan->n_layers - 1; i >= 0; i--) {
-    float *dx = i > 0 ? model->grad_buf[i % 2] : NULL;
+  for (int i = model->plan->n_layers - 1; i >= lowest; i--) {
+    // A flatten's gradient is its output's, seen in its input's shape.
+    if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
+      continue;
+    const float *dy = model->act_grad[i + 1];
+    if (i > lowest && model->pooled_activation[i - 1]) {
+      /* The pool (i) and the activation (i - 1) below it in one. dy is not
+       * the output gradient (lam_model_new), and since the activation has
+       * no parameters, i - 1 > lowest, so its input gradient is wanted. */
+      pooled_activation_backward (model, &ctx, i - 1, (float *) dy, model->act_grad[i - 1]);
+      i--;
+      continue;
+    }
     ctx.saved = model->layer_saved[i];
     // dy (batch, out_shape) -> dx (batch, in_shape), grads +=
-    lam_layer_backward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1], dy, dx);
-    dy = dx;
+    lam_layer_backward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1], dy,
+                        i > lowest ? model->act_grad[i] : NULL);
   }
 }
 

@@ -1,6 +1,11 @@
 /* test-backend.c: every op of the CPU backend against a naive reference
  * written from the op's definition, and every backward op against finite
- * differences of its forward op. */
+ * differences of its forward op.
+ *
+ * Every test runs three times: on the backend as the environment makes it,
+ * on one restricted to its plain loops and OpenBLAS (LAMINA_CPU_ISA=generic),
+ * and on one with two threads, so that the AVX-512 kernels, the reference
+ * loops and the split ops all meet the same references. */
 #include <glib.h>
 #include <math.h>
 #include <string.h>
@@ -8,7 +13,16 @@
 #include "lam-backend.h"
 #include "lam-device.h"
 
-static LamBackend *backend;
+static LamBackend *backend; /* the one under test */
+
+enum
+{
+  BACKEND_DEFAULT,
+  BACKEND_GENERIC,
+  BACKEND_THREADS,
+  N_BACKENDS
+};
+static LamBackend *backends[N_BACKENDS];
 
 /* |got - want| <= atol + rtol * |want| for every element; NaN fails. The
  * message names the first element that differs. */
@@ -1164,6 +1178,310 @@ test_adam (gconstpointer data)
   }
 }
 
+/* ---- larger products ---- */
+
+typedef struct
+{
+  int m, n, k;
+} GemmShape;
+
+/* Shapes of the layers' products (a batch of 32 through 784-256, the
+ * convolutions' per-image products) and odd ones that leave partial tiles
+ * everywhere; the last is large enough to be split over threads. */
+static const GemmShape large_shapes[] = {
+  { 32, 256, 784 }, { 256, 784, 32 }, { 32, 784, 9 }, { 64, 196, 288 }, { 288, 196, 64 },
+  { 37, 53, 129 },  { 9, 17, 300 },   { 1, 100, 33 }, { 100, 1, 17 },   { 520, 400, 192 },
+};
+
+static void
+test_gemm_large (gconstpointer data)
+{
+  const GemmCase *gc = data;
+  static const float alphas[] = { 1.0f, 1.0f, 0.75f }, betas[] = { 0.0f, 1.0f, -0.5f };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (31);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (large_shapes); s++)
+    for (size_t v = 0; v < G_N_ELEMENTS (alphas); v++) {
+      int m = large_shapes[s].m, n = large_shapes[s].n, k = large_shapes[s].k;
+      int a_rows = gc->trans_a ? k : m, lda = (gc->trans_a ? m : k) + (int) v;
+      int b_rows = gc->trans_b ? n : k, ldb = (gc->trans_b ? k : n) + 1;
+      int ldc = n + 2 * (int) v;
+      float alpha = alphas[v], beta = betas[v];
+      g_autofree float *a = random_floats (rand, (size_t) a_rows * lda, -1, 1);
+      g_autofree float *b = random_floats (rand, (size_t) b_rows * ldb, -1, 1);
+      // beta == 0 must not read C, NaN or not.
+      g_autofree float *c = beta == 0.0f ? nan_floats ((size_t) m * ldc)
+                                         : random_floats (rand, (size_t) m * ldc, -1, 1);
+      g_autofree float *want = g_new (float, (size_t) m * ldc);
+
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < ldc; j++) {
+          size_t o = (size_t) i * ldc + j;
+          if (j >= n) {
+            // Past n, C is left alone.
+            want[o] = c[o];
+            continue;
+          }
+          double sum = 0.0;
+          for (int p = 0; p < k; p++) {
+            double av = gc->trans_a ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p];
+            double bv = gc->trans_b ? b[(size_t) j * ldb + p] : b[(size_t) p * ldb + j];
+            sum += av * bv;
+          }
+          want[o] = (float) (alpha * sum + (beta == 0.0f ? 0.0 : beta * c[o]));
+        }
+
+      backend->gemm (backend, gc->trans_a, gc->trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                     ldc);
+      g_autofree char *what = g_strdup_printf ("c of %d×%d×%d, alpha %g beta %g", m, n, k, alpha,
+                                               beta);
+      // Sums of k products of numbers below 1: rounding grows with k.
+      if (!check_close (what, c, want, (size_t) m * ldc, 1e-6 * k, 1e-4))
+        return;
+    }
+}
+
+/* ---- convolution ---- */
+
+typedef struct
+{
+  int batch, c, h, w, out_c, k, stride, pad;
+} Conv2dCase;
+
+// y (batch, out_c, oh, ow) = weight ⋆ x + bias, by the definition
+static void
+conv2d_ref (const Conv2dCase *cc, const float *x, const float *weight, const float *bias,
+            float *y)
+{
+  int oh = conv_out (cc->h, cc->k, cc->stride, cc->pad);
+  int ow = conv_out (cc->w, cc->k, cc->stride, cc->pad);
+  for (int b = 0; b < cc->batch; b++)
+    for (int o = 0; o < cc->out_c; o++)
+      for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+          double sum = bias != NULL ? bias[o] : 0.0;
+          for (int ci = 0; ci < cc->c; ci++)
+            for (int ky = 0; ky < cc->k; ky++)
+              for (int kx = 0; kx < cc->k; kx++) {
+                int iy = oy * cc->stride - cc->pad + ky, ix = ox * cc->stride - cc->pad + kx;
+                if (iy < 0 || iy >= cc->h || ix < 0 || ix >= cc->w)
+                  continue;
+                sum += (double) weight[((o * cc->c + ci) * cc->k + ky) * cc->k + kx] *
+                       x[(((size_t) b * cc->c + ci) * cc->h + iy) * cc->w + ix];
+              }
+          y[(((size_t) b * cc->out_c + o) * oh + oy) * ow + ox] = (float) sum;
+        }
+}
+
+/* The scratch the layer plans, (c*k*k + out_c) * oh*ow floats per sample,
+ * for the whole batch or for one sample (the least an op may get). */
+static size_t
+conv2d_scratch (const Conv2dCase *cc, gboolean whole_batch)
+{
+  size_t plane = (size_t) conv_out (cc->h, cc->k, cc->stride, cc->pad) *
+                 conv_out (cc->w, cc->k, cc->stride, cc->pad);
+  return ((size_t) cc->c * cc->k * cc->k + cc->out_c) * plane * (whole_batch ? cc->batch : 1);
+}
+
+static void
+test_conv2d_forward (gconstpointer data)
+{
+  const Conv2dCase *cc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (32);
+  int oh = conv_out (cc->h, cc->k, cc->stride, cc->pad);
+  int ow = conv_out (cc->w, cc->k, cc->stride, cc->pad);
+  size_t x_n = (size_t) cc->batch * cc->c * cc->h * cc->w;
+  size_t y_n = (size_t) cc->batch * cc->out_c * oh * ow;
+  size_t w_n = (size_t) cc->out_c * cc->c * cc->k * cc->k;
+  g_autofree float *x = random_floats (rand, x_n, -1, 1);
+  g_autofree float *weight = random_floats (rand, w_n, -1, 1);
+  g_autofree float *bias = random_floats (rand, cc->out_c, -1, 1);
+  g_autofree float *want = g_new (float, y_n);
+  g_autofree float *y = g_new (float, y_n);
+  g_autofree float *scratch = g_new (float, conv2d_scratch (cc, TRUE));
+  double tol = 1e-5 * cc->c * cc->k * cc->k;
+
+  for (int with_bias = 0; with_bias < 2; with_bias++) {
+    conv2d_ref (cc, x, weight, with_bias ? bias : NULL, want);
+    for (int whole = 0; whole < 2; whole++) {
+      for (size_t i = 0; i < y_n; i++)
+        y[i] = NAN;
+      backend->conv2d_forward (backend, x, weight, with_bias ? bias : NULL, y, cc->batch, cc->c,
+                               cc->h, cc->w, cc->out_c, cc->k, cc->k, cc->stride, cc->pad,
+                               scratch, conv2d_scratch (cc, whole));
+      g_autofree char *what = g_strdup_printf ("y (%s bias, scratch for %s)",
+                                               with_bias ? "with" : "no",
+                                               whole ? "the batch" : "one sample");
+      if (!check_close (what, y, want, y_n, tol, 1e-4))
+        return;
+    }
+  }
+}
+
+static void
+test_conv2d_backward (gconstpointer data)
+{
+  const Conv2dCase *cc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (33);
+  int oh = conv_out (cc->h, cc->k, cc->stride, cc->pad);
+  int ow = conv_out (cc->w, cc->k, cc->stride, cc->pad);
+  int kk = cc->k * cc->k;
+  size_t x_n = (size_t) cc->batch * cc->c * cc->h * cc->w;
+  size_t y_n = (size_t) cc->batch * cc->out_c * oh * ow;
+  size_t w_n = (size_t) cc->out_c * cc->c * kk;
+  g_autofree float *x = random_floats (rand, x_n, -1, 1);
+  g_autofree float *weight = random_floats (rand, w_n, -1, 1);
+  g_autofree float *dy = random_floats (rand, y_n, -1, 1);
+  g_autofree float *dw_start = random_floats (rand, w_n, -1, 1);
+  g_autofree float *db_start = random_floats (rand, cc->out_c, -1, 1);
+  g_autofree float *want_dx = g_new (float, x_n);
+  g_autofree float *want_dw = g_new (float, w_n);
+  g_autofree float *want_db = g_new (float, cc->out_c);
+  g_autofree float *dx = g_new (float, x_n);
+  g_autofree float *dw = g_new (float, w_n);
+  g_autofree float *db = g_new (float, cc->out_c);
+  g_autofree float *scratch = g_new (float, conv2d_scratch (cc, TRUE));
+  g_autofree double *sum_dx = g_new0 (double, x_n);
+  g_autofree double *sum_dw = g_new0 (double, w_n);
+
+  // By the definition: every product weight · x that made y sends dy back.
+  for (int b = 0; b < cc->batch; b++)
+    for (int o = 0; o < cc->out_c; o++)
+      for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+          double g = dy[(((size_t) b * cc->out_c + o) * oh + oy) * ow + ox];
+          for (int ci = 0; ci < cc->c; ci++)
+            for (int ky = 0; ky < cc->k; ky++)
+              for (int kx = 0; kx < cc->k; kx++) {
+                int iy = oy * cc->stride - cc->pad + ky, ix = ox * cc->stride - cc->pad + kx;
+                if (iy < 0 || iy >= cc->h || ix < 0 || ix >= cc->w)
+                  continue;
+                size_t wi = ((size_t) (o * cc->c + ci) * cc->k + ky) * cc->k + kx;
+                size_t xi = (((size_t) b * cc->c + ci) * cc->h + iy) * cc->w + ix;
+                sum_dw[wi] += g * x[xi];
+                sum_dx[xi] += g * weight[wi];
+              }
+        }
+  for (size_t i = 0; i < w_n; i++)
+    want_dw[i] = (float) (dw_start[i] + sum_dw[i]);
+  for (size_t i = 0; i < x_n; i++)
+    want_dx[i] = (float) sum_dx[i];
+  for (int o = 0; o < cc->out_c; o++) {
+    double sum = db_start[o];
+    for (int b = 0; b < cc->batch; b++)
+      for (int i = 0; i < oh * ow; i++)
+        sum += dy[(((size_t) b * cc->out_c + o) * oh * ow) + i];
+    want_db[o] = (float) sum;
+  }
+
+  double tol_w = 1e-5 * cc->batch * oh * ow, tol_x = 1e-5 * cc->out_c * kk;
+  for (int whole = 0; whole < 2; whole++)
+    for (int optional = 0; optional < 2; optional++) {
+      memcpy (dw, dw_start, w_n * sizeof (float));
+      memcpy (db, db_start, cc->out_c * sizeof (float));
+      for (size_t i = 0; i < x_n; i++)
+        dx[i] = NAN;
+      // optional: without dx and dbias, which must then be left alone
+      backend->conv2d_backward (backend, x, weight, dy, dw, optional ? NULL : db,
+                                optional ? NULL : dx, cc->batch, cc->c, cc->h, cc->w, cc->out_c,
+                                cc->k, cc->k, cc->stride, cc->pad, scratch,
+                                conv2d_scratch (cc, whole));
+      g_autofree char *where = g_strdup_printf ("(scratch for %s%s)",
+                                                whole ? "the batch" : "one sample",
+                                                optional ? ", no dx or dbias" : "");
+      g_autofree char *what_w = g_strconcat ("dweight ", where, NULL);
+      if (!check_close (what_w, dw, want_dw, w_n, tol_w, 1e-4))
+        return;
+      if (optional) {
+        g_assert_cmpmem (db, cc->out_c * sizeof (float), db_start, cc->out_c * sizeof (float));
+        g_assert_true (isnan (dx[0]) && isnan (dx[x_n - 1]));
+        continue;
+      }
+      g_autofree char *what_b = g_strconcat ("dbias ", where, NULL);
+      g_autofree char *what_x = g_strconcat ("dx ", where, NULL);
+      if (!check_close (what_b, db, want_db, cc->out_c, tol_w, 1e-4) ||
+          !check_close (what_x, dx, want_dx, x_n, tol_x, 1e-4))
+        return;
+    }
+}
+
+/* ---- the AVX-512 kernels against the plain loops ---- */
+
+/* NaN, ties and infinities in 2×2 windows: values and argmax as the plain
+ * loop gives them, bit for bit. */
+static void
+test_maxpool_special_values (void)
+{
+  const int planes = 3, h = 9, w = 38, oh = h / 2, ow = w / 2;
+  size_t n = (size_t) planes * h * w, on = (size_t) planes * oh * ow;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (34);
+  g_autofree float *x = g_new (float, n);
+  const float specials[] = { NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1.0f };
+  for (size_t i = 0; i < n; i++)
+    x[i] = g_rand_int_range (rand, 0, 3) == 0
+             ? specials[g_rand_int_range (rand, 0, G_N_ELEMENTS (specials))]
+             : (float) g_rand_int_range (rand, -2, 3);
+
+  float *y[2];
+  int32_t *arg[2];
+  LamBackend *which[2] = { backend, backends[BACKEND_GENERIC] };
+  for (int v = 0; v < 2; v++) {
+    y[v] = g_new (float, on);
+    arg[v] = g_new (int32_t, on);
+    which[v]->maxpool_forward (which[v], x, y[v], arg[v], planes, h, w, 2, 2, 0);
+  }
+  g_assert_cmpmem (arg[0], on * sizeof (int32_t), arg[1], on * sizeof (int32_t));
+  g_assert_cmpmem (y[0], on * sizeof (float), y[1], on * sizeof (float));
+  for (int v = 0; v < 2; v++) {
+    g_free (y[v]);
+    g_free (arg[v]);
+  }
+}
+
+/* Large enough for the ops to be split over threads. */
+static void
+test_large_elementwise (void)
+{
+  const size_t n = (1 << 18) + 37;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (35);
+  g_autofree float *x = activation_inputs (rand, n);
+  g_autofree float *dy = random_floats (rand, n, -1, 1);
+  g_autofree float *y = nan_floats (n);
+  g_autofree float *dx = nan_floats (n);
+
+  backend->activation_forward (backend, LAM_ACTIVATION_RELU, 0.0f, x, y, n);
+  backend->activation_backward (backend, LAM_ACTIVATION_RELU, 0.0f, x, y, dy, dx, n);
+  for (size_t i = 0; i < n; i++) {
+    g_assert_cmpfloat (y[i], ==, x[i] > 0 ? x[i] : 0.0f);
+    g_assert_cmpfloat (dx[i], ==, x[i] > 0 ? dy[i] : 0.0f);
+  }
+
+  // (2^22 + 5 parameters) Adam, one step, against the formula.
+  const size_t np = ((size_t) 1 << 22) + 5;
+  g_autofree float *p = random_floats (rand, np, -1, 1);
+  g_autofree float *p0 = g_memdup2 (p, np * sizeof (float));
+  g_autofree float *g = random_floats (rand, np, -1, 1);
+  g_autofree float *m = g_new0 (float, np);
+  g_autofree float *v = g_new0 (float, np);
+  backend->adam_update (backend, p, g, m, v, np, 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0, 1);
+  for (size_t i = 0; i < np; i++) {
+    double mi = 0.1 * g[i], vi = 0.001 * (double) g[i] * g[i];
+    double want = p0[i] - 0.01 / 0.1 * mi / (sqrt (vi) / sqrt (0.001) + 1e-8);
+    if (!check_close_scalar ("adam p", p[i], want, 1e-6, 1e-5))
+      return;
+  }
+  backend->fill (backend, p, np, 0.0f);
+  for (size_t i = 0; i < np; i++)
+    g_assert_cmpfloat (p[i], ==, 0.0f);
+}
+
+static void
+test_backend_kinds (void)
+{
+  g_assert_nonnull (strstr (backends[BACKEND_GENERIC]->device_name, "generic"));
+  g_assert_nonnull (strstr (backends[BACKEND_THREADS]->device_name, "2 threads"));
+}
+
 /* ---- registration ---- */
 
 static const GemmCase gemm_cases[] = { { 0, 0 }, { 1, 0 }, { 0, 1 }, { 1, 1 } };
@@ -1186,11 +1504,22 @@ static const char *const conv_names[] = {
 };
 
 static const PoolCase pool_cases[] = {
-  { 6, 6, 8, 2, 2, 0 }, { 4, 7, 7, 3, 2, 1 }, { 3, 7, 5, 2, 2, 0 },
-  { 2, 5, 6, 3, 1, 1 }, { 2, 8, 7, 3, 3, 0 },
+  { 6, 6, 8, 2, 2, 0 }, { 4, 7, 7, 3, 2, 1 }, { 3, 7, 5, 2, 2, 0 }, { 2, 5, 6, 3, 1, 1 },
+  { 2, 8, 7, 3, 3, 0 }, { 3, 8, 10, 3, 2, 1 }, { 2, 6, 40, 2, 2, 0 },
 };
 static const char *const pool_names[] = {
   "k2-stride2", "stride2-pad1", "partial-window", "k3-stride1-pad1", "stride3-odd",
+  "k3-stride2-pad1-half-size", "k2-stride2-wide",
+};
+
+static const Conv2dCase conv2d_cases[] = {
+  { 2, 3, 5, 6, 4, 3, 1, 1 },  { 3, 2, 7, 6, 3, 3, 2, 1 },   { 2, 4, 3, 5, 5, 1, 1, 0 },
+  { 1, 2, 8, 8, 3, 5, 3, 2 },  { 4, 1, 28, 28, 8, 3, 1, 1 }, { 3, 5, 9, 31, 6, 3, 1, 0 },
+  { 8, 16, 14, 14, 32, 3, 1, 1 },
+};
+static const char *const conv2d_names[] = {
+  "3x3-pad1", "stride2-pad1", "1x1", "5x5-stride3-pad2", "one-channel-28x28", "wide-no-pad",
+  "large",
 };
 
 static const SgdCase sgd_cases[] = {
@@ -1212,6 +1541,49 @@ static const char *const adam_names[] = {
   "adam/plain", "adam/weight-decay", "adamw/plain", "adamw/large-lr",
 };
 
+/* A test run on one of the backends. */
+typedef struct
+{
+  int backend;
+  GTestDataFunc func;
+  GTestFunc plain;
+  gconstpointer data;
+} Variant;
+
+static void
+run_variant (gconstpointer data)
+{
+  const Variant *variant = data;
+  backend = backends[variant->backend];
+  if (variant->func != NULL)
+    variant->func (variant->data);
+  else
+    variant->plain ();
+  backend = backends[BACKEND_DEFAULT];
+}
+
+/* Adds "/backend<rest>" for the default backend and the same under
+ * "/backend/generic-loops" and "/backend/two-threads". */
+static void
+add_variants (const char *path, gconstpointer data, GTestDataFunc func, GTestFunc plain)
+{
+  static const char *const prefixes[N_BACKENDS] = {
+    [BACKEND_DEFAULT] = "/backend",
+    [BACKEND_GENERIC] = "/backend/generic-loops",
+    [BACKEND_THREADS] = "/backend/two-threads",
+  };
+  g_assert (g_str_has_prefix (path, "/backend/"));
+  for (int b = 0; b < N_BACKENDS; b++) {
+    Variant *variant = g_new0 (Variant, 1);
+    *variant = (Variant) { b, func, plain, data };
+    g_autofree char *full = g_strconcat (prefixes[b], path + strlen ("/backend"), NULL);
+    g_test_add_data_func_full (full, variant, run_variant, g_free);
+  }
+}
+
+#define g_test_add_func(path, func) add_variants (path, NULL, NULL, func)
+#define g_test_add_data_func(path, data, func) add_variants (path, data, func, NULL)
+
 static void
 add_cases (const char *prefix, const char *suffix, const void *cases, size_t size, size_t count,
            const char *const *names, GTestDataFunc func)
@@ -1231,7 +1603,18 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  backend = lam_backend_cpu_new ();
+  /* The environment's backend, one kept to the plain loops, one with two
+   * threads; the variables are read when a backend is made, and are not
+   * put back since no other backend is made. */
+  backends[BACKEND_DEFAULT] = lam_backend_cpu_new ();
+  g_setenv ("LAMINA_CPU_ISA", "generic", TRUE);
+  g_setenv ("LAMINA_NUM_THREADS", "1", TRUE);
+  backends[BACKEND_GENERIC] = lam_backend_cpu_new ();
+  g_unsetenv ("LAMINA_CPU_ISA");
+  g_setenv ("LAMINA_NUM_THREADS", "2", TRUE);
+  backends[BACKEND_THREADS] = lam_backend_cpu_new ();
+  backend = backends[BACKEND_DEFAULT];
+  g_test_add_func ("/backend/kinds", test_backend_kinds);
 
   g_test_add_func ("/backend/device-name", test_device_name);
   g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);
@@ -1239,6 +1622,7 @@ main (int argc, char **argv)
 
   ADD_CASES ("/gemm", "", gemm_cases, gemm_names, test_gemm);
   g_test_add_func ("/backend/gemm/beta-zero", test_gemm_beta_zero);
+  ADD_CASES ("/gemm", "/large", gemm_cases, gemm_names, test_gemm_large);
 
   g_test_add_func ("/backend/bias/add", test_bias_add);
   g_test_add_func ("/backend/bias/backward", test_bias_backward);
@@ -1252,11 +1636,15 @@ main (int argc, char **argv)
   ADD_CASES ("/col2im", "", conv_cases, conv_names, test_col2im);
   ADD_CASES ("/col2im", "/adjoint", conv_cases, conv_names, test_col2im_adjoint);
   g_test_add_func ("/backend/swap-axes", test_swap_axes);
+  ADD_CASES ("/conv2d", "/forward", conv2d_cases, conv2d_names, test_conv2d_forward);
+  ADD_CASES ("/conv2d", "/backward", conv2d_cases, conv2d_names, test_conv2d_backward);
 
   ADD_CASES ("/maxpool", "/forward", pool_cases, pool_names, test_maxpool_forward);
   ADD_CASES ("/maxpool", "/backward", pool_cases, pool_names, test_maxpool_backward);
   ADD_CASES ("/avgpool", "/forward", pool_cases, pool_names, test_avgpool_forward);
   ADD_CASES ("/avgpool", "/backward", pool_cases, pool_names, test_avgpool_backward);
+  g_test_add_func ("/backend/maxpool/special-values", test_maxpool_special_values);
+  g_test_add_func ("/backend/large-elementwise", test_large_elementwise);
 
   g_test_add_data_func ("/backend/softmax/forward", GINT_TO_POINTER (0), test_softmax_forward);
   g_test_add_data_func ("/backend/softmax/backward", GINT_TO_POINTER (0), test_softmax_backward);
@@ -1282,6 +1670,7 @@ main (int argc, char **argv)
   ADD_CASES ("", "", adam_cases, adam_names, test_adam);
 
   int status = g_test_run ();
-  backend->destroy (backend);
+  for (int b = 0; b < N_BACKENDS; b++)
+    backends[b]->destroy (backends[b]);
   return status;
 }

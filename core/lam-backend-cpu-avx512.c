@@ -1,0 +1,554 @@
+/* lam-backend-cpu-avx512.c: the CPU backend's AVX-512 kernels.
+ *
+ * Every function carries its own target attribute, so this file builds
+ * with the project's flags for any x86-64 and the backend decides at run
+ * time whether to call it. The products of a small network's training step
+ * are small (a batch of 32 rows, or one image's 196 pixels), and for them
+ * these plain register-blocked kernels, which pack nothing, run about as
+ * fast as OpenBLAS's own AVX-512 kernels and twice as fast as its AVX2
+ * ones, which it uses wherever OPENBLAS_CORETYPE pins them or it does not
+ * know the CPU.
+ */
+#include "lam-backend-cpu-private.h"
+
+#ifdef LAM_CPU_HAVE_AVX512
+
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX512 __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq")))
+#define INLINE static inline __attribute__ ((always_inline))
+
+/* The first n of 16 lanes (none for n <= 0, all for n >= 16). */
+INLINE __mmask16
+lanes (ptrdiff_t n)
+{
+  return n >= 16 ? (__mmask16) 0xffff : n <= 0 ? 0 : (__mmask16) ((1u << n) - 1);
+}
+
+/* Lanes [lo, hi) of 16, clamped. */
+INLINE __mmask16
+lane_range (int lo, int hi)
+{
+  return (__mmask16) (lanes (hi) & ~lanes (lo));
+}
+
+/* p + offset floats, computed on addresses: a masked access may start
+ * before or after the array as long as its enabled lanes fall inside. */
+INLINE const float *
+shifted (const float *p, ptrdiff_t offset)
+{
+  return (const float *) ((uintptr_t) p + (uintptr_t) (offset * (ptrdiff_t) sizeof (float)));
+}
+
+/* ---- gemm ---- */
+
+/* A C tile of MR rows and NV vectors of 16 columns, the last `cols` of
+ * which are valid, from A(i, p) = a[i * a_row + p * a_k] broadcast against
+ * rows B(p, :) = b + p * ldb: NN has a_row = lda, a_k = 1; TN the reverse.
+ * MR * NV accumulators stay in registers for the whole of k. */
+#define BCAST_TILE(MR, NV)                                                                         \
+  AVX512 static void bcast_tile_##MR##_##NV (ptrdiff_t k, const float *a, ptrdiff_t a_row,       \
+                                             ptrdiff_t a_k, const float *b, ptrdiff_t ldb,         \
+                                             int cols, float alpha, float beta,                    \
+                                             const float *row_bias, float *c, ptrdiff_t ldc)       \
+  {                                                                                                \
+    __m512 acc[MR][NV];                                                                            \
+    __mmask16 mask[NV];                                                                            \
+    _Pragma ("GCC unroll 8") for (int i = 0; i < MR; i++)                                         \
+      _Pragma ("GCC unroll 4") for (int v = 0; v < NV; v++) acc[i][v] =                           \
+        row_bias != NULL ? _mm512_set1_ps (row_bias[i]) : _mm512_setzero_ps ();                   \
+    _Pragma ("GCC unroll 4") for (int v = 0; v < NV; v++) mask[v] = lanes (cols - 16 * v);        \
+    for (ptrdiff_t p = 0; p < k; p++) {                                                            \
+      const float *bp = b + p * ldb;                                                               \
+      const float *ap = a + p * a_k;                                                               \
+      __m512 bv[NV];                                                                               \
+      _Pragma ("GCC unroll 4") for (int v = 0; v < NV; v++) bv[v] =                               \
+        _mm512_maskz_loadu_ps (mask[v], bp + 16 * v);                                              \
+      _Pragma ("GCC unroll 8") for (int i = 0; i < MR; i++)                                       \
+      {                                                                                            \
+        __m512 av = _mm512_set1_ps (ap[i * a_row]);                                                \
+        _Pragma ("GCC unroll 4") for (int v = 0; v < NV; v++) acc[i][v] =                         \
+          _mm512_fmadd_ps (av, bv[v], acc[i][v]);                                                  \
+      }                                                                                            \
+    }                                                                                              \
+    __m512 va = _mm512_set1_ps (alpha), vb = _mm512_set1_ps (beta);                                \
+    _Pragma ("GCC unroll 8") for (int i = 0; i < MR; i++)                                         \
+      _Pragma ("GCC unroll 4") for (int v = 0; v < NV; v++)                                       \
+    {                                                                                              \
+      float *cp = c + i * ldc + 16 * v;                                                            \
+      __m512 r = _mm512_mul_ps (va, acc[i][v]);                                                    \
+      if (beta != 0.0f)                                                                            \
+        r = _mm512_fmadd_ps (vb, _mm512_maskz_loadu_ps (mask[v], cp), r);                         \
+      _mm512_mask_storeu_ps (cp, mask[v], r);                                                      \
+    }                                                                                              \
+  }
+
+BCAST_TILE (8, 3)
+BCAST_TILE (4, 3)
+BCAST_TILE (2, 3)
+BCAST_TILE (1, 3)
+BCAST_TILE (8, 2)
+BCAST_TILE (4, 2)
+BCAST_TILE (2, 2)
+BCAST_TILE (1, 2)
+BCAST_TILE (8, 1)
+BCAST_TILE (4, 1)
+BCAST_TILE (2, 1)
+BCAST_TILE (1, 1)
+
+typedef void (*BcastTile) (ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t,
+                           int, float, float, const float *, float *, ptrdiff_t);
+
+static const BcastTile bcast_tiles[4][3] = {
+  { bcast_tile_8_1, bcast_tile_8_2, bcast_tile_8_3 },
+  { bcast_tile_4_1, bcast_tile_4_2, bcast_tile_4_3 },
+  { bcast_tile_2_1, bcast_tile_2_2, bcast_tile_2_3 },
+  { bcast_tile_1_1, bcast_tile_1_2, bcast_tile_1_3 },
+};
+
+/* Column blocks of 48 outer, row blocks of 8 inner: a block of B (k, 48)
+ * is reused from cache by every row block. With row_bias, the accumulators
+ * start from it (times 1/alpha never matters: alpha is 1 there). */
+AVX512 static void
+gemm_bcast (int m, int n, int k, float alpha, const float *a, ptrdiff_t a_row, ptrdiff_t a_k,
+            const float *b, ptrdiff_t ldb, float beta, const float *row_bias, float *c,
+            ptrdiff_t ldc)
+{
+  for (int j = 0; j < n; j += 48) {
+    int cols = n - j < 48 ? n - j : 48;
+    int nv = (cols + 15) / 16;
+    for (int i = 0; i < m;) {
+      int left = m - i;
+      int which = left >= 8 ? 0 : left >= 4 ? 1 : left >= 2 ? 2 : 3;
+      bcast_tiles[which][nv - 1] (k, a + i * a_row, a_row, a_k, b + j, ldb, cols, alpha, beta,
+                                  row_bias != NULL ? row_bias + i : NULL,
+                                  c + (ptrdiff_t) i * ldc + j, ldc);
+      i += 8 >> which;
+    }
+  }
+}
+
+/* NT: C(i, j) = dot (row i of A, row j of B), vectorised along k, where
+ * both rows are contiguous; MR * NR partial sums are reduced at the end. */
+#define DOT_TILE(MR, NR)                                                                           \
+  AVX512 static void dot_tile_##MR##_##NR (ptrdiff_t k, const float *a, ptrdiff_t lda,            \
+                                           const float *b, ptrdiff_t ldb, float alpha, float beta, \
+                                           float *c, ptrdiff_t ldc)                                \
+  {                                                                                                \
+    __m512 acc[MR][NR];                                                                            \
+    _Pragma ("GCC unroll 8") for (int i = 0; i < MR; i++)                                         \
+      _Pragma ("GCC unroll 8") for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps ();     \
+    for (ptrdiff_t p = 0; p < k; p += 16) {                                                        \
+      __mmask16 mk = lanes (k - p);                                                                \
+      __m512 av[MR], bv[NR];                                                                       \
+      _Pragma ("GCC unroll 8") for (int i = 0; i < MR; i++) av[i] =                               \
+        _mm512_maskz_loadu_ps (mk, a + i * lda + p);                                               \
+      _Pragma ("GCC unroll 8") for (int j = 0; j < NR; j++) bv[j] =                               \
+        _mm512_maskz_loadu_ps (mk, b + j * ldb + p);                                               \
+      _Pragma ("GCC unroll 8") for (int i = 0; i < MR; i++)                                       \
+        _Pragma ("GCC unroll 8") for (int j = 0; j < NR; j++) acc[i][j] =                         \
+        _mm512_fmadd_ps (av[i], bv[j], acc[i][j]);                                                 \
+    }                                                                                              \
+    _Pragma ("GCC unroll 8") for (int i = 0; i < MR; i++)                                         \
+      _Pragma ("GCC unroll 8") for (int j = 0; j < NR; j++)                                       \
+    {                                                                                              \
+      float r = alpha * _mm512_reduce_add_ps (acc[i][j]);                                          \
+      float *cp = c + i * ldc + j;                                                                 \
+      *cp = beta != 0.0f ? r + beta * *cp : r;                                                     \
+    }                                                                                              \
+  }
+
+DOT_TILE (4, 6)
+DOT_TILE (4, 1)
+DOT_TILE (1, 6)
+DOT_TILE (1, 1)
+
+AVX512 static void
+gemm_dot_block (int m, int n, int k, float alpha, const float *a, ptrdiff_t lda, const float *b,
+                ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc)
+{
+  int j = 0;
+  for (; j + 6 <= n; j += 6) {
+    int i = 0;
+    for (; i + 4 <= m; i += 4)
+      dot_tile_4_6 (k, a + i * lda, lda, b + j * ldb, ldb, alpha, beta, c + i * ldc + j, ldc);
+    for (; i < m; i++)
+      dot_tile_1_6 (k, a + i * lda, lda, b + j * ldb, ldb, alpha, beta, c + i * ldc + j, ldc);
+  }
+  for (; j < n; j++) {
+    int i = 0;
+    for (; i + 4 <= m; i += 4)
+      dot_tile_4_1 (k, a + i * lda, lda, b + j * ldb, ldb, alpha, beta, c + i * ldc + j, ldc);
+    for (; i < m; i++)
+      dot_tile_1_1 (k, a + i * lda, lda, b + j * ldb, ldb, alpha, beta, c + i * ldc + j, ldc);
+  }
+}
+
+/* Rows longer than this are taken in equal chunks of k (multiples of 16),
+ * so that the chunk of A that every column block reads again stays in the
+ * core's cache. */
+#define DOT_K_BLOCK 1024
+
+AVX512 static void
+gemm_dot (int m, int n, int k, float alpha, const float *a, ptrdiff_t lda, const float *b,
+          ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc)
+{
+  int chunks = (k + DOT_K_BLOCK - 1) / DOT_K_BLOCK;
+  int kc = ((k + chunks - 1) / chunks + 15) / 16 * 16;
+  for (int p = 0; p < k; p += kc)
+    gemm_dot_block (m, n, k - p < kc ? k - p : kc, alpha, a + p, lda, b + p, ldb,
+                    p == 0 ? beta : 1.0f, c, ldc);
+}
+
+AVX512 int
+lam_cpu_avx512_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha,
+                      const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                      int ldc)
+{
+  if (!trans_a && !trans_b)
+    // A(i, p) = a[i * lda + p], B(p, :) = b + p * ldb
+    gemm_bcast (m, n, k, alpha, a, lda, 1, b, ldb, beta, NULL, c, ldc);
+  else if (trans_a && !trans_b)
+    // A(i, p) = a[p * lda + i]
+    gemm_bcast (m, n, k, alpha, a, 1, lda, b, ldb, beta, NULL, c, ldc);
+  else if (!trans_a && trans_b)
+    gemm_dot (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    return 0;
+  return 1;
+}
+
+AVX512 void
+lam_cpu_avx512_sgemm_row_bias (int m, int n, int k, const float *a, int lda, const float *b,
+                               int ldb, const float *row_bias, float *c, int ldc)
+{
+  gemm_bcast (m, n, k, 1.0f, a, lda, 1, b, ldb, 0.0f, row_bias, c, ldc);
+}
+
+/* ---- transpose ---- */
+
+/* r[0..15] rows -> r[0..15] columns: pairs, then quads, then 128-bit
+ * lanes, then 256-bit halves. */
+AVX512 static void
+transpose_16x16 (__m512 r[16])
+{
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps (r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps (r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps (t[i], t[i + 2], _MM_SHUFFLE (1, 0, 1, 0));
+    r[i + 1] = _mm512_shuffle_ps (t[i], t[i + 2], _MM_SHUFFLE (3, 2, 3, 2));
+    r[i + 2] = _mm512_shuffle_ps (t[i + 1], t[i + 3], _MM_SHUFFLE (1, 0, 1, 0));
+    r[i + 3] = _mm512_shuffle_ps (t[i + 1], t[i + 3], _MM_SHUFFLE (3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i] = _mm512_shuffle_f32x4 (r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4 (r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4 (r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4 (r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4 (t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4 (t[i], t[i + 8], 0xdd);
+  }
+}
+
+// y (cols, rows) = x (rows, cols)ᵀ
+AVX512 void
+lam_cpu_avx512_transpose (const float *x, size_t ldx, float *y, size_t ldy, int rows, int cols)
+{
+  for (int i = 0; i < rows; i += 16)
+    for (int j = 0; j < cols; j += 16) {
+      __m512 r[16];
+      __mmask16 in = lanes (cols - j), out = lanes (rows - i);
+      for (int q = 0; q < 16; q++)
+        r[q] = i + q < rows ? _mm512_maskz_loadu_ps (in, x + (i + q) * ldx + j)
+                            : _mm512_setzero_ps ();
+      transpose_16x16 (r);
+      for (int q = 0; q < 16 && j + q < cols; q++)
+        _mm512_mask_storeu_ps (y + (j + q) * ldy + i, out, r[q]);
+    }
+}
+
+/* ---- ReLU ---- */
+
+AVX512 void
+lam_cpu_avx512_relu_forward (const float *x, float *y, size_t n)
+{
+  __m512 zero = _mm512_setzero_ps ();
+  // max (x, 0) answers its second operand for NaN: 0, as x > 0 ? x : 0 does.
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 m = lanes ((ptrdiff_t) (n - i));
+    _mm512_mask_storeu_ps (y + i, m, _mm512_max_ps (_mm512_maskz_loadu_ps (m, x + i), zero));
+  }
+}
+
+AVX512 void
+lam_cpu_avx512_relu_backward (const float *x, const float *dy, float *dx, size_t n)
+{
+  __m512 zero = _mm512_setzero_ps ();
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 m = lanes ((ptrdiff_t) (n - i));
+    __mmask16 pos = _mm512_mask_cmp_ps_mask (m, _mm512_maskz_loadu_ps (m, x + i), zero,
+                                             _CMP_GT_OQ);
+    _mm512_mask_storeu_ps (dx + i, m, _mm512_maskz_loadu_ps (pos, dy + i));
+  }
+}
+
+/* ---- convolution lowering, stride 1 ---- */
+
+/* The outputs [lo, hi) of n_out whose input o + offset lies in [0, n_in). */
+INLINE void
+run_of (int n_out, int n_in, int offset, int *lo, int *hi)
+{
+  int first = offset >= 0 ? 0 : -offset;
+  int last = n_in - offset;
+  *hi = last < n_out ? (last > 0 ? last : 0) : n_out;
+  *lo = first < *hi ? first : *hi;
+}
+
+/* Each column row is the input row shifted by kx - pad, with zeros where
+ * it falls outside. */
+AVX512 void
+lam_cpu_avx512_im2col_s1 (const float *im, int c, int h, int w, int kh, int kw, int pad,
+                          float *col, size_t ld)
+{
+  int oh = h + 2 * pad - kh + 1, ow = w + 2 * pad - kw + 1;
+  for (int ci = 0; ci < c; ci++)
+    for (int ky = 0; ky < kh; ky++)
+      for (int kx = 0; kx < kw; kx++) {
+        float *row = col + ((size_t) (ci * kh + ky) * kw + kx) * ld;
+        int off = kx - pad, lo, hi;
+        run_of (ow, w, off, &lo, &hi);
+        for (int oy = 0; oy < oh; oy++) {
+          float *dst = row + (size_t) oy * ow;
+          int iy = oy - pad + ky;
+          if (iy < 0 || iy >= h) {
+            for (int ox = 0; ox < ow; ox += 16)
+              _mm512_mask_storeu_ps (dst + ox, lanes (ow - ox), _mm512_setzero_ps ());
+            continue;
+          }
+          const float *src = im + ((size_t) ci * h + iy) * w;
+          for (int ox = 0; ox < ow; ox += 16) {
+            __m512 v = _mm512_maskz_loadu_ps (lane_range (lo - ox, hi - ox), shifted (src, ox + off));
+            _mm512_mask_storeu_ps (dst + ox, lanes (ow - ox), v);
+          }
+        }
+      }
+}
+
+// im (c, h, w) += what im2col read from each pixel
+AVX512 void
+lam_cpu_avx512_col2im_s1 (const float *col, int c, int h, int w, int kh, int kw, int pad,
+                          size_t ld, float *im)
+{
+  int oh = h + 2 * pad - kh + 1, ow = w + 2 * pad - kw + 1;
+  for (int ci = 0; ci < c; ci++)
+    for (int ky = 0; ky < kh; ky++)
+      for (int kx = 0; kx < kw; kx++) {
+        const float *row = col + ((size_t) (ci * kh + ky) * kw + kx) * ld;
+        int off = kx - pad, lo, hi;
+        run_of (ow, w, off, &lo, &hi);
+        for (int oy = 0; oy < oh; oy++) {
+          int iy = oy - pad + ky;
+          if (iy < 0 || iy >= h)
+            continue;
+          const float *src = row + (size_t) oy * ow;
+          float *dst = im + ((size_t) ci * h + iy) * w;
+          for (int ox = lo & ~15; ox < hi; ox += 16) {
+            __mmask16 m = lane_range (lo - ox, hi - ox);
+            float *d = (float *) shifted (dst, ox + off);
+            __m512 sum = _mm512_add_ps (_mm512_maskz_loadu_ps (m, d),
+                                        _mm512_maskz_loadu_ps (m, src + ox));
+            _mm512_mask_storeu_ps (d, m, sum);
+          }
+        }
+      }
+}
+
+/* "Same" padding (k = 2 * pad + 1 each way, so the output plane is the
+ * input plane): column row (ci, ky, kx) is input plane ci, flattened,
+ * shifted by (ky - pad) * w + kx - pad, with zeros where the shift crosses
+ * a row's ends or the plane's: one masked load and store per 16 floats,
+ * the masks made once per op by lam_cpu_avx512_same_masks. */
+int
+lam_cpu_avx512_same_masks (int h, int w, int kh, int kw, int pad, uint16_t *masks)
+{
+  int plane = h * w, nv = (plane + 15) / 16;
+  if (kh != 2 * pad + 1 || kw != 2 * pad + 1 || kh * kw > LAM_CPU_SAME_MAX_TAPS ||
+      nv > LAM_CPU_SAME_MAX_VECTORS)
+    return 0;
+  for (int t = 0; t < kh * kw; t++) {
+    int dy = t / kw - pad, dx = t % kw - pad;
+    for (int v = 0; v < nv; v++) {
+      unsigned bits = 0;
+      for (int l = 0; l < 16; l++) {
+        int p = 16 * v + l, y = p / w + dy, x = p % w + dx;
+        if (p < plane && y >= 0 && y < h && x >= 0 && x < w)
+          bits |= 1u << l;
+      }
+      masks[t * LAM_CPU_SAME_MAX_VECTORS + v] = (uint16_t) bits;
+    }
+  }
+  return 1;
+}
+
+AVX512 void
+lam_cpu_avx512_im2col_same (const float *im, int c, int h, int w, int kh, int kw, int pad,
+                            const uint16_t *masks, float *col, size_t ld)
+{
+  int plane = h * w, nv = (plane + 15) / 16;
+  for (int ci = 0; ci < c; ci++) {
+    const float *src = im + (size_t) ci * plane;
+    for (int t = 0; t < kh * kw; t++) {
+      float *dst = col + ((size_t) ci * kh * kw + t) * ld;
+      const uint16_t *m = masks + t * LAM_CPU_SAME_MAX_VECTORS;
+      ptrdiff_t shift = (ptrdiff_t) (t / kw - pad) * w + (t % kw - pad);
+      for (int v = 0; v < nv; v++) {
+        __m512 x = _mm512_maskz_loadu_ps (m[v], shifted (src, 16 * v + shift));
+        _mm512_mask_storeu_ps (dst + 16 * v, lanes (plane - 16 * v), x);
+      }
+    }
+  }
+}
+
+AVX512 void
+lam_cpu_avx512_col2im_same (const float *col, int c, int h, int w, int kh, int kw, int pad,
+                            const uint16_t *masks, size_t ld, float *im)
+{
+  int plane = h * w, nv = (plane + 15) / 16;
+  for (int ci = 0; ci < c; ci++) {
+    float *dst = im + (size_t) ci * plane;
+    for (int t = 0; t < kh * kw; t++) {
+      const float *src = col + ((size_t) ci * kh * kw + t) * ld;
+      const uint16_t *m = masks + t * LAM_CPU_SAME_MAX_VECTORS;
+      ptrdiff_t shift = (ptrdiff_t) (t / kw - pad) * w + (t % kw - pad);
+      for (int v = 0; v < nv; v++) {
+        float *d = (float *) shifted (dst, 16 * v + shift);
+        _mm512_mask_storeu_ps (d, m[v], _mm512_add_ps (_mm512_maskz_loadu_ps (m[v], d),
+                                                       _mm512_maskz_loadu_ps (m[v], src + 16 * v)));
+      }
+    }
+  }
+}
+
+/* ---- 2×2 max pooling ---- */
+
+/* Sixteen outputs at a time from two input rows split into even and odd
+ * columns. The four candidates are taken in the plain loop's order with its
+ * rule (greater, or NaN), so values and indices match it bit for bit. */
+AVX512 void
+lam_cpu_avx512_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h,
+                         int w)
+{
+  int oh = h / 2, ow = w / 2;
+  __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  __m512i odd = _mm512_add_epi32 (even, _mm512_set1_epi32 (1));
+
+  for (size_t p = p0; p < p1; p++) {
+    const float *in = x + p * h * w;
+    float *out = y + p * oh * ow;
+    int32_t *arg = argmax + p * oh * ow;
+    for (int oy = 0; oy < oh; oy++) {
+      const float *r0 = in + (size_t) 2 * oy * w, *r1 = r0 + w;
+      for (int ox = 0; ox < ow; ox += 16) {
+        int n = ow - ox < 16 ? ow - ox : 16;
+        __mmask16 lo = lanes (2 * n), hi = lanes (2 * n - 16);
+        __m512 a0 = _mm512_maskz_loadu_ps (lo, r0 + 2 * ox);
+        __m512 a1 = _mm512_maskz_loadu_ps (hi, shifted (r0, 2 * ox + 16));
+        __m512 b0 = _mm512_maskz_loadu_ps (lo, r1 + 2 * ox);
+        __m512 b1 = _mm512_maskz_loadu_ps (hi, shifted (r1, 2 * ox + 16));
+        __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy * w + 2 * ox), even);
+        __m512 best = _mm512_permutex2var_ps (a0, even, a1);
+        __m512i index = base;
+        __m512 cand[3] = {
+          _mm512_permutex2var_ps (a0, odd, a1),
+          _mm512_permutex2var_ps (b0, even, b1),
+          _mm512_permutex2var_ps (b0, odd, b1),
+        };
+        const int step[3] = { 1, w, w + 1 };
+        for (int q = 0; q < 3; q++) {
+          __mmask16 take = _mm512_cmp_ps_mask (cand[q], best, _CMP_GT_OQ) |
+                           _mm512_cmp_ps_mask (cand[q], cand[q], _CMP_UNORD_Q);
+          best = _mm512_mask_mov_ps (best, take, cand[q]);
+          index = _mm512_mask_mov_epi32 (index, take,
+                                         _mm512_add_epi32 (base, _mm512_set1_epi32 (step[q])));
+        }
+        _mm512_mask_storeu_ps (out + oy * ow + ox, lanes (n), best);
+        _mm512_mask_storeu_epi32 (arg + oy * ow + ox, lanes (n), index);
+      }
+    }
+  }
+}
+
+AVX512 int
+lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *arg, float *dx, int h,
+                                        int w)
+{
+  int oh = h / 2, ow = w / 2;
+  __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  // lane l of the pair interleaving takes l/2 of the even (l even) or odd (l odd) vector
+  __m512i inter_lo = _mm512_set_epi32 (23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  __m512i inter_hi = _mm512_add_epi32 (inter_lo, _mm512_set1_epi32 (8));
+  __m512i one = _mm512_set1_epi32 (1), below = _mm512_set1_epi32 (w);
+
+  if (h != 2 * oh || w != 2 * ow)
+    memset (dx, 0, sizeof (float) * h * w);
+  for (int oy = 0; oy < oh; oy++)
+    for (int ox = 0; ox < ow; ox += 16) {
+      int n = ow - ox < 16 ? ow - ox : 16;
+      __mmask16 m = lanes (n);
+      __m512 g = _mm512_maskz_loadu_ps (m, dy + oy * ow + ox);
+      __m512i a = _mm512_maskz_loadu_epi32 (m, arg + oy * ow + ox);
+      __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy * w + 2 * ox), even);
+      __mmask16 k00 = _mm512_cmpeq_epi32_mask (a, base);
+      __mmask16 k01 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (base, one));
+      __mmask16 k10 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (base, below));
+      __mmask16 k11 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (_mm512_add_epi32 (base, below), one));
+      if ((__mmask16) (k00 | k01 | k10 | k11) != m)
+        return 0;
+      __mmask16 lo = lanes (2 * n), hi = lanes (2 * n - 16);
+      __m512 e0 = _mm512_maskz_mov_ps (k00, g), o0 = _mm512_maskz_mov_ps (k01, g);
+      __m512 e1 = _mm512_maskz_mov_ps (k10, g), o1 = _mm512_maskz_mov_ps (k11, g);
+      float *r0 = dx + (size_t) 2 * oy * w + 2 * ox, *r1 = r0 + w;
+      _mm512_mask_storeu_ps (r0, lo, _mm512_permutex2var_ps (e0, inter_lo, o0));
+      _mm512_mask_storeu_ps ((float *) shifted (r0, 16), hi, _mm512_permutex2var_ps (e0, inter_hi, o0));
+      _mm512_mask_storeu_ps (r1, lo, _mm512_permutex2var_ps (e1, inter_lo, o1));
+      _mm512_mask_storeu_ps ((float *) shifted (r1, 16), hi, _mm512_permutex2var_ps (e1, inter_hi, o1));
+    }
+  return 1;
+}
+
+/* ---- Adam ---- */
+
+AVX512 void
+lam_cpu_avx512_adam (float *params, const float *grads, float *m, float *v, size_t n, float beta1,
+                     float beta2, float eps, float step_size, float correction2_sqrt, float decay,
+                     float coupled)
+{
+  __m512 vdecay = _mm512_set1_ps (decay), vcoupled = _mm512_set1_ps (coupled);
+  __m512 b1 = _mm512_set1_ps (beta1), c1 = _mm512_set1_ps (1.0f - beta1);
+  __m512 b2 = _mm512_set1_ps (beta2), c2 = _mm512_set1_ps (1.0f - beta2);
+  __m512 vstep = _mm512_set1_ps (step_size), veps = _mm512_set1_ps (eps);
+  __m512 vcorr = _mm512_set1_ps (correction2_sqrt);
+
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 k = lanes ((ptrdiff_t) (n - i));
+    __m512 p = _mm512_mul_ps (_mm512_maskz_loadu_ps (k, params + i), vdecay);
+    __m512 g = _mm512_add_ps (_mm512_maskz_loadu_ps (k, grads + i), _mm512_mul_ps (vcoupled, p));
+    __m512 mi = _mm512_add_ps (_mm512_mul_ps (b1, _mm512_maskz_loadu_ps (k, m + i)),
+                               _mm512_mul_ps (c1, g));
+    __m512 vi = _mm512_add_ps (_mm512_mul_ps (b2, _mm512_maskz_loadu_ps (k, v + i)),
+                               _mm512_mul_ps (_mm512_mul_ps (c2, g), g));
+    __m512 denom = _mm512_add_ps (_mm512_div_ps (_mm512_sqrt_ps (vi), vcorr), veps);
+    p = _mm512_sub_ps (p, _mm512_div_ps (_mm512_mul_ps (vstep, mi), denom));
+    _mm512_mask_storeu_ps (m + i, k, mi);
+    _mm512_mask_storeu_ps (v + i, k, vi);
+    _mm512_mask_storeu_ps (params + i, k, p);
+  }
+}
+
+#endif /* LAM_CPU_HAVE_AVX512 */
