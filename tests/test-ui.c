@@ -255,6 +255,24 @@ test_evaluate_page (void)
   save_png ("window-evaluate.png");
 }
 
+static void
+test_shortcuts_window (void)
+{
+  g_autoptr (GtkBuilder) builder =
+    gtk_builder_new_from_resource ("/org/lamina/Lamina/gtk/help-overlay.ui");
+  GtkWindow *overlay = GTK_WINDOW (gtk_builder_get_object (builder, "help_overlay"));
+  g_assert_nonnull (overlay);
+  gtk_window_set_transient_for (overlay, GTK_WINDOW (window));
+  gtk_window_present (overlay);
+  settle (500);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", "window-shortcuts.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (GTK_WIDGET (overlay), path, &error));
+  g_assert_no_error (error);
+  gtk_window_destroy (overlay);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -279,6 +297,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/train/single-steps", test_single_steps);
   g_test_add_func ("/window/train/epoch-live", test_train_epoch_live);
   g_test_add_func ("/window/evaluate-page", test_evaluate_page);
+  g_test_add_func ("/window/shortcuts", test_shortcuts_window);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (project);
