@@ -649,6 +649,31 @@ lam_evaluate_page_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
 }
 
 static void
+update_deferral (LamEvaluatePage *self, gboolean mapped)
+{
+  lam_evaluation_set_deferred (self->evaluation,
+                               !mapped && lam_project_get_training (self->project));
+}
+
+static void
+on_mapped (LamEvaluatePage *self)
+{
+  update_deferral (self, TRUE);
+}
+
+static void
+on_unmapped (LamEvaluatePage *self)
+{
+  update_deferral (self, FALSE);
+}
+
+static void
+on_training_changed (LamEvaluatePage *self)
+{
+  update_deferral (self, gtk_widget_get_mapped (GTK_WIDGET (self)));
+}
+
+static void
 lam_evaluate_page_constructed (GObject *object)
 {
   LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
@@ -663,6 +688,10 @@ lam_evaluate_page_constructed (GObject *object)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (update_state), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "notify::training", G_CALLBACK (on_training_changed),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect (self, "map", G_CALLBACK (on_mapped), NULL);
+  g_signal_connect (self, "unmap", G_CALLBACK (on_unmapped), NULL);
   on_updated (self);
 }
 

@@ -340,6 +340,9 @@ struct _LamEvaluation
   guint history_run;
   GPtrArray *history; /* of HistoryEntry, epochs ascending */
 
+  gboolean deferred; /* new weights wait while set */
+  gboolean pending;  /* weights arrived while deferred */
+
   /* Single images on the caller's thread. */
   LamBackend *single_backend;          /* owned, made on first use */
   LamModel *single_model;              /* owned */
@@ -441,6 +444,10 @@ schedule (LamEvaluation *self)
   const LamModelSpec *spec = lam_project_get_weights_spec (self->project);
   if (spec == NULL)
     return;
+  if (self->deferred) {
+    self->pending = TRUE;
+    return;
+  }
 
   self->serial++;
   if (self->cancellable != NULL)
@@ -772,4 +779,15 @@ lam_evaluation_predict_one (LamEvaluation *self, const float *normalised_image, 
       backend->download (backend, layer_outputs[i], lam_model_get_layer_output (model, i),
                          sizeof (float) * lam_shape_numel (&plan->layers[i].out_shape));
   return TRUE;
+}
+
+void
+lam_evaluation_set_deferred (LamEvaluation *self, gboolean deferred)
+{
+  g_return_if_fail (LAM_IS_EVALUATION (self));
+  self->deferred = !!deferred;
+  if (!self->deferred && self->pending) {
+    self->pending = FALSE;
+    schedule (self);
+  }
 }

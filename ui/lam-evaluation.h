@@ -113,4 +113,10 @@ void lam_evaluation_normalize (LamEvaluation *self, const float *pixels, float *
 gboolean lam_evaluation_predict_one (LamEvaluation *self, const float *normalised_image,
                                      float *probs, float **layer_outputs);
 
+/* While deferred, new weights wait and only the newest is evaluated when
+ * deferral ends: the page defers while it is hidden and training runs, so
+ * evaluating 10,000 images at every epoch's end does not take the processor
+ * from the training and the curves the person is watching. */
+void lam_evaluation_set_deferred (LamEvaluation *self, gboolean deferred);
+
 G_END_DECLS
