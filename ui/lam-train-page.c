@@ -452,7 +452,10 @@ read_settings (LamTrainPage *self, LamTrainerConfig *config)
   config->batch_size = gtk_spin_button_get_value_as_int (self->batch_spin);
   config->val_fraction = gtk_spin_button_get_value (self->val_spin);
   config->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
-  config->normalize_from_data = TRUE;
+  /* The statistics the Data page shows, computed when the dataset loaded on
+   * a worker thread; recomputing them here would stall the window at Start. */
+  config->normalize_from_data = FALSE;
+  lam_project_get_dataset_stats (self->project, config->mean, config->std);
   config->evaluate_test = TRUE;
 }
 
