@@ -347,7 +347,6 @@ lam_loader_new (const LamDataset *dataset, const guint32 *indices, gsize n,
   loader->in_use = -1;
   g_mutex_init (&loader->lock);
   g_cond_init (&loader->cond);
-  loader->thread = g_thread_new ("lam-loader", loader_thread, loader);
   return loader;
 }
 
@@ -360,7 +359,8 @@ lam_loader_free (LamLoader *loader)
   loader->quit = TRUE;
   g_cond_broadcast (&loader->cond);
   g_mutex_unlock (&loader->lock);
-  g_thread_join (loader->thread);
+  if (loader->thread != NULL)
+    g_thread_join (loader->thread);
 
   g_mutex_clear (&loader->lock);
   g_cond_clear (&loader->cond);
@@ -417,6 +417,12 @@ lam_loader_start_epoch (LamLoader *loader, int epoch)
   loader->limit = loader->n_batches;
   g_cond_broadcast (&loader->cond);
   g_mutex_unlock (&loader->lock);
+
+  /* Started here rather than in lam_loader_new so that it inherits the
+   * scheduling priority of the thread that trains, not that of the window's
+   * thread which usually creates the loader. */
+  if (loader->thread == NULL)
+    loader->thread = g_thread_new ("lam-loader", loader_thread, loader);
 }
 
 const LamBatch *
