@@ -876,6 +876,14 @@ typedef struct
   gboolean transposed; /* backward: dWᵀ as above */
   const float *x, *weight, *bias, *dy;
   float *y, *dweight, *dbias, *dx;
+  /* With a 2×2 max pool of stride 2 after the convolution: the pooled
+   * output and its argmax (forward), or the pooled gradient to scatter
+   * into dy before the backward, image by image while they are in cache. */
+  float *pooled;
+  int32_t *argmax;
+  const float *dpooled;
+  const int32_t *argmax_in;
+  float *dy_out;
   float *scratch;
   size_t slot;        /* scratch floats a group needs, its sums included */
   size_t stride;      /* and where each group's starts: the scratch in equal parts */
@@ -911,6 +919,9 @@ conv_groups (LamBackend *self, ConvJob *j, size_t scratch_floats)
   j->stride = j->n_groups > 1 ? scratch_floats / j->n_groups & ~(size_t) 15 : 0;
 }
 
+static void conv_pool_image (const ConvJob *j, int b);
+static void conv_unpool_image (const ConvJob *j, int b);
+
 static void
 conv_forward_group (int group, void *data)
 {
@@ -931,6 +942,8 @@ conv_forward_group (int group, void *data)
       // W (out_c, ckk) · cols (ckk, plane) + bias (out_c) -> yb (out_c, plane)
       lam_cpu_avx512_sgemm_row_bias (j->out_c, (int) j->plane, j->ckk, j->weight, j->ckk, cols,
                                      (int) j->plane, j->bias, yb, (int) j->plane);
+      if (j->pooled != NULL)
+        conv_pool_image (j, b);
       continue;
     }
 #endif
@@ -945,14 +958,17 @@ conv_forward_group (int group, void *data)
     // W (out_c, ckk) · cols (ckk, plane) -> yb (out_c, plane)
     sgemm (FALSE, 0, 0, j->out_c, (int) j->plane, j->ckk, 1.0f, j->weight, j->ckk, cols,
            (int) j->plane, beta, yb, (int) j->plane);
+    if (j->pooled != NULL)
+      conv_pool_image (j, b);
   }
 }
 
-// x (batch, c, h, w), weight (out_c, c, kh, kw), bias (out_c) -> y (batch, out_c, oh, ow)
+/* x (batch, c, h, w), weight (out_c, c, kh, kw), bias (out_c) -> y (batch, out_c, oh, ow),
+ * then, unless pooled is NULL, y -> pooled (batch, out_c, oh/2, ow/2), argmax */
 static void
-cpu_conv2d_forward (LamBackend *self, const float *x, const float *weight, const float *bias,
-                    float *y, int batch, int c, int h, int w, int out_c, int kh, int kw,
-                    int stride, int pad, float *scratch, size_t scratch_floats)
+conv_forward (LamBackend *self, const float *x, const float *weight, const float *bias, float *y,
+              float *pooled, int32_t *argmax, int batch, int c, int h, int w, int out_c, int kh,
+              int kw, int stride, int pad, float *scratch, size_t scratch_floats)
 {
   ConvJob j;
   conv_job_init (&j, self, batch, c, h, w, out_c, kh, kw, stride, pad);
@@ -960,6 +976,8 @@ cpu_conv2d_forward (LamBackend *self, const float *x, const float *weight, const
   j.weight = weight;
   j.bias = bias;
   j.y = y;
+  j.pooled = pooled;
+  j.argmax = argmax;
   j.scratch = scratch;
   j.slot = j.direct ? 0 : (size_t) j.ckk * j.plane;
   g_return_if_fail (j.slot <= scratch_floats);
@@ -1012,6 +1030,8 @@ conv_backward_group (int group, void *data)
 
   for (int b = b0; b < b1; b++) {
     const float *xb = j->x + b * in_image;
+    if (j->dpooled != NULL)
+      conv_unpool_image (j, b);
     const float *dyb = j->dy + (size_t) b * out_c * plane;
     const float *cols = xb;
     if (!j->direct) {
@@ -1053,18 +1073,22 @@ conv_backward_group (int group, void *data)
   }
 }
 
-// x, weight, dy (batch, out_c, oh, ow) -> dweight +=, dbias +=, dx (batch, c, h, w) =
+/* Unless dpooled is NULL, dpooled (batch, out_c, oh/2, ow/2) through argmax -> dy (batch,
+ * out_c, oh, ow) first; then x, weight, dy -> dweight +=, dbias +=, dx (batch, c, h, w) = */
 static void
-cpu_conv2d_backward (LamBackend *self, const float *x, const float *weight, const float *dy,
-                     float *dweight, float *dbias, float *dx, int batch, int c, int h, int w,
-                     int out_c, int kh, int kw, int stride, int pad, float *scratch,
-                     size_t scratch_floats)
+conv_backward (LamBackend *self, const float *x, const float *weight, const float *dpooled,
+               const int32_t *argmax, float *dy, float *dweight, float *dbias, float *dx,
+               int batch, int c, int h, int w, int out_c, int kh, int kw, int stride, int pad,
+               float *scratch, size_t scratch_floats)
 {
   ConvJob j;
   conv_job_init (&j, self, batch, c, h, w, out_c, kh, kw, stride, pad);
   j.x = x;
   j.weight = weight;
   j.dy = dy;
+  j.dpooled = dpooled;
+  j.argmax_in = argmax;
+  j.dy_out = dy;
   j.dweight = dweight;
   j.dbias = dbias;
   j.dx = dx;
@@ -1108,6 +1132,49 @@ cpu_conv2d_backward (LamBackend *self, const float *x, const float *weight, cons
     for (int o = 0; o < out_c; o++)
       for (int r = 0; r < j.ckk; r++)
         dweight[(size_t) o * j.ckk + r] += first.dweight[(size_t) r * out_c + o];
+}
+
+static void
+cpu_conv2d_forward (LamBackend *self, const float *x, const float *weight, const float *bias,
+                    float *y, int batch, int c, int h, int w, int out_c, int kh, int kw,
+                    int stride, int pad, float *scratch, size_t scratch_floats)
+{
+  conv_forward (self, x, weight, bias, y, NULL, NULL, batch, c, h, w, out_c, kh, kw, stride, pad,
+                scratch, scratch_floats);
+}
+
+static void
+cpu_conv2d_backward (LamBackend *self, const float *x, const float *weight, const float *dy,
+                     float *dweight, float *dbias, float *dx, int batch, int c, int h, int w,
+                     int out_c, int kh, int kw, int stride, int pad, float *scratch,
+                     size_t scratch_floats)
+{
+  conv_backward (self, x, weight, NULL, NULL, (float *) dy, dweight, dbias, dx, batch, c, h, w,
+                 out_c, kh, kw, stride, pad, scratch, scratch_floats);
+}
+
+/* The pool right after each image's convolution, on the same thread, reads
+ * the image's output while it is still in that core's cache rather than in
+ * a second pass over the batch's (megabytes of) output. */
+static void
+cpu_conv2d_maxpool2_forward (LamBackend *self, const float *x, const float *weight,
+                             const float *bias, float *y, float *pooled, int32_t *argmax,
+                             int batch, int c, int h, int w, int out_c, int kh, int kw, int stride,
+                             int pad, float *scratch, size_t scratch_floats)
+{
+  conv_forward (self, x, weight, bias, y, pooled, argmax, batch, c, h, w, out_c, kh, kw, stride,
+                pad, scratch, scratch_floats);
+}
+
+static void
+cpu_conv2d_maxpool2_backward (LamBackend *self, const float *x, const float *weight,
+                              const float *dpooled, const int32_t *argmax, float *dy,
+                              float *dweight, float *dbias, float *dx, int batch, int c, int h,
+                              int w, int out_c, int kh, int kw, int stride, int pad,
+                              float *scratch, size_t scratch_floats)
+{
+  conv_backward (self, x, weight, dpooled, argmax, dy, dweight, dbias, dx, batch, c, h, w, out_c,
+                 kh, kw, stride, pad, scratch, scratch_floats);
 }
 
 /* ---- pooling ---- */
@@ -1214,6 +1281,28 @@ maxpool_backward_range (size_t p0, size_t p1, void *data)
   }
 #endif
   maxpool_backward_planes (j, p0, p1);
+}
+
+// image b's convolution output (out_c, oh, ow) -> its 2×2 max pool
+static void
+conv_pool_image (const ConvJob *j, int b)
+{
+  PoolJob pool = {
+    .x = j->y, .y = j->pooled, .argmax = j->argmax, .h = j->s.oh, .w = j->s.ow, .k = 2,
+    .stride = 2, .pad = 0, .oh = j->s.oh / 2, .ow = j->s.ow / 2, .avx512 = j->avx512,
+  };
+  maxpool_forward_range ((size_t) b * j->out_c, (size_t) (b + 1) * j->out_c, &pool);
+}
+
+// image b's pooled gradient through its argmax -> its convolution output gradient
+static void
+conv_unpool_image (const ConvJob *j, int b)
+{
+  PoolJob pool = {
+    .dy = j->dpooled, .arg_in = j->argmax_in, .dx = j->dy_out, .h = j->s.oh, .w = j->s.ow,
+    .oh = j->s.oh / 2, .ow = j->s.ow / 2, .avx512 = j->avx512,
+  };
+  maxpool_backward_range ((size_t) b * j->out_c, (size_t) (b + 1) * j->out_c, &pool);
 }
 
 // dy (planes, oh, ow) -> dx (planes, h, w) through argmax
@@ -1638,6 +1727,8 @@ lam_backend_cpu_new (void)
   backend->swap_axes = cpu_swap_axes;
   backend->conv2d_forward = cpu_conv2d_forward;
   backend->conv2d_backward = cpu_conv2d_backward;
+  backend->conv2d_maxpool2_forward = cpu_conv2d_maxpool2_forward;
+  backend->conv2d_maxpool2_backward = cpu_conv2d_maxpool2_backward;
   backend->maxpool_forward = cpu_maxpool_forward;
   backend->maxpool_backward = cpu_maxpool_backward;
   backend->avgpool_forward = cpu_avgpool_forward;

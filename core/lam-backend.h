@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever the table's layout or an op's meaning changes; a module
  * built against another version is refused at load time. */
-#define LAM_BACKEND_ABI_VERSION 2
+#define LAM_BACKEND_ABI_VERSION 3
 
 typedef enum
 {
@@ -108,6 +108,21 @@ struct _LamBackend
                            float *dweight, float *dbias, float *dx, int batch, int c, int h,
                            int w, int out_c, int kh, int kw, int stride, int pad, float *scratch,
                            size_t scratch_floats);
+  /* A convolution and the 2×2 max pool of stride 2 after it (ABI 3): the
+   * same y as conv2d_forward, then pooled (batch, out_c, oh/2, ow/2) and
+   * argmax as maxpool_forward gives over y's batch*out_c planes. A backend
+   * may pool each image while its convolution output is still in cache. */
+  void (*conv2d_maxpool2_forward) (LamBackend *self, const float *x, const float *weight,
+                                   const float *bias, float *y, float *pooled, int32_t *argmax,
+                                   int batch, int c, int h, int w, int out_c, int kh, int kw,
+                                   int stride, int pad, float *scratch, size_t scratch_floats);
+  /* Its backward: dy (batch, out_c, oh, ow) = dpooled scattered through
+   * argmax, as maxpool_backward writes it, then as conv2d_backward. */
+  void (*conv2d_maxpool2_backward) (LamBackend *self, const float *x, const float *weight,
+                                    const float *dpooled, const int32_t *argmax, float *dy,
+                                    float *dweight, float *dbias, float *dx, int batch, int c,
+                                    int h, int w, int out_c, int kh, int kw, int stride, int pad,
+                                    float *scratch, size_t scratch_floats);
 
   /* Pooling over planes = batch*channels planes of (h, w); windows k×k,
    * stride, zero padding pad; oh = (h + 2*pad - k) / stride + 1.

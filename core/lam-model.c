@@ -35,6 +35,10 @@ struct _LamModel
   /* n_layers entries: TRUE for a ReLU (or leaky ReLU with a non-negative
    * slope) that a max pool follows; see pooled_activation_forward. */
   gboolean *pooled_activation;
+  /* n_layers entries: for a convolution whose output reaches a 2×2 max
+   * pool of stride 2 (through such an activation or directly), that pool's
+   * index, else 0; see conv_pool_forward. */
+  int *conv_pool;
 
   /* What the last forward ran with; backward must see the same dropout. */
   gboolean training;
@@ -66,6 +70,7 @@ lam_model_free (LamModel *model)
   g_free (model->layer_saved);
   g_free (model->act_grad);
   g_free (model->pooled_activation);
+  g_free (model->conv_pool);
   g_clear_pointer (&model->plan, lam_model_plan_free);
   g_clear_pointer (&model->spec, lam_model_spec_free);
   g_free (model);
@@ -204,6 +209,17 @@ lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, gui
   for (int i = 0; i + 2 <= n_layers; i++)
     if (model->pooled_activation[i] && model->act_grad[i + 2] == model->output_grad)
       model->pooled_activation[i] = FALSE;
+  model->conv_pool = g_new0 (int, MAX (n_layers, 1));
+  for (int i = 0; i + 2 <= n_layers; i++) {
+    if (plan->layers[i].spec.kind != LAM_LAYER_CONV2D)
+      continue;
+    int pool = model->pooled_activation[i + 1] ? i + 2 : i + 1;
+    const LamLayer *p = &plan->layers[pool];
+    if (pool < n_layers && p->spec.kind == LAM_LAYER_MAXPOOL2D && p->spec.kernel == 2 &&
+        p->spec.stride == 2 && p->spec.padding == 0 && p->out_shape.dims[1] >= 1 &&
+        p->out_shape.dims[2] >= 1)
+      model->conv_pool[i] = pool;
+  }
 
   if (!init_params (model, seed, error))
     return NULL;
@@ -356,6 +372,80 @@ pooled_activation_backward (LamModel *model, LamLayerContext *ctx, int i, float 
   lam_layer_backward (pool, ctx, model->act[i], model->act[i + 2], dy, dx);
 }
 
+/* A convolution, then (maybe) the activation, then the 2×2 pool, as one
+ * backend op for the convolution and the pool, which lets the backend pool
+ * each image while its convolution output is in cache; the activation then
+ * runs on the pooled values as in pooled_activation_forward. Every buffer
+ * is written as the layers one by one would. */
+static void
+conv_pool_forward (LamModel *model, LamLayerContext *ctx, int i)
+{
+  const LamLayer *conv = &model->plan->layers[i];
+  int p = model->conv_pool[i];
+  const LamLayer *pool = &model->plan->layers[p];
+  const LamShape *in = &conv->in_shape;
+  LamBackend *be = model->backend;
+
+  // act[i] (batch, c, h, w) -> act[i+1] (batch, out, oh, ow) -> act[p+1] pooled, argmax saved
+  be->conv2d_maxpool2_forward (
+    be, model->act[i], ctx->params + conv->weight_offset,
+    conv->n_bias > 0 ? ctx->params + conv->bias_offset : NULL, model->act[i + 1],
+    model->act[p + 1], model->layer_saved[p], ctx->batch, in->dims[0], in->dims[1], in->dims[2],
+    conv->out_shape.dims[0], conv->spec.kernel, conv->spec.kernel, conv->spec.stride,
+    conv->spec.padding, ctx->scratch, conv->scratch_floats_per_sample * (gsize) ctx->batch);
+  if (p == i + 2) {
+    const LamLayer *activation = &model->plan->layers[i + 1];
+    gsize n = lam_shape_numel (&pool->out_shape) * (gsize) ctx->batch;
+    // act[p+1] = f(act[p+1]), in place
+    be->activation_forward (be,
+                            activation->spec.kind == LAM_LAYER_RELU ? LAM_ACTIVATION_RELU
+                                                                    : LAM_ACTIVATION_LEAKY_RELU,
+                            activation->spec.slope, model->act[p + 1], model->act[p + 1], n);
+  }
+}
+
+// The convolution that pool i is fused with by conv_pool_forward, or -1.
+static int
+pool_conv (LamModel *model, int i)
+{
+  for (int c = MAX (i - 2, 0); c < i; c++)
+    if (model->conv_pool[c] == i)
+      return c;
+  return -1;
+}
+
+/* The backward of conv_pool_forward from dy, the pool's output gradient:
+ * the activation's derivative applied in place, then one op for the pool's
+ * scatter and the convolution's backward. */
+static void
+conv_pool_backward (LamModel *model, LamLayerContext *ctx, int i, float *dy, float *dx)
+{
+  const LamLayer *conv = &model->plan->layers[i];
+  int p = model->conv_pool[i];
+  const LamLayer *pool = &model->plan->layers[p];
+  const LamShape *in = &conv->in_shape;
+  LamBackend *be = model->backend;
+
+  if (p == i + 2) {
+    const LamLayer *activation = &model->plan->layers[i + 1];
+    gsize n = lam_shape_numel (&pool->out_shape) * (gsize) ctx->batch;
+    const float *pooled = model->act[p + 1];
+    // dy (batch, out, oh/2, ow/2) = f'(pooled) * dy
+    be->activation_backward (be,
+                             activation->spec.kind == LAM_LAYER_RELU ? LAM_ACTIVATION_RELU
+                                                                     : LAM_ACTIVATION_LEAKY_RELU,
+                             activation->spec.slope, pooled, pooled, dy, dy, n);
+  }
+  // dy through the argmax -> act_grad[i+1]; then dW +=, db +=, dx
+  be->conv2d_maxpool2_backward (
+    be, model->act[i], ctx->params + conv->weight_offset, dy, model->layer_saved[p],
+    model->act_grad[i + 1], ctx->grads + conv->weight_offset,
+    conv->n_bias > 0 ? ctx->grads + conv->bias_offset : NULL, dx, ctx->batch, in->dims[0],
+    in->dims[1], in->dims[2], conv->out_shape.dims[0], conv->spec.kernel, conv->spec.kernel,
+    conv->spec.stride, conv->spec.padding, ctx->scratch,
+    conv->scratch_floats_per_sample * (gsize) ctx->batch);
+}
+
 void
 lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
 {
@@ -371,6 +461,11 @@ lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
     // A flatten's output shares its input's floats (lam_model_new).
     if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
       continue;
+    if (model->conv_pool[i] > 0) {
+      conv_pool_forward (model, &ctx, i);
+      i = model->conv_pool[i];
+      continue;
+    }
     if (model->pooled_activation[i]) {
       pooled_activation_forward (model, &ctx, i);
       i++;
@@ -408,6 +503,14 @@ lam_model_backward (LamModel *model, int batch)
     if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
       continue;
     const float *dy = model->act_grad[i + 1];
+    int conv = pool_conv (model, i);
+    if (conv >= lowest) {
+      // The pool (i), maybe an activation, and the convolution (conv) below.
+      conv_pool_backward (model, &ctx, conv, (float *) dy,
+                          conv > lowest ? model->act_grad[conv] : NULL);
+      i = conv;
+      continue;
+    }
     if (i > lowest && model->pooled_activation[i - 1]) {
       /* The pool (i) and the activation (i - 1) below it in one. dy is not
        * the output gradient (lam_model_new), and since the activation has

@@ -130,3 +130,30 @@ lam_cuda_conv2d_backward (LamBackend *self, const float *x, const float *weight,
     lam_cuda_col2im (self, col, nb, c, h, w, kh, kw, stride, pad, dx + b0 * d.in_image);
   }
 }
+
+/* The fused pair of the CPU backend runs here as its two ops: the GPU keeps
+ * the convolution's output in its own memory either way. */
+void
+lam_cuda_conv2d_maxpool2_forward (LamBackend *self, const float *x, const float *weight,
+                                  const float *bias, float *y, float *pooled, int32_t *argmax,
+                                  int batch, int c, int h, int w, int out_c, int kh, int kw,
+                                  int stride, int pad, float *scratch, size_t scratch_floats)
+{
+  lam_cuda_conv2d_forward (self, x, weight, bias, y, batch, c, h, w, out_c, kh, kw, stride, pad,
+                           scratch, scratch_floats);
+  int oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1;
+  lam_cuda_maxpool_forward (self, y, pooled, argmax, batch * out_c, oh, ow, 2, 2, 0);
+}
+
+void
+lam_cuda_conv2d_maxpool2_backward (LamBackend *self, const float *x, const float *weight,
+                                   const float *dpooled, const int32_t *argmax, float *dy,
+                                   float *dweight, float *dbias, float *dx, int batch, int c,
+                                   int h, int w, int out_c, int kh, int kw, int stride, int pad,
+                                   float *scratch, size_t scratch_floats)
+{
+  int oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1;
+  lam_cuda_maxpool_backward (self, dpooled, argmax, dy, batch * out_c, oh, ow, oh / 2, ow / 2);
+  lam_cuda_conv2d_backward (self, x, weight, dy, dweight, dbias, dx, batch, c, h, w, out_c, kh,
+                            kw, stride, pad, scratch, scratch_floats);
+}

@@ -124,6 +124,16 @@ void lam_cuda_conv2d_backward (LamBackend *self, const float *x, const float *we
                                const float *dy, float *dweight, float *dbias, float *dx,
                                int batch, int c, int h, int w, int out_c, int kh, int kw,
                                int stride, int pad, float *scratch, size_t scratch_floats);
+void lam_cuda_conv2d_maxpool2_forward (LamBackend *self, const float *x, const float *weight,
+                                       const float *bias, float *y, float *pooled,
+                                       int32_t *argmax, int batch, int c, int h, int w, int out_c,
+                                       int kh, int kw, int stride, int pad, float *scratch,
+                                       size_t scratch_floats);
+void lam_cuda_conv2d_maxpool2_backward (LamBackend *self, const float *x, const float *weight,
+                                        const float *dpooled, const int32_t *argmax, float *dy,
+                                        float *dweight, float *dbias, float *dx, int batch, int c,
+                                        int h, int w, int out_c, int kh, int kw, int stride,
+                                        int pad, float *scratch, size_t scratch_floats);
 
 // pool.cu
 void lam_cuda_maxpool_forward (LamBackend *self, const float *x, float *y, int32_t *argmax,

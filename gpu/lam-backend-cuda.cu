@@ -382,6 +382,8 @@ fill_table (LamBackend *backend)
   backend->swap_axes = lam_cuda_swap_axes;
   backend->conv2d_forward = lam_cuda_conv2d_forward;
   backend->conv2d_backward = lam_cuda_conv2d_backward;
+  backend->conv2d_maxpool2_forward = lam_cuda_conv2d_maxpool2_forward;
+  backend->conv2d_maxpool2_backward = lam_cuda_conv2d_maxpool2_backward;
   backend->maxpool_forward = lam_cuda_maxpool_forward;
   backend->maxpool_backward = lam_cuda_maxpool_backward;
   backend->avgpool_forward = lam_cuda_avgpool_forward;

@@ -1405,6 +1405,84 @@ test_conv2d_backward (gconstpointer data)
     }
 }
 
+/* The fused convolution and 2×2 max pool write exactly what the two ops
+ * write one after the other, forward and backward, since the backend runs
+ * the same arithmetic in another order of images. */
+static void
+test_conv2d_maxpool2 (gconstpointer data)
+{
+  const Conv2dCase *cc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (34);
+  int oh = conv_out (cc->h, cc->k, cc->stride, cc->pad);
+  int ow = conv_out (cc->w, cc->k, cc->stride, cc->pad);
+  if (oh < 2 || ow < 2) {
+    g_test_skip ("the convolution's output is too small to pool");
+    return;
+  }
+  int planes = cc->batch * cc->out_c;
+  size_t x_n = (size_t) cc->batch * cc->c * cc->h * cc->w;
+  size_t y_n = (size_t) planes * oh * ow;
+  size_t p_n = (size_t) planes * (oh / 2) * (ow / 2);
+  size_t w_n = (size_t) cc->out_c * cc->c * cc->k * cc->k;
+  g_autofree float *x = random_floats (rand, x_n, -1, 1);
+  g_autofree float *weight = random_floats (rand, w_n, -1, 1);
+  g_autofree float *bias = random_floats (rand, cc->out_c, -1, 1);
+  g_autofree float *dpooled = random_floats (rand, p_n, -1, 1);
+  g_autofree float *dw_start = random_floats (rand, w_n, -1, 1);
+  g_autofree float *db_start = random_floats (rand, cc->out_c, -1, 1);
+  g_autofree float *scratch = g_new (float, conv2d_scratch (cc, TRUE));
+  float *y[2], *pooled[2], *dy[2], *dw[2], *db[2], *dx[2];
+  int32_t *argmax[2];
+  for (int v = 0; v < 2; v++) {
+    y[v] = g_new (float, y_n);
+    pooled[v] = g_new (float, p_n);
+    argmax[v] = g_new (int32_t, p_n);
+    dy[v] = g_new (float, y_n);
+    dw[v] = g_memdup2 (dw_start, w_n * sizeof (float));
+    db[v] = g_memdup2 (db_start, cc->out_c * sizeof (float));
+    dx[v] = g_new (float, x_n);
+    for (size_t i = 0; i < y_n; i++)
+      y[v][i] = dy[v][i] = NAN;
+  }
+
+  for (int whole = 0; whole < 2; whole++) {
+    size_t scratch_floats = conv2d_scratch (cc, whole);
+    // v 0: the two ops; v 1: the fused pair
+    backend->conv2d_forward (backend, x, weight, bias, y[0], cc->batch, cc->c, cc->h, cc->w,
+                             cc->out_c, cc->k, cc->k, cc->stride, cc->pad, scratch,
+                             scratch_floats);
+    backend->maxpool_forward (backend, y[0], pooled[0], argmax[0], planes, oh, ow, 2, 2, 0);
+    backend->conv2d_maxpool2_forward (backend, x, weight, bias, y[1], pooled[1], argmax[1],
+                                      cc->batch, cc->c, cc->h, cc->w, cc->out_c, cc->k, cc->k,
+                                      cc->stride, cc->pad, scratch, scratch_floats);
+    g_assert_cmpmem (y[1], y_n * sizeof (float), y[0], y_n * sizeof (float));
+    g_assert_cmpmem (pooled[1], p_n * sizeof (float), pooled[0], p_n * sizeof (float));
+    g_assert_cmpmem (argmax[1], p_n * sizeof (int32_t), argmax[0], p_n * sizeof (int32_t));
+
+    backend->maxpool_backward (backend, dpooled, argmax[0], dy[0], planes, oh, ow, oh / 2,
+                               ow / 2);
+    backend->conv2d_backward (backend, x, weight, dy[0], dw[0], db[0], dx[0], cc->batch, cc->c,
+                              cc->h, cc->w, cc->out_c, cc->k, cc->k, cc->stride, cc->pad, scratch,
+                              scratch_floats);
+    backend->conv2d_maxpool2_backward (backend, x, weight, dpooled, argmax[1], dy[1], dw[1], db[1],
+                                       dx[1], cc->batch, cc->c, cc->h, cc->w, cc->out_c, cc->k,
+                                       cc->k, cc->stride, cc->pad, scratch, scratch_floats);
+    g_assert_cmpmem (dy[1], y_n * sizeof (float), dy[0], y_n * sizeof (float));
+    g_assert_cmpmem (dw[1], w_n * sizeof (float), dw[0], w_n * sizeof (float));
+    g_assert_cmpmem (db[1], cc->out_c * sizeof (float), db[0], cc->out_c * sizeof (float));
+    g_assert_cmpmem (dx[1], x_n * sizeof (float), dx[0], x_n * sizeof (float));
+  }
+  for (int v = 0; v < 2; v++) {
+    g_free (y[v]);
+    g_free (pooled[v]);
+    g_free (argmax[v]);
+    g_free (dy[v]);
+    g_free (dw[v]);
+    g_free (db[v]);
+    g_free (dx[v]);
+  }
+}
+
 /* ---- the AVX-512 kernels against the plain loops ---- */
 
 /* NaN, ties and infinities in 2×2 windows: values and argmax as the plain
@@ -1638,6 +1716,7 @@ main (int argc, char **argv)
   g_test_add_func ("/backend/swap-axes", test_swap_axes);
   ADD_CASES ("/conv2d", "/forward", conv2d_cases, conv2d_names, test_conv2d_forward);
   ADD_CASES ("/conv2d", "/backward", conv2d_cases, conv2d_names, test_conv2d_backward);
+  ADD_CASES ("/conv2d", "/maxpool2", conv2d_cases, conv2d_names, test_conv2d_maxpool2);
 
   ADD_CASES ("/maxpool", "/forward", pool_cases, pool_names, test_maxpool_forward);
   ADD_CASES ("/maxpool", "/backward", pool_cases, pool_names, test_maxpool_backward);

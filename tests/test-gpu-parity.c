@@ -593,6 +593,66 @@ test_conv2d_backward (gconstpointer data)
   twin_free (&dx);
 }
 
+/* The fused convolution and 2×2 pool. Rounding may pick another maximum
+ * among near-equal values, so the pooled values are compared and both
+ * backwards scatter through the CPU's argmax. */
+static void
+test_conv2d_maxpool2 (gconstpointer data)
+{
+  REQUIRE_GPU ();
+  const ConvCase *cc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (15);
+  int oh = conv_out (cc->h, cc->kh, cc->stride, cc->pad);
+  int ow = conv_out (cc->w, cc->kw, cc->stride, cc->pad);
+  if (oh < 2 || ow < 2) {
+    g_test_skip ("the convolution's output is too small to pool");
+    return;
+  }
+  size_t x_n = (size_t) cc->batch * cc->c * cc->h * cc->w;
+  size_t w_n = (size_t) cc->out_c * cc->c * cc->kh * cc->kw;
+  size_t y_n = (size_t) cc->batch * cc->out_c * oh * ow;
+  size_t p_n = (size_t) cc->batch * cc->out_c * (oh / 2) * (ow / 2);
+  size_t scratch_n = conv_scratch (cc, cc->batch);
+  Twin x = twin_random (rand, x_n, -1, 1);
+  Twin weight = twin_random (rand, w_n, -0.5, 0.5);
+  Twin bias = twin_random (rand, cc->out_c, -1, 1);
+  Twin y = twin_new (NULL, y_n * sizeof (float));
+  Twin pooled = twin_new (NULL, p_n * sizeof (float));
+  g_autofree gint32 *argmax_host = g_new (gint32, p_n);
+  Twin scratch = twin_new (NULL, scratch_n * sizeof (float));
+  Twin dpooled = twin_random (rand, p_n, -1, 1);
+  Twin dy = twin_new (NULL, y_n * sizeof (float));
+  Twin dweight = twin_random (rand, w_n, -1, 1);
+  Twin dbias = twin_random (rand, cc->out_c, -1, 1);
+  Twin dx = twin_new (NULL, x_n * sizeof (float));
+
+  Twin argmax_gpu = twin_new (NULL, p_n * sizeof (gint32));
+  cpu->conv2d_maxpool2_forward (cpu, TC (x), TC (weight), TC (bias), TC (y), TC (pooled),
+                                argmax_host, cc->batch, cc->c, cc->h, cc->w, cc->out_c, cc->kh,
+                                cc->kw, cc->stride, cc->pad, TC (scratch), scratch_n);
+  gpu->conv2d_maxpool2_forward (gpu, TG (x), TG (weight), TG (bias), TG (y), TG (pooled),
+                                argmax_gpu.g, cc->batch, cc->c, cc->h, cc->w, cc->out_c, cc->kh,
+                                cc->kw, cc->stride, cc->pad, TG (scratch), scratch_n);
+  twin_free (&argmax_gpu);
+  if (twin_close ("y", &y, OP_RTOL) && twin_close ("pooled", &pooled, OP_RTOL)) {
+    Twin argmax = twin_new (argmax_host, p_n * sizeof (gint32));
+    cpu->conv2d_maxpool2_backward (cpu, TC (x), TC (weight), TC (dpooled), argmax.c, TC (dy),
+                                   TC (dweight), TC (dbias), TC (dx), cc->batch, cc->c, cc->h,
+                                   cc->w, cc->out_c, cc->kh, cc->kw, cc->stride, cc->pad,
+                                   TC (scratch), scratch_n);
+    gpu->conv2d_maxpool2_backward (gpu, TG (x), TG (weight), TG (dpooled), argmax.g, TG (dy),
+                                   TG (dweight), TG (dbias), TG (dx), cc->batch, cc->c, cc->h,
+                                   cc->w, cc->out_c, cc->kh, cc->kw, cc->stride, cc->pad,
+                                   TG (scratch), scratch_n);
+    (void) (twin_close ("dy", &dy, OP_RTOL) && twin_close ("dweight", &dweight, OP_RTOL) &&
+            twin_close ("dbias", &dbias, OP_RTOL) && twin_close ("dx", &dx, OP_RTOL));
+    twin_free (&argmax);
+  }
+  Twin *all[] = { &x, &weight, &bias, &y, &pooled, &scratch, &dpooled, &dy, &dweight, &dbias, &dx };
+  for (gsize i = 0; i < G_N_ELEMENTS (all); i++)
+    twin_free (all[i]);
+}
+
 /* ---- pooling ---- */
 
 typedef struct
@@ -1128,6 +1188,7 @@ main (int argc, char **argv)
   ADD_CASES ("/im2col-col2im", "", conv_cases, conv_names, test_im2col_col2im);
   g_test_add_func ("/gpu-parity/swap-axes", test_swap_axes);
   ADD_CASES ("/conv2d", "/forward", conv_cases, conv_names, test_conv2d_forward);
+  ADD_CASES ("/conv2d", "/maxpool2", conv_cases, conv_names, test_conv2d_maxpool2);
   ADD_CASES ("/conv2d", "/backward", conv_cases, conv_names, test_conv2d_backward);
 
   ADD_CASES ("/maxpool", "", pool_cases, pool_names, test_maxpool);
