@@ -90,3 +90,71 @@ lam_in_top_k (const float *scores, int n, int label, int k)
       better++;
   return better < k;
 }
+
+void
+lam_csv_append_field (GString *out, const char *field)
+{
+  if (field == NULL)
+    field = "";
+  gsize len = strlen (field);
+  gboolean quote = strpbrk (field, ",\"\r\n") != NULL
+                   || (len > 0 && (field[0] == ' ' || field[len - 1] == ' '));
+  if (!quote) {
+    g_string_append (out, field);
+    return;
+  }
+  g_string_append_c (out, '"');
+  for (const char *p = field; *p != '\0'; p++) {
+    if (*p == '"')
+      g_string_append_c (out, '"');
+    g_string_append_c (out, *p);
+  }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_class_name (GString *out, const char *const *class_names, int c)
+{
+  if (class_names != NULL && class_names[c] != NULL) {
+    lam_csv_append_field (out, class_names[c]);
+    return;
+  }
+  g_string_append_printf (out, "%d", c);
+}
+
+char *
+lam_confusion_to_csv (const LamConfusion *confusion, const char *const *class_names)
+{
+  g_return_val_if_fail (confusion != NULL, NULL);
+  int n = confusion->n_classes;
+  GString *out = g_string_new ("true\\predicted");
+  for (int p = 0; p < n; p++) {
+    g_string_append_c (out, ',');
+    append_class_name (out, class_names, p);
+  }
+  g_string_append (out, "\r\n");
+  for (int t = 0; t < n; t++) {
+    append_class_name (out, class_names, t);
+    for (int p = 0; p < n; p++)
+      g_string_append_printf (out, ",%" G_GUINT64_FORMAT, lam_confusion_get (confusion, t, p));
+    g_string_append (out, "\r\n");
+  }
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+lam_confusion_write_csv (const LamConfusion *confusion, const char *const *class_names,
+                         const char *path, GError **error)
+{
+  g_return_val_if_fail (confusion != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_autofree char *csv = lam_confusion_to_csv (confusion, class_names);
+  g_autoptr (GError) local_error = NULL;
+  if (!g_file_set_contents_full (path, csv, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0666,
+                                 &local_error)) {
+    g_set_error (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code),
+                 "Could not write %s: %s", path, local_error->message);
+    return FALSE;
+  }
+  return TRUE;
+}

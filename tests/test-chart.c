@@ -1,9 +1,12 @@
 #include <math.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
 #include "lam-chart.h"
+#include "lam-test-util.h"
 
 #define PLOT_W 400
 #define PLOT_H 300
@@ -509,16 +512,6 @@ test_properties (void)
 /* Windows */
 
 static void
-iterate_for (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (1000);
-}
-
-static void
 wait_for_size (GtkWidget *widget)
 {
   gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
@@ -529,7 +522,7 @@ wait_for_size (GtkWidget *widget)
       if (!g_main_context_iteration (NULL, FALSE))
         g_usleep (1000);
     }
-  iterate_for (100);
+  lam_test_settle (100);
 }
 
 static gboolean
@@ -807,7 +800,7 @@ test_render_window_dark (void)
       if (!g_main_context_iteration (NULL, FALSE))
         g_usleep (1000);
     }
-  iterate_for (200);
+  lam_test_settle (200);
   hover_at (demo.loss, 1.5, 1.0);
   texture = render_widget (demo.window);
   save_png (texture, "chart-dark.png");
@@ -816,7 +809,7 @@ test_render_window_dark (void)
   g_assert_cmpfloat (dark_luminance, <, 0.4);
   gtk_window_destroy (GTK_WINDOW (demo.window));
   g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", FALSE, NULL);
-  iterate_for (50);
+  lam_test_settle (50);
 }
 
 static void
@@ -989,8 +982,390 @@ test_stress (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Saving */
+
+static char *
+tmp_dir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("lamina-chart-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static guint
+count_files (const char *dir)
+{
+  g_autoptr (GDir) handle = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (handle);
+  while (g_dir_read_name (handle) != NULL)
+    n++;
+  return n;
+}
+
+/* A red line falling from 2 to 0.2 over ten epochs, drawn once at 400 × 250
+ * so that the chart's size is known before it has a window. */
+static LamChart *
+saved_chart (const GdkRGBA *red)
+{
+  LamChart *chart = new_chart ();
+  guint a = lam_chart_add_series (chart, "train, \"fast\"", red, LAM_CHART_SERIES_NONE);
+  cairo_surface_t *surface;
+
+  lam_chart_set_title (chart, "Loss");
+  lam_chart_set_axis_labels (chart, "epoch", "loss");
+  for (guint i = 0; i <= 10; i++)
+    lam_chart_append (chart, a, i, 2.0 - 0.18 * i);
+  surface = draw_to_surface (chart, 400, 250);
+  cairo_surface_destroy (surface);
+  return chart;
+}
+
+static void
+test_save_png (void)
+{
+  const GdkRGBA red = { 1.0, 0.25, 0.0, 1.0 };
+  g_autoptr (LamChart) chart = saved_chart (&red);
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *path = g_build_filename (dir, "loss.png", NULL);
+  g_autofree char *sized = g_build_filename (dir, "sized.png", NULL);
+  g_autofree char *kept = g_test_build_filename (G_TEST_BUILT, "chart-saved.png", NULL);
+  g_autoptr (GError) error = NULL;
+  cairo_surface_t *png;
+  guint hits = 0;
+
+  /* By default twice the chart's size: the same layout, sharper. */
+  g_assert_true (lam_chart_save (chart, path, LAM_CHART_FILE_AUTO, 0, 0, &error));
+  g_assert_no_error (error);
+  png = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (png), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (png), ==, 800);
+  g_assert_cmpint (cairo_image_surface_get_height (png), ==, 500);
+  for (guint i = 0; i < 10; i++)
+    {
+      double x = i + 0.5, wx, wy;
+
+      g_assert_true (lam_chart_data_to_widget (chart, x, 2.0 - 0.18 * x, &wx, &wy));
+      hits += pixel_near_color (png, 2 * wx, 2 * wy, 2, &red);
+    }
+  /* The legend may cover one of them. */
+  g_assert_cmpuint (hits, >=, 9);
+  g_assert_false (pixel_near_color (png, 3, 3, 2, &red));
+  g_assert_cmpuint (count_color (png, &red), >, 1000);
+  /* Opaque, in the theme's background colour, where nothing is drawn. */
+  g_assert_cmpuint (*(const guint32 *) cairo_image_surface_get_data (png) >> 24, ==, 0xff);
+  cairo_surface_destroy (png);
+
+  /* At the size asked for, laid out for it. */
+  g_assert_true (lam_chart_save (chart, sized, LAM_CHART_FILE_PNG, 640, 360, &error));
+  g_assert_no_error (error);
+  png = cairo_image_surface_create_from_png (sized);
+  g_assert_cmpint (cairo_surface_status (png), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (png), ==, 640);
+  g_assert_cmpint (cairo_image_surface_get_height (png), ==, 360);
+  g_assert_cmpuint (count_color (png, &red), >, 300);
+  cairo_surface_destroy (png);
+
+  /* A copy for a person to look at. */
+  g_assert_true (lam_chart_save (chart, kept, LAM_CHART_FILE_AUTO, 0, 0, &error));
+  g_assert_no_error (error);
+  g_test_message ("wrote %s", kept);
+
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_remove (sized), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+typedef struct
+{
+  guint elements;
+  guint paths;
+  char *root;
+  char *width;
+} SvgCount;
+
+static void
+svg_start (GMarkupParseContext *context, const char *name, const char **attribute_names,
+           const char **attribute_values, gpointer user_data, GError **error)
+{
+  SvgCount *count = user_data;
+
+  if (count->elements++ == 0)
+    {
+      count->root = g_strdup (name);
+      for (guint i = 0; attribute_names[i] != NULL; i++)
+        if (g_str_equal (attribute_names[i], "width"))
+          count->width = g_strdup (attribute_values[i]);
+    }
+  if (g_str_equal (name, "path"))
+    count->paths++;
+}
+
+static void
+test_save_svg (void)
+{
+  const GdkRGBA red = { 1.0, 0.25, 0.0, 1.0 };
+  g_autoptr (LamChart) chart = saved_chart (&red);
+  g_autofree char *path = g_test_build_filename (G_TEST_BUILT, "chart-saved.svg", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *svg = NULL;
+  gsize length;
+  const GMarkupParser parser = { svg_start, NULL, NULL, NULL, NULL };
+  SvgCount count = { 0 };
+  GMarkupParseContext *context;
+
+  g_assert_true (lam_chart_save (chart, path, LAM_CHART_FILE_AUTO, 0, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &svg, &length, &error));
+  g_assert_no_error (error);
+
+  context = g_markup_parse_context_new (&parser, 0, &count, NULL);
+  g_assert_true (g_markup_parse_context_parse (context, svg, length, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_markup_parse_context_end_parse (context, &error));
+  g_assert_no_error (error);
+  g_markup_parse_context_free (context);
+
+  /* A vector drawing of the chart's size, its lines and glyphs as paths. */
+  g_assert_cmpstr (count.root, ==, "svg");
+  g_assert_nonnull (count.width);
+  g_assert_cmpfloat (g_ascii_strtod (count.width, NULL), ==, 400);
+  g_assert_cmpuint (count.paths, >, 10);
+  /* The series' colour, as cairo writes it. */
+  g_assert_nonnull (strstr (svg, "rgb(100%,25%,0%)"));
+  g_test_message ("wrote %s: %u elements, %u paths", path, count.elements, count.paths);
+  g_free (count.root);
+  g_free (count.width);
+}
+
+static void
+test_save_csv (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint a = lam_chart_add_series (chart, "train, \"fast\"", NULL, LAM_CHART_SERIES_SMOOTHED);
+  guint b = lam_chart_add_series (chart, "validation", NULL, LAM_CHART_SERIES_NONE);
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *path = g_build_filename (dir, "data.csv", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *csv = NULL;
+
+  lam_chart_set_smoothing (chart, 0.9);
+  lam_chart_append (chart, a, 0, 2.5);
+  lam_chart_append (chart, a, 0.5, NAN);
+  lam_chart_append (chart, a, 1, INFINITY);
+  lam_chart_append (chart, b, 1, 0.125);
+  lam_chart_append (chart, b, 2.25, 1.0 / 3.0);
+
+  /* The values appended, not the smoothed ones drawn. */
+  csv = lam_chart_dup_csv (chart);
+  g_assert_cmpstr (csv, ==,
+                   "series,x,y\r\n"
+                   "\"train, \"\"fast\"\"\",0,2.5\r\n"
+                   "\"train, \"\"fast\"\"\",0.5,nan\r\n"
+                   "\"train, \"\"fast\"\"\",1,inf\r\n"
+                   "validation,1,0.125\r\n"
+                   "validation,2.25,0.3333333333\r\n");
+
+  g_assert_true (lam_chart_save (chart, path, LAM_CHART_FILE_AUTO, 0, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, csv);
+
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static void
+assert_contents (const char *path, const char *expected)
+{
+  g_autofree char *contents = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, expected);
+}
+
+static void
+test_save_errors (void)
+{
+  const GdkRGBA red = { 1.0, 0.25, 0.0, 1.0 };
+  g_autoptr (LamChart) chart = saved_chart (&red);
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *missing = g_build_filename (dir, "no-such-folder", "chart.png", NULL);
+  g_autofree char *taken = g_build_filename (dir, "taken.svg", NULL);
+  g_autofree char *inside = g_build_filename (taken, "keep.txt", NULL);
+  g_autofree char *unknown = g_build_filename (dir, "chart.gif", NULL);
+  g_autofree char *existing = g_build_filename (dir, "existing.png", NULL);
+  g_autoptr (GError) error = NULL;
+  GStatBuf st;
+
+  /* A folder that does not exist: the error names the path. */
+  g_assert_false (lam_chart_save (chart, missing, LAM_CHART_FILE_AUTO, 0, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+
+  /* A folder in the way is left as it was, and no temporary file stays. */
+  g_assert_cmpint (g_mkdir (taken, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (inside, "keep", -1, NULL));
+  g_assert_false (lam_chart_save (chart, taken, LAM_CHART_FILE_AUTO, 0, 0, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, taken));
+  g_clear_error (&error);
+  assert_contents (inside, "keep");
+  g_assert_cmpuint (count_files (dir), ==, 1);
+
+  /* A name that says no format: refused before anything is written. */
+  g_assert_true (g_file_set_contents (unknown, "old", -1, NULL));
+  g_assert_false (lam_chart_save (chart, unknown, LAM_CHART_FILE_AUTO, 0, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, unknown));
+  g_clear_error (&error);
+  assert_contents (unknown, "old");
+
+  /* A file the user cannot write over keeps its contents (root writes
+   * anywhere, so there only the replacing is checked). */
+  g_assert_true (g_file_set_contents (existing, "old", -1, NULL));
+  if (geteuid () != 0)
+    {
+      g_assert_cmpint (g_chmod (dir, 0555), ==, 0);
+      g_assert_false (lam_chart_save (chart, existing, LAM_CHART_FILE_AUTO, 0, 0, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+      g_assert_nonnull (strstr (error->message, existing));
+      g_clear_error (&error);
+      assert_contents (existing, "old");
+      g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+    }
+  /* A file that can be written over is replaced whole. */
+  g_assert_true (lam_chart_save (chart, existing, LAM_CHART_FILE_AUTO, 0, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (existing, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 1000);
+  g_assert_cmpuint (count_files (dir), ==, 3);
+
+  g_assert_cmpint (g_remove (existing), ==, 0);
+  g_assert_cmpint (g_remove (unknown), ==, 0);
+  g_assert_cmpint (g_remove (inside), ==, 0);
+  g_assert_cmpint (g_rmdir (taken), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static GtkGesture *
+find_context_gesture (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_CLICK (controller)
+          && gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller))
+               == GDK_BUTTON_SECONDARY)
+        return GTK_GESTURE (controller);
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_file_chooser (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (GTK_IS_FILE_CHOOSER (window) && gtk_widget_get_visible (window))
+        return window;
+    }
+  return NULL;
+}
+
+static gboolean
+file_exists (gpointer path)
+{
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* The context menu's entries, and one of them taken through the file
+ * chooser to a file. */
+static void
+test_context_menu (void)
+{
+  const GdkRGBA red = { 1.0, 0.25, 0.0, 1.0 };
+  LamChart *chart = saved_chart (&red);
+  GtkWidget *window = gtk_window_new ();
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *path = g_build_filename (dir, "Loss.csv", NULL);
+  g_autoptr (GFile) folder = g_file_new_for_path (dir);
+  g_autofree char *expected = lam_chart_dup_csv (chart);
+  GtkGesture *gesture;
+  GtkWidget *menu;
+  GtkWidget *chooser;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 500, 320);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (chart));
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_size (GTK_WIDGET (chart));
+
+  gesture = find_context_gesture (GTK_WIDGET (chart));
+  g_assert_nonnull (gesture);
+  g_signal_emit_by_name (gesture, "pressed", 1, 40.0, 30.0);
+  lam_test_settle (100);
+  menu = gtk_widget_get_first_child (GTK_WIDGET (chart));
+  g_assert_true (GTK_IS_POPOVER_MENU (menu));
+  g_assert_true (gtk_widget_get_visible (menu));
+  {
+    GMenuModel *model = gtk_popover_menu_get_menu_model (GTK_POPOVER_MENU (menu));
+    const char *actions[] = { "chart.save-png", "chart.save-svg", "chart.save-csv" };
+
+    g_assert_cmpint (g_menu_model_get_n_items (model), ==, 3);
+    for (int i = 0; i < 3; i++)
+      {
+        g_autofree char *action = NULL;
+
+        g_assert_true (g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_ACTION, "s",
+                                                        &action));
+        g_assert_cmpstr (action, ==, actions[i]);
+      }
+  }
+  gtk_popover_popdown (GTK_POPOVER (menu));
+
+  /* Without a portal the native chooser is a GtkFileChooserDialog. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chart), "chart.save-csv", NULL));
+  lam_test_settle (200);
+  chooser = find_file_chooser ();
+  if (chooser == NULL)
+    {
+      g_test_message ("no file chooser window to drive here");
+    }
+  else
+    {
+      g_autofree char *name = gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser));
+
+      /* Named after the chart's title. */
+      g_assert_cmpstr (name, ==, "Loss.csv");
+      g_assert_true (gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder,
+                                                          NULL));
+      lam_test_settle (100);
+      gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+      g_assert_true (lam_test_iterate_until (file_exists, path, 5000));
+      assert_contents (path, expected);
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  lam_test_settle (50);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 int
 main (int argc, char **argv)
+
 {
   /* Tests run without a session bus, which the accessibility bridge would warn about. */
   g_setenv ("GTK_A11Y", "none", TRUE);
@@ -1014,6 +1389,11 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/render/window", test_render_window);
   g_test_add_func ("/chart/render/log-y", test_render_log_y);
   g_test_add_func ("/chart/render/window-dark", test_render_window_dark);
+  g_test_add_func ("/chart/save/png", test_save_png);
+  g_test_add_func ("/chart/save/svg", test_save_svg);
+  g_test_add_func ("/chart/save/csv", test_save_csv);
+  g_test_add_func ("/chart/save/errors", test_save_errors);
+  g_test_add_func ("/chart/save/context-menu", test_context_menu);
 
   return g_test_run ();
 }

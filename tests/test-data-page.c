@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lam-data-page.h"
+#include "lam-test-util.h"
 
 #define N_TRAIN 300
 #define N_TEST 60
@@ -13,23 +14,6 @@
 #define SIDE 28
 
 /* ---- a small IDX dataset: three classes of 28×28 patterns ---- */
-
-static void
-write_idx (const char *path, guint32 magic, int n_dims, const guint32 *dims, const guint8 *data,
-           gsize size)
-{
-  g_autoptr (GByteArray) bytes = g_byte_array_new ();
-  guint32 be = GUINT32_TO_BE (magic);
-  g_byte_array_append (bytes, (guint8 *) &be, 4);
-  for (int i = 0; i < n_dims; i++) {
-    be = GUINT32_TO_BE (dims[i]);
-    g_byte_array_append (bytes, (guint8 *) &be, 4);
-  }
-  g_byte_array_append (bytes, data, size);
-  g_autoptr (GError) error = NULL;
-  g_file_set_contents (path, (char *) bytes->data, bytes->len, &error);
-  g_assert_no_error (error);
-}
 
 /* Class 0: horizontal stripes, 1: vertical stripes, 2: a ring; each shifted
  * and noisy so that no two images are the same. */
@@ -73,20 +57,8 @@ write_patterns (const char *dir, const char *prefix, int n, guint32 seed, int *c
   g_autofree char *labels_path = g_build_filename (dir, labels_name, NULL);
   guint32 image_dims[] = { n, SIDE, SIDE };
   guint32 label_dims[] = { n };
-  write_idx (images_path, 0x803, 3, image_dims, images, n * image_size);
-  write_idx (labels_path, 0x801, 1, label_dims, labels, n);
-}
-
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr (GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
-  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL) {
-    g_autofree char *path = g_build_filename (dir, name, NULL);
-    g_unlink (path);
-  }
-  g_rmdir (dir);
+  lam_test_write_idx (images_path, 0x803, 3, image_dims, images, n * image_size);
+  lam_test_write_idx (labels_path, 0x801, 1, label_dims, labels, n);
 }
 
 /* ---- the main loop ---- */
@@ -253,7 +225,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
   while (g_main_context_pending (NULL))
     g_main_context_iteration (NULL, FALSE);
   g_clear_object (&fixture->project);
-  remove_tree (fixture->dir);
+  lam_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
 

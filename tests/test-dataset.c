@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include "lam-dataset.h"
+#include "lam-test-util.h"
 
 /* ---- helpers ---- */
 
@@ -11,24 +12,6 @@ typedef struct
 {
   char *path;
 } TmpDir;
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL) {
-    const char *name;
-    while ((name = g_dir_read_name (dir)) != NULL) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_assert_cmpint (g_remove (child), ==, 0);
-    }
-    g_dir_close (dir);
-  }
-  g_assert_cmpint (g_rmdir (path), ==, 0);
-}
 
 static TmpDir *
 tmp_dir_new (const char *template)
@@ -43,7 +26,7 @@ tmp_dir_new (const char *template)
 static void
 tmp_dir_free (TmpDir *tmp)
 {
-  remove_tree (tmp->path);
+  lam_test_remove_tree (tmp->path);
   g_free (tmp->path);
   g_free (tmp);
 }
@@ -76,27 +59,6 @@ gzip_bytes (const guint8 *data, gsize size)
   GByteArray *bytes = g_byte_array_new ();
   g_byte_array_append (bytes, g_memory_output_stream_get_data (result),
                        (guint) g_memory_output_stream_get_data_size (result));
-  return bytes;
-}
-
-static void
-append_be32 (GByteArray *bytes, guint32 value)
-{
-  guint8 b[4] = { value >> 24, value >> 16, value >> 8, value };
-  g_byte_array_append (bytes, b, 4);
-}
-
-/* An IDX file: magic 0 0 type rank, rank big-endian dims, then data. */
-static GByteArray *
-idx_bytes (guint8 type, guint rank, const guint32 *dims, const guint8 *data, gsize size)
-{
-  GByteArray *bytes = g_byte_array_new ();
-  guint8 magic[4] = { 0, 0, type, (guint8) rank };
-  g_byte_array_append (bytes, magic, 4);
-  for (guint i = 0; i < rank; i++)
-    append_be32 (bytes, dims[i]);
-  if (size > 0)
-    g_byte_array_append (bytes, data, (guint) size);
   return bytes;
 }
 
@@ -156,8 +118,8 @@ write_idx_pair (const char *dir, const IdxData *d, const char *images_name,
 {
   guint32 image_dims[3] = { d->n, d->h, d->w };
   g_autoptr (GByteArray) images =
-    idx_bytes (0x08, 3, image_dims, d->images, (gsize) d->n * d->h * d->w);
-  g_autoptr (GByteArray) labels = idx_bytes (0x08, 1, &d->n, d->labels, d->n);
+    lam_test_idx_bytes (0x08, 3, image_dims, d->images, (gsize) d->n * d->h * d->w);
+  g_autoptr (GByteArray) labels = lam_test_idx_bytes (0x08, 1, &d->n, d->labels, d->n);
   char *ip = write_bytes (dir, images_name, images, gzip);
   char *lp = write_bytes (dir, labels_name, labels, gzip);
   if (images_path != NULL)
@@ -244,7 +206,7 @@ test_idx_trailing (void)
   g_autoptr (IdxData) d = idx_data_new (4, 3, 3, 2);
   g_autofree char *ip = NULL, *lp = NULL;
   write_idx_pair (tmp->path, d, "img", "lab", FALSE, &ip, NULL);
-  g_autoptr (GByteArray) labels = idx_bytes (0x08, 1, &d->n, d->labels, d->n);
+  g_autoptr (GByteArray) labels = lam_test_idx_bytes (0x08, 1, &d->n, d->labels, d->n);
   g_byte_array_append (labels, (const guint8 *) "\xff\xff", 2);
   lp = write_bytes (tmp->path, "lab", labels, FALSE);
 
@@ -261,7 +223,7 @@ static char *
 write_labels (const char *dir, guint32 n)
 {
   g_autofree guint8 *labels = g_new0 (guint8, n);
-  g_autoptr (GByteArray) bytes = idx_bytes (0x08, 1, &n, labels, n);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x08, 1, &n, labels, n);
   return write_bytes (dir, "labels", bytes, FALSE);
 }
 
@@ -285,7 +247,7 @@ test_idx_wrong_magic (void)
 {
   guint32 dims[3] = { 2, 2, 2 };
   guint8 data[8] = { 0 };
-  g_autoptr (GByteArray) bytes = idx_bytes (0x08, 3, dims, data, 8);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x08, 3, dims, data, 8);
   bytes->data[0] = 0x1f;
   expect_images_error (bytes, FALSE, LAM_DATASET_ERROR_FORMAT,
                        "magic 0x1f000803, expected 0x00000803");
@@ -299,7 +261,7 @@ test_idx_wrong_type (void)
 {
   guint32 dims[3] = { 2, 2, 2 };
   guint8 data[32] = { 0 };
-  g_autoptr (GByteArray) bytes = idx_bytes (0x0d, 3, dims, data, 32);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x0d, 3, dims, data, 32);
   expect_images_error (bytes, FALSE, LAM_DATASET_ERROR_FORMAT, "type 0x0d, expected 0x08");
 }
 
@@ -308,7 +270,7 @@ test_idx_wrong_rank (void)
 {
   guint32 dims[2] = { 2, 4 };
   guint8 data[8] = { 0 };
-  g_autoptr (GByteArray) bytes = idx_bytes (0x08, 2, dims, data, 8);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x08, 2, dims, data, 8);
   expect_images_error (bytes, FALSE, LAM_DATASET_ERROR_FORMAT, "rank 2, expected 3");
 }
 
@@ -316,7 +278,7 @@ static void
 test_idx_zero_dim (void)
 {
   guint32 dims[3] = { 2, 0, 2 };
-  g_autoptr (GByteArray) bytes = idx_bytes (0x08, 3, dims, NULL, 0);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x08, 3, dims, NULL, 0);
   expect_images_error (bytes, FALSE, LAM_DATASET_ERROR_FORMAT, "every dimension > 0");
 }
 
@@ -326,7 +288,7 @@ test_idx_truncated (gconstpointer data)
   gboolean gzip = GPOINTER_TO_INT (data);
   guint32 dims[3] = { 2, 4, 4 };
   guint8 pixels[31] = { 0 };
-  g_autoptr (GByteArray) bytes = idx_bytes (0x08, 3, dims, pixels, sizeof pixels);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x08, 3, dims, pixels, sizeof pixels);
   expect_images_error (bytes, gzip, LAM_DATASET_ERROR_TRUNCATED, "need 32 bytes");
 }
 
@@ -336,7 +298,7 @@ test_idx_cut_gzip (void)
   /* A gzip stream cut in the middle, as by an interrupted download. */
   g_autoptr (IdxData) d = idx_data_new (200, 28, 28, 10);
   guint32 dims[3] = { d->n, d->h, d->w };
-  g_autoptr (GByteArray) bytes = idx_bytes (0x08, 3, dims, d->images, (gsize) d->n * d->h * d->w);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x08, 3, dims, d->images, (gsize) d->n * d->h * d->w);
   g_autoptr (GByteArray) packed = gzip_bytes (bytes->data, bytes->len);
   g_byte_array_set_size (packed, packed->len / 2);
 
@@ -353,7 +315,7 @@ static void
 test_idx_overflow (void)
 {
   guint32 dims[3] = { 0xffffffffu, 0xffffffffu, 0xffffffffu };
-  g_autoptr (GByteArray) bytes = idx_bytes (0x08, 3, dims, NULL, 0);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x08, 3, dims, NULL, 0);
   expect_images_error (bytes, FALSE, LAM_DATASET_ERROR_TOO_LARGE, "overflows");
 }
 
@@ -361,10 +323,10 @@ static void
 test_idx_limits (void)
 {
   guint32 side[3] = { 1, 5000, 1 };
-  g_autoptr (GByteArray) wide = idx_bytes (0x08, 3, side, NULL, 0);
+  g_autoptr (GByteArray) wide = lam_test_idx_bytes (0x08, 3, side, NULL, 0);
   expect_images_error (wide, FALSE, LAM_DATASET_ERROR_TOO_LARGE, "at most 4096");
   guint32 bytes_dims[3] = { 1u << 20, 4096, 4096 };
-  g_autoptr (GByteArray) big = idx_bytes (0x08, 3, bytes_dims, NULL, 0);
+  g_autoptr (GByteArray) big = lam_test_idx_bytes (0x08, 3, bytes_dims, NULL, 0);
   expect_images_error (big, FALSE, LAM_DATASET_ERROR_TOO_LARGE, "at most 2147483648");
 }
 
@@ -389,9 +351,9 @@ test_idx_huge_claim (gconstpointer data)
   g_autoptr (TmpDir) tmp = tmp_dir_new ("lam-dataset-XXXXXX");
   guint8 payload[100] = { 0 };
   guint32 n_labels = 2000000000u;
-  g_autoptr (GByteArray) labels = idx_bytes (0x08, 1, &n_labels, payload, sizeof payload);
+  g_autoptr (GByteArray) labels = lam_test_idx_bytes (0x08, 1, &n_labels, payload, sizeof payload);
   guint32 image_dims[3] = { 1u << 21, 28, 28 };
-  g_autoptr (GByteArray) images = idx_bytes (0x08, 3, image_dims, payload, sizeof payload);
+  g_autoptr (GByteArray) images = lam_test_idx_bytes (0x08, 3, image_dims, payload, sizeof payload);
   g_autofree char *lp = write_bytes (tmp->path, "labels", labels, gzip);
   g_autofree char *ip = write_bytes (tmp->path, "images", images, gzip);
   g_autoptr (IdxData) d = idx_data_new (2, 2, 2, 2);
@@ -467,7 +429,7 @@ test_idx_header_only (gconstpointer data)
 {
   gboolean gzip = GPOINTER_TO_INT (data);
   guint32 dims[3] = { 2, 28, 28 };
-  g_autoptr (GByteArray) bytes = idx_bytes (0x08, 3, dims, NULL, 0);
+  g_autoptr (GByteArray) bytes = lam_test_idx_bytes (0x08, 3, dims, NULL, 0);
   expect_images_error (bytes, gzip, LAM_DATASET_ERROR_TRUNCATED, "need 1568 bytes");
   /* Cut inside the dimensions. */
   g_byte_array_set_size (bytes, 9);

@@ -3,6 +3,7 @@
  * confusion matrix, accuracy, gallery filters and orders, detail panel and
  * per-image history are checked against the engine's own evaluation. Each
  * view is saved as a PNG into the build's tests folder. */
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "lam-device.h"
 #include "lam-evaluate-page.h"
 #include "lam-ui-util.h"
+#include "lam-test-util.h"
 
 static LamProject *project;
 static gboolean have_data;
@@ -23,30 +25,6 @@ static gsize n_params;
 static float mean[3], std[3];
 
 static void
-iterate_until (gboolean (*done) (gpointer), gpointer data, int timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  while (!done (data) && g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (1000);
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-static void
-settle (int ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (1000);
-}
-
-static void
 on_after_paint (GdkFrameClock *clock, gpointer user_data)
 {
   *(gboolean *) user_data = TRUE;
@@ -57,12 +35,12 @@ on_after_paint (GdkFrameClock *clock, gpointer user_data)
 static void
 save_png (const char *name)
 {
-  settle (300);
+  lam_test_settle (300);
   GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
   gboolean painted = FALSE;
   gulong handler = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &painted);
   gtk_widget_queue_draw (window);
-  iterate_until (flag_set, &painted, 5000);
+  lam_test_iterate_until (lam_test_flag_set, &painted, 5000);
   g_signal_handler_disconnect (clock, handler);
   g_assert_cmpint (gtk_widget_get_width (window), ==, 1280);
   g_assert_cmpint (gtk_widget_get_height (window), ==, 820);
@@ -169,11 +147,11 @@ publish (int epoch)
   lam_project_set_weights (project, spec, params[epoch - 1], n_params, mean, std, epoch);
   g_assert_true (lam_evaluate_page_is_busy (page));
   Expected expected = { epoch, lam_project_get_weights_run (project) };
-  iterate_until (evaluated, &expected, 120000);
+  lam_test_iterate_until (evaluated, &expected, 120000);
   g_assert_true (evaluated (&expected));
   g_test_message ("epoch %d evaluated and shown in %.0f ms", epoch,
                   (g_get_monotonic_time () - start) / 1e3);
-  settle (100);
+  lam_test_settle (100);
   return lam_evaluation_get_result (lam_evaluate_page_get_evaluation (page));
 }
 
@@ -197,6 +175,12 @@ test_empty_state (void)
   g_assert_false (lam_evaluate_page_is_busy (page));
   g_assert_cmpuint (lam_prediction_grid_get_n_items (lam_evaluate_page_get_gallery (page)), ==,
                     0);
+  /* Nothing to save yet. */
+  g_autoptr (GError) error = NULL;
+  g_assert_false (lam_evaluate_page_save_confusion_csv (page, "/nonexistent/confusion.csv",
+                                                        &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/confusion.csv"));
   save_png ("evaluate-empty.png");
 }
 
@@ -252,6 +236,52 @@ test_matches_engine (void)
   /* One epoch of this MLP gets well past chance. */
   g_assert_cmpfloat (accuracy, >, 0.75);
   save_png ("evaluate-overview.png");
+}
+
+/* The confusion matrix saved as CSV (the engine's formatting of the page's
+ * matrix with the dataset's names) and as a PNG of the view; a path that
+ * cannot be written is refused with the path named. */
+static void
+test_save_confusion (void)
+{
+  if (skip_without_data ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("lamina-evaluate-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *csv_path = g_build_filename (dir, "confusion.csv", NULL);
+  g_autofree char *png_path = g_build_filename (dir, "confusion.png", NULL);
+  g_autofree char *missing = g_build_filename (dir, "missing", "confusion.csv", NULL);
+
+  LamEvaluationResult *result = current_result ();
+  g_assert_true (lam_evaluate_page_save_confusion_csv (page, csv_path, &error));
+  g_assert_no_error (error);
+  g_autofree char *csv = NULL;
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+  g_autofree char *expected =
+    lam_confusion_to_csv (lam_evaluate_page_get_confusion (page),
+                          (const char *const *) result->dataset->class_names);
+  g_assert_cmpstr (csv, ==, expected);
+  /* Fashion-MNIST's first class name holds a slash, not a comma: as it is. */
+  g_assert_true (g_str_has_prefix (csv, "true\\predicted,"));
+  g_test_message ("%.*s", (int) strcspn (csv, "\r"), csv);
+
+  g_assert_true (lam_evaluate_page_save_confusion_png (page, png_path, &error));
+  g_assert_no_error (error);
+  cairo_surface_t *png = cairo_image_surface_create_from_png (png_path);
+  g_assert_cmpint (cairo_surface_status (png), ==, CAIRO_STATUS_SUCCESS);
+  GtkWidget *view = GTK_WIDGET (lam_evaluate_page_get_confusion_view (page));
+  g_assert_cmpint (cairo_image_surface_get_width (png), ==, gtk_widget_get_width (view));
+  g_assert_cmpint (cairo_image_surface_get_height (png), ==, gtk_widget_get_height (view));
+  cairo_surface_destroy (png);
+
+  g_assert_false (lam_evaluate_page_save_confusion_csv (page, missing, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, missing));
+
+  g_assert_cmpint (g_remove (csv_path), ==, 0);
+  g_assert_cmpint (g_remove (png_path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 static void
@@ -453,7 +483,7 @@ test_stale_and_new_run (void)
   }
   /* A new run starts a new history. */
   g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, 1);
-  settle (500);
+  lam_test_settle (500);
   g_assert_cmpint (current_result ()->epoch, ==, 1);
   g_assert_cmpfloat (current_result ()->accuracy, ==, accuracy1);
 }
@@ -467,7 +497,7 @@ test_draw (void)
   LamDrawingPad *pad = lam_evaluate_page_get_drawing_pad (page);
   LamProbabilityBars *bars = lam_evaluate_page_get_drawing_bars (page);
   lam_drawing_pad_clear (pad);
-  settle (100);
+  lam_test_settle (100);
   g_assert_true (isnan (lam_probability_bars_get_probability (bars, 0)));
 
   /* A pair of trousers: a waistband and two legs, each leg a few strokes
@@ -479,7 +509,7 @@ test_draw (void)
   };
   for (guint i = 0; i < G_N_ELEMENTS (strokes); i++)
     lam_drawing_pad_add_stroke (pad, strokes[i], 2);
-  settle (200);
+  lam_test_settle (200);
   g_assert_false (lam_drawing_pad_is_empty (pad));
   double sum = 0;
   for (int c = 0; c < 10; c++)
@@ -533,12 +563,12 @@ test_closed_while_evaluating (void)
   GtkWidget *other = lam_evaluate_page_new (project);
   gtk_window_set_child (GTK_WINDOW (other_window), other);
   gtk_window_present (GTK_WINDOW (other_window));
-  settle (100);
+  lam_test_settle (100);
   lam_project_set_weights (project, spec, params[1], n_params, mean, std, 2);
   g_assert_true (lam_evaluate_page_is_busy (LAM_EVALUATE_PAGE (other)));
   gtk_window_destroy (GTK_WINDOW (other_window));
-  iterate_until (not_busy, NULL, 120000);
-  settle (500);
+  lam_test_iterate_until (not_busy, NULL, 120000);
+  lam_test_settle (500);
   g_assert_false (lam_evaluate_page_is_busy (page));
   g_assert_cmpint (current_result ()->epoch, ==, 2);
 }
@@ -553,7 +583,7 @@ main (int argc, char **argv)
   project = lam_project_new ();
   gboolean loaded = FALSE;
   lam_project_load_dataset_async (project, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
-  iterate_until (flag_set, &loaded, 60000);
+  lam_test_iterate_until (lam_test_flag_set, &loaded, 60000);
 
   window = gtk_window_new ();
   gtk_window_set_title (GTK_WINDOW (window), "Evaluate");
@@ -561,12 +591,13 @@ main (int argc, char **argv)
   page = LAM_EVALUATE_PAGE (lam_evaluate_page_new (project));
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
   gtk_window_present (GTK_WINDOW (window));
-  settle (500);
+  lam_test_settle (500);
 
   g_test_add_func ("/evaluate-page/empty-before-weights", test_empty_state);
   g_test_add_func ("/evaluate-page/confusion-and-accuracy-match-lam-evaluate",
                    test_matches_engine);
   g_test_add_func ("/evaluate-page/class-accuracy-matches-confusion-rows", test_class_accuracy);
+  g_test_add_func ("/evaluate-page/save-confusion", test_save_confusion);
   g_test_add_func ("/evaluate-page/cell-filters-gallery-exactly", test_cell_filters_gallery);
   g_test_add_func ("/evaluate-page/gallery-mistakes-first-in-every-order", test_gallery_order);
   g_test_add_func ("/evaluate-page/selected-image-probabilities", test_selected_image);

@@ -12,6 +12,7 @@
 #include "lam-model.h"
 #include "lam-ui-util.h"
 #include "lam-weights-view.h"
+#include "lam-test-util.h"
 
 #define INPUT LAM_DRAWING_PAD_INPUT_SIZE
 
@@ -21,18 +22,9 @@ static const double seven[] = {
 };
 
 static void
-settle (int ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (1000);
-}
-
-static void
 save_png (GtkWidget *widget, const char *name)
 {
-  settle (300);
+  lam_test_settle (300);
   const char *dir = g_getenv ("G_TEST_BUILDDIR");
   g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
   g_autoptr (GError) error = NULL;
@@ -57,7 +49,7 @@ show_in_window (GtkWidget *child, int width, int height)
   gtk_window_set_default_size (GTK_WINDOW (window), width, height);
   gtk_window_set_child (GTK_WINDOW (window), child);
   gtk_window_present (GTK_WINDOW (window));
-  settle (300);
+  lam_test_settle (300);
   return window;
 }
 
@@ -207,7 +199,7 @@ test_drawing_pad_preview_outlives_pad (void)
   GtkWidget *window = show_in_window (preview, 200, 200);
   g_object_unref (pad);
   gtk_widget_queue_draw (preview);
-  settle (100);
+  lam_test_settle (100);
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -260,7 +252,7 @@ test_weights_linear (void)
   g_assert_cmpuint (lam_weights_view_get_n_units (LAM_WEIGHTS_VIEW (view)), ==, 256);
   g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 64);
   gtk_window_set_default_size (GTK_WINDOW (window), 840, 1040);
-  settle (200);
+  lam_test_settle (200);
   save_png (window, "weights-linear.png");
 
   lam_weights_view_clear (LAM_WEIGHTS_VIEW (view));
@@ -312,7 +304,7 @@ test_weights_after_pooling (void)
   g_autoptr (LamModelPlan) fixed = plan_for ("flatten,softmax", 1, 28);
   lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), fixed, NULL);
   g_assert_cmpint (lam_weights_view_get_layer (LAM_WEIGHTS_VIEW (view)), ==, -1);
-  settle (100);
+  lam_test_settle (100);
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

@@ -1,7 +1,11 @@
 #include "lam-chart.h"
 
+#include <cairo-svg.h>
 #include <math.h>
 #include <string.h>
+
+#include "lam-metrics.h"
+#include "lam-ui-util.h"
 
 #define MIN_WIDTH 320
 #define MIN_HEIGHT 200
@@ -109,6 +113,8 @@ struct _LamChart
   gboolean hover;
   double hover_x;
   double hover_y;
+
+  GtkWidget *menu; /* owned: the context menu, a child popover, made on first use */
 };
 
 G_DEFINE_FINAL_TYPE (LamChart, lam_chart, GTK_TYPE_WIDGET)
@@ -290,12 +296,6 @@ static double
 faded_alpha (LamChart *self)
 {
   return luminance (&self->bg) < 0.5 ? 0.65 : 0.5;
-}
-
-static void
-set_source (cairo_t *cr, const GdkRGBA *c, double alpha)
-{
-  cairo_set_source_rgba (cr, c->red, c->green, c->blue, c->alpha * alpha);
 }
 
 static PangoLayout *
@@ -793,13 +793,13 @@ draw_grid (LamChart *self, cairo_t *cr, const Layout *l)
           for (guint i = 0; i < n; i++)
             crisp_vline (cr, layout_x (l, ticks[i].value), l->plot_y, bottom);
         }
-      set_source (cr, &self->fg, major ? 0.12 : 0.05);
+      lam_ui_set_source (cr, &self->fg, major ? 0.12 : 0.05);
       cairo_stroke (cr);
     }
 
   crisp_hline (cr, l->plot_x, right, bottom);
   crisp_vline (cr, l->plot_x, l->plot_y, bottom);
-  set_source (cr, &self->fg, 0.45);
+  lam_ui_set_source (cr, &self->fg, 0.45);
   cairo_stroke (cr);
 }
 
@@ -809,7 +809,7 @@ draw_tick_labels (LamChart *self, cairo_t *cr, const Layout *l)
   Tick ticks[MAX_TICKS];
   guint n;
 
-  set_source (cr, &self->fg, 0.75);
+  lam_ui_set_source (cr, &self->fg, 0.75);
 
   n = y_ticks (l, ticks);
   for (guint i = 0; i < n; i++)
@@ -840,11 +840,11 @@ draw_titles (LamChart *self, cairo_t *cr, const Layout *l)
 
   if (self->title != NULL)
     {
-      set_source (cr, &self->fg, 1.0);
+      lam_ui_set_source (cr, &self->fg, 1.0);
       show_text (self, cr, self->title, TEXT_TITLE, l->plot_x + l->plot_w / 2, pad, 0.5, 0.0);
     }
 
-  set_source (cr, &self->fg, 0.85);
+  lam_ui_set_source (cr, &self->fg, 0.85);
   if (self->x_label != NULL)
     show_text (self, cr, self->x_label, TEXT_LABEL, l->plot_x + l->plot_w / 2, l->height - pad,
                0.5, 1.0);
@@ -968,7 +968,7 @@ set_series_style (LamChart *self, cairo_t *cr, const Series *s, double alpha, do
       cairo_set_dash (cr, NULL, 0, 0);
       cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
     }
-  set_source (cr, &s->color, alpha);
+  lam_ui_set_source (cr, &s->color, alpha);
   cairo_set_line_width (cr, width);
   /* Where several points share each pixel column the path is a zigzag whose
    * joins nobody can see, and scan-converting it at full quality costs
@@ -982,9 +982,9 @@ draw_dot (LamChart *self, cairo_t *cr, const GdkRGBA *color, double x, double y,
 {
   cairo_new_path (cr);
   cairo_arc (cr, x, y, radius, 0, 2 * G_PI);
-  set_source (cr, color, 1.0);
+  lam_ui_set_source (cr, color, 1.0);
   cairo_fill_preserve (cr);
-  set_source (cr, &self->bg, 1.0);
+  lam_ui_set_source (cr, &self->bg, 1.0);
   cairo_set_line_width (cr, 1.25);
   cairo_stroke (cr);
 }
@@ -1030,23 +1030,12 @@ draw_series (LamChart *self, cairo_t *cr, const Layout *l, const Series *s)
 }
 
 static void
-rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
-{
-  cairo_new_sub_path (cr);
-  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
-  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
-  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
-  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
-  cairo_close_path (cr);
-}
-
-static void
 draw_box (LamChart *self, cairo_t *cr, double x, double y, double w, double h, double alpha)
 {
-  rounded_rect (cr, x, y, w, h, 4);
-  set_source (cr, &self->bg, alpha);
+  lam_ui_rounded_rect (cr, x, y, w, h, 4);
+  lam_ui_set_source (cr, &self->bg, alpha);
   cairo_fill_preserve (cr);
-  set_source (cr, &self->fg, 0.18);
+  lam_ui_set_source (cr, &self->fg, 0.18);
   cairo_set_line_width (cr, 1);
   cairo_stroke (cr);
 }
@@ -1111,14 +1100,14 @@ draw_markers (LamChart *self, cairo_t *cr, const Layout *l, const Box *boxes, gb
       if (boxes[i].w <= 0)
         continue;
       draw_box (self, cr, boxes[i].x, boxes[i].y, boxes[i].w, boxes[i].h, 0.85);
-      set_source (cr, &self->fg, 0.8);
+      lam_ui_set_source (cr, &self->fg, 0.8);
       show_text (self, cr, m->label, TEXT_SMALL, boxes[i].x + 4, boxes[i].y + 1, 0, 0);
     }
   if (!labels)
     {
       cairo_set_line_width (cr, 1);
       cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
-      set_source (cr, &self->fg, 0.5);
+      lam_ui_set_source (cr, &self->fg, 0.5);
       cairo_stroke (cr);
       cairo_set_dash (cr, NULL, 0, 0);
     }
@@ -1229,7 +1218,7 @@ draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_box
           draw_dot (self, cr, &color, best.x + inset + sample / 2, mid, self->line_width + 1.75);
         }
 
-      set_source (cr, &self->fg, 0.85);
+      lam_ui_set_source (cr, &self->fg, 0.85);
       show_text (self, cr, s->name, TEXT_SMALL, best.x + inset + sample + gap, y, 0, 0);
       y += row_h + 2;
     }
@@ -1284,7 +1273,7 @@ draw_overlay (LamChart *self, cairo_t *cr, const Layout *l)
   data_x = l->x_lo + (hx - l->plot_x) / l->plot_w * (l->x_hi - l->x_lo);
 
   crisp_vline (cr, hx, l->plot_y, l->plot_y + l->plot_h);
-  set_source (cr, &self->fg, 0.45);
+  lam_ui_set_source (cr, &self->fg, 0.45);
   cairo_set_line_width (cr, 1);
   cairo_stroke (cr);
 
@@ -1336,7 +1325,7 @@ draw_overlay (LamChart *self, cairo_t *cr, const Layout *l)
 
   draw_box (self, cr, bx, by, box_w, box_h, 0.94);
   y = by + 5;
-  set_source (cr, &self->fg, 0.7);
+  lam_ui_set_source (cr, &self->fg, 0.7);
   show_text (self, cr, header, TEXT_SMALL, bx + 8, y, 0, 0);
   y += row_h + 1;
   for (guint i = 0; i < rows->len; i++)
@@ -1344,12 +1333,26 @@ draw_overlay (LamChart *self, cairo_t *cr, const Layout *l)
       const GdkRGBA *color = &g_array_index (colors, GdkRGBA, i);
 
       cairo_rectangle (cr, bx + 8, y + (row_h - swatch) / 2, swatch, swatch);
-      set_source (cr, color, 1.0);
+      lam_ui_set_source (cr, color, 1.0);
       cairo_fill (cr);
-      set_source (cr, &self->fg, 0.9);
+      lam_ui_set_source (cr, &self->fg, 0.9);
       show_text (self, cr, g_ptr_array_index (rows, i), TEXT_SMALL, bx + 8 + swatch + 6, y, 0, 0);
       y += row_h + 1;
     }
+}
+
+/* The chart over an opaque background, laid out for width × height. */
+static void
+paint_chart (LamChart *self, cairo_t *cr, int width, int height)
+{
+  const Layout *l = get_layout (self, width, height);
+
+  cairo_save (cr);
+  lam_ui_set_source (cr, &self->bg, 1.0);
+  cairo_rectangle (cr, 0, 0, width, height);
+  cairo_fill (cr);
+  draw_chart (self, cr, l);
+  cairo_restore (cr);
 }
 
 static void
@@ -1435,6 +1438,74 @@ on_leave (GtkEventControllerMotion *controller, LamChart *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+/* Context menu */
+
+static gboolean
+save_chosen (GtkWidget *widget, const char *path, gpointer user_data, GError **error)
+{
+  return lam_chart_save (LAM_CHART (widget), path, GPOINTER_TO_INT (user_data), 0, 0, error);
+}
+
+static void
+save_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  LamChart *self = LAM_CHART (widget);
+  LamChartFileFormat format = LAM_CHART_FILE_PNG;
+  const char *title = "Save Chart as PNG";
+  const char *filter = "PNG images";
+  const char *ext = ".png";
+
+  if (g_str_equal (action_name, "chart.save-svg"))
+    {
+      format = LAM_CHART_FILE_SVG;
+      title = "Save Chart as SVG";
+      filter = "SVG drawings";
+      ext = ".svg";
+    }
+  else if (g_str_equal (action_name, "chart.save-csv"))
+    {
+      format = LAM_CHART_FILE_CSV;
+      title = "Save Chart Data as CSV";
+      filter = "CSV files";
+      ext = ".csv";
+    }
+
+  g_autofree char *name = lam_ui_file_name_for (self->title, "Chart", ext);
+  g_autofree char *pattern = g_strconcat ("*", ext, NULL);
+  lam_ui_choose_save_file (widget, title, name, filter, pattern, save_chosen,
+                           GINT_TO_POINTER (format));
+}
+
+static void
+on_context_pressed (GtkGestureClick *gesture, int n_press, double x, double y, LamChart *self)
+{
+  if (self->menu == NULL)
+    {
+      g_autoptr (GMenu) model = g_menu_new ();
+
+      g_menu_append (model, "Save Chart as _PNG…", "chart.save-png");
+      g_menu_append (model, "Save Chart as _SVG…", "chart.save-svg");
+      g_menu_append (model, "Save Data as _CSV…", "chart.save-csv");
+      self->menu = gtk_popover_menu_new_from_model (G_MENU_MODEL (model));
+      gtk_popover_set_has_arrow (GTK_POPOVER (self->menu), FALSE);
+      gtk_widget_set_halign (self->menu, GTK_ALIGN_START);
+      gtk_widget_set_parent (self->menu, GTK_WIDGET (self));
+    }
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->menu),
+                               &(GdkRectangle) { (int) x, (int) y, 1, 1 });
+  gtk_popover_popup (GTK_POPOVER (self->menu));
+  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+}
+
+static void
+lam_chart_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  LamChart *self = LAM_CHART (widget);
+
+  if (self->menu != NULL)
+    gtk_popover_present (GTK_POPOVER (self->menu));
+}
+
 static void
 lam_chart_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
@@ -1489,6 +1560,7 @@ lam_chart_dispose (GObject *object)
   LamChart *self = LAM_CHART (object);
 
   g_clear_pointer (&self->lines_node, gsk_render_node_unref);
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
   if (self->series != NULL)
     g_ptr_array_set_size (self->series, 0);
   if (self->markers != NULL)
@@ -1526,6 +1598,7 @@ lam_chart_class_init (LamChartClass *klass)
   widget_class->snapshot = lam_chart_snapshot;
   widget_class->measure = lam_chart_measure;
   widget_class->css_changed = lam_chart_css_changed;
+  widget_class->size_allocate = lam_chart_size_allocate;
 
   properties[PROP_TITLE] =
     g_param_spec_string ("title", NULL, NULL, NULL,
@@ -1541,6 +1614,10 @@ lam_chart_class_init (LamChartClass *klass)
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  gtk_widget_class_install_action (widget_class, "chart.save-png", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "chart.save-svg", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "chart.save-csv", NULL, save_action);
+
   gtk_widget_class_set_css_name (widget_class, "chart");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
@@ -1549,6 +1626,7 @@ static void
 lam_chart_init (LamChart *self)
 {
   GtkEventController *motion;
+  GtkGesture *click;
 
   self->series = g_ptr_array_new_with_free_func (series_free);
   self->markers = g_array_new (FALSE, FALSE, sizeof (Marker));
@@ -1565,6 +1643,11 @@ lam_chart_init (LamChart *self)
   g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
   g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
   gtk_widget_add_controller (GTK_WIDGET (self), motion);
+
+  click = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_SECONDARY);
+  g_signal_connect (click, "pressed", G_CALLBACK (on_context_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
 }
 
 GtkWidget *
@@ -1911,8 +1994,6 @@ lam_chart_widget_to_data (LamChart *self, double wx, double wy, double *x, doubl
 void
 lam_chart_draw (LamChart *self, cairo_t *cr, int width, int height)
 {
-  const Layout *l;
-
   g_return_if_fail (LAM_IS_CHART (self));
   g_return_if_fail (cr != NULL);
 
@@ -1921,12 +2002,173 @@ lam_chart_draw (LamChart *self, cairo_t *cr, int width, int height)
 
   self->last_draw_width = width;
   self->last_draw_height = height;
-  l = get_layout (self, width, height);
+  paint_chart (self, cr, width, height);
+}
 
-  cairo_save (cr);
-  set_source (cr, &self->bg, 1.0);
-  cairo_rectangle (cr, 0, 0, width, height);
-  cairo_fill (cr);
-  draw_chart (self, cr, l);
-  cairo_restore (cr);
+/* Saving */
+
+static cairo_status_t
+append_bytes (void *closure, const unsigned char *data, unsigned int length)
+{
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+static LamChartFileFormat
+format_from_path (const char *path)
+{
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+
+  if (g_str_has_suffix (lower, ".png"))
+    return LAM_CHART_FILE_PNG;
+  if (g_str_has_suffix (lower, ".svg"))
+    return LAM_CHART_FILE_SVG;
+  if (g_str_has_suffix (lower, ".csv"))
+    return LAM_CHART_FILE_CSV;
+  return LAM_CHART_FILE_AUTO;
+}
+
+/* The chart drawn as a PNG of width × height pixels or an SVG of as many
+ * points, sizes already resolved; NULL and an error when cairo fails. */
+static GByteArray *
+render (LamChart *self, LamChartFileFormat format, int width, int height, double scale,
+        GError **error)
+{
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  cairo_status_t status;
+
+  if (format == LAM_CHART_FILE_SVG)
+    surface = cairo_svg_surface_create_for_stream (append_bytes, bytes, width, height);
+  else
+    surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cr = cairo_create (surface);
+  cairo_scale (cr, scale, scale);
+  paint_chart (self, cr, (int) ceil (width / scale), (int) ceil (height / scale));
+  cairo_destroy (cr);
+  if (format == LAM_CHART_FILE_SVG)
+    cairo_surface_finish (surface);
+  status = cairo_surface_status (surface);
+  if (status == CAIRO_STATUS_SUCCESS && format == LAM_CHART_FILE_PNG)
+    status = cairo_surface_write_to_png_stream (surface, append_bytes, bytes);
+  cairo_surface_destroy (surface);
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not draw a %d × %d %s: %s",
+                   width, height, format == LAM_CHART_FILE_SVG ? "SVG" : "PNG",
+                   cairo_status_to_string (status));
+      return NULL;
+    }
+  return g_steal_pointer (&bytes);
+}
+
+static GByteArray *
+render_png (LamChart *self, int width, int height, GError **error)
+{
+  int widget_w, widget_h;
+  double scale;
+
+  current_size (self, &widget_w, &widget_h);
+  if (width <= 0 || height <= 0)
+    {
+      width = 2 * widget_w;
+      height = 2 * widget_h;
+    }
+  /* At a whole multiple of the widget's density, so that a large image is
+   * the screen's layout drawn sharper rather than tiny text on a wide plot. */
+  scale = MAX (1.0, floor (MIN ((double) width / widget_w, (double) height / widget_h)));
+  return render (self, LAM_CHART_FILE_PNG, width, height, scale, error);
+}
+
+static GByteArray *
+render_svg (LamChart *self, int width, int height, GError **error)
+{
+  if (width <= 0 || height <= 0)
+    current_size (self, &width, &height);
+  return render (self, LAM_CHART_FILE_SVG, width, height, 1.0, error);
+}
+
+static void
+append_number (GString *out, double value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (isnan (value))
+    g_string_append (out, "nan");
+  else if (isinf (value))
+    g_string_append (out, value > 0 ? "inf" : "-inf");
+  else
+    g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.10g", value));
+}
+
+char *
+lam_chart_dup_csv (LamChart *self)
+{
+  GString *out;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), NULL);
+
+  out = g_string_new ("series,x,y\r\n");
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      const Series *s = g_ptr_array_index (self->series, i);
+
+      for (guint k = 0; k < s->xs->len; k++)
+        {
+          lam_csv_append_field (out, s->name);
+          g_string_append_c (out, ',');
+          append_number (out, g_array_index (s->xs, double, k));
+          g_string_append_c (out, ',');
+          append_number (out, g_array_index (s->ys, double, k));
+          g_string_append (out, "\r\n");
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+lam_chart_save (LamChart *self, const char *path, LamChartFileFormat format, int width,
+                int height, GError **error)
+{
+  g_autoptr (GByteArray) bytes = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (format == LAM_CHART_FILE_AUTO)
+    format = format_from_path (path);
+
+  switch (format)
+    {
+    case LAM_CHART_FILE_PNG:
+      bytes = render_png (self, width, height, &local_error);
+      break;
+    case LAM_CHART_FILE_SVG:
+      bytes = render_svg (self, width, height, &local_error);
+      break;
+    case LAM_CHART_FILE_CSV:
+      {
+        g_autofree char *csv = lam_chart_dup_csv (self);
+
+        bytes = g_byte_array_new ();
+        g_byte_array_append (bytes, (const guint8 *) csv, strlen (csv));
+      }
+      break;
+    case LAM_CHART_FILE_AUTO:
+    default:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Could not save %s: the name should end in .png, .svg or .csv", path);
+      return FALSE;
+    }
+
+  if (bytes == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, local_error->code, "Could not save %s: %s", path,
+                   local_error->message);
+      return FALSE;
+    }
+  return lam_ui_write_file (path, bytes->data, bytes->len, error);
 }

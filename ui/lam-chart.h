@@ -18,6 +18,15 @@ typedef enum
   LAM_CHART_SERIES_FADED = 1 << 2,
 } LamChartSeriesFlags;
 
+/* What lam_chart_save() writes. */
+typedef enum
+{
+  LAM_CHART_FILE_AUTO, /* from the path's extension: .png, .svg or .csv */
+  LAM_CHART_FILE_PNG,
+  LAM_CHART_FILE_SVG,
+  LAM_CHART_FILE_CSV,
+} LamChartFileFormat;
+
 #define LAM_TYPE_CHART (lam_chart_get_type ())
 G_DECLARE_FINAL_TYPE (LamChart, lam_chart, LAM, CHART, GtkWidget)
 
@@ -71,5 +80,25 @@ gboolean lam_chart_widget_to_data (LamChart *self, double wx, double wy, double 
 /* Unlike the widget, which lets its CSS background show through, this
  * paints an opaque background in the theme's colours first. */
 void lam_chart_draw (LamChart *self, cairo_t *cr, int width, int height);
+
+/* Writes the chart as the widget draws it, title and legend included but
+ * not the hover overlay, over an opaque background, atomically (a failed
+ * write leaves what was at path; the error names path).
+ * PNG: width × height pixels; 0 for twice the widget's size (its natural
+ * size before it has one). It is drawn at the largest whole scale that
+ * leaves the layout at least the widget's size (2 by default), so text keeps
+ * its size relative to the chart. SVG: a vector drawing of width × height
+ * points, 0 for the widget's size. CSV: the data, see lam_chart_dup_csv();
+ * the size is ignored. Right-clicking the chart offers the same through a
+ * file chooser. */
+gboolean lam_chart_save (LamChart *self,
+                         const char *path,
+                         LamChartFileFormat format,
+                         int width,
+                         int height,
+                         GError **error);
+/* The series as CSV (RFC 4180): a header "series,x,y", then one row a point
+ * in the order added; a y that is not finite is written nan, inf or -inf. */
+char *lam_chart_dup_csv (LamChart *self);
 
 G_END_DECLS

@@ -42,7 +42,7 @@ struct _LamConfusionView
   GdkRGBA empty;
   GdkRGBA correct_full;
   GdkRGBA error_full;
-  char *style_key; /* owned: see dup_style_key */
+  char *style_key; /* owned: see lam_ui_update_style_key */
 };
 
 G_DEFINE_FINAL_TYPE (LamConfusionView, lam_confusion_view, GTK_TYPE_WIDGET)
@@ -74,13 +74,7 @@ clear_layouts (LamConfusionView *self)
 static PangoLayout *
 create_small_layout (LamConfusionView *self, const char *text, gboolean bold)
 {
-  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
-  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
-  pango_attr_list_insert (attrs, pango_attr_scale_new (PANGO_SCALE_SMALL));
-  if (bold)
-    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-  pango_layout_set_attributes (layout, attrs);
-  return layout;
+  return lam_ui_create_layout (GTK_WIDGET (self), text, PANGO_SCALE_SMALL, bold, FALSE);
 }
 
 static void
@@ -226,24 +220,6 @@ cell_color (LamConfusionView *self, int t, int p)
 }
 
 static void
-set_source (cairo_t *cr, const GdkRGBA *color, double alpha)
-{
-  cairo_set_source_rgba (cr, color->red, color->green, color->blue, color->alpha * alpha);
-}
-
-static void
-rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
-{
-  r = MIN (r, MIN (w, h) / 2);
-  cairo_new_sub_path (cr);
-  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
-  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
-  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
-  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
-  cairo_close_path (cr);
-}
-
-static void
 draw_counts (LamConfusionView *self, cairo_t *cr)
 {
   int n = self->n_classes;
@@ -264,8 +240,8 @@ draw_counts (LamConfusionView *self, cairo_t *cr)
       gboolean dimmed = selection && (t != self->selected_true || p != self->selected_predicted);
       if (dimmed)
         color = mix (&color, &self->empty, 0.45);
-      set_source (cr, &color, 1);
-      rounded_rect (cr, x + CELL_GAP / 2.0, y + CELL_GAP / 2.0, cell - CELL_GAP, cell - CELL_GAP,
+      lam_ui_set_source (cr, &color, 1);
+      lam_ui_rounded_rect (cr, x + CELL_GAP / 2.0, y + CELL_GAP / 2.0, cell - CELL_GAP, cell - CELL_GAP,
                     3);
       cairo_fill (cr);
 
@@ -280,7 +256,7 @@ draw_counts (LamConfusionView *self, cairo_t *cr)
       GdkRGBA ink;
       gdk_rgba_parse (&ink, luminance (&color) < 0.55 ? "#ffffff" : "#1e1e1e");
       double alpha = count == 0 ? 0.3 : dimmed ? 0.6 : 1;
-      set_source (cr, &ink, alpha);
+      lam_ui_set_source (cr, &ink, alpha);
       cairo_move_to (cr, x + (cell - w) / 2, y + (cell - h) / 2);
       pango_cairo_show_layout (cr, layout);
     }
@@ -292,9 +268,9 @@ draw_outline (LamConfusionView *self, cairo_t *cr, int t, int p, const GdkRGBA *
 {
   double cell = self->cell;
   double inset = CELL_GAP / 2.0 - width / 2 + 0.5;
-  rounded_rect (cr, self->x0 + p * cell + inset, self->y0 + t * cell + inset, cell - 2 * inset,
+  lam_ui_rounded_rect (cr, self->x0 + p * cell + inset, self->y0 + t * cell + inset, cell - 2 * inset,
                 cell - 2 * inset, 4);
-  set_source (cr, color, 1);
+  lam_ui_set_source (cr, color, 1);
   cairo_set_line_width (cr, width);
   if (dashed) {
     double dash[] = { 3, 2 };
@@ -318,7 +294,7 @@ draw_names (LamConfusionView *self, cairo_t *cr)
     gboolean row_lit = c == self->hover_true || c == self->selected_true;
     gboolean column_lit = c == self->hover_predicted || c == self->selected_predicted;
 
-    set_source (cr, row_lit ? &self->accent : &self->fg, row_lit ? 1 : 0.8);
+    lam_ui_set_source (cr, row_lit ? &self->accent : &self->fg, row_lit ? 1 : 0.8);
     cairo_move_to (cr, self->x0 - LABEL_GAP - w, self->y0 + c * cell + (cell - h) / 2);
     pango_cairo_show_layout (cr, layout);
 
@@ -326,14 +302,14 @@ draw_names (LamConfusionView *self, cairo_t *cr)
     cairo_save (cr);
     cairo_translate (cr, self->x0 + (c + 0.5) * cell, grid_bottom + LABEL_GAP);
     cairo_rotate (cr, -G_PI / 4);
-    set_source (cr, column_lit ? &self->accent : &self->fg, column_lit ? 1 : 0.8);
+    lam_ui_set_source (cr, column_lit ? &self->accent : &self->fg, column_lit ? 1 : 0.8);
     cairo_move_to (cr, -w, -h / 2.0);
     pango_cairo_show_layout (cr, layout);
     cairo_restore (cr);
   }
 
   int tw, th;
-  set_source (cr, &self->fg, 0.6);
+  lam_ui_set_source (cr, &self->fg, 0.6);
   pango_layout_get_pixel_size (self->true_title, &tw, &th);
   cairo_save (cr);
   cairo_translate (cr, self->x0 - left_space (self) + MARGIN, self->y0 + n * cell / 2);
@@ -373,30 +349,13 @@ lam_confusion_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   cairo_destroy (cr);
 }
 
-/* What the drawing takes from the style. Hovering a parent changes the
- * style too, and must not cost a new layout. */
-static char *
-dup_style_key (GtkWidget *widget)
-{
-  GdkRGBA fg;
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
-  g_autofree char *color = gdk_rgba_to_string (&fg);
-  g_autofree char *font =
-    pango_font_description_to_string (pango_context_get_font_description (
-      gtk_widget_get_pango_context (widget)));
-  return g_strconcat (color, " ", font, NULL);
-}
-
 static void
 lam_confusion_view_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
 {
   LamConfusionView *self = LAM_CONFUSION_VIEW (widget);
   GTK_WIDGET_CLASS (lam_confusion_view_parent_class)->css_changed (widget, change);
-  g_autofree char *key = dup_style_key (widget);
-  if (g_strcmp0 (key, self->style_key) == 0)
+  if (!lam_ui_update_style_key (widget, &self->style_key))
     return;
-  g_free (self->style_key);
-  self->style_key = g_steal_pointer (&key);
   update_colors (self);
   clear_layouts (self);
   gtk_widget_queue_resize (widget);

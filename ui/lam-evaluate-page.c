@@ -592,9 +592,18 @@ update_draw_tab (LamEvaluatePage *self, LamEvaluationResult *result)
 /* Results */
 
 static void
+update_save_actions (LamEvaluatePage *self)
+{
+  gboolean have = current_result (self) != NULL;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "evaluate.save-confusion-csv", have);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "evaluate.save-confusion-png", have);
+}
+
+static void
 on_updated (LamEvaluatePage *self)
 {
   LamEvaluationResult *result = current_result (self);
+  update_save_actions (self);
   if (result == NULL) {
     lam_prediction_grid_set_result (self->gallery, NULL);
     lam_confusion_view_set_confusion (self->confusion_view, NULL, NULL);
@@ -757,6 +766,58 @@ lam_evaluate_page_set_property (GObject *object, guint prop_id, const GValue *va
   }
 }
 
+/* Saving the confusion matrix */
+
+gboolean
+lam_evaluate_page_save_confusion_csv (LamEvaluatePage *self, const char *path, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  LamEvaluationResult *result = current_result (self);
+  if (result == NULL) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                 "Could not save %s: there is no confusion matrix yet", path);
+    return FALSE;
+  }
+  return lam_confusion_write_csv (result->confusion,
+                                  (const char *const *) result->dataset->class_names, path,
+                                  error);
+}
+
+gboolean
+lam_evaluate_page_save_confusion_png (LamEvaluatePage *self, const char *path, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (current_result (self) == NULL) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                 "Could not save %s: there is no confusion matrix yet", path);
+    return FALSE;
+  }
+  return lam_ui_save_png (GTK_WIDGET (self->confusion_view), path, error);
+}
+
+static gboolean
+save_chosen (GtkWidget *widget, const char *path, gpointer user_data, GError **error)
+{
+  LamEvaluatePage *self = LAM_EVALUATE_PAGE (widget);
+  if (GPOINTER_TO_INT (user_data))
+    return lam_evaluate_page_save_confusion_png (self, path, error);
+  return lam_evaluate_page_save_confusion_csv (self, path, error);
+}
+
+static void
+save_confusion_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  gboolean png = g_str_equal (action_name, "evaluate.save-confusion-png");
+  if (png)
+    lam_ui_choose_save_file (widget, "Save Confusion Matrix as PNG", "confusion-matrix.png",
+                             "PNG images", "*.png", save_chosen, GINT_TO_POINTER (TRUE));
+  else
+    lam_ui_choose_save_file (widget, "Save Confusion Matrix as CSV", "confusion-matrix.csv",
+                             "CSV files", "*.csv", save_chosen, GINT_TO_POINTER (FALSE));
+}
+
 static void
 lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
 {
@@ -794,6 +855,10 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-evaluate-page.ui");
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_install_action (widget_class, "evaluate.save-confusion-csv", NULL,
+                                   save_confusion_action);
+  gtk_widget_class_install_action (widget_class, "evaluate.save-confusion-png", NULL,
+                                   save_confusion_action);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, state_stack);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, empty_title);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, empty_label);
@@ -858,6 +923,7 @@ lam_evaluate_page_init (LamEvaluatePage *self)
                            G_CONNECT_SWAPPED);
   lam_prediction_grid_set_cell_size (self->gallery, 56);
   classify_drawing (self);
+  update_save_actions (self);
 }
 
 GtkWidget *

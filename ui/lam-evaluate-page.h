@@ -42,6 +42,14 @@ void lam_evaluate_page_select_image (LamEvaluatePage *self, int index);
 /* "predictions", "draw" or "learned". */
 void lam_evaluate_page_show_tab (LamEvaluatePage *self, const char *name);
 
+/* The newest confusion matrix as CSV (see lam_confusion_to_csv()), or the
+ * view of it as shown as a PNG; both written atomically. The page's save
+ * button offers them through a file chooser. */
+gboolean lam_evaluate_page_save_confusion_csv (LamEvaluatePage *self, const char *path,
+                                               GError **error);
+gboolean lam_evaluate_page_save_confusion_png (LamEvaluatePage *self, const char *path,
+                                               GError **error);
+
 LamPredictionGrid *lam_evaluate_page_get_gallery (LamEvaluatePage *self);
 LamConfusionView *lam_evaluate_page_get_confusion_view (LamEvaluatePage *self);
 /* The selected image's bars, and the sentence about its history ("" when

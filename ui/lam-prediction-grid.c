@@ -1,5 +1,8 @@
 #include "lam-prediction-grid.h"
 
+#include "lam-scrollable-grid.h"
+#include "lam-ui-util.h"
+
 #include <math.h>
 
 /* Layout, in logical pixels. */
@@ -24,10 +27,7 @@ struct _LamPredictionGrid
   int cell_size;
   int selected; /* a position in positions, or -1 */
 
-  GtkAdjustment *hadjustment; /* owned */
-  GtkAdjustment *vadjustment; /* owned */
-  guint hscroll_policy : 1;
-  guint vscroll_policy : 1;
+  LamScrollableGrid scroll;
 
   /* Layout of the last allocation; columns is 0 before the first one. */
   int columns;
@@ -45,7 +45,7 @@ struct _LamPredictionGrid
   GdkRGBA fg;
   GdkRGBA accent;
   GdkRGBA wrong;
-  char *style_key; /* owned: see dup_style_key */
+  char *style_key; /* owned: see lam_ui_update_style_key */
 };
 
 static void lam_prediction_grid_scrollable_init (GtkScrollableInterface *iface);
@@ -106,13 +106,7 @@ invalidate_rows (LamPredictionGrid *self)
 static PangoLayout *
 create_label_layout (LamPredictionGrid *self, const char *text, gboolean bold)
 {
-  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
-  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
-  pango_attr_list_insert (attrs, pango_attr_scale_new (PANGO_SCALE_SMALL));
-  if (bold)
-    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-  pango_layout_set_attributes (layout, attrs);
-  return layout;
+  return lam_ui_create_layout (GTK_WIDGET (self), text, PANGO_SCALE_SMALL, bold, FALSE);
 }
 
 /* A label centred in a cell: a smaller size when it does not fit, and
@@ -168,11 +162,9 @@ row_top (LamPredictionGrid *self, guint row)
 static void
 configure_adjustments (LamPredictionGrid *self, int width, int height, double value)
 {
-  double upper = MAX ((double) n_rows (self) * self->cell_height + 2 * MARGIN, height);
-  value = CLAMP (value, 0, upper - height);
-  gtk_adjustment_configure (self->vadjustment, value, 0, upper, self->cell_height,
-                            MAX (height * 0.9, 1), height);
-  gtk_adjustment_configure (self->hadjustment, 0, 0, width, width * 0.1, width * 0.9, width);
+  lam_scrollable_grid_configure (&self->scroll, width, height,
+                                 (double) n_rows (self) * self->cell_height + 2 * MARGIN,
+                                 self->cell_height, value);
 }
 
 static void
@@ -183,7 +175,7 @@ relayout (LamPredictionGrid *self)
   if (width <= 0 || height <= 0)
     return;
   compute_layout (self, width);
-  configure_adjustments (self, width, height, gtk_adjustment_get_value (self->vadjustment));
+  configure_adjustments (self, width, height, gtk_adjustment_get_value (self->scroll.vadjustment));
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -192,15 +184,10 @@ scroll_to_position (LamPredictionGrid *self, int position)
 {
   if (position < 0 || self->columns == 0)
     return;
-  double value = gtk_adjustment_get_value (self->vadjustment);
-  double page = gtk_adjustment_get_page_size (self->vadjustment);
   double top = row_top (self, position / self->columns);
-  double bottom = top + self->cell_height;
-  if (top - MARGIN < value)
-    value = top - MARGIN;
-  else if (bottom + MARGIN > value + page)
-    value = bottom + MARGIN - page;
-  gtk_adjustment_set_value (self->vadjustment, value);
+  gtk_adjustment_set_value (self->scroll.vadjustment,
+                            lam_scrollable_grid_value_showing (&self->scroll, top,
+                                                               top + self->cell_height, MARGIN));
 }
 
 static void
@@ -228,23 +215,6 @@ fill_strip (LamPredictionGrid *self, guint first, guint count, cairo_surface_t *
     }
   }
   cairo_surface_mark_dirty (strip);
-}
-
-static void
-set_source (cairo_t *cr, const GdkRGBA *color, double alpha)
-{
-  cairo_set_source_rgba (cr, color->red, color->green, color->blue, color->alpha * alpha);
-}
-
-static void
-rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
-{
-  cairo_new_sub_path (cr);
-  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
-  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
-  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
-  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
-  cairo_close_path (cr);
 }
 
 static void
@@ -288,8 +258,8 @@ render_row (LamPredictionGrid *self, guint row, int width, int scale)
     double image_y = PAD + floor ((self->cell_size - shown_h) / 2);
 
     if (wrong) {
-      set_source (cr, &self->wrong, 1);
-      rounded_rect (cr, image_x - FRAME, image_y - FRAME, shown_w + 2 * FRAME,
+      lam_ui_set_source (cr, &self->wrong, 1);
+      lam_ui_rounded_rect (cr, image_x - FRAME, image_y - FRAME, shown_w + 2 * FRAME,
                     shown_h + 2 * FRAME, FRAME + 1);
       cairo_fill (cr);
     }
@@ -309,12 +279,12 @@ render_row (LamPredictionGrid *self, guint row, int width, int scale)
     g_snprintf (prediction, sizeof prediction, "%s %d%%",
                 class_name (result, result->predicted[index]),
                 (int) floor (100.0 * result->confidence[index]));
-    set_source (cr, &self->fg, 0.9);
+    lam_ui_set_source (cr, &self->fg, 0.9);
     show_label (self, cr, prediction, wrong, cell_x, text_y);
     if (wrong) {
       char truth[160];
       g_snprintf (truth, sizeof truth, "true: %s", class_name (result, dataset->labels[index]));
-      set_source (cr, &self->wrong, 1);
+      lam_ui_set_source (cr, &self->wrong, 1);
       show_label (self, cr, truth, FALSE, cell_x, text_y + self->line_height);
     }
   }
@@ -383,7 +353,7 @@ lam_prediction_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     self->texture_scale = scale;
   }
 
-  double value = gtk_adjustment_get_value (self->vadjustment);
+  double value = gtk_adjustment_get_value (self->scroll.vadjustment);
   guint rows = n_rows (self);
   guint first = (guint) (MAX (value - MARGIN, 0) / self->cell_height);
   guint last = (guint) MAX ((value + height - MARGIN) / self->cell_height, 0);
@@ -454,30 +424,13 @@ update_colors (LamPredictionGrid *self)
   }
 }
 
-/* What the drawing takes from the style. Hovering a parent changes the
- * style too, and must not cost a new layout. */
-static char *
-dup_style_key (GtkWidget *widget)
-{
-  GdkRGBA fg;
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
-  g_autofree char *color = gdk_rgba_to_string (&fg);
-  g_autofree char *font =
-    pango_font_description_to_string (pango_context_get_font_description (
-      gtk_widget_get_pango_context (widget)));
-  return g_strconcat (color, " ", font, NULL);
-}
-
 static void
 lam_prediction_grid_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
 {
   LamPredictionGrid *self = LAM_PREDICTION_GRID (widget);
   GTK_WIDGET_CLASS (lam_prediction_grid_parent_class)->css_changed (widget, change);
-  g_autofree char *key = dup_style_key (widget);
-  if (g_strcmp0 (key, self->style_key) == 0)
+  if (!lam_ui_update_style_key (widget, &self->style_key))
     return;
-  g_free (self->style_key);
-  self->style_key = g_steal_pointer (&key);
   update_colors (self);
   invalidate_rows (self);
   relayout (self);
@@ -488,7 +441,7 @@ position_at (LamPredictionGrid *self, double x, double y)
 {
   if (self->columns == 0)
     return -1;
-  double yy = y + gtk_adjustment_get_value (self->vadjustment) - MARGIN;
+  double yy = y + gtk_adjustment_get_value (self->scroll.vadjustment) - MARGIN;
   double xx = x - self->x0;
   if (yy < 0 || xx < 0 || xx >= (double) self->columns * self->cell_width)
     return -1;
@@ -535,7 +488,7 @@ key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
   gint64 position = MAX (self->selected, 0);
   gint64 columns = self->columns;
   gint64 page_rows =
-    MAX (1, (gint64) (gtk_adjustment_get_page_size (self->vadjustment) / self->cell_height));
+    MAX (1, (gint64) (gtk_adjustment_get_page_size (self->scroll.vadjustment) / self->cell_height));
   switch (keyval) {
   case GDK_KEY_Left:
   case GDK_KEY_KP_Left:
@@ -602,27 +555,9 @@ lam_prediction_grid_focus (GtkWidget *widget, GtkDirectionType direction)
 }
 
 static void
-adjustment_value_changed (GtkAdjustment *adjustment, LamPredictionGrid *self)
+relayout_widget (GtkWidget *widget)
 {
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-set_adjustment (LamPredictionGrid *self, GtkAdjustment **slot, GtkAdjustment *adjustment,
-                GParamSpec *pspec)
-{
-  if (adjustment != NULL && adjustment == *slot)
-    return;
-  if (*slot != NULL) {
-    g_signal_handlers_disconnect_by_func (*slot, adjustment_value_changed, self);
-    g_clear_object (slot);
-  }
-  if (adjustment == NULL)
-    adjustment = gtk_adjustment_new (0, 0, 0, 0, 0, 0);
-  *slot = g_object_ref_sink (adjustment);
-  g_signal_connect (adjustment, "value-changed", G_CALLBACK (adjustment_value_changed), self);
-  relayout (self);
-  g_object_notify_by_pspec (G_OBJECT (self), pspec);
+  relayout (LAM_PREDICTION_GRID (widget));
 }
 
 static void
@@ -640,19 +575,9 @@ lam_prediction_grid_get_property (GObject *object, guint prop_id, GValue *value,
   case PROP_SELECTED:
     g_value_set_int (value, lam_prediction_grid_get_selected (self));
     break;
-  case PROP_HADJUSTMENT:
-    g_value_set_object (value, self->hadjustment);
-    break;
-  case PROP_VADJUSTMENT:
-    g_value_set_object (value, self->vadjustment);
-    break;
-  case PROP_HSCROLL_POLICY:
-    g_value_set_enum (value, self->hscroll_policy);
-    break;
-  case PROP_VSCROLL_POLICY:
-    g_value_set_enum (value, self->vscroll_policy);
-    break;
   default:
+    if (lam_scrollable_grid_get_property (&self->scroll, PROP_HADJUSTMENT, prop_id, value))
+      break;
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -672,27 +597,9 @@ lam_prediction_grid_set_property (GObject *object, guint prop_id, const GValue *
   case PROP_SELECTED:
     lam_prediction_grid_set_selected (self, g_value_get_int (value));
     break;
-  case PROP_HADJUSTMENT:
-    set_adjustment (self, &self->hadjustment, g_value_get_object (value), pspec);
-    break;
-  case PROP_VADJUSTMENT:
-    set_adjustment (self, &self->vadjustment, g_value_get_object (value), pspec);
-    break;
-  case PROP_HSCROLL_POLICY:
-    if (self->hscroll_policy != (guint) g_value_get_enum (value)) {
-      self->hscroll_policy = g_value_get_enum (value);
-      gtk_widget_queue_resize (GTK_WIDGET (self));
-      g_object_notify_by_pspec (object, pspec);
-    }
-    break;
-  case PROP_VSCROLL_POLICY:
-    if (self->vscroll_policy != (guint) g_value_get_enum (value)) {
-      self->vscroll_policy = g_value_get_enum (value);
-      gtk_widget_queue_resize (GTK_WIDGET (self));
-      g_object_notify_by_pspec (object, pspec);
-    }
-    break;
   default:
+    if (lam_scrollable_grid_set_property (&self->scroll, PROP_HADJUSTMENT, prop_id, value, pspec))
+      break;
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -701,12 +608,7 @@ static void
 lam_prediction_grid_dispose (GObject *object)
 {
   LamPredictionGrid *self = LAM_PREDICTION_GRID (object);
-  if (self->hadjustment != NULL)
-    g_signal_handlers_disconnect_by_func (self->hadjustment, adjustment_value_changed, self);
-  if (self->vadjustment != NULL)
-    g_signal_handlers_disconnect_by_func (self->vadjustment, adjustment_value_changed, self);
-  g_clear_object (&self->hadjustment);
-  g_clear_object (&self->vadjustment);
+  lam_scrollable_grid_clear (&self->scroll);
   G_OBJECT_CLASS (lam_prediction_grid_parent_class)->dispose (object);
 }
 
@@ -752,10 +654,7 @@ lam_prediction_grid_class_init (LamPredictionGridClass *klass)
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  g_object_class_override_property (object_class, PROP_HADJUSTMENT, "hadjustment");
-  g_object_class_override_property (object_class, PROP_VADJUSTMENT, "vadjustment");
-  g_object_class_override_property (object_class, PROP_HSCROLL_POLICY, "hscroll-policy");
-  g_object_class_override_property (object_class, PROP_VSCROLL_POLICY, "vscroll-policy");
+  lam_scrollable_grid_install_properties (object_class, PROP_HADJUSTMENT);
 
   gtk_widget_class_set_css_name (widget_class, "predictiongrid");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GRID);
@@ -768,12 +667,7 @@ lam_prediction_grid_init (LamPredictionGrid *self)
   self->selected = -1;
   self->cell_size = 56;
   self->row_textures = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
-  self->hadjustment = g_object_ref_sink (gtk_adjustment_new (0, 0, 0, 0, 0, 0));
-  self->vadjustment = g_object_ref_sink (gtk_adjustment_new (0, 0, 0, 0, 0, 0));
-  g_signal_connect (self->hadjustment, "value-changed", G_CALLBACK (adjustment_value_changed),
-                    self);
-  g_signal_connect (self->vadjustment, "value-changed", G_CALLBACK (adjustment_value_changed),
-                    self);
+  lam_scrollable_grid_init (&self->scroll, GTK_WIDGET (self), relayout_widget);
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
@@ -857,7 +751,7 @@ rebuild (LamPredictionGrid *self)
   if (self->selected < 0 && self->n_positions > 0)
     self->selected = 0;
 
-  gtk_adjustment_set_value (self->vadjustment, 0);
+  gtk_adjustment_set_value (self->scroll.vadjustment, 0);
   relayout (self);
   scroll_to_position (self, self->selected);
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -881,11 +775,11 @@ lam_prediction_grid_set_result (LamPredictionGrid *self, LamEvaluationResult *re
   if (result != NULL && (self->filter_true >= result->dataset->n_classes ||
                          self->filter_predicted >= result->dataset->n_classes))
     self->filter_true = self->filter_predicted = -1;
-  double value = gtk_adjustment_get_value (self->vadjustment);
+  double value = gtk_adjustment_get_value (self->scroll.vadjustment);
   rebuild (self);
   /* A newer epoch's result keeps the view where the person left it. */
   if (self->selected >= 0) {
-    gtk_adjustment_set_value (self->vadjustment, value);
+    gtk_adjustment_set_value (self->scroll.vadjustment, value);
     scroll_to_position (self, self->selected);
   }
 }

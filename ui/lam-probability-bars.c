@@ -1,5 +1,7 @@
 #include "lam-probability-bars.h"
 
+#include "lam-ui-util.h"
+
 #include <math.h>
 
 /* Layout, in logical pixels. */
@@ -31,7 +33,7 @@ struct _LamProbabilityBars
   GdkRGBA accent;
   GdkRGBA correct;
   GdkRGBA wrong;
-  char *style_key; /* owned: see dup_style_key */
+  char *style_key; /* owned: see lam_ui_update_style_key */
 };
 
 G_DEFINE_FINAL_TYPE (LamProbabilityBars, lam_probability_bars, GTK_TYPE_WIDGET)
@@ -47,13 +49,7 @@ clear_layouts (LamProbabilityBars *self)
 static PangoLayout *
 create_layout (LamProbabilityBars *self, const char *text, gboolean bold)
 {
-  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
-  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
-  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum"));
-  if (bold)
-    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-  pango_layout_set_attributes (layout, attrs);
-  return layout;
+  return lam_ui_create_layout (GTK_WIDGET (self), text, 1.0, bold, TRUE);
 }
 
 static void
@@ -105,24 +101,6 @@ rank_of (LamProbabilityBars *self, int c)
     if (self->ranked[r] == c)
       return r;
   return self->n_classes;
-}
-
-static void
-set_source (cairo_t *cr, const GdkRGBA *color, double alpha)
-{
-  cairo_set_source_rgba (cr, color->red, color->green, color->blue, color->alpha * alpha);
-}
-
-static void
-rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
-{
-  r = MIN (r, MIN (w, h) / 2);
-  cairo_new_sub_path (cr);
-  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
-  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
-  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
-  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
-  cairo_close_path (cr);
 }
 
 static void
@@ -180,18 +158,18 @@ lam_probability_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     if (c == self->true_class) {
       int w, h;
       pango_layout_get_pixel_size (check, &w, &h);
-      set_source (cr, &self->correct, 1);
+      lam_ui_set_source (cr, &self->correct, 1);
       cairo_move_to (cr, (MARK_WIDTH - w) / 2.0, y + ROW_PAD);
       pango_cairo_show_layout (cr, check);
     }
 
-    set_source (cr, &self->fg, strong ? 1 : 0.7);
+    lam_ui_set_source (cr, &self->fg, strong ? 1 : 0.7);
     cairo_move_to (cr, MARK_WIDTH, y + ROW_PAD);
     pango_cairo_show_layout (cr, self->name_layouts[2 * c + top]);
 
     double bar_y = y + (row_h - bar_h) / 2;
-    set_source (cr, &self->fg, 0.08);
-    rounded_rect (cr, bar_x, bar_y, bar_w, bar_h, bar_h / 2);
+    lam_ui_set_source (cr, &self->fg, 0.08);
+    lam_ui_rounded_rect (cr, bar_x, bar_y, bar_w, bar_h, bar_h / 2);
     cairo_fill (cr);
     if (self->probs == NULL)
       continue;
@@ -200,8 +178,8 @@ lam_probability_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     double alpha;
     const GdkRGBA *color = bar_color (self, c, top ? rank : self->n_classes, &alpha);
     if (p * bar_w >= 1) {
-      set_source (cr, color, alpha);
-      rounded_rect (cr, bar_x, bar_y, p * bar_w, bar_h, MIN (bar_h, p * bar_w) / 2);
+      lam_ui_set_source (cr, color, alpha);
+      lam_ui_rounded_rect (cr, bar_x, bar_y, p * bar_w, bar_h, MIN (bar_h, p * bar_w) / 2);
       cairo_fill (cr);
     }
 
@@ -215,7 +193,7 @@ lam_probability_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     pango_layout_set_attributes (number, attrs);
     int w, h;
     pango_layout_get_pixel_size (number, &w, &h);
-    set_source (cr, &self->fg, strong ? 1 : 0.7);
+    lam_ui_set_source (cr, &self->fg, strong ? 1 : 0.7);
     cairo_move_to (cr, width - w, y + ROW_PAD);
     pango_cairo_show_layout (cr, number);
   }
@@ -239,30 +217,13 @@ update_colors (LamProbabilityBars *self)
   }
 }
 
-/* What the drawing takes from the style. Hovering a parent changes the
- * style too, and must not cost a new layout. */
-static char *
-dup_style_key (GtkWidget *widget)
-{
-  GdkRGBA fg;
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
-  g_autofree char *color = gdk_rgba_to_string (&fg);
-  g_autofree char *font =
-    pango_font_description_to_string (pango_context_get_font_description (
-      gtk_widget_get_pango_context (widget)));
-  return g_strconcat (color, " ", font, NULL);
-}
-
 static void
 lam_probability_bars_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
 {
   LamProbabilityBars *self = LAM_PROBABILITY_BARS (widget);
   GTK_WIDGET_CLASS (lam_probability_bars_parent_class)->css_changed (widget, change);
-  g_autofree char *key = dup_style_key (widget);
-  if (g_strcmp0 (key, self->style_key) == 0)
+  if (!lam_ui_update_style_key (widget, &self->style_key))
     return;
-  g_free (self->style_key);
-  self->style_key = g_steal_pointer (&key);
   update_colors (self);
   clear_layouts (self);
   gtk_widget_queue_resize (widget);

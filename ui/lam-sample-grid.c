@@ -1,5 +1,7 @@
 #include "lam-sample-grid.h"
 
+#include "lam-scrollable-grid.h"
+
 /* Layout, in logical pixels. */
 #define MARGIN 8           /* around the whole grid */
 #define PAD 6              /* around each image inside its cell */
@@ -18,10 +20,7 @@ struct _LamSampleGrid
   int cell_size;
   int selected; /* a position in positions, or -1 */
 
-  GtkAdjustment *hadjustment; /* owned */
-  GtkAdjustment *vadjustment; /* owned */
-  guint hscroll_policy : 1;
-  guint vscroll_policy : 1;
+  LamScrollableGrid scroll;
 
   /* Layout of the last allocation; columns is 0 before the first one. */
   int columns;
@@ -147,11 +146,9 @@ compute_layout (LamSampleGrid *self, int width)
 static void
 configure_adjustments (LamSampleGrid *self, int width, int height, double value)
 {
-  double upper = MAX ((double) n_rows (self) * self->cell_height + 2 * MARGIN, height);
-  value = CLAMP (value, 0, upper - height);
-  gtk_adjustment_configure (self->vadjustment, value, 0, upper, self->cell_height,
-                            MAX (height * 0.9, 1), height);
-  gtk_adjustment_configure (self->hadjustment, 0, 0, width, width * 0.1, width * 0.9, width);
+  lam_scrollable_grid_configure (&self->scroll, width, height,
+                                 (double) n_rows (self) * self->cell_height + 2 * MARGIN,
+                                 self->cell_height, value);
 }
 
 static double
@@ -164,15 +161,8 @@ row_top (LamSampleGrid *self, guint row)
 static double
 value_showing (LamSampleGrid *self, guint position)
 {
-  double value = gtk_adjustment_get_value (self->vadjustment);
-  double page = gtk_adjustment_get_page_size (self->vadjustment);
   double top = row_top (self, position / self->columns);
-  double bottom = top + self->cell_height;
-  if (top - MARGIN < value)
-    return top - MARGIN;
-  if (bottom + MARGIN > value + page)
-    return bottom + MARGIN - page;
-  return value;
+  return lam_scrollable_grid_value_showing (&self->scroll, top, top + self->cell_height, MARGIN);
 }
 
 static void
@@ -180,7 +170,7 @@ scroll_to_position (LamSampleGrid *self, int position)
 {
   if (position < 0 || self->columns == 0)
     return;
-  gtk_adjustment_set_value (self->vadjustment, value_showing (self, position));
+  gtk_adjustment_set_value (self->scroll.vadjustment, value_showing (self, position));
 }
 
 /* The position a relayout keeps in place: the selection if it is in view,
@@ -191,8 +181,8 @@ anchor_position (LamSampleGrid *self, double *offset)
 {
   if (self->columns == 0 || self->n_positions == 0)
     return -1;
-  double value = gtk_adjustment_get_value (self->vadjustment);
-  double page = gtk_adjustment_get_page_size (self->vadjustment);
+  double value = gtk_adjustment_get_value (self->scroll.vadjustment);
+  double page = gtk_adjustment_get_page_size (self->scroll.vadjustment);
   int position = -1;
   if (self->selected >= 0) {
     double top = row_top (self, self->selected / self->columns);
@@ -382,7 +372,7 @@ lam_sample_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   }
 
   /* Whole pixels, so that the row textures are not resampled. */
-  double value = round (gtk_adjustment_get_value (self->vadjustment));
+  double value = round (gtk_adjustment_get_value (self->scroll.vadjustment));
   guint rows = n_rows (self);
   double top = MAX (value - MARGIN, 0);
   guint first = (guint) (top / self->cell_height);
@@ -476,7 +466,7 @@ position_at (LamSampleGrid *self, double x, double y)
 {
   if (self->columns == 0)
     return -1;
-  double yy = y + gtk_adjustment_get_value (self->vadjustment) - MARGIN;
+  double yy = y + gtk_adjustment_get_value (self->scroll.vadjustment) - MARGIN;
   double xx = x - self->x0;
   if (yy < 0 || xx < 0 || xx >= (double) self->columns * self->cell_width)
     return -1;
@@ -538,7 +528,7 @@ move_cursor (GtkWidget *widget, const char *action_name, GVariant *parameter)
     position += (gint64) amount * columns;
     break;
   case LAM_SAMPLE_GRID_STEP_PAGES: {
-    double page = gtk_adjustment_get_page_size (self->vadjustment);
+    double page = gtk_adjustment_get_page_size (self->scroll.vadjustment);
     int rows = MAX (1, (int) (page / self->cell_height));
     position += (gint64) amount * rows * columns;
     break;
@@ -579,27 +569,9 @@ click_pressed (GtkGestureClick *gesture, int n_press, double x, double y, LamSam
 }
 
 static void
-adjustment_value_changed (GtkAdjustment *adjustment, LamSampleGrid *self)
+relayout_widget (GtkWidget *widget)
 {
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-set_adjustment (LamSampleGrid *self, GtkAdjustment **slot, GtkAdjustment *adjustment,
-                GParamSpec *pspec)
-{
-  if (adjustment != NULL && adjustment == *slot)
-    return;
-  if (*slot != NULL) {
-    g_signal_handlers_disconnect_by_func (*slot, adjustment_value_changed, self);
-    g_clear_object (slot);
-  }
-  if (adjustment == NULL)
-    adjustment = gtk_adjustment_new (0, 0, 0, 0, 0, 0);
-  *slot = g_object_ref_sink (adjustment);
-  g_signal_connect (adjustment, "value-changed", G_CALLBACK (adjustment_value_changed), self);
-  relayout (self);
-  g_object_notify_by_pspec (G_OBJECT (self), pspec);
+  relayout (LAM_SAMPLE_GRID (widget));
 }
 
 static void
@@ -616,19 +588,9 @@ lam_sample_grid_get_property (GObject *object, guint prop_id, GValue *value, GPa
   case PROP_SELECTED:
     g_value_set_int (value, lam_sample_grid_get_selected (self));
     break;
-  case PROP_HADJUSTMENT:
-    g_value_set_object (value, self->hadjustment);
-    break;
-  case PROP_VADJUSTMENT:
-    g_value_set_object (value, self->vadjustment);
-    break;
-  case PROP_HSCROLL_POLICY:
-    g_value_set_enum (value, self->hscroll_policy);
-    break;
-  case PROP_VSCROLL_POLICY:
-    g_value_set_enum (value, self->vscroll_policy);
-    break;
   default:
+    if (lam_scrollable_grid_get_property (&self->scroll, PROP_HADJUSTMENT, prop_id, value))
+      break;
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -648,27 +610,9 @@ lam_sample_grid_set_property (GObject *object, guint prop_id, const GValue *valu
   case PROP_SELECTED:
     lam_sample_grid_set_selected (self, g_value_get_int (value));
     break;
-  case PROP_HADJUSTMENT:
-    set_adjustment (self, &self->hadjustment, g_value_get_object (value), pspec);
-    break;
-  case PROP_VADJUSTMENT:
-    set_adjustment (self, &self->vadjustment, g_value_get_object (value), pspec);
-    break;
-  case PROP_HSCROLL_POLICY:
-    if (self->hscroll_policy != (guint) g_value_get_enum (value)) {
-      self->hscroll_policy = g_value_get_enum (value);
-      gtk_widget_queue_resize (GTK_WIDGET (self));
-      g_object_notify_by_pspec (object, pspec);
-    }
-    break;
-  case PROP_VSCROLL_POLICY:
-    if (self->vscroll_policy != (guint) g_value_get_enum (value)) {
-      self->vscroll_policy = g_value_get_enum (value);
-      gtk_widget_queue_resize (GTK_WIDGET (self));
-      g_object_notify_by_pspec (object, pspec);
-    }
-    break;
   default:
+    if (lam_scrollable_grid_set_property (&self->scroll, PROP_HADJUSTMENT, prop_id, value, pspec))
+      break;
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -677,12 +621,7 @@ static void
 lam_sample_grid_dispose (GObject *object)
 {
   LamSampleGrid *self = LAM_SAMPLE_GRID (object);
-  if (self->hadjustment != NULL)
-    g_signal_handlers_disconnect_by_func (self->hadjustment, adjustment_value_changed, self);
-  if (self->vadjustment != NULL)
-    g_signal_handlers_disconnect_by_func (self->vadjustment, adjustment_value_changed, self);
-  g_clear_object (&self->hadjustment);
-  g_clear_object (&self->vadjustment);
+  lam_scrollable_grid_clear (&self->scroll);
   G_OBJECT_CLASS (lam_sample_grid_parent_class)->dispose (object);
 }
 
@@ -736,10 +675,7 @@ lam_sample_grid_class_init (LamSampleGridClass *klass)
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  g_object_class_override_property (object_class, PROP_HADJUSTMENT, "hadjustment");
-  g_object_class_override_property (object_class, PROP_VADJUSTMENT, "vadjustment");
-  g_object_class_override_property (object_class, PROP_HSCROLL_POLICY, "hscroll-policy");
-  g_object_class_override_property (object_class, PROP_VSCROLL_POLICY, "vscroll-policy");
+  lam_scrollable_grid_install_properties (object_class, PROP_HADJUSTMENT);
 
   /* The dataset index of the sample opened with Enter or a double click. */
   signals[SAMPLE_ACTIVATED] = g_signal_new ("sample-activated", G_TYPE_FROM_CLASS (klass),
@@ -773,12 +709,7 @@ lam_sample_grid_init (LamSampleGrid *self)
   self->selected = -1;
   self->cell_size = 56;
   self->row_textures = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
-  self->hadjustment = g_object_ref_sink (gtk_adjustment_new (0, 0, 0, 0, 0, 0));
-  self->vadjustment = g_object_ref_sink (gtk_adjustment_new (0, 0, 0, 0, 0, 0));
-  g_signal_connect (self->hadjustment, "value-changed", G_CALLBACK (adjustment_value_changed),
-                    self);
-  g_signal_connect (self->vadjustment, "value-changed", G_CALLBACK (adjustment_value_changed),
-                    self);
+  lam_scrollable_grid_init (&self->scroll, GTK_WIDGET (self), relayout_widget);
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
@@ -840,7 +771,7 @@ lam_sample_grid_set_dataset (LamSampleGrid *self, const LamDataset *dataset)
   self->filter = -1;
   rebuild_positions (self);
   self->selected = self->n_positions > 0 ? 0 : -1;
-  gtk_adjustment_set_value (self->vadjustment, 0);
+  gtk_adjustment_set_value (self->scroll.vadjustment, 0);
   gtk_widget_queue_resize (GTK_WIDGET (self));
   relayout (self);
 
@@ -875,7 +806,7 @@ lam_sample_grid_set_filter (LamSampleGrid *self, int class_index)
   self->selected = old_index >= 0 ? find_position (self, old_index) : -1;
   if (self->selected < 0 && self->n_positions > 0)
     self->selected = 0;
-  gtk_adjustment_set_value (self->vadjustment, 0);
+  gtk_adjustment_set_value (self->scroll.vadjustment, 0);
   relayout (self);
   scroll_to_position (self, self->selected);
 

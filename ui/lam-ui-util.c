@@ -30,11 +30,10 @@ lam_ui_save_png (GtkWidget *widget, const char *path, GError **error)
   }
   g_autoptr (GdkTexture) texture =
     gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  if (!gdk_texture_save_to_png (texture, path)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "could not write %s", path);
-    return FALSE;
-  }
-  return TRUE;
+  g_autoptr (GBytes) png = gdk_texture_save_to_png_bytes (texture);
+  gsize length = 0;
+  const void *data = g_bytes_get_data (png, &length);
+  return lam_ui_write_file (path, data, length, error);
 }
 
 GSettings *
@@ -88,4 +87,173 @@ lam_ui_format_duration (double seconds)
   if (total >= 3600)
     return g_strdup_printf ("%ld:%02ld:%02ld", total / 3600, (total / 60) % 60, total % 60);
   return g_strdup_printf ("%ld:%02ld", total / 60, total % 60);
+}
+
+void
+lam_ui_set_source (cairo_t *cr, const GdkRGBA *color, double alpha)
+{
+  cairo_set_source_rgba (cr, color->red, color->green, color->blue, color->alpha * alpha);
+}
+
+void
+lam_ui_rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
+{
+  r = MIN (r, MIN (w, h) / 2);
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
+  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
+  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
+  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+}
+
+PangoLayout *
+lam_ui_create_layout (GtkWidget *widget, const char *text, double scale, gboolean bold,
+                      gboolean tabular)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (widget, text);
+  g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
+  if (scale != 1.0)
+    pango_attr_list_insert (attrs, pango_attr_scale_new (scale));
+  if (tabular)
+    pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum"));
+  if (bold)
+    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+  pango_layout_set_attributes (layout, attrs);
+  return layout;
+}
+
+gboolean
+lam_ui_update_style_key (GtkWidget *widget, char **key)
+{
+  GdkRGBA fg;
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  g_autofree char *color = gdk_rgba_to_string (&fg);
+  g_autofree char *font =
+    pango_font_description_to_string (pango_context_get_font_description (
+      gtk_widget_get_pango_context (widget)));
+  g_autofree char *now = g_strconcat (color, " ", font, NULL);
+  if (g_strcmp0 (now, *key) == 0)
+    return FALSE;
+  g_free (*key);
+  *key = g_steal_pointer (&now);
+  return TRUE;
+}
+
+gboolean
+lam_ui_write_file (const char *path, const void *data, gsize length, GError **error)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_autoptr (GError) local_error = NULL;
+  /* g_file_set_contents writes a temporary file beside path and renames it. */
+  if (!g_file_set_contents_full (path, data, (gssize) length, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0666, &local_error)) {
+    g_set_error (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code),
+                 "Could not write %s: %s", path, local_error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GtkWindow *
+window_of (GtkWidget *widget)
+{
+  GtkRoot *root = widget != NULL ? gtk_widget_get_root (widget) : NULL;
+  return GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL;
+}
+
+void
+lam_ui_show_error (GtkWidget *widget, const char *primary, const char *secondary)
+{
+  GtkWidget *dialog =
+    gtk_message_dialog_new (window_of (widget), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                            GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", primary);
+  if (secondary != NULL)
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", secondary);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+typedef struct
+{
+  GWeakRef widget;
+  LamUiSaveFunc save;
+  gpointer user_data;
+} SaveRequest;
+
+static void
+save_request_free (gpointer data)
+{
+  SaveRequest *request = data;
+  g_weak_ref_clear (&request->widget);
+  g_free (request);
+}
+
+static void
+save_chooser_response (GtkNativeDialog *dialog, int response, SaveRequest *request)
+{
+  /* The chooser holds the request; this holds the chooser until the end. */
+  g_autoptr (GtkNativeDialog) chooser = dialog;
+  g_autoptr (GtkWidget) widget = g_weak_ref_get (&request->widget);
+  if (response != GTK_RESPONSE_ACCEPT || widget == NULL)
+    return;
+  g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  g_autoptr (GError) error = NULL;
+  if (path == NULL) {
+    g_autofree char *uri = file != NULL ? g_file_get_uri (file) : g_strdup ("The file");
+    g_autofree char *message = g_strdup_printf ("%s is not a local file.", uri);
+    lam_ui_show_error (widget, "Could not save", message);
+    return;
+  }
+  if (!request->save (widget, path, request->user_data, &error))
+    lam_ui_show_error (widget, "Could not save", error != NULL ? error->message : path);
+}
+
+void
+lam_ui_choose_save_file (GtkWidget *widget, const char *title, const char *file_name,
+                         const char *filter_name, const char *pattern, LamUiSaveFunc save,
+                         gpointer user_data)
+{
+  g_return_if_fail (GTK_IS_WIDGET (widget));
+  g_return_if_fail (save != NULL);
+
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new (title, window_of (widget), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                 "_Save", "_Cancel");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  if (file_name != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), file_name);
+  if (pattern != NULL) {
+    GtkFileFilter *filter = gtk_file_filter_new ();
+    gtk_file_filter_set_name (filter, filter_name != NULL ? filter_name : pattern);
+    gtk_file_filter_add_pattern (filter, pattern);
+    gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+    g_object_unref (filter);
+  }
+
+  SaveRequest *request = g_new0 (SaveRequest, 1);
+  g_weak_ref_init (&request->widget, widget);
+  request->save = save;
+  request->user_data = user_data;
+  g_object_set_data_full (G_OBJECT (chooser), "lam-save-request", request, save_request_free);
+  g_signal_connect (chooser, "response", G_CALLBACK (save_chooser_response), request);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+char *
+lam_ui_file_name_for (const char *title, const char *fallback, const char *ext)
+{
+  const char *base = title != NULL && title[0] != '\0' ? title : fallback;
+  GString *name = g_string_new (NULL);
+  for (const char *p = base; p != NULL && *p != '\0'; p++) {
+    if (*p == '/')
+      g_string_append (name, "-");
+    else if ((guchar) *p < 0x20)
+      g_string_append_c (name, ' ');
+    else
+      g_string_append_c (name, *p);
+  }
+  g_string_append (name, ext);
+  return g_string_free (name, FALSE);
 }

@@ -6,7 +6,8 @@
 G_BEGIN_DECLS
 
 /* Renders a realized widget with its window's renderer and writes a PNG:
- * what the person in front of the screen sees. */
+ * what the person in front of the screen sees. Written atomically, as
+ * lam_ui_write_file(). */
 gboolean lam_ui_save_png (GtkWidget *widget, const char *path, GError **error);
 
 /* The app's preferences, or NULL when the schema is not installed (an
@@ -20,5 +21,40 @@ char *lam_ui_format_count (guint64 value);
 char *lam_ui_format_si (double value);
 /* "1:05" or "1:02:03" */
 char *lam_ui_format_duration (double seconds);
+
+/* Cairo drawing shared by the custom views. */
+void lam_ui_set_source (cairo_t *cr, const GdkRGBA *color, double alpha);
+/* A rectangle with corners of radius r (at most half the shorter side), as
+ * a new sub-path. */
+void lam_ui_rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r);
+/* A layout in the widget's font: scaled (1.0 for none), bold, with
+ * tabular figures. */
+PangoLayout *lam_ui_create_layout (GtkWidget *widget, const char *text, double scale,
+                                   gboolean bold, gboolean tabular);
+/* For css_changed: TRUE when what a view's drawing takes from the style
+ * (colour and font) differs from *key, which it then replaces. Hovering a
+ * parent changes the style too, and must not cost a new layout. */
+gboolean lam_ui_update_style_key (GtkWidget *widget, char **key);
+
+/* Writes data to path atomically (a temporary file renamed over it), so a
+ * failed write leaves what was there; the error names the path. */
+gboolean lam_ui_write_file (const char *path, const void *data, gsize length, GError **error);
+
+/* A modal message dialog over the widget's window. */
+void lam_ui_show_error (GtkWidget *widget, const char *primary, const char *secondary);
+
+typedef gboolean (*LamUiSaveFunc) (GtkWidget *widget, const char *path, gpointer user_data,
+                                   GError **error);
+/* Asks for a file to write (GtkFileChooserNative; it confirms overwriting)
+ * and calls save with its path, showing an error dialog when that fails.
+ * Nothing happens when the widget is gone by then. filter_name and
+ * pattern ("*.png") may be NULL. */
+void lam_ui_choose_save_file (GtkWidget *widget, const char *title, const char *file_name,
+                              const char *filter_name, const char *pattern, LamUiSaveFunc save,
+                              gpointer user_data);
+/* A file name from a title (fallback when it is NULL or empty), "/" and
+ * control characters replaced, and ext appended: "Loss / epoch", ".png"
+ * → "Loss - epoch.png". */
+char *lam_ui_file_name_for (const char *title, const char *fallback, const char *ext);
 
 G_END_DECLS

@@ -1,0 +1,30 @@
+/* lam-test-util.h: helpers shared by the test programs that link it: the
+ * main loop run for a while or until something happens, IDX files written
+ * for a dataset, temporary folders removed. GLib only, so engine tests and
+ * window tests alike can use it. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Runs the default main context for ms milliseconds. */
+void lam_test_settle (int ms);
+/* Runs it until done (data) answers TRUE or timeout_ms pass; returns what
+ * done answers last. */
+gboolean lam_test_iterate_until (gboolean (*done) (gpointer data), gpointer data, int timeout_ms);
+/* For lam_test_iterate_until: data points to a gboolean. */
+gboolean lam_test_flag_set (gpointer data);
+
+/* An IDX file: the magic (0x801 for labels, 0x803 for images), the
+ * dimensions big-endian, then size bytes of data. */
+void lam_test_write_idx (const char *path, guint32 magic, int n_dims, const guint32 *dims,
+                         const guint8 *data, gsize size);
+/* The bytes of such a file: magic 0x08 type, then rank, dims and data. */
+GByteArray *lam_test_idx_bytes (guint8 type, guint rank, const guint32 *dims, const guint8 *data,
+                                gsize size);
+
+/* Removes a folder and everything in it, asserting that it could. */
+void lam_test_remove_tree (const char *path);
+
+G_END_DECLS
