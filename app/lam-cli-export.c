@@ -9,6 +9,7 @@
 #include "lam-export.h"
 #include "lam-loader.h"
 #include "lam-model.h"
+#include "lam-project-file.h"
 
 /* The .safetensors a checkpoint path names, as lam_checkpoint_load finds
  * it: x.json → x.safetensors, x.safetensors.json → x.safetensors. */
@@ -127,7 +128,8 @@ lam_cli_export (int argc, char **argv)
   GOptionEntry entries[] = {
     { "pytorch", 0, 0, G_OPTION_ARG_NONE, &pytorch, "Write a PyTorch script", NULL },
     { "load", 'l', 0, G_OPTION_ARG_FILENAME, &load_path,
-      "Weights saved by 'lamina train --save' (.safetensors, or its .json)", "FILE" },
+      "A project (.lamina), or weights saved by 'lamina train --save' (.safetensors, or its "
+      ".json)", "FILE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output_path,
       "The script to write ('-' for standard output)", "SCRIPT.py" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -158,11 +160,12 @@ lam_cli_export (int argc, char **argv)
     "The script rebuilds the model as a torch.nn.Sequential, loads the checkpoint's\n"
     ".safetensors weights with torch alone (their names match its state dict), and\n"
     "trains it again with --train using the dataset, normalisation, loss and\n"
-    "optimizer settings Lamina used. Checkpoints do not record the optimizer yet:\n"
-    "the script gets Lamina's defaults unless --optimizer, --lr, --batch-size or\n"
-    "--epochs say otherwise.\n"
+    "optimizer settings Lamina used. A project (.lamina) records them all; a bare\n"
+    "checkpoint does not, and its script gets Lamina's defaults. --optimizer, --lr,\n"
+    "--batch-size and --epochs override either.\n"
     "\n"
-    "Example: lamina export --pytorch --load mlp.safetensors -o mlp.py\n"
+    "Examples: lamina export --pytorch --load mlp.lamina -o mlp.py\n"
+    "          lamina export --pytorch --load mlp.safetensors -o mlp.py\n"
     "\n"
     "--predictions is a diagnostic for comparing the script's predictions with\n"
     "Lamina's: lamina export --predictions --load mlp.safetensors --count 1000\n");
@@ -198,7 +201,24 @@ lam_cli_export (int argc, char **argv)
     return LAM_EXIT_USAGE;
   }
 
-  LamTrainerConfig config = lam_trainer_config_default ();
+  /* A project brings its own settings and weights; the options below
+   * override its settings. */
+  g_autoptr (LamProjectFile) project = NULL;
+  gboolean is_project = g_str_has_suffix (load_path, LAM_PROJECT_FILE_SUFFIX);
+  if (is_project) {
+    project = lam_project_file_load (load_path, &error);
+    if (project == NULL) {
+      lam_cli_print_error ("export", error);
+      return LAM_EXIT_MODEL;
+    }
+    if (project->params == NULL) {
+      g_printerr ("lamina export: %s has no weights yet: train it first ('lamina train --load "
+                  "%s')\n", load_path, load_path);
+      return LAM_EXIT_MODEL;
+    }
+  }
+
+  LamTrainerConfig config = project != NULL ? project->config : lam_trainer_config_default ();
   if (optimizer_text != NULL) {
     LamOptimizerKind kind;
     if (!lam_optimizer_kind_from_string (optimizer_text, &kind)) {
@@ -231,7 +251,15 @@ lam_cli_export (int argc, char **argv)
 
   g_autoptr (LamCheckpointInfo) info = NULL;
   g_autofree float *params = NULL;
-  if (!lam_checkpoint_load (load_path, &info, &params, &error)) {
+  if (project != NULL) {
+    info = g_new0 (LamCheckpointInfo, 1);
+    info->spec = lam_model_spec_copy (project->spec);
+    info->n_channels = project->n_channels;
+    memcpy (info->mean, project->mean, sizeof info->mean);
+    memcpy (info->std, project->std, sizeof info->std);
+    info->dataset = g_strdup (project->dataset_dir);
+    params = g_steal_pointer (&project->params);
+  } else if (!lam_checkpoint_load (load_path, &info, &params, &error)) {
     lam_cli_print_error ("export", error);
     return LAM_EXIT_MODEL;
   }
@@ -243,7 +271,8 @@ lam_cli_export (int argc, char **argv)
     return print_predictions (info, params, dir, count_text, device);
 
   gboolean to_stdout = g_str_equal (output_path, "-");
-  g_autofree char *weights_path = weights_path_for (load_path);
+  g_autofree char *weights_path = is_project ? lam_project_file_weights_path (load_path)
+                                             : weights_path_for (load_path);
   LamExportOptions options;
   lam_export_options_init (&options, info->spec);
   options.weights_path = weights_path;

@@ -8,6 +8,7 @@
 #include "lam-cli.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
+#include "lam-project-file.h"
 #include "lam-trainer.h"
 
 typedef struct
@@ -19,6 +20,7 @@ typedef struct
   int exit_code;
   const LamDataset *test;
   double test_accuracy;
+  LamProjectRun *history; /* borrowed: where the run's figures are recorded */
 } TrainRun;
 
 static void
@@ -59,10 +61,22 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
   case LAM_TRAINER_EVENT_PROGRESS:
     if (run->progress_bar)
       print_bar (run, event);
+    if (run->history != NULL) {
+      LamRunStep step = {
+        event->epoch + (double) event->batch / MAX (1, event->batches_per_epoch),
+        event->loss, event->accuracy,
+      };
+      g_array_append_val (run->history->steps, step);
+    }
     break;
 
   case LAM_TRAINER_EVENT_EPOCH:
     clear_bar (run);
+    if (run->history != NULL) {
+      LamRunEpoch row = { event->epoch + 1, event->loss, event->accuracy, event->val_loss,
+                          event->val_accuracy, event->seconds, event->lr };
+      g_array_append_val (run->history->epochs, row);
+    }
     if (run->json) {
       char val_loss[32] = "null", val_accuracy[32] = "null";
       if (!isnan (event->val_loss)) {
@@ -88,6 +102,10 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
   case LAM_TRAINER_EVENT_TEST:
     clear_bar (run);
     run->test_accuracy = event->test_accuracy;
+    if (run->history != NULL) {
+      run->history->test_loss = event->test_loss;
+      run->history->test_accuracy = event->test_accuracy;
+    }
     if (run->json)
       g_print ("{\"event\": \"test\", \"test_loss\": %.6f, \"test_accuracy\": %.6f, "
                "\"images\": %d}\n",
@@ -167,6 +185,48 @@ parse_schedule (const char *text, LamSchedule *schedule, int epochs, GError **er
   return FALSE;
 }
 
+/* Fills `file` with the run's settings, weights and position and saves it. */
+static gboolean
+write_project (LamProjectFile *file, const char *path, LamTrainer *trainer,
+               const LamModelSpec *spec, const LamDataset *train, const char *dir,
+               const char *device, const LamTrainerConfig *config, GError **error)
+{
+  LamModel *model = lam_trainer_get_model (trainer);
+  lam_model_spec_free (file->spec);
+  file->spec = lam_model_spec_copy (lam_model_get_spec (model));
+  file->config = *config;
+  file->config.report_every = 0;
+  g_free (file->device);
+  file->device = g_strdup (device ? device : "auto");
+  g_free (file->dataset_dir);
+  file->dataset_dir = g_strdup (dir);
+  g_free (file->dataset_name);
+  file->dataset_name = g_strdup (train->name);
+
+  float mean[3], std[3];
+  lam_trainer_get_normalization (trainer, mean, std);
+  gsize n = 0;
+  g_autofree float *params = lam_trainer_dup_params (trainer, &n);
+  lam_project_file_set_weights (file, params, n, train->channels, mean, std);
+  int epochs_done, batches_done;
+  gint64 step;
+  if (lam_trainer_get_position (trainer, &epochs_done, &batches_done, &step)) {
+    LamOptimizer *optimizer = lam_trainer_get_optimizer (trainer);
+    int n_state = lam_optimizer_get_n_state (optimizer);
+    float *state[2] = { NULL, NULL };
+    for (int i = 0; i < n_state; i++) {
+      state[i] = g_new (float, MAX (n, 1));
+      lam_optimizer_get_state (optimizer, i, state[i]);
+    }
+    lam_project_file_set_resume (file, epochs_done, batches_done, step,
+                                 (const float *const *) state, n_state);
+    for (int i = 0; i < n_state; i++)
+      g_free (state[i]);
+  }
+  (void) spec;
+  return lam_project_file_save (file, path, error);
+}
+
 int
 lam_cli_train (int argc, char **argv)
 {
@@ -185,6 +245,7 @@ lam_cli_train (int argc, char **argv)
   g_autofree char *crop_text = NULL;
   g_autofree char *device = NULL;
   g_autofree char *save_path = NULL;
+  g_autofree char *load_path = NULL;
   gboolean nesterov = FALSE, hflip = FALSE, json = FALSE, no_test = FALSE;
 
   GOptionEntry entries[] = {
@@ -219,8 +280,12 @@ lam_cli_train (int argc, char **argv)
     { "device", 0, 0, G_OPTION_ARG_STRING, &device,
       "auto (a GPU when one answers), cpu or cuda (default auto)", "DEVICE" },
     { "save", 0, 0, G_OPTION_ARG_FILENAME, &save_path,
-      "Save the weights (.safetensors, PyTorch nn.Sequential names) and the spec (.json) here",
-      "FILE" },
+      "Save a project (FILE.lamina: settings, history, weights and optimizer state, so "
+      "training can continue), or else the weights (.safetensors, PyTorch nn.Sequential "
+      "names) and the spec (.json)", "FILE" },
+    { "load", 'l', 0, G_OPTION_ARG_FILENAME, &load_path,
+      "Continue the run saved in a project (.lamina) for --epochs more epochs (default 1) "
+      "and write the project back, or to --save", "PROJECT" },
     { "no-test", 0, 0, G_OPTION_ARG_NONE, &no_test, "Skip the test-set evaluation at the end",
       NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per epoch", NULL },
@@ -231,7 +296,10 @@ lam_cli_train (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (
-    context, "Example: lamina train --model mlp --epochs 5 --lr 0.003 --save mlp.safetensors\n");
+    context, "Examples:\n"
+             "  lamina train --model mlp --epochs 5 --lr 0.003 --save mlp.lamina\n"
+             "  lamina train --load mlp.lamina --epochs 3\n"
+             "  lamina train --model mlp --epochs 5 --save mlp.safetensors  (weights only)\n");
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     lam_cli_print_error ("train", error);
     return LAM_EXIT_USAGE;
@@ -241,10 +309,52 @@ lam_cli_train (int argc, char **argv)
     return LAM_EXIT_USAGE;
   }
 
+  /* A saved run continues with the settings it was saved with: options that
+   * would change its model or its arithmetic are refused. */
+  g_autoptr (LamProjectFile) project = NULL;
+  if (load_path != NULL) {
+    struct
+    {
+      const char *name;
+      gboolean given;
+    } fixed[] = {
+      { "--model", model_text != NULL },          { "--batch-size", batch_text != NULL },
+      { "--optimizer", optimizer_text != NULL },  { "--momentum", momentum_text != NULL },
+      { "--nesterov", nesterov },                 { "--weight-decay", weight_decay_text != NULL },
+      { "--schedule", schedule_text != NULL },    { "--val-fraction", val_text != NULL },
+      { "--seed", seed_text != NULL },            { "--normalize", normalize_text != NULL },
+      { "--crop-padding", crop_text != NULL },    { "--hflip", hflip },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+      if (fixed[i].given) {
+        g_printerr ("lamina train: %s cannot change a saved run (--load continues it with its "
+                    "own settings); leave out --load to start a new run\n", fixed[i].name);
+        return LAM_EXIT_USAGE;
+      }
+    project = lam_project_file_load (load_path, &error);
+    if (project == NULL) {
+      lam_cli_print_error ("train", error);
+      return error->code == LAM_PROJECT_FILE_ERROR_IO && project == NULL &&
+                 !g_file_test (load_path, G_FILE_TEST_EXISTS)
+               ? LAM_EXIT_USAGE
+               : LAM_EXIT_MODEL;
+    }
+  }
+
   LamTrainerConfig config = lam_trainer_config_default ();
   config.normalize_from_data = TRUE;
   config.evaluate_test = !no_test;
   config.hflip = hflip;
+  if (project != NULL) {
+    config = project->config;
+    config.report_every = 0;
+    if (no_test)
+      config.evaluate_test = FALSE;
+    if (data_dir == NULL && project->dataset_dir != NULL)
+      data_dir = g_strdup (project->dataset_dir);
+    if (device == NULL && project->device != NULL)
+      device = g_strdup (project->device);
+  }
   gint64 value;
   double number;
 
@@ -273,7 +383,14 @@ lam_cli_train (int argc, char **argv)
     }                                                                                              \
     field = number;                                                                                \
   }
-  PARSE_INT (epochs_text, "--epochs", 1, 100000, config.epochs);
+  int epochs_more = 1;
+  if (project != NULL) {
+    PARSE_INT (epochs_text, "--epochs", 1, 100000, epochs_more);
+    int done = project->resumable && project->params != NULL ? project->epochs_done : 0;
+    config.epochs = MIN (done + epochs_more, 100000);
+  } else {
+    PARSE_INT (epochs_text, "--epochs", 1, 100000, config.epochs);
+  }
   PARSE_INT (batch_text, "--batch-size", 1, 65536, config.batch_size);
   PARSE_INT (seed_text, "--seed", 0, G_MAXINT64, config.seed);
   PARSE_INT (crop_text, "--crop-padding", 0, 64, config.crop_padding);
@@ -326,8 +443,10 @@ lam_cli_train (int argc, char **argv)
     }
   }
 
-  g_autoptr (LamModelSpec) spec = lam_model_spec_from_string (model_text ? model_text : "mlp",
-                                                              &error);
+  g_autoptr (LamModelSpec) spec = project != NULL
+                                    ? lam_model_spec_copy (project->spec)
+                                    : lam_model_spec_from_string (model_text ? model_text : "mlp",
+                                                                  &error);
   if (spec == NULL) {
     lam_cli_print_error ("train", error);
     return LAM_EXIT_MODEL;
@@ -359,6 +478,50 @@ lam_cli_train (int argc, char **argv)
     return error->domain == LAM_TRAINER_ERROR && error->code == LAM_TRAINER_ERROR_CONFIG
              ? LAM_EXIT_USAGE
              : LAM_EXIT_MODEL;
+  }
+
+  /* What --load continues: the saved position, or, for a project whose
+   * run cannot continue exactly (an old checkpoint, a diverged run), its
+   * weights with a fresh optimizer. */
+  LamProjectRun *history = NULL;
+  g_autoptr (LamProjectFile) out = project != NULL ? NULL : lam_project_file_new ();
+  if (project != NULL) {
+    LamTrainerStart start;
+    gboolean exact = lam_project_file_get_start (project, &start);
+    if (!exact && project->params != NULL) {
+      start.params = project->params;
+      start.n_params = project->n_params;
+    }
+    if (exact || project->params != NULL) {
+      if (!lam_trainer_set_start (trainer, &start, &error)) {
+        g_printerr ("lamina train: %s cannot continue: %s\n", load_path, error->message);
+        lam_trainer_free (trainer);
+        lam_backend_free (backend);
+        return LAM_EXIT_MODEL;
+      }
+      if (!exact && !json)
+        g_print ("Note:   %s\n", project->resumable
+                                     ? "the project has no optimizer state"
+                                     : "the saved run cannot continue exactly (no saved "
+                                       "optimizer state or position): training goes on from "
+                                       "its weights with a fresh optimizer");
+    }
+    if (exact && project->runs->len > 0) {
+      history = g_ptr_array_index (project->runs, project->runs->len - 1);
+    } else {
+      g_autofree char *settings = lam_project_describe_settings (&config, spec);
+      history = lam_project_run_new ((int) project->runs->len + 1, settings);
+      g_ptr_array_add (project->runs, history);
+    }
+    /* The test figures of the run are those of its newest end. */
+    history->test_loss = history->test_accuracy = NAN;
+    if (!json)
+      g_print ("Resume: %s, epoch %d of %d, step %" G_GINT64_FORMAT "\n", load_path,
+               start.epochs_done + 1, config.epochs, exact ? start.step : 0);
+  } else {
+    g_autofree char *settings = lam_project_describe_settings (&config, spec);
+    history = lam_project_run_new (1, settings);
+    g_ptr_array_add (out->runs, history);
   }
 
   LamModel *model = lam_trainer_get_model (trainer);
@@ -396,6 +559,7 @@ lam_cli_train (int argc, char **argv)
     .exit_code = LAM_EXIT_OK,
     .test = test,
     .test_accuracy = NAN,
+    .history = history,
   };
   lam_trainer_set_event_func (trainer, on_event, &run, NULL);
   lam_trainer_start (trainer, FALSE);
@@ -403,7 +567,17 @@ lam_cli_train (int argc, char **argv)
   lam_trainer_wait (trainer);
   g_main_loop_unref (run.loop);
 
-  if (save_path != NULL) {
+  const char *project_path = save_path != NULL ? save_path : load_path;
+  if (project_path != NULL && (project != NULL || g_str_has_suffix (project_path, ".lamina"))) {
+    LamProjectFile *file = project != NULL ? project : out;
+    if (!write_project (file, project_path, trainer, spec, train, dir, device, &config, &error)) {
+      lam_cli_print_error ("train", error);
+      run.exit_code = LAM_EXIT_IO;
+    } else if (!json) {
+      g_print ("Saved:  %s (continue with 'lamina train --load %s')\n", project_path,
+               project_path);
+    }
+  } else if (save_path != NULL) {
     g_autofree float *params = g_new (float, plan->n_params);
     lam_model_get_params_host (model, params);
     LamCheckpointInfo info = {

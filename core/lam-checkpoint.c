@@ -622,9 +622,33 @@ layer_tensor_shapes (const LamLayer *layer, TensorRef *weight, TensorRef *bias)
   bias->dims[0] = spec->out;
 }
 
+static gboolean save_weights (const char *path, const LamModelPlan *plan,
+                              const LamCheckpointInfo *info, const float *params,
+                              GHashTable *extra_metadata, const char *json_path, GError **error);
+
 gboolean
 lam_checkpoint_save (const char *path, const LamModelPlan *plan, const LamCheckpointInfo *info,
                      const float *params, GError **error)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_autofree char *json_path = json_path_for (path);
+  return save_weights (path, plan, info, params, NULL, json_path, error);
+}
+
+gboolean
+lam_checkpoint_save_weights (const char *path, const LamModelPlan *plan,
+                             const LamCheckpointInfo *info, const float *params,
+                             GHashTable *extra_metadata, GError **error)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+  return save_weights (path, plan, info, params, extra_metadata, NULL, error);
+}
+
+/* Writes the .json description too when json_path is given. */
+static gboolean
+save_weights (const char *path, const LamModelPlan *plan, const LamCheckpointInfo *info,
+              const float *params, GHashTable *extra_metadata, const char *json_path,
+              GError **error)
 {
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (plan != NULL, FALSE);
@@ -682,14 +706,23 @@ lam_checkpoint_save (const char *path, const LamModelPlan *plan, const LamCheckp
     g_hash_table_insert (metadata, "classes", g_string_free (classes, FALSE));
   }
 
+  if (extra_metadata != NULL) {
+    GHashTableIter iter;
+    gpointer key, value;
+    g_hash_table_iter_init (&iter, extra_metadata);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      g_hash_table_insert (metadata, key, g_strdup (value));
+  }
+
   /* Two files cannot be replaced at once. The description goes first: it
    * is the one that can fail on its own (a folder in its place), and a
    * failure then leaves both old files as they were. */
-  g_autofree char *json_path = json_path_for (path);
-  g_autofree char *weights_name = g_path_get_basename (path);
-  g_autofree char *json = checkpoint_json (spec_json, info, weights_name);
-  if (!write_file (json_path, json, strlen (json), error))
-    return FALSE;
+  if (json_path != NULL) {
+    g_autofree char *weights_name = g_path_get_basename (path);
+    g_autofree char *json = checkpoint_json (spec_json, info, weights_name);
+    if (!write_file (json_path, json, strlen (json), error))
+      return FALSE;
+  }
   return write_safetensors (path, refs, metadata, error);
 }
 
@@ -911,6 +944,69 @@ take_tensor (const char *path, GPtrArray *tensors, gboolean *used, const TensorR
   return TRUE;
 }
 
+/* The flat parameter buffer for plan from tensors read from path: every
+ * tensor the plan needs, with its shape, and nothing else. */
+static float *
+match_tensors (const char *weights_path, GPtrArray *tensors, const LamModelPlan *plan,
+               GError **error)
+{
+  g_autofree float *values = g_try_new0 (float, MAX (plan->n_params, 1));
+  g_autofree gboolean *used = g_new0 (gboolean, MAX (tensors->len, 1));
+  if (values == NULL) {
+    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO,
+                 "%s: out of memory for %" G_GSIZE_FORMAT " parameters", weights_path,
+                 plan->n_params);
+    return NULL;
+  }
+  for (int i = 0; i < plan->n_layers; i++) {
+    const LamLayer *layer = &plan->layers[i];
+    if (!lam_layer_kind_has_params (layer->spec.kind) || layer->n_weights == 0)
+      continue;
+    TensorRef weight = { 0 }, bias = { 0 };
+    layer_tensor_shapes (layer, &weight, &bias);
+    g_autofree char *weight_name = g_strdup_printf ("%d.weight", layer->index);
+    g_autofree char *bias_name = g_strdup_printf ("%d.bias", layer->index);
+    weight.name = weight_name;
+    bias.name = bias_name;
+    if (!take_tensor (weights_path, tensors, used, &weight, values + layer->weight_offset, error))
+      return NULL;
+    if (layer->n_bias > 0 &&
+        !take_tensor (weights_path, tensors, used, &bias, values + layer->bias_offset, error))
+      return NULL;
+  }
+  for (guint i = 0; i < tensors->len; i++) {
+    if (!used[i]) {
+      const LamNamedTensor *t = g_ptr_array_index (tensors, i);
+      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_MISMATCH,
+                   "%s: tensor \"%s\" is not part of the model", weights_path, t->name);
+      return NULL;
+    }
+  }
+
+  return g_steal_pointer (&values);
+}
+
+gboolean
+lam_checkpoint_load_weights (const char *path, const LamModelPlan *plan, float **params,
+                             GHashTable **metadata, GError **error)
+{
+  g_return_val_if_fail (path != NULL && plan != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_autoptr (GHashTable) meta = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (path, &meta, error);
+  if (tensors == NULL)
+    return FALSE;
+  g_autofree float *values = match_tensors (path, tensors, plan, error);
+  if (values == NULL)
+    return FALSE;
+  if (params != NULL)
+    *params = g_steal_pointer (&values);
+  if (metadata != NULL)
+    *metadata = g_steal_pointer (&meta);
+  return TRUE;
+}
+
 gboolean
 lam_checkpoint_load (const char *path, LamCheckpointInfo **info, float **params, GError **error)
 {
@@ -955,38 +1051,9 @@ lam_checkpoint_load (const char *path, LamCheckpointInfo **info, float **params,
     return FALSE;
   }
 
-  g_autofree float *values = g_try_new0 (float, MAX (plan->n_params, 1));
-  g_autofree gboolean *used = g_new0 (gboolean, MAX (tensors->len, 1));
-  if (values == NULL) {
-    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO,
-                 "%s: out of memory for %" G_GSIZE_FORMAT " parameters", weights_path,
-                 plan->n_params);
+  g_autofree float *values = match_tensors (weights_path, tensors, plan, error);
+  if (values == NULL)
     return FALSE;
-  }
-  for (int i = 0; i < plan->n_layers; i++) {
-    const LamLayer *layer = &plan->layers[i];
-    if (!lam_layer_kind_has_params (layer->spec.kind) || layer->n_weights == 0)
-      continue;
-    TensorRef weight = { 0 }, bias = { 0 };
-    layer_tensor_shapes (layer, &weight, &bias);
-    g_autofree char *weight_name = g_strdup_printf ("%d.weight", layer->index);
-    g_autofree char *bias_name = g_strdup_printf ("%d.bias", layer->index);
-    weight.name = weight_name;
-    bias.name = bias_name;
-    if (!take_tensor (weights_path, tensors, used, &weight, values + layer->weight_offset, error))
-      return FALSE;
-    if (layer->n_bias > 0 &&
-        !take_tensor (weights_path, tensors, used, &bias, values + layer->bias_offset, error))
-      return FALSE;
-  }
-  for (guint i = 0; i < tensors->len; i++) {
-    if (!used[i]) {
-      const LamNamedTensor *t = g_ptr_array_index (tensors, i);
-      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_MISMATCH,
-                   "%s: tensor \"%s\" is not part of the model", weights_path, t->name);
-      return FALSE;
-    }
-  }
 
   if (info != NULL)
     *info = g_steal_pointer (&result);

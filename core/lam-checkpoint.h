@@ -51,6 +51,19 @@ gboolean lam_checkpoint_save (const char *path, const LamModelPlan *plan,
 gboolean lam_checkpoint_load (const char *path, LamCheckpointInfo **info, float **params,
                               GError **error);
 
+/* The .safetensors alone, as lam_checkpoint_save writes it (the spec and
+ * normalisation in __metadata__, so the file loads on its own), plus the
+ * entries of extra_metadata (string→string, may be NULL); no .json. */
+gboolean lam_checkpoint_save_weights (const char *path, const LamModelPlan *plan,
+                                      const LamCheckpointInfo *info, const float *params,
+                                      GHashTable *extra_metadata, GError **error);
+/* Reads a .safetensors and matches it to plan: every tensor the plan needs
+ * present with its shape, none extra, else LAM_CHECKPOINT_ERROR_MISMATCH
+ * naming the tensor. *params: plan->n_params floats (owned); *metadata (may
+ * be NULL): the owned __metadata__ table. */
+gboolean lam_checkpoint_load_weights (const char *path, const LamModelPlan *plan, float **params,
+                                      GHashTable **metadata, GError **error);
+
 /* Plain safetensors access, used above and by tests. */
 typedef struct
 {

@@ -172,6 +172,89 @@ lam_optimizer_get_step (LamOptimizer *optimizer)
 }
 
 void
+lam_optimizer_set_step (LamOptimizer *optimizer, gint64 step)
+{
+  g_return_if_fail (optimizer != NULL);
+  g_return_if_fail (step >= 0);
+  optimizer->step = step;
+}
+
+gsize
+lam_optimizer_get_n_params (LamOptimizer *optimizer)
+{
+  g_return_val_if_fail (optimizer != NULL, 0);
+  return optimizer->n_params;
+}
+
+int
+lam_optimizer_config_get_n_state (const LamOptimizerConfig *config)
+{
+  g_return_val_if_fail (config != NULL, 0);
+  switch (config->kind) {
+  case LAM_OPTIMIZER_SGD:
+    return config->momentum != 0.0 ? 1 : 0;
+  case LAM_OPTIMIZER_ADAM:
+  case LAM_OPTIMIZER_ADAMW:
+    return 2;
+  default:
+    g_return_val_if_reached (0);
+  }
+}
+
+const char *
+lam_optimizer_config_get_state_name (const LamOptimizerConfig *config, int index)
+{
+  g_return_val_if_fail (index >= 0 && index < lam_optimizer_config_get_n_state (config), NULL);
+  if (config->kind == LAM_OPTIMIZER_SGD)
+    return "momentum_buffer";
+  return index == 0 ? "exp_avg" : "exp_avg_sq";
+}
+
+int
+lam_optimizer_get_n_state (LamOptimizer *optimizer)
+{
+  g_return_val_if_fail (optimizer != NULL, 0);
+  return lam_optimizer_config_get_n_state (&optimizer->config);
+}
+
+const char *
+lam_optimizer_get_state_name (LamOptimizer *optimizer, int index)
+{
+  g_return_val_if_fail (optimizer != NULL, NULL);
+  return lam_optimizer_config_get_state_name (&optimizer->config, index);
+}
+
+static float *
+state_buffer (LamOptimizer *optimizer, int index)
+{
+  if (optimizer->config.kind == LAM_OPTIMIZER_SGD)
+    return optimizer->momentum_buf;
+  return index == 0 ? optimizer->m : optimizer->v;
+}
+
+void
+lam_optimizer_get_state (LamOptimizer *optimizer, int index, float *host)
+{
+  g_return_if_fail (optimizer != NULL && host != NULL);
+  g_return_if_fail (index >= 0 && index < lam_optimizer_get_n_state (optimizer));
+  float *buffer = state_buffer (optimizer, index);
+  if (buffer != NULL)
+    optimizer->backend->download (optimizer->backend, host, buffer,
+                                  optimizer->n_params * sizeof (float));
+}
+
+void
+lam_optimizer_set_state (LamOptimizer *optimizer, int index, const float *host)
+{
+  g_return_if_fail (optimizer != NULL && host != NULL);
+  g_return_if_fail (index >= 0 && index < lam_optimizer_get_n_state (optimizer));
+  float *buffer = state_buffer (optimizer, index);
+  if (buffer != NULL)
+    optimizer->backend->upload (optimizer->backend, buffer, host,
+                                optimizer->n_params * sizeof (float));
+}
+
+void
 lam_optimizer_step (LamOptimizer *optimizer, float *params, const float *grads)
 {
   g_return_if_fail (optimizer != NULL);

@@ -47,6 +47,23 @@ double lam_optimizer_get_lr (LamOptimizer *optimizer);
 const LamOptimizerConfig *lam_optimizer_get_config (LamOptimizer *optimizer);
 /* Steps taken so far (Adam's bias correction uses it). */
 gint64 lam_optimizer_get_step (LamOptimizer *optimizer);
+/* Where training resumes: Adam's bias correction (and SGD's first-step
+ * momentum) depend on the count of steps already taken. */
+void lam_optimizer_set_step (LamOptimizer *optimizer, gint64 step);
+gsize lam_optimizer_get_n_params (LamOptimizer *optimizer);
+
+/* The optimizer's state as host arrays, for saving and resuming. Each
+ * buffer is n_params floats, named as PyTorch's optimizer state_dict names
+ * them: SGD with momentum has "momentum_buffer"; Adam and AdamW have
+ * "exp_avg" and "exp_avg_sq"; SGD without momentum has none. Copies go
+ * through the backend's upload/download, so they work on every backend. */
+int lam_optimizer_config_get_n_state (const LamOptimizerConfig *config);
+const char *lam_optimizer_config_get_state_name (const LamOptimizerConfig *config, int index);
+int lam_optimizer_get_n_state (LamOptimizer *optimizer);
+const char *lam_optimizer_get_state_name (LamOptimizer *optimizer, int index);
+void lam_optimizer_get_state (LamOptimizer *optimizer, int index, float *host);
+void lam_optimizer_set_state (LamOptimizer *optimizer, int index, const float *host);
+
 /* One update of params from grads (both device, n_params). */
 void lam_optimizer_step (LamOptimizer *optimizer, float *params, const float *grads);
 

@@ -43,6 +43,16 @@ struct _LamTrainer
   double requested_lr; /* NAN when none is pending */
   double base_lr;      /* the schedule scales this */
 
+  /* Where the run begins (lam_trainer_set_start) and, once it has ended,
+   * where it got to. Written by the worker, read after it has finished. */
+  int start_epoch;
+  int start_batches;
+  gint64 start_step;
+  int done_epochs;
+  int done_batches;
+  gint64 done_step;
+  gboolean resumable;
+
   /* The weights at the last report whose loss was finite: what
    * lam_trainer_dup_params hands out and what divergence rolls back to. */
   GMutex snapshot_lock;
@@ -272,6 +282,7 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
     self->val_loader = lam_loader_new (train, self->split->val, self->split->n_val,
                                        &eval_config);
 
+  self->resumable = TRUE;
   int batches = lam_loader_get_n_batches (self->train_loader);
   self->report_every = config->report_every > 0 ? config->report_every : MAX (1, batches / 100);
   return self;
@@ -479,7 +490,7 @@ train_thread (gpointer data)
   LamLossKind loss_kind = lam_model_spec_get_loss (self->spec);
   int n_classes = lam_model_get_n_classes (model);
   gsize image_floats = lam_shape_numel (&self->spec->input);
-  gint64 step = 0;
+  gint64 step = self->start_step;
   gboolean stopped = FALSE;
   gint64 run_start = g_get_monotonic_time ();
   g_autofree gint32 *predictions_host = g_new (gint32, self->config.batch_size);
@@ -491,7 +502,10 @@ train_thread (gpointer data)
   post_event (self, event_new (self, LAM_TRAINER_EVENT_STARTED));
   backend->fill (backend, self->sums_device, 2, 0);
 
-  for (int epoch = 0; epoch < self->config.epochs && !stopped; epoch++) {
+  self->done_epochs = self->start_epoch;
+  self->done_batches = self->start_batches;
+  self->done_step = step;
+  for (int epoch = self->start_epoch; epoch < self->config.epochs && !stopped; epoch++) {
     lam_optimizer_set_lr (self->optimizer,
                           lam_schedule_lr (&self->config.schedule, self->base_lr, epoch));
     lam_loader_start_epoch (self->train_loader, epoch);
@@ -504,6 +518,12 @@ train_thread (gpointer data)
     const LamBatch *batch;
 
     while ((batch = lam_loader_next (self->train_loader)) != NULL) {
+      /* A run saved mid-epoch goes on with the batch after the last one it
+       * trained, in the same shuffled order. */
+      if (epoch == self->start_epoch && batch_index < self->start_batches) {
+        batch_index++;
+        continue;
+      }
       gboolean single;
       gint64 wait_start = g_get_monotonic_time ();
       if (!wait_for_go (self, &single, step, epoch)) {
@@ -528,6 +548,9 @@ train_thread (gpointer data)
       step++;
       batch_index++;
       report_samples += batch->size;
+      self->done_epochs = epoch;
+      self->done_batches = batch_index;
+      self->done_step = step;
 
       gboolean last = batch_index == lam_loader_get_n_batches (self->train_loader);
       gboolean due = step % self->report_every == 0;
@@ -563,6 +586,7 @@ train_thread (gpointer data)
           isnan (sums[0]) ? "NaN (not a number)" : "infinite", step, epoch + 1, good_step, lr,
           lr / 10);
         post_event (self, event);
+        self->resumable = FALSE;
         stopped = TRUE;
         break;
       }
@@ -603,7 +627,13 @@ train_thread (gpointer data)
       backend->fill (backend, self->sums_device, 2, 0);
     }
     post_event (self, event);
+    self->done_epochs = epoch + 1;
+    self->done_batches = 0;
   }
+  /* The weights handed out afterwards are those of the position reached,
+   * so that they and the optimizer's state can be saved together. */
+  if (self->resumable)
+    publish_snapshot (self, step);
 
   if (!stopped && self->config.evaluate_test && self->test_set != NULL) {
     LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_TEST);
@@ -727,6 +757,73 @@ LamModel *
 lam_trainer_get_model (LamTrainer *self)
 {
   return self->model;
+}
+
+LamOptimizer *
+lam_trainer_get_optimizer (LamTrainer *self)
+{
+  return self->optimizer;
+}
+
+gboolean
+lam_trainer_get_position (LamTrainer *self, int *epochs_done, int *batches_done, gint64 *step)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (epochs_done != NULL)
+    *epochs_done = self->started ? self->done_epochs : self->start_epoch;
+  if (batches_done != NULL)
+    *batches_done = self->started ? self->done_batches : self->start_batches;
+  if (step != NULL)
+    *step = self->started ? self->done_step : self->start_step;
+  return self->resumable;
+}
+
+gboolean
+lam_trainer_set_start (LamTrainer *self, const LamTrainerStart *start, GError **error)
+{
+  g_return_val_if_fail (self != NULL && start != NULL, FALSE);
+  g_return_val_if_fail (!self->started, FALSE);
+
+  gsize n_params = lam_model_get_n_params (self->model);
+  int n_state = lam_optimizer_get_n_state (self->optimizer);
+  int batches = lam_loader_get_n_batches (self->train_loader);
+  const char *problem = NULL;
+  g_autofree char *detail = NULL;
+  if (start->params == NULL || start->n_params != n_params)
+    detail = g_strdup_printf ("the saved weights hold %" G_GSIZE_FORMAT " parameters; the model "
+                              "has %" G_GSIZE_FORMAT, start->params ? start->n_params : 0,
+                              n_params);
+  else if (start->optimizer_state != NULL && start->n_optimizer_state != n_state)
+    detail = g_strdup_printf ("the saved optimizer state has %d buffers; %s keeps %d",
+                              start->n_optimizer_state,
+                              lam_optimizer_kind_to_string (self->config.optimizer.kind), n_state);
+  else if (start->epochs_done < 0 || start->batches_done < 0 || start->step < 0)
+    problem = "the saved position is negative";
+  else if (start->batches_done >= batches)
+    detail = g_strdup_printf ("the saved position is batch %d of an epoch of %d batches: the "
+                              "batch size or dataset differs from the saved run's",
+                              start->batches_done, batches);
+  else if (start->epochs_done >= self->config.epochs)
+    detail = g_strdup_printf ("%d epochs are done already; ask for more than %d to continue",
+                              start->epochs_done, start->epochs_done);
+  if (problem != NULL || detail != NULL) {
+    g_set_error_literal (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG,
+                         detail ? detail : problem);
+    return FALSE;
+  }
+
+  lam_model_set_params_host (self->model, start->params);
+  for (int i = 0; start->optimizer_state != NULL && i < n_state; i++)
+    lam_optimizer_set_state (self->optimizer, i, start->optimizer_state[i]);
+  lam_optimizer_set_step (self->optimizer, start->step);
+  self->start_epoch = start->epochs_done;
+  self->start_batches = start->batches_done;
+  self->start_step = start->step;
+  g_mutex_lock (&self->snapshot_lock);
+  memcpy (self->snapshot, start->params, n_params * sizeof (float));
+  self->snapshot_step = start->step;
+  g_mutex_unlock (&self->snapshot_lock);
+  return TRUE;
 }
 
 void

@@ -104,6 +104,30 @@ void lam_trainer_free (LamTrainer *trainer);
 void lam_trainer_set_event_func (LamTrainer *trainer, LamTrainerEventFunc func,
                                  gpointer user_data, GMainContext *context);
 
+/* Where a run begins when it continues an earlier one: the weights, the
+ * optimizer's state and the position reached. Borrowed; copied by
+ * lam_trainer_set_start. */
+typedef struct
+{
+  const float *params;                  /* n_params floats in plan order */
+  gsize n_params;
+  const float *const *optimizer_state;  /* lam_optimizer_config_get_n_state buffers of
+                                         * n_params floats; NULL starts them at zero */
+  int n_optimizer_state;
+  int epochs_done;                      /* whole epochs done; the run goes on to config->epochs */
+  int batches_done;                     /* batches of the next epoch already trained */
+  gint64 step;                          /* optimizer steps taken */
+} LamTrainerStart;
+
+/* Before lam_trainer_start: continue from `start` instead of fresh
+ * weights. With the same dataset, seed and settings, training 2 epochs
+ * straight and training 1, saving, and continuing for 1 more give the same
+ * numbers: epoch shuffles, dropout masks and Adam's bias correction follow
+ * the epoch and step counts. FALSE with LAM_TRAINER_ERROR_CONFIG when the
+ * sizes do not match the model and optimizer or no epoch is left. */
+gboolean lam_trainer_set_start (LamTrainer *trainer, const LamTrainerStart *start,
+                                GError **error);
+
 /* Starts the thread; with paused, it waits for resume or step. */
 void lam_trainer_start (LamTrainer *trainer, gboolean paused);
 void lam_trainer_pause (LamTrainer *trainer);
@@ -120,6 +144,14 @@ void lam_trainer_wait (LamTrainer *trainer);
 float *lam_trainer_dup_params (LamTrainer *trainer, gsize *n_params);
 /* The model being trained; only to be used while the thread is not running. */
 LamModel *lam_trainer_get_model (LamTrainer *trainer);
+/* The optimizer; only to be used while the thread is not running. */
+LamOptimizer *lam_trainer_get_optimizer (LamTrainer *trainer);
+/* Where the run got to, for continuing it later; only while the thread is
+ * not running. FALSE when it cannot be continued (the loss diverged: the
+ * weights were rolled back but the optimizer's state was not). After a run
+ * that ended, lam_trainer_dup_params gives the weights of this position. */
+gboolean lam_trainer_get_position (LamTrainer *trainer, int *epochs_done, int *batches_done,
+                                   gint64 *step);
 /* Normalisation in use (after normalize_from_data). */
 void lam_trainer_get_normalization (LamTrainer *trainer, float *mean, float *std);
 

@@ -316,6 +316,129 @@ test_train_save_eval (void)
   remove_tree (dir);
 }
 
+/* Epoch figures from the JSON lines of a run: train_loss and val_loss by
+ * 1-based epoch. */
+static int
+read_epochs (const char *out, double *train_loss, double *val_loss, int max)
+{
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  int n = 0;
+  for (int i = 0; lines[i] != NULL; i++) {
+    if (*lines[i] != '{')
+      continue;
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (parser, lines[i], -1, &error);
+    g_assert_no_error (error);
+    JsonObject *object = json_node_get_object (json_parser_get_root (parser));
+    if (!g_str_equal (json_object_get_string_member (object, "event"), "epoch"))
+      continue;
+    int epoch = (int) json_object_get_int_member (object, "epoch");
+    g_assert_cmpint (epoch, >=, 1);
+    g_assert_cmpint (epoch, <=, max);
+    train_loss[epoch - 1] = json_object_get_double_member (object, "train_loss");
+    val_loss[epoch - 1] = json_object_get_double_member (object, "val_loss");
+    n++;
+  }
+  return n;
+}
+
+static void
+test_project_continue_export (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *straight = g_build_filename (dir, "straight.lamina", NULL);
+  g_autofree char *part = g_build_filename (dir, "part.lamina", NULL);
+  g_autofree char *more = g_build_filename (dir, "more.lamina", NULL);
+  double want_train[2], want_val[2], got_train[3], got_val[3];
+
+  Result r = run_lamina ("train", "--data", dir, "--model", "flatten,linear:16,relu,linear:3",
+                         "--epochs", "2", "--batch-size", "20", "--lr", "0.01", "--json",
+                         "--device", "cpu", "--no-test", "--save", straight, NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_cmpint (read_epochs (r.out, want_train, want_val, 2), ==, 2);
+  result_clear (&r);
+
+  /* One epoch, saved; then one more from the project, written back. */
+  r = run_lamina ("train", "--data", dir, "--model", "flatten,linear:16,relu,linear:3",
+                  "--epochs", "1", "--batch-size", "20", "--lr", "0.01", "--json", "--device",
+                  "cpu", "--no-test", "--save", part, NULL);
+  assert_exit (r, 0, NULL);
+  result_clear (&r);
+  r = run_lamina ("train", "--load", part, "--epochs", "1", "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_cmpint (read_epochs (r.out, got_train, got_val, 2), ==, 1);
+  /* The same epoch 2 as the unbroken run; the JSON lines print 6 digits. */
+  g_assert_cmpfloat_with_epsilon (got_train[1], want_train[1], 2e-6);
+  g_assert_cmpfloat_with_epsilon (got_val[1], want_val[1], 2e-6);
+  result_clear (&r);
+
+  /* The project now holds both epochs in its one run, and where it got to. */
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_file (parser, part, &error);
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonArray *runs = json_object_get_array_member (root, "runs");
+  g_assert_cmpuint (json_array_get_length (runs), ==, 1);
+  JsonObject *run = json_array_get_object_element (runs, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (run, "epochs")), ==, 2);
+  JsonObject *resume = json_object_get_object_member (root, "resume");
+  g_assert_cmpint (json_object_get_int_member (resume, "epochs_done"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (resume, "step"), ==, 54);
+
+  /* --save writes the continued run elsewhere and leaves the project. */
+  g_autofree char *before = NULL;
+  g_assert_true (g_file_get_contents (part, &before, NULL, NULL));
+  r = run_lamina ("train", "--load", part, "--epochs", "1", "--save", more, NULL);
+  assert_exit (r, 0, "");
+  g_assert_nonnull (strstr (r.out, "epoch 3 of 3"));
+  result_clear (&r);
+  g_autofree char *after = NULL;
+  g_assert_true (g_file_get_contents (part, &after, NULL, NULL));
+  g_assert_cmpstr (before, ==, after);
+  g_autofree char *more_weights = g_build_filename (dir, "more.safetensors", NULL);
+  g_assert_true (g_file_test (more_weights, G_FILE_TEST_IS_REGULAR));
+
+  /* A PyTorch script from the project, with the project's settings. */
+  g_autofree char *script = g_build_filename (dir, "more.py", NULL);
+  r = run_lamina ("export", "--pytorch", "--load", more, "-o", script, NULL);
+  assert_exit (r, 0, NULL);
+  result_clear (&r);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (script, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "more.safetensors"));
+  g_assert_nonnull (strstr (text, "BATCH_SIZE = 20"));
+  g_assert_nonnull (strstr (text, "LEARNING_RATE = 0.01"));
+
+  /* Bad input: each refused, saying why, and the project is kept. */
+  r = run_lamina ("train", "--load", part, "--model", "mlp", NULL);
+  assert_exit (r, 2, "--model cannot change a saved run");
+  result_clear (&r);
+  g_autofree char *missing = g_build_filename (dir, "missing.lamina", NULL);
+  r = run_lamina ("train", "--load", missing, NULL);
+  assert_exit (r, 2, "missing.lamina");
+  result_clear (&r);
+  g_autofree char *weights = g_build_filename (dir, "part.safetensors", NULL);
+  g_assert_true (g_file_set_contents (weights, "\x40\0\0\0\0\0\0\0{}", 10, NULL));
+  r = run_lamina ("train", "--load", part, NULL);
+  assert_exit (r, 4, "part.safetensors");
+  result_clear (&r);
+  r = run_lamina ("export", "--pytorch", "--load", part, "-o", script, NULL);
+  assert_exit (r, 4, "part.safetensors");
+  result_clear (&r);
+  g_clear_pointer (&after, g_free);
+  g_assert_true (g_file_get_contents (part, &after, NULL, NULL));
+  g_assert_cmpstr (before, ==, after);
+  g_assert_true (g_file_set_contents (part, "{\"format\": \"lamina-project\", \"version\": 9}",
+                                      -1, NULL));
+  r = run_lamina ("train", "--load", part, NULL);
+  assert_exit (r, 4, "written by a newer Lamina (format 9); this version reads up to 1");
+  result_clear (&r);
+
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -325,5 +448,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/bad-data", test_bad_data);
   g_test_add_func ("/cli/info", test_info);
   g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
+  g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
   return g_test_run ();
 }

@@ -58,13 +58,14 @@ action_quit (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   GApplication *application = user_data;
   GList *windows = gtk_application_get_windows (GTK_APPLICATION (application));
-  /* Closing the windows lets the pages stop their training threads. */
+  /* Closing (not destroying) lets a window with unsaved work ask first; the
+   * application ends with its last window, and the pages stop their
+   * training threads as they go. */
   for (GList *l = windows; l != NULL;) {
     GList *next = l->next;
-    gtk_window_destroy (GTK_WINDOW (l->data));
+    gtk_window_close (GTK_WINDOW (l->data));
     l = next;
   }
-  g_application_quit (application);
 }
 
 static void

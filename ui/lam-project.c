@@ -18,6 +18,8 @@ struct _LamProject
 
   LamTrainerConfig config;
   gboolean training;
+  char *file_path; /* owned, NULL when untitled */
+  gboolean modified;
 
   LamModelSpec *weights_spec; /* owned, NULL before any weights */
   float *weights;             /* owned */
@@ -39,6 +41,8 @@ enum
   PROP_DATASET_NAME,
   PROP_MODEL_VALID,
   PROP_TRAINING,
+  PROP_FILE_PATH,
+  PROP_MODIFIED,
   N_PROPS
 };
 
@@ -58,6 +62,7 @@ lam_project_finalize (GObject *object)
 {
   LamProject *self = LAM_PROJECT (object);
   g_clear_pointer (&self->dataset_dir, g_free);
+  g_clear_pointer (&self->file_path, g_free);
   g_clear_pointer (&self->train_set, lam_dataset_free);
   g_clear_pointer (&self->test_set, lam_dataset_free);
   g_clear_pointer (&self->spec, lam_model_spec_free);
@@ -91,6 +96,12 @@ lam_project_get_property (GObject *object, guint prop_id, GValue *value, GParamS
   case PROP_TRAINING:
     g_value_set_boolean (value, self->training);
     break;
+  case PROP_FILE_PATH:
+    g_value_set_string (value, self->file_path);
+    break;
+  case PROP_MODIFIED:
+    g_value_set_boolean (value, self->modified);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -120,6 +131,12 @@ lam_project_class_init (LamProjectClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_TRAINING] =
     g_param_spec_boolean ("training", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_FILE_PATH] =
+    g_param_spec_string ("file-path", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_MODIFIED] =
+    g_param_spec_boolean ("modified", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -461,4 +478,40 @@ void
 lam_project_begin_run (LamProject *self)
 {
   self->weights_run++;
+}
+
+void
+lam_project_set_file_path (LamProject *self, const char *path)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  if (g_strcmp0 (self->file_path, path) == 0)
+    return;
+  g_free (self->file_path);
+  self->file_path = g_strdup (path);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE_PATH]);
+}
+
+const char *
+lam_project_get_file_path (LamProject *self)
+{
+  g_return_val_if_fail (LAM_IS_PROJECT (self), NULL);
+  return self->file_path;
+}
+
+void
+lam_project_set_modified (LamProject *self, gboolean modified)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  modified = !!modified;
+  if (self->modified == modified)
+    return;
+  self->modified = modified;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+}
+
+gboolean
+lam_project_get_modified (LamProject *self)
+{
+  g_return_val_if_fail (LAM_IS_PROJECT (self), FALSE);
+  return self->modified;
 }

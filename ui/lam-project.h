@@ -67,6 +67,13 @@ int lam_project_get_weights_epoch (LamProject *self);
 guint lam_project_get_weights_run (LamProject *self);
 void lam_project_begin_run (LamProject *self);
 
+/* The file the project was opened from or saved to (NULL: untitled), and
+ * whether it changed since: properties "file-path" and "modified". */
+void lam_project_set_file_path (LamProject *self, const char *path);
+const char *lam_project_get_file_path (LamProject *self);
+void lam_project_set_modified (LamProject *self, gboolean modified);
+gboolean lam_project_get_modified (LamProject *self);
+
 /* Training settings, edited in place by the Train page. */
 LamTrainerConfig *lam_project_get_config (LamProject *self);
 

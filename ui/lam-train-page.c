@@ -3,47 +3,20 @@
 #include <math.h>
 
 #include "lam-device.h"
+#include "lam-project-file.h"
 #include "lam-ui-util.h"
 
 /* How many earlier runs stay overlaid, faded, behind the current one. */
 #define MAX_KEPT_RUNS 3
 
-typedef struct
-{
-  double x, y;
-} Point;
-
-typedef struct
-{
-  int number;
-  char *settings; /* "Adam, lr 0.001, batch 64" */
-  GArray *train_loss, *val_loss, *train_accuracy, *val_accuracy; /* of Point */
-  double test_accuracy;
-} Run;
-
-static Run *
-run_new (int number, char *settings)
-{
-  Run *run = g_new0 (Run, 1);
-  run->number = number;
-  run->settings = settings;
-  run->train_loss = g_array_new (FALSE, FALSE, sizeof (Point));
-  run->val_loss = g_array_new (FALSE, FALSE, sizeof (Point));
-  run->train_accuracy = g_array_new (FALSE, FALSE, sizeof (Point));
-  run->val_accuracy = g_array_new (FALSE, FALSE, sizeof (Point));
-  run->test_accuracy = NAN;
-  return run;
-}
+/* Runs are kept as the project file stores them, so saving and opening
+ * need no conversion. */
+typedef LamProjectRun Run;
 
 static void
 run_free (Run *run)
 {
-  g_free (run->settings);
-  g_array_unref (run->train_loss);
-  g_array_unref (run->val_loss);
-  g_array_unref (run->train_accuracy);
-  g_array_unref (run->val_accuracy);
-  g_free (run);
+  lam_project_run_free (run);
 }
 
 struct _LamTrainPage
@@ -62,6 +35,7 @@ struct _LamTrainPage
   GtkSpinButton *val_spin;
   GtkSpinButton *seed_spin;
   GtkDropDown *device_dropdown;
+  GtkCheckButton *continue_check;
   GtkButton *start_button;
   GtkWidget *hint_label;
   GtkRevealer *error_revealer;
@@ -88,6 +62,11 @@ struct _LamTrainPage
   int epoch_rows;
 
   GQueue runs; /* of Run*, oldest first; the tail is the current run */
+  /* Weights, optimizer state and position the current run can go on from
+   * (its spec and config too): from the trainer when a run ends, or from an
+   * opened project. NULL when there is none. */
+  LamProjectFile *resume;
+  gboolean loading_settings; /* widgets set from a project: not a user's edit */
   int next_run_number;
   guint series_train_loss, series_val_loss, series_train_accuracy, series_val_accuracy;
 };
@@ -110,6 +89,9 @@ static const GdkRGBA val_color = { 0.90f, 0.38f, 0.0f, 1.0f };
 
 static void update_actions (LamTrainPage *self);
 static void publish_weights (LamTrainPage *self, int epochs_done);
+static void capture_resume (LamTrainPage *self);
+static void update_continue (LamTrainPage *self);
+static gboolean same_spec (const LamModelSpec *a, const LamModelSpec *b);
 
 static Run *
 current_run (LamTrainPage *self)
@@ -205,22 +187,18 @@ add_run_series (LamTrainPage *self, Run *run, gboolean faded)
                                    LAM_CHART_SERIES_SMOOTHED | extra);
   guint va = lam_chart_add_series (self->accuracy_chart, val_name, &val_color,
                                    LAM_CHART_SERIES_POINTS | extra);
-  struct
-  {
-    LamChart *chart;
-    guint series;
-    GArray *points;
-  } all[] = {
-    { self->loss_chart, tl, run->train_loss },
-    { self->loss_chart, vl, run->val_loss },
-    { self->accuracy_chart, ta, run->train_accuracy },
-    { self->accuracy_chart, va, run->val_accuracy },
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
-    for (guint p = 0; p < all[i].points->len; p++) {
-      Point *point = &g_array_index (all[i].points, Point, p);
-      lam_chart_append (all[i].chart, all[i].series, point->x, point->y);
-    }
+  for (guint i = 0; i < run->steps->len; i++) {
+    const LamRunStep *p = &g_array_index (run->steps, LamRunStep, i);
+    lam_chart_append (self->loss_chart, tl, p->x, p->loss);
+    lam_chart_append (self->accuracy_chart, ta, p->x, p->accuracy);
+  }
+  for (guint i = 0; i < run->epochs->len; i++) {
+    const LamRunEpoch *e = &g_array_index (run->epochs, LamRunEpoch, i);
+    if (isnan (e->val_loss))
+      continue;
+    lam_chart_append (self->loss_chart, vl, e->epoch, e->val_loss);
+    lam_chart_append (self->accuracy_chart, va, e->epoch, e->val_accuracy);
+  }
   if (!faded) {
     self->series_train_loss = tl;
     self->series_val_loss = vl;
@@ -268,12 +246,12 @@ clear_epoch_table (LamTrainPage *self)
 }
 
 static void
-add_epoch_row (LamTrainPage *self, const LamTrainerEvent *event)
+add_epoch_row (LamTrainPage *self, const LamRunEpoch *event)
 {
   char cells[6][32];
-  g_snprintf (cells[0], 32, "%d", event->epoch + 1);
-  g_snprintf (cells[1], 32, "%.4f", event->loss);
-  g_snprintf (cells[2], 32, "%.1f%%", event->accuracy * 100);
+  g_snprintf (cells[0], 32, "%d", event->epoch);
+  g_snprintf (cells[1], 32, "%.4f", event->train_loss);
+  g_snprintf (cells[2], 32, "%.1f%%", event->train_accuracy * 100);
   if (isnan (event->val_loss)) {
     g_strlcpy (cells[3], "–", 32);
     g_strlcpy (cells[4], "–", 32);
@@ -290,13 +268,6 @@ add_epoch_row (LamTrainPage *self, const LamTrainerEvent *event)
   }
 }
 
-static void
-append_point (GArray *points, LamChart *chart, guint series, double x, double y)
-{
-  Point point = { x, y };
-  g_array_append_val (points, point);
-  lam_chart_append (chart, series, x, y);
-}
 
 static void
 update_progress (LamTrainPage *self, const LamTrainerEvent *event)
@@ -333,29 +304,35 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
   case LAM_TRAINER_EVENT_PROGRESS: {
     double x = event->epoch + (double) event->batch / MAX (1, event->batches_per_epoch);
     self->last_x = x;
-    append_point (run->train_loss, self->loss_chart, self->series_train_loss, x, event->loss);
-    append_point (run->train_accuracy, self->accuracy_chart, self->series_train_accuracy, x,
-                  event->accuracy);
+    LamRunStep point = { x, event->loss, event->accuracy };
+    g_array_append_val (run->steps, point);
+    lam_chart_append (self->loss_chart, self->series_train_loss, x, event->loss);
+    lam_chart_append (self->accuracy_chart, self->series_train_accuracy, x, event->accuracy);
     update_progress (self, event);
     self->step = event->step;
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
     break;
   }
 
-  case LAM_TRAINER_EVENT_EPOCH:
+  case LAM_TRAINER_EVENT_EPOCH: {
+    LamRunEpoch row = { event->epoch + 1, event->loss, event->accuracy, event->val_loss,
+                        event->val_accuracy, event->seconds, event->lr };
+    g_array_append_val (run->epochs, row);
     if (!isnan (event->val_loss)) {
-      append_point (run->val_loss, self->loss_chart, self->series_val_loss, event->epoch + 1,
-                    event->val_loss);
-      append_point (run->val_accuracy, self->accuracy_chart, self->series_val_accuracy,
-                    event->epoch + 1, event->val_accuracy);
+      lam_chart_append (self->loss_chart, self->series_val_loss, event->epoch + 1,
+                        event->val_loss);
+      lam_chart_append (self->accuracy_chart, self->series_val_accuracy, event->epoch + 1,
+                        event->val_accuracy);
     }
-    add_epoch_row (self, event);
+    add_epoch_row (self, &row);
     self->epochs_done = event->epoch + 1;
     publish_weights (self, self->epochs_done);
     break;
+  }
 
   case LAM_TRAINER_EVENT_TEST: {
     run->test_accuracy = event->test_accuracy;
+    run->test_loss = event->test_loss;
     const LamDataset *test = lam_project_get_test_set (self->project);
     g_autofree char *count = lam_ui_format_count (test != NULL ? (guint64) test->n : 0);
     g_autofree char *text = g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test images",
@@ -407,8 +384,10 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
                                                event->epochs == 1 ? "" : "s", event->seconds);
       gtk_label_set_text (self->progress_label, text);
     }
+    capture_resume (self);
     set_state (self, LAM_TRAIN_STATE_IDLE);
     rebuild_charts (self);
+    lam_project_set_modified (self->project, TRUE);
     break;
   }
   }
@@ -430,12 +409,7 @@ publish_weights (LamTrainPage *self, int epochs_done)
 static char *
 describe_settings (const LamTrainerConfig *config, const LamModelSpec *spec)
 {
-  g_autofree char *model = spec->name ? g_strdup (spec->name) : lam_model_spec_to_text (spec);
-  return g_strdup_printf ("%s, %s lr %g, batch %d", model,
-                          config->optimizer.kind == LAM_OPTIMIZER_SGD    ? "SGD"
-                          : config->optimizer.kind == LAM_OPTIMIZER_ADAM ? "Adam"
-                                                                         : "AdamW",
-                          config->optimizer.lr, config->batch_size);
+  return lam_project_describe_settings (config, spec);
 }
 
 static void
@@ -443,8 +417,12 @@ read_settings (LamTrainPage *self, LamTrainerConfig *config)
 {
   static const LamOptimizerKind kinds[] = { LAM_OPTIMIZER_SGD, LAM_OPTIMIZER_ADAM,
                                             LAM_OPTIMIZER_ADAMW };
+  LamOptimizerConfig old = config->optimizer;
   guint selected = MIN (gtk_drop_down_get_selected (self->optimizer_dropdown), 2);
-  config->optimizer = lam_optimizer_config_default (kinds[selected]);
+  /* Settings the page has no field for (Adam's betas, weight decay) stay
+   * as an opened project set them. */
+  config->optimizer = old.kind == kinds[selected] ? old
+                                                  : lam_optimizer_config_default (kinds[selected]);
   config->optimizer.lr = gtk_spin_button_get_value (self->lr_spin);
   if (kinds[selected] == LAM_OPTIMIZER_SGD)
     config->optimizer.momentum = gtk_spin_button_get_value (self->momentum_spin);
@@ -457,6 +435,73 @@ read_settings (LamTrainPage *self, LamTrainerConfig *config)
   config->normalize_from_data = FALSE;
   lam_project_get_dataset_stats (self->project, config->mean, config->std);
   config->evaluate_test = TRUE;
+}
+
+/* After a run ends: what Start can continue from and Save keeps. */
+static void
+capture_resume (LamTrainPage *self)
+{
+  g_clear_pointer (&self->resume, lam_project_file_free);
+  int epochs_done, batches_done;
+  gint64 step;
+  if (self->trainer == NULL ||
+      !lam_trainer_get_position (self->trainer, &epochs_done, &batches_done, &step) ||
+      step == 0) {
+    update_continue (self);
+    return;
+  }
+  LamModel *model = lam_trainer_get_model (self->trainer);
+  LamProjectFile *resume = lam_project_file_new ();
+  resume->spec = lam_model_spec_copy (lam_model_get_spec (model));
+  resume->config = *lam_project_get_config (self->project);
+  gsize n = 0;
+  g_autofree float *params = lam_trainer_dup_params (self->trainer, &n);
+  float mean[3], std[3];
+  lam_trainer_get_normalization (self->trainer, mean, std);
+  const LamDataset *train = lam_project_get_train_set (self->project);
+  lam_project_file_set_weights (resume, params, n, train ? train->channels : 1, mean, std);
+  LamOptimizer *optimizer = lam_trainer_get_optimizer (self->trainer);
+  int n_state = lam_optimizer_get_n_state (optimizer);
+  float *state[2] = { NULL, NULL };
+  for (int i = 0; i < n_state; i++) {
+    state[i] = g_new (float, MAX (n, 1));
+    lam_optimizer_get_state (optimizer, i, state[i]);
+  }
+  lam_project_file_set_resume (resume, epochs_done, batches_done, step,
+                               (const float *const *) state, n_state);
+  for (int i = 0; i < n_state; i++)
+    g_free (state[i]);
+  self->resume = resume;
+  update_continue (self);
+}
+
+/* The Continue check shows while there is a run to go on from. */
+static void
+update_continue (LamTrainPage *self)
+{
+  gboolean can = self->resume != NULL && self->resume->resumable;
+  if (can) {
+    g_autofree char *label = g_strdup_printf ("_Continue the saved run from step %"
+                                              G_GINT64_FORMAT " (epoch %d)", self->resume->step,
+                                              self->resume->epochs_done + 1);
+    gtk_check_button_set_label (self->continue_check, label);
+  }
+  gtk_widget_set_visible (GTK_WIDGET (self->continue_check), can);
+}
+
+gboolean
+lam_train_page_get_continue (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), FALSE);
+  return self->resume != NULL && self->resume->resumable &&
+         gtk_check_button_get_active (self->continue_check);
+}
+
+void
+lam_train_page_set_continue (LamTrainPage *self, gboolean continue_run)
+{
+  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
+  gtk_check_button_set_active (self->continue_check, continue_run);
 }
 
 static gboolean
@@ -472,6 +517,22 @@ start_run (LamTrainPage *self, gboolean paused)
   gtk_spin_button_update (self->batch_spin);
   LamTrainerConfig *config = lam_project_get_config (self->project);
   read_settings (self, config);
+
+  /* Continuing keeps what the saved run's arithmetic depends on (its
+   * optimizer, batches, split, seed, normalisation); the Epochs setting
+   * says how many more to train and the learning rate may change. */
+  g_autoptr (LamProjectFile) resume = NULL;
+  LamTrainerStart start = { 0 };
+  if (lam_train_page_get_continue (self)) {
+    resume = g_steal_pointer (&self->resume);
+    double lr = config->optimizer.lr;
+    int more = config->epochs;
+    *config = resume->config;
+    config->optimizer.lr = lr;
+    config->epochs = MIN (resume->epochs_done + more, 100000);
+    config->report_every = 0;
+    lam_project_file_get_start (resume, &start);
+  }
 
   g_clear_pointer (&self->trainer, lam_trainer_free);
   g_clear_pointer (&self->backend, lam_backend_free);
@@ -492,23 +553,40 @@ start_run (LamTrainPage *self, gboolean paused)
                                    lam_project_get_train_set (self->project),
                                    lam_project_get_test_set (self->project), self->backend, config,
                                    &error);
+  if (self->trainer != NULL && resume != NULL &&
+      !lam_trainer_set_start (self->trainer, &start, &error))
+    g_clear_pointer (&self->trainer, lam_trainer_free);
   if (self->trainer == NULL) {
-    g_autofree char *text = g_strdup_printf ("Training cannot start: %s", error->message);
+    g_autofree char *text = g_strdup_printf ("Training cannot %s: %s",
+                                             resume ? "continue" : "start", error->message);
     show_error (self, text);
     g_clear_pointer (&self->backend, lam_backend_free);
+    /* The saved state stays for another try (fewer epochs, another device). */
+    if (resume != NULL && self->resume == NULL)
+      self->resume = g_steal_pointer (&resume);
     return FALSE;
   }
 
-  Run *run = run_new (++self->next_run_number,
-                      describe_settings (config, lam_project_get_spec (self->project)));
-  g_queue_push_tail (&self->runs, run);
-  while (g_queue_get_length (&self->runs) > MAX_KEPT_RUNS)
-    run_free (g_queue_pop_head (&self->runs));
-  self->step = 0;
-  self->epochs_done = 0;
+  if (resume != NULL && current_run (self) != NULL) {
+    /* The same run goes on: its curves and epoch rows continue. */
+    Run *run = current_run (self);
+    run->test_loss = run->test_accuracy = NAN;
+    self->step = start.step;
+    self->epochs_done = start.epochs_done;
+  } else {
+    g_autofree char *settings = describe_settings (config, lam_project_get_spec (self->project));
+    Run *run = lam_project_run_new (++self->next_run_number, settings);
+    g_queue_push_tail (&self->runs, run);
+    while (g_queue_get_length (&self->runs) > MAX_KEPT_RUNS)
+      run_free (g_queue_pop_head (&self->runs));
+    self->step = 0;
+    self->epochs_done = 0;
+    clear_epoch_table (self);
+  }
+  g_clear_pointer (&self->resume, lam_project_file_free);
   self->last_x = 0;
   rebuild_charts (self);
-  clear_epoch_table (self);
+  update_continue (self);
   gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
 
@@ -517,6 +595,156 @@ start_run (LamTrainPage *self, gboolean paused)
   set_state (self, paused ? LAM_TRAIN_STATE_PAUSED : LAM_TRAIN_STATE_RUNNING);
   lam_trainer_start (self->trainer, paused);
   return TRUE;
+}
+
+/* Saving and opening */
+
+static const LamOptimizerKind optimizer_kinds[] = { LAM_OPTIMIZER_SGD, LAM_OPTIMIZER_ADAM,
+                                                    LAM_OPTIMIZER_ADAMW };
+
+void
+lam_train_page_fill_project_file (LamTrainPage *self, LamProjectFile *file)
+{
+  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
+  g_return_if_fail (file != NULL);
+
+  gtk_spin_button_update (self->lr_spin);
+  gtk_spin_button_update (self->epochs_spin);
+  gtk_spin_button_update (self->batch_spin);
+  read_settings (self, &file->config);
+  file->config.report_every = 0;
+  guint device = gtk_drop_down_get_selected (self->device_dropdown);
+  g_free (file->device);
+  file->device = g_strdup (device < self->device_ids->len
+                             ? (const char *) g_ptr_array_index (self->device_ids, device)
+                             : "cpu");
+  g_ptr_array_set_size (file->runs, 0);
+  for (GList *l = self->runs.head; l != NULL; l = l->next)
+    g_ptr_array_add (file->runs, lam_project_run_copy (l->data));
+
+  /* Weights that can continue, else the newest published ones (a run
+   * that diverged keeps its last good weights but cannot continue). */
+  lam_project_file_set_weights (file, NULL, 0, 0, NULL, NULL);
+  if (self->resume != NULL && self->resume->params != NULL) {
+    lam_project_file_set_weights (file, self->resume->params, self->resume->n_params,
+                                  self->resume->n_channels, self->resume->mean,
+                                  self->resume->std);
+    if (self->resume->resumable) {
+      lam_project_file_set_resume (file, self->resume->epochs_done, self->resume->batches_done,
+                                   self->resume->step,
+                                   (const float *const *) self->resume->optimizer_state,
+                                   self->resume->n_optimizer_state);
+      /* The settings the saved state belongs to. */
+      LamTrainerConfig edited = file->config;
+      file->config = self->resume->config;
+      file->config.epochs = edited.epochs;
+      file->config.optimizer.lr = edited.optimizer.lr;
+      file->config.report_every = 0;
+    }
+  } else if (lam_project_get_weights_spec (self->project) != NULL &&
+             same_spec (lam_project_get_weights_spec (self->project), file->spec)) {
+    gsize n = 0;
+    const float *params = lam_project_get_weights (self->project, &n);
+    float mean[3], std[3];
+    lam_project_get_weights_normalization (self->project, mean, std);
+    const LamDataset *train = lam_project_get_train_set (self->project);
+    lam_project_file_set_weights (file, params, n, train ? train->channels : 1, mean, std);
+  }
+}
+
+void
+lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file)
+{
+  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
+  g_return_if_fail (file != NULL);
+  g_return_if_fail (self->state == LAM_TRAIN_STATE_IDLE);
+
+  g_clear_pointer (&self->trainer, lam_trainer_free);
+  g_clear_pointer (&self->backend, lam_backend_free);
+  show_error (self, NULL);
+
+  self->loading_settings = TRUE;
+  const LamTrainerConfig *c = &file->config;
+  *lam_project_get_config (self->project) = *c;
+  for (guint i = 0; i < G_N_ELEMENTS (optimizer_kinds); i++)
+    if (optimizer_kinds[i] == c->optimizer.kind)
+      gtk_drop_down_set_selected (self->optimizer_dropdown, i);
+  /* After the optimizer: choosing one resets the rate to its usual value. */
+  gtk_spin_button_set_value (self->lr_spin, c->optimizer.lr);
+  gtk_spin_button_set_value (self->momentum_spin, c->optimizer.momentum);
+  gtk_spin_button_set_value (self->epochs_spin, c->epochs);
+  gtk_spin_button_set_value (self->batch_spin, c->batch_size);
+  gtk_spin_button_set_value (self->val_spin, c->val_fraction);
+  gtk_spin_button_set_value (self->seed_spin, (double) c->seed);
+  for (guint i = 0; i < self->device_ids->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (self->device_ids, i), file->device) == 0)
+      gtk_drop_down_set_selected (self->device_dropdown, i);
+  self->loading_settings = FALSE;
+
+  g_queue_clear_full (&self->runs, (GDestroyNotify) run_free);
+  self->next_run_number = 0;
+  guint first = file->runs->len > MAX_KEPT_RUNS ? file->runs->len - MAX_KEPT_RUNS : 0;
+  for (guint i = first; i < file->runs->len; i++) {
+    const LamProjectRun *run = g_ptr_array_index (file->runs, i);
+    g_queue_push_tail (&self->runs, lam_project_run_copy (run));
+    self->next_run_number = MAX (self->next_run_number, run->number);
+  }
+
+  clear_epoch_table (self);
+  gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_label_set_text (self->progress_label, "");
+  Run *run = current_run (self);
+  if (run != NULL) {
+    for (guint i = 0; i < run->epochs->len; i++)
+      add_epoch_row (self, &g_array_index (run->epochs, LamRunEpoch, i));
+    if (!isnan (run->test_accuracy)) {
+      g_autofree char *text = g_strdup_printf ("Test accuracy %.1f%% (loss %.3f), as saved",
+                                               run->test_accuracy * 100, run->test_loss);
+      gtk_label_set_text (self->test_label, text);
+      gtk_widget_set_visible (GTK_WIDGET (self->test_label), TRUE);
+    }
+  }
+  self->step = file->resumable ? file->step : 0;
+  self->epochs_done = file->resumable ? file->epochs_done : 0;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
+
+  g_clear_pointer (&self->resume, lam_project_file_free);
+  if (file->params != NULL) {
+    self->resume = lam_project_file_new ();
+    self->resume->spec = lam_model_spec_copy (file->spec);
+    self->resume->config = file->config;
+    lam_project_file_set_weights (self->resume, file->params, file->n_params, file->n_channels,
+                                  file->mean, file->std);
+    if (file->resumable)
+      lam_project_file_set_resume (self->resume, file->epochs_done, file->batches_done,
+                                   file->step, (const float *const *) file->optimizer_state,
+                                   file->n_optimizer_state);
+  }
+  if (file->resumable) {
+    g_autofree char *text = g_strdup_printf ("Saved after %d epoch%s (step %" G_GINT64_FORMAT
+                                             "): Start continues it.", file->epochs_done,
+                                             file->epochs_done == 1 ? "" : "s", file->step);
+    gtk_label_set_text (self->progress_label, text);
+  }
+  gtk_check_button_set_active (self->continue_check, file->resumable);
+  update_continue (self);
+  rebuild_charts (self);
+  update_actions (self);
+}
+
+const LamProjectRun *
+lam_train_page_get_current_run (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return current_run (self);
+}
+
+static void
+on_setting_edited (LamTrainPage *self)
+{
+  if (!self->loading_settings)
+    lam_project_set_modified (self->project, TRUE);
 }
 
 void
@@ -645,10 +873,29 @@ on_overlay_toggled (LamTrainPage *self)
   rebuild_charts (self);
 }
 
+static gboolean
+same_spec (const LamModelSpec *a, const LamModelSpec *b)
+{
+  g_autofree char *x = lam_model_spec_to_json (a);
+  g_autofree char *y = lam_model_spec_to_json (b);
+  return g_str_equal (x, y);
+}
+
 static void
 on_project_changed (LamTrainPage *self)
 {
   update_actions (self);
+}
+
+/* Weights of another model cannot continue once the stack is edited. */
+static void
+on_spec_changed (LamTrainPage *self)
+{
+  if (self->resume != NULL && self->resume->spec != NULL &&
+      !same_spec (self->resume->spec, lam_project_get_spec (self->project))) {
+    g_clear_pointer (&self->resume, lam_project_file_free);
+    update_continue (self);
+  }
 }
 
 static void
@@ -711,6 +958,8 @@ lam_train_page_constructed (GObject *object)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->project, "notify::loading", G_CALLBACK (on_project_changed),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "spec-changed", G_CALLBACK (on_spec_changed), self,
+                           G_CONNECT_SWAPPED);
 
   LamTrainerConfig *config = lam_project_get_config (self->project);
   gtk_spin_button_set_value (self->epochs_spin, config->epochs);
@@ -729,6 +978,7 @@ lam_train_page_dispose (GObject *object)
   if (self->project != NULL && self->state != LAM_TRAIN_STATE_IDLE)
     lam_project_set_training (self->project, FALSE);
   g_queue_clear_full (&self->runs, (GDestroyNotify) run_free);
+  g_clear_pointer (&self->resume, lam_project_file_free);
   g_clear_pointer (&self->root, gtk_widget_unparent);
   g_clear_object (&self->project);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);
@@ -805,6 +1055,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, val_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, seed_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, device_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, continue_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, hint_label);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, error_revealer);
@@ -847,6 +1098,15 @@ lam_train_page_init (LamTrainPage *self)
   g_signal_connect_swapped (self->optimizer_dropdown, "notify::selected",
                             G_CALLBACK (on_optimizer_changed), self);
   g_signal_connect_swapped (self->lr_spin, "value-changed", G_CALLBACK (on_lr_changed), self);
+  GtkWidget *edited[] = { GTK_WIDGET (self->epochs_spin), GTK_WIDGET (self->batch_spin),
+                          GTK_WIDGET (self->lr_spin), GTK_WIDGET (self->momentum_spin),
+                          GTK_WIDGET (self->val_spin), GTK_WIDGET (self->seed_spin) };
+  for (guint i = 0; i < G_N_ELEMENTS (edited); i++)
+    g_signal_connect_swapped (edited[i], "value-changed", G_CALLBACK (on_setting_edited), self);
+  g_signal_connect_swapped (self->optimizer_dropdown, "notify::selected",
+                            G_CALLBACK (on_setting_edited), self);
+  g_signal_connect_swapped (self->device_dropdown, "notify::selected",
+                            G_CALLBACK (on_setting_edited), self);
   g_signal_connect_swapped (self->smoothing_scale, "value-changed",
                             G_CALLBACK (on_smoothing_changed), self);
   g_signal_connect_swapped (self->log_check, "toggled", G_CALLBACK (on_log_toggled), self);

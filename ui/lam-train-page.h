@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 
 #include "lam-chart.h"
+#include "lam-project-file.h"
 #include "lam-project.h"
 
 G_BEGIN_DECLS
@@ -43,5 +44,17 @@ void lam_train_page_set_presentation (LamTrainPage *self, gboolean presentation)
 /* A copy of the current run's weights and the normalisation they expect;
  * NULL before any run. */
 float *lam_train_page_dup_params (LamTrainPage *self, gsize *n_params);
+
+/* Projects: the page's settings, kept runs, and the weights and optimizer
+ * state a run can continue from, into a project file; and back, restoring
+ * the settings, charts and epoch table. Only while idle. */
+void lam_train_page_fill_project_file (LamTrainPage *self, LamProjectFile *file);
+void lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file);
+/* The newest run (its history for a CSV), or NULL. */
+const LamProjectRun *lam_train_page_get_current_run (LamTrainPage *self);
+/* Whether Start continues the saved run rather than beginning afresh:
+ * the "Continue the saved run" check, shown when there is one. */
+gboolean lam_train_page_get_continue (LamTrainPage *self);
+void lam_train_page_set_continue (LamTrainPage *self, gboolean continue_run);
 
 G_END_DECLS

@@ -4,8 +4,20 @@
 #include "lam-download-dialog.h"
 #include "lam-evaluate-page.h"
 #include "lam-model-page.h"
+#include "lam-project-file.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
+
+#define MAX_RECENT_PROJECTS 8
+
+/* What waits on the answer to "save changes?". */
+typedef enum
+{
+  PENDING_NONE,
+  PENDING_CLOSE,
+  PENDING_OPEN_DIALOG,
+  PENDING_OPEN_PATH,
+} Pending;
 
 struct _LamWindow
 {
@@ -22,6 +34,15 @@ struct _LamWindow
   GtkToggleButton *presentation_button;
   gboolean presentation;
   GSettings *settings; /* owned, NULL when the schema is not installed */
+  GMenu *recent_section;
+
+  char *spec_signature;      /* owned: the layers last seen, to tell edits from input changes */
+  char *opening_dataset_dir; /* owned: the dataset an opened project is loading */
+  GtkWidget *prompt;         /* the "save changes?" dialog while it shows */
+  Pending pending;
+  char *pending_path;        /* owned */
+  gboolean close_confirmed;
+  GtkNativeDialog *chooser;  /* owned while it shows */
 };
 
 G_DEFINE_FINAL_TYPE (LamWindow, lam_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -127,9 +148,454 @@ on_presentation_toggled (LamWindow *self)
 static void
 update_title (LamWindow *self)
 {
-  const char *name = lam_project_get_dataset_name (self->project);
-  gtk_label_set_text (self->dataset_label, name ? name : "");
+  const char *dataset = lam_project_get_dataset_name (self->project);
+  const char *path = lam_project_get_file_path (self->project);
+  gboolean modified = lam_project_get_modified (self->project);
+  g_autofree char *name = path ? g_path_get_basename (path) : g_strdup ("Untitled");
+  /* "•" after the name marks unsaved changes, as GNOME's editors do. */
+  g_autofree char *project = g_strdup_printf ("%s%s", name, modified ? " •" : "");
+  g_autofree char *label = dataset ? g_strdup_printf ("%s — %s", project, dataset)
+                                   : g_strdup (project);
+  gtk_label_set_text (self->dataset_label, label);
+  g_autofree char *title = g_strdup_printf ("%s — Lamina", project);
+  gtk_window_set_title (GTK_WINDOW (self), title);
 }
+
+/* The layers alone: a new dataset changes the spec's input, which is not
+ * an edit of the model. */
+static char *
+spec_signature (const LamModelSpec *spec)
+{
+  g_autoptr (LamModelSpec) copy = lam_model_spec_copy (spec);
+  copy->has_input = FALSE;
+  return lam_model_spec_to_json (copy);
+}
+
+static void
+on_spec_changed (LamWindow *self)
+{
+  g_autofree char *signature = spec_signature (lam_project_get_spec (self->project));
+  if (g_strcmp0 (signature, self->spec_signature) == 0)
+    return;
+  g_free (self->spec_signature);
+  self->spec_signature = g_steal_pointer (&signature);
+  lam_project_set_modified (self->project, TRUE);
+}
+
+static void
+on_dataset_changed (LamWindow *self)
+{
+  const char *dir = lam_project_get_dataset_dir (self->project);
+  if (self->opening_dataset_dir != NULL && g_strcmp0 (dir, self->opening_dataset_dir) == 0) {
+    g_clear_pointer (&self->opening_dataset_dir, g_free);
+    return;
+  }
+  /* Another dataset changes a saved project; an untitled one is not worth
+   * a prompt for the dataset that opened with the window. */
+  if (lam_project_get_file_path (self->project) != NULL)
+    lam_project_set_modified (self->project, TRUE);
+}
+
+/* Recent projects */
+
+/* A schema compiled before the key existed must not abort the window. */
+static gboolean
+has_recent_key (LamWindow *self)
+{
+  if (self->settings == NULL)
+    return FALSE;
+  g_autoptr (GSettingsSchema) schema = NULL;
+  g_object_get (self->settings, "settings-schema", &schema, NULL);
+  return schema != NULL && g_settings_schema_has_key (schema, "recent-projects");
+}
+
+static void
+rebuild_recent (LamWindow *self)
+{
+  g_menu_remove_all (self->recent_section);
+  g_auto (GStrv) recent = has_recent_key (self)
+                            ? g_settings_get_strv (self->settings, "recent-projects")
+                            : NULL;
+  int shown = 0;
+  for (int i = 0; recent != NULL && recent[i] != NULL; i++) {
+    if (!g_file_test (recent[i], G_FILE_TEST_IS_REGULAR))
+      continue;
+    g_autofree char *label = g_path_get_basename (recent[i]);
+    g_autoptr (GMenuItem) item = g_menu_item_new (label, NULL);
+    g_menu_item_set_action_and_target_value (item, "win.open-recent",
+                                             g_variant_new_string (recent[i]));
+    g_menu_append_item (self->recent_section, item);
+    shown++;
+  }
+  if (shown == 0)
+    g_menu_append (self->recent_section, "No Recent Projects", "win.no-recent");
+}
+
+static void
+add_recent (LamWindow *self, const char *path)
+{
+  if (!has_recent_key (self))
+    return;
+  g_autofree char *absolute = g_canonicalize_filename (path, NULL);
+  g_auto (GStrv) old = g_settings_get_strv (self->settings, "recent-projects");
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_strv_builder_add (builder, absolute);
+  int n = 1;
+  for (int i = 0; old[i] != NULL && n < MAX_RECENT_PROJECTS; i++)
+    if (!g_str_equal (old[i], absolute)) {
+      g_strv_builder_add (builder, old[i]);
+      n++;
+    }
+  g_auto (GStrv) list = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "recent-projects", (const char *const *) list);
+  rebuild_recent (self);
+}
+
+/* Saving and opening */
+
+static void
+show_message (LamWindow *self, const char *primary, const char *secondary)
+{
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL |
+                                              GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_ERROR,
+                                              GTK_BUTTONS_CLOSE, "%s", primary);
+  if (secondary != NULL)
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", secondary);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+gboolean
+lam_window_save_project (LamWindow *self, const char *path, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  LamTrainPage *train = LAM_TRAIN_PAGE (self->train_page);
+  if (lam_train_page_get_state (train) != LAM_TRAIN_STATE_IDLE) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                 "Training is running: stop it first, and its weights and optimizer state are "
+                 "saved with the project.");
+    return FALSE;
+  }
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = lam_model_spec_copy (lam_project_get_spec (self->project));
+  lam_train_page_fill_project_file (train, file);
+  file->dataset_dir = g_strdup (lam_project_get_dataset_dir (self->project));
+  file->dataset_name = g_strdup (lam_project_get_dataset_name (self->project));
+  if (!lam_project_file_save (file, path, error))
+    return FALSE;
+  lam_project_set_file_path (self->project, path);
+  lam_project_set_modified (self->project, FALSE);
+  add_recent (self, path);
+  return TRUE;
+}
+
+gboolean
+lam_window_open_project (LamWindow *self, const char *path, char **warning, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  LamTrainPage *train = LAM_TRAIN_PAGE (self->train_page);
+  if (warning != NULL)
+    *warning = NULL;
+  if (lam_train_page_get_state (train) != LAM_TRAIN_STATE_IDLE) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                 "Training is running: stop it before opening another project.");
+    return FALSE;
+  }
+  /* Everything is read and checked before anything the user has changes. */
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, error);
+  if (file == NULL)
+    return FALSE;
+
+  lam_project_set_spec (self->project, file->spec);
+  lam_train_page_load_project_file (train, file);
+  if (file->params != NULL) {
+    float mean[3] = { 0, 0, 0 }, std[3] = { 1, 1, 1 };
+    for (int c = 0; c < 3 && file->n_channels > 0; c++) {
+      mean[c] = file->mean[MIN (c, file->n_channels - 1)];
+      std[c] = file->std[MIN (c, file->n_channels - 1)];
+    }
+    lam_project_begin_run (self->project);
+    lam_project_set_weights (self->project, file->spec, file->params, file->n_params, mean, std,
+                             file->resumable ? file->epochs_done : 0);
+  }
+
+  const char *dir = file->dataset_dir;
+  if (dir != NULL && g_strcmp0 (dir, lam_project_get_dataset_dir (self->project)) != 0) {
+    if (g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+      g_free (self->opening_dataset_dir);
+      self->opening_dataset_dir = g_strdup (dir);
+      /* Through the Data page, so a broken dataset is explained there. */
+      lam_data_page_load_folder (LAM_DATA_PAGE (self->data_page), dir);
+    } else if (warning != NULL) {
+      *warning = g_strdup_printf ("The project's dataset folder %s is missing. The model, "
+                                  "settings, history and weights were opened; choose a dataset "
+                                  "on the Data page to train.", dir);
+    }
+  }
+  g_free (self->spec_signature);
+  self->spec_signature = spec_signature (lam_project_get_spec (self->project));
+  lam_project_set_file_path (self->project, path);
+  lam_project_set_modified (self->project, FALSE);
+  add_recent (self, path);
+  return TRUE;
+}
+
+gboolean
+lam_window_export_csv (LamWindow *self, const char *path, GError **error)
+{
+  const LamProjectRun *run = lam_train_page_get_current_run (LAM_TRAIN_PAGE (self->train_page));
+  if (run == NULL) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                         "There is no run yet: train first, or open a project with a history.");
+    return FALSE;
+  }
+  return lam_project_run_write_csv (run, path, error);
+}
+
+GtkWidget *
+lam_window_get_prompt (LamWindow *self)
+{
+  return self->prompt;
+}
+
+static void open_with_report (LamWindow *self, const char *path);
+static void run_pending (LamWindow *self);
+
+typedef enum
+{
+  CHOOSE_OPEN,
+  CHOOSE_SAVE,
+  CHOOSE_CSV,
+} ChooseKind;
+
+static void
+on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (user_data);
+  ChooseKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "kind"));
+  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                             ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))
+                             : NULL;
+  g_autofree char *path = file ? g_file_get_path (file) : NULL;
+  g_clear_object (&self->chooser);
+  if (path == NULL) {
+    self->pending = PENDING_NONE;
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  switch (kind) {
+  case CHOOSE_OPEN:
+    open_with_report (self, path);
+    break;
+  case CHOOSE_SAVE: {
+    if (!g_str_has_suffix (path, LAM_PROJECT_FILE_SUFFIX)) {
+      char *with = g_strconcat (path, LAM_PROJECT_FILE_SUFFIX, NULL);
+      g_free (path);
+      path = with;
+    }
+    if (!lam_window_save_project (self, path, &error)) {
+      self->pending = PENDING_NONE;
+      show_message (self, "The project was not saved", error->message);
+    } else {
+      run_pending (self);
+    }
+    break;
+  }
+  case CHOOSE_CSV:
+    if (!lam_window_export_csv (self, path, &error))
+      show_message (self, "The run's history was not exported", error->message);
+    break;
+  }
+}
+
+static void
+choose_file (LamWindow *self, ChooseKind kind)
+{
+  if (self->chooser != NULL)
+    return;
+  static const char *const titles[] = { "Open Project", "Save Project", "Export Run History" };
+  static const char *const accept[] = { "_Open", "_Save", "_Export" };
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (
+    titles[kind], GTK_WINDOW (self),
+    kind == CHOOSE_OPEN ? GTK_FILE_CHOOSER_ACTION_OPEN : GTK_FILE_CHOOSER_ACTION_SAVE,
+    accept[kind], "_Cancel");
+  GtkFileFilter *filter = gtk_file_filter_new ();
+  if (kind == CHOOSE_CSV) {
+    gtk_file_filter_set_name (filter, "CSV files");
+    gtk_file_filter_add_pattern (filter, "*.csv");
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "history.csv");
+  } else {
+    gtk_file_filter_set_name (filter, "Lamina projects");
+    gtk_file_filter_add_pattern (filter, "*" LAM_PROJECT_FILE_SUFFIX);
+    if (kind == CHOOSE_SAVE) {
+      const char *current = lam_project_get_file_path (self->project);
+      g_autofree char *name = current ? g_path_get_basename (current)
+                                      : g_strdup ("Untitled" LAM_PROJECT_FILE_SUFFIX);
+      gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+    }
+  }
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_unref (filter);
+  g_object_set_data (G_OBJECT (chooser), "kind", GINT_TO_POINTER (kind));
+  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), self);
+  self->chooser = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_show (self->chooser);
+}
+
+static void
+open_with_report (LamWindow *self, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *warning = NULL;
+  if (!lam_window_open_project (self, path, &warning, &error)) {
+    g_autofree char *primary = g_strdup_printf ("%s could not be opened", path);
+    show_message (self, primary, error->message);
+  } else if (warning != NULL) {
+    show_message (self, "The dataset is missing", warning);
+  }
+}
+
+/* Does what waited on the prompt (or on a Save As it led to). */
+static void
+run_pending (LamWindow *self)
+{
+  Pending pending = self->pending;
+  g_autofree char *path = g_steal_pointer (&self->pending_path);
+  self->pending = PENDING_NONE;
+  switch (pending) {
+  case PENDING_CLOSE:
+    self->close_confirmed = TRUE;
+    gtk_window_close (GTK_WINDOW (self));
+    break;
+  case PENDING_OPEN_DIALOG:
+    choose_file (self, CHOOSE_OPEN);
+    break;
+  case PENDING_OPEN_PATH:
+    open_with_report (self, path);
+    break;
+  case PENDING_NONE:
+  default:
+    break;
+  }
+}
+
+static void
+on_prompt_response (GtkDialog *dialog, int response, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (user_data);
+  self->prompt = NULL;
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == GTK_RESPONSE_REJECT) {
+    run_pending (self);
+  } else if (response == GTK_RESPONSE_ACCEPT) {
+    const char *path = lam_project_get_file_path (self->project);
+    if (path == NULL) {
+      choose_file (self, CHOOSE_SAVE);
+      return;
+    }
+    g_autoptr (GError) error = NULL;
+    g_autofree char *target = g_strdup (path);
+    if (lam_window_save_project (self, target, &error)) {
+      run_pending (self);
+    } else {
+      self->pending = PENDING_NONE;
+      show_message (self, "The project was not saved", error->message);
+    }
+  } else {
+    self->pending = PENDING_NONE;
+    g_clear_pointer (&self->pending_path, g_free);
+  }
+}
+
+/* Runs `pending` now when nothing is unsaved, else after the user has
+ * answered Save, Discard or Cancel. */
+static void
+confirm_then (LamWindow *self, Pending pending, const char *path)
+{
+  if (self->prompt != NULL)
+    return;
+  self->pending = pending;
+  g_free (self->pending_path);
+  self->pending_path = g_strdup (path);
+  if (!lam_project_get_modified (self->project)) {
+    run_pending (self);
+    return;
+  }
+  const char *current = lam_project_get_file_path (self->project);
+  g_autofree char *name = current ? g_path_get_basename (current) : g_strdup ("Untitled");
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL |
+                                              GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                              "Save changes to “%s”?", name);
+  gtk_message_dialog_format_secondary_text (
+    GTK_MESSAGE_DIALOG (dialog), "%s",
+    pending == PENDING_CLOSE ? "The model, settings or runs changed since the project was "
+                               "saved. Unsaved changes are lost when the window closes."
+                             : "The model, settings or runs changed since the project was "
+                               "saved. Unsaved changes are lost when another project opens.");
+  gtk_dialog_add_buttons (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL, "_Discard",
+                          GTK_RESPONSE_REJECT, "_Save", GTK_RESPONSE_ACCEPT, NULL);
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  GtkWidget *discard = gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog),
+                                                           GTK_RESPONSE_REJECT);
+  gtk_widget_add_css_class (discard, "destructive-action");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_prompt_response), self);
+  self->prompt = dialog;
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+action_open_project (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  confirm_then (LAM_WINDOW (widget), PENDING_OPEN_DIALOG, NULL);
+}
+
+static void
+action_open_recent (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  confirm_then (LAM_WINDOW (widget), PENDING_OPEN_PATH, g_variant_get_string (parameter, NULL));
+}
+
+static void
+action_save (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  const char *path = lam_project_get_file_path (self->project);
+  if (path == NULL) {
+    choose_file (self, CHOOSE_SAVE);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *target = g_strdup (path);
+  if (!lam_window_save_project (self, target, &error))
+    show_message (self, "The project was not saved", error->message);
+}
+
+static void
+action_save_as (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  choose_file (LAM_WINDOW (widget), CHOOSE_SAVE);
+}
+
+static void
+action_export_csv (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  choose_file (LAM_WINDOW (widget), CHOOSE_CSV);
+}
+
+static void
+update_file_actions (LamWindow *self)
+{
+  gboolean idle = !lam_project_get_training (self->project);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-project", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-recent", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.no-recent", FALSE);
+}
+
 
 static void
 lam_window_constructed (GObject *object)
@@ -151,7 +617,19 @@ lam_window_constructed (GObject *object)
 
   g_signal_connect_object (self->project, "notify::dataset-name", G_CALLBACK (update_title), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "notify::file-path", G_CALLBACK (update_title), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "notify::modified", G_CALLBACK (update_title), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "spec-changed", G_CALLBACK (on_spec_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (on_dataset_changed),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "notify::training", G_CALLBACK (update_file_actions),
+                           self, G_CONNECT_SWAPPED);
+  self->spec_signature = spec_signature (lam_project_get_spec (self->project));
   update_title (self);
+  update_file_actions (self);
 
   self->settings = lam_ui_settings_new ();
   if (self->settings != NULL) {
@@ -161,12 +639,17 @@ lam_window_constructed (GObject *object)
     if (g_settings_get_boolean (self->settings, "window-maximized"))
       gtk_window_maximize (GTK_WINDOW (self));
   }
+  rebuild_recent (self);
 }
 
 static gboolean
 lam_window_close_request (GtkWindow *window)
 {
   LamWindow *self = LAM_WINDOW (window);
+  if (!self->close_confirmed && lam_project_get_modified (self->project)) {
+    confirm_then (self, PENDING_CLOSE, NULL);
+    return TRUE;
+  }
   if (self->settings != NULL && !self->presentation) {
     int width, height;
     gtk_window_get_default_size (window, &width, &height);
@@ -183,6 +666,10 @@ static void
 lam_window_dispose (GObject *object)
 {
   LamWindow *self = LAM_WINDOW (object);
+  if (self->chooser != NULL) {
+    gtk_native_dialog_destroy (self->chooser);
+    g_clear_object (&self->chooser);
+  }
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_WINDOW);
   G_OBJECT_CLASS (lam_window_parent_class)->dispose (object);
 }
@@ -193,6 +680,9 @@ lam_window_finalize (GObject *object)
   LamWindow *self = LAM_WINDOW (object);
   g_clear_object (&self->project);
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->spec_signature, g_free);
+  g_clear_pointer (&self->opening_dataset_dir, g_free);
+  g_clear_pointer (&self->pending_path, g_free);
   G_OBJECT_CLASS (lam_window_parent_class)->finalize (object);
 }
 
@@ -244,6 +734,7 @@ lam_window_class_init (LamWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, dataset_label);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, presentation_button);
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, recent_section);
   gtk_widget_class_bind_template_callback (widget_class, on_presentation_toggled);
 
   gtk_widget_class_install_action (widget_class, "win.page", "i", action_show_page);
@@ -253,6 +744,19 @@ lam_window_class_init (LamWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.step", NULL, action_step);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, action_stop);
   gtk_widget_class_install_action (widget_class, "win.presentation", NULL, action_presentation);
+  gtk_widget_class_install_action (widget_class, "win.open-project", NULL, action_open_project);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
+  gtk_widget_class_install_action (widget_class, "win.no-recent", NULL, NULL);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, action_save);
+  gtk_widget_class_install_action (widget_class, "win.save-as", NULL, action_save_as);
+  gtk_widget_class_install_action (widget_class, "win.export-csv", NULL, action_export_csv);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o,
+                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.open-project",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s,
+                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.save-as", NULL);
 
   for (int i = 1; i <= 4; i++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + i, GDK_CONTROL_MASK, "win.page",

@@ -20,4 +20,18 @@ GtkWidget *lam_window_get_page (LamWindow *self, const char *name);
 void lam_window_set_presentation (LamWindow *self, gboolean presentation);
 gboolean lam_window_get_presentation (LamWindow *self);
 
+/* Projects (File section of the main menu). Save refuses while training
+ * runs; open reads and checks the whole project before anything changes,
+ * then restores the model, settings, runs, weights and dataset. A missing
+ * dataset folder is no error: *warning (may be NULL) says so and the rest
+ * opens. Both clear the modified mark and add the file to Open Recent. */
+gboolean lam_window_save_project (LamWindow *self, const char *path, GError **error);
+gboolean lam_window_open_project (LamWindow *self, const char *path, char **warning,
+                                  GError **error);
+/* The current run's history as CSV. */
+gboolean lam_window_export_csv (LamWindow *self, const char *path, GError **error);
+/* The "save changes?" dialog while it shows (closing or opening over
+ * unsaved work), else NULL. */
+GtkWidget *lam_window_get_prompt (LamWindow *self);
+
 G_END_DECLS

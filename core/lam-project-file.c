@@ -1,0 +1,1360 @@
+/* lam-project-file.c: projects as JSON plus safetensors, read with every
+ * field checked. */
+#include "lam-project-file.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "lam-checkpoint.h"
+#include "lamina-config.h"
+
+G_DEFINE_QUARK (lam-project-file-error-quark, lam_project_file_error)
+
+/* Runs */
+
+char *
+lam_project_describe_settings (const LamTrainerConfig *config, const LamModelSpec *spec)
+{
+  g_autofree char *model = spec->name ? g_strdup (spec->name) : lam_model_spec_to_text (spec);
+  return g_strdup_printf ("%s, %s lr %g, batch %d", model,
+                          config->optimizer.kind == LAM_OPTIMIZER_SGD    ? "SGD"
+                          : config->optimizer.kind == LAM_OPTIMIZER_ADAM ? "Adam"
+                                                                         : "AdamW",
+                          config->optimizer.lr, config->batch_size);
+}
+
+LamProjectRun *
+lam_project_run_new (int number, const char *settings)
+{
+  LamProjectRun *run = g_new0 (LamProjectRun, 1);
+  run->number = number;
+  run->settings = g_strdup (settings ? settings : "");
+  run->steps = g_array_new (FALSE, FALSE, sizeof (LamRunStep));
+  run->epochs = g_array_new (FALSE, FALSE, sizeof (LamRunEpoch));
+  run->test_loss = run->test_accuracy = NAN;
+  return run;
+}
+
+LamProjectRun *
+lam_project_run_copy (const LamProjectRun *run)
+{
+  LamProjectRun *copy = lam_project_run_new (run->number, run->settings);
+  g_array_append_vals (copy->steps, run->steps->data, run->steps->len);
+  g_array_append_vals (copy->epochs, run->epochs->data, run->epochs->len);
+  copy->test_loss = run->test_loss;
+  copy->test_accuracy = run->test_accuracy;
+  return copy;
+}
+
+void
+lam_project_run_free (LamProjectRun *run)
+{
+  if (run == NULL)
+    return;
+  g_free (run->settings);
+  g_array_unref (run->steps);
+  g_array_unref (run->epochs);
+  g_free (run);
+}
+
+static void
+csv_number (GString *s, double value)
+{
+  g_string_append_c (s, ',');
+  if (isfinite (value)) {
+    char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+    g_string_append (s, g_ascii_formatd (buffer, sizeof buffer, "%.10g", value));
+  }
+}
+
+char *
+lam_project_run_to_csv (const LamProjectRun *run)
+{
+  g_return_val_if_fail (run != NULL, NULL);
+  GString *s = g_string_new ("kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,"
+                             "seconds,lr\n");
+  for (guint i = 0; i < run->epochs->len; i++) {
+    const LamRunEpoch *e = &g_array_index (run->epochs, LamRunEpoch, i);
+    g_string_append_printf (s, "epoch,%d", e->epoch);
+    csv_number (s, e->train_loss);
+    csv_number (s, e->train_accuracy);
+    csv_number (s, e->val_loss);
+    csv_number (s, e->val_accuracy);
+    csv_number (s, e->seconds);
+    csv_number (s, e->lr);
+    g_string_append_c (s, '\n');
+  }
+  for (guint i = 0; i < run->steps->len; i++) {
+    const LamRunStep *p = &g_array_index (run->steps, LamRunStep, i);
+    g_string_append (s, "step");
+    csv_number (s, p->x);
+    csv_number (s, p->loss);
+    csv_number (s, p->accuracy);
+    g_string_append (s, ",,,,\n");
+  }
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+replace_file (const char *path, const char *data, gsize length, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) local_error = NULL;
+  if (!g_file_replace_contents (file, data, length, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                                NULL, NULL, &local_error)) {
+    g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO, "cannot write %s: %s",
+                 path, local_error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+lam_project_run_write_csv (const LamProjectRun *run, const char *path, GError **error)
+{
+  g_return_val_if_fail (run != NULL && path != NULL, FALSE);
+  g_autofree char *csv = lam_project_run_to_csv (run);
+  return replace_file (path, csv, strlen (csv), error);
+}
+
+/* The document */
+
+LamProjectFile *
+lam_project_file_new (void)
+{
+  LamProjectFile *file = g_new0 (LamProjectFile, 1);
+  file->version = LAM_PROJECT_FILE_VERSION;
+  file->config = lam_trainer_config_default ();
+  file->device = g_strdup ("auto");
+  file->runs = g_ptr_array_new_with_free_func ((GDestroyNotify) lam_project_run_free);
+  for (int c = 0; c < 3; c++)
+    file->std[c] = 1;
+  return file;
+}
+
+static void
+clear_resume (LamProjectFile *file)
+{
+  for (int i = 0; i < 2; i++)
+    g_clear_pointer (&file->optimizer_state[i], g_free);
+  file->n_optimizer_state = 0;
+  file->resumable = FALSE;
+  file->epochs_done = file->batches_done = 0;
+  file->step = 0;
+}
+
+void
+lam_project_file_free (LamProjectFile *file)
+{
+  if (file == NULL)
+    return;
+  lam_model_spec_free (file->spec);
+  g_free (file->device);
+  g_free (file->dataset_dir);
+  g_free (file->dataset_name);
+  g_ptr_array_unref (file->runs);
+  g_free (file->params);
+  clear_resume (file);
+  g_free (file);
+}
+
+void
+lam_project_file_set_weights (LamProjectFile *file, const float *params, gsize n_params,
+                              int n_channels, const float *mean, const float *std)
+{
+  g_return_if_fail (file != NULL);
+  clear_resume (file);
+  g_clear_pointer (&file->params, g_free);
+  file->n_params = 0;
+  if (params == NULL)
+    return;
+  file->params = g_memdup2 (params, MAX (n_params, 1) * sizeof (float));
+  file->n_params = n_params;
+  file->n_channels = CLAMP (n_channels, 0, 3);
+  for (int c = 0; c < 3; c++) {
+    file->mean[c] = mean ? mean[c] : 0;
+    file->std[c] = std ? std[c] : 1;
+  }
+}
+
+void
+lam_project_file_set_resume (LamProjectFile *file, int epochs_done, int batches_done,
+                             gint64 step, const float *const *state, int n_state)
+{
+  g_return_if_fail (file != NULL && file->params != NULL);
+  g_return_if_fail (n_state >= 0 && n_state <= 2);
+  clear_resume (file);
+  file->resumable = TRUE;
+  file->epochs_done = epochs_done;
+  file->batches_done = batches_done;
+  file->step = step;
+  file->n_optimizer_state = n_state;
+  for (int i = 0; i < n_state; i++)
+    file->optimizer_state[i] = g_memdup2 (state[i], MAX (file->n_params, 1) * sizeof (float));
+}
+
+gboolean
+lam_project_file_get_start (const LamProjectFile *file, LamTrainerStart *start)
+{
+  g_return_val_if_fail (file != NULL && start != NULL, FALSE);
+  memset (start, 0, sizeof *start);
+  if (!file->resumable || file->params == NULL)
+    return FALSE;
+  start->params = file->params;
+  start->n_params = file->n_params;
+  start->optimizer_state = (const float *const *) file->optimizer_state;
+  start->n_optimizer_state = file->n_optimizer_state;
+  start->epochs_done = file->epochs_done;
+  start->batches_done = file->batches_done;
+  start->step = file->step;
+  return TRUE;
+}
+
+static char *
+path_with_suffix (const char *path, const char *suffix)
+{
+  const char *dot = g_str_has_suffix (path, LAM_PROJECT_FILE_SUFFIX)
+                      ? path + strlen (path) - strlen (LAM_PROJECT_FILE_SUFFIX)
+                      : path + strlen (path);
+  g_autofree char *base = g_strndup (path, dot - path);
+  return g_strconcat (base, suffix, NULL);
+}
+
+char *
+lam_project_file_weights_path (const char *path)
+{
+  return path_with_suffix (path, ".safetensors");
+}
+
+char *
+lam_project_file_optimizer_path (const char *path)
+{
+  return path_with_suffix (path, ".optimizer.safetensors");
+}
+
+/* Writing */
+
+static const char *const schedule_names[] = {
+  [LAM_SCHEDULE_CONSTANT] = "constant",
+  [LAM_SCHEDULE_STEP] = "step",
+  [LAM_SCHEDULE_COSINE] = "cosine",
+};
+
+/* JSON has no NaN: a figure that was not measured is null. */
+static void
+add_number (JsonBuilder *b, const char *name, double value)
+{
+  json_builder_set_member_name (b, name);
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_floats (JsonBuilder *b, const char *name, const float *values, int n)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (int i = 0; i < n; i++)
+    json_builder_add_double_value (b, values[i]);
+  json_builder_end_array (b);
+}
+
+static void
+add_config (JsonBuilder *b, const LamTrainerConfig *c, const char *device)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "epochs");
+  json_builder_add_int_value (b, c->epochs);
+  json_builder_set_member_name (b, "batch_size");
+  json_builder_add_int_value (b, c->batch_size);
+
+  json_builder_set_member_name (b, "optimizer");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, lam_optimizer_kind_to_string (c->optimizer.kind));
+  add_number (b, "lr", c->optimizer.lr);
+  add_number (b, "momentum", c->optimizer.momentum);
+  add_number (b, "dampening", c->optimizer.dampening);
+  json_builder_set_member_name (b, "nesterov");
+  json_builder_add_boolean_value (b, c->optimizer.nesterov);
+  add_number (b, "weight_decay", c->optimizer.weight_decay);
+  add_number (b, "beta1", c->optimizer.beta1);
+  add_number (b, "beta2", c->optimizer.beta2);
+  add_number (b, "eps", c->optimizer.eps);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "schedule");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, schedule_names[c->schedule.kind]);
+  json_builder_set_member_name (b, "step_size");
+  json_builder_add_int_value (b, c->schedule.step_size);
+  add_number (b, "gamma", c->schedule.gamma);
+  json_builder_set_member_name (b, "t_max");
+  json_builder_add_int_value (b, c->schedule.t_max);
+  add_number (b, "eta_min", c->schedule.eta_min);
+  json_builder_end_object (b);
+
+  add_number (b, "val_fraction", c->val_fraction);
+  /* Seeds beyond int64 do not occur: the command line caps them there. */
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, (gint64) c->seed);
+  json_builder_set_member_name (b, "normalize_from_data");
+  json_builder_add_boolean_value (b, c->normalize_from_data);
+  add_floats (b, "mean", c->mean, 3);
+  add_floats (b, "std", c->std, 3);
+  json_builder_set_member_name (b, "crop_padding");
+  json_builder_add_int_value (b, c->crop_padding);
+  json_builder_set_member_name (b, "hflip");
+  json_builder_add_boolean_value (b, c->hflip);
+  json_builder_set_member_name (b, "evaluate_test");
+  json_builder_add_boolean_value (b, c->evaluate_test);
+  json_builder_set_member_name (b, "device");
+  json_builder_add_string_value (b, device ? device : "auto");
+  json_builder_end_object (b);
+}
+
+static void
+add_run (JsonBuilder *b, const LamProjectRun *run)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "number");
+  json_builder_add_int_value (b, run->number);
+  json_builder_set_member_name (b, "settings");
+  json_builder_add_string_value (b, run->settings);
+  add_number (b, "test_loss", run->test_loss);
+  add_number (b, "test_accuracy", run->test_accuracy);
+  /* Steps as [x, loss, accuracy] triples: thousands of them stay compact. */
+  json_builder_set_member_name (b, "steps");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < run->steps->len; i++) {
+    const LamRunStep *p = &g_array_index (run->steps, LamRunStep, i);
+    json_builder_begin_array (b);
+    json_builder_add_double_value (b, p->x);
+    if (isfinite (p->loss))
+      json_builder_add_double_value (b, p->loss);
+    else
+      json_builder_add_null_value (b);
+    if (isfinite (p->accuracy))
+      json_builder_add_double_value (b, p->accuracy);
+    else
+      json_builder_add_null_value (b);
+    json_builder_end_array (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "epochs");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < run->epochs->len; i++) {
+    const LamRunEpoch *e = &g_array_index (run->epochs, LamRunEpoch, i);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "epoch");
+    json_builder_add_int_value (b, e->epoch);
+    add_number (b, "train_loss", e->train_loss);
+    add_number (b, "train_accuracy", e->train_accuracy);
+    add_number (b, "val_loss", e->val_loss);
+    add_number (b, "val_accuracy", e->val_accuracy);
+    add_number (b, "seconds", e->seconds);
+    add_number (b, "lr", e->lr);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+/* JSON text of a node, pretty-printed. json-glib 1.6's generator writes
+ * 1e-08 as "1e-08.0", which no parser reads back, so numbers are written
+ * here; arrays of numbers stay on one line to keep step histories compact. */
+static void
+write_node (GString *s, JsonNode *node, int depth)
+{
+  switch (json_node_get_node_type (node)) {
+  case JSON_NODE_NULL:
+    g_string_append (s, "null");
+    return;
+  case JSON_NODE_VALUE: {
+    GType type = json_node_get_value_type (node);
+    if (type == G_TYPE_DOUBLE) {
+      char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+      g_ascii_dtostr (buffer, sizeof buffer, json_node_get_double (node));
+      g_string_append (s, buffer);
+      if (strpbrk (buffer, ".eE") == NULL)
+        g_string_append (s, ".0");
+    } else if (type == G_TYPE_INT64) {
+      g_string_append_printf (s, "%" G_GINT64_FORMAT, json_node_get_int (node));
+    } else if (type == G_TYPE_BOOLEAN) {
+      g_string_append (s, json_node_get_boolean (node) ? "true" : "false");
+    } else {
+      g_autofree char *quoted = json_to_string (node, FALSE);
+      g_string_append (s, quoted);
+    }
+    return;
+  }
+  case JSON_NODE_ARRAY: {
+    JsonArray *array = json_node_get_array (node);
+    guint n = json_array_get_length (array);
+    gboolean flat = TRUE;
+    for (guint i = 0; i < n && flat; i++) {
+      JsonNode *e = json_array_get_element (array, i);
+      flat = JSON_NODE_HOLDS_VALUE (e) || JSON_NODE_HOLDS_NULL (e);
+    }
+    g_string_append_c (s, '[');
+    for (guint i = 0; i < n; i++) {
+      if (i > 0)
+        g_string_append_c (s, ',');
+      if (flat && i > 0)
+        g_string_append_c (s, ' ');
+      else if (!flat)
+        g_string_append_printf (s, "\n%*s", (depth + 1) * 2, "");
+      write_node (s, json_array_get_element (array, i), depth + 1);
+    }
+    if (!flat && n > 0)
+      g_string_append_printf (s, "\n%*s", depth * 2, "");
+    g_string_append_c (s, ']');
+    return;
+  }
+  case JSON_NODE_OBJECT: {
+    JsonObject *obj = json_node_get_object (node);
+    g_autoptr (GList) members = json_object_get_members (obj);
+    g_string_append_c (s, '{');
+    for (GList *l = members; l != NULL; l = l->next) {
+      g_autoptr (JsonNode) key = json_node_new (JSON_NODE_VALUE);
+      json_node_set_string (key, l->data);
+      g_autofree char *quoted = json_to_string (key, FALSE);
+      g_string_append_printf (s, "%s\n%*s%s : ", l == members ? "" : ",", (depth + 1) * 2, "",
+                              quoted);
+      write_node (s, json_object_get_member (obj, l->data), depth + 1);
+    }
+    if (members != NULL)
+      g_string_append_printf (s, "\n%*s", depth * 2, "");
+    g_string_append_c (s, '}');
+    return;
+  }
+  default:
+    g_assert_not_reached ();
+  }
+}
+
+static char *
+project_json (const LamProjectFile *file, const char *save_id, const char *weights_name,
+              const char *optimizer_name, GError **error)
+{
+  g_autofree char *spec_text = lam_model_spec_to_json (file->spec);
+  g_autoptr (JsonParser) spec_parser = json_parser_new ();
+  if (!json_parser_load_from_data (spec_parser, spec_text, -1, error))
+    return NULL;
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, LAM_PROJECT_FILE_FORMAT);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_int_value (b, LAM_PROJECT_FILE_VERSION);
+  json_builder_set_member_name (b, "lamina_version");
+  json_builder_add_string_value (b, LAMINA_VERSION);
+  json_builder_set_member_name (b, "save_id");
+  json_builder_add_string_value (b, save_id);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_value (b, json_node_copy (json_parser_get_root (spec_parser)));
+  json_builder_set_member_name (b, "training");
+  add_config (b, &file->config, file->device);
+
+  json_builder_set_member_name (b, "dataset");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "dir");
+  if (file->dataset_dir)
+    json_builder_add_string_value (b, file->dataset_dir);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "name");
+  if (file->dataset_name)
+    json_builder_add_string_value (b, file->dataset_name);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "weights");
+  if (weights_name != NULL) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "file");
+    json_builder_add_string_value (b, weights_name);
+    json_builder_set_member_name (b, "parameters");
+    json_builder_add_int_value (b, (gint64) file->n_params);
+    add_floats (b, "mean", file->mean, file->n_channels);
+    add_floats (b, "std", file->std, file->n_channels);
+    json_builder_end_object (b);
+  } else {
+    json_builder_add_null_value (b);
+  }
+
+  json_builder_set_member_name (b, "resume");
+  if (weights_name != NULL && file->resumable) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "epochs_done");
+    json_builder_add_int_value (b, file->epochs_done);
+    json_builder_set_member_name (b, "batches_done");
+    json_builder_add_int_value (b, file->batches_done);
+    json_builder_set_member_name (b, "step");
+    json_builder_add_int_value (b, file->step);
+    json_builder_set_member_name (b, "optimizer_file");
+    if (optimizer_name != NULL)
+      json_builder_add_string_value (b, optimizer_name);
+    else
+      json_builder_add_null_value (b);
+    json_builder_end_object (b);
+  } else {
+    json_builder_add_null_value (b);
+  }
+
+  json_builder_set_member_name (b, "runs");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < file->runs->len; i++)
+    add_run (b, g_ptr_array_index (file->runs, i));
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  GString *text = g_string_new (NULL);
+  write_node (text, root, 0);
+  g_string_append_c (text, '\n');
+  return g_string_free (text, FALSE);
+}
+
+static gboolean
+write_optimizer (const LamProjectFile *file, const char *path, const char *save_id,
+                 GError **error)
+{
+  g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) lam_named_tensor_free);
+  for (int i = 0; i < file->n_optimizer_state; i++) {
+    LamNamedTensor *t = g_new0 (LamNamedTensor, 1);
+    t->name = g_strdup (lam_optimizer_config_get_state_name (&file->config.optimizer, i));
+    t->rank = 1;
+    t->dims[0] = (gint64) file->n_params;
+    t->data = g_memdup2 (file->optimizer_state[i], MAX (file->n_params, 1) * sizeof (float));
+    g_ptr_array_add (tensors, t);
+  }
+  g_autoptr (GHashTable) metadata = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_hash_table_insert (metadata, "lamina_save_id", g_strdup (save_id));
+  g_hash_table_insert (metadata, "optimizer",
+                       g_strdup (lam_optimizer_kind_to_string (file->config.optimizer.kind)));
+  g_hash_table_insert (metadata, "step", g_strdup_printf ("%" G_GINT64_FORMAT, file->step));
+  return lam_safetensors_write (path, tensors, metadata, error);
+}
+
+/* Where a file is written before its rename into place: beside it, so the
+ * rename stays within one file system. */
+static char *
+staging_path (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *name = g_strdup_printf (".%s.saving-%08x", base, g_random_int ());
+  return g_build_filename (dir, name, NULL);
+}
+
+static gboolean
+as_project_error (GError **error, GError *local_error, const char *what)
+{
+  if (local_error == NULL)
+    return TRUE;
+  if (local_error->domain == LAM_PROJECT_FILE_ERROR) {
+    g_propagate_error (error, local_error);
+  } else {
+    g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO, "%s%s", what,
+                 local_error->message);
+    g_error_free (local_error);
+  }
+  return FALSE;
+}
+
+gboolean
+lam_project_file_save (const LamProjectFile *file, const char *path, GError **error)
+{
+  g_return_val_if_fail (file != NULL && file->spec != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_autofree char *save_id = g_uuid_string_random ();
+  g_autofree char *weights_path = lam_project_file_weights_path (path);
+  g_autofree char *optimizer_path = lam_project_file_optimizer_path (path);
+  gboolean has_weights = file->params != NULL;
+  gboolean has_optimizer = has_weights && file->resumable && file->n_optimizer_state > 0;
+
+  g_autoptr (LamModelPlan) plan = NULL;
+  if (has_weights) {
+    g_autoptr (GError) plan_error = NULL;
+    plan = lam_model_plan_new (file->spec, &plan_error);
+    if (plan == NULL || plan->n_params != file->n_params) {
+      g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                   "cannot save %s: the weights (%" G_GSIZE_FORMAT " parameters) do not fit "
+                   "the model%s%s", path, file->n_params, plan_error ? ": " : "",
+                   plan_error ? plan_error->message : "");
+      return FALSE;
+    }
+  }
+
+  g_autofree char *weights_name = has_weights ? g_path_get_basename (weights_path) : NULL;
+  g_autofree char *optimizer_name = has_optimizer ? g_path_get_basename (optimizer_path) : NULL;
+  GError *local_error = NULL;
+  g_autofree char *json = project_json (file, save_id, weights_name, optimizer_name,
+                                        &local_error);
+  if (json == NULL)
+    return as_project_error (error, local_error, "cannot describe the model: ");
+
+  /* A folder or device where a file must go would stop a rename half-way
+   * through the set: refuse before anything is written. */
+  const char *all_targets[] = { has_weights ? weights_path : NULL,
+                                has_optimizer ? optimizer_path : NULL, path };
+  for (guint i = 0; i < G_N_ELEMENTS (all_targets); i++) {
+    if (all_targets[i] != NULL && g_file_test (all_targets[i], G_FILE_TEST_EXISTS) &&
+        !g_file_test (all_targets[i], G_FILE_TEST_IS_REGULAR)) {
+      g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO,
+                   "%s was not saved (the files already there are unchanged): %s exists and is "
+                   "not a regular file", path, all_targets[i]);
+      return FALSE;
+    }
+  }
+
+  /* Every file is staged first; only when all are written do they move
+   * into place, so a failure leaves the previous project whole. The renames
+   * within one folder do not fail in practice; if one did, the save ids
+   * would tell the mixed set apart when it is opened. */
+  const char *targets[3] = { NULL, NULL, NULL };
+  char *staged[3] = { NULL, NULL, NULL };
+  guint n = 0;
+  gboolean ok = TRUE;
+  if (has_weights) {
+    LamCheckpointInfo info = {
+      .spec = file->spec,
+      .n_channels = file->n_channels,
+      .dataset = file->dataset_dir,
+    };
+    memcpy (info.mean, file->mean, sizeof info.mean);
+    memcpy (info.std, file->std, sizeof info.std);
+    g_autoptr (GHashTable) extra = g_hash_table_new (g_str_hash, g_str_equal);
+    g_hash_table_insert (extra, "lamina_save_id", save_id);
+    targets[n] = weights_path;
+    staged[n] = staging_path (weights_path);
+    ok = lam_checkpoint_save_weights (staged[n], plan, &info, file->params, extra, &local_error);
+    n++;
+  }
+  if (ok && has_optimizer) {
+    targets[n] = optimizer_path;
+    staged[n] = staging_path (optimizer_path);
+    ok = write_optimizer (file, staged[n], save_id, &local_error);
+    n++;
+  }
+  if (ok) {
+    targets[n] = path;
+    staged[n] = staging_path (path);
+    ok = replace_file (staged[n], json, strlen (json), &local_error);
+    n++;
+  }
+  for (guint i = 0; ok && i < n; i++) {
+    if (g_rename (staged[i], targets[i]) != 0) {
+      int saved_errno = errno;
+      g_set_error (&local_error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO,
+                   "cannot write %s: %s", targets[i], g_strerror (saved_errno));
+      ok = FALSE;
+    }
+  }
+  for (guint i = 0; i < n; i++) {
+    if (!ok)
+      g_unlink (staged[i]);
+    g_free (staged[i]);
+  }
+  if (!ok) {
+    /* The messages name the staging file; the user knows the real one. */
+    g_autofree char *message = g_strdup (local_error->message);
+    g_clear_error (&local_error);
+    g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO,
+                 "%s was not saved (the files already there are unchanged): %s", path, message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Reading: every field is checked, and errors name the file and field. */
+
+typedef struct
+{
+  const char *path;
+  GError **error;
+} Reader;
+
+static const char *
+node_type_name (JsonNode *node)
+{
+  if (node == NULL)
+    return "nothing";
+  switch (json_node_get_node_type (node)) {
+  case JSON_NODE_OBJECT:
+    return "an object";
+  case JSON_NODE_ARRAY:
+    return "an array";
+  case JSON_NODE_NULL:
+    return "null";
+  case JSON_NODE_VALUE:
+  default:
+    break;
+  }
+  GType type = json_node_get_value_type (node);
+  if (type == G_TYPE_STRING)
+    return "a string";
+  if (type == G_TYPE_BOOLEAN)
+    return "a boolean";
+  return "a number";
+}
+
+static gboolean
+fail (Reader *r, LamProjectFileError code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+fail (Reader *r, LamProjectFileError code, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (r->error, LAM_PROJECT_FILE_ERROR, code, "%s: %s", r->path, message);
+  return FALSE;
+}
+
+static gboolean
+wrong_type (Reader *r, const char *field, const char *expected, JsonNode *node)
+{
+  if (node == NULL)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" is missing (expected %s)", field,
+                 expected);
+  return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" must be %s, found %s", field, expected,
+               node_type_name (node));
+}
+
+static char *
+field_name (const char *prefix, const char *name)
+{
+  return prefix && *prefix ? g_strconcat (prefix, ".", name, NULL) : g_strdup (name);
+}
+
+static JsonObject *
+get_object (Reader *r, JsonObject *obj, const char *prefix, const char *name, gboolean nullable)
+{
+  g_autofree char *field = field_name (prefix, name);
+  JsonNode *node = json_object_get_member (obj, name);
+  if (nullable && node != NULL && JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node)) {
+    wrong_type (r, field, nullable ? "an object or null" : "an object", node);
+    return NULL;
+  }
+  return json_node_get_object (node);
+}
+
+static gboolean
+is_number (JsonNode *node)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+  GType type = json_node_get_value_type (node);
+  return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
+}
+
+/* A number within [min, max]; null reads as NAN when nullable. */
+static gboolean
+get_double (Reader *r, JsonObject *obj, const char *prefix, const char *name, double min,
+            double max, gboolean nullable, double *out)
+{
+  g_autofree char *field = field_name (prefix, name);
+  JsonNode *node = json_object_get_member (obj, name);
+  if (nullable && node != NULL && JSON_NODE_HOLDS_NULL (node)) {
+    *out = NAN;
+    return TRUE;
+  }
+  if (!is_number (node))
+    return wrong_type (r, field, nullable ? "a number or null" : "a number", node);
+  double value = json_node_get_double (node);
+  if (!(value >= min && value <= max))
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" is %g; it must lie in [%g, %g]",
+                 field, value, min, max);
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
+get_int (Reader *r, JsonObject *obj, const char *prefix, const char *name, gint64 min, gint64 max,
+         gint64 *out)
+{
+  g_autofree char *field = field_name (prefix, name);
+  JsonNode *node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
+    return wrong_type (r, field, "a whole number", node);
+  gint64 value = json_node_get_int (node);
+  if (value < min || value > max)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "\"%s\" is %" G_GINT64_FORMAT "; it must lie in [%" G_GINT64_FORMAT
+                 ", %" G_GINT64_FORMAT "]", field, value, min, max);
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
+get_bool (Reader *r, JsonObject *obj, const char *prefix, const char *name, gboolean *out)
+{
+  g_autofree char *field = field_name (prefix, name);
+  JsonNode *node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return wrong_type (r, field, "true or false", node);
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
+/* A borrowed string; NULL for null when nullable. *ok is FALSE on error. */
+static const char *
+get_string (Reader *r, JsonObject *obj, const char *prefix, const char *name, gboolean nullable,
+            gboolean *ok)
+{
+  g_autofree char *field = field_name (prefix, name);
+  JsonNode *node = json_object_get_member (obj, name);
+  *ok = TRUE;
+  if (nullable && node != NULL && JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING) {
+    *ok = wrong_type (r, field, nullable ? "a string or null" : "a string", node);
+    return NULL;
+  }
+  return json_node_get_string (node);
+}
+
+static gboolean
+get_floats (Reader *r, JsonObject *obj, const char *prefix, const char *name, int min_n,
+            int max_n, float *out, int *n_out)
+{
+  g_autofree char *field = field_name (prefix, name);
+  JsonNode *node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return wrong_type (r, field, "an array of numbers", node);
+  JsonArray *array = json_node_get_array (node);
+  guint n = json_array_get_length (array);
+  if ((int) n < min_n || (int) n > max_n)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" holds %u numbers; expected %d to %d",
+                 field, n, min_n, max_n);
+  for (guint i = 0; i < n; i++) {
+    JsonNode *e = json_array_get_element (array, i);
+    if (!is_number (e))
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s[%u]\" must be a number, found %s",
+                   field, i, node_type_name (e));
+    out[i] = (float) json_node_get_double (e);
+  }
+  if (n_out != NULL)
+    *n_out = (int) n;
+  return TRUE;
+}
+
+static gboolean
+read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
+{
+  const char *p = "training";
+  gint64 i;
+  gboolean ok;
+
+  if (!get_int (r, t, p, "epochs", 1, 100000, &i))
+    return FALSE;
+  c->epochs = (int) i;
+  if (!get_int (r, t, p, "batch_size", 1, 65536, &i))
+    return FALSE;
+  c->batch_size = (int) i;
+
+  JsonObject *o = get_object (r, t, p, "optimizer", FALSE);
+  if (o == NULL)
+    return FALSE;
+  const char *q = "training.optimizer";
+  const char *kind = get_string (r, o, q, "kind", FALSE, &ok);
+  if (!ok)
+    return FALSE;
+  if (!lam_optimizer_kind_from_string (kind, &c->optimizer.kind))
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "\"training.optimizer.kind\" is \"%s\"; expected sgd, adam or adamw", kind);
+  if (!get_double (r, o, q, "lr", 1e-12, 100, FALSE, &c->optimizer.lr) ||
+      !get_double (r, o, q, "momentum", 0, 0.9999, FALSE, &c->optimizer.momentum) ||
+      !get_double (r, o, q, "dampening", 0, 1, FALSE, &c->optimizer.dampening) ||
+      !get_bool (r, o, q, "nesterov", &c->optimizer.nesterov) ||
+      !get_double (r, o, q, "weight_decay", 0, 10, FALSE, &c->optimizer.weight_decay) ||
+      !get_double (r, o, q, "beta1", 0, 1, FALSE, &c->optimizer.beta1) ||
+      !get_double (r, o, q, "beta2", 0, 1, FALSE, &c->optimizer.beta2) ||
+      !get_double (r, o, q, "eps", 0, 1, FALSE, &c->optimizer.eps))
+    return FALSE;
+
+  JsonObject *s = get_object (r, t, p, "schedule", FALSE);
+  if (s == NULL)
+    return FALSE;
+  q = "training.schedule";
+  kind = get_string (r, s, q, "kind", FALSE, &ok);
+  if (!ok)
+    return FALSE;
+  gboolean found = FALSE;
+  for (guint k = 0; k < G_N_ELEMENTS (schedule_names); k++)
+    if (g_str_equal (kind, schedule_names[k])) {
+      c->schedule.kind = (LamScheduleKind) k;
+      found = TRUE;
+    }
+  if (!found)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "\"training.schedule.kind\" is \"%s\"; expected constant, step or cosine", kind);
+  if (!get_int (r, s, q, "step_size", 0, 100000, &i))
+    return FALSE;
+  c->schedule.step_size = (int) i;
+  if (!get_double (r, s, q, "gamma", 0, 1, FALSE, &c->schedule.gamma))
+    return FALSE;
+  if (!get_int (r, s, q, "t_max", 0, 100000, &i))
+    return FALSE;
+  c->schedule.t_max = (int) i;
+  if (!get_double (r, s, q, "eta_min", 0, 10, FALSE, &c->schedule.eta_min))
+    return FALSE;
+
+  if (!get_double (r, t, p, "val_fraction", 0, 0.99, FALSE, &c->val_fraction))
+    return FALSE;
+  if (!get_int (r, t, p, "seed", 0, G_MAXINT64, &i))
+    return FALSE;
+  c->seed = (guint64) i;
+  if (!get_bool (r, t, p, "normalize_from_data", &c->normalize_from_data) ||
+      !get_floats (r, t, p, "mean", 3, 3, c->mean, NULL) ||
+      !get_floats (r, t, p, "std", 3, 3, c->std, NULL))
+    return FALSE;
+  for (int k = 0; k < 3; k++)
+    if (!(c->std[k] > 0))
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"training.std[%d]\" is %g; a standard deviation must be above 0", k,
+                   c->std[k]);
+  if (!get_int (r, t, p, "crop_padding", 0, 64, &i))
+    return FALSE;
+  c->crop_padding = (int) i;
+  if (!get_bool (r, t, p, "hflip", &c->hflip) ||
+      !get_bool (r, t, p, "evaluate_test", &c->evaluate_test))
+    return FALSE;
+  const char *dev = get_string (r, t, p, "device", FALSE, &ok);
+  if (!ok)
+    return FALSE;
+  if (!g_str_equal (dev, "auto") && !g_str_equal (dev, "cpu") && !g_str_equal (dev, "cuda"))
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "\"training.device\" is \"%s\"; expected auto, cpu or cuda", dev);
+  g_free (*device);
+  *device = g_strdup (dev);
+  return TRUE;
+}
+
+static gboolean
+read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
+{
+  g_autofree char *p = g_strdup_printf ("runs[%u]", index);
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return wrong_type (r, p, "an object", node);
+  JsonObject *obj = json_node_get_object (node);
+  gint64 number;
+  gboolean ok;
+  if (!get_int (r, obj, p, "number", 1, G_MAXINT, &number))
+    return FALSE;
+  const char *settings = get_string (r, obj, p, "settings", FALSE, &ok);
+  if (!ok)
+    return FALSE;
+  g_autoptr (LamProjectRun) run = lam_project_run_new ((int) number, settings);
+  if (!get_double (r, obj, p, "test_loss", 0, G_MAXDOUBLE, TRUE, &run->test_loss) ||
+      !get_double (r, obj, p, "test_accuracy", 0, 1, TRUE, &run->test_accuracy))
+    return FALSE;
+
+  g_autofree char *steps_field = field_name (p, "steps");
+  JsonNode *steps = json_object_get_member (obj, "steps");
+  if (steps == NULL || !JSON_NODE_HOLDS_ARRAY (steps))
+    return wrong_type (r, steps_field, "an array of [epoch, loss, accuracy] triples", steps);
+  JsonArray *array = json_node_get_array (steps);
+  for (guint i = 0; i < json_array_get_length (array); i++) {
+    JsonNode *e = json_array_get_element (array, i);
+    JsonArray *triple = JSON_NODE_HOLDS_ARRAY (e) ? json_node_get_array (e) : NULL;
+    if (triple == NULL || json_array_get_length (triple) != 3 ||
+        !is_number (json_array_get_element (triple, 0)))
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"%s[%u]\" must be an [epoch, loss, accuracy] triple of numbers",
+                   steps_field, i);
+    LamRunStep step = { json_array_get_double_element (triple, 0), NAN, NAN };
+    for (guint k = 1; k < 3; k++) {
+      JsonNode *v = json_array_get_element (triple, k);
+      if (JSON_NODE_HOLDS_NULL (v))
+        continue;
+      if (!is_number (v))
+        return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                     "\"%s[%u][%u]\" must be a number or null, found %s", steps_field, i, k,
+                     node_type_name (v));
+      if (k == 1)
+        step.loss = json_node_get_double (v);
+      else
+        step.accuracy = json_node_get_double (v);
+    }
+    g_array_append_val (run->steps, step);
+  }
+
+  g_autofree char *epochs_field = field_name (p, "epochs");
+  JsonNode *epochs = json_object_get_member (obj, "epochs");
+  if (epochs == NULL || !JSON_NODE_HOLDS_ARRAY (epochs))
+    return wrong_type (r, epochs_field, "an array of objects", epochs);
+  array = json_node_get_array (epochs);
+  for (guint i = 0; i < json_array_get_length (array); i++) {
+    JsonNode *e = json_array_get_element (array, i);
+    g_autofree char *q = g_strdup_printf ("%s[%u]", epochs_field, i);
+    if (!JSON_NODE_HOLDS_OBJECT (e))
+      return wrong_type (r, q, "an object", e);
+    JsonObject *eo = json_node_get_object (e);
+    LamRunEpoch row;
+    gint64 epoch;
+    if (!get_int (r, eo, q, "epoch", 1, 100000, &epoch) ||
+        !get_double (r, eo, q, "train_loss", -G_MAXDOUBLE, G_MAXDOUBLE, TRUE, &row.train_loss) ||
+        !get_double (r, eo, q, "train_accuracy", 0, 1, TRUE, &row.train_accuracy) ||
+        !get_double (r, eo, q, "val_loss", -G_MAXDOUBLE, G_MAXDOUBLE, TRUE, &row.val_loss) ||
+        !get_double (r, eo, q, "val_accuracy", 0, 1, TRUE, &row.val_accuracy) ||
+        !get_double (r, eo, q, "seconds", 0, G_MAXDOUBLE, TRUE, &row.seconds) ||
+        !get_double (r, eo, q, "lr", 0, G_MAXDOUBLE, TRUE, &row.lr))
+      return FALSE;
+    row.epoch = (int) epoch;
+    g_array_append_val (run->epochs, row);
+  }
+  *out = g_steal_pointer (&run);
+  return TRUE;
+}
+
+/* The weights file named in the project, checked against the plan and the
+ * save id. */
+static gboolean
+read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObject *w,
+              const char *save_id)
+{
+  gboolean ok;
+  const char *name = get_string (r, w, "weights", "file", FALSE, &ok);
+  if (!ok)
+    return FALSE;
+  if (strchr (name, G_DIR_SEPARATOR) != NULL || g_str_equal (name, "..") || !*name)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "\"weights.file\" is \"%s\"; expected a file name beside the project", name);
+  gint64 count;
+  if (!get_int (r, w, "weights", "parameters", 0, G_MAXINT64, &count))
+    return FALSE;
+  int n_mean = 0, n_std = 0;
+  if (!get_floats (r, w, "weights", "mean", 0, 3, file->mean, &n_mean) ||
+      !get_floats (r, w, "weights", "std", 0, 3, file->std, &n_std))
+    return FALSE;
+  if (n_mean != n_std)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "\"weights.mean\" has %d numbers but \"weights.std\" has %d", n_mean, n_std);
+  file->n_channels = n_mean;
+  if ((gsize) count != plan->n_params)
+    return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                 "\"weights.parameters\" is %" G_GINT64_FORMAT " but the model has %"
+                 G_GSIZE_FORMAT " parameters", count, plan->n_params);
+
+  g_autofree char *dir = g_path_get_dirname (r->path);
+  g_autofree char *weights_path = g_build_filename (dir, name, NULL);
+  if (!g_file_test (weights_path, G_FILE_TEST_EXISTS))
+    return fail (r, LAM_PROJECT_FILE_ERROR_IO,
+                 "the weights file %s is missing; it must lie beside the project (saved with "
+                 "it)", weights_path);
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GHashTable) metadata = NULL;
+  if (!lam_checkpoint_load_weights (weights_path, plan, &file->params, &metadata, &local_error)) {
+    gboolean mismatch = local_error->domain == LAM_CHECKPOINT_ERROR &&
+                        local_error->code == LAM_CHECKPOINT_ERROR_MISMATCH;
+    /* The checkpoint's message names the weights file and the tensor. */
+    g_set_error (r->error, LAM_PROJECT_FILE_ERROR,
+                 mismatch ? LAM_PROJECT_FILE_ERROR_MISMATCH : LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "%s%s", local_error->message,
+                 mismatch ? " (the weights do not fit the project's model)" : "");
+    return FALSE;
+  }
+  file->n_params = plan->n_params;
+  const char *id = metadata ? g_hash_table_lookup (metadata, "lamina_save_id") : NULL;
+  if (id == NULL || !g_str_equal (id, save_id))
+    return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                 "%s was not written with this project (its save id is %s, the project's is "
+                 "%s): the files come from different saves", weights_path, id ? id : "missing",
+                 save_id);
+  return TRUE;
+}
+
+static gboolean
+read_resume (Reader *r, LamProjectFile *file, JsonObject *o, const char *save_id)
+{
+  gint64 epochs_done, batches_done, step;
+  gboolean ok;
+  if (!get_int (r, o, "resume", "epochs_done", 0, 100000, &epochs_done) ||
+      !get_int (r, o, "resume", "batches_done", 0, G_MAXINT, &batches_done) ||
+      !get_int (r, o, "resume", "step", 0, G_MAXINT64, &step))
+    return FALSE;
+  const char *name = get_string (r, o, "resume", "optimizer_file", TRUE, &ok);
+  if (!ok)
+    return FALSE;
+  int n_state = lam_optimizer_config_get_n_state (&file->config.optimizer);
+  float *state[2] = { NULL, NULL };
+  g_autoptr (GPtrArray) tensors = NULL;
+  if (n_state > 0) {
+    if (name == NULL)
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"resume.optimizer_file\" is null but %s keeps %d state buffers",
+                   lam_optimizer_kind_to_string (file->config.optimizer.kind), n_state);
+    if (strchr (name, G_DIR_SEPARATOR) != NULL || !*name)
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"resume.optimizer_file\" is \"%s\"; expected a file name beside the "
+                   "project", name);
+    g_autofree char *dir = g_path_get_dirname (r->path);
+    g_autofree char *opt_path = g_build_filename (dir, name, NULL);
+    if (!g_file_test (opt_path, G_FILE_TEST_EXISTS))
+      return fail (r, LAM_PROJECT_FILE_ERROR_IO,
+                   "the optimizer state %s is missing; it must lie beside the project",
+                   opt_path);
+    g_autoptr (GHashTable) metadata = NULL;
+    g_autoptr (GError) local_error = NULL;
+    tensors = lam_safetensors_read (opt_path, &metadata, &local_error);
+    if (tensors == NULL) {
+      g_set_error (r->error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT, "%s",
+                   local_error->message);
+      return FALSE;
+    }
+    const char *id = metadata ? g_hash_table_lookup (metadata, "lamina_save_id") : NULL;
+    if (id == NULL || !g_str_equal (id, save_id)) {
+      g_set_error (r->error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                   "%s was not written with %s (save ids differ): the files come from different "
+                   "saves", opt_path, r->path);
+      return FALSE;
+    }
+    if ((int) tensors->len != n_state) {
+      g_set_error (r->error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                   "%s holds %u tensors; %s keeps %d (%s%s%s)", opt_path, tensors->len,
+                   lam_optimizer_kind_to_string (file->config.optimizer.kind), n_state,
+                   lam_optimizer_config_get_state_name (&file->config.optimizer, 0),
+                   n_state > 1 ? ", " : "",
+                   n_state > 1 ? lam_optimizer_config_get_state_name (&file->config.optimizer, 1)
+                               : "");
+      return FALSE;
+    }
+    for (int k = 0; k < n_state; k++) {
+      const char *want = lam_optimizer_config_get_state_name (&file->config.optimizer, k);
+      LamNamedTensor *found = NULL;
+      for (guint j = 0; j < tensors->len; j++) {
+        LamNamedTensor *t = g_ptr_array_index (tensors, j);
+        if (g_str_equal (t->name, want))
+          found = t;
+      }
+      if (found == NULL) {
+        g_set_error (r->error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                     "%s: tensor \"%s\" is missing; %s needs it", opt_path, want,
+                     lam_optimizer_kind_to_string (file->config.optimizer.kind));
+        return FALSE;
+      }
+      if (found->rank != 1 || found->dims[0] != (gint64) file->n_params) {
+        g_set_error (r->error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                     "%s: tensor \"%s\" must be a vector of %" G_GSIZE_FORMAT
+                     " floats, one per parameter", opt_path, want, file->n_params);
+        return FALSE;
+      }
+      state[k] = found->data;
+    }
+  }
+  lam_project_file_set_resume (file, (int) epochs_done, (int) batches_done, step,
+                               (const float *const *) state, n_state);
+  return TRUE;
+}
+
+/* A checkpoint of `lamina train --save` (its .json): the format before
+ * projects. It has a spec, normalisation, a dataset and weights, but no
+ * settings, history or optimizer state. */
+static LamProjectFile *
+load_checkpoint (const char *path, GError **error)
+{
+  g_autoptr (LamCheckpointInfo) info = NULL;
+  g_autofree float *params = NULL;
+  g_autoptr (GError) local_error = NULL;
+  if (!lam_checkpoint_load (path, &info, &params, &local_error)) {
+    g_set_error (error, LAM_PROJECT_FILE_ERROR,
+                 local_error->code == LAM_CHECKPOINT_ERROR_MISMATCH
+                   ? LAM_PROJECT_FILE_ERROR_MISMATCH
+                   : LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "%s is a checkpoint of 'lamina train --save' that cannot be read: %s", path,
+                 local_error->message);
+    return NULL;
+  }
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (info->spec, NULL);
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->version = 0;
+  file->spec = lam_model_spec_copy (info->spec);
+  file->dataset_dir = g_strdup (info->dataset);
+  lam_project_file_set_weights (file, params, plan ? plan->n_params : 0, info->n_channels,
+                                info->mean, info->std);
+  if (info->n_channels > 0) {
+    file->config.normalize_from_data = FALSE;
+    for (int c = 0; c < 3; c++) {
+      file->config.mean[c] = info->mean[MIN (c, info->n_channels - 1)];
+      file->config.std[c] = info->std[MIN (c, info->n_channels - 1)];
+    }
+  }
+  return g_steal_pointer (&file);
+}
+
+/* error is never NULL here: the checks below look at *error. */
+static LamProjectFile *
+load_project (const char *path, GError **error)
+{
+  Reader r = { path, error };
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+  if (!g_file_get_contents (path, &contents, &length, &local_error)) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_IO, "cannot read the project: %s", local_error->message);
+    return NULL;
+  }
+  if (!json_parser_load_from_data (parser, contents, (gssize) length, &local_error)) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: the JSON is malformed (%s)",
+          local_error->message);
+    return NULL;
+  }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: expected a JSON object, "
+          "found %s", node_type_name (root));
+    return NULL;
+  }
+  JsonObject *obj = json_node_get_object (root);
+  if (json_object_has_member (obj, "lamina_checkpoint") && !json_object_has_member (obj, "format"))
+    return load_checkpoint (path, error);
+
+  gboolean ok;
+  const char *format = get_string (&r, obj, NULL, "format", FALSE, &ok);
+  if (!ok)
+    return NULL;
+  if (!g_str_equal (format, LAM_PROJECT_FILE_FORMAT)) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: \"format\" is \"%s\", "
+          "expected \"%s\"", format, LAM_PROJECT_FILE_FORMAT);
+    return NULL;
+  }
+  gint64 version;
+  if (!get_int (&r, obj, NULL, "version", G_MININT64, G_MAXINT64, &version))
+    return NULL;
+  if (version > LAM_PROJECT_FILE_VERSION) {
+    const char *by = get_string (&r, obj, NULL, "lamina_version", TRUE, &ok);
+    g_clear_error (error);
+    fail (&r, LAM_PROJECT_FILE_ERROR_VERSION,
+          "written by a newer Lamina%s%s%s (format %" G_GINT64_FORMAT "); this version reads up "
+          "to %d", by ? " (" : "", by ? by : "", by ? ")" : "", version,
+          LAM_PROJECT_FILE_VERSION);
+    return NULL;
+  }
+  if (version < 1) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_VERSION,
+          "format %" G_GINT64_FORMAT " does not exist: project formats start at 1", version);
+    return NULL;
+  }
+  const char *save_id = get_string (&r, obj, NULL, "save_id", FALSE, &ok);
+  if (!ok)
+    return NULL;
+
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->version = (int) version;
+
+  JsonNode *model = json_object_get_member (obj, "model");
+  if (model == NULL || !JSON_NODE_HOLDS_OBJECT (model)) {
+    wrong_type (&r, "model", "an object (the model spec)", model);
+    return NULL;
+  }
+  g_autofree char *model_json = json_to_string (model, FALSE);
+  file->spec = lam_model_spec_from_json (model_json, -1, &local_error);
+  if (file->spec == NULL) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"model\": %s", local_error->message);
+    return NULL;
+  }
+  if (!file->spec->has_input) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"model\" has no input shape");
+    return NULL;
+  }
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (file->spec, &local_error);
+  if (plan == NULL) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"model\" does not fit together: %s",
+          local_error->message);
+    return NULL;
+  }
+
+  JsonObject *training = get_object (&r, obj, NULL, "training", FALSE);
+  if (training == NULL || !read_config (&r, training, &file->config, &file->device))
+    return NULL;
+
+  JsonObject *dataset = get_object (&r, obj, NULL, "dataset", FALSE);
+  if (dataset == NULL)
+    return NULL;
+  const char *dir = get_string (&r, dataset, "dataset", "dir", TRUE, &ok);
+  if (!ok)
+    return NULL;
+  const char *name = get_string (&r, dataset, "dataset", "name", TRUE, &ok);
+  if (!ok)
+    return NULL;
+  file->dataset_dir = g_strdup (dir);
+  file->dataset_name = g_strdup (name);
+
+  JsonNode *runs = json_object_get_member (obj, "runs");
+  if (runs == NULL || !JSON_NODE_HOLDS_ARRAY (runs)) {
+    wrong_type (&r, "runs", "an array", runs);
+    return NULL;
+  }
+  JsonArray *array = json_node_get_array (runs);
+  for (guint i = 0; i < json_array_get_length (array); i++) {
+    LamProjectRun *run = NULL;
+    if (!read_run (&r, json_array_get_element (array, i), i, &run))
+      return NULL;
+    g_ptr_array_add (file->runs, run);
+  }
+
+  if (!json_object_has_member (obj, "weights")) {
+    wrong_type (&r, "weights", "an object or null", NULL);
+    return NULL;
+  }
+  JsonObject *weights = get_object (&r, obj, NULL, "weights", TRUE);
+  if (weights == NULL && *error != NULL)
+    return NULL;
+  if (weights != NULL && !read_weights (&r, file, plan, weights, save_id))
+    return NULL;
+
+  if (!json_object_has_member (obj, "resume")) {
+    wrong_type (&r, "resume", "an object or null", NULL);
+    return NULL;
+  }
+  JsonObject *resume = get_object (&r, obj, NULL, "resume", TRUE);
+  if (resume == NULL && *error != NULL)
+    return NULL;
+  if (resume != NULL) {
+    if (file->params == NULL) {
+      fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"resume\" is set but there are no weights");
+      return NULL;
+    }
+    if (!read_resume (&r, file, resume, save_id))
+      return NULL;
+  }
+  return g_steal_pointer (&file);
+}
+
+LamProjectFile *
+lam_project_file_load (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  GError *local_error = NULL;
+  LamProjectFile *file = load_project (path, &local_error);
+  if (file == NULL) {
+    g_assert (local_error != NULL);
+    g_propagate_error (error, local_error);
+  }
+  return file;
+}

@@ -1,0 +1,134 @@
+/* lam-project-file.h: a project on disk — the model spec, every training
+ * setting, the dataset it was trained on, the history of its runs, and the
+ * last run's weights and optimizer state, so training can go on later.
+ *
+ * Files, for a project saved as NAME.lamina:
+ *   NAME.lamina                 JSON: format name and version, spec,
+ *                               settings, dataset, runs, resume position
+ *   NAME.safetensors            the weights, PyTorch nn.Sequential names
+ *                               ("0.weight", "0.bias", ...), loadable alone
+ *   NAME.optimizer.safetensors  the optimizer's state as flat tensors named
+ *                               as torch.optim names them ("exp_avg",
+ *                               "exp_avg_sq" or "momentum_buffer"), and the
+ *                               step count in its metadata
+ * All three carry the same save id, so a set mixed from two saves is
+ * refused. A save writes every file under a temporary name first and
+ * renames them only when all were written: a failed save leaves the
+ * previous project as it was.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "lam-model.h"
+#include "lam-trainer.h"
+
+G_BEGIN_DECLS
+
+#define LAM_PROJECT_FILE_ERROR (lam_project_file_error_quark ())
+GQuark lam_project_file_error_quark (void);
+
+typedef enum
+{
+  LAM_PROJECT_FILE_ERROR_IO,       /* cannot read or write a file */
+  LAM_PROJECT_FILE_ERROR_FORMAT,   /* not JSON, a field missing or of the wrong type */
+  LAM_PROJECT_FILE_ERROR_VERSION,  /* written by a newer Lamina */
+  LAM_PROJECT_FILE_ERROR_MISMATCH, /* weights or optimizer state that do not fit the spec */
+} LamProjectFileError;
+
+/* The format this Lamina writes, and the highest it reads. */
+#define LAM_PROJECT_FILE_FORMAT "lamina-project"
+#define LAM_PROJECT_FILE_VERSION 1
+#define LAM_PROJECT_FILE_SUFFIX ".lamina"
+
+typedef struct
+{
+  double x; /* fractional epoch: 0.5 is halfway through the first */
+  double loss;
+  double accuracy;
+} LamRunStep;
+
+typedef struct
+{
+  int epoch; /* 1-based */
+  double train_loss, train_accuracy;
+  double val_loss, val_accuracy; /* NAN without a validation set */
+  double seconds;
+  double lr;
+} LamRunEpoch;
+
+typedef struct
+{
+  int number;
+  char *settings;       /* owned: "mlp, Adam lr 0.001, batch 64" */
+  GArray *steps;        /* of LamRunStep, in order */
+  GArray *epochs;       /* of LamRunEpoch, in order */
+  double test_loss;     /* NAN when the test set was not evaluated */
+  double test_accuracy;
+} LamProjectRun;
+
+/* "mlp, Adam lr 0.001, batch 64": how a run is labelled in charts. */
+char *lam_project_describe_settings (const LamTrainerConfig *config, const LamModelSpec *spec);
+
+LamProjectRun *lam_project_run_new (int number, const char *settings);
+LamProjectRun *lam_project_run_copy (const LamProjectRun *run);
+void lam_project_run_free (LamProjectRun *run);
+/* The run's history as CSV: a header, then one row per epoch (kind
+ * "epoch") and one per recorded step (kind "step", epoch fractional):
+ * kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr */
+char *lam_project_run_to_csv (const LamProjectRun *run);
+/* The same written atomically. */
+gboolean lam_project_run_write_csv (const LamProjectRun *run, const char *path, GError **error);
+
+typedef struct
+{
+  int version;            /* the format read; 0 for a checkpoint of `lamina train --save` */
+  LamModelSpec *spec;     /* owned; input set */
+  LamTrainerConfig config;
+  char *device;           /* owned: "auto", "cpu" or "cuda" */
+  char *dataset_dir;      /* owned, may be NULL */
+  char *dataset_name;     /* owned, may be NULL */
+  GPtrArray *runs;        /* of LamProjectRun*, oldest first */
+
+  /* The last run's weights (NULL: none) and the normalisation they expect. */
+  float *params;          /* owned, n_params floats in plan order */
+  gsize n_params;
+  int n_channels;
+  float mean[3];
+  float std[3];
+
+  /* Where the last run can continue from; only with weights. */
+  gboolean resumable;
+  int epochs_done;
+  int batches_done;
+  gint64 step;
+  int n_optimizer_state;      /* lam_optimizer_config_get_n_state (&config.optimizer) */
+  float *optimizer_state[2];  /* owned, n_params floats each */
+} LamProjectFile;
+
+LamProjectFile *lam_project_file_new (void);
+void lam_project_file_free (LamProjectFile *file);
+/* Takes copies. */
+void lam_project_file_set_weights (LamProjectFile *file, const float *params, gsize n_params,
+                                   int n_channels, const float *mean, const float *std);
+/* Copies n_state buffers of file->n_params floats; needs weights first. */
+void lam_project_file_set_resume (LamProjectFile *file, int epochs_done, int batches_done,
+                                  gint64 step, const float *const *state, int n_state);
+/* NAME.lamina → NAME.safetensors / NAME.optimizer.safetensors (owned). */
+char *lam_project_file_weights_path (const char *path);
+char *lam_project_file_optimizer_path (const char *path);
+/* The resume position as the trainer takes it; FALSE when not resumable. */
+gboolean lam_project_file_get_start (const LamProjectFile *file, LamTrainerStart *start);
+
+gboolean lam_project_file_save (const LamProjectFile *file, const char *path, GError **error);
+/* Reads and checks everything: the JSON's fields and types, the format
+ * version, the weights against the spec (names, shapes, count), the
+ * optimizer state against the weights. Errors name the file and field. A
+ * checkpoint .json of `lamina train --save` opens as a project with its
+ * weights and no history (version 0). */
+LamProjectFile *lam_project_file_load (const char *path, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamProjectRun, lam_project_run_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamProjectFile, lam_project_file_free)
+
+G_END_DECLS

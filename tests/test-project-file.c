@@ -1,0 +1,866 @@
+/* Projects on disk: every field round-trips, training continued from a
+ * saved project gives the numbers of an unbroken run, and bad files are
+ * refused with messages that name the file and field while the previous
+ * project stays as it was. */
+#include <math.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "lam-checkpoint.h"
+#include "lam-dataset.h"
+#include "lam-device.h"
+#include "lam-project-file.h"
+#include "lam-trainer.h"
+
+typedef struct
+{
+  char *dir;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("lamina-project-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    GDir *dir = g_dir_open (path, 0, NULL);
+    const char *name;
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+    }
+    if (dir != NULL)
+      g_dir_close (dir);
+  }
+  g_remove (path);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+static char *
+fixture_path (Fixture *f, const char *name)
+{
+  return g_build_filename (f->dir, name, NULL);
+}
+
+static LamModelSpec *
+spec_for (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  LamModelSpec *spec = lam_model_spec_from_text (text, &error);
+  g_assert_no_error (error);
+  return spec;
+}
+
+static gsize
+n_params_for (const LamModelSpec *spec)
+{
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, NULL);
+  g_assert_nonnull (plan);
+  return plan->n_params;
+}
+
+static float *
+ramp (gsize n, float scale)
+{
+  float *values = g_new (float, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    values[i] = scale * (float) ((int) (i % 97) - 48) / 7.0f;
+  return values;
+}
+
+/* A project with every field away from its default. */
+static LamProjectFile *
+full_project (void)
+{
+  LamProjectFile *file = lam_project_file_new ();
+  file->spec = spec_for ("input=1x6x6,flatten,linear:5,relu,dropout:0.25,linear:3");
+  LamTrainerConfig *c = &file->config;
+  c->epochs = 7;
+  c->batch_size = 33;
+  c->optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_ADAMW);
+  c->optimizer.lr = 0.0033;
+  c->optimizer.beta1 = 0.85;
+  c->optimizer.beta2 = 0.995;
+  c->optimizer.eps = 1e-7;
+  c->optimizer.weight_decay = 0.02;
+  c->schedule.kind = LAM_SCHEDULE_STEP;
+  c->schedule.step_size = 2;
+  c->schedule.gamma = 0.5;
+  c->schedule.t_max = 9;
+  c->schedule.eta_min = 0.0001;
+  c->val_fraction = 0.15;
+  c->seed = 123456789012345ull;
+  c->normalize_from_data = FALSE;
+  c->mean[0] = 0.2860f;
+  c->std[0] = 0.3530f;
+  c->crop_padding = 2;
+  c->hflip = TRUE;
+  c->evaluate_test = FALSE;
+  g_free (file->device);
+  file->device = g_strdup ("cpu");
+  file->dataset_dir = g_strdup ("/usr/share/datasets/fashion-mnist");
+  file->dataset_name = g_strdup ("Fashion-MNIST (train)");
+
+  for (int r = 1; r <= 2; r++) {
+    g_autofree char *settings = g_strdup_printf ("mlp, AdamW lr 0.0033, batch 33 (%d)", r);
+    LamProjectRun *run = lam_project_run_new (r, settings);
+    for (int i = 0; i < 25; i++) {
+      LamRunStep step = { i / 10.0 + 0.1, 2.3 / (1 + i * 0.37), 0.1 + i * 0.031 };
+      g_array_append_val (run->steps, step);
+    }
+    for (int e = 1; e <= 2; e++) {
+      LamRunEpoch row = { e, 1.0 / e, 0.5 + e / 10.0, e == 1 ? NAN : 0.8, e == 1 ? NAN : 0.7,
+                          12.25 * e, 0.0033 / e };
+      g_array_append_val (run->epochs, row);
+    }
+    if (r == 2) {
+      run->test_loss = 0.4321;
+      run->test_accuracy = 0.8765;
+    }
+    g_ptr_array_add (file->runs, run);
+  }
+
+  gsize n = n_params_for (file->spec);
+  g_autofree float *params = ramp (n, 1.0f);
+  float mean[3] = { 0.2860f, 0, 0 }, std[3] = { 0.3530f, 1, 1 };
+  lam_project_file_set_weights (file, params, n, 1, mean, std);
+  g_autofree float *m = ramp (n, 0.01f);
+  g_autofree float *v = ramp (n, 0.0001f);
+  const float *state[] = { m, v };
+  lam_project_file_set_resume (file, 2, 3, 2 * 40 + 3, state, 2);
+  return file;
+}
+
+static void
+assert_same_double (double a, double b)
+{
+  if (isnan (a) || isnan (b))
+    g_assert_true (isnan (a) && isnan (b));
+  else
+    g_assert_cmpfloat (a, ==, b);
+}
+
+static void
+test_round_trip (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = full_project ();
+  g_autofree char *path = fixture_path (f, "demo.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *weights = fixture_path (f, "demo.safetensors");
+  g_autofree char *optimizer = fixture_path (f, "demo.optimizer.safetensors");
+  g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (optimizer, G_FILE_TEST_IS_REGULAR));
+  /* No staging file is left behind. */
+  g_autoptr (GDir) dir = g_dir_open (f->dir, 0, NULL);
+  int n_files = 0;
+  while (g_dir_read_name (dir) != NULL)
+    n_files++;
+  g_assert_cmpint (n_files, ==, 3);
+
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+  g_assert_cmpint (back->version, ==, LAM_PROJECT_FILE_VERSION);
+
+  g_autofree char *spec_a = lam_model_spec_to_json (file->spec);
+  g_autofree char *spec_b = lam_model_spec_to_json (back->spec);
+  g_assert_cmpstr (spec_a, ==, spec_b);
+
+  const LamTrainerConfig *a = &file->config, *b = &back->config;
+  g_assert_cmpint (a->epochs, ==, b->epochs);
+  g_assert_cmpint (a->batch_size, ==, b->batch_size);
+  g_assert_cmpint (a->optimizer.kind, ==, b->optimizer.kind);
+  g_assert_cmpfloat (a->optimizer.lr, ==, b->optimizer.lr);
+  g_assert_cmpfloat (a->optimizer.momentum, ==, b->optimizer.momentum);
+  g_assert_cmpfloat (a->optimizer.dampening, ==, b->optimizer.dampening);
+  g_assert_cmpint (a->optimizer.nesterov, ==, b->optimizer.nesterov);
+  g_assert_cmpfloat (a->optimizer.weight_decay, ==, b->optimizer.weight_decay);
+  g_assert_cmpfloat (a->optimizer.beta1, ==, b->optimizer.beta1);
+  g_assert_cmpfloat (a->optimizer.beta2, ==, b->optimizer.beta2);
+  g_assert_cmpfloat (a->optimizer.eps, ==, b->optimizer.eps);
+  g_assert_cmpint (a->schedule.kind, ==, b->schedule.kind);
+  g_assert_cmpint (a->schedule.step_size, ==, b->schedule.step_size);
+  g_assert_cmpfloat (a->schedule.gamma, ==, b->schedule.gamma);
+  g_assert_cmpint (a->schedule.t_max, ==, b->schedule.t_max);
+  g_assert_cmpfloat (a->schedule.eta_min, ==, b->schedule.eta_min);
+  g_assert_cmpfloat (a->val_fraction, ==, b->val_fraction);
+  g_assert_cmpuint (a->seed, ==, b->seed);
+  g_assert_cmpint (a->normalize_from_data, ==, b->normalize_from_data);
+  g_assert_cmpmem (a->mean, sizeof a->mean, b->mean, sizeof b->mean);
+  g_assert_cmpmem (a->std, sizeof a->std, b->std, sizeof b->std);
+  g_assert_cmpint (a->crop_padding, ==, b->crop_padding);
+  g_assert_cmpint (a->hflip, ==, b->hflip);
+  g_assert_cmpint (a->evaluate_test, ==, b->evaluate_test);
+  g_assert_cmpstr (back->device, ==, "cpu");
+  g_assert_cmpstr (back->dataset_dir, ==, file->dataset_dir);
+  g_assert_cmpstr (back->dataset_name, ==, file->dataset_name);
+
+  g_assert_cmpuint (back->runs->len, ==, 2);
+  for (guint r = 0; r < 2; r++) {
+    const LamProjectRun *x = g_ptr_array_index (file->runs, r);
+    const LamProjectRun *y = g_ptr_array_index (back->runs, r);
+    g_assert_cmpint (x->number, ==, y->number);
+    g_assert_cmpstr (x->settings, ==, y->settings);
+    assert_same_double (x->test_loss, y->test_loss);
+    assert_same_double (x->test_accuracy, y->test_accuracy);
+    g_assert_cmpuint (x->steps->len, ==, y->steps->len);
+    g_assert_cmpmem (x->steps->data, x->steps->len * sizeof (LamRunStep), y->steps->data,
+                     y->steps->len * sizeof (LamRunStep));
+    g_assert_cmpuint (x->epochs->len, ==, y->epochs->len);
+    for (guint e = 0; e < x->epochs->len; e++) {
+      const LamRunEpoch *p = &g_array_index (x->epochs, LamRunEpoch, e);
+      const LamRunEpoch *q = &g_array_index (y->epochs, LamRunEpoch, e);
+      g_assert_cmpint (p->epoch, ==, q->epoch);
+      assert_same_double (p->train_loss, q->train_loss);
+      assert_same_double (p->train_accuracy, q->train_accuracy);
+      assert_same_double (p->val_loss, q->val_loss);
+      assert_same_double (p->val_accuracy, q->val_accuracy);
+      assert_same_double (p->seconds, q->seconds);
+      assert_same_double (p->lr, q->lr);
+    }
+  }
+
+  g_assert_cmpuint (back->n_params, ==, file->n_params);
+  g_assert_cmpmem (back->params, back->n_params * 4, file->params, file->n_params * 4);
+  g_assert_cmpint (back->n_channels, ==, 1);
+  g_assert_cmpfloat (back->mean[0], ==, file->mean[0]);
+  g_assert_cmpfloat (back->std[0], ==, file->std[0]);
+  g_assert_true (back->resumable);
+  g_assert_cmpint (back->epochs_done, ==, 2);
+  g_assert_cmpint (back->batches_done, ==, 3);
+  g_assert_cmpint (back->step, ==, 83);
+  g_assert_cmpint (back->n_optimizer_state, ==, 2);
+  for (int i = 0; i < 2; i++)
+    g_assert_cmpmem (back->optimizer_state[i], back->n_params * 4, file->optimizer_state[i],
+                     file->n_params * 4);
+
+  /* The weights file alone is a checkpoint: PyTorch names, spec inside. */
+  g_autoptr (LamCheckpointInfo) info = NULL;
+  g_autofree float *alone = NULL;
+  g_assert_true (lam_checkpoint_load (weights, &info, &alone, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (alone, file->n_params * 4, file->params, file->n_params * 4);
+  g_autoptr (GHashTable) meta = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (weights, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tensors->len, ==, 4); /* 1.weight 1.bias 4.weight 4.bias */
+  g_assert_cmpstr (((LamNamedTensor *) g_ptr_array_index (tensors, 0))->name, ==, "1.bias");
+
+  /* Saved again, it reads the same. */
+  g_assert_true (lam_project_file_save (back, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) again = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (again->params, again->n_params * 4, file->params, file->n_params * 4);
+}
+
+static void
+test_no_weights (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = spec_for ("input=1x28x28,flatten,linear:10");
+  g_autofree char *path = fixture_path (f, "empty.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *weights = fixture_path (f, "empty.safetensors");
+  g_assert_false (g_file_test (weights, G_FILE_TEST_EXISTS));
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_null (back->params);
+  g_assert_false (back->resumable);
+  g_assert_cmpuint (back->runs->len, ==, 0);
+  g_assert_null (back->dataset_dir);
+}
+
+static void
+test_csv (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = full_project ();
+  const LamProjectRun *run = g_ptr_array_index (file->runs, 0);
+  g_autofree char *path = fixture_path (f, "history.csv");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_run_write_csv (run, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpstr (lines[0], ==,
+                   "kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr");
+  /* Epoch 1 has no validation figures: empty cells, not "nan". */
+  g_assert_cmpstr (lines[1], ==, "epoch,1,1,0.6,,,12.25,0.0033");
+  g_assert_cmpstr (lines[2], ==, "epoch,2,0.5,0.7,0.8,0.7,24.5,0.00165");
+  g_assert_cmpstr (lines[3], ==, "step,0.1,2.3,0.1,,,,");
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 2 + 25 + 1);
+  for (guint i = 0; lines[i] != NULL && *lines[i]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    g_assert_cmpuint (g_strv_length (cells), ==, 8);
+  }
+}
+
+/* Errors */
+
+static char *
+save_demo (Fixture *f, const char *name)
+{
+  g_autoptr (LamProjectFile) file = full_project ();
+  char *path = fixture_path (f, name);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+assert_load_fails (const char *path, int code, const char *const *fragments)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, &error);
+  g_assert_null (file);
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, code);
+  g_test_message ("%s", error->message);
+  for (guint i = 0; fragments[i] != NULL; i++)
+    if (strstr (error->message, fragments[i]) == NULL)
+      g_error ("expected \"%s\" in \"%s\"", fragments[i], error->message);
+}
+
+/* Replaces the first occurrence of `from` in the project text. */
+static void
+edit_project (const char *path, const char *from, const char *to)
+{
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  char *at = strstr (text, from);
+  g_assert_nonnull (at);
+  g_autofree char *head = g_strndup (text, at - text);
+  g_autofree char *edited = g_strconcat (head, to, at + strlen (from), NULL);
+  g_assert_true (g_file_set_contents (path, edited, -1, NULL));
+}
+
+static void
+test_truncated (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "t.lamina");
+  g_autofree char *text = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (path, &text, &length, NULL));
+  g_assert_true (g_file_set_contents (path, text, (gssize) length / 2, NULL));
+  const char *want[] = { "t.lamina", "malformed", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
+
+  g_assert_true (g_file_set_contents (path, "[1, 2]", -1, NULL));
+  const char *want_object[] = { "t.lamina", "expected a JSON object, found an array", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want_object);
+
+  g_autofree char *missing = fixture_path (f, "nothing.lamina");
+  const char *want_missing[] = { "nothing.lamina", NULL };
+  assert_load_fails (missing, LAM_PROJECT_FILE_ERROR_IO, want_missing);
+}
+
+static void
+test_wrong_types (Fixture *f, gconstpointer data)
+{
+  struct
+  {
+    const char *from, *to, *fragment;
+  } cases[] = {
+    { "\"epochs\" : 7", "\"epochs\" : \"7\"", "\"training.epochs\" must be a whole number, found a string" },
+    { "\"lr\" : 0.0033", "\"lr\" : true", "\"training.optimizer.lr\" must be a number, found a boolean" },
+    { "\"kind\" : \"adamw\"", "\"kind\" : \"rmsprop\"", "\"training.optimizer.kind\" is \"rmsprop\"" },
+    { "\"batch_size\" : 33", "\"batch_size\" : 0", "\"training.batch_size\" is 0" },
+    { "\"hflip\" : true", "\"hflip\" : 1", "\"training.hflip\" must be true or false" },
+    { "\"number\" : 2", "\"number\" : null", "\"runs[1].number\" must be a whole number, found null" },
+    { "\"format\" : \"lamina-project\"", "\"format\" : \"something\"", "\"format\" is \"something\"" },
+    { "\"dataset\" : {", "\"dataset\" : 3, \"x\" : {", "\"dataset\" must be an object, found a number" },
+    { "\"epochs\" : [", "\"epochs\" : {}, \"e\" : [", "\"runs[0].epochs\" must be an array" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *path = save_demo (f, "w.lamina");
+    edit_project (path, cases[i].from, cases[i].to);
+    const char *want[] = { "w.lamina", cases[i].fragment, NULL };
+    assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
+  }
+
+  /* A missing field is named too. */
+  g_autofree char *path = save_demo (f, "m.lamina");
+  edit_project (path, "\"seed\"", "\"sead\"");
+  const char *want[] = { "\"training.seed\" is missing", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
+}
+
+static void
+test_versions (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "v.lamina");
+  edit_project (path, "\"version\" : 1", "\"version\" : 7");
+  const char *want[] = { "v.lamina", "written by a newer Lamina", "(format 7); this version "
+                         "reads up to 1", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_VERSION, want);
+
+  edit_project (path, "\"version\" : 7", "\"version\" : 0");
+  const char *want_zero[] = { "format 0 does not exist", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_VERSION, want_zero);
+
+  /* The format before projects, a checkpoint of `lamina train --save`,
+   * opens with its weights and no history. */
+  g_autoptr (LamModelSpec) spec = spec_for ("input=1x4x4,flatten,linear:3");
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, NULL);
+  g_autofree float *params = ramp (plan->n_params, 0.5f);
+  LamCheckpointInfo info = { .spec = spec, .n_channels = 1, .mean = { 0.25f }, .std = { 0.5f },
+                             .dataset = (char *) "/data/digits" };
+  g_autofree char *checkpoint = fixture_path (f, "old.safetensors");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_checkpoint_save (checkpoint, plan, &info, params, &error));
+  g_assert_no_error (error);
+  g_autofree char *old_json = fixture_path (f, "old.json");
+  g_autoptr (LamProjectFile) old = lam_project_file_load (old_json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (old->version, ==, 0);
+  g_assert_cmpstr (old->dataset_dir, ==, "/data/digits");
+  g_assert_cmpmem (old->params, old->n_params * 4, params, plan->n_params * 4);
+  g_assert_false (old->resumable);
+  g_assert_false (old->config.normalize_from_data);
+  g_assert_cmpfloat (old->config.mean[0], ==, 0.25f);
+}
+
+static void
+test_missing_weights (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "p.lamina");
+  g_autofree char *weights = fixture_path (f, "p.safetensors");
+  g_assert_cmpint (g_remove (weights), ==, 0);
+  const char *want[] = { "p.lamina", "the weights file", "p.safetensors is missing", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_IO, want);
+
+  g_autofree char *path2 = save_demo (f, "q.lamina");
+  g_autofree char *optimizer = fixture_path (f, "q.optimizer.safetensors");
+  g_assert_cmpint (g_remove (optimizer), ==, 0);
+  const char *want_opt[] = { "q.lamina", "q.optimizer.safetensors is missing", NULL };
+  assert_load_fails (path2, LAM_PROJECT_FILE_ERROR_IO, want_opt);
+}
+
+static char *
+save_id_of (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  const char *at = strstr (text, "\"save_id\" : \"");
+  g_assert_nonnull (at);
+  at += strlen ("\"save_id\" : \"");
+  return g_strndup (at, strchr (at, '"') - at);
+}
+
+static void
+test_weights_disagree (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "d.lamina");
+  g_autofree char *weights = fixture_path (f, "d.safetensors");
+  g_autofree char *id = save_id_of (path);
+  g_autoptr (GHashTable) extra = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (extra, "lamina_save_id", id);
+  g_autoptr (GError) error = NULL;
+
+  /* The first linear layer with 6 outputs instead of 5: same names, another
+   * shape. */
+  g_autoptr (LamModelSpec) other = spec_for ("input=1x6x6,flatten,linear:6,relu,dropout:0.25,"
+                                             "linear:3");
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (other, NULL);
+  g_autofree float *params = ramp (plan->n_params, 1);
+  LamCheckpointInfo info = { .spec = other };
+  g_assert_true (lam_checkpoint_save_weights (weights, plan, &info, params, extra, &error));
+  g_assert_no_error (error);
+  const char *want[] = { "d.safetensors", "tensor \"1.weight\" has shape 6×36; the model needs "
+                         "5×36", "do not fit", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_MISMATCH, want);
+
+  /* A model with fewer layers: a tensor is missing. */
+  g_autoptr (LamModelSpec) small = spec_for ("input=1x6x6,flatten,linear:5");
+  g_autoptr (LamModelPlan) small_plan = lam_model_plan_new (small, NULL);
+  g_autofree float *small_params = ramp (small_plan->n_params, 1);
+  info.spec = small;
+  g_assert_true (lam_checkpoint_save_weights (weights, small_plan, &info, small_params, extra,
+                                              &error));
+  g_assert_no_error (error);
+  edit_project (path, "\"parameters\" : 203", "\"parameters\" : 185");
+  const char *want_count[] = { "\"weights.parameters\" is 185 but the model has 203", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_MISMATCH, want_count);
+  edit_project (path, "\"parameters\" : 185", "\"parameters\" : 203");
+  const char *want_missing[] = { "tensor \"4.weight\" is missing", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_MISMATCH, want_missing);
+
+  /* Right shapes, but from another save. */
+  g_autofree char *path2 = save_demo (f, "e.lamina");
+  g_autofree char *path3 = save_demo (f, "e2.lamina");
+  g_autofree char *w2 = fixture_path (f, "e.safetensors");
+  g_autofree char *w3 = fixture_path (f, "e2.safetensors");
+  g_assert_cmpint (g_rename (w3, w2), ==, 0);
+  const char *want_id[] = { "e.safetensors was not written with this project", NULL };
+  assert_load_fails (path2, LAM_PROJECT_FILE_ERROR_MISMATCH, want_id);
+
+  /* Optimizer state of the wrong length. */
+  g_autofree char *path4 = save_demo (f, "o.lamina");
+  g_autofree char *opt = fixture_path (f, "o.optimizer.safetensors");
+  g_autofree char *id4 = save_id_of (path4);
+  g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) lam_named_tensor_free);
+  const char *names[] = { "exp_avg", "exp_avg_sq" };
+  for (int i = 0; i < 2; i++) {
+    LamNamedTensor *t = g_new0 (LamNamedTensor, 1);
+    t->name = g_strdup (names[i]);
+    t->rank = 1;
+    t->dims[0] = 17;
+    t->data = g_new0 (float, 17);
+    g_ptr_array_add (tensors, t);
+  }
+  g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (meta, "lamina_save_id", id4);
+  g_assert_true (lam_safetensors_write (opt, tensors, meta, &error));
+  g_assert_no_error (error);
+  const char *want_opt[] = { "o.optimizer.safetensors", "\"exp_avg\" must be a vector of 203",
+                             NULL };
+  assert_load_fails (path4, LAM_PROJECT_FILE_ERROR_MISMATCH, want_opt);
+}
+
+static void
+test_lying_header (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "h.lamina");
+  g_autofree char *weights = fixture_path (f, "h.safetensors");
+  g_autofree char *bytes = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (weights, &bytes, &length, NULL));
+  guint64 header_len;
+  memcpy (&header_len, bytes, 8);
+  header_len = GUINT64_FROM_LE (header_len);
+
+  /* The header claims more data than the file holds. */
+  g_autofree char *cut = g_memdup2 (bytes, length - 64);
+  g_assert_true (g_file_set_contents (weights, cut, (gssize) length - 64, NULL));
+  const char *want[] = { "h.safetensors", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
+
+  /* A tensor that says F16. */
+  g_autofree char *header = g_strndup (bytes + 8, header_len);
+  char *dtype = strstr (header, "\"F32\"");
+  g_assert_nonnull (dtype);
+  memcpy (dtype, "\"F16\"", 5);
+  memcpy (bytes + 8, header, header_len);
+  g_assert_true (g_file_set_contents (weights, bytes, (gssize) length, NULL));
+  const char *want_dtype[] = { "h.safetensors", "F16", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want_dtype);
+
+  /* A header length beyond the file. */
+  guint64 huge = GUINT64_TO_LE ((guint64) length * 4);
+  memcpy (bytes, &huge, 8);
+  g_assert_true (g_file_set_contents (weights, bytes, (gssize) length, NULL));
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
+}
+
+static void
+test_failed_save (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "keep.lamina");
+  g_autofree char *weights = fixture_path (f, "keep.safetensors");
+  g_autofree char *optimizer = fixture_path (f, "keep.optimizer.safetensors");
+  g_autofree char *json_before = NULL, *weights_before = NULL;
+  gsize json_len, weights_len;
+  g_assert_true (g_file_get_contents (path, &json_before, &json_len, NULL));
+  g_assert_true (g_file_get_contents (weights, &weights_before, &weights_len, NULL));
+
+  /* The optimizer state cannot go where a folder stands: nothing moves. */
+  g_assert_cmpint (g_remove (optimizer), ==, 0);
+  g_assert_cmpint (g_mkdir (optimizer, 0700), ==, 0);
+  g_autoptr (LamProjectFile) changed = full_project ();
+  changed->config.epochs = 99;
+  changed->params[0] = 42;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (lam_project_file_save (changed, path, &error));
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "keep.optimizer.safetensors"));
+  g_assert_nonnull (strstr (error->message, "unchanged"));
+  g_clear_error (&error);
+  g_autofree char *json_after = NULL, *weights_after = NULL;
+  gsize json_len_after, weights_len_after;
+  g_assert_true (g_file_get_contents (path, &json_after, &json_len_after, NULL));
+  g_assert_true (g_file_get_contents (weights, &weights_after, &weights_len_after, NULL));
+  g_assert_cmpmem (json_after, json_len_after, json_before, json_len);
+  g_assert_cmpmem (weights_after, weights_len_after, weights_before, weights_len);
+
+  /* A folder that does not exist: no file is made anywhere. */
+  g_autofree char *nowhere = g_build_filename (f->dir, "no-such-dir", "x.lamina", NULL);
+  g_assert_false (lam_project_file_save (changed, nowhere, &error));
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "no-such-dir"));
+  g_clear_error (&error);
+
+  /* No staging files were left in the project's folder. */
+  g_autoptr (GDir) dir = g_dir_open (f->dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_assert_false (g_str_has_prefix (name, "."));
+}
+
+/* Resuming on the real Fashion-MNIST */
+
+static LamDataset *
+dataset_head (const LamDataset *source, int n)
+{
+  gsize size = lam_dataset_image_size (source);
+  LamDataset *dataset = g_new0 (LamDataset, 1);
+  dataset->name = g_strdup (source->name);
+  dataset->n = n;
+  dataset->channels = source->channels;
+  dataset->height = source->height;
+  dataset->width = source->width;
+  dataset->n_classes = source->n_classes;
+  dataset->images = g_memdup2 (source->images, size * n);
+  dataset->labels = g_memdup2 (source->labels, n);
+  dataset->class_names = g_strdupv (source->class_names);
+  return dataset;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  LamTrainer *trainer;
+  GArray *epoch_losses;    /* double, per EPOCH event */
+  GArray *epoch_val;       /* double */
+  int steps_then_stop;     /* > 0: paused start, this many single steps, then stop */
+} Run;
+
+static void
+on_event (const LamTrainerEvent *event, gpointer user_data)
+{
+  Run *run = user_data;
+  if (event->kind == LAM_TRAINER_EVENT_EPOCH) {
+    g_array_append_val (run->epoch_losses, event->loss);
+    g_array_append_val (run->epoch_val, event->val_loss);
+  }
+  if (event->kind == LAM_TRAINER_EVENT_PAUSED && run->steps_then_stop > 0) {
+    if (event->step < run->steps_then_stop)
+      lam_trainer_step (run->trainer);
+    else
+      lam_trainer_stop (run->trainer);
+  }
+  if (event->kind == LAM_TRAINER_EVENT_FINISHED)
+    g_main_loop_quit (run->loop);
+}
+
+/* Trains to config->epochs from `start` (NULL: fresh) and fills `out` with
+ * what a save would hold. */
+static void
+train (const LamDataset *data, const LamModelSpec *spec, const LamTrainerConfig *config,
+       const LamTrainerStart *start, int steps_then_stop, Run *run, LamProjectFile *out)
+{
+  g_autoptr (GError) error = NULL;
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainer *trainer = lam_trainer_new (spec, data, NULL, backend, config, &error);
+  g_assert_no_error (error);
+  if (start != NULL) {
+    g_assert_true (lam_trainer_set_start (trainer, start, &error));
+    g_assert_no_error (error);
+  }
+  GMainContext *context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  run->loop = g_main_loop_new (context, FALSE);
+  run->trainer = trainer;
+  run->steps_then_stop = steps_then_stop;
+  lam_trainer_set_event_func (trainer, on_event, run, context);
+  lam_trainer_start (trainer, steps_then_stop > 0);
+  g_main_loop_run (run->loop);
+  lam_trainer_wait (trainer);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  g_main_loop_unref (run->loop);
+
+  int epochs_done, batches_done;
+  gint64 step;
+  g_assert_true (lam_trainer_get_position (trainer, &epochs_done, &batches_done, &step));
+  gsize n = 0;
+  g_autofree float *params = lam_trainer_dup_params (trainer, &n);
+  LamOptimizer *optimizer = lam_trainer_get_optimizer (trainer);
+  int n_state = lam_optimizer_get_n_state (optimizer);
+  float *state[2] = { NULL, NULL };
+  for (int i = 0; i < n_state; i++) {
+    state[i] = g_new (float, n);
+    lam_optimizer_get_state (optimizer, i, state[i]);
+  }
+  g_assert_cmpint (lam_optimizer_get_step (optimizer), ==, step);
+  float mean[3], std[3];
+  lam_trainer_get_normalization (trainer, mean, std);
+  if (out->spec == NULL)
+    out->spec = lam_model_spec_copy (lam_model_get_spec (lam_trainer_get_model (trainer)));
+  out->config = *config;
+  lam_project_file_set_weights (out, params, n, data->channels, mean, std);
+  lam_project_file_set_resume (out, epochs_done, batches_done, step, (const float *const *) state,
+                               n_state);
+  for (int i = 0; i < n_state; i++)
+    g_free (state[i]);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+static void
+check_resume (Fixture *f, LamOptimizerKind kind, int stop_after)
+{
+  g_autoptr (LamDataset) full = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!lam_dataset_load_dir (LAM_DATASET_DEFAULT_DIR, &full, NULL, &error)) {
+    g_test_skip_printf ("Fashion-MNIST is not installed (%s): apt-get install "
+                        "dataset-fashion-mnist", error->message);
+    return;
+  }
+  g_autoptr (LamDataset) data = dataset_head (full, 4000);
+  g_autoptr (LamModelSpec) spec = spec_for ("flatten,linear:32,relu,dropout:0.1,linear:10");
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.optimizer = lam_optimizer_config_default (kind);
+  if (kind == LAM_OPTIMIZER_SGD) {
+    config.optimizer.lr = 0.05;
+    config.optimizer.momentum = 0.9;
+  }
+  config.schedule.kind = LAM_SCHEDULE_COSINE;
+  config.schedule.t_max = 2;
+  config.batch_size = 50;
+  config.val_fraction = 0.1;
+  config.normalize_from_data = TRUE;
+  config.evaluate_test = FALSE;
+  config.report_every = 7;
+  config.epochs = 2;
+
+  /* Two epochs straight. */
+  Run straight = { .epoch_losses = g_array_new (FALSE, FALSE, sizeof (double)),
+                   .epoch_val = g_array_new (FALSE, FALSE, sizeof (double)) };
+  g_autoptr (LamProjectFile) whole = lam_project_file_new ();
+  train (data, spec, &config, NULL, 0, &straight, whole);
+  g_assert_cmpuint (straight.epoch_losses->len, ==, 2);
+  g_assert_cmpint (whole->epochs_done, ==, 2);
+
+  /* One epoch (or a few steps), saved, loaded, and continued. */
+  Run first = { .epoch_losses = g_array_new (FALSE, FALSE, sizeof (double)),
+                .epoch_val = g_array_new (FALSE, FALSE, sizeof (double)) };
+  g_autoptr (LamProjectFile) part = lam_project_file_new ();
+  LamTrainerConfig first_config = config;
+  if (stop_after == 0)
+    first_config.epochs = 1;
+  train (data, spec, &first_config, NULL, stop_after, &first, part);
+  part->config = config;
+  if (stop_after == 0) {
+    g_assert_cmpint (part->epochs_done, ==, 1);
+    g_assert_cmpint (part->batches_done, ==, 0);
+    g_assert_cmpfloat (g_array_index (first.epoch_losses, double, 0), ==,
+                       g_array_index (straight.epoch_losses, double, 0));
+  } else {
+    g_assert_cmpint (part->epochs_done, ==, 0);
+    g_assert_cmpint (part->batches_done, ==, stop_after);
+    g_assert_cmpint (part->step, ==, stop_after);
+  }
+  g_autofree char *path = fixture_path (f, "resume.lamina");
+  g_assert_true (lam_project_file_save (part, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) loaded = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  LamTrainerStart start;
+  g_assert_true (lam_project_file_get_start (loaded, &start));
+
+  Run second = { .epoch_losses = g_array_new (FALSE, FALSE, sizeof (double)),
+                 .epoch_val = g_array_new (FALSE, FALSE, sizeof (double)) };
+  g_autoptr (LamProjectFile) resumed = lam_project_file_new ();
+  /* How often progress is reported is not saved (automatic reporting goes
+   * by the clock); it groups the float sums behind the epoch's loss. */
+  loaded->config.report_every = config.report_every;
+  train (data, loaded->spec, &loaded->config, &start, 0, &second, resumed);
+
+  /* The last epoch's figures and the final weights and moments agree bit
+   * for bit on the CPU backend. */
+  double want_loss = g_array_index (straight.epoch_losses, double, 1);
+  double got_loss = g_array_index (second.epoch_losses, double, second.epoch_losses->len - 1);
+  g_test_message ("epoch 2 loss: straight %.9f, resumed %.9f", want_loss, got_loss);
+  g_assert_cmpfloat (got_loss, ==, want_loss);
+  if (stop_after == 0) {
+    g_assert_cmpuint (second.epoch_losses->len, ==, 1);
+  } else {
+    /* The epoch the run stopped in reports only the batches it trained
+     * after resuming; its validation figures and the weights still agree. */
+    g_assert_cmpuint (second.epoch_losses->len, ==, 2);
+  }
+  g_assert_cmpfloat (g_array_index (second.epoch_val, double, second.epoch_val->len - 1), ==,
+                     g_array_index (straight.epoch_val, double, 1));
+  g_assert_cmpint (resumed->step, ==, whole->step);
+  g_assert_cmpint (resumed->epochs_done, ==, 2);
+  g_assert_cmpmem (resumed->params, resumed->n_params * 4, whole->params, whole->n_params * 4);
+  g_assert_cmpint (resumed->n_optimizer_state, ==, whole->n_optimizer_state);
+  for (int i = 0; i < whole->n_optimizer_state; i++)
+    g_assert_cmpmem (resumed->optimizer_state[i], resumed->n_params * 4,
+                     whole->optimizer_state[i], whole->n_params * 4);
+
+  /* Nothing is left to do at the end: asking to continue says so. */
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainer *trainer = lam_trainer_new (spec, data, NULL, backend, &config, &error);
+  g_assert_no_error (error);
+  LamTrainerStart end;
+  g_assert_true (lam_project_file_get_start (resumed, &end));
+  g_assert_false (lam_trainer_set_start (trainer, &end, &error));
+  g_assert_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "2 epochs are done already"));
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+
+  for (Run *r = &straight; r != NULL; r = r == &straight ? &first : r == &first ? &second : NULL) {
+    g_array_unref (r->epoch_losses);
+    g_array_unref (r->epoch_val);
+  }
+}
+
+static void
+test_resume_adam (Fixture *f, gconstpointer data)
+{
+  check_resume (f, LAM_OPTIMIZER_ADAM, 0);
+}
+
+static void
+test_resume_sgd_momentum (Fixture *f, gconstpointer data)
+{
+  check_resume (f, LAM_OPTIMIZER_SGD, 0);
+}
+
+static void
+test_resume_mid_epoch (Fixture *f, gconstpointer data)
+{
+  check_resume (f, LAM_OPTIMIZER_ADAMW, 11);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, func) \
+  g_test_add ("/project-file" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/round-trip", test_round_trip);
+  ADD ("/no-weights", test_no_weights);
+  ADD ("/csv", test_csv);
+  ADD ("/error/truncated", test_truncated);
+  ADD ("/error/wrong-types", test_wrong_types);
+  ADD ("/error/versions", test_versions);
+  ADD ("/error/missing-weights", test_missing_weights);
+  ADD ("/error/weights-disagree", test_weights_disagree);
+  ADD ("/error/lying-header", test_lying_header);
+  ADD ("/error/failed-save-keeps-project", test_failed_save);
+  ADD ("/resume/adam-two-epochs", test_resume_adam);
+  ADD ("/resume/sgd-momentum", test_resume_sgd_momentum);
+  ADD ("/resume/adamw-mid-epoch", test_resume_mid_epoch);
+  return g_test_run ();
+}

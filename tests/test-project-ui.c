@@ -1,0 +1,294 @@
+/* Projects from the window under Xvfb: a run is saved, the project opens in
+ * a fresh window with its model, settings, history, weights and title mark,
+ * training continues from where it was saved, and unsaved work is guarded
+ * by a prompt. Saves window-project.png into the build's tests folder. */
+#include <gtk/gtk.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "lam-model-page.h"
+#include "lam-project-file.h"
+#include "lam-train-page.h"
+#include "lam-ui-util.h"
+#include "lam-window.h"
+
+static gboolean have_data;
+static char *tmp_dir;
+
+static void
+iterate_until (gboolean (*done) (gpointer), gpointer data, int timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  while (!done (data) && g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static void
+settle (int ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static gboolean
+state_is_idle (gpointer data)
+{
+  return lam_train_page_get_state (LAM_TRAIN_PAGE (data)) == LAM_TRAIN_STATE_IDLE;
+}
+
+typedef struct
+{
+  LamTrainPage *page;
+  gint64 step;
+} StepWait;
+
+static gboolean
+step_reached (gpointer data)
+{
+  StepWait *wait = data;
+  return lam_train_page_get_step (wait->page) >= wait->step;
+}
+
+static gboolean
+dataset_ready (gpointer data)
+{
+  LamProject *project = data;
+  return lam_project_get_has_dataset (project) && !lam_project_get_loading (project);
+}
+
+static void
+on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  have_data = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  if (!have_data)
+    g_test_message ("dataset: %s", error->message);
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+save_png (LamWindow *window, const char *name)
+{
+  settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (GTK_WIDGET (window), path, &error));
+  g_assert_no_error (error);
+  g_test_message ("saved %s", path);
+}
+
+static LamWindow *
+new_window (LamProject *project)
+{
+  LamWindow *window = lam_window_new (NULL, project);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  return window;
+}
+
+static gboolean
+title_marked (LamWindow *window)
+{
+  return strstr (gtk_window_get_title (GTK_WINDOW (window)), "•") != NULL;
+}
+
+/* Steps from idle (a paused run) until `steps`, then stops. */
+static void
+train_steps (LamWindow *window, gint64 steps)
+{
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
+  lam_window_show_page (window, "train");
+  lam_train_page_step (page);
+  StepWait wait = { page, lam_train_page_get_step (page) + 1 };
+  iterate_until (step_reached, &wait, 30000);
+  while (lam_train_page_get_step (page) < steps) {
+    g_assert_cmpint (lam_train_page_get_state (page), !=, LAM_TRAIN_STATE_IDLE);
+    lam_train_page_step (page);
+    wait.step = lam_train_page_get_step (page) + 1;
+    iterate_until (step_reached, &wait, 30000);
+  }
+  g_assert_cmpint (lam_train_page_get_step (page), ==, steps);
+  lam_train_page_stop (page);
+  iterate_until (state_is_idle, page, 30000);
+  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+}
+
+static void
+test_save_reopen_continue (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProject) project = lam_project_new ();
+  gboolean loaded = FALSE;
+  lam_project_load_dataset_async (project, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  iterate_until (flag_set, &loaded, 60000);
+  LamWindow *window = new_window (project);
+  g_assert_false (title_marked (window));
+  g_assert_false (lam_project_get_modified (project));
+
+  /* An edit of the model marks the project; so does a run. */
+  LamModelPage *model = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
+  lam_model_page_load_preset (model, "mlp-32");
+  settle (100);
+  g_assert_true (lam_project_get_modified (project));
+  g_assert_true (title_marked (window));
+  int n_layers = lam_model_page_get_n_layers (model);
+  LamTrainPage *train = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
+  lam_train_page_set_lr (train, 0.002);
+  train_steps (window, 3);
+  const LamProjectRun *run = lam_train_page_get_current_run (train);
+  g_assert_nonnull (run);
+  g_assert_cmpuint (run->steps->len, ==, 3);
+  double last_loss = g_array_index (run->steps, LamRunStep, 2).loss;
+
+  g_autofree char *path = g_build_filename (tmp_dir, "lesson.lamina", NULL);
+  g_assert_true (lam_window_save_project (window, path, &error));
+  g_assert_no_error (error);
+  g_assert_false (lam_project_get_modified (project));
+  g_assert_false (title_marked (window));
+  g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), "lesson.lamina"));
+  gsize n_weights = 0;
+  const float *w = lam_project_get_weights (project, &n_weights);
+  g_assert_nonnull (w);
+  g_autofree float *saved_weights = g_memdup2 (w, n_weights * sizeof (float));
+
+  /* Reopened into a fresh window and project. */
+  g_autoptr (LamProject) project2 = lam_project_new ();
+  LamWindow *window2 = new_window (project2);
+  g_autofree char *warning = NULL;
+  g_assert_true (lam_window_open_project (window2, path, &warning, &error));
+  g_assert_no_error (error);
+  g_assert_null (warning);
+  iterate_until (dataset_ready, project2, 60000);
+  settle (200);
+  g_assert_true (lam_project_get_has_dataset (project2));
+  g_assert_cmpstr (lam_project_get_dataset_dir (project2), ==, LAM_DATASET_DEFAULT_DIR);
+  g_assert_false (lam_project_get_modified (project2));
+  g_assert_false (title_marked (window2));
+  g_assert_cmpstr (lam_project_get_file_path (project2), ==, path);
+
+  LamModelPage *model2 = LAM_MODEL_PAGE (lam_window_get_page (window2, "model"));
+  g_assert_cmpint (lam_model_page_get_n_layers (model2), ==, n_layers);
+  g_autofree char *a = lam_model_spec_to_text (lam_project_get_spec (project));
+  g_autofree char *b = lam_model_spec_to_text (lam_project_get_spec (project2));
+  g_assert_cmpstr (a, ==, b);
+  g_assert_cmpfloat (lam_project_get_config (project2)->optimizer.lr, ==, 0.002);
+
+  LamTrainPage *train2 = LAM_TRAIN_PAGE (lam_window_get_page (window2, "train"));
+  const LamProjectRun *run2 = lam_train_page_get_current_run (train2);
+  g_assert_nonnull (run2);
+  g_assert_cmpuint (run2->steps->len, ==, 3);
+  g_assert_cmpfloat (g_array_index (run2->steps, LamRunStep, 2).loss, ==, last_loss);
+  g_assert_cmpuint (lam_chart_get_n_series (lam_train_page_get_loss_chart (train2)), >=, 2);
+  gsize n2 = 0;
+  const float *weights2 = lam_project_get_weights (project2, &n2);
+  g_assert_cmpuint (n2, ==, n_weights);
+  g_assert_cmpmem (weights2, n2 * 4, saved_weights, n_weights * 4);
+  g_assert_cmpint (lam_train_page_get_step (train2), ==, 3);
+
+  /* Start continues the saved run: step 4 follows step 3 in the same run. */
+  g_assert_true (lam_train_page_get_continue (train2));
+  train_steps (window2, 4);
+  run2 = lam_train_page_get_current_run (train2);
+  g_assert_cmpuint (run2->steps->len, ==, 4);
+  g_assert_true (lam_project_get_modified (project2));
+  g_assert_true (title_marked (window2));
+  save_png (window2, "window-project.png");
+
+  /* The history as CSV. */
+  g_autofree char *csv = g_build_filename (tmp_dir, "history.csv", NULL);
+  g_assert_true (lam_window_export_csv (window2, csv, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  g_assert_true (g_str_has_prefix (text, "kind,epoch,train_loss"));
+  g_auto (GStrv) parts = g_strsplit (text, "\nstep,", -1);
+  g_assert_cmpuint (g_strv_length (parts) - 1, ==, 4);
+
+  /* A fresh start is still there: untick Continue, and a new run begins. */
+  lam_train_page_set_continue (train2, FALSE);
+  train_steps (window2, 1);
+  g_assert_cmpuint (lam_train_page_get_current_run (train2)->steps->len, ==, 1);
+  g_assert_cmpint (lam_train_page_get_current_run (train2)->number, ==, 2);
+
+  /* A corrupt project is refused and nothing open changes. */
+  g_autofree char *bad = g_build_filename (tmp_dir, "bad.lamina", NULL);
+  g_assert_true (g_file_set_contents (bad, "{\"format\": \"lamina-project\", \"version\": 1,",
+                                      -1, NULL));
+  g_assert_false (lam_window_open_project (window2, bad, NULL, &error));
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "bad.lamina"));
+  g_clear_error (&error);
+  g_assert_cmpstr (lam_project_get_file_path (project2), ==, path);
+  g_assert_true (lam_project_get_modified (project2));
+
+  /* Closing over unsaved work asks first; Cancel keeps the window. */
+  gtk_window_close (GTK_WINDOW (window2));
+  settle (100);
+  GtkWidget *prompt = lam_window_get_prompt (window2);
+  g_assert_nonnull (prompt);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window2)));
+  gtk_dialog_response (GTK_DIALOG (prompt), GTK_RESPONSE_CANCEL);
+  settle (100);
+  g_assert_null (lam_window_get_prompt (window2));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window2)));
+
+  /* Save from the prompt writes the project, then the window closes. */
+  g_object_ref (window2);
+  gtk_window_close (GTK_WINDOW (window2));
+  settle (100);
+  prompt = lam_window_get_prompt (window2);
+  g_assert_nonnull (prompt);
+  gtk_dialog_response (GTK_DIALOG (prompt), GTK_RESPONSE_ACCEPT);
+  settle (200);
+  g_assert_false (lam_project_get_modified (project2));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window2)));
+  g_autoptr (LamProjectFile) reread = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (reread->runs->len, ==, 2);
+  g_object_unref (window2);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int argc, char **argv)
+{
+  gtk_init ();
+  g_test_init (&argc, &argv, NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  tmp_dir = g_dir_make_tmp ("lamina-project-ui-XXXXXX", NULL);
+
+  /* Whether the dataset is there decides which cases run. */
+  g_autoptr (LamProject) probe = lam_project_new ();
+  gboolean loaded = FALSE;
+  lam_project_load_dataset_async (probe, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  iterate_until (flag_set, &loaded, 60000);
+
+  g_test_add_func ("/project-ui/save-reopen-continue", test_save_reopen_continue);
+  int status = g_test_run ();
+
+  const char *names[] = { "lesson.lamina", "lesson.safetensors", "lesson.optimizer.safetensors",
+                          "history.csv", "bad.lamina" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *p = g_build_filename (tmp_dir, names[i], NULL);
+    g_remove (p);
+  }
+  g_rmdir (tmp_dir);
+  g_free (tmp_dir);
+  return status;
+}
