@@ -10,6 +10,7 @@
 #include "lam-cli.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
+#include "lam-image-decoder.h"
 #include "lam-metrics.h"
 #include "lam-model.h"
 #include "lam-trainer.h"
@@ -413,6 +414,8 @@ main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_set_prgname ("lamina");
+  /* Image folders open in the window and on the command line alike. */
+  lam_image_decoder_register ();
 
   if (argc < 2)
     return lam_cli_gui (argc, argv);

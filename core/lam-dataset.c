@@ -20,7 +20,7 @@ const char *const lam_cifar10_classes[] = {
 };
 
 #define IDX_TYPE_UBYTE 0x08
-#define IDX_MAX_RANK 3
+#define IDX_MAX_RANK 4
 #define MAX_SIDE 4096
 /* Counts in LamDataset are int; 2 GiB of pixels is far beyond what this app
  * trains on, and stops a bad header from asking for more. */
@@ -115,13 +115,16 @@ idx_kind (guint rank)
   return rank == 1 ? "labels" : "images";
 }
 
-/* Reads an IDX file of unsigned bytes with the given rank and returns its
- * data (the product of dims bytes), after checking the header against the
- * limits and against the bytes really there. */
+/* Reads an IDX file of unsigned bytes with a rank from min_rank to
+ * max_rank (*rank_out tells which) and returns its data (the product of
+ * dims bytes), after checking the header against the limits and against
+ * the bytes really there. */
 static guint8 *
-read_idx (const char *path, guint rank, guint32 *dims, GError **error)
+read_idx (const char *path, guint min_rank, guint max_rank, guint *rank_out, guint32 *dims,
+          GError **error)
 {
-  g_assert (rank >= 1 && rank <= IDX_MAX_RANK);
+  g_assert (min_rank >= 1 && min_rank <= max_rank && max_rank <= IDX_MAX_RANK);
+  guint rank = min_rank;
 
   goffset file_size = 0;
   g_autoptr (GFileInputStream) file_stream = open_file (path, &file_size, error);
@@ -169,6 +172,8 @@ read_idx (const char *path, guint rank, guint32 *dims, GError **error)
   }
   guint32 magic = (guint32) header[0] << 24 | (guint32) header[1] << 16 |
                   (guint32) header[2] << 8 | header[3];
+  if (header[3] >= min_rank && header[3] <= max_rank)
+    rank = header[3];
   guint32 expected_magic = IDX_TYPE_UBYTE << 8 | rank;
   if (header[0] != 0 || header[1] != 0) {
     g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_FORMAT,
@@ -183,10 +188,17 @@ read_idx (const char *path, guint rank, guint32 *dims, GError **error)
     return NULL;
   }
   if (header[3] != rank) {
-    g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_FORMAT,
-                 "%s: IDX rank %u, expected %u (%s)", path, header[3], rank, idx_kind (rank));
+    if (max_rank > min_rank)
+      g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_FORMAT,
+                   "%s: IDX rank %u, expected %u (%s) or %u (colour %s)", path, header[3],
+                   min_rank, idx_kind (rank), max_rank, idx_kind (rank));
+    else
+      g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_FORMAT,
+                   "%s: IDX rank %u, expected %u (%s)", path, header[3], rank, idx_kind (rank));
     return NULL;
   }
+  *rank_out = rank;
+  header_size = 4 + 4 * (gsize) rank;
 
   if (!read_bytes (in, path, header + 4, header_size - 4, &got, error))
     return NULL;
@@ -225,7 +237,13 @@ read_idx (const char *path, guint rank, guint32 *dims, GError **error)
                  "%s: %u %s, expected at most %d", path, dims[0], idx_kind (rank), G_MAXINT);
     return NULL;
   }
-  for (guint i = 1; i < rank; i++)
+  if (rank == 4 && dims[1] != 1 && dims[1] != 3) {
+    g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_FORMAT,
+                 "%s: images of shape %s (n×channels×height×width), expected 1 or 3 channels",
+                 path, shape->str);
+    return NULL;
+  }
+  for (guint i = rank == 4 ? 2 : 1; i < rank; i++)
     if (dims[i] > MAX_SIDE) {
       g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_TOO_LARGE,
                    "%s: images of shape %s, expected sides of at most %d pixels", path,
@@ -333,11 +351,18 @@ lam_dataset_load_idx (const char *images_path, const char *labels_path,
   g_return_val_if_fail (class_names == NULL || (given_classes >= 1 && given_classes <= MAX_CLASSES),
                         NULL);
 
-  guint32 image_dims[3], label_dims[1];
-  g_autofree guint8 *images = read_idx (images_path, 3, image_dims, error);
+  guint32 image_dims[4] = { 0, 1, 0, 0 }, label_dims[1];
+  guint image_rank = 0, label_rank = 0;
+  g_autofree guint8 *images = read_idx (images_path, 3, 4, &image_rank, image_dims, error);
   if (images == NULL)
     return NULL;
-  g_autofree guint8 *labels = read_idx (labels_path, 1, label_dims, error);
+  /* Rank 3 is [n, h, w] grey; rank 4 is [n, c, h, w]. */
+  if (image_rank == 3) {
+    image_dims[3] = image_dims[2];
+    image_dims[2] = image_dims[1];
+    image_dims[1] = 1;
+  }
+  g_autofree guint8 *labels = read_idx (labels_path, 1, 1, &label_rank, label_dims, error);
   if (labels == NULL)
     return NULL;
   if (label_dims[0] != image_dims[0]) {
@@ -367,9 +392,9 @@ lam_dataset_load_idx (const char *images_path, const char *labels_path,
   LamDataset *dataset = g_new0 (LamDataset, 1);
   dataset->name = g_path_get_basename (images_path);
   dataset->n = (int) n;
-  dataset->channels = 1;
-  dataset->height = (int) image_dims[1];
-  dataset->width = (int) image_dims[2];
+  dataset->channels = (int) image_dims[1];
+  dataset->height = (int) image_dims[2];
+  dataset->width = (int) image_dims[3];
   dataset->images = g_steal_pointer (&images);
   dataset->labels = g_steal_pointer (&labels);
   dataset->n_classes = n_classes;
@@ -486,6 +511,16 @@ find_idx_file (const char *dir, const char *base)
   return NULL;
 }
 
+/* <part>-images-idx3-ubyte[.gz], else the colour <part>-images-idx4-ubyte[.gz]. */
+static char *
+find_images_file (const char *dir, const char *part)
+{
+  g_autofree char *grey = g_strdup_printf ("%s-images-idx3-ubyte", part);
+  g_autofree char *colour = g_strdup_printf ("%s-images-idx4-ubyte", part);
+  char *path = find_idx_file (dir, grey);
+  return path != NULL ? path : find_idx_file (dir, colour);
+}
+
 /* One class name per line, blank lines skipped; NULL with error set when the
  * file cannot be read or holds no usable list. */
 static char **
@@ -566,14 +601,14 @@ load_idx_dir (const char *dir, const char *train_images, LamDataset **train, Lam
       return FALSE;
     prefix = base;
   }
-  if (strstr (folded, "fashion") != NULL) {
+  /* Guessed from the folder's name only where the folder does not name
+   * its classes itself: an imported "fashion-photos" is not Fashion-MNIST. */
+  if (names == NULL && strstr (folded, "fashion") != NULL) {
     prefix = "Fashion-MNIST";
-    if (names == NULL)
-      names = g_strdupv ((char **) lam_fashion_mnist_classes);
-  } else if (strstr (folded, "kmnist") != NULL) {
+    names = g_strdupv ((char **) lam_fashion_mnist_classes);
+  } else if (names == NULL && strstr (folded, "kmnist") != NULL) {
     prefix = "KMNIST";
-    if (names == NULL)
-      names = g_strdupv ((char **) lam_kmnist_classes);
+    names = g_strdupv ((char **) lam_kmnist_classes);
   }
 
   g_autoptr (LamDataset) train_set =
@@ -583,13 +618,14 @@ load_idx_dir (const char *dir, const char *train_images, LamDataset **train, Lam
   rename_dataset (train_set, prefix, "train");
 
   g_autoptr (LamDataset) test_set = NULL;
-  g_autofree char *test_images = test ? find_idx_file (dir, "t10k-images-idx3-ubyte") : NULL;
+  g_autofree char *test_images = test ? find_images_file (dir, "t10k") : NULL;
   g_autofree char *test_labels = test ? find_idx_file (dir, "t10k-labels-idx1-ubyte") : NULL;
   if (test_images != NULL || test_labels != NULL) {
     if (test_images == NULL || test_labels == NULL) {
       g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_NOT_FOUND,
                    "%s: has %s but no %s", dir, test_images ? test_images : test_labels,
-                   test_images ? "t10k-labels-idx1-ubyte[.gz]" : "t10k-images-idx3-ubyte[.gz]");
+                   test_images ? "t10k-labels-idx1-ubyte[.gz]"
+                               : "t10k-images-idx3-ubyte[.gz] (or idx4 for colour)");
       return FALSE;
     }
     /* The test part takes the train part's classes, so that both agree even
@@ -657,6 +693,37 @@ load_cifar_dir (const char *dir, LamDataset **train, LamDataset **test, gboolean
   return TRUE;
 }
 
+/* A folder of images per class, at the default size and colour that fit
+ * its images. Where the caller has no place to show skipped files, they
+ * are logged. */
+static gboolean
+load_image_folder (const char *dir, LamDataset **train, LamDataset **test, GError **error)
+{
+  if (lam_dataset_get_image_decoder (NULL) == NULL) {
+    g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_FORMAT,
+                 "%s: has sub-folders of images, but this program has no image decoder to "
+                 "read them (convert them to IDX files with the Lamina app first)",
+                 dir);
+    return FALSE;
+  }
+  LamImageFolderOptions options;
+  lam_image_folder_options_init (&options, 0);
+  g_auto (GStrv) skipped = NULL;
+  if (!lam_dataset_load_image_folder (dir, &options, train, test, &skipped, error))
+    return FALSE;
+  guint n_skipped = skipped ? g_strv_length (skipped) : 0;
+  if (n_skipped > 0) {
+    g_autoptr (GString) list = g_string_new (NULL);
+    for (guint i = 0; i < MIN (n_skipped, 10); i++)
+      g_string_append_printf (list, "\n  %s", skipped[i]);
+    if (n_skipped > 10)
+      g_string_append_printf (list, "\n  … and %u more", n_skipped - 10);
+    g_message ("%s: %u %s left out:%s", dir, n_skipped, n_skipped == 1 ? "file was" : "files were",
+               list->str);
+  }
+  return TRUE;
+}
+
 gboolean
 lam_dataset_load_dir (const char *dir, LamDataset **train, LamDataset **test, GError **error)
 {
@@ -672,7 +739,7 @@ lam_dataset_load_dir (const char *dir, LamDataset **train, LamDataset **test, GE
     return FALSE;
   }
 
-  g_autofree char *train_images = find_idx_file (dir, "train-images-idx3-ubyte");
+  g_autofree char *train_images = find_images_file (dir, "train");
   if (train_images != NULL)
     return load_idx_dir (dir, train_images, train, test, error);
 
@@ -687,10 +754,14 @@ lam_dataset_load_dir (const char *dir, LamDataset **train, LamDataset **test, GE
       return ok;
   }
 
+  if (lam_dataset_is_image_folder (dir))
+    return load_image_folder (dir, train, test, error);
+
   g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_NOT_FOUND,
                "%s: no dataset found (looked for train-images-idx3-ubyte[.gz] with "
-               "train-labels-idx1-ubyte[.gz], and for CIFAR-10's data_batch_1.bin … "
-               "data_batch_5.bin here or in cifar-10-batches-bin)",
+               "train-labels-idx1-ubyte[.gz], for CIFAR-10's data_batch_1.bin … "
+               "data_batch_5.bin here or in cifar-10-batches-bin, and for sub-folders of PNG or "
+               "JPEG images, one per class)",
                dir);
   return FALSE;
 }

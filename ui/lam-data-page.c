@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lam-image-decoder.h"
 #include "lam-loader.h"
 #include "lam-ui-resources.h"
 
@@ -30,6 +31,16 @@ struct _LamDataPage
   GtkButton *zoom_in_button;
   GtkAdjustment *zoom_adjustment;
   GtkButton *open_button;
+  GtkButton *import_button;
+  GtkWidget *import_box;
+  GtkLabel *import_label;
+  GtkProgressBar *import_bar;
+  GtkButton *import_cancel_button;
+  GtkWidget *skipped_frame;
+  GtkLabel *skipped_title;
+  GtkExpander *skipped_expander;
+  GtkLabel *skipped_label;
+  GtkButton *skipped_close_button;
   GtkWidget *loading_box;
   GtkLabel *loading_label;
   GtkProgressBar *loading_bar;
@@ -44,6 +55,7 @@ struct _LamDataPage
   GtkLabel *empty_label;
   GtkProgressBar *empty_loading_bar;
   GtkButton *empty_open_button;
+  GtkButton *empty_import_button;
   GtkDrawingArea *counts_area;
   GtkLabel *split_label;
   GtkLabel *test_label;
@@ -71,6 +83,15 @@ struct _LamDataPage
   char *loading_dir;             /* the newest folder this page asked for, while it loads */
   char *error_heading;           /* the failed load shown, or NULL */
   char *error_text;
+
+  /* Importing an image folder. */
+  GtkFileChooserNative *import_chooser; /* owned while it is open */
+  GtkWidget *import_dialog;             /* the size and colour asked for; owned by GTK */
+  struct _ImportJob *import_job;        /* owned ref: the import running, or NULL */
+  guint import_timer_id;
+  char **skipped;      /* owned: what the last import left out, or NULL */
+  char *skipped_from;  /* owned: the folder it was imported from */
+  char *skipped_dir;   /* owned: its path, as the list shows it */
 
   /* The chart's data, copied at "dataset-changed": it never reads a
    * dataset the project may have freed. */
@@ -620,7 +641,8 @@ update_state (LamDataPage *self)
   } else {
     gtk_label_set_text (self->empty_title, "No Dataset");
     gtk_label_set_text (self->empty_label,
-                        "Open a folder with MNIST-style IDX files or CIFAR-10 batches.");
+                        "Open a folder with MNIST-style IDX files or CIFAR-10 batches, or import "
+                        "a folder of your own images with one sub-folder per class.");
   }
   gtk_image_set_from_icon_name (self->empty_icon, icon);
 }
@@ -826,6 +848,409 @@ lam_data_page_load_folder (LamDataPage *self, const char *dir)
   update_state (self);
 }
 
+
+/* ---- importing a folder of images ---- */
+
+/* Shared by the page and the worker: the page reads the progress while
+ * the worker writes it. */
+typedef struct _ImportJob
+{
+  char *dir;
+  int channels;
+  int side;
+  GCancellable *cancellable; /* owned */
+  int done;                  /* atomic */
+  int total;                 /* atomic */
+  /* Written by the worker, read after it returned. */
+  char *result;
+  char **skipped;
+} ImportJob;
+
+static void
+import_job_clear (gpointer data)
+{
+  ImportJob *job = data;
+  g_free (job->dir);
+  g_clear_object (&job->cancellable);
+  g_free (job->result);
+  g_strfreev (job->skipped);
+}
+
+static void
+import_job_release (gpointer job)
+{
+  g_atomic_rc_box_release_full (job, import_job_clear);
+}
+
+static void
+import_progress (guint done, guint total, gpointer user_data)
+{
+  ImportJob *job = user_data;
+  g_atomic_int_set (&job->total, (int) total);
+  g_atomic_int_set (&job->done, (int) done);
+}
+
+static void
+import_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  ImportJob *job = task_data;
+  LamImageFolderOptions options;
+  lam_image_folder_options_init (&options, job->channels);
+  options.height = job->side;
+  options.width = job->side;
+  /* This page can always decode, registered or not. */
+  options.decoder = lam_image_decode;
+  options.progress = import_progress;
+  options.progress_data = job;
+  options.cancellable = job->cancellable;
+  GError *error = NULL;
+  job->result = lam_dataset_import_image_folder (job->dir, &options, NULL, &job->skipped, &error);
+  if (job->result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+import_tick (gpointer user_data)
+{
+  LamDataPage *self = user_data;
+  ImportJob *job = self->import_job;
+  if (job == NULL)
+    return G_SOURCE_CONTINUE;
+  int total = g_atomic_int_get (&job->total);
+  int done = g_atomic_int_get (&job->done);
+  if (total <= 0) {
+    gtk_progress_bar_pulse (self->import_bar);
+    gtk_progress_bar_set_text (self->import_bar, "Looking for images…");
+    return G_SOURCE_CONTINUE;
+  }
+  gtk_progress_bar_set_fraction (self->import_bar, CLAMP ((double) done / total, 0, 1));
+  g_autofree char *done_text = format_count (done);
+  g_autofree char *total_text = format_count (total);
+  g_autofree char *text = done < total
+                            ? g_strdup_printf ("%s of %s images", done_text, total_text)
+                            : g_strdup_printf ("Writing %s images…", total_text);
+  gtk_progress_bar_set_text (self->import_bar, text);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_import_state (LamDataPage *self)
+{
+  gboolean importing = self->import_job != NULL;
+  gtk_widget_set_visible (self->import_box, importing);
+  if (importing && self->import_timer_id == 0) {
+    g_autofree char *name = g_filename_display_basename (self->import_job->dir);
+    g_autofree char *text = g_strdup_printf ("Importing “%s”", name);
+    gtk_label_set_text (self->import_label, text);
+    gtk_progress_bar_set_fraction (self->import_bar, 0);
+    self->import_timer_id = g_timeout_add (100, import_tick, self);
+    import_tick (self);
+  } else if (!importing) {
+    g_clear_handle_id (&self->import_timer_id, g_source_remove);
+  }
+}
+
+static void
+update_skipped (LamDataPage *self)
+{
+  guint n = self->skipped != NULL ? g_strv_length (self->skipped) : 0;
+  gtk_widget_set_visible (self->skipped_frame, n > 0);
+  if (n == 0)
+    return;
+  g_autofree char *count = format_count (n);
+  g_autofree char *title =
+    g_strdup_printf ("%s %s left out of “%s”", count, n == 1 ? "file was" : "files were",
+                     self->skipped_from != NULL ? self->skipped_from : "the folder");
+  gtk_label_set_text (self->skipped_title, title);
+  /* A label of a few hundred lines stays quick; the rest is a count. */
+  const guint shown = MIN (n, 500);
+  /* Paths inside the folder are shown from it: "dogs/x.png: …". */
+  g_autofree char *prefix =
+    self->skipped_dir != NULL ? g_strconcat (self->skipped_dir, G_DIR_SEPARATOR_S, NULL) : NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  for (guint i = 0; i < shown; i++) {
+    const char *line = self->skipped[i];
+    if (prefix != NULL && g_str_has_prefix (line, prefix))
+      line += strlen (prefix);
+    g_string_append_printf (text, "%s%s", i ? "\n" : "", line);
+  }
+  if (shown < n) {
+    g_autofree char *more = format_count (n - shown);
+    g_string_append_printf (text, "\n… and %s more", more);
+  }
+  gtk_label_set_text (self->skipped_label, text->str);
+}
+
+static void
+stop_import (LamDataPage *self)
+{
+  if (self->import_job != NULL) {
+    g_cancellable_cancel (self->import_job->cancellable);
+    g_clear_pointer (&self->import_job, import_job_release);
+  }
+  update_import_state (self);
+}
+
+static void
+import_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LamDataPage *self = LAM_DATA_PAGE (source);
+  ImportJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+  /* A newer import, a cancel or the page's end made this one stale. */
+  if (job != self->import_job)
+    return;
+  g_clear_pointer (&self->import_job, import_job_release);
+  update_import_state (self);
+  if (!ok) {
+    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+      g_autofree char *name = g_filename_display_basename (job->dir);
+      g_autofree char *title = g_strdup_printf ("Could not import “%s”", name);
+      set_error (self, title, error->message);
+    }
+    return;
+  }
+  g_strfreev (self->skipped);
+  self->skipped = g_steal_pointer (&job->skipped);
+  g_free (self->skipped_from);
+  self->skipped_from = g_filename_display_basename (job->dir);
+  g_free (self->skipped_dir);
+  self->skipped_dir = g_filename_display_name (job->dir);
+  for (gsize len = strlen (self->skipped_dir);
+       len > 1 && self->skipped_dir[len - 1] == G_DIR_SEPARATOR; len--)
+    self->skipped_dir[len - 1] = '\0';
+  update_skipped (self);
+  lam_data_page_load_folder (self, job->result);
+}
+
+void
+lam_data_page_import_folder (LamDataPage *self, const char *dir, int channels, int side)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  g_return_if_fail (dir != NULL);
+  g_return_if_fail (channels == 1 || channels == 3);
+  g_return_if_fail (side >= LAM_IMAGE_FOLDER_MIN_SIDE && side <= LAM_IMAGE_FOLDER_MAX_SIDE);
+
+  if (lam_project_get_training (self->project)) {
+    g_autofree char *name = g_filename_display_basename (dir);
+    g_autofree char *title = g_strdup_printf ("Could not import “%s”", name);
+    set_error (self, title, "Stop training before importing another dataset.");
+    return;
+  }
+  stop_import (self);
+  ImportJob *job = g_atomic_rc_box_new0 (ImportJob);
+  job->dir = g_strdup (dir);
+  job->channels = channels;
+  job->side = side;
+  job->cancellable = g_cancellable_new ();
+  self->import_job = job;
+
+  g_autoptr (GTask) task = g_task_new (self, NULL, import_done, NULL);
+  g_task_set_source_tag (task, lam_data_page_import_folder);
+  g_task_set_name (task, "[lamina] import image folder");
+  g_task_set_task_data (task, g_atomic_rc_box_acquire (job), import_job_release);
+  g_task_run_in_thread (task, import_thread);
+  update_import_state (self);
+}
+
+void
+lam_data_page_cancel_import (LamDataPage *self)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  stop_import (self);
+}
+
+gboolean
+lam_data_page_get_importing (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), FALSE);
+  return self->import_job != NULL;
+}
+
+const char *const *
+lam_data_page_get_skipped_files (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
+  return (const char *const *) self->skipped;
+}
+
+/* The size and colour to import at. */
+
+static void
+import_colour_changed (GtkSwitch *colour, GParamSpec *pspec, GtkSpinButton *size)
+{
+  /* The other default follows, unless the person chose a size. */
+  int value = gtk_spin_button_get_value_as_int (size);
+  gboolean active = gtk_switch_get_active (colour);
+  if (value == (active ? 28 : 32))
+    gtk_spin_button_set_value (size, active ? 32 : 28);
+}
+
+static void
+import_dialog_accept (GtkButton *button, LamDataPage *self)
+{
+  GtkWidget *dialog = GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (button)));
+  GtkSwitch *colour = g_object_get_data (G_OBJECT (dialog), "colour");
+  GtkSpinButton *size = g_object_get_data (G_OBJECT (dialog), "size");
+  g_autofree char *dir = g_strdup (g_object_get_data (G_OBJECT (dialog), "dir"));
+  gtk_spin_button_update (size);
+  int channels = gtk_switch_get_active (colour) ? 3 : 1;
+  int side = gtk_spin_button_get_value_as_int (size);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  lam_data_page_import_folder (self, dir, channels, side);
+}
+
+static void
+import_dialog_cancel (GtkButton *button, gpointer user_data)
+{
+  gtk_window_destroy (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (button))));
+}
+
+static GtkWidget *
+dialog_label (const char *text, gboolean dim)
+{
+  GtkWidget *label = gtk_label_new (text);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 46);
+  if (dim)
+    gtk_widget_add_css_class (label, "dim-label");
+  return label;
+}
+
+GtkWindow *
+lam_data_page_show_import_options (LamDataPage *self, const char *dir)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
+  g_return_val_if_fail (dir != NULL, NULL);
+  if (self->import_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->import_dialog));
+
+  GtkWidget *dialog = gtk_window_new ();
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  if (GTK_IS_WINDOW (root))
+    gtk_window_set_transient_for (GTK_WINDOW (dialog), GTK_WINDOW (root));
+  gtk_window_set_modal (GTK_WINDOW (dialog), TRUE);
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
+  gtk_window_set_resizable (GTK_WINDOW (dialog), FALSE);
+  gtk_window_set_title (GTK_WINDOW (dialog), "Import Image Folder");
+  g_object_set_data_full (G_OBJECT (dialog), "dir", g_strdup (dir), g_free);
+
+  GtkWidget *header = gtk_header_bar_new ();
+  gtk_header_bar_set_show_title_buttons (GTK_HEADER_BAR (header), FALSE);
+  GtkWidget *cancel = gtk_button_new_with_mnemonic ("_Cancel");
+  GtkWidget *accept = gtk_button_new_with_mnemonic ("_Import");
+  gtk_widget_add_css_class (accept, "suggested-action");
+  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), cancel);
+  gtk_header_bar_pack_end (GTK_HEADER_BAR (header), accept);
+  gtk_window_set_titlebar (GTK_WINDOW (dialog), header);
+  g_signal_connect (cancel, "clicked", G_CALLBACK (import_dialog_cancel), NULL);
+  g_signal_connect_object (accept, "clicked", G_CALLBACK (import_dialog_accept), self, 0);
+
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_widget_set_margin_start (box, 18);
+  gtk_widget_set_margin_end (box, 18);
+  gtk_widget_set_margin_top (box, 18);
+  gtk_widget_set_margin_bottom (box, 18);
+  g_autofree char *name = g_filename_display_basename (dir);
+  g_autofree char *intro = g_strdup_printf (
+    "Each sub-folder of “%s” becomes a class. Its PNG and JPEG images are cropped to a square "
+    "from their centre, resized, and kept as a dataset that opens quickly next time.",
+    name);
+  gtk_box_append (GTK_BOX (box), dialog_label (intro, FALSE));
+
+  GtkWidget *grid = gtk_grid_new ();
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 8);
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
+  GtkWidget *colour_label = gtk_label_new_with_mnemonic ("_Colour");
+  gtk_label_set_xalign (GTK_LABEL (colour_label), 0);
+  GtkWidget *colour = gtk_switch_new ();
+  gtk_widget_set_halign (colour, GTK_ALIGN_START);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (colour_label), colour);
+  GtkWidget *size_label = gtk_label_new_with_mnemonic ("_Size");
+  gtk_label_set_xalign (GTK_LABEL (size_label), 0);
+  GtkWidget *size =
+    gtk_spin_button_new_with_range (LAM_IMAGE_FOLDER_MIN_SIDE, LAM_IMAGE_FOLDER_MAX_SIDE, 1);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (size), 28);
+  gtk_spin_button_set_numeric (GTK_SPIN_BUTTON (size), TRUE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (size_label), size);
+  GtkWidget *size_unit = gtk_label_new ("pixels square");
+  gtk_grid_attach (GTK_GRID (grid), colour_label, 0, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), colour, 1, 0, 2, 1);
+  gtk_grid_attach (GTK_GRID (grid), size_label, 0, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), size, 1, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), size_unit, 2, 1, 1, 1);
+  gtk_box_append (GTK_BOX (box), grid);
+  gtk_box_append (GTK_BOX (box),
+                  dialog_label ("28×28 grey is the size of MNIST's digits, 32×32 colour that of "
+                                "CIFAR-10's photos. Larger images train more slowly.",
+                                TRUE));
+  g_signal_connect (colour, "notify::active", G_CALLBACK (import_colour_changed), size);
+  g_object_set_data (G_OBJECT (dialog), "colour", colour);
+  g_object_set_data (G_OBJECT (dialog), "size", size);
+
+  gtk_window_set_child (GTK_WINDOW (dialog), box);
+  gtk_window_set_default_widget (GTK_WINDOW (dialog), accept);
+  self->import_dialog = dialog;
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->import_dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return GTK_WINDOW (dialog);
+}
+
+static void
+import_chooser_response (GtkNativeDialog *dialog, int response, LamDataPage *self)
+{
+  g_autoptr (GtkFileChooserNative) chooser = g_steal_pointer (&self->import_chooser);
+  if (response != GTK_RESPONSE_ACCEPT)
+    return;
+  g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  if (path == NULL) {
+    g_autofree char *uri = file != NULL ? g_file_get_uri (file) : g_strdup ("the folder");
+    g_autofree char *message = g_strdup_printf ("%s is not a local folder.", uri);
+    set_error (self, "Could not import the folder", message);
+    return;
+  }
+  lam_data_page_show_import_options (self, path);
+}
+
+void
+lam_data_page_choose_import_folder (LamDataPage *self)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  if (self->import_chooser != NULL) {
+    gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->import_chooser));
+    return;
+  }
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  self->import_chooser = gtk_file_chooser_native_new (
+    "Import Image Folder", GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+    GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Choose", "_Cancel");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->import_chooser), TRUE);
+  g_signal_connect (self->import_chooser, "response", G_CALLBACK (import_chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->import_chooser));
+}
+
+/* A folder of class folders with no IDX or CIFAR-10 files beside them,
+ * which Open Folder… imports instead of reading at a guessed size. */
+static gboolean
+is_plain_image_folder (const char *dir)
+{
+  static const char *const dataset_files[] = {
+    "train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "train-images-idx4-ubyte",
+    "train-images-idx4-ubyte.gz", "data_batch_1.bin", "cifar-10-batches-bin",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (dataset_files); i++) {
+    g_autofree char *path = g_build_filename (dir, dataset_files[i], NULL);
+    if (g_file_test (path, G_FILE_TEST_EXISTS))
+      return FALSE;
+  }
+  return lam_dataset_is_image_folder (dir);
+}
+
 static void
 chooser_response (GtkNativeDialog *dialog, int response, LamDataPage *self)
 {
@@ -840,7 +1265,10 @@ chooser_response (GtkNativeDialog *dialog, int response, LamDataPage *self)
     set_error (self, "Could not open the folder", message);
     return;
   }
-  lam_data_page_load_folder (self, path);
+  if (is_plain_image_folder (path))
+    lam_data_page_show_import_options (self, path);
+  else
+    lam_data_page_load_folder (self, path);
 }
 
 void
@@ -881,6 +1309,25 @@ static void
 error_close_clicked (GtkButton *button, LamDataPage *self)
 {
   set_error (self, NULL, NULL);
+}
+
+static void
+import_clicked (GtkButton *button, LamDataPage *self)
+{
+  lam_data_page_choose_import_folder (self);
+}
+
+static void
+import_cancel_clicked (GtkButton *button, LamDataPage *self)
+{
+  lam_data_page_cancel_import (self);
+}
+
+static void
+skipped_close_clicked (GtkButton *button, LamDataPage *self)
+{
+  g_clear_pointer (&self->skipped, g_strfreev);
+  update_skipped (self);
 }
 
 static void
@@ -961,6 +1408,19 @@ lam_data_page_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
     g_clear_object (&self->chooser);
   }
+  if (self->import_chooser != NULL) {
+    g_signal_handlers_disconnect_by_data (self->import_chooser, self);
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->import_chooser));
+    g_clear_object (&self->import_chooser);
+  }
+  if (self->import_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->import_dialog));
+  /* The worker finishes on its own; its result is then stale. */
+  if (self->import_job != NULL) {
+    g_cancellable_cancel (self->import_job->cancellable);
+    g_clear_pointer (&self->import_job, import_job_release);
+  }
+  g_clear_handle_id (&self->import_timer_id, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_DATA_PAGE);
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
@@ -979,6 +1439,9 @@ lam_data_page_finalize (GObject *object)
   g_clear_pointer (&self->loading_dir, g_free);
   g_clear_pointer (&self->error_heading, g_free);
   g_clear_pointer (&self->error_text, g_free);
+  g_clear_pointer (&self->skipped, g_strfreev);
+  g_clear_pointer (&self->skipped_from, g_free);
+  g_clear_pointer (&self->skipped_dir, g_free);
   g_clear_pointer (&self->rng, g_rand_free);
   G_OBJECT_CLASS (lam_data_page_parent_class)->finalize (object);
 }
@@ -1020,6 +1483,16 @@ lam_data_page_class_init (LamDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_in_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_adjustment);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, open_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, import_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, import_box);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, import_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, import_bar);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, import_cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, skipped_frame);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, skipped_title);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, skipped_expander);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, skipped_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, skipped_close_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, loading_box);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, loading_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, loading_bar);
@@ -1034,6 +1507,7 @@ lam_data_page_class_init (LamDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_loading_bar);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_open_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_import_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, counts_area);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, split_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, test_label);
@@ -1088,6 +1562,12 @@ lam_data_page_init (LamDataPage *self)
   g_signal_connect (self->open_button, "clicked", G_CALLBACK (open_clicked), self);
   g_signal_connect (self->empty_open_button, "clicked", G_CALLBACK (open_clicked), self);
   g_signal_connect (self->error_close_button, "clicked", G_CALLBACK (error_close_clicked), self);
+  g_signal_connect (self->import_button, "clicked", G_CALLBACK (import_clicked), self);
+  g_signal_connect (self->empty_import_button, "clicked", G_CALLBACK (import_clicked), self);
+  g_signal_connect (self->import_cancel_button, "clicked", G_CALLBACK (import_cancel_clicked),
+                    self);
+  g_signal_connect (self->skipped_close_button, "clicked", G_CALLBACK (skipped_close_clicked),
+                    self);
   g_signal_connect (self->shuffle_button, "clicked", G_CALLBACK (shuffle_clicked), self);
 
   gtk_drawing_area_set_draw_func (self->sample_area, draw_image, &self->sample_surface, NULL);

@@ -22,6 +22,23 @@ void lam_data_page_choose_folder (LamDataPage *self);
  * page; the dataset shown stays until a new one has loaded. */
 void lam_data_page_load_folder (LamDataPage *self, const char *dir);
 
+/* Importing a folder of PNG/JPEG images, one sub-folder per class: asks
+ * for the folder, then for the size and colour (a small window, returned
+ * borrowed by show_import_options), then converts it on a worker thread
+ * with a progress bar and Cancel, stores it as an IDX dataset in the
+ * user's data folder (see lam_dataset_import_image_folder) and loads that.
+ * The files left out are listed in the page. Open Folder… on such a folder
+ * asks for the size and colour too. */
+void lam_data_page_choose_import_folder (LamDataPage *self);
+GtkWindow *lam_data_page_show_import_options (LamDataPage *self, const char *dir);
+/* channels 1 or 3; side LAM_IMAGE_FOLDER_MIN_SIDE..MAX_SIDE. */
+void lam_data_page_import_folder (LamDataPage *self, const char *dir, int channels, int side);
+void lam_data_page_cancel_import (LamDataPage *self);
+gboolean lam_data_page_get_importing (LamDataPage *self);
+/* "path: reason" of each file the last import left out; NULL when none
+ * (or once dismissed). */
+const char *const *lam_data_page_get_skipped_files (LamDataPage *self);
+
 LamSampleGrid *lam_data_page_get_grid (LamDataPage *self);
 /* -1 shows every class. */
 void lam_data_page_set_class_filter (LamDataPage *self, int class_index);
