@@ -43,12 +43,13 @@
 #define CPU_MAX_THREADS 64
 
 /* The sizes from which an op is split over the threads: products of 64
- * MFLOP, activation maps of a million bytes; optimizer updates and fills
- * (whose parameters sit in the cache of the thread that ran the layers)
- * only from four million parameters. */
+ * MFLOP (or less: gemm_worth_splitting), activation maps of a million
+ * bytes, optimizer updates and fills of a quarter of a million parameters
+ * (a CNN's; an MLP's, whose gradients the thread that ran the layers
+ * holds in its cache, stay whole below that). */
 #define GEMM_PARALLEL_FLOPS (1 << 26)
 #define ACTIVATION_PARALLEL (1 << 18)
-#define PARAMETER_PARALLEL (1 << 22)
+#define PARAMETER_PARALLEL (1 << 18)
 
 /* A busy-wait step. Not PAUSE: hypervisors deschedule a vCPU that keeps
  * pausing, taking it for a spinning lock waiter. */
@@ -489,6 +490,22 @@ gemm_part (int part, void *data)
            j->c + (size_t) lo * j->ldc, j->ldc);
 }
 
+/* From GEMM_PARALLEL_FLOPS on, a product is split; from a quarter of that,
+ * only when one of its matrices is larger than a core's own cache (a
+ * CNN's first linear layer, 3136×128 floats), where each thread then works
+ * on half of it. Below, the thread that made the operands keeps them in
+ * its cache for the next layer. */
+#define GEMM_CACHE_BYTES (1 << 20)
+
+static gboolean
+gemm_worth_splitting (int m, int n, int k)
+{
+  double flops = 2.0 * m * n * (double) k;
+  double largest = sizeof (float) * MAX (MAX ((double) m * k, (double) k * n), (double) m * n);
+  return flops >= GEMM_PARALLEL_FLOPS ||
+         (flops >= GEMM_PARALLEL_FLOPS / 4 && largest > GEMM_CACHE_BYTES);
+}
+
 // c (m, n) = alpha * op(a) (m, k) · op(b) (k, n) + beta * c
 static void
 cpu_gemm (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, float alpha,
@@ -511,7 +528,7 @@ cpu_gemm (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, float
   gboolean split_n = m < 32 * parts;
   int side = split_n ? n : m;
   parts = MIN (parts, side / 16);
-  if (parts <= 1 || 2.0 * m * n * (double) k < GEMM_PARALLEL_FLOPS) {
+  if (parts <= 1 || !gemm_worth_splitting (m, n, k)) {
     sgemm (ctx->avx512, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
