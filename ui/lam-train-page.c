@@ -481,7 +481,7 @@ update_continue (LamTrainPage *self)
 {
   gboolean can = self->resume != NULL && self->resume->resumable;
   if (can) {
-    g_autofree char *label = g_strdup_printf ("_Continue the saved run from step %"
+    g_autofree char *label = g_strdup_printf ("_Continue the last run from step %"
                                               G_GINT64_FORMAT " (epoch %d)", self->resume->step,
                                               self->resume->epochs_done + 1);
     gtk_check_button_set_label (self->continue_check, label);
