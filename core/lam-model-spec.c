@@ -344,9 +344,11 @@ check_float_field (guint flag, double value, const char *where, GError **error)
 
 /* JSON */
 
-static const char *
-json_kind_words (JsonNode *node)
+const char *
+lam_json_node_describe (JsonNode *node)
 {
+  if (node == NULL)
+    return "nothing";
   switch (JSON_NODE_TYPE (node)) {
   case JSON_NODE_OBJECT:
     return "an object";
@@ -382,7 +384,7 @@ json_get_size (JsonNode *node, const char *where, const char *what, int min,
 {
   if (!json_is_number (node)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be %s, got %s",
-                 where, what, min_words, json_kind_words (node));
+                 where, what, min_words, lam_json_node_describe (node));
     return FALSE;
   }
   double d = json_node_get_double (node);
@@ -416,7 +418,7 @@ parse_json_layer (JsonNode *node, int index, LamLayerSpec *out, GError **error)
   if (!JSON_NODE_HOLDS_OBJECT (node)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
                  "layer %d: must be an object such as {\"type\": \"relu\"}, got %s", index + 1,
-                 json_kind_words (node));
+                 lam_json_node_describe (node));
     return FALSE;
   }
   JsonObject *obj = json_node_get_object (node);
@@ -428,7 +430,7 @@ parse_json_layer (JsonNode *node, int index, LamLayerSpec *out, GError **error)
   }
   if (!JSON_NODE_HOLDS_VALUE (type_node) || json_node_get_value_type (type_node) != G_TYPE_STRING) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                 "layer %d: type must be a string, got %s", index + 1, json_kind_words (type_node));
+                 "layer %d: type must be a string, got %s", index + 1, lam_json_node_describe (type_node));
     return FALSE;
   }
   const char *type = json_node_get_string (type_node);
@@ -472,14 +474,14 @@ parse_json_layer (JsonNode *node, int index, LamLayerSpec *out, GError **error)
     if (flag == F_BIAS) {
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_BOOLEAN) {
         g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "%s: bias must be true or false, got %s", where, json_kind_words (value));
+                     "%s: bias must be true or false, got %s", where, lam_json_node_describe (value));
         return FALSE;
       }
       spec.bias = json_node_get_boolean (value);
     } else if (flag == F_P || flag == F_SLOPE) {
       if (!json_is_number (value)) {
         g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "%s: %s must be a number, got %s", where, field, json_kind_words (value));
+                     "%s: %s must be a number, got %s", where, field, lam_json_node_describe (value));
         return FALSE;
       }
       double d = json_node_get_double (value);
@@ -515,7 +517,7 @@ parse_json_input (JsonNode *node, LamShape *shape, GError **error)
   if (!JSON_NODE_HOLDS_ARRAY (node)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
                  "input must be an array of 1 or 3 positive integers such as [1, 28, 28], got %s",
-                 json_kind_words (node));
+                 lam_json_node_describe (node));
     return FALSE;
   }
   JsonArray *array = json_node_get_array (node);
@@ -559,7 +561,7 @@ spec_from_json_object (JsonObject *obj, GError **error)
         continue;
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING) {
         g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "name must be a string, got %s", json_kind_words (value));
+                     "name must be a string, got %s", lam_json_node_describe (value));
         return NULL;
       }
       g_free (spec->name);
@@ -575,7 +577,7 @@ spec_from_json_object (JsonObject *obj, GError **error)
         continue;
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING) {
         g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "loss must be a string, got %s", json_kind_words (value));
+                     "loss must be a string, got %s", lam_json_node_describe (value));
         return NULL;
       }
       const char *name = json_node_get_string (value);
@@ -588,7 +590,7 @@ spec_from_json_object (JsonObject *obj, GError **error)
     } else if (g_str_equal (field, "layers")) {
       if (!JSON_NODE_HOLDS_ARRAY (value)) {
         g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "layers must be an array of layer objects, got %s", json_kind_words (value));
+                     "layers must be an array of layer objects, got %s", lam_json_node_describe (value));
         return NULL;
       }
       JsonArray *array = json_node_get_array (value);
@@ -639,7 +641,7 @@ lam_model_spec_from_json (const char *json, gssize length, GError **error)
   }
   if (!JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE,
-                 "a model must be a JSON object with \"layers\", got %s", json_kind_words (root));
+                 "a model must be a JSON object with \"layers\", got %s", lam_json_node_describe (root));
     return NULL;
   }
 

@@ -68,6 +68,11 @@ LamModelSpec *lam_model_spec_from_text (const char *text, GError **error);
 LamModelSpec *lam_model_spec_from_string (const char *spec_or_path, GError **error);
 LamModelSpec *lam_model_spec_load (const char *path, GError **error);
 char *lam_model_spec_to_json (const LamModelSpec *spec); /* pretty-printed, owned */
+
+/* "an object", "an array", "null", "a string", "a boolean", "a number" or
+ * (NULL) "nothing": what a JSON reader found, for its error messages. */
+typedef struct _JsonNode JsonNode;
+const char *lam_json_node_describe (JsonNode *node);
 char *lam_model_spec_to_text (const LamModelSpec *spec); /* owned */
 
 /* Presets are JSON files compiled into the library (resources/presets). */

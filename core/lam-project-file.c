@@ -689,30 +689,6 @@ typedef struct
   GError **error;
 } Reader;
 
-static const char *
-node_type_name (JsonNode *node)
-{
-  if (node == NULL)
-    return "nothing";
-  switch (json_node_get_node_type (node)) {
-  case JSON_NODE_OBJECT:
-    return "an object";
-  case JSON_NODE_ARRAY:
-    return "an array";
-  case JSON_NODE_NULL:
-    return "null";
-  case JSON_NODE_VALUE:
-  default:
-    break;
-  }
-  GType type = json_node_get_value_type (node);
-  if (type == G_TYPE_STRING)
-    return "a string";
-  if (type == G_TYPE_BOOLEAN)
-    return "a boolean";
-  return "a number";
-}
-
 static gboolean
 fail (Reader *r, LamProjectFileError code, const char *format, ...) G_GNUC_PRINTF (3, 4);
 
@@ -734,7 +710,7 @@ wrong_type (Reader *r, const char *field, const char *expected, JsonNode *node)
     return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" is missing (expected %s)", field,
                  expected);
   return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" must be %s, found %s", field, expected,
-               node_type_name (node));
+               lam_json_node_describe (node));
 }
 
 static char *
@@ -852,7 +828,7 @@ get_floats (Reader *r, JsonObject *obj, const char *prefix, const char *name, in
     JsonNode *e = json_array_get_element (array, i);
     if (!is_number (e))
       return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s[%u]\" must be a number, found %s",
-                   field, i, node_type_name (e));
+                   field, i, lam_json_node_describe (e));
     out[i] = (float) json_node_get_double (e);
   }
   if (n_out != NULL)
@@ -992,7 +968,7 @@ read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
       if (!is_number (v))
         return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
                      "\"%s[%u][%u]\" must be a number or null, found %s", steps_field, i, k,
-                     node_type_name (v));
+                     lam_json_node_describe (v));
       if (k == 1)
         step.loss = json_node_get_double (v);
       else
@@ -1225,7 +1201,7 @@ load_project (const char *path, GError **error)
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: expected a JSON object, "
-          "found %s", node_type_name (root));
+          "found %s", lam_json_node_describe (root));
     return NULL;
   }
   JsonObject *obj = json_node_get_object (root);
