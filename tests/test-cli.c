@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "lam-test-util.h"
+
 typedef struct
 {
   int status;
@@ -63,23 +65,6 @@ check_exit (const Result *result, int code, const char *text_in_stderr)
 
 /* A tiny IDX dataset: three classes of 8×8 bars. */
 static void
-write_idx (const char *path, guint32 magic, int n_dims, const guint32 *dims, const guint8 *data,
-           gsize size)
-{
-  g_autoptr (GByteArray) bytes = g_byte_array_new ();
-  guint32 be = GUINT32_TO_BE (magic);
-  g_byte_array_append (bytes, (guint8 *) &be, 4);
-  for (int i = 0; i < n_dims; i++) {
-    be = GUINT32_TO_BE (dims[i]);
-    g_byte_array_append (bytes, (guint8 *) &be, 4);
-  }
-  g_byte_array_append (bytes, data, size);
-  g_autoptr (GError) error = NULL;
-  g_file_set_contents (path, (char *) bytes->data, bytes->len, &error);
-  g_assert_no_error (error);
-}
-
-static void
 write_bars (const char *dir, const char *prefix, int n, guint32 seed)
 {
   g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
@@ -97,8 +82,8 @@ write_bars (const char *dir, const char *prefix, int n, guint32 seed)
   g_autofree char *labels_path = g_build_filename (dir, labels_name, NULL);
   guint32 image_dims[] = { n, 8, 8 };
   guint32 label_dims[] = { n };
-  write_idx (images_path, 0x803, 3, image_dims, images, (gsize) n * 64);
-  write_idx (labels_path, 0x801, 1, label_dims, labels, n);
+  lam_test_write_idx (images_path, 0x803, 3, image_dims, images, (gsize) n * 64);
+  lam_test_write_idx (labels_path, 0x801, 1, label_dims, labels, n);
 }
 
 static char *

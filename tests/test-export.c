@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "lam-test-util.h"
+
 #include "lam-checkpoint.h"
 #include "lam-export.h"
 #include "lam-model.h"
@@ -668,23 +670,6 @@ skip_without_torch (void)
   return TRUE;
 }
 
-static void
-write_idx (const char *path, guint32 magic, int n_dims, const guint32 *dims, const guint8 *data,
-           gsize size)
-{
-  g_autoptr (GByteArray) bytes = g_byte_array_new ();
-  guint32 be = GUINT32_TO_BE (magic);
-  g_byte_array_append (bytes, (guint8 *) &be, 4);
-  for (int i = 0; i < n_dims; i++) {
-    be = GUINT32_TO_BE (dims[i]);
-    g_byte_array_append (bytes, (guint8 *) &be, 4);
-  }
-  g_byte_array_append (bytes, data, size);
-  g_autoptr (GError) error = NULL;
-  g_file_set_contents (path, (char *) bytes->data, bytes->len, &error);
-  g_assert_no_error (error);
-}
-
 /* Three classes of 8×8 images: a bright row at 0, 3 or 6 over noise. */
 static void
 write_bars (const char *dir, const char *prefix, int n, guint32 seed)
@@ -705,8 +690,8 @@ write_bars (const char *dir, const char *prefix, int n, guint32 seed)
   g_autofree char *labels_path = g_build_filename (dir, labels_name, NULL);
   guint32 image_dims[] = { n, 8, 8 };
   guint32 label_dims[] = { n };
-  write_idx (images_path, 0x803, 3, image_dims, images, (gsize) n * 64);
-  write_idx (labels_path, 0x801, 1, label_dims, labels, n);
+  lam_test_write_idx (images_path, 0x803, 3, image_dims, images, (gsize) n * 64);
+  lam_test_write_idx (labels_path, 0x801, 1, label_dims, labels, n);
 }
 
 /* The number after `key` in text, or NAN. */
