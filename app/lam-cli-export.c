@@ -7,6 +7,7 @@
 #include "lam-dataset.h"
 #include "lam-device.h"
 #include "lam-export.h"
+#include "lam-file.h"
 #include "lam-loader.h"
 #include "lam-model.h"
 #include "lam-project-file.h"
@@ -263,6 +264,8 @@ lam_cli_export (int argc, char **argv)
     lam_cli_print_error ("export", error);
     return LAM_EXIT_MODEL;
   }
+  if (info->note != NULL)
+    g_printerr ("lamina export: %s\n", info->note);
   const char *dir = data_dir != NULL          ? data_dir
                     : info->dataset != NULL ? info->dataset
                                             : LAM_DATASET_DEFAULT_DIR;
@@ -297,8 +300,8 @@ lam_cli_export (int argc, char **argv)
     g_print ("%s", script);
     return LAM_EXIT_OK;
   }
-  if (!g_file_set_contents (output_path, script, -1, &error)) {
-    g_printerr ("lamina export: cannot write %s: %s\n", output_path, error->message);
+  if (!lam_file_replace_contents (output_path, script, strlen (script), &error)) {
+    g_printerr ("lamina export: %s\n", error->message);
     return LAM_EXIT_IO;
   }
   g_print ("Wrote %s (%s): 'python3 %s' evaluates the weights, '--train' trains it again\n",

@@ -303,6 +303,8 @@ lam_cli_eval (int argc, char **argv)
     lam_cli_print_error ("eval", error);
     return LAM_EXIT_MODEL;
   }
+  if (info->note != NULL)
+    g_printerr ("lamina eval: %s\n", info->note);
 
   g_autoptr (LamDataset) train = NULL;
   g_autoptr (LamDataset) test = NULL;

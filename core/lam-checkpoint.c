@@ -7,6 +7,8 @@
  */
 #include "lam-checkpoint.h"
 
+#include "lam-file.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -26,6 +28,7 @@ lam_checkpoint_info_free (LamCheckpointInfo *info)
 {
   if (info == NULL)
     return;
+  g_free (info->note);
   lam_model_spec_free (info->spec);
   g_free (info->dataset);
   g_strfreev (info->class_names);
@@ -111,12 +114,10 @@ compare_strings (gconstpointer a, gconstpointer b)
 static gboolean
 write_file (const char *path, const void *data, gsize length, GError **error)
 {
-  g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GError) local_error = NULL;
-  if (!g_file_replace_contents (file, data, length, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                                NULL, NULL, &local_error)) {
-    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO, "cannot write %s: %s", path,
-                 local_error->message);
+  if (!lam_file_replace_contents (path, data, length, &local_error)) {
+    g_set_error_literal (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO,
+                         local_error->message);
     return FALSE;
   }
   return TRUE;
@@ -558,10 +559,12 @@ floats_to_list (const float *values, int n)
 
 /* The checkpoint's .json: the spec under "model", indented to sit there. */
 static char *
-checkpoint_json (const char *spec_json, const LamCheckpointInfo *info, const char *weights_name)
+checkpoint_json (const char *spec_json, const LamCheckpointInfo *info, const char *weights_name,
+                 const char *save_id)
 {
   GString *s = g_string_new ("{\n  \"lamina_checkpoint\": 1,\n");
   g_string_append_printf (s, "  \"lamina_version\": \"%s\",\n", LAMINA_VERSION);
+  g_string_append_printf (s, "  \"save_id\": \"%s\",\n", save_id);
   g_string_append (s, "  \"weights\": ");
   append_json_string (s, weights_name);
   g_string_append (s, ",\n  \"model\": ");
@@ -714,16 +717,36 @@ save_weights (const char *path, const LamModelPlan *plan, const LamCheckpointInf
       g_hash_table_insert (metadata, key, g_strdup (value));
   }
 
-  /* Two files cannot be replaced at once. The description goes first: it
-   * is the one that can fail on its own (a folder in its place), and a
-   * failure then leaves both old files as they were. */
+  /* Two files cannot be replaced at once. The weights carry everything the
+   * description says, so they are the commit point: written first, and the
+   * description after them carries the same save id. A load that finds the
+   * ids differ (a save stopped between the two) trusts the weights. */
+  g_autofree char *save_id = NULL;
+  if (json_path != NULL && !lam_file_check_replaceable (path, NULL)) {
+    /* Weights written through a device (--save /dev/null) or refused for
+     * what is there get no description beside them. */
+    json_path = NULL;
+  }
+  if (json_path != NULL) {
+    g_autoptr (GError) local_error = NULL;
+    if (!lam_file_check_replaceable (json_path, &local_error)) {
+      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO,
+                   "%s was not saved (the files already there are unchanged): %s", path,
+                   local_error->message);
+      return FALSE;
+    }
+    save_id = g_uuid_string_random ();
+    g_hash_table_insert (metadata, "lamina_save_id", g_strdup (save_id));
+  }
+  if (!write_safetensors (path, refs, metadata, error))
+    return FALSE;
   if (json_path != NULL) {
     g_autofree char *weights_name = g_path_get_basename (path);
-    g_autofree char *json = checkpoint_json (spec_json, info, weights_name);
+    g_autofree char *json = checkpoint_json (spec_json, info, weights_name, save_id);
     if (!write_file (json_path, json, strlen (json), error))
       return FALSE;
   }
-  return write_safetensors (path, refs, metadata, error);
+  return TRUE;
 }
 
 /* Loading */
@@ -763,6 +786,28 @@ bad:
   return FALSE;
 }
 
+/* Without the mean and std it was trained with, a model would be fed
+ * pixels on another scale and its accuracy would mean nothing. */
+static gboolean
+check_normalization (const char *path, const LamCheckpointInfo *info, GError **error)
+{
+  if (info->n_channels < 1 || info->n_channels > 3) {
+    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
+                 "%s has no normalisation (the mean and std of each channel the model was "
+                 "trained with): it cannot be evaluated or exported faithfully", path);
+    return FALSE;
+  }
+  for (int c = 0; c < info->n_channels; c++) {
+    if (!isfinite (info->mean[c]) || !isfinite (info->std[c]) || info->std[c] <= 0) {
+      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
+                   "%s: normalisation of channel %d is mean %g, std %g; expected finite "
+                   "numbers and a std above 0", path, c + 1, info->mean[c], info->std[c]);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 read_classes (const char *path, JsonNode *node, LamCheckpointInfo *info, GError **error)
 {
@@ -800,7 +845,7 @@ spec_from_json_text (const char *path, const char *what, const char *json, GErro
 
 /* The description in a checkpoint's .json. */
 static LamCheckpointInfo *
-read_checkpoint_json (const char *path, GError **error)
+read_checkpoint_json (const char *path, char **save_id, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
@@ -835,6 +880,10 @@ read_checkpoint_json (const char *path, GError **error)
     return NULL;
   }
   g_autofree char *model_json = json_to_string (model, FALSE);
+
+  JsonNode *id = json_object_get_member (obj, "save_id");
+  if (id != NULL && JSON_NODE_HOLDS_VALUE (id) && json_node_get_value_type (id) == G_TYPE_STRING)
+    *save_id = g_strdup (json_node_get_string (id));
 
   g_autoptr (LamCheckpointInfo) info = g_new0 (LamCheckpointInfo, 1);
   info->spec = spec_from_json_text (path, "model", model_json, error);
@@ -1030,14 +1079,36 @@ lam_checkpoint_load (const char *path, LamCheckpointInfo **info, float **params,
     return FALSE;
 
   gboolean use_json = json_given || g_file_test (json_path, G_FILE_TEST_EXISTS);
-  g_autoptr (LamCheckpointInfo) result = use_json
-                                           ? read_checkpoint_json (json_path, error)
-                                           : read_checkpoint_metadata (weights_path, metadata,
-                                                                       error);
-  if (result == NULL)
-    return FALSE;
+  g_autoptr (LamCheckpointInfo) result = NULL;
+  g_autofree char *note = NULL;
+  if (use_json) {
+    g_autofree char *json_id = NULL;
+    result = read_checkpoint_json (json_path, &json_id, error);
+    if (result == NULL)
+      return FALSE;
+    /* A save writes the weights first, then the description with the same
+     * id: ids that differ mean a save stopped between the two, and the
+     * weights (which carry the description too) are the newer, whole save. */
+    const char *weights_id = metadata ? g_hash_table_lookup (metadata, "lamina_save_id") : NULL;
+    if (g_strcmp0 (json_id, weights_id) != 0) {
+      g_clear_pointer (&result, lam_checkpoint_info_free);
+      note = g_strdup_printf ("%s is from another save than %s (a save was interrupted); "
+                              "used the description stored in %s", json_path, weights_path,
+                              weights_path);
+      use_json = FALSE;
+    }
+  }
+  if (!use_json) {
+    result = read_checkpoint_metadata (weights_path, metadata, error);
+    if (result == NULL)
+      return FALSE;
+  }
+  result->note = g_steal_pointer (&note);
 
   const char *spec_source = use_json ? json_path : weights_path;
+  if (!check_normalization (spec_source, result, error))
+    return FALSE;
+
   if (!result->spec->has_input) {
     g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
                  "%s: the model has no input shape", spec_source);

@@ -1,7 +1,8 @@
 /* lam-checkpoint.h: weights as .safetensors with PyTorch nn.Sequential
  * names ("0.weight", "0.bias", "3.weight", ...) and the model spec as JSON
  * beside them, so an exported PyTorch script loads them as they are.
- * Writes are atomic (g_file_replace_contents). */
+ * Writes are atomic (lam-file.h); the weights are the commit point of a
+ * save and carry a save id the .json repeats. */
 #pragma once
 
 #include <glib.h>
@@ -30,6 +31,7 @@ typedef struct
   float std[3];
   char *dataset; /* owned, may be NULL: the folder it was trained on */
   char **class_names; /* owned, NULL-terminated, may be NULL */
+  char *note; /* owned, may be NULL: set by a load that had to choose (an interrupted save) */
 } LamCheckpointInfo;
 
 void lam_checkpoint_info_free (LamCheckpointInfo *info);

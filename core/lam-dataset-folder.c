@@ -2,8 +2,11 @@
  * through a decoder the caller supplies (core links no image library), and
  * stored as IDX files like the built-in datasets. */
 #include "lam-dataset.h"
+#include "lam-file.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -698,7 +701,7 @@ lam_dataset_save_idx_dir (const char *dir, const LamDataset *train, const LamDat
   for (int c = 0; c < train->n_classes; c++)
     g_string_append_printf (classes, "%s\n", train->class_names[c]);
   g_autofree char *classes_path = g_build_filename (dir, "classes.txt", NULL);
-  return g_file_set_contents (classes_path, classes->str, (gssize) classes->len, error);
+  return lam_file_replace_contents (classes_path, classes->str, classes->len, error);
 }
 
 char *
@@ -797,7 +800,7 @@ lam_dataset_import_image_folder (const char *dir, const LamImageFolderOptions *o
   g_autofree char *source_path = g_build_filename (temp, SOURCE_FILE, NULL);
   g_autofree char *source_line = g_strconcat (source, "\n", NULL);
   if (!lam_dataset_save_idx_dir (temp, train, test, error) ||
-      !g_file_set_contents (source_path, source_line, -1, error) ||
+      !lam_file_replace_contents (source_path, source_line, strlen (source_line), error) ||
       g_cancellable_set_error_if_cancelled (options->cancellable, error)) {
     remove_flat_dir (temp);
     return NULL;
@@ -805,19 +808,26 @@ lam_dataset_import_image_folder (const char *dir, const LamImageFolderOptions *o
 
   g_autofree char *old = NULL;
   if (g_file_test (target, G_FILE_TEST_EXISTS)) {
-    g_autofree char *old_template = g_strdup_printf (".%s.old-XXXXXX", name);
-    old = g_build_filename (root, old_template, NULL);
-    /* rename() replaces the empty placeholder folder. */
-    if (g_mkdtemp (old) == NULL || g_rename (target, old) != 0) {
-      int saved = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   "%s: cannot move the earlier import aside (%s)", target, g_strerror (saved));
-      g_rmdir (old);
-      remove_flat_dir (temp);
-      return NULL;
+    /* Swapped in one step: a kill at any moment leaves the earlier import
+     * or the new one at target, never neither. */
+    if (renameat2 (AT_FDCWD, temp, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
+      old = g_steal_pointer (&temp);
+    } else {
+      g_autofree char *old_template = g_strdup_printf (".%s.old-XXXXXX", name);
+      old = g_build_filename (root, old_template, NULL);
+      /* Where the folder cannot swap entries: rename() replaces the empty
+       * placeholder folder. */
+      if (g_mkdtemp (old) == NULL || g_rename (target, old) != 0) {
+        int saved = errno;
+        g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                     "%s: cannot move the earlier import aside (%s)", target, g_strerror (saved));
+        g_rmdir (old);
+        remove_flat_dir (temp);
+        return NULL;
+      }
     }
   }
-  if (g_rename (temp, target) != 0) {
+  if (temp != NULL && g_rename (temp, target) != 0) {
     int saved = errno;
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
                  "%s: cannot move the import into place (%s)", target, g_strerror (saved));

@@ -1,4 +1,5 @@
 #include "lam-metrics.h"
+#include "lam-file.h"
 
 #include <math.h>
 #include <string.h>
@@ -150,10 +151,10 @@ lam_confusion_write_csv (const LamConfusion *confusion, const char *const *class
   g_return_val_if_fail (path != NULL, FALSE);
   g_autofree char *csv = lam_confusion_to_csv (confusion, class_names);
   g_autoptr (GError) local_error = NULL;
-  if (!g_file_set_contents_full (path, csv, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0666,
-                                 &local_error)) {
-    g_set_error (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code),
-                 "Could not write %s: %s", path, local_error->message);
+  /* Atomic, and written through devices and symlinks: lam-file.h. */
+  if (!lam_file_replace_contents (path, csv, strlen (csv), &local_error)) {
+    g_set_error (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code), "%s",
+                 local_error->message);
     return FALSE;
   }
   return TRUE;

@@ -2,6 +2,8 @@
  * field checked. */
 #include "lam-project-file.h"
 
+#include "lam-file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -103,12 +105,10 @@ lam_project_run_to_csv (const LamProjectRun *run)
 static gboolean
 replace_file (const char *path, const char *data, gsize length, GError **error)
 {
-  g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GError) local_error = NULL;
-  if (!g_file_replace_contents (file, data, length, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                                NULL, NULL, &local_error)) {
-    g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO, "cannot write %s: %s",
-                 path, local_error->message);
+  if (!lam_file_replace_contents (path, data, length, &local_error)) {
+    g_set_error_literal (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO,
+                         local_error->message);
     return FALSE;
   }
   return TRUE;
@@ -153,6 +153,7 @@ lam_project_file_free (LamProjectFile *file)
 {
   if (file == NULL)
     return;
+  g_free (file->note);
   lam_model_spec_free (file->spec);
   g_free (file->device);
   g_free (file->dataset_dir);
@@ -548,17 +549,6 @@ write_optimizer (const LamProjectFile *file, const char *path, const char *save_
   return lam_safetensors_write (path, tensors, metadata, error);
 }
 
-/* Where a file is written before its rename into place: beside it, so the
- * rename stays within one file system. */
-static char *
-staging_path (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *name = g_strdup_printf (".%s.saving-%08x", base, g_random_int ());
-  return g_build_filename (dir, name, NULL);
-}
-
 static gboolean
 as_project_error (GError **error, GError *local_error, const char *what)
 {
@@ -608,27 +598,31 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
   if (json == NULL)
     return as_project_error (error, local_error, "cannot describe the model: ");
 
-  /* A folder or device where a file must go would stop a rename half-way
-   * through the set: refuse before anything is written. */
+  /* A folder or device where a file must go would stop the save half-way:
+   * refuse before anything is written. */
   const char *all_targets[] = { has_weights ? weights_path : NULL,
                                 has_optimizer ? optimizer_path : NULL, path };
   for (guint i = 0; i < G_N_ELEMENTS (all_targets); i++) {
-    if (all_targets[i] != NULL && g_file_test (all_targets[i], G_FILE_TEST_EXISTS) &&
-        !g_file_test (all_targets[i], G_FILE_TEST_IS_REGULAR)) {
+    g_autoptr (GError) target_error = NULL;
+    if (all_targets[i] != NULL && !lam_file_check_replaceable (all_targets[i], &target_error)) {
       g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO,
-                   "%s was not saved (the files already there are unchanged): %s exists and is "
-                   "not a regular file", path, all_targets[i]);
+                   "%s was not saved (the files already there are unchanged): %s", path,
+                   target_error->message);
       return FALSE;
     }
   }
 
-  /* Every file is staged first; only when all are written do they move
-   * into place, so a failure leaves the previous project whole. The renames
-   * within one folder do not fail in practice; if one did, the save ids
-   * would tell the mixed set apart when it is opened. */
-  const char *targets[3] = { NULL, NULL, NULL };
-  char *staged[3] = { NULL, NULL, NULL };
-  guint n = 0;
+  /* One commit point: the weights and optimizer state are written whole
+   * under hidden names tagged with the new save id; then the project file,
+   * which names that id, replaces the old one atomically; only then do the
+   * new weights move into place. A save stopped before the project file is
+   * replaced leaves the old project whole; one stopped after it leaves the
+   * new project, whose loader finds its weights under the hidden names. */
+  g_autofree char *staged_weights = has_weights ? lam_file_staged_path (weights_path, save_id)
+                                                : NULL;
+  g_autofree char *staged_optimizer = has_optimizer ? lam_file_staged_path (optimizer_path,
+                                                                            save_id)
+                                                    : NULL;
   gboolean ok = TRUE;
   if (has_weights) {
     LamCheckpointInfo info = {
@@ -640,44 +634,35 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
     memcpy (info.std, file->std, sizeof info.std);
     g_autoptr (GHashTable) extra = g_hash_table_new (g_str_hash, g_str_equal);
     g_hash_table_insert (extra, "lamina_save_id", save_id);
-    targets[n] = weights_path;
-    staged[n] = staging_path (weights_path);
-    ok = lam_checkpoint_save_weights (staged[n], plan, &info, file->params, extra, &local_error);
-    n++;
+    ok = lam_checkpoint_save_weights (staged_weights, plan, &info, file->params, extra,
+                                      &local_error);
   }
-  if (ok && has_optimizer) {
-    targets[n] = optimizer_path;
-    staged[n] = staging_path (optimizer_path);
-    ok = write_optimizer (file, staged[n], save_id, &local_error);
-    n++;
-  }
-  if (ok) {
-    targets[n] = path;
-    staged[n] = staging_path (path);
-    ok = replace_file (staged[n], json, strlen (json), &local_error);
-    n++;
-  }
-  for (guint i = 0; ok && i < n; i++) {
-    if (g_rename (staged[i], targets[i]) != 0) {
-      int saved_errno = errno;
-      g_set_error (&local_error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO,
-                   "cannot write %s: %s", targets[i], g_strerror (saved_errno));
-      ok = FALSE;
-    }
-  }
-  for (guint i = 0; i < n; i++) {
-    if (!ok)
-      g_unlink (staged[i]);
-    g_free (staged[i]);
-  }
+  if (ok && has_optimizer)
+    ok = write_optimizer (file, staged_optimizer, save_id, &local_error);
+  if (ok)
+    ok = replace_file (path, json, strlen (json), &local_error);
   if (!ok) {
-    /* The messages name the staging file; the user knows the real one. */
+    if (staged_weights != NULL)
+      g_unlink (staged_weights);
+    if (staged_optimizer != NULL)
+      g_unlink (staged_optimizer);
+    /* The messages name the hidden files; the user knows the real one. */
     g_autofree char *message = g_strdup (local_error->message);
     g_clear_error (&local_error);
     g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO,
                  "%s was not saved (the files already there are unchanged): %s", path, message);
     return FALSE;
   }
+
+  /* Committed. A rename that fails here leaves the new weights under their
+   * hidden names, where the loader looks for them. */
+  if (has_weights && !lam_file_commit_staged (staged_weights, weights_path, &local_error))
+    g_clear_error (&local_error);
+  if (has_optimizer && !lam_file_commit_staged (staged_optimizer, optimizer_path, &local_error))
+    g_clear_error (&local_error);
+  lam_file_remove_leftovers (path, NULL);
+  lam_file_remove_leftovers (weights_path, save_id);
+  lam_file_remove_leftovers (optimizer_path, save_id);
   return TRUE;
 }
 
@@ -1005,6 +990,37 @@ read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
   return TRUE;
 }
 
+/* Where the file a project names lies: in place, or, when a save stopped
+ * after its commit point, still under the hidden name tagged with the
+ * project's save id. Such a save is finished here when the folder allows
+ * it; either way the project's note says what happened. */
+static char *
+saved_file_path (Reader *r, LamProjectFile *file, const char *path, const char *save_id)
+{
+  g_autofree char *staged = lam_file_staged_path (path, save_id);
+  if (!g_file_test (staged, G_FILE_TEST_IS_REGULAR))
+    return g_strdup (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *project = g_path_get_basename (r->path);
+  g_autofree char *line = NULL;
+  if (lam_file_commit_staged (staged, path, NULL)) {
+    line = g_strdup_printf ("The last save of %s was interrupted after it was complete; %s was "
+                            "moved into place.", project, base);
+    g_clear_pointer (&staged, g_free);
+  } else {
+    line = g_strdup_printf ("The last save of %s was interrupted after it was complete; %s is "
+                            "read from %s.", project, base, staged);
+  }
+  if (file->note == NULL) {
+    file->note = g_steal_pointer (&line);
+  } else {
+    char *both = g_strconcat (file->note, " ", line, NULL);
+    g_free (file->note);
+    file->note = both;
+  }
+  return staged != NULL ? g_steal_pointer (&staged) : g_strdup (path);
+}
+
 /* The weights file named in the project, checked against the plan and the
  * save id. */
 static gboolean
@@ -1035,7 +1051,8 @@ read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObj
                  G_GSIZE_FORMAT " parameters", count, plan->n_params);
 
   g_autofree char *dir = g_path_get_dirname (r->path);
-  g_autofree char *weights_path = g_build_filename (dir, name, NULL);
+  g_autofree char *named_path = g_build_filename (dir, name, NULL);
+  g_autofree char *weights_path = saved_file_path (r, file, named_path, save_id);
   if (!g_file_test (weights_path, G_FILE_TEST_EXISTS))
     return fail (r, LAM_PROJECT_FILE_ERROR_IO,
                  "the weights file %s is missing; it must lie beside the project (saved with "
@@ -1087,7 +1104,8 @@ read_resume (Reader *r, LamProjectFile *file, JsonObject *o, const char *save_id
                    "\"resume.optimizer_file\" is \"%s\"; expected a file name beside the "
                    "project", name);
     g_autofree char *dir = g_path_get_dirname (r->path);
-    g_autofree char *opt_path = g_build_filename (dir, name, NULL);
+    g_autofree char *named_path = g_build_filename (dir, name, NULL);
+    g_autofree char *opt_path = saved_file_path (r, file, named_path, save_id);
     if (!g_file_test (opt_path, G_FILE_TEST_EXISTS))
       return fail (r, LAM_PROJECT_FILE_ERROR_IO,
                    "the optimizer state %s is missing; it must lie beside the project",
@@ -1168,6 +1186,7 @@ load_checkpoint (const char *path, GError **error)
   file->version = 0;
   file->spec = lam_model_spec_copy (info->spec);
   file->dataset_dir = g_strdup (info->dataset);
+  file->note = g_strdup (info->note);
   lam_project_file_set_weights (file, params, plan ? plan->n_params : 0, info->n_channels,
                                 info->mean, info->std);
   if (info->n_channels > 0) {
@@ -1317,6 +1336,12 @@ load_project (const char *path, GError **error)
     if (!read_resume (&r, file, resume, save_id))
       return NULL;
   }
+  /* What interrupted saves left: staging of other saves, temporary files. */
+  g_autofree char *weights_path = lam_project_file_weights_path (path);
+  g_autofree char *optimizer_path = lam_project_file_optimizer_path (path);
+  lam_file_remove_leftovers (path, NULL);
+  lam_file_remove_leftovers (weights_path, save_id);
+  lam_file_remove_leftovers (optimizer_path, save_id);
   return g_steal_pointer (&file);
 }
 

@@ -12,9 +12,13 @@
  *                               "exp_avg_sq" or "momentum_buffer"), and the
  *                               step count in its metadata
  * All three carry the same save id, so a set mixed from two saves is
- * refused. A save writes every file under a temporary name first and
- * renames them only when all were written: a failed save leaves the
- * previous project as it was.
+ * refused. A save has one commit point: the weight files are written whole
+ * as ".NAME.safetensors.<save id>", then NAME.lamina (naming that id) is
+ * replaced atomically, then the weight files move into place. Whatever
+ * stops a save, the last complete one loads: before the commit point the
+ * old files are untouched; after it the loader finds the new weights under
+ * their hidden names and finishes the save. Loads and saves remove what
+ * interrupted saves left.
  */
 #pragma once
 
@@ -104,6 +108,10 @@ typedef struct
   gint64 step;
   int n_optimizer_state;      /* lam_optimizer_config_get_n_state (&config.optimizer) */
   float *optimizer_state[2];  /* owned, n_params floats each */
+
+  /* Owned, may be NULL: what a load had to do, in words for the user (an
+   * interrupted save finished, a description from another save ignored). */
+  char *note;
 } LamProjectFile;
 
 LamProjectFile *lam_project_file_new (void);

@@ -654,6 +654,27 @@ nothing (GPtrArray *tensors)
 {
 }
 
+/* The save id a checkpoint's weights carry (owned). */
+static char *
+weights_save_id (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) metadata = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (path, &metadata, &error);
+  g_assert_no_error (error);
+  const char *id = g_hash_table_lookup (metadata, "lamina_save_id");
+  g_assert_nonnull (id);
+  return g_strdup (id);
+}
+
+/* Writes json_start (an object without its closing brace) plus the save id. */
+static void
+write_json_with_id (const char *json_path, const char *json_start, const char *id)
+{
+  g_autofree char *json = g_strdup_printf ("%s, \"save_id\": \"%s\"}", json_start, id);
+  g_assert_true (g_file_set_contents (json_path, json, -1, NULL));
+}
+
 static void
 test_checkpoint_mismatch (Fixture *f, gconstpointer data)
 {
@@ -679,7 +700,27 @@ test_checkpoint_mismatch (Fixture *f, gconstpointer data)
   gsize length;
   g_assert_true (g_file_get_contents (other, &contents, &length, NULL));
   g_assert_true (g_file_set_contents (path, contents, (gssize) length, NULL));
-  assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "\"0.weight\"", "5×4", "3×4", NULL);
+  /* The weights come from another save than the .json (their save ids
+   * differ): the weights, written first, carry the newer description. */
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (LamCheckpointInfo) info = NULL;
+    g_autofree float *params = NULL;
+    g_assert_true (lam_checkpoint_load (path, &info, &params, &error));
+    g_assert_no_error (error);
+    g_assert_nonnull (strstr (info->note, "another save"));
+    g_autofree char *loaded = lam_model_spec_to_text (info->spec);
+    g_assert_nonnull (strstr (loaded, "linear:5"));
+  }
+  /* A .json of the same save whose spec disagrees with the weights. */
+  g_autofree char *json_path = fixture_path (f, "m.json");
+  save_or_die (path, text, 1, NULL);
+  g_autofree char *weights_id = weights_save_id (path);
+  write_json_with_id (json_path, "{\"lamina_checkpoint\": 1, \"model\": {\"input\": [5], "
+                      "\"layers\": [{\"type\": \"linear\", \"out\": 3}, {\"type\": \"relu\"}, "
+                      "{\"type\": \"linear\", \"out\": 2}]}, \"normalization\": {\"mean\": [0.5], "
+                      "\"std\": [0.25]}", weights_id);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "\"0.weight\"", "3×4", "3×5", NULL);
 }
 
 static void
@@ -697,16 +738,24 @@ test_checkpoint_not_lamina (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (json_path, "{\"lamina_checkpoint\": 99, \"model\": {}}", -1,
                                       NULL));
   assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "99", NULL);
-  g_assert_true (g_file_set_contents (json_path,
-                                      "{\"lamina_checkpoint\": 1, \"model\": {\"layers\": "
-                                      "[{\"type\": \"linear\", \"out\": 2}]}}",
-                                      -1, NULL));
+  g_autofree char *id = weights_save_id (path);
+  write_json_with_id (json_path, "{\"lamina_checkpoint\": 1, \"model\": {\"layers\": "
+                      "[{\"type\": \"linear\", \"out\": 2}]}, \"normalization\": {\"mean\": "
+                      "[0.5], \"std\": [0.25]}", id);
   assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "input", NULL);
-  g_assert_true (g_file_set_contents (json_path,
-                                      "{\"lamina_checkpoint\": 1, \"model\": {\"layers\": "
-                                      "[{\"type\": \"conv3d\"}]}}",
-                                      -1, NULL));
+  write_json_with_id (json_path, "{\"lamina_checkpoint\": 1, \"model\": {\"layers\": "
+                      "[{\"type\": \"conv3d\"}]}", id);
   assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "conv3d", NULL);
+  /* Normalisation missing, or a std that would divide by zero. */
+  write_json_with_id (json_path, "{\"lamina_checkpoint\": 1, \"model\": {\"input\": [4], "
+                      "\"layers\": [{\"type\": \"linear\", \"out\": 3}, {\"type\": \"relu\"}, "
+                      "{\"type\": \"linear\", \"out\": 2}]}", id);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "c.json", "no normalisation", NULL);
+  write_json_with_id (json_path, "{\"lamina_checkpoint\": 1, \"model\": {\"input\": [4], "
+                      "\"layers\": [{\"type\": \"linear\", \"out\": 3}, {\"type\": \"relu\"}, "
+                      "{\"type\": \"linear\", \"out\": 2}]}, \"normalization\": {\"mean\": "
+                      "[0.5], \"std\": [0]}", id);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "std 0", "above 0", NULL);
 
   /* No .json and no spec in the metadata. */
   g_assert_cmpint (g_remove (json_path), ==, 0);

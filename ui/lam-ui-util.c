@@ -1,4 +1,5 @@
 #include "lam-ui-util.h"
+#include "lam-file.h"
 
 #include <math.h>
 #include <string.h>
@@ -145,11 +146,10 @@ lam_ui_write_file (const char *path, const void *data, gsize length, GError **er
 {
   g_return_val_if_fail (path != NULL, FALSE);
   g_autoptr (GError) local_error = NULL;
-  /* g_file_set_contents writes a temporary file beside path and renames it. */
-  if (!g_file_set_contents_full (path, data, (gssize) length, G_FILE_SET_CONTENTS_CONSISTENT,
-                                 0666, &local_error)) {
-    g_set_error (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code),
-                 "Could not write %s: %s", path, local_error->message);
+  /* Atomic, and written through devices and symlinks: lam-file.h. */
+  if (!lam_file_replace_contents (path, data, length, &local_error)) {
+    g_set_error (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code), "%s",
+                 local_error->message);
     return FALSE;
   }
   return TRUE;
