@@ -217,7 +217,10 @@ lam_cli_export (int argc, char **argv)
                   "%s')\n", load_path, load_path);
       return LAM_EXIT_MODEL;
     }
+    if (project->note != NULL)
+      g_printerr ("lamina export: %s\n", project->note);
   }
+
 
   LamTrainerConfig config = project != NULL ? project->config : lam_trainer_config_default ();
   if (optimizer_text != NULL) {

@@ -339,7 +339,10 @@ lam_cli_train (int argc, char **argv)
                ? LAM_EXIT_USAGE
                : LAM_EXIT_MODEL;
     }
+    if (project->note != NULL)
+      g_printerr ("lamina train: %s\n", project->note);
   }
+
 
   LamTrainerConfig config = lam_trainer_config_default ();
   config.normalize_from_data = TRUE;

@@ -334,6 +334,14 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
                                   "on the Data page to train.", dir);
     }
   }
+  /* An interrupted save that the load finished: said once, after any
+   * word about the dataset. */
+  if (file->note != NULL && warning != NULL) {
+    char *both = *warning ? g_strconcat (*warning, "\n\n", file->note, NULL)
+                          : g_strdup (file->note);
+    g_free (*warning);
+    *warning = both;
+  }
   g_free (self->spec_signature);
   self->spec_signature = spec_signature (lam_project_get_spec (self->project));
   lam_project_set_file_path (self->project, path);
@@ -453,7 +461,10 @@ open_with_report (LamWindow *self, const char *path)
     g_autofree char *primary = g_strdup_printf ("%s could not be opened", path);
     show_message (self, primary, error->message);
   } else if (warning != NULL) {
-    show_message (self, "The dataset is missing", warning);
+    show_message (self, g_str_has_prefix (warning, "The project's dataset folder")
+                          ? "The dataset is missing"
+                          : "The project was opened",
+                  warning);
   }
 }
 
