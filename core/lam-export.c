@@ -116,24 +116,41 @@ append_float64 (GString *s, double value)
     g_string_append (s, ".0");
 }
 
-/* A double-quoted Python string; FALSE when text is not UTF-8 (a file name
- * in another encoding), which a Python source file cannot hold as text. */
-static gboolean
+/* Text from a file is data: it goes into the script only as a Python
+ * string literal made of printable ASCII, every other character escaped,
+ * so no line terminator Python knows (\r, \f, \v, \x1c-\x1e, \x85,
+ * \u2028, \u2029) can end a line or a comment early. Text that is not
+ * UTF-8 (a file name in another encoding) becomes os.fsdecode(b"...").
+ * Safe in a comment too. */
+static void
 append_py_string (GString *s, const char *text)
 {
-  if (!g_utf8_validate (text, -1, NULL))
-    return FALSE;
-  g_string_append_c (s, '"');
-  for (const char *p = text; *p != '\0'; p++) {
+  gboolean utf8 = g_utf8_validate (text, -1, NULL);
+  g_string_append (s, utf8 ? "\"" : "os.fsdecode(b\"");
+  for (const char *p = text; *p != '\0'; p = utf8 ? g_utf8_next_char (p) : p + 1) {
     guchar c = (guchar) *p;
+    gunichar u = utf8 ? g_utf8_get_char (p) : c;
     if (c == '\\' || c == '"')
       g_string_append_printf (s, "\\%c", c);
-    else if (c < 0x20 || c == 0x7f)
-      g_string_append_printf (s, "\\x%02x", c);
-    else
+    else if (u >= 0x20 && u < 0x7f)
       g_string_append_c (s, (char) c);
+    else if (u < 0x100)
+      g_string_append_printf (s, "\\x%02x", u);
+    else if (u < 0x10000)
+      g_string_append_printf (s, "\\u%04x", u);
+    else
+      g_string_append_printf (s, "\\U%08x", u);
   }
-  g_string_append_c (s, '"');
+  g_string_append (s, utf8 ? "\"" : "\")");
+}
+
+/* Whether text may stand as it is inside the script's docstring. */
+static gboolean
+is_plain_text (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || (guchar) *p >= 0x7f || *p == '\\' || *p == '"')
+      return FALSE;
   return TRUE;
 }
 
@@ -364,8 +381,7 @@ append_header (GString *s, const LamModelSpec *spec, const char *script_name,
                gboolean random_split, gboolean gzip)
 {
   g_string_append (s, "\"\"\"");
-  if (spec->name != NULL && g_utf8_validate (spec->name, -1, NULL) &&
-      strstr (spec->name, "\"\"\"") == NULL && strchr (spec->name, '\\') == NULL)
+  if (spec->name != NULL && is_plain_text (spec->name))
     g_string_append_printf (s, "%s, exported", spec->name);
   else
     g_string_append (s, "A model exported");
@@ -405,9 +421,7 @@ append_settings (GString *s, const LamExportOptions *o, const LamModelPlan *plan
                         "                       ");
   else
     g_string_append (s, "# Lamina's weights.\nWEIGHTS = ");
-  if (!append_py_string (s, weights))
-    return invalid (error, "the weights' path %s is not UTF-8 and cannot be written into a "
-                    "Python script", o->weights_path);
+  append_py_string (s, weights);
   g_string_append (s, relative ? ")\n\n" : "\n\n");
 
   g_autofree char *input = shape_tuple (&plan->input);
@@ -704,17 +718,17 @@ append_data (GString *s, const LamExportOptions *o, const LamModelPlan *plan, GE
   if (o->dataset == LAM_EXPORT_DATASET_FOLDER) {
     factory = g_strdup ("IdxFolder");
     g_string_append (s, "    # The folder Lamina read.\n    root = ");
-    if (!append_py_string (s, o->dataset_dir))
-      return invalid (error, "the dataset folder %s is not UTF-8 and cannot be written into a "
-                      "Python script", o->dataset_dir);
+    append_py_string (s, o->dataset_dir);
     g_string_append (s, "\n");
   } else {
     factory = g_strconcat ("datasets.", torchvision_datasets[o->dataset].class_name, NULL);
     g_string_append_printf (s, "    # %s, downloaded by torchvision into ./data",
                             torchvision_datasets[o->dataset].title);
-    if (o->dataset_dir != NULL && g_utf8_validate (o->dataset_dir, -1, NULL) &&
-        strchr (o->dataset_dir, '\n') == NULL)
-      g_string_append_printf (s, "\n    # (Lamina read it from %s)", o->dataset_dir);
+    if (o->dataset_dir != NULL) {
+      g_string_append (s, "\n    # (Lamina read it from ");
+      append_py_string (s, o->dataset_dir);
+      g_string_append (s, ")");
+    }
     g_string_append (s, ".\n    root = \"data\"\n");
   }
   const char *download = o->dataset == LAM_EXPORT_DATASET_FOLDER ? "" : ", download=True";
@@ -863,8 +877,7 @@ lam_export_pytorch_script (const LamExportOptions *options, GError **error)
   g_autofree char *script_name = options->script_path != NULL
                                    ? g_path_get_basename (options->script_path)
                                    : g_strdup ("model.py");
-  if (!g_utf8_validate (script_name, -1, NULL) || strchr (script_name, '"') != NULL ||
-      strchr (script_name, '\\') != NULL) {
+  if (!is_plain_text (script_name)) {
     g_free (script_name);
     script_name = g_strdup ("model.py");
   }

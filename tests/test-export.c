@@ -5,7 +5,9 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lam-test-util.h"
 
@@ -223,7 +225,7 @@ test_script_mlp (void)
     "betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)",
     "from torchvision import datasets, transforms",
     "transforms.ToTensor(),", "transforms.Normalize(MEAN, STD),",
-    "(Lamina read it from " FASHION_MNIST ")",
+    "(Lamina read it from \"" FASHION_MNIST "\")",
     "datasets.FashionMNIST(root, train=True, download=True,",
     "datasets.FashionMNIST(root, train=False, download=True,",
     "def train_one_epoch(", "def evaluate(", "def main():", "\"--train\"",
@@ -486,13 +488,108 @@ test_script_errors (void)
   g_assert_nonnull (strstr (error->message, "learning rate"));
   g_clear_error (&error);
 
-  /* A path Python source cannot hold as text. */
+}
+
+/* Python's view of a script: every statement and expression, with string
+ * constants blanked, one line. Two scripts whose texts differ only in the
+ * strings they carry have the same outline. */
+static const char outline_program[] =
+  "import ast, sys\n"
+  "class Blank(ast.NodeTransformer):\n"
+  "    def visit_Constant(self, node):\n"
+  "        return ast.Constant('') if isinstance(node.value, (str, bytes)) else node\n"
+  "    def visit_Call(self, node):\n"
+  "        # A name that is not UTF-8: os.fsdecode(b'...') stands for a string.\n"
+  "        f = node.func\n"
+  "        if (isinstance(f, ast.Attribute) and f.attr == 'fsdecode' and\n"
+  "                isinstance(f.value, ast.Name) and f.value.id == 'os' and\n"
+  "                len(node.args) == 1 and isinstance(node.args[0], ast.Constant)):\n"
+  "            return ast.Constant('')\n"
+  "        return self.generic_visit(node)\n"
+  "tree = Blank().visit(ast.parse(open(sys.argv[1], 'rb').read()))\n"
+  "print(ast.dump(tree))\n";
+
+static char *
+script_outline (const char *dir, const char *script)
+{
+  g_autofree char *path = g_build_filename (dir, "outline-me.py", NULL);
+  g_assert_true (g_file_set_contents (path, script, -1, NULL));
+  Result r = run_python (dir, "-c", outline_program, path);
+  check_exit (&r, 0, NULL);
+  char *outline = g_strdup (r.out);
+  result_clear (&r);
+  return outline;
+}
+
+/* Text from files (a dataset folder, a model name, the script's own name)
+ * never becomes code: every line terminator Python knows, quotes,
+ * backslashes, triple quotes and bytes that are not UTF-8, each trying to
+ * start a statement of its own. The script parses, has exactly the
+ * statements of an export with plain names, and still names the folder. */
+static void
+test_script_hostile_strings (void)
+{
+  static const char *const breakers[] = {
+    "\r", "\n", "\f", "\v", "\x1c", "\x1d", "\x1e", "\xc2\x85", "\xe2\x80\xa8",
+    "\xe2\x80\xa9", "\"", "\\", "\"\"\"", "'''", "\xff\xfe", "\\\r", "\x7f",
+  };
+  g_autofree char *dir = make_tmp_dir ();
+  g_autoptr (LamModelSpec) spec = spec_from ("input=1x28x28,flatten,linear:10");
+  for (int folder = 0; folder <= 1; folder++) {
+    LamExportOptions options;
+    lam_export_options_init (&options, spec);
+    options.weights_path = "/models/plain.safetensors";
+    options.dataset = folder ? LAM_EXPORT_DATASET_FOLDER : LAM_EXPORT_DATASET_FASHION_MNIST;
+    options.dataset_dir = "/data/plain";
+    g_free (spec->name);
+    spec->name = g_strdup ("plain");
+    options.script_path = "plain.py";
+    g_autofree char *plain = export_script (&options);
+    g_autofree char *plain_outline = script_outline (dir, plain);
+
+    for (guint i = 0; i < G_N_ELEMENTS (breakers); i++) {
+      g_autofree char *evil = g_strdup_printf ("/data/x%simport os; os.system('touch PWNED')%s#",
+                                               breakers[i], breakers[i]);
+      g_autofree char *weights = g_strdup_printf ("/models/w%sprint(1)%s.safetensors",
+                                                  breakers[i], breakers[i]);
+      g_autofree char *script_name = g_strdup_printf ("s%sprint(2).py", breakers[i]);
+      g_free (spec->name);
+      spec->name = g_strdup_printf ("net%sprint(3)", breakers[i]);
+      options.dataset_dir = evil;
+      options.weights_path = weights;
+      options.script_path = script_name;
+      g_autofree char *script = export_script (&options);
+      g_autofree char *outline = script_outline (dir, script);
+      if (g_strcmp0 (outline, plain_outline) != 0)
+        g_error ("breaker %u (%s dataset) changed the script's statements", i,
+                 folder ? "folder" : "torchvision");
+      /* Nothing but printable ASCII and newlines, inside literals or not. */
+      for (const char *p = script; *p; p++)
+        g_assert_true (*p == '\n' || ((guchar) *p >= 0x20 && (guchar) *p < 0x7f));
+    }
+  }
+  /* The names survive: Python reads back the very bytes Lamina had. */
+  LamExportOptions options;
   lam_export_options_init (&options, spec);
-  options.weights_path = "/models/\xff.safetensors";
-  g_assert_null (lam_export_pytorch_script (&options, &error));
-  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "UTF-8"));
-  g_clear_error (&error);
+  options.weights_path = "/models/\xff\xfe.safetensors";
+  options.dataset = LAM_EXPORT_DATASET_FOLDER;
+  options.dataset_dir = "/data/caf\xc3\xa9\r\xe2\x80\xa8\xff";
+  g_autofree char *script = export_script (&options);
+  g_autofree char *path = g_build_filename (dir, "names.py", NULL);
+  g_assert_true (g_file_set_contents (path, script, -1, NULL));
+  Result r = run_python (dir, "-c",
+                         "import ast, os, sys\n"
+                         "tree = ast.parse(open(sys.argv[1], 'rb').read())\n"
+                         "for node in ast.walk(tree):\n"
+                         "    if isinstance(node, ast.Assign) and "
+                         "getattr(node.targets[0], 'id', '') in ('WEIGHTS', 'root'):\n"
+                         "        v = eval(compile(ast.Expression(node.value), 'x', 'eval'))\n"
+                         "        sys.stdout.buffer.write(os.fsencode(v) + b'|')\n",
+                         path);
+  check_exit (&r, 0, NULL);
+  g_assert_cmpstr (r.out, ==, "/models/\xff\xfe.safetensors|/data/caf\xc3\xa9\r\xe2\x80\xa8\xff|");
+  result_clear (&r);
+  remove_tree (dir);
 }
 
 static void
@@ -645,7 +742,7 @@ test_cli_write (void)
     "nn.Conv2d(1, 4, kernel_size=3, stride=1, padding=1),", "nn.Linear(784, 10),",
     "torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=0.0,",
     "nesterov=False, weight_decay=0.0)",
-    "(Lamina read it from /srv/data/KMNIST)", "datasets.KMNIST(root, train=True", NULL });
+    "(Lamina read it from \"/srv/data/KMNIST\")", "datasets.KMNIST(root, train=True", NULL });
 
   /* To standard output: the weights by absolute path, nothing else printed. */
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", "-");
@@ -654,6 +751,26 @@ test_cli_write (void)
   assert_in_order (r.out, (const char *const[]) {
     "\"\"\"", weights_line, "LEARNING_RATE = 0.001\n", "torch.optim.Adam(", NULL });
   g_assert_true (g_str_has_suffix (r.out, "    main()\n"));
+  result_clear (&r);
+
+  /* Through a symlink to /dev/null: the device is written, not replaced,
+   * and the link stays. */
+  g_autofree char *link = g_build_filename (dir, "null.py", NULL);
+  g_assert_cmpint (symlink ("/dev/null", link), ==, 0);
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", link);
+  check_exit (&r, 0, NULL);
+  result_clear (&r);
+  GStatBuf st;
+  g_assert_cmpint (g_lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_cmpint (g_stat ("/dev/null", &st), ==, 0);
+  g_assert_true (S_ISCHR (st.st_mode));
+
+  /* A folder where the script should go: refused by name, nothing made. */
+  g_autofree char *folder = g_build_filename (dir, "folder.py", NULL);
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", folder);
+  check_exit (&r, 6, "folder.py");
   result_clear (&r);
 
   remove_tree (dir);
@@ -834,6 +951,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/script/mse-folder", test_script_mse_folder);
   g_test_add_func ("/export/script/weights-path", test_script_weights_path);
   g_test_add_func ("/export/script/errors", test_script_errors);
+  g_test_add_func ("/export/script/hostile-strings", test_script_hostile_strings);
   g_test_add_func ("/export/dataset-for-dir", test_dataset_for_dir);
   g_test_add_func ("/export/cli/errors", test_cli_errors);
   g_test_add_func ("/export/cli/write", test_cli_write);
