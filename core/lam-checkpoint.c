@@ -74,30 +74,6 @@ dims_to_string (const gint64 *dims, int rank)
   return g_string_free (s, FALSE);
 }
 
-static void
-append_json_string (GString *s, const char *value)
-{
-  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_VALUE);
-  json_node_set_string (node, value);
-  g_autofree char *text = json_to_string (node, FALSE);
-  g_string_append (s, text);
-}
-
-/* The fewest digits that read back as the same float. */
-static void
-append_float (GString *s, float value)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  for (int digits = 1; digits <= 9; digits++) {
-    char format[8];
-    g_snprintf (format, sizeof format, "%%.%dg", digits);
-    g_ascii_formatd (buf, sizeof buf, format, (double) value);
-    if ((float) g_ascii_strtod (buf, NULL) == value)
-      break;
-  }
-  g_string_append (s, buf);
-}
-
 static int
 compare_refs (gconstpointer a, gconstpointer b)
 {
@@ -165,9 +141,9 @@ write_safetensors (const char *path, GArray *refs, GHashTable *metadata, GError 
     for (guint i = 0; i < n_keys; i++) {
       if (i > 0)
         g_string_append_c (header, ',');
-      append_json_string (header, keys[i]);
+      lam_json_append_string (header, keys[i]);
       g_string_append_c (header, ':');
-      append_json_string (header, g_hash_table_lookup (metadata, keys[i]));
+      lam_json_append_string (header, g_hash_table_lookup (metadata, keys[i]));
     }
     g_string_append_c (header, '}');
   }
@@ -177,7 +153,7 @@ write_safetensors (const char *path, GArray *refs, GHashTable *metadata, GError 
     guint64 bytes = 4 * (guint64) dims_numel (t->dims, t->rank);
     if (header->len > 1)
       g_string_append_c (header, ',');
-    append_json_string (header, t->name);
+    lam_json_append_string (header, t->name);
     g_string_append (header, ":{\"dtype\":\"F32\",\"shape\":[");
     for (int d = 0; d < t->rank; d++)
       g_string_append_printf (header, d ? ",%" G_GINT64_FORMAT : "%" G_GINT64_FORMAT, t->dims[d]);
@@ -455,6 +431,12 @@ lam_safetensors_read (const char *path, GHashTable **metadata, GError **error)
                  "%s: the header is not a JSON object", path);
     return NULL;
   }
+  g_autofree char *bad_text = lam_json_find_bad_text (root);
+  if (bad_text != NULL) {
+    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
+                 "%s: \"%s\" in the header is not valid UTF-8 text", path, bad_text);
+    return NULL;
+  }
   JsonObject *obj = json_node_get_object (root);
 
   g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
@@ -552,7 +534,7 @@ floats_to_list (const float *values, int n)
   for (int i = 0; i < n; i++) {
     if (i > 0)
       g_string_append_c (s, ',');
-    append_float (s, values[i]);
+    lam_json_append_float (s, values[i]);
   }
   return g_string_free (s, FALSE);
 }
@@ -566,7 +548,7 @@ checkpoint_json (const char *spec_json, const LamCheckpointInfo *info, const cha
   g_string_append_printf (s, "  \"lamina_version\": \"%s\",\n", LAMINA_VERSION);
   g_string_append_printf (s, "  \"save_id\": \"%s\",\n", save_id);
   g_string_append (s, "  \"weights\": ");
-  append_json_string (s, weights_name);
+  lam_json_append_string (s, weights_name);
   g_string_append (s, ",\n  \"model\": ");
   g_autofree char *trimmed = g_strchomp (g_strdup (spec_json));
   g_auto (GStrv) lines = g_strsplit (trimmed, "\n", -1);
@@ -578,26 +560,26 @@ checkpoint_json (const char *spec_json, const LamCheckpointInfo *info, const cha
   for (int i = 0; i < n; i++) {
     if (i > 0)
       g_string_append (s, ", ");
-    append_float (s, info->mean[i]);
+    lam_json_append_float (s, info->mean[i]);
   }
   g_string_append (s, "], \"std\": [");
   for (int i = 0; i < n; i++) {
     if (i > 0)
       g_string_append (s, ", ");
-    append_float (s, info->std[i]);
+    lam_json_append_float (s, info->std[i]);
   }
   g_string_append (s, "]}");
 
   if (info->dataset != NULL) {
     g_string_append (s, ",\n  \"dataset\": ");
-    append_json_string (s, info->dataset);
+    lam_json_append_string (s, info->dataset);
   }
   if (info->class_names != NULL) {
     g_string_append (s, ",\n  \"classes\": [");
     for (int i = 0; info->class_names[i] != NULL; i++) {
       if (i > 0)
         g_string_append (s, ", ");
-      append_json_string (s, info->class_names[i]);
+      lam_json_append_string (s, info->class_names[i]);
     }
     g_string_append_c (s, ']');
   }
@@ -703,7 +685,7 @@ save_weights (const char *path, const LamModelPlan *plan, const LamCheckpointInf
     for (int i = 0; info->class_names[i] != NULL; i++) {
       if (i > 0)
         g_string_append (classes, ", ");
-      append_json_string (classes, info->class_names[i]);
+      lam_json_append_string (classes, info->class_names[i]);
     }
     g_string_append_c (classes, ']');
     g_hash_table_insert (metadata, "classes", g_string_free (classes, FALSE));
@@ -857,6 +839,12 @@ read_checkpoint_json (const char *path, char **save_id, GError **error)
     return NULL;
   }
   JsonNode *root = json_parser_get_root (parser);
+  g_autofree char *bad_text = lam_json_find_bad_text (root);
+  if (bad_text != NULL) {
+    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
+                 "%s: \"%s\" is not valid UTF-8 text", path, bad_text);
+    return NULL;
+  }
   JsonObject *obj = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   JsonNode *version = obj ? json_object_get_member (obj, "lamina_checkpoint") : NULL;
   if (version == NULL || !JSON_NODE_HOLDS_VALUE (version) ||

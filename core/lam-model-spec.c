@@ -22,6 +22,7 @@
 #include "lam-model.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -339,6 +340,19 @@ check_float_field (guint flag, double value, const char *where, GError **error)
                  "%s: p must be at least 0 and below 1, got %g", where, value);
     return FALSE;
   }
+  /* Layers keep their arguments as 32-bit floats. */
+  if (fabs (value) > FLT_MAX) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                 "%s: %s %g is beyond what a 32-bit float holds (at most %g)", where,
+                 flag == F_P ? "p" : "slope", value, (double) FLT_MAX);
+    return FALSE;
+  }
+  if (flag == F_P && (float) value >= 1.0f) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                 "%s: p %.17g rounds to 1 as a 32-bit float; the largest p is %.8g", where,
+                 value, (double) nextafterf (1.0f, 0.0f));
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -366,6 +380,65 @@ lam_json_node_describe (JsonNode *node)
   if (type == G_TYPE_BOOLEAN)
     return "a boolean";
   return "a number";
+}
+
+static gboolean
+find_bad_text (JsonNode *node, GString *path)
+{
+  if (node == NULL)
+    return FALSE;
+  switch (JSON_NODE_TYPE (node)) {
+  case JSON_NODE_OBJECT: {
+    JsonObject *obj = json_node_get_object (node);
+    g_autoptr (GList) members = json_object_get_members (obj);
+    for (GList *l = members; l != NULL; l = l->next) {
+      const char *name = l->data;
+      gsize len = path->len;
+      if (len > 0)
+        g_string_append_c (path, '.');
+      if (!g_utf8_validate (name, -1, NULL)) {
+        g_string_append (path, "(a member name)");
+        return TRUE;
+      }
+      g_string_append (path, name);
+      if (find_bad_text (json_object_get_member (obj, name), path))
+        return TRUE;
+      g_string_truncate (path, len);
+    }
+    return FALSE;
+  }
+  case JSON_NODE_ARRAY: {
+    JsonArray *array = json_node_get_array (node);
+    for (guint i = 0; i < json_array_get_length (array); i++) {
+      gsize len = path->len;
+      g_string_append_printf (path, "[%u]", i);
+      if (find_bad_text (json_array_get_element (array, i), path))
+        return TRUE;
+      g_string_truncate (path, len);
+    }
+    return FALSE;
+  }
+  case JSON_NODE_VALUE:
+    if (json_node_get_value_type (node) == G_TYPE_STRING) {
+      const char *text = json_node_get_string (node);
+      return text != NULL && !g_utf8_validate (text, -1, NULL);
+    }
+    return FALSE;
+  case JSON_NODE_NULL:
+  default:
+    return FALSE;
+  }
+}
+
+char *
+lam_json_find_bad_text (JsonNode *node)
+{
+  g_autoptr (GString) path = g_string_new (NULL);
+  if (!find_bad_text (node, path))
+    return NULL;
+  if (path->len == 0)
+    g_string_append (path, "(the top level)");
+  return g_strdup (path->str);
 }
 
 static gboolean
@@ -644,6 +717,12 @@ lam_model_spec_from_json (const char *json, gssize length, GError **error)
                  "a model must be a JSON object with \"layers\", got %s", lam_json_node_describe (root));
     return NULL;
   }
+  g_autofree char *bad_text = lam_json_find_bad_text (root);
+  if (bad_text != NULL) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE,
+                 "\"%s\" is not valid UTF-8 text", bad_text);
+    return NULL;
+  }
 
   JsonObject *obj = json_node_get_object (root);
   /* A checkpoint's .json keeps the spec under "model": accept it here so
@@ -661,9 +740,13 @@ lam_model_spec_from_json (const char *json, gssize length, GError **error)
 }
 
 /* Formats a float with the fewest digits that read back as the same float. */
-static void
-append_float (GString *s, float value)
+void
+lam_json_append_float (GString *s, float value)
 {
+  if (!isfinite (value)) {
+    g_string_append (s, "null");
+    return;
+  }
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
   for (int digits = 1; digits <= 9; digits++) {
     char format[8];
@@ -675,11 +758,12 @@ append_float (GString *s, float value)
   g_string_append (s, buf);
 }
 
-static void
-append_json_string (GString *s, const char *value)
+void
+lam_json_append_string (GString *s, const char *value)
 {
+  g_autofree char *valid = g_utf8_make_valid (value, -1);
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_VALUE);
-  json_node_set_string (node, value);
+  json_node_set_string (node, valid);
   g_autofree char *text = json_to_string (node, FALSE);
   g_string_append (s, text);
 }
@@ -706,11 +790,11 @@ append_json_layer (GString *s, const LamLayerSpec *layer)
     g_string_append (s, ", \"bias\": false");
   if ((fields & F_P) && layer->p != def.p) {
     g_string_append (s, ", \"p\": ");
-    append_float (s, layer->p);
+    lam_json_append_float (s, layer->p);
   }
   if ((fields & F_SLOPE) && layer->slope != def.slope) {
     g_string_append (s, ", \"slope\": ");
-    append_float (s, layer->slope);
+    lam_json_append_float (s, layer->slope);
   }
   g_string_append_c (s, '}');
 }
@@ -723,7 +807,7 @@ lam_model_spec_to_json (const LamModelSpec *spec)
   GString *s = g_string_new ("{\n");
   if (spec->name != NULL) {
     g_string_append (s, "  \"name\": ");
-    append_json_string (s, spec->name);
+    lam_json_append_string (s, spec->name);
     g_string_append (s, ",\n");
   }
   if (spec->has_input) {
@@ -1140,13 +1224,13 @@ lam_model_spec_to_text (const LamModelSpec *spec)
     case LAM_LAYER_DROPOUT:
       if (layer->p != def.p) {
         g_string_append_c (s, ':');
-        append_float (s, layer->p);
+        lam_json_append_float (s, layer->p);
       }
       break;
     case LAM_LAYER_LEAKY_RELU:
       if (layer->slope != def.slope) {
         g_string_append_c (s, ':');
-        append_float (s, layer->slope);
+        lam_json_append_float (s, layer->slope);
       }
       break;
     default:

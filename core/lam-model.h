@@ -73,6 +73,17 @@ char *lam_model_spec_to_json (const LamModelSpec *spec); /* pretty-printed, owne
  * (NULL) "nothing": what a JSON reader found, for its error messages. */
 typedef struct _JsonNode JsonNode;
 const char *lam_json_node_describe (JsonNode *node);
+/* NULL when every string and member name under node is valid UTF-8 and
+ * holds no NUL; otherwise the first field that is not, as an owned path
+ * ("model.name", "layers[2].type", "classes[3]"). json-glib passes escapes
+ * such as "\214" through as raw bytes, so readers check this before using
+ * any text, and a loaded file always saves into a loadable one. */
+char *lam_json_find_bad_text (JsonNode *node);
+/* What every Lamina JSON writer appends: a string made valid UTF-8 (bytes
+ * that are not become U+FFFD), and a float in the fewest digits that read
+ * back the same, or null when it is not finite (JSON has no inf or nan). */
+void lam_json_append_string (GString *s, const char *value);
+void lam_json_append_float (GString *s, float value);
 char *lam_model_spec_to_text (const LamModelSpec *spec); /* owned */
 
 /* Presets are JSON files compiled into the library (resources/presets). */

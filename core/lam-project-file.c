@@ -381,7 +381,9 @@ write_node (GString *s, JsonNode *node, int depth)
     return;
   case JSON_NODE_VALUE: {
     GType type = json_node_get_value_type (node);
-    if (type == G_TYPE_DOUBLE) {
+    if (type == G_TYPE_DOUBLE && !isfinite (json_node_get_double (node))) {
+      g_string_append (s, "null");
+    } else if (type == G_TYPE_DOUBLE) {
       char buffer[G_ASCII_DTOSTR_BUF_SIZE];
       g_ascii_dtostr (buffer, sizeof buffer, json_node_get_double (node));
       g_string_append (s, buffer);
@@ -392,8 +394,7 @@ write_node (GString *s, JsonNode *node, int depth)
     } else if (type == G_TYPE_BOOLEAN) {
       g_string_append (s, json_node_get_boolean (node) ? "true" : "false");
     } else {
-      g_autofree char *quoted = json_to_string (node, FALSE);
-      g_string_append (s, quoted);
+      lam_json_append_string (s, json_node_get_string (node));
     }
     return;
   }
@@ -1221,6 +1222,11 @@ load_project (const char *path, GError **error)
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: expected a JSON object, "
           "found %s", lam_json_node_describe (root));
+    return NULL;
+  }
+  g_autofree char *bad_text = lam_json_find_bad_text (root);
+  if (bad_text != NULL) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" is not valid UTF-8 text", bad_text);
     return NULL;
   }
   JsonObject *obj = json_node_get_object (root);

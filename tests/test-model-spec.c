@@ -917,6 +917,48 @@ test_init_bounds (void)
   g_assert_true (memcmp (a, b, plan->n_params * sizeof (float)) != 0);
 }
 
+/* Text that is not UTF-8 is refused by the field's name: json-glib passes
+ * "\214" through as a raw byte, which no later save could write back. */
+static void
+test_json_not_utf8 (void)
+{
+  g_autoptr (GError) e1 = json_error ("{\"name\": \"\\214 net\", \"input\": [4], "
+                                      "\"layers\": [{\"type\": \"linear\", \"out\": 2}]}");
+  assert_error_says (e1, LAM_MODEL_ERROR_PARSE, "\"name\"", "UTF-8", NULL);
+  g_autoptr (GError) e2 = json_error ("{\"input\": [4], \"layers\": [{\"type\": \"relu\"}, "
+                                      "{\"type\": \"linear\\377\", \"out\": 2}]}");
+  assert_error_says (e2, LAM_MODEL_ERROR_PARSE, "\"layers[1].type\"", "UTF-8", NULL);
+
+  /* A name that is not UTF-8 when set by hand is written as valid UTF-8. */
+  g_autoptr (LamModelSpec) spec = spec_from_text_or_die ("input=4,linear:2");
+  spec->name = g_strdup ("caf\xe9");
+  g_autofree char *json = lam_model_spec_to_json (spec);
+  g_assert_true (g_utf8_validate (json, -1, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) back = lam_model_spec_from_json (json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (back->name, "caf"));
+}
+
+/* Arguments are kept as 32-bit floats: what does not fit is refused with
+ * the limit, never stored as inf or rounded into a value out of range. */
+static void
+test_text_float_range (void)
+{
+  g_autoptr (GError) e1 = text_error ("input=4,leaky_relu:1e300,linear:2");
+  assert_error_says (e1, LAM_MODEL_ERROR_INVALID, "slope", "32-bit float", "3.40282e+38", NULL);
+  g_autoptr (GError) e2 = text_error ("input=4,dropout:0.99999999999,linear:2");
+  assert_error_says (e2, LAM_MODEL_ERROR_INVALID, "rounds to 1", "0.99999994", NULL);
+  g_autoptr (GError) e3 = json_error ("{\"input\": [4], \"layers\": [{\"type\": \"leaky_relu\", "
+                                      "\"slope\": -1e39}, {\"type\": \"linear\", \"out\": 2}]}");
+  assert_error_says (e3, LAM_MODEL_ERROR_INVALID, "slope", "32-bit float", NULL);
+  /* The largest p that is below 1 as a float still works. */
+  g_autoptr (LamModelSpec) spec = spec_from_text_or_die ("input=4,dropout:0.99999994,linear:2");
+  g_autofree char *json = lam_model_spec_to_json (spec);
+  g_assert_null (strstr (json, "inf"));
+  g_assert_null (strstr (json, "nan"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -944,6 +986,8 @@ main (int argc, char **argv)
   g_test_add_func ("/model-spec/json/missing-field", test_json_missing_field);
   g_test_add_func ("/model-spec/json/unknown-field", test_json_unknown_field);
   g_test_add_func ("/model-spec/json/bad-json", test_json_bad_json);
+  g_test_add_func ("/model-spec/json/not-utf8", test_json_not_utf8);
+  g_test_add_func ("/model-spec/text/float-range", test_text_float_range);
   g_test_add_func ("/model-spec/text/same-as-json", test_text_same_as_json);
   g_test_add_func ("/model-spec/text/bad-number", test_text_bad_number);
   g_test_add_func ("/model-spec/text/non-positive", test_text_non_positive);

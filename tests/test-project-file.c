@@ -843,6 +843,44 @@ test_resume_mid_epoch (Fixture *f, gconstpointer data)
   check_resume (f, LAM_OPTIMIZER_ADAMW, 11);
 }
 
+/* Text read from a project is valid UTF-8, and a loaded project always
+ * saves into one that loads: an escape such as "\214" is refused by the
+ * field's name, and text that is not UTF-8 in memory (a folder's name in
+ * another encoding) is written as valid UTF-8. */
+static void
+test_text_not_utf8 (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "u.lamina");
+  edit_project (path, "\"dir\" : \"", "\"dir\" : \"\\214");
+  const char *want_dir[] = { "\"dataset.dir\"", "UTF-8", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want_dir);
+
+  g_autofree char *path2 = save_demo (f, "n.lamina");
+  edit_project (path2, "\"name\" : \"", "\"name\" : \"\\377");
+  const char *want_name[] = { "UTF-8", "name\"", NULL };
+  assert_load_fails (path2, LAM_PROJECT_FILE_ERROR_FORMAT, want_name);
+
+  g_autoptr (LamProjectFile) file = full_project ();
+  g_free (file->dataset_dir);
+  file->dataset_dir = g_strdup ("/data/caf\xe9");
+  g_free (file->spec->name);
+  file->spec->name = g_strdup ("r\xe9seau");
+  g_autofree char *path3 = fixture_path (f, "latin1.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path3, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path3, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_utf8_validate (back->dataset_dir, -1, NULL));
+  g_assert_true (g_str_has_prefix (back->dataset_dir, "/data/caf"));
+  g_assert_true (g_utf8_validate (back->spec->name, -1, NULL));
+  /* And once more: what was loaded saves and loads again. */
+  g_assert_true (lam_project_file_save (back, path3, &error));
+  g_autoptr (LamProjectFile) again = lam_project_file_load (path3, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again->dataset_dir, ==, back->dataset_dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -858,6 +896,7 @@ main (int argc, char **argv)
   ADD ("/error/missing-weights", test_missing_weights);
   ADD ("/error/weights-disagree", test_weights_disagree);
   ADD ("/error/lying-header", test_lying_header);
+  ADD ("/error/text-not-utf8", test_text_not_utf8);
   ADD ("/error/failed-save-keeps-project", test_failed_save);
   ADD ("/resume/adam-two-epochs", test_resume_adam);
   ADD ("/resume/sgd-momentum", test_resume_sgd_momentum);
