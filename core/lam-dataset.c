@@ -25,6 +25,7 @@ const char *const lam_cifar10_classes[] = {
 /* Counts in LamDataset are int; 2 GiB of pixels is far beyond what this app
  * trains on, and stops a bad header from asking for more. */
 #define MAX_BYTES ((gsize) 1 << 31)
+#define GZIP_MAX_RATIO 1032
 #define GZIP_CHUNK ((gsize) 1 << 20)
 #define CIFAR_SIDE 32
 #define CIFAR_IMAGE (3 * CIFAR_SIDE * CIFAR_SIDE)
@@ -121,7 +122,7 @@ idx_kind (guint rank)
  * the bytes really there. */
 static guint8 *
 read_idx (const char *path, guint min_rank, guint max_rank, guint *rank_out, guint32 *dims,
-          GError **error)
+          const char *count_source, guint32 expect_count, GError **error)
 {
   g_assert (min_rank >= 1 && min_rank <= max_rank && max_rank <= IDX_MAX_RANK);
   guint rank = min_rank;
@@ -258,6 +259,14 @@ read_idx (const char *path, guint min_rank, guint max_rank, guint *rank_out, gui
     return NULL;
   }
 
+  /* Checked on the header alone, before the payload costs memory or time. */
+  if (count_source != NULL && dims[0] != expect_count) {
+    g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_MISMATCH,
+                 "%s has %u images but %s has %u labels: expected one label per image", path,
+                 dims[0], count_source, expect_count);
+    return NULL;
+  }
+
   /* Only at least the claimed bytes are required: bytes after them are
    * ignored, as the header alone defines the counts that are later compared
    * between the images and the labels. */
@@ -286,6 +295,16 @@ read_idx (const char *path, guint min_rank, guint max_rank, guint *rank_out, gui
       return NULL;
     }
     return g_steal_pointer (&data);
+  }
+
+  /* Deflate expands at most 1032 times: a claim beyond that cannot be in
+   * the file, whatever it holds. */
+  if ((guint64) file_size * GZIP_MAX_RATIO < (guint64) payload) {
+    g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_TRUNCATED,
+                 "%s: truncated (%s of shape %s need %" G_GSIZE_FORMAT " bytes, more than a "
+                 "gzip file of %" G_GOFFSET_FORMAT " bytes can hold)",
+                 path, idx_kind (rank), shape->str, payload, file_size);
+    return NULL;
   }
 
   /* A gzip stream's real length is only known by reading it, so the buffer
@@ -353,7 +372,14 @@ lam_dataset_load_idx (const char *images_path, const char *labels_path,
 
   guint32 image_dims[4] = { 0, 1, 0, 0 }, label_dims[1];
   guint image_rank = 0, label_rank = 0;
-  g_autofree guint8 *images = read_idx (images_path, 3, 4, &image_rank, image_dims, error);
+  /* The small labels file first: its count bounds what the images may
+   * claim before their payload is read. */
+  g_autofree guint8 *labels = read_idx (labels_path, 1, 1, &label_rank, label_dims, NULL, 0,
+                                        error);
+  if (labels == NULL)
+    return NULL;
+  g_autofree guint8 *images = read_idx (images_path, 3, 4, &image_rank, image_dims, labels_path,
+                                        label_dims[0], error);
   if (images == NULL)
     return NULL;
   /* Rank 3 is [n, h, w] grey; rank 4 is [n, c, h, w]. */
@@ -361,15 +387,6 @@ lam_dataset_load_idx (const char *images_path, const char *labels_path,
     image_dims[3] = image_dims[2];
     image_dims[2] = image_dims[1];
     image_dims[1] = 1;
-  }
-  g_autofree guint8 *labels = read_idx (labels_path, 1, 1, &label_rank, label_dims, error);
-  if (labels == NULL)
-    return NULL;
-  if (label_dims[0] != image_dims[0]) {
-    g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_MISMATCH,
-                 "%s has %u labels, expected one per image of %s (%u images)", labels_path,
-                 label_dims[0], images_path, image_dims[0]);
-    return NULL;
   }
   gsize n = image_dims[0];
 

@@ -365,7 +365,18 @@ test_idx_huge_claim (gconstpointer data)
   g_assert_null (lam_dataset_load_idx (good_ip, lp, NULL, &error));
   assert_error_names (error, LAM_DATASET_ERROR_TRUNCATED, lp);
   g_clear_error (&error);
+  /* The images' claim disagrees with the labels' count: refused on the
+   * header, before a byte of the payload is read. */
   g_assert_null (lam_dataset_load_idx (ip, good_lp, NULL, &error));
+  assert_error_names (error, LAM_DATASET_ERROR_MISMATCH, ip);
+  g_clear_error (&error);
+  /* With labels that agree, the claim is checked against the file. */
+  guint32 n_claimed = 1u << 21;
+  g_autoptr (GByteArray) many_labels = lam_test_idx_bytes (0x08, 1, &n_claimed, NULL, 0);
+  g_byte_array_set_size (many_labels, 8 + n_claimed);
+  memset (many_labels->data + 8, 0, n_claimed);
+  g_autofree char *many_lp = write_bytes (tmp->path, "many-labels", many_labels, gzip);
+  g_assert_null (lam_dataset_load_idx (ip, many_lp, NULL, &error));
   assert_error_names (error, LAM_DATASET_ERROR_TRUNCATED, ip);
   g_clear_error (&error);
   g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 1.0);
