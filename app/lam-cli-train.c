@@ -467,6 +467,24 @@ lam_cli_train (int argc, char **argv)
   }
   double load_seconds = (g_get_monotonic_time () - load_start) / 1e6;
 
+  /* A preset's input is the tutorials' default and follows the data; an
+   * input the user wrote (or a project trained on other images) must match. */
+  g_auto (GStrv) presets = lam_model_spec_list_presets ();
+  gboolean input_chosen = spec->has_input &&
+                          (project != NULL ||
+                           (model_text != NULL &&
+                            !g_strv_contains ((const char *const *) presets, model_text)));
+  LamShape data_shape = lam_shape_chw (train->channels, train->height, train->width);
+  if (input_chosen && !lam_shape_equal (&spec->input, &data_shape)) {
+    g_autofree char *want = lam_shape_to_string (&spec->input);
+    g_autofree char *have = lam_shape_to_string (&data_shape);
+    g_printerr ("lamina train: the model's input is %s but %s holds images of %s: %s\n", want,
+                dir, have,
+                project != NULL ? "the project was trained on other images"
+                                : "change input= in the model or leave it out to follow the data");
+    return LAM_EXIT_MODEL;
+  }
+
   g_autofree char *note = NULL;
   LamBackend *backend = lam_device_open (device, &note, &error);
   if (backend == NULL) {

@@ -1,5 +1,7 @@
 #include "lam-device.h"
 
+#include <string.h>
+
 #include <gmodule.h>
 
 #include "lamina-config.h"
@@ -115,4 +117,17 @@ lam_device_open (const char *device, char **note, GError **error)
   g_set_error (error, LAM_DEVICE_ERROR, LAM_DEVICE_ERROR_UNKNOWN,
                "unknown device \"%s\" (expected auto, cpu or cuda)", device);
   return NULL;
+}
+
+guint64
+lam_device_host_memory_available (void)
+{
+  g_autofree char *meminfo = NULL;
+  if (!g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL))
+    return 0;
+  const char *line = strstr (meminfo, "MemAvailable:");
+  if (line == NULL)
+    return 0;
+  guint64 kib = g_ascii_strtoull (line + strlen ("MemAvailable:"), NULL, 10);
+  return kib * 1024;
 }

@@ -27,5 +27,8 @@ LamBackend *lam_backend_cpu_new (void);
 LamBackend *lam_device_open (const char *device, char **note, GError **error);
 
 void lam_backend_free (LamBackend *backend);
+/* Bytes of main memory a process may still use without swapping
+ * (MemAvailable), or 0 when unknown. */
+guint64 lam_device_host_memory_available (void);
 
 G_END_DECLS

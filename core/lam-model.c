@@ -121,6 +121,18 @@ init_params (LamModel *model, guint64 seed, GError **error)
   return TRUE;
 }
 
+guint64
+lam_model_plan_estimate_bytes (const LamModelPlan *plan, int max_batch)
+{
+  g_return_val_if_fail (plan != NULL && max_batch > 0, 0);
+  guint64 batch = (guint64) max_batch;
+  guint64 params = 2 * (guint64) plan->n_params * sizeof (float);
+  guint64 activations = 2 * (guint64) plan->activation_floats_per_sample * batch * sizeof (float);
+  guint64 saved = (guint64) plan->saved_bytes_per_sample * batch;
+  guint64 scratch = (guint64) plan->scratch_floats_per_sample * batch * sizeof (float);
+  return params + activations + saved + scratch;
+}
+
 LamModel *
 lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64 seed,
                GError **error)

@@ -110,6 +110,9 @@ typedef struct
  * its input set. The last layer's output must be flat. */
 LamModelPlan *lam_model_plan_new (const LamModelSpec *spec, GError **error);
 void lam_model_plan_free (LamModelPlan *plan);
+/* Bytes lam_model_new allocates for this plan at max_batch: parameters,
+ * their gradients, activations and their gradients, saved state, scratch. */
+guint64 lam_model_plan_estimate_bytes (const LamModelPlan *plan, int max_batch);
 
 /* The model on a backend. */
 typedef struct _LamModel LamModel;

@@ -1,5 +1,7 @@
 #include "lam-trainer.h"
 
+#include "lam-device.h"
+
 #include <math.h>
 #include <string.h>
 #ifdef __linux__
@@ -11,6 +13,13 @@
 #include "lam-loader.h"
 
 G_DEFINE_QUARK (lam-trainer-error-quark, lam_trainer_error)
+
+/* A loss above DIVERGE_FACTOR times its start (and DIVERGE_MARGIN above
+ * it, for losses that start near 0) for DIVERGE_REPORTS reports in a row
+ * has diverged, whichever optimizer drove it there. */
+#define DIVERGE_FACTOR 10.0
+#define DIVERGE_MARGIN 1.0
+#define DIVERGE_REPORTS 5
 
 struct _LamTrainer
 {
@@ -221,6 +230,30 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   g_queue_init (&self->events);
   self->context = g_main_context_ref_thread_default ();
 
+  /* Main memory is promised lazily: a model too large for it would be
+   * killed mid-training by the kernel instead of refused here. */
+  if (g_str_equal (backend->name, "cpu")) {
+    g_autoptr (LamModelPlan) plan = lam_model_plan_new (self->spec, error);
+    if (plan == NULL)
+      goto fail;
+    int n_state = lam_optimizer_config_get_n_state (&config->optimizer);
+    /* The model, the optimizer's state and the trainer's copy of the weights. */
+    guint64 need = lam_model_plan_estimate_bytes (plan, config->batch_size) +
+                   (guint64) (n_state + 1) * plan->n_params * sizeof (float);
+    guint64 available = lam_device_host_memory_available ();
+    if (available > 0 && need > available) {
+      g_autofree char *need_text = g_format_size (need);
+      g_autofree char *available_text = g_format_size (available);
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
+                   "the model needs about %s to train (%" G_GSIZE_FORMAT " parameters with "
+                   "their gradients and %s's state, and the activations of a batch of %d) but "
+                   "only %s of memory is available: make the layers smaller",
+                   need_text, plan->n_params,
+                   lam_optimizer_kind_to_string (config->optimizer.kind), config->batch_size,
+                   available_text);
+      goto fail;
+    }
+  }
   self->model = lam_model_new (self->spec, backend, config->batch_size, config->seed, error);
   if (self->model == NULL)
     goto fail;
@@ -496,6 +529,10 @@ train_thread (gpointer data)
   g_autofree gint32 *predictions_host = g_new (gint32, self->config.batch_size);
 
   gint64 last_report_time = 0;
+  /* Divergence that stays finite (Adam at a huge learning rate reaches a
+   * loss of 1e12): the mean loss of the run's first report is the yardstick. */
+  double start_loss = NAN;
+  int reports_above = 0;
 
   lower_thread_priority ();
 
@@ -562,6 +599,14 @@ train_thread (gpointer data)
         if (due)
           last_report_time = now;
       }
+      /* The loss of the run's first step, taken before any update, is the
+       * yardstick for divergence. Read once, without resetting the sums. */
+      if (isnan (start_loss)) {
+        float first[2];
+        backend->download (backend, first, self->sums_device, sizeof first);
+        if (isfinite (first[0]))
+          start_loss = first[0] / report_samples;
+      }
       if (!due && !single && !last)
         continue;
 
@@ -569,7 +614,12 @@ train_thread (gpointer data)
       float sums[2];
       backend->download (backend, sums, self->sums_device, sizeof sums);
       backend->fill (backend, self->sums_device, 2, 0);
-      if (!isfinite (sums[0])) {
+      double window_loss = report_samples > 0 ? sums[0] / report_samples : sums[0];
+      gboolean far_above = isfinite (window_loss) &&
+                           window_loss > MAX (DIVERGE_FACTOR * start_loss,
+                                              start_loss + DIVERGE_MARGIN);
+      reports_above = far_above ? reports_above + 1 : 0;
+      if (!isfinite (sums[0]) || reports_above >= DIVERGE_REPORTS) {
         g_mutex_lock (&self->snapshot_lock);
         lam_model_set_params_host (model, self->snapshot);
         gint64 good_step = self->snapshot_step;
@@ -579,18 +629,24 @@ train_thread (gpointer data)
         event->step = step;
         event->epoch = epoch;
         event->batch = batch_index;
+        g_autofree char *what =
+          isfinite (sums[0])
+            ? g_strdup_printf ("stayed above %g times its start (%.4g, now %.4g) for %d reports",
+                               DIVERGE_FACTOR, start_loss, window_loss, reports_above)
+            : g_strdup_printf ("became %s", isnan (sums[0]) ? "NaN (not a number)" : "infinite");
         event->message = g_strdup_printf (
-          "The loss became %s by step %" G_GINT64_FORMAT " (epoch %d): training stopped and the "
+          "The loss %s by step %" G_GINT64_FORMAT " (epoch %d): training stopped and the "
           "weights from step %" G_GINT64_FORMAT " were kept. The learning rate %g is probably "
           "too high; try %g.",
-          isnan (sums[0]) ? "NaN (not a number)" : "infinite", step, epoch + 1, good_step, lr,
-          lr / 10);
+          what, step, epoch + 1, good_step, lr, lr / 10);
         post_event (self, event);
         self->resumable = FALSE;
         stopped = TRUE;
         break;
       }
-      publish_snapshot (self, step);
+      /* Weights on their way up are not the ones a divergence keeps. */
+      if (reports_above == 0)
+        publish_snapshot (self, step);
       epoch_loss_sum += sums[0];
       epoch_correct += sums[1];
       epoch_samples += report_samples;

@@ -424,6 +424,45 @@ test_project_continue_export (void)
   remove_tree (dir);
 }
 
+/* What a run refuses before it starts, and how it ends when it diverges. */
+static void
+test_train_refusals (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+
+  /* An input the user wrote that the data does not have. */
+  Result r = run_lamina ("train", "--data", dir, "--model", "input=3x32x32,flatten,linear:3",
+                         NULL);
+  assert_exit (r, 4, "input is 3×32×32");
+  g_assert_nonnull (strstr (r.err, "1×8×8"));
+  result_clear (&r);
+
+  /* A model far larger than memory: refused at once with the estimate,
+   * never left to the kernel's OOM killer. */
+  r = run_lamina ("train", "--data", dir, "--model", "flatten,linear:4000000,linear:4000,linear:3", NULL);
+  assert_exit (r, 4, "make the layers smaller");
+  g_assert_nonnull (strstr (r.err, "GB to train"));
+  result_clear (&r);
+
+  /* Adam at a learning rate of 100 on Fashion-MNIST stays finite but
+   * diverges: exit 1 and the reason, as a NaN loss ends. */
+  r = run_lamina ("train", "--model", "mlp", "--optimizer", "adam", "--lr", "100", "--epochs",
+                  "2", "--no-test", NULL);
+  assert_exit (r, 1, "times its start");
+  result_clear (&r);
+  r = run_lamina ("train", "--model", "mlp", "--optimizer", "sgd", "--lr", "50", "--epochs", "1",
+                  "--no-test", NULL);
+  assert_exit (r, 1, "The loss");
+  result_clear (&r);
+
+  /* A sensible rate on the same data is not called divergent. */
+  r = run_lamina ("train", "--data", dir, "--model", "flatten,linear:64,relu,linear:3",
+                  "--optimizer", "adam", "--lr", "0.01", "--epochs", "3", NULL);
+  assert_exit (r, 0, NULL);
+  result_clear (&r);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -431,6 +470,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
   g_test_add_func ("/cli/bad-model", test_bad_model);
   g_test_add_func ("/cli/bad-data", test_bad_data);
+  g_test_add_func ("/cli/train-refusals", test_train_refusals);
   g_test_add_func ("/cli/info", test_info);
   g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
   g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
