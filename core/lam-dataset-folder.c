@@ -2,6 +2,7 @@
  * through a decoder the caller supplies (core links no image library), and
  * stored as IDX files like the built-in datasets. */
 #include "lam-dataset.h"
+#include "lam-device.h"
 #include "lam-file.h"
 
 #include <errno.h>
@@ -18,6 +19,9 @@
  * the limit also ends a walk through a symbolic-link loop. */
 #define MAX_DEPTH 8
 #define MAX_THREADS 8
+/* The most one decode may hold: a 100-megapixel image (the decoder's cap)
+ * as RGBA, a copy onto white and a crop, about 1.2 GB. */
+#define DECODE_WORKER_BYTES ((guint64) 1200 * 1000 * 1000)
 #define GUESS_SAMPLES 8
 #define GUESS_SIDE 32
 /* A pixel counts as coloured when its channels differ by more than JPEG's
@@ -314,6 +318,11 @@ static gboolean
 decode_all (DecodeJob *job, const LamImageFolderOptions *options, GError **error)
 {
   guint n_threads = MIN (MIN ((guint) g_get_num_processors (), MAX_THREADS), MAX (job->n, 1));
+  /* Each worker may hold one image at the decoder's limit at a time: as
+   * many workers as memory allows, at least one. */
+  guint64 available = lam_device_host_memory_available ();
+  if (available > 0)
+    n_threads = MIN (n_threads, (guint) MAX (available / DECODE_WORKER_BYTES, 1));
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
   for (guint t = 1; t < n_threads; t++) {
     GThread *thread = g_thread_try_new ("lam-decode", decode_thread, job, NULL);

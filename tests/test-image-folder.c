@@ -980,6 +980,57 @@ test_data_page_import (void)
   remove_tree (expected);
 }
 
+/* Files that lie to the decoder: a PNG whose text chunk claims 1.8 GB
+ * (libpng would allocate it), and a GIF without a pixel. Each is refused
+ * with its true reason, before anything large is allocated. */
+static void
+test_decoder_hostile (void)
+{
+  g_autoptr (Folder) folder = folder_new ();
+  write_image (folder->dir, "plain.png", "png", 8, 8, FALSE, halves);
+  g_autofree char *plain = g_build_filename (folder->dir, "plain.png", NULL);
+  g_autofree guint8 *bytes = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (plain, (char **) &bytes, &length, NULL));
+  /* After the signature (8) and IHDR (25): a tEXt header claiming
+   * 0x6b49d200 bytes, with none of them there. */
+  static const guint8 text_chunk[] = { 0x6b, 0x49, 0xd2, 0x00, 't', 'E', 'X', 't' };
+  g_autoptr (GByteArray) lying = g_byte_array_new ();
+  g_byte_array_append (lying, bytes, 33);
+  g_byte_array_append (lying, text_chunk, sizeof text_chunk);
+  g_byte_array_append (lying, bytes + 33, (guint) (length - 33));
+  g_autofree char *lying_path = g_build_filename (folder->dir, "lying.png", NULL);
+  g_assert_true (g_file_set_contents (lying_path, (const char *) lying->data, lying->len, NULL));
+
+  guint8 pixels[28 * 28];
+  g_autoptr (GError) error = NULL;
+  g_assert_false (lam_image_decode (lying_path, 1, 28, 28, pixels, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "tEXt chunk claims 1.8"));
+  g_assert_nonnull (strstr (error->message, "GB but only"));
+  g_clear_error (&error);
+
+  /* A GIF (named .png, as happens) whose screen and frame are 0 wide. */
+  static const guint8 gif[] = {
+    'G', 'I', 'F', '8', '9', 'a', 0, 0, 1, 0, 0x80, 0, 0,  /* screen 0×1, 2-colour table */
+    0, 0, 0, 255, 255, 255,                                /* the table */
+    ',', 0, 0, 0, 0, 0, 0, 1, 0, 0,                        /* frame 0×1 at (0, 0) */
+    2, 2, 0x4c, 0x01, 0,                                   /* LZW data */
+    ';' };
+  g_autofree char *gif_path = g_build_filename (folder->dir, "empty.png", NULL);
+  g_assert_true (g_file_set_contents (gif_path, (const char *) gif, sizeof gif, NULL));
+  g_assert_false (lam_image_decode (gif_path, 1, 28, 28, pixels, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_null (strstr (error->message, "too large"));
+  g_clear_error (&error);
+
+  /* The real file still decodes. */
+  g_assert_true (lam_image_decode (plain, 1, 28, 28, pixels, NULL, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -998,6 +1049,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image-folder/read/split-folders", test_split_folders);
   g_test_add_func ("/image-folder/read/errors", test_errors);
   g_test_add_func ("/image-folder/decoder/orientation-and-aspect", test_decoder_orientation);
+  g_test_add_func ("/image-folder/decoder/hostile-files", test_decoder_hostile);
   g_test_add_func ("/image-folder/import/idx-round-trip", test_import_round_trip);
   g_test_add_func ("/image-folder/import/split-default-root", test_import_split_default_root);
   g_test_add_func ("/image-folder/idx/rank4-channels", test_idx_rank4_channels);

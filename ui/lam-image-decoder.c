@@ -2,6 +2,8 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 /* A 100-megapixel image takes 400 MB decoded; anything bigger in a folder
  * of training images is a mistake, not a sample. */
@@ -69,6 +71,100 @@ flatten_onto_white (GdkPixbuf *pixbuf)
   return flat;
 }
 
+/* libpng allocates what a chunk's header claims before reading it: a small
+ * PNG whose text chunk claims 1.8 GB costs 1.8 GB. Walks the chunks' headers
+ * (not their data) and refuses a claim beyond the end of the file. TRUE for
+ * files that are not PNG. */
+static gboolean
+check_png_chunks (const char *path, GError **error)
+{
+  static const guint8 signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  FILE *file = fopen (path, "rb");
+  if (file == NULL)
+    return TRUE; /* the loader says why */
+  guint8 head[8];
+  gboolean ok = TRUE;
+  if (fread (head, 1, 8, file) == 8 && memcmp (head, signature, 8) == 0 &&
+      fseeko (file, 0, SEEK_END) == 0) {
+    off_t size = ftello (file);
+    off_t at = 8;
+    while (ok && at + 12 <= size) {
+      guint8 chunk[8];
+      if (fseeko (file, at, SEEK_SET) != 0 || fread (chunk, 1, 8, file) != 8)
+        break;
+      guint32 length = (guint32) chunk[0] << 24 | (guint32) chunk[1] << 16 |
+                       (guint32) chunk[2] << 8 | chunk[3];
+      off_t left = size - at - 12; /* after the length, type and CRC */
+      if ((off_t) length > left) {
+        char type[5] = { 0 };
+        for (int i = 0; i < 4; i++)
+          type[i] = g_ascii_isalpha (chunk[4 + i]) ? (char) chunk[4 + i] : '?';
+        g_autofree char *claim = g_format_size (length);
+        g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_CORRUPT_IMAGE,
+                     "corrupt PNG: its %s chunk claims %s but only %" G_GINT64_FORMAT
+                     " bytes follow",
+                     type, claim, (gint64) MAX (left, 0));
+        ok = FALSE;
+      } else if (memcmp (chunk + 4, "IEND", 4) == 0) {
+        break;
+      }
+      at += 12 + (off_t) length;
+    }
+  }
+  fclose (file);
+  return ok;
+}
+
+/* Skips GIF data sub-blocks (a length byte, then that many bytes, until a
+ * length of 0); FALSE at the end of the data. */
+static gboolean
+skip_gif_sub_blocks (const guint8 *data, gsize size, gsize *at)
+{
+  while (*at < size) {
+    guint8 n = data[(*at)++];
+    if (n == 0)
+      return TRUE;
+    *at += n;
+  }
+  return FALSE;
+}
+
+/* gdk-pixbuf's GIF loader fails with a critical and "out of memory" on a
+ * screen or frame 0 pixels wide or high: find those first and say so. */
+static gboolean
+check_gif_frames (const char *path, GError **error)
+{
+  g_autofree guint8 *data = NULL;
+  gsize size = 0;
+  if (!g_file_get_contents (path, (char **) &data, &size, NULL) || size < 13 ||
+      memcmp (data, "GIF8", 4) != 0)
+    return TRUE;
+  int width = data[6] | data[7] << 8, height = data[8] | data[9] << 8;
+  gsize at = 13 + ((data[10] & 0x80) ? (gsize) 3 << ((data[10] & 7) + 1) : 0);
+  while (width > 0 && height > 0 && at < size && data[at] != ';') {
+    if (data[at] == '!' && at + 2 <= size) {
+      at += 2;
+      if (!skip_gif_sub_blocks (data, size, &at))
+        break;
+    } else if (data[at] == ',' && at + 10 <= size) {
+      width = data[at + 5] | data[at + 6] << 8;
+      height = data[at + 7] | data[at + 8] << 8;
+      guint8 flags = data[at + 9];
+      at += 10 + ((flags & 0x80) ? (gsize) 3 << ((flags & 7) + 1) : 0) + 1;
+      if (!skip_gif_sub_blocks (data, size, &at))
+        break;
+    } else {
+      break;
+    }
+  }
+  if (width <= 0 || height <= 0) {
+    g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_CORRUPT_IMAGE,
+                 "GIF image of %d×%d pixels: it has no pixels to read", width, height);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 lam_image_decode (const char *path, int channels, int height, int width, guint8 *pixels,
                   gpointer user_data, GError **error)
@@ -78,10 +174,18 @@ lam_image_decode (const char *path, int channels, int height, int width, guint8 
   g_return_val_if_fail (height > 0 && width > 0, FALSE);
   g_return_val_if_fail (pixels != NULL, FALSE);
 
+  if (!check_png_chunks (path, error) || !check_gif_frames (path, error))
+    return FALSE;
   int source_width = 0, source_height = 0;
   if (gdk_pixbuf_get_file_info (path, &source_width, &source_height) == NULL) {
     g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_UNKNOWN_TYPE,
                  "not an image this program reads (expected PNG or JPEG)");
+    return FALSE;
+  }
+  if (source_width <= 0 || source_height <= 0) {
+    g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_CORRUPT_IMAGE,
+                 "image of %d×%d pixels: it has no pixels to read", source_width,
+                 source_height);
     return FALSE;
   }
   if (source_width > 0 && source_height > 0 &&
