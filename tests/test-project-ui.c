@@ -265,6 +265,81 @@ test_save_reopen_continue (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A save that stopped after its commit point (the new project file is in
+ * place, the new weights still under their hidden name): opening it from
+ * the window finishes the save and tells the user in an information
+ * dialog, not an error. */
+static void
+test_interrupted_save_reported (void)
+{
+  g_autoptr (GError) error = NULL;
+  LamProjectFile *file = lam_project_file_new ();
+  file->spec = lam_model_spec_preset ("mlp", NULL);
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (file->spec, NULL);
+  g_autofree float *params = g_new0 (float, plan->n_params);
+  for (gsize i = 0; i < plan->n_params; i++)
+    params[i] = (float) (i % 13) / 100.0f;
+  float mean[3] = { 0.286f, 0, 0 }, std[3] = { 0.353f, 1, 1 };
+  lam_project_file_set_weights (file, params, plan->n_params, 1, mean, std);
+  g_free (file->device);
+  file->device = g_strdup ("cpu");
+  file->dataset_dir = g_strdup (LAM_DATASET_DEFAULT_DIR);
+  g_autofree char *path = g_build_filename (tmp_dir, "stopped.lamina", NULL);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  lam_project_file_free (file);
+
+  /* Put the weights back where the save wrote them before its last step. */
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  const char *id_at = strstr (text, "\"save_id\" : \"");
+  g_assert_nonnull (id_at);
+  g_autofree char *id = g_strndup (id_at + strlen ("\"save_id\" : \""), 36);
+  g_autofree char *weights = g_build_filename (tmp_dir, "stopped.safetensors", NULL);
+  g_autofree char *hidden_name = g_strdup_printf (".stopped.safetensors.%s", id);
+  g_autofree char *hidden = g_build_filename (tmp_dir, hidden_name, NULL);
+  g_assert_cmpint (g_rename (weights, hidden), ==, 0);
+
+  g_autoptr (LamProject) project = lam_project_new ();
+  LamWindow *window = new_window (project);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.open-recent", "s", path);
+  settle (500);
+  GtkWidget *dialog = NULL;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && dialog == NULL; i++) {
+    g_autoptr (GObject) item = g_list_model_get_item (toplevels, i);
+    if (GTK_IS_MESSAGE_DIALOG (item))
+      dialog = GTK_WIDGET (item);
+  }
+  g_assert_nonnull (dialog);
+  GtkMessageType type;
+  g_autofree char *primary = NULL, *secondary = NULL;
+  g_object_get (dialog, "message-type", &type, "text", &primary, "secondary-text", &secondary,
+                NULL);
+  g_assert_cmpint (type, ==, GTK_MESSAGE_INFO);
+  g_assert_cmpstr (primary, ==, "The project was opened");
+  g_assert_nonnull (strstr (secondary, "interrupted"));
+  g_assert_nonnull (strstr (secondary, "moved into place"));
+  settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "window-interrupted-save.png", NULL);
+  g_assert_true (lam_ui_save_png (dialog, png, &error));
+  g_assert_no_error (error);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  /* The weights are in place and the hidden copy is gone. */
+  g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (hidden, G_FILE_TEST_EXISTS));
+  gsize n = 0;
+  const float *loaded = lam_project_get_weights (project, &n);
+  g_assert_nonnull (loaded);
+  g_assert_cmpmem (loaded, n * sizeof (float), params, plan->n_params * sizeof (float));
+  lam_project_set_modified (project, FALSE);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_remove (path);
+  g_remove (weights);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -280,6 +355,7 @@ main (int argc, char **argv)
   iterate_until (flag_set, &loaded, 60000);
 
   g_test_add_func ("/project-ui/save-reopen-continue", test_save_reopen_continue);
+  g_test_add_func ("/project-ui/interrupted-save-reported", test_interrupted_save_reported);
   int status = g_test_run ();
 
   const char *names[] = { "lesson.lamina", "lesson.safetensors", "lesson.optimizer.safetensors",

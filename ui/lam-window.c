@@ -254,15 +254,22 @@ add_recent (LamWindow *self, const char *path)
 /* Saving and opening */
 
 static void
-show_message (LamWindow *self, const char *primary, const char *secondary)
+show_message_of_type (LamWindow *self, GtkMessageType type, const char *primary,
+                      const char *secondary)
 {
   GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL |
-                                              GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_ERROR,
+                                              GTK_DIALOG_DESTROY_WITH_PARENT, type,
                                               GTK_BUTTONS_CLOSE, "%s", primary);
   if (secondary != NULL)
     gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", secondary);
   g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+show_message (LamWindow *self, const char *primary, const char *secondary)
+{
+  show_message_of_type (self, GTK_MESSAGE_ERROR, primary, secondary);
 }
 
 gboolean
@@ -460,11 +467,10 @@ open_with_report (LamWindow *self, const char *path)
   if (!lam_window_open_project (self, path, &warning, &error)) {
     g_autofree char *primary = g_strdup_printf ("%s could not be opened", path);
     show_message (self, primary, error->message);
+  } else if (warning != NULL && g_str_has_prefix (warning, "The project's dataset folder")) {
+    show_message (self, "The dataset is missing", warning);
   } else if (warning != NULL) {
-    show_message (self, g_str_has_prefix (warning, "The project's dataset folder")
-                          ? "The dataset is missing"
-                          : "The project was opened",
-                  warning);
+    show_message_of_type (self, GTK_MESSAGE_INFO, "The project was opened", warning);
   }
 }
 
