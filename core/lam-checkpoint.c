@@ -1114,6 +1114,9 @@ lam_checkpoint_load (const char *path, LamCheckpointInfo **info, float **params,
   if (values == NULL)
     return FALSE;
 
+  /* What saves of these files that were interrupted left beside them. */
+  lam_file_remove_temporaries (weights_path);
+  lam_file_remove_temporaries (json_path);
   if (info != NULL)
     *info = g_steal_pointer (&result);
   if (params != NULL)

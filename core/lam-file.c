@@ -386,6 +386,14 @@ lam_file_remove_leftovers (const char *path, const char *keep_tag)
   return real ? remove_leftovers (real, TRUE, keep_tag) : 0;
 }
 
+guint
+lam_file_remove_temporaries (const char *path)
+{
+  g_return_val_if_fail (path != NULL, 0);
+  g_autofree char *real = resolve_links (path, NULL);
+  return real ? remove_leftovers (real, FALSE, NULL) : 0;
+}
+
 gboolean
 lam_file_replace_contents (const char *path, const void *data, gsize length, GError **error)
 {

@@ -33,6 +33,9 @@ char *lam_file_staged_path (const char *path, const char *tag);
  * except keep_tag (may be NULL). Best effort: a file that cannot be removed
  * is left. Returns how many were removed. */
 guint lam_file_remove_leftovers (const char *path, const char *keep_tag);
+/* Only the ".NAME.lamina-tmp-*" and ".NAME.saving-*" files: what a single
+ * interrupted replace of path left. */
+guint lam_file_remove_temporaries (const char *path);
 /* Whether path may be saved through the staged/renamed route: absent, or a
  * regular file (through symlinks). Sets an error naming what is there. */
 gboolean lam_file_check_replaceable (const char *path, GError **error);
