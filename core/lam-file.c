@@ -255,15 +255,23 @@ classify_target (const char *path, const char *real, TargetKind *kind, GError **
   return FALSE;
 }
 
+/* The file path names once symlinks are followed (owned), and its kind. */
+static char *
+resolve_target (const char *path, TargetKind *kind, GError **error)
+{
+  g_autofree char *real = resolve_links (path, error);
+  if (real == NULL || !classify_target (path, real, kind, error))
+    return NULL;
+  return g_steal_pointer (&real);
+}
+
 gboolean
 lam_file_check_replaceable (const char *path, GError **error)
 {
   g_return_val_if_fail (path != NULL, FALSE);
-  g_autofree char *real = resolve_links (path, error);
-  if (real == NULL)
-    return FALSE;
   TargetKind kind;
-  if (!classify_target (path, real, &kind, error))
+  g_autofree char *real = resolve_target (path, &kind, error);
+  if (real == NULL)
     return FALSE;
   if (kind != TARGET_FILE) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
@@ -400,11 +408,9 @@ lam_file_replace_contents (const char *path, const void *data, gsize length, GEr
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (data != NULL || length == 0, FALSE);
 
-  g_autofree char *real = resolve_links (path, error);
-  if (real == NULL)
-    return FALSE;
   TargetKind kind;
-  if (!classify_target (path, real, &kind, error))
+  g_autofree char *real = resolve_target (path, &kind, error);
+  if (real == NULL)
     return FALSE;
   if (kind == TARGET_THROUGH)
     return write_through (path, real, data ? data : "", length, error);

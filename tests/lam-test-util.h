@@ -24,7 +24,8 @@ void lam_test_write_idx (const char *path, guint32 magic, int n_dims, const guin
 GByteArray *lam_test_idx_bytes (guint8 type, guint rank, const guint32 *dims, const guint8 *data,
                                 gsize size);
 
-/* Removes a folder and everything in it, asserting that it could. */
+/* Removes path: a folder with all below it, a file or a link; nothing when
+ * it is not there. Fails the test when something cannot be removed. */
 void lam_test_remove_tree (const char *path);
 
 G_END_DECLS

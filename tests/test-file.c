@@ -13,6 +13,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lam-test-util.h"
+
 #include "lam-checkpoint.h"
 #include "lam-file.h"
 #include "lam-project-file.h"
@@ -31,29 +33,10 @@ fixture_set_up (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GStatBuf st;
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode)) {
-    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-    const char *name;
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-    g_rmdir (path);
-  } else {
-    g_unlink (path);
-  }
-}
-
-static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
   lam_file_fault_clear ();
-  remove_tree (f->dir);
+  lam_test_remove_tree (f->dir);
   g_free (f->dir);
 }
 

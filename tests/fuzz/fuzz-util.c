@@ -1,4 +1,5 @@
 #include "fuzz-util.h"
+#include "lam-test-util.h"
 
 #include <glib/gstdio.h>
 #include <sys/stat.h>
@@ -44,20 +45,7 @@ fuzz_write (const char *name, const void *data, size_t size)
 void
 fuzz_remove_tree (const char *path)
 {
-  GStatBuf st;
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode)) {
-    g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-    const char *name;
-    while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      fuzz_remove_tree (child);
-    }
-    g_rmdir (path);
-  } else {
-    g_unlink (path);
-  }
+  lam_test_remove_tree (path);
 }
 
 int
