@@ -1400,15 +1400,18 @@ row_max (const float *restrict x, int n)
   return m;
 }
 
-// log of the sum of exp over a row, shifted by the row's maximum
+// The row's maximum m, and log of the sum of exp (x - m). Callers subtract
+// them one after the other, (x - m) - log_sum, as PyTorch does: adding them
+// first (m + log_sum) loses the low bits of log_sum once m is large.
 static float
-row_logsumexp (const float *restrict x, int n)
+row_shifted_logsumexp (const float *restrict x, int n, float *m_out)
 {
   float m = row_max (x, n);
   float sum = 0.0f;
   for (int j = 0; j < n; j++)
     sum += expf (x[j] - m);
-  return m + logf (sum);
+  *m_out = m;
+  return logf (sum);
 }
 
 // x (rows, cols) -> y (rows, cols)
@@ -1420,9 +1423,10 @@ cpu_softmax_forward (LamBackend *self, const float *restrict x, float *restrict 
     const float *restrict in = x + (size_t) r * cols;
     float *restrict out = y + (size_t) r * cols;
     if (log) {
-      float lse = row_logsumexp (in, cols);
+      float m;
+      float log_sum = row_shifted_logsumexp (in, cols, &m);
       for (int j = 0; j < cols; j++)
-        out[j] = in[j] - lse;
+        out[j] = (in[j] - m) - log_sum;
     } else {
       float m = row_max (in, cols);
       float sum = 0.0f;
@@ -1510,11 +1514,12 @@ cpu_softmax_xent (LamBackend *self, const float *restrict x, const int32_t *rest
   for (int r = 0; r < rows; r++) {
     const float *restrict in = x + (size_t) r * cols;
     float *restrict grad = dx + (size_t) r * cols;
-    float lse = row_logsumexp (in, cols);
+    float m;
+    float log_sum = row_shifted_logsumexp (in, cols, &m);
     for (int j = 0; j < cols; j++)
-      grad[j] = expf (in[j] - lse) * grad_scale;
+      grad[j] = expf ((in[j] - m) - log_sum) * grad_scale;
     grad[labels[r]] -= grad_scale;
-    loss += lse - in[labels[r]];
+    loss += log_sum - (in[labels[r]] - m);
   }
   *loss_acc += (float) loss;
 }

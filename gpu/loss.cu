@@ -43,12 +43,13 @@ loss_kernel (const float *x, const int32_t *labels, int rows, int cols, float gr
       float sum = 0.0f;
       for (int j = lane; j < cols; j += LAM_CUDA_WARP)
         sum += expf (in[j] - m);
-      float lse = m + logf (lam_cuda_warp_sum (sum));
+      // (x - m) - log_sum, in the CPU backend's order (see row_shifted_logsumexp).
+      float log_sum = logf (lam_cuda_warp_sum (sum));
       for (int j = lane; j < cols; j += LAM_CUDA_WARP) {
-        float g = expf (in[j] - lse) * grad_scale;
+        float g = expf ((in[j] - m) - log_sum) * grad_scale;
         grad[j] = j == label ? g - grad_scale : g;
       }
-      loss = valid ? lse - in[label] : NAN;
+      loss = valid ? log_sum - (in[label] - m) : NAN;
     } else if (kind == LOSS_NLL) {
       for (int j = lane; j < cols; j += LAM_CUDA_WARP)
         grad[j] = j == label ? -grad_scale : 0.0f;

@@ -24,9 +24,10 @@ softmax_forward_kernel (const float *x, float *y, int rows, int cols, int log)
   sum = lam_cuda_warp_sum (sum);
 
   if (log) {
-    float lse = m + logf (sum);
+    // (x - m) - log_sum, in the CPU backend's order.
+    float log_sum = logf (sum);
     for (int j = lane; j < cols; j += LAM_CUDA_WARP)
-      out[j] = in[j] - lse;
+      out[j] = (in[j] - m) - log_sum;
   } else {
     float inv = 1.0f / sum;
     for (int j = lane; j < cols; j += LAM_CUDA_WARP)
