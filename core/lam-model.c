@@ -489,23 +489,22 @@ lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
   }
 }
 
-void
-lam_model_backward (LamModel *model, int batch)
+/* Backward from the output gradient; the gradient w.r.t. the input is
+ * computed too when to_input. */
+static void
+backward (LamModel *model, int batch, gboolean to_input)
 {
-  g_return_if_fail (model != NULL);
-  g_return_if_fail (batch > 0 && batch <= model->max_batch);
-
   LamBackend *be = model->backend;
   if (model->plan->n_params > 0)
     be->fill (be, model->grads, model->plan->n_params, 0.0f);
 
-  /* Gradients need to flow down only as far as the lowest layer with
-   * parameters: below it nobody reads them (an MLP's first linear layer
-   * sits on a flatten, and its input gradient would cost a third of the
-   * step's products). */
+  /* Without to_input, gradients need to flow down only as far as the
+   * lowest layer with parameters: below it nobody reads them (an MLP's
+   * first linear layer sits on a flatten, and its input gradient would cost
+   * a third of the step's products). */
   int lowest = 0;
-  while (lowest < model->plan->n_layers && model->plan->layers[lowest].n_weights +
-                                                model->plan->layers[lowest].n_bias == 0)
+  while (!to_input && lowest < model->plan->n_layers &&
+         model->plan->layers[lowest].n_weights + model->plan->layers[lowest].n_bias == 0)
     lowest++;
 
   LamLayerContext ctx;
@@ -519,7 +518,7 @@ lam_model_backward (LamModel *model, int batch)
     if (conv >= lowest) {
       // The pool (i), maybe an activation, and the convolution (conv) below.
       conv_pool_backward (model, &ctx, conv, (float *) dy,
-                          conv > lowest ? model->act_grad[conv] : NULL);
+                          conv > lowest || to_input ? model->act_grad[conv] : NULL);
       i = conv;
       continue;
     }
@@ -534,8 +533,45 @@ lam_model_backward (LamModel *model, int batch)
     ctx.saved = model->layer_saved[i];
     // dy (batch, out_shape) -> dx (batch, in_shape), grads +=
     lam_layer_backward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1], dy,
-                        i > lowest ? model->act_grad[i] : NULL);
+                        i > lowest || to_input ? model->act_grad[i] : NULL);
   }
+}
+
+void
+lam_model_backward (LamModel *model, int batch)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (batch > 0 && batch <= model->max_batch);
+  backward (model, batch, FALSE);
+}
+
+void
+lam_model_backward_to_input (LamModel *model, int batch)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (batch > 0 && batch <= model->max_batch);
+  backward (model, batch, TRUE);
+}
+
+float *
+lam_model_get_input_grad (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->act_grad[0];
+}
+
+void
+lam_model_set_output_grad_class (LamModel *model, int batch, int klass)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (batch > 0 && batch <= model->max_batch);
+  int n_classes = lam_model_get_n_classes (model);
+  g_return_if_fail (klass >= 0 && klass < n_classes);
+  LamBackend *be = model->backend;
+  be->fill (be, model->output_grad, (size_t) batch * n_classes, 0.0f);
+  const float one = 1.0f;
+  for (int b = 0; b < batch; b++)
+    be->upload (be, model->output_grad + (size_t) b * n_classes + klass, &one, sizeof one);
 }
 
 void

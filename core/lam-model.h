@@ -145,6 +145,17 @@ float *lam_model_get_output_grad (LamModel *model);
 void lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed);
 /* Zeroes the gradients, then runs backward from the output gradient. */
 void lam_model_backward (LamModel *model, int batch);
+/* The same, and the gradient reaches the input: lam_model_get_input_grad
+ * then holds d(loss or score)/d(input), (batch, input shape), on the device.
+ * For saliency maps; costs the first layer's input gradient, which training
+ * skips. */
+void lam_model_backward_to_input (LamModel *model, int batch);
+float *lam_model_get_input_grad (LamModel *model);
+/* Sets the output gradient to d(score of class klass)/d(output): 1 at that
+ * class for each of the batch's samples, 0 elsewhere. Followed by
+ * lam_model_backward_to_input, gives the gradient of that class's score
+ * (the logit, or whatever the last layer outputs) w.r.t. the input. */
+void lam_model_set_output_grad_class (LamModel *model, int batch, int klass);
 
 /* Host copies of the parameters (n_params floats). */
 void lam_model_get_params_host (LamModel *model, float *dst);

@@ -864,6 +864,95 @@ test_model_gradcheck_mlp (gconstpointer data)
   check_model_gradients (model, loss, labels, batch, FALSE);
 }
 
+/* The gradient w.r.t. the input (for saliency maps), of the mean loss and
+ * of one class's score, against central differences of the same, for the
+ * MLP (flatten first) and the CNN (conv + relu + pool fused). */
+static double
+class_score_sum (LamModel *model, int batch, int klass, float *host_out)
+{
+  int cols = lam_model_get_n_classes (model);
+  lam_model_forward (model, batch, FALSE, DROPOUT_SEED);
+  to_host (host_out, lam_model_get_output (model), (gsize) batch * cols);
+  double sum = 0;
+  for (int b = 0; b < batch; b++)
+    sum += host_out[(gsize) b * cols + klass];
+  return sum;
+}
+
+static void
+check_input_gradient (LamModel *model, LamLossKind loss, const int32_t *labels, int batch,
+                      const float *x)
+{
+  const LamModelPlan *plan = lam_model_get_plan (model);
+  gsize n = lam_shape_numel (&plan->input) * (gsize) batch;
+  int cols = lam_model_get_n_classes (model);
+  g_autofree float *host_out = g_new (float, (gsize) batch * cols);
+  g_autofree float *grad = g_new (float, n);
+  g_autofree double *numeric = g_new (double, n);
+  float *d_input = lam_model_get_input (model);
+  ModelCheck mc = { model, loss, batch, FALSE, labels, host_out };
+  const double eps = 1e-2;
+
+  for (int what = 0; what < 2; what++) {
+    int klass = 1;
+    if (what == 0) {
+      int32_t *d_labels = labels_new (labels, batch);
+      float *loss_acc = dev_new (1);
+      cpu->fill (cpu, loss_acc, 1, 0.0f);
+      lam_model_forward (model, batch, FALSE, DROPOUT_SEED);
+      lam_model_loss (model, loss, d_labels, batch, loss_acc);
+      lam_model_backward_to_input (model, batch);
+      dev_free (d_labels);
+      dev_free (loss_acc);
+    } else {
+      lam_model_forward (model, batch, FALSE, DROPOUT_SEED);
+      lam_model_set_output_grad_class (model, batch, klass);
+      lam_model_backward_to_input (model, batch);
+    }
+    to_host (grad, lam_model_get_input_grad (model), n);
+    for (gsize i = 0; i < n; i++) {
+      float up = (float) (x[i] + eps), down = (float) (x[i] - eps);
+      to_dev (d_input + i, &up, 1);
+      double fp = what == 0 ? model_mean_loss (&mc) : class_score_sum (model, batch, klass, host_out);
+      to_dev (d_input + i, &down, 1);
+      double fm = what == 0 ? model_mean_loss (&mc) : class_score_sum (model, batch, klass, host_out);
+      to_dev (d_input + i, &x[i], 1);
+      numeric[i] = (fp - fm) / ((double) up - (double) down);
+    }
+    assert_gradient (what == 0 ? "d loss / d input" : "d score / d input", grad, numeric, n,
+                     GRAD_TOL);
+  }
+}
+
+static void
+test_model_input_gradient_mlp (void)
+{
+  const int batch = 3;
+  const int32_t labels[] = { 2, 0, 1 };
+  g_autoptr (GRand) rng = g_rand_new_with_seed (41);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_text ("flatten,linear:6,tanh,linear:3", &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_chw (1, 2, 3);
+  g_autoptr (LamModel) model = model_new_from_spec (spec, batch);
+  float x[3 * 6];
+  fill_uniform (rng, x, G_N_ELEMENTS (x), -1.0, 1.0);
+  to_dev (lam_model_get_input (model), x, G_N_ELEMENTS (x));
+  check_input_gradient (model, LAM_LOSS_CROSS_ENTROPY, labels, batch, x);
+}
+
+static void
+test_model_input_gradient_cnn (void)
+{
+  const int batch = 3;
+  const int32_t labels[] = { 1, 3, 0 };
+  float x[3 * 2 * 49];
+  g_autoptr (LamModel) model = cnn_new (4, x, batch);
+  check_input_gradient (model, LAM_LOSS_CROSS_ENTROPY, labels, batch, x);
+}
+
 static void
 test_model_gradcheck_dropout (void)
 {
@@ -1622,6 +1711,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/model/gradcheck/mlp-mse", GINT_TO_POINTER (LAM_LOSS_MSE),
                         test_model_gradcheck_mlp);
   g_test_add_func ("/model/gradcheck/dropout-train", test_model_gradcheck_dropout);
+  g_test_add_func ("/model/gradcheck/input-mlp", test_model_input_gradient_mlp);
+  g_test_add_func ("/model/gradcheck/input-cnn", test_model_input_gradient_cnn);
   g_test_add_func ("/model/backward/zeroes-grads", test_model_backward_zeroes);
   g_test_add_func ("/model/backward/batch-mean", test_model_backward_batch_mean);
   g_test_add_data_func ("/model/fused/relu-maxpool", GINT_TO_POINTER (LAM_LAYER_RELU),
