@@ -32,6 +32,9 @@ struct _LamModel
    * thread that works on it step after step, where two buffers shared by
    * all layers would be split at different places by each. */
   float **act_grad;
+  /* Every layer's output written to its own buffer: the fused paths
+   * (conv + activation + pool, activation + pool) are not taken. */
+  gboolean unfused;
   /* n_layers entries: TRUE for a ReLU (or leaky ReLU with a non-negative
    * slope) that a max pool follows; see pooled_activation_forward. */
   gboolean *pooled_activation;
@@ -473,12 +476,12 @@ lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
     // A flatten's output shares its input's floats (lam_model_new).
     if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
       continue;
-    if (model->conv_pool[i] > 0) {
+    if (!model->unfused && model->conv_pool[i] > 0) {
       conv_pool_forward (model, &ctx, i);
       i = model->conv_pool[i];
       continue;
     }
-    if (model->pooled_activation[i]) {
+    if (!model->unfused && model->pooled_activation[i]) {
       pooled_activation_forward (model, &ctx, i);
       i++;
       continue;
@@ -514,7 +517,7 @@ backward (LamModel *model, int batch, gboolean to_input)
     if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
       continue;
     const float *dy = model->act_grad[i + 1];
-    int conv = pool_conv (model, i);
+    int conv = model->unfused ? -1 : pool_conv (model, i);
     if (conv >= lowest) {
       // The pool (i), maybe an activation, and the convolution (conv) below.
       conv_pool_backward (model, &ctx, conv, (float *) dy,
@@ -522,7 +525,7 @@ backward (LamModel *model, int batch, gboolean to_input)
       i = conv;
       continue;
     }
-    if (i > lowest && model->pooled_activation[i - 1]) {
+    if (!model->unfused && i > lowest && model->pooled_activation[i - 1]) {
       /* The pool (i) and the activation (i - 1) below it in one. dy is not
        * the output gradient (lam_model_new), and since the activation has
        * no parameters, i - 1 > lowest, so its input gradient is wanted. */
@@ -551,6 +554,13 @@ lam_model_backward_to_input (LamModel *model, int batch)
   g_return_if_fail (model != NULL);
   g_return_if_fail (batch > 0 && batch <= model->max_batch);
   backward (model, batch, TRUE);
+}
+
+void
+lam_model_set_unfused (LamModel *model, gboolean unfused)
+{
+  g_return_if_fail (model != NULL);
+  model->unfused = unfused;
 }
 
 float *

@@ -136,11 +136,18 @@ float *lam_model_get_input (LamModel *model);
 /* Device buffer of the last forward's output (batch, n_classes). */
 float *lam_model_get_output (LamModel *model);
 /* Device buffer of layer `layer`'s output (batch, its out_shape) from the
- * last forward; -1 gives the input. For showing activations. */
+ * last forward; -1 gives the input. For showing activations: only a model
+ * set unfused writes the outputs of every layer (training fuses a
+ * convolution, its activation and a 2×2 max pool into one op that writes
+ * only the pool's output). */
 float *lam_model_get_layer_output (LamModel *model, int layer);
 /* Device buffer for the gradient of the loss w.r.t. the output. */
 float *lam_model_get_output_grad (LamModel *model);
 
+/* Unfused, forward and backward run every layer on its own and every
+ * layer's output is kept; the results are the same. For views of
+ * activations; training leaves it off. */
+void lam_model_set_unfused (LamModel *model, gboolean unfused);
 /* Runs forward on the first `batch` samples of the input buffer. */
 void lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed);
 /* Zeroes the gradients, then runs backward from the output gradient. */

@@ -324,6 +324,8 @@ test_activations_cnn (void)
   g_autoptr (LamModel) model = lam_model_new (spec, cpu, 1, 7, &error);
   g_assert_no_error (error);
   const LamModelPlan *plan = lam_model_get_plan (model);
+  /* As the Evaluate page runs it: every layer's output kept. */
+  lam_model_set_unfused (model, TRUE);
 
   /* The drawn 7, normalised like MNIST, through the untrained network. */
   g_autoptr (GtkWidget) pad = g_object_ref_sink (lam_drawing_pad_new ());
@@ -341,6 +343,16 @@ test_activations_cnn (void)
     float *host = g_new (float, n);
     cpu->download (cpu, host, lam_model_get_layer_output (model, i), n * sizeof (float));
     g_ptr_array_add (outputs, host);
+  }
+  /* The ReLUs between each convolution and its pool (layers 1 and 4) show
+   * what they computed, not a buffer the fused training path never wrote. */
+  for (int r = 1; r <= 4; r += 3) {
+    const float *relu = g_ptr_array_index (outputs, r);
+    gsize n = lam_shape_numel (&plan->layers[r].out_shape);
+    float top = 0;
+    for (gsize i = 0; i < n; i++)
+      top = MAX (top, relu[i]);
+    g_assert_cmpfloat (top, >, 0.0f);
   }
 
   GtkWidget *view = lam_activations_view_new ();

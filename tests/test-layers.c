@@ -953,6 +953,65 @@ test_model_input_gradient_cnn (void)
   check_input_gradient (model, LAM_LOSS_CROSS_ENTROPY, labels, batch, x);
 }
 
+/* Unfused (for the activations view) gives the fused results and writes
+ * every layer's output: a ReLU between a convolution and its pool holds
+ * max(conv, 0), not a stale buffer. */
+static void
+test_model_unfused_outputs (void)
+{
+  const int batch = 3;
+  const int32_t labels[] = { 4, 0, 9 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (
+    "input=1x12x12,conv2d:4:3:p1,relu,maxpool2d:2,conv2d:6:3:p1,relu,maxpool2d:2,flatten,"
+    "linear:10", &error);
+  g_assert_no_error (error);
+  g_autoptr (LamModel) fused = model_new_from_spec (spec, batch);
+  g_autoptr (LamModel) unfused = model_new_from_spec (spec, batch);
+  lam_model_set_unfused (unfused, TRUE);
+  const LamModelPlan *plan = lam_model_get_plan (fused);
+  gsize n_params = plan->n_params;
+  g_autofree float *params = g_new (float, n_params);
+  lam_model_get_params_host (fused, params);
+  lam_model_set_params_host (unfused, params);
+
+  g_autoptr (GRand) rng = g_rand_new_with_seed (51);
+  float x[3 * 144];
+  fill_uniform (rng, x, G_N_ELEMENTS (x), -1.0, 1.0);
+  g_autofree float *grads_fused = g_new (float, n_params);
+  g_autofree float *grads_unfused = g_new (float, n_params);
+  to_dev (lam_model_get_input (fused), x, G_N_ELEMENTS (x));
+  to_dev (lam_model_get_input (unfused), x, G_N_ELEMENTS (x));
+  model_gradients (fused, LAM_LOSS_CROSS_ENTROPY, labels, batch, TRUE, grads_fused);
+  model_gradients (unfused, LAM_LOSS_CROSS_ENTROPY, labels, batch, TRUE, grads_unfused);
+
+  float out_fused[30], out_unfused[30];
+  to_host (out_fused, lam_model_get_output (fused), 30);
+  to_host (out_unfused, lam_model_get_output (unfused), 30);
+  g_assert_cmpmem (out_fused, sizeof out_fused, out_unfused, sizeof out_unfused);
+  for (gsize i = 0; i < n_params; i++)
+    g_assert_cmpfloat_with_epsilon (grads_fused[i], grads_unfused[i],
+                                    1e-5 * (1 + fabsf (grads_fused[i])));
+
+  /* Layers 1 and 4 are the ReLUs after each convolution. */
+  const int relus[] = { 1, 4 };
+  for (guint k = 0; k < G_N_ELEMENTS (relus); k++) {
+    int r = relus[k];
+    gsize n = lam_shape_numel (&plan->layers[r].out_shape) * batch;
+    g_autofree float *conv_out = g_new (float, n);
+    g_autofree float *relu_out = g_new (float, n);
+    to_host (conv_out, lam_model_get_layer_output (unfused, r - 1), n);
+    to_host (relu_out, lam_model_get_layer_output (unfused, r), n);
+    gsize positive = 0;
+    for (gsize i = 0; i < n; i++) {
+      g_assert_cmpfloat (relu_out[i], ==, MAX (conv_out[i], 0.0f));
+      positive += relu_out[i] > 0;
+    }
+    g_assert_cmpuint (positive, >, n / 10);
+    g_assert_cmpuint (positive, <, n);
+  }
+}
+
 static void
 test_model_gradcheck_dropout (void)
 {
@@ -1713,6 +1772,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/gradcheck/dropout-train", test_model_gradcheck_dropout);
   g_test_add_func ("/model/gradcheck/input-mlp", test_model_input_gradient_mlp);
   g_test_add_func ("/model/gradcheck/input-cnn", test_model_input_gradient_cnn);
+  g_test_add_func ("/model/unfused/outputs-and-results", test_model_unfused_outputs);
   g_test_add_func ("/model/backward/zeroes-grads", test_model_backward_zeroes);
   g_test_add_func ("/model/backward/batch-mean", test_model_backward_batch_mean);
   g_test_add_data_func ("/model/fused/relu-maxpool", GINT_TO_POINTER (LAM_LAYER_RELU),

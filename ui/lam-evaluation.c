@@ -749,6 +749,8 @@ ensure_single_model (LamEvaluation *self)
     g_debug ("cannot classify single images: %s", error->message);
     return FALSE;
   }
+  /* The activations view reads every layer's output. */
+  lam_model_set_unfused (self->single_model, TRUE);
   lam_model_set_params_host (self->single_model, self->result->params);
   self->single_weights = lam_evaluation_result_ref (self->result);
   return TRUE;
