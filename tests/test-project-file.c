@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include <glib/gstdio.h>
 
 #include "lam-checkpoint.h"
@@ -881,6 +883,30 @@ test_text_not_utf8 (Fixture *f, gconstpointer data)
   g_assert_cmpstr (again->dataset_dir, ==, back->dataset_dir);
 }
 
+/* JSON has no inf or nan: a number that is not finite is written as null,
+ * never as a token no reader accepts. */
+static void
+test_non_finite_never_written (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = full_project ();
+  file->mean[0] = INFINITY;
+  file->config.schedule.eta_min = NAN;
+  LamProjectRun *run = g_ptr_array_index (file->runs, 0);
+  g_array_index (run->steps, LamRunStep, 0).loss = -INFINITY;
+  g_autofree char *path = fixture_path (f, "odd-numbers.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_autofree char *lower = g_ascii_strdown (text, -1);
+  g_assert_null (strstr (lower, "inf"));
+  g_assert_null (strstr (lower, "nan"));
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -897,6 +923,7 @@ main (int argc, char **argv)
   ADD ("/error/weights-disagree", test_weights_disagree);
   ADD ("/error/lying-header", test_lying_header);
   ADD ("/error/text-not-utf8", test_text_not_utf8);
+  ADD ("/non-finite-never-written", test_non_finite_never_written);
   ADD ("/error/failed-save-keeps-project", test_failed_save);
   ADD ("/resume/adam-two-epochs", test_resume_adam);
   ADD ("/resume/sgd-momentum", test_resume_sgd_momentum);
