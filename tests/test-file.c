@@ -342,6 +342,7 @@ test_fault_checkpoint (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   guint n_ops = lam_file_fault_count ();
   g_assert_cmpuint (n_ops, >=, 8);
+  g_test_message ("a checkpoint save takes %u file operations; each is failed in turn", n_ops);
 
   guint seen[2] = { 0, 0 };
   for (int crash = 0; crash <= 1; crash++) {
@@ -367,6 +368,8 @@ test_fault_checkpoint (Fixture *f, gconstpointer data)
   /* Both outcomes happen: interruptions before and after the commit point. */
   g_assert_cmpuint (seen[0], >, 0);
   g_assert_cmpuint (seen[1], >, 0);
+  g_test_message ("checkpoint: %u interruptions loaded the old save, %u the new one", seen[0],
+                  seen[1]);
   g_assert_true (lam_checkpoint_save (path, v[1].plan, v[1].info, v[1].params, &error));
   g_assert_cmpuint (count_hidden (f->dir), ==, 0);
 
@@ -478,6 +481,7 @@ test_fault_project (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   guint n_ops = lam_file_fault_count ();
   g_assert_cmpuint (n_ops, >=, 12);
+  g_test_message ("a project save takes %u file operations; each is failed in turn", n_ops);
 
   guint seen[2] = { 0, 0 }, finished = 0;
   for (int crash = 0; crash <= 1; crash++) {
@@ -508,6 +512,8 @@ test_fault_project (Fixture *f, gconstpointer data)
   g_assert_cmpuint (seen[0], >, 0);
   g_assert_cmpuint (seen[1], >, 0);
   g_assert_cmpuint (finished, >, 0);
+  g_test_message ("project: %u interruptions loaded the old save, %u the new one (%u of them "
+                  "finished by the load)", seen[0], seen[1], finished);
   lam_project_file_free (v[0]);
   lam_project_file_free (v[1]);
 }
