@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -121,6 +123,8 @@ op_write_all (int fd, const guint8 *data, gsize length)
   do {
     if (fault_hit ())
       return FALSE;
+    if (length == 0)
+      return TRUE;
     gsize chunk = MIN (length - done, (gsize) WRITE_CHUNK);
     ssize_t n = write (fd, data + done, chunk);
     if (n < 0) {
@@ -302,8 +306,20 @@ write_through (const char *path, const char *real, const void *data, gsize lengt
   }
   if (fifo)
     fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
-  if (!op_write_all (fd, data, length)) {
-    int saved = errno;
+  /* A reader that goes away mid-write must give EPIPE, not kill the
+   * process: SIGPIPE is held back for this thread and a pending one taken. */
+  sigset_t pipe_set, old_set;
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
+  gboolean written = op_write_all (fd, data, length);
+  int saved = errno;
+  if (!written && saved == EPIPE) {
+    struct timespec no_wait = { 0, 0 };
+    sigtimedwait (&pipe_set, NULL, &no_wait);
+  }
+  pthread_sigmask (SIG_SETMASK, &old_set, NULL);
+  if (!written) {
     close (fd);
     return set_errno_error (error, saved, path);
   }
@@ -312,22 +328,37 @@ write_through (const char *path, const char *real, const void *data, gsize lengt
   return TRUE;
 }
 
-/* Writes data to a new file at tmp_path (exclusive create), flushed to disk,
- * with the permissions of mode_from when that exists. */
+/* The process's umask, read without changing it (umask () would, for every
+ * thread at once). */
+static mode_t
+current_umask (void)
+{
+  g_autofree char *status = NULL;
+  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL)) {
+    const char *line = strstr (status, "\nUmask:");
+    if (line != NULL)
+      return (mode_t) g_ascii_strtoull (line + strlen ("\nUmask:"), NULL, 8) & 0777;
+  }
+  return 022;
+}
+
+/* Writes data to a new file at tmp_path (exclusive create), flushed to disk.
+ * It is made readable by its owner only until it holds the mode it will
+ * have: that of mode_from when it exists, else what the umask allows. */
 static gboolean
 write_new_file (const char *path, const char *tmp_path, const char *mode_from, const void *data,
                 gsize length, GError **error)
 {
-  int fd = op_open (tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY, 0666);
+  int fd = op_open (tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY, 0600);
   if (fd < 0)
     return set_errno_error (error, errno, path);
   GStatBuf st;
-  if (mode_from != NULL && g_stat (mode_from, &st) == 0 && S_ISREG (st.st_mode))
-    fchmod (fd, st.st_mode & 07777);
-  if (!op_write_all (fd, data, length) || !op_fsync (fd)) {
+  mode_t mode = mode_from != NULL && g_stat (mode_from, &st) == 0 && S_ISREG (st.st_mode)
+                  ? st.st_mode & 07777
+                  : 0666 & ~current_umask ();
+  if (fchmod (fd, mode) != 0 || !op_write_all (fd, data, length) || !op_fsync (fd)) {
     int saved = errno;
-    if (!fault_crashed_now ())
-      close (fd);
+    close (fd);
     op_unlink_quietly (tmp_path);
     return set_errno_error (error, saved, path);
   }
@@ -357,22 +388,32 @@ remove_leftovers (const char *real, gboolean staged_too, const char *keep_tag)
   g_autofree char *prefix = g_strdup_printf (".%s.", base);
   /* The temporary file of a staged file ("..NAME.TAG.lamina-tmp-*"). */
   g_autofree char *staged_prefix = g_strdup_printf ("..%s.", base);
+  /* After a simulated crash nothing more happens. */
+  if (fault_crashed_now ())
+    return 0;
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   if (d == NULL)
     return 0;
   g_autoptr (GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
   const char *name;
   while ((name = g_dir_read_name (d)) != NULL) {
-    if (staged_too && g_str_has_prefix (name, staged_prefix) && strstr (name, TMP_INFIX) != NULL) {
-      g_ptr_array_add (doomed, g_build_filename (dir, name, NULL));
+    /* The temporary file of a staged file: "..NAME.<save id>.lamina-tmp-*". */
+    if (staged_too && g_str_has_prefix (name, staged_prefix)) {
+      const char *tag = name + strlen (staged_prefix);
+      const char *tmp = strstr (tag, TMP_INFIX);
+      g_autofree char *tag_only = tmp ? g_strndup (tag, (gsize) (tmp - tag)) : NULL;
+      if (tag_only != NULL && g_uuid_string_is_valid (tag_only))
+        g_ptr_array_add (doomed, g_build_filename (dir, name, NULL));
       continue;
     }
     if (!g_str_has_prefix (name, prefix))
       continue;
+    /* Only names Lamina makes: another program's ".NAME.swp" is not ours. */
     const char *rest = name + strlen (prefix) - 1; /* at the '.' */
     gboolean ours = g_str_has_prefix (rest, TMP_INFIX) || g_str_has_prefix (rest, OLD_STAGING_INFIX);
     if (!ours && staged_too)
-      ours = keep_tag == NULL || !g_str_equal (rest + 1, keep_tag);
+      ours = g_uuid_string_is_valid (rest + 1) &&
+             (keep_tag == NULL || !g_str_equal (rest + 1, keep_tag));
     if (ours)
       g_ptr_array_add (doomed, g_build_filename (dir, name, NULL));
   }
@@ -432,8 +473,11 @@ char *
 lam_file_staged_path (const char *path, const char *tag)
 {
   g_return_val_if_fail (path != NULL && tag != NULL, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
+  /* Beside the file a link names, where the rename will put it. */
+  g_autofree char *real = resolve_links (path, NULL);
+  const char *target = real != NULL ? real : path;
+  g_autofree char *dir = g_path_get_dirname (target);
+  g_autofree char *base = g_path_get_basename (target);
   g_autofree char *name = g_strdup_printf (".%s.%s", base, tag);
   return g_build_filename (dir, name, NULL);
 }
@@ -445,8 +489,19 @@ lam_file_commit_staged (const char *staged_path, const char *path, GError **erro
   g_autofree char *real = resolve_links (path, error);
   if (real == NULL)
     return FALSE;
+  /* The file keeps the permissions the user gave it. */
+  GStatBuf st;
+  if (g_stat (real, &st) == 0 && S_ISREG (st.st_mode))
+    g_chmod (staged_path, st.st_mode & 07777);
   if (!op_rename (staged_path, real))
     return set_errno_error (error, errno, path);
   sync_folder_of (real);
   return TRUE;
+}
+
+void
+lam_file_discard (const char *path)
+{
+  g_return_if_fail (path != NULL);
+  op_unlink_quietly (path);
 }

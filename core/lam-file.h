@@ -26,11 +26,14 @@ gboolean lam_file_replace_contents (const char *path, const void *data, gsize le
  * passes its own commit point (a small file naming TAG), then moves the
  * staged files into place with lam_file_commit_staged. */
 gboolean lam_file_commit_staged (const char *staged_path, const char *path, GError **error);
+/* Removes a staged file of a save that failed before its commit point
+ * (nothing, after a simulated crash: lam_file_fault_inject). */
+void lam_file_discard (const char *path);
 /* ".NAME.TAG" beside path (owned). */
 char *lam_file_staged_path (const char *path, const char *tag);
 /* Removes the hidden files beside path that earlier saves of it left:
- * ".NAME.lamina-tmp-*", ".NAME.saving-*" and ".NAME.<tag>" for every tag
- * except keep_tag (may be NULL). Best effort: a file that cannot be removed
+ * ".NAME.lamina-tmp-*", ".NAME.saving-*" and ".NAME.<save id>" (a UUID)
+ * for every id except keep_tag (may be NULL); nothing else. Best effort: a file that cannot be removed
  * is left. Returns how many were removed. */
 guint lam_file_remove_leftovers (const char *path, const char *keep_tag);
 /* Only the ".NAME.lamina-tmp-*" and ".NAME.saving-*" files: what a single

@@ -644,9 +644,9 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
     ok = replace_file (path, json, strlen (json), &local_error);
   if (!ok) {
     if (staged_weights != NULL)
-      g_unlink (staged_weights);
+      lam_file_discard (staged_weights);
     if (staged_optimizer != NULL)
-      g_unlink (staged_optimizer);
+      lam_file_discard (staged_optimizer);
     /* The messages name the hidden files; the user knows the real one. */
     g_autofree char *message = g_strdup (local_error->message);
     g_clear_error (&local_error);
@@ -1100,7 +1100,8 @@ read_resume (Reader *r, LamProjectFile *file, JsonObject *o, const char *save_id
       return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
                    "\"resume.optimizer_file\" is null but %s keeps %d state buffers",
                    lam_optimizer_kind_to_string (file->config.optimizer.kind), n_state);
-    if (strchr (name, G_DIR_SEPARATOR) != NULL || !*name)
+    if (strchr (name, G_DIR_SEPARATOR) != NULL || g_str_equal (name, "..") ||
+        g_str_equal (name, ".") || !*name)
       return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
                    "\"resume.optimizer_file\" is \"%s\"; expected a file name beside the "
                    "project", name);
@@ -1262,6 +1263,11 @@ load_project (const char *path, GError **error)
   const char *save_id = get_string (&r, obj, NULL, "save_id", FALSE, &ok);
   if (!ok)
     return NULL;
+  /* It names files beside the project: nothing but a UUID may. */
+  if (!g_uuid_string_is_valid (save_id)) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"save_id\" is \"%s\"; expected a UUID", save_id);
+    return NULL;
+  }
 
   g_autoptr (LamProjectFile) file = lam_project_file_new ();
   file->version = (int) version;

@@ -5,6 +5,7 @@
  * version or the complete new one. Devices, FIFOs and symlinks are written
  * through, never replaced. */
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -539,6 +540,106 @@ test_old_leftovers (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_hidden (f->dir), ==, 0);
 }
 
+static gpointer
+read_one_byte_and_leave (gpointer data)
+{
+  int fd = open (data, O_RDONLY);
+  char byte;
+  if (fd >= 0) {
+    if (read (fd, &byte, 1) < 0)
+      g_test_message ("read: %s", g_strerror (errno));
+    close (fd);
+  }
+  return NULL;
+}
+
+/* What a review of the writer found: empty files, other programs' hidden
+ * files, permissions, a reader that leaves a FIFO mid-write. */
+static void
+test_replace_edges (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  /* Nothing to write is a write, to a file and to a device. */
+  g_autofree char *empty = fixture_path (f, "empty.csv");
+  g_assert_true (lam_file_replace_contents (empty, NULL, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (empty, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (lam_file_replace_contents ("/dev/null", "", 0, &error));
+  g_assert_no_error (error);
+
+  /* A new file gets what the umask allows; an old one keeps its mode. */
+  mode_t mask = umask (027);
+  g_autofree char *fresh = fixture_path (f, "fresh.py");
+  g_assert_true (lam_file_replace_contents (fresh, "x", 1, &error));
+  umask (mask);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (fresh, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0640);
+
+  /* Only Lamina's own leftovers go: an editor's swap file stays, and so
+   * does a file whose name only starts like ours. */
+  g_autofree char *plain = fixture_path (f, "p");
+  g_autofree char *swap = fixture_path (f, ".p.swp");
+  g_autofree char *other = fixture_path (f, ".p.safetensors.0b4f3c1e-7a2d-4e5f-9a8b-1c2d3e4f5a6b");
+  g_autofree char *ours = fixture_path (f, ".p.0b4f3c1e-7a2d-4e5f-9a8b-1c2d3e4f5a6b");
+  g_assert_true (g_file_set_contents (swap, "editor", -1, NULL));
+  g_assert_true (g_file_set_contents (other, "weights", -1, NULL));
+  g_assert_true (g_file_set_contents (ours, "staged", -1, NULL));
+  g_assert_cmpuint (lam_file_remove_leftovers (plain, NULL), ==, 1);
+  g_assert_true (g_file_test (swap, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (ours, G_FILE_TEST_EXISTS));
+
+  /* A reader that leaves after one byte: an error, not a SIGPIPE. */
+  g_autofree char *fifo = fixture_path (f, "short-pipe");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  GThread *reader = g_thread_new ("short-reader", read_one_byte_and_leave, fifo);
+  gsize big = 8 << 20;
+  g_autofree char *bytes = g_malloc0 (big);
+  gboolean written = FALSE;
+  for (int tries = 0; tries < 500; tries++) {
+    g_clear_error (&error);
+    written = lam_file_replace_contents (fifo, bytes, big, &error);
+    if (written || !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NXIO))
+      break;
+    g_usleep (10000);
+  }
+  g_thread_join (reader);
+  g_assert_false (written);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE);
+  g_assert_nonnull (strstr (error->message, "short-pipe"));
+}
+
+/* A project whose save id is not a UUID could name any file: refused. The
+ * weights keep the permissions their owner gave them across saves. */
+static void
+test_project_save_id_and_mode (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "mode.lamina");
+  g_autoptr (LamProjectFile) file = project_version (0.25f, 2);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_autofree char *weights = fixture_path (f, "mode.safetensors");
+  g_assert_cmpint (g_chmod (weights, 0600), ==, 0);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (weights, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  char *id = strstr (text, "\"save_id\" : \"");
+  g_assert_nonnull (id);
+  id += strlen ("\"save_id\" : \"");
+  memcpy (id, "x/../../../../../etc/passwd_1234567", 35);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_null (back);
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "expected a UUID"));
+}
+
 #define ADD(name, func) \
   g_test_add (name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -550,10 +651,12 @@ main (int argc, char **argv)
   ADD ("/file/replace/symlink", test_replace_symlink);
   ADD ("/file/replace/device", test_replace_device);
   ADD ("/file/replace/fifo", test_replace_fifo);
+  ADD ("/file/replace/edges", test_replace_edges);
   ADD ("/file/fault/replace-every-step", test_fault_replace);
   ADD ("/file/fault/checkpoint-every-step", test_fault_checkpoint);
   ADD ("/file/fault/project-every-step", test_fault_project);
   ADD ("/file/full-filesystem/checkpoint", test_full_filesystem);
   ADD ("/file/leftovers/old-staging", test_old_leftovers);
+  ADD ("/file/project/save-id-and-mode", test_project_save_id_and_mode);
   return g_test_run ();
 }
