@@ -1468,9 +1468,9 @@ cpu_softmax_backward (LamBackend *self, const float *y, const float *dy, float *
 // x (n) -> y (n), mask (n); y may alias x
 static void
 cpu_dropout_forward (LamBackend *self, const float *x, float *y, float *restrict mask, size_t n,
-                     float p, uint64_t seed)
+                     double p, uint64_t seed)
 {
-  if (p <= 0.0f) {
+  if (p <= 0.0) {
     for (size_t i = 0; i < n; i++) {
       mask[i] = 1.0f;
       y[i] = x[i];
@@ -1478,7 +1478,7 @@ cpu_dropout_forward (LamBackend *self, const float *x, float *y, float *restrict
     return;
   }
   // p >= 1 drops everything; 1 / (1 - p) would be infinite.
-  float keep = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+  float keep = p < 1.0 ? (float) (1.0 / (1.0 - p)) : 0.0f;
   for (size_t i = 0; i < n; i++) {
     mask[i] = lam_hash_uniform (seed, i) >= p ? keep : 0.0f;
     y[i] = x[i] * mask[i];

@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever the table's layout or an op's meaning changes; a module
  * built against another version is refused at load time. */
-#define LAM_BACKEND_ABI_VERSION 3
+#define LAM_BACKEND_ABI_VERSION 4
 
 typedef enum
 {
@@ -149,10 +149,11 @@ struct _LamBackend
                             int rows, int cols, int log);
 
   /* Inverted dropout: mask[i] = (u(seed, i) >= p) / (1 - p) with u from
-   * lam_hash_uniform below, y = x * mask. Deterministic for a seed, so both
-   * backends draw the same mask. */
+   * lam_hash_uniform below, y = x * mask; the scale is worked out in double
+   * and rounded once (10 at p = 0.9), as PyTorch does. Deterministic for a
+   * seed, so both backends draw the same mask. */
   void (*dropout_forward) (LamBackend *self, const float *x, float *y, float *mask, size_t n,
-                           float p, uint64_t seed);
+                           double p, uint64_t seed);
   // dx (n) = dy * mask
   void (*dropout_backward) (LamBackend *self, const float *dy, const float *mask, float *dx,
                             size_t n);

@@ -360,7 +360,7 @@ layer_code (const LamLayer *layer)
     break;
   case LAM_LAYER_DROPOUT:
     g_string_append (s, "Dropout(p=");
-    append_float32 (s, spec->p);
+    append_float64 (s, spec->p);
     g_string_append_c (s, ')');
     break;
   case LAM_LAYER_SOFTMAX:

@@ -53,7 +53,7 @@ lam_layer_spec_default (LamLayerKind kind)
     spec.bias = TRUE;
     break;
   case LAM_LAYER_DROPOUT:
-    spec.p = 0.5f;
+    spec.p = 0.5;
     break;
   case LAM_LAYER_LEAKY_RELU:
     spec.slope = 0.01f;
@@ -357,10 +357,10 @@ lam_layer_plan (LamLayer *layer, const LamLayerSpec *spec, int index, const LamS
     return TRUE;
 
   case LAM_LAYER_DROPOUT:
-    if (!(spec->p >= 0.0f && spec->p < 1.0f)) {
+    if (!(spec->p >= 0.0 && spec->p < 1.0)) {
       g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
                    "layer %d (dropout): p must be at least 0 and below 1, got %g", index + 1,
-                   (double) spec->p);
+                   spec->p);
       return FALSE;
     }
     layer->flops = numel;

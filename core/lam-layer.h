@@ -43,7 +43,8 @@ typedef struct
   int stride;    /* conv2d default 1; pools default = kernel */
   int padding;   /* conv2d, pools; default 0 */
   gboolean bias; /* linear, conv2d; default TRUE */
-  float p;       /* dropout probability, default 0.5 */
+  double p;      /* dropout probability, default 0.5; double, as PyTorch keeps it, so
+                  * that 1 / (1 - p) is 10 at p = 0.9, not 9.999998 */
   float slope;   /* leaky_relu negative slope, default 0.01 */
 } LamLayerSpec;
 

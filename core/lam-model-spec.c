@@ -347,10 +347,12 @@ check_float_field (guint flag, double value, const char *where, GError **error)
                  flag == F_P ? "p" : "slope", value, (double) FLT_MAX);
     return FALSE;
   }
-  if (flag == F_P && (float) value >= 1.0f) {
+  /* The mask keeps a value when a uniform draw in 32-bit float, at most
+   * 1 - 2^-24, is at least p: above that nothing would ever be kept. */
+  if (flag == F_P && value > (double) nextafterf (1.0f, 0.0f)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                 "%s: p %.17g rounds to 1 as a 32-bit float; the largest p is %.8g", where,
-                 value, (double) nextafterf (1.0f, 0.0f));
+                 "%s: p %.17g would drop every value; the largest p is %.8g", where, value,
+                 (double) nextafterf (1.0f, 0.0f));
     return FALSE;
   }
   return TRUE;
@@ -561,7 +563,7 @@ parse_json_layer (JsonNode *node, int index, LamLayerSpec *out, GError **error)
       if (!check_float_field (flag, d, where, error))
         return FALSE;
       if (flag == F_P)
-        spec.p = (float) d;
+        spec.p = d;
       else
         spec.slope = (float) d;
     } else {
@@ -759,6 +761,24 @@ lam_json_append_float (GString *s, float value)
 }
 
 void
+lam_json_append_double (GString *s, double value)
+{
+  if (!isfinite (value)) {
+    g_string_append (s, "null");
+    return;
+  }
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  for (int digits = 1; digits <= 17; digits++) {
+    char format[8];
+    g_snprintf (format, sizeof format, "%%.%dg", digits);
+    g_ascii_formatd (buf, sizeof buf, format, value);
+    if (g_ascii_strtod (buf, NULL) == value)
+      break;
+  }
+  g_string_append (s, buf);
+}
+
+void
 lam_json_append_string (GString *s, const char *value)
 {
   g_autofree char *valid = g_utf8_make_valid (value, -1);
@@ -790,7 +810,7 @@ append_json_layer (GString *s, const LamLayerSpec *layer)
     g_string_append (s, ", \"bias\": false");
   if ((fields & F_P) && layer->p != def.p) {
     g_string_append (s, ", \"p\": ");
-    lam_json_append_float (s, layer->p);
+    lam_json_append_double (s, layer->p);
   }
   if ((fields & F_SLOPE) && layer->slope != def.slope) {
     g_string_append (s, ", \"slope\": ");
@@ -1085,7 +1105,7 @@ parse_text_layer (const char *item, const char *where, LamLayerSpec *out, GError
       if (!check_float_field (flag, v, where, error))
         return FALSE;
       if (kind == LAM_LAYER_DROPOUT)
-        spec.p = (float) v;
+        spec.p = v;
       else
         spec.slope = (float) v;
     }
@@ -1224,7 +1244,7 @@ lam_model_spec_to_text (const LamModelSpec *spec)
     case LAM_LAYER_DROPOUT:
       if (layer->p != def.p) {
         g_string_append_c (s, ':');
-        lam_json_append_float (s, layer->p);
+        lam_json_append_double (s, layer->p);
       }
       break;
     case LAM_LAYER_LEAKY_RELU:

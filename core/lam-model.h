@@ -84,6 +84,7 @@ char *lam_json_find_bad_text (JsonNode *node);
  * back the same, or null when it is not finite (JSON has no inf or nan). */
 void lam_json_append_string (GString *s, const char *value);
 void lam_json_append_float (GString *s, float value);
+void lam_json_append_double (GString *s, double value);
 char *lam_model_spec_to_text (const LamModelSpec *spec); /* owned */
 
 /* Presets are JSON files compiled into the library (resources/presets). */

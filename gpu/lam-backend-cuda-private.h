@@ -153,7 +153,7 @@ void lam_cuda_softmax_backward (LamBackend *self, const float *y, const float *d
 
 // dropout.cu
 void lam_cuda_dropout_forward (LamBackend *self, const float *x, float *y, float *mask, size_t n,
-                               float p, uint64_t seed);
+                               double p, uint64_t seed);
 void lam_cuda_dropout_backward (LamBackend *self, const float *dy, const float *mask, float *dx,
                                 size_t n);
 

@@ -1708,6 +1708,32 @@ test_log_softmax_large_logits (void)
   }
 }
 
+/* The kept values are scaled by 1 / (1 - p) worked out in double and
+ * rounded once, as PyTorch does: 10 at p = 0.9, where float arithmetic
+ * gives 9.999998. */
+static void
+test_dropout_scale (void)
+{
+  size_t n = 4000;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (23);
+  g_autofree float *x = random_floats (rand, n, -1, 1);
+  g_autofree float *y = g_new (float, n);
+  g_autofree float *mask = g_new (float, n);
+  const double ps[] = { 0.9, 0.5, 0.3, 0.99, 0.1 };
+  for (guint k = 0; k < G_N_ELEMENTS (ps); k++) {
+    backend->dropout_forward (backend, x, y, mask, n, ps[k], 5);
+    float want = (float) (1.0 / (1.0 - ps[k]));
+    guint kept = 0;
+    for (size_t i = 0; i < n; i++) {
+      g_assert_true (mask[i] == 0.0f || mask[i] == want);
+      kept += mask[i] != 0.0f;
+    }
+    g_assert_cmpuint (kept, >, 0);
+    if (ps[k] == 0.9)
+      g_assert_cmpfloat (want, ==, 10.0f);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1773,6 +1799,7 @@ main (int argc, char **argv)
   g_test_add_func ("/backend/dropout/seed", test_dropout_seed);
   g_test_add_func ("/backend/dropout/p-zero", test_dropout_p_zero);
   g_test_add_func ("/backend/dropout/backward", test_dropout_backward);
+  g_test_add_func ("/backend/dropout/scale-in-double", test_dropout_scale);
   g_test_add_func ("/backend/log-softmax/large-logits", test_log_softmax_large_logits);
 
   g_test_add_func ("/backend/argmax-rows", test_argmax_rows);

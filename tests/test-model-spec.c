@@ -948,10 +948,18 @@ test_text_float_range (void)
   g_autoptr (GError) e1 = text_error ("input=4,leaky_relu:1e300,linear:2");
   assert_error_says (e1, LAM_MODEL_ERROR_INVALID, "slope", "32-bit float", "3.40282e+38", NULL);
   g_autoptr (GError) e2 = text_error ("input=4,dropout:0.99999999999,linear:2");
-  assert_error_says (e2, LAM_MODEL_ERROR_INVALID, "rounds to 1", "0.99999994", NULL);
+  assert_error_says (e2, LAM_MODEL_ERROR_INVALID, "would drop every value", "0.99999994", NULL);
   g_autoptr (GError) e3 = json_error ("{\"input\": [4], \"layers\": [{\"type\": \"leaky_relu\", "
                                       "\"slope\": -1e39}, {\"type\": \"linear\", \"out\": 2}]}");
   assert_error_says (e3, LAM_MODEL_ERROR_INVALID, "slope", "32-bit float", NULL);
+  /* p is kept as written: 0.9 stays 0.9 (not 0.899999976) through JSON
+   * and text. */
+  g_autoptr (LamModelSpec) nine = spec_from_text_or_die ("input=4,dropout:0.9,linear:2");
+  g_assert_cmpfloat (nine->layers[0].p, ==, 0.9);
+  g_autofree char *nine_json = lam_model_spec_to_json (nine);
+  g_assert_nonnull (strstr (nine_json, "\"p\": 0.9}"));
+  g_autofree char *nine_text = lam_model_spec_to_text (nine);
+  g_assert_nonnull (strstr (nine_text, "dropout:0.9,"));
   /* The largest p that is below 1 as a float still works. */
   g_autoptr (LamModelSpec) spec = spec_from_text_or_die ("input=4,dropout:0.99999994,linear:2");
   g_autofree char *json = lam_model_spec_to_json (spec);

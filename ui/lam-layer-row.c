@@ -129,6 +129,7 @@ spec_set (LamLayerSpec *spec, Field field, double value)
 {
   int *i = NULL;
   float *f = NULL;
+  double *d = NULL;
 
   switch (field) {
   case FIELD_OUT:
@@ -144,7 +145,7 @@ spec_set (LamLayerSpec *spec, Field field, double value)
     i = &spec->padding;
     break;
   case FIELD_P:
-    f = &spec->p;
+    d = &spec->p;
     break;
   case FIELD_SLOPE:
     f = &spec->slope;
@@ -159,6 +160,10 @@ spec_set (LamLayerSpec *spec, Field field, double value)
     if (*i == v)
       return FALSE;
     *i = v;
+  } else if (d != NULL) {
+    if (*d == value)
+      return FALSE;
+    *d = value;
   } else {
     float v = (float) value;
     if (*f == v)

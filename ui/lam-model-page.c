@@ -597,7 +597,7 @@ palette_default (LamLayerKind kind)
     spec.kernel = 2;
     break;
   case LAM_LAYER_DROPOUT:
-    spec.p = 0.25f;
+    spec.p = 0.25;
     break;
   default:
     break;
