@@ -81,39 +81,32 @@ lam_export_options_init (LamExportOptions *options, const LamModelSpec *spec)
 
 /* Python literals */
 
-/* The shortest text that reads back as the same float. */
+/* "1" would be an int in Python, and torch.tensor((1,)) an integer tensor:
+ * a number written without a point, exponent or "nan" gets ".0". */
+static void
+append_python_float_suffix (GString *s, gsize start)
+{
+  if (strpbrk (s->str + start, ".en") == NULL)
+    g_string_append (s, ".0");
+}
+
+/* The shortest text that reads back as the same float (values here are
+ * checked to be finite). */
 static void
 append_float32 (GString *s, float value)
 {
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  for (int digits = 1; digits <= 9; digits++) {
-    char format[8];
-    g_snprintf (format, sizeof format, "%%.%dg", digits);
-    g_ascii_formatd (buf, sizeof buf, format, (double) value);
-    if ((float) g_ascii_strtod (buf, NULL) == value)
-      break;
-  }
-  g_string_append (s, buf);
-  /* "1" would be an int in Python, and torch.tensor((1,)) an integer tensor. */
-  if (strpbrk (buf, ".en") == NULL)
-    g_string_append (s, ".0");
+  gsize start = s->len;
+  lam_json_append_float (s, value);
+  append_python_float_suffix (s, start);
 }
 
 /* The shortest text that reads back as the same double. */
 static void
 append_float64 (GString *s, double value)
 {
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  for (int digits = 1; digits <= 17; digits++) {
-    char format[8];
-    g_snprintf (format, sizeof format, "%%.%dg", digits);
-    g_ascii_formatd (buf, sizeof buf, format, value);
-    if (g_ascii_strtod (buf, NULL) == value)
-      break;
-  }
-  g_string_append (s, buf);
-  if (strpbrk (buf, ".en") == NULL)
-    g_string_append (s, ".0");
+  gsize start = s->len;
+  lam_json_append_double (s, value);
+  append_python_float_suffix (s, start);
 }
 
 /* Text from a file is data: it goes into the script only as a Python
