@@ -17,6 +17,8 @@
 #include "lam-cli.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
+#include "lam-predict.h"
+#include "lam-speed.h"
 #include "lam-trainer.h"
 
 /* Fashion-MNIST's pixel mean and standard deviation over the training
@@ -148,34 +150,6 @@ measure_sgemm_peak (int threads)
   return best;
 }
 
-/* The same product through the backend's own gemm (its kernels, its
- * threads), for comparison. */
-static double
-measure_backend_peak (LamBackend *backend)
-{
-  const int n = 2048;
-  gsize bytes = sizeof (float) * n * n;
-  float *a = backend->alloc (backend, bytes), *b = backend->alloc (backend, bytes);
-  float *c = backend->alloc (backend, bytes);
-  double best = 0;
-  if (a != NULL && b != NULL && c != NULL) {
-    backend->fill (backend, a, (gsize) n * n, 0.01f);
-    backend->fill (backend, b, (gsize) n * n, 0.02f);
-    for (int r = 0; r < 4; r++) {
-      gint64 start = g_get_monotonic_time ();
-      backend->gemm (backend, 0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-      backend->synchronize (backend);
-      double seconds = (g_get_monotonic_time () - start) / 1e6;
-      if (r > 0)
-        best = MAX (best, 2.0 * n * n * (double) n / seconds / 1e9);
-    }
-  }
-  backend->free (backend, a);
-  backend->free (backend, b);
-  backend->free (backend, c);
-  return best;
-}
-
 typedef struct
 {
   char *name;
@@ -220,7 +194,11 @@ evaluate (const LamModelSpec *spec, LamBackend *backend, const float *params,
   lam_model_set_params_host (model, params);
   float mean[3] = { BENCH_MEAN, BENCH_MEAN, BENCH_MEAN }, std[3] = { BENCH_STD, BENCH_STD, BENCH_STD };
   gint64 start = g_get_monotonic_time ();
-  result->test_accuracy = lam_evaluate (model, test, mean, std, NULL, NULL);
+  g_autoptr (LamPrediction) prediction =
+    lam_model_predict (model, test, NULL, 0, mean, std, NULL, NULL, error);
+  if (prediction == NULL)
+    return FALSE;
+  result->test_accuracy = prediction->accuracy;
   result->eval_seconds = (g_get_monotonic_time () - start) / 1e6;
   result->eval_batch = batch;
   return TRUE;
@@ -517,7 +495,7 @@ lam_cli_bench (int argc, char **argv)
   }
 
   double peak = measure_sgemm_peak (n_threads);
-  double backend_peak = measure_backend_peak (backend);
+  double backend_peak = lam_backend_measure_gemm_gflops (backend, 2048, 3);
   if (!json)
     g_print ("Peak:   cblas_sgemm 2048³ with %d thread%s %.1f GFLOP/s (OpenBLAS %s); the "
              "backend's own gemm %.1f GFLOP/s\n\n",

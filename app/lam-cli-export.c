@@ -9,6 +9,7 @@
 #include "lam-export.h"
 #include "lam-file.h"
 #include "lam-loader.h"
+#include "lam-predict.h"
 #include "lam-model.h"
 #include "lam-project-file.h"
 
@@ -71,41 +72,24 @@ print_predictions (const LamCheckpointInfo *info, const float *params, const cha
   }
   lam_model_set_params_host (model, params);
 
-  LamLoaderConfig config = lam_loader_config_default ();
-  config.batch_size = PREDICT_BATCH;
-  memcpy (config.mean, info->mean, sizeof config.mean);
-  memcpy (config.std, info->std, sizeof config.std);
   g_autofree guint32 *indices = g_new (guint32, count);
   for (gint64 i = 0; i < count; i++)
     indices[i] = (guint32) i;
-  g_autoptr (GString) out = g_string_new (NULL);
-  LamLoader *loader = lam_loader_new (dataset, indices, (gsize) count, &config);
-  int n_classes = lam_model_get_n_classes (model);
-  gsize image_floats = lam_shape_numel (&info->spec->input);
-  gint32 *predictions_device = backend->alloc (backend, sizeof (gint32) * PREDICT_BATCH);
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_CLASSES;
+  g_autoptr (LamPrediction) prediction = lam_model_predict (
+    model, dataset, indices, (gsize) count, info->mean, info->std, &request, NULL, &error);
   int status = LAM_EXIT_OK;
-  if (predictions_device == NULL) {
-    g_printerr ("lamina export: %s could not allocate %d predictions\n", backend->device_name,
-                PREDICT_BATCH);
-    status = LAM_EXIT_DEVICE;
+  g_autoptr (GString) out = g_string_new (NULL);
+  if (prediction == NULL) {
+    lam_cli_print_error ("export", error);
+    status = error->domain == LAM_PREDICT_ERROR && error->code == LAM_PREDICT_ERROR_MISMATCH
+               ? LAM_EXIT_DATA
+               : LAM_EXIT_DEVICE;
   } else {
-    gint32 predictions[PREDICT_BATCH];
-    const LamBatch *batch;
-    lam_loader_start_epoch (loader, 0);
-    while ((batch = lam_loader_next (loader)) != NULL) {
-      backend->upload (backend, lam_model_get_input (model), batch->images,
-                       sizeof (float) * image_floats * batch->size);
-      lam_model_forward (model, batch->size, FALSE, 0);
-      backend->argmax_rows (backend, lam_model_get_output (model), batch->size, n_classes,
-                            predictions_device);
-      backend->download (backend, predictions, predictions_device,
-                         sizeof (gint32) * batch->size);
-      for (int i = 0; i < batch->size; i++)
-        g_string_append_printf (out, "%d\n", predictions[i]);
-    }
-    backend->free (backend, predictions_device);
+    for (int i = 0; i < prediction->n_images; i++)
+      g_string_append_printf (out, "%d\n", prediction->predicted[i]);
   }
-  lam_loader_free (loader);
   lam_model_free (model);
   lam_backend_free (backend);
   if (status == LAM_EXIT_OK)

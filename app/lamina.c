@@ -13,6 +13,7 @@
 #include "lam-image-decoder.h"
 #include "lam-metrics.h"
 #include "lam-model.h"
+#include "lam-predict.h"
 #include "lam-trainer.h"
 #include "lamina-config.h"
 
@@ -336,12 +337,20 @@ lam_cli_eval (int argc, char **argv)
     return LAM_EXIT_MODEL;
   }
   lam_model_set_params_host (model, params);
-  int n_classes = MAX (lam_model_get_n_classes (model), dataset->n_classes);
-  g_autoptr (LamConfusion) confusion = lam_confusion_new (n_classes);
-  double loss = NAN;
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_CONFUSION;
   gint64 start = g_get_monotonic_time ();
-  double accuracy = lam_evaluate (model, dataset, info->mean, info->std, confusion, &loss);
+  g_autoptr (LamPrediction) prediction =
+    lam_model_predict (model, dataset, NULL, 0, info->mean, info->std, &request, NULL, &error);
   double seconds = (g_get_monotonic_time () - start) / 1e6;
+  if (prediction == NULL) {
+    lam_cli_print_error ("eval", error);
+    lam_model_free (model);
+    lam_backend_free (backend);
+    return LAM_EXIT_DATA;
+  }
+  LamConfusion *confusion = prediction->confusion;
+  double accuracy = prediction->accuracy, loss = prediction->mean_loss;
 
   if (json) {
     g_autoptr (GString) out = g_string_new (NULL);

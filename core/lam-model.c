@@ -563,6 +563,13 @@ lam_model_set_unfused (LamModel *model, gboolean unfused)
   model->unfused = unfused;
 }
 
+gboolean
+lam_model_get_unfused (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  return model->unfused;
+}
+
 float *
 lam_model_get_input_grad (LamModel *model)
 {
@@ -610,6 +617,14 @@ void
 lam_model_loss (LamModel *model, LamLossKind kind, const int32_t *labels, int batch,
                 float *loss_acc)
 {
+  g_return_if_fail (batch > 0);
+  lam_model_loss_scaled (model, kind, labels, batch, 1.0f / (float) batch, loss_acc);
+}
+
+void
+lam_model_loss_scaled (LamModel *model, LamLossKind kind, const int32_t *labels, int batch,
+                       float scale, float *loss_acc)
+{
   g_return_if_fail (model != NULL);
   g_return_if_fail (labels != NULL && loss_acc != NULL);
   g_return_if_fail (batch > 0 && batch <= model->max_batch);
@@ -617,7 +632,6 @@ lam_model_loss (LamModel *model, LamLossKind kind, const int32_t *labels, int ba
   LamBackend *be = model->backend;
   const float *out = lam_model_get_output (model);
   int n_classes = lam_model_get_n_classes (model);
-  float scale = 1.0f / (float) batch;
 
   // output (batch, n_classes), labels (batch) -> output_grad (batch, n_classes), loss_acc +=
   switch (kind) {

@@ -149,6 +149,7 @@ float *lam_model_get_output_grad (LamModel *model);
  * layer's output is kept; the results are the same. For views of
  * activations; training leaves it off. */
 void lam_model_set_unfused (LamModel *model, gboolean unfused);
+gboolean lam_model_get_unfused (LamModel *model);
 /* Runs forward on the first `batch` samples of the input buffer. */
 void lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed);
 /* Zeroes the gradients, then runs backward from the output gradient. */
@@ -174,6 +175,10 @@ void lam_model_set_params_host (LamModel *model, const float *src);
  * per-sample losses to *loss_acc (device float). */
 void lam_model_loss (LamModel *model, LamLossKind kind, const int32_t *labels, int batch,
                      float *loss_acc);
+/* The same with the output gradient that of (loss sum × scale): scale 1
+ * gives each image's own d(loss)/d(output), for input gradients. */
+void lam_model_loss_scaled (LamModel *model, LamLossKind kind, const int32_t *labels, int batch,
+                            float scale, float *loss_acc);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamModelSpec, lam_model_spec_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamModelPlan, lam_model_plan_free)

@@ -11,6 +11,7 @@
 #endif
 
 #include "lam-loader.h"
+#include "lam-predict.h"
 
 G_DEFINE_QUARK (lam-trainer-error-quark, lam_trainer_error)
 
@@ -33,7 +34,6 @@ struct _LamTrainer
   LamOptimizer *optimizer;
   LamSplit *split;
   LamLoader *train_loader;
-  LamLoader *val_loader; /* NULL without a validation set */
   float mean[3];
   float std[3];
   gint32 *labels_device; /* max batch */
@@ -305,15 +305,11 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   loader_config.seed = config->seed;
   memcpy (loader_config.mean, self->mean, sizeof self->mean);
   memcpy (loader_config.std, self->std, sizeof self->std);
-  LamLoaderConfig eval_config = loader_config;
   loader_config.shuffle = TRUE;
   loader_config.crop_padding = config->crop_padding;
   loader_config.hflip = config->hflip;
   self->train_loader = lam_loader_new (train, self->split->train, self->split->n_train,
                                        &loader_config);
-  if (self->split->n_val > 0)
-    self->val_loader = lam_loader_new (train, self->split->val, self->split->n_val,
-                                       &eval_config);
 
   self->resumable = TRUE;
   int batches = lam_loader_get_n_batches (self->train_loader);
@@ -346,7 +342,6 @@ lam_trainer_free (LamTrainer *self)
   if (self->sums_device != NULL)
     self->backend->free (self->backend, self->sums_device);
   g_clear_pointer (&self->train_loader, lam_loader_free);
-  g_clear_pointer (&self->val_loader, lam_loader_free);
   g_clear_pointer (&self->split, lam_split_free);
   g_clear_pointer (&self->optimizer, lam_optimizer_free);
   g_clear_pointer (&self->model, lam_model_free);
@@ -371,79 +366,6 @@ lam_trainer_set_event_func (LamTrainer *self, LamTrainerEventFunc func, gpointer
   g_clear_pointer (&self->context, g_main_context_unref);
   self->context = context != NULL ? g_main_context_ref (context)
                                   : g_main_context_ref_thread_default ();
-}
-
-/* Runs the model over a loader without training: fills the mean loss, the
- * accuracy and, when given, the confusion matrix. */
-static double
-evaluate_loader (LamModel *model, LamLoader *loader, gint32 *labels_device, float *sums_device,
-                 LamConfusion *confusion, gint32 *predictions_host, gint32 *predictions_device,
-                 double *loss)
-{
-  LamBackend *backend = lam_model_get_backend (model);
-  LamLossKind loss_kind = lam_model_spec_get_loss (lam_model_get_spec (model));
-  int n_classes = lam_model_get_n_classes (model);
-  gsize image_floats = lam_shape_numel (&lam_model_get_plan (model)->input);
-  gsize seen = 0;
-
-  backend->fill (backend, sums_device, 2, 0);
-  lam_loader_start_epoch (loader, 0);
-  const LamBatch *batch;
-  while ((batch = lam_loader_next (loader)) != NULL) {
-    backend->upload (backend, lam_model_get_input (model), batch->images,
-                     sizeof (float) * image_floats * batch->size);
-    backend->upload (backend, labels_device, batch->labels, sizeof (gint32) * batch->size);
-    lam_model_forward (model, batch->size, FALSE, 0);
-    lam_model_loss (model, loss_kind, labels_device, batch->size, &sums_device[0]);
-    backend->count_correct (backend, lam_model_get_output (model), labels_device, batch->size,
-                            n_classes, &sums_device[1]);
-    if (confusion != NULL) {
-      backend->argmax_rows (backend, lam_model_get_output (model), batch->size, n_classes,
-                            predictions_device);
-      backend->download (backend, predictions_host, predictions_device,
-                         sizeof (gint32) * batch->size);
-      for (int i = 0; i < batch->size; i++)
-        if (batch->labels[i] < confusion->n_classes && predictions_host[i] < confusion->n_classes)
-          lam_confusion_add (confusion, batch->labels[i], predictions_host[i]);
-    }
-    seen += batch->size;
-  }
-  float sums[2];
-  backend->download (backend, sums, sums_device, sizeof sums);
-  if (loss != NULL)
-    *loss = seen ? (double) sums[0] / seen : NAN;
-  return seen ? (double) sums[1] / seen : NAN;
-}
-
-double
-lam_evaluate (LamModel *model, const LamDataset *dataset, const float *mean, const float *std,
-              LamConfusion *confusion, double *loss)
-{
-  LamBackend *backend = lam_model_get_backend (model);
-  int max_batch = lam_model_get_max_batch (model);
-  LamLoaderConfig config = lam_loader_config_default ();
-  config.batch_size = max_batch;
-  memcpy (config.mean, mean, sizeof config.mean);
-  memcpy (config.std, std, sizeof config.std);
-  g_autoptr (LamLoader) loader = lam_loader_new (dataset, NULL, dataset->n, &config);
-
-  gint32 *labels_device = backend->alloc (backend, sizeof (gint32) * max_batch);
-  gint32 *predictions_device = backend->alloc (backend, sizeof (gint32) * max_batch);
-  float *sums_device = backend->alloc (backend, sizeof (float) * 2);
-  g_autofree gint32 *predictions_host = g_new (gint32, max_batch);
-  double accuracy = NAN;
-  if (loss != NULL)
-    *loss = NAN;
-  if (labels_device != NULL && predictions_device != NULL && sums_device != NULL)
-    accuracy = evaluate_loader (model, loader, labels_device, sums_device, confusion,
-                                predictions_host, predictions_device, loss);
-  if (labels_device != NULL)
-    backend->free (backend, labels_device);
-  if (predictions_device != NULL)
-    backend->free (backend, predictions_device);
-  if (sums_device != NULL)
-    backend->free (backend, sums_device);
-  return accuracy;
 }
 
 static void
@@ -526,7 +448,6 @@ train_thread (gpointer data)
   gint64 step = self->start_step;
   gboolean stopped = FALSE;
   gint64 run_start = g_get_monotonic_time ();
-  g_autofree gint32 *predictions_host = g_new (gint32, self->config.batch_size);
 
   gint64 last_report_time = 0;
   /* Divergence that stays finite (Adam at a huge learning rate reaches a
@@ -675,12 +596,18 @@ train_thread (gpointer data)
     event->accuracy = epoch_samples ? epoch_correct / epoch_samples : NAN;
     event->seconds = seconds;
     event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
-    if (self->val_loader != NULL) {
-      gint32 *predictions_device = self->labels_device; /* unused without a confusion matrix */
-      event->val_accuracy = evaluate_loader (model, self->val_loader, self->labels_device,
-                                             self->sums_device, NULL, predictions_host,
-                                             predictions_device, &event->val_loss);
-      backend->fill (backend, self->sums_device, 2, 0);
+    if (self->split->n_val > 0) {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LamPrediction) val =
+        lam_model_predict (model, self->train_set, self->split->val, self->split->n_val,
+                           self->mean, self->std, NULL, NULL, &error);
+      if (val != NULL) {
+        event->val_accuracy = val->accuracy;
+        event->val_loss = val->mean_loss;
+      } else {
+        g_warning ("validation failed: %s", error->message);
+        event->val_accuracy = event->val_loss = NAN;
+      }
     }
     post_event (self, event);
     self->done_epochs = epoch + 1;
@@ -695,9 +622,21 @@ train_thread (gpointer data)
     LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_TEST);
     event->step = step;
     event->epoch = self->config.epochs - 1;
-    event->confusion = lam_confusion_new (MAX (n_classes, self->test_set->n_classes));
-    event->test_accuracy = lam_evaluate (model, self->test_set, self->mean, self->std,
-                                         event->confusion, &event->test_loss);
+    LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+    request.what = LAM_PREDICT_CONFUSION;
+    request.confusion_classes = MAX (n_classes, self->test_set->n_classes);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (LamPrediction) test = lam_model_predict (model, self->test_set, NULL, 0, self->mean,
+                                                        self->std, &request, NULL, &error);
+    if (test != NULL) {
+      event->test_accuracy = test->accuracy;
+      event->test_loss = test->mean_loss;
+      event->confusion = g_steal_pointer (&test->confusion);
+    } else {
+      g_warning ("testing failed: %s", error->message);
+      event->test_accuracy = event->test_loss = NAN;
+      event->confusion = lam_confusion_new (request.confusion_classes);
+    }
     post_event (self, event);
   }
 

@@ -155,10 +155,4 @@ gboolean lam_trainer_get_position (LamTrainer *trainer, int *epochs_done, int *b
 /* Normalisation in use (after normalize_from_data). */
 void lam_trainer_get_normalization (LamTrainer *trainer, float *mean, float *std);
 
-/* Evaluates a model on a dataset with the given normalisation: fills
- * confusion (may be NULL), returns accuracy and *loss (mean). Runs on the
- * caller's thread. */
-double lam_evaluate (LamModel *model, const LamDataset *dataset, const float *mean,
-                     const float *std, LamConfusion *confusion, double *loss);
-
 G_END_DECLS

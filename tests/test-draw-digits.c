@@ -14,6 +14,7 @@
 #include "lam-device.h"
 #include "lam-drawing.h"
 #include "lam-evaluate-page.h"
+#include "lam-predict.h"
 #include "lam-ui-util.h"
 
 #define N_TRAIN 12000
@@ -234,9 +235,16 @@ test_train (void)
   lam_model_spec_free (spec);
   spec = lam_model_spec_copy (lam_model_get_spec (model));
 
-  g_autoptr (LamConfusion) confusion = lam_confusion_new (10);
-  double loss = NAN;
-  double accuracy = lam_evaluate (model, test, mean, std, confusion, &loss);
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_CONFUSION;
+  request.confusion_classes = 10;
+  g_autoptr (GError) predict_error = NULL;
+  g_autoptr (LamPrediction) prediction =
+    lam_model_predict (model, test, NULL, 0, mean, std, &request, NULL, &predict_error);
+  g_assert_no_error (predict_error);
+  LamConfusion *confusion = prediction->confusion;
+  double loss = prediction->mean_loss;
+  double accuracy = prediction->accuracy;
   GString *per_class = g_string_new (NULL);
   for (int t = 0; t < 10; t++) {
     guint64 row = 0;

@@ -8,6 +8,7 @@
 #include "lam-checkpoint.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
+#include "lam-predict.h"
 #include "lam-trainer.h"
 
 /* Three classes of 8×8 images: a bright horizontal bar in the top, middle or
@@ -564,16 +565,21 @@ test_save_load_same_predictions (void)
   g_autoptr (LamModel) reloaded = lam_model_new (loaded->spec, backend, 50, 99, &error);
   g_assert_no_error (error);
   lam_model_set_params_host (reloaded, loaded_params);
-  g_autoptr (LamConfusion) original_confusion = lam_confusion_new (10);
-  g_autoptr (LamConfusion) reloaded_confusion = lam_confusion_new (10);
-  double original = lam_evaluate (model, test_subset, info.mean, info.std, original_confusion,
-                                  NULL);
-  double again = lam_evaluate (reloaded, test_subset, loaded->mean, loaded->std,
-                               reloaded_confusion, NULL);
-  g_assert_cmpfloat (original, ==, again);
-  g_assert_cmpfloat_with_epsilon (original, tested->test_accuracy, 1e-9);
-  g_assert_cmpmem (original_confusion->counts, 100 * sizeof (guint64),
-                   reloaded_confusion->counts, 100 * sizeof (guint64));
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_CONFUSION | LAM_PREDICT_OUTPUTS;
+  request.confusion_classes = 10;
+  g_autoptr (LamPrediction) original = lam_model_predict (model, test_subset, NULL, 0, info.mean,
+                                                          info.std, &request, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (LamPrediction) again = lam_model_predict (reloaded, test_subset, NULL, 0, loaded->mean,
+                                                       loaded->std, &request, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (original->accuracy, ==, again->accuracy);
+  g_assert_cmpfloat_with_epsilon (original->accuracy, tested->test_accuracy, 1e-9);
+  g_assert_cmpmem (original->confusion->counts, 100 * sizeof (guint64),
+                   again->confusion->counts, 100 * sizeof (guint64));
+  g_assert_cmpmem (original->outputs, sizeof (float) * 10 * test_subset->n, again->outputs,
+                   sizeof (float) * 10 * test_subset->n);
 
   g_autofree char *json_path = g_build_filename (dir, "model.json", NULL);
   g_assert_true (g_file_test (json_path, G_FILE_TEST_EXISTS));

@@ -5,6 +5,7 @@
 
 #include "lam-device.h"
 #include "lam-loader.h"
+#include "lam-predict.h"
 
 /* Test images per forward pass on the worker. */
 #define MAX_BATCH 500
@@ -99,59 +100,6 @@ lam_evaluation_result_prepare_image (const LamEvaluationResult *result, int inde
   lam_loader_prepare_image (result->dataset, index, &config, FALSE, NULL, out);
 }
 
-/* A model's outputs as probabilities: as they are after softmax, their
- * exponentials after log_softmax, else their softmax. */
-static void
-outputs_to_probabilities (const LamModelSpec *spec, const float *outputs, float *probs, int n)
-{
-  LamLayerKind last = spec->n_layers > 0 ? spec->layers[spec->n_layers - 1].kind : LAM_LAYER_LINEAR;
-  if (last == LAM_LAYER_SOFTMAX) {
-    memcpy (probs, outputs, sizeof (float) * n);
-    return;
-  }
-  if (last == LAM_LAYER_LOG_SOFTMAX) {
-    for (int j = 0; j < n; j++)
-      probs[j] = expf (outputs[j]);
-    return;
-  }
-  float max = outputs[0];
-  for (int j = 1; j < n; j++)
-    max = MAX (max, outputs[j]);
-  double sum = 0;
-  for (int j = 0; j < n; j++)
-    sum += exp ((double) outputs[j] - max);
-  for (int j = 0; j < n; j++)
-    probs[j] = (float) (exp ((double) outputs[j] - max) / sum);
-}
-
-/* One sample's loss as the trainer computes it (lam-backend.h). */
-static double
-sample_loss (LamLossKind kind, const float *x, int n, int label)
-{
-  switch (kind) {
-  case LAM_LOSS_NLL:
-    return -(double) x[label];
-  case LAM_LOSS_MSE: {
-    double sum = 0;
-    for (int j = 0; j < n; j++) {
-      double d = x[j] - (j == label ? 1.0 : 0.0);
-      sum += d * d;
-    }
-    return sum / n;
-  }
-  case LAM_LOSS_CROSS_ENTROPY:
-  default: {
-    double max = x[0];
-    for (int j = 1; j < n; j++)
-      max = MAX (max, x[j]);
-    double sum = 0;
-    for (int j = 0; j < n; j++)
-      sum += exp (x[j] - max);
-    return max + log (sum) - x[label];
-  }
-  }
-}
-
 /* The worker */
 
 typedef struct
@@ -207,9 +155,25 @@ check_fit (const Job *job, LamModel *model, GError **error)
 }
 
 static LamEvaluationResult *
-result_new (Job *job, LamModel *model)
+evaluate (Job *job, LamBackend *backend, GCancellable *cancellable, GError **error)
 {
+  g_autoptr (LamModel) model = lam_model_new (job->spec, backend, MAX_BATCH, 0, error);
+  if (model == NULL || !check_fit (job, model, error))
+    return NULL;
+  lam_model_set_params_host (model, job->params);
+
   const LamDataset *dataset = job->dataset;
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_PROBABILITIES | LAM_PREDICT_CLASSES | LAM_PREDICT_CONFIDENCE |
+                 LAM_PREDICT_LOSSES | LAM_PREDICT_CONFUSION;
+  /* Outputs past the dataset's classes have no column: such a prediction
+   * counts as wrong and stays out of the matrix. */
+  request.confusion_classes = dataset->n_classes;
+  g_autoptr (LamPrediction) prediction = lam_model_predict (
+    model, dataset, NULL, 0, job->mean, job->std, &request, cancellable, error);
+  if (prediction == NULL)
+    return NULL;
+
   LamEvaluationResult *result = g_atomic_rc_box_new0 (LamEvaluationResult);
   result->dataset = g_atomic_rc_box_acquire (job->dataset);
   result->spec = lam_model_spec_copy (job->spec);
@@ -220,78 +184,20 @@ result_new (Job *job, LamModel *model)
   memcpy (result->std, job->std, sizeof result->std);
   result->epoch = job->epoch;
   result->run = job->run;
-  result->n_images = dataset->n;
-  result->n_outputs = lam_model_get_n_classes (model);
-  result->probabilities = g_new (float, (gsize) dataset->n * result->n_outputs);
-  result->predicted = g_new (gint32, MAX (dataset->n, 1));
-  result->confidence = g_new (float, MAX (dataset->n, 1));
-  result->loss = g_new (float, MAX (dataset->n, 1));
-  result->confusion = lam_confusion_new (dataset->n_classes);
-  result->class_accuracy = g_new (double, dataset->n_classes);
-  return result;
-}
-
-static LamEvaluationResult *
-evaluate (Job *job, LamBackend *backend, GCancellable *cancellable, GError **error)
-{
-  g_autoptr (LamModel) model = lam_model_new (job->spec, backend, MAX_BATCH, 0, error);
-  if (model == NULL || !check_fit (job, model, error))
-    return NULL;
-  lam_model_set_params_host (model, job->params);
-
-  const LamDataset *dataset = job->dataset;
-  g_autoptr (LamEvaluationResult) result = result_new (job, model);
-  LamLossKind loss_kind = lam_model_spec_get_loss (job->spec);
-  int n_out = result->n_outputs;
-  gsize image_floats = lam_dataset_image_size (dataset);
-  g_autofree float *inputs = g_new (float, image_floats * MAX_BATCH);
-  g_autofree float *outputs = g_new (float, (gsize) n_out * MAX_BATCH);
-  LamLoaderConfig config = lam_loader_config_default ();
-  memcpy (config.mean, job->mean, sizeof config.mean);
-  memcpy (config.std, job->std, sizeof config.std);
-
-  guint correct = 0;
-  double loss_sum = 0;
-  for (int start = 0; start < dataset->n; start += MAX_BATCH) {
-    if (g_cancellable_set_error_if_cancelled (cancellable, error))
-      return NULL;
-    int batch = MIN (MAX_BATCH, dataset->n - start);
-    for (int k = 0; k < batch; k++)
-      lam_loader_prepare_image (dataset, start + k, &config, FALSE, NULL,
-                                inputs + (gsize) k * image_floats);
-    backend->upload (backend, lam_model_get_input (model), inputs,
-                     sizeof (float) * image_floats * batch);
-    lam_model_forward (model, batch, FALSE, 0);
-    backend->download (backend, outputs, lam_model_get_output (model),
-                       sizeof (float) * n_out * batch);
-
-    for (int k = 0; k < batch; k++) {
-      int index = start + k;
-      int label = dataset->labels[index];
-      const float *x = outputs + (gsize) k * n_out;
-      float *probs = result->probabilities + (gsize) index * n_out;
-      outputs_to_probabilities (job->spec, x, probs, n_out);
-      int predicted = lam_argmax (x, n_out);
-      result->predicted[index] = predicted;
-      result->confidence[index] = probs[predicted];
-      double loss = sample_loss (loss_kind, x, n_out, label);
-      result->loss[index] = (float) loss;
-      loss_sum += loss;
-      if (predicted == label)
-        correct++;
-      /* Outputs past the dataset's classes have no column: such a
-       * prediction counts as wrong, as in lam_evaluate. */
-      if (predicted < dataset->n_classes)
-        lam_confusion_add (result->confusion, label, predicted);
-    }
-  }
-
-  result->accuracy = dataset->n > 0 ? (double) correct / dataset->n : NAN;
-  result->mean_loss = dataset->n > 0 ? loss_sum / dataset->n : NAN;
-  result->n_wrong = (guint) dataset->n - correct;
+  result->n_images = prediction->n_images;
+  result->n_outputs = prediction->n_outputs;
+  result->probabilities = g_steal_pointer (&prediction->probabilities);
+  result->predicted = g_steal_pointer (&prediction->predicted);
+  result->confidence = g_steal_pointer (&prediction->confidence);
+  result->loss = g_steal_pointer (&prediction->losses);
+  result->confusion = g_steal_pointer (&prediction->confusion);
+  result->accuracy = prediction->accuracy;
+  result->mean_loss = prediction->mean_loss;
+  result->n_wrong = (guint) (prediction->n_images - prediction->n_correct);
+  result->class_accuracy = g_new (double, MAX (dataset->n_classes, 1));
   for (int c = 0; c < dataset->n_classes; c++)
     result->class_accuracy[c] = lam_confusion_class_accuracy (result->confusion, c);
-  return g_steal_pointer (&result);
+  return result;
 }
 
 static void
@@ -749,8 +655,6 @@ ensure_single_model (LamEvaluation *self)
     g_debug ("cannot classify single images: %s", error->message);
     return FALSE;
   }
-  /* The activations view reads every layer's output. */
-  lam_model_set_unfused (self->single_model, TRUE);
   lam_model_set_params_host (self->single_model, self->result->params);
   self->single_weights = lam_evaluation_result_ref (self->result);
   return TRUE;
@@ -766,20 +670,28 @@ lam_evaluation_predict_one (LamEvaluation *self, const float *normalised_image, 
     return FALSE;
 
   LamModel *model = self->single_model;
-  LamBackend *backend = self->single_backend;
   const LamModelPlan *plan = lam_model_get_plan (model);
-  int n_out = lam_model_get_n_classes (model);
-  g_autofree float *outputs = g_new (float, n_out);
-
-  backend->upload (backend, lam_model_get_input (model), normalised_image,
-                   sizeof (float) * lam_shape_numel (&plan->input));
-  lam_model_forward (model, 1, FALSE, 0);
-  backend->download (backend, outputs, lam_model_get_output (model), sizeof (float) * n_out);
-  outputs_to_probabilities (self->result->spec, outputs, probs, n_out);
-  if (layer_outputs != NULL)
-    for (int i = 0; i < plan->n_layers; i++)
-      backend->download (backend, layer_outputs[i], lam_model_get_layer_output (model, i),
-                         sizeof (float) * lam_shape_numel (&plan->layers[i].out_shape));
+  g_autofree int *layers = g_new (int, MAX (plan->n_layers, 1));
+  for (int i = 0; i < plan->n_layers; i++)
+    layers[i] = i;
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_PROBABILITIES;
+  if (layer_outputs != NULL) {
+    request.what |= LAM_PREDICT_LAYERS;
+    request.layers = layers;
+    request.n_layers = plan->n_layers;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamPrediction) prediction =
+    lam_model_predict_inputs (model, normalised_image, 1, NULL, &request, &error);
+  if (prediction == NULL) {
+    g_debug ("cannot classify the image: %s", error->message);
+    return FALSE;
+  }
+  memcpy (probs, prediction->probabilities, sizeof (float) * prediction->n_outputs);
+  for (int k = 0; k < prediction->n_layers; k++)
+    memcpy (layer_outputs[k], prediction->layer_outputs[k],
+            sizeof (float) * prediction->layer_numel[k]);
   return TRUE;
 }
 
