@@ -6,6 +6,21 @@
  * stay aligned whatever the layer before them kept. */
 #define SAVED_ALIGN 64
 
+/* What one step of a forward or backward pass runs. */
+typedef enum
+{
+  STEP_LAYER,            /* one layer through lam_layer_forward/backward */
+  STEP_ACTIVATION_POOL,  /* a ReLU and the max pool after it: pooled_activation_forward */
+  STEP_CONV_POOL,        /* a convolution, maybe its activation, and a 2×2 pool: conv_pool_forward */
+} ModelStepKind;
+
+typedef struct
+{
+  ModelStepKind kind;
+  int first; /* the layers first..last, whose output is last's */
+  int last;
+} ModelStep;
+
 struct _LamModel
 {
   LamModelSpec *spec;   /* owned copy */
@@ -32,8 +47,13 @@ struct _LamModel
    * thread that works on it step after step, where two buffers shared by
    * all layers would be split at different places by each. */
   float **act_grad;
-  /* Every layer's output written to its own buffer: the fused paths
-   * (conv + activation + pool, activation + pool) are not taken. */
+  /* The stack planned into steps twice: fused (what training runs) and
+   * one layer per step (every layer's output written, for views of
+   * activations); `steps` points at one of them. */
+  ModelStep *fused_steps;
+  int n_fused_steps;
+  ModelStep *unfused_steps;
+  int n_unfused_steps;
   gboolean unfused;
   /* n_layers entries: TRUE for a ReLU (or leaky ReLU with a non-negative
    * slope) that a max pool follows; see pooled_activation_forward. */
@@ -74,6 +94,8 @@ lam_model_free (LamModel *model)
   g_free (model->act_grad);
   g_free (model->pooled_activation);
   g_free (model->conv_pool);
+  g_free (model->fused_steps);
+  g_free (model->unfused_steps);
   g_clear_pointer (&model->plan, lam_model_plan_free);
   g_clear_pointer (&model->spec, lam_model_spec_free);
   g_free (model);
@@ -122,6 +144,47 @@ init_params (LamModel *model, guint64 seed, GError **error)
 
   model->backend->upload (model->backend, model->params, host, n * sizeof (float));
   return TRUE;
+}
+
+/* The fusion pass: which layers run together as one step. A flatten is no
+ * step at all (its output is its input's floats). Without fuse, every
+ * other layer is a step of its own. */
+static ModelStep *
+plan_steps (LamModel *model, gboolean fuse, int *n_steps)
+{
+  int n_layers = model->plan->n_layers;
+  ModelStep *steps = g_new0 (ModelStep, MAX (n_layers, 1));
+  int n = 0;
+  for (int i = 0; i < n_layers; i++) {
+    if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
+      continue;
+    if (fuse && model->conv_pool[i] > 0)
+      steps[n++] = (ModelStep){ STEP_CONV_POOL, i, model->conv_pool[i] };
+    else if (fuse && model->pooled_activation[i])
+      steps[n++] = (ModelStep){ STEP_ACTIVATION_POOL, i, i + 1 };
+    else
+      steps[n++] = (ModelStep){ STEP_LAYER, i, i };
+    i = steps[n - 1].last;
+  }
+  *n_steps = n;
+  return steps;
+}
+
+char *
+lam_model_describe_steps (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  const ModelStep *steps = model->unfused ? model->unfused_steps : model->fused_steps;
+  int n_steps = model->unfused ? model->n_unfused_steps : model->n_fused_steps;
+  GString *text = g_string_new (NULL);
+  for (int s = 0; s < n_steps; s++) {
+    if (s > 0)
+      g_string_append (text, ", ");
+    for (int i = steps[s].first; i <= steps[s].last; i++)
+      g_string_append_printf (text, "%s%s", i > steps[s].first ? "+" : "",
+                              lam_layer_kind_to_string (model->plan->layers[i].spec.kind));
+  }
+  return g_string_free (text, FALSE);
 }
 
 guint64
@@ -235,6 +298,9 @@ lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, gui
         p->out_shape.dims[2] >= 1)
       model->conv_pool[i] = pool;
   }
+
+  model->fused_steps = plan_steps (model, TRUE, &model->n_fused_steps);
+  model->unfused_steps = plan_steps (model, FALSE, &model->n_unfused_steps);
 
   if (!init_params (model, seed, error))
     return NULL;
@@ -419,16 +485,6 @@ conv_pool_forward (LamModel *model, LamLayerContext *ctx, int i)
   }
 }
 
-// The convolution that pool i is fused with by conv_pool_forward, or -1.
-static int
-pool_conv (LamModel *model, int i)
-{
-  for (int c = MAX (i - 2, 0); c < i; c++)
-    if (model->conv_pool[c] == i)
-      return c;
-  return -1;
-}
-
 /* The backward of conv_pool_forward from dy, the pool's output gradient:
  * the activation's derivative applied in place, then one op for the pool's
  * scatter and the convolution's backward. */
@@ -470,25 +526,25 @@ lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
   model->training = training;
   model->seed = seed;
 
+  const ModelStep *steps = model->unfused ? model->unfused_steps : model->fused_steps;
+  int n_steps = model->unfused ? model->n_unfused_steps : model->n_fused_steps;
   LamLayerContext ctx;
   init_context (model, &ctx, batch);
-  for (int i = 0; i < model->plan->n_layers; i++) {
-    // A flatten's output shares its input's floats (lam_model_new).
-    if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
-      continue;
-    if (!model->unfused && model->conv_pool[i] > 0) {
+  for (int s = 0; s < n_steps; s++) {
+    int i = steps[s].first;
+    switch (steps[s].kind) {
+    case STEP_CONV_POOL:
       conv_pool_forward (model, &ctx, i);
-      i = model->conv_pool[i];
-      continue;
-    }
-    if (!model->unfused && model->pooled_activation[i]) {
+      break;
+    case STEP_ACTIVATION_POOL:
       pooled_activation_forward (model, &ctx, i);
-      i++;
-      continue;
+      break;
+    case STEP_LAYER:
+      ctx.saved = model->layer_saved[i];
+      // act[i] (batch, in_shape) -> act[i+1] (batch, out_shape)
+      lam_layer_forward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1]);
+      break;
     }
-    ctx.saved = model->layer_saved[i];
-    // act[i] (batch, in_shape) -> act[i+1] (batch, out_shape)
-    lam_layer_forward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1]);
   }
 }
 
@@ -510,33 +566,31 @@ backward (LamModel *model, int batch, gboolean to_input)
          model->plan->layers[lowest].n_weights + model->plan->layers[lowest].n_bias == 0)
     lowest++;
 
+  const ModelStep *steps = model->unfused ? model->unfused_steps : model->fused_steps;
+  int n_steps = model->unfused ? model->n_unfused_steps : model->n_fused_steps;
   LamLayerContext ctx;
   init_context (model, &ctx, batch);
-  for (int i = model->plan->n_layers - 1; i >= lowest; i--) {
-    // A flatten's gradient is its output's, seen in its input's shape.
-    if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
-      continue;
-    const float *dy = model->act_grad[i + 1];
-    int conv = model->unfused ? -1 : pool_conv (model, i);
-    if (conv >= lowest) {
-      // The pool (i), maybe an activation, and the convolution (conv) below.
-      conv_pool_backward (model, &ctx, conv, (float *) dy,
-                          conv > lowest || to_input ? model->act_grad[conv] : NULL);
-      i = conv;
-      continue;
+  /* No step straddles `lowest`: a fused step starts with a convolution (a
+   * layer with parameters) or holds none. */
+  for (int s = n_steps - 1; s >= 0 && steps[s].first >= lowest; s--) {
+    int i = steps[s].first;
+    float *dy = model->act_grad[steps[s].last + 1];
+    float *dx = i > lowest || to_input ? model->act_grad[i] : NULL;
+    switch (steps[s].kind) {
+    case STEP_CONV_POOL:
+      conv_pool_backward (model, &ctx, i, dy, dx);
+      break;
+    case STEP_ACTIVATION_POOL:
+      /* dy is not the output gradient (lam_model_new), and since the
+       * activation has no parameters, i > lowest: dx is wanted. */
+      pooled_activation_backward (model, &ctx, i, dy, dx);
+      break;
+    case STEP_LAYER:
+      ctx.saved = model->layer_saved[i];
+      // dy (batch, out_shape) -> dx (batch, in_shape), grads +=
+      lam_layer_backward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1], dy, dx);
+      break;
     }
-    if (!model->unfused && i > lowest && model->pooled_activation[i - 1]) {
-      /* The pool (i) and the activation (i - 1) below it in one. dy is not
-       * the output gradient (lam_model_new), and since the activation has
-       * no parameters, i - 1 > lowest, so its input gradient is wanted. */
-      pooled_activation_backward (model, &ctx, i - 1, (float *) dy, model->act_grad[i - 1]);
-      i--;
-      continue;
-    }
-    ctx.saved = model->layer_saved[i];
-    // dy (batch, out_shape) -> dx (batch, in_shape), grads +=
-    lam_layer_backward (&model->plan->layers[i], &ctx, model->act[i], model->act[i + 1], dy,
-                        i > lowest || to_input ? model->act_grad[i] : NULL);
   }
 }
 

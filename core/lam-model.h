@@ -149,6 +149,10 @@ float *lam_model_get_output_grad (LamModel *model);
  * layer's output is kept; the results are the same. For views of
  * activations; training leaves it off. */
 void lam_model_set_unfused (LamModel *model, gboolean unfused);
+/* The steps forward runs, as the planning pass made them for the current
+ * setting: "conv2d+relu+maxpool2d, linear, log_softmax" (a flatten is no
+ * step). Owned. */
+char *lam_model_describe_steps (LamModel *model);
 gboolean lam_model_get_unfused (LamModel *model);
 /* Runs forward on the first `batch` samples of the input buffer. */
 void lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed);

@@ -314,6 +314,13 @@ test_layer_outputs_are_true (void)
   g_autoptr (LamDataset) dataset = make_dataset (N_IMAGES, 3, 13);
   const LamModelPlan *plan = lam_model_get_plan (model);
   g_assert_false (lam_model_get_unfused (model));
+  g_autofree char *fused = lam_model_describe_steps (model);
+  g_assert_cmpstr (fused, ==, "conv2d+relu+maxpool2d, conv2d+relu+maxpool2d, linear, log_softmax");
+  lam_model_set_unfused (model, TRUE);
+  g_autofree char *unfused = lam_model_describe_steps (model);
+  g_assert_cmpstr (unfused, ==, "conv2d, relu, maxpool2d, conv2d, relu, maxpool2d, linear, "
+                                "log_softmax");
+  lam_model_set_unfused (model, FALSE);
 
   /* A fused forward first, so stale buffers would show if they were read. */
   g_autoptr (GError) error = NULL;
