@@ -83,7 +83,9 @@ typedef struct
 /* What a kind keeps between steps, as PyTorch's state dict names it after
  * the layer's index ("3.weight"). Parameters are trained, in the model's
  * flat parameter buffer; buffers (a batch norm's running statistics) are
- * saved and loaded but not trained. */
+ * saved and loaded but not trained, and the first kind that has them
+ * brings their store to LamLayer and LamLayerContext. Forward sees
+ * ctx->training, so a kind may behave differently in evaluation. */
 typedef enum
 {
   LAM_LAYER_STATE_PARAMETER,
@@ -116,8 +118,8 @@ struct _LamLayerClass
   const LamLayerState *states; /* in state-dict order */
   guint n_states;
   /* Where state `i` of a planned layer lies and its shape as PyTorch has
-   * it; returns the offset into the flat parameter buffer (parameters).
-   * A numel of 0 means the layer has not got it (linear without bias). */
+   * it; returns the offset into the flat buffer of its role. A numel of 0
+   * means the layer has not got it (linear without bias). */
   gsize (*state_layout) (const LamLayer *layer, guint i, LamShape *shape);
 
   /* Shape inference once the arguments passed their ranges: sets
