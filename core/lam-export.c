@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lam-layer-class.h"
 #include "lamina-config.h"
 
 G_DEFINE_QUARK (lam-export-error-quark, lam_export_error)
@@ -90,19 +91,16 @@ append_python_float_suffix (GString *s, gsize start)
     g_string_append (s, ".0");
 }
 
-/* The shortest text that reads back as the same float (values here are
- * checked to be finite). */
-static void
-append_float32 (GString *s, float value)
+void
+lam_export_append_python_float (GString *s, float value)
 {
   gsize start = s->len;
   lam_json_append_float (s, value);
   append_python_float_suffix (s, start);
 }
 
-/* The shortest text that reads back as the same double. */
-static void
-append_float64 (GString *s, double value)
+void
+lam_export_append_python_double (GString *s, double value)
 {
   gsize start = s->len;
   lam_json_append_double (s, value);
@@ -161,7 +159,7 @@ append_float32_tuple (GString *s, const float *values, int n)
   for (int i = 0; i < n; i++) {
     if (i > 0)
       g_string_append (s, ", ");
-    append_float32 (s, values[i]);
+    lam_export_append_python_float (s, values[i]);
   }
   g_string_append (s, n == 1 ? ",)" : ")");
 }
@@ -194,9 +192,15 @@ check_supported (const LamModelSpec *spec, GError **error)
 {
   for (int i = 0; i < spec->n_layers; i++) {
     LamLayerKind kind = spec->layers[i].kind;
-    if ((int) kind < 0 || kind >= LAM_N_LAYER_KINDS) {
+    if (lam_layer_class (kind) == NULL) {
       g_set_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_UNSUPPORTED,
                    "layer %d: kind %d has no PyTorch equivalent in the export", i + 1, (int) kind);
+      return FALSE;
+    }
+    if (lam_layer_class (kind)->append_pytorch == NULL) {
+      g_set_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_UNSUPPORTED,
+                   "layer %d (%s) has no PyTorch equivalent in the export", i + 1,
+                   lam_layer_class (kind)->name);
       return FALSE;
     }
   }
@@ -313,59 +317,8 @@ weights_reference (const LamExportOptions *o, gboolean *relative)
 static char *
 layer_code (const LamLayer *layer)
 {
-  const LamLayerSpec *spec = &layer->spec;
   g_autoptr (GString) s = g_string_new ("nn.");
-
-  switch (spec->kind) {
-  case LAM_LAYER_LINEAR:
-    g_string_append_printf (s, "Linear(%d, %d%s)", layer->in_shape.dims[0], spec->out,
-                            spec->bias ? "" : ", bias=False");
-    break;
-  case LAM_LAYER_CONV2D:
-    g_string_append_printf (s, "Conv2d(%d, %d, kernel_size=%d, stride=%d, padding=%d%s)",
-                            layer->in_shape.dims[0], spec->out, spec->kernel, spec->stride,
-                            spec->padding, spec->bias ? "" : ", bias=False");
-    break;
-  case LAM_LAYER_MAXPOOL2D:
-  case LAM_LAYER_AVGPOOL2D:
-    /* The plan has filled in the stride; PyTorch's AvgPool2d also divides by
-     * the whole window, padding included, as Lamina does. */
-    g_string_append_printf (s, "%s(kernel_size=%d, stride=%d, padding=%d)",
-                            spec->kind == LAM_LAYER_MAXPOOL2D ? "MaxPool2d" : "AvgPool2d",
-                            spec->kernel, spec->stride, spec->padding);
-    break;
-  case LAM_LAYER_RELU:
-    g_string_append (s, "ReLU()");
-    break;
-  case LAM_LAYER_LEAKY_RELU:
-    g_string_append (s, "LeakyReLU(negative_slope=");
-    append_float32 (s, spec->slope);
-    g_string_append_c (s, ')');
-    break;
-  case LAM_LAYER_SIGMOID:
-    g_string_append (s, "Sigmoid()");
-    break;
-  case LAM_LAYER_TANH:
-    g_string_append (s, "Tanh()");
-    break;
-  case LAM_LAYER_FLATTEN:
-    g_string_append (s, "Flatten()");
-    break;
-  case LAM_LAYER_DROPOUT:
-    g_string_append (s, "Dropout(p=");
-    append_float64 (s, spec->p);
-    g_string_append_c (s, ')');
-    break;
-  case LAM_LAYER_SOFTMAX:
-    g_string_append (s, "Softmax(dim=1)");
-    break;
-  case LAM_LAYER_LOG_SOFTMAX:
-    g_string_append (s, "LogSoftmax(dim=1)");
-    break;
-  case LAM_N_LAYER_KINDS:
-  default:
-    g_assert_not_reached ();
-  }
+  lam_layer_class (layer->spec.kind)->append_pytorch (s, layer);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
@@ -424,9 +377,9 @@ append_settings (GString *s, const LamExportOptions *o, const LamModelPlan *plan
     "BATCH_SIZE = %d\n"
     "LEARNING_RATE = ",
     c->epochs, c->batch_size);
-  append_float64 (s, c->optimizer.lr);
+  lam_export_append_python_double (s, c->optimizer.lr);
   g_string_append (s, "\nVAL_FRACTION = ");
-  append_float64 (s, c->val_fraction);
+  lam_export_append_python_double (s, c->val_fraction);
   g_string_append_printf (s,
     "  # of the training images, held out for validation\n"
     "SEED = %" G_GUINT64_FORMAT "\n"
@@ -560,27 +513,27 @@ append_loss_and_optimizer (GString *s, const LamModelSpec *spec, const LamTraine
   g_string_append (s, "def make_optimizer(model):\n    return torch.optim.");
   if (opt->kind == LAM_OPTIMIZER_SGD) {
     g_string_append (s, "SGD(model.parameters(), lr=LEARNING_RATE, momentum=");
-    append_float64 (s, opt->momentum);
+    lam_export_append_python_double (s, opt->momentum);
     if (opt->dampening != 0) {
       g_string_append (s, ",\n                           dampening=");
-      append_float64 (s, opt->dampening);
+      lam_export_append_python_double (s, opt->dampening);
     }
     g_string_append (s, ",\n                           nesterov=");
     append_py_bool (s, opt->nesterov);
     g_string_append (s, ", weight_decay=");
-    append_float64 (s, opt->weight_decay);
+    lam_export_append_python_double (s, opt->weight_decay);
   } else {
     const char *name = opt->kind == LAM_OPTIMIZER_ADAM ? "Adam" : "AdamW";
     int indent = (int) strlen ("    return torch.optim.(") + (int) strlen (name);
     g_string_append_printf (s, "%s(model.parameters(), lr=LEARNING_RATE,\n%*sbetas=(", name,
                             indent, "");
-    append_float64 (s, opt->beta1);
+    lam_export_append_python_double (s, opt->beta1);
     g_string_append (s, ", ");
-    append_float64 (s, opt->beta2);
+    lam_export_append_python_double (s, opt->beta2);
     g_string_append (s, "), eps=");
-    append_float64 (s, opt->eps);
+    lam_export_append_python_double (s, opt->eps);
     g_string_append (s, ", weight_decay=");
-    append_float64 (s, opt->weight_decay);
+    lam_export_append_python_double (s, opt->weight_decay);
   }
   g_string_append (s, ")\n\n\n");
 
@@ -591,7 +544,7 @@ append_loss_and_optimizer (GString *s, const LamModelSpec *spec, const LamTraine
       "    # Stepped once an epoch, as Lamina's schedule.\n"
       "    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=%d, gamma=",
       sch->step_size);
-    append_float64 (s, sch->gamma);
+    lam_export_append_python_double (s, sch->gamma);
     g_string_append (s, ")\n\n\n");
   } else if (sch->kind == LAM_SCHEDULE_COSINE) {
     g_string_append_printf (s,
@@ -600,7 +553,7 @@ append_loss_and_optimizer (GString *s, const LamModelSpec *spec, const LamTraine
       "    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=%d,\n"
       "                                                      eta_min=",
       sch->t_max);
-    append_float64 (s, sch->eta_min);
+    lam_export_append_python_double (s, sch->eta_min);
     g_string_append (s, ")\n\n\n");
   }
 }

@@ -71,4 +71,10 @@ void lam_export_options_init (LamExportOptions *options, const LamModelSpec *spe
  * not fit together. */
 char *lam_export_pytorch_script (const LamExportOptions *options, GError **error);
 
+/* Python float literals in the fewest digits that read back the same
+ * (as a 32-bit float, or a double), with ".0" where Python would otherwise
+ * read an int. The value must be finite. */
+void lam_export_append_python_float (GString *s, float value);
+void lam_export_append_python_double (GString *s, double value);
+
 G_END_DECLS

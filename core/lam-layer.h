@@ -1,9 +1,10 @@
 /* lam-layer.h: the layer kinds of a sequential stack.
  *
- * Each kind has shape inference, parameter count, FLOPs and initialisation
- * (lam-layer-shape.c) and forward / backward over the backend ops table
- * (lam-layer.c). There is no general autograd: the model is a stack and
- * runs each layer's explicit forward and backward.
+ * Each kind is one file in core/layers/ with its entry in the layer table
+ * (lam-layer-class.h): shape inference, parameter count, FLOPs,
+ * initialisation, and forward / backward over the backend ops table. The
+ * functions here dispatch to it. There is no general autograd: the model
+ * is a stack and runs each layer's explicit forward and backward.
  */
 #pragma once
 
@@ -31,7 +32,8 @@ typedef enum
   LAM_N_LAYER_KINDS
 } LamLayerKind;
 
-/* What the user wrote for one layer. Fields a kind does not use are 0.
+/* What the user wrote for one layer. Fields a kind does not use are 0; a
+ * kind's table entry says which it uses, their names and ranges.
  * `in` (linear in_features, conv2d in_channels) is optional: 0 means "take
  * it from the previous layer"; when given it must match. */
 typedef struct

@@ -29,6 +29,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "lam-layer-class.h"
 #include "lam-presets-resources.h"
 
 G_DEFINE_QUARK (lam-model-error-quark, lam_model_error)
@@ -224,67 +225,9 @@ lam_model_plan_new (const LamModelSpec *spec, GError **error)
   return g_steal_pointer (&plan);
 }
 
-/* Fields a layer may have, and which kinds use them. */
-enum
-{
-  F_IN = 1 << 0,
-  F_OUT = 1 << 1,
-  F_KERNEL = 1 << 2,
-  F_STRIDE = 1 << 3,
-  F_PADDING = 1 << 4,
-  F_BIAS = 1 << 5,
-  F_P = 1 << 6,
-  F_SLOPE = 1 << 7,
-};
+/* Arguments, as the layer table describes them */
 
-static const struct
-{
-  const char *name;
-  guint flag;
-} layer_fields[] = {
-  { "in", F_IN },         { "out", F_OUT },   { "kernel", F_KERNEL }, { "stride", F_STRIDE },
-  { "padding", F_PADDING }, { "bias", F_BIAS }, { "p", F_P },           { "slope", F_SLOPE },
-};
-
-/* Sizes past this are typing mistakes, and keeping them small keeps every
- * product of sizes inside 64 bits. */
-#define MAX_SIZE (1 << 24)
-
-static guint
-kind_fields (LamLayerKind kind)
-{
-  switch (kind) {
-  case LAM_LAYER_LINEAR:
-    return F_IN | F_OUT | F_BIAS;
-  case LAM_LAYER_CONV2D:
-    return F_IN | F_OUT | F_KERNEL | F_STRIDE | F_PADDING | F_BIAS;
-  case LAM_LAYER_MAXPOOL2D:
-  case LAM_LAYER_AVGPOOL2D:
-    return F_KERNEL | F_STRIDE | F_PADDING;
-  case LAM_LAYER_DROPOUT:
-    return F_P;
-  case LAM_LAYER_LEAKY_RELU:
-    return F_SLOPE;
-  default:
-    return 0;
-  }
-}
-
-static guint
-required_fields (LamLayerKind kind)
-{
-  switch (kind) {
-  case LAM_LAYER_LINEAR:
-    return F_OUT;
-  case LAM_LAYER_CONV2D:
-    return F_OUT | F_KERNEL;
-  case LAM_LAYER_MAXPOOL2D:
-  case LAM_LAYER_AVGPOOL2D:
-    return F_KERNEL;
-  default:
-    return 0;
-  }
-}
+#define MAX_SIZE LAM_LAYER_MAX_SIZE
 
 static char *
 known_kinds (void)
@@ -295,67 +238,119 @@ known_kinds (void)
   return g_string_free (s, FALSE);
 }
 
-/* Smallest field value accepted: `in` 0 means "from the previous layer". */
-static int
-field_min (guint flag)
+/* Some kind's argument called `name`: a name no kind has is unknown, one
+ * another kind has "does not apply". */
+static const LamLayerArg *
+find_any_arg (const char *name)
 {
-  return (flag == F_IN || flag == F_PADDING) ? 0 : 1;
+  for (int k = 0; k < LAM_N_LAYER_KINDS; k++) {
+    const LamLayerArg *arg = lam_layer_class_find_arg (lam_layer_class ((LamLayerKind) k), name);
+    if (arg != NULL)
+      return arg;
+  }
+  return NULL;
+}
+
+/* Whether some kind takes `name` as a text option (in=784, s2). */
+static gboolean
+is_text_option (const char *name)
+{
+  for (int k = 0; k < LAM_N_LAYER_KINDS; k++) {
+    const LamLayerArg *arg = lam_layer_class_find_arg (lam_layer_class ((LamLayerKind) k), name);
+    if (arg != NULL && arg->position == 0 && arg->type != LAM_VALUE_BOOL)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The argument some kind writes with the short form `c` (s2 for stride). */
+static const LamLayerArg *
+find_short_form (char c)
+{
+  for (int k = 0; k < LAM_N_LAYER_KINDS; k++) {
+    const LamLayerClass *klass = lam_layer_class ((LamLayerKind) k);
+    for (guint i = 0; i < klass->n_args; i++)
+      if (klass->args[i].short_form != 0 && klass->args[i].short_form == c)
+        return &klass->args[i];
+  }
+  return NULL;
 }
 
 static const char *
-field_min_words (guint flag)
+int_min_words (const LamLayerArg *arg)
 {
-  return field_min (flag) == 0 ? "a non-negative integer" : "a positive integer";
+  return arg->min <= 0 ? "a non-negative integer" : "a positive integer";
 }
 
-static int *
-field_int_slot (LamLayerSpec *spec, guint flag)
-{
-  switch (flag) {
-  case F_IN:
-    return &spec->in;
-  case F_OUT:
-    return &spec->out;
-  case F_KERNEL:
-    return &spec->kernel;
-  case F_STRIDE:
-    return &spec->stride;
-  case F_PADDING:
-    return &spec->padding;
-  default:
-    return NULL;
-  }
-}
-
+/* The readers' check of a number: finite, in range, within a 32-bit float
+ * for an argument kept as one, and any rule of the kind's own. */
 static gboolean
-check_float_field (guint flag, double value, const char *where, GError **error)
+check_number (const LamLayerArg *arg, double value, const char *where, GError **error)
 {
   if (!isfinite (value)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be a finite number",
-                 where, flag == F_P ? "p" : "slope");
+                 where, arg->name);
     return FALSE;
   }
-  if (flag == F_P && !(value >= 0.0 && value < 1.0)) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                 "%s: p must be at least 0 and below 1, got %g", where, value);
+  gboolean below = (arg->flags & LAM_LAYER_ARG_BELOW_MAX) ? value < arg->max : value <= arg->max;
+  if (!(value >= arg->min && below)) {
+    g_autofree char *words = lam_layer_arg_range_words (arg);
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be %s, got %g",
+                 where, arg->name, words, value);
     return FALSE;
   }
-  /* Layers keep their arguments as 32-bit floats. */
-  if (fabs (value) > FLT_MAX) {
+  if (arg->type == LAM_VALUE_FLOAT && fabs (value) > FLT_MAX) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                 "%s: %s %g is beyond what a 32-bit float holds (at most %g)", where,
-                 flag == F_P ? "p" : "slope", value, (double) FLT_MAX);
+                 "%s: %s %g is beyond what a 32-bit float holds (at most %g)", where, arg->name,
+                 value, (double) FLT_MAX);
     return FALSE;
   }
-  /* The mask keeps a value when a uniform draw in 32-bit float, at most
-   * 1 - 2^-24, is at least p: above that nothing would ever be kept. */
-  if (flag == F_P && value > (double) nextafterf (1.0f, 0.0f)) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                 "%s: p %.17g would drop every value; the largest p is %.8g", where, value,
-                 (double) nextafterf (1.0f, 0.0f));
+  if (arg->check_value != NULL && !arg->check_value (value, where, error))
     return FALSE;
+  return TRUE;
+}
+
+/* Whether a writer writes the argument: a required one always, another
+ * when it is not its default, nor "left out" in other words. */
+static gboolean
+arg_is_written (const LamLayerArg *arg, const LamLayerSpec *layer, const LamLayerSpec *def)
+{
+  const LamLayerClass *klass = lam_layer_class (layer->kind);
+  double value = lam_layer_arg_get (arg, layer);
+
+  if (arg->flags & LAM_LAYER_ARG_REQUIRED)
+    return TRUE;
+  if (value == lam_layer_arg_get (arg, def))
+    return FALSE;
+  if ((arg->flags & LAM_LAYER_ARG_AUTO) && arg->auto_from != NULL) {
+    const LamLayerArg *from = lam_layer_class_find_arg (klass, arg->auto_from);
+    if (from != NULL && value == lam_layer_arg_get (from, layer))
+      return FALSE;
   }
   return TRUE;
+}
+
+/* An argument's value as both writers write it. */
+static void
+append_arg_value (GString *s, const LamLayerArg *arg, const LamLayerSpec *layer)
+{
+  double value = lam_layer_arg_get (arg, layer);
+
+  switch (arg->type) {
+  case LAM_VALUE_INT:
+    g_string_append_printf (s, "%d", (int) value);
+    break;
+  case LAM_VALUE_FLOAT:
+    lam_json_append_float (s, (float) value);
+    break;
+  case LAM_VALUE_DOUBLE:
+    lam_json_append_double (s, value);
+    break;
+  case LAM_VALUE_BOOL:
+  default:
+    g_string_append (s, value != 0 ? "true" : "false");
+    break;
+  }
 }
 
 /* JSON */
@@ -452,9 +447,9 @@ json_is_number (JsonNode *node)
   return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
 }
 
-/* Reads an integer in [min, MAX_SIZE]; `what` is e.g. "out". */
+/* Reads an integer in [min, max]; `what` is e.g. "out". */
 static gboolean
-json_get_size (JsonNode *node, const char *where, const char *what, int min,
+json_get_size (JsonNode *node, const char *where, const char *what, int min, int max,
                const char *min_words, int *value, GError **error)
 {
   if (!json_is_number (node)) {
@@ -478,13 +473,55 @@ json_get_size (JsonNode *node, const char *where, const char *what, int min,
                  "%s: %s must be %s, got %" G_GINT64_FORMAT, where, what, min_words, v);
     return FALSE;
   }
-  if (v > MAX_SIZE) {
+  if (v > max) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                 "%s: %s %" G_GINT64_FORMAT " is too large (at most %d)", where, what, v, MAX_SIZE);
+                 "%s: %s %" G_GINT64_FORMAT " is too large (at most %d)", where, what, v, max);
     return FALSE;
   }
   *value = (int) v;
   return TRUE;
+}
+
+static gboolean
+parse_json_arg (JsonNode *value, const LamLayerArg *arg, const char *where, LamLayerSpec *spec,
+                GError **error)
+{
+  switch (arg->type) {
+  case LAM_VALUE_BOOL:
+    if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_BOOLEAN) {
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                   "%s: %s must be true or false, got %s", where, arg->name,
+                   lam_json_node_describe (value));
+      return FALSE;
+    }
+    lam_layer_arg_set (arg, spec, json_node_get_boolean (value));
+    return TRUE;
+
+  case LAM_VALUE_FLOAT:
+  case LAM_VALUE_DOUBLE: {
+    if (!json_is_number (value)) {
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                   "%s: %s must be a number, got %s", where, arg->name,
+                   lam_json_node_describe (value));
+      return FALSE;
+    }
+    double d = json_node_get_double (value);
+    if (!check_number (arg, d, where, error))
+      return FALSE;
+    lam_layer_arg_set (arg, spec, d);
+    return TRUE;
+  }
+
+  case LAM_VALUE_INT:
+  default: {
+    int v;
+    if (!json_get_size (value, where, arg->name, (int) arg->min, (int) arg->max,
+                        int_min_words (arg), &v, error))
+      return FALSE;
+    lam_layer_arg_set (arg, spec, v);
+    return TRUE;
+  }
+  }
 }
 
 static gboolean
@@ -509,75 +546,45 @@ parse_json_layer (JsonNode *node, int index, LamLayerSpec *out, GError **error)
     return FALSE;
   }
   const char *type = json_node_get_string (type_node);
-  LamLayerKind kind;
-  if (!lam_layer_kind_from_string (type, &kind)) {
+  const LamLayerClass *klass = lam_layer_class_lookup (type);
+  if (klass == NULL) {
     g_autofree char *known = known_kinds ();
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
                  "layer %d: unknown type \"%s\" (known: %s)", index + 1, type, known);
     return FALSE;
   }
 
-  const char *kind_name = lam_layer_kind_to_string (kind);
-  g_autofree char *where = g_strdup_printf ("layer %d (%s)", index + 1, kind_name);
-  LamLayerSpec spec = lam_layer_spec_default (kind);
-  guint allowed = kind_fields (kind);
-  guint seen = 0;
+  g_autofree char *where = g_strdup_printf ("layer %d (%s)", index + 1, klass->name);
+  LamLayerSpec spec = lam_layer_spec_default (klass->kind);
+  g_autofree gboolean *seen = g_new0 (gboolean, klass->n_args + 1);
 
   g_autoptr (GList) members = json_object_get_members (obj);
   for (GList *l = members; l != NULL; l = l->next) {
     const char *field = l->data;
     JsonNode *value = json_object_get_member (obj, field);
-    guint flag = 0;
 
     if (g_str_equal (field, "type"))
       continue;
-    for (gsize i = 0; i < G_N_ELEMENTS (layer_fields); i++)
-      if (g_str_equal (field, layer_fields[i].name))
-        flag = layer_fields[i].flag;
-    if (flag == 0) {
+    if (find_any_arg (field) == NULL) {
       g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: unknown field \"%s\"",
                    where, field);
       return FALSE;
     }
-    if (!(allowed & flag)) {
+    const LamLayerArg *arg = lam_layer_class_find_arg (klass, field);
+    if (arg == NULL) {
       g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                   "%s: field \"%s\" does not apply to %s", where, field, kind_name);
+                   "%s: field \"%s\" does not apply to %s", where, field, klass->name);
       return FALSE;
     }
-    seen |= flag;
-
-    if (flag == F_BIAS) {
-      if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_BOOLEAN) {
-        g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "%s: bias must be true or false, got %s", where, lam_json_node_describe (value));
-        return FALSE;
-      }
-      spec.bias = json_node_get_boolean (value);
-    } else if (flag == F_P || flag == F_SLOPE) {
-      if (!json_is_number (value)) {
-        g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "%s: %s must be a number, got %s", where, field, lam_json_node_describe (value));
-        return FALSE;
-      }
-      double d = json_node_get_double (value);
-      if (!check_float_field (flag, d, where, error))
-        return FALSE;
-      if (flag == F_P)
-        spec.p = d;
-      else
-        spec.slope = (float) d;
-    } else {
-      if (!json_get_size (value, where, field, field_min (flag), field_min_words (flag),
-                          field_int_slot (&spec, flag), error))
-        return FALSE;
-    }
+    seen[arg - klass->args] = TRUE;
+    if (!parse_json_arg (value, arg, where, &spec, error))
+      return FALSE;
   }
 
-  guint missing = required_fields (kind) & ~seen;
-  for (gsize i = 0; i < G_N_ELEMENTS (layer_fields); i++) {
-    if (missing & layer_fields[i].flag) {
+  for (guint i = 0; i < klass->n_args; i++) {
+    if ((klass->args[i].flags & LAM_LAYER_ARG_REQUIRED) && !seen[i]) {
       g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: missing field \"%s\"",
-                   where, layer_fields[i].name);
+                   where, klass->args[i].name);
       return FALSE;
     }
   }
@@ -607,8 +614,8 @@ parse_json_input (JsonNode *node, LamShape *shape, GError **error)
   LamShape s = { .rank = (int) n };
   for (guint i = 0; i < n; i++) {
     g_autofree char *what = g_strdup_printf ("dimension %u", i + 1);
-    if (!json_get_size (json_array_get_element (array, i), "input", what, 1, "a positive integer",
-                        &s.dims[i], error))
+    if (!json_get_size (json_array_get_element (array, i), "input", what, 1, MAX_SIZE,
+                        "a positive integer", &s.dims[i], error))
       return FALSE;
   }
   if (lam_shape_numel (&s) > G_MAXINT) {
@@ -789,32 +796,33 @@ lam_json_append_string (GString *s, const char *value)
 }
 
 static void
+append_json_arg (GString *s, const LamLayerArg *arg, const LamLayerSpec *layer,
+                 const LamLayerSpec *def)
+{
+  if (!arg_is_written (arg, layer, def))
+    return;
+  g_string_append_printf (s, ", \"%s\": ", arg->name);
+  append_arg_value (s, arg, layer);
+}
+
+static void
 append_json_layer (GString *s, const LamLayerSpec *layer)
 {
+  const LamLayerClass *klass = lam_layer_class (layer->kind);
   LamLayerSpec def = lam_layer_spec_default (layer->kind);
-  guint fields = kind_fields (layer->kind);
 
-  g_string_append_printf (s, "{\"type\": \"%s\"", lam_layer_kind_to_string (layer->kind));
-  if ((fields & F_IN) && layer->in != 0)
-    g_string_append_printf (s, ", \"in\": %d", layer->in);
-  if (fields & F_OUT)
-    g_string_append_printf (s, ", \"out\": %d", layer->out);
-  if (fields & F_KERNEL)
-    g_string_append_printf (s, ", \"kernel\": %d", layer->kernel);
-  if ((fields & F_STRIDE) && layer->stride != def.stride &&
-      !(layer->kind != LAM_LAYER_CONV2D && layer->stride == layer->kernel))
-    g_string_append_printf (s, ", \"stride\": %d", layer->stride);
-  if ((fields & F_PADDING) && layer->padding != 0)
-    g_string_append_printf (s, ", \"padding\": %d", layer->padding);
-  if ((fields & F_BIAS) && !layer->bias)
-    g_string_append (s, ", \"bias\": false");
-  if ((fields & F_P) && layer->p != def.p) {
-    g_string_append (s, ", \"p\": ");
-    lam_json_append_double (s, layer->p);
+  g_string_append_printf (s, "{\"type\": \"%s\"", klass->name);
+  /* Sizes taken from the input first, as PyTorch writes in_features
+   * before out_features. */
+  for (guint i = 0; i < klass->n_args; i++) {
+    const LamLayerArg *arg = &klass->args[i];
+    if ((arg->flags & LAM_LAYER_ARG_AUTO) && arg->auto_from == NULL)
+      append_json_arg (s, arg, layer, &def);
   }
-  if ((fields & F_SLOPE) && layer->slope != def.slope) {
-    g_string_append (s, ", \"slope\": ");
-    lam_json_append_float (s, layer->slope);
+  for (guint i = 0; i < klass->n_args; i++) {
+    const LamLayerArg *arg = &klass->args[i];
+    if (!((arg->flags & LAM_LAYER_ARG_AUTO) && arg->auto_from == NULL))
+      append_json_arg (s, arg, layer, &def);
   }
   g_string_append_c (s, '}');
 }
@@ -859,16 +867,16 @@ text_without_spaces (const char *text)
   return g_string_free (s, FALSE);
 }
 
-/* Parses all of `text` as an integer in [min, MAX_SIZE]. */
+/* Parses all of `text` as an integer in [min, max]. */
 static gboolean
-text_int (const char *text, int min, int *value)
+text_int (const char *text, int min, int max, int *value)
 {
   if (text == NULL || *text == '\0' || !(g_ascii_isdigit (*text) || *text == '-' || *text == '+'))
     return FALSE;
   char *end = NULL;
   errno = 0;
   gint64 v = g_ascii_strtoll (text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < min || v > MAX_SIZE)
+  if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
     return FALSE;
   *value = (int) v;
   return TRUE;
@@ -910,7 +918,7 @@ text_shape (const char *text, LamShape *shape)
     return FALSE;
   LamShape out = { .rank = (int) n };
   for (guint i = 0; i < n; i++)
-    if (!text_int (parts[i], 1, &out.dims[i]))
+    if (!text_int (parts[i], 1, MAX_SIZE, &out.dims[i]))
       return FALSE;
   if (lam_shape_numel (&out) > G_MAXINT)
     return FALSE;
@@ -919,98 +927,146 @@ text_shape (const char *text, LamShape *shape)
 }
 
 static const char *
-text_usage (LamLayerKind kind)
+text_usage (const LamLayerClass *klass)
 {
-  switch (kind) {
-  case LAM_LAYER_LINEAR:
-    return "linear:10";
-  case LAM_LAYER_CONV2D:
-    return "conv2d:32:3 or conv2d:32:3:s1:p1";
-  case LAM_LAYER_MAXPOOL2D:
-    return "maxpool2d:2";
-  case LAM_LAYER_AVGPOOL2D:
-    return "avgpool2d:2";
-  case LAM_LAYER_DROPOUT:
-    return "dropout:0.25";
-  case LAM_LAYER_LEAKY_RELU:
-    return "leaky_relu:0.1";
-  default:
-    return lam_layer_kind_to_string (kind);
-  }
+  return klass->text_example != NULL ? klass->text_example : klass->name;
 }
 
-/* One optional argument written `s2`, `p1`, `stride=2`, `padding=1`,
- * `in=784` or `nobias`. */
+/* A size written "3", or for a square one also "3x3". */
 static gboolean
-text_option (const char *arg, LamLayerSpec *spec, const char *where, GError **error)
+text_size (const LamLayerArg *arg, const char *text, int *value)
 {
-  guint allowed = kind_fields (spec->kind);
-  const char *kind_name = lam_layer_kind_to_string (spec->kind);
+  if (!(arg->flags & LAM_LAYER_ARG_SQUARE))
+    return text_int (text, (int) arg->min, (int) arg->max, value);
 
-  if (g_str_equal (arg, "nobias") || g_str_equal (arg, "bias=false") ||
-      g_str_equal (arg, "bias=true")) {
-    if (!(allowed & F_BIAS)) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s has no bias", where,
-                   kind_name);
-      return FALSE;
-    }
-    spec->bias = g_str_equal (arg, "bias=true");
-    return TRUE;
-  }
-
-  guint flag = 0;
-  const char *value = NULL;
-  const char *eq = strchr (arg, '=');
-  if (eq != NULL) {
-    g_autofree char *key = g_strndup (arg, (gsize) (eq - arg));
-    for (gsize i = 0; i < G_N_ELEMENTS (layer_fields); i++)
-      if (g_str_equal (key, layer_fields[i].name))
-        flag = layer_fields[i].flag;
-    value = eq + 1;
-  } else if (arg[0] == 's' && (g_ascii_isdigit (arg[1]) || arg[1] == '-')) {
-    flag = F_STRIDE;
-    value = arg + 1;
-  } else if (arg[0] == 'p' && (g_ascii_isdigit (arg[1]) || arg[1] == '-')) {
-    flag = F_PADDING;
-    value = arg + 1;
-  }
-  if (flag == 0 || (flag & (F_OUT | F_KERNEL | F_P | F_SLOPE | F_BIAS))) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE,
-                 "%s: unknown argument \"%s\" (e.g. %s)", where, arg, text_usage (spec->kind));
-    return FALSE;
-  }
-  const char *field = flag == F_STRIDE ? "stride" : flag == F_PADDING ? "padding" : "in";
-  if (!(allowed & flag)) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                 "%s: %s does not apply to %s", where, field, kind_name);
-    return FALSE;
-  }
-  if (!text_int (value, field_min (flag), field_int_slot (spec, flag))) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                 "%s: %s must be %s, got \"%s\"", where, field, field_min_words (flag), value);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* A kernel size written "3" or "3x3" (square only). */
-static gboolean
-text_kernel (const char *text, int *kernel)
-{
   g_auto (GStrv) parts = g_strsplit (text, "x", -1);
   guint n = g_strv_length (parts);
   if (n != 1 && n != 2)
     return FALSE;
   int k;
-  if (!text_int (parts[0], 1, &k))
+  if (!text_int (parts[0], (int) arg->min, (int) arg->max, &k))
     return FALSE;
   if (n == 2) {
     int k2;
-    if (!text_int (parts[1], 1, &k2) || k2 != k)
+    if (!text_int (parts[1], (int) arg->min, (int) arg->max, &k2) || k2 != k)
       return FALSE;
   }
-  *kernel = k;
+  *value = k;
   return TRUE;
+}
+
+/* One argument's value as the text writes it: 32, 3x3, 0.25, true. */
+static gboolean
+text_arg_value (const LamLayerArg *arg, const char *text, const char *where, LamLayerSpec *spec,
+                GError **error)
+{
+  switch (arg->type) {
+  case LAM_VALUE_INT: {
+    int v;
+    if (!text_size (arg, text, &v)) {
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                   "%s: %s must be %s, got \"%s\"", where, arg->name, int_min_words (arg), text);
+      return FALSE;
+    }
+    lam_layer_arg_set (arg, spec, v);
+    return TRUE;
+  }
+  case LAM_VALUE_FLOAT:
+  case LAM_VALUE_DOUBLE: {
+    double v;
+    if (!text_float (text, &v)) {
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                   "%s: %s must be a number, got \"%s\"", where, arg->name, text);
+      return FALSE;
+    }
+    if (!check_number (arg, v, where, error))
+      return FALSE;
+    lam_layer_arg_set (arg, spec, v);
+    return TRUE;
+  }
+  case LAM_VALUE_BOOL:
+  default:
+    if (!g_str_equal (text, "true") && !g_str_equal (text, "false")) {
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                   "%s: %s must be true or false, got \"%s\"", where, arg->name, text);
+      return FALSE;
+    }
+    lam_layer_arg_set (arg, spec, g_str_equal (text, "true"));
+    return TRUE;
+  }
+}
+
+/* A bool option written `nobias`, `bias=false` or `bias=true`: the
+ * argument of some kind it names, and the value. */
+static const LamLayerArg *
+text_bool_word (const char *word, gboolean *value)
+{
+  for (int k = 0; k < LAM_N_LAYER_KINDS; k++) {
+    const LamLayerClass *klass = lam_layer_class ((LamLayerKind) k);
+    for (guint i = 0; i < klass->n_args; i++) {
+      const LamLayerArg *arg = &klass->args[i];
+      if (arg->type != LAM_VALUE_BOOL)
+        continue;
+      const char *rest = g_str_has_prefix (word, arg->name) ? word + strlen (arg->name) : NULL;
+      if (g_str_has_prefix (word, "no") && g_str_equal (word + 2, arg->name)) {
+        *value = FALSE;
+        return arg;
+      }
+      if (rest != NULL && (g_str_equal (rest, "=false") || g_str_equal (rest, "=true"))) {
+        *value = g_str_equal (rest, "=true");
+        return arg;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* One optional argument written in its short form (`s2`, `p1`), as
+ * key=value (`stride=2`, `in=784`) or, for a bool, as a word (`nobias`). */
+static gboolean
+text_option (const char *text, const LamLayerClass *klass, LamLayerSpec *spec, const char *where,
+             GError **error)
+{
+  gboolean bool_value;
+  const LamLayerArg *bool_arg = text_bool_word (text, &bool_value);
+  if (bool_arg != NULL) {
+    const LamLayerArg *own = lam_layer_class_find_arg (klass, bool_arg->name);
+    if (own == NULL || own->type != LAM_VALUE_BOOL || own->position != 0) {
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s has no %s", where,
+                   klass->name, bool_arg->name);
+      return FALSE;
+    }
+    lam_layer_arg_set (own, spec, bool_value);
+    return TRUE;
+  }
+
+  const char *name = NULL;
+  const char *value = NULL;
+  const char *eq = strchr (text, '=');
+  if (eq != NULL) {
+    g_autofree char *key = g_strndup (text, (gsize) (eq - text));
+    const LamLayerArg *arg = find_any_arg (key);
+    if (arg != NULL)
+      name = arg->name;
+    value = eq + 1;
+  } else if (g_ascii_isdigit (text[1]) || text[1] == '-') {
+    const LamLayerArg *arg = find_short_form (text[0]);
+    if (arg != NULL)
+      name = arg->name;
+    value = text + 1;
+  }
+  if (name == NULL || !is_text_option (name)) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE,
+                 "%s: unknown argument \"%s\" (e.g. %s)", where, text, text_usage (klass));
+    return FALSE;
+  }
+  const LamLayerArg *own = lam_layer_class_find_arg (klass, name);
+  if (own == NULL || own->position != 0) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                 "%s: %s does not apply to %s", where, name, klass->name);
+    return FALSE;
+  }
+  return text_arg_value (own, value, where, spec, error);
 }
 
 static gboolean
@@ -1018,111 +1074,76 @@ parse_text_layer (const char *item, const char *where, LamLayerSpec *out, GError
 {
   g_auto (GStrv) args = g_strsplit (item, ":", -1);
   guint n_args = g_strv_length (args);
-  LamLayerKind kind;
 
-  if (!lam_layer_kind_from_string (args[0], &kind)) {
+  const LamLayerClass *klass = lam_layer_class_lookup (args[0]);
+  if (klass == NULL) {
     g_autofree char *known = known_kinds ();
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
                  "%s: unknown layer \"%s\" (known: %s)", where, args[0], known);
     return FALSE;
   }
 
-  LamLayerSpec spec = lam_layer_spec_default (kind);
-  const char *kind_name = lam_layer_kind_to_string (kind);
-  guint first_option = 1;
+  LamLayerSpec spec = lam_layer_spec_default (klass->kind);
+  const char *kind_name = klass->name;
 
   for (guint i = 1; i < n_args; i++) {
     if (args[i][0] == '\0') {
       g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE, "%s: empty argument (e.g. %s)",
-                   where, text_usage (kind));
+                   where, text_usage (klass));
       return FALSE;
     }
   }
+  if (klass->n_args == 0 && n_args > 1) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE, "%s: %s takes no arguments", where,
+                 kind_name);
+    return FALSE;
+  }
 
-  switch (kind) {
-  case LAM_LAYER_LINEAR:
-  case LAM_LAYER_CONV2D:
-    if (n_args < 2) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                   "%s: %s needs its output size (e.g. %s)", where, kind_name, text_usage (kind));
-      return FALSE;
+  /* Positional arguments come first, in position order. After one that
+   * may be left out, no option could be told from it: there are none. */
+  guint n_positional = 0;
+  gboolean optional_positional = FALSE;
+  for (guint i = 0; i < klass->n_args; i++) {
+    if (klass->args[i].position > 0) {
+      n_positional++;
+      if (!(klass->args[i].flags & LAM_LAYER_ARG_REQUIRED))
+        optional_positional = TRUE;
     }
-    if (!text_int (args[1], 1, &spec.out)) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                   "%s: out must be a positive integer, got \"%s\"", where, args[1]);
-      return FALSE;
-    }
-    first_option = 2;
-    if (kind == LAM_LAYER_CONV2D) {
-      if (n_args < 3) {
-        g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "%s: conv2d needs its kernel size (e.g. %s)", where, text_usage (kind));
-        return FALSE;
-      }
-      if (!text_kernel (args[2], &spec.kernel)) {
-        g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "%s: kernel must be a positive integer, got \"%s\"", where, args[2]);
-        return FALSE;
-      }
-      first_option = 3;
-    }
-    break;
+  }
+  if (optional_positional && n_args > n_positional + 1) {
+    g_autofree char *count = n_positional == 1 ? g_strdup ("one argument")
+                                               : g_strdup_printf ("%u arguments", n_positional);
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE, "%s: %s takes %s (e.g. %s)", where,
+                 kind_name, count, text_usage (klass));
+    return FALSE;
+  }
 
-  case LAM_LAYER_MAXPOOL2D:
-  case LAM_LAYER_AVGPOOL2D:
-    if (n_args < 2) {
+  guint first_option = 1;
+  for (guint i = 0; i < klass->n_args; i++) {
+    const LamLayerArg *arg = &klass->args[i];
+    guint at = (guint) arg->position;
+    if (at == 0)
+      continue;
+    if (at >= n_args) {
+      if (!(arg->flags & LAM_LAYER_ARG_REQUIRED))
+        continue;
       g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                   "%s: %s needs its kernel size (e.g. %s)", where, kind_name, text_usage (kind));
+                   "%s: %s needs its %s (e.g. %s)", where, kind_name, arg->noun,
+                   text_usage (klass));
       return FALSE;
     }
-    if (!text_kernel (args[1], &spec.kernel)) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                   "%s: kernel must be a positive integer, got \"%s\"", where, args[1]);
+    const char *value = args[at];
+    /* A lone argument may be spelled out: dropout:p=0.25. */
+    if (!(arg->flags & LAM_LAYER_ARG_REQUIRED) && g_str_has_prefix (value, arg->name) &&
+        value[strlen (arg->name)] == '=')
+      value += strlen (arg->name) + 1;
+    if (!text_arg_value (arg, value, where, &spec, error))
       return FALSE;
-    }
-    first_option = 2;
-    break;
-
-  case LAM_LAYER_DROPOUT:
-  case LAM_LAYER_LEAKY_RELU:
-    if (n_args > 2) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE,
-                   "%s: %s takes one argument (e.g. %s)", where, kind_name, text_usage (kind));
-      return FALSE;
-    }
-    if (n_args == 2) {
-      const char *field = kind == LAM_LAYER_DROPOUT ? "p" : "slope";
-      const char *arg = args[1];
-      if (g_str_has_prefix (arg, field) && arg[strlen (field)] == '=')
-        arg += strlen (field) + 1;
-      double v;
-      if (!text_float (arg, &v)) {
-        g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "%s: %s must be a number, got \"%s\"", where, field, arg);
-        return FALSE;
-      }
-      guint flag = kind == LAM_LAYER_DROPOUT ? F_P : F_SLOPE;
-      if (!check_float_field (flag, v, where, error))
-        return FALSE;
-      if (kind == LAM_LAYER_DROPOUT)
-        spec.p = v;
-      else
-        spec.slope = (float) v;
-    }
-    first_option = n_args;
-    break;
-
-  default:
-    if (n_args > 1) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE, "%s: %s takes no arguments",
-                   where, kind_name);
-      return FALSE;
-    }
-    break;
+    first_option = MAX (first_option, at + 1);
   }
 
   for (guint i = first_option; i < n_args; i++)
-    if (!text_option (args[i], &spec, where, error))
+    if (!text_option (args[i], klass, &spec, where, error))
       return FALSE;
 
   *out = spec;
@@ -1212,49 +1233,29 @@ lam_model_spec_to_text (const LamModelSpec *spec)
   }
   for (int i = 0; i < spec->n_layers; i++) {
     const LamLayerSpec *layer = &spec->layers[i];
+    const LamLayerClass *klass = lam_layer_class (layer->kind);
     LamLayerSpec def = lam_layer_spec_default (layer->kind);
 
     if (s->len > 0)
       g_string_append_c (s, ',');
-    g_string_append (s, lam_layer_kind_to_string (layer->kind));
-    switch (layer->kind) {
-    case LAM_LAYER_LINEAR:
-    case LAM_LAYER_CONV2D:
-      g_string_append_printf (s, ":%d", layer->out);
-      if (layer->kind == LAM_LAYER_CONV2D) {
-        g_string_append_printf (s, ":%d", layer->kernel);
-        if (layer->stride != 1)
-          g_string_append_printf (s, ":s%d", layer->stride);
-        if (layer->padding != 0)
-          g_string_append_printf (s, ":p%d", layer->padding);
+    g_string_append (s, klass->name);
+    for (guint j = 0; j < klass->n_args; j++) {
+      const LamLayerArg *arg = &klass->args[j];
+      if (!arg_is_written (arg, layer, &def))
+        continue;
+      g_string_append_c (s, ':');
+      if (arg->position > 0) {
+        append_arg_value (s, arg, layer);
+      } else if (arg->type == LAM_VALUE_BOOL) {
+        g_string_append_printf (s, lam_layer_arg_get (arg, layer) != 0 ? "%s=true" : "no%s",
+                                arg->name);
+      } else if (arg->short_form != 0) {
+        g_string_append_c (s, arg->short_form);
+        append_arg_value (s, arg, layer);
+      } else {
+        g_string_append_printf (s, "%s=", arg->name);
+        append_arg_value (s, arg, layer);
       }
-      if (layer->in != 0)
-        g_string_append_printf (s, ":in=%d", layer->in);
-      if (!layer->bias)
-        g_string_append (s, ":nobias");
-      break;
-    case LAM_LAYER_MAXPOOL2D:
-    case LAM_LAYER_AVGPOOL2D:
-      g_string_append_printf (s, ":%d", layer->kernel);
-      if (layer->stride != 0 && layer->stride != layer->kernel)
-        g_string_append_printf (s, ":s%d", layer->stride);
-      if (layer->padding != 0)
-        g_string_append_printf (s, ":p%d", layer->padding);
-      break;
-    case LAM_LAYER_DROPOUT:
-      if (layer->p != def.p) {
-        g_string_append_c (s, ':');
-        lam_json_append_double (s, layer->p);
-      }
-      break;
-    case LAM_LAYER_LEAKY_RELU:
-      if (layer->slope != def.slope) {
-        g_string_append_c (s, ':');
-        lam_json_append_float (s, layer->slope);
-      }
-      break;
-    default:
-      break;
     }
   }
   if (spec->has_loss)

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "lam-layer-class.h"
 #include "lam-layer.h"
 #include "lam-model.h"
 
@@ -967,6 +968,301 @@ test_text_float_range (void)
   g_assert_null (strstr (json, "nan"));
 }
 
+/* The layer table */
+
+static gboolean
+arg_in_range (const LamLayerArg *arg, double value)
+{
+  if (arg->type == LAM_VALUE_BOOL)
+    return value == 0 || value == 1;
+  if ((arg->flags & LAM_LAYER_ARG_AUTO) && value == 0)
+    return TRUE;
+  gboolean below = (arg->flags & LAM_LAYER_ARG_BELOW_MAX) ? value < arg->max : value <= arg->max;
+  return value >= arg->min && below;
+}
+
+/* Every kind once under its own name and each alias, in any case; no name
+ * or alias belongs to two kinds. */
+static void
+test_table_names (void)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (int k = 0; k < LAM_N_LAYER_KINDS; k++) {
+    const LamLayerClass *klass = lam_layer_class ((LamLayerKind) k);
+    g_assert_nonnull (klass);
+    g_assert_cmpint (klass->kind, ==, k);
+    g_assert_nonnull (klass->title);
+    g_assert_nonnull (klass->description);
+    g_assert_nonnull (klass->plan);
+    g_assert_nonnull (klass->forward);
+    g_assert_nonnull (klass->backward);
+    g_assert_nonnull (klass->append_pytorch);
+    g_assert_cmpstr (lam_layer_kind_to_string ((LamLayerKind) k), ==, klass->name);
+
+    GPtrArray *names = g_ptr_array_new ();
+    g_ptr_array_add (names, (gpointer) klass->name);
+    for (int i = 0; klass->aliases != NULL && klass->aliases[i] != NULL; i++)
+      g_ptr_array_add (names, (gpointer) klass->aliases[i]);
+    for (guint i = 0; i < names->len; i++) {
+      const char *name = names->pdata[i];
+      g_autofree char *folded = g_ascii_strdown (name, -1);
+      g_autofree char *upper = g_ascii_strup (name, -1);
+      if (g_hash_table_contains (seen, folded))
+        g_error ("\"%s\" names two layer kinds", name);
+      g_hash_table_add (seen, g_strdup (folded));
+
+      LamLayerKind kind = LAM_N_LAYER_KINDS;
+      g_assert_true (lam_layer_kind_from_string (name, &kind));
+      g_assert_cmpint (kind, ==, k);
+      g_assert_true (lam_layer_kind_from_string (upper, &kind));
+      g_assert_cmpint (kind, ==, k);
+      g_assert_true (lam_layer_class_lookup (name) == klass);
+    }
+    g_ptr_array_unref (names);
+  }
+  g_assert_null (lam_layer_class (LAM_N_LAYER_KINDS));
+  g_assert_null (lam_layer_class_lookup ("batchnorm"));
+}
+
+/* Each argument is described so that the readers, the writers and the
+ * Model page can use it: defaults and editors within the range, positions
+ * in order, one argument per short form. */
+static void
+test_table_args (void)
+{
+  const LamLayerArg *short_forms[128] = { NULL };
+
+  for (int k = 0; k < LAM_N_LAYER_KINDS; k++) {
+    const LamLayerClass *klass = lam_layer_class ((LamLayerKind) k);
+    LamLayerSpec def = lam_layer_spec_default ((LamLayerKind) k);
+    int last_position = 0;
+    gboolean options_started = FALSE;
+
+    for (guint i = 0; i < klass->n_args; i++) {
+      const LamLayerArg *arg = &klass->args[i];
+      g_test_message ("%s.%s", klass->name, arg->name);
+      g_assert_nonnull (arg->name);
+      g_assert_true (lam_layer_class_find_arg (klass, arg->name) == arg);
+      g_assert_cmpuint (arg->offset + sizeof (int), <=, sizeof (LamLayerSpec));
+
+      if (arg->flags & LAM_LAYER_ARG_REQUIRED) {
+        g_assert_cmpint (arg->position, >, 0);
+        g_assert_nonnull (arg->noun);
+      } else {
+        g_assert_true (arg_in_range (arg, arg->value));
+        g_assert_cmpfloat (lam_layer_arg_get (arg, &def), ==,
+                           arg->type == LAM_VALUE_FLOAT ? (float) arg->value : arg->value);
+      }
+
+      /* The text writes positional arguments first, in position order. */
+      if (arg->position > 0) {
+        g_assert_false (options_started);
+        g_assert_cmpint (arg->position, ==, last_position + 1);
+        g_assert_cmpint (arg->type, !=, LAM_VALUE_BOOL);
+        last_position = arg->position;
+      } else {
+        options_started = TRUE;
+      }
+
+      if (arg->short_form != 0) {
+        g_assert_cmpint (arg->position, ==, 0);
+        const LamLayerArg *other = short_forms[(guchar) arg->short_form];
+        g_assert_true (other == NULL || g_str_equal (other->name, arg->name));
+        short_forms[(guchar) arg->short_form] = arg;
+      }
+
+      if (arg->auto_from != NULL) {
+        g_assert_true (arg->flags & LAM_LAYER_ARG_AUTO);
+        g_assert_nonnull (lam_layer_class_find_arg (klass, arg->auto_from));
+      }
+
+      if (arg->label != NULL && arg->type != LAM_VALUE_BOOL) {
+        const LamLayerArgEditor *e = &arg->editor;
+        g_assert_cmpfloat (e->step, >, 0);
+        g_assert_cmpfloat (e->lower, <=, e->start);
+        g_assert_cmpfloat (e->start, <=, e->upper);
+        g_assert_true (arg_in_range (arg, e->lower));
+        g_assert_true (arg_in_range (arg, e->upper));
+        g_assert_true (arg_in_range (arg, e->start));
+      }
+    }
+
+    g_assert_true ((klass->init != NULL) ==
+                   lam_layer_class_has_state (klass, LAM_LAYER_STATE_PARAMETER));
+    g_assert_true ((klass->n_states > 0) == (klass->state_layout != NULL));
+  }
+}
+
+/* A layer of the kind with its defaults and required arguments at the
+ * palette's values, after an input it fits, and followed by flatten when
+ * its output is not flat. */
+static LamModelSpec *
+spec_of_one (const LamLayerSpec *layer)
+{
+  LamModelSpec *spec = lam_model_spec_new ();
+  LamShape inputs[] = { lam_shape_chw (1, 28, 28), lam_shape_flat (784) };
+  LamLayer planned;
+
+  spec->has_input = TRUE;
+  spec->input = inputs[0];
+  if (!lam_layer_plan (&planned, layer, 0, &inputs[0], NULL, NULL)) {
+    spec->input = inputs[1];
+    g_assert_true (lam_layer_plan (&planned, layer, 0, &inputs[1], NULL, NULL));
+  }
+  lam_model_spec_append (spec, layer);
+  if (planned.out_shape.rank != 1) {
+    LamLayerSpec flatten = lam_layer_spec_default (LAM_LAYER_FLATTEN);
+    lam_model_spec_append (spec, &flatten);
+  }
+  return spec;
+}
+
+static LamLayerSpec
+layer_with_required (LamLayerKind kind)
+{
+  const LamLayerClass *klass = lam_layer_class (kind);
+  LamLayerSpec layer = lam_layer_spec_default (kind);
+  for (guint i = 0; i < klass->n_args; i++)
+    if (klass->args[i].flags & LAM_LAYER_ARG_REQUIRED)
+      lam_layer_arg_set (&klass->args[i], &layer, klass->args[i].editor.start);
+  return layer;
+}
+
+static void
+assert_plans_and_round_trips (const LamModelSpec *spec)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
+  g_assert_no_error (error);
+
+  /* The state the kind describes is the parameters planning counted. */
+  const LamLayer *layer = &plan->layers[0];
+  const LamLayerClass *klass = lam_layer_class (layer->spec.kind);
+  gsize n_params = 0;
+  for (guint i = 0; i < klass->n_states; i++) {
+    LamShape shape;
+    gsize offset = klass->state_layout (layer, i, &shape);
+    gsize numel = lam_shape_numel (&shape);
+    if (klass->states[i].role == LAM_LAYER_STATE_PARAMETER && numel > 0) {
+      g_assert_true (offset == layer->weight_offset || offset == layer->bias_offset);
+      n_params += numel;
+    }
+  }
+  g_assert_cmpuint (n_params, ==, layer->n_weights + layer->n_bias);
+
+  g_autofree char *json = lam_model_spec_to_json (spec);
+  g_autoptr (LamModelSpec) from_json = lam_model_spec_from_json (json, -1, &error);
+  g_assert_no_error (error);
+  assert_same_spec (spec, from_json);
+  g_autofree char *json2 = lam_model_spec_to_json (from_json);
+  g_assert_cmpstr (json, ==, json2);
+
+  g_autofree char *text = lam_model_spec_to_text (spec);
+  g_autoptr (LamModelSpec) from_text = lam_model_spec_from_text (text, &error);
+  g_assert_no_error (error);
+  assert_same_spec (spec, from_text);
+  g_autofree char *text2 = lam_model_spec_to_text (from_text);
+  g_assert_cmpstr (text, ==, text2);
+}
+
+/* Every kind from its defaults, from the palette's values, and with each
+ * optional argument moved off its default, plans and reads back equal
+ * from both JSON and text. */
+static void
+test_table_defaults_round_trip (void)
+{
+  for (int k = 0; k < LAM_N_LAYER_KINDS; k++) {
+    const LamLayerClass *klass = lam_layer_class ((LamLayerKind) k);
+    LamLayerSpec layer = layer_with_required ((LamLayerKind) k);
+    g_test_message ("%s", klass->name);
+
+    g_autoptr (LamModelSpec) spec = spec_of_one (&layer);
+    assert_plans_and_round_trips (spec);
+
+    for (guint i = 0; i < klass->n_args; i++) {
+      const LamLayerArg *arg = &klass->args[i];
+      if (arg->flags & LAM_LAYER_ARG_REQUIRED)
+        continue;
+      LamLayerSpec moved = layer;
+      if (arg->type == LAM_VALUE_BOOL)
+        lam_layer_arg_set (arg, &moved, arg->value == 0);
+      else if (arg->label != NULL && arg->editor.start != arg->value)
+        lam_layer_arg_set (arg, &moved, arg->editor.start);
+      else if (arg->label != NULL)
+        lam_layer_arg_set (arg, &moved, arg->value + arg->editor.step);
+      else
+        continue;
+      g_test_message ("%s %s=%g", klass->name, arg->name, lam_layer_arg_get (arg, &moved));
+      g_autoptr (LamModelSpec) moved_spec = spec_of_one (&moved);
+      assert_plans_and_round_trips (moved_spec);
+    }
+  }
+}
+
+static void
+assert_names_layer_and_arg (const GError *error, const char *where, const char *arg)
+{
+  g_autofree char *words = g_strdup_printf ("%s: %s ", where, arg);
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, words, NULL);
+}
+
+/* A value out of an argument's range is refused by planning and by both
+ * readers, naming the layer and the argument. */
+static void
+test_table_out_of_range (void)
+{
+  for (int k = 0; k < LAM_N_LAYER_KINDS; k++) {
+    const LamLayerClass *klass = lam_layer_class ((LamLayerKind) k);
+    g_autofree char *where = g_strdup_printf ("layer 1 (%s)", klass->name);
+
+    for (guint i = 0; i < klass->n_args; i++) {
+      const LamLayerArg *arg = &klass->args[i];
+      double bad[3];
+      int n_bad = 0;
+
+      if (arg->type == LAM_VALUE_BOOL)
+        continue;
+      if (isfinite (arg->min))
+        bad[n_bad++] = (arg->flags & LAM_LAYER_ARG_AUTO) && arg->min - 1 == 0 ? -1 : arg->min - 1;
+      if (isfinite (arg->max))
+        bad[n_bad++] = (arg->flags & LAM_LAYER_ARG_BELOW_MAX) ? arg->max
+                       : arg->type == LAM_VALUE_INT ? arg->max + 1
+                                                    : nextafter (arg->max, INFINITY);
+      if (arg->type != LAM_VALUE_INT)
+        bad[n_bad++] = NAN;
+
+      for (int b = 0; b < n_bad; b++) {
+        LamLayerSpec layer = layer_with_required ((LamLayerKind) k);
+        g_autoptr (LamModelSpec) spec = spec_of_one (&layer);
+        lam_layer_arg_set (arg, &spec->layers[0], bad[b]);
+        g_test_message ("%s %s=%g", klass->name, arg->name, bad[b]);
+        g_assert_false (arg_in_range (arg, lam_layer_arg_get (arg, &spec->layers[0])));
+
+        g_autoptr (GError) plan_error = NULL;
+        g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &plan_error);
+        g_assert_null (plan);
+        assert_names_layer_and_arg (plan_error, where, arg->name);
+
+        g_autofree char *json = lam_model_spec_to_json (spec);
+        g_autoptr (GError) json_error = NULL;
+        g_autoptr (LamModelSpec) from_json = lam_model_spec_from_json (json, -1, &json_error);
+        g_assert_null (from_json);
+        assert_names_layer_and_arg (json_error, where, arg->name);
+
+        /* The text names the item, which starts with the kind. */
+        g_autofree char *text = lam_model_spec_to_text (spec);
+        g_autoptr (GError) text_error = NULL;
+        g_autoptr (LamModelSpec) from_text = lam_model_spec_from_text (text, &text_error);
+        g_assert_null (from_text);
+        g_autofree char *item = g_strdup_printf ("item 2 \"%s", klass->name);
+        g_autofree char *says = g_strdup_printf ("\": %s ", arg->name);
+        assert_error_says (text_error, LAM_MODEL_ERROR_INVALID, item, says, NULL);
+      }
+    }
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1006,6 +1302,10 @@ main (int argc, char **argv)
   g_test_add_func ("/model-spec/names", test_kind_names);
   g_test_add_func ("/model-spec/from-string", test_from_string);
   g_test_add_func ("/model-spec/init/bounds-and-seed", test_init_bounds);
+  g_test_add_func ("/model-spec/table/names", test_table_names);
+  g_test_add_func ("/model-spec/table/args", test_table_args);
+  g_test_add_func ("/model-spec/table/defaults-round-trip", test_table_defaults_round_trip);
+  g_test_add_func ("/model-spec/table/out-of-range", test_table_out_of_range);
 
   return g_test_run ();
 }

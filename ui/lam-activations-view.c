@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "lam-layer-class.h"
+
 #define MAX_MAPS 16          /* channel maps shown per rank-3 output */
 #define MAX_BARS 256         /* values shown per rank-1 output */
 #define MAX_LABELLED 20      /* the last layer gets a labelled bar per class up to this */
@@ -275,17 +277,12 @@ layer_title (const LamModelPlan *plan, int index)
   if (index < 0)
     return g_strdup ("Input");
   const LamLayer *layer = &plan->layers[index];
-  const char *kind = lam_layer_kind_to_string (layer->spec.kind);
-  switch (layer->spec.kind) {
-  case LAM_LAYER_CONV2D:
-    return g_strdup_printf ("Layer %d · %s %d×%d", index + 1, kind, layer->spec.kernel,
-                            layer->spec.kernel);
-  case LAM_LAYER_MAXPOOL2D:
-  case LAM_LAYER_AVGPOOL2D:
-    return g_strdup_printf ("Layer %d · %s %d", index + 1, kind, layer->spec.kernel);
-  default:
-    return g_strdup_printf ("Layer %d · %s", index + 1, kind);
-  }
+  const LamLayerClass *klass = lam_layer_class (layer->spec.kind);
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "Layer %d · %s", index + 1, klass->name);
+  if (klass->append_caption != NULL)
+    klass->append_caption (s, &layer->spec);
+  return g_string_free (s, FALSE);
 }
 
 /* "−0.42": a real minus sign reads better than a hyphen on a projector. */

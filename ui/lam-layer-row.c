@@ -2,28 +2,14 @@
 
 #include <math.h>
 
+#include "lam-layer-class.h"
 #include "lam-ui-util.h"
 
-typedef enum
-{
-  FIELD_OUT,
-  FIELD_KERNEL,
-  FIELD_STRIDE,
-  FIELD_PADDING,
-  FIELD_P,
-  FIELD_SLOPE,
-  N_FIELDS
-} Field;
-
-static const char *const field_names[N_FIELDS] = {
-  "out", "kernel", "stride", "padding", "p", "slope",
-};
-
-#define MAX_EDITORS 4
+#define MAX_EDITORS 8
 
 typedef struct
 {
-  Field field;
+  const LamLayerArg *arg;
   GtkSpinButton *spin;
 } Editor;
 
@@ -66,125 +52,26 @@ enum
 
 static guint signals[N_SIGNALS];
 
-static const struct
-{
-  const char *title;
-  const char *description;
-} kind_info[LAM_N_LAYER_KINDS] = {
-  [LAM_LAYER_LINEAR] = { "Linear", "every input to every output" },
-  [LAM_LAYER_CONV2D] = { "Conv2d", "filters slid over the image" },
-  [LAM_LAYER_MAXPOOL2D] = { "MaxPool2d", "largest of each window" },
-  [LAM_LAYER_AVGPOOL2D] = { "AvgPool2d", "average of each window" },
-  [LAM_LAYER_RELU] = { "ReLU", "negative values become 0" },
-  [LAM_LAYER_LEAKY_RELU] = { "LeakyReLU", "ReLU with a slope below 0" },
-  [LAM_LAYER_SIGMOID] = { "Sigmoid", "squashes values into 0…1" },
-  [LAM_LAYER_TANH] = { "Tanh", "squashes values into −1…1" },
-  [LAM_LAYER_FLATTEN] = { "Flatten", "image to one long vector" },
-  [LAM_LAYER_DROPOUT] = { "Dropout", "random zeros while training" },
-  [LAM_LAYER_SOFTMAX] = { "Softmax", "scores to probabilities" },
-  [LAM_LAYER_LOG_SOFTMAX] = { "LogSoftmax", "log-probabilities, for NLL" },
-};
-
 const char *
 lam_layer_row_kind_title (LamLayerKind kind)
 {
   g_return_val_if_fail (kind >= 0 && kind < LAM_N_LAYER_KINDS, NULL);
-  return kind_info[kind].title;
+  return lam_layer_class (kind)->title;
 }
 
 const char *
 lam_layer_row_kind_description (LamLayerKind kind)
 {
   g_return_val_if_fail (kind >= 0 && kind < LAM_N_LAYER_KINDS, NULL);
-  return kind_info[kind].description;
+  return lam_layer_class (kind)->description;
 }
 
-static double
-spec_get (const LamLayerSpec *spec, Field field)
-{
-  switch (field) {
-  case FIELD_OUT:
-    return spec->out;
-  case FIELD_KERNEL:
-    return spec->kernel;
-  case FIELD_STRIDE:
-    return spec->stride;
-  case FIELD_PADDING:
-    return spec->padding;
-  case FIELD_P:
-    return spec->p;
-  case FIELD_SLOPE:
-    return spec->slope;
-  case N_FIELDS:
-  default:
-    break;
-  }
-  g_assert_not_reached ();
-  return 0;
-}
-
-/* TRUE when the value changed. */
+/* An argument "left out" at 0 (a pool's stride, which PyTorch then makes
+ * as large as the kernel) says so in words. */
 static gboolean
-spec_set (LamLayerSpec *spec, Field field, double value)
+is_auto (const LamLayerArg *arg)
 {
-  int *i = NULL;
-  float *f = NULL;
-  double *d = NULL;
-
-  switch (field) {
-  case FIELD_OUT:
-    i = &spec->out;
-    break;
-  case FIELD_KERNEL:
-    i = &spec->kernel;
-    break;
-  case FIELD_STRIDE:
-    i = &spec->stride;
-    break;
-  case FIELD_PADDING:
-    i = &spec->padding;
-    break;
-  case FIELD_P:
-    d = &spec->p;
-    break;
-  case FIELD_SLOPE:
-    f = &spec->slope;
-    break;
-  case N_FIELDS:
-  default:
-    g_assert_not_reached ();
-  }
-
-  if (i != NULL) {
-    int v = (int) lround (value);
-    if (*i == v)
-      return FALSE;
-    *i = v;
-  } else if (d != NULL) {
-    if (*d == value)
-      return FALSE;
-    *d = value;
-  } else {
-    float v = (float) value;
-    if (*f == v)
-      return FALSE;
-    *f = v;
-  }
-  return TRUE;
-}
-
-static gboolean
-is_pool (LamLayerKind kind)
-{
-  return kind == LAM_LAYER_MAXPOOL2D || kind == LAM_LAYER_AVGPOOL2D;
-}
-
-/* A pool's stride 0 means "as large as the kernel", which is what PyTorch
- * does when it is left out; the field says so in words. */
-static gboolean
-is_auto_stride (LamLayerRow *self, Field field)
-{
-  return field == FIELD_STRIDE && is_pool (self->spec.kind);
+  return (arg->flags & LAM_LAYER_ARG_AUTO) != 0;
 }
 
 static Editor *
@@ -197,9 +84,9 @@ find_editor_by_spin (LamLayerRow *self, GtkSpinButton *spin)
 }
 
 static void
-apply_value (LamLayerRow *self, Field field, double value)
+apply_value (LamLayerRow *self, const LamLayerArg *arg, double value)
 {
-  if (spec_set (&self->spec, field, value))
+  if (lam_layer_arg_set (arg, &self->spec, value))
     g_signal_emit (self, signals[CHANGED], 0);
 }
 
@@ -208,7 +95,7 @@ on_spin_value_changed (GtkSpinButton *spin, LamLayerRow *self)
 {
   Editor *editor = find_editor_by_spin (self, spin);
   g_assert (editor != NULL);
-  apply_value (self, editor->field, gtk_spin_button_get_value (spin));
+  apply_value (self, editor->arg, gtk_spin_button_get_value (spin));
 }
 
 /* Spin buttons commit on Enter or when focus leaves; the shapes follow each
@@ -223,7 +110,7 @@ on_spin_text_changed (GtkEditable *editable, LamLayerRow *self)
 
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (editable)));
   double value;
-  if (is_auto_stride (self, editor->field) && g_ascii_strcasecmp (text, "auto") == 0) {
+  if (is_auto (editor->arg) && g_ascii_strcasecmp (text, "auto") == 0) {
     value = 0;
   } else {
     char *end = NULL;
@@ -237,11 +124,11 @@ on_spin_text_changed (GtkEditable *editable, LamLayerRow *self)
     return;
   if (gtk_spin_button_get_digits (spin) == 0 && value != floor (value))
     return;
-  apply_value (self, editor->field, value);
+  apply_value (self, editor->arg, value);
 }
 
 static gboolean
-on_stride_output (GtkSpinButton *spin, gpointer user_data)
+on_auto_output (GtkSpinButton *spin, gpointer user_data)
 {
   if (gtk_spin_button_get_value (spin) != 0)
     return FALSE;
@@ -251,7 +138,7 @@ on_stride_output (GtkSpinButton *spin, gpointer user_data)
 }
 
 static int
-on_stride_input (GtkSpinButton *spin, double *new_value, gpointer user_data)
+on_auto_input (GtkSpinButton *spin, double *new_value, gpointer user_data)
 {
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (spin))));
   if (g_ascii_strcasecmp (text, "auto") != 0)
@@ -261,87 +148,72 @@ on_stride_input (GtkSpinButton *spin, double *new_value, gpointer user_data)
 }
 
 static void
-add_editor (LamLayerRow *self, Field field, const char *label, const char *tooltip, int chars,
-            double lower, double upper, double step, int digits)
+add_editor (LamLayerRow *self, const LamLayerArg *arg)
 {
+  const LamLayerArgEditor *e = &arg->editor;
   g_assert (self->n_editors < MAX_EDITORS);
 
-  GtkWidget *caption = gtk_label_new (label);
+  GtkWidget *caption = gtk_label_new (arg->name);
   gtk_widget_add_css_class (caption, "dim-label");
   gtk_widget_add_css_class (caption, "field-caption");
-  gtk_widget_set_tooltip_text (caption, tooltip);
+  gtk_widget_set_tooltip_text (caption, arg->label);
   gtk_box_append (GTK_BOX (self->settings_box), caption);
 
-  GtkAdjustment *adj = gtk_adjustment_new (spec_get (&self->spec, field), lower, upper, step,
-                                           step * 8, 0);
-  GtkWidget *spin = gtk_spin_button_new (NULL, 1, digits);
-  gtk_editable_set_width_chars (GTK_EDITABLE (spin), chars);
+  GtkAdjustment *adj = gtk_adjustment_new (lam_layer_arg_get (arg, &self->spec), e->lower, e->upper,
+                                           e->step, e->step * 8, 0);
+  GtkWidget *spin = gtk_spin_button_new (NULL, 1, e->digits);
+  gtk_editable_set_width_chars (GTK_EDITABLE (spin), e->width_chars);
   gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
-  gtk_widget_set_tooltip_text (spin, tooltip);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, tooltip,
+  gtk_widget_set_tooltip_text (spin, arg->label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, arg->label,
                                   -1);
-  if (is_auto_stride (self, field)) {
-    g_signal_connect (spin, "output", G_CALLBACK (on_stride_output), NULL);
-    g_signal_connect (spin, "input", G_CALLBACK (on_stride_input), NULL);
+  if (is_auto (arg)) {
+    g_signal_connect (spin, "output", G_CALLBACK (on_auto_output), NULL);
+    g_signal_connect (spin, "input", G_CALLBACK (on_auto_input), NULL);
   }
-  gtk_spin_button_configure (GTK_SPIN_BUTTON (spin), adj, 1, digits);
-  if (is_auto_stride (self, field))
-    on_stride_output (GTK_SPIN_BUTTON (spin), NULL);
+  gtk_spin_button_configure (GTK_SPIN_BUTTON (spin), adj, 1, e->digits);
+  if (is_auto (arg))
+    on_auto_output (GTK_SPIN_BUTTON (spin), NULL);
   g_signal_connect (spin, "value-changed", G_CALLBACK (on_spin_value_changed), self);
   g_signal_connect (spin, "changed", G_CALLBACK (on_spin_text_changed), self);
   gtk_box_append (GTK_BOX (self->settings_box), spin);
 
-  self->editors[self->n_editors++] = (Editor){ field, GTK_SPIN_BUTTON (spin) };
+  self->editors[self->n_editors++] = (Editor){ arg, GTK_SPIN_BUTTON (spin) };
 }
 
 static void
-on_bias_toggled (GtkCheckButton *check, LamLayerRow *self)
+on_check_toggled (GtkCheckButton *check, LamLayerRow *self)
 {
-  gboolean bias = gtk_check_button_get_active (check);
-  if (self->spec.bias == bias)
-    return;
-  self->spec.bias = bias;
-  g_signal_emit (self, signals[CHANGED], 0);
+  const LamLayerArg *arg = g_object_get_data (G_OBJECT (check), "lam-layer-arg");
+  if (lam_layer_arg_set (arg, &self->spec, gtk_check_button_get_active (check)))
+    g_signal_emit (self, signals[CHANGED], 0);
 }
 
+static void
+add_check (LamLayerRow *self, const LamLayerArg *arg)
+{
+  GtkWidget *check = gtk_check_button_new_with_label (arg->name);
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (check), lam_layer_arg_get (arg, &self->spec) != 0);
+  gtk_widget_set_tooltip_text (check, arg->label);
+  g_object_set_data (G_OBJECT (check), "lam-layer-arg", (gpointer) arg);
+  g_signal_connect (check, "toggled", G_CALLBACK (on_check_toggled), self);
+  gtk_box_append (GTK_BOX (self->settings_box), check);
+}
+
+/* One editor for each argument the Model page shows, in the table's order. */
 static void
 build_editors (LamLayerRow *self)
 {
-  const LamLayerSpec *spec = &self->spec;
+  const LamLayerClass *klass = lam_layer_class (self->spec.kind);
 
-  switch (spec->kind) {
-  case LAM_LAYER_LINEAR:
-    add_editor (self, FIELD_OUT, "out", "Output features", 4, 1, 65536, 1, 0);
-    break;
-  case LAM_LAYER_CONV2D:
-    add_editor (self, FIELD_OUT, "out", "Filters (output channels)", 4, 1, 4096, 1, 0);
-    add_editor (self, FIELD_KERNEL, "kernel", "Kernel size (square)", 2, 1, 99, 1, 0);
-    add_editor (self, FIELD_STRIDE, "stride", "Stride", 2, 1, 16, 1, 0);
-    add_editor (self, FIELD_PADDING, "padding", "Zero padding on each side", 2, 0, 16, 1, 0);
-    break;
-  case LAM_LAYER_MAXPOOL2D:
-  case LAM_LAYER_AVGPOOL2D:
-    add_editor (self, FIELD_KERNEL, "kernel", "Window size (square)", 2, 1, 99, 1, 0);
-    add_editor (self, FIELD_STRIDE, "stride", "Stride (auto: the window size)", 4, 0, 16, 1, 0);
-    add_editor (self, FIELD_PADDING, "padding", "Padding (at most half the window)", 2, 0, 16, 1,
-                0);
-    break;
-  case LAM_LAYER_DROPOUT:
-    add_editor (self, FIELD_P, "p", "Probability of zeroing each value", 4, 0, 0.95, 0.05, 2);
-    break;
-  case LAM_LAYER_LEAKY_RELU:
-    add_editor (self, FIELD_SLOPE, "slope", "Slope below zero", 4, 0, 1, 0.01, 2);
-    break;
-  default:
-    break;
-  }
-
-  if (lam_layer_kind_has_params (spec->kind)) {
-    GtkWidget *check = gtk_check_button_new_with_label ("bias");
-    gtk_check_button_set_active (GTK_CHECK_BUTTON (check), spec->bias);
-    gtk_widget_set_tooltip_text (check, "Add a learned bias to each output");
-    g_signal_connect (check, "toggled", G_CALLBACK (on_bias_toggled), self);
-    gtk_box_append (GTK_BOX (self->settings_box), check);
+  for (guint i = 0; i < klass->n_args; i++) {
+    const LamLayerArg *arg = &klass->args[i];
+    if (arg->label == NULL)
+      continue;
+    if (arg->type == LAM_VALUE_BOOL)
+      add_check (self, arg);
+    else
+      add_editor (self, arg);
   }
 }
 
@@ -498,8 +370,8 @@ lam_layer_row_new (const LamLayerSpec *spec)
 
   LamLayerRow *self = g_object_new (LAM_TYPE_LAYER_ROW, NULL);
   self->spec = *spec;
-  gtk_label_set_text (GTK_LABEL (self->kind_label), kind_info[spec->kind].title);
-  gtk_widget_set_tooltip_text (self->kind_label, kind_info[spec->kind].description);
+  gtk_label_set_text (GTK_LABEL (self->kind_label), lam_layer_row_kind_title (spec->kind));
+  gtk_widget_set_tooltip_text (self->kind_label, lam_layer_row_kind_description (spec->kind));
   build_editors (self);
   return GTK_WIDGET (self);
 }
@@ -518,7 +390,7 @@ lam_layer_row_set_value (LamLayerRow *self, const char *field, double value)
   g_return_val_if_fail (field != NULL, FALSE);
 
   for (int i = 0; i < self->n_editors; i++) {
-    if (g_str_equal (field_names[self->editors[i].field], field)) {
+    if (g_str_equal (self->editors[i].arg->name, field)) {
       gtk_spin_button_set_value (self->editors[i].spin, value);
       return TRUE;
     }

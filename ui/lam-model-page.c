@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "lam-layer-class.h"
 #include "lam-layer-row.h"
 #include "lam-ui-resources.h"
 #include "lam-ui-util.h"
@@ -578,29 +579,18 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, LamMode
 
 /* Palette, presets and actions */
 
+/* A layer as the palette adds it: each edited argument at the value a
+ * lesson starts from, the rest at their defaults. */
 static LamLayerSpec
 palette_default (LamLayerKind kind)
 {
   LamLayerSpec spec = lam_layer_spec_default (kind);
+  const LamLayerClass *klass = lam_layer_class (kind);
 
-  switch (kind) {
-  case LAM_LAYER_LINEAR:
-    spec.out = 64;
-    break;
-  case LAM_LAYER_CONV2D:
-    spec.out = 16;
-    spec.kernel = 3;
-    spec.padding = 1;
-    break;
-  case LAM_LAYER_MAXPOOL2D:
-  case LAM_LAYER_AVGPOOL2D:
-    spec.kernel = 2;
-    break;
-  case LAM_LAYER_DROPOUT:
-    spec.p = 0.25;
-    break;
-  default:
-    break;
+  for (guint i = 0; i < klass->n_args; i++) {
+    const LamLayerArg *arg = &klass->args[i];
+    if (arg->label != NULL && arg->type != LAM_VALUE_BOOL)
+      lam_layer_arg_set (arg, &spec, arg->editor.start);
   }
   return spec;
 }
