@@ -823,52 +823,6 @@ col2im_image (const float *restrict col, const ConvShape *s, size_t ld, float *r
       }
 }
 
-// im (batch, c, h, w) -> col (c*kh*kw, batch*oh*ow)
-static void
-cpu_im2col (LamBackend *self, const float *im, int batch, int c, int h, int w, int kh, int kw,
-            int stride, int pad, float *col)
-{
-  gboolean avx512 = cpu_context (self)->avx512;
-  ConvShape s;
-  conv_shape_init (&s, c, h, w, kh, kw, stride, pad, avx512);
-  size_t plane = (size_t) s.oh * s.ow;
-  for (int b = 0; b < batch; b++)
-    im2col_image (im + (size_t) b * c * h * w, &s, col + b * plane, (size_t) batch * plane,
-                  avx512);
-}
-
-// col (c*kh*kw, batch*oh*ow) -> im (batch, c, h, w), the adjoint of im2col
-static void
-cpu_col2im (LamBackend *self, const float *col, int batch, int c, int h, int w, int kh, int kw,
-            int stride, int pad, float *im)
-{
-  gboolean avx512 = cpu_context (self)->avx512;
-  ConvShape s;
-  conv_shape_init (&s, c, h, w, kh, kw, stride, pad, avx512);
-  size_t plane = (size_t) s.oh * s.ow;
-  memset (im, 0, sizeof (float) * batch * c * h * w);
-  for (int b = 0; b < batch; b++)
-    col2im_image (col + b * plane, &s, (size_t) batch * plane, im + (size_t) b * c * h * w,
-                  avx512);
-}
-
-// x (a, b, inner) -> y (b, a, inner)
-static void
-cpu_swap_axes (LamBackend *self, const float *restrict x, float *restrict y, int a, int b,
-               int inner)
-{
-  if (inner == 1) {
-    for (int i = 0; i < a; i++)
-      for (int j = 0; j < b; j++)
-        y[(size_t) j * a + i] = x[(size_t) i * b + j];
-    return;
-  }
-  for (int i = 0; i < a; i++)
-    for (int j = 0; j < b; j++)
-      memcpy (y + ((size_t) j * a + i) * inner, x + ((size_t) i * b + j) * inner,
-              sizeof (float) * inner);
-}
-
 /* ---- convolution ---- */
 
 /* Each image is lowered on its own: its columns (c*kh*kw, oh*ow) stay in
@@ -1744,9 +1698,6 @@ lam_backend_cpu_new (void)
   backend->bias_backward = cpu_bias_backward;
   backend->activation_forward = cpu_activation_forward;
   backend->activation_backward = cpu_activation_backward;
-  backend->im2col = cpu_im2col;
-  backend->col2im = cpu_col2im;
-  backend->swap_axes = cpu_swap_axes;
   backend->conv2d_forward = cpu_conv2d_forward;
   backend->conv2d_backward = cpu_conv2d_backward;
   backend->conv2d_maxpool2_forward = cpu_conv2d_maxpool2_forward;

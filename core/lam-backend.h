@@ -22,8 +22,10 @@ extern "C" {
 #endif
 
 /* Bumped whenever the table's layout or an op's meaning changes; a module
- * built against another version is refused at load time. */
-#define LAM_BACKEND_ABI_VERSION 4
+ * built against another version is refused at load time. 5: im2col, col2im
+ * and swap_axes left the table, since no layer calls them (each backend
+ * lowers its convolutions in its own way, inside conv2d_*). */
+#define LAM_BACKEND_ABI_VERSION 5
 
 typedef enum
 {
@@ -79,20 +81,9 @@ struct _LamBackend
   void (*activation_backward) (LamBackend *self, LamActivation kind, float alpha, const float *x,
                                const float *y, const float *dy, float *dx, size_t n);
 
-  /* Convolution lowering over a whole batch.
-   * im (batch, c, h, w) -> col (c*kh*kw, batch*oh*ow), column index
-   * b*oh*ow + oy*ow + ox; padded positions read as 0.
-   * oh = (h + 2*pad - kh) / stride + 1, likewise ow. */
-  void (*im2col) (LamBackend *self, const float *im, int batch, int c, int h, int w, int kh,
-                  int kw, int stride, int pad, float *col);
-  // im (batch, c, h, w) = sum of the col entries that im2col read from each pixel
-  void (*col2im) (LamBackend *self, const float *col, int batch, int c, int h, int w, int kh,
-                  int kw, int stride, int pad, float *im);
-  // y (b, a, inner) = x (a, b, inner): swaps the two outer axes
-  void (*swap_axes) (LamBackend *self, const float *x, float *y, int a, int b, int inner);
-
   /* Convolution of a whole batch (ABI 2), as PyTorch's Conv2d: weight
-   * (out_c, c, kh, kw), stride, zero padding pad, oh and ow as for im2col.
+   * (out_c, c, kh, kw), stride, zero padding pad,
+   * oh = (h + 2*pad - kh) / stride + 1, likewise ow.
    * y (batch, out_c, oh, ow) = weight ⋆ x (batch, c, h, w) + bias (out_c);
    * bias may be NULL. scratch is scratch_floats floats the op may overwrite,
    * at least (c*kh*kw + out_c) * oh * ow; more lets a backend use more

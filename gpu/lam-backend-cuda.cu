@@ -377,9 +377,6 @@ fill_table (LamBackend *backend)
   backend->bias_backward = lam_cuda_bias_backward;
   backend->activation_forward = lam_cuda_activation_forward;
   backend->activation_backward = lam_cuda_activation_backward;
-  backend->im2col = lam_cuda_im2col;
-  backend->col2im = lam_cuda_col2im;
-  backend->swap_axes = lam_cuda_swap_axes;
   backend->conv2d_forward = lam_cuda_conv2d_forward;
   backend->conv2d_backward = lam_cuda_conv2d_backward;
   backend->conv2d_maxpool2_forward = lam_cuda_conv2d_maxpool2_forward;
