@@ -1,9 +1,9 @@
-/* lam-backend-cpu.c: the CPU backend, OpenBLAS for gemm and plain loops for
+/* lam-cpu-backend.c: the CPU backend, OpenBLAS for gemm and plain loops for
  * the rest. It is the reference every other backend is tested against, so
  * each op follows its comment in lam-backend.h to the letter.
  *
  * Where the CPU has AVX-512, the hot ops (gemm included) run the kernels of
- * lam-backend-cpu-avx512.c instead; LAMINA_CPU_ISA=generic keeps the plain
+ * lam-cpu-avx512.c instead; LAMINA_CPU_ISA=generic keeps the plain
  * loops and OpenBLAS, and test-backend checks both.
  *
  * Threads: OpenBLAS runs single-threaded and the backend splits large ops
@@ -30,7 +30,7 @@
 #endif
 
 #include "lam-backend.h"
-#include "lam-backend-cpu-private.h"
+#include "lam-cpu-avx512.h"
 #include "lam-device.h"
 
 #define CPU_ALIGNMENT 64
