@@ -11,6 +11,18 @@
  *
  * This header is the only part of core/ the CUDA module sees: keep it plain
  * C with no GLib types in the ops table, so nvcc can include it.
+ *
+ * Shape of the table: a LamBackend is a small per-instance part (ABI,
+ * names, the backend's context) followed by the ops. Each backend writes
+ * its ops once, as a `static const LamBackend` template filled with
+ * designated initialisers (`.gemm = lam_cpu_gemm, ...`), and its
+ * constructor copies the template and then fills in the instance part;
+ * no op changes after that. The ops stay in the instance rather than
+ * behind a pointer to a separate const table so that every caller keeps
+ * writing `be->gemm (be, ...)`, at one load per call as before. Backends
+ * in this tree: the fast CPU one (core/cpu/, lam_backend_cpu_new), the
+ * plain reference (core/cpu-ref/, lam_backend_ref_new) the tests hold the
+ * others to, and CUDA (gpu/, a module lam_device_open loads).
  */
 #pragma once
 
@@ -39,10 +51,13 @@ typedef struct _LamBackend LamBackend;
 
 struct _LamBackend
 {
+  /* The instance part. */
   int abi_version;
-  const char *name;        /* "cpu", "cuda" */
+  const char *name;        /* "cpu", "cpu-ref", "cuda" */
   char device_name[128];   /* "OpenBLAS 0.3.21, 2 threads" / "NVIDIA H100 80GB HBM3" */
   void *context;           /* backend's own state */
+
+  /* The ops, from the backend's const template. */
 
   /* Memory. alloc returns NULL when out of memory (never aborts); the
    * memory is zero-filled. */

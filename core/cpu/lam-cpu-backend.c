@@ -151,14 +151,50 @@ choose_threads (void)
   return CLAMP (openblas_start_threads (), 1, CPU_MAX_THREADS);
 }
 
+static const LamBackend cpu_template = {
+  .abi_version = LAM_BACKEND_ABI_VERSION,
+  .name = "cpu",
+  .alloc = cpu_alloc,
+  .free = cpu_free,
+  .upload = cpu_memcpy,
+  .download = cpu_memcpy,
+  .copy = cpu_memcpy,
+  .synchronize = cpu_synchronize,
+  .destroy = cpu_destroy,
+  .fill = lam_cpu_fill,
+  .gemm = lam_cpu_gemm,
+  .bias_add = lam_cpu_bias_add,
+  .bias_backward = lam_cpu_bias_backward,
+  .activation_forward = lam_cpu_activation_forward,
+  .activation_backward = lam_cpu_activation_backward,
+  .conv2d_forward = lam_cpu_conv2d_forward,
+  .conv2d_backward = lam_cpu_conv2d_backward,
+  .conv2d_maxpool2_forward = lam_cpu_conv2d_maxpool2_forward,
+  .conv2d_maxpool2_backward = lam_cpu_conv2d_maxpool2_backward,
+  .maxpool_forward = lam_cpu_maxpool_forward,
+  .maxpool_backward = lam_cpu_maxpool_backward,
+  .avgpool_forward = lam_cpu_avgpool_forward,
+  .avgpool_backward = lam_cpu_avgpool_backward,
+  .softmax_forward = lam_cpu_softmax_forward,
+  .softmax_backward = lam_cpu_softmax_backward,
+  .dropout_forward = lam_cpu_dropout_forward,
+  .dropout_backward = lam_cpu_dropout_backward,
+  .softmax_xent = lam_cpu_softmax_xent,
+  .nll = lam_cpu_nll,
+  .mse = lam_cpu_mse,
+  .argmax_rows = lam_cpu_argmax_rows,
+  .count_correct = lam_cpu_count_correct,
+  .sgd_update = lam_cpu_sgd_update,
+  .adam_update = lam_cpu_adam_update,
+};
+
 LamBackend *
 lam_backend_cpu_new (void)
 {
-  LamBackend *backend = g_new0 (LamBackend, 1);
+  LamBackend *backend = g_new (LamBackend, 1);
   CpuContext *ctx = g_new0 (CpuContext, 1);
 
-  backend->abi_version = LAM_BACKEND_ABI_VERSION;
-  backend->name = "cpu";
+  *backend = cpu_template;
   backend->context = ctx;
 
   /* Threads are the pool's: OpenBLAS runs each call on the thread making
@@ -177,39 +213,6 @@ lam_backend_cpu_new (void)
   g_snprintf (backend->device_name, sizeof backend->device_name, "CPU (%s %s, %s, %d thread%s)",
               library, openblas_get_corename (), ctx->avx512 ? "AVX-512" : "generic loops",
               ctx->n_threads, ctx->n_threads == 1 ? "" : "s");
-
-  backend->alloc = cpu_alloc;
-  backend->free = cpu_free;
-  backend->upload = cpu_memcpy;
-  backend->download = cpu_memcpy;
-  backend->copy = cpu_memcpy;
-  backend->synchronize = cpu_synchronize;
-  backend->destroy = cpu_destroy;
-  backend->fill = lam_cpu_fill;
-  backend->gemm = lam_cpu_gemm;
-  backend->bias_add = lam_cpu_bias_add;
-  backend->bias_backward = lam_cpu_bias_backward;
-  backend->activation_forward = lam_cpu_activation_forward;
-  backend->activation_backward = lam_cpu_activation_backward;
-  backend->conv2d_forward = lam_cpu_conv2d_forward;
-  backend->conv2d_backward = lam_cpu_conv2d_backward;
-  backend->conv2d_maxpool2_forward = lam_cpu_conv2d_maxpool2_forward;
-  backend->conv2d_maxpool2_backward = lam_cpu_conv2d_maxpool2_backward;
-  backend->maxpool_forward = lam_cpu_maxpool_forward;
-  backend->maxpool_backward = lam_cpu_maxpool_backward;
-  backend->avgpool_forward = lam_cpu_avgpool_forward;
-  backend->avgpool_backward = lam_cpu_avgpool_backward;
-  backend->softmax_forward = lam_cpu_softmax_forward;
-  backend->softmax_backward = lam_cpu_softmax_backward;
-  backend->dropout_forward = lam_cpu_dropout_forward;
-  backend->dropout_backward = lam_cpu_dropout_backward;
-  backend->softmax_xent = lam_cpu_softmax_xent;
-  backend->nll = lam_cpu_nll;
-  backend->mse = lam_cpu_mse;
-  backend->argmax_rows = lam_cpu_argmax_rows;
-  backend->count_correct = lam_cpu_count_correct;
-  backend->sgd_update = lam_cpu_sgd_update;
-  backend->adam_update = lam_cpu_adam_update;
 
   return backend;
 }
