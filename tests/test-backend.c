@@ -1,15 +1,19 @@
-/* test-backend.c: every op of the CPU backend against a naive reference
+/* test-backend.c: every op of the CPU backends against a naive reference
  * written from the op's definition, and every backward op against finite
  * differences of its forward op.
  *
- * Every test runs three times: on the backend as the environment makes it,
- * on one restricted to its plain loops and OpenBLAS (LAMINA_CPU_ISA=generic),
- * and on one with two threads, so that the AVX-512 kernels, the reference
- * loops and the split ops all meet the same references. */
+ * Every test runs four times: on the fast backend as the environment makes
+ * it, on one restricted to its plain loops and OpenBLAS
+ * (LAMINA_CPU_ISA=generic), on one with two threads, and on the plain
+ * reference backend of core/cpu-ref, so that the AVX-512 kernels, the
+ * generic loops, the split ops and the reference all meet the same
+ * definitions. test-backend-ref then holds the fast backend to the
+ * reference op by op. */
 #include <glib.h>
 #include <math.h>
 #include <string.h>
 
+#include "cpu-ref/lam-backend-ref.h"
 #include "lam-backend.h"
 #include "lam-device.h"
 
@@ -20,6 +24,7 @@ enum
   BACKEND_DEFAULT,
   BACKEND_GENERIC,
   BACKEND_THREADS,
+  BACKEND_REF,
   N_BACKENDS
 };
 static LamBackend *backends[N_BACKENDS];
@@ -121,6 +126,11 @@ static void
 test_device_name (void)
 {
   g_assert_cmpint (backend->abi_version, ==, LAM_BACKEND_ABI_VERSION);
+  if (backend == backends[BACKEND_REF]) {
+    g_assert_cmpstr (backend->name, ==, "cpu-ref");
+    g_assert_true (g_str_has_prefix (backend->device_name, "CPU reference ("));
+    return;
+  }
   g_assert_cmpstr (backend->name, ==, "cpu");
   g_assert_true (g_str_has_prefix (backend->device_name, "CPU (OpenBLAS "));
   g_assert_true (g_str_has_suffix (backend->device_name, ")"));
@@ -1518,7 +1528,7 @@ run_variant (gconstpointer data)
 }
 
 /* Adds "/backend<rest>" for the default backend and the same under
- * "/backend/generic-loops" and "/backend/two-threads". */
+ * "/backend/generic-loops", "/backend/two-threads" and "/backend/reference". */
 static void
 add_variants (const char *path, gconstpointer data, GTestDataFunc func, GTestFunc plain)
 {
@@ -1526,6 +1536,7 @@ add_variants (const char *path, gconstpointer data, GTestDataFunc func, GTestFun
     [BACKEND_DEFAULT] = "/backend",
     [BACKEND_GENERIC] = "/backend/generic-loops",
     [BACKEND_THREADS] = "/backend/two-threads",
+    [BACKEND_REF] = "/backend/reference",
   };
   g_assert (g_str_has_prefix (path, "/backend/"));
   for (int b = 0; b < N_BACKENDS; b++) {
@@ -1617,7 +1628,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   /* The environment's backend, one kept to the plain loops, one with two
-   * threads; the variables are read when a backend is made, and are not
+   * threads, and the reference; the variables are read when a backend is made, and are not
    * put back since no other backend is made. */
   backends[BACKEND_DEFAULT] = lam_backend_cpu_new ();
   g_setenv ("LAMINA_CPU_ISA", "generic", TRUE);
@@ -1626,6 +1637,7 @@ main (int argc, char **argv)
   g_unsetenv ("LAMINA_CPU_ISA");
   g_setenv ("LAMINA_NUM_THREADS", "2", TRUE);
   backends[BACKEND_THREADS] = lam_backend_cpu_new ();
+  backends[BACKEND_REF] = lam_backend_ref_new ();
   backend = backends[BACKEND_DEFAULT];
   g_test_add_func ("/backend/kinds", test_backend_kinds);
 
