@@ -11,6 +11,18 @@
  *
  * This header is the only part of core/ the CUDA module sees: keep it plain
  * C with no GLib types in the ops table, so nvcc can include it.
+ *
+ * Shape of the table: a LamBackend is a small per-instance part (ABI,
+ * names, the backend's context) followed by the ops. Each backend writes
+ * its ops once, as a `static const LamBackend` template filled with
+ * designated initialisers (`.gemm = lam_cpu_gemm, ...`), and its
+ * constructor copies the template and then fills in the instance part;
+ * no op changes after that. The ops stay in the instance rather than
+ * behind a pointer to a separate const table so that every caller keeps
+ * writing `be->gemm (be, ...)`, at one load per call as before. Backends
+ * in this tree: the fast CPU one (core/cpu/, lam_backend_cpu_new), the
+ * plain reference (core/cpu-ref/, lam_backend_ref_new) the tests hold the
+ * others to, and CUDA (gpu/, a module lam_device_open loads).
  */
 #pragma once
 
@@ -22,8 +34,10 @@ extern "C" {
 #endif
 
 /* Bumped whenever the table's layout or an op's meaning changes; a module
- * built against another version is refused at load time. */
-#define LAM_BACKEND_ABI_VERSION 4
+ * built against another version is refused at load time. 5: im2col, col2im
+ * and swap_axes left the table, since no layer calls them (each backend
+ * lowers its convolutions in its own way, inside conv2d_*). */
+#define LAM_BACKEND_ABI_VERSION 5
 
 typedef enum
 {
@@ -37,10 +51,13 @@ typedef struct _LamBackend LamBackend;
 
 struct _LamBackend
 {
+  /* The instance part. */
   int abi_version;
-  const char *name;        /* "cpu", "cuda" */
+  const char *name;        /* "cpu", "cpu-ref", "cuda" */
   char device_name[128];   /* "OpenBLAS 0.3.21, 2 threads" / "NVIDIA H100 80GB HBM3" */
   void *context;           /* backend's own state */
+
+  /* The ops, from the backend's const template. */
 
   /* Memory. alloc returns NULL when out of memory (never aborts); the
    * memory is zero-filled. */
@@ -79,20 +96,9 @@ struct _LamBackend
   void (*activation_backward) (LamBackend *self, LamActivation kind, float alpha, const float *x,
                                const float *y, const float *dy, float *dx, size_t n);
 
-  /* Convolution lowering over a whole batch.
-   * im (batch, c, h, w) -> col (c*kh*kw, batch*oh*ow), column index
-   * b*oh*ow + oy*ow + ox; padded positions read as 0.
-   * oh = (h + 2*pad - kh) / stride + 1, likewise ow. */
-  void (*im2col) (LamBackend *self, const float *im, int batch, int c, int h, int w, int kh,
-                  int kw, int stride, int pad, float *col);
-  // im (batch, c, h, w) = sum of the col entries that im2col read from each pixel
-  void (*col2im) (LamBackend *self, const float *col, int batch, int c, int h, int w, int kh,
-                  int kw, int stride, int pad, float *im);
-  // y (b, a, inner) = x (a, b, inner): swaps the two outer axes
-  void (*swap_axes) (LamBackend *self, const float *x, float *y, int a, int b, int inner);
-
   /* Convolution of a whole batch (ABI 2), as PyTorch's Conv2d: weight
-   * (out_c, c, kh, kw), stride, zero padding pad, oh and ow as for im2col.
+   * (out_c, c, kh, kw), stride, zero padding pad,
+   * oh = (h + 2*pad - kh) / stride + 1, likewise ow.
    * y (batch, out_c, oh, ow) = weight ⋆ x (batch, c, h, w) + bias (out_c);
    * bias may be NULL. scratch is scratch_floats floats the op may overwrite,
    * at least (c*kh*kw + out_c) * oh * ow; more lets a backend use more

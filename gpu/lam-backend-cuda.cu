@@ -361,45 +361,46 @@ context_init (LamBackend *self, char *error_message, size_t size)
   return probe_kernels (self, error_message, size);
 }
 
-static void
-fill_table (LamBackend *backend)
-{
-  backend->alloc = cuda_alloc;
-  backend->free = cuda_free;
-  backend->upload = cuda_upload;
-  backend->download = cuda_download;
-  backend->copy = cuda_copy;
-  backend->synchronize = cuda_synchronize;
-  backend->destroy = cuda_destroy;
-  backend->fill = lam_cuda_fill;
-  backend->gemm = lam_cuda_gemm;
-  backend->bias_add = lam_cuda_bias_add;
-  backend->bias_backward = lam_cuda_bias_backward;
-  backend->activation_forward = lam_cuda_activation_forward;
-  backend->activation_backward = lam_cuda_activation_backward;
-  backend->im2col = lam_cuda_im2col;
-  backend->col2im = lam_cuda_col2im;
-  backend->swap_axes = lam_cuda_swap_axes;
-  backend->conv2d_forward = lam_cuda_conv2d_forward;
-  backend->conv2d_backward = lam_cuda_conv2d_backward;
-  backend->conv2d_maxpool2_forward = lam_cuda_conv2d_maxpool2_forward;
-  backend->conv2d_maxpool2_backward = lam_cuda_conv2d_maxpool2_backward;
-  backend->maxpool_forward = lam_cuda_maxpool_forward;
-  backend->maxpool_backward = lam_cuda_maxpool_backward;
-  backend->avgpool_forward = lam_cuda_avgpool_forward;
-  backend->avgpool_backward = lam_cuda_avgpool_backward;
-  backend->softmax_forward = lam_cuda_softmax_forward;
-  backend->softmax_backward = lam_cuda_softmax_backward;
-  backend->dropout_forward = lam_cuda_dropout_forward;
-  backend->dropout_backward = lam_cuda_dropout_backward;
-  backend->softmax_xent = lam_cuda_softmax_xent;
-  backend->nll = lam_cuda_nll;
-  backend->mse = lam_cuda_mse;
-  backend->argmax_rows = lam_cuda_argmax_rows;
-  backend->count_correct = lam_cuda_count_correct;
-  backend->sgd_update = lam_cuda_sgd_update;
-  backend->adam_update = lam_cuda_adam_update;
-}
+/* The ops; lam_backend_module_open copies them into each backend and
+ * fills in the instance part. */
+static const LamBackend cuda_template = {
+  .abi_version = LAM_BACKEND_ABI_VERSION,
+  .name = "cuda",
+  .device_name = "",
+  .context = NULL,
+  .alloc = cuda_alloc,
+  .free = cuda_free,
+  .upload = cuda_upload,
+  .download = cuda_download,
+  .copy = cuda_copy,
+  .synchronize = cuda_synchronize,
+  .destroy = cuda_destroy,
+  .fill = lam_cuda_fill,
+  .gemm = lam_cuda_gemm,
+  .bias_add = lam_cuda_bias_add,
+  .bias_backward = lam_cuda_bias_backward,
+  .activation_forward = lam_cuda_activation_forward,
+  .activation_backward = lam_cuda_activation_backward,
+  .conv2d_forward = lam_cuda_conv2d_forward,
+  .conv2d_backward = lam_cuda_conv2d_backward,
+  .conv2d_maxpool2_forward = lam_cuda_conv2d_maxpool2_forward,
+  .conv2d_maxpool2_backward = lam_cuda_conv2d_maxpool2_backward,
+  .maxpool_forward = lam_cuda_maxpool_forward,
+  .maxpool_backward = lam_cuda_maxpool_backward,
+  .avgpool_forward = lam_cuda_avgpool_forward,
+  .avgpool_backward = lam_cuda_avgpool_backward,
+  .softmax_forward = lam_cuda_softmax_forward,
+  .softmax_backward = lam_cuda_softmax_backward,
+  .dropout_forward = lam_cuda_dropout_forward,
+  .dropout_backward = lam_cuda_dropout_backward,
+  .softmax_xent = lam_cuda_softmax_xent,
+  .nll = lam_cuda_nll,
+  .mse = lam_cuda_mse,
+  .argmax_rows = lam_cuda_argmax_rows,
+  .count_correct = lam_cuda_count_correct,
+  .sgd_update = lam_cuda_sgd_update,
+  .adam_update = lam_cuda_adam_update,
+};
 
 /* The index of the first op left NULL, or -1. The ops are the function
  * pointers from `alloc` to the end of the table. */
@@ -465,14 +466,12 @@ lam_backend_module_open (int abi_version, char *error_message, size_t size)
     set_message (error_message, size, "out of host memory opening the CUDA backend");
     return NULL;
   }
-  backend->abi_version = LAM_BACKEND_ABI_VERSION;
-  backend->name = "cuda";
+  *backend = cuda_template;
   backend->context = ctx;
   ctx->device = device;
   ctx->sm_count = prop.multiProcessorCount > 0 ? prop.multiProcessorCount : 1;
   ctx->total_memory = prop.totalGlobalMem;
   describe_device (&prop, backend->device_name, sizeof backend->device_name);
-  fill_table (backend);
 
   int missing = first_missing_op (backend);
   if (missing >= 0) {

@@ -446,59 +446,6 @@ conv_out (int size, int k, int stride, int pad)
   return (size + 2 * pad - k) / stride + 1;
 }
 
-static void
-test_im2col_col2im (gconstpointer data)
-{
-  REQUIRE_GPU ();
-  const ConvCase *cc = data;
-  g_autoptr (GRand) rand = g_rand_new_with_seed (8);
-  int oh = conv_out (cc->h, cc->kh, cc->stride, cc->pad);
-  int ow = conv_out (cc->w, cc->kw, cc->stride, cc->pad);
-  size_t col_n = (size_t) cc->c * cc->kh * cc->kw * cc->batch * oh * ow;
-  size_t im_n = (size_t) cc->batch * cc->c * cc->h * cc->w;
-  Twin im = twin_random (rand, im_n, -1, 1);
-  Twin col = twin_new (NULL, col_n * sizeof (float));
-
-  cpu->im2col (cpu, TC (im), cc->batch, cc->c, cc->h, cc->w, cc->kh, cc->kw, cc->stride, cc->pad,
-               TC (col));
-  gpu->im2col (gpu, TG (im), cc->batch, cc->c, cc->h, cc->w, cc->kh, cc->kw, cc->stride, cc->pad,
-               TG (col));
-  // A copy, so exact.
-  if (twin_equal ("col", &col)) {
-    twin_free (&col);
-    col = twin_random (rand, col_n, -1, 1);
-    cpu->col2im (cpu, TC (col), cc->batch, cc->c, cc->h, cc->w, cc->kh, cc->kw, cc->stride,
-                 cc->pad, TC (im));
-    gpu->col2im (gpu, TG (col), cc->batch, cc->c, cc->h, cc->w, cc->kh, cc->kw, cc->stride,
-                 cc->pad, TG (im));
-    twin_close ("im", &im, OP_RTOL);
-  }
-  twin_free (&im);
-  twin_free (&col);
-}
-
-static void
-test_swap_axes (void)
-{
-  REQUIRE_GPU ();
-  static const int shapes[][3] = { { 3, 5, 1 }, { 4, 7, 9 }, { 1, 6, 2 }, { 64, 32, 49 } };
-  g_autoptr (GRand) rand = g_rand_new_with_seed (10);
-
-  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
-    int a = shapes[s][0], b = shapes[s][1], inner = shapes[s][2];
-    size_t n = (size_t) a * b * inner;
-    Twin x = twin_random (rand, n, -1, 1);
-    Twin y = twin_new (NULL, n * sizeof (float));
-    cpu->swap_axes (cpu, TC (x), TC (y), a, b, inner);
-    gpu->swap_axes (gpu, TG (x), TG (y), a, b, inner);
-    gboolean ok = twin_equal ("y", &y);
-    twin_free (&x);
-    twin_free (&y);
-    if (!ok)
-      return;
-  }
-}
-
 /* The scratch the layer plans, (c*kh*kw + out_c) * oh*ow per image, for
  * `images` images: with 1 the CUDA backend works an image at a time. */
 static size_t
@@ -1185,8 +1132,6 @@ main (int argc, char **argv)
 
   ADD_CASES ("/activation", "", activation_cases, activation_names, test_activation);
 
-  ADD_CASES ("/im2col-col2im", "", conv_cases, conv_names, test_im2col_col2im);
-  g_test_add_func ("/gpu-parity/swap-axes", test_swap_axes);
   ADD_CASES ("/conv2d", "/forward", conv_cases, conv_names, test_conv2d_forward);
   ADD_CASES ("/conv2d", "/maxpool2", conv_cases, conv_names, test_conv2d_maxpool2);
   ADD_CASES ("/conv2d", "/backward", conv_cases, conv_names, test_conv2d_backward);

@@ -1,4 +1,4 @@
-/* lam-backend-cpu-avx512.c: the CPU backend's AVX-512 kernels.
+/* lam-cpu-avx512.c: the CPU backend's AVX-512 kernels.
  *
  * Every function carries its own target attribute, so this file builds
  * with the project's flags for any x86-64 and the backend decides at run
@@ -9,7 +9,7 @@
  * ones, which it uses wherever OPENBLAS_CORETYPE pins them or it does not
  * know the CPU.
  */
-#include "lam-backend-cpu-private.h"
+#include "lam-cpu-avx512.h"
 
 #ifdef LAM_CPU_HAVE_AVX512
 

@@ -1,11 +1,11 @@
-/* lam-backend-cpu-private.h: the AVX-512 kernels of the CPU backend.
+/* lam-cpu-avx512.h: the AVX-512 kernels of the CPU backend.
  *
- * lam-backend-cpu-avx512.c compiles them with per-function target
- * attributes, so the library still runs on any x86-64; the backend calls
- * them only after __builtin_cpu_supports said yes. Each does what the
- * plain loop it replaces does (the reference in lam-backend-cpu.c), and
- * test-backend runs every op both ways. Pointers are host memory; no
- * kernel allocates.
+ * lam-cpu-avx512.c compiles them with per-function target attributes, so
+ * the library still runs on any x86-64; the backend calls them only after
+ * __builtin_cpu_supports said yes. Each does what the plain loop it
+ * replaces does (beside the call, in the lam-cpu-*.c file of its op
+ * family), and test-backend runs every op both ways. Pointers are host
+ * memory; no kernel allocates.
  */
 #pragma once
 

@@ -1,0 +1,219 @@
+/* lam-cpu-backend.c: the fast CPU backend's memory, its table and its
+ * constructor. The ops live in one file per family, as the CUDA backend's
+ * kernels do (lam-cpu-gemm.c, lam-cpu-conv.c, ...): OpenBLAS for products
+ * and loops written for the compiler to vectorise for the rest. Each op
+ * follows its comment in lam-backend.h to the letter, and the tests hold
+ * it to the plain reference backend of core/cpu-ref.
+ *
+ * Where the CPU has AVX-512, the hot ops (gemm included) run the kernels of
+ * lam-cpu-avx512.c instead; LAMINA_CPU_ISA=generic keeps the plain
+ * loops and OpenBLAS, and test-backend checks both.
+ *
+ * Threads: OpenBLAS runs single-threaded and the backend splits large ops
+ * over its own small pool. A small network's training step is hundreds of
+ * small ops, and on the machines measured a core that writes a cache line
+ * the other core holds pays some 30 ns for it, more than most of those ops
+ * gain from a second core. So only ops with much work per byte they share
+ * are split (convolutions by image, large activation maps, large products),
+ * always into the same contiguous parts, each part on the same thread, so
+ * that data stays with the core that made it from one op to the next.
+ */
+#include <glib.h>
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "lam-cpu-private.h"
+#include "lam-device.h"
+
+#define CPU_ALIGNMENT 64
+
+/* No machine this runs on has a tebibyte of memory; refusing larger requests
+ * up front also keeps sanitizer builds, whose allocator aborts on absurd
+ * sizes instead of failing, answering NULL. */
+#define CPU_MAX_ALLOC (G_GUINT64_CONSTANT (1) << 40)
+
+#define CPU_MAX_THREADS 64
+
+/* ---- OpenBLAS and the CPU ---- */
+
+static gboolean
+cpu_has_avx512 (void)
+{
+#ifdef LAM_CPU_HAVE_AVX512
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq") &&
+         __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl");
+#else
+  return FALSE;
+#endif
+}
+
+/* OpenBLAS's thread count before the first CPU backend set it to one: its
+ * default (the cores this process may use) or OPENBLAS_NUM_THREADS. */
+static int
+openblas_start_threads (void)
+{
+  static gsize threads = 0;
+  if (g_once_init_enter (&threads))
+    g_once_init_leave (&threads, (gsize) MAX (openblas_get_num_threads (), 1));
+  return (int) threads;
+}
+
+/* ---- memory ---- */
+
+static void *
+cpu_alloc (LamBackend *self, size_t bytes)
+{
+  if ((guint64) bytes > CPU_MAX_ALLOC || bytes > G_MAXSIZE - CPU_ALIGNMENT - sizeof (void *))
+    return NULL;
+
+  /* Over-allocate and keep the block's own address just below the aligned
+   * pointer; g_try_malloc0 zero-fills without touching fresh pages. */
+  char *raw = g_try_malloc0 (bytes + CPU_ALIGNMENT + sizeof (void *));
+  if (raw == NULL)
+    return NULL;
+  guintptr start = (guintptr) (raw + sizeof (void *));
+  void **aligned = (void **) ((start + CPU_ALIGNMENT - 1) & ~(guintptr) (CPU_ALIGNMENT - 1));
+  aligned[-1] = raw;
+  return aligned;
+}
+
+static void
+cpu_free (LamBackend *self, void *ptr)
+{
+  if (ptr != NULL)
+    g_free (((void **) ptr)[-1]);
+}
+
+static void
+cpu_memcpy (LamBackend *self, void *dst, const void *src, size_t bytes)
+{
+  if (bytes > 0 && dst != src)
+    memcpy (dst, src, bytes);
+}
+
+static void
+cpu_synchronize (LamBackend *self)
+{
+}
+
+static void
+cpu_destroy (LamBackend *self)
+{
+  CpuContext *ctx = cpu_context (self);
+  if (ctx != NULL) {
+    lam_cpu_threads_free (ctx->pool);
+    g_free (ctx);
+  }
+  g_free (self);
+}
+
+typedef struct
+{
+  float *x;
+  float value;
+} FillJob;
+
+static void
+fill_range (size_t lo, size_t hi, void *data)
+{
+  FillJob *job = data;
+  float *restrict x = job->x;
+  /* +0.0 is all zero bits, and memset's stores beat a loop. */
+  if (job->value == 0.0f && !signbit (job->value)) {
+    memset (x + lo, 0, sizeof (float) * (hi - lo));
+    return;
+  }
+  for (size_t i = lo; i < hi; i++)
+    x[i] = job->value;
+}
+
+// x (n) = value
+void
+lam_cpu_fill (LamBackend *self, float *x, size_t n, float value)
+{
+  FillJob job = { x, value };
+  lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, fill_range, &job);
+}
+
+/* ---- the table ---- */
+
+/* LAMINA_NUM_THREADS, else OpenBLAS's own count at start-up (its default,
+ * the cores this process may use, or OPENBLAS_NUM_THREADS). */
+static int
+choose_threads (void)
+{
+  const char *text = g_getenv ("LAMINA_NUM_THREADS");
+  guint64 value;
+  if (text != NULL && g_ascii_string_to_unsigned (text, 10, 1, CPU_MAX_THREADS, &value, NULL))
+    return (int) value;
+  return CLAMP (openblas_start_threads (), 1, CPU_MAX_THREADS);
+}
+
+static const LamBackend cpu_template = {
+  .abi_version = LAM_BACKEND_ABI_VERSION,
+  .name = "cpu",
+  .alloc = cpu_alloc,
+  .free = cpu_free,
+  .upload = cpu_memcpy,
+  .download = cpu_memcpy,
+  .copy = cpu_memcpy,
+  .synchronize = cpu_synchronize,
+  .destroy = cpu_destroy,
+  .fill = lam_cpu_fill,
+  .gemm = lam_cpu_gemm,
+  .bias_add = lam_cpu_bias_add,
+  .bias_backward = lam_cpu_bias_backward,
+  .activation_forward = lam_cpu_activation_forward,
+  .activation_backward = lam_cpu_activation_backward,
+  .conv2d_forward = lam_cpu_conv2d_forward,
+  .conv2d_backward = lam_cpu_conv2d_backward,
+  .conv2d_maxpool2_forward = lam_cpu_conv2d_maxpool2_forward,
+  .conv2d_maxpool2_backward = lam_cpu_conv2d_maxpool2_backward,
+  .maxpool_forward = lam_cpu_maxpool_forward,
+  .maxpool_backward = lam_cpu_maxpool_backward,
+  .avgpool_forward = lam_cpu_avgpool_forward,
+  .avgpool_backward = lam_cpu_avgpool_backward,
+  .softmax_forward = lam_cpu_softmax_forward,
+  .softmax_backward = lam_cpu_softmax_backward,
+  .dropout_forward = lam_cpu_dropout_forward,
+  .dropout_backward = lam_cpu_dropout_backward,
+  .softmax_xent = lam_cpu_softmax_xent,
+  .nll = lam_cpu_nll,
+  .mse = lam_cpu_mse,
+  .argmax_rows = lam_cpu_argmax_rows,
+  .count_correct = lam_cpu_count_correct,
+  .sgd_update = lam_cpu_sgd_update,
+  .adam_update = lam_cpu_adam_update,
+};
+
+LamBackend *
+lam_backend_cpu_new (void)
+{
+  LamBackend *backend = g_new (LamBackend, 1);
+  CpuContext *ctx = g_new0 (CpuContext, 1);
+
+  *backend = cpu_template;
+  backend->context = ctx;
+
+  /* Threads are the pool's: OpenBLAS runs each call on the thread making
+   * it. This is process-wide and the same for every CPU backend. */
+  ctx->n_threads = choose_threads ();
+  openblas_set_num_threads (1);
+  ctx->pool = ctx->n_threads > 1 ? lam_cpu_threads_new (ctx->n_threads) : NULL;
+  const char *isa = g_getenv ("LAMINA_CPU_ISA");
+  ctx->avx512 = cpu_has_avx512 () && (isa == NULL || g_ascii_strcasecmp (isa, "generic") != 0);
+
+  // The config string starts "OpenBLAS 0.3.21 DYNAMIC_ARCH ...": keep the name and version.
+  g_auto (GStrv) words = g_strsplit (openblas_get_config (), " ", 3);
+  g_autofree char *library = words[0] != NULL && words[1] != NULL
+                               ? g_strdup_printf ("%s %s", words[0], words[1])
+                               : g_strdup ("OpenBLAS");
+  g_snprintf (backend->device_name, sizeof backend->device_name, "CPU (%s %s, %s, %d thread%s)",
+              library, openblas_get_corename (), ctx->avx512 ? "AVX-512" : "generic loops",
+              ctx->n_threads, ctx->n_threads == 1 ? "" : "s");
+
+  return backend;
+}
+

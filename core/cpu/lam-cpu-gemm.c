@@ -1,0 +1,106 @@
+/* lam-cpu-gemm.c: row-major products, the AVX-512 kernels where they
+ * apply and OpenBLAS elsewhere, large ones split over the threads.
+ */
+#include <cblas.h>
+
+#include "lam-cpu-private.h"
+
+/* One thread's product: the AVX-512 kernels where they apply, else
+ * OpenBLAS. */
+void
+lam_cpu_sgemm (gboolean avx512, int trans_a, int trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+#ifdef LAM_CPU_HAVE_AVX512
+  if (avx512 && lam_cpu_avx512_sgemm (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                                      ldc))
+    return;
+#endif
+  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+typedef struct
+{
+  gboolean avx512;
+  int trans_a, trans_b, m, n, k;
+  float alpha;
+  const float *a;
+  int lda;
+  const float *b;
+  int ldb;
+  float beta;
+  float *c;
+  int ldc;
+  gboolean split_n; /* parts are column blocks of C, else row blocks */
+  int chunk;
+} GemmJob;
+
+static void
+gemm_part (int part, void *data)
+{
+  const GemmJob *j = data;
+  int lo = part * j->chunk;
+  int hi = MIN (lo + j->chunk, j->split_n ? j->n : j->m);
+  if (lo >= hi)
+    return;
+  if (j->split_n)
+    // C[:, lo:hi] = op(A) · op(B)[:, lo:hi]
+    lam_cpu_sgemm (j->avx512, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda,
+                   j->b + (j->trans_b ? (size_t) lo * j->ldb : (size_t) lo), j->ldb, j->beta,
+                   j->c + lo, j->ldc);
+  else
+    // C[lo:hi, :] = op(A)[lo:hi, :] · op(B)
+    lam_cpu_sgemm (j->avx512, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha,
+                   j->a + (j->trans_a ? (size_t) lo : (size_t) lo * j->lda), j->lda, j->b, j->ldb,
+                   j->beta, j->c + (size_t) lo * j->ldc, j->ldc);
+}
+
+/* From GEMM_PARALLEL_FLOPS on, a product is split; from a quarter of that,
+ * only when one of its matrices is larger than a core's own cache (a
+ * CNN's first linear layer, 3136×128 floats), where each thread then works
+ * on half of it. Below, the thread that made the operands keeps them in
+ * its cache for the next layer. */
+#define GEMM_CACHE_BYTES (1 << 20)
+
+static gboolean
+gemm_worth_splitting (int m, int n, int k)
+{
+  double flops = 2.0 * m * n * (double) k;
+  double largest = sizeof (float) * MAX (MAX ((double) m * k, (double) k * n), (double) m * n);
+  return flops >= GEMM_PARALLEL_FLOPS ||
+         (flops >= GEMM_PARALLEL_FLOPS / 4 && largest > GEMM_CACHE_BYTES);
+}
+
+// c (m, n) = alpha * op(a) (m, k) · op(b) (k, n) + beta * c
+void
+lam_cpu_gemm (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0) {
+    // OpenBLAS rejects lda < 1 for an empty inner dimension; the product is 0.
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++)
+        c[(size_t) i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t) i * ldc + j];
+    return;
+  }
+
+  /* Large products split C into row blocks (contiguous in memory), or
+   * column blocks when it has too few rows, in multiples of 16. */
+  CpuContext *ctx = cpu_context (self);
+  int parts = ctx->n_threads;
+  gboolean split_n = m < 32 * parts;
+  int side = split_n ? n : m;
+  parts = MIN (parts, side / 16);
+  if (parts <= 1 || !gemm_worth_splitting (m, n, k)) {
+    lam_cpu_sgemm (ctx->avx512, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  GemmJob job = {
+    ctx->avx512, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, split_n,
+    ((side + parts - 1) / parts + 15) / 16 * 16,
+  };
+  lam_cpu_threads_run (ctx->pool, (side + job.chunk - 1) / job.chunk, gemm_part, &job);
+}

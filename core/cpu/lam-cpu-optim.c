@@ -1,0 +1,99 @@
+/* lam-cpu-optim.c: SGD and Adam/AdamW over the flat parameter buffer,
+ * large ones split over the threads. */
+#include <math.h>
+
+#include "lam-cpu-private.h"
+
+typedef struct
+{
+  float *params, *momentum_buf, *m, *v;
+  const float *grads;
+  float lr, momentum, dampening, weight_decay;
+  int nesterov, first_step;
+  /* Adam */
+  float beta1, beta2, eps, step_size, correction2_sqrt, decay, coupled;
+  gboolean avx512;
+} OptimJob;
+
+static void
+sgd_range (size_t lo, size_t hi, void *data)
+{
+  const OptimJob *j = data;
+  float *restrict params = j->params, *restrict momentum_buf = j->momentum_buf;
+  const float *restrict grads = j->grads;
+  float lr = j->lr, momentum = j->momentum, dampening = j->dampening;
+  float weight_decay = j->weight_decay;
+
+  if (momentum == 0.0f) {
+    for (size_t i = lo; i < hi; i++)
+      params[i] -= lr * (grads[i] + weight_decay * params[i]);
+    return;
+  }
+  for (size_t i = lo; i < hi; i++) {
+    float g = grads[i] + weight_decay * params[i];
+    float buf = j->first_step ? g : momentum * momentum_buf[i] + (1.0f - dampening) * g;
+    momentum_buf[i] = buf;
+    params[i] -= lr * (j->nesterov ? g + momentum * buf : buf);
+  }
+}
+
+// params, grads, momentum_buf (n); momentum_buf is unused without momentum
+void
+lam_cpu_sgd_update (LamBackend *self, float *params, const float *grads, float *momentum_buf,
+                    size_t n, float lr, float momentum, float dampening, float weight_decay,
+                    int nesterov, int first_step)
+{
+  OptimJob j = {
+    .params = params, .grads = grads, .momentum_buf = momentum_buf, .lr = lr,
+    .momentum = momentum, .dampening = dampening, .weight_decay = weight_decay,
+    .nesterov = nesterov, .first_step = first_step,
+  };
+  lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, sgd_range, &j);
+}
+
+static void
+adam_range (size_t lo, size_t hi, void *data)
+{
+  const OptimJob *j = data;
+#ifdef LAM_CPU_HAVE_AVX512
+  if (j->avx512) {
+    lam_cpu_avx512_adam (j->params + lo, j->grads + lo, j->m + lo, j->v + lo, hi - lo, j->beta1,
+                         j->beta2, j->eps, j->step_size, j->correction2_sqrt, j->decay,
+                         j->coupled);
+    return;
+  }
+#endif
+  float *restrict params = j->params, *restrict m = j->m, *restrict v = j->v;
+  const float *restrict grads = j->grads;
+  float beta1 = j->beta1, beta2 = j->beta2, eps = j->eps, step_size = j->step_size;
+  float correction2_sqrt = j->correction2_sqrt, decay = j->decay, coupled = j->coupled;
+
+  for (size_t i = lo; i < hi; i++) {
+    float p = params[i] * decay;
+    float g = grads[i] + coupled * p;
+    float mi = beta1 * m[i] + (1.0f - beta1) * g;
+    float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    params[i] = p - step_size * mi / (sqrtf (vi) / correction2_sqrt + eps);
+  }
+}
+
+// params, grads, m, v (n); step counts from 1
+void
+lam_cpu_adam_update (LamBackend *self, float *params, const float *grads, float *m, float *v,
+                     size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                     int decoupled, int step)
+{
+  OptimJob j = {
+    .params = params, .grads = grads, .m = m, .v = v, .beta1 = beta1, .beta2 = beta2,
+    .eps = eps,
+    // PyTorch computes the bias corrections in double, on the host.
+    .step_size = (float) (lr / (1.0 - pow (beta1, step))),
+    .correction2_sqrt = (float) sqrt (1.0 - pow (beta2, step)),
+    .decay = decoupled ? 1.0f - lr * weight_decay : 1.0f,
+    .coupled = decoupled ? 0.0f : weight_decay,
+    .avx512 = cpu_context (self)->avx512,
+  };
+  lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, adam_range, &j);
+}

@@ -1,0 +1,212 @@
+/* lam-cpu-private.h: what the fast CPU backend's files share.
+ *
+ * The backend's state (CpuContext), its thread pool, the split of an op
+ * into ranges, the one-thread product the convolutions call, and the few
+ * loops two op families run alike. Each lam-cpu-*.c file defines the ops
+ * of one family, declared at the end; lam-cpu-backend.c puts them in the
+ * table.
+ */
+#pragma once
+
+#include <glib.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lam-backend.h"
+#include "lam-cpu-avx512.h"
+
+/* The sizes from which an op is split over the threads: products of 64
+ * MFLOP (or less: gemm_worth_splitting), activation maps of a million
+ * bytes, optimizer updates and fills of a quarter of a million parameters
+ * (a CNN's; an MLP's, whose gradients the thread that ran the layers
+ * holds in its cache, stay whole below that). */
+#define GEMM_PARALLEL_FLOPS (1 << 26)
+#define ACTIVATION_PARALLEL (1 << 18)
+#define PARAMETER_PARALLEL (1 << 18)
+
+/* ---- thread pool (lam-cpu-threads.c) ---- */
+
+/* One job at a time: n_tasks calls of func (task, data), task t on thread
+ * t % n_threads, the caller being thread 0. */
+typedef void (*ThreadTask) (int task, void *data);
+typedef struct _ThreadPool ThreadPool;
+
+ThreadPool *lam_cpu_threads_new (int n_threads);
+void lam_cpu_threads_free (ThreadPool *pool);
+/* Runs func for every task in [0, n_tasks) and returns when all are done;
+ * each task must write its own part of the output. pool may be NULL. */
+void lam_cpu_threads_run (ThreadPool *pool, int n_tasks, ThreadTask func, void *data);
+
+/* ---- backend state ---- */
+
+typedef struct
+{
+  int n_threads;
+  ThreadPool *pool; /* NULL with one thread */
+  gboolean avx512;
+} CpuContext;
+
+static inline CpuContext *
+cpu_context (LamBackend *self)
+{
+  return self->context;
+}
+
+/* Splits [0, n) into one contiguous range per thread, in multiples of 16
+ * floats so that no two share a cache line, when n reaches `threshold`;
+ * else runs func on all of it. */
+typedef void (*RangeFunc) (size_t lo, size_t hi, void *data);
+void lam_cpu_parallel_ranges (LamBackend *self, size_t n, size_t threshold, RangeFunc func,
+                              void *data);
+
+/* ---- shared loops ---- */
+
+/* One thread's product (lam-cpu-gemm.c): the AVX-512 kernels where they
+ * apply, else OpenBLAS. */
+void lam_cpu_sgemm (gboolean avx512, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                    int ldc);
+
+/* Eight running sums instead of one let the compiler vectorise the sum
+ * without reassociating floating point itself. */
+static inline float
+sum_floats (const float *restrict x, size_t n)
+{
+  float acc[8] = { 0 };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++)
+      acc[l] += x[i + l];
+  float sum = 0.0f;
+  for (; i < n; i++)
+    sum += x[i];
+  for (int l = 0; l < 8; l++)
+    sum += acc[l];
+  return sum;
+}
+
+static inline float
+row_max (const float *restrict x, int n)
+{
+  float m = x[0];
+  for (int j = 1; j < n; j++)
+    m = x[j] > m ? x[j] : m;
+  return m;
+}
+
+// The row's maximum m, and log of the sum of exp (x - m). Callers subtract
+// them one after the other, (x - m) - log_sum, as PyTorch does: adding them
+// first (m + log_sum) loses the low bits of log_sum once m is large.
+static inline float
+row_shifted_logsumexp (const float *restrict x, int n, float *m_out)
+{
+  float m = row_max (x, n);
+  float sum = 0.0f;
+  for (int j = 0; j < n; j++)
+    sum += expf (x[j] - m);
+  *m_out = m;
+  return logf (sum);
+}
+
+/* Max pooling of planes [p0, p1) (lam-cpu-pool.c), which the fused
+ * convolution and pool calls image by image. */
+typedef struct
+{
+  const float *x, *dy;
+  float *y, *dx;
+  int32_t *argmax;
+  const int32_t *arg_in;
+  int h, w, k, stride, pad, oh, ow;
+  gboolean avx512;
+} PoolJob;
+
+void lam_cpu_maxpool_forward_range (size_t p0, size_t p1, void *data);
+void lam_cpu_maxpool_backward_range (size_t p0, size_t p1, void *data);
+
+/* ---- the ops, as lam-backend.h describes them ---- */
+
+// lam-cpu-backend.c
+void lam_cpu_fill (LamBackend *self, float *x, size_t n, float value);
+
+// lam-cpu-gemm.c
+void lam_cpu_gemm (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                   const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                   int ldc);
+
+// lam-cpu-bias.c
+void lam_cpu_bias_add (LamBackend *self, float *restrict y, const float *restrict bias, int outer,
+                       int channels, int inner);
+void lam_cpu_bias_backward (LamBackend *self, const float *restrict dy, float *restrict dbias,
+                            int outer, int channels, int inner);
+
+// lam-cpu-activation.c
+void lam_cpu_activation_forward (LamBackend *self, LamActivation kind, float alpha,
+                                 const float *x, float *y, size_t n);
+void lam_cpu_activation_backward (LamBackend *self, LamActivation kind, float alpha,
+                                  const float *x, const float *y, const float *dy, float *dx,
+                                  size_t n);
+
+// lam-cpu-conv.c
+void lam_cpu_conv2d_forward (LamBackend *self, const float *x, const float *weight,
+                             const float *bias, float *y, int batch, int c, int h, int w,
+                             int out_c, int kh, int kw, int stride, int pad, float *scratch,
+                             size_t scratch_floats);
+void lam_cpu_conv2d_backward (LamBackend *self, const float *x, const float *weight,
+                              const float *dy, float *dweight, float *dbias, float *dx, int batch,
+                              int c, int h, int w, int out_c, int kh, int kw, int stride, int pad,
+                              float *scratch, size_t scratch_floats);
+void lam_cpu_conv2d_maxpool2_forward (LamBackend *self, const float *x, const float *weight,
+                                      const float *bias, float *y, float *pooled,
+                                      int32_t *argmax, int batch, int c, int h, int w, int out_c,
+                                      int kh, int kw, int stride, int pad, float *scratch,
+                                      size_t scratch_floats);
+void lam_cpu_conv2d_maxpool2_backward (LamBackend *self, const float *x, const float *weight,
+                                       const float *dpooled, const int32_t *argmax, float *dy,
+                                       float *dweight, float *dbias, float *dx, int batch, int c,
+                                       int h, int w, int out_c, int kh, int kw, int stride,
+                                       int pad, float *scratch, size_t scratch_floats);
+
+// lam-cpu-pool.c
+void lam_cpu_maxpool_forward (LamBackend *self, const float *x, float *y, int32_t *argmax,
+                              int planes, int h, int w, int k, int stride, int pad);
+void lam_cpu_maxpool_backward (LamBackend *self, const float *dy, const int32_t *argmax,
+                               float *dx, int planes, int h, int w, int oh, int ow);
+void lam_cpu_avgpool_forward (LamBackend *self, const float *restrict x, float *restrict y,
+                              int planes, int h, int w, int k, int stride, int pad);
+void lam_cpu_avgpool_backward (LamBackend *self, const float *restrict dy, float *restrict dx,
+                               int planes, int h, int w, int k, int stride, int pad);
+
+// lam-cpu-softmax.c
+void lam_cpu_softmax_forward (LamBackend *self, const float *restrict x, float *restrict y,
+                              int rows, int cols, int log);
+void lam_cpu_softmax_backward (LamBackend *self, const float *y, const float *dy, float *dx,
+                               int rows, int cols, int log);
+
+// lam-cpu-dropout.c
+void lam_cpu_dropout_forward (LamBackend *self, const float *x, float *y, float *restrict mask,
+                              size_t n, double p, uint64_t seed);
+void lam_cpu_dropout_backward (LamBackend *self, const float *dy, const float *restrict mask,
+                               float *dx, size_t n);
+
+// lam-cpu-loss.c
+void lam_cpu_softmax_xent (LamBackend *self, const float *restrict x,
+                           const int32_t *restrict labels, int rows, int cols, float grad_scale,
+                           float *restrict dx, float *loss_acc);
+void lam_cpu_nll (LamBackend *self, const float *restrict x, const int32_t *restrict labels,
+                  int rows, int cols, float grad_scale, float *restrict dx, float *loss_acc);
+void lam_cpu_mse (LamBackend *self, const float *restrict x, const int32_t *restrict labels,
+                  int rows, int cols, float grad_scale, float *restrict dx, float *loss_acc);
+void lam_cpu_argmax_rows (LamBackend *self, const float *restrict x, int rows, int cols,
+                          int32_t *restrict out);
+void lam_cpu_count_correct (LamBackend *self, const float *restrict x,
+                            const int32_t *restrict labels, int rows, int cols,
+                            float *correct_acc);
+
+// lam-cpu-optim.c
+void lam_cpu_sgd_update (LamBackend *self, float *params, const float *grads,
+                         float *momentum_buf, size_t n, float lr, float momentum,
+                         float dampening, float weight_decay, int nesterov, int first_step);
+void lam_cpu_adam_update (LamBackend *self, float *params, const float *grads, float *m,
+                          float *v, size_t n, float lr, float beta1, float beta2, float eps,
+                          float weight_decay, int decoupled, int step);

@@ -1,0 +1,275 @@
+/* lam-cpu-threads.c: the CPU backend's thread pool, and the split of an
+ * element-wise op into one contiguous range per thread.
+ */
+#include <glib.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdatomic.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "lam-cpu-private.h"
+
+/* A busy-wait step. Not PAUSE: hypervisors deschedule a vCPU that keeps
+ * pausing, taking it for a spinning lock waiter. */
+#define cpu_relax() __asm__ __volatile__ ("" ::: "memory")
+
+/* One job at a time: n_tasks calls of func (task, data). Task t runs on
+ * thread t % n_threads, the caller being thread 0, so a job split the same
+ * way as the one before finds its data in the same core's cache. Workers
+ * spin for a while after a job, since the next op of a training step
+ * follows within microseconds, and then sleep until woken. They take the
+ * scheduling priority of the thread that hands them work (the trainer
+ * lowers its own so that the UI stays responsive). */
+typedef struct
+{
+  ThreadPool *pool;
+  int index;
+  GThread *thread;
+} ThreadWorker;
+
+struct _ThreadPool
+{
+  int n_threads; /* the workers and the caller */
+  ThreadWorker *workers;
+
+  GMutex lock;
+  GCond wake;
+  int sleepers;  /* under lock */
+  gboolean quit; /* under lock */
+  atomic_int quitting;
+
+  /* The job, written under lock while no worker is inside the last one. */
+  ThreadTask func;
+  void *data;
+  int n_tasks;
+  int nice; /* the caller's */
+  atomic_uint generation;
+  atomic_int done;   /* tasks finished */
+  atomic_int inside; /* workers that joined the job and have not finished */
+
+  /* Held by the thread running a job; a second thread calling in meanwhile
+   * (or a task calling in) runs its job alone. */
+  atomic_flag busy;
+};
+
+/* How long an idle worker spins before it sleeps. */
+#define POOL_SPIN_US 500
+
+#ifdef __linux__
+static int
+thread_nice (void)
+{
+  return getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+}
+
+static void
+set_thread_nice (int nice)
+{
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
+}
+#else
+static int
+thread_nice (void)
+{
+  return 0;
+}
+
+static void
+set_thread_nice (int nice)
+{
+}
+#endif
+
+/* The calling thread's priority, asked once per thread. */
+static int
+caller_nice (void)
+{
+  static _Thread_local int nice = INT_MIN;
+  if (nice == INT_MIN)
+    nice = thread_nice ();
+  return nice;
+}
+
+static void
+pool_run_share (ThreadPool *pool, int thread, ThreadTask func, void *data, int n_tasks)
+{
+  int ran = 0;
+  for (int task = thread; task < n_tasks; task += pool->n_threads) {
+    func (task, data);
+    ran++;
+  }
+  if (ran > 0)
+    atomic_fetch_add_explicit (&pool->done, ran, memory_order_release);
+}
+
+static gpointer
+pool_worker (gpointer user_data)
+{
+  ThreadWorker *worker = user_data;
+  ThreadPool *pool = worker->pool;
+  unsigned seen = 0;
+  int nice = thread_nice ();
+
+  for (;;) {
+    gint64 idle_since = 0;
+    unsigned spins = 0;
+    while (atomic_load_explicit (&pool->generation, memory_order_acquire) == seen) {
+      if (atomic_load_explicit (&pool->quitting, memory_order_relaxed))
+        return NULL;
+      cpu_relax ();
+      if (++spins % 4096 != 0)
+        continue;
+      gint64 now = g_get_monotonic_time ();
+      if (idle_since == 0) {
+        idle_since = now;
+      } else if (now - idle_since > POOL_SPIN_US) {
+        g_mutex_lock (&pool->lock);
+        pool->sleepers++;
+        while (atomic_load (&pool->generation) == seen && !pool->quit)
+          g_cond_wait (&pool->wake, &pool->lock);
+        pool->sleepers--;
+        g_mutex_unlock (&pool->lock);
+        idle_since = 0;
+      }
+    }
+
+    g_mutex_lock (&pool->lock);
+    if (pool->quit) {
+      g_mutex_unlock (&pool->lock);
+      return NULL;
+    }
+    seen = atomic_load (&pool->generation);
+    ThreadTask func = pool->func;
+    void *data = pool->data;
+    int n_tasks = pool->n_tasks;
+    int caller = pool->nice;
+    atomic_fetch_add (&pool->inside, 1);
+    g_mutex_unlock (&pool->lock);
+
+    if (caller != nice) {
+      set_thread_nice (caller);
+      nice = thread_nice ();
+    }
+
+    pool_run_share (pool, worker->index, func, data, n_tasks);
+    atomic_fetch_sub_explicit (&pool->inside, 1, memory_order_release);
+  }
+}
+
+ThreadPool *
+lam_cpu_threads_new (int n_threads)
+{
+  ThreadPool *pool = g_new0 (ThreadPool, 1);
+  pool->n_threads = n_threads;
+  g_mutex_init (&pool->lock);
+  g_cond_init (&pool->wake);
+  atomic_init (&pool->quitting, 0);
+  atomic_init (&pool->generation, 0);
+  atomic_init (&pool->done, 0);
+  atomic_init (&pool->inside, 0);
+  atomic_flag_clear (&pool->busy);
+  pool->workers = g_new0 (ThreadWorker, n_threads - 1);
+  for (int i = 0; i < n_threads - 1; i++) {
+    pool->workers[i].pool = pool;
+    pool->workers[i].index = i + 1;
+    pool->workers[i].thread = g_thread_new ("lam-cpu-worker", pool_worker, &pool->workers[i]);
+  }
+  return pool;
+}
+
+void
+lam_cpu_threads_free (ThreadPool *pool)
+{
+  if (pool == NULL)
+    return;
+  g_mutex_lock (&pool->lock);
+  pool->quit = TRUE;
+  atomic_store (&pool->quitting, 1);
+  g_cond_broadcast (&pool->wake);
+  g_mutex_unlock (&pool->lock);
+  for (int i = 0; i < pool->n_threads - 1; i++)
+    g_thread_join (pool->workers[i].thread);
+  g_mutex_clear (&pool->lock);
+  g_cond_clear (&pool->wake);
+  g_free (pool->workers);
+  g_free (pool);
+}
+
+/* Runs func for every task in [0, n_tasks) and returns when all are done;
+ * each task must write its own part of the output. */
+void
+lam_cpu_threads_run (ThreadPool *pool, int n_tasks, ThreadTask func, void *data)
+{
+  if (pool == NULL || n_tasks <= 1 || atomic_flag_test_and_set (&pool->busy)) {
+    for (int task = 0; task < n_tasks; task++)
+      func (task, data);
+    return;
+  }
+
+  g_mutex_lock (&pool->lock);
+  /* A worker still inside the last job must leave before the job's fields
+   * and counters change under it. */
+  while (atomic_load_explicit (&pool->inside, memory_order_acquire) > 0) {
+    g_mutex_unlock (&pool->lock);
+    cpu_relax ();
+    g_mutex_lock (&pool->lock);
+  }
+  pool->func = func;
+  pool->data = data;
+  pool->n_tasks = n_tasks;
+  pool->nice = caller_nice ();
+  atomic_store_explicit (&pool->done, 0, memory_order_relaxed);
+  atomic_fetch_add_explicit (&pool->generation, 1, memory_order_release);
+  if (pool->sleepers > 0)
+    g_cond_broadcast (&pool->wake);
+  g_mutex_unlock (&pool->lock);
+
+  pool_run_share (pool, 0, func, data, n_tasks);
+  for (unsigned spins = 1; atomic_load_explicit (&pool->done, memory_order_acquire) < n_tasks;
+       spins++) {
+    cpu_relax ();
+    /* A worker that lost its core (another program is busy) needs it. */
+    if (spins % 4096 == 0)
+      sched_yield ();
+  }
+  atomic_flag_clear (&pool->busy);
+}
+
+
+/* ---- the split into ranges ---- */
+
+typedef struct
+{
+  RangeFunc func;
+  void *data;
+  size_t n, chunk;
+} RangeJob;
+
+static void
+range_task (int task, void *data)
+{
+  RangeJob *job = data;
+  size_t lo = (size_t) task * job->chunk;
+  size_t hi = MIN (lo + job->chunk, job->n);
+  if (lo < hi)
+    job->func (lo, hi, job->data);
+}
+
+void
+lam_cpu_parallel_ranges (LamBackend *self, size_t n, size_t threshold, RangeFunc func, void *data)
+{
+  CpuContext *ctx = cpu_context (self);
+  if (ctx->n_threads <= 1 || n < threshold || n < 32) {
+    if (n > 0)
+      func (0, n, data);
+    return;
+  }
+  size_t parts = (size_t) ctx->n_threads;
+  size_t chunk = ((n + parts - 1) / parts + 15) / 16 * 16;
+  RangeJob job = { func, data, n, chunk };
+  lam_cpu_threads_run (ctx->pool, (int) ((n + chunk - 1) / chunk), range_task, &job);
+}
