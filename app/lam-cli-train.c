@@ -253,8 +253,9 @@ lam_cli_train (int argc, char **argv)
       "Dataset folder: IDX files (MNIST, Fashion-MNIST, KMNIST) or CIFAR-10 batches "
       "(default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_text,
-      "A preset (logistic-regression, mlp-32, mlp, small-cnn, cifar10-cnn), a .json file, "
-      "inline JSON, or text like 'flatten,linear:256,relu,linear:10' (default mlp)", "SPEC" },
+      "A preset (logistic-regression, mlp-32, mlp, small-cnn, small-cnn-bn, cifar10-cnn, "
+      "cifar10-cnn-bn), a .json file, inline JSON, or text like "
+      "'flatten,linear:256,relu,linear:10' (default mlp)", "SPEC" },
     { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, "Epochs (default 1)", "N" },
     { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text, "Batch size (default 64)", "B" },
     { "optimizer", 'o', 0, G_OPTION_ARG_STRING, &optimizer_text,
@@ -556,13 +557,13 @@ lam_cli_train (int argc, char **argv)
              "\"test_images\": %d, \"model\": \"%s\", \"params\": %" G_GSIZE_FORMAT
              ", \"device\": \"%s\", \"optimizer\": \"%s\", \"lr\": %g, \"batch_size\": %d, "
              "\"epochs\": %d, \"load_seconds\": %.3f}\n",
-             train->name, train->n, test ? test->n : 0, escaped, plan->n_params, backend->name,
+             train->name, train->n, test ? test->n : 0, escaped, plan->n_trainable, backend->name,
              lam_optimizer_kind_to_string (config.optimizer.kind), config.optimizer.lr,
              config.batch_size, config.epochs, load_seconds);
   } else {
     g_print ("Data:   %s, %d images of %d×%d×%d, %d classes (loaded in %.2f s)\n", dir, train->n,
              train->channels, train->height, train->width, train->n_classes, load_seconds);
-    g_print ("Model:  %s  (%" G_GSIZE_FORMAT " parameters, loss %s)\n", spec_text, plan->n_params,
+    g_print ("Model:  %s  (%" G_GSIZE_FORMAT " parameters, loss %s)\n", spec_text, plan->n_trainable,
              lam_loss_kind_to_string (lam_model_spec_get_loss (lam_model_get_spec (model))));
     g_print ("Train:  %s lr %g, batch %d, %d epoch%s, validation %.0f%%, seed %" G_GUINT64_FORMAT
              ", normalise mean %.4f std %.4f\n",

@@ -235,7 +235,7 @@ lam_cli_info (int argc, char **argv)
                               shape, layer->n_weights + layer->n_bias, layer->flops);
     }
     g_string_append_printf (out, "], \"params\": %" G_GSIZE_FORMAT ", \"flops\": %" G_GUINT64_FORMAT
-                            ", \"loss\": \"%s\"}\n", plan->n_params, plan->flops,
+                            ", \"loss\": \"%s\"}\n", plan->n_trainable, plan->flops,
                             lam_loss_kind_to_string (lam_model_spec_get_loss (spec)));
     g_print ("%s", out->str);
     return LAM_EXIT_OK;
@@ -255,7 +255,7 @@ lam_cli_info (int argc, char **argv)
     g_print ("%5d  %-12s %-14s %14s %16s\n", i + 1, lam_layer_kind_to_string (layer->spec.kind),
              shape, params, flops);
   }
-  g_autofree char *total_params = format_count (plan->n_params);
+  g_autofree char *total_params = format_count (plan->n_trainable);
   g_autofree char *total_flops = format_count (plan->flops);
   g_print ("%5s  %-12s %-14s %14s %16s\n", "", "total", "", total_params, total_flops);
   g_print ("\nWeights: %.2f MB in float32; training memory per image: %.1f KB of activations\n",

@@ -36,8 +36,9 @@ extern "C" {
 /* Bumped whenever the table's layout or an op's meaning changes; a module
  * built against another version is refused at load time. 5: im2col, col2im
  * and swap_axes left the table, since no layer calls them (each backend
- * lowers its convolutions in its own way, inside conv2d_*). */
-#define LAM_BACKEND_ABI_VERSION 5
+ * lowers its convolutions in its own way, inside conv2d_*). 6: batch
+ * normalisation. */
+#define LAM_BACKEND_ABI_VERSION 6
 
 typedef enum
 {
@@ -163,6 +164,27 @@ struct _LamBackend
   // dx (n) = dy * mask
   void (*dropout_backward) (LamBackend *self, const float *dy, const float *mask, float *dx,
                             size_t n);
+
+  /* Batch normalisation (ABI 6) of x (outer, channels, inner), per channel
+   * over its outer × inner values (BatchNorm1d: outer = batch, inner = 1;
+   * BatchNorm2d: inner = height × width), as PyTorch:
+   * training: mean and biased variance of the batch, in double, give
+   *   saved[c] = mean, saved[channels + c] = 1 / sqrt(var + eps); the running
+   *   statistics move: r = (1 - momentum) r + momentum stat, with the unbiased
+   *   variance (var × count / (count - 1)); *batches_tracked += 1 (may be NULL).
+   * evaluation: saved is the same from running_mean and running_var.
+   * Then y = (x - saved mean) × saved 1/std × gamma[c] + beta[c]. */
+  void (*batchnorm_forward) (LamBackend *self, const float *x, const float *gamma,
+                             const float *beta, float *running_mean, float *running_var,
+                             float *batches_tracked, float *saved, float *y, int outer,
+                             int channels, int inner, int training, double momentum, double eps);
+  /* From x, dy and the forward's saved: dgamma += sum dy × x̂, dbeta += sum dy
+   * (x̂ = (x - mean) / std), and unless NULL dx = gamma / std × (dy - mean(dy) -
+   * x̂ mean(dy x̂)) in training, where the statistics depend on x, or
+   * gamma / std × dy in evaluation. */
+  void (*batchnorm_backward) (LamBackend *self, const float *x, const float *dy,
+                              const float *gamma, const float *saved, float *dgamma, float *dbeta,
+                              float *dx, int outer, int channels, int inner, int training);
 
   /* Losses over (rows, cols) predictions and int32 labels (rows).
    * Each writes the gradient of (loss_sum * grad_scale) to dx and adds the

@@ -8,6 +8,7 @@
 #include "lam-checkpoint.h"
 
 #include "lam-file.h"
+#include "lam-layer-class.h"
 
 #include <math.h>
 #include <string.h>
@@ -52,6 +53,7 @@ typedef struct
   int rank;
   gint64 dims[4];
   const float *data;
+  gboolean int64; /* written as I64 (a count kept as a float in the buffer) */
 } TensorRef;
 
 static gint64
@@ -129,7 +131,7 @@ write_safetensors (const char *path, GArray *refs, GHashTable *metadata, GError 
         return FALSE;
       }
     }
-    data_bytes += 4 * (guint64) dims_numel (t->dims, t->rank);
+    data_bytes += (t->int64 ? 8 : 4) * (guint64) dims_numel (t->dims, t->rank);
   }
 
   GString *header = g_string_new ("{");
@@ -150,11 +152,11 @@ write_safetensors (const char *path, GArray *refs, GHashTable *metadata, GError 
   guint64 offset = 0;
   for (guint i = 0; i < refs->len; i++) {
     const TensorRef *t = &g_array_index (refs, TensorRef, i);
-    guint64 bytes = 4 * (guint64) dims_numel (t->dims, t->rank);
+    guint64 bytes = (t->int64 ? 8 : 4) * (guint64) dims_numel (t->dims, t->rank);
     if (header->len > 1)
       g_string_append_c (header, ',');
     lam_json_append_string (header, t->name);
-    g_string_append (header, ":{\"dtype\":\"F32\",\"shape\":[");
+    g_string_append_printf (header, ":{\"dtype\":\"%s\",\"shape\":[", t->int64 ? "I64" : "F32");
     for (int d = 0; d < t->rank; d++)
       g_string_append_printf (header, d ? ",%" G_GINT64_FORMAT : "%" G_GINT64_FORMAT, t->dims[d]);
     g_string_append_printf (header,
@@ -184,6 +186,14 @@ write_safetensors (const char *path, GArray *refs, GHashTable *metadata, GError 
   for (guint i = 0; i < refs->len; i++) {
     const TensorRef *t = &g_array_index (refs, TensorRef, i);
     gsize n = (gsize) dims_numel (t->dims, t->rank);
+    if (t->int64) {
+      for (gsize j = 0; j < n; j++) {
+        guint64 bits = GUINT64_TO_LE ((guint64) (gint64) llround (t->data[j]));
+        memcpy (data + 8 * j, &bits, 8);
+      }
+      data += n * 8;
+      continue;
+    }
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
     if (n > 0)
       memcpy (data, t->data, n * 4);
@@ -276,10 +286,15 @@ read_tensor_entry (const char *path, const char *name, JsonNode *node, guint64 b
                  "%s: tensor \"%s\" has no dtype", path, name);
     return FALSE;
   }
-  if (!g_str_equal (json_node_get_string (dtype), "F32")) {
+  /* I64 holds counts (a batch norm's num_batches_tracked); they are read
+   * into floats like everything else. */
+  guint64 element_bytes = g_str_equal (json_node_get_string (dtype), "F32")   ? 4
+                          : g_str_equal (json_node_get_string (dtype), "I64") ? 8
+                                                                              : 0;
+  if (element_bytes == 0) {
     g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_DTYPE,
-                 "%s: tensor \"%s\" is %s; only F32 is supported", path, name,
-                 json_node_get_string (dtype));
+                 "%s: tensor \"%s\" is %s; only F32 (and I64 for counts) is supported", path,
+                 name, json_node_get_string (dtype));
     return FALSE;
   }
 
@@ -306,7 +321,7 @@ read_tensor_entry (const char *path, const char *name, JsonNode *node, guint64 b
       return FALSE;
     }
     tdims[i] = d;
-    if (!g_uint64_checked_mul (&numel, numel, (guint64) d) || numel > G_MAXUINT64 / 4) {
+    if (!g_uint64_checked_mul (&numel, numel, (guint64) d) || numel > G_MAXUINT64 / 8) {
       g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
                    "%s: tensor \"%s\": the shape's element count overflows", path, name);
       return FALSE;
@@ -333,12 +348,12 @@ read_tensor_entry (const char *path, const char *name, JsonNode *node, guint64 b
                  path, name, begin, end, buffer_bytes);
     return FALSE;
   }
-  if ((guint64) (end - begin) != numel * 4) {
+  if ((guint64) (end - begin) != numel * element_bytes) {
     g_autofree char *s = dims_to_string (tdims, (int) rank);
     g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
                  "%s: tensor \"%s\" of shape %s needs %" G_GUINT64_FORMAT
                  " bytes, its data_offsets give %" G_GINT64_FORMAT,
-                 path, name, s, numel * 4, end - begin);
+                 path, name, s, numel * element_bytes, end - begin);
     return FALSE;
   }
 
@@ -486,6 +501,14 @@ lam_safetensors_read (const char *path, GHashTable **metadata, GError **error)
                    "%s: out of memory for tensor \"%s\"", path, t->name);
       return NULL;
     }
+    if (g_str_equal (json_object_get_string_member (entry, "dtype"), "I64")) {
+      for (gsize j = 0; j < numel; j++) {
+        guint64 bits;
+        memcpy (&bits, buffer + begin + 8 * j, 8);
+        t->data[j] = (float) (gint64) GUINT64_FROM_LE (bits);
+      }
+      continue;
+    }
     if (numel > 0)
       memcpy (t->data, buffer + begin, numel * 4);
 #if G_BYTE_ORDER != G_LITTLE_ENDIAN
@@ -587,24 +610,22 @@ checkpoint_json (const char *spec_json, const LamCheckpointInfo *info, const cha
   return g_string_free (s, FALSE);
 }
 
-/* PyTorch's shapes: linear (out, in), conv (out, in, k, k), bias (out). */
-static void
-layer_tensor_shapes (const LamLayer *layer, TensorRef *weight, TensorRef *bias)
+/* The tensors of layer's state i as PyTorch's state dict has them, "3.weight";
+ * FALSE when the layer has not got it (a linear layer without bias). */
+static gboolean
+layer_state_tensor (const LamLayer *layer, guint i, TensorRef *ref, char **name, gsize *offset)
 {
-  const LamLayerSpec *spec = &layer->spec;
-  if (spec->kind == LAM_LAYER_CONV2D) {
-    weight->rank = 4;
-    weight->dims[0] = spec->out;
-    weight->dims[1] = layer->in_shape.dims[0];
-    weight->dims[2] = spec->kernel;
-    weight->dims[3] = spec->kernel;
-  } else {
-    weight->rank = 2;
-    weight->dims[0] = spec->out;
-    weight->dims[1] = layer->in_shape.dims[0];
-  }
-  bias->rank = 1;
-  bias->dims[0] = spec->out;
+  const LamLayerClass *klass = lam_layer_class (layer->spec.kind);
+  LamShape shape;
+  *offset = klass->state_layout (layer, i, &shape);
+  if (lam_shape_numel (&shape) == 0)
+    return FALSE;
+  *ref = (TensorRef){ .rank = shape.rank, .int64 = klass->states[i].type == LAM_LAYER_STATE_INT64 };
+  for (int d = 0; d < shape.rank; d++)
+    ref->dims[d] = shape.dims[d];
+  *name = g_strdup_printf ("%d.%s", layer->index, klass->states[i].name);
+  ref->name = *name;
+  return TRUE;
 }
 
 static gboolean save_weights (const char *path, const LamModelPlan *plan,
@@ -652,22 +673,16 @@ save_weights (const char *path, const LamModelPlan *plan, const LamCheckpointInf
   g_autoptr (GArray) refs = g_array_new (FALSE, TRUE, sizeof (TensorRef));
   for (int i = 0; i < plan->n_layers; i++) {
     const LamLayer *layer = &plan->layers[i];
-    if (!lam_layer_kind_has_params (layer->spec.kind) || layer->n_weights == 0)
-      continue;
-    TensorRef weight = { 0 }, bias = { 0 };
-    layer_tensor_shapes (layer, &weight, &bias);
-    char *weight_name = g_strdup_printf ("%d.weight", layer->index);
-    g_ptr_array_add (names, weight_name);
-    weight.name = weight_name;
-    weight.data = params + layer->weight_offset;
-    g_assert ((gsize) dims_numel (weight.dims, weight.rank) == layer->n_weights);
-    g_array_append_val (refs, weight);
-    if (layer->n_bias > 0) {
-      char *bias_name = g_strdup_printf ("%d.bias", layer->index);
-      g_ptr_array_add (names, bias_name);
-      bias.name = bias_name;
-      bias.data = params + layer->bias_offset;
-      g_array_append_val (refs, bias);
+    const LamLayerClass *klass = lam_layer_class (layer->spec.kind);
+    for (guint s = 0; s < klass->n_states; s++) {
+      TensorRef ref;
+      char *name;
+      gsize offset;
+      if (!layer_state_tensor (layer, s, &ref, &name, &offset))
+        continue;
+      g_ptr_array_add (names, name);
+      ref.data = params + offset;
+      g_array_append_val (refs, ref);
     }
   }
 
@@ -997,19 +1012,16 @@ match_tensors (const char *weights_path, GPtrArray *tensors, const LamModelPlan 
   }
   for (int i = 0; i < plan->n_layers; i++) {
     const LamLayer *layer = &plan->layers[i];
-    if (!lam_layer_kind_has_params (layer->spec.kind) || layer->n_weights == 0)
-      continue;
-    TensorRef weight = { 0 }, bias = { 0 };
-    layer_tensor_shapes (layer, &weight, &bias);
-    g_autofree char *weight_name = g_strdup_printf ("%d.weight", layer->index);
-    g_autofree char *bias_name = g_strdup_printf ("%d.bias", layer->index);
-    weight.name = weight_name;
-    bias.name = bias_name;
-    if (!take_tensor (weights_path, tensors, used, &weight, values + layer->weight_offset, error))
-      return NULL;
-    if (layer->n_bias > 0 &&
-        !take_tensor (weights_path, tensors, used, &bias, values + layer->bias_offset, error))
-      return NULL;
+    const LamLayerClass *klass = lam_layer_class (layer->spec.kind);
+    for (guint s = 0; s < klass->n_states; s++) {
+      TensorRef ref;
+      g_autofree char *name = NULL;
+      gsize offset;
+      if (!layer_state_tensor (layer, s, &ref, &name, &offset))
+        continue;
+      if (!take_tensor (weights_path, tensors, used, &ref, values + offset, error))
+        return NULL;
+    }
   }
   for (guint i = 0; i < tensors->len; i++) {
     if (!used[i]) {

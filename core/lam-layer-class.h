@@ -81,21 +81,30 @@ typedef struct
 } LamLayerArg;
 
 /* What a kind keeps between steps, as PyTorch's state dict names it after
- * the layer's index ("3.weight"). Parameters are trained, in the model's
- * flat parameter buffer; buffers (a batch norm's running statistics) are
- * saved and loaded but not trained, and the first kind that has them
- * brings their store to LamLayer and LamLayerContext. Forward sees
- * ctx->training, so a kind may behave differently in evaluation. */
+ * the layer's index ("3.weight"). Parameters are trained; buffers (a batch
+ * norm's running statistics) are saved and loaded but not trained. Both
+ * live in the model's flat parameter buffer, buffers after every
+ * parameter (LamLayer.buffer_offset). Forward sees ctx->training, so a
+ * kind may behave differently in evaluation. */
 typedef enum
 {
   LAM_LAYER_STATE_PARAMETER,
   LAM_LAYER_STATE_BUFFER,
 } LamLayerStateRole;
 
+/* How a state is stored in a weights file; in the flat buffer every state
+ * is floats. */
+typedef enum
+{
+  LAM_LAYER_STATE_FLOAT32,
+  LAM_LAYER_STATE_INT64, /* a count (num_batches_tracked) */
+} LamLayerStateType;
+
 typedef struct
 {
   const char *name; /* "weight", "bias", "running_mean" */
   LamLayerStateRole role;
+  LamLayerStateType type;
 } LamLayerState;
 
 typedef struct _LamLayerClass LamLayerClass;
@@ -118,8 +127,8 @@ struct _LamLayerClass
   const LamLayerState *states; /* in state-dict order */
   guint n_states;
   /* Where state `i` of a planned layer lies and its shape as PyTorch has
-   * it; returns the offset into the flat buffer of its role. A numel of 0
-   * means the layer has not got it (linear without bias). */
+   * it (rank 0 for a scalar); returns the offset into the flat buffer. A
+   * numel of 0 means the layer has not got it (linear without bias). */
   gsize (*state_layout) (const LamLayer *layer, guint i, LamShape *shape);
 
   /* Shape inference once the arguments passed their ranges: sets

@@ -19,6 +19,8 @@ static const LamLayerClass *const layer_classes[LAM_N_LAYER_KINDS] = {
   [LAM_LAYER_DROPOUT] = &lam_layer_class_dropout,
   [LAM_LAYER_SOFTMAX] = &lam_layer_class_softmax,
   [LAM_LAYER_LOG_SOFTMAX] = &lam_layer_class_log_softmax,
+  [LAM_LAYER_BATCHNORM1D] = &lam_layer_class_batchnorm1d,
+  [LAM_LAYER_BATCHNORM2D] = &lam_layer_class_batchnorm2d,
 };
 
 const LamLayerClass *

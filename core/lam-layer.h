@@ -29,6 +29,8 @@ typedef enum
   LAM_LAYER_DROPOUT,
   LAM_LAYER_SOFTMAX,
   LAM_LAYER_LOG_SOFTMAX,
+  LAM_LAYER_BATCHNORM1D,
+  LAM_LAYER_BATCHNORM2D,
   LAM_N_LAYER_KINDS
 } LamLayerKind;
 
@@ -48,6 +50,8 @@ typedef struct
   double p;      /* dropout probability, default 0.5; double, as PyTorch keeps it, so
                   * that 1 / (1 - p) is 10 at p = 0.9, not 9.999998 */
   float slope;   /* leaky_relu negative slope, default 0.01 */
+  double momentum; /* batchnorm: running statistics' update weight, default 0.1 */
+  double eps;      /* batchnorm: added to the variance, default 1e-5 */
 } LamLayerSpec;
 
 /* A spec with the kind's defaults filled in. */
@@ -73,6 +77,11 @@ typedef struct
   gsize n_bias;
   gsize weight_offset; /* into the model's flat parameter buffer (floats) */
   gsize bias_offset;
+  /* Floats of state that is saved and loaded but not trained (a batch
+   * norm's running statistics), in the same flat buffer after every
+   * layer's parameters, so the optimizer never touches them. */
+  gsize n_buffers;
+  gsize buffer_offset;
   guint64 flops;       /* forward FLOPs per sample (multiply-add = 2) */
   /* Bytes per sample the layer keeps from forward for backward beyond its
    * input and output (maxpool argmax, dropout mask). */

@@ -220,6 +220,12 @@ lam_model_plan_new (const LamModelSpec *spec, GError **error)
     return NULL;
   }
 
+  /* Buffers after every parameter: the optimizer updates a prefix. */
+  plan->n_trainable = offset;
+  for (int i = 0; i < plan->n_layers; i++) {
+    plan->layers[i].buffer_offset = offset;
+    offset += plan->layers[i].n_buffers;
+  }
   plan->n_params = offset;
   plan->output = shape;
   return g_steal_pointer (&plan);
@@ -1267,7 +1273,8 @@ lam_model_spec_to_text (const LamModelSpec *spec)
 /* Presets and files */
 
 static const char *const preset_names[] = {
-  "logistic-regression", "mlp-32", "mlp", "small-cnn", "cifar10-cnn",
+  "logistic-regression", "mlp-32", "mlp", "small-cnn", "small-cnn-bn", "cifar10-cnn",
+  "cifar10-cnn-bn",
 };
 
 char **

@@ -98,7 +98,10 @@ typedef struct
   LamShape input;
   int n_layers;
   LamLayer *layers; /* owned */
+  /* Floats in the flat parameter buffer: the trained parameters, then the
+   * buffers (running statistics); n_params counts both. */
   gsize n_params;
+  gsize n_trainable;
   guint64 flops;    /* forward, per sample */
   LamShape output;
   gsize saved_bytes_per_sample;

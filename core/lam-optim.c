@@ -11,6 +11,7 @@ struct _LamOptimizer
   LamBackend *backend; /* borrowed */
   LamOptimizerConfig config;
   gsize n_params;
+  gsize n_trained; /* the prefix of the parameters the steps update */
   float *momentum_buf; /* device, owned; SGD with momentum only */
   float *m;            /* device, owned; Adam and AdamW */
   float *v;
@@ -121,6 +122,7 @@ lam_optimizer_new (LamBackend *backend, const LamOptimizerConfig *config, gsize 
   optimizer->backend = backend;
   optimizer->config = *config;
   optimizer->n_params = n_params;
+  optimizer->n_trained = n_params;
 
   if (n_params > 0) {
     switch (config->kind) {
@@ -255,6 +257,14 @@ lam_optimizer_set_state (LamOptimizer *optimizer, int index, const float *host)
 }
 
 void
+lam_optimizer_set_n_trained (LamOptimizer *optimizer, gsize n_trained)
+{
+  g_return_if_fail (optimizer != NULL);
+  g_return_if_fail (n_trained <= optimizer->n_params);
+  optimizer->n_trained = n_trained;
+}
+
+void
 lam_optimizer_step (LamOptimizer *optimizer, float *params, const float *grads)
 {
   g_return_if_fail (optimizer != NULL);
@@ -263,20 +273,20 @@ lam_optimizer_step (LamOptimizer *optimizer, float *params, const float *grads)
   const LamOptimizerConfig *c = &optimizer->config;
 
   optimizer->step++;
-  if (optimizer->n_params == 0)
+  if (optimizer->n_trained == 0)
     return;
   g_return_if_fail (params != NULL && grads != NULL);
 
   // params (n) updated from grads (n) and the state buffers (n)
   switch (c->kind) {
   case LAM_OPTIMIZER_SGD:
-    be->sgd_update (be, params, grads, optimizer->momentum_buf, optimizer->n_params,
+    be->sgd_update (be, params, grads, optimizer->momentum_buf, optimizer->n_trained,
                     (float) c->lr, (float) c->momentum, (float) c->dampening,
                     (float) c->weight_decay, c->nesterov, optimizer->step == 1);
     break;
   case LAM_OPTIMIZER_ADAM:
   case LAM_OPTIMIZER_ADAMW:
-    be->adam_update (be, params, grads, optimizer->m, optimizer->v, optimizer->n_params,
+    be->adam_update (be, params, grads, optimizer->m, optimizer->v, optimizer->n_trained,
                      (float) c->lr, (float) c->beta1, (float) c->beta2, (float) c->eps,
                      (float) c->weight_decay, c->kind == LAM_OPTIMIZER_ADAMW,
                      (int) MIN (optimizer->step, G_MAXINT));

@@ -41,6 +41,11 @@ typedef struct _LamOptimizer LamOptimizer;
 LamOptimizer *lam_optimizer_new (LamBackend *backend, const LamOptimizerConfig *config,
                                  gsize n_params, GError **error);
 void lam_optimizer_free (LamOptimizer *optimizer);
+/* Steps update only the first n_trained parameters (all of them unless
+ * set): a model's buffers (running statistics) follow its parameters in
+ * the flat buffer and are not trained. The state keeps n_params floats,
+ * so saved optimizer state has one value per float of the buffer. */
+void lam_optimizer_set_n_trained (LamOptimizer *optimizer, gsize n_trained);
 /* The learning rate may change between steps. */
 void lam_optimizer_set_lr (LamOptimizer *optimizer, double lr);
 double lam_optimizer_get_lr (LamOptimizer *optimizer);

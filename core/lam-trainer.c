@@ -268,6 +268,7 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
                                        lam_model_get_n_params (self->model), error);
   if (self->optimizer == NULL)
     goto fail;
+  lam_optimizer_set_n_trained (self->optimizer, lam_model_get_plan (self->model)->n_trainable);
 
   self->labels_device = backend->alloc (backend, sizeof (gint32) * config->batch_size);
   self->sums_device = backend->alloc (backend, sizeof (float) * 2);

@@ -172,6 +172,15 @@ void lam_cuda_count_correct (LamBackend *self, const float *x, const int32_t *la
 void lam_cuda_sgd_update (LamBackend *self, float *params, const float *grads,
                           float *momentum_buf, size_t n, float lr, float momentum,
                           float dampening, float weight_decay, int nesterov, int first_step);
+void lam_cuda_batchnorm_forward (LamBackend *self, const float *x, const float *gamma,
+                                 const float *beta, float *running_mean, float *running_var,
+                                 float *batches_tracked, float *saved, float *y, int outer,
+                                 int channels, int inner, int training, double momentum,
+                                 double eps);
+void lam_cuda_batchnorm_backward (LamBackend *self, const float *x, const float *dy,
+                                  const float *gamma, const float *saved, float *dgamma,
+                                  float *dbeta, float *dx, int outer, int channels, int inner,
+                                  int training);
 void lam_cuda_adam_update (LamBackend *self, float *params, const float *grads, float *m,
                            float *v, size_t n, float lr, float beta1, float beta2, float eps,
                            float weight_decay, int decoupled, int step);

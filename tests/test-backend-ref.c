@@ -747,6 +747,67 @@ test_dropout (void)
     }
 }
 
+/* ---- batch normalisation ---- */
+
+/* Statistics over (outer, channels, inner) in training and evaluation,
+ * with BatchNorm1d's inner = 1. The fast backend sums planes in float
+ * lanes and folds constants into one multiply-add; the tolerance allows a
+ * float sum of a plane's values and a few roundings more. */
+static void
+test_batchnorm (gconstpointer data)
+{
+  gboolean training = GPOINTER_TO_INT (data);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (175 + training);
+
+  for (int round = 0; round < 12; round++) {
+    int outer = odd_size (rand), channels = odd_size (rand);
+    int inner = round % 3 == 0 ? 1 : odd_size (rand);
+    if (training && outer * inner < 2)
+      outer = 3;
+    size_t n = (size_t) outer * channels * inner;
+    double k = 16 + (double) inner / 8 + outer;
+    g_autofree float *x = random_floats (rand, n, -2, 3);
+    g_autofree float *dy = random_floats (rand, n, -1, 1);
+    g_autofree float *gamma = random_floats (rand, channels, 0.5, 2);
+    g_autofree float *beta = random_floats (rand, channels, -1, 1);
+    g_autofree float *mean0 = random_floats (rand, channels, -0.5, 0.5);
+    g_autofree float *var0 = random_floats (rand, channels, 0.5, 2);
+    g_autofree float *rm_fast = copy_floats (mean0, channels), *rm_ref = copy_floats (mean0, channels);
+    g_autofree float *rv_fast = copy_floats (var0, channels), *rv_ref = copy_floats (var0, channels);
+    float count_fast = 3, count_ref = 3;
+    g_autofree float *saved_fast = nan_floats (2 * channels), *saved_ref = nan_floats (2 * channels);
+    g_autofree float *y_fast = nan_floats (n), *y_ref = nan_floats (n);
+    fast->batchnorm_forward (fast, x, gamma, beta, rm_fast, rv_fast, &count_fast, saved_fast,
+                             y_fast, outer, channels, inner, training, 0.1, 1e-5);
+    ref->batchnorm_forward (ref, x, gamma, beta, rm_ref, rv_ref, &count_ref, saved_ref, y_ref,
+                            outer, channels, inner, training, 0.1, 1e-5);
+    g_assert_cmpfloat (count_fast, ==, training ? 4 : 3);
+    g_assert_cmpfloat (count_fast, ==, count_ref);
+    if (!check_rel ("running mean", rm_fast, rm_ref, channels, k) ||
+        !check_rel ("running var", rv_fast, rv_ref, channels, k) ||
+        !check_rel ("saved", saved_fast, saved_ref, 2 * channels, k) ||
+        !check_rel ("y", y_fast, y_ref, n, k))
+      return;
+
+    g_autofree float *dg_fast = random_floats (rand, channels, -1, 1);
+    g_autofree float *dg_ref = copy_floats (dg_fast, channels);
+    g_autofree float *db_fast = random_floats (rand, channels, -1, 1);
+    g_autofree float *db_ref = copy_floats (db_fast, channels);
+    g_autofree float *dx_fast = nan_floats (n), *dx_ref = nan_floats (n);
+    fast->batchnorm_backward (fast, x, dy, gamma, saved_ref, dg_fast, db_fast, dx_fast, outer,
+                              channels, inner, training);
+    ref->batchnorm_backward (ref, x, dy, gamma, saved_ref, dg_ref, db_ref, dx_ref, outer, channels,
+                             inner, training);
+    if (!check_rel ("dgamma", dg_fast, dg_ref, channels, k * 4) ||
+        !check_rel ("dbeta", db_fast, db_ref, channels, k * 4) ||
+        !check_rel ("dx", dx_fast, dx_ref, n, k * 4))
+      return;
+    /* Without dx, the parameter gradients alone. */
+    fast->batchnorm_backward (fast, x, dy, gamma, saved_ref, dg_fast, db_fast, NULL, outer,
+                              channels, inner, training);
+  }
+}
+
 /* ---- argmax and counts ---- */
 
 static void
@@ -1036,6 +1097,8 @@ main (int argc, char **argv)
   ADD_CASES ("/conv2d/backward", conv_cases, conv_names, test_conv2d_backward);
   ADD_CASES ("/conv2d/maxpool2", conv_cases, conv_names, test_conv2d_maxpool2);
   ADD_CASES ("/pool", pool_cases, pool_names, test_pool);
+  add ("/batchnorm/training", GINT_TO_POINTER (1), test_batchnorm, NULL);
+  add ("/batchnorm/evaluation", GINT_TO_POINTER (0), test_batchnorm, NULL);
   add ("/softmax", GINT_TO_POINTER (0), test_softmax, NULL);
   add ("/log-softmax", GINT_TO_POINTER (1), test_softmax, NULL);
   add ("/loss/softmax-xent", GINT_TO_POINTER (LOSS_SOFTMAX_XENT), test_loss, NULL);

@@ -941,6 +941,15 @@ test_python_agreement_small_cnn (void)
   check_agreement ("small-cnn", "128");
 }
 
+/* Batch norms: the running statistics travel in the weights file under
+ * PyTorch's names, and the script's model in eval() uses them as Lamina
+ * does. */
+static void
+test_python_agreement_small_cnn_bn (void)
+{
+  check_agreement ("small-cnn-bn", "128");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -958,5 +967,6 @@ main (int argc, char **argv)
   g_test_add_func ("/export/python/folder-round-trip", test_python_folder_round_trip);
   g_test_add_func ("/export/python/agreement-mlp", test_python_agreement_mlp);
   g_test_add_func ("/export/python/agreement-small-cnn", test_python_agreement_small_cnn);
+  g_test_add_func ("/export/python/agreement-small-cnn-bn", test_python_agreement_small_cnn_bn);
   return g_test_run ();
 }

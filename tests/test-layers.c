@@ -924,6 +924,116 @@ check_input_gradient (LamModel *model, LamLossKind loss, const int32_t *labels, 
   }
 }
 
+/* Batch norms between smooth layers, in training (batch statistics, whose
+ * dependence on every input the backward must carry) and in evaluation
+ * (running statistics set to values far from the defaults), against
+ * central differences of the mean loss; and the input gradient in
+ * evaluation. */
+static LamModel *
+batchnorm_model_new (const char *text, LamShape input, int batch, GRand *rng, float *x)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (text, &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = input;
+  LamModel *model = model_new_from_spec (spec, batch);
+  const LamModelPlan *plan = lam_model_get_plan (model);
+  g_autofree float *params = g_new (float, plan->n_params);
+  lam_model_get_params_host (model, params);
+  int batchnorms = 0;
+  for (int l = 0; l < plan->n_layers; l++) {
+    const LamLayer *layer = &plan->layers[l];
+    if (layer->n_buffers == 0)
+      continue;
+    batchnorms++;
+    gsize channels = layer->n_weights;
+    g_assert_cmpuint (layer->n_buffers, ==, 2 * channels + 1);
+    g_assert_cmpuint (layer->buffer_offset, >=, plan->n_trainable);
+    /* γ and β away from 1 and 0, running statistics away from 0 and 1. */
+    fill_uniform (rng, params + layer->weight_offset, channels, 0.5, 1.5);
+    fill_uniform (rng, params + layer->bias_offset, channels, -0.5, 0.5);
+    fill_uniform (rng, params + layer->buffer_offset, channels, -0.3, 0.3);
+    fill_uniform (rng, params + layer->buffer_offset + channels, channels, 0.5, 2.0);
+  }
+  g_assert_cmpint (batchnorms, >=, 1);
+  lam_model_set_params_host (model, params);
+  gsize numel = lam_shape_numel (&input) * (gsize) batch;
+  fill_uniform (rng, x, numel, -1.0, 1.0);
+  to_dev (lam_model_get_input (model), x, numel);
+  return model;
+}
+
+static void
+test_model_gradcheck_batchnorm (void)
+{
+  const int batch = 4;
+  const int32_t labels[] = { 2, 0, 1, 3 };
+  g_autoptr (GRand) rng = g_rand_new_with_seed (41);
+  float x[4 * 2 * 4 * 4];
+  for (int training = 0; training < 2; training++) {
+    g_autoptr (LamModel) mlp = batchnorm_model_new ("linear:6:nobias,batchnorm1d,tanh,linear:4",
+                                                    lam_shape_flat (5), batch, rng, x);
+    check_model_gradients (mlp, LAM_LOSS_CROSS_ENTROPY, labels, batch, training);
+    g_autoptr (LamModel) cnn = batchnorm_model_new (
+      "conv2d:3:3:p1:nobias,batchnorm2d,tanh,flatten,linear:6:nobias,batchnorm1d:momentum=0.3,linear:4",
+      lam_shape_chw (2, 4, 4), batch, rng, x);
+    check_model_gradients (cnn, LAM_LOSS_CROSS_ENTROPY, labels, batch, training);
+  }
+  g_autoptr (LamModel) first = batchnorm_model_new ("batchnorm2d,conv2d:3:3,tanh,flatten,linear:4",
+                                                    lam_shape_chw (2, 4, 4), batch, rng, x);
+  check_input_gradient (first, LAM_LOSS_CROSS_ENTROPY, labels, batch, x);
+}
+
+/* Training moves the running statistics as PyTorch does (momentum 0.1,
+ * the unbiased variance) and counts the batches; evaluation leaves them. */
+static void
+test_batchnorm_running_statistics (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("batchnorm1d,linear:2", &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_flat (2);
+  g_autoptr (LamModel) model = model_new_from_spec (spec, 4);
+  const LamLayer *bn = &lam_model_get_plan (model)->layers[0];
+  /* Feature 0: 1, 2, 3, 6 (mean 3, biased var 3.5, unbiased 14/3);
+   * feature 1: all 5 (var 0). */
+  const float x[] = { 1, 5, 2, 5, 3, 5, 6, 5 };
+  to_dev (lam_model_get_input (model), x, G_N_ELEMENTS (x));
+  gsize n = lam_model_get_n_params (model);
+  g_autofree float *params = g_new (float, n);
+  for (int step = 1; step <= 2; step++) {
+    lam_model_forward (model, 4, TRUE, 0);
+    lam_model_get_params_host (model, params);
+    const float *rm = params + bn->buffer_offset, *rv = rm + 2;
+    double keep = pow (0.9, step);
+    g_assert_cmpfloat_with_epsilon (rm[0], 3 * (1 - keep), 1e-6);
+    g_assert_cmpfloat_with_epsilon (rm[1], 5 * (1 - keep), 1e-6);
+    g_assert_cmpfloat_with_epsilon (rv[0], keep + 14.0 / 3 * (1 - keep), 1e-5);
+    g_assert_cmpfloat_with_epsilon (rv[1], keep, 1e-6);
+    g_assert_cmpfloat (rm[4], ==, step); /* num_batches_tracked */
+  }
+  /* The training output is normalised by the batch: feature 0's values
+   * (x - 3) / sqrt(3.5 + 1e-5); evaluation uses the running statistics. */
+  g_autofree float *y = g_new (float, 8);
+  lam_model_forward (model, 4, TRUE, 0);
+  to_host (y, lam_model_get_layer_output (model, 0), 8);
+  for (int b = 0; b < 4; b++) {
+    g_assert_cmpfloat_with_epsilon (y[2 * b], (x[2 * b] - 3) / sqrt (3.5 + 1e-5), 1e-5);
+    g_assert_cmpfloat_with_epsilon (y[2 * b + 1], 0, 1e-6);
+  }
+  lam_model_get_params_host (model, params);
+  g_autofree float *before = g_memdup2 (params, n * sizeof (float));
+  lam_model_forward (model, 4, FALSE, 0);
+  to_host (y, lam_model_get_layer_output (model, 0), 8);
+  lam_model_get_params_host (model, params);
+  g_assert_cmpmem (params, n * sizeof (float), before, n * sizeof (float));
+  const float *rm = params + bn->buffer_offset, *rv = rm + 2;
+  for (int b = 0; b < 4; b++)
+    g_assert_cmpfloat_with_epsilon (y[2 * b], (x[2 * b] - rm[0]) / sqrt (rv[0] + 1e-5), 1e-5);
+}
+
 static void
 test_model_input_gradient_mlp (void)
 {
@@ -1240,6 +1350,7 @@ every_kind_spec (void)
   leaky.slope = 0.1f;
   LamLayerSpec layers[] = {
     conv_spec (4, 3, 1, 1),
+    lam_layer_spec_default (LAM_LAYER_BATCHNORM2D),
     lam_layer_spec_default (LAM_LAYER_RELU),
     pool_spec (LAM_LAYER_MAXPOOL2D, 2, 2, 0),
     conv_spec (5, 3, 2, 1),
@@ -1248,6 +1359,7 @@ every_kind_spec (void)
     lam_layer_spec_default (LAM_LAYER_FLATTEN),
     dropout_spec (0.25f),
     linear_spec (16),
+    lam_layer_spec_default (LAM_LAYER_BATCHNORM1D),
     lam_layer_spec_default (LAM_LAYER_SIGMOID),
     linear_spec (12),
     leaky,
@@ -1256,7 +1368,7 @@ every_kind_spec (void)
     linear_spec (4),
     lam_layer_spec_default (LAM_LAYER_LOG_SOFTMAX),
   };
-  G_STATIC_ASSERT (LAM_N_LAYER_KINDS == 12);
+  G_STATIC_ASSERT (LAM_N_LAYER_KINDS == 14);
   return spec_new (lam_shape_chw (3, 8, 8), layers, G_N_ELEMENTS (layers));
 }
 
@@ -1771,6 +1883,8 @@ main (int argc, char **argv)
                         test_model_gradcheck_mlp);
   g_test_add_func ("/model/gradcheck/dropout-train", test_model_gradcheck_dropout);
   g_test_add_func ("/model/gradcheck/input-mlp", test_model_input_gradient_mlp);
+  g_test_add_func ("/model/gradcheck/batchnorm", test_model_gradcheck_batchnorm);
+  g_test_add_func ("/model/batchnorm/running-statistics", test_batchnorm_running_statistics);
   g_test_add_func ("/model/gradcheck/input-cnn", test_model_input_gradient_cnn);
   g_test_add_func ("/model/unfused/outputs-and-results", test_model_unfused_outputs);
   g_test_add_func ("/model/backward/zeroes-grads", test_model_backward_zeroes);

@@ -105,20 +105,29 @@ assert_same_spec (const LamModelSpec *a, const LamModelSpec *b)
 static const struct
 {
   const char *name;
-  gsize n_params;
+  gsize n_params; /* trained */
   int n_layers;
+  gsize n_buffers; /* batch norms' running mean and variance per channel, and a count */
 } presets[] = {
   { "logistic-regression", 784 * 10 + 10, 2 },
   { "mlp-32", 784 * 32 + 32 + 32 * 10 + 10, 4 },
   { "mlp", 784 * 256 + 256 + 256 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10, 9 },
   /* conv 1→32, conv 32→64, linear 3136→128, linear 128→10 */
   { "small-cnn", (9 * 32 + 32) + (32 * 9 * 64 + 64) + (3136 * 128 + 128) + (128 * 10 + 10), 10 },
+  /* the same without the biases a batch norm makes redundant, and its γ and β */
+  { "small-cnn-bn", 9 * 32 + 2 * 32 + 32 * 9 * 64 + 2 * 64 + 3136 * 128 + 2 * 128 + 128 * 10 + 10,
+    13, (2 * 32 + 1) + (2 * 64 + 1) + (2 * 128 + 1) },
   /* six 3×3 convs 3→32→64→128→128→256→256, then 4096→1024→512→10 */
   { "cifar10-cnn",
     (3 * 9 * 32 + 32) + (32 * 9 * 64 + 64) + (64 * 9 * 128 + 128) + (128 * 9 * 128 + 128) +
       (128 * 9 * 256 + 256) + (256 * 9 * 256 + 256) + (4096 * 1024 + 1024) + (1024 * 512 + 512) +
       (512 * 10 + 10),
     21 },
+  { "cifar10-cnn-bn",
+    (3 * 9 * 32 + 2 * 32) + (32 * 9 * 64 + 2 * 64) + (64 * 9 * 128 + 2 * 128) +
+      (128 * 9 * 128 + 2 * 128) + (128 * 9 * 256 + 2 * 256) + (256 * 9 * 256 + 2 * 256) +
+      (4096 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 10 + 10),
+    27, (2 * 32 + 1) + (2 * 64 + 1) + 2 * (2 * 128 + 1) + 2 * (2 * 256 + 1) },
 };
 
 static void
@@ -138,7 +147,8 @@ test_presets_plan (void)
 
     g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &error);
     g_assert_no_error (error);
-    g_assert_cmpuint (plan->n_params, ==, presets[i].n_params);
+    g_assert_cmpuint (plan->n_trainable, ==, presets[i].n_params);
+    g_assert_cmpuint (plan->n_params, ==, presets[i].n_params + presets[i].n_buffers);
     g_assert_cmpint (plan->output.rank, ==, 1);
     g_assert_cmpint (plan->output.dims[0], ==, 10);
   }

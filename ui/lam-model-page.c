@@ -428,7 +428,7 @@ refresh (LamModelPage *self)
   }
 
   if (plan != NULL) {
-    g_autofree char *params = lam_ui_format_count (plan->n_params);
+    g_autofree char *params = lam_ui_format_count (plan->n_trainable);
     g_autofree char *flops = lam_ui_format_si ((double) plan->flops);
     g_autofree char *size = format_bytes ((double) plan->n_params * sizeof (float));
     g_autofree char *output = lam_shape_to_string (&plan->output);

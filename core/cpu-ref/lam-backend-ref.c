@@ -496,6 +496,91 @@ ref_dropout_backward (LamBackend *self, const float *dy, const float *mask, floa
     dx[i] = dy[i] * mask[i];
 }
 
+/* ---- batch normalisation ---- */
+
+// element i of channel c in sample o of x (outer, channels, inner)
+#define BN_AT(o, c, i) (((size_t) (o) * channels + (c)) * inner + (i))
+
+/* Per channel c over its m = outer × inner values:
+ *   training: mean = Σ x / m, var = Σ (x - mean)² / m; the running statistics
+ *   move towards mean and var × m / (m - 1);
+ *   evaluation: mean and var are the running ones.
+ *   y = (x - mean) / sqrt(var + eps) × gamma[c] + beta[c] */
+static void
+ref_batchnorm_forward (LamBackend *self, const float *x, const float *gamma, const float *beta,
+                       float *running_mean, float *running_var, float *batches_tracked,
+                       float *saved, float *y, int outer, int channels, int inner, int training,
+                       double momentum, double eps)
+{
+  double m = (double) outer * inner;
+  for (int c = 0; c < channels; c++) {
+    double mean, var;
+    if (training) {
+      double sum = 0;
+      for (int o = 0; o < outer; o++)
+        for (int i = 0; i < inner; i++)
+          sum += x[BN_AT (o, c, i)];
+      mean = sum / m;
+      double squares = 0;
+      for (int o = 0; o < outer; o++)
+        for (int i = 0; i < inner; i++)
+          squares += (x[BN_AT (o, c, i)] - mean) * (x[BN_AT (o, c, i)] - mean);
+      var = squares / m;
+      double unbiased = m > 1 ? squares / (m - 1) : var;
+      running_mean[c] = (float) ((1 - momentum) * running_mean[c] + momentum * mean);
+      running_var[c] = (float) ((1 - momentum) * running_var[c] + momentum * unbiased);
+    } else {
+      mean = running_mean[c];
+      var = running_var[c];
+    }
+    saved[c] = (float) mean;
+    saved[channels + c] = (float) (1 / sqrt (var + eps));
+    for (int o = 0; o < outer; o++)
+      for (int i = 0; i < inner; i++)
+        y[BN_AT (o, c, i)] =
+          (x[BN_AT (o, c, i)] - saved[c]) * saved[channels + c] * gamma[c] + beta[c];
+  }
+  if (training && batches_tracked != NULL)
+    *batches_tracked += 1;
+}
+
+/* With x̂ = (x - mean) / std and y = gamma x̂ + beta:
+ *   dgamma += Σ dy x̂, dbeta += Σ dy;
+ *   training (mean and std depend on every x of the channel):
+ *     dx = gamma / std × (dy - Σ dy / m - x̂ Σ (dy x̂) / m);
+ *   evaluation (they are constants): dx = gamma / std × dy. */
+static void
+ref_batchnorm_backward (LamBackend *self, const float *x, const float *dy, const float *gamma,
+                        const float *saved, float *dgamma, float *dbeta, float *dx, int outer,
+                        int channels, int inner, int training)
+{
+  double m = (double) outer * inner;
+  for (int c = 0; c < channels; c++) {
+    double mean = saved[c], invstd = saved[channels + c];
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (int o = 0; o < outer; o++)
+      for (int i = 0; i < inner; i++) {
+        double xhat = (x[BN_AT (o, c, i)] - mean) * invstd;
+        sum_dy += dy[BN_AT (o, c, i)];
+        sum_dy_xhat += dy[BN_AT (o, c, i)] * xhat;
+      }
+    dgamma[c] += (float) sum_dy_xhat;
+    dbeta[c] += (float) sum_dy;
+    if (dx == NULL)
+      continue;
+    for (int o = 0; o < outer; o++)
+      for (int i = 0; i < inner; i++) {
+        double xhat = (x[BN_AT (o, c, i)] - mean) * invstd;
+        double g = dy[BN_AT (o, c, i)];
+        if (training)
+          g -= sum_dy / m + xhat * sum_dy_xhat / m;
+        dx[BN_AT (o, c, i)] = (float) (gamma[c] * invstd * g);
+      }
+  }
+}
+
+#undef BN_AT
+
 /* ---- losses ---- */
 
 static gboolean
@@ -673,6 +758,8 @@ static const LamBackend ref_template = {
   .softmax_backward = ref_softmax_backward,
   .dropout_forward = ref_dropout_forward,
   .dropout_backward = ref_dropout_backward,
+  .batchnorm_forward = ref_batchnorm_forward,
+  .batchnorm_backward = ref_batchnorm_backward,
   .softmax_xent = ref_softmax_xent,
   .nll = ref_nll,
   .mse = ref_mse,

@@ -189,6 +189,17 @@ void lam_cpu_dropout_forward (LamBackend *self, const float *x, float *y, float 
 void lam_cpu_dropout_backward (LamBackend *self, const float *dy, const float *restrict mask,
                                float *dx, size_t n);
 
+/* lam-cpu-batchnorm.c */
+void lam_cpu_batchnorm_forward (LamBackend *self, const float *x, const float *gamma,
+                                const float *beta, float *running_mean, float *running_var,
+                                float *batches_tracked, float *saved, float *y, int outer,
+                                int channels, int inner, int training, double momentum,
+                                double eps);
+void lam_cpu_batchnorm_backward (LamBackend *self, const float *x, const float *dy,
+                                 const float *gamma, const float *saved, float *dgamma,
+                                 float *dbeta, float *dx, int outer, int channels, int inner,
+                                 int training);
+
 // lam-cpu-loss.c
 void lam_cpu_softmax_xent (LamBackend *self, const float *restrict x,
                            const int32_t *restrict labels, int rows, int cols, float grad_scale,

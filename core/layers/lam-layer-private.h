@@ -22,6 +22,8 @@ extern const LamLayerClass lam_layer_class_flatten;
 extern const LamLayerClass lam_layer_class_dropout;
 extern const LamLayerClass lam_layer_class_softmax;
 extern const LamLayerClass lam_layer_class_log_softmax;
+extern const LamLayerClass lam_layer_class_batchnorm1d;
+extern const LamLayerClass lam_layer_class_batchnorm2d;
 
 /* Output size of a sliding window along one axis, or 0 if it does not fit. */
 int lam_layer_window_out (int size, int kernel, int stride, int padding);
