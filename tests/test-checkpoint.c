@@ -581,6 +581,80 @@ test_checkpoint_no_bias_and_rgb (Fixture *f, gconstpointer data)
   g_assert_null (find (tensors, "0.bias"));
 }
 
+/* A batch norm's state goes out under PyTorch's names, the count as an
+ * I64 scalar, and comes back exactly; a file whose count is F32 (as a
+ * tool might write it) reads too. */
+static void
+test_checkpoint_batchnorm (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "bn.safetensors");
+  g_autoptr (LamModelPlan) plan = plan_for ("small-cnn-bn");
+  g_autoptr (LamCheckpointInfo) info = info_for ("small-cnn-bn");
+  g_autofree float *params = init_params (plan, 77);
+  const LamLayer *bn = &plan->layers[1];
+  g_assert_cmpint (bn->spec.kind, ==, LAM_LAYER_BATCHNORM2D);
+  g_assert_cmpuint (bn->n_buffers, ==, 2 * 32 + 1);
+  /* The initial state is PyTorch's: weight 1, bias 0, mean 0, var 1. */
+  g_assert_cmpfloat (params[bn->weight_offset + 5], ==, 1);
+  g_assert_cmpfloat (params[bn->bias_offset + 5], ==, 0);
+  g_assert_cmpfloat (params[bn->buffer_offset + 5], ==, 0);
+  g_assert_cmpfloat (params[bn->buffer_offset + 32 + 5], ==, 1);
+  for (int c = 0; c < 32; c++) {
+    params[bn->buffer_offset + c] = 0.01f * c - 0.1f;
+    params[bn->buffer_offset + 32 + c] = 0.5f + 0.03f * c;
+  }
+  params[bn->buffer_offset + 64] = 844;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_checkpoint_save (path, plan, info, params, &error));
+  g_assert_no_error (error);
+
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  static const char count_entry[] = "\"1.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[]";
+  g_assert_nonnull (memmem (contents, length, count_entry, strlen (count_entry)));
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (path, NULL, &error);
+  g_assert_no_error (error);
+  const LamNamedTensor *mean = find (tensors, "1.running_mean");
+  const LamNamedTensor *var = find (tensors, "5.running_var");
+  const LamNamedTensor *count = find (tensors, "1.num_batches_tracked");
+  g_assert_nonnull (mean);
+  g_assert_nonnull (var);
+  g_assert_nonnull (count);
+  g_assert_cmpint (mean->rank, ==, 1);
+  g_assert_cmpint (mean->dims[0], ==, 32);
+  g_assert_cmpint (var->dims[0], ==, 64);
+  g_assert_cmpint (count->rank, ==, 0);
+  g_assert_cmpfloat (count->data[0], ==, 844);
+  g_assert_cmpfloat (mean->data[31], ==, params[bn->buffer_offset + 31]);
+  g_assert_nonnull (find (tensors, "10.weight")); /* BatchNorm1d after the linear layer */
+  g_assert_null (find (tensors, "0.bias"));      /* convolutions without bias */
+
+  g_autoptr (LamCheckpointInfo) back = NULL;
+  g_autofree float *back_params = NULL;
+  g_assert_true (lam_checkpoint_load (path, &back, &back_params, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (params, plan->n_params * 4, back_params, plan->n_params * 4);
+
+  /* The count as F32 and the whole file rewritten by the generic writer. */
+  for (guint i = 0; i < tensors->len; i++) {
+    LamNamedTensor *t = g_ptr_array_index (tensors, i);
+    if (g_str_has_suffix (t->name, "num_batches_tracked"))
+      t->data[0] = 12;
+  }
+  g_autoptr (GHashTable) metadata = NULL;
+  g_autoptr (GPtrArray) again = lam_safetensors_read (path, &metadata, &error);
+  g_assert_no_error (error);
+  g_assert_true (lam_safetensors_write (path, tensors, metadata, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&back_params, g_free);
+  g_clear_pointer (&back, lam_checkpoint_info_free);
+  g_assert_true (lam_checkpoint_load (path, &back, &back_params, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (back_params[bn->buffer_offset + 64], ==, 12);
+  g_assert_cmpfloat (back_params[bn->buffer_offset + 31], ==, params[bn->buffer_offset + 31]);
+}
+
 static void
 test_checkpoint_metadata_fallback (Fixture *f, gconstpointer data)
 {
@@ -849,6 +923,7 @@ main (int argc, char **argv)
   ADD ("/checkpoint/safetensors/empty-and-7-bytes", test_safetensors_tiny);
   ADD ("/checkpoint/round-trip", test_checkpoint_round_trip);
   ADD ("/checkpoint/no-bias-and-rgb", test_checkpoint_no_bias_and_rgb);
+  ADD ("/checkpoint/batchnorm", test_checkpoint_batchnorm);
   ADD ("/checkpoint/metadata-fallback", test_checkpoint_metadata_fallback);
   ADD ("/checkpoint/mismatch", test_checkpoint_mismatch);
   ADD ("/checkpoint/not-lamina", test_checkpoint_not_lamina);

@@ -10,6 +10,7 @@
 #include "lam-drawing-pad.h"
 #include "lam-drawing.h"
 #include "lam-model.h"
+#include "lam-predict.h"
 #include "lam-ui-util.h"
 #include "lam-weights-view.h"
 #include "lam-test-util.h"
@@ -400,6 +401,61 @@ test_activations_cnn (void)
   lam_backend_free (cpu);
 }
 
+/* A CNN with batch norms, its layers asked for through the predict call
+ * as the Evaluate page asks: every row holds the layer's true values (the
+ * ReLUs after the batch norms non-negative and not all zero, each batch
+ * norm's output the running-statistics normalisation of its input). */
+static void
+test_activations_batchnorm (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset ("small-cnn-bn", &error);
+  g_assert_no_error (error);
+  LamBackend *cpu = lam_backend_cpu_new ();
+  g_autoptr (LamModel) model = lam_model_new (spec, cpu, 1, 7, &error);
+  g_assert_no_error (error);
+  const LamModelPlan *plan = lam_model_get_plan (model);
+
+  g_autoptr (GtkWidget) pad = g_object_ref_sink (lam_drawing_pad_new ());
+  lam_drawing_pad_add_stroke (LAM_DRAWING_PAD (pad), seven, G_N_ELEMENTS (seven) / 2);
+  float input[INPUT * INPUT];
+  g_assert_true (lam_drawing_pad_get_input (LAM_DRAWING_PAD (pad), input));
+  for (int i = 0; i < INPUT * INPUT; i++)
+    input[i] = (input[i] - 0.2860f) / 0.3530f;
+  g_autofree int *layers = g_new (int, plan->n_layers);
+  for (int i = 0; i < plan->n_layers; i++)
+    layers[i] = i;
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_LAYERS;
+  request.layers = layers;
+  request.n_layers = plan->n_layers;
+  g_autoptr (LamPrediction) p = lam_model_predict_inputs (model, input, 1, NULL, &request, &error);
+  g_assert_no_error (error);
+
+  /* Fresh running statistics are mean 0 and variance 1: a batch norm's
+   * output is its input / sqrt(1 + eps) (γ 1, β 0). */
+  const float *conv = p->layer_outputs[0], *bn = p->layer_outputs[1], *relu = p->layer_outputs[2];
+  gsize positive = 0, n = p->layer_numel[1];
+  for (gsize i = 0; i < n; i++) {
+    g_assert_cmpfloat_with_epsilon (bn[i], conv[i] / sqrtf (1 + 1e-5f), 1e-5 + 1e-5 * fabsf (conv[i]));
+    g_assert_cmpfloat (relu[i], ==, MAX (bn[i], 0.0f));
+    positive += relu[i] > 0;
+  }
+  g_assert_cmpuint (positive, >, 0);
+  g_assert_cmpuint (positive, <, n);
+
+  GtkWidget *view = lam_activations_view_new ();
+  GtkWidget *window = show_in_window (view, 900, 1100);
+  lam_activations_view_set (LAM_ACTIVATIONS_VIEW (view), plan, input,
+                            (const float *const *) p->layer_outputs);
+  g_assert_cmpuint (lam_activations_view_get_n_rows (LAM_ACTIVATIONS_VIEW (view)), ==,
+                    (guint) plan->n_layers + 1);
+  save_png (window, "activations-batchnorm.png");
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_pointer (&model, lam_model_free);
+  lam_backend_free (cpu);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -413,5 +469,6 @@ main (int argc, char **argv)
   g_test_add_func ("/weights-view/conv", test_weights_conv);
   g_test_add_func ("/weights-view/linear-after-pooling", test_weights_after_pooling);
   g_test_add_func ("/activations-view/cnn", test_activations_cnn);
+  g_test_add_func ("/activations-view/batchnorm", test_activations_batchnorm);
   return g_test_run ();
 }

@@ -765,6 +765,61 @@ test_dropout (void)
   }
 }
 
+/* ---- batch normalisation ---- */
+
+/* BatchNorm2d-like planes and BatchNorm1d's inner = 1, training and
+ * evaluation: outputs, saved statistics, running statistics, the count
+ * and the gradients. */
+static void
+test_batchnorm (gconstpointer data)
+{
+  REQUIRE_GPU ();
+  int training = GPOINTER_TO_INT (data);
+  static const int shapes[][3] = { { 64, 32, 196 }, { 7, 5, 33 }, { 128, 129, 1 }, { 3, 1, 1 } };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (23 + training);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    int outer = shapes[s][0], channels = shapes[s][1], inner = shapes[s][2];
+    size_t n = (size_t) outer * channels * inner;
+    Twin x = twin_random (rand, n, -2, 3);
+    Twin dy = twin_random (rand, n, -1, 1);
+    Twin gamma = twin_random (rand, channels, 0.5, 2);
+    Twin beta = twin_random (rand, channels, -1, 1);
+    Twin running_mean = twin_random (rand, channels, -0.5, 0.5);
+    Twin running_var = twin_random (rand, channels, 0.5, 2);
+    Twin count = twin_random (rand, 1, 3, 3);
+    Twin saved = twin_new (NULL, 2 * channels * sizeof (float));
+    Twin y = twin_new (NULL, n * sizeof (float));
+    Twin dgamma = twin_new (NULL, channels * sizeof (float));
+    Twin dbeta = twin_new (NULL, channels * sizeof (float));
+    Twin dx = twin_new (NULL, n * sizeof (float));
+
+    cpu->batchnorm_forward (cpu, TC (x), TC (gamma), TC (beta), TC (running_mean),
+                            TC (running_var), TC (count), TC (saved), TC (y), outer, channels,
+                            inner, training, 0.1, 1e-5);
+    gpu->batchnorm_forward (gpu, TG (x), TG (gamma), TG (beta), TG (running_mean),
+                            TG (running_var), TG (count), TG (saved), TG (y), outer, channels,
+                            inner, training, 0.1, 1e-5);
+    gboolean ok = twin_close ("y", &y, OP_RTOL) && twin_close ("saved", &saved, OP_RTOL) &&
+                  twin_close ("running mean", &running_mean, OP_RTOL) &&
+                  twin_close ("running var", &running_var, OP_RTOL) && twin_equal ("count", &count);
+    if (ok) {
+      cpu->batchnorm_backward (cpu, TC (x), TC (dy), TC (gamma), TC (saved), TC (dgamma),
+                               TC (dbeta), TC (dx), outer, channels, inner, training);
+      gpu->batchnorm_backward (gpu, TG (x), TG (dy), TG (gamma), TG (saved),
+                               TG (dgamma), TG (dbeta), TG (dx), outer, channels, inner, training);
+      ok = twin_close ("dgamma", &dgamma, OP_RTOL) && twin_close ("dbeta", &dbeta, OP_RTOL) &&
+           twin_close ("dx", &dx, OP_RTOL);
+    }
+    Twin *all[] = { &x, &dy, &gamma, &beta, &running_mean, &running_var, &count, &saved, &y,
+                    &dgamma, &dbeta, &dx };
+    for (size_t t = 0; t < G_N_ELEMENTS (all); t++)
+      twin_free (all[t]);
+    if (!ok)
+      return;
+  }
+}
+
 /* ---- losses and metrics ---- */
 
 typedef enum
@@ -1088,8 +1143,12 @@ static const ModelCase model_cases[] = {
   { "input=3x10x10,conv2d:4:3:s2:p1,leaky_relu:0.1,flatten,linear:12,sigmoid,linear:5,"
     "log_softmax",
     LAM_OPTIMIZER_SGD, 8, 2 },
+  { "input=1x12x12,conv2d:6:3:p1:nobias,batchnorm2d,relu,maxpool2d:2,flatten,linear:16:nobias,"
+    "batchnorm1d,relu,linear:10",
+    LAM_OPTIMIZER_SGD, 16, 3 },
 };
-static const char *const model_names[] = { "mlp-dropout", "small-cnn", "cnn-logsoftmax-nll" };
+static const char *const model_names[] = { "mlp-dropout", "small-cnn", "cnn-logsoftmax-nll",
+                                           "cnn-batchnorm" };
 
 static void
 add_cases (const char *prefix, const char *suffix, const void *cases, size_t size, size_t count,
@@ -1139,6 +1198,8 @@ main (int argc, char **argv)
   ADD_CASES ("/maxpool", "", pool_cases, pool_names, test_maxpool);
   ADD_CASES ("/avgpool", "", pool_cases, pool_names, test_avgpool);
 
+  g_test_add_data_func ("/gpu-parity/batchnorm/training", GINT_TO_POINTER (1), test_batchnorm);
+  g_test_add_data_func ("/gpu-parity/batchnorm/evaluation", GINT_TO_POINTER (0), test_batchnorm);
   g_test_add_data_func ("/gpu-parity/softmax", GINT_TO_POINTER (0), test_softmax);
   g_test_add_data_func ("/gpu-parity/log-softmax", GINT_TO_POINTER (1), test_softmax);
 

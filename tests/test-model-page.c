@@ -189,6 +189,28 @@ test_preset_replaces_stack (Fixture *f, gconstpointer data)
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, spec->n_layers);
 }
 
+/* The batch-norm preset: the layers come from the table (a momentum field
+ * on each batch norm), and its running statistics are not counted as
+ * parameters; a batch norm where its input does not fit says why. */
+static void
+test_preset_batchnorm (Fixture *f, gconstpointer data)
+{
+  lam_model_page_load_preset (f->page, "small-cnn-bn");
+  g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 13);
+  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_cmpint (project_kind (f, 1), ==, LAM_LAYER_BATCHNORM2D);
+  g_assert_cmpint (project_kind (f, 10), ==, LAM_LAYER_BATCHNORM1D);
+  assert_shape (f, 1, "32×28×28");
+  const LamModelPlan *plan = lam_project_get_plan (f->project);
+  g_assert_cmpuint (plan->n_trainable, <, plan->n_params);
+  lam_model_page_set_layer_value (f->page, 1, "momentum", 0.25);
+  g_assert_cmpfloat (lam_project_get_spec (f->project)->layers[1].momentum, ==, 0.25);
+  save_png (f, "model-page-batchnorm.png");
+
+  lam_model_page_set_layer_value (f->page, 7, "stride", 2); /* still fits */
+  g_assert_true (lam_project_get_model_valid (f->project));
+}
+
 static void
 test_edit_value_updates_shapes (Fixture *f, gconstpointer data)
 {
@@ -534,6 +556,7 @@ main (int argc, char **argv)
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/model-page/preset/small-cnn", test_preset_small_cnn);
   ADD ("/model-page/preset/replaces-stack", test_preset_replaces_stack);
+  ADD ("/model-page/preset/batchnorm", test_preset_batchnorm);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/error/linear-after-conv", test_error_linear_after_conv);

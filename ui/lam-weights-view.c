@@ -605,8 +605,12 @@ static void
 take_weights (LamWeightsView *self, const LamModelPlan *plan, const float *params)
 {
   int index = -1;
+  /* The first layer whose weights are templates of its input (a batch
+   * norm's are one scale per channel). */
   for (int i = 0; i < plan->n_layers && index < 0; i++)
-    if (lam_layer_kind_has_params (plan->layers[i].spec.kind) && plan->layers[i].n_weights > 0)
+    if ((plan->layers[i].spec.kind == LAM_LAYER_LINEAR ||
+         plan->layers[i].spec.kind == LAM_LAYER_CONV2D) &&
+        plan->layers[i].n_weights > 0)
       index = i;
   if (index < 0) {
     self->empty_text = NO_WEIGHTS_TEXT;
