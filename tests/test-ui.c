@@ -251,6 +251,10 @@ test_train_epoch_live (void)
   g_test_message ("%u training points, %u validation points", train_points, val_points);
   g_assert_cmpuint (train_points, >=, 50);
   g_assert_cmpuint (val_points, ==, lam_project_get_config (project)->epochs);
+  /* The run normalised by the dataset's statistics, and the setting stays
+   * "from the data": after opening another dataset, its statistics are the
+   * ones the Data page shows and training uses, not these. */
+  g_assert_true (lam_project_get_config (project)->normalize_from_data);
   save_png ("window-train.png");
 
   g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", TRUE, NULL);

@@ -430,10 +430,6 @@ read_settings (LamTrainPage *self, LamTrainerConfig *config)
   config->batch_size = gtk_spin_button_get_value_as_int (self->batch_spin);
   config->val_fraction = gtk_spin_button_get_value (self->val_spin);
   config->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
-  /* The statistics the Data page shows, computed when the dataset loaded on
-   * a worker thread; recomputing them here would stall the window at Start. */
-  config->normalize_from_data = FALSE;
-  lam_project_get_dataset_stats (self->project, config->mean, config->std);
   config->evaluate_test = TRUE;
 }
 
@@ -458,6 +454,11 @@ capture_resume (LamTrainPage *self)
   g_autofree float *params = lam_trainer_dup_params (self->trainer, &n);
   float mean[3], std[3];
   lam_trainer_get_normalization (self->trainer, mean, std);
+  /* Continuing, here or with `lamina train --load`, must normalise with the
+   * very numbers this run used. */
+  resume->config.normalize_from_data = FALSE;
+  memcpy (resume->config.mean, mean, sizeof mean);
+  memcpy (resume->config.std, std, sizeof std);
   const LamDataset *train = lam_project_get_train_set (self->project);
   lam_project_file_set_weights (resume, params, n, train ? train->channels : 1, mean, std);
   LamOptimizer *optimizer = lam_trainer_get_optimizer (self->trainer);
@@ -549,10 +550,20 @@ start_run (LamTrainPage *self, gboolean paused)
     show_error (self, text);
     return FALSE;
   }
+  /* Normalising by the data uses the statistics the Data page shows,
+   * computed on a worker thread when the dataset loaded: the trainer working
+   * them out again would stall the window at Start. Only the run's copy
+   * holds the numbers; the setting stays "from the data", so the next
+   * dataset's statistics are the ones shown and used. */
+  LamTrainerConfig run_config = *config;
+  if (run_config.normalize_from_data) {
+    run_config.normalize_from_data = FALSE;
+    lam_project_get_dataset_stats (self->project, run_config.mean, run_config.std);
+  }
   self->trainer = lam_trainer_new (lam_project_get_spec (self->project),
                                    lam_project_get_train_set (self->project),
-                                   lam_project_get_test_set (self->project), self->backend, config,
-                                   &error);
+                                   lam_project_get_test_set (self->project), self->backend,
+                                   &run_config, &error);
   if (self->trainer != NULL && resume != NULL &&
       !lam_trainer_set_start (self->trainer, &start, &error))
     g_clear_pointer (&self->trainer, lam_trainer_free);
