@@ -6,6 +6,7 @@
 
 #include "lam-model-page.h"
 #include "lam-ui-util.h"
+#include "lam-test-util.h"
 
 typedef struct
 {
@@ -209,6 +210,118 @@ test_preset_batchnorm (Fixture *f, gconstpointer data)
 
   lam_model_page_set_layer_value (f->page, 7, "stride", 2); /* still fits */
   g_assert_true (lam_project_get_model_valid (f->project));
+}
+
+static void
+on_dataset_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* A dataset of 28×28 grey images in n_classes classes (IDX files). */
+static char *
+write_dataset (int n_classes)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("lamina-classes-XXXXXX", &error);
+  g_assert_no_error (error);
+  const int n = 4 * n_classes;
+  g_autofree guint8 *pixels = g_new0 (guint8, (gsize) n * 784);
+  g_autofree guint8 *labels = g_new (guint8, n);
+  for (int i = 0; i < n; i++) {
+    labels[i] = (guint8) (i % n_classes);
+    pixels[(gsize) i * 784 + 28 * (i % 28) + labels[i]] = 255;
+  }
+  const guint32 image_dims[] = { n, 28, 28 }, label_dims[] = { n };
+  const char *const prefixes[] = { "train", "t10k" };
+  for (int p = 0; p < 2; p++) {
+    g_autofree char *images = g_strdup_printf ("%s/%s-images-idx3-ubyte", dir, prefixes[p]);
+    g_autofree char *label_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte", dir, prefixes[p]);
+    lam_test_write_idx (images, 0x803, 3, image_dims, pixels, (gsize) n * 784);
+    lam_test_write_idx (label_path, 0x801, 1, label_dims, labels, n);
+  }
+  return dir;
+}
+
+static void
+load_dataset (Fixture *f, const char *dir)
+{
+  gboolean loaded = FALSE;
+  lam_project_load_dataset_async (f->project, dir, NULL, on_dataset_loaded, &loaded);
+  g_assert_true (lam_test_iterate_until (lam_test_flag_set, &loaded, 30000));
+  settle ();
+}
+
+static GtkButton *
+find_button_labelled (GtkWidget *widget, const char *prefix)
+{
+  if (GTK_IS_BUTTON (widget) && gtk_widget_get_visible (widget) &&
+      g_str_has_prefix (gtk_button_get_label (GTK_BUTTON (widget)) ?: "", prefix))
+    return GTK_BUTTON (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkButton *found = find_button_labelled (child, prefix);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+static const char *
+status_text (Fixture *f)
+{
+  GtkLabel *status = NULL;
+  /* The status label is the one that starts with a mark. */
+  GtkWidget *stack[64];
+  int top = 0;
+  stack[top++] = GTK_WIDGET (f->page);
+  while (top > 0 && status == NULL) {
+    GtkWidget *w = stack[--top];
+    if (GTK_IS_LABEL (w) && gtk_widget_has_css_class (w, "status"))
+      status = GTK_LABEL (w);
+    for (GtkWidget *c = gtk_widget_get_first_child (w); c != NULL && top < 64;
+         c = gtk_widget_get_next_sibling (c))
+      stack[top++] = c;
+  }
+  g_assert_nonnull (status);
+  return gtk_label_get_text (status);
+}
+
+/* After a dataset with other classes arrives, the page says that the last
+ * layer does not match them and offers to fix it; fixing it makes the
+ * stack fit. */
+static void
+test_classes_follow_dataset (Fixture *f, gconstpointer data)
+{
+  lam_model_page_load_preset (f->page, "mlp");
+  g_assert_nonnull (strstr (status_text (f), "✓ Fits"));
+  g_autofree char *two = write_dataset (2);
+  load_dataset (f, two);
+  g_assert_nonnull (strstr (status_text (f), "gives 10 scores"));
+  g_assert_nonnull (strstr (status_text (f), "has 2 classes"));
+  save_png (f, "model-page-classes.png");
+  /* The mlp ends with linear:10 and log_softmax: the linear layer is the
+   * one to change. */
+  GtkButton *fix = find_button_labelled (GTK_WIDGET (f->page), "Make layer 8 give 2");
+  g_assert_nonnull (fix);
+  g_signal_emit_by_name (fix, "clicked");
+  settle ();
+  g_assert_cmpint (lam_project_get_spec (f->project)->layers[7].out, ==, 2);
+  g_assert_nonnull (strstr (status_text (f), "✓ Fits"));
+  g_assert_null (find_button_labelled (GTK_WIDGET (f->page), "Make layer"));
+
+  /* More classes than scores: training would refuse, the page says so. */
+  g_autofree char *twelve = write_dataset (12);
+  load_dataset (f, twelve);
+  g_test_message ("status: %s", status_text (f));
+  save_png (f, "model-page-classes-12.png");
+  g_assert_nonnull (strstr (status_text (f), "✕ The model gives 2 scores"));
+  g_assert_nonnull (find_button_labelled (GTK_WIDGET (f->page), "Make layer 8 give 12"));
+  lam_test_remove_tree (two);
+  lam_test_remove_tree (twelve);
 }
 
 static void
@@ -557,6 +670,7 @@ main (int argc, char **argv)
   ADD ("/model-page/preset/small-cnn", test_preset_small_cnn);
   ADD ("/model-page/preset/replaces-stack", test_preset_replaces_stack);
   ADD ("/model-page/preset/batchnorm", test_preset_batchnorm);
+  ADD ("/model-page/classes-follow-dataset", test_classes_follow_dataset);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/error/linear-after-conv", test_error_linear_after_conv);

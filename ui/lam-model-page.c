@@ -13,6 +13,10 @@ struct _LamModelPage
 
   LamProject *project; /* owned */
   gulong spec_changed_id;
+  gulong dataset_changed_id;
+  /* What the class-count button sets: a layer's out, or -1. */
+  int fix_classes_layer;
+  int fix_classes_value;
 
   /* Template children */
   GtkWidget *root;
@@ -28,6 +32,7 @@ struct _LamModelPage
   GtkLabel *flops_total_label;
   GtkLabel *size_total_label;
   GtkLabel *status_label;
+  GtkButton *fix_classes_button;
   GtkDropDown *loss_dropdown;
   GtkLabel *loss_hint_label;
   GtkEntry *text_entry;
@@ -375,6 +380,64 @@ refresh_loss_hint (LamModelPage *self, const LamModelSpec *spec)
   gtk_widget_set_visible (GTK_WIDGET (self->loss_hint_label), hint != NULL);
 }
 
+/* The layer whose output size is the number of scores: the last linear
+ * layer, when only layers that keep the size (activations, softmax,
+ * dropout, batch norm) follow it; -1 otherwise. */
+static int
+scores_layer (const LamModelPlan *plan)
+{
+  for (int i = plan->n_layers - 1; i >= 0; i--) {
+    const LamLayer *layer = &plan->layers[i];
+    if (layer->spec.kind == LAM_LAYER_LINEAR)
+      return i;
+    gboolean keeps_size = lam_shape_numel (&layer->in_shape) == lam_shape_numel (&layer->out_shape);
+    gboolean sized_by_scores = layer->spec.kind == LAM_LAYER_BATCHNORM1D;
+    if (!keeps_size || (lam_layer_kind_has_params (layer->spec.kind) && !sized_by_scores))
+      return -1;
+  }
+  return -1;
+}
+
+/* A stack that fits its input may still not fit the dataset: the number
+ * of scores must cover its classes (fewer is refused by training, more
+ * leaves scores no image is labelled with). Says so, and offers to set the
+ * last linear layer's size. Returns TRUE when it did. */
+static gboolean
+check_classes (LamModelPage *self, const LamModelPlan *plan)
+{
+  const LamDataset *dataset = lam_project_get_train_set (self->project);
+  gtk_widget_set_visible (GTK_WIDGET (self->fix_classes_button), FALSE);
+  self->fix_classes_layer = -1;
+  if (dataset == NULL || plan->output.rank != 1)
+    return FALSE;
+  int scores = (int) lam_shape_numel (&plan->output), classes = dataset->n_classes;
+  if (scores == classes)
+    return FALSE;
+  g_autofree char *status = g_strdup_printf (
+    scores < classes ? "✕ The model gives %d scores but %s has %d classes: training needs one "
+                       "score per class"
+                     : "⚠ The model gives %d scores but %s has %d classes: the extra scores "
+                       "belong to no class",
+    scores, dataset->name, classes);
+  set_status (self->status_label, status, scores < classes ? "error" : NULL);
+  int layer = scores_layer (plan);
+  if (layer >= 0) {
+    self->fix_classes_layer = layer;
+    self->fix_classes_value = classes;
+    g_autofree char *label = g_strdup_printf ("Make layer %d give %d", layer + 1, classes);
+    gtk_button_set_label (self->fix_classes_button, label);
+    gtk_widget_set_visible (GTK_WIDGET (self->fix_classes_button), TRUE);
+  }
+  return TRUE;
+}
+
+static void
+on_fix_classes_clicked (LamModelPage *self)
+{
+  if (self->fix_classes_layer >= 0 && self->fix_classes_layer < self->n_layers)
+    lam_model_page_set_layer_value (self, self->fix_classes_layer, "out", self->fix_classes_value);
+}
+
 static void
 refresh (LamModelPage *self)
 {
@@ -434,10 +497,17 @@ refresh (LamModelPage *self)
     g_autofree char *output = lam_shape_to_string (&plan->output);
     g_autofree char *status = g_strdup_printf ("✓ Fits: %s → %s scores", input, output);
     set_totals (self, params, flops, size);
-    set_status (self->status_label, status, "success");
+    if (!check_classes (self, plan))
+      set_status (self->status_label, status, "success");
   } else {
     set_totals (self, NULL, NULL, NULL);
-    if (self->error_layer >= 0) {
+    gtk_widget_set_visible (GTK_WIDGET (self->fix_classes_button), FALSE);
+    /* A stack that fits its input but gives fewer scores than the dataset
+     * has classes: the same words and button as when it gives more. */
+    g_autoptr (LamModelPlan) unchecked = lam_model_plan_new (spec, NULL);
+    if (unchecked != NULL && check_classes (self, unchecked)) {
+      /* said */
+    } else if (self->error_layer >= 0) {
       g_autofree char *status =
         g_strdup_printf ("✕ Layer %d (%s) does not fit: see the marked row",
                          self->error_layer + 1, kind_title (spec, self->error_layer));
@@ -741,6 +811,10 @@ lam_model_page_constructed (GObject *object)
   g_assert (self->project != NULL);
   self->spec_changed_id = g_signal_connect (self->project, "spec-changed",
                                             G_CALLBACK (on_spec_changed), self);
+  /* Another dataset may have another number of classes. */
+  self->dataset_changed_id = g_signal_connect_swapped (self->project, "dataset-changed",
+                                                       G_CALLBACK (refresh), self);
+  self->fix_classes_layer = -1;
   rebuild_rows (self);
   refresh (self);
 }
@@ -752,6 +826,8 @@ lam_model_page_dispose (GObject *object)
 
   if (self->project != NULL)
     g_clear_signal_handler (&self->spec_changed_id, self->project);
+  if (self->project != NULL)
+    g_clear_signal_handler (&self->dataset_changed_id, self->project);
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_MODEL_PAGE);
   g_clear_object (&self->project);
   G_OBJECT_CLASS (lam_model_page_parent_class)->dispose (object);
@@ -824,6 +900,8 @@ lam_model_page_class_init (LamModelPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, flops_total_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, size_total_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, fix_classes_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_fix_classes_clicked);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, loss_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, loss_hint_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, text_entry);
