@@ -576,6 +576,59 @@ test_closed_while_evaluating (void)
   g_assert_cmpint (current_result ()->epoch, ==, 2);
 }
 
+/* The label under the accuracy: "Test accuracy after epoch N…". */
+static GtkWidget *
+find_summary_label (GtkWidget *widget)
+{
+  if (GTK_IS_LABEL (widget) &&
+      g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), "Test accuracy"))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_summary_label (child);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+static const char *
+find_summary (GtkWidget *widget)
+{
+  GtkWidget *label = find_summary_label (widget);
+  return label != NULL ? gtk_label_get_text (GTK_LABEL (label)) : NULL;
+}
+
+/* Weights trained on another dataset folder (a project whose dataset was
+ * not reopened, or another dataset opened after training) are scored with
+ * a word that they do not belong to these images; weights of this dataset
+ * are not. */
+static void
+test_weights_from_another_dataset (void)
+{
+  if (skip_without_data ())
+    return;
+  publish (2);
+  const char *summary = find_summary (GTK_WIDGET (page));
+  g_assert_nonnull (summary);
+  g_assert_null (strstr (summary, "trained on"));
+
+  lam_project_set_weights (project, spec, params[0], n_params, mean, std, 1);
+  lam_project_set_weights_dataset (project, "/srv/lessons/mnist", "MNIST (train)");
+  Expected expected = { 1, lam_project_get_weights_run (project) };
+  lam_test_iterate_until (evaluated, &expected, 120000);
+  lam_test_settle (100);
+  summary = find_summary (GTK_WIDGET (page));
+  g_test_message ("%s", summary);
+  g_assert_nonnull (strstr (summary, "these weights were trained on MNIST (train)"));
+  g_assert_true (gtk_widget_has_css_class (find_summary_label (GTK_WIDGET (page)), "warning"));
+  save_png ("evaluate-other-dataset.png");
+
+  publish (2);
+  g_assert_null (strstr (find_summary (GTK_WIDGET (page)), "trained on"));
+  g_assert_false (gtk_widget_has_css_class (find_summary_label (GTK_WIDGET (page)), "warning"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -611,6 +664,8 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/what-it-learned", test_learned);
   g_test_add_func ("/evaluate-page/dark-style", test_dark);
   g_test_add_func ("/evaluate-page/closed-while-evaluating", test_closed_while_evaluating);
+  g_test_add_func ("/evaluate-page/weights-from-another-dataset",
+                   test_weights_from_another_dataset);
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

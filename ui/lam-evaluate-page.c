@@ -227,6 +227,20 @@ update_summary (LamEvaluatePage *self, LamEvaluationResult *result)
   g_autofree char *epoch = result->epoch > 0
                              ? g_strdup_printf ("Test accuracy after epoch %d", result->epoch)
                              : g_strdup ("Test accuracy of the stopped run");
+  /* Scores of a model on data it never saw the like of are not a lesson's
+   * result: say so beside them. */
+  const char *trained_on = NULL;
+  if (!lam_project_get_weights_match_dataset (self->project, &trained_on)) {
+    g_autofree char *warned = g_strdup_printf (
+      "%s — on %s, but these weights were trained on %s: train on this dataset for a "
+      "meaningful score",
+      epoch, result->dataset->name, trained_on != NULL ? trained_on : "another dataset");
+    g_free (epoch);
+    epoch = g_steal_pointer (&warned);
+    gtk_widget_add_css_class (GTK_WIDGET (self->epoch_label), "warning");
+  } else {
+    gtk_widget_remove_css_class (GTK_WIDGET (self->epoch_label), "warning");
+  }
   gtk_label_set_text (self->epoch_label, epoch);
 
   g_autofree char *wrong = lam_ui_format_count (result->n_wrong);

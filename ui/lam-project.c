@@ -27,6 +27,10 @@ struct _LamProject
   float weights_mean[3];
   float weights_std[3];
   int weights_epoch;
+  /* The dataset the weights were trained on: its folder and its name, as
+   * far as known. */
+  char *weights_dataset_dir;
+  char *weights_dataset_name;
   guint weights_run;
 };
 
@@ -70,6 +74,8 @@ lam_project_finalize (GObject *object)
   g_clear_error (&self->plan_error);
   g_clear_pointer (&self->weights_spec, lam_model_spec_free);
   g_clear_pointer (&self->weights, g_free);
+  g_clear_pointer (&self->weights_dataset_dir, g_free);
+  g_clear_pointer (&self->weights_dataset_name, g_free);
   G_OBJECT_CLASS (lam_project_parent_class)->finalize (object);
 }
 
@@ -436,7 +442,35 @@ lam_project_set_weights (LamProject *self, const LamModelSpec *spec, const float
     self->weights_std[c] = std[c];
   }
   self->weights_epoch = epoch;
+  /* Weights published while training come from the dataset open now. */
+  g_free (self->weights_dataset_dir);
+  g_free (self->weights_dataset_name);
+  self->weights_dataset_dir = g_strdup (self->dataset_dir);
+  self->weights_dataset_name = g_strdup (lam_project_get_dataset_name (self));
   g_signal_emit (self, signals[WEIGHTS_CHANGED], 0);
+}
+
+void
+lam_project_set_weights_dataset (LamProject *self, const char *dir, const char *name)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_free (self->weights_dataset_dir);
+  g_free (self->weights_dataset_name);
+  self->weights_dataset_dir = g_strdup (dir);
+  self->weights_dataset_name = g_strdup (name);
+}
+
+gboolean
+lam_project_get_weights_match_dataset (LamProject *self, const char **trained_on)
+{
+  g_return_val_if_fail (LAM_IS_PROJECT (self), TRUE);
+  if (trained_on != NULL)
+    *trained_on = self->weights_dataset_name != NULL ? self->weights_dataset_name
+                                                     : self->weights_dataset_dir;
+  /* Unknown on either side: nothing to say. */
+  if (self->weights == NULL || self->weights_dataset_dir == NULL || self->dataset_dir == NULL)
+    return TRUE;
+  return g_str_equal (self->weights_dataset_dir, self->dataset_dir);
 }
 
 const LamModelSpec *

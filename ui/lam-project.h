@@ -62,6 +62,13 @@ const LamModelSpec *lam_project_get_weights_spec (LamProject *self);
 const float *lam_project_get_weights (LamProject *self, gsize *n_params);
 void lam_project_get_weights_normalization (LamProject *self, float *mean, float *std);
 int lam_project_get_weights_epoch (LamProject *self);
+/* The dataset the weights belong to. set_weights takes the one open then;
+ * weights from a project file belong to the file's dataset folder, which
+ * may not be open yet. */
+void lam_project_set_weights_dataset (LamProject *self, const char *dir, const char *name);
+/* FALSE when the weights were trained on another dataset folder than the
+ * one open; *trained_on names that dataset (its name, else its folder). */
+gboolean lam_project_get_weights_match_dataset (LamProject *self, const char **trained_on);
 /* Counts runs: a new run's weights come with a new serial, so a view can
  * tell "the next epoch of the same run" from "another run". */
 guint lam_project_get_weights_run (LamProject *self);

@@ -326,6 +326,7 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
     lam_project_begin_run (self->project);
     lam_project_set_weights (self->project, file->spec, file->params, file->n_params, mean, std,
                              file->resumable ? file->epochs_done : 0);
+    lam_project_set_weights_dataset (self->project, file->dataset_dir, NULL);
   }
 
   const char *dir = file->dataset_dir;
