@@ -43,6 +43,8 @@ struct _LamTrainPage
   GtkProgressBar *progress_bar;
   GtkLabel *progress_label;
   GtkLabel *test_label;
+  /* The dataset folder the test label's score was measured on. */
+  char *test_label_dataset_dir;
   GtkGrid *epoch_grid;
   GtkScale *smoothing_scale;
   GtkCheckButton *log_check;
@@ -118,6 +120,15 @@ show_error (LamTrainPage *self, const char *message)
 {
   gtk_label_set_text (self->error_label, message ? message : "");
   gtk_revealer_set_reveal_child (self->error_revealer, message != NULL);
+}
+
+const char *
+lam_train_page_get_test_text (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return gtk_widget_get_visible (GTK_WIDGET (self->test_label))
+           ? gtk_label_get_text (self->test_label)
+           : NULL;
 }
 
 gboolean
@@ -335,10 +346,14 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     run->test_loss = event->test_loss;
     const LamDataset *test = lam_project_get_test_set (self->project);
     g_autofree char *count = lam_ui_format_count (test != NULL ? (guint64) test->n : 0);
-    g_autofree char *text = g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test images",
-                                             event->test_accuracy * 100, event->test_loss, count);
+    g_autofree char *text =
+      g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test images of %s",
+                       event->test_accuracy * 100, event->test_loss, count,
+                       test != NULL ? test->name : "the dataset");
     gtk_label_set_text (self->test_label, text);
     gtk_widget_set_visible (GTK_WIDGET (self->test_label), TRUE);
+    g_free (self->test_label_dataset_dir);
+    self->test_label_dataset_dir = g_strdup (lam_project_get_dataset_dir (self->project));
     break;
   }
 
@@ -714,6 +729,8 @@ lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file
                                                run->test_accuracy * 100, run->test_loss);
       gtk_label_set_text (self->test_label, text);
       gtk_widget_set_visible (GTK_WIDGET (self->test_label), TRUE);
+      g_free (self->test_label_dataset_dir);
+      self->test_label_dataset_dir = g_strdup (file->dataset_dir);
     }
   }
   self->step = file->resumable ? file->step : 0;
@@ -899,6 +916,28 @@ on_project_changed (LamTrainPage *self)
 }
 
 /* Weights of another model cannot continue once the stack is edited. */
+/* A score measured on the dataset open before is not this dataset's:
+ * the label says whose it is, or goes when that is unknown. */
+static void
+on_dataset_changed (LamTrainPage *self)
+{
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->test_label)))
+    return;
+  if (self->test_label_dataset_dir == NULL) {
+    gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
+    return;
+  }
+  if (g_strcmp0 (self->test_label_dataset_dir, lam_project_get_dataset_dir (self->project)) == 0)
+    return;
+  const char *text = gtk_label_get_text (self->test_label);
+  if (strstr (text, " — measured before ") == NULL) {
+    const char *name = lam_project_get_dataset_name (self->project);
+    g_autofree char *marked = g_strdup_printf ("%s — measured before %s was opened", text,
+                                               name != NULL ? name : "another dataset");
+    gtk_label_set_text (self->test_label, marked);
+  }
+}
+
 static void
 on_spec_changed (LamTrainPage *self)
 {
@@ -969,6 +1008,8 @@ lam_train_page_constructed (GObject *object)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->project, "notify::loading", G_CALLBACK (on_project_changed),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (on_dataset_changed), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->project, "spec-changed", G_CALLBACK (on_spec_changed), self,
                            G_CONNECT_SWAPPED);
 
@@ -990,6 +1031,7 @@ lam_train_page_dispose (GObject *object)
     lam_project_set_training (self->project, FALSE);
   g_queue_clear_full (&self->runs, (GDestroyNotify) run_free);
   g_clear_pointer (&self->resume, lam_project_file_free);
+  g_clear_pointer (&self->test_label_dataset_dir, g_free);
   g_clear_pointer (&self->root, gtk_widget_unparent);
   g_clear_object (&self->project);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);

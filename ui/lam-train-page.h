@@ -30,6 +30,8 @@ void lam_train_page_stop (LamTrainPage *self);
 LamTrainState lam_train_page_get_state (LamTrainPage *self); /* property "state" */
 gint64 lam_train_page_get_step (LamTrainPage *self);         /* property "step" */
 gboolean lam_train_page_can_start (LamTrainPage *self);
+/* The last test score as the page shows it, or NULL when none shows. */
+const char *lam_train_page_get_test_text (LamTrainPage *self);
 
 GtkWidget *lam_train_page_get_start_button (LamTrainPage *self);
 LamChart *lam_train_page_get_loss_chart (LamTrainPage *self);
