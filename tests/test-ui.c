@@ -371,6 +371,122 @@ test_dataset_switch (void)
   lam_test_remove_tree (dir);
 }
 
+/* The first widget under root of the given type whose tooltip starts with
+ * prefix (the Train page's settings are found as a user reads them). */
+static GtkWidget *
+find_by_tooltip (GtkWidget *root, GType type, const char *prefix)
+{
+  const char *tip = gtk_widget_get_tooltip_text (root);
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type) && tip != NULL && g_str_has_prefix (tip, prefix))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_by_tooltip (child, type, prefix);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+static const char *
+find_label_starting (GtkWidget *root, const char *prefix)
+{
+  if (GTK_IS_LABEL (root) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (root)), prefix))
+    return gtk_label_get_text (GTK_LABEL (root));
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    const char *found = find_label_starting (child, prefix);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* The Train page's further settings (augmentation, normalisation, weight
+ * decay, schedule) start at the command line's defaults, reach the
+ * lesson's settings as they are edited, and the Data page shows what they
+ * do: no augmentation preview when there is none, exactly the chosen shift
+ * and mirroring when there is. */
+static void
+test_settings_reach_data_page (void)
+{
+  GtkWidget *train = GTK_WIDGET (lam_window_get_page (window, "train"));
+  GtkWidget *data = GTK_WIDGET (lam_window_get_page (window, "data"));
+  LamTrainerConfig *config = lam_project_get_config (project);
+  LamTrainerConfig cli = lam_trainer_config_default ();
+  g_assert_cmpint (config->crop_padding, ==, cli.crop_padding);
+  g_assert_cmpint (config->hflip, ==, cli.hflip);
+  g_assert_cmpint (config->schedule.kind, ==, cli.schedule.kind);
+  g_assert_cmpfloat (config->optimizer.weight_decay, ==, cli.optimizer.weight_decay);
+  g_assert_nonnull (find_label_starting (data, "No augmentation"));
+
+  /* A collapsed expander keeps its child out of the widget tree. */
+  GtkWidget *stack[256];
+  int top = 0;
+  stack[top++] = train;
+  while (top > 0) {
+    GtkWidget *w = stack[--top];
+    if (GTK_IS_EXPANDER (w))
+      gtk_expander_set_expanded (GTK_EXPANDER (w), TRUE);
+    for (GtkWidget *c = gtk_widget_get_first_child (w); c != NULL && top < 256;
+         c = gtk_widget_get_next_sibling (c))
+      stack[top++] = c;
+  }
+  settle (100);
+  GtkSpinButton *crop = GTK_SPIN_BUTTON (
+    find_by_tooltip (train, GTK_TYPE_SPIN_BUTTON, "Augmentation: random crops"));
+  GtkCheckButton *hflip =
+    GTK_CHECK_BUTTON (find_by_tooltip (train, GTK_TYPE_CHECK_BUTTON, "Augmentation: flip"));
+  GtkDropDown *norm =
+    GTK_DROP_DOWN (find_by_tooltip (train, GTK_TYPE_DROP_DOWN, "What the network gets"));
+  GtkDropDown *schedule =
+    GTK_DROP_DOWN (find_by_tooltip (train, GTK_TYPE_DROP_DOWN, "How the learning rate changes"));
+  GtkSpinButton *decay =
+    GTK_SPIN_BUTTON (find_by_tooltip (train, GTK_TYPE_SPIN_BUTTON, "L2 penalty"));
+  g_assert_nonnull (crop);
+  g_assert_nonnull (hflip);
+  g_assert_nonnull (norm);
+  g_assert_nonnull (schedule);
+  g_assert_nonnull (decay);
+
+  gtk_spin_button_set_value (crop, 3);
+  gtk_check_button_set_active (hflip, TRUE);
+  settle (100);
+  g_assert_cmpint (config->crop_padding, ==, 3);
+  g_assert_true (config->hflip);
+  g_assert_nonnull (
+    find_label_starting (data, "Every epoch, shifted by up to 3 pixels and mirrored half"));
+  gtk_window_present (GTK_WINDOW (window));
+  lam_window_show_page (window, "data");
+  save_png ("window-data-augmented.png");
+
+  gtk_drop_down_set_selected (norm, 1);
+  settle (100);
+  g_assert_false (config->normalize_from_data);
+  g_assert_cmpfloat (config->mean[0], ==, 0);
+  g_assert_cmpfloat (config->std[0], ==, 1);
+  g_assert_nonnull (find_label_starting (data, "Training uses mean 0"));
+
+  gtk_drop_down_set_selected (schedule, 2);
+  gtk_spin_button_set_value (decay, 0.0005);
+  settle (100);
+  g_assert_cmpint (config->schedule.kind, ==, LAM_SCHEDULE_COSINE);
+  g_assert_cmpint (config->schedule.t_max, ==, config->epochs);
+  g_assert_cmpfloat (config->optimizer.weight_decay, ==, 0.0005);
+  lam_window_show_page (window, "train");
+  save_png ("window-train-more-settings.png");
+
+  /* Back as the defaults were, for whatever runs next. */
+  gtk_spin_button_set_value (crop, 0);
+  gtk_check_button_set_active (hflip, FALSE);
+  gtk_drop_down_set_selected (norm, 0);
+  gtk_drop_down_set_selected (schedule, 0);
+  gtk_spin_button_set_value (decay, 0);
+  settle (100);
+  g_assert_true (config->normalize_from_data);
+  g_assert_nonnull (find_label_starting (data, "No augmentation"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -397,6 +513,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/evaluate-page", test_evaluate_page);
   g_test_add_func ("/window/shortcuts", test_shortcuts_window);
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);
+  g_test_add_func ("/window/train/settings-reach-data-page", test_settings_reach_data_page);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (project);

@@ -8,7 +8,6 @@
 #include "lam-ui-resources.h"
 
 #define N_AUGMENTS 4
-#define AUGMENT_PADDING 4
 #define COUNT_ROW_HEIGHT 24
 
 #define NOT_INSTALLED_MESSAGE                                                           \
@@ -399,25 +398,36 @@ update_augments (LamDataPage *self)
     g_clear_pointer (&self->augment_surfaces[i], cairo_surface_destroy);
   const LamDataset *dataset = train_set (self);
   int index = lam_sample_grid_get_selected (self->grid);
-  if (dataset != NULL && index >= 0) {
+  /* Exactly what training will do with the Train page's settings: nothing
+   * to show when they ask for no augmentation. */
+  const LamTrainerConfig *settings = lam_project_get_config (self->project);
+  gboolean augmenting = settings->crop_padding > 0 || settings->hflip;
+  if (dataset != NULL && index >= 0 && augmenting) {
     LamLoaderConfig config = normalisation_config (self);
-    int padding = lam_project_get_config (self->project)->crop_padding;
-    config.crop_padding = padding > 0 ? padding : AUGMENT_PADDING;
+    config.crop_padding = settings->crop_padding;
     config.padding_mode = LAM_PADDING_ZERO;
-    config.hflip = TRUE;
+    config.hflip = settings->hflip;
     g_autofree float *values = g_new (float, lam_dataset_image_size (dataset));
     for (int i = 0; i < N_AUGMENTS; i++) {
       lam_loader_prepare_image (dataset, index, &config, TRUE, self->rng, values);
       self->augment_surfaces[i] =
         surface_from_values (dataset, values, self->norm_low, self->norm_high);
     }
+    g_autofree char *shift = g_strdup_printf ("shifted by up to %d pixels", config.crop_padding);
     g_autofree char *note = g_strdup_printf (
-      "Every epoch, shifted by up to %d pixels and mirrored half of the time.",
-      config.crop_padding);
+      "Every epoch, %s%s%s.", config.crop_padding > 0 ? shift : "",
+      config.crop_padding > 0 && config.hflip ? " and " : "",
+      config.hflip ? "mirrored half of the time" : "");
     gtk_label_set_text (self->augment_note, note);
+  } else if (!augmenting) {
+    gtk_label_set_text (self->augment_note,
+                        "No augmentation: training sees the images as they are. Train → More "
+                        "settings can shift and mirror them.");
   }
-  for (int i = 0; i < N_AUGMENTS; i++)
+  for (int i = 0; i < N_AUGMENTS; i++) {
+    gtk_widget_set_visible (GTK_WIDGET (self->augment_areas[i]), augmenting);
     gtk_widget_queue_draw (GTK_WIDGET (self->augment_areas[i]));
+  }
 }
 
 static void
@@ -1357,6 +1367,17 @@ lam_data_page_map (GtkWidget *widget)
   update_sample (self);
 }
 
+/* The Train page's settings changed: the normalisation and augmentation
+ * shown are theirs. */
+static void
+settings_changed (LamDataPage *self)
+{
+  if (train_set (self) == NULL)
+    return;
+  update_split (self);
+  update_sample (self);
+}
+
 static void
 lam_data_page_constructed (GObject *object)
 {
@@ -1366,6 +1387,8 @@ lam_data_page_constructed (GObject *object)
   g_assert (self->project != NULL);
   g_signal_connect (self->project, "dataset-changed", G_CALLBACK (dataset_changed), self);
   g_signal_connect (self->project, "notify::loading", G_CALLBACK (loading_changed), self);
+  g_signal_connect_object (self->project, "settings-changed", G_CALLBACK (settings_changed), self,
+                           G_CONNECT_SWAPPED);
   dataset_changed (self->project, self);
 }
 

@@ -55,6 +55,7 @@ enum
   DATASET_CHANGED,
   SPEC_CHANGED,
   WEIGHTS_CHANGED,
+  SETTINGS_CHANGED,
   N_SIGNALS
 };
 
@@ -150,6 +151,8 @@ lam_project_class_init (LamProjectClass *klass)
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SPEC_CHANGED] = g_signal_new ("spec-changed", G_TYPE_FROM_CLASS (klass),
                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SETTINGS_CHANGED] = g_signal_new ("settings-changed", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[WEIGHTS_CHANGED] = g_signal_new ("weights-changed", G_TYPE_FROM_CLASS (klass),
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
@@ -448,6 +451,13 @@ lam_project_set_weights (LamProject *self, const LamModelSpec *spec, const float
   self->weights_dataset_dir = g_strdup (self->dataset_dir);
   self->weights_dataset_name = g_strdup (lam_project_get_dataset_name (self));
   g_signal_emit (self, signals[WEIGHTS_CHANGED], 0);
+}
+
+void
+lam_project_settings_changed (LamProject *self)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_signal_emit (self, signals[SETTINGS_CHANGED], 0);
 }
 
 void

@@ -66,6 +66,10 @@ int lam_project_get_weights_epoch (LamProject *self);
  * weights from a project file belong to the file's dataset folder, which
  * may not be open yet. */
 void lam_project_set_weights_dataset (LamProject *self, const char *dir, const char *name);
+/* Says that the training settings (lam_project_get_config) changed: emits
+ * "settings-changed", which views of them (the Data page's normalisation
+ * and augmentation) follow. */
+void lam_project_settings_changed (LamProject *self);
 /* FALSE when the weights were trained on another dataset folder than the
  * one open; *trained_on names that dataset (its name, else its folder). */
 gboolean lam_project_get_weights_match_dataset (LamProject *self, const char **trained_on);

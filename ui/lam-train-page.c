@@ -32,6 +32,16 @@ struct _LamTrainPage
   GtkSpinButton *lr_spin;
   GtkWidget *momentum_label;
   GtkSpinButton *momentum_spin;
+  GtkSpinButton *decay_spin;
+  GtkDropDown *schedule_dropdown;
+  GtkSpinButton *step_size_spin;
+  GtkSpinButton *gamma_spin;
+  GtkSpinButton *eta_min_spin;
+  GtkDropDown *norm_dropdown;
+  GtkSpinButton *norm_mean_spin;
+  GtkSpinButton *norm_std_spin;
+  GtkSpinButton *crop_spin;
+  GtkCheckButton *hflip_check;
   GtkSpinButton *val_spin;
   GtkSpinButton *seed_spin;
   GtkDropDown *device_dropdown;
@@ -168,6 +178,19 @@ update_actions (LamTrainPage *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->val_spin), idle);
   gtk_widget_set_sensitive (GTK_WIDGET (self->seed_spin), idle);
   gtk_widget_set_sensitive (GTK_WIDGET (self->device_dropdown), idle);
+  gboolean schedule_step = gtk_drop_down_get_selected (self->schedule_dropdown) == 1;
+  gboolean schedule_cosine = gtk_drop_down_get_selected (self->schedule_dropdown) == 2;
+  gboolean norm_custom = gtk_drop_down_get_selected (self->norm_dropdown) == 2;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->decay_spin), idle);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->schedule_dropdown), idle);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->step_size_spin), idle && schedule_step);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->gamma_spin), idle && schedule_step);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->eta_min_spin), idle && schedule_cosine);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_dropdown), idle);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_mean_spin), idle && norm_custom);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_std_spin), idle && norm_custom);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->crop_spin), idle);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->hflip_check), idle);
   update_hint (self);
 }
 
@@ -177,9 +200,17 @@ on_optimizer_changed (LamTrainPage *self)
   gboolean sgd = gtk_drop_down_get_selected (self->optimizer_dropdown) == 0;
   gtk_widget_set_visible (self->momentum_label, sgd);
   gtk_widget_set_visible (GTK_WIDGET (self->momentum_spin), sgd);
-  /* Each optimizer's usual starting rate, as the tutorials use them. */
-  if (self->state == LAM_TRAIN_STATE_IDLE)
+  /* Each optimizer's usual starting rate, as the tutorials use them, and
+   * AdamW's usual decay, as the command line sets them. */
+  if (self->state == LAM_TRAIN_STATE_IDLE && !self->loading_settings) {
+    gboolean adamw = gtk_drop_down_get_selected (self->optimizer_dropdown) == 2;
+    double decay = gtk_spin_button_get_value (self->decay_spin);
     gtk_spin_button_set_value (self->lr_spin, sgd ? 0.01 : 0.001);
+    if (adamw && decay == 0)
+      gtk_spin_button_set_value (self->decay_spin, 0.01);
+    else if (!adamw && decay == 0.01)
+      gtk_spin_button_set_value (self->decay_spin, 0);
+  }
 }
 
 static void
@@ -445,6 +476,36 @@ read_settings (LamTrainPage *self, LamTrainerConfig *config)
   config->batch_size = gtk_spin_button_get_value_as_int (self->batch_spin);
   config->val_fraction = gtk_spin_button_get_value (self->val_spin);
   config->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
+  config->optimizer.weight_decay = gtk_spin_button_get_value (self->decay_spin);
+  static const LamScheduleKind schedules[] = { LAM_SCHEDULE_CONSTANT, LAM_SCHEDULE_STEP,
+                                               LAM_SCHEDULE_COSINE };
+  config->schedule.kind = schedules[MIN (gtk_drop_down_get_selected (self->schedule_dropdown), 2)];
+  config->schedule.step_size = gtk_spin_button_get_value_as_int (self->step_size_spin);
+  config->schedule.gamma = gtk_spin_button_get_value (self->gamma_spin);
+  config->schedule.eta_min = gtk_spin_button_get_value (self->eta_min_spin);
+  /* Cosine runs over the whole run, as --schedule cosine does. */
+  config->schedule.t_max = config->epochs;
+  switch (gtk_drop_down_get_selected (self->norm_dropdown)) {
+  case 1:
+    config->normalize_from_data = FALSE;
+    for (int c = 0; c < 3; c++) {
+      config->mean[c] = 0;
+      config->std[c] = 1;
+    }
+    break;
+  case 2:
+    config->normalize_from_data = FALSE;
+    for (int c = 0; c < 3; c++) {
+      config->mean[c] = (float) gtk_spin_button_get_value (self->norm_mean_spin);
+      config->std[c] = (float) gtk_spin_button_get_value (self->norm_std_spin);
+    }
+    break;
+  default:
+    config->normalize_from_data = TRUE;
+    break;
+  }
+  config->crop_padding = gtk_spin_button_get_value_as_int (self->crop_spin);
+  config->hflip = gtk_check_button_get_active (self->hflip_check);
   config->evaluate_test = TRUE;
 }
 
@@ -702,6 +763,26 @@ lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file
   gtk_spin_button_set_value (self->batch_spin, c->batch_size);
   gtk_spin_button_set_value (self->val_spin, c->val_fraction);
   gtk_spin_button_set_value (self->seed_spin, (double) c->seed);
+  gtk_spin_button_set_value (self->decay_spin, c->optimizer.weight_decay);
+  gtk_drop_down_set_selected (self->schedule_dropdown,
+                              c->schedule.kind == LAM_SCHEDULE_STEP     ? 1
+                              : c->schedule.kind == LAM_SCHEDULE_COSINE ? 2
+                                                                        : 0);
+  if (c->schedule.step_size > 0)
+    gtk_spin_button_set_value (self->step_size_spin, c->schedule.step_size);
+  if (c->schedule.gamma > 0)
+    gtk_spin_button_set_value (self->gamma_spin, c->schedule.gamma);
+  gtk_spin_button_set_value (self->eta_min_spin, c->schedule.eta_min);
+  gboolean no_normalisation = !c->normalize_from_data && c->mean[0] == 0 && c->std[0] == 1;
+  gtk_drop_down_set_selected (self->norm_dropdown, c->normalize_from_data ? 0
+                                                   : no_normalisation     ? 1
+                                                                          : 2);
+  if (!c->normalize_from_data && !no_normalisation) {
+    gtk_spin_button_set_value (self->norm_mean_spin, c->mean[0]);
+    gtk_spin_button_set_value (self->norm_std_spin, c->std[0]);
+  }
+  gtk_spin_button_set_value (self->crop_spin, c->crop_padding);
+  gtk_check_button_set_active (self->hflip_check, c->hflip);
   for (guint i = 0; i < self->device_ids->len; i++)
     if (g_strcmp0 (g_ptr_array_index (self->device_ids, i), file->device) == 0)
       gtk_drop_down_set_selected (self->device_dropdown, i);
@@ -771,8 +852,14 @@ lam_train_page_get_current_run (LamTrainPage *self)
 static void
 on_setting_edited (LamTrainPage *self)
 {
-  if (!self->loading_settings)
-    lam_project_set_modified (self->project, TRUE);
+  if (self->loading_settings)
+    return;
+  lam_project_set_modified (self->project, TRUE);
+  /* The lesson's settings follow the page at once, so the Data page shows
+   * the normalisation and augmentation they ask for. */
+  read_settings (self, lam_project_get_config (self->project));
+  update_actions (self);
+  lam_project_settings_changed (self->project);
 }
 
 void
@@ -1105,6 +1192,16 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, lr_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, momentum_label);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, momentum_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, decay_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, schedule_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, step_size_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, gamma_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, eta_min_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, norm_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, norm_mean_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, norm_std_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, crop_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, hflip_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, val_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, seed_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, device_dropdown);
@@ -1151,11 +1248,20 @@ lam_train_page_init (LamTrainPage *self)
   g_signal_connect_swapped (self->optimizer_dropdown, "notify::selected",
                             G_CALLBACK (on_optimizer_changed), self);
   g_signal_connect_swapped (self->lr_spin, "value-changed", G_CALLBACK (on_lr_changed), self);
-  GtkWidget *edited[] = { GTK_WIDGET (self->epochs_spin), GTK_WIDGET (self->batch_spin),
-                          GTK_WIDGET (self->lr_spin), GTK_WIDGET (self->momentum_spin),
-                          GTK_WIDGET (self->val_spin), GTK_WIDGET (self->seed_spin) };
+  GtkWidget *edited[] = { GTK_WIDGET (self->epochs_spin),    GTK_WIDGET (self->batch_spin),
+                          GTK_WIDGET (self->lr_spin),        GTK_WIDGET (self->momentum_spin),
+                          GTK_WIDGET (self->val_spin),       GTK_WIDGET (self->seed_spin),
+                          GTK_WIDGET (self->decay_spin),     GTK_WIDGET (self->step_size_spin),
+                          GTK_WIDGET (self->gamma_spin),     GTK_WIDGET (self->eta_min_spin),
+                          GTK_WIDGET (self->norm_mean_spin), GTK_WIDGET (self->norm_std_spin),
+                          GTK_WIDGET (self->crop_spin) };
   for (guint i = 0; i < G_N_ELEMENTS (edited); i++)
     g_signal_connect_swapped (edited[i], "value-changed", G_CALLBACK (on_setting_edited), self);
+  g_signal_connect_swapped (self->schedule_dropdown, "notify::selected",
+                            G_CALLBACK (on_setting_edited), self);
+  g_signal_connect_swapped (self->norm_dropdown, "notify::selected",
+                            G_CALLBACK (on_setting_edited), self);
+  g_signal_connect_swapped (self->hflip_check, "toggled", G_CALLBACK (on_setting_edited), self);
   g_signal_connect_swapped (self->optimizer_dropdown, "notify::selected",
                             G_CALLBACK (on_setting_edited), self);
   g_signal_connect_swapped (self->device_dropdown, "notify::selected",
