@@ -624,7 +624,17 @@ test_weights_from_another_dataset (void)
   g_assert_true (gtk_widget_has_css_class (find_summary_label (GTK_WIDGET (page)), "warning"));
   save_png ("evaluate-other-dataset.png");
 
+  /* Scrolled down and then re-evaluated: the gallery is back at its top,
+   * the selection kept. */
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (page);
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (gallery));
+  gtk_adjustment_set_value (vadjustment, gtk_adjustment_get_upper (vadjustment));
+  lam_test_settle (100);
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadjustment), >, 0);
+  int selected = lam_prediction_grid_get_selected (gallery);
   publish (2);
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadjustment), ==, 0);
+  g_assert_cmpint (lam_prediction_grid_get_selected (gallery), ==, selected);
   g_assert_null (strstr (find_summary (GTK_WIDGET (page)), "trained on"));
   g_assert_false (gtk_widget_has_css_class (find_summary_label (GTK_WIDGET (page)), "warning"));
 }

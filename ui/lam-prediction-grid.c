@@ -775,13 +775,12 @@ lam_prediction_grid_set_result (LamPredictionGrid *self, LamEvaluationResult *re
   if (result != NULL && (self->filter_true >= result->dataset->n_classes ||
                          self->filter_predicted >= result->dataset->n_classes))
     self->filter_true = self->filter_predicted = -1;
-  double value = gtk_adjustment_get_value (self->scroll.vadjustment);
   rebuild (self);
-  /* A newer epoch's result keeps the view where the person left it. */
-  if (self->selected >= 0) {
-    gtk_adjustment_set_value (self->scroll.vadjustment, value);
-    scroll_to_position (self, self->selected);
-  }
+  /* A new result opens at its top, where its mistakes come first; the
+   * image the person chose stays selected (and in the detail view) even
+   * when it now lies further down. */
+  gtk_adjustment_set_value (self->scroll.vadjustment, 0);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 LamEvaluationResult *
