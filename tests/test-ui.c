@@ -492,6 +492,10 @@ test_train_runs (void)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (note)));
   g_assert_nonnull (strstr (gtk_label_get_text (note), "Run 2 was dropped"));
   assert_run_colors (page, 10);
+  /* Run 3, now an earlier run, still shows its lr change, named for it. */
+  g_assert_cmpuint (lam_chart_get_n_markers (loss), ==, 1);
+  lam_chart_get_marker (loss, 0, NULL, &marker);
+  g_assert_cmpstr (marker, ==, "run 3: lr 0.0002");
   save_png ("window-train-ten-runs.png");
 }
 
