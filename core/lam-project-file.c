@@ -30,14 +30,49 @@ lam_project_describe_settings (const LamTrainerConfig *config, const LamModelSpe
                           config->optimizer.lr, config->batch_size);
 }
 
+char *
+lam_project_describe_model (const LamModelSpec *spec, guint max_chars)
+{
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_autofree char *text = NULL;
+  if (spec->name && *spec->name) {
+    text = g_strdup (spec->name);
+  } else {
+    /* The dataset beside it in a label says what the input is. */
+    g_autofree char *full = lam_model_spec_to_text (spec);
+    const char *layers = full;
+    if (g_str_has_prefix (full, "input=") && strchr (full, ',') != NULL)
+      layers = strchr (full, ',') + 1;
+    text = g_strdup (layers);
+  }
+  if (max_chars == 0 || !g_utf8_validate (text, -1, NULL) ||
+      (guint) g_utf8_strlen (text, -1) <= max_chars)
+    return g_steal_pointer (&text);
+  g_autofree char *head = g_utf8_substring (text, 0, MAX (max_chars, 2) - 1);
+  return g_strconcat (head, "…", NULL);
+}
+
+char *
+lam_project_describe_optimizer (const LamOptimizerConfig *optimizer)
+{
+  g_return_val_if_fail (optimizer != NULL, NULL);
+  return g_strdup_printf ("%s %g",
+                          optimizer->kind == LAM_OPTIMIZER_SGD    ? "SGD"
+                          : optimizer->kind == LAM_OPTIMIZER_ADAM ? "Adam"
+                                                                  : "AdamW",
+                          optimizer->lr);
+}
+
 LamProjectRun *
 lam_project_run_new (int number, const char *settings)
 {
   LamProjectRun *run = g_new0 (LamProjectRun, 1);
   run->number = number;
   run->settings = g_strdup (settings ? settings : "");
+  run->color = -1;
   run->steps = g_array_new (FALSE, FALSE, sizeof (LamRunStep));
   run->epochs = g_array_new (FALSE, FALSE, sizeof (LamRunEpoch));
+  run->lr_changes = g_array_new (FALSE, FALSE, sizeof (LamRunLrChange));
   run->test_loss = run->test_accuracy = NAN;
   return run;
 }
@@ -46,8 +81,14 @@ LamProjectRun *
 lam_project_run_copy (const LamProjectRun *run)
 {
   LamProjectRun *copy = lam_project_run_new (run->number, run->settings);
+  copy->dataset = g_strdup (run->dataset);
+  copy->model = g_strdup (run->model);
+  copy->optimizer = g_strdup (run->optimizer);
+  copy->color = run->color;
+  copy->hidden = run->hidden;
   g_array_append_vals (copy->steps, run->steps->data, run->steps->len);
   g_array_append_vals (copy->epochs, run->epochs->data, run->epochs->len);
+  g_array_append_vals (copy->lr_changes, run->lr_changes->data, run->lr_changes->len);
   copy->test_loss = run->test_loss;
   copy->test_accuracy = run->test_accuracy;
   return copy;
@@ -59,9 +100,41 @@ lam_project_run_free (LamProjectRun *run)
   if (run == NULL)
     return;
   g_free (run->settings);
+  g_free (run->dataset);
+  g_free (run->model);
+  g_free (run->optimizer);
   g_array_unref (run->steps);
   g_array_unref (run->epochs);
+  g_array_unref (run->lr_changes);
   g_free (run);
+}
+
+char *
+lam_project_run_dup_label (const LamProjectRun *run)
+{
+  g_return_val_if_fail (run != NULL, NULL);
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "Run %d", run->number);
+  if (run->model == NULL && run->optimizer == NULL) {
+    if (run->dataset != NULL)
+      g_string_append_printf (s, " · %s", run->dataset);
+    if (run->settings != NULL && *run->settings)
+      g_string_append_printf (s, " · %s", run->settings);
+    return g_string_free (s, FALSE);
+  }
+  const char *parts[] = { run->dataset, run->model, run->optimizer };
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    if (parts[i] != NULL && *parts[i])
+      g_string_append_printf (s, " · %s", parts[i]);
+  return g_string_free (s, FALSE);
+}
+
+void
+lam_project_run_add_lr_change (LamProjectRun *run, double x, double lr)
+{
+  g_return_if_fail (run != NULL);
+  LamRunLrChange change = { x, lr };
+  g_array_append_val (run->lr_changes, change);
 }
 
 static void
@@ -130,6 +203,7 @@ lam_project_file_new (void)
   LamProjectFile *file = g_new0 (LamProjectFile, 1);
   file->version = LAM_PROJECT_FILE_VERSION;
   file->config = lam_trainer_config_default ();
+  file->normalize_by_data = file->config.normalize_from_data;
   file->device = g_strdup ("auto");
   file->runs = g_ptr_array_new_with_free_func ((GDestroyNotify) lam_project_run_free);
   for (int c = 0; c < 3; c++)
@@ -330,6 +404,20 @@ add_run (JsonBuilder *b, const LamProjectRun *run)
   json_builder_add_int_value (b, run->number);
   json_builder_set_member_name (b, "settings");
   json_builder_add_string_value (b, run->settings);
+  const char *const names[] = { "dataset", "model", "optimizer" };
+  const char *const values[] = { run->dataset, run->model, run->optimizer };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    if (values[i] == NULL)
+      continue;
+    json_builder_set_member_name (b, names[i]);
+    json_builder_add_string_value (b, values[i]);
+  }
+  if (run->color >= 0) {
+    json_builder_set_member_name (b, "color");
+    json_builder_add_int_value (b, run->color);
+  }
+  json_builder_set_member_name (b, "hidden");
+  json_builder_add_boolean_value (b, run->hidden);
   add_number (b, "test_loss", run->test_loss);
   add_number (b, "test_accuracy", run->test_accuracy);
   /* Steps as [x, loss, accuracy] triples: thousands of them stay compact. */
@@ -364,6 +452,19 @@ add_run (JsonBuilder *b, const LamProjectRun *run)
     add_number (b, "seconds", e->seconds);
     add_number (b, "lr", e->lr);
     json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  /* As [epoch, lr] pairs, like the steps. */
+  json_builder_set_member_name (b, "lr_changes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < run->lr_changes->len; i++) {
+    const LamRunLrChange *c = &g_array_index (run->lr_changes, LamRunLrChange, i);
+    if (!isfinite (c->x) || !isfinite (c->lr))
+      continue;
+    json_builder_begin_array (b);
+    json_builder_add_double_value (b, c->x);
+    json_builder_add_double_value (b, c->lr);
+    json_builder_end_array (b);
   }
   json_builder_end_array (b);
   json_builder_end_object (b);
@@ -466,6 +567,11 @@ project_json (const LamProjectFile *file, const char *save_id, const char *weigh
   json_builder_add_value (b, json_node_copy (json_parser_get_root (spec_parser)));
   json_builder_set_member_name (b, "training");
   add_config (b, &file->config, file->device);
+  json_builder_set_member_name (b, "lesson");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "normalize_by_data");
+  json_builder_add_boolean_value (b, file->normalize_by_data);
+  json_builder_end_object (b);
 
   json_builder_set_member_name (b, "dataset");
   json_builder_begin_object (b);
@@ -987,6 +1093,50 @@ read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
     row.epoch = (int) epoch;
     g_array_append_val (run->epochs, row);
   }
+
+  /* Fields a file written before them lacks; where present they are
+   * checked like the rest. */
+  const char *const names[] = { "dataset", "model", "optimizer" };
+  char **values[] = { &run->dataset, &run->model, &run->optimizer };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    if (!json_object_has_member (obj, names[i]))
+      continue;
+    const char *text = get_string (r, obj, p, names[i], TRUE, &ok);
+    if (!ok)
+      return FALSE;
+    *values[i] = g_strdup (text);
+  }
+  if (json_object_has_member (obj, "color")) {
+    gint64 color;
+    if (!get_int (r, obj, p, "color", 0, 255, &color))
+      return FALSE;
+    run->color = (int) color;
+  }
+  if (json_object_has_member (obj, "hidden") && !get_bool (r, obj, p, "hidden", &run->hidden))
+    return FALSE;
+  if (json_object_has_member (obj, "lr_changes")) {
+    g_autofree char *changes_field = field_name (p, "lr_changes");
+    JsonNode *changes = json_object_get_member (obj, "lr_changes");
+    if (!JSON_NODE_HOLDS_ARRAY (changes))
+      return wrong_type (r, changes_field, "an array of [epoch, lr] pairs", changes);
+    array = json_node_get_array (changes);
+    for (guint i = 0; i < json_array_get_length (array); i++) {
+      JsonNode *e = json_array_get_element (array, i);
+      JsonArray *pair = JSON_NODE_HOLDS_ARRAY (e) ? json_node_get_array (e) : NULL;
+      if (pair == NULL || json_array_get_length (pair) != 2 ||
+          !is_number (json_array_get_element (pair, 0)) ||
+          !is_number (json_array_get_element (pair, 1)))
+        return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                     "\"%s[%u]\" must be an [epoch, lr] pair of numbers", changes_field, i);
+      double x = json_array_get_double_element (pair, 0);
+      double lr = json_array_get_double_element (pair, 1);
+      if (!(x >= 0 && x <= 100000) || !(lr > 0 && lr <= 100))
+        return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                     "\"%s[%u]\" is [%g, %g]; expected an epoch in [0, 100000] and a rate in "
+                     "(0, 100]", changes_field, i, x, lr);
+      lam_project_run_add_lr_change (run, x, lr);
+    }
+  }
   *out = g_steal_pointer (&run);
   return TRUE;
 }
@@ -1297,6 +1447,15 @@ load_project (const char *path, GError **error)
   JsonObject *training = get_object (&r, obj, NULL, "training", FALSE);
   if (training == NULL || !read_config (&r, training, &file->config, &file->device))
     return NULL;
+  /* Files from before "lesson" normalise as their settings say. */
+  file->normalize_by_data = file->config.normalize_from_data;
+  if (json_object_has_member (obj, "lesson")) {
+    JsonObject *lesson = get_object (&r, obj, NULL, "lesson", FALSE);
+    if (lesson == NULL ||
+        (json_object_has_member (lesson, "normalize_by_data") &&
+         !get_bool (&r, lesson, "lesson", "normalize_by_data", &file->normalize_by_data)))
+      return NULL;
+  }
 
   JsonObject *dataset = get_object (&r, obj, NULL, "dataset", FALSE);
   if (dataset == NULL)

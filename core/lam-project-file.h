@@ -61,22 +61,47 @@ typedef struct
   double lr;
 } LamRunEpoch;
 
+/* The learning rate changed by hand while the run trained. */
+typedef struct
+{
+  double x;  /* fractional epoch of the change */
+  double lr; /* the new rate */
+} LamRunLrChange;
+
+/* The fields after settings came with runs overlaid in colour; a file
+ * written before them loads with NULL text, colour -1 and no lr changes. */
 typedef struct
 {
   int number;
   char *settings;       /* owned: "mlp, Adam lr 0.001, batch 64" */
+  char *dataset;        /* owned, may be NULL: "Fashion-MNIST" */
+  char *model;          /* owned, may be NULL: the preset's name or the spec as short text */
+  char *optimizer;      /* owned, may be NULL: "Adam 0.001" */
+  int color;            /* index into the charts' run palette; -1 when not chosen yet */
+  gboolean hidden;      /* kept, but not drawn on the charts */
   GArray *steps;        /* of LamRunStep, in order */
   GArray *epochs;       /* of LamRunEpoch, in order */
+  GArray *lr_changes;   /* of LamRunLrChange, in order */
   double test_loss;     /* NAN when the test set was not evaluated */
   double test_accuracy;
 } LamProjectRun;
 
-/* "mlp, Adam lr 0.001, batch 64": how a run is labelled in charts. */
+/* "mlp, Adam lr 0.001, batch 64": a run's settings in one line. */
 char *lam_project_describe_settings (const LamTrainerConfig *config, const LamModelSpec *spec);
+/* "Small CNN", or the layers as text ("flatten,linear:256,relu,linear:10"),
+ * shortened with an ellipsis past max_chars (0 for no limit). */
+char *lam_project_describe_model (const LamModelSpec *spec, guint max_chars);
+/* "Adam 0.001", "SGD 0.01". */
+char *lam_project_describe_optimizer (const LamOptimizerConfig *optimizer);
 
 LamProjectRun *lam_project_run_new (int number, const char *settings);
 LamProjectRun *lam_project_run_copy (const LamProjectRun *run);
 void lam_project_run_free (LamProjectRun *run);
+/* How charts and lists name a run: "Run 3 · Fashion-MNIST · Small CNN ·
+ * Adam 0.001"; a run saved without those fields, "Run 3 · " and its
+ * settings. */
+char *lam_project_run_dup_label (const LamProjectRun *run);
+void lam_project_run_add_lr_change (LamProjectRun *run, double x, double lr);
 /* The run's history as CSV: a header, then one row per epoch (kind
  * "epoch") and one per recorded step (kind "step", epoch fractional):
  * kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr */
@@ -89,6 +114,11 @@ typedef struct
   int version;            /* the format read; 0 for a checkpoint of `lamina train --save` */
   LamModelSpec *spec;     /* owned; input set */
   LamTrainerConfig config;
+  /* The lesson's own choice to normalise by the dataset's statistics. A
+   * run that can continue saves config with the exact numbers it used
+   * (continuing needs them), which would otherwise read as numbers the
+   * user typed. */
+  gboolean normalize_by_data;
   char *device;           /* owned: "auto", "cpu" or "cuda" */
   char *dataset_dir;      /* owned, may be NULL */
   char *dataset_name;     /* owned, may be NULL */

@@ -509,6 +509,214 @@ test_properties (void)
   g_assert_cmpint (min, >=, 200);
 }
 
+static double
+channel_linear (double c)
+{
+  return c <= 0.04045 ? c / 12.92 : pow ((c + 0.055) / 1.055, 2.4);
+}
+
+/* WCAG's relative luminance and contrast ratio. */
+static double
+relative_luminance (const GdkRGBA *c)
+{
+  return 0.2126 * channel_linear (c->red) + 0.7152 * channel_linear (c->green)
+         + 0.0722 * channel_linear (c->blue);
+}
+
+static double
+contrast_ratio (const GdkRGBA *a, const GdkRGBA *b)
+{
+  double la = relative_luminance (a), lb = relative_luminance (b);
+
+  return (MAX (la, lb) + 0.05) / (MIN (la, lb) + 0.05);
+}
+
+static void
+to_lab (const GdkRGBA *c, double lab[3])
+{
+  double r = channel_linear (c->red), g = channel_linear (c->green), b = channel_linear (c->blue);
+  double xyz[3] = { (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+                    0.2126 * r + 0.7152 * g + 0.0722 * b,
+                    (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883 };
+  double f[3];
+
+  for (int i = 0; i < 3; i++)
+    f[i] = xyz[i] > 0.008856 ? cbrt (xyz[i]) : 7.787 * xyz[i] + 16.0 / 116;
+  lab[0] = 116 * f[1] - 16;
+  lab[1] = 500 * (f[0] - f[1]);
+  lab[2] = 200 * (f[1] - f[2]);
+}
+
+/* Every run colour reads on the light theme's background (#fafafa) and the
+ * dark one's (#242424), and any two are far apart. */
+static void
+test_run_colors_readable (void)
+{
+  const GdkRGBA light = { 0.98, 0.98, 0.98, 1 }, dark = { 0.14, 0.14, 0.14, 1 };
+  double closest = INFINITY;
+
+  for (guint i = 0; i < LAM_CHART_N_RUN_COLORS; i++)
+    {
+      GdkRGBA a, again;
+      double lab_a[3];
+
+      lam_chart_get_run_color (i, &a);
+      lam_chart_get_run_color (i + LAM_CHART_N_RUN_COLORS, &again);
+      g_assert_true (gdk_rgba_equal (&a, &again));
+      g_assert_cmpfloat (a.alpha, ==, 1);
+      g_assert_cmpfloat (contrast_ratio (&a, &light), >=, 3.0);
+      g_assert_cmpfloat (contrast_ratio (&a, &dark), >=, 3.0);
+      to_lab (&a, lab_a);
+      for (guint k = 0; k < i; k++)
+        {
+          GdkRGBA b;
+          double lab_b[3];
+
+          lam_chart_get_run_color (k, &b);
+          to_lab (&b, lab_b);
+          closest = MIN (closest, sqrt ((lab_a[0] - lab_b[0]) * (lab_a[0] - lab_b[0])
+                                        + (lab_a[1] - lab_b[1]) * (lab_a[1] - lab_b[1])
+                                        + (lab_a[2] - lab_b[2]) * (lab_a[2] - lab_b[2])));
+        }
+    }
+  g_test_message ("closest two run colours: %.1f apart in CIELAB", closest);
+  g_assert_cmpfloat (closest, >=, 20);
+}
+
+/* Runs overlaid with projector-thick lines: each earlier run, faded, still
+ * shows its own colour, apart from the others and from the background; the
+ * current one is drawn at full strength. */
+static void
+test_run_colors_drawn (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  const guint n_runs = LAM_CHART_N_RUN_COLORS;
+  GdkRGBA seen[LAM_CHART_N_RUN_COLORS], bg;
+  cairo_surface_t *surface;
+  const guchar *data;
+  int stride;
+
+  lam_chart_set_line_width (chart, 3.5);
+  lam_chart_set_y_limits (chart, 0, n_runs + 1);
+  for (guint r = 0; r < n_runs; r++)
+    {
+      GdkRGBA color;
+      g_autofree char *name = g_strdup_printf ("Run %u", r + 1);
+      guint id;
+
+      lam_chart_get_run_color (r, &color);
+      id = lam_chart_add_series (chart, name, &color,
+                                 r + 1 < n_runs ? LAM_CHART_SERIES_FADED : LAM_CHART_SERIES_NONE);
+      lam_chart_append (chart, id, 0, r + 1);
+      lam_chart_append (chart, id, 4, r + 1);
+    }
+  surface = draw_to_surface (chart, 2 * PLOT_W, 2 * PLOT_H);
+  data = cairo_image_surface_get_data (surface);
+  stride = cairo_image_surface_get_stride (surface);
+
+  {
+    guint32 p = *(const guint32 *) data;
+    bg = (GdkRGBA) { ((p >> 16) & 0xff) / 255.0, ((p >> 8) & 0xff) / 255.0, (p & 0xff) / 255.0, 1 };
+  }
+  for (guint r = 0; r < n_runs; r++)
+    {
+      double wx, wy;
+      guint32 p;
+
+      /* Left of the middle, clear of the legend in a corner. */
+      g_assert_true (lam_chart_data_to_widget (chart, 1.5, r + 1, &wx, &wy));
+      p = *(const guint32 *) (data + (int) round (wy) * stride + (int) round (wx) * 4);
+      seen[r] = (GdkRGBA) { ((p >> 16) & 0xff) / 255.0, ((p >> 8) & 0xff) / 255.0,
+                            (p & 0xff) / 255.0, 1 };
+      g_assert_cmpfloat (fabs (seen[r].red - bg.red) + fabs (seen[r].green - bg.green)
+                           + fabs (seen[r].blue - bg.blue), >, 0.3);
+      for (guint k = 0; k < r; k++)
+        g_assert_cmpfloat (fabs (seen[r].red - seen[k].red) + fabs (seen[r].green - seen[k].green)
+                             + fabs (seen[r].blue - seen[k].blue), >, 0.1);
+    }
+  /* The current run at full strength: its own colour exactly. */
+  {
+    GdkRGBA current;
+
+    lam_chart_get_run_color (n_runs - 1, &current);
+    g_assert_cmpfloat (fabs (seen[n_runs - 1].red - current.red), <, 0.02);
+    g_assert_cmpfloat (fabs (seen[n_runs - 1].green - current.green), <, 0.02);
+    g_assert_cmpfloat (fabs (seen[n_runs - 1].blue - current.blue), <, 0.02);
+  }
+  cairo_surface_destroy (surface);
+}
+
+/* Pixels down the plot at data x whose blue stands well above their red. */
+static guint
+count_tinted_column (LamChart *chart, cairo_surface_t *surface, double x)
+{
+  const guchar *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  int height = cairo_image_surface_get_height (surface);
+  double wx, wy;
+  guint count = 0;
+
+  lam_chart_data_to_widget (chart, x, 1, &wx, &wy);
+  for (int y = 0; y < height; y++)
+    {
+      guint32 p = *(const guint32 *) (data + y * stride + (int) floor (wx) * 4);
+
+      if ((p & 0xff) / 255.0 - ((p >> 16) & 0xff) / 255.0 > 0.15)
+        count++;
+    }
+  return count;
+}
+
+/* Series report their name, colour and flags; a series kept out of the
+ * legend is still drawn; markers keep their place, label and colour. */
+static void
+test_series_queries (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  GdkRGBA orange, teal, got;
+  guint a, b;
+  double x;
+  const char *label;
+  cairo_surface_t *surface;
+
+  lam_chart_get_run_color (1, &orange);
+  a = lam_chart_add_series (chart, "Run 1 · Fashion-MNIST · mlp · Adam 0.001", &orange,
+                            LAM_CHART_SERIES_SMOOTHED | LAM_CHART_SERIES_FADED);
+  b = lam_chart_add_series (chart, "Run 1 validation", &orange,
+                            LAM_CHART_SERIES_POINTS | LAM_CHART_SERIES_NO_LEGEND);
+  g_assert_cmpuint (lam_chart_get_nth_series (chart, 0), ==, a);
+  g_assert_cmpuint (lam_chart_get_nth_series (chart, 1), ==, b);
+  g_assert_cmpuint (lam_chart_get_nth_series (chart, 2), ==, 0);
+  g_assert_cmpstr (lam_chart_get_series_name (chart, a), ==,
+                   "Run 1 · Fashion-MNIST · mlp · Adam 0.001");
+  lam_chart_get_series_color (chart, b, &got);
+  g_assert_true (gdk_rgba_equal (&got, &orange));
+  g_assert_cmpint (lam_chart_get_series_flags (chart, a), ==,
+                   LAM_CHART_SERIES_SMOOTHED | LAM_CHART_SERIES_FADED);
+  for (guint i = 0; i <= 10; i++)
+    {
+      lam_chart_append (chart, a, i * 0.2, 1.0 / (1 + i));
+      lam_chart_append (chart, b, i * 0.2, 1.2 / (1 + i));
+    }
+
+  lam_chart_get_run_color (7, &teal);
+  lam_chart_add_marker_full (chart, 0.5, "lr 0.01", &teal, LAM_CHART_SERIES_FADED);
+  lam_chart_add_marker (chart, 1.5, "lr 0.001");
+  g_assert_cmpuint (lam_chart_get_n_markers (chart), ==, 2);
+  lam_chart_get_marker (chart, 0, &x, &label);
+  g_assert_cmpfloat (x, ==, 0.5);
+  g_assert_cmpstr (label, ==, "lr 0.01");
+  lam_chart_get_marker (chart, 1, &x, NULL);
+  g_assert_cmpfloat (x, ==, 1.5);
+
+  /* The coloured marker's dashed line, a lighter teal, down the plot at
+   * x = 0.5; the other marker's, grey, has no tint. */
+  surface = draw_to_surface (chart, PLOT_W, PLOT_H);
+  g_assert_cmpuint (count_tinted_column (chart, surface, 0.5), >, 40);
+  g_assert_cmpuint (count_tinted_column (chart, surface, 1.5), <, 5);
+  cairo_surface_destroy (surface);
+}
+
 /* Windows */
 
 static void
@@ -1380,6 +1588,9 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/axes/fixed-limits", test_axes_fixed_limits);
   g_test_add_func ("/chart/smoothing/raw-points", test_smoothing_raw_points);
   g_test_add_func ("/chart/markers", test_markers);
+  g_test_add_func ("/chart/series/queries", test_series_queries);
+  g_test_add_func ("/chart/run-colors/readable", test_run_colors_readable);
+  g_test_add_func ("/chart/run-colors/drawn", test_run_colors_drawn);
   g_test_add_func ("/chart/properties", test_properties);
   g_test_add_func ("/chart/draw/pixels", test_draw_pixels);
   g_test_add_func ("/chart/draw/smoothed", test_draw_smoothed);

@@ -130,7 +130,14 @@ full_project (void)
     if (r == 2) {
       run->test_loss = 0.4321;
       run->test_accuracy = 0.8765;
+      run->hidden = TRUE;
     }
+    run->dataset = g_strdup ("Fashion-MNIST");
+    run->model = g_strdup ("flatten,linear:5,relu,dropout:0.25,linear:3");
+    run->optimizer = g_strdup ("AdamW 0.0033");
+    run->color = 3 + r;
+    lam_project_run_add_lr_change (run, 0.75, 0.001);
+    lam_project_run_add_lr_change (run, 1.5 + r, 0.0005 / r);
     g_ptr_array_add (file->runs, run);
   }
 
@@ -217,6 +224,14 @@ test_round_trip (Fixture *f, gconstpointer data)
     const LamProjectRun *y = g_ptr_array_index (back->runs, r);
     g_assert_cmpint (x->number, ==, y->number);
     g_assert_cmpstr (x->settings, ==, y->settings);
+    g_assert_cmpstr (x->dataset, ==, y->dataset);
+    g_assert_cmpstr (x->model, ==, y->model);
+    g_assert_cmpstr (x->optimizer, ==, y->optimizer);
+    g_assert_cmpint (x->color, ==, y->color);
+    g_assert_cmpint (x->hidden, ==, y->hidden);
+    g_assert_cmpuint (y->lr_changes->len, ==, 2);
+    g_assert_cmpmem (x->lr_changes->data, x->lr_changes->len * sizeof (LamRunLrChange),
+                     y->lr_changes->data, y->lr_changes->len * sizeof (LamRunLrChange));
     assert_same_double (x->test_loss, y->test_loss);
     assert_same_double (x->test_accuracy, y->test_accuracy);
     g_assert_cmpuint (x->steps->len, ==, y->steps->len);
@@ -389,6 +404,11 @@ test_wrong_types (Fixture *f, gconstpointer data)
     { "\"format\" : \"lamina-project\"", "\"format\" : \"something\"", "\"format\" is \"something\"" },
     { "\"dataset\" : {", "\"dataset\" : 3, \"x\" : {", "\"dataset\" must be an object, found a number" },
     { "\"epochs\" : [", "\"epochs\" : {}, \"e\" : [", "\"runs[0].epochs\" must be an array" },
+    { "\"lr_changes\" : [", "\"lr_changes\" : [[\"a\", 1], ", "\"runs[0].lr_changes[0]\" must be an [epoch, lr] pair" },
+    { "\"lr_changes\" : [", "\"lr_changes\" : [[1, -2], ", "\"runs[0].lr_changes[0]\" is [1, -2]" },
+    { "\"lr_changes\" : [", "\"lr_changes\" : 1, \"l\" : [", "\"runs[0].lr_changes\" must be an array" },
+    { "\"color\" : 4", "\"color\" : \"red\"", "\"runs[0].color\" must be a whole number" },
+    { "\"hidden\" : false", "\"hidden\" : 0", "\"runs[0].hidden\" must be true or false" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *path = save_demo (f, "w.lamina");
@@ -907,6 +927,168 @@ test_non_finite_never_written (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* A run whose learning rate was changed by hand reopens with its changes,
+ * in order, and with the label that names it. */
+static void
+test_lr_changes_reopen (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = spec_for ("input=1x4x4,flatten,linear:3");
+  LamProjectRun *run = lam_project_run_new (4, "mlp, Adam lr 0.001, batch 64");
+  run->dataset = g_strdup ("Fashion-MNIST");
+  run->model = lam_project_describe_model (file->spec, 0);
+  run->optimizer = lam_project_describe_optimizer (&file->config.optimizer);
+  for (int i = 0; i < 30; i++) {
+    LamRunStep step = { i / 10.0, 2.0 / (1 + i), i / 30.0 };
+    g_array_append_val (run->steps, step);
+  }
+  lam_project_run_add_lr_change (run, 0.4, 0.01);
+  lam_project_run_add_lr_change (run, 1.25, 0.003);
+  lam_project_run_add_lr_change (run, 2.5, 1e-5);
+  g_ptr_array_add (file->runs, run);
+  /* A second run without changes keeps none. */
+  g_ptr_array_add (file->runs, lam_project_run_new (5, "mlp, SGD lr 0.01, batch 64"));
+
+  g_autofree char *path = fixture_path (f, "lr.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->runs->len, ==, 2);
+  const LamProjectRun *a = g_ptr_array_index (back->runs, 0);
+  g_assert_cmpuint (a->lr_changes->len, ==, 3);
+  const double want[][2] = { { 0.4, 0.01 }, { 1.25, 0.003 }, { 2.5, 1e-5 } };
+  for (guint i = 0; i < 3; i++) {
+    const LamRunLrChange *c = &g_array_index (a->lr_changes, LamRunLrChange, i);
+    g_assert_cmpfloat (c->x, ==, want[i][0]);
+    g_assert_cmpfloat (c->lr, ==, want[i][1]);
+  }
+  g_autofree char *label = lam_project_run_dup_label (a);
+  g_assert_cmpstr (label, ==, "Run 4 · Fashion-MNIST · flatten,linear:3 · Adam 0.001");
+  const LamProjectRun *b = g_ptr_array_index (back->runs, 1);
+  g_assert_cmpuint (b->lr_changes->len, ==, 0);
+  g_assert_cmpint (b->color, ==, -1);
+  g_assert_null (b->dataset);
+
+  /* A copy carries them too. */
+  g_autoptr (LamProjectRun) copy = lam_project_run_copy (a);
+  g_assert_cmpuint (copy->lr_changes->len, ==, 3);
+  g_assert_cmpstr (copy->model, ==, a->model);
+}
+
+/* A project written before runs had a dataset, model, optimizer, colour,
+ * visibility and lr changes still loads, its runs labelled by their
+ * settings. */
+static void
+test_runs_without_new_fields (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "old-runs.lamina");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonArray *runs = json_object_get_array_member (root, "runs");
+  const char *added[] = { "dataset", "model", "optimizer", "color", "hidden", "lr_changes" };
+  for (guint i = 0; i < json_array_get_length (runs); i++) {
+    JsonObject *run = json_array_get_object_element (runs, i);
+    for (guint k = 0; k < G_N_ELEMENTS (added); k++) {
+      g_assert_true (json_object_has_member (run, added[k]));
+      json_object_remove_member (run, added[k]);
+    }
+  }
+  g_autofree char *text = json_to_string (json_parser_get_root (parser), TRUE);
+  g_assert_null (strstr (text, "lr_changes"));
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->runs->len, ==, 2);
+  for (guint i = 0; i < back->runs->len; i++) {
+    const LamProjectRun *run = g_ptr_array_index (back->runs, i);
+    g_assert_cmpuint (run->lr_changes->len, ==, 0);
+    g_assert_cmpint (run->color, ==, -1);
+    g_assert_false (run->hidden);
+    g_assert_null (run->model);
+    g_assert_cmpuint (run->steps->len, ==, 25);
+  }
+  g_autofree char *label = lam_project_run_dup_label (g_ptr_array_index (back->runs, 0));
+  g_assert_cmpstr (label, ==, "Run 1 · mlp, AdamW lr 0.0033, batch 33 (1)");
+}
+
+/* A run that can continue is saved with the exact numbers it normalised
+ * by, and the lesson's own choice ("by the data") travels beside them; a
+ * file from before that member normalises as its settings say. */
+static void
+test_lesson_normalisation (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = spec_for ("input=1x28x28,flatten,linear:10");
+  file->config.normalize_from_data = FALSE;
+  file->config.mean[0] = 0.286f;
+  file->config.std[0] = 0.353f;
+  file->normalize_by_data = TRUE;
+  g_autofree char *path = fixture_path (f, "lesson.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (back->normalize_by_data);
+  g_assert_false (back->config.normalize_from_data);
+  g_assert_cmpfloat (back->config.mean[0], ==, 0.286f);
+
+  /* Edited as text: json-glib 1.6 writes 1e-08 back as "1e-08.0". */
+  g_autofree char *saved = NULL;
+  g_assert_true (g_file_get_contents (path, &saved, NULL, &error));
+  g_autoptr (GRegex) member = g_regex_new (",\\s*\"lesson\"\\s*:\\s*\\{[^}]*\\}", 0, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_regex_match (member, saved, 0, NULL));
+  g_autofree char *without = g_regex_replace_literal (member, saved, -1, 0, "", 0, &error);
+  g_assert_true (g_file_set_contents (path, without, -1, &error));
+  g_autoptr (LamProjectFile) old = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_false (old->normalize_by_data);
+
+  /* A lesson member of the wrong type is named. */
+  g_autofree char *bad = g_regex_replace_literal (member, saved, -1, 0, ", \"lesson\": \"yes\"", 0,
+                                                  &error);
+  g_assert_true (g_file_set_contents (path, bad, -1, &error));
+  g_assert_null (lam_project_file_load (path, &error));
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "lesson"));
+}
+
+static void
+test_run_labels (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamModelSpec) spec = spec_for ("input=1x28x28,flatten,linear:256,relu,linear:128,"
+                                            "relu,linear:64,relu,linear:10");
+  g_autofree char *full = lam_project_describe_model (spec, 0);
+  g_assert_cmpstr (full, ==, "flatten,linear:256,relu,linear:128,relu,linear:64,relu,linear:10");
+  g_autofree char *shortened = lam_project_describe_model (spec, 24);
+  g_assert_cmpint (g_utf8_strlen (shortened, -1), ==, 24);
+  g_assert_true (g_str_has_suffix (shortened, "…"));
+  g_assert_true (g_str_has_prefix (shortened, "flatten,linear:256"));
+  spec->name = g_strdup ("Small CNN");
+  g_autofree char *named = lam_project_describe_model (spec, 24);
+  g_assert_cmpstr (named, ==, "Small CNN");
+
+  LamOptimizerConfig sgd = lam_optimizer_config_default (LAM_OPTIMIZER_SGD);
+  sgd.lr = 0.05;
+  g_autofree char *sgd_text = lam_project_describe_optimizer (&sgd);
+  g_assert_cmpstr (sgd_text, ==, "SGD 0.05");
+
+  g_autoptr (LamProjectRun) run = lam_project_run_new (3, "ignored when the fields are set");
+  run->dataset = g_strdup ("Fashion-MNIST");
+  run->model = g_strdup ("small-cnn");
+  run->optimizer = g_strdup ("Adam 0.001");
+  g_autofree char *label = lam_project_run_dup_label (run);
+  g_assert_cmpstr (label, ==, "Run 3 · Fashion-MNIST · small-cnn · Adam 0.001");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -916,6 +1098,10 @@ main (int argc, char **argv)
   ADD ("/round-trip", test_round_trip);
   ADD ("/no-weights", test_no_weights);
   ADD ("/csv", test_csv);
+  ADD ("/runs/lr-changes-reopen", test_lr_changes_reopen);
+  ADD ("/runs/without-new-fields", test_runs_without_new_fields);
+  ADD ("/runs/labels", test_run_labels);
+  ADD ("/lesson/normalisation", test_lesson_normalisation);
   ADD ("/error/truncated", test_truncated);
   ADD ("/error/wrong-types", test_wrong_types);
   ADD ("/error/versions", test_versions);

@@ -2,8 +2,10 @@
  * on the Model page, training runs from the Train page while the frame clock
  * keeps ticking, and every page is saved as a PNG into the build's tests
  * folder for a person to look at. */
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
+#include <string.h>
 
 #include "lam-chart.h"
 #include "lam-data-page.h"
@@ -271,6 +273,293 @@ test_train_epoch_live (void)
   g_assert_false (lam_window_get_presentation (window));
 }
 
+typedef struct
+{
+  guint n;
+  guint ids[LAM_CHART_N_RUN_COLORS];
+  GdkRGBA colors[LAM_CHART_N_RUN_COLORS];
+  gboolean faded[LAM_CHART_N_RUN_COLORS];
+} RunSeries;
+
+/* The legend's entries: one training curve per shown run. */
+static void
+collect_run_series (LamChart *chart, RunSeries *out)
+{
+  out->n = 0;
+  for (guint i = 0; i < lam_chart_get_n_series (chart); i++) {
+    guint id = lam_chart_get_nth_series (chart, i);
+    LamChartSeriesFlags flags = lam_chart_get_series_flags (chart, id);
+    if (!(flags & LAM_CHART_SERIES_SMOOTHED))
+      continue;
+    g_assert_cmpuint (out->n, <, LAM_CHART_N_RUN_COLORS);
+    out->ids[out->n] = id;
+    lam_chart_get_series_color (chart, id, &out->colors[out->n]);
+    out->faded[out->n] = (flags & LAM_CHART_SERIES_FADED) != 0;
+    out->n++;
+  }
+}
+
+/* Each shown run in its own colour, the same on both charts; exactly one,
+ * the last, at full strength. */
+static void
+assert_run_colors (LamTrainPage *page, guint n_shown)
+{
+  LamChart *loss = lam_train_page_get_loss_chart (page);
+  LamChart *accuracy = lam_train_page_get_accuracy_chart (page);
+  RunSeries a, b;
+  collect_run_series (loss, &a);
+  collect_run_series (accuracy, &b);
+  g_assert_cmpuint (a.n, ==, n_shown);
+  g_assert_cmpuint (b.n, ==, n_shown);
+  for (guint i = 0; i < a.n; i++) {
+    g_assert_cmpstr (lam_chart_get_series_name (loss, a.ids[i]), ==,
+                     lam_chart_get_series_name (accuracy, b.ids[i]));
+    g_assert_true (gdk_rgba_equal (&a.colors[i], &b.colors[i]));
+    g_assert_true (a.faded[i] == (i + 1 < a.n));
+    for (guint k = 0; k < i; k++)
+      g_assert_false (gdk_rgba_equal (&a.colors[i], &a.colors[k]));
+  }
+}
+
+static gboolean
+chart_has_series_prefix (LamChart *chart, const char *prefix)
+{
+  for (guint i = 0; i < lam_chart_get_n_series (chart); i++)
+    if (g_str_has_prefix (lam_chart_get_series_name (chart, lam_chart_get_nth_series (chart, i)),
+                          prefix))
+      return TRUE;
+  return FALSE;
+}
+
+static GtkCheckButton *
+run_row_check (LamTrainPage *page, int number)
+{
+  GtkListBox *list = lam_train_page_get_runs_list (page);
+  for (int i = 0;; i++) {
+    GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, i);
+    if (row == NULL)
+      return NULL;
+    GtkWidget *check = gtk_widget_get_first_child (gtk_list_box_row_get_child (row));
+    if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (check), "run-number")) == number)
+      return GTK_CHECK_BUTTON (check);
+  }
+}
+
+/* One batch from idle, then stop: a new run of one step. */
+static void
+short_run (LamTrainPage *page)
+{
+  lam_train_page_set_continue (page, FALSE);
+  lam_train_page_step (page);
+  StepWait wait = { page, 1 };
+  iterate_until (step_reached, &wait, 20000);
+  g_assert_cmpint (lam_train_page_get_step (page), ==, 1);
+  lam_train_page_stop (page);
+  iterate_until (state_is_idle, page, 20000);
+  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+}
+
+static void
+test_train_runs (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed");
+    return;
+  }
+  lam_window_show_page (window, "train");
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
+  LamChart *loss = lam_train_page_get_loss_chart (page);
+  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 2);
+
+  /* A third run whose rate is lowered partway, stopped before its end. */
+  lam_train_page_set_lr (page, 0.001);
+  lam_train_page_start_or_pause (page);
+  StepWait wait = { page, 300 };
+  iterate_until (step_reached, &wait, 60000);
+  lam_train_page_set_lr (page, 0.0002);
+  wait.step = 600;
+  iterate_until (step_reached, &wait, 60000);
+  settle (100);
+  g_assert_cmpuint (lam_chart_get_n_markers (loss), ==, 1);
+  lam_train_page_stop (page);
+  iterate_until (state_is_idle, page, 20000);
+  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+
+  /* The marker outlives the run, and the run keeps the change. */
+  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 3);
+  const LamProjectRun *run3 = lam_train_page_get_run (page, 2);
+  g_assert_cmpint (run3->number, ==, 3);
+  g_assert_cmpuint (run3->lr_changes->len, ==, 1);
+  g_assert_cmpfloat (g_array_index (run3->lr_changes, LamRunLrChange, 0).lr, ==, 0.0002);
+  g_assert_cmpuint (lam_chart_get_n_markers (loss), ==, 1);
+  const char *marker = NULL;
+  lam_chart_get_marker (loss, 0, NULL, &marker);
+  g_assert_cmpstr (marker, ==, "lr 0.0002");
+  g_assert_cmpuint (lam_chart_get_n_markers (lam_train_page_get_accuracy_chart (page)), ==, 1);
+
+  /* Three runs in three colours; the legend names dataset, model and
+   * optimizer. */
+  assert_run_colors (page, 3);
+  RunSeries series;
+  collect_run_series (loss, &series);
+  const char *model = lam_project_get_spec (project)->name;
+  g_assert_nonnull (model);
+  const char *optimizers[] = { "Adam 0.001", "Adam 0.002", "Adam 0.001" };
+  for (guint i = 0; i < 3; i++) {
+    const char *name = lam_chart_get_series_name (loss, series.ids[i]);
+    g_autofree char *want = g_strdup_printf ("Run %u · Fashion-MNIST · %s · %s", i + 1, model,
+                                             optimizers[i]);
+    g_assert_cmpstr (name, ==, want);
+  }
+  g_assert_false (lam_chart_get_series_flags (loss, lam_train_page_get_train_loss_series (page)) &
+                  LAM_CHART_SERIES_FADED);
+  save_png ("window-train-runs.png");
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  save_png ("window-train-runs-dark.png");
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", FALSE, NULL);
+  /* The Runs list, newest first, each with its colour, a check and a
+   * delete button. */
+  GtkWidget *popover =
+    gtk_widget_get_ancestor (GTK_WIDGET (lam_train_page_get_runs_list (page)), GTK_TYPE_POPOVER);
+  g_assert_nonnull (popover);
+  gtk_popover_popup (GTK_POPOVER (popover));
+  settle (300);
+  g_assert_true (gtk_widget_get_mapped (popover));
+  g_autoptr (GError) png_error = NULL;
+  const char *build_dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *list_png = g_build_filename (build_dir ? build_dir : ".",
+                                                "window-train-runs-list.png", NULL);
+  g_assert_true (lam_ui_save_png (popover, list_png, &png_error));
+  g_assert_no_error (png_error);
+  gtk_popover_popdown (GTK_POPOVER (popover));
+  settle (100);
+
+  /* Saved and opened again: the same runs, colours and lr change. */
+  GdkRGBA before[3];
+  for (guint i = 0; i < 3; i++)
+    before[i] = series.colors[i];
+  g_autofree char *dir = g_dir_make_tmp ("lamina-ui-runs-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "runs.lamina", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_window_save_project (window, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *warning = NULL;
+  g_assert_true (lam_window_open_project (window, path, &warning, &error));
+  g_assert_no_error (error);
+  settle (200);
+  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 3);
+  run3 = lam_train_page_get_run (page, 2);
+  g_assert_cmpuint (run3->lr_changes->len, ==, 1);
+  g_assert_cmpuint (lam_chart_get_n_markers (loss), ==, 1);
+  collect_run_series (loss, &series);
+  g_assert_cmpuint (series.n, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    g_assert_true (gdk_rgba_equal (&before[i], &series.colors[i]));
+  const char *names[] = { "runs.lamina", "runs.safetensors", "runs.optimizer.safetensors" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *p = g_build_filename (dir, names[i], NULL);
+    g_remove (p);
+  }
+  g_rmdir (dir);
+
+  /* Hidden through its check, run 2 leaves both charts; shown, it is back
+   * in its colour. Deleted, run 1 is gone. */
+  GtkCheckButton *check = run_row_check (page, 2);
+  g_assert_nonnull (check);
+  g_assert_true (gtk_check_button_get_active (check));
+  gtk_check_button_set_active (check, FALSE);
+  g_assert_true (lam_train_page_get_run (page, 1)->hidden);
+  g_assert_false (chart_has_series_prefix (loss, "Run 2 "));
+  g_assert_false (chart_has_series_prefix (lam_train_page_get_accuracy_chart (page), "Run 2 "));
+  assert_run_colors (page, 2);
+  gtk_check_button_set_active (run_row_check (page, 2), TRUE);
+  g_assert_true (chart_has_series_prefix (loss, "Run 2 "));
+  assert_run_colors (page, 3);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.delete-run", "i", 1));
+  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 2);
+  g_assert_false (chart_has_series_prefix (loss, "Run 1 "));
+  g_assert_null (run_row_check (page, 1));
+  assert_run_colors (page, 2);
+
+  /* Runs 4 to 11 fill the ten places without loss; run 12 drops the
+   * oldest, run 2, and says so. */
+  GtkLabel *note = lam_train_page_get_runs_note (page);
+  for (int i = 4; i <= 11; i++)
+    short_run (page);
+  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 10);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (note)));
+  assert_run_colors (page, 10);
+  short_run (page);
+  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 10);
+  g_assert_cmpint (lam_train_page_get_run (page, 0)->number, ==, 3);
+  g_assert_cmpint (lam_train_page_get_run (page, 9)->number, ==, 12);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (note)));
+  g_assert_nonnull (strstr (gtk_label_get_text (note), "Run 2 was dropped"));
+  assert_run_colors (page, 10);
+  /* Run 3, now an earlier run, still shows its lr change, named for it. */
+  g_assert_cmpuint (lam_chart_get_n_markers (loss), ==, 1);
+  lam_chart_get_marker (loss, 0, NULL, &marker);
+  g_assert_cmpstr (marker, ==, "run 3: lr 0.0002");
+  save_png ("window-train-ten-runs.png");
+}
+
+/* A long table scrolls under its header, which stays in view and keeps its
+ * columns over the rows'. */
+static void
+test_epoch_header_stays (void)
+{
+  lam_window_show_page (window, "train");
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->config = *lam_project_get_config (project);
+  LamProjectRun *run = lam_project_run_new (1, "mlp, Adam lr 0.001, batch 64");
+  for (int e = 1; e <= 60; e++) {
+    LamRunEpoch row = { e, 1.0 / e, 1 - 0.5 / e, 1.1 / e, 1 - 0.6 / e, 2.5, 0.001 };
+    g_array_append_val (run->epochs, row);
+  }
+  g_ptr_array_add (file->runs, run);
+  lam_train_page_load_project_file (page, file);
+  settle (300);
+
+  GtkWidget *header = lam_train_page_get_epoch_header (page);
+  GtkScrolledWindow *scroller = lam_train_page_get_epoch_scroller (page);
+  g_assert_false (gtk_widget_is_ancestor (header, GTK_WIDGET (scroller)));
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (scroller);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (adj), >, gtk_adjustment_get_page_size (adj));
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+  settle (200);
+  g_assert_cmpfloat (gtk_adjustment_get_value (adj), >, 0);
+
+  /* Still drawn, right above the rows. */
+  g_assert_true (gtk_widget_get_mapped (header));
+  graphene_rect_t hb, sb;
+  g_assert_true (gtk_widget_compute_bounds (header, GTK_WIDGET (window), &hb));
+  g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (scroller), GTK_WIDGET (window), &sb));
+  g_assert_cmpfloat (hb.size.height, >, 0);
+  g_assert_cmpfloat (hb.origin.y + hb.size.height, <=, sb.origin.y + 0.5);
+  g_assert_cmpfloat (sb.origin.y - (hb.origin.y + hb.size.height), <, 8);
+
+  /* Each heading over its column: the same left edge and width. */
+  GtkWidget *grid = gtk_scrolled_window_get_child (scroller);
+  if (GTK_IS_VIEWPORT (grid))
+    grid = gtk_viewport_get_child (GTK_VIEWPORT (grid));
+  for (int c = 0; c < 6; c++) {
+    GtkWidget *head = gtk_grid_get_child_at (GTK_GRID (header), c, 0);
+    GtkWidget *cell = gtk_grid_get_child_at (GTK_GRID (grid), c, 59);
+    g_assert_nonnull (head);
+    g_assert_nonnull (cell);
+    graphene_rect_t a, b;
+    g_assert_true (gtk_widget_compute_bounds (head, GTK_WIDGET (window), &a));
+    g_assert_true (gtk_widget_compute_bounds (cell, GTK_WIDGET (window), &b));
+    g_assert_cmpfloat (fabs (a.origin.x - b.origin.x), <, 0.5);
+    g_assert_cmpfloat (fabs (a.size.width - b.size.width), <, 0.5);
+  }
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (GTK_GRID (header), 0, 0))),
+                   ==, "Epoch");
+  save_png ("window-train-epoch-table.png");
+}
+
 static void
 test_evaluate_page (void)
 {
@@ -315,6 +604,12 @@ test_dataset_switch (void)
   }
   LamTrainPage *train = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
   const char *score = lam_train_page_get_test_text (train);
+  if (score == NULL) {
+    /* The run before was stopped: one that finishes gives a test score. */
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.start-pause", NULL));
+    iterate_until (state_is_idle, train, 300000);
+    score = lam_train_page_get_test_text (train);
+  }
   g_assert_nonnull (score);
   g_assert_nonnull (strstr (score, "Fashion-MNIST"));
   float old_mean[3], old_std[3];
@@ -510,6 +805,8 @@ main (int argc, char **argv)
                    test_model_page_bad_stack_disables_train);
   g_test_add_func ("/window/train/single-steps", test_single_steps);
   g_test_add_func ("/window/train/epoch-live", test_train_epoch_live);
+  g_test_add_func ("/window/train/runs", test_train_runs);
+  g_test_add_func ("/window/train/epoch-header-stays", test_epoch_header_stays);
   g_test_add_func ("/window/evaluate-page", test_evaluate_page);
   g_test_add_func ("/window/shortcuts", test_shortcuts_window);
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);

@@ -33,6 +33,9 @@ typedef struct
 {
   double x;
   char *label;
+  GdkRGBA color;
+  gboolean has_color; /* else the text colour */
+  gboolean faded;
 } Marker;
 
 typedef enum
@@ -134,6 +137,15 @@ static GParamSpec *properties[N_PROPS];
 /* GNOME palette: blue, orange, green, red, purple, brown; readable on light and dark. */
 static const char *const palette[] = {
   "#3584e4", "#e66100", "#26a269", "#c01c28", "#9141ac", "#986a44",
+};
+
+/* Mid-tones (relative luminance 0.17 to 0.28) of ten hues: blue, orange,
+ * green, red, violet, pink, olive, teal, brown, slate. Darker ones vanish
+ * on a dark background, lighter ones on a light one; tests/test-chart.c
+ * checks the contrast and the distances. */
+static const char *const run_palette[LAM_CHART_N_RUN_COLORS] = {
+  "#3584e4", "#e66100", "#26a269", "#e01b24", "#9952e0",
+  "#ce559b", "#998c00", "#1c879c", "#a0703c", "#6d7b8d",
 };
 
 static void
@@ -291,11 +303,13 @@ ensure_style (LamChart *self)
     read_style (self);
 }
 
-/* Translucent colours lose more contrast on a dark background. */
+/* Translucent colours lose more contrast on a dark background. Earlier
+ * runs keep their own colours, so they are only lightened: a paler tint
+ * of ten hues would run them together. */
 static double
 faded_alpha (LamChart *self)
 {
-  return luminance (&self->bg) < 0.5 ? 0.65 : 0.5;
+  return luminance (&self->bg) < 0.5 ? 0.75 : 0.65;
 }
 
 static PangoLayout *
@@ -954,20 +968,13 @@ static void
 set_series_style (LamChart *self, cairo_t *cr, const Series *s, double alpha, double width,
                   gboolean dense)
 {
-  static const double dashes[] = { 6, 4 };
-
   if (s->flags & LAM_CHART_SERIES_FADED)
     {
       alpha *= faded_alpha (self);
-      width *= 0.8;
-      cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
-      cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
+      width *= 0.75;
     }
-  else
-    {
-      cairo_set_dash (cr, NULL, 0, 0);
-      cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
-    }
+  cairo_set_dash (cr, NULL, 0, 0);
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   lam_ui_set_source (cr, &s->color, alpha);
   cairo_set_line_width (cr, width);
   /* Where several points share each pixel column the path is a zigzag whose
@@ -1091,25 +1098,33 @@ draw_markers (LamChart *self, cairo_t *cr, const Layout *l, const Box *boxes, gb
   for (guint i = 0; i < self->markers->len; i++)
     {
       const Marker *m = &g_array_index (self->markers, Marker, i);
+      const GdkRGBA *color = m->has_color ? &m->color : &self->fg;
+      double alpha = m->has_color ? 0.9 : 0.5;
 
+      if (m->faded)
+        alpha *= faded_alpha (self);
       if (!labels)
         {
           crisp_vline (cr, layout_x (l, m->x), l->plot_y, l->plot_y + l->plot_h);
+          cairo_set_line_width (cr, m->has_color ? 1.5 : 1);
+          cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
+          lam_ui_set_source (cr, color, alpha);
+          cairo_stroke (cr);
+          cairo_set_dash (cr, NULL, 0, 0);
           continue;
         }
       if (boxes[i].w <= 0)
         continue;
       draw_box (self, cr, boxes[i].x, boxes[i].y, boxes[i].w, boxes[i].h, 0.85);
-      lam_ui_set_source (cr, &self->fg, 0.8);
+      if (m->has_color)
+        {
+          /* Which run changed its rate: a stripe of its colour. */
+          cairo_rectangle (cr, boxes[i].x + 1, boxes[i].y + 2, 2.5, boxes[i].h - 4);
+          lam_ui_set_source (cr, color, alpha);
+          cairo_fill (cr);
+        }
+      lam_ui_set_source (cr, &self->fg, m->faded ? 0.65 : 0.8);
       show_text (self, cr, m->label, TEXT_SMALL, boxes[i].x + 4, boxes[i].y + 1, 0, 0);
-    }
-  if (!labels)
-    {
-      cairo_set_line_width (cr, 1);
-      cairo_set_dash (cr, dashes, G_N_ELEMENTS (dashes), 0);
-      lam_ui_set_source (cr, &self->fg, 0.5);
-      cairo_stroke (cr);
-      cairo_set_dash (cr, NULL, 0, 0);
     }
 }
 
@@ -1151,7 +1166,7 @@ draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_box
       const Series *s = g_ptr_array_index (self->series, i);
       int w, h;
 
-      if (s->name == NULL || s->name[0] == '\0')
+      if (s->name == NULL || s->name[0] == '\0' || (s->flags & LAM_CHART_SERIES_NO_LEGEND))
         continue;
       text_size (self, s->name, TEXT_SMALL, &w, &h);
       text_w = MAX (text_w, w);
@@ -1201,7 +1216,7 @@ draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_box
       const Series *s = g_ptr_array_index (self->series, i);
       double mid = y + row_h / 2.0;
 
-      if (s->name == NULL || s->name[0] == '\0')
+      if (s->name == NULL || s->name[0] == '\0' || (s->flags & LAM_CHART_SERIES_NO_LEGEND))
         continue;
 
       cairo_move_to (cr, best.x + inset, mid);
@@ -1898,6 +1913,53 @@ lam_chart_get_n_series (LamChart *self)
 }
 
 guint
+lam_chart_get_nth_series (LamChart *self, guint n)
+{
+  g_return_val_if_fail (LAM_IS_CHART (self), 0);
+
+  if (n >= self->series->len)
+    return 0;
+  return ((Series *) g_ptr_array_index (self->series, n))->id;
+}
+
+const char *
+lam_chart_get_series_name (LamChart *self, guint series)
+{
+  Series *s;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), NULL);
+  s = find_series (self, series);
+  g_return_val_if_fail (s != NULL, NULL);
+
+  return s->name;
+}
+
+void
+lam_chart_get_series_color (LamChart *self, guint series, GdkRGBA *color)
+{
+  Series *s;
+
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (color != NULL);
+  s = find_series (self, series);
+  g_return_if_fail (s != NULL);
+
+  *color = s->color;
+}
+
+LamChartSeriesFlags
+lam_chart_get_series_flags (LamChart *self, guint series)
+{
+  Series *s;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), LAM_CHART_SERIES_NONE);
+  s = find_series (self, series);
+  g_return_val_if_fail (s != NULL, LAM_CHART_SERIES_NONE);
+
+  return s->flags;
+}
+
+guint
 lam_chart_get_n_points (LamChart *self, guint series)
 {
   Series *s;
@@ -1912,13 +1974,26 @@ lam_chart_get_n_points (LamChart *self, guint series)
 void
 lam_chart_add_marker (LamChart *self, double x, const char *label)
 {
-  Marker m;
+  lam_chart_add_marker_full (self, x, label, NULL, LAM_CHART_SERIES_NONE);
+}
+
+void
+lam_chart_add_marker_full (LamChart *self, double x, const char *label, const GdkRGBA *color,
+                           LamChartSeriesFlags flags)
+{
+  Marker m = { 0 };
 
   g_return_if_fail (LAM_IS_CHART (self));
   g_return_if_fail (isfinite (x));
 
   m.x = x;
   m.label = g_strdup (label);
+  if (color != NULL)
+    {
+      m.color = *color;
+      m.has_color = TRUE;
+    }
+  m.faded = (flags & LAM_CHART_SERIES_FADED) != 0;
   g_array_append_val (self->markers, m);
   chart_changed (self);
 }
@@ -1929,6 +2004,29 @@ lam_chart_get_n_markers (LamChart *self)
   g_return_val_if_fail (LAM_IS_CHART (self), 0);
 
   return self->markers->len;
+}
+
+void
+lam_chart_get_marker (LamChart *self, guint n, double *x, const char **label)
+{
+  const Marker *m;
+
+  g_return_if_fail (LAM_IS_CHART (self));
+  g_return_if_fail (n < self->markers->len);
+
+  m = &g_array_index (self->markers, Marker, n);
+  if (x != NULL)
+    *x = m->x;
+  if (label != NULL)
+    *label = m->label;
+}
+
+void
+lam_chart_get_run_color (guint index, GdkRGBA *color)
+{
+  g_return_if_fail (color != NULL);
+
+  gdk_rgba_parse (color, run_palette[index % LAM_CHART_N_RUN_COLORS]);
 }
 
 gboolean

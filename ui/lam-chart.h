@@ -15,8 +15,17 @@ typedef enum
   LAM_CHART_SERIES_NONE = 0,
   LAM_CHART_SERIES_SMOOTHED = 1 << 0,
   LAM_CHART_SERIES_POINTS = 1 << 1,
-  LAM_CHART_SERIES_FADED = 1 << 2,
+  LAM_CHART_SERIES_FADED = 1 << 2,     /* an earlier run: lighter and thinner, drawn below */
+  LAM_CHART_SERIES_NO_LEGEND = 1 << 3, /* named in the hover box only */
 } LamChartSeriesFlags;
+
+/* Colours for runs overlaid on one chart, in the order runs take them:
+ * each keeps a contrast of at least 3:1 against both the light and the dark
+ * theme's background, and any two lie at least 20 apart in CIELAB, so they
+ * stay told apart however thick the lines. */
+#define LAM_CHART_N_RUN_COLORS 10
+/* index is taken modulo LAM_CHART_N_RUN_COLORS. */
+void lam_chart_get_run_color (guint index, GdkRGBA *color);
 
 /* What lam_chart_save() writes. */
 typedef enum
@@ -58,10 +67,26 @@ void lam_chart_append (LamChart *self, guint series, double x, double y);
 void lam_chart_remove_series (LamChart *self, guint series);
 void lam_chart_clear (LamChart *self);
 guint lam_chart_get_n_series (LamChart *self);
+/* The id of the n-th series in the order added (0 past the end). */
+guint lam_chart_get_nth_series (LamChart *self, guint n);
 guint lam_chart_get_n_points (LamChart *self, guint series);
+const char *lam_chart_get_series_name (LamChart *self, guint series);
+void lam_chart_get_series_color (LamChart *self, guint series, GdkRGBA *color);
+LamChartSeriesFlags lam_chart_get_series_flags (LamChart *self, guint series);
 
+/* A dashed vertical line at x, labelled at the top, in the theme's text
+ * colour. */
 void lam_chart_add_marker (LamChart *self, double x, const char *label);
+/* The same in `color` (NULL: the text colour); LAM_CHART_SERIES_FADED in
+ * flags draws it lighter, as for an earlier run. */
+void lam_chart_add_marker_full (LamChart *self,
+                                double x,
+                                const char *label,
+                                const GdkRGBA *color,
+                                LamChartSeriesFlags flags);
 guint lam_chart_get_n_markers (LamChart *self);
+/* The n-th marker's place, and its label (borrowed, may be NULL). */
+void lam_chart_get_marker (LamChart *self, guint n, double *x, const char **label);
 
 gboolean lam_chart_get_point_near (LamChart *self,
                                    guint series,

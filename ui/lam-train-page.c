@@ -1,13 +1,17 @@
 #include "lam-train-page.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "lam-device.h"
 #include "lam-project-file.h"
 #include "lam-ui-util.h"
 
-/* How many earlier runs stay overlaid, faded, behind the current one. */
-#define MAX_KEPT_RUNS 3
+/* How many runs are kept, the current one included; each has its own
+ * colour from the charts' run palette while it is kept. */
+#define MAX_KEPT_RUNS LAM_CHART_N_RUN_COLORS
+/* Long layer lists are shortened in run labels. */
+#define MODEL_LABEL_CHARS 32
 
 /* Runs are kept as the project file stores them, so saving and opening
  * need no conversion. */
@@ -55,13 +59,18 @@ struct _LamTrainPage
   GtkLabel *test_label;
   /* The dataset folder the test label's score was measured on. */
   char *test_label_dataset_dir;
+  GtkGrid *epoch_header;
+  GtkScrolledWindow *epoch_scroller;
   GtkGrid *epoch_grid;
+  GtkSizeGroup *epoch_columns[6]; /* owned: a header cell and its column's cells */
   GtkScale *smoothing_scale;
   GtkCheckButton *log_check;
   GtkCheckButton *overlay_check;
   LamChart *loss_chart;
   LamChart *accuracy_chart;
-  GtkLabel *runs_label;
+  GtkMenuButton *runs_button;
+  GtkListBox *runs_list;
+  GtkLabel *runs_note;
 
   GPtrArray *device_ids; /* of char*: "cpu", "cuda" */
 
@@ -95,9 +104,6 @@ enum
 };
 
 static GParamSpec *properties[N_PROPS];
-
-static const GdkRGBA train_color = { 0.21f, 0.52f, 0.89f, 1.0f };
-static const GdkRGBA val_color = { 0.90f, 0.38f, 0.0f, 1.0f };
 
 static void update_actions (LamTrainPage *self);
 static void publish_weights (LamTrainPage *self, int epochs_done);
@@ -213,22 +219,66 @@ on_optimizer_changed (LamTrainPage *self)
   }
 }
 
+/* The first palette colour no other kept run has. */
+static void
+choose_color (LamTrainPage *self, Run *run)
+{
+  gboolean used[LAM_CHART_N_RUN_COLORS] = { FALSE };
+  for (GList *l = self->runs.head; l != NULL; l = l->next) {
+    const Run *other = l->data;
+    if (other != run && other->color >= 0)
+      used[other->color % LAM_CHART_N_RUN_COLORS] = TRUE;
+  }
+  for (int i = 0; i < LAM_CHART_N_RUN_COLORS; i++)
+    if (!used[i]) {
+      run->color = i;
+      return;
+    }
+  run->color = (run->number - 1) % LAM_CHART_N_RUN_COLORS;
+}
+
+static void
+run_color (const Run *run, GdkRGBA *color)
+{
+  lam_chart_get_run_color (MAX (run->color, 0), color);
+}
+
+static void
+add_lr_markers (LamTrainPage *self, const Run *run, gboolean faded)
+{
+  GdkRGBA color;
+  run_color (run, &color);
+  LamChartSeriesFlags flags = faded ? LAM_CHART_SERIES_FADED : LAM_CHART_SERIES_NONE;
+  for (guint i = 0; i < run->lr_changes->len; i++) {
+    const LamRunLrChange *c = &g_array_index (run->lr_changes, LamRunLrChange, i);
+    g_autofree char *label = faded ? g_strdup_printf ("run %d: lr %g", run->number, c->lr)
+                                   : g_strdup_printf ("lr %g", c->lr);
+    lam_chart_add_marker_full (self->loss_chart, c->x, label, &color, flags);
+    lam_chart_add_marker_full (self->accuracy_chart, c->x, label, &color, flags);
+  }
+}
+
+/* A run's two curves on each chart in its own colour: training as a line
+ * named for the run in the legend, validation as dots named in the hover
+ * box (and in the legend for the current run). */
 static void
 add_run_series (LamTrainPage *self, Run *run, gboolean faded)
 {
   LamChartSeriesFlags extra = faded ? LAM_CHART_SERIES_FADED : 0;
-  g_autofree char *prefix = faded ? g_strdup_printf ("run %d ", run->number) : g_strdup ("");
-  g_autofree char *train_name = g_strdup_printf ("%straining", prefix);
-  g_autofree char *val_name = g_strdup_printf ("%svalidation", prefix);
+  LamChartSeriesFlags val_extra = faded ? LAM_CHART_SERIES_NO_LEGEND : 0;
+  g_autofree char *train_name = lam_project_run_dup_label (run);
+  g_autofree char *val_name = g_strdup_printf ("Run %d validation", run->number);
+  GdkRGBA color;
+  run_color (run, &color);
 
-  guint tl = lam_chart_add_series (self->loss_chart, train_name, &train_color,
+  guint tl = lam_chart_add_series (self->loss_chart, train_name, &color,
                                    LAM_CHART_SERIES_SMOOTHED | extra);
-  guint vl = lam_chart_add_series (self->loss_chart, val_name, &val_color,
-                                   LAM_CHART_SERIES_POINTS | extra);
-  guint ta = lam_chart_add_series (self->accuracy_chart, train_name, &train_color,
+  guint vl = lam_chart_add_series (self->loss_chart, val_name, &color,
+                                   LAM_CHART_SERIES_POINTS | extra | val_extra);
+  guint ta = lam_chart_add_series (self->accuracy_chart, train_name, &color,
                                    LAM_CHART_SERIES_SMOOTHED | extra);
-  guint va = lam_chart_add_series (self->accuracy_chart, val_name, &val_color,
-                                   LAM_CHART_SERIES_POINTS | extra);
+  guint va = lam_chart_add_series (self->accuracy_chart, val_name, &color,
+                                   LAM_CHART_SERIES_POINTS | extra | val_extra);
   for (guint i = 0; i < run->steps->len; i++) {
     const LamRunStep *p = &g_array_index (run->steps, LamRunStep, i);
     lam_chart_append (self->loss_chart, tl, p->x, p->loss);
@@ -241,6 +291,7 @@ add_run_series (LamTrainPage *self, Run *run, gboolean faded)
     lam_chart_append (self->loss_chart, vl, e->epoch, e->val_loss);
     lam_chart_append (self->accuracy_chart, va, e->epoch, e->val_accuracy);
   }
+  add_lr_markers (self, run, faded);
   if (!faded) {
     self->series_train_loss = tl;
     self->series_val_loss = vl;
@@ -249,40 +300,146 @@ add_run_series (LamTrainPage *self, Run *run, gboolean faded)
   }
 }
 
-/* Redraws every kept run: earlier ones faded, the current one on top. */
+static void update_runs_list (LamTrainPage *self);
+
+/* Redraws every kept run that is shown: earlier ones lighter, the current
+ * one on top. */
 static void
 rebuild_charts (LamTrainPage *self)
 {
   lam_chart_clear (self->loss_chart);
   lam_chart_clear (self->accuracy_chart);
+  self->series_train_loss = self->series_val_loss = 0;
+  self->series_train_accuracy = self->series_val_accuracy = 0;
   gboolean overlay = gtk_check_button_get_active (self->overlay_check);
-  g_autoptr (GString) legend = g_string_new (NULL);
   for (GList *l = self->runs.head; l != NULL; l = l->next) {
     Run *run = l->data;
     gboolean is_current = l->next == NULL;
-    if (!is_current && !overlay)
+    if ((!is_current && !overlay) || run->hidden)
       continue;
     add_run_series (self, run, !is_current);
-    g_string_append_printf (legend, "%sRun %d: %s", legend->len ? "   ·   " : "", run->number,
-                            run->settings);
-    if (!isnan (run->test_accuracy))
-      g_string_append_printf (legend, ", test %.1f%%", run->test_accuracy * 100);
   }
-  gtk_label_set_text (self->runs_label, legend->str);
+}
+
+/* After runs come or go: the charts and the Runs list. */
+static void
+refresh_runs (LamTrainPage *self)
+{
+  rebuild_charts (self);
+  update_runs_list (self);
+}
+
+static void
+show_runs_note (LamTrainPage *self, const char *note)
+{
+  gtk_label_set_text (self->runs_note, note ? note : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->runs_note), note != NULL);
+}
+
+static Run *
+find_run (LamTrainPage *self, int number, GList **link)
+{
+  for (GList *l = self->runs.head; l != NULL; l = l->next)
+    if (((Run *) l->data)->number == number) {
+      if (link != NULL)
+        *link = l;
+      return l->data;
+    }
+  return NULL;
+}
+
+static void
+on_run_check_toggled (GtkCheckButton *check, LamTrainPage *self)
+{
+  int number = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (check), "run-number"));
+  lam_train_page_set_run_visible (self, number, gtk_check_button_get_active (check));
+}
+
+static GtkWidget *
+new_run_row (LamTrainPage *self, const Run *run, gboolean is_current)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_margin_start (box, 4);
+  gtk_widget_set_margin_end (box, 4);
+
+  GdkRGBA color;
+  run_color (run, &color);
+  g_autofree char *hex = g_strdup_printf ("#%02x%02x%02x", (int) round (color.red * 255),
+                                          (int) round (color.green * 255),
+                                          (int) round (color.blue * 255));
+  g_autofree char *label = lam_project_run_dup_label (run);
+  g_autofree char *escaped = g_markup_escape_text (label, -1);
+  g_autoptr (GString) markup = g_string_new (NULL);
+  g_string_append_printf (markup, "<span foreground=\"%s\">\u25A0</span> %s", hex, escaped);
+  if (!isnan (run->test_accuracy))
+    g_string_append_printf (markup, " <span alpha=\"70%%\">· test %.1f%%</span>",
+                            run->test_accuracy * 100);
+  if (is_current)
+    g_string_append (markup, " <span alpha=\"70%\">(current)</span>");
+
+  GtkWidget *check = gtk_check_button_new ();
+  GtkWidget *text = gtk_label_new (NULL);
+  gtk_label_set_markup (GTK_LABEL (text), markup->str);
+  gtk_label_set_xalign (GTK_LABEL (text), 0);
+  gtk_widget_set_hexpand (text, TRUE);
+  gtk_check_button_set_child (GTK_CHECK_BUTTON (check), text);
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (check), !run->hidden);
+  g_autofree char *show_tip = g_strdup_printf ("Show run %d on the charts", run->number);
+  gtk_widget_set_tooltip_text (check, show_tip);
+  g_object_set_data (G_OBJECT (check), "run-number", GINT_TO_POINTER (run->number));
+  g_signal_connect (check, "toggled", G_CALLBACK (on_run_check_toggled), self);
+  gtk_widget_set_hexpand (check, TRUE);
+  gtk_box_append (GTK_BOX (box), check);
+
+  GtkWidget *delete = gtk_button_new_from_icon_name ("user-trash-symbolic");
+  gtk_widget_add_css_class (delete, "flat");
+  g_autofree char *delete_tip = g_strdup_printf ("Delete run %d", run->number);
+  gtk_widget_set_tooltip_text (delete, delete_tip);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (delete), "train.delete-run");
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (delete), "i", run->number);
+  /* The run being trained goes on until it stops. */
+  gtk_widget_set_sensitive (delete, !(is_current && self->state != LAM_TRAIN_STATE_IDLE));
+  gtk_box_append (GTK_BOX (box), delete);
+  return box;
+}
+
+/* The Runs popover: one row a run, newest first. */
+static void
+update_runs_list (LamTrainPage *self)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->runs_list))) != NULL)
+    gtk_list_box_remove (self->runs_list, child);
+  for (GList *l = self->runs.tail; l != NULL; l = l->prev)
+    gtk_list_box_append (self->runs_list, new_run_row (self, l->data, l->next == NULL));
+  guint n = g_queue_get_length (&self->runs);
+  g_autofree char *label = n > 0 ? g_strdup_printf ("_Runs (%u)", n) : g_strdup ("_Runs");
+  gtk_menu_button_set_label (self->runs_button, label);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->runs_button), n > 0);
+}
+
+static void
+make_epoch_header (LamTrainPage *self)
+{
+  const char *headers[] = { "Epoch", "Train loss", "Train acc", "Val loss", "Val acc", "Time" };
+  for (guint i = 0; i < G_N_ELEMENTS (headers); i++) {
+    self->epoch_columns[i] = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
+    GtkWidget *label = gtk_label_new (headers[i]);
+    gtk_label_set_xalign (GTK_LABEL (label), i == 0 ? 0 : 1);
+    gtk_widget_add_css_class (label, "heading");
+    gtk_grid_attach (self->epoch_header, label, i, 0, 1, 1);
+    gtk_size_group_add_widget (self->epoch_columns[i], label);
+  }
 }
 
 static void
 clear_epoch_table (LamTrainPage *self)
 {
   GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->epoch_grid))) != NULL)
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->epoch_grid))) != NULL) {
+    int column = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (child), "column"));
+    gtk_size_group_remove_widget (self->epoch_columns[column], child);
     gtk_grid_remove (self->epoch_grid, child);
-  const char *headers[] = { "Epoch", "Train loss", "Train acc", "Val loss", "Val acc", "Time" };
-  for (guint i = 0; i < G_N_ELEMENTS (headers); i++) {
-    GtkWidget *label = gtk_label_new (headers[i]);
-    gtk_label_set_xalign (GTK_LABEL (label), i == 0 ? 0 : 1);
-    gtk_widget_add_css_class (label, "heading");
-    gtk_grid_attach (self->epoch_grid, label, i, 0, 1, 1);
   }
   self->epoch_rows = 0;
 }
@@ -302,12 +459,14 @@ add_epoch_row (LamTrainPage *self, const LamRunEpoch *event)
     g_snprintf (cells[4], 32, "%.1f%%", event->val_accuracy * 100);
   }
   g_snprintf (cells[5], 32, "%.1f s", event->seconds);
-  self->epoch_rows++;
   for (int i = 0; i < 6; i++) {
     GtkWidget *label = gtk_label_new (cells[i]);
     gtk_label_set_xalign (GTK_LABEL (label), i == 0 ? 0 : 1);
     gtk_grid_attach (self->epoch_grid, label, i, self->epoch_rows, 1, 1);
+    gtk_size_group_add_widget (self->epoch_columns[i], label);
+    g_object_set_data (G_OBJECT (label), "column", GINT_TO_POINTER (i));
   }
+  self->epoch_rows++;
 }
 
 
@@ -348,8 +507,11 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     self->last_x = x;
     LamRunStep point = { x, event->loss, event->accuracy };
     g_array_append_val (run->steps, point);
-    lam_chart_append (self->loss_chart, self->series_train_loss, x, event->loss);
-    lam_chart_append (self->accuracy_chart, self->series_train_accuracy, x, event->accuracy);
+    /* A hidden current run still records what it draws when shown. */
+    if (self->series_train_loss != 0) {
+      lam_chart_append (self->loss_chart, self->series_train_loss, x, event->loss);
+      lam_chart_append (self->accuracy_chart, self->series_train_accuracy, x, event->accuracy);
+    }
     update_progress (self, event);
     self->step = event->step;
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
@@ -360,7 +522,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     LamRunEpoch row = { event->epoch + 1, event->loss, event->accuracy, event->val_loss,
                         event->val_accuracy, event->seconds, event->lr };
     g_array_append_val (run->epochs, row);
-    if (!isnan (event->val_loss)) {
+    if (!isnan (event->val_loss) && self->series_val_loss != 0) {
       lam_chart_append (self->loss_chart, self->series_val_loss, event->epoch + 1,
                         event->val_loss);
       lam_chart_append (self->accuracy_chart, self->series_val_accuracy, event->epoch + 1,
@@ -399,9 +561,17 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     break;
 
   case LAM_TRAINER_EVENT_LR_CHANGED: {
-    g_autofree char *label = g_strdup_printf ("lr %g", event->lr);
-    lam_chart_add_marker (self->loss_chart, self->last_x, label);
-    lam_chart_add_marker (self->accuracy_chart, self->last_x, label);
+    /* Kept with the run, so the marker outlives it and is saved. */
+    lam_project_run_add_lr_change (run, self->last_x, event->lr);
+    if (self->series_train_loss != 0) {
+      GdkRGBA color;
+      run_color (run, &color);
+      g_autofree char *label = g_strdup_printf ("lr %g", event->lr);
+      lam_chart_add_marker_full (self->loss_chart, self->last_x, label, &color,
+                                 LAM_CHART_SERIES_NONE);
+      lam_chart_add_marker_full (self->accuracy_chart, self->last_x, label, &color,
+                                 LAM_CHART_SERIES_NONE);
+    }
     break;
   }
 
@@ -432,7 +602,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     }
     capture_resume (self);
     set_state (self, LAM_TRAIN_STATE_IDLE);
-    rebuild_charts (self);
+    refresh_runs (self);
     lam_project_set_modified (self->project, TRUE);
     break;
   }
@@ -581,6 +751,41 @@ lam_train_page_set_continue (LamTrainPage *self, gboolean continue_run)
   gtk_check_button_set_active (self->continue_check, continue_run);
 }
 
+/* "Fashion-MNIST (train)" → "Fashion-MNIST": runs train on the train part. */
+static char *
+dataset_label (const char *name)
+{
+  if (name == NULL)
+    return NULL;
+  if (g_str_has_suffix (name, " (train)"))
+    return g_strndup (name, strlen (name) - strlen (" (train)"));
+  return g_strdup (name);
+}
+
+/* Past MAX_KEPT_RUNS the oldest go, and the note under the charts says
+ * which; a run added without loss clears the note. */
+static void
+drop_oldest_runs (LamTrainPage *self)
+{
+  g_autoptr (GString) dropped = g_string_new (NULL);
+  guint n = 0;
+  while (g_queue_get_length (&self->runs) > MAX_KEPT_RUNS) {
+    Run *old = g_queue_pop_head (&self->runs);
+    g_string_append_printf (dropped, "%s%d", n > 0 ? ", " : "", old->number);
+    n++;
+    run_free (old);
+  }
+  if (n == 0) {
+    show_runs_note (self, NULL);
+    return;
+  }
+  g_autofree char *note = g_strdup_printf ("Run%s %s %s dropped: the last %d runs are kept. "
+                                           "Delete runs under Runs to choose which go.",
+                                           n > 1 ? "s" : "", dropped->str,
+                                           n > 1 ? "were" : "was", MAX_KEPT_RUNS);
+  show_runs_note (self, note);
+}
+
 static gboolean
 start_run (LamTrainPage *self, gboolean paused)
 {
@@ -661,18 +866,22 @@ start_run (LamTrainPage *self, gboolean paused)
     self->step = start.step;
     self->epochs_done = start.epochs_done;
   } else {
-    g_autofree char *settings = describe_settings (config, lam_project_get_spec (self->project));
+    const LamModelSpec *spec = lam_project_get_spec (self->project);
+    g_autofree char *settings = describe_settings (config, spec);
     Run *run = lam_project_run_new (++self->next_run_number, settings);
+    run->dataset = dataset_label (lam_project_get_dataset_name (self->project));
+    run->model = lam_project_describe_model (spec, MODEL_LABEL_CHARS);
+    run->optimizer = lam_project_describe_optimizer (&config->optimizer);
     g_queue_push_tail (&self->runs, run);
-    while (g_queue_get_length (&self->runs) > MAX_KEPT_RUNS)
-      run_free (g_queue_pop_head (&self->runs));
+    drop_oldest_runs (self);
+    choose_color (self, run);
     self->step = 0;
     self->epochs_done = 0;
     clear_epoch_table (self);
   }
   g_clear_pointer (&self->resume, lam_project_file_free);
   self->last_x = 0;
-  rebuild_charts (self);
+  refresh_runs (self);
   update_continue (self);
   gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
@@ -680,6 +889,8 @@ start_run (LamTrainPage *self, gboolean paused)
   lam_project_begin_run (self->project);
   lam_trainer_set_event_func (self->trainer, on_trainer_event, self, NULL);
   set_state (self, paused ? LAM_TRAIN_STATE_PAUSED : LAM_TRAIN_STATE_RUNNING);
+  /* The run in training cannot be deleted. */
+  update_runs_list (self);
   lam_trainer_start (self->trainer, paused);
   return TRUE;
 }
@@ -699,6 +910,7 @@ lam_train_page_fill_project_file (LamTrainPage *self, LamProjectFile *file)
   gtk_spin_button_update (self->epochs_spin);
   gtk_spin_button_update (self->batch_spin);
   read_settings (self, &file->config);
+  file->normalize_by_data = file->config.normalize_from_data;
   file->config.report_every = 0;
   guint device = gtk_drop_down_get_selected (self->device_dropdown);
   g_free (file->device);
@@ -721,7 +933,8 @@ lam_train_page_fill_project_file (LamTrainPage *self, LamProjectFile *file)
                                    self->resume->step,
                                    (const float *const *) self->resume->optimizer_state,
                                    self->resume->n_optimizer_state);
-      /* The settings the saved state belongs to. */
+      /* The settings the saved state belongs to; the lesson's own choice
+       * of normalisation is kept beside them (normalize_by_data). */
       LamTrainerConfig edited = file->config;
       file->config = self->resume->config;
       file->config.epochs = edited.epochs;
@@ -753,6 +966,8 @@ lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file
   self->loading_settings = TRUE;
   const LamTrainerConfig *c = &file->config;
   *lam_project_get_config (self->project) = *c;
+  if (file->normalize_by_data)
+    lam_project_get_config (self->project)->normalize_from_data = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (optimizer_kinds); i++)
     if (optimizer_kinds[i] == c->optimizer.kind)
       gtk_drop_down_set_selected (self->optimizer_dropdown, i);
@@ -773,13 +988,15 @@ lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file
   if (c->schedule.gamma > 0)
     gtk_spin_button_set_value (self->gamma_spin, c->schedule.gamma);
   gtk_spin_button_set_value (self->eta_min_spin, c->schedule.eta_min);
-  gboolean no_normalisation = !c->normalize_from_data && c->mean[0] == 0 && c->std[0] == 1;
-  gtk_drop_down_set_selected (self->norm_dropdown, c->normalize_from_data ? 0
-                                                   : no_normalisation     ? 1
-                                                                          : 2);
-  if (!c->normalize_from_data && !no_normalisation) {
-    gtk_spin_button_set_value (self->norm_mean_spin, c->mean[0]);
-    gtk_spin_button_set_value (self->norm_std_spin, c->std[0]);
+  const LamTrainerConfig *lesson = lam_project_get_config (self->project);
+  gboolean no_normalisation =
+    !lesson->normalize_from_data && lesson->mean[0] == 0 && lesson->std[0] == 1;
+  gtk_drop_down_set_selected (self->norm_dropdown, lesson->normalize_from_data ? 0
+                                                   : no_normalisation          ? 1
+                                                                               : 2);
+  if (!lesson->normalize_from_data && !no_normalisation) {
+    gtk_spin_button_set_value (self->norm_mean_spin, lesson->mean[0]);
+    gtk_spin_button_set_value (self->norm_std_spin, lesson->std[0]);
   }
   gtk_spin_button_set_value (self->crop_spin, c->crop_padding);
   gtk_check_button_set_active (self->hflip_check, c->hflip);
@@ -790,11 +1007,21 @@ lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file
 
   g_queue_clear_full (&self->runs, (GDestroyNotify) run_free);
   self->next_run_number = 0;
-  guint first = file->runs->len > MAX_KEPT_RUNS ? file->runs->len - MAX_KEPT_RUNS : 0;
-  for (guint i = first; i < file->runs->len; i++) {
+  for (guint i = 0; i < file->runs->len; i++) {
     const LamProjectRun *run = g_ptr_array_index (file->runs, i);
     g_queue_push_tail (&self->runs, lam_project_run_copy (run));
     self->next_run_number = MAX (self->next_run_number, run->number);
+  }
+  drop_oldest_runs (self);
+  /* Runs saved before they had colours, or sharing one, get the first
+   * free; the others keep theirs. */
+  for (GList *l = self->runs.head; l != NULL; l = l->next) {
+    Run *run = l->data;
+    for (GList *k = self->runs.head; k != l && run->color >= 0; k = k->next)
+      if (((Run *) k->data)->color == run->color)
+        run->color = -1;
+    if (run->color < 0 || run->color >= LAM_CHART_N_RUN_COLORS)
+      choose_color (self, run);
   }
 
   clear_epoch_table (self);
@@ -838,8 +1065,99 @@ lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file
   }
   gtk_check_button_set_active (self->continue_check, file->resumable);
   update_continue (self);
-  rebuild_charts (self);
+  refresh_runs (self);
   update_actions (self);
+}
+
+guint
+lam_train_page_get_n_runs (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), 0);
+  return g_queue_get_length (&self->runs);
+}
+
+const LamProjectRun *
+lam_train_page_get_run (LamTrainPage *self, guint index)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return g_queue_peek_nth (&self->runs, index);
+}
+
+void
+lam_train_page_set_run_visible (LamTrainPage *self, int number, gboolean visible)
+{
+  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
+  Run *run = find_run (self, number, NULL);
+  g_return_if_fail (run != NULL);
+  if (run->hidden == !visible)
+    return;
+  run->hidden = !visible;
+  rebuild_charts (self);
+  /* The list's check follows when this came from elsewhere. */
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->runs_list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row)) {
+    GtkWidget *box = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
+    GtkWidget *check = gtk_widget_get_first_child (box);
+    if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (check), "run-number")) == number)
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), visible);
+  }
+  lam_project_set_modified (self->project, TRUE);
+}
+
+gboolean
+lam_train_page_delete_run (LamTrainPage *self, int number)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), FALSE);
+  GList *link = NULL;
+  Run *run = find_run (self, number, &link);
+  if (run == NULL)
+    return FALSE;
+  gboolean is_current = link->next == NULL;
+  if (is_current && self->state != LAM_TRAIN_STATE_IDLE)
+    return FALSE;
+  g_queue_delete_link (&self->runs, link);
+  run_free (run);
+  if (is_current) {
+    /* Nothing is left to continue; the table shows the run now newest. */
+    g_clear_pointer (&self->resume, lam_project_file_free);
+    update_continue (self);
+    clear_epoch_table (self);
+    gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
+    Run *now = current_run (self);
+    for (guint i = 0; now != NULL && i < now->epochs->len; i++)
+      add_epoch_row (self, &g_array_index (now->epochs, LamRunEpoch, i));
+  }
+  refresh_runs (self);
+  lam_project_set_modified (self->project, TRUE);
+  return TRUE;
+}
+
+GtkListBox *
+lam_train_page_get_runs_list (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->runs_list;
+}
+
+GtkLabel *
+lam_train_page_get_runs_note (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->runs_note;
+}
+
+GtkWidget *
+lam_train_page_get_epoch_header (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return GTK_WIDGET (self->epoch_header);
+}
+
+GtkScrolledWindow *
+lam_train_page_get_epoch_scroller (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->epoch_scroller;
 }
 
 const LamProjectRun *
@@ -1054,6 +1372,12 @@ action_stop (GtkWidget *widget, const char *name, GVariant *parameter)
 }
 
 static void
+action_delete_run (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  lam_train_page_delete_run (LAM_TRAIN_PAGE (widget), g_variant_get_int32 (parameter));
+}
+
+static void
 fill_devices (LamTrainPage *self)
 {
   g_autoptr (GtkStringList) names = gtk_string_list_new (NULL);
@@ -1122,6 +1446,8 @@ lam_train_page_dispose (GObject *object)
   g_clear_pointer (&self->root, gtk_widget_unparent);
   g_clear_object (&self->project);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (self->epoch_columns); i++)
+    g_clear_object (&self->epoch_columns[i]);
   G_OBJECT_CLASS (lam_train_page_parent_class)->dispose (object);
 }
 
@@ -1213,17 +1539,22 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, progress_label);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, test_label);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, epoch_header);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, epoch_scroller);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, epoch_grid);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, smoothing_scale);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, log_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, overlay_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, accuracy_chart);
-  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_label);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_list);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_note);
 
   gtk_widget_class_install_action (widget_class, "train.start-pause", NULL, action_start_pause);
   gtk_widget_class_install_action (widget_class, "train.step", NULL, action_step);
   gtk_widget_class_install_action (widget_class, "train.stop", NULL, action_stop);
+  gtk_widget_class_install_action (widget_class, "train.delete-run", "i", action_delete_run);
 }
 
 static void
@@ -1241,7 +1572,9 @@ lam_train_page_init (LamTrainPage *self)
   lam_chart_set_y_limits (self->accuracy_chart, 0, 1);
 
   fill_devices (self);
+  make_epoch_header (self);
   clear_epoch_table (self);
+  update_runs_list (self);
   on_optimizer_changed (self);
   on_smoothing_changed (self);
 

@@ -52,6 +52,23 @@ float *lam_train_page_dup_params (LamTrainPage *self, gsize *n_params);
  * the settings, charts and epoch table. Only while idle. */
 void lam_train_page_fill_project_file (LamTrainPage *self, LamProjectFile *file);
 void lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file);
+/* The kept runs, at most LAM_CHART_N_RUN_COLORS, oldest first; index
+ * n_runs - 1 is the current one. */
+guint lam_train_page_get_n_runs (LamTrainPage *self);
+const LamProjectRun *lam_train_page_get_run (LamTrainPage *self, guint index);
+/* Shows or hides a kept run's curves and markers (as its check in the Runs
+ * list does). */
+void lam_train_page_set_run_visible (LamTrainPage *self, int number, gboolean visible);
+/* Forgets a run (the action "train.delete-run" with its number, as its
+ * button in the Runs list does); FALSE when there is no such run or it is
+ * training. */
+gboolean lam_train_page_delete_run (LamTrainPage *self, int number);
+GtkListBox *lam_train_page_get_runs_list (LamTrainPage *self);
+/* Under the charts: shown when the oldest runs were dropped for a new one. */
+GtkLabel *lam_train_page_get_runs_note (LamTrainPage *self);
+/* The epoch table's header, outside the scrolled rows. */
+GtkWidget *lam_train_page_get_epoch_header (LamTrainPage *self);
+GtkScrolledWindow *lam_train_page_get_epoch_scroller (LamTrainPage *self);
 /* The newest run (its history for a CSV), or NULL. */
 const LamProjectRun *lam_train_page_get_current_run (LamTrainPage *self);
 /* Whether Start continues the saved run rather than beginning afresh:
