@@ -1,13 +1,16 @@
 /* Projects from the window under Xvfb: a run is saved, the project opens in
  * a fresh window with its model, settings, history, weights and title mark,
  * training continues from where it was saved, and unsaved work is guarded
- * by a prompt. New Project goes back to a fresh window's lesson.
- * Saves window-project.png and window-new-project.png into the build's
- * tests folder. */
+ * by a prompt. New Project goes back to a fresh window's lesson; project
+ * files given to the application (the command line, a file manager) open
+ * in the window, through the same prompt, and a bad one is explained.
+ * Saves window-project.png, window-new-project.png, window-open-file.png
+ * and window-open-bad.png into the build's tests folder. */
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "lam-application.h"
 #include "lam-evaluate-page.h"
 #include "lam-model-page.h"
 #include "lam-project-file.h"
@@ -426,6 +429,19 @@ preset_text (const char *name)
   return spec_text (spec);
 }
 
+/* The message dialog a window shows, or NULL. */
+static GtkWidget *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GObject) item = g_list_model_get_item (toplevels, i);
+    if (GTK_IS_MESSAGE_DIALOG (item) && gtk_widget_get_visible (GTK_WIDGET (item)))
+      return GTK_WIDGET (item);
+  }
+  return NULL;
+}
+
 static char *
 prompt_secondary_text (LamWindow *window)
 {
@@ -599,6 +615,185 @@ test_shortcuts_window (void)
   gtk_window_destroy (GTK_WINDOW (overlay));
 }
 
+static char *
+save_small_project (const char *name, const char *preset, const char *dataset_dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = lam_model_spec_preset (preset, NULL);
+  file->spec->has_input = TRUE;
+  file->spec->input = lam_shape_chw (1, 8, 8);
+  file->config.optimizer.lr = 0.02;
+  file->dataset_dir = g_strdup (dataset_dir);
+  char *path = g_build_filename (tmp_dir, name, NULL);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+open_through_application (LamApplication *application, const char *path)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_application_open (G_APPLICATION (application), &file, 1, "");
+  settle (200);
+}
+
+static void
+assert_error_dialog (const char *path, const char *reason)
+{
+  GtkWidget *dialog = find_message_dialog ();
+  g_assert_nonnull (dialog);
+  GtkMessageType type;
+  g_autofree char *primary = NULL, *secondary = NULL;
+  g_object_get (dialog, "message-type", &type, "text", &primary, "secondary-text", &secondary,
+                NULL);
+  g_assert_cmpint (type, ==, GTK_MESSAGE_ERROR);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *expected = g_strdup_printf ("“%s” could not be opened", name);
+  g_assert_cmpstr (primary, ==, expected);
+  /* The whole path is in the reason. */
+  g_assert_nonnull (strstr (secondary, path));
+  if (strstr (secondary, reason) == NULL)
+    g_error ("expected \"%s\" in the dialog, got: %s", reason, secondary);
+}
+
+/* Files given to the application (`lamina lesson.lamina`, a file manager)
+ * open in its window as Open Project does. */
+static void
+test_application_open (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bars = make_bars_dir ("bars-open");
+  g_autofree char *first = save_small_project ("first.lamina", "mlp-32", bars);
+  g_autofree char *second = save_small_project ("second.lamina", "logistic-regression", bars);
+  g_autofree char *bad = g_build_filename (tmp_dir, "not-a-project.lamina", NULL);
+  g_assert_true (g_file_set_contents (bad, "{\"lesson\": 1}\n", -1, NULL));
+  g_autofree char *missing = g_build_filename (tmp_dir, "missing.lamina", NULL);
+
+  g_autoptr (LamApplication) application = lam_application_new (bars);
+  g_assert_true (g_application_register (G_APPLICATION (application), NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_application_get_flags (G_APPLICATION (application)) &
+                 G_APPLICATION_HANDLES_OPEN);
+  g_application_activate (G_APPLICATION (application));
+  settle (200);
+  GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (application));
+  g_assert_true (LAM_IS_WINDOW (active));
+  LamWindow *window = LAM_WINDOW (active);
+  gtk_window_set_default_size (active, 1280, 820);
+  LamProject *project = lam_window_get_project (window);
+  DatasetWait wait = { project, bars };
+  iterate_until (dataset_is, &wait, 30000);
+  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
+
+  /* The first project opens in the window there is. */
+  open_through_application (application, first);
+  g_assert_null (lam_window_get_prompt (window));
+  g_assert_null (find_message_dialog ());
+  g_assert_cmpuint (g_list_length (gtk_application_get_windows (GTK_APPLICATION (application))),
+                    ==, 1);
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
+  g_assert_false (lam_project_get_modified (project));
+  g_assert_nonnull (strstr (gtk_window_get_title (active), "first.lamina"));
+  g_autofree char *mlp32 = preset_text ("mlp-32");
+  g_autofree char *opened = spec_text (lam_project_get_spec (project));
+  g_assert_cmpstr (opened, ==, mlp32);
+  g_assert_cmpfloat (lam_project_get_config (project)->optimizer.lr, ==, 0.02);
+  g_assert_false (lam_application_get_open_failed (application));
+  lam_window_show_page (window, "model");
+  save_png (window, "window-open-file.png");
+
+  /* Over unsaved work it asks; Cancel keeps what is open. */
+  LamModelPage *model = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
+  lam_model_page_load_preset (model, "mlp");
+  settle (100);
+  g_assert_true (lam_project_get_modified (project));
+  open_through_application (application, second);
+  g_assert_nonnull (lam_window_get_prompt (window));
+  g_autofree char *secondary = prompt_secondary_text (window);
+  g_assert_nonnull (strstr (secondary, "lost when another project opens"));
+  gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_CANCEL);
+  settle (100);
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
+  g_assert_true (lam_project_get_modified (project));
+
+  /* Discard opens the other one. */
+  open_through_application (application, second);
+  g_assert_nonnull (lam_window_get_prompt (window));
+  gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_REJECT);
+  settle (200);
+  g_assert_null (lam_window_get_prompt (window));
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
+  g_assert_false (lam_project_get_modified (project));
+  g_autofree char *logistic = preset_text ("logistic-regression");
+  g_autofree char *opened2 = spec_text (lam_project_get_spec (project));
+  g_assert_cmpstr (opened2, ==, logistic);
+  g_autoptr (LamProjectFile) first_file = lam_project_file_load (first, &error);
+  g_assert_no_error (error);
+  g_autofree char *first_spec = spec_text (first_file->spec);
+  g_assert_cmpstr (first_spec, ==, mlp32);
+
+  /* A file that is not a project, and one that is not there: a dialog
+   * says why, and what is open stays. */
+  open_through_application (application, bad);
+  assert_error_dialog (bad, "not a Lamina project");
+  g_assert_true (lam_application_get_open_failed (application));
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
+  gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));
+  open_through_application (application, missing);
+  assert_error_dialog (missing, "No such file");
+  gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
+  g_assert_false (lam_project_get_modified (project));
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+
+  /* With no window, a bad file gets a window of its own that explains it
+   * and still opens on the dataset. */
+  g_assert_null (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  open_through_application (application, bad);
+  active = gtk_application_get_active_window (GTK_APPLICATION (application));
+  g_assert_true (LAM_IS_WINDOW (active));
+  gtk_window_set_default_size (active, 1280, 820);
+  window = LAM_WINDOW (active);
+  project = lam_window_get_project (window);
+  GtkWidget *dialog = find_message_dialog ();
+  assert_error_dialog (bad, "not a Lamina project");
+  wait.project = project;
+  iterate_until (dataset_is, &wait, 30000);
+  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
+  g_assert_null (lam_project_get_file_path (project));
+  g_assert_false (lam_project_get_modified (project));
+  settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "window-open-bad.png", NULL);
+  g_assert_true (lam_ui_save_png (dialog, png, &error));
+  g_assert_no_error (error);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  /* And a good one opens in a new window as it would from a file manager. */
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  open_through_application (application, first);
+  active = gtk_application_get_active_window (GTK_APPLICATION (application));
+  g_assert_true (LAM_IS_WINDOW (active));
+  project = lam_window_get_project (LAM_WINDOW (active));
+  g_assert_null (find_message_dialog ());
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
+  wait.project = project;
+  iterate_until (dataset_is, &wait, 30000);
+  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
+  g_assert_false (lam_project_get_modified (project));
+  gtk_window_destroy (active);
+  settle (100);
+
+  g_remove (first);
+  g_remove (second);
+  g_remove (bad);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -617,6 +812,7 @@ main (int argc, char **argv)
   g_test_add_func ("/project-ui/interrupted-save-reported", test_interrupted_save_reported);
   g_test_add_func ("/project-ui/new-project", test_new_project);
   g_test_add_func ("/project-ui/shortcuts-window", test_shortcuts_window);
+  g_test_add_func ("/project-ui/application-open", test_application_open);
   int status = g_test_run ();
 
   lam_test_remove_tree (tmp_dir);
