@@ -19,12 +19,14 @@
 
 static const char usage_text[] =
   "Usage: lamina [COMMAND [OPTIONS]]\n"
+  "       lamina PROJECT.lamina\n"
   "\n"
   "Build, train and inspect small neural networks on image datasets.\n"
-  "Without a command, opens the window on the default dataset.\n"
+  "Without a command, opens the window on the default dataset; given a\n"
+  "project, opens the window on it.\n"
   "\n"
   "Commands:\n"
-  "  gui     Open the window (--data DIR to start on another dataset)\n"
+  "  gui     Open the window (--data DIR to start on another dataset, or a project)\n"
   "  train   Train a model on a dataset and report per-epoch figures\n"
   "  eval    Evaluate saved weights on a dataset's test images\n"
   "  info    Show a model's layers (output shape, parameters, FLOPs), presets and devices\n"
@@ -35,7 +37,7 @@ static const char usage_text[] =
   "Run 'lamina COMMAND --help' for a command's options.\n"
   "\n"
   "Exit codes: 0 success, 1 training diverged or failed, 2 bad command line,\n"
-  "3 dataset missing or unreadable, 4 bad model spec or checkpoint,\n"
+  "3 dataset missing or unreadable, 4 bad model spec, checkpoint or project,\n"
   "5 device unavailable, 6 could not write an output file.\n";
 
 void
@@ -403,21 +405,54 @@ lam_cli_gui (int argc, char **argv)
       "Dataset folder to open (default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("- open the window");
+  g_autoptr (GOptionContext) context = g_option_context_new ("[PROJECT.lamina…] - open the window");
   g_autoptr (GError) error = NULL;
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_summary (context, "Given projects, opens them: the first in the window, "
+                                "any others in windows of their own.");
   if (argc > 1 && !g_option_context_parse (context, &argc, &argv, &error)) {
     lam_cli_print_error ("gui", error);
     return LAM_EXIT_USAGE;
   }
+  /* What is left are projects; a name that is not there is said here, with
+   * no window to open for it. The window explains a file that is there but
+   * does not open. */
+  g_autoptr (GPtrArray) run_args = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (run_args, g_strdup (argv[0]));
+  for (int i = 1; i < argc; i++) {
+    if (i == 1 && g_str_equal (argv[i], "--"))
+      continue;
+    g_autoptr (GFile) file = g_file_new_for_commandline_arg (argv[i]);
+    if (!g_file_query_exists (file, NULL)) {
+      g_printerr ("lamina: %s: no such project file\n", argv[i]);
+      return LAM_EXIT_MODEL;
+    }
+    /* As URIs, so GApplication never takes a name for one of its options. */
+    g_ptr_array_add (run_args, g_file_get_uri (file));
+  }
+  g_ptr_array_add (run_args, NULL);
   if (!gtk_init_check ()) {
     g_printerr ("lamina: cannot open a window (no display?); the commands train, eval and info "
                 "work without one\n");
     return LAM_EXIT_FAILED;
   }
   g_autoptr (LamApplication) application = lam_application_new (data_dir);
-  char *no_args[] = { argv[0], NULL };
-  return g_application_run (G_APPLICATION (application), 1, no_args);
+  int status = g_application_run (G_APPLICATION (application), (int) run_args->len - 1,
+                                  (char **) run_args->pdata);
+  if (status == 0 && lam_application_get_open_failed (application))
+    return LAM_EXIT_MODEL;
+  return status;
+}
+
+/* A first argument that names a file rather than a command: a project
+ * given as a file manager gives it (`lamina lesson.lamina`). */
+static gboolean
+looks_like_file (const char *arg)
+{
+  if (arg[0] == '-')
+    return FALSE;
+  return g_str_has_suffix (arg, ".lamina") || strchr (arg, '/') != NULL ||
+         g_file_test (arg, G_FILE_TEST_EXISTS);
 }
 
 int
@@ -439,6 +474,10 @@ main (int argc, char **argv)
     g_print ("lamina %s\n", LAMINA_VERSION);
     return LAM_EXIT_OK;
   }
+
+  static const char *const verbs[] = { "gui", "train", "eval", "info", "export", "bench", NULL };
+  if (!g_strv_contains (verbs, argv[1]) && looks_like_file (argv[1]))
+    return lam_cli_gui (argc, argv);
 
   const char *verb = argv[1];
   /* Options of a verb are parsed with the verb as argv[0]. */

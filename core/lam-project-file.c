@@ -1384,6 +1384,11 @@ load_project (const char *path, GError **error)
   if (json_object_has_member (obj, "lamina_checkpoint") && !json_object_has_member (obj, "format"))
     return load_checkpoint (path, error);
 
+  if (!json_object_has_member (obj, "format")) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: the JSON has no \"format\": "
+          "\"%s\"", LAM_PROJECT_FILE_FORMAT);
+    return NULL;
+  }
   gboolean ok;
   const char *format = get_string (&r, obj, NULL, "format", FALSE, &ok);
   if (!ok)

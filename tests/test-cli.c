@@ -463,11 +463,67 @@ test_train_refusals (void)
   remove_tree (dir);
 }
 
+/* `lamina FILE` and `lamina gui FILE` open a project in the window; a name
+ * that is not there is refused before any window, with exit code 4. */
+static void
+test_open_project_file (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("lamina-cli-open-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *missing = g_build_filename (dir, "missing.lamina", NULL);
+
+  Result r = run_lamina ("help", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "lamina PROJECT.lamina"));
+  result_clear (&r);
+
+  r = run_lamina (missing, NULL);
+  assert_exit (r, 4, "missing.lamina: no such project file");
+  g_assert_null (strstr (r.err, "cannot open a window"));
+  result_clear (&r);
+
+  r = run_lamina ("gui", missing, NULL);
+  assert_exit (r, 4, "missing.lamina: no such project file");
+  result_clear (&r);
+
+  r = run_lamina ("gui", "--data", dir, missing, NULL);
+  assert_exit (r, 4, "no such project file");
+  result_clear (&r);
+
+  /* A name with a folder in it is a file, not a mistyped command. */
+  g_autofree char *other = g_build_filename (dir, "lesson", NULL);
+  r = run_lamina (other, NULL);
+  assert_exit (r, 4, "lesson: no such project file");
+  result_clear (&r);
+
+  /* A file that is there is taken for the window, which needs a display. */
+  g_autofree char *present = g_build_filename (dir, "present.lamina", NULL);
+  g_assert_true (g_file_set_contents (present, "{}", -1, NULL));
+  r = run_lamina (present, NULL);
+  assert_exit (r, 1, "cannot open a window");
+  result_clear (&r);
+  r = run_lamina ("gui", present, NULL);
+  assert_exit (r, 1, "cannot open a window");
+  result_clear (&r);
+
+  /* Options are still options, and unknown words still unknown commands. */
+  r = run_lamina ("--frobnicate", NULL);
+  assert_exit (r, 2, "unknown command \"--frobnicate\"");
+  result_clear (&r);
+  r = run_lamina ("lesson", NULL);
+  assert_exit (r, 2, "unknown command \"lesson\"");
+  result_clear (&r);
+
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/cli/open-project-file", test_open_project_file);
   g_test_add_func ("/cli/bad-model", test_bad_model);
   g_test_add_func ("/cli/bad-data", test_bad_data);
   g_test_add_func ("/cli/train-refusals", test_train_refusals);

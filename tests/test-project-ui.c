@@ -1,13 +1,20 @@
 /* Projects from the window under Xvfb: a run is saved, the project opens in
  * a fresh window with its model, settings, history, weights and title mark,
  * training continues from where it was saved, and unsaved work is guarded
- * by a prompt. Saves window-project.png into the build's tests folder. */
+ * by a prompt. New Project goes back to a fresh window's lesson; project
+ * files given to the application (the command line, a file manager) open
+ * in the window, through the same prompt, and a bad one is explained.
+ * Saves window-project.png, window-new-project.png, window-open-file.png
+ * and window-open-bad.png into the build's tests folder. */
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "lam-application.h"
+#include "lam-evaluate-page.h"
 #include "lam-model-page.h"
 #include "lam-project-file.h"
+#include "lam-test-util.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
@@ -340,6 +347,453 @@ test_interrupted_save_reported (void)
   g_remove (weights);
 }
 
+/* A tiny IDX dataset: three classes of 8×8 bars, so these cases train in
+ * a moment and need no installed dataset. */
+static void
+write_bars (const char *dir, const char *prefix, int n, guint32 seed)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  g_autofree guint8 *images = g_new (guint8, (gsize) n * 64);
+  g_autofree guint8 *labels = g_new (guint8, n);
+  for (int i = 0; i < n; i++) {
+    int label = g_rand_int_range (rng, 0, 3);
+    labels[i] = (guint8) label;
+    for (int p = 0; p < 64; p++)
+      images[i * 64 + p] = (guint8) (g_rand_int_range (rng, 0, 80) +
+                                     (p / 8 == label * 3 ? 170 : 0));
+  }
+  g_autofree char *images_name = g_strdup_printf ("%s-images-idx3-ubyte", prefix);
+  g_autofree char *labels_name = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
+  g_autofree char *images_path = g_build_filename (dir, images_name, NULL);
+  g_autofree char *labels_path = g_build_filename (dir, labels_name, NULL);
+  guint32 image_dims[] = { n, 8, 8 };
+  guint32 label_dims[] = { n };
+  lam_test_write_idx (images_path, 0x803, 3, image_dims, images, (gsize) n * 64);
+  lam_test_write_idx (labels_path, 0x801, 1, label_dims, labels, n);
+}
+
+static char *
+make_bars_dir (const char *name)
+{
+  char *dir = g_build_filename (tmp_dir, name, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  write_bars (dir, "train", 600, 1);
+  write_bars (dir, "t10k", 200, 2);
+  return dir;
+}
+
+static void
+on_loaded_ok (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+evaluated (gpointer data)
+{
+  LamEvaluation *evaluation = data;
+  return lam_evaluation_get_result (evaluation) != NULL && !lam_evaluation_get_busy (evaluation);
+}
+
+typedef struct
+{
+  LamProject *project;
+  const char *dir;
+} DatasetWait;
+
+static gboolean
+dataset_is (gpointer data)
+{
+  DatasetWait *wait = data;
+  return dataset_ready (wait->project) &&
+         g_strcmp0 (lam_project_get_dataset_dir (wait->project), wait->dir) == 0;
+}
+
+/* The layers alone: the input follows the dataset. */
+static char *
+spec_text (const LamModelSpec *spec)
+{
+  g_autoptr (LamModelSpec) copy = lam_model_spec_copy (spec);
+  copy->has_input = FALSE;
+  return lam_model_spec_to_text (copy);
+}
+
+static char *
+preset_text (const char *name)
+{
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset (name, NULL);
+  g_assert_nonnull (spec);
+  return spec_text (spec);
+}
+
+/* The message dialog a window shows, or NULL. */
+static GtkWidget *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GObject) item = g_list_model_get_item (toplevels, i);
+    if (GTK_IS_MESSAGE_DIALOG (item) && gtk_widget_get_visible (GTK_WIDGET (item)))
+      return GTK_WIDGET (item);
+  }
+  return NULL;
+}
+
+static char *
+prompt_secondary_text (LamWindow *window)
+{
+  char *secondary = NULL;
+  g_object_get (lam_window_get_prompt (window), "secondary-text", &secondary, NULL);
+  return secondary;
+}
+
+/* New Project: back to the lesson a fresh window starts with — the default
+ * model and settings, no runs, no weights, untitled, the default dataset
+ * when it is installed — after asking over unsaved work. */
+static void
+test_new_project (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bars = make_bars_dir ("bars-new");
+  g_autoptr (LamProject) project = lam_project_new ();
+  gboolean loaded = FALSE;
+  lam_project_load_dataset_async (project, bars, NULL, on_loaded_ok, &loaded);
+  iterate_until (flag_set, &loaded, 30000);
+  g_assert_true (loaded);
+  LamWindow *window = new_window (project);
+
+  /* What a fresh window holds, to come back to. */
+  g_autofree char *fresh_spec = spec_text (lam_project_get_spec (project));
+  g_autofree char *mlp = preset_text ("mlp");
+  g_assert_cmpstr (fresh_spec, ==, mlp);
+  const LamTrainerConfig fresh = *lam_project_get_config (project);
+  LamModelPage *model = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
+  int fresh_layers = lam_model_page_get_n_layers (model);
+
+  /* A lesson: another model, another rate, a run with weights and an
+   * evaluation of them, saved. */
+  lam_model_page_load_preset (model, "mlp-32");
+  LamTrainPage *train = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
+  lam_train_page_set_lr (train, 0.05);
+  lam_train_page_set_continue (train, FALSE);
+  train_steps (window, 2);
+  g_assert_nonnull (lam_train_page_get_current_run (train));
+  g_assert_nonnull (lam_project_get_weights (project, NULL));
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (
+    LAM_EVALUATE_PAGE (lam_window_get_page (window, "evaluate")));
+  iterate_until (evaluated, evaluation, 30000);
+  g_assert_nonnull (lam_evaluation_get_result (evaluation));
+  g_autofree char *path = g_build_filename (tmp_dir, "before-new.lamina", NULL);
+  g_assert_true (lam_window_save_project (window, path, &error));
+  g_assert_no_error (error);
+  g_assert_false (lam_project_get_modified (project));
+
+  /* An unsaved edit: New Project asks, and Cancel changes nothing. */
+  lam_model_page_load_preset (model, "logistic-regression");
+  settle (100);
+  g_assert_true (lam_project_get_modified (project));
+  g_autofree char *edited = spec_text (lam_project_get_spec (project));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-project", NULL));
+  settle (100);
+  g_assert_nonnull (lam_window_get_prompt (window));
+  g_autofree char *secondary = prompt_secondary_text (window);
+  g_assert_nonnull (strstr (secondary, "lost when a new project starts"));
+  gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_CANCEL);
+  settle (100);
+  g_assert_null (lam_window_get_prompt (window));
+  g_assert_true (lam_project_get_modified (project));
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, path);
+  g_autofree char *still = spec_text (lam_project_get_spec (project));
+  g_assert_cmpstr (still, ==, edited);
+  g_assert_nonnull (lam_train_page_get_current_run (train));
+
+  /* Save, then the new project: the edit is in the file. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-project", NULL));
+  settle (100);
+  g_assert_nonnull (lam_window_get_prompt (window));
+  gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_ACCEPT);
+  settle (200);
+  g_assert_null (lam_window_get_prompt (window));
+  g_autoptr (LamProjectFile) reread = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_autofree char *saved = spec_text (reread->spec);
+  g_assert_cmpstr (saved, ==, edited);
+
+  /* The dataset goes back to the default one when it is installed; else
+   * the one open stays. */
+  DatasetWait wait = { project, have_data ? LAM_DATASET_DEFAULT_DIR : bars };
+  iterate_until (dataset_is, &wait, 60000);
+  settle (200);
+  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, wait.dir);
+  g_assert_true (lam_project_get_has_dataset (project));
+
+  /* Untitled and unmarked, the dataset load included. */
+  g_assert_null (lam_project_get_file_path (project));
+  g_assert_false (lam_project_get_modified (project));
+  g_assert_false (title_marked (window));
+  g_assert_true (g_str_has_prefix (gtk_window_get_title (GTK_WINDOW (window)), "Untitled"));
+
+  /* The model and every setting as a fresh window has them. */
+  g_autofree char *reset_spec = spec_text (lam_project_get_spec (project));
+  g_assert_cmpstr (reset_spec, ==, fresh_spec);
+  g_assert_cmpint (lam_model_page_get_n_layers (model), ==, fresh_layers);
+  const LamTrainerConfig *config = lam_project_get_config (project);
+  g_assert_cmpint (config->optimizer.kind, ==, fresh.optimizer.kind);
+  g_assert_cmpfloat (config->optimizer.lr, ==, fresh.optimizer.lr);
+  g_assert_cmpfloat (config->optimizer.lr, ==, 0.001);
+  g_assert_cmpint (config->epochs, ==, fresh.epochs);
+  g_assert_cmpint (config->batch_size, ==, fresh.batch_size);
+  g_assert_cmpfloat (config->val_fraction, ==, fresh.val_fraction);
+  g_assert_cmpuint (config->seed, ==, fresh.seed);
+  g_assert_cmpint (config->crop_padding, ==, fresh.crop_padding);
+  g_assert_cmpint (config->hflip, ==, fresh.hflip);
+
+  /* No runs, no weights, nothing evaluated; the lesson starts on Data. */
+  g_assert_null (lam_train_page_get_current_run (train));
+  g_assert_cmpint (lam_train_page_get_step (train), ==, 0);
+  g_assert_false (lam_train_page_get_continue (train));
+  g_assert_cmpuint (lam_chart_get_n_series (lam_train_page_get_loss_chart (train)), ==, 0);
+  g_assert_null (lam_project_get_weights (project, NULL));
+  g_assert_null (lam_project_get_weights_spec (project));
+  g_assert_null (lam_evaluation_get_result (evaluation));
+  g_assert_false (lam_evaluation_get_busy (evaluation));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (
+                     GTK_STACK (gtk_widget_get_parent (lam_window_get_page (window, "data")))),
+                   ==, "data");
+  g_assert_true (lam_train_page_can_start (train));
+  save_png (window, "window-new-project.png");
+
+  /* A save of the new project holds no weights of the old one. */
+  g_autofree char *fresh_path = g_build_filename (tmp_dir, "after-new.lamina", NULL);
+  g_assert_true (lam_window_save_project (window, fresh_path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) fresh_file = lam_project_file_load (fresh_path, &error);
+  g_assert_no_error (error);
+  g_assert_null (fresh_file->params);
+  g_assert_cmpuint (fresh_file->runs->len, ==, 0);
+
+  /* Nothing unsaved: no question. */
+  lam_model_page_load_preset (model, "mlp-32");
+  g_assert_true (lam_window_save_project (window, fresh_path, &error));
+  g_assert_no_error (error);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-project", NULL));
+  settle (100);
+  g_assert_null (lam_window_get_prompt (window));
+  g_assert_null (lam_project_get_file_path (project));
+  g_autofree char *again = spec_text (lam_project_get_spec (project));
+  g_assert_cmpstr (again, ==, fresh_spec);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_remove (fresh_path);
+  lam_test_remove_tree (bars);
+}
+
+/* The shortcuts window lists New Project with its accelerator. */
+static void
+test_shortcuts_window (void)
+{
+  g_autoptr (GtkBuilder) builder =
+    gtk_builder_new_from_resource ("/org/lamina/Lamina/gtk/help-overlay.ui");
+  GtkWidget *overlay = GTK_WIDGET (gtk_builder_get_object (builder, "help_overlay"));
+  g_assert_nonnull (overlay);
+  g_autoptr (GSList) objects = gtk_builder_get_objects (builder);
+  gboolean found = FALSE;
+  for (GSList *l = objects; l != NULL; l = l->next) {
+    if (!GTK_IS_SHORTCUTS_SHORTCUT (l->data))
+      continue;
+    g_autofree char *title = NULL, *accelerator = NULL;
+    g_object_get (l->data, "title", &title, "accelerator", &accelerator, NULL);
+    if (g_strcmp0 (accelerator, "<Control>n") == 0) {
+      g_assert_cmpstr (title, ==, "New project");
+      found = TRUE;
+    }
+  }
+  g_assert_true (found);
+  gtk_window_destroy (GTK_WINDOW (overlay));
+}
+
+static char *
+save_small_project (const char *name, const char *preset, const char *dataset_dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = lam_model_spec_preset (preset, NULL);
+  file->spec->has_input = TRUE;
+  file->spec->input = lam_shape_chw (1, 8, 8);
+  file->config.optimizer.lr = 0.02;
+  file->dataset_dir = g_strdup (dataset_dir);
+  char *path = g_build_filename (tmp_dir, name, NULL);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+open_through_application (LamApplication *application, const char *path)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_application_open (G_APPLICATION (application), &file, 1, "");
+  settle (200);
+}
+
+static void
+assert_error_dialog (const char *path, const char *reason)
+{
+  GtkWidget *dialog = find_message_dialog ();
+  g_assert_nonnull (dialog);
+  GtkMessageType type;
+  g_autofree char *primary = NULL, *secondary = NULL;
+  g_object_get (dialog, "message-type", &type, "text", &primary, "secondary-text", &secondary,
+                NULL);
+  g_assert_cmpint (type, ==, GTK_MESSAGE_ERROR);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *expected = g_strdup_printf ("“%s” could not be opened", name);
+  g_assert_cmpstr (primary, ==, expected);
+  /* The whole path is in the reason. */
+  g_assert_nonnull (strstr (secondary, path));
+  if (strstr (secondary, reason) == NULL)
+    g_error ("expected \"%s\" in the dialog, got: %s", reason, secondary);
+}
+
+/* Files given to the application (`lamina lesson.lamina`, a file manager)
+ * open in its window as Open Project does. */
+static void
+test_application_open (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bars = make_bars_dir ("bars-open");
+  g_autofree char *first = save_small_project ("first.lamina", "mlp-32", bars);
+  g_autofree char *second = save_small_project ("second.lamina", "logistic-regression", bars);
+  g_autofree char *bad = g_build_filename (tmp_dir, "not-a-project.lamina", NULL);
+  g_assert_true (g_file_set_contents (bad, "{\"lesson\": 1}\n", -1, NULL));
+  g_autofree char *missing = g_build_filename (tmp_dir, "missing.lamina", NULL);
+
+  g_autoptr (LamApplication) application = lam_application_new (bars);
+  g_assert_true (g_application_register (G_APPLICATION (application), NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_application_get_flags (G_APPLICATION (application)) &
+                 G_APPLICATION_HANDLES_OPEN);
+  g_application_activate (G_APPLICATION (application));
+  settle (200);
+  GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (application));
+  g_assert_true (LAM_IS_WINDOW (active));
+  LamWindow *window = LAM_WINDOW (active);
+  gtk_window_set_default_size (active, 1280, 820);
+  LamProject *project = lam_window_get_project (window);
+  DatasetWait wait = { project, bars };
+  iterate_until (dataset_is, &wait, 30000);
+  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
+
+  /* The first project opens in the window there is. */
+  open_through_application (application, first);
+  g_assert_null (lam_window_get_prompt (window));
+  g_assert_null (find_message_dialog ());
+  g_assert_cmpuint (g_list_length (gtk_application_get_windows (GTK_APPLICATION (application))),
+                    ==, 1);
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
+  g_assert_false (lam_project_get_modified (project));
+  g_assert_nonnull (strstr (gtk_window_get_title (active), "first.lamina"));
+  g_autofree char *mlp32 = preset_text ("mlp-32");
+  g_autofree char *opened = spec_text (lam_project_get_spec (project));
+  g_assert_cmpstr (opened, ==, mlp32);
+  g_assert_cmpfloat (lam_project_get_config (project)->optimizer.lr, ==, 0.02);
+  g_assert_false (lam_application_get_open_failed (application));
+  lam_window_show_page (window, "model");
+  save_png (window, "window-open-file.png");
+
+  /* Over unsaved work it asks; Cancel keeps what is open. */
+  LamModelPage *model = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
+  lam_model_page_load_preset (model, "mlp");
+  settle (100);
+  g_assert_true (lam_project_get_modified (project));
+  open_through_application (application, second);
+  g_assert_nonnull (lam_window_get_prompt (window));
+  g_autofree char *secondary = prompt_secondary_text (window);
+  g_assert_nonnull (strstr (secondary, "lost when another project opens"));
+  gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_CANCEL);
+  settle (100);
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
+  g_assert_true (lam_project_get_modified (project));
+
+  /* Discard opens the other one. */
+  open_through_application (application, second);
+  g_assert_nonnull (lam_window_get_prompt (window));
+  gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_REJECT);
+  settle (200);
+  g_assert_null (lam_window_get_prompt (window));
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
+  g_assert_false (lam_project_get_modified (project));
+  g_autofree char *logistic = preset_text ("logistic-regression");
+  g_autofree char *opened2 = spec_text (lam_project_get_spec (project));
+  g_assert_cmpstr (opened2, ==, logistic);
+  g_autoptr (LamProjectFile) first_file = lam_project_file_load (first, &error);
+  g_assert_no_error (error);
+  g_autofree char *first_spec = spec_text (first_file->spec);
+  g_assert_cmpstr (first_spec, ==, mlp32);
+
+  /* A file that is not a project, and one that is not there: a dialog
+   * says why, and what is open stays. */
+  open_through_application (application, bad);
+  assert_error_dialog (bad, "not a Lamina project");
+  g_assert_true (lam_application_get_open_failed (application));
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
+  gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));
+  open_through_application (application, missing);
+  assert_error_dialog (missing, "No such file");
+  gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
+  g_assert_false (lam_project_get_modified (project));
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+
+  /* With no window, a bad file gets a window of its own that explains it
+   * and still opens on the dataset. */
+  g_assert_null (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  open_through_application (application, bad);
+  active = gtk_application_get_active_window (GTK_APPLICATION (application));
+  g_assert_true (LAM_IS_WINDOW (active));
+  gtk_window_set_default_size (active, 1280, 820);
+  window = LAM_WINDOW (active);
+  project = lam_window_get_project (window);
+  GtkWidget *dialog = find_message_dialog ();
+  assert_error_dialog (bad, "not a Lamina project");
+  wait.project = project;
+  iterate_until (dataset_is, &wait, 30000);
+  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
+  g_assert_null (lam_project_get_file_path (project));
+  g_assert_false (lam_project_get_modified (project));
+  settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "window-open-bad.png", NULL);
+  g_assert_true (lam_ui_save_png (dialog, png, &error));
+  g_assert_no_error (error);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  /* And a good one opens in a new window as it would from a file manager. */
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  open_through_application (application, first);
+  active = gtk_application_get_active_window (GTK_APPLICATION (application));
+  g_assert_true (LAM_IS_WINDOW (active));
+  project = lam_window_get_project (LAM_WINDOW (active));
+  g_assert_null (find_message_dialog ());
+  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
+  wait.project = project;
+  iterate_until (dataset_is, &wait, 30000);
+  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
+  g_assert_false (lam_project_get_modified (project));
+  gtk_window_destroy (active);
+  settle (100);
+
+  g_remove (first);
+  g_remove (second);
+  g_remove (bad);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -356,15 +810,12 @@ main (int argc, char **argv)
 
   g_test_add_func ("/project-ui/save-reopen-continue", test_save_reopen_continue);
   g_test_add_func ("/project-ui/interrupted-save-reported", test_interrupted_save_reported);
+  g_test_add_func ("/project-ui/new-project", test_new_project);
+  g_test_add_func ("/project-ui/shortcuts-window", test_shortcuts_window);
+  g_test_add_func ("/project-ui/application-open", test_application_open);
   int status = g_test_run ();
 
-  const char *names[] = { "lesson.lamina", "lesson.safetensors", "lesson.optimizer.safetensors",
-                          "history.csv", "bad.lamina" };
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    g_autofree char *p = g_build_filename (tmp_dir, names[i], NULL);
-    g_remove (p);
-  }
-  g_rmdir (tmp_dir);
+  lam_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

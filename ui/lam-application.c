@@ -11,6 +11,7 @@ struct _LamApplication
 
   char *data_dir; /* owned, NULL for the default dataset */
   GSettings *settings; /* owned, NULL when the schema is not installed */
+  gboolean open_failed;
 };
 
 G_DEFINE_FINAL_TYPE (LamApplication, lam_application, GTK_TYPE_APPLICATION)
@@ -22,20 +23,21 @@ remember_dataset (LamProject *project, GParamSpec *pspec, GSettings *settings)
   g_settings_set_string (settings, "last-dataset-folder", dir ? dir : "");
 }
 
-static void
-lam_application_activate (GApplication *application)
+static LamWindow *
+new_window (LamApplication *self)
 {
-  LamApplication *self = LAM_APPLICATION (application);
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
-  if (window != NULL) {
-    gtk_window_present (window);
-    return;
-  }
-
   g_autoptr (LamProject) project = lam_project_new ();
-  LamWindow *main_window = lam_window_new (GTK_APPLICATION (self), project);
-  gtk_window_present (GTK_WINDOW (main_window));
+  LamWindow *window = lam_window_new (GTK_APPLICATION (self), project);
+  if (self->settings != NULL)
+    g_signal_connect_object (project, "notify::dataset-dir", G_CALLBACK (remember_dataset),
+                             self->settings, 0);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
 
+static void
+load_start_dataset (LamApplication *self, LamWindow *window)
+{
   /* The folder given on the command line, else the one opened last if it
    * is still there, else the default Fashion-MNIST. */
   g_autofree char *last = self->settings ? g_settings_get_string (self->settings,
@@ -46,11 +48,45 @@ lam_application_activate (GApplication *application)
     dir = last;
   if (dir == NULL)
     dir = LAM_DATASET_DEFAULT_DIR;
-  if (self->settings != NULL)
-    g_signal_connect_object (project, "notify::dataset-dir", G_CALLBACK (remember_dataset),
-                             self->settings, 0);
   /* Through the Data page, so a missing or broken dataset is explained there. */
-  lam_data_page_load_folder (LAM_DATA_PAGE (lam_window_get_page (main_window, "data")), dir);
+  lam_data_page_load_folder (LAM_DATA_PAGE (lam_window_get_page (window, "data")), dir);
+}
+
+static void
+lam_application_activate (GApplication *application)
+{
+  LamApplication *self = LAM_APPLICATION (application);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  if (window != NULL) {
+    gtk_window_present (window);
+    return;
+  }
+  load_start_dataset (self, new_window (self));
+}
+
+/* Project files from the command line or a file manager. The first opens
+ * in the window there is, asking first over unsaved work, as Open Project
+ * does; any others in windows of their own. */
+static void
+lam_application_open (GApplication *application, GFile **files, int n_files, const char *hint)
+{
+  LamApplication *self = LAM_APPLICATION (application);
+  for (int i = 0; i < n_files; i++) {
+    GtkWindow *active = i == 0 ? gtk_application_get_active_window (GTK_APPLICATION (self))
+                               : NULL;
+    gboolean fresh = !LAM_IS_WINDOW (active);
+    LamWindow *window = fresh ? new_window (self) : LAM_WINDOW (active);
+    if (!fresh)
+      gtk_window_present (GTK_WINDOW (window));
+    g_autoptr (GError) error = NULL;
+    if (!lam_window_open_file (window, files[i], &error)) {
+      g_printerr ("lamina: %s\n", error->message);
+      self->open_failed = TRUE;
+      /* The window made for it still opens on a dataset. */
+      if (fresh)
+        load_start_dataset (self, window);
+    }
+  }
 }
 
 static void
@@ -127,6 +163,7 @@ lam_application_class_init (LamApplicationClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = lam_application_finalize;
   G_APPLICATION_CLASS (klass)->activate = lam_application_activate;
+  G_APPLICATION_CLASS (klass)->open = lam_application_open;
   G_APPLICATION_CLASS (klass)->startup = lam_application_startup;
 }
 
@@ -139,10 +176,19 @@ LamApplication *
 lam_application_new (const char *data_dir)
 {
   /* Non-unique: a classroom machine may run a lesson's window beside a
-   * student's own, and no session bus is needed. */
+   * student's own, and no session bus is needed; so `lamina other.lamina`
+   * opens a window of its own too. */
   LamApplication *self = g_object_new (LAM_TYPE_APPLICATION, "application-id",
                                        "org.lamina.Lamina", "flags",
-                                       G_APPLICATION_NON_UNIQUE, NULL);
+                                       G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN,
+                                       NULL);
   self->data_dir = g_strdup (data_dir);
   return self;
+}
+
+gboolean
+lam_application_get_open_failed (LamApplication *self)
+{
+  g_return_val_if_fail (LAM_IS_APPLICATION (self), FALSE);
+  return self->open_failed;
 }

@@ -348,8 +348,23 @@ static void
 schedule (LamEvaluation *self)
 {
   const LamModelSpec *spec = lam_project_get_weights_spec (self->project);
-  if (spec == NULL)
+  if (spec == NULL) {
+    /* Weights withdrawn (a new project): what shows belongs to another
+     * model, and a job still running is stale. */
+    if (self->result == NULL && self->error == NULL && !self->busy)
+      return;
+    self->serial++;
+    self->pending = FALSE;
+    if (self->cancellable != NULL)
+      g_cancellable_cancel (self->cancellable);
+    g_clear_object (&self->cancellable);
+    reset_history (self, lam_project_get_weights_run (self->project));
+    g_clear_pointer (&self->result, lam_evaluation_result_unref);
+    g_clear_error (&self->error);
+    set_busy (self, FALSE);
+    g_signal_emit (self, signals[UPDATED], 0);
     return;
+  }
   if (self->deferred) {
     self->pending = TRUE;
     return;

@@ -525,6 +525,22 @@ lam_project_begin_run (LamProject *self)
 }
 
 void
+lam_project_clear_weights (LamProject *self)
+{
+  g_return_if_fail (LAM_IS_PROJECT (self));
+  if (self->weights_spec == NULL)
+    return;
+  g_clear_pointer (&self->weights_spec, lam_model_spec_free);
+  g_clear_pointer (&self->weights, g_free);
+  g_clear_pointer (&self->weights_dataset_dir, g_free);
+  g_clear_pointer (&self->weights_dataset_name, g_free);
+  self->n_weights = 0;
+  self->weights_epoch = 0;
+  self->weights_run++;
+  g_signal_emit (self, signals[WEIGHTS_CHANGED], 0);
+}
+
+void
 lam_project_set_file_path (LamProject *self, const char *path)
 {
   g_return_if_fail (LAM_IS_PROJECT (self));

@@ -77,6 +77,9 @@ gboolean lam_project_get_weights_match_dataset (LamProject *self, const char **t
  * tell "the next epoch of the same run" from "another run". */
 guint lam_project_get_weights_run (LamProject *self);
 void lam_project_begin_run (LamProject *self);
+/* Drops the published weights (a new project, or one saved without any):
+ * emits "weights-changed" when there were some. */
+void lam_project_clear_weights (LamProject *self);
 
 /* The file the project was opened from or saved to (NULL: untitled), and
  * whether it changed since: properties "file-path" and "modified". */

@@ -17,6 +17,7 @@ typedef enum
   PENDING_CLOSE,
   PENDING_OPEN_DIALOG,
   PENDING_OPEN_PATH,
+  PENDING_NEW,
 } Pending;
 
 struct _LamWindow
@@ -327,6 +328,9 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
     lam_project_set_weights (self->project, file->spec, file->params, file->n_params, mean, std,
                              file->resumable ? file->epochs_done : 0);
     lam_project_set_weights_dataset (self->project, file->dataset_dir, NULL);
+  } else {
+    /* The weights shown (and saved with the project) are the project's own. */
+    lam_project_clear_weights (self->project);
   }
 
   const char *dir = file->dataset_dir;
@@ -359,6 +363,51 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
 }
 
 gboolean
+lam_window_new_project (LamWindow *self, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  LamTrainPage *train = LAM_TRAIN_PAGE (self->train_page);
+  if (lam_train_page_get_state (train) != LAM_TRAIN_STATE_IDLE) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                 "Training is running: stop it before starting a new project.");
+    return FALSE;
+  }
+  /* The model and settings a fresh window starts with, from a fresh
+   * project, so the two never drift apart; no runs and no weights. */
+  g_autoptr (LamProject) fresh = lam_project_new ();
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = lam_model_spec_copy (lam_project_get_spec (fresh));
+  file->config = *lam_project_get_config (fresh);
+  g_autofree char *device = self->settings ? g_settings_get_string (self->settings,
+                                                                    "default-device")
+                                           : NULL;
+  /* As the Train page picks it at start: the GPU when one answers, unless
+   * the preferences ask for the CPU. */
+  g_free (file->device);
+  file->device = g_strdup (g_strcmp0 (device, "cpu") == 0 ? "cpu" : "cuda");
+
+  lam_project_set_spec (self->project, file->spec);
+  lam_train_page_load_project_file (train, file);
+  lam_project_clear_weights (self->project);
+
+  /* The default dataset when it is installed; else the one open stays,
+   * rather than a page that explains a missing folder. */
+  const char *dir = LAM_DATASET_DEFAULT_DIR;
+  if (g_strcmp0 (dir, lam_project_get_dataset_dir (self->project)) != 0 &&
+      g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    g_free (self->opening_dataset_dir);
+    self->opening_dataset_dir = g_strdup (dir);
+    lam_data_page_load_folder (LAM_DATA_PAGE (self->data_page), dir);
+  }
+  g_free (self->spec_signature);
+  self->spec_signature = spec_signature (lam_project_get_spec (self->project));
+  lam_project_set_file_path (self->project, NULL);
+  lam_project_set_modified (self->project, FALSE);
+  lam_window_show_page (self, "data");
+  return TRUE;
+}
+
+gboolean
 lam_window_export_csv (LamWindow *self, const char *path, GError **error)
 {
   const LamProjectRun *run = lam_train_page_get_current_run (LAM_TRAIN_PAGE (self->train_page));
@@ -376,7 +425,7 @@ lam_window_get_prompt (LamWindow *self)
   return self->prompt;
 }
 
-static void open_with_report (LamWindow *self, const char *path);
+static gboolean open_with_report (LamWindow *self, const char *path, GError **error);
 static void run_pending (LamWindow *self);
 
 typedef enum
@@ -403,7 +452,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   g_autoptr (GError) error = NULL;
   switch (kind) {
   case CHOOSE_OPEN:
-    open_with_report (self, path);
+    open_with_report (self, path, NULL);
     break;
   case CHOOSE_SAVE: {
     if (!g_str_has_suffix (path, LAM_PROJECT_FILE_SUFFIX)) {
@@ -460,24 +509,30 @@ choose_file (LamWindow *self, ChooseKind kind)
   gtk_native_dialog_show (self->chooser);
 }
 
-static void
-open_with_report (LamWindow *self, const char *path)
+/* A failure is shown in a dialog, and handed on in error (may be NULL). */
+static gboolean
+open_with_report (LamWindow *self, const char *path, GError **error)
 {
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) local_error = NULL;
   g_autofree char *warning = NULL;
-  if (!lam_window_open_project (self, path, &warning, &error)) {
-    g_autofree char *primary = g_strdup_printf ("%s could not be opened", path);
-    show_message (self, primary, error->message);
+  if (!lam_window_open_project (self, path, &warning, &local_error)) {
+    g_autofree char *name = g_filename_display_basename (path);
+    g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
+    show_message (self, primary, local_error->message);
+    g_propagate_error (error, g_steal_pointer (&local_error));
+    return FALSE;
   } else if (warning != NULL && g_str_has_prefix (warning, "The project's dataset folder")) {
     show_message (self, "The dataset is missing", warning);
   } else if (warning != NULL) {
     show_message_of_type (self, GTK_MESSAGE_INFO, "The project was opened", warning);
   }
+  return TRUE;
 }
 
-/* Does what waited on the prompt (or on a Save As it led to). */
+/* Does what waited on the prompt (or on a Save As it led to); error (may
+ * be NULL) says why an opening failed. */
 static void
-run_pending (LamWindow *self)
+run_pending_reporting (LamWindow *self, GError **error)
 {
   Pending pending = self->pending;
   g_autofree char *path = g_steal_pointer (&self->pending_path);
@@ -491,12 +546,24 @@ run_pending (LamWindow *self)
     choose_file (self, CHOOSE_OPEN);
     break;
   case PENDING_OPEN_PATH:
-    open_with_report (self, path);
+    open_with_report (self, path, error);
     break;
+  case PENDING_NEW: {
+    g_autoptr (GError) new_error = NULL;
+    if (!lam_window_new_project (self, &new_error))
+      show_message (self, "No new project was started", new_error->message);
+    break;
+  }
   case PENDING_NONE:
   default:
     break;
   }
+}
+
+static void
+run_pending (LamWindow *self)
+{
+  run_pending_reporting (self, NULL);
 }
 
 static void
@@ -529,17 +596,22 @@ on_prompt_response (GtkDialog *dialog, int response, gpointer user_data)
 
 /* Runs `pending` now when nothing is unsaved, else after the user has
  * answered Save, Discard or Cancel. */
-static void
-confirm_then (LamWindow *self, Pending pending, const char *path)
+static gboolean
+confirm_then_reporting (LamWindow *self, Pending pending, const char *path, GError **error)
 {
   if (self->prompt != NULL)
-    return;
+    return TRUE;
   self->pending = pending;
   g_free (self->pending_path);
   self->pending_path = g_strdup (path);
   if (!lam_project_get_modified (self->project)) {
-    run_pending (self);
-    return;
+    GError *local_error = NULL;
+    run_pending_reporting (self, &local_error);
+    if (local_error != NULL) {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+    return TRUE;
   }
   const char *current = lam_project_get_file_path (self->project);
   g_autofree char *name = current ? g_path_get_basename (current) : g_strdup ("Untitled");
@@ -547,12 +619,13 @@ confirm_then (LamWindow *self, Pending pending, const char *path)
                                               GTK_DIALOG_DESTROY_WITH_PARENT,
                                               GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
                                               "Save changes to “%s”?", name);
-  gtk_message_dialog_format_secondary_text (
-    GTK_MESSAGE_DIALOG (dialog), "%s",
-    pending == PENDING_CLOSE ? "The model, settings or runs changed since the project was "
-                               "saved. Unsaved changes are lost when the window closes."
-                             : "The model, settings or runs changed since the project was "
-                               "saved. Unsaved changes are lost when another project opens.");
+  const char *lost = pending == PENDING_CLOSE ? "the window closes"
+                     : pending == PENDING_NEW ? "a new project starts"
+                                              : "another project opens";
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            "The model, settings or runs changed since the "
+                                            "project was saved. Unsaved changes are lost when "
+                                            "%s.", lost);
   gtk_dialog_add_buttons (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL, "_Discard",
                           GTK_RESPONSE_REJECT, "_Save", GTK_RESPONSE_ACCEPT, NULL);
   gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
@@ -562,6 +635,37 @@ confirm_then (LamWindow *self, Pending pending, const char *path)
   g_signal_connect (dialog, "response", G_CALLBACK (on_prompt_response), self);
   self->prompt = dialog;
   gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
+static void
+confirm_then (LamWindow *self, Pending pending, const char *path)
+{
+  confirm_then_reporting (self, pending, path, NULL);
+}
+
+static void
+action_new_project (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  confirm_then (LAM_WINDOW (widget), PENDING_NEW, NULL);
+}
+
+gboolean
+lam_window_open_file (LamWindow *self, GFile *file, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+  g_autofree char *path = g_file_get_path (file);
+  if (path == NULL) {
+    g_autofree char *uri = g_file_get_uri (file);
+    g_autofree char *name = g_file_get_basename (file);
+    g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 "%s: projects open from local folders only; copy it to one first", uri);
+    show_message (self, primary, "Projects open from local folders only: copy it to one first.");
+    return FALSE;
+  }
+  return confirm_then_reporting (self, PENDING_OPEN_PATH, path, error);
 }
 
 static void
@@ -609,6 +713,7 @@ update_file_actions (LamWindow *self)
   gboolean idle = !lam_project_get_training (self->project);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-project", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-project", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-recent", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.no-recent", FALSE);
@@ -762,12 +867,15 @@ lam_window_class_init (LamWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.step", NULL, action_step);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, action_stop);
   gtk_widget_class_install_action (widget_class, "win.presentation", NULL, action_presentation);
+  gtk_widget_class_install_action (widget_class, "win.new-project", NULL, action_new_project);
   gtk_widget_class_install_action (widget_class, "win.open-project", NULL, action_open_project);
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
   gtk_widget_class_install_action (widget_class, "win.no-recent", NULL, NULL);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, action_save);
   gtk_widget_class_install_action (widget_class, "win.save-as", NULL, action_save_as);
   gtk_widget_class_install_action (widget_class, "win.export-csv", NULL, action_export_csv);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
+                                       "win.new-project", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o,
                                        GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.open-project",
                                        NULL);

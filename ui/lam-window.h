@@ -28,6 +28,16 @@ gboolean lam_window_get_presentation (LamWindow *self);
 gboolean lam_window_save_project (LamWindow *self, const char *path, GError **error);
 gboolean lam_window_open_project (LamWindow *self, const char *path, char **warning,
                                   GError **error);
+/* Back to what a fresh window holds (the default model and settings, no
+ * runs or weights, untitled), and to the default dataset when it is
+ * installed. Refuses while training runs; asks nothing (win.new-project,
+ * Ctrl+N, asks first over unsaved changes). */
+gboolean lam_window_new_project (LamWindow *self, GError **error);
+/* Opens a project file as Open Project does: over unsaved changes it asks
+ * Save, Discard or Cancel first, and a file that cannot be opened is
+ * explained in a dialog. FALSE with error when the file was refused at
+ * once (the dialog shows too); TRUE when it opened or waits on the prompt. */
+gboolean lam_window_open_file (LamWindow *self, GFile *file, GError **error);
 /* The current run's history as CSV. */
 gboolean lam_window_export_csv (LamWindow *self, const char *path, GError **error);
 /* The "save changes?" dialog while it shows (closing or opening over
