@@ -49,6 +49,12 @@ struct _LamTrainer
   gboolean paused;
   gboolean stop_requested;
   int steps_requested;
+  /* The worker has stopped at a pause (PAUSED is posted or on its way);
+   * a resume that reaches it there sets `resumed`, so that a pause or step
+   * following before the worker wakes lands after one batch instead of
+   * leaving it asleep with no new PAUSED to say so. */
+  gboolean waiting;
+  gboolean resumed;
   double requested_lr; /* NAN when none is pending */
   double base_lr;      /* the schedule scales this */
 
@@ -379,14 +385,21 @@ publish_snapshot (LamTrainer *self, gint64 step)
 }
 
 /* Waits while paused; returns FALSE when the run must stop. Sets *single
- * when this step was asked for by lam_trainer_step. */
+ * when this step was asked for by lam_trainer_step. Every wait posts one
+ * PAUSED and ends in one batch (or a stop): a single step, or the first
+ * batch after a resume, after which a pause asked for meanwhile lands.
+ * With batches not yet reported (the pause came while this batch was
+ * being fetched, after the check that would have reported them), this
+ * batch goes on and the pause lands after it, with the report. */
 static gboolean
-wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch)
+wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch, gboolean unreported)
 {
   gboolean announced = FALSE;
   *single = FALSE;
   g_mutex_lock (&self->lock);
-  while (self->paused && !self->stop_requested && self->steps_requested == 0) {
+  while (!unreported && self->paused && !self->stop_requested && self->steps_requested == 0 &&
+         !self->resumed) {
+    self->waiting = TRUE;
     if (!announced) {
       announced = TRUE;
       g_mutex_unlock (&self->lock);
@@ -400,7 +413,10 @@ wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch)
     g_cond_wait (&self->cond, &self->lock);
   }
   gboolean go = !self->stop_requested;
-  if (go && self->paused && self->steps_requested > 0) {
+  gboolean resumed = self->resumed;
+  self->waiting = self->resumed = FALSE;
+  /* After a resume, steps asked for since wait for the batch it began. */
+  if (go && !unreported && !resumed && self->paused && self->steps_requested > 0) {
     self->steps_requested--;
     *single = TRUE;
   } else if (go && announced) {
@@ -485,7 +501,7 @@ train_thread (gpointer data)
       }
       gboolean single;
       gint64 wait_start = g_get_monotonic_time ();
-      if (!wait_for_go (self, &single, step, epoch)) {
+      if (!wait_for_go (self, &single, step, epoch, report_samples > 0)) {
         stopped = TRUE;
         break;
       }
@@ -529,7 +545,14 @@ train_thread (gpointer data)
         if (isfinite (first[0]))
           start_loss = first[0] / report_samples;
       }
-      if (!due && !single && !last)
+      /* A pause takes effect here, after the batch in flight. Its position
+       * is reported before PAUSED, so what the person sees is where the run
+       * stopped, and the report of the next single step holds that batch
+       * alone instead of every batch since the last report. */
+      g_mutex_lock (&self->lock);
+      gboolean pausing = self->paused;
+      g_mutex_unlock (&self->lock);
+      if (!due && !single && !last && !pausing)
         continue;
 
       /* Metrics cross to the host only here, every report_every steps. */
@@ -684,6 +707,8 @@ lam_trainer_resume (LamTrainer *self)
   g_mutex_lock (&self->lock);
   self->paused = FALSE;
   self->steps_requested = 0;
+  if (self->waiting)
+    self->resumed = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }
@@ -692,8 +717,12 @@ void
 lam_trainer_step (LamTrainer *self)
 {
   g_mutex_lock (&self->lock);
+  /* While running, the batch in flight is the step: the run pauses after
+   * it rather than training one more. */
   if (self->paused)
     self->steps_requested++;
+  else
+    self->paused = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }

@@ -52,7 +52,7 @@ LamTrainerConfig lam_trainer_config_default (void);
 typedef enum
 {
   LAM_TRAINER_EVENT_STARTED,
-  LAM_TRAINER_EVENT_PROGRESS, /* every report_every steps, and after a single step */
+  LAM_TRAINER_EVENT_PROGRESS, /* every report_every steps, after a single step and before a pause */
   LAM_TRAINER_EVENT_EPOCH,    /* an epoch ended: train and validation figures */
   LAM_TRAINER_EVENT_TEST,     /* test-set evaluation: accuracy, loss, confusion */
   LAM_TRAINER_EVENT_PAUSED,
@@ -128,11 +128,23 @@ typedef struct
 gboolean lam_trainer_set_start (LamTrainer *trainer, const LamTrainerStart *start,
                                 GError **error);
 
-/* Starts the thread; with paused, it waits for resume or step. */
+/* Starts the thread; with paused, it waits for resume or step.
+ *
+ * Commands take effect between batches; a batch once begun is trained to
+ * its end, and none is ever skipped or trained twice: N single steps and a
+ * straight run of N steps (same seed, data and settings) give the same
+ * losses and weights, bit for bit, however pause, step and resume were
+ * interleaved. */
 void lam_trainer_start (LamTrainer *trainer, gboolean paused);
+/* The batch in flight finishes; its position is reported (a PROGRESS event
+ * for the batches not yet reported), then PAUSED. */
 void lam_trainer_pause (LamTrainer *trainer);
+/* Runs on; single steps still queued are dropped. */
 void lam_trainer_resume (LamTrainer *trainer);
-/* While paused: one batch, then a PROGRESS event, then paused again. */
+/* While paused: exactly one batch, then a PROGRESS event for that batch
+ * alone, then PAUSED again; calls made before the worker gets to them
+ * queue, one batch each. While running: the same as lam_trainer_pause (the
+ * batch in flight is the step), so that a second call steps from there. */
 void lam_trainer_step (LamTrainer *trainer);
 void lam_trainer_stop (LamTrainer *trainer);
 void lam_trainer_set_lr (LamTrainer *trainer, double lr);

@@ -261,6 +261,345 @@ test_pause_step_resume (void)
   lam_backend_free (backend);
 }
 
+/* Step-exactness: one run trained straight, by single steps, and with
+ * pause, step and resume at random points must train the same batches in
+ * the same order, with the same dropout masks and optimizer steps. */
+
+#define EXACT_STEPS_PER_EPOCH 20 /* 400 images, 320 after validation, batches of 16 */
+
+static LamTrainer *
+exact_trainer (LamBackend *backend, const LamDataset *train, int epochs, int report_every)
+{
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_text ("flatten,linear:16,relu,dropout:0.25,linear:3", NULL);
+  LamTrainerConfig config = bars_config ();
+  config.epochs = epochs;
+  config.crop_padding = 1;
+  config.hflip = TRUE;
+  config.report_every = report_every;
+  config.evaluate_test = FALSE;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, NULL, backend, &config, &error);
+  g_assert_no_error (error);
+  return trainer;
+}
+
+/* A straight run of `epochs` epochs reporting every step: the loss of each
+ * step, and in *params the weights at its end. */
+static GArray *
+straight_losses (LamBackend *backend, const LamDataset *train, int epochs, float **params)
+{
+  LamTrainer *trainer = exact_trainer (backend, train, epochs, 1);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+  GArray *losses = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; i < recorder.events->len; i++) {
+    const LamTrainerEvent *event = g_ptr_array_index (recorder.events, i);
+    if (event->kind == LAM_TRAINER_EVENT_PROGRESS) {
+      g_assert_cmpint (event->step, ==, losses->len + 1);
+      g_array_append_val (losses, event->loss);
+    }
+  }
+  const LamTrainerEvent *finished = find_event (&recorder, LAM_TRAINER_EVENT_FINISHED, 0);
+  g_assert_cmpint (losses->len, ==, epochs * finished->batches_per_epoch);
+  if (params != NULL)
+    *params = lam_trainer_dup_params (trainer, NULL);
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  return losses;
+}
+
+static void
+assert_same_params (const float *a, const float *b, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (memcmp (&a[i], &b[i], sizeof (float)) != 0)
+      g_error ("parameter %" G_GSIZE_FORMAT " differs: %.9g against %.9g", i, a[i], b[i]);
+}
+
+/* Drives a run from its events on the main context. */
+typedef struct
+{
+  GMainLoop *loop;
+  LamTrainer *trainer;
+  GArray *losses;          /* double: every PROGRESS event's loss */
+  GArray *steps;           /* gint64: every PROGRESS event's step */
+  GArray *paused;          /* gint64: every PAUSED event's step */
+  const char *script;      /* at each PAUSED in turn: 's' one step, 'r' resume, 'x' stop;
+                            * past its end, resume */
+  guint n_script_done;
+  GRand *rng;              /* without a script: pause, step and resume at random */
+  guint singles_asked;
+  gint64 check_step;       /* PAUSED at this step: copy the weights into check_params */
+  float *check_params;
+} Driver;
+
+static void
+driver_init (Driver *driver, LamTrainer *trainer)
+{
+  *driver = (Driver) { 0 };
+  driver->trainer = trainer;
+  driver->losses = g_array_new (FALSE, FALSE, sizeof (double));
+  driver->steps = g_array_new (FALSE, FALSE, sizeof (gint64));
+  driver->paused = g_array_new (FALSE, FALSE, sizeof (gint64));
+}
+
+static void
+driver_clear (Driver *driver)
+{
+  g_clear_pointer (&driver->losses, g_array_unref);
+  g_clear_pointer (&driver->steps, g_array_unref);
+  g_clear_pointer (&driver->paused, g_array_unref);
+  g_clear_pointer (&driver->check_params, g_free);
+  g_clear_pointer (&driver->rng, g_rand_free);
+}
+
+static gint64
+last_progress_step (Driver *driver)
+{
+  return driver->steps->len > 0 ? g_array_index (driver->steps, gint64, driver->steps->len - 1)
+                                 : 0;
+}
+
+static void
+drive_event (const LamTrainerEvent *event, gpointer user_data)
+{
+  Driver *driver = user_data;
+  LamTrainer *trainer = driver->trainer;
+
+  switch (event->kind) {
+  case LAM_TRAINER_EVENT_PROGRESS:
+    g_array_append_val (driver->losses, event->loss);
+    g_array_append_val (driver->steps, event->step);
+    if (driver->rng != NULL) {
+      double roll = g_rand_double (driver->rng);
+      if (roll < 0.1)
+        lam_trainer_pause (trainer);
+      else if (roll < 0.15)
+        lam_trainer_step (trainer); /* while running: a pause after this batch */
+      else if (roll < 0.2)
+        lam_trainer_resume (trainer);
+    }
+    break;
+
+  case LAM_TRAINER_EVENT_PAUSED:
+    g_array_append_val (driver->paused, event->step);
+    /* The position a pause stops at has been reported. */
+    g_assert_cmpint (last_progress_step (driver), ==, event->step);
+    if (event->step == driver->check_step && driver->check_params == NULL)
+      driver->check_params = lam_trainer_dup_params (trainer, NULL);
+    char what = 'r';
+    if (driver->script != NULL && driver->script[driver->n_script_done] != '\0')
+      what = driver->script[driver->n_script_done++];
+    if (what == 'x') {
+      lam_trainer_stop (trainer);
+    } else if (what == 's') {
+      driver->singles_asked++;
+      lam_trainer_step (trainer);
+    } else if (driver->rng != NULL && g_rand_boolean (driver->rng)) {
+      /* Several at once queue, one batch each. */
+      int n = g_rand_int_range (driver->rng, 1, 4);
+      for (int i = 0; i < n; i++)
+        lam_trainer_step (trainer);
+      driver->singles_asked += n;
+    } else {
+      lam_trainer_resume (trainer);
+    }
+    break;
+
+  case LAM_TRAINER_EVENT_FINISHED:
+    g_main_loop_quit (driver->loop);
+    break;
+
+  default:
+    break;
+  }
+}
+
+static void
+drive (Driver *driver, LamTrainerEventFunc func, gboolean paused)
+{
+  GMainContext *context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  driver->loop = g_main_loop_new (context, FALSE);
+  lam_trainer_set_event_func (driver->trainer, func, driver, context);
+  lam_trainer_start (driver->trainer, paused);
+  g_main_loop_run (driver->loop);
+  lam_trainer_wait (driver->trainer);
+  g_clear_pointer (&driver->loop, g_main_loop_unref);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+}
+
+static void
+test_single_steps_match_straight_run (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 11);
+  LamBackend *backend = lam_backend_cpu_new ();
+  g_autofree float *one_epoch = NULL;
+  g_autofree float *two_epochs = NULL;
+  g_autoptr (GArray) straight = straight_losses (backend, train, 2, &two_epochs);
+  g_autoptr (GArray) straight_one = straight_losses (backend, train, 1, &one_epoch);
+
+  /* Started paused and stepped 27 times (past the end of the first epoch),
+   * reporting only single steps, pauses and epoch ends; then resumed. */
+  LamTrainer *trainer = exact_trainer (backend, train, 2, 1000);
+  gsize n_params = lam_model_get_n_params (lam_trainer_get_model (trainer));
+  Driver driver;
+  driver_init (&driver, trainer);
+  g_autofree char *script = g_strnfill (27, 's');
+  driver.script = script;
+  driver.check_step = EXACT_STEPS_PER_EPOCH;
+  drive (&driver, drive_event, TRUE);
+
+  /* Each step answered with its own report, then paused again. */
+  g_assert_cmpuint (driver.steps->len, >=, 27);
+  g_assert_cmpuint (driver.paused->len, ==, 28);
+  for (guint i = 0; i < 27; i++) {
+    g_assert_cmpint (g_array_index (driver.steps, gint64, i), ==, i + 1);
+    g_assert_cmpint (g_array_index (driver.paused, gint64, i), ==, i);
+    g_assert_cmpfloat (g_array_index (driver.losses, double, i), ==,
+                       g_array_index (straight, double, i));
+  }
+  g_assert_cmpint (g_array_index (driver.paused, gint64, 27), ==, 27);
+  /* The first epoch of a longer run is the whole of a one-epoch run. */
+  for (guint i = 0; i < straight_one->len; i++)
+    g_assert_cmpfloat (g_array_index (straight_one, double, i), ==,
+                       g_array_index (straight, double, i));
+  g_assert_nonnull (driver.check_params);
+  assert_same_params (driver.check_params, one_epoch, n_params);
+
+  gint64 step = 0;
+  g_assert_true (lam_trainer_get_position (trainer, NULL, NULL, &step));
+  g_assert_cmpint (step, ==, 2 * EXACT_STEPS_PER_EPOCH);
+  g_autofree float *end = lam_trainer_dup_params (trainer, NULL);
+  assert_same_params (end, two_epochs, n_params);
+
+  driver_clear (&driver);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+static void
+test_random_pauses_match_straight_run (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 12);
+  LamBackend *backend = lam_backend_cpu_new ();
+  int epochs = 50;
+  g_autofree float *straight_params = NULL;
+  g_autoptr (GArray) straight = straight_losses (backend, train, epochs, &straight_params);
+
+  for (guint32 seed = 1; seed <= 3; seed++) {
+    LamTrainer *trainer = exact_trainer (backend, train, epochs, 1);
+    gsize n_params = lam_model_get_n_params (lam_trainer_get_model (trainer));
+    Driver driver;
+    driver_init (&driver, trainer);
+    driver.rng = g_rand_new_with_seed (seed);
+    drive (&driver, drive_event, seed % 2 == 0);
+
+    /* Every batch trained once, in order, with the straight run's loss. */
+    g_test_message ("seed %u: %u pauses, %u single steps", seed, driver.paused->len,
+                    driver.singles_asked);
+    g_assert_cmpuint (driver.paused->len, >=, 5);
+    g_assert_cmpuint (driver.singles_asked, >=, 5);
+    g_assert_cmpuint (driver.steps->len, ==, straight->len);
+    for (guint i = 0; i < straight->len; i++) {
+      g_assert_cmpint (g_array_index (driver.steps, gint64, i), ==, i + 1);
+      g_assert_cmpfloat (g_array_index (driver.losses, double, i), ==,
+                         g_array_index (straight, double, i));
+    }
+    g_autofree float *end = lam_trainer_dup_params (trainer, NULL);
+    assert_same_params (end, straight_params, n_params);
+
+    driver_clear (&driver);
+    lam_trainer_free (trainer);
+  }
+  lam_backend_free (backend);
+}
+
+/* A pause while running lands after the batch in flight; that position is
+ * reported, and the next single step reports its own batch alone: the step
+ * count goes up by one, not by the batches left unreported before. Pauses
+ * come a few milliseconds into running, most often mid-epoch. */
+static gboolean
+pause_later (gpointer user_data)
+{
+  Driver *driver = user_data;
+  /* The first by Step, which while running is a pause. */
+  if (driver->paused->len == 0)
+    lam_trainer_step (driver->trainer);
+  else
+    lam_trainer_pause (driver->trainer);
+  return G_SOURCE_REMOVE;
+}
+
+/* A trainer that never paused would go on for its 100000 epochs. */
+static gboolean
+stop_late (gpointer user_data)
+{
+  lam_trainer_stop (((Driver *) user_data)->trainer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+add_timeout (guint ms, GSourceFunc func, gpointer user_data)
+{
+  GSource *source = g_timeout_source_new (ms);
+  g_source_set_callback (source, func, user_data, NULL);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+}
+
+static void
+drive_with_timed_pauses (const LamTrainerEvent *event, gpointer user_data)
+{
+  if (event->kind == LAM_TRAINER_EVENT_STARTED)
+    add_timeout (60 * 1000, stop_late, user_data);
+  if (event->kind == LAM_TRAINER_EVENT_STARTED || event->kind == LAM_TRAINER_EVENT_RESUMED)
+    add_timeout (3, pause_later, user_data);
+  drive_event (event, user_data);
+}
+
+static void
+test_pause_reports_position (void)
+{
+  /* 200 batches an epoch, reported only at epoch ends, pauses and single
+   * steps. Running, a Step pauses; one Step; resume; a pause; one Step;
+   * stop. */
+  g_autoptr (LamDataset) train = make_bars_dataset (4000, 13);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainer *trainer = exact_trainer (backend, train, 100000, 1000);
+  Driver driver;
+  driver_init (&driver, trainer);
+  driver.script = "srsx";
+  drive (&driver, drive_with_timed_pauses, FALSE);
+
+  g_assert_cmpuint (driver.paused->len, ==, 4);
+  gint64 first = g_array_index (driver.paused, gint64, 0);
+  gint64 second = g_array_index (driver.paused, gint64, 2);
+  g_test_message ("paused at steps %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT, first, second);
+  g_assert_cmpint (g_array_index (driver.paused, gint64, 1), ==, first + 1);
+  g_assert_cmpint (g_array_index (driver.paused, gint64, 3), ==, second + 1);
+  g_assert_cmpint (second, >, first + 1);
+
+  /* The single steps' losses are those of their batches in a straight run. */
+  g_autoptr (GArray) straight = straight_losses (backend, train, (int) (second / 200) + 1, NULL);
+  guint checked = 0;
+  for (guint i = 0; i < driver.steps->len; i++) {
+    gint64 step = g_array_index (driver.steps, gint64, i);
+    if (step == first + 1 || step == second + 1) {
+      g_assert_cmpfloat (g_array_index (driver.losses, double, i), ==,
+                         g_array_index (straight, double, step - 1));
+      checked++;
+    }
+  }
+  g_assert_cmpuint (checked, ==, 2);
+
+  driver_clear (&driver);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
 static void
 test_stop (void)
 {
@@ -640,6 +979,11 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/learns-bars", test_learns_bars);
   g_test_add_func ("/trainer/pause-step-resume", test_pause_step_resume);
+  g_test_add_func ("/trainer/step/single-steps-match-straight-run",
+                   test_single_steps_match_straight_run);
+  g_test_add_func ("/trainer/step/random-pauses-match-straight-run",
+                   test_random_pauses_match_straight_run);
+  g_test_add_func ("/trainer/step/pause-reports-position", test_pause_reports_position);
   g_test_add_func ("/trainer/stop", test_stop);
   g_test_add_func ("/trainer/divergence", test_divergence);
   g_test_add_func ("/trainer/bad-config", test_bad_config);

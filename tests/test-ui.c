@@ -6,6 +6,9 @@
 #include <gtk/gtk.h>
 #include <math.h>
 #include <string.h>
+#ifdef GDK_WINDOWING_X11
+#include <gdk/x11/gdkx.h>
+#endif
 
 #include "lam-chart.h"
 #include "lam-data-page.h"
@@ -149,8 +152,9 @@ test_single_steps (void)
   LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
   LamChart *loss = lam_train_page_get_loss_chart (page);
 
-  /* Step from idle starts a paused run and trains exactly one batch. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.step", NULL));
+  /* Step (the button's action, which Ctrl+Right activates too) from idle
+   * starts a paused run and trains exactly one batch. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.step", NULL));
   StepWait wait = { page, 1 };
   iterate_until (step_reached, &wait, 20000);
   g_assert_cmpint (lam_train_page_get_step (page), ==, 1);
@@ -167,6 +171,173 @@ test_single_steps (void)
   gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL);
   iterate_until (state_is_idle, page, 20000);
   g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+}
+
+/* Keys pressed for real: GTK 4 has no public way to make a key event, so
+ * the X server's XTEST extension types them into the window, and they take
+ * the path a person's keys take (capture phase, focused widget, window).
+ * libXtst is looked up at run time, so that the test builds without its
+ * headers; without it or off X11 the caller skips. */
+typedef int (*FakeKeyEvent) (Display *display, unsigned int keycode, Bool is_press,
+                             unsigned long delay);
+
+static FakeKeyEvent
+xtest_fake_key_event (void)
+{
+#ifdef GDK_WINDOWING_X11
+  static GModule *module;
+  static FakeKeyEvent fake;
+  if (!GDK_IS_X11_DISPLAY (gtk_widget_get_display (GTK_WIDGET (window))))
+    return NULL;
+  if (module == NULL && (module = g_module_open ("libXtst.so.6", G_MODULE_BIND_LAZY)) != NULL)
+    g_module_symbol (module, "XTestFakeKeyEvent", (gpointer *) &fake);
+  return fake;
+#else
+  return NULL;
+#endif
+}
+
+static guint
+keycode_of (GdkDisplay *display, guint keyval)
+{
+  g_autofree GdkKeymapKey *keys = NULL;
+  int n_keys = 0;
+  g_assert_true (gdk_display_map_keyval (display, keyval, &keys, &n_keys));
+  g_assert_cmpint (n_keys, >, 0);
+  return keys[0].keycode;
+}
+
+/* Presses and releases Ctrl+keyval. */
+static void
+press_ctrl_key (guint keyval)
+{
+#ifdef GDK_WINDOWING_X11
+  FakeKeyEvent fake = xtest_fake_key_event ();
+  GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (window));
+  Display *xdisplay = gdk_x11_display_get_xdisplay (display);
+  guint control = keycode_of (display, GDK_KEY_Control_L);
+  guint key = keycode_of (display, keyval);
+  fake (xdisplay, control, True, 0);
+  fake (xdisplay, key, True, 0);
+  fake (xdisplay, key, False, 0);
+  fake (xdisplay, control, False, 0);
+  gdk_display_flush (display);
+#endif
+}
+
+static gboolean
+state_is_running (gpointer data)
+{
+  return lam_train_page_get_state (LAM_TRAIN_PAGE (data)) == LAM_TRAIN_STATE_RUNNING;
+}
+
+typedef struct
+{
+  LamTrainPage *page;
+  guint notified; /* notify::step since the key */
+  gint64 step;    /* wait for at least this step, paused */
+} KeyWait;
+
+static gboolean
+paused_at_step (gpointer data)
+{
+  KeyWait *wait = data;
+  return wait->notified > 0 && lam_train_page_get_step (wait->page) >= wait->step &&
+         lam_train_page_get_state (wait->page) == LAM_TRAIN_STATE_PAUSED;
+}
+
+static void
+on_key_step_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  ((KeyWait *) user_data)->notified++;
+}
+
+/* Presses Ctrl+Right and waits for the run to be paused at `step` or past
+ * it; then checks that it stays there, one step on. */
+static void
+press_step_key (KeyWait *wait, gint64 step)
+{
+  wait->notified = 0;
+  wait->step = step;
+  press_ctrl_key (GDK_KEY_Right);
+  iterate_until (paused_at_step, wait, 20000);
+  settle (300);
+  g_assert_cmpuint (wait->notified, >, 0);
+  g_assert_cmpint (lam_train_page_get_state (wait->page), ==, LAM_TRAIN_STATE_PAUSED);
+  g_assert_cmpint (lam_train_page_get_step (wait->page), ==, step);
+}
+
+/* Ctrl+Right trains exactly one batch per press, wherever the focus is on
+ * the Train page (a button, the learning rate being typed); pressed while
+ * training runs, it pauses where the run got to. */
+static void
+test_step_shortcut (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed");
+    return;
+  }
+  if (xtest_fake_key_event () == NULL) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  lam_window_show_page (window, "train");
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
+  lam_train_page_set_continue (page, FALSE);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  KeyWait wait = { page };
+  gulong handler = g_signal_connect (page, "notify::step", G_CALLBACK (on_key_step_notify), &wait);
+
+  /* From idle: a new run, paused after one batch. */
+  gtk_widget_grab_focus (lam_train_page_get_start_button (page));
+  press_step_key (&wait, 1);
+
+  /* Twice more, the focus in a spin button's text. */
+  GtkWidget *spin =
+    GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (page), LAM_TYPE_TRAIN_PAGE, "lr_spin"));
+  gtk_widget_grab_focus (spin);
+  g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (window)), spin));
+  press_step_key (&wait, 2);
+  press_step_key (&wait, 3);
+
+  /* Running, a press pauses; the next trains one batch from there. */
+  gtk_widget_grab_focus (lam_train_page_get_start_button (page));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.start-pause", NULL));
+  iterate_until (state_is_running, page, 20000);
+  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_RUNNING);
+  wait.notified = 0;
+  wait.step = 4;
+  press_ctrl_key (GDK_KEY_Right);
+  iterate_until (paused_at_step, &wait, 20000);
+  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_PAUSED);
+  gint64 paused_at = lam_train_page_get_step (page);
+  settle (300);
+  g_assert_cmpint (lam_train_page_get_step (page), ==, paused_at);
+  press_step_key (&wait, paused_at + 1);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL);
+  iterate_until (state_is_idle, page, 20000);
+  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+
+  /* In a text entry Ctrl+Right moves by word and trains nothing. */
+  lam_window_show_page (window, "model");
+  GtkWidget *model_page = lam_window_get_page (window, "model");
+  GtkEditable *entry = GTK_EDITABLE (
+    gtk_widget_get_template_child (model_page, LAM_TYPE_MODEL_PAGE, "text_entry"));
+  settle (200);
+  gtk_widget_grab_focus (GTK_WIDGET (entry));
+  gtk_editable_set_position (entry, 0);
+  wait.notified = 0;
+  press_ctrl_key (GDK_KEY_Right);
+  settle (500);
+  g_assert_cmpint (gtk_editable_get_position (entry), >, 0);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (
+                     GTK_STACK (gtk_widget_get_parent (model_page))), ==, "model");
+  g_assert_cmpuint (wait.notified, ==, 0);
+  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  g_signal_handler_disconnect (page, handler);
 }
 
 /* Tick callbacks run before a frame is laid out and drawn, so the gap
@@ -807,6 +978,8 @@ main (int argc, char **argv)
   g_test_add_func ("/window/train/epoch-live", test_train_epoch_live);
   g_test_add_func ("/window/train/runs", test_train_runs);
   g_test_add_func ("/window/train/epoch-header-stays", test_epoch_header_stays);
+  /* After the runs test, whose run numbers it would shift. */
+  g_test_add_func ("/window/train/step-shortcut", test_step_shortcut);
   g_test_add_func ("/window/evaluate-page", test_evaluate_page);
   g_test_add_func ("/window/shortcuts", test_shortcuts_window);
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);

@@ -173,8 +173,7 @@ update_actions (LamTrainPage *self)
   gboolean idle = self->state == LAM_TRAIN_STATE_IDLE;
   gboolean can_start = lam_train_page_can_start (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.start-pause", !idle || can_start);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.step",
-                                 (idle && can_start) || self->state == LAM_TRAIN_STATE_PAUSED);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.step", !idle || can_start);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.stop", !idle);
   /* Settings apply to the next run; only the learning rate changes live. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->epochs_spin), idle);
@@ -1203,8 +1202,10 @@ lam_train_page_step (LamTrainPage *self)
   g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
   if (self->state == LAM_TRAIN_STATE_IDLE && !start_run (self, TRUE))
     return;
-  if (self->state == LAM_TRAIN_STATE_PAUSED)
-    lam_trainer_step (self->trainer);
+  /* The trainer decides, not the state shown here, which lags its events:
+   * paused, one batch; running (or resumed a moment ago), a pause after the
+   * batch in flight. */
+  lam_trainer_step (self->trainer);
 }
 
 void

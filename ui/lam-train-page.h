@@ -24,7 +24,9 @@ GtkWidget *lam_train_page_new (LamProject *project);
 
 /* Start when idle, pause when running, resume when paused. */
 void lam_train_page_start_or_pause (LamTrainPage *self);
-/* One batch: starts a run paused when idle. */
+/* One batch when paused, then paused again (idle: a new run, paused after
+ * its first batch); while running, a pause after the batch in flight. The
+ * Step button and Ctrl+Right, through the train.step action. */
 void lam_train_page_step (LamTrainPage *self);
 void lam_train_page_stop (LamTrainPage *self);
 LamTrainState lam_train_page_get_state (LamTrainPage *self); /* property "state" */

@@ -94,12 +94,22 @@ action_start_pause (GtkWidget *widget, const char *name, GVariant *parameter)
   lam_train_page_start_or_pause (train);
 }
 
-static void
-action_step (GtkWidget *widget, const char *name, GVariant *parameter)
+/* Ctrl+Right is the Step button's action, train.step. GtkWindow binds
+ * Ctrl+arrows to moving the focus, and a parent class's key bindings run
+ * before a subclass's, so a binding on this class never ran; the focused
+ * widget could take the key too. The shortcut therefore runs in the capture
+ * phase, before both. Text being typed keeps Ctrl+Right for moving by word,
+ * except a spin button's number, which has no words. */
+static gboolean
+on_step_shortcut (GtkWidget *widget, GVariant *args, gpointer user_data)
 {
   LamWindow *self = LAM_WINDOW (widget);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (focus != NULL && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT_VIEW (focus)) &&
+      gtk_widget_get_ancestor (focus, GTK_TYPE_SPIN_BUTTON) == NULL)
+    return FALSE;
   lam_window_show_page (self, "train");
-  lam_train_page_step (LAM_TRAIN_PAGE (self->train_page));
+  return gtk_widget_activate_action (self->train_page, "train.step", NULL);
 }
 
 static void
@@ -864,7 +874,6 @@ lam_window_class_init (LamWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, action_open_dataset);
   gtk_widget_class_install_action (widget_class, "win.download", NULL, action_download);
   gtk_widget_class_install_action (widget_class, "win.start-pause", NULL, action_start_pause);
-  gtk_widget_class_install_action (widget_class, "win.step", NULL, action_step);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, action_stop);
   gtk_widget_class_install_action (widget_class, "win.presentation", NULL, action_presentation);
   gtk_widget_class_install_action (widget_class, "win.new-project", NULL, action_new_project);
@@ -893,8 +902,6 @@ lam_window_class_init (LamWindowClass *klass)
                                        "win.start-pause", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
                                        "win.start-pause", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_CONTROL_MASK, "win.step",
-                                       NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK, "win.stop",
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);
@@ -920,6 +927,16 @@ lam_window_init (LamWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   load_styles (GTK_WIDGET (self));
+
+  GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
+  guint step_keys[] = { GDK_KEY_Right, GDK_KEY_KP_Right };
+  for (guint i = 0; i < G_N_ELEMENTS (step_keys); i++)
+    gtk_shortcut_controller_add_shortcut (
+      GTK_SHORTCUT_CONTROLLER (shortcuts),
+      gtk_shortcut_new (gtk_keyval_trigger_new (step_keys[i], GDK_CONTROL_MASK),
+                        gtk_callback_action_new (on_step_shortcut, NULL, NULL)));
+  gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
 }
 
 LamWindow *
