@@ -424,6 +424,7 @@ update_augments (LamDataPage *self)
                         "No augmentation: training sees the images as they are. Train → More "
                         "settings can shift and mirror them.");
   }
+  gtk_widget_set_visible (GTK_WIDGET (self->shuffle_button), augmenting);
   for (int i = 0; i < N_AUGMENTS; i++) {
     gtk_widget_set_visible (GTK_WIDGET (self->augment_areas[i]), augmenting);
     gtk_widget_queue_draw (GTK_WIDGET (self->augment_areas[i]));
