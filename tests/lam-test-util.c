@@ -78,3 +78,27 @@ lam_test_remove_tree (const char *path)
   }
   g_assert_cmpint (g_rmdir (path), ==, 0);
 }
+
+char *
+lam_test_write_bars_dataset (int n, int n_classes)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("lamina-bars-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree guint8 *pixels = g_new0 (guint8, (gsize) n * 784);
+  g_autofree guint8 *labels = g_new (guint8, MAX (n, 1));
+  for (int i = 0; i < n; i++) {
+    labels[i] = (guint8) (i % n_classes);
+    for (int r = 0; r < 28; r++)
+      pixels[(gsize) i * 784 + r * 28 + (2 + 3 * labels[i]) % 28] = 255;
+  }
+  const guint32 image_dims[] = { (guint32) n, 28, 28 }, label_dims[] = { (guint32) n };
+  const char *const prefixes[] = { "train", "t10k" };
+  for (int p = 0; p < 2; p++) {
+    g_autofree char *images = g_strdup_printf ("%s/%s-images-idx3-ubyte", dir, prefixes[p]);
+    g_autofree char *label_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte", dir, prefixes[p]);
+    lam_test_write_idx (images, 0x803, 3, image_dims, pixels, (gsize) n * 784);
+    lam_test_write_idx (label_path, 0x801, 1, label_dims, labels, (gsize) n);
+  }
+  return dir;
+}

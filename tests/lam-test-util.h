@@ -24,6 +24,13 @@ void lam_test_write_idx (const char *path, guint32 magic, int n_dims, const guin
 GByteArray *lam_test_idx_bytes (guint8 type, guint rank, const guint32 *dims, const guint8 *data,
                                 gsize size);
 
+/* A new temporary folder holding an IDX dataset (train and t10k files) of
+ * n grey 28×28 images in n_classes classes: image i has label i % n_classes
+ * and one white column, at 2 + 3 × label (mod 28), on black, so every
+ * image's mean pixel is 1/28. Free the path; remove the folder with
+ * lam_test_remove_tree. */
+char *lam_test_write_bars_dataset (int n, int n_classes);
+
 /* Removes path: a folder with all below it, a file or a link; nothing when
  * it is not there. Fails the test when something cannot be removed. */
 void lam_test_remove_tree (const char *path);

@@ -221,31 +221,6 @@ on_dataset_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   *(gboolean *) user_data = TRUE;
 }
 
-/* A dataset of 28×28 grey images in n_classes classes (IDX files). */
-static char *
-write_dataset (int n_classes)
-{
-  g_autoptr (GError) error = NULL;
-  char *dir = g_dir_make_tmp ("lamina-classes-XXXXXX", &error);
-  g_assert_no_error (error);
-  const int n = 4 * n_classes;
-  g_autofree guint8 *pixels = g_new0 (guint8, (gsize) n * 784);
-  g_autofree guint8 *labels = g_new (guint8, n);
-  for (int i = 0; i < n; i++) {
-    labels[i] = (guint8) (i % n_classes);
-    pixels[(gsize) i * 784 + 28 * (i % 28) + labels[i]] = 255;
-  }
-  const guint32 image_dims[] = { n, 28, 28 }, label_dims[] = { n };
-  const char *const prefixes[] = { "train", "t10k" };
-  for (int p = 0; p < 2; p++) {
-    g_autofree char *images = g_strdup_printf ("%s/%s-images-idx3-ubyte", dir, prefixes[p]);
-    g_autofree char *label_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte", dir, prefixes[p]);
-    lam_test_write_idx (images, 0x803, 3, image_dims, pixels, (gsize) n * 784);
-    lam_test_write_idx (label_path, 0x801, 1, label_dims, labels, n);
-  }
-  return dir;
-}
-
 static void
 load_dataset (Fixture *f, const char *dir)
 {
@@ -298,7 +273,7 @@ test_classes_follow_dataset (Fixture *f, gconstpointer data)
 {
   lam_model_page_load_preset (f->page, "mlp");
   g_assert_nonnull (strstr (status_text (f), "✓ Fits"));
-  g_autofree char *two = write_dataset (2);
+  g_autofree char *two = lam_test_write_bars_dataset (8, 2);
   load_dataset (f, two);
   g_assert_nonnull (strstr (status_text (f), "gives 10 scores"));
   g_assert_nonnull (strstr (status_text (f), "has 2 classes"));
@@ -314,7 +289,7 @@ test_classes_follow_dataset (Fixture *f, gconstpointer data)
   g_assert_null (find_button_labelled (GTK_WIDGET (f->page), "Make layer"));
 
   /* More classes than scores: training would refuse, the page says so. */
-  g_autofree char *twelve = write_dataset (12);
+  g_autofree char *twelve = lam_test_write_bars_dataset (48, 12);
   load_dataset (f, twelve);
   g_test_message ("status: %s", status_text (f));
   save_png (f, "model-page-classes-12.png");

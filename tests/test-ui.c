@@ -786,25 +786,7 @@ test_dataset_switch (void)
   float old_mean[3], old_std[3];
   lam_project_get_dataset_stats (project, old_mean, old_std);
 
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("lamina-bars-XXXXXX", &error);
-  g_assert_no_error (error);
-  const int n = 40;
-  g_autofree guint8 *pixels = g_new0 (guint8, n * 784);
-  g_autofree guint8 *labels = g_new (guint8, n);
-  for (int i = 0; i < n; i++) {
-    labels[i] = i % 2;
-    for (int r = 0; r < 28; r++)
-      pixels[i * 784 + r * 28 + (labels[i] ? 20 : 7)] = 255;
-  }
-  const guint32 image_dims[] = { n, 28, 28 }, label_dims[] = { n };
-  const char *const prefixes[] = { "train", "t10k" };
-  for (int p = 0; p < 2; p++) {
-    g_autofree char *images = g_strdup_printf ("%s/%s-images-idx3-ubyte", dir, prefixes[p]);
-    g_autofree char *label_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte", dir, prefixes[p]);
-    lam_test_write_idx (images, 0x803, 3, image_dims, pixels, (gsize) n * 784);
-    lam_test_write_idx (label_path, 0x801, 1, label_dims, labels, n);
-  }
+  g_autofree char *dir = lam_test_write_bars_dataset (40, 2);
 
   lam_data_page_load_folder (LAM_DATA_PAGE (lam_window_get_page (window, "data")), dir);
   iterate_until (dataset_is, dir, 30000);
