@@ -235,7 +235,29 @@ lam_project_file_free (LamProjectFile *file)
   g_ptr_array_unref (file->runs);
   g_free (file->params);
   clear_resume (file);
+  g_free (file->history_epochs);
+  g_free (file->history_classes);
   g_free (file);
+}
+
+void
+lam_project_file_set_history (LamProjectFile *file, int n_epochs, int n_images,
+                              const int *epochs, const gint32 *const *classes)
+{
+  g_return_if_fail (file != NULL);
+  g_return_if_fail (n_epochs >= 0 && n_images >= 0);
+  g_clear_pointer (&file->history_epochs, g_free);
+  g_clear_pointer (&file->history_classes, g_free);
+  file->n_history = 0;
+  file->history_n_images = 0;
+  if (n_epochs == 0 || n_images == 0)
+    return;
+  file->history_epochs = g_memdup2 (epochs, sizeof (int) * n_epochs);
+  file->history_classes = g_new (gint32, (gsize) n_epochs * n_images);
+  for (int e = 0; e < n_epochs; e++)
+    memcpy (file->history_classes + (gsize) e * n_images, classes[e], sizeof (gint32) * n_images);
+  file->n_history = n_epochs;
+  file->history_n_images = n_images;
 }
 
 void
@@ -625,6 +647,35 @@ project_json (const LamProjectFile *file, const char *save_id, const char *weigh
   for (guint i = 0; i < file->runs->len; i++)
     add_run (b, g_ptr_array_index (file->runs, i));
   json_builder_end_array (b);
+
+  /* Each epoch's classes as 16-bit little-endian integers in base64: 10,000
+   * test images take 27 kB an epoch instead of a long list of numbers. */
+  if (file->n_history > 0) {
+    json_builder_set_member_name (b, "predictions");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "images");
+    json_builder_add_int_value (b, file->history_n_images);
+    json_builder_set_member_name (b, "epochs");
+    json_builder_begin_array (b);
+    for (int e = 0; e < file->n_history; e++)
+      json_builder_add_int_value (b, file->history_epochs[e]);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "classes");
+    json_builder_begin_array (b);
+    g_autofree guint8 *bytes = g_new (guint8, 2 * (gsize) file->history_n_images);
+    for (int e = 0; e < file->n_history; e++) {
+      const gint32 *row = file->history_classes + (gsize) e * file->history_n_images;
+      for (int i = 0; i < file->history_n_images; i++) {
+        guint16 v = (guint16) CLAMP (row[i], 0, G_MAXINT16);
+        bytes[2 * i] = v & 0xff;
+        bytes[2 * i + 1] = v >> 8;
+      }
+      g_autofree char *text = g_base64_encode (bytes, 2 * (gsize) file->history_n_images);
+      json_builder_add_string_value (b, text);
+    }
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+  }
   json_builder_end_object (b);
 
   g_autoptr (JsonNode) root = json_builder_get_root (b);
@@ -780,6 +831,8 @@ typedef struct
   const char *path;
   GError **error;
 } Reader;
+
+static gboolean read_history (Reader *r, LamProjectFile *file, JsonObject *obj);
 
 static gboolean
 fail (Reader *r, LamProjectFileError code, const char *format, ...) G_GNUC_PRINTF (3, 4);
@@ -1487,6 +1540,9 @@ load_project (const char *path, GError **error)
     g_ptr_array_add (file->runs, run);
   }
 
+  if (json_object_has_member (obj, "predictions") && !read_history (&r, file, obj))
+    return NULL;
+
   if (!json_object_has_member (obj, "weights")) {
     wrong_type (&r, "weights", "an object or null", NULL);
     return NULL;
@@ -1519,6 +1575,97 @@ load_project (const char *path, GError **error)
   lam_file_remove_leftovers (weights_path, save_id);
   lam_file_remove_leftovers (optimizer_path, save_id);
   return g_steal_pointer (&file);
+}
+
+/* The optional prediction history; every field is checked before use. */
+static gboolean
+read_history (Reader *r, LamProjectFile *file, JsonObject *obj)
+{
+  JsonObject *h = get_object (r, obj, NULL, "predictions", FALSE);
+  gint64 n_images;
+  if (h == NULL || !get_int (r, h, "predictions", "images", 1, 100000000, &n_images))
+    return FALSE;
+  JsonNode *epochs_node = json_object_get_member (h, "epochs");
+  JsonNode *classes_node = json_object_get_member (h, "classes");
+  if (epochs_node == NULL || !JSON_NODE_HOLDS_ARRAY (epochs_node))
+    return wrong_type (r, "predictions.epochs", "an array", epochs_node);
+  if (classes_node == NULL || !JSON_NODE_HOLDS_ARRAY (classes_node))
+    return wrong_type (r, "predictions.classes", "an array", classes_node);
+  JsonArray *epochs = json_node_get_array (epochs_node);
+  JsonArray *classes = json_node_get_array (classes_node);
+  guint n = json_array_get_length (epochs);
+  if (json_array_get_length (classes) != n || n > 100000) {
+    fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+          "\"predictions\" has %u epochs but %u rows of classes", n,
+          json_array_get_length (classes));
+    return FALSE;
+  }
+  /* The claimed size is checked against the text that is there before
+   * anything of that size is allocated. */
+  gsize want_chars = 4 * (((gsize) 2 * n_images + 2) / 3);
+  for (guint e = 0; e < n; e++) {
+    JsonNode *cn = json_array_get_element (classes, e);
+    const char *text = cn != NULL && JSON_NODE_HOLDS_VALUE (cn) &&
+                           json_node_get_value_type (cn) == G_TYPE_STRING
+                         ? json_node_get_string (cn)
+                         : NULL;
+    if (text == NULL || strlen (text) != want_chars) {
+      fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+            "predictions.classes[%u] must be base64 of %" G_GINT64_FORMAT
+            " 16-bit classes (%zu characters)",
+            e, n_images, want_chars);
+      return FALSE;
+    }
+  }
+  g_autofree int *epoch_list = g_new (int, MAX (n, 1));
+  g_autofree gint32 *rows = g_try_new (gint32, (gsize) MAX (n, 1) * (gsize) n_images);
+  if (rows == NULL) {
+    fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+          "\"predictions\" claims %u epochs of %" G_GINT64_FORMAT " images: too many", n,
+          n_images);
+    return FALSE;
+  }
+  for (guint e = 0; e < n; e++) {
+    JsonNode *en = json_array_get_element (epochs, e);
+    gint64 epoch = -1;
+    if (en != NULL && JSON_NODE_HOLDS_VALUE (en) && json_node_get_value_type (en) == G_TYPE_INT64)
+      epoch = json_node_get_int (en);
+    if (epoch < 0 || epoch > G_MAXINT || (e > 0 && epoch <= epoch_list[e - 1])) {
+      fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+            "predictions.epochs[%u] must be a whole number, 0 or more, above the one before it",
+            e);
+      return FALSE;
+    }
+    epoch_list[e] = (int) epoch;
+    JsonNode *cn = json_array_get_element (classes, e);
+    const char *text = cn != NULL && JSON_NODE_HOLDS_VALUE (cn) &&
+                           json_node_get_value_type (cn) == G_TYPE_STRING
+                         ? json_node_get_string (cn)
+                         : NULL;
+    gsize length = 0;
+    g_autofree guint8 *bytes = text != NULL ? g_base64_decode (text, &length) : NULL;
+    if (text == NULL || length != 2 * (gsize) n_images) {
+      fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+            "predictions.classes[%u] must be base64 of %" G_GINT64_FORMAT
+            " 16-bit classes (%" G_GINT64_FORMAT " bytes), has %zu bytes",
+            e, n_images, 2 * n_images, length);
+      return FALSE;
+    }
+    for (gint64 i = 0; i < n_images; i++) {
+      guint16 v = (guint16) (bytes[2 * i] | (bytes[2 * i + 1] << 8));
+      if (v > G_MAXINT16) {
+        fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+              "predictions.classes[%u]: image %" G_GINT64_FORMAT " has class %u", e, i, v);
+        return FALSE;
+      }
+      rows[(gsize) e * n_images + i] = v;
+    }
+  }
+  file->n_history = (int) n;
+  file->history_n_images = (int) n_images;
+  file->history_epochs = g_steal_pointer (&epoch_list);
+  file->history_classes = g_steal_pointer (&rows);
+  return TRUE;
 }
 
 LamProjectFile *

@@ -139,10 +139,25 @@ typedef struct
   int n_optimizer_state;      /* lam_optimizer_config_get_n_state (&config.optimizer) */
   float *optimizer_state[2];  /* owned, n_params floats each */
 
+  /* What the last run's weights predicted for each test image after each
+   * epoch, for "wrong since epoch 2" in a reopened project: n_history
+   * epochs (ascending; 0 for weights of a run stopped in its first epoch),
+   * history_classes holding n_history rows of
+   * history_n_images classes. Owned; 0 and NULL when none was saved. */
+  int n_history;
+  int history_n_images;
+  int *history_epochs;
+  gint32 *history_classes;
+
   /* Owned, may be NULL: what a load had to do, in words for the user (an
    * interrupted save finished, a description from another save ignored). */
   char *note;
 } LamProjectFile;
+
+/* Copies a prediction history into file (replacing any): n_epochs rows of
+ * n_images classes, each below 32768. */
+void lam_project_file_set_history (LamProjectFile *file, int n_epochs, int n_images,
+                                   const int *epochs, const gint32 *const *classes);
 
 LamProjectFile *lam_project_file_new (void);
 void lam_project_file_free (LamProjectFile *file);

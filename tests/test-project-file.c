@@ -1061,6 +1061,74 @@ test_lesson_normalisation (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "lesson"));
 }
 
+/* What the last weights predicted after each epoch comes back exactly;
+ * broken histories are refused with the field named. */
+static void
+test_prediction_history (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = spec_for ("input=1x28x28,flatten,linear:10");
+  const int n = 1001;
+  g_autofree gint32 *first = g_new (gint32, n), *second = g_new (gint32, n);
+  for (int i = 0; i < n; i++) {
+    first[i] = i % 10;
+    second[i] = (i * 7) % 10 + (i == 5 ? 32000 : 0);
+  }
+  const int epochs[] = { 1, 3 };
+  const gint32 *rows[] = { first, second };
+  lam_project_file_set_history (file, 2, n, epochs, rows);
+  g_autofree char *path = fixture_path (f, "history.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->n_history, ==, 2);
+  g_assert_cmpint (back->history_n_images, ==, n);
+  g_assert_cmpint (back->history_epochs[0], ==, 1);
+  g_assert_cmpint (back->history_epochs[1], ==, 3);
+  g_assert_cmpmem (back->history_classes, sizeof (gint32) * n, first, sizeof (gint32) * n);
+  g_assert_cmpmem (back->history_classes + n, sizeof (gint32) * n, second, sizeof (gint32) * n);
+
+  /* Without history nothing is written, and nothing comes back. */
+  lam_project_file_set_history (file, 0, 0, NULL, NULL);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_autofree char *plain = NULL;
+  g_assert_true (g_file_get_contents (path, &plain, NULL, &error));
+  g_assert_null (strstr (plain, "\"predictions\""));
+
+  static const struct
+  {
+    const char *member;
+    const char *says;
+  } broken[] = {
+    { "{\"images\": 2, \"epochs\": [1], \"classes\": [\"AAA=\"]}", "predictions.classes[0]" },
+    { "{\"images\": 1, \"epochs\": [2, 2], \"classes\": [\"AAA=\", \"AAA=\"]}",
+      "predictions.epochs[1]" },
+    { "{\"images\": 1, \"epochs\": [1], \"classes\": []}", "1 epochs but 0 rows" },
+    { "{\"images\": 1, \"epochs\": [1], \"classes\": [\"AIA=\"]}", "has class 32768" },
+    { "{\"images\": 0, \"epochs\": [], \"classes\": []}", "predictions.images" },
+    { "[]", "predictions" },
+  };
+  for (gsize k = 0; k < G_N_ELEMENTS (broken); k++) {
+    g_autoptr (GString) text = g_string_new (plain);
+    gsize last = text->len;
+    while (last > 0 && text->str[last - 1] != '}')
+      last--;
+    g_string_insert (text, last - 1, "");
+    g_string_truncate (text, last - 1);
+    while (text->len > 0 && g_ascii_isspace (text->str[text->len - 1]))
+      g_string_truncate (text, text->len - 1);
+    g_string_append_printf (text, ", \"predictions\": %s}\n", broken[k].member);
+    g_assert_true (g_file_set_contents (path, text->str, -1, &error));
+    g_autoptr (GError) load_error = NULL;
+    g_assert_null (lam_project_file_load (path, &load_error));
+    g_assert_error (load_error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT);
+    if (strstr (load_error->message, broken[k].says) == NULL)
+      g_error ("\"%s\" does not say \"%s\"", load_error->message, broken[k].says);
+  }
+}
+
 static void
 test_run_labels (Fixture *f, gconstpointer data)
 {
@@ -1102,6 +1170,7 @@ main (int argc, char **argv)
   ADD ("/runs/without-new-fields", test_runs_without_new_fields);
   ADD ("/runs/labels", test_run_labels);
   ADD ("/lesson/normalisation", test_lesson_normalisation);
+  ADD ("/predictions/history", test_prediction_history);
   ADD ("/error/truncated", test_truncated);
   ADD ("/error/wrong-types", test_wrong_types);
   ADD ("/error/versions", test_versions);

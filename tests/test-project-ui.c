@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lam-application.h"
+#include "lam-device.h"
 #include "lam-evaluate-page.h"
 #include "lam-model-page.h"
 #include "lam-project-file.h"
@@ -794,6 +795,101 @@ test_application_open (void)
   lam_test_remove_tree (bars);
 }
 
+static gboolean
+evaluated_epoch (gpointer data)
+{
+  LamWindow *window = data;
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (
+    LAM_EVALUATE_PAGE (lam_window_get_page (window, "evaluate")));
+  LamEvaluationResult *result = lam_evaluation_get_result (evaluation);
+  int want = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (window), "want-epoch"));
+  return result != NULL && result->epoch == want && !lam_evaluation_get_busy (evaluation);
+}
+
+/* Publishes weights drawn from seed as epoch `epoch` of the current run and
+ * waits for the Evaluate page's result. */
+static void
+publish_epoch (LamWindow *window, LamProject *project, int epoch, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  const LamModelSpec *spec = lam_project_get_spec (project);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamModel *model = lam_model_new (spec, backend, 1, seed, &error);
+  g_assert_no_error (error);
+  gsize n = lam_model_get_n_params (model);
+  g_autofree float *params = g_new (float, n);
+  lam_model_get_params_host (model, params);
+  lam_model_free (model);
+  lam_backend_free (backend);
+  float mean[3] = { 0.286f, 0.286f, 0.286f }, std[3] = { 0.353f, 0.353f, 0.353f };
+  lam_project_set_weights (project, spec, params, n, mean, std, epoch);
+  g_object_set_data (G_OBJECT (window), "want-epoch", GINT_TO_POINTER (epoch));
+  iterate_until (evaluated_epoch, window, 60000);
+  g_assert_true (evaluated_epoch (window));
+}
+
+/* What the weights predicted after each epoch is saved with the project and
+ * comes back with it, so a reopened project can say since when an image
+ * has been wrong. */
+static void
+test_prediction_history (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProject) project = lam_project_new ();
+  gboolean loaded = FALSE;
+  lam_project_load_dataset_async (project, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  iterate_until (flag_set, &loaded, 60000);
+  LamWindow *window = new_window (project);
+  lam_model_page_load_preset (LAM_MODEL_PAGE (lam_window_get_page (window, "model")), "mlp-32");
+  settle (100);
+  lam_project_begin_run (project);
+  publish_epoch (window, project, 1, 11);
+  publish_epoch (window, project, 2, 12);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (
+    LAM_EVALUATE_PAGE (lam_window_get_page (window, "evaluate")));
+  g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, 2);
+  int epoch = 0;
+  const gint32 *first = lam_evaluation_get_history (evaluation, 0, &epoch);
+  g_assert_cmpint (epoch, ==, 1);
+  g_autofree gint32 *first_copy = g_memdup2 (first, sizeof (gint32) * 10000);
+
+  g_autofree char *path = g_build_filename (tmp_dir, "history.lamina", NULL);
+  g_assert_true (lam_window_save_project (window, path, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (LamProject) project2 = lam_project_new ();
+  LamWindow *window2 = new_window (project2);
+  g_assert_true (lam_window_open_project (window2, path, NULL, &error));
+  g_assert_no_error (error);
+  iterate_until (dataset_ready, project2, 60000);
+  g_object_set_data (G_OBJECT (window2), "want-epoch", GINT_TO_POINTER (2));
+  iterate_until (evaluated_epoch, window2, 60000);
+  LamEvaluation *evaluation2 = lam_evaluate_page_get_evaluation (
+    LAM_EVALUATE_PAGE (lam_window_get_page (window2, "evaluate")));
+  g_assert_cmpuint (lam_evaluation_get_n_history (evaluation2), ==, 2);
+  const gint32 *back = lam_evaluation_get_history (evaluation2, 0, &epoch);
+  g_assert_cmpint (epoch, ==, 1);
+  g_assert_cmpmem (back, sizeof (gint32) * 10000, first_copy, sizeof (gint32) * 10000);
+  /* An image wrong after both epochs reads as such, not only as "wrong
+   * after epoch 2", which is all one epoch could say. */
+  LamEvaluationResult *result = lam_evaluation_get_result (evaluation2);
+  for (int i = 0; i < result->n_images; i++)
+    if (first_copy[i] != result->dataset->labels[i] &&
+        result->predicted[i] != result->dataset->labels[i]) {
+      g_autofree char *text = lam_evaluation_dup_history_text (evaluation2, i);
+      g_test_message ("image %d: %s", i, text);
+      g_assert_cmpstr (text, ==, "Wrong at every epoch so far");
+      break;
+    }
+  gtk_window_destroy (GTK_WINDOW (window2));
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -813,6 +909,7 @@ main (int argc, char **argv)
   g_test_add_func ("/project-ui/new-project", test_new_project);
   g_test_add_func ("/project-ui/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/project-ui/application-open", test_application_open);
+  g_test_add_func ("/project-ui/prediction-history", test_prediction_history);
   int status = g_test_run ();
 
   lam_test_remove_tree (tmp_dir);

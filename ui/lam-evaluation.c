@@ -245,6 +245,11 @@ struct _LamEvaluation
 
   guint history_run;
   GPtrArray *history; /* of HistoryEntry, epochs ascending */
+  /* A saved history (a reopened project's) waiting for the first result of
+   * its weights on images of its count; NULL when none. */
+  GPtrArray *restored;
+  guint restored_run;
+  int restored_n_images;
 
   gboolean deferred; /* new weights wait while set */
   gboolean pending;  /* weights arrived while deferred */
@@ -295,6 +300,18 @@ record_history (LamEvaluation *self, LamEvaluationResult *result)
 {
   if (result->run != self->history_run)
     reset_history (self, result->run);
+  if (self->restored != NULL) {
+    /* The saved epochs come first when these are the weights they belong
+     * to, scored on as many images. */
+    if (result->run == self->restored_run && result->n_images == self->restored_n_images &&
+        self->history->len == 0) {
+      for (guint k = 0; k < self->restored->len; k++)
+        g_ptr_array_add (self->history, g_ptr_array_index (self->restored, k));
+      /* The entries moved: the array goes without them. */
+      g_ptr_array_set_free_func (self->restored, NULL);
+    }
+    g_clear_pointer (&self->restored, g_ptr_array_unref);
+  }
   /* Weights published again for an epoch already seen (a run stopped
    * mid-epoch) replace that record and any after it. */
   while (self->history->len > 0) {
@@ -450,6 +467,7 @@ lam_evaluation_finalize (GObject *object)
   g_clear_pointer (&self->result, lam_evaluation_result_unref);
   g_clear_pointer (&self->test_copy, dataset_release);
   g_clear_pointer (&self->history, g_ptr_array_unref);
+  g_clear_pointer (&self->restored, g_ptr_array_unref);
   g_clear_error (&self->error);
   g_clear_object (&self->project);
   G_OBJECT_CLASS (lam_evaluation_parent_class)->finalize (object);
@@ -548,6 +566,33 @@ lam_evaluation_get_error (LamEvaluation *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATION (self), NULL);
   return self->error;
+}
+
+void
+lam_evaluation_restore_history (LamEvaluation *self, guint run, int n_epochs, int n_images,
+                                const int *epochs, const gint32 *classes)
+{
+  g_return_if_fail (LAM_IS_EVALUATION (self));
+  g_return_if_fail (n_epochs >= 0 && n_images >= 0);
+  g_clear_pointer (&self->restored, g_ptr_array_unref);
+  if (n_epochs == 0 || n_images == 0)
+    return;
+  self->restored = g_ptr_array_new_with_free_func ((GDestroyNotify) history_entry_free);
+  self->restored_run = run;
+  self->restored_n_images = n_images;
+  for (int e = 0; e < n_epochs; e++) {
+    HistoryEntry *entry = g_new0 (HistoryEntry, 1);
+    entry->epoch = epochs[e];
+    entry->predicted = g_memdup2 (classes + (gsize) e * n_images, sizeof (gint32) * n_images);
+    g_ptr_array_add (self->restored, entry);
+  }
+}
+
+int
+lam_evaluation_get_history_n_images (LamEvaluation *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATION (self), 0);
+  return self->history->len > 0 && self->result != NULL ? self->result->n_images : 0;
 }
 
 guint

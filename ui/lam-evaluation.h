@@ -92,6 +92,13 @@ const GError *lam_evaluation_get_error (LamEvaluation *self);
 
 /* Epochs recorded for the current run, oldest first. */
 guint lam_evaluation_get_n_history (LamEvaluation *self);
+/* Images per history row (those of the newest result), 0 without history. */
+int lam_evaluation_get_history_n_images (LamEvaluation *self);
+/* A saved history: n_epochs rows of n_images classes (epochs ascending).
+ * It becomes the history when the first result for weights `run` arrives
+ * on as many images, and is dropped otherwise. */
+void lam_evaluation_restore_history (LamEvaluation *self, guint run, int n_epochs, int n_images,
+                                     const int *epochs, const gint32 *classes);
 /* The epoch number of record k, and the class every image was given then
  * (borrowed, n_images). */
 const gint32 *lam_evaluation_get_history (LamEvaluation *self, guint k, int *epoch);

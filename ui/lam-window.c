@@ -300,6 +300,19 @@ lam_window_save_project (LamWindow *self, const char *path, GError **error)
   lam_train_page_fill_project_file (train, file);
   file->dataset_dir = g_strdup (lam_project_get_dataset_dir (self->project));
   file->dataset_name = g_strdup (lam_project_get_dataset_name (self->project));
+  /* What the saved weights' run predicted epoch by epoch, so a reopened
+   * project can say "wrong since epoch 2". */
+  LamEvaluation *evaluation =
+    lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (self->evaluate_page));
+  guint n_history = lam_evaluation_get_n_history (evaluation);
+  int n_images = lam_evaluation_get_history_n_images (evaluation);
+  if (file->params != NULL && n_history > 0 && n_images > 0) {
+    g_autofree int *epochs = g_new (int, n_history);
+    g_autofree const gint32 **rows = g_new (const gint32 *, n_history);
+    for (guint k = 0; k < n_history; k++)
+      rows[k] = lam_evaluation_get_history (evaluation, k, &epochs[k]);
+    lam_project_file_set_history (file, (int) n_history, n_images, epochs, rows);
+  }
   if (!lam_project_file_save (file, path, error))
     return FALSE;
   lam_project_set_file_path (self->project, path);
@@ -335,9 +348,18 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
       std[c] = file->std[MIN (c, file->n_channels - 1)];
     }
     lam_project_begin_run (self->project);
+    /* The epoch the weights are of: the resume position, else the last
+     * epoch the saved prediction history has for them. */
+    int epoch = file->resumable       ? file->epochs_done
+                : file->n_history > 0 ? file->history_epochs[file->n_history - 1]
+                                      : 0;
     lam_project_set_weights (self->project, file->spec, file->params, file->n_params, mean, std,
-                             file->resumable ? file->epochs_done : 0);
+                             epoch);
     lam_project_set_weights_dataset (self->project, file->dataset_dir, NULL);
+    lam_evaluation_restore_history (
+      lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (self->evaluate_page)),
+      lam_project_get_weights_run (self->project), file->n_history, file->history_n_images,
+      file->history_epochs, file->history_classes);
   } else {
     /* The weights shown (and saved with the project) are the project's own. */
     lam_project_clear_weights (self->project);
