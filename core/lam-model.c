@@ -55,13 +55,6 @@ struct _LamModel
   ModelStep *unfused_steps;
   int n_unfused_steps;
   gboolean unfused;
-  /* n_layers entries: TRUE for a ReLU (or leaky ReLU with a non-negative
-   * slope) that a max pool follows; see pooled_activation_forward. */
-  gboolean *pooled_activation;
-  /* n_layers entries: for a convolution whose output reaches a 2×2 max
-   * pool of stride 2 (through such an activation or directly), that pool's
-   * index, else 0; see conv_pool_forward. */
-  int *conv_pool;
 
   /* What the last forward ran with; backward must see the same dropout. */
   gboolean training;
@@ -92,8 +85,6 @@ lam_model_free (LamModel *model)
   g_free (model->act);
   g_free (model->layer_saved);
   g_free (model->act_grad);
-  g_free (model->pooled_activation);
-  g_free (model->conv_pool);
   g_free (model->fused_steps);
   g_free (model->unfused_steps);
   g_clear_pointer (&model->plan, lam_model_plan_free);
@@ -149,8 +140,15 @@ init_params (LamModel *model, guint64 seed, GError **error)
 /* The fusion pass: which layers run together as one step. A flatten is no
  * step at all (its output is its input's floats). Without fuse, every
  * other layer is a step of its own. */
+/* pooled_activation[i]: layer i is a ReLU (or leaky ReLU with a
+ * non-negative slope) that a max pool follows, see
+ * pooled_activation_forward; conv_pool[i]: for a convolution whose output
+ * reaches a 2×2 max pool of stride 2 (through such an activation or
+ * directly), that pool's index, else 0, see conv_pool_forward. NULL for no
+ * fusion. */
 static ModelStep *
-plan_steps (LamModel *model, gboolean fuse, int *n_steps)
+plan_steps (LamModel *model, const gboolean *pooled_activation, const int *conv_pool,
+            int *n_steps)
 {
   int n_layers = model->plan->n_layers;
   ModelStep *steps = g_new0 (ModelStep, MAX (n_layers, 1));
@@ -158,9 +156,9 @@ plan_steps (LamModel *model, gboolean fuse, int *n_steps)
   for (int i = 0; i < n_layers; i++) {
     if (model->plan->layers[i].spec.kind == LAM_LAYER_FLATTEN)
       continue;
-    if (fuse && model->conv_pool[i] > 0)
-      steps[n++] = (ModelStep){ STEP_CONV_POOL, i, model->conv_pool[i] };
-    else if (fuse && model->pooled_activation[i])
+    if (conv_pool != NULL && conv_pool[i] > 0)
+      steps[n++] = (ModelStep){ STEP_CONV_POOL, i, conv_pool[i] };
+    else if (pooled_activation != NULL && pooled_activation[i])
       steps[n++] = (ModelStep){ STEP_ACTIVATION_POOL, i, i + 1 };
     else
       steps[n++] = (ModelStep){ STEP_LAYER, i, i };
@@ -225,10 +223,10 @@ lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, gui
    * (max_batch, shape); saved state likewise, aligned. */
   model->act = g_new0 (float *, n_layers + 1);
   model->layer_saved = g_new0 (void *, MAX (n_layers, 1));
-  model->pooled_activation = g_new0 (gboolean, MAX (n_layers, 1));
+  g_autofree gboolean *pooled_activation = g_new0 (gboolean, MAX (n_layers, 1));
   for (int i = 0; i + 2 <= n_layers; i++) {
     const LamLayerSpec *layer = &plan->layers[i].spec;
-    model->pooled_activation[i] =
+    pooled_activation[i] =
       (layer->kind == LAM_LAYER_RELU || (layer->kind == LAM_LAYER_LEAKY_RELU && layer->slope >= 0)) &&
       plan->layers[i + 1].spec.kind == LAM_LAYER_MAXPOOL2D;
   }
@@ -285,22 +283,22 @@ lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, gui
   /* The pair's backward rewrites the pool's output gradient in place: not
    * when that is the output gradient. */
   for (int i = 0; i + 2 <= n_layers; i++)
-    if (model->pooled_activation[i] && model->act_grad[i + 2] == model->output_grad)
-      model->pooled_activation[i] = FALSE;
-  model->conv_pool = g_new0 (int, MAX (n_layers, 1));
+    if (pooled_activation[i] && model->act_grad[i + 2] == model->output_grad)
+      pooled_activation[i] = FALSE;
+  g_autofree int *conv_pool = g_new0 (int, MAX (n_layers, 1));
   for (int i = 0; i + 2 <= n_layers; i++) {
     if (plan->layers[i].spec.kind != LAM_LAYER_CONV2D)
       continue;
-    int pool = model->pooled_activation[i + 1] ? i + 2 : i + 1;
+    int pool = pooled_activation[i + 1] ? i + 2 : i + 1;
     const LamLayer *p = &plan->layers[pool];
     if (pool < n_layers && p->spec.kind == LAM_LAYER_MAXPOOL2D && p->spec.kernel == 2 &&
         p->spec.stride == 2 && p->spec.padding == 0 && p->out_shape.dims[1] >= 1 &&
         p->out_shape.dims[2] >= 1)
-      model->conv_pool[i] = pool;
+      conv_pool[i] = pool;
   }
 
-  model->fused_steps = plan_steps (model, TRUE, &model->n_fused_steps);
-  model->unfused_steps = plan_steps (model, FALSE, &model->n_unfused_steps);
+  model->fused_steps = plan_steps (model, pooled_activation, conv_pool, &model->n_fused_steps);
+  model->unfused_steps = plan_steps (model, NULL, NULL, &model->n_unfused_steps);
 
   if (!init_params (model, seed, error))
     return NULL;
@@ -459,10 +457,9 @@ pooled_activation_backward (LamModel *model, LamLayerContext *ctx, int i, float 
  * runs on the pooled values as in pooled_activation_forward. Every buffer
  * is written as the layers one by one would. */
 static void
-conv_pool_forward (LamModel *model, LamLayerContext *ctx, int i)
+conv_pool_forward (LamModel *model, LamLayerContext *ctx, int i, int p)
 {
   const LamLayer *conv = &model->plan->layers[i];
-  int p = model->conv_pool[i];
   const LamLayer *pool = &model->plan->layers[p];
   const LamShape *in = &conv->in_shape;
   LamBackend *be = model->backend;
@@ -489,10 +486,9 @@ conv_pool_forward (LamModel *model, LamLayerContext *ctx, int i)
  * the activation's derivative applied in place, then one op for the pool's
  * scatter and the convolution's backward. */
 static void
-conv_pool_backward (LamModel *model, LamLayerContext *ctx, int i, float *dy, float *dx)
+conv_pool_backward (LamModel *model, LamLayerContext *ctx, int i, int p, float *dy, float *dx)
 {
   const LamLayer *conv = &model->plan->layers[i];
-  int p = model->conv_pool[i];
   const LamLayer *pool = &model->plan->layers[p];
   const LamShape *in = &conv->in_shape;
   LamBackend *be = model->backend;
@@ -534,7 +530,7 @@ lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
     int i = steps[s].first;
     switch (steps[s].kind) {
     case STEP_CONV_POOL:
-      conv_pool_forward (model, &ctx, i);
+      conv_pool_forward (model, &ctx, i, steps[s].last);
       break;
     case STEP_ACTIVATION_POOL:
       pooled_activation_forward (model, &ctx, i);
@@ -578,7 +574,7 @@ backward (LamModel *model, int batch, gboolean to_input)
     float *dx = i > lowest || to_input ? model->act_grad[i] : NULL;
     switch (steps[s].kind) {
     case STEP_CONV_POOL:
-      conv_pool_backward (model, &ctx, i, dy, dx);
+      conv_pool_backward (model, &ctx, i, steps[s].last, dy, dx);
       break;
     case STEP_ACTIVATION_POOL:
       /* dy is not the output gradient (lam_model_new), and since the

@@ -129,50 +129,6 @@ batchnorm_forward_range (size_t lo, size_t hi, void *data)
   }
 }
 
-/* BatchNorm1d: the statistics of every channel in [lo, hi) gathered sample
- * by sample, reading each sample's features in order. */
-static void
-batchnorm1d_forward_range (size_t lo, size_t hi, void *data)
-{
-  const BatchNormJob *j = data;
-  size_t n = hi - lo, C = (size_t) j->channels;
-  if (j->training) {
-    g_autofree double *sum = g_new0 (double, n);
-    g_autofree double *squares = g_new0 (double, n);
-    for (int o = 0; o < j->outer; o++)
-      for (size_t c = 0; c < n; c++)
-        sum[c] += j->x[o * C + lo + c];
-    for (size_t c = 0; c < n; c++)
-      sum[c] /= j->outer;
-    for (int o = 0; o < j->outer; o++)
-      for (size_t c = 0; c < n; c++) {
-        double d = j->x[o * C + lo + c] - sum[c];
-        squares[c] += d * d;
-      }
-    for (size_t c = 0; c < n; c++) {
-      size_t ch = lo + c;
-      double var = squares[c] / j->outer;
-      double unbiased = j->outer > 1 ? squares[c] / (j->outer - 1) : var;
-      j->running_mean[ch] =
-        (float) ((1.0 - j->momentum) * j->running_mean[ch] + j->momentum * sum[c]);
-      j->running_var[ch] =
-        (float) ((1.0 - j->momentum) * j->running_var[ch] + j->momentum * unbiased);
-      j->saved[ch] = (float) sum[c];
-      j->saved[C + ch] = (float) (1.0 / sqrt (var + j->eps));
-    }
-  } else {
-    for (size_t ch = lo; ch < hi; ch++) {
-      j->saved[ch] = j->running_mean[ch];
-      j->saved[C + ch] = (float) (1.0 / sqrt ((double) j->running_var[ch] + j->eps));
-    }
-  }
-  for (int o = 0; o < j->outer; o++)
-    for (size_t ch = lo; ch < hi; ch++) {
-      float a = j->saved[C + ch] * j->gamma[ch];
-      j->y[o * C + ch] = (j->x[o * C + ch] - j->saved[ch]) * a + j->beta[ch];
-    }
-}
-
 void
 lam_cpu_batchnorm_forward (LamBackend *self, const float *x, const float *gamma,
                            const float *beta, float *running_mean, float *running_var,
@@ -187,8 +143,7 @@ lam_cpu_batchnorm_forward (LamBackend *self, const float *x, const float *gamma,
                        .momentum = momentum, .eps = eps };
   size_t per_channel = (size_t) outer * inner;
   lam_cpu_parallel_ranges (self, channels, MAX (BATCHNORM_PARALLEL / MAX (per_channel, 1), 1),
-                           inner == 1 ? batchnorm1d_forward_range : batchnorm_forward_range,
-                           &job);
+                           batchnorm_forward_range, &job);
   if (training && batches_tracked != NULL)
     batches_tracked[0] += 1.0f;
 }
@@ -243,30 +198,6 @@ batchnorm_backward_range (size_t lo, size_t hi, void *data)
   }
 }
 
-static void
-batchnorm1d_backward_range (size_t lo, size_t hi, void *data)
-{
-  const BatchNormJob *j = data;
-  size_t n = hi - lo, C = (size_t) j->channels;
-  g_autofree double *sums = g_new0 (double, 2 * n);
-  g_autofree float *coefficients = g_new (float, 3 * n);
-  for (int o = 0; o < j->outer; o++)
-    for (size_t c = 0; c < n; c++) {
-      double dy = j->dy[o * C + lo + c];
-      sums[c] += dy;
-      sums[n + c] += dy * (j->x[o * C + lo + c] - j->stats[lo + c]);
-    }
-  for (size_t c = 0; c < n; c++)
-    channel_gradients (j, lo + c, sums[c], sums[n + c], &coefficients[c], &coefficients[n + c],
-                       &coefficients[2 * n + c]);
-  if (j->dx == NULL)
-    return;
-  for (int o = 0; o < j->outer; o++)
-    for (size_t c = 0; c < n; c++)
-      j->dx[o * C + lo + c] = coefficients[c] * j->dy[o * C + lo + c] +
-                              coefficients[n + c] * j->x[o * C + lo + c] + coefficients[2 * n + c];
-}
-
 void
 lam_cpu_batchnorm_backward (LamBackend *self, const float *x, const float *dy, const float *gamma,
                             const float *saved, float *dgamma, float *dbeta, float *dx, int outer,
@@ -279,6 +210,5 @@ lam_cpu_batchnorm_backward (LamBackend *self, const float *x, const float *dy, c
                        .inner = inner, .training = training };
   size_t per_channel = (size_t) outer * inner;
   lam_cpu_parallel_ranges (self, channels, MAX (BATCHNORM_PARALLEL / MAX (per_channel, 1), 1),
-                           inner == 1 ? batchnorm1d_backward_range : batchnorm_backward_range,
-                           &job);
+                           batchnorm_backward_range, &job);
 }
