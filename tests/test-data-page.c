@@ -91,15 +91,15 @@ static void
 load_finished (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   LoadWait *wait = user_data;
-  wait->ok = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &wait->error);
+  wait->ok = lam_session_load_dataset_finish (LAM_SESSION (source), result, &wait->error);
   wait->done = TRUE;
 }
 
 static void
-load_dataset (LamProject *project, const char *dir)
+load_dataset (LamSession *session, const char *dir)
 {
   LoadWait wait = { 0 };
-  lam_project_load_dataset_async (project, dir, NULL, load_finished, &wait);
+  lam_session_load_dataset_async (session, dir, NULL, load_finished, &wait);
   WAIT_UNTIL (wait.done);
   g_assert_no_error (wait.error);
   g_assert_true (wait.ok);
@@ -179,7 +179,7 @@ typedef struct
 {
   char *dir;
   int counts[N_CLASSES];
-  LamProject *project;
+  LamSession *session;
   GtkWidget *window;
   LamDataPage *page;
   LamSampleGrid *grid;
@@ -191,7 +191,7 @@ open_window (Fixture *fixture)
   fixture->window = gtk_window_new ();
   gtk_window_set_title (GTK_WINDOW (fixture->window), "Lamina");
   gtk_window_set_default_size (GTK_WINDOW (fixture->window), 1200, 800);
-  fixture->page = LAM_DATA_PAGE (lam_data_page_new (fixture->project));
+  fixture->page = LAM_DATA_PAGE (lam_data_page_new (fixture->session));
   fixture->grid = lam_data_page_get_grid (fixture->page);
   gtk_window_set_child (GTK_WINDOW (fixture->window), GTK_WIDGET (fixture->page));
   gtk_window_present (GTK_WINDOW (fixture->window));
@@ -212,9 +212,9 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   g_file_set_contents (classes, "Stripes\nBars\nRing\n", -1, &error);
   g_assert_no_error (error);
 
-  fixture->project = lam_project_new ();
+  fixture->session = lam_session_new ();
   if (data == NULL)
-    load_dataset (fixture->project, fixture->dir);
+    load_dataset (fixture->session, fixture->dir);
   open_window (fixture);
 }
 
@@ -224,7 +224,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (fixture->window));
   while (g_main_context_pending (NULL))
     g_main_context_iteration (NULL, FALSE);
-  g_clear_object (&fixture->project);
+  g_clear_object (&fixture->session);
   lam_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
@@ -246,7 +246,7 @@ test_grid_all_samples (Fixture *fixture, gconstpointer data)
 static void
 test_grid_filter (Fixture *fixture, gconstpointer data)
 {
-  const LamDataset *dataset = lam_project_get_train_set (fixture->project);
+  const LamDataset *dataset = lam_session_get_train_set (fixture->session);
   g_assert_cmpint (fixture->counts[1], >, 0);
 
   lam_data_page_set_class_filter (fixture->page, 1);
@@ -275,7 +275,7 @@ test_grid_filter (Fixture *fixture, gconstpointer data)
 static void
 test_grid_select (Fixture *fixture, gconstpointer data)
 {
-  const LamDataset *dataset = lam_project_get_train_set (fixture->project);
+  const LamDataset *dataset = lam_session_get_train_set (fixture->session);
   lam_sample_grid_set_selected (fixture->grid, 123);
   g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 123);
 
@@ -321,7 +321,7 @@ static void
 test_grid_keyboard (Fixture *fixture, gconstpointer data)
 {
   LamSampleGrid *grid = fixture->grid;
-  const LamDataset *dataset = lam_project_get_train_set (fixture->project);
+  const LamDataset *dataset = lam_session_get_train_set (fixture->session);
   g_assert_cmpint (lam_sample_grid_get_selected (grid), ==, 0);
 
   move (grid, LAM_SAMPLE_GRID_STEP_ITEMS, 1);
@@ -373,21 +373,21 @@ test_error_keeps_dataset (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
 
   lam_data_page_load_folder (fixture->page, empty);
-  g_assert_true (lam_project_get_loading (fixture->project));
-  WAIT_UNTIL (!lam_project_get_loading (fixture->project) &&
+  g_assert_true (lam_session_get_loading (fixture->session));
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session) &&
               lam_data_page_get_error_message (fixture->page) != NULL);
 
   const char *message = lam_data_page_get_error_message (fixture->page);
   g_test_message ("error shown: %s", message);
   g_assert_nonnull (strstr (message, empty));
   g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
-  g_assert_cmpstr (lam_project_get_dataset_dir (fixture->project), ==, fixture->dir);
+  g_assert_cmpstr (lam_session_get_dataset_dir (fixture->session), ==, fixture->dir);
   wait_frames (fixture->window, 2);
   save_png (fixture->window, "data-page-error.png");
 
   /* A dataset that loads clears the error. */
   lam_data_page_load_folder (fixture->page, fixture->dir);
-  WAIT_UNTIL (!lam_project_get_loading (fixture->project));
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
   g_assert_null (lam_data_page_get_error_message (fixture->page));
   g_rmdir (empty);
 }
@@ -401,16 +401,16 @@ test_empty (Fixture *fixture, gconstpointer data)
 
   g_autofree char *missing = g_build_filename (fixture->dir, "not-here", NULL);
   lam_data_page_load_folder (fixture->page, missing);
-  WAIT_UNTIL (!lam_project_get_loading (fixture->project) &&
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session) &&
               lam_data_page_get_error_message (fixture->page) != NULL);
   g_assert_nonnull (strstr (lam_data_page_get_error_message (fixture->page), missing));
-  g_assert_false (lam_project_get_has_dataset (fixture->project));
+  g_assert_false (lam_session_get_has_dataset (fixture->session));
   wait_frames (fixture->window, 2);
   save_png (fixture->window, "data-page-empty-error.png");
 
   /* The first dataset that loads fills the page. */
   lam_data_page_load_folder (fixture->page, fixture->dir);
-  WAIT_UNTIL (!lam_project_get_loading (fixture->project));
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
   g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
   g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, 0);
 }
@@ -431,13 +431,13 @@ test_fashion_mnist (Fixture *fixture, gconstpointer data)
   gint64 start = g_get_monotonic_time ();
   lam_data_page_load_folder (fixture->page, LAM_DATASET_DEFAULT_DIR);
   wait_frames (fixture->window, 2);
-  if (lam_project_get_loading (fixture->project))
+  if (lam_session_get_loading (fixture->session))
     save_png (fixture->window, "data-page-loading.png");
-  WAIT_UNTIL (!lam_project_get_loading (fixture->project));
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
   g_assert_null (lam_data_page_get_error_message (fixture->page));
   g_test_message ("Fashion-MNIST loaded in %.2f s", (g_get_monotonic_time () - start) / 1e6);
 
-  const LamDataset *dataset = lam_project_get_train_set (fixture->project);
+  const LamDataset *dataset = lam_session_get_train_set (fixture->session);
   g_assert_cmpint (dataset->n, ==, 60000);
   g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, 60000);
   g_assert_cmpint (lam_sample_grid_get_filter (fixture->grid), ==, -1);

@@ -9,7 +9,7 @@
 
 #include "lam-download-dialog.h"
 #include "lam-download.h"
-#include "lam-project.h"
+#include "lam-session.h"
 #include "lam-ui-util.h"
 
 #define WAIT_MS 20000
@@ -1037,7 +1037,7 @@ has_error (gpointer data)
 }
 
 static void
-on_project_loaded (LamProject *project, gpointer data)
+on_project_loaded (LamSession *session, gpointer data)
 {
   *(gboolean *) data = TRUE;
 }
@@ -1053,8 +1053,8 @@ test_dialog_states_and_open (Fixture *fixture, gconstpointer data)
   g_autoptr (GBytes) part = random_bytes (12300000, 20);
   write_part (fashion, "train-images-idx3-ubyte.gz", part, 12300000);
 
-  g_autoptr (LamProject) project = lam_project_new ();
-  LamDownloadDialog *dialog = lam_download_dialog_new (NULL, project, fixture->tmp);
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamDownloadDialog *dialog = lam_download_dialog_new (NULL, session, fixture->tmp);
   g_object_ref (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 
@@ -1073,14 +1073,14 @@ test_dialog_states_and_open (Fixture *fixture, gconstpointer data)
   g_assert_false (lam_download_dialog_activate (dialog, "kmnist", "open"));
   g_assert_false (lam_download_dialog_activate (dialog, "mnist", "download"));
   gboolean changed = FALSE;
-  g_signal_connect (project, "dataset-changed", G_CALLBACK (on_project_loaded), &changed);
+  g_signal_connect (session, "dataset-changed", G_CALLBACK (on_project_loaded), &changed);
   g_assert_true (lam_download_dialog_activate (dialog, "mnist", "open"));
   /* Closed once the dataset is open. */
   poll_until (dialog_hidden, dialog);
   g_assert_true (changed);
-  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, mnist);
-  g_assert_cmpint (lam_project_get_train_set (project)->n, ==, 40);
-  g_signal_handlers_disconnect_by_data (project, &changed);
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, mnist);
+  g_assert_cmpint (lam_session_get_train_set (session)->n, ==, 40);
+  g_signal_handlers_disconnect_by_data (session, &changed);
   g_object_unref (dialog);
 }
 
@@ -1095,8 +1095,8 @@ test_dialog_progress_cancel_error (Fixture *fixture, gconstpointer data)
   fixture->mode = SERVE_STALL;
   fixture->misbehave_once = TRUE;
 
-  g_autoptr (LamProject) project = lam_project_new ();
-  LamDownloadDialog *dialog = lam_download_dialog_new (NULL, project, fixture->tmp);
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamDownloadDialog *dialog = lam_download_dialog_new (NULL, session, fixture->tmp);
   g_object_ref (dialog);
   lam_download_dialog_set_base_url (dialog, fixture->base_url);
   gtk_window_present (GTK_WINDOW (dialog));

@@ -23,7 +23,7 @@
              "linear:64,relu,linear:10"
 
 static char *data_dir;
-static LamProject *project;
+static LamSession *session;
 static GtkWidget *window;
 static LamEvaluatePage *page;
 
@@ -92,7 +92,7 @@ static void
 on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  gboolean ok = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  gboolean ok = lam_session_load_dataset_finish (LAM_SESSION (source), result, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   *(gboolean *) user_data = TRUE;
@@ -159,12 +159,12 @@ test_generate (void)
                   (g_get_monotonic_time () - start) / 1e6);
 
   gboolean loaded = FALSE;
-  lam_project_load_dataset_async (project, data_dir, NULL, on_loaded, &loaded);
+  lam_session_load_dataset_async (session, data_dir, NULL, on_loaded, &loaded);
   iterate_until (flag_set, &loaded, 60000);
   g_assert_true (loaded);
 
-  const LamDataset *train = lam_project_get_train_set (project);
-  const LamDataset *test = lam_project_get_test_set (project);
+  const LamDataset *train = lam_session_get_train_set (session);
+  const LamDataset *test = lam_session_get_test_set (session);
   g_assert_nonnull (test);
   g_assert_cmpint (train->n, ==, N_TRAIN);
   g_assert_cmpint (test->n, ==, N_TEST);
@@ -218,9 +218,9 @@ test_train (void)
   config.evaluate_test = FALSE;
   g_assert_cmpint (config.optimizer.kind, ==, LAM_OPTIMIZER_ADAM);
 
-  const LamDataset *test = lam_project_get_test_set (project);
+  const LamDataset *test = lam_session_get_test_set (session);
   LamBackend *backend = lam_backend_cpu_new ();
-  LamTrainer *trainer = lam_trainer_new (spec, lam_project_get_train_set (project), test, backend,
+  LamTrainer *trainer = lam_trainer_new (spec, lam_session_get_train_set (session), test, backend,
                                          &config, &error);
   g_assert_no_error (error);
   gint64 start = g_get_monotonic_time ();
@@ -412,9 +412,9 @@ static void
 test_pad (void)
 {
   g_assert_nonnull (params);
-  lam_project_begin_run (project);
-  lam_project_set_weights (project, spec, params, n_params, mean, std, 2);
-  Expected expected = { 2, lam_project_get_weights_run (project) };
+  lam_session_begin_run (session);
+  lam_session_set_weights (session, spec, params, n_params, mean, std, 2);
+  Expected expected = { 2, lam_session_get_weights_run (session) };
   iterate_until (evaluated, &expected, 120000);
   g_assert_true (evaluated (&expected));
   LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (page);
@@ -482,11 +482,11 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 
-  project = lam_project_new ();
+  session = lam_session_new ();
   window = gtk_window_new ();
   gtk_window_set_title (GTK_WINDOW (window), "Evaluate");
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
-  page = LAM_EVALUATE_PAGE (lam_evaluate_page_new (project));
+  page = LAM_EVALUATE_PAGE (lam_evaluate_page_new (session));
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
   gtk_window_present (GTK_WINDOW (window));
   settle (300);
@@ -497,7 +497,7 @@ main (int argc, char **argv)
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (project);
+  g_object_unref (session);
   g_clear_pointer (&spec, lam_model_spec_free);
   g_free (params);
   if (data_dir != NULL)

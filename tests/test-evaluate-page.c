@@ -14,7 +14,7 @@
 #include "lam-ui-util.h"
 #include "lam-test-util.h"
 
-static LamProject *project;
+static LamSession *session;
 static gboolean have_data;
 static GtkWidget *window;
 static LamEvaluatePage *page;
@@ -57,7 +57,7 @@ static void
 on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  have_data = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  have_data = lam_session_load_dataset_finish (LAM_SESSION (source), result, &error);
   if (!have_data)
     g_test_message ("dataset: %s", error->message);
   *(gboolean *) user_data = TRUE;
@@ -90,8 +90,8 @@ train_epoch (const float *start, guint64 seed)
     memcpy (config.std, std, sizeof std);
   }
   LamBackend *backend = lam_backend_cpu_new ();
-  LamTrainer *trainer = lam_trainer_new (spec, lam_project_get_train_set (project),
-                                         lam_project_get_test_set (project), backend, &config,
+  LamTrainer *trainer = lam_trainer_new (spec, lam_session_get_train_set (session),
+                                         lam_session_get_test_set (session), backend, &config,
                                          &error);
   g_assert_no_error (error);
   if (start != NULL)
@@ -145,9 +145,9 @@ static LamEvaluationResult *
 publish (int epoch)
 {
   gint64 start = g_get_monotonic_time ();
-  lam_project_set_weights (project, spec, params[epoch - 1], n_params, mean, std, epoch);
+  lam_session_set_weights (session, spec, params[epoch - 1], n_params, mean, std, epoch);
   g_assert_true (lam_evaluate_page_is_busy (page));
-  Expected expected = { epoch, lam_project_get_weights_run (project) };
+  Expected expected = { epoch, lam_session_get_weights_run (session) };
   lam_test_iterate_until (evaluated, &expected, 120000);
   g_assert_true (evaluated (&expected));
   g_test_message ("epoch %d evaluated and shown in %.0f ms", epoch,
@@ -191,9 +191,9 @@ test_matches_engine (void)
   if (skip_without_data ())
     return;
   ensure_trained ();
-  lam_project_begin_run (project);
+  lam_session_begin_run (session);
   LamEvaluationResult *result = publish (1);
-  const LamDataset *test = lam_project_get_test_set (project);
+  const LamDataset *test = lam_session_get_test_set (session);
   const LamConfusion *confusion = lam_evaluate_page_get_confusion (page);
   g_assert_nonnull (confusion);
   g_assert_cmpint (confusion->n_classes, ==, 10);
@@ -477,11 +477,11 @@ test_stale_and_new_run (void)
   {
     /* Epoch 2 again, overtaken at once by a new run's epoch 1: only the
      * newest weights' result may land. */
-    lam_project_set_weights (project, spec, params[1], n_params, mean, std, 2);
-    lam_project_begin_run (project);
+    lam_session_set_weights (session, spec, params[1], n_params, mean, std, 2);
+    lam_session_begin_run (session);
     LamEvaluationResult *result = publish (1);
     g_assert_cmpint (result->epoch, ==, 1);
-    g_assert_cmpuint (result->run, ==, lam_project_get_weights_run (project));
+    g_assert_cmpuint (result->run, ==, lam_session_get_weights_run (session));
     accuracy1 = result->accuracy;
   }
   /* A new run starts a new history. */
@@ -563,11 +563,11 @@ test_closed_while_evaluating (void)
   if (skip_without_data ())
     return;
   GtkWidget *other_window = gtk_window_new ();
-  GtkWidget *other = lam_evaluate_page_new (project);
+  GtkWidget *other = lam_evaluate_page_new (session);
   gtk_window_set_child (GTK_WINDOW (other_window), other);
   gtk_window_present (GTK_WINDOW (other_window));
   lam_test_settle (100);
-  lam_project_set_weights (project, spec, params[1], n_params, mean, std, 2);
+  lam_session_set_weights (session, spec, params[1], n_params, mean, std, 2);
   g_assert_true (lam_evaluate_page_is_busy (LAM_EVALUATE_PAGE (other)));
   gtk_window_destroy (GTK_WINDOW (other_window));
   lam_test_iterate_until (not_busy, NULL, 120000);
@@ -613,9 +613,9 @@ test_weights_from_another_dataset (void)
   g_assert_nonnull (summary);
   g_assert_null (strstr (summary, "trained on"));
 
-  lam_project_set_weights (project, spec, params[0], n_params, mean, std, 1);
-  lam_project_set_weights_dataset (project, "/srv/lessons/mnist", "MNIST (train)");
-  Expected expected = { 1, lam_project_get_weights_run (project) };
+  lam_session_set_weights (session, spec, params[0], n_params, mean, std, 1);
+  lam_session_set_weights_dataset (session, "/srv/lessons/mnist", "MNIST (train)");
+  Expected expected = { 1, lam_session_get_weights_run (session) };
   lam_test_iterate_until (evaluated, &expected, 120000);
   lam_test_settle (100);
   summary = find_summary (GTK_WIDGET (page));
@@ -646,15 +646,15 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 
-  project = lam_project_new ();
+  session = lam_session_new ();
   gboolean loaded = FALSE;
-  lam_project_load_dataset_async (project, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  lam_session_load_dataset_async (session, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
   lam_test_iterate_until (lam_test_flag_set, &loaded, 60000);
 
   window = gtk_window_new ();
   gtk_window_set_title (GTK_WINDOW (window), "Evaluate");
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
-  page = LAM_EVALUATE_PAGE (lam_evaluate_page_new (project));
+  page = LAM_EVALUATE_PAGE (lam_evaluate_page_new (session));
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
   gtk_window_present (GTK_WINDOW (window));
   lam_test_settle (500);
@@ -679,7 +679,7 @@ main (int argc, char **argv)
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (project);
+  g_object_unref (session);
   g_clear_pointer (&spec, lam_model_spec_free);
   g_free (params[0]);
   g_free (params[1]);

@@ -925,11 +925,11 @@ test_data_page_import (void)
     g_autofree char *name = g_strdup_printf ("n%02d.png", i);
     write_image (i % 2 ? cats : dogs, name, "png", 20 + i, 24, FALSE, i % 3 ? noise : halves);
   }
-  g_autoptr (LamProject) project = lam_project_new ();
+  g_autoptr (LamSession) session = lam_session_new ();
   GtkWidget *window = gtk_window_new ();
   gtk_window_set_title (GTK_WINDOW (window), "Lamina");
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
-  LamDataPage *page = LAM_DATA_PAGE (lam_data_page_new (project));
+  LamDataPage *page = LAM_DATA_PAGE (lam_data_page_new (session));
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
   gtk_window_present (GTK_WINDOW (window));
   WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (page)));
@@ -952,16 +952,16 @@ test_data_page_import (void)
   g_assert_true (lam_data_page_get_importing (page));
   WAIT_UNTIL (!lam_data_page_get_importing (page));
   g_assert_null (lam_data_page_get_error_message (page));
-  WAIT_UNTIL (lam_project_get_has_dataset (project) && !lam_project_get_loading (project));
+  WAIT_UNTIL (lam_session_get_has_dataset (session) && !lam_session_get_loading (session));
   g_assert_null (lam_data_page_get_error_message (page));
 
-  const LamDataset *train = lam_project_get_train_set (project);
+  const LamDataset *train = lam_session_get_train_set (session);
   g_assert_cmpint (train->n, ==, 18);
   g_assert_cmpint (train->n_classes, ==, 2);
   g_assert_cmpstr (train->class_names[1], ==, "dogs");
   g_autofree char *datasets = lam_dataset_dup_datasets_dir ();
   g_autofree char *expected = g_build_filename (datasets, "animals-28x28-grey", NULL);
-  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, expected);
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, expected);
 
   const char *const *skipped = lam_data_page_get_skipped_files (page);
   g_assert_nonnull (skipped);

@@ -10,7 +10,7 @@
 
 typedef struct
 {
-  LamProject *project;
+  LamSession *session;
   GtkWidget *window;
   LamModelPage *page;
   GtkListBox *list;
@@ -50,10 +50,10 @@ find_descendant (GtkWidget *widget, GType type)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  f->project = lam_project_new ();
+  f->session = lam_session_new ();
   f->window = gtk_window_new ();
   gtk_window_set_default_size (GTK_WINDOW (f->window), 1200, 800);
-  f->page = LAM_MODEL_PAGE (lam_model_page_new (f->project));
+  f->page = LAM_MODEL_PAGE (lam_model_page_new (f->session));
   gtk_window_set_child (GTK_WINDOW (f->window), GTK_WIDGET (f->page));
   gtk_window_present (GTK_WINDOW (f->window));
   while (!gtk_widget_get_mapped (f->window))
@@ -67,7 +67,7 @@ static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   gtk_window_destroy (GTK_WINDOW (f->window));
-  g_clear_object (&f->project);
+  g_clear_object (&f->session);
   while (g_main_context_iteration (NULL, FALSE))
     ;
 }
@@ -124,7 +124,7 @@ select_layer (Fixture *f, int index)
 static LamLayerKind
 project_kind (Fixture *f, int index)
 {
-  const LamModelSpec *spec = lam_project_get_spec (f->project);
+  const LamModelSpec *spec = lam_session_get_spec (f->session);
   g_assert_cmpint (index, <, spec->n_layers);
   return spec->layers[index].kind;
 }
@@ -140,10 +140,10 @@ test_preset_small_cnn (Fixture *f, gconstpointer data)
   assert_shape (f, 5, "64×7×7");
   assert_shape (f, 6, "3136");
   assert_shape (f, 9, "10");
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
   g_assert_cmpint (lam_model_page_get_error_layer (f->page), ==, -1);
   g_assert_null (lam_model_page_get_error_text (f->page));
-  g_assert_cmpint (lam_project_get_spec (f->project)->n_layers, ==, 10);
+  g_assert_cmpint (lam_session_get_spec (f->session)->n_layers, ==, 10);
 
   save_png (f, "model-page.png");
 }
@@ -154,10 +154,10 @@ test_preset_replaces_stack (Fixture *f, gconstpointer data)
   lam_model_page_load_preset (f->page, "small-cnn");
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 10);
   lam_model_page_load_preset (f->page, "logistic-regression");
-  const LamModelSpec *spec = lam_project_get_spec (f->project);
+  const LamModelSpec *spec = lam_session_get_spec (f->session);
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, spec->n_layers);
   g_assert_cmpint (spec->n_layers, <, 10);
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
 
   /* The menu lists every preset by its display name and loads it. */
   GtkMenuButton *button =
@@ -183,7 +183,7 @@ test_preset_replaces_stack (Fixture *f, gconstpointer data)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "model.load-preset", "s",
                                              "small-cnn"));
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 10);
-  spec = lam_project_get_spec (f->project);
+  spec = lam_session_get_spec (f->session);
 
   /* An unknown name leaves the stack as it was. */
   lam_model_page_load_preset (f->page, "no-such-preset");
@@ -198,25 +198,25 @@ test_preset_batchnorm (Fixture *f, gconstpointer data)
 {
   lam_model_page_load_preset (f->page, "small-cnn-bn");
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 13);
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
   g_assert_cmpint (project_kind (f, 1), ==, LAM_LAYER_BATCHNORM2D);
   g_assert_cmpint (project_kind (f, 10), ==, LAM_LAYER_BATCHNORM1D);
   assert_shape (f, 1, "32×28×28");
-  const LamModelPlan *plan = lam_project_get_plan (f->project);
+  const LamModelPlan *plan = lam_session_get_plan (f->session);
   g_assert_cmpuint (plan->n_trainable, <, plan->n_params);
   lam_model_page_set_layer_value (f->page, 1, "momentum", 0.25);
-  g_assert_cmpfloat (lam_project_get_spec (f->project)->layers[1].momentum, ==, 0.25);
+  g_assert_cmpfloat (lam_session_get_spec (f->session)->layers[1].momentum, ==, 0.25);
   save_png (f, "model-page-batchnorm.png");
 
   lam_model_page_set_layer_value (f->page, 7, "stride", 2); /* still fits */
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
 }
 
 static void
 on_dataset_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_assert_true (lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error));
+  g_assert_true (lam_session_load_dataset_finish (LAM_SESSION (source), result, &error));
   g_assert_no_error (error);
   *(gboolean *) user_data = TRUE;
 }
@@ -225,7 +225,7 @@ static void
 load_dataset (Fixture *f, const char *dir)
 {
   gboolean loaded = FALSE;
-  lam_project_load_dataset_async (f->project, dir, NULL, on_dataset_loaded, &loaded);
+  lam_session_load_dataset_async (f->session, dir, NULL, on_dataset_loaded, &loaded);
   g_assert_true (lam_test_iterate_until (lam_test_flag_set, &loaded, 30000));
   settle ();
 }
@@ -284,7 +284,7 @@ test_classes_follow_dataset (Fixture *f, gconstpointer data)
   g_assert_nonnull (fix);
   g_signal_emit_by_name (fix, "clicked");
   settle ();
-  g_assert_cmpint (lam_project_get_spec (f->project)->layers[7].out, ==, 2);
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[7].out, ==, 2);
   g_assert_nonnull (strstr (status_text (f), "✓ Fits"));
   g_assert_null (find_button_labelled (GTK_WIDGET (f->page), "Make layer"));
 
@@ -308,8 +308,8 @@ test_edit_value_updates_shapes (Fixture *f, gconstpointer data)
   g_assert_cmpint (project_kind (f, 7), ==, LAM_LAYER_LINEAR);
   lam_model_page_set_layer_value (f->page, 7, "out", 256);
   assert_shape (f, 7, "256");
-  g_assert_cmpint (lam_project_get_spec (f->project)->layers[7].out, ==, 256);
-  g_assert_cmpuint (lam_project_get_plan (f->project)->layers[9].spec.in, ==, 256);
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[7].out, ==, 256);
+  g_assert_cmpuint (lam_session_get_plan (f->session)->layers[9].spec.in, ==, 256);
 
   lam_model_page_set_layer_value (f->page, 0, "out", 8);
   assert_shape (f, 0, "8×28×28");
@@ -317,7 +317,7 @@ test_edit_value_updates_shapes (Fixture *f, gconstpointer data)
   assert_shape (f, 3, "64×7×7");
   assert_shape (f, 5, "64×3×3");
   assert_shape (f, 6, "576");
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
 }
 
 /* The figures follow the text of a spin button before it is committed. */
@@ -331,12 +331,12 @@ test_edit_follows_typing (Fixture *f, gconstpointer data)
   g_assert_nonnull (spin);
   gtk_editable_set_text (GTK_EDITABLE (spin), "48");
   assert_shape (f, 7, "48");
-  g_assert_cmpint (lam_project_get_spec (f->project)->layers[7].out, ==, 48);
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[7].out, ==, 48);
 
   /* Half-typed text that is no value keeps the last one. */
   gtk_editable_set_text (GTK_EDITABLE (spin), "");
   assert_shape (f, 7, "48");
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
 }
 
 static void
@@ -352,7 +352,7 @@ test_error_linear_after_conv (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 11);
   g_assert_cmpint (project_kind (f, 4), ==, LAM_LAYER_LINEAR);
-  g_assert_false (lam_project_get_model_valid (f->project));
+  g_assert_false (lam_session_get_model_valid (f->session));
   g_assert_cmpint (lam_model_page_get_error_layer (f->page), ==, 4);
   const char *message = lam_model_page_get_error_text (f->page);
   g_assert_nonnull (message);
@@ -365,7 +365,7 @@ test_error_linear_after_conv (Fixture *f, gconstpointer data)
 
   lam_model_page_remove_layer (f->page, 4);
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 10);
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
   g_assert_cmpint (lam_model_page_get_error_layer (f->page), ==, -1);
   g_assert_null (lam_model_page_get_error_text (f->page));
   assert_shape (f, 4, "64×14×14");
@@ -378,8 +378,8 @@ test_error_kernel_too_large (Fixture *f, gconstpointer data)
   lam_model_page_load_preset (f->page, "small-cnn");
 
   lam_model_page_set_layer_value (f->page, 0, "kernel", 40);
-  g_assert_cmpint (lam_project_get_spec (f->project)->layers[0].kernel, ==, 40);
-  g_assert_false (lam_project_get_model_valid (f->project));
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[0].kernel, ==, 40);
+  g_assert_false (lam_session_get_model_valid (f->session));
   g_assert_cmpint (lam_model_page_get_error_layer (f->page), ==, 0);
   const char *message = lam_model_page_get_error_text (f->page);
   g_assert_nonnull (message);
@@ -387,7 +387,7 @@ test_error_kernel_too_large (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (message, "kernel"));
 
   lam_model_page_set_layer_value (f->page, 0, "kernel", 5);
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
   g_assert_cmpint (lam_model_page_get_error_layer (f->page), ==, -1);
   assert_shape (f, 0, "32×26×26");
 }
@@ -400,7 +400,7 @@ test_error_last_layer (Fixture *f, gconstpointer data)
   lam_model_page_set_text (f->page, "conv2d:8:3,relu");
   g_assert_null (lam_model_page_get_text_error (f->page));
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 2);
-  g_assert_false (lam_project_get_model_valid (f->project));
+  g_assert_false (lam_session_get_model_valid (f->session));
   g_assert_cmpint (lam_model_page_get_error_layer (f->page), ==, 1);
   g_assert_nonnull (strstr (lam_model_page_get_error_text (f->page), "last layer"));
   assert_shape (f, 1, "8×26×26");
@@ -416,11 +416,11 @@ test_move_layer (Fixture *f, gconstpointer data)
   g_assert_cmpint (project_kind (f, 9), ==, LAM_LAYER_FLATTEN);
   g_assert_cmpint (project_kind (f, 6), ==, LAM_LAYER_LINEAR);
   g_assert_cmpint (lam_model_page_get_error_layer (f->page), ==, 6);
-  g_assert_false (lam_project_get_model_valid (f->project));
+  g_assert_false (lam_session_get_model_valid (f->session));
 
   lam_model_page_move_layer (f->page, 9, 6);
   g_assert_cmpint (project_kind (f, 6), ==, LAM_LAYER_FLATTEN);
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
   assert_shape (f, 6, "3136");
 
   /* Pool before relu: same shapes, other order. */
@@ -428,7 +428,7 @@ test_move_layer (Fixture *f, gconstpointer data)
   g_assert_cmpint (project_kind (f, 1), ==, LAM_LAYER_MAXPOOL2D);
   g_assert_cmpint (project_kind (f, 2), ==, LAM_LAYER_RELU);
   assert_shape (f, 1, "32×14×14");
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
 }
 
 /* Drops a layer's row at the middle of another list row, as the list's
@@ -487,7 +487,7 @@ test_text_apply (Fixture *f, gconstpointer data)
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 4);
   assert_shape (f, 0, "784");
   assert_shape (f, 1, "32");
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
 
   /* Bad text: the parser's message, and the stack stays. */
   lam_model_page_set_text (f->page, "flatten,linear:banana");
@@ -495,7 +495,7 @@ test_text_apply (Fixture *f, gconstpointer data)
   g_assert_nonnull (error);
   g_assert_cmpstr (error, !=, "");
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 4);
-  g_assert_cmpint (lam_project_get_spec (f->project)->n_layers, ==, 4);
+  g_assert_cmpint (lam_session_get_spec (f->session)->n_layers, ==, 4);
   /* The field keeps what was typed, to be corrected. */
   g_assert_cmpstr (lam_model_page_get_text (f->page), ==, "flatten,linear:banana");
 
@@ -521,7 +521,7 @@ test_palette_appends_defaults (Fixture *f, gconstpointer data)
                                              (int) LAM_LAYER_LINEAR));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "model.append-layer", "i",
                                              (int) LAM_LAYER_DROPOUT));
-  const LamModelSpec *spec = lam_project_get_spec (f->project);
+  const LamModelSpec *spec = lam_session_get_spec (f->session);
   g_assert_cmpint (spec->n_layers, ==, 3);
   g_assert_cmpint (spec->layers[1].kind, ==, LAM_LAYER_LINEAR);
   g_assert_cmpint (spec->layers[1].out, ==, 64);
@@ -541,7 +541,7 @@ test_palette_appends_defaults (Fixture *f, gconstpointer data)
                                              (int) LAM_LAYER_CONV2D));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "model.append-layer", "i",
                                              (int) LAM_LAYER_MAXPOOL2D));
-  spec = lam_project_get_spec (f->project);
+  spec = lam_session_get_spec (f->session);
   g_assert_cmpint (spec->layers[2].out, ==, 16);
   g_assert_cmpint (spec->layers[2].kernel, ==, 3);
   g_assert_cmpint (spec->layers[2].padding, ==, 1);
@@ -557,9 +557,9 @@ test_keys_delete_removes_selected (Fixture *f, gconstpointer data)
   select_layer (f, 1);
   g_assert_true (press_key (GTK_WIDGET (f->list), GDK_KEY_Delete, 0));
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 9);
-  g_assert_cmpint (lam_project_get_spec (f->project)->n_layers, ==, 9);
+  g_assert_cmpint (lam_session_get_spec (f->session)->n_layers, ==, 9);
   g_assert_cmpint (project_kind (f, 1), ==, LAM_LAYER_MAXPOOL2D);
-  g_assert_true (lam_project_get_model_valid (f->project));
+  g_assert_true (lam_session_get_model_valid (f->session));
 
   /* The selection moves to the next row, so Delete again goes on. */
   g_assert_true (press_key (GTK_WIDGET (f->list), GDK_KEY_Delete, 0));
@@ -602,7 +602,7 @@ test_loss_dropdown (Fixture *f, gconstpointer data)
   g_assert_cmpuint (gtk_drop_down_get_selected (dropdown), ==, LAM_LOSS_CROSS_ENTROPY);
 
   gtk_drop_down_set_selected (dropdown, LAM_LOSS_NLL);
-  const LamModelSpec *spec = lam_project_get_spec (f->project);
+  const LamModelSpec *spec = lam_session_get_spec (f->session);
   g_assert_true (spec->has_loss);
   g_assert_cmpint (spec->loss, ==, LAM_LOSS_NLL);
   g_assert_nonnull (strstr (lam_model_page_get_text (f->page), "loss=nll"));
@@ -620,14 +620,14 @@ test_spec_changed_elsewhere (Fixture *f, gconstpointer data)
   lam_model_page_load_preset (f->page, "small-cnn");
   GtkWidget *row = GTK_WIDGET (gtk_list_box_get_row_at_index (f->list, 1));
 
-  g_autoptr (LamModelSpec) same = lam_model_spec_copy (lam_project_get_spec (f->project));
-  lam_project_set_spec (f->project, same);
+  g_autoptr (LamModelSpec) same = lam_model_spec_copy (lam_session_get_spec (f->session));
+  lam_session_set_spec (f->session, same);
   g_assert_true (GTK_WIDGET (gtk_list_box_get_row_at_index (f->list, 1)) == row);
 
   g_autoptr (GError) error = NULL;
   g_autoptr (LamModelSpec) other = lam_model_spec_from_text ("flatten,linear:10", &error);
   g_assert_no_error (error);
-  lam_project_set_spec (f->project, other);
+  lam_session_set_spec (f->session, other);
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 2);
   assert_shape (f, 1, "10");
 }

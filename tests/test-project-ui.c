@@ -69,15 +69,15 @@ step_reached (gpointer data)
 static gboolean
 dataset_ready (gpointer data)
 {
-  LamProject *project = data;
-  return lam_project_get_has_dataset (project) && !lam_project_get_loading (project);
+  LamSession *session = data;
+  return lam_session_get_has_dataset (session) && !lam_session_get_loading (session);
 }
 
 static void
 on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  have_data = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  have_data = lam_session_load_dataset_finish (LAM_SESSION (source), result, &error);
   if (!have_data)
     g_test_message ("dataset: %s", error->message);
   *(gboolean *) user_data = TRUE;
@@ -96,9 +96,9 @@ save_png (LamWindow *window, const char *name)
 }
 
 static LamWindow *
-new_window (LamProject *project)
+new_window (LamSession *session)
 {
-  LamWindow *window = lam_window_new (NULL, project);
+  LamWindow *window = lam_window_new (NULL, session);
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
   gtk_window_present (GTK_WINDOW (window));
   settle (300);
@@ -140,19 +140,19 @@ test_save_reopen_continue (void)
     return;
   }
   g_autoptr (GError) error = NULL;
-  g_autoptr (LamProject) project = lam_project_new ();
+  g_autoptr (LamSession) session = lam_session_new ();
   gboolean loaded = FALSE;
-  lam_project_load_dataset_async (project, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  lam_session_load_dataset_async (session, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
   iterate_until (flag_set, &loaded, 60000);
-  LamWindow *window = new_window (project);
+  LamWindow *window = new_window (session);
   g_assert_false (title_marked (window));
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_false (lam_session_get_modified (session));
 
   /* An edit of the model marks the project; so does a run. */
   LamModelPage *model = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
   lam_model_page_load_preset (model, "mlp-32");
   settle (100);
-  g_assert_true (lam_project_get_modified (project));
+  g_assert_true (lam_session_get_modified (session));
   g_assert_true (title_marked (window));
   int n_layers = lam_model_page_get_n_layers (model);
   LamTrainPage *train = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
@@ -166,16 +166,16 @@ test_save_reopen_continue (void)
   g_autofree char *path = g_build_filename (tmp_dir, "lesson.lamina", NULL);
   g_assert_true (lam_window_save_project (window, path, &error));
   g_assert_no_error (error);
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_false (lam_session_get_modified (session));
   g_assert_false (title_marked (window));
   g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), "lesson.lamina"));
   gsize n_weights = 0;
-  const float *w = lam_project_get_weights (project, &n_weights);
+  const float *w = lam_session_get_weights (session, &n_weights);
   g_assert_nonnull (w);
   g_autofree float *saved_weights = g_memdup2 (w, n_weights * sizeof (float));
 
   /* Reopened into a fresh window and project. */
-  g_autoptr (LamProject) project2 = lam_project_new ();
+  g_autoptr (LamSession) project2 = lam_session_new ();
   LamWindow *window2 = new_window (project2);
   g_autofree char *warning = NULL;
   g_assert_true (lam_window_open_project (window2, path, &warning, &error));
@@ -183,18 +183,18 @@ test_save_reopen_continue (void)
   g_assert_null (warning);
   iterate_until (dataset_ready, project2, 60000);
   settle (200);
-  g_assert_true (lam_project_get_has_dataset (project2));
-  g_assert_cmpstr (lam_project_get_dataset_dir (project2), ==, LAM_DATASET_DEFAULT_DIR);
-  g_assert_false (lam_project_get_modified (project2));
+  g_assert_true (lam_session_get_has_dataset (project2));
+  g_assert_cmpstr (lam_session_get_dataset_dir (project2), ==, LAM_DATASET_DEFAULT_DIR);
+  g_assert_false (lam_session_get_modified (project2));
   g_assert_false (title_marked (window2));
-  g_assert_cmpstr (lam_project_get_file_path (project2), ==, path);
+  g_assert_cmpstr (lam_session_get_file_path (project2), ==, path);
 
   LamModelPage *model2 = LAM_MODEL_PAGE (lam_window_get_page (window2, "model"));
   g_assert_cmpint (lam_model_page_get_n_layers (model2), ==, n_layers);
-  g_autofree char *a = lam_model_spec_to_text (lam_project_get_spec (project));
-  g_autofree char *b = lam_model_spec_to_text (lam_project_get_spec (project2));
+  g_autofree char *a = lam_model_spec_to_text (lam_session_get_spec (session));
+  g_autofree char *b = lam_model_spec_to_text (lam_session_get_spec (project2));
   g_assert_cmpstr (a, ==, b);
-  g_assert_cmpfloat (lam_project_get_config (project2)->optimizer.lr, ==, 0.002);
+  g_assert_cmpfloat (lam_session_get_config (project2)->optimizer.lr, ==, 0.002);
 
   LamTrainPage *train2 = LAM_TRAIN_PAGE (lam_window_get_page (window2, "train"));
   const LamProjectRun *run2 = lam_train_page_get_current_run (train2);
@@ -203,7 +203,7 @@ test_save_reopen_continue (void)
   g_assert_cmpfloat (g_array_index (run2->steps, LamRunStep, 2).loss, ==, last_loss);
   g_assert_cmpuint (lam_chart_get_n_series (lam_train_page_get_loss_chart (train2)), >=, 2);
   gsize n2 = 0;
-  const float *weights2 = lam_project_get_weights (project2, &n2);
+  const float *weights2 = lam_session_get_weights (project2, &n2);
   g_assert_cmpuint (n2, ==, n_weights);
   g_assert_cmpmem (weights2, n2 * 4, saved_weights, n_weights * 4);
   g_assert_cmpint (lam_train_page_get_step (train2), ==, 3);
@@ -213,7 +213,7 @@ test_save_reopen_continue (void)
   train_steps (window2, 4);
   run2 = lam_train_page_get_current_run (train2);
   g_assert_cmpuint (run2->steps->len, ==, 4);
-  g_assert_true (lam_project_get_modified (project2));
+  g_assert_true (lam_session_get_modified (project2));
   g_assert_true (title_marked (window2));
   save_png (window2, "window-project.png");
 
@@ -241,8 +241,8 @@ test_save_reopen_continue (void)
   g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT);
   g_assert_nonnull (strstr (error->message, "bad.lamina"));
   g_clear_error (&error);
-  g_assert_cmpstr (lam_project_get_file_path (project2), ==, path);
-  g_assert_true (lam_project_get_modified (project2));
+  g_assert_cmpstr (lam_session_get_file_path (project2), ==, path);
+  g_assert_true (lam_session_get_modified (project2));
 
   /* Closing over unsaved work asks first; Cancel keeps the window. */
   gtk_window_close (GTK_WINDOW (window2));
@@ -263,7 +263,7 @@ test_save_reopen_continue (void)
   g_assert_nonnull (prompt);
   gtk_dialog_response (GTK_DIALOG (prompt), GTK_RESPONSE_ACCEPT);
   settle (200);
-  g_assert_false (lam_project_get_modified (project2));
+  g_assert_false (lam_session_get_modified (project2));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window2)));
   g_autoptr (LamProjectFile) reread = lam_project_file_load (path, &error);
   g_assert_no_error (error);
@@ -308,8 +308,8 @@ test_interrupted_save_reported (void)
   g_autofree char *hidden = g_build_filename (tmp_dir, hidden_name, NULL);
   g_assert_cmpint (g_rename (weights, hidden), ==, 0);
 
-  g_autoptr (LamProject) project = lam_project_new ();
-  LamWindow *window = new_window (project);
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamWindow *window = new_window (session);
   gtk_widget_activate_action (GTK_WIDGET (window), "win.open-recent", "s", path);
   settle (500);
   GtkWidget *dialog = NULL;
@@ -339,10 +339,10 @@ test_interrupted_save_reported (void)
   g_assert_true (g_file_test (weights, G_FILE_TEST_IS_REGULAR));
   g_assert_false (g_file_test (hidden, G_FILE_TEST_EXISTS));
   gsize n = 0;
-  const float *loaded = lam_project_get_weights (project, &n);
+  const float *loaded = lam_session_get_weights (session, &n);
   g_assert_nonnull (loaded);
   g_assert_cmpmem (loaded, n * sizeof (float), params, plan->n_params * sizeof (float));
-  lam_project_set_modified (project, FALSE);
+  lam_session_set_modified (session, FALSE);
   gtk_window_destroy (GTK_WINDOW (window));
   g_remove (path);
   g_remove (weights);
@@ -387,7 +387,7 @@ static void
 on_loaded_ok (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_assert_true (lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error));
+  g_assert_true (lam_session_load_dataset_finish (LAM_SESSION (source), result, &error));
   g_assert_no_error (error);
   *(gboolean *) user_data = TRUE;
 }
@@ -401,7 +401,7 @@ evaluated (gpointer data)
 
 typedef struct
 {
-  LamProject *project;
+  LamSession *session;
   const char *dir;
 } DatasetWait;
 
@@ -409,8 +409,8 @@ static gboolean
 dataset_is (gpointer data)
 {
   DatasetWait *wait = data;
-  return dataset_ready (wait->project) &&
-         g_strcmp0 (lam_project_get_dataset_dir (wait->project), wait->dir) == 0;
+  return dataset_ready (wait->session) &&
+         g_strcmp0 (lam_session_get_dataset_dir (wait->session), wait->dir) == 0;
 }
 
 /* The layers alone: the input follows the dataset. */
@@ -459,18 +459,18 @@ test_new_project (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *bars = make_bars_dir ("bars-new");
-  g_autoptr (LamProject) project = lam_project_new ();
+  g_autoptr (LamSession) session = lam_session_new ();
   gboolean loaded = FALSE;
-  lam_project_load_dataset_async (project, bars, NULL, on_loaded_ok, &loaded);
+  lam_session_load_dataset_async (session, bars, NULL, on_loaded_ok, &loaded);
   iterate_until (flag_set, &loaded, 30000);
   g_assert_true (loaded);
-  LamWindow *window = new_window (project);
+  LamWindow *window = new_window (session);
 
   /* What a fresh window holds, to come back to. */
-  g_autofree char *fresh_spec = spec_text (lam_project_get_spec (project));
+  g_autofree char *fresh_spec = spec_text (lam_session_get_spec (session));
   g_autofree char *mlp = preset_text ("mlp");
   g_assert_cmpstr (fresh_spec, ==, mlp);
-  const LamTrainerConfig fresh = *lam_project_get_config (project);
+  const LamTrainerConfig fresh = *lam_session_get_config (session);
   LamModelPage *model = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
   int fresh_layers = lam_model_page_get_n_layers (model);
 
@@ -482,7 +482,7 @@ test_new_project (void)
   lam_train_page_set_continue (train, FALSE);
   train_steps (window, 2);
   g_assert_nonnull (lam_train_page_get_current_run (train));
-  g_assert_nonnull (lam_project_get_weights (project, NULL));
+  g_assert_nonnull (lam_session_get_weights (session, NULL));
   LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (
     LAM_EVALUATE_PAGE (lam_window_get_page (window, "evaluate")));
   iterate_until (evaluated, evaluation, 30000);
@@ -490,13 +490,13 @@ test_new_project (void)
   g_autofree char *path = g_build_filename (tmp_dir, "before-new.lamina", NULL);
   g_assert_true (lam_window_save_project (window, path, &error));
   g_assert_no_error (error);
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_false (lam_session_get_modified (session));
 
   /* An unsaved edit: New Project asks, and Cancel changes nothing. */
   lam_model_page_load_preset (model, "logistic-regression");
   settle (100);
-  g_assert_true (lam_project_get_modified (project));
-  g_autofree char *edited = spec_text (lam_project_get_spec (project));
+  g_assert_true (lam_session_get_modified (session));
+  g_autofree char *edited = spec_text (lam_session_get_spec (session));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-project", NULL));
   settle (100);
   g_assert_nonnull (lam_window_get_prompt (window));
@@ -505,9 +505,9 @@ test_new_project (void)
   gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_CANCEL);
   settle (100);
   g_assert_null (lam_window_get_prompt (window));
-  g_assert_true (lam_project_get_modified (project));
-  g_assert_cmpstr (lam_project_get_file_path (project), ==, path);
-  g_autofree char *still = spec_text (lam_project_get_spec (project));
+  g_assert_true (lam_session_get_modified (session));
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, path);
+  g_autofree char *still = spec_text (lam_session_get_spec (session));
   g_assert_cmpstr (still, ==, edited);
   g_assert_nonnull (lam_train_page_get_current_run (train));
 
@@ -525,23 +525,23 @@ test_new_project (void)
 
   /* The dataset goes back to the default one when it is installed; else
    * the one open stays. */
-  DatasetWait wait = { project, have_data ? LAM_DATASET_DEFAULT_DIR : bars };
+  DatasetWait wait = { session, have_data ? LAM_DATASET_DEFAULT_DIR : bars };
   iterate_until (dataset_is, &wait, 60000);
   settle (200);
-  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, wait.dir);
-  g_assert_true (lam_project_get_has_dataset (project));
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, wait.dir);
+  g_assert_true (lam_session_get_has_dataset (session));
 
   /* Untitled and unmarked, the dataset load included. */
-  g_assert_null (lam_project_get_file_path (project));
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_null (lam_session_get_file_path (session));
+  g_assert_false (lam_session_get_modified (session));
   g_assert_false (title_marked (window));
   g_assert_true (g_str_has_prefix (gtk_window_get_title (GTK_WINDOW (window)), "Untitled"));
 
   /* The model and every setting as a fresh window has them. */
-  g_autofree char *reset_spec = spec_text (lam_project_get_spec (project));
+  g_autofree char *reset_spec = spec_text (lam_session_get_spec (session));
   g_assert_cmpstr (reset_spec, ==, fresh_spec);
   g_assert_cmpint (lam_model_page_get_n_layers (model), ==, fresh_layers);
-  const LamTrainerConfig *config = lam_project_get_config (project);
+  const LamTrainerConfig *config = lam_session_get_config (session);
   g_assert_cmpint (config->optimizer.kind, ==, fresh.optimizer.kind);
   g_assert_cmpfloat (config->optimizer.lr, ==, fresh.optimizer.lr);
   g_assert_cmpfloat (config->optimizer.lr, ==, 0.001);
@@ -557,8 +557,8 @@ test_new_project (void)
   g_assert_cmpint (lam_train_page_get_step (train), ==, 0);
   g_assert_false (lam_train_page_get_continue (train));
   g_assert_cmpuint (lam_chart_get_n_series (lam_train_page_get_loss_chart (train)), ==, 0);
-  g_assert_null (lam_project_get_weights (project, NULL));
-  g_assert_null (lam_project_get_weights_spec (project));
+  g_assert_null (lam_session_get_weights (session, NULL));
+  g_assert_null (lam_session_get_weights_spec (session));
   g_assert_null (lam_evaluation_get_result (evaluation));
   g_assert_false (lam_evaluation_get_busy (evaluation));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (
@@ -583,8 +583,8 @@ test_new_project (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-project", NULL));
   settle (100);
   g_assert_null (lam_window_get_prompt (window));
-  g_assert_null (lam_project_get_file_path (project));
-  g_autofree char *again = spec_text (lam_project_get_spec (project));
+  g_assert_null (lam_session_get_file_path (session));
+  g_autofree char *again = spec_text (lam_session_get_spec (session));
   g_assert_cmpstr (again, ==, fresh_spec);
 
   gtk_window_destroy (GTK_WINDOW (window));
@@ -683,10 +683,10 @@ test_application_open (void)
   g_assert_true (LAM_IS_WINDOW (active));
   LamWindow *window = LAM_WINDOW (active);
   gtk_window_set_default_size (active, 1280, 820);
-  LamProject *project = lam_window_get_project (window);
-  DatasetWait wait = { project, bars };
+  LamSession *session = lam_window_get_project (window);
+  DatasetWait wait = { session, bars };
   iterate_until (dataset_is, &wait, 30000);
-  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, bars);
 
   /* The first project opens in the window there is. */
   open_through_application (application, first);
@@ -694,13 +694,13 @@ test_application_open (void)
   g_assert_null (find_message_dialog ());
   g_assert_cmpuint (g_list_length (gtk_application_get_windows (GTK_APPLICATION (application))),
                     ==, 1);
-  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, first);
+  g_assert_false (lam_session_get_modified (session));
   g_assert_nonnull (strstr (gtk_window_get_title (active), "first.lamina"));
   g_autofree char *mlp32 = preset_text ("mlp-32");
-  g_autofree char *opened = spec_text (lam_project_get_spec (project));
+  g_autofree char *opened = spec_text (lam_session_get_spec (session));
   g_assert_cmpstr (opened, ==, mlp32);
-  g_assert_cmpfloat (lam_project_get_config (project)->optimizer.lr, ==, 0.02);
+  g_assert_cmpfloat (lam_session_get_config (session)->optimizer.lr, ==, 0.02);
   g_assert_false (lam_application_get_open_failed (application));
   lam_window_show_page (window, "model");
   save_png (window, "window-open-file.png");
@@ -709,15 +709,15 @@ test_application_open (void)
   LamModelPage *model = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
   lam_model_page_load_preset (model, "mlp");
   settle (100);
-  g_assert_true (lam_project_get_modified (project));
+  g_assert_true (lam_session_get_modified (session));
   open_through_application (application, second);
   g_assert_nonnull (lam_window_get_prompt (window));
   g_autofree char *secondary = prompt_secondary_text (window);
   g_assert_nonnull (strstr (secondary, "lost when another project opens"));
   gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_CANCEL);
   settle (100);
-  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
-  g_assert_true (lam_project_get_modified (project));
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, first);
+  g_assert_true (lam_session_get_modified (session));
 
   /* Discard opens the other one. */
   open_through_application (application, second);
@@ -725,10 +725,10 @@ test_application_open (void)
   gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_REJECT);
   settle (200);
   g_assert_null (lam_window_get_prompt (window));
-  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, second);
+  g_assert_false (lam_session_get_modified (session));
   g_autofree char *logistic = preset_text ("logistic-regression");
-  g_autofree char *opened2 = spec_text (lam_project_get_spec (project));
+  g_autofree char *opened2 = spec_text (lam_session_get_spec (session));
   g_assert_cmpstr (opened2, ==, logistic);
   g_autoptr (LamProjectFile) first_file = lam_project_file_load (first, &error);
   g_assert_no_error (error);
@@ -740,13 +740,13 @@ test_application_open (void)
   open_through_application (application, bad);
   assert_error_dialog (bad, "not a Lamina project");
   g_assert_true (lam_application_get_open_failed (application));
-  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, second);
   gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));
   open_through_application (application, missing);
   assert_error_dialog (missing, "No such file");
   gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));
-  g_assert_cmpstr (lam_project_get_file_path (project), ==, second);
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, second);
+  g_assert_false (lam_session_get_modified (session));
   gtk_window_destroy (GTK_WINDOW (window));
   settle (100);
 
@@ -758,14 +758,14 @@ test_application_open (void)
   g_assert_true (LAM_IS_WINDOW (active));
   gtk_window_set_default_size (active, 1280, 820);
   window = LAM_WINDOW (active);
-  project = lam_window_get_project (window);
+  session = lam_window_get_project (window);
   GtkWidget *dialog = find_message_dialog ();
   assert_error_dialog (bad, "not a Lamina project");
-  wait.project = project;
+  wait.session = session;
   iterate_until (dataset_is, &wait, 30000);
-  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
-  g_assert_null (lam_project_get_file_path (project));
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, bars);
+  g_assert_null (lam_session_get_file_path (session));
+  g_assert_false (lam_session_get_modified (session));
   settle (300);
   const char *dir = g_getenv ("G_TEST_BUILDDIR");
   g_autofree char *png = g_build_filename (dir ? dir : ".", "window-open-bad.png", NULL);
@@ -779,13 +779,13 @@ test_application_open (void)
   open_through_application (application, first);
   active = gtk_application_get_active_window (GTK_APPLICATION (application));
   g_assert_true (LAM_IS_WINDOW (active));
-  project = lam_window_get_project (LAM_WINDOW (active));
+  session = lam_window_get_project (LAM_WINDOW (active));
   g_assert_null (find_message_dialog ());
-  g_assert_cmpstr (lam_project_get_file_path (project), ==, first);
-  wait.project = project;
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, first);
+  wait.session = session;
   iterate_until (dataset_is, &wait, 30000);
-  g_assert_cmpstr (lam_project_get_dataset_dir (project), ==, bars);
-  g_assert_false (lam_project_get_modified (project));
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, bars);
+  g_assert_false (lam_session_get_modified (session));
   gtk_window_destroy (active);
   settle (100);
 
@@ -809,10 +809,10 @@ evaluated_epoch (gpointer data)
 /* Publishes weights drawn from seed as epoch `epoch` of the current run and
  * waits for the Evaluate page's result. */
 static void
-publish_epoch (LamWindow *window, LamProject *project, int epoch, guint64 seed)
+publish_epoch (LamWindow *window, LamSession *session, int epoch, guint64 seed)
 {
   g_autoptr (GError) error = NULL;
-  const LamModelSpec *spec = lam_project_get_spec (project);
+  const LamModelSpec *spec = lam_session_get_spec (session);
   LamBackend *backend = lam_backend_cpu_new ();
   LamModel *model = lam_model_new (spec, backend, 1, seed, &error);
   g_assert_no_error (error);
@@ -822,7 +822,7 @@ publish_epoch (LamWindow *window, LamProject *project, int epoch, guint64 seed)
   lam_model_free (model);
   lam_backend_free (backend);
   float mean[3] = { 0.286f, 0.286f, 0.286f }, std[3] = { 0.353f, 0.353f, 0.353f };
-  lam_project_set_weights (project, spec, params, n, mean, std, epoch);
+  lam_session_set_weights (session, spec, params, n, mean, std, epoch);
   g_object_set_data (G_OBJECT (window), "want-epoch", GINT_TO_POINTER (epoch));
   iterate_until (evaluated_epoch, window, 60000);
   g_assert_true (evaluated_epoch (window));
@@ -839,16 +839,16 @@ test_prediction_history (void)
     return;
   }
   g_autoptr (GError) error = NULL;
-  g_autoptr (LamProject) project = lam_project_new ();
+  g_autoptr (LamSession) session = lam_session_new ();
   gboolean loaded = FALSE;
-  lam_project_load_dataset_async (project, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  lam_session_load_dataset_async (session, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
   iterate_until (flag_set, &loaded, 60000);
-  LamWindow *window = new_window (project);
+  LamWindow *window = new_window (session);
   lam_model_page_load_preset (LAM_MODEL_PAGE (lam_window_get_page (window, "model")), "mlp-32");
   settle (100);
-  lam_project_begin_run (project);
-  publish_epoch (window, project, 1, 11);
-  publish_epoch (window, project, 2, 12);
+  lam_session_begin_run (session);
+  publish_epoch (window, session, 1, 11);
+  publish_epoch (window, session, 2, 12);
   LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (
     LAM_EVALUATE_PAGE (lam_window_get_page (window, "evaluate")));
   g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, 2);
@@ -861,7 +861,7 @@ test_prediction_history (void)
   g_assert_true (lam_window_save_project (window, path, &error));
   g_assert_no_error (error);
 
-  g_autoptr (LamProject) project2 = lam_project_new ();
+  g_autoptr (LamSession) project2 = lam_session_new ();
   LamWindow *window2 = new_window (project2);
   g_assert_true (lam_window_open_project (window2, path, NULL, &error));
   g_assert_no_error (error);
@@ -899,9 +899,9 @@ main (int argc, char **argv)
   tmp_dir = g_dir_make_tmp ("lamina-project-ui-XXXXXX", NULL);
 
   /* Whether the dataset is there decides which cases run. */
-  g_autoptr (LamProject) probe = lam_project_new ();
+  g_autoptr (LamSession) probe = lam_session_new ();
   gboolean loaded = FALSE;
-  lam_project_load_dataset_async (probe, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  lam_session_load_dataset_async (probe, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
   iterate_until (flag_set, &loaded, 60000);
 
   g_test_add_func ("/project-ui/save-reopen-continue", test_save_reopen_continue);

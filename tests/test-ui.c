@@ -19,7 +19,7 @@
 #include "lam-test-util.h"
 
 static LamWindow *window;
-static LamProject *project;
+static LamSession *session;
 static gboolean have_data;
 
 static void
@@ -62,7 +62,7 @@ static void
 on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  have_data = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  have_data = lam_session_load_dataset_finish (LAM_SESSION (source), result, &error);
   if (!have_data)
     g_test_message ("dataset: %s", error->message);
   *(gboolean *) user_data = TRUE;
@@ -98,7 +98,7 @@ test_model_page_bad_stack_disables_train (void)
   g_assert_cmpstr (first, ==, "32×28×28");
   g_assert_cmpstr (flat, ==, "3136");
   g_assert_cmpstr (last, ==, "10");
-  g_assert_true (lam_project_get_model_valid (project));
+  g_assert_true (lam_session_get_model_valid (session));
   g_assert_true (lam_train_page_can_start (train) == have_data);
 
   /* A linear layer straight after a convolution does not fit. */
@@ -107,7 +107,7 @@ test_model_page_bad_stack_disables_train (void)
   lam_model_page_remove_layer (page, 6); /* flatten */
   settle (100);
   g_assert_cmpint (lam_model_page_get_error_layer (page), ==, 6);
-  g_assert_false (lam_project_get_model_valid (project));
+  g_assert_false (lam_session_get_model_valid (session));
   g_assert_false (lam_train_page_can_start (train));
   g_assert_false (gtk_widget_is_sensitive (lam_train_page_get_start_button (train)));
   save_png ("window-model-error.png");
@@ -116,7 +116,7 @@ test_model_page_bad_stack_disables_train (void)
   lam_model_page_load_preset (page, "mlp");
   settle (100);
   g_assert_cmpint (lam_model_page_get_error_layer (page), ==, -1);
-  g_assert_true (lam_project_get_model_valid (project));
+  g_assert_true (lam_session_get_model_valid (session));
   g_assert_true (gtk_widget_is_sensitive (lam_train_page_get_start_button (train)) == have_data);
   save_png ("window-model.png");
   (void) linear;
@@ -395,7 +395,7 @@ test_train_epoch_live (void)
   LamChart *accuracy = lam_train_page_get_accuracy_chart (page);
   lam_train_page_set_lr (page, 0.002);
 
-  LamTrainerConfig *config = lam_project_get_config (project);
+  LamTrainerConfig *config = lam_session_get_config (session);
   (void) config;
   FrameStats stats = { 0 };
   guint tick = gtk_widget_add_tick_callback (GTK_WIDGET (window), on_tick, &stats, NULL);
@@ -424,11 +424,11 @@ test_train_epoch_live (void)
     lam_chart_get_n_points (accuracy, lam_train_page_get_val_accuracy_series (page));
   g_test_message ("%u training points, %u validation points", train_points, val_points);
   g_assert_cmpuint (train_points, >=, 50);
-  g_assert_cmpuint (val_points, ==, lam_project_get_config (project)->epochs);
+  g_assert_cmpuint (val_points, ==, lam_session_get_config (session)->epochs);
   /* The run normalised by the dataset's statistics, and the setting stays
    * "from the data": after opening another dataset, its statistics are the
    * ones the Data page shows and training uses, not these. */
-  g_assert_true (lam_project_get_config (project)->normalize_from_data);
+  g_assert_true (lam_session_get_config (session)->normalize_from_data);
   save_png ("window-train.png");
 
   g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", TRUE, NULL);
@@ -573,7 +573,7 @@ test_train_runs (void)
   assert_run_colors (page, 3);
   RunSeries series;
   collect_run_series (loss, &series);
-  const char *model = lam_project_get_spec (project)->name;
+  const char *model = lam_session_get_spec (session)->name;
   g_assert_nonnull (model);
   const char *optimizers[] = { "Adam 0.001", "Adam 0.002", "Adam 0.001" };
   for (guint i = 0; i < 3; i++) {
@@ -683,7 +683,7 @@ test_epoch_header_stays (void)
   lam_window_show_page (window, "train");
   LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
   g_autoptr (LamProjectFile) file = lam_project_file_new ();
-  file->config = *lam_project_get_config (project);
+  file->config = *lam_session_get_config (session);
   LamProjectRun *run = lam_project_run_new (1, "mlp, Adam lr 0.001, batch 64");
   for (int e = 1; e <= 60; e++) {
     LamRunEpoch row = { e, 1.0 / e, 1 - 0.5 / e, 1.1 / e, 1 - 0.6 / e, 2.5, 0.001 };
@@ -759,8 +759,8 @@ test_shortcuts_window (void)
 static gboolean
 dataset_is (gpointer data)
 {
-  return !lam_project_get_loading (project) &&
-         g_strcmp0 (lam_project_get_dataset_dir (project), data) == 0;
+  return !lam_session_get_loading (session) &&
+         g_strcmp0 (lam_session_get_dataset_dir (session), data) == 0;
 }
 
 /* After training on Fashion-MNIST, another dataset (two classes of white
@@ -784,7 +784,7 @@ test_dataset_switch (void)
   g_assert_nonnull (score);
   g_assert_nonnull (strstr (score, "Fashion-MNIST"));
   float old_mean[3], old_std[3];
-  lam_project_get_dataset_stats (project, old_mean, old_std);
+  lam_session_get_dataset_stats (session, old_mean, old_std);
 
   g_autofree char *dir = lam_test_write_bars_dataset (40, 2);
 
@@ -795,9 +795,9 @@ test_dataset_switch (void)
 
   /* Data: the new images' statistics (one bright column in 28: mean 1/28). */
   float mean[3], std[3];
-  lam_project_get_dataset_stats (project, mean, std);
+  lam_session_get_dataset_stats (session, mean, std);
   g_assert_cmpfloat_with_epsilon (mean[0], 1.0 / 28, 1e-4);
-  g_assert_true (lam_project_get_config (project)->normalize_from_data);
+  g_assert_true (lam_session_get_config (session)->normalize_from_data);
   lam_window_show_page (window, "data");
   save_png ("window-switch-data.png");
   /* Train: the old score says whose it is. */
@@ -813,7 +813,7 @@ test_dataset_switch (void)
   lam_window_show_page (window, "evaluate");
   settle (2000);
   const char *trained_on = NULL;
-  g_assert_false (lam_project_get_weights_match_dataset (project, &trained_on));
+  g_assert_false (lam_session_get_weights_match_dataset (session, &trained_on));
   g_assert_nonnull (strstr (trained_on, "Fashion-MNIST"));
   save_png ("window-switch-evaluate.png");
   lam_test_remove_tree (dir);
@@ -860,7 +860,7 @@ test_settings_reach_data_page (void)
 {
   GtkWidget *train = GTK_WIDGET (lam_window_get_page (window, "train"));
   GtkWidget *data = GTK_WIDGET (lam_window_get_page (window, "data"));
-  LamTrainerConfig *config = lam_project_get_config (project);
+  LamTrainerConfig *config = lam_session_get_config (session);
   LamTrainerConfig cli = lam_trainer_config_default ();
   g_assert_cmpint (config->crop_padding, ==, cli.crop_padding);
   g_assert_cmpint (config->hflip, ==, cli.hflip);
@@ -944,11 +944,11 @@ main (int argc, char **argv)
    * criticals (broken preconditions) fail the test. */
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 
-  project = lam_project_new ();
+  session = lam_session_new ();
   gboolean loaded = FALSE;
-  lam_project_load_dataset_async (project, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  lam_session_load_dataset_async (session, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
   iterate_until (flag_set, &loaded, 60000);
-  window = lam_window_new (NULL, project);
+  window = lam_window_new (NULL, session);
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
   gtk_window_present (GTK_WINDOW (window));
   settle (500);
@@ -968,6 +968,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/train/settings-reach-data-page", test_settings_reach_data_page);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (project);
+  g_object_unref (session);
   return status;
 }

@@ -17,19 +17,19 @@ struct _LamApplication
 G_DEFINE_FINAL_TYPE (LamApplication, lam_application, GTK_TYPE_APPLICATION)
 
 static void
-remember_dataset (LamProject *project, GParamSpec *pspec, GSettings *settings)
+remember_dataset (LamSession *session, GParamSpec *pspec, GSettings *settings)
 {
-  const char *dir = lam_project_get_dataset_dir (project);
+  const char *dir = lam_session_get_dataset_dir (session);
   g_settings_set_string (settings, "last-dataset-folder", dir ? dir : "");
 }
 
 static LamWindow *
 new_window (LamApplication *self)
 {
-  g_autoptr (LamProject) project = lam_project_new ();
-  LamWindow *window = lam_window_new (GTK_APPLICATION (self), project);
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamWindow *window = lam_window_new (GTK_APPLICATION (self), session);
   if (self->settings != NULL)
-    g_signal_connect_object (project, "notify::dataset-dir", G_CALLBACK (remember_dataset),
+    g_signal_connect_object (session, "notify::dataset-dir", G_CALLBACK (remember_dataset),
                              self->settings, 0);
   gtk_window_present (GTK_WINDOW (window));
   return window;

@@ -18,7 +18,7 @@ struct _LamDataPage
 {
   GtkWidget parent_instance;
 
-  LamProject *project; /* owned */
+  LamSession *session; /* owned */
 
   GtkWidget *header_box;
   GtkLabel *title_label;
@@ -112,7 +112,7 @@ G_DEFINE_FINAL_TYPE (LamDataPage, lam_data_page, GTK_TYPE_WIDGET)
 enum
 {
   PROP_0,
-  PROP_PROJECT,
+  PROP_SESSION,
   N_PROPS
 };
 
@@ -156,7 +156,7 @@ get_colors (GtkWidget *widget, GdkRGBA *fg, GdkRGBA *accent)
 static const LamDataset *
 train_set (LamDataPage *self)
 {
-  return lam_project_get_train_set (self->project);
+  return lam_session_get_train_set (self->session);
 }
 
 /* The normalisation training uses: the dataset's statistics, or the ones set
@@ -165,9 +165,9 @@ static LamLoaderConfig
 normalisation_config (LamDataPage *self)
 {
   LamLoaderConfig config = lam_loader_config_default ();
-  const LamTrainerConfig *trainer = lam_project_get_config (self->project);
+  const LamTrainerConfig *trainer = lam_session_get_config (self->session);
   if (trainer->normalize_from_data) {
-    lam_project_get_dataset_stats (self->project, config.mean, config.std);
+    lam_session_get_dataset_stats (self->session, config.mean, config.std);
   } else {
     memcpy (config.mean, trainer->mean, sizeof config.mean);
     memcpy (config.std, trainer->std, sizeof config.std);
@@ -400,7 +400,7 @@ update_augments (LamDataPage *self)
   int index = lam_sample_grid_get_selected (self->grid);
   /* Exactly what training will do with the Train page's settings: nothing
    * to show when they ask for no augmentation. */
-  const LamTrainerConfig *settings = lam_project_get_config (self->project);
+  const LamTrainerConfig *settings = lam_session_get_config (self->session);
   gboolean augmenting = settings->crop_padding > 0 || settings->hflip;
   if (dataset != NULL && index >= 0 && augmenting) {
     LamLoaderConfig config = normalisation_config (self);
@@ -528,7 +528,7 @@ update_split (LamDataPage *self)
   if (dataset == NULL)
     return;
 
-  double fraction = lam_project_get_config (self->project)->val_fraction;
+  double fraction = lam_session_get_config (self->session)->val_fraction;
   gint64 n_val = (gint64) llround (dataset->n * fraction);
   g_autofree char *train = format_count (dataset->n - n_val);
   g_autofree char *val = format_count (n_val);
@@ -540,7 +540,7 @@ update_split (LamDataPage *self)
               : g_strdup_printf ("All %s for training, none kept for validation", train);
   gtk_label_set_text (self->split_label, split);
 
-  const LamDataset *test = lam_project_get_test_set (self->project);
+  const LamDataset *test = lam_session_get_test_set (self->session);
   g_autofree char *test_count = test != NULL ? format_count (test->n) : NULL;
   g_autofree char *test_text =
     test != NULL
@@ -549,7 +549,7 @@ update_split (LamDataPage *self)
   gtk_label_set_text (self->test_label, test_text);
 
   LamLoaderConfig config = normalisation_config (self);
-  const char *source = lam_project_get_config (self->project)->normalize_from_data
+  const char *source = lam_session_get_config (self->session)->normalize_from_data
                          ? "The training images have"
                          : "Training uses";
   g_autofree char *stats = NULL;
@@ -581,7 +581,7 @@ update_header (LamDataPage *self)
     gtk_label_set_text (self->summary_label, "");
     return;
   }
-  const LamDataset *test = lam_project_get_test_set (self->project);
+  const LamDataset *test = lam_session_get_test_set (self->session);
   g_autofree char *n_train = format_count (dataset->n);
   g_autofree char *n_test = test != NULL ? format_count (test->n) : NULL;
   g_autofree char *test_part =
@@ -606,8 +606,8 @@ pulse (gpointer user_data)
 static void
 update_state (LamDataPage *self)
 {
-  gboolean has_dataset = lam_project_get_has_dataset (self->project);
-  gboolean loading = lam_project_get_loading (self->project);
+  gboolean has_dataset = lam_session_get_has_dataset (self->session);
+  gboolean loading = lam_session_get_loading (self->session);
 
   gtk_stack_set_visible_child_name (self->content_stack, has_dataset ? "data" : "empty");
   gtk_widget_set_visible (self->header_box, has_dataset);
@@ -761,7 +761,7 @@ zoom_buttons_update (GtkAdjustment *adjustment, LamDataPage *self)
 }
 
 static void
-dataset_changed (LamProject *project, LamDataPage *self)
+dataset_changed (LamSession *session, LamDataPage *self)
 {
   const LamDataset *dataset = train_set (self);
 
@@ -800,7 +800,7 @@ dataset_changed (LamProject *project, LamDataPage *self)
 }
 
 static void
-loading_changed (LamProject *project, GParamSpec *pspec, LamDataPage *self)
+loading_changed (LamSession *session, GParamSpec *pspec, LamDataPage *self)
 {
   update_state (self);
 }
@@ -820,15 +820,15 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   LamDataPage *self = request->self;
   g_autoptr (GError) error = NULL;
 
-  gboolean ok = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  gboolean ok = lam_session_load_dataset_finish (LAM_SESSION (source), result, &error);
   /* The page may have been disposed while the folder loaded. */
-  if (self->project != NULL) {
+  if (self->session != NULL) {
     if (g_strcmp0 (self->loading_dir, request->dir) == 0)
       g_clear_pointer (&self->loading_dir, g_free);
     if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       if (g_strcmp0 (request->dir, LAM_DATASET_DEFAULT_DIR) == 0 &&
           g_error_matches (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_NOT_FOUND) &&
-          !lam_project_get_has_dataset (self->project)) {
+          !lam_session_get_has_dataset (self->session)) {
         set_error (self, "No Dataset", NOT_INSTALLED_MESSAGE);
       } else {
         g_autofree char *name = g_path_get_basename (request->dir);
@@ -855,7 +855,7 @@ lam_data_page_load_folder (LamDataPage *self, const char *dir)
   LoadRequest *request = g_new0 (LoadRequest, 1);
   request->self = g_object_ref (self);
   request->dir = g_strdup (dir);
-  lam_project_load_dataset_async (self->project, dir, NULL, load_done, request);
+  lam_session_load_dataset_async (self->session, dir, NULL, load_done, request);
   update_state (self);
 }
 
@@ -1045,7 +1045,7 @@ lam_data_page_import_folder (LamDataPage *self, const char *dir, int channels, i
   g_return_if_fail (channels == 1 || channels == 3);
   g_return_if_fail (side >= LAM_IMAGE_FOLDER_MIN_SIDE && side <= LAM_IMAGE_FOLDER_MAX_SIDE);
 
-  if (lam_project_get_training (self->project)) {
+  if (lam_session_get_training (self->session)) {
     g_autofree char *name = g_filename_display_basename (dir);
     g_autofree char *title = g_strdup_printf ("Could not import “%s”", name);
     set_error (self, title, "Stop training before importing another dataset.");
@@ -1297,7 +1297,7 @@ lam_data_page_choose_folder (LamDataPage *self)
                                                GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Open",
                                                "_Cancel");
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  const char *current = lam_project_get_dataset_dir (self->project);
+  const char *current = lam_session_get_dataset_dir (self->session);
   if (current != NULL) {
     g_autoptr (GFile) file = g_file_new_for_path (current);
     g_autoptr (GFile) parent = g_file_get_parent (file);
@@ -1385,12 +1385,12 @@ lam_data_page_constructed (GObject *object)
   LamDataPage *self = LAM_DATA_PAGE (object);
   G_OBJECT_CLASS (lam_data_page_parent_class)->constructed (object);
 
-  g_assert (self->project != NULL);
-  g_signal_connect (self->project, "dataset-changed", G_CALLBACK (dataset_changed), self);
-  g_signal_connect (self->project, "notify::loading", G_CALLBACK (loading_changed), self);
-  g_signal_connect_object (self->project, "settings-changed", G_CALLBACK (settings_changed), self,
+  g_assert (self->session != NULL);
+  g_signal_connect (self->session, "dataset-changed", G_CALLBACK (dataset_changed), self);
+  g_signal_connect (self->session, "notify::loading", G_CALLBACK (loading_changed), self);
+  g_signal_connect_object (self->session, "settings-changed", G_CALLBACK (settings_changed), self,
                            G_CONNECT_SWAPPED);
-  dataset_changed (self->project, self);
+  dataset_changed (self->session, self);
 }
 
 static void
@@ -1398,8 +1398,8 @@ lam_data_page_get_property (GObject *object, guint prop_id, GValue *value, GPara
 {
   LamDataPage *self = LAM_DATA_PAGE (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    g_value_set_object (value, self->project);
+  case PROP_SESSION:
+    g_value_set_object (value, self->session);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1412,8 +1412,8 @@ lam_data_page_set_property (GObject *object, guint prop_id, const GValue *value,
 {
   LamDataPage *self = LAM_DATA_PAGE (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    self->project = g_value_dup_object (value);
+  case PROP_SESSION:
+    self->session = g_value_dup_object (value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1424,8 +1424,8 @@ static void
 lam_data_page_dispose (GObject *object)
 {
   LamDataPage *self = LAM_DATA_PAGE (object);
-  if (self->project != NULL)
-    g_signal_handlers_disconnect_by_data (self->project, self);
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
   g_clear_handle_id (&self->pulse_id, g_source_remove);
   if (self->chooser != NULL) {
     g_signal_handlers_disconnect_by_data (self->chooser, self);
@@ -1449,7 +1449,7 @@ lam_data_page_dispose (GObject *object)
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
-  g_clear_object (&self->project);
+  g_clear_object (&self->session);
   G_OBJECT_CLASS (lam_data_page_parent_class)->dispose (object);
 }
 
@@ -1483,8 +1483,8 @@ lam_data_page_class_init (LamDataPageClass *klass)
   object_class->finalize = lam_data_page_finalize;
   widget_class->map = lam_data_page_map;
 
-  properties[PROP_PROJECT] =
-    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, LAM_TYPE_SESSION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
                            G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1610,17 +1610,17 @@ lam_data_page_init (LamDataPage *self)
 }
 
 GtkWidget *
-lam_data_page_new (LamProject *project)
+lam_data_page_new (LamSession *session)
 {
-  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
-  return g_object_new (LAM_TYPE_DATA_PAGE, "project", project, NULL);
+  g_return_val_if_fail (LAM_IS_SESSION (session), NULL);
+  return g_object_new (LAM_TYPE_DATA_PAGE, "session", session, NULL);
 }
 
-LamProject *
+LamSession *
 lam_data_page_get_project (LamDataPage *self)
 {
   g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
-  return self->project;
+  return self->session;
 }
 
 LamSampleGrid *

@@ -5,7 +5,7 @@
 
 #include <gtk/gtk.h>
 
-#include "lam-project.h"
+#include "lam-session.h"
 #include "lam-sample-grid.h"
 
 G_BEGIN_DECLS
@@ -13,8 +13,8 @@ G_BEGIN_DECLS
 #define LAM_TYPE_DATA_PAGE (lam_data_page_get_type ())
 G_DECLARE_FINAL_TYPE (LamDataPage, lam_data_page, LAM, DATA_PAGE, GtkWidget)
 
-GtkWidget *lam_data_page_new (LamProject *project);
-LamProject *lam_data_page_get_project (LamDataPage *self);
+GtkWidget *lam_data_page_new (LamSession *session);
+LamSession *lam_data_page_get_project (LamDataPage *self);
 
 /* Asks for a folder (GtkFileChooserNative) and loads it. */
 void lam_data_page_choose_folder (LamDataPage *self);

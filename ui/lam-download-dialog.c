@@ -29,7 +29,7 @@ struct _LamDownloadDialog
 {
   GtkWindow parent_instance;
 
-  LamProject *project; /* owned */
+  LamSession *session; /* owned */
   char *base_dir;      /* NULL: the user data folder */
   char *base_url;
   GPtrArray *rows; /* of Row, owned; NULL once disposed */
@@ -42,7 +42,7 @@ G_DEFINE_FINAL_TYPE (LamDownloadDialog, lam_download_dialog, GTK_TYPE_WINDOW)
 enum
 {
   PROP_0,
-  PROP_PROJECT,
+  PROP_SESSION,
   PROP_BASE_DIR,
   N_PROPS
 };
@@ -230,7 +230,7 @@ on_dataset_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   OpenJob *job = user_data;
   g_autoptr (GError) error = NULL;
-  gboolean ok = lam_project_load_dataset_finish (LAM_PROJECT (source), result, &error);
+  gboolean ok = lam_session_load_dataset_finish (LAM_SESSION (source), result, &error);
   g_autoptr (LamDownloadDialog) self = g_weak_ref_get (&job->dialog);
   if (self == NULL) {
     open_job_free (job);
@@ -263,7 +263,7 @@ row_open (Row *row, gboolean close_after)
   g_weak_ref_init (&job->dialog, row->dialog);
   job->dataset_id = g_strdup (lam_download_get_id (row->download));
   job->close_after = close_after;
-  lam_project_load_dataset_async (row->dialog->project, lam_download_get_directory (row->download),
+  lam_session_load_dataset_async (row->dialog->session, lam_download_get_directory (row->download),
                                   NULL, on_dataset_loaded, job);
 }
 
@@ -451,7 +451,7 @@ lam_download_dialog_dispose (GObject *object)
   LamDownloadDialog *self = LAM_DOWNLOAD_DIALOG (object);
 
   g_clear_pointer (&self->rows, g_ptr_array_unref);
-  g_clear_object (&self->project);
+  g_clear_object (&self->session);
 
   G_OBJECT_CLASS (lam_download_dialog_parent_class)->dispose (object);
 }
@@ -474,8 +474,8 @@ lam_download_dialog_get_property (GObject *object, guint prop_id, GValue *value,
   LamDownloadDialog *self = LAM_DOWNLOAD_DIALOG (object);
 
   switch (prop_id) {
-  case PROP_PROJECT:
-    g_value_set_object (value, self->project);
+  case PROP_SESSION:
+    g_value_set_object (value, self->session);
     break;
   case PROP_BASE_DIR:
     g_value_set_string (value, self->base_dir);
@@ -492,8 +492,8 @@ lam_download_dialog_set_property (GObject *object, guint prop_id, const GValue *
   LamDownloadDialog *self = LAM_DOWNLOAD_DIALOG (object);
 
   switch (prop_id) {
-  case PROP_PROJECT:
-    self->project = g_value_dup_object (value);
+  case PROP_SESSION:
+    self->session = g_value_dup_object (value);
     break;
   case PROP_BASE_DIR:
     self->base_dir = g_value_dup_string (value);
@@ -516,8 +516,8 @@ lam_download_dialog_class_init (LamDownloadDialogClass *klass)
   object_class->set_property = lam_download_dialog_set_property;
   widget_class->unrealize = lam_download_dialog_unrealize;
 
-  properties[PROP_PROJECT] =
-    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, LAM_TYPE_SESSION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
                            G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_BASE_DIR] =
@@ -561,32 +561,32 @@ lam_download_dialog_init (LamDownloadDialog *self)
 }
 
 LamDownloadDialog *
-lam_download_dialog_new (GtkWindow *parent, LamProject *project, const char *base_dir)
+lam_download_dialog_new (GtkWindow *parent, LamSession *session, const char *base_dir)
 {
   g_return_val_if_fail (parent == NULL || GTK_IS_WINDOW (parent), NULL);
-  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
+  g_return_val_if_fail (LAM_IS_SESSION (session), NULL);
 
   LamDownloadDialog *self =
-    g_object_new (LAM_TYPE_DOWNLOAD_DIALOG, "project", project, "base-dir", base_dir,
+    g_object_new (LAM_TYPE_DOWNLOAD_DIALOG, "session", session, "base-dir", base_dir,
                   "transient-for", parent, "modal", parent != NULL, NULL);
   return self;
 }
 
 void
-lam_download_dialog_present (GtkWindow *parent, LamProject *project)
+lam_download_dialog_present (GtkWindow *parent, LamSession *session)
 {
   g_return_if_fail (parent == NULL || GTK_IS_WINDOW (parent));
-  g_return_if_fail (LAM_IS_PROJECT (project));
+  g_return_if_fail (LAM_IS_SESSION (session));
 
-  LamDownloadDialog *self = lam_download_dialog_new (parent, project, NULL);
+  LamDownloadDialog *self = lam_download_dialog_new (parent, session, NULL);
   gtk_window_present (GTK_WINDOW (self));
 }
 
-LamProject *
+LamSession *
 lam_download_dialog_get_project (LamDownloadDialog *self)
 {
   g_return_val_if_fail (LAM_IS_DOWNLOAD_DIALOG (self), NULL);
-  return self->project;
+  return self->session;
 }
 
 void

@@ -7,7 +7,7 @@
 
 #include <gtk/gtk.h>
 
-#include "lam-project.h"
+#include "lam-session.h"
 
 G_BEGIN_DECLS
 
@@ -15,12 +15,12 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (LamDownloadDialog, lam_download_dialog, LAM, DOWNLOAD_DIALOG, GtkWindow)
 
 /* base_dir NULL is g_get_user_data_dir()/lamina/datasets. */
-LamDownloadDialog *lam_download_dialog_new (GtkWindow *parent, LamProject *project,
+LamDownloadDialog *lam_download_dialog_new (GtkWindow *parent, LamSession *session,
                                             const char *base_dir);
 /* Shows a new dialog, transient for and modal over parent. */
-void lam_download_dialog_present (GtkWindow *parent, LamProject *project);
+void lam_download_dialog_present (GtkWindow *parent, LamSession *session);
 
-LamProject *lam_download_dialog_get_project (LamDownloadDialog *self);
+LamSession *lam_download_dialog_get_project (LamDownloadDialog *self);
 
 /* Fetches every file from base_url instead of the mirrors (tests). */
 void lam_download_dialog_set_base_url (LamDownloadDialog *self, const char *base_url);

@@ -9,7 +9,7 @@ struct _LamEvaluatePage
 {
   GtkWidget parent_instance;
 
-  LamProject *project;       /* owned */
+  LamSession *session;       /* owned */
   LamEvaluation *evaluation; /* owned */
   char **class_names;        /* owned: those the class widgets were built for */
   int n_classes;
@@ -64,7 +64,7 @@ G_DEFINE_FINAL_TYPE (LamEvaluatePage, lam_evaluate_page, GTK_TYPE_WIDGET)
 enum
 {
   PROP_0,
-  PROP_PROJECT,
+  PROP_SESSION,
   PROP_BUSY,
   N_PROPS
 };
@@ -103,7 +103,7 @@ update_state (LamEvaluatePage *self)
     return;
   }
 
-  const LamDataset *test = lam_project_get_test_set (self->project);
+  const LamDataset *test = lam_session_get_test_set (self->session);
   g_autofree char *count = test != NULL ? lam_ui_format_count ((guint64) test->n) : NULL;
   g_autofree char *text = NULL;
   if (busy)
@@ -230,7 +230,7 @@ update_summary (LamEvaluatePage *self, LamEvaluationResult *result)
   /* Scores of a model on data it never saw the like of are not a lesson's
    * result: say so beside them. */
   const char *trained_on = NULL;
-  if (!lam_project_get_weights_match_dataset (self->project, &trained_on)) {
+  if (!lam_session_get_weights_match_dataset (self->session, &trained_on)) {
     g_autofree char *warned = g_strdup_printf (
       "%s — on %s, but these weights were trained on %s: train on this dataset for a "
       "meaningful score",
@@ -675,7 +675,7 @@ static void
 update_deferral (LamEvaluatePage *self, gboolean mapped)
 {
   lam_evaluation_set_deferred (self->evaluation,
-                               !mapped && lam_project_get_training (self->project));
+                               !mapped && lam_session_get_training (self->session));
 }
 
 static void
@@ -702,16 +702,16 @@ lam_evaluate_page_constructed (GObject *object)
   LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
   G_OBJECT_CLASS (lam_evaluate_page_parent_class)->constructed (object);
 
-  if (self->project == NULL)
-    self->project = lam_project_new ();
-  self->evaluation = lam_evaluation_new (self->project);
+  if (self->session == NULL)
+    self->session = lam_session_new ();
+  self->evaluation = lam_evaluation_new (self->session);
   g_signal_connect_object (self->evaluation, "updated", G_CALLBACK (on_updated), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->evaluation, "notify::busy", G_CALLBACK (on_busy_changed), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (update_state), self,
+  g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (update_state), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "notify::training", G_CALLBACK (on_training_changed),
+  g_signal_connect_object (self->session, "notify::training", G_CALLBACK (on_training_changed),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect (self, "map", G_CALLBACK (on_mapped), NULL);
   g_signal_connect (self, "unmap", G_CALLBACK (on_unmapped), NULL);
@@ -741,7 +741,7 @@ static void
 lam_evaluate_page_finalize (GObject *object)
 {
   LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
-  g_clear_object (&self->project);
+  g_clear_object (&self->session);
   g_strfreev (self->class_names);
   g_free (self->class_bars);
   g_free (self->class_percents);
@@ -755,8 +755,8 @@ lam_evaluate_page_get_property (GObject *object, guint prop_id, GValue *value,
 {
   LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    g_value_set_object (value, self->project);
+  case PROP_SESSION:
+    g_value_set_object (value, self->session);
     break;
   case PROP_BUSY:
     g_value_set_boolean (value, lam_evaluate_page_is_busy (self));
@@ -772,8 +772,8 @@ lam_evaluate_page_set_property (GObject *object, guint prop_id, const GValue *va
 {
   LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    self->project = g_value_dup_object (value);
+  case PROP_SESSION:
+    self->session = g_value_dup_object (value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -845,8 +845,8 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   object_class->set_property = lam_evaluate_page_set_property;
   widget_class->css_changed = lam_evaluate_page_css_changed;
 
-  properties[PROP_PROJECT] =
-    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, LAM_TYPE_SESSION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
                            G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_BUSY] =
@@ -941,10 +941,10 @@ lam_evaluate_page_init (LamEvaluatePage *self)
 }
 
 GtkWidget *
-lam_evaluate_page_new (LamProject *project)
+lam_evaluate_page_new (LamSession *session)
 {
-  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
-  return g_object_new (LAM_TYPE_EVALUATE_PAGE, "project", project, NULL);
+  g_return_val_if_fail (LAM_IS_SESSION (session), NULL);
+  return g_object_new (LAM_TYPE_EVALUATE_PAGE, "session", session, NULL);
 }
 
 LamEvaluation *

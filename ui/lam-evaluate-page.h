@@ -14,7 +14,7 @@
 #include "lam-evaluation.h"
 #include "lam-prediction-grid.h"
 #include "lam-probability-bars.h"
-#include "lam-project.h"
+#include "lam-session.h"
 #include "lam-weights-view.h"
 
 G_BEGIN_DECLS
@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 #define LAM_TYPE_EVALUATE_PAGE (lam_evaluate_page_get_type ())
 G_DECLARE_FINAL_TYPE (LamEvaluatePage, lam_evaluate_page, LAM, EVALUATE_PAGE, GtkWidget)
 
-GtkWidget *lam_evaluate_page_new (LamProject *project);
+GtkWidget *lam_evaluate_page_new (LamSession *session);
 
 LamEvaluation *lam_evaluate_page_get_evaluation (LamEvaluatePage *self);
 /* TRUE while the test set is being evaluated (property "busy"). */

@@ -233,7 +233,7 @@ struct _LamEvaluation
 {
   GObject parent_instance;
 
-  LamProject *project;     /* owned */
+  LamSession *session;     /* owned */
   LamDataset *test_copy;   /* a reference; NULL until needed, dropped when the dataset changes */
 
   guint serial;            /* of the newest request; older results are stale */
@@ -265,7 +265,7 @@ G_DEFINE_FINAL_TYPE (LamEvaluation, lam_evaluation, G_TYPE_OBJECT)
 enum
 {
   PROP_0,
-  PROP_PROJECT,
+  PROP_SESSION,
   PROP_BUSY,
   N_PROPS
 };
@@ -364,7 +364,7 @@ fail_now (LamEvaluation *self, GError *error)
 static void
 schedule (LamEvaluation *self)
 {
-  const LamModelSpec *spec = lam_project_get_weights_spec (self->project);
+  const LamModelSpec *spec = lam_session_get_weights_spec (self->session);
   if (spec == NULL) {
     /* Weights withdrawn (a new project): what shows belongs to another
      * model, and a job still running is stale. */
@@ -375,7 +375,7 @@ schedule (LamEvaluation *self)
     if (self->cancellable != NULL)
       g_cancellable_cancel (self->cancellable);
     g_clear_object (&self->cancellable);
-    reset_history (self, lam_project_get_weights_run (self->project));
+    reset_history (self, lam_session_get_weights_run (self->session));
     g_clear_pointer (&self->result, lam_evaluation_result_unref);
     g_clear_error (&self->error);
     set_busy (self, FALSE);
@@ -392,9 +392,9 @@ schedule (LamEvaluation *self)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
 
-  const LamDataset *test = lam_project_get_test_set (self->project);
+  const LamDataset *test = lam_session_get_test_set (self->session);
   if (test == NULL) {
-    const char *name = lam_project_get_dataset_name (self->project);
+    const char *name = lam_session_get_dataset_name (self->session);
     fail_now (self, g_error_new (LAM_EVALUATION_ERROR, LAM_EVALUATION_ERROR_NO_TEST_SET,
                                  name != NULL ? "%s has no test images to evaluate on."
                                               : "Open a dataset with test images to see "
@@ -409,11 +409,11 @@ schedule (LamEvaluation *self)
   job->serial = self->serial;
   job->dataset = g_atomic_rc_box_acquire (self->test_copy);
   job->spec = lam_model_spec_copy (spec);
-  const float *params = lam_project_get_weights (self->project, &job->n_params);
+  const float *params = lam_session_get_weights (self->session, &job->n_params);
   job->params = g_memdup2 (params, sizeof (float) * job->n_params);
-  lam_project_get_weights_normalization (self->project, job->mean, job->std);
-  job->epoch = lam_project_get_weights_epoch (self->project);
-  job->run = lam_project_get_weights_run (self->project);
+  lam_session_get_weights_normalization (self->session, job->mean, job->std);
+  job->epoch = lam_session_get_weights_epoch (self->session);
+  job->run = lam_session_get_weights_run (self->session);
 
   self->cancellable = g_cancellable_new ();
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, job_done, NULL);
@@ -438,9 +438,9 @@ lam_evaluation_constructed (GObject *object)
   LamEvaluation *self = LAM_EVALUATION (object);
   G_OBJECT_CLASS (lam_evaluation_parent_class)->constructed (object);
 
-  g_signal_connect_object (self->project, "weights-changed", G_CALLBACK (schedule), self,
+  g_signal_connect_object (self->session, "weights-changed", G_CALLBACK (schedule), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (on_dataset_changed),
+  g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (on_dataset_changed),
                            self, G_CONNECT_SWAPPED);
   schedule (self);
 }
@@ -469,7 +469,7 @@ lam_evaluation_finalize (GObject *object)
   g_clear_pointer (&self->history, g_ptr_array_unref);
   g_clear_pointer (&self->restored, g_ptr_array_unref);
   g_clear_error (&self->error);
-  g_clear_object (&self->project);
+  g_clear_object (&self->session);
   G_OBJECT_CLASS (lam_evaluation_parent_class)->finalize (object);
 }
 
@@ -478,8 +478,8 @@ lam_evaluation_get_property (GObject *object, guint prop_id, GValue *value, GPar
 {
   LamEvaluation *self = LAM_EVALUATION (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    g_value_set_object (value, self->project);
+  case PROP_SESSION:
+    g_value_set_object (value, self->session);
     break;
   case PROP_BUSY:
     g_value_set_boolean (value, self->busy);
@@ -495,8 +495,8 @@ lam_evaluation_set_property (GObject *object, guint prop_id, const GValue *value
 {
   LamEvaluation *self = LAM_EVALUATION (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    self->project = g_value_dup_object (value);
+  case PROP_SESSION:
+    self->session = g_value_dup_object (value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -513,8 +513,8 @@ lam_evaluation_class_init (LamEvaluationClass *klass)
   object_class->get_property = lam_evaluation_get_property;
   object_class->set_property = lam_evaluation_set_property;
 
-  properties[PROP_PROJECT] =
-    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, LAM_TYPE_SESSION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
                            G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_BUSY] =
@@ -534,17 +534,17 @@ lam_evaluation_init (LamEvaluation *self)
 }
 
 LamEvaluation *
-lam_evaluation_new (LamProject *project)
+lam_evaluation_new (LamSession *session)
 {
-  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
-  return g_object_new (LAM_TYPE_EVALUATION, "project", project, NULL);
+  g_return_val_if_fail (LAM_IS_SESSION (session), NULL);
+  return g_object_new (LAM_TYPE_EVALUATION, "session", session, NULL);
 }
 
-LamProject *
+LamSession *
 lam_evaluation_get_project (LamEvaluation *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATION (self), NULL);
-  return self->project;
+  return self->session;
 }
 
 gboolean

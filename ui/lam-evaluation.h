@@ -11,7 +11,7 @@
 
 #include <gio/gio.h>
 
-#include "lam-project.h"
+#include "lam-session.h"
 
 G_BEGIN_DECLS
 
@@ -36,7 +36,7 @@ typedef struct
   float mean[3];             /* the normalisation the weights expect */
   float std[3];
   int epoch;                 /* epochs done when the weights were published */
-  guint run;                 /* lam_project_get_weights_run at that time */
+  guint run;                 /* lam_session_get_weights_run at that time */
 
   int n_images;
   int n_outputs;             /* the model's outputs; at least dataset->n_classes */
@@ -78,8 +78,8 @@ typedef enum
 G_DECLARE_FINAL_TYPE (LamEvaluation, lam_evaluation, LAM, EVALUATION, GObject)
 
 /* Starts at once when the project has weights already. */
-LamEvaluation *lam_evaluation_new (LamProject *project);
-LamProject *lam_evaluation_get_project (LamEvaluation *self);
+LamEvaluation *lam_evaluation_new (LamSession *session);
+LamSession *lam_evaluation_get_project (LamEvaluation *self);
 
 /* TRUE while a worker runs (property "busy"). */
 gboolean lam_evaluation_get_busy (LamEvaluation *self);

@@ -11,7 +11,7 @@ struct _LamModelPage
 {
   GtkWidget parent_instance;
 
-  LamProject *project; /* owned */
+  LamSession *session; /* owned */
   gulong spec_changed_id;
   gulong dataset_changed_id;
   /* What the class-count button sets: a layer's out, or -1. */
@@ -58,7 +58,7 @@ G_DEFINE_FINAL_TYPE (LamModelPage, lam_model_page, GTK_TYPE_WIDGET)
 enum
 {
   PROP_0,
-  PROP_PROJECT,
+  PROP_SESSION,
   N_PROPS
 };
 
@@ -102,7 +102,7 @@ focus_within (LamModelPage *self, GtkWidget *ancestor)
 static LamModelSpec *
 build_spec (LamModelPage *self)
 {
-  const LamModelSpec *current = lam_project_get_spec (self->project);
+  const LamModelSpec *current = lam_session_get_spec (self->session);
   LamModelSpec *spec = lam_model_spec_new ();
 
   spec->name = g_strdup (current->name);
@@ -120,7 +120,7 @@ push_spec (LamModelPage *self)
 {
   g_autoptr (LamModelSpec) spec = build_spec (self);
   self->pushing++;
-  lam_project_set_spec (self->project, spec);
+  lam_session_set_spec (self->session, spec);
   self->pushing--;
 }
 
@@ -247,7 +247,7 @@ sync_loss_dropdown (LamModelPage *self)
 static void
 rebuild_rows (LamModelPage *self)
 {
-  const LamModelSpec *spec = lam_project_get_spec (self->project);
+  const LamModelSpec *spec = lam_session_get_spec (self->session);
   int selected = selected_index (self);
   gboolean had_focus = focus_within (self, GTK_WIDGET (self->list)) != NULL;
 
@@ -282,7 +282,7 @@ rebuild_rows (LamModelPage *self)
 static gboolean
 rows_match_project (LamModelPage *self)
 {
-  const LamModelSpec *current = lam_project_get_spec (self->project);
+  const LamModelSpec *current = lam_session_get_spec (self->session);
   g_autoptr (LamModelSpec) mine = build_spec (self);
   g_autofree char *a = lam_model_spec_to_text (mine);
   g_autofree char *b = lam_model_spec_to_text (current);
@@ -405,7 +405,7 @@ scores_layer (const LamModelPlan *plan)
 static gboolean
 check_classes (LamModelPage *self, const LamModelPlan *plan)
 {
-  const LamDataset *dataset = lam_project_get_train_set (self->project);
+  const LamDataset *dataset = lam_session_get_train_set (self->session);
   gtk_widget_set_visible (GTK_WIDGET (self->fix_classes_button), FALSE);
   self->fix_classes_layer = -1;
   if (dataset == NULL || plan->output.rank != 1)
@@ -441,14 +441,14 @@ on_fix_classes_clicked (LamModelPage *self)
 static void
 refresh (LamModelPage *self)
 {
-  const LamModelSpec *spec = lam_project_get_spec (self->project);
-  const LamModelPlan *plan = lam_project_get_plan (self->project);
-  const GError *plan_error = lam_project_get_plan_error (self->project);
+  const LamModelSpec *spec = lam_session_get_spec (self->session);
+  const LamModelPlan *plan = lam_session_get_plan (self->session);
+  const GError *plan_error = lam_session_get_plan_error (self->session);
   int n = MIN (self->n_layers, spec->n_layers);
 
   g_autofree char *input = lam_shape_to_string (&spec->input);
   gtk_label_set_text (self->input_shape_label, input);
-  const char *dataset = lam_project_get_dataset_name (self->project);
+  const char *dataset = lam_session_get_dataset_name (self->session);
   g_autofree char *input_text =
     dataset != NULL ? g_strdup_printf ("one image of %s", dataset)
                     : g_strdup ("one image (no dataset loaded)");
@@ -529,7 +529,7 @@ refresh (LamModelPage *self)
 }
 
 static void
-on_spec_changed (LamProject *project, LamModelPage *self)
+on_spec_changed (LamSession *session, LamModelPage *self)
 {
   if (self->pushing == 0 && !rows_match_project (self))
     rebuild_rows (self);
@@ -581,7 +581,7 @@ apply_text (LamModelPage *self)
   }
   show_text_error (self, NULL);
 
-  const LamModelSpec *current = lam_project_get_spec (self->project);
+  const LamModelSpec *current = lam_session_get_spec (self->session);
   if (!spec->has_input) {
     spec->has_input = current->has_input;
     spec->input = current->input;
@@ -589,7 +589,7 @@ apply_text (LamModelPage *self)
   if (spec->name == NULL)
     spec->name = g_strdup (current->name);
   self->text_dirty = FALSE;
-  lam_project_set_spec (self->project, spec);
+  lam_session_set_spec (self->session, spec);
 }
 
 static void
@@ -808,11 +808,11 @@ lam_model_page_constructed (GObject *object)
 
   G_OBJECT_CLASS (lam_model_page_parent_class)->constructed (object);
 
-  g_assert (self->project != NULL);
-  self->spec_changed_id = g_signal_connect (self->project, "spec-changed",
+  g_assert (self->session != NULL);
+  self->spec_changed_id = g_signal_connect (self->session, "spec-changed",
                                             G_CALLBACK (on_spec_changed), self);
   /* Another dataset may have another number of classes. */
-  self->dataset_changed_id = g_signal_connect_swapped (self->project, "dataset-changed",
+  self->dataset_changed_id = g_signal_connect_swapped (self->session, "dataset-changed",
                                                        G_CALLBACK (refresh), self);
   self->fix_classes_layer = -1;
   rebuild_rows (self);
@@ -824,12 +824,12 @@ lam_model_page_dispose (GObject *object)
 {
   LamModelPage *self = LAM_MODEL_PAGE (object);
 
-  if (self->project != NULL)
-    g_clear_signal_handler (&self->spec_changed_id, self->project);
-  if (self->project != NULL)
-    g_clear_signal_handler (&self->dataset_changed_id, self->project);
+  if (self->session != NULL)
+    g_clear_signal_handler (&self->spec_changed_id, self->session);
+  if (self->session != NULL)
+    g_clear_signal_handler (&self->dataset_changed_id, self->session);
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_MODEL_PAGE);
-  g_clear_object (&self->project);
+  g_clear_object (&self->session);
   G_OBJECT_CLASS (lam_model_page_parent_class)->dispose (object);
 }
 
@@ -839,8 +839,8 @@ lam_model_page_get_property (GObject *object, guint prop_id, GValue *value, GPar
   LamModelPage *self = LAM_MODEL_PAGE (object);
 
   switch (prop_id) {
-  case PROP_PROJECT:
-    g_value_set_object (value, self->project);
+  case PROP_SESSION:
+    g_value_set_object (value, self->session);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -854,8 +854,8 @@ lam_model_page_set_property (GObject *object, guint prop_id, const GValue *value
   LamModelPage *self = LAM_MODEL_PAGE (object);
 
   switch (prop_id) {
-  case PROP_PROJECT:
-    self->project = g_value_dup_object (value);
+  case PROP_SESSION:
+    self->session = g_value_dup_object (value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -873,8 +873,8 @@ lam_model_page_class_init (LamModelPageClass *klass)
   object_class->get_property = lam_model_page_get_property;
   object_class->set_property = lam_model_page_set_property;
 
-  properties[PROP_PROJECT] =
-    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, LAM_TYPE_SESSION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
                            G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -975,17 +975,17 @@ lam_model_page_init (LamModelPage *self)
 /* Public API */
 
 GtkWidget *
-lam_model_page_new (LamProject *project)
+lam_model_page_new (LamSession *session)
 {
-  g_return_val_if_fail (LAM_IS_PROJECT (project), NULL);
-  return g_object_new (LAM_TYPE_MODEL_PAGE, "project", project, NULL);
+  g_return_val_if_fail (LAM_IS_SESSION (session), NULL);
+  return g_object_new (LAM_TYPE_MODEL_PAGE, "session", session, NULL);
 }
 
-LamProject *
+LamSession *
 lam_model_page_get_project (LamModelPage *self)
 {
   g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), NULL);
-  return self->project;
+  return self->session;
 }
 
 void
@@ -1000,7 +1000,7 @@ lam_model_page_load_preset (LamModelPage *self, const char *name)
     set_status (self->status_label, error->message, "error");
     return;
   }
-  lam_project_set_spec (self->project, spec);
+  lam_session_set_spec (self->session, spec);
 }
 
 void

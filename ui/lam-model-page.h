@@ -6,15 +6,15 @@
 
 #include <gtk/gtk.h>
 
-#include "lam-project.h"
+#include "lam-session.h"
 
 G_BEGIN_DECLS
 
 #define LAM_TYPE_MODEL_PAGE (lam_model_page_get_type ())
 G_DECLARE_FINAL_TYPE (LamModelPage, lam_model_page, LAM, MODEL_PAGE, GtkWidget)
 
-GtkWidget *lam_model_page_new (LamProject *project);
-LamProject *lam_model_page_get_project (LamModelPage *self);
+GtkWidget *lam_model_page_new (LamSession *session);
+LamSession *lam_model_page_get_project (LamModelPage *self);
 
 /* Replaces the stack with a preset (see lam_model_spec_list_presets). */
 void lam_model_page_load_preset (LamModelPage *self, const char *name);

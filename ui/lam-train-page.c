@@ -27,7 +27,7 @@ struct _LamTrainPage
 {
   GtkWidget parent_instance;
 
-  LamProject *project; /* owned */
+  LamSession *session; /* owned */
 
   GtkWidget *root;
   GtkSpinButton *epochs_spin;
@@ -97,7 +97,7 @@ G_DEFINE_FINAL_TYPE (LamTrainPage, lam_train_page, GTK_TYPE_WIDGET)
 enum
 {
   PROP_0,
-  PROP_PROJECT,
+  PROP_SESSION,
   PROP_STATE,
   PROP_STEP,
   N_PROPS
@@ -123,7 +123,7 @@ set_state (LamTrainPage *self, LamTrainState state)
   if (self->state == state)
     return;
   self->state = state;
-  lam_project_set_training (self->project, state != LAM_TRAIN_STATE_IDLE);
+  lam_session_set_training (self->session, state != LAM_TRAIN_STATE_IDLE);
   gtk_button_set_label (self->start_button, state == LAM_TRAIN_STATE_RUNNING ? "Pause"
                                             : state == LAM_TRAIN_STATE_PAUSED ? "Resume"
                                                                               : "Start");
@@ -150,18 +150,18 @@ lam_train_page_get_test_text (LamTrainPage *self)
 gboolean
 lam_train_page_can_start (LamTrainPage *self)
 {
-  return lam_project_get_has_dataset (self->project) &&
-         lam_project_get_model_valid (self->project);
+  return lam_session_get_has_dataset (self->session) &&
+         lam_session_get_model_valid (self->session);
 }
 
 static void
 update_hint (LamTrainPage *self)
 {
   const char *hint = NULL;
-  if (!lam_project_get_has_dataset (self->project))
-    hint = lam_project_get_loading (self->project) ? "Loading the dataset…"
+  if (!lam_session_get_has_dataset (self->session))
+    hint = lam_session_get_loading (self->session) ? "Loading the dataset…"
                                                    : "Open a dataset on the Data page first.";
-  else if (!lam_project_get_model_valid (self->project))
+  else if (!lam_session_get_model_valid (self->session))
     hint = "The model does not fit the data: fix the layer marked on the Model page.";
   gtk_label_set_text (GTK_LABEL (self->hint_label), hint ? hint : "");
   gtk_widget_set_visible (self->hint_label, hint != NULL);
@@ -536,7 +536,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
   case LAM_TRAINER_EVENT_TEST: {
     run->test_accuracy = event->test_accuracy;
     run->test_loss = event->test_loss;
-    const LamDataset *test = lam_project_get_test_set (self->project);
+    const LamDataset *test = lam_session_get_test_set (self->session);
     g_autofree char *count = lam_ui_format_count (test != NULL ? (guint64) test->n : 0);
     g_autofree char *text =
       g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test images of %s",
@@ -545,7 +545,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     gtk_label_set_text (self->test_label, text);
     gtk_widget_set_visible (GTK_WIDGET (self->test_label), TRUE);
     g_free (self->test_label_dataset_dir);
-    self->test_label_dataset_dir = g_strdup (lam_project_get_dataset_dir (self->project));
+    self->test_label_dataset_dir = g_strdup (lam_session_get_dataset_dir (self->session));
     break;
   }
 
@@ -602,7 +602,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     capture_resume (self);
     set_state (self, LAM_TRAIN_STATE_IDLE);
     refresh_runs (self);
-    lam_project_set_modified (self->project, TRUE);
+    lam_session_set_modified (self->session, TRUE);
     break;
   }
   }
@@ -617,7 +617,7 @@ publish_weights (LamTrainPage *self, int epochs_done)
   float mean[3], std[3];
   lam_trainer_get_normalization (self->trainer, mean, std);
   LamModel *model = lam_trainer_get_model (self->trainer);
-  lam_project_set_weights (self->project, lam_model_get_spec (model), params, n, mean, std,
+  lam_session_set_weights (self->session, lam_model_get_spec (model), params, n, mean, std,
                            epochs_done);
 }
 
@@ -694,7 +694,7 @@ capture_resume (LamTrainPage *self)
   LamModel *model = lam_trainer_get_model (self->trainer);
   LamProjectFile *resume = lam_project_file_new ();
   resume->spec = lam_model_spec_copy (lam_model_get_spec (model));
-  resume->config = *lam_project_get_config (self->project);
+  resume->config = *lam_session_get_config (self->session);
   gsize n = 0;
   g_autofree float *params = lam_trainer_dup_params (self->trainer, &n);
   float mean[3], std[3];
@@ -704,7 +704,7 @@ capture_resume (LamTrainPage *self)
   resume->config.normalize_from_data = FALSE;
   memcpy (resume->config.mean, mean, sizeof mean);
   memcpy (resume->config.std, std, sizeof std);
-  const LamDataset *train = lam_project_get_train_set (self->project);
+  const LamDataset *train = lam_session_get_train_set (self->session);
   lam_project_file_set_weights (resume, params, n, train ? train->channels : 1, mean, std);
   LamOptimizer *optimizer = lam_trainer_get_optimizer (self->trainer);
   int n_state = lam_optimizer_get_n_state (optimizer);
@@ -796,7 +796,7 @@ start_run (LamTrainPage *self, gboolean paused)
   gtk_spin_button_update (self->lr_spin);
   gtk_spin_button_update (self->epochs_spin);
   gtk_spin_button_update (self->batch_spin);
-  LamTrainerConfig *config = lam_project_get_config (self->project);
+  LamTrainerConfig *config = lam_session_get_config (self->session);
   read_settings (self, config);
 
   /* Continuing keeps what the saved run's arithmetic depends on (its
@@ -838,11 +838,11 @@ start_run (LamTrainPage *self, gboolean paused)
   LamTrainerConfig run_config = *config;
   if (run_config.normalize_from_data) {
     run_config.normalize_from_data = FALSE;
-    lam_project_get_dataset_stats (self->project, run_config.mean, run_config.std);
+    lam_session_get_dataset_stats (self->session, run_config.mean, run_config.std);
   }
-  self->trainer = lam_trainer_new (lam_project_get_spec (self->project),
-                                   lam_project_get_train_set (self->project),
-                                   lam_project_get_test_set (self->project), self->backend,
+  self->trainer = lam_trainer_new (lam_session_get_spec (self->session),
+                                   lam_session_get_train_set (self->session),
+                                   lam_session_get_test_set (self->session), self->backend,
                                    &run_config, &error);
   if (self->trainer != NULL && resume != NULL &&
       !lam_trainer_set_start (self->trainer, &start, &error))
@@ -865,10 +865,10 @@ start_run (LamTrainPage *self, gboolean paused)
     self->step = start.step;
     self->epochs_done = start.epochs_done;
   } else {
-    const LamModelSpec *spec = lam_project_get_spec (self->project);
+    const LamModelSpec *spec = lam_session_get_spec (self->session);
     g_autofree char *settings = describe_settings (config, spec);
     Run *run = lam_project_run_new (++self->next_run_number, settings);
-    run->dataset = dataset_label (lam_project_get_dataset_name (self->project));
+    run->dataset = dataset_label (lam_session_get_dataset_name (self->session));
     run->model = lam_project_describe_model (spec, MODEL_LABEL_CHARS);
     run->optimizer = lam_project_describe_optimizer (&config->optimizer);
     g_queue_push_tail (&self->runs, run);
@@ -885,7 +885,7 @@ start_run (LamTrainPage *self, gboolean paused)
   gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
 
-  lam_project_begin_run (self->project);
+  lam_session_begin_run (self->session);
   lam_trainer_set_event_func (self->trainer, on_trainer_event, self, NULL);
   set_state (self, paused ? LAM_TRAIN_STATE_PAUSED : LAM_TRAIN_STATE_RUNNING);
   /* The run in training cannot be deleted. */
@@ -940,13 +940,13 @@ lam_train_page_fill_project_file (LamTrainPage *self, LamProjectFile *file)
       file->config.optimizer.lr = edited.optimizer.lr;
       file->config.report_every = 0;
     }
-  } else if (lam_project_get_weights_spec (self->project) != NULL &&
-             same_spec (lam_project_get_weights_spec (self->project), file->spec)) {
+  } else if (lam_session_get_weights_spec (self->session) != NULL &&
+             same_spec (lam_session_get_weights_spec (self->session), file->spec)) {
     gsize n = 0;
-    const float *params = lam_project_get_weights (self->project, &n);
+    const float *params = lam_session_get_weights (self->session, &n);
     float mean[3], std[3];
-    lam_project_get_weights_normalization (self->project, mean, std);
-    const LamDataset *train = lam_project_get_train_set (self->project);
+    lam_session_get_weights_normalization (self->session, mean, std);
+    const LamDataset *train = lam_session_get_train_set (self->session);
     lam_project_file_set_weights (file, params, n, train ? train->channels : 1, mean, std);
   }
 }
@@ -964,9 +964,9 @@ lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file
 
   self->loading_settings = TRUE;
   const LamTrainerConfig *c = &file->config;
-  *lam_project_get_config (self->project) = *c;
+  *lam_session_get_config (self->session) = *c;
   if (file->normalize_by_data)
-    lam_project_get_config (self->project)->normalize_from_data = TRUE;
+    lam_session_get_config (self->session)->normalize_from_data = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (optimizer_kinds); i++)
     if (optimizer_kinds[i] == c->optimizer.kind)
       gtk_drop_down_set_selected (self->optimizer_dropdown, i);
@@ -987,7 +987,7 @@ lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file
   if (c->schedule.gamma > 0)
     gtk_spin_button_set_value (self->gamma_spin, c->schedule.gamma);
   gtk_spin_button_set_value (self->eta_min_spin, c->schedule.eta_min);
-  const LamTrainerConfig *lesson = lam_project_get_config (self->project);
+  const LamTrainerConfig *lesson = lam_session_get_config (self->session);
   gboolean no_normalisation =
     !lesson->normalize_from_data && lesson->mean[0] == 0 && lesson->std[0] == 1;
   gtk_drop_down_set_selected (self->norm_dropdown, lesson->normalize_from_data ? 0
@@ -1100,7 +1100,7 @@ lam_train_page_set_run_visible (LamTrainPage *self, int number, gboolean visible
     if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (check), "run-number")) == number)
       gtk_check_button_set_active (GTK_CHECK_BUTTON (check), visible);
   }
-  lam_project_set_modified (self->project, TRUE);
+  lam_session_set_modified (self->session, TRUE);
 }
 
 gboolean
@@ -1127,7 +1127,7 @@ lam_train_page_delete_run (LamTrainPage *self, int number)
       add_epoch_row (self, &g_array_index (now->epochs, LamRunEpoch, i));
   }
   refresh_runs (self);
-  lam_project_set_modified (self->project, TRUE);
+  lam_session_set_modified (self->session, TRUE);
   return TRUE;
 }
 
@@ -1171,12 +1171,12 @@ on_setting_edited (LamTrainPage *self)
 {
   if (self->loading_settings)
     return;
-  lam_project_set_modified (self->project, TRUE);
+  lam_session_set_modified (self->session, TRUE);
   /* The lesson's settings follow the page at once, so the Data page shows
    * the normalisation and augmentation they ask for. */
-  read_settings (self, lam_project_get_config (self->project));
+  read_settings (self, lam_session_get_config (self->session));
   update_actions (self);
-  lam_project_settings_changed (self->project);
+  lam_session_settings_changed (self->session);
 }
 
 void
@@ -1333,11 +1333,11 @@ on_dataset_changed (LamTrainPage *self)
     gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
     return;
   }
-  if (g_strcmp0 (self->test_label_dataset_dir, lam_project_get_dataset_dir (self->project)) == 0)
+  if (g_strcmp0 (self->test_label_dataset_dir, lam_session_get_dataset_dir (self->session)) == 0)
     return;
   const char *text = gtk_label_get_text (self->test_label);
   if (strstr (text, " — measured before ") == NULL) {
-    const char *name = lam_project_get_dataset_name (self->project);
+    const char *name = lam_session_get_dataset_name (self->session);
     g_autofree char *marked = g_strdup_printf ("%s — measured before %s was opened", text,
                                                name != NULL ? name : "another dataset");
     gtk_label_set_text (self->test_label, marked);
@@ -1348,7 +1348,7 @@ static void
 on_spec_changed (LamTrainPage *self)
 {
   if (self->resume != NULL && self->resume->spec != NULL &&
-      !same_spec (self->resume->spec, lam_project_get_spec (self->project))) {
+      !same_spec (self->resume->spec, lam_session_get_spec (self->session))) {
     g_clear_pointer (&self->resume, lam_project_file_free);
     update_continue (self);
   }
@@ -1414,18 +1414,18 @@ lam_train_page_constructed (GObject *object)
   LamTrainPage *self = LAM_TRAIN_PAGE (object);
   G_OBJECT_CLASS (lam_train_page_parent_class)->constructed (object);
 
-  g_signal_connect_object (self->project, "notify::model-valid", G_CALLBACK (on_project_changed),
+  g_signal_connect_object (self->session, "notify::model-valid", G_CALLBACK (on_project_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "notify::has-dataset", G_CALLBACK (on_project_changed),
+  g_signal_connect_object (self->session, "notify::has-dataset", G_CALLBACK (on_project_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "notify::loading", G_CALLBACK (on_project_changed),
+  g_signal_connect_object (self->session, "notify::loading", G_CALLBACK (on_project_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (on_dataset_changed), self,
+  g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (on_dataset_changed), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "spec-changed", G_CALLBACK (on_spec_changed), self,
+  g_signal_connect_object (self->session, "spec-changed", G_CALLBACK (on_spec_changed), self,
                            G_CONNECT_SWAPPED);
 
-  LamTrainerConfig *config = lam_project_get_config (self->project);
+  LamTrainerConfig *config = lam_session_get_config (self->session);
   gtk_spin_button_set_value (self->epochs_spin, config->epochs);
   gtk_spin_button_set_value (self->batch_spin, config->batch_size);
   gtk_spin_button_set_value (self->val_spin, config->val_fraction);
@@ -1439,13 +1439,13 @@ lam_train_page_dispose (GObject *object)
   /* Freeing the trainer stops and joins its thread first. */
   g_clear_pointer (&self->trainer, lam_trainer_free);
   g_clear_pointer (&self->backend, lam_backend_free);
-  if (self->project != NULL && self->state != LAM_TRAIN_STATE_IDLE)
-    lam_project_set_training (self->project, FALSE);
+  if (self->session != NULL && self->state != LAM_TRAIN_STATE_IDLE)
+    lam_session_set_training (self->session, FALSE);
   g_queue_clear_full (&self->runs, (GDestroyNotify) run_free);
   g_clear_pointer (&self->resume, lam_project_file_free);
   g_clear_pointer (&self->test_label_dataset_dir, g_free);
   g_clear_pointer (&self->root, gtk_widget_unparent);
-  g_clear_object (&self->project);
+  g_clear_object (&self->session);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);
   for (guint i = 0; i < G_N_ELEMENTS (self->epoch_columns); i++)
     g_clear_object (&self->epoch_columns[i]);
@@ -1457,8 +1457,8 @@ lam_train_page_get_property (GObject *object, guint prop_id, GValue *value, GPar
 {
   LamTrainPage *self = LAM_TRAIN_PAGE (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    g_value_set_object (value, self->project);
+  case PROP_SESSION:
+    g_value_set_object (value, self->session);
     break;
   case PROP_STATE:
     g_value_set_int (value, self->state);
@@ -1477,8 +1477,8 @@ lam_train_page_set_property (GObject *object, guint prop_id, const GValue *value
 {
   LamTrainPage *self = LAM_TRAIN_PAGE (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    self->project = g_value_dup_object (value);
+  case PROP_SESSION:
+    self->session = g_value_dup_object (value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1496,8 +1496,8 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   object_class->get_property = lam_train_page_get_property;
   object_class->set_property = lam_train_page_set_property;
 
-  properties[PROP_PROJECT] =
-    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, LAM_TYPE_SESSION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_STATE] =
     g_param_spec_int ("state", NULL, NULL, LAM_TRAIN_STATE_IDLE, LAM_TRAIN_STATE_PAUSED,
@@ -1608,7 +1608,7 @@ lam_train_page_init (LamTrainPage *self)
 }
 
 GtkWidget *
-lam_train_page_new (LamProject *project)
+lam_train_page_new (LamSession *session)
 {
-  return g_object_new (LAM_TYPE_TRAIN_PAGE, "project", project, NULL);
+  return g_object_new (LAM_TYPE_TRAIN_PAGE, "session", session, NULL);
 }

@@ -6,7 +6,7 @@
 
 #include "lam-chart.h"
 #include "lam-project-file.h"
-#include "lam-project.h"
+#include "lam-session.h"
 
 G_BEGIN_DECLS
 
@@ -20,7 +20,7 @@ typedef enum
   LAM_TRAIN_STATE_PAUSED,
 } LamTrainState;
 
-GtkWidget *lam_train_page_new (LamProject *project);
+GtkWidget *lam_train_page_new (LamSession *session);
 
 /* Start when idle, pause when running, resume when paused. */
 void lam_train_page_start_or_pause (LamTrainPage *self);

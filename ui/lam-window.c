@@ -24,7 +24,7 @@ struct _LamWindow
 {
   GtkApplicationWindow parent_instance;
 
-  LamProject *project; /* owned */
+  LamSession *session; /* owned */
 
   GtkStack *stack;
   GtkLabel *dataset_label;
@@ -51,7 +51,7 @@ G_DEFINE_FINAL_TYPE (LamWindow, lam_window, GTK_TYPE_APPLICATION_WINDOW)
 enum
 {
   PROP_0,
-  PROP_PROJECT,
+  PROP_SESSION,
   N_PROPS
 };
 
@@ -80,7 +80,7 @@ static void
 action_download (GtkWidget *widget, const char *name, GVariant *parameter)
 {
   LamWindow *self = LAM_WINDOW (widget);
-  lam_download_dialog_present (GTK_WINDOW (self), self->project);
+  lam_download_dialog_present (GTK_WINDOW (self), self->session);
 }
 
 static void
@@ -159,16 +159,16 @@ on_presentation_toggled (LamWindow *self)
 static void
 update_title (LamWindow *self)
 {
-  const char *dataset = lam_project_get_dataset_name (self->project);
-  const char *path = lam_project_get_file_path (self->project);
-  gboolean modified = lam_project_get_modified (self->project);
+  const char *dataset = lam_session_get_dataset_name (self->session);
+  const char *path = lam_session_get_file_path (self->session);
+  gboolean modified = lam_session_get_modified (self->session);
   g_autofree char *name = path ? g_path_get_basename (path) : g_strdup ("Untitled");
   /* "•" after the name marks unsaved changes, as GNOME's editors do. */
-  g_autofree char *project = g_strdup_printf ("%s%s", name, modified ? " •" : "");
-  g_autofree char *label = dataset ? g_strdup_printf ("%s — %s", project, dataset)
-                                   : g_strdup (project);
+  g_autofree char *document = g_strdup_printf ("%s%s", name, modified ? " •" : "");
+  g_autofree char *label = dataset ? g_strdup_printf ("%s — %s", document, dataset)
+                                   : g_strdup (document);
   gtk_label_set_text (self->dataset_label, label);
-  g_autofree char *title = g_strdup_printf ("%s — Lamina", project);
+  g_autofree char *title = g_strdup_printf ("%s — Lamina", document);
   gtk_window_set_title (GTK_WINDOW (self), title);
 }
 
@@ -185,26 +185,26 @@ spec_signature (const LamModelSpec *spec)
 static void
 on_spec_changed (LamWindow *self)
 {
-  g_autofree char *signature = spec_signature (lam_project_get_spec (self->project));
+  g_autofree char *signature = spec_signature (lam_session_get_spec (self->session));
   if (g_strcmp0 (signature, self->spec_signature) == 0)
     return;
   g_free (self->spec_signature);
   self->spec_signature = g_steal_pointer (&signature);
-  lam_project_set_modified (self->project, TRUE);
+  lam_session_set_modified (self->session, TRUE);
 }
 
 static void
 on_dataset_changed (LamWindow *self)
 {
-  const char *dir = lam_project_get_dataset_dir (self->project);
+  const char *dir = lam_session_get_dataset_dir (self->session);
   if (self->opening_dataset_dir != NULL && g_strcmp0 (dir, self->opening_dataset_dir) == 0) {
     g_clear_pointer (&self->opening_dataset_dir, g_free);
     return;
   }
   /* Another dataset changes a saved project; an untitled one is not worth
    * a prompt for the dataset that opened with the window. */
-  if (lam_project_get_file_path (self->project) != NULL)
-    lam_project_set_modified (self->project, TRUE);
+  if (lam_session_get_file_path (self->session) != NULL)
+    lam_session_set_modified (self->session, TRUE);
 }
 
 /* Recent projects */
@@ -296,10 +296,10 @@ lam_window_save_project (LamWindow *self, const char *path, GError **error)
     return FALSE;
   }
   g_autoptr (LamProjectFile) file = lam_project_file_new ();
-  file->spec = lam_model_spec_copy (lam_project_get_spec (self->project));
+  file->spec = lam_model_spec_copy (lam_session_get_spec (self->session));
   lam_train_page_fill_project_file (train, file);
-  file->dataset_dir = g_strdup (lam_project_get_dataset_dir (self->project));
-  file->dataset_name = g_strdup (lam_project_get_dataset_name (self->project));
+  file->dataset_dir = g_strdup (lam_session_get_dataset_dir (self->session));
+  file->dataset_name = g_strdup (lam_session_get_dataset_name (self->session));
   /* What the saved weights' run predicted epoch by epoch, so a reopened
    * project can say "wrong since epoch 2". */
   LamEvaluation *evaluation =
@@ -315,8 +315,8 @@ lam_window_save_project (LamWindow *self, const char *path, GError **error)
   }
   if (!lam_project_file_save (file, path, error))
     return FALSE;
-  lam_project_set_file_path (self->project, path);
-  lam_project_set_modified (self->project, FALSE);
+  lam_session_set_file_path (self->session, path);
+  lam_session_set_modified (self->session, FALSE);
   add_recent (self, path);
   return TRUE;
 }
@@ -339,7 +339,7 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
   if (file == NULL)
     return FALSE;
 
-  lam_project_set_spec (self->project, file->spec);
+  lam_session_set_spec (self->session, file->spec);
   lam_train_page_load_project_file (train, file);
   if (file->params != NULL) {
     float mean[3] = { 0, 0, 0 }, std[3] = { 1, 1, 1 };
@@ -347,26 +347,26 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
       mean[c] = file->mean[MIN (c, file->n_channels - 1)];
       std[c] = file->std[MIN (c, file->n_channels - 1)];
     }
-    lam_project_begin_run (self->project);
+    lam_session_begin_run (self->session);
     /* The epoch the weights are of: the resume position, else the last
      * epoch the saved prediction history has for them. */
     int epoch = file->resumable       ? file->epochs_done
                 : file->n_history > 0 ? file->history_epochs[file->n_history - 1]
                                       : 0;
-    lam_project_set_weights (self->project, file->spec, file->params, file->n_params, mean, std,
+    lam_session_set_weights (self->session, file->spec, file->params, file->n_params, mean, std,
                              epoch);
-    lam_project_set_weights_dataset (self->project, file->dataset_dir, NULL);
+    lam_session_set_weights_dataset (self->session, file->dataset_dir, NULL);
     lam_evaluation_restore_history (
       lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (self->evaluate_page)),
-      lam_project_get_weights_run (self->project), file->n_history, file->history_n_images,
+      lam_session_get_weights_run (self->session), file->n_history, file->history_n_images,
       file->history_epochs, file->history_classes);
   } else {
     /* The weights shown (and saved with the project) are the project's own. */
-    lam_project_clear_weights (self->project);
+    lam_session_clear_weights (self->session);
   }
 
   const char *dir = file->dataset_dir;
-  if (dir != NULL && g_strcmp0 (dir, lam_project_get_dataset_dir (self->project)) != 0) {
+  if (dir != NULL && g_strcmp0 (dir, lam_session_get_dataset_dir (self->session)) != 0) {
     if (g_file_test (dir, G_FILE_TEST_IS_DIR)) {
       g_free (self->opening_dataset_dir);
       self->opening_dataset_dir = g_strdup (dir);
@@ -387,9 +387,9 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
     *warning = both;
   }
   g_free (self->spec_signature);
-  self->spec_signature = spec_signature (lam_project_get_spec (self->project));
-  lam_project_set_file_path (self->project, path);
-  lam_project_set_modified (self->project, FALSE);
+  self->spec_signature = spec_signature (lam_session_get_spec (self->session));
+  lam_session_set_file_path (self->session, path);
+  lam_session_set_modified (self->session, FALSE);
   add_recent (self, path);
   return TRUE;
 }
@@ -406,10 +406,10 @@ lam_window_new_project (LamWindow *self, GError **error)
   }
   /* The model and settings a fresh window starts with, from a fresh
    * project, so the two never drift apart; no runs and no weights. */
-  g_autoptr (LamProject) fresh = lam_project_new ();
+  g_autoptr (LamSession) fresh = lam_session_new ();
   g_autoptr (LamProjectFile) file = lam_project_file_new ();
-  file->spec = lam_model_spec_copy (lam_project_get_spec (fresh));
-  file->config = *lam_project_get_config (fresh);
+  file->spec = lam_model_spec_copy (lam_session_get_spec (fresh));
+  file->config = *lam_session_get_config (fresh);
   g_autofree char *device = self->settings ? g_settings_get_string (self->settings,
                                                                     "default-device")
                                            : NULL;
@@ -418,23 +418,23 @@ lam_window_new_project (LamWindow *self, GError **error)
   g_free (file->device);
   file->device = g_strdup (g_strcmp0 (device, "cpu") == 0 ? "cpu" : "cuda");
 
-  lam_project_set_spec (self->project, file->spec);
+  lam_session_set_spec (self->session, file->spec);
   lam_train_page_load_project_file (train, file);
-  lam_project_clear_weights (self->project);
+  lam_session_clear_weights (self->session);
 
   /* The default dataset when it is installed; else the one open stays,
    * rather than a page that explains a missing folder. */
   const char *dir = LAM_DATASET_DEFAULT_DIR;
-  if (g_strcmp0 (dir, lam_project_get_dataset_dir (self->project)) != 0 &&
+  if (g_strcmp0 (dir, lam_session_get_dataset_dir (self->session)) != 0 &&
       g_file_test (dir, G_FILE_TEST_IS_DIR)) {
     g_free (self->opening_dataset_dir);
     self->opening_dataset_dir = g_strdup (dir);
     lam_data_page_load_folder (LAM_DATA_PAGE (self->data_page), dir);
   }
   g_free (self->spec_signature);
-  self->spec_signature = spec_signature (lam_project_get_spec (self->project));
-  lam_project_set_file_path (self->project, NULL);
-  lam_project_set_modified (self->project, FALSE);
+  self->spec_signature = spec_signature (lam_session_get_spec (self->session));
+  lam_session_set_file_path (self->session, NULL);
+  lam_session_set_modified (self->session, FALSE);
   lam_window_show_page (self, "data");
   return TRUE;
 }
@@ -527,7 +527,7 @@ choose_file (LamWindow *self, ChooseKind kind)
     gtk_file_filter_set_name (filter, "Lamina projects");
     gtk_file_filter_add_pattern (filter, "*" LAM_PROJECT_FILE_SUFFIX);
     if (kind == CHOOSE_SAVE) {
-      const char *current = lam_project_get_file_path (self->project);
+      const char *current = lam_session_get_file_path (self->session);
       g_autofree char *name = current ? g_path_get_basename (current)
                                       : g_strdup ("Untitled" LAM_PROJECT_FILE_SUFFIX);
       gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
@@ -607,7 +607,7 @@ on_prompt_response (GtkDialog *dialog, int response, gpointer user_data)
   if (response == GTK_RESPONSE_REJECT) {
     run_pending (self);
   } else if (response == GTK_RESPONSE_ACCEPT) {
-    const char *path = lam_project_get_file_path (self->project);
+    const char *path = lam_session_get_file_path (self->session);
     if (path == NULL) {
       choose_file (self, CHOOSE_SAVE);
       return;
@@ -636,7 +636,7 @@ confirm_then_reporting (LamWindow *self, Pending pending, const char *path, GErr
   self->pending = pending;
   g_free (self->pending_path);
   self->pending_path = g_strdup (path);
-  if (!lam_project_get_modified (self->project)) {
+  if (!lam_session_get_modified (self->session)) {
     GError *local_error = NULL;
     run_pending_reporting (self, &local_error);
     if (local_error != NULL) {
@@ -645,7 +645,7 @@ confirm_then_reporting (LamWindow *self, Pending pending, const char *path, GErr
     }
     return TRUE;
   }
-  const char *current = lam_project_get_file_path (self->project);
+  const char *current = lam_session_get_file_path (self->session);
   g_autofree char *name = current ? g_path_get_basename (current) : g_strdup ("Untitled");
   GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL |
                                               GTK_DIALOG_DESTROY_WITH_PARENT,
@@ -716,7 +716,7 @@ static void
 action_save (GtkWidget *widget, const char *name, GVariant *parameter)
 {
   LamWindow *self = LAM_WINDOW (widget);
-  const char *path = lam_project_get_file_path (self->project);
+  const char *path = lam_session_get_file_path (self->session);
   if (path == NULL) {
     choose_file (self, CHOOSE_SAVE);
     return;
@@ -742,7 +742,7 @@ action_export_csv (GtkWidget *widget, const char *name, GVariant *parameter)
 static void
 update_file_actions (LamWindow *self)
 {
-  gboolean idle = !lam_project_get_training (self->project);
+  gboolean idle = !lam_session_get_training (self->session);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-project", idle);
@@ -758,31 +758,31 @@ lam_window_constructed (GObject *object)
   LamWindow *self = LAM_WINDOW (object);
   G_OBJECT_CLASS (lam_window_parent_class)->constructed (object);
 
-  if (self->project == NULL)
-    self->project = lam_project_new ();
+  if (self->session == NULL)
+    self->session = lam_session_new ();
 
-  self->data_page = lam_data_page_new (self->project);
-  self->model_page = lam_model_page_new (self->project);
-  self->train_page = lam_train_page_new (self->project);
-  self->evaluate_page = lam_evaluate_page_new (self->project);
+  self->data_page = lam_data_page_new (self->session);
+  self->model_page = lam_model_page_new (self->session);
+  self->train_page = lam_train_page_new (self->session);
+  self->evaluate_page = lam_evaluate_page_new (self->session);
   gtk_stack_add_titled (self->stack, self->data_page, "data", "Data");
   gtk_stack_add_titled (self->stack, self->model_page, "model", "Model");
   gtk_stack_add_titled (self->stack, self->train_page, "train", "Train");
   gtk_stack_add_titled (self->stack, self->evaluate_page, "evaluate", "Evaluate");
 
-  g_signal_connect_object (self->project, "notify::dataset-name", G_CALLBACK (update_title), self,
+  g_signal_connect_object (self->session, "notify::dataset-name", G_CALLBACK (update_title), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "notify::file-path", G_CALLBACK (update_title), self,
+  g_signal_connect_object (self->session, "notify::file-path", G_CALLBACK (update_title), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "notify::modified", G_CALLBACK (update_title), self,
+  g_signal_connect_object (self->session, "notify::modified", G_CALLBACK (update_title), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "spec-changed", G_CALLBACK (on_spec_changed), self,
+  g_signal_connect_object (self->session, "spec-changed", G_CALLBACK (on_spec_changed), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "dataset-changed", G_CALLBACK (on_dataset_changed),
+  g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (on_dataset_changed),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->project, "notify::training", G_CALLBACK (update_file_actions),
+  g_signal_connect_object (self->session, "notify::training", G_CALLBACK (update_file_actions),
                            self, G_CONNECT_SWAPPED);
-  self->spec_signature = spec_signature (lam_project_get_spec (self->project));
+  self->spec_signature = spec_signature (lam_session_get_spec (self->session));
   update_title (self);
   update_file_actions (self);
 
@@ -801,7 +801,7 @@ static gboolean
 lam_window_close_request (GtkWindow *window)
 {
   LamWindow *self = LAM_WINDOW (window);
-  if (!self->close_confirmed && lam_project_get_modified (self->project)) {
+  if (!self->close_confirmed && lam_session_get_modified (self->session)) {
     confirm_then (self, PENDING_CLOSE, NULL);
     return TRUE;
   }
@@ -833,7 +833,7 @@ static void
 lam_window_finalize (GObject *object)
 {
   LamWindow *self = LAM_WINDOW (object);
-  g_clear_object (&self->project);
+  g_clear_object (&self->session);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->spec_signature, g_free);
   g_clear_pointer (&self->opening_dataset_dir, g_free);
@@ -846,8 +846,8 @@ lam_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
 {
   LamWindow *self = LAM_WINDOW (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    g_value_set_object (value, self->project);
+  case PROP_SESSION:
+    g_value_set_object (value, self->session);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -859,8 +859,8 @@ lam_window_set_property (GObject *object, guint prop_id, const GValue *value, GP
 {
   LamWindow *self = LAM_WINDOW (object);
   switch (prop_id) {
-  case PROP_PROJECT:
-    self->project = g_value_dup_object (value);
+  case PROP_SESSION:
+    self->session = g_value_dup_object (value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -880,8 +880,8 @@ lam_window_class_init (LamWindowClass *klass)
   object_class->set_property = lam_window_set_property;
   GTK_WINDOW_CLASS (klass)->close_request = lam_window_close_request;
 
-  properties[PROP_PROJECT] =
-    g_param_spec_object ("project", NULL, NULL, LAM_TYPE_PROJECT,
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, LAM_TYPE_SESSION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -962,15 +962,15 @@ lam_window_init (LamWindow *self)
 }
 
 LamWindow *
-lam_window_new (GtkApplication *application, LamProject *project)
+lam_window_new (GtkApplication *application, LamSession *session)
 {
-  return g_object_new (LAM_TYPE_WINDOW, "application", application, "project", project, NULL);
+  return g_object_new (LAM_TYPE_WINDOW, "application", application, "session", session, NULL);
 }
 
-LamProject *
+LamSession *
 lam_window_get_project (LamWindow *self)
 {
-  return self->project;
+  return self->session;
 }
 
 void

@@ -4,15 +4,15 @@
 
 #include <gtk/gtk.h>
 
-#include "lam-project.h"
+#include "lam-session.h"
 
 G_BEGIN_DECLS
 
 #define LAM_TYPE_WINDOW (lam_window_get_type ())
 G_DECLARE_FINAL_TYPE (LamWindow, lam_window, LAM, WINDOW, GtkApplicationWindow)
 
-LamWindow *lam_window_new (GtkApplication *application, LamProject *project);
-LamProject *lam_window_get_project (LamWindow *self);
+LamWindow *lam_window_new (GtkApplication *application, LamSession *session);
+LamSession *lam_window_get_project (LamWindow *self);
 /* "data", "model", "train", "evaluate" */
 void lam_window_show_page (LamWindow *self, const char *name);
 GtkWidget *lam_window_get_page (LamWindow *self, const char *name);

@@ -1,6 +1,6 @@
-#include "lam-project.h"
+#include "lam-session.h"
 
-struct _LamProject
+struct _LamSession
 {
   GObject parent_instance;
 
@@ -34,7 +34,7 @@ struct _LamProject
   guint weights_run;
 };
 
-G_DEFINE_FINAL_TYPE (LamProject, lam_project, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (LamSession, lam_session, G_TYPE_OBJECT)
 
 enum
 {
@@ -63,9 +63,9 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void
-lam_project_finalize (GObject *object)
+lam_session_finalize (GObject *object)
 {
-  LamProject *self = LAM_PROJECT (object);
+  LamSession *self = LAM_SESSION (object);
   g_clear_pointer (&self->dataset_dir, g_free);
   g_clear_pointer (&self->file_path, g_free);
   g_clear_pointer (&self->train_set, lam_dataset_free);
@@ -77,13 +77,13 @@ lam_project_finalize (GObject *object)
   g_clear_pointer (&self->weights, g_free);
   g_clear_pointer (&self->weights_dataset_dir, g_free);
   g_clear_pointer (&self->weights_dataset_name, g_free);
-  G_OBJECT_CLASS (lam_project_parent_class)->finalize (object);
+  G_OBJECT_CLASS (lam_session_parent_class)->finalize (object);
 }
 
 static void
-lam_project_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+lam_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  LamProject *self = LAM_PROJECT (object);
+  LamSession *self = LAM_SESSION (object);
   switch (prop_id) {
   case PROP_HAS_DATASET:
     g_value_set_boolean (value, self->train_set != NULL);
@@ -95,7 +95,7 @@ lam_project_get_property (GObject *object, guint prop_id, GValue *value, GParamS
     g_value_set_string (value, self->dataset_dir);
     break;
   case PROP_DATASET_NAME:
-    g_value_set_string (value, lam_project_get_dataset_name (self));
+    g_value_set_string (value, lam_session_get_dataset_name (self));
     break;
   case PROP_MODEL_VALID:
     g_value_set_boolean (value, self->plan != NULL);
@@ -115,11 +115,11 @@ lam_project_get_property (GObject *object, guint prop_id, GValue *value, GParamS
 }
 
 static void
-lam_project_class_init (LamProjectClass *klass)
+lam_session_class_init (LamSessionClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  object_class->finalize = lam_project_finalize;
-  object_class->get_property = lam_project_get_property;
+  object_class->finalize = lam_session_finalize;
+  object_class->get_property = lam_session_get_property;
 
   properties[PROP_HAS_DATASET] =
     g_param_spec_boolean ("has-dataset", NULL, NULL, FALSE,
@@ -158,7 +158,7 @@ lam_project_class_init (LamProjectClass *klass)
 }
 
 static void
-lam_project_init (LamProject *self)
+lam_session_init (LamSession *self)
 {
   self->config = lam_trainer_config_default ();
   self->config.epochs = 5;
@@ -169,13 +169,13 @@ lam_project_init (LamProject *self)
   self->spec = lam_model_spec_preset ("mlp", NULL);
   if (self->spec == NULL)
     self->spec = lam_model_spec_new ();
-  lam_project_set_spec (self, self->spec);
+  lam_session_set_spec (self, self->spec);
 }
 
-LamProject *
-lam_project_new (void)
+LamSession *
+lam_session_new (void)
 {
-  return g_object_new (LAM_TYPE_PROJECT, NULL);
+  return g_object_new (LAM_TYPE_SESSION, NULL);
 }
 
 /* Dataset loading */
@@ -213,7 +213,7 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
 }
 
 static void
-set_loading (LamProject *self, int delta)
+set_loading (LamSession *self, int delta)
 {
   gboolean was = self->loads_running > 0;
   self->loads_running += delta;
@@ -224,7 +224,7 @@ set_loading (LamProject *self, int delta)
 static void
 load_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  LamProject *self = LAM_PROJECT (source);
+  LamSession *self = LAM_SESSION (source);
   g_autoptr (GTask) outer = user_data;
   GTask *task = G_TASK (result);
   LoadJob *job = g_task_get_task_data (task);
@@ -259,20 +259,20 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_signal_emit (self, signals[DATASET_CHANGED], 0);
   /* The model's input follows the dataset. */
   g_autoptr (LamModelSpec) spec = lam_model_spec_copy (self->spec);
-  lam_project_set_spec (self, spec);
+  lam_session_set_spec (self, spec);
   g_object_thaw_notify (G_OBJECT (self));
   g_task_return_boolean (outer, TRUE);
 }
 
 void
-lam_project_load_dataset_async (LamProject *self, const char *dir, GCancellable *cancellable,
+lam_session_load_dataset_async (LamSession *self, const char *dir, GCancellable *cancellable,
                                 GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   g_return_if_fail (dir != NULL);
 
   GTask *outer = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (outer, lam_project_load_dataset_async);
+  g_task_set_source_tag (outer, lam_session_load_dataset_async);
   if (self->training) {
     g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_BUSY,
                              "Stop training before opening another dataset (%s).", dir);
@@ -291,50 +291,50 @@ lam_project_load_dataset_async (LamProject *self, const char *dir, GCancellable 
 }
 
 gboolean
-lam_project_load_dataset_finish (LamProject *self, GAsyncResult *result, GError **error)
+lam_session_load_dataset_finish (LamSession *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 gboolean
-lam_project_get_has_dataset (LamProject *self)
+lam_session_get_has_dataset (LamSession *self)
 {
   return self->train_set != NULL;
 }
 
 gboolean
-lam_project_get_loading (LamProject *self)
+lam_session_get_loading (LamSession *self)
 {
   return self->loads_running > 0;
 }
 
 const char *
-lam_project_get_dataset_dir (LamProject *self)
+lam_session_get_dataset_dir (LamSession *self)
 {
   return self->dataset_dir;
 }
 
 const char *
-lam_project_get_dataset_name (LamProject *self)
+lam_session_get_dataset_name (LamSession *self)
 {
   return self->train_set != NULL ? self->train_set->name : NULL;
 }
 
 const LamDataset *
-lam_project_get_train_set (LamProject *self)
+lam_session_get_train_set (LamSession *self)
 {
   return self->train_set;
 }
 
 const LamDataset *
-lam_project_get_test_set (LamProject *self)
+lam_session_get_test_set (LamSession *self)
 {
   return self->test_set;
 }
 
 void
-lam_project_get_dataset_stats (LamProject *self, float *mean, float *std)
+lam_session_get_dataset_stats (LamSession *self, float *mean, float *std)
 {
   for (int c = 0; c < 3; c++) {
     mean[c] = self->mean[c];
@@ -345,9 +345,9 @@ lam_project_get_dataset_stats (LamProject *self, float *mean, float *std)
 /* Model */
 
 void
-lam_project_set_spec (LamProject *self, const LamModelSpec *spec)
+lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   g_return_if_fail (spec != NULL);
 
   gboolean was_valid = self->plan != NULL;
@@ -382,39 +382,39 @@ lam_project_set_spec (LamProject *self, const LamModelSpec *spec)
 }
 
 const LamModelSpec *
-lam_project_get_spec (LamProject *self)
+lam_session_get_spec (LamSession *self)
 {
   return self->spec;
 }
 
 const LamModelPlan *
-lam_project_get_plan (LamProject *self)
+lam_session_get_plan (LamSession *self)
 {
   return self->plan;
 }
 
 const GError *
-lam_project_get_plan_error (LamProject *self)
+lam_session_get_plan_error (LamSession *self)
 {
   return self->plan_error;
 }
 
 gboolean
-lam_project_get_model_valid (LamProject *self)
+lam_session_get_model_valid (LamSession *self)
 {
   return self->plan != NULL;
 }
 
 LamTrainerConfig *
-lam_project_get_config (LamProject *self)
+lam_session_get_config (LamSession *self)
 {
   return &self->config;
 }
 
 void
-lam_project_set_training (LamProject *self, gboolean training)
+lam_session_set_training (LamSession *self, gboolean training)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   training = !!training;
   if (self->training == training)
     return;
@@ -423,16 +423,16 @@ lam_project_set_training (LamProject *self, gboolean training)
 }
 
 gboolean
-lam_project_get_training (LamProject *self)
+lam_session_get_training (LamSession *self)
 {
   return self->training;
 }
 
 void
-lam_project_set_weights (LamProject *self, const LamModelSpec *spec, const float *params,
+lam_session_set_weights (LamSession *self, const LamModelSpec *spec, const float *params,
                          gsize n_params, const float *mean, const float *std, int epoch)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   g_return_if_fail (spec != NULL && params != NULL);
 
   g_clear_pointer (&self->weights_spec, lam_model_spec_free);
@@ -449,21 +449,21 @@ lam_project_set_weights (LamProject *self, const LamModelSpec *spec, const float
   g_free (self->weights_dataset_dir);
   g_free (self->weights_dataset_name);
   self->weights_dataset_dir = g_strdup (self->dataset_dir);
-  self->weights_dataset_name = g_strdup (lam_project_get_dataset_name (self));
+  self->weights_dataset_name = g_strdup (lam_session_get_dataset_name (self));
   g_signal_emit (self, signals[WEIGHTS_CHANGED], 0);
 }
 
 void
-lam_project_settings_changed (LamProject *self)
+lam_session_settings_changed (LamSession *self)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   g_signal_emit (self, signals[SETTINGS_CHANGED], 0);
 }
 
 void
-lam_project_set_weights_dataset (LamProject *self, const char *dir, const char *name)
+lam_session_set_weights_dataset (LamSession *self, const char *dir, const char *name)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   g_free (self->weights_dataset_dir);
   g_free (self->weights_dataset_name);
   self->weights_dataset_dir = g_strdup (dir);
@@ -471,9 +471,9 @@ lam_project_set_weights_dataset (LamProject *self, const char *dir, const char *
 }
 
 gboolean
-lam_project_get_weights_match_dataset (LamProject *self, const char **trained_on)
+lam_session_get_weights_match_dataset (LamSession *self, const char **trained_on)
 {
-  g_return_val_if_fail (LAM_IS_PROJECT (self), TRUE);
+  g_return_val_if_fail (LAM_IS_SESSION (self), TRUE);
   if (trained_on != NULL)
     *trained_on = self->weights_dataset_name != NULL ? self->weights_dataset_name
                                                      : self->weights_dataset_dir;
@@ -484,13 +484,13 @@ lam_project_get_weights_match_dataset (LamProject *self, const char **trained_on
 }
 
 const LamModelSpec *
-lam_project_get_weights_spec (LamProject *self)
+lam_session_get_weights_spec (LamSession *self)
 {
   return self->weights_spec;
 }
 
 const float *
-lam_project_get_weights (LamProject *self, gsize *n_params)
+lam_session_get_weights (LamSession *self, gsize *n_params)
 {
   if (n_params != NULL)
     *n_params = self->n_weights;
@@ -498,7 +498,7 @@ lam_project_get_weights (LamProject *self, gsize *n_params)
 }
 
 void
-lam_project_get_weights_normalization (LamProject *self, float *mean, float *std)
+lam_session_get_weights_normalization (LamSession *self, float *mean, float *std)
 {
   for (int c = 0; c < 3; c++) {
     mean[c] = self->weights_mean[c];
@@ -507,27 +507,27 @@ lam_project_get_weights_normalization (LamProject *self, float *mean, float *std
 }
 
 int
-lam_project_get_weights_epoch (LamProject *self)
+lam_session_get_weights_epoch (LamSession *self)
 {
   return self->weights_epoch;
 }
 
 guint
-lam_project_get_weights_run (LamProject *self)
+lam_session_get_weights_run (LamSession *self)
 {
   return self->weights_run;
 }
 
 void
-lam_project_begin_run (LamProject *self)
+lam_session_begin_run (LamSession *self)
 {
   self->weights_run++;
 }
 
 void
-lam_project_clear_weights (LamProject *self)
+lam_session_clear_weights (LamSession *self)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   if (self->weights_spec == NULL)
     return;
   g_clear_pointer (&self->weights_spec, lam_model_spec_free);
@@ -541,9 +541,9 @@ lam_project_clear_weights (LamProject *self)
 }
 
 void
-lam_project_set_file_path (LamProject *self, const char *path)
+lam_session_set_file_path (LamSession *self, const char *path)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   if (g_strcmp0 (self->file_path, path) == 0)
     return;
   g_free (self->file_path);
@@ -552,16 +552,16 @@ lam_project_set_file_path (LamProject *self, const char *path)
 }
 
 const char *
-lam_project_get_file_path (LamProject *self)
+lam_session_get_file_path (LamSession *self)
 {
-  g_return_val_if_fail (LAM_IS_PROJECT (self), NULL);
+  g_return_val_if_fail (LAM_IS_SESSION (self), NULL);
   return self->file_path;
 }
 
 void
-lam_project_set_modified (LamProject *self, gboolean modified)
+lam_session_set_modified (LamSession *self, gboolean modified)
 {
-  g_return_if_fail (LAM_IS_PROJECT (self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   modified = !!modified;
   if (self->modified == modified)
     return;
@@ -570,8 +570,8 @@ lam_project_set_modified (LamProject *self, gboolean modified)
 }
 
 gboolean
-lam_project_get_modified (LamProject *self)
+lam_session_get_modified (LamSession *self)
 {
-  g_return_val_if_fail (LAM_IS_PROJECT (self), FALSE);
+  g_return_val_if_fail (LAM_IS_SESSION (self), FALSE);
   return self->modified;
 }
