@@ -20,6 +20,23 @@
 #include "lam-ui-util.h"
 #include "lam-window.h"
 
+/* The session a page views (borrowed: the page holds it). */
+static LamSession *
+session_of (gpointer page)
+{
+  LamSession *viewed = NULL;
+  g_object_get (page, "session", &viewed, NULL);
+  g_object_unref (viewed);
+  return viewed;
+}
+
+/* What the page's buttons do: the session's action. */
+static void
+activate (gpointer page, const char *action)
+{
+  g_action_group_activate_action (lam_session_get_actions (session_of (page)), action, NULL);
+}
+
 static gboolean have_data;
 static char *tmp_dir;
 
@@ -50,7 +67,7 @@ flag_set (gpointer data)
 static gboolean
 state_is_idle (gpointer data)
 {
-  return lam_train_page_get_state (LAM_TRAIN_PAGE (data)) == LAM_TRAIN_STATE_IDLE;
+  return lam_session_get_state (session_of (LAM_TRAIN_PAGE (data))) == LAM_TRAIN_STATE_IDLE;
 }
 
 typedef struct
@@ -63,7 +80,7 @@ static gboolean
 step_reached (gpointer data)
 {
   StepWait *wait = data;
-  return lam_train_page_get_step (wait->page) >= wait->step;
+  return lam_session_get_step (session_of (wait->page)) >= wait->step;
 }
 
 static gboolean
@@ -117,19 +134,19 @@ train_steps (LamWindow *window, gint64 steps)
 {
   LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
   lam_window_show_page (window, "train");
-  lam_train_page_step (page);
-  StepWait wait = { page, lam_train_page_get_step (page) + 1 };
+  activate (page, "step");
+  StepWait wait = { page, lam_session_get_step (session_of (page)) + 1 };
   iterate_until (step_reached, &wait, 30000);
-  while (lam_train_page_get_step (page) < steps) {
-    g_assert_cmpint (lam_train_page_get_state (page), !=, LAM_TRAIN_STATE_IDLE);
-    lam_train_page_step (page);
-    wait.step = lam_train_page_get_step (page) + 1;
+  while (lam_session_get_step (session_of (page)) < steps) {
+    g_assert_cmpint (lam_session_get_state (session_of (page)), !=, LAM_TRAIN_STATE_IDLE);
+    activate (page, "step");
+    wait.step = lam_session_get_step (session_of (page)) + 1;
     iterate_until (step_reached, &wait, 30000);
   }
-  g_assert_cmpint (lam_train_page_get_step (page), ==, steps);
-  lam_train_page_stop (page);
+  g_assert_cmpint (lam_session_get_step (session_of (page)), ==, steps);
+  activate (page, "stop");
   iterate_until (state_is_idle, page, 30000);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
 }
 
 static void
@@ -156,9 +173,9 @@ test_save_reopen_continue (void)
   g_assert_true (title_marked (window));
   int n_layers = lam_model_page_get_n_layers (model);
   LamTrainPage *train = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
-  lam_train_page_set_lr (train, 0.002);
+  g_object_set (session_of (train), "lr", (double) 0.002, NULL);
   train_steps (window, 3);
-  const LamProjectRun *run = lam_train_page_get_current_run (train);
+  const LamProjectRun *run = lam_session_get_current_run (session_of (train));
   g_assert_nonnull (run);
   g_assert_cmpuint (run->steps->len, ==, 3);
   double last_loss = g_array_index (run->steps, LamRunStep, 2).loss;
@@ -197,7 +214,7 @@ test_save_reopen_continue (void)
   g_assert_cmpfloat (lam_session_get_config (project2)->optimizer.lr, ==, 0.002);
 
   LamTrainPage *train2 = LAM_TRAIN_PAGE (lam_window_get_page (window2, "train"));
-  const LamProjectRun *run2 = lam_train_page_get_current_run (train2);
+  const LamProjectRun *run2 = lam_session_get_current_run (session_of (train2));
   g_assert_nonnull (run2);
   g_assert_cmpuint (run2->steps->len, ==, 3);
   g_assert_cmpfloat (g_array_index (run2->steps, LamRunStep, 2).loss, ==, last_loss);
@@ -206,12 +223,12 @@ test_save_reopen_continue (void)
   const float *weights2 = lam_session_get_weights (project2, &n2);
   g_assert_cmpuint (n2, ==, n_weights);
   g_assert_cmpmem (weights2, n2 * 4, saved_weights, n_weights * 4);
-  g_assert_cmpint (lam_train_page_get_step (train2), ==, 3);
+  g_assert_cmpint (lam_session_get_step (session_of (train2)), ==, 3);
 
   /* Start continues the saved run: step 4 follows step 3 in the same run. */
-  g_assert_true (lam_train_page_get_continue (train2));
+  g_assert_true (lam_session_get_continue_run (session_of (train2)));
   train_steps (window2, 4);
-  run2 = lam_train_page_get_current_run (train2);
+  run2 = lam_session_get_current_run (session_of (train2));
   g_assert_cmpuint (run2->steps->len, ==, 4);
   g_assert_true (lam_session_get_modified (project2));
   g_assert_true (title_marked (window2));
@@ -228,10 +245,10 @@ test_save_reopen_continue (void)
   g_assert_cmpuint (g_strv_length (parts) - 1, ==, 4);
 
   /* A fresh start is still there: untick Continue, and a new run begins. */
-  lam_train_page_set_continue (train2, FALSE);
+  lam_session_set_continue_run (session_of (train2), FALSE);
   train_steps (window2, 1);
-  g_assert_cmpuint (lam_train_page_get_current_run (train2)->steps->len, ==, 1);
-  g_assert_cmpint (lam_train_page_get_current_run (train2)->number, ==, 2);
+  g_assert_cmpuint (lam_session_get_current_run (session_of (train2))->steps->len, ==, 1);
+  g_assert_cmpint (lam_session_get_current_run (session_of (train2))->number, ==, 2);
 
   /* A corrupt project is refused and nothing open changes. */
   g_autofree char *bad = g_build_filename (tmp_dir, "bad.lamina", NULL);
@@ -478,10 +495,10 @@ test_new_project (void)
    * evaluation of them, saved. */
   lam_model_page_load_preset (model, "mlp-32");
   LamTrainPage *train = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
-  lam_train_page_set_lr (train, 0.05);
-  lam_train_page_set_continue (train, FALSE);
+  g_object_set (session_of (train), "lr", (double) 0.05, NULL);
+  lam_session_set_continue_run (session_of (train), FALSE);
   train_steps (window, 2);
-  g_assert_nonnull (lam_train_page_get_current_run (train));
+  g_assert_nonnull (lam_session_get_current_run (session_of (train)));
   g_assert_nonnull (lam_session_get_weights (session, NULL));
   LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (
     LAM_EVALUATE_PAGE (lam_window_get_page (window, "evaluate")));
@@ -509,7 +526,7 @@ test_new_project (void)
   g_assert_cmpstr (lam_session_get_file_path (session), ==, path);
   g_autofree char *still = spec_text (lam_session_get_spec (session));
   g_assert_cmpstr (still, ==, edited);
-  g_assert_nonnull (lam_train_page_get_current_run (train));
+  g_assert_nonnull (lam_session_get_current_run (session_of (train)));
 
   /* Save, then the new project: the edit is in the file. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-project", NULL));
@@ -553,9 +570,9 @@ test_new_project (void)
   g_assert_cmpint (config->hflip, ==, fresh.hflip);
 
   /* No runs, no weights, nothing evaluated; the lesson starts on Data. */
-  g_assert_null (lam_train_page_get_current_run (train));
-  g_assert_cmpint (lam_train_page_get_step (train), ==, 0);
-  g_assert_false (lam_train_page_get_continue (train));
+  g_assert_null (lam_session_get_current_run (session_of (train)));
+  g_assert_cmpint (lam_session_get_step (session_of (train)), ==, 0);
+  g_assert_false (lam_session_get_continue_run (session_of (train)));
   g_assert_cmpuint (lam_chart_get_n_series (lam_train_page_get_loss_chart (train)), ==, 0);
   g_assert_null (lam_session_get_weights (session, NULL));
   g_assert_null (lam_session_get_weights_spec (session));
@@ -564,7 +581,7 @@ test_new_project (void)
   g_assert_cmpstr (gtk_stack_get_visible_child_name (
                      GTK_STACK (gtk_widget_get_parent (lam_window_get_page (window, "data")))),
                    ==, "data");
-  g_assert_true (lam_train_page_can_start (train));
+  g_assert_true (lam_session_can_start (session_of (train)));
   save_png (window, "window-new-project.png");
 
   /* A save of the new project holds no weights of the old one. */
@@ -683,7 +700,7 @@ test_application_open (void)
   g_assert_true (LAM_IS_WINDOW (active));
   LamWindow *window = LAM_WINDOW (active);
   gtk_window_set_default_size (active, 1280, 820);
-  LamSession *session = lam_window_get_project (window);
+  LamSession *session = lam_window_get_session (window);
   DatasetWait wait = { session, bars };
   iterate_until (dataset_is, &wait, 30000);
   g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, bars);
@@ -758,7 +775,7 @@ test_application_open (void)
   g_assert_true (LAM_IS_WINDOW (active));
   gtk_window_set_default_size (active, 1280, 820);
   window = LAM_WINDOW (active);
-  session = lam_window_get_project (window);
+  session = lam_window_get_session (window);
   GtkWidget *dialog = find_message_dialog ();
   assert_error_dialog (bad, "not a Lamina project");
   wait.session = session;
@@ -779,7 +796,7 @@ test_application_open (void)
   open_through_application (application, first);
   active = gtk_application_get_active_window (GTK_APPLICATION (application));
   g_assert_true (LAM_IS_WINDOW (active));
-  session = lam_window_get_project (LAM_WINDOW (active));
+  session = lam_window_get_session (LAM_WINDOW (active));
   g_assert_null (find_message_dialog ());
   g_assert_cmpstr (lam_session_get_file_path (session), ==, first);
   wait.session = session;

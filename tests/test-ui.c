@@ -18,6 +18,23 @@
 #include "lam-window.h"
 #include "lam-test-util.h"
 
+/* The session a page views (borrowed: the page holds it). */
+static LamSession *
+session_of (gpointer page)
+{
+  LamSession *viewed = NULL;
+  g_object_get (page, "session", &viewed, NULL);
+  g_object_unref (viewed);
+  return viewed;
+}
+
+/* What the page's buttons do: the session's action. */
+static void
+activate (gpointer page, const char *action)
+{
+  g_action_group_activate_action (lam_session_get_actions (session_of (page)), action, NULL);
+}
+
 static LamWindow *window;
 static LamSession *session;
 static gboolean have_data;
@@ -99,7 +116,7 @@ test_model_page_bad_stack_disables_train (void)
   g_assert_cmpstr (flat, ==, "3136");
   g_assert_cmpstr (last, ==, "10");
   g_assert_true (lam_session_get_model_valid (session));
-  g_assert_true (lam_train_page_can_start (train) == have_data);
+  g_assert_true (lam_session_can_start (session_of (train)) == have_data);
 
   /* A linear layer straight after a convolution does not fit. */
   LamLayerSpec linear = lam_layer_spec_default (LAM_LAYER_LINEAR);
@@ -108,7 +125,7 @@ test_model_page_bad_stack_disables_train (void)
   settle (100);
   g_assert_cmpint (lam_model_page_get_error_layer (page), ==, 6);
   g_assert_false (lam_session_get_model_valid (session));
-  g_assert_false (lam_train_page_can_start (train));
+  g_assert_false (lam_session_can_start (session_of (train)));
   g_assert_false (gtk_widget_is_sensitive (lam_train_page_get_start_button (train)));
   save_png ("window-model-error.png");
 
@@ -125,7 +142,7 @@ test_model_page_bad_stack_disables_train (void)
 static gboolean
 state_is_idle (gpointer data)
 {
-  return lam_train_page_get_state (LAM_TRAIN_PAGE (data)) == LAM_TRAIN_STATE_IDLE;
+  return lam_session_get_state (session_of (LAM_TRAIN_PAGE (data))) == LAM_TRAIN_STATE_IDLE;
 }
 
 typedef struct
@@ -138,7 +155,7 @@ static gboolean
 step_reached (gpointer data)
 {
   StepWait *wait = data;
-  return lam_train_page_get_step (wait->page) >= wait->step;
+  return lam_session_get_step (session_of (wait->page)) >= wait->step;
 }
 
 static void
@@ -154,23 +171,23 @@ test_single_steps (void)
 
   /* Step (the button's action, which Ctrl+Right activates too) from idle
    * starts a paused run and trains exactly one batch. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.step", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "session.step", NULL));
   StepWait wait = { page, 1 };
   iterate_until (step_reached, &wait, 20000);
-  g_assert_cmpint (lam_train_page_get_step (page), ==, 1);
+  g_assert_cmpint (lam_session_get_step (session_of (page)), ==, 1);
   settle (200);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_PAUSED);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_PAUSED);
   g_assert_cmpuint (lam_chart_get_n_series (loss), >=, 2);
 
-  lam_train_page_step (page);
+  activate (page, "step");
   wait.step = 2;
   iterate_until (step_reached, &wait, 20000);
   settle (200);
-  g_assert_cmpint (lam_train_page_get_step (page), ==, 2);
+  g_assert_cmpint (lam_session_get_step (session_of (page)), ==, 2);
 
-  gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window), "session.stop", NULL);
   iterate_until (state_is_idle, page, 20000);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
 }
 
 /* Keys pressed for real: GTK 4 has no public way to make a key event, so
@@ -228,7 +245,7 @@ press_ctrl_key (guint keyval)
 static gboolean
 state_is_running (gpointer data)
 {
-  return lam_train_page_get_state (LAM_TRAIN_PAGE (data)) == LAM_TRAIN_STATE_RUNNING;
+  return lam_session_get_state (session_of (LAM_TRAIN_PAGE (data))) == LAM_TRAIN_STATE_RUNNING;
 }
 
 typedef struct
@@ -242,8 +259,8 @@ static gboolean
 paused_at_step (gpointer data)
 {
   KeyWait *wait = data;
-  return wait->notified > 0 && lam_train_page_get_step (wait->page) >= wait->step &&
-         lam_train_page_get_state (wait->page) == LAM_TRAIN_STATE_PAUSED;
+  return wait->notified > 0 && lam_session_get_step (session_of (wait->page)) >= wait->step &&
+         lam_session_get_state (session_of (wait->page)) == LAM_TRAIN_STATE_PAUSED;
 }
 
 static void
@@ -263,8 +280,8 @@ press_step_key (KeyWait *wait, gint64 step)
   iterate_until (paused_at_step, wait, 20000);
   settle (300);
   g_assert_cmpuint (wait->notified, >, 0);
-  g_assert_cmpint (lam_train_page_get_state (wait->page), ==, LAM_TRAIN_STATE_PAUSED);
-  g_assert_cmpint (lam_train_page_get_step (wait->page), ==, step);
+  g_assert_cmpint (lam_session_get_state (session_of (wait->page)), ==, LAM_TRAIN_STATE_PAUSED);
+  g_assert_cmpint (lam_session_get_step (session_of (wait->page)), ==, step);
 }
 
 /* Ctrl+Right trains exactly one batch per press, wherever the focus is on
@@ -283,12 +300,12 @@ test_step_shortcut (void)
   }
   lam_window_show_page (window, "train");
   LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
-  lam_train_page_set_continue (page, FALSE);
+  lam_session_set_continue_run (session_of (page), FALSE);
   gtk_window_present (GTK_WINDOW (window));
   settle (300);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
   KeyWait wait = { page };
-  gulong handler = g_signal_connect (page, "notify::step", G_CALLBACK (on_key_step_notify), &wait);
+  gulong handler = g_signal_connect (session_of (page), "notify::step", G_CALLBACK (on_key_step_notify), &wait);
 
   /* From idle: a new run, paused after one batch. */
   gtk_widget_grab_focus (lam_train_page_get_start_button (page));
@@ -304,22 +321,22 @@ test_step_shortcut (void)
 
   /* Running, a press pauses; the next trains one batch from there. */
   gtk_widget_grab_focus (lam_train_page_get_start_button (page));
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.start-pause", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "session.start-pause", NULL));
   iterate_until (state_is_running, page, 20000);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_RUNNING);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_RUNNING);
   wait.notified = 0;
   wait.step = 4;
   press_ctrl_key (GDK_KEY_Right);
   iterate_until (paused_at_step, &wait, 20000);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_PAUSED);
-  gint64 paused_at = lam_train_page_get_step (page);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_PAUSED);
+  gint64 paused_at = lam_session_get_step (session_of (page));
   settle (300);
-  g_assert_cmpint (lam_train_page_get_step (page), ==, paused_at);
+  g_assert_cmpint (lam_session_get_step (session_of (page)), ==, paused_at);
   press_step_key (&wait, paused_at + 1);
 
-  gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window), "session.stop", NULL);
   iterate_until (state_is_idle, page, 20000);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
 
   /* In a text entry Ctrl+Right moves by word and trains nothing. */
   lam_window_show_page (window, "model");
@@ -336,8 +353,8 @@ test_step_shortcut (void)
   g_assert_cmpstr (gtk_stack_get_visible_child_name (
                      GTK_STACK (gtk_widget_get_parent (model_page))), ==, "model");
   g_assert_cmpuint (wait.notified, ==, 0);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
-  g_signal_handler_disconnect (page, handler);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
+  g_signal_handler_disconnect (session_of (page), handler);
 }
 
 /* Tick callbacks run before a frame is laid out and drawn, so the gap
@@ -393,24 +410,22 @@ test_train_epoch_live (void)
   LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
   LamChart *loss = lam_train_page_get_loss_chart (page);
   LamChart *accuracy = lam_train_page_get_accuracy_chart (page);
-  lam_train_page_set_lr (page, 0.002);
+  g_object_set (session_of (page), "lr", (double) 0.002, NULL);
 
-  LamTrainerConfig *config = lam_session_get_config (session);
-  (void) config;
   FrameStats stats = { 0 };
   guint tick = gtk_widget_add_tick_callback (GTK_WIDGET (window), on_tick, &stats, NULL);
-  gulong handler = g_signal_connect (page, "notify::step", G_CALLBACK (on_step_notify), &stats);
+  gulong handler = g_signal_connect (session_of (page), "notify::step", G_CALLBACK (on_step_notify), &stats);
   gint64 start = g_get_monotonic_time ();
 
   /* Ctrl+Enter's action: one epoch of the MLP on Fashion-MNIST. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.start-pause", NULL));
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_RUNNING);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "session.start-pause", NULL));
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_RUNNING);
   iterate_until (state_is_idle, page, 300000);
   double seconds = (g_get_monotonic_time () - start) / 1e6;
   gtk_widget_remove_tick_callback (GTK_WIDGET (window), tick);
-  g_signal_handler_disconnect (page, handler);
+  g_signal_handler_disconnect (session_of (page), handler);
 
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
   g_test_message ("training in the window: %.1f s, %u frames; the frame drawing the Start "
                   "click took %.1f ms, then the longest gap between frames was %.1f ms; %u chart "
                   "updates (%.1f per second)",
@@ -520,14 +535,14 @@ run_row_check (LamTrainPage *page, int number)
 static void
 short_run (LamTrainPage *page)
 {
-  lam_train_page_set_continue (page, FALSE);
-  lam_train_page_step (page);
+  lam_session_set_continue_run (session_of (page), FALSE);
+  activate (page, "step");
   StepWait wait = { page, 1 };
   iterate_until (step_reached, &wait, 20000);
-  g_assert_cmpint (lam_train_page_get_step (page), ==, 1);
-  lam_train_page_stop (page);
+  g_assert_cmpint (lam_session_get_step (session_of (page)), ==, 1);
+  activate (page, "stop");
   iterate_until (state_is_idle, page, 20000);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
 }
 
 static void
@@ -540,25 +555,25 @@ test_train_runs (void)
   lam_window_show_page (window, "train");
   LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
   LamChart *loss = lam_train_page_get_loss_chart (page);
-  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 2);
+  g_assert_cmpuint (lam_session_get_n_runs (session_of (page)), ==, 2);
 
   /* A third run whose rate is lowered partway, stopped before its end. */
-  lam_train_page_set_lr (page, 0.001);
-  lam_train_page_start_or_pause (page);
+  g_object_set (session_of (page), "lr", (double) 0.001, NULL);
+  activate (page, "start-pause");
   StepWait wait = { page, 300 };
   iterate_until (step_reached, &wait, 60000);
-  lam_train_page_set_lr (page, 0.0002);
+  g_object_set (session_of (page), "lr", (double) 0.0002, NULL);
   wait.step = 600;
   iterate_until (step_reached, &wait, 60000);
   settle (100);
   g_assert_cmpuint (lam_chart_get_n_markers (loss), ==, 1);
-  lam_train_page_stop (page);
+  activate (page, "stop");
   iterate_until (state_is_idle, page, 20000);
-  g_assert_cmpint (lam_train_page_get_state (page), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
 
   /* The marker outlives the run, and the run keeps the change. */
-  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 3);
-  const LamProjectRun *run3 = lam_train_page_get_run (page, 2);
+  g_assert_cmpuint (lam_session_get_n_runs (session_of (page)), ==, 3);
+  const LamProjectRun *run3 = lam_session_get_run (session_of (page), 2);
   g_assert_cmpint (run3->number, ==, 3);
   g_assert_cmpuint (run3->lr_changes->len, ==, 1);
   g_assert_cmpfloat (g_array_index (run3->lr_changes, LamRunLrChange, 0).lr, ==, 0.0002);
@@ -618,8 +633,8 @@ test_train_runs (void)
   g_assert_true (lam_window_open_project (window, path, &warning, &error));
   g_assert_no_error (error);
   settle (200);
-  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 3);
-  run3 = lam_train_page_get_run (page, 2);
+  g_assert_cmpuint (lam_session_get_n_runs (session_of (page)), ==, 3);
+  run3 = lam_session_get_run (session_of (page), 2);
   g_assert_cmpuint (run3->lr_changes->len, ==, 1);
   g_assert_cmpuint (lam_chart_get_n_markers (loss), ==, 1);
   collect_run_series (loss, &series);
@@ -639,7 +654,7 @@ test_train_runs (void)
   g_assert_nonnull (check);
   g_assert_true (gtk_check_button_get_active (check));
   gtk_check_button_set_active (check, FALSE);
-  g_assert_true (lam_train_page_get_run (page, 1)->hidden);
+  g_assert_true (lam_session_get_run (session_of (page), 1)->hidden);
   g_assert_false (chart_has_series_prefix (loss, "Run 2 "));
   g_assert_false (chart_has_series_prefix (lam_train_page_get_accuracy_chart (page), "Run 2 "));
   assert_run_colors (page, 2);
@@ -647,8 +662,8 @@ test_train_runs (void)
   g_assert_true (chart_has_series_prefix (loss, "Run 2 "));
   assert_run_colors (page, 3);
 
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "train.delete-run", "i", 1));
-  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "session.delete-run", "i", 1));
+  g_assert_cmpuint (lam_session_get_n_runs (session_of (page)), ==, 2);
   g_assert_false (chart_has_series_prefix (loss, "Run 1 "));
   g_assert_null (run_row_check (page, 1));
   assert_run_colors (page, 2);
@@ -658,13 +673,13 @@ test_train_runs (void)
   GtkLabel *note = lam_train_page_get_runs_note (page);
   for (int i = 4; i <= 11; i++)
     short_run (page);
-  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 10);
+  g_assert_cmpuint (lam_session_get_n_runs (session_of (page)), ==, 10);
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (note)));
   assert_run_colors (page, 10);
   short_run (page);
-  g_assert_cmpuint (lam_train_page_get_n_runs (page), ==, 10);
-  g_assert_cmpint (lam_train_page_get_run (page, 0)->number, ==, 3);
-  g_assert_cmpint (lam_train_page_get_run (page, 9)->number, ==, 12);
+  g_assert_cmpuint (lam_session_get_n_runs (session_of (page)), ==, 10);
+  g_assert_cmpint (lam_session_get_run (session_of (page), 0)->number, ==, 3);
+  g_assert_cmpint (lam_session_get_run (session_of (page), 9)->number, ==, 12);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (note)));
   g_assert_nonnull (strstr (gtk_label_get_text (note), "Run 2 was dropped"));
   assert_run_colors (page, 10);
@@ -690,7 +705,7 @@ test_epoch_header_stays (void)
     g_array_append_val (run->epochs, row);
   }
   g_ptr_array_add (file->runs, run);
-  lam_train_page_load_project_file (page, file);
+  lam_session_load_project_file (session_of (page), file);
   settle (300);
 
   GtkWidget *header = lam_train_page_get_epoch_header (page);
@@ -777,7 +792,7 @@ test_dataset_switch (void)
   const char *score = lam_train_page_get_test_text (train);
   if (score == NULL) {
     /* The run before was stopped: one that finishes gives a test score. */
-    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.start-pause", NULL));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "session.start-pause", NULL));
     iterate_until (state_is_idle, train, 300000);
     score = lam_train_page_get_test_text (train);
   }
@@ -860,7 +875,7 @@ test_settings_reach_data_page (void)
 {
   GtkWidget *train = GTK_WIDGET (lam_window_get_page (window, "train"));
   GtkWidget *data = GTK_WIDGET (lam_window_get_page (window, "data"));
-  LamTrainerConfig *config = lam_session_get_config (session);
+  const LamTrainerConfig *config = lam_session_get_config (session);
   LamTrainerConfig cli = lam_trainer_config_default ();
   g_assert_cmpint (config->crop_padding, ==, cli.crop_padding);
   g_assert_cmpint (config->hflip, ==, cli.hflip);

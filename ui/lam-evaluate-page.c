@@ -704,7 +704,7 @@ lam_evaluate_page_constructed (GObject *object)
 
   if (self->session == NULL)
     self->session = lam_session_new ();
-  self->evaluation = lam_evaluation_new (self->session);
+  self->evaluation = g_object_ref (lam_session_get_evaluation (self->session));
   g_signal_connect_object (self->evaluation, "updated", G_CALLBACK (on_updated), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->evaluation, "notify::busy", G_CALLBACK (on_busy_changed), self,

@@ -233,7 +233,7 @@ struct _LamEvaluation
 {
   GObject parent_instance;
 
-  LamSession *session;     /* owned */
+  LamSession *session;     /* the owner; NULL once it is gone */
   LamDataset *test_copy;   /* a reference; NULL until needed, dropped when the dataset changes */
 
   guint serial;            /* of the newest request; older results are stale */
@@ -454,6 +454,10 @@ lam_evaluation_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->session != NULL) {
+    g_object_remove_weak_pointer (G_OBJECT (self->session), (gpointer *) &self->session);
+    self->session = NULL;
+  }
   G_OBJECT_CLASS (lam_evaluation_parent_class)->dispose (object);
 }
 
@@ -469,7 +473,6 @@ lam_evaluation_finalize (GObject *object)
   g_clear_pointer (&self->history, g_ptr_array_unref);
   g_clear_pointer (&self->restored, g_ptr_array_unref);
   g_clear_error (&self->error);
-  g_clear_object (&self->session);
   G_OBJECT_CLASS (lam_evaluation_parent_class)->finalize (object);
 }
 
@@ -496,7 +499,10 @@ lam_evaluation_set_property (GObject *object, guint prop_id, const GValue *value
   LamEvaluation *self = LAM_EVALUATION (object);
   switch (prop_id) {
   case PROP_SESSION:
-    self->session = g_value_dup_object (value);
+    /* Not a reference: the session owns its evaluation. A job finishing
+     * after the session went finds its result stale (dispose). */
+    self->session = g_value_get_object (value);
+    g_object_add_weak_pointer (G_OBJECT (self->session), (gpointer *) &self->session);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -541,7 +547,7 @@ lam_evaluation_new (LamSession *session)
 }
 
 LamSession *
-lam_evaluation_get_project (LamEvaluation *self)
+lam_evaluation_get_session (LamEvaluation *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATION (self), NULL);
   return self->session;

@@ -79,7 +79,7 @@ G_DECLARE_FINAL_TYPE (LamEvaluation, lam_evaluation, LAM, EVALUATION, GObject)
 
 /* Starts at once when the project has weights already. */
 LamEvaluation *lam_evaluation_new (LamSession *session);
-LamSession *lam_evaluation_get_project (LamEvaluation *self);
+LamSession *lam_evaluation_get_session (LamEvaluation *self);
 
 /* TRUE while a worker runs (property "busy"). */
 gboolean lam_evaluation_get_busy (LamEvaluation *self);

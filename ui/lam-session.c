@@ -1,66 +1,30 @@
-#include "lam-session.h"
+#include "lam-session-private.h"
 
-struct _LamSession
-{
-  GObject parent_instance;
+#include <string.h>
 
-  char *dataset_dir;
-  LamDataset *train_set; /* owned */
-  LamDataset *test_set;  /* owned, may be NULL */
-  float mean[3];
-  float std[3];
-  guint load_serial; /* the newest load; older results are stale */
-  guint loads_running;
-
-  LamModelSpec *spec;  /* owned */
-  LamModelPlan *plan;  /* owned, NULL when the spec does not fit */
-  GError *plan_error;  /* owned, NULL when it fits */
-
-  LamTrainerConfig config;
-  gboolean training;
-  char *file_path; /* owned, NULL when untitled */
-  gboolean modified;
-
-  LamModelSpec *weights_spec; /* owned, NULL before any weights */
-  float *weights;             /* owned */
-  gsize n_weights;
-  float weights_mean[3];
-  float weights_std[3];
-  int weights_epoch;
-  /* The dataset the weights were trained on: its folder and its name, as
-   * far as known. */
-  char *weights_dataset_dir;
-  char *weights_dataset_name;
-  guint weights_run;
-};
+#include "lam-evaluation.h"
 
 G_DEFINE_FINAL_TYPE (LamSession, lam_session, G_TYPE_OBJECT)
 
-enum
-{
-  PROP_0,
-  PROP_HAS_DATASET,
-  PROP_LOADING,
-  PROP_DATASET_DIR,
-  PROP_DATASET_NAME,
-  PROP_MODEL_VALID,
-  PROP_TRAINING,
-  PROP_FILE_PATH,
-  PROP_MODIFIED,
-  N_PROPS
-};
+GParamSpec *lam_session_properties[LAM_SESSION_N_PROPS];
+guint lam_session_signals[LAM_SESSION_N_SIGNALS];
+#define properties lam_session_properties
+#define signals lam_session_signals
 
-enum
+void
+lam_session_notify (LamSession *self, guint prop_id)
 {
-  DATASET_CHANGED,
-  SPEC_CHANGED,
-  WEIGHTS_CHANGED,
-  SETTINGS_CHANGED,
-  N_SIGNALS
-};
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
 
-static GParamSpec *properties[N_PROPS];
-static guint signals[N_SIGNALS];
+static void
+lam_session_dispose (GObject *object)
+{
+  LamSession *self = LAM_SESSION (object);
+  lam_session_dispose_training (self);
+  g_clear_object (&self->evaluation);
+  G_OBJECT_CLASS (lam_session_parent_class)->dispose (object);
+}
 
 static void
 lam_session_finalize (GObject *object)
@@ -68,6 +32,7 @@ lam_session_finalize (GObject *object)
   LamSession *self = LAM_SESSION (object);
   g_clear_pointer (&self->dataset_dir, g_free);
   g_clear_pointer (&self->file_path, g_free);
+  g_clear_pointer (&self->device, g_free);
   g_clear_pointer (&self->train_set, lam_dataset_free);
   g_clear_pointer (&self->test_set, lam_dataset_free);
   g_clear_pointer (&self->spec, lam_model_spec_free);
@@ -80,81 +45,371 @@ lam_session_finalize (GObject *object)
   G_OBJECT_CLASS (lam_session_parent_class)->finalize (object);
 }
 
+static LamSessionNormalize
+normalization_of (const LamTrainerConfig *config)
+{
+  if (config->normalize_from_data)
+    return LAM_SESSION_NORMALIZE_DATA;
+  gboolean identity = TRUE;
+  for (int c = 0; c < 3; c++)
+    identity = identity && config->mean[c] == 0 && config->std[c] == 1;
+  return identity ? LAM_SESSION_NORMALIZE_NONE : LAM_SESSION_NORMALIZE_CUSTOM;
+}
+
 static void
 lam_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   LamSession *self = LAM_SESSION (object);
+  const LamTrainerConfig *c = &self->config;
   switch (prop_id) {
-  case PROP_HAS_DATASET:
+  case LAM_SESSION_PROP_HAS_DATASET:
     g_value_set_boolean (value, self->train_set != NULL);
     break;
-  case PROP_LOADING:
+  case LAM_SESSION_PROP_LOADING:
     g_value_set_boolean (value, self->loads_running > 0);
     break;
-  case PROP_DATASET_DIR:
+  case LAM_SESSION_PROP_DATASET_DIR:
     g_value_set_string (value, self->dataset_dir);
     break;
-  case PROP_DATASET_NAME:
+  case LAM_SESSION_PROP_DATASET_NAME:
     g_value_set_string (value, lam_session_get_dataset_name (self));
     break;
-  case PROP_MODEL_VALID:
+  case LAM_SESSION_PROP_MODEL_VALID:
     g_value_set_boolean (value, self->plan != NULL);
     break;
-  case PROP_TRAINING:
-    g_value_set_boolean (value, self->training);
+  case LAM_SESSION_PROP_TRAINING:
+    g_value_set_boolean (value, self->state != LAM_TRAIN_STATE_IDLE);
     break;
-  case PROP_FILE_PATH:
+  case LAM_SESSION_PROP_FILE_PATH:
     g_value_set_string (value, self->file_path);
     break;
-  case PROP_MODIFIED:
+  case LAM_SESSION_PROP_MODIFIED:
     g_value_set_boolean (value, self->modified);
+    break;
+  case LAM_SESSION_PROP_STATE:
+    g_value_set_int (value, self->state);
+    break;
+  case LAM_SESSION_PROP_STEP:
+    g_value_set_int64 (value, self->step);
+    break;
+  case LAM_SESSION_PROP_ERROR:
+    g_value_set_string (value, self->error);
+    break;
+  case LAM_SESSION_PROP_RUNS_NOTE:
+    g_value_set_string (value, self->runs_note);
+    break;
+  case LAM_SESSION_PROP_CAN_CONTINUE:
+    g_value_set_boolean (value, lam_session_get_can_continue (self));
+    break;
+  case LAM_SESSION_PROP_CONTINUE_RUN:
+    g_value_set_boolean (value, self->continue_run);
+    break;
+  case LAM_SESSION_PROP_EPOCHS:
+    g_value_set_int (value, c->epochs);
+    break;
+  case LAM_SESSION_PROP_BATCH_SIZE:
+    g_value_set_int (value, c->batch_size);
+    break;
+  case LAM_SESSION_PROP_OPTIMIZER:
+    g_value_set_uint (value, c->optimizer.kind);
+    break;
+  case LAM_SESSION_PROP_LR:
+    g_value_set_double (value, c->optimizer.lr);
+    break;
+  case LAM_SESSION_PROP_MOMENTUM:
+    g_value_set_double (value, c->optimizer.momentum);
+    break;
+  case LAM_SESSION_PROP_WEIGHT_DECAY:
+    g_value_set_double (value, c->optimizer.weight_decay);
+    break;
+  case LAM_SESSION_PROP_SCHEDULE:
+    g_value_set_uint (value, c->schedule.kind);
+    break;
+  case LAM_SESSION_PROP_STEP_SIZE:
+    g_value_set_int (value, c->schedule.step_size);
+    break;
+  case LAM_SESSION_PROP_GAMMA:
+    g_value_set_double (value, c->schedule.gamma);
+    break;
+  case LAM_SESSION_PROP_ETA_MIN:
+    g_value_set_double (value, c->schedule.eta_min);
+    break;
+  case LAM_SESSION_PROP_NORMALIZATION:
+    g_value_set_uint (value, normalization_of (c));
+    break;
+  case LAM_SESSION_PROP_NORM_MEAN:
+    g_value_set_double (value, self->custom_mean);
+    break;
+  case LAM_SESSION_PROP_NORM_STD:
+    g_value_set_double (value, self->custom_std);
+    break;
+  case LAM_SESSION_PROP_CROP_PADDING:
+    g_value_set_int (value, c->crop_padding);
+    break;
+  case LAM_SESSION_PROP_HFLIP:
+    g_value_set_boolean (value, c->hflip);
+    break;
+  case LAM_SESSION_PROP_VAL_FRACTION:
+    g_value_set_double (value, c->val_fraction);
+    break;
+  case LAM_SESSION_PROP_SEED:
+    g_value_set_uint64 (value, c->seed);
+    break;
+  case LAM_SESSION_PROP_DEVICE:
+    g_value_set_string (value, self->device);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
+/* The mean and std a run normalises with, when the lesson gives them. */
+static void
+apply_normalization (LamSession *self, LamSessionNormalize normalization)
+{
+  LamTrainerConfig *c = &self->config;
+  c->normalize_from_data = normalization == LAM_SESSION_NORMALIZE_DATA;
+  for (int ch = 0; ch < 3; ch++) {
+    gboolean custom = normalization == LAM_SESSION_NORMALIZE_CUSTOM;
+    c->mean[ch] = custom ? (float) self->custom_mean : 0;
+    c->std[ch] = custom ? (float) self->custom_std : 1;
+  }
+}
+
+/* Each optimizer's usual starting rate, as the tutorials use them, and
+ * AdamW's usual decay, as the command line sets them. */
+static void
+choose_optimizer (LamSession *self, LamOptimizerKind kind)
+{
+  LamOptimizerConfig *o = &self->config.optimizer;
+  double decay = o->weight_decay;
+  double momentum = o->momentum;
+  *o = lam_optimizer_config_default (kind);
+  o->lr = kind == LAM_OPTIMIZER_SGD ? 0.01 : 0.001;
+  o->momentum = momentum;
+  o->weight_decay = kind == LAM_OPTIMIZER_ADAMW && decay == 0   ? 0.01
+                    : kind != LAM_OPTIMIZER_ADAMW && decay == 0.01 ? 0
+                                                                   : decay;
+  lam_session_notify (self, LAM_SESSION_PROP_LR);
+  lam_session_notify (self, LAM_SESSION_PROP_WEIGHT_DECAY);
+}
+
+static void
+lam_session_set_property (GObject *object, guint prop_id, const GValue *value,
+                          GParamSpec *pspec)
+{
+  LamSession *self = LAM_SESSION (object);
+  LamTrainerConfig *c = &self->config;
+  LamTrainerConfig before = *c;
+  double custom_before[2] = { self->custom_mean, self->custom_std };
+  g_autofree char *device_before = g_strdup (self->device);
+
+  /* Only the learning rate follows an edit while a run trains; a view
+   * that lets another through is put back. */
+  if (self->state != LAM_TRAIN_STATE_IDLE && prop_id != LAM_SESSION_PROP_LR &&
+      prop_id != LAM_SESSION_PROP_CONTINUE_RUN) {
+    lam_session_notify (self, prop_id);
+    return;
+  }
+  switch (prop_id) {
+  case LAM_SESSION_PROP_CONTINUE_RUN:
+    if (self->continue_run != g_value_get_boolean (value)) {
+      self->continue_run = g_value_get_boolean (value);
+      lam_session_notify (self, prop_id);
+    }
+    return;
+  case LAM_SESSION_PROP_EPOCHS:
+    c->epochs = g_value_get_int (value);
+    /* Cosine runs over the whole run, as --schedule cosine does. */
+    c->schedule.t_max = c->epochs;
+    break;
+  case LAM_SESSION_PROP_BATCH_SIZE:
+    c->batch_size = g_value_get_int (value);
+    break;
+  case LAM_SESSION_PROP_OPTIMIZER:
+    if (g_value_get_uint (value) != c->optimizer.kind)
+      choose_optimizer (self, g_value_get_uint (value));
+    break;
+  case LAM_SESSION_PROP_LR:
+    c->optimizer.lr = g_value_get_double (value);
+    break;
+  case LAM_SESSION_PROP_MOMENTUM:
+    c->optimizer.momentum = g_value_get_double (value);
+    break;
+  case LAM_SESSION_PROP_WEIGHT_DECAY:
+    c->optimizer.weight_decay = g_value_get_double (value);
+    break;
+  case LAM_SESSION_PROP_SCHEDULE:
+    c->schedule.kind = g_value_get_uint (value);
+    c->schedule.t_max = c->epochs;
+    break;
+  case LAM_SESSION_PROP_STEP_SIZE:
+    c->schedule.step_size = g_value_get_int (value);
+    break;
+  case LAM_SESSION_PROP_GAMMA:
+    c->schedule.gamma = g_value_get_double (value);
+    break;
+  case LAM_SESSION_PROP_ETA_MIN:
+    c->schedule.eta_min = g_value_get_double (value);
+    break;
+  case LAM_SESSION_PROP_NORMALIZATION:
+    if (g_value_get_uint (value) != normalization_of (c))
+      apply_normalization (self, g_value_get_uint (value));
+    break;
+  case LAM_SESSION_PROP_NORM_MEAN:
+    self->custom_mean = g_value_get_double (value);
+    if (normalization_of (c) == LAM_SESSION_NORMALIZE_CUSTOM)
+      apply_normalization (self, LAM_SESSION_NORMALIZE_CUSTOM);
+    break;
+  case LAM_SESSION_PROP_NORM_STD:
+    self->custom_std = g_value_get_double (value);
+    if (normalization_of (c) == LAM_SESSION_NORMALIZE_CUSTOM)
+      apply_normalization (self, LAM_SESSION_NORMALIZE_CUSTOM);
+    break;
+  case LAM_SESSION_PROP_CROP_PADDING:
+    c->crop_padding = g_value_get_int (value);
+    break;
+  case LAM_SESSION_PROP_HFLIP:
+    c->hflip = g_value_get_boolean (value);
+    break;
+  case LAM_SESSION_PROP_VAL_FRACTION:
+    c->val_fraction = g_value_get_double (value);
+    break;
+  case LAM_SESSION_PROP_SEED:
+    c->seed = g_value_get_uint64 (value);
+    break;
+  case LAM_SESSION_PROP_DEVICE:
+    g_free (self->device);
+    self->device = g_value_dup_string (value);
+    if (self->device == NULL)
+      self->device = g_strdup ("auto");
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
+  }
+  /* The same value again (a bound view echoing it back) is no edit. */
+  if (memcmp (&before, c, sizeof before) == 0 && custom_before[0] == self->custom_mean &&
+      custom_before[1] == self->custom_std && g_strcmp0 (device_before, self->device) == 0)
+    return;
+  lam_session_notify (self, prop_id);
+  if (prop_id == LAM_SESSION_PROP_LR)
+    lam_session_lr_edited (self);
+  lam_session_set_modified (self, TRUE);
+  g_signal_emit (self, signals[LAM_SESSION_SIGNAL_SETTINGS_CHANGED], 0);
+}
+
+static GParamSpec *
+setting_int (const char *name, int min, int max, int fallback)
+{
+  return g_param_spec_int (name, NULL, NULL, min, max, fallback,
+                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+}
+
+static GParamSpec *
+setting_uint (const char *name, guint max)
+{
+  return g_param_spec_uint (name, NULL, NULL, 0, max, 0,
+                            G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+}
+
+static GParamSpec *
+setting_double (const char *name, double min, double max, double fallback)
+{
+  return g_param_spec_double (name, NULL, NULL, min, max, fallback,
+                              G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                G_PARAM_EXPLICIT_NOTIFY);
+}
+
 static void
 lam_session_class_init (LamSessionClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = lam_session_dispose;
   object_class->finalize = lam_session_finalize;
   object_class->get_property = lam_session_get_property;
+  object_class->set_property = lam_session_set_property;
 
-  properties[PROP_HAS_DATASET] =
-    g_param_spec_boolean ("has-dataset", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_LOADING] =
-    g_param_spec_boolean ("loading", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_DATASET_DIR] =
-    g_param_spec_string ("dataset-dir", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_DATASET_NAME] =
-    g_param_spec_string ("dataset-name", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_MODEL_VALID] =
-    g_param_spec_boolean ("model-valid", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_TRAINING] =
-    g_param_spec_boolean ("training", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_FILE_PATH] =
-    g_param_spec_string ("file-path", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_MODIFIED] =
-    g_param_spec_boolean ("modified", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+  properties[LAM_SESSION_PROP_HAS_DATASET] =
+    g_param_spec_boolean ("has-dataset", NULL, NULL, FALSE, ro);
+  properties[LAM_SESSION_PROP_LOADING] = g_param_spec_boolean ("loading", NULL, NULL, FALSE, ro);
+  properties[LAM_SESSION_PROP_DATASET_DIR] =
+    g_param_spec_string ("dataset-dir", NULL, NULL, NULL, ro);
+  properties[LAM_SESSION_PROP_DATASET_NAME] =
+    g_param_spec_string ("dataset-name", NULL, NULL, NULL, ro);
+  properties[LAM_SESSION_PROP_MODEL_VALID] =
+    g_param_spec_boolean ("model-valid", NULL, NULL, FALSE, ro);
+  properties[LAM_SESSION_PROP_TRAINING] = g_param_spec_boolean ("training", NULL, NULL, FALSE, ro);
+  properties[LAM_SESSION_PROP_FILE_PATH] = g_param_spec_string ("file-path", NULL, NULL, NULL, ro);
+  properties[LAM_SESSION_PROP_MODIFIED] = g_param_spec_boolean ("modified", NULL, NULL, FALSE, ro);
+  properties[LAM_SESSION_PROP_STATE] =
+    g_param_spec_int ("state", NULL, NULL, LAM_TRAIN_STATE_IDLE, LAM_TRAIN_STATE_PAUSED,
+                      LAM_TRAIN_STATE_IDLE, ro);
+  properties[LAM_SESSION_PROP_STEP] = g_param_spec_int64 ("step", NULL, NULL, 0, G_MAXINT64, 0, ro);
+  properties[LAM_SESSION_PROP_ERROR] = g_param_spec_string ("error", NULL, NULL, NULL, ro);
+  properties[LAM_SESSION_PROP_RUNS_NOTE] = g_param_spec_string ("runs-note", NULL, NULL, NULL, ro);
+  properties[LAM_SESSION_PROP_CAN_CONTINUE] =
+    g_param_spec_boolean ("can-continue", NULL, NULL, FALSE, ro);
+  properties[LAM_SESSION_PROP_CONTINUE_RUN] =
+    g_param_spec_boolean ("continue-run", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
-  signals[DATASET_CHANGED] = g_signal_new ("dataset-changed", G_TYPE_FROM_CLASS (klass),
-                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SPEC_CHANGED] = g_signal_new ("spec-changed", G_TYPE_FROM_CLASS (klass),
-                                        G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SETTINGS_CHANGED] = g_signal_new ("settings-changed", G_TYPE_FROM_CLASS (klass),
-                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[WEIGHTS_CHANGED] = g_signal_new ("weights-changed", G_TYPE_FROM_CLASS (klass),
-                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* The ranges are the Train page's and `lamina train`'s. */
+  properties[LAM_SESSION_PROP_EPOCHS] = setting_int ("epochs", 1, 100000, 5);
+  properties[LAM_SESSION_PROP_BATCH_SIZE] = setting_int ("batch-size", 1, 65536, 64);
+  properties[LAM_SESSION_PROP_OPTIMIZER] = setting_uint ("optimizer", LAM_OPTIMIZER_ADAMW);
+  properties[LAM_SESSION_PROP_LR] = setting_double ("lr", 0, 1000, 0.001);
+  properties[LAM_SESSION_PROP_MOMENTUM] = setting_double ("momentum", 0, 1, 0);
+  properties[LAM_SESSION_PROP_WEIGHT_DECAY] = setting_double ("weight-decay", 0, 1000, 0);
+  properties[LAM_SESSION_PROP_SCHEDULE] = setting_uint ("schedule", LAM_SCHEDULE_COSINE);
+  properties[LAM_SESSION_PROP_STEP_SIZE] = setting_int ("step-size", 0, 100000, 10);
+  properties[LAM_SESSION_PROP_GAMMA] = setting_double ("gamma", 0, 1, 0.1);
+  properties[LAM_SESSION_PROP_ETA_MIN] = setting_double ("eta-min", 0, 1000, 0);
+  properties[LAM_SESSION_PROP_NORMALIZATION] =
+    setting_uint ("normalization", LAM_SESSION_NORMALIZE_CUSTOM);
+  properties[LAM_SESSION_PROP_NORM_MEAN] = setting_double ("norm-mean", -1000, 1000, 0.5);
+  properties[LAM_SESSION_PROP_NORM_STD] = setting_double ("norm-std", 1e-6, 1000, 0.5);
+  properties[LAM_SESSION_PROP_CROP_PADDING] = setting_int ("crop-padding", 0, 64, 0);
+  properties[LAM_SESSION_PROP_HFLIP] =
+    g_param_spec_boolean ("hflip", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[LAM_SESSION_PROP_VAL_FRACTION] = setting_double ("val-fraction", 0, 0.99, 0.1);
+  properties[LAM_SESSION_PROP_SEED] =
+    g_param_spec_uint64 ("seed", NULL, NULL, 0, G_MAXUINT64, 1,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[LAM_SESSION_PROP_DEVICE] =
+    g_param_spec_string ("device", NULL, NULL, "auto",
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, LAM_SESSION_N_PROPS, properties);
+
+  signals[LAM_SESSION_SIGNAL_DATASET_CHANGED] =
+    g_signal_new ("dataset-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+  signals[LAM_SESSION_SIGNAL_SPEC_CHANGED] =
+    g_signal_new ("spec-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+  signals[LAM_SESSION_SIGNAL_SETTINGS_CHANGED] =
+    g_signal_new ("settings-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+  signals[LAM_SESSION_SIGNAL_WEIGHTS_CHANGED] =
+    g_signal_new ("weights-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+  signals[LAM_SESSION_SIGNAL_COMMIT_EDITS] =
+    g_signal_new ("commit-edits", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+  /* The event is borrowed for the emission: a const LamTrainerEvent*. */
+  signals[LAM_SESSION_SIGNAL_TRAINING_EVENT] =
+    g_signal_new ("training-event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  /* A project file was read in (or a new project begun): views that
+   * say how things stand start from the session's state again. */
+  signals[LAM_SESSION_SIGNAL_PROJECT_LOADED] =
+    g_signal_new ("project-loaded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+  signals[LAM_SESSION_SIGNAL_RUNS_CHANGED] =
+    g_signal_new ("runs-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -162,20 +417,71 @@ lam_session_init (LamSession *self)
 {
   self->config = lam_trainer_config_default ();
   self->config.epochs = 5;
-  self->config.batch_size = 64;
   self->config.normalize_from_data = TRUE;
+  self->custom_mean = 0.5;
+  self->custom_std = 0.5;
+  self->device = g_strdup ("auto");
   for (int c = 0; c < 3; c++)
     self->std[c] = 1;
   self->spec = lam_model_spec_preset ("mlp", NULL);
   if (self->spec == NULL)
     self->spec = lam_model_spec_new ();
   lam_session_set_spec (self, self->spec);
+  lam_session_init_training (self);
+  self->evaluation = lam_evaluation_new (self);
 }
 
 LamSession *
 lam_session_new (void)
 {
   return g_object_new (LAM_TYPE_SESSION, NULL);
+}
+
+const LamTrainerConfig *
+lam_session_get_config (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), NULL);
+  return &self->config;
+}
+
+void
+lam_session_set_config (LamSession *self, const LamTrainerConfig *config)
+{
+  g_return_if_fail (LAM_IS_SESSION (self));
+  g_return_if_fail (config != NULL);
+  self->config = *config;
+  self->config.report_every = 0;
+  self->config.schedule.t_max = self->config.epochs;
+  if (normalization_of (config) == LAM_SESSION_NORMALIZE_CUSTOM) {
+    self->custom_mean = config->mean[0];
+    self->custom_std = config->std[0];
+  }
+  g_object_freeze_notify (G_OBJECT (self));
+  for (guint id = LAM_SESSION_FIRST_SETTING; id < LAM_SESSION_N_PROPS; id++)
+    lam_session_notify (self, id);
+  g_object_thaw_notify (G_OBJECT (self));
+  g_signal_emit (self, signals[LAM_SESSION_SIGNAL_SETTINGS_CHANGED], 0);
+}
+
+const char *
+lam_session_get_device (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), NULL);
+  return self->device;
+}
+
+void
+lam_session_commit_edits (LamSession *self)
+{
+  g_return_if_fail (LAM_IS_SESSION (self));
+  g_signal_emit (self, signals[LAM_SESSION_SIGNAL_COMMIT_EDITS], 0);
+}
+
+LamEvaluation *
+lam_session_get_evaluation (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), NULL);
+  return self->evaluation;
 }
 
 /* Dataset loading */
@@ -218,7 +524,7 @@ set_loading (LamSession *self, int delta)
   gboolean was = self->loads_running > 0;
   self->loads_running += delta;
   if (was != (self->loads_running > 0))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[LAM_SESSION_PROP_LOADING]);
 }
 
 static void
@@ -253,10 +559,10 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   }
 
   g_object_freeze_notify (G_OBJECT (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_DATASET]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET_DIR]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET_NAME]);
-  g_signal_emit (self, signals[DATASET_CHANGED], 0);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[LAM_SESSION_PROP_HAS_DATASET]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[LAM_SESSION_PROP_DATASET_DIR]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[LAM_SESSION_PROP_DATASET_NAME]);
+  g_signal_emit (self, signals[LAM_SESSION_SIGNAL_DATASET_CHANGED], 0);
   /* The model's input follows the dataset. */
   g_autoptr (LamModelSpec) spec = lam_model_spec_copy (self->spec);
   lam_session_set_spec (self, spec);
@@ -273,7 +579,7 @@ lam_session_load_dataset_async (LamSession *self, const char *dir, GCancellable 
 
   GTask *outer = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (outer, lam_session_load_dataset_async);
-  if (self->training) {
+  if (self->state != LAM_TRAIN_STATE_IDLE) {
     g_task_return_new_error (outer, G_IO_ERROR, G_IO_ERROR_BUSY,
                              "Stop training before opening another dataset (%s).", dir);
     g_object_unref (outer);
@@ -376,9 +682,10 @@ lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
     g_clear_pointer (&self->plan, lam_model_plan_free);
   }
 
-  g_signal_emit (self, signals[SPEC_CHANGED], 0);
+  lam_session_spec_changed_for_training (self);
+  g_signal_emit (self, signals[LAM_SESSION_SIGNAL_SPEC_CHANGED], 0);
   if (was_valid != (self->plan != NULL))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_VALID]);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[LAM_SESSION_PROP_MODEL_VALID]);
 }
 
 const LamModelSpec *
@@ -405,27 +712,10 @@ lam_session_get_model_valid (LamSession *self)
   return self->plan != NULL;
 }
 
-LamTrainerConfig *
-lam_session_get_config (LamSession *self)
-{
-  return &self->config;
-}
-
-void
-lam_session_set_training (LamSession *self, gboolean training)
-{
-  g_return_if_fail (LAM_IS_SESSION (self));
-  training = !!training;
-  if (self->training == training)
-    return;
-  self->training = training;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
-}
-
 gboolean
 lam_session_get_training (LamSession *self)
 {
-  return self->training;
+  return self->state != LAM_TRAIN_STATE_IDLE;
 }
 
 void
@@ -450,14 +740,7 @@ lam_session_set_weights (LamSession *self, const LamModelSpec *spec, const float
   g_free (self->weights_dataset_name);
   self->weights_dataset_dir = g_strdup (self->dataset_dir);
   self->weights_dataset_name = g_strdup (lam_session_get_dataset_name (self));
-  g_signal_emit (self, signals[WEIGHTS_CHANGED], 0);
-}
-
-void
-lam_session_settings_changed (LamSession *self)
-{
-  g_return_if_fail (LAM_IS_SESSION (self));
-  g_signal_emit (self, signals[SETTINGS_CHANGED], 0);
+  g_signal_emit (self, signals[LAM_SESSION_SIGNAL_WEIGHTS_CHANGED], 0);
 }
 
 void
@@ -468,6 +751,13 @@ lam_session_set_weights_dataset (LamSession *self, const char *dir, const char *
   g_free (self->weights_dataset_name);
   self->weights_dataset_dir = g_strdup (dir);
   self->weights_dataset_name = g_strdup (name);
+}
+
+const char *
+lam_session_get_weights_dataset_dir (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), NULL);
+  return self->weights != NULL ? self->weights_dataset_dir : NULL;
 }
 
 gboolean
@@ -537,7 +827,7 @@ lam_session_clear_weights (LamSession *self)
   self->n_weights = 0;
   self->weights_epoch = 0;
   self->weights_run++;
-  g_signal_emit (self, signals[WEIGHTS_CHANGED], 0);
+  g_signal_emit (self, signals[LAM_SESSION_SIGNAL_WEIGHTS_CHANGED], 0);
 }
 
 void
@@ -548,7 +838,7 @@ lam_session_set_file_path (LamSession *self, const char *path)
     return;
   g_free (self->file_path);
   self->file_path = g_strdup (path);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE_PATH]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[LAM_SESSION_PROP_FILE_PATH]);
 }
 
 const char *
@@ -566,7 +856,7 @@ lam_session_set_modified (LamSession *self, gboolean modified)
   if (self->modified == modified)
     return;
   self->modified = modified;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[LAM_SESSION_PROP_MODIFIED]);
 }
 
 gboolean

@@ -1,13 +1,21 @@
-/* lam-session.h: the lesson the window's pages share — the dataset, the model
- * spec being edited and its shape-inference result, and the training
- * settings. Pages observe its properties and signals instead of talking to
- * each other. */
+/* lam-session.h: the lesson — the dataset and its statistics, the model
+ * spec, every training setting, the trainer and its runs, the newest
+ * weights and their evaluation. The window's pages are views of one
+ * session: they bind to its properties, follow its signals and drive it
+ * through its "session" action group, and hold no copies of their own.
+ *
+ * A GObject in ui/ rather than a plain struct in core/: the pages need
+ * property notification and GActions, and the command line has its own,
+ * simpler owner of a run. What the two share lives in core: the settings
+ * struct (LamTrainerConfig) with its defaults, the trainer and the project
+ * file. */
 #pragma once
 
 #include <gio/gio.h>
 
 #include "lam-dataset.h"
 #include "lam-model.h"
+#include "lam-project-file.h"
 #include "lam-trainer.h"
 
 G_BEGIN_DECLS
@@ -15,11 +23,32 @@ G_BEGIN_DECLS
 #define LAM_TYPE_SESSION (lam_session_get_type ())
 G_DECLARE_FINAL_TYPE (LamSession, lam_session, LAM, SESSION, GObject)
 
+typedef struct _LamEvaluation LamEvaluation;
+
+typedef enum
+{
+  LAM_TRAIN_STATE_IDLE,
+  LAM_TRAIN_STATE_RUNNING,
+  LAM_TRAIN_STATE_PAUSED,
+} LamTrainState;
+
+/* Normalisation, as the Train page offers it (property "normalization"). */
+typedef enum
+{
+  LAM_SESSION_NORMALIZE_DATA,   /* by the training images' mean and std */
+  LAM_SESSION_NORMALIZE_NONE,   /* pixels 0 to 1 */
+  LAM_SESSION_NORMALIZE_CUSTOM, /* by "norm-mean" and "norm-std" */
+} LamSessionNormalize;
+
+/* Runs kept, the current one included; each keeps its own colour from the
+ * charts' palette while it is kept. */
+#define LAM_SESSION_MAX_RUNS 10
+
 LamSession *lam_session_new (void);
 
 /* Dataset. Loading runs on a worker thread (GTask); a newer load makes an
  * older one's result stale, and a stale result is dropped. On success the
- * project emits "dataset-changed" and notifies "dataset-dir",
+ * session emits "dataset-changed" and notifies "dataset-dir",
  * "dataset-name" and "has-dataset". */
 void lam_session_load_dataset_async (LamSession *self, const char *dir,
                                      GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -46,14 +75,73 @@ const LamModelPlan *lam_session_get_plan (LamSession *self);
 const GError *lam_session_get_plan_error (LamSession *self);
 gboolean lam_session_get_model_valid (LamSession *self); /* property "model-valid" */
 
-/* TRUE while a training run holds the datasets: loading another one is
- * refused then, so the run never reads freed images. Property "training". */
-void lam_session_set_training (LamSession *self, gboolean training);
-gboolean lam_session_get_training (LamSession *self);
+/* Training settings. Each is also a property with notify, for views to
+ * bind to: "epochs", "batch-size", "optimizer" (a LamOptimizerKind), "lr",
+ * "momentum", "weight-decay", "schedule" (a LamScheduleKind), "step-size",
+ * "gamma", "eta-min", "normalization" (a LamSessionNormalize), "norm-mean",
+ * "norm-std", "crop-padding", "hflip",
+ * "val-fraction", "seed" and "device" ("auto", "cpu" or "cuda"). Setting
+ * one is a user's edit: the session is modified and emits
+ * "settings-changed". Choosing another optimizer gives it its usual rate
+ * (and AdamW its usual decay), as `lamina train` does. The learning rate
+ * may change while training (the trainer takes it at the next batch); the
+ * others only while idle. */
+const LamTrainerConfig *lam_session_get_config (LamSession *self);
+/* All settings at once (an opened project, a new one): notifies every
+ * setting and emits "settings-changed", without the optimizer's
+ * defaults. */
+void lam_session_set_config (LamSession *self, const LamTrainerConfig *config);
+const char *lam_session_get_device (LamSession *self);
+/* Asks views to hand over what is typed but not yet applied (a spin
+ * button's text): emitted ("commit-edits") before a run starts and before
+ * a save reads the settings. */
+void lam_session_commit_edits (LamSession *self);
 
-/* The weights of the newest model, published by the Train page at every
- * epoch's end and when a run ends: a copy, never the buffer being trained.
- * Emits "weights-changed". epoch is the number of epochs done (1-based). */
+/* Training. One action group, inserted as "session" into the window:
+ * session.start-pause (Start when idle, Pause when running, Resume when
+ * paused), session.start (start or resume), session.pause, session.step
+ * (one batch when paused; idle: a new run paused after its first batch;
+ * running: a pause after the batch in flight), session.stop and
+ * session.delete-run (the run's number). Each is enabled when it can do
+ * something. */
+GActionGroup *lam_session_get_actions (LamSession *self);
+gboolean lam_session_can_start (LamSession *self);
+LamTrainState lam_session_get_state (LamSession *self); /* property "state" */
+gint64 lam_session_get_step (LamSession *self);         /* property "step" */
+/* Why the last run could not start or stopped, or NULL (property "error"). */
+const char *lam_session_get_error (LamSession *self);
+/* TRUE while a run holds the datasets: loading another one is refused
+ * then, so the run never reads freed images. Property "training". */
+gboolean lam_session_get_training (LamSession *self);
+/* A copy of the weights being trained (NULL before any run). */
+float *lam_session_dup_params (LamSession *self, gsize *n_params);
+
+/* Runs, oldest first; the newest is the current one. "runs-changed" says
+ * that one came, went, was hidden or shown. While a run trains,
+ * "training-event" hands each trainer event to views after the session
+ * has recorded it in the current run. */
+guint lam_session_get_n_runs (LamSession *self);
+const LamProjectRun *lam_session_get_run (LamSession *self, guint index);
+const LamProjectRun *lam_session_get_current_run (LamSession *self);
+void lam_session_set_run_visible (LamSession *self, int number, gboolean visible);
+/* FALSE when there is no such run, or it is the one training. */
+gboolean lam_session_delete_run (LamSession *self, int number);
+/* Which runs were dropped to keep LAM_SESSION_MAX_RUNS, or NULL
+ * (property "runs-note"). */
+const char *lam_session_get_runs_note (LamSession *self);
+
+/* Whether Start continues the last run rather than beginning afresh:
+ * property "continue-run", meaningful while "can-continue" is TRUE (there
+ * are weights and optimizer state of the current spec to go on from). */
+gboolean lam_session_get_can_continue (LamSession *self);
+gboolean lam_session_get_continue_run (LamSession *self);
+void lam_session_set_continue_run (LamSession *self, gboolean continue_run);
+/* Where the run that can continue stopped; FALSE when none can. */
+gboolean lam_session_get_resume_position (LamSession *self, int *epochs_done, gint64 *step);
+
+/* The weights of the newest model, published at every epoch's end and
+ * when a run ends: a copy, never the buffer being trained. Emits
+ * "weights-changed". epoch is the number of epochs done (1-based). */
 void lam_session_set_weights (LamSession *self, const LamModelSpec *spec, const float *params,
                               gsize n_params, const float *mean, const float *std, int epoch);
 /* Borrowed; NULL before any weights were published. The spec has its input
@@ -66,10 +154,7 @@ int lam_session_get_weights_epoch (LamSession *self);
  * weights from a project file belong to the file's dataset folder, which
  * may not be open yet. */
 void lam_session_set_weights_dataset (LamSession *self, const char *dir, const char *name);
-/* Says that the training settings (lam_session_get_config) changed: emits
- * "settings-changed", which views of them (the Data page's normalisation
- * and augmentation) follow. */
-void lam_session_settings_changed (LamSession *self);
+const char *lam_session_get_weights_dataset_dir (LamSession *self); /* NULL: unknown */
 /* FALSE when the weights were trained on another dataset folder than the
  * one open; *trained_on names that dataset (its name, else its folder). */
 gboolean lam_session_get_weights_match_dataset (LamSession *self, const char **trained_on);
@@ -77,18 +162,30 @@ gboolean lam_session_get_weights_match_dataset (LamSession *self, const char **t
  * tell "the next epoch of the same run" from "another run". */
 guint lam_session_get_weights_run (LamSession *self);
 void lam_session_begin_run (LamSession *self);
-/* Drops the published weights (a new project, or one saved without any):
- * emits "weights-changed" when there were some. */
+/* Drops the published weights: emits "weights-changed" when there were
+ * some. */
 void lam_session_clear_weights (LamSession *self);
 
-/* The file the project was opened from or saved to (NULL: untitled), and
+/* The test set run through the newest weights, and each epoch's
+ * predictions of the current run: the Evaluate page's model. */
+LamEvaluation *lam_session_get_evaluation (LamSession *self);
+
+/* Files. fill writes the whole lesson (spec, settings, dataset, runs,
+ * weights, resume state, prediction history) into file; load reads it
+ * back, replacing runs, weights and settings (the dataset itself is the
+ * caller's to open: its errors belong on the Data page); reset is New
+ * Project: the default spec and settings, no runs, no weights. Only while
+ * idle. Each leaves "modified" to the caller; load and reset emit
+ * "project-loaded" at the end. */
+void lam_session_fill_project_file (LamSession *self, LamProjectFile *file);
+void lam_session_load_project_file (LamSession *self, const LamProjectFile *file);
+void lam_session_reset (LamSession *self);
+
+/* The file the session was opened from or saved to (NULL: untitled), and
  * whether it changed since: properties "file-path" and "modified". */
 void lam_session_set_file_path (LamSession *self, const char *path);
 const char *lam_session_get_file_path (LamSession *self);
 void lam_session_set_modified (LamSession *self, gboolean modified);
 gboolean lam_session_get_modified (LamSession *self);
-
-/* Training settings, edited in place by the Train page. */
-LamTrainerConfig *lam_session_get_config (LamSession *self);
 
 G_END_DECLS

@@ -7,27 +7,22 @@
 #include "lam-project-file.h"
 #include "lam-ui-util.h"
 
-/* How many runs are kept, the current one included; each has its own
- * colour from the charts' run palette while it is kept. */
-#define MAX_KEPT_RUNS LAM_CHART_N_RUN_COLORS
-/* Long layer lists are shortened in run labels. */
-#define MODEL_LABEL_CHARS 32
+/* The Train page is a view of the session: its fields are bound to the
+ * session's settings, its buttons are the session's actions, and its
+ * charts, progress and epoch table draw the session's runs and the events
+ * of the one training. */
 
-/* Runs are kept as the project file stores them, so saving and opening
- * need no conversion. */
+G_STATIC_ASSERT (LAM_SESSION_MAX_RUNS <= LAM_CHART_N_RUN_COLORS);
+
 typedef LamProjectRun Run;
-
-static void
-run_free (Run *run)
-{
-  lam_project_run_free (run);
-}
 
 struct _LamTrainPage
 {
   GtkWidget parent_instance;
 
   LamSession *session; /* owned */
+
+  GPtrArray *device_ids; /* of char*: "cpu", "cuda" */
 
   GtkWidget *root;
   GtkSpinButton *epochs_spin;
@@ -57,12 +52,12 @@ struct _LamTrainPage
   GtkProgressBar *progress_bar;
   GtkLabel *progress_label;
   GtkLabel *test_label;
-  /* The dataset folder the test label's score was measured on. */
+  /* The dataset folder the shown test score was measured on. */
   char *test_label_dataset_dir;
   GtkGrid *epoch_header;
   GtkScrolledWindow *epoch_scroller;
   GtkGrid *epoch_grid;
-  GtkSizeGroup *epoch_columns[6]; /* owned: a header cell and its column's cells */
+  GtkSizeGroup *epoch_columns[6];
   GtkScale *smoothing_scale;
   GtkCheckButton *log_check;
   GtkCheckButton *overlay_check;
@@ -72,23 +67,7 @@ struct _LamTrainPage
   GtkListBox *runs_list;
   GtkLabel *runs_note;
 
-  GPtrArray *device_ids; /* of char*: "cpu", "cuda" */
-
-  LamTrainState state;
-  LamTrainer *trainer;  /* owned; kept after a run for its weights */
-  LamBackend *backend;  /* owned; the trainer's */
-  gint64 step;
-  int epochs_done; /* in the current run */
-  double last_x;        /* fractional epoch of the newest point */
   int epoch_rows;
-
-  GQueue runs; /* of Run*, oldest first; the tail is the current run */
-  /* Weights, optimizer state and position the current run can go on from
-   * (its spec and config too): from the trainer when a run ends, or from an
-   * opened project. NULL when there is none. */
-  LamProjectFile *resume;
-  gboolean loading_settings; /* widgets set from a project: not a user's edit */
-  int next_run_number;
   guint series_train_loss, series_val_loss, series_train_accuracy, series_val_accuracy;
 };
 
@@ -98,45 +77,12 @@ enum
 {
   PROP_0,
   PROP_SESSION,
-  PROP_STATE,
-  PROP_STEP,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
-static void update_actions (LamTrainPage *self);
-static void publish_weights (LamTrainPage *self, int epochs_done);
-static void capture_resume (LamTrainPage *self);
-static void update_continue (LamTrainPage *self);
-static gboolean same_spec (const LamModelSpec *a, const LamModelSpec *b);
-
-static Run *
-current_run (LamTrainPage *self)
-{
-  return g_queue_peek_tail (&self->runs);
-}
-
-static void
-set_state (LamTrainPage *self, LamTrainState state)
-{
-  if (self->state == state)
-    return;
-  self->state = state;
-  lam_session_set_training (self->session, state != LAM_TRAIN_STATE_IDLE);
-  gtk_button_set_label (self->start_button, state == LAM_TRAIN_STATE_RUNNING ? "Pause"
-                                            : state == LAM_TRAIN_STATE_PAUSED ? "Resume"
-                                                                              : "Start");
-  update_actions (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-}
-
-static void
-show_error (LamTrainPage *self, const char *message)
-{
-  gtk_label_set_text (self->error_label, message ? message : "");
-  gtk_revealer_set_reveal_child (self->error_revealer, message != NULL);
-}
+static void rebuild_charts (LamTrainPage *self);
 
 const char *
 lam_train_page_get_test_text (LamTrainPage *self)
@@ -147,11 +93,13 @@ lam_train_page_get_test_text (LamTrainPage *self)
            : NULL;
 }
 
-gboolean
-lam_train_page_can_start (LamTrainPage *self)
+static void
+show_test_text (LamTrainPage *self, const char *text, const char *dataset_dir)
 {
-  return lam_session_get_has_dataset (self->session) &&
-         lam_session_get_model_valid (self->session);
+  gtk_label_set_text (self->test_label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->test_label), text != NULL);
+  g_free (self->test_label_dataset_dir);
+  self->test_label_dataset_dir = g_strdup (dataset_dir);
 }
 
 static void
@@ -167,73 +115,93 @@ update_hint (LamTrainPage *self)
   gtk_widget_set_visible (self->hint_label, hint != NULL);
 }
 
+/* Which fields can change now: only the learning rate while a run trains,
+ * and each schedule's or normalisation's own numbers when it is chosen. */
 static void
-update_actions (LamTrainPage *self)
+update_sensitivity (LamTrainPage *self)
 {
-  gboolean idle = self->state == LAM_TRAIN_STATE_IDLE;
-  gboolean can_start = lam_train_page_can_start (self);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.start-pause", !idle || can_start);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.step", !idle || can_start);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.stop", !idle);
-  /* Settings apply to the next run; only the learning rate changes live. */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->epochs_spin), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->batch_spin), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->optimizer_dropdown), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->momentum_spin), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->val_spin), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->seed_spin), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->device_dropdown), idle);
-  gboolean schedule_step = gtk_drop_down_get_selected (self->schedule_dropdown) == 1;
-  gboolean schedule_cosine = gtk_drop_down_get_selected (self->schedule_dropdown) == 2;
-  gboolean norm_custom = gtk_drop_down_get_selected (self->norm_dropdown) == 2;
-  gtk_widget_set_sensitive (GTK_WIDGET (self->decay_spin), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->schedule_dropdown), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->step_size_spin), idle && schedule_step);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->gamma_spin), idle && schedule_step);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->eta_min_spin), idle && schedule_cosine);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_dropdown), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_mean_spin), idle && norm_custom);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_std_spin), idle && norm_custom);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->crop_spin), idle);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->hflip_check), idle);
+  gboolean idle = lam_session_get_state (self->session) == LAM_TRAIN_STATE_IDLE;
+  const LamTrainerConfig *config = lam_session_get_config (self->session);
+  GtkWidget *settings[] = {
+    GTK_WIDGET (self->epochs_spin),       GTK_WIDGET (self->batch_spin),
+    GTK_WIDGET (self->optimizer_dropdown), GTK_WIDGET (self->momentum_spin),
+    GTK_WIDGET (self->val_spin),          GTK_WIDGET (self->seed_spin),
+    GTK_WIDGET (self->device_dropdown),   GTK_WIDGET (self->decay_spin),
+    GTK_WIDGET (self->schedule_dropdown), GTK_WIDGET (self->norm_dropdown),
+    GTK_WIDGET (self->crop_spin),         GTK_WIDGET (self->hflip_check),
+    GTK_WIDGET (self->continue_check),
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    gtk_widget_set_sensitive (settings[i], idle);
+  gboolean step = config->schedule.kind == LAM_SCHEDULE_STEP;
+  gboolean cosine = config->schedule.kind == LAM_SCHEDULE_COSINE;
+  gboolean custom = gtk_drop_down_get_selected (self->norm_dropdown) ==
+                    LAM_SESSION_NORMALIZE_CUSTOM;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->step_size_spin), idle && step);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->gamma_spin), idle && step);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->eta_min_spin), idle && cosine);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_mean_spin), idle && custom);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_std_spin), idle && custom);
+  gboolean sgd = config->optimizer.kind == LAM_OPTIMIZER_SGD;
+  gtk_widget_set_visible (self->momentum_label, sgd);
+  gtk_widget_set_visible (GTK_WIDGET (self->momentum_spin), sgd);
   update_hint (self);
 }
 
 static void
-on_optimizer_changed (LamTrainPage *self)
+on_state_changed (LamTrainPage *self)
 {
-  gboolean sgd = gtk_drop_down_get_selected (self->optimizer_dropdown) == 0;
-  gtk_widget_set_visible (self->momentum_label, sgd);
-  gtk_widget_set_visible (GTK_WIDGET (self->momentum_spin), sgd);
-  /* Each optimizer's usual starting rate, as the tutorials use them, and
-   * AdamW's usual decay, as the command line sets them. */
-  if (self->state == LAM_TRAIN_STATE_IDLE && !self->loading_settings) {
-    gboolean adamw = gtk_drop_down_get_selected (self->optimizer_dropdown) == 2;
-    double decay = gtk_spin_button_get_value (self->decay_spin);
-    gtk_spin_button_set_value (self->lr_spin, sgd ? 0.01 : 0.001);
-    if (adamw && decay == 0)
-      gtk_spin_button_set_value (self->decay_spin, 0.01);
-    else if (!adamw && decay == 0.01)
-      gtk_spin_button_set_value (self->decay_spin, 0);
-  }
+  LamTrainState state = lam_session_get_state (self->session);
+  gtk_button_set_label (self->start_button, state == LAM_TRAIN_STATE_RUNNING  ? "Pause"
+                                            : state == LAM_TRAIN_STATE_PAUSED ? "Resume"
+                                                                              : "Start");
+  update_sensitivity (self);
 }
 
-/* The first palette colour no other kept run has. */
 static void
-choose_color (LamTrainPage *self, Run *run)
+on_error_changed (LamTrainPage *self)
 {
-  gboolean used[LAM_CHART_N_RUN_COLORS] = { FALSE };
-  for (GList *l = self->runs.head; l != NULL; l = l->next) {
-    const Run *other = l->data;
-    if (other != run && other->color >= 0)
-      used[other->color % LAM_CHART_N_RUN_COLORS] = TRUE;
+  const char *message = lam_session_get_error (self->session);
+  gtk_label_set_text (self->error_label, message ? message : "");
+  gtk_revealer_set_reveal_child (self->error_revealer, message != NULL);
+}
+
+static void
+on_runs_note_changed (LamTrainPage *self)
+{
+  const char *note = lam_session_get_runs_note (self->session);
+  gtk_label_set_text (self->runs_note, note ? note : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->runs_note), note != NULL);
+}
+
+/* The Continue check shows while there is a run to go on from. */
+static void
+on_can_continue_changed (LamTrainPage *self)
+{
+  int epochs_done = 0;
+  gint64 step = 0;
+  gboolean can = lam_session_get_resume_position (self->session, &epochs_done, &step);
+  if (can) {
+    g_autofree char *label = g_strdup_printf ("_Continue the last run from step %"
+                                              G_GINT64_FORMAT " (epoch %d)", step,
+                                              epochs_done + 1);
+    gtk_check_button_set_label (self->continue_check, label);
   }
-  for (int i = 0; i < LAM_CHART_N_RUN_COLORS; i++)
-    if (!used[i]) {
-      run->color = i;
-      return;
-    }
-  run->color = (run->number - 1) % LAM_CHART_N_RUN_COLORS;
+  gtk_widget_set_visible (GTK_WIDGET (self->continue_check), can);
+}
+
+/* Spin buttons hold typed text until they lose focus: the session reads
+ * its settings after this. */
+static void
+on_commit_edits (LamTrainPage *self)
+{
+  GtkSpinButton *spins[] = { self->epochs_spin,    self->batch_spin,     self->lr_spin,
+                             self->momentum_spin,  self->val_spin,       self->seed_spin,
+                             self->decay_spin,     self->step_size_spin, self->gamma_spin,
+                             self->eta_min_spin,   self->norm_mean_spin, self->norm_std_spin,
+                             self->crop_spin };
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    gtk_spin_button_update (spins[i]);
 }
 
 static void
@@ -261,7 +229,7 @@ add_lr_markers (LamTrainPage *self, const Run *run, gboolean faded)
  * named for the run in the legend, validation as dots named in the hover
  * box (and in the legend for the current run). */
 static void
-add_run_series (LamTrainPage *self, Run *run, gboolean faded)
+add_run_series (LamTrainPage *self, const Run *run, gboolean faded)
 {
   LamChartSeriesFlags extra = faded ? LAM_CHART_SERIES_FADED : 0;
   LamChartSeriesFlags val_extra = faded ? LAM_CHART_SERIES_NO_LEGEND : 0;
@@ -299,8 +267,6 @@ add_run_series (LamTrainPage *self, Run *run, gboolean faded)
   }
 }
 
-static void update_runs_list (LamTrainPage *self);
-
 /* Redraws every kept run that is shown: earlier ones lighter, the current
  * one on top. */
 static void
@@ -311,47 +277,21 @@ rebuild_charts (LamTrainPage *self)
   self->series_train_loss = self->series_val_loss = 0;
   self->series_train_accuracy = self->series_val_accuracy = 0;
   gboolean overlay = gtk_check_button_get_active (self->overlay_check);
-  for (GList *l = self->runs.head; l != NULL; l = l->next) {
-    Run *run = l->data;
-    gboolean is_current = l->next == NULL;
+  guint n = lam_session_get_n_runs (self->session);
+  for (guint i = 0; i < n; i++) {
+    const Run *run = lam_session_get_run (self->session, i);
+    gboolean is_current = i + 1 == n;
     if ((!is_current && !overlay) || run->hidden)
       continue;
     add_run_series (self, run, !is_current);
   }
 }
 
-/* After runs come or go: the charts and the Runs list. */
-static void
-refresh_runs (LamTrainPage *self)
-{
-  rebuild_charts (self);
-  update_runs_list (self);
-}
-
-static void
-show_runs_note (LamTrainPage *self, const char *note)
-{
-  gtk_label_set_text (self->runs_note, note ? note : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->runs_note), note != NULL);
-}
-
-static Run *
-find_run (LamTrainPage *self, int number, GList **link)
-{
-  for (GList *l = self->runs.head; l != NULL; l = l->next)
-    if (((Run *) l->data)->number == number) {
-      if (link != NULL)
-        *link = l;
-      return l->data;
-    }
-  return NULL;
-}
-
 static void
 on_run_check_toggled (GtkCheckButton *check, LamTrainPage *self)
 {
   int number = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (check), "run-number"));
-  lam_train_page_set_run_visible (self, number, gtk_check_button_get_active (check));
+  lam_session_set_run_visible (self->session, number, gtk_check_button_get_active (check));
 }
 
 static GtkWidget *
@@ -394,10 +334,10 @@ new_run_row (LamTrainPage *self, const Run *run, gboolean is_current)
   gtk_widget_add_css_class (delete, "flat");
   g_autofree char *delete_tip = g_strdup_printf ("Delete run %d", run->number);
   gtk_widget_set_tooltip_text (delete, delete_tip);
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (delete), "train.delete-run");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (delete), "session.delete-run");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (delete), "i", run->number);
   /* The run being trained goes on until it stops. */
-  gtk_widget_set_sensitive (delete, !(is_current && self->state != LAM_TRAIN_STATE_IDLE));
+  gtk_widget_set_sensitive (delete, !(is_current && lam_session_get_training (self->session)));
   gtk_box_append (GTK_BOX (box), delete);
   return box;
 }
@@ -409,9 +349,10 @@ update_runs_list (LamTrainPage *self)
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->runs_list))) != NULL)
     gtk_list_box_remove (self->runs_list, child);
-  for (GList *l = self->runs.tail; l != NULL; l = l->prev)
-    gtk_list_box_append (self->runs_list, new_run_row (self, l->data, l->next == NULL));
-  guint n = g_queue_get_length (&self->runs);
+  guint n = lam_session_get_n_runs (self->session);
+  for (guint i = n; i-- > 0;)
+    gtk_list_box_append (self->runs_list,
+                         new_run_row (self, lam_session_get_run (self->session, i), i + 1 == n));
   g_autofree char *label = n > 0 ? g_strdup_printf ("_Runs (%u)", n) : g_strdup ("_Runs");
   gtk_menu_button_set_label (self->runs_button, label);
   gtk_widget_set_sensitive (GTK_WIDGET (self->runs_button), n > 0);
@@ -490,105 +431,89 @@ update_progress (LamTrainPage *self, const LamTrainerEvent *event)
   gtk_label_set_text (self->progress_label, text);
 }
 
+/* The epoch table shows the current run. */
 static void
-on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
+fill_epoch_table (LamTrainPage *self)
 {
-  LamTrainPage *self = LAM_TRAIN_PAGE (user_data);
-  Run *run = current_run (self);
+  clear_epoch_table (self);
+  const Run *run = lam_session_get_current_run (self->session);
+  for (guint i = 0; run != NULL && i < run->epochs->len; i++)
+    add_epoch_row (self, &g_array_index (run->epochs, LamRunEpoch, i));
+}
+
+/* Runs came or went, or one was hidden or shown: the charts, the Runs
+ * list and the epoch table draw them again. */
+static void
+on_runs_changed (LamTrainPage *self)
+{
+  rebuild_charts (self);
+  update_runs_list (self);
+  fill_epoch_table (self);
+  if (lam_session_get_current_run (self->session) == NULL)
+    show_test_text (self, NULL, NULL);
+}
+
+static void
+on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
+{
+  const Run *run = lam_session_get_current_run (self->session);
 
   switch (event->kind) {
   case LAM_TRAINER_EVENT_STARTED:
     gtk_label_set_text (self->progress_label, "Starting…");
+    gtk_progress_bar_set_fraction (self->progress_bar, 0);
+    show_test_text (self, NULL, NULL);
     break;
 
   case LAM_TRAINER_EVENT_PROGRESS: {
     double x = event->epoch + (double) event->batch / MAX (1, event->batches_per_epoch);
-    self->last_x = x;
-    LamRunStep point = { x, event->loss, event->accuracy };
-    g_array_append_val (run->steps, point);
     /* A hidden current run still records what it draws when shown. */
     if (self->series_train_loss != 0) {
       lam_chart_append (self->loss_chart, self->series_train_loss, x, event->loss);
       lam_chart_append (self->accuracy_chart, self->series_train_accuracy, x, event->accuracy);
     }
     update_progress (self, event);
-    self->step = event->step;
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
     break;
   }
 
-  case LAM_TRAINER_EVENT_EPOCH: {
-    LamRunEpoch row = { event->epoch + 1, event->loss, event->accuracy, event->val_loss,
-                        event->val_accuracy, event->seconds, event->lr };
-    g_array_append_val (run->epochs, row);
+  case LAM_TRAINER_EVENT_EPOCH:
     if (!isnan (event->val_loss) && self->series_val_loss != 0) {
       lam_chart_append (self->loss_chart, self->series_val_loss, event->epoch + 1,
                         event->val_loss);
       lam_chart_append (self->accuracy_chart, self->series_val_accuracy, event->epoch + 1,
                         event->val_accuracy);
     }
-    add_epoch_row (self, &row);
-    self->epochs_done = event->epoch + 1;
-    publish_weights (self, self->epochs_done);
+    if (run != NULL && run->epochs->len > 0)
+      add_epoch_row (self, &g_array_index (run->epochs, LamRunEpoch, run->epochs->len - 1));
     break;
-  }
 
   case LAM_TRAINER_EVENT_TEST: {
-    run->test_accuracy = event->test_accuracy;
-    run->test_loss = event->test_loss;
     const LamDataset *test = lam_session_get_test_set (self->session);
     g_autofree char *count = lam_ui_format_count (test != NULL ? (guint64) test->n : 0);
     g_autofree char *text =
       g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test images of %s",
                        event->test_accuracy * 100, event->test_loss, count,
                        test != NULL ? test->name : "the dataset");
-    gtk_label_set_text (self->test_label, text);
-    gtk_widget_set_visible (GTK_WIDGET (self->test_label), TRUE);
-    g_free (self->test_label_dataset_dir);
-    self->test_label_dataset_dir = g_strdup (lam_session_get_dataset_dir (self->session));
+    show_test_text (self, text, lam_session_get_dataset_dir (self->session));
     break;
   }
 
-  case LAM_TRAINER_EVENT_PAUSED:
-    if (self->state != LAM_TRAIN_STATE_IDLE)
-      set_state (self, LAM_TRAIN_STATE_PAUSED);
-    break;
-
-  case LAM_TRAINER_EVENT_RESUMED:
-    if (self->state != LAM_TRAIN_STATE_IDLE)
-      set_state (self, LAM_TRAIN_STATE_RUNNING);
-    break;
-
-  case LAM_TRAINER_EVENT_LR_CHANGED: {
-    /* Kept with the run, so the marker outlives it and is saved. */
-    lam_project_run_add_lr_change (run, self->last_x, event->lr);
-    if (self->series_train_loss != 0) {
+  case LAM_TRAINER_EVENT_LR_CHANGED:
+    if (self->series_train_loss != 0 && run != NULL && run->lr_changes->len > 0) {
+      const LamRunLrChange *change =
+        &g_array_index (run->lr_changes, LamRunLrChange, run->lr_changes->len - 1);
       GdkRGBA color;
       run_color (run, &color);
-      g_autofree char *label = g_strdup_printf ("lr %g", event->lr);
-      lam_chart_add_marker_full (self->loss_chart, self->last_x, label, &color,
+      g_autofree char *label = g_strdup_printf ("lr %g", change->lr);
+      lam_chart_add_marker_full (self->loss_chart, change->x, label, &color,
                                  LAM_CHART_SERIES_NONE);
-      lam_chart_add_marker_full (self->accuracy_chart, self->last_x, label, &color,
+      lam_chart_add_marker_full (self->accuracy_chart, change->x, label, &color,
                                  LAM_CHART_SERIES_NONE);
     }
     break;
-  }
 
-  case LAM_TRAINER_EVENT_DIVERGED:
-    show_error (self, event->message);
-    break;
-
-  case LAM_TRAINER_EVENT_ERROR: {
-    g_autofree char *text = g_strdup_printf ("Training stopped: %s", event->message);
-    show_error (self, text);
-    break;
-  }
-
-  case LAM_TRAINER_EVENT_FINISHED: {
-    /* A stopped or diverged run still leaves weights worth inspecting. */
-    if (event->stopped && event->step > 0)
-      publish_weights (self, self->epochs_done);
-    if (event->stopped && !gtk_revealer_get_reveal_child (self->error_revealer)) {
+  case LAM_TRAINER_EVENT_FINISHED:
+    if (event->stopped && lam_session_get_error (self->session) == NULL) {
       g_autofree char *text =
         g_strdup_printf ("Stopped after %" G_GINT64_FORMAT " steps; the weights are kept.",
                          event->step);
@@ -599,729 +524,37 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
                                                event->epochs == 1 ? "" : "s", event->seconds);
       gtk_label_set_text (self->progress_label, text);
     }
-    capture_resume (self);
-    set_state (self, LAM_TRAIN_STATE_IDLE);
-    refresh_runs (self);
-    lam_session_set_modified (self->session, TRUE);
     break;
-  }
-  }
-}
 
-/* Hands the Evaluate page a copy of the weights as they are now. */
-static void
-publish_weights (LamTrainPage *self, int epochs_done)
-{
-  gsize n = 0;
-  g_autofree float *params = lam_trainer_dup_params (self->trainer, &n);
-  float mean[3], std[3];
-  lam_trainer_get_normalization (self->trainer, mean, std);
-  LamModel *model = lam_trainer_get_model (self->trainer);
-  lam_session_set_weights (self->session, lam_model_get_spec (model), params, n, mean, std,
-                           epochs_done);
-}
-
-static char *
-describe_settings (const LamTrainerConfig *config, const LamModelSpec *spec)
-{
-  return lam_project_describe_settings (config, spec);
-}
-
-static void
-read_settings (LamTrainPage *self, LamTrainerConfig *config)
-{
-  static const LamOptimizerKind kinds[] = { LAM_OPTIMIZER_SGD, LAM_OPTIMIZER_ADAM,
-                                            LAM_OPTIMIZER_ADAMW };
-  LamOptimizerConfig old = config->optimizer;
-  guint selected = MIN (gtk_drop_down_get_selected (self->optimizer_dropdown), 2);
-  /* Settings the page has no field for (Adam's betas, weight decay) stay
-   * as an opened project set them. */
-  config->optimizer = old.kind == kinds[selected] ? old
-                                                  : lam_optimizer_config_default (kinds[selected]);
-  config->optimizer.lr = gtk_spin_button_get_value (self->lr_spin);
-  if (kinds[selected] == LAM_OPTIMIZER_SGD)
-    config->optimizer.momentum = gtk_spin_button_get_value (self->momentum_spin);
-  config->epochs = gtk_spin_button_get_value_as_int (self->epochs_spin);
-  config->batch_size = gtk_spin_button_get_value_as_int (self->batch_spin);
-  config->val_fraction = gtk_spin_button_get_value (self->val_spin);
-  config->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
-  config->optimizer.weight_decay = gtk_spin_button_get_value (self->decay_spin);
-  static const LamScheduleKind schedules[] = { LAM_SCHEDULE_CONSTANT, LAM_SCHEDULE_STEP,
-                                               LAM_SCHEDULE_COSINE };
-  config->schedule.kind = schedules[MIN (gtk_drop_down_get_selected (self->schedule_dropdown), 2)];
-  config->schedule.step_size = gtk_spin_button_get_value_as_int (self->step_size_spin);
-  config->schedule.gamma = gtk_spin_button_get_value (self->gamma_spin);
-  config->schedule.eta_min = gtk_spin_button_get_value (self->eta_min_spin);
-  /* Cosine runs over the whole run, as --schedule cosine does. */
-  config->schedule.t_max = config->epochs;
-  switch (gtk_drop_down_get_selected (self->norm_dropdown)) {
-  case 1:
-    config->normalize_from_data = FALSE;
-    for (int c = 0; c < 3; c++) {
-      config->mean[c] = 0;
-      config->std[c] = 1;
-    }
-    break;
-  case 2:
-    config->normalize_from_data = FALSE;
-    for (int c = 0; c < 3; c++) {
-      config->mean[c] = (float) gtk_spin_button_get_value (self->norm_mean_spin);
-      config->std[c] = (float) gtk_spin_button_get_value (self->norm_std_spin);
-    }
-    break;
   default:
-    config->normalize_from_data = TRUE;
     break;
   }
-  config->crop_padding = gtk_spin_button_get_value_as_int (self->crop_spin);
-  config->hflip = gtk_check_button_get_active (self->hflip_check);
-  config->evaluate_test = TRUE;
 }
 
-/* After a run ends: what Start can continue from and Save keeps. */
+/* An opened project: the progress says where its run stands, and the
+ * test score is the one saved. */
 static void
-capture_resume (LamTrainPage *self)
+on_project_loaded (LamTrainPage *self)
 {
-  g_clear_pointer (&self->resume, lam_project_file_free);
-  int epochs_done, batches_done;
-  gint64 step;
-  if (self->trainer == NULL ||
-      !lam_trainer_get_position (self->trainer, &epochs_done, &batches_done, &step) ||
-      step == 0) {
-    update_continue (self);
-    return;
-  }
-  LamModel *model = lam_trainer_get_model (self->trainer);
-  LamProjectFile *resume = lam_project_file_new ();
-  resume->spec = lam_model_spec_copy (lam_model_get_spec (model));
-  resume->config = *lam_session_get_config (self->session);
-  gsize n = 0;
-  g_autofree float *params = lam_trainer_dup_params (self->trainer, &n);
-  float mean[3], std[3];
-  lam_trainer_get_normalization (self->trainer, mean, std);
-  /* Continuing, here or with `lamina train --load`, must normalise with the
-   * very numbers this run used. */
-  resume->config.normalize_from_data = FALSE;
-  memcpy (resume->config.mean, mean, sizeof mean);
-  memcpy (resume->config.std, std, sizeof std);
-  const LamDataset *train = lam_session_get_train_set (self->session);
-  lam_project_file_set_weights (resume, params, n, train ? train->channels : 1, mean, std);
-  LamOptimizer *optimizer = lam_trainer_get_optimizer (self->trainer);
-  int n_state = lam_optimizer_get_n_state (optimizer);
-  float *state[2] = { NULL, NULL };
-  for (int i = 0; i < n_state; i++) {
-    state[i] = g_new (float, MAX (n, 1));
-    lam_optimizer_get_state (optimizer, i, state[i]);
-  }
-  lam_project_file_set_resume (resume, epochs_done, batches_done, step,
-                               (const float *const *) state, n_state);
-  for (int i = 0; i < n_state; i++)
-    g_free (state[i]);
-  self->resume = resume;
-  update_continue (self);
-}
-
-/* The Continue check shows while there is a run to go on from. */
-static void
-update_continue (LamTrainPage *self)
-{
-  gboolean can = self->resume != NULL && self->resume->resumable;
-  if (can) {
-    g_autofree char *label = g_strdup_printf ("_Continue the last run from step %"
-                                              G_GINT64_FORMAT " (epoch %d)", self->resume->step,
-                                              self->resume->epochs_done + 1);
-    gtk_check_button_set_label (self->continue_check, label);
-  }
-  gtk_widget_set_visible (GTK_WIDGET (self->continue_check), can);
-}
-
-gboolean
-lam_train_page_get_continue (LamTrainPage *self)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), FALSE);
-  return self->resume != NULL && self->resume->resumable &&
-         gtk_check_button_get_active (self->continue_check);
-}
-
-void
-lam_train_page_set_continue (LamTrainPage *self, gboolean continue_run)
-{
-  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
-  gtk_check_button_set_active (self->continue_check, continue_run);
-}
-
-/* "Fashion-MNIST (train)" → "Fashion-MNIST": runs train on the train part. */
-static char *
-dataset_label (const char *name)
-{
-  if (name == NULL)
-    return NULL;
-  if (g_str_has_suffix (name, " (train)"))
-    return g_strndup (name, strlen (name) - strlen (" (train)"));
-  return g_strdup (name);
-}
-
-/* Past MAX_KEPT_RUNS the oldest go, and the note under the charts says
- * which; a run added without loss clears the note. */
-static void
-drop_oldest_runs (LamTrainPage *self)
-{
-  g_autoptr (GString) dropped = g_string_new (NULL);
-  guint n = 0;
-  while (g_queue_get_length (&self->runs) > MAX_KEPT_RUNS) {
-    Run *old = g_queue_pop_head (&self->runs);
-    g_string_append_printf (dropped, "%s%d", n > 0 ? ", " : "", old->number);
-    n++;
-    run_free (old);
-  }
-  if (n == 0) {
-    show_runs_note (self, NULL);
-    return;
-  }
-  g_autofree char *note = g_strdup_printf ("Run%s %s %s dropped: the last %d runs are kept. "
-                                           "Delete runs under Runs to choose which go.",
-                                           n > 1 ? "s" : "", dropped->str,
-                                           n > 1 ? "were" : "was", MAX_KEPT_RUNS);
-  show_runs_note (self, note);
-}
-
-static gboolean
-start_run (LamTrainPage *self, gboolean paused)
-{
-  g_autoptr (GError) error = NULL;
-  if (!lam_train_page_can_start (self))
-    return FALSE;
-
-  /* Spin buttons hold typed text until they lose focus. */
-  gtk_spin_button_update (self->lr_spin);
-  gtk_spin_button_update (self->epochs_spin);
-  gtk_spin_button_update (self->batch_spin);
-  LamTrainerConfig *config = lam_session_get_config (self->session);
-  read_settings (self, config);
-
-  /* Continuing keeps what the saved run's arithmetic depends on (its
-   * optimizer, batches, split, seed, normalisation); the Epochs setting
-   * says how many more to train and the learning rate may change. */
-  g_autoptr (LamProjectFile) resume = NULL;
-  LamTrainerStart start = { 0 };
-  if (lam_train_page_get_continue (self)) {
-    resume = g_steal_pointer (&self->resume);
-    double lr = config->optimizer.lr;
-    int more = config->epochs;
-    *config = resume->config;
-    config->optimizer.lr = lr;
-    config->epochs = MIN (resume->epochs_done + more, 100000);
-    config->report_every = 0;
-    lam_project_file_get_start (resume, &start);
-  }
-
-  g_clear_pointer (&self->trainer, lam_trainer_free);
-  g_clear_pointer (&self->backend, lam_backend_free);
-  show_error (self, NULL);
-
-  guint device = gtk_drop_down_get_selected (self->device_dropdown);
-  const char *device_id = device < self->device_ids->len
-                            ? g_ptr_array_index (self->device_ids, device)
-                            : "cpu";
-  g_autofree char *note = NULL;
-  self->backend = lam_device_open (device_id, &note, &error);
-  if (self->backend == NULL) {
-    g_autofree char *text = g_strdup_printf ("The device could not be used: %s", error->message);
-    show_error (self, text);
-    return FALSE;
-  }
-  /* Normalising by the data uses the statistics the Data page shows,
-   * computed on a worker thread when the dataset loaded: the trainer working
-   * them out again would stall the window at Start. Only the run's copy
-   * holds the numbers; the setting stays "from the data", so the next
-   * dataset's statistics are the ones shown and used. */
-  LamTrainerConfig run_config = *config;
-  if (run_config.normalize_from_data) {
-    run_config.normalize_from_data = FALSE;
-    lam_session_get_dataset_stats (self->session, run_config.mean, run_config.std);
-  }
-  self->trainer = lam_trainer_new (lam_session_get_spec (self->session),
-                                   lam_session_get_train_set (self->session),
-                                   lam_session_get_test_set (self->session), self->backend,
-                                   &run_config, &error);
-  if (self->trainer != NULL && resume != NULL &&
-      !lam_trainer_set_start (self->trainer, &start, &error))
-    g_clear_pointer (&self->trainer, lam_trainer_free);
-  if (self->trainer == NULL) {
-    g_autofree char *text = g_strdup_printf ("Training cannot %s: %s",
-                                             resume ? "continue" : "start", error->message);
-    show_error (self, text);
-    g_clear_pointer (&self->backend, lam_backend_free);
-    /* The saved state stays for another try (fewer epochs, another device). */
-    if (resume != NULL && self->resume == NULL)
-      self->resume = g_steal_pointer (&resume);
-    return FALSE;
-  }
-
-  if (resume != NULL && current_run (self) != NULL) {
-    /* The same run goes on: its curves and epoch rows continue. */
-    Run *run = current_run (self);
-    run->test_loss = run->test_accuracy = NAN;
-    self->step = start.step;
-    self->epochs_done = start.epochs_done;
-  } else {
-    const LamModelSpec *spec = lam_session_get_spec (self->session);
-    g_autofree char *settings = describe_settings (config, spec);
-    Run *run = lam_project_run_new (++self->next_run_number, settings);
-    run->dataset = dataset_label (lam_session_get_dataset_name (self->session));
-    run->model = lam_project_describe_model (spec, MODEL_LABEL_CHARS);
-    run->optimizer = lam_project_describe_optimizer (&config->optimizer);
-    g_queue_push_tail (&self->runs, run);
-    drop_oldest_runs (self);
-    choose_color (self, run);
-    self->step = 0;
-    self->epochs_done = 0;
-    clear_epoch_table (self);
-  }
-  g_clear_pointer (&self->resume, lam_project_file_free);
-  self->last_x = 0;
-  refresh_runs (self);
-  update_continue (self);
-  gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
-  gtk_progress_bar_set_fraction (self->progress_bar, 0);
-
-  lam_session_begin_run (self->session);
-  lam_trainer_set_event_func (self->trainer, on_trainer_event, self, NULL);
-  set_state (self, paused ? LAM_TRAIN_STATE_PAUSED : LAM_TRAIN_STATE_RUNNING);
-  /* The run in training cannot be deleted. */
-  update_runs_list (self);
-  lam_trainer_start (self->trainer, paused);
-  return TRUE;
-}
-
-/* Saving and opening */
-
-static const LamOptimizerKind optimizer_kinds[] = { LAM_OPTIMIZER_SGD, LAM_OPTIMIZER_ADAM,
-                                                    LAM_OPTIMIZER_ADAMW };
-
-void
-lam_train_page_fill_project_file (LamTrainPage *self, LamProjectFile *file)
-{
-  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
-  g_return_if_fail (file != NULL);
-
-  gtk_spin_button_update (self->lr_spin);
-  gtk_spin_button_update (self->epochs_spin);
-  gtk_spin_button_update (self->batch_spin);
-  read_settings (self, &file->config);
-  file->normalize_by_data = file->config.normalize_from_data;
-  file->config.report_every = 0;
-  guint device = gtk_drop_down_get_selected (self->device_dropdown);
-  g_free (file->device);
-  file->device = g_strdup (device < self->device_ids->len
-                             ? (const char *) g_ptr_array_index (self->device_ids, device)
-                             : "cpu");
-  g_ptr_array_set_size (file->runs, 0);
-  for (GList *l = self->runs.head; l != NULL; l = l->next)
-    g_ptr_array_add (file->runs, lam_project_run_copy (l->data));
-
-  /* Weights that can continue, else the newest published ones (a run
-   * that diverged keeps its last good weights but cannot continue). */
-  lam_project_file_set_weights (file, NULL, 0, 0, NULL, NULL);
-  if (self->resume != NULL && self->resume->params != NULL) {
-    lam_project_file_set_weights (file, self->resume->params, self->resume->n_params,
-                                  self->resume->n_channels, self->resume->mean,
-                                  self->resume->std);
-    if (self->resume->resumable) {
-      lam_project_file_set_resume (file, self->resume->epochs_done, self->resume->batches_done,
-                                   self->resume->step,
-                                   (const float *const *) self->resume->optimizer_state,
-                                   self->resume->n_optimizer_state);
-      /* The settings the saved state belongs to; the lesson's own choice
-       * of normalisation is kept beside them (normalize_by_data). */
-      LamTrainerConfig edited = file->config;
-      file->config = self->resume->config;
-      file->config.epochs = edited.epochs;
-      file->config.optimizer.lr = edited.optimizer.lr;
-      file->config.report_every = 0;
-    }
-  } else if (lam_session_get_weights_spec (self->session) != NULL &&
-             same_spec (lam_session_get_weights_spec (self->session), file->spec)) {
-    gsize n = 0;
-    const float *params = lam_session_get_weights (self->session, &n);
-    float mean[3], std[3];
-    lam_session_get_weights_normalization (self->session, mean, std);
-    const LamDataset *train = lam_session_get_train_set (self->session);
-    lam_project_file_set_weights (file, params, n, train ? train->channels : 1, mean, std);
-  }
-}
-
-void
-lam_train_page_load_project_file (LamTrainPage *self, const LamProjectFile *file)
-{
-  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
-  g_return_if_fail (file != NULL);
-  g_return_if_fail (self->state == LAM_TRAIN_STATE_IDLE);
-
-  g_clear_pointer (&self->trainer, lam_trainer_free);
-  g_clear_pointer (&self->backend, lam_backend_free);
-  show_error (self, NULL);
-
-  self->loading_settings = TRUE;
-  const LamTrainerConfig *c = &file->config;
-  *lam_session_get_config (self->session) = *c;
-  if (file->normalize_by_data)
-    lam_session_get_config (self->session)->normalize_from_data = TRUE;
-  for (guint i = 0; i < G_N_ELEMENTS (optimizer_kinds); i++)
-    if (optimizer_kinds[i] == c->optimizer.kind)
-      gtk_drop_down_set_selected (self->optimizer_dropdown, i);
-  /* After the optimizer: choosing one resets the rate to its usual value. */
-  gtk_spin_button_set_value (self->lr_spin, c->optimizer.lr);
-  gtk_spin_button_set_value (self->momentum_spin, c->optimizer.momentum);
-  gtk_spin_button_set_value (self->epochs_spin, c->epochs);
-  gtk_spin_button_set_value (self->batch_spin, c->batch_size);
-  gtk_spin_button_set_value (self->val_spin, c->val_fraction);
-  gtk_spin_button_set_value (self->seed_spin, (double) c->seed);
-  gtk_spin_button_set_value (self->decay_spin, c->optimizer.weight_decay);
-  gtk_drop_down_set_selected (self->schedule_dropdown,
-                              c->schedule.kind == LAM_SCHEDULE_STEP     ? 1
-                              : c->schedule.kind == LAM_SCHEDULE_COSINE ? 2
-                                                                        : 0);
-  if (c->schedule.step_size > 0)
-    gtk_spin_button_set_value (self->step_size_spin, c->schedule.step_size);
-  if (c->schedule.gamma > 0)
-    gtk_spin_button_set_value (self->gamma_spin, c->schedule.gamma);
-  gtk_spin_button_set_value (self->eta_min_spin, c->schedule.eta_min);
-  const LamTrainerConfig *lesson = lam_session_get_config (self->session);
-  gboolean no_normalisation =
-    !lesson->normalize_from_data && lesson->mean[0] == 0 && lesson->std[0] == 1;
-  gtk_drop_down_set_selected (self->norm_dropdown, lesson->normalize_from_data ? 0
-                                                   : no_normalisation          ? 1
-                                                                               : 2);
-  if (!lesson->normalize_from_data && !no_normalisation) {
-    gtk_spin_button_set_value (self->norm_mean_spin, lesson->mean[0]);
-    gtk_spin_button_set_value (self->norm_std_spin, lesson->std[0]);
-  }
-  gtk_spin_button_set_value (self->crop_spin, c->crop_padding);
-  gtk_check_button_set_active (self->hflip_check, c->hflip);
-  for (guint i = 0; i < self->device_ids->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (self->device_ids, i), file->device) == 0)
-      gtk_drop_down_set_selected (self->device_dropdown, i);
-  self->loading_settings = FALSE;
-
-  g_queue_clear_full (&self->runs, (GDestroyNotify) run_free);
-  self->next_run_number = 0;
-  for (guint i = 0; i < file->runs->len; i++) {
-    const LamProjectRun *run = g_ptr_array_index (file->runs, i);
-    g_queue_push_tail (&self->runs, lam_project_run_copy (run));
-    self->next_run_number = MAX (self->next_run_number, run->number);
-  }
-  drop_oldest_runs (self);
-  /* Runs saved before they had colours, or sharing one, get the first
-   * free; the others keep theirs. */
-  for (GList *l = self->runs.head; l != NULL; l = l->next) {
-    Run *run = l->data;
-    for (GList *k = self->runs.head; k != l && run->color >= 0; k = k->next)
-      if (((Run *) k->data)->color == run->color)
-        run->color = -1;
-    if (run->color < 0 || run->color >= LAM_CHART_N_RUN_COLORS)
-      choose_color (self, run);
-  }
-
-  clear_epoch_table (self);
-  gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_label_set_text (self->progress_label, "");
-  Run *run = current_run (self);
-  if (run != NULL) {
-    for (guint i = 0; i < run->epochs->len; i++)
-      add_epoch_row (self, &g_array_index (run->epochs, LamRunEpoch, i));
-    if (!isnan (run->test_accuracy)) {
-      g_autofree char *text = g_strdup_printf ("Test accuracy %.1f%% (loss %.3f), as saved",
-                                               run->test_accuracy * 100, run->test_loss);
-      gtk_label_set_text (self->test_label, text);
-      gtk_widget_set_visible (GTK_WIDGET (self->test_label), TRUE);
-      g_free (self->test_label_dataset_dir);
-      self->test_label_dataset_dir = g_strdup (file->dataset_dir);
-    }
+  show_test_text (self, NULL, NULL);
+  const Run *run = lam_session_get_current_run (self->session);
+  if (run != NULL && !isnan (run->test_accuracy)) {
+    g_autofree char *text = g_strdup_printf ("Test accuracy %.1f%% (loss %.3f), as saved",
+                                             run->test_accuracy * 100, run->test_loss);
+    show_test_text (self, text, lam_session_get_weights_dataset_dir (self->session));
   }
-  self->step = file->resumable ? file->step : 0;
-  self->epochs_done = file->resumable ? file->epochs_done : 0;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
-
-  g_clear_pointer (&self->resume, lam_project_file_free);
-  if (file->params != NULL) {
-    self->resume = lam_project_file_new ();
-    self->resume->spec = lam_model_spec_copy (file->spec);
-    self->resume->config = file->config;
-    lam_project_file_set_weights (self->resume, file->params, file->n_params, file->n_channels,
-                                  file->mean, file->std);
-    if (file->resumable)
-      lam_project_file_set_resume (self->resume, file->epochs_done, file->batches_done,
-                                   file->step, (const float *const *) file->optimizer_state,
-                                   file->n_optimizer_state);
-  }
-  if (file->resumable) {
+  int epochs_done = 0;
+  gint64 step = 0;
+  if (lam_session_get_resume_position (self->session, &epochs_done, &step)) {
     g_autofree char *text = g_strdup_printf ("Saved after %d epoch%s (step %" G_GINT64_FORMAT
-                                             "): Start continues it.", file->epochs_done,
-                                             file->epochs_done == 1 ? "" : "s", file->step);
+                                             "): Start continues it.", epochs_done,
+                                             epochs_done == 1 ? "" : "s", step);
     gtk_label_set_text (self->progress_label, text);
   }
-  gtk_check_button_set_active (self->continue_check, file->resumable);
-  update_continue (self);
-  refresh_runs (self);
-  update_actions (self);
 }
 
-guint
-lam_train_page_get_n_runs (LamTrainPage *self)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), 0);
-  return g_queue_get_length (&self->runs);
-}
-
-const LamProjectRun *
-lam_train_page_get_run (LamTrainPage *self, guint index)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
-  return g_queue_peek_nth (&self->runs, index);
-}
-
-void
-lam_train_page_set_run_visible (LamTrainPage *self, int number, gboolean visible)
-{
-  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
-  Run *run = find_run (self, number, NULL);
-  g_return_if_fail (run != NULL);
-  if (run->hidden == !visible)
-    return;
-  run->hidden = !visible;
-  rebuild_charts (self);
-  /* The list's check follows when this came from elsewhere. */
-  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->runs_list)); row != NULL;
-       row = gtk_widget_get_next_sibling (row)) {
-    GtkWidget *box = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
-    GtkWidget *check = gtk_widget_get_first_child (box);
-    if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (check), "run-number")) == number)
-      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), visible);
-  }
-  lam_session_set_modified (self->session, TRUE);
-}
-
-gboolean
-lam_train_page_delete_run (LamTrainPage *self, int number)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), FALSE);
-  GList *link = NULL;
-  Run *run = find_run (self, number, &link);
-  if (run == NULL)
-    return FALSE;
-  gboolean is_current = link->next == NULL;
-  if (is_current && self->state != LAM_TRAIN_STATE_IDLE)
-    return FALSE;
-  g_queue_delete_link (&self->runs, link);
-  run_free (run);
-  if (is_current) {
-    /* Nothing is left to continue; the table shows the run now newest. */
-    g_clear_pointer (&self->resume, lam_project_file_free);
-    update_continue (self);
-    clear_epoch_table (self);
-    gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
-    Run *now = current_run (self);
-    for (guint i = 0; now != NULL && i < now->epochs->len; i++)
-      add_epoch_row (self, &g_array_index (now->epochs, LamRunEpoch, i));
-  }
-  refresh_runs (self);
-  lam_session_set_modified (self->session, TRUE);
-  return TRUE;
-}
-
-GtkListBox *
-lam_train_page_get_runs_list (LamTrainPage *self)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
-  return self->runs_list;
-}
-
-GtkLabel *
-lam_train_page_get_runs_note (LamTrainPage *self)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
-  return self->runs_note;
-}
-
-GtkWidget *
-lam_train_page_get_epoch_header (LamTrainPage *self)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
-  return GTK_WIDGET (self->epoch_header);
-}
-
-GtkScrolledWindow *
-lam_train_page_get_epoch_scroller (LamTrainPage *self)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
-  return self->epoch_scroller;
-}
-
-const LamProjectRun *
-lam_train_page_get_current_run (LamTrainPage *self)
-{
-  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
-  return current_run (self);
-}
-
-static void
-on_setting_edited (LamTrainPage *self)
-{
-  if (self->loading_settings)
-    return;
-  lam_session_set_modified (self->session, TRUE);
-  /* The lesson's settings follow the page at once, so the Data page shows
-   * the normalisation and augmentation they ask for. */
-  read_settings (self, lam_session_get_config (self->session));
-  update_actions (self);
-  lam_session_settings_changed (self->session);
-}
-
-void
-lam_train_page_start_or_pause (LamTrainPage *self)
-{
-  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
-  switch (self->state) {
-  case LAM_TRAIN_STATE_IDLE:
-    start_run (self, FALSE);
-    break;
-  case LAM_TRAIN_STATE_RUNNING:
-    lam_trainer_pause (self->trainer);
-    break;
-  case LAM_TRAIN_STATE_PAUSED:
-    lam_trainer_resume (self->trainer);
-    break;
-  }
-}
-
-void
-lam_train_page_step (LamTrainPage *self)
-{
-  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
-  if (self->state == LAM_TRAIN_STATE_IDLE && !start_run (self, TRUE))
-    return;
-  /* The trainer decides, not the state shown here, which lags its events:
-   * paused, one batch; running (or resumed a moment ago), a pause after the
-   * batch in flight. */
-  lam_trainer_step (self->trainer);
-}
-
-void
-lam_train_page_stop (LamTrainPage *self)
-{
-  g_return_if_fail (LAM_IS_TRAIN_PAGE (self));
-  if (self->trainer != NULL && self->state != LAM_TRAIN_STATE_IDLE)
-    lam_trainer_stop (self->trainer);
-}
-
-void
-lam_train_page_set_lr (LamTrainPage *self, double lr)
-{
-  gtk_spin_button_set_value (self->lr_spin, lr);
-}
-
-static void
-on_lr_changed (LamTrainPage *self)
-{
-  if (self->trainer != NULL && self->state != LAM_TRAIN_STATE_IDLE)
-    lam_trainer_set_lr (self->trainer, gtk_spin_button_get_value (self->lr_spin));
-}
-
-LamTrainState
-lam_train_page_get_state (LamTrainPage *self)
-{
-  return self->state;
-}
-
-gint64
-lam_train_page_get_step (LamTrainPage *self)
-{
-  return self->step;
-}
-
-GtkWidget *
-lam_train_page_get_start_button (LamTrainPage *self)
-{
-  return GTK_WIDGET (self->start_button);
-}
-
-LamChart *
-lam_train_page_get_loss_chart (LamTrainPage *self)
-{
-  return self->loss_chart;
-}
-
-LamChart *
-lam_train_page_get_accuracy_chart (LamTrainPage *self)
-{
-  return self->accuracy_chart;
-}
-
-guint
-lam_train_page_get_train_loss_series (LamTrainPage *self)
-{
-  return self->series_train_loss;
-}
-
-guint
-lam_train_page_get_val_accuracy_series (LamTrainPage *self)
-{
-  return self->series_val_accuracy;
-}
-
-float *
-lam_train_page_dup_params (LamTrainPage *self, gsize *n_params)
-{
-  if (self->trainer == NULL)
-    return NULL;
-  return lam_trainer_dup_params (self->trainer, n_params);
-}
-
-void
-lam_train_page_set_presentation (LamTrainPage *self, gboolean presentation)
-{
-  double width = presentation ? 3.5 : 1.5;
-  lam_chart_set_line_width (self->loss_chart, width);
-  lam_chart_set_line_width (self->accuracy_chart, width);
-}
-
-static void
-on_smoothing_changed (LamTrainPage *self)
-{
-  double smoothing = gtk_range_get_value (GTK_RANGE (self->smoothing_scale));
-  lam_chart_set_smoothing (self->loss_chart, smoothing);
-  lam_chart_set_smoothing (self->accuracy_chart, smoothing);
-}
-
-static void
-on_log_toggled (LamTrainPage *self)
-{
-  lam_chart_set_log_y (self->loss_chart, gtk_check_button_get_active (self->log_check));
-}
-
-static void
-on_overlay_toggled (LamTrainPage *self)
-{
-  rebuild_charts (self);
-}
-
-static gboolean
-same_spec (const LamModelSpec *a, const LamModelSpec *b)
-{
-  g_autofree char *x = lam_model_spec_to_json (a);
-  g_autofree char *y = lam_model_spec_to_json (b);
-  return g_str_equal (x, y);
-}
-
-static void
-on_project_changed (LamTrainPage *self)
-{
-  update_actions (self);
-}
-
-/* Weights of another model cannot continue once the stack is edited. */
 /* A score measured on the dataset open before is not this dataset's:
  * the label says whose it is, or goes when that is unknown. */
 static void
@@ -1345,37 +578,23 @@ on_dataset_changed (LamTrainPage *self)
 }
 
 static void
-on_spec_changed (LamTrainPage *self)
+on_smoothing_changed (LamTrainPage *self)
 {
-  if (self->resume != NULL && self->resume->spec != NULL &&
-      !same_spec (self->resume->spec, lam_session_get_spec (self->session))) {
-    g_clear_pointer (&self->resume, lam_project_file_free);
-    update_continue (self);
-  }
+  double smoothing = gtk_range_get_value (GTK_RANGE (self->smoothing_scale));
+  lam_chart_set_smoothing (self->loss_chart, smoothing);
+  lam_chart_set_smoothing (self->accuracy_chart, smoothing);
 }
 
 static void
-action_start_pause (GtkWidget *widget, const char *name, GVariant *parameter)
+on_log_toggled (LamTrainPage *self)
 {
-  lam_train_page_start_or_pause (LAM_TRAIN_PAGE (widget));
+  lam_chart_set_log_y (self->loss_chart, gtk_check_button_get_active (self->log_check));
 }
 
 static void
-action_step (GtkWidget *widget, const char *name, GVariant *parameter)
+on_overlay_toggled (LamTrainPage *self)
 {
-  lam_train_page_step (LAM_TRAIN_PAGE (widget));
-}
-
-static void
-action_stop (GtkWidget *widget, const char *name, GVariant *parameter)
-{
-  lam_train_page_stop (LAM_TRAIN_PAGE (widget));
-}
-
-static void
-action_delete_run (GtkWidget *widget, const char *name, GVariant *parameter)
-{
-  lam_train_page_delete_run (LAM_TRAIN_PAGE (widget), g_variant_get_int32 (parameter));
+  rebuild_charts (self);
 }
 
 static void
@@ -1408,41 +627,118 @@ fill_devices (LamTrainPage *self)
   }
 }
 
+/* The device dropdown lists what this machine has; the session holds
+ * "auto", "cpu" or "cuda". */
+static gboolean
+device_to_selected (GBinding *binding, const GValue *from, GValue *to, gpointer user_data)
+{
+  LamTrainPage *self = user_data;
+  const char *device = g_value_get_string (from);
+  guint selected = 0;
+  for (guint i = 0; i < self->device_ids->len; i++) {
+    const char *id = g_ptr_array_index (self->device_ids, i);
+    /* "auto": the GPU when one answers. */
+    if (g_strcmp0 (id, device) == 0 || (g_strcmp0 (device, "auto") == 0 && g_str_equal (id, "cuda")))
+      selected = i;
+  }
+  g_value_set_uint (to, selected);
+  return TRUE;
+}
+
+static gboolean
+selected_to_device (GBinding *binding, const GValue *from, GValue *to, gpointer user_data)
+{
+  LamTrainPage *self = user_data;
+  guint selected = g_value_get_uint (from);
+  if (selected >= self->device_ids->len)
+    return FALSE;
+  g_value_set_string (to, g_ptr_array_index (self->device_ids, selected));
+  return TRUE;
+}
+
+static void
+bind_settings (LamTrainPage *self)
+{
+  const GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
+  struct
+  {
+    const char *setting;
+    gpointer widget;
+    const char *property;
+  } bindings[] = {
+    { "epochs", self->epochs_spin, "value" },
+    { "batch-size", self->batch_spin, "value" },
+    { "optimizer", self->optimizer_dropdown, "selected" },
+    { "lr", self->lr_spin, "value" },
+    { "momentum", self->momentum_spin, "value" },
+    { "weight-decay", self->decay_spin, "value" },
+    { "schedule", self->schedule_dropdown, "selected" },
+    { "step-size", self->step_size_spin, "value" },
+    { "gamma", self->gamma_spin, "value" },
+    { "eta-min", self->eta_min_spin, "value" },
+    { "normalization", self->norm_dropdown, "selected" },
+    { "norm-mean", self->norm_mean_spin, "value" },
+    { "norm-std", self->norm_std_spin, "value" },
+    { "crop-padding", self->crop_spin, "value" },
+    { "hflip", self->hflip_check, "active" },
+    { "val-fraction", self->val_spin, "value" },
+    { "seed", self->seed_spin, "value" },
+    { "continue-run", self->continue_check, "active" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bindings); i++)
+    g_object_bind_property (self->session, bindings[i].setting, bindings[i].widget,
+                            bindings[i].property, both);
+  g_object_bind_property_full (self->session, "device", self->device_dropdown, "selected", both,
+                               device_to_selected, selected_to_device, self, NULL);
+}
+
 static void
 lam_train_page_constructed (GObject *object)
 {
   LamTrainPage *self = LAM_TRAIN_PAGE (object);
   G_OBJECT_CLASS (lam_train_page_parent_class)->constructed (object);
 
-  g_signal_connect_object (self->session, "notify::model-valid", G_CALLBACK (on_project_changed),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "notify::has-dataset", G_CALLBACK (on_project_changed),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "notify::loading", G_CALLBACK (on_project_changed),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (on_dataset_changed), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->session, "spec-changed", G_CALLBACK (on_spec_changed), self,
-                           G_CONNECT_SWAPPED);
+  /* The buttons' session.* actions resolve here even outside a window. */
+  gtk_widget_insert_action_group (GTK_WIDGET (self), "session",
+                                  lam_session_get_actions (self->session));
+  bind_settings (self);
 
-  LamTrainerConfig *config = lam_session_get_config (self->session);
-  gtk_spin_button_set_value (self->epochs_spin, config->epochs);
-  gtk_spin_button_set_value (self->batch_spin, config->batch_size);
-  gtk_spin_button_set_value (self->val_spin, config->val_fraction);
-  update_actions (self);
+  struct
+  {
+    const char *signal;
+    GCallback callback;
+  } handlers[] = {
+    { "notify::model-valid", G_CALLBACK (update_hint) },
+    { "notify::has-dataset", G_CALLBACK (update_hint) },
+    { "notify::loading", G_CALLBACK (update_hint) },
+    { "notify::state", G_CALLBACK (on_state_changed) },
+    { "notify::error", G_CALLBACK (on_error_changed) },
+    { "notify::runs-note", G_CALLBACK (on_runs_note_changed) },
+    { "notify::can-continue", G_CALLBACK (on_can_continue_changed) },
+    { "settings-changed", G_CALLBACK (update_sensitivity) },
+    { "commit-edits", G_CALLBACK (on_commit_edits) },
+    { "training-event", G_CALLBACK (on_training_event) },
+    { "runs-changed", G_CALLBACK (on_runs_changed) },
+    { "project-loaded", G_CALLBACK (on_project_loaded) },
+    { "dataset-changed", G_CALLBACK (on_dataset_changed) },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
+    g_signal_connect_object (self->session, handlers[i].signal, handlers[i].callback, self,
+                             G_CONNECT_SWAPPED);
+  g_signal_connect_swapped (self->norm_dropdown, "notify::selected",
+                            G_CALLBACK (update_sensitivity), self);
+
+  on_state_changed (self);
+  on_error_changed (self);
+  on_runs_note_changed (self);
+  on_can_continue_changed (self);
+  on_runs_changed (self);
 }
 
 static void
 lam_train_page_dispose (GObject *object)
 {
   LamTrainPage *self = LAM_TRAIN_PAGE (object);
-  /* Freeing the trainer stops and joins its thread first. */
-  g_clear_pointer (&self->trainer, lam_trainer_free);
-  g_clear_pointer (&self->backend, lam_backend_free);
-  if (self->session != NULL && self->state != LAM_TRAIN_STATE_IDLE)
-    lam_session_set_training (self->session, FALSE);
-  g_queue_clear_full (&self->runs, (GDestroyNotify) run_free);
-  g_clear_pointer (&self->resume, lam_project_file_free);
   g_clear_pointer (&self->test_label_dataset_dir, g_free);
   g_clear_pointer (&self->root, gtk_widget_unparent);
   g_clear_object (&self->session);
@@ -1459,12 +755,6 @@ lam_train_page_get_property (GObject *object, guint prop_id, GValue *value, GPar
   switch (prop_id) {
   case PROP_SESSION:
     g_value_set_object (value, self->session);
-    break;
-  case PROP_STATE:
-    g_value_set_int (value, self->state);
-    break;
-  case PROP_STEP:
-    g_value_set_int64 (value, self->step);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1485,6 +775,72 @@ lam_train_page_set_property (GObject *object, guint prop_id, const GValue *value
   }
 }
 
+GtkWidget *
+lam_train_page_get_start_button (LamTrainPage *self)
+{
+  return GTK_WIDGET (self->start_button);
+}
+
+LamChart *
+lam_train_page_get_loss_chart (LamTrainPage *self)
+{
+  return self->loss_chart;
+}
+
+LamChart *
+lam_train_page_get_accuracy_chart (LamTrainPage *self)
+{
+  return self->accuracy_chart;
+}
+
+guint
+lam_train_page_get_train_loss_series (LamTrainPage *self)
+{
+  return self->series_train_loss;
+}
+
+guint
+lam_train_page_get_val_accuracy_series (LamTrainPage *self)
+{
+  return self->series_val_accuracy;
+}
+
+GtkListBox *
+lam_train_page_get_runs_list (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->runs_list;
+}
+
+GtkLabel *
+lam_train_page_get_runs_note (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->runs_note;
+}
+
+GtkWidget *
+lam_train_page_get_epoch_header (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return GTK_WIDGET (self->epoch_header);
+}
+
+GtkScrolledWindow *
+lam_train_page_get_epoch_scroller (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->epoch_scroller;
+}
+
+void
+lam_train_page_set_presentation (LamTrainPage *self, gboolean presentation)
+{
+  double width = presentation ? 3.5 : 1.5;
+  lam_chart_set_line_width (self->loss_chart, width);
+  lam_chart_set_line_width (self->accuracy_chart, width);
+}
+
 static void
 lam_train_page_class_init (LamTrainPageClass *klass)
 {
@@ -1499,13 +855,6 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   properties[PROP_SESSION] =
     g_param_spec_object ("session", NULL, NULL, LAM_TYPE_SESSION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_STATE] =
-    g_param_spec_int ("state", NULL, NULL, LAM_TRAIN_STATE_IDLE, LAM_TRAIN_STATE_PAUSED,
-                      LAM_TRAIN_STATE_IDLE,
-                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_STEP] =
-    g_param_spec_int64 ("step", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (LAM_TYPE_CHART);
@@ -1551,11 +900,6 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_list);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_note);
-
-  gtk_widget_class_install_action (widget_class, "train.start-pause", NULL, action_start_pause);
-  gtk_widget_class_install_action (widget_class, "train.step", NULL, action_step);
-  gtk_widget_class_install_action (widget_class, "train.stop", NULL, action_stop);
-  gtk_widget_class_install_action (widget_class, "train.delete-run", "i", action_delete_run);
 }
 
 static void
@@ -1563,7 +907,6 @@ lam_train_page_init (LamTrainPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->device_ids = g_ptr_array_new_with_free_func (g_free);
-  g_queue_init (&self->runs);
 
   lam_chart_set_title (self->loss_chart, "Loss");
   lam_chart_set_axis_labels (self->loss_chart, "epoch", "loss");
@@ -1575,31 +918,8 @@ lam_train_page_init (LamTrainPage *self)
   fill_devices (self);
   make_epoch_header (self);
   clear_epoch_table (self);
-  update_runs_list (self);
-  on_optimizer_changed (self);
   on_smoothing_changed (self);
 
-  g_signal_connect_swapped (self->optimizer_dropdown, "notify::selected",
-                            G_CALLBACK (on_optimizer_changed), self);
-  g_signal_connect_swapped (self->lr_spin, "value-changed", G_CALLBACK (on_lr_changed), self);
-  GtkWidget *edited[] = { GTK_WIDGET (self->epochs_spin),    GTK_WIDGET (self->batch_spin),
-                          GTK_WIDGET (self->lr_spin),        GTK_WIDGET (self->momentum_spin),
-                          GTK_WIDGET (self->val_spin),       GTK_WIDGET (self->seed_spin),
-                          GTK_WIDGET (self->decay_spin),     GTK_WIDGET (self->step_size_spin),
-                          GTK_WIDGET (self->gamma_spin),     GTK_WIDGET (self->eta_min_spin),
-                          GTK_WIDGET (self->norm_mean_spin), GTK_WIDGET (self->norm_std_spin),
-                          GTK_WIDGET (self->crop_spin) };
-  for (guint i = 0; i < G_N_ELEMENTS (edited); i++)
-    g_signal_connect_swapped (edited[i], "value-changed", G_CALLBACK (on_setting_edited), self);
-  g_signal_connect_swapped (self->schedule_dropdown, "notify::selected",
-                            G_CALLBACK (on_setting_edited), self);
-  g_signal_connect_swapped (self->norm_dropdown, "notify::selected",
-                            G_CALLBACK (on_setting_edited), self);
-  g_signal_connect_swapped (self->hflip_check, "toggled", G_CALLBACK (on_setting_edited), self);
-  g_signal_connect_swapped (self->optimizer_dropdown, "notify::selected",
-                            G_CALLBACK (on_setting_edited), self);
-  g_signal_connect_swapped (self->device_dropdown, "notify::selected",
-                            G_CALLBACK (on_setting_edited), self);
   g_signal_connect_swapped (self->smoothing_scale, "value-changed",
                             G_CALLBACK (on_smoothing_changed), self);
   g_signal_connect_swapped (self->log_check, "toggled", G_CALLBACK (on_log_toggled), self);

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (LamWindow, lam_window, LAM, WINDOW, GtkApplicationWindow)
 
 LamWindow *lam_window_new (GtkApplication *application, LamSession *session);
-LamSession *lam_window_get_project (LamWindow *self);
+LamSession *lam_window_get_session (LamWindow *self);
 /* "data", "model", "train", "evaluate" */
 void lam_window_show_page (LamWindow *self, const char *name);
 GtkWidget *lam_window_get_page (LamWindow *self, const char *name);

@@ -1,0 +1,431 @@
+/* lam-window-actions.c: the window's actions (win.*) and their
+ * shortcuts, the file choosers they open, and the "save changes?" prompt
+ * that stands before whatever would lose unsaved work. The training
+ * actions are the session's own (session.*); only their shortcuts are
+ * bound here. */
+#include "lam-window-private.h"
+
+#include "lam-data-page.h"
+#include "lam-download-dialog.h"
+#include "lam-project-file.h"
+
+static void
+show_message_of_type (LamWindow *self, GtkMessageType type, const char *primary,
+                      const char *secondary)
+{
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL |
+                                              GTK_DIALOG_DESTROY_WITH_PARENT, type,
+                                              GTK_BUTTONS_CLOSE, "%s", primary);
+  if (secondary != NULL)
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", secondary);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+void
+lam_window_show_message (LamWindow *self, const char *primary, const char *secondary)
+{
+  show_message_of_type (self, GTK_MESSAGE_ERROR, primary, secondary);
+}
+
+static const char *const page_names[] = { "data", "model", "train", "evaluate" };
+
+static void
+action_show_page (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  int index = g_variant_get_int32 (parameter);
+  if (index >= 1 && index <= (int) G_N_ELEMENTS (page_names))
+    lam_window_show_page (self, page_names[index - 1]);
+}
+
+static void
+action_open_dataset (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  lam_window_show_page (self, "data");
+  lam_data_page_choose_folder (LAM_DATA_PAGE (self->data_page));
+}
+
+static void
+action_download (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  lam_download_dialog_present (GTK_WINDOW (self), self->session);
+}
+
+/* Ctrl+Right is the Step button's action, session.step. GtkWindow binds
+ * Ctrl+arrows to moving the focus, and a parent class's key bindings run
+ * before a subclass's, so a binding on this class never ran; the focused
+ * widget could take the key too. The shortcut therefore runs in the capture
+ * phase, before both. Text being typed keeps Ctrl+Right for moving by word,
+ * except a spin button's number, which has no words. */
+static gboolean
+on_step_shortcut (GtkWidget *widget, GVariant *args, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (focus != NULL && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT_VIEW (focus)) &&
+      gtk_widget_get_ancestor (focus, GTK_TYPE_SPIN_BUTTON) == NULL)
+    return FALSE;
+  return gtk_widget_activate_action (GTK_WIDGET (self), "session.step", NULL);
+}
+
+static void
+action_presentation (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  lam_window_set_presentation (self, !self->presentation);
+}
+
+GtkWidget *
+lam_window_get_prompt (LamWindow *self)
+{
+  return self->prompt;
+}
+
+static gboolean open_with_report (LamWindow *self, const char *path, GError **error);
+static void run_pending (LamWindow *self);
+
+typedef enum
+{
+  CHOOSE_OPEN,
+  CHOOSE_SAVE,
+  CHOOSE_CSV,
+} ChooseKind;
+
+static void
+on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (user_data);
+  ChooseKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chooser), "kind"));
+  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                             ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))
+                             : NULL;
+  g_autofree char *path = file ? g_file_get_path (file) : NULL;
+  g_clear_object (&self->chooser);
+  if (path == NULL) {
+    self->pending = PENDING_NONE;
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  switch (kind) {
+  case CHOOSE_OPEN:
+    open_with_report (self, path, NULL);
+    break;
+  case CHOOSE_SAVE: {
+    if (!g_str_has_suffix (path, LAM_PROJECT_FILE_SUFFIX)) {
+      char *with = g_strconcat (path, LAM_PROJECT_FILE_SUFFIX, NULL);
+      g_free (path);
+      path = with;
+    }
+    if (!lam_window_save_project (self, path, &error)) {
+      self->pending = PENDING_NONE;
+      lam_window_show_message (self, "The project was not saved", error->message);
+    } else {
+      run_pending (self);
+    }
+    break;
+  }
+  case CHOOSE_CSV:
+    if (!lam_window_export_csv (self, path, &error))
+      lam_window_show_message (self, "The run's history was not exported", error->message);
+    break;
+  }
+}
+
+static void
+choose_file (LamWindow *self, ChooseKind kind)
+{
+  if (self->chooser != NULL)
+    return;
+  static const char *const titles[] = { "Open Project", "Save Project", "Export Run History" };
+  static const char *const accept[] = { "_Open", "_Save", "_Export" };
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (
+    titles[kind], GTK_WINDOW (self),
+    kind == CHOOSE_OPEN ? GTK_FILE_CHOOSER_ACTION_OPEN : GTK_FILE_CHOOSER_ACTION_SAVE,
+    accept[kind], "_Cancel");
+  GtkFileFilter *filter = gtk_file_filter_new ();
+  if (kind == CHOOSE_CSV) {
+    gtk_file_filter_set_name (filter, "CSV files");
+    gtk_file_filter_add_pattern (filter, "*.csv");
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "history.csv");
+  } else {
+    gtk_file_filter_set_name (filter, "Lamina projects");
+    gtk_file_filter_add_pattern (filter, "*" LAM_PROJECT_FILE_SUFFIX);
+    if (kind == CHOOSE_SAVE) {
+      const char *current = lam_session_get_file_path (self->session);
+      g_autofree char *name = current ? g_path_get_basename (current)
+                                      : g_strdup ("Untitled" LAM_PROJECT_FILE_SUFFIX);
+      gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+    }
+  }
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_unref (filter);
+  g_object_set_data (G_OBJECT (chooser), "kind", GINT_TO_POINTER (kind));
+  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), self);
+  self->chooser = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_show (self->chooser);
+}
+
+/* A failure is shown in a dialog, and handed on in error (may be NULL). */
+static gboolean
+open_with_report (LamWindow *self, const char *path, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *warning = NULL;
+  if (!lam_window_open_project (self, path, &warning, &local_error)) {
+    g_autofree char *name = g_filename_display_basename (path);
+    g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
+    lam_window_show_message (self, primary, local_error->message);
+    g_propagate_error (error, g_steal_pointer (&local_error));
+    return FALSE;
+  } else if (warning != NULL && g_str_has_prefix (warning, "The project's dataset folder")) {
+    lam_window_show_message (self, "The dataset is missing", warning);
+  } else if (warning != NULL) {
+    show_message_of_type (self, GTK_MESSAGE_INFO, "The project was opened", warning);
+  }
+  return TRUE;
+}
+
+/* Does what waited on the prompt (or on a Save As it led to); error (may
+ * be NULL) says why an opening failed. */
+static void
+run_pending_reporting (LamWindow *self, GError **error)
+{
+  Pending pending = self->pending;
+  g_autofree char *path = g_steal_pointer (&self->pending_path);
+  self->pending = PENDING_NONE;
+  switch (pending) {
+  case PENDING_CLOSE:
+    self->close_confirmed = TRUE;
+    gtk_window_close (GTK_WINDOW (self));
+    break;
+  case PENDING_OPEN_DIALOG:
+    choose_file (self, CHOOSE_OPEN);
+    break;
+  case PENDING_OPEN_PATH:
+    open_with_report (self, path, error);
+    break;
+  case PENDING_NEW: {
+    g_autoptr (GError) new_error = NULL;
+    if (!lam_window_new_project (self, &new_error))
+      lam_window_show_message (self, "No new project was started", new_error->message);
+    break;
+  }
+  case PENDING_NONE:
+  default:
+    break;
+  }
+}
+
+static void
+run_pending (LamWindow *self)
+{
+  run_pending_reporting (self, NULL);
+}
+
+static void
+on_prompt_response (GtkDialog *dialog, int response, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (user_data);
+  self->prompt = NULL;
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == GTK_RESPONSE_REJECT) {
+    run_pending (self);
+  } else if (response == GTK_RESPONSE_ACCEPT) {
+    const char *path = lam_session_get_file_path (self->session);
+    if (path == NULL) {
+      choose_file (self, CHOOSE_SAVE);
+      return;
+    }
+    g_autoptr (GError) error = NULL;
+    g_autofree char *target = g_strdup (path);
+    if (lam_window_save_project (self, target, &error)) {
+      run_pending (self);
+    } else {
+      self->pending = PENDING_NONE;
+      lam_window_show_message (self, "The project was not saved", error->message);
+    }
+  } else {
+    self->pending = PENDING_NONE;
+    g_clear_pointer (&self->pending_path, g_free);
+  }
+}
+
+/* Runs `pending` now when nothing is unsaved, else after the user has
+ * answered Save, Discard or Cancel. */
+static gboolean
+confirm_then_reporting (LamWindow *self, Pending pending, const char *path, GError **error)
+{
+  if (self->prompt != NULL)
+    return TRUE;
+  self->pending = pending;
+  g_free (self->pending_path);
+  self->pending_path = g_strdup (path);
+  if (!lam_session_get_modified (self->session)) {
+    GError *local_error = NULL;
+    run_pending_reporting (self, &local_error);
+    if (local_error != NULL) {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  const char *current = lam_session_get_file_path (self->session);
+  g_autofree char *name = current ? g_path_get_basename (current) : g_strdup ("Untitled");
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL |
+                                              GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                              "Save changes to “%s”?", name);
+  const char *lost = pending == PENDING_CLOSE ? "the window closes"
+                     : pending == PENDING_NEW ? "a new project starts"
+                                              : "another project opens";
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            "The model, settings or runs changed since the "
+                                            "project was saved. Unsaved changes are lost when "
+                                            "%s.", lost);
+  gtk_dialog_add_buttons (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL, "_Discard",
+                          GTK_RESPONSE_REJECT, "_Save", GTK_RESPONSE_ACCEPT, NULL);
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  GtkWidget *discard = gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog),
+                                                           GTK_RESPONSE_REJECT);
+  gtk_widget_add_css_class (discard, "destructive-action");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_prompt_response), self);
+  self->prompt = dialog;
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
+void
+lam_window_confirm_then (LamWindow *self, Pending pending, const char *path)
+{
+  confirm_then_reporting (self, pending, path, NULL);
+}
+
+static void
+action_new_project (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  lam_window_confirm_then (LAM_WINDOW (widget), PENDING_NEW, NULL);
+}
+
+gboolean
+lam_window_open_file (LamWindow *self, GFile *file, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+  g_autofree char *path = g_file_get_path (file);
+  if (path == NULL) {
+    g_autofree char *uri = g_file_get_uri (file);
+    g_autofree char *name = g_file_get_basename (file);
+    g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 "%s: projects open from local folders only; copy it to one first", uri);
+    lam_window_show_message (self, primary, "Projects open from local folders only: copy it to one first.");
+    return FALSE;
+  }
+  return confirm_then_reporting (self, PENDING_OPEN_PATH, path, error);
+}
+
+static void
+action_open_project (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  lam_window_confirm_then (LAM_WINDOW (widget), PENDING_OPEN_DIALOG, NULL);
+}
+
+static void
+action_open_recent (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  lam_window_confirm_then (LAM_WINDOW (widget), PENDING_OPEN_PATH, g_variant_get_string (parameter, NULL));
+}
+
+static void
+action_save (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  LamWindow *self = LAM_WINDOW (widget);
+  const char *path = lam_session_get_file_path (self->session);
+  if (path == NULL) {
+    choose_file (self, CHOOSE_SAVE);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *target = g_strdup (path);
+  if (!lam_window_save_project (self, target, &error))
+    lam_window_show_message (self, "The project was not saved", error->message);
+}
+
+static void
+action_save_as (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  choose_file (LAM_WINDOW (widget), CHOOSE_SAVE);
+}
+
+static void
+action_export_csv (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  choose_file (LAM_WINDOW (widget), CHOOSE_CSV);
+}
+
+void
+lam_window_update_file_actions (LamWindow *self)
+{
+  gboolean idle = !lam_session_get_training (self->session);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-project", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-project", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-recent", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.no-recent", FALSE);
+}
+
+void
+lam_window_class_add_actions (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_install_action (widget_class, "win.page", "i", action_show_page);
+  gtk_widget_class_install_action (widget_class, "win.open-dataset", NULL, action_open_dataset);
+  gtk_widget_class_install_action (widget_class, "win.download", NULL, action_download);
+  gtk_widget_class_install_action (widget_class, "win.presentation", NULL, action_presentation);
+  gtk_widget_class_install_action (widget_class, "win.new-project", NULL, action_new_project);
+  gtk_widget_class_install_action (widget_class, "win.open-project", NULL, action_open_project);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
+  gtk_widget_class_install_action (widget_class, "win.no-recent", NULL, NULL);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, action_save);
+  gtk_widget_class_install_action (widget_class, "win.save-as", NULL, action_save_as);
+  gtk_widget_class_install_action (widget_class, "win.export-csv", NULL, action_export_csv);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
+                                       "win.new-project", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o,
+                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.open-project",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s,
+                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.save-as", NULL);
+  for (int i = 1; i <= 4; i++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + i, GDK_CONTROL_MASK, "win.page",
+                                         "i", i);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
+                                       "win.open-dataset", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.presentation", NULL);
+  /* The session's actions, inserted into every window as "session". */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK,
+                                       "session.start-pause", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
+                                       "session.start-pause", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK,
+                                       "session.stop", NULL);
+}
+
+void
+lam_window_add_shortcuts (LamWindow *self)
+{
+  GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
+  guint step_keys[] = { GDK_KEY_Right, GDK_KEY_KP_Right };
+  for (guint i = 0; i < G_N_ELEMENTS (step_keys); i++)
+    gtk_shortcut_controller_add_shortcut (
+      GTK_SHORTCUT_CONTROLLER (shortcuts),
+      gtk_shortcut_new (gtk_keyval_trigger_new (step_keys[i], GDK_CONTROL_MASK),
+                        gtk_callback_action_new (on_step_shortcut, NULL, NULL)));
+  gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
+}

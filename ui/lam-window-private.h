@@ -1,0 +1,54 @@
+/* lam-window-private.h: the window's state, shared by lam-window.c (the
+ * pages, projects, title, recent files) and lam-window-actions.c (its
+ * actions, their shortcuts, the file choosers and the "save changes?"
+ * prompt). */
+#pragma once
+
+#include "lam-window.h"
+
+#define MAX_RECENT_PROJECTS 8
+
+/* What waits on the answer to "save changes?". */
+typedef enum
+{
+  PENDING_NONE,
+  PENDING_CLOSE,
+  PENDING_OPEN_DIALOG,
+  PENDING_OPEN_PATH,
+  PENDING_NEW,
+} Pending;
+
+struct _LamWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  LamSession *session; /* owned */
+
+  GtkStack *stack;
+  GtkLabel *dataset_label;
+  GtkWidget *data_page;
+  GtkWidget *model_page;
+  GtkWidget *train_page;
+  GtkWidget *evaluate_page;
+  GtkToggleButton *presentation_button;
+  gboolean presentation;
+  GSettings *settings; /* owned, NULL when the schema is not installed */
+  GMenu *recent_section;
+
+  char *spec_signature;      /* owned: the layers last seen, to tell edits from input changes */
+  char *opening_dataset_dir; /* owned: the dataset an opened project is loading */
+  GtkWidget *prompt;         /* the "save changes?" dialog while it shows */
+  Pending pending;
+  char *pending_path;        /* owned */
+  gboolean close_confirmed;
+  GtkNativeDialog *chooser;  /* owned while it shows */
+};
+
+/* lam-window-actions.c */
+void lam_window_class_add_actions (GtkWidgetClass *widget_class);
+void lam_window_add_shortcuts (LamWindow *self);
+void lam_window_update_file_actions (LamWindow *self);
+/* Runs `pending` now when nothing is unsaved, else after the user has
+ * answered Save, Discard or Cancel. */
+void lam_window_confirm_then (LamWindow *self, Pending pending, const char *path);
+void lam_window_show_message (LamWindow *self, const char *primary, const char *secondary);
