@@ -102,6 +102,15 @@ lam_trainer_config_default (void)
   return config;
 }
 
+LamTrainerConfig
+lam_trainer_config_lesson_default (void)
+{
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.epochs = 5;
+  config.normalize_from_data = TRUE;
+  return config;
+}
+
 void
 lam_trainer_event_free (LamTrainerEvent *event)
 {

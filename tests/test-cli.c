@@ -167,6 +167,37 @@ test_usage_errors (void)
   result_clear (&r);
 }
 
+/* The help states the defaults a run really starts with: those of a
+ * lesson in the window. */
+static void
+test_train_help_defaults (void)
+{
+  Result r = run_lamina ("train", "--help", NULL);
+  assert_exit (r, 0, NULL);
+  g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
+  const struct
+  {
+    const char *option, *text;
+  } wanted[] = {
+    { "--epochs=", "(default 5;" },
+    { "--batch-size=", "(default 64)" },
+    { "--optimizer=", "(default adam)" },
+    { "--val-fraction=", "(default 0.1)" },
+    { "--seed=", "(default 1)" },
+    { "--normalize=", "(default data)" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (wanted); i++) {
+    const char *line = NULL;
+    for (guint k = 0; lines[k] != NULL && line == NULL; k++)
+      if (strstr (lines[k], wanted[i].option) != NULL)
+        line = lines[k];
+    if (line == NULL || strstr (line, wanted[i].text) == NULL)
+      g_error ("expected \"%s\" on the %s line of the help: %s", wanted[i].text,
+               wanted[i].option, r.out);
+  }
+  result_clear (&r);
+}
+
 static void
 test_bad_model (void)
 {
@@ -523,6 +554,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/cli/train-help-defaults", test_train_help_defaults);
   g_test_add_func ("/cli/open-project-file", test_open_project_file);
   g_test_add_func ("/cli/bad-model", test_bad_model);
   g_test_add_func ("/cli/bad-data", test_bad_data);

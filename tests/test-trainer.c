@@ -728,6 +728,42 @@ test_bad_config (void)
   lam_backend_free (backend);
 }
 
+/* The settings a lesson starts with, in the window and in `lamina train`
+ * alike, and the neutral base they come from. */
+static void
+test_lesson_default (void)
+{
+  LamTrainerConfig c = lam_trainer_config_lesson_default ();
+  LamOptimizerConfig adam = lam_optimizer_config_default (LAM_OPTIMIZER_ADAM);
+  g_assert_cmpint (c.epochs, ==, 5);
+  g_assert_cmpint (c.batch_size, ==, 64);
+  g_assert_cmpint (c.optimizer.kind, ==, LAM_OPTIMIZER_ADAM);
+  g_assert_cmpfloat (c.optimizer.lr, ==, adam.lr);
+  g_assert_cmpfloat (c.optimizer.lr, ==, 0.001);
+  g_assert_cmpfloat (c.optimizer.weight_decay, ==, adam.weight_decay);
+  g_assert_cmpfloat (c.optimizer.beta1, ==, adam.beta1);
+  g_assert_cmpfloat (c.optimizer.beta2, ==, adam.beta2);
+  g_assert_cmpfloat (c.optimizer.eps, ==, adam.eps);
+  g_assert_cmpint (c.schedule.kind, ==, LAM_SCHEDULE_CONSTANT);
+  g_assert_cmpfloat (c.val_fraction, ==, 0.1);
+  g_assert_cmpuint (c.seed, ==, 1);
+  g_assert_true (c.normalize_from_data);
+  g_assert_cmpint (c.crop_padding, ==, 0);
+  g_assert_false (c.hflip);
+  g_assert_cmpint (c.report_every, ==, 0);
+  g_assert_true (c.evaluate_test);
+  for (int k = 0; k < 3; k++) {
+    g_assert_cmpfloat (c.mean[k], ==, 0);
+    g_assert_cmpfloat (c.std[k], ==, 1);
+  }
+
+  /* The base stays one epoch over pixels in [0, 1]: what a file without
+   * settings meant, and what tests and benchmarks time. */
+  LamTrainerConfig base = lam_trainer_config_default ();
+  g_assert_cmpint (base.epochs, ==, 1);
+  g_assert_false (base.normalize_from_data);
+}
+
 /* Real data. */
 
 static LamDataset *fashion_train;
@@ -987,6 +1023,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/stop", test_stop);
   g_test_add_func ("/trainer/divergence", test_divergence);
   g_test_add_func ("/trainer/bad-config", test_bad_config);
+  g_test_add_func ("/trainer/config/lesson-default", test_lesson_default);
   g_test_add_func ("/e2e/fashion-mnist/same-seed-same-losses", test_same_seed_same_losses);
   g_test_add_func ("/e2e/fashion-mnist/save-load-same-predictions",
                    test_save_load_same_predictions);
