@@ -243,6 +243,7 @@ lam_cli_train (int argc, char **argv)
   g_autofree char *normalize_text = NULL;
   g_autofree char *schedule_text = NULL;
   g_autofree char *crop_text = NULL;
+  g_autofree char *padding_mode_text = NULL;
   g_autofree char *device = NULL;
   g_autofree char *save_path = NULL;
   g_autofree char *load_path = NULL;
@@ -265,6 +266,9 @@ lam_cli_train (int argc, char **argv)
     "Normalisation: 'data' (mean/std of the training split), 'none' (pixels in [0,1]), or "
     "MEAN[,MEAN,MEAN]/STD[,STD,STD] like 0.5/0.5 (default %s)",
     defaults.normalize_from_data ? "data" : "none");
+  g_autofree char *padding_mode_help =
+    g_strdup_printf ("What --crop-padding pads with: zeros, or the image mirrored at its edges "
+                     "(reflect) (default %s)", lam_padding_mode_to_string (defaults.padding_mode));
 
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -291,6 +295,8 @@ lam_cli_train (int argc, char **argv)
     { "normalize", 'n', 0, G_OPTION_ARG_STRING, &normalize_text, normalize_help, "HOW" },
     { "crop-padding", 0, 0, G_OPTION_ARG_STRING, &crop_text,
       "Augmentation: random crops from images padded by P pixels (default 0)", "P" },
+    { "padding-mode", 0, 0, G_OPTION_ARG_STRING, &padding_mode_text, padding_mode_help,
+      "MODE" },
     { "hflip", 0, 0, G_OPTION_ARG_NONE, &hflip, "Augmentation: random horizontal flips", NULL },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device,
       "auto (a GPU when one answers), cpu or cuda (default auto)", "DEVICE" },
@@ -339,6 +345,7 @@ lam_cli_train (int argc, char **argv)
       { "--schedule", schedule_text != NULL },    { "--val-fraction", val_text != NULL },
       { "--seed", seed_text != NULL },            { "--normalize", normalize_text != NULL },
       { "--crop-padding", crop_text != NULL },    { "--hflip", hflip },
+      { "--padding-mode", padding_mode_text != NULL },
     };
     for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
       if (fixed[i].given) {
@@ -411,6 +418,19 @@ lam_cli_train (int argc, char **argv)
   PARSE_INT (batch_text, "--batch-size", 1, 65536, config.batch_size);
   PARSE_INT (seed_text, "--seed", 0, G_MAXINT64, config.seed);
   PARSE_INT (crop_text, "--crop-padding", 0, 64, config.crop_padding);
+  if (padding_mode_text != NULL) {
+    if (!lam_padding_mode_from_string (padding_mode_text, &config.padding_mode)) {
+      g_printerr ("lamina train: --padding-mode: expected zeros or reflect, got \"%s\"\n",
+                  padding_mode_text);
+      return LAM_EXIT_USAGE;
+    }
+    /* Without padding the mode changes nothing: said, as for --nesterov
+     * without momentum, rather than silently ignored. */
+    if (config.crop_padding == 0) {
+      g_printerr ("lamina train: --padding-mode needs --crop-padding above 0\n");
+      return LAM_EXIT_USAGE;
+    }
+  }
   PARSE_DOUBLE (lr_text, "--lr", 0, 100, TRUE, config.optimizer.lr);
   PARSE_DOUBLE (momentum_text, "--momentum", 0, 0.9999, FALSE, config.optimizer.momentum);
   PARSE_DOUBLE (weight_decay_text, "--weight-decay", 0, 10, FALSE, config.optimizer.weight_decay);

@@ -409,6 +409,8 @@ add_config (JsonBuilder *b, const LamTrainerConfig *c, const char *device)
   add_floats (b, "std", c->std, 3);
   json_builder_set_member_name (b, "crop_padding");
   json_builder_add_int_value (b, c->crop_padding);
+  json_builder_set_member_name (b, "padding_mode");
+  json_builder_add_string_value (b, lam_padding_mode_to_string (c->padding_mode));
   json_builder_set_member_name (b, "hflip");
   json_builder_add_boolean_value (b, c->hflip);
   json_builder_set_member_name (b, "evaluate_test");
@@ -1059,6 +1061,16 @@ read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
   if (!get_int (r, t, p, "crop_padding", 0, 64, &i))
     return FALSE;
   c->crop_padding = (int) i;
+  /* Files from before the member padded their crops with zeros. */
+  c->padding_mode = LAM_PADDING_ZERO;
+  if (json_object_has_member (t, "padding_mode")) {
+    const char *mode = get_string (r, t, p, "padding_mode", FALSE, &ok);
+    if (!ok)
+      return FALSE;
+    if (!lam_padding_mode_from_string (mode, &c->padding_mode))
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"training.padding_mode\" is \"%s\"; expected zeros or reflect", mode);
+  }
   if (!get_bool (r, t, p, "hflip", &c->hflip) ||
       !get_bool (r, t, p, "evaluate_test", &c->evaluate_test))
     return FALSE;

@@ -12,6 +12,7 @@
 
 #include "lam-backend.h"
 #include "lam-dataset.h"
+#include "lam-loader.h"
 #include "lam-metrics.h"
 #include "lam-model.h"
 #include "lam-optim.h"
@@ -39,6 +40,7 @@ typedef struct
   float mean[3];                /* used when normalize_from_data is FALSE */
   float std[3];
   int crop_padding;             /* augmentation: 0 = none */
+  LamPaddingMode padding_mode;  /* what the crops see beyond the image */
   gboolean hflip;
   int report_every;             /* steps between progress events; 0 = automatic: about
                                  * 100 an epoch, at most one every 40 ms */

@@ -158,6 +158,14 @@ test_usage_errors (void)
   assert_exit (r, 2, "STD");
   result_clear (&r);
 
+  r = run_lamina ("train", "--crop-padding", "2", "--padding-mode", "mirror", NULL);
+  assert_exit (r, 2, "--padding-mode: expected zeros or reflect, got \"mirror\"");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--padding-mode", "reflect", NULL);
+  assert_exit (r, 2, "--padding-mode needs --crop-padding above 0");
+  result_clear (&r);
+
   r = run_lamina ("train", "--no-such-option", NULL);
   assert_exit (r, 2, "no-such-option");
   result_clear (&r);
@@ -431,6 +439,9 @@ test_project_continue_export (void)
   r = run_lamina ("train", "--load", part, "--model", "mlp", NULL);
   assert_exit (r, 2, "--model cannot change a saved run");
   result_clear (&r);
+  r = run_lamina ("train", "--load", part, "--padding-mode", "reflect", NULL);
+  assert_exit (r, 2, "--padding-mode cannot change a saved run");
+  result_clear (&r);
   g_autofree char *missing = g_build_filename (dir, "missing.lamina", NULL);
   r = run_lamina ("train", "--load", missing, NULL);
   assert_exit (r, 2, "missing.lamina");
@@ -452,6 +463,36 @@ test_project_continue_export (void)
   assert_exit (r, 4, "written by a newer Lamina (format 9); this version reads up to 1");
   result_clear (&r);
 
+  remove_tree (dir);
+}
+
+/* --padding-mode reaches the run's settings: the project records it and
+ * the PyTorch script pads its crops the same way. */
+static void
+test_train_padding_mode (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *project = g_build_filename (dir, "reflect.lamina", NULL);
+  Result r = run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                         "--crop-padding", "2", "--padding-mode", "reflect", "--device", "cpu",
+                         "--no-test", "--save", project, NULL);
+  assert_exit (r, 0, NULL);
+  result_clear (&r);
+
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_file (parser, project, &error);
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *training = json_object_get_object_member (root, "training");
+  g_assert_cmpint (json_object_get_int_member (training, "crop_padding"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (training, "padding_mode"), ==, "reflect");
+
+  r = run_lamina ("export", "--pytorch", "--load", project, "-o", "-", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "transforms.RandomCrop((8, 8), padding=2, "
+                                   "padding_mode=\"reflect\")"));
+  result_clear (&r);
   remove_tree (dir);
 }
 
@@ -562,5 +603,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info", test_info);
   g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
   g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
+  g_test_add_func ("/cli/train-padding-mode", test_train_padding_mode);
   return g_test_run ();
 }

@@ -108,6 +108,7 @@ full_project (void)
   c->mean[0] = 0.2860f;
   c->std[0] = 0.3530f;
   c->crop_padding = 2;
+  c->padding_mode = LAM_PADDING_REFLECT;
   c->hflip = TRUE;
   c->evaluate_test = FALSE;
   g_free (file->device);
@@ -212,6 +213,7 @@ test_round_trip (Fixture *f, gconstpointer data)
   g_assert_cmpmem (a->mean, sizeof a->mean, b->mean, sizeof b->mean);
   g_assert_cmpmem (a->std, sizeof a->std, b->std, sizeof b->std);
   g_assert_cmpint (a->crop_padding, ==, b->crop_padding);
+  g_assert_cmpint (b->padding_mode, ==, LAM_PADDING_REFLECT);
   g_assert_cmpint (a->hflip, ==, b->hflip);
   g_assert_cmpint (a->evaluate_test, ==, b->evaluate_test);
   g_assert_cmpstr (back->device, ==, "cpu");
@@ -409,6 +411,10 @@ test_wrong_types (Fixture *f, gconstpointer data)
     { "\"lr_changes\" : [", "\"lr_changes\" : 1, \"l\" : [", "\"runs[0].lr_changes\" must be an array" },
     { "\"color\" : 4", "\"color\" : \"red\"", "\"runs[0].color\" must be a whole number" },
     { "\"hidden\" : false", "\"hidden\" : 0", "\"runs[0].hidden\" must be true or false" },
+    { "\"padding_mode\" : \"reflect\"", "\"padding_mode\" : \"mirror\"",
+      "\"training.padding_mode\" is \"mirror\"; expected zeros or reflect" },
+    { "\"padding_mode\" : \"reflect\"", "\"padding_mode\" : 2",
+      "\"training.padding_mode\" must be a string, found a number" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *path = save_demo (f, "w.lamina");
@@ -1018,6 +1024,46 @@ test_runs_without_new_fields (Fixture *f, gconstpointer data)
   g_assert_cmpstr (label, ==, "Run 1 · mlp, AdamW lr 0.0033, batch 33 (1)");
 }
 
+/* A file from before crops had a padding mode padded them with zeros, and
+ * reads so; the mode then round-trips both ways. */
+static void
+test_padding_mode (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "old-crops.lamina");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *training = json_object_get_object_member (root, "training");
+  g_assert_cmpstr (json_object_get_string_member (training, "padding_mode"), ==, "reflect");
+  json_object_remove_member (training, "padding_mode");
+  g_autofree char *text = json_to_string (json_parser_get_root (parser), TRUE);
+  g_assert_null (strstr (text, "padding_mode"));
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (LamProjectFile) old = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (old->config.crop_padding, ==, 2);
+  g_assert_cmpint (old->config.padding_mode, ==, LAM_PADDING_ZERO);
+
+  const LamPaddingMode modes[] = { LAM_PADDING_ZERO, LAM_PADDING_REFLECT };
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+    old->config.padding_mode = modes[i];
+    g_assert_true (lam_project_file_save (old, path, &error));
+    g_assert_no_error (error);
+    g_autofree char *saved = NULL;
+    g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+    g_autofree char *member =
+      g_strdup_printf ("\"padding_mode\" : \"%s\"", lam_padding_mode_to_string (modes[i]));
+    g_assert_nonnull (strstr (saved, member));
+    g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (back->config.padding_mode, ==, modes[i]);
+  }
+}
+
 /* A run that can continue is saved with the exact numbers it normalised
  * by, and the lesson's own choice ("by the data") travels beside them; a
  * file from before that member normalises as its settings say. */
@@ -1170,6 +1216,7 @@ main (int argc, char **argv)
   ADD ("/runs/without-new-fields", test_runs_without_new_fields);
   ADD ("/runs/labels", test_run_labels);
   ADD ("/lesson/normalisation", test_lesson_normalisation);
+  ADD ("/training/padding-mode", test_padding_mode);
   ADD ("/predictions/history", test_prediction_history);
   ADD ("/error/truncated", test_truncated);
   ADD ("/error/wrong-types", test_wrong_types);
