@@ -110,6 +110,16 @@ lam_cli_export (int argc, char **argv)
   g_autofree char *epochs_text = NULL;
   g_autofree char *count_text = NULL;
   g_autofree char *device = NULL;
+  /* A bare checkpoint records no settings: its script trains as `lamina
+   * train` would have by default. */
+  const LamTrainerConfig defaults = lam_trainer_config_lesson_default ();
+  g_autofree char *optimizer_help =
+    g_strdup_printf ("Optimizer the script trains with: sgd, adam or adamw (default %s)",
+                     lam_optimizer_kind_to_string (defaults.optimizer.kind));
+  g_autofree char *batch_help =
+    g_strdup_printf ("Batch size for the script (default %d)", defaults.batch_size);
+  g_autofree char *epochs_help =
+    g_strdup_printf ("Epochs for the script (default %d)", defaults.epochs);
   GOptionEntry entries[] = {
     { "pytorch", 0, 0, G_OPTION_ARG_NONE, &pytorch, "Write a PyTorch script", NULL },
     { "load", 'l', 0, G_OPTION_ARG_FILENAME, &load_path,
@@ -119,14 +129,11 @@ lam_cli_export (int argc, char **argv)
       "The script to write ('-' for standard output)", "SCRIPT.py" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
       "Dataset folder (default: the one the checkpoint was trained on)", "DIR" },
-    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer_text,
-      "Optimizer the script trains with: sgd, adam or adamw (default adam)", "NAME" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer_text, optimizer_help, "NAME" },
     { "lr", 0, 0, G_OPTION_ARG_STRING, &lr_text,
       "Learning rate for the script (default: 0.01 for sgd, 0.001 for adam/adamw)", "X" },
-    { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text,
-      "Batch size for the script (default 64)", "B" },
-    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, "Epochs for the script (default 1)",
-      "N" },
+    { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text, batch_help, "B" },
+    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, epochs_help, "N" },
     { "predictions", 0, 0, G_OPTION_ARG_NONE, &predictions,
       "Diagnostic: instead of a script, print Lamina's predicted class for each test image, "
       "one a line", NULL },
@@ -206,7 +213,7 @@ lam_cli_export (int argc, char **argv)
   }
 
 
-  LamTrainerConfig config = project != NULL ? project->config : lam_trainer_config_default ();
+  LamTrainerConfig config = project != NULL ? project->config : defaults;
   if (optimizer_text != NULL) {
     LamOptimizerKind kind;
     if (!lam_optimizer_kind_from_string (optimizer_text, &kind)) {

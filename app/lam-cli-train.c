@@ -243,10 +243,32 @@ lam_cli_train (int argc, char **argv)
   g_autofree char *normalize_text = NULL;
   g_autofree char *schedule_text = NULL;
   g_autofree char *crop_text = NULL;
+  g_autofree char *padding_mode_text = NULL;
   g_autofree char *device = NULL;
   g_autofree char *save_path = NULL;
   g_autofree char *load_path = NULL;
   gboolean nesterov = FALSE, hflip = FALSE, json = FALSE, no_test = FALSE;
+
+  /* The help states the defaults from where they are set, so that the two
+   * cannot drift apart as "Epochs (default 1)" once did. */
+  const LamTrainerConfig defaults = lam_trainer_config_lesson_default ();
+  g_autofree char *epochs_help =
+    g_strdup_printf ("Epochs (default %d; with --load, how many more, default 1)", defaults.epochs);
+  g_autofree char *batch_help = g_strdup_printf ("Batch size (default %d)", defaults.batch_size);
+  g_autofree char *optimizer_help = g_strdup_printf (
+    "sgd, adam or adamw (default %s)", lam_optimizer_kind_to_string (defaults.optimizer.kind));
+  g_autofree char *val_help =
+    g_strdup_printf ("Fraction of the training images held out for validation, 0 for none "
+                     "(default %g)", defaults.val_fraction);
+  g_autofree char *seed_help =
+    g_strdup_printf ("Random seed (default %" G_GUINT64_FORMAT ")", defaults.seed);
+  g_autofree char *normalize_help = g_strdup_printf (
+    "Normalisation: 'data' (mean/std of the training split), 'none' (pixels in [0,1]), or "
+    "MEAN[,MEAN,MEAN]/STD[,STD,STD] like 0.5/0.5 (default %s)",
+    defaults.normalize_from_data ? "data" : "none");
+  g_autofree char *padding_mode_help =
+    g_strdup_printf ("What --crop-padding pads with: zeros, or the image mirrored at its edges "
+                     "(reflect) (default %s)", lam_padding_mode_to_string (defaults.padding_mode));
 
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -256,10 +278,9 @@ lam_cli_train (int argc, char **argv)
       "A preset (logistic-regression, mlp-32, mlp, small-cnn, small-cnn-bn, cifar10-cnn, "
       "cifar10-cnn-bn), a .json file, inline JSON, or text like "
       "'flatten,linear:256,relu,linear:10' (default mlp)", "SPEC" },
-    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, "Epochs (default 1)", "N" },
-    { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text, "Batch size (default 64)", "B" },
-    { "optimizer", 'o', 0, G_OPTION_ARG_STRING, &optimizer_text,
-      "sgd, adam or adamw (default adam)", "NAME" },
+    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, epochs_help, "N" },
+    { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text, batch_help, "B" },
+    { "optimizer", 'o', 0, G_OPTION_ARG_STRING, &optimizer_text, optimizer_help, "NAME" },
     { "lr", 0, 0, G_OPTION_ARG_STRING, &lr_text,
       "Learning rate (default: 0.01 for sgd, 0.001 for adam/adamw)", "X" },
     { "momentum", 0, 0, G_OPTION_ARG_STRING, &momentum_text, "SGD momentum (default 0)", "M" },
@@ -269,14 +290,13 @@ lam_cli_train (int argc, char **argv)
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule_text,
       "Learning-rate schedule per epoch: constant, step:SIZE[:GAMMA] or cosine[:ETA_MIN]",
       "KIND" },
-    { "val-fraction", 0, 0, G_OPTION_ARG_STRING, &val_text,
-      "Fraction of the training images held out for validation, 0 for none (default 0.1)", "F" },
-    { "seed", 's', 0, G_OPTION_ARG_STRING, &seed_text, "Random seed (default 1)", "S" },
-    { "normalize", 'n', 0, G_OPTION_ARG_STRING, &normalize_text,
-      "Normalisation: 'data' (mean/std of the training split), 'none' (pixels in [0,1]), or "
-      "MEAN[,MEAN,MEAN]/STD[,STD,STD] like 0.5/0.5 (default data)", "HOW" },
+    { "val-fraction", 0, 0, G_OPTION_ARG_STRING, &val_text, val_help, "F" },
+    { "seed", 's', 0, G_OPTION_ARG_STRING, &seed_text, seed_help, "S" },
+    { "normalize", 'n', 0, G_OPTION_ARG_STRING, &normalize_text, normalize_help, "HOW" },
     { "crop-padding", 0, 0, G_OPTION_ARG_STRING, &crop_text,
       "Augmentation: random crops from images padded by P pixels (default 0)", "P" },
+    { "padding-mode", 0, 0, G_OPTION_ARG_STRING, &padding_mode_text, padding_mode_help,
+      "MODE" },
     { "hflip", 0, 0, G_OPTION_ARG_NONE, &hflip, "Augmentation: random horizontal flips", NULL },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device,
       "auto (a GPU when one answers), cpu or cuda (default auto)", "DEVICE" },
@@ -325,6 +345,7 @@ lam_cli_train (int argc, char **argv)
       { "--schedule", schedule_text != NULL },    { "--val-fraction", val_text != NULL },
       { "--seed", seed_text != NULL },            { "--normalize", normalize_text != NULL },
       { "--crop-padding", crop_text != NULL },    { "--hflip", hflip },
+      { "--padding-mode", padding_mode_text != NULL },
     };
     for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
       if (fixed[i].given) {
@@ -345,8 +366,7 @@ lam_cli_train (int argc, char **argv)
   }
 
 
-  LamTrainerConfig config = lam_trainer_config_default ();
-  config.normalize_from_data = TRUE;
+  LamTrainerConfig config = defaults;
   config.evaluate_test = !no_test;
   config.hflip = hflip;
   if (project != NULL) {
@@ -398,6 +418,19 @@ lam_cli_train (int argc, char **argv)
   PARSE_INT (batch_text, "--batch-size", 1, 65536, config.batch_size);
   PARSE_INT (seed_text, "--seed", 0, G_MAXINT64, config.seed);
   PARSE_INT (crop_text, "--crop-padding", 0, 64, config.crop_padding);
+  if (padding_mode_text != NULL) {
+    if (!lam_padding_mode_from_string (padding_mode_text, &config.padding_mode)) {
+      g_printerr ("lamina train: --padding-mode: expected zeros or reflect, got \"%s\"\n",
+                  padding_mode_text);
+      return LAM_EXIT_USAGE;
+    }
+    /* Without padding the mode changes nothing: said, as for --nesterov
+     * without momentum, rather than silently ignored. */
+    if (config.crop_padding == 0) {
+      g_printerr ("lamina train: --padding-mode needs --crop-padding above 0\n");
+      return LAM_EXIT_USAGE;
+    }
+  }
   PARSE_DOUBLE (lr_text, "--lr", 0, 100, TRUE, config.optimizer.lr);
   PARSE_DOUBLE (momentum_text, "--momentum", 0, 0.9999, FALSE, config.optimizer.momentum);
   PARSE_DOUBLE (weight_decay_text, "--weight-decay", 0, 10, FALSE, config.optimizer.weight_decay);

@@ -262,6 +262,17 @@ check_options (const LamExportOptions *o, const LamModelSpec *spec, GError **err
                     c->val_fraction);
   if (c->crop_padding < 0)
     return invalid (error, "crop padding must be 0 or more, got %d", c->crop_padding);
+  if (c->padding_mode != LAM_PADDING_ZERO && c->padding_mode != LAM_PADDING_REFLECT)
+    return invalid (error, "crop padding mode %d is neither zeros nor reflect",
+                    (int) c->padding_mode);
+  /* torch pads by reflection only less than the image's side; Lamina's
+   * loader would go on mirroring, and the script would fail where Lamina
+   * trained. */
+  if (c->padding_mode == LAM_PADDING_REFLECT && c->crop_padding > 0 &&
+      (c->crop_padding >= spec->input.dims[1] || c->crop_padding >= spec->input.dims[2]))
+    return invalid (error, "reflect padding of %d pixels needs images larger than that; the "
+                    "model's input is %d×%d", c->crop_padding, spec->input.dims[1],
+                    spec->input.dims[2]);
 
   const LamOptimizerConfig *opt = &c->optimizer;
   if (opt->kind != LAM_OPTIMIZER_SGD && opt->kind != LAM_OPTIMIZER_ADAM &&
@@ -652,8 +663,11 @@ append_data (GString *s, const LamExportOptions *o, const LamModelPlan *plan, GE
       "    augment = transforms.Compose([\n"
       "        transforms.ToTensor(),\n");
     if (c->crop_padding > 0)
-      g_string_append_printf (s, "        transforms.RandomCrop((%d, %d), padding=%d),\n",
-                              plan->input.dims[1], plan->input.dims[2], c->crop_padding);
+      g_string_append_printf (s, "        transforms.RandomCrop((%d, %d), padding=%d%s),\n",
+                              plan->input.dims[1], plan->input.dims[2], c->crop_padding,
+                              c->padding_mode == LAM_PADDING_REFLECT
+                                ? ", padding_mode=\"reflect\""
+                                : "");
     if (c->hflip)
       g_string_append (s, "        transforms.RandomHorizontalFlip(),\n");
     g_string_append (s,

@@ -85,6 +85,31 @@ lam_split_free (LamSplit *split)
 
 /* ---- per-image preparation ---- */
 
+static const char *const padding_mode_names[] = {
+  [LAM_PADDING_ZERO] = "zeros",
+  [LAM_PADDING_REFLECT] = "reflect",
+};
+
+const char *
+lam_padding_mode_to_string (LamPaddingMode mode)
+{
+  g_return_val_if_fail ((guint) mode < G_N_ELEMENTS (padding_mode_names), NULL);
+  return padding_mode_names[mode];
+}
+
+gboolean
+lam_padding_mode_from_string (const char *name, LamPaddingMode *mode)
+{
+  g_return_val_if_fail (name != NULL, FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (padding_mode_names); i++)
+    if (g_ascii_strcasecmp (name, padding_mode_names[i]) == 0) {
+      if (mode != NULL)
+        *mode = (LamPaddingMode) i;
+      return TRUE;
+    }
+  return FALSE;
+}
+
 LamLoaderConfig
 lam_loader_config_default (void)
 {

@@ -23,11 +23,19 @@ LamSplit *lam_split_new_fraction (gsize n, double val_fraction, guint64 seed);
 LamSplit *lam_split_new_count (gsize n, gsize n_val, guint64 seed);
 void lam_split_free (LamSplit *split);
 
+/* How a random crop fills what lies beyond the image: pixel value 0
+ * (PyTorch's RandomCrop padding_mode="constant" with fill 0), or mirrored
+ * about the edge pixel, which is not repeated (padding_mode="reflect"). */
 typedef enum
 {
   LAM_PADDING_ZERO,
   LAM_PADDING_REFLECT,
 } LamPaddingMode;
+
+/* "zeros" or "reflect": the names of the command line and project files. */
+const char *lam_padding_mode_to_string (LamPaddingMode mode);
+/* FALSE for a name that is none of them (case is ignored). */
+gboolean lam_padding_mode_from_string (const char *name, LamPaddingMode *mode);
 
 typedef struct
 {

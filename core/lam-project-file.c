@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "lam-checkpoint.h"
+#include "lam-metrics.h"
 #include "lamina-config.h"
 
 G_DEFINE_QUARK (lam-project-file-error-quark, lam_project_file_error)
@@ -147,12 +148,55 @@ csv_number (GString *s, double value)
   }
 }
 
+static void
+csv_empty (GString *s, int n)
+{
+  for (int i = 0; i < n; i++)
+    g_string_append_c (s, ',');
+}
+
+/* The run's text is data: whatever it holds, it stays one field. */
+static void
+csv_text (GString *s, const char *text)
+{
+  g_string_append_c (s, ',');
+  lam_csv_append_field (s, text);
+}
+
 char *
 lam_project_run_to_csv (const LamProjectRun *run)
 {
   g_return_val_if_fail (run != NULL, NULL);
+  /* One table: every row has every column, empty where its kind has no
+   * value, so a spreadsheet reads the file as it is and a filter on
+   * "kind" picks one kind of row. */
   GString *s = g_string_new ("kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,"
-                             "seconds,lr\n");
+                             "seconds,lr,run,dataset,model,optimizer,settings,color\n");
+
+  g_string_append (s, "run");
+  csv_empty (s, 7); /* epoch to lr */
+  g_string_append_printf (s, ",%d", run->number);
+  csv_text (s, run->dataset);
+  csv_text (s, run->model);
+  csv_text (s, run->optimizer);
+  csv_text (s, run->settings);
+  g_string_append_c (s, ',');
+  if (run->color >= 0)
+    g_string_append_printf (s, "%d", run->color);
+  g_string_append_c (s, '\n');
+
+  for (guint i = 0; i < run->lr_changes->len; i++) {
+    const LamRunLrChange *c = &g_array_index (run->lr_changes, LamRunLrChange, i);
+    /* Skipped as the project file skips them: not a change anyone made. */
+    if (!isfinite (c->x) || !isfinite (c->lr))
+      continue;
+    g_string_append (s, "lr_change");
+    csv_number (s, c->x);
+    csv_empty (s, 5); /* train_loss to seconds */
+    csv_number (s, c->lr);
+    csv_empty (s, 6); /* run to color */
+    g_string_append_c (s, '\n');
+  }
   for (guint i = 0; i < run->epochs->len; i++) {
     const LamRunEpoch *e = &g_array_index (run->epochs, LamRunEpoch, i);
     g_string_append_printf (s, "epoch,%d", e->epoch);
@@ -162,6 +206,7 @@ lam_project_run_to_csv (const LamProjectRun *run)
     csv_number (s, e->val_accuracy);
     csv_number (s, e->seconds);
     csv_number (s, e->lr);
+    csv_empty (s, 6); /* run to color */
     g_string_append_c (s, '\n');
   }
   for (guint i = 0; i < run->steps->len; i++) {
@@ -170,7 +215,8 @@ lam_project_run_to_csv (const LamProjectRun *run)
     csv_number (s, p->x);
     csv_number (s, p->loss);
     csv_number (s, p->accuracy);
-    g_string_append (s, ",,,,\n");
+    csv_empty (s, 10); /* val_loss to color */
+    g_string_append_c (s, '\n');
   }
   return g_string_free (s, FALSE);
 }
@@ -409,6 +455,8 @@ add_config (JsonBuilder *b, const LamTrainerConfig *c, const char *device)
   add_floats (b, "std", c->std, 3);
   json_builder_set_member_name (b, "crop_padding");
   json_builder_add_int_value (b, c->crop_padding);
+  json_builder_set_member_name (b, "padding_mode");
+  json_builder_add_string_value (b, lam_padding_mode_to_string (c->padding_mode));
   json_builder_set_member_name (b, "hflip");
   json_builder_add_boolean_value (b, c->hflip);
   json_builder_set_member_name (b, "evaluate_test");
@@ -1059,6 +1107,16 @@ read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
   if (!get_int (r, t, p, "crop_padding", 0, 64, &i))
     return FALSE;
   c->crop_padding = (int) i;
+  /* Files from before the member padded their crops with zeros. */
+  c->padding_mode = LAM_PADDING_ZERO;
+  if (json_object_has_member (t, "padding_mode")) {
+    const char *mode = get_string (r, t, p, "padding_mode", FALSE, &ok);
+    if (!ok)
+      return FALSE;
+    if (!lam_padding_mode_from_string (mode, &c->padding_mode))
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"training.padding_mode\" is \"%s\"; expected zeros or reflect", mode);
+  }
   if (!get_bool (r, t, p, "hflip", &c->hflip) ||
       !get_bool (r, t, p, "evaluate_test", &c->evaluate_test))
     return FALSE;

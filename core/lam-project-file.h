@@ -102,9 +102,15 @@ void lam_project_run_free (LamProjectRun *run);
  * settings. */
 char *lam_project_run_dup_label (const LamProjectRun *run);
 void lam_project_run_add_lr_change (LamProjectRun *run, double x, double lr);
-/* The run's history as CSV: a header, then one row per epoch (kind
- * "epoch") and one per recorded step (kind "step", epoch fractional):
- * kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr */
+/* The run as one CSV table (RFC 4180 quoting, "\n" line ends), every row
+ * with every column of the header
+ *   kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr,
+ *   run,dataset,model,optimizer,settings,color
+ * and empty where its kind has no value: first a row of kind "run" with
+ * the run's number, its texts and its colour index (empty when none), then
+ * one "lr_change" row per change by hand (epoch fractional, lr the new
+ * rate), one "epoch" row per epoch and one "step" row per recorded step
+ * (epoch fractional; train_loss and train_accuracy since the last). */
 char *lam_project_run_to_csv (const LamProjectRun *run);
 /* The same written atomically. */
 gboolean lam_project_run_write_csv (const LamProjectRun *run, const char *path, GError **error);

@@ -97,8 +97,18 @@ lam_trainer_config_default (void)
     .normalize_from_data = FALSE,
     .mean = { 0, 0, 0 },
     .std = { 1, 1, 1 },
+    .padding_mode = LAM_PADDING_ZERO,
     .evaluate_test = TRUE,
   };
+  return config;
+}
+
+LamTrainerConfig
+lam_trainer_config_lesson_default (void)
+{
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.epochs = 5;
+  config.normalize_from_data = TRUE;
   return config;
 }
 
@@ -178,6 +188,8 @@ config_is_valid (const LamTrainerConfig *config, GError **error)
     problem = "the validation fraction must be at least 0 and below 1";
   else if (config->crop_padding < 0 || config->crop_padding > 64)
     problem = "crop padding must be between 0 and 64";
+  else if (config->padding_mode != LAM_PADDING_ZERO && config->padding_mode != LAM_PADDING_REFLECT)
+    problem = "the crop padding mode must be zeros or reflect";
   else if (config->optimizer.momentum < 0 || config->optimizer.momentum >= 1)
     problem = "momentum must be at least 0 and below 1";
   else if (config->optimizer.weight_decay < 0)
@@ -314,6 +326,7 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   memcpy (loader_config.std, self->std, sizeof self->std);
   loader_config.shuffle = TRUE;
   loader_config.crop_padding = config->crop_padding;
+  loader_config.padding_mode = config->padding_mode;
   loader_config.hflip = config->hflip;
   self->train_loader = lam_loader_new (train, self->split->train, self->split->n_train,
                                        &loader_config);

@@ -12,6 +12,7 @@
 
 #include "lam-backend.h"
 #include "lam-dataset.h"
+#include "lam-loader.h"
 #include "lam-metrics.h"
 #include "lam-model.h"
 #include "lam-optim.h"
@@ -39,6 +40,7 @@ typedef struct
   float mean[3];                /* used when normalize_from_data is FALSE */
   float std[3];
   int crop_padding;             /* augmentation: 0 = none */
+  LamPaddingMode padding_mode;  /* what the crops see beyond the image */
   gboolean hflip;
   int report_every;             /* steps between progress events; 0 = automatic: about
                                  * 100 an epoch, at most one every 40 ms */
@@ -46,8 +48,15 @@ typedef struct
 } LamTrainerConfig;
 
 /* 1 epoch, batch 64, Adam defaults, val 0.1, seed 1, mean 0 / std 1 over
- * pixels in [0, 1] ("ToTensor"), no augmentation, test evaluation on. */
+ * pixels in [0, 1] ("ToTensor"), no augmentation, test evaluation on.
+ * The neutral base: what a file that records no settings meant (an old
+ * checkpoint's pixels in [0, 1]), and the start of tests and benchmarks,
+ * whose running time must not follow the lesson's choices. */
 LamTrainerConfig lam_trainer_config_default (void);
+/* What a lesson starts with, in the window and in `lamina train` alike:
+ * the base above with 5 epochs and normalisation by the training split's
+ * mean and std. */
+LamTrainerConfig lam_trainer_config_lesson_default (void);
 
 typedef enum
 {

@@ -158,12 +158,51 @@ test_usage_errors (void)
   assert_exit (r, 2, "STD");
   result_clear (&r);
 
+  r = run_lamina ("train", "--crop-padding", "2", "--padding-mode", "mirror", NULL);
+  assert_exit (r, 2, "--padding-mode: expected zeros or reflect, got \"mirror\"");
+  result_clear (&r);
+
+  r = run_lamina ("train", "--padding-mode", "reflect", NULL);
+  assert_exit (r, 2, "--padding-mode needs --crop-padding above 0");
+  result_clear (&r);
+
   r = run_lamina ("train", "--no-such-option", NULL);
   assert_exit (r, 2, "no-such-option");
   result_clear (&r);
 
   r = run_lamina ("eval", NULL);
   assert_exit (r, 2, "--load");
+  result_clear (&r);
+}
+
+/* The help states the defaults a run really starts with: those of a
+ * lesson in the window. */
+static void
+test_train_help_defaults (void)
+{
+  Result r = run_lamina ("train", "--help", NULL);
+  assert_exit (r, 0, NULL);
+  g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
+  const struct
+  {
+    const char *option, *text;
+  } wanted[] = {
+    { "--epochs=", "(default 5;" },
+    { "--batch-size=", "(default 64)" },
+    { "--optimizer=", "(default adam)" },
+    { "--val-fraction=", "(default 0.1)" },
+    { "--seed=", "(default 1)" },
+    { "--normalize=", "(default data)" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (wanted); i++) {
+    const char *line = NULL;
+    for (guint k = 0; lines[k] != NULL && line == NULL; k++)
+      if (strstr (lines[k], wanted[i].option) != NULL)
+        line = lines[k];
+    if (line == NULL || strstr (line, wanted[i].text) == NULL)
+      g_error ("expected \"%s\" on the %s line of the help: %s", wanted[i].text,
+               wanted[i].option, r.out);
+  }
   result_clear (&r);
 }
 
@@ -400,6 +439,9 @@ test_project_continue_export (void)
   r = run_lamina ("train", "--load", part, "--model", "mlp", NULL);
   assert_exit (r, 2, "--model cannot change a saved run");
   result_clear (&r);
+  r = run_lamina ("train", "--load", part, "--padding-mode", "reflect", NULL);
+  assert_exit (r, 2, "--padding-mode cannot change a saved run");
+  result_clear (&r);
   g_autofree char *missing = g_build_filename (dir, "missing.lamina", NULL);
   r = run_lamina ("train", "--load", missing, NULL);
   assert_exit (r, 2, "missing.lamina");
@@ -421,6 +463,36 @@ test_project_continue_export (void)
   assert_exit (r, 4, "written by a newer Lamina (format 9); this version reads up to 1");
   result_clear (&r);
 
+  remove_tree (dir);
+}
+
+/* --padding-mode reaches the run's settings: the project records it and
+ * the PyTorch script pads its crops the same way. */
+static void
+test_train_padding_mode (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *project = g_build_filename (dir, "reflect.lamina", NULL);
+  Result r = run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                         "--crop-padding", "2", "--padding-mode", "reflect", "--device", "cpu",
+                         "--no-test", "--save", project, NULL);
+  assert_exit (r, 0, NULL);
+  result_clear (&r);
+
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_file (parser, project, &error);
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *training = json_object_get_object_member (root, "training");
+  g_assert_cmpint (json_object_get_int_member (training, "crop_padding"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (training, "padding_mode"), ==, "reflect");
+
+  r = run_lamina ("export", "--pytorch", "--load", project, "-o", "-", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "transforms.RandomCrop((8, 8), padding=2, "
+                                   "padding_mode=\"reflect\")"));
+  result_clear (&r);
   remove_tree (dir);
 }
 
@@ -523,6 +595,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/cli/train-help-defaults", test_train_help_defaults);
   g_test_add_func ("/cli/open-project-file", test_open_project_file);
   g_test_add_func ("/cli/bad-model", test_bad_model);
   g_test_add_func ("/cli/bad-data", test_bad_data);
@@ -530,5 +603,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info", test_info);
   g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
   g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
+  g_test_add_func ("/cli/train-padding-mode", test_train_padding_mode);
   return g_test_run ();
 }

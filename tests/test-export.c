@@ -488,6 +488,36 @@ test_script_errors (void)
   g_assert_nonnull (strstr (error->message, "learning rate"));
   g_clear_error (&error);
 
+  /* torch reflects only less than the image's side. */
+  lam_export_options_init (&options, spec);
+  options.weights_path = "m.safetensors";
+  options.config.crop_padding = 28;
+  options.config.padding_mode = LAM_PADDING_REFLECT;
+  g_assert_null (lam_export_pytorch_script (&options, &error));
+  g_assert_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "reflect padding of 28 pixels"));
+  g_clear_error (&error);
+}
+
+/* The crops pad as Lamina's did: with zeros (RandomCrop's default,
+ * padding_mode="constant") or by reflection. */
+static void
+test_script_padding_mode (void)
+{
+  g_autoptr (LamModelSpec) spec = spec_from ("input=1x28x28,flatten,linear:10");
+  LamExportOptions options;
+  lam_export_options_init (&options, spec);
+  options.weights_path = "m.safetensors";
+  options.config.crop_padding = 4;
+  g_autofree char *zeros = export_script (&options);
+  assert_in_order (zeros, (const char *const[]) {
+    "transforms.RandomCrop((28, 28), padding=4),\n", NULL });
+  assert_absent (zeros, "padding_mode");
+
+  options.config.padding_mode = LAM_PADDING_REFLECT;
+  g_autofree char *reflect = export_script (&options);
+  assert_in_order (reflect, (const char *const[]) {
+    "transforms.RandomCrop((28, 28), padding=4, padding_mode=\"reflect\"),\n", NULL });
 }
 
 /* Python's view of a script: every statement and expression, with string
@@ -960,6 +990,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/script/mse-folder", test_script_mse_folder);
   g_test_add_func ("/export/script/weights-path", test_script_weights_path);
   g_test_add_func ("/export/script/errors", test_script_errors);
+  g_test_add_func ("/export/script/padding-mode", test_script_padding_mode);
   g_test_add_func ("/export/script/hostile-strings", test_script_hostile_strings);
   g_test_add_func ("/export/dataset-for-dir", test_dataset_for_dir);
   g_test_add_func ("/export/cli/errors", test_cli_errors);

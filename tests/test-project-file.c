@@ -108,6 +108,7 @@ full_project (void)
   c->mean[0] = 0.2860f;
   c->std[0] = 0.3530f;
   c->crop_padding = 2;
+  c->padding_mode = LAM_PADDING_REFLECT;
   c->hflip = TRUE;
   c->evaluate_test = FALSE;
   g_free (file->device);
@@ -212,6 +213,7 @@ test_round_trip (Fixture *f, gconstpointer data)
   g_assert_cmpmem (a->mean, sizeof a->mean, b->mean, sizeof b->mean);
   g_assert_cmpmem (a->std, sizeof a->std, b->std, sizeof b->std);
   g_assert_cmpint (a->crop_padding, ==, b->crop_padding);
+  g_assert_cmpint (b->padding_mode, ==, LAM_PADDING_REFLECT);
   g_assert_cmpint (a->hflip, ==, b->hflip);
   g_assert_cmpint (a->evaluate_test, ==, b->evaluate_test);
   g_assert_cmpstr (back->device, ==, "cpu");
@@ -304,6 +306,53 @@ test_no_weights (Fixture *f, gconstpointer data)
   g_assert_null (back->dataset_dir);
 }
 
+/* RFC 4180 records: quoted fields may hold commas, doubled quotes and line
+ * breaks. Each record a GStrv; the text must end with a line break. */
+static GPtrArray *
+parse_csv (const char *text)
+{
+  GPtrArray *records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr (GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+  GString *field = g_string_new (NULL);
+  const char *p = text;
+  while (*p != '\0') {
+    if (*p == '"' && field->len == 0) {
+      for (p++;; p++) {
+        g_assert_true (*p != '\0'); /* a quote left open */
+        if (*p == '"' && p[1] == '"')
+          g_string_append_c (field, *p++);
+        else if (*p == '"')
+          break;
+        else
+          g_string_append_c (field, *p);
+      }
+      p++;
+      g_assert_true (*p == ',' || *p == '\n'); /* nothing after the closing quote */
+      continue;
+    }
+    if (*p == ',' || *p == '\n') {
+      g_ptr_array_add (fields, g_string_free (field, FALSE));
+      field = g_string_new (NULL);
+      if (*p == '\n') {
+        g_ptr_array_add (fields, NULL);
+        g_ptr_array_add (records, g_ptr_array_steal (fields, NULL));
+      }
+      p++;
+      continue;
+    }
+    g_assert_true (*p != '"'); /* a quote inside an unquoted field */
+    g_string_append_c (field, *p++);
+  }
+  g_assert_cmpuint (fields->len, ==, 0);
+  g_assert_cmpuint (field->len, ==, 0);
+  g_string_free (field, TRUE);
+  return records;
+}
+
+#define CSV_HEADER                                                                  \
+  "kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr,run,dataset," \
+  "model,optimizer,settings,color"
+
 static void
 test_csv (Fixture *f, gconstpointer data)
 {
@@ -316,17 +365,73 @@ test_csv (Fixture *f, gconstpointer data)
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  g_assert_cmpstr (lines[0], ==,
-                   "kind,epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr");
+  g_assert_cmpstr (lines[0], ==, CSV_HEADER);
+  g_assert_cmpstr (lines[1], ==, "run,,,,,,,,1,Fashion-MNIST,\"flatten,linear:5,relu,dropout:0.25,"
+                                 "linear:3\",AdamW 0.0033,"
+                                 "\"mlp, AdamW lr 0.0033, batch 33 (1)\",4");
+  g_assert_cmpstr (lines[2], ==, "lr_change,0.75,,,,,,0.001,,,,,,");
+  g_assert_cmpstr (lines[3], ==, "lr_change,2.5,,,,,,0.0005,,,,,,");
   /* Epoch 1 has no validation figures: empty cells, not "nan". */
-  g_assert_cmpstr (lines[1], ==, "epoch,1,1,0.6,,,12.25,0.0033");
-  g_assert_cmpstr (lines[2], ==, "epoch,2,0.5,0.7,0.8,0.7,24.5,0.00165");
-  g_assert_cmpstr (lines[3], ==, "step,0.1,2.3,0.1,,,,");
-  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 2 + 25 + 1);
-  for (guint i = 0; lines[i] != NULL && *lines[i]; i++) {
-    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
-    g_assert_cmpuint (g_strv_length (cells), ==, 8);
-  }
+  g_assert_cmpstr (lines[4], ==, "epoch,1,1,0.6,,,12.25,0.0033,,,,,,");
+  g_assert_cmpstr (lines[5], ==, "epoch,2,0.5,0.7,0.8,0.7,24.5,0.00165,,,,,,");
+  g_assert_cmpstr (lines[6], ==, "step,0.1,2.3,0.1,,,,,,,,,,");
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 1 + 2 + 2 + 25 + 1);
+}
+
+/* The run's identity heads its history, its text quoted as data (commas,
+ * quotes, line breaks), and every record has every column. */
+static void
+test_csv_run_rows (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectRun) run = lam_project_run_new (3, "small-cnn, Adam lr 0.001, batch 64");
+  run->dataset = g_strdup ("Fashion-MNIST");
+  run->model = g_strdup ("conv2d:8:3,relu,\"wide\" head");
+  run->optimizer = g_strdup ("Adam 0.001");
+  run->color = 2;
+  lam_project_run_add_lr_change (run, 0.5, 0.0005);
+  lam_project_run_add_lr_change (run, 1.25, 0.0001);
+  LamRunEpoch row = { 1, 0.9, 0.7, NAN, NAN, 3.5, 0.001 };
+  g_array_append_val (run->epochs, row);
+  LamRunStep step = { 0.5, 1.1, 0.6 };
+  g_array_append_val (run->steps, step);
+
+  g_autofree char *text = lam_project_run_to_csv (run);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, CSV_HEADER);
+  g_assert_cmpstr (lines[1], ==, "run,,,,,,,,3,Fashion-MNIST,\"conv2d:8:3,relu,\"\"wide\"\" head\","
+                                 "Adam 0.001,\"small-cnn, Adam lr 0.001, batch 64\",2");
+  g_assert_cmpstr (lines[2], ==, "lr_change,0.5,,,,,,0.0005,,,,,,");
+  g_assert_cmpstr (lines[3], ==, "lr_change,1.25,,,,,,0.0001,,,,,,");
+
+  g_autoptr (GPtrArray) records = parse_csv (text);
+  g_assert_cmpuint (records->len, ==, 1 + 1 + 2 + 1 + 1);
+  for (guint i = 0; i < records->len; i++)
+    g_assert_cmpuint (g_strv_length (g_ptr_array_index (records, i)), ==, 14);
+  char **identity = g_ptr_array_index (records, 1);
+  g_assert_cmpstr (identity[0], ==, "run");
+  g_assert_cmpstr (identity[8], ==, "3");
+  g_assert_cmpstr (identity[9], ==, "Fashion-MNIST");
+  g_assert_cmpstr (identity[10], ==, "conv2d:8:3,relu,\"wide\" head");
+  g_assert_cmpstr (identity[11], ==, "Adam 0.001");
+  g_assert_cmpstr (identity[12], ==, "small-cnn, Adam lr 0.001, batch 64");
+  g_assert_cmpstr (identity[13], ==, "2");
+  char **change = g_ptr_array_index (records, 3);
+  g_assert_cmpstr (change[0], ==, "lr_change");
+  g_assert_cmpstr (change[1], ==, "1.25");
+  g_assert_cmpstr (change[7], ==, "0.0001");
+
+  /* A line break in a text stays inside its field; a run saved without
+   * the newer texts and with no colour leaves their cells empty. */
+  g_autoptr (LamProjectRun) bare = lam_project_run_new (1, "two\nlines, \"quoted\"");
+  g_autofree char *bare_text = lam_project_run_to_csv (bare);
+  g_autoptr (GPtrArray) bare_records = parse_csv (bare_text);
+  g_assert_cmpuint (bare_records->len, ==, 2);
+  char **bare_identity = g_ptr_array_index (bare_records, 1);
+  g_assert_cmpuint (g_strv_length (bare_identity), ==, 14);
+  g_assert_cmpstr (bare_identity[8], ==, "1");
+  g_assert_cmpstr (bare_identity[9], ==, "");
+  g_assert_cmpstr (bare_identity[12], ==, "two\nlines, \"quoted\"");
+  g_assert_cmpstr (bare_identity[13], ==, "");
 }
 
 /* Errors */
@@ -409,6 +514,10 @@ test_wrong_types (Fixture *f, gconstpointer data)
     { "\"lr_changes\" : [", "\"lr_changes\" : 1, \"l\" : [", "\"runs[0].lr_changes\" must be an array" },
     { "\"color\" : 4", "\"color\" : \"red\"", "\"runs[0].color\" must be a whole number" },
     { "\"hidden\" : false", "\"hidden\" : 0", "\"runs[0].hidden\" must be true or false" },
+    { "\"padding_mode\" : \"reflect\"", "\"padding_mode\" : \"mirror\"",
+      "\"training.padding_mode\" is \"mirror\"; expected zeros or reflect" },
+    { "\"padding_mode\" : \"reflect\"", "\"padding_mode\" : 2",
+      "\"training.padding_mode\" must be a string, found a number" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *path = save_demo (f, "w.lamina");
@@ -1018,6 +1127,46 @@ test_runs_without_new_fields (Fixture *f, gconstpointer data)
   g_assert_cmpstr (label, ==, "Run 1 · mlp, AdamW lr 0.0033, batch 33 (1)");
 }
 
+/* A file from before crops had a padding mode padded them with zeros, and
+ * reads so; the mode then round-trips both ways. */
+static void
+test_padding_mode (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_demo (f, "old-crops.lamina");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *training = json_object_get_object_member (root, "training");
+  g_assert_cmpstr (json_object_get_string_member (training, "padding_mode"), ==, "reflect");
+  json_object_remove_member (training, "padding_mode");
+  g_autofree char *text = json_to_string (json_parser_get_root (parser), TRUE);
+  g_assert_null (strstr (text, "padding_mode"));
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (LamProjectFile) old = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (old->config.crop_padding, ==, 2);
+  g_assert_cmpint (old->config.padding_mode, ==, LAM_PADDING_ZERO);
+
+  const LamPaddingMode modes[] = { LAM_PADDING_ZERO, LAM_PADDING_REFLECT };
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+    old->config.padding_mode = modes[i];
+    g_assert_true (lam_project_file_save (old, path, &error));
+    g_assert_no_error (error);
+    g_autofree char *saved = NULL;
+    g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+    g_autofree char *member =
+      g_strdup_printf ("\"padding_mode\" : \"%s\"", lam_padding_mode_to_string (modes[i]));
+    g_assert_nonnull (strstr (saved, member));
+    g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (back->config.padding_mode, ==, modes[i]);
+  }
+}
+
 /* A run that can continue is saved with the exact numbers it normalised
  * by, and the lesson's own choice ("by the data") travels beside them; a
  * file from before that member normalises as its settings say. */
@@ -1166,10 +1315,12 @@ main (int argc, char **argv)
   ADD ("/round-trip", test_round_trip);
   ADD ("/no-weights", test_no_weights);
   ADD ("/csv", test_csv);
+  ADD ("/csv/run-rows", test_csv_run_rows);
   ADD ("/runs/lr-changes-reopen", test_lr_changes_reopen);
   ADD ("/runs/without-new-fields", test_runs_without_new_fields);
   ADD ("/runs/labels", test_run_labels);
   ADD ("/lesson/normalisation", test_lesson_normalisation);
+  ADD ("/training/padding-mode", test_padding_mode);
   ADD ("/predictions/history", test_prediction_history);
   ADD ("/error/truncated", test_truncated);
   ADD ("/error/wrong-types", test_wrong_types);

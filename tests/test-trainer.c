@@ -725,7 +725,106 @@ test_bad_config (void)
   g_assert_nonnull (strstr (error->message, "3 classes"));
   g_clear_error (&error);
 
+  config = bars_config ();
+  config.crop_padding = 2;
+  config.padding_mode = (LamPaddingMode) 7;
+  g_assert_null (lam_trainer_new (spec, train, NULL, backend, &config, &error));
+  g_assert_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "padding mode"));
+  g_clear_error (&error);
+
   lam_backend_free (backend);
+}
+
+/* One epoch on the bars with the given crops and no validation: the
+ * weights at its end. */
+static float *
+train_with_padding (const LamDataset *train, int crop_padding, LamPaddingMode mode, gsize *n)
+{
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:8,relu,linear:3",
+                                                            NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  config.epochs = 1;
+  config.val_fraction = 0;
+  config.evaluate_test = FALSE;
+  config.crop_padding = crop_padding;
+  config.padding_mode = mode;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, NULL, backend, &config, &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+  g_assert_cmpuint (count_events (&recorder, LAM_TRAINER_EVENT_EPOCH), ==, 1);
+  float *params = lam_trainer_dup_params (trainer, n);
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+  return params;
+}
+
+static gboolean
+same_params (const float *a, const float *b, gsize n)
+{
+  return memcmp (a, b, n * sizeof (float)) == 0;
+}
+
+/* The padding mode reaches the training loader: with crops, reflect and
+ * zeros feed different images (the loader's tests show which), so the
+ * weights differ where the same mode twice gives the same weights bit for
+ * bit; without crops the mode changes nothing. */
+static void
+test_padding_mode (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (320, 9);
+  gsize n = 0, n2 = 0;
+  g_autofree float *zeros = train_with_padding (train, 2, LAM_PADDING_ZERO, &n);
+  g_autofree float *reflect = train_with_padding (train, 2, LAM_PADDING_REFLECT, &n2);
+  g_autofree float *reflect_again = train_with_padding (train, 2, LAM_PADDING_REFLECT, NULL);
+  g_assert_cmpuint (n, ==, n2);
+  g_assert_true (same_params (reflect, reflect_again, n));
+  g_assert_false (same_params (zeros, reflect, n));
+
+  g_autofree float *plain_zeros = train_with_padding (train, 0, LAM_PADDING_ZERO, NULL);
+  g_autofree float *plain_reflect = train_with_padding (train, 0, LAM_PADDING_REFLECT, NULL);
+  g_assert_true (same_params (plain_zeros, plain_reflect, n));
+}
+
+/* The settings a lesson starts with, in the window and in `lamina train`
+ * alike, and the neutral base they come from. */
+static void
+test_lesson_default (void)
+{
+  LamTrainerConfig c = lam_trainer_config_lesson_default ();
+  LamOptimizerConfig adam = lam_optimizer_config_default (LAM_OPTIMIZER_ADAM);
+  g_assert_cmpint (c.epochs, ==, 5);
+  g_assert_cmpint (c.batch_size, ==, 64);
+  g_assert_cmpint (c.optimizer.kind, ==, LAM_OPTIMIZER_ADAM);
+  g_assert_cmpfloat (c.optimizer.lr, ==, adam.lr);
+  g_assert_cmpfloat (c.optimizer.lr, ==, 0.001);
+  g_assert_cmpfloat (c.optimizer.weight_decay, ==, adam.weight_decay);
+  g_assert_cmpfloat (c.optimizer.beta1, ==, adam.beta1);
+  g_assert_cmpfloat (c.optimizer.beta2, ==, adam.beta2);
+  g_assert_cmpfloat (c.optimizer.eps, ==, adam.eps);
+  g_assert_cmpint (c.schedule.kind, ==, LAM_SCHEDULE_CONSTANT);
+  g_assert_cmpfloat (c.val_fraction, ==, 0.1);
+  g_assert_cmpuint (c.seed, ==, 1);
+  g_assert_true (c.normalize_from_data);
+  g_assert_cmpint (c.crop_padding, ==, 0);
+  g_assert_cmpint (c.padding_mode, ==, LAM_PADDING_ZERO);
+  g_assert_false (c.hflip);
+  g_assert_cmpint (c.report_every, ==, 0);
+  g_assert_true (c.evaluate_test);
+  for (int k = 0; k < 3; k++) {
+    g_assert_cmpfloat (c.mean[k], ==, 0);
+    g_assert_cmpfloat (c.std[k], ==, 1);
+  }
+
+  /* The base stays one epoch over pixels in [0, 1]: what a file without
+   * settings meant, and what tests and benchmarks time. */
+  LamTrainerConfig base = lam_trainer_config_default ();
+  g_assert_cmpint (base.epochs, ==, 1);
+  g_assert_false (base.normalize_from_data);
 }
 
 /* Real data. */
@@ -987,6 +1086,8 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/stop", test_stop);
   g_test_add_func ("/trainer/divergence", test_divergence);
   g_test_add_func ("/trainer/bad-config", test_bad_config);
+  g_test_add_func ("/trainer/config/lesson-default", test_lesson_default);
+  g_test_add_func ("/trainer/augment/padding-mode", test_padding_mode);
   g_test_add_func ("/e2e/fashion-mnist/same-seed-same-losses", test_same_seed_same_losses);
   g_test_add_func ("/e2e/fashion-mnist/save-load-same-predictions",
                    test_save_load_same_predictions);
