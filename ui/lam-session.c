@@ -415,9 +415,11 @@ lam_session_class_init (LamSessionClass *klass)
 static void
 lam_session_init (LamSession *self)
 {
-  self->config = lam_trainer_config_default ();
-  self->config.epochs = 5;
-  self->config.normalize_from_data = TRUE;
+  self->config = lam_trainer_config_lesson_default ();
+  /* As set_config keeps them: the trainer's automatic reporting, and a
+   * cosine schedule over the whole run. */
+  self->config.report_every = 0;
+  self->config.schedule.t_max = self->config.epochs;
   self->custom_mean = 0.5;
   self->custom_std = 0.5;
   self->device = g_strdup ("auto");

@@ -5,6 +5,7 @@
 
 #include "lam-device.h"
 #include "lam-project-file.h"
+#include "lam-ui-resources.h"
 #include "lam-ui-util.h"
 
 /* The Train page is a view of the session: its fields are bound to the
@@ -857,6 +858,11 @@ lam_train_page_class_init (LamTrainPageClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  /* Referencing the resource links its object file, whose constructor
+   * registers it, into every program that takes this page from the static
+   * library. */
+  if (lam_ui_get_resource () == NULL)
+    g_critical ("Lamina's UI resources are missing");
   g_type_ensure (LAM_TYPE_CHART);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-train-page.ui");

@@ -1,0 +1,399 @@
+/* test-session.c: the session as the one owner of the lesson — its settings
+ * bound both ways to the Train page's fields, the optimizer's usual
+ * values, what counts as an edit, and training driven by its actions:
+ * Step × N and a run paused and resumed end exactly where a straight run
+ * ends. */
+#include <gtk/gtk.h>
+#include <math.h>
+#include <string.h>
+
+#include "lam-session.h"
+#include "lam-test-util.h"
+#include "lam-train-page.h"
+
+/* Ten batches of 36 make one epoch: 400 images, a tenth kept to validate. */
+#define N_IMAGES 400
+#define BATCH 36
+#define BATCHES_PER_EPOCH 10
+
+static gboolean
+dataset_loaded (gpointer data)
+{
+  LamSession *session = data;
+  return lam_session_get_has_dataset (session) && !lam_session_get_loading (session);
+}
+
+static void
+on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_session_load_dataset_finish (LAM_SESSION (source), result, &error));
+  g_assert_no_error (error);
+}
+
+/* A session on the bars dataset at dir, with the small settings of these
+ * tests, on the CPU. */
+static LamSession *
+new_session (const char *dir)
+{
+  LamSession *session = lam_session_new ();
+  lam_session_load_dataset_async (session, dir, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 20000));
+  g_object_set (session, "epochs", 1, "batch-size", BATCH, "seed", (guint64) 7, "device", "cpu",
+                "val-fraction", 0.1, NULL);
+  return session;
+}
+
+static gboolean
+is_idle (gpointer data)
+{
+  return lam_session_get_state (LAM_SESSION (data)) == LAM_TRAIN_STATE_IDLE;
+}
+
+typedef struct
+{
+  LamSession *session;
+  gint64 step;
+} StepWait;
+
+static gboolean
+reached_step (gpointer data)
+{
+  StepWait *wait = data;
+  return lam_session_get_step (wait->session) >= wait->step &&
+         lam_session_get_state (wait->session) != LAM_TRAIN_STATE_RUNNING;
+}
+
+static void
+activate (LamSession *session, const char *action)
+{
+  GActionGroup *actions = lam_session_get_actions (session);
+  g_assert_true (g_action_group_get_action_enabled (actions, action));
+  g_action_group_activate_action (actions, action, NULL);
+}
+
+/* The label whose text is `text` (mnemonic underline included) and the
+ * field it names. */
+static GtkWidget *
+field_named (GtkWidget *root, const char *text)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    if (GTK_IS_LABEL (child) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (child)), text) == 0)
+      return gtk_label_get_mnemonic_widget (GTK_LABEL (child));
+    GtkWidget *found = field_named (child, text);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* Opens every expander below root: a closed one holds its fields apart. */
+static void
+expand_all (GtkWidget *root)
+{
+  if (GTK_IS_EXPANDER (root))
+    gtk_expander_set_expanded (GTK_EXPANDER (root), TRUE);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    expand_all (child);
+}
+
+static void
+test_settings_bound (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  GtkWidget *page = g_object_ref_sink (lam_train_page_new (session));
+  expand_all (page);
+  GtkSpinButton *epochs = GTK_SPIN_BUTTON (field_named (page, "_Epochs"));
+  GtkSpinButton *lr = GTK_SPIN_BUTTON (field_named (page, "_Learning rate"));
+  GtkDropDown *optimizer = GTK_DROP_DOWN (field_named (page, "_Optimizer"));
+  GtkSpinButton *crop = GTK_SPIN_BUTTON (field_named (page, "_Crop padding"));
+  g_assert_nonnull (epochs);
+  g_assert_nonnull (lr);
+  g_assert_nonnull (optimizer);
+  g_assert_nonnull (crop);
+
+  /* The page starts from the session's settings ... */
+  const LamTrainerConfig *config = lam_session_get_config (session);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (epochs), ==, config->epochs);
+  g_assert_cmpfloat (gtk_spin_button_get_value (lr), ==, config->optimizer.lr);
+  g_assert_false (lam_session_get_modified (session));
+
+  /* ... follows them ... */
+  g_object_set (session, "epochs", 7, NULL);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (epochs), ==, 7);
+
+  /* ... and a field's edit is the session's, and an edit. */
+  gtk_spin_button_set_value (crop, 4);
+  g_assert_cmpint (config->crop_padding, ==, 4);
+  g_assert_true (lam_session_get_modified (session));
+
+  /* Another optimizer gets its usual rate, and AdamW its usual decay,
+   * through the dropdown as through the property. */
+  gtk_drop_down_set_selected (optimizer, LAM_OPTIMIZER_SGD);
+  g_assert_cmpint (config->optimizer.kind, ==, LAM_OPTIMIZER_SGD);
+  g_assert_cmpfloat (config->optimizer.lr, ==, 0.01);
+  g_assert_cmpfloat (gtk_spin_button_get_value (lr), ==, 0.01);
+  g_object_set (session, "optimizer", (guint) LAM_OPTIMIZER_ADAMW, NULL);
+  g_assert_cmpuint (gtk_drop_down_get_selected (optimizer), ==, LAM_OPTIMIZER_ADAMW);
+  g_assert_cmpfloat (config->optimizer.lr, ==, 0.001);
+  g_assert_cmpfloat (config->optimizer.weight_decay, ==, 0.01);
+
+  /* A project's settings arrive whole: no optimizer defaults, no edit. */
+  lam_session_set_modified (session, FALSE);
+  LamTrainerConfig opened = *config;
+  opened.optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_SGD);
+  opened.optimizer.lr = 0.05;
+  opened.epochs = 3;
+  lam_session_set_config (session, &opened);
+  g_assert_cmpfloat (config->optimizer.lr, ==, 0.05);
+  g_assert_cmpfloat (gtk_spin_button_get_value (lr), ==, 0.05);
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (epochs), ==, 3);
+  g_assert_cmpuint (gtk_drop_down_get_selected (optimizer), ==, LAM_OPTIMIZER_SGD);
+  g_assert_false (lam_session_get_modified (session));
+
+  /* The same value again, as a bound view echoes it, is no edit. */
+  g_object_set (session, "epochs", 3, NULL);
+  g_assert_false (lam_session_get_modified (session));
+
+  gtk_widget_unparent (page);
+  g_object_unref (page);
+}
+
+/* Normalisation: the choice and the custom numbers are separate
+ * settings, and "none" is mean 0, std 1. */
+static void
+test_normalization_setting (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  const LamTrainerConfig *config = lam_session_get_config (session);
+  g_assert_true (config->normalize_from_data);
+  g_object_set (session, "normalization", (guint) LAM_SESSION_NORMALIZE_NONE, NULL);
+  g_assert_false (config->normalize_from_data);
+  g_assert_cmpfloat (config->mean[0], ==, 0);
+  g_assert_cmpfloat (config->std[2], ==, 1);
+  g_object_set (session, "norm-mean", 0.25, "norm-std", 0.5, NULL);
+  g_assert_cmpfloat (config->mean[0], ==, 0); /* not chosen yet */
+  g_object_set (session, "normalization", (guint) LAM_SESSION_NORMALIZE_CUSTOM, NULL);
+  g_assert_cmpfloat (config->mean[1], ==, 0.25f);
+  g_assert_cmpfloat (config->std[1], ==, 0.5f);
+  guint chosen = 99;
+  g_object_get (session, "normalization", &chosen, NULL);
+  g_assert_cmpuint (chosen, ==, LAM_SESSION_NORMALIZE_CUSTOM);
+}
+
+/* The weights a finished run leaves, and its last epoch row. */
+static float *
+run_weights (LamSession *session, gsize *n, LamRunEpoch *epoch)
+{
+  float *params = lam_session_dup_params (session, n);
+  g_assert_nonnull (params);
+  const LamProjectRun *run = lam_session_get_current_run (session);
+  g_assert_nonnull (run);
+  g_assert_cmpuint (run->epochs->len, ==, 1);
+  *epoch = g_array_index (run->epochs, LamRunEpoch, 0);
+  return params;
+}
+
+static void
+test_step_equals_straight_run (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+
+  /* A straight run of one epoch. */
+  g_autoptr (LamSession) straight = new_session (dir);
+  activate (straight, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, straight, 60000));
+  g_assert_cmpint (lam_session_get_step (straight), ==, BATCHES_PER_EPOCH);
+  gsize n_straight = 0;
+  LamRunEpoch epoch_straight;
+  g_autofree float *weights_straight = run_weights (straight, &n_straight, &epoch_straight);
+
+  /* The same epoch by Step alone: each press trains exactly one batch. */
+  g_autoptr (LamSession) stepped = new_session (dir);
+  StepWait wait = { stepped, 0 };
+  for (int i = 1; i <= BATCHES_PER_EPOCH; i++) {
+    activate (stepped, "step");
+    wait.step = i;
+    g_assert_true (lam_test_iterate_until (reached_step, &wait, 20000));
+    /* Never a batch more than asked for. */
+    lam_test_settle (20);
+    g_assert_cmpint (lam_session_get_step (stepped), ==, i);
+  }
+  g_assert_true (lam_test_iterate_until (is_idle, stepped, 60000));
+  gsize n_stepped = 0;
+  LamRunEpoch epoch_stepped;
+  g_autofree float *weights_stepped = run_weights (stepped, &n_stepped, &epoch_stepped);
+  g_assert_cmpuint (n_stepped, ==, n_straight);
+  g_assert_cmpmem (weights_stepped, n_stepped * sizeof (float), weights_straight,
+                   n_straight * sizeof (float));
+  /* The epoch's mean training loss is summed on the device a report at a
+   * time, and a single step is a report of its own: the same losses,
+   * added in another grouping. */
+  g_assert_cmpfloat_with_epsilon (epoch_stepped.train_loss, epoch_straight.train_loss,
+                                  1e-6 * epoch_straight.train_loss);
+  g_assert_cmpfloat (epoch_stepped.val_loss, ==, epoch_straight.val_loss);
+  g_assert_cmpfloat (epoch_stepped.val_accuracy, ==, epoch_straight.val_accuracy);
+
+  /* Paused and resumed on the way: nothing dropped, nothing repeated. */
+  g_autoptr (LamSession) paused = new_session (dir);
+  activate (paused, "step");
+  wait = (StepWait) { paused, 1 };
+  g_assert_true (lam_test_iterate_until (reached_step, &wait, 20000));
+  for (int i = 0; i < 3 && lam_session_get_state (paused) != LAM_TRAIN_STATE_IDLE; i++) {
+    activate (paused, "start");
+    lam_test_settle (5);
+    if (lam_session_get_state (paused) == LAM_TRAIN_STATE_RUNNING)
+      activate (paused, "pause");
+    lam_test_settle (20);
+  }
+  if (lam_session_get_state (paused) == LAM_TRAIN_STATE_PAUSED)
+    activate (paused, "start");
+  g_assert_true (lam_test_iterate_until (is_idle, paused, 60000));
+  gsize n_paused = 0;
+  LamRunEpoch epoch_paused;
+  g_autofree float *weights_paused = run_weights (paused, &n_paused, &epoch_paused);
+  g_assert_cmpint (lam_session_get_step (paused), ==, BATCHES_PER_EPOCH);
+  g_assert_cmpmem (weights_paused, n_paused * sizeof (float), weights_straight,
+                   n_straight * sizeof (float));
+
+  lam_test_remove_tree (dir);
+}
+
+/* Edits other than the learning rate wait for the run to end; the rate
+ * reaches the trainer and is kept as a marker of the run. */
+static void
+test_edits_while_training (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+  g_autoptr (LamSession) session = new_session (dir);
+  activate (session, "step");
+  StepWait wait = { session, 1 };
+  g_assert_true (lam_test_iterate_until (reached_step, &wait, 20000));
+  g_assert_true (lam_session_get_training (session));
+  /* The run in training cannot be deleted. */
+  g_assert_false (lam_session_delete_run (session, lam_session_get_current_run (session)->number));
+
+  g_object_set (session, "batch-size", 8, NULL);
+  g_assert_cmpint (lam_session_get_config (session)->batch_size, ==, BATCH);
+  g_object_set (session, "lr", 0.0005, NULL);
+  g_assert_cmpfloat (lam_session_get_config (session)->optimizer.lr, ==, 0.0005);
+  activate (session, "step");
+  wait.step = 2;
+  g_assert_true (lam_test_iterate_until (reached_step, &wait, 20000));
+  lam_test_settle (50);
+  const LamProjectRun *run = lam_session_get_current_run (session);
+  g_assert_cmpuint (run->lr_changes->len, ==, 1);
+  g_assert_cmpfloat (g_array_index (run->lr_changes, LamRunLrChange, 0).lr, ==, 0.0005);
+
+  activate (session, "stop");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 20000));
+  /* Stopped after two batches: the run can go on from there. */
+  g_assert_true (lam_session_get_can_continue (session));
+  int epochs_done = -1;
+  gint64 step = -1;
+  g_assert_true (lam_session_get_resume_position (session, &epochs_done, &step));
+  g_assert_cmpint (step, ==, 2);
+  g_assert_cmpint (epochs_done, ==, 0);
+
+  /* Editing the model ends what can continue. */
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:10", NULL);
+  g_assert_nonnull (spec);
+  lam_session_set_spec (session, spec);
+  g_assert_false (lam_session_get_can_continue (session));
+  lam_test_remove_tree (dir);
+}
+
+/* Field by field: the structs hold padding bytes. */
+static void
+assert_same_settings (const LamTrainerConfig *a, const LamTrainerConfig *b)
+{
+  g_assert_cmpint (a->epochs, ==, b->epochs);
+  g_assert_cmpint (a->batch_size, ==, b->batch_size);
+  g_assert_cmpint (a->optimizer.kind, ==, b->optimizer.kind);
+  g_assert_cmpfloat (a->optimizer.lr, ==, b->optimizer.lr);
+  g_assert_cmpfloat (a->optimizer.momentum, ==, b->optimizer.momentum);
+  g_assert_cmpfloat (a->optimizer.weight_decay, ==, b->optimizer.weight_decay);
+  g_assert_cmpint (a->schedule.kind, ==, b->schedule.kind);
+  g_assert_cmpfloat (a->val_fraction, ==, b->val_fraction);
+  g_assert_cmpuint (a->seed, ==, b->seed);
+  g_assert_cmpint (a->normalize_from_data, ==, b->normalize_from_data);
+  g_assert_cmpint (a->crop_padding, ==, b->crop_padding);
+  g_assert_cmpint (a->padding_mode, ==, b->padding_mode);
+  g_assert_cmpint (a->hflip, ==, b->hflip);
+}
+
+/* The window starts a lesson with the settings `lamina train` starts
+ * with. */
+static void
+test_cli_defaults (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamTrainerConfig cli = lam_trainer_config_lesson_default ();
+  assert_same_settings (lam_session_get_config (session), &cli);
+  g_assert_cmpint (lam_session_get_config (session)->epochs, ==, 5);
+  g_assert_true (lam_session_get_config (session)->normalize_from_data);
+}
+
+/* Whole projects: what fill writes, load brings back, and reset is the
+ * fresh session again. */
+static void
+test_project_round_trip (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+  g_autoptr (LamSession) session = new_session (dir);
+  g_object_set (session, "crop-padding", 2, "hflip", TRUE, "schedule",
+                (guint) LAM_SCHEDULE_COSINE, NULL);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  g_assert_cmpuint (lam_session_get_n_runs (session), ==, 2);
+  g_assert_cmpint (lam_session_get_run (session, 0)->color, !=,
+                   lam_session_get_run (session, 1)->color);
+
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+  g_assert_cmpuint (file->runs->len, ==, 2);
+  g_assert_nonnull (file->params);
+  g_assert_cmpstr (file->device, ==, "cpu");
+
+  g_autoptr (LamSession) reopened = lam_session_new ();
+  lam_session_load_project_file (reopened, file);
+  const LamTrainerConfig *config = lam_session_get_config (reopened);
+  g_assert_cmpint (config->crop_padding, ==, 2);
+  g_assert_true (config->hflip);
+  g_assert_cmpint (config->schedule.kind, ==, LAM_SCHEDULE_COSINE);
+  g_assert_cmpint (config->batch_size, ==, BATCH);
+  g_assert_cmpstr (lam_session_get_device (reopened), ==, "cpu");
+  g_assert_cmpuint (lam_session_get_n_runs (reopened), ==, 2);
+  g_assert_nonnull (lam_session_get_weights_spec (reopened));
+  g_assert_true (lam_session_get_can_continue (reopened));
+
+  lam_session_reset (reopened);
+  g_assert_cmpuint (lam_session_get_n_runs (reopened), ==, 0);
+  g_assert_null (lam_session_get_weights_spec (reopened));
+  g_assert_false (lam_session_get_can_continue (reopened));
+  g_autoptr (LamSession) fresh = lam_session_new ();
+  assert_same_settings (lam_session_get_config (reopened), lam_session_get_config (fresh));
+  g_assert_cmpstr (lam_session_get_device (reopened), ==, lam_session_get_device (fresh));
+  lam_test_remove_tree (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  /* No session bus under xvfb-run: keep the accessibility bridge off so
+   * its warning does not abort the run. */
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  gtk_init ();
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/session/settings/bound-both-ways", test_settings_bound);
+  g_test_add_func ("/session/settings/normalization", test_normalization_setting);
+  g_test_add_func ("/session/settings/cli-defaults", test_cli_defaults);
+  g_test_add_func ("/session/train/step-equals-straight-run", test_step_equals_straight_run);
+  g_test_add_func ("/session/train/edits-while-training", test_edits_while_training);
+  g_test_add_func ("/session/project/round-trip", test_project_round_trip);
+  return g_test_run ();
+}
