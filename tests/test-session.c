@@ -128,6 +128,14 @@ test_settings_bound (void)
   gtk_spin_button_set_value (crop, 4);
   g_assert_cmpint (config->crop_padding, ==, 4);
   g_assert_true (lam_session_get_modified (session));
+  GtkDropDown *edges = GTK_DROP_DOWN (field_named (page, "Ed_ges"));
+  g_assert_nonnull (edges);
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (edges)));
+  gtk_drop_down_set_selected (edges, LAM_PADDING_REFLECT);
+  g_assert_cmpint (config->padding_mode, ==, LAM_PADDING_REFLECT);
+  /* Without crops there are no edges to fill. */
+  gtk_spin_button_set_value (crop, 0);
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (edges)));
 
   /* Another optimizer gets its usual rate, and AdamW its usual decay,
    * through the dropdown as through the property. */
@@ -343,8 +351,8 @@ test_project_round_trip (void)
 {
   g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
   g_autoptr (LamSession) session = new_session (dir);
-  g_object_set (session, "crop-padding", 2, "hflip", TRUE, "schedule",
-                (guint) LAM_SCHEDULE_COSINE, NULL);
+  g_object_set (session, "crop-padding", 2, "padding-mode", (guint) LAM_PADDING_REFLECT, "hflip",
+                TRUE, "schedule", (guint) LAM_SCHEDULE_COSINE, NULL);
   activate (session, "start-pause");
   g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
   activate (session, "start-pause");
@@ -363,6 +371,7 @@ test_project_round_trip (void)
   lam_session_load_project_file (reopened, file);
   const LamTrainerConfig *config = lam_session_get_config (reopened);
   g_assert_cmpint (config->crop_padding, ==, 2);
+  g_assert_cmpint (config->padding_mode, ==, LAM_PADDING_REFLECT);
   g_assert_true (config->hflip);
   g_assert_cmpint (config->schedule.kind, ==, LAM_SCHEDULE_COSINE);
   g_assert_cmpint (config->batch_size, ==, BATCH);

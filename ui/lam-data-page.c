@@ -405,7 +405,7 @@ update_augments (LamDataPage *self)
   if (dataset != NULL && index >= 0 && augmenting) {
     LamLoaderConfig config = normalisation_config (self);
     config.crop_padding = settings->crop_padding;
-    config.padding_mode = LAM_PADDING_ZERO;
+    config.padding_mode = settings->padding_mode;
     config.hflip = settings->hflip;
     g_autofree float *values = g_new (float, lam_dataset_image_size (dataset));
     for (int i = 0; i < N_AUGMENTS; i++) {
@@ -413,7 +413,9 @@ update_augments (LamDataPage *self)
       self->augment_surfaces[i] =
         surface_from_values (dataset, values, self->norm_low, self->norm_high);
     }
-    g_autofree char *shift = g_strdup_printf ("shifted by up to %d pixels", config.crop_padding);
+    g_autofree char *shift = g_strdup_printf (
+      "shifted by up to %d pixels%s", config.crop_padding,
+      config.padding_mode == LAM_PADDING_REFLECT ? ", the edges mirrored in" : "");
     g_autofree char *note = g_strdup_printf (
       "Every epoch, %s%s%s.", config.crop_padding > 0 ? shift : "",
       config.crop_padding > 0 && config.hflip ? " and " : "",

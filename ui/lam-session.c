@@ -146,6 +146,9 @@ lam_session_get_property (GObject *object, guint prop_id, GValue *value, GParamS
   case LAM_SESSION_PROP_CROP_PADDING:
     g_value_set_int (value, c->crop_padding);
     break;
+  case LAM_SESSION_PROP_PADDING_MODE:
+    g_value_set_uint (value, c->padding_mode);
+    break;
   case LAM_SESSION_PROP_HFLIP:
     g_value_set_boolean (value, c->hflip);
     break;
@@ -269,6 +272,9 @@ lam_session_set_property (GObject *object, guint prop_id, const GValue *value,
   case LAM_SESSION_PROP_CROP_PADDING:
     c->crop_padding = g_value_get_int (value);
     break;
+  case LAM_SESSION_PROP_PADDING_MODE:
+    c->padding_mode = g_value_get_uint (value);
+    break;
   case LAM_SESSION_PROP_HFLIP:
     c->hflip = g_value_get_boolean (value);
     break;
@@ -371,6 +377,7 @@ lam_session_class_init (LamSessionClass *klass)
   properties[LAM_SESSION_PROP_NORM_MEAN] = setting_double ("norm-mean", -1000, 1000, 0.5);
   properties[LAM_SESSION_PROP_NORM_STD] = setting_double ("norm-std", 1e-6, 1000, 0.5);
   properties[LAM_SESSION_PROP_CROP_PADDING] = setting_int ("crop-padding", 0, 64, 0);
+  properties[LAM_SESSION_PROP_PADDING_MODE] = setting_uint ("padding-mode", LAM_PADDING_REFLECT);
   properties[LAM_SESSION_PROP_HFLIP] =
     g_param_spec_boolean ("hflip", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);

@@ -79,7 +79,7 @@ gboolean lam_session_get_model_valid (LamSession *self); /* property "model-vali
  * bind to: "epochs", "batch-size", "optimizer" (a LamOptimizerKind), "lr",
  * "momentum", "weight-decay", "schedule" (a LamScheduleKind), "step-size",
  * "gamma", "eta-min", "normalization" (a LamSessionNormalize), "norm-mean",
- * "norm-std", "crop-padding", "hflip",
+ * "norm-std", "crop-padding", "padding-mode" (a LamPaddingMode), "hflip",
  * "val-fraction", "seed" and "device" ("auto", "cpu" or "cuda"). Setting
  * one is a user's edit: the session is modified and emits
  * "settings-changed". Choosing another optimizer gives it its usual rate

@@ -41,6 +41,7 @@ struct _LamTrainPage
   GtkSpinButton *norm_mean_spin;
   GtkSpinButton *norm_std_spin;
   GtkSpinButton *crop_spin;
+  GtkDropDown *padding_mode_dropdown;
   GtkCheckButton *hflip_check;
   GtkSpinButton *val_spin;
   GtkSpinButton *seed_spin;
@@ -143,6 +144,8 @@ update_sensitivity (LamTrainPage *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->eta_min_spin), idle && cosine);
   gtk_widget_set_sensitive (GTK_WIDGET (self->norm_mean_spin), idle && custom);
   gtk_widget_set_sensitive (GTK_WIDGET (self->norm_std_spin), idle && custom);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->padding_mode_dropdown),
+                            idle && config->crop_padding > 0);
   gboolean sgd = config->optimizer.kind == LAM_OPTIMIZER_SGD;
   gtk_widget_set_visible (self->momentum_label, sgd);
   gtk_widget_set_visible (GTK_WIDGET (self->momentum_spin), sgd);
@@ -681,6 +684,7 @@ bind_settings (LamTrainPage *self)
     { "norm-mean", self->norm_mean_spin, "value" },
     { "norm-std", self->norm_std_spin, "value" },
     { "crop-padding", self->crop_spin, "value" },
+    { "padding-mode", self->padding_mode_dropdown, "selected" },
     { "hflip", self->hflip_check, "active" },
     { "val-fraction", self->val_spin, "value" },
     { "seed", self->seed_spin, "value" },
@@ -883,6 +887,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, norm_mean_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, norm_std_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, crop_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, padding_mode_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, hflip_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, val_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, seed_spin);

@@ -38,7 +38,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   FUZZ_CHECK (g_strcmp0 (file->dataset_name, back->dataset_name) == 0, "dataset.name changed");
   FUZZ_CHECK (file->config.epochs == back->config.epochs &&
                 file->config.batch_size == back->config.batch_size &&
-                same_double (file->config.optimizer.lr, back->config.optimizer.lr),
+                same_double (file->config.optimizer.lr, back->config.optimizer.lr) &&
+                file->config.crop_padding == back->config.crop_padding &&
+                file->config.padding_mode == back->config.padding_mode &&
+                file->config.hflip == back->config.hflip,
               "the settings changed");
   FUZZ_CHECK (file->runs->len == back->runs->len, "runs changed");
   for (guint i = 0; i < file->runs->len; i++) {
