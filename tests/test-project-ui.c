@@ -15,27 +15,11 @@
 #include "lam-evaluate-page.h"
 #include "lam-model-page.h"
 #include "lam-project-file.h"
+#include "lam-test-session.h"
 #include "lam-test-util.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
-
-/* The session a page views (borrowed: the page holds it). */
-static LamSession *
-session_of (gpointer page)
-{
-  LamSession *viewed = NULL;
-  g_object_get (page, "session", &viewed, NULL);
-  g_object_unref (viewed);
-  return viewed;
-}
-
-/* What the page's buttons do: the session's action. */
-static void
-activate (gpointer page, const char *action)
-{
-  g_action_group_activate_action (lam_session_get_actions (session_of (page)), action, NULL);
-}
 
 static gboolean have_data;
 static char *tmp_dir;

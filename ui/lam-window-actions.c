@@ -225,6 +225,26 @@ run_pending (LamWindow *self)
   run_pending_reporting (self, NULL);
 }
 
+/* Saves to the project's own file, or asks for one (Save As) when it is
+ * untitled: TRUE when it saved now. A failure is explained, and what
+ * waited on the save is dropped. */
+static gboolean
+save_or_choose (LamWindow *self)
+{
+  const char *path = lam_session_get_file_path (self->session);
+  if (path == NULL) {
+    choose_file (self, CHOOSE_SAVE);
+    return FALSE;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *target = g_strdup (path);
+  if (lam_window_save_project (self, target, &error))
+    return TRUE;
+  self->pending = PENDING_NONE;
+  lam_window_show_message (self, "The project was not saved", error->message);
+  return FALSE;
+}
+
 static void
 on_prompt_response (GtkDialog *dialog, int response, gpointer user_data)
 {
@@ -234,19 +254,8 @@ on_prompt_response (GtkDialog *dialog, int response, gpointer user_data)
   if (response == GTK_RESPONSE_REJECT) {
     run_pending (self);
   } else if (response == GTK_RESPONSE_ACCEPT) {
-    const char *path = lam_session_get_file_path (self->session);
-    if (path == NULL) {
-      choose_file (self, CHOOSE_SAVE);
-      return;
-    }
-    g_autoptr (GError) error = NULL;
-    g_autofree char *target = g_strdup (path);
-    if (lam_window_save_project (self, target, &error)) {
+    if (save_or_choose (self))
       run_pending (self);
-    } else {
-      self->pending = PENDING_NONE;
-      lam_window_show_message (self, "The project was not saved", error->message);
-    }
   } else {
     self->pending = PENDING_NONE;
     g_clear_pointer (&self->pending_path, g_free);
@@ -342,16 +351,7 @@ action_open_recent (GtkWidget *widget, const char *name, GVariant *parameter)
 static void
 action_save (GtkWidget *widget, const char *name, GVariant *parameter)
 {
-  LamWindow *self = LAM_WINDOW (widget);
-  const char *path = lam_session_get_file_path (self->session);
-  if (path == NULL) {
-    choose_file (self, CHOOSE_SAVE);
-    return;
-  }
-  g_autoptr (GError) error = NULL;
-  g_autofree char *target = g_strdup (path);
-  if (!lam_window_save_project (self, target, &error))
-    lam_window_show_message (self, "The project was not saved", error->message);
+  save_or_choose (LAM_WINDOW (widget));
 }
 
 static void
