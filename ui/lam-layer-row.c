@@ -311,6 +311,9 @@ lam_layer_row_init (LamLayerRow *self)
   gtk_widget_add_css_class (self->number_label, "numeric");
   gtk_widget_add_css_class (self->number_label, "layer-number");
   gtk_box_append (GTK_BOX (self->number_box), self->number_label);
+  /* The number sits at the right of its column; the column itself does not
+   * grow, or the row's columns would drift right of the header's. */
+  gtk_widget_set_hexpand (self->number_box, FALSE);
   gtk_box_append (GTK_BOX (line), self->number_box);
 
   self->kind_label = gtk_label_new (NULL);

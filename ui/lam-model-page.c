@@ -4,6 +4,7 @@
 
 #include "lam-layer-class.h"
 #include "lam-layer-row.h"
+#include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
 #include "lam-ui-util.h"
 
@@ -21,7 +22,7 @@ struct _LamModelPage
   /* Template children */
   GtkWidget *root;
   GtkMenuButton *presets_button;
-  GtkBox *palette_box;
+  GtkFlowBox *palette_box;
   GtkScrolledWindow *list_scroller;
   GtkListBox *list;
   GtkListBoxRow *input_row;
@@ -695,7 +696,7 @@ build_palette (LamModelPage *self)
                                     -1);
     gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "model.append-layer");
     gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), g_variant_new_int32 (kind));
-    gtk_box_append (self->palette_box, button);
+    gtk_flow_box_append (self->palette_box, button);
   }
 }
 
@@ -886,6 +887,7 @@ lam_model_page_class_init (LamModelPageClass *klass)
     g_resource_lookup_data (lam_ui_get_resource (), "/org/lamina/Lamina/ui/lam-model-page.ui",
                             G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
   g_assert (template != NULL);
+  g_type_ensure (LAM_TYPE_REFLOW_BOX);
   gtk_widget_class_set_template (widget_class, template);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, root);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, presets_button);

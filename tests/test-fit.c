@@ -1,0 +1,292 @@
+/* test-fit.c: the window on a projector's screen. Run under an X server
+ * of the size under test (tests/meson.build starts one at 1024×768 and one
+ * at 1280×800): in normal and in presentation mode, every page fits the
+ * screen's width, no widget is drawn outside the window or outside the
+ * scrolled view that holds it, and presentation mode scales every text —
+ * headings and key figures too — by one factor. PNGs of every page in both
+ * modes go into the build's tests folder. */
+#include <gtk/gtk.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lam-session.h"
+#include "lam-test-util.h"
+#include "lam-ui-util.h"
+#include "lam-window.h"
+
+static LamWindow *window;
+static LamSession *session;
+static int screen_width, screen_height;
+
+static const char *const pages[] = { "data", "model", "train", "evaluate" };
+
+static void
+settle (int ms)
+{
+  lam_test_settle (ms);
+}
+
+static void
+save_png (const char *name)
+{
+  settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (GTK_WIDGET (window), path, &error));
+  g_assert_no_error (error);
+  g_test_message ("saved %s", path);
+}
+
+/* What a widget's own box may not leave: the window, or the view of the
+ * scrolled window (or other clipping parent) that holds it. */
+static gboolean
+clip_of (GtkWidget *widget, graphene_rect_t *clip)
+{
+  for (GtkWidget *parent = gtk_widget_get_parent (widget); parent != NULL;
+       parent = gtk_widget_get_parent (parent)) {
+    if (GTK_IS_SCROLLED_WINDOW (parent) || GTK_IS_VIEWPORT (parent) ||
+        gtk_widget_get_overflow (parent) == GTK_OVERFLOW_HIDDEN || GTK_IS_WINDOW (parent))
+      return gtk_widget_compute_bounds (parent, GTK_WIDGET (window), clip);
+  }
+  return FALSE;
+}
+
+/* Counts (and names, in the log) the shown widgets that stick out of
+ * their clip by more than a pixel. */
+static guint
+count_outside (GtkWidget *widget, GString *report)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return 0;
+  guint n = 0;
+  graphene_rect_t bounds, clip;
+  if (widget != GTK_WIDGET (window) && gtk_widget_compute_bounds (widget, GTK_WIDGET (window), &bounds) &&
+      bounds.size.width > 0 && bounds.size.height > 0 && clip_of (widget, &clip)) {
+    /* Inside a scrolled view the content may extend beyond it; the view
+     * itself is what must fit. */
+    gboolean scrolled = gtk_widget_get_ancestor (widget, GTK_TYPE_VIEWPORT) != NULL ||
+                        (gtk_widget_get_parent (widget) != NULL &&
+                         GTK_IS_SCROLLED_WINDOW (gtk_widget_get_parent (widget)));
+    float right = bounds.origin.x + bounds.size.width, bottom = bounds.origin.y + bounds.size.height;
+    float clip_right = clip.origin.x + clip.size.width;
+    float clip_bottom = clip.origin.y + clip.size.height;
+    if (!scrolled && (bounds.origin.x < clip.origin.x - 1 || right > clip_right + 1 ||
+                      bounds.origin.y < clip.origin.y - 1 || bottom > clip_bottom + 1)) {
+      const char *text = GTK_IS_LABEL (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : "";
+      g_string_append_printf (report, "  %s \"%.40s\" at %.0f,%.0f %.0f×%.0f outside %.0f,%.0f %.0f×%.0f\n",
+                              G_OBJECT_TYPE_NAME (widget), text, bounds.origin.x,
+                              bounds.origin.y, bounds.size.width, bounds.size.height,
+                              clip.origin.x, clip.origin.y, clip.size.width, clip.size.height);
+      n++;
+    }
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += count_outside (child, report);
+  return n;
+}
+
+/* A label's font size in points, as it is drawn. */
+static double
+label_points (GtkWidget *label)
+{
+  PangoContext *context = gtk_widget_get_pango_context (label);
+  PangoFontDescription *font = pango_context_get_font_description (context);
+  double size = pango_font_description_get_size (font) / (double) PANGO_SCALE;
+  if (pango_font_description_get_size_is_absolute (font))
+    size *= 72.0 / 96.0;
+  return size;
+}
+
+/* The first mapped label below root that has css_class (NULL: any label
+ * with none of the heading classes). */
+static GtkWidget *
+find_label (GtkWidget *root, const char *css_class)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    if (GTK_IS_LABEL (child) && gtk_widget_get_mapped (child) &&
+        strlen (gtk_label_get_text (GTK_LABEL (child))) > 0) {
+      gboolean match = css_class != NULL
+                         ? gtk_widget_has_css_class (child, css_class)
+                         : !gtk_widget_has_css_class (child, "heading") &&
+                             !gtk_widget_has_css_class (child, "title-1") &&
+                             !gtk_widget_has_css_class (child, "title-2") &&
+                             !gtk_widget_has_css_class (child, "title-4") &&
+                             !gtk_widget_has_css_class (child, "caption") &&
+                             !gtk_widget_has_css_class (child, "caption-heading") &&
+                             !gtk_widget_has_css_class (child, "stat-value");
+      if (match)
+        return child;
+    }
+    GtkWidget *found = find_label (child, css_class);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* With LAM_FIT_DEBUG set: each widget's minimum width, to find what
+ * holds a page wide. */
+static void
+dump_widths (GtkWidget *widget, int depth, int max_depth)
+{
+  if (!gtk_widget_get_visible (widget) || depth > max_depth)
+    return;
+  int minimum = 0, natural = 0;
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, &natural, NULL, NULL);
+  const char *text = GTK_IS_LABEL (widget) ? gtk_label_get_text (GTK_LABEL (widget)) : "";
+  g_test_message ("%*s%s %s min %d nat %d \"%.30s\"", depth * 2, "", G_OBJECT_TYPE_NAME (widget),
+                  gtk_widget_get_css_classes (widget)[0] ? gtk_widget_get_css_classes (widget)[0] : "",
+                  minimum, natural, text);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    dump_widths (child, depth + 1, max_depth);
+}
+
+static gboolean
+dataset_ready (gpointer data)
+{
+  return lam_session_get_has_dataset (session) && !lam_session_get_loading (session);
+}
+
+static gboolean
+weights_ready (gpointer data)
+{
+  return lam_session_get_weights_spec (session) != NULL &&
+         lam_session_get_state (session) == LAM_TRAIN_STATE_IDLE;
+}
+
+static void
+show_all_pages (gboolean presentation)
+{
+  lam_window_set_presentation (window, presentation);
+  settle (600);
+  int width = gtk_widget_get_width (GTK_WIDGET (window));
+  int height = gtk_widget_get_height (GTK_WIDGET (window));
+  g_test_message ("%s at %d×%d: window %d×%d", presentation ? "presentation" : "normal",
+                  screen_width, screen_height, width, height);
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++) {
+    lam_window_show_page (window, pages[i]);
+    settle (500);
+    g_autofree char *name = g_strdup_printf ("fit-%d-%s-%s.png", screen_width,
+                                             presentation ? "presentation" : "normal", pages[i]);
+    save_png (name);
+    int minimum = 0;
+    gtk_widget_measure (lam_window_get_page (window, pages[i]), GTK_ORIENTATION_HORIZONTAL, -1,
+                        &minimum, NULL, NULL, NULL);
+    g_test_message ("%s page needs %d px", pages[i], minimum);
+    if (g_getenv ("LAM_FIT_DEBUG") != NULL)
+      dump_widths (lam_window_get_page (window, pages[i]), 0, atoi (g_getenv ("LAM_FIT_DEBUG")));
+    /* The window is as wide as the screen, and no wider: nothing asks
+     * for more. */
+    g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, screen_width);
+    g_autoptr (GString) report = g_string_new (NULL);
+    guint outside = count_outside (GTK_WIDGET (window), report);
+    if (outside > 0)
+      g_test_message ("%s page, %s: %u widgets outside their clip:\n%s", pages[i],
+                      presentation ? "presentation" : "normal", outside, report->str);
+    g_assert_cmpuint (outside, ==, 0);
+  }
+}
+
+static void
+test_fits_normal (void)
+{
+  show_all_pages (FALSE);
+}
+
+static void
+test_fits_presentation (void)
+{
+  show_all_pages (TRUE);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), ==, screen_width);
+  lam_window_set_presentation (window, FALSE);
+  settle (300);
+}
+
+/* Every text grows by one factor: headings stay larger than the body. */
+static void
+test_presentation_scales_text (void)
+{
+  lam_window_show_page (window, "train");
+  settle (300);
+  GtkWidget *page = lam_window_get_page (window, "train");
+  GtkWidget *heading = find_label (page, "heading");
+  GtkWidget *body = find_label (page, NULL);
+  g_assert_nonnull (heading);
+  g_assert_nonnull (body);
+  double heading_normal = label_points (heading), body_normal = label_points (body);
+  lam_window_set_presentation (window, TRUE);
+  settle (500);
+  double heading_big = label_points (heading), body_big = label_points (body);
+  g_test_message ("heading %.1f → %.1f pt, body %.1f → %.1f pt", heading_normal, heading_big,
+                  body_normal, body_big);
+  g_assert_cmpfloat (heading_normal, >, body_normal);
+  g_assert_cmpfloat (heading_big, >, body_big);
+  g_assert_cmpfloat (body_big, >=, 1.3 * body_normal);
+  /* One factor for both. */
+  g_assert_cmpfloat_with_epsilon (heading_big / heading_normal, body_big / body_normal, 0.05);
+  lam_window_set_presentation (window, FALSE);
+  settle (300);
+}
+
+static void
+on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  if (!lam_session_load_dataset_finish (LAM_SESSION (source), result, &error))
+    g_test_message ("dataset: %s", error->message);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  gtk_init ();
+  g_test_init (&argc, &argv, NULL);
+  /* Every page and mode is checked and reported, not only the first
+   * that fails. */
+  g_test_set_nonfatal_assertions ();
+
+  GdkDisplay *display = gdk_display_get_default ();
+  GdkMonitor *monitor = g_list_model_get_item (gdk_display_get_monitors (display), 0);
+  GdkRectangle geometry;
+  gdk_monitor_get_geometry (monitor, &geometry);
+  g_object_unref (monitor);
+  screen_width = geometry.width;
+  screen_height = geometry.height;
+
+  /* The default dataset when installed, else a small stand-in. */
+  g_autofree char *bars = NULL;
+  const char *dir = "/usr/share/datasets/fashion-mnist";
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    dir = bars = lam_test_write_bars_dataset (200, 10);
+  session = lam_session_new ();
+  g_object_set (session, "device", "cpu", NULL);
+  lam_session_load_dataset_async (session, dir, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_ready, NULL, 60000));
+
+  window = lam_window_new (NULL, session);
+  gtk_window_set_default_size (GTK_WINDOW (window), screen_width, screen_height);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (500);
+  /* Weights to evaluate: one batch, so every Evaluate panel has content. */
+  g_action_group_activate_action (lam_session_get_actions (session), "step", NULL);
+  lam_test_settle (500);
+  g_action_group_activate_action (lam_session_get_actions (session), "stop", NULL);
+  g_assert_true (lam_test_iterate_until (weights_ready, NULL, 60000));
+  settle (2000);
+
+  g_test_add_func ("/fit/normal", test_fits_normal);
+  g_test_add_func ("/fit/presentation", test_fits_presentation);
+  g_test_add_func ("/fit/presentation-scales-text", test_presentation_scales_text);
+  int status = g_test_run ();
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (session);
+  if (bars != NULL)
+    lam_test_remove_tree (bars);
+  return status;
+}
