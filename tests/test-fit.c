@@ -176,12 +176,18 @@ show_all_pages (gboolean presentation)
     int minimum = 0;
     gtk_widget_measure (lam_window_get_page (window, pages[i]), GTK_ORIENTATION_HORIZONTAL, -1,
                         &minimum, NULL, NULL, NULL);
-    g_test_message ("%s page needs %d px", pages[i], minimum);
+    int min_height = 0;
+    gtk_widget_measure (lam_window_get_page (window, pages[i]), GTK_ORIENTATION_VERTICAL,
+                        MIN (screen_width, minimum > 0 ? screen_width : -1), &min_height, NULL,
+                        NULL, NULL);
+    g_test_message ("%s page needs %d px, and %d px of height at the screen's width", pages[i],
+                    minimum, min_height);
     if (g_getenv ("LAM_FIT_DEBUG") != NULL)
       dump_widths (lam_window_get_page (window, pages[i]), 0, atoi (g_getenv ("LAM_FIT_DEBUG")));
     /* The window is as wide as the screen, and no wider: nothing asks
      * for more. */
     g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, screen_width);
+    g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, screen_height);
     g_autoptr (GString) report = g_string_new (NULL);
     guint outside = count_outside (GTK_WIDGET (window), report);
     if (outside > 0)

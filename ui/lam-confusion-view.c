@@ -119,6 +119,13 @@ bottom_space (LamConfusionView *self)
   return LABEL_GAP + column_names_height (self) + TITLE_GAP + self->title_height + MARGIN;
 }
 
+/* A cell that holds a four-digit count in the widget's font. */
+static double
+natural_cell (LamConfusionView *self)
+{
+  return MAX (NATURAL_CELL, ceil (2.5 * lam_ui_font_pixels (GTK_WIDGET (self))));
+}
+
 static void
 compute_layout (LamConfusionView *self, int width, int height)
 {
@@ -130,7 +137,7 @@ compute_layout (LamConfusionView *self, int width, int height)
   double left = left_space (self);
   double cell_w = (width - left - MARGIN) / n;
   double cell_h = (height - MARGIN - bottom_space (self)) / n;
-  self->cell = floor (CLAMP (MIN (cell_w, cell_h), MIN_CELL, MAX_CELL));
+  self->cell = floor (CLAMP (MIN (cell_w, cell_h), MIN_CELL, MAX (MAX_CELL, natural_cell (self))));
   /* The block of names and grid is centred across the width. */
   double block = left + n * self->cell + MARGIN;
   self->x0 = floor (left + MAX (0, (width - block) / 2));
@@ -152,7 +159,7 @@ lam_confusion_view_measure (GtkWidget *widget, GtkOrientation orientation, int f
   double fixed = orientation == GTK_ORIENTATION_HORIZONTAL ? left_space (self) + MARGIN
                                                            : MARGIN + bottom_space (self);
   *minimum = (int) ceil (fixed + n * MIN_CELL);
-  *natural = (int) ceil (fixed + n * NATURAL_CELL);
+  *natural = (int) ceil (fixed + n * natural_cell (self));
 }
 
 static void
@@ -228,7 +235,10 @@ draw_counts (LamConfusionView *self, cairo_t *cr)
   PangoFontDescription *desc =
     pango_font_description_copy (pango_context_get_font_description (
       pango_layout_get_context (layout)));
-  pango_font_description_set_absolute_size (desc, CLAMP (cell * 0.3, 8, 14) * PANGO_SCALE);
+  /* The widget's own size, smaller only where four digits would not fit
+   * the cell. */
+  double size = MAX (7, MIN (0.85 * lam_ui_font_pixels (GTK_WIDGET (self)), (cell - 4) / 2.4));
+  pango_font_description_set_absolute_size (desc, size * PANGO_SCALE);
   pango_layout_set_font_description (layout, desc);
   pango_font_description_free (desc);
 

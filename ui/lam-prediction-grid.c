@@ -10,6 +10,8 @@
 #define PAD 6             /* around each image inside its cell */
 #define LABEL_GAP 4       /* between an image and its labels */
 #define MIN_CELL_WIDTH 96 /* room for "T-shirt/top 100%" */
+/* The same room in a larger font (presentation mode), in font sizes. */
+#define MIN_CELL_FONTS 7.5
 #define FRAME 2           /* the red frame of a mistake, outside the image */
 #define SELECTION_RADIUS 6
 
@@ -103,6 +105,12 @@ invalidate_rows (LamPredictionGrid *self)
   g_hash_table_remove_all (self->row_textures);
 }
 
+static int
+min_cell_width (LamPredictionGrid *self)
+{
+  return MAX (MIN_CELL_WIDTH, (int) ceil (MIN_CELL_FONTS * lam_ui_font_pixels (GTK_WIDGET (self))));
+}
+
 static PangoLayout *
 create_label_layout (LamPredictionGrid *self, const char *text, gboolean bold)
 {
@@ -134,7 +142,7 @@ create_cell_layout (LamPredictionGrid *self, const char *text, gboolean bold)
 static void
 compute_layout (LamPredictionGrid *self, int width)
 {
-  int min_cell = MAX (self->cell_size + 2 * PAD, MIN_CELL_WIDTH);
+  int min_cell = MAX (self->cell_size + 2 * PAD, min_cell_width (self));
   int avail = MAX (width - 2 * MARGIN, min_cell);
   int columns = MAX (1, avail / min_cell);
   int cell_width = avail / columns;
@@ -396,7 +404,7 @@ lam_prediction_grid_measure (GtkWidget *widget, GtkOrientation orientation, int 
                              int *natural_baseline)
 {
   LamPredictionGrid *self = LAM_PREDICTION_GRID (widget);
-  int cell = MAX (self->cell_size + 2 * PAD, MIN_CELL_WIDTH);
+  int cell = MAX (self->cell_size + 2 * PAD, min_cell_width (self));
   *minimum = cell + 2 * MARGIN;
   *natural = (orientation == GTK_ORIENTATION_HORIZONTAL ? 4 : 3) * cell + 2 * MARGIN;
 }

@@ -84,17 +84,17 @@ plan_rows (LamReflowBox *self, GArray *items, int width)
       item->row = (int) n_rows;
       given += share;
     }
-    /* The rest to those that expand; a lone child takes the row. */
+    /* The rest to those that expand, or to a child wrapped onto a row
+     * alone: it has the row's width, and its halign says how much of it
+     * it fills (a button set to start keeps its own width). */
     int rest = extra - given;
-    for (guint i = first; i < end && rest > 0; i++) {
+    if (n_expand == 0 && end - first == 1)
+      g_array_index (items, Item, first).width += rest;
+    for (guint i = first; i < end && rest > 0 && n_expand > 0; i++) {
       Item *item = &g_array_index (items, Item, i);
-      if (n_expand > 0 && !gtk_widget_compute_expand (item->widget, GTK_ORIENTATION_HORIZONTAL))
+      if (!gtk_widget_compute_expand (item->widget, GTK_ORIENTATION_HORIZONTAL))
         continue;
-      if (n_expand == 0 && end - first > 1)
-        break;
-      int share = rest / MAX (n_expand, 1);
-      if (n_expand <= 1 || i + 1 == end)
-        share = rest;
+      int share = n_expand == 1 ? rest : rest / n_expand;
       item->width += share;
       rest -= share;
       n_expand--;
@@ -166,6 +166,12 @@ lam_reflow_box_measure (GtkWidget *widget, GtkOrientation orientation, int for_s
     *minimum += min_heights[r] + (r > 0 ? self->spacing : 0);
     *natural += nat_heights[r] + (r > 0 ? self->spacing : 0);
   }
+  /* Wrapped rows are shown whole (a scrolled page around the box scrolls
+   * them): a panel squeezed to its minimum beneath another would be a
+   * sliver. Side by side, the row may shrink and the panels scroll
+   * inside. */
+  if (n_rows > 1)
+    *minimum = *natural;
 }
 
 static void

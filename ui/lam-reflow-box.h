@@ -9,9 +9,10 @@
  * the rows need goes to the rows holding main content (a child that
  * expands both ways), else to rows with a child that expands vertically:
  * a side panel that wraps onto a row of its own keeps its natural
- * height. The box's
- * minimum width is its widest child's. In a .ui file children are added as
- * to a GtkBox. */
+ * height. The box's minimum width is its widest child's. Once wrapped,
+ * the rows ask for their natural height: put the box in a vertically
+ * scrolled window where they may not fit. In a .ui file children are
+ * added as to a GtkBox. */
 #pragma once
 
 #include <gtk/gtk.h>

@@ -257,3 +257,14 @@ lam_ui_file_name_for (const char *title, const char *fallback, const char *ext)
   g_string_append (name, ext);
   return g_string_free (name, FALSE);
 }
+
+double
+lam_ui_font_pixels (GtkWidget *widget)
+{
+  const PangoFontDescription *font =
+    pango_context_get_font_description (gtk_widget_get_pango_context (widget));
+  double size = font != NULL ? pango_font_description_get_size (font) / (double) PANGO_SCALE : 0;
+  if (size <= 0)
+    return 13;
+  return pango_font_description_get_size_is_absolute (font) ? size : size * 96.0 / 72.0;
+}

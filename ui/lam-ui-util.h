@@ -29,6 +29,9 @@ void lam_ui_set_source (cairo_t *cr, const GdkRGBA *color, double alpha);
 void lam_ui_rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r);
 /* A layout in the widget's font: scaled (1.0 for none), bold, with
  * tabular figures. */
+/* The widget's font size in pixels (presentation mode makes it larger):
+ * what drawn views size their text and cells from. */
+double lam_ui_font_pixels (GtkWidget *widget);
 PangoLayout *lam_ui_create_layout (GtkWidget *widget, const char *text, double scale,
                                    gboolean bold, gboolean tabular);
 /* For css_changed: TRUE when what a view's drawing takes from the style
