@@ -272,6 +272,34 @@ test_grid_filter (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (lam_sample_grid_get_filter (fixture->grid), ==, -1);
 }
 
+/* The test images can be browsed too: the grid, the class counts and the
+ * sample panel follow, and nothing says they are augmented. */
+static void
+test_browse_test_set (Fixture *fixture, gconstpointer data)
+{
+  const LamDataset *test = lam_session_get_test_set (fixture->session);
+  g_assert_nonnull (test);
+  g_assert_false (lam_data_page_get_showing_test (fixture->page));
+  lam_data_page_set_showing_test (fixture->page, TRUE);
+  g_assert_true (lam_data_page_get_showing_test (fixture->page));
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, (guint) test->n);
+  lam_sample_grid_set_selected (fixture->grid, test->n - 1);
+  g_assert_cmpint (lam_sample_grid_get_selected (fixture->grid), ==, test->n - 1);
+  /* Per-class filtering counts the test images. */
+  lam_data_page_set_class_filter (fixture->page, 1);
+  guint n = lam_sample_grid_get_n_visible_samples (fixture->grid);
+  guint expected = 0;
+  for (int i = 0; i < test->n; i++)
+    expected += test->labels[i] == 1;
+  g_assert_cmpuint (n, ==, expected);
+  lam_data_page_set_class_filter (fixture->page, -1);
+  wait_frames (fixture->window, 2);
+  save_png (fixture->window, "data-page-test-set.png");
+
+  lam_data_page_set_showing_test (fixture->page, FALSE);
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
+}
+
 static void
 test_grid_select (Fixture *fixture, gconstpointer data)
 {
@@ -521,6 +549,8 @@ main (int argc, char **argv)
 
   g_test_add ("/data-page/grid/all-samples", Fixture, NULL, fixture_set_up,
               test_grid_all_samples, fixture_tear_down);
+  g_test_add ("/data-page/grid/test-set", Fixture, NULL, fixture_set_up, test_browse_test_set,
+              fixture_tear_down);
   g_test_add ("/data-page/grid/filter-one-class", Fixture, NULL, fixture_set_up,
               test_grid_filter, fixture_tear_down);
   g_test_add ("/data-page/grid/select-and-zoom", Fixture, NULL, fixture_set_up,

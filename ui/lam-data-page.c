@@ -25,6 +25,8 @@ struct _LamDataPage
   GtkLabel *title_label;
   GtkLabel *summary_label;
   GtkLabel *shown_label;
+  GtkDropDown *part_dropdown;
+  GtkLabel *counts_caption;
   GtkDropDown *filter_dropdown;
   GtkScale *zoom_scale;
   GtkButton *zoom_out_button;
@@ -158,6 +160,23 @@ static const LamDataset *
 train_set (LamDataPage *self)
 {
   return lam_session_get_train_set (self->session);
+}
+
+/* The images the grid shows: the training images, or the test images when
+ * those are chosen and the dataset has them. */
+static const LamDataset *
+shown_set (LamDataPage *self)
+{
+  const LamDataset *test = lam_session_get_test_set (self->session);
+  if (gtk_drop_down_get_selected (self->part_dropdown) == 1 && test != NULL)
+    return test;
+  return train_set (self);
+}
+
+static gboolean
+showing_test (LamDataPage *self)
+{
+  return shown_set (self) != train_set (self);
 }
 
 /* The normalisation training uses: the dataset's statistics, or the ones set
@@ -397,12 +416,14 @@ update_augments (LamDataPage *self)
 {
   for (int i = 0; i < N_AUGMENTS; i++)
     g_clear_pointer (&self->augment_surfaces[i], cairo_surface_destroy);
-  const LamDataset *dataset = train_set (self);
+  /* Augmentation is for training: test images are always seen as they
+   * are. */
+  const LamDataset *dataset = showing_test (self) ? NULL : train_set (self);
   int index = lam_sample_grid_get_selected (self->grid);
   /* Exactly what training will do with the Train page's settings: nothing
    * to show when they ask for no augmentation. */
   const LamTrainerConfig *settings = lam_session_get_config (self->session);
-  gboolean augmenting = settings->crop_padding > 0 || settings->hflip;
+  gboolean augmenting = (settings->crop_padding > 0 || settings->hflip) && !showing_test (self);
   if (dataset != NULL && index >= 0 && augmenting) {
     LamLoaderConfig config = normalisation_config (self);
     config.crop_padding = settings->crop_padding;
@@ -422,6 +443,10 @@ update_augments (LamDataPage *self)
       config.crop_padding > 0 && config.hflip ? " and " : "",
       config.hflip ? "mirrored half of the time" : "");
     gtk_label_set_text (self->augment_note, note);
+  } else if (showing_test (self)) {
+    gtk_label_set_text (self->augment_note,
+                        "Test images are never augmented: the final evaluation sees them as "
+                        "they are.");
   } else if (!augmenting) {
     gtk_label_set_text (self->augment_note,
                         "No augmentation: training sees the images as they are. Train → More "
@@ -445,7 +470,7 @@ static void
 update_sample (LamDataPage *self)
 {
   clear_sample_surfaces (self);
-  const LamDataset *dataset = train_set (self);
+  const LamDataset *dataset = shown_set (self);
   int index = lam_sample_grid_get_selected (self->grid);
   gtk_widget_set_visible (self->sample_box, dataset != NULL && index >= 0);
   if (dataset == NULL || index < 0) {
@@ -513,7 +538,7 @@ update_sample (LamDataPage *self)
 static void
 update_shown (LamDataPage *self)
 {
-  const LamDataset *dataset = train_set (self);
+  const LamDataset *dataset = shown_set (self);
   if (dataset == NULL) {
     gtk_label_set_text (self->shown_label, "");
     return;
@@ -763,10 +788,11 @@ zoom_buttons_update (GtkAdjustment *adjustment, LamDataPage *self)
                             value < LAM_SAMPLE_GRID_MAX_CELL_SIZE);
 }
 
+/* The grid, the class filter and the counts of the images shown. */
 static void
-dataset_changed (LamSession *session, LamDataPage *self)
+show_part (LamDataPage *self)
 {
-  const LamDataset *dataset = train_set (self);
+  const LamDataset *dataset = shown_set (self);
 
   g_clear_pointer (&self->class_counts, g_free);
   g_clear_pointer (&self->class_names, g_strfreev);
@@ -789,12 +815,27 @@ dataset_changed (LamSession *session, LamDataPage *self)
   gtk_drawing_area_set_content_height (self->counts_area, self->n_classes * COUNT_ROW_HEIGHT);
   gtk_widget_queue_draw (GTK_WIDGET (self->counts_area));
 
+  gtk_label_set_text (self->counts_caption,
+                      showing_test (self)
+                        ? "Test images per class. Click a bar to show only that class."
+                        : "Training images per class. Click a bar to show only that class.");
+  /* Notifies "selected", which fills the sample panel. */
+  lam_sample_grid_set_dataset (self->grid, dataset);
+  update_shown (self);
+}
+
+static void
+dataset_changed (LamSession *session, LamDataPage *self)
+{
+  /* A dataset without test images has only its training part to show. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->part_dropdown),
+                            lam_session_get_test_set (self->session) != NULL);
+  show_part (self);
+
   /* A dataset that loaded makes an older failure moot. */
   g_clear_pointer (&self->error_heading, g_free);
   g_clear_pointer (&self->error_text, g_free);
 
-  /* Notifies "selected", which fills the sample panel. */
-  lam_sample_grid_set_dataset (self->grid, dataset);
   update_zoom_marks (self);
   update_header (self);
   update_split (self);
@@ -1505,6 +1546,8 @@ lam_data_page_class_init (LamDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, title_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, summary_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, shown_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, part_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, counts_caption);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, filter_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_scale);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_out_button);
@@ -1576,6 +1619,8 @@ lam_data_page_init (LamDataPage *self)
 
   g_signal_connect (self->filter_dropdown, "notify::selected",
                     G_CALLBACK (filter_selected_changed), self);
+  g_signal_connect_swapped (self->part_dropdown, "notify::selected", G_CALLBACK (show_part),
+                            self);
   g_signal_connect (self->grid, "notify::filter", G_CALLBACK (grid_filter_changed), self);
   g_signal_connect (self->grid, "notify::selected", G_CALLBACK (grid_selected_changed), self);
   g_object_bind_property (self->zoom_adjustment, "value", self->grid, "cell-size",
@@ -1625,6 +1670,20 @@ lam_data_page_get_project (LamDataPage *self)
 {
   g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
   return self->session;
+}
+
+void
+lam_data_page_set_showing_test (LamDataPage *self, gboolean test)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  gtk_drop_down_set_selected (self->part_dropdown, test ? 1 : 0);
+}
+
+gboolean
+lam_data_page_get_showing_test (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), FALSE);
+  return showing_test (self);
 }
 
 LamSampleGrid *

@@ -40,6 +40,10 @@ gboolean lam_data_page_get_importing (LamDataPage *self);
 const char *const *lam_data_page_get_skipped_files (LamDataPage *self);
 
 LamSampleGrid *lam_data_page_get_grid (LamDataPage *self);
+/* Whether the grid shows the test images instead of the training ones
+ * (the header's choice; only when the dataset has a test part). */
+void lam_data_page_set_showing_test (LamDataPage *self, gboolean test);
+gboolean lam_data_page_get_showing_test (LamDataPage *self);
 /* -1 shows every class. */
 void lam_data_page_set_class_filter (LamDataPage *self, int class_index);
 /* The loading error the page shows, or NULL. */
