@@ -1,5 +1,6 @@
 /* lamina: the command-line entry point. */
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "lam-cli.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
+#include "lam-help.h"
 #include "lam-image-decoder.h"
 #include "lam-metrics.h"
 #include "lam-model.h"
@@ -459,6 +461,8 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  lam_help_init_translations ();
+  textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("lamina");
   /* Image folders open in the window and on the command line alike. */
   lam_image_decoder_register ();

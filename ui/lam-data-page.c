@@ -5,6 +5,7 @@
 
 #include "lam-image-decoder.h"
 #include "lam-loader.h"
+#include "lam-help.h"
 #include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
 
@@ -1540,6 +1541,7 @@ lam_data_page_class_init (LamDataPageClass *klass)
     g_critical ("Lamina's UI resources are missing");
   g_type_ensure (LAM_TYPE_SAMPLE_GRID);
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
+  g_type_ensure (LAM_TYPE_HELP_BUTTON);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-data-page.ui");
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, header_box);

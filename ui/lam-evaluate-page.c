@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "lam-help.h"
 #include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
 #include "lam-ui-util.h"
@@ -856,6 +857,7 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
+  g_type_ensure (LAM_TYPE_HELP_BUTTON);
   g_type_ensure (LAM_TYPE_CONFUSION_VIEW);
   g_type_ensure (LAM_TYPE_PREDICTION_GRID);
   g_type_ensure (LAM_TYPE_PROBABILITY_BARS);
