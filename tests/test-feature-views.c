@@ -4,6 +4,7 @@
  * for a person to look at. */
 #include <gtk/gtk.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "lam-activations-view.h"
 #include "lam-device.h"
@@ -153,7 +154,42 @@ test_drawing_pad_seven (void)
   save_png (window, "drawing-pad.png");
   save_png_dark (window, "drawing-pad-dark.png");
 
+  /* Filling the frame, chosen under the preview: the 7, taller than wide,
+   * spans the frame's height, its box centred. */
+  GtkWidget *chooser = gtk_widget_get_last_child (preview);
+  g_assert_true (GTK_IS_DROP_DOWN (chooser));
+  g_assert_nonnull (gtk_widget_get_tooltip_text (chooser));
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (chooser)), ==, 0);
   guint before = changes;
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (chooser), 1);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_FILL);
+  g_assert_cmpuint (changes, ==, before + 1);
+  g_assert_true (lam_drawing_pad_get_input (pad, input));
+  g_assert_true (lam_drawing_bounds (input, INPUT, INPUT, 0, &x0, &y0, &x1, &y1));
+  g_test_message ("the 7 filling the frame: x %d..%d, y %d..%d", x0, x1, y0, y1);
+  g_assert_cmpint (y0, ==, 0);
+  g_assert_cmpint (y1, ==, INPUT - 1);
+  g_assert_cmpint (x1 - x0 + 1, >, LAM_DRAWING_PAD_INPUT_BOX);
+  g_assert_cmpint (abs (x0 - (INPUT - 1 - x1)), <=, 1);
+  save_png (window, "drawing-pad-fill.png");
+
+  /* The dataset sets the framing; the same dataset again keeps the
+   * person's choice. */
+  static const char *const digits[] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL };
+  lam_drawing_pad_set_dataset (pad, "MNIST (test)", digits);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_DIGIT);
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (chooser)), ==, 0);
+  lam_drawing_pad_set_framing (pad, LAM_DRAWING_FRAMING_FILL);
+  lam_drawing_pad_set_dataset (pad, "MNIST (test)", digits);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_FILL);
+  lam_drawing_pad_set_dataset (pad, "Fashion-MNIST (test)", NULL);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_FILL);
+  lam_drawing_pad_set_dataset (pad, "KMNIST (test)", NULL);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_FILL);
+  lam_drawing_pad_set_dataset (pad, "MNIST (test)", digits);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_DIGIT);
+
+  before = changes;
   lam_drawing_pad_undo (pad);
   g_assert_cmpuint (changes, ==, before + 1);
   g_assert_true (lam_drawing_pad_is_empty (pad));
