@@ -12,6 +12,7 @@
 #include "lam-drawing.h"
 #include "lam-model.h"
 #include "lam-predict.h"
+#include "lam-probability-bars.h"
 #include "lam-ui-util.h"
 #include "lam-weights-view.h"
 #include "lam-test-util.h"
@@ -237,6 +238,60 @@ test_drawing_pad_preview_outlives_pad (void)
   g_object_unref (pad);
   gtk_widget_queue_draw (preview);
   lam_test_settle (100);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* Probability bars */
+
+/* A heading over the bars, as the Draw tab has one, says the figure the
+ * top bar says: 0.995 is "99.5%" in both, not "100%" in one. */
+static void
+test_probability_bars_heading (void)
+{
+  static const char *const clothes[] = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat" };
+  const float probs[] = { 0.0035f, 0.995f, 0.0004f, 0.0011f, 0 };
+  GtkWidget *bars = lam_probability_bars_new ();
+  LamProbabilityBars *self = LAM_PROBABILITY_BARS (bars);
+  lam_probability_bars_set_classes (self, clothes, G_N_ELEMENTS (clothes));
+  g_assert_null (lam_probability_bars_dup_guess (self));
+  g_assert_null (lam_probability_bars_dup_percent_text (self, 1));
+  lam_probability_bars_set_probabilities (self, probs, -1);
+
+  g_autofree char *guess = lam_probability_bars_dup_guess (self);
+  g_autofree char *top = lam_probability_bars_dup_percent_text (self, 1);
+  g_assert_cmpstr (top, ==, "99.5%");
+  g_assert_cmpstr (guess, ==, "Trouser, 99.5% sure");
+  g_autofree char *trace = lam_probability_bars_dup_percent_text (self, 2);
+  g_assert_cmpstr (trace, ==, "<0.1%");
+  g_autofree char *small = lam_probability_bars_dup_percent_text (self, 3);
+  g_assert_cmpstr (small, ==, "0.1%");
+  g_autofree char *none = lam_probability_bars_dup_percent_text (self, 4);
+  g_assert_cmpstr (none, ==, "0.0%");
+
+  /* Nearly certain is not written as certain. */
+  static const struct
+  {
+    double p;
+    const char *text;
+  } cases[] = {
+    { 0.995, "99.5%" }, { 0.9994, "99.9%" }, { 0.9996, ">99.9%" }, { 1, "100.0%" },
+    { 0.5, "50.0%" },   { 0.00049, "<0.1%" }, { 0.0005, "0.1%" },   { 0, "0.0%" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *text = lam_probability_bars_format_percent (cases[i].p);
+    g_assert_cmpstr (text, ==, cases[i].text);
+  }
+
+  GtkWidget *heading = gtk_label_new (guess);
+  gtk_label_set_xalign (GTK_LABEL (heading), 0);
+  gtk_widget_add_css_class (heading, "title-2");
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 10);
+  g_object_set (box, "margin-start", 18, "margin-end", 18, "margin-top", 18, "margin-bottom", 18,
+                NULL);
+  gtk_box_append (GTK_BOX (box), heading);
+  gtk_box_append (GTK_BOX (box), bars);
+  GtkWidget *window = show_in_window (box, 360, 200);
+  save_png (window, "probability-bars-heading.png");
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -501,6 +556,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/drawing-pad/seven-undo-clear", test_drawing_pad_seven);
   g_test_add_func ("/drawing-pad/preview-outlives-pad", test_drawing_pad_preview_outlives_pad);
+  g_test_add_func ("/probability-bars/heading-agrees", test_probability_bars_heading);
   g_test_add_func ("/weights-view/linear", test_weights_linear);
   g_test_add_func ("/weights-view/conv", test_weights_conv);
   g_test_add_func ("/weights-view/linear-after-pooling", test_weights_after_pooling);
