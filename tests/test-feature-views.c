@@ -322,6 +322,22 @@ add_bars (const LamModelPlan *plan, float *params, int layer, int side)
   }
 }
 
+/* The pager's previous button, label and next button, among the view's
+ * children. */
+static void
+find_pager (GtkWidget *view, GtkWidget **previous, GtkWidget **label, GtkWidget **next)
+{
+  GtkWidget *pager = gtk_widget_get_first_child (view);
+  g_assert_true (GTK_IS_BOX (pager));
+  *previous = gtk_widget_get_first_child (pager);
+  *label = gtk_widget_get_next_sibling (*previous);
+  *next = gtk_widget_get_next_sibling (*label);
+  g_assert_true (GTK_IS_BUTTON (*previous));
+  g_assert_true (GTK_IS_LABEL (*label));
+  g_assert_true (GTK_IS_BUTTON (*next));
+  g_assert_true (gtk_widget_get_visible (pager));
+}
+
 static void
 test_weights_linear (void)
 {
@@ -336,16 +352,70 @@ test_weights_linear (void)
   g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 32);
   save_png (window, "weights-linear-32.png");
 
-  /* More units than tiles: the first 64 show, and the view says so. */
+  /* One page: no pager. */
+  g_assert_cmpuint (lam_weights_view_get_n_pages (LAM_WEIGHTS_VIEW (view)), ==, 1);
+  g_assert_null (lam_weights_view_get_page_text (LAM_WEIGHTS_VIEW (view)));
+
+  /* More units than tiles: 64 a page, and buttons over the tiles page
+   * through all of them. */
   g_autoptr (LamModelPlan) wide = plan_for ("flatten,linear:256,relu,linear:10", 1, 28);
   g_autofree float *wide_params = init_params (wide, 2);
   add_bars (wide, wide_params, 1, 28);
-  lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), wide, wide_params);
-  g_assert_cmpuint (lam_weights_view_get_n_units (LAM_WEIGHTS_VIEW (view)), ==, 256);
-  g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 64);
+  LamWeightsView *weights = LAM_WEIGHTS_VIEW (view);
+  lam_weights_view_set_weights (weights, wide, wide_params);
+  g_assert_cmpuint (lam_weights_view_get_n_units (weights), ==, 256);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (weights), ==, 64);
+  g_assert_cmpuint (lam_weights_view_get_n_pages (weights), ==, 4);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 0);
+  g_assert_cmpstr (lam_weights_view_get_page_text (weights), ==, "Units 1–64 of 256");
   gtk_window_set_default_size (GTK_WINDOW (window), 840, 1040);
   lam_test_settle (200);
   save_png (window, "weights-linear.png");
+
+  GtkWidget *previous = NULL, *label = NULL, *next = NULL;
+  find_pager (view, &previous, &label, &next);
+  g_assert_false (gtk_widget_get_sensitive (previous));
+  g_assert_true (gtk_widget_get_sensitive (next));
+  guint page_notifies = 0;
+  g_signal_connect (view, "notify::page", G_CALLBACK (count_notify), &page_notifies);
+  for (int i = 0; i < 3; i++) {
+    g_assert_true (gtk_widget_get_sensitive (next));
+    g_signal_emit_by_name (next, "clicked");
+  }
+  g_assert_cmpuint (page_notifies, ==, 3);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 3);
+  g_assert_cmpuint (lam_weights_view_get_first_unit (weights), ==, 192);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (weights), ==, 64);
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, "Units 193–256 of 256");
+  g_assert_false (gtk_widget_get_sensitive (next));
+  g_assert_true (gtk_widget_get_sensitive (previous));
+  save_png (window, "weights-linear-last-page.png");
+
+  /* The next epoch's weights keep the page. */
+  lam_weights_view_set_weights (weights, wide, wide_params);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 3);
+  g_signal_emit_by_name (previous, "clicked");
+  g_assert_cmpstr (lam_weights_view_get_page_text (weights), ==, "Units 129–192 of 256");
+
+  /* A last page that is not full. */
+  g_autoptr (LamModelPlan) odd = plan_for ("flatten,linear:200,relu,linear:10", 1, 28);
+  g_autofree float *odd_params = init_params (odd, 6);
+  lam_weights_view_set_weights (weights, odd, odd_params);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 0);
+  lam_weights_view_set_page (weights, 99);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 3);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (weights), ==, 8);
+  g_assert_cmpstr (lam_weights_view_get_page_text (weights), ==, "Units 193–200 of 200");
+  g_assert_false (gtk_widget_get_sensitive (next));
+  gtk_window_set_default_size (GTK_WINDOW (window), 840, 400);
+  save_png (window, "weights-linear-short-page.png");
+
+  /* Fewer units a page: the page that holds the first unit shown. */
+  lam_weights_view_set_max_tiles (weights, 16);
+  g_assert_cmpuint (lam_weights_view_get_n_pages (weights), ==, 13);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 12);
+  g_assert_cmpstr (lam_weights_view_get_page_text (weights), ==, "Units 193–200 of 200");
+  lam_weights_view_set_max_tiles (weights, 64);
 
   lam_weights_view_clear (LAM_WEIGHTS_VIEW (view));
   g_assert_cmpint (lam_weights_view_get_layer (LAM_WEIGHTS_VIEW (view)), ==, -1);
