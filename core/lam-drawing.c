@@ -1,5 +1,6 @@
 /* lam-drawing.c: MNIST's preprocessing (crop, fit into 20×20 keeping the
- * aspect ratio, centre by mass in 28×28) applied to a drawing. */
+ * aspect ratio, centre by mass in 28×28) applied to a drawing, and the
+ * framing of datasets that fill the frame instead. */
 #include "lam-drawing.h"
 
 #include <math.h>
@@ -118,15 +119,13 @@ resample (const float *crop, int cw, int ch, int stride, float *dst, int nw, int
   }
 }
 
-gboolean
-lam_drawing_to_input (const float *canvas, int width, int height, int box, int out_size,
-                      float *out)
+/* Crops the ink, fits its longer side to `box` and places it in out
+ * (out_size², already all 0): by centre of mass (MNIST) or by bounding
+ * box. Writes nothing when there is no ink. */
+static gboolean
+fit_and_place (const float *canvas, int width, int height, int box, int out_size,
+               gboolean by_mass, float *out)
 {
-  g_return_val_if_fail (out != NULL && out_size > 0, FALSE);
-  memset (out, 0, sizeof (float) * out_size * out_size);
-  g_return_val_if_fail (canvas != NULL && width > 0 && height > 0, FALSE);
-  g_return_val_if_fail (box > 0 && box <= out_size, FALSE);
-
   int x0, y0, x1, y1;
   if (!lam_drawing_bounds (canvas, width, height, LAM_DRAWING_INK_THRESHOLD, &x0, &y0, &x1, &y1))
     return FALSE;
@@ -152,14 +151,88 @@ lam_drawing_to_input (const float *canvas, int width, int height, int box, int o
   if (!(peak > 0))
     return FALSE;
 
-  double cx, cy;
-  if (!lam_drawing_center_of_mass (fitted, nw, nh, &cx, &cy))
-    return FALSE;
-  int ox = CLAMP ((int) lround (out_size / 2.0 - cx), 0, out_size - nw);
-  int oy = CLAMP ((int) lround (out_size / 2.0 - cy), 0, out_size - nh);
+  int ox, oy;
+  if (by_mass) {
+    double cx, cy;
+    if (!lam_drawing_center_of_mass (fitted, nw, nh, &cx, &cy))
+      return FALSE;
+    ox = CLAMP ((int) lround (out_size / 2.0 - cx), 0, out_size - nw);
+    oy = CLAMP ((int) lround (out_size / 2.0 - cy), 0, out_size - nh);
+  } else {
+    ox = (out_size - nw) / 2;
+    oy = (out_size - nh) / 2;
+  }
 
   for (int y = 0; y < nh; y++)
     for (int x = 0; x < nw; x++)
       out[(gsize) (y + oy) * out_size + x + ox] = fitted[(gsize) y * nw + x] / peak;
   return TRUE;
+}
+
+gboolean
+lam_drawing_to_input (const float *canvas, int width, int height, int box, int out_size,
+                      float *out)
+{
+  g_return_val_if_fail (out != NULL && out_size > 0, FALSE);
+  memset (out, 0, sizeof (float) * out_size * out_size);
+  g_return_val_if_fail (canvas != NULL && width > 0 && height > 0, FALSE);
+  g_return_val_if_fail (box > 0 && box <= out_size, FALSE);
+
+  return fit_and_place (canvas, width, height, box, out_size, TRUE, out);
+}
+
+gboolean
+lam_drawing_frame (const float *canvas, int width, int height, LamDrawingFraming framing,
+                   int out_size, float *out)
+{
+  g_return_val_if_fail (out != NULL && out_size > 0, FALSE);
+  g_return_val_if_fail (framing == LAM_DRAWING_FRAMING_DIGIT || framing == LAM_DRAWING_FRAMING_FILL,
+                        FALSE);
+
+  if (framing == LAM_DRAWING_FRAMING_DIGIT) {
+    /* MNIST's 20 of 28, at whatever size the input has. */
+    int box = CLAMP ((int) lround (out_size * 20.0 / 28.0), 1, out_size);
+    return lam_drawing_to_input (canvas, width, height, box, out_size, out);
+  }
+
+  memset (out, 0, sizeof (float) * out_size * out_size);
+  g_return_val_if_fail (canvas != NULL && width > 0 && height > 0, FALSE);
+  return fit_and_place (canvas, width, height, out_size, out_size, FALSE, out);
+}
+
+static gboolean
+contains (const char *haystack, const char *needle)
+{
+  return strstr (haystack, needle) != NULL;
+}
+
+static gboolean
+is_ten_digits (const char *const *names)
+{
+  for (int c = 0; c < 10; c++) {
+    char digit[2] = { (char) ('0' + c), '\0' };
+    if (names[c] == NULL || strcmp (names[c], digit) != 0)
+      return FALSE;
+  }
+  return names[10] == NULL;
+}
+
+LamDrawingFraming
+lam_drawing_framing_for_dataset (const char *name, const char *const *class_names)
+{
+  if (name != NULL) {
+    g_autofree char *folded = g_ascii_strdown (name, -1);
+    /* Both took MNIST's format and name, not its framing. */
+    if (contains (folded, "fashion") || contains (folded, "kmnist") ||
+        contains (folded, "kuzushiji"))
+      return LAM_DRAWING_FRAMING_FILL;
+    if (contains (folded, "mnist"))
+      return LAM_DRAWING_FRAMING_DIGIT;
+  }
+
+  /* Ten digits under another name (a folder with its own classes.txt) are
+   * most likely handwriting prepared the MNIST way. */
+  if (class_names != NULL && is_ten_digits (class_names))
+    return LAM_DRAWING_FRAMING_DIGIT;
+  return LAM_DRAWING_FRAMING_FILL;
 }

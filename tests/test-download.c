@@ -1056,6 +1056,8 @@ test_dialog_states_and_open (Fixture *fixture, gconstpointer data)
   g_autoptr (LamSession) session = lam_session_new ();
   LamDownloadDialog *dialog = lam_download_dialog_new (NULL, session, fixture->tmp);
   g_object_ref (dialog);
+  /* Whatever this machine has installed plays no part. */
+  lam_download_dialog_set_system_dir (dialog, NULL);
   gtk_window_present (GTK_WINDOW (dialog));
 
   g_assert_cmpstr (lam_download_dialog_get_status (dialog, "mnist"), ==, "Downloaded · 11.6 MB");
@@ -1098,6 +1100,7 @@ test_dialog_progress_cancel_error (Fixture *fixture, gconstpointer data)
   g_autoptr (LamSession) session = lam_session_new ();
   LamDownloadDialog *dialog = lam_download_dialog_new (NULL, session, fixture->tmp);
   g_object_ref (dialog);
+  lam_download_dialog_set_system_dir (dialog, NULL);
   lam_download_dialog_set_base_url (dialog, fixture->base_url);
   gtk_window_present (GTK_WINDOW (dialog));
 
@@ -1134,6 +1137,143 @@ test_dialog_progress_cancel_error (Fixture *fixture, gconstpointer data)
   g_object_unref (dialog);
 }
 
+/* ---- copies that need no download ---- */
+
+static void
+touch (const char *dir, const char *name)
+{
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, "", 0, &error);
+  g_assert_no_error (error);
+}
+
+/* A package's folder under the system folder, and a folder a project has
+ * open, known by their files' names: Debian recompresses Fashion-MNIST,
+ * so the published digests do not match its copy. */
+static void
+test_installed_copies (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (LamDownload) fashion = lam_download_new ("fashion-mnist", fixture->tmp);
+  g_assert_cmpstr (lam_download_get_system_dir (fashion), ==, "/usr/share/datasets");
+  g_autofree char *system = g_build_filename (fixture->tmp, "system", NULL);
+  lam_download_set_system_dir (fashion, system);
+  g_assert_cmpstr (lam_download_get_system_dir (fashion), ==, system);
+  g_assert_null (lam_download_dup_installed_dir (fashion));
+
+  g_autofree char *installed = g_build_filename (system, "fashion-mnist", NULL);
+  touch (installed, "train-images-idx3-ubyte.gz");
+  touch (installed, "train-labels-idx1-ubyte.gz");
+  touch (installed, "t10k-images-idx3-ubyte.gz");
+  g_assert_false (lam_download_dir_has_files (fashion, installed));
+  g_assert_null (lam_download_dup_installed_dir (fashion));
+  /* The loader reads a file uncompressed as well. */
+  touch (installed, "t10k-labels-idx1-ubyte");
+  g_assert_true (lam_download_dir_has_files (fashion, installed));
+  g_autofree char *found = lam_download_dup_installed_dir (fashion);
+  g_assert_cmpstr (found, ==, installed);
+  /* Installed is not downloaded. */
+  g_assert_false (lam_download_is_complete (fashion));
+  lam_download_set_system_dir (fashion, NULL);
+  g_assert_null (lam_download_dup_installed_dir (fashion));
+
+  /* The same names in another dataset's folder are not this one. */
+  g_autoptr (LamDownload) mnist = lam_download_new ("mnist", fixture->tmp);
+  lam_download_set_system_dir (mnist, system);
+  g_assert_null (lam_download_dup_installed_dir (mnist));
+
+  /* A project's folder is a copy when the loader named it this dataset. */
+  g_autoptr (LamDownload) kmnist = lam_download_new ("kmnist", fixture->tmp);
+  g_assert_true (lam_download_is_copy (fashion, installed, "Fashion-MNIST (train)"));
+  g_assert_false (lam_download_is_copy (mnist, installed, "Fashion-MNIST (train)"));
+  g_assert_true (lam_download_is_copy (mnist, installed, "MNIST (test)"));
+  g_assert_true (lam_download_is_copy (kmnist, installed, "KMNIST (train)"));
+  g_assert_false (lam_download_is_copy (kmnist, installed, "my-kmnist-28x28-grey (train)"));
+  g_assert_false (lam_download_is_copy (fashion, installed, NULL));
+  g_assert_false (lam_download_is_copy (fashion, NULL, "Fashion-MNIST (train)"));
+  g_autofree char *empty = g_build_filename (fixture->tmp, "empty", NULL);
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  g_assert_false (lam_download_is_copy (fashion, empty, "Fashion-MNIST (train)"));
+
+  /* A tarball's dataset: its member folder, in the folder or the folder
+   * itself. */
+  g_autoptr (LamDownload) cifar = lam_download_new ("cifar10", fixture->tmp);
+  lam_download_set_system_dir (cifar, system);
+  g_autofree char *cifar_dir = g_build_filename (system, "cifar10", NULL);
+  g_autofree char *batches = g_build_filename (cifar_dir, "cifar-10-batches-bin", NULL);
+  const LamDownloadSource *source = lam_download_lookup ("cifar10");
+  const char *const *members = source->files[0].members;
+  for (guint i = 0; members[i] != NULL; i++) {
+    g_assert_null (lam_download_dup_installed_dir (cifar));
+    touch (batches, members[i]);
+  }
+  g_autofree char *cifar_found = lam_download_dup_installed_dir (cifar);
+  g_assert_cmpstr (cifar_found, ==, cifar_dir);
+  g_assert_true (lam_download_is_copy (cifar, batches, "CIFAR-10 (train)"));
+}
+
+static gboolean
+session_has_dataset (gpointer data)
+{
+  LamSession *session = data;
+  return !lam_session_get_loading (session) && lam_session_get_has_dataset (session);
+}
+
+/* The dialog lists a package's copy and the project's open copy as here,
+ * with their folders, and opens the package's. */
+static void
+test_dialog_installed_copies (Fixture *fixture, gconstpointer data)
+{
+  if (skip_without_display ())
+    return;
+  g_autofree char *system = g_build_filename (fixture->tmp, "system", NULL);
+  g_autofree char *installed = g_build_filename (system, "fashion-mnist", NULL);
+  write_fake_mnist (installed);
+  g_autofree char *mine = g_build_filename (fixture->tmp, "my-kmnist", NULL);
+  write_fake_mnist (mine);
+  g_autofree char *downloads = g_build_filename (fixture->tmp, "downloads", NULL);
+
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, mine, NULL, NULL, NULL);
+  poll_until (session_has_dataset, session);
+  g_assert_cmpstr (lam_session_get_dataset_name (session), ==, "KMNIST (train)");
+
+  LamDownloadDialog *dialog = lam_download_dialog_new (NULL, session, downloads);
+  g_object_ref (dialog);
+  lam_download_dialog_set_system_dir (dialog, system);
+  gtk_window_present (GTK_WINDOW (dialog));
+
+  g_autofree char *fashion_status = g_strdup_printf ("Installed · %s", installed);
+  g_autofree char *kmnist_status = g_strdup_printf ("Ready · %s · open on the Data page", mine);
+  g_assert_cmpstr (lam_download_dialog_get_status (dialog, "fashion-mnist"), ==, fashion_status);
+  g_assert_cmpstr (lam_download_dialog_get_status (dialog, "kmnist"), ==, kmnist_status);
+  g_assert_cmpstr (lam_download_dialog_get_status (dialog, "mnist"), ==,
+                   "Not downloaded · 11.6 MB");
+  /* Here already: no Download, and Open. */
+  g_assert_false (lam_download_dialog_activate (dialog, "fashion-mnist", "download"));
+  g_assert_false (lam_download_dialog_activate (dialog, "kmnist", "download"));
+  save_dialog_png (dialog, "download-dialog-installed.png");
+
+  /* Open opens the package's folder. */
+  g_assert_true (lam_download_dialog_activate (dialog, "fashion-mnist", "open"));
+  poll_until (dialog_hidden, dialog);
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, installed);
+  g_assert_cmpstr (lam_session_get_dataset_name (session), ==, "Fashion-MNIST (train)");
+  g_assert_false (g_file_test (downloads, G_FILE_TEST_EXISTS));
+  g_object_unref (dialog);
+
+  /* Opened again, the dialog says which is open. */
+  dialog = lam_download_dialog_new (NULL, session, downloads);
+  lam_download_dialog_set_system_dir (dialog, system);
+  g_autofree char *open_status =
+    g_strdup_printf ("Installed · %s · open on the Data page", installed);
+  g_assert_cmpstr (lam_download_dialog_get_status (dialog, "fashion-mnist"), ==, open_status);
+  g_assert_cmpstr (lam_download_dialog_get_status (dialog, "kmnist"), ==,
+                   "Not downloaded · 21.0 MB");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1166,7 +1306,9 @@ main (int argc, char **argv)
   ADD ("/download/tar/dataset", test_tar_dataset);
   ADD ("/download/tar/traversal", test_tar_traversal);
   ADD ("/download/tar/missing-member", test_tar_missing_member);
+  ADD ("/download/installed/system-and-open-copies", test_installed_copies);
   ADD ("/download-dialog/states-and-open", test_dialog_states_and_open);
+  ADD ("/download-dialog/installed-and-open-copies", test_dialog_installed_copies);
   ADD ("/download-dialog/progress-cancel-error", test_dialog_progress_cancel_error);
 #undef ADD
 

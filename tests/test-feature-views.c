@@ -4,6 +4,7 @@
  * for a person to look at. */
 #include <gtk/gtk.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "lam-activations-view.h"
 #include "lam-device.h"
@@ -11,6 +12,7 @@
 #include "lam-drawing.h"
 #include "lam-model.h"
 #include "lam-predict.h"
+#include "lam-probability-bars.h"
 #include "lam-ui-util.h"
 #include "lam-weights-view.h"
 #include "lam-test-util.h"
@@ -153,7 +155,42 @@ test_drawing_pad_seven (void)
   save_png (window, "drawing-pad.png");
   save_png_dark (window, "drawing-pad-dark.png");
 
+  /* Filling the frame, chosen under the preview: the 7, taller than wide,
+   * spans the frame's height, its box centred. */
+  GtkWidget *chooser = gtk_widget_get_last_child (preview);
+  g_assert_true (GTK_IS_DROP_DOWN (chooser));
+  g_assert_nonnull (gtk_widget_get_tooltip_text (chooser));
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (chooser)), ==, 0);
   guint before = changes;
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (chooser), 1);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_FILL);
+  g_assert_cmpuint (changes, ==, before + 1);
+  g_assert_true (lam_drawing_pad_get_input (pad, input));
+  g_assert_true (lam_drawing_bounds (input, INPUT, INPUT, 0, &x0, &y0, &x1, &y1));
+  g_test_message ("the 7 filling the frame: x %d..%d, y %d..%d", x0, x1, y0, y1);
+  g_assert_cmpint (y0, ==, 0);
+  g_assert_cmpint (y1, ==, INPUT - 1);
+  g_assert_cmpint (x1 - x0 + 1, >, LAM_DRAWING_PAD_INPUT_BOX);
+  g_assert_cmpint (abs (x0 - (INPUT - 1 - x1)), <=, 1);
+  save_png (window, "drawing-pad-fill.png");
+
+  /* The dataset sets the framing; the same dataset again keeps the
+   * person's choice. */
+  static const char *const digits[] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL };
+  lam_drawing_pad_set_dataset (pad, "MNIST (test)", digits);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_DIGIT);
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (chooser)), ==, 0);
+  lam_drawing_pad_set_framing (pad, LAM_DRAWING_FRAMING_FILL);
+  lam_drawing_pad_set_dataset (pad, "MNIST (test)", digits);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_FILL);
+  lam_drawing_pad_set_dataset (pad, "Fashion-MNIST (test)", NULL);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_FILL);
+  lam_drawing_pad_set_dataset (pad, "KMNIST (test)", NULL);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_FILL);
+  lam_drawing_pad_set_dataset (pad, "MNIST (test)", digits);
+  g_assert_cmpint (lam_drawing_pad_get_framing (pad), ==, LAM_DRAWING_FRAMING_DIGIT);
+
+  before = changes;
   lam_drawing_pad_undo (pad);
   g_assert_cmpuint (changes, ==, before + 1);
   g_assert_true (lam_drawing_pad_is_empty (pad));
@@ -204,6 +241,60 @@ test_drawing_pad_preview_outlives_pad (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Probability bars */
+
+/* A heading over the bars, as the Draw tab has one, says the figure the
+ * top bar says: 0.995 is "99.5%" in both, not "100%" in one. */
+static void
+test_probability_bars_heading (void)
+{
+  static const char *const clothes[] = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat" };
+  const float probs[] = { 0.0035f, 0.995f, 0.0004f, 0.0011f, 0 };
+  GtkWidget *bars = lam_probability_bars_new ();
+  LamProbabilityBars *self = LAM_PROBABILITY_BARS (bars);
+  lam_probability_bars_set_classes (self, clothes, G_N_ELEMENTS (clothes));
+  g_assert_null (lam_probability_bars_dup_guess (self));
+  g_assert_null (lam_probability_bars_dup_percent_text (self, 1));
+  lam_probability_bars_set_probabilities (self, probs, -1);
+
+  g_autofree char *guess = lam_probability_bars_dup_guess (self);
+  g_autofree char *top = lam_probability_bars_dup_percent_text (self, 1);
+  g_assert_cmpstr (top, ==, "99.5%");
+  g_assert_cmpstr (guess, ==, "Trouser, 99.5% sure");
+  g_autofree char *trace = lam_probability_bars_dup_percent_text (self, 2);
+  g_assert_cmpstr (trace, ==, "<0.1%");
+  g_autofree char *small = lam_probability_bars_dup_percent_text (self, 3);
+  g_assert_cmpstr (small, ==, "0.1%");
+  g_autofree char *none = lam_probability_bars_dup_percent_text (self, 4);
+  g_assert_cmpstr (none, ==, "0.0%");
+
+  /* Nearly certain is not written as certain. */
+  static const struct
+  {
+    double p;
+    const char *text;
+  } cases[] = {
+    { 0.995, "99.5%" }, { 0.9994, "99.9%" }, { 0.9996, ">99.9%" }, { 1, "100.0%" },
+    { 0.5, "50.0%" },   { 0.00049, "<0.1%" }, { 0.0005, "0.1%" },   { 0, "0.0%" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *text = lam_probability_bars_format_percent (cases[i].p);
+    g_assert_cmpstr (text, ==, cases[i].text);
+  }
+
+  GtkWidget *heading = gtk_label_new (guess);
+  gtk_label_set_xalign (GTK_LABEL (heading), 0);
+  gtk_widget_add_css_class (heading, "title-2");
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 10);
+  g_object_set (box, "margin-start", 18, "margin-end", 18, "margin-top", 18, "margin-bottom", 18,
+                NULL);
+  gtk_box_append (GTK_BOX (box), heading);
+  gtk_box_append (GTK_BOX (box), bars);
+  GtkWidget *window = show_in_window (box, 360, 200);
+  save_png (window, "probability-bars-heading.png");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* Weights */
 
 /* Gives unit u a bar at angle u·π/n over the first layer's weights, so the
@@ -231,6 +322,22 @@ add_bars (const LamModelPlan *plan, float *params, int layer, int side)
   }
 }
 
+/* The pager's previous button, label and next button, among the view's
+ * children. */
+static void
+find_pager (GtkWidget *view, GtkWidget **previous, GtkWidget **label, GtkWidget **next)
+{
+  GtkWidget *pager = gtk_widget_get_first_child (view);
+  g_assert_true (GTK_IS_BOX (pager));
+  *previous = gtk_widget_get_first_child (pager);
+  *label = gtk_widget_get_next_sibling (*previous);
+  *next = gtk_widget_get_next_sibling (*label);
+  g_assert_true (GTK_IS_BUTTON (*previous));
+  g_assert_true (GTK_IS_LABEL (*label));
+  g_assert_true (GTK_IS_BUTTON (*next));
+  g_assert_true (gtk_widget_get_visible (pager));
+}
+
 static void
 test_weights_linear (void)
 {
@@ -245,16 +352,70 @@ test_weights_linear (void)
   g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 32);
   save_png (window, "weights-linear-32.png");
 
-  /* More units than tiles: the first 64 show, and the view says so. */
+  /* One page: no pager. */
+  g_assert_cmpuint (lam_weights_view_get_n_pages (LAM_WEIGHTS_VIEW (view)), ==, 1);
+  g_assert_null (lam_weights_view_get_page_text (LAM_WEIGHTS_VIEW (view)));
+
+  /* More units than tiles: 64 a page, and buttons over the tiles page
+   * through all of them. */
   g_autoptr (LamModelPlan) wide = plan_for ("flatten,linear:256,relu,linear:10", 1, 28);
   g_autofree float *wide_params = init_params (wide, 2);
   add_bars (wide, wide_params, 1, 28);
-  lam_weights_view_set_weights (LAM_WEIGHTS_VIEW (view), wide, wide_params);
-  g_assert_cmpuint (lam_weights_view_get_n_units (LAM_WEIGHTS_VIEW (view)), ==, 256);
-  g_assert_cmpuint (lam_weights_view_get_n_tiles (LAM_WEIGHTS_VIEW (view)), ==, 64);
+  LamWeightsView *weights = LAM_WEIGHTS_VIEW (view);
+  lam_weights_view_set_weights (weights, wide, wide_params);
+  g_assert_cmpuint (lam_weights_view_get_n_units (weights), ==, 256);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (weights), ==, 64);
+  g_assert_cmpuint (lam_weights_view_get_n_pages (weights), ==, 4);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 0);
+  g_assert_cmpstr (lam_weights_view_get_page_text (weights), ==, "Units 1–64 of 256");
   gtk_window_set_default_size (GTK_WINDOW (window), 840, 1040);
   lam_test_settle (200);
   save_png (window, "weights-linear.png");
+
+  GtkWidget *previous = NULL, *label = NULL, *next = NULL;
+  find_pager (view, &previous, &label, &next);
+  g_assert_false (gtk_widget_get_sensitive (previous));
+  g_assert_true (gtk_widget_get_sensitive (next));
+  guint page_notifies = 0;
+  g_signal_connect (view, "notify::page", G_CALLBACK (count_notify), &page_notifies);
+  for (int i = 0; i < 3; i++) {
+    g_assert_true (gtk_widget_get_sensitive (next));
+    g_signal_emit_by_name (next, "clicked");
+  }
+  g_assert_cmpuint (page_notifies, ==, 3);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 3);
+  g_assert_cmpuint (lam_weights_view_get_first_unit (weights), ==, 192);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (weights), ==, 64);
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, "Units 193–256 of 256");
+  g_assert_false (gtk_widget_get_sensitive (next));
+  g_assert_true (gtk_widget_get_sensitive (previous));
+  save_png (window, "weights-linear-last-page.png");
+
+  /* The next epoch's weights keep the page. */
+  lam_weights_view_set_weights (weights, wide, wide_params);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 3);
+  g_signal_emit_by_name (previous, "clicked");
+  g_assert_cmpstr (lam_weights_view_get_page_text (weights), ==, "Units 129–192 of 256");
+
+  /* A last page that is not full. */
+  g_autoptr (LamModelPlan) odd = plan_for ("flatten,linear:200,relu,linear:10", 1, 28);
+  g_autofree float *odd_params = init_params (odd, 6);
+  lam_weights_view_set_weights (weights, odd, odd_params);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 0);
+  lam_weights_view_set_page (weights, 99);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 3);
+  g_assert_cmpuint (lam_weights_view_get_n_tiles (weights), ==, 8);
+  g_assert_cmpstr (lam_weights_view_get_page_text (weights), ==, "Units 193–200 of 200");
+  g_assert_false (gtk_widget_get_sensitive (next));
+  gtk_window_set_default_size (GTK_WINDOW (window), 840, 400);
+  save_png (window, "weights-linear-short-page.png");
+
+  /* Fewer units a page: the page that holds the first unit shown. */
+  lam_weights_view_set_max_tiles (weights, 16);
+  g_assert_cmpuint (lam_weights_view_get_n_pages (weights), ==, 13);
+  g_assert_cmpuint (lam_weights_view_get_page (weights), ==, 12);
+  g_assert_cmpstr (lam_weights_view_get_page_text (weights), ==, "Units 193–200 of 200");
+  lam_weights_view_set_max_tiles (weights, 64);
 
   lam_weights_view_clear (LAM_WEIGHTS_VIEW (view));
   g_assert_cmpint (lam_weights_view_get_layer (LAM_WEIGHTS_VIEW (view)), ==, -1);
@@ -465,6 +626,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/drawing-pad/seven-undo-clear", test_drawing_pad_seven);
   g_test_add_func ("/drawing-pad/preview-outlives-pad", test_drawing_pad_preview_outlives_pad);
+  g_test_add_func ("/probability-bars/heading-agrees", test_probability_bars_heading);
   g_test_add_func ("/weights-view/linear", test_weights_linear);
   g_test_add_func ("/weights-view/conv", test_weights_conv);
   g_test_add_func ("/weights-view/linear-after-pooling", test_weights_after_pooling);

@@ -16,7 +16,7 @@ typedef struct
   gulong progress_id;
   gulong running_id;
   gboolean opening;
-  gboolean opened;
+  char *ready_dir; /* owned: where Open opens it from, NULL when nowhere */
   GtkLabel *status;
   GtkLabel *error;
   GtkProgressBar *bar;
@@ -31,6 +31,7 @@ struct _LamDownloadDialog
 
   LamSession *session; /* owned */
   char *base_dir;      /* NULL: the user data folder */
+  char *system_dir;    /* where installed copies are looked for */
   char *base_url;
   GPtrArray *rows; /* of Row, owned; NULL once disposed */
   GtkWidget *list;
@@ -73,6 +74,27 @@ format_size (guint64 bytes)
   return g_strdup_printf ("%.1f MB", bytes / 1e6);
 }
 
+/* A folder as a person reads it: the home folder as "~". */
+static char *
+display_path (const char *path)
+{
+  const char *home = g_get_home_dir ();
+  gsize len = home != NULL ? strlen (home) : 0;
+  if (len > 1 && g_str_has_prefix (path, home) && path[len] == '/')
+    return g_strconcat ("~", path + len, NULL);
+  return g_strdup (path);
+}
+
+static gboolean
+same_dir (const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return FALSE;
+  g_autofree char *ca = g_canonicalize_filename (a, NULL);
+  g_autofree char *cb = g_canonicalize_filename (b, NULL);
+  return strcmp (ca, cb) == 0;
+}
+
 /* ---- rows ---- */
 
 static void
@@ -84,6 +106,7 @@ row_free (Row *row)
   g_clear_signal_handler (&row->progress_id, row->download);
   g_clear_signal_handler (&row->running_id, row->download);
   g_clear_object (&row->download);
+  g_free (row->ready_dir);
   g_free (row);
 }
 
@@ -159,38 +182,77 @@ on_running_changed (LamDownload *download, GParamSpec *pspec, gpointer user_data
   row_update (user_data);
 }
 
-/* Buttons and the status line from what is on disk and what runs. */
+/* Where the dataset opens from without a download: the downloaded copy,
+ * else one a package installed, else the folder the project has open when
+ * it is this dataset. */
+static char *
+find_ready_dir (Row *row, gboolean complete, gboolean *installed)
+{
+  *installed = FALSE;
+  if (complete)
+    return g_strdup (lam_download_get_directory (row->download));
+  char *dir = lam_download_dup_installed_dir (row->download);
+  if (dir != NULL) {
+    *installed = TRUE;
+    return dir;
+  }
+  LamSession *session = row->dialog->session;
+  const char *open_dir = lam_session_get_dataset_dir (session);
+  if (lam_download_is_copy (row->download, open_dir, lam_session_get_dataset_name (session)))
+    return g_strdup (open_dir);
+  return NULL;
+}
+
+/* Buttons and the status line from what is on disk, what runs and what
+ * the project has open. */
 static void
 row_update (Row *row)
 {
   gboolean running = lam_download_get_running (row->download);
   gboolean complete = !running && lam_download_is_complete (row->download);
+  gboolean installed = FALSE;
+  g_free (row->ready_dir);
+  row->ready_dir = running ? NULL : find_ready_dir (row, complete, &installed);
+  gboolean ready = row->ready_dir != NULL;
   guint64 size = lam_download_get_size (row->download);
-  guint64 present = running || complete ? 0 : lam_download_get_bytes_present (row->download);
+  guint64 present = running || ready ? 0 : lam_download_get_bytes_present (row->download);
 
-  gtk_widget_set_visible (row->download_button, !running && !complete);
+  gtk_widget_set_visible (row->download_button, !running && !ready);
   gtk_button_set_label (GTK_BUTTON (row->download_button), present > 0 ? "Resume" : "Download");
   gtk_widget_set_visible (row->cancel_button, running);
-  gtk_widget_set_visible (row->open_button, complete);
+  gtk_widget_set_visible (row->open_button, ready);
   gtk_widget_set_sensitive (row->open_button, !row->opening);
+  gtk_widget_set_tooltip_text (row->open_button, row->ready_dir);
   gtk_widget_set_visible (GTK_WIDGET (row->bar), running);
   if (running)
     return; /* the progress signal writes the status */
 
   g_autofree char *size_text = format_size (size);
   g_autofree char *status = NULL;
-  if (complete && row->opening)
-    status = g_strdup_printf ("Downloaded · %s · opening…", size_text);
-  else if (complete && row->opened)
-    status = g_strdup_printf ("Downloaded · %s · open on the Data page", size_text);
-  else if (complete)
-    status = g_strdup_printf ("Downloaded · %s", size_text);
-  else if (present > 0) {
+  if (ready) {
+    g_autofree char *shown = display_path (row->ready_dir);
+    g_autofree char *where = complete ? g_strdup_printf ("Downloaded · %s", size_text)
+                                      : g_strdup_printf ("%s · %s",
+                                                         installed ? "Installed" : "Ready", shown);
+    if (row->opening)
+      status = g_strdup_printf ("%s · opening…", where);
+    else if (same_dir (row->ready_dir, lam_session_get_dataset_dir (row->dialog->session)))
+      status = g_strdup_printf ("%s · open on the Data page", where);
+    else
+      status = g_steal_pointer (&where);
+  } else if (present > 0) {
     g_autofree char *progress = format_progress (present, size);
     status = g_strdup_printf ("Partly downloaded: %s", progress);
   } else
     status = g_strdup_printf ("Not downloaded · %s", size_text);
   gtk_label_set_text (row->status, status);
+}
+
+static void
+update_rows (LamDownloadDialog *self)
+{
+  for (guint i = 0; self->rows != NULL && i < self->rows->len; i++)
+    row_update (g_ptr_array_index (self->rows, i));
 }
 
 /* Work that outlives a click holds the dialog weakly: closing the dialog
@@ -239,7 +301,6 @@ on_dataset_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   Row *row = find_row (self, job->dataset_id);
   if (row != NULL) {
     row->opening = FALSE;
-    row->opened = ok;
     row_set_error (row, ok ? NULL : error->message);
     row_update (row);
   }
@@ -259,12 +320,13 @@ row_open (Row *row, gboolean close_after)
   row->opening = TRUE;
   row_set_error (row, NULL);
   row_update (row);
+  g_return_if_fail (row->ready_dir != NULL);
   OpenJob *job = g_new0 (OpenJob, 1);
   g_weak_ref_init (&job->dialog, row->dialog);
   job->dataset_id = g_strdup (lam_download_get_id (row->download));
   job->close_after = close_after;
-  lam_session_load_dataset_async (row->dialog->session, lam_download_get_directory (row->download),
-                                  NULL, on_dataset_loaded, job);
+  lam_session_load_dataset_async (row->dialog->session, row->ready_dir, NULL, on_dataset_loaded,
+                                  job);
 }
 
 static void
@@ -297,7 +359,6 @@ on_download_clicked (GtkButton *button, gpointer user_data)
   if (lam_download_get_running (row->download))
     return;
   row_set_error (row, NULL);
-  row->opened = FALSE;
   g_clear_object (&row->cancellable);
   row->cancellable = g_cancellable_new ();
   lam_download_set_base_url (row->download, row->dialog->base_url);
@@ -381,7 +442,6 @@ row_build (Row *row)
   gtk_box_append (GTK_BOX (buttons), row->cancel_button);
 
   row->open_button = gtk_button_new_with_label ("Open");
-  gtk_widget_set_tooltip_text (row->open_button, lam_download_get_directory (row->download));
   g_signal_connect (row->open_button, "clicked", G_CALLBACK (on_open_clicked), row);
   gtk_box_append (GTK_BOX (buttons), row->open_button);
 
@@ -402,6 +462,7 @@ lam_download_dialog_constructed (GObject *object)
     Row *row = g_new0 (Row, 1);
     row->dialog = self;
     row->download = lam_download_new (ids[i], self->base_dir);
+    lam_download_set_system_dir (row->download, self->system_dir);
     g_ptr_array_add (self->rows, row);
     row->progress_id =
       g_signal_connect (row->download, "progress", G_CALLBACK (on_progress), row);
@@ -417,16 +478,16 @@ lam_download_dialog_constructed (GObject *object)
                               ? g_strdup (self->base_dir)
                               : g_build_filename (g_get_user_data_dir (), "lamina", "datasets",
                                                   NULL);
-  g_autofree char *shown = NULL;
-  const char *home = g_get_home_dir ();
-  if (home != NULL && g_str_has_prefix (folder, home) && folder[strlen (home)] == '/')
-    shown = g_strconcat ("~", folder + strlen (home), NULL);
-  else
-    shown = g_strdup (folder);
-  g_autofree char *text = g_strdup_printf ("Every file is checked against the digest its "
-                                           "maintainers publish before it is used.\nSaved in %s",
+  g_autofree char *shown = display_path (folder);
+  g_autofree char *text = g_strdup_printf ("Every file downloaded is checked against the digest "
+                                           "its maintainers publish before it is used.\nSaved in "
+                                           "%s",
                                            shown);
   gtk_label_set_text (self->folder_label, text);
+
+  /* A dataset the project opens may be one of these. */
+  g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (update_rows), self,
+                           G_CONNECT_SWAPPED);
 }
 
 /* Closing the dialog cancels its downloads; what came stays in the .part
@@ -462,6 +523,7 @@ lam_download_dialog_finalize (GObject *object)
   LamDownloadDialog *self = LAM_DOWNLOAD_DIALOG (object);
 
   g_free (self->base_dir);
+  g_free (self->system_dir);
   g_free (self->base_url);
 
   G_OBJECT_CLASS (lam_download_dialog_parent_class)->finalize (object);
@@ -533,6 +595,7 @@ static void
 lam_download_dialog_init (LamDownloadDialog *self)
 {
   self->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) row_free);
+  self->system_dir = g_strdup (LAM_DOWNLOAD_SYSTEM_DIR);
 
   gtk_window_set_title (GTK_WINDOW (self), "Download a Dataset");
   gtk_window_set_default_size (GTK_WINDOW (self), 640, -1);
@@ -587,6 +650,19 @@ lam_download_dialog_get_project (LamDownloadDialog *self)
 {
   g_return_val_if_fail (LAM_IS_DOWNLOAD_DIALOG (self), NULL);
   return self->session;
+}
+
+void
+lam_download_dialog_set_system_dir (LamDownloadDialog *self, const char *dir)
+{
+  g_return_if_fail (LAM_IS_DOWNLOAD_DIALOG (self));
+  g_free (self->system_dir);
+  self->system_dir = g_strdup (dir);
+  for (guint i = 0; self->rows != NULL && i < self->rows->len; i++) {
+    Row *row = g_ptr_array_index (self->rows, i);
+    lam_download_set_system_dir (row->download, dir);
+  }
+  update_rows (self);
 }
 
 void

@@ -2,7 +2,9 @@
  * fetch, with their size and whether they are here already, a Download
  * button, progress and Cancel per row, the error in the row when one
  * fails, and Open once a dataset is here. A finished download is opened in
- * the project at once. */
+ * the project at once. A dataset is also here when a package installed it
+ * (LAM_DOWNLOAD_SYSTEM_DIR/<id>) or when the project has a copy of it
+ * open: its row says where, and Open opens that folder. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -22,12 +24,19 @@ void lam_download_dialog_present (GtkWindow *parent, LamSession *session);
 
 LamSession *lam_download_dialog_get_project (LamDownloadDialog *self);
 
+/* Where installed copies are looked for, LAM_DOWNLOAD_SYSTEM_DIR unless
+ * set (tests); NULL looks nowhere. */
+void lam_download_dialog_set_system_dir (LamDownloadDialog *self, const char *dir);
+
 /* Fetches every file from base_url instead of the mirrors (tests). */
 void lam_download_dialog_set_base_url (LamDownloadDialog *self, const char *base_url);
 
 /* A row's state, for tests: the status line ("Not downloaded · 30.9 MB",
  * "Partly downloaded: 12.3 of 30.9 MB", "Downloading NAME…",
- * "Downloaded · 30.9 MB") and the error shown (NULL when none). */
+ * "Downloaded · 30.9 MB", "Installed · /usr/share/datasets/fashion-mnist",
+ * "Ready · ~/data/kmnist", each of the last three followed by " · open on
+ * the Data page" when the project has that folder open) and the error
+ * shown (NULL when none). */
 const char *lam_download_dialog_get_status (LamDownloadDialog *self, const char *dataset_id);
 const char *lam_download_dialog_get_error (LamDownloadDialog *self, const char *dataset_id);
 /* The progress bar's text ("12.3 of 30.9 MB"), NULL while it is hidden. */

@@ -154,7 +154,8 @@ struct _LamDownload
   char **mirrors;
   GPtrArray *files; /* of FileEntry, owned; never changes after construction */
   char *directory;
-  char *base_url; /* NULL: the mirrors */
+  char *system_dir; /* NULL: no installed copies looked for */
+  char *base_url;   /* NULL: the mirrors */
   guint timeout;
 
   /* What the main context has seen. */
@@ -176,6 +177,7 @@ enum
   PROP_ID,
   PROP_TITLE,
   PROP_DIRECTORY,
+  PROP_SYSTEM_DIR,
   PROP_BASE_URL,
   PROP_RUNNING,
   PROP_STAGE,
@@ -203,6 +205,7 @@ lam_download_finalize (GObject *object)
   g_strfreev (self->mirrors);
   g_clear_pointer (&self->files, g_ptr_array_unref);
   g_free (self->directory);
+  g_free (self->system_dir);
   g_free (self->base_url);
   g_free (self->shown.file);
   g_free (self->pending.file);
@@ -226,6 +229,9 @@ lam_download_get_property (GObject *object, guint prop_id, GValue *value, GParam
     break;
   case PROP_DIRECTORY:
     g_value_set_string (value, self->directory);
+    break;
+  case PROP_SYSTEM_DIR:
+    g_value_set_string (value, self->system_dir);
     break;
   case PROP_BASE_URL:
     g_value_set_string (value, self->base_url);
@@ -251,6 +257,9 @@ lam_download_set_property (GObject *object, guint prop_id, const GValue *value,
   case PROP_BASE_URL:
     lam_download_set_base_url (self, g_value_get_string (value));
     break;
+  case PROP_SYSTEM_DIR:
+    lam_download_set_system_dir (self, g_value_get_string (value));
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -274,6 +283,10 @@ lam_download_class_init (LamDownloadClass *klass)
   properties[PROP_DIRECTORY] = g_param_spec_string ("directory", NULL, NULL, NULL,
                                                     G_PARAM_READABLE | G_PARAM_STATIC_STRINGS |
                                                       G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SYSTEM_DIR] = g_param_spec_string ("system-dir", NULL, NULL,
+                                                     LAM_DOWNLOAD_SYSTEM_DIR,
+                                                     G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                       G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_BASE_URL] = g_param_spec_string ("base-url", NULL, NULL, NULL,
                                                    G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                                      G_PARAM_EXPLICIT_NOTIFY);
@@ -296,6 +309,7 @@ lam_download_init (LamDownload *self)
   g_mutex_init (&self->lock);
   self->files = g_ptr_array_new_with_free_func ((GDestroyNotify) file_entry_free);
   self->timeout = DEFAULT_TIMEOUT_S;
+  self->system_dir = g_strdup (LAM_DOWNLOAD_SYSTEM_DIR);
 }
 
 static gboolean
@@ -489,9 +503,8 @@ path_size (const char *path, guint64 *size)
 }
 
 static gboolean
-tar_members_present (const char *directory, const FileEntry *entry)
+members_in (const char *folder, const FileEntry *entry)
 {
-  g_autofree char *folder = g_build_filename (directory, entry->extract, NULL);
   if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
     return FALSE;
   for (guint i = 0; entry->members != NULL && entry->members[i] != NULL; i++) {
@@ -500,6 +513,13 @@ tar_members_present (const char *directory, const FileEntry *entry)
       return FALSE;
   }
   return TRUE;
+}
+
+static gboolean
+tar_members_present (const char *directory, const FileEntry *entry)
+{
+  g_autofree char *folder = g_build_filename (directory, entry->extract, NULL);
+  return members_in (folder, entry);
 }
 
 /* Only a file that matched its digest takes its final name, so being there
@@ -541,6 +561,94 @@ lam_download_get_bytes_present (LamDownload *self)
       present += MIN (size, entry->size > 0 ? entry->size : size);
   }
   return present;
+}
+
+void
+lam_download_set_system_dir (LamDownload *self, const char *dir)
+{
+  g_return_if_fail (LAM_IS_DOWNLOAD (self));
+
+  if (g_strcmp0 (self->system_dir, dir) == 0)
+    return;
+  g_free (self->system_dir);
+  self->system_dir = g_strdup (dir);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYSTEM_DIR]);
+}
+
+const char *
+lam_download_get_system_dir (LamDownload *self)
+{
+  g_return_val_if_fail (LAM_IS_DOWNLOAD (self), NULL);
+  return self->system_dir;
+}
+
+/* The dataset loader reads IDX files compressed or not. */
+static gboolean
+entry_in (const char *dir, const FileEntry *entry)
+{
+  if (entry->kind == LAM_DOWNLOAD_FILE_TAR_GZ) {
+    g_autofree char *folder = g_build_filename (dir, entry->extract, NULL);
+    return members_in (folder, entry) || members_in (dir, entry);
+  }
+  g_autofree char *path = entry_path (dir, entry);
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return TRUE;
+  if (!g_str_has_suffix (path, ".gz"))
+    return FALSE;
+  path[strlen (path) - 3] = '\0';
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
+gboolean
+lam_download_dir_has_files (LamDownload *self, const char *dir)
+{
+  g_return_val_if_fail (LAM_IS_DOWNLOAD (self), FALSE);
+  g_return_val_if_fail (dir != NULL, FALSE);
+
+  for (guint i = 0; i < self->files->len; i++)
+    if (!entry_in (dir, g_ptr_array_index (self->files, i)))
+      return FALSE;
+  return TRUE;
+}
+
+char *
+lam_download_dup_installed_dir (LamDownload *self)
+{
+  g_return_val_if_fail (LAM_IS_DOWNLOAD (self), NULL);
+
+  if (self->system_dir == NULL)
+    return NULL;
+  g_autofree char *dir = g_build_filename (self->system_dir, self->id, NULL);
+  return lam_download_dir_has_files (self, dir) ? g_steal_pointer (&dir) : NULL;
+}
+
+/* Lower-case letters and digits of a name up to " (": "Fashion-MNIST
+ * (train)" and "fashion-mnist" both give "fashionmnist". */
+static char *
+name_key (const char *name)
+{
+  GString *key = g_string_new (NULL);
+  const char *end = strstr (name, " (");
+  for (const char *c = name; *c != '\0' && c != end; c++)
+    if (g_ascii_isalnum (*c))
+      g_string_append_c (key, g_ascii_tolower (*c));
+  return g_string_free (key, FALSE);
+}
+
+gboolean
+lam_download_is_copy (LamDownload *self, const char *dir, const char *dataset_name)
+{
+  g_return_val_if_fail (LAM_IS_DOWNLOAD (self), FALSE);
+
+  if (dir == NULL || dataset_name == NULL)
+    return FALSE;
+  /* The loader calls Kuzushiji-MNIST "KMNIST", its id here. */
+  g_autofree char *key = name_key (dataset_name);
+  g_autofree char *id = name_key (self->id);
+  g_autofree char *title = name_key (self->title);
+  if (strcmp (key, id) != 0 && strcmp (key, title) != 0)
+    return FALSE;
+  return lam_download_dir_has_files (self, dir);
 }
 
 /* Deletes a folder this module made (a half-extracted tarball), without

@@ -74,6 +74,11 @@ typedef struct
   guint n_files;
 } LamDownloadSource;
 
+/* Where Debian's dataset packages install, a folder each named as the
+ * dataset's id here: dataset-fashion-mnist puts Fashion-MNIST in
+ * /usr/share/datasets/fashion-mnist. */
+#define LAM_DOWNLOAD_SYSTEM_DIR "/usr/share/datasets"
+
 /* "mnist", "fashion-mnist", "kmnist", "cifar10", NULL-terminated. */
 const char *const *lam_download_list_datasets (void);
 /* The table entry for an id, or NULL. */
@@ -112,6 +117,25 @@ gboolean lam_download_is_complete (LamDownload *self);
 /* Bytes already on disk towards get_size(): finished files at their
  * published size plus the .part files. */
 guint64 lam_download_get_bytes_present (LamDownload *self);
+
+/* Copies that need no download. The system folder is where installed
+ * copies are looked for, as system_dir/<id> (property "system-dir",
+ * LAM_DOWNLOAD_SYSTEM_DIR by default, NULL for nowhere).
+ * dir_has_files: dir holds every file of the dataset by name, each as
+ * published or uncompressed (NAME without ".gz"), or a tarball's member
+ * folder (inside dir, or dir being it) with its members. Names only: a
+ * distribution may compress the files anew (Debian's Fashion-MNIST does),
+ * so their digests are not the published ones.
+ * dup_installed_dir: system_dir/<id> when it has the files, else NULL.
+ * is_copy: whether a folder a project has open, which the dataset loader
+ * named dataset_name ("Fashion-MNIST (train)"), is this dataset: the
+ * name is this one's (MNIST, Fashion-MNIST and KMNIST share their files'
+ * names) and the folder has the files. */
+void lam_download_set_system_dir (LamDownload *self, const char *dir);
+const char *lam_download_get_system_dir (LamDownload *self);
+gboolean lam_download_dir_has_files (LamDownload *self, const char *dir);
+char *lam_download_dup_installed_dir (LamDownload *self);
+gboolean lam_download_is_copy (LamDownload *self, const char *dir, const char *dataset_name);
 
 /* Downloads what is missing, on a worker thread. Progress comes as the
  * "progress" signal on the thread-default main context of the caller,

@@ -46,6 +46,8 @@ struct _LamDrawingPad
   gboolean has_input;
 
   char *hint; /* owned */
+  LamDrawingFraming framing;
+  char *dataset_name; /* owned: the last set_dataset's, NULL before one */
 
   guint changed_source;
   gint64 last_changed;
@@ -53,11 +55,16 @@ struct _LamDrawingPad
 
 G_DEFINE_FINAL_TYPE (LamDrawingPad, lam_drawing_pad, GTK_TYPE_WIDGET)
 
+G_DEFINE_ENUM_TYPE (LamDrawingFraming, lam_drawing_framing,
+                    G_DEFINE_ENUM_VALUE (LAM_DRAWING_FRAMING_DIGIT, "digit"),
+                    G_DEFINE_ENUM_VALUE (LAM_DRAWING_FRAMING_FILL, "fill"))
+
 enum
 {
   PROP_0,
   PROP_EMPTY,
   PROP_HINT,
+  PROP_FRAMING,
   N_PROPS
 };
 
@@ -369,17 +376,20 @@ action_clear (GtkWidget *widget, const char *action_name, GVariant *parameter)
 }
 
 static void
-draw_guide (cairo_t *cr, double side)
+draw_guide (cairo_t *cr, double side, LamDrawingFraming framing)
 {
-  /* Where MNIST's 20×20 box sits in its 28×28 field, and the centre. */
+  /* Where MNIST's 20×20 box sits in its 28×28 field, and the centre;
+   * filling the frame, the pad's edge is the frame. */
   double inset = side * 4 / 28;
   double arm = side / 28;
   cairo_set_source_rgba (cr, 1, 1, 1, 0.14);
   cairo_set_line_width (cr, 1.5);
-  cairo_set_dash (cr, (double[]) { 6, 6 }, 2, 0);
-  cairo_rectangle (cr, inset, inset, side - 2 * inset, side - 2 * inset);
-  cairo_stroke (cr);
-  cairo_set_dash (cr, NULL, 0, 0);
+  if (framing == LAM_DRAWING_FRAMING_DIGIT) {
+    cairo_set_dash (cr, (double[]) { 6, 6 }, 2, 0);
+    cairo_rectangle (cr, inset, inset, side - 2 * inset, side - 2 * inset);
+    cairo_stroke (cr);
+    cairo_set_dash (cr, NULL, 0, 0);
+  }
   cairo_move_to (cr, side / 2 - arm, side / 2);
   cairo_line_to (cr, side / 2 + arm, side / 2);
   cairo_move_to (cr, side / 2, side / 2 - arm);
@@ -418,7 +428,7 @@ lam_drawing_pad_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &bounds);
   cairo_translate (cr, ox, oy);
-  draw_guide (cr, side);
+  draw_guide (cr, side, self->framing);
   if (self->strokes->len == 0)
     draw_hint (self, cr, side);
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
@@ -460,6 +470,9 @@ lam_drawing_pad_get_property (GObject *object, guint prop_id, GValue *value, GPa
   case PROP_HINT:
     g_value_set_string (value, self->hint);
     break;
+  case PROP_FRAMING:
+    g_value_set_enum (value, self->framing);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -473,6 +486,9 @@ lam_drawing_pad_set_property (GObject *object, guint prop_id, const GValue *valu
   switch (prop_id) {
   case PROP_HINT:
     lam_drawing_pad_set_hint (self, g_value_get_string (value));
+    break;
+  case PROP_FRAMING:
+    lam_drawing_pad_set_framing (self, g_value_get_enum (value));
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -495,6 +511,7 @@ lam_drawing_pad_finalize (GObject *object)
   g_clear_pointer (&self->raster, cairo_surface_destroy);
   g_clear_pointer (&self->canvas, g_free);
   g_clear_pointer (&self->hint, g_free);
+  g_clear_pointer (&self->dataset_name, g_free);
   G_OBJECT_CLASS (lam_drawing_pad_parent_class)->finalize (object);
 }
 
@@ -518,6 +535,9 @@ lam_drawing_pad_class_init (LamDrawingPadClass *klass)
   properties[PROP_HINT] =
     g_param_spec_string ("hint", NULL, NULL, "Draw a digit",
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_FRAMING] =
+    g_param_spec_enum ("framing", NULL, NULL, LAM_TYPE_DRAWING_FRAMING, LAM_DRAWING_FRAMING_DIGIT,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -643,9 +663,8 @@ lam_drawing_pad_get_input (LamDrawingPad *self, float *out)
       memset (self->input, 0, sizeof self->input);
       self->has_input = FALSE;
     } else {
-      self->has_input =
-        lam_drawing_to_input (lam_drawing_pad_get_canvas (self), RASTER, RASTER,
-                              LAM_DRAWING_PAD_INPUT_BOX, INPUT, self->input);
+      self->has_input = lam_drawing_frame (lam_drawing_pad_get_canvas (self), RASTER, RASTER,
+                                           self->framing, INPUT, self->input);
     }
     self->input_stale = FALSE;
   }
@@ -685,6 +704,41 @@ lam_drawing_pad_get_hint (LamDrawingPad *self)
 {
   g_return_val_if_fail (LAM_IS_DRAWING_PAD (self), NULL);
   return self->hint;
+}
+
+void
+lam_drawing_pad_set_framing (LamDrawingPad *self, LamDrawingFraming framing)
+{
+  g_return_if_fail (LAM_IS_DRAWING_PAD (self));
+  g_return_if_fail (framing == LAM_DRAWING_FRAMING_DIGIT || framing == LAM_DRAWING_FRAMING_FILL);
+  if (self->framing == framing)
+    return;
+  self->framing = framing;
+  self->input_stale = TRUE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMING]);
+  /* The strokes are the same, the input is not: a listener classifies it
+   * again. */
+  emit_changed (self);
+}
+
+LamDrawingFraming
+lam_drawing_pad_get_framing (LamDrawingPad *self)
+{
+  g_return_val_if_fail (LAM_IS_DRAWING_PAD (self), LAM_DRAWING_FRAMING_DIGIT);
+  return self->framing;
+}
+
+void
+lam_drawing_pad_set_dataset (LamDrawingPad *self, const char *name,
+                             const char *const *class_names)
+{
+  g_return_if_fail (LAM_IS_DRAWING_PAD (self));
+  if (self->dataset_name != NULL && g_strcmp0 (self->dataset_name, name) == 0)
+    return;
+  g_free (self->dataset_name);
+  self->dataset_name = g_strdup (name != NULL ? name : "");
+  lam_drawing_pad_set_framing (self, lam_drawing_framing_for_dataset (name, class_names));
 }
 
 /* The preview: a plain drawing area, so that it needs no class of its own. */
@@ -751,6 +805,43 @@ free_weak_ref (gpointer data)
   g_free (data);
 }
 
+static gboolean
+framing_to_selected (GBinding *binding, const GValue *from, GValue *to, gpointer data)
+{
+  g_value_set_uint (to, (guint) g_value_get_enum (from));
+  return TRUE;
+}
+
+static gboolean
+selected_to_framing (GBinding *binding, const GValue *from, GValue *to, gpointer data)
+{
+  guint selected = g_value_get_uint (from);
+  if (selected > LAM_DRAWING_FRAMING_FILL)
+    return FALSE;
+  g_value_set_enum (to, (int) selected);
+  return TRUE;
+}
+
+/* The choice of framing, in the order of LamDrawingFraming. */
+static GtkWidget *
+framing_chooser_new (LamDrawingPad *pad)
+{
+  static const char *const names[] = { "Digit style", "Fill the frame", NULL };
+  GtkWidget *dropdown = gtk_drop_down_new_from_strings (names);
+  gtk_widget_set_tooltip_text (dropdown,
+                               "How your drawing is fitted into the 28 × 28 image.\n"
+                               "Digit style: shrunk into the middle 20 × 20 and centred by its "
+                               "weight, as MNIST's handwritten digits are.\n"
+                               "Fill the frame: scaled to fill the whole image, as "
+                               "Fashion-MNIST's pictures are.");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (dropdown), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  "Framing of the drawing", -1);
+  g_object_bind_property_full (pad, "framing", dropdown, "selected",
+                               G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
+                               framing_to_selected, selected_to_framing, NULL, NULL);
+  return dropdown;
+}
+
 GtkWidget *
 lam_drawing_pad_new_preview (LamDrawingPad *pad)
 {
@@ -765,7 +856,16 @@ lam_drawing_pad_new_preview (LamDrawingPad *pad)
   g_signal_connect_object (pad, "changed", G_CALLBACK (gtk_widget_queue_draw), area,
                            G_CONNECT_SWAPPED);
   gtk_widget_add_css_class (area, "drawing-pad-preview");
+  gtk_widget_set_vexpand (area, TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (area), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   "The 28×28 image the network receives", -1);
-  return area;
+
+  /* The framing decides what the preview shows, so it is chosen under it. */
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  /* The image takes the height the box is given; the box does not ask for
+   * more than its parent offers. */
+  gtk_widget_set_vexpand (box, FALSE);
+  gtk_box_append (GTK_BOX (box), area);
+  gtk_box_append (GTK_BOX (box), framing_chooser_new (pad));
+  return box;
 }

@@ -62,6 +62,9 @@ ensure_layouts (LamProbabilityBars *self)
   int w, h;
   g_autoptr (PangoLayout) probe = create_layout (self, "100.0%", TRUE);
   pango_layout_get_pixel_size (probe, &self->percent_width, &self->text_height);
+  pango_layout_set_text (probe, ">99.9%", -1);
+  pango_layout_get_pixel_size (probe, &w, NULL);
+  self->percent_width = MAX (self->percent_width, w);
   for (int c = 0; c < self->n_classes; c++)
     for (int bold = 0; bold < 2; bold++) {
       PangoLayout *layout = create_layout (self, self->names[c], bold);
@@ -106,8 +109,11 @@ rank_of (LamProbabilityBars *self, int c)
 static void
 format_percent (char *buf, gsize size, double p)
 {
-  if (p > 0 && p < 0.001)
+  p = CLAMP (p, 0, 1);
+  if (p > 0 && p < 0.0005)
     g_strlcpy (buf, "<0.1%", size);
+  else if (p < 1 && p >= 0.9995)
+    g_strlcpy (buf, ">99.9%", size);
   else
     g_snprintf (buf, size, "%.1f%%", 100 * p);
 }
@@ -355,4 +361,32 @@ lam_probability_bars_get_ranked (LamProbabilityBars *self, int rank)
   if (self->probs == NULL || rank < 0 || rank >= self->n_classes)
     return -1;
   return self->ranked[rank];
+}
+
+char *
+lam_probability_bars_format_percent (double p)
+{
+  char text[16];
+  format_percent (text, sizeof text, p);
+  return g_strdup (text);
+}
+
+char *
+lam_probability_bars_dup_percent_text (LamProbabilityBars *self, int c)
+{
+  g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), NULL);
+  if (self->probs == NULL || c < 0 || c >= self->n_classes)
+    return NULL;
+  return lam_probability_bars_format_percent (self->probs[c]);
+}
+
+char *
+lam_probability_bars_dup_guess (LamProbabilityBars *self)
+{
+  g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), NULL);
+  if (self->probs == NULL || self->n_classes == 0)
+    return NULL;
+  int best = self->ranked[0];
+  g_autofree char *percent = lam_probability_bars_format_percent (self->probs[best]);
+  return g_strdup_printf ("%s, %s sure", self->names[best], percent);
 }

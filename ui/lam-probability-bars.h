@@ -25,4 +25,16 @@ double lam_probability_bars_get_probability (LamProbabilityBars *self, int c);
 /* The class at rank (0 = most likely), or -1. */
 int lam_probability_bars_get_ranked (LamProbabilityBars *self, int rank);
 
+/* A probability as the bars write it: one decimal ("99.5%"), "<0.1%" for
+ * a trace and ">99.9%" for one short of certain, which one decimal would
+ * round up to 100. Owned. Anything else that says how sure the model is
+ * (a heading over the bars) writes its figure with this, so that the two
+ * agree. */
+char *lam_probability_bars_format_percent (double p);
+/* The text beside class c's bar, NULL when no probabilities are shown. */
+char *lam_probability_bars_dup_percent_text (LamProbabilityBars *self, int c);
+/* A heading for the bars: the most likely class and its probability as
+ * its bar writes it, "Trouser, 99.5% sure"; NULL when none are shown. */
+char *lam_probability_bars_dup_guess (LamProbabilityBars *self);
+
 G_END_DECLS

@@ -36,15 +36,24 @@ struct _LamWeightsView
   LamLayerKind kind;
   TileStyle style;
   guint n_units;
-  guint n_tiles;
+  guint n_tiles;      /* on this page */
+  guint page;         /* max_tiles units a page */
   int tile_w, tile_h; /* weights per tile side */
+  /* The layer's weights, copied so that paging needs no new call. */
+  float *weights; /* owned, n_units × per_unit */
+  gsize per_unit;
+  int channels;
+  gsize plane;    /* floats between channels, and the values a tile shows */
   cairo_surface_t *strip; /* owned, RGB24 (tile_h, tile_w * n_tiles) */
   float *tile_min;        /* owned, n_tiles: for the tooltip */
   float *tile_max;
   char *title;   /* owned */
   char *caption; /* owned */
-  char *note;    /* owned: "Showing 64 of 256 units", or NULL */
   const char *empty_text; /* static: said instead when there are no tiles */
+
+  /* Shown when the units take more than one page. */
+  GtkWidget *pager; /* owned child */
+  GtkLabel *pager_label;
 
   /* Layout of the last allocation. */
   int columns;
@@ -61,10 +70,14 @@ enum
   PROP_0,
   PROP_MAX_TILES,
   PROP_TILE_SIZE,
+  PROP_PAGE,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+static void update_pager (LamWeightsView *self);
+static void action_page (GtkWidget *widget, const char *action_name, GVariant *parameter);
 
 /* ColorBrewer's RdBu, negative blue: reads on a projector and for the
  * common red–green colour blindness. */
@@ -136,13 +149,13 @@ typedef struct
 {
   PangoLayout *title;   /* owned */
   PangoLayout *caption; /* owned */
-  PangoLayout *note;    /* owned, may be NULL */
   PangoLayout *legend_low;
   PangoLayout *legend_zero;
   PangoLayout *legend_high;
   PangoLayout *legend_text;
   int columns;
   int tile_w, tile_h;
+  int pager_top, pager_height; /* height 0 when there is one page */
   int tiles_top;
   int tiles_height;
   int legend_top;
@@ -154,7 +167,6 @@ layout_clear (Layout *layout)
 {
   g_clear_object (&layout->title);
   g_clear_object (&layout->caption);
-  g_clear_object (&layout->note);
   g_clear_object (&layout->legend_low);
   g_clear_object (&layout->legend_zero);
   g_clear_object (&layout->legend_high);
@@ -181,6 +193,14 @@ compute_layout (LamWeightsView *self, int width, Layout *layout)
   y += layout_height (layout->title) + TEXT_GAP;
   layout->caption = create_layout (self, self->caption, 1, FALSE, text_width);
   y += layout_height (layout->caption) + SECTION_GAP;
+
+  /* Above the tiles, where it stays in sight however many rows follow. */
+  if (gtk_widget_get_visible (self->pager)) {
+    gtk_widget_measure (self->pager, GTK_ORIENTATION_VERTICAL, text_width, NULL,
+                        &layout->pager_height, NULL, NULL);
+    layout->pager_top = y;
+    y += layout->pager_height + SECTION_GAP / 2;
+  }
 
   tile_pixel_size (self, &layout->tile_w, &layout->tile_h);
   layout->columns = MAX (1, (width - 2 * MARGIN + GAP) / (layout->tile_w + GAP));
@@ -210,11 +230,6 @@ compute_layout (LamWeightsView *self, int width, Layout *layout)
   if (layout->legend_zero != NULL)
     legend_h = MAX (legend_h, LEGEND_HEIGHT + TEXT_GAP / 2 + layout_height (layout->legend_zero));
   y += legend_h;
-
-  if (self->note != NULL) {
-    layout->note = create_layout (self, self->note, 0.9, FALSE, text_width);
-    y += TEXT_GAP + layout_height (layout->note);
-  }
   layout->height = y + MARGIN;
 }
 
@@ -334,14 +349,24 @@ lam_weights_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   }
 
   draw_legend (self, cr, &layout, width);
-
-  if (layout.note != NULL) {
-    int h = layout_height (layout.note);
-    set_source_fg (self, cr, 0.7);
-    cairo_move_to (cr, MARGIN, layout.height - MARGIN - h);
-    pango_cairo_show_layout (cr, layout.note);
-  }
   cairo_destroy (cr);
+
+  gtk_widget_snapshot_child (widget, self->pager, snapshot);
+}
+
+static void
+lam_weights_view_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  LamWeightsView *self = LAM_WEIGHTS_VIEW (widget);
+  if (!gtk_widget_get_visible (self->pager))
+    return;
+  g_auto (Layout) layout = { 0 };
+  compute_layout (self, width, &layout);
+  gtk_widget_size_allocate (self->pager,
+                            &(GtkAllocation) { MARGIN, layout.pager_top,
+                                               MAX (width - 2 * MARGIN, 1),
+                                               layout.pager_height },
+                            -1);
 }
 
 static GtkSizeRequestMode
@@ -361,7 +386,10 @@ lam_weights_view_measure (GtkWidget *widget, GtkOrientation orientation, int for
     if (self->layer >= 0)
       tile_pixel_size (self, &tile_w, &tile_h);
     int columns = self->n_tiles > 0 ? (int) MIN (self->n_tiles, 8u) : 4;
-    *minimum = 2 * MARGIN + MAX (tile_w, 160);
+    int pager = 0;
+    if (gtk_widget_get_visible (self->pager))
+      gtk_widget_measure (self->pager, GTK_ORIENTATION_HORIZONTAL, -1, &pager, NULL, NULL, NULL);
+    *minimum = 2 * MARGIN + MAX (MAX (tile_w, 160), pager);
     *natural = MAX (*minimum, 2 * MARGIN + columns * (MAX (tile_w, 64) + GAP) - GAP);
     return;
   }
@@ -400,6 +428,12 @@ tile_at (LamWeightsView *self, double x, double y)
   return t < self->n_tiles ? (int) t : -1;
 }
 
+static guint
+first_unit (LamWeightsView *self)
+{
+  return self->page * self->max_tiles;
+}
+
 static gboolean
 lam_weights_view_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard,
                                 GtkTooltip *tooltip)
@@ -408,10 +442,11 @@ lam_weights_view_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboa
   int t = tile_at (self, x, y);
   if (t < 0)
     return FALSE;
+  /* Counted from 1, as the pager counts them. */
   g_autofree char *text =
-    g_strdup_printf ("%s %d: weights from %.3g to %.3g",
-                     self->kind == LAM_LAYER_CONV2D ? "Filter" : "Unit", t, self->tile_min[t],
-                     self->tile_max[t]);
+    g_strdup_printf ("%s %u: weights from %.3g to %.3g",
+                     self->kind == LAM_LAYER_CONV2D ? "Filter" : "Unit",
+                     first_unit (self) + (guint) t + 1, self->tile_min[t], self->tile_max[t]);
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;
 }
@@ -426,6 +461,9 @@ lam_weights_view_get_property (GObject *object, guint prop_id, GValue *value, GP
     break;
   case PROP_TILE_SIZE:
     g_value_set_int (value, self->tile_size);
+    break;
+  case PROP_PAGE:
+    g_value_set_uint (value, self->page);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -444,25 +482,42 @@ lam_weights_view_set_property (GObject *object, guint prop_id, const GValue *val
   case PROP_TILE_SIZE:
     lam_weights_view_set_tile_size (self, g_value_get_int (value));
     break;
+  case PROP_PAGE:
+    lam_weights_view_set_page (self, g_value_get_uint (value));
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
 
 static void
-clear_weights (LamWeightsView *self)
+clear_page (LamWeightsView *self)
 {
-  self->layer = -1;
-  self->style = TILES_NONE;
-  self->n_units = 0;
   self->n_tiles = 0;
-  self->tile_w = self->tile_h = 0;
   g_clear_pointer (&self->strip, cairo_surface_destroy);
   g_clear_pointer (&self->tile_min, g_free);
   g_clear_pointer (&self->tile_max, g_free);
+}
+
+static void
+clear_weights (LamWeightsView *self)
+{
+  clear_page (self);
+  self->layer = -1;
+  self->style = TILES_NONE;
+  self->n_units = 0;
+  self->tile_w = self->tile_h = 0;
+  g_clear_pointer (&self->weights, g_free);
   g_clear_pointer (&self->title, g_free);
   g_clear_pointer (&self->caption, g_free);
-  g_clear_pointer (&self->note, g_free);
+}
+
+static void
+lam_weights_view_dispose (GObject *object)
+{
+  LamWeightsView *self = LAM_WEIGHTS_VIEW (object);
+  g_clear_pointer (&self->pager, gtk_widget_unparent);
+  G_OBJECT_CLASS (lam_weights_view_parent_class)->dispose (object);
 }
 
 static void
@@ -481,9 +536,11 @@ lam_weights_view_class_init (LamWeightsViewClass *klass)
 
   object_class->get_property = lam_weights_view_get_property;
   object_class->set_property = lam_weights_view_set_property;
+  object_class->dispose = lam_weights_view_dispose;
   object_class->finalize = lam_weights_view_finalize;
 
   widget_class->snapshot = lam_weights_view_snapshot;
+  widget_class->size_allocate = lam_weights_view_size_allocate;
   widget_class->get_request_mode = lam_weights_view_get_request_mode;
   widget_class->measure = lam_weights_view_measure;
   widget_class->css_changed = lam_weights_view_css_changed;
@@ -495,10 +552,27 @@ lam_weights_view_class_init (LamWeightsViewClass *klass)
   properties[PROP_TILE_SIZE] =
     g_param_spec_int ("tile-size", NULL, NULL, 8, 512, DEFAULT_TILE_SIZE,
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_PAGE] =
+    g_param_spec_uint ("page", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  gtk_widget_class_install_action (widget_class, "weights.previous-page", NULL, action_page);
+  gtk_widget_class_install_action (widget_class, "weights.next-page", NULL, action_page);
+
   gtk_widget_class_set_css_name (widget_class, "weights-view");
-  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+  /* A group, not an image: the pager's buttons are in it. */
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
+}
+
+static GtkWidget *
+pager_button (const char *icon, const char *action, const char *tooltip)
+{
+  GtkWidget *button = gtk_button_new_from_icon_name (icon);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action);
+  gtk_widget_set_tooltip_text (button, tooltip);
+  gtk_widget_add_css_class (button, "flat");
+  return button;
 }
 
 static void
@@ -509,6 +583,20 @@ lam_weights_view_init (LamWeightsView *self)
   self->layer = -1;
   self->empty_text = NO_MODEL_TEXT;
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+
+  self->pager = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_halign (self->pager, GTK_ALIGN_START);
+  gtk_box_append (GTK_BOX (self->pager),
+                  pager_button ("go-previous-symbolic", "weights.previous-page",
+                                "The previous units"));
+  self->pager_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_widget_add_css_class (GTK_WIDGET (self->pager_label), "numeric");
+  gtk_box_append (GTK_BOX (self->pager), GTK_WIDGET (self->pager_label));
+  gtk_box_append (GTK_BOX (self->pager),
+                  pager_button ("go-next-symbolic", "weights.next-page", "The next units"));
+  gtk_widget_set_visible (self->pager, FALSE);
+  gtk_widget_set_parent (self->pager, GTK_WIDGET (self));
+  update_pager (self);
 }
 
 GtkWidget *
@@ -680,20 +768,83 @@ take_weights (LamWeightsView *self, const LamModelPlan *plan, const float *param
                                        index + 1);
   }
 
-  self->n_tiles = MIN (self->n_units, self->max_tiles);
   self->tile_w = w;
   self->tile_h = h;
-  if (self->n_tiles < self->n_units)
-    self->note = g_strdup_printf ("Showing %u of %u %s.", self->n_tiles, self->n_units,
-                                  self->kind == LAM_LAYER_CONV2D ? "filters" : "units");
-  self->strip =
-    cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) (w * self->n_tiles), h);
+  self->per_unit = per_unit;
+  self->channels = channels;
+  self->plane = MIN ((gsize) h * w, per_unit);
+  self->weights = g_memdup2 (weights, sizeof (float) * per_unit * self->n_units);
+}
+
+static guint
+n_pages (LamWeightsView *self)
+{
+  return self->layer < 0 ? 0 : (self->n_units + self->max_tiles - 1) / self->max_tiles;
+}
+
+/* The tiles of the current page, from the kept weights. */
+static void
+render_page (LamWeightsView *self)
+{
+  clear_page (self);
+  if (self->layer < 0 || self->n_units == 0)
+    return;
+  guint first = first_unit (self);
+  self->n_tiles = MIN (self->max_tiles, self->n_units - first);
+  self->strip = cairo_image_surface_create (CAIRO_FORMAT_RGB24,
+                                            (int) (self->tile_w * self->n_tiles), self->tile_h);
   self->tile_min = g_new (float, self->n_tiles);
   self->tile_max = g_new (float, self->n_tiles);
-  gsize plane = MIN ((gsize) h * w, per_unit);
   for (guint t = 0; t < self->n_tiles; t++)
-    fill_tile (self, t, weights + t * per_unit, channels, plane, plane, w);
+    fill_tile (self, t, self->weights + (gsize) (first + t) * self->per_unit, self->channels,
+               self->plane, self->plane, self->tile_w);
   cairo_surface_mark_dirty (self->strip);
+}
+
+/* The pager shows only when the units take more than one page; its
+ * buttons are enabled where there is a page to go to. */
+static void
+update_pager (LamWeightsView *self)
+{
+  guint pages = n_pages (self);
+  gtk_widget_set_visible (self->pager, pages > 1);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "weights.previous-page", self->page > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "weights.next-page", self->page + 1 < pages);
+  if (pages <= 1) {
+    gtk_label_set_text (self->pager_label, "");
+    return;
+  }
+  guint first = first_unit (self);
+  /* "Units 65–128 of 256", counted from 1. */
+  g_autofree char *text =
+    g_strdup_printf ("%s %u–%u of %u", self->kind == LAM_LAYER_CONV2D ? "Filters" : "Units",
+                     first + 1, first + self->n_tiles, self->n_units);
+  gtk_label_set_text (self->pager_label, text);
+}
+
+static void
+show_page (LamWeightsView *self, guint page)
+{
+  guint pages = n_pages (self);
+  page = pages > 0 ? MIN (page, pages - 1) : 0;
+  gboolean changed = page != self->page;
+  self->page = page;
+  render_page (self);
+  update_pager (self);
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PAGE]);
+}
+
+static void
+action_page (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  LamWeightsView *self = LAM_WEIGHTS_VIEW (widget);
+  if (g_str_equal (action_name, "weights.next-page"))
+    show_page (self, self->page + 1);
+  else if (self->page > 0)
+    show_page (self, self->page - 1);
 }
 
 void
@@ -702,12 +853,16 @@ lam_weights_view_set_weights (LamWeightsView *self, const LamModelPlan *plan, co
   g_return_if_fail (LAM_IS_WEIGHTS_VIEW (self));
   g_return_if_fail (plan == NULL || params != NULL || plan->n_params == 0);
 
+  /* New weights of the same layer (the next epoch's) stay on the page
+   * the person turned to. */
+  int layer = self->layer;
+  guint units = self->n_units;
   clear_weights (self);
   self->empty_text = NO_MODEL_TEXT;
   if (plan != NULL)
     take_weights (self, plan, params);
-  gtk_widget_queue_resize (GTK_WIDGET (self));
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  show_page (self, self->layer >= 0 && self->layer == layer && self->n_units == units ? self->page
+                                                                                       : 0);
 }
 
 void
@@ -738,6 +893,41 @@ lam_weights_view_get_n_units (LamWeightsView *self)
   return self->n_units;
 }
 
+guint
+lam_weights_view_get_page (LamWeightsView *self)
+{
+  g_return_val_if_fail (LAM_IS_WEIGHTS_VIEW (self), 0);
+  return self->page;
+}
+
+guint
+lam_weights_view_get_n_pages (LamWeightsView *self)
+{
+  g_return_val_if_fail (LAM_IS_WEIGHTS_VIEW (self), 0);
+  return n_pages (self);
+}
+
+void
+lam_weights_view_set_page (LamWeightsView *self, guint page)
+{
+  g_return_if_fail (LAM_IS_WEIGHTS_VIEW (self));
+  show_page (self, page);
+}
+
+guint
+lam_weights_view_get_first_unit (LamWeightsView *self)
+{
+  g_return_val_if_fail (LAM_IS_WEIGHTS_VIEW (self), 0);
+  return first_unit (self);
+}
+
+const char *
+lam_weights_view_get_page_text (LamWeightsView *self)
+{
+  g_return_val_if_fail (LAM_IS_WEIGHTS_VIEW (self), NULL);
+  return gtk_widget_get_visible (self->pager) ? gtk_label_get_text (self->pager_label) : NULL;
+}
+
 void
 lam_weights_view_set_max_tiles (LamWeightsView *self, guint max_tiles)
 {
@@ -745,8 +935,10 @@ lam_weights_view_set_max_tiles (LamWeightsView *self, guint max_tiles)
   max_tiles = MAX (max_tiles, 1);
   if (self->max_tiles == max_tiles)
     return;
-  /* Takes effect at the next set_weights: the view keeps no parameters. */
+  /* The page that now holds the first unit shown. */
+  guint first = first_unit (self);
   self->max_tiles = max_tiles;
+  show_page (self, first / max_tiles);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_TILES]);
 }
 
