@@ -22,6 +22,12 @@ G_DEFINE_QUARK (lam-trainer-error-quark, lam_trainer_error)
 #define DIVERGE_MARGIN 1.0
 #define DIVERGE_REPORTS 5
 
+/* Offsets into sums_device. */
+#define SUMS_STEP 0
+#define SUMS_REPORT 2
+#define SUMS_EPOCH 4
+#define SUMS_N 6
+
 struct _LamTrainer
 {
   LamModelSpec *spec;          /* owned, input set from the dataset */
@@ -37,7 +43,11 @@ struct _LamTrainer
   float mean[3];
   float std[3];
   gint32 *labels_device; /* max batch */
-  float *sums_device;    /* [0] loss sum, [1] correct count, since the last report */
+  /* Sums of the loss and of the correct answers, in pairs: [0, 1] this
+   * step's, [2, 3] since the last report, [4, 5] since the epoch began.
+   * Each step's pair is added to the other two, so an epoch's figures are
+   * the same float additions in the same order however often it reports. */
+  float *sums_device;
   int report_every;
 
   /* Commands, under `lock`. */
@@ -289,7 +299,7 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   lam_optimizer_set_n_trained (self->optimizer, lam_model_get_plan (self->model)->n_trainable);
 
   self->labels_device = backend->alloc (backend, sizeof (gint32) * config->batch_size);
-  self->sums_device = backend->alloc (backend, sizeof (float) * 2);
+  self->sums_device = backend->alloc (backend, sizeof (float) * SUMS_N);
   self->snapshot = g_try_new (float, lam_model_get_n_params (self->model));
   if (self->labels_device == NULL || self->sums_device == NULL || self->snapshot == NULL) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
@@ -488,7 +498,10 @@ train_thread (gpointer data)
   lower_thread_priority ();
 
   post_event (self, event_new (self, LAM_TRAINER_EVENT_STARTED));
-  backend->fill (backend, self->sums_device, 2, 0);
+  float *step_sums = self->sums_device + SUMS_STEP;
+  float *report_sums = self->sums_device + SUMS_REPORT;
+  float *epoch_sums = self->sums_device + SUMS_EPOCH;
+  backend->fill (backend, report_sums, 2, 0);
 
   self->done_epochs = self->start_epoch;
   self->done_batches = self->start_batches;
@@ -500,8 +513,8 @@ train_thread (gpointer data)
 
     gint64 epoch_start = g_get_monotonic_time ();
     gint64 paused_us = 0;
-    double epoch_loss_sum = 0, epoch_correct = 0;
     gsize epoch_samples = 0, report_samples = 0;
+    backend->fill (backend, epoch_sums, 2, 0);
     int batch_index = 0;
     const LamBatch *batch;
 
@@ -527,15 +540,20 @@ train_thread (gpointer data)
       /* A different dropout mask every step, reproducible from the seed. */
       guint64 step_seed = self->config.seed * 0x9E3779B97F4A7C15ull + (guint64) step;
       lam_model_forward (model, batch->size, TRUE, step_seed);
-      lam_model_loss (model, loss_kind, self->labels_device, batch->size, &self->sums_device[0]);
+      backend->fill (backend, step_sums, 2, 0);
+      lam_model_loss (model, loss_kind, self->labels_device, batch->size, &step_sums[0]);
       backend->count_correct (backend, lam_model_get_output (model), self->labels_device,
-                              batch->size, n_classes, &self->sums_device[1]);
+                              batch->size, n_classes, &step_sums[1]);
+      // report_sums (2) += step_sums (2); epoch_sums (2) += step_sums (2)
+      backend->bias_add (backend, report_sums, step_sums, 1, 2, 1);
+      backend->bias_add (backend, epoch_sums, step_sums, 1, 2, 1);
       lam_model_backward (model, batch->size);
       lam_optimizer_step (self->optimizer, lam_model_get_params (model),
                           lam_model_get_grads (model));
       step++;
       batch_index++;
       report_samples += batch->size;
+      epoch_samples += batch->size;
       self->done_epochs = epoch;
       self->done_batches = batch_index;
       self->done_step = step;
@@ -554,9 +572,9 @@ train_thread (gpointer data)
        * yardstick for divergence. Read once, without resetting the sums. */
       if (isnan (start_loss)) {
         float first[2];
-        backend->download (backend, first, self->sums_device, sizeof first);
+        backend->download (backend, first, step_sums, sizeof first);
         if (isfinite (first[0]))
-          start_loss = first[0] / report_samples;
+          start_loss = first[0] / batch->size;
       }
       /* A pause takes effect here, after the batch in flight. Its position
        * is reported before PAUSED, so what the person sees is where the run
@@ -570,8 +588,8 @@ train_thread (gpointer data)
 
       /* Metrics cross to the host only here, every report_every steps. */
       float sums[2];
-      backend->download (backend, sums, self->sums_device, sizeof sums);
-      backend->fill (backend, self->sums_device, 2, 0);
+      backend->download (backend, sums, report_sums, sizeof sums);
+      backend->fill (backend, report_sums, 2, 0);
       double window_loss = report_samples > 0 ? sums[0] / report_samples : sums[0];
       gboolean far_above = isfinite (window_loss) &&
                            window_loss > MAX (DIVERGE_FACTOR * start_loss,
@@ -605,9 +623,6 @@ train_thread (gpointer data)
       /* Weights on their way up are not the ones a divergence keeps. */
       if (reports_above == 0)
         publish_snapshot (self, step);
-      epoch_loss_sum += sums[0];
-      epoch_correct += sums[1];
-      epoch_samples += report_samples;
 
       LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_PROGRESS);
       event->step = step;
@@ -625,12 +640,14 @@ train_thread (gpointer data)
       break;
 
     double seconds = (g_get_monotonic_time () - epoch_start - paused_us) / 1e6;
+    float epoch_totals[2];
+    backend->download (backend, epoch_totals, epoch_sums, sizeof epoch_totals);
     LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_EPOCH);
     event->step = step;
     event->epoch = epoch;
     event->batch = batch_index;
-    event->loss = epoch_samples ? epoch_loss_sum / epoch_samples : NAN;
-    event->accuracy = epoch_samples ? epoch_correct / epoch_samples : NAN;
+    event->loss = epoch_samples ? (double) epoch_totals[0] / epoch_samples : NAN;
+    event->accuracy = epoch_samples ? (double) epoch_totals[1] / epoch_samples : NAN;
     event->seconds = seconds;
     event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
     if (self->split->n_val > 0) {

@@ -143,7 +143,9 @@ gboolean lam_trainer_set_start (LamTrainer *trainer, const LamTrainerStart *star
  * its end, and none is ever skipped or trained twice: N single steps and a
  * straight run of N steps (same seed, data and settings) give the same
  * losses and weights, bit for bit, however pause, step and resume were
- * interleaved. */
+ * interleaved. An epoch's mean loss and accuracy do not depend on when
+ * progress was reported either: they are summed step by step on the
+ * device. */
 void lam_trainer_start (LamTrainer *trainer, gboolean paused);
 /* The batch in flight finishes; its position is reported (a PROGRESS event
  * for the batches not yet reported), then PAUSED. */

@@ -517,6 +517,65 @@ test_random_pauses_match_straight_run (void)
   lam_backend_free (backend);
 }
 
+/* The epochs' training loss and accuracy, from a run's EPOCH events. */
+static GArray *
+epoch_figures (Recorder *recorder)
+{
+  GArray *figures = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; i < recorder->events->len; i++) {
+    const LamTrainerEvent *event = g_ptr_array_index (recorder->events, i);
+    if (event->kind == LAM_TRAINER_EVENT_EPOCH) {
+      g_array_append_val (figures, event->loss);
+      g_array_append_val (figures, event->accuracy);
+    }
+  }
+  return figures;
+}
+
+static void
+assert_same_figures (GArray *a, GArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    g_assert_cmpfloat (g_array_index (a, double, i), ==, g_array_index (b, double, i));
+}
+
+/* An epoch's mean loss and accuracy are the same numbers, to the last bit,
+ * whether the run reported every step, every few steps or only at the
+ * epoch's end, and whether it went by single steps. */
+static void
+test_epoch_figures_independent_of_reports (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 14);
+  LamBackend *backend = lam_backend_cpu_new ();
+  g_autoptr (GArray) reference = NULL;
+  int report_every[] = { 1000, 1, 7 };
+  for (guint i = 0; i < G_N_ELEMENTS (report_every); i++) {
+    LamTrainer *trainer = exact_trainer (backend, train, 3, report_every[i]);
+    Recorder recorder = { 0 };
+    run_trainer (trainer, &recorder, FALSE);
+    g_autoptr (GArray) figures = epoch_figures (&recorder);
+    g_assert_cmpuint (figures->len, ==, 6);
+    if (reference == NULL)
+      reference = g_array_ref (figures);
+    else
+      assert_same_figures (figures, reference);
+    recorder_clear (&recorder);
+    lam_trainer_free (trainer);
+  }
+
+  /* By single steps: started paused, 25 steps (into the second epoch),
+   * then straight on. */
+  LamTrainer *trainer = exact_trainer (backend, train, 3, 1000);
+  Recorder recorder = { .steps_to_request = 25 };
+  run_trainer (trainer, &recorder, TRUE);
+  g_autoptr (GArray) stepped = epoch_figures (&recorder);
+  assert_same_figures (stepped, reference);
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
 /* A pause while running lands after the batch in flight; that position is
  * reported, and the next single step reports its own batch alone: the step
  * count goes up by one, not by the batches left unreported before. Pauses
@@ -1083,6 +1142,8 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/step/random-pauses-match-straight-run",
                    test_random_pauses_match_straight_run);
   g_test_add_func ("/trainer/step/pause-reports-position", test_pause_reports_position);
+  g_test_add_func ("/trainer/metrics/epoch-independent-of-reports",
+                   test_epoch_figures_independent_of_reports);
   g_test_add_func ("/trainer/stop", test_stop);
   g_test_add_func ("/trainer/divergence", test_divergence);
   g_test_add_func ("/trainer/bad-config", test_bad_config);
