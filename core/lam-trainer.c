@@ -67,6 +67,7 @@ struct _LamTrainer
   gboolean resumed;
   double requested_lr; /* NAN when none is pending */
   double base_lr;      /* the schedule scales this */
+  double pace;         /* steps a second; 0: as fast as it goes */
 
   /* Where the run begins (lam_trainer_set_start) and, once it has ended,
    * where it got to. Written by the worker, read after it has finished. */
@@ -415,7 +416,8 @@ publish_snapshot (LamTrainer *self, gint64 step)
  * being fetched, after the check that would have reported them), this
  * batch goes on and the pause lands after it, with the report. */
 static gboolean
-wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch, gboolean unreported)
+wait_for_go (LamTrainer *self, gboolean *single, gboolean *paced, gint64 step, int epoch,
+             gboolean unreported)
 {
   gboolean announced = FALSE;
   *single = FALSE;
@@ -452,6 +454,7 @@ wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch, gboolea
   }
   double lr = self->requested_lr;
   self->requested_lr = NAN;
+  *paced = self->pace > 0;
   g_mutex_unlock (&self->lock);
 
   if (!isnan (lr)) {
@@ -464,6 +467,25 @@ wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch, gboolea
     post_event (self, event);
   }
   return go;
+}
+
+/* Paced, a step begins 1/pace seconds after the one before began: the
+ * wait is on the command condition, so a pause, a stop, a step asked for
+ * or a new pace ends it at once (a new pace to wait again, for the time
+ * it asks). start is when the step before began, 0 before the first. */
+static void
+wait_for_pace (LamTrainer *self, gint64 start)
+{
+  if (start == 0)
+    return;
+  g_mutex_lock (&self->lock);
+  while (self->pace > 0 && !self->paused && !self->stop_requested) {
+    gint64 due = start + (gint64) (G_USEC_PER_SEC / self->pace);
+    if (g_get_monotonic_time () >= due)
+      break;
+    g_cond_wait_until (&self->cond, &self->lock, due);
+  }
+  g_mutex_unlock (&self->lock);
 }
 
 /* Training yields the processor to the thread that draws the window: on a
@@ -490,6 +512,7 @@ train_thread (gpointer data)
   gint64 run_start = g_get_monotonic_time ();
 
   gint64 last_report_time = 0;
+  gint64 last_step_start = 0;
   /* Divergence that stays finite (Adam at a huge learning rate reaches a
    * loss of 1e12): the mean loss of the run's first report is the yardstick. */
   double start_loss = NAN;
@@ -525,13 +548,16 @@ train_thread (gpointer data)
         batch_index++;
         continue;
       }
-      gboolean single;
+      /* The time a pace spends is part of the epoch's; a pause's is not. */
+      wait_for_pace (self, last_step_start);
+      gboolean single, paced;
       gint64 wait_start = g_get_monotonic_time ();
-      if (!wait_for_go (self, &single, step, epoch, report_samples > 0)) {
+      if (!wait_for_go (self, &single, &paced, step, epoch, report_samples > 0)) {
         stopped = TRUE;
         break;
       }
-      paused_us += g_get_monotonic_time () - wait_start;
+      last_step_start = g_get_monotonic_time ();
+      paused_us += last_step_start - wait_start;
 
       backend->upload (backend, lam_model_get_input (model), batch->images,
                        sizeof (float) * image_floats * batch->size);
@@ -559,10 +585,11 @@ train_thread (gpointer data)
       self->done_step = step;
 
       gboolean last = batch_index == lam_loader_get_n_batches (self->train_loader);
-      gboolean due = step % self->report_every == 0;
+      /* Paced, every step is worth seeing. */
+      gboolean due = paced || step % self->report_every == 0;
       /* With automatic reporting a fast model would flood the UI: at most
        * one report every 40 ms is plenty for a live chart. */
-      if (due && self->config.report_every == 0) {
+      if (due && !paced && self->config.report_every == 0) {
         gint64 now = g_get_monotonic_time ();
         due = now - last_report_time >= 40 * 1000;
         if (due)
@@ -762,6 +789,17 @@ lam_trainer_stop (LamTrainer *self)
 {
   g_mutex_lock (&self->lock);
   self->stop_requested = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+lam_trainer_set_pace (LamTrainer *self, double steps_per_second)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (steps_per_second >= 0 && isfinite (steps_per_second));
+  g_mutex_lock (&self->lock);
+  self->pace = steps_per_second;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }

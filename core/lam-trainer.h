@@ -61,7 +61,8 @@ LamTrainerConfig lam_trainer_config_lesson_default (void);
 typedef enum
 {
   LAM_TRAINER_EVENT_STARTED,
-  LAM_TRAINER_EVENT_PROGRESS, /* every report_every steps, after a single step and before a pause */
+  LAM_TRAINER_EVENT_PROGRESS, /* every report_every steps (every step while paced), after a
+                               * single step and before a pause */
   LAM_TRAINER_EVENT_EPOCH,    /* an epoch ended: train and validation figures */
   LAM_TRAINER_EVENT_TEST,     /* test-set evaluation: accuracy, loss, confusion */
   LAM_TRAINER_EVENT_PAUSED,
@@ -159,6 +160,11 @@ void lam_trainer_resume (LamTrainer *trainer);
 void lam_trainer_step (LamTrainer *trainer);
 void lam_trainer_stop (LamTrainer *trainer);
 void lam_trainer_set_lr (LamTrainer *trainer, double lr);
+/* At most steps_per_second steps a second (0: as fast as it goes), so that
+ * a class can watch the curves form; before the start or while running,
+ * taking effect at once. Paced, every step is reported. A pace changes no
+ * number: the same steps are trained as unpaced. */
+void lam_trainer_set_pace (LamTrainer *trainer, double steps_per_second);
 gboolean lam_trainer_is_running (LamTrainer *trainer);
 /* Joins the thread (returns at once when it never started). */
 void lam_trainer_wait (LamTrainer *trainer);

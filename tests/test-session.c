@@ -312,6 +312,86 @@ test_edits_while_training (void)
   lam_test_remove_tree (dir);
 }
 
+typedef struct
+{
+  LamSession *session;
+  guint progress;
+  double pace_at_first; /* set at the first PROGRESS */
+} PaceWatch;
+
+static void
+on_pace_event (LamSession *session, const LamTrainerEvent *event, PaceWatch *watch)
+{
+  if (event->kind != LAM_TRAINER_EVENT_PROGRESS)
+    return;
+  if (watch->progress++ == 0 && watch->pace_at_first > 0)
+    lam_session_set_pace (session, watch->pace_at_first);
+}
+
+static void
+count_signal (gpointer instance, guint *count)
+{
+  (*count)++;
+}
+
+/* Speed is the room's: bound to the Train page's Speed field, changeable
+ * while a run trains, no edit of the lesson, kept by New Project; and it
+ * changes none of the numbers. */
+static void
+test_pace_room_not_lesson (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+  g_autoptr (LamSession) session = new_session (dir);
+  GtkWidget *page = g_object_ref_sink (lam_train_page_new (session));
+  GtkDropDown *speed = GTK_DROP_DOWN (field_named (page, "S_peed"));
+  g_assert_nonnull (speed);
+  g_assert_cmpfloat (lam_session_get_pace (session), ==, 0);
+  g_assert_cmpuint (gtk_drop_down_get_selected (speed), ==, 0);
+
+  lam_session_set_modified (session, FALSE);
+  guint settings_changed = 0;
+  g_signal_connect (session, "settings-changed", G_CALLBACK (count_signal), &settings_changed);
+  gtk_drop_down_set_selected (speed, 2);
+  g_assert_cmpfloat (lam_session_get_pace (session), ==, 5);
+  g_assert_false (lam_session_get_modified (session));
+  g_assert_cmpuint (settings_changed, ==, 0);
+  /* A pace the list lacks shows as the nearest, and stays what it is. */
+  lam_session_set_pace (session, 200);
+  g_assert_cmpuint (gtk_drop_down_get_selected (speed), ==, 1);
+  g_assert_cmpfloat (lam_session_get_pace (session), ==, 200);
+
+  /* Paced at 200 steps a second, then 100 from the first report on: every
+   * step is reported. */
+  PaceWatch watch = { session, 0, 100 };
+  g_signal_connect (session, "training-event", G_CALLBACK (on_pace_event), &watch);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  g_assert_cmpfloat (lam_session_get_pace (session), ==, 100);
+  g_assert_cmpuint (watch.progress, ==, BATCHES_PER_EPOCH);
+  g_assert_cmpuint (settings_changed, ==, 0);
+
+  /* The same run as unpaced, to the bit. */
+  g_autoptr (LamSession) straight = new_session (dir);
+  activate (straight, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, straight, 60000));
+  gsize n_paced = 0, n_straight = 0;
+  LamRunEpoch epoch_paced, epoch_straight;
+  g_autofree float *weights_paced = run_weights (session, &n_paced, &epoch_paced);
+  g_autofree float *weights_straight = run_weights (straight, &n_straight, &epoch_straight);
+  g_assert_cmpmem (weights_paced, n_paced * sizeof (float), weights_straight,
+                   n_straight * sizeof (float));
+  g_assert_cmpfloat (epoch_paced.train_loss, ==, epoch_straight.train_loss);
+  g_assert_cmpfloat (epoch_paced.train_accuracy, ==, epoch_straight.train_accuracy);
+
+  /* A new lesson in the same room keeps its speed. */
+  lam_session_reset (session);
+  g_assert_cmpfloat (lam_session_get_pace (session), ==, 100);
+
+  gtk_widget_unparent (page);
+  g_object_unref (page);
+  lam_test_remove_tree (dir);
+}
+
 /* Field by field: the structs hold padding bytes. */
 static void
 assert_same_settings (const LamTrainerConfig *a, const LamTrainerConfig *b)
@@ -402,6 +482,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/settings/cli-defaults", test_cli_defaults);
   g_test_add_func ("/session/train/step-equals-straight-run", test_step_equals_straight_run);
   g_test_add_func ("/session/train/edits-while-training", test_edits_while_training);
+  g_test_add_func ("/session/pace/room-not-lesson", test_pace_room_not_lesson);
   g_test_add_func ("/session/project/round-trip", test_project_round_trip);
   return g_test_run ();
 }

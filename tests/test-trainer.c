@@ -70,6 +70,8 @@ typedef struct
   LamTrainer *trainer;
   int steps_to_request; /* while paused: ask for this many single steps */
   double lr_to_set;
+  gint64 pace_at_step;  /* at the PROGRESS of this step, set pace_to_set */
+  double pace_to_set;
 } Recorder;
 
 static void
@@ -100,6 +102,9 @@ record_event (const LamTrainerEvent *event, gpointer user_data)
       lam_trainer_resume (recorder->trainer);
     }
   }
+  if (event->kind == LAM_TRAINER_EVENT_PROGRESS && recorder->pace_at_step > 0 &&
+      event->step == recorder->pace_at_step)
+    lam_trainer_set_pace (recorder->trainer, recorder->pace_to_set);
   if (event->kind == LAM_TRAINER_EVENT_FINISHED)
     g_main_loop_quit (recorder->loop);
 }
@@ -573,6 +578,137 @@ test_epoch_figures_independent_of_reports (void)
   assert_same_figures (stepped, reference);
   recorder_clear (&recorder);
   lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+/* A pace slows a run down and changes none of its numbers: paced at 200
+ * steps a second, then at 100 from step 10 on, a run reports every step
+ * with the loss a straight run has there, and ends with the same epoch
+ * figures and weights. It takes at least the time the pace asks for (a
+ * lower bound only: a loaded machine may take longer). */
+static void
+test_pace_same_numbers (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 15);
+  LamBackend *backend = lam_backend_cpu_new ();
+  int epochs = 2;
+  g_autofree float *straight_params = NULL;
+  g_autoptr (GArray) straight = straight_losses (backend, train, epochs, &straight_params);
+  LamTrainer *unpaced = exact_trainer (backend, train, epochs, 1000);
+  Recorder unpaced_recorder = { 0 };
+  run_trainer (unpaced, &unpaced_recorder, FALSE);
+  g_autoptr (GArray) unpaced_figures = epoch_figures (&unpaced_recorder);
+
+  LamTrainer *trainer = exact_trainer (backend, train, epochs, 1000);
+  gsize n_params = lam_model_get_n_params (lam_trainer_get_model (trainer));
+  lam_trainer_set_pace (trainer, 200);
+  Recorder recorder = { .pace_at_step = 10, .pace_to_set = 100 };
+  run_trainer (trainer, &recorder, FALSE);
+
+  g_autoptr (GArray) figures = epoch_figures (&recorder);
+  assert_same_figures (figures, unpaced_figures);
+  g_autofree float *params = lam_trainer_dup_params (trainer, NULL);
+  assert_same_params (params, straight_params, n_params);
+
+  guint n_progress = 0;
+  for (guint i = 0; i < recorder.events->len; i++) {
+    const LamTrainerEvent *event = g_ptr_array_index (recorder.events, i);
+    if (event->kind != LAM_TRAINER_EVENT_PROGRESS)
+      continue;
+    g_assert_cmpint (event->step, ==, n_progress + 1);
+    g_assert_cmpfloat (event->loss, ==, g_array_index (straight, double, n_progress));
+    n_progress++;
+  }
+  g_assert_cmpuint (n_progress, ==, straight->len);
+
+  /* 40 steps, each begun at least 1/200 s after the one before. */
+  const LamTrainerEvent *finished = find_event (&recorder, LAM_TRAINER_EVENT_FINISHED, 0);
+  g_test_message ("paced run: %.3f s for %u steps", finished->seconds, n_progress);
+  g_assert_cmpfloat (finished->seconds, >=, (n_progress - 1) / 200.0);
+
+  recorder_clear (&recorder);
+  recorder_clear (&unpaced_recorder);
+  lam_trainer_free (trainer);
+  lam_trainer_free (unpaced);
+  lam_backend_free (backend);
+}
+
+/* A pace of one step in hours waits on the command condition: a pause, a
+ * single step, a new pace and a stop each end the wait at once, or this
+ * test would not end. */
+typedef struct
+{
+  GMainLoop *loop;
+  LamTrainer *trainer;
+  gboolean stop;   /* stop at the first report instead of stepping */
+  guint progress;
+  guint paused;
+  gboolean stopped;
+  gint64 steps;
+} PaceDriver;
+
+static void
+drive_slow_pace (const LamTrainerEvent *event, gpointer user_data)
+{
+  PaceDriver *driver = user_data;
+  switch (event->kind) {
+  case LAM_TRAINER_EVENT_PROGRESS:
+    if (++driver->progress == 1) {
+      if (driver->stop)
+        lam_trainer_stop (driver->trainer);
+      else
+        lam_trainer_step (driver->trainer); /* running: pauses */
+    }
+    break;
+  case LAM_TRAINER_EVENT_PAUSED:
+    if (++driver->paused == 1) {
+      lam_trainer_step (driver->trainer);
+    } else {
+      lam_trainer_set_pace (driver->trainer, 0);
+      lam_trainer_resume (driver->trainer);
+    }
+    break;
+  case LAM_TRAINER_EVENT_FINISHED:
+    driver->stopped = event->stopped;
+    driver->steps = event->step;
+    g_main_loop_quit (driver->loop);
+    break;
+  default:
+    break;
+  }
+}
+
+static void
+test_pace_stays_responsive (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 16);
+  LamBackend *backend = lam_backend_cpu_new ();
+  for (int stop = 0; stop <= 1; stop++) {
+    LamTrainer *trainer = exact_trainer (backend, train, 1, 1000);
+    lam_trainer_set_pace (trainer, 1e-4);
+    PaceDriver driver = { .trainer = trainer, .stop = stop };
+    GMainContext *context = g_main_context_new ();
+    g_main_context_push_thread_default (context);
+    driver.loop = g_main_loop_new (context, FALSE);
+    lam_trainer_set_event_func (trainer, drive_slow_pace, &driver, context);
+    lam_trainer_start (trainer, FALSE);
+    g_main_loop_run (driver.loop);
+    lam_trainer_wait (trainer);
+    g_main_loop_unref (driver.loop);
+    g_main_context_pop_thread_default (context);
+    g_main_context_unref (context);
+    if (stop) {
+      g_assert_true (driver.stopped);
+      g_assert_cmpint (driver.steps, ==, 1);
+    } else {
+      /* Step paused after the first batch, the next Step trained one more,
+       * and unpaced the rest went straight through. */
+      g_assert_false (driver.stopped);
+      g_assert_cmpuint (driver.paused, ==, 2);
+      g_assert_cmpint (driver.steps, ==, EXACT_STEPS_PER_EPOCH);
+    }
+    lam_trainer_free (trainer);
+  }
   lam_backend_free (backend);
 }
 
@@ -1144,6 +1280,8 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/step/pause-reports-position", test_pause_reports_position);
   g_test_add_func ("/trainer/metrics/epoch-independent-of-reports",
                    test_epoch_figures_independent_of_reports);
+  g_test_add_func ("/trainer/pace/same-numbers", test_pace_same_numbers);
+  g_test_add_func ("/trainer/pace/stays-responsive", test_pace_stays_responsive);
   g_test_add_func ("/trainer/stop", test_stop);
   g_test_add_func ("/trainer/divergence", test_divergence);
   g_test_add_func ("/trainer/bad-config", test_bad_config);

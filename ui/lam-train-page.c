@@ -15,6 +15,9 @@
 
 G_STATIC_ASSERT (LAM_SESSION_MAX_RUNS <= LAM_CHART_N_RUN_COLORS);
 
+/* The Speed choices, in steps a second, in the order the .ui lists them. */
+static const double paces[] = { 0, 20, 5, 2, 1 };
+
 typedef LamProjectRun Run;
 
 struct _LamTrainPage
@@ -46,6 +49,7 @@ struct _LamTrainPage
   GtkSpinButton *val_spin;
   GtkSpinButton *seed_spin;
   GtkDropDown *device_dropdown;
+  GtkDropDown *pace_dropdown;
   GtkCheckButton *continue_check;
   GtkButton *start_button;
   GtkWidget *hint_label;
@@ -660,6 +664,31 @@ selected_to_device (GBinding *binding, const GValue *from, GValue *to, gpointer 
   return TRUE;
 }
 
+/* A pace the list does not hold (set by a test or a future preference)
+ * shows as the nearest choice. */
+static gboolean
+pace_to_selected (GBinding *binding, const GValue *from, GValue *to, gpointer user_data)
+{
+  double pace = g_value_get_double (from);
+  guint best = 0;
+  for (guint i = 1; i < G_N_ELEMENTS (paces); i++)
+    if (pace > 0 && (paces[best] == 0 || fabs (log (paces[i] / pace)) <
+                                           fabs (log (paces[best] / pace))))
+      best = i;
+  g_value_set_uint (to, best);
+  return TRUE;
+}
+
+static gboolean
+selected_to_pace (GBinding *binding, const GValue *from, GValue *to, gpointer user_data)
+{
+  guint selected = g_value_get_uint (from);
+  if (selected >= G_N_ELEMENTS (paces))
+    return FALSE;
+  g_value_set_double (to, paces[selected]);
+  return TRUE;
+}
+
 static void
 bind_settings (LamTrainPage *self)
 {
@@ -695,6 +724,8 @@ bind_settings (LamTrainPage *self)
                             bindings[i].property, both);
   g_object_bind_property_full (self->session, "device", self->device_dropdown, "selected", both,
                                device_to_selected, selected_to_device, self, NULL);
+  g_object_bind_property_full (self->session, "pace", self->pace_dropdown, "selected", both,
+                               pace_to_selected, selected_to_pace, NULL, NULL);
 }
 
 static void
@@ -892,6 +923,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, val_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, seed_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, device_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, pace_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, continue_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, hint_label);
