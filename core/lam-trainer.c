@@ -48,6 +48,7 @@ struct _LamTrainer
    * Each step's pair is added to the other two, so an epoch's figures are
    * the same float additions in the same order however often it reports. */
   float *sums_device;
+  gint32 *shown_device;  /* LAM_TRAINER_MAX_SHOWN: the model's classes for a paced batch */
   int report_every;
 
   /* Commands, under `lock`. */
@@ -130,6 +131,8 @@ lam_trainer_event_free (LamTrainerEvent *event)
     return;
   g_free (event->message);
   lam_confusion_free (event->confusion);
+  g_free (event->shown_indices);
+  g_free (event->shown_predicted);
   g_free (event);
 }
 
@@ -301,8 +304,10 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
 
   self->labels_device = backend->alloc (backend, sizeof (gint32) * config->batch_size);
   self->sums_device = backend->alloc (backend, sizeof (float) * SUMS_N);
+  self->shown_device = backend->alloc (backend, sizeof (gint32) * LAM_TRAINER_MAX_SHOWN);
   self->snapshot = g_try_new (float, lam_model_get_n_params (self->model));
-  if (self->labels_device == NULL || self->sums_device == NULL || self->snapshot == NULL) {
+  if (self->labels_device == NULL || self->sums_device == NULL || self->shown_device == NULL ||
+      self->snapshot == NULL) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
                  "out of memory for the training buffers");
     goto fail;
@@ -372,6 +377,8 @@ lam_trainer_free (LamTrainer *self)
     self->backend->free (self->backend, self->labels_device);
   if (self->sums_device != NULL)
     self->backend->free (self->backend, self->sums_device);
+  if (self->shown_device != NULL)
+    self->backend->free (self->backend, self->shown_device);
   g_clear_pointer (&self->train_loader, lam_loader_free);
   g_clear_pointer (&self->split, lam_split_free);
   g_clear_pointer (&self->optimizer, lam_optimizer_free);
@@ -570,6 +577,12 @@ train_thread (gpointer data)
       lam_model_loss (model, loss_kind, self->labels_device, batch->size, &step_sums[0]);
       backend->count_correct (backend, lam_model_get_output (model), self->labels_device,
                               batch->size, n_classes, &step_sums[1]);
+      /* What the model made of the first images, for a class watching a
+       * slow run; a fast one pays nothing for it. */
+      int n_shown = paced ? MIN (batch->size, LAM_TRAINER_MAX_SHOWN) : 0;
+      if (n_shown > 0)
+        backend->argmax_rows (backend, lam_model_get_output (model), n_shown, n_classes,
+                              self->shown_device);
       // report_sums (2) += step_sums (2); epoch_sums (2) += step_sums (2)
       backend->bias_add (backend, report_sums, step_sums, 1, 2, 1);
       backend->bias_add (backend, epoch_sums, step_sums, 1, 2, 1);
@@ -660,6 +673,13 @@ train_thread (gpointer data)
       double seconds = (g_get_monotonic_time () - epoch_start - paused_us) / 1e6;
       event->seconds = seconds;
       event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
+      if (n_shown > 0) {
+        event->n_shown = n_shown;
+        event->shown_indices = g_memdup2 (batch->indices, sizeof (guint32) * n_shown);
+        event->shown_predicted = g_new (gint32, n_shown);
+        backend->download (backend, event->shown_predicted, self->shown_device,
+                           sizeof (gint32) * n_shown);
+      }
       post_event (self, event);
       report_samples = 0;
     }

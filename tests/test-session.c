@@ -10,6 +10,7 @@
 #include "lam-session.h"
 #include "lam-test-util.h"
 #include "lam-train-page.h"
+#include "lam-ui-util.h"
 
 /* Ten batches of 36 make one epoch: 400 images, a tenth kept to validate. */
 #define N_IMAGES 400
@@ -316,6 +317,7 @@ typedef struct
 {
   LamSession *session;
   guint progress;
+  guint shown; /* PROGRESS events that named their batch */
   double pace_at_first; /* set at the first PROGRESS */
 } PaceWatch;
 
@@ -326,6 +328,9 @@ on_pace_event (LamSession *session, const LamTrainerEvent *event, PaceWatch *wat
     return;
   if (watch->progress++ == 0 && watch->pace_at_first > 0)
     lam_session_set_pace (session, watch->pace_at_first);
+  if (event->n_shown == MIN (BATCH, LAM_TRAINER_MAX_SHOWN) && event->shown_indices != NULL &&
+      event->shown_predicted != NULL)
+    watch->shown++;
 }
 
 static void
@@ -361,13 +366,14 @@ test_pace_room_not_lesson (void)
   g_assert_cmpfloat (lam_session_get_pace (session), ==, 200);
 
   /* Paced at 200 steps a second, then 100 from the first report on: every
-   * step is reported. */
-  PaceWatch watch = { session, 0, 100 };
+   * step is reported with its batch. */
+  PaceWatch watch = { session, 0, 0, 100 };
   g_signal_connect (session, "training-event", G_CALLBACK (on_pace_event), &watch);
   activate (session, "start-pause");
   g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
   g_assert_cmpfloat (lam_session_get_pace (session), ==, 100);
   g_assert_cmpuint (watch.progress, ==, BATCHES_PER_EPOCH);
+  g_assert_cmpuint (watch.shown, ==, BATCHES_PER_EPOCH);
   g_assert_cmpuint (settings_changed, ==, 0);
 
   /* The same run as unpaced, to the bit. */
@@ -390,6 +396,104 @@ test_pace_room_not_lesson (void)
   gtk_widget_unparent (page);
   g_object_unref (page);
   lam_test_remove_tree (dir);
+}
+
+/* Into the build's tests folder, for a person to look at. */
+static void
+save_png (GtkWidget *window, const char *name)
+{
+  lam_test_settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (window, path, &error));
+  g_assert_no_error (error);
+  g_test_message ("saved %s", path);
+}
+
+/* A copy of the first n images of a dataset. */
+static LamDataset *
+dataset_head (const LamDataset *source, int n)
+{
+  gsize size = lam_dataset_image_size (source);
+  LamDataset *dataset = g_new0 (LamDataset, 1);
+  dataset->name = g_strdup (source->name);
+  dataset->n = n;
+  dataset->channels = source->channels;
+  dataset->height = source->height;
+  dataset->width = source->width;
+  dataset->n_classes = source->n_classes;
+  dataset->images = g_memdup2 (source->images, size * n);
+  dataset->labels = g_memdup2 (source->labels, n);
+  dataset->class_names = g_strdupv (source->class_names);
+  return dataset;
+}
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+/* A slow run as a class sees it: the Train page in a window, paced at 5
+ * steps a second on 1,500 Fashion-MNIST images, saved six times as
+ * pace-1.png … pace-6.png while the curves form, with the strip of the
+ * batch being trained above them (and once more in the dark style); at
+ * full speed the strip goes. */
+static void
+test_pace_batch_strip (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamDataset) full_train = NULL;
+  g_autoptr (LamDataset) full_test = NULL;
+  if (!g_file_test (FASHION_DIR, G_FILE_TEST_IS_DIR) ||
+      !lam_dataset_load_dir (FASHION_DIR, &full_train, &full_test, &error)) {
+    g_test_skip ("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+    return;
+  }
+  g_autoptr (LamDataset) train = dataset_head (full_train, 1500);
+  g_autoptr (LamDataset) test = dataset_head (full_test, 500);
+  g_autofree char *tmp = g_dir_make_tmp ("lamina-pace-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *dir = g_build_filename (tmp, "Fashion-MNIST 1500", NULL);
+  g_assert_true (lam_dataset_save_idx_dir (dir, train, test, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, dir, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 20000));
+  g_object_set (session, "epochs", 5, "seed", (guint64) 7, "device", "cpu", NULL);
+
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  GtkWidget *page = lam_train_page_new (session);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  LamBatchStrip *strip = lam_train_page_get_batch_strip (LAM_TRAIN_PAGE (page));
+  lam_test_settle (200);
+
+  GtkDropDown *speed = GTK_DROP_DOWN (field_named (page, "S_peed"));
+  gtk_drop_down_set_selected (speed, 2);
+  g_assert_cmpfloat (lam_session_get_pace (session), ==, 5);
+  g_assert_false (gtk_widget_is_visible (GTK_WIDGET (strip)));
+  activate (session, "start-pause");
+  for (int i = 1; i <= 6; i++) {
+    lam_test_settle (i == 1 ? 1000 : 2000);
+    g_assert_true (gtk_widget_is_visible (GTK_WIDGET (strip)));
+    g_assert_cmpint (lam_batch_strip_get_n_images (strip), ==, 16);
+    g_autofree char *name = g_strdup_printf ("pace-%d.png", i);
+    save_png (window, name);
+  }
+  /* The green and red must read on the dark style as well. */
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  save_png (window, "pace-dark.png");
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", FALSE, NULL);
+  g_test_message ("after the series: step %" G_GINT64_FORMAT, lam_session_get_step (session));
+
+  /* Full speed: no time to look at batches. */
+  gtk_drop_down_set_selected (speed, 0);
+  g_assert_false (gtk_widget_is_visible (GTK_WIDGET (strip)));
+  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  lam_test_settle (50);
+  lam_test_remove_tree (tmp);
 }
 
 /* Field by field: the structs hold padding bytes. */
@@ -476,6 +580,9 @@ main (int argc, char **argv)
    * its warning does not abort the run. */
   g_setenv ("GTK_A11Y", "none", TRUE);
   gtk_init ();
+  /* A window under Xvfb without a window manager is never active: a
+   * focused entry's blinking cursor would warn that it has no focus. */
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink", FALSE, NULL);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/session/settings/bound-both-ways", test_settings_bound);
   g_test_add_func ("/session/settings/normalization", test_normalization_setting);
@@ -483,6 +590,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/train/step-equals-straight-run", test_step_equals_straight_run);
   g_test_add_func ("/session/train/edits-while-training", test_edits_while_training);
   g_test_add_func ("/session/pace/room-not-lesson", test_pace_room_not_lesson);
+  g_test_add_func ("/session/pace/batch-strip", test_pace_batch_strip);
   g_test_add_func ("/session/project/round-trip", test_project_round_trip);
   return g_test_run ();
 }

@@ -81,6 +81,8 @@ record_event (const LamTrainerEvent *event, gpointer user_data)
   LamTrainerEvent *copy = g_memdup2 (event, sizeof *event);
   copy->message = g_strdup (event->message);
   copy->confusion = NULL;
+  copy->shown_indices = g_memdup2 (event->shown_indices, sizeof (guint32) * event->n_shown);
+  copy->shown_predicted = g_memdup2 (event->shown_predicted, sizeof (gint32) * event->n_shown);
   g_ptr_array_add (recorder->events, copy);
 
   if (event->kind == LAM_TRAINER_EVENT_TEST) {
@@ -585,7 +587,9 @@ test_epoch_figures_independent_of_reports (void)
  * steps a second, then at 100 from step 10 on, a run reports every step
  * with the loss a straight run has there, and ends with the same epoch
  * figures and weights. It takes at least the time the pace asks for (a
- * lower bound only: a loaded machine may take longer). */
+ * lower bound only: a loaded machine may take longer). Each report names
+ * the batch's first images, a real batch of the epoch, and the classes the
+ * model gave them. */
 static void
 test_pace_same_numbers (void)
 {
@@ -598,6 +602,9 @@ test_pace_same_numbers (void)
   Recorder unpaced_recorder = { 0 };
   run_trainer (unpaced, &unpaced_recorder, FALSE);
   g_autoptr (GArray) unpaced_figures = epoch_figures (&unpaced_recorder);
+  for (guint i = 0; i < unpaced_recorder.events->len; i++)
+    g_assert_cmpint (((LamTrainerEvent *) g_ptr_array_index (unpaced_recorder.events, i))->n_shown,
+                     ==, 0);
 
   LamTrainer *trainer = exact_trainer (backend, train, epochs, 1000);
   gsize n_params = lam_model_get_n_params (lam_trainer_get_model (trainer));
@@ -610,6 +617,18 @@ test_pace_same_numbers (void)
   g_autofree float *params = lam_trainer_dup_params (trainer, NULL);
   assert_same_params (params, straight_params, n_params);
 
+  /* The training split, to tell a batch's images from validation ones. */
+  LamTrainerConfig config = bars_config ();
+  g_autoptr (LamSplit) split = lam_split_new_fraction (train->n, config.val_fraction,
+                                                       config.seed);
+  g_autofree gboolean *is_train = g_new0 (gboolean, train->n);
+  for (gsize i = 0; i < split->n_train; i++)
+    is_train[split->train[i]] = TRUE;
+
+  /* Within an epoch no image comes twice. */
+  g_autofree int *seen_in_epoch = g_new (int, train->n);
+  for (int i = 0; i < train->n; i++)
+    seen_in_epoch[i] = -1;
   guint n_progress = 0;
   for (guint i = 0; i < recorder.events->len; i++) {
     const LamTrainerEvent *event = g_ptr_array_index (recorder.events, i);
@@ -618,6 +637,19 @@ test_pace_same_numbers (void)
     g_assert_cmpint (event->step, ==, n_progress + 1);
     g_assert_cmpfloat (event->loss, ==, g_array_index (straight, double, n_progress));
     n_progress++;
+    /* Batches of 16: each shows 16 images. */
+    g_assert_cmpint (event->n_shown, ==, MIN (16, LAM_TRAINER_MAX_SHOWN));
+    g_assert_nonnull (event->shown_indices);
+    g_assert_nonnull (event->shown_predicted);
+    for (int k = 0; k < event->n_shown; k++) {
+      guint32 index = event->shown_indices[k];
+      g_assert_cmpuint (index, <, (guint) train->n);
+      g_assert_true (is_train[index]);
+      g_assert_cmpint (seen_in_epoch[index], !=, event->epoch);
+      seen_in_epoch[index] = event->epoch;
+      g_assert_cmpint (event->shown_predicted[k], >=, 0);
+      g_assert_cmpint (event->shown_predicted[k], <, 3);
+    }
   }
   g_assert_cmpuint (n_progress, ==, straight->len);
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lam-batch-strip.h"
 #include "lam-device.h"
 #include "lam-project-file.h"
 #include "lam-ui-resources.h"
@@ -17,6 +18,10 @@ G_STATIC_ASSERT (LAM_SESSION_MAX_RUNS <= LAM_CHART_N_RUN_COLORS);
 
 /* The Speed choices, in steps a second, in the order the .ui lists them. */
 static const double paces[] = { 0, 20, 5, 2, 1 };
+/* At this pace or slower each batch is shown: slow enough to look at. */
+#define BATCH_STRIP_PACE 5.0
+
+G_STATIC_ASSERT (LAM_TRAINER_MAX_SHOWN <= LAM_BATCH_STRIP_MAX_IMAGES);
 
 typedef LamProjectRun Run;
 
@@ -72,6 +77,9 @@ struct _LamTrainPage
   GtkMenuButton *runs_button;
   GtkListBox *runs_list;
   GtkLabel *runs_note;
+  GtkWidget *batch_box;
+  GtkLabel *batch_label;
+  LamBatchStrip *batch_strip;
 
   int epoch_rows;
   guint series_train_loss, series_val_loss, series_train_accuracy, series_val_accuracy;
@@ -418,6 +426,28 @@ add_epoch_row (LamTrainPage *self, const LamRunEpoch *event)
 }
 
 
+/* The strip shows while the pace is slow and it has a batch to show. */
+static void
+update_batch_visible (LamTrainPage *self)
+{
+  double pace = lam_session_get_pace (self->session);
+  gtk_widget_set_visible (self->batch_box, pace > 0 && pace <= BATCH_STRIP_PACE &&
+                                             lam_batch_strip_get_n_images (self->batch_strip) > 0);
+}
+
+static void
+show_batch (LamTrainPage *self, const LamTrainerEvent *event)
+{
+  int n = MIN (event->n_shown, LAM_BATCH_STRIP_MAX_IMAGES);
+  lam_batch_strip_set_batch (self->batch_strip, n, event->shown_indices, event->shown_predicted);
+  /* No count: a narrow strip draws fewer images than it was given. */
+  g_autofree char *text =
+    g_strdup_printf ("Step %" G_GINT64_FORMAT ": the batch the model learns from, each image "
+                     "with its label and the model's guess", event->step);
+  gtk_label_set_text (self->batch_label, text);
+  update_batch_visible (self);
+}
+
 static void
 update_progress (LamTrainPage *self, const LamTrainerEvent *event)
 {
@@ -471,6 +501,8 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
     gtk_label_set_text (self->progress_label, "Starting…");
     gtk_progress_bar_set_fraction (self->progress_bar, 0);
     show_test_text (self, NULL, NULL);
+    lam_batch_strip_set_batch (self->batch_strip, 0, NULL, NULL);
+    update_batch_visible (self);
     break;
 
   case LAM_TRAINER_EVENT_PROGRESS: {
@@ -481,6 +513,8 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
       lam_chart_append (self->accuracy_chart, self->series_train_accuracy, x, event->accuracy);
     }
     update_progress (self, event);
+    if (event->n_shown > 0)
+      show_batch (self, event);
     break;
   }
 
@@ -568,6 +602,8 @@ on_project_loaded (LamTrainPage *self)
 static void
 on_dataset_changed (LamTrainPage *self)
 {
+  lam_batch_strip_set_dataset (self->batch_strip, lam_session_get_train_set (self->session));
+  update_batch_visible (self);
   if (!gtk_widget_get_visible (GTK_WIDGET (self->test_label)))
     return;
   if (self->test_label_dataset_dir == NULL) {
@@ -751,6 +787,7 @@ lam_train_page_constructed (GObject *object)
     { "notify::error", G_CALLBACK (on_error_changed) },
     { "notify::runs-note", G_CALLBACK (on_runs_note_changed) },
     { "notify::can-continue", G_CALLBACK (on_can_continue_changed) },
+    { "notify::pace", G_CALLBACK (update_batch_visible) },
     { "settings-changed", G_CALLBACK (update_sensitivity) },
     { "commit-edits", G_CALLBACK (on_commit_edits) },
     { "training-event", G_CALLBACK (on_training_event) },
@@ -769,6 +806,7 @@ lam_train_page_constructed (GObject *object)
   on_runs_note_changed (self);
   on_can_continue_changed (self);
   on_runs_changed (self);
+  lam_batch_strip_set_dataset (self->batch_strip, lam_session_get_train_set (self->session));
 }
 
 static void
@@ -869,6 +907,13 @@ lam_train_page_get_epoch_scroller (LamTrainPage *self)
   return self->epoch_scroller;
 }
 
+LamBatchStrip *
+lam_train_page_get_batch_strip (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->batch_strip;
+}
+
 void
 lam_train_page_set_presentation (LamTrainPage *self, gboolean presentation)
 {
@@ -899,6 +944,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   if (lam_ui_get_resource () == NULL)
     g_critical ("Lamina's UI resources are missing");
   g_type_ensure (LAM_TYPE_CHART);
+  g_type_ensure (LAM_TYPE_BATCH_STRIP);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-train-page.ui");
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -943,6 +989,9 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_list);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_note);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, batch_box);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, batch_label);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, batch_strip);
 }
 
 static void
