@@ -170,6 +170,52 @@ test_settings_bound (void)
   g_object_unref (page);
 }
 
+/* Where the Start button is in its window, once laid out. */
+static graphene_rect_t
+start_bounds (GtkWidget *window, GtkWidget *page)
+{
+  lam_test_settle (150);
+  graphene_rect_t bounds;
+  g_assert_true (gtk_widget_compute_bounds (lam_train_page_get_start_button (LAM_TRAIN_PAGE (page)),
+                                            window, &bounds));
+  return bounds;
+}
+
+/* Choosing an optimizer leaves the Start button where it was, under the
+ * pointer: the Momentum row is always there, usable with SGD alone. */
+static void
+test_start_button_stays (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  GtkWidget *page = lam_train_page_new (session);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  GtkDropDown *optimizer = GTK_DROP_DOWN (field_named (page, "_Optimizer"));
+  GtkWidget *momentum = field_named (page, "_Momentum");
+  g_assert_nonnull (momentum);
+
+  gtk_drop_down_set_selected (optimizer, LAM_OPTIMIZER_ADAM);
+  graphene_rect_t adam = start_bounds (window, page);
+  g_assert_true (gtk_widget_get_visible (momentum));
+  g_assert_false (gtk_widget_get_sensitive (momentum));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (momentum), "SGD only"));
+
+  gtk_drop_down_set_selected (optimizer, LAM_OPTIMIZER_SGD);
+  graphene_rect_t sgd = start_bounds (window, page);
+  g_assert_true (gtk_widget_get_sensitive (momentum));
+  g_assert_true (graphene_rect_equal (&sgd, &adam));
+
+  gtk_drop_down_set_selected (optimizer, LAM_OPTIMIZER_ADAMW);
+  graphene_rect_t adamw = start_bounds (window, page);
+  g_assert_false (gtk_widget_get_sensitive (momentum));
+  g_assert_true (graphene_rect_equal (&adamw, &adam));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  lam_test_settle (50);
+}
+
 /* Normalisation: the choice and the custom numbers are separate
  * settings, and "none" is mean 0, std 1. */
 static void
@@ -587,6 +633,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/settings/bound-both-ways", test_settings_bound);
   g_test_add_func ("/session/settings/normalization", test_normalization_setting);
   g_test_add_func ("/session/settings/cli-defaults", test_cli_defaults);
+  g_test_add_func ("/session/settings/start-button-stays", test_start_button_stays);
   g_test_add_func ("/session/train/step-equals-straight-run", test_step_equals_straight_run);
   g_test_add_func ("/session/train/edits-while-training", test_edits_while_training);
   g_test_add_func ("/session/pace/room-not-lesson", test_pace_room_not_lesson);

@@ -158,9 +158,16 @@ update_sensitivity (LamTrainPage *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->norm_std_spin), idle && custom);
   gtk_widget_set_sensitive (GTK_WIDGET (self->padding_mode_dropdown),
                             idle && config->crop_padding > 0);
+  /* Momentum is SGD's alone, but its row stays: a row appearing when SGD
+   * is chosen would move the Start button under the pointer. */
   gboolean sgd = config->optimizer.kind == LAM_OPTIMIZER_SGD;
-  gtk_widget_set_visible (self->momentum_label, sgd);
-  gtk_widget_set_visible (GTK_WIDGET (self->momentum_spin), sgd);
+  gtk_widget_set_sensitive (self->momentum_label, sgd);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->momentum_spin), idle && sgd);
+  const char *tip = sgd ? "Keeps a running average of the gradients to push through small, "
+                          "noisy steps (0: plain SGD)"
+                        : "SGD only: Adam and AdamW keep their own running averages";
+  gtk_widget_set_tooltip_text (self->momentum_label, tip);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->momentum_spin), tip);
   update_hint (self);
 }
 
