@@ -22,6 +22,12 @@ G_DEFINE_QUARK (lam-trainer-error-quark, lam_trainer_error)
 #define DIVERGE_MARGIN 1.0
 #define DIVERGE_REPORTS 5
 
+/* Offsets into sums_device. */
+#define SUMS_STEP 0
+#define SUMS_REPORT 2
+#define SUMS_EPOCH 4
+#define SUMS_N 6
+
 struct _LamTrainer
 {
   LamModelSpec *spec;          /* owned, input set from the dataset */
@@ -37,7 +43,12 @@ struct _LamTrainer
   float mean[3];
   float std[3];
   gint32 *labels_device; /* max batch */
-  float *sums_device;    /* [0] loss sum, [1] correct count, since the last report */
+  /* Sums of the loss and of the correct answers, in pairs: [0, 1] this
+   * step's, [2, 3] since the last report, [4, 5] since the epoch began.
+   * Each step's pair is added to the other two, so an epoch's figures are
+   * the same float additions in the same order however often it reports. */
+  float *sums_device;
+  gint32 *shown_device;  /* LAM_TRAINER_MAX_SHOWN: the model's classes for a paced batch */
   int report_every;
 
   /* Commands, under `lock`. */
@@ -57,6 +68,7 @@ struct _LamTrainer
   gboolean resumed;
   double requested_lr; /* NAN when none is pending */
   double base_lr;      /* the schedule scales this */
+  double pace;         /* steps a second; 0: as fast as it goes */
 
   /* Where the run begins (lam_trainer_set_start) and, once it has ended,
    * where it got to. Written by the worker, read after it has finished. */
@@ -119,6 +131,8 @@ lam_trainer_event_free (LamTrainerEvent *event)
     return;
   g_free (event->message);
   lam_confusion_free (event->confusion);
+  g_free (event->shown_indices);
+  g_free (event->shown_predicted);
   g_free (event);
 }
 
@@ -289,9 +303,11 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   lam_optimizer_set_n_trained (self->optimizer, lam_model_get_plan (self->model)->n_trainable);
 
   self->labels_device = backend->alloc (backend, sizeof (gint32) * config->batch_size);
-  self->sums_device = backend->alloc (backend, sizeof (float) * 2);
+  self->sums_device = backend->alloc (backend, sizeof (float) * SUMS_N);
+  self->shown_device = backend->alloc (backend, sizeof (gint32) * LAM_TRAINER_MAX_SHOWN);
   self->snapshot = g_try_new (float, lam_model_get_n_params (self->model));
-  if (self->labels_device == NULL || self->sums_device == NULL || self->snapshot == NULL) {
+  if (self->labels_device == NULL || self->sums_device == NULL || self->shown_device == NULL ||
+      self->snapshot == NULL) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
                  "out of memory for the training buffers");
     goto fail;
@@ -361,6 +377,8 @@ lam_trainer_free (LamTrainer *self)
     self->backend->free (self->backend, self->labels_device);
   if (self->sums_device != NULL)
     self->backend->free (self->backend, self->sums_device);
+  if (self->shown_device != NULL)
+    self->backend->free (self->backend, self->shown_device);
   g_clear_pointer (&self->train_loader, lam_loader_free);
   g_clear_pointer (&self->split, lam_split_free);
   g_clear_pointer (&self->optimizer, lam_optimizer_free);
@@ -405,7 +423,8 @@ publish_snapshot (LamTrainer *self, gint64 step)
  * being fetched, after the check that would have reported them), this
  * batch goes on and the pause lands after it, with the report. */
 static gboolean
-wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch, gboolean unreported)
+wait_for_go (LamTrainer *self, gboolean *single, gboolean *paced, gint64 step, int epoch,
+             gboolean unreported)
 {
   gboolean announced = FALSE;
   *single = FALSE;
@@ -442,6 +461,7 @@ wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch, gboolea
   }
   double lr = self->requested_lr;
   self->requested_lr = NAN;
+  *paced = self->pace > 0;
   g_mutex_unlock (&self->lock);
 
   if (!isnan (lr)) {
@@ -454,6 +474,25 @@ wait_for_go (LamTrainer *self, gboolean *single, gint64 step, int epoch, gboolea
     post_event (self, event);
   }
   return go;
+}
+
+/* Paced, a step begins 1/pace seconds after the one before began: the
+ * wait is on the command condition, so a pause, a stop, a step asked for
+ * or a new pace ends it at once (a new pace to wait again, for the time
+ * it asks). start is when the step before began, 0 before the first. */
+static void
+wait_for_pace (LamTrainer *self, gint64 start)
+{
+  if (start == 0)
+    return;
+  g_mutex_lock (&self->lock);
+  while (self->pace > 0 && !self->paused && !self->stop_requested) {
+    gint64 due = start + (gint64) (G_USEC_PER_SEC / self->pace);
+    if (g_get_monotonic_time () >= due)
+      break;
+    g_cond_wait_until (&self->cond, &self->lock, due);
+  }
+  g_mutex_unlock (&self->lock);
 }
 
 /* Training yields the processor to the thread that draws the window: on a
@@ -480,6 +519,7 @@ train_thread (gpointer data)
   gint64 run_start = g_get_monotonic_time ();
 
   gint64 last_report_time = 0;
+  gint64 last_step_start = 0;
   /* Divergence that stays finite (Adam at a huge learning rate reaches a
    * loss of 1e12): the mean loss of the run's first report is the yardstick. */
   double start_loss = NAN;
@@ -488,7 +528,10 @@ train_thread (gpointer data)
   lower_thread_priority ();
 
   post_event (self, event_new (self, LAM_TRAINER_EVENT_STARTED));
-  backend->fill (backend, self->sums_device, 2, 0);
+  float *step_sums = self->sums_device + SUMS_STEP;
+  float *report_sums = self->sums_device + SUMS_REPORT;
+  float *epoch_sums = self->sums_device + SUMS_EPOCH;
+  backend->fill (backend, report_sums, 2, 0);
 
   self->done_epochs = self->start_epoch;
   self->done_batches = self->start_batches;
@@ -500,8 +543,8 @@ train_thread (gpointer data)
 
     gint64 epoch_start = g_get_monotonic_time ();
     gint64 paused_us = 0;
-    double epoch_loss_sum = 0, epoch_correct = 0;
     gsize epoch_samples = 0, report_samples = 0;
+    backend->fill (backend, epoch_sums, 2, 0);
     int batch_index = 0;
     const LamBatch *batch;
 
@@ -512,13 +555,16 @@ train_thread (gpointer data)
         batch_index++;
         continue;
       }
-      gboolean single;
+      /* The time a pace spends is part of the epoch's; a pause's is not. */
+      wait_for_pace (self, last_step_start);
+      gboolean single, paced;
       gint64 wait_start = g_get_monotonic_time ();
-      if (!wait_for_go (self, &single, step, epoch, report_samples > 0)) {
+      if (!wait_for_go (self, &single, &paced, step, epoch, report_samples > 0)) {
         stopped = TRUE;
         break;
       }
-      paused_us += g_get_monotonic_time () - wait_start;
+      last_step_start = g_get_monotonic_time ();
+      paused_us += last_step_start - wait_start;
 
       backend->upload (backend, lam_model_get_input (model), batch->images,
                        sizeof (float) * image_floats * batch->size);
@@ -527,24 +573,36 @@ train_thread (gpointer data)
       /* A different dropout mask every step, reproducible from the seed. */
       guint64 step_seed = self->config.seed * 0x9E3779B97F4A7C15ull + (guint64) step;
       lam_model_forward (model, batch->size, TRUE, step_seed);
-      lam_model_loss (model, loss_kind, self->labels_device, batch->size, &self->sums_device[0]);
+      backend->fill (backend, step_sums, 2, 0);
+      lam_model_loss (model, loss_kind, self->labels_device, batch->size, &step_sums[0]);
       backend->count_correct (backend, lam_model_get_output (model), self->labels_device,
-                              batch->size, n_classes, &self->sums_device[1]);
+                              batch->size, n_classes, &step_sums[1]);
+      /* What the model made of the first images, for a class watching a
+       * slow run; a fast one pays nothing for it. */
+      int n_shown = paced ? MIN (batch->size, LAM_TRAINER_MAX_SHOWN) : 0;
+      if (n_shown > 0)
+        backend->argmax_rows (backend, lam_model_get_output (model), n_shown, n_classes,
+                              self->shown_device);
+      // report_sums (2) += step_sums (2); epoch_sums (2) += step_sums (2)
+      backend->bias_add (backend, report_sums, step_sums, 1, 2, 1);
+      backend->bias_add (backend, epoch_sums, step_sums, 1, 2, 1);
       lam_model_backward (model, batch->size);
       lam_optimizer_step (self->optimizer, lam_model_get_params (model),
                           lam_model_get_grads (model));
       step++;
       batch_index++;
       report_samples += batch->size;
+      epoch_samples += batch->size;
       self->done_epochs = epoch;
       self->done_batches = batch_index;
       self->done_step = step;
 
       gboolean last = batch_index == lam_loader_get_n_batches (self->train_loader);
-      gboolean due = step % self->report_every == 0;
+      /* Paced, every step is worth seeing. */
+      gboolean due = paced || step % self->report_every == 0;
       /* With automatic reporting a fast model would flood the UI: at most
        * one report every 40 ms is plenty for a live chart. */
-      if (due && self->config.report_every == 0) {
+      if (due && !paced && self->config.report_every == 0) {
         gint64 now = g_get_monotonic_time ();
         due = now - last_report_time >= 40 * 1000;
         if (due)
@@ -554,9 +612,9 @@ train_thread (gpointer data)
        * yardstick for divergence. Read once, without resetting the sums. */
       if (isnan (start_loss)) {
         float first[2];
-        backend->download (backend, first, self->sums_device, sizeof first);
+        backend->download (backend, first, step_sums, sizeof first);
         if (isfinite (first[0]))
-          start_loss = first[0] / report_samples;
+          start_loss = first[0] / batch->size;
       }
       /* A pause takes effect here, after the batch in flight. Its position
        * is reported before PAUSED, so what the person sees is where the run
@@ -570,8 +628,8 @@ train_thread (gpointer data)
 
       /* Metrics cross to the host only here, every report_every steps. */
       float sums[2];
-      backend->download (backend, sums, self->sums_device, sizeof sums);
-      backend->fill (backend, self->sums_device, 2, 0);
+      backend->download (backend, sums, report_sums, sizeof sums);
+      backend->fill (backend, report_sums, 2, 0);
       double window_loss = report_samples > 0 ? sums[0] / report_samples : sums[0];
       gboolean far_above = isfinite (window_loss) &&
                            window_loss > MAX (DIVERGE_FACTOR * start_loss,
@@ -605,9 +663,6 @@ train_thread (gpointer data)
       /* Weights on their way up are not the ones a divergence keeps. */
       if (reports_above == 0)
         publish_snapshot (self, step);
-      epoch_loss_sum += sums[0];
-      epoch_correct += sums[1];
-      epoch_samples += report_samples;
 
       LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_PROGRESS);
       event->step = step;
@@ -618,6 +673,13 @@ train_thread (gpointer data)
       double seconds = (g_get_monotonic_time () - epoch_start - paused_us) / 1e6;
       event->seconds = seconds;
       event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
+      if (n_shown > 0) {
+        event->n_shown = n_shown;
+        event->shown_indices = g_memdup2 (batch->indices, sizeof (guint32) * n_shown);
+        event->shown_predicted = g_new (gint32, n_shown);
+        backend->download (backend, event->shown_predicted, self->shown_device,
+                           sizeof (gint32) * n_shown);
+      }
       post_event (self, event);
       report_samples = 0;
     }
@@ -625,12 +687,14 @@ train_thread (gpointer data)
       break;
 
     double seconds = (g_get_monotonic_time () - epoch_start - paused_us) / 1e6;
+    float epoch_totals[2];
+    backend->download (backend, epoch_totals, epoch_sums, sizeof epoch_totals);
     LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_EPOCH);
     event->step = step;
     event->epoch = epoch;
     event->batch = batch_index;
-    event->loss = epoch_samples ? epoch_loss_sum / epoch_samples : NAN;
-    event->accuracy = epoch_samples ? epoch_correct / epoch_samples : NAN;
+    event->loss = epoch_samples ? (double) epoch_totals[0] / epoch_samples : NAN;
+    event->accuracy = epoch_samples ? (double) epoch_totals[1] / epoch_samples : NAN;
     event->seconds = seconds;
     event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
     if (self->split->n_val > 0) {
@@ -745,6 +809,17 @@ lam_trainer_stop (LamTrainer *self)
 {
   g_mutex_lock (&self->lock);
   self->stop_requested = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+lam_trainer_set_pace (LamTrainer *self, double steps_per_second)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (steps_per_second >= 0 && isfinite (steps_per_second));
+  g_mutex_lock (&self->lock);
+  self->pace = steps_per_second;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }

@@ -58,10 +58,14 @@ LamTrainerConfig lam_trainer_config_default (void);
  * mean and std. */
 LamTrainerConfig lam_trainer_config_lesson_default (void);
 
+/* How many of a paced batch's images a PROGRESS event names. */
+#define LAM_TRAINER_MAX_SHOWN 16
+
 typedef enum
 {
   LAM_TRAINER_EVENT_STARTED,
-  LAM_TRAINER_EVENT_PROGRESS, /* every report_every steps, after a single step and before a pause */
+  LAM_TRAINER_EVENT_PROGRESS, /* every report_every steps (every step while paced), after a
+                               * single step and before a pause */
   LAM_TRAINER_EVENT_EPOCH,    /* an epoch ended: train and validation figures */
   LAM_TRAINER_EVENT_TEST,     /* test-set evaluation: accuracy, loss, confusion */
   LAM_TRAINER_EVENT_PAUSED,
@@ -92,6 +96,12 @@ typedef struct
   gboolean stopped;       /* FINISHED: ended by stop, divergence or error */
   char *message;          /* owned: DIVERGED, ERROR, and a word for others; may be NULL */
   LamConfusion *confusion; /* owned: TEST */
+  /* PROGRESS while paced: the first images of the batch just trained, at
+   * most LAM_TRAINER_MAX_SHOWN (0 and NULL otherwise). */
+  int n_shown;
+  guint32 *shown_indices;   /* owned: their indices in the training dataset */
+  gint32 *shown_predicted;  /* owned: the class the model gave each, in this step's
+                             * forward pass (before the step's update) */
 } LamTrainerEvent;
 
 void lam_trainer_event_free (LamTrainerEvent *event);
@@ -143,7 +153,9 @@ gboolean lam_trainer_set_start (LamTrainer *trainer, const LamTrainerStart *star
  * its end, and none is ever skipped or trained twice: N single steps and a
  * straight run of N steps (same seed, data and settings) give the same
  * losses and weights, bit for bit, however pause, step and resume were
- * interleaved. */
+ * interleaved. An epoch's mean loss and accuracy do not depend on when
+ * progress was reported either: they are summed step by step on the
+ * device. */
 void lam_trainer_start (LamTrainer *trainer, gboolean paused);
 /* The batch in flight finishes; its position is reported (a PROGRESS event
  * for the batches not yet reported), then PAUSED. */
@@ -157,6 +169,12 @@ void lam_trainer_resume (LamTrainer *trainer);
 void lam_trainer_step (LamTrainer *trainer);
 void lam_trainer_stop (LamTrainer *trainer);
 void lam_trainer_set_lr (LamTrainer *trainer, double lr);
+/* At most steps_per_second steps a second (0: as fast as it goes), so that
+ * a class can watch the curves form; before the start or while running,
+ * taking effect at once. Paced, every step is reported, with the batch's
+ * first images and what the model made of them. A pace changes no number:
+ * the same steps are trained as unpaced. */
+void lam_trainer_set_pace (LamTrainer *trainer, double steps_per_second);
 gboolean lam_trainer_is_running (LamTrainer *trainer);
 /* Joins the thread (returns at once when it never started). */
 void lam_trainer_wait (LamTrainer *trainer);

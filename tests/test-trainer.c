@@ -70,6 +70,8 @@ typedef struct
   LamTrainer *trainer;
   int steps_to_request; /* while paused: ask for this many single steps */
   double lr_to_set;
+  gint64 pace_at_step;  /* at the PROGRESS of this step, set pace_to_set */
+  double pace_to_set;
 } Recorder;
 
 static void
@@ -79,6 +81,8 @@ record_event (const LamTrainerEvent *event, gpointer user_data)
   LamTrainerEvent *copy = g_memdup2 (event, sizeof *event);
   copy->message = g_strdup (event->message);
   copy->confusion = NULL;
+  copy->shown_indices = g_memdup2 (event->shown_indices, sizeof (guint32) * event->n_shown);
+  copy->shown_predicted = g_memdup2 (event->shown_predicted, sizeof (gint32) * event->n_shown);
   g_ptr_array_add (recorder->events, copy);
 
   if (event->kind == LAM_TRAINER_EVENT_TEST) {
@@ -100,6 +104,9 @@ record_event (const LamTrainerEvent *event, gpointer user_data)
       lam_trainer_resume (recorder->trainer);
     }
   }
+  if (event->kind == LAM_TRAINER_EVENT_PROGRESS && recorder->pace_at_step > 0 &&
+      event->step == recorder->pace_at_step)
+    lam_trainer_set_pace (recorder->trainer, recorder->pace_to_set);
   if (event->kind == LAM_TRAINER_EVENT_FINISHED)
     g_main_loop_quit (recorder->loop);
 }
@@ -512,6 +519,226 @@ test_random_pauses_match_straight_run (void)
     assert_same_params (end, straight_params, n_params);
 
     driver_clear (&driver);
+    lam_trainer_free (trainer);
+  }
+  lam_backend_free (backend);
+}
+
+/* The epochs' training loss and accuracy, from a run's EPOCH events. */
+static GArray *
+epoch_figures (Recorder *recorder)
+{
+  GArray *figures = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; i < recorder->events->len; i++) {
+    const LamTrainerEvent *event = g_ptr_array_index (recorder->events, i);
+    if (event->kind == LAM_TRAINER_EVENT_EPOCH) {
+      g_array_append_val (figures, event->loss);
+      g_array_append_val (figures, event->accuracy);
+    }
+  }
+  return figures;
+}
+
+static void
+assert_same_figures (GArray *a, GArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    g_assert_cmpfloat (g_array_index (a, double, i), ==, g_array_index (b, double, i));
+}
+
+/* An epoch's mean loss and accuracy are the same numbers, to the last bit,
+ * whether the run reported every step, every few steps or only at the
+ * epoch's end, and whether it went by single steps. */
+static void
+test_epoch_figures_independent_of_reports (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 14);
+  LamBackend *backend = lam_backend_cpu_new ();
+  g_autoptr (GArray) reference = NULL;
+  int report_every[] = { 1000, 1, 7 };
+  for (guint i = 0; i < G_N_ELEMENTS (report_every); i++) {
+    LamTrainer *trainer = exact_trainer (backend, train, 3, report_every[i]);
+    Recorder recorder = { 0 };
+    run_trainer (trainer, &recorder, FALSE);
+    g_autoptr (GArray) figures = epoch_figures (&recorder);
+    g_assert_cmpuint (figures->len, ==, 6);
+    if (reference == NULL)
+      reference = g_array_ref (figures);
+    else
+      assert_same_figures (figures, reference);
+    recorder_clear (&recorder);
+    lam_trainer_free (trainer);
+  }
+
+  /* By single steps: started paused, 25 steps (into the second epoch),
+   * then straight on. */
+  LamTrainer *trainer = exact_trainer (backend, train, 3, 1000);
+  Recorder recorder = { .steps_to_request = 25 };
+  run_trainer (trainer, &recorder, TRUE);
+  g_autoptr (GArray) stepped = epoch_figures (&recorder);
+  assert_same_figures (stepped, reference);
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+/* A pace slows a run down and changes none of its numbers: paced at 200
+ * steps a second, then at 100 from step 10 on, a run reports every step
+ * with the loss a straight run has there, and ends with the same epoch
+ * figures and weights. It takes at least the time the pace asks for (a
+ * lower bound only: a loaded machine may take longer). Each report names
+ * the batch's first images, a real batch of the epoch, and the classes the
+ * model gave them. */
+static void
+test_pace_same_numbers (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 15);
+  LamBackend *backend = lam_backend_cpu_new ();
+  int epochs = 2;
+  g_autofree float *straight_params = NULL;
+  g_autoptr (GArray) straight = straight_losses (backend, train, epochs, &straight_params);
+  LamTrainer *unpaced = exact_trainer (backend, train, epochs, 1000);
+  Recorder unpaced_recorder = { 0 };
+  run_trainer (unpaced, &unpaced_recorder, FALSE);
+  g_autoptr (GArray) unpaced_figures = epoch_figures (&unpaced_recorder);
+  for (guint i = 0; i < unpaced_recorder.events->len; i++)
+    g_assert_cmpint (((LamTrainerEvent *) g_ptr_array_index (unpaced_recorder.events, i))->n_shown,
+                     ==, 0);
+
+  LamTrainer *trainer = exact_trainer (backend, train, epochs, 1000);
+  gsize n_params = lam_model_get_n_params (lam_trainer_get_model (trainer));
+  lam_trainer_set_pace (trainer, 200);
+  Recorder recorder = { .pace_at_step = 10, .pace_to_set = 100 };
+  run_trainer (trainer, &recorder, FALSE);
+
+  g_autoptr (GArray) figures = epoch_figures (&recorder);
+  assert_same_figures (figures, unpaced_figures);
+  g_autofree float *params = lam_trainer_dup_params (trainer, NULL);
+  assert_same_params (params, straight_params, n_params);
+
+  /* The training split, to tell a batch's images from validation ones. */
+  LamTrainerConfig config = bars_config ();
+  g_autoptr (LamSplit) split = lam_split_new_fraction (train->n, config.val_fraction,
+                                                       config.seed);
+  g_autofree gboolean *is_train = g_new0 (gboolean, train->n);
+  for (gsize i = 0; i < split->n_train; i++)
+    is_train[split->train[i]] = TRUE;
+
+  /* Within an epoch no image comes twice. */
+  g_autofree int *seen_in_epoch = g_new (int, train->n);
+  for (int i = 0; i < train->n; i++)
+    seen_in_epoch[i] = -1;
+  guint n_progress = 0;
+  for (guint i = 0; i < recorder.events->len; i++) {
+    const LamTrainerEvent *event = g_ptr_array_index (recorder.events, i);
+    if (event->kind != LAM_TRAINER_EVENT_PROGRESS)
+      continue;
+    g_assert_cmpint (event->step, ==, n_progress + 1);
+    g_assert_cmpfloat (event->loss, ==, g_array_index (straight, double, n_progress));
+    n_progress++;
+    /* Batches of 16: each shows 16 images. */
+    g_assert_cmpint (event->n_shown, ==, MIN (16, LAM_TRAINER_MAX_SHOWN));
+    g_assert_nonnull (event->shown_indices);
+    g_assert_nonnull (event->shown_predicted);
+    for (int k = 0; k < event->n_shown; k++) {
+      guint32 index = event->shown_indices[k];
+      g_assert_cmpuint (index, <, (guint) train->n);
+      g_assert_true (is_train[index]);
+      g_assert_cmpint (seen_in_epoch[index], !=, event->epoch);
+      seen_in_epoch[index] = event->epoch;
+      g_assert_cmpint (event->shown_predicted[k], >=, 0);
+      g_assert_cmpint (event->shown_predicted[k], <, 3);
+    }
+  }
+  g_assert_cmpuint (n_progress, ==, straight->len);
+
+  /* 40 steps, each begun at least 1/200 s after the one before. */
+  const LamTrainerEvent *finished = find_event (&recorder, LAM_TRAINER_EVENT_FINISHED, 0);
+  g_test_message ("paced run: %.3f s for %u steps", finished->seconds, n_progress);
+  g_assert_cmpfloat (finished->seconds, >=, (n_progress - 1) / 200.0);
+
+  recorder_clear (&recorder);
+  recorder_clear (&unpaced_recorder);
+  lam_trainer_free (trainer);
+  lam_trainer_free (unpaced);
+  lam_backend_free (backend);
+}
+
+/* A pace of one step in hours waits on the command condition: a pause, a
+ * single step, a new pace and a stop each end the wait at once, or this
+ * test would not end. */
+typedef struct
+{
+  GMainLoop *loop;
+  LamTrainer *trainer;
+  gboolean stop;   /* stop at the first report instead of stepping */
+  guint progress;
+  guint paused;
+  gboolean stopped;
+  gint64 steps;
+} PaceDriver;
+
+static void
+drive_slow_pace (const LamTrainerEvent *event, gpointer user_data)
+{
+  PaceDriver *driver = user_data;
+  switch (event->kind) {
+  case LAM_TRAINER_EVENT_PROGRESS:
+    if (++driver->progress == 1) {
+      if (driver->stop)
+        lam_trainer_stop (driver->trainer);
+      else
+        lam_trainer_step (driver->trainer); /* running: pauses */
+    }
+    break;
+  case LAM_TRAINER_EVENT_PAUSED:
+    if (++driver->paused == 1) {
+      lam_trainer_step (driver->trainer);
+    } else {
+      lam_trainer_set_pace (driver->trainer, 0);
+      lam_trainer_resume (driver->trainer);
+    }
+    break;
+  case LAM_TRAINER_EVENT_FINISHED:
+    driver->stopped = event->stopped;
+    driver->steps = event->step;
+    g_main_loop_quit (driver->loop);
+    break;
+  default:
+    break;
+  }
+}
+
+static void
+test_pace_stays_responsive (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 16);
+  LamBackend *backend = lam_backend_cpu_new ();
+  for (int stop = 0; stop <= 1; stop++) {
+    LamTrainer *trainer = exact_trainer (backend, train, 1, 1000);
+    lam_trainer_set_pace (trainer, 1e-4);
+    PaceDriver driver = { .trainer = trainer, .stop = stop };
+    GMainContext *context = g_main_context_new ();
+    g_main_context_push_thread_default (context);
+    driver.loop = g_main_loop_new (context, FALSE);
+    lam_trainer_set_event_func (trainer, drive_slow_pace, &driver, context);
+    lam_trainer_start (trainer, FALSE);
+    g_main_loop_run (driver.loop);
+    lam_trainer_wait (trainer);
+    g_main_loop_unref (driver.loop);
+    g_main_context_pop_thread_default (context);
+    g_main_context_unref (context);
+    if (stop) {
+      g_assert_true (driver.stopped);
+      g_assert_cmpint (driver.steps, ==, 1);
+    } else {
+      /* Step paused after the first batch, the next Step trained one more,
+       * and unpaced the rest went straight through. */
+      g_assert_false (driver.stopped);
+      g_assert_cmpuint (driver.paused, ==, 2);
+      g_assert_cmpint (driver.steps, ==, EXACT_STEPS_PER_EPOCH);
+    }
     lam_trainer_free (trainer);
   }
   lam_backend_free (backend);
@@ -1083,6 +1310,10 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/step/random-pauses-match-straight-run",
                    test_random_pauses_match_straight_run);
   g_test_add_func ("/trainer/step/pause-reports-position", test_pause_reports_position);
+  g_test_add_func ("/trainer/metrics/epoch-independent-of-reports",
+                   test_epoch_figures_independent_of_reports);
+  g_test_add_func ("/trainer/pace/same-numbers", test_pace_same_numbers);
+  g_test_add_func ("/trainer/pace/stays-responsive", test_pace_stays_responsive);
   g_test_add_func ("/trainer/stop", test_stop);
   g_test_add_func ("/trainer/divergence", test_divergence);
   g_test_add_func ("/trainer/bad-config", test_bad_config);

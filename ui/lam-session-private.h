@@ -59,6 +59,7 @@ struct _LamSession
    * opened project. NULL when there is none. */
   LamProjectFile *resume;
   gboolean continue_run;
+  double pace; /* steps a second, 0: as fast as it goes; the room's, not the lesson's */
 };
 
 enum
@@ -78,6 +79,7 @@ enum
   LAM_SESSION_PROP_RUNS_NOTE,
   LAM_SESSION_PROP_CAN_CONTINUE,
   LAM_SESSION_PROP_CONTINUE_RUN,
+  LAM_SESSION_PROP_PACE,
   /* Settings: each a field of the trainer's config (or the device). */
   LAM_SESSION_PROP_EPOCHS,
   LAM_SESSION_PROP_BATCH_SIZE,
@@ -128,3 +130,5 @@ void lam_session_update_actions (LamSession *self);
 void lam_session_spec_changed_for_training (LamSession *self);
 /* The learning rate was edited: a running trainer takes it. */
 void lam_session_lr_edited (LamSession *self);
+/* The pace was changed: a running trainer takes it. */
+void lam_session_pace_changed (LamSession *self);

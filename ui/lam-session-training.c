@@ -334,6 +334,27 @@ lam_session_lr_edited (LamSession *self)
     lam_trainer_set_lr (self->trainer, self->config.optimizer.lr);
 }
 
+double
+lam_session_get_pace (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), 0);
+  return self->pace;
+}
+
+void
+lam_session_set_pace (LamSession *self, double steps_per_second)
+{
+  g_return_if_fail (LAM_IS_SESSION (self));
+  g_object_set (self, "pace", steps_per_second, NULL);
+}
+
+void
+lam_session_pace_changed (LamSession *self)
+{
+  if (self->trainer != NULL && self->state != LAM_TRAIN_STATE_IDLE)
+    lam_trainer_set_pace (self->trainer, self->pace);
+}
+
 /* Runs */
 
 /* The first palette colour no other kept run has. */
@@ -562,6 +583,7 @@ start_run (LamSession *self, gboolean paused)
   self->last_x = 0;
 
   lam_session_begin_run (self);
+  lam_trainer_set_pace (self->trainer, self->pace);
   lam_trainer_set_event_func (self->trainer, on_trainer_event, self, NULL);
   set_state (self, paused ? LAM_TRAIN_STATE_PAUSED : LAM_TRAIN_STATE_RUNNING);
   runs_changed (self);

@@ -104,6 +104,9 @@ lam_session_get_property (GObject *object, guint prop_id, GValue *value, GParamS
   case LAM_SESSION_PROP_CONTINUE_RUN:
     g_value_set_boolean (value, self->continue_run);
     break;
+  case LAM_SESSION_PROP_PACE:
+    g_value_set_double (value, self->pace);
+    break;
   case LAM_SESSION_PROP_EPOCHS:
     g_value_set_int (value, c->epochs);
     break;
@@ -210,7 +213,7 @@ lam_session_set_property (GObject *object, guint prop_id, const GValue *value,
   /* Only the learning rate follows an edit while a run trains; a view
    * that lets another through is put back. */
   if (self->state != LAM_TRAIN_STATE_IDLE && prop_id != LAM_SESSION_PROP_LR &&
-      prop_id != LAM_SESSION_PROP_CONTINUE_RUN) {
+      prop_id != LAM_SESSION_PROP_CONTINUE_RUN && prop_id != LAM_SESSION_PROP_PACE) {
     lam_session_notify (self, prop_id);
     return;
   }
@@ -219,6 +222,14 @@ lam_session_set_property (GObject *object, guint prop_id, const GValue *value,
     if (self->continue_run != g_value_get_boolean (value)) {
       self->continue_run = g_value_get_boolean (value);
       lam_session_notify (self, prop_id);
+    }
+    return;
+  case LAM_SESSION_PROP_PACE:
+    /* No edit of the lesson: nothing to save. */
+    if (self->pace != g_value_get_double (value)) {
+      self->pace = g_value_get_double (value);
+      lam_session_notify (self, prop_id);
+      lam_session_pace_changed (self);
     }
     return;
   case LAM_SESSION_PROP_EPOCHS:
@@ -360,6 +371,9 @@ lam_session_class_init (LamSessionClass *klass)
   properties[LAM_SESSION_PROP_CONTINUE_RUN] =
     g_param_spec_boolean ("continue-run", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[LAM_SESSION_PROP_PACE] =
+    g_param_spec_double ("pace", NULL, NULL, 0, LAM_SESSION_MAX_PACE, 0,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /* The ranges are the Train page's and `lamina train`'s. */
   properties[LAM_SESSION_PROP_EPOCHS] = setting_int ("epochs", 1, 100000, 5);

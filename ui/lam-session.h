@@ -130,6 +130,16 @@ gboolean lam_session_delete_run (LamSession *self, int number);
  * (property "runs-note"). */
 const char *lam_session_get_runs_note (LamSession *self);
 
+/* How fast training goes, in steps a second; 0 (the default) is as fast
+ * as it can. A slow pace lets a class watch the curves form and see each
+ * batch (the trainer's PROGRESS events then carry it). Property "pace",
+ * which may change while a run trains. It belongs to the room, not to the
+ * lesson: it changes none of the numbers, is no edit ("modified" stays)
+ * and is not saved in project files. */
+#define LAM_SESSION_MAX_PACE 1000.0
+double lam_session_get_pace (LamSession *self);
+void lam_session_set_pace (LamSession *self, double steps_per_second);
+
 /* Whether Start continues the last run rather than beginning afresh:
  * property "continue-run", meaningful while "can-continue" is TRUE (there
  * are weights and optimizer state of the current spec to go on from). */

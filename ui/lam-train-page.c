@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lam-batch-strip.h"
 #include "lam-device.h"
 #include "lam-project-file.h"
 #include "lam-ui-resources.h"
@@ -14,6 +15,13 @@
  * of the one training. */
 
 G_STATIC_ASSERT (LAM_SESSION_MAX_RUNS <= LAM_CHART_N_RUN_COLORS);
+
+/* The Speed choices, in steps a second, in the order the .ui lists them. */
+static const double paces[] = { 0, 20, 5, 2, 1 };
+/* At this pace or slower each batch is shown: slow enough to look at. */
+#define BATCH_STRIP_PACE 5.0
+
+G_STATIC_ASSERT (LAM_TRAINER_MAX_SHOWN <= LAM_BATCH_STRIP_MAX_IMAGES);
 
 typedef LamProjectRun Run;
 
@@ -46,6 +54,7 @@ struct _LamTrainPage
   GtkSpinButton *val_spin;
   GtkSpinButton *seed_spin;
   GtkDropDown *device_dropdown;
+  GtkDropDown *pace_dropdown;
   GtkCheckButton *continue_check;
   GtkButton *start_button;
   GtkWidget *hint_label;
@@ -68,6 +77,9 @@ struct _LamTrainPage
   GtkMenuButton *runs_button;
   GtkListBox *runs_list;
   GtkLabel *runs_note;
+  GtkWidget *batch_box;
+  GtkLabel *batch_label;
+  LamBatchStrip *batch_strip;
 
   int epoch_rows;
   guint series_train_loss, series_val_loss, series_train_accuracy, series_val_accuracy;
@@ -146,9 +158,16 @@ update_sensitivity (LamTrainPage *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->norm_std_spin), idle && custom);
   gtk_widget_set_sensitive (GTK_WIDGET (self->padding_mode_dropdown),
                             idle && config->crop_padding > 0);
+  /* Momentum is SGD's alone, but its row stays: a row appearing when SGD
+   * is chosen would move the Start button under the pointer. */
   gboolean sgd = config->optimizer.kind == LAM_OPTIMIZER_SGD;
-  gtk_widget_set_visible (self->momentum_label, sgd);
-  gtk_widget_set_visible (GTK_WIDGET (self->momentum_spin), sgd);
+  gtk_widget_set_sensitive (self->momentum_label, sgd);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->momentum_spin), idle && sgd);
+  const char *tip = sgd ? "Keeps a running average of the gradients to push through small, "
+                          "noisy steps (0: plain SGD)"
+                        : "SGD only: Adam and AdamW keep their own running averages";
+  gtk_widget_set_tooltip_text (self->momentum_label, tip);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->momentum_spin), tip);
   update_hint (self);
 }
 
@@ -414,6 +433,28 @@ add_epoch_row (LamTrainPage *self, const LamRunEpoch *event)
 }
 
 
+/* The strip shows while the pace is slow and it has a batch to show. */
+static void
+update_batch_visible (LamTrainPage *self)
+{
+  double pace = lam_session_get_pace (self->session);
+  gtk_widget_set_visible (self->batch_box, pace > 0 && pace <= BATCH_STRIP_PACE &&
+                                             lam_batch_strip_get_n_images (self->batch_strip) > 0);
+}
+
+static void
+show_batch (LamTrainPage *self, const LamTrainerEvent *event)
+{
+  int n = MIN (event->n_shown, LAM_BATCH_STRIP_MAX_IMAGES);
+  lam_batch_strip_set_batch (self->batch_strip, n, event->shown_indices, event->shown_predicted);
+  /* No count: a narrow strip draws fewer images than it was given. */
+  g_autofree char *text =
+    g_strdup_printf ("Step %" G_GINT64_FORMAT ": the batch the model learns from, each image "
+                     "with its label and the model's guess", event->step);
+  gtk_label_set_text (self->batch_label, text);
+  update_batch_visible (self);
+}
+
 static void
 update_progress (LamTrainPage *self, const LamTrainerEvent *event)
 {
@@ -467,6 +508,8 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
     gtk_label_set_text (self->progress_label, "Starting…");
     gtk_progress_bar_set_fraction (self->progress_bar, 0);
     show_test_text (self, NULL, NULL);
+    lam_batch_strip_set_batch (self->batch_strip, 0, NULL, NULL);
+    update_batch_visible (self);
     break;
 
   case LAM_TRAINER_EVENT_PROGRESS: {
@@ -477,6 +520,8 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
       lam_chart_append (self->accuracy_chart, self->series_train_accuracy, x, event->accuracy);
     }
     update_progress (self, event);
+    if (event->n_shown > 0)
+      show_batch (self, event);
     break;
   }
 
@@ -564,6 +609,8 @@ on_project_loaded (LamTrainPage *self)
 static void
 on_dataset_changed (LamTrainPage *self)
 {
+  lam_batch_strip_set_dataset (self->batch_strip, lam_session_get_train_set (self->session));
+  update_batch_visible (self);
   if (!gtk_widget_get_visible (GTK_WIDGET (self->test_label)))
     return;
   if (self->test_label_dataset_dir == NULL) {
@@ -660,6 +707,31 @@ selected_to_device (GBinding *binding, const GValue *from, GValue *to, gpointer 
   return TRUE;
 }
 
+/* A pace the list does not hold (set by a test or a future preference)
+ * shows as the nearest choice. */
+static gboolean
+pace_to_selected (GBinding *binding, const GValue *from, GValue *to, gpointer user_data)
+{
+  double pace = g_value_get_double (from);
+  guint best = 0;
+  for (guint i = 1; i < G_N_ELEMENTS (paces); i++)
+    if (pace > 0 && (paces[best] == 0 || fabs (log (paces[i] / pace)) <
+                                           fabs (log (paces[best] / pace))))
+      best = i;
+  g_value_set_uint (to, best);
+  return TRUE;
+}
+
+static gboolean
+selected_to_pace (GBinding *binding, const GValue *from, GValue *to, gpointer user_data)
+{
+  guint selected = g_value_get_uint (from);
+  if (selected >= G_N_ELEMENTS (paces))
+    return FALSE;
+  g_value_set_double (to, paces[selected]);
+  return TRUE;
+}
+
 static void
 bind_settings (LamTrainPage *self)
 {
@@ -695,6 +767,8 @@ bind_settings (LamTrainPage *self)
                             bindings[i].property, both);
   g_object_bind_property_full (self->session, "device", self->device_dropdown, "selected", both,
                                device_to_selected, selected_to_device, self, NULL);
+  g_object_bind_property_full (self->session, "pace", self->pace_dropdown, "selected", both,
+                               pace_to_selected, selected_to_pace, NULL, NULL);
 }
 
 static void
@@ -720,6 +794,7 @@ lam_train_page_constructed (GObject *object)
     { "notify::error", G_CALLBACK (on_error_changed) },
     { "notify::runs-note", G_CALLBACK (on_runs_note_changed) },
     { "notify::can-continue", G_CALLBACK (on_can_continue_changed) },
+    { "notify::pace", G_CALLBACK (update_batch_visible) },
     { "settings-changed", G_CALLBACK (update_sensitivity) },
     { "commit-edits", G_CALLBACK (on_commit_edits) },
     { "training-event", G_CALLBACK (on_training_event) },
@@ -738,6 +813,7 @@ lam_train_page_constructed (GObject *object)
   on_runs_note_changed (self);
   on_can_continue_changed (self);
   on_runs_changed (self);
+  lam_batch_strip_set_dataset (self->batch_strip, lam_session_get_train_set (self->session));
 }
 
 static void
@@ -838,6 +914,13 @@ lam_train_page_get_epoch_scroller (LamTrainPage *self)
   return self->epoch_scroller;
 }
 
+LamBatchStrip *
+lam_train_page_get_batch_strip (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->batch_strip;
+}
+
 void
 lam_train_page_set_presentation (LamTrainPage *self, gboolean presentation)
 {
@@ -868,6 +951,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   if (lam_ui_get_resource () == NULL)
     g_critical ("Lamina's UI resources are missing");
   g_type_ensure (LAM_TYPE_CHART);
+  g_type_ensure (LAM_TYPE_BATCH_STRIP);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-train-page.ui");
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -892,6 +976,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, val_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, seed_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, device_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, pace_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, continue_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, hint_label);
@@ -911,6 +996,9 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_list);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_note);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, batch_box);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, batch_label);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, batch_strip);
 }
 
 static void

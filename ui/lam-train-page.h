@@ -5,6 +5,7 @@
 
 #include <gtk/gtk.h>
 
+#include "lam-batch-strip.h"
 #include "lam-chart.h"
 #include "lam-project-file.h"
 #include "lam-session.h"
@@ -33,4 +34,6 @@ GtkLabel *lam_train_page_get_runs_note (LamTrainPage *self);
 /* The epoch table's header, outside the scrolled rows. */
 GtkWidget *lam_train_page_get_epoch_header (LamTrainPage *self);
 GtkScrolledWindow *lam_train_page_get_epoch_scroller (LamTrainPage *self);
+/* Above the charts while the pace is slow: the batch being trained. */
+LamBatchStrip *lam_train_page_get_batch_strip (LamTrainPage *self);
 G_END_DECLS
