@@ -507,10 +507,11 @@ show_detail (LamEvaluatePage *self)
    * style; these keep their contrast on both. */
   const char *color = right ? (self->dark ? "#57e389" : "#1b7d57")
                             : (self->dark ? "#ff7b63" : "#c01c28");
+  /* Rounded as the bars below round it. */
+  g_autofree char *sure = lam_probability_bars_format_percent (result->confidence[index]);
   g_autofree char *prediction =
-    g_markup_printf_escaped ("<span foreground=\"%s\">%s %s, %.1f%% sure</span>", color,
-                             right ? "✓" : "✗", class_name (self, predicted),
-                             100.0 * result->confidence[index]);
+    g_markup_printf_escaped ("<span foreground=\"%s\">%s %s, %s sure</span>", color,
+                             right ? "✓" : "✗", class_name (self, predicted), sure);
   g_autofree char *history = lam_evaluation_dup_history_text (self->evaluation, index);
   gtk_label_set_text (self->detail_title, title);
   gtk_label_set_markup (self->detail_true, truth);
@@ -567,9 +568,7 @@ classify_drawing (LamEvaluatePage *self)
   if (!lam_evaluation_predict_one (self->evaluation, input, probs, NULL))
     return;
   lam_probability_bars_set_probabilities (self->draw_bars, probs, -1);
-  int best = lam_argmax (probs, self->n_classes);
-  g_autofree char *guess = g_strdup_printf ("%s, %.0f%% sure", class_name (self, best),
-                                            100.0 * probs[best]);
+  g_autofree char *guess = lam_probability_bars_dup_guess (self->draw_bars);
   gtk_label_set_text (self->draw_guess, guess);
   gtk_widget_remove_css_class (GTK_WIDGET (self->draw_guess), "dim-label");
 }
@@ -629,6 +628,8 @@ on_updated (LamEvaluatePage *self)
   }
 
   ensure_classes (self, result->dataset);
+  lam_drawing_pad_set_dataset (self->pad, result->dataset->name,
+                               (const char *const *) result->dataset->class_names);
   update_summary (self, result);
   update_mistakes (self, result);
   lam_confusion_view_set_confusion (self->confusion_view, result->confusion,
