@@ -6,6 +6,8 @@
 #include "lam-batch-strip.h"
 #include "lam-device.h"
 #include "lam-project-file.h"
+#include "lam-help.h"
+#include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
 #include "lam-ui-util.h"
 
@@ -208,7 +210,11 @@ on_can_continue_changed (LamTrainPage *self)
     g_autofree char *label = g_strdup_printf ("_Continue the last run from step %"
                                               G_GINT64_FORMAT " (epoch %d)", step,
                                               epochs_done + 1);
-    gtk_check_button_set_label (self->continue_check, label);
+    /* A label of its own, which wraps in a narrow column. */
+    GtkWidget *text = gtk_label_new_with_mnemonic (label);
+    gtk_label_set_wrap (GTK_LABEL (text), TRUE);
+    gtk_label_set_xalign (GTK_LABEL (text), 0);
+    gtk_check_button_set_child (self->continue_check, text);
   }
   gtk_widget_set_visible (GTK_WIDGET (self->continue_check), can);
 }
@@ -384,11 +390,16 @@ update_runs_list (LamTrainPage *self)
 static void
 make_epoch_header (LamTrainPage *self)
 {
-  const char *headers[] = { "Epoch", "Train loss", "Train acc", "Val loss", "Val acc", "Time" };
+  /* Two lines each, so the table fits the settings column in a large
+   * font. */
+  const char *headers[] = { "Epoch", "Train\nloss", "Train\nacc", "Val\nloss", "Val\nacc",
+                            "Time" };
   for (guint i = 0; i < G_N_ELEMENTS (headers); i++) {
     self->epoch_columns[i] = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
     GtkWidget *label = gtk_label_new (headers[i]);
     gtk_label_set_xalign (GTK_LABEL (label), i == 0 ? 0 : 1);
+    gtk_label_set_justify (GTK_LABEL (label), i == 0 ? GTK_JUSTIFY_LEFT : GTK_JUSTIFY_RIGHT);
+    gtk_widget_set_valign (label, GTK_ALIGN_END);
     gtk_widget_add_css_class (label, "heading");
     gtk_grid_attach (self->epoch_header, label, i, 0, 1, 1);
     gtk_size_group_add_widget (self->epoch_columns[i], label);
@@ -564,8 +575,8 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
   case LAM_TRAINER_EVENT_FINISHED:
     if (event->stopped && lam_session_get_error (self->session) == NULL) {
       g_autofree char *text =
-        g_strdup_printf ("Stopped after %" G_GINT64_FORMAT " steps; the weights are kept.",
-                         event->step);
+        g_strdup_printf ("Stopped after %" G_GINT64_FORMAT " step%s; the weights are kept.",
+                         event->step, event->step == 1 ? "" : "s");
       gtk_label_set_text (self->progress_label, text);
     } else if (!event->stopped) {
       gtk_progress_bar_set_fraction (self->progress_bar, 1);
@@ -648,12 +659,23 @@ on_overlay_toggled (LamTrainPage *self)
   rebuild_charts (self);
 }
 
+/* "CPU (OpenBLAS 0.3.21 Haswell, AVX-512, 1 thread)" → "CPU": the
+ * dropdown stays narrow enough for a projector; the tooltip has it all. */
+static char *
+short_device_name (const char *name)
+{
+  const char *paren = strstr (name, " (");
+  return paren != NULL ? g_strndup (name, paren - name) : g_strdup (name);
+}
+
 static void
 fill_devices (LamTrainPage *self)
 {
   g_autoptr (GtkStringList) names = gtk_string_list_new (NULL);
+  g_autoptr (GString) tooltip = g_string_new (NULL);
   LamBackend *cpu = lam_backend_cpu_new ();
-  g_autofree char *cpu_name = g_strdup_printf ("%s", cpu->device_name);
+  g_autofree char *cpu_name = short_device_name (cpu->device_name);
+  g_string_append (tooltip, cpu->device_name);
   lam_backend_free (cpu);
   gtk_string_list_append (names, cpu_name);
   g_ptr_array_add (self->device_ids, g_strdup ("cpu"));
@@ -662,20 +684,15 @@ fill_devices (LamTrainPage *self)
   LamBackend *cuda = lam_device_open ("cuda", NULL, &error);
   if (cuda != NULL) {
     g_autofree char *name = g_strdup_printf ("GPU: %s", cuda->device_name);
+    g_string_append_printf (tooltip, "\nGPU: %s", cuda->device_name);
     lam_backend_free (cuda);
     gtk_string_list_append (names, name);
     g_ptr_array_add (self->device_ids, g_strdup ("cuda"));
-    gtk_drop_down_set_model (self->device_dropdown, G_LIST_MODEL (names));
-    /* "GPU if available": the GPU is the default when it answers, unless the
-     * preferences ask for the CPU. */
-    g_autoptr (GSettings) settings = lam_ui_settings_new ();
-    g_autofree char *preferred = settings ? g_settings_get_string (settings, "default-device")
-                                          : g_strdup ("auto");
-    gtk_drop_down_set_selected (self->device_dropdown, g_str_equal (preferred, "cpu") ? 0 : 1);
   } else {
-    gtk_drop_down_set_model (self->device_dropdown, G_LIST_MODEL (names));
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->device_dropdown), error->message);
+    g_string_append_printf (tooltip, "\nNo GPU: %s", error->message);
   }
+  gtk_drop_down_set_model (self->device_dropdown, G_LIST_MODEL (names));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->device_dropdown), tooltip->str);
 }
 
 /* The device dropdown lists what this machine has; the session holds
@@ -951,6 +968,8 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   if (lam_ui_get_resource () == NULL)
     g_critical ("Lamina's UI resources are missing");
   g_type_ensure (LAM_TYPE_CHART);
+  g_type_ensure (LAM_TYPE_REFLOW_BOX);
+  g_type_ensure (LAM_TYPE_HELP_BUTTON);
   g_type_ensure (LAM_TYPE_BATCH_STRIP);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-train-page.ui");
