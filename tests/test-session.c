@@ -212,6 +212,28 @@ test_start_button_stays (void)
   g_assert_false (gtk_widget_get_sensitive (momentum));
   g_assert_true (graphene_rect_equal (&adamw, &adam));
 
+  /* A run that can continue shows its check below the buttons, not above
+   * them. */
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = lam_model_spec_copy (lam_session_get_spec (session));
+  const LamModelPlan *plan = lam_session_get_plan (session);
+  g_assert_nonnull (plan);
+  gsize n = plan->n_params;
+  g_autofree float *weights = g_new0 (float, n);
+  g_autofree float *moment1 = g_new0 (float, n);
+  g_autofree float *moment2 = g_new0 (float, n);
+  const float *state[] = { moment1, moment2 };
+  float mean[3] = { 0.5f, 0.5f, 0.5f }, std[3] = { 0.5f, 0.5f, 0.5f };
+  lam_project_file_set_weights (file, weights, n, 1, mean, std);
+  lam_project_file_set_resume (file, 0, 3, 3, state, 2);
+  lam_session_load_project_file (session, file);
+  g_assert_true (lam_session_get_can_continue (session));
+  graphene_rect_t resumable = start_bounds (window, page);
+  g_test_message ("start %g,%g %gx%g, then %g,%g %gx%g", adam.origin.x, adam.origin.y,
+                  adam.size.width, adam.size.height, resumable.origin.x, resumable.origin.y,
+                  resumable.size.width, resumable.size.height);
+  g_assert_true (graphene_rect_equal (&resumable, &adam));
+
   gtk_window_destroy (GTK_WINDOW (window));
   lam_test_settle (50);
 }

@@ -213,6 +213,9 @@ on_can_continue_changed (LamTrainPage *self)
     /* A label of its own, which wraps in a narrow column. */
     GtkWidget *text = gtk_label_new_with_mnemonic (label);
     gtk_label_set_wrap (GTK_LABEL (text), TRUE);
+    /* Never wider than the settings above it: the column keeps its
+     * width, and the buttons theirs. */
+    gtk_label_set_max_width_chars (GTK_LABEL (text), 24);
     gtk_label_set_xalign (GTK_LABEL (text), 0);
     gtk_check_button_set_child (self->continue_check, text);
   }
