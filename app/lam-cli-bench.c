@@ -367,7 +367,7 @@ lam_cli_bench (int argc, char **argv)
   g_autofree char *epochs_text = NULL;
   g_autofree char *threads_text = NULL;
   g_auto (GStrv) names = NULL;
-  gboolean json = FALSE, scaling = FALSE;
+  gboolean json = FALSE, scaling = FALSE, latency = FALSE;
 
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -382,6 +382,8 @@ lam_cli_bench (int argc, char **argv)
       "CPU threads (default: OpenBLAS's count, the cores available)", "N" },
     { "scaling", 0, 0, G_OPTION_ARG_NONE, &scaling,
       "Instead, time a one-hidden-layer MLP over batch sizes 16-512 and widths 64-2048", NULL },
+    { "latency", 0, 0, G_OPTION_ARG_NONE, &latency,
+      "Instead, time the waits a person feels in the window (needs a display)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per workload", NULL },
     { NULL }
   };
@@ -400,6 +402,9 @@ lam_cli_bench (int argc, char **argv)
     g_printerr ("lamina bench: unexpected argument \"%s\" (see lamina bench --help)\n", argv[1]);
     return LAM_EXIT_USAGE;
   }
+
+  if (latency)
+    return lam_cli_bench_latency (data_dir, json);
 
   gint64 epochs = 1, threads = 0;
   if ((epochs_text != NULL && !lam_cli_parse_int ("--epochs", epochs_text, 1, 1000, &epochs,

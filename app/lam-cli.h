@@ -31,6 +31,8 @@ int lam_cli_train (int argc, char **argv);
 int lam_cli_eval (int argc, char **argv);
 int lam_cli_info (int argc, char **argv);
 int lam_cli_bench (int argc, char **argv);
+/* `lamina bench --latency` (lam-cli-latency.c). */
+int lam_cli_bench_latency (const char *data_dir, gboolean json);
 int lam_cli_gui (int argc, char **argv);
 int lam_cli_export (int argc, char **argv);
 
