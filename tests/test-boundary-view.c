@@ -1,0 +1,90 @@
+/* test-boundary-view.c: the playground's map. A linear model with known
+ * weights splits the plane along x1 + x2 = 0: the map says so cell by
+ * cell, classifies the Gaussian blobs as the rule does, and draws. */
+#include <gtk/gtk.h>
+
+#include "lam-boundary-view.h"
+#include "lam-playground.h"
+#include "lam-test-util.h"
+#include "lam-ui-util.h"
+
+static void
+test_linear_boundary (void)
+{
+  LamPlaygroundParams params = { LAM_PLAYGROUND_GAUSS, 200, 0.1, 0, 5 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamPlaygroundSet) set = lam_playground_generate (&params, &error);
+  g_assert_no_error (error);
+
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 400, 400);
+  GtkWidget *view = lam_boundary_view_new ();
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  lam_boundary_view_set_points (LAM_BOUNDARY_VIEW (view), set->n, set->xy, set->labels,
+                                set->n_classes, NULL, LAM_PLAYGROUND_EXTENT);
+  g_assert_cmpint (lam_boundary_view_get_class_at (LAM_BOUNDARY_VIEW (view), 0, 0), ==, -1);
+
+  /* Two inputs, two scores: class 1 scores x1 + x2, class 0 its
+   * opposite, so class 1 wins above the line x1 + x2 = 0 (the Gaussian
+   * set's class 1 blob lies up and to the right). */
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:2", &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_flat (2);
+  const float weights[] = { -1, -1, 1, 1, 0, 0 };
+  const float mean[2] = { 0, 0 }, std[2] = { 1, 1 };
+  gboolean mapped =
+    lam_boundary_view_set_model (LAM_BOUNDARY_VIEW (view), spec, weights, 6, mean, std, &error);
+  g_assert_no_error (error);
+  g_assert_true (mapped);
+  /* Row 0 is the top (x2 large): top right is class 1, bottom left 0. */
+  g_assert_cmpint (lam_boundary_view_get_class_at (LAM_BOUNDARY_VIEW (view), 0,
+                                                   LAM_BOUNDARY_VIEW_GRID - 1), ==, 1);
+  g_assert_cmpint (lam_boundary_view_get_class_at (LAM_BOUNDARY_VIEW (view),
+                                                   LAM_BOUNDARY_VIEW_GRID - 1, 0), ==, 0);
+  /* Cell by cell, the rule. */
+  for (int row = 0; row < LAM_BOUNDARY_VIEW_GRID; row++)
+    for (int column = 0; column < LAM_BOUNDARY_VIEW_GRID; column++) {
+      double x1 = -6 + (column + 0.5) * 12.0 / LAM_BOUNDARY_VIEW_GRID;
+      double x2 = 6 - (row + 0.5) * 12.0 / LAM_BOUNDARY_VIEW_GRID;
+      if (fabs (x1 + x2) < 1e-6)
+        continue;
+      g_assert_cmpint (lam_boundary_view_get_class_at (LAM_BOUNDARY_VIEW (view), row, column), ==,
+                       x1 + x2 > 0 ? 1 : 0);
+    }
+  /* The points: the same rule, counted against their labels. */
+  int right = 0;
+  for (int i = 0; i < set->n; i++)
+    right += (set->xy[2 * i] + set->xy[2 * i + 1] > 0 ? 1 : 0) == set->labels[i];
+  g_assert_cmpfloat_with_epsilon (lam_boundary_view_get_accuracy (LAM_BOUNDARY_VIEW (view)),
+                                  (double) right / set->n, 1e-9);
+
+  /* Two well-separated blobs: the line gets nearly all. */
+  g_assert_cmpfloat (lam_boundary_view_get_accuracy (LAM_BOUNDARY_VIEW (view)), >, 0.95);
+
+  /* The wrong number of weights is an error, not a crash. */
+  g_assert_false (lam_boundary_view_set_model (LAM_BOUNDARY_VIEW (view), spec, weights, 5, mean,
+                                               std, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+
+  lam_test_settle (200);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", "boundary-linear.png", NULL);
+  g_autoptr (GError) save_error = NULL;
+  g_assert_true (lam_ui_save_png (window, path, &save_error));
+  g_test_message ("saved %s (accuracy %.3f)", path,
+                  lam_boundary_view_get_accuracy (LAM_BOUNDARY_VIEW (view)));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  gtk_init ();
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/boundary-view/linear", test_linear_boundary);
+  return g_test_run ();
+}

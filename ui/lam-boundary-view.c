@@ -1,0 +1,325 @@
+#include "lam-boundary-view.h"
+
+#include <math.h>
+
+#include "lam-chart.h"
+#include "lam-device.h"
+#include "lam-playground.h"
+#include "lam-predict.h"
+#include "lam-ui-util.h"
+
+#define GRID LAM_BOUNDARY_VIEW_GRID
+#define POINT_RADIUS 3.5
+#define MARGIN 8
+
+struct _LamBoundaryView
+{
+  GtkWidget parent_instance;
+
+  int n;
+  float *xy;       /* owned: n × 2 */
+  guint8 *labels;  /* owned, NULL for regression */
+  float *values;   /* owned, NULL for classification */
+  int n_classes;
+  double extent;
+  float value_low, value_high; /* the points' range, for regression colours */
+
+  /* The map: per grid cell, the predicted class and its probability, or
+   * the predicted value. */
+  gboolean has_map;
+  gint32 map_class[GRID * GRID];
+  float map_value[GRID * GRID];
+  int n_right; /* points the map's model classifies right */
+  cairo_surface_t *map_surface; /* owned: GRID × GRID, drawn scaled */
+};
+
+G_DEFINE_FINAL_TYPE (LamBoundaryView, lam_boundary_view, GTK_TYPE_WIDGET)
+
+/* A class's colour: the charts' run palette, which reads on light and dark
+ * backgrounds alike. */
+static void
+class_color (int k, GdkRGBA *color)
+{
+  lam_chart_get_run_color ((guint) MAX (k, 0), color);
+}
+
+/* Regression: low values blue, high values orange, through white. */
+static void
+value_color (double t, double *r, double *g, double *b)
+{
+  t = CLAMP (t, 0, 1);
+  if (t < 0.5) {
+    double u = t / 0.5;
+    *r = 0.13 + 0.87 * u;
+    *g = 0.40 + 0.60 * u;
+    *b = 0.80 + 0.20 * u;
+  } else {
+    double u = (t - 0.5) / 0.5;
+    *r = 1.0 - 0.05 * u;
+    *g = 1.0 - 0.45 * u;
+    *b = 1.0 - 0.85 * u;
+  }
+}
+
+static void
+rebuild_surface (LamBoundaryView *self)
+{
+  g_clear_pointer (&self->map_surface, cairo_surface_destroy);
+  if (!self->has_map)
+    return;
+  self->map_surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, GRID, GRID);
+  cairo_surface_flush (self->map_surface);
+  guint8 *data = cairo_image_surface_get_data (self->map_surface);
+  int stride = cairo_image_surface_get_stride (self->map_surface);
+  for (int row = 0; row < GRID; row++)
+    for (int column = 0; column < GRID; column++) {
+      int cell = row * GRID + column;
+      double r, g, b;
+      if (self->labels != NULL) {
+        /* The class's colour, paler where the model is less sure. */
+        GdkRGBA color;
+        class_color (self->map_class[cell], &color);
+        double strength = 0.2 + 0.35 * CLAMP (self->map_value[cell], 0, 1);
+        r = 1 - strength * (1 - color.red);
+        g = 1 - strength * (1 - color.green);
+        b = 1 - strength * (1 - color.blue);
+      } else {
+        double span = MAX (self->value_high - self->value_low, 1e-6);
+        value_color ((self->map_value[cell] - self->value_low) / span, &r, &g, &b);
+        r = 0.55 + 0.45 * r;
+        g = 0.55 + 0.45 * g;
+        b = 0.55 + 0.45 * b;
+      }
+      guint32 *pixel = (guint32 *) (data + row * stride) + column;
+      *pixel = ((guint32) (r * 255) << 16) | ((guint32) (g * 255) << 8) | (guint32) (b * 255);
+    }
+  cairo_surface_mark_dirty (self->map_surface);
+}
+
+static void
+lam_boundary_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  LamBoundaryView *self = LAM_BOUNDARY_VIEW (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  double side = MIN (width, height) - 2 * MARGIN;
+  if (side <= 0)
+    return;
+  double x0 = (width - side) / 2, y0 = (height - side) / 2;
+  cairo_t *cr = gtk_snapshot_append_cairo (
+    snapshot, &GRAPHENE_RECT_INIT (0, 0, (float) width, (float) height));
+
+  /* The map, cells blown up without smoothing so the boundary is honest
+   * about its resolution. */
+  if (self->map_surface != NULL) {
+    cairo_save (cr);
+    cairo_translate (cr, x0, y0);
+    cairo_scale (cr, side / GRID, side / GRID);
+    cairo_set_source_surface (cr, self->map_surface, 0, 0);
+    cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle (cr, 0, 0, GRID, GRID);
+    cairo_fill (cr);
+    cairo_restore (cr);
+  } else {
+    cairo_set_source_rgb (cr, 0.95, 0.95, 0.95);
+    cairo_rectangle (cr, x0, y0, side, side);
+    cairo_fill (cr);
+  }
+  /* Axes through the origin. */
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.25);
+  cairo_set_line_width (cr, 1);
+  cairo_move_to (cr, x0 + side / 2, y0);
+  cairo_line_to (cr, x0 + side / 2, y0 + side);
+  cairo_move_to (cr, x0, y0 + side / 2);
+  cairo_line_to (cr, x0 + side, y0 + side / 2);
+  cairo_stroke (cr);
+
+  /* The points, each in its class's (or value's) colour with a dark rim. */
+  double scale = side / (2 * self->extent);
+  double radius = MAX (POINT_RADIUS, lam_ui_font_pixels (widget) * 0.3);
+  for (int i = 0; i < self->n; i++) {
+    double px = x0 + (self->xy[2 * i] + self->extent) * scale;
+    double py = y0 + (self->extent - self->xy[2 * i + 1]) * scale;
+    double r, g, b;
+    if (self->labels != NULL) {
+      GdkRGBA color;
+      class_color (self->labels[i], &color);
+      r = color.red, g = color.green, b = color.blue;
+    } else {
+      double span = MAX (self->value_high - self->value_low, 1e-6);
+      value_color ((self->values[i] - self->value_low) / span, &r, &g, &b);
+    }
+    cairo_arc (cr, px, py, radius, 0, 2 * G_PI);
+    cairo_set_source_rgb (cr, r, g, b);
+    cairo_fill_preserve (cr);
+    cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+    cairo_set_line_width (cr, 1);
+    cairo_stroke (cr);
+  }
+  cairo_destroy (cr);
+}
+
+static void
+lam_boundary_view_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
+                           int *minimum, int *natural, int *minimum_baseline,
+                           int *natural_baseline)
+{
+  *minimum = 160;
+  *natural = 360;
+}
+
+static void
+lam_boundary_view_finalize (GObject *object)
+{
+  LamBoundaryView *self = LAM_BOUNDARY_VIEW (object);
+  g_free (self->xy);
+  g_free (self->labels);
+  g_free (self->values);
+  g_clear_pointer (&self->map_surface, cairo_surface_destroy);
+  G_OBJECT_CLASS (lam_boundary_view_parent_class)->finalize (object);
+}
+
+static void
+lam_boundary_view_class_init (LamBoundaryViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  object_class->finalize = lam_boundary_view_finalize;
+  widget_class->snapshot = lam_boundary_view_snapshot;
+  widget_class->measure = lam_boundary_view_measure;
+  gtk_widget_class_set_css_name (widget_class, "boundaryview");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+lam_boundary_view_init (LamBoundaryView *self)
+{
+  self->extent = LAM_PLAYGROUND_EXTENT;
+}
+
+GtkWidget *
+lam_boundary_view_new (void)
+{
+  return g_object_new (LAM_TYPE_BOUNDARY_VIEW, NULL);
+}
+
+void
+lam_boundary_view_set_points (LamBoundaryView *self, int n, const float *xy,
+                              const guint8 *labels, int n_classes, const float *values,
+                              double extent)
+{
+  g_return_if_fail (LAM_IS_BOUNDARY_VIEW (self));
+  g_return_if_fail (n >= 0 && (n == 0 || xy != NULL));
+  g_return_if_fail ((labels != NULL) != (values != NULL) || n == 0);
+  g_clear_pointer (&self->xy, g_free);
+  g_clear_pointer (&self->labels, g_free);
+  g_clear_pointer (&self->values, g_free);
+  self->n = n;
+  self->xy = g_memdup2 (xy, sizeof (float) * 2 * (gsize) n);
+  self->labels = labels != NULL ? g_memdup2 (labels, (gsize) n) : NULL;
+  self->values = values != NULL ? g_memdup2 (values, sizeof (float) * (gsize) n) : NULL;
+  self->n_classes = n_classes;
+  self->extent = extent > 0 ? extent : LAM_PLAYGROUND_EXTENT;
+  self->value_low = G_MAXFLOAT;
+  self->value_high = -G_MAXFLOAT;
+  for (int i = 0; values != NULL && i < n; i++) {
+    self->value_low = MIN (self->value_low, values[i]);
+    self->value_high = MAX (self->value_high, values[i]);
+  }
+  self->has_map = FALSE;
+  rebuild_surface (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Runs the model over the grid and the points on a CPU backend of its own,
+ * normalising the inputs as training did. */
+static LamPrediction *
+predict (LamModel *model, const float *xy, int n, const float *mean, const float *std,
+         LamPredictFlags what, GError **error)
+{
+  g_autofree float *inputs = g_new (float, 2 * (gsize) MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < 2; c++)
+      inputs[2 * i + c] = (xy[2 * i + c] - mean[c]) / std[c];
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = what;
+  return lam_model_predict_inputs (model, inputs, n, NULL, &request, error);
+}
+
+gboolean
+lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
+                             const float *params, gsize n_params, const float *mean,
+                             const float *std, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_BOUNDARY_VIEW (self), FALSE);
+  if (spec == NULL) {
+    self->has_map = FALSE;
+    rebuild_surface (self);
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+    return TRUE;
+  }
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamModel *model = lam_model_new (spec, backend, GRID * GRID, 0, error);
+  if (model == NULL) {
+    lam_backend_free (backend);
+    return FALSE;
+  }
+  if (lam_model_get_n_params (model) != n_params) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the weights hold %zu numbers but the model needs %zu", n_params,
+                 lam_model_get_n_params (model));
+    lam_model_free (model);
+    lam_backend_free (backend);
+    return FALSE;
+  }
+  lam_model_set_params_host (model, params);
+
+  float grid[GRID * GRID * 2];
+  lam_playground_grid (GRID, GRID, self->extent, grid);
+  gboolean regression = self->labels == NULL;
+  LamPredictFlags what = regression ? LAM_PREDICT_OUTPUTS
+                                    : LAM_PREDICT_CLASSES | LAM_PREDICT_CONFIDENCE;
+  g_autoptr (LamPrediction) map = predict (model, grid, GRID * GRID, mean, std, what, error);
+  g_autoptr (LamPrediction) points =
+    map != NULL && !regression && self->n > 0
+      ? predict (model, self->xy, self->n, mean, std, LAM_PREDICT_CLASSES, error)
+      : NULL;
+  lam_model_free (model);
+  lam_backend_free (backend);
+  if (map == NULL || (!regression && self->n > 0 && points == NULL))
+    return FALSE;
+
+  for (int cell = 0; cell < GRID * GRID; cell++) {
+    if (regression) {
+      self->map_class[cell] = -1;
+      self->map_value[cell] = map->outputs[(gsize) cell * map->n_outputs];
+    } else {
+      self->map_class[cell] = map->predicted[cell];
+      self->map_value[cell] = map->confidence[cell];
+    }
+  }
+  self->n_right = 0;
+  for (int i = 0; points != NULL && i < self->n; i++)
+    self->n_right += points->predicted[i] == self->labels[i];
+  self->has_map = TRUE;
+  rebuild_surface (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  return TRUE;
+}
+
+int
+lam_boundary_view_get_class_at (LamBoundaryView *self, int row, int column)
+{
+  g_return_val_if_fail (LAM_IS_BOUNDARY_VIEW (self), -1);
+  if (!self->has_map || row < 0 || row >= GRID || column < 0 || column >= GRID)
+    return -1;
+  return self->map_class[row * GRID + column];
+}
+
+double
+lam_boundary_view_get_accuracy (LamBoundaryView *self)
+{
+  g_return_val_if_fail (LAM_IS_BOUNDARY_VIEW (self), NAN);
+  if (!self->has_map || self->n == 0 || self->labels == NULL)
+    return NAN;
+  return (double) self->n_right / self->n;
+}

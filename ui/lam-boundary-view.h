@@ -1,0 +1,41 @@
+/* lam-boundary-view.h: a 2-D playground as the network sees it — the data
+ * points, coloured by class (or by value, for regression), over a heat map
+ * of what the model predicts at every place of the plane: its decision
+ * boundary, or its fitted surface. The map is recomputed on the CPU when
+ * new weights arrive (small models: a grid of a few thousand points takes
+ * a millisecond or two). */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lam-model.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TYPE_BOUNDARY_VIEW (lam_boundary_view_get_type ())
+G_DECLARE_FINAL_TYPE (LamBoundaryView, lam_boundary_view, LAM, BOUNDARY_VIEW, GtkWidget)
+
+/* Cells across the heat map. */
+#define LAM_BOUNDARY_VIEW_GRID 64
+
+GtkWidget *lam_boundary_view_new (void);
+
+/* The points, copied: n pairs (x1, x2) in [-extent, extent]², with a class
+ * each (labels, n_classes classes) or a value each (values, regression;
+ * labels NULL). */
+void lam_boundary_view_set_points (LamBoundaryView *self, int n, const float *xy,
+                                   const guint8 *labels, int n_classes, const float *values,
+                                   double extent);
+/* Weights to map (copied; spec takes 2 inputs); mean and std normalise the
+ * two inputs as training did. NULL spec clears the map. FALSE with error
+ * when the model cannot run on the grid. */
+gboolean lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
+                                      const float *params, gsize n_params, const float *mean,
+                                      const float *std, GError **error);
+/* The class the map gives at grid cell (row, column), row 0 at the top;
+ * -1 before a model. For tests and the note. */
+int lam_boundary_view_get_class_at (LamBoundaryView *self, int row, int column);
+/* The share of points the map classifies right (classification). */
+double lam_boundary_view_get_accuracy (LamBoundaryView *self);
+
+G_END_DECLS
