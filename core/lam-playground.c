@@ -8,6 +8,7 @@
 #include "lam-playground.h"
 
 #include <math.h>
+#include <string.h>
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
@@ -494,4 +495,122 @@ lam_playground_grid (int width, int height, double extent, float *out_xy)
       p[1] = x2;
     }
   }
+}
+
+/* Names */
+
+gboolean
+lam_playground_is_uri (const char *text)
+{
+  return text != NULL && g_str_has_prefix (text, LAM_PLAYGROUND_URI_PREFIX);
+}
+
+void
+lam_playground_params_init (LamPlaygroundParams *params, LamPlaygroundKind kind)
+{
+  g_return_if_fail (params != NULL);
+  params->kind = kind;
+  params->n_points = 400;
+  params->noise = 0.1;
+  params->n_classes = 4;
+  params->seed = 1;
+}
+
+static gboolean
+parse_number (const char *name, const char *text, double low, double high, gboolean whole,
+              double *out, GError **error)
+{
+  char *end = NULL;
+  double value = g_ascii_strtod (text, &end);
+  if (text[0] == '\0' || end == NULL || *end != '\0' || !isfinite (value) ||
+      (whole && value != floor (value))) {
+    g_set_error (error, LAM_PLAYGROUND_ERROR, LAM_PLAYGROUND_ERROR_INVALID,
+                 "%s must be %s, got \"%s\"", name, whole ? "a whole number" : "a number",
+                 text);
+    return FALSE;
+  }
+  if (value < low || value > high) {
+    g_set_error (error, LAM_PLAYGROUND_ERROR, LAM_PLAYGROUND_ERROR_INVALID,
+                 "%s must be between %g and %g, got %s", name, low, high, text);
+    return FALSE;
+  }
+  *out = value;
+  return TRUE;
+}
+
+gboolean
+lam_playground_params_parse (const char *uri, LamPlaygroundParams *params, GError **error)
+{
+  g_return_val_if_fail (uri != NULL && params != NULL, FALSE);
+  if (!lam_playground_is_uri (uri)) {
+    g_set_error (error, LAM_PLAYGROUND_ERROR, LAM_PLAYGROUND_ERROR_INVALID,
+                 "\"%s\" is not a playground set (expected %sKIND?points=N&noise=X&seed=S)",
+                 uri, LAM_PLAYGROUND_URI_PREFIX);
+    return FALSE;
+  }
+  const char *rest = uri + strlen (LAM_PLAYGROUND_URI_PREFIX);
+  const char *query = strchr (rest, '?');
+  g_autofree char *kind_name = query ? g_strndup (rest, query - rest) : g_strdup (rest);
+  LamPlaygroundKind kind;
+  if (!lam_playground_kind_from_string (kind_name, &kind)) {
+    g_autoptr (GString) known = g_string_new (NULL);
+    for (int k = 0; k < LAM_PLAYGROUND_N_KINDS; k++)
+      g_string_append_printf (known, "%s%s", k > 0 ? ", " : "",
+                              lam_playground_kind_to_string (k));
+    g_set_error (error, LAM_PLAYGROUND_ERROR, LAM_PLAYGROUND_ERROR_INVALID,
+                 "unknown playground set \"%s\" (known: %s)", kind_name, known->str);
+    return FALSE;
+  }
+  LamPlaygroundParams parsed;
+  lam_playground_params_init (&parsed, kind);
+  g_auto (GStrv) pairs = query ? g_strsplit (query + 1, "&", -1) : NULL;
+  for (int i = 0; pairs != NULL && pairs[i] != NULL; i++) {
+    if (pairs[i][0] == '\0')
+      continue;
+    const char *equals = strchr (pairs[i], '=');
+    g_autofree char *key = equals ? g_strndup (pairs[i], equals - pairs[i]) : g_strdup (pairs[i]);
+    const char *value = equals ? equals + 1 : "";
+    double number;
+    if (g_str_equal (key, "points")) {
+      if (!parse_number ("points", value, LAM_PLAYGROUND_MIN_POINTS, LAM_PLAYGROUND_MAX_POINTS,
+                         TRUE, &number, error))
+        return FALSE;
+      parsed.n_points = (int) number;
+    } else if (g_str_equal (key, "noise")) {
+      if (!parse_number ("noise", value, 0, 1, FALSE, &number, error))
+        return FALSE;
+      parsed.noise = number;
+    } else if (g_str_equal (key, "classes")) {
+      if (!parse_number ("classes", value, LAM_PLAYGROUND_MIN_BLOBS, LAM_PLAYGROUND_MAX_BLOBS,
+                         TRUE, &number, error))
+        return FALSE;
+      parsed.n_classes = (int) number;
+    } else if (g_str_equal (key, "seed")) {
+      if (!parse_number ("seed", value, 0, 9007199254740992.0, TRUE, &number, error))
+        return FALSE;
+      parsed.seed = (guint64) number;
+    } else {
+      g_set_error (error, LAM_PLAYGROUND_ERROR, LAM_PLAYGROUND_ERROR_INVALID,
+                   "unknown playground parameter \"%s\" (known: points, noise, classes, seed)",
+                   key);
+      return FALSE;
+    }
+  }
+  *params = parsed;
+  return TRUE;
+}
+
+char *
+lam_playground_params_to_uri (const LamPlaygroundParams *params)
+{
+  g_return_val_if_fail (params != NULL, NULL);
+  char noise[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (noise, sizeof noise, "%g", params->noise);
+  g_autoptr (GString) uri = g_string_new (LAM_PLAYGROUND_URI_PREFIX);
+  g_string_append_printf (uri, "%s?points=%d&noise=%s",
+                          lam_playground_kind_to_string (params->kind), params->n_points, noise);
+  if (params->kind == LAM_PLAYGROUND_BLOBS)
+    g_string_append_printf (uri, "&classes=%d", params->n_classes);
+  g_string_append_printf (uri, "&seed=%" G_GUINT64_FORMAT, params->seed);
+  return g_string_free (g_steal_pointer (&uri), FALSE);
 }

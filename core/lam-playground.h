@@ -126,6 +126,20 @@ void lam_playground_set_free (LamPlaygroundSet *set);
  *   x2 = +extent - (row + 1/2)·2 extent / height */
 void lam_playground_grid (int width, int height, double extent, float *out_xy);
 
+/* A set named as a dataset is, so a project, the window and `lamina train
+ * --data` can ask for it and get it again bit for bit:
+ *   playground:KIND?points=N&noise=X&classes=K&seed=S
+ * (the parameters optional, defaults: 400 points, noise 0.1, 4 classes,
+ * seed 1). parse fails with LAM_PLAYGROUND_ERROR_INVALID naming what is
+ * wrong: an unknown kind or parameter, a value that is not a number or out
+ * of its range. */
+#define LAM_PLAYGROUND_URI_PREFIX "playground:"
+gboolean lam_playground_is_uri (const char *text);
+gboolean lam_playground_params_parse (const char *uri, LamPlaygroundParams *params,
+                                      GError **error);
+char *lam_playground_params_to_uri (const LamPlaygroundParams *params);
+void lam_playground_params_init (LamPlaygroundParams *params, LamPlaygroundKind kind);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamPlaygroundSet, lam_playground_set_free)
 
 G_END_DECLS

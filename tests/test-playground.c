@@ -734,6 +734,57 @@ test_learnable (gconstpointer data)
   g_assert_cmpfloat (accuracy, >=, l->needed);
 }
 
+/* Sets by name: the name gives back the same set, and every mistake in a
+ * name is said. */
+static void
+test_uri (void)
+{
+  LamPlaygroundParams params;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_playground_params_parse ("playground:spiral", &params, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (params.kind, ==, LAM_PLAYGROUND_SPIRAL);
+  g_assert_cmpint (params.n_points, ==, 400);
+  g_assert_cmpfloat (params.noise, ==, 0.1);
+  g_assert_cmpuint (params.seed, ==, 1);
+
+  g_assert_true (lam_playground_params_parse (
+    "playground:blobs?points=250&noise=0.25&classes=5&seed=9", &params, &error));
+  g_assert_cmpint (params.kind, ==, LAM_PLAYGROUND_BLOBS);
+  g_assert_cmpint (params.n_points, ==, 250);
+  g_assert_cmpfloat (params.noise, ==, 0.25);
+  g_assert_cmpint (params.n_classes, ==, 5);
+  g_assert_cmpuint (params.seed, ==, 9);
+  g_autofree char *uri = lam_playground_params_to_uri (&params);
+  g_assert_cmpstr (uri, ==, "playground:blobs?points=250&noise=0.25&classes=5&seed=9");
+  LamPlaygroundParams again;
+  g_assert_true (lam_playground_params_parse (uri, &again, &error));
+  g_assert_cmpmem (&again, sizeof again, &params, sizeof params);
+
+  const struct
+  {
+    const char *uri;
+    const char *says;
+  } bad[] = {
+    { "spiral", "is not a playground set" },
+    { "playground:donut", "unknown playground set \"donut\"" },
+    { "playground:xor?points=5", "points must be between 10 and 10000, got 5" },
+    { "playground:xor?points=12.5", "points must be a whole number" },
+    { "playground:xor?noise=abc", "noise must be a number, got \"abc\"" },
+    { "playground:xor?noise=2", "noise must be between 0 and 1" },
+    { "playground:blobs?classes=9", "classes must be between 3 and 6" },
+    { "playground:xor?colour=red", "unknown playground parameter \"colour\"" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_clear_error (&error);
+    g_assert_false (lam_playground_params_parse (bad[i].uri, &params, &error));
+    g_assert_error (error, LAM_PLAYGROUND_ERROR, LAM_PLAYGROUND_ERROR_INVALID);
+    if (strstr (error->message, bad[i].says) == NULL)
+      g_test_message ("%s: %s", bad[i].uri, error->message);
+    g_assert_nonnull (strstr (error->message, bad[i].says));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -759,6 +810,7 @@ main (int argc, char **argv)
   g_test_add_func ("/playground/plane/least-squares", test_plane_fit);
   g_test_add_func ("/playground/errors", test_errors);
   g_test_add_func ("/playground/grid", test_grid);
+  g_test_add_func ("/playground/uri", test_uri);
   for (guint i = 0; i < G_N_ELEMENTS (learnable); i++) {
     g_autofree char *path = g_strdup_printf ("/playground/learnable/%s",
                                              lam_playground_kind_to_string (learnable[i].kind));
