@@ -4,6 +4,7 @@
 #include <gtk/gtk.h>
 
 #include "lam-boundary-view.h"
+#include "lam-playground-dialog.h"
 #include "lam-playground.h"
 #include "lam-test-util.h"
 #include "lam-ui-util.h"
@@ -79,6 +80,42 @@ test_linear_boundary (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static void
+on_chosen (LamPlaygroundDialog *dialog, const char *uri, char **out)
+{
+  *out = g_strdup (uri);
+}
+
+/* The dialog previews the set and hands over its name. */
+static void
+test_playground_dialog (void)
+{
+  LamPlaygroundDialog *dialog = lam_playground_dialog_new (NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+  LamPlaygroundParams params;
+  lam_playground_params_init (&params, LAM_PLAYGROUND_BLOBS);
+  params.n_classes = 5;
+  params.n_points = 300;
+  params.seed = 3;
+  lam_playground_dialog_set_params (dialog, &params);
+  LamPlaygroundParams shown;
+  lam_playground_dialog_get_params (dialog, &shown);
+  g_assert_cmpint (shown.kind, ==, LAM_PLAYGROUND_BLOBS);
+  g_assert_cmpint (shown.n_classes, ==, 5);
+  g_assert_cmpint (shown.n_points, ==, 300);
+  lam_test_settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", "playground-dialog.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (GTK_WIDGET (dialog), path, &error));
+  g_test_message ("saved %s", path);
+
+  g_autofree char *chosen = NULL;
+  g_signal_connect (dialog, "chosen", G_CALLBACK (on_chosen), &chosen);
+  lam_playground_dialog_use (dialog);
+  g_assert_cmpstr (chosen, ==, "playground:blobs?points=300&noise=0.1&classes=5&seed=3");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -86,5 +123,6 @@ main (int argc, char **argv)
   gtk_init ();
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/boundary-view/linear", test_linear_boundary);
+  g_test_add_func ("/boundary-view/playground-dialog", test_playground_dialog);
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
 
 #include "lam-image-decoder.h"
 #include "lam-loader.h"
+#include "lam-playground-dialog.h"
 #include "lam-help.h"
 #include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
@@ -27,6 +28,8 @@ struct _LamDataPage
   GtkLabel *summary_label;
   GtkLabel *shown_label;
   GtkDropDown *part_dropdown;
+  GtkWidget *playground_button;
+  GtkWidget *empty_playground_button;
   GtkLabel *counts_caption;
   GtkDropDown *filter_dropdown;
   GtkScale *zoom_scale;
@@ -1374,6 +1377,34 @@ import_clicked (GtkButton *button, LamDataPage *self)
 }
 
 static void
+on_playground_chosen (LamPlaygroundDialog *dialog, const char *uri, LamDataPage *self)
+{
+  lam_data_page_load_folder (self, uri);
+}
+
+void
+lam_data_page_choose_playground (LamDataPage *self)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  LamPlaygroundDialog *dialog =
+    lam_playground_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL);
+  /* Another look at the set open now starts from it. */
+  LamPlaygroundParams params;
+  const char *dir = lam_session_get_dataset_dir (self->session);
+  if (lam_playground_is_uri (dir) && lam_playground_params_parse (dir, &params, NULL))
+    lam_playground_dialog_set_params (dialog, &params);
+  g_signal_connect_object (dialog, "chosen", G_CALLBACK (on_playground_chosen), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+playground_clicked (GtkButton *button, LamDataPage *self)
+{
+  lam_data_page_choose_playground (self);
+}
+
+static void
 import_cancel_clicked (GtkButton *button, LamDataPage *self)
 {
   lam_data_page_cancel_import (self);
@@ -1549,6 +1580,8 @@ lam_data_page_class_init (LamDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, summary_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, shown_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, part_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, playground_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_playground_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, counts_caption);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, filter_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, zoom_scale);
@@ -1639,6 +1672,9 @@ lam_data_page_init (LamDataPage *self)
   g_signal_connect (self->error_close_button, "clicked", G_CALLBACK (error_close_clicked), self);
   g_signal_connect (self->import_button, "clicked", G_CALLBACK (import_clicked), self);
   g_signal_connect (self->empty_import_button, "clicked", G_CALLBACK (import_clicked), self);
+  g_signal_connect (self->playground_button, "clicked", G_CALLBACK (playground_clicked), self);
+  g_signal_connect (self->empty_playground_button, "clicked", G_CALLBACK (playground_clicked),
+                    self);
   g_signal_connect (self->import_cancel_button, "clicked", G_CALLBACK (import_cancel_clicked),
                     self);
   g_signal_connect (self->skipped_close_button, "clicked", G_CALLBACK (skipped_close_clicked),

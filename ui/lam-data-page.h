@@ -40,6 +40,8 @@ gboolean lam_data_page_get_importing (LamDataPage *self);
 const char *const *lam_data_page_get_skipped_files (LamDataPage *self);
 
 LamSampleGrid *lam_data_page_get_grid (LamDataPage *self);
+/* The Playground… button: a dialog choosing a 2-D set, opened here. */
+void lam_data_page_choose_playground (LamDataPage *self);
 /* Whether the grid shows the test images instead of the training ones
  * (the header's choice; only when the dataset has a test part). */
 void lam_data_page_set_showing_test (LamDataPage *self, gboolean test);
