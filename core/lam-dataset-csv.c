@@ -15,6 +15,7 @@
 
 #include "lam-file.h"
 #include "lam-model.h"
+#include "lamina-config.h"
 
 /* Whole numbers past this are no longer exact as a double's text, and no
  * class column holds them. */
@@ -55,6 +56,23 @@ lam_dataset_is_csv (const char *path)
   g_autofree char *lower = g_ascii_strdown (path, -1);
   return g_str_has_suffix (lower, ".csv") || g_str_has_suffix (lower, ".tsv") ||
          g_str_has_suffix (lower, ".txt");
+}
+
+char *
+lam_dataset_find_bundled_table (const char *name)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+  if (*name == '\0' || strchr (name, '/') != NULL || g_str_has_prefix (name, "."))
+    return NULL;
+  g_autofree char *file = g_str_has_suffix (name, ".csv") ? g_strdup (name)
+                                                          : g_strconcat (name, ".csv", NULL);
+  const char *dirs[] = { LAMINA_TABLES_DIR, LAMINA_SOURCE_TABLES_DIR };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++) {
+    g_autofree char *path = g_build_filename (dirs[i], file, NULL);
+    if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+      return g_steal_pointer (&path);
+  }
+  return NULL;
 }
 
 /* ---- reading the file ---- */

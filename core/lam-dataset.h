@@ -271,6 +271,12 @@ guint64 lam_csv_row_hash (guint64 seed, guint64 index);
 /* Whether path names a CSV file (by its name: .csv, .tsv or .txt). */
 gboolean lam_dataset_is_csv (const char *path);
 
+/* The tables that come with Lamina (resources/tables: "crop-yields",
+ * "study-time"): the path of the one named (with or without ".csv"),
+ * installed or, for an uninstalled build, in the source tree; NULL when
+ * there is none of that name. */
+char *lam_dataset_find_bundled_table (const char *name);
+
 /* What lamina info shows of a CSV file: every column's name and, for a
  * column of numbers, its statistics. */
 typedef struct
