@@ -691,6 +691,17 @@ test_table_crop_yields (void)
   g_assert_nonnull (strstr (r.out, "R²"));
   g_assert_nonnull (strstr (r.out, "on 20 rows"));
   result_clear (&r);
+
+  /* The mean absolute error as the loss. */
+  r = run_lamina ("train", "--data", "study-time", "--targets", "score", "--loss", "l1",
+                  "--optimizer", "sgd", "--lr", "0.1", "--epochs", "30", "--device", "cpu",
+                  "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (GPtrArray) l1 = json_lines (r.out);
+  g_assert_cmpstr (json_object_get_string_member (find_event (l1, "start"), "loss"), ==, "l1");
+  /* score = 30 + 5.5 hours + N(0, 4²): a fitted line's MAE is near 4 √(2/π) ≈ 3.2. */
+  g_assert_cmpfloat (json_object_get_double_member (find_event (l1, "test"), "test_mae"), <, 5);
+  result_clear (&r);
 }
 
 static void

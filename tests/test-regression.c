@@ -308,6 +308,76 @@ test_validation (void)
   lam_trainer_free (trainer);
 }
 
+/* ---- l1 ---- */
+
+/* Trains linear:1 with the given loss on the table; returns the raw-unit
+ * intercept and fills the prediction over the training rows. */
+static double
+fit_line (const LamDataset *table, const char *spec_text, LamPrediction **fit)
+{
+  g_autoptr (LamModelSpec) spec = spec_from (spec_text);
+  LamTrainerConfig config = lam_trainer_config_default ();
+  config.epochs = 80;
+  config.batch_size = 20;
+  config.optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_SGD);
+  config.optimizer.lr = 0.05;
+  config.optimizer.momentum = 0.9;
+  config.schedule.kind = LAM_SCHEDULE_COSINE;
+  config.schedule.t_max = config.epochs;
+  config.val_fraction = 0;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, table, NULL, cpu, &config, &error);
+  g_assert_no_error (error);
+  Run run = { 0 };
+  train (trainer, &run);
+  LamModel *model = lam_trainer_get_model (trainer);
+  *fit = lam_model_predict (model, table, NULL, 0, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  float params[2];
+  lam_model_get_params_host (model, params);
+  run_clear (&run);
+  lam_trainer_free (trainer);
+  /* y = σy (w (x - μx) / σx + b) + μy at x = 0. */
+  return table->target_std[0] *
+           (params[1] - params[0] * table->feature_mean[0] / table->feature_std[0]) +
+         table->target_mean[0];
+}
+
+/* The mean absolute error is robust where the squared one is not: rows
+ * with a large outlier pull the MSE line up by their mean share, and leave
+ * the L1 line (a median fit) where the other rows put it. */
+static void
+test_l1 (void)
+{
+  g_autofree char *path = g_build_filename (tmp_root, "outliers.csv", NULL);
+  g_autoptr (GRand) rng = g_rand_new_with_seed (17);
+  g_autoptr (GString) s = g_string_new ("x,y\n");
+  for (int i = 0; i < 400; i++) {
+    double x = g_rand_double_range (rng, 0, 10);
+    double y = 3 * x + 1 + g_rand_double_range (rng, -0.5, 0.5) + (i % 20 == 0 ? 200 : 0);
+    char bx[G_ASCII_DTOSTR_BUF_SIZE], by[G_ASCII_DTOSTR_BUF_SIZE];
+    g_string_append_printf (s, "%s,%s\n", g_ascii_formatd (bx, sizeof bx, "%.4f", x),
+                            g_ascii_formatd (by, sizeof by, "%.4f", y));
+  }
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, s->str, -1, &error);
+  g_assert_no_error (error);
+  g_autoptr (LamDataset) table = NULL;
+  load_table (path, "y", &table, NULL);
+
+  g_autoptr (LamPrediction) l1 = NULL;
+  g_autoptr (LamPrediction) mse = NULL;
+  double b_l1 = fit_line (table, "linear:1,loss=l1", &l1);
+  double b_mse = fit_line (table, "linear:1,loss=mse", &mse);
+  g_test_message ("l1: intercept %.3f, MAE %.3f; mse: intercept %.3f, MAE %.3f", b_l1, l1->mae,
+                  b_mse, mse->mae);
+  g_assert_cmpfloat (fabs (b_l1 - 1), <, 0.5);
+  g_assert_cmpfloat (b_mse, >, 6);
+  g_assert_cmpfloat (l1->mae, <, mse->mae - 5);
+  /* One target: the l1 loss on standardised targets is the MAE over σy. */
+  g_assert_cmpfloat_with_epsilon (l1->mean_loss * table->target_std[0], l1->mae, 1e-4 * l1->mae);
+}
+
 /* ---- metrics ---- */
 
 static void
@@ -495,6 +565,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/regression/least-squares", test_least_squares);
   g_test_add_func ("/regression/validation", test_validation);
+  g_test_add_func ("/regression/l1", test_l1);
   g_test_add_func ("/regression/metrics", test_metrics);
   g_test_add_func ("/regression/r2-edges", test_r2_edges);
   g_test_add_func ("/regression/refused", test_refused);
