@@ -8,6 +8,7 @@
 #include "lam-cli.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
+#include "lam-model.h"
 #include "lam-project-file.h"
 #include "lam-trainer.h"
 
@@ -18,10 +19,27 @@ typedef struct
   gboolean progress_bar; /* stderr is a terminal */
   gboolean bar_shown;
   int exit_code;
+  const LamDataset *train; /* borrowed */
   const LamDataset *test;
+  gboolean regression;
   double test_accuracy;
   LamProjectRun *history; /* borrowed: where the run's figures are recorded */
 } TrainRun;
+
+/* A JSON number: the fewest digits that read back the same, or null. */
+static void
+append_number (GString *s, const char *key, double value)
+{
+  g_string_append_printf (s, ", \"%s\": ", key);
+  lam_json_append_double (s, value);
+}
+
+/* "1.234", with a point whatever the locale (JSON and a terminal alike). */
+static const char *
+fmt (char *buf, gsize size, const char *format, double value)
+{
+  return g_ascii_formatd (buf, size, format, value);
+}
 
 static void
 clear_bar (TrainRun *run)
@@ -45,11 +63,95 @@ print_bar (TrainRun *run, const LamTrainerEvent *event)
   double left = event->samples_per_second > 0 && event->batch > 0
                   ? event->seconds * (1 - fraction) / fraction
                   : NAN;
-  fprintf (stderr, "\r\033[Kepoch %d/%d [%s] %d/%d  loss %.4f  acc %5.1f%%  %.0f img/s  %.0f s left",
-           event->epoch + 1, event->epochs, bar, event->batch, event->batches_per_epoch,
-           event->loss, event->accuracy * 100, event->samples_per_second, left);
+  if (run->regression)
+    fprintf (stderr, "\r\033[Kepoch %d/%d [%s] %d/%d  loss %.4f  %.0f rows/s  %.0f s left",
+             event->epoch + 1, event->epochs, bar, event->batch, event->batches_per_epoch,
+             event->loss, event->samples_per_second, left);
+  else
+    fprintf (stderr,
+             "\r\033[Kepoch %d/%d [%s] %d/%d  loss %.4f  acc %5.1f%%  %.0f img/s  %.0f s left",
+             event->epoch + 1, event->epochs, bar, event->batch, event->batches_per_epoch,
+             event->loss, event->accuracy * 100, event->samples_per_second, left);
   fflush (stderr);
   run->bar_shown = TRUE;
+}
+
+/* A regression's epoch: the loss as optimised (on standardised targets),
+ * then MSE, MAE and R² in the targets' own units. */
+static void
+print_regression_epoch (TrainRun *run, const LamTrainerEvent *event)
+{
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE],
+    d[G_ASCII_DTOSTR_BUF_SIZE];
+  if (run->json) {
+    g_autoptr (GString) s = g_string_new (NULL);
+    g_string_append_printf (s, "{\"event\": \"epoch\", \"epoch\": %d, \"epochs\": %d, "
+                            "\"step\": %" G_GINT64_FORMAT, event->epoch + 1, event->epochs,
+                            event->step);
+    append_number (s, "train_loss", event->loss);
+    append_number (s, "train_mse", event->mse);
+    append_number (s, "train_mae", event->mae);
+    append_number (s, "train_r2", event->r2);
+    append_number (s, "train_accuracy", NAN);
+    append_number (s, "val_loss", event->val_loss);
+    append_number (s, "val_mse", event->val_mse);
+    append_number (s, "val_mae", event->val_mae);
+    append_number (s, "val_r2", event->val_r2);
+    append_number (s, "val_accuracy", NAN);
+    append_number (s, "seconds", event->seconds);
+    append_number (s, "samples_per_second", event->samples_per_second);
+    append_number (s, "lr", event->lr);
+    g_string_append (s, "}\n");
+    g_print ("%s", s->str);
+    return;
+  }
+  g_print ("Epoch %d/%d  train loss %s  MSE %s  MAE %s  R² %s", event->epoch + 1, event->epochs,
+           fmt (a, sizeof a, "%.4f", event->loss), fmt (b, sizeof b, "%.4g", event->mse),
+           fmt (c, sizeof c, "%.4g", event->mae), fmt (d, sizeof d, "%.4f", event->r2));
+  if (!isnan (event->val_loss))
+    g_print ("  |  val loss %s  MSE %s  MAE %s  R² %s", fmt (a, sizeof a, "%.4f", event->val_loss),
+             fmt (b, sizeof b, "%.4g", event->val_mse), fmt (c, sizeof c, "%.4g", event->val_mae),
+             fmt (d, sizeof d, "%.4f", event->val_r2));
+  g_print ("  |  %s s, lr %s\n", fmt (a, sizeof a, "%.2f", event->seconds),
+           fmt (b, sizeof b, "%g", event->lr));
+}
+
+static void
+print_regression_test (TrainRun *run, const LamTrainerEvent *event)
+{
+  int rows = run->test ? run->test->n : 0;
+  char **names = run->train->target_names;
+  if (run->json) {
+    g_autoptr (GString) s = g_string_new ("{\"event\": \"test\"");
+    append_number (s, "test_loss", event->test_loss);
+    append_number (s, "test_mse", event->test_mse);
+    append_number (s, "test_mae", event->test_mae);
+    append_number (s, "test_r2", event->test_r2);
+    append_number (s, "test_accuracy", NAN);
+    g_string_append_printf (s, ", \"rows\": %d, \"targets\": [", rows);
+    for (int j = 0; j < event->n_targets; j++) {
+      g_string_append (s, j ? ", {\"name\": " : "{\"name\": ");
+      lam_json_append_string (s, names[j]);
+      append_number (s, "mse", event->test_target_mse[j]);
+      append_number (s, "mae", event->test_target_mae[j]);
+      append_number (s, "r2", event->test_target_r2[j]);
+      g_string_append (s, "}");
+    }
+    g_string_append (s, "]}\n");
+    g_print ("%s", s->str);
+    return;
+  }
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE],
+    d[G_ASCII_DTOSTR_BUF_SIZE];
+  g_print ("Test: loss %s  MSE %s  MAE %s  R² %s on %d rows\n",
+           fmt (a, sizeof a, "%.4f", event->test_loss), fmt (b, sizeof b, "%.4g", event->test_mse),
+           fmt (c, sizeof c, "%.4g", event->test_mae), fmt (d, sizeof d, "%.4f", event->test_r2),
+           rows);
+  for (int j = 0; event->n_targets > 1 && j < event->n_targets; j++)
+    g_print ("  %-14s MSE %s  MAE %s  R² %s\n", names[j],
+             fmt (b, sizeof b, "%.4g", event->test_target_mse[j]),
+             fmt (c, sizeof c, "%.4g", event->test_target_mae[j]),
+             fmt (d, sizeof d, "%.4f", event->test_target_r2[j]));
 }
 
 static void
@@ -77,7 +179,9 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
                           event->val_accuracy, event->seconds, event->lr };
       g_array_append_val (run->history->epochs, row);
     }
-    if (run->json) {
+    if (run->regression) {
+      print_regression_epoch (run, event);
+    } else if (run->json) {
       char val_loss[32] = "null", val_accuracy[32] = "null";
       if (!isnan (event->val_loss)) {
         g_snprintf (val_loss, sizeof val_loss, "%.6f", event->val_loss);
@@ -106,7 +210,9 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
       run->history->test_loss = event->test_loss;
       run->history->test_accuracy = event->test_accuracy;
     }
-    if (run->json)
+    if (run->regression)
+      print_regression_test (run, event);
+    else if (run->json)
       g_print ("{\"event\": \"test\", \"test_loss\": %.6f, \"test_accuracy\": %.6f, "
                "\"images\": %d}\n",
                event->test_loss, event->test_accuracy, run->test ? run->test->n : 0);
@@ -185,6 +291,112 @@ parse_schedule (const char *text, LamSchedule *schedule, int epochs, GError **er
   return FALSE;
 }
 
+static void
+append_columns (GString *s, char **names, const float *mean, const float *std, int n)
+{
+  g_string_append_c (s, '[');
+  for (int j = 0; j < n; j++) {
+    g_string_append (s, j ? ", {\"name\": " : "{\"name\": ");
+    lam_json_append_string (s, names[j]);
+    if (mean != NULL) {
+      g_string_append (s, ", \"mean\": ");
+      lam_json_append_float (s, mean[j]);
+      g_string_append (s, ", \"std\": ");
+      lam_json_append_float (s, std[j]);
+    }
+    g_string_append_c (s, '}');
+  }
+  g_string_append_c (s, ']');
+}
+
+static void
+print_columns (const char *role, char **names, const float *mean, const float *std, int n)
+{
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+  for (int j = 0; j < n; j++)
+    g_print ("        %-7s %-16s mean %12s  std %12s\n", j == 0 ? role : "", names[j],
+             fmt (a, sizeof a, "%.6g", mean[j]), fmt (b, sizeof b, "%.6g", std[j]));
+}
+
+/* What a table's run starts with: its columns and their standardisation
+ * (the statistics of the training rows), the task, the model. */
+static void
+print_table_start (gboolean json, const char *path, const LamDataset *train,
+                   const LamDataset *test, const char *spec_text, const LamModelPlan *plan,
+                   const LamModelSpec *spec, LamBackend *backend, const char *note,
+                   const LamTrainerConfig *config, double load_seconds)
+{
+  gboolean regression = train->task == LAM_TASK_REGRESSION;
+  LamLossKind loss = lam_model_spec_get_loss (spec);
+  if (json) {
+    g_autoptr (GString) s = g_string_new ("{\"event\": \"start\", \"dataset\": ");
+    lam_json_append_string (s, train->name);
+    g_string_append_printf (s, ", \"task\": \"%s\", \"train_rows\": %d, \"test_rows\": %d",
+                            lam_task_to_string (train->task), train->n, test ? test->n : 0);
+    g_string_append (s, ", \"inputs\": ");
+    append_columns (s, train->feature_names, train->feature_mean, train->feature_std,
+                    train->n_features);
+    g_string_append (s, ", \"targets\": ");
+    append_columns (s, train->target_names, regression ? train->target_mean : NULL,
+                    train->target_std, regression ? train->n_targets : 1);
+    if (!regression) {
+      g_string_append (s, ", \"classes\": [");
+      for (int c = 0; c < train->n_classes; c++) {
+        if (c > 0)
+          g_string_append (s, ", ");
+        lam_json_append_string (s, train->class_names[c]);
+      }
+      g_string_append_c (s, ']');
+    }
+    g_string_append (s, ", \"model\": ");
+    lam_json_append_string (s, spec_text);
+    g_string_append_printf (s, ", \"params\": %" G_GSIZE_FORMAT ", \"loss\": \"%s\", "
+                            "\"device\": \"%s\", \"optimizer\": \"%s\"",
+                            plan->n_trainable, lam_loss_kind_to_string (loss), backend->name,
+                            lam_optimizer_kind_to_string (config->optimizer.kind));
+    append_number (s, "lr", config->optimizer.lr);
+    g_string_append_printf (s, ", \"batch_size\": %d, \"epochs\": %d", config->batch_size,
+                            config->epochs);
+    append_number (s, "load_seconds", load_seconds);
+    g_string_append (s, "}\n");
+    g_print ("%s", s->str);
+    return;
+  }
+  g_print ("Data:   %s, %d rows for training and %d held out for testing (loaded in %.2f s)\n",
+           path, train->n, test ? test->n : 0, load_seconds);
+  if (regression) {
+    g_autofree char *targets = g_strjoinv (", ", train->target_names);
+    g_print ("Task:   regression: predict %s from %d input%s\n", targets, train->n_features,
+             train->n_features == 1 ? "" : "s");
+  } else {
+    g_autofree char *classes = g_strjoinv (", ", train->class_names);
+    g_print ("Task:   classification: %s into %d classes (%s) from %d input%s\n",
+             train->target_names[0], train->n_classes, classes, train->n_features,
+             train->n_features == 1 ? "" : "s");
+  }
+  gboolean standardized = FALSE;
+  for (int j = 0; j < train->n_features; j++)
+    standardized = standardized || train->feature_mean[j] != 0 || train->feature_std[j] != 1;
+  g_print ("Scale:  %s\n", standardized
+                             ? "each column standardised as (x - mean) / std, with the statistics "
+                               "of the training rows; predictions and errors in the targets' "
+                               "own units"
+                             : "none (--normalize none): the numbers as they are");
+  print_columns ("inputs", train->feature_names, train->feature_mean, train->feature_std,
+                 train->n_features);
+  if (regression)
+    print_columns ("targets", train->target_names, train->target_mean, train->target_std,
+                   train->n_targets);
+  g_print ("Model:  %s  (%" G_GSIZE_FORMAT " parameters, loss %s)\n", spec_text, plan->n_trainable,
+           lam_loss_kind_to_string (loss));
+  g_print ("Train:  %s lr %g, batch %d, %d epoch%s, validation %.0f%%, seed %" G_GUINT64_FORMAT "\n",
+           lam_optimizer_kind_to_string (config->optimizer.kind), config->optimizer.lr,
+           config->batch_size, config->epochs, config->epochs == 1 ? "" : "s",
+           config->val_fraction * 100, config->seed);
+  g_print ("Device: %s%s%s%s\n", backend->device_name, note ? " (" : "", note ? note : "",
+           note ? ")" : "");
+}
+
 /* Fills `file` with the run's settings, weights and position and saves it. */
 static gboolean
 write_project (LamProjectFile *file, const char *path, LamTrainer *trainer,
@@ -247,6 +459,11 @@ lam_cli_train (int argc, char **argv)
   g_autofree char *device = NULL;
   g_autofree char *save_path = NULL;
   g_autofree char *load_path = NULL;
+  g_autofree char *inputs_text = NULL;
+  g_autofree char *targets_text = NULL;
+  g_autofree char *task_text = NULL;
+  g_autofree char *loss_text = NULL;
+  g_autofree char *test_fraction_text = NULL;
   gboolean nesterov = FALSE, hflip = FALSE, json = FALSE, no_test = FALSE;
 
   /* The help states the defaults from where they are set, so that the two
@@ -272,12 +489,26 @@ lam_cli_train (int argc, char **argv)
 
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
-      "Dataset folder: IDX files (MNIST, Fashion-MNIST, KMNIST) or CIFAR-10 batches "
-      "(default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
+      "Dataset folder: IDX files (MNIST, Fashion-MNIST, KMNIST) or CIFAR-10 batches, or a "
+      "table of numbers (FILE.csv, with --targets) (default: " LAM_DATASET_DEFAULT_DIR ")",
+      "DIR|FILE.csv" },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_text,
       "A preset (logistic-regression, mlp-32, mlp, small-cnn, small-cnn-bn, cifar10-cnn, "
       "cifar10-cnn-bn), a .json file, inline JSON, or text like "
-      "'flatten,linear:256,relu,linear:10' (default mlp)", "SPEC" },
+      "'flatten,linear:256,relu,linear:10' (default mlp; linear:K for a table)", "SPEC" },
+    { "inputs", 0, 0, G_OPTION_ARG_STRING, &inputs_text,
+      "A table's input columns, comma-separated (default: every column but the targets)",
+      "A,B,C" },
+    { "targets", 0, 0, G_OPTION_ARG_STRING, &targets_text,
+      "A table's target columns: numbers make a regression (one output each), one column of "
+      "text or a few whole numbers a classification", "Y1,Y2" },
+    { "task", 0, 0, G_OPTION_ARG_STRING, &task_text,
+      "regression or classification, when the targets' values should not decide", "TASK" },
+    { "test-fraction", 0, 0, G_OPTION_ARG_STRING, &test_fraction_text,
+      "Fraction of a table's rows held out as its test set (default 0.2)", "F" },
+    { "loss", 0, 0, G_OPTION_ARG_STRING, &loss_text,
+      "cross_entropy, nll, mse or l1 (default: the model's; cross_entropy for classes, mse for "
+      "a regression)", "LOSS" },
     { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, epochs_help, "N" },
     { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text, batch_help, "B" },
     { "optimizer", 'o', 0, G_OPTION_ARG_STRING, &optimizer_text, optimizer_help, "NAME" },
@@ -345,7 +576,7 @@ lam_cli_train (int argc, char **argv)
       { "--schedule", schedule_text != NULL },    { "--val-fraction", val_text != NULL },
       { "--seed", seed_text != NULL },            { "--normalize", normalize_text != NULL },
       { "--crop-padding", crop_text != NULL },    { "--hflip", hflip },
-      { "--padding-mode", padding_mode_text != NULL },
+      { "--padding-mode", padding_mode_text != NULL }, { "--loss", loss_text != NULL },
     };
     for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
       if (fixed[i].given) {
@@ -480,11 +711,97 @@ lam_cli_train (int argc, char **argv)
     }
   }
 
-  g_autoptr (LamModelSpec) spec = project != NULL
-                                    ? lam_model_spec_copy (project->spec)
-                                    : lam_model_spec_from_string (model_text ? model_text : "mlp",
-                                                                  &error);
-  if (spec == NULL) {
+  /* A table of numbers: a file, where image datasets are folders; a bare
+   * name such as "crop-yields" is one of the tables Lamina comes with. */
+  if (data_dir != NULL && !g_file_test (data_dir, G_FILE_TEST_EXISTS)) {
+    char *bundled = lam_dataset_find_bundled_table (data_dir);
+    if (bundled != NULL) {
+      g_free (data_dir);
+      data_dir = bundled;
+    }
+  }
+  gboolean table = data_dir != NULL && g_file_test (data_dir, G_FILE_TEST_IS_REGULAR);
+  LamCsvOptions csv;
+  lam_csv_options_init (&csv);
+  g_auto (GStrv) input_names = NULL;
+  g_auto (GStrv) target_names = NULL;
+  if (!table && (inputs_text || targets_text || task_text || test_fraction_text)) {
+    g_printerr ("lamina train: --inputs, --targets, --task and --test-fraction apply to a table "
+                "of numbers (--data FILE.csv)\n");
+    return LAM_EXIT_USAGE;
+  }
+  if (table) {
+    const char *problem = NULL;
+    if (project != NULL)
+      problem = "continuing a saved run (--load) is not supported for tables yet";
+    else if (crop_text != NULL || hflip || padding_mode_text != NULL)
+      problem = "--crop-padding, --padding-mode and --hflip augment images; a table of numbers "
+                "is not augmented";
+    else if (normalize_text != NULL && !g_str_equal (normalize_text, "data") &&
+             !g_str_equal (normalize_text, "none"))
+      problem = "--normalize: a table is standardised column by column from its training rows "
+                "(data, the default) or not at all (none); MEAN/STD apply to images";
+    else if (save_path != NULL)
+      problem = "--save: saving a model trained on a table is not supported yet";
+    if (problem != NULL) {
+      g_printerr ("lamina train: %s\n", problem);
+      return LAM_EXIT_USAGE;
+    }
+    if (targets_text == NULL) {
+      g_autoptr (LamCsvSummary) summary = lam_csv_summary_load (data_dir, &error);
+      if (summary == NULL) {
+        lam_cli_print_error ("train", error);
+        return LAM_EXIT_DATA;
+      }
+      g_autoptr (GString) header = g_string_new (NULL);
+      for (int k = 0; k < summary->n_columns; k++)
+        g_string_append_printf (header, "%s%s", k ? ", " : "", summary->columns[k].name);
+      g_printerr ("lamina train: --targets: name the column or columns to predict; %s has: %s\n",
+                  data_dir, header->str);
+      return LAM_EXIT_USAGE;
+    }
+    target_names = g_strsplit (targets_text, ",", -1);
+    csv.targets = (const char *const *) target_names;
+    if (inputs_text != NULL) {
+      input_names = g_strsplit (inputs_text, ",", -1);
+      csv.inputs = (const char *const *) input_names;
+    }
+    if (task_text != NULL) {
+      csv.task_set = TRUE;
+      if (g_ascii_strcasecmp (task_text, "regression") == 0) {
+        csv.task = LAM_TASK_REGRESSION;
+      } else if (g_ascii_strcasecmp (task_text, "classification") == 0) {
+        csv.task = LAM_TASK_CLASSIFICATION;
+      } else {
+        g_printerr ("lamina train: --task: expected regression or classification, got \"%s\"\n",
+                    task_text);
+        return LAM_EXIT_USAGE;
+      }
+    }
+    if (test_fraction_text != NULL &&
+        !lam_cli_parse_double ("--test-fraction", test_fraction_text, 0, 0.9, FALSE,
+                               &csv.test_fraction, &error)) {
+      lam_cli_print_error ("train", error);
+      return LAM_EXIT_USAGE;
+    }
+    csv.standardize = normalize_text == NULL || g_str_equal (normalize_text, "data");
+    /* Standardised by the table itself: the image normalisation is neutral. */
+    config.normalize_from_data = FALSE;
+  }
+  LamLossKind loss_kind = LAM_LOSS_CROSS_ENTROPY;
+  if (loss_text != NULL && !lam_loss_kind_from_string (loss_text, &loss_kind)) {
+    g_printerr ("lamina train: --loss: expected cross_entropy, nll, mse or l1, got \"%s\"\n",
+                loss_text);
+    return LAM_EXIT_USAGE;
+  }
+
+  /* A table's default model depends on its outputs: made once it is read. */
+  g_autoptr (LamModelSpec) spec = NULL;
+  if (project != NULL)
+    spec = lam_model_spec_copy (project->spec);
+  else if (!table || model_text != NULL)
+    spec = lam_model_spec_from_string (model_text ? model_text : "mlp", &error);
+  if (spec == NULL && (!table || model_text != NULL)) {
     lam_cli_print_error ("train", error);
     return LAM_EXIT_MODEL;
   }
@@ -493,13 +810,23 @@ lam_cli_train (int argc, char **argv)
   g_autoptr (LamDataset) test = NULL;
   const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
   gint64 load_start = g_get_monotonic_time ();
-  if (!lam_dataset_load_dir (dir, &train, &test, &error)) {
+  if (table ? !lam_dataset_load_csv (dir, &csv, &train, &test, &error)
+            : !lam_dataset_load_dir (dir, &train, &test, &error)) {
     lam_cli_print_error ("train", error);
     if (data_dir == NULL)
       g_printerr ("(the default dataset comes with Debian's dataset-fashion-mnist package)\n");
     return LAM_EXIT_DATA;
   }
   double load_seconds = (g_get_monotonic_time () - load_start) / 1e6;
+  if (spec == NULL) {
+    g_autofree char *linear = g_strdup_printf ("linear:%d", lam_dataset_get_n_outputs (train));
+    spec = lam_model_spec_from_text (linear, &error);
+    g_assert (spec != NULL);
+  }
+  if (loss_text != NULL) {
+    spec->has_loss = TRUE;
+    spec->loss = loss_kind;
+  }
 
   /* A preset's input is the tutorials' default and follows the data; an
    * input the user wrote (or a project trained on other images) must match. */
@@ -508,12 +835,12 @@ lam_cli_train (int argc, char **argv)
                           (project != NULL ||
                            (model_text != NULL &&
                             !g_strv_contains ((const char *const *) presets, model_text)));
-  LamShape data_shape = lam_shape_chw (train->channels, train->height, train->width);
+  LamShape data_shape = lam_dataset_get_input_shape (train);
   if (input_chosen && !lam_shape_equal (&spec->input, &data_shape)) {
     g_autofree char *want = lam_shape_to_string (&spec->input);
     g_autofree char *have = lam_shape_to_string (&data_shape);
-    g_printerr ("lamina train: the model's input is %s but %s holds images of %s: %s\n", want,
-                dir, have,
+    g_printerr ("lamina train: the model's input is %s but %s holds %s of %s: %s\n", want, dir,
+                table ? "rows" : "images", have,
                 project != NULL ? "the project was trained on other images"
                                 : "change input= in the model or leave it out to follow the data");
     return LAM_EXIT_MODEL;
@@ -584,7 +911,10 @@ lam_cli_train (int argc, char **argv)
   float mean[3], std[3];
   lam_trainer_get_normalization (trainer, mean, std);
   g_autofree char *spec_text = lam_model_spec_to_text (lam_model_get_spec (model));
-  if (json) {
+  if (table) {
+    print_table_start (json, dir, train, test, spec_text, plan, lam_model_get_spec (model),
+                       backend, note, &config, load_seconds);
+  } else if (json) {
     g_autofree char *escaped = g_strescape (spec_text, NULL);
     g_print ("{\"event\": \"start\", \"dataset\": \"%s\", \"train_images\": %d, "
              "\"test_images\": %d, \"model\": \"%s\", \"params\": %" G_GSIZE_FORMAT
@@ -612,7 +942,9 @@ lam_cli_train (int argc, char **argv)
     .json = json,
     .progress_bar = isatty (STDERR_FILENO),
     .exit_code = LAM_EXIT_OK,
+    .train = train,
     .test = test,
+    .regression = train->task == LAM_TASK_REGRESSION,
     .test_accuracy = NAN,
     .history = history,
   };

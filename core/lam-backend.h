@@ -37,8 +37,9 @@ extern "C" {
  * built against another version is refused at load time. 5: im2col, col2im
  * and swap_axes left the table, since no layer calls them (each backend
  * lowers its convolutions in its own way, inside conv2d_*). 6: batch
- * normalisation. */
-#define LAM_BACKEND_ABI_VERSION 6
+ * normalisation. 7: losses against real-valued targets (mse_targets,
+ * l1_targets), for regression. */
+#define LAM_BACKEND_ABI_VERSION 7
 
 typedef enum
 {
@@ -199,6 +200,19 @@ struct _LamBackend
                float grad_scale, float *dx, float *loss_acc);
   void (*mse) (LamBackend *self, const float *x, const int32_t *labels, int rows, int cols,
                float grad_scale, float *dx, float *loss_acc);
+
+  /* Regression losses (ABI 7) of x (rows, cols) against real-valued targets
+   * t (rows, cols), with the same rule for dx and *loss_acc:
+   * mse_targets: per-row loss = sum_j (x_j - t_j)^2 / cols,
+   *   dx = 2 (x - t) / cols * grad_scale;
+   * l1_targets: per-row loss = sum_j |x_j - t_j| / cols,
+   *   dx = sign(x - t) / cols * grad_scale, 0 where x = t (as PyTorch's L1Loss).
+   * The mean of the per-row losses is PyTorch's MSELoss / L1Loss
+   * (reduction='mean'). */
+  void (*mse_targets) (LamBackend *self, const float *x, const float *targets, int rows, int cols,
+                       float grad_scale, float *dx, float *loss_acc);
+  void (*l1_targets) (LamBackend *self, const float *x, const float *targets, int rows, int cols,
+                      float grad_scale, float *dx, float *loss_acc);
 
   // out (rows) = index of the first maximum of each row of x (rows, cols)
   void (*argmax_rows) (LamBackend *self, const float *x, int rows, int cols, int32_t *out);

@@ -42,7 +42,56 @@ lam_dataset_free (LamDataset *dataset)
   g_free (dataset->images);
   g_free (dataset->labels);
   g_strfreev (dataset->class_names);
+  g_free (dataset->features);
+  g_strfreev (dataset->feature_names);
+  g_free (dataset->feature_mean);
+  g_free (dataset->feature_std);
+  g_free (dataset->targets);
+  g_strfreev (dataset->target_names);
+  g_free (dataset->target_mean);
+  g_free (dataset->target_std);
   g_free (dataset);
+}
+
+static gpointer
+dup_floats (const float *values, gsize n)
+{
+  return values != NULL ? g_memdup2 (values, MAX (n, 1) * sizeof (float)) : NULL;
+}
+
+LamDataset *
+lam_dataset_copy (const LamDataset *src)
+{
+  g_return_val_if_fail (src != NULL, NULL);
+  gsize n = (gsize) src->n;
+  LamDataset *dataset = g_new0 (LamDataset, 1);
+  *dataset = *src;
+  dataset->name = g_strdup (src->name);
+  dataset->images = src->images ? g_memdup2 (src->images, MAX (n * lam_dataset_image_size (src), 1))
+                                : NULL;
+  dataset->labels = src->labels ? g_memdup2 (src->labels, MAX (n, 1)) : NULL;
+  dataset->class_names = g_strdupv (src->class_names);
+  dataset->features = dup_floats (src->features, n * src->n_features);
+  dataset->feature_names = g_strdupv (src->feature_names);
+  dataset->feature_mean = dup_floats (src->feature_mean, src->n_features);
+  dataset->feature_std = dup_floats (src->feature_std, src->n_features);
+  dataset->targets = dup_floats (src->targets, n * src->n_targets);
+  dataset->target_names = g_strdupv (src->target_names);
+  dataset->target_mean = dup_floats (src->target_mean, src->n_targets);
+  dataset->target_std = dup_floats (src->target_std, src->n_targets);
+  return dataset;
+}
+
+const char *
+lam_task_to_string (LamTask task)
+{
+  switch (task) {
+  case LAM_TASK_REGRESSION:
+    return "regression";
+  case LAM_TASK_CLASSIFICATION:
+  default:
+    return "classification";
+  }
 }
 
 gsize
@@ -56,8 +105,39 @@ const guint8 *
 lam_dataset_get_image (const LamDataset *dataset, int index)
 {
   g_return_val_if_fail (dataset != NULL, NULL);
+  g_return_val_if_fail (dataset->images != NULL, NULL);
   g_return_val_if_fail (index >= 0 && index < dataset->n, NULL);
   return dataset->images + (gsize) index * lam_dataset_image_size (dataset);
+}
+
+gboolean
+lam_dataset_is_table (const LamDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  return dataset->features != NULL;
+}
+
+const float *
+lam_dataset_get_row (const LamDataset *dataset, int index)
+{
+  g_return_val_if_fail (dataset != NULL && dataset->features != NULL, NULL);
+  g_return_val_if_fail (index >= 0 && index < dataset->n, NULL);
+  return dataset->features + (gsize) index * dataset->n_features;
+}
+
+LamShape
+lam_dataset_get_input_shape (const LamDataset *dataset)
+{
+  if (dataset->features != NULL)
+    return lam_shape_flat (dataset->n_features);
+  return lam_shape_chw (dataset->channels, dataset->height, dataset->width);
+}
+
+int
+lam_dataset_get_n_outputs (const LamDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, 0);
+  return dataset->task == LAM_TASK_REGRESSION ? dataset->n_targets : dataset->n_classes;
 }
 
 /* Opens path for reading and finds its size; any failure to open is
@@ -790,6 +870,13 @@ lam_dataset_compute_stats (const LamDataset *dataset, const guint32 *indices, gs
   g_return_if_fail (dataset != NULL);
   g_return_if_fail (mean != NULL && std != NULL);
   g_return_if_fail (dataset->channels >= 1 && dataset->channels <= 3);
+  if (dataset->features != NULL) {
+    for (int c = 0; c < dataset->channels; c++) {
+      mean[c] = 0;
+      std[c] = 1;
+    }
+    return;
+  }
   if (indices == NULL)
     n = (gsize) dataset->n;
 

@@ -161,10 +161,36 @@ config_augments (const LamLoaderConfig *config)
 /* out (C,H,W) from the dataset's image (C,H,W). With augmentation the random
  * draws are, in order: crop row offset, crop column offset (when padding),
  * then the flip (when hflip), so a seed fixes the result. */
+/* out (n_features) from a table's row: x' = (x - mean) / std, in float as
+ * an exported script computes it. */
+static void
+prepare_row (const LamDataset *dataset, int index, float *out)
+{
+  const float *row = lam_dataset_get_row (dataset, index);
+  const float *mean = dataset->feature_mean, *std = dataset->feature_std;
+  for (int j = 0; j < dataset->n_features; j++)
+    out[j] = mean != NULL ? (row[j] - mean[j]) / std[j] : row[j];
+}
+
+/* out (n_targets): a regression table's targets, standardised likewise. */
+static void
+prepare_targets (const LamDataset *dataset, int index, float *out)
+{
+  const float *t = dataset->targets + (gsize) index * dataset->n_targets;
+  const float *mean = dataset->target_mean, *std = dataset->target_std;
+  for (int j = 0; j < dataset->n_targets; j++)
+    out[j] = mean != NULL ? (t[j] - mean[j]) / std[j] : t[j];
+}
+
 static void
 prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *config,
                LamNormTable table, gboolean augment, GRand *rng, float *out)
 {
+  if (dataset->features != NULL) {
+    prepare_row (dataset, index, out);
+    return;
+  }
+
   int channels = dataset->channels, height = dataset->height, width = dataset->width;
   const guint8 *image = lam_dataset_get_image (dataset, index);
   gsize plane = (gsize) height * width;
@@ -225,6 +251,9 @@ prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *conf
 static gboolean
 config_valid (const LamDataset *dataset, const LamLoaderConfig *config)
 {
+  if (dataset->features != NULL)
+    return dataset->channels == 1 && dataset->height == 1 && dataset->width == dataset->n_features &&
+           (dataset->task != LAM_TASK_REGRESSION || dataset->targets != NULL);
   if (dataset->channels < 1 || dataset->channels > 3)
     return FALSE;
   for (int c = 0; c < dataset->channels; c++)
@@ -292,7 +321,7 @@ fill_batch (LamLoader *loader, int epoch, int batch, LamBatch *slot)
 {
   gsize start = (gsize) batch * loader->config.batch_size;
   int size = (int) MIN ((gsize) loader->config.batch_size, loader->n - start);
-  gboolean augment = config_augments (&loader->config);
+  gboolean augment = config_augments (&loader->config) && loader->dataset->features == NULL;
   if (augment) {
     /* Seeded per batch so the result does not depend on thread timing. */
     guint32 extra[2] = { (guint32) epoch, (guint32) batch };
@@ -301,7 +330,10 @@ fill_batch (LamLoader *loader, int epoch, int batch, LamBatch *slot)
   for (int i = 0; i < size; i++) {
     guint32 index = loader->order[start + i];
     slot->indices[i] = index;
-    slot->labels[i] = loader->dataset->labels[index];
+    slot->labels[i] = loader->dataset->labels != NULL ? loader->dataset->labels[index] : 0;
+    if (slot->targets != NULL)
+      prepare_targets (loader->dataset, (int) index,
+                       slot->targets + (gsize) i * loader->dataset->n_targets);
     prepare_image (loader->dataset, (int) index, &loader->config, loader->table, augment,
                    loader->augment_rng, slot->images + (gsize) i * loader->image_size);
   }
@@ -367,6 +399,8 @@ lam_loader_new (const LamDataset *dataset, const guint32 *indices, gsize n,
     loader->slots[s].images = g_new (float, batch * loader->image_size);
     loader->slots[s].labels = g_new (gint32, batch);
     loader->slots[s].indices = g_new (guint32, batch);
+    if (dataset->task == LAM_TASK_REGRESSION && dataset->targets != NULL)
+      loader->slots[s].targets = g_new (float, batch * dataset->n_targets);
     loader->state[s] = SLOT_FREE;
   }
   loader->in_use = -1;
@@ -393,6 +427,7 @@ lam_loader_free (LamLoader *loader)
     g_free (loader->slots[s].images);
     g_free (loader->slots[s].labels);
     g_free (loader->slots[s].indices);
+    g_free (loader->slots[s].targets);
   }
   g_rand_free (loader->shuffle_rng);
   g_rand_free (loader->augment_rng);

@@ -1,6 +1,7 @@
 /* lam-loader.h: train/validation split, and the batch loader that shuffles,
- * normalises (fused with the uint8 → float conversion) and augments, preparing
- * the next batch on its own thread while the current one trains. */
+ * normalises (fused with the uint8 → float conversion; standardises a
+ * table's rows and targets) and augments, preparing the next batch on its
+ * own thread while the current one trains. */
 #pragma once
 
 #include "lam-dataset.h"
@@ -43,10 +44,14 @@ typedef struct
   gboolean shuffle;    /* reshuffle every epoch (training); FALSE keeps index order */
   gboolean drop_last;  /* FALSE: the last batch may be smaller */
   guint64 seed;
-  /* Normalisation: x = (pixel / 255 - mean[c]) / std[c]. */
+  /* Normalisation of images: x = (pixel / 255 - mean[c]) / std[c]. A
+   * table's rows are standardised by the table's own statistics instead,
+   * x = (value - feature_mean[j]) / feature_std[j] (see LamDataset), and
+   * these are not read. */
   float mean[3];
   float std[3];
-  /* Augmentation (set only for training loaders). */
+  /* Augmentation (set only for training loaders; images only: a table is
+   * never augmented). */
   int crop_padding;    /* > 0: random crop of the original size from the padded image */
   LamPaddingMode padding_mode;
   gboolean hflip;      /* random horizontal flip with probability 0.5 */
@@ -58,9 +63,12 @@ LamLoaderConfig lam_loader_config_default (void);
 typedef struct
 {
   int size;        /* samples in this batch, <= batch_size */
-  float *images;   /* size × channels × height × width, normalised */
-  gint32 *labels;  /* size */
+  float *images;   /* size × channels × height × width, normalised (a table's rows) */
+  gint32 *labels;  /* size; 0 for a regression table */
   guint32 *indices; /* size: dataset indices of the samples */
+  /* A regression table's targets, size × n_targets, standardised as
+   * (target - target_mean) / target_std; NULL otherwise. */
+  float *targets;
 } LamBatch;
 
 typedef struct _LamLoader LamLoader;
@@ -82,9 +90,10 @@ void lam_loader_start_epoch (LamLoader *loader, int epoch);
  * meanwhile on the loader's thread. */
 const LamBatch *lam_loader_next (LamLoader *loader);
 
-/* Fills one normalised (and, if augment, augmented) image; used by the
- * loader's thread and by previews in the UI. rng may be NULL when augment is
- * FALSE. out has channels × height × width floats. */
+/* Fills one normalised (and, if augment, augmented) image, or a table's
+ * standardised row; used by the loader's thread and by previews in the UI.
+ * rng may be NULL when augment is FALSE. out has channels × height × width
+ * floats. */
 void lam_loader_prepare_image (const LamDataset *dataset, int index,
                                const LamLoaderConfig *config, gboolean augment, GRand *rng,
                                float *out);

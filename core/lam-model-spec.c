@@ -38,6 +38,7 @@ static const char *const loss_names[] = {
   [LAM_LOSS_CROSS_ENTROPY] = "cross_entropy",
   [LAM_LOSS_NLL] = "nll",
   [LAM_LOSS_MSE] = "mse",
+  [LAM_LOSS_L1] = "l1",
 };
 
 const char *
@@ -60,11 +61,19 @@ lam_loss_kind_from_string (const char *name, LamLossKind *kind)
     found = LAM_LOSS_NLL;
   else if (g_ascii_strcasecmp (name, "mse") == 0)
     found = LAM_LOSS_MSE;
+  else if (g_ascii_strcasecmp (name, "l1") == 0 || g_ascii_strcasecmp (name, "mae") == 0)
+    found = LAM_LOSS_L1;
   else
     return FALSE;
   if (kind)
     *kind = found;
   return TRUE;
+}
+
+gboolean
+lam_loss_kind_is_regression (LamLossKind kind)
+{
+  return kind == LAM_LOSS_MSE || kind == LAM_LOSS_L1;
 }
 
 /* Spec basics */

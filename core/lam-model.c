@@ -694,6 +694,42 @@ lam_model_loss_scaled (LamModel *model, LamLossKind kind, const int32_t *labels,
   case LAM_LOSS_MSE:
     be->mse (be, out, labels, batch, n_classes, scale, model->output_grad, loss_acc);
     break;
+  case LAM_LOSS_L1: /* no classes version: the trainer and predict refuse it */
+  default:
+    g_return_if_reached ();
+  }
+}
+
+void
+lam_model_loss_targets (LamModel *model, LamLossKind kind, const float *targets, int batch,
+                        float *loss_acc)
+{
+  g_return_if_fail (batch > 0);
+  lam_model_loss_targets_scaled (model, kind, targets, batch, 1.0f / (float) batch, loss_acc);
+}
+
+void
+lam_model_loss_targets_scaled (LamModel *model, LamLossKind kind, const float *targets, int batch,
+                               float scale, float *loss_acc)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (targets != NULL && loss_acc != NULL);
+  g_return_if_fail (batch > 0 && batch <= model->max_batch);
+
+  LamBackend *be = model->backend;
+  const float *out = lam_model_get_output (model);
+  int n_out = lam_model_get_n_classes (model);
+
+  // output (batch, n_out), targets (batch, n_out) -> output_grad (batch, n_out), loss_acc +=
+  switch (kind) {
+  case LAM_LOSS_MSE:
+    be->mse_targets (be, out, targets, batch, n_out, scale, model->output_grad, loss_acc);
+    break;
+  case LAM_LOSS_L1:
+    be->l1_targets (be, out, targets, batch, n_out, scale, model->output_grad, loss_acc);
+    break;
+  case LAM_LOSS_CROSS_ENTROPY:
+  case LAM_LOSS_NLL:
   default:
     g_return_if_reached ();
   }

@@ -29,11 +29,17 @@ typedef enum
 {
   LAM_LOSS_CROSS_ENTROPY, /* on logits */
   LAM_LOSS_NLL,           /* on log-probabilities */
-  LAM_LOSS_MSE,           /* against one-hot targets */
+  LAM_LOSS_MSE,           /* against one-hot targets, or a regression's real targets */
+  LAM_LOSS_L1,            /* mean absolute error against a regression's real targets */
 } LamLossKind;
 
-const char *lam_loss_kind_to_string (LamLossKind kind); /* "cross_entropy", "nll", "mse" */
+/* "cross_entropy", "nll", "mse", "l1". */
+const char *lam_loss_kind_to_string (LamLossKind kind);
+/* Also "ce", "crossentropy", "mae" (for l1). */
 gboolean lam_loss_kind_from_string (const char *name, LamLossKind *kind);
+/* Whether the loss compares outputs with real-valued targets (mse, l1);
+ * cross_entropy and nll compare them with classes. */
+gboolean lam_loss_kind_is_regression (LamLossKind kind);
 
 typedef struct
 {
@@ -186,6 +192,14 @@ void lam_model_loss (LamModel *model, LamLossKind kind, const int32_t *labels, i
  * gives each image's own d(loss)/d(output), for input gradients. */
 void lam_model_loss_scaled (LamModel *model, LamLossKind kind, const int32_t *labels, int batch,
                             float scale, float *loss_acc);
+
+/* Loss over the model's output against real-valued targets (device floats,
+ * batch × n_outputs), for regression: kind mse or l1. The output gradient
+ * and *loss_acc as lam_model_loss gives them. */
+void lam_model_loss_targets (LamModel *model, LamLossKind kind, const float *targets, int batch,
+                             float *loss_acc);
+void lam_model_loss_targets_scaled (LamModel *model, LamLossKind kind, const float *targets,
+                                    int batch, float scale, float *loss_acc);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamModelSpec, lam_model_spec_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamModelPlan, lam_model_plan_free)

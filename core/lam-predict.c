@@ -26,6 +26,10 @@ lam_prediction_free (LamPrediction *prediction)
   g_free (prediction->layer_numel);
   g_free (prediction->layers);
   g_free (prediction->input_gradient);
+  g_free (prediction->target_mse);
+  g_free (prediction->target_mae);
+  g_free (prediction->target_r2);
+  g_free (prediction->values);
   g_free (prediction);
 }
 
@@ -80,6 +84,17 @@ lam_loss_of_outputs (LamLossKind kind, const float *x, int n, int label)
   }
 }
 
+double
+lam_loss_of_outputs_targets (LamLossKind kind, const float *x, int n, const float *targets)
+{
+  double sum = 0;
+  for (int j = 0; j < n; j++) {
+    double d = (double) x[j] - targets[j];
+    sum += kind == LAM_LOSS_L1 ? fabs (d) : d * d;
+  }
+  return sum / n;
+}
+
 int
 lam_model_plan_penultimate_layer (const LamModelPlan *plan)
 {
@@ -106,6 +121,18 @@ typedef struct
 
   gint32 *labels_device;
   gint32 *predicted_device;
+
+  /* A regression table: its targets (the dataset, borrowed) and sums per
+   * target in the targets' units, u being the target less the table's
+   * mean, which keeps SS_tot = Σu² - (Σu)²/n free of cancellation. */
+  const LamDataset *dataset;
+  gboolean regression;
+  int n_targets;
+  float *targets_device;
+  double *sum_sq_error;
+  double *sum_abs_error;
+  double *sum_u;
+  double *sum_u2;
   float *sums_device; /* loss sum, correct count */
   float *outputs_host; /* one batch, when the caller does not keep the outputs */
   gint32 *predicted_host;
@@ -128,6 +155,12 @@ run_clear (Run *run)
     be->free (be, run->predicted_device);
   if (run->sums_device != NULL)
     be->free (be, run->sums_device);
+  if (run->targets_device != NULL)
+    be->free (be, run->targets_device);
+  g_free (run->sum_sq_error);
+  g_free (run->sum_abs_error);
+  g_free (run->sum_u);
+  g_free (run->sum_u2);
   g_free (run->outputs_host);
   g_free (run->predicted_host);
   g_free (run->class_grad_host);
@@ -161,11 +194,31 @@ try_device (Run *run, gsize bytes, const char *what, GError **error)
 
 static gboolean
 run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int dataset_classes,
-          const LamPredictRequest *request, GError **error)
+          const LamDataset *dataset, const LamPredictRequest *request, GError **error)
 {
   static const LamPredictRequest summary = LAM_PREDICT_REQUEST_INIT;
   memset (run, 0, sizeof *run);
   run->request = request != NULL ? request : &summary;
+  run->dataset = dataset;
+  run->regression = dataset != NULL && dataset->task == LAM_TASK_REGRESSION;
+  run->n_targets = run->regression ? dataset->n_targets : 0;
+  if (run->regression) {
+    LamPredictFlags classes = LAM_PREDICT_PROBABILITIES | LAM_PREDICT_CLASSES |
+                              LAM_PREDICT_CONFIDENCE | LAM_PREDICT_CONFUSION;
+    if (wants (run, classes) ||
+        (wants (run, LAM_PREDICT_INPUT_GRADIENT) &&
+         run->request->gradient_of != LAM_PREDICT_GRADIENT_OF_LOSS)) {
+      g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
+                   "%s holds numbers to predict (regression): it has no classes to give "
+                   "probabilities, classes or a confusion matrix of", dataset->name);
+      return FALSE;
+    }
+  } else if (wants (run, LAM_PREDICT_VALUES)) {
+    g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
+                 "predicted values are for regression tables, and these images or rows have "
+                 "classes");
+    return FALSE;
+  }
   run->backend = lam_model_get_backend (model);
   run->loss_kind = lam_model_spec_get_loss (lam_model_get_spec (model));
   run->n_out = lam_model_get_n_classes (model);
@@ -205,6 +258,7 @@ run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int datase
   p->n_outputs = run->n_out;
   p->accuracy = NAN;
   p->mean_loss = NAN;
+  p->mse = p->mae = p->r2 = NAN;
   gsize n = (gsize) n_images;
 
   gboolean need_classes =
@@ -212,14 +266,32 @@ run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int datase
     (wants (run, LAM_PREDICT_INPUT_GRADIENT) &&
      run->request->gradient_of == LAM_PREDICT_GRADIENT_OF_PREDICTED);
   gboolean need_outputs =
-    wants (run, LAM_PREDICT_OUTPUTS | LAM_PREDICT_PROBABILITIES | LAM_PREDICT_CONFIDENCE) ||
-    (wants (run, LAM_PREDICT_LOSSES) && labelled);
+    wants (run, LAM_PREDICT_OUTPUTS | LAM_PREDICT_PROBABILITIES | LAM_PREDICT_CONFIDENCE |
+                  LAM_PREDICT_VALUES) ||
+    (wants (run, LAM_PREDICT_LOSSES) && labelled) || run->regression;
 
   if (labelled &&
       ((run->labels_device = try_device (run, sizeof (gint32) * max_batch, "labels", error)) ==
          NULL ||
        (run->sums_device = try_device (run, sizeof (float) * 2, "scores", error)) == NULL))
     return FALSE;
+  if (run->regression) {
+    int t = run->n_targets;
+    if ((run->targets_device =
+           try_device (run, sizeof (float) * max_batch * t, "targets", error)) == NULL)
+      return FALSE;
+    run->sum_sq_error = g_new0 (double, t);
+    run->sum_abs_error = g_new0 (double, t);
+    run->sum_u = g_new0 (double, t);
+    run->sum_u2 = g_new0 (double, t);
+    p->n_targets = t;
+    p->target_mse = g_new0 (double, t);
+    p->target_mae = g_new0 (double, t);
+    p->target_r2 = g_new0 (double, t);
+    if (wants (run, LAM_PREDICT_VALUES) &&
+        (p->values = try_host (n * t, sizeof (float), "predicted values", error)) == NULL)
+      return FALSE;
+  }
   if (need_classes &&
       ((run->predicted_device =
           try_device (run, sizeof (gint32) * max_batch, "predicted classes", error)) == NULL ||
@@ -281,10 +353,40 @@ run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int datase
   return TRUE;
 }
 
-/* Runs one batch of `batch` prepared images, the first of which is image
- * `start` of the call. */
+/* A regression batch's figures in the targets' units: each output
+ * un-standardised as an exported script does it (in float), against the
+ * dataset's own targets of the rows in indices. */
 static void
-run_batch (Run *run, const float *images, const gint32 *labels, int start, int batch)
+add_regression (Run *run, const guint32 *indices, int start, int batch)
+{
+  const LamDataset *ds = run->dataset;
+  LamPrediction *p = run->prediction;
+  int t = run->n_targets;
+  for (int i = 0; i < batch; i++) {
+    const float *out = run->outputs_host + (gsize) i * run->n_out;
+    const float *y = ds->targets + (gsize) indices[i] * t;
+    for (int j = 0; j < t; j++) {
+      float mean = ds->target_mean != NULL ? ds->target_mean[j] : 0.0f;
+      float std = ds->target_std != NULL ? ds->target_std[j] : 1.0f;
+      float value = out[j] * std + mean;
+      if (p->values != NULL)
+        p->values[(gsize) (start + i) * t + j] = value;
+      double e = (double) value - y[j];
+      double u = (double) y[j] - mean;
+      run->sum_sq_error[j] += e * e;
+      run->sum_abs_error[j] += fabs (e);
+      run->sum_u[j] += u;
+      run->sum_u2[j] += u * u;
+    }
+  }
+}
+
+/* Runs one batch of `batch` prepared images, the first of which is image
+ * `start` of the call; for a regression table, with their standardised
+ * targets and their rows in the dataset. */
+static void
+run_batch (Run *run, const float *images, const gint32 *labels, const float *targets,
+           const guint32 *indices, int start, int batch)
 {
   LamModel *model = run->model;
   LamBackend *be = run->backend;
@@ -295,7 +397,11 @@ run_batch (Run *run, const float *images, const gint32 *labels, int start, int b
   be->upload (be, lam_model_get_input (model), images, sizeof (float) * run->input_numel * batch);
   lam_model_forward (model, batch, FALSE, 0);
 
-  if (run->labelled) {
+  if (run->regression) {
+    be->upload (be, run->targets_device, targets, sizeof (float) * run->n_targets * batch);
+    lam_model_loss_targets_scaled (model, run->loss_kind, run->targets_device, batch,
+                                   gradient ? 1.0f : 1.0f / (float) batch, &run->sums_device[0]);
+  } else if (run->labelled) {
     be->upload (be, run->labels_device, labels, sizeof (gint32) * batch);
     /* The loss's output gradient is the per-image one (scale 1) when the
      * input gradient is the loss's; the sum is the same either way. */
@@ -337,8 +443,14 @@ run_batch (Run *run, const float *images, const gint32 *labels, int start, int b
       if (p->confidence != NULL)
         p->confidence[start + i] = probs[run->predicted_host[i]];
       if (p->losses != NULL)
-        p->losses[start + i] = (float) lam_loss_of_outputs (run->loss_kind, x, n_out, labels[i]);
+        p->losses[start + i] =
+          run->regression
+            ? (float) lam_loss_of_outputs_targets (run->loss_kind, x, n_out,
+                                                   targets + (gsize) i * run->n_targets)
+            : (float) lam_loss_of_outputs (run->loss_kind, x, n_out, labels[i]);
     }
+    if (run->regression)
+      add_regression (run, indices, start, batch);
   }
 
   for (int k = 0; k < p->n_layers; k++) {
@@ -374,7 +486,21 @@ run_finish (Run *run)
     run->backend->download (run->backend, sums, run->sums_device, sizeof sums);
     p->mean_loss = (double) sums[0] / p->n_images;
     p->n_correct = (gsize) sums[1];
-    p->accuracy = (double) sums[1] / p->n_images;
+    p->accuracy = run->regression ? NAN : (double) sums[1] / p->n_images;
+  }
+  if (run->regression && p->n_images > 0) {
+    double n = p->n_images;
+    p->mse = p->mae = p->r2 = 0;
+    for (int j = 0; j < run->n_targets; j++) {
+      double ss_tot = run->sum_u2[j] - run->sum_u[j] * run->sum_u[j] / n;
+      double ss_res = run->sum_sq_error[j];
+      p->target_mse[j] = ss_res / n;
+      p->target_mae[j] = run->sum_abs_error[j] / n;
+      p->target_r2[j] = ss_tot > 0 ? 1 - ss_res / ss_tot : ss_res == 0 ? 1 : 0;
+      p->mse += p->target_mse[j] / run->n_targets;
+      p->mae += p->target_mae[j] / run->n_targets;
+      p->r2 += p->target_r2[j] / run->n_targets;
+    }
   }
   run->prediction = NULL;
   run_clear (run);
@@ -400,17 +526,36 @@ lam_model_predict (LamModel *model, const LamDataset *dataset, const guint32 *in
                    const LamPredictRequest *request, GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (model != NULL && dataset != NULL, NULL);
-  g_return_val_if_fail (mean != NULL && std != NULL, NULL);
+  g_return_val_if_fail ((mean != NULL && std != NULL) || dataset->features != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   g_autofree char *what = g_strdup_printf ("the images of %s", dataset->name);
   if (!check_input (model, lam_dataset_image_size (dataset), what, error))
     return NULL;
   int n_out = lam_model_get_n_classes (model);
-  if (dataset->n_classes > n_out) {
+  LamLossKind loss = lam_model_spec_get_loss (lam_model_get_spec (model));
+  if (dataset->task == LAM_TASK_REGRESSION) {
+    if (n_out != dataset->n_targets) {
+      g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
+                   "the model gives %d outputs, but %s has %d targets", n_out, dataset->name,
+                   dataset->n_targets);
+      return NULL;
+    }
+    if (!lam_loss_kind_is_regression (loss)) {
+      g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
+                   "the model's loss %s compares outputs with classes, but %s holds numbers to "
+                   "predict: use mse or l1", lam_loss_kind_to_string (loss), dataset->name);
+      return NULL;
+    }
+  } else if (dataset->n_classes > n_out) {
     g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
                  "the model gives %d outputs, but %s has %d classes", n_out, dataset->name,
                  dataset->n_classes);
+    return NULL;
+  } else if (loss == LAM_LOSS_L1) {
+    g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
+                 "the model's loss l1 compares outputs with numbers, but %s holds classes",
+                 dataset->name);
     return NULL;
   }
   gsize n = indices != NULL ? n_indices : (gsize) dataset->n;
@@ -421,15 +566,17 @@ lam_model_predict (LamModel *model, const LamDataset *dataset, const guint32 *in
   }
 
   Run run;
-  if (!run_init (&run, model, (int) n, TRUE, dataset->n_classes, request, error)) {
+  if (!run_init (&run, model, (int) n, TRUE, dataset->n_classes, dataset, request, error)) {
     run_clear (&run);
     return NULL;
   }
 
   LamLoaderConfig config = lam_loader_config_default ();
   config.batch_size = lam_model_get_max_batch (model);
-  memcpy (config.mean, mean, sizeof config.mean);
-  memcpy (config.std, std, sizeof config.std);
+  if (mean != NULL && std != NULL) {
+    memcpy (config.mean, mean, sizeof config.mean);
+    memcpy (config.std, std, sizeof config.std);
+  }
   g_autoptr (LamLoader) loader = lam_loader_new (dataset, indices, n, &config);
   lam_loader_start_epoch (loader, 0);
   const LamBatch *batch;
@@ -440,7 +587,8 @@ lam_model_predict (LamModel *model, const LamDataset *dataset, const guint32 *in
       run_clear (&run);
       return NULL;
     }
-    run_batch (&run, batch->images, batch->labels, start, batch->size);
+    run_batch (&run, batch->images, batch->labels, batch->targets, batch->indices, start,
+               batch->size);
     start += batch->size;
   }
   return run_finish (&run);
@@ -462,8 +610,13 @@ lam_model_predict_inputs (LamModel *model, const float *inputs, int n, const gin
       return NULL;
     }
 
+  if (labels != NULL && lam_model_spec_get_loss (lam_model_get_spec (model)) == LAM_LOSS_L1) {
+    g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
+                 "the model's loss l1 compares outputs with numbers, not with labels");
+    return NULL;
+  }
   Run run;
-  if (!run_init (&run, model, n, labels != NULL, 0, request, error)) {
+  if (!run_init (&run, model, n, labels != NULL, 0, NULL, request, error)) {
     run_clear (&run);
     return NULL;
   }
@@ -471,7 +624,7 @@ lam_model_predict_inputs (LamModel *model, const float *inputs, int n, const gin
   for (int start = 0; start < n; start += max_batch) {
     int batch = MIN (max_batch, n - start);
     run_batch (&run, inputs + (gsize) start * run.input_numel,
-               labels != NULL ? labels + start : NULL, start, batch);
+               labels != NULL ? labels + start : NULL, NULL, NULL, start, batch);
   }
   return run_finish (&run);
 }

@@ -29,7 +29,10 @@ typedef enum
 
 /* What to keep per image. The summary (accuracy and mean loss, for
  * labelled images) is always computed, on the device, as the trainer
- * computes its training metrics. */
+ * computes its training metrics. A regression table (LAM_TASK_REGRESSION)
+ * has no classes: it is asked for outputs, values, losses, layers or the
+ * input gradient of the loss; probabilities, classes, confidence, a
+ * confusion matrix and the gradient of a class score are refused. */
 typedef enum
 {
   LAM_PREDICT_OUTPUTS = 1 << 0,       /* the last layer's output, n_outputs floats */
@@ -39,7 +42,8 @@ typedef enum
   LAM_PREDICT_LOSSES = 1 << 4,        /* each image's loss, in double on the host */
   LAM_PREDICT_CONFUSION = 1 << 5,     /* rows true class, columns predicted */
   LAM_PREDICT_LAYERS = 1 << 6,        /* the outputs of request->layers */
-  LAM_PREDICT_INPUT_GRADIENT = 1 << 7 /* d(request->gradient_of)/d(input) per image */
+  LAM_PREDICT_INPUT_GRADIENT = 1 << 7, /* d(request->gradient_of)/d(input) per image */
+  LAM_PREDICT_VALUES = 1 << 8          /* regression: the predictions in the targets' units */
 } LamPredictFlags;
 
 /* Values of LamPredictRequest.gradient_of besides a class index. */
@@ -91,13 +95,30 @@ typedef struct
   gsize *layer_numel;
   float **layer_outputs;
   float *input_gradient; /* (n_images, input numel) */
+
+  /* A regression table (else 0, NaN and NULL): the loss above is on the
+   * standardised targets, as training computes it; these are in the
+   * targets' own units, the model's outputs being un-standardised
+   * (output × target_std + target_mean) first. mse and mae are the means
+   * over every row and target (PyTorch's MSELoss and L1Loss on the raw
+   * values); r2 is the mean over the targets of each one's coefficient of
+   * determination 1 - SS_res / SS_tot about the evaluated rows' own mean
+   * (scikit-learn's r2_score; a constant target's is 1 when predicted
+   * exactly, else 0). */
+  int n_targets;
+  double mse, mae, r2;
+  double *target_mse; /* (n_targets) each */
+  double *target_mae;
+  double *target_r2;
+  float *values;      /* LAM_PREDICT_VALUES: (n_images, n_targets) */
 } LamPrediction;
 
 void lam_prediction_free (LamPrediction *prediction);
 
 /* Runs model over the dataset images listed in indices (all of them, in
  * order, when NULL), normalised with mean and std (per channel) as the
- * loader does. Checks between batches whether cancellable was cancelled.
+ * loader does (a table's rows are standardised by its own statistics, and
+ * mean and std are not read: they may be NULL). Checks between batches whether cancellable was cancelled.
  * NULL with LAM_PREDICT_ERROR_MISMATCH when the images do not have the
  * model's input size, G_IO_ERROR_CANCELLED when cancelled. */
 LamPrediction *lam_model_predict (LamModel *model, const LamDataset *dataset,
@@ -120,6 +141,9 @@ void lam_outputs_to_probabilities (const LamModelSpec *spec, const float *output
 
 /* One image's loss as the backends define it (lam-backend.h), in double. */
 double lam_loss_of_outputs (LamLossKind kind, const float *outputs, int n, int label);
+/* One row's regression loss (mse or l1) against n real targets, in double. */
+double lam_loss_of_outputs_targets (LamLossKind kind, const float *outputs, int n,
+                                    const float *targets);
 
 /* The layer whose outputs are the model's features for its last layer: the
  * input of the last linear layer (the layer before it), or -1 (the input)

@@ -43,6 +43,8 @@ struct _LamTrainer
   float mean[3];
   float std[3];
   gint32 *labels_device; /* max batch */
+  float *targets_device; /* max batch × n_targets: a regression's standardised targets */
+  gboolean regression;
   /* Sums of the loss and of the correct answers, in pairs: [0, 1] this
    * step's, [2, 3] since the last report, [4, 5] since the epoch began.
    * Each step's pair is added to the other two, so an epoch's figures are
@@ -133,6 +135,9 @@ lam_trainer_event_free (LamTrainerEvent *event)
   lam_confusion_free (event->confusion);
   g_free (event->shown_indices);
   g_free (event->shown_predicted);
+  g_free (event->test_target_mse);
+  g_free (event->test_target_mae);
+  g_free (event->test_target_r2);
   g_free (event);
 }
 
@@ -147,6 +152,9 @@ event_new (LamTrainer *self, LamTrainerEventKind kind)
   event->val_loss = event->val_accuracy = NAN;
   event->test_loss = event->test_accuracy = NAN;
   event->seconds = event->samples_per_second = NAN;
+  event->mse = event->mae = event->r2 = NAN;
+  event->val_mse = event->val_mae = event->val_r2 = NAN;
+  event->test_mse = event->test_mae = event->test_r2 = NAN;
   event->lr = lam_optimizer_get_lr (self->optimizer);
   return event;
 }
@@ -242,10 +250,47 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
                  train->width);
     return NULL;
   }
+  gboolean regression = train->task == LAM_TASK_REGRESSION;
+  if (test != NULL && (test->task != train->task || test->n_targets != train->n_targets ||
+                       (test->features == NULL) != (train->features == NULL))) {
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA,
+                 "the test part (%s) is not the same kind of data as the training part (%s)",
+                 test->name, train->name);
+    return NULL;
+  }
+  if (train->features != NULL && (config->crop_padding > 0 || config->hflip)) {
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG,
+                 "%s is a table of numbers: random crops and flips apply to images only",
+                 train->name);
+    return NULL;
+  }
 
   g_autoptr (LamModelSpec) own_spec = lam_model_spec_copy (spec);
   own_spec->has_input = TRUE;
-  own_spec->input = lam_shape_chw (train->channels, train->height, train->width);
+  own_spec->input = lam_dataset_get_input_shape (train);
+  /* A regression compares outputs with numbers: mse unless the spec says
+   * l1, and never a loss against classes (a spec ending in log_softmax
+   * implies nll, which is refused rather than silently replaced). */
+  LamLossKind loss = lam_model_spec_get_loss (own_spec);
+  if (regression && !own_spec->has_loss && loss == LAM_LOSS_CROSS_ENTROPY) {
+    own_spec->has_loss = TRUE;
+    own_spec->loss = loss = LAM_LOSS_MSE;
+  }
+  if (regression && !lam_loss_kind_is_regression (loss)) {
+    g_autofree char *targets = train->target_names ? g_strjoinv (", ", train->target_names)
+                                                   : g_strdup ("?");
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA,
+                 "the loss %s compares outputs with classes, but %s holds numbers to predict "
+                 "(%s: a regression): use the loss mse or l1",
+                 lam_loss_kind_to_string (loss), train->name, targets);
+    return NULL;
+  }
+  if (!regression && loss == LAM_LOSS_L1) {
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA,
+                 "the loss l1 compares outputs with numbers, but %s holds classes: use "
+                 "cross_entropy (or mse against one-hot classes)", train->name);
+    return NULL;
+  }
 
   LamTrainer *self = g_new0 (LamTrainer, 1);
   self->spec = g_steal_pointer (&own_spec);
@@ -253,6 +298,7 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   self->test_set = test;
   self->backend = backend;
   self->config = *config;
+  self->regression = regression;
   self->requested_lr = NAN;
   self->base_lr = config->optimizer.lr;
   g_mutex_init (&self->lock);
@@ -290,6 +336,14 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   if (self->model == NULL)
     goto fail;
   int n_classes = lam_model_get_n_classes (self->model);
+  if (regression && n_classes != train->n_targets) {
+    g_autofree char *targets = g_strjoinv (", ", train->target_names);
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA,
+                 "the model ends with %d output%s but %s has %d target%s (%s): make the last "
+                 "layer linear:%d", n_classes, n_classes == 1 ? "" : "s", train->name,
+                 train->n_targets, train->n_targets == 1 ? "" : "s", targets, train->n_targets);
+    goto fail;
+  }
   if (n_classes < train->n_classes) {
     g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_DATA,
                  "the model ends with %d outputs but %s has %d classes: make the last layer "
@@ -303,11 +357,14 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   lam_optimizer_set_n_trained (self->optimizer, lam_model_get_plan (self->model)->n_trainable);
 
   self->labels_device = backend->alloc (backend, sizeof (gint32) * config->batch_size);
+  if (regression)
+    self->targets_device =
+      backend->alloc (backend, sizeof (float) * config->batch_size * train->n_targets);
   self->sums_device = backend->alloc (backend, sizeof (float) * SUMS_N);
   self->shown_device = backend->alloc (backend, sizeof (gint32) * LAM_TRAINER_MAX_SHOWN);
   self->snapshot = g_try_new (float, lam_model_get_n_params (self->model));
   if (self->labels_device == NULL || self->sums_device == NULL || self->shown_device == NULL ||
-      self->snapshot == NULL) {
+      self->snapshot == NULL || (regression && self->targets_device == NULL)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
                  "out of memory for the training buffers");
     goto fail;
@@ -375,6 +432,8 @@ lam_trainer_free (LamTrainer *self)
 
   if (self->labels_device != NULL)
     self->backend->free (self->backend, self->labels_device);
+  if (self->targets_device != NULL)
+    self->backend->free (self->backend, self->targets_device);
   if (self->sums_device != NULL)
     self->backend->free (self->backend, self->sums_device);
   if (self->shown_device != NULL)
@@ -568,18 +627,28 @@ train_thread (gpointer data)
 
       backend->upload (backend, lam_model_get_input (model), batch->images,
                        sizeof (float) * image_floats * batch->size);
-      backend->upload (backend, self->labels_device, batch->labels,
-                       sizeof (gint32) * batch->size);
+      if (self->regression)
+        backend->upload (backend, self->targets_device, batch->targets,
+                         sizeof (float) * n_classes * batch->size);
+      else
+        backend->upload (backend, self->labels_device, batch->labels,
+                         sizeof (gint32) * batch->size);
       /* A different dropout mask every step, reproducible from the seed. */
       guint64 step_seed = self->config.seed * 0x9E3779B97F4A7C15ull + (guint64) step;
       lam_model_forward (model, batch->size, TRUE, step_seed);
       backend->fill (backend, step_sums, 2, 0);
-      lam_model_loss (model, loss_kind, self->labels_device, batch->size, &step_sums[0]);
-      backend->count_correct (backend, lam_model_get_output (model), self->labels_device,
-                              batch->size, n_classes, &step_sums[1]);
+      if (self->regression) {
+        /* No classes to count: the regression figures come at the epoch's end. */
+        lam_model_loss_targets (model, loss_kind, self->targets_device, batch->size,
+                                &step_sums[0]);
+      } else {
+        lam_model_loss (model, loss_kind, self->labels_device, batch->size, &step_sums[0]);
+        backend->count_correct (backend, lam_model_get_output (model), self->labels_device,
+                                batch->size, n_classes, &step_sums[1]);
+      }
       /* What the model made of the first images, for a class watching a
        * slow run; a fast one pays nothing for it. */
-      int n_shown = paced ? MIN (batch->size, LAM_TRAINER_MAX_SHOWN) : 0;
+      int n_shown = paced && !self->regression ? MIN (batch->size, LAM_TRAINER_MAX_SHOWN) : 0;
       if (n_shown > 0)
         backend->argmax_rows (backend, lam_model_get_output (model), n_shown, n_classes,
                               self->shown_device);
@@ -669,7 +738,7 @@ train_thread (gpointer data)
       event->epoch = epoch;
       event->batch = batch_index;
       event->loss = sums[0] / report_samples;
-      event->accuracy = sums[1] / report_samples;
+      event->accuracy = self->regression ? NAN : sums[1] / report_samples;
       double seconds = (g_get_monotonic_time () - epoch_start - paused_us) / 1e6;
       event->seconds = seconds;
       event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
@@ -694,9 +763,24 @@ train_thread (gpointer data)
     event->epoch = epoch;
     event->batch = batch_index;
     event->loss = epoch_samples ? (double) epoch_totals[0] / epoch_samples : NAN;
-    event->accuracy = epoch_samples ? (double) epoch_totals[1] / epoch_samples : NAN;
+    event->accuracy = epoch_samples && !self->regression
+                        ? (double) epoch_totals[1] / epoch_samples
+                        : NAN;
     event->seconds = seconds;
     event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
+    if (self->regression) {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LamPrediction) fit =
+        lam_model_predict (model, self->train_set, self->split->train, self->split->n_train,
+                           self->mean, self->std, NULL, NULL, &error);
+      if (fit != NULL) {
+        event->mse = fit->mse;
+        event->mae = fit->mae;
+        event->r2 = fit->r2;
+      } else {
+        g_warning ("evaluating the training split failed: %s", error->message);
+      }
+    }
     if (self->split->n_val > 0) {
       g_autoptr (GError) error = NULL;
       g_autoptr (LamPrediction) val =
@@ -705,6 +789,9 @@ train_thread (gpointer data)
       if (val != NULL) {
         event->val_accuracy = val->accuracy;
         event->val_loss = val->mean_loss;
+        event->val_mse = val->mse;
+        event->val_mae = val->mae;
+        event->val_r2 = val->r2;
       } else {
         g_warning ("validation failed: %s", error->message);
         event->val_accuracy = event->val_loss = NAN;
@@ -724,7 +811,7 @@ train_thread (gpointer data)
     event->step = step;
     event->epoch = self->config.epochs - 1;
     LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
-    request.what = LAM_PREDICT_CONFUSION;
+    request.what = self->regression ? 0 : LAM_PREDICT_CONFUSION;
     request.confusion_classes = MAX (n_classes, self->test_set->n_classes);
     g_autoptr (GError) error = NULL;
     g_autoptr (LamPrediction) test = lam_model_predict (model, self->test_set, NULL, 0, self->mean,
@@ -733,10 +820,20 @@ train_thread (gpointer data)
       event->test_accuracy = test->accuracy;
       event->test_loss = test->mean_loss;
       event->confusion = g_steal_pointer (&test->confusion);
+      event->test_mse = test->mse;
+      event->test_mae = test->mae;
+      event->test_r2 = test->r2;
+      if (self->regression) {
+        event->n_targets = test->n_targets;
+        event->test_target_mse = g_steal_pointer (&test->target_mse);
+        event->test_target_mae = g_steal_pointer (&test->target_mae);
+        event->test_target_r2 = g_steal_pointer (&test->target_r2);
+      }
     } else {
       g_warning ("testing failed: %s", error->message);
       event->test_accuracy = event->test_loss = NAN;
-      event->confusion = lam_confusion_new (request.confusion_classes);
+      if (!self->regression)
+        event->confusion = lam_confusion_new (request.confusion_classes);
     }
     post_event (self, event);
   }
@@ -937,6 +1034,13 @@ lam_trainer_set_start (LamTrainer *self, const LamTrainerStart *start, GError **
   self->snapshot_step = start->step;
   g_mutex_unlock (&self->snapshot_lock);
   return TRUE;
+}
+
+LamTask
+lam_trainer_get_task (LamTrainer *self)
+{
+  g_return_val_if_fail (self != NULL, LAM_TASK_CLASSIFICATION);
+  return self->regression ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
 }
 
 void

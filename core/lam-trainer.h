@@ -67,7 +67,8 @@ typedef enum
   LAM_TRAINER_EVENT_PROGRESS, /* every report_every steps (every step while paced), after a
                                * single step and before a pause */
   LAM_TRAINER_EVENT_EPOCH,    /* an epoch ended: train and validation figures */
-  LAM_TRAINER_EVENT_TEST,     /* test-set evaluation: accuracy, loss, confusion */
+  LAM_TRAINER_EVENT_TEST,     /* test-set evaluation: accuracy, loss, confusion (regression:
+                               * loss, MSE, MAE, R²) */
   LAM_TRAINER_EVENT_PAUSED,
   LAM_TRAINER_EVENT_RESUMED,
   LAM_TRAINER_EVENT_LR_CHANGED,
@@ -85,7 +86,7 @@ typedef struct
   int batch;              /* batches done in this epoch */
   int batches_per_epoch;
   double loss;            /* PROGRESS: mean since the last report; EPOCH: over the epoch */
-  double accuracy;
+  double accuracy;        /* NAN for regression */
   double val_loss;        /* NAN without a validation set */
   double val_accuracy;
   double test_loss;       /* TEST */
@@ -95,13 +96,29 @@ typedef struct
   double lr;
   gboolean stopped;       /* FINISHED: ended by stop, divergence or error */
   char *message;          /* owned: DIVERGED, ERROR, and a word for others; may be NULL */
-  LamConfusion *confusion; /* owned: TEST */
+  LamConfusion *confusion; /* owned: TEST of a classification */
+  /* Regression (NAN otherwise): mean squared error, mean absolute error
+   * and R² in the targets' own units, averaged over the targets (see
+   * LamPrediction); the loss above stays the one optimised, on the
+   * standardised targets. EPOCH: mse, mae and r2 over the training split
+   * with the weights at the epoch's end (as the tutorials evaluate the
+   * whole training set after an epoch), val_ over the validation split;
+   * TEST: test_ over the test set. */
+  double mse, mae, r2;
+  double val_mse, val_mae, val_r2;
+  double test_mse, test_mae, test_r2;
+  /* TEST of a regression: each target's figures (n_targets each, owned). */
+  int n_targets;
+  double *test_target_mse;
+  double *test_target_mae;
+  double *test_target_r2;
   /* PROGRESS while paced: the first images of the batch just trained, at
    * most LAM_TRAINER_MAX_SHOWN (0 and NULL otherwise). */
   int n_shown;
   guint32 *shown_indices;   /* owned: their indices in the training dataset */
   gint32 *shown_predicted;  /* owned: the class the model gave each, in this step's
-                             * forward pass (before the step's update) */
+                             * forward pass (before the step's update); never for a
+                             * regression */
 } LamTrainerEvent;
 
 void lam_trainer_event_free (LamTrainerEvent *event);
@@ -110,8 +127,17 @@ typedef void (*LamTrainerEventFunc) (const LamTrainerEvent *event, gpointer user
 
 typedef struct _LamTrainer LamTrainer;
 
-/* The spec's input is set from the dataset. Datasets and backend are
- * borrowed and must outlive the trainer. test may be NULL. */
+/* The spec's input is set from the dataset (lam_dataset_get_input_shape).
+ * Datasets and backend are borrowed and must outlive the trainer. test may
+ * be NULL.
+ *
+ * A regression table (LAM_TASK_REGRESSION) trains on its standardised
+ * targets with the spec's loss, mse when the spec names none (and does
+ * not end in log_softmax, which implies nll); the model
+ * must give exactly n_targets outputs, and a loss against classes
+ * (cross_entropy, nll) is refused (LAM_TRAINER_ERROR_DATA), as is l1 for
+ * classes. A table is never augmented: crop padding or flips are refused
+ * (LAM_TRAINER_ERROR_CONFIG). */
 LamTrainer *lam_trainer_new (const LamModelSpec *spec, const LamDataset *train,
                              const LamDataset *test, LamBackend *backend,
                              const LamTrainerConfig *config, GError **error);
@@ -193,5 +219,7 @@ gboolean lam_trainer_get_position (LamTrainer *trainer, int *epochs_done, int *b
                                    gint64 *step);
 /* Normalisation in use (after normalize_from_data). */
 void lam_trainer_get_normalization (LamTrainer *trainer, float *mean, float *std);
+/* The task of the training dataset. */
+LamTask lam_trainer_get_task (LamTrainer *trainer);
 
 G_END_DECLS

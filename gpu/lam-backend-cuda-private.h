@@ -164,6 +164,10 @@ void lam_cuda_nll (LamBackend *self, const float *x, const int32_t *labels, int 
                    float grad_scale, float *dx, float *loss_acc);
 void lam_cuda_mse (LamBackend *self, const float *x, const int32_t *labels, int rows, int cols,
                    float grad_scale, float *dx, float *loss_acc);
+void lam_cuda_mse_targets (LamBackend *self, const float *x, const float *targets, int rows,
+                           int cols, float grad_scale, float *dx, float *loss_acc);
+void lam_cuda_l1_targets (LamBackend *self, const float *x, const float *targets, int rows,
+                          int cols, float grad_scale, float *dx, float *loss_acc);
 void lam_cuda_argmax_rows (LamBackend *self, const float *x, int rows, int cols, int32_t *out);
 void lam_cuda_count_correct (LamBackend *self, const float *x, const int32_t *labels, int rows,
                              int cols, float *correct_acc);

@@ -1,5 +1,6 @@
-/* loss.cu: the fused losses (gradient and summed loss in one pass), argmax
- * and the count of correct rows.
+/* loss.cu: the fused losses (gradient and summed loss in one pass) against
+ * labels and against real-valued targets, argmax and the count of correct
+ * rows.
  *
  * A loss takes one warp per row; each block adds its rows' losses into the
  * device accumulator with a single atomicAdd. A label outside [0, cols)
@@ -114,6 +115,87 @@ lam_cuda_mse (LamBackend *self, const float *x, const int32_t *labels, int rows,
               float grad_scale, float *dx, float *loss_acc)
 {
   run_loss<LOSS_MSE> (self, "mse", x, labels, rows, cols, grad_scale, dx, loss_acc);
+}
+
+typedef enum
+{
+  TARGET_MSE,
+  TARGET_L1,
+} TargetLoss;
+
+/* x (rows, cols), targets (rows, cols) -> dx (rows, cols) = d(loss * grad_scale)/dx;
+ * *loss_acc += sum of the row losses. One warp per row, as above; scale is
+ * the gradient's factor, rounded as the CPU backend rounds it. */
+template <TargetLoss kind>
+static __global__ void
+target_loss_kernel (const float *x, const float *targets, int rows, int cols, float scale,
+                    float *dx, float *loss_acc)
+{
+  __shared__ float row_loss[ROWS_PER_BLOCK];
+  int lane = threadIdx.x % LAM_CUDA_WARP, warp = threadIdx.x / LAM_CUDA_WARP;
+  int row = blockIdx.x * ROWS_PER_BLOCK + warp;
+  float loss = 0.0f;
+
+  if (row < rows) {
+    const float *in = x + (size_t) row * cols;
+    const float *t = targets + (size_t) row * cols;
+    float *grad = dx + (size_t) row * cols;
+    float sum = 0.0f;
+    for (int j = lane; j < cols; j += LAM_CUDA_WARP) {
+      float d = in[j] - t[j];
+      if (kind == TARGET_MSE) {
+        sum += d * d;
+        grad[j] = d * scale;
+      } else {
+        sum += fabsf (d);
+        grad[j] = (float) ((d > 0.0f) - (d < 0.0f)) * scale;
+      }
+    }
+    loss = lam_cuda_warp_sum (sum) * (1.0f / (float) cols);
+  }
+
+  if (lane == 0)
+    row_loss[warp] = loss;
+  __syncthreads ();
+  if (threadIdx.x == 0) {
+    float total = 0.0f;
+    for (int w = 0; w < ROWS_PER_BLOCK; w++)
+      total += row_loss[w];
+    atomicAdd (loss_acc, total);
+  }
+}
+
+template <TargetLoss kind>
+static void
+run_target_loss (LamBackend *self, const char *op, const float *x, const float *targets, int rows,
+                 int cols, float grad_scale, float *dx, float *loss_acc)
+{
+  if (rows <= 0 || cols <= 0)
+    return;
+  float inv_cols = 1.0f / (float) cols;
+  float scale = kind == TARGET_MSE ? 2.0f * inv_cols * grad_scale : inv_cols * grad_scale;
+  target_loss_kernel<kind><<<(rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK, LAM_CUDA_THREADS, 0,
+                             lam_cuda_context (self)->stream>>> (x, targets, rows, cols, scale, dx,
+                                                                 loss_acc);
+  LAM_CUDA_LAUNCHED (self, op);
+}
+
+// x (rows, cols), targets (rows, cols) -> dx (rows, cols); *loss_acc += sum of row losses
+void
+lam_cuda_mse_targets (LamBackend *self, const float *x, const float *targets, int rows, int cols,
+                      float grad_scale, float *dx, float *loss_acc)
+{
+  run_target_loss<TARGET_MSE> (self, "mse_targets", x, targets, rows, cols, grad_scale, dx,
+                               loss_acc);
+}
+
+// x (rows, cols), targets (rows, cols) -> dx (rows, cols); *loss_acc += sum of row losses
+void
+lam_cuda_l1_targets (LamBackend *self, const float *x, const float *targets, int rows, int cols,
+                     float grad_scale, float *dx, float *loss_acc)
+{
+  run_target_loss<TARGET_L1> (self, "l1_targets", x, targets, rows, cols, grad_scale, dx,
+                              loss_acc);
 }
 
 /* The first maximum of a row, as the CPU backend finds it (a NaN never

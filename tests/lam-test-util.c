@@ -1,6 +1,8 @@
 #include "lam-test-util.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
 
 void
 lam_test_settle (int ms)
@@ -101,4 +103,86 @@ lam_test_write_bars_dataset (int n, int n_classes)
     lam_test_write_idx (label_path, 0x801, 1, label_dims, labels, (gsize) n);
   }
   return dir;
+}
+
+/* "%.6f" whatever the locale. */
+static void
+append_number (GString *s, const char *before, double value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_string_append (s, before);
+  g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.6f", value));
+}
+
+/* A standard normal number (Box–Muller). */
+static double
+gaussian (GRand *rng)
+{
+  double u = g_rand_double_range (rng, 1e-12, 1.0), v = g_rand_double (rng);
+  return sqrt (-2 * log (u)) * cos (2 * G_PI * v);
+}
+
+void
+lam_test_write_linear_csv (const char *path, int n, int d, int k, double noise, guint32 seed,
+                           double *weights, double *bias)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  g_autofree double *w = g_new (double, (gsize) k * d);
+  g_autofree double *b = g_new (double, k);
+  for (int t = 0; t < k; t++) {
+    b[t] = g_rand_double_range (rng, -50, 50);
+    for (int j = 0; j < d; j++)
+      w[t * d + j] = g_rand_double_range (rng, -3, 3);
+  }
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (int j = 0; j < d; j++)
+    g_string_append_printf (s, "%sx%d", j ? "," : "", j + 1);
+  for (int t = 0; t < k; t++)
+    g_string_append_printf (s, ",y%d", t + 1);
+  g_string_append_c (s, '\n');
+  g_autofree double *x = g_new (double, d);
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < d; j++) {
+      x[j] = g_rand_double_range (rng, 0, 10.0 * (j + 1));
+      append_number (s, j ? "," : "", x[j]);
+    }
+    for (int t = 0; t < k; t++) {
+      double y = b[t] + noise * gaussian (rng);
+      for (int j = 0; j < d; j++)
+        y += w[t * d + j] * x[j];
+      append_number (s, ",", y);
+    }
+    g_string_append_c (s, '\n');
+  }
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, s->str, (gssize) s->len, &error);
+  g_assert_no_error (error);
+  if (weights != NULL)
+    memcpy (weights, w, sizeof (double) * k * d);
+  if (bias != NULL)
+    memcpy (bias, b, sizeof (double) * k);
+}
+
+void
+lam_test_write_blobs_csv (const char *path, int n, int d, int n_classes, guint32 seed)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (seed);
+  g_autofree double *centres = g_new (double, (gsize) n_classes * d);
+  for (int c = 0; c < n_classes * d; c++)
+    centres[c] = g_rand_double_range (rng, -4, 4);
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (int j = 0; j < d; j++)
+    g_string_append_printf (s, "x%d,", j + 1);
+  g_string_append (s, "class\n");
+  for (int i = 0; i < n; i++) {
+    int c = g_rand_int_range (rng, 0, n_classes);
+    for (int j = 0; j < d; j++) {
+      append_number (s, "", centres[c * d + j] + gaussian (rng));
+      g_string_append_c (s, ',');
+    }
+    g_string_append_printf (s, "c%d\n", c);
+  }
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, s->str, (gssize) s->len, &error);
+  g_assert_no_error (error);
 }

@@ -31,6 +31,18 @@ GByteArray *lam_test_idx_bytes (guint8 type, guint rank, const guint32 *dims, co
  * lam_test_remove_tree. */
 char *lam_test_write_bars_dataset (int n, int n_classes);
 
+/* A CSV table of n rows for regression: inputs x1..xd, each uniform in
+ * [0, 10 × (j+1)) (so their scales differ), and targets y1..yk =
+ * bias[k] + Σ_j weight[k][j] × x_j + noise × N(0, 1), with bias in [-50, 50)
+ * and weights in [-3, 3) drawn from seed; values written with 6 decimals.
+ * weights (k × d) and bias (k) may be NULL; else they receive the rule. */
+void lam_test_write_linear_csv (const char *path, int n, int d, int k, double noise,
+                                guint32 seed, double *weights, double *bias);
+/* A CSV table of n rows for classification: inputs x1..xd around one of
+ * n_classes centres (coordinates in [-4, 4) from seed) with spread 1, and a
+ * text column "class" naming the centre ("c0", "c1"...). */
+void lam_test_write_blobs_csv (const char *path, int n, int d, int n_classes, guint32 seed);
+
 /* Removes path: a folder with all below it, a file or a link; nothing when
  * it is not there. Fails the test when something cannot be removed. */
 void lam_test_remove_tree (const char *path);

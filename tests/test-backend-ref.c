@@ -716,6 +716,50 @@ test_loss (gconstpointer data)
   }
 }
 
+/* Regression losses: the fast ops against the reference, on predictions
+ * and targets of the same scale; for l1 some exact ties, whose gradient is
+ * 0 in both. */
+static void
+test_loss_targets (gconstpointer data)
+{
+  gboolean l1 = GPOINTER_TO_INT (data);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (165 + l1);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (row_shapes); s++) {
+    int rows = row_shapes[s][0], cols = row_shapes[s][1];
+    size_t n = (size_t) rows * cols;
+    float grad_scale = 1.0f / (float) rows;
+    g_autofree float *x = logits (rand, rows, cols, 0.0f);
+    g_autofree float *t = logits (rand, rows, cols, 0.5f);
+    for (size_t i = 0; i < n; i += 7)
+      x[i] = t[i];
+    g_autofree float *dx_fast = nan_floats (n), *dx_ref = nan_floats (n);
+    float loss_fast = 2.5f, loss_ref = 2.5f;
+    LamBackend *bes[2] = { fast, ref };
+    float *dxs[2] = { dx_fast, dx_ref };
+    float *losses[2] = { &loss_fast, &loss_ref };
+    for (int b = 0; b < 2; b++)
+      if (l1)
+        bes[b]->l1_targets (bes[b], x, t, rows, cols, grad_scale, dxs[b], losses[b]);
+      else
+        bes[b]->mse_targets (bes[b], x, t, rows, cols, grad_scale, dxs[b], losses[b]);
+
+    /* The gradient: a difference and a scale (a few roundings); l1's is a
+     * sign times a scale, the same in both. */
+    if (!check_rel ("dx", dx_fast, dx_ref, n, 4))
+      return;
+    /* The loss: per row a float sum of cols terms each below 81 (squares)
+     * or 9, summed over rows. */
+    double row_mag = l1 ? 9.0 : 81.0;
+    double tol = (cols + 4) * EPS * rows * row_mag + EPS * fabs (loss_ref);
+    if (!(fabs ((double) loss_fast - loss_ref) <= tol)) {
+      g_test_fail_printf ("loss %d×%d: fast %.9g, reference %.9g (tolerance %.3g)", rows, cols,
+                          loss_fast, loss_ref, tol);
+      return;
+    }
+  }
+}
+
 /* ---- dropout ---- */
 
 static void
@@ -1104,6 +1148,8 @@ main (int argc, char **argv)
   add ("/loss/softmax-xent", GINT_TO_POINTER (LOSS_SOFTMAX_XENT), test_loss, NULL);
   add ("/loss/nll", GINT_TO_POINTER (LOSS_NLL), test_loss, NULL);
   add ("/loss/mse", GINT_TO_POINTER (LOSS_MSE), test_loss, NULL);
+  add ("/loss/mse-targets", GINT_TO_POINTER (FALSE), test_loss_targets, NULL);
+  add ("/loss/l1-targets", GINT_TO_POINTER (TRUE), test_loss_targets, NULL);
   add ("/dropout", NULL, NULL, test_dropout);
   add ("/argmax-and-count", NULL, NULL, test_argmax);
   ADD_CASES ("/sgd", sgd_cases, sgd_names, test_sgd);

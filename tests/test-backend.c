@@ -824,6 +824,91 @@ test_loss (gconstpointer data)
   }
 }
 
+/* ---- losses against real targets (regression) ---- */
+
+static void
+run_target_loss (gboolean l1, const float *x, const float *targets, int rows, int cols,
+                 float grad_scale, float *dx, float *loss_acc)
+{
+  if (l1)
+    backend->l1_targets (backend, x, targets, rows, cols, grad_scale, dx, loss_acc);
+  else
+    backend->mse_targets (backend, x, targets, rows, cols, grad_scale, dx, loss_acc);
+}
+
+typedef struct
+{
+  gboolean l1;
+  const float *targets;
+  int rows, cols;
+  float grad_scale;
+  float *dx;
+} TargetProbe;
+
+static double
+target_loss_value (const float *x, gpointer data)
+{
+  TargetProbe *probe = data;
+  float loss = 0.0f;
+  run_target_loss (probe->l1, x, probe->targets, probe->rows, probe->cols, probe->grad_scale,
+                   probe->dx, &loss);
+  return (double) loss * probe->grad_scale;
+}
+
+static void
+test_loss_targets (gconstpointer data)
+{
+  gboolean l1 = GPOINTER_TO_INT (data);
+  static const int shapes[][2] = { { 4, 5 }, { 1, 3 }, { 7, 10 }, { 9, 1 } };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (21 + l1);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    int rows = shapes[s][0], cols = shapes[s][1];
+    size_t n = (size_t) rows * cols;
+    float grad_scale = 1.0f / (float) rows;
+    g_autofree float *x = random_floats (rand, n, -2, 2);
+    g_autofree float *t = random_floats (rand, n, -2, 2);
+    /* |x - t| is a kink at 0: central differences of step h see the
+     * slope only beyond h, so differences stay above 0.05, except one
+     * exact tie, where the gradient is 0 and so is a central difference. */
+    for (size_t i = 0; i < n; i++)
+      if (fabsf (x[i] - t[i]) < 0.05f)
+        x[i] = t[i] + (x[i] >= t[i] ? 0.1f : -0.1f);
+    x[n / 2] = t[n / 2];
+    g_autofree float *dx = nan_floats (n);
+    g_autofree float *want = g_new (float, n);
+    g_autofree float *fd = g_new (float, n);
+    g_autofree float *scratch = g_new (float, n);
+
+    // From the definitions in lam-backend.h, in double.
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      double d = (double) x[i] - t[i];
+      double sign = d > 0 ? 1 : d < 0 ? -1 : 0;
+      total += (l1 ? fabs (d) : d * d) / cols;
+      want[i] = (float) ((l1 ? sign : 2 * d) / cols * grad_scale);
+    }
+    g_assert_cmpfloat (want[n / 2], ==, 0);
+
+    float loss_acc = 2.5f;
+    run_target_loss (l1, x, t, rows, cols, grad_scale, dx, &loss_acc);
+    if (!check_close_scalar ("loss_acc", loss_acc, 2.5 + total, 1e-5, 1e-5))
+      return;
+    if (!check_close ("dx", dx, want, n, 1e-6, 1e-5))
+      return;
+    /* Exactly 0 where the prediction is the target. */
+    if (l1 && dx[n / 2] != 0.0f) {
+      g_test_fail_printf ("dx at x = t is %g, not 0", dx[n / 2]);
+      return;
+    }
+
+    TargetProbe probe = { l1, t, rows, cols, grad_scale, scratch };
+    finite_differences (target_loss_value, &probe, x, n, 1e-2f, fd);
+    if (!check_close ("dx vs finite differences", dx, fd, n, 5e-4, 1e-2))
+      return;
+  }
+}
+
 /* ---- dropout ---- */
 
 static void
@@ -1679,6 +1764,8 @@ main (int argc, char **argv)
                         test_loss);
   g_test_add_data_func ("/backend/loss/nll", GINT_TO_POINTER (LOSS_NLL), test_loss);
   g_test_add_data_func ("/backend/loss/mse", GINT_TO_POINTER (LOSS_MSE), test_loss);
+  g_test_add_data_func ("/backend/loss/mse-targets", GINT_TO_POINTER (FALSE), test_loss_targets);
+  g_test_add_data_func ("/backend/loss/l1-targets", GINT_TO_POINTER (TRUE), test_loss_targets);
 
   g_test_add_func ("/backend/dropout/fraction", test_dropout_fraction);
   g_test_add_func ("/backend/dropout/seed", test_dropout_seed);

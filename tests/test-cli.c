@@ -3,6 +3,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -590,6 +591,164 @@ test_open_project_file (void)
   lam_test_remove_tree (dir);
 }
 
+/* ---- tables of numbers ---- */
+
+/* The JSON lines of a run, parsed (each a JsonObject, in order). */
+static GPtrArray *
+json_lines (const char *out)
+{
+  GPtrArray *objects = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (int i = 0; lines[i] != NULL; i++) {
+    if (*lines[i] != '{')
+      continue;
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (parser, lines[i], -1, &error);
+    g_assert_no_error (error);
+    g_ptr_array_add (objects, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
+  }
+  return objects;
+}
+
+static JsonObject *
+find_event (GPtrArray *objects, const char *event)
+{
+  for (guint i = 0; i < objects->len; i++)
+    if (g_str_equal (json_object_get_string_member (objects->pdata[i], "event"), event))
+      return objects->pdata[i];
+  g_error ("no %s event", event);
+}
+
+/* The lesson of the tutorials' first chapter: crop yields from the weather,
+ * a linear model trained with MSE. The table's noise has variance 16
+ * (resources/tables/README.md): a model that learned the rule is near it. */
+static void
+test_table_crop_yields (void)
+{
+  g_autofree char *path =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "crop-yields.csv", NULL);
+  Result r = run_lamina ("train", "--data", path, "--inputs", "temperature,rainfall,humidity",
+                         "--targets", "apples,oranges", "--model", "linear:2", "--loss", "mse",
+                         "--optimizer", "sgd", "--lr", "0.05", "--batch-size", "16", "--epochs",
+                         "60", "--device", "cpu", "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (GPtrArray) events = json_lines (r.out);
+  JsonObject *start = find_event (events, "start");
+  g_assert_cmpstr (json_object_get_string_member (start, "task"), ==, "regression");
+  g_assert_cmpint (json_object_get_int_member (start, "train_rows"), ==, 240);
+  g_assert_cmpint (json_object_get_int_member (start, "test_rows"), ==, 60);
+  g_assert_cmpstr (json_object_get_string_member (start, "loss"), ==, "mse");
+  JsonArray *inputs = json_object_get_array_member (start, "inputs");
+  g_assert_cmpuint (json_array_get_length (inputs), ==, 3);
+  JsonObject *temperature = json_array_get_object_element (inputs, 0);
+  g_assert_cmpstr (json_object_get_string_member (temperature, "name"), ==, "temperature");
+  /* Drawn uniform in [60, 105): the mean of 240 draws is near 82.5. */
+  g_assert_cmpfloat (fabs (json_object_get_double_member (temperature, "mean") - 82.5), <, 3);
+  JsonArray *targets = json_object_get_array_member (start, "targets");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (targets, 1),
+                                                  "name"), ==, "oranges");
+
+  int epochs = 0;
+  double first_mse = 0, last_mse = 0;
+  for (guint i = 0; i < events->len; i++) {
+    JsonObject *o = events->pdata[i];
+    if (!g_str_equal (json_object_get_string_member (o, "event"), "epoch"))
+      continue;
+    g_assert_true (json_object_get_null_member (o, "train_accuracy"));
+    double mse = json_object_get_double_member (o, "train_mse");
+    if (epochs++ == 0)
+      first_mse = mse;
+    last_mse = mse;
+    g_assert_true (json_object_has_member (o, "val_r2"));
+  }
+  g_assert_cmpint (epochs, ==, 60);
+  g_assert_cmpfloat (last_mse, <, first_mse / 5);
+  g_assert_cmpfloat (last_mse, <, 20);
+
+  JsonObject *test = find_event (events, "test");
+  double test_mse = json_object_get_double_member (test, "test_mse");
+  g_test_message ("crop yields: train MSE %.3f, test MSE %.3f, R² %.4f", last_mse, test_mse,
+                  json_object_get_double_member (test, "test_r2"));
+  g_assert_cmpfloat (test_mse, <, 25);
+  g_assert_cmpfloat (json_object_get_double_member (test, "test_r2"), >, 0.95);
+  g_assert_cmpint (json_object_get_int_member (test, "rows"), ==, 60);
+  JsonArray *per_target = json_object_get_array_member (test, "targets");
+  g_assert_cmpuint (json_array_get_length (per_target), ==, 2);
+  JsonObject *apples = json_array_get_object_element (per_target, 0);
+  g_assert_cmpstr (json_object_get_string_member (apples, "name"), ==, "apples");
+  g_assert_cmpfloat (json_object_get_double_member (apples, "r2"), >, 0.9);
+  result_clear (&r);
+
+  /* The bundled table by its name, for people: the columns' statistics,
+   * the task, and the figures in words. */
+  r = run_lamina ("train", "--data", "study-time", "--targets", "score", "--optimizer", "sgd",
+                  "--lr", "0.1", "--epochs", "30", "--device", "cpu", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "Task:   regression: predict score from 1 input"));
+  g_assert_nonnull (strstr (r.out, "inputs  hours"));
+  g_assert_nonnull (strstr (r.out, "Model:  input=1,linear:1"));
+  g_assert_nonnull (strstr (r.out, "R²"));
+  g_assert_nonnull (strstr (r.out, "on 20 rows"));
+  result_clear (&r);
+
+  /* The mean absolute error as the loss. */
+  r = run_lamina ("train", "--data", "study-time", "--targets", "score", "--loss", "l1",
+                  "--optimizer", "sgd", "--lr", "0.1", "--epochs", "30", "--device", "cpu",
+                  "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (GPtrArray) l1 = json_lines (r.out);
+  g_assert_cmpstr (json_object_get_string_member (find_event (l1, "start"), "loss"), ==, "l1");
+  /* score = 30 + 5.5 hours + N(0, 4²): a fitted line's MAE is near 4 √(2/π) ≈ 3.2. */
+  g_assert_cmpfloat (json_object_get_double_member (find_event (l1, "test"), "test_mae"), <, 5);
+  result_clear (&r);
+}
+
+static void
+test_table_refusals (void)
+{
+  g_autofree char *path =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "crop-yields.csv", NULL);
+  struct
+  {
+    const char *args[8];
+    int code;
+    const char *says;
+  } cases[] = {
+    { { "--targets", "pears" }, 3,
+      "no column named \"pears\" for a target; the header has: temperature, rainfall, humidity, "
+      "apples, oranges" },
+    { { "--targets", "apples", "--inputs", "rainfall,apples" }, 3,
+      "column \"apples\" is both an input and a target" },
+    { { "--targets", "apples,oranges", "--model", "linear:3" }, 4,
+      "the model ends with 3 outputs but crop-yields.csv (train) has 2 targets (apples, "
+      "oranges): make the last layer linear:2" },
+    { { "--targets", "apples", "--loss", "cross_entropy" }, 4,
+      "the loss cross_entropy compares outputs with classes" },
+    { { "--targets", "apples", "--hflip" }, 2, "a table of numbers is not augmented" },
+    { { "--targets", "apples", "--normalize", "0.5/0.5" }, 2, "MEAN/STD apply to images" },
+    { { "--targets", "apples", "--task", "sorting" }, 2,
+      "--task: expected regression or classification" },
+    { { "--targets", "apples", "--loss", "hinge" }, 2, "--loss: expected cross_entropy, nll" },
+    { { "--targets", "apples", "--save", "/tmp/x.safetensors" }, 2, "not supported yet" },
+    { { NULL }, 2,
+      "--targets: name the column or columns to predict; " },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char **a = cases[i].args;
+    Result r = run_lamina ("train", "--data", path, "--epochs", "1", "--device", "cpu", a[0], a[1],
+                           a[2], a[3], a[4], a[5], NULL);
+    assert_exit (r, cases[i].code, cases[i].says);
+    result_clear (&r);
+  }
+  /* Table options on images. */
+  g_autofree char *dir = make_bars_dir ();
+  Result r = run_lamina ("train", "--data", dir, "--targets", "y", NULL);
+  assert_exit (r, 2, "apply to a table of numbers");
+  result_clear (&r);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -604,5 +763,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
   g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
   g_test_add_func ("/cli/train-padding-mode", test_train_padding_mode);
+  g_test_add_func ("/cli/table/crop-yields", test_table_crop_yields);
+  g_test_add_func ("/cli/table/refusals", test_table_refusals);
   return g_test_run ();
 }

@@ -881,6 +881,51 @@ test_loss (gconstpointer data)
   }
 }
 
+/* The regression losses; for l1 some exact ties, whose gradient is 0 on
+ * both. */
+static void
+test_loss_targets (gconstpointer data)
+{
+  REQUIRE_GPU ();
+  gboolean l1 = GPOINTER_TO_INT (data);
+  static const int shapes[][2] = { { 67, 10 }, { 1000, 2 }, { 5, 100 }, { 3, 1 } };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (27 + l1);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    int rows = shapes[s][0], cols = shapes[s][1];
+    size_t n = (size_t) rows * cols;
+    g_autofree float *x_host = g_new (float, n);
+    g_autofree float *t_host = g_new (float, n);
+    for (size_t i = 0; i < n; i++) {
+      x_host[i] = (float) g_rand_double_range (rand, -4, 4);
+      t_host[i] = i % 9 == 0 ? x_host[i] : (float) g_rand_double_range (rand, -4, 4);
+    }
+    Twin x = twin_floats (x_host, n);
+    Twin t = twin_floats (t_host, n);
+    Twin dx = twin_new (NULL, n * sizeof (float));
+    float start = 1.25f;
+    Twin acc = twin_floats (&start, 1);
+    float scale = 1.0f / (float) rows;
+
+    for (int pass = 0; pass < 2; pass++) {
+      if (l1) {
+        cpu->l1_targets (cpu, TC (x), TC (t), rows, cols, scale, TC (dx), TC (acc));
+        gpu->l1_targets (gpu, TG (x), TG (t), rows, cols, scale, TG (dx), TG (acc));
+      } else {
+        cpu->mse_targets (cpu, TC (x), TC (t), rows, cols, scale, TC (dx), TC (acc));
+        gpu->mse_targets (gpu, TG (x), TG (t), rows, cols, scale, TG (dx), TG (acc));
+      }
+    }
+    gboolean ok = twin_close ("dx", &dx, OP_RTOL) && twin_close ("loss_acc", &acc, OP_RTOL);
+    twin_free (&x);
+    twin_free (&t);
+    twin_free (&dx);
+    twin_free (&acc);
+    if (!ok)
+      return;
+  }
+}
+
 static void
 test_argmax (void)
 {
@@ -1209,6 +1254,9 @@ main (int argc, char **argv)
                         test_loss);
   g_test_add_data_func ("/gpu-parity/loss/nll", GINT_TO_POINTER (LOSS_NLL), test_loss);
   g_test_add_data_func ("/gpu-parity/loss/mse", GINT_TO_POINTER (LOSS_MSE), test_loss);
+  g_test_add_data_func ("/gpu-parity/loss/mse-targets", GINT_TO_POINTER (FALSE),
+                        test_loss_targets);
+  g_test_add_data_func ("/gpu-parity/loss/l1-targets", GINT_TO_POINTER (TRUE), test_loss_targets);
   g_test_add_func ("/gpu-parity/argmax-count-correct", test_argmax);
 
   ADD_CASES ("/sgd", "", sgd_cases, sgd_names, test_sgd);

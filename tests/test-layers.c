@@ -612,6 +612,8 @@ reference_loss (LamLossKind kind, const float *x, const int32_t *labels, int row
         total += d * d / cols;
       }
       break;
+    case LAM_LOSS_L1: /* against real targets only: see test_loss_targets */
+      g_assert_not_reached ();
     }
   }
   return total;
@@ -677,6 +679,82 @@ test_loss (gconstpointer data)
   assert_gradient ("output gradient", grad, numeric, G_N_ELEMENTS (grad), GRAD_TOL);
 
   dev_free (d_labels);
+  dev_free (loss_acc);
+}
+
+/* The regression losses through a model: the output is the input (a
+ * flatten), the targets real numbers. mse and l1 as PyTorch's MSELoss and
+ * L1Loss: the mean over batch × outputs, the gradient that of the mean
+ * over the batch (not over max_batch). */
+static double
+reference_loss_targets (LamLossKind kind, const float *x, const float *t, int rows, int cols)
+{
+  double total = 0.0;
+  for (int i = 0; i < rows * cols; i++) {
+    double d = (double) x[i] - t[i];
+    total += (kind == LAM_LOSS_L1 ? fabs (d) : d * d) / cols;
+  }
+  return total;
+}
+
+static void
+test_loss_targets (gconstpointer data)
+{
+  LamLossKind kind = GPOINTER_TO_INT (data);
+  const int batch = 4, max_batch = 6, cols = 3;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (12 + kind);
+  g_autoptr (GError) error = NULL;
+
+  LamLayerSpec layers[] = { lam_layer_spec_default (LAM_LAYER_FLATTEN) };
+  g_autoptr (LamModelSpec) spec = spec_new (lam_shape_chw (cols, 1, 1), layers, 1);
+  g_autoptr (LamModel) model = lam_model_new (spec, cpu, max_batch, 1, &error);
+  g_assert_no_error (error);
+
+  float x[4 * 3], t[4 * 3], out[4 * 3], grad[4 * 3];
+  double numeric[4 * 3];
+  fill_uniform (rng, x, G_N_ELEMENTS (x), -2.0, 2.0);
+  fill_uniform (rng, t, G_N_ELEMENTS (t), -2.0, 2.0);
+  /* l1's kink stays further than the step of the differences below. */
+  for (gsize i = 0; i < G_N_ELEMENTS (x); i++)
+    if (fabsf (x[i] - t[i]) < 0.05f)
+      x[i] = t[i] + 0.1f;
+  to_dev (lam_model_get_input (model), x, G_N_ELEMENTS (x));
+  float *d_targets = dev_new (G_N_ELEMENTS (t));
+  to_dev (d_targets, t, G_N_ELEMENTS (t));
+  float *loss_acc = dev_new (1);
+  cpu->fill (cpu, loss_acc, 1, 0.0f);
+
+  lam_model_forward (model, batch, FALSE, 0);
+  lam_model_loss_targets (model, kind, d_targets, batch, loss_acc);
+  double expected = reference_loss_targets (kind, x, t, batch, cols);
+  g_assert_cmpfloat_with_epsilon (dev_get (loss_acc), expected, 1e-5 * MAX (1.0, expected));
+  lam_model_loss_targets (model, kind, d_targets, batch, loss_acc);
+  g_assert_cmpfloat_with_epsilon (dev_get (loss_acc), 2 * expected, 2e-5 * MAX (1.0, expected));
+
+  to_host (out, lam_model_get_output (model), G_N_ELEMENTS (out));
+  to_host (grad, lam_model_get_output_grad (model), G_N_ELEMENTS (grad));
+  for (gsize i = 0; i < G_N_ELEMENTS (out); i++) {
+    const double eps = 1e-3;
+    float orig = out[i];
+    out[i] = (float) (orig + eps);
+    double up = out[i];
+    double lp = reference_loss_targets (kind, out, t, batch, cols);
+    out[i] = (float) (orig - eps);
+    double down = out[i];
+    double lm = reference_loss_targets (kind, out, t, batch, cols);
+    out[i] = orig;
+    numeric[i] = (lp - lm) / (up - down) / batch;
+  }
+  assert_gradient ("output gradient", grad, numeric, G_N_ELEMENTS (grad), GRAD_TOL);
+
+  /* Scale 1: each row's own gradient, as predict takes it for saliency. */
+  lam_model_loss_targets_scaled (model, kind, d_targets, batch, 1.0f, loss_acc);
+  float row_grad[4 * 3];
+  to_host (row_grad, lam_model_get_output_grad (model), G_N_ELEMENTS (row_grad));
+  for (gsize i = 0; i < G_N_ELEMENTS (row_grad); i++)
+    g_assert_cmpfloat_with_epsilon (row_grad[i], grad[i] * batch, 1e-6);
+
+  dev_free (d_targets);
   dev_free (loss_acc);
 }
 
@@ -1873,6 +1951,8 @@ main (int argc, char **argv)
                         test_loss);
   g_test_add_data_func ("/loss/nll", GINT_TO_POINTER (LAM_LOSS_NLL), test_loss);
   g_test_add_data_func ("/loss/mse", GINT_TO_POINTER (LAM_LOSS_MSE), test_loss);
+  g_test_add_data_func ("/loss/targets/mse", GINT_TO_POINTER (LAM_LOSS_MSE), test_loss_targets);
+  g_test_add_data_func ("/loss/targets/l1", GINT_TO_POINTER (LAM_LOSS_L1), test_loss_targets);
 
   g_test_add_func ("/model/gradcheck/cnn-cross-entropy", test_model_gradcheck_cnn);
   g_test_add_data_func ("/model/gradcheck/mlp-cross-entropy",

@@ -671,6 +671,7 @@ static const char *const round_trip_texts[] = {
   "softmax,loss=mse",
   "flatten,linear:10",
   "input=784,linear:10,log_softmax,loss=nll",
+  "input=3,linear:2,loss=l1",
 };
 
 static void
@@ -792,8 +793,8 @@ test_kind_names (void)
   g_assert_cmpfloat (lam_layer_spec_default (LAM_LAYER_LEAKY_RELU).slope, ==, 0.01f);
   g_assert_cmpint (lam_layer_spec_default (LAM_LAYER_MAXPOOL2D).stride, ==, 0);
 
-  static const char *const losses[] = { "cross_entropy", "nll", "mse" };
-  for (int i = 0; i < 3; i++) {
+  static const char *const losses[] = { "cross_entropy", "nll", "mse", "l1" };
+  for (int i = 0; i < 4; i++) {
     LamLossKind loss;
     g_assert_cmpstr (lam_loss_kind_to_string ((LamLossKind) i), ==, losses[i]);
     g_assert_true (lam_loss_kind_from_string (losses[i], &loss));
@@ -802,6 +803,11 @@ test_kind_names (void)
   LamLossKind loss;
   g_assert_true (lam_loss_kind_from_string ("crossentropy", &loss));
   g_assert_cmpint (loss, ==, LAM_LOSS_CROSS_ENTROPY);
+  g_assert_true (lam_loss_kind_from_string ("MAE", &loss));
+  g_assert_cmpint (loss, ==, LAM_LOSS_L1);
+  g_assert_true (lam_loss_kind_is_regression (LAM_LOSS_L1));
+  g_assert_true (lam_loss_kind_is_regression (LAM_LOSS_MSE));
+  g_assert_false (lam_loss_kind_is_regression (LAM_LOSS_NLL));
   g_assert_true (lam_loss_kind_from_string ("ce", &loss));
   g_assert_cmpint (loss, ==, LAM_LOSS_CROSS_ENTROPY);
   g_assert_false (lam_loss_kind_from_string ("hinge", &loss));

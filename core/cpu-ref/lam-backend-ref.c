@@ -646,6 +646,38 @@ ref_mse (LamBackend *self, const float *x, const int32_t *labels, int rows, int 
   *loss_acc = (float) (*loss_acc + loss);
 }
 
+/* Mean squared error against real targets t:
+ *   loss_r = sum_j (x[j] - t[j])² / cols,  dx[j] = 2 (x[j] - t[j]) / cols * grad_scale */
+static void
+ref_mse_targets (LamBackend *self, const float *x, const float *targets, int rows, int cols,
+                 float grad_scale, float *dx, float *loss_acc)
+{
+  double loss = 0.0;
+  for (size_t i = 0; i < (size_t) rows * cols; i++) {
+    double d = (double) x[i] - targets[i];
+    loss += d * d / cols;
+    dx[i] = (float) (2.0 * d / cols * grad_scale);
+  }
+  *loss_acc = (float) (*loss_acc + loss);
+}
+
+/* Mean absolute error against real targets t:
+ *   loss_r = sum_j |x[j] - t[j]| / cols,  dx[j] = sign(x[j] - t[j]) / cols * grad_scale,
+ * the sign being 0 where x = t. */
+static void
+ref_l1_targets (LamBackend *self, const float *x, const float *targets, int rows, int cols,
+                float grad_scale, float *dx, float *loss_acc)
+{
+  double loss = 0.0;
+  for (size_t i = 0; i < (size_t) rows * cols; i++) {
+    double d = (double) x[i] - targets[i];
+    loss += fabs (d) / cols;
+    double sign = d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0;
+    dx[i] = (float) (sign / cols * grad_scale);
+  }
+  *loss_acc = (float) (*loss_acc + loss);
+}
+
 /* ---- metrics ---- */
 
 // the index of the first maximum of a row
@@ -763,6 +795,8 @@ static const LamBackend ref_template = {
   .softmax_xent = ref_softmax_xent,
   .nll = ref_nll,
   .mse = ref_mse,
+  .mse_targets = ref_mse_targets,
+  .l1_targets = ref_l1_targets,
   .argmax_rows = ref_argmax_rows,
   .count_correct = ref_count_correct,
   .sgd_update = ref_sgd_update,

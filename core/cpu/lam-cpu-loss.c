@@ -1,5 +1,6 @@
 /* lam-cpu-loss.c: the fused losses (gradient and summed loss in one
  * pass), argmax and the count of correct rows. */
+#include <math.h>
 #include <string.h>
 
 #include "lam-cpu-private.h"
@@ -68,6 +69,52 @@ lam_cpu_mse (LamBackend *self, const float *restrict x, const int32_t *restrict 
       float d = in[j] - (j == labels[r] ? 1.0f : 0.0f);
       sum += d * d;
       grad[j] = d * scale;
+    }
+    loss += sum * inv_cols;
+  }
+  *loss_acc += (float) loss;
+}
+
+// x (rows, cols), targets (rows, cols) -> dx (rows, cols); *loss_acc += sum of row losses
+void
+lam_cpu_mse_targets (LamBackend *self, const float *restrict x, const float *restrict targets,
+                     int rows, int cols, float grad_scale, float *restrict dx, float *loss_acc)
+{
+  double loss = 0.0;
+  float inv_cols = 1.0f / (float) cols;
+  float scale = 2.0f * inv_cols * grad_scale;
+  for (int r = 0; r < rows; r++) {
+    const float *restrict in = x + (size_t) r * cols;
+    const float *restrict t = targets + (size_t) r * cols;
+    float *restrict grad = dx + (size_t) r * cols;
+    float sum = 0.0f;
+    for (int j = 0; j < cols; j++) {
+      float d = in[j] - t[j];
+      sum += d * d;
+      grad[j] = d * scale;
+    }
+    loss += sum * inv_cols;
+  }
+  *loss_acc += (float) loss;
+}
+
+// x (rows, cols), targets (rows, cols) -> dx (rows, cols); *loss_acc += sum of row losses
+void
+lam_cpu_l1_targets (LamBackend *self, const float *restrict x, const float *restrict targets,
+                    int rows, int cols, float grad_scale, float *restrict dx, float *loss_acc)
+{
+  double loss = 0.0;
+  float inv_cols = 1.0f / (float) cols;
+  float scale = inv_cols * grad_scale;
+  for (int r = 0; r < rows; r++) {
+    const float *restrict in = x + (size_t) r * cols;
+    const float *restrict t = targets + (size_t) r * cols;
+    float *restrict grad = dx + (size_t) r * cols;
+    float sum = 0.0f;
+    for (int j = 0; j < cols; j++) {
+      float d = in[j] - t[j];
+      sum += fabsf (d);
+      grad[j] = (float) ((d > 0.0f) - (d < 0.0f)) * scale;
     }
     loss += sum * inv_cols;
   }

@@ -208,6 +208,12 @@ void lam_cpu_nll (LamBackend *self, const float *restrict x, const int32_t *rest
                   int rows, int cols, float grad_scale, float *restrict dx, float *loss_acc);
 void lam_cpu_mse (LamBackend *self, const float *restrict x, const int32_t *restrict labels,
                   int rows, int cols, float grad_scale, float *restrict dx, float *loss_acc);
+void lam_cpu_mse_targets (LamBackend *self, const float *restrict x,
+                          const float *restrict targets, int rows, int cols, float grad_scale,
+                          float *restrict dx, float *loss_acc);
+void lam_cpu_l1_targets (LamBackend *self, const float *restrict x, const float *restrict targets,
+                         int rows, int cols, float grad_scale, float *restrict dx,
+                         float *loss_acc);
 void lam_cpu_argmax_rows (LamBackend *self, const float *restrict x, int rows, int cols,
                           int32_t *restrict out);
 void lam_cpu_count_correct (LamBackend *self, const float *restrict x,
