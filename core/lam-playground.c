@@ -614,3 +614,67 @@ lam_playground_params_to_uri (const LamPlaygroundParams *params)
   g_string_append_printf (uri, "&seed=%" G_GUINT64_FORMAT, params->seed);
   return g_string_free (g_steal_pointer (&uri), FALSE);
 }
+
+/* As datasets */
+
+static LamDataset *
+set_to_table (const LamPlaygroundSet *set, const char *name)
+{
+  LamDataset *table = g_new0 (LamDataset, 1);
+  table->name = g_strdup (name);
+  table->n = set->n;
+  table->channels = 1;
+  table->height = 1;
+  table->width = 2;
+  table->n_features = 2;
+  table->features = g_memdup2 (set->xy, sizeof (float) * 2 * (gsize) set->n);
+  const char *const features[] = { "x1", "x2", NULL };
+  table->feature_names = g_strdupv ((char **) features);
+  if (set->regression) {
+    table->task = LAM_TASK_REGRESSION;
+    table->n_targets = 1;
+    table->targets = g_memdup2 (set->values, sizeof (float) * (gsize) set->n);
+    const char *const targets[] = { "y", NULL };
+    table->target_names = g_strdupv ((char **) targets);
+  } else {
+    table->task = LAM_TASK_CLASSIFICATION;
+    table->labels = g_memdup2 (set->labels, (gsize) set->n);
+    table->n_classes = set->n_classes;
+    table->class_names = g_strdupv (set->class_names);
+    const char *const targets[] = { "class", NULL };
+    table->target_names = g_strdupv ((char **) targets);
+  }
+  return table;
+}
+
+gboolean
+lam_playground_load (const char *uri, LamDataset **train, LamDataset **test, GError **error)
+{
+  g_return_val_if_fail (train != NULL, FALSE);
+  LamPlaygroundParams params;
+  if (!lam_playground_params_parse (uri, &params, error))
+    return FALSE;
+  g_autoptr (LamPlaygroundSet) set = lam_playground_generate (&params, error);
+  if (set == NULL)
+    return FALSE;
+  /* The test points: a fifth as many more of the same shape, from a seed
+   * of their own. */
+  LamPlaygroundParams test_params = params;
+  test_params.n_points = MAX (LAM_PLAYGROUND_MIN_POINTS, params.n_points / 5);
+  test_params.seed = params.seed ^ G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+  g_autoptr (LamPlaygroundSet) test_set = lam_playground_generate (&test_params, error);
+  if (test_set == NULL)
+    return FALSE;
+  g_autofree char *train_name = g_strdup_printf ("%s (train)", set->name);
+  g_autofree char *test_name = g_strdup_printf ("%s (test)", set->name);
+  LamDataset *train_table = set_to_table (set, train_name);
+  /* The points span [-6, 6]: scaled to about unit spread, as a table
+   * is, by the training points' own statistics. */
+  lam_dataset_table_set_scaling (train_table, NULL, 0, TRUE);
+  *train = train_table;
+  if (test != NULL) {
+    *test = set_to_table (test_set, test_name);
+    lam_dataset_table_copy_scaling (*test, train_table);
+  }
+  return TRUE;
+}

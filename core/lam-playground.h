@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "lam-dataset.h"
+
 G_BEGIN_DECLS
 
 #define LAM_PLAYGROUND_ERROR (lam_playground_error_quark ())
@@ -139,6 +141,13 @@ gboolean lam_playground_params_parse (const char *uri, LamPlaygroundParams *para
                                       GError **error);
 char *lam_playground_params_to_uri (const LamPlaygroundParams *params);
 void lam_playground_params_init (LamPlaygroundParams *params, LamPlaygroundKind kind);
+
+/* The set a playground: name asks for, as table datasets: train holds its
+ * points (inputs x1, x2; a class each, or a value y), standardised by
+ * their own statistics; test (may be NULL) a fifth as many more of the
+ * same shape from a seed of their own, scaled as train. */
+gboolean lam_playground_load (const char *uri, LamDataset **train, LamDataset **test,
+                              GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamPlaygroundSet, lam_playground_set_free)
 

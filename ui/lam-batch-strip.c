@@ -92,7 +92,8 @@ make_images (LamBatchStrip *self)
   int stride = cairo_image_surface_get_stride (self->images);
   for (int k = 0; k < self->n; k++) {
     const guint8 *image = lam_dataset_get_image (dataset, (int) self->indices[k]);
-    for (int y = 0; y < h; y++) {
+    /* A table's row has no picture: its place stays blank. */
+    for (int y = 0; image != NULL && y < h; y++) {
       guint32 *out = (guint32 *) (data + (gsize) y * stride) + (gsize) k * w;
       for (int x = 0; x < w; x++) {
         gsize p = (gsize) y * w + x;

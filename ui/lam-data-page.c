@@ -6,7 +6,9 @@
 #include "lam-image-decoder.h"
 #include "lam-loader.h"
 #include "lam-playground-dialog.h"
+#include "lam-boundary-view.h"
 #include "lam-help.h"
+#include "lam-playground.h"
 #include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
 
@@ -28,6 +30,8 @@ struct _LamDataPage
   GtkLabel *summary_label;
   GtkLabel *shown_label;
   GtkDropDown *part_dropdown;
+  GtkLabel *table_label;
+  LamBoundaryView *table_points;
   GtkWidget *playground_button;
   GtkWidget *empty_playground_button;
   GtkLabel *counts_caption;
@@ -488,6 +492,11 @@ update_sample (LamDataPage *self)
   g_autofree char *subtitle = g_strdup_printf ("Index %s · label %d", number, label);
   gtk_label_set_text (self->sample_subtitle, subtitle);
 
+  /* A table's row has no picture: the panel shows its name alone. */
+  if (lam_dataset_is_table (dataset)) {
+    update_augments (self);
+    return;
+  }
   gsize size = lam_dataset_image_size (dataset);
   const guint8 *image = lam_dataset_get_image (dataset, index);
   int pixel_min = 255, pixel_max = 0;
@@ -641,7 +650,11 @@ update_state (LamDataPage *self)
   gboolean has_dataset = lam_session_get_has_dataset (self->session);
   gboolean loading = lam_session_get_loading (self->session);
 
-  gtk_stack_set_visible_child_name (self->content_stack, has_dataset ? "data" : "empty");
+  const LamDataset *train = train_set (self);
+  gtk_stack_set_visible_child_name (self->content_stack,
+                                    !has_dataset                          ? "empty"
+                                    : train != NULL && lam_dataset_is_table (train) ? "table"
+                                                                          : "data");
   gtk_widget_set_visible (self->header_box, has_dataset);
 
   gtk_widget_set_visible (self->loading_box, loading && has_dataset);
@@ -792,11 +805,48 @@ zoom_buttons_update (GtkAdjustment *adjustment, LamDataPage *self)
                             value < LAM_SAMPLE_GRID_MAX_CELL_SIZE);
 }
 
+/* A table: its columns with their statistics, and a 2-D one's points as
+ * they lie on the plane. */
+static void
+show_table (LamDataPage *self, const LamDataset *table)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_string_append_printf (text, "%s\n%d rows · %s\n\nInputs (standardised as x′ = (x − mean) / std):\n",
+                          table->name, table->n, lam_task_to_string (table->task));
+  for (int j = 0; j < table->n_features; j++)
+    g_string_append_printf (text, "  %s: mean %.4g, std %.4g\n", table->feature_names[j],
+                            table->feature_mean[j], table->feature_std[j]);
+  if (table->task == LAM_TASK_REGRESSION) {
+    g_string_append (text, "\nTo predict:\n");
+    for (int t = 0; t < table->n_targets; t++)
+      g_string_append_printf (text, "  %s: mean %.4g, std %.4g\n", table->target_names[t],
+                              table->target_mean[t], table->target_std[t]);
+  } else {
+    g_string_append_printf (text, "\nClasses (%d):", table->n_classes);
+    for (int c = 0; c < table->n_classes; c++)
+      g_string_append_printf (text, "%s %s", c > 0 ? "," : "", table->class_names[c]);
+    g_string_append_c (text, '\n');
+  }
+  gtk_label_set_text (self->table_label, text->str);
+  gboolean plane = table->n_features == 2;
+  gtk_widget_set_visible (GTK_WIDGET (self->table_points), plane);
+  if (plane)
+    lam_boundary_view_set_points (self->table_points, table->n, table->features, table->labels,
+                                  table->n_classes, table->task == LAM_TASK_REGRESSION
+                                                      ? table->targets
+                                                      : NULL,
+                                  LAM_PLAYGROUND_EXTENT);
+}
+
 /* The grid, the class filter and the counts of the images shown. */
 static void
 show_part (LamDataPage *self)
 {
   const LamDataset *dataset = shown_set (self);
+  if (dataset != NULL && lam_dataset_is_table (dataset)) {
+    show_table (self, dataset);
+    dataset = NULL;
+  }
 
   g_clear_pointer (&self->class_counts, g_free);
   g_clear_pointer (&self->class_names, g_strfreev);
@@ -1573,6 +1623,7 @@ lam_data_page_class_init (LamDataPageClass *klass)
   g_type_ensure (LAM_TYPE_SAMPLE_GRID);
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
   g_type_ensure (LAM_TYPE_HELP_BUTTON);
+  g_type_ensure (LAM_TYPE_BOUNDARY_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-data-page.ui");
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, header_box);
@@ -1580,6 +1631,8 @@ lam_data_page_class_init (LamDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, summary_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, shown_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, part_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_points);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, playground_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_playground_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, counts_caption);

@@ -429,6 +429,9 @@ draw_detail_image (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpo
   int w = dataset->width, h = dataset->height;
   gsize plane = (gsize) w * h;
   const guint8 *image = lam_dataset_get_image (dataset, self->detail_index);
+  /* A table's row has no picture to show. */
+  if (image == NULL)
+    return;
 
   cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
   guint8 *pixels = cairo_image_surface_get_data (surface);

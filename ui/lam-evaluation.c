@@ -24,21 +24,24 @@ dataset_clear (gpointer data)
   g_free (dataset->images);
   g_free (dataset->labels);
   g_strfreev (dataset->class_names);
+  g_free (dataset->features);
+  g_strfreev (dataset->feature_names);
+  g_free (dataset->feature_mean);
+  g_free (dataset->feature_std);
+  g_free (dataset->targets);
+  g_strfreev (dataset->target_names);
+  g_free (dataset->target_mean);
+  g_free (dataset->target_std);
 }
 
+/* Images or a table alike: the core's deep copy, moved into a box. */
 static LamDataset *
 dataset_copy (const LamDataset *src)
 {
+  LamDataset *copy = lam_dataset_copy (src);
   LamDataset *dataset = g_atomic_rc_box_new0 (LamDataset);
-  dataset->name = g_strdup (src->name);
-  dataset->n = src->n;
-  dataset->channels = src->channels;
-  dataset->height = src->height;
-  dataset->width = src->width;
-  dataset->images = g_memdup2 (src->images, lam_dataset_image_size (src) * (gsize) src->n);
-  dataset->labels = g_memdup2 (src->labels, (gsize) src->n);
-  dataset->n_classes = src->n_classes;
-  dataset->class_names = g_strdupv (src->class_names);
+  *dataset = *copy;
+  g_free (copy);
   return dataset;
 }
 
@@ -400,6 +403,14 @@ schedule (LamEvaluation *self)
                                               : "Open a dataset with test images to see "
                                                 "the model's predictions.",
                                  name));
+    return;
+  }
+  if (test->task == LAM_TASK_REGRESSION) {
+    /* The gallery, matrix and probabilities are about classes. */
+    fail_now (self, g_error_new (LAM_EVALUATION_ERROR, LAM_EVALUATION_ERROR_NO_TEST_SET,
+                                 "%s asks for values, not classes: the Train page shows how "
+                                 "close the predictions come (MSE, MAE, R²).",
+                                 test->name));
     return;
   }
   if (self->test_copy == NULL)

@@ -411,7 +411,7 @@ check_classes (LamModelPage *self, const LamModelPlan *plan)
   self->fix_classes_layer = -1;
   if (dataset == NULL || plan->output.rank != 1)
     return FALSE;
-  int scores = (int) lam_shape_numel (&plan->output), classes = dataset->n_classes;
+  int scores = (int) lam_shape_numel (&plan->output), classes = lam_dataset_get_n_outputs (dataset);
   if (scores == classes)
     return FALSE;
   g_autofree char *status = g_strdup_printf (

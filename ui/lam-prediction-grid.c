@@ -209,7 +209,8 @@ fill_strip (LamPredictionGrid *self, guint first, guint count, cairo_surface_t *
 
   for (guint k = 0; k < count; k++) {
     const guint8 *image = lam_dataset_get_image (dataset, (int) self->positions[first + k]);
-    for (int y = 0; y < h; y++) {
+    /* A table's row has no picture: its cell stays blank. */
+    for (int y = 0; image != NULL && y < h; y++) {
       guint32 *out = (guint32 *) (data + (gsize) y * stride) + (gsize) k * w;
       for (int x = 0; x < w; x++) {
         gsize p = (gsize) y * w + x;

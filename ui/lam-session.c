@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lam-evaluation.h"
+#include "lam-playground.h"
 
 G_DEFINE_FINAL_TYPE (LamSession, lam_session, G_TYPE_OBJECT)
 
@@ -533,11 +534,24 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
 {
   LoadJob *job = task_data;
   GError *error = NULL;
-  if (!lam_dataset_load_dir (job->dir, &job->train, &job->test, &error)) {
+  /* A 2-D playground is named, not stored: it is generated again. */
+  gboolean loaded = lam_playground_is_uri (job->dir)
+                      ? lam_playground_load (job->dir, &job->train, &job->test, &error)
+                      : lam_dataset_load_dir (job->dir, &job->train, &job->test, &error);
+  if (!loaded) {
     g_task_return_error (task, error);
     return;
   }
-  lam_dataset_compute_stats (job->train, NULL, job->train->n, job->mean, job->std);
+  /* A table standardises each column by itself (lam_dataset_table_set_scaling):
+   * the per-channel statistics are for images. */
+  if (lam_dataset_is_table (job->train)) {
+    for (int c = 0; c < 3; c++) {
+      job->mean[c] = 0;
+      job->std[c] = 1;
+    }
+  } else {
+    lam_dataset_compute_stats (job->train, NULL, job->train->n, job->mean, job->std);
+  }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -683,8 +697,7 @@ lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
   LamModelSpec *copy = lam_model_spec_copy (spec);
   if (self->train_set != NULL) {
     copy->has_input = TRUE;
-    copy->input = lam_shape_chw (self->train_set->channels, self->train_set->height,
-                                 self->train_set->width);
+    copy->input = lam_dataset_get_input_shape (self->train_set);
   } else if (!copy->has_input) {
     copy->has_input = TRUE;
     copy->input = lam_shape_chw (1, 28, 28);
@@ -696,12 +709,21 @@ lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
   g_clear_pointer (&self->plan, lam_model_plan_free);
   g_clear_error (&self->plan_error);
   self->plan = lam_model_plan_new (self->spec, &self->plan_error);
+  int needed = self->train_set != NULL ? lam_dataset_get_n_outputs (self->train_set) : 0;
+  gboolean regression = self->train_set != NULL && self->train_set->task == LAM_TASK_REGRESSION;
   if (self->plan != NULL && self->train_set != NULL &&
-      lam_shape_numel (&self->plan->output) < (gsize) self->train_set->n_classes) {
-    g_set_error (&self->plan_error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                 "the last layer gives %zu outputs but %s has %d classes: end with linear:%d",
-                 lam_shape_numel (&self->plan->output), self->train_set->name,
-                 self->train_set->n_classes, self->train_set->n_classes);
+      (regression ? lam_shape_numel (&self->plan->output) != (gsize) needed
+                  : lam_shape_numel (&self->plan->output) < (gsize) needed)) {
+    if (regression)
+      g_set_error (&self->plan_error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                   "the last layer gives %zu outputs but %s has %d values to predict: end "
+                   "with linear:%d",
+                   lam_shape_numel (&self->plan->output), self->train_set->name, needed,
+                   needed);
+    else
+      g_set_error (&self->plan_error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                   "the last layer gives %zu outputs but %s has %d classes: end with linear:%d",
+                   lam_shape_numel (&self->plan->output), self->train_set->name, needed, needed);
     g_clear_pointer (&self->plan, lam_model_plan_free);
   }
 

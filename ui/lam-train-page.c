@@ -6,7 +6,9 @@
 #include "lam-batch-strip.h"
 #include "lam-device.h"
 #include "lam-project-file.h"
+#include "lam-boundary-view.h"
 #include "lam-help.h"
+#include "lam-playground.h"
 #include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
 #include "lam-ui-util.h"
@@ -74,6 +76,7 @@ struct _LamTrainPage
   GtkScale *smoothing_scale;
   GtkCheckButton *log_check;
   GtkCheckButton *overlay_check;
+  LamBoundaryView *boundary_view;
   LamChart *loss_chart;
   LamChart *accuracy_chart;
   GtkMenuButton *runs_button;
@@ -594,6 +597,43 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
   }
 }
 
+/* A table of two inputs shows its points on the plane, and the map of
+ * what the newest weights make of it. */
+static void
+on_boundary_dataset (LamTrainPage *self)
+{
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  gboolean plane = train != NULL && lam_dataset_is_table (train) && train->n_features == 2;
+  gtk_widget_set_visible (GTK_WIDGET (self->boundary_view), plane);
+  if (!plane)
+    return;
+  /* The points in their own units; the map standardises the grid as the
+   * loader standardises rows. */
+  lam_boundary_view_set_points (self->boundary_view, train->n, train->features, train->labels,
+                                train->n_classes,
+                                train->task == LAM_TASK_REGRESSION ? train->targets : NULL,
+                                LAM_PLAYGROUND_EXTENT);
+}
+
+static void
+on_boundary_weights (LamTrainPage *self)
+{
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->boundary_view)))
+    return;
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  const LamModelSpec *spec = lam_session_get_weights_spec (self->session);
+  gsize n = 0;
+  const float *params = lam_session_get_weights (self->session, &n);
+  if (spec == NULL || params == NULL || train == NULL || train->feature_mean == NULL) {
+    lam_boundary_view_set_model (self->boundary_view, NULL, NULL, 0, NULL, NULL, NULL);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  if (!lam_boundary_view_set_model (self->boundary_view, spec, params, n, train->feature_mean,
+                                    train->feature_std, &error))
+    g_debug ("no map of the plane: %s", error->message);
+}
+
 /* An opened project: the progress says where its run stands, and the
  * test score is the one saved. */
 static void
@@ -821,6 +861,8 @@ lam_train_page_constructed (GObject *object)
     { "runs-changed", G_CALLBACK (on_runs_changed) },
     { "project-loaded", G_CALLBACK (on_project_loaded) },
     { "dataset-changed", G_CALLBACK (on_dataset_changed) },
+    { "dataset-changed", G_CALLBACK (on_boundary_dataset) },
+    { "weights-changed", G_CALLBACK (on_boundary_weights) },
   };
   for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
     g_signal_connect_object (self->session, handlers[i].signal, handlers[i].callback, self,
@@ -833,6 +875,8 @@ lam_train_page_constructed (GObject *object)
   on_runs_note_changed (self);
   on_can_continue_changed (self);
   on_runs_changed (self);
+  on_boundary_dataset (self);
+  on_boundary_weights (self);
   lam_batch_strip_set_dataset (self->batch_strip, lam_session_get_train_set (self->session));
 }
 
@@ -906,6 +950,13 @@ lam_train_page_get_val_accuracy_series (LamTrainPage *self)
   return self->series_val_accuracy;
 }
 
+LamBoundaryView *
+lam_train_page_get_boundary_view (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->boundary_view;
+}
+
 GtkListBox *
 lam_train_page_get_runs_list (LamTrainPage *self)
 {
@@ -973,6 +1024,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   g_type_ensure (LAM_TYPE_CHART);
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
   g_type_ensure (LAM_TYPE_HELP_BUTTON);
+  g_type_ensure (LAM_TYPE_BOUNDARY_VIEW);
   g_type_ensure (LAM_TYPE_BATCH_STRIP);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-train-page.ui");
@@ -1013,6 +1065,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, smoothing_scale);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, log_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, overlay_check);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, boundary_view);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, accuracy_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);

@@ -6,6 +6,7 @@
 #include <gtk/gtk.h>
 
 #include "lam-batch-strip.h"
+#include "lam-boundary-view.h"
 #include "lam-chart.h"
 #include "lam-project-file.h"
 #include "lam-session.h"
@@ -36,4 +37,6 @@ GtkWidget *lam_train_page_get_epoch_header (LamTrainPage *self);
 GtkScrolledWindow *lam_train_page_get_epoch_scroller (LamTrainPage *self);
 /* Above the charts while the pace is slow: the batch being trained. */
 LamBatchStrip *lam_train_page_get_batch_strip (LamTrainPage *self);
+/* The map of a 2-D table's plane, shown while one is open. */
+LamBoundaryView *lam_train_page_get_boundary_view (LamTrainPage *self);
 G_END_DECLS

@@ -1,0 +1,126 @@
+/* test-playground-ui.c: the 2-D playgrounds in the window's session. Each
+ * classification set, opened by name, is learned by a small MLP trained
+ * through the session's actions, and the Train page's map of the plane
+ * classifies its points as training did; each map is saved as a PNG. */
+#include <gtk/gtk.h>
+
+#include "lam-playground.h"
+#include "lam-session.h"
+#include "lam-test-util.h"
+#include "lam-train-page.h"
+#include "lam-ui-util.h"
+
+typedef struct
+{
+  const char *uri;
+  const char *model;
+  int epochs;
+  double lr;
+  double needed; /* training accuracy the map must reach */
+} Lesson;
+
+static gboolean
+loaded (gpointer data)
+{
+  LamSession *session = data;
+  return lam_session_get_has_dataset (session) && !lam_session_get_loading (session);
+}
+
+static gboolean
+is_idle (gpointer data)
+{
+  return lam_session_get_state (LAM_SESSION (data)) == LAM_TRAIN_STATE_IDLE;
+}
+
+static void
+on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = lam_session_load_dataset_finish (LAM_SESSION (source), result, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+}
+
+static void
+test_lesson (gconstpointer data)
+{
+  const Lesson *lesson = data;
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, lesson->uri, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  const LamDataset *train = lam_session_get_train_set (session);
+  g_assert_true (lam_dataset_is_table (train));
+  g_assert_cmpint (train->n_features, ==, 2);
+  g_assert_nonnull (lam_session_get_test_set (session));
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (lesson->model, &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_assert_true (lam_session_get_model_valid (session));
+  g_object_set (session, "device", "cpu", "epochs", lesson->epochs, "batch-size", 16, "lr",
+                lesson->lr, "seed", (guint64) 2, NULL);
+
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
+  GtkWidget *page = lam_train_page_new (session);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  LamBoundaryView *map = lam_train_page_get_boundary_view (LAM_TRAIN_PAGE (page));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (map)));
+
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
+  lam_test_settle (200);
+  g_assert_null (lam_session_get_error (session));
+  double accuracy = lam_boundary_view_get_accuracy (map);
+  const LamProjectRun *run = lam_session_get_current_run (session);
+  const LamRunEpoch *last = &g_array_index (run->epochs, LamRunEpoch, run->epochs->len - 1);
+  g_test_message ("%s (%s, %d epochs): map right on %.1f%% of the training points; last epoch "
+                  "%.1f%% train, %.1f%% validation; test %.1f%%",
+                  lesson->uri, lesson->model, lesson->epochs, 100 * accuracy,
+                  100 * last->train_accuracy, 100 * last->val_accuracy,
+                  100 * run->test_accuracy);
+  g_assert_cmpfloat (accuracy, >=, lesson->needed);
+
+  LamPlaygroundParams params;
+  g_assert_true (lam_playground_params_parse (lesson->uri, &params, NULL));
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *name = g_strdup_printf ("playground-%s.png",
+                                           lam_playground_kind_to_string (params.kind));
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_assert_true (lam_ui_save_png (window, path, &error));
+  g_test_message ("saved %s", path);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  gtk_init ();
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink", FALSE, NULL);
+  g_test_init (&argc, &argv, NULL);
+  static const Lesson lessons[] = {
+    { "playground:circle?points=300&noise=0.1&seed=1", "linear:8,tanh,linear:8,tanh,linear:2", 60,
+      0.03, 0.95 },
+    { "playground:xor?points=300&noise=0.1&seed=1", "linear:8,tanh,linear:8,tanh,linear:2", 60,
+      0.03, 0.95 },
+    { "playground:gauss?points=300&noise=0.1&seed=1", "linear:2", 30, 0.03, 0.95 },
+    { "playground:moons?points=300&noise=0.1&seed=1", "linear:8,tanh,linear:8,tanh,linear:2", 60,
+      0.03, 0.95 },
+    { "playground:blobs?points=300&noise=0.1&classes=4&seed=1",
+      "linear:8,tanh,linear:8,tanh,linear:4", 60, 0.03, 0.95 },
+    { "playground:spiral?points=400&noise=0.1&seed=1",
+      "linear:32,tanh,linear:32,tanh,linear:2", 300, 0.01, 0.90 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (lessons); i++) {
+    LamPlaygroundParams params;
+    g_assert_true (lam_playground_params_parse (lessons[i].uri, &params, NULL));
+    g_autofree char *path = g_strdup_printf ("/playground-ui/%s",
+                                             lam_playground_kind_to_string (params.kind));
+    g_test_add_data_func (path, &lessons[i], test_lesson);
+  }
+  return g_test_run ();
+}
