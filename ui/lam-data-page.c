@@ -6,6 +6,7 @@
 #include "lam-image-decoder.h"
 #include "lam-loader.h"
 #include "lam-playground-dialog.h"
+#include "lam-table-dialog.h"
 #include "lam-boundary-view.h"
 #include "lam-help.h"
 #include "lam-playground.h"
@@ -33,6 +34,8 @@ struct _LamDataPage
   GtkLabel *table_label;
   LamBoundaryView *table_points;
   GtkWidget *playground_button;
+  GtkWidget *table_button;
+  GtkWidget *empty_table_button;
   GtkWidget *empty_playground_button;
   GtkLabel *counts_caption;
   GtkDropDown *filter_dropdown;
@@ -1449,6 +1452,69 @@ lam_data_page_choose_playground (LamDataPage *self)
 }
 
 static void
+on_table_chosen (LamTableDialog *dialog, const char *name, LamDataPage *self)
+{
+  lam_data_page_load_folder (self, name);
+}
+
+/* Its columns next: which are inputs and which to predict. */
+void
+lam_data_page_open_table (LamDataPage *self, const char *path)
+{
+  g_return_if_fail (LAM_IS_DATA_PAGE (self));
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_autoptr (GError) error = NULL;
+  LamTableDialog *dialog =
+    lam_table_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, path, &error);
+  if (dialog == NULL) {
+    g_autofree char *name = g_path_get_basename (path);
+    g_autofree char *title = g_strdup_printf ("Could not open “%s”", name);
+    set_error (self, title, error->message);
+    return;
+  }
+  g_signal_connect_object (dialog, "chosen", G_CALLBACK (on_table_chosen), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+table_chooser_response (GtkNativeDialog *chooser, int response, LamDataPage *self)
+{
+  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                             ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))
+                             : NULL;
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+  if (path != NULL)
+    lam_data_page_open_table (self, path);
+}
+
+static void
+table_clicked (GtkButton *button, LamDataPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (
+    "Open Table", GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, GTK_FILE_CHOOSER_ACTION_OPEN,
+    "_Open", "_Cancel");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  GtkFileFilter *filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, "CSV tables");
+  gtk_file_filter_add_pattern (filter, "*.csv");
+  gtk_file_filter_add_pattern (filter, "*.CSV");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_unref (filter);
+  /* The tables that come with Lamina: the crop-yields lesson first. */
+  g_autofree char *bundled = lam_dataset_find_bundled_table ("crop-yields");
+  if (bundled != NULL) {
+    g_autoptr (GFile) file = g_file_new_for_path (bundled);
+    g_autoptr (GFile) folder = g_file_get_parent (file);
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+  }
+  g_signal_connect (chooser, "response", G_CALLBACK (table_chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
 playground_clicked (GtkButton *button, LamDataPage *self)
 {
   lam_data_page_choose_playground (self);
@@ -1634,6 +1700,8 @@ lam_data_page_class_init (LamDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_points);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, playground_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_button);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_table_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, empty_playground_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, counts_caption);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, filter_dropdown);
@@ -1726,6 +1794,8 @@ lam_data_page_init (LamDataPage *self)
   g_signal_connect (self->import_button, "clicked", G_CALLBACK (import_clicked), self);
   g_signal_connect (self->empty_import_button, "clicked", G_CALLBACK (import_clicked), self);
   g_signal_connect (self->playground_button, "clicked", G_CALLBACK (playground_clicked), self);
+  g_signal_connect (self->table_button, "clicked", G_CALLBACK (table_clicked), self);
+  g_signal_connect (self->empty_table_button, "clicked", G_CALLBACK (table_clicked), self);
   g_signal_connect (self->empty_playground_button, "clicked", G_CALLBACK (playground_clicked),
                     self);
   g_signal_connect (self->import_cancel_button, "clicked", G_CALLBACK (import_cancel_clicked),

@@ -40,6 +40,9 @@ gboolean lam_data_page_get_importing (LamDataPage *self);
 const char *const *lam_data_page_get_skipped_files (LamDataPage *self);
 
 LamSampleGrid *lam_data_page_get_grid (LamDataPage *self);
+/* Open Table…: the columns dialog for the CSV file at path, whose choice
+ * opens here. */
+void lam_data_page_open_table (LamDataPage *self, const char *path);
 /* The Playground… button: a dialog choosing a 2-D set, opened here. */
 void lam_data_page_choose_playground (LamDataPage *self);
 /* Whether the grid shows the test images instead of the training ones

@@ -152,15 +152,25 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
   }
 
   case LAM_TRAINER_EVENT_EPOCH: {
-    LamRunEpoch row = { event->epoch + 1, event->loss, event->accuracy, event->val_loss,
-                        event->val_accuracy, event->seconds, event->lr };
+    /* A regression run's "accuracy" is its R² (1 is perfect), which its
+     * views name so. */
+    gboolean regression = isnan (event->accuracy) && !isnan (event->r2);
+    LamRunEpoch row = { event->epoch + 1,
+                        event->loss,
+                        regression ? event->r2 : event->accuracy,
+                        event->val_loss,
+                        regression ? event->val_r2 : event->val_accuracy,
+                        event->seconds,
+                        event->lr };
     g_array_append_val (run->epochs, row);
     self->epochs_done = event->epoch + 1;
     break;
   }
 
   case LAM_TRAINER_EVENT_TEST:
-    run->test_accuracy = event->test_accuracy;
+    run->test_accuracy = isnan (event->test_accuracy) && !isnan (event->test_r2)
+                           ? event->test_r2
+                           : event->test_accuracy;
     run->test_loss = event->test_loss;
     break;
 

@@ -4,6 +4,7 @@
 
 #include "lam-evaluation.h"
 #include "lam-playground.h"
+#include "lam-table-dialog.h"
 
 G_DEFINE_FINAL_TYPE (LamSession, lam_session, G_TYPE_OBJECT)
 
@@ -529,6 +530,29 @@ load_job_free (LoadJob *job)
   g_free (job);
 }
 
+/* A table named with its chosen columns (lam_table_name_build); without
+ * targets, its last column. */
+static gboolean
+load_table (const char *name, LamDataset **train, LamDataset **test, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_auto (GStrv) inputs = NULL, targets = NULL;
+  if (!lam_table_name_parse (name, &path, &inputs, &targets, error))
+    return FALSE;
+  if (targets == NULL) {
+    g_autoptr (LamCsvSummary) summary = lam_csv_summary_load (path, error);
+    if (summary == NULL)
+      return FALSE;
+    const char *last[] = { summary->columns[summary->n_columns - 1].name, NULL };
+    targets = g_strdupv ((char **) last);
+  }
+  LamCsvOptions options;
+  lam_csv_options_init (&options);
+  options.inputs = (const char *const *) inputs;
+  options.targets = (const char *const *) targets;
+  return lam_dataset_load_csv (path, &options, train, test, error);
+}
+
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
@@ -537,6 +561,8 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
   /* A 2-D playground is named, not stored: it is generated again. */
   gboolean loaded = lam_playground_is_uri (job->dir)
                       ? lam_playground_load (job->dir, &job->train, &job->test, &error)
+                    : lam_table_name_is_table (job->dir)
+                      ? load_table (job->dir, &job->train, &job->test, &error)
                       : lam_dataset_load_dir (job->dir, &job->train, &job->test, &error);
   if (!loaded) {
     g_task_return_error (task, error);

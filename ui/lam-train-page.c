@@ -102,6 +102,7 @@ enum
 static GParamSpec *properties[N_PROPS];
 
 static void rebuild_charts (LamTrainPage *self);
+static gboolean is_regression (LamTrainPage *self);
 
 const char *
 lam_train_page_get_test_text (LamTrainPage *self)
@@ -430,13 +431,21 @@ add_epoch_row (LamTrainPage *self, const LamRunEpoch *event)
   char cells[6][32];
   g_snprintf (cells[0], 32, "%d", event->epoch);
   g_snprintf (cells[1], 32, "%.4f", event->train_loss);
-  g_snprintf (cells[2], 32, "%.1f%%", event->train_accuracy * 100);
+  /* A regression's columns hold R², as numbers. */
+  gboolean regression = is_regression (self);
+  if (regression)
+    g_snprintf (cells[2], 32, "%.3f", event->train_accuracy);
+  else
+    g_snprintf (cells[2], 32, "%.1f%%", event->train_accuracy * 100);
   if (isnan (event->val_loss)) {
     g_strlcpy (cells[3], "–", 32);
     g_strlcpy (cells[4], "–", 32);
   } else {
     g_snprintf (cells[3], 32, "%.4f", event->val_loss);
-    g_snprintf (cells[4], 32, "%.1f%%", event->val_accuracy * 100);
+    if (regression)
+      g_snprintf (cells[4], 32, "%.3f", event->val_accuracy);
+    else
+      g_snprintf (cells[4], 32, "%.1f%%", event->val_accuracy * 100);
   }
   g_snprintf (cells[5], 32, "%.1f s", event->seconds);
   for (int i = 0; i < 6; i++) {
@@ -534,7 +543,10 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
     /* A hidden current run still records what it draws when shown. */
     if (self->series_train_loss != 0) {
       lam_chart_append (self->loss_chart, self->series_train_loss, x, event->loss);
-      lam_chart_append (self->accuracy_chart, self->series_train_accuracy, x, event->accuracy);
+      /* A regression reports its R² at the epochs' ends only. */
+      if (!isnan (event->accuracy))
+        lam_chart_append (self->accuracy_chart, self->series_train_accuracy, x,
+                          event->accuracy);
     }
     update_progress (self, event);
     if (event->n_shown > 0)
@@ -556,10 +568,15 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
   case LAM_TRAINER_EVENT_TEST: {
     const LamDataset *test = lam_session_get_test_set (self->session);
     g_autofree char *count = lam_ui_format_count (test != NULL ? (guint64) test->n : 0);
+    gboolean regression = test != NULL && test->task == LAM_TASK_REGRESSION;
     g_autofree char *text =
-      g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test images of %s",
-                       event->test_accuracy * 100, event->test_loss, count,
-                       test != NULL ? test->name : "the dataset");
+      regression
+        ? g_strdup_printf ("Test R² %.3f · MSE %.4g · MAE %.4g (in the targets' units) on %s "
+                           "test rows of %s",
+                           event->test_r2, event->test_mse, event->test_mae, count, test->name)
+        : g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test images of %s",
+                           event->test_accuracy * 100, event->test_loss, count,
+                           test != NULL ? test->name : "the dataset");
     show_test_text (self, text, lam_session_get_dataset_dir (self->session));
     break;
   }
@@ -599,6 +616,31 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
 
 /* A table of two inputs shows its points on the plane, and the map of
  * what the newest weights make of it. */
+/* Regression: the accuracy chart and columns speak of R² instead. */
+static gboolean
+is_regression (LamTrainPage *self)
+{
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  return train != NULL && train->task == LAM_TASK_REGRESSION;
+}
+
+static void
+on_task_changed (LamTrainPage *self)
+{
+  gboolean regression = is_regression (self);
+  lam_chart_set_title (self->accuracy_chart, regression ? "R² (1: perfect fit)" : "Accuracy");
+  lam_chart_set_axis_labels (self->accuracy_chart, "epoch", regression ? "R²" : "accuracy");
+  lam_chart_set_y_format (self->accuracy_chart,
+                          regression ? LAM_CHART_FORMAT_NUMBER : LAM_CHART_FORMAT_PERCENT);
+  lam_chart_set_y_limits (self->accuracy_chart, regression ? NAN : 0, regression ? NAN : 1);
+  GtkWidget *acc[] = { gtk_grid_get_child_at (self->epoch_header, 2, 0),
+                       gtk_grid_get_child_at (self->epoch_header, 4, 0) };
+  if (acc[0] != NULL)
+    gtk_label_set_text (GTK_LABEL (acc[0]), regression ? "Train\nR²" : "Train\nacc");
+  if (acc[1] != NULL)
+    gtk_label_set_text (GTK_LABEL (acc[1]), regression ? "Val\nR²" : "Val\nacc");
+}
+
 static void
 on_boundary_dataset (LamTrainPage *self)
 {
@@ -862,6 +904,7 @@ lam_train_page_constructed (GObject *object)
     { "project-loaded", G_CALLBACK (on_project_loaded) },
     { "dataset-changed", G_CALLBACK (on_dataset_changed) },
     { "dataset-changed", G_CALLBACK (on_boundary_dataset) },
+    { "dataset-changed", G_CALLBACK (on_task_changed) },
     { "weights-changed", G_CALLBACK (on_boundary_weights) },
   };
   for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
@@ -877,6 +920,7 @@ lam_train_page_constructed (GObject *object)
   on_runs_changed (self);
   on_boundary_dataset (self);
   on_boundary_weights (self);
+  on_task_changed (self);
   lam_batch_strip_set_dataset (self->batch_strip, lam_session_get_train_set (self->session));
 }
 
