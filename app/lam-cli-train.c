@@ -214,11 +214,14 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
       print_regression_test (run, event);
     else if (run->json)
       g_print ("{\"event\": \"test\", \"test_loss\": %.6f, \"test_accuracy\": %.6f, "
-               "\"images\": %d}\n",
-               event->test_loss, event->test_accuracy, run->test ? run->test->n : 0);
+               "\"%s\": %d}\n",
+               event->test_loss, event->test_accuracy,
+               lam_dataset_is_table (run->train) ? "rows" : "images",
+               run->test ? run->test->n : 0);
     else
-      g_print ("Test: loss %.4f  accuracy %.2f%% on %d images\n", event->test_loss,
-               event->test_accuracy * 100, run->test ? run->test->n : 0);
+      g_print ("Test: loss %.4f  accuracy %.2f%% on %d %s\n", event->test_loss,
+               event->test_accuracy * 100, run->test ? run->test->n : 0,
+               lam_dataset_is_table (run->train) ? "rows" : "images");
     break;
 
   case LAM_TRAINER_EVENT_DIVERGED:

@@ -141,6 +141,70 @@ format_count (guint64 value)
   return g_string_free (out, FALSE);
 }
 
+/* lamina info --data FILE.csv: the columns of a table, with the
+ * statistics of those that hold numbers. */
+static int
+print_table_info (const char *path, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamCsvSummary) summary = lam_csv_summary_load (path, &error);
+  if (summary == NULL) {
+    lam_cli_print_error ("info", error);
+    return LAM_EXIT_DATA;
+  }
+  const char *separators[] = { ",", "comma", ";", "semicolon", "\t", "tab" };
+  const char *separator = "comma";
+  for (guint i = 0; i < G_N_ELEMENTS (separators); i += 2)
+    if (summary->delimiter == separators[i][0])
+      separator = separators[i + 1];
+  if (json) {
+    g_autoptr (GString) s = g_string_new ("{\"table\": ");
+    lam_json_append_string (s, path);
+    g_string_append_printf (s, ", \"rows\": %d, \"separator\": \"%s\", \"columns\": [",
+                            summary->n_rows, separator);
+    for (int k = 0; k < summary->n_columns; k++) {
+      const LamCsvColumn *c = &summary->columns[k];
+      g_string_append (s, k ? ", {\"name\": " : "{\"name\": ");
+      lam_json_append_string (s, c->name);
+      g_string_append_printf (s, ", \"kind\": \"%s\"",
+                              c->integer ? "integer" : c->numeric ? "number" : "text");
+      const char *keys[] = { "mean", "std", "min", "max" };
+      double values[] = { c->mean, c->std, c->min, c->max };
+      for (guint i = 0; c->numeric && i < G_N_ELEMENTS (keys); i++) {
+        g_string_append_printf (s, ", \"%s\": ", keys[i]);
+        lam_json_append_double (s, values[i]);
+      }
+      g_string_append_printf (s, ", \"distinct\": %d, \"example\": ", c->n_distinct);
+      lam_json_append_string (s, c->example);
+      g_string_append_c (s, '}');
+    }
+    g_string_append (s, "]}\n");
+    g_print ("%s", s->str);
+    return LAM_EXIT_OK;
+  }
+  g_print ("Table: %s, %d rows of %d columns separated by a %s\n\n", path, summary->n_rows,
+           summary->n_columns, separator);
+  g_print ("  %-18s %-8s %12s %12s %12s %12s %9s  %s\n", "column", "kind", "mean", "std", "min",
+           "max", "distinct", "first value");
+  for (int k = 0; k < summary->n_columns; k++) {
+    const LamCsvColumn *c = &summary->columns[k];
+    char v[4][G_ASCII_DTOSTR_BUF_SIZE] = { "", "", "", "" };
+    double values[] = { c->mean, c->std, c->min, c->max };
+    for (int i = 0; c->numeric && i < 4; i++)
+      g_ascii_formatd (v[i], sizeof v[i], "%.6g", values[i]);
+    g_autofree char *distinct = c->n_distinct > LAM_CSV_MAX_CLASSES
+                                  ? g_strdup_printf (">%d", LAM_CSV_MAX_CLASSES)
+                                  : g_strdup_printf ("%d", c->n_distinct);
+    g_print ("  %-18s %-8s %12s %12s %12s %12s %9s  %s\n", c->name,
+             c->integer ? "integer" : c->numeric ? "number" : "text", v[0], v[1], v[2], v[3],
+             distinct, c->example);
+  }
+  g_print ("\nTrain on it with: lamina train --data %s --targets COLUMN[,COLUMN...]\n"
+           "(numbers to predict make a regression; text, or a few whole numbers, classes)\n",
+           path);
+  return LAM_EXIT_OK;
+}
+
 int
 lam_cli_info (int argc, char **argv)
 {
@@ -154,8 +218,9 @@ lam_cli_info (int argc, char **argv)
       "'flatten,linear:256,relu,linear:10'", "SPEC" },
     { "input", 'i', 0, G_OPTION_ARG_STRING, &input_text,
       "Input shape per image, e.g. 1x28x28 (default: the spec's, else 1x28x28)", "CxHxW" },
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "Take the input shape from a dataset folder",
-      "DIR" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      "Take the input shape from a dataset folder; or, for a table (FILE.csv), show its columns",
+      "DIR|FILE.csv" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the plan as JSON", NULL },
     { NULL }
   };
@@ -171,6 +236,23 @@ lam_cli_info (int argc, char **argv)
   if (argc > 1) {
     g_printerr ("lamina info: unexpected argument \"%s\"\n", argv[1]);
     return LAM_EXIT_USAGE;
+  }
+
+  /* A table (a file, or the name of one Lamina comes with): its columns. */
+  if (data_dir != NULL && !g_file_test (data_dir, G_FILE_TEST_EXISTS)) {
+    char *bundled = lam_dataset_find_bundled_table (data_dir);
+    if (bundled != NULL) {
+      g_free (data_dir);
+      data_dir = bundled;
+    }
+  }
+  if (data_dir != NULL && g_file_test (data_dir, G_FILE_TEST_IS_REGULAR)) {
+    if (model_text != NULL) {
+      g_printerr ("lamina info: --data %s is a table: plan a model on it with --input N (its "
+                  "number of input columns) instead\n", data_dir);
+      return LAM_EXIT_USAGE;
+    }
+    return print_table_info (data_dir, json);
   }
 
   if (model_text == NULL) {

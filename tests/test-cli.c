@@ -704,6 +704,90 @@ test_table_crop_yields (void)
   result_clear (&r);
 }
 
+/* A table whose target column holds text: a classification, its distinct
+ * values the classes. The blobs' best linear boundary errs on about 0.5%
+ * of the rows. */
+static void
+test_table_classification (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("lamina-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (path, 600, 4, 3, 8);
+
+  Result r = run_lamina ("train", "--data", path, "--targets", "class", "--epochs", "20", "--lr",
+                         "0.01", "--batch-size", "32", "--device", "cpu", "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (GPtrArray) events = json_lines (r.out);
+  JsonObject *start = find_event (events, "start");
+  g_assert_cmpstr (json_object_get_string_member (start, "task"), ==, "classification");
+  g_assert_cmpstr (json_object_get_string_member (start, "model"), ==, "input=4,linear:3");
+  g_assert_cmpstr (json_object_get_string_member (start, "loss"), ==, "cross_entropy");
+  JsonArray *classes = json_object_get_array_member (start, "classes");
+  g_assert_cmpuint (json_array_get_length (classes), ==, 3);
+  g_assert_cmpstr (json_array_get_string_element (classes, 1), ==, "c1");
+  JsonObject *test = find_event (events, "test");
+  double accuracy = json_object_get_double_member (test, "test_accuracy");
+  g_test_message ("blobs from the command line: test accuracy %.4f", accuracy);
+  g_assert_cmpfloat (accuracy, >=, 0.95);
+  g_assert_cmpint (json_object_get_int_member (test, "rows"), ==, 120);
+  result_clear (&r);
+
+  r = run_lamina ("train", "--data", path, "--targets", "class", "--epochs", "2", "--device",
+                  "cpu", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "Task:   classification: class into 3 classes (c0, c1, c2) "
+                                   "from 4 inputs"));
+  g_assert_nonnull (strstr (r.out, "on 120 rows"));
+  result_clear (&r);
+
+  /* l1 compares with numbers, not classes. */
+  r = run_lamina ("train", "--data", path, "--targets", "class", "--loss", "l1", "--epochs", "1",
+                  "--device", "cpu", NULL);
+  assert_exit (r, 4, "the loss l1 compares outputs with numbers");
+  result_clear (&r);
+  /* Too few outputs for the classes. */
+  r = run_lamina ("train", "--data", path, "--targets", "class", "--model", "linear:2",
+                  "--epochs", "1", "--device", "cpu", NULL);
+  assert_exit (r, 4, "make the last layer linear:3");
+  result_clear (&r);
+  remove_tree (dir);
+}
+
+static void
+test_table_info (void)
+{
+  Result r = run_lamina ("info", "--data", "crop-yields", "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_data (parser, r.out, -1, &error);
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpint (json_object_get_int_member (root, "rows"), ==, 300);
+  g_assert_cmpstr (json_object_get_string_member (root, "separator"), ==, "comma");
+  JsonArray *columns = json_object_get_array_member (root, "columns");
+  g_assert_cmpuint (json_array_get_length (columns), ==, 5);
+  JsonObject *rainfall = json_array_get_object_element (columns, 1);
+  g_assert_cmpstr (json_object_get_string_member (rainfall, "name"), ==, "rainfall");
+  g_assert_cmpstr (json_object_get_string_member (rainfall, "kind"), ==, "number");
+  /* Drawn uniform in [40, 140). */
+  g_assert_cmpfloat (json_object_get_double_member (rainfall, "min"), >=, 40);
+  g_assert_cmpfloat (json_object_get_double_member (rainfall, "max"), <, 140);
+  result_clear (&r);
+
+  r = run_lamina ("info", "--data", "study-time", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "100 rows of 2 columns separated by a comma"));
+  g_assert_nonnull (strstr (r.out, "hours"));
+  result_clear (&r);
+
+  r = run_lamina ("info", "--data", "study-time", "--model", "linear:1", NULL);
+  assert_exit (r, 2, "is a table: plan a model on it with --input N");
+  result_clear (&r);
+}
+
 static void
 test_table_refusals (void)
 {
@@ -764,6 +848,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
   g_test_add_func ("/cli/train-padding-mode", test_train_padding_mode);
   g_test_add_func ("/cli/table/crop-yields", test_table_crop_yields);
+  g_test_add_func ("/cli/table/classification", test_table_classification);
+  g_test_add_func ("/cli/table/info", test_table_info);
   g_test_add_func ("/cli/table/refusals", test_table_refusals);
   return g_test_run ();
 }
