@@ -51,6 +51,9 @@ struct _LamTrainer
    * the same float additions in the same order however often it reports. */
   float *sums_device;
   gint32 *shown_device;  /* LAM_TRAINER_MAX_SHOWN: the model's classes for a paced batch */
+  /* A small model's parameters around a watched step (host, allocated at
+   * creation so that the step allocates nothing). */
+  float watched[3][LAM_TRAINER_MAX_WATCHED];
   int report_every;
 
   /* Commands, under `lock`. */
@@ -135,6 +138,9 @@ lam_trainer_event_free (LamTrainerEvent *event)
   lam_confusion_free (event->confusion);
   g_free (event->shown_indices);
   g_free (event->shown_predicted);
+  g_free (event->watched_values);
+  g_free (event->watched_grads);
+  g_free (event->watched_updates);
   g_free (event->test_target_mse);
   g_free (event->test_target_mae);
   g_free (event->test_target_r2);
@@ -656,8 +662,26 @@ train_thread (gpointer data)
       backend->bias_add (backend, report_sums, step_sums, 1, 2, 1);
       backend->bias_add (backend, epoch_sums, step_sums, 1, 2, 1);
       lam_model_backward (model, batch->size);
+      /* A model small enough to list shows each parameter's step: what
+       * it was, its gradient, and what the optimizer did with it. */
+      int n_watched = (single || paced) && lam_model_get_plan (model)->n_trainable <=
+                                             LAM_TRAINER_MAX_WATCHED
+                        ? (int) lam_model_get_plan (model)->n_trainable
+                        : 0;
+      if (n_watched > 0) {
+        backend->download (backend, self->watched[0], lam_model_get_params (model),
+                           sizeof (float) * n_watched);
+        backend->download (backend, self->watched[1], lam_model_get_grads (model),
+                           sizeof (float) * n_watched);
+      }
       lam_optimizer_step (self->optimizer, lam_model_get_params (model),
                           lam_model_get_grads (model));
+      if (n_watched > 0) {
+        backend->download (backend, self->watched[2], lam_model_get_params (model),
+                           sizeof (float) * n_watched);
+        for (int p = 0; p < n_watched; p++)
+          self->watched[2][p] -= self->watched[0][p];
+      }
       step++;
       batch_index++;
       report_samples += batch->size;
@@ -742,6 +766,12 @@ train_thread (gpointer data)
       double seconds = (g_get_monotonic_time () - epoch_start - paused_us) / 1e6;
       event->seconds = seconds;
       event->samples_per_second = seconds > 0 ? epoch_samples / seconds : NAN;
+      if (n_watched > 0) {
+        event->n_watched = n_watched;
+        event->watched_values = g_memdup2 (self->watched[0], sizeof (float) * n_watched);
+        event->watched_grads = g_memdup2 (self->watched[1], sizeof (float) * n_watched);
+        event->watched_updates = g_memdup2 (self->watched[2], sizeof (float) * n_watched);
+      }
       if (n_shown > 0) {
         event->n_shown = n_shown;
         event->shown_indices = g_memdup2 (batch->indices, sizeof (guint32) * n_shown);

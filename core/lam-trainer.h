@@ -119,7 +119,19 @@ typedef struct
   gint32 *shown_predicted;  /* owned: the class the model gave each, in this step's
                              * forward pass (before the step's update); never for a
                              * regression */
+  /* PROGRESS after a single step or while paced, for a model of at most
+   * LAM_TRAINER_MAX_WATCHED trainable parameters: every parameter as the
+   * step found it, its gradient for the step's batch, and the change the
+   * optimizer made (0 and NULL otherwise). Plan order, as the checkpoint
+   * stores them. */
+  int n_watched;
+  float *watched_values;  /* owned: before the step */
+  float *watched_grads;   /* owned: ∂L/∂p over the batch */
+  float *watched_updates; /* owned: after − before */
 } LamTrainerEvent;
+
+/* The largest model whose every parameter a single step shows. */
+#define LAM_TRAINER_MAX_WATCHED 64
 
 void lam_trainer_event_free (LamTrainerEvent *event);
 

@@ -83,6 +83,9 @@ record_event (const LamTrainerEvent *event, gpointer user_data)
   copy->confusion = NULL;
   copy->shown_indices = g_memdup2 (event->shown_indices, sizeof (guint32) * event->n_shown);
   copy->shown_predicted = g_memdup2 (event->shown_predicted, sizeof (gint32) * event->n_shown);
+  copy->watched_values = g_memdup2 (event->watched_values, sizeof (float) * event->n_watched);
+  copy->watched_grads = g_memdup2 (event->watched_grads, sizeof (float) * event->n_watched);
+  copy->watched_updates = g_memdup2 (event->watched_updates, sizeof (float) * event->n_watched);
   g_ptr_array_add (recorder->events, copy);
 
   if (event->kind == LAM_TRAINER_EVENT_TEST) {
