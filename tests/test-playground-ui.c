@@ -3,6 +3,7 @@
  * through the session's actions, and the Train page's map of the plane
  * classifies its points as training did; each map is saved as a PNG. */
 #include <gtk/gtk.h>
+#include <math.h>
 
 #include "lam-playground.h"
 #include "lam-session.h"
@@ -168,6 +169,73 @@ test_crop_yields (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+typedef struct
+{
+  LamSession *session;
+  gint64 step;
+} StepWait;
+
+static gboolean
+stepped (gpointer data)
+{
+  StepWait *wait = data;
+  return lam_session_get_step (wait->session) >= wait->step &&
+         lam_session_get_state (wait->session) == LAM_TRAIN_STATE_PAUSED;
+}
+
+/* One neuron on the study-time table: Step shows its two parameters,
+ * their gradients and the changes SGD made, which are −lr × gradient. */
+static void
+test_one_neuron (void)
+{
+  g_autofree char *path = lam_dataset_find_bundled_table ("study-time");
+  g_assert_nonnull (path);
+  const char *inputs[] = { "hours", NULL }, *targets[] = { "score", NULL };
+  g_autofree char *name = lam_table_name_build (path, inputs, targets);
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:1,loss=mse", &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "device", "cpu", "optimizer", (guint) LAM_OPTIMIZER_SGD, NULL);
+  g_object_set (session, "lr", 0.1, "batch-size", 8, NULL);
+
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
+  GtkWidget *page = lam_train_page_new (session);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  GtkGrid *grid = lam_train_page_get_parameters_grid (LAM_TRAIN_PAGE (page));
+  g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (GTK_WIDGET (grid))));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 0, 1))), ==,
+                   "0.weight[0,0]");
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 0, 2))), ==,
+                   "0.bias[0]");
+
+  StepWait wait = { session, 1 };
+  g_action_group_activate_action (lam_session_get_actions (session), "step", NULL);
+  g_assert_true (lam_test_iterate_until (stepped, &wait, 20000));
+  lam_test_settle (100);
+  for (int row = 1; row <= 2; row++) {
+    double grad = g_ascii_strtod (
+      gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 2, row))), NULL);
+    double change = g_ascii_strtod (
+      gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 3, row))), NULL);
+    g_test_message ("row %d: gradient %+.5f, change %+.5f", row, grad, change);
+    g_assert_cmpfloat (grad, !=, 0);
+    g_assert_cmpfloat_with_epsilon (change, -0.1 * grad, 2e-5 + 1e-3 * fabs (grad));
+  }
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "one-neuron-step.png", NULL);
+  g_assert_true (lam_ui_save_png (window, png, &error));
+  g_test_message ("saved %s", png);
+  g_action_group_activate_action (lam_session_get_actions (session), "stop", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 20000));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -197,5 +265,6 @@ main (int argc, char **argv)
     g_test_add_data_func (path, &lessons[i], test_lesson);
   }
   g_test_add_func ("/playground-ui/crop-yields", test_crop_yields);
+  g_test_add_func ("/playground-ui/one-neuron", test_one_neuron);
   return g_test_run ();
 }

@@ -65,6 +65,9 @@ struct _LamTrainPage
   GtkRevealer *error_revealer;
   GtkLabel *error_label;
   GtkProgressBar *progress_bar;
+  GtkWidget *watch_box;
+  GtkLabel *watch_label;
+  GtkGrid *watch_grid;
   GtkLabel *progress_label;
   GtkLabel *test_label;
   /* The dataset folder the shown test score was measured on. */
@@ -103,6 +106,7 @@ static GParamSpec *properties[N_PROPS];
 
 static void rebuild_charts (LamTrainPage *self);
 static gboolean is_regression (LamTrainPage *self);
+static void show_watched (LamTrainPage *self, const LamTrainerEvent *event);
 
 const char *
 lam_train_page_get_test_text (LamTrainPage *self)
@@ -549,6 +553,8 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
                           event->accuracy);
     }
     update_progress (self, event);
+    if (event->n_watched > 0)
+      show_watched (self, event);
     if (event->n_shown > 0)
       show_batch (self, event);
     break;
@@ -639,6 +645,78 @@ on_task_changed (LamTrainPage *self)
     gtk_label_set_text (GTK_LABEL (acc[0]), regression ? "Train\nR²" : "Train\nacc");
   if (acc[1] != NULL)
     gtk_label_set_text (GTK_LABEL (acc[1]), regression ? "Val\nR²" : "Val\nacc");
+}
+
+/* The parameters panel: a row per parameter of a small model, named as
+ * PyTorch names them ("0.weight[1,2]"), filled at every Step. */
+static void
+on_watch_model (LamTrainPage *self)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->watch_grid))) != NULL)
+    gtk_grid_remove (self->watch_grid, child);
+  const LamModelPlan *plan = lam_session_get_plan (self->session);
+  gboolean small = plan != NULL && plan->n_trainable > 0 &&
+                   plan->n_trainable <= LAM_TRAINER_MAX_WATCHED;
+  gtk_widget_set_visible (self->watch_box, small);
+  if (!small)
+    return;
+  const char *headers[] = { "Parameter", "Value", "∂L/∂p", "Change" };
+  for (int c = 0; c < 4; c++) {
+    GtkWidget *label = gtk_label_new (headers[c]);
+    gtk_label_set_xalign (GTK_LABEL (label), c == 0 ? 0 : 1);
+    gtk_widget_add_css_class (label, "heading");
+    gtk_grid_attach (self->watch_grid, label, c, 0, 1, 1);
+  }
+  int row = 1;
+  for (int l = 0; l < plan->n_layers; l++) {
+    const LamLayer *layer = &plan->layers[l];
+    int out = (int) layer->n_bias;
+    int in = out > 0 ? (int) (layer->n_weights / out) : 0;
+    for (gsize p = 0; p < layer->n_weights + layer->n_bias; p++) {
+      g_autofree char *name =
+        p < layer->n_weights
+          ? (out > 0 && layer->n_weights == (gsize) out * in
+               ? g_strdup_printf ("%d.weight[%d,%d]", layer->index, (int) p / MAX (in, 1),
+                                  (int) p % MAX (in, 1))
+               : g_strdup_printf ("%d.weight[%zu]", layer->index, p))
+          : g_strdup_printf ("%d.bias[%zu]", layer->index, p - layer->n_weights);
+      GtkWidget *label = gtk_label_new (name);
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_grid_attach (self->watch_grid, label, 0, row, 1, 1);
+      for (int c = 1; c < 4; c++) {
+        GtkWidget *value = gtk_label_new ("–");
+        gtk_label_set_xalign (GTK_LABEL (value), 1);
+        gtk_grid_attach (self->watch_grid, value, c, row, 1, 1);
+      }
+      row++;
+    }
+  }
+  const LamTrainerConfig *config = lam_session_get_config (self->session);
+  gtk_label_set_text (self->watch_label,
+                      config->optimizer.kind == LAM_OPTIMIZER_SGD &&
+                          config->optimizer.momentum == 0
+                        ? "Each Step: p ← p − learning rate × ∂L/∂p, for every parameter."
+                        : "Each Step: the optimizer's change to every parameter, from its "
+                          "gradient ∂L/∂p (and, for Adam, the averages of its past "
+                          "gradients).");
+}
+
+static void
+show_watched (LamTrainPage *self, const LamTrainerEvent *event)
+{
+  for (int p = 0; p < event->n_watched; p++) {
+    const float figures[3] = { event->watched_values[p], event->watched_grads[p],
+                               event->watched_updates[p] };
+    for (int c = 1; c < 4; c++) {
+      GtkWidget *label = gtk_grid_get_child_at (self->watch_grid, c, p + 1);
+      if (label == NULL)
+        return;
+      char text[32];
+      g_snprintf (text, sizeof text, "%+.5f", figures[c - 1]);
+      gtk_label_set_text (GTK_LABEL (label), text);
+    }
+  }
 }
 
 static void
@@ -905,6 +983,8 @@ lam_train_page_constructed (GObject *object)
     { "dataset-changed", G_CALLBACK (on_dataset_changed) },
     { "dataset-changed", G_CALLBACK (on_boundary_dataset) },
     { "dataset-changed", G_CALLBACK (on_task_changed) },
+    { "spec-changed", G_CALLBACK (on_watch_model) },
+    { "settings-changed", G_CALLBACK (on_watch_model) },
     { "weights-changed", G_CALLBACK (on_boundary_weights) },
   };
   for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
@@ -921,6 +1001,7 @@ lam_train_page_constructed (GObject *object)
   on_boundary_dataset (self);
   on_boundary_weights (self);
   on_task_changed (self);
+  on_watch_model (self);
   lam_batch_strip_set_dataset (self->batch_strip, lam_session_get_train_set (self->session));
 }
 
@@ -992,6 +1073,13 @@ guint
 lam_train_page_get_val_accuracy_series (LamTrainPage *self)
 {
   return self->series_val_accuracy;
+}
+
+GtkGrid *
+lam_train_page_get_parameters_grid (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->watch_grid;
 }
 
 LamBoundaryView *
@@ -1101,6 +1189,9 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, error_revealer);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, error_label);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, watch_box);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, watch_label);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, watch_grid);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, progress_label);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, test_label);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, epoch_header);

@@ -37,6 +37,9 @@ GtkWidget *lam_train_page_get_epoch_header (LamTrainPage *self);
 GtkScrolledWindow *lam_train_page_get_epoch_scroller (LamTrainPage *self);
 /* Above the charts while the pace is slow: the batch being trained. */
 LamBatchStrip *lam_train_page_get_batch_strip (LamTrainPage *self);
+/* A small model's parameters, a row each (name, value, gradient, change),
+ * shown while the model has at most LAM_TRAINER_MAX_WATCHED of them. */
+GtkGrid *lam_train_page_get_parameters_grid (LamTrainPage *self);
 /* The map of a 2-D table's plane, shown while one is open. */
 LamBoundaryView *lam_train_page_get_boundary_view (LamTrainPage *self);
 G_END_DECLS
