@@ -160,6 +160,12 @@ test_crop_yields (void)
                   "%.4f, test R² %.4f",
                   last->train_accuracy, last->val_accuracy, run->test_accuracy);
   g_assert_cmpfloat (run->test_accuracy, >, 0.9);
+  /* The fit view agrees with the trainer's figures on the training rows. */
+  LamFitView *fit = lam_train_page_get_fit_view (LAM_TRAIN_PAGE (page));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (fit)));
+  g_test_message ("fit view: R² %.4f, MSE %.4g over the training rows",
+                  lam_fit_view_get_r2 (fit), lam_fit_view_get_mse (fit));
+  g_assert_cmpfloat (lam_fit_view_get_r2 (fit), >, 0.9);
   const char *test_text = lam_train_page_get_test_text (LAM_TRAIN_PAGE (page));
   g_assert_nonnull (test_text);
   g_assert_true (g_str_has_prefix (test_text, "Test R²"));
@@ -236,6 +242,43 @@ test_one_neuron (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* One input: the fitted line through study time and score is the rule the
+ * table was drawn from, score = 30 + 5.5 hours. */
+static void
+test_study_time_line (void)
+{
+  g_autofree char *path = lam_dataset_find_bundled_table ("study-time");
+  const char *inputs[] = { "hours", NULL }, *targets[] = { "score", NULL };
+  g_autofree char *name = lam_table_name_build (path, inputs, targets);
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:1,loss=mse", &error);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "device", "cpu", "epochs", 60, "batch-size", 8, "lr", 0.05, NULL);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
+  GtkWidget *page = lam_train_page_new (session);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  lam_test_settle (200);
+  LamFitView *fit = lam_train_page_get_fit_view (LAM_TRAIN_PAGE (page));
+  double at2 = lam_fit_view_predict_at (fit, 2), at8 = lam_fit_view_predict_at (fit, 8);
+  double slope = (at8 - at2) / 6, intercept = at2 - 2 * slope;
+  g_test_message ("study time: score = %.2f + %.2f hours (drawn from 30 + 5.5 hours), R² %.3f",
+                  intercept, slope, lam_fit_view_get_r2 (fit));
+  g_assert_cmpfloat (fabs (slope - 5.5), <, 0.5);
+  g_assert_cmpfloat (fabs (intercept - 30), <, 3);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "study-time-fit.png", NULL);
+  g_assert_true (lam_ui_save_png (window, png, &error));
+  g_test_message ("saved %s", png);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -266,5 +309,6 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/playground-ui/crop-yields", test_crop_yields);
   g_test_add_func ("/playground-ui/one-neuron", test_one_neuron);
+  g_test_add_func ("/playground-ui/study-time-line", test_study_time_line);
   return g_test_run ();
 }

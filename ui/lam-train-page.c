@@ -7,6 +7,7 @@
 #include "lam-device.h"
 #include "lam-project-file.h"
 #include "lam-boundary-view.h"
+#include "lam-fit-view.h"
 #include "lam-help.h"
 #include "lam-playground.h"
 #include "lam-reflow-box.h"
@@ -80,6 +81,7 @@ struct _LamTrainPage
   GtkCheckButton *log_check;
   GtkCheckButton *overlay_check;
   LamBoundaryView *boundary_view;
+  LamFitView *fit_view;
   LamChart *loss_chart;
   LamChart *accuracy_chart;
   GtkMenuButton *runs_button;
@@ -723,7 +725,11 @@ static void
 on_boundary_dataset (LamTrainPage *self)
 {
   const LamDataset *train = lam_session_get_train_set (self->session);
-  gboolean plane = train != NULL && lam_dataset_is_table (train) && train->n_features == 2;
+  gboolean regression = train != NULL && train->task == LAM_TASK_REGRESSION;
+  gtk_widget_set_visible (GTK_WIDGET (self->fit_view), regression);
+  lam_fit_view_set_table (self->fit_view, regression ? train : NULL, 0);
+  gboolean plane = train != NULL && lam_dataset_is_table (train) && train->n_features == 2 &&
+                   !regression;
   gtk_widget_set_visible (GTK_WIDGET (self->boundary_view), plane);
   if (!plane)
     return;
@@ -738,6 +744,14 @@ on_boundary_dataset (LamTrainPage *self)
 static void
 on_boundary_weights (LamTrainPage *self)
 {
+  if (gtk_widget_get_visible (GTK_WIDGET (self->fit_view))) {
+    gsize n = 0;
+    const float *params = lam_session_get_weights (self->session, &n);
+    g_autoptr (GError) error = NULL;
+    if (!lam_fit_view_set_model (self->fit_view, lam_session_get_weights_spec (self->session),
+                                 params, n, &error))
+      g_debug ("no fit to draw: %s", error->message);
+  }
   if (!gtk_widget_get_visible (GTK_WIDGET (self->boundary_view)))
     return;
   const LamDataset *train = lam_session_get_train_set (self->session);
@@ -1075,6 +1089,13 @@ lam_train_page_get_val_accuracy_series (LamTrainPage *self)
   return self->series_val_accuracy;
 }
 
+LamFitView *
+lam_train_page_get_fit_view (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->fit_view;
+}
+
 GtkGrid *
 lam_train_page_get_parameters_grid (LamTrainPage *self)
 {
@@ -1157,6 +1178,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
   g_type_ensure (LAM_TYPE_HELP_BUTTON);
   g_type_ensure (LAM_TYPE_BOUNDARY_VIEW);
+  g_type_ensure (LAM_TYPE_FIT_VIEW);
   g_type_ensure (LAM_TYPE_BATCH_STRIP);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-train-page.ui");
@@ -1201,6 +1223,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, log_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, overlay_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, boundary_view);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, fit_view);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, accuracy_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);

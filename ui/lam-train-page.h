@@ -8,6 +8,7 @@
 #include "lam-batch-strip.h"
 #include "lam-boundary-view.h"
 #include "lam-chart.h"
+#include "lam-fit-view.h"
 #include "lam-project-file.h"
 #include "lam-session.h"
 
@@ -40,6 +41,8 @@ LamBatchStrip *lam_train_page_get_batch_strip (LamTrainPage *self);
 /* A small model's parameters, a row each (name, value, gradient, change),
  * shown while the model has at most LAM_TRAINER_MAX_WATCHED of them. */
 GtkGrid *lam_train_page_get_parameters_grid (LamTrainPage *self);
+/* A regression's fit, shown while a regression table is open. */
+LamFitView *lam_train_page_get_fit_view (LamTrainPage *self);
 /* The map of a 2-D table's plane, shown while one is open. */
 LamBoundaryView *lam_train_page_get_boundary_view (LamTrainPage *self);
 G_END_DECLS

@@ -1,0 +1,359 @@
+#include "lam-fit-view.h"
+
+#include <math.h>
+
+#include "lam-device.h"
+#include "lam-predict.h"
+#include "lam-ui-util.h"
+
+#define CURVE_POINTS 200
+#define MARGIN 36
+
+struct _LamFitView
+{
+  GtkWidget parent_instance;
+  LamDataset *table; /* owned copy, NULL when none */
+  int target;
+  gboolean has_fit;
+  float *predicted;                /* owned: table->n, in the target's units */
+  float curve_x[CURVE_POINTS];     /* one input: the curve, in the units of x and y */
+  float curve_y[CURVE_POINTS];
+  double r2, mse, mae;
+};
+
+G_DEFINE_FINAL_TYPE (LamFitView, lam_fit_view, GTK_TYPE_WIDGET)
+
+static float
+row_target (const LamDataset *table, int row, int target)
+{
+  return table->targets[(gsize) row * table->n_targets + target];
+}
+
+static gboolean
+one_input (LamFitView *self)
+{
+  return self->table != NULL && self->table->n_features == 1;
+}
+
+/* The plot's ranges: x and y of the rows (one input), or actual and
+ * predicted values together (more). */
+static void
+ranges (LamFitView *self, double *x0, double *x1, double *y0, double *y1)
+{
+  *x0 = *y0 = G_MAXDOUBLE;
+  *x1 = *y1 = -G_MAXDOUBLE;
+  const LamDataset *t = self->table;
+  for (int i = 0; i < t->n; i++) {
+    double actual = row_target (t, i, self->target);
+    double x = one_input (self) ? t->features[i] : actual;
+    *x0 = MIN (*x0, x);
+    *x1 = MAX (*x1, x);
+    *y0 = MIN (*y0, actual);
+    *y1 = MAX (*y1, actual);
+    if (self->has_fit && !one_input (self)) {
+      *y0 = MIN (*y0, self->predicted[i]);
+      *y1 = MAX (*y1, self->predicted[i]);
+    }
+  }
+  if (!one_input (self)) {
+    /* One scale for both axes, so the diagonal is the perfect fit. */
+    *x0 = *y0 = MIN (*x0, *y0);
+    *x1 = *y1 = MAX (*x1, *y1);
+  }
+  double dx = MAX (*x1 - *x0, 1e-6) * 0.05, dy = MAX (*y1 - *y0, 1e-6) * 0.05;
+  *x0 -= dx;
+  *x1 += dx;
+  *y0 -= dy;
+  *y1 += dy;
+}
+
+static void
+lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  LamFitView *self = LAM_FIT_VIEW (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  if (self->table == NULL || self->table->n == 0 || width <= 2 * MARGIN || height <= 2 * MARGIN)
+    return;
+  cairo_t *cr = gtk_snapshot_append_cairo (
+    snapshot, &GRAPHENE_RECT_INIT (0, 0, (float) width, (float) height));
+  GdkRGBA fg;
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  double x0, x1, y0, y1;
+  ranges (self, &x0, &x1, &y0, &y1);
+  double left = MARGIN, top = 8, w = width - MARGIN - 8, h = height - MARGIN - 8;
+#define PX(v) (left + ((v) - x0) / (x1 - x0) * w)
+#define PY(v) (top + h - ((v) - y0) / (y1 - y0) * h)
+
+  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.35);
+  cairo_set_line_width (cr, 1);
+  cairo_rectangle (cr, left, top, w, h);
+  cairo_stroke (cr);
+
+  /* The axes' names. */
+  const LamDataset *t = self->table;
+  g_autofree char *x_name = one_input (self)
+                              ? g_strdup (t->feature_names[0])
+                              : g_strdup_printf ("actual %s", t->target_names[self->target]);
+  g_autofree char *y_name = one_input (self)
+                              ? g_strdup (t->target_names[self->target])
+                              : g_strdup_printf ("predicted %s", t->target_names[self->target]);
+  g_autoptr (PangoLayout) layout = lam_ui_create_layout (widget, x_name, 1, FALSE, FALSE);
+  int lw, lh;
+  pango_layout_get_pixel_size (layout, &lw, &lh);
+  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
+  cairo_move_to (cr, left + (w - lw) / 2, top + h + (MARGIN - lh) / 2.0);
+  pango_cairo_show_layout (cr, layout);
+  pango_layout_set_text (layout, y_name, -1);
+  pango_layout_get_pixel_size (layout, &lw, &lh);
+  cairo_save (cr);
+  cairo_move_to (cr, (MARGIN - lh) / 2.0, top + (h + lw) / 2);
+  cairo_rotate (cr, -G_PI / 2);
+  pango_cairo_show_layout (cr, layout);
+  cairo_restore (cr);
+
+  /* The ends of both axes, so the units read off the plot. */
+  const double ends[4][3] = {
+    { x0, left, top + h + 2 }, { x1, left + w, top + h + 2 },
+    { y0, left - 4, top + h }, { y1, left - 4, top },
+  };
+  for (int e = 0; e < 4; e++) {
+    char text[32];
+    g_snprintf (text, sizeof text, "%.3g", ends[e][0]);
+    pango_layout_set_text (layout, text, -1);
+    int tw, th;
+    pango_layout_get_pixel_size (layout, &tw, &th);
+    double tx = e < 2 ? ends[e][1] - (e == 0 ? 0 : tw) : ends[e][1] - tw;
+    double ty = e < 2 ? ends[e][2] : ends[e][2] - (e == 2 ? th : 0);
+    cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.6);
+    cairo_move_to (cr, MAX (0, tx), ty);
+    pango_cairo_show_layout (cr, layout);
+  }
+
+  /* The perfect fit, for predictions against truth. */
+  if (!one_input (self)) {
+    cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.4);
+    cairo_set_dash (cr, (double[]){ 4, 4 }, 2, 0);
+    cairo_move_to (cr, PX (x0), PY (y0));
+    cairo_line_to (cr, PX (x1), PY (y1));
+    cairo_stroke (cr);
+    cairo_set_dash (cr, NULL, 0, 0);
+  }
+
+  /* The rows. */
+  GdkRGBA point = { 0.13, 0.45, 0.82, 0.75 };
+  double radius = MAX (2.5, lam_ui_font_pixels (widget) * 0.22);
+  for (int i = 0; i < t->n; i++) {
+    double actual = row_target (t, i, self->target);
+    double px, py;
+    if (one_input (self)) {
+      px = PX (t->features[i]);
+      py = PY (actual);
+    } else if (self->has_fit) {
+      px = PX (actual);
+      py = PY (self->predicted[i]);
+    } else {
+      continue;
+    }
+    cairo_arc (cr, px, py, radius, 0, 2 * G_PI);
+    gdk_cairo_set_source_rgba (cr, &point);
+    cairo_fill (cr);
+  }
+
+  /* The model's curve, over the inputs' range. */
+  if (self->has_fit && one_input (self)) {
+    cairo_set_source_rgb (cr, 0.90, 0.38, 0.0);
+    cairo_set_line_width (cr, MAX (2.0, lam_ui_font_pixels (widget) * 0.18));
+    for (int k = 0; k < CURVE_POINTS; k++) {
+      double px = PX (self->curve_x[k]), py = PY (CLAMP (self->curve_y[k], y0, y1));
+      if (k == 0)
+        cairo_move_to (cr, px, py);
+      else
+        cairo_line_to (cr, px, py);
+    }
+    cairo_stroke (cr);
+  }
+
+  /* The figures, top left. */
+  if (self->has_fit) {
+    g_autofree char *figures =
+      g_strdup_printf ("R² %.3f · MSE %.4g · MAE %.4g", self->r2, self->mse, self->mae);
+    pango_layout_set_text (layout, figures, -1);
+    cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.9);
+    cairo_move_to (cr, left + 6, top + 4);
+    pango_cairo_show_layout (cr, layout);
+  }
+#undef PX
+#undef PY
+  cairo_destroy (cr);
+}
+
+static void
+lam_fit_view_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
+                      int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
+{
+  *minimum = 160;
+  *natural = 360;
+}
+
+static void
+lam_fit_view_finalize (GObject *object)
+{
+  LamFitView *self = LAM_FIT_VIEW (object);
+  g_clear_pointer (&self->table, lam_dataset_free);
+  g_free (self->predicted);
+  G_OBJECT_CLASS (lam_fit_view_parent_class)->finalize (object);
+}
+
+static void
+lam_fit_view_class_init (LamFitViewClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = lam_fit_view_finalize;
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  widget_class->snapshot = lam_fit_view_snapshot;
+  widget_class->measure = lam_fit_view_measure;
+  gtk_widget_class_set_css_name (widget_class, "fitview");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+lam_fit_view_init (LamFitView *self)
+{
+  self->r2 = self->mse = self->mae = NAN;
+}
+
+GtkWidget *
+lam_fit_view_new (void)
+{
+  return g_object_new (LAM_TYPE_FIT_VIEW, NULL);
+}
+
+void
+lam_fit_view_set_table (LamFitView *self, const LamDataset *table, int target)
+{
+  g_return_if_fail (LAM_IS_FIT_VIEW (self));
+  g_clear_pointer (&self->table, lam_dataset_free);
+  g_clear_pointer (&self->predicted, g_free);
+  self->has_fit = FALSE;
+  self->r2 = self->mse = self->mae = NAN;
+  if (table != NULL && table->task == LAM_TASK_REGRESSION && table->n_targets > 0) {
+    self->table = lam_dataset_copy (table);
+    self->target = CLAMP (target, 0, table->n_targets - 1);
+    self->predicted = g_new0 (float, MAX (table->n, 1));
+  }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* The model's outputs for raw rows: standardised as the loader does, the
+ * outputs brought back to the target's units. */
+static gboolean
+predict_rows (LamModel *model, const LamDataset *t, const float *rows, int n, int target,
+              float *out, GError **error)
+{
+  int d = t->n_features;
+  g_autofree float *inputs = g_new (float, (gsize) MAX (n, 1) * d);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < d; j++)
+      inputs[(gsize) i * d + j] = (rows[(gsize) i * d + j] - t->feature_mean[j]) / t->feature_std[j];
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_OUTPUTS;
+  g_autoptr (LamPrediction) prediction =
+    lam_model_predict_inputs (model, inputs, n, NULL, &request, error);
+  if (prediction == NULL)
+    return FALSE;
+  for (int i = 0; i < n; i++)
+    out[i] = prediction->outputs[(gsize) i * prediction->n_outputs + target] *
+               t->target_std[target] +
+             t->target_mean[target];
+  return TRUE;
+}
+
+gboolean
+lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float *params,
+                        gsize n_params, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_FIT_VIEW (self), FALSE);
+  if (spec == NULL || self->table == NULL) {
+    self->has_fit = FALSE;
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+    return TRUE;
+  }
+  const LamDataset *t = self->table;
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamModel *model = lam_model_new (spec, backend, MAX (t->n, CURVE_POINTS), 0, error);
+  gboolean ok = model != NULL;
+  if (ok && lam_model_get_n_params (model) != n_params) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the weights hold %zu numbers but the model needs %zu", n_params,
+                 lam_model_get_n_params (model));
+    ok = FALSE;
+  }
+  if (ok) {
+    lam_model_set_params_host (model, params);
+    ok = predict_rows (model, t, t->features, t->n, self->target, self->predicted, error);
+  }
+  if (ok && one_input (self)) {
+    double x0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE;
+    for (int i = 0; i < t->n; i++) {
+      x0 = MIN (x0, t->features[i]);
+      x1 = MAX (x1, t->features[i]);
+    }
+    for (int k = 0; k < CURVE_POINTS; k++)
+      self->curve_x[k] = (float) (x0 + (x1 - x0) * k / (CURVE_POINTS - 1));
+    ok = predict_rows (model, t, self->curve_x, CURVE_POINTS, self->target, self->curve_y, error);
+  }
+  if (model != NULL)
+    lam_model_free (model);
+  lam_backend_free (backend);
+  if (!ok)
+    return FALSE;
+
+  /* The figures, in double. */
+  double sum = 0, sq = 0, ab = 0, mean = 0;
+  for (int i = 0; i < t->n; i++)
+    mean += row_target (t, i, self->target);
+  mean /= MAX (t->n, 1);
+  for (int i = 0; i < t->n; i++) {
+    double actual = row_target (t, i, self->target), e = self->predicted[i] - actual;
+    sq += e * e;
+    ab += fabs (e);
+    sum += (actual - mean) * (actual - mean);
+  }
+  self->mse = sq / MAX (t->n, 1);
+  self->mae = ab / MAX (t->n, 1);
+  self->r2 = sum > 0 ? 1 - sq / sum : NAN;
+  self->has_fit = TRUE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  return TRUE;
+}
+
+double
+lam_fit_view_get_r2 (LamFitView *self)
+{
+  g_return_val_if_fail (LAM_IS_FIT_VIEW (self), NAN);
+  return self->has_fit ? self->r2 : NAN;
+}
+
+double
+lam_fit_view_get_mse (LamFitView *self)
+{
+  g_return_val_if_fail (LAM_IS_FIT_VIEW (self), NAN);
+  return self->has_fit ? self->mse : NAN;
+}
+
+double
+lam_fit_view_predict_at (LamFitView *self, double x)
+{
+  g_return_val_if_fail (LAM_IS_FIT_VIEW (self), NAN);
+  if (!self->has_fit || !one_input (self))
+    return NAN;
+  /* On the curve, between its samples. */
+  for (int k = 1; k < CURVE_POINTS; k++)
+    if (x <= self->curve_x[k] || k == CURVE_POINTS - 1) {
+      double span = self->curve_x[k] - self->curve_x[k - 1];
+      double u = span > 0 ? (x - self->curve_x[k - 1]) / span : 0;
+      return self->curve_y[k - 1] + u * (self->curve_y[k] - self->curve_y[k - 1]);
+    }
+  return NAN;
+}

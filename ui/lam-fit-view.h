@@ -1,0 +1,32 @@
+/* lam-fit-view.h: how a regression fits its table. With one input, the
+ * rows as points (x, y) and the model's curve over them, which moves as
+ * the network trains; with more, each row's prediction against its true
+ * value, where a perfect fit lies on the diagonal. Either way in the
+ * table's own units, with the residuals summed up (MSE, MAE, R²). */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lam-dataset.h"
+#include "lam-model.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TYPE_FIT_VIEW (lam_fit_view_get_type ())
+G_DECLARE_FINAL_TYPE (LamFitView, lam_fit_view, LAM, FIT_VIEW, GtkWidget)
+
+GtkWidget *lam_fit_view_new (void);
+/* A regression table (copied); which of its targets to show. NULL clears. */
+void lam_fit_view_set_table (LamFitView *self, const LamDataset *table, int target);
+/* Weights to draw the fit of (spec's inputs: the table's features); NULL
+ * spec clears it. FALSE with error when the model cannot run. */
+gboolean lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float *params,
+                                 gsize n_params, GError **error);
+/* The fit's figures over the table's rows, in its units; NAN before a
+ * model. */
+double lam_fit_view_get_r2 (LamFitView *self);
+double lam_fit_view_get_mse (LamFitView *self);
+/* One input: the model's value at x (NAN before a model). */
+double lam_fit_view_predict_at (LamFitView *self, double x);
+
+G_END_DECLS
