@@ -279,6 +279,50 @@ test_study_time_line (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The Data page shows a table's rows, sortable by any column, beside its
+ * columns' statistics. */
+static void
+test_data_page_table (void)
+{
+  g_autofree char *path = lam_dataset_find_bundled_table ("crop-yields");
+  const char *targets[] = { "apples", "oranges", NULL };
+  g_autofree char *name = lam_table_name_build (path, NULL, targets);
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  const LamDataset *train = lam_session_get_train_set (session);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
+  GtkWidget *page = lam_data_page_new (session);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (300);
+  GtkColumnView *rows = lam_data_page_get_table_rows (LAM_DATA_PAGE (page));
+  GListModel *columns = gtk_column_view_get_columns (rows);
+  g_assert_cmpuint (g_list_model_get_n_items (columns), ==, 5);
+  GListModel *model = G_LIST_MODEL (gtk_column_view_get_model (rows));
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, (guint) train->n);
+
+  /* Sorted by rainfall (the second input), the rows come in its order. */
+  g_autoptr (GtkColumnViewColumn) rainfall = g_list_model_get_item (columns, 1);
+  gtk_column_view_sort_by_column (rows, rainfall, GTK_SORT_ASCENDING);
+  lam_test_settle (100);
+  double previous = -G_MAXDOUBLE;
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++) {
+    g_autoptr (GtkStringObject) item = g_list_model_get_item (model, i);
+    guint row = (guint) g_ascii_strtoull (gtk_string_object_get_string (item), NULL, 10);
+    double value = train->features[(gsize) row * train->n_features + 1];
+    g_assert_cmpfloat (value, >=, previous);
+    previous = value;
+  }
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "data-page-table.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (window, png, &error));
+  g_test_message ("saved %s", png);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -310,5 +354,6 @@ main (int argc, char **argv)
   g_test_add_func ("/playground-ui/crop-yields", test_crop_yields);
   g_test_add_func ("/playground-ui/one-neuron", test_one_neuron);
   g_test_add_func ("/playground-ui/study-time-line", test_study_time_line);
+  g_test_add_func ("/playground-ui/data-page-table", test_data_page_table);
   return g_test_run ();
 }

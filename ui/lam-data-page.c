@@ -32,6 +32,8 @@ struct _LamDataPage
   GtkLabel *shown_label;
   GtkDropDown *part_dropdown;
   GtkLabel *table_label;
+  GtkWidget *image_controls;
+  GtkColumnView *table_rows;
   LamBoundaryView *table_points;
   GtkWidget *playground_button;
   GtkWidget *table_button;
@@ -631,8 +633,16 @@ update_header (LamDataPage *self)
   g_autofree char *test_part =
     test != NULL ? g_strdup_printf ("%s test", n_test) : g_strdup ("no test set");
   g_autofree char *summary =
-    g_strdup_printf ("%s training images, %s, %d×%d×%d, %d classes", n_train, test_part,
-                     dataset->channels, dataset->height, dataset->width, dataset->n_classes);
+    !lam_dataset_is_table (dataset)
+      ? g_strdup_printf ("%s training images, %s, %d×%d×%d, %d classes", n_train, test_part,
+                         dataset->channels, dataset->height, dataset->width, dataset->n_classes)
+    : dataset->task == LAM_TASK_REGRESSION
+      ? g_strdup_printf ("%s rows, %s, %d inputs → %d values to predict", n_train, test_part,
+                         dataset->n_features, dataset->n_targets)
+      : g_strdup_printf ("%s rows, %s, %d inputs → one of %d classes", n_train, test_part,
+                         dataset->n_features, dataset->n_classes);
+  /* The grid's controls are for images. */
+  gtk_widget_set_visible (self->image_controls, !lam_dataset_is_table (dataset));
   gtk_label_set_text (self->title_label, dataset->name);
   gtk_label_set_text (self->summary_label, summary);
 }
@@ -808,6 +818,111 @@ zoom_buttons_update (GtkAdjustment *adjustment, LamDataPage *self)
                             value < LAM_SAMPLE_GRID_MAX_CELL_SIZE);
 }
 
+/* The table's rows in a column view: one column per input, target or
+ * class, each sortable by its values. Rows are their indices; cells read
+ * the table. */
+
+#define TABLE_MAX_ROWS 100000
+
+typedef struct
+{
+  const LamDataset *table; /* the session's, valid until the next dataset */
+  int column;              /* < n_features: an input; then the targets, or the class */
+} TableColumn;
+
+static double
+table_value (const TableColumn *c, guint row)
+{
+  const LamDataset *t = c->table;
+  if (c->column < t->n_features)
+    return t->features[(gsize) row * t->n_features + c->column];
+  int k = c->column - t->n_features;
+  if (t->task == LAM_TASK_REGRESSION)
+    return t->targets[(gsize) row * t->n_targets + k];
+  return t->labels[row];
+}
+
+static guint
+row_of (gpointer item)
+{
+  return (guint) g_ascii_strtoull (gtk_string_object_get_string (GTK_STRING_OBJECT (item)), NULL,
+                                   10);
+}
+
+static void
+table_cell_setup (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (label), 1);
+  gtk_widget_add_css_class (label, "numeric");
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+table_cell_bind (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  const TableColumn *c = data;
+  guint row = row_of (gtk_list_item_get_item (item));
+  const LamDataset *t = c->table;
+  char text[64];
+  if (c->column >= t->n_features && t->task != LAM_TASK_REGRESSION)
+    g_strlcpy (text, t->class_names[t->labels[row]], sizeof text);
+  else
+    g_snprintf (text, sizeof text, "%.6g", table_value (c, row));
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), text);
+}
+
+static int
+table_compare (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const TableColumn *c = data;
+  double x = table_value (c, row_of ((gpointer) a)), y = table_value (c, row_of ((gpointer) b));
+  return (x > y) - (x < y);
+}
+
+static void
+fill_table_rows (LamDataPage *self, const LamDataset *table)
+{
+  GListModel *columns = gtk_column_view_get_columns (self->table_rows);
+  while (g_list_model_get_n_items (columns) > 0) {
+    g_autoptr (GtkColumnViewColumn) column = g_list_model_get_item (columns, 0);
+    gtk_column_view_remove_column (self->table_rows, column);
+  }
+  g_autoptr (GtkStringList) rows = gtk_string_list_new (NULL);
+  for (int r = 0; table != NULL && r < MIN (table->n, TABLE_MAX_ROWS); r++) {
+    char index[16];
+    g_snprintf (index, sizeof index, "%d", r);
+    gtk_string_list_append (rows, index);
+  }
+  int n_columns = table == NULL ? 0
+                  : table->n_features + (table->task == LAM_TASK_REGRESSION ? table->n_targets : 1);
+  for (int k = 0; k < n_columns; k++) {
+    TableColumn *c = g_new (TableColumn, 1);
+    c->table = table;
+    c->column = k;
+    GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+    g_signal_connect (factory, "setup", G_CALLBACK (table_cell_setup), NULL);
+    g_signal_connect_data (factory, "bind", G_CALLBACK (table_cell_bind), c,
+                           (GClosureNotify) (void (*) (void)) g_free, 0);
+    const char *name = k < table->n_features ? table->feature_names[k]
+                                             : table->target_names[k - table->n_features];
+    g_autofree char *title = k < table->n_features ? g_strdup (name)
+                                                   : g_strdup_printf ("→ %s", name);
+    GtkColumnViewColumn *column = gtk_column_view_column_new (title, factory);
+    g_autoptr (GtkSorter) sorter = GTK_SORTER (gtk_custom_sorter_new (table_compare, c, NULL));
+    gtk_column_view_column_set_sorter (column, sorter);
+    gtk_column_view_append_column (self->table_rows, column);
+    g_object_unref (column);
+  }
+  GtkSorter *view_sorter = gtk_column_view_get_sorter (self->table_rows);
+  GtkSortListModel *sorted =
+    gtk_sort_list_model_new (G_LIST_MODEL (g_steal_pointer (&rows)),
+                             view_sorter != NULL ? g_object_ref (view_sorter) : NULL);
+  GtkNoSelection *selection = gtk_no_selection_new (G_LIST_MODEL (sorted));
+  gtk_column_view_set_model (self->table_rows, GTK_SELECTION_MODEL (selection));
+  g_object_unref (selection);
+}
+
 /* A table: its columns with their statistics, and a 2-D one's points as
  * they lie on the plane. */
 static void
@@ -831,6 +946,7 @@ show_table (LamDataPage *self, const LamDataset *table)
     g_string_append_c (text, '\n');
   }
   gtk_label_set_text (self->table_label, text->str);
+  fill_table_rows (self, table);
   gboolean plane = table->n_features == 2;
   gtk_widget_set_visible (GTK_WIDGET (self->table_points), plane);
   if (plane)
@@ -849,6 +965,9 @@ show_part (LamDataPage *self)
   if (dataset != NULL && lam_dataset_is_table (dataset)) {
     show_table (self, dataset);
     dataset = NULL;
+  } else {
+    /* The rows read the table they were made for: none are kept past it. */
+    fill_table_rows (self, NULL);
   }
 
   g_clear_pointer (&self->class_counts, g_free);
@@ -1698,6 +1817,8 @@ lam_data_page_class_init (LamDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, shown_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, part_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, image_controls);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_rows);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_points);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, playground_button);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_button);
@@ -1831,6 +1952,13 @@ lam_data_page_get_project (LamDataPage *self)
 {
   g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
   return self->session;
+}
+
+GtkColumnView *
+lam_data_page_get_table_rows (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
+  return self->table_rows;
 }
 
 void

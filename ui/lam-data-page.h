@@ -40,6 +40,8 @@ gboolean lam_data_page_get_importing (LamDataPage *self);
 const char *const *lam_data_page_get_skipped_files (LamDataPage *self);
 
 LamSampleGrid *lam_data_page_get_grid (LamDataPage *self);
+/* A table's rows, a column per input and target (NULL before a table). */
+GtkColumnView *lam_data_page_get_table_rows (LamDataPage *self);
 /* Open Table…: the columns dialog for the CSV file at path, whose choice
  * opens here. */
 void lam_data_page_open_table (LamDataPage *self, const char *path);
