@@ -2,8 +2,10 @@
  * weights splits the plane along x1 + x2 = 0: the map says so cell by
  * cell, classifies the Gaussian blobs as the rule does, and draws. */
 #include <gtk/gtk.h>
+#include <math.h>
 
 #include "lam-boundary-view.h"
+#include "lam-neuron-maps.h"
 #include "lam-playground-dialog.h"
 #include "lam-playground.h"
 #include "lam-test-util.h"
@@ -80,6 +82,47 @@ test_linear_boundary (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Two hidden units that copy x1 and x2 through tanh: the first map grows
+ * from left to right, the second from bottom to top. */
+static void
+test_neuron_maps (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:2,tanh,linear:2", &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_flat (2);
+  /* linear 2→2: identity, bias 0; then linear 2→2: anything. */
+  const float weights[] = { 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0 };
+  const float mean[2] = { 0, 0 }, std[2] = { 3, 3 };
+  GtkWidget *maps = g_object_ref_sink (lam_neuron_maps_new ());
+  g_assert_true (lam_neuron_maps_set_model (LAM_NEURON_MAPS (maps), spec, weights, 12, mean, std,
+                                            6, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lam_neuron_maps_get_layer (LAM_NEURON_MAPS (maps)), ==, 1);
+  g_assert_cmpint (lam_neuron_maps_get_n_units (LAM_NEURON_MAPS (maps)), ==, 2);
+  int mid = LAM_NEURON_MAPS_GRID / 2, last = LAM_NEURON_MAPS_GRID - 1;
+  LamNeuronMaps *m = LAM_NEURON_MAPS (maps);
+  /* Unit 0 is tanh (x1 / 3): low at the left, high at the right, and
+   * as the rule says at a cell. */
+  g_assert_cmpfloat (lam_neuron_maps_get_value (m, 0, mid, 0), <, 0);
+  g_assert_cmpfloat (lam_neuron_maps_get_value (m, 0, mid, last), >, 0);
+  double x1 = -6 + (last + 0.5) * 12.0 / LAM_NEURON_MAPS_GRID;
+  g_assert_cmpfloat_with_epsilon (lam_neuron_maps_get_value (m, 0, mid, last), tanh (x1 / 3),
+                                  1e-5);
+  /* Unit 1 is tanh (x2 / 3): high at the top. */
+  g_assert_cmpfloat (lam_neuron_maps_get_value (m, 1, 0, mid), >, 0);
+  g_assert_cmpfloat (lam_neuron_maps_get_value (m, 1, last, mid), <, 0);
+  /* A model without a hidden layer has nothing to map. */
+  g_autoptr (LamModelSpec) flat = lam_model_spec_from_text ("linear:2", &error);
+  flat->has_input = TRUE;
+  flat->input = lam_shape_flat (2);
+  g_assert_true (lam_neuron_maps_set_model (LAM_NEURON_MAPS (maps), flat, weights, 6, mean, std,
+                                            6, &error));
+  g_assert_cmpint (lam_neuron_maps_get_n_units (LAM_NEURON_MAPS (maps)), ==, 0);
+  g_object_unref (maps);
+}
+
 static void
 on_chosen (LamPlaygroundDialog *dialog, const char *uri, char **out)
 {
@@ -124,5 +167,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/boundary-view/linear", test_linear_boundary);
   g_test_add_func ("/boundary-view/playground-dialog", test_playground_dialog);
+  g_test_add_func ("/boundary-view/neuron-maps", test_neuron_maps);
   return g_test_run ();
 }

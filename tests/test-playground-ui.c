@@ -3,6 +3,8 @@
  * through the session's actions, and the Train page's map of the plane
  * classifies its points as training did; each map is saved as a PNG. */
 #include <gtk/gtk.h>
+#include <stdlib.h>
+#include <string.h>
 #include <math.h>
 
 #include "lam-playground.h"
@@ -85,6 +87,13 @@ test_lesson (gconstpointer data)
                   100 * last->train_accuracy, 100 * last->val_accuracy,
                   100 * run->test_accuracy);
   g_assert_cmpfloat (accuracy, >=, lesson->needed);
+  /* A hidden layer's units each get a map. */
+  LamNeuronMaps *maps = lam_train_page_get_neuron_maps (LAM_TRAIN_PAGE (page));
+  gboolean hidden = strstr (lesson->model, "tanh") != NULL;
+  g_assert_cmpint (gtk_widget_get_visible (GTK_WIDGET (maps)), ==, hidden);
+  if (hidden)
+    g_assert_cmpint (lam_neuron_maps_get_n_units (maps), ==,
+                     MIN (atoi (lesson->model + strlen ("linear:")), LAM_NEURON_MAPS_MAX_UNITS));
 
   LamPlaygroundParams params;
   g_assert_true (lam_playground_params_parse (lesson->uri, &params, NULL));

@@ -8,6 +8,7 @@
 #include "lam-project-file.h"
 #include "lam-boundary-view.h"
 #include "lam-fit-view.h"
+#include "lam-neuron-maps.h"
 #include "lam-help.h"
 #include "lam-playground.h"
 #include "lam-reflow-box.h"
@@ -82,6 +83,7 @@ struct _LamTrainPage
   GtkCheckButton *overlay_check;
   LamBoundaryView *boundary_view;
   LamFitView *fit_view;
+  LamNeuronMaps *neuron_maps;
   LamChart *loss_chart;
   LamChart *accuracy_chart;
   GtkMenuButton *runs_button;
@@ -731,8 +733,10 @@ on_boundary_dataset (LamTrainPage *self)
   gboolean plane = train != NULL && lam_dataset_is_table (train) && train->n_features == 2 &&
                    !regression;
   gtk_widget_set_visible (GTK_WIDGET (self->boundary_view), plane);
-  if (!plane)
+  if (!plane) {
+    gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps), FALSE);
     return;
+  }
   /* The points in their own units; the map standardises the grid as the
    * loader standardises rows. */
   lam_boundary_view_set_points (self->boundary_view, train->n, train->features, train->labels,
@@ -760,12 +764,20 @@ on_boundary_weights (LamTrainPage *self)
   const float *params = lam_session_get_weights (self->session, &n);
   if (spec == NULL || params == NULL || train == NULL || train->feature_mean == NULL) {
     lam_boundary_view_set_model (self->boundary_view, NULL, NULL, 0, NULL, NULL, NULL);
+    lam_neuron_maps_set_model (self->neuron_maps, NULL, NULL, 0, NULL, NULL, 0, NULL);
+    gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps), FALSE);
     return;
   }
   g_autoptr (GError) error = NULL;
   if (!lam_boundary_view_set_model (self->boundary_view, spec, params, n, train->feature_mean,
                                     train->feature_std, &error))
     g_debug ("no map of the plane: %s", error->message);
+  g_clear_error (&error);
+  if (!lam_neuron_maps_set_model (self->neuron_maps, spec, params, n, train->feature_mean,
+                                  train->feature_std, LAM_PLAYGROUND_EXTENT, &error))
+    g_debug ("no maps of the neurons: %s", error->message);
+  gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps),
+                          lam_neuron_maps_get_n_units (self->neuron_maps) > 0);
 }
 
 /* An opened project: the progress says where its run stands, and the
@@ -1089,6 +1101,13 @@ lam_train_page_get_val_accuracy_series (LamTrainPage *self)
   return self->series_val_accuracy;
 }
 
+LamNeuronMaps *
+lam_train_page_get_neuron_maps (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return self->neuron_maps;
+}
+
 LamFitView *
 lam_train_page_get_fit_view (LamTrainPage *self)
 {
@@ -1179,6 +1198,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   g_type_ensure (LAM_TYPE_HELP_BUTTON);
   g_type_ensure (LAM_TYPE_BOUNDARY_VIEW);
   g_type_ensure (LAM_TYPE_FIT_VIEW);
+  g_type_ensure (LAM_TYPE_NEURON_MAPS);
   g_type_ensure (LAM_TYPE_BATCH_STRIP);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-train-page.ui");
@@ -1224,6 +1244,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, overlay_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, boundary_view);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, fit_view);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, neuron_maps);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, accuracy_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);

@@ -9,6 +9,7 @@
 #include "lam-boundary-view.h"
 #include "lam-chart.h"
 #include "lam-fit-view.h"
+#include "lam-neuron-maps.h"
 #include "lam-project-file.h"
 #include "lam-session.h"
 
@@ -41,6 +42,8 @@ LamBatchStrip *lam_train_page_get_batch_strip (LamTrainPage *self);
 /* A small model's parameters, a row each (name, value, gradient, change),
  * shown while the model has at most LAM_TRAINER_MAX_WATCHED of them. */
 GtkGrid *lam_train_page_get_parameters_grid (LamTrainPage *self);
+/* A 2-D playground's first hidden layer, a small map per unit. */
+LamNeuronMaps *lam_train_page_get_neuron_maps (LamTrainPage *self);
 /* A regression's fit, shown while a regression table is open. */
 LamFitView *lam_train_page_get_fit_view (LamTrainPage *self);
 /* The map of a 2-D table's plane, shown while one is open. */
