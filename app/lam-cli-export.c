@@ -30,7 +30,10 @@ weights_path_for (const char *path)
 #define PREDICT_BATCH 256
 
 /* Prints the predicted class of each of the first `count` test images, one
- * a line, through the same loader and normalisation as `lamina eval`. */
+ * a line, through the same loader and normalisation as `lamina eval`; for
+ * a table, of its test rows, and for a regression the predicted values in
+ * the targets' units instead (comma-separated, in the fewest digits that
+ * read back the same float). */
 static int
 print_predictions (const LamCheckpointInfo *info, const float *params, const char *dir,
                    const char *count_text, const char *device)
@@ -38,19 +41,23 @@ print_predictions (const LamCheckpointInfo *info, const float *params, const cha
   g_autoptr (GError) error = NULL;
   g_autoptr (LamDataset) train = NULL;
   g_autoptr (LamDataset) test = NULL;
-  if (!lam_dataset_load_dir (dir, &train, &test, &error)) {
+  if (info->table != NULL
+        ? !lam_table_info_load (info->table, dir, (const char *const *) info->class_names, &train,
+                                &test, &error)
+        : !lam_dataset_load_dir (dir, &train, &test, &error)) {
     lam_cli_print_error ("export", error);
     return LAM_EXIT_DATA;
   }
   LamDataset *dataset = test != NULL ? test : train;
-  LamShape data_shape = lam_shape_chw (dataset->channels, dataset->height, dataset->width);
+  LamShape data_shape = lam_dataset_get_input_shape (dataset);
   if (!lam_shape_equal (&data_shape, &info->spec->input)) {
     g_autofree char *a = lam_shape_to_string (&data_shape);
     g_autofree char *b = lam_shape_to_string (&info->spec->input);
-    g_printerr ("lamina export: %s has images of %s but the model expects %s\n", dataset->name,
-                a, b);
+    g_printerr ("lamina export: %s has %s of %s but the model expects %s\n", dataset->name,
+                lam_dataset_is_table (dataset) ? "rows" : "images", a, b);
     return LAM_EXIT_DATA;
   }
+  gboolean regression = dataset->task == LAM_TASK_REGRESSION;
 
   gint64 count = dataset->n;
   if (count_text != NULL && !lam_cli_parse_int ("--count", count_text, 1, dataset->n, &count,
@@ -76,7 +83,7 @@ print_predictions (const LamCheckpointInfo *info, const float *params, const cha
   for (gint64 i = 0; i < count; i++)
     indices[i] = (guint32) i;
   LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
-  request.what = LAM_PREDICT_CLASSES;
+  request.what = regression ? LAM_PREDICT_VALUES : LAM_PREDICT_CLASSES;
   g_autoptr (LamPrediction) prediction = lam_model_predict (
     model, dataset, indices, (gsize) count, info->mean, info->std, &request, NULL, &error);
   int status = LAM_EXIT_OK;
@@ -86,6 +93,15 @@ print_predictions (const LamCheckpointInfo *info, const float *params, const cha
     status = error->domain == LAM_PREDICT_ERROR && error->code == LAM_PREDICT_ERROR_MISMATCH
                ? LAM_EXIT_DATA
                : LAM_EXIT_DEVICE;
+  } else if (regression) {
+    for (int i = 0; i < prediction->n_images; i++) {
+      for (int j = 0; j < prediction->n_targets; j++) {
+        if (j > 0)
+          g_string_append_c (out, ',');
+        lam_json_append_float (out, prediction->values[(gsize) i * prediction->n_targets + j]);
+      }
+      g_string_append_c (out, '\n');
+    }
   } else {
     for (int i = 0; i < prediction->n_images; i++)
       g_string_append_printf (out, "%d\n", prediction->predicted[i]);
@@ -281,9 +297,12 @@ lam_cli_export (int argc, char **argv)
     memcpy (options.mean, info->mean, sizeof options.mean);
     memcpy (options.std, info->std, sizeof options.std);
   }
-  options.dataset = lam_export_dataset_for_dir (dir);
+  options.dataset = info->table != NULL ? LAM_EXPORT_DATASET_TABLE
+                                         : lam_export_dataset_for_dir (dir);
   options.dataset_dir = dir;
   options.config = config;
+  options.table = info->table;
+  options.class_names = info->class_names;
 
   g_autofree char *script = lam_export_pytorch_script (&options, &error);
   if (script == NULL) {

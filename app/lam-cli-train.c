@@ -744,8 +744,9 @@ lam_cli_train (int argc, char **argv)
              !g_str_equal (normalize_text, "none"))
       problem = "--normalize: a table is standardised column by column from its training rows "
                 "(data, the default) or not at all (none); MEAN/STD apply to images";
-    else if (save_path != NULL)
-      problem = "--save: saving a model trained on a table is not supported yet";
+    else if (save_path != NULL && g_str_has_suffix (save_path, ".lamina"))
+      problem = "--save: projects (.lamina) of tables are not supported yet; save the weights "
+                "(--save FILE.safetensors) for lamina eval and lamina export";
     if (problem != NULL) {
       g_printerr ("lamina train: %s\n", problem);
       return LAM_EXIT_USAGE;
@@ -970,11 +971,16 @@ lam_cli_train (int argc, char **argv)
   } else if (save_path != NULL) {
     g_autofree float *params = g_new (float, plan->n_params);
     lam_model_get_params_host (model, params);
+    /* A table is found again from anywhere, and read as it was here. */
+    g_autofree char *table_path = table ? g_canonicalize_filename (dir, NULL) : NULL;
+    g_autoptr (LamTableInfo) table_info =
+      table ? lam_table_info_new (train, csv.test_fraction, csv.split_seed) : NULL;
     LamCheckpointInfo info = {
       .spec = (LamModelSpec *) lam_model_get_spec (model),
       .n_channels = train->channels,
-      .dataset = (char *) dir,
+      .dataset = table ? table_path : (char *) dir,
       .class_names = train->class_names,
+      .table = table_info,
     };
     memcpy (info.mean, mean, sizeof mean);
     memcpy (info.std, std, sizeof std);

@@ -23,7 +23,8 @@ static const char usage_text[] =
   "Usage: lamina [COMMAND [OPTIONS]]\n"
   "       lamina PROJECT.lamina\n"
   "\n"
-  "Build, train and inspect small neural networks on image datasets.\n"
+  "Build, train and inspect small neural networks on image datasets and\n"
+  "tables of numbers (CSV files).\n"
   "Without a command, opens the window on the default dataset; given a\n"
   "project, opens the window on it.\n"
   "\n"
@@ -351,6 +352,53 @@ lam_cli_info (int argc, char **argv)
 
 /* lamina eval */
 
+/* A regression's evaluation: the loss (on standardised targets), then MSE,
+ * MAE and R² in the targets' units, overall and per target. */
+static void
+print_regression_eval (const LamDataset *dataset, const LamPrediction *p, double seconds,
+                       LamBackend *backend, const char *note, gboolean json)
+{
+  if (json) {
+    g_autoptr (GString) s = g_string_new ("{\"event\": \"eval\"");
+    g_string_append_printf (s, ", \"rows\": %d, \"loss\": ", dataset->n);
+    lam_json_append_double (s, p->mean_loss);
+    const char *keys[] = { "mse", "mae", "r2" };
+    double values[] = { p->mse, p->mae, p->r2 };
+    for (int i = 0; i < 3; i++) {
+      g_string_append_printf (s, ", \"%s\": ", keys[i]);
+      lam_json_append_double (s, values[i]);
+    }
+    g_string_append (s, ", \"seconds\": ");
+    lam_json_append_double (s, seconds);
+    g_string_append_printf (s, ", \"device\": \"%s\", \"targets\": [", backend->name);
+    for (int j = 0; j < p->n_targets; j++) {
+      g_string_append (s, j ? ", {\"name\": " : "{\"name\": ");
+      lam_json_append_string (s, dataset->target_names[j]);
+      double per[] = { p->target_mse[j], p->target_mae[j], p->target_r2[j] };
+      for (int i = 0; i < 3; i++) {
+        g_string_append_printf (s, ", \"%s\": ", keys[i]);
+        lam_json_append_double (s, per[i]);
+      }
+      g_string_append_c (s, '}');
+    }
+    g_string_append (s, "]}\n");
+    g_print ("%s", s->str);
+    return;
+  }
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
+  if (note != NULL)
+    g_print ("(%s)\n", note);
+  g_print ("%s: %d rows, MSE %s, MAE %s, R² %s (%.2f s on %s)\n\nPer target:\n", dataset->name,
+           dataset->n, g_ascii_formatd (a, sizeof a, "%.4g", p->mse),
+           g_ascii_formatd (b, sizeof b, "%.4g", p->mae),
+           g_ascii_formatd (c, sizeof c, "%.4f", p->r2), seconds, backend->device_name);
+  for (int j = 0; j < p->n_targets; j++)
+    g_print ("  %-14s MSE %s  MAE %s  R² %s\n", dataset->target_names[j],
+             g_ascii_formatd (a, sizeof a, "%.4g", p->target_mse[j]),
+             g_ascii_formatd (b, sizeof b, "%.4g", p->target_mae[j]),
+             g_ascii_formatd (c, sizeof c, "%.4f", p->target_r2[j]));
+}
+
 int
 lam_cli_eval (int argc, char **argv)
 {
@@ -395,18 +443,30 @@ lam_cli_eval (int argc, char **argv)
 
   g_autoptr (LamDataset) train = NULL;
   g_autoptr (LamDataset) test = NULL;
-  const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
-  if (!lam_dataset_load_dir (dir, &train, &test, &error)) {
+  const char *dir = data_dir          ? data_dir
+                    : info->table != NULL ? info->dataset
+                                          : LAM_DATASET_DEFAULT_DIR;
+  /* A table is read as the model was trained on it: its columns, test
+   * rows and standardisation come from the checkpoint. */
+  if (info->table != NULL && dir == NULL) {
+    g_printerr ("lamina eval: %s does not say which table it was trained on: give --data "
+                "FILE.csv\n", load_path);
+    return LAM_EXIT_USAGE;
+  }
+  if (info->table != NULL
+        ? !lam_table_info_load (info->table, dir, (const char *const *) info->class_names, &train,
+                                &test, &error)
+        : !lam_dataset_load_dir (dir, &train, &test, &error)) {
     lam_cli_print_error ("eval", error);
     return LAM_EXIT_DATA;
   }
   LamDataset *dataset = test != NULL ? test : train;
-  LamShape data_shape = lam_shape_chw (dataset->channels, dataset->height, dataset->width);
+  LamShape data_shape = lam_dataset_get_input_shape (dataset);
   if (!lam_shape_equal (&data_shape, &info->spec->input)) {
     g_autofree char *a = lam_shape_to_string (&data_shape);
     g_autofree char *b = lam_shape_to_string (&info->spec->input);
-    g_printerr ("lamina eval: %s has images of %s but the model expects %s\n", dataset->name, a,
-                b);
+    g_printerr ("lamina eval: %s has %s of %s but the model expects %s\n", dataset->name,
+                lam_dataset_is_table (dataset) ? "rows" : "images", a, b);
     return LAM_EXIT_DATA;
   }
 
@@ -423,8 +483,9 @@ lam_cli_eval (int argc, char **argv)
     return LAM_EXIT_MODEL;
   }
   lam_model_set_params_host (model, params);
+  gboolean regression = dataset->task == LAM_TASK_REGRESSION;
   LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
-  request.what = LAM_PREDICT_CONFUSION;
+  request.what = regression ? 0 : LAM_PREDICT_CONFUSION;
   gint64 start = g_get_monotonic_time ();
   g_autoptr (LamPrediction) prediction =
     lam_model_predict (model, dataset, NULL, 0, info->mean, info->std, &request, NULL, &error);
@@ -434,6 +495,12 @@ lam_cli_eval (int argc, char **argv)
     lam_model_free (model);
     lam_backend_free (backend);
     return LAM_EXIT_DATA;
+  }
+  if (regression) {
+    print_regression_eval (dataset, prediction, seconds, backend, note, json);
+    lam_model_free (model);
+    lam_backend_free (backend);
+    return isnan (prediction->mse) ? LAM_EXIT_FAILED : LAM_EXIT_OK;
   }
   LamConfusion *confusion = prediction->confusion;
   double accuracy = prediction->accuracy, loss = prediction->mean_loss;

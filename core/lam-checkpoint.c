@@ -33,6 +33,7 @@ lam_checkpoint_info_free (LamCheckpointInfo *info)
   lam_model_spec_free (info->spec);
   g_free (info->dataset);
   g_strfreev (info->class_names);
+  lam_table_info_free (info->table);
   g_free (info);
 }
 
@@ -562,6 +563,41 @@ floats_to_list (const float *values, int n)
   return g_string_free (s, FALSE);
 }
 
+static void
+append_columns (GString *s, char **names, const float *mean, const float *std)
+{
+  g_string_append_c (s, '[');
+  for (int j = 0; names[j] != NULL; j++) {
+    g_string_append (s, j ? ", {\"name\": " : "{\"name\": ");
+    lam_json_append_string (s, names[j]);
+    if (mean != NULL) {
+      g_string_append (s, ", \"mean\": ");
+      lam_json_append_float (s, mean[j]);
+      g_string_append (s, ", \"std\": ");
+      lam_json_append_float (s, std[j]);
+    }
+    g_string_append_c (s, '}');
+  }
+  g_string_append_c (s, ']');
+}
+
+/* A model's table as one JSON object (the .json's "table" and the
+ * __metadata__'s). */
+static char *
+table_json (const LamTableInfo *t)
+{
+  GString *s = g_string_new ("{\"task\": ");
+  lam_json_append_string (s, lam_task_to_string (t->task));
+  g_string_append (s, ", \"inputs\": ");
+  append_columns (s, t->inputs, t->input_mean, t->input_std);
+  g_string_append (s, ", \"targets\": ");
+  append_columns (s, t->targets, t->target_mean, t->target_std);
+  g_string_append (s, ", \"test_fraction\": ");
+  lam_json_append_double (s, t->test_fraction);
+  g_string_append_printf (s, ", \"split_seed\": %" G_GUINT64_FORMAT "}", t->split_seed);
+  return g_string_free (s, FALSE);
+}
+
 /* The checkpoint's .json: the spec under "model", indented to sit there. */
 static char *
 checkpoint_json (const char *spec_json, const LamCheckpointInfo *info, const char *weights_name,
@@ -605,6 +641,11 @@ checkpoint_json (const char *spec_json, const LamCheckpointInfo *info, const cha
       lam_json_append_string (s, info->class_names[i]);
     }
     g_string_append_c (s, ']');
+  }
+  if (info->table != NULL) {
+    g_autofree char *table = table_json (info->table);
+    g_string_append (s, ",\n  \"table\": ");
+    g_string_append (s, table);
   }
   g_string_append (s, "\n}\n");
   return g_string_free (s, FALSE);
@@ -705,6 +746,9 @@ save_weights (const char *path, const LamModelPlan *plan, const LamCheckpointInf
     g_string_append_c (classes, ']');
     g_hash_table_insert (metadata, "classes", g_string_free (classes, FALSE));
   }
+
+  if (info->table != NULL)
+    g_hash_table_insert (metadata, "table", table_json (info->table));
 
   if (extra_metadata != NULL) {
     GHashTableIter iter;
@@ -829,6 +873,106 @@ bad:
   return FALSE;
 }
 
+/* One column list of a "table": names, and for standardised columns finite
+ * means and stds above 0. */
+static gboolean
+read_table_columns (JsonObject *table, const char *key, gboolean scaled, char ***names,
+                    float **mean, float **std, int *n)
+{
+  JsonNode *node = json_object_get_member (table, key);
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  JsonArray *array = json_node_get_array (node);
+  guint count = json_array_get_length (array);
+  if (count == 0 || count > LAM_CSV_MAX_COLUMNS)
+    return FALSE;
+  *n = (int) count;
+  *names = g_new0 (char *, count + 1);
+  if (scaled) {
+    *mean = g_new0 (float, count);
+    *std = g_new0 (float, count);
+  }
+  for (guint i = 0; i < count; i++) {
+    JsonNode *e = json_array_get_element (array, i);
+    if (!JSON_NODE_HOLDS_OBJECT (e))
+      return FALSE;
+    JsonObject *column = json_node_get_object (e);
+    JsonNode *name = json_object_get_member (column, "name");
+    if (name == NULL || !JSON_NODE_HOLDS_VALUE (name) ||
+        json_node_get_value_type (name) != G_TYPE_STRING)
+      return FALSE;
+    (*names)[i] = g_strdup (json_node_get_string (name));
+    if (!scaled)
+      continue;
+    JsonNode *m = json_object_get_member (column, "mean");
+    JsonNode *s = json_object_get_member (column, "std");
+    if (m == NULL || s == NULL || !JSON_NODE_HOLDS_VALUE (m) || !JSON_NODE_HOLDS_VALUE (s))
+      return FALSE;
+    GType tm = json_node_get_value_type (m), ts = json_node_get_value_type (s);
+    if ((tm != G_TYPE_INT64 && tm != G_TYPE_DOUBLE) || (ts != G_TYPE_INT64 && ts != G_TYPE_DOUBLE))
+      return FALSE;
+    (*mean)[i] = (float) json_node_get_double (m);
+    (*std)[i] = (float) json_node_get_double (s);
+    if (!isfinite ((*mean)[i]) || !isfinite ((*std)[i]) || !((*std)[i] > 0))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static LamTableInfo *
+read_table (const char *path, JsonNode *node, GError **error)
+{
+  g_autoptr (LamTableInfo) t = g_new0 (LamTableInfo, 1);
+  const char *problem = NULL;
+  JsonObject *obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  JsonNode *task = obj ? json_object_get_member (obj, "task") : NULL;
+  const char *task_name = task && JSON_NODE_HOLDS_VALUE (task) &&
+                              json_node_get_value_type (task) == G_TYPE_STRING
+                            ? json_node_get_string (task)
+                            : "";
+  JsonNode *fraction = obj ? json_object_get_member (obj, "test_fraction") : NULL;
+  JsonNode *seed = obj ? json_object_get_member (obj, "split_seed") : NULL;
+  if (obj == NULL)
+    problem = "must be an object";
+  else if (g_str_equal (task_name, "regression"))
+    t->task = LAM_TASK_REGRESSION;
+  else if (g_str_equal (task_name, "classification"))
+    t->task = LAM_TASK_CLASSIFICATION;
+  else
+    problem = "task must be \"regression\" or \"classification\"";
+  gboolean regression = t->task == LAM_TASK_REGRESSION;
+  if (problem == NULL && !read_table_columns (obj, "inputs", TRUE, &t->inputs, &t->input_mean,
+                                              &t->input_std, &t->n_inputs))
+    problem = "inputs must be a list of {\"name\", \"mean\", \"std\"} with finite means and "
+              "stds above 0";
+  else if (problem == NULL &&
+           !read_table_columns (obj, "targets", regression, &t->targets, &t->target_mean,
+                                &t->target_std, &t->n_targets))
+    problem = regression ? "targets must be a list of {\"name\", \"mean\", \"std\"} with finite "
+                           "means and stds above 0"
+                         : "targets must be a list of {\"name\"}";
+  else if (problem == NULL && !regression && t->n_targets != 1)
+    problem = "a classification has one target column";
+  else if (problem == NULL &&
+           (fraction == NULL || !JSON_NODE_HOLDS_VALUE (fraction) ||
+            (json_node_get_value_type (fraction) != G_TYPE_DOUBLE &&
+             json_node_get_value_type (fraction) != G_TYPE_INT64) ||
+            !(json_node_get_double (fraction) >= 0 && json_node_get_double (fraction) < 1)))
+    problem = "test_fraction must be a number from 0 to below 1";
+  else if (problem == NULL &&
+           (seed == NULL || !JSON_NODE_HOLDS_VALUE (seed) ||
+            json_node_get_value_type (seed) != G_TYPE_INT64 || json_node_get_int (seed) < 0))
+    problem = "split_seed must be a whole number of 0 or more";
+  if (problem != NULL) {
+    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT, "%s: table: %s", path,
+                 problem);
+    return NULL;
+  }
+  t->test_fraction = json_node_get_double (fraction);
+  t->split_seed = (guint64) json_node_get_int (seed);
+  return g_steal_pointer (&t);
+}
+
 static LamModelSpec *
 spec_from_json_text (const char *path, const char *what, const char *json, GError **error)
 {
@@ -908,6 +1052,10 @@ read_checkpoint_json (const char *path, char **save_id, GError **error)
   node = json_object_get_member (obj, "classes");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node) && !read_classes (path, node, info, error))
     return NULL;
+  node = json_object_get_member (obj, "table");
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node) &&
+      (info->table = read_table (path, node, error)) == NULL)
+    return NULL;
   return g_steal_pointer (&info);
 }
 
@@ -950,6 +1098,18 @@ read_checkpoint_metadata (const char *path, GHashTable *metadata, GError **error
     if (json_parser_load_from_data (parser, classes, -1, NULL) &&
         json_parser_get_root (parser) != NULL &&
         !read_classes (path, json_parser_get_root (parser), info, error))
+      return NULL;
+  }
+  const char *table = g_hash_table_lookup (metadata, "table");
+  if (table != NULL) {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    if (!json_parser_load_from_data (parser, table, -1, NULL) ||
+        json_parser_get_root (parser) == NULL) {
+      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
+                   "%s: the table metadata is not JSON", path);
+      return NULL;
+    }
+    if ((info->table = read_table (path, json_parser_get_root (parser), error)) == NULL)
       return NULL;
   }
   return g_steal_pointer (&info);
@@ -1120,6 +1280,25 @@ lam_checkpoint_load (const char *path, LamCheckpointInfo **info, float **params,
     g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT, "%s: %s", spec_source,
                  plan_error->message);
     return FALSE;
+  }
+
+  /* A table's columns must fit the model they were read for. */
+  const LamTableInfo *table = result->table;
+  if (table != NULL) {
+    gsize outputs = lam_shape_numel (&plan->output);
+    if (plan->input.rank != 1 || plan->input.dims[0] != table->n_inputs) {
+      g_autofree char *shape = lam_shape_to_string (&plan->input);
+      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_MISMATCH,
+                   "%s: the table has %d input columns but the model's input is %s",
+                   spec_source, table->n_inputs, shape);
+      return FALSE;
+    }
+    if (table->task == LAM_TASK_REGRESSION && outputs != (gsize) table->n_targets) {
+      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_MISMATCH,
+                   "%s: the table has %d target columns but the model gives %" G_GSIZE_FORMAT
+                   " outputs", spec_source, table->n_targets, outputs);
+      return FALSE;
+    }
   }
 
   g_autofree float *values = match_tensors (weights_path, tensors, plan, error);

@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "lam-dataset.h"
 #include "lam-model.h"
 
 G_BEGIN_DECLS
@@ -32,6 +33,12 @@ typedef struct
   char *dataset; /* owned, may be NULL: the folder it was trained on */
   char **class_names; /* owned, NULL-terminated, may be NULL */
   char *note; /* owned, may be NULL: set by a load that had to choose (an interrupted save) */
+  /* owned, NULL unless the model was trained on a table of numbers (then
+   * dataset is the CSV file, n_channels 1, mean 0 and std 1): its columns,
+   * task, test split and standardisation, saved as "table" in the .json
+   * and the __metadata__. A load checks them against the model: as many
+   * inputs as its input takes, as many regression targets as it gives. */
+  LamTableInfo *table;
 } LamCheckpointInfo;
 
 void lam_checkpoint_info_free (LamCheckpointInfo *info);

@@ -1246,3 +1246,111 @@ lam_dataset_save_csv (const LamDataset *dataset, const char *path, GError **erro
   }
   return lam_file_replace_contents (path, s->str, s->len, error);
 }
+
+/* ---- a model's table ---- */
+
+LamTableInfo *
+lam_table_info_new (const LamDataset *train, double test_fraction, guint64 split_seed)
+{
+  g_return_val_if_fail (train != NULL && train->features != NULL, NULL);
+  LamTableInfo *info = g_new0 (LamTableInfo, 1);
+  gboolean regression = train->task == LAM_TASK_REGRESSION;
+  info->task = train->task;
+  info->n_inputs = train->n_features;
+  info->inputs = g_strdupv (train->feature_names);
+  info->input_mean = dup_or_null (train->feature_mean, train->n_features);
+  info->input_std = dup_or_null (train->feature_std, train->n_features);
+  info->n_targets = regression ? train->n_targets : 1;
+  info->targets = g_strdupv (train->target_names);
+  if (regression) {
+    info->target_mean = dup_or_null (train->target_mean, train->n_targets);
+    info->target_std = dup_or_null (train->target_std, train->n_targets);
+  }
+  info->test_fraction = test_fraction;
+  info->split_seed = split_seed;
+  return info;
+}
+
+LamTableInfo *
+lam_table_info_copy (const LamTableInfo *info)
+{
+  g_return_val_if_fail (info != NULL, NULL);
+  LamTableInfo *copy = g_new0 (LamTableInfo, 1);
+  *copy = *info;
+  copy->inputs = g_strdupv (info->inputs);
+  copy->targets = g_strdupv (info->targets);
+  copy->input_mean = dup_or_null (info->input_mean, info->n_inputs);
+  copy->input_std = dup_or_null (info->input_std, info->n_inputs);
+  copy->target_mean = dup_or_null (info->target_mean, info->n_targets);
+  copy->target_std = dup_or_null (info->target_std, info->n_targets);
+  return copy;
+}
+
+void
+lam_table_info_free (LamTableInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_strfreev (info->inputs);
+  g_strfreev (info->targets);
+  g_free (info->input_mean);
+  g_free (info->input_std);
+  g_free (info->target_mean);
+  g_free (info->target_std);
+  g_free (info);
+}
+
+static void
+set_scaling_from_info (LamDataset *ds, const LamTableInfo *info)
+{
+  g_free (ds->feature_mean);
+  g_free (ds->feature_std);
+  ds->feature_mean = dup_or_null (info->input_mean, info->n_inputs);
+  ds->feature_std = dup_or_null (info->input_std, info->n_inputs);
+  if (ds->task == LAM_TASK_REGRESSION) {
+    g_free (ds->target_mean);
+    g_free (ds->target_std);
+    ds->target_mean = dup_or_null (info->target_mean, info->n_targets);
+    ds->target_std = dup_or_null (info->target_std, info->n_targets);
+  }
+}
+
+gboolean
+lam_table_info_load (const LamTableInfo *info, const char *path, const char *const *class_names,
+                     LamDataset **train, LamDataset **test, GError **error)
+{
+  g_return_val_if_fail (info != NULL && path != NULL && train != NULL, FALSE);
+  g_return_val_if_fail (info->inputs != NULL && info->targets != NULL, FALSE);
+  g_return_val_if_fail (info->input_mean != NULL && info->input_std != NULL, FALSE);
+  g_return_val_if_fail (info->task != LAM_TASK_REGRESSION ||
+                          (info->target_mean != NULL && info->target_std != NULL),
+                        FALSE);
+  LamCsvOptions options;
+  lam_csv_options_init (&options);
+  options.inputs = (const char *const *) info->inputs;
+  options.targets = (const char *const *) info->targets;
+  options.task_set = TRUE;
+  options.task = info->task;
+  options.test_fraction = info->test_fraction;
+  options.split_seed = info->split_seed;
+  g_autoptr (LamDataset) a = NULL;
+  g_autoptr (LamDataset) b = NULL;
+  if (!lam_dataset_load_csv (path, &options, &a, test != NULL ? &b : NULL, error))
+    return FALSE;
+  if (class_names != NULL && info->task == LAM_TASK_CLASSIFICATION &&
+      !g_strv_equal ((const char *const *) a->class_names, class_names)) {
+    g_autofree char *have = g_strjoinv (", ", a->class_names);
+    g_autofree char *want = g_strjoinv (", ", (char **) class_names);
+    g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_LABEL,
+                 "%s: the classes of column \"%s\" are %s; the model's are %s", path,
+                 info->targets[0], have, want);
+    return FALSE;
+  }
+  set_scaling_from_info (a, info);
+  if (b != NULL)
+    set_scaling_from_info (b, info);
+  *train = g_steal_pointer (&a);
+  if (test != NULL)
+    *test = g_steal_pointer (&b);
+  return TRUE;
+}

@@ -306,6 +306,39 @@ void lam_csv_summary_free (LamCsvSummary *summary);
  * class names as text), which lam_dataset_load_csv reads back. */
 gboolean lam_dataset_save_csv (const LamDataset *dataset, const char *path, GError **error);
 
+/* How a model's table was read: what a checkpoint records so that
+ * evaluation, predictions and an exported script read the same columns,
+ * split off the same test rows and standardise them as training did. */
+typedef struct
+{
+  LamTask task;
+  int n_inputs;
+  char **inputs;       /* owned, NULL-terminated: the input columns' names */
+  float *input_mean;   /* owned, n_inputs: the standardisation (0 and 1 when off) */
+  float *input_std;
+  int n_targets;       /* target columns: one for a classification */
+  char **targets;      /* owned, NULL-terminated */
+  float *target_mean;  /* owned, n_targets; NULL for a classification */
+  float *target_std;
+  double test_fraction;
+  guint64 split_seed;
+} LamTableInfo;
+
+/* The description of train (a table) as read with test_fraction and
+ * split_seed. */
+LamTableInfo *lam_table_info_new (const LamDataset *train, double test_fraction,
+                                  guint64 split_seed);
+LamTableInfo *lam_table_info_copy (const LamTableInfo *info);
+void lam_table_info_free (LamTableInfo *info);
+/* Reads the CSV at path as info describes it (its columns, task and test
+ * split), with info's standardisation rather than that of the file's rows
+ * now, so a model sees its inputs as it was trained. class_names (may be
+ * NULL): a classification's classes must be these, in this order, else
+ * LAM_DATASET_ERROR_LABEL. test may be NULL. */
+gboolean lam_table_info_load (const LamTableInfo *info, const char *path,
+                              const char *const *class_names, LamDataset **train,
+                              LamDataset **test, GError **error);
+
 /* Sets a table's standardisation from its own rows listed in indices (all
  * when NULL): per column mean and population standard deviation in double
  * (a constant column gets std 1), or mean 0 and std 1 when standardize is
@@ -331,5 +364,6 @@ void lam_dataset_compute_stats (const LamDataset *dataset, const guint32 *indice
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamDataset, lam_dataset_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamCsvSummary, lam_csv_summary_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamTableInfo, lam_table_info_free)
 
 G_END_DECLS

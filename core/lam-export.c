@@ -17,6 +17,7 @@ static const char *const dataset_names[] = {
   [LAM_EXPORT_DATASET_KMNIST] = "kmnist",
   [LAM_EXPORT_DATASET_CIFAR10] = "cifar10",
   [LAM_EXPORT_DATASET_FOLDER] = "folder",
+  [LAM_EXPORT_DATASET_TABLE] = "table",
 };
 
 /* torchvision.datasets class and a name for the comments. */
@@ -95,6 +96,21 @@ void
 lam_export_append_python_float (GString *s, float value)
 {
   gsize start = s->len;
+  /* Positional where a reader expects it ("80.0", not "8e+01"): the
+   * fewest decimals that read back the same float. */
+  if (isfinite (value) && fabsf (value) >= 1e-4f && fabsf (value) < 1e16f) {
+    char buf[G_ASCII_DTOSTR_BUF_SIZE + 32];
+    for (int decimals = 0; decimals <= 12; decimals++) {
+      char format[8];
+      g_snprintf (format, sizeof format, "%%.%df", decimals);
+      g_ascii_formatd (buf, sizeof buf, format, (double) value);
+      if ((float) g_ascii_strtod (buf, NULL) == value) {
+        g_string_append (s, buf);
+        append_python_float_suffix (s, start);
+        return;
+      }
+    }
+  }
   lam_json_append_float (s, value);
   append_python_float_suffix (s, start);
 }
@@ -205,7 +221,8 @@ check_supported (const LamModelSpec *spec, GError **error)
     }
   }
   LamLossKind loss = lam_model_spec_get_loss (spec);
-  if (loss != LAM_LOSS_CROSS_ENTROPY && loss != LAM_LOSS_NLL && loss != LAM_LOSS_MSE) {
+  if (loss != LAM_LOSS_CROSS_ENTROPY && loss != LAM_LOSS_NLL && loss != LAM_LOSS_MSE &&
+      loss != LAM_LOSS_L1) {
     g_set_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_UNSUPPORTED,
                  "loss %d has no PyTorch equivalent in the export", (int) loss);
     return FALSE;
@@ -421,19 +438,21 @@ append_settings (GString *s, const LamExportOptions *o, const LamModelPlan *plan
 }
 
 static void
-append_model (GString *s, const LamModelPlan *plan)
+append_model (GString *s, const LamModelPlan *plan, gboolean table)
 {
-  g_autofree char *input = shape_text (&plan->input);
+  g_autofree char *input_shape = shape_text (&plan->input);
+  g_autofree char *input = g_strdup_printf (table ? "rows of %s inputs" : "%s images",
+                                            input_shape);
   g_string_append_printf (s,
     "def build_model():\n"
-    "    \"\"\"The network, for %s images.\n"
+    "    \"\"\"The network, for %s.\n"
     "\n"
     "    Each layer's index in the Sequential is its position in Lamina's\n"
     "    stack and the prefix of its weights' names (\"0.weight\", \"0.bias\").\n"
-    "    The comments give each layer's output shape for one image.\n"
+    "    The comments give each layer's output shape for one %s.\n"
     "    \"\"\"\n"
     "    return nn.Sequential(\n",
-    input);
+    input, table ? "row" : "image");
 
   g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   gsize width = 0;
@@ -494,9 +513,17 @@ append_weights_loader (GString *s)
 }
 
 static void
-append_loss_and_optimizer (GString *s, const LamModelSpec *spec, const LamTrainerConfig *c)
+append_loss_and_optimizer (GString *s, const LamModelSpec *spec, const LamTrainerConfig *c,
+                           gboolean regression)
 {
-  switch (lam_model_spec_get_loss (spec)) {
+  LamLossKind loss = lam_model_spec_get_loss (spec);
+  if (regression && loss == LAM_LOSS_MSE)
+    g_string_append (s, "# Mean squared error against the standardised targets.\n"
+                        "loss_fn = nn.MSELoss()\n\n\n");
+  else if (regression && loss == LAM_LOSS_L1)
+    g_string_append (s, "# Mean absolute error against the standardised targets.\n"
+                        "loss_fn = nn.L1Loss()\n\n\n");
+  else switch (loss) {
   case LAM_LOSS_CROSS_ENTROPY:
     g_string_append (s, "# Cross-entropy on the logits of the last layer.\n"
                         "loss_fn = nn.CrossEntropyLoss()\n\n\n");
@@ -821,6 +848,495 @@ append_main (GString *s, const LamTrainerConfig *c)
     "    main()\n");
 }
 
+/* Tables */
+
+/* "NAME = (a, b, c)\n" from Python literals, broken after a comma where a
+ * line would pass 79 columns. */
+static void
+append_tuple_lines (GString *s, const char *name, GPtrArray *items)
+{
+  gsize line_start = s->len;
+  g_string_append_printf (s, "%s = (", name);
+  gsize indent = s->len - line_start;
+  for (guint i = 0; i < items->len; i++) {
+    const char *item = g_ptr_array_index (items, i);
+    if (i > 0) {
+      g_string_append_c (s, ',');
+      if (s->len - line_start + 1 + strlen (item) + 2 > 79) {
+        g_string_append_c (s, '\n');
+        line_start = s->len;
+        g_string_append_printf (s, "%*s", (int) indent, "");
+      } else {
+        g_string_append_c (s, ' ');
+      }
+    }
+    g_string_append (s, item);
+  }
+  g_string_append (s, items->len == 1 ? ",)\n" : ")\n");
+}
+
+static void
+append_names_tuple (GString *s, const char *name, char **names)
+{
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; names[i] != NULL; i++) {
+    g_autoptr (GString) item = g_string_new (NULL);
+    append_py_string (item, names[i]);
+    g_ptr_array_add (items, g_string_free (g_steal_pointer (&item), FALSE));
+  }
+  append_tuple_lines (s, name, items);
+}
+
+static void
+append_floats_tuple (GString *s, const char *name, const float *values, int n)
+{
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < n; i++) {
+    g_autoptr (GString) item = g_string_new (NULL);
+    lam_export_append_python_float (item, values[i]);
+    g_ptr_array_add (items, g_string_free (g_steal_pointer (&item), FALSE));
+  }
+  append_tuple_lines (s, name, items);
+}
+
+static gboolean
+check_table (const LamExportOptions *o, const LamModelPlan *plan, GError **error)
+{
+  const LamTableInfo *t = o->table;
+  const LamTrainerConfig *c = &o->config;
+  if (t == NULL || o->dataset != LAM_EXPORT_DATASET_TABLE)
+    return invalid (error, "a table's export needs both the table's description and the "
+                    "dataset kind table");
+  if (o->dataset_dir == NULL)
+    return invalid (error, "the table's file must be named");
+  if (t->inputs == NULL || t->targets == NULL || t->input_mean == NULL || t->input_std == NULL ||
+      (int) g_strv_length (t->inputs) != t->n_inputs ||
+      (int) g_strv_length (t->targets) != t->n_targets)
+    return invalid (error, "the table's description is incomplete");
+  if (plan->input.rank != 1 || plan->input.dims[0] != t->n_inputs) {
+    g_autofree char *shape = shape_text (&plan->input);
+    return invalid (error, "the table has %d input columns but the model's input is %s",
+                    t->n_inputs, shape);
+  }
+  for (int j = 0; j < t->n_inputs; j++)
+    if (!isfinite (t->input_mean[j]) || !(t->input_std[j] > 0) || !isfinite (t->input_std[j]))
+      return invalid (error, "the standardisation of input %s: mean %g, std %g (std must be "
+                      "above 0)", t->inputs[j], t->input_mean[j], t->input_std[j]);
+  gsize outputs = lam_shape_numel (&plan->output);
+  LamLossKind loss = lam_model_spec_get_loss (o->spec);
+  if (t->task == LAM_TASK_REGRESSION) {
+    if (t->target_mean == NULL || t->target_std == NULL || outputs != (gsize) t->n_targets)
+      return invalid (error, "the table has %d targets but the model gives %" G_GSIZE_FORMAT
+                      " outputs", t->n_targets, outputs);
+    if (!lam_loss_kind_is_regression (loss))
+      return invalid (error, "the loss %s compares outputs with classes, and the table's targets "
+                      "are numbers", lam_loss_kind_to_string (loss));
+  } else {
+    guint n_classes = o->class_names ? g_strv_length (o->class_names) : 0;
+    if (n_classes < 2 || outputs < n_classes)
+      return invalid (error, "a classification table needs its class names (%u given) and a "
+                      "model with as many outputs (%" G_GSIZE_FORMAT ")", n_classes, outputs);
+    if (loss == LAM_LOSS_L1)
+      return invalid (error, "the loss l1 compares outputs with numbers, and the table's target "
+                      "is classes");
+  }
+  if (c->crop_padding != 0 || c->hflip)
+    return invalid (error, "a table is not augmented: crop padding and flips must be off");
+  return TRUE;
+}
+
+static void
+append_table_header (GString *s, const LamModelSpec *spec, const char *script_name,
+                     gboolean random_split)
+{
+  g_string_append (s, "\"\"\"");
+  if (spec->name != NULL && is_plain_text (spec->name))
+    g_string_append_printf (s, "%s, exported", spec->name);
+  else
+    g_string_append (s, "A model exported");
+  g_string_append (s, " from Lamina " LAMINA_VERSION " to PyTorch, for a table.\n\n");
+  g_string_append_printf (s,
+    "The network is rebuilt layer for layer as an nn.Sequential whose state-dict\n"
+    "names match the weights Lamina saved, so they load as they are. The table is\n"
+    "read with Python's csv module, its test rows picked and its columns\n"
+    "standardised as Lamina did.\n"
+    "\n"
+    "    python3 %s           evaluate Lamina's weights on the test rows\n"
+    "    python3 %s --train   train it again from scratch, as Lamina did\n"
+    "\n"
+    "Needs torch only.\n"
+    "\"\"\"\n", script_name, script_name);
+  g_string_append_printf (s,
+    "import argparse\n"
+    "import csv\n"
+    "import io\n"
+    "import json\n"
+    "import os\n"
+    "import struct\n"
+    "\n"
+    "import torch\n"
+    "import torch.nn as nn\n"
+    "from torch.utils.data import DataLoader, TensorDataset%s\n"
+    "\n", random_split ? ", random_split" : "");
+}
+
+static void
+append_table_settings (GString *s, const LamExportOptions *o, const LamModelPlan *plan)
+{
+  const LamTrainerConfig *c = &o->config;
+  const LamTableInfo *t = o->table;
+  gboolean regression = t->task == LAM_TASK_REGRESSION;
+  gboolean relative;
+  g_autofree char *weights = weights_reference (o, &relative);
+
+  if (relative)
+    g_string_append (s, "# Lamina's weights, next to this script.\n"
+                        "WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)),\n"
+                        "                       ");
+  else
+    g_string_append (s, "# Lamina's weights.\nWEIGHTS = ");
+  append_py_string (s, weights);
+  g_string_append (s, relative ? ")\n\n" : "\n\n");
+
+  g_autofree char *table = g_canonicalize_filename (o->dataset_dir, NULL);
+  g_string_append (s, "# The table Lamina read, and the columns it used.\nTABLE = ");
+  append_py_string (s, table);
+  g_string_append_c (s, '\n');
+  append_names_tuple (s, "INPUTS", t->inputs);
+  append_names_tuple (s, "TARGETS", t->targets);
+  g_string_append_printf (s, "TASK = \"%s\"\n", lam_task_to_string (t->task));
+  if (regression)
+    g_string_append (s, "CLASSES = ()  # a regression has none\n");
+  else
+    append_names_tuple (s, "CLASSES", o->class_names);
+  g_string_append (s, "# The test rows: this fraction of them, those that rank first by a hash\n"
+                      "# of their index (row_hash).\nTEST_FRACTION = ");
+  lam_export_append_python_double (s, t->test_fraction);
+  g_string_append_printf (s, "\nSPLIT_SEED = %" G_GUINT64_FORMAT "\n\n", t->split_seed);
+
+  g_string_append_printf (s,
+    "# The settings Lamina trained with.\n"
+    "EPOCHS = %d\n"
+    "BATCH_SIZE = %d\n"
+    "LEARNING_RATE = ",
+    c->epochs, c->batch_size);
+  lam_export_append_python_double (s, c->optimizer.lr);
+  g_string_append (s, "\nVAL_FRACTION = ");
+  lam_export_append_python_double (s, c->val_fraction);
+  g_string_append_printf (s,
+    "  # of the training rows, held out for validation\n"
+    "SEED = %" G_GUINT64_FORMAT "\n"
+    "INPUT_SHAPE = (%d,)  # input columns\n"
+    "NUM_CLASSES = %" G_GSIZE_FORMAT "  # outputs: %s\n"
+    "\n",
+    c->seed, t->n_inputs, lam_shape_numel (&plan->output),
+    regression ? "one per target" : "one per class");
+
+  g_string_append (s, "# Each input column is standardised, (x - mean) / std, with the mean and\n"
+                      "# standard deviation of the training rows");
+  g_string_append (s, regression ? "; the targets\n# likewise, and the model's outputs go back "
+                                   "to the targets' units.\n"
+                                 : ".\n");
+  append_floats_tuple (s, "MEAN", t->input_mean, t->n_inputs);
+  append_floats_tuple (s, "STD", t->input_std, t->n_inputs);
+  if (regression) {
+    append_floats_tuple (s, "TARGET_MEAN", t->target_mean, t->n_targets);
+    append_floats_tuple (s, "TARGET_STD", t->target_std, t->n_targets);
+  } else {
+    g_string_append (s, "TARGET_MEAN = ()\nTARGET_STD = ()\n");
+  }
+  g_string_append (s,
+    "\n"
+    "\n"
+    "def normalize(rows):\n"
+    "    \"\"\"Standardises a batch of rows (N, inputs) column by column.\"\"\"\n"
+    "    return (rows - torch.tensor(MEAN)) / torch.tensor(STD)\n"
+    "\n"
+    "\n"
+    "def scale_targets(values):\n"
+    "    \"\"\"Targets (N, outputs) in their units, standardised as training saw them.\"\"\"\n"
+    "    return (values - torch.tensor(TARGET_MEAN)) / torch.tensor(TARGET_STD)\n"
+    "\n"
+    "\n"
+    "def unscale(outputs):\n"
+    "    \"\"\"The model's outputs (N, outputs) in the targets' own units.\"\"\"\n"
+    "    return outputs * torch.tensor(TARGET_STD) + torch.tensor(TARGET_MEAN)\n"
+    "\n"
+    "\n");
+}
+
+static void
+append_table_reader (GString *s, gboolean regression)
+{
+  g_string_append (s,
+    "def row_hash(index):\n"
+    "    \"\"\"splitmix64 of the row's index and SPLIT_SEED, as Lamina ranks rows.\"\"\"\n"
+    "    mask = (1 << 64) - 1\n"
+    "    z = (SPLIT_SEED ^ (index * 0x9E3779B97F4A7C15)) & mask\n"
+    "    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask\n"
+    "    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask\n"
+    "    return z ^ (z >> 31)\n"
+    "\n"
+    "\n"
+    "def separator(text):\n"
+    "    \"\"\"The one of , ; and tab the header line has most of, outside quotes.\"\"\"\n"
+    "    counts = {\",\": 0, \";\": 0, \"\\t\": 0}  # on a tie, the first\n"
+    "    quoted = False\n"
+    "    for char in text:\n"
+    "        if char == '\"':\n"
+    "            quoted = not quoted\n"
+    "        elif not quoted and char in \"\\r\\n\":\n"
+    "            break\n"
+    "        elif not quoted and char in counts:\n"
+    "            counts[char] += 1\n"
+    "    return max(counts, key=counts.get)\n"
+    "\n"
+    "\n"
+    "def read_table(path=TABLE):\n"
+    "    \"\"\"The table's rows as Lamina reads them.\n"
+    "\n"
+    "    Returns the inputs (N, inputs) as float32, the targets (N, outputs) as\n"
+    "    float32 or the classes (N,) as int64, and the indices of the test rows.\n"
+    "    \"\"\"\n"
+    "    with open(path, encoding=\"utf-8-sig\", errors=\"replace\", newline=\"\") as f:\n"
+    "        text = f.read()\n"
+    "    delimiter = separator(text)\n"
+    "    space = \" \" if delimiter == \"\\t\" else \" \\t\"\n"
+    "    records = []\n"
+    "    for record in csv.reader(io.StringIO(text), delimiter=delimiter):\n"
+    "        record = [field.strip(space) for field in record]\n"
+    "        if record and record != [\"\"]:  # blank lines are not rows\n"
+    "            records.append(record)\n"
+    "    header = [name or f\"column {k + 1}\" for k, name in enumerate(records[0])]\n"
+    "    rows = records[1:]\n"
+    "    inputs = [header.index(name) for name in INPUTS]\n"
+    "    targets = [header.index(name) for name in TARGETS]\n"
+    "    x = torch.tensor([[float(row[k]) for k in inputs] for row in rows],\n"
+    "                     dtype=torch.float32)\n");
+  if (regression)
+    g_string_append (s,
+      "    y = torch.tensor([[float(row[k]) for k in targets] for row in rows],\n"
+      "                     dtype=torch.float32)\n");
+  else
+    g_string_append (s,
+      "    index = {name: i for i, name in enumerate(CLASSES)}\n"
+      "\n"
+      "    def label(text):\n"
+      "        # Whole-number classes are named by their value: \"07\" is \"7\".\n"
+      "        return index[text] if text in index else index[str(int(text))]\n"
+      "\n"
+      "    y = torch.tensor([label(row[targets[0]]) for row in rows],\n"
+      "                     dtype=torch.int64)\n");
+  g_string_append (s,
+    "    n = len(rows)\n"
+    "    n_test = min(int(n * TEST_FRACTION + 0.5), n - 1)\n"
+    "    ranked = sorted(range(n), key=lambda i: (row_hash(i), i))\n"
+    "    return x, y, sorted(ranked[:n_test])\n"
+    "\n"
+    "\n"
+    "def load_datasets():\n"
+    "    \"\"\"The training and the test rows, standardised, as TensorDatasets.\"\"\"\n"
+    "    x, y, test = read_table()\n"
+    "    is_test = torch.zeros(len(x), dtype=torch.bool)\n"
+    "    is_test[test] = True\n"
+    "    x = normalize(x)\n");
+  if (regression)
+    g_string_append (s, "    y = scale_targets(y)\n");
+  g_string_append (s,
+    "    return (TensorDataset(x[~is_test], y[~is_test]),\n"
+    "            TensorDataset(x[is_test], y[is_test]))\n"
+    "\n"
+    "\n");
+}
+
+static void
+append_table_loops (GString *s, gboolean regression)
+{
+  g_string_append (s,
+    "def train_one_epoch(model, loader, optimizer, device):\n"
+    "    model.train()\n"
+    "    total_loss, seen = 0.0, 0\n"
+    "    for rows, targets in loader:\n"
+    "        rows, targets = rows.to(device), targets.to(device)\n"
+    "        optimizer.zero_grad()\n"
+    "        loss = loss_fn(model(rows), targets)\n"
+    "        loss.backward()\n"
+    "        optimizer.step()\n"
+    "        total_loss += loss.item() * len(targets)\n"
+    "        seen += len(targets)\n"
+    "    return total_loss / seen\n"
+    "\n"
+    "\n");
+  if (regression)
+    g_string_append (s,
+      "def evaluate(model, loader, device):\n"
+      "    \"\"\"The loss (on standardised targets), then MSE, MAE and R² in the\n"
+      "    targets' own units, each the mean over the targets.\"\"\"\n"
+      "    model.eval()\n"
+      "    total_loss, seen, predicted, actual = 0.0, 0, [], []\n"
+      "    with torch.no_grad():\n"
+      "        for rows, targets in loader:\n"
+      "            rows, targets = rows.to(device), targets.to(device)\n"
+      "            outputs = model(rows)\n"
+      "            total_loss += loss_fn(outputs, targets).item() * len(targets)\n"
+      "            seen += len(targets)\n"
+      "            predicted.append(unscale(outputs.cpu()))\n"
+      "            actual.append(unscale(targets.cpu()))\n"
+      "    predicted = torch.cat(predicted).double()\n"
+      "    actual = torch.cat(actual).double()\n"
+      "    error = predicted - actual\n"
+      "    mse = (error ** 2).mean(0)\n"
+      "    mae = error.abs().mean(0)\n"
+      "    r2 = 1 - (error ** 2).sum(0) / ((actual - actual.mean(0)) ** 2).sum(0)\n"
+      "    return (total_loss / seen, mse.mean().item(), mae.mean().item(),\n"
+      "            r2.mean().item())\n"
+      "\n"
+      "\n");
+  else
+    g_string_append (s,
+      "def evaluate(model, loader, device):\n"
+      "    \"\"\"The loss and the accuracy.\"\"\"\n"
+      "    model.eval()\n"
+      "    total_loss, correct, seen = 0.0, 0, 0\n"
+      "    with torch.no_grad():\n"
+      "        for rows, labels in loader:\n"
+      "            rows, labels = rows.to(device), labels.to(device)\n"
+      "            outputs = model(rows)\n"
+      "            total_loss += loss_fn(outputs, labels).item() * len(labels)\n"
+      "            correct += (outputs.argmax(1) == labels).sum().item()\n"
+      "            seen += len(labels)\n"
+      "    return total_loss / seen, correct / seen\n"
+      "\n"
+      "\n");
+}
+
+static void
+append_table_main (GString *s, const LamTrainerConfig *c, gboolean regression)
+{
+  gboolean validate = c->val_fraction > 0;
+  gboolean schedule = c->schedule.kind != LAM_SCHEDULE_CONSTANT;
+  const char *scores = regression ? "loss, mse, mae, r2" : "loss, accuracy";
+  const char *report = regression ? "MSE {mse:.4g}  MAE {mae:.4g}  R² {r2:.4f}"
+                                  : "acc {100 * accuracy:.2f}%";
+
+  g_string_append (s,
+    "def main():\n"
+    "    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])\n"
+    "    parser.add_argument(\"--train\", action=\"store_true\",\n"
+    "                        help=\"train from scratch instead of loading \"\n"
+    "                        \"Lamina's weights\")\n"
+    "    parser.add_argument(\"--weights\", default=WEIGHTS,\n"
+    "                        help=\"Lamina's weights (default: %(default)s)\")\n"
+    "    parser.add_argument(\"--epochs\", type=int, default=EPOCHS,\n"
+    "                        help=\"with --train (default: %(default)s)\")\n"
+    "    parser.add_argument(\"--save\", metavar=\"FILE\",\n"
+    "                        help=\"with --train: save the weights (torch.save)\")\n"
+    "    args = parser.parse_args()\n"
+    "\n"
+    "    device = \"cuda\" if torch.cuda.is_available() else \"cpu\"\n"
+    "    torch.manual_seed(SEED)\n"
+    "    train_data, test_data = load_datasets()\n"
+    "    test_loader = DataLoader(test_data, batch_size=BATCH_SIZE)\n"
+    "    model = build_model()\n"
+    "\n"
+    "    if args.train:\n");
+  if (validate)
+    g_string_append (s,
+      "        # Hold out part of the training rows for validation.\n"
+      "        n_val = int(len(train_data) * VAL_FRACTION + 0.5)\n"
+      "        generator = torch.Generator().manual_seed(SEED)\n"
+      "        train_set, val_set = random_split(\n"
+      "            train_data, [len(train_data) - n_val, n_val], generator=generator)\n"
+      "        val_loader = DataLoader(val_set, batch_size=BATCH_SIZE)\n");
+  else
+    g_string_append (s, "        train_set = train_data\n");
+  g_string_append (s,
+    "        train_loader = DataLoader(train_set, batch_size=BATCH_SIZE,\n"
+    "                                  shuffle=True)\n"
+    "        model.to(device)\n"
+    "        optimizer = make_optimizer(model)\n");
+  if (schedule)
+    g_string_append (s, "        scheduler = make_scheduler(optimizer)\n");
+  g_string_append (s,
+    "        for epoch in range(args.epochs):\n"
+    "            loss = train_one_epoch(model, train_loader, optimizer, device)\n"
+    "            line = f\"Epoch {epoch + 1}/{args.epochs}  train loss {loss:.4f}\"\n");
+  if (validate)
+    g_string_append_printf (s,
+      "            %s = evaluate(model, val_loader, device)\n"
+      "            line += f\"  |  val loss {loss:.4f}  %s\"\n", scores, report);
+  g_string_append (s, "            print(line)\n");
+  if (schedule)
+    g_string_append (s, "            scheduler.step()\n");
+  g_string_append_printf (s,
+    "        if args.save:\n"
+    "            torch.save(model.state_dict(), args.save)\n"
+    "    else:\n"
+    "        load_lamina_weights(model, args.weights)\n"
+    "        model.to(device)\n"
+    "\n"
+    "    %s = evaluate(model, test_loader, device)\n"
+    "    print(f\"Test: loss {loss:.4f}  %s \"\n"
+    "          f\"on {len(test_data)} rows\")\n"
+    "\n"
+    "\n"
+    "if __name__ == \"__main__\":\n"
+    "    main()\n", scores, report);
+}
+
+static char *
+table_script (const LamExportOptions *options, GError **error)
+{
+  const LamModelSpec *spec = options->spec;
+  if (!check_supported (spec, error))
+    return NULL;
+  if (!spec->has_input) {
+    invalid (error, "the model spec has no input shape (the checkpoint's spec carries one)");
+    return NULL;
+  }
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, error);
+  if (plan == NULL)
+    return NULL;
+  if (!check_table (options, plan, error))
+    return NULL;
+  if (options->weights_path == NULL || *options->weights_path == '\0') {
+    invalid (error, "no weights file given");
+    return NULL;
+  }
+  const LamTrainerConfig *c = &options->config;
+  if (c->epochs < 1 || c->batch_size < 1 || !(c->val_fraction >= 0 && c->val_fraction < 1) ||
+      !(isfinite (c->optimizer.lr) && c->optimizer.lr > 0)) {
+    invalid (error, "epochs %d, batch size %d, validation fraction %g or learning rate %g out of "
+             "range", c->epochs, c->batch_size, c->val_fraction, c->optimizer.lr);
+    return NULL;
+  }
+  if (c->optimizer.kind != LAM_OPTIMIZER_SGD && c->optimizer.kind != LAM_OPTIMIZER_ADAM &&
+      c->optimizer.kind != LAM_OPTIMIZER_ADAMW) {
+    g_set_error (error, LAM_EXPORT_ERROR, LAM_EXPORT_ERROR_UNSUPPORTED,
+                 "optimizer %d has no PyTorch equivalent in the export", (int) c->optimizer.kind);
+    return NULL;
+  }
+
+  g_autofree char *script_name = options->script_path != NULL
+                                   ? g_path_get_basename (options->script_path)
+                                   : g_strdup ("model.py");
+  if (!is_plain_text (script_name)) {
+    g_free (script_name);
+    script_name = g_strdup ("model.py");
+  }
+  gboolean regression = options->table->task == LAM_TASK_REGRESSION;
+  g_autoptr (GString) s = g_string_new (NULL);
+  append_table_header (s, spec, script_name, c->val_fraction > 0);
+  append_table_settings (s, options, plan);
+  append_model (s, plan, TRUE);
+  append_weights_loader (s);
+  append_loss_and_optimizer (s, spec, c, regression);
+  append_table_reader (s, regression);
+  append_table_loops (s, regression);
+  append_table_main (s, c, regression);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
 char *
 lam_export_pytorch_script (const LamExportOptions *options, GError **error)
 {
@@ -829,8 +1345,14 @@ lam_export_pytorch_script (const LamExportOptions *options, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   const LamModelSpec *spec = options->spec;
+  if (options->table != NULL || options->dataset == LAM_EXPORT_DATASET_TABLE)
+    return table_script (options, error);
   if (!check_supported (spec, error) || !check_options (options, spec, error))
     return NULL;
+  if (lam_model_spec_get_loss (spec) == LAM_LOSS_L1) {
+    invalid (error, "the loss l1 compares outputs with numbers; these images have classes");
+    return NULL;
+  }
   g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, error);
   if (plan == NULL)
     return NULL;
@@ -848,9 +1370,9 @@ lam_export_pytorch_script (const LamExportOptions *options, GError **error)
                  options->dataset == LAM_EXPORT_DATASET_FOLDER);
   if (!append_settings (s, options, plan, error))
     return NULL;
-  append_model (s, plan);
+  append_model (s, plan, FALSE);
   append_weights_loader (s);
-  append_loss_and_optimizer (s, spec, &options->config);
+  append_loss_and_optimizer (s, spec, &options->config, FALSE);
   if (!append_data (s, options, plan, error))
     return NULL;
   append_loops (s);

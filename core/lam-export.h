@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "lam-dataset.h"
 #include "lam-model.h"
 #include "lam-trainer.h"
 
@@ -33,9 +34,10 @@ typedef enum
   LAM_EXPORT_DATASET_KMNIST,
   LAM_EXPORT_DATASET_CIFAR10,
   LAM_EXPORT_DATASET_FOLDER,        /* IDX files read from dataset_dir by the script itself */
+  LAM_EXPORT_DATASET_TABLE,         /* a CSV table (dataset_dir), read with the csv module */
 } LamExportDataset;
 
-/* "fashion-mnist", "mnist", "kmnist", "cifar10", "folder". */
+/* "fashion-mnist", "mnist", "kmnist", "cifar10", "folder", "table". */
 const char *lam_export_dataset_to_string (LamExportDataset dataset);
 
 /* Which torchvision dataset a Lamina dataset folder holds, judged by the
@@ -60,6 +62,17 @@ typedef struct
    * augmentation. Its mean, std, normalize_from_data, report_every and
    * evaluate_test are not read: the normalisation is the one above. */
   LamTrainerConfig config;
+  /* A model trained on a table (dataset LAM_EXPORT_DATASET_TABLE, with
+   * dataset_dir the CSV file; mean and std above are not read): its
+   * columns, test split and standardisation, and a classification's class
+   * names. The script then reads the file with Python's csv module
+   * (read_table), picks the same test rows, standardises the inputs
+   * (normalize) and, for a regression, the targets, and gives predictions
+   * back in the targets' units (unscale); TABLE, INPUTS, TARGETS, TASK,
+   * CLASSES, TARGET_MEAN and TARGET_STD are module-level names too.
+   * Borrowed. */
+  const LamTableInfo *table;
+  char **class_names;
 } LamExportOptions;
 
 /* Options for a spec with Lamina's training defaults, normalisation mean 0

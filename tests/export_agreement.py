@@ -7,6 +7,12 @@ numpy: no downloads) and compares with the predictions of
 `lamina export --predictions` for the same images. Prints the agreement and
 exits 1 when it is below --min-agreement.
 
+With --table (a model trained on a table of numbers): reads the table with
+the script's own read_table, predicts its test rows and compares with
+`lamina export --predictions`: for a regression the values in the targets'
+units, which must agree within --max-abs-diff; for a classification the
+classes, which must agree at --min-agreement.
+
 With --smoke: runs one training step of the script's model, loss and
 optimizer on random images of the script's input shape instead.
 
@@ -82,9 +88,7 @@ def torch_predictions(module, weights, folder, count):
     return outputs.argmax(1).tolist(), labels.tolist()
 
 
-def lamina_predictions(binary, weights, folder, count):
-    command = [binary, "export", "--predictions", "--load", weights,
-               "--data", folder, "--count", str(count), "--device", "cpu"]
+def lamina_output(command):
     try:
         result = subprocess.run(command, capture_output=True, text=True,
                                 check=False)
@@ -93,7 +97,62 @@ def lamina_predictions(binary, weights, folder, count):
     if result.returncode != 0:
         fail(f"lamina export --predictions failed ({result.returncode}): "
              f"{result.stderr.strip()}")
-    return [int(line) for line in result.stdout.split()]
+    return result.stdout.split()
+
+
+def lamina_predictions(binary, weights, folder, count):
+    return [int(line) for line in lamina_output(
+        [binary, "export", "--predictions", "--load", weights, "--data",
+         folder, "--count", str(count), "--device", "cpu"])]
+
+
+TABLE_NAMES = ("read_table", "unscale", "TABLE", "INPUTS", "TARGETS", "TASK",
+               "CLASSES", "TARGET_MEAN", "TARGET_STD")
+
+
+def table_agreement(module, args):
+    """The script's predictions for the table's test rows against Lamina's."""
+    missing = [name for name in TABLE_NAMES if not hasattr(module, name)]
+    if missing:
+        fail(f"{args.script}: missing {', '.join(missing)}")
+    model = module.build_model()
+    module.load_lamina_weights(model, args.weights)
+    model.eval()
+    x, y, test = module.read_table(args.data or module.TABLE)
+    with torch.no_grad():
+        outputs = model(module.normalize(x[test]))
+    command = [args.lamina, "export", "--predictions", "--load", args.weights,
+               "--device", "cpu"]
+    if args.data:
+        command += ["--data", args.data]
+    lines = lamina_output(command)
+    if len(lines) != len(test):
+        fail(f"lamina gave {len(lines)} predictions for {len(test)} test rows")
+    if module.TASK == "regression":
+        ours = module.unscale(outputs).double()
+        theirs = torch.tensor([[float(v) for v in line.split(",")]
+                               for line in lines], dtype=torch.float64)
+        if ours.shape != theirs.shape:
+            fail(f"shapes differ: pytorch {tuple(ours.shape)}, lamina "
+                 f"{tuple(theirs.shape)}")
+        diff = (ours - theirs).abs().max().item()
+        actual = y[test].double()
+        mse_torch = ((ours - actual) ** 2).mean().item()
+        mse_lamina = ((theirs - actual) ** 2).mean().item()
+        print(f"max abs difference {diff:.3g} over {ours.shape[0]} rows x "
+              f"{ours.shape[1]} targets; MSE pytorch {mse_torch:.6g}, lamina "
+              f"{mse_lamina:.6g}")
+        return 0 if diff <= args.max_abs_diff else 1
+    ours = outputs.argmax(1).tolist()
+    theirs = [int(line) for line in lines]
+    labels = y[test].tolist()
+    same = sum(a == b for a, b in zip(ours, theirs))
+    agreement = same / len(ours)
+    torch_accuracy = sum(a == b for a, b in zip(ours, labels)) / len(ours)
+    lamina_accuracy = sum(a == b for a, b in zip(theirs, labels)) / len(ours)
+    print(f"agreement {agreement:.4f} ({same} of {len(ours)} rows); "
+          f"accuracy pytorch {torch_accuracy:.4f}, lamina {lamina_accuracy:.4f}")
+    return 0 if agreement >= args.min_agreement else 1
 
 
 def smoke(module):
@@ -101,7 +160,10 @@ def smoke(module):
     model = module.build_model()
     optimizer = module.make_optimizer(model)
     images = module.normalize(torch.rand(4, *module.INPUT_SHAPE))
-    labels = torch.randint(0, module.NUM_CLASSES, (4,))
+    if getattr(module, "TASK", None) == "regression":
+        labels = torch.randn(4, module.NUM_CLASSES)  # standardised targets
+    else:
+        labels = torch.randint(0, module.NUM_CLASSES, (4,))
     model.train()
     outputs = model(images)
     if tuple(outputs.shape) != (4, module.NUM_CLASSES):
@@ -118,16 +180,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--script", required=True)
     parser.add_argument("--weights")
-    parser.add_argument("--data", help="IDX dataset folder")
+    parser.add_argument("--data", help="IDX dataset folder (with --table: "
+                        "the table, default the script's TABLE)")
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--lamina", help="the lamina binary")
     parser.add_argument("--min-agreement", type=float, default=0.999)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--table", action="store_true")
+    parser.add_argument("--max-abs-diff", type=float, default=1e-4)
     args = parser.parse_args()
 
     module = import_script(args.script)
     if args.smoke:
         return smoke(module)
+    if args.table:
+        if not (args.weights and args.lamina):
+            parser.error("--weights and --lamina are needed with --table")
+        return table_agreement(module, args)
     if not (args.weights and args.data and args.lamina):
         parser.error("--weights, --data and --lamina are needed without "
                      "--smoke")

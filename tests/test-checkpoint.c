@@ -902,6 +902,143 @@ test_checkpoint_failed_save (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* A model trained on a table: its columns, task, test split and
+ * standardisation come back from the .json and, without it, from the
+ * weights' own metadata; a table that does not fit the model is refused. */
+static LamCheckpointInfo *
+table_info_for (const char *text, LamTask task)
+{
+  LamCheckpointInfo *info = g_new0 (LamCheckpointInfo, 1);
+  info->spec = lam_model_spec_from_string (text, NULL);
+  g_assert_nonnull (info->spec);
+  info->n_channels = 1;
+  info->std[0] = 1;
+  info->dataset = g_strdup ("/data/crop-yields.csv");
+  LamTableInfo *t = info->table = g_new0 (LamTableInfo, 1);
+  t->task = task;
+  t->n_inputs = 3;
+  t->inputs = g_strsplit ("temperature,rain \"mm\",humidity", ",", -1);
+  t->input_mean = g_memdup2 ((float[]) { 82.5975f, 91.4183f, 53.7375f }, 3 * sizeof (float));
+  t->input_std = g_memdup2 ((float[]) { 13.5268f, 27.7478f, 1.0f }, 3 * sizeof (float));
+  if (task == LAM_TASK_REGRESSION) {
+    t->n_targets = 2;
+    t->targets = g_strsplit ("apples,oranges", ",", -1);
+    t->target_mean = g_memdup2 ((float[]) { 80.0558f, 94.6246f }, 2 * sizeof (float));
+    t->target_std = g_memdup2 ((float[]) { 25.4348f, 25.291f }, 2 * sizeof (float));
+  } else {
+    t->n_targets = 1;
+    t->targets = g_strsplit ("kind", ",", -1);
+    info->class_names = g_strsplit ("a,b,c", ",", -1);
+  }
+  t->test_fraction = 0.25;
+  t->split_seed = 7;
+  return info;
+}
+
+static void
+assert_same_table (const LamTableInfo *a, const LamTableInfo *b)
+{
+  g_assert_nonnull (b);
+  g_assert_cmpint (a->task, ==, b->task);
+  g_assert_true (g_strv_equal ((const char *const *) a->inputs, (const char *const *) b->inputs));
+  g_assert_true (g_strv_equal ((const char *const *) a->targets, (const char *const *) b->targets));
+  g_assert_cmpint (a->n_inputs, ==, b->n_inputs);
+  g_assert_cmpint (a->n_targets, ==, b->n_targets);
+  g_assert_cmpmem (a->input_mean, a->n_inputs * sizeof (float), b->input_mean,
+                   b->n_inputs * sizeof (float));
+  g_assert_cmpmem (a->input_std, a->n_inputs * sizeof (float), b->input_std,
+                   b->n_inputs * sizeof (float));
+  if (a->task == LAM_TASK_REGRESSION) {
+    g_assert_cmpmem (a->target_mean, a->n_targets * sizeof (float), b->target_mean,
+                     b->n_targets * sizeof (float));
+    g_assert_cmpmem (a->target_std, a->n_targets * sizeof (float), b->target_std,
+                     b->n_targets * sizeof (float));
+  } else {
+    g_assert_null (b->target_mean);
+  }
+  g_assert_cmpfloat (a->test_fraction, ==, b->test_fraction);
+  g_assert_cmpuint (a->split_seed, ==, b->split_seed);
+}
+
+static void
+test_checkpoint_table (Fixture *f, gconstpointer data)
+{
+  struct
+  {
+    const char *spec;
+    LamTask task;
+  } cases[] = {
+    { "input=3,linear:2,loss=mse", LAM_TASK_REGRESSION },
+    { "input=3,linear:4,relu,linear:3", LAM_TASK_CLASSIFICATION },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *path = fixture_path (f, "table.safetensors");
+    g_autofree char *json_path = fixture_path (f, "table.json");
+    g_autoptr (LamModelPlan) plan = plan_for (cases[i].spec);
+    g_autoptr (LamCheckpointInfo) info = table_info_for (cases[i].spec, cases[i].task);
+    g_autofree float *params = init_params (plan, 77);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (lam_checkpoint_save (path, plan, info, params, &error));
+    g_assert_no_error (error);
+
+    g_autoptr (LamCheckpointInfo) back = NULL;
+    g_autofree float *loaded = NULL;
+    g_assert_true (lam_checkpoint_load (path, &back, &loaded, &error));
+    g_assert_no_error (error);
+    assert_same_table (info->table, back->table);
+    g_assert_cmpmem (loaded, plan->n_params * sizeof (float), params,
+                     plan->n_params * sizeof (float));
+
+    /* Without the .json, from the weights' metadata. */
+    g_assert_cmpint (g_unlink (json_path), ==, 0);
+    g_autoptr (LamCheckpointInfo) meta = NULL;
+    g_assert_true (lam_checkpoint_load (path, &meta, NULL, &error));
+    g_assert_no_error (error);
+    assert_same_table (info->table, meta->table);
+    g_assert_cmpstr (meta->dataset, ==, "/data/crop-yields.csv");
+    g_unlink (path);
+  }
+
+  /* Four input columns for a model of three inputs. */
+  g_autofree char *path = fixture_path (f, "wide.safetensors");
+  g_autoptr (LamModelPlan) plan = plan_for ("input=3,linear:2,loss=mse");
+  g_autoptr (LamCheckpointInfo) info = table_info_for ("input=3,linear:2,loss=mse",
+                                                       LAM_TASK_REGRESSION);
+  g_autofree float *params = init_params (plan, 1);
+  LamTableInfo *t = info->table;
+  g_strfreev (t->inputs);
+  t->inputs = g_strsplit ("a,b,c,d", ",", -1);
+  t->n_inputs = 4;
+  g_free (t->input_mean);
+  g_free (t->input_std);
+  t->input_mean = g_new0 (float, 4);
+  t->input_std = g_memdup2 ((float[]) { 1, 1, 1, 1 }, 4 * sizeof (float));
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_checkpoint_save (path, plan, info, params, &error));
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "the table has 4 input columns",
+                     "the model's input is 3", NULL);
+
+  /* A table whose description is broken, field by field. */
+  g_autofree char *json_path = fixture_path (f, "wide.json");
+  const char *broken[][2] = {
+    { "\"task\": \"regression\"", "\"task\": \"sorting\"" },
+    { "\"std\": 1}", "\"std\": 0}" },
+    { "\"test_fraction\": 0.25", "\"test_fraction\": 1.5" },
+    { "\"split_seed\": 7", "\"split_seed\": -1" },
+  };
+  const char *says[] = { "table: task must be", "table: inputs must be", "table: test_fraction",
+                         "table: split_seed" };
+  g_autofree char *original = NULL;
+  g_assert_true (g_file_get_contents (json_path, &original, NULL, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (broken); i++) {
+    g_assert_nonnull (strstr (original, broken[i][0]));
+    g_autoptr (GString) text = g_string_new (original);
+    g_string_replace (text, broken[i][0], broken[i][1], 1);
+    g_assert_true (g_file_set_contents (json_path, text->str, -1, NULL));
+    assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, says[i], NULL);
+  }
+}
+
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -928,6 +1065,7 @@ main (int argc, char **argv)
   ADD ("/checkpoint/mismatch", test_checkpoint_mismatch);
   ADD ("/checkpoint/not-lamina", test_checkpoint_not_lamina);
   ADD ("/checkpoint/failed-save", test_checkpoint_failed_save);
+  ADD ("/checkpoint/table", test_checkpoint_table);
 
   return g_test_run ();
 }

@@ -1,6 +1,7 @@
 /* A checkpoint's .json description beside weights it must fit (a small MLP
- * saved without a save id, so the description is the one read). What loads
- * is saved as a checkpoint and must load back the same. */
+ * saved without a save id, so the description is the one read), a table's
+ * description included. What loads is saved as a checkpoint and must load
+ * back the same. */
 #include "fuzz-util.h"
 
 #include <string.h>
@@ -64,5 +65,24 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   FUZZ_CHECK (n_classes == n_back, "the classes changed");
   for (guint i = 0; i < n_classes; i++)
     FUZZ_CHECK (g_str_equal (info->class_names[i], back->class_names[i]), "class %u changed", i);
+  FUZZ_CHECK ((info->table == NULL) == (back->table == NULL), "the table came or went");
+  if (info->table != NULL) {
+    const LamTableInfo *t = info->table, *u = back->table;
+    FUZZ_CHECK (t->task == u->task && t->n_inputs == u->n_inputs && t->n_targets == u->n_targets,
+                "the table's task or columns changed");
+    FUZZ_CHECK (g_strv_equal ((const char *const *) t->inputs, (const char *const *) u->inputs) &&
+                  g_strv_equal ((const char *const *) t->targets, (const char *const *) u->targets),
+                "the table's column names changed");
+    FUZZ_CHECK (memcmp (t->input_mean, u->input_mean, sizeof (float) * t->n_inputs) == 0 &&
+                  memcmp (t->input_std, u->input_std, sizeof (float) * t->n_inputs) == 0,
+                "the inputs' standardisation changed");
+    FUZZ_CHECK ((t->target_mean == NULL) == (u->target_mean == NULL) &&
+                  (t->target_mean == NULL ||
+                   (memcmp (t->target_mean, u->target_mean, sizeof (float) * t->n_targets) == 0 &&
+                    memcmp (t->target_std, u->target_std, sizeof (float) * t->n_targets) == 0)),
+                "the targets' standardisation changed");
+    FUZZ_CHECK (t->test_fraction == u->test_fraction && t->split_seed == u->split_seed,
+                "the test split changed");
+  }
   return 0;
 }
