@@ -9,6 +9,7 @@
 #include "lam-dataset.h"
 #include "lam-device.h"
 #include "lam-model.h"
+#include "lam-playground.h"
 #include "lam-project-file.h"
 #include "lam-trainer.h"
 
@@ -724,6 +725,8 @@ lam_cli_train (int argc, char **argv)
     }
   }
   gboolean table = data_dir != NULL && g_file_test (data_dir, G_FILE_TEST_IS_REGULAR);
+  /* A 2-D playground, named as the window names it. */
+  gboolean playground = lam_playground_is_uri (data_dir);
   LamCsvOptions csv;
   lam_csv_options_init (&csv);
   g_auto (GStrv) input_names = NULL;
@@ -803,9 +806,9 @@ lam_cli_train (int argc, char **argv)
   g_autoptr (LamModelSpec) spec = NULL;
   if (project != NULL)
     spec = lam_model_spec_copy (project->spec);
-  else if (!table || model_text != NULL)
+  else if ((!table && !playground) || model_text != NULL)
     spec = lam_model_spec_from_string (model_text ? model_text : "mlp", &error);
-  if (spec == NULL && (!table || model_text != NULL)) {
+  if (spec == NULL && ((!table && !playground) || model_text != NULL)) {
     lam_cli_print_error ("train", error);
     return LAM_EXIT_MODEL;
   }
@@ -814,14 +817,22 @@ lam_cli_train (int argc, char **argv)
   g_autoptr (LamDataset) test = NULL;
   const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
   gint64 load_start = g_get_monotonic_time ();
-  if (table ? !lam_dataset_load_csv (dir, &csv, &train, &test, &error)
-            : !lam_dataset_load_dir (dir, &train, &test, &error)) {
+  if (playground ? !lam_playground_load (dir, &train, &test, &error)
+      : table    ? !lam_dataset_load_csv (dir, &csv, &train, &test, &error)
+                 : !lam_dataset_load_dir (dir, &train, &test, &error)) {
     lam_cli_print_error ("train", error);
     if (data_dir == NULL)
       g_printerr ("(the default dataset comes with Debian's dataset-fashion-mnist package)\n");
     return LAM_EXIT_DATA;
   }
   double load_seconds = (g_get_monotonic_time () - load_start) / 1e6;
+  if (spec == NULL && playground) {
+    /* The playground's usual network: two small tanh layers. */
+    g_autofree char *mlp = g_strdup_printf ("linear:8,tanh,linear:8,tanh,linear:%d",
+                                            lam_dataset_get_n_outputs (train));
+    spec = lam_model_spec_from_text (mlp, &error);
+    g_assert (spec != NULL);
+  }
   if (spec == NULL) {
     g_autofree char *linear = g_strdup_printf ("linear:%d", lam_dataset_get_n_outputs (train));
     spec = lam_model_spec_from_text (linear, &error);

@@ -862,6 +862,36 @@ test_table_refusals (void)
   remove_tree (dir);
 }
 
+/* A 2-D playground by name: the window's sets, on the command line. */
+static void
+test_playground (void)
+{
+  Result result = run_lamina ("train", "--data", "playground:xor?points=200&noise=0.05",
+                              "--epochs", "40", "--batch-size", "16", "--lr", "0.03", "--json",
+                              NULL);
+  check_exit (&result, 0, NULL);
+  /* The "test" line holds the test accuracy of the default small network. */
+  g_auto (GStrv) lines = g_strsplit (g_strstrip (result.out), "\n", -1);
+  const char *last = NULL;
+  for (int i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], "\"event\": \"test\"") != NULL)
+      last = lines[i];
+  g_assert_nonnull (last);
+  g_test_message ("%s", last);
+  g_autoptr (JsonNode) node = json_from_string (last, NULL);
+  g_assert_nonnull (node);
+  JsonObject *object = json_node_get_object (node);
+  g_assert_true (json_object_has_member (object, "test_accuracy"));
+  g_assert_cmpfloat (json_object_get_double_member (object, "test_accuracy"), >=, 0.9);
+  g_free (result.out);
+  g_free (result.err);
+
+  result = run_lamina ("train", "--data", "playground:donut", NULL);
+  check_exit (&result, 3, "unknown playground set \"donut\"");
+  g_free (result.out);
+  g_free (result.err);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -880,5 +910,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/table/classification", test_table_classification);
   g_test_add_func ("/cli/table/info", test_table_info);
   g_test_add_func ("/cli/table/refusals", test_table_refusals);
+  g_test_add_func ("/cli/playground", test_playground);
   return g_test_run ();
 }
