@@ -332,6 +332,45 @@ test_data_page_table (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A regression on the plane: the ripple surface, fitted by a small
+ * network, drawn as a surface under its points. */
+static void
+test_ripple_surface (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, "playground:ripple?points=400&noise=0.05&seed=1", NULL,
+                                  on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_assert_cmpint (lam_session_get_train_set (session)->task, ==, LAM_TASK_REGRESSION);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_text ("linear:16,tanh,linear:16,tanh,linear:1,loss=mse", &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_assert_true (lam_session_get_model_valid (session));
+  g_object_set (session, "device", "cpu", "epochs", 150, "batch-size", 16, "lr", 0.01, NULL);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
+  GtkWidget *page = lam_train_page_new (session);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  LamBoundaryView *surface = lam_train_page_get_boundary_view (LAM_TRAIN_PAGE (page));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (surface)));
+  g_assert_false (gtk_widget_get_visible (
+    GTK_WIDGET (lam_train_page_get_fit_view (LAM_TRAIN_PAGE (page)))));
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
+  lam_test_settle (200);
+  const LamProjectRun *run = lam_session_get_current_run (session);
+  g_test_message ("ripple, 16-16 tanh, 150 epochs: test R² %.3f", run->test_accuracy);
+  g_assert_cmpfloat (run->test_accuracy, >, 0.8);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "playground-ripple.png", NULL);
+  g_assert_true (lam_ui_save_png (window, png, &error));
+  g_test_message ("saved %s", png);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -364,5 +403,6 @@ main (int argc, char **argv)
   g_test_add_func ("/playground-ui/one-neuron", test_one_neuron);
   g_test_add_func ("/playground-ui/study-time-line", test_study_time_line);
   g_test_add_func ("/playground-ui/data-page-table", test_data_page_table);
+  g_test_add_func ("/playground-ui/ripple-surface", test_ripple_surface);
   return g_test_run ();
 }

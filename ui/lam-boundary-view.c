@@ -23,6 +23,7 @@ struct _LamBoundaryView
   int n_classes;
   double extent;
   float value_low, value_high; /* the points' range, for regression colours */
+  double value_mean, value_std;  /* a regression's outputs back to the values' units */
 
   /* The map: per grid cell, the predicted class and its probability, or
    * the predicted value. */
@@ -194,6 +195,16 @@ static void
 lam_boundary_view_init (LamBoundaryView *self)
 {
   self->extent = LAM_PLAYGROUND_EXTENT;
+  self->value_mean = 0;
+  self->value_std = 1;
+}
+
+void
+lam_boundary_view_set_value_scaling (LamBoundaryView *self, double mean, double std)
+{
+  g_return_if_fail (LAM_IS_BOUNDARY_VIEW (self));
+  self->value_mean = mean;
+  self->value_std = std > 0 ? std : 1;
 }
 
 GtkWidget *
@@ -291,7 +302,8 @@ lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
   for (int cell = 0; cell < GRID * GRID; cell++) {
     if (regression) {
       self->map_class[cell] = -1;
-      self->map_value[cell] = map->outputs[(gsize) cell * map->n_outputs];
+      self->map_value[cell] =
+        (float) (map->outputs[(gsize) cell * map->n_outputs] * self->value_std + self->value_mean);
     } else {
       self->map_class[cell] = map->predicted[cell];
       self->map_value[cell] = map->confidence[cell];

@@ -26,6 +26,9 @@ GtkWidget *lam_boundary_view_new (void);
 void lam_boundary_view_set_points (LamBoundaryView *self, int n, const float *xy,
                                    const guint8 *labels, int n_classes, const float *values,
                                    double extent);
+/* A regression model's outputs are standardised values: out × std + mean
+ * gives the points' units (default 0, 1). */
+void lam_boundary_view_set_value_scaling (LamBoundaryView *self, double mean, double std);
 /* Weights to map (copied; spec takes 2 inputs); mean and std normalise the
  * two inputs as training did. NULL spec clears the map. FALSE with error
  * when the model cannot run on the grid. */

@@ -728,10 +728,13 @@ on_boundary_dataset (LamTrainPage *self)
 {
   const LamDataset *train = lam_session_get_train_set (self->session);
   gboolean regression = train != NULL && train->task == LAM_TASK_REGRESSION;
-  gtk_widget_set_visible (GTK_WIDGET (self->fit_view), regression);
-  lam_fit_view_set_table (self->fit_view, regression ? train : NULL, 0);
   gboolean plane = train != NULL && lam_dataset_is_table (train) && train->n_features == 2 &&
-                   !regression;
+                   (!regression || train->n_targets == 1);
+  /* Two inputs and one value: the fitted surface over the plane says more
+   * than predictions against truth. */
+  gboolean fit = regression && !plane;
+  gtk_widget_set_visible (GTK_WIDGET (self->fit_view), fit);
+  lam_fit_view_set_table (self->fit_view, fit ? train : NULL, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->boundary_view), plane);
   if (!plane) {
     gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps), FALSE);
@@ -769,6 +772,11 @@ on_boundary_weights (LamTrainPage *self)
     return;
   }
   g_autoptr (GError) error = NULL;
+  if (train->task == LAM_TASK_REGRESSION && train->target_mean != NULL)
+    lam_boundary_view_set_value_scaling (self->boundary_view, train->target_mean[0],
+                                         train->target_std[0]);
+  else
+    lam_boundary_view_set_value_scaling (self->boundary_view, 0, 1);
   if (!lam_boundary_view_set_model (self->boundary_view, spec, params, n, train->feature_mean,
                                     train->feature_std, &error))
     g_debug ("no map of the plane: %s", error->message);
