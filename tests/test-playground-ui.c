@@ -11,6 +11,7 @@
 #include "lam-session.h"
 #include "lam-table-dialog.h"
 #include "lam-data-page.h"
+#include "lam-evaluate-page.h"
 #include "lam-test-util.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
@@ -182,6 +183,28 @@ test_crop_yields (void)
   g_assert_true (lam_ui_save_png (window, png, &error));
   g_test_message ("saved %s", png);
   gtk_window_destroy (GTK_WINDOW (window));
+
+  /* The Evaluate page shows the test rows, per target. */
+  GtkWidget *evaluate_window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (evaluate_window), 1000, 700);
+  GtkWidget *evaluate = lam_evaluate_page_new (session);
+  gtk_window_set_child (GTK_WINDOW (evaluate_window), evaluate);
+  gtk_window_present (GTK_WINDOW (evaluate_window));
+  lam_test_settle (300);
+  LamFitView *test_fit = lam_evaluate_page_get_regression_fit (LAM_EVALUATE_PAGE (evaluate));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (test_fit)));
+  g_test_message ("Evaluate page, apples on the test rows: R² %.4f", lam_fit_view_get_r2 (test_fit));
+  g_assert_cmpfloat (lam_fit_view_get_r2 (test_fit), >, 0.9);
+  lam_evaluate_page_set_regression_target (LAM_EVALUATE_PAGE (evaluate), 1);
+  g_test_message ("Evaluate page, oranges on the test rows: R² %.4f",
+                  lam_fit_view_get_r2 (test_fit));
+  g_assert_cmpfloat (lam_fit_view_get_r2 (test_fit), >, 0.9);
+  lam_test_settle (300);
+  g_autofree char *evaluate_png = g_build_filename (dir ? dir : ".", "crop-yields-evaluate.png",
+                                                    NULL);
+  g_assert_true (lam_ui_save_png (evaluate_window, evaluate_png, &error));
+  g_test_message ("saved %s", evaluate_png);
+  gtk_window_destroy (GTK_WINDOW (evaluate_window));
 }
 
 typedef struct

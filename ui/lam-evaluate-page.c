@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "lam-fit-view.h"
 #include "lam-help.h"
 #include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
@@ -13,6 +14,9 @@ struct _LamEvaluatePage
 
   LamSession *session;       /* owned */
   LamEvaluation *evaluation; /* owned */
+  GtkLabel *regression_title;
+  GtkDropDown *regression_target;
+  LamFitView *regression_fit;
   char **class_names;        /* owned: those the class widgets were built for */
   int n_classes;
   gboolean syncing_filters;
@@ -86,6 +90,55 @@ class_name (LamEvaluatePage *self, int c)
   return c >= 0 && c < self->n_classes ? self->class_names[c] : "?";
 }
 
+/* A regression: the test rows (else the training rows) against the newest
+ * weights' predictions, one target at a time. */
+static gboolean
+is_regression (LamEvaluatePage *self)
+{
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  return train != NULL && train->task == LAM_TASK_REGRESSION;
+}
+
+static void
+refresh_regression (LamEvaluatePage *self)
+{
+  if (!is_regression (self))
+    return;
+  const LamDataset *test = lam_session_get_test_set (self->session);
+  const LamDataset *rows = test != NULL ? test : lam_session_get_train_set (self->session);
+  guint target = gtk_drop_down_get_selected (self->regression_target);
+  if (target == GTK_INVALID_LIST_POSITION || target >= (guint) rows->n_targets)
+    target = 0;
+  lam_fit_view_set_table (self->regression_fit, rows, (int) target);
+  gsize n = 0;
+  const float *params = lam_session_get_weights (self->session, &n);
+  const LamModelSpec *spec = lam_session_get_weights_spec (self->session);
+  g_autoptr (GError) error = NULL;
+  if (spec != NULL && !lam_fit_view_set_model (self->regression_fit, spec, params, n, &error))
+    g_debug ("no fit to show: %s", error->message);
+  g_autofree char *title =
+    spec == NULL
+      ? g_strdup_printf ("%s: train a model to see its predictions", rows->name)
+      : g_strdup_printf ("%s after epoch %d: R² %.3f, MSE %.4g for %s", rows->name,
+                         lam_session_get_weights_epoch (self->session),
+                         lam_fit_view_get_r2 (self->regression_fit),
+                         lam_fit_view_get_mse (self->regression_fit),
+                         rows->target_names[target]);
+  gtk_label_set_text (self->regression_title, title);
+}
+
+static void
+on_regression_dataset (LamEvaluatePage *self)
+{
+  if (!is_regression (self))
+    return;
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  g_autoptr (GtkStringList) names = gtk_string_list_new ((const char *const *) train->target_names);
+  gtk_drop_down_set_model (self->regression_target, G_LIST_MODEL (names));
+  gtk_widget_set_visible (GTK_WIDGET (self->regression_target), train->n_targets > 1);
+  refresh_regression (self);
+}
+
 /* States: nothing yet, an error, results */
 
 static void
@@ -94,6 +147,12 @@ update_state (LamEvaluatePage *self)
   gboolean busy = lam_evaluation_get_busy (self->evaluation);
   const GError *error = lam_evaluation_get_error (self->evaluation);
   gtk_widget_set_visible (self->busy_box, busy);
+
+  if (is_regression (self)) {
+    refresh_regression (self);
+    gtk_stack_set_visible_child_name (self->state_stack, "regression");
+    return;
+  }
 
   if (current_result (self) != NULL) {
     gtk_stack_set_visible_child_name (self->state_stack, "content");
@@ -715,12 +774,19 @@ lam_evaluate_page_constructed (GObject *object)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->evaluation, "notify::busy", G_CALLBACK (on_busy_changed), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (on_regression_dataset),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "weights-changed", G_CALLBACK (refresh_regression),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_swapped (self->regression_target, "notify::selected",
+                            G_CALLBACK (refresh_regression), self);
   g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (update_state), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::training", G_CALLBACK (on_training_changed),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect (self, "map", G_CALLBACK (on_mapped), NULL);
   g_signal_connect (self, "unmap", G_CALLBACK (on_unmapped), NULL);
+  on_regression_dataset (self);
   on_updated (self);
 }
 
@@ -861,6 +927,7 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
+  g_type_ensure (LAM_TYPE_FIT_VIEW);
   g_type_ensure (LAM_TYPE_HELP_BUTTON);
   g_type_ensure (LAM_TYPE_CONFUSION_VIEW);
   g_type_ensure (LAM_TYPE_PREDICTION_GRID);
@@ -886,6 +953,9 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, empty_label);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, empty_spinner);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, regression_title);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, regression_target);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, regression_fit);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, busy_box);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, tabs);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, accuracy_label);
@@ -1038,6 +1108,20 @@ lam_evaluate_page_get_history_text (LamEvaluatePage *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
   return gtk_label_get_text (self->detail_history);
+}
+
+LamFitView *
+lam_evaluate_page_get_regression_fit (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->regression_fit;
+}
+
+void
+lam_evaluate_page_set_regression_target (LamEvaluatePage *self, int target)
+{
+  g_return_if_fail (LAM_IS_EVALUATE_PAGE (self));
+  gtk_drop_down_set_selected (self->regression_target, (guint) target);
 }
 
 LamDrawingPad *

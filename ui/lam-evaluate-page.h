@@ -8,6 +8,8 @@
 
 #include <gtk/gtk.h>
 
+#include "lam-fit-view.h"
+
 #include "lam-activations-view.h"
 #include "lam-confusion-view.h"
 #include "lam-drawing-pad.h"
@@ -58,5 +60,9 @@ LamProbabilityBars *lam_evaluate_page_get_detail_bars (LamEvaluatePage *self);
 const char *lam_evaluate_page_get_history_text (LamEvaluatePage *self);
 LamDrawingPad *lam_evaluate_page_get_drawing_pad (LamEvaluatePage *self);
 LamProbabilityBars *lam_evaluate_page_get_drawing_bars (LamEvaluatePage *self);
+
+/* A regression's fit on the test rows, and which target it shows. */
+LamFitView *lam_evaluate_page_get_regression_fit (LamEvaluatePage *self);
+void lam_evaluate_page_set_regression_target (LamEvaluatePage *self, int target);
 
 G_END_DECLS
