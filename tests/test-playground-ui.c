@@ -2,6 +2,7 @@
  * classification set, opened by name, is learned by a small MLP trained
  * through the session's actions, and the Train page's map of the plane
  * classifies its points as training did; each map is saved as a PNG. */
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,51 @@ test_ripple_surface (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Same projects: a playground lesson saves and opens as an image lesson
+ * does, its set named and generated again, its weights and runs kept. */
+static void
+test_project_round_trip (void)
+{
+  const char *uri = "playground:moons?points=200&noise=0.1&seed=4";
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, uri, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_text ("linear:8,tanh,linear:8,tanh,linear:2", &error);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "device", "cpu", "epochs", 20, "batch-size", 16, "lr", 0.03, NULL);
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+
+  g_autofree char *dir = g_dir_make_tmp ("lamina-playground-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "moons.lamina", NULL);
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (LamProjectFile) opened = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (opened->dataset_dir, ==, uri);
+  g_autoptr (LamSession) again = lam_session_new ();
+  lam_session_load_project_file (again, opened);
+  lam_session_load_dataset_async (again, opened->dataset_dir, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (loaded, again, 20000));
+  const LamDataset *a = lam_session_get_train_set (session), *b = lam_session_get_train_set (again);
+  g_assert_cmpint (a->n, ==, b->n);
+  g_assert_cmpmem (a->features, sizeof (float) * 2 * a->n, b->features, sizeof (float) * 2 * b->n);
+  g_assert_cmpuint (lam_session_get_n_runs (again), ==, 1);
+  g_assert_true (lam_session_get_can_continue (again));
+  gsize n = 0, m = 0;
+  const float *weights = lam_session_get_weights (session, &n);
+  const float *reopened = lam_session_get_weights (again, &m);
+  g_assert_cmpuint (n, ==, m);
+  g_assert_cmpmem (weights, n * sizeof (float), reopened, m * sizeof (float));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -427,5 +473,6 @@ main (int argc, char **argv)
   g_test_add_func ("/playground-ui/study-time-line", test_study_time_line);
   g_test_add_func ("/playground-ui/data-page-table", test_data_page_table);
   g_test_add_func ("/playground-ui/ripple-surface", test_ripple_surface);
+  g_test_add_func ("/playground-ui/project-round-trip", test_project_round_trip);
   return g_test_run ();
 }
