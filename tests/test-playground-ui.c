@@ -330,6 +330,15 @@ test_data_page_table (void)
   gtk_window_set_child (GTK_WINDOW (window), page);
   gtk_window_present (GTK_WINDOW (window));
   lam_test_settle (300);
+  /* Every column's histogram counts every row. */
+  LamColumnHistograms *histograms = lam_data_page_get_table_histograms (LAM_DATA_PAGE (page));
+  g_assert_cmpint (lam_column_histograms_get_n_columns (histograms), ==, 5);
+  for (int k = 0; k < 5; k++) {
+    int total = 0;
+    for (int b = 0; b < LAM_COLUMN_HISTOGRAMS_BINS; b++)
+      total += lam_column_histograms_get_count (histograms, k, b);
+    g_assert_cmpint (total, ==, train->n);
+  }
   GtkColumnView *rows = lam_data_page_get_table_rows (LAM_DATA_PAGE (page));
   GListModel *columns = gtk_column_view_get_columns (rows);
   g_assert_cmpuint (g_list_model_get_n_items (columns), ==, 5);

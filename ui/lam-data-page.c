@@ -8,6 +8,7 @@
 #include "lam-playground-dialog.h"
 #include "lam-table-dialog.h"
 #include "lam-boundary-view.h"
+#include "lam-column-histograms.h"
 #include "lam-help.h"
 #include "lam-playground.h"
 #include "lam-reflow-box.h"
@@ -32,6 +33,7 @@ struct _LamDataPage
   GtkLabel *shown_label;
   GtkDropDown *part_dropdown;
   GtkLabel *table_label;
+  LamColumnHistograms *table_histograms;
   GtkWidget *image_controls;
   GtkColumnView *table_rows;
   LamBoundaryView *table_points;
@@ -947,6 +949,7 @@ show_table (LamDataPage *self, const LamDataset *table)
   }
   gtk_label_set_text (self->table_label, text->str);
   fill_table_rows (self, table);
+  lam_column_histograms_set_table (self->table_histograms, table);
   gboolean plane = table->n_features == 2;
   gtk_widget_set_visible (GTK_WIDGET (self->table_points), plane);
   if (plane)
@@ -1809,6 +1812,7 @@ lam_data_page_class_init (LamDataPageClass *klass)
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
   g_type_ensure (LAM_TYPE_HELP_BUTTON);
   g_type_ensure (LAM_TYPE_BOUNDARY_VIEW);
+  g_type_ensure (LAM_TYPE_COLUMN_HISTOGRAMS);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/lamina/Lamina/ui/lam-data-page.ui");
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, header_box);
@@ -1817,6 +1821,7 @@ lam_data_page_class_init (LamDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, shown_label);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, part_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_label);
+  gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_histograms);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, image_controls);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_rows);
   gtk_widget_class_bind_template_child (widget_class, LamDataPage, table_points);
@@ -1952,6 +1957,13 @@ lam_data_page_get_project (LamDataPage *self)
 {
   g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
   return self->session;
+}
+
+LamColumnHistograms *
+lam_data_page_get_table_histograms (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
+  return self->table_histograms;
 }
 
 GtkColumnView *

@@ -5,6 +5,8 @@
 
 #include <gtk/gtk.h>
 
+#include "lam-column-histograms.h"
+
 #include "lam-session.h"
 #include "lam-sample-grid.h"
 
@@ -40,6 +42,8 @@ gboolean lam_data_page_get_importing (LamDataPage *self);
 const char *const *lam_data_page_get_skipped_files (LamDataPage *self);
 
 LamSampleGrid *lam_data_page_get_grid (LamDataPage *self);
+/* A table's columns' histograms. */
+LamColumnHistograms *lam_data_page_get_table_histograms (LamDataPage *self);
 /* A table's rows, a column per input and target (NULL before a table). */
 GtkColumnView *lam_data_page_get_table_rows (LamDataPage *self);
 /* Open Table…: the columns dialog for the CSV file at path, whose choice
