@@ -48,13 +48,53 @@ on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   g_assert_true (ok);
 }
 
+/* A session on the dataset of that name, loaded. */
+static LamSession *
+open_session (const char *name)
+{
+  LamSession *session = lam_session_new ();
+  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  return session;
+}
+
+/* A window of 1100×800 showing page, presented. */
+static GtkWidget *
+show_in_window (GtkWidget *page)
+{
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+/* Saves widget as name in the build's tests folder. */
+static void
+save_png (GtkWidget *widget, const char *name)
+{
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (widget, path, &error));
+  g_test_message ("saved %s", path);
+}
+
+/* Trains the session's model to the end through its action. */
+static void
+train_to_end (LamSession *session)
+{
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
+  lam_test_settle (200);
+  g_assert_null (lam_session_get_error (session));
+}
+
 static void
 test_lesson (gconstpointer data)
 {
   const Lesson *lesson = data;
-  g_autoptr (LamSession) session = lam_session_new ();
-  lam_session_load_dataset_async (session, lesson->uri, NULL, on_loaded, NULL);
-  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (LamSession) session = open_session (lesson->uri);
   const LamDataset *train = lam_session_get_train_set (session);
   g_assert_true (lam_dataset_is_table (train));
   g_assert_cmpint (train->n_features, ==, 2);
@@ -68,18 +108,12 @@ test_lesson (gconstpointer data)
   g_object_set (session, "device", "cpu", "epochs", lesson->epochs, "batch-size", 16, "lr",
                 lesson->lr, "seed", (guint64) 2, NULL);
 
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
   GtkWidget *page = lam_train_page_new (session);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
+  GtkWidget *window = show_in_window (page);
   LamBoundaryView *map = lam_train_page_get_boundary_view (LAM_TRAIN_PAGE (page));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (map)));
 
-  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
-  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
-  lam_test_settle (200);
-  g_assert_null (lam_session_get_error (session));
+  train_to_end (session);
   double accuracy = lam_boundary_view_get_accuracy (map);
   const LamProjectRun *run = lam_session_get_current_run (session);
   const LamRunEpoch *last = &g_array_index (run->epochs, LamRunEpoch, run->epochs->len - 1);
@@ -142,9 +176,7 @@ test_crop_yields (void)
   g_assert_true (g_str_has_suffix (name,
                                    "?inputs=temperature,rainfall,humidity&targets=apples,oranges"));
 
-  g_autoptr (LamSession) session = lam_session_new ();
-  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
-  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (LamSession) session = open_session (name);
   const LamDataset *train = lam_session_get_train_set (session);
   g_assert_cmpint (train->task, ==, LAM_TASK_REGRESSION);
   g_assert_cmpint (train->n_features, ==, 3);
@@ -155,15 +187,9 @@ test_crop_yields (void)
   g_assert_true (lam_session_get_model_valid (session));
   g_object_set (session, "device", "cpu", "epochs", 40, "batch-size", 16, "lr", 0.05, NULL);
 
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
   GtkWidget *page = lam_train_page_new (session);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
-  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
-  lam_test_settle (200);
-  g_assert_null (lam_session_get_error (session));
+  GtkWidget *window = show_in_window (page);
+  train_to_end (session);
   const LamProjectRun *run = lam_session_get_current_run (session);
   const LamRunEpoch *last = &g_array_index (run->epochs, LamRunEpoch, run->epochs->len - 1);
   /* The rule is linear: a linear model explains nearly all of it. */
@@ -231,9 +257,7 @@ test_one_neuron (void)
   g_assert_nonnull (path);
   const char *inputs[] = { "hours", NULL }, *targets[] = { "score", NULL };
   g_autofree char *name = lam_table_name_build (path, inputs, targets);
-  g_autoptr (LamSession) session = lam_session_new ();
-  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
-  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (LamSession) session = open_session (name);
   g_autoptr (GError) error = NULL;
   g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:1,loss=mse", &error);
   g_assert_no_error (error);
@@ -241,11 +265,8 @@ test_one_neuron (void)
   g_object_set (session, "device", "cpu", "optimizer", (guint) LAM_OPTIMIZER_SGD, NULL);
   g_object_set (session, "lr", 0.1, "batch-size", 8, NULL);
 
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
   GtkWidget *page = lam_train_page_new (session);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
+  GtkWidget *window = show_in_window (page);
   GtkGrid *grid = lam_train_page_get_parameters_grid (LAM_TRAIN_PAGE (page));
   g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (GTK_WIDGET (grid))));
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 0, 1))), ==,
@@ -266,10 +287,7 @@ test_one_neuron (void)
     g_assert_cmpfloat (grad, !=, 0);
     g_assert_cmpfloat_with_epsilon (change, -0.1 * grad, 2e-5 + 1e-3 * fabs (grad));
   }
-  const char *dir = g_getenv ("G_TEST_BUILDDIR");
-  g_autofree char *png = g_build_filename (dir ? dir : ".", "one-neuron-step.png", NULL);
-  g_assert_true (lam_ui_save_png (window, png, &error));
-  g_test_message ("saved %s", png);
+  save_png (window, "one-neuron-step.png");
   g_action_group_activate_action (lam_session_get_actions (session), "stop", NULL);
   g_assert_true (lam_test_iterate_until (is_idle, session, 20000));
   gtk_window_destroy (GTK_WINDOW (window));
@@ -283,21 +301,14 @@ test_study_time_line (void)
   g_autofree char *path = lam_dataset_find_bundled_table ("study-time");
   const char *inputs[] = { "hours", NULL }, *targets[] = { "score", NULL };
   g_autofree char *name = lam_table_name_build (path, inputs, targets);
-  g_autoptr (LamSession) session = lam_session_new ();
-  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
-  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (LamSession) session = open_session (name);
   g_autoptr (GError) error = NULL;
   g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:1,loss=mse", &error);
   lam_session_set_spec (session, spec);
   g_object_set (session, "device", "cpu", "epochs", 60, "batch-size", 8, "lr", 0.05, NULL);
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
   GtkWidget *page = lam_train_page_new (session);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
-  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
-  lam_test_settle (200);
+  GtkWidget *window = show_in_window (page);
+  train_to_end (session);
   LamFitView *fit = lam_train_page_get_fit_view (LAM_TRAIN_PAGE (page));
   double at2 = lam_fit_view_predict_at (fit, 2), at8 = lam_fit_view_predict_at (fit, 8);
   double slope = (at8 - at2) / 6, intercept = at2 - 2 * slope;
@@ -305,10 +316,7 @@ test_study_time_line (void)
                   intercept, slope, lam_fit_view_get_r2 (fit));
   g_assert_cmpfloat (fabs (slope - 5.5), <, 0.5);
   g_assert_cmpfloat (fabs (intercept - 30), <, 3);
-  const char *dir = g_getenv ("G_TEST_BUILDDIR");
-  g_autofree char *png = g_build_filename (dir ? dir : ".", "study-time-fit.png", NULL);
-  g_assert_true (lam_ui_save_png (window, png, &error));
-  g_test_message ("saved %s", png);
+  save_png (window, "study-time-fit.png");
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -320,9 +328,7 @@ test_data_page_table (void)
   g_autofree char *path = lam_dataset_find_bundled_table ("crop-yields");
   const char *targets[] = { "apples", "oranges", NULL };
   g_autofree char *name = lam_table_name_build (path, NULL, targets);
-  g_autoptr (LamSession) session = lam_session_new ();
-  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
-  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (LamSession) session = open_session (name);
   const LamDataset *train = lam_session_get_train_set (session);
   GtkWidget *window = gtk_window_new ();
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
@@ -382,25 +388,17 @@ test_ripple_surface (void)
   lam_session_set_spec (session, spec);
   g_assert_true (lam_session_get_model_valid (session));
   g_object_set (session, "device", "cpu", "epochs", 150, "batch-size", 16, "lr", 0.01, NULL);
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 800);
   GtkWidget *page = lam_train_page_new (session);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
+  GtkWidget *window = show_in_window (page);
   LamBoundaryView *surface = lam_train_page_get_boundary_view (LAM_TRAIN_PAGE (page));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (surface)));
   g_assert_false (gtk_widget_get_visible (
     GTK_WIDGET (lam_train_page_get_fit_view (LAM_TRAIN_PAGE (page)))));
-  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
-  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
-  lam_test_settle (200);
+  train_to_end (session);
   const LamProjectRun *run = lam_session_get_current_run (session);
   g_test_message ("ripple, 16-16 tanh, 150 epochs: test R² %.3f", run->test_accuracy);
   g_assert_cmpfloat (run->test_accuracy, >, 0.8);
-  const char *dir = g_getenv ("G_TEST_BUILDDIR");
-  g_autofree char *png = g_build_filename (dir ? dir : ".", "playground-ripple.png", NULL);
-  g_assert_true (lam_ui_save_png (window, png, &error));
-  g_test_message ("saved %s", png);
+  save_png (window, "playground-ripple.png");
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -410,9 +408,7 @@ static void
 test_project_round_trip (void)
 {
   const char *uri = "playground:moons?points=200&noise=0.1&seed=4";
-  g_autoptr (LamSession) session = lam_session_new ();
-  lam_session_load_dataset_async (session, uri, NULL, on_loaded, NULL);
-  g_assert_true (lam_test_iterate_until (loaded, session, 20000));
+  g_autoptr (LamSession) session = open_session (uri);
   g_autoptr (GError) error = NULL;
   g_autoptr (LamModelSpec) spec =
     lam_model_spec_from_text ("linear:8,tanh,linear:8,tanh,linear:2", &error);

@@ -3,7 +3,6 @@
 #include <math.h>
 
 #include "lam-chart.h"
-#include "lam-device.h"
 #include "lam-playground.h"
 #include "lam-predict.h"
 #include "lam-ui-util.h"
@@ -268,21 +267,10 @@ lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
     gtk_widget_queue_draw (GTK_WIDGET (self));
     return TRUE;
   }
-  LamBackend *backend = lam_backend_cpu_new ();
-  LamModel *model = lam_model_new (spec, backend, GRID * GRID, 0, error);
-  if (model == NULL) {
-    lam_backend_free (backend);
+  g_autoptr (LamUiModel) ui = lam_ui_model_new (spec, params, n_params, GRID * GRID, error);
+  if (ui == NULL)
     return FALSE;
-  }
-  if (lam_model_get_n_params (model) != n_params) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                 "the weights hold %zu numbers but the model needs %zu", n_params,
-                 lam_model_get_n_params (model));
-    lam_model_free (model);
-    lam_backend_free (backend);
-    return FALSE;
-  }
-  lam_model_set_params_host (model, params);
+  LamModel *model = ui->model;
 
   float grid[GRID * GRID * 2];
   lam_playground_grid (GRID, GRID, self->extent, grid);
@@ -294,8 +282,6 @@ lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
     map != NULL && !regression && self->n > 0
       ? predict (model, self->xy, self->n, mean, std, LAM_PREDICT_CLASSES, error)
       : NULL;
-  lam_model_free (model);
-  lam_backend_free (backend);
   if (map == NULL || (!regression && self->n > 0 && points == NULL))
     return FALSE;
 

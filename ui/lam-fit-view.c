@@ -2,7 +2,6 @@
 
 #include <math.h>
 
-#include "lam-device.h"
 #include "lam-predict.h"
 #include "lam-ui-util.h"
 
@@ -280,19 +279,11 @@ lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float 
     return TRUE;
   }
   const LamDataset *t = self->table;
-  LamBackend *backend = lam_backend_cpu_new ();
-  LamModel *model = lam_model_new (spec, backend, MAX (t->n, CURVE_POINTS), 0, error);
-  gboolean ok = model != NULL;
-  if (ok && lam_model_get_n_params (model) != n_params) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                 "the weights hold %zu numbers but the model needs %zu", n_params,
-                 lam_model_get_n_params (model));
-    ok = FALSE;
-  }
-  if (ok) {
-    lam_model_set_params_host (model, params);
-    ok = predict_rows (model, t, t->features, t->n, self->target, self->predicted, error);
-  }
+  g_autoptr (LamUiModel) ui =
+    lam_ui_model_new (spec, params, n_params, MAX (t->n, CURVE_POINTS), error);
+  LamModel *model = ui != NULL ? ui->model : NULL;
+  gboolean ok =
+    ui != NULL && predict_rows (model, t, t->features, t->n, self->target, self->predicted, error);
   if (ok && one_input (self)) {
     double x0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE;
     for (int i = 0; i < t->n; i++) {
@@ -303,9 +294,6 @@ lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float 
       self->curve_x[k] = (float) (x0 + (x1 - x0) * k / (CURVE_POINTS - 1));
     ok = predict_rows (model, t, self->curve_x, CURVE_POINTS, self->target, self->curve_y, error);
   }
-  if (model != NULL)
-    lam_model_free (model);
-  lam_backend_free (backend);
   if (!ok)
     return FALSE;
 

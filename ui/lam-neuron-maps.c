@@ -2,7 +2,6 @@
 
 #include <math.h>
 
-#include "lam-device.h"
 #include "lam-playground.h"
 #include "lam-predict.h"
 #include "lam-ui-util.h"
@@ -185,17 +184,10 @@ lam_neuron_maps_set_model (LamNeuronMaps *self, const LamModelSpec *spec, const 
   self->n_units = 0;
   self->layer = spec != NULL ? hidden_layer (spec) : -1;
   if (self->layer >= 0) {
-    LamBackend *backend = lam_backend_cpu_new ();
-    LamModel *model = lam_model_new (spec, backend, CELLS, 0, error);
-    gboolean ok = model != NULL;
-    if (ok && lam_model_get_n_params (model) != n_params) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                   "the weights hold %zu numbers but the model needs %zu", n_params,
-                   lam_model_get_n_params (model));
-      ok = FALSE;
-    }
+    g_autoptr (LamUiModel) ui = lam_ui_model_new (spec, params, n_params, CELLS, error);
+    gboolean ok = ui != NULL;
     if (ok) {
-      lam_model_set_params_host (model, params);
+      LamModel *model = ui->model;
       float grid[CELLS * 2];
       lam_playground_grid (GRID, GRID, extent, grid);
       for (int i = 0; i < CELLS; i++)
@@ -217,9 +209,6 @@ lam_neuron_maps_set_model (LamNeuronMaps *self, const LamModelSpec *spec, const 
         self->n_units = units;
       }
     }
-    if (model != NULL)
-      lam_model_free (model);
-    lam_backend_free (backend);
     if (!ok) {
       clear_tiles (self);
       gtk_widget_queue_resize (GTK_WIDGET (self));

@@ -1,4 +1,6 @@
 #include "lam-ui-util.h"
+
+#include "lam-device.h"
 #include "lam-file.h"
 
 #include <math.h>
@@ -267,4 +269,37 @@ lam_ui_font_pixels (GtkWidget *widget)
   if (size <= 0)
     return 13;
   return pango_font_description_get_size_is_absolute (font) ? size : size * 96.0 / 72.0;
+}
+
+LamUiModel *
+lam_ui_model_new (const LamModelSpec *spec, const float *params, gsize n_params, int max_batch,
+                  GError **error)
+{
+  g_return_val_if_fail (spec != NULL && params != NULL, NULL);
+  LamUiModel *ui = g_new0 (LamUiModel, 1);
+  ui->backend = lam_backend_cpu_new ();
+  ui->model = lam_model_new (spec, ui->backend, max_batch, 0, error);
+  if (ui->model == NULL) {
+    lam_ui_model_free (ui);
+    return NULL;
+  }
+  if (lam_model_get_n_params (ui->model) != n_params) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the weights hold %zu numbers but the model needs %zu", n_params,
+                 lam_model_get_n_params (ui->model));
+    lam_ui_model_free (ui);
+    return NULL;
+  }
+  lam_model_set_params_host (ui->model, params);
+  return ui;
+}
+
+void
+lam_ui_model_free (LamUiModel *ui)
+{
+  if (ui == NULL)
+    return;
+  g_clear_pointer (&ui->model, lam_model_free);
+  g_clear_pointer (&ui->backend, lam_backend_free);
+  g_free (ui);
 }

@@ -3,6 +3,8 @@
 
 #include <gtk/gtk.h>
 
+#include "lam-model.h"
+
 G_BEGIN_DECLS
 
 /* Renders a realized widget with its window's renderer and writes a PNG:
@@ -29,6 +31,19 @@ void lam_ui_set_source (cairo_t *cr, const GdkRGBA *color, double alpha);
 void lam_ui_rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r);
 /* A layout in the widget's font: scaled (1.0 for none), bold, with
  * tabular figures. */
+/* A model of spec on a CPU backend of its own, holding params (n_params
+ * floats, checked against the spec), for views that run small models on
+ * the main thread. Free with lam_ui_model_free. NULL with error. */
+typedef struct
+{
+  LamBackend *backend;
+  LamModel *model;
+} LamUiModel;
+LamUiModel *lam_ui_model_new (const LamModelSpec *spec, const float *params, gsize n_params,
+                              int max_batch, GError **error);
+void lam_ui_model_free (LamUiModel *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamUiModel, lam_ui_model_free)
+
 /* The widget's font size in pixels (presentation mode makes it larger):
  * what drawn views size their text and cells from. */
 double lam_ui_font_pixels (GtkWidget *widget);
