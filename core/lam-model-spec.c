@@ -1283,7 +1283,7 @@ lam_model_spec_to_text (const LamModelSpec *spec)
 
 static const char *const preset_names[] = {
   "logistic-regression", "mlp-32", "mlp", "small-cnn", "small-cnn-bn", "cifar10-cnn",
-  "cifar10-cnn-bn",
+  "cifar10-cnn-bn", "one-neuron", "playground-mlp",
 };
 
 char **

@@ -108,6 +108,7 @@ static const struct
   gsize n_params; /* trained */
   int n_layers;
   gsize n_buffers; /* batch norms' running mean and variance per channel, and a count */
+  int n_outputs;   /* 0: ten classes */
 } presets[] = {
   { "logistic-regression", 784 * 10 + 10, 2 },
   { "mlp-32", 784 * 32 + 32 + 32 * 10 + 10, 4 },
@@ -128,6 +129,10 @@ static const struct
       (128 * 9 * 128 + 2 * 128) + (128 * 9 * 256 + 2 * 256) + (256 * 9 * 256 + 2 * 256) +
       (4096 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 10 + 10),
     27, (2 * 32 + 1) + (2 * 64 + 1) + 2 * (2 * 128 + 1) + 2 * (2 * 256 + 1) },
+  /* the tutorials' first model, for a table of one input */
+  { "one-neuron", 1 + 1, 1, 0, 1 },
+  /* a 2-D playground's usual network */
+  { "playground-mlp", (2 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2), 5, 0, 2 },
 };
 
 static void
@@ -150,7 +155,7 @@ test_presets_plan (void)
     g_assert_cmpuint (plan->n_trainable, ==, presets[i].n_params);
     g_assert_cmpuint (plan->n_params, ==, presets[i].n_params + presets[i].n_buffers);
     g_assert_cmpint (plan->output.rank, ==, 1);
-    g_assert_cmpint (plan->output.dims[0], ==, 10);
+    g_assert_cmpint (plan->output.dims[0], ==, presets[i].n_outputs ? presets[i].n_outputs : 10);
   }
 }
 
