@@ -226,6 +226,26 @@ test_crop_yields (void)
   g_test_message ("Evaluate page, oranges on the test rows: R² %.4f",
                   lam_fit_view_get_r2 (test_fit));
   g_assert_cmpfloat (lam_fit_view_get_r2 (test_fit), >, 0.9);
+  /* The errors: what the fit leaves, around zero. */
+  GtkCheckButton *errors = NULL;
+  for (GtkWidget *w = gtk_widget_get_first_child (evaluate); w != NULL && errors == NULL;) {
+    if (GTK_IS_CHECK_BUTTON (w) && g_strcmp0 (gtk_check_button_get_label (GTK_CHECK_BUTTON (w)),
+                                              "Show _errors") == 0)
+      errors = GTK_CHECK_BUTTON (w);
+    GtkWidget *next = gtk_widget_get_first_child (w);
+    while (next == NULL && w != NULL && w != evaluate) {
+      next = gtk_widget_get_next_sibling (w);
+      if (next == NULL)
+        w = gtk_widget_get_parent (w);
+    }
+    w = w == evaluate ? NULL : next;
+  }
+  g_assert_nonnull (errors);
+  gtk_check_button_set_active (errors, TRUE);
+  g_assert_true (lam_fit_view_get_residuals (test_fit));
+  lam_test_settle (300);
+  save_png (evaluate_window, "crop-yields-errors.png");
+  gtk_check_button_set_active (errors, FALSE);
   lam_test_settle (300);
   g_autofree char *evaluate_png = g_build_filename (dir ? dir : ".", "crop-yields-evaluate.png",
                                                     NULL);

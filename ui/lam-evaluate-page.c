@@ -17,6 +17,7 @@ struct _LamEvaluatePage
   GtkLabel *regression_title;
   GtkDropDown *regression_target;
   LamFitView *regression_fit;
+  GtkCheckButton *regression_residuals;
   char **class_names;        /* owned: those the class widgets were built for */
   int n_classes;
   gboolean syncing_filters;
@@ -780,6 +781,8 @@ lam_evaluate_page_constructed (GObject *object)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_swapped (self->regression_target, "notify::selected",
                             G_CALLBACK (refresh_regression), self);
+  g_object_bind_property (self->regression_residuals, "active", self->regression_fit, "residuals",
+                          G_BINDING_SYNC_CREATE);
   g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (update_state), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::training", G_CALLBACK (on_training_changed),
@@ -956,6 +959,7 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, regression_title);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, regression_target);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, regression_fit);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, regression_residuals);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, busy_box);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, tabs);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, accuracy_label);

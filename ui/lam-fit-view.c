@@ -18,9 +18,19 @@ struct _LamFitView
   float curve_x[CURVE_POINTS];     /* one input: the curve, in the units of x and y */
   float curve_y[CURVE_POINTS];
   double r2, mse, mae;
+  gboolean residuals; /* each row's error against its prediction instead */
 };
 
 G_DEFINE_FINAL_TYPE (LamFitView, lam_fit_view, GTK_TYPE_WIDGET)
+
+enum
+{
+  PROP_0,
+  PROP_RESIDUALS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 static float
 row_target (const LamDataset *table, int row, int target)
@@ -34,30 +44,69 @@ one_input (LamFitView *self)
   return self->table != NULL && self->table->n_features == 1;
 }
 
-/* The plot's ranges: x and y of the rows (one input), or actual and
- * predicted values together (more). */
+typedef enum
+{
+  PLOT_CURVE,     /* one input: (x, y) and the model's curve */
+  PLOT_SCATTER,   /* more: (actual, predicted) and the diagonal */
+  PLOT_RESIDUALS, /* (predicted, actual − predicted) and the zero line */
+} Plot;
+
+static Plot
+plot_of (LamFitView *self)
+{
+  if (self->residuals && self->has_fit)
+    return PLOT_RESIDUALS;
+  return one_input (self) ? PLOT_CURVE : PLOT_SCATTER;
+}
+
+/* Row i as a point of the plot; FALSE when it has none yet. */
+static gboolean
+row_point (LamFitView *self, Plot plot, int i, double *x, double *y)
+{
+  const LamDataset *t = self->table;
+  double actual = row_target (t, i, self->target);
+  switch (plot) {
+  case PLOT_CURVE:
+    *x = t->features[i];
+    *y = actual;
+    return TRUE;
+  case PLOT_SCATTER:
+    *x = actual;
+    *y = self->predicted[i];
+    return self->has_fit;
+  case PLOT_RESIDUALS:
+  default:
+    *x = self->predicted[i];
+    *y = actual - self->predicted[i];
+    return TRUE;
+  }
+}
+
+/* The plot's ranges over its points; predictions against truth share one
+ * scale, and residuals always show their zero. */
 static void
-ranges (LamFitView *self, double *x0, double *x1, double *y0, double *y1)
+ranges (LamFitView *self, Plot plot, double *x0, double *x1, double *y0, double *y1)
 {
   *x0 = *y0 = G_MAXDOUBLE;
   *x1 = *y1 = -G_MAXDOUBLE;
-  const LamDataset *t = self->table;
-  for (int i = 0; i < t->n; i++) {
-    double actual = row_target (t, i, self->target);
-    double x = one_input (self) ? t->features[i] : actual;
+  for (int i = 0; i < self->table->n; i++) {
+    double x, y;
+    if (!row_point (self, plot, i, &x, &y)) {
+      /* Before a fit the truth alone sets the scale. */
+      x = y = row_target (self->table, i, self->target);
+    }
     *x0 = MIN (*x0, x);
     *x1 = MAX (*x1, x);
-    *y0 = MIN (*y0, actual);
-    *y1 = MAX (*y1, actual);
-    if (self->has_fit && !one_input (self)) {
-      *y0 = MIN (*y0, self->predicted[i]);
-      *y1 = MAX (*y1, self->predicted[i]);
-    }
+    *y0 = MIN (*y0, y);
+    *y1 = MAX (*y1, y);
   }
-  if (!one_input (self)) {
-    /* One scale for both axes, so the diagonal is the perfect fit. */
+  if (plot == PLOT_SCATTER) {
     *x0 = *y0 = MIN (*x0, *y0);
     *x1 = *y1 = MAX (*x1, *y1);
+  } else if (plot == PLOT_RESIDUALS) {
+    double reach = MAX (fabs (*y0), fabs (*y1));
+    *y0 = -reach;
+    *y1 = reach;
   }
   double dx = MAX (*x1 - *x0, 1e-6) * 0.05, dy = MAX (*y1 - *y0, 1e-6) * 0.05;
   *x0 -= dx;
@@ -79,8 +128,9 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
   G_GNUC_END_IGNORE_DEPRECATIONS
+  Plot plot = plot_of (self);
   double x0, x1, y0, y1;
-  ranges (self, &x0, &x1, &y0, &y1);
+  ranges (self, plot, &x0, &x1, &y0, &y1);
   double left = MARGIN, top = 8, w = width - MARGIN - 8, h = height - MARGIN - 8;
 #define PX(v) (left + ((v) - x0) / (x1 - x0) * w)
 #define PY(v) (top + h - ((v) - y0) / (y1 - y0) * h)
@@ -92,12 +142,13 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
   /* The axes' names. */
   const LamDataset *t = self->table;
-  g_autofree char *x_name = one_input (self)
-                              ? g_strdup (t->feature_names[0])
-                              : g_strdup_printf ("actual %s", t->target_names[self->target]);
-  g_autofree char *y_name = one_input (self)
-                              ? g_strdup (t->target_names[self->target])
-                              : g_strdup_printf ("predicted %s", t->target_names[self->target]);
+  const char *target = t->target_names[self->target];
+  g_autofree char *x_name = plot == PLOT_CURVE     ? g_strdup (t->feature_names[0])
+                            : plot == PLOT_SCATTER ? g_strdup_printf ("actual %s", target)
+                                                   : g_strdup_printf ("predicted %s", target);
+  g_autofree char *y_name = plot == PLOT_CURVE     ? g_strdup (target)
+                            : plot == PLOT_SCATTER ? g_strdup_printf ("predicted %s", target)
+                                                   : g_strdup_printf ("error: actual − predicted");
   g_autoptr (PangoLayout) layout = lam_ui_create_layout (widget, x_name, 1, FALSE, FALSE);
   int lw, lh;
   pango_layout_get_pixel_size (layout, &lw, &lh);
@@ -130,12 +181,13 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     pango_cairo_show_layout (cr, layout);
   }
 
-  /* The perfect fit, for predictions against truth. */
-  if (!one_input (self)) {
+  /* The perfect fit: the diagonal of predictions against truth, or no
+   * error at all. */
+  if (plot != PLOT_CURVE) {
     cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.4);
     cairo_set_dash (cr, (double[]){ 4, 4 }, 2, 0);
-    cairo_move_to (cr, PX (x0), PY (y0));
-    cairo_line_to (cr, PX (x1), PY (y1));
+    cairo_move_to (cr, PX (x0), PY (plot == PLOT_SCATTER ? y0 : 0));
+    cairo_line_to (cr, PX (x1), PY (plot == PLOT_SCATTER ? y1 : 0));
     cairo_stroke (cr);
     cairo_set_dash (cr, NULL, 0, 0);
   }
@@ -144,24 +196,16 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   GdkRGBA point = { 0.13, 0.45, 0.82, 0.75 };
   double radius = MAX (2.5, lam_ui_font_pixels (widget) * 0.22);
   for (int i = 0; i < t->n; i++) {
-    double actual = row_target (t, i, self->target);
-    double px, py;
-    if (one_input (self)) {
-      px = PX (t->features[i]);
-      py = PY (actual);
-    } else if (self->has_fit) {
-      px = PX (actual);
-      py = PY (self->predicted[i]);
-    } else {
+    double x, y;
+    if (!row_point (self, plot, i, &x, &y))
       continue;
-    }
-    cairo_arc (cr, px, py, radius, 0, 2 * G_PI);
+    cairo_arc (cr, PX (x), PY (y), radius, 0, 2 * G_PI);
     gdk_cairo_set_source_rgba (cr, &point);
     cairo_fill (cr);
   }
 
   /* The model's curve, over the inputs' range. */
-  if (self->has_fit && one_input (self)) {
+  if (self->has_fit && plot == PLOT_CURVE) {
     cairo_set_source_rgb (cr, 0.90, 0.38, 0.0);
     cairo_set_line_width (cr, MAX (2.0, lam_ui_font_pixels (widget) * 0.18));
     for (int k = 0; k < CURVE_POINTS; k++) {
@@ -206,9 +250,41 @@ lam_fit_view_finalize (GObject *object)
 }
 
 static void
+lam_fit_view_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  LamFitView *self = LAM_FIT_VIEW (object);
+  switch (prop_id) {
+  case PROP_RESIDUALS:
+    g_value_set_boolean (value, self->residuals);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+lam_fit_view_set_property (GObject *object, guint prop_id, const GValue *value,
+                           GParamSpec *pspec)
+{
+  switch (prop_id) {
+  case PROP_RESIDUALS:
+    lam_fit_view_set_residuals (LAM_FIT_VIEW (object), g_value_get_boolean (value));
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
 lam_fit_view_class_init (LamFitViewClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = lam_fit_view_finalize;
+  G_OBJECT_CLASS (klass)->get_property = lam_fit_view_get_property;
+  G_OBJECT_CLASS (klass)->set_property = lam_fit_view_set_property;
+  properties[PROP_RESIDUALS] =
+    g_param_spec_boolean ("residuals", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (G_OBJECT_CLASS (klass), N_PROPS, properties);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   widget_class->snapshot = lam_fit_view_snapshot;
   widget_class->measure = lam_fit_view_measure;
@@ -314,6 +390,25 @@ lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float 
   self->has_fit = TRUE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   return TRUE;
+}
+
+void
+lam_fit_view_set_residuals (LamFitView *self, gboolean residuals)
+{
+  g_return_if_fail (LAM_IS_FIT_VIEW (self));
+  residuals = !!residuals;
+  if (self->residuals == residuals)
+    return;
+  self->residuals = residuals;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESIDUALS]);
+}
+
+gboolean
+lam_fit_view_get_residuals (LamFitView *self)
+{
+  g_return_val_if_fail (LAM_IS_FIT_VIEW (self), FALSE);
+  return self->residuals;
 }
 
 double

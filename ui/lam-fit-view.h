@@ -22,6 +22,10 @@ void lam_fit_view_set_table (LamFitView *self, const LamDataset *table, int targ
  * spec clears it. FALSE with error when the model cannot run. */
 gboolean lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float *params,
                                  gsize n_params, GError **error);
+/* Residuals instead: each row's error (actual − predicted) against its
+ * prediction, around the zero line, where a good fit leaves no pattern. */
+void lam_fit_view_set_residuals (LamFitView *self, gboolean residuals);
+gboolean lam_fit_view_get_residuals (LamFitView *self);
 /* The fit's figures over the table's rows, in its units; NAN before a
  * model. */
 double lam_fit_view_get_r2 (LamFitView *self);
