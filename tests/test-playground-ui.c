@@ -15,6 +15,7 @@
 #include "lam-evaluate-page.h"
 #include "lam-test-util.h"
 #include "lam-train-page.h"
+#include "lam-window.h"
 #include "lam-ui-util.h"
 
 typedef struct
@@ -465,6 +466,48 @@ test_project_round_trip (void)
   g_rmdir (dir);
 }
 
+/* In the window: a saved playground lesson opens with no word of a
+ * missing folder, its set made again and shown on the plane. */
+static void
+test_window_project (void)
+{
+  g_autoptr (LamSession) session = open_session ("playground:circle?points=200&seed=2");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_preset ("playground-mlp", &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "device", "cpu", "epochs", 5, NULL);
+  train_to_end (session);
+  LamWindow *window = lam_window_new (NULL, session);
+  g_autofree char *dir = g_dir_make_tmp ("lamina-playground-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "circle.lamina", NULL);
+  g_assert_true (lam_window_save_project (window, path, &error));
+  g_assert_no_error (error);
+  LamTrainPage *before = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
+  double accuracy = lam_boundary_view_get_accuracy (lam_train_page_get_boundary_view (before));
+  g_assert_false (isnan (accuracy));
+  gtk_window_destroy (GTK_WINDOW (window));
+
+  g_autoptr (LamSession) fresh = lam_session_new ();
+  LamWindow *reopened = lam_window_new (NULL, fresh);
+  gtk_window_present (GTK_WINDOW (reopened));
+  g_autofree char *warning = NULL;
+  g_assert_true (lam_window_open_project (reopened, path, &warning, &error));
+  g_assert_no_error (error);
+  g_assert_null (warning);
+  g_assert_true (lam_test_iterate_until (loaded, fresh, 20000));
+  g_assert_cmpstr (lam_session_get_dataset_dir (fresh), ==, "playground:circle?points=200&seed=2");
+  lam_test_settle (300);
+  LamTrainPage *train = LAM_TRAIN_PAGE (lam_window_get_page (reopened, "train"));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (lam_train_page_get_boundary_view (train))));
+  /* The same weights on the same points: the same map. */
+  g_assert_cmpfloat (lam_boundary_view_get_accuracy (lam_train_page_get_boundary_view (train)),
+                     ==, accuracy);
+  gtk_window_destroy (GTK_WINDOW (reopened));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -499,5 +542,6 @@ main (int argc, char **argv)
   g_test_add_func ("/playground-ui/data-page-table", test_data_page_table);
   g_test_add_func ("/playground-ui/ripple-surface", test_ripple_surface);
   g_test_add_func ("/playground-ui/project-round-trip", test_project_round_trip);
+  g_test_add_func ("/playground-ui/window-project", test_window_project);
   return g_test_run ();
 }

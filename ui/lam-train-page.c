@@ -110,6 +110,7 @@ static GParamSpec *properties[N_PROPS];
 
 static void rebuild_charts (LamTrainPage *self);
 static gboolean is_regression (LamTrainPage *self);
+static void on_boundary_weights (LamTrainPage *self);
 static void show_watched (LamTrainPage *self, const LamTrainerEvent *event);
 
 const char *
@@ -746,6 +747,8 @@ on_boundary_dataset (LamTrainPage *self)
                                 train->n_classes,
                                 train->task == LAM_TASK_REGRESSION ? train->targets : NULL,
                                 LAM_PLAYGROUND_EXTENT);
+  /* Weights that came first (an opened project's) are mapped now. */
+  on_boundary_weights (self);
 }
 
 static void

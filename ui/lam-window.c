@@ -4,7 +4,9 @@
 #include "lam-download-dialog.h"
 #include "lam-evaluate-page.h"
 #include "lam-model-page.h"
+#include "lam-playground.h"
 #include "lam-project-file.h"
+#include "lam-table-dialog.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
 
@@ -188,6 +190,21 @@ lam_window_save_project (LamWindow *self, const char *path, GError **error)
   return TRUE;
 }
 
+/* A project's dataset: a folder, a table of numbers (its file there) or a
+ * playground set (made again from its name). */
+static gboolean
+dataset_is_there (const char *name)
+{
+  if (lam_playground_is_uri (name))
+    return TRUE;
+  if (lam_table_name_is_table (name)) {
+    const char *query = strchr (name, '?');
+    g_autofree char *path = query != NULL ? g_strndup (name, query - name) : g_strdup (name);
+    return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+  }
+  return g_file_test (name, G_FILE_TEST_IS_DIR);
+}
+
 /* A project's dataset opens through the Data page, so a broken one is
  * explained there. */
 static void
@@ -229,7 +246,7 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
   lam_session_load_project_file (self->session, file);
   const char *dir = file->dataset_dir;
   if (dir != NULL && g_strcmp0 (dir, lam_session_get_dataset_dir (self->session)) != 0) {
-    if (g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    if (dataset_is_there (dir)) {
       open_dataset (self, dir);
     } else if (warning != NULL) {
       *warning = g_strdup_printf ("The project's dataset folder %s is missing. The model, "
