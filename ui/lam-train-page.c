@@ -505,9 +505,9 @@ update_progress (LamTrainPage *self, const LamTrainerEvent *event)
   g_autofree char *left = lam_ui_format_duration (seconds_per_batch * (total - done));
   g_autofree char *speed = lam_ui_format_count (isfinite (rate) ? (guint64) rate : 0);
   g_autofree char *text = g_strdup_printf (
-    "Epoch %d of %d · batch %d of %d · step %" G_GINT64_FORMAT "\n%s images/s · %s left",
+    "Epoch %d of %d · batch %d of %d · step %" G_GINT64_FORMAT "\n%s %s/s · %s left",
     event->epoch + 1, event->epochs, event->batch, event->batches_per_epoch, event->step, speed,
-    left);
+    lam_dataset_is_table (lam_session_get_train_set (self->session)) ? "rows" : "images", left);
   gtk_label_set_text (self->progress_label, text);
 }
 
@@ -585,8 +585,9 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
         ? g_strdup_printf ("Test R² %.3f · MSE %.4g · MAE %.4g (in the targets' units) on %s "
                            "test rows of %s",
                            event->test_r2, event->test_mse, event->test_mae, count, test->name)
-        : g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test images of %s",
+        : g_strdup_printf ("Test accuracy %.1f%% (loss %.3f) on %s test %s of %s",
                            event->test_accuracy * 100, event->test_loss, count,
+                           test != NULL && lam_dataset_is_table (test) ? "rows" : "images",
                            test != NULL ? test->name : "the dataset");
     show_test_text (self, text, lam_session_get_dataset_dir (self->session));
     break;
