@@ -122,6 +122,7 @@ lam_cli_export (int argc, char **argv)
   g_autofree char *data_dir = NULL;
   g_autofree char *optimizer_text = NULL;
   g_autofree char *lr_text = NULL;
+  g_autofree char *l1_text = NULL;
   g_autofree char *batch_text = NULL;
   g_autofree char *epochs_text = NULL;
   g_autofree char *count_text = NULL;
@@ -148,6 +149,8 @@ lam_cli_export (int argc, char **argv)
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer_text, optimizer_help, "NAME" },
     { "lr", 0, 0, G_OPTION_ARG_STRING, &lr_text,
       "Learning rate for the script (default: 0.01 for sgd, 0.001 for adam/adamw)", "X" },
+    { "l1", 0, 0, G_OPTION_ARG_STRING, &l1_text,
+      "L1 penalty for the script's training (default: the project's, else 0)", "X" },
     { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text, batch_help, "B" },
     { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, epochs_help, "N" },
     { "predictions", 0, 0, G_OPTION_ARG_NONE, &predictions,
@@ -199,9 +202,10 @@ lam_cli_export (int argc, char **argv)
     g_printerr ("lamina export: -o SCRIPT.py is required ('-' for standard output)\n");
     return LAM_EXIT_USAGE;
   }
-  if (predictions && (output_path || optimizer_text || lr_text || batch_text || epochs_text)) {
-    g_printerr ("lamina export: -o, --optimizer, --lr, --batch-size and --epochs apply to "
-                "--pytorch only\n");
+  if (predictions &&
+      (output_path || optimizer_text || lr_text || l1_text || batch_text || epochs_text)) {
+    g_printerr ("lamina export: -o, --optimizer, --lr, --l1, --batch-size and --epochs apply "
+                "to --pytorch only\n");
     return LAM_EXIT_USAGE;
   }
   if (pytorch && (count_text || device)) {
@@ -256,6 +260,11 @@ lam_cli_export (int argc, char **argv)
   }
   if (lr_text != NULL && !lam_cli_parse_double ("--lr", lr_text, 0, 100, TRUE,
                                                 &config.optimizer.lr, &error)) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_USAGE;
+  }
+  if (l1_text != NULL && !lam_cli_parse_double ("--l1", l1_text, 0, 10, FALSE,
+                                                &config.optimizer.l1, &error)) {
     lam_cli_print_error ("export", error);
     return LAM_EXIT_USAGE;
   }

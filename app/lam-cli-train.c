@@ -454,6 +454,7 @@ lam_cli_train (int argc, char **argv)
   g_autofree char *lr_text = NULL;
   g_autofree char *momentum_text = NULL;
   g_autofree char *weight_decay_text = NULL;
+  g_autofree char *l1_text = NULL;
   g_autofree char *val_text = NULL;
   g_autofree char *seed_text = NULL;
   g_autofree char *normalize_text = NULL;
@@ -522,6 +523,8 @@ lam_cli_train (int argc, char **argv)
     { "nesterov", 0, 0, G_OPTION_ARG_NONE, &nesterov, "SGD with Nesterov momentum", NULL },
     { "weight-decay", 0, 0, G_OPTION_ARG_STRING, &weight_decay_text,
       "Weight decay (default 0; 0.01 for adamw)", "W" },
+    { "l1", 0, 0, G_OPTION_ARG_STRING, &l1_text,
+      "L1 penalty: X times the sum of |parameter| joins the loss's gradient (default 0)", "X" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule_text,
       "Learning-rate schedule per epoch: constant, step:SIZE[:GAMMA] or cosine[:ETA_MIN]",
       "KIND" },
@@ -577,6 +580,7 @@ lam_cli_train (int argc, char **argv)
       { "--model", model_text != NULL },          { "--batch-size", batch_text != NULL },
       { "--optimizer", optimizer_text != NULL },  { "--momentum", momentum_text != NULL },
       { "--nesterov", nesterov },                 { "--weight-decay", weight_decay_text != NULL },
+      { "--l1", l1_text != NULL },
       { "--schedule", schedule_text != NULL },    { "--val-fraction", val_text != NULL },
       { "--seed", seed_text != NULL },            { "--normalize", normalize_text != NULL },
       { "--crop-padding", crop_text != NULL },    { "--hflip", hflip },
@@ -669,6 +673,7 @@ lam_cli_train (int argc, char **argv)
   PARSE_DOUBLE (lr_text, "--lr", 0, 100, TRUE, config.optimizer.lr);
   PARSE_DOUBLE (momentum_text, "--momentum", 0, 0.9999, FALSE, config.optimizer.momentum);
   PARSE_DOUBLE (weight_decay_text, "--weight-decay", 0, 10, FALSE, config.optimizer.weight_decay);
+  PARSE_DOUBLE (l1_text, "--l1", 0, 10, FALSE, config.optimizer.l1);
   PARSE_DOUBLE (val_text, "--val-fraction", 0, 0.99, FALSE, config.val_fraction);
 #undef PARSE_INT
 #undef PARSE_DOUBLE

@@ -38,8 +38,9 @@ extern "C" {
  * and swap_axes left the table, since no layer calls them (each backend
  * lowers its convolutions in its own way, inside conv2d_*). 6: batch
  * normalisation. 7: losses against real-valued targets (mse_targets,
- * l1_targets), for regression. */
-#define LAM_BACKEND_ABI_VERSION 7
+ * l1_targets), for regression. 8: the L1 weight penalty's gradient
+ * (l1_penalty). */
+#define LAM_BACKEND_ABI_VERSION 8
 
 typedef enum
 {
@@ -234,6 +235,11 @@ struct _LamBackend
   void (*adam_update) (LamBackend *self, float *params, const float *grads, float *m, float *v,
                        size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
                        int decoupled, int step);
+  /* The gradient of an L1 penalty strength * sum |p| (ABI 8), added before
+   * an update: grads += strength * sign(p), 0 where p = 0 (as autograd
+   * differentiates PyTorch's p.abs()). grads and params (n). */
+  void (*l1_penalty) (LamBackend *self, const float *params, float *grads, size_t n,
+                      float strength);
 };
 
 /* A uniform number in [0, 1) from (seed, index): splitmix64 finaliser over

@@ -167,6 +167,31 @@ append_py_bool (GString *s, gboolean value)
   g_string_append (s, value ? "True" : "False");
 }
 
+/* Lamina adds the L1 penalty's gradient to the loss's without counting it
+ * in the loss it reports; the script does the same. Nothing is written
+ * without a penalty, so those scripts read as before. */
+static void
+append_l1_constant (GString *s, const LamOptimizerConfig *opt)
+{
+  if (opt->l1 <= 0)
+    return;
+  g_string_append (s, "\nL1_PENALTY = ");
+  lam_export_append_python_double (s, opt->l1);
+  g_string_append (s, "  # times the sum of |parameter|, added to the loss");
+}
+
+static void
+append_backward (GString *s, const LamOptimizerConfig *opt)
+{
+  if (opt->l1 <= 0) {
+    g_string_append (s, "        loss.backward()\n");
+    return;
+  }
+  g_string_append (s,
+    "        penalty = L1_PENALTY * sum(p.abs().sum() for p in model.parameters())\n"
+    "        (loss + penalty).backward()\n");
+}
+
 /* "(0.5,)" or "(0.49, 0.48, 0.45)" */
 static void
 append_float32_tuple (GString *s, const float *values, int n)
@@ -301,6 +326,7 @@ check_options (const LamExportOptions *o, const LamModelSpec *spec, GError **err
   if (!(isfinite (opt->lr) && opt->lr > 0))
     return invalid (error, "learning rate must be above 0, got %g", opt->lr);
   if (!isfinite (opt->momentum) || !isfinite (opt->dampening) || !isfinite (opt->weight_decay) ||
+      !isfinite (opt->l1) ||
       !isfinite (opt->beta1) || !isfinite (opt->beta2) || !isfinite (opt->eps))
     return invalid (error, "an optimizer setting is not a finite number");
 
@@ -406,6 +432,7 @@ append_settings (GString *s, const LamExportOptions *o, const LamModelPlan *plan
     "LEARNING_RATE = ",
     c->epochs, c->batch_size);
   lam_export_append_python_double (s, c->optimizer.lr);
+  append_l1_constant (s, &c->optimizer);
   g_string_append (s, "\nVAL_FRACTION = ");
   lam_export_append_python_double (s, c->val_fraction);
   g_string_append_printf (s,
@@ -730,7 +757,7 @@ append_data (GString *s, const LamExportOptions *o, const LamModelPlan *plan, GE
 }
 
 static void
-append_loops (GString *s)
+append_loops (GString *s, const LamTrainerConfig *c)
 {
   g_string_append (s,
     "def train_one_epoch(model, loader, optimizer, device):\n"
@@ -740,8 +767,9 @@ append_loops (GString *s)
     "        images, labels = images.to(device), labels.to(device)\n"
     "        optimizer.zero_grad()\n"
     "        outputs = model(images)\n"
-    "        loss = loss_fn(outputs, labels)\n"
-    "        loss.backward()\n"
+    "        loss = loss_fn(outputs, labels)\n");
+  append_backward (s, &c->optimizer);
+  g_string_append (s,
     "        optimizer.step()\n"
     "        total_loss += loss.item() * len(labels)\n"
     "        correct += (outputs.argmax(1) == labels).sum().item()\n"
@@ -1021,6 +1049,7 @@ append_table_settings (GString *s, const LamExportOptions *o, const LamModelPlan
     "LEARNING_RATE = ",
     c->epochs, c->batch_size);
   lam_export_append_python_double (s, c->optimizer.lr);
+  append_l1_constant (s, &c->optimizer);
   g_string_append (s, "\nVAL_FRACTION = ");
   lam_export_append_python_double (s, c->val_fraction);
   g_string_append_printf (s,
@@ -1150,7 +1179,7 @@ append_table_reader (GString *s, gboolean regression)
 }
 
 static void
-append_table_loops (GString *s, gboolean regression)
+append_table_loops (GString *s, const LamTrainerConfig *c, gboolean regression)
 {
   g_string_append (s,
     "def train_one_epoch(model, loader, optimizer, device):\n"
@@ -1159,8 +1188,9 @@ append_table_loops (GString *s, gboolean regression)
     "    for rows, targets in loader:\n"
     "        rows, targets = rows.to(device), targets.to(device)\n"
     "        optimizer.zero_grad()\n"
-    "        loss = loss_fn(model(rows), targets)\n"
-    "        loss.backward()\n"
+    "        loss = loss_fn(model(rows), targets)\n");
+  append_backward (s, &c->optimizer);
+  g_string_append (s,
     "        optimizer.step()\n"
     "        total_loss += loss.item() * len(targets)\n"
     "        seen += len(targets)\n"
@@ -1332,7 +1362,7 @@ table_script (const LamExportOptions *options, GError **error)
   append_weights_loader (s);
   append_loss_and_optimizer (s, spec, c, regression);
   append_table_reader (s, regression);
-  append_table_loops (s, regression);
+  append_table_loops (s, c, regression);
   append_table_main (s, c, regression);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -1375,7 +1405,7 @@ lam_export_pytorch_script (const LamExportOptions *options, GError **error)
   append_loss_and_optimizer (s, spec, &options->config, FALSE);
   if (!append_data (s, options, plan, error))
     return NULL;
-  append_loops (s);
+  append_loops (s, &options->config);
   append_main (s, &options->config);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }

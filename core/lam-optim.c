@@ -265,7 +265,7 @@ lam_optimizer_set_n_trained (LamOptimizer *optimizer, gsize n_trained)
 }
 
 void
-lam_optimizer_step (LamOptimizer *optimizer, float *params, const float *grads)
+lam_optimizer_step (LamOptimizer *optimizer, float *params, float *grads)
 {
   g_return_if_fail (optimizer != NULL);
 
@@ -276,6 +276,9 @@ lam_optimizer_step (LamOptimizer *optimizer, float *params, const float *grads)
   if (optimizer->n_trained == 0)
     return;
   g_return_if_fail (params != NULL && grads != NULL);
+
+  if (c->l1 > 0)
+    be->l1_penalty (be, params, grads, optimizer->n_trained, (float) c->l1);
 
   // params (n) updated from grads (n) and the state buffers (n)
   switch (c->kind) {

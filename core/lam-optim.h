@@ -26,6 +26,10 @@ typedef struct
   double dampening;    /* SGD */
   gboolean nesterov;   /* SGD */
   double weight_decay; /* all; AdamW decoupled */
+  /* An L1 penalty l1 * sum |p| over the trained parameters, added to the
+   * loss's gradient before each update (all kinds; 0: none). Weight decay
+   * is the L2 penalty; this one drives small weights to exactly zero. */
+  double l1;
   double beta1, beta2, eps; /* Adam, AdamW */
 } LamOptimizerConfig;
 
@@ -69,8 +73,10 @@ const char *lam_optimizer_get_state_name (LamOptimizer *optimizer, int index);
 void lam_optimizer_get_state (LamOptimizer *optimizer, int index, float *host);
 void lam_optimizer_set_state (LamOptimizer *optimizer, int index, const float *host);
 
-/* One update of params from grads (both device, n_params). */
-void lam_optimizer_step (LamOptimizer *optimizer, float *params, const float *grads);
+/* One update of params from grads (both device, n_params). With an L1
+ * penalty its gradient is first added to grads, which the caller clears
+ * before the next step anyway. */
+void lam_optimizer_step (LamOptimizer *optimizer, float *params, float *grads);
 
 typedef enum
 {

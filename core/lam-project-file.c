@@ -428,6 +428,7 @@ add_config (JsonBuilder *b, const LamTrainerConfig *c, const char *device)
   json_builder_set_member_name (b, "nesterov");
   json_builder_add_boolean_value (b, c->optimizer.nesterov);
   add_number (b, "weight_decay", c->optimizer.weight_decay);
+  add_number (b, "l1", c->optimizer.l1);
   add_number (b, "beta1", c->optimizer.beta1);
   add_number (b, "beta2", c->optimizer.beta2);
   add_number (b, "eps", c->optimizer.eps);
@@ -1061,6 +1062,11 @@ read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
       !get_double (r, o, q, "beta1", 0, 1, FALSE, &c->optimizer.beta1) ||
       !get_double (r, o, q, "beta2", 0, 1, FALSE, &c->optimizer.beta2) ||
       !get_double (r, o, q, "eps", 0, 1, FALSE, &c->optimizer.eps))
+    return FALSE;
+  // Projects saved before the L1 penalty existed had none.
+  c->optimizer.l1 = 0;
+  if (json_object_has_member (o, "l1") &&
+      !get_double (r, o, q, "l1", 0, 10, FALSE, &c->optimizer.l1))
     return FALSE;
 
   JsonObject *s = get_object (r, t, p, "schedule", FALSE);

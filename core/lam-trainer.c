@@ -222,6 +222,8 @@ config_is_valid (const LamTrainerConfig *config, GError **error)
     problem = "momentum must be at least 0 and below 1";
   else if (config->optimizer.weight_decay < 0)
     problem = "weight decay must not be negative";
+  else if (!(config->optimizer.l1 >= 0 && config->optimizer.l1 <= 10))
+    problem = "the L1 penalty must be between 0 and 10";
   if (problem != NULL) {
     g_set_error_literal (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG, problem);
     return FALSE;

@@ -188,3 +188,5 @@ void lam_cuda_batchnorm_backward (LamBackend *self, const float *x, const float 
 void lam_cuda_adam_update (LamBackend *self, float *params, const float *grads, float *m,
                            float *v, size_t n, float lr, float beta1, float beta2, float eps,
                            float weight_decay, int decoupled, int step);
+void lam_cuda_l1_penalty (LamBackend *self, const float *params, float *grads, size_t n,
+                          float strength);

@@ -26,7 +26,7 @@
  * below; a header that grew an op this file does not know stops the build
  * here rather than leaving a NULL in the table. */
 static_assert (sizeof (LamBackend) ==
-                 offsetof (LamBackend, adam_update) + sizeof (((LamBackend *) 0)->adam_update),
+                 offsetof (LamBackend, l1_penalty) + sizeof (((LamBackend *) 0)->l1_penalty),
                "core/lam-backend.h has ops this CUDA module does not fill: add them to gpu/");
 
 /* ---- errors ---- */
@@ -404,6 +404,7 @@ static const LamBackend cuda_template = {
   .count_correct = lam_cuda_count_correct,
   .sgd_update = lam_cuda_sgd_update,
   .adam_update = lam_cuda_adam_update,
+  .l1_penalty = lam_cuda_l1_penalty,
 };
 
 /* The index of the first op left NULL, or -1. The ops are the function

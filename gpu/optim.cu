@@ -70,3 +70,23 @@ lam_cuda_adam_update (LamBackend *self, float *params, const float *grads, float
     params, grads, m, v, n, beta1, beta2, eps, step_size, correction2_sqrt, decay, coupled);
   LAM_CUDA_LAUNCHED (self, "adam_update");
 }
+
+// grads += strength * sign(params); params, grads (n)
+static __global__ void
+l1_penalty_kernel (const float *params, float *grads, size_t n, float strength)
+{
+  LAM_CUDA_FOR_EACH (i, n) {
+    float p = params[i];
+    grads[i] += p > 0.0f ? strength : p < 0.0f ? -strength : 0.0f;
+  }
+}
+
+void
+lam_cuda_l1_penalty (LamBackend *self, const float *params, float *grads, size_t n, float strength)
+{
+  if (n == 0)
+    return;
+  l1_penalty_kernel<<<lam_cuda_blocks (self, n), LAM_CUDA_THREADS, 0,
+                      lam_cuda_context (self)->stream>>> (params, grads, n, strength);
+  LAM_CUDA_LAUNCHED (self, "l1_penalty");
+}

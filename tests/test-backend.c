@@ -1153,6 +1153,32 @@ test_adam (gconstpointer data)
   }
 }
 
+/* The L1 penalty's gradient, exactly grad + strength * sign(p) in float,
+ * over a buffer long enough to be split over the threads, with zeros
+ * (whose sign is 0, as autograd's for p.abs()) and signed zeros. */
+static void
+test_l1_penalty (void)
+{
+  size_t n = 300007;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (27);
+  g_autofree float *params = random_floats (rand, n, -1, 1);
+  g_autofree float *grads = random_floats (rand, n, -1, 1);
+  g_autofree float *want = g_new (float, n);
+  float strength = 0.0125f;
+
+  for (size_t i = 0; i < n; i += 97)
+    params[i] = i % 2 ? 0.0f : -0.0f;
+  for (size_t i = 0; i < n; i++)
+    want[i] = grads[i] + (params[i] > 0 ? strength : params[i] < 0 ? -strength : 0.0f);
+  g_autofree float *params_before = g_memdup2 (params, n * sizeof (float));
+
+  backend->l1_penalty (backend, params, grads, n, strength);
+  g_assert_cmpmem (grads, n * sizeof (float), want, n * sizeof (float));
+  g_assert_cmpmem (params, n * sizeof (float), params_before, n * sizeof (float));
+  backend->l1_penalty (backend, params, grads, 0, strength);
+  g_assert_cmpmem (grads, n * sizeof (float), want, n * sizeof (float));
+}
+
 /* ---- larger products ---- */
 
 typedef struct
@@ -1779,6 +1805,7 @@ main (int argc, char **argv)
 
   ADD_CASES ("/sgd", "", sgd_cases, sgd_names, test_sgd);
   ADD_CASES ("", "", adam_cases, adam_names, test_adam);
+  g_test_add_func ("/backend/l1-penalty", test_l1_penalty);
 
   int status = g_test_run ();
   for (int b = 0; b < N_BACKENDS; b++)

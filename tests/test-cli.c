@@ -143,6 +143,10 @@ test_usage_errors (void)
   assert_exit (r, 2, "got \"1e\"");
   result_clear (&r);
 
+  r = run_lamina ("train", "--l1", "11", NULL);
+  assert_exit (r, 2, "--l1");
+  result_clear (&r);
+
   r = run_lamina ("train", "--val-fraction", "1.5", NULL);
   assert_exit (r, 2, "--val-fraction");
   result_clear (&r);

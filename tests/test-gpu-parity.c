@@ -1035,6 +1035,21 @@ test_adam (gconstpointer data)
   twin_free (&v);
 }
 
+static void
+test_l1_penalty (void)
+{
+  REQUIRE_GPU ();
+  g_autoptr (GRand) rand = g_rand_new_with_seed (21);
+  size_t n = 100003;
+  Twin params = twin_random (rand, n, -1, 1);
+  Twin grads = twin_random (rand, n, -1, 1);
+  cpu->l1_penalty (cpu, TC (params), TC (grads), n, 0.0125f);
+  gpu->l1_penalty (gpu, TG (params), TG (grads), n, 0.0125f);
+  twin_close ("grads", &grads, OP_RTOL);
+  twin_free (&params);
+  twin_free (&grads);
+}
+
 /* ---- whole training steps ---- */
 
 typedef struct
@@ -1261,6 +1276,7 @@ main (int argc, char **argv)
 
   ADD_CASES ("/sgd", "", sgd_cases, sgd_names, test_sgd);
   ADD_CASES ("", "", adam_cases, adam_names, test_adam);
+  g_test_add_func ("/gpu-parity/l1-penalty", test_l1_penalty);
 
   ADD_CASES ("/model", "", model_cases, model_names, test_model);
 

@@ -97,6 +97,7 @@ full_project (void)
   c->optimizer.beta2 = 0.995;
   c->optimizer.eps = 1e-7;
   c->optimizer.weight_decay = 0.02;
+  c->optimizer.l1 = 0.25;
   c->schedule.kind = LAM_SCHEDULE_STEP;
   c->schedule.step_size = 2;
   c->schedule.gamma = 0.5;
@@ -199,6 +200,7 @@ test_round_trip (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (a->optimizer.dampening, ==, b->optimizer.dampening);
   g_assert_cmpint (a->optimizer.nesterov, ==, b->optimizer.nesterov);
   g_assert_cmpfloat (a->optimizer.weight_decay, ==, b->optimizer.weight_decay);
+  g_assert_cmpfloat (a->optimizer.l1, ==, b->optimizer.l1);
   g_assert_cmpfloat (a->optimizer.beta1, ==, b->optimizer.beta1);
   g_assert_cmpfloat (a->optimizer.beta2, ==, b->optimizer.beta2);
   g_assert_cmpfloat (a->optimizer.eps, ==, b->optimizer.eps);
@@ -518,6 +520,7 @@ test_wrong_types (Fixture *f, gconstpointer data)
       "\"training.padding_mode\" is \"mirror\"; expected zeros or reflect" },
     { "\"padding_mode\" : \"reflect\"", "\"padding_mode\" : 2",
       "\"training.padding_mode\" must be a string, found a number" },
+    { "\"l1\" : 0.25", "\"l1\" : -1", "\"training.optimizer.l1\" is -1; it must lie in [0, 10]" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *path = save_demo (f, "w.lamina");
@@ -525,6 +528,15 @@ test_wrong_types (Fixture *f, gconstpointer data)
     const char *want[] = { "w.lamina", cases[i].fragment, NULL };
     assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
   }
+
+  /* Projects saved before the L1 penalty existed have none. */
+  g_autofree char *before_l1 = save_demo (f, "l.lamina");
+  edit_project (before_l1, "\"l1\" : 0.25,", "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) loaded = lam_project_file_load (before_l1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (loaded->config.optimizer.l1, ==, 0);
+  g_assert_cmpfloat (loaded->config.optimizer.weight_decay, ==, 0.02);
 
   /* A missing field is named too. */
   g_autofree char *path = save_demo (f, "m.lamina");

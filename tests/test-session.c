@@ -138,6 +138,11 @@ test_settings_bound (void)
   gtk_spin_button_set_value (crop, 0);
   g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (edges)));
 
+  /* The L1 penalty's field is the session's, and no optimizer resets it. */
+  GtkSpinButton *l1 = GTK_SPIN_BUTTON (field_named (page, "L_1 penalty"));
+  gtk_spin_button_set_value (l1, 0.002);
+  g_assert_cmpfloat (config->optimizer.l1, ==, 0.002);
+
   /* Another optimizer gets its usual rate, and AdamW its usual decay,
    * through the dropdown as through the property. */
   gtk_drop_down_set_selected (optimizer, LAM_OPTIMIZER_SGD);
@@ -148,6 +153,9 @@ test_settings_bound (void)
   g_assert_cmpuint (gtk_drop_down_get_selected (optimizer), ==, LAM_OPTIMIZER_ADAMW);
   g_assert_cmpfloat (config->optimizer.lr, ==, 0.001);
   g_assert_cmpfloat (config->optimizer.weight_decay, ==, 0.01);
+  g_assert_cmpfloat (config->optimizer.l1, ==, 0.002);
+  g_object_set (session, "l1-penalty", 0.0, NULL);
+  g_assert_cmpfloat (gtk_spin_button_get_value (l1), ==, 0);
 
   /* A project's settings arrive whole: no optimizer defaults, no edit. */
   lam_session_set_modified (session, FALSE);
@@ -574,6 +582,7 @@ assert_same_settings (const LamTrainerConfig *a, const LamTrainerConfig *b)
   g_assert_cmpfloat (a->optimizer.lr, ==, b->optimizer.lr);
   g_assert_cmpfloat (a->optimizer.momentum, ==, b->optimizer.momentum);
   g_assert_cmpfloat (a->optimizer.weight_decay, ==, b->optimizer.weight_decay);
+  g_assert_cmpfloat (a->optimizer.l1, ==, b->optimizer.l1);
   g_assert_cmpint (a->schedule.kind, ==, b->schedule.kind);
   g_assert_cmpfloat (a->val_fraction, ==, b->val_fraction);
   g_assert_cmpuint (a->seed, ==, b->seed);

@@ -64,9 +64,13 @@ static const HelpEntry entries[] = {
     N_("Where the arithmetic runs: the computer's processor (CPU), or an NVIDIA graphics card "
        "(GPU) when there is one. Both give the same numbers up to rounding; the GPU is faster "
        "for larger models.") },
-  { "weight-decay", N_("Weight decay"),
-    N_("Pulls every weight a little toward 0 at each step, so the network does not lean on a "
-       "few huge weights. It often reduces overfitting. 0 turns it off.") },
+  { "weight-decay", N_("Weight decay and L1 penalty"),
+    N_("Both pull every weight toward 0 at each step, so the network does not lean on a few "
+       "huge weights; they often reduce overfitting. Weight decay (an L2 penalty) pulls in "
+       "proportion to the weight, so big weights shrink fast and small ones barely move. The "
+       "L1 penalty adds its number times the sum of all the weights' sizes to the loss: it "
+       "pulls every weight by the same amount, so weights the data does not need end at "
+       "exactly 0. The loss on the charts leaves the penalty out. 0 turns either off.") },
   { "schedule", N_("Learning-rate schedule"),
     N_("How the learning rate changes from epoch to epoch. Constant keeps it. Step multiplies "
        "it by gamma every few epochs. Cosine lowers it along a cosine curve to the minimum by "

@@ -127,6 +127,9 @@ lam_session_get_property (GObject *object, guint prop_id, GValue *value, GParamS
   case LAM_SESSION_PROP_WEIGHT_DECAY:
     g_value_set_double (value, c->optimizer.weight_decay);
     break;
+  case LAM_SESSION_PROP_L1:
+    g_value_set_double (value, c->optimizer.l1);
+    break;
   case LAM_SESSION_PROP_SCHEDULE:
     g_value_set_uint (value, c->schedule.kind);
     break;
@@ -192,7 +195,9 @@ choose_optimizer (LamSession *self, LamOptimizerKind kind)
   LamOptimizerConfig *o = &self->config.optimizer;
   double decay = o->weight_decay;
   double momentum = o->momentum;
+  double l1 = o->l1;
   *o = lam_optimizer_config_default (kind);
+  o->l1 = l1;
   o->lr = kind == LAM_OPTIMIZER_SGD ? 0.01 : 0.001;
   o->momentum = momentum;
   o->weight_decay = kind == LAM_OPTIMIZER_ADAMW && decay == 0   ? 0.01
@@ -254,6 +259,9 @@ lam_session_set_property (GObject *object, guint prop_id, const GValue *value,
     break;
   case LAM_SESSION_PROP_WEIGHT_DECAY:
     c->optimizer.weight_decay = g_value_get_double (value);
+    break;
+  case LAM_SESSION_PROP_L1:
+    c->optimizer.l1 = g_value_get_double (value);
     break;
   case LAM_SESSION_PROP_SCHEDULE:
     c->schedule.kind = g_value_get_uint (value);
@@ -384,6 +392,7 @@ lam_session_class_init (LamSessionClass *klass)
   properties[LAM_SESSION_PROP_LR] = setting_double ("lr", 0, 1000, 0.001);
   properties[LAM_SESSION_PROP_MOMENTUM] = setting_double ("momentum", 0, 1, 0);
   properties[LAM_SESSION_PROP_WEIGHT_DECAY] = setting_double ("weight-decay", 0, 1000, 0);
+  properties[LAM_SESSION_PROP_L1] = setting_double ("l1-penalty", 0, 10, 0);
   properties[LAM_SESSION_PROP_SCHEDULE] = setting_uint ("schedule", LAM_SCHEDULE_COSINE);
   properties[LAM_SESSION_PROP_STEP_SIZE] = setting_int ("step-size", 0, 100000, 10);
   properties[LAM_SESSION_PROP_GAMMA] = setting_double ("gamma", 0, 1, 0.1);

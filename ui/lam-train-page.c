@@ -47,6 +47,7 @@ struct _LamTrainPage
   GtkWidget *momentum_label;
   GtkSpinButton *momentum_spin;
   GtkSpinButton *decay_spin;
+  GtkSpinButton *l1_spin;
   GtkDropDown *schedule_dropdown;
   GtkSpinButton *step_size_spin;
   GtkSpinButton *gamma_spin;
@@ -156,6 +157,7 @@ update_sensitivity (LamTrainPage *self)
     GTK_WIDGET (self->optimizer_dropdown), GTK_WIDGET (self->momentum_spin),
     GTK_WIDGET (self->val_spin),          GTK_WIDGET (self->seed_spin),
     GTK_WIDGET (self->device_dropdown),   GTK_WIDGET (self->decay_spin),
+    GTK_WIDGET (self->l1_spin),
     GTK_WIDGET (self->schedule_dropdown), GTK_WIDGET (self->norm_dropdown),
     GTK_WIDGET (self->crop_spin),         GTK_WIDGET (self->hflip_check),
     GTK_WIDGET (self->continue_check),
@@ -244,7 +246,7 @@ on_commit_edits (LamTrainPage *self)
                              self->momentum_spin,  self->val_spin,       self->seed_spin,
                              self->decay_spin,     self->step_size_spin, self->gamma_spin,
                              self->eta_min_spin,   self->norm_mean_spin, self->norm_std_spin,
-                             self->crop_spin };
+                             self->crop_spin,      self->l1_spin };
   for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
     gtk_spin_button_update (spins[i]);
 }
@@ -966,6 +968,7 @@ bind_settings (LamTrainPage *self)
     { "lr", self->lr_spin, "value" },
     { "momentum", self->momentum_spin, "value" },
     { "weight-decay", self->decay_spin, "value" },
+    { "l1-penalty", self->l1_spin, "value" },
     { "schedule", self->schedule_dropdown, "selected" },
     { "step-size", self->step_size_spin, "value" },
     { "gamma", self->gamma_spin, "value" },
@@ -1223,6 +1226,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, momentum_label);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, momentum_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, decay_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, l1_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, schedule_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, step_size_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, gamma_spin);

@@ -759,6 +759,16 @@ ref_adam_update (LamBackend *self, float *params, const float *grads, float *m, 
   }
 }
 
+/* The L1 penalty strength * sum |p|: grads += strength * sign(p). */
+static void
+ref_l1_penalty (LamBackend *self, const float *params, float *grads, size_t n, float strength)
+{
+  for (size_t i = 0; i < n; i++) {
+    double sign = params[i] > 0 ? 1.0 : params[i] < 0 ? -1.0 : 0.0;
+    grads[i] = (float) (grads[i] + sign * strength);
+  }
+}
+
 /* ---- the table ---- */
 
 static const LamBackend ref_template = {
@@ -801,6 +811,7 @@ static const LamBackend ref_template = {
   .count_correct = ref_count_correct,
   .sgd_update = ref_sgd_update,
   .adam_update = ref_adam_update,
+  .l1_penalty = ref_l1_penalty,
 };
 
 LamBackend *

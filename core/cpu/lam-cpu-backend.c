@@ -190,6 +190,7 @@ static const LamBackend cpu_template = {
   .count_correct = lam_cpu_count_correct,
   .sgd_update = lam_cpu_sgd_update,
   .adam_update = lam_cpu_adam_update,
+  .l1_penalty = lam_cpu_l1_penalty,
 };
 
 LamBackend *

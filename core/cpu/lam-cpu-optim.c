@@ -8,6 +8,7 @@ typedef struct
 {
   float *params, *momentum_buf, *m, *v;
   const float *grads;
+  float *penalised_grads; /* l1_penalty, whose strength rides in lr */
   float lr, momentum, dampening, weight_decay;
   int nesterov, first_step;
   /* Adam */
@@ -49,6 +50,26 @@ lam_cpu_sgd_update (LamBackend *self, float *params, const float *grads, float *
     .nesterov = nesterov, .first_step = first_step,
   };
   lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, sgd_range, &j);
+}
+
+static void
+l1_penalty_range (size_t lo, size_t hi, void *data)
+{
+  const OptimJob *j = data;
+  const float *restrict params = j->params;
+  float *restrict grads = j->penalised_grads;
+  float strength = j->lr;
+
+  for (size_t i = lo; i < hi; i++)
+    grads[i] += params[i] > 0.0f ? strength : params[i] < 0.0f ? -strength : 0.0f;
+}
+
+// params, grads (n)
+void
+lam_cpu_l1_penalty (LamBackend *self, const float *params, float *grads, size_t n, float strength)
+{
+  OptimJob j = { .params = (float *) params, .penalised_grads = grads, .lr = strength };
+  lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, l1_penalty_range, &j);
 }
 
 static void

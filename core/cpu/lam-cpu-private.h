@@ -227,3 +227,5 @@ void lam_cpu_sgd_update (LamBackend *self, float *params, const float *grads,
 void lam_cpu_adam_update (LamBackend *self, float *params, const float *grads, float *m,
                           float *v, size_t n, float lr, float beta1, float beta2, float eps,
                           float weight_decay, int decoupled, int step);
+void lam_cpu_l1_penalty (LamBackend *self, const float *params, float *grads, size_t n,
+                         float strength);
