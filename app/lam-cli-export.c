@@ -12,6 +12,7 @@
 #include "lam-predict.h"
 #include "lam-model.h"
 #include "lam-project-file.h"
+#include "lam-playground.h"
 
 /* The .safetensors a checkpoint path names, as lam_checkpoint_load finds
  * it: x.json → x.safetensors, x.safetensors.json → x.safetensors. */
@@ -309,6 +310,33 @@ lam_cli_export (int argc, char **argv)
   options.dataset = info->table != NULL ? LAM_EXPORT_DATASET_TABLE
                                          : lam_export_dataset_for_dir (dir);
   options.dataset_dir = dir;
+  /* A playground set exists only as its name: its points, train and
+   * test, are written beside the script for the script to read. */
+  g_autofree char *points_path = NULL;
+  if (info->table != NULL && lam_playground_is_uri (dir)) {
+    if (to_stdout) {
+      g_printerr ("lamina export: %s is written beside the script as a CSV file: give the "
+                  "script a name (-o FILE.py)\n", dir);
+      return LAM_EXIT_USAGE;
+    }
+    g_autofree char *stem = g_str_has_suffix (output_path, ".py")
+                              ? g_strndup (output_path, strlen (output_path) - 3)
+                              : g_strdup (output_path);
+    points_path = g_strconcat (stem, "-points.csv", NULL);
+    g_autoptr (LamDataset) train = NULL;
+    g_autoptr (LamDataset) test = NULL;
+    if (!lam_table_info_load (info->table, dir, (const char *const *) info->class_names, &train,
+                              &test, &error)) {
+      lam_cli_print_error ("export", error);
+      return LAM_EXIT_DATA;
+    }
+    if (!lam_dataset_table_write_csv (train, test, "split", points_path, &error)) {
+      g_printerr ("lamina export: %s\n", error->message);
+      return LAM_EXIT_IO;
+    }
+    options.dataset_dir = points_path;
+    options.table_split_column = "split";
+  }
   options.config = config;
   options.table = info->table;
   options.class_names = info->class_names;
@@ -328,5 +356,7 @@ lam_cli_export (int argc, char **argv)
   }
   g_print ("Wrote %s (%s): 'python3 %s' evaluates the weights, '--train' trains it again\n",
            output_path, lam_export_dataset_to_string (options.dataset), output_path);
+  if (points_path != NULL)
+    g_print ("Wrote %s: the points of %s\n", points_path, dir);
   return LAM_EXIT_OK;
 }

@@ -987,10 +987,14 @@ lam_cli_train (int argc, char **argv)
   } else if (save_path != NULL) {
     g_autofree float *params = g_new (float, plan->n_params);
     lam_model_get_params_host (model, params);
-    /* A table is found again from anywhere, and read as it was here. */
+    /* A table is found again from anywhere, and read as it was here; a
+     * playground set is made again from its name, with its own test
+     * points. */
     g_autofree char *table_path = table ? g_canonicalize_filename (dir, NULL) : NULL;
     g_autoptr (LamTableInfo) table_info =
-      table ? lam_table_info_new (train, csv.test_fraction, csv.split_seed) : NULL;
+      table        ? lam_table_info_new (train, csv.test_fraction, csv.split_seed)
+      : playground ? lam_table_info_new (train, 0, 0)
+                   : NULL;
     LamCheckpointInfo info = {
       .spec = (LamModelSpec *) lam_model_get_spec (model),
       .n_channels = train->channels,

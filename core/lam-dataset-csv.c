@@ -15,6 +15,7 @@
 
 #include "lam-file.h"
 #include "lam-model.h"
+#include "lam-playground.h"
 #include "lamina-config.h"
 
 /* Whole numbers past this are no longer exact as a double's text, and no
@@ -1335,8 +1336,22 @@ lam_table_info_load (const LamTableInfo *info, const char *path, const char *con
   options.split_seed = info->split_seed;
   g_autoptr (LamDataset) a = NULL;
   g_autoptr (LamDataset) b = NULL;
-  if (!lam_dataset_load_csv (path, &options, &a, test != NULL ? &b : NULL, error))
+  if (lam_playground_is_uri (path)) {
+    /* A playground set is made again from its name, with its own test
+     * points; its columns must still be the ones the model learned. */
+    if (!lam_playground_load (path, &a, test != NULL ? &b : NULL, error))
+      return FALSE;
+    if (a->task != info->task || !g_strv_equal ((const char *const *) a->feature_names,
+                                                (const char *const *) info->inputs) ||
+        !g_strv_equal ((const char *const *) a->target_names,
+                       (const char *const *) info->targets)) {
+      g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_COLUMN,
+                   "%s: its columns are not the ones the model was trained on", path);
+      return FALSE;
+    }
+  } else if (!lam_dataset_load_csv (path, &options, &a, test != NULL ? &b : NULL, error)) {
     return FALSE;
+  }
   if (class_names != NULL && info->task == LAM_TASK_CLASSIFICATION &&
       !g_strv_equal ((const char *const *) a->class_names, class_names)) {
     g_autofree char *have = g_strjoinv (", ", a->class_names);
@@ -1353,4 +1368,70 @@ lam_table_info_load (const LamTableInfo *info, const char *path, const char *con
   if (test != NULL)
     *test = g_steal_pointer (&b);
   return TRUE;
+}
+
+static void
+append_csv_field (GString *s, const char *text)
+{
+  if (strpbrk (text, ",\"\r\n") == NULL) {
+    g_string_append (s, text);
+    return;
+  }
+  g_string_append_c (s, '"');
+  for (const char *c = text; *c != '\0'; c++) {
+    if (*c == '"')
+      g_string_append_c (s, '"');
+    g_string_append_c (s, *c);
+  }
+  g_string_append_c (s, '"');
+}
+
+static void
+append_csv_rows (GString *s, const LamDataset *table, const char *split)
+{
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
+  for (gsize i = 0; i < (gsize) table->n; i++) {
+    for (int j = 0; j < table->n_features; j++) {
+      float v = table->features[i * (gsize) table->n_features + (gsize) j];
+      g_string_append (s, g_ascii_formatd (number, sizeof number, "%.9g", v));
+      g_string_append_c (s, ',');
+    }
+    if (table->task == LAM_TASK_REGRESSION) {
+      for (int t = 0; t < table->n_targets; t++) {
+        float v = table->targets[i * (gsize) table->n_targets + (gsize) t];
+        g_string_append (s, g_ascii_formatd (number, sizeof number, "%.9g", v));
+        g_string_append_c (s, ',');
+      }
+    } else {
+      append_csv_field (s, table->class_names[table->labels[i]]);
+      g_string_append_c (s, ',');
+    }
+    g_string_append (s, split);
+    g_string_append_c (s, '\n');
+  }
+}
+
+gboolean
+lam_dataset_table_write_csv (const LamDataset *train, const LamDataset *test,
+                             const char *split_column, const char *path, GError **error)
+{
+  g_return_val_if_fail (train != NULL && lam_dataset_is_table (train), FALSE);
+  g_return_val_if_fail (test == NULL || test->n_features == train->n_features, FALSE);
+  g_return_val_if_fail (split_column != NULL && path != NULL, FALSE);
+
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (int j = 0; j < train->n_features; j++) {
+    append_csv_field (s, train->feature_names[j]);
+    g_string_append_c (s, ',');
+  }
+  for (int t = 0; train->target_names[t] != NULL; t++) {
+    append_csv_field (s, train->target_names[t]);
+    g_string_append_c (s, ',');
+  }
+  append_csv_field (s, split_column);
+  g_string_append_c (s, '\n');
+  append_csv_rows (s, train, "train");
+  if (test != NULL)
+    append_csv_rows (s, test, "test");
+  return lam_file_replace_contents (path, s->str, s->len, error);
 }

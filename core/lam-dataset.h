@@ -345,6 +345,14 @@ gboolean lam_table_info_load (const LamTableInfo *info, const char *path,
  * FALSE. */
 void lam_dataset_table_set_scaling (LamDataset *table, const guint32 *indices, gsize n,
                                     gboolean standardize);
+/* Writes a table's rows as they were read (before standardisation) to a
+ * CSV file at path, replacing it whole: the input columns, the targets (a
+ * classification's class names), and a last column named split_column
+ * saying "train" or "test", train's rows first. A playground set's points
+ * are written so for a script to read. */
+gboolean lam_dataset_table_write_csv (const LamDataset *train, const LamDataset *test,
+                                      const char *split_column, const char *path,
+                                      GError **error);
 /* Copies src's standardisation to dst (a table with the same columns). */
 void lam_dataset_table_copy_scaling (LamDataset *dst, const LamDataset *src);
 

@@ -1037,10 +1037,16 @@ append_table_settings (GString *s, const LamExportOptions *o, const LamModelPlan
     g_string_append (s, "CLASSES = ()  # a regression has none\n");
   else
     append_names_tuple (s, "CLASSES", o->class_names);
-  g_string_append (s, "# The test rows: this fraction of them, those that rank first by a hash\n"
-                      "# of their index (row_hash).\nTEST_FRACTION = ");
-  lam_export_append_python_double (s, t->test_fraction);
-  g_string_append_printf (s, "\nSPLIT_SEED = %" G_GUINT64_FORMAT "\n\n", t->split_seed);
+  if (o->table_split_column != NULL) {
+    g_string_append (s, "# The test rows: those whose SPLIT column says \"test\".\nSPLIT = ");
+    append_py_string (s, o->table_split_column);
+    g_string_append (s, "\n\n");
+  } else {
+    g_string_append (s, "# The test rows: this fraction of them, those that rank first by a hash\n"
+                        "# of their index (row_hash).\nTEST_FRACTION = ");
+    lam_export_append_python_double (s, t->test_fraction);
+    g_string_append_printf (s, "\nSPLIT_SEED = %" G_GUINT64_FORMAT "\n\n", t->split_seed);
+  }
 
   g_string_append_printf (s,
     "# The settings Lamina trained with.\n"
@@ -1095,18 +1101,20 @@ append_table_settings (GString *s, const LamExportOptions *o, const LamModelPlan
 }
 
 static void
-append_table_reader (GString *s, gboolean regression)
+append_table_reader (GString *s, gboolean regression, gboolean split_column)
 {
+  if (!split_column)
+    g_string_append (s,
+      "def row_hash(index):\n"
+      "    \"\"\"splitmix64 of the row's index and SPLIT_SEED, as Lamina ranks rows.\"\"\"\n"
+      "    mask = (1 << 64) - 1\n"
+      "    z = (SPLIT_SEED ^ (index * 0x9E3779B97F4A7C15)) & mask\n"
+      "    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask\n"
+      "    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask\n"
+      "    return z ^ (z >> 31)\n"
+      "\n"
+      "\n");
   g_string_append (s,
-    "def row_hash(index):\n"
-    "    \"\"\"splitmix64 of the row's index and SPLIT_SEED, as Lamina ranks rows.\"\"\"\n"
-    "    mask = (1 << 64) - 1\n"
-    "    z = (SPLIT_SEED ^ (index * 0x9E3779B97F4A7C15)) & mask\n"
-    "    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask\n"
-    "    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask\n"
-    "    return z ^ (z >> 31)\n"
-    "\n"
-    "\n"
     "def separator(text):\n"
     "    \"\"\"The one of , ; and tab the header line has most of, outside quotes.\"\"\"\n"
     "    counts = {\",\": 0, \";\": 0, \"\\t\": 0}  # on a tie, the first\n"
@@ -1156,11 +1164,17 @@ append_table_reader (GString *s, gboolean regression)
       "\n"
       "    y = torch.tensor([label(row[targets[0]]) for row in rows],\n"
       "                     dtype=torch.int64)\n");
+  if (split_column)
+    g_string_append (s,
+      "    split = header.index(SPLIT)\n"
+      "    return x, y, [i for i, row in enumerate(rows) if row[split] == \"test\"]\n");
+  else
+    g_string_append (s,
+      "    n = len(rows)\n"
+      "    n_test = min(int(n * TEST_FRACTION + 0.5), n - 1)\n"
+      "    ranked = sorted(range(n), key=lambda i: (row_hash(i), i))\n"
+      "    return x, y, sorted(ranked[:n_test])\n");
   g_string_append (s,
-    "    n = len(rows)\n"
-    "    n_test = min(int(n * TEST_FRACTION + 0.5), n - 1)\n"
-    "    ranked = sorted(range(n), key=lambda i: (row_hash(i), i))\n"
-    "    return x, y, sorted(ranked[:n_test])\n"
     "\n"
     "\n"
     "def load_datasets():\n"
@@ -1361,7 +1375,7 @@ table_script (const LamExportOptions *options, GError **error)
   append_model (s, plan, TRUE);
   append_weights_loader (s);
   append_loss_and_optimizer (s, spec, c, regression);
-  append_table_reader (s, regression);
+  append_table_reader (s, regression, options->table_split_column != NULL);
   append_table_loops (s, c, regression);
   append_table_main (s, c, regression);
   return g_string_free (g_steal_pointer (&s), FALSE);

@@ -73,6 +73,11 @@ typedef struct
    * Borrowed. */
   const LamTableInfo *table;
   char **class_names;
+  /* With table: the column that says which rows are test rows ("test"),
+   * instead of the split by a hash of the rows' indices; a playground
+   * set's points are written out so (lam_dataset_table_write_csv).
+   * NULL: the hash split. */
+  const char *table_split_column;
 } LamExportOptions;
 
 /* Options for a spec with Lamina's training defaults, normalisation mean 0

@@ -1165,6 +1165,77 @@ test_python_table_classification (void)
   remove_tree (dir);
 }
 
+/* A playground set exists only as its name: the export writes its points
+ * beside the script, marked train or test, and the script's predictions
+ * on the test points are Lamina's. */
+static void
+check_playground_agreement (const char *uri, const char *model, const char *loss)
+{
+  if (skip_without_torch ())
+    return;
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *weights = g_build_filename (dir, "set.safetensors", NULL);
+  g_autofree char *script = g_build_filename (dir, "set.py", NULL);
+  g_autofree char *points = g_build_filename (dir, "set-points.csv", NULL);
+
+  Result r = run_lamina ("train", "--data", uri, "--model", model, "--loss", loss,
+                         "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
+                         "--batch-size", "16", "--epochs", "30", "--save", weights, "--device",
+                         "cpu");
+  check_exit (&r, 0, NULL);
+  result_clear (&r);
+  /* To standard output there is nowhere beside it for the points. */
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", "-");
+  check_exit (&r, 2, "give the script a name");
+  result_clear (&r);
+  r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script);
+  check_exit (&r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "set-points.csv"));
+  result_clear (&r);
+
+  /* The points: a header, 300 training and 60 test points. */
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (points, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (g_strchomp (text), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 300 + 60);
+  g_assert_true (g_str_has_prefix (lines[0], "x1,x2,"));
+  g_assert_true (g_str_has_suffix (lines[0], ",split"));
+  g_assert_true (g_str_has_suffix (lines[300], ",train"));
+  g_assert_true (g_str_has_suffix (lines[301], ",test"));
+
+  g_autofree char *helper = agreement_helper ();
+  g_autofree char *binary = lamina_binary ();
+  r = run_python (dir, helper, "--script", script, "--weights", weights, "--lamina", binary,
+                  "--table");
+  g_test_message ("%s with %s: %s", uri, model, g_strstrip (r.out));
+  check_exit (&r, 0, NULL);
+  if (strstr (r.out, "max abs difference") != NULL)
+    g_assert_cmpfloat (number_after (r.out, "max abs difference "), <=, 1e-4);
+  else
+    g_assert_cmpfloat (number_after (r.out, "agreement "), >=, 0.999);
+  result_clear (&r);
+
+  r = run_python (dir, script, "--train", "--epochs", "2");
+  check_exit (&r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "on 60 rows"));
+  result_clear (&r);
+  remove_tree (dir);
+}
+
+static void
+test_python_playground_classification (void)
+{
+  check_playground_agreement ("playground:spiral?points=300&noise=0.1",
+                              "linear:16,tanh,linear:16,tanh,linear:2", "cross_entropy");
+}
+
+static void
+test_python_playground_regression (void)
+{
+  check_playground_agreement ("playground:ripple?points=300&noise=0.05",
+                              "linear:16,tanh,linear:16,tanh,linear:1", "mse");
+}
+
 /* The L1 penalty's gradient joins the loss's in the script as in Lamina:
  * trained by each from its own first weights on a table where three of
  * six inputs are noise, in whole batches so that no sampling noise is
@@ -1270,5 +1341,8 @@ main (int argc, char **argv)
   g_test_add_func ("/export/python/table-regression", test_python_table_regression);
   g_test_add_func ("/export/python/table-classification", test_python_table_classification);
   g_test_add_func ("/export/python/l1-penalty", test_python_l1_penalty);
+  g_test_add_func ("/export/python/playground-classification",
+                   test_python_playground_classification);
+  g_test_add_func ("/export/python/playground-regression", test_python_playground_regression);
   return g_test_run ();
 }

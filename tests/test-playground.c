@@ -7,6 +7,9 @@
 #include <math.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
+#include "lam-dataset.h"
 #include "lam-playground.h"
 
 static LamPlaygroundSet *
@@ -785,6 +788,59 @@ test_uri (void)
   }
 }
 
+/* A set's points written as CSV (as lamina export does for a script) read
+ * back as a table with a split column: the same numbers bit for bit, the
+ * same classes, the training points first and then the test points. */
+static void
+test_write_csv (gconstpointer data)
+{
+  const char *uri = data;
+  g_autoptr (LamDataset) train = NULL;
+  g_autoptr (LamDataset) test = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_playground_load (uri, &train, &test, &error));
+  g_assert_no_error (error);
+  g_autofree char *dir = g_dir_make_tmp ("lamina-points-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "points.csv", NULL);
+  g_assert_true (lam_dataset_table_write_csv (train, test, "split", path, &error));
+  g_assert_no_error (error);
+
+  gboolean regression = train->task == LAM_TASK_REGRESSION;
+  const char *const targets[] = { regression ? "y" : "class", NULL };
+  const char *const inputs[] = { "x1", "x2", NULL };
+  LamCsvOptions options;
+  lam_csv_options_init (&options);
+  options.inputs = inputs;
+  options.targets = targets;
+  options.test_fraction = 0;
+  g_autoptr (LamDataset) all = NULL;
+  g_assert_true (lam_dataset_load_csv (path, &options, &all, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (all->n, ==, train->n + test->n);
+  g_assert_cmpint (all->task, ==, train->task);
+  for (int i = 0; i < all->n; i++) {
+    const LamDataset *part = i < train->n ? train : test;
+    int k = i < train->n ? i : i - train->n;
+    g_assert_cmpmem (all->features + 2 * (gsize) i, 2 * sizeof (float),
+                     part->features + 2 * (gsize) k, 2 * sizeof (float));
+    if (regression)
+      g_assert_cmpfloat (all->targets[i], ==, part->targets[k]);
+    else
+      g_assert_cmpstr (all->class_names[all->labels[i]], ==,
+                       part->class_names[part->labels[k]]);
+  }
+
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (g_strchomp (text), "\n", -1);
+  g_assert_cmpstr (lines[0], ==, regression ? "x1,x2,y,split" : "x1,x2,class,split");
+  for (int i = 0; i < all->n; i++)
+    g_assert_true (g_str_has_suffix (lines[1 + i], i < train->n ? ",train" : ",test"));
+  g_remove (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -811,6 +867,10 @@ main (int argc, char **argv)
   g_test_add_func ("/playground/errors", test_errors);
   g_test_add_func ("/playground/grid", test_grid);
   g_test_add_func ("/playground/uri", test_uri);
+  g_test_add_data_func ("/playground/write-csv/classification",
+                        "playground:blobs?points=120&classes=5&seed=3", test_write_csv);
+  g_test_add_data_func ("/playground/write-csv/regression", "playground:ripple?points=90",
+                        test_write_csv);
   for (guint i = 0; i < G_N_ELEMENTS (learnable); i++) {
     g_autofree char *path = g_strdup_printf ("/playground/learnable/%s",
                                              lam_playground_kind_to_string (learnable[i].kind));
