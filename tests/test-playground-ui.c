@@ -508,6 +508,65 @@ test_window_project (void)
   g_rmdir (dir);
 }
 
+/* A table's project: saved from the window with the table's name (its
+ * file and chosen columns), it opens in another window on the same rows
+ * with the same run and the same weights, bit for bit. */
+static void
+test_window_table_project (void)
+{
+  g_autofree char *table = lam_dataset_find_bundled_table ("crop-yields");
+  const char *const inputs[] = { "temperature", "rainfall", "humidity", NULL };
+  const char *const targets[] = { "apples", "oranges", NULL };
+  g_autofree char *name = lam_table_name_build (table, inputs, targets);
+  g_autoptr (LamSession) session = open_session (name);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:2,loss=mse", &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "device", "cpu", "epochs", 6, "batch-size", 16, "lr", 0.05,
+                "l1-penalty", 0.001, NULL);
+  train_to_end (session);
+  LamWindow *window = lam_window_new (NULL, session);
+  g_autofree char *dir = g_dir_make_tmp ("lamina-table-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "crops.lamina", NULL);
+  g_assert_true (lam_window_save_project (window, path, &error));
+  g_assert_no_error (error);
+  gsize n_params = 0;
+  const float *weights = lam_session_get_weights (session, &n_params);
+  g_autofree float *saved = g_memdup2 (weights, n_params * sizeof (float));
+  const LamProjectRun *run = lam_session_get_current_run (session);
+  double r2 = g_array_index (run->epochs, LamRunEpoch, run->epochs->len - 1).train_accuracy; /* R² */
+  g_assert_cmpfloat (r2, >, 0.5);
+  gtk_window_destroy (GTK_WINDOW (window));
+
+  g_autoptr (LamSession) fresh = lam_session_new ();
+  LamWindow *reopened = lam_window_new (NULL, fresh);
+  gtk_window_present (GTK_WINDOW (reopened));
+  g_autofree char *warning = NULL;
+  g_assert_true (lam_window_open_project (reopened, path, &warning, &error));
+  g_assert_no_error (error);
+  g_assert_null (warning);
+  g_assert_true (lam_test_iterate_until (loaded, fresh, 20000));
+  lam_test_settle (300);
+  g_assert_cmpstr (lam_session_get_dataset_dir (fresh), ==, name);
+  const LamDataset *train = lam_session_get_train_set (fresh);
+  g_assert_cmpint (train->task, ==, LAM_TASK_REGRESSION);
+  g_assert_cmpint (train->n_targets, ==, 2);
+  g_assert_cmpfloat (lam_session_get_config (fresh)->optimizer.l1, ==, 0.001);
+  const LamProjectRun *back = lam_session_get_current_run (fresh);
+  g_assert_nonnull (back);
+  g_assert_cmpuint (back->epochs->len, ==, 6);
+  g_assert_cmpfloat (g_array_index (back->epochs, LamRunEpoch, 5).train_accuracy, ==, r2);
+  gsize n_back = 0;
+  const float *back_weights = lam_session_get_weights (fresh, &n_back);
+  g_assert_cmpmem (back_weights, n_back * sizeof (float), saved, n_params * sizeof (float));
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (reopened, "train"));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (lam_train_page_get_fit_view (page))));
+  gtk_window_destroy (GTK_WINDOW (reopened));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -543,5 +602,6 @@ main (int argc, char **argv)
   g_test_add_func ("/playground-ui/ripple-surface", test_ripple_surface);
   g_test_add_func ("/playground-ui/project-round-trip", test_project_round_trip);
   g_test_add_func ("/playground-ui/window-project", test_window_project);
+  g_test_add_func ("/playground-ui/window-table-project", test_window_table_project);
   return g_test_run ();
 }
