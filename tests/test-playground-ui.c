@@ -508,6 +508,20 @@ test_window_project (void)
   g_rmdir (dir);
 }
 
+static GtkExpander *
+find_expander (GtkWidget *widget)
+{
+  if (GTK_IS_EXPANDER (widget))
+    return GTK_EXPANDER (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkExpander *found = find_expander (child);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
 /* A table's project: saved from the window with the table's name (its
  * file and chosen columns), it opens in another window on the same rows
  * with the same run and the same weights, bit for bit. */
@@ -561,7 +575,18 @@ test_window_table_project (void)
   const float *back_weights = lam_session_get_weights (fresh, &n_back);
   g_assert_cmpmem (back_weights, n_back * sizeof (float), saved, n_params * sizeof (float));
   LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (reopened, "train"));
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (lam_train_page_get_fit_view (page))));
+  LamFitView *fit = lam_train_page_get_fit_view (page);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (fit)));
+  /* The reopened weights' fit is drawn before any training. */
+  g_test_message ("reopened crop-yields fit: R² %.4f", lam_fit_view_get_r2 (fit));
+  g_assert_cmpfloat (lam_fit_view_get_r2 (fit), >, 0.9);
+  /* The settings a lesson changes less often, the L1 penalty among them. */
+  lam_window_show_page (reopened, "train");
+  GtkExpander *more = find_expander (GTK_WIDGET (page));
+  g_assert_nonnull (more);
+  gtk_expander_set_expanded (more, TRUE);
+  lam_test_settle (300);
+  save_png (GTK_WIDGET (reopened), "train-more-settings.png");
   gtk_window_destroy (GTK_WINDOW (reopened));
   g_unlink (path);
   g_rmdir (dir);

@@ -171,10 +171,17 @@ update_sensitivity (LamTrainPage *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->step_size_spin), idle && step);
   gtk_widget_set_sensitive (GTK_WIDGET (self->gamma_spin), idle && step);
   gtk_widget_set_sensitive (GTK_WIDGET (self->eta_min_spin), idle && cosine);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_mean_spin), idle && custom);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_std_spin), idle && custom);
+  /* A table is standardised column by column and never augmented: the
+   * pixel settings do not apply to it. */
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  gboolean images = train == NULL || !lam_dataset_is_table (train);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_dropdown), idle && images);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->crop_spin), idle && images);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->hflip_check), idle && images);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_mean_spin), idle && custom && images);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->norm_std_spin), idle && custom && images);
   gtk_widget_set_sensitive (GTK_WIDGET (self->padding_mode_dropdown),
-                            idle && config->crop_padding > 0);
+                            idle && images && config->crop_padding > 0);
   /* Momentum is SGD's alone, but its row stays: a row appearing when SGD
    * is chosen would move the Start button under the pointer. */
   gboolean sgd = config->optimizer.kind == LAM_OPTIMIZER_SGD;
@@ -740,8 +747,11 @@ on_boundary_dataset (LamTrainPage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->fit_view), fit);
   lam_fit_view_set_table (self->fit_view, fit ? train : NULL, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->boundary_view), plane);
+  update_sensitivity (self);
   if (!plane) {
     gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps), FALSE);
+    /* Weights that came first draw their fit now. */
+    on_boundary_weights (self);
     return;
   }
   /* The points in their own units; the map standardises the grid as the
