@@ -35,6 +35,10 @@ int lam_cli_bench (int argc, char **argv);
 int lam_cli_bench_latency (const char *data_dir, gboolean json);
 int lam_cli_gui (int argc, char **argv);
 int lam_cli_export (int argc, char **argv);
+/* `lamina explain` (lam-cli-explain.c). */
+int lam_cli_explain (int argc, char **argv);
+/* `lamina lr-find` (lam-cli-lr-find.c). */
+int lam_cli_lr_find (int argc, char **argv);
 
 void lam_cli_print_error (const char *verb, const GError *error);
 

@@ -35,6 +35,8 @@ static const char usage_text[] =
   "  info    Show a model's layers (output shape, parameters, FLOPs), presets and devices\n"
   "  bench   Time training and evaluation of the standard workloads\n"
   "  export  Write a PyTorch script that rebuilds a saved model (--pytorch)\n"
+  "  explain Show why saved weights classified an image: a heat map, top classes, look-alikes\n"
+  "  lr-find Sweep the learning rate on a copy of a model and suggest one\n"
   "  help    Show this text\n"
   "\n"
   "Run 'lamina COMMAND --help' for a command's options.\n"
@@ -628,7 +630,8 @@ main (int argc, char **argv)
     return LAM_EXIT_OK;
   }
 
-  static const char *const verbs[] = { "gui", "train", "eval", "info", "export", "bench", NULL };
+  static const char *const verbs[] = { "gui", "train", "eval", "info", "export", "bench", "lr-find",
+                                       "explain", NULL };
   if (!g_strv_contains (verbs, argv[1]) && looks_like_file (argv[1]))
     return lam_cli_gui (argc, argv);
 
@@ -648,8 +651,12 @@ main (int argc, char **argv)
     return lam_cli_info (verb_argc, verb_argv);
   if (g_str_equal (verb, "export"))
     return lam_cli_export (verb_argc, verb_argv);
+  if (g_str_equal (verb, "explain"))
+    return lam_cli_explain (verb_argc, verb_argv);
   if (g_str_equal (verb, "bench"))
     return lam_cli_bench (verb_argc, verb_argv);
+  if (g_str_equal (verb, "lr-find"))
+    return lam_cli_lr_find (verb_argc, verb_argv);
 
   g_printerr ("lamina: unknown command \"%s\"\n\n%s", verb, usage_text);
   return LAM_EXIT_USAGE;

@@ -627,6 +627,14 @@ lam_model_get_input_grad (LamModel *model)
   return model->act_grad[0];
 }
 
+float *
+lam_model_get_layer_output_grad (LamModel *model, int layer)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (layer >= -1 && layer < model->plan->n_layers, NULL);
+  return model->act_grad[layer + 1];
+}
+
 void
 lam_model_set_output_grad_class (LamModel *model, int batch, int klass)
 {

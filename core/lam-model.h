@@ -173,6 +173,11 @@ void lam_model_backward (LamModel *model, int batch);
  * skips. */
 void lam_model_backward_to_input (LamModel *model, int batch);
 float *lam_model_get_input_grad (LamModel *model);
+/* Device buffer of d(loss or score)/d(output of layer `layer`), (batch, its
+ * out_shape), from the last lam_model_backward_to_input; -1 gives the input
+ * gradient. Every layer's is the true one only in a model set unfused: a
+ * fused step writes none for the layers inside it. For Grad-CAM. */
+float *lam_model_get_layer_output_grad (LamModel *model, int layer);
 /* Sets the output gradient to d(score of class klass)/d(output): 1 at that
  * class for each of the batch's samples, 0 elsewhere. Followed by
  * lam_model_backward_to_input, gives the gradient of that class's score

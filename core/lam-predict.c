@@ -20,9 +20,14 @@ lam_prediction_free (LamPrediction *prediction)
   g_free (prediction->confidence);
   g_free (prediction->losses);
   g_clear_pointer (&prediction->confusion, lam_confusion_free);
-  for (int k = 0; k < prediction->n_layers; k++)
-    g_free (prediction->layer_outputs[k]);
+  for (int k = 0; k < prediction->n_layers; k++) {
+    if (prediction->layer_outputs != NULL)
+      g_free (prediction->layer_outputs[k]);
+    if (prediction->layer_gradients != NULL)
+      g_free (prediction->layer_gradients[k]);
+  }
   g_free (prediction->layer_outputs);
+  g_free (prediction->layer_gradients);
   g_free (prediction->layer_numel);
   g_free (prediction->layers);
   g_free (prediction->input_gradient);
@@ -145,6 +150,14 @@ wants (const Run *run, LamPredictFlags flags)
   return (run->request->what & flags) != 0;
 }
 
+/* Whether the call runs backward: for the input's gradient, the layers'
+ * or both. */
+static gboolean
+wants_gradient (const Run *run)
+{
+  return wants (run, LAM_PREDICT_INPUT_GRADIENT | LAM_PREDICT_LAYER_GRADIENTS);
+}
+
 static void
 run_clear (Run *run)
 {
@@ -206,8 +219,7 @@ run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int datase
     LamPredictFlags classes = LAM_PREDICT_PROBABILITIES | LAM_PREDICT_CLASSES |
                               LAM_PREDICT_CONFIDENCE | LAM_PREDICT_CONFUSION;
     if (wants (run, classes) ||
-        (wants (run, LAM_PREDICT_INPUT_GRADIENT) &&
-         run->request->gradient_of != LAM_PREDICT_GRADIENT_OF_LOSS)) {
+        (wants_gradient (run) && run->request->gradient_of != LAM_PREDICT_GRADIENT_OF_LOSS)) {
       g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
                    "%s holds numbers to predict (regression): it has no classes to give "
                    "probabilities, classes or a confusion matrix of", dataset->name);
@@ -227,7 +239,7 @@ run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int datase
   const LamModelPlan *plan = lam_model_get_plan (model);
   int max_batch = lam_model_get_max_batch (model);
 
-  if (wants (run, LAM_PREDICT_INPUT_GRADIENT)) {
+  if (wants_gradient (run)) {
     int of = run->request->gradient_of;
     if (of == LAM_PREDICT_GRADIENT_OF_LOSS && !labelled) {
       g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
@@ -241,7 +253,7 @@ run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int datase
       return FALSE;
     }
   }
-  if (wants (run, LAM_PREDICT_LAYERS))
+  if (wants (run, LAM_PREDICT_LAYERS | LAM_PREDICT_LAYER_GRADIENTS))
     for (int k = 0; k < run->request->n_layers; k++)
       if (run->request->layers[k] < -1 || run->request->layers[k] >= plan->n_layers) {
         g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
@@ -263,8 +275,7 @@ run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int datase
 
   gboolean need_classes =
     wants (run, LAM_PREDICT_CLASSES | LAM_PREDICT_CONFIDENCE | LAM_PREDICT_CONFUSION) ||
-    (wants (run, LAM_PREDICT_INPUT_GRADIENT) &&
-     run->request->gradient_of == LAM_PREDICT_GRADIENT_OF_PREDICTED);
+    (wants_gradient (run) && run->request->gradient_of == LAM_PREDICT_GRADIENT_OF_PREDICTED);
   gboolean need_outputs =
     wants (run, LAM_PREDICT_OUTPUTS | LAM_PREDICT_PROBABILITIES | LAM_PREDICT_CONFIDENCE |
                   LAM_PREDICT_VALUES) ||
@@ -324,25 +335,37 @@ run_init (Run *run, LamModel *model, int n_images, gboolean labelled, int datase
                                                       : MAX (run->n_out, dataset_classes);
     p->confusion = lam_confusion_new (classes);
   }
-  if (wants (run, LAM_PREDICT_LAYERS) && run->request->n_layers > 0) {
+  if (wants (run, LAM_PREDICT_LAYERS | LAM_PREDICT_LAYER_GRADIENTS) &&
+      run->request->n_layers > 0) {
     p->n_layers = run->request->n_layers;
     p->layers = g_memdup2 (run->request->layers, sizeof (int) * p->n_layers);
     p->layer_numel = g_new0 (gsize, p->n_layers);
-    p->layer_outputs = g_new0 (float *, p->n_layers);
+    if (wants (run, LAM_PREDICT_LAYERS))
+      p->layer_outputs = g_new0 (float *, p->n_layers);
+    if (wants (run, LAM_PREDICT_LAYER_GRADIENTS))
+      p->layer_gradients = g_new0 (float *, p->n_layers);
     for (int k = 0; k < p->n_layers; k++) {
       int layer = p->layers[k];
       p->layer_numel[k] = layer < 0 ? run->input_numel
                                     : lam_shape_numel (&plan->layers[layer].out_shape);
-      if ((p->layer_outputs[k] = try_host (n * p->layer_numel[k], sizeof (float),
+      if (p->layer_outputs != NULL &&
+          (p->layer_outputs[k] = try_host (n * p->layer_numel[k], sizeof (float),
                                            "layer outputs", error)) == NULL)
         return FALSE;
+      if (p->layer_gradients != NULL &&
+          (p->layer_gradients[k] = try_host (n * p->layer_numel[k], sizeof (float),
+                                             "layer gradients", error)) == NULL)
+        return FALSE;
     }
+    /* Fused steps write neither the outputs nor the gradients of the
+     * layers inside them. */
     lam_model_set_unfused (model, TRUE);
   }
-  if (wants (run, LAM_PREDICT_INPUT_GRADIENT)) {
-    if ((p->input_gradient = try_host (n * run->input_numel, sizeof (float), "input gradients",
-                                       error)) == NULL)
-      return FALSE;
+  if (wants (run, LAM_PREDICT_INPUT_GRADIENT) &&
+      (p->input_gradient = try_host (n * run->input_numel, sizeof (float), "input gradients",
+                                     error)) == NULL)
+    return FALSE;
+  if (wants_gradient (run)) {
     if (run->request->gradient_of != LAM_PREDICT_GRADIENT_OF_LOSS &&
         (run->class_grad_host = try_host ((gsize) max_batch * run->n_out, sizeof (float),
                                           "output gradients", error)) == NULL)
@@ -392,7 +415,7 @@ run_batch (Run *run, const float *images, const gint32 *labels, const float *tar
   LamBackend *be = run->backend;
   LamPrediction *p = run->prediction;
   int n_out = run->n_out;
-  gboolean gradient = wants (run, LAM_PREDICT_INPUT_GRADIENT);
+  gboolean gradient = wants_gradient (run);
 
   be->upload (be, lam_model_get_input (model), images, sizeof (float) * run->input_numel * batch);
   lam_model_forward (model, batch, FALSE, 0);
@@ -453,7 +476,7 @@ run_batch (Run *run, const float *images, const gint32 *labels, const float *tar
       add_regression (run, indices, start, batch);
   }
 
-  for (int k = 0; k < p->n_layers; k++) {
+  for (int k = 0; p->layer_outputs != NULL && k < p->n_layers; k++) {
     int layer = p->layers[k];
     be->download (be, p->layer_outputs[k] + (gsize) start * p->layer_numel[k],
                   lam_model_get_layer_output (model, layer),
@@ -471,9 +494,16 @@ run_batch (Run *run, const float *images, const gint32 *labels, const float *tar
       be->upload (be, lam_model_get_output_grad (model), run->class_grad_host,
                   sizeof (float) * n_out * batch);
     }
+    /* To the input even for the layers' gradients alone: a layer below the
+     * lowest one with parameters gets its gradient only then. */
     lam_model_backward_to_input (model, batch);
-    be->download (be, p->input_gradient + (gsize) start * run->input_numel,
-                  lam_model_get_input_grad (model), sizeof (float) * run->input_numel * batch);
+    if (p->input_gradient != NULL)
+      be->download (be, p->input_gradient + (gsize) start * run->input_numel,
+                    lam_model_get_input_grad (model), sizeof (float) * run->input_numel * batch);
+    for (int k = 0; p->layer_gradients != NULL && k < p->n_layers; k++)
+      be->download (be, p->layer_gradients[k] + (gsize) start * p->layer_numel[k],
+                    lam_model_get_layer_output_grad (model, p->layers[k]),
+                    sizeof (float) * p->layer_numel[k] * batch);
   }
 }
 

@@ -43,7 +43,8 @@ typedef enum
   LAM_PREDICT_CONFUSION = 1 << 5,     /* rows true class, columns predicted */
   LAM_PREDICT_LAYERS = 1 << 6,        /* the outputs of request->layers */
   LAM_PREDICT_INPUT_GRADIENT = 1 << 7, /* d(request->gradient_of)/d(input) per image */
-  LAM_PREDICT_VALUES = 1 << 8          /* regression: the predictions in the targets' units */
+  LAM_PREDICT_VALUES = 1 << 8,         /* regression: the predictions in the targets' units */
+  LAM_PREDICT_LAYER_GRADIENTS = 1 << 9 /* d(request->gradient_of)/d(output of request->layers) */
 } LamPredictFlags;
 
 /* Values of LamPredictRequest.gradient_of besides a class index. */
@@ -54,13 +55,15 @@ typedef struct
 {
   LamPredictFlags what;
   /* With LAM_PREDICT_LAYERS: the layers whose outputs to keep, -1 being the
-   * input. Asking for a layer makes the model run unfused for the call, so
-   * every layer's true output shows (see lam_model_set_unfused). */
+   * input; with LAM_PREDICT_LAYER_GRADIENTS, those whose output gradients
+   * to keep (the same list serves both). Asking for a layer makes the model
+   * run unfused for the call, so every layer's true output and gradient
+   * show (see lam_model_set_unfused). */
   const int *layers;
   int n_layers;
-  /* With LAM_PREDICT_INPUT_GRADIENT: a class index (the gradient of its
-   * score: the logit, or whatever the last layer outputs), or one of the
-   * LAM_PREDICT_GRADIENT_OF_ values. */
+  /* With LAM_PREDICT_INPUT_GRADIENT or LAM_PREDICT_LAYER_GRADIENTS: a class
+   * index (the gradient of its score: the logit, or whatever the last layer
+   * outputs), or one of the LAM_PREDICT_GRADIENT_OF_ values. */
   int gradient_of;
   /* Columns and rows of the confusion matrix; 0 takes the larger of the
    * model's outputs and the dataset's classes. Images whose label or
@@ -89,11 +92,14 @@ typedef struct
   float *losses;        /* (n_images); labelled images only */
   LamConfusion *confusion;
   /* n_layers entries: the layer index, its floats per image, and its
-   * outputs (n_images, layer_numel[k]). */
+   * outputs (n_images, layer_numel[k]) with LAM_PREDICT_LAYERS, its output
+   * gradients laid out the same with LAM_PREDICT_LAYER_GRADIENTS (each
+   * array NULL when not asked for). */
   int n_layers;
   int *layers;
   gsize *layer_numel;
   float **layer_outputs;
+  float **layer_gradients;
   float *input_gradient; /* (n_images, input numel) */
 
   /* A regression table (else 0, NaN and NULL): the loss above is on the

@@ -1,0 +1,203 @@
+/* `lamina lr-find`, run as a user would: the suggestion, the table, the
+ * JSON and CSV curves, and the exit codes of bad command lines. */
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct
+{
+  int status;
+  char *out;
+  char *err;
+} Result;
+
+static void
+result_clear (Result *result)
+{
+  g_clear_pointer (&result->out, g_free);
+  g_clear_pointer (&result->err, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Result, result_clear)
+
+static Result
+run_lr_find (const char *first, ...)
+{
+  const char *binary = g_getenv ("LAMINA_BINARY");
+  g_assert_nonnull (binary);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) binary);
+  g_ptr_array_add (argv, (gpointer) "lr-find");
+  va_list args;
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  Result result = { 0 };
+  int wait_status = 0;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_unsetenv (env, "DISPLAY");
+  env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
+  g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &result.out,
+                &result.err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  result.status = WEXITSTATUS (wait_status);
+  return result;
+}
+
+static void
+check_exit (const Result *result, int code, const char *text_in_stderr)
+{
+  if (result->status != code)
+    g_test_message ("stdout: %s\nstderr: %s", result->out, result->err);
+  g_assert_cmpint (result->status, ==, code);
+  if (text_in_stderr != NULL && strstr (result->err, text_in_stderr) == NULL)
+    g_error ("expected \"%s\" in the error output, got: %s", text_in_stderr, result->err);
+}
+
+#define XOR "playground:xor?points=200&noise=0.05"
+
+static void
+test_table (void)
+{
+  g_auto (Result) result = run_lr_find ("--data", XOR, NULL);
+  check_exit (&result, 0, NULL);
+  g_assert_nonnull (strstr (result.out, "Sweep:  adam, batch 64, lr 1e-06 to 1 in 100 steps"));
+  g_assert_nonnull (strstr (result.out, "smoothed"));
+  const char *line = strstr (result.out, "Suggested learning rate: ");
+  g_assert_nonnull (line);
+  double lr = g_ascii_strtod (line + strlen ("Suggested learning rate: "), NULL);
+  g_test_message ("suggested %g", lr);
+  g_assert_cmpfloat (lr, >=, 1e-7);
+  g_assert_cmpfloat (lr, <=, 1);
+  /* The table marks the minimum; its rows run from the first rate up. */
+  g_assert_nonnull (strstr (result.out, "<- minimum"));
+  g_assert_nonnull (strstr (result.out, "         1e-06 "));
+}
+
+static void
+test_json_and_csv (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-lr-find-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "curve.csv", NULL);
+  g_auto (Result) result = run_lr_find ("--data", XOR, "--optimizer", "sgd", "--steps", "30",
+                                        "--start", "1e-4", "--end", "10", "--json", "--output",
+                                        csv, NULL);
+  check_exit (&result, 0, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_data (parser, result.out, -1, &error);
+  g_assert_no_error (error);
+  JsonObject *object = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (object, "event"), ==, "lr_find");
+  g_assert_cmpstr (json_object_get_string_member (object, "optimizer"), ==, "sgd");
+  g_assert_cmpint (json_object_get_int_member (object, "planned"), ==, 30);
+  int steps = (int) json_object_get_int_member (object, "steps");
+  g_assert_cmpint (steps, >=, 2);
+  g_assert_cmpint (steps, <=, 30);
+  double suggested = json_object_get_double_member (object, "suggested_lr");
+  g_assert_cmpfloat (suggested, >=, 1e-5);
+  g_assert_cmpfloat (suggested, <=, 10);
+  JsonArray *curve = json_object_get_array_member (object, "curve");
+  g_assert_cmpint (json_array_get_length (curve), ==, steps);
+  JsonArray *first = json_array_get_array_element (curve, 0);
+  g_assert_cmpfloat (fabs (json_array_get_double_element (first, 0) - 1e-4), <, 1e-12);
+  if (steps == 30) {
+    JsonArray *last = json_array_get_array_element (curve, 29);
+    g_assert_cmpfloat (fabs (json_array_get_double_element (last, 0) - 10) / 10, <, 1e-9);
+  }
+
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (g_strchomp (text), "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "lr,loss,smoothed_loss");
+  g_assert_cmpint (g_strv_length (lines), ==, steps + 1);
+  g_assert_true (g_str_has_prefix (lines[1], "0.0001,"));
+  g_remove (csv);
+  g_rmdir (dir);
+}
+
+/* A regression sweeps too (the plane: one output, mse). */
+static void
+test_regression (void)
+{
+  g_auto (Result) result =
+    run_lr_find ("--data", "playground:plane?points=400", "--steps", "40", NULL);
+  check_exit (&result, 0, NULL);
+  g_assert_nonnull (strstr (result.out, "linear:1"));
+  g_assert_nonnull (strstr (result.out, "Suggested learning rate: "));
+}
+
+static void
+test_errors (void)
+{
+  struct
+  {
+    const char *args[6];
+    int code;
+    const char *says;
+  } cases[] = {
+    { { "--data", XOR, "--start", "1", "--end", "0.1" }, 2, "--end (0.1) must be above" },
+    { { "--data", XOR, "--steps", "1" }, 2, "--steps: expected a whole number from 2" },
+    { { "--data", XOR, "--start", "0" }, 2, "--start: expected a number above 0" },
+    { { "--data", XOR, "--optimizer", "rmsprop" }, 2, "expected sgd, adam or adamw" },
+    { { "--data", XOR, "--batch-size", "0" }, 2, "--batch-size" },
+    { { "--data", XOR, "--momentum", "2" }, 2, "--momentum" },
+    { { "--data", XOR, "surplus" }, 2, "unexpected argument \"surplus\"" },
+    { { "--data", XOR, "--loss", "hinge" }, 2, "--loss" },
+    { { "--data", XOR, "--targets", "y" }, 2, "--targets applies to a table" },
+    { { "--data", "crop-yields" }, 2, "--targets: name the column" },
+    { { "--data", "/nonexistent/lamina-data" }, 3, NULL },
+    { { "--data", "playground:donut" }, 3, "donut" },
+    { { "--data", XOR, "--model", "bogus:3" }, 4, "unknown layer \"bogus\"" },
+    { { "--data", XOR, "--model", "linear:1" }, 4, "make the last layer linear:2" },
+    { { "--data", XOR, "--output", "/nonexistent/dir/curve.csv" }, 6, "curve.csv" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *const *a = cases[i].args;
+    g_auto (Result) result = run_lr_find (a[0], a[1], a[2], a[3], a[4], a[5], NULL);
+    g_test_message ("case %u: %s", i, result.err);
+    check_exit (&result, cases[i].code, cases[i].says);
+  }
+}
+
+static void
+test_help (void)
+{
+  g_auto (Result) result = run_lr_find ("--help", NULL);
+  check_exit (&result, 0, NULL);
+  const char *options[] = { "--data", "--model", "--optimizer", "--batch-size", "--start",
+                            "--end", "--steps", "--json", "--output" };
+  for (guint i = 0; i < G_N_ELEMENTS (options); i++)
+    if (strstr (result.out, options[i]) == NULL)
+      g_error ("lamina lr-find --help does not mention %s:\n%s", options[i], result.out);
+  g_assert_nonnull (strstr (result.out, "(default 1e-06)"));
+  g_assert_nonnull (strstr (result.out, "(default 100)"));
+
+  /* And lamina --help lists the command. */
+  const char *argv[] = { g_getenv ("LAMINA_BINARY"), "--help", NULL };
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (out, "  lr-find "));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cli/lr-find/table", test_table);
+  g_test_add_func ("/cli/lr-find/json-and-csv", test_json_and_csv);
+  g_test_add_func ("/cli/lr-find/regression", test_regression);
+  g_test_add_func ("/cli/lr-find/errors", test_errors);
+  g_test_add_func ("/cli/lr-find/help", test_help);
+  return g_test_run ();
+}
