@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lam-evaluation.h"
 #include "lam-session.h"
 #include "lam-test-util.h"
 #include "lam-train-page.h"
@@ -650,6 +651,92 @@ test_project_round_trip (void)
   lam_test_remove_tree (dir);
 }
 
+typedef struct
+{
+  LamEvaluation *evaluation;
+  int epoch;
+  gboolean rewound;
+} EvaluationWait;
+
+static gboolean
+evaluated (gpointer data)
+{
+  EvaluationWait *wait = data;
+  LamEvaluationResult *result = lam_evaluation_get_result (wait->evaluation);
+  return !lam_evaluation_get_busy (wait->evaluation) && result != NULL &&
+         result->epoch == wait->epoch && result->rewound == wait->rewound;
+}
+
+/* The time machine: every epoch's weights are kept; looking at an earlier
+ * one evaluates its weights (the predictions recorded at that epoch come
+ * back) without rewriting history; a budget thins the older ones; a new
+ * run starts again. */
+static void
+test_time_machine (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+  g_autoptr (LamSession) session = new_session (dir);
+  g_object_set (session, "epochs", 4, NULL);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+
+  g_assert_cmpuint (lam_session_get_n_snapshots (session), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpint (lam_session_get_snapshot_epoch (session, i), ==, (int) i + 1);
+  gsize n = 0, n_snapshot = 0;
+  const float *newest = lam_session_get_weights (session, &n);
+  const float *last = lam_session_get_snapshot (session, 3, &n_snapshot);
+  g_assert_cmpmem (last, n_snapshot * sizeof (float), newest, n * sizeof (float));
+  g_assert_false (lam_session_get_snapshots_thinned (session));
+
+  LamEvaluation *evaluation = lam_session_get_evaluation (session);
+  EvaluationWait wait = { evaluation, 4, FALSE };
+  g_assert_true (lam_test_iterate_until (evaluated, &wait, 20000));
+  /* Epochs whose evaluation a newer one overtook have no record. */
+  guint n_history = lam_evaluation_get_n_history (evaluation);
+  g_assert_cmpuint (n_history, >=, 1);
+
+  g_object_set (session, "view-epoch", 2, NULL);
+  g_assert_cmpint (lam_session_get_view_epoch (session), ==, 2);
+  int view_epoch = 0;
+  const float *shown = lam_session_get_view_weights (session, &n, &view_epoch);
+  g_assert_cmpint (view_epoch, ==, 2);
+  g_assert_true (shown == lam_session_get_snapshot (session, 1, NULL));
+  wait = (EvaluationWait) { evaluation, 2, TRUE };
+  g_assert_true (lam_test_iterate_until (evaluated, &wait, 20000));
+  LamEvaluationResult *result = lam_evaluation_get_result (evaluation);
+  g_assert_cmpmem (result->params, result->n_params * sizeof (float), shown, n * sizeof (float));
+  g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, n_history);
+
+  /* The newest epoch is the newest view; an epoch without weights too. */
+  lam_session_set_view_epoch (session, 4);
+  g_assert_cmpint (lam_session_get_view_epoch (session), ==, 0);
+  wait = (EvaluationWait) { evaluation, 4, FALSE };
+  g_assert_true (lam_test_iterate_until (evaluated, &wait, 20000));
+  g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, n_history);
+  lam_session_set_view_epoch (session, 9);
+  g_assert_cmpint (lam_session_get_view_epoch (session), ==, 0);
+
+  /* Two and a half snapshots' worth: every other older one goes until
+   * they fit, the first and the newest staying. */
+  lam_session_set_view_epoch (session, 3);
+  lam_session_set_snapshot_budget (session, n * sizeof (float) * 5 / 2);
+  g_assert_cmpuint (lam_session_get_n_snapshots (session), ==, 2);
+  g_assert_cmpint (lam_session_get_snapshot_epoch (session, 0), ==, 1);
+  g_assert_cmpint (lam_session_get_snapshot_epoch (session, 1), ==, 4);
+  g_assert_true (lam_session_get_snapshots_thinned (session));
+  g_assert_cmpint (lam_session_get_view_epoch (session), ==, 0);
+
+  /* A new run keeps its own. */
+  lam_session_set_snapshot_budget (session, LAM_SESSION_SNAPSHOT_BUDGET);
+  g_object_set (session, "epochs", 3, NULL);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  g_assert_cmpuint (lam_session_get_n_snapshots (session), ==, 3);
+  g_assert_false (lam_session_get_snapshots_thinned (session));
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -670,5 +757,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/pace/room-not-lesson", test_pace_room_not_lesson);
   g_test_add_func ("/session/pace/batch-strip", test_pace_batch_strip);
   g_test_add_func ("/session/project/round-trip", test_project_round_trip);
+  g_test_add_func ("/session/time-machine", test_time_machine);
   return g_test_run ();
 }

@@ -116,6 +116,7 @@ typedef struct
   float std[3];
   int epoch;
   guint run;
+  gboolean rewound;
 } Job;
 
 static void
@@ -187,6 +188,7 @@ evaluate (Job *job, LamBackend *backend, GCancellable *cancellable, GError **err
   memcpy (result->std, job->std, sizeof result->std);
   result->epoch = job->epoch;
   result->run = job->run;
+  result->rewound = job->rewound;
   result->n_images = prediction->n_images;
   result->n_outputs = prediction->n_outputs;
   result->probabilities = g_steal_pointer (&prediction->probabilities);
@@ -345,7 +347,9 @@ job_done (GObject *source, GAsyncResult *async_result, gpointer user_data)
   g_clear_pointer (&self->result, lam_evaluation_result_unref);
   g_clear_error (&self->error);
   if (result != NULL) {
-    record_history (self, result);
+    /* An earlier epoch looked at again is history already. */
+    if (!result->rewound)
+      record_history (self, result);
     self->result = g_steal_pointer (&result);
   } else {
     self->error = g_steal_pointer (&error);
@@ -420,10 +424,10 @@ schedule (LamEvaluation *self)
   job->serial = self->serial;
   job->dataset = g_atomic_rc_box_acquire (self->test_copy);
   job->spec = lam_model_spec_copy (spec);
-  const float *params = lam_session_get_weights (self->session, &job->n_params);
+  const float *params = lam_session_get_view_weights (self->session, &job->n_params, &job->epoch);
   job->params = g_memdup2 (params, sizeof (float) * job->n_params);
   lam_session_get_weights_normalization (self->session, job->mean, job->std);
-  job->epoch = lam_session_get_weights_epoch (self->session);
+  job->rewound = lam_session_get_view_epoch (self->session) != 0;
   job->run = lam_session_get_weights_run (self->session);
 
   self->cancellable = g_cancellable_new ();
@@ -450,6 +454,8 @@ lam_evaluation_constructed (GObject *object)
   G_OBJECT_CLASS (lam_evaluation_parent_class)->constructed (object);
 
   g_signal_connect_object (self->session, "weights-changed", G_CALLBACK (schedule), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::view-epoch", G_CALLBACK (schedule), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "dataset-changed", G_CALLBACK (on_dataset_changed),
                            self, G_CONNECT_SWAPPED);

@@ -37,6 +37,7 @@ typedef struct
   float std[3];
   int epoch;                 /* epochs done when the weights were published */
   guint run;                 /* lam_session_get_weights_run at that time */
+  gboolean rewound;          /* the weights of an earlier epoch (lam_session_set_view_epoch) */
 
   int n_images;
   int n_outputs;             /* the model's outputs; at least dataset->n_classes */

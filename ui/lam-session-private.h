@@ -40,6 +40,15 @@ struct _LamSession
   char *weights_dataset_name;
   guint weights_run;
 
+  /* The time machine (lam-session-snapshots.c): the weights of the run
+   * shown after each of its epochs, oldest first, within a memory budget;
+   * and the epoch the Evaluate page looks at (0: the newest weights). */
+  GPtrArray *snapshots; /* of LamSessionSnapshot*, epochs ascending */
+  gsize snapshot_bytes;
+  gsize snapshot_budget;
+  gboolean snapshots_thinned;
+  int view_epoch;
+
   LamEvaluation *evaluation; /* owned */
 
   /* Training */
@@ -80,6 +89,7 @@ enum
   LAM_SESSION_PROP_CAN_CONTINUE,
   LAM_SESSION_PROP_CONTINUE_RUN,
   LAM_SESSION_PROP_PACE,
+  LAM_SESSION_PROP_VIEW_EPOCH,
   /* Settings: each a field of the trainer's config (or the device). */
   LAM_SESSION_PROP_EPOCHS,
   LAM_SESSION_PROP_BATCH_SIZE,
@@ -115,6 +125,7 @@ enum
   LAM_SESSION_SIGNAL_TRAINING_EVENT,
   LAM_SESSION_SIGNAL_RUNS_CHANGED,
   LAM_SESSION_SIGNAL_PROJECT_LOADED,
+  LAM_SESSION_SIGNAL_SNAPSHOTS_CHANGED,
   LAM_SESSION_N_SIGNALS
 };
 
@@ -133,3 +144,17 @@ void lam_session_spec_changed_for_training (LamSession *self);
 void lam_session_lr_edited (LamSession *self);
 /* The pace was changed: a running trainer takes it. */
 void lam_session_pace_changed (LamSession *self);
+
+/* lam-session-snapshots.c */
+typedef struct
+{
+  int epoch;
+  float *params; /* owned, the weights' n_weights floats */
+} LamSessionSnapshot;
+
+void lam_session_init_snapshots (LamSession *self);
+void lam_session_finalize_snapshots (LamSession *self);
+/* A new run (not one going on) starts with none. */
+void lam_session_clear_snapshots (LamSession *self);
+/* After lam_session_set_weights at an epoch's end: keeps those weights. */
+void lam_session_add_snapshot (LamSession *self, int epoch, const float *params, gsize n);

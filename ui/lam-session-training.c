@@ -212,9 +212,13 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
   case LAM_TRAINER_EVENT_PROGRESS:
     set_step (self, event->step);
     break;
-  case LAM_TRAINER_EVENT_EPOCH:
+  case LAM_TRAINER_EVENT_EPOCH: {
     publish_weights (self, self->epochs_done);
+    gsize n = 0;
+    const float *params = lam_session_get_weights (self, &n);
+    lam_session_add_snapshot (self, self->epochs_done, params, n);
     break;
+  }
   case LAM_TRAINER_EVENT_FINISHED:
     /* A stopped or diverged run still leaves weights worth inspecting. */
     if (event->stopped && event->step > 0)
@@ -588,6 +592,7 @@ start_run (LamSession *self, gboolean paused)
     choose_color (self, run);
     set_step (self, 0);
     self->epochs_done = 0;
+    lam_session_clear_snapshots (self);
   }
   set_resume (self, NULL);
   self->last_x = 0;

@@ -44,6 +44,7 @@ lam_session_finalize (GObject *object)
   g_clear_pointer (&self->weights, g_free);
   g_clear_pointer (&self->weights_dataset_dir, g_free);
   g_clear_pointer (&self->weights_dataset_name, g_free);
+  lam_session_finalize_snapshots (self);
   G_OBJECT_CLASS (lam_session_parent_class)->finalize (object);
 }
 
@@ -108,6 +109,9 @@ lam_session_get_property (GObject *object, guint prop_id, GValue *value, GParamS
     break;
   case LAM_SESSION_PROP_PACE:
     g_value_set_double (value, self->pace);
+    break;
+  case LAM_SESSION_PROP_VIEW_EPOCH:
+    g_value_set_int (value, self->view_epoch);
     break;
   case LAM_SESSION_PROP_EPOCHS:
     g_value_set_int (value, c->epochs);
@@ -230,6 +234,9 @@ lam_session_set_property (GObject *object, guint prop_id, const GValue *value,
       self->continue_run = g_value_get_boolean (value);
       lam_session_notify (self, prop_id);
     }
+    return;
+  case LAM_SESSION_PROP_VIEW_EPOCH:
+    lam_session_set_view_epoch (self, g_value_get_int (value));
     return;
   case LAM_SESSION_PROP_PACE:
     /* No edit of the lesson: nothing to save. */
@@ -384,6 +391,9 @@ lam_session_class_init (LamSessionClass *klass)
   properties[LAM_SESSION_PROP_PACE] =
     g_param_spec_double ("pace", NULL, NULL, 0, LAM_SESSION_MAX_PACE, 0,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[LAM_SESSION_PROP_VIEW_EPOCH] =
+    g_param_spec_int ("view-epoch", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /* The ranges are the Train page's and `lamina train`'s. */
   properties[LAM_SESSION_PROP_EPOCHS] = setting_int ("epochs", 1, 100000, 5);
@@ -442,11 +452,15 @@ lam_session_class_init (LamSessionClass *klass)
   signals[LAM_SESSION_SIGNAL_RUNS_CHANGED] =
     g_signal_new ("runs-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 0);
+  signals[LAM_SESSION_SIGNAL_SNAPSHOTS_CHANGED] =
+    g_signal_new ("snapshots-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
 lam_session_init (LamSession *self)
 {
+  lam_session_init_snapshots (self);
   self->config = lam_trainer_config_lesson_default ();
   /* As set_config keeps them: the trainer's automatic reporting, and a
    * cosine schedule over the whole run. */
@@ -907,6 +921,7 @@ lam_session_clear_weights (LamSession *self)
   self->n_weights = 0;
   self->weights_epoch = 0;
   self->weights_run++;
+  lam_session_clear_snapshots (self);
   g_signal_emit (self, signals[LAM_SESSION_SIGNAL_WEIGHTS_CHANGED], 0);
 }
 

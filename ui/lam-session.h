@@ -172,6 +172,31 @@ gboolean lam_session_get_weights_match_dataset (LamSession *self, const char **t
  * tell "the next epoch of the same run" from "another run". */
 guint lam_session_get_weights_run (LamSession *self);
 void lam_session_begin_run (LamSession *self);
+/* The training time machine: the weights of the run whose weights are
+ * published, after each of its epochs (from the trainer, or from a
+ * project), oldest first. Small models keep every epoch; when they would
+ * pass the budget (LAM_SESSION_SNAPSHOT_BUDGET bytes unless set) every
+ * other older one is dropped, the first and the newest always kept, and
+ * thinned says so. "snapshots-changed" tells when the list changes. */
+#define LAM_SESSION_SNAPSHOT_BUDGET ((gsize) 256 << 20)
+guint lam_session_get_n_snapshots (LamSession *self);
+int lam_session_get_snapshot_epoch (LamSession *self, guint index);
+const float *lam_session_get_snapshot (LamSession *self, guint index, gsize *n_params);
+/* The index of epoch's snapshot, or -1. */
+int lam_session_find_snapshot (LamSession *self, int epoch);
+gboolean lam_session_get_snapshots_thinned (LamSession *self);
+void lam_session_set_snapshot_budget (LamSession *self, gsize bytes);
+
+/* The epoch whose weights the Evaluate page shows (property "view-epoch"):
+ * 0 follows the newest weights; another must have a snapshot (else it is
+ * taken as 0). It goes back to 0 when the snapshots are cleared. */
+void lam_session_set_view_epoch (LamSession *self, int epoch);
+int lam_session_get_view_epoch (LamSession *self);
+/* The weights shown: the viewed epoch's snapshot, else the newest
+ * weights (NULL before any); epoch gets their epoch. Same spec and
+ * normalisation as the newest weights. */
+const float *lam_session_get_view_weights (LamSession *self, gsize *n_params, int *epoch);
+
 /* Drops the published weights: emits "weights-changed" when there were
  * some. */
 void lam_session_clear_weights (LamSession *self);
