@@ -467,6 +467,81 @@ test_history (void)
   lam_evaluation_result_unref (first);
 }
 
+typedef struct
+{
+  int epoch;
+  gboolean rewound;
+} Shown;
+
+static gboolean
+shown (gpointer data)
+{
+  const Shown *want = data;
+  LamEvaluationResult *result = current_result ();
+  return !lam_evaluate_page_is_busy (page) && result != NULL && result->epoch == want->epoch &&
+         result->rewound == want->rewound;
+}
+
+/* The time machine: with both epochs' weights kept, the slider takes every
+ * view back to epoch 1 (its accuracy, its matrix, its gallery) and returns;
+ * the image that flipped is marked where it flipped. */
+static void
+test_time_machine (void)
+{
+  if (skip_without_data ())
+    return;
+  LamEvaluationResult *second = lam_evaluation_result_ref (current_result ());
+  g_assert_cmpint (second->epoch, ==, 2);
+  LamEpochSlider *slider = lam_evaluate_page_get_epoch_slider (page);
+  g_assert_false (gtk_widget_get_visible (gtk_widget_get_first_child (GTK_WIDGET (slider))));
+  lam_session_add_snapshot (session, 1, params[0], n_params);
+  lam_session_add_snapshot (session, 2, params[1], n_params);
+  g_assert_true (gtk_widget_get_visible (gtk_widget_get_first_child (GTK_WIDGET (slider))));
+  g_assert_cmpstr (lam_epoch_slider_get_text (slider), ==, "Epoch 2, the newest");
+
+  /* An image that was right after epoch 1 and wrong after epoch 2, or the
+   * other way round. */
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (page);
+  const gint32 *at_one = lam_evaluation_get_history (evaluation, 0, NULL);
+  int flipped = -1;
+  for (int i = 0; i < second->n_images && flipped < 0; i++)
+    if ((at_one[i] == second->dataset->labels[i]) != !is_wrong (second, i))
+      flipped = i;
+  g_assert_cmpint (flipped, >=, 0);
+  lam_evaluate_page_select_image (page, flipped);
+  g_assert_cmpuint (lam_epoch_slider_get_n_flips (slider), ==, 1);
+  gboolean became_right = FALSE;
+  g_assert_cmpint (lam_epoch_slider_get_flip (slider, 0, &became_right), ==, 2);
+  g_assert_cmpint (became_right, ==, !is_wrong (second, flipped));
+  save_png ("evaluate-epoch-2.png");
+
+  gint64 start = g_get_monotonic_time ();
+  gtk_range_set_value (lam_epoch_slider_get_range (slider), 1);
+  g_assert_cmpint (lam_session_get_view_epoch (session), ==, 1);
+  Shown want = { 1, TRUE };
+  g_assert_true (lam_test_iterate_until (shown, &want, 60000));
+  g_test_message ("slider to epoch 1: every view updated in %.0f ms",
+                  (g_get_monotonic_time () - start) / 1e3);
+  LamEvaluationResult *first = current_result ();
+  g_assert_cmpmem (first->params, first->n_params * sizeof (float), params[0],
+                   n_params * sizeof (float));
+  g_assert_cmpmem (first->predicted, first->n_images * sizeof (gint32), at_one,
+                   first->n_images * sizeof (gint32));
+  g_assert_cmpstr (lam_epoch_slider_get_text (slider), ==, "Epoch 1 of 2");
+  /* The selected image stays selected, shown as epoch 1 saw it. */
+  g_assert_cmpint (lam_prediction_grid_get_selected (lam_evaluate_page_get_gallery (page)), ==,
+                   flipped);
+  g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, 2);
+  save_png ("evaluate-epoch-1.png");
+
+  gtk_range_set_value (lam_epoch_slider_get_range (slider), 2);
+  g_assert_cmpint (lam_session_get_view_epoch (session), ==, 0);
+  want = (Shown) { 2, FALSE };
+  g_assert_true (lam_test_iterate_until (shown, &want, 60000));
+  g_assert_cmpfloat (current_result ()->accuracy, ==, second->accuracy);
+  lam_evaluation_result_unref (second);
+}
+
 static void
 test_stale_and_new_run (void)
 {
@@ -671,6 +746,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/gallery-mistakes-first-in-every-order", test_gallery_order);
   g_test_add_func ("/evaluate-page/selected-image-probabilities", test_selected_image);
   g_test_add_func ("/evaluate-page/history-after-second-epoch", test_history);
+  g_test_add_func ("/evaluate-page/time-machine", test_time_machine);
   g_test_add_func ("/evaluate-page/stale-result-dropped-new-run-resets-history",
                    test_stale_and_new_run);
   g_test_add_func ("/evaluate-page/draw-classifies-live", test_draw);

@@ -1,5 +1,7 @@
 #include "lam-evaluate-page.h"
 
+#include "lam-epoch-slider.h"
+
 #include <math.h>
 
 #include "lam-fit-view.h"
@@ -36,6 +38,9 @@ struct _LamEvaluatePage
   GtkLabel *error_label;
   GtkWidget *busy_box;
   GtkStack *tabs;
+  GtkBox *content_box;
+  GtkWidget *tabs_header;
+  LamEpochSlider *epoch_slider;
   GtkLabel *accuracy_label;
   GtkLabel *epoch_label;
   GtkLabel *loss_label;
@@ -286,9 +291,10 @@ update_summary (LamEvaluatePage *self, LamEvaluationResult *result)
   g_autofree char *accuracy = g_strdup_printf ("%.1f%%", 100 * result->accuracy);
   gtk_label_set_text (self->accuracy_label, accuracy);
 
-  g_autofree char *epoch = result->epoch > 0
-                             ? g_strdup_printf ("Test accuracy after epoch %d", result->epoch)
-                             : g_strdup ("Test accuracy of the stopped run");
+  g_autofree char *epoch =
+    result->rewound      ? g_strdup_printf ("Test accuracy back at epoch %d", result->epoch)
+    : result->epoch > 0 ? g_strdup_printf ("Test accuracy after epoch %d", result->epoch)
+                        : g_strdup ("Test accuracy of the stopped run");
   /* Scores of a model on data it never saw the like of are not a lesson's
    * result: say so beside them. */
   const char *trained_on = NULL;
@@ -557,6 +563,7 @@ show_detail (LamEvaluatePage *self)
     gtk_label_set_text (self->detail_history, "");
     lam_probability_bars_set_probabilities (self->detail_bars, NULL, -1);
     lam_activations_view_clear (self->activations_view);
+    lam_epoch_slider_set_image (self->epoch_slider, -1, -1);
     return;
   }
 
@@ -584,6 +591,7 @@ show_detail (LamEvaluatePage *self)
   lam_probability_bars_set_probabilities (
     self->detail_bars, lam_evaluation_result_get_probabilities (result, index), label);
   show_activations (self, result, index);
+  lam_epoch_slider_set_image (self->epoch_slider, index, label);
 }
 
 /* Draw tab */
@@ -789,6 +797,13 @@ lam_evaluate_page_constructed (GObject *object)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect (self, "map", G_CALLBACK (on_mapped), NULL);
   g_signal_connect (self, "unmap", G_CALLBACK (on_unmapped), NULL);
+
+  /* One slider over the epochs for every tab: the time machine. */
+  self->epoch_slider = LAM_EPOCH_SLIDER (lam_epoch_slider_new (self->session));
+  gtk_widget_set_margin_start (GTK_WIDGET (self->epoch_slider), 12);
+  gtk_widget_set_margin_end (GTK_WIDGET (self->epoch_slider), 12);
+  gtk_box_insert_child_after (self->content_box, GTK_WIDGET (self->epoch_slider),
+                              self->tabs_header);
   on_regression_dataset (self);
   on_updated (self);
 }
@@ -962,6 +977,8 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, regression_residuals);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, busy_box);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, tabs);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, content_box);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, tabs_header);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, accuracy_label);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, epoch_label);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, loss_label);
@@ -1140,4 +1157,11 @@ lam_evaluate_page_get_drawing_bars (LamEvaluatePage *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
   return self->draw_bars;
+}
+
+LamEpochSlider *
+lam_evaluate_page_get_epoch_slider (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->epoch_slider;
 }

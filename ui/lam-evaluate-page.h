@@ -13,6 +13,7 @@
 #include "lam-activations-view.h"
 #include "lam-confusion-view.h"
 #include "lam-drawing-pad.h"
+#include "lam-epoch-slider.h"
 #include "lam-evaluation.h"
 #include "lam-prediction-grid.h"
 #include "lam-probability-bars.h"
@@ -60,6 +61,8 @@ LamProbabilityBars *lam_evaluate_page_get_detail_bars (LamEvaluatePage *self);
 const char *lam_evaluate_page_get_history_text (LamEvaluatePage *self);
 LamDrawingPad *lam_evaluate_page_get_drawing_pad (LamEvaluatePage *self);
 LamProbabilityBars *lam_evaluate_page_get_drawing_bars (LamEvaluatePage *self);
+/* The time machine's slider (hidden until two epochs are kept). */
+LamEpochSlider *lam_evaluate_page_get_epoch_slider (LamEvaluatePage *self);
 
 /* A regression's fit on the test rows, and which target it shows. */
 LamFitView *lam_evaluate_page_get_regression_fit (LamEvaluatePage *self);

@@ -122,6 +122,31 @@ static const HelpEntry entries[] = {
     N_("Draw something: it is shrunk to the size of the dataset's images and framed like "
        "them, and the network classifies it as you draw, with the same weights the Evaluate "
        "page shows.") },
+  { "time-machine", N_("Going back in epochs"),
+    N_("Lamina keeps the network's weights as they were after every epoch. Slide back to an "
+       "epoch and every panel of this page shows that epoch: the accuracy, the matrix, the "
+       "gallery, the probabilities and the explanations. The ✓ and ✗ marks show where the "
+       "selected image became right or wrong. Large networks keep fewer epochs, to save "
+       "memory.") },
+  { "saliency", N_("Why it said that"),
+    N_("A heat map over the image: the brighter a pixel, the more a small change there would "
+       "change the score of the class shown. Saliency measures this pixel by pixel. Grad-CAM "
+       "looks at the last convolution instead and shows which regions its filters found "
+       "important. Neither proves why the network decided; both show where it looked.") },
+  { "nearest", N_("Looks like these"),
+    N_("The training images the network finds most alike, judged by what the layer before "
+       "the last one makes of them. If they share the image's class, the network has learned "
+       "what that class looks like; if not, they show what it confuses the image with.") },
+  { "feature-map", N_("Map of what it learned"),
+    N_("Each dot is a test image, placed by what the layer before the last one makes of it, "
+       "flattened to two directions (the two along which the dots spread most). Colours are "
+       "the true classes. Classes the network tells apart form separate clouds; clouds that "
+       "overlap are the classes it confuses. Draw a loop around dots to see those images.") },
+  { "lr-finder", N_("Finding a learning rate"),
+    N_("Tries a copy of the network for a hundred small steps, raising the learning rate a "
+       "little at each, and plots the loss. Too small a rate barely moves the loss; too large "
+       "a rate makes it explode. The suggestion is where the loss falls fastest. The network "
+       "itself is not touched.") },
 };
 
 const char *const *

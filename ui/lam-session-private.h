@@ -156,5 +156,3 @@ void lam_session_init_snapshots (LamSession *self);
 void lam_session_finalize_snapshots (LamSession *self);
 /* A new run (not one going on) starts with none. */
 void lam_session_clear_snapshots (LamSession *self);
-/* After lam_session_set_weights at an epoch's end: keeps those weights. */
-void lam_session_add_snapshot (LamSession *self, int epoch, const float *params, gsize n);

@@ -179,6 +179,9 @@ void lam_session_begin_run (LamSession *self);
  * other older one is dropped, the first and the newest always kept, and
  * thinned says so. "snapshots-changed" tells when the list changes. */
 #define LAM_SESSION_SNAPSHOT_BUDGET ((gsize) 256 << 20)
+/* After lam_session_set_weights at an epoch's end (training does it):
+ * keeps those weights as epoch's; n is the weights' count. */
+void lam_session_add_snapshot (LamSession *self, int epoch, const float *params, gsize n);
 guint lam_session_get_n_snapshots (LamSession *self);
 int lam_session_get_snapshot_epoch (LamSession *self, guint index);
 const float *lam_session_get_snapshot (LamSession *self, guint index, gsize *n_params);
