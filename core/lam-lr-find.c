@@ -36,6 +36,19 @@ lam_lr_find_result_free (LamLrFindResult *result)
   g_free (result);
 }
 
+/* Where the suggestion may start: past the first tenth of the sweep, as
+ * fastai skips it, and past the steps whose bias correction still divides
+ * the moving average by less than a half, which magnifies a single noisy
+ * batch into a steep fall (with β 0.98, the first 34 steps). */
+static int
+warmed_up (const LamLrFindResult *result, int n)
+{
+  int start = n / 10;
+  if (result->smoothing > 0 && result->smoothing < 1)
+    start = MAX (start, (int) ceil (log (0.5) / log (result->smoothing)));
+  return MIN (start, MAX (n - 2, 0));
+}
+
 void
 lam_lr_find_suggest (LamLrFindResult *result)
 {
@@ -57,7 +70,7 @@ lam_lr_find_suggest (LamLrFindResult *result)
   /* The slope between neighbours, per unit of log lr, as fastai's
    * "steep" takes it; the point reported is the lower rate of the pair. */
   double steepest = 0;
-  for (int i = n / 10; i < result->min_index; i++) {
+  for (int i = warmed_up (result, n); i < result->min_index; i++) {
     double slope = (result->smoothed[i + 1] - result->smoothed[i]) /
                    (log (result->lrs[i + 1]) - log (result->lrs[i]));
     if (isfinite (slope) && slope < steepest) {
@@ -68,10 +81,46 @@ lam_lr_find_suggest (LamLrFindResult *result)
   if (result->suggested_index >= 0) {
     result->suggested_lr = result->lrs[result->suggested_index];
     result->steepest = TRUE;
-  } else {
-    result->suggested_index = result->min_index;
-    result->suggested_lr = result->min_lr / 10;
+    return;
   }
+  /* The least loss came first: on a small, noisy set the first batches can
+   * score below everything the smoothing shows later, though the loss does
+   * fall at larger rates. fastai's "valley" finds that fall: the longest
+   * run of ever smaller smoothed losses (not necessarily adjacent), and
+   * two thirds of the way down it... a third plus a sixth of its length
+   * from its start, as fastai places it. Quadratic: short sweeps only. */
+  int start = n / 10, best_end = -1, best_length = 1;
+  if (n - start >= 3 && n - start <= 5000) {
+    g_autofree int *length = g_new (int, n);
+    g_autofree int *first = g_new (int, n);
+    for (int i = start; i < n; i++) {
+      length[i] = 1;
+      first[i] = i;
+      if (!isfinite (result->smoothed[i]))
+        continue;
+      for (int j = start; j < i; j++)
+        if (isfinite (result->smoothed[j]) && result->smoothed[i] < result->smoothed[j] &&
+            length[j] + 1 > length[i]) {
+          length[i] = length[j] + 1;
+          first[i] = first[j];
+        }
+      if (length[i] > best_length) {
+        best_length = length[i];
+        best_end = i;
+      }
+    }
+    if (best_end >= 0 && best_length >= 3) {
+      int begin = first[best_end];
+      int section = (best_end - begin) / 3;
+      result->suggested_index = MIN (begin + section + section / 2, n - 1);
+      result->suggested_lr = result->lrs[result->suggested_index];
+      result->steepest = TRUE;
+      return;
+    }
+  }
+  /* No fall anywhere: the older rule of thumb, within the sweep's range. */
+  result->suggested_index = result->min_index;
+  result->suggested_lr = MAX (result->min_lr / 10, result->lrs[0]);
 }
 
 static gboolean
@@ -167,6 +216,7 @@ lam_lr_find (const LamModelSpec *spec, const float *params, gsize n_params,
 
   result = g_new0 (LamLrFindResult, 1);
   result->n_planned = options->n_steps;
+  result->smoothing = options->smoothing;
   result->lrs = g_new0 (double, options->n_steps);
   result->losses = g_new0 (double, options->n_steps);
   result->smoothed = g_new0 (double, options->n_steps);

@@ -58,6 +58,7 @@ typedef struct
   double *lrs;        /* owned, n_planned; the first n_steps filled */
   double *losses;     /* owned: each step's mean loss over its batch, before its update */
   double *smoothed;   /* owned: exponential moving average of the losses, bias-corrected */
+  double smoothing;   /* its β (options->smoothing); 0 for a curve smoothed otherwise */
   LamLrFindStop stop;
   /* Where the smoothed loss is least (-1 and NAN before a finite loss). */
   int min_index;
@@ -66,8 +67,11 @@ typedef struct
   /* The rate to train at: the start of the steepest fall of the smoothed
    * loss (per unit of log lr) before its minimum, the first tenth of the
    * sweep left out as fastai does (its start is mostly the smoothing
-   * warming up). When the loss never falls there, min_lr / 10, the older
-   * rule of thumb, and steepest is FALSE. NAN when no loss was finite. */
+   * warming up). When the minimum comes before any fall (a small noisy
+   * set), fastai's "valley": a third plus a sixth of the way along the
+   * longest run of ever smaller smoothed losses. When the loss never falls
+   * at all, min_lr / 10 (at least the first rate), the older rule of
+   * thumb, and steepest is FALSE. NAN when no loss was finite. */
   int suggested_index;
   double suggested_lr;
   gboolean steepest;

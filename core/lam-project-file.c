@@ -268,6 +268,16 @@ clear_resume (LamProjectFile *file)
   file->step = 0;
 }
 
+static void
+clear_snapshots (LamProjectFile *file)
+{
+  for (int i = 0; i < file->n_snapshots; i++)
+    g_free (file->snapshots[i]);
+  g_clear_pointer (&file->snapshots, g_free);
+  g_clear_pointer (&file->snapshot_epochs, g_free);
+  file->n_snapshots = 0;
+}
+
 void
 lam_project_file_free (LamProjectFile *file)
 {
@@ -283,6 +293,7 @@ lam_project_file_free (LamProjectFile *file)
   clear_resume (file);
   g_free (file->history_epochs);
   g_free (file->history_classes);
+  clear_snapshots (file);
   g_free (file);
 }
 
@@ -312,6 +323,7 @@ lam_project_file_set_weights (LamProjectFile *file, const float *params, gsize n
 {
   g_return_if_fail (file != NULL);
   clear_resume (file);
+  clear_snapshots (file);
   g_clear_pointer (&file->params, g_free);
   file->n_params = 0;
   if (params == NULL)
@@ -339,6 +351,24 @@ lam_project_file_set_resume (LamProjectFile *file, int epochs_done, int batches_
   file->n_optimizer_state = n_state;
   for (int i = 0; i < n_state; i++)
     file->optimizer_state[i] = g_memdup2 (state[i], MAX (file->n_params, 1) * sizeof (float));
+}
+
+void
+lam_project_file_set_snapshots (LamProjectFile *file, int n, const int *epochs,
+                                const float *const *params)
+{
+  g_return_if_fail (file != NULL && n >= 0);
+  g_return_if_fail (n == 0 || (file->params != NULL && epochs != NULL && params != NULL));
+  for (int i = 0; i < n; i++)
+    g_return_if_fail (epochs[i] >= 1 && (i == 0 || epochs[i] > epochs[i - 1]));
+  clear_snapshots (file);
+  if (n == 0)
+    return;
+  file->snapshot_epochs = g_memdup2 (epochs, sizeof (int) * n);
+  file->snapshots = g_new (float *, n);
+  for (int i = 0; i < n; i++)
+    file->snapshots[i] = g_memdup2 (params[i], MAX (file->n_params, 1) * sizeof (float));
+  file->n_snapshots = n;
 }
 
 gboolean
@@ -378,6 +408,12 @@ char *
 lam_project_file_optimizer_path (const char *path)
 {
   return path_with_suffix (path, ".optimizer.safetensors");
+}
+
+char *
+lam_project_file_snapshots_path (const char *path)
+{
+  return path_with_suffix (path, ".snapshots.safetensors");
 }
 
 /* Writing */
@@ -617,7 +653,7 @@ write_node (GString *s, JsonNode *node, int depth)
 
 static char *
 project_json (const LamProjectFile *file, const char *save_id, const char *weights_name,
-              const char *optimizer_name, GError **error)
+              const char *optimizer_name, const char *snapshots_name, GError **error)
 {
   g_autofree char *spec_text = lam_model_spec_to_json (file->spec);
   g_autoptr (JsonParser) spec_parser = json_parser_new ();
@@ -667,6 +703,20 @@ project_json (const LamProjectFile *file, const char *save_id, const char *weigh
     json_builder_add_int_value (b, (gint64) file->n_params);
     add_floats (b, "mean", file->mean, file->n_channels);
     add_floats (b, "std", file->std, file->n_channels);
+    /* The epochs are repeated here so that a load can hold the file to
+     * them, as it holds the weights to "parameters". */
+    if (snapshots_name != NULL) {
+      json_builder_set_member_name (b, "snapshots");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "file");
+      json_builder_add_string_value (b, snapshots_name);
+      json_builder_set_member_name (b, "epochs");
+      json_builder_begin_array (b);
+      for (int i = 0; i < file->n_snapshots; i++)
+        json_builder_add_int_value (b, file->snapshot_epochs[i]);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
     json_builder_end_object (b);
   } else {
     json_builder_add_null_value (b);
@@ -756,6 +806,41 @@ write_optimizer (const LamProjectFile *file, const char *path, const char *save_
   return lam_safetensors_write (path, tensors, metadata, error);
 }
 
+static char *
+snapshot_name (int epoch)
+{
+  return g_strdup_printf ("epoch.%d", epoch);
+}
+
+/* A tensor whose data is borrowed from the project. */
+static void
+free_tensor_view (LamNamedTensor *tensor)
+{
+  g_free (tensor->name);
+  g_free (tensor);
+}
+
+static gboolean
+write_snapshots (const LamProjectFile *file, const char *path, const char *save_id,
+                 GError **error)
+{
+  /* Borrowed, not copied: a long run's snapshots can be the largest thing
+   * in memory, and the writer builds the whole file beside them. */
+  g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) free_tensor_view);
+  for (int i = 0; i < file->n_snapshots; i++) {
+    LamNamedTensor *t = g_new0 (LamNamedTensor, 1);
+    t->name = snapshot_name (file->snapshot_epochs[i]);
+    t->rank = 1;
+    t->dims[0] = (gint64) file->n_params;
+    t->data = file->snapshots[i];
+    g_ptr_array_add (tensors, t);
+  }
+  g_autoptr (GHashTable) metadata = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_hash_table_insert (metadata, "lamina_save_id", g_strdup (save_id));
+  return lam_safetensors_write (path, tensors, metadata, error);
+}
+
 static gboolean
 as_project_error (GError **error, GError *local_error, const char *what)
 {
@@ -781,8 +866,10 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
   g_autofree char *save_id = g_uuid_string_random ();
   g_autofree char *weights_path = lam_project_file_weights_path (path);
   g_autofree char *optimizer_path = lam_project_file_optimizer_path (path);
+  g_autofree char *snapshots_path = lam_project_file_snapshots_path (path);
   gboolean has_weights = file->params != NULL;
   gboolean has_optimizer = has_weights && file->resumable && file->n_optimizer_state > 0;
+  gboolean has_snapshots = has_weights && file->n_snapshots > 0;
 
   g_autoptr (LamModelPlan) plan = NULL;
   if (has_weights) {
@@ -797,18 +884,32 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
     }
   }
 
+  /* The fields are open to anyone: epochs out of order would make a
+   * project its own loader refuses. */
+  for (int i = 0; has_snapshots && i < file->n_snapshots; i++) {
+    if (file->snapshot_epochs[i] < 1 ||
+        (i > 0 && file->snapshot_epochs[i] <= file->snapshot_epochs[i - 1])) {
+      g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                   "cannot save %s: snapshot %d is of epoch %d; the epochs must rise from 1",
+                   path, i, file->snapshot_epochs[i]);
+      return FALSE;
+    }
+  }
+
   g_autofree char *weights_name = has_weights ? g_path_get_basename (weights_path) : NULL;
   g_autofree char *optimizer_name = has_optimizer ? g_path_get_basename (optimizer_path) : NULL;
+  g_autofree char *snapshots_name = has_snapshots ? g_path_get_basename (snapshots_path) : NULL;
   GError *local_error = NULL;
   g_autofree char *json = project_json (file, save_id, weights_name, optimizer_name,
-                                        &local_error);
+                                        snapshots_name, &local_error);
   if (json == NULL)
     return as_project_error (error, local_error, "cannot describe the model: ");
 
   /* A folder or device where a file must go would stop the save half-way:
    * refuse before anything is written. */
   const char *all_targets[] = { has_weights ? weights_path : NULL,
-                                has_optimizer ? optimizer_path : NULL, path };
+                                has_optimizer ? optimizer_path : NULL,
+                                has_snapshots ? snapshots_path : NULL, path };
   for (guint i = 0; i < G_N_ELEMENTS (all_targets); i++) {
     g_autoptr (GError) target_error = NULL;
     if (all_targets[i] != NULL && !lam_file_check_replaceable (all_targets[i], &target_error)) {
@@ -819,15 +920,18 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
     }
   }
 
-  /* One commit point: the weights and optimizer state are written whole
-   * under hidden names tagged with the new save id; then the project file,
-   * which names that id, replaces the old one atomically; only then do the
-   * new weights move into place. A save stopped before the project file is
+  /* One commit point: the weights, optimizer state and snapshots are
+   * written whole under hidden names tagged with the new save id; then the
+   * project file, which names that id, replaces the old one atomically;
+   * only then do the new weights move into place. A save stopped before the project file is
    * replaced leaves the old project whole; one stopped after it leaves the
    * new project, whose loader finds its weights under the hidden names. */
   g_autofree char *staged_weights = has_weights ? lam_file_staged_path (weights_path, save_id)
                                                 : NULL;
   g_autofree char *staged_optimizer = has_optimizer ? lam_file_staged_path (optimizer_path,
+                                                                            save_id)
+                                                    : NULL;
+  g_autofree char *staged_snapshots = has_snapshots ? lam_file_staged_path (snapshots_path,
                                                                             save_id)
                                                     : NULL;
   gboolean ok = TRUE;
@@ -846,6 +950,8 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
   }
   if (ok && has_optimizer)
     ok = write_optimizer (file, staged_optimizer, save_id, &local_error);
+  if (ok && has_snapshots)
+    ok = write_snapshots (file, staged_snapshots, save_id, &local_error);
   if (ok)
     ok = replace_file (path, json, strlen (json), &local_error);
   if (!ok) {
@@ -853,6 +959,8 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
       lam_file_discard (staged_weights);
     if (staged_optimizer != NULL)
       lam_file_discard (staged_optimizer);
+    if (staged_snapshots != NULL)
+      lam_file_discard (staged_snapshots);
     /* The messages name the hidden files; the user knows the real one. */
     g_autofree char *message = g_strdup (local_error->message);
     g_clear_error (&local_error);
@@ -867,9 +975,18 @@ lam_project_file_save (const LamProjectFile *file, const char *path, GError **er
     g_clear_error (&local_error);
   if (has_optimizer && !lam_file_commit_staged (staged_optimizer, optimizer_path, &local_error))
     g_clear_error (&local_error);
+  if (has_snapshots && !lam_file_commit_staged (staged_snapshots, snapshots_path, &local_error))
+    g_clear_error (&local_error);
+  /* An earlier save's snapshots would only be clutter now: the project
+   * names none. Removed no sooner, as until the commit point the old
+   * project still names them; lam_file_discard, as after a simulated crash
+   * nothing more may happen. */
+  if (!has_snapshots && g_file_test (snapshots_path, G_FILE_TEST_IS_REGULAR))
+    lam_file_discard (snapshots_path);
   lam_file_remove_leftovers (path, NULL);
   lam_file_remove_leftovers (weights_path, save_id);
   lam_file_remove_leftovers (optimizer_path, save_id);
+  lam_file_remove_leftovers (snapshots_path, save_id);
   return TRUE;
 }
 
@@ -1258,6 +1375,14 @@ read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
   return TRUE;
 }
 
+static void
+add_note (LamProjectFile *file, const char *line)
+{
+  char *both = file->note ? g_strconcat (file->note, " ", line, NULL) : g_strdup (line);
+  g_free (file->note);
+  file->note = both;
+}
+
 /* Where the file a project names lies: in place, or, when a save stopped
  * after its commit point, still under the hidden name tagged with the
  * project's save id. Such a save is finished here when the folder allows
@@ -1279,14 +1404,119 @@ saved_file_path (Reader *r, LamProjectFile *file, const char *path, const char *
     line = g_strdup_printf ("The last save of %s was interrupted after it was complete; %s is "
                             "read from %s.", project, base, staged);
   }
-  if (file->note == NULL) {
-    file->note = g_steal_pointer (&line);
-  } else {
-    char *both = g_strconcat (file->note, " ", line, NULL);
-    g_free (file->note);
-    file->note = both;
-  }
+  add_note (file, line);
   return staged != NULL ? g_steal_pointer (&staged) : g_strdup (path);
+}
+
+/* "weights.snapshots": the file and its epochs, all checked before any
+ * file is read. *name is borrowed from w. */
+static gboolean
+read_snapshot_list (Reader *r, JsonObject *w, const char **name, GArray **epochs)
+{
+  JsonObject *o = get_object (r, w, "weights", "snapshots", FALSE);
+  if (o == NULL)
+    return FALSE;
+  gboolean ok;
+  *name = get_string (r, o, "weights.snapshots", "file", FALSE, &ok);
+  if (!ok)
+    return FALSE;
+  if (strchr (*name, G_DIR_SEPARATOR) != NULL || g_str_equal (*name, "..") ||
+      g_str_equal (*name, ".") || !**name)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "\"weights.snapshots.file\" is \"%s\"; expected a file name beside the project",
+                 *name);
+  JsonNode *node = json_object_get_member (o, "epochs");
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return wrong_type (r, "weights.snapshots.epochs", "an array of whole numbers", node);
+  JsonArray *array = json_node_get_array (node);
+  guint n = json_array_get_length (array);
+  if (n == 0)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                 "\"weights.snapshots.epochs\" is empty; a project without snapshots has no "
+                 "\"weights.snapshots\"");
+  g_autoptr (GArray) list = g_array_sized_new (FALSE, FALSE, sizeof (int), n);
+  for (guint i = 0; i < n; i++) {
+    JsonNode *e = json_array_get_element (array, i);
+    gint64 epoch = 0;
+    if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_INT64)
+      epoch = json_node_get_int (e);
+    if (epoch < 1 || epoch > G_MAXINT ||
+        (i > 0 && epoch <= g_array_index (list, int, i - 1)))
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "weights.snapshots.epochs[%u] must be a whole number, 1 or more, above the "
+                   "one before it", i);
+    int value = (int) epoch;
+    g_array_append_val (list, value);
+  }
+  *epochs = g_steal_pointer (&list);
+  return TRUE;
+}
+
+/* The snapshots file, held to the epochs the project names and to its save
+ * id. One that is missing is not worth refusing the project for: the
+ * snapshots only let the Evaluate page look back, and everything else the
+ * user made is there; the note says what went. */
+static gboolean
+read_snapshots (Reader *r, LamProjectFile *file, const char *name, GArray *epochs,
+                const char *save_id)
+{
+  g_autofree char *dir = g_path_get_dirname (r->path);
+  g_autofree char *named_path = g_build_filename (dir, name, NULL);
+  g_autofree char *path = saved_file_path (r, file, named_path, save_id);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_autofree char *project = g_path_get_basename (r->path);
+    g_autofree char *line = g_strdup_printf (
+      "%s, the weights after each of the last run's epochs (%u saved), is missing; %s opened "
+      "without them.", name, epochs->len, project);
+    add_note (file, line);
+    return TRUE;
+  }
+  g_autoptr (GHashTable) metadata = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (path, &metadata, &local_error);
+  if (tensors == NULL) {
+    g_set_error (r->error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT, "%s",
+                 local_error->message);
+    return FALSE;
+  }
+  const char *id = metadata ? g_hash_table_lookup (metadata, "lamina_save_id") : NULL;
+  if (id == NULL || !g_str_equal (id, save_id))
+    return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                 "%s was not written with this project (its save id is %s, the project's is "
+                 "%s): the files come from different saves", path, id ? id : "missing", save_id);
+  if (tensors->len != epochs->len)
+    return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                 "%s holds %u snapshots; \"weights.snapshots.epochs\" names %u", path,
+                 tensors->len, epochs->len);
+  g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint j = 0; j < tensors->len; j++) {
+    LamNamedTensor *t = g_ptr_array_index (tensors, j);
+    g_hash_table_insert (by_name, t->name, t);
+  }
+  /* Checked whole before anything is taken, so a refused file leaves the
+   * project as it was. */
+  for (guint i = 0; i < epochs->len; i++) {
+    int epoch = g_array_index (epochs, int, i);
+    g_autofree char *want = snapshot_name (epoch);
+    LamNamedTensor *t = g_hash_table_lookup (by_name, want);
+    if (t == NULL)
+      return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                   "%s: tensor \"%s\" is missing; the project names a snapshot after epoch %d",
+                   path, want, epoch);
+    if (t->rank != 1 || t->dims[0] != (gint64) file->n_params)
+      return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,
+                   "%s: tensor \"%s\" must be a vector of %" G_GSIZE_FORMAT
+                   " floats, one per parameter", path, want, file->n_params);
+  }
+  file->n_snapshots = (int) epochs->len;
+  file->snapshot_epochs = g_memdup2 (epochs->data, sizeof (int) * epochs->len);
+  file->snapshots = g_new (float *, epochs->len);
+  for (guint i = 0; i < epochs->len; i++) {
+    g_autofree char *want = snapshot_name (g_array_index (epochs, int, i));
+    LamNamedTensor *t = g_hash_table_lookup (by_name, want);
+    file->snapshots[i] = g_steal_pointer (&t->data);
+  }
+  return TRUE;
 }
 
 /* The weights file named in the project, checked against the plan and the
@@ -1317,6 +1547,11 @@ read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObj
     return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,
                  "\"weights.parameters\" is %" G_GINT64_FORMAT " but the model has %"
                  G_GSIZE_FORMAT " parameters", count, plan->n_params);
+  const char *snapshots_name = NULL;
+  g_autoptr (GArray) snapshot_epochs = NULL;
+  if (json_object_has_member (w, "snapshots") &&
+      !read_snapshot_list (r, w, &snapshots_name, &snapshot_epochs))
+    return FALSE;
 
   g_autofree char *dir = g_path_get_dirname (r->path);
   g_autofree char *named_path = g_build_filename (dir, name, NULL);
@@ -1344,7 +1579,8 @@ read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObj
                  "%s was not written with this project (its save id is %s, the project's is "
                  "%s): the files come from different saves", weights_path, id ? id : "missing",
                  save_id);
-  return TRUE;
+  return snapshots_name == NULL ||
+         read_snapshots (r, file, snapshots_name, snapshot_epochs, save_id);
 }
 
 static gboolean
@@ -1635,9 +1871,11 @@ load_project (const char *path, GError **error)
   /* What interrupted saves left: staging of other saves, temporary files. */
   g_autofree char *weights_path = lam_project_file_weights_path (path);
   g_autofree char *optimizer_path = lam_project_file_optimizer_path (path);
+  g_autofree char *snapshots_path = lam_project_file_snapshots_path (path);
   lam_file_remove_leftovers (path, NULL);
   lam_file_remove_leftovers (weights_path, save_id);
   lam_file_remove_leftovers (optimizer_path, save_id);
+  lam_file_remove_leftovers (snapshots_path, save_id);
   return g_steal_pointer (&file);
 }
 

@@ -1,6 +1,7 @@
 /* lam-project-file.h: a project on disk — the model spec, every training
  * setting, the dataset it was trained on, the history of its runs, and the
- * last run's weights and optimizer state, so training can go on later.
+ * last run's weights (after each of its epochs too) and optimizer state, so
+ * training can go on later.
  *
  * Files, for a project saved as NAME.lamina:
  *   NAME.lamina                 JSON: format name and version, spec,
@@ -11,14 +12,19 @@
  *                               as torch.optim names them ("exp_avg",
  *                               "exp_avg_sq" or "momentum_buffer"), and the
  *                               step count in its metadata
- * All three carry the same save id, so a set mixed from two saves is
+ *   NAME.snapshots.safetensors  the weights after each epoch of the last
+ *                               run, one flat tensor per epoch named
+ *                               "epoch.N"; only when there are any
+ * All of them carry the same save id, so a set mixed from two saves is
  * refused. A save has one commit point: the weight files are written whole
  * as ".NAME.safetensors.<save id>", then NAME.lamina (naming that id) is
  * replaced atomically, then the weight files move into place. Whatever
  * stops a save, the last complete one loads: before the commit point the
  * old files are untouched; after it the loader finds the new weights under
  * their hidden names and finishes the save. Loads and saves remove what
- * interrupted saves left.
+ * interrupted saves left. A save without snapshots removes the snapshots
+ * file of an earlier save after its commit point; one that outlives it is
+ * never read, as the project names no snapshots (and its save id differs).
  */
 #pragma once
 
@@ -155,6 +161,14 @@ typedef struct
   int *history_epochs;
   gint32 *history_classes;
 
+  /* The last run's weights after each of its epochs, for the Evaluate
+   * page's epoch slider: n_snapshots buffers of n_params floats (the
+   * weights' own count), epochs ascending and distinct. Owned; 0 and NULL
+   * when none were saved. */
+  int n_snapshots;
+  int *snapshot_epochs;
+  float **snapshots;
+
   /* Owned, may be NULL: what a load had to do, in words for the user (an
    * interrupted save finished, a description from another save ignored). */
   char *note;
@@ -167,22 +181,31 @@ void lam_project_file_set_history (LamProjectFile *file, int n_epochs, int n_ima
 
 LamProjectFile *lam_project_file_new (void);
 void lam_project_file_free (LamProjectFile *file);
-/* Takes copies. */
+/* Takes copies. Clears the resume position and the snapshots: they belong
+ * to the weights that were there. */
 void lam_project_file_set_weights (LamProjectFile *file, const float *params, gsize n_params,
                                    int n_channels, const float *mean, const float *std);
 /* Copies n_state buffers of file->n_params floats; needs weights first. */
 void lam_project_file_set_resume (LamProjectFile *file, int epochs_done, int batches_done,
                                   gint64 step, const float *const *state, int n_state);
-/* NAME.lamina → NAME.safetensors / NAME.optimizer.safetensors (owned). */
+/* Copies n snapshots of file->n_params floats each (replacing any);
+ * needs weights first. epochs ascending, each >= 1. */
+void lam_project_file_set_snapshots (LamProjectFile *file, int n, const int *epochs,
+                                     const float *const *params);
+/* NAME.lamina → NAME.safetensors / NAME.optimizer.safetensors /
+ * NAME.snapshots.safetensors (owned). */
 char *lam_project_file_weights_path (const char *path);
 char *lam_project_file_optimizer_path (const char *path);
+char *lam_project_file_snapshots_path (const char *path);
 /* The resume position as the trainer takes it; FALSE when not resumable. */
 gboolean lam_project_file_get_start (const LamProjectFile *file, LamTrainerStart *start);
 
 gboolean lam_project_file_save (const LamProjectFile *file, const char *path, GError **error);
 /* Reads and checks everything: the JSON's fields and types, the format
  * version, the weights against the spec (names, shapes, count), the
- * optimizer state against the weights. Errors name the file and field. A
+ * optimizer state and the snapshots against the weights. Errors name the
+ * file and field. A snapshots file that is missing is not an error: the
+ * project opens without snapshots and file->note says so. A
  * checkpoint .json of `lamina train --save` opens as a project with its
  * weights and no history (version 0). */
 LamProjectFile *lam_project_file_load (const char *path, GError **error);

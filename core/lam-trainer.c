@@ -141,6 +141,7 @@ lam_trainer_event_free (LamTrainerEvent *event)
   g_free (event->watched_values);
   g_free (event->watched_grads);
   g_free (event->watched_updates);
+  g_free (event->params);
   g_free (event->test_target_mse);
   g_free (event->test_target_mae);
   g_free (event->test_target_r2);
@@ -793,6 +794,12 @@ train_thread (gpointer data)
     LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_EPOCH);
     event->step = step;
     event->epoch = epoch;
+    event->n_params = lam_model_get_n_params (model);
+    event->params = g_try_new (float, event->n_params);
+    if (event->params != NULL)
+      lam_model_get_params_host (model, event->params);
+    else
+      event->n_params = 0;
     event->batch = batch_index;
     event->loss = epoch_samples ? (double) epoch_totals[0] / epoch_samples : NAN;
     event->accuracy = epoch_samples && !self->regression

@@ -128,6 +128,11 @@ typedef struct
   float *watched_values;  /* owned: before the step */
   float *watched_grads;   /* owned: ∂L/∂p over the batch */
   float *watched_updates; /* owned: after − before */
+  /* EPOCH: the weights as the epoch left them (owned, n_params floats in
+   * plan order), for views that show each epoch's model: by the time the
+   * event is handled, training may be well into the next epoch. */
+  gsize n_params;
+  float *params;
 } LamTrainerEvent;
 
 /* The largest model whose every parameter a single step shows. */

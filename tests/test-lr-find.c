@@ -387,6 +387,12 @@ falling_early (double t)
   return 1 + exp (-40 * t) + 0.2 * (t - 0.5) * (t - 0.5);
 }
 
+static double
+lucky_first (double t)
+{
+  return t == 0 ? 0.5 : 2 - 0.5 * tanh ((t - 0.6) * 10);
+}
+
 static void
 test_suggest_rule (void)
 {
@@ -400,12 +406,31 @@ test_suggest_rule (void)
   g_assert_cmpint (v->min_index, <=, 71);
   g_assert_cmpfloat (v->min_lr, ==, v->lrs[v->min_index]);
 
-  /* A loss that only rises: no descent, so the minimum's rate / 10. */
+  /* A loss that only rises: no descent, so the minimum's rate / 10, but
+   * never below the sweep's first rate. */
   g_autoptr (LamLrFindResult) r = curve_new (50, rising);
   lam_lr_find_suggest (r);
   g_assert_false (r->steepest);
   g_assert_cmpint (r->min_index, ==, 0);
-  g_assert_cmpfloat (r->suggested_lr, ==, r->lrs[0] / 10);
+  g_assert_cmpfloat (r->suggested_lr, ==, r->lrs[0]);
+
+  /* The least loss first (a lucky first batch), then a fall at larger
+   * rates: the valley rule finds the fall. */
+  g_autoptr (LamLrFindResult) lucky = curve_new (101, lucky_first);
+  lam_lr_find_suggest (lucky);
+  g_assert_cmpint (lucky->min_index, ==, 0);
+  g_assert_true (lucky->steepest);
+  g_test_message ("lucky first batch: suggestion at step %d", lucky->suggested_index);
+  g_assert_cmpint (lucky->suggested_index, >=, 45);
+  g_assert_cmpint (lucky->suggested_index, <=, 75);
+
+  /* With the sweep's smoothing, the steps where the bias correction still
+   * magnifies the noise are passed over: a jump at step 12 is no fall. */
+  g_autoptr (LamLrFindResult) early = curve_new (101, valley);
+  early->smoothing = 0.98;
+  early->smoothed[12] -= 5;
+  lam_lr_find_suggest (early);
+  g_assert_cmpint (early->suggested_index, >=, 34);
 
   g_autoptr (LamLrFindResult) f = curve_new (100, falling_early);
   lam_lr_find_suggest (f);

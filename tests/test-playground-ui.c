@@ -497,6 +497,9 @@ test_window_project (void)
   g_assert_null (warning);
   g_assert_true (lam_test_iterate_until (loaded, fresh, 20000));
   g_assert_cmpstr (lam_session_get_dataset_dir (fresh), ==, "playground:circle?points=200&seed=2");
+  /* Every epoch's weights came back from the file beside the project. */
+  g_assert_cmpuint (lam_session_get_n_snapshots (fresh), ==, 5);
+  g_assert_cmpint (lam_session_get_snapshot_epoch (fresh, 4), ==, 5);
   lam_test_settle (300);
   LamTrainPage *train = LAM_TRAIN_PAGE (lam_window_get_page (reopened, "train"));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (lam_train_page_get_boundary_view (train))));
@@ -592,6 +595,71 @@ test_window_table_project (void)
   g_rmdir (dir);
 }
 
+static gboolean
+sweep_done (gpointer data)
+{
+  return !lam_lr_finder_dialog_get_running (LAM_LR_FINDER_DIALOG (data));
+}
+
+/* The learning-rate finder from the Train page's Find… button: a sweep on
+ * a copy of the model, its curve drawn, the suggestion put into the
+ * learning rate by Use; the session's weights and settings otherwise
+ * untouched. Closing it while it runs stops it. */
+static void
+test_lr_finder (void)
+{
+  g_autofree char *table = lam_dataset_find_bundled_table ("crop-yields");
+  const char *const inputs[] = { "temperature", "rainfall", "humidity", NULL };
+  const char *const targets[] = { "apples", "oranges", NULL };
+  g_autofree char *name = lam_table_name_build (table, inputs, targets);
+  g_autoptr (LamSession) session = open_session (name);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:2,loss=mse", &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "device", "cpu", "optimizer", (guint) LAM_OPTIMIZER_SGD, NULL);
+  GtkWidget *page = lam_train_page_new (session);
+  GtkWidget *window = show_in_window (page);
+  lam_test_settle (200);
+
+  LamLrFinderDialog *dialog = lam_train_page_find_lr (LAM_TRAIN_PAGE (page));
+  g_object_ref (dialog);
+  g_assert_true (lam_test_iterate_until (sweep_done, dialog, 60000));
+  lam_test_settle (200);
+  const LamLrFindResult *result = lam_lr_finder_dialog_get_result (dialog);
+  g_assert_nonnull (result);
+  g_assert_null (lam_lr_finder_dialog_get_error (dialog));
+  g_test_message ("crop yields, linear:2, SGD: %d steps, suggested lr %.4g (loss lowest at %.4g)",
+                  result->n_steps, result->suggested_lr, result->min_lr);
+  /* The rule is linear and the inputs standardised: rates of 0.01 to 0.5
+   * fit it in a few epochs. */
+  g_assert_cmpfloat (result->suggested_lr, >=, 0.01);
+  g_assert_cmpfloat (result->suggested_lr, <=, 0.5);
+  double suggested = result->suggested_lr;
+  save_png (GTK_WIDGET (dialog), "lr-finder.png");
+  g_assert_null (lam_session_get_weights_spec (session));
+  g_assert_true (lam_lr_finder_dialog_use (dialog));
+  g_assert_cmpfloat (lam_session_get_config (session)->optimizer.lr, ==, suggested);
+  g_object_unref (dialog);
+
+  /* Closed at once: the sweep stops and the window goes. */
+  dialog = lam_train_page_find_lr (LAM_TRAIN_PAGE (page));
+  GWeakRef gone;
+  g_weak_ref_init (&gone, dialog);
+  gtk_window_close (GTK_WINDOW (dialog));
+  for (int i = 0; i < 200; i++) {
+    GObject *alive = g_weak_ref_get (&gone);
+    if (alive == NULL)
+      break;
+    g_object_unref (alive);
+    lam_test_settle (50);
+  }
+  GObject *alive = g_weak_ref_get (&gone);
+  g_assert_null (alive);
+  g_weak_ref_clear (&gone);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -628,5 +696,6 @@ main (int argc, char **argv)
   g_test_add_func ("/playground-ui/project-round-trip", test_project_round_trip);
   g_test_add_func ("/playground-ui/window-project", test_window_project);
   g_test_add_func ("/playground-ui/window-table-project", test_window_table_project);
+  g_test_add_func ("/playground-ui/lr-finder", test_lr_finder);
   return g_test_run ();
 }

@@ -2,6 +2,8 @@
  * saved project gives the numbers of an unbroken run, and bad files are
  * refused with messages that name the file and field while the previous
  * project stays as it was. */
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 #include "lam-checkpoint.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
+#include "lam-file.h"
 #include "lam-project-file.h"
 #include "lam-trainer.h"
 
@@ -1290,6 +1293,398 @@ test_prediction_history (Fixture *f, gconstpointer data)
   }
 }
 
+/* Snapshots */
+
+/* The weights after each epoch: a ramp per epoch, with the values a float
+ * round trip through text would change (-0, a subnormal, the largest
+ * float), so only a copy bit for bit passes. */
+static void
+set_demo_snapshots (LamProjectFile *file, const int *epochs, int n, float scale)
+{
+  g_autoptr (GPtrArray) buffers = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < n; i++) {
+    float *values = ramp (file->n_params, scale * (float) epochs[i]);
+    values[0] = -0.0f;
+    values[1] = FLT_MIN / 3;
+    values[2] = FLT_MAX;
+    values[3] = 1.0f / 3 + scale;
+    g_ptr_array_add (buffers, values);
+  }
+  lam_project_file_set_snapshots (file, n, epochs, (const float *const *) buffers->pdata);
+}
+
+static void
+assert_same_snapshots (const LamProjectFile *a, const LamProjectFile *b)
+{
+  g_assert_cmpint (a->n_snapshots, ==, b->n_snapshots);
+  g_assert_cmpint (a->n_params, ==, b->n_params);
+  for (int i = 0; i < a->n_snapshots; i++) {
+    g_assert_cmpint (a->snapshot_epochs[i], ==, b->snapshot_epochs[i]);
+    g_assert_cmpmem (a->snapshots[i], a->n_params * sizeof (float), b->snapshots[i],
+                     b->n_params * sizeof (float));
+  }
+}
+
+static guint
+count_hidden (const char *dir_path)
+{
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+  g_assert_nonnull (dir);
+  guint n = 0;
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (name[0] == '.')
+      n++;
+  return n;
+}
+
+static char *
+save_with_snapshots (Fixture *f, const char *name)
+{
+  g_autoptr (LamProjectFile) file = full_project ();
+  const int epochs[] = { 1, 2, 3, 5 };
+  set_demo_snapshots (file, epochs, G_N_ELEMENTS (epochs), 0.5f);
+  char *path = fixture_path (f, name);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+test_snapshots_round_trip (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = full_project ();
+  const int epochs[] = { 1, 2, 3, 5 };
+  set_demo_snapshots (file, epochs, G_N_ELEMENTS (epochs), 0.5f);
+  g_assert_cmpint (file->n_snapshots, ==, 4);
+  g_autofree char *path = fixture_path (f, "snap.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *snapshots = lam_project_file_snapshots_path (path);
+  g_assert_true (g_str_has_suffix (snapshots, "/snap.snapshots.safetensors"));
+  g_assert_true (g_file_test (snapshots, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpuint (count_hidden (f->dir), ==, 0);
+
+  /* One flat tensor per epoch, named after it, with the project's save id. */
+  g_autoptr (GHashTable) meta = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (snapshots, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tensors->len, ==, 4);
+  for (guint i = 0; i < tensors->len; i++) {
+    const LamNamedTensor *t = g_ptr_array_index (tensors, i);
+    g_assert_true (g_str_equal (t->name, "epoch.1") || g_str_equal (t->name, "epoch.2") ||
+                   g_str_equal (t->name, "epoch.3") || g_str_equal (t->name, "epoch.5"));
+    g_assert_cmpint (t->rank, ==, 1);
+    g_assert_cmpint (t->dims[0], ==, (gint64) file->n_params);
+  }
+  g_autofree char *id = save_id_of (path);
+  g_assert_cmpstr (g_hash_table_lookup (meta, "lamina_save_id"), ==, id);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"file\" : \"snap.snapshots.safetensors\""));
+  g_assert_nonnull (strstr (text, "\"epochs\" : [1, 2, 3, 5]"));
+
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_null (back->note);
+  assert_same_snapshots (file, back);
+
+  /* Saved again as loaded, they stay as they were. */
+  g_autofree char *again = fixture_path (f, "again.lamina");
+  g_assert_true (lam_project_file_save (back, again, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) back2 = lam_project_file_load (again, &error);
+  g_assert_no_error (error);
+  assert_same_snapshots (file, back2);
+
+  /* New snapshots replace the old; new weights drop them, as they belong
+   * to the weights that were there. */
+  const int fewer[] = { 2, 7 };
+  set_demo_snapshots (back, fewer, 2, -1.0f);
+  g_assert_cmpint (back->n_snapshots, ==, 2);
+  g_assert_cmpint (back->snapshot_epochs[1], ==, 7);
+  /* Epochs set by hand out of order: refused, not written for the loader
+   * to refuse. */
+  back->snapshot_epochs[0] = 9;
+  g_autofree char *bad = fixture_path (f, "bad.lamina");
+  g_assert_false (lam_project_file_save (back, bad, &error));
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "snapshot 1 is of epoch 7"));
+  g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+  g_autofree float *params = g_memdup2 (back->params, back->n_params * sizeof (float));
+  lam_project_file_set_weights (back, params, back->n_params, back->n_channels, back->mean,
+                                back->std);
+  g_assert_cmpint (back->n_snapshots, ==, 0);
+  g_assert_null (back->snapshots);
+  g_assert_null (back->snapshot_epochs);
+}
+
+static void
+test_snapshots_none (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = full_project ();
+  const int epochs[] = { 1, 2, 3 };
+  set_demo_snapshots (file, epochs, 3, 0.25f);
+  g_autofree char *path = fixture_path (f, "none.lamina");
+  g_autofree char *snapshots = lam_project_file_snapshots_path (path);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *old_bytes = NULL;
+  gsize old_length;
+  g_assert_true (g_file_get_contents (snapshots, &old_bytes, &old_length, NULL));
+
+  /* Saved again without snapshots: none written, none named, the old file
+   * gone. */
+  lam_project_file_set_snapshots (file, 0, NULL, NULL);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (snapshots, G_FILE_TEST_EXISTS));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_null (strstr (text, "\"snapshots\""));
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back->params);
+  g_assert_cmpint (back->n_snapshots, ==, 0);
+  g_assert_null (back->snapshots);
+  g_assert_null (back->snapshot_epochs);
+
+  /* An old file that outlived its save (a crash between the commit point
+   * and its removal) is never read: the project names no snapshots. The
+   * next save removes it, with weights or without. */
+  g_assert_true (g_file_set_contents (snapshots, old_bytes, (gssize) old_length, NULL));
+  g_autoptr (LamProjectFile) stale = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stale->n_snapshots, ==, 0);
+  g_assert_null (stale->note);
+  lam_project_file_set_weights (file, NULL, 0, 0, NULL, NULL);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (snapshots, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_hidden (f->dir), ==, 0);
+}
+
+/* Two versions of one project told apart by their epochs setting; 0 for
+ * the old, 1 for the new, failing on a mixed set. */
+static int
+which_snapshots (const char *path, LamProjectFile *const *versions)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  if (back == NULL)
+    g_error ("the project does not load: %s", error->message);
+  for (int k = 0; k < 2; k++) {
+    if (back->config.epochs != versions[k]->config.epochs)
+      continue;
+    g_assert_cmpmem (back->params, back->n_params * 4, versions[k]->params,
+                     versions[k]->n_params * 4);
+    assert_same_snapshots (back, versions[k]);
+    return k;
+  }
+  g_error ("the project is neither the old nor the new one");
+  return -1;
+}
+
+/* Every file operation of a save fails in turn, as a full disk and as a
+ * crash: the project loads as the old save or the new one, snapshots
+ * included, a save stopped after its commit point is finished by the load,
+ * and nothing hidden is left. From snapshots to more snapshots, and from
+ * snapshots to none. */
+static void
+test_snapshots_interrupted (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = fixture_path (f, "cut.lamina");
+  LamProjectFile *v[3] = { full_project (), full_project (), full_project () };
+  const int old_epochs[] = { 1, 2 }, new_epochs[] = { 1, 2, 3, 5 };
+  set_demo_snapshots (v[0], old_epochs, 2, 0.125f);
+  set_demo_snapshots (v[1], new_epochs, 4, -0.75f);
+  v[1]->config.epochs = 9;
+  v[2]->config.epochs = 11;
+  g_autoptr (GError) error = NULL;
+
+  for (int pair = 0; pair < 2; pair++) {
+    LamProjectFile *versions[2] = { v[pair], v[pair + 1] };
+    lam_file_fault_inject (0, 0, FALSE);
+    g_assert_true (lam_project_file_save (versions[1], path, &error));
+    g_assert_no_error (error);
+    guint n_ops = lam_file_fault_count ();
+    lam_file_fault_clear ();
+    guint seen[2] = { 0, 0 }, finished = 0;
+    for (int crash = 0; crash <= 1; crash++) {
+      for (guint n = 1; n <= n_ops; n++) {
+        g_assert_true (lam_project_file_save (versions[0], path, &error));
+        g_assert_no_error (error);
+        lam_file_fault_inject (n, crash ? EIO : ENOSPC, crash);
+        gboolean ok = lam_project_file_save (versions[1], path, &error);
+        lam_file_fault_clear ();
+        g_clear_error (&error);
+
+        g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+        g_assert_no_error (error);
+        if (back->note != NULL) {
+          g_assert_nonnull (strstr (back->note, "interrupted"));
+          finished++;
+        }
+        int got = which_snapshots (path, versions);
+        seen[got]++;
+        if (ok)
+          g_assert_cmpint (got, ==, 1);
+        g_assert_cmpuint (count_hidden (f->dir), ==, 0);
+      }
+    }
+    g_test_message ("to %s: %u file operations, each failed in turn; %u loads found the old "
+                    "save, %u the new one (%u finished by the load)",
+                    pair == 0 ? "more snapshots" : "none", n_ops, seen[0], seen[1], finished);
+    g_assert_cmpuint (seen[0], >, 0);
+    g_assert_cmpuint (seen[1], >, 0);
+    g_assert_cmpuint (finished, >, 0);
+  }
+  for (int k = 0; k < 3; k++)
+    lam_project_file_free (v[k]);
+}
+
+static void
+test_snapshots_other_save (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_with_snapshots (f, "s.lamina");
+  g_autofree char *other = save_with_snapshots (f, "s2.lamina");
+  g_autofree char *snapshots = fixture_path (f, "s.snapshots.safetensors");
+  g_autofree char *other_snapshots = fixture_path (f, "s2.snapshots.safetensors");
+  g_assert_cmpint (g_rename (other_snapshots, snapshots), ==, 0);
+  const char *want[] = { "s.lamina", "s.snapshots.safetensors was not written with this project",
+                         "different saves", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_MISMATCH, want);
+}
+
+/* Writes path as a snapshots file of the project's save id holding the
+ * given tensor names, each of n floats. */
+static void
+write_snapshots_file (const char *project, const char *path, const char *const *names, gsize n)
+{
+  g_autofree char *id = save_id_of (project);
+  g_autoptr (GPtrArray) tensors = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) lam_named_tensor_free);
+  for (guint i = 0; names[i] != NULL; i++) {
+    LamNamedTensor *t = g_new0 (LamNamedTensor, 1);
+    t->name = g_strdup (names[i]);
+    t->rank = 1;
+    t->dims[0] = (gint64) n;
+    t->data = g_new0 (float, MAX (n, 1));
+    g_ptr_array_add (tensors, t);
+  }
+  g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (meta, "lamina_save_id", id);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_safetensors_write (path, tensors, meta, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_snapshots_corrupt (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_with_snapshots (f, "c.lamina");
+  g_autofree char *snapshots = fixture_path (f, "c.snapshots.safetensors");
+  g_autofree char *bytes = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (snapshots, &bytes, &length, NULL));
+
+  /* Cut short: the header promises data the file does not hold. */
+  g_assert_true (g_file_set_contents (snapshots, bytes, (gssize) length - 100, NULL));
+  const char *want_cut[] = { "c.snapshots.safetensors", "data buffer", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want_cut);
+  g_assert_true (g_file_set_contents (snapshots, bytes, 5, NULL));
+  const char *want_short[] = { "c.snapshots.safetensors", "too short", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want_short);
+
+  /* Right names, wrong length. */
+  const char *names[] = { "epoch.1", "epoch.2", "epoch.3", "epoch.5", NULL };
+  write_snapshots_file (path, snapshots, names, 17);
+  const char *want_shape[] = { "c.snapshots.safetensors", "tensor \"epoch.1\" must be a vector "
+                               "of 203 floats", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_MISMATCH, want_shape);
+
+  /* Right shapes, an epoch the project does not name. */
+  const char *renamed[] = { "epoch.1", "epoch.2", "epoch.3", "epoch.4", NULL };
+  write_snapshots_file (path, snapshots, renamed, 203);
+  const char *want_name[] = { "c.snapshots.safetensors", "tensor \"epoch.5\" is missing", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_MISMATCH, want_name);
+
+  /* The original loads again: nothing above was a false alarm. */
+  g_assert_true (g_file_set_contents (snapshots, bytes, (gssize) length, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->n_snapshots, ==, 4);
+}
+
+static void
+test_snapshots_count (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_with_snapshots (f, "n.lamina");
+  edit_project (path, "\"epochs\" : [1, 2, 3, 5]", "\"epochs\" : [1, 2, 3]");
+  const char *want[] = { "n.snapshots.safetensors holds 4 snapshots",
+                         "\"weights.snapshots.epochs\" names 3", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_MISMATCH, want);
+
+  /* One more in the file than named is as wrong as one fewer. */
+  g_autofree char *snapshots = fixture_path (f, "n.snapshots.safetensors");
+  const char *five[] = { "epoch.1", "epoch.2", "epoch.3", "epoch.4", "epoch.5", NULL };
+  edit_project (path, "\"epochs\" : [1, 2, 3]", "\"epochs\" : [1, 2, 3, 5]");
+  write_snapshots_file (path, snapshots, five, 203);
+  const char *want_more[] = { "holds 5 snapshots", "names 4", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_MISMATCH, want_more);
+
+  static const struct
+  {
+    const char *epochs;
+    const char *says;
+  } broken[] = {
+    { "\"epochs\" : [1, 3, 2, 5]", "weights.snapshots.epochs[2] must be a whole number" },
+    { "\"epochs\" : [0, 1, 2, 3]", "weights.snapshots.epochs[0]" },
+    { "\"epochs\" : [1, 2, 2, 3]", "weights.snapshots.epochs[2]" },
+    { "\"epochs\" : [1, 2.5, 3, 5]", "weights.snapshots.epochs[1]" },
+    { "\"epochs\" : []", "\"weights.snapshots.epochs\" is empty" },
+    { "\"epochs\" : 4", "\"weights.snapshots.epochs\" must be an array" },
+  };
+  const char *current = "\"epochs\" : [1, 2, 3, 5]";
+  for (gsize k = 0; k < G_N_ELEMENTS (broken); k++) {
+    edit_project (path, current, broken[k].epochs);
+    current = broken[k].epochs;
+    const char *want_format[] = { "n.lamina", broken[k].says, NULL };
+    assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want_format);
+  }
+  edit_project (path, current, "\"epochs\" : [1, 2, 3, 5]");
+  edit_project (path, "\"file\" : \"n.snapshots.safetensors\"", "\"file\" : \"../x\"");
+  const char *want_file[] = { "\"weights.snapshots.file\" is \"../x\"", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want_file);
+}
+
+/* A snapshots file lost on the way (copied without it): the project opens
+ * with everything else, and says what is missing. */
+static void
+test_snapshots_missing (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = save_with_snapshots (f, "m.lamina");
+  g_autofree char *snapshots = fixture_path (f, "m.snapshots.safetensors");
+  g_assert_cmpint (g_remove (snapshots), ==, 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back->params);
+  g_assert_true (back->resumable);
+  g_assert_cmpint (back->n_snapshots, ==, 0);
+  g_assert_null (back->snapshots);
+  g_assert_nonnull (back->note);
+  g_test_message ("%s", back->note);
+  g_assert_nonnull (strstr (back->note, "m.snapshots.safetensors"));
+  g_assert_nonnull (strstr (back->note, "4 saved"));
+  g_assert_nonnull (strstr (back->note, "is missing"));
+}
+
 static void
 test_run_labels (Fixture *f, gconstpointer data)
 {
@@ -1334,6 +1729,13 @@ main (int argc, char **argv)
   ADD ("/lesson/normalisation", test_lesson_normalisation);
   ADD ("/training/padding-mode", test_padding_mode);
   ADD ("/predictions/history", test_prediction_history);
+  ADD ("/snapshots/round-trip", test_snapshots_round_trip);
+  ADD ("/snapshots/none-removes-old", test_snapshots_none);
+  ADD ("/snapshots/interrupted-save", test_snapshots_interrupted);
+  ADD ("/snapshots/missing-file-opens-with-note", test_snapshots_missing);
+  ADD ("/error/snapshots-other-save", test_snapshots_other_save);
+  ADD ("/error/snapshots-corrupt", test_snapshots_corrupt);
+  ADD ("/error/snapshots-count", test_snapshots_count);
   ADD ("/error/truncated", test_truncated);
   ADD ("/error/wrong-types", test_wrong_types);
   ADD ("/error/versions", test_versions);

@@ -38,6 +38,7 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
   scalars.shown_indices = NULL;
   scalars.shown_predicted = NULL;
   scalars.test_target_mse = scalars.test_target_mae = scalars.test_target_r2 = NULL;
+  scalars.params = NULL;
   switch (event->kind) {
   case LAM_TRAINER_EVENT_PROGRESS:
     run->n_progress++;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lam-evaluation.h"
+#include "lam-project-file.h"
 #include "lam-session.h"
 #include "lam-test-util.h"
 #include "lam-train-page.h"
@@ -687,6 +688,12 @@ test_time_machine (void)
   const float *newest = lam_session_get_weights (session, &n);
   const float *last = lam_session_get_snapshot (session, 3, &n_snapshot);
   g_assert_cmpmem (last, n_snapshot * sizeof (float), newest, n * sizeof (float));
+  /* Each epoch's own weights, even though these epochs end faster than
+   * the window handles their events. */
+  for (guint i = 0; i + 1 < 4; i++)
+    g_assert_true (memcmp (lam_session_get_snapshot (session, i, NULL),
+                           lam_session_get_snapshot (session, i + 1, NULL),
+                           n * sizeof (float)) != 0);
   g_assert_false (lam_session_get_snapshots_thinned (session));
 
   LamEvaluation *evaluation = lam_session_get_evaluation (session);
@@ -726,6 +733,25 @@ test_time_machine (void)
   g_assert_cmpint (lam_session_get_snapshot_epoch (session, 1), ==, 4);
   g_assert_true (lam_session_get_snapshots_thinned (session));
   g_assert_cmpint (lam_session_get_view_epoch (session), ==, 0);
+
+  /* Projects carry them, unless the lesson saves without. */
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+  g_assert_cmpint (file->n_snapshots, ==, 2);
+  g_assert_cmpint (file->snapshot_epochs[1], ==, 4);
+  g_autoptr (LamSession) reopened = lam_session_new ();
+  lam_session_load_project_file (reopened, file);
+  g_assert_cmpuint (lam_session_get_n_snapshots (reopened), ==, 2);
+  g_assert_cmpint (lam_session_get_snapshot_epoch (reopened, 0), ==, 1);
+  g_assert_cmpmem (lam_session_get_snapshot (reopened, 0, NULL), n * sizeof (float),
+                   lam_session_get_snapshot (session, 0, NULL), n * sizeof (float));
+  g_object_set (session, "save-snapshots", FALSE, NULL);
+  g_autoptr (LamProjectFile) without = lam_project_file_new ();
+  lam_session_fill_project_file (session, without);
+  g_assert_cmpint (without->n_snapshots, ==, 0);
+  lam_session_load_project_file (reopened, without);
+  g_assert_cmpuint (lam_session_get_n_snapshots (reopened), ==, 0);
+  g_object_set (session, "save-snapshots", TRUE, NULL);
 
   /* A new run keeps its own. */
   lam_session_set_snapshot_budget (session, LAM_SESSION_SNAPSHOT_BUDGET);

@@ -86,6 +86,7 @@ record_event (const LamTrainerEvent *event, gpointer user_data)
   copy->watched_values = g_memdup2 (event->watched_values, sizeof (float) * event->n_watched);
   copy->watched_grads = g_memdup2 (event->watched_grads, sizeof (float) * event->n_watched);
   copy->watched_updates = g_memdup2 (event->watched_updates, sizeof (float) * event->n_watched);
+  copy->params = g_memdup2 (event->params, sizeof (float) * event->n_params);
   g_ptr_array_add (recorder->events, copy);
 
   if (event->kind == LAM_TRAINER_EVENT_TEST) {

@@ -48,6 +48,7 @@ struct _LamSession
   gsize snapshot_budget;
   gboolean snapshots_thinned;
   int view_epoch;
+  gboolean save_snapshots; /* projects keep them (property "save-snapshots") */
 
   LamEvaluation *evaluation; /* owned */
 
@@ -90,6 +91,7 @@ enum
   LAM_SESSION_PROP_CONTINUE_RUN,
   LAM_SESSION_PROP_PACE,
   LAM_SESSION_PROP_VIEW_EPOCH,
+  LAM_SESSION_PROP_SAVE_SNAPSHOTS,
   /* Settings: each a field of the trainer's config (or the device). */
   LAM_SESSION_PROP_EPOCHS,
   LAM_SESSION_PROP_BATCH_SIZE,

@@ -16,6 +16,7 @@ lam_session_init_snapshots (LamSession *self)
 {
   self->snapshots = g_ptr_array_new_with_free_func (snapshot_free);
   self->snapshot_budget = LAM_SESSION_SNAPSHOT_BUDGET;
+  self->save_snapshots = TRUE;
 }
 
 void

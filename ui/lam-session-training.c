@@ -121,12 +121,15 @@ lam_session_dup_params (LamSession *self, gsize *n_params)
   return lam_trainer_dup_params (self->trainer, n_params);
 }
 
-/* Hands the evaluation a copy of the weights as they are now. */
+/* Hands the evaluation a copy of the weights: an epoch's own (params),
+ * else as they are now. */
 static void
-publish_weights (LamSession *self, int epochs_done)
+publish_weights (LamSession *self, int epochs_done, const float *epoch_params)
 {
   gsize n = 0;
   g_autofree float *params = lam_trainer_dup_params (self->trainer, &n);
+  if (epoch_params != NULL)
+    memcpy (params, epoch_params, sizeof (float) * n);
   float mean[3], std[3];
   lam_trainer_get_normalization (self->trainer, mean, std);
   LamModel *model = lam_trainer_get_model (self->trainer);
@@ -213,7 +216,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
     set_step (self, event->step);
     break;
   case LAM_TRAINER_EVENT_EPOCH: {
-    publish_weights (self, self->epochs_done);
+    publish_weights (self, self->epochs_done, event->n_params > 0 ? event->params : NULL);
     gsize n = 0;
     const float *params = lam_session_get_weights (self, &n);
     lam_session_add_snapshot (self, self->epochs_done, params, n);
@@ -222,7 +225,7 @@ on_trainer_event (const LamTrainerEvent *event, gpointer user_data)
   case LAM_TRAINER_EVENT_FINISHED:
     /* A stopped or diverged run still leaves weights worth inspecting. */
     if (event->stopped && event->step > 0)
-      publish_weights (self, self->epochs_done);
+      publish_weights (self, self->epochs_done, NULL);
     capture_resume (self);
     set_state (self, LAM_TRAIN_STATE_IDLE);
     runs_changed (self);
@@ -770,6 +773,20 @@ lam_session_fill_project_file (LamSession *self, LamProjectFile *file)
       rows[k] = lam_evaluation_get_history (self->evaluation, k, &epochs[k]);
     lam_project_file_set_history (file, (int) n_history, n_images, epochs, rows);
   }
+
+  /* The weights after each epoch of that run, for the time machine,
+   * unless the lesson chose to save without them. */
+  guint n_snapshots = lam_session_get_n_snapshots (self);
+  if (file->params != NULL && self->save_snapshots && n_snapshots > 0 &&
+      self->n_weights == file->n_params) {
+    g_autofree int *epochs = g_new (int, n_snapshots);
+    g_autofree const float **params = g_new (const float *, n_snapshots);
+    for (guint i = 0; i < n_snapshots; i++) {
+      epochs[i] = lam_session_get_snapshot_epoch (self, i);
+      params[i] = lam_session_get_snapshot (self, i, NULL);
+    }
+    lam_project_file_set_snapshots (file, (int) n_snapshots, epochs, params);
+  }
 }
 
 /* Runs saved before they had colours, or sharing one, get the first free;
@@ -849,6 +866,10 @@ lam_session_load_project_file (LamSession *self, const LamProjectFile *file)
                                       : 0;
     lam_session_set_weights (self, resume->spec, file->params, file->n_params, mean, std, epoch);
     lam_session_set_weights_dataset (self, file->dataset_dir, file->dataset_name);
+    lam_session_clear_snapshots (self);
+    for (int i = 0; i < file->n_snapshots; i++)
+      lam_session_add_snapshot (self, file->snapshot_epochs[i], file->snapshots[i],
+                                file->n_params);
     lam_evaluation_restore_history (self->evaluation, lam_session_get_weights_run (self),
                                     file->n_history, file->history_n_images,
                                     file->history_epochs, file->history_classes);

@@ -113,6 +113,9 @@ lam_session_get_property (GObject *object, guint prop_id, GValue *value, GParamS
   case LAM_SESSION_PROP_VIEW_EPOCH:
     g_value_set_int (value, self->view_epoch);
     break;
+  case LAM_SESSION_PROP_SAVE_SNAPSHOTS:
+    g_value_set_boolean (value, self->save_snapshots);
+    break;
   case LAM_SESSION_PROP_EPOCHS:
     g_value_set_int (value, c->epochs);
     break;
@@ -237,6 +240,12 @@ lam_session_set_property (GObject *object, guint prop_id, const GValue *value,
     return;
   case LAM_SESSION_PROP_VIEW_EPOCH:
     lam_session_set_view_epoch (self, g_value_get_int (value));
+    return;
+  case LAM_SESSION_PROP_SAVE_SNAPSHOTS:
+    if (self->save_snapshots != g_value_get_boolean (value)) {
+      self->save_snapshots = g_value_get_boolean (value);
+      lam_session_notify (self, prop_id);
+    }
     return;
   case LAM_SESSION_PROP_PACE:
     /* No edit of the lesson: nothing to save. */
@@ -391,6 +400,11 @@ lam_session_class_init (LamSessionClass *klass)
   properties[LAM_SESSION_PROP_PACE] =
     g_param_spec_double ("pace", NULL, NULL, 0, LAM_SESSION_MAX_PACE, 0,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /* Whether projects are saved with every epoch's weights; the room's
+   * choice, like the pace: no edit of the lesson. */
+  properties[LAM_SESSION_PROP_SAVE_SNAPSHOTS] =
+    g_param_spec_boolean ("save-snapshots", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[LAM_SESSION_PROP_VIEW_EPOCH] =
     g_param_spec_int ("view-epoch", NULL, NULL, 0, G_MAXINT, 0,
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);

@@ -48,6 +48,7 @@ struct _LamTrainPage
   GtkSpinButton *momentum_spin;
   GtkSpinButton *decay_spin;
   GtkSpinButton *l1_spin;
+  GtkWidget *lr_find_button;
   GtkDropDown *schedule_dropdown;
   GtkSpinButton *step_size_spin;
   GtkSpinButton *gamma_spin;
@@ -164,6 +165,9 @@ update_sensitivity (LamTrainPage *self)
   };
   for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
     gtk_widget_set_sensitive (settings[i], idle);
+  gtk_widget_set_sensitive (self->lr_find_button,
+                            idle && lam_session_get_model_valid (self->session) &&
+                              lam_session_get_train_set (self->session) != NULL);
   gboolean step = config->schedule.kind == LAM_SCHEDULE_STEP;
   gboolean cosine = config->schedule.kind == LAM_SCHEDULE_COSINE;
   gboolean custom = gtk_drop_down_get_selected (self->norm_dropdown) ==
@@ -1037,12 +1041,15 @@ lam_train_page_constructed (GObject *object)
     { "spec-changed", G_CALLBACK (on_watch_model) },
     { "settings-changed", G_CALLBACK (on_watch_model) },
     { "weights-changed", G_CALLBACK (on_boundary_weights) },
+    { "notify::model-valid", G_CALLBACK (update_sensitivity) },
   };
   for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
     g_signal_connect_object (self->session, handlers[i].signal, handlers[i].callback, self,
                              G_CONNECT_SWAPPED);
   g_signal_connect_swapped (self->norm_dropdown, "notify::selected",
                             G_CALLBACK (update_sensitivity), self);
+  g_signal_connect_swapped (self->lr_find_button, "clicked", G_CALLBACK (lam_train_page_find_lr),
+                            self);
 
   on_state_changed (self);
   on_error_changed (self);
@@ -1237,6 +1244,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, momentum_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, decay_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, l1_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, lr_find_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, schedule_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, step_size_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, gamma_spin);
@@ -1310,4 +1318,16 @@ GtkWidget *
 lam_train_page_new (LamSession *session)
 {
   return g_object_new (LAM_TYPE_TRAIN_PAGE, "session", session, NULL);
+}
+
+LamLrFinderDialog *
+lam_train_page_find_lr (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  lam_session_commit_edits (self->session);
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  LamLrFinderDialog *dialog =
+    lam_lr_finder_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, self->session);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
 }

@@ -11,6 +11,7 @@
 #include "lam-fit-view.h"
 #include "lam-neuron-maps.h"
 #include "lam-project-file.h"
+#include "lam-lr-finder-dialog.h"
 #include "lam-session.h"
 
 G_BEGIN_DECLS
@@ -48,4 +49,8 @@ LamNeuronMaps *lam_train_page_get_neuron_maps (LamTrainPage *self);
 LamFitView *lam_train_page_get_fit_view (LamTrainPage *self);
 /* The map of a 2-D table's plane, shown while one is open. */
 LamBoundaryView *lam_train_page_get_boundary_view (LamTrainPage *self);
+/* Opens the learning-rate finder over the page's window (the "Find…"
+ * button beside the learning rate). */
+LamLrFinderDialog *lam_train_page_find_lr (LamTrainPage *self);
+
 G_END_DECLS

@@ -114,6 +114,9 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     open_with_report (self, path, NULL);
     break;
   case CHOOSE_SAVE: {
+    const char *snapshots = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "snapshots");
+    if (snapshots != NULL)
+      g_object_set (self->session, "save-snapshots", g_str_equal (snapshots, "true"), NULL);
     if (!g_str_has_suffix (path, LAM_PROJECT_FILE_SUFFIX)) {
       char *with = g_strconcat (path, LAM_PROJECT_FILE_SUFFIX, NULL);
       g_free (path);
@@ -158,6 +161,22 @@ choose_file (LamWindow *self, ChooseKind kind)
       g_autofree char *name = current ? g_path_get_basename (current)
                                       : g_strdup ("Untitled" LAM_PROJECT_FILE_SUFFIX);
       gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+      /* Every epoch's weights can weigh more than the rest of the project
+       * together: the choice is offered with their size. */
+      guint n = lam_session_get_n_snapshots (self->session);
+      if (n > 0) {
+        gsize n_params = 0;
+        lam_session_get_snapshot (self->session, 0, &n_params);
+        g_autofree char *size = g_format_size ((guint64) n * n_params * sizeof (float));
+        g_autofree char *label =
+          g_strdup_printf ("Keep the weights of all %u epochs (%s) for going back in epochs", n,
+                           size);
+        gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "snapshots", label, NULL, NULL);
+        gboolean keep = FALSE;
+        g_object_get (self->session, "save-snapshots", &keep, NULL);
+        gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "snapshots",
+                                     keep ? "true" : "false");
+      }
     }
   }
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);

@@ -52,6 +52,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 "run %u changed", i);
   }
   FUZZ_CHECK ((file->params == NULL) == (back->params == NULL), "the weights changed");
+  FUZZ_CHECK (file->n_snapshots == back->n_snapshots, "the snapshots changed");
+  for (int i = 0; i < file->n_snapshots; i++)
+    FUZZ_CHECK (file->snapshot_epochs[i] == back->snapshot_epochs[i] &&
+                  memcmp (file->snapshots[i], back->snapshots[i],
+                          file->n_params * sizeof (float)) == 0,
+                "snapshot %d changed", i);
   fuzz_remove_tree (out_dir);
   return 0;
 }
