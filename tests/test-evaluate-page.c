@@ -542,6 +542,138 @@ test_time_machine (void)
   lam_evaluation_result_unref (second);
 }
 
+static gboolean
+panel_explained (gpointer data)
+{
+  return lam_explain_panel_get_map (LAM_EXPLAIN_PANEL (data), NULL, NULL) != NULL &&
+         lam_explain_panel_get_nearest (LAM_EXPLAIN_PANEL (data), NULL, NULL) > 0;
+}
+
+static gboolean
+map_ready (gpointer data)
+{
+  return lam_explainer_get_map_ready (LAM_EXPLAINER (data));
+}
+
+/* Why it said that: the drawing's heat map and look-alikes, live; the
+ * selected image's; how often the look-alikes share a correctly
+ * classified image's class; the map, its lasso filtering the gallery. */
+static void
+test_why (void)
+{
+  if (skip_without_data ())
+    return;
+  /* The drawing of test_draw is still on the pad. */
+  lam_evaluate_page_show_tab (page, "draw");
+  LamExplainPanel *draw_panel = lam_evaluate_page_get_explain_panel (page, TRUE);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (lam_test_iterate_until (panel_explained, draw_panel, 60000));
+  g_test_message ("the drawing explained, look-alikes included, in %.0f ms (the look-alikes "
+                  "compared with all 60,000 training images first)",
+                  (g_get_monotonic_time () - start) / 1e3);
+  g_test_message ("drawing: %s", lam_explain_panel_get_status (draw_panel));
+  const guint32 *near = NULL;
+  const gint32 *near_labels = NULL;
+  int n_near = lam_explain_panel_get_nearest (draw_panel, &near, &near_labels);
+  g_assert_cmpint (n_near, ==, LAM_EXPLAIN_PANEL_N_NEAREST);
+  save_png ("evaluate-draw-saliency.png");
+
+  /* A stroke more: a new answer for the new drawing. */
+  LamDrawingPad *pad = lam_evaluate_page_get_drawing_pad (page);
+  static const double more[] = { 0.3, 0.5, 0.7, 0.5 };
+  lam_drawing_pad_add_stroke (pad, more, 2);
+  g_assert_false (panel_explained (draw_panel));
+  g_assert_true (lam_test_iterate_until (panel_explained, draw_panel, 60000));
+
+  lam_evaluate_page_show_tab (page, "predictions");
+  LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (page, FALSE);
+  LamEvaluationResult *result = current_result ();
+  int right = -1;
+  for (int i = 0; i < result->n_images && right < 0; i++)
+    if (!is_wrong (result, i))
+      right = i;
+  lam_evaluate_page_select_image (page, right);
+  g_assert_true (lam_test_iterate_until (panel_explained, detail, 60000));
+  int h = 0, w = 0;
+  const float *map = lam_explain_panel_get_map (detail, &h, &w);
+  g_assert_cmpint (h, ==, 28);
+  g_assert_cmpint (w, ==, 28);
+  float top = 0;
+  for (int p = 0; p < h * w; p++) {
+    g_assert_true (map[p] >= 0 && map[p] <= 1);
+    top = MAX (top, map[p]);
+  }
+  g_assert_cmpfloat (top, ==, 1);
+  /* The detail column scrolled down to the panel. */
+  GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (detail), GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (scroller);
+  GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  lam_test_settle (200);
+  GtkWidget *content = gtk_widget_get_first_child (gtk_scrolled_window_get_child (
+    GTK_SCROLLED_WINDOW (scroller)));
+  graphene_point_t at;
+  g_assert_true (gtk_widget_compute_point (GTK_WIDGET (detail), content,
+                                           &GRAPHENE_POINT_INIT (0, 0), &at));
+  gtk_adjustment_set_value (v, at.y - 8);
+  save_png ("evaluate-why.png");
+  gtk_adjustment_set_value (v, 0);
+
+  /* Look-alikes of correctly classified test images: the share whose
+   * eight nearest training images mostly have the image's class. */
+  LamExplainer *explainer = lam_evaluate_page_get_explainer (page);
+  g_autofree float *input = g_new (float, lam_shape_numel (&result->plan->input));
+  int asked = 0, agree = 0;
+  for (int i = 0; i < result->n_images && asked < 200; i++) {
+    if (is_wrong (result, i))
+      continue;
+    lam_evaluation_result_prepare_image (result, i, input);
+    guint32 indices[8];
+    float similarity[8];
+    gint32 labels[8];
+    g_assert_cmpint (lam_explainer_nearest (explainer, input, 8, indices, similarity, labels, NULL),
+                     ==, 8);
+    int same = 0;
+    for (int k = 0; k < 8; k++)
+      same += labels[k] == result->dataset->labels[i];
+    agree += same > 4;
+    asked++;
+  }
+  g_test_message ("look-alikes: for %d of %d correctly classified test images (%.1f%%) most of "
+                  "the 8 nearest training images share the class",
+                  agree, asked, 100.0 * agree / asked);
+  g_assert_cmpfloat ((double) agree / asked, >, 0.8);
+
+  /* The map: every test image, a lasso picking some for the gallery. */
+  lam_evaluate_page_show_tab (page, "map");
+  g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
+  lam_test_settle (300);
+  LamFeatureMapView *view = lam_evaluate_page_get_map_view (page);
+  int n_points = 0;
+  const float *coords = lam_explainer_get_map_coords (explainer, &n_points);
+  g_assert_cmpint (n_points, ==, result->n_images);
+  const float square[] = { 0, 0, 100, 0, 100, 100, 0, 100 };
+  float lo_x = G_MAXFLOAT, lo_y = G_MAXFLOAT;
+  for (int i = 0; i < n_points; i++) {
+    lo_x = MIN (lo_x, coords[2 * i]);
+    lo_y = MIN (lo_y, coords[2 * i + 1]);
+  }
+  double polygon[8];
+  for (int k = 0; k < 4; k++) {
+    polygon[2 * k] = square[2 * k] == 0 ? lo_x - 1 : 0;
+    polygon[2 * k + 1] = square[2 * k + 1] == 0 ? lo_y - 1 : 0;
+  }
+  lam_feature_map_view_select_polygon (view, 4, polygon);
+  guint picked = lam_feature_map_view_get_n_selected (view);
+  g_test_message ("lasso over the lower left quarter: %u test images", picked);
+  g_assert_cmpuint (picked, >, 0);
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (page);
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, picked);
+  save_png ("evaluate-map.png");
+  lam_feature_map_view_clear_selection (view);
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, (guint) result->n_images);
+  lam_evaluate_page_show_tab (page, "predictions");
+}
+
 static void
 test_stale_and_new_run (void)
 {
@@ -750,6 +882,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/stale-result-dropped-new-run-resets-history",
                    test_stale_and_new_run);
   g_test_add_func ("/evaluate-page/draw-classifies-live", test_draw);
+  g_test_add_func ("/evaluate-page/why", test_why);
   g_test_add_func ("/evaluate-page/what-it-learned", test_learned);
   g_test_add_func ("/evaluate-page/dark-style", test_dark);
   g_test_add_func ("/evaluate-page/closed-while-evaluating", test_closed_while_evaluating);

@@ -1,6 +1,9 @@
 #include "lam-evaluate-page.h"
 
 #include "lam-epoch-slider.h"
+#include "lam-explain-panel.h"
+#include "lam-explainer.h"
+#include "lam-feature-map-view.h"
 
 #include <math.h>
 
@@ -41,6 +44,11 @@ struct _LamEvaluatePage
   GtkBox *content_box;
   GtkWidget *tabs_header;
   LamEpochSlider *epoch_slider;
+  LamExplainer *explainer;          /* owned */
+  LamExplainPanel *detail_explain;  /* why the selected image got its prediction */
+  LamExplainPanel *draw_explain;    /* the same for the drawing */
+  LamFeatureMapView *map_view;
+  GtkLabel *map_label;
   GtkLabel *accuracy_label;
   GtkLabel *epoch_label;
   GtkLabel *loss_label;
@@ -430,6 +438,8 @@ update_gallery_label (LamEvaluatePage *self)
     text = g_strdup_printf ("%s %s images, %s", count, class_name (self, t), mistakes);
   else if (p >= 0)
     text = g_strdup_printf ("%s images predicted as %s, %s", count, class_name (self, p), mistakes);
+  else if (lam_prediction_grid_get_has_subset (self->gallery))
+    text = g_strdup_printf ("%s test images picked on the map, %s", count, mistakes);
   else
     text = g_strdup_printf ("All %s test images, %s", count, mistakes);
   gtk_label_set_text (self->gallery_label, text);
@@ -525,6 +535,22 @@ draw_detail_image (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpo
   cairo_surface_destroy (surface);
 }
 
+/* The selected test image, as the weights see it and as it is shown. */
+static void
+explain_test_image (LamEvaluatePage *self, LamEvaluationResult *result, int index)
+{
+  const LamDataset *dataset = result->dataset;
+  const guint8 *image = lam_dataset_get_image (dataset, index);
+  if (image == NULL || result->plan == NULL) {
+    lam_explain_panel_set_image (self->detail_explain, NULL, NULL, 0, 0, 0);
+    return;
+  }
+  g_autofree float *input = g_new (float, lam_shape_numel (&result->plan->input));
+  lam_evaluation_result_prepare_image (result, index, input);
+  lam_explain_panel_set_image (self->detail_explain, input, image, dataset->channels,
+                               dataset->height, dataset->width);
+}
+
 static void
 show_activations (LamEvaluatePage *self, LamEvaluationResult *result, int index)
 {
@@ -564,6 +590,7 @@ show_detail (LamEvaluatePage *self)
     lam_probability_bars_set_probabilities (self->detail_bars, NULL, -1);
     lam_activations_view_clear (self->activations_view);
     lam_epoch_slider_set_image (self->epoch_slider, -1, -1);
+    lam_explain_panel_set_image (self->detail_explain, NULL, NULL, 0, 0, 0);
     return;
   }
 
@@ -592,6 +619,8 @@ show_detail (LamEvaluatePage *self)
     self->detail_bars, lam_evaluation_result_get_probabilities (result, index), label);
   show_activations (self, result, index);
   lam_epoch_slider_set_image (self->epoch_slider, index, label);
+  explain_test_image (self, result, index);
+  lam_feature_map_view_set_highlighted (self->map_view, index);
 }
 
 /* Draw tab */
@@ -630,6 +659,8 @@ classify_drawing (LamEvaluatePage *self)
   float input[LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE];
   g_autofree float *probs = g_new (float, result->n_outputs);
   if (!lam_drawing_pad_get_input (self->pad, pixels)) {
+    lam_explain_panel_set_image (self->draw_explain, NULL, NULL, 0, 0, 0);
+    lam_feature_map_view_set_marker (self->map_view, FALSE, 0, 0, NULL);
     lam_probability_bars_set_probabilities (self->draw_bars, NULL, -1);
     gtk_label_set_text (self->draw_guess, "Nothing drawn yet");
     gtk_widget_add_css_class (GTK_WIDGET (self->draw_guess), "dim-label");
@@ -638,6 +669,17 @@ classify_drawing (LamEvaluatePage *self)
   lam_evaluation_normalize (self->evaluation, pixels, input);
   if (!lam_evaluation_predict_one (self->evaluation, input, probs, NULL))
     return;
+  /* Where it looked, what it looks like, and where it lands on the map:
+   * on the explainer's workers, the newest drawing winning. */
+  guint8 shown[LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE];
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
+    shown[i] = (guint8) CLAMP (pixels[i] * 255.0f + 0.5f, 0, 255);
+  lam_explain_panel_set_image (self->draw_explain, input, shown, 1, LAM_DRAWING_PAD_INPUT_SIZE,
+                               LAM_DRAWING_PAD_INPUT_SIZE);
+  float xy[2];
+  if (lam_explainer_get_map_ready (self->explainer) &&
+      lam_explainer_project (self->explainer, input, xy, NULL))
+    lam_feature_map_view_set_marker (self->map_view, TRUE, xy[0], xy[1], "your drawing");
   lam_probability_bars_set_probabilities (self->draw_bars, probs, -1);
   g_autofree char *guess = lam_probability_bars_dup_guess (self->draw_bars);
   gtk_label_set_text (self->draw_guess, guess);
@@ -685,10 +727,106 @@ update_save_actions (LamEvaluatePage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "evaluate.save-confusion-png", have);
 }
 
+/* Map tab */
+
+static void
+update_map (LamEvaluatePage *self)
+{
+  LamEvaluationResult *result = lam_explainer_get_result (self->explainer);
+  int n = 0;
+  const float *coords = lam_explainer_get_map_coords (self->explainer, &n);
+  const GError *error = lam_explainer_get_map_error (self->explainer);
+  if (result == NULL || coords == NULL || n != result->n_images) {
+    const GError *unsupported = lam_explainer_get_unsupported (self->explainer);
+    gtk_label_set_text (self->map_label,
+                        unsupported != NULL ? unsupported->message
+                        : error != NULL     ? error->message
+                        : result != NULL    ? "Placing every test image on the map…"
+                                            : "");
+    return;
+  }
+  const LamDataset *dataset = result->dataset;
+  g_autofree gint32 *labels = g_new (gint32, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    labels[i] = dataset->labels[i];
+  lam_feature_map_view_set_points (self->map_view, n, coords, labels,
+                                   dataset->n_classes, (const char *const *) dataset->class_names,
+                                   TRUE);
+  lam_feature_map_view_set_predictions (self->map_view, result->predicted);
+  const LamFeatureMapAxes *axes = lam_explainer_get_map_axes (self->explainer);
+  g_autofree char *caption =
+    g_strdup_printf ("The test images by what the layer before the last makes of them, %s "
+                     "epoch %d · across: %.0f%% of their spread, up: %.0f%%",
+                     result->rewound ? "back at" : "after", result->epoch,
+                     axes != NULL ? 100 * axes->explained[0] : NAN,
+                     axes != NULL ? 100 * axes->explained[1] : NAN);
+  lam_feature_map_view_set_caption (self->map_view, caption);
+  gtk_label_set_text (self->map_label,
+                      "Each dot is a test image, coloured by its true class; a ring marks a "
+                      "mistake. Point at a dot to see it, click to open it, Shift+drag a loop "
+                      "to pick dots for the gallery, scroll to zoom.");
+  lam_feature_map_view_set_highlighted (self->map_view, self->detail_index);
+}
+
+static GdkTexture *
+map_thumbnail (guint index, gpointer user_data)
+{
+  LamEvaluatePage *self = user_data;
+  LamEvaluationResult *result = lam_explainer_get_result (self->explainer);
+  if (result == NULL || index >= (guint) result->n_images)
+    return NULL;
+  const LamDataset *dataset = result->dataset;
+  const guint8 *image = lam_dataset_get_image (dataset, (int) index);
+  if (image == NULL)
+    return NULL;
+  int w = dataset->width, h = dataset->height;
+  gsize plane = (gsize) w * h;
+  guint8 *rgb = g_malloc ((gsize) 3 * plane);
+  for (gsize p = 0; p < plane; p++)
+    for (int c = 0; c < 3; c++)
+      rgb[3 * p + c] = image[dataset->channels == 3 ? c * plane + p : p];
+  g_autoptr (GBytes) bytes = g_bytes_new_take (rgb, (gsize) 3 * plane);
+  return gdk_memory_texture_new (w, h, GDK_MEMORY_R8G8B8, bytes, (gsize) 3 * w);
+}
+
+static void
+on_map_selection (LamEvaluatePage *self)
+{
+  g_autoptr (GArray) picked = lam_feature_map_view_dup_selection (self->map_view);
+  if (picked == NULL || picked->len == 0)
+    lam_prediction_grid_set_subset (self->gallery, NULL, 0);
+  else
+    lam_prediction_grid_set_subset (self->gallery, (const guint32 *) picked->data, picked->len);
+  update_gallery_label (self);
+}
+
+static void
+on_point_activated (LamEvaluatePage *self, guint index)
+{
+  lam_evaluate_page_select_image (self, (int) index);
+  lam_evaluate_page_show_tab (self, "predictions");
+}
+
+/* The explainer works on the result shown, and only while the page is:
+ * comparing with every training image is a pass over them. */
+static void
+sync_explainer (LamEvaluatePage *self)
+{
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  LamEvaluationResult *result = current_result (self);
+  if (lam_explainer_get_result (self->explainer) == result)
+    return;
+  lam_explainer_set_result (self->explainer, result);
+  lam_explain_panel_refresh (self->detail_explain);
+  lam_explain_panel_refresh (self->draw_explain);
+}
+
 static void
 on_updated (LamEvaluatePage *self)
 {
   LamEvaluationResult *result = current_result (self);
+  sync_explainer (self);
   update_save_actions (self);
   if (result == NULL) {
     lam_prediction_grid_set_result (self->gallery, NULL);
@@ -756,6 +894,7 @@ static void
 on_mapped (LamEvaluatePage *self)
 {
   update_deferral (self, TRUE);
+  sync_explainer (self);
 }
 
 static void
@@ -798,6 +937,46 @@ lam_evaluate_page_constructed (GObject *object)
   g_signal_connect (self, "map", G_CALLBACK (on_mapped), NULL);
   g_signal_connect (self, "unmap", G_CALLBACK (on_unmapped), NULL);
 
+  /* Why it said that: the selected image's and the drawing's. */
+  self->explainer = lam_explainer_new (self->session);
+  self->detail_explain = LAM_EXPLAIN_PANEL (lam_explain_panel_new (self->explainer, self->session));
+  gtk_widget_set_margin_top (GTK_WIDGET (self->detail_explain), 8);
+  gtk_box_insert_child_after (GTK_BOX (gtk_widget_get_parent (GTK_WIDGET (self->detail_bars))),
+                              GTK_WIDGET (self->detail_explain), GTK_WIDGET (self->detail_bars));
+  self->draw_explain = LAM_EXPLAIN_PANEL (lam_explain_panel_new (self->explainer, self->session));
+  gtk_widget_set_margin_top (GTK_WIDGET (self->draw_explain), 8);
+  gtk_box_insert_child_after (GTK_BOX (gtk_widget_get_parent (GTK_WIDGET (self->draw_bars))),
+                              GTK_WIDGET (self->draw_explain), GTK_WIDGET (self->draw_bars));
+
+  /* The map of what it learned, a tab of its own. */
+  GtkWidget *map_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_set_margin_start (map_box, 12);
+  gtk_widget_set_margin_end (map_box, 12);
+  gtk_widget_set_margin_top (map_box, 8);
+  gtk_widget_set_margin_bottom (map_box, 12);
+  GtkWidget *map_header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  self->map_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_wrap (self->map_label, TRUE);
+  gtk_label_set_xalign (self->map_label, 0);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->map_label), TRUE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->map_label), "dim-label");
+  gtk_box_append (GTK_BOX (map_header), GTK_WIDGET (self->map_label));
+  gtk_box_append (GTK_BOX (map_header), lam_help_button_new ("feature-map"));
+  gtk_box_append (GTK_BOX (map_box), map_header);
+  self->map_view = LAM_FEATURE_MAP_VIEW (lam_feature_map_view_new ());
+  gtk_widget_set_vexpand (GTK_WIDGET (self->map_view), TRUE);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->map_view), TRUE);
+  gtk_box_append (GTK_BOX (map_box), GTK_WIDGET (self->map_view));
+  gtk_stack_add_titled (self->tabs, map_box, "map", "Map");
+  lam_feature_map_view_set_thumbnail_func (self->map_view, map_thumbnail, self, NULL);
+  g_signal_connect_swapped (self->map_view, "selection-changed", G_CALLBACK (on_map_selection),
+                            self);
+  g_signal_connect_swapped (self->map_view, "point-activated", G_CALLBACK (on_point_activated),
+                            self);
+  g_signal_connect_object (self->explainer, "map-ready", G_CALLBACK (update_map), self,
+                           G_CONNECT_SWAPPED);
+  update_map (self);
+
   /* One slider over the epochs for every tab: the time machine. */
   self->epoch_slider = LAM_EPOCH_SLIDER (lam_epoch_slider_new (self->session));
   gtk_widget_set_margin_start (GTK_WIDGET (self->epoch_slider), 12);
@@ -816,6 +995,10 @@ lam_evaluate_page_dispose (GObject *object)
    * children must not hear of it while they are torn down. */
   if (self->evaluation != NULL)
     g_signal_handlers_disconnect_by_data (self->evaluation, self);
+  if (self->map_view != NULL) {
+    g_signal_handlers_disconnect_by_data (self->map_view, self);
+    lam_feature_map_view_set_thumbnail_func (self->map_view, NULL, NULL, NULL);
+  }
   if (self->gallery != NULL) {
     g_signal_handlers_disconnect_by_data (self->gallery, self);
     g_signal_handlers_disconnect_by_data (self->true_dropdown, self);
@@ -824,6 +1007,7 @@ lam_evaluate_page_dispose (GObject *object)
   }
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_EVALUATE_PAGE);
   g_clear_object (&self->evaluation);
+  g_clear_object (&self->explainer);
   G_OBJECT_CLASS (lam_evaluate_page_parent_class)->dispose (object);
 }
 
@@ -1164,4 +1348,25 @@ lam_evaluate_page_get_epoch_slider (LamEvaluatePage *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
   return self->epoch_slider;
+}
+
+LamExplainPanel *
+lam_evaluate_page_get_explain_panel (LamEvaluatePage *self, gboolean drawing)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return drawing ? self->draw_explain : self->detail_explain;
+}
+
+LamExplainer *
+lam_evaluate_page_get_explainer (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->explainer;
+}
+
+LamFeatureMapView *
+lam_evaluate_page_get_map_view (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return self->map_view;
 }

@@ -14,6 +14,8 @@
 #include "lam-confusion-view.h"
 #include "lam-drawing-pad.h"
 #include "lam-epoch-slider.h"
+#include "lam-explain-panel.h"
+#include "lam-feature-map-view.h"
 #include "lam-evaluation.h"
 #include "lam-prediction-grid.h"
 #include "lam-probability-bars.h"
@@ -63,6 +65,11 @@ LamDrawingPad *lam_evaluate_page_get_drawing_pad (LamEvaluatePage *self);
 LamProbabilityBars *lam_evaluate_page_get_drawing_bars (LamEvaluatePage *self);
 /* The time machine's slider (hidden until two epochs are kept). */
 LamEpochSlider *lam_evaluate_page_get_epoch_slider (LamEvaluatePage *self);
+/* Why it said that: the selected image's panel, or the drawing's; the
+ * explainer behind both; the Map tab's view. */
+LamExplainPanel *lam_evaluate_page_get_explain_panel (LamEvaluatePage *self, gboolean drawing);
+LamExplainer *lam_evaluate_page_get_explainer (LamEvaluatePage *self);
+LamFeatureMapView *lam_evaluate_page_get_map_view (LamEvaluatePage *self);
 
 /* A regression's fit on the test rows, and which target it shows. */
 LamFitView *lam_evaluate_page_get_regression_fit (LamEvaluatePage *self);

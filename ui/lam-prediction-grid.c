@@ -25,6 +25,7 @@ struct _LamPredictionGrid
   guint n_wrong_positions;
   int filter_true;
   int filter_predicted;
+  GHashTable *subset; /* owned, of test-image indices (GUINT_TO_POINTER (i + 1)); NULL: all */
   LamPredictionOrder order;
   int cell_size;
   int selected; /* a position in positions, or -1 */
@@ -628,6 +629,7 @@ lam_prediction_grid_finalize (GObject *object)
   g_clear_pointer (&self->row_textures, g_hash_table_unref);
   g_free (self->style_key);
   g_clear_pointer (&self->positions, g_free);
+  g_clear_pointer (&self->subset, g_hash_table_unref);
   g_clear_pointer (&self->result, lam_evaluation_result_unref);
   G_OBJECT_CLASS (lam_prediction_grid_parent_class)->finalize (object);
 }
@@ -742,6 +744,8 @@ rebuild (LamPredictionGrid *self)
       if (self->filter_true >= 0 && result->dataset->labels[i] != self->filter_true)
         continue;
       if (self->filter_predicted >= 0 && result->predicted[i] != self->filter_predicted)
+        continue;
+      if (self->subset != NULL && !g_hash_table_contains (self->subset, GUINT_TO_POINTER (i + 1)))
         continue;
       self->positions[self->n_positions++] = (guint32) i;
       if (is_wrong (result, (guint32) i))
@@ -904,4 +908,24 @@ lam_prediction_grid_set_selected (LamPredictionGrid *self, int index)
       select_position (self, (int) p);
       return;
     }
+}
+
+void
+lam_prediction_grid_set_subset (LamPredictionGrid *self, const guint32 *indices, guint n)
+{
+  g_return_if_fail (LAM_IS_PREDICTION_GRID (self));
+  g_clear_pointer (&self->subset, g_hash_table_unref);
+  if (indices != NULL) {
+    self->subset = g_hash_table_new (NULL, NULL);
+    for (guint k = 0; k < n; k++)
+      g_hash_table_add (self->subset, GUINT_TO_POINTER (indices[k] + 1));
+  }
+  rebuild (self);
+}
+
+gboolean
+lam_prediction_grid_get_has_subset (LamPredictionGrid *self)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), FALSE);
+  return self->subset != NULL;
 }

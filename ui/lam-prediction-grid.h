@@ -39,6 +39,10 @@ void lam_prediction_grid_get_filter (LamPredictionGrid *self, int *true_class,
 
 /* Property "order". */
 void lam_prediction_grid_set_order (LamPredictionGrid *self, LamPredictionOrder order);
+/* Shows only these test images (besides the class filter), as a lasso on
+ * the map picks them; NULL shows all. */
+void lam_prediction_grid_set_subset (LamPredictionGrid *self, const guint32 *indices, guint n);
+gboolean lam_prediction_grid_get_has_subset (LamPredictionGrid *self);
 LamPredictionOrder lam_prediction_grid_get_order (LamPredictionGrid *self);
 
 /* Edge of each image in pixels (property "cell-size"). */

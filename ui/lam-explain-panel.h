@@ -1,0 +1,39 @@
+/* lam-explain-panel.h: "why did it say that?" for one image — the image
+ * with a heat map of where the network looked (saliency, gradient × input
+ * or Grad-CAM, for the predicted class or one picked), an opacity slider,
+ * and the training images it finds most alike. The work runs on the
+ * LamExplainer's workers; the panel asks only while it is shown, and only
+ * its own newest question's answer is drawn. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lam-explainer.h"
+
+G_BEGIN_DECLS
+
+#define LAM_TYPE_EXPLAIN_PANEL (lam_explain_panel_get_type ())
+G_DECLARE_FINAL_TYPE (LamExplainPanel, lam_explain_panel, LAM, EXPLAIN_PANEL, GtkWidget)
+
+#define LAM_EXPLAIN_PANEL_N_NEAREST 8
+
+GtkWidget *lam_explain_panel_new (LamExplainer *explainer, LamSession *session);
+/* The image to explain: normalised as the weights expect (the model's
+ * input size), and as shown (pixels 0..255, channels × height × width,
+ * planes as datasets keep them); NULL clears. Copies both. */
+void lam_explain_panel_set_image (LamExplainPanel *self, const float *normalised,
+                                  const guint8 *pixels, int channels, int height, int width);
+
+/* For tests and the window: the method and class asked for, the newest
+ * heat map shown (height × width in [0, 1], NULL when none), the status
+ * line, and the look-alikes shown (training-set indices). */
+void lam_explain_panel_set_method (LamExplainPanel *self, LamExplainMethod method);
+void lam_explain_panel_set_class (LamExplainPanel *self, int klass);
+const float *lam_explain_panel_get_map (LamExplainPanel *self, int *height, int *width);
+const char *lam_explain_panel_get_status (LamExplainPanel *self);
+int lam_explain_panel_get_nearest (LamExplainPanel *self, const guint32 **indices,
+                                   const gint32 **labels);
+/* Asks again (a new result, the panel shown again). */
+void lam_explain_panel_refresh (LamExplainPanel *self);
+
+G_END_DECLS
