@@ -497,6 +497,24 @@ test_nearest_and_map (void)
   for (int i = 0; i < n * 2; i++)
     g_assert_cmpfloat_with_epsilon (coords1[i], direct_coords1[i], 1e-6);
 
+  /* Back to the first weights, as the epoch slider goes back: their index
+   * and map were kept, and are there at once, as they were. */
+  lam_explainer_set_result (explainer, t.trained);
+  g_assert_true (lam_explainer_get_index_ready (explainer));
+  g_assert_true (lam_explainer_get_map_ready (explainer));
+  const float *again = lam_explainer_get_map_coords (explainer, &n);
+  g_assert_cmpmem (again, sizeof (float) * n * 2, coords0, sizeof (float) * n * 2);
+  float similarities2[5];
+  guint32 indices2[5];
+  g_assert_cmpint (lam_explainer_nearest (explainer, input, 5, indices2, similarities2, NULL,
+                                          &error), ==, 5);
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpfloat (similarities2[i], ==, similarities[i]);
+  /* And forward again. */
+  lam_explainer_set_result (explainer, t.other);
+  g_assert_true (lam_explainer_get_index_ready (explainer));
+  g_assert_true (lam_explainer_get_map_ready (explainer));
+
   g_clear_object (&explainer);
   trained_clear (&t);
 }

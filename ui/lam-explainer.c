@@ -85,6 +85,56 @@ explain_thread (GTask *task, gpointer source_object, gpointer task_data,
     g_task_return_pointer (task, explanation, (GDestroyNotify) lam_explanation_free);
 }
 
+/* ---- answers kept for earlier weights ---- */
+
+/* The look-alike index of the training images and the map take a pass
+ * over thousands of images each: those of the last few sets of weights
+ * shown are kept. 30 MB is one MLP index of Fashion-MNIST. */
+#define CACHE_BYTES ((gsize) 192 << 20)
+#define CACHE_ENTRIES 16
+
+typedef struct
+{
+  char *key;
+  LamFeatureIndex *index;    /* owned, may be NULL */
+  float *map_coords;         /* owned, map_n × 2, may be NULL */
+  int map_n;
+  LamFeatureMapAxes *map_axes; /* owned, with map_coords */
+} Cached;
+
+static void
+cached_free (Cached *cached)
+{
+  g_free (cached->key);
+  g_clear_pointer (&cached->index, lam_feature_index_free);
+  g_free (cached->map_coords);
+  g_clear_pointer (&cached->map_axes, lam_feature_map_axes_free);
+  g_free (cached);
+}
+
+static gsize
+cached_bytes (const Cached *cached)
+{
+  gsize bytes = (gsize) cached->map_n * 2 * sizeof (float);
+  if (cached->index != NULL)
+    bytes += lam_feature_index_get_n (cached->index) * lam_feature_index_get_dim (cached->index) *
+             sizeof (float);
+  return bytes;
+}
+
+/* The weights themselves name the answers: the same run and epoch can
+ * come with other weights (a run stopped mid-epoch publishes its last
+ * ones under the epoch it had finished). */
+static char *
+result_key (const LamEvaluationResult *result)
+{
+  guint32 hash = 2166136261u;
+  const guint8 *bytes = (const guint8 *) result->params;
+  for (gsize i = 0; i < result->n_params * sizeof (float); i++)
+    hash = (hash ^ bytes[i]) * 16777619u;
+  return g_strdup_printf ("%u/%d/%zu/%08x", result->run, result->epoch, result->n_params, hash);
+}
+
 /* ---- the index ---- */
 
 /* What an index worker reports while it runs: its progress under a mutex,
@@ -352,6 +402,11 @@ struct _LamExplainer
   LamFeatureMapAxes *map_axes; /* owned: the newest frame's, kept across results */
   GError *map_error;           /* owned */
 
+  /* What earlier results' weights gave, newest first, so that the epoch
+   * slider going back and forth finds its look-alikes and its map at once
+   * (Cached*; within CACHE_BYTES). */
+  GQueue cache;
+
   /* One input's features on the main thread (nearest, project). */
   LamUiModel *single;    /* owned, of result's weights; made on first use */
   float *single_input;   /* owned: the input whose features single_features hold */
@@ -414,6 +469,44 @@ renew_cancellable (GCancellable **cancellable)
     g_cancellable_cancel (*cancellable);
   g_clear_object (cancellable);
   *cancellable = g_cancellable_new ();
+}
+
+static Cached *
+cache_take (LamExplainer *self, const char *key)
+{
+  for (GList *l = self->cache.head; l != NULL; l = l->next)
+    if (g_str_equal (((Cached *) l->data)->key, key)) {
+      Cached *cached = l->data;
+      g_queue_delete_link (&self->cache, l);
+      return cached;
+    }
+  return NULL;
+}
+
+static void
+cache_put (LamExplainer *self, Cached *cached)
+{
+  if (cached->index == NULL && cached->map_coords == NULL) {
+    cached_free (cached);
+    return;
+  }
+  g_queue_push_head (&self->cache, cached);
+  gsize total = 0;
+  for (GList *l = self->cache.head; l != NULL; l = l->next)
+    total += cached_bytes (l->data);
+  while (self->cache.length > 1 &&
+         (total > CACHE_BYTES || self->cache.length > CACHE_ENTRIES)) {
+    Cached *oldest = g_queue_pop_tail (&self->cache);
+    total -= cached_bytes (oldest);
+    cached_free (oldest);
+  }
+}
+
+static void
+cache_clear_indices (LamExplainer *self)
+{
+  for (GList *l = self->cache.head; l != NULL; l = l->next)
+    g_clear_pointer (&((Cached *) l->data)->index, lam_feature_index_free);
 }
 
 /* Ends what runs for the index: its answer becomes stale. */
@@ -828,6 +921,19 @@ check_supported (const LamEvaluationResult *result)
 static void
 drop_answers (LamExplainer *self)
 {
+  /* What the outgoing weights gave is kept for their return. */
+  if (self->result != NULL && self->unsupported == NULL &&
+      (self->index != NULL || self->map_ready)) {
+    Cached *cached = g_new0 (Cached, 1);
+    cached->key = result_key (self->result);
+    cached->index = g_steal_pointer (&self->index);
+    if (self->map_ready && self->map_axes != NULL) {
+      cached->map_coords = g_steal_pointer (&self->map_coords);
+      cached->map_n = self->map_n;
+      cached->map_axes = lam_feature_map_axes_copy (self->map_axes);
+    }
+    cache_put (self, cached);
+  }
   new_generation (self);
   g_clear_pointer (&self->explain_queued, explain_job_free);
   g_clear_pointer (&self->explanation, lam_explanation_free);
@@ -858,8 +964,28 @@ lam_explainer_set_result (LamExplainer *self, LamEvaluationResult *result)
   self->unsupported = check_supported (result);
   if (self->unsupported != NULL)
     return;
-  index_start (self);
-  map_start (self);
+  g_autofree char *key = result_key (result);
+  Cached *cached = cache_take (self, key);
+  if (cached != NULL && cached->index != NULL) {
+    self->index = g_steal_pointer (&cached->index);
+    set_index_progress (self, 1);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INDEX_READY]);
+    g_signal_emit (self, signals[INDEX_READY], 0);
+  } else {
+    index_start (self);
+  }
+  if (cached != NULL && cached->map_coords != NULL) {
+    self->map_coords = g_steal_pointer (&cached->map_coords);
+    self->map_n = cached->map_n;
+    g_clear_pointer (&self->map_axes, lam_feature_map_axes_free);
+    self->map_axes = g_steal_pointer (&cached->map_axes);
+    self->map_ready = TRUE;
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAP_READY]);
+    g_signal_emit (self, signals[MAP_READY], 0);
+  } else {
+    map_start (self);
+  }
+  g_clear_pointer (&cached, cached_free);
 }
 
 LamEvaluationResult *
@@ -883,6 +1009,7 @@ on_dataset_changed (LamExplainer *self)
 {
   if (self->train != NULL)
     g_clear_pointer (&self->train, train_copy_release);
+  cache_clear_indices (self);
   new_index_generation (self);
   drop_index (self);
   if (self->result == NULL || self->unsupported != NULL)
@@ -925,6 +1052,7 @@ lam_explainer_finalize (GObject *object)
   g_free (self->map_coords);
   g_clear_pointer (&self->map_axes, lam_feature_map_axes_free);
   g_clear_error (&self->map_error);
+  g_queue_clear_full (&self->cache, (GDestroyNotify) cached_free);
   clear_single (self);
   G_OBJECT_CLASS (lam_explainer_parent_class)->finalize (object);
 }
