@@ -295,6 +295,8 @@ test_explain (void)
   g_assert_true (maps_differ (direct1, direct2));
 
   /* Let the index and map workers end before the session goes. */
+  lam_explainer_ensure_index (explainer);
+  lam_explainer_ensure_map (explainer);
   g_assert_true (lam_test_iterate_until (index_ready, explainer, 60000));
   g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
   g_clear_object (&explainer);
@@ -322,6 +324,8 @@ test_grad_cam (void)
                    lam_explainer_map_is_blank (direct, 0));
   g_test_message ("Grad-CAM of the small CNN %s blank",
                   lam_explainer_map_is_blank (got, 0) ? "is" : "is not");
+  lam_explainer_ensure_index (explainer);
+  lam_explainer_ensure_map (explainer);
   g_assert_true (lam_test_iterate_until (index_ready, explainer, 60000));
   g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
   g_clear_object (&explainer);
@@ -422,7 +426,11 @@ test_nearest_and_map (void)
   /* A bar is most like the training bars of its own class. */
   g_assert_cmpint (labels[0], ==, r->dataset->labels[11]);
 
-  /* The map. */
+  /* The map, made only when asked for. */
+  g_assert_false (lam_explainer_get_map_ready (explainer));
+  lam_test_settle (200);
+  g_assert_false (lam_explainer_get_map_ready (explainer));
+  lam_explainer_ensure_map (explainer);
   g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
   g_assert_no_error (lam_explainer_get_map_error (explainer));
   int n = 0;
@@ -460,6 +468,8 @@ test_nearest_and_map (void)
   g_assert_false (lam_explainer_get_index_ready (explainer));
   g_assert_false (lam_explainer_get_map_ready (explainer));
   g_assert_null (lam_explainer_get_map_coords (explainer, NULL));
+  lam_explainer_ensure_index (explainer);
+  lam_explainer_ensure_map (explainer);
   g_assert_true (lam_test_iterate_until (index_ready, explainer, 60000));
   g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
   g_assert_cmpuint (watch.n_ready, ==, 2);
@@ -608,6 +618,8 @@ index_while_ticking (LamExplainer *explainer, LamEvaluationResult *result, gint6
   lam_test_settle (50);
   gint64 start = g_get_monotonic_time ();
   lam_explainer_set_result (explainer, result);
+  lam_explainer_ensure_index (explainer);
+  lam_explainer_ensure_map (explainer);
   g_assert_true (lam_test_iterate_until (index_ready, explainer, 600000));
   double seconds = (g_get_monotonic_time () - start) / 1e6;
   g_assert_no_error (lam_explainer_get_index_error (explainer));
@@ -633,11 +645,14 @@ test_no_stall (void)
                   lam_session_get_train_set (session)->n, seconds, max_gap / 1e3);
   g_assert_cmpint (max_gap, <, 200000);
 
-  /* Another dataset opened: the index is built again on its images. */
+  /* Another dataset opened: the index is built again on its images, when
+   * next asked for. */
   g_autofree char *small = lam_test_write_bars_dataset (200, N_CLASSES);
   lam_session_load_dataset_async (session, small, NULL, on_loaded, NULL);
   g_assert_true (lam_test_iterate_until (dataset_loaded, session, 60000));
   lam_test_settle (100);
+  g_assert_false (lam_explainer_get_index_ready (explainer));
+  lam_explainer_ensure_index (explainer);
   g_assert_true (lam_test_iterate_until (index_ready, explainer, 60000));
   g_assert_true (lam_explainer_get_index_ready (explainer));
   g_autofree float *input = prepare (result, 0);

@@ -820,6 +820,8 @@ sync_explainer (LamEvaluatePage *self)
   lam_explainer_set_result (self->explainer, result);
   lam_explain_panel_refresh (self->detail_explain);
   lam_explain_panel_refresh (self->draw_explain);
+  if (gtk_widget_get_mapped (GTK_WIDGET (self->map_view)))
+    lam_explainer_ensure_map (self->explainer);
 }
 
 static void
@@ -975,6 +977,9 @@ lam_evaluate_page_constructed (GObject *object)
                             self);
   g_signal_connect_object (self->explainer, "map-ready", G_CALLBACK (update_map), self,
                            G_CONNECT_SWAPPED);
+  /* The map is a pass over every test image: made when its tab shows. */
+  g_signal_connect_object (self->map_view, "map", G_CALLBACK (lam_explainer_ensure_map),
+                           self->explainer, G_CONNECT_SWAPPED);
   update_map (self);
 
   /* One slider over the epochs for every tab: the time machine. */

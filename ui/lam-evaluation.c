@@ -117,6 +117,7 @@ typedef struct
   int epoch;
   guint run;
   gboolean rewound;
+  gboolean kept; /* answered by a kept result itself */
 } Job;
 
 static void
@@ -219,6 +220,60 @@ job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
     g_task_return_pointer (task, result, (GDestroyNotify) lam_evaluation_result_unref);
 }
 
+/* Results kept */
+
+/* The results of the last weights evaluated are kept (within
+ * KEPT_RESULTS_BYTES), so that the epoch slider going back to an epoch
+ * shows it again at once. A result is found by everything it was computed
+ * from: the test images, the model, the weights and their normalisation. */
+#define KEPT_RESULTS 12
+#define KEPT_RESULTS_BYTES ((gsize) 96 << 20)
+
+static gsize
+result_bytes (const LamEvaluationResult *result)
+{
+  gsize per_image = sizeof (float) * (result->n_outputs + 2) + sizeof (gint32);
+  return sizeof (float) * result->n_params + per_image * result->n_images;
+}
+
+static gboolean
+result_answers (const LamEvaluationResult *result, const Job *job)
+{
+  if (result->dataset != job->dataset || result->run != job->run || result->epoch != job->epoch ||
+      result->n_params != job->n_params || memcmp (result->mean, job->mean, sizeof job->mean) != 0 ||
+      memcmp (result->std, job->std, sizeof job->std) != 0 ||
+      memcmp (result->params, job->params, sizeof (float) * job->n_params) != 0)
+    return FALSE;
+  g_autofree char *a = lam_model_spec_to_text (result->spec);
+  g_autofree char *b = lam_model_spec_to_text (job->spec);
+  return g_str_equal (a, b);
+}
+
+/* The same scores, said of the newest weights or of an earlier epoch. */
+static LamEvaluationResult *
+result_copy_as (const LamEvaluationResult *src, gboolean rewound)
+{
+  LamEvaluationResult *result = g_atomic_rc_box_new0 (LamEvaluationResult);
+  *result = *src;
+  result->rewound = rewound;
+  result->dataset = g_atomic_rc_box_acquire ((LamDataset *) src->dataset);
+  result->spec = lam_model_spec_copy (src->spec);
+  result->plan = lam_model_plan_new (result->spec, NULL);
+  result->params = g_memdup2 (src->params, sizeof (float) * src->n_params);
+  gsize n = (gsize) src->n_images;
+  result->probabilities = g_memdup2 (src->probabilities, sizeof (float) * n * src->n_outputs);
+  result->predicted = g_memdup2 (src->predicted, sizeof (gint32) * n);
+  result->confidence = g_memdup2 (src->confidence, sizeof (float) * n);
+  result->loss = g_memdup2 (src->loss, sizeof (float) * n);
+  result->confusion = lam_confusion_new (src->confusion->n_classes);
+  memcpy (result->confusion->counts, src->confusion->counts,
+          sizeof (guint64) * src->confusion->n_classes * src->confusion->n_classes);
+  result->confusion->total = src->confusion->total;
+  result->class_accuracy =
+    g_memdup2 (src->class_accuracy, sizeof (double) * MAX (src->dataset->n_classes, 1));
+  return result;
+}
+
 /* The object */
 
 typedef struct
@@ -244,6 +299,7 @@ struct _LamEvaluation
   guint serial;            /* of the newest request; older results are stale */
   GCancellable *cancellable; /* owned: the newest worker's */
   gboolean busy;
+  GPtrArray *kept; /* of LamEvaluationResult, oldest first */
 
   LamEvaluationResult *result; /* owned reference, NULL before the first */
   GError *error;               /* owned, NULL when the newest weights were evaluated */
@@ -332,6 +388,19 @@ record_history (LamEvaluation *self, LamEvaluationResult *result)
 }
 
 static void
+keep_result (LamEvaluation *self, LamEvaluationResult *result)
+{
+  g_ptr_array_add (self->kept, lam_evaluation_result_ref (result));
+  gsize total = 0;
+  for (guint i = 0; i < self->kept->len; i++)
+    total += result_bytes (g_ptr_array_index (self->kept, i));
+  while (self->kept->len > 1 && (self->kept->len > KEPT_RESULTS || total > KEPT_RESULTS_BYTES)) {
+    total -= result_bytes (g_ptr_array_index (self->kept, 0));
+    g_ptr_array_remove_index (self->kept, 0);
+  }
+}
+
+static void
 job_done (GObject *source, GAsyncResult *async_result, gpointer user_data)
 {
   LamEvaluation *self = LAM_EVALUATION (source);
@@ -350,6 +419,8 @@ job_done (GObject *source, GAsyncResult *async_result, gpointer user_data)
     /* An earlier epoch looked at again is history already. */
     if (!result->rewound)
       record_history (self, result);
+    if (!job->kept)
+      keep_result (self, result);
     self->result = g_steal_pointer (&result);
   } else {
     self->error = g_steal_pointer (&error);
@@ -435,6 +506,29 @@ schedule (LamEvaluation *self)
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_set_name (task, "[lamina] evaluate");
   set_busy (self, TRUE);
+  /* Answered from the main loop's next turn, as a worker's answer comes:
+   * whoever publishes weights finishes saying what they are first. The
+   * same result said of the newest weights or of an earlier epoch is a
+   * copy, kept in its turn. */
+  LamEvaluationResult *same = NULL;
+  for (guint i = self->kept->len; i-- > 0 && same == NULL;) {
+    LamEvaluationResult *kept = g_ptr_array_index (self->kept, i);
+    if (kept->rewound == job->rewound && result_answers (kept, job)) {
+      same = kept;
+      job->kept = TRUE;
+      g_ptr_array_add (self->kept, g_ptr_array_steal_index (self->kept, i));
+    }
+  }
+  for (guint i = self->kept->len; i-- > 0 && same == NULL;) {
+    LamEvaluationResult *kept = g_ptr_array_index (self->kept, i);
+    if (result_answers (kept, job))
+      same = result_copy_as (kept, job->rewound);
+  }
+  if (same != NULL) {
+    g_task_return_pointer (task, job->kept ? lam_evaluation_result_ref (same) : same,
+                           (GDestroyNotify) lam_evaluation_result_unref);
+    return;
+  }
   g_task_run_in_thread (task, job_thread);
 }
 
@@ -442,6 +536,7 @@ static void
 on_dataset_changed (LamEvaluation *self)
 {
   g_clear_pointer (&self->test_copy, dataset_release);
+  g_ptr_array_set_size (self->kept, 0);
   /* Other images: the old history says nothing about them. */
   reset_history (self, self->history_run);
   schedule (self);
@@ -489,6 +584,7 @@ lam_evaluation_finalize (GObject *object)
   g_clear_pointer (&self->test_copy, dataset_release);
   g_clear_pointer (&self->history, g_ptr_array_unref);
   g_clear_pointer (&self->restored, g_ptr_array_unref);
+  g_clear_pointer (&self->kept, g_ptr_array_unref);
   g_clear_error (&self->error);
   G_OBJECT_CLASS (lam_evaluation_parent_class)->finalize (object);
 }
@@ -554,6 +650,7 @@ static void
 lam_evaluation_init (LamEvaluation *self)
 {
   self->history = g_ptr_array_new_with_free_func ((GDestroyNotify) history_entry_free);
+  self->kept = g_ptr_array_new_with_free_func ((GDestroyNotify) lam_evaluation_result_unref);
 }
 
 LamEvaluation *

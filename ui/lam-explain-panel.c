@@ -298,6 +298,15 @@ on_class_changed (LamExplainPanel *self)
   ask (self);
 }
 
+/* An image given while the panel was hidden (another tab shown, the
+ * slider moved meanwhile) is explained when the panel shows. */
+static void
+on_mapped (LamExplainPanel *self)
+{
+  if (!self->asked)
+    ask (self);
+}
+
 /* Public */
 
 void
@@ -434,6 +443,7 @@ lam_explain_panel_init (LamExplainPanel *self)
   self->method = LAM_EXPLAIN_GRADIENT;
   self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
+  g_signal_connect (self, "map", G_CALLBACK (on_mapped), NULL);
   GtkBox *box = GTK_BOX (self->box);
 
   gtk_box_append (box, heading (_("Why it said that"), "saliency"));

@@ -380,6 +380,7 @@ struct _LamExplainer
   /* The same for the index, which another training set makes stale too. */
   guint index_generation;
   GCancellable *index_cancellable; /* owned */
+  gboolean index_running; /* a build of this generation's index runs */
 
   /* One image. */
   guint explain_serial;
@@ -397,6 +398,7 @@ struct _LamExplainer
 
   /* The map. */
   gboolean map_ready;
+  gboolean map_running; /* a map of this generation runs */
   float *map_coords; /* owned, map_n × 2 */
   int map_n;
   LamFeatureMapAxes *map_axes; /* owned: the newest frame's, kept across results */
@@ -514,6 +516,7 @@ static void
 new_index_generation (LamExplainer *self)
 {
   self->index_generation++;
+  self->index_running = FALSE;
   renew_cancellable (&self->index_cancellable);
 }
 
@@ -522,6 +525,7 @@ static void
 new_generation (LamExplainer *self)
 {
   self->generation++;
+  self->map_running = FALSE;
   renew_cancellable (&self->cancellable);
   new_index_generation (self);
 }
@@ -669,6 +673,7 @@ index_done (GObject *source, GAsyncResult *async_result, gpointer user_data)
     g_clear_pointer (&index, lam_feature_index_free);
     return;
   }
+  self->index_running = FALSE;
   g_clear_pointer (&self->index, lam_feature_index_free);
   g_clear_error (&self->index_error);
   self->index = index;
@@ -706,7 +711,18 @@ index_start (LamExplainer *self)
   g_autoptr (GTask) task = g_task_new (self, self->index_cancellable, index_done, NULL);
   g_task_set_source_tag (task, index_start);
   g_task_set_task_data (task, job, (GDestroyNotify) index_job_free);
+  self->index_running = TRUE;
   g_task_run_in_thread (task, index_thread);
+}
+
+void
+lam_explainer_ensure_index (LamExplainer *self)
+{
+  g_return_if_fail (LAM_IS_EXPLAINER (self));
+  if (self->result == NULL || self->unsupported != NULL || self->index != NULL ||
+      self->index_error != NULL || self->index_running)
+    return;
+  index_start (self);
 }
 
 double
@@ -772,6 +788,7 @@ lam_explainer_nearest (LamExplainer *self, const float *normalised_input, int k,
     return -1;
   }
   if (self->index == NULL) {
+    lam_explainer_ensure_index (self);
     if (self->index_error != NULL)
       g_propagate_error (error, g_error_copy (self->index_error));
     else
@@ -809,6 +826,7 @@ map_done (GObject *source, GAsyncResult *async_result, gpointer user_data)
     g_clear_pointer (&answer, map_answer_free);
     return;
   }
+  self->map_running = FALSE;
   g_clear_error (&self->map_error);
   if (answer != NULL) {
     g_clear_pointer (&self->map_axes, lam_feature_map_axes_free);
@@ -835,7 +853,18 @@ map_start (LamExplainer *self)
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, map_done, NULL);
   g_task_set_source_tag (task, map_start);
   g_task_set_task_data (task, job, (GDestroyNotify) map_job_free);
+  self->map_running = TRUE;
   g_task_run_in_thread (task, map_thread);
+}
+
+void
+lam_explainer_ensure_map (LamExplainer *self)
+{
+  g_return_if_fail (LAM_IS_EXPLAINER (self));
+  if (self->result == NULL || self->unsupported != NULL || self->map_ready ||
+      self->map_error != NULL || self->map_running)
+    return;
+  map_start (self);
 }
 
 gboolean
@@ -971,8 +1000,6 @@ lam_explainer_set_result (LamExplainer *self, LamEvaluationResult *result)
     set_index_progress (self, 1);
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INDEX_READY]);
     g_signal_emit (self, signals[INDEX_READY], 0);
-  } else {
-    index_start (self);
   }
   if (cached != NULL && cached->map_coords != NULL) {
     self->map_coords = g_steal_pointer (&cached->map_coords);
@@ -982,8 +1009,6 @@ lam_explainer_set_result (LamExplainer *self, LamEvaluationResult *result)
     self->map_ready = TRUE;
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAP_READY]);
     g_signal_emit (self, signals[MAP_READY], 0);
-  } else {
-    map_start (self);
   }
   g_clear_pointer (&cached, cached_free);
 }
@@ -1003,7 +1028,8 @@ lam_explainer_get_unsupported (LamExplainer *self)
 }
 
 /* Indices into the old training images mean nothing in the new ones: the
- * index is built again (the map, of the result's own test images, stays). */
+ * index is built again when next asked for (the map, of the result's own
+ * test images, stays). */
 static void
 on_dataset_changed (LamExplainer *self)
 {
@@ -1012,9 +1038,6 @@ on_dataset_changed (LamExplainer *self)
   cache_clear_indices (self);
   new_index_generation (self);
   drop_index (self);
-  if (self->result == NULL || self->unsupported != NULL)
-    return;
-  index_start (self);
 }
 
 /* ---- GObject ---- */

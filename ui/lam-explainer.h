@@ -100,6 +100,10 @@ guint lam_explainer_get_n_explain_runs (LamExplainer *self);
  * index that failed to build leaves index-ready FALSE and its error in
  * get_index_error. */
 double lam_explainer_get_index_progress (LamExplainer *self);
+/* The index is built when first asked for (lam_explainer_nearest asks):
+ * a pass over every training image is not made for a result nobody
+ * searches. Starts the build unless it is done, failed or running. */
+void lam_explainer_ensure_index (LamExplainer *self);
 gboolean lam_explainer_get_index_ready (LamExplainer *self);
 const GError *lam_explainer_get_index_error (LamExplainer *self);
 
@@ -116,6 +120,9 @@ int lam_explainer_nearest (LamExplainer *self, const float *normalised_input, in
 
 /* ---- the map ---- */
 
+/* The map is made when the page showing it asks: starts it unless it is
+ * ready, failed or running. */
+void lam_explainer_ensure_map (LamExplainer *self);
 /* TRUE once the current result's map is computed (signal "map-ready"). */
 gboolean lam_explainer_get_map_ready (LamExplainer *self);
 /* Why the map could not be made, or NULL. */
