@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "lam-cli.h"
+#include "lam-scaling-chart.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
 #include "lam-predict.h"
@@ -316,12 +317,16 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
 }
 
 /* Epoch seconds of flatten,linear:H,relu,linear:10 over batch sizes and
- * widths. */
+ * widths, as a table and as a chart with each width's floating-point limit
+ * at the machine's sgemm peak. */
 static int
-run_scaling (const LamDataset *train, LamBackend *backend, gboolean json, int epochs)
+run_scaling (const LamDataset *train, LamBackend *backend, gboolean json, int epochs,
+             int n_threads, const char *chart_path)
 {
   static const int batches[] = { 16, 32, 64, 128, 256, 512 };
   static const int widths[] = { 64, 128, 256, 512, 1024, 2048 };
+  double seconds[G_N_ELEMENTS (widths) * G_N_ELEMENTS (batches)];
+  double epoch_flops[G_N_ELEMENTS (widths)];
 
   if (!json) {
     g_print ("\nEpoch seconds of flatten,linear:H,relu,linear:10 (cross-entropy, Adam lr 0.001), "
@@ -345,6 +350,8 @@ run_scaling (const LamDataset *train, LamBackend *backend, gboolean json, int ep
         return LAM_EXIT_FAILED;
       }
       last_gflops = result.gflops;
+      seconds[wi * G_N_ELEMENTS (batches) + b] = result.mean_epoch_seconds;
+      epoch_flops[wi] = result.gflops * 1e9 * result.mean_epoch_seconds;
       if (json)
         g_print ("{\"scaling\": true, \"width\": %d, \"batch_size\": %d, \"epoch_seconds\": %.4f, "
                  "\"gflops\": %.2f}\n",
@@ -356,6 +363,26 @@ run_scaling (const LamDataset *train, LamBackend *backend, gboolean json, int ep
     if (!json)
       g_print ("   (%.0f)\n", last_gflops);
   }
+
+  double peak = measure_sgemm_peak (n_threads);
+  g_autofree char *title = g_strdup_printf (
+    "Epoch seconds of flatten,linear:H,relu,linear:10 on %d images (%s)", train->n,
+    backend->device_name);
+  /* The limit drawn is the CPU's: a GPU's would need its own peak. */
+  gboolean cpu = !g_str_equal (backend->name, "cuda");
+  LamScalingChart chart = { G_N_ELEMENTS (widths), G_N_ELEMENTS (batches), widths, batches,
+                            seconds, epoch_flops, cpu ? peak : 0, title };
+  g_autoptr (GError) error = NULL;
+  if (!lam_scaling_chart_write (&chart, chart_path, &error)) {
+    lam_cli_print_error ("bench", error);
+    return LAM_EXIT_IO;
+  }
+  if (json)
+    g_print ("{\"scaling_chart\": \"%s\", \"sgemm_peak_gflops\": %.2f}\n", chart_path, peak);
+  else
+    g_print ("\nChart: %s (dashed: each width's epoch at the sgemm peak, %.1f GFLOP/s with %d "
+             "thread%s)\n",
+             chart_path, peak, n_threads, n_threads == 1 ? "" : "s");
   return LAM_EXIT_OK;
 }
 
@@ -366,6 +393,7 @@ lam_cli_bench (int argc, char **argv)
   g_autofree char *device = NULL;
   g_autofree char *epochs_text = NULL;
   g_autofree char *threads_text = NULL;
+  g_autofree char *chart_path = NULL;
   g_auto (GStrv) names = NULL;
   gboolean json = FALSE, scaling = FALSE, latency = FALSE;
 
@@ -381,7 +409,10 @@ lam_cli_bench (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_STRING, &threads_text,
       "CPU threads (default: OpenBLAS's count, the cores available)", "N" },
     { "scaling", 0, 0, G_OPTION_ARG_NONE, &scaling,
-      "Instead, time a one-hidden-layer MLP over batch sizes 16-512 and widths 64-2048", NULL },
+      "Instead, time a one-hidden-layer MLP over batch sizes 16-512 and widths 64-2048, and "
+      "draw it (--chart)", NULL },
+    { "chart", 0, 0, G_OPTION_ARG_FILENAME, &chart_path,
+      "With --scaling: the chart's file, .png or .svg (default lamina-scaling.png)", "FILE" },
     { "latency", 0, 0, G_OPTION_ARG_NONE, &latency,
       "Instead, time the waits a person feels in the window (needs a display)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per workload", NULL },
@@ -405,6 +436,16 @@ lam_cli_bench (int argc, char **argv)
 
   if (latency)
     return lam_cli_bench_latency (data_dir, json);
+  if (chart_path != NULL && !scaling) {
+    g_printerr ("lamina bench: --chart draws --scaling's table; add --scaling\n");
+    return LAM_EXIT_USAGE;
+  }
+  /* Said before the minutes of training, not after. */
+  if (chart_path != NULL && !g_str_has_suffix (chart_path, ".png") &&
+      !g_str_has_suffix (chart_path, ".svg")) {
+    g_printerr ("lamina bench: --chart: %s: the chart is written as .png or .svg\n", chart_path);
+    return LAM_EXIT_USAGE;
+  }
 
   gint64 epochs = 1, threads = 0;
   if ((epochs_text != NULL && !lam_cli_parse_int ("--epochs", epochs_text, 1, 1000, &epochs,
@@ -475,7 +516,8 @@ lam_cli_bench (int argc, char **argv)
 
   int status = LAM_EXIT_OK;
   if (scaling) {
-    status = run_scaling (train, backend, json, (int) epochs);
+    status = run_scaling (train, backend, json, (int) epochs, n_threads,
+                          chart_path != NULL ? chart_path : "lamina-scaling.png");
     lam_backend_free (backend);
     return status;
   }

@@ -896,6 +896,41 @@ test_playground (void)
   g_free (result.err);
 }
 
+/* lamina bench --scaling times every width and batch size and draws them;
+ * a chart it cannot write is refused before any training. */
+static void
+test_bench_scaling_chart (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (120, 3);
+  g_autofree char *chart = g_build_filename (dir, "scaling.svg", NULL);
+  Result r = run_lamina ("bench", "--scaling", "--data", dir, "--chart", chart, "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_auto (GStrv) lines = g_strsplit (g_strstrip (r.out), "\n", -1);
+  guint n_points = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], "\"scaling\": true") != NULL) {
+      g_autoptr (JsonNode) node = json_from_string (lines[i], NULL);
+      g_assert_nonnull (node);
+      JsonObject *object = json_node_get_object (node);
+      g_assert_cmpfloat (json_object_get_double_member (object, "epoch_seconds"), >, 0);
+      n_points++;
+    }
+  g_assert_cmpuint (n_points, ==, 36);
+  g_assert_nonnull (strstr (r.out, "\"scaling_chart\""));
+  g_autofree char *svg = NULL;
+  g_assert_true (g_file_get_contents (chart, &svg, NULL, NULL));
+  g_assert_nonnull (strstr (svg, "<svg"));
+  result_clear (&r);
+
+  r = run_lamina ("bench", "--scaling", "--data", dir, "--chart", "scaling.jpeg", NULL);
+  assert_exit (r, 2, "scaling.jpeg: the chart is written as .png or .svg");
+  result_clear (&r);
+  r = run_lamina ("bench", "--data", dir, "--chart", "scaling.png", NULL);
+  assert_exit (r, 2, "add --scaling");
+  result_clear (&r);
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -915,5 +950,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/table/info", test_table_info);
   g_test_add_func ("/cli/table/refusals", test_table_refusals);
   g_test_add_func ("/cli/playground", test_playground);
+  g_test_add_func ("/cli/bench/scaling-chart", test_bench_scaling_chart);
   return g_test_run ();
 }
