@@ -366,12 +366,11 @@ run_scaling (const LamDataset *train, LamBackend *backend, gboolean json, int ep
 
   double peak = measure_sgemm_peak (n_threads);
   g_autofree char *title = g_strdup_printf (
-    "Epoch seconds of flatten,linear:H,relu,linear:10 on %d images (%s)", train->n,
-    backend->device_name);
+    "Epoch seconds of flatten,linear:H,relu,linear:10 on %d images", train->n);
   /* The limit drawn is the CPU's: a GPU's would need its own peak. */
   gboolean cpu = !g_str_equal (backend->name, "cuda");
   LamScalingChart chart = { G_N_ELEMENTS (widths), G_N_ELEMENTS (batches), widths, batches,
-                            seconds, epoch_flops, cpu ? peak : 0, title };
+                            seconds, epoch_flops, cpu ? peak : 0, title, backend->device_name };
   g_autoptr (GError) error = NULL;
   if (!lam_scaling_chart_write (&chart, chart_path, &error)) {
     lam_cli_print_error ("bench", error);

@@ -142,7 +142,9 @@ draw (const LamScalingChart *chart, cairo_t *cr)
   show_text_at (cr, "seconds per epoch", 0, 0, 0.5, 0.5);
   cairo_restore (cr);
   cairo_set_font_size (cr, 15);
-  show_text_at (cr, chart->title != NULL ? chart->title : "", MARGIN_LEFT, 22, 0, 0.5);
+  show_text_at (cr, chart->title != NULL ? chart->title : "", MARGIN_LEFT, 16, 0, 0.5);
+  cairo_set_font_size (cr, 11);
+  show_text_at (cr, chart->subtitle != NULL ? chart->subtitle : "", MARGIN_LEFT, 38, 0, 0.5);
 
   /* The lines, clipped to the plot; limits dashed. */
   cairo_save (cr);

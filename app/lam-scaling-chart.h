@@ -19,6 +19,7 @@ typedef struct
   const double *epoch_flops; /* n_widths: one epoch's FLOPs (the same at every batch size) */
   double peak_gflops;        /* the sgemm peak; <= 0 draws no limit */
   const char *title;
+  const char *subtitle; /* the device, in smaller type; may be NULL */
 } LamScalingChart;
 
 #define LAM_SCALING_CHART_WIDTH 960

@@ -21,7 +21,7 @@ static LamScalingChart
 chart_of (void)
 {
   return (LamScalingChart) { G_N_ELEMENTS (widths), G_N_ELEMENTS (batches), widths, batches,
-                             seconds, epoch_flops, 100, "test" };
+                             seconds, epoch_flops, 100, "test", "a device" };
 }
 
 /* The RGB of a pixel of a PNG surface, 0..1. */
