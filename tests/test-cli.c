@@ -931,6 +931,72 @@ test_bench_scaling_chart (void)
   lam_test_remove_tree (dir);
 }
 
+/* The CIFAR-10 workload: timed on the batches asked for, on the CIFAR-10
+ * folder given or on synthetic images of its format (said), refused on
+ * images of another shape. */
+static void
+test_bench_cifar (void)
+{
+  g_autofree char *bars = lam_test_write_bars_dataset (60, 3);
+  g_autofree char *cifar = g_dir_make_tmp ("lamina-cifar-XXXXXX", NULL);
+  g_autoptr (GByteArray) records = g_byte_array_new ();
+  for (int i = 0; i < 130; i++) {
+    guint8 record[1 + 3072];
+    record[0] = (guint8) (i % 10);
+    for (int p = 0; p < 3072; p++)
+      record[1 + p] = (guint8) ((p * 7 + i * 13) % 256);
+    g_byte_array_append (records, record, sizeof record);
+  }
+  g_autofree char *batch = g_build_filename (cifar, "data_batch_1.bin", NULL);
+  g_assert_true (g_file_set_contents (batch, (const char *) records->data, records->len, NULL));
+
+  Result r = run_lamina ("bench", "--workload", "cifar10-cnn", "--data", bars, "--cifar", cifar,
+                         "--batches", "1", "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (JsonNode) node = NULL;
+  g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && node == NULL; i++)
+    if (g_str_has_prefix (lines[i], "{\"workload\""))
+      node = json_from_string (lines[i], NULL);
+  g_assert_nonnull (node);
+  JsonObject *object = json_node_get_object (node);
+  g_assert_cmpstr (json_object_get_string_member (object, "workload"), ==, "cifar10-cnn");
+  g_assert_cmpint (json_object_get_int_member (object, "timed_batches"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (object, "batch_size"), ==, 128);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (object, "data"), "CIFAR-10 from"));
+  g_assert_true (json_node_is_null (json_object_get_member (object, "test_accuracy")));
+  g_assert_cmpfloat (json_object_get_double_member (object, "gflops"), >, 0);
+  g_assert_nonnull (strstr (json_object_get_string_member (object, "model"), "conv2d:256"));
+  result_clear (&r);
+
+  /* Not enough images for the batches asked for; images of another shape. */
+  r = run_lamina ("bench", "--workload", "cifar10-cnn", "--data", bars, "--cifar", cifar,
+                  "--batches", "2", NULL);
+  assert_exit (r, 1, "fewer than the 256 the batches asked for take");
+  result_clear (&r);
+  r = run_lamina ("bench", "--workload", "cifar10-cnn", "--data", bars, "--cifar", bars, NULL);
+  assert_exit (r, 1, "needs 3×32×32 images");
+  result_clear (&r);
+
+  /* No CIFAR-10 where Download keeps it: synthetic images, said so. */
+  g_autofree char *empty = g_dir_make_tmp ("lamina-xdg-XXXXXX", NULL);
+  g_autofree char *old = g_strdup (g_getenv ("XDG_DATA_HOME"));
+  g_setenv ("XDG_DATA_HOME", empty, TRUE);
+  r = run_lamina ("bench", "--workload", "cifar10-cnn", "--data", bars, "--batches", "1", NULL);
+  if (old != NULL)
+    g_setenv ("XDG_DATA_HOME", old, TRUE);
+  else
+    g_unsetenv ("XDG_DATA_HOME");
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "synthetic CIFAR-format images"));
+  g_assert_nonnull (strstr (r.out, "timed on 1 batch (128 images), not a whole epoch"));
+  result_clear (&r);
+
+  lam_test_remove_tree (empty);
+  lam_test_remove_tree (cifar);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -951,5 +1017,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/table/refusals", test_table_refusals);
   g_test_add_func ("/cli/playground", test_playground);
   g_test_add_func ("/cli/bench/scaling-chart", test_bench_scaling_chart);
+  g_test_add_func ("/cli/bench/cifar", test_bench_cifar);
   return g_test_run ();
 }
