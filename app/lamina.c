@@ -610,8 +610,10 @@ looks_like_file (const char *arg)
 
 /* Without a GPU driver (no DRI render node: a virtual machine, a remote
  * desktop) GTK's GL renderer runs on a software rasteriser, which draws
- * this window's frames two to three times slower than Cairo does (lamina
- * bench --latency). GSK_RENDERER, when set, still decides. */
+ * this window's frames two to three times slower than Cairo does, and
+ * merely probing GL (loading Mesa and LLVM) adds about 170 ms to the start
+ * (lamina bench --latency). GSK_RENDERER, when set, still decides; so
+ * does GDK_DEBUG. Nothing in the window draws with GL itself. */
 static void
 prefer_cairo_without_gpu (void)
 {
@@ -623,6 +625,7 @@ prefer_cairo_without_gpu (void)
     if (g_str_has_prefix (name, "renderD"))
       return;
   g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  g_setenv ("GDK_DEBUG", "gl-disable", FALSE);
 }
 
 int
