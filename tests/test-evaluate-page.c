@@ -661,6 +661,18 @@ test_why (void)
   g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
   lam_test_settle (300);
   LamFeatureMapView *view = lam_evaluate_page_get_map_view (page);
+  /* The map is made when its tab shows; the drawing made before it is
+   * placed on it then, where the explainer projects it. */
+  g_assert_false (lam_drawing_pad_is_empty (pad));
+  float marker[2], projected[2];
+  g_assert_true (lam_feature_map_view_get_marker (view, &marker[0], &marker[1]));
+  float pixels[LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE];
+  float drawn[LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE];
+  g_assert_true (lam_drawing_pad_get_input (pad, pixels));
+  lam_evaluation_normalize (lam_evaluate_page_get_evaluation (page), pixels, drawn);
+  g_assert_true (lam_explainer_project (explainer, drawn, projected, NULL));
+  g_assert_cmpfloat_with_epsilon (marker[0], projected[0], 1e-5);
+  g_assert_cmpfloat_with_epsilon (marker[1], projected[1], 1e-5);
   int n_points = 0;
   const float *coords = lam_explainer_get_map_coords (explainer, &n_points);
   g_assert_cmpint (n_points, ==, result->n_images);

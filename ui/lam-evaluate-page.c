@@ -646,6 +646,16 @@ takes_pad_input (LamEvaluationResult *result, char **why)
   return fits;
 }
 
+/* Where the drawing (normalised) lands on the map, once the map is made. */
+static void
+place_drawing (LamEvaluatePage *self, const float *input)
+{
+  float xy[2];
+  if (lam_explainer_get_map_ready (self->explainer) &&
+      lam_explainer_project (self->explainer, input, xy, NULL))
+    lam_feature_map_view_set_marker (self->map_view, TRUE, xy[0], xy[1], "your drawing");
+}
+
 static void
 classify_drawing (LamEvaluatePage *self)
 {
@@ -676,10 +686,7 @@ classify_drawing (LamEvaluatePage *self)
     shown[i] = (guint8) CLAMP (pixels[i] * 255.0f + 0.5f, 0, 255);
   lam_explain_panel_set_image (self->draw_explain, input, shown, 1, LAM_DRAWING_PAD_INPUT_SIZE,
                                LAM_DRAWING_PAD_INPUT_SIZE);
-  float xy[2];
-  if (lam_explainer_get_map_ready (self->explainer) &&
-      lam_explainer_project (self->explainer, input, xy, NULL))
-    lam_feature_map_view_set_marker (self->map_view, TRUE, xy[0], xy[1], "your drawing");
+  place_drawing (self, input);
   lam_probability_bars_set_probabilities (self->draw_bars, probs, -1);
   g_autofree char *guess = lam_probability_bars_dup_guess (self->draw_bars);
   gtk_label_set_text (self->draw_guess, guess);
@@ -766,6 +773,14 @@ update_map (LamEvaluatePage *self)
                       "mistake. Point at a dot to see it, click to open it, Shift+drag a loop "
                       "to pick dots for the gallery, scroll to zoom.");
   lam_feature_map_view_set_highlighted (self->map_view, self->detail_index);
+  /* The map is made when its tab shows: a drawing made before is placed
+   * now. */
+  float pixels[LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE];
+  float input[LAM_DRAWING_PAD_INPUT_SIZE * LAM_DRAWING_PAD_INPUT_SIZE];
+  if (takes_pad_input (result, NULL) && lam_drawing_pad_get_input (self->pad, pixels)) {
+    lam_evaluation_normalize (self->evaluation, pixels, input);
+    place_drawing (self, input);
+  }
 }
 
 static GdkTexture *

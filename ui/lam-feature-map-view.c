@@ -1506,6 +1506,17 @@ lam_feature_map_view_set_marker (LamFeatureMapView *self, gboolean shown, float 
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+gboolean
+lam_feature_map_view_get_marker (LamFeatureMapView *self, float *x, float *y)
+{
+  g_return_val_if_fail (LAM_IS_FEATURE_MAP_VIEW (self), FALSE);
+  if (x != NULL)
+    *x = (float) self->marker_x;
+  if (y != NULL)
+    *y = (float) self->marker_y;
+  return self->marker_shown;
+}
+
 void
 lam_feature_map_view_set_thumbnail_func (LamFeatureMapView *self,
                                          LamFeatureMapThumbnailFunc func, gpointer user_data,

@@ -57,6 +57,8 @@ const char *lam_feature_map_view_get_caption (LamFeatureMapView *self);
  * beside it (may be NULL): where the current drawing lands. */
 void lam_feature_map_view_set_marker (LamFeatureMapView *self, gboolean shown, float x, float y,
                                       const char *label);
+/* Whether the marker is shown, and where (x, y may be NULL). */
+gboolean lam_feature_map_view_get_marker (LamFeatureMapView *self, float *x, float *y);
 
 void lam_feature_map_view_set_thumbnail_func (LamFeatureMapView *self,
                                               LamFeatureMapThumbnailFunc func, gpointer user_data,
