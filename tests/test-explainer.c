@@ -382,6 +382,11 @@ test_nearest_and_map (void)
   g_clear_error (&error);
 
   lam_explainer_set_result (explainer, t.trained);
+  /* No pass over the training images until look-alikes are asked for. */
+  lam_test_settle (200);
+  g_assert_false (lam_explainer_get_index_ready (explainer));
+  g_assert_cmpfloat (lam_explainer_get_index_progress (explainer), ==, 0);
+  g_assert_cmpuint (watch.n_ready, ==, 0);
   g_assert_cmpint (lam_explainer_nearest (explainer, input, 5, indices, similarities, labels,
                                           &error), ==, -1);
   g_assert_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NOT_READY);
