@@ -209,6 +209,15 @@ test_matches_engine (void)
   g_assert_cmpuint (sum, ==, 10000);
   double accuracy = lam_evaluate_page_get_accuracy (page);
   g_assert_cmpfloat_with_epsilon ((double) diagonal / test->n, accuracy, 1e-9);
+  /* A class's tooltip, made when asked for, counts its row of the matrix. */
+  for (int c = 0; c < 10; c++) {
+    g_autofree char *tip = lam_evaluate_page_dup_class_tooltip (page, c);
+    g_autofree char *right = lam_ui_format_count (lam_confusion_get (confusion, c, c));
+    g_autofree char *want =
+      g_strdup_printf ("%s: %s of 1,000 test images recognised", test->class_names[c], right);
+    g_assert_cmpstr (tip, ==, want);
+  }
+  g_assert_null (lam_evaluate_page_dup_class_tooltip (page, 10));
 
   /* The engine's evaluation of the same weights on its own model. */
   g_autoptr (GError) error = NULL;

@@ -207,6 +207,22 @@ class_filter_model (LamEvaluatePage *self, const char *any)
   return G_LIST_MODEL (list);
 }
 
+/* A class's counts, asked for when the pointer rests on its row: setting
+ * thirty tooltips at every result cost more than all the rest of the
+ * summary. */
+static gboolean
+query_class_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
+                     gpointer data)
+{
+  LamEvaluatePage *self = data;
+  int c = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (widget), "lamina-class"));
+  g_autofree char *text = lam_evaluate_page_dup_class_tooltip (self, c);
+  if (text == NULL)
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 static void
 rebuild_class_grid (LamEvaluatePage *self)
 {
@@ -249,6 +265,12 @@ rebuild_class_grid (LamEvaluatePage *self)
     self->class_bars[c] = GTK_LEVEL_BAR (bar);
     self->class_percents[c] = GTK_LABEL (percent);
     self->class_names_labels[c] = name;
+    GtkWidget *row_widgets[] = { name, bar, percent };
+    for (guint k = 0; k < G_N_ELEMENTS (row_widgets); k++) {
+      g_object_set_data (G_OBJECT (row_widgets[k]), "lamina-class", GINT_TO_POINTER (c));
+      gtk_widget_set_has_tooltip (row_widgets[k], TRUE);
+      g_signal_connect (row_widgets[k], "query-tooltip", G_CALLBACK (query_class_tooltip), self);
+    }
   }
 }
 
@@ -327,20 +349,9 @@ update_summary (LamEvaluatePage *self, LamEvaluationResult *result)
 
   for (int c = 0; c < self->n_classes; c++) {
     double a = result->class_accuracy[c];
-    guint64 right = lam_confusion_get (result->confusion, c, c);
-    guint64 all = 0;
-    for (int p = 0; p < self->n_classes; p++)
-      all += lam_confusion_get (result->confusion, c, p);
     gtk_level_bar_set_value (self->class_bars[c], isnan (a) ? 0 : a);
     g_autofree char *percent = isnan (a) ? g_strdup ("–") : g_strdup_printf ("%.0f%%", 100 * a);
     gtk_label_set_text (self->class_percents[c], percent);
-    g_autofree char *right_text = lam_ui_format_count (right);
-    g_autofree char *all_text = lam_ui_format_count (all);
-    g_autofree char *tip = g_strdup_printf ("%s: %s of %s test images recognised",
-                                            self->class_names[c], right_text, all_text);
-    gtk_widget_set_tooltip_text (self->class_names_labels[c], tip);
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->class_bars[c]), tip);
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->class_percents[c]), tip);
   }
 }
 
@@ -1326,6 +1337,23 @@ lam_evaluate_page_get_detail_bars (LamEvaluatePage *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
   return self->detail_bars;
+}
+
+char *
+lam_evaluate_page_dup_class_tooltip (LamEvaluatePage *self, int klass)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  LamEvaluationResult *result = current_result (self);
+  if (result == NULL || klass < 0 || klass >= self->n_classes ||
+      klass >= result->confusion->n_classes)
+    return NULL;
+  guint64 all = 0;
+  for (int p = 0; p < result->confusion->n_classes; p++)
+    all += lam_confusion_get (result->confusion, klass, p);
+  g_autofree char *right_text = lam_ui_format_count (lam_confusion_get (result->confusion, klass, klass));
+  g_autofree char *all_text = lam_ui_format_count (all);
+  return g_strdup_printf ("%s: %s of %s test images recognised", self->class_names[klass],
+                          right_text, all_text);
 }
 
 const char *
