@@ -4,61 +4,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "lam-test-util.h"
-
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Result;
-
-static void
-result_clear (Result *result)
-{
-  g_clear_pointer (&result->out, g_free);
-  g_clear_pointer (&result->err, g_free);
-}
-
-static Result
-run_lamina (const char *first, ...)
-{
-  const char *binary = g_getenv ("LAMINA_BINARY");
-  g_assert_nonnull (binary);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) binary);
-  va_list args;
-  va_start (args, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  Result result = { 0 };
-  int wait_status = 0;
-  g_autoptr (GError) error = NULL;
-  g_auto (GStrv) env = g_get_environ ();
-  env = g_environ_unsetenv (env, "DISPLAY");
-  env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
-  g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &result.out,
-                &result.err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  result.status = WEXITSTATUS (wait_status);
-  return result;
-}
-
-static void
-check_exit (const Result *result, int code, const char *text_in_stderr)
-{
-  if (result->status != code)
-    g_test_message ("stdout: %s\nstderr: %s", result->out, result->err);
-  g_assert_cmpint (result->status, ==, code);
-  if (text_in_stderr != NULL && strstr (result->err, text_in_stderr) == NULL)
-    g_error ("expected \"%s\" in the error output, got: %s", text_in_stderr, result->err);
-}
 
 /* Three classes of 8×8 images: a bright row whose place is the class. */
 static void
@@ -106,11 +53,25 @@ prepare (void)
     { "flatten,linear:16,relu,linear:3", mlp_weights },
   };
   for (guint m = 0; m < G_N_ELEMENTS (models); m++) {
-    Result r = run_lamina ("train", "--data", data_dir, "--model", models[m][0], "--epochs", "3",
-                           "--batch-size", "20", "--lr", "0.01", "--device", "cpu", "--no-test",
-                           "--save", models[m][1], NULL);
-    check_exit (&r, 0, NULL);
-    result_clear (&r);
+    LamCliResult r = lam_test_run_lamina("train",
+                                         "--data",
+                                         data_dir,
+                                         "--model",
+                                         models[m][0],
+                                         "--epochs",
+                                         "3",
+                                         "--batch-size",
+                                         "20",
+                                         "--lr",
+                                         "0.01",
+                                         "--device",
+                                         "cpu",
+                                         "--no-test",
+                                         "--save",
+                                         models[m][1],
+                                         NULL);
+    lam_test_check_exit(&r, 0, NULL);
+    lam_cli_result_clear(&r);
   }
 }
 
@@ -200,29 +161,53 @@ test_explain_png_and_json (void)
   };
   for (guint m = 0; m < G_N_ELEMENTS (methods); m++) {
     g_unlink (png);
-    Result r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "7",
-                           "--method", methods[m][0], "-o", png, "--json", "--device", "cpu",
-                           NULL);
-    check_exit (&r, 0, NULL);
+    LamCliResult r = lam_test_run_lamina("explain",
+                                         "--load",
+                                         cnn_weights,
+                                         "--data",
+                                         data_dir,
+                                         "--index",
+                                         "7",
+                                         "--method",
+                                         methods[m][0],
+                                         "-o",
+                                         png,
+                                         "--json",
+                                         "--device",
+                                         "cpu",
+                                         NULL);
+    lam_test_check_exit(&r, 0, NULL);
     check_json (r.out, methods[m][1], 7);
     /* 8×8 scaled by 32: at least 256 pixels a side. */
     int width, height;
     png_size (png, &width, &height);
     g_assert_cmpint (width, ==, 256);
     g_assert_cmpint (height, ==, 256);
-    result_clear (&r);
+    lam_cli_result_clear(&r);
   }
 
   /* Human output, a chosen class, the training split. */
   g_unlink (png);
-  Result r = run_lamina ("explain", "--load", mlp_weights, "--data", data_dir, "--index", "3",
-                         "--class", "2", "--split", "train", "-o", png, NULL);
-  check_exit (&r, 0, NULL);
+  LamCliResult r = lam_test_run_lamina("explain",
+                                       "--load",
+                                       mlp_weights,
+                                       "--data",
+                                       data_dir,
+                                       "--index",
+                                       "3",
+                                       "--class",
+                                       "2",
+                                       "--split",
+                                       "train",
+                                       "-o",
+                                       png,
+                                       NULL);
+  lam_test_check_exit(&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "Top classes"));
   g_assert_nonnull (strstr (r.out, "Nearest training images"));
   g_assert_nonnull (strstr (r.out, "of class 2"));
   g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
-  result_clear (&r);
+  lam_cli_result_clear(&r);
 }
 
 static void
@@ -230,76 +215,126 @@ test_explain_refusals (void)
 {
   prepare ();
   g_autofree char *png = g_build_filename (data_dir, "bad.png", NULL);
-  Result r;
+  LamCliResult r;
 
-  r = run_lamina ("explain", "--data", data_dir, "--index", "1", "-o", png, NULL);
-  check_exit (&r, 2, "--load FILE is required");
-  result_clear (&r);
+  r = lam_test_run_lamina("explain", "--data", data_dir, "--index", "1", "-o", png, NULL);
+  lam_test_check_exit(&r, 2, "--load FILE is required");
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "-o", png, NULL);
-  check_exit (&r, 2, "--index N is required");
-  result_clear (&r);
+  r = lam_test_run_lamina("explain", "--load", cnn_weights, "--data", data_dir, "-o", png, NULL);
+  lam_test_check_exit(&r, 2, "--index N is required");
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1", NULL);
-  check_exit (&r, 2, "-o FILE.png is required");
-  result_clear (&r);
+  r =
+    lam_test_run_lamina("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1", NULL);
+  lam_test_check_exit(&r, 2, "-o FILE.png is required");
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "200", "-o",
-                  png, NULL);
-  check_exit (&r, 2, "--index 200: MNIST (test) has 200 images (0 to 199)");
-  result_clear (&r);
+  r = lam_test_run_lamina(
+    "explain", "--load", cnn_weights, "--data", data_dir, "--index", "200", "-o", png, NULL);
+  lam_test_check_exit(&r, 2, "--index 200: MNIST (test) has 200 images (0 to 199)");
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "-1", "-o",
-                  png, NULL);
-  check_exit (&r, 2, "--index: expected a whole number");
-  result_clear (&r);
+  r = lam_test_run_lamina(
+    "explain", "--load", cnn_weights, "--data", data_dir, "--index", "-1", "-o", png, NULL);
+  lam_test_check_exit(&r, 2, "--index: expected a whole number");
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
-                  "--method", "lime", "-o", png, NULL);
-  check_exit (&r, 2, "--method: expected saliency, gradient-x-input or gradcam, got \"lime\"");
-  result_clear (&r);
+  r = lam_test_run_lamina("explain",
+                          "--load",
+                          cnn_weights,
+                          "--data",
+                          data_dir,
+                          "--index",
+                          "1",
+                          "--method",
+                          "lime",
+                          "-o",
+                          png,
+                          NULL);
+  lam_test_check_exit(
+    &r, 2, "--method: expected saliency, gradient-x-input or gradcam, got \"lime\"");
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
-                  "--class", "3", "-o", png, NULL);
-  check_exit (&r, 2, "--class 3: the model has classes 0 to 2");
-  result_clear (&r);
+  r = lam_test_run_lamina("explain",
+                          "--load",
+                          cnn_weights,
+                          "--data",
+                          data_dir,
+                          "--index",
+                          "1",
+                          "--class",
+                          "3",
+                          "-o",
+                          png,
+                          NULL);
+  lam_test_check_exit(&r, 2, "--class 3: the model has classes 0 to 2");
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
-                  "--split", "validation", "-o", png, NULL);
-  check_exit (&r, 2, "--split: expected test or train");
-  result_clear (&r);
+  r = lam_test_run_lamina("explain",
+                          "--load",
+                          cnn_weights,
+                          "--data",
+                          data_dir,
+                          "--index",
+                          "1",
+                          "--split",
+                          "validation",
+                          "-o",
+                          png,
+                          NULL);
+  lam_test_check_exit(&r, 2, "--split: expected test or train");
+  lam_cli_result_clear(&r);
 
   /* Grad-CAM of a model without a convolution says what to use instead. */
-  r = run_lamina ("explain", "--load", mlp_weights, "--data", data_dir, "--index", "1",
-                  "--method", "gradcam", "-o", png, NULL);
-  check_exit (&r, 2, "Grad-CAM needs a convolution");
+  r = lam_test_run_lamina("explain",
+                          "--load",
+                          mlp_weights,
+                          "--data",
+                          data_dir,
+                          "--index",
+                          "1",
+                          "--method",
+                          "gradcam",
+                          "-o",
+                          png,
+                          NULL);
+  lam_test_check_exit(&r, 2, "Grad-CAM needs a convolution");
   g_assert_nonnull (strstr (r.err, "saliency"));
-  result_clear (&r);
+  lam_cli_result_clear(&r);
 
   g_autofree char *missing = g_build_filename (data_dir, "missing.safetensors", NULL);
-  r = run_lamina ("explain", "--load", missing, "--data", data_dir, "--index", "1", "-o", png,
-                  NULL);
-  check_exit (&r, 4, NULL);
-  result_clear (&r);
+  r = lam_test_run_lamina(
+    "explain", "--load", missing, "--data", data_dir, "--index", "1", "-o", png, NULL);
+  lam_test_check_exit(&r, 4, NULL);
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1", "-o",
-                  "/nonexistent-folder/out.png", NULL);
-  check_exit (&r, 6, "out.png");
-  result_clear (&r);
+  r = lam_test_run_lamina("explain",
+                          "--load",
+                          cnn_weights,
+                          "--data",
+                          data_dir,
+                          "--index",
+                          "1",
+                          "-o",
+                          "/nonexistent-folder/out.png",
+                          NULL);
+  lam_test_check_exit(&r, 6, "out.png");
+  lam_cli_result_clear(&r);
 
   /* None of the refusals wrote a picture. */
   g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
 
-  r = run_lamina ("explain", "--help", NULL);
-  check_exit (&r, 0, NULL);
+  r = lam_test_run_lamina("explain", "--help", NULL);
+  lam_test_check_exit(&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "--method"));
   g_assert_nonnull (strstr (r.out, "gradcam"));
-  result_clear (&r);
+  lam_cli_result_clear(&r);
 
-  r = run_lamina ("help", NULL);
-  check_exit (&r, 0, NULL);
+  r = lam_test_run_lamina("help", NULL);
+  lam_test_check_exit(&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "explain"));
-  result_clear (&r);
+  lam_cli_result_clear(&r);
 }
 
 int

@@ -5,70 +5,16 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
 
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Result;
-
-static void
-result_clear (Result *result)
-{
-  g_clear_pointer (&result->out, g_free);
-  g_clear_pointer (&result->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Result, result_clear)
-
-static Result
-run_lr_find (const char *first, ...)
-{
-  const char *binary = g_getenv ("LAMINA_BINARY");
-  g_assert_nonnull (binary);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) binary);
-  g_ptr_array_add (argv, (gpointer) "lr-find");
-  va_list args;
-  va_start (args, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  Result result = { 0 };
-  int wait_status = 0;
-  g_autoptr (GError) error = NULL;
-  g_auto (GStrv) env = g_get_environ ();
-  env = g_environ_unsetenv (env, "DISPLAY");
-  env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
-  g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &result.out,
-                &result.err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  result.status = WEXITSTATUS (wait_status);
-  return result;
-}
-
-static void
-check_exit (const Result *result, int code, const char *text_in_stderr)
-{
-  if (result->status != code)
-    g_test_message ("stdout: %s\nstderr: %s", result->out, result->err);
-  g_assert_cmpint (result->status, ==, code);
-  if (text_in_stderr != NULL && strstr (result->err, text_in_stderr) == NULL)
-    g_error ("expected \"%s\" in the error output, got: %s", text_in_stderr, result->err);
-}
+#include "lam-test-util.h"
 
 #define XOR "playground:xor?points=200&noise=0.05"
 
 static void
 test_table (void)
 {
-  g_auto (Result) result = run_lr_find ("--data", XOR, NULL);
-  check_exit (&result, 0, NULL);
+  g_auto(LamCliResult) result = lam_test_run_lamina("lr-find", "--data", XOR, NULL);
+  lam_test_check_exit(&result, 0, NULL);
   g_assert_nonnull (strstr (result.out, "Sweep:  adam, batch 64, lr 1e-06 to 1 in 100 steps"));
   g_assert_nonnull (strstr (result.out, "smoothed"));
   const char *line = strstr (result.out, "Suggested learning rate: ");
@@ -87,10 +33,22 @@ test_json_and_csv (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("lamina-lr-find-XXXXXX", NULL);
   g_autofree char *csv = g_build_filename (dir, "curve.csv", NULL);
-  g_auto (Result) result = run_lr_find ("--data", XOR, "--optimizer", "sgd", "--steps", "30",
-                                        "--start", "1e-4", "--end", "10", "--json", "--output",
-                                        csv, NULL);
-  check_exit (&result, 0, NULL);
+  g_auto(LamCliResult) result = lam_test_run_lamina("lr-find",
+                                                    "--data",
+                                                    XOR,
+                                                    "--optimizer",
+                                                    "sgd",
+                                                    "--steps",
+                                                    "30",
+                                                    "--start",
+                                                    "1e-4",
+                                                    "--end",
+                                                    "10",
+                                                    "--json",
+                                                    "--output",
+                                                    csv,
+                                                    NULL);
+  lam_test_check_exit(&result, 0, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
   json_parser_load_from_data (parser, result.out, -1, &error);
@@ -128,9 +86,9 @@ test_json_and_csv (void)
 static void
 test_regression (void)
 {
-  g_auto (Result) result =
-    run_lr_find ("--data", "playground:plane?points=400", "--steps", "40", NULL);
-  check_exit (&result, 0, NULL);
+  g_auto(LamCliResult) result =
+    lam_test_run_lamina("lr-find", "--data", "playground:plane?points=400", "--steps", "40", NULL);
+  lam_test_check_exit(&result, 0, NULL);
   g_assert_nonnull (strstr (result.out, "linear:1"));
   g_assert_nonnull (strstr (result.out, "Suggested learning rate: "));
 }
@@ -162,17 +120,18 @@ test_errors (void)
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const char *const *a = cases[i].args;
-    g_auto (Result) result = run_lr_find (a[0], a[1], a[2], a[3], a[4], a[5], NULL);
+    g_auto(LamCliResult) result =
+      lam_test_run_lamina("lr-find", a[0], a[1], a[2], a[3], a[4], a[5], NULL);
     g_test_message ("case %u: %s", i, result.err);
-    check_exit (&result, cases[i].code, cases[i].says);
+    lam_test_check_exit(&result, cases[i].code, cases[i].says);
   }
 }
 
 static void
 test_help (void)
 {
-  g_auto (Result) result = run_lr_find ("--help", NULL);
-  check_exit (&result, 0, NULL);
+  g_auto(LamCliResult) result = lam_test_run_lamina("lr-find", "--help", NULL);
+  lam_test_check_exit(&result, 0, NULL);
   const char *options[] = { "--data", "--model", "--optimizer", "--batch-size", "--start",
                             "--end", "--steps", "--json", "--output" };
   for (guint i = 0; i < G_N_ELEMENTS (options); i++)
