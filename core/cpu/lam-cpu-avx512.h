@@ -5,7 +5,8 @@
  * __builtin_cpu_supports said yes. Each does what the plain loop it
  * replaces does (beside the call, in the lam-cpu-*.c file of its op
  * family), and test-backend runs every op both ways. Pointers are host
- * memory; no kernel allocates.
+ * memory; no kernel allocates, except that the NT product keeps room for
+ * its transposes per thread (freed with the thread).
  */
 #pragma once
 
