@@ -379,7 +379,9 @@ test_idx_huge_claim (gconstpointer data)
   g_assert_null (lam_dataset_load_idx (ip, many_lp, NULL, &error));
   assert_error_names (error, LAM_DATASET_ERROR_TRUNCATED, ip);
   g_clear_error (&error);
-  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 1.0);
+  /* Filling the 2e9 claimed labels would take minutes; the checks take a
+   * fraction of a second, also under sanitizers on a loaded machine. */
+  g_assert_cmpfloat(g_timer_elapsed(timer, NULL), <, 10.0);
 }
 
 static void

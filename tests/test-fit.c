@@ -152,6 +152,12 @@ dataset_ready (gpointer data)
 }
 
 static gboolean
+stepped(gpointer data)
+{
+  return lam_session_get_step(session) >= 1;
+}
+
+static gboolean
 weights_ready (gpointer data)
 {
   return lam_session_get_weights_spec (session) != NULL &&
@@ -287,7 +293,8 @@ main (int argc, char **argv)
   settle (500);
   /* Weights to evaluate: one batch, so every Evaluate panel has content. */
   g_action_group_activate_action (lam_session_get_actions (session), "step", NULL);
-  lam_test_settle (500);
+  /* A stop before the batch trained would leave no weights to show. */
+  g_assert_true(lam_test_iterate_until(stepped, NULL, 60000));
   g_action_group_activate_action (lam_session_get_actions (session), "stop", NULL);
   g_assert_true (lam_test_iterate_until (weights_ready, NULL, 60000));
   settle (2000);

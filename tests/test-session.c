@@ -67,6 +67,19 @@ reached_step (gpointer data)
          lam_session_get_state (wait->session) != LAM_TRAIN_STATE_RUNNING;
 }
 
+typedef struct {
+  LamSession *session;
+  LamTrainState state;
+} StateWait;
+
+/* The session is no longer in `state`. */
+static gboolean
+state_left(gpointer data)
+{
+  StateWait *wait = data;
+  return lam_session_get_state(wait->session) != wait->state;
+}
+
 static void
 activate (LamSession *session, const char *action)
 {
@@ -325,15 +338,23 @@ test_step_equals_straight_run (void)
   activate (paused, "step");
   wait = (StepWait) { paused, 1 };
   g_assert_true (lam_test_iterate_until (reached_step, &wait, 20000));
+  /* The state changes when the trainer's event reaches the main loop, so
+   * each press waits for it rather than for a while. */
   for (int i = 0; i < 3 && lam_session_get_state (paused) != LAM_TRAIN_STATE_IDLE; i++) {
     activate (paused, "start");
-    lam_test_settle (5);
-    if (lam_session_get_state (paused) == LAM_TRAIN_STATE_RUNNING)
+    StateWait resumed = { paused, LAM_TRAIN_STATE_PAUSED };
+    g_assert_true(lam_test_iterate_until(state_left, &resumed, 20000));
+    if (lam_session_get_state(paused) == LAM_TRAIN_STATE_RUNNING) {
       activate (paused, "pause");
-    lam_test_settle (20);
+      StateWait halted = { paused, LAM_TRAIN_STATE_RUNNING };
+      g_assert_true(lam_test_iterate_until(state_left, &halted, 20000));
+    }
   }
-  if (lam_session_get_state (paused) == LAM_TRAIN_STATE_PAUSED)
+  while (lam_session_get_state(paused) == LAM_TRAIN_STATE_PAUSED) {
     activate (paused, "start");
+    StateWait resumed = { paused, LAM_TRAIN_STATE_PAUSED };
+    g_assert_true(lam_test_iterate_until(state_left, &resumed, 20000));
+  }
   g_assert_true (lam_test_iterate_until (is_idle, paused, 60000));
   gsize n_paused = 0;
   LamRunEpoch epoch_paused;
@@ -509,6 +530,12 @@ dataset_head (const LamDataset *source, int n)
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
+static gboolean
+strip_has_images(gpointer data)
+{
+  return lam_batch_strip_get_n_images(data) > 0;
+}
+
 /* A slow run as a class sees it: the Train page in a window, paced at 5
  * steps a second on 1,422 Fashion-MNIST images, saved six times as
  * pace-1.png … pace-6.png while the curves form, with the strip of the
@@ -559,6 +586,8 @@ test_pace_batch_strip (void)
   g_assert_cmpfloat (lam_session_get_pace (session), ==, 5);
   g_assert_false (gtk_widget_is_visible (GTK_WIDGET (strip)));
   activate (session, "start-pause");
+  /* The first batch comes from a thread of lower priority: waited for. */
+  g_assert_true(lam_test_iterate_until(strip_has_images, strip, 30000));
   for (int i = 1; i <= 6; i++) {
     lam_test_settle (i == 1 ? 1000 : 2000);
     g_assert_true (gtk_widget_is_visible (GTK_WIDGET (strip)));

@@ -394,14 +394,16 @@ test_train_epoch_live (void)
   LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
   LamChart *loss = lam_train_page_get_loss_chart (page);
   LamChart *accuracy = lam_train_page_get_accuracy_chart (page);
-  g_object_set (session_of (page), "lr", (double) 0.002, NULL);
+  /* Two epochs: enough for a curve and two validation points, and within
+   * the time limit under sanitizers on a loaded machine (five took 250 s). */
+  g_object_set(session_of(page), "lr", (double)0.002, "epochs", 2, NULL);
 
   FrameStats stats = { 0 };
   guint tick = gtk_widget_add_tick_callback (GTK_WIDGET (window), on_tick, &stats, NULL);
   gulong handler = g_signal_connect (session_of (page), "notify::step", G_CALLBACK (on_step_notify), &stats);
   gint64 start = g_get_monotonic_time ();
 
-  /* Ctrl+Enter's action: one epoch of the MLP on Fashion-MNIST. */
+  /* Ctrl+Enter's action: the MLP trains on Fashion-MNIST. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "session.start-pause", NULL));
   g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_RUNNING);
   iterate_until (state_is_idle, page, 300000);
@@ -422,7 +424,9 @@ test_train_epoch_live (void)
   guint val_points =
     lam_chart_get_n_points (accuracy, lam_train_page_get_val_accuracy_series (page));
   g_test_message ("%u training points, %u validation points", train_points, val_points);
-  g_assert_cmpuint (train_points, >=, 50);
+  /* The trainer reports at most every 40 ms: two epochs give 30 points
+   * here, and 10 on a machine three times as fast. */
+  g_assert_cmpuint(train_points, >=, 10);
   g_assert_cmpuint (val_points, ==, lam_session_get_config (session)->epochs);
   /* The run normalised by the dataset's statistics, and the setting stays
    * "from the data": after opening another dataset, its statistics are the
