@@ -4,7 +4,8 @@
  *   - the first frame after the program started, and the first frame with
  *     the default dataset's images;
  *   - the Evaluate page's refresh after an epoch of the MLP (the weights
- *     published at the epoch's end to the frame showing their test score);
+ *     published at the epoch's end to the frame showing their test score),
+ *     the first epoch's apart;
  *   - the Draw pad's prediction after a stroke, with the small CNN;
  *   - opening a project (the MLP, its runs, weights and prediction
  *     history) to the frame that shows it evaluated.
@@ -162,6 +163,16 @@ median (GArray *values)
                          : (v[sorted->len / 2 - 1] + v[sorted->len / 2]) / 2;
 }
 
+/* The median of values[first..]. */
+static double
+median_from(GArray *values, guint first)
+{
+  g_autoptr(GArray) rest = g_array_new(FALSE, FALSE, sizeof(double));
+  if (first < values->len)
+    g_array_append_vals(rest, &g_array_index(values, double, first), values->len - first);
+  return median(rest);
+}
+
 typedef struct
 {
   EvaluationWait *wait;
@@ -249,7 +260,9 @@ lam_cli_bench_latency (const char *data_dir, gboolean json)
   g_signal_connect (wait.evaluation, "updated", G_CALLBACK (on_evaluation_updated), &wait);
   g_signal_connect (session, "weights-changed", G_CALLBACK (on_weights_changed), &wait);
   g_autoptr (GArray) refresh = g_array_new (FALSE, FALSE, sizeof (double));
-  const int epochs = 3;
+  /* The first epoch's refresh also fills the gallery and the explanations
+   * for the first time: reported apart from the later ones. */
+  const int epochs = 5;
   g_object_set (session, "epochs", epochs, NULL);
   g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
   /* Start shows the Train page; the person watching goes back. */
@@ -349,18 +362,31 @@ lam_cli_bench_latency (const char *data_dir, gboolean json)
   Figure figures[] = {
     { "first_frame", "Window's first frame after the program starts", first_frame_ms, 500 },
     { "dataset_shown", "First frame with the default dataset's images", dataset_ms, 1500 },
-    { "evaluate_refresh", "Evaluate page after an MLP epoch (median of 3)", median (refresh),
+    { "evaluate_refresh_first",
+      "Evaluate page after the MLP's first epoch",
+      refresh->len > 0 ? g_array_index(refresh, double, 0) : NAN,
       100 },
-    { "draw_prediction", "Draw pad's prediction after a stroke, small CNN (median of 10)",
-      median (strokes), 30 },
-    { "project_open", "Project open (MLP, weights, history) to its evaluated frame", open_ms,
-      500 },
-    { "epoch_slider_evaluated", "Epoch slider: scores, matrix, gallery (median of 8)",
-      median (evaluated_moves), 150 },
-    { "epoch_slider", "Epoch slider: every view, kept epoch (median of 6)", median (slider_moves),
+    { "evaluate_refresh",
+      "Evaluate page after a later MLP epoch (median of 4)",
+      refresh->len > 1 ? median_from(refresh, 1) : NAN,
+      100 },
+    { "draw_prediction",
+      "Draw pad's prediction after a stroke, small CNN (median of 10)",
+      median(strokes),
+      30 },
+    { "project_open", "Project open (MLP, weights, history) to its evaluated frame", open_ms, 500 },
+    { "epoch_slider_evaluated",
+      "Epoch slider: scores, matrix, gallery (median of 8)",
+      median(evaluated_moves),
       150 },
-    { "epoch_slider_first", "Epoch slider: every view, first visit (median of 2)",
-      median (first_visits), 150 },
+    { "epoch_slider",
+      "Epoch slider: every view, kept epoch (median of 6)",
+      median(slider_moves),
+      150 },
+    { "epoch_slider_first",
+      "Epoch slider: every view, first visit (median of 2)",
+      median(first_visits),
+      150 },
   };
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
   print_figures (figures, G_N_ELEMENTS (figures),

@@ -74,6 +74,8 @@ struct _LamTrainer
   double requested_lr; /* NAN when none is pending */
   double base_lr;      /* the schedule scales this */
   double pace;         /* steps a second; 0: as fast as it goes */
+  gboolean held;       /* lam_trainer_set_held */
+  gint64 held_since;
 
   /* Where the run begins (lam_trainer_set_start) and, once it has ended,
    * where it got to. Written by the worker, read after it has finished. */
@@ -544,6 +546,21 @@ wait_for_go (LamTrainer *self, gboolean *single, gboolean *paced, gint64 step, i
   return go;
 }
 
+/* Waits while the trainer is held, at most LAM_TRAINER_HOLD_MAX_US from
+ * the hold; a stop or a pause ends it. */
+static void
+wait_while_held(LamTrainer *self)
+{
+  g_mutex_lock(&self->lock);
+  while (self->held && !self->paused && !self->stop_requested) {
+    gint64 due = self->held_since + LAM_TRAINER_HOLD_MAX_US;
+    if (g_get_monotonic_time() >= due)
+      break;
+    g_cond_wait_until(&self->cond, &self->lock, due);
+  }
+  g_mutex_unlock(&self->lock);
+}
+
 /* Paced, a step begins 1/pace seconds after the one before began: the
  * wait is on the command condition, so a pause, a stop, a step asked for
  * or a new pace ends it at once (a new pace to wait again, for the time
@@ -627,6 +644,7 @@ train_thread (gpointer data)
       wait_for_pace (self, last_step_start);
       gboolean single, paced;
       gint64 wait_start = g_get_monotonic_time ();
+      wait_while_held(self);
       if (!wait_for_go (self, &single, &paced, step, epoch, report_samples > 0)) {
         stopped = TRUE;
         break;
@@ -958,6 +976,18 @@ lam_trainer_set_pace (LamTrainer *self, double steps_per_second)
   self->pace = steps_per_second;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+}
+
+void
+lam_trainer_set_held(LamTrainer *self, gboolean held)
+{
+  g_return_if_fail(self != NULL);
+  g_mutex_lock(&self->lock);
+  if (held && !self->held)
+    self->held_since = g_get_monotonic_time();
+  self->held = held;
+  g_cond_broadcast(&self->cond);
+  g_mutex_unlock(&self->lock);
 }
 
 void

@@ -218,6 +218,14 @@ void lam_trainer_set_lr (LamTrainer *trainer, double lr);
  * first images and what the model made of them. A pace changes no number:
  * the same steps are trained as unpaced. */
 void lam_trainer_set_pace (LamTrainer *trainer, double steps_per_second);
+/* While held, the trainer waits before its next step: another
+ * computation on the same cores that a person is waiting for (the
+ * evaluation of the weights just published) gets them. No event, no
+ * change of state and no change of number; the wait counts as a pause's
+ * (not in the epoch's time), and ends by itself after
+ * LAM_TRAINER_HOLD_MAX_US, should the release never come. */
+#define LAM_TRAINER_HOLD_MAX_US (2 * G_USEC_PER_SEC)
+void lam_trainer_set_held(LamTrainer *trainer, gboolean held);
 gboolean lam_trainer_is_running (LamTrainer *trainer);
 /* Joins the thread (returns at once when it never started). */
 void lam_trainer_wait (LamTrainer *trainer);

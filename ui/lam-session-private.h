@@ -70,6 +70,7 @@ struct _LamSession
   LamProjectFile *resume;
   gboolean continue_run;
   double pace; /* steps a second, 0: as fast as it goes; the room's, not the lesson's */
+  guint training_holds; /* lam_session_hold_training */
 };
 
 enum
