@@ -165,12 +165,12 @@ median (GArray *values)
 
 /* The median of values[first..]. */
 static double
-median_from(GArray *values, guint first)
+median_from (GArray *values, guint first)
 {
-  g_autoptr(GArray) rest = g_array_new(FALSE, FALSE, sizeof(double));
+  g_autoptr (GArray) rest = g_array_new (FALSE, FALSE, sizeof (double));
   if (first < values->len)
-    g_array_append_vals(rest, &g_array_index(values, double, first), values->len - first);
-  return median(rest);
+    g_array_append_vals (rest, &g_array_index (values, double, first), values->len - first);
+  return median (rest);
 }
 
 typedef struct
@@ -362,31 +362,19 @@ lam_cli_bench_latency (const char *data_dir, gboolean json)
   Figure figures[] = {
     { "first_frame", "Window's first frame after the program starts", first_frame_ms, 500 },
     { "dataset_shown", "First frame with the default dataset's images", dataset_ms, 1500 },
-    { "evaluate_refresh_first",
-      "Evaluate page after the MLP's first epoch",
-      refresh->len > 0 ? g_array_index(refresh, double, 0) : NAN,
-      100 },
-    { "evaluate_refresh",
-      "Evaluate page after a later MLP epoch (median of 4)",
-      refresh->len > 1 ? median_from(refresh, 1) : NAN,
-      100 },
-    { "draw_prediction",
-      "Draw pad's prediction after a stroke, small CNN (median of 10)",
-      median(strokes),
-      30 },
+    { "evaluate_refresh_first", "Evaluate page after the MLP's first epoch",
+      refresh->len > 0 ? g_array_index (refresh, double, 0) : NAN, 100 },
+    { "evaluate_refresh", "Evaluate page after a later MLP epoch (median of 4)",
+      refresh->len > 1 ? median_from (refresh, 1) : NAN, 100 },
+    { "draw_prediction", "Draw pad's prediction after a stroke, small CNN (median of 10)",
+      median (strokes), 30 },
     { "project_open", "Project open (MLP, weights, history) to its evaluated frame", open_ms, 500 },
-    { "epoch_slider_evaluated",
-      "Epoch slider: scores, matrix, gallery (median of 8)",
-      median(evaluated_moves),
+    { "epoch_slider_evaluated", "Epoch slider: scores, matrix, gallery (median of 8)",
+      median (evaluated_moves), 150 },
+    { "epoch_slider", "Epoch slider: every view, kept epoch (median of 6)", median (slider_moves),
       150 },
-    { "epoch_slider",
-      "Epoch slider: every view, kept epoch (median of 6)",
-      median(slider_moves),
-      150 },
-    { "epoch_slider_first",
-      "Epoch slider: every view, first visit (median of 2)",
-      median(first_visits),
-      150 },
+    { "epoch_slider_first", "Epoch slider: every view, first visit (median of 2)",
+      median (first_visits), 150 },
   };
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
   print_figures (figures, G_N_ELEMENTS (figures),

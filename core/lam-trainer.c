@@ -549,16 +549,16 @@ wait_for_go (LamTrainer *self, gboolean *single, gboolean *paced, gint64 step, i
 /* Waits while the trainer is held, at most LAM_TRAINER_HOLD_MAX_US from
  * the hold; a stop or a pause ends it. */
 static void
-wait_while_held(LamTrainer *self)
+wait_while_held (LamTrainer *self)
 {
-  g_mutex_lock(&self->lock);
+  g_mutex_lock (&self->lock);
   while (self->held && !self->paused && !self->stop_requested) {
     gint64 due = self->held_since + LAM_TRAINER_HOLD_MAX_US;
-    if (g_get_monotonic_time() >= due)
+    if (g_get_monotonic_time () >= due)
       break;
-    g_cond_wait_until(&self->cond, &self->lock, due);
+    g_cond_wait_until (&self->cond, &self->lock, due);
   }
-  g_mutex_unlock(&self->lock);
+  g_mutex_unlock (&self->lock);
 }
 
 /* Paced, a step begins 1/pace seconds after the one before began: the
@@ -644,7 +644,7 @@ train_thread (gpointer data)
       wait_for_pace (self, last_step_start);
       gboolean single, paced;
       gint64 wait_start = g_get_monotonic_time ();
-      wait_while_held(self);
+      wait_while_held (self);
       if (!wait_for_go (self, &single, &paced, step, epoch, report_samples > 0)) {
         stopped = TRUE;
         break;
@@ -979,15 +979,15 @@ lam_trainer_set_pace (LamTrainer *self, double steps_per_second)
 }
 
 void
-lam_trainer_set_held(LamTrainer *self, gboolean held)
+lam_trainer_set_held (LamTrainer *self, gboolean held)
 {
-  g_return_if_fail(self != NULL);
-  g_mutex_lock(&self->lock);
+  g_return_if_fail (self != NULL);
+  g_mutex_lock (&self->lock);
   if (held && !self->held)
-    self->held_since = g_get_monotonic_time();
+    self->held_since = g_get_monotonic_time ();
   self->held = held;
-  g_cond_broadcast(&self->cond);
-  g_mutex_unlock(&self->lock);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 void

@@ -225,7 +225,7 @@ void lam_trainer_set_pace (LamTrainer *trainer, double steps_per_second);
  * (not in the epoch's time), and ends by itself after
  * LAM_TRAINER_HOLD_MAX_US, should the release never come. */
 #define LAM_TRAINER_HOLD_MAX_US (2 * G_USEC_PER_SEC)
-void lam_trainer_set_held(LamTrainer *trainer, gboolean held);
+void lam_trainer_set_held (LamTrainer *trainer, gboolean held);
 gboolean lam_trainer_is_running (LamTrainer *trainer);
 /* Joins the thread (returns at once when it never started). */
 void lam_trainer_wait (LamTrainer *trainer);

@@ -192,54 +192,46 @@ lam_test_write_blobs_csv (const char *path, int n, int d, int n_classes, guint32
 }
 
 void
-lam_cli_result_clear(LamCliResult *result)
+lam_cli_result_clear (LamCliResult *result)
 {
-  g_clear_pointer(&result->out, g_free);
-  g_clear_pointer(&result->err, g_free);
+  g_clear_pointer (&result->out, g_free);
+  g_clear_pointer (&result->err, g_free);
 }
 
 LamCliResult
-lam_test_run_lamina(const char *first, ...)
+lam_test_run_lamina (const char *first, ...)
 {
-  const char *binary = g_getenv("LAMINA_BINARY");
-  g_assert_nonnull(binary);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new();
-  g_ptr_array_add(argv, (gpointer)binary);
+  const char *binary = g_getenv ("LAMINA_BINARY");
+  g_assert_nonnull (binary);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) binary);
   va_list args;
-  va_start(args, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg(args, const char *))
-    g_ptr_array_add(argv, (gpointer)arg);
-  va_end(args);
-  g_ptr_array_add(argv, NULL);
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
 
   LamCliResult result = { 0 };
   int wait_status = 0;
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) env = g_get_environ();
-  env = g_environ_unsetenv(env, "DISPLAY");
-  env = g_environ_unsetenv(env, "WAYLAND_DISPLAY");
-  g_spawn_sync(NULL,
-               (char **)argv->pdata,
-               env,
-               G_SPAWN_DEFAULT,
-               NULL,
-               NULL,
-               &result.out,
-               &result.err,
-               &wait_status,
-               &error);
-  g_assert_no_error(error);
-  g_assert_true(WIFEXITED(wait_status));
-  result.status = WEXITSTATUS(wait_status);
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_unsetenv (env, "DISPLAY");
+  env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
+  g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &result.out,
+                &result.err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  result.status = WEXITSTATUS (wait_status);
   return result;
 }
 
 void
-lam_test_check_exit(const LamCliResult *result, int code, const char *text_in_stderr)
+lam_test_check_exit (const LamCliResult *result, int code, const char *text_in_stderr)
 {
   if (result->status != code)
-    g_test_message("stdout: %s\nstderr: %s", result->out, result->err);
-  g_assert_cmpint(result->status, ==, code);
-  if (text_in_stderr != NULL && strstr(result->err, text_in_stderr) == NULL)
-    g_error("expected \"%s\" in the error output, got: %s", text_in_stderr, result->err);
+    g_test_message ("stdout: %s\nstderr: %s", result->out, result->err);
+  g_assert_cmpint (result->status, ==, code);
+  if (text_in_stderr != NULL && strstr (result->err, text_in_stderr) == NULL)
+    g_error ("expected \"%s\" in the error output, got: %s", text_in_stderr, result->err);
 }

@@ -10,19 +10,20 @@ G_BEGIN_DECLS
 
 /* A run of the `lamina` binary (LAMINA_BINARY) as a user would make it:
  * without a display, so no window opens by accident. */
-typedef struct {
+typedef struct
+{
   int status; /* the exit code */
   char *out;  /* owned: what it printed */
   char *err;
 } LamCliResult;
 
-void lam_cli_result_clear(LamCliResult *result);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LamCliResult, lam_cli_result_clear)
+void lam_cli_result_clear (LamCliResult *result);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LamCliResult, lam_cli_result_clear)
 /* lamina with the arguments, NULL-terminated. */
-LamCliResult lam_test_run_lamina(const char *first, ...) G_GNUC_NULL_TERMINATED;
+LamCliResult lam_test_run_lamina (const char *first, ...) G_GNUC_NULL_TERMINATED;
 /* The exit code was code and, unless NULL, text_in_stderr was said; the
  * output is shown when not. */
-void lam_test_check_exit(const LamCliResult *result, int code, const char *text_in_stderr);
+void lam_test_check_exit (const LamCliResult *result, int code, const char *text_in_stderr);
 
 /* Runs the default main context for ms milliseconds. */
 void lam_test_settle (int ms);

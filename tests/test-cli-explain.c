@@ -53,25 +53,11 @@ prepare (void)
     { "flatten,linear:16,relu,linear:3", mlp_weights },
   };
   for (guint m = 0; m < G_N_ELEMENTS (models); m++) {
-    LamCliResult r = lam_test_run_lamina("train",
-                                         "--data",
-                                         data_dir,
-                                         "--model",
-                                         models[m][0],
-                                         "--epochs",
-                                         "3",
-                                         "--batch-size",
-                                         "20",
-                                         "--lr",
-                                         "0.01",
-                                         "--device",
-                                         "cpu",
-                                         "--no-test",
-                                         "--save",
-                                         models[m][1],
-                                         NULL);
-    lam_test_check_exit(&r, 0, NULL);
-    lam_cli_result_clear(&r);
+    LamCliResult r = lam_test_run_lamina (
+      "train", "--data", data_dir, "--model", models[m][0], "--epochs", "3", "--batch-size", "20",
+      "--lr", "0.01", "--device", "cpu", "--no-test", "--save", models[m][1], NULL);
+    lam_test_check_exit (&r, 0, NULL);
+    lam_cli_result_clear (&r);
   }
 }
 
@@ -161,53 +147,30 @@ test_explain_png_and_json (void)
   };
   for (guint m = 0; m < G_N_ELEMENTS (methods); m++) {
     g_unlink (png);
-    LamCliResult r = lam_test_run_lamina("explain",
-                                         "--load",
-                                         cnn_weights,
-                                         "--data",
-                                         data_dir,
-                                         "--index",
-                                         "7",
-                                         "--method",
-                                         methods[m][0],
-                                         "-o",
-                                         png,
-                                         "--json",
-                                         "--device",
-                                         "cpu",
-                                         NULL);
-    lam_test_check_exit(&r, 0, NULL);
+    LamCliResult r =
+      lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "7",
+                           "--method", methods[m][0], "-o", png, "--json", "--device", "cpu", NULL);
+    lam_test_check_exit (&r, 0, NULL);
     check_json (r.out, methods[m][1], 7);
     /* 8×8 scaled by 32: at least 256 pixels a side. */
     int width, height;
     png_size (png, &width, &height);
     g_assert_cmpint (width, ==, 256);
     g_assert_cmpint (height, ==, 256);
-    lam_cli_result_clear(&r);
+    lam_cli_result_clear (&r);
   }
 
   /* Human output, a chosen class, the training split. */
   g_unlink (png);
-  LamCliResult r = lam_test_run_lamina("explain",
-                                       "--load",
-                                       mlp_weights,
-                                       "--data",
-                                       data_dir,
-                                       "--index",
-                                       "3",
-                                       "--class",
-                                       "2",
-                                       "--split",
-                                       "train",
-                                       "-o",
-                                       png,
-                                       NULL);
-  lam_test_check_exit(&r, 0, NULL);
+  LamCliResult r =
+    lam_test_run_lamina ("explain", "--load", mlp_weights, "--data", data_dir, "--index", "3",
+                         "--class", "2", "--split", "train", "-o", png, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "Top classes"));
   g_assert_nonnull (strstr (r.out, "Nearest training images"));
   g_assert_nonnull (strstr (r.out, "of class 2"));
   g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 }
 
 static void
@@ -217,124 +180,76 @@ test_explain_refusals (void)
   g_autofree char *png = g_build_filename (data_dir, "bad.png", NULL);
   LamCliResult r;
 
-  r = lam_test_run_lamina("explain", "--data", data_dir, "--index", "1", "-o", png, NULL);
-  lam_test_check_exit(&r, 2, "--load FILE is required");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--data", data_dir, "--index", "1", "-o", png, NULL);
+  lam_test_check_exit (&r, 2, "--load FILE is required");
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("explain", "--load", cnn_weights, "--data", data_dir, "-o", png, NULL);
-  lam_test_check_exit(&r, 2, "--index N is required");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "-o", png, NULL);
+  lam_test_check_exit (&r, 2, "--index N is required");
+  lam_cli_result_clear (&r);
 
-  r =
-    lam_test_run_lamina("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1", NULL);
-  lam_test_check_exit(&r, 2, "-o FILE.png is required");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
+                           NULL);
+  lam_test_check_exit (&r, 2, "-o FILE.png is required");
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina(
-    "explain", "--load", cnn_weights, "--data", data_dir, "--index", "200", "-o", png, NULL);
-  lam_test_check_exit(&r, 2, "--index 200: MNIST (test) has 200 images (0 to 199)");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "200",
+                           "-o", png, NULL);
+  lam_test_check_exit (&r, 2, "--index 200: MNIST (test) has 200 images (0 to 199)");
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina(
-    "explain", "--load", cnn_weights, "--data", data_dir, "--index", "-1", "-o", png, NULL);
-  lam_test_check_exit(&r, 2, "--index: expected a whole number");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "-1",
+                           "-o", png, NULL);
+  lam_test_check_exit (&r, 2, "--index: expected a whole number");
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("explain",
-                          "--load",
-                          cnn_weights,
-                          "--data",
-                          data_dir,
-                          "--index",
-                          "1",
-                          "--method",
-                          "lime",
-                          "-o",
-                          png,
-                          NULL);
-  lam_test_check_exit(
-    &r, 2, "--method: expected saliency, gradient-x-input or gradcam, got \"lime\"");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
+                           "--method", "lime", "-o", png, NULL);
+  lam_test_check_exit (&r, 2,
+                       "--method: expected saliency, gradient-x-input or gradcam, got \"lime\"");
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("explain",
-                          "--load",
-                          cnn_weights,
-                          "--data",
-                          data_dir,
-                          "--index",
-                          "1",
-                          "--class",
-                          "3",
-                          "-o",
-                          png,
-                          NULL);
-  lam_test_check_exit(&r, 2, "--class 3: the model has classes 0 to 2");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
+                           "--class", "3", "-o", png, NULL);
+  lam_test_check_exit (&r, 2, "--class 3: the model has classes 0 to 2");
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("explain",
-                          "--load",
-                          cnn_weights,
-                          "--data",
-                          data_dir,
-                          "--index",
-                          "1",
-                          "--split",
-                          "validation",
-                          "-o",
-                          png,
-                          NULL);
-  lam_test_check_exit(&r, 2, "--split: expected test or train");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
+                           "--split", "validation", "-o", png, NULL);
+  lam_test_check_exit (&r, 2, "--split: expected test or train");
+  lam_cli_result_clear (&r);
 
   /* Grad-CAM of a model without a convolution says what to use instead. */
-  r = lam_test_run_lamina("explain",
-                          "--load",
-                          mlp_weights,
-                          "--data",
-                          data_dir,
-                          "--index",
-                          "1",
-                          "--method",
-                          "gradcam",
-                          "-o",
-                          png,
-                          NULL);
-  lam_test_check_exit(&r, 2, "Grad-CAM needs a convolution");
+  r = lam_test_run_lamina ("explain", "--load", mlp_weights, "--data", data_dir, "--index", "1",
+                           "--method", "gradcam", "-o", png, NULL);
+  lam_test_check_exit (&r, 2, "Grad-CAM needs a convolution");
   g_assert_nonnull (strstr (r.err, "saliency"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   g_autofree char *missing = g_build_filename (data_dir, "missing.safetensors", NULL);
-  r = lam_test_run_lamina(
-    "explain", "--load", missing, "--data", data_dir, "--index", "1", "-o", png, NULL);
-  lam_test_check_exit(&r, 4, NULL);
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", missing, "--data", data_dir, "--index", "1", "-o",
+                           png, NULL);
+  lam_test_check_exit (&r, 4, NULL);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("explain",
-                          "--load",
-                          cnn_weights,
-                          "--data",
-                          data_dir,
-                          "--index",
-                          "1",
-                          "-o",
-                          "/nonexistent-folder/out.png",
-                          NULL);
-  lam_test_check_exit(&r, 6, "out.png");
-  lam_cli_result_clear(&r);
+  r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
+                           "-o", "/nonexistent-folder/out.png", NULL);
+  lam_test_check_exit (&r, 6, "out.png");
+  lam_cli_result_clear (&r);
 
   /* None of the refusals wrote a picture. */
   g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
 
-  r = lam_test_run_lamina("explain", "--help", NULL);
-  lam_test_check_exit(&r, 0, NULL);
+  r = lam_test_run_lamina ("explain", "--help", NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "--method"));
   g_assert_nonnull (strstr (r.out, "gradcam"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("help", NULL);
-  lam_test_check_exit(&r, 0, NULL);
+  r = lam_test_run_lamina ("help", NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "explain"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 }
 
 int

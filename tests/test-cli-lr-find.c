@@ -13,8 +13,8 @@
 static void
 test_table (void)
 {
-  g_auto(LamCliResult) result = lam_test_run_lamina("lr-find", "--data", XOR, NULL);
-  lam_test_check_exit(&result, 0, NULL);
+  g_auto (LamCliResult) result = lam_test_run_lamina ("lr-find", "--data", XOR, NULL);
+  lam_test_check_exit (&result, 0, NULL);
   g_assert_nonnull (strstr (result.out, "Sweep:  adam, batch 64, lr 1e-06 to 1 in 100 steps"));
   g_assert_nonnull (strstr (result.out, "smoothed"));
   const char *line = strstr (result.out, "Suggested learning rate: ");
@@ -33,22 +33,10 @@ test_json_and_csv (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("lamina-lr-find-XXXXXX", NULL);
   g_autofree char *csv = g_build_filename (dir, "curve.csv", NULL);
-  g_auto(LamCliResult) result = lam_test_run_lamina("lr-find",
-                                                    "--data",
-                                                    XOR,
-                                                    "--optimizer",
-                                                    "sgd",
-                                                    "--steps",
-                                                    "30",
-                                                    "--start",
-                                                    "1e-4",
-                                                    "--end",
-                                                    "10",
-                                                    "--json",
-                                                    "--output",
-                                                    csv,
-                                                    NULL);
-  lam_test_check_exit(&result, 0, NULL);
+  g_auto (LamCliResult) result =
+    lam_test_run_lamina ("lr-find", "--data", XOR, "--optimizer", "sgd", "--steps", "30", "--start",
+                         "1e-4", "--end", "10", "--json", "--output", csv, NULL);
+  lam_test_check_exit (&result, 0, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
   json_parser_load_from_data (parser, result.out, -1, &error);
@@ -86,9 +74,9 @@ test_json_and_csv (void)
 static void
 test_regression (void)
 {
-  g_auto(LamCliResult) result =
-    lam_test_run_lamina("lr-find", "--data", "playground:plane?points=400", "--steps", "40", NULL);
-  lam_test_check_exit(&result, 0, NULL);
+  g_auto (LamCliResult) result =
+    lam_test_run_lamina ("lr-find", "--data", "playground:plane?points=400", "--steps", "40", NULL);
+  lam_test_check_exit (&result, 0, NULL);
   g_assert_nonnull (strstr (result.out, "linear:1"));
   g_assert_nonnull (strstr (result.out, "Suggested learning rate: "));
 }
@@ -120,18 +108,18 @@ test_errors (void)
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const char *const *a = cases[i].args;
-    g_auto(LamCliResult) result =
-      lam_test_run_lamina("lr-find", a[0], a[1], a[2], a[3], a[4], a[5], NULL);
+    g_auto (LamCliResult) result =
+      lam_test_run_lamina ("lr-find", a[0], a[1], a[2], a[3], a[4], a[5], NULL);
     g_test_message ("case %u: %s", i, result.err);
-    lam_test_check_exit(&result, cases[i].code, cases[i].says);
+    lam_test_check_exit (&result, cases[i].code, cases[i].says);
   }
 }
 
 static void
 test_help (void)
 {
-  g_auto(LamCliResult) result = lam_test_run_lamina("lr-find", "--help", NULL);
-  lam_test_check_exit(&result, 0, NULL);
+  g_auto (LamCliResult) result = lam_test_run_lamina ("lr-find", "--help", NULL);
+  lam_test_check_exit (&result, 0, NULL);
   const char *options[] = { "--data", "--model", "--optimizer", "--batch-size", "--start",
                             "--end", "--steps", "--json", "--output" };
   for (guint i = 0; i < G_N_ELEMENTS (options); i++)

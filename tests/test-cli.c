@@ -9,7 +9,7 @@
 #include "lam-test-util.h"
 
 #define assert_exit(result, code, text_in_stderr)                                                  \
-  lam_test_check_exit(&(result), code, text_in_stderr)
+  lam_test_check_exit (&(result), code, text_in_stderr)
 
 /* A tiny IDX dataset: three classes of 8×8 bars. */
 static void
@@ -60,71 +60,71 @@ remove_tree (const char *dir)
 static void
 test_usage_errors (void)
 {
-  LamCliResult r = lam_test_run_lamina("help", NULL);
+  LamCliResult r = lam_test_run_lamina ("help", NULL);
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "Usage: lamina"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* No command opens the window; without a display it says what works instead. */
-  r = lam_test_run_lamina(NULL, NULL);
+  r = lam_test_run_lamina (NULL, NULL);
   assert_exit (r, 1, "cannot open a window");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("frobnicate", NULL);
+  r = lam_test_run_lamina ("frobnicate", NULL);
   assert_exit (r, 2, "unknown command \"frobnicate\"");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--epochs", "abc", NULL);
+  r = lam_test_run_lamina ("train", "--epochs", "abc", NULL);
   assert_exit (r, 2, "--epochs: expected a whole number");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--epochs", "0", NULL);
+  r = lam_test_run_lamina ("train", "--epochs", "0", NULL);
   assert_exit (r, 2, "--epochs");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--lr", "-0.1", NULL);
+  r = lam_test_run_lamina ("train", "--lr", "-0.1", NULL);
   assert_exit (r, 2, "--lr: expected a number above 0");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--lr", "1e", NULL);
+  r = lam_test_run_lamina ("train", "--lr", "1e", NULL);
   assert_exit (r, 2, "got \"1e\"");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--l1", "11", NULL);
+  r = lam_test_run_lamina ("train", "--l1", "11", NULL);
   assert_exit (r, 2, "--l1");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--val-fraction", "1.5", NULL);
+  r = lam_test_run_lamina ("train", "--val-fraction", "1.5", NULL);
   assert_exit (r, 2, "--val-fraction");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--optimizer", "rmsprop", NULL);
+  r = lam_test_run_lamina ("train", "--optimizer", "rmsprop", NULL);
   assert_exit (r, 2, "expected sgd, adam or adamw, got \"rmsprop\"");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--schedule", "step:x", NULL);
+  r = lam_test_run_lamina ("train", "--schedule", "step:x", NULL);
   assert_exit (r, 2, "--schedule");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--normalize", "0.5/0", NULL);
+  r = lam_test_run_lamina ("train", "--normalize", "0.5/0", NULL);
   assert_exit (r, 2, "STD");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--crop-padding", "2", "--padding-mode", "mirror", NULL);
+  r = lam_test_run_lamina ("train", "--crop-padding", "2", "--padding-mode", "mirror", NULL);
   assert_exit (r, 2, "--padding-mode: expected zeros or reflect, got \"mirror\"");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--padding-mode", "reflect", NULL);
+  r = lam_test_run_lamina ("train", "--padding-mode", "reflect", NULL);
   assert_exit (r, 2, "--padding-mode needs --crop-padding above 0");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("train", "--no-such-option", NULL);
+  r = lam_test_run_lamina ("train", "--no-such-option", NULL);
   assert_exit (r, 2, "no-such-option");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("eval", NULL);
+  r = lam_test_run_lamina ("eval", NULL);
   assert_exit (r, 2, "--load");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 }
 
 /* The help states the defaults a run really starts with: those of a
@@ -132,7 +132,7 @@ test_usage_errors (void)
 static void
 test_train_help_defaults (void)
 {
-  LamCliResult r = lam_test_run_lamina("train", "--help", NULL);
+  LamCliResult r = lam_test_run_lamina ("train", "--help", NULL);
   assert_exit (r, 0, NULL);
   g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
   const struct
@@ -155,41 +155,41 @@ test_train_help_defaults (void)
       g_error ("expected \"%s\" on the %s line of the help: %s", wanted[i].text,
                wanted[i].option, r.out);
   }
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 }
 
 static void
 test_bad_model (void)
 {
-  LamCliResult r = lam_test_run_lamina("info", "--model", "flatten,linear:abc", NULL);
+  LamCliResult r = lam_test_run_lamina ("info", "--model", "flatten,linear:abc", NULL);
   assert_exit (r, 4, "abc");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("info", "--model", "flatten,wobble:3", NULL);
+  r = lam_test_run_lamina ("info", "--model", "flatten,wobble:3", NULL);
   assert_exit (r, 4, "wobble");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("info", "--model", "linear:10", NULL);
+  r = lam_test_run_lamina ("info", "--model", "linear:10", NULL);
   assert_exit (r, 4, "flatten");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("info", "--model", "{\"layers\": [", NULL);
+  r = lam_test_run_lamina ("info", "--model", "{\"layers\": [", NULL);
   assert_exit (r, 4, NULL);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   g_autofree char *dir = make_bars_dir ();
-  r = lam_test_run_lamina("train", "--data", dir, "--model", "flatten,linear:0", NULL);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:0", NULL);
   assert_exit (r, 4, "\"linear:0\"");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
 static void
 test_bad_data (void)
 {
-  LamCliResult r = lam_test_run_lamina("train", "--data", "/nonexistent/lamina-data", NULL);
+  LamCliResult r = lam_test_run_lamina ("train", "--data", "/nonexistent/lamina-data", NULL);
   assert_exit (r, 3, "/nonexistent/lamina-data");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* A truncated image file: the error names it. */
   g_autofree char *dir = make_bars_dir ();
@@ -198,22 +198,22 @@ test_bad_data (void)
   gsize length = 0;
   g_assert_true (g_file_get_contents (images, &contents, &length, NULL));
   g_assert_true (g_file_set_contents (images, contents, length / 2, NULL));
-  r = lam_test_run_lamina("train", "--data", dir, NULL);
+  r = lam_test_run_lamina ("train", "--data", dir, NULL);
   assert_exit (r, 3, "train-images-idx3-ubyte");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
 static void
 test_info (void)
 {
-  LamCliResult r = lam_test_run_lamina("info", "--model", "mlp", NULL);
+  LamCliResult r = lam_test_run_lamina ("info", "--model", "mlp", NULL);
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "242,762"));
   g_assert_nonnull (strstr (r.out, "log_softmax"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("info", "--model", "small-cnn", "--json", NULL);
+  r = lam_test_run_lamina ("info", "--model", "small-cnn", "--json", NULL);
   assert_exit (r, 0, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
@@ -224,13 +224,13 @@ test_info (void)
   g_assert_cmpuint (json_array_get_length (layers), ==, 10);
   JsonObject *flatten = json_array_get_object_element (layers, 6);
   g_assert_cmpstr (json_object_get_string_member (flatten, "output"), ==, "3136");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("info", NULL);
+  r = lam_test_run_lamina ("info", NULL);
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "small-cnn"));
   g_assert_nonnull (strstr (r.out, "cpu"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 }
 
 static void
@@ -238,23 +238,9 @@ test_train_save_eval (void)
 {
   g_autofree char *dir = make_bars_dir ();
   g_autofree char *weights = g_build_filename (dir, "bars.safetensors", NULL);
-  LamCliResult r = lam_test_run_lamina("train",
-                                       "--data",
-                                       dir,
-                                       "--model",
-                                       "flatten,linear:16,relu,linear:3",
-                                       "--epochs",
-                                       "3",
-                                       "--batch-size",
-                                       "20",
-                                       "--lr",
-                                       "0.01",
-                                       "--json",
-                                       "--device",
-                                       "cpu",
-                                       "--save",
-                                       weights,
-                                       NULL);
+  LamCliResult r = lam_test_run_lamina (
+    "train", "--data", dir, "--model", "flatten,linear:16,relu,linear:3", "--epochs", "3",
+    "--batch-size", "20", "--lr", "0.01", "--json", "--device", "cpu", "--save", weights, NULL);
   assert_exit (r, 0, NULL);
 
   /* One JSON object per line: start, three epochs, test, finished. */
@@ -279,10 +265,10 @@ test_train_save_eval (void)
   }
   g_assert_cmpint (epochs, ==, 3);
   g_assert_cmpfloat (test_accuracy, >=, 0.9);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina(
-    "eval", "--load", weights, "--data", dir, "--json", "--device", "cpu", NULL);
+  r = lam_test_run_lamina ("eval", "--load", weights, "--data", dir, "--json", "--device", "cpu",
+                           NULL);
   assert_exit (r, 0, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
@@ -292,17 +278,17 @@ test_train_save_eval (void)
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (object, "accuracy"),
                                   test_accuracy, 1e-6);
   g_assert_cmpint (json_object_get_int_member (object, "images"), ==, 200);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* Weights that lie about their size are refused with exit code 4. */
   g_assert_true (g_file_set_contents (weights, "\x40\0\0\0\0\0\0\0{}", 10, NULL));
-  r = lam_test_run_lamina("eval", "--load", weights, "--data", dir, NULL);
+  r = lam_test_run_lamina ("eval", "--load", weights, "--data", dir, NULL);
   assert_exit (r, 4, "bars");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("eval", "--load", "/nonexistent/model.safetensors", NULL);
+  r = lam_test_run_lamina ("eval", "--load", "/nonexistent/model.safetensors", NULL);
   assert_exit (r, 4, "/nonexistent/model");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   remove_tree (dir);
 }
@@ -343,56 +329,27 @@ test_project_continue_export (void)
   g_autofree char *more = g_build_filename (dir, "more.lamina", NULL);
   double want_train[2], want_val[2], got_train[3], got_val[3];
 
-  LamCliResult r = lam_test_run_lamina("train",
-                                       "--data",
-                                       dir,
-                                       "--model",
-                                       "flatten,linear:16,relu,linear:3",
-                                       "--epochs",
-                                       "2",
-                                       "--batch-size",
-                                       "20",
-                                       "--lr",
-                                       "0.01",
-                                       "--json",
-                                       "--device",
-                                       "cpu",
-                                       "--no-test",
-                                       "--save",
-                                       straight,
-                                       NULL);
+  LamCliResult r =
+    lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:16,relu,linear:3",
+                         "--epochs", "2", "--batch-size", "20", "--lr", "0.01", "--json",
+                         "--device", "cpu", "--no-test", "--save", straight, NULL);
   assert_exit (r, 0, NULL);
   g_assert_cmpint (read_epochs (r.out, want_train, want_val, 2), ==, 2);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* One epoch, saved; then one more from the project, written back. */
-  r = lam_test_run_lamina("train",
-                          "--data",
-                          dir,
-                          "--model",
-                          "flatten,linear:16,relu,linear:3",
-                          "--epochs",
-                          "1",
-                          "--batch-size",
-                          "20",
-                          "--lr",
-                          "0.01",
-                          "--json",
-                          "--device",
-                          "cpu",
-                          "--no-test",
-                          "--save",
-                          part,
-                          NULL);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:16,relu,linear:3",
+                           "--epochs", "1", "--batch-size", "20", "--lr", "0.01", "--json",
+                           "--device", "cpu", "--no-test", "--save", part, NULL);
   assert_exit (r, 0, NULL);
-  lam_cli_result_clear(&r);
-  r = lam_test_run_lamina("train", "--load", part, "--epochs", "1", "--json", NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--load", part, "--epochs", "1", "--json", NULL);
   assert_exit (r, 0, NULL);
   g_assert_cmpint (read_epochs (r.out, got_train, got_val, 2), ==, 1);
   /* The same epoch 2 as the unbroken run; the JSON lines print 6 digits. */
   g_assert_cmpfloat_with_epsilon (got_train[1], want_train[1], 2e-6);
   g_assert_cmpfloat_with_epsilon (got_val[1], want_val[1], 2e-6);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* The project now holds both epochs in its one run, and where it got to. */
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -411,10 +368,10 @@ test_project_continue_export (void)
   /* --save writes the continued run elsewhere and leaves the project. */
   g_autofree char *before = NULL;
   g_assert_true (g_file_get_contents (part, &before, NULL, NULL));
-  r = lam_test_run_lamina("train", "--load", part, "--epochs", "1", "--save", more, NULL);
+  r = lam_test_run_lamina ("train", "--load", part, "--epochs", "1", "--save", more, NULL);
   assert_exit (r, 0, "");
   g_assert_nonnull (strstr (r.out, "epoch 3 of 3"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   g_autofree char *after = NULL;
   g_assert_true (g_file_get_contents (part, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
@@ -423,9 +380,9 @@ test_project_continue_export (void)
 
   /* A PyTorch script from the project, with the project's settings. */
   g_autofree char *script = g_build_filename (dir, "more.py", NULL);
-  r = lam_test_run_lamina("export", "--pytorch", "--load", more, "-o", script, NULL);
+  r = lam_test_run_lamina ("export", "--pytorch", "--load", more, "-o", script, NULL);
   assert_exit (r, 0, NULL);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (script, &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "more.safetensors"));
@@ -433,32 +390,32 @@ test_project_continue_export (void)
   g_assert_nonnull (strstr (text, "LEARNING_RATE = 0.01"));
 
   /* Bad input: each refused, saying why, and the project is kept. */
-  r = lam_test_run_lamina("train", "--load", part, "--model", "mlp", NULL);
+  r = lam_test_run_lamina ("train", "--load", part, "--model", "mlp", NULL);
   assert_exit (r, 2, "--model cannot change a saved run");
-  lam_cli_result_clear(&r);
-  r = lam_test_run_lamina("train", "--load", part, "--padding-mode", "reflect", NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--load", part, "--padding-mode", "reflect", NULL);
   assert_exit (r, 2, "--padding-mode cannot change a saved run");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   g_autofree char *missing = g_build_filename (dir, "missing.lamina", NULL);
-  r = lam_test_run_lamina("train", "--load", missing, NULL);
+  r = lam_test_run_lamina ("train", "--load", missing, NULL);
   assert_exit (r, 2, "missing.lamina");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   g_autofree char *weights = g_build_filename (dir, "part.safetensors", NULL);
   g_assert_true (g_file_set_contents (weights, "\x40\0\0\0\0\0\0\0{}", 10, NULL));
-  r = lam_test_run_lamina("train", "--load", part, NULL);
+  r = lam_test_run_lamina ("train", "--load", part, NULL);
   assert_exit (r, 4, "part.safetensors");
-  lam_cli_result_clear(&r);
-  r = lam_test_run_lamina("export", "--pytorch", "--load", part, "-o", script, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("export", "--pytorch", "--load", part, "-o", script, NULL);
   assert_exit (r, 4, "part.safetensors");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   g_clear_pointer (&after, g_free);
   g_assert_true (g_file_get_contents (part, &after, NULL, NULL));
   g_assert_cmpstr (before, ==, after);
   g_assert_true (g_file_set_contents (part, "{\"format\": \"lamina-project\", \"version\": 9}",
                                       -1, NULL));
-  r = lam_test_run_lamina("train", "--load", part, NULL);
+  r = lam_test_run_lamina ("train", "--load", part, NULL);
   assert_exit (r, 4, "written by a newer Lamina (format 9); this version reads up to 1");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   remove_tree (dir);
 }
@@ -470,25 +427,11 @@ test_train_padding_mode (void)
 {
   g_autofree char *dir = make_bars_dir ();
   g_autofree char *project = g_build_filename (dir, "reflect.lamina", NULL);
-  LamCliResult r = lam_test_run_lamina("train",
-                                       "--data",
-                                       dir,
-                                       "--model",
-                                       "flatten,linear:3",
-                                       "--epochs",
-                                       "1",
-                                       "--crop-padding",
-                                       "2",
-                                       "--padding-mode",
-                                       "reflect",
-                                       "--device",
-                                       "cpu",
-                                       "--no-test",
-                                       "--save",
-                                       project,
-                                       NULL);
+  LamCliResult r = lam_test_run_lamina (
+    "train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1", "--crop-padding", "2",
+    "--padding-mode", "reflect", "--device", "cpu", "--no-test", "--save", project, NULL);
   assert_exit (r, 0, NULL);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
@@ -499,11 +442,11 @@ test_train_padding_mode (void)
   g_assert_cmpint (json_object_get_int_member (training, "crop_padding"), ==, 2);
   g_assert_cmpstr (json_object_get_string_member (training, "padding_mode"), ==, "reflect");
 
-  r = lam_test_run_lamina("export", "--pytorch", "--load", project, "-o", "-", NULL);
+  r = lam_test_run_lamina ("export", "--pytorch", "--load", project, "-o", "-", NULL);
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "transforms.RandomCrop((8, 8), padding=2, "
                                    "padding_mode=\"reflect\")"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
@@ -515,63 +458,35 @@ test_train_refusals (void)
 
   /* An input the user wrote that the data does not have. */
   LamCliResult r =
-    lam_test_run_lamina("train", "--data", dir, "--model", "input=3x32x32,flatten,linear:3", NULL);
+    lam_test_run_lamina ("train", "--data", dir, "--model", "input=3x32x32,flatten,linear:3", NULL);
   assert_exit (r, 4, "input is 3×32×32");
   g_assert_nonnull (strstr (r.err, "1×8×8"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* A model far larger than memory: refused at once with the estimate,
    * never left to the kernel's OOM killer. */
-  r = lam_test_run_lamina(
-    "train", "--data", dir, "--model", "flatten,linear:4000000,linear:4000,linear:3", NULL);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model",
+                           "flatten,linear:4000000,linear:4000,linear:3", NULL);
   assert_exit (r, 4, "make the layers smaller");
   g_assert_nonnull (strstr (r.err, "GB to train"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* Adam at a learning rate of 100 on Fashion-MNIST stays finite but
    * diverges: exit 1 and the reason, as a NaN loss ends. */
-  r = lam_test_run_lamina("train",
-                          "--model",
-                          "mlp",
-                          "--optimizer",
-                          "adam",
-                          "--lr",
-                          "100",
-                          "--epochs",
-                          "2",
-                          "--no-test",
-                          NULL);
+  r = lam_test_run_lamina ("train", "--model", "mlp", "--optimizer", "adam", "--lr", "100",
+                           "--epochs", "2", "--no-test", NULL);
   assert_exit (r, 1, "times its start");
-  lam_cli_result_clear(&r);
-  r = lam_test_run_lamina("train",
-                          "--model",
-                          "mlp",
-                          "--optimizer",
-                          "sgd",
-                          "--lr",
-                          "50",
-                          "--epochs",
-                          "1",
-                          "--no-test",
-                          NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--model", "mlp", "--optimizer", "sgd", "--lr", "50",
+                           "--epochs", "1", "--no-test", NULL);
   assert_exit (r, 1, "The loss");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* A sensible rate on the same data is not called divergent. */
-  r = lam_test_run_lamina("train",
-                          "--data",
-                          dir,
-                          "--model",
-                          "flatten,linear:64,relu,linear:3",
-                          "--optimizer",
-                          "adam",
-                          "--lr",
-                          "0.01",
-                          "--epochs",
-                          "3",
-                          NULL);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:64,relu,linear:3",
+                           "--optimizer", "adam", "--lr", "0.01", "--epochs", "3", NULL);
   assert_exit (r, 0, NULL);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
@@ -585,47 +500,47 @@ test_open_project_file (void)
   g_assert_no_error (error);
   g_autofree char *missing = g_build_filename (dir, "missing.lamina", NULL);
 
-  LamCliResult r = lam_test_run_lamina("help", NULL);
+  LamCliResult r = lam_test_run_lamina ("help", NULL);
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "lamina PROJECT.lamina"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina(missing, NULL);
+  r = lam_test_run_lamina (missing, NULL);
   assert_exit (r, 4, "missing.lamina: no such project file");
   g_assert_null (strstr (r.err, "cannot open a window"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("gui", missing, NULL);
+  r = lam_test_run_lamina ("gui", missing, NULL);
   assert_exit (r, 4, "missing.lamina: no such project file");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("gui", "--data", dir, missing, NULL);
+  r = lam_test_run_lamina ("gui", "--data", dir, missing, NULL);
   assert_exit (r, 4, "no such project file");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* A name with a folder in it is a file, not a mistyped command. */
   g_autofree char *other = g_build_filename (dir, "lesson", NULL);
-  r = lam_test_run_lamina(other, NULL);
+  r = lam_test_run_lamina (other, NULL);
   assert_exit (r, 4, "lesson: no such project file");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* A file that is there is taken for the window, which needs a display. */
   g_autofree char *present = g_build_filename (dir, "present.lamina", NULL);
   g_assert_true (g_file_set_contents (present, "{}", -1, NULL));
-  r = lam_test_run_lamina(present, NULL);
+  r = lam_test_run_lamina (present, NULL);
   assert_exit (r, 1, "cannot open a window");
-  lam_cli_result_clear(&r);
-  r = lam_test_run_lamina("gui", present, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("gui", present, NULL);
   assert_exit (r, 1, "cannot open a window");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* Options are still options, and unknown words still unknown commands. */
-  r = lam_test_run_lamina("--frobnicate", NULL);
+  r = lam_test_run_lamina ("--frobnicate", NULL);
   assert_exit (r, 2, "unknown command \"--frobnicate\"");
-  lam_cli_result_clear(&r);
-  r = lam_test_run_lamina("lesson", NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("lesson", NULL);
   assert_exit (r, 2, "unknown command \"lesson\"");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   lam_test_remove_tree (dir);
 }
@@ -671,31 +586,10 @@ test_table_crop_yields (void)
   g_autofree char *dir = g_dir_make_tmp ("lamina-cli-XXXXXX", &error);
   g_assert_no_error (error);
   g_autofree char *weights = g_build_filename (dir, "crops.safetensors", NULL);
-  LamCliResult r = lam_test_run_lamina("train",
-                                       "--data",
-                                       path,
-                                       "--inputs",
-                                       "temperature,rainfall,humidity",
-                                       "--targets",
-                                       "apples,oranges",
-                                       "--model",
-                                       "linear:2",
-                                       "--loss",
-                                       "mse",
-                                       "--optimizer",
-                                       "sgd",
-                                       "--lr",
-                                       "0.05",
-                                       "--batch-size",
-                                       "16",
-                                       "--epochs",
-                                       "60",
-                                       "--device",
-                                       "cpu",
-                                       "--json",
-                                       "--save",
-                                       weights,
-                                       NULL);
+  LamCliResult r = lam_test_run_lamina (
+    "train", "--data", path, "--inputs", "temperature,rainfall,humidity", "--targets",
+    "apples,oranges", "--model", "linear:2", "--loss", "mse", "--optimizer", "sgd", "--lr", "0.05",
+    "--batch-size", "16", "--epochs", "60", "--device", "cpu", "--json", "--save", weights, NULL);
   assert_exit (r, 0, NULL);
   g_autoptr (GPtrArray) events = json_lines (r.out);
   JsonObject *start = find_event (events, "start");
@@ -746,7 +640,7 @@ test_table_crop_yields (void)
   /* The saved weights evaluate to the same figures: the checkpoint says
    * which table, columns, test rows and standardisation. */
   LamCliResult e =
-    lam_test_run_lamina("eval", "--load", weights, "--device", "cpu", "--json", NULL);
+    lam_test_run_lamina ("eval", "--load", weights, "--device", "cpu", "--json", NULL);
   assert_exit (e, 0, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   json_parser_load_from_data (parser, e.out, -1, &error);
@@ -757,67 +651,41 @@ test_table_crop_yields (void)
   g_assert_cmpfloat (json_object_get_double_member (eval, "r2"), ==,
                      json_object_get_double_member (test, "test_r2"));
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (eval, "targets")), ==, 2);
-  lam_cli_result_clear(&e);
+  lam_cli_result_clear (&e);
   /* One prediction a test row: apples and oranges, in tonnes. */
-  e = lam_test_run_lamina("export", "--predictions", "--load", weights, "--device", "cpu", NULL);
+  e = lam_test_run_lamina ("export", "--predictions", "--load", weights, "--device", "cpu", NULL);
   assert_exit (e, 0, NULL);
   g_auto (GStrv) lines = g_strsplit (g_strstrip (e.out), "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), ==, 60);
   g_auto (GStrv) first = g_strsplit (lines[0], ",", -1);
   g_assert_cmpuint (g_strv_length (first), ==, 2);
   g_assert_cmpfloat (g_ascii_strtod (first[0], NULL), >, 0);
-  lam_cli_result_clear(&e);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&e);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 
   /* The bundled table by its name, for people: the columns' statistics,
    * the task, and the figures in words. */
-  r = lam_test_run_lamina("train",
-                          "--data",
-                          "study-time",
-                          "--targets",
-                          "score",
-                          "--optimizer",
-                          "sgd",
-                          "--lr",
-                          "0.1",
-                          "--epochs",
-                          "30",
-                          "--device",
-                          "cpu",
-                          NULL);
+  r = lam_test_run_lamina ("train", "--data", "study-time", "--targets", "score", "--optimizer",
+                           "sgd", "--lr", "0.1", "--epochs", "30", "--device", "cpu", NULL);
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "Task:   regression: predict score from 1 input"));
   g_assert_nonnull (strstr (r.out, "inputs  hours"));
   g_assert_nonnull (strstr (r.out, "Model:  input=1,linear:1"));
   g_assert_nonnull (strstr (r.out, "R²"));
   g_assert_nonnull (strstr (r.out, "on 20 rows"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* The mean absolute error as the loss. */
-  r = lam_test_run_lamina("train",
-                          "--data",
-                          "study-time",
-                          "--targets",
-                          "score",
-                          "--loss",
-                          "l1",
-                          "--optimizer",
-                          "sgd",
-                          "--lr",
-                          "0.1",
-                          "--epochs",
-                          "30",
-                          "--device",
-                          "cpu",
-                          "--json",
-                          NULL);
+  r = lam_test_run_lamina ("train", "--data", "study-time", "--targets", "score", "--loss", "l1",
+                           "--optimizer", "sgd", "--lr", "0.1", "--epochs", "30", "--device", "cpu",
+                           "--json", NULL);
   assert_exit (r, 0, NULL);
   g_autoptr (GPtrArray) l1 = json_lines (r.out);
   g_assert_cmpstr (json_object_get_string_member (find_event (l1, "start"), "loss"), ==, "l1");
   /* score = 30 + 5.5 hours + N(0, 4²): a fitted line's MAE is near 4 √(2/π) ≈ 3.2. */
   g_assert_cmpfloat (json_object_get_double_member (find_event (l1, "test"), "test_mae"), <, 5);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 }
 
 /* A table whose target column holds text: a classification, its distinct
@@ -832,21 +700,9 @@ test_table_classification (void)
   g_autofree char *path = g_build_filename (dir, "blobs.csv", NULL);
   lam_test_write_blobs_csv (path, 600, 4, 3, 8);
 
-  LamCliResult r = lam_test_run_lamina("train",
-                                       "--data",
-                                       path,
-                                       "--targets",
-                                       "class",
-                                       "--epochs",
-                                       "20",
-                                       "--lr",
-                                       "0.01",
-                                       "--batch-size",
-                                       "32",
-                                       "--device",
-                                       "cpu",
-                                       "--json",
-                                       NULL);
+  LamCliResult r =
+    lam_test_run_lamina ("train", "--data", path, "--targets", "class", "--epochs", "20", "--lr",
+                         "0.01", "--batch-size", "32", "--device", "cpu", "--json", NULL);
   assert_exit (r, 0, NULL);
   g_autoptr (GPtrArray) events = json_lines (r.out);
   JsonObject *start = find_event (events, "start");
@@ -861,53 +717,33 @@ test_table_classification (void)
   g_test_message ("blobs from the command line: test accuracy %.4f", accuracy);
   g_assert_cmpfloat (accuracy, >=, 0.95);
   g_assert_cmpint (json_object_get_int_member (test, "rows"), ==, 120);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina(
-    "train", "--data", path, "--targets", "class", "--epochs", "2", "--device", "cpu", NULL);
+  r = lam_test_run_lamina ("train", "--data", path, "--targets", "class", "--epochs", "2",
+                           "--device", "cpu", NULL);
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "Task:   classification: class into 3 classes (c0, c1, c2) "
                                    "from 4 inputs"));
   g_assert_nonnull (strstr (r.out, "on 120 rows"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* l1 compares with numbers, not classes. */
-  r = lam_test_run_lamina("train",
-                          "--data",
-                          path,
-                          "--targets",
-                          "class",
-                          "--loss",
-                          "l1",
-                          "--epochs",
-                          "1",
-                          "--device",
-                          "cpu",
-                          NULL);
+  r = lam_test_run_lamina ("train", "--data", path, "--targets", "class", "--loss", "l1",
+                           "--epochs", "1", "--device", "cpu", NULL);
   assert_exit (r, 4, "the loss l1 compares outputs with numbers");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   /* Too few outputs for the classes. */
-  r = lam_test_run_lamina("train",
-                          "--data",
-                          path,
-                          "--targets",
-                          "class",
-                          "--model",
-                          "linear:2",
-                          "--epochs",
-                          "1",
-                          "--device",
-                          "cpu",
-                          NULL);
+  r = lam_test_run_lamina ("train", "--data", path, "--targets", "class", "--model", "linear:2",
+                           "--epochs", "1", "--device", "cpu", NULL);
   assert_exit (r, 4, "make the last layer linear:3");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
 static void
 test_table_info (void)
 {
-  LamCliResult r = lam_test_run_lamina("info", "--data", "crop-yields", "--json", NULL);
+  LamCliResult r = lam_test_run_lamina ("info", "--data", "crop-yields", "--json", NULL);
   assert_exit (r, 0, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
@@ -924,17 +760,17 @@ test_table_info (void)
   /* Drawn uniform in [40, 140). */
   g_assert_cmpfloat (json_object_get_double_member (rainfall, "min"), >=, 40);
   g_assert_cmpfloat (json_object_get_double_member (rainfall, "max"), <, 140);
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("info", "--data", "study-time", NULL);
+  r = lam_test_run_lamina ("info", "--data", "study-time", NULL);
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "100 rows of 2 columns separated by a comma"));
   g_assert_nonnull (strstr (r.out, "hours"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("info", "--data", "study-time", "--model", "linear:1", NULL);
+  r = lam_test_run_lamina ("info", "--data", "study-time", "--model", "linear:1", NULL);
   assert_exit (r, 2, "is a table: plan a model on it with --input N");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 }
 
 static void
@@ -969,28 +805,16 @@ test_table_refusals (void)
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const char **a = cases[i].args;
-    LamCliResult r = lam_test_run_lamina("train",
-                                         "--data",
-                                         path,
-                                         "--epochs",
-                                         "1",
-                                         "--device",
-                                         "cpu",
-                                         a[0],
-                                         a[1],
-                                         a[2],
-                                         a[3],
-                                         a[4],
-                                         a[5],
-                                         NULL);
+    LamCliResult r = lam_test_run_lamina ("train", "--data", path, "--epochs", "1", "--device",
+                                          "cpu", a[0], a[1], a[2], a[3], a[4], a[5], NULL);
     assert_exit (r, cases[i].code, cases[i].says);
-    lam_cli_result_clear(&r);
+    lam_cli_result_clear (&r);
   }
   /* Table options on images. */
   g_autofree char *dir = make_bars_dir ();
-  LamCliResult r = lam_test_run_lamina("train", "--data", dir, "--targets", "y", NULL);
+  LamCliResult r = lam_test_run_lamina ("train", "--data", dir, "--targets", "y", NULL);
   assert_exit (r, 2, "apply to a table of numbers");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
@@ -998,18 +822,10 @@ test_table_refusals (void)
 static void
 test_playground (void)
 {
-  LamCliResult result = lam_test_run_lamina("train",
-                                            "--data",
-                                            "playground:xor?points=200&noise=0.05",
-                                            "--epochs",
-                                            "40",
-                                            "--batch-size",
-                                            "16",
-                                            "--lr",
-                                            "0.03",
-                                            "--json",
-                                            NULL);
-  lam_test_check_exit(&result, 0, NULL);
+  LamCliResult result =
+    lam_test_run_lamina ("train", "--data", "playground:xor?points=200&noise=0.05", "--epochs",
+                         "40", "--batch-size", "16", "--lr", "0.03", "--json", NULL);
+  lam_test_check_exit (&result, 0, NULL);
   /* The "test" line holds the test accuracy of the default small network. */
   g_auto (GStrv) lines = g_strsplit (g_strstrip (result.out), "\n", -1);
   const char *last = NULL;
@@ -1026,8 +842,8 @@ test_playground (void)
   g_free (result.out);
   g_free (result.err);
 
-  result = lam_test_run_lamina("train", "--data", "playground:donut", NULL);
-  lam_test_check_exit(&result, 3, "unknown playground set \"donut\"");
+  result = lam_test_run_lamina ("train", "--data", "playground:donut", NULL);
+  lam_test_check_exit (&result, 3, "unknown playground set \"donut\"");
   g_free (result.out);
   g_free (result.err);
 }
@@ -1040,7 +856,7 @@ test_bench_scaling_chart (void)
   g_autofree char *dir = lam_test_write_bars_dataset (120, 3);
   g_autofree char *chart = g_build_filename (dir, "scaling.svg", NULL);
   LamCliResult r =
-    lam_test_run_lamina("bench", "--scaling", "--data", dir, "--chart", chart, "--json", NULL);
+    lam_test_run_lamina ("bench", "--scaling", "--data", dir, "--chart", chart, "--json", NULL);
   assert_exit (r, 0, NULL);
   g_auto (GStrv) lines = g_strsplit (g_strstrip (r.out), "\n", -1);
   guint n_points = 0;
@@ -1057,14 +873,14 @@ test_bench_scaling_chart (void)
   g_autofree char *svg = NULL;
   g_assert_true (g_file_get_contents (chart, &svg, NULL, NULL));
   g_assert_nonnull (strstr (svg, "<svg"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
-  r = lam_test_run_lamina("bench", "--scaling", "--data", dir, "--chart", "scaling.jpeg", NULL);
+  r = lam_test_run_lamina ("bench", "--scaling", "--data", dir, "--chart", "scaling.jpeg", NULL);
   assert_exit (r, 2, "scaling.jpeg: the chart is written as .png or .svg");
-  lam_cli_result_clear(&r);
-  r = lam_test_run_lamina("bench", "--data", dir, "--chart", "scaling.png", NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("bench", "--data", dir, "--chart", "scaling.png", NULL);
   assert_exit (r, 2, "add --scaling");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
   lam_test_remove_tree (dir);
 }
 
@@ -1087,17 +903,8 @@ test_bench_cifar (void)
   g_autofree char *batch = g_build_filename (cifar, "data_batch_1.bin", NULL);
   g_assert_true (g_file_set_contents (batch, (const char *) records->data, records->len, NULL));
 
-  LamCliResult r = lam_test_run_lamina("bench",
-                                       "--workload",
-                                       "cifar10-cnn",
-                                       "--data",
-                                       bars,
-                                       "--cifar",
-                                       cifar,
-                                       "--batches",
-                                       "1",
-                                       "--json",
-                                       NULL);
+  LamCliResult r = lam_test_run_lamina ("bench", "--workload", "cifar10-cnn", "--data", bars,
+                                        "--cifar", cifar, "--batches", "1", "--json", NULL);
   assert_exit (r, 0, NULL);
   g_autoptr (JsonNode) node = NULL;
   g_auto (GStrv) lines = g_strsplit (r.out, "\n", -1);
@@ -1113,24 +920,24 @@ test_bench_cifar (void)
   g_assert_true (json_node_is_null (json_object_get_member (object, "test_accuracy")));
   g_assert_cmpfloat (json_object_get_double_member (object, "gflops"), >, 0);
   g_assert_nonnull (strstr (json_object_get_string_member (object, "model"), "conv2d:256"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* Not enough images for the batches asked for; images of another shape. */
-  r = lam_test_run_lamina(
-    "bench", "--workload", "cifar10-cnn", "--data", bars, "--cifar", cifar, "--batches", "2", NULL);
+  r = lam_test_run_lamina ("bench", "--workload", "cifar10-cnn", "--data", bars, "--cifar", cifar,
+                           "--batches", "2", NULL);
   assert_exit (r, 1, "fewer than the 256 the batches asked for take");
-  lam_cli_result_clear(&r);
-  r = lam_test_run_lamina(
-    "bench", "--workload", "cifar10-cnn", "--data", bars, "--cifar", bars, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("bench", "--workload", "cifar10-cnn", "--data", bars, "--cifar", bars,
+                           NULL);
   assert_exit (r, 1, "needs 3×32×32 images");
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   /* No CIFAR-10 where Download keeps it: synthetic images, said so. */
   g_autofree char *empty = g_dir_make_tmp ("lamina-xdg-XXXXXX", NULL);
   g_autofree char *old = g_strdup (g_getenv ("XDG_DATA_HOME"));
   g_setenv ("XDG_DATA_HOME", empty, TRUE);
-  r = lam_test_run_lamina(
-    "bench", "--workload", "cifar10-cnn", "--data", bars, "--batches", "1", NULL);
+  r = lam_test_run_lamina ("bench", "--workload", "cifar10-cnn", "--data", bars, "--batches", "1",
+                           NULL);
   if (old != NULL)
     g_setenv ("XDG_DATA_HOME", old, TRUE);
   else
@@ -1138,7 +945,7 @@ test_bench_cifar (void)
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "synthetic CIFAR-format images"));
   g_assert_nonnull (strstr (r.out, "timed on 1 batch (128 images), not a whole epoch"));
-  lam_cli_result_clear(&r);
+  lam_cli_result_clear (&r);
 
   lam_test_remove_tree (empty);
   lam_test_remove_tree (cifar);

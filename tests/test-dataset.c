@@ -381,7 +381,7 @@ test_idx_huge_claim (gconstpointer data)
   g_clear_error (&error);
   /* Filling the 2e9 claimed labels would take minutes; the checks take a
    * fraction of a second, also under sanitizers on a loaded machine. */
-  g_assert_cmpfloat(g_timer_elapsed(timer, NULL), <, 10.0);
+  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 10.0);
 }
 
 static void

@@ -584,21 +584,21 @@ typedef struct
 } Ticks;
 
 static gint64
-thread_cpu_us(void)
+thread_cpu_us (void)
 {
   struct timespec now;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return (gint64)now.tv_sec * G_USEC_PER_SEC + now.tv_nsec / 1000;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &now);
+  return (gint64) now.tv_sec * G_USEC_PER_SEC + now.tv_nsec / 1000;
 }
 
 static gboolean
 tick (gpointer data)
 {
   Ticks *ticks = data;
-  gint64 now = g_get_monotonic_time(), cpu = thread_cpu_us();
+  gint64 now = g_get_monotonic_time (), cpu = thread_cpu_us ();
   if (ticks->last != 0) {
     ticks->max_gap = MAX (ticks->max_gap, now - ticks->last);
-    ticks->max_busy = MAX(ticks->max_busy, cpu - ticks->last_cpu);
+    ticks->max_busy = MAX (ticks->max_busy, cpu - ticks->last_cpu);
   }
   ticks->last = now;
   ticks->last_cpu = cpu;
@@ -631,10 +631,10 @@ publish_untrained (LamSession *session, const char *spec_text)
 /* Indexes the session's training images with result's weights while a
  * 5 ms timeout ticks; returns the build time in seconds. */
 static double
-index_while_ticking(LamExplainer *explainer, LamEvaluationResult *result, Ticks *ticks)
+index_while_ticking (LamExplainer *explainer, LamEvaluationResult *result, Ticks *ticks)
 {
   *ticks = (Ticks){ 0 };
-  guint source = g_timeout_add(5, tick, ticks);
+  guint source = g_timeout_add (5, tick, ticks);
   lam_test_settle (50);
   gint64 start = g_get_monotonic_time ();
   lam_explainer_set_result (explainer, result);
@@ -644,7 +644,7 @@ index_while_ticking(LamExplainer *explainer, LamEvaluationResult *result, Ticks 
   double seconds = (g_get_monotonic_time () - start) / 1e6;
   g_assert_no_error (lam_explainer_get_index_error (explainer));
   g_assert_true (lam_test_iterate_until (map_ready, explainer, 600000));
-  g_source_remove(source);
+  g_source_remove (source);
   return seconds;
 }
 
@@ -659,14 +659,12 @@ test_no_stall (void)
     publish_untrained (session, "flatten,linear:128,relu,linear:10");
   g_autoptr (LamExplainer) explainer = lam_explainer_new (session);
   Ticks ticks;
-  double seconds = index_while_ticking(explainer, result, &ticks);
-  g_test_message("%d training images indexed in %.2f s; longest main-loop gap %.1f ms, "
-                 "%.1f ms of it working",
-                 lam_session_get_train_set(session)->n,
-                 seconds,
-                 ticks.max_gap / 1e3,
-                 ticks.max_busy / 1e3);
-  g_assert_cmpint(ticks.max_busy, <, 200000);
+  double seconds = index_while_ticking (explainer, result, &ticks);
+  g_test_message ("%d training images indexed in %.2f s; longest main-loop gap %.1f ms, "
+                  "%.1f ms of it working",
+                  lam_session_get_train_set (session)->n, seconds, ticks.max_gap / 1e3,
+                  ticks.max_busy / 1e3);
+  g_assert_cmpint (ticks.max_busy, <, 200000);
 
   /* Another dataset opened: the index is built again on its images, when
    * next asked for. */
@@ -717,7 +715,7 @@ test_fashion_timing (void)
     g_autoptr (LamEvaluationResult) result = publish_untrained (session, text);
     g_autoptr (LamExplainer) explainer = lam_explainer_new (session);
     Ticks ticks;
-    double seconds = index_while_ticking(explainer, result, &ticks);
+    double seconds = index_while_ticking (explainer, result, &ticks);
     g_autofree float *input = prepare (result, 0);
     guint32 indices[8];
     gint64 start = g_get_monotonic_time ();
@@ -733,18 +731,12 @@ test_fashion_timing (void)
     start = g_get_monotonic_time ();
     g_assert_true (lam_explainer_project (explainer, input, xy, &error));
     double project_ms = (g_get_monotonic_time () - start) / 1e3;
-    g_test_message("%s: %d training images indexed in %.2f s, longest main-loop gap "
-                   "%.1f ms (%.1f ms of it working); nearest %.2f ms (first, with the "
-                   "model made), %.2f ms (next); project after nearest %.3f ms",
-                   presets[p],
-                   lam_session_get_train_set(session)->n,
-                   seconds,
-                   ticks.max_gap / 1e3,
-                   ticks.max_busy / 1e3,
-                   nearest_ms,
-                   nearest2_ms,
-                   project_ms);
-    g_assert_cmpint(ticks.max_busy, <, 200000);
+    g_test_message ("%s: %d training images indexed in %.2f s, longest main-loop gap "
+                    "%.1f ms (%.1f ms of it working); nearest %.2f ms (first, with the "
+                    "model made), %.2f ms (next); project after nearest %.3f ms",
+                    presets[p], lam_session_get_train_set (session)->n, seconds,
+                    ticks.max_gap / 1e3, ticks.max_busy / 1e3, nearest_ms, nearest2_ms, project_ms);
+    g_assert_cmpint (ticks.max_busy, <, 200000);
   }
 }
 

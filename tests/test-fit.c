@@ -152,9 +152,9 @@ dataset_ready (gpointer data)
 }
 
 static gboolean
-stepped(gpointer data)
+stepped (gpointer data)
 {
-  return lam_session_get_step(session) >= 1;
+  return lam_session_get_step (session) >= 1;
 }
 
 static gboolean
@@ -294,7 +294,7 @@ main (int argc, char **argv)
   /* Weights to evaluate: one batch, so every Evaluate panel has content. */
   g_action_group_activate_action (lam_session_get_actions (session), "step", NULL);
   /* A stop before the batch trained would leave no weights to show. */
-  g_assert_true(lam_test_iterate_until(stepped, NULL, 60000));
+  g_assert_true (lam_test_iterate_until (stepped, NULL, 60000));
   g_action_group_activate_action (lam_session_get_actions (session), "stop", NULL);
   g_assert_true (lam_test_iterate_until (weights_ready, NULL, 60000));
   settle (2000);

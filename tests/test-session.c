@@ -67,17 +67,18 @@ reached_step (gpointer data)
          lam_session_get_state (wait->session) != LAM_TRAIN_STATE_RUNNING;
 }
 
-typedef struct {
+typedef struct
+{
   LamSession *session;
   LamTrainState state;
 } StateWait;
 
 /* The session is no longer in `state`. */
 static gboolean
-state_left(gpointer data)
+state_left (gpointer data)
 {
   StateWait *wait = data;
-  return lam_session_get_state(wait->session) != wait->state;
+  return lam_session_get_state (wait->session) != wait->state;
 }
 
 static void
@@ -343,17 +344,17 @@ test_step_equals_straight_run (void)
   for (int i = 0; i < 3 && lam_session_get_state (paused) != LAM_TRAIN_STATE_IDLE; i++) {
     activate (paused, "start");
     StateWait resumed = { paused, LAM_TRAIN_STATE_PAUSED };
-    g_assert_true(lam_test_iterate_until(state_left, &resumed, 20000));
-    if (lam_session_get_state(paused) == LAM_TRAIN_STATE_RUNNING) {
+    g_assert_true (lam_test_iterate_until (state_left, &resumed, 20000));
+    if (lam_session_get_state (paused) == LAM_TRAIN_STATE_RUNNING) {
       activate (paused, "pause");
       StateWait halted = { paused, LAM_TRAIN_STATE_RUNNING };
-      g_assert_true(lam_test_iterate_until(state_left, &halted, 20000));
+      g_assert_true (lam_test_iterate_until (state_left, &halted, 20000));
     }
   }
-  while (lam_session_get_state(paused) == LAM_TRAIN_STATE_PAUSED) {
+  while (lam_session_get_state (paused) == LAM_TRAIN_STATE_PAUSED) {
     activate (paused, "start");
     StateWait resumed = { paused, LAM_TRAIN_STATE_PAUSED };
-    g_assert_true(lam_test_iterate_until(state_left, &resumed, 20000));
+    g_assert_true (lam_test_iterate_until (state_left, &resumed, 20000));
   }
   g_assert_true (lam_test_iterate_until (is_idle, paused, 60000));
   gsize n_paused = 0;
@@ -531,9 +532,9 @@ dataset_head (const LamDataset *source, int n)
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
 static gboolean
-strip_has_images(gpointer data)
+strip_has_images (gpointer data)
 {
-  return lam_batch_strip_get_n_images(data) > 0;
+  return lam_batch_strip_get_n_images (data) > 0;
 }
 
 /* A slow run as a class sees it: the Train page in a window, paced at 5
@@ -587,7 +588,7 @@ test_pace_batch_strip (void)
   g_assert_false (gtk_widget_is_visible (GTK_WIDGET (strip)));
   activate (session, "start-pause");
   /* The first batch comes from a thread of lower priority: waited for. */
-  g_assert_true(lam_test_iterate_until(strip_has_images, strip, 30000));
+  g_assert_true (lam_test_iterate_until (strip_has_images, strip, 30000));
   for (int i = 1; i <= 6; i++) {
     lam_test_settle (i == 1 ? 1000 : 2000);
     g_assert_true (gtk_widget_is_visible (GTK_WIDGET (strip)));

@@ -873,7 +873,7 @@ test_stop (void)
 
   const LamTrainerEvent *finished = find_event (&recorder, LAM_TRAINER_EVENT_FINISHED, 0);
   g_assert_true (finished->stopped);
-  g_assert_cmpuint(count_events(&recorder, LAM_TRAINER_EVENT_EPOCH), <, config.epochs);
+  g_assert_cmpuint (count_events (&recorder, LAM_TRAINER_EVENT_EPOCH), <, config.epochs);
   g_assert_cmpuint (count_events (&recorder, LAM_TRAINER_EVENT_TEST), ==, 0);
 
   recorder_clear (&recorder);
@@ -884,58 +884,58 @@ test_stop (void)
 /* Held, a run waits before its next step, and ends with the numbers of a
  * run never held. */
 static void
-test_held(void)
+test_held (void)
 {
-  g_autoptr(LamDataset) train = make_bars_dataset(400, 6);
-  g_autoptr(LamModelSpec) spec = lam_model_spec_from_text("flatten,linear:8,relu,linear:3", NULL);
-  LamBackend *backend = lam_backend_cpu_new();
-  LamTrainerConfig config = bars_config();
-  g_autoptr(GError) error = NULL;
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 6);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:8,relu,linear:3", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  g_autoptr (GError) error = NULL;
 
-  LamTrainer *straight = lam_trainer_new(spec, train, train, backend, &config, &error);
-  g_assert_no_error(error);
+  LamTrainer *straight = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
   Recorder straight_events = { 0 };
-  run_trainer(straight, &straight_events, FALSE);
+  run_trainer (straight, &straight_events, FALSE);
   gsize n_params = 0;
-  g_autofree float *want = lam_trainer_dup_params(straight, &n_params);
+  g_autofree float *want = lam_trainer_dup_params (straight, &n_params);
 
-  LamTrainer *held = lam_trainer_new(spec, train, train, backend, &config, &error);
-  g_assert_no_error(error);
+  LamTrainer *held = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
   gsize n_initial = 0;
-  g_autofree float *initial = lam_trainer_dup_params(held, &n_initial);
-  g_assert_cmpuint(n_initial, ==, n_params);
-  gint64 held_at = g_get_monotonic_time();
-  lam_trainer_set_held(held, TRUE);
-  lam_trainer_start(held, FALSE);
-  g_usleep(200 * 1000);
-  g_autofree float *while_held = lam_trainer_dup_params(held, NULL);
+  g_autofree float *initial = lam_trainer_dup_params (held, &n_initial);
+  g_assert_cmpuint (n_initial, ==, n_params);
+  gint64 held_at = g_get_monotonic_time ();
+  lam_trainer_set_held (held, TRUE);
+  lam_trainer_start (held, FALSE);
+  g_usleep (200 * 1000);
+  g_autofree float *while_held = lam_trainer_dup_params (held, NULL);
   /* The hold ends by itself after LAM_TRAINER_HOLD_MAX_US: only a look
    * taken well before that says anything. */
-  if (g_get_monotonic_time() - held_at < LAM_TRAINER_HOLD_MAX_US / 2)
-    g_assert_cmpmem(while_held, sizeof(float) * n_params, initial, sizeof(float) * n_params);
+  if (g_get_monotonic_time () - held_at < LAM_TRAINER_HOLD_MAX_US / 2)
+    g_assert_cmpmem (while_held, sizeof (float) * n_params, initial, sizeof (float) * n_params);
   else
-    g_test_message("the look came after the hold's limit; not checked");
-  lam_trainer_set_held(held, FALSE);
-  lam_trainer_wait(held);
-  g_autofree float *got = lam_trainer_dup_params(held, NULL);
-  g_assert_cmpmem(got, sizeof(float) * n_params, want, sizeof(float) * n_params);
+    g_test_message ("the look came after the hold's limit; not checked");
+  lam_trainer_set_held (held, FALSE);
+  lam_trainer_wait (held);
+  g_autofree float *got = lam_trainer_dup_params (held, NULL);
+  g_assert_cmpmem (got, sizeof (float) * n_params, want, sizeof (float) * n_params);
 
   /* A hold never released ends by itself: the run finishes. */
-  LamTrainer *forgotten = lam_trainer_new(spec, train, train, backend, &config, &error);
-  g_assert_no_error(error);
-  lam_trainer_set_held(forgotten, TRUE);
-  gint64 start = g_get_monotonic_time();
-  lam_trainer_start(forgotten, FALSE);
-  lam_trainer_wait(forgotten);
-  g_assert_cmpint(g_get_monotonic_time() - start, >=, LAM_TRAINER_HOLD_MAX_US);
-  g_autofree float *late = lam_trainer_dup_params(forgotten, NULL);
-  g_assert_cmpmem(late, sizeof(float) * n_params, want, sizeof(float) * n_params);
+  LamTrainer *forgotten = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
+  lam_trainer_set_held (forgotten, TRUE);
+  gint64 start = g_get_monotonic_time ();
+  lam_trainer_start (forgotten, FALSE);
+  lam_trainer_wait (forgotten);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, LAM_TRAINER_HOLD_MAX_US);
+  g_autofree float *late = lam_trainer_dup_params (forgotten, NULL);
+  g_assert_cmpmem (late, sizeof (float) * n_params, want, sizeof (float) * n_params);
 
-  recorder_clear(&straight_events);
-  lam_trainer_free(forgotten);
-  lam_trainer_free(held);
-  lam_trainer_free(straight);
-  lam_backend_free(backend);
+  recorder_clear (&straight_events);
+  lam_trainer_free (forgotten);
+  lam_trainer_free (held);
+  lam_trainer_free (straight);
+  lam_backend_free (backend);
 }
 
 static void
@@ -1378,7 +1378,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/pace/same-numbers", test_pace_same_numbers);
   g_test_add_func ("/trainer/pace/stays-responsive", test_pace_stays_responsive);
   g_test_add_func ("/trainer/stop", test_stop);
-  g_test_add_func("/trainer/held", test_held);
+  g_test_add_func ("/trainer/held", test_held);
   g_test_add_func ("/trainer/divergence", test_divergence);
   g_test_add_func ("/trainer/bad-config", test_bad_config);
   g_test_add_func ("/trainer/config/lesson-default", test_lesson_default);

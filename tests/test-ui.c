@@ -396,7 +396,7 @@ test_train_epoch_live (void)
   LamChart *accuracy = lam_train_page_get_accuracy_chart (page);
   /* Two epochs: enough for a curve and two validation points, and within
    * the time limit under sanitizers on a loaded machine (five took 250 s). */
-  g_object_set(session_of(page), "lr", (double)0.002, "epochs", 2, NULL);
+  g_object_set (session_of (page), "lr", (double) 0.002, "epochs", 2, NULL);
 
   FrameStats stats = { 0 };
   guint tick = gtk_widget_add_tick_callback (GTK_WIDGET (window), on_tick, &stats, NULL);
@@ -426,7 +426,7 @@ test_train_epoch_live (void)
   g_test_message ("%u training points, %u validation points", train_points, val_points);
   /* The trainer reports at most every 40 ms: two epochs give 30 points
    * here, and 10 on a machine three times as fast. */
-  g_assert_cmpuint(train_points, >=, 10);
+  g_assert_cmpuint (train_points, >=, 10);
   g_assert_cmpuint (val_points, ==, lam_session_get_config (session)->epochs);
   /* The run normalised by the dataset's statistics, and the setting stays
    * "from the data": after opening another dataset, its statistics are the

@@ -346,7 +346,7 @@ static guint signals[N_SIGNALS];
  * ms instead of 90-110, for a pause of that long in a second of
  * training. */
 static void
-hold_training(LamEvaluation *self, gboolean hold)
+hold_training (LamEvaluation *self, gboolean hold)
 {
   if (hold == self->holding || (hold && self->session == NULL))
     return;
@@ -354,15 +354,15 @@ hold_training(LamEvaluation *self, gboolean hold)
   if (self->session == NULL)
     return;
   if (hold)
-    lam_session_hold_training(self->session);
+    lam_session_hold_training (self->session);
   else
-    lam_session_release_training(self->session);
+    lam_session_release_training (self->session);
 }
 
 static void
 set_busy (LamEvaluation *self, gboolean busy)
 {
-  hold_training(self, busy);
+  hold_training (self, busy);
   if (self->busy == busy)
     return;
   self->busy = busy;
@@ -586,7 +586,7 @@ lam_evaluation_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  hold_training(self, FALSE);
+  hold_training (self, FALSE);
   if (self->session != NULL) {
     g_object_remove_weak_pointer (G_OBJECT (self->session), (gpointer *) &self->session);
     self->session = NULL;

@@ -373,20 +373,20 @@ lam_session_pace_changed (LamSession *self)
 }
 
 void
-lam_session_hold_training(LamSession *self)
+lam_session_hold_training (LamSession *self)
 {
-  g_return_if_fail(LAM_IS_SESSION(self));
+  g_return_if_fail (LAM_IS_SESSION (self));
   if (self->training_holds++ == 0 && self->trainer != NULL)
-    lam_trainer_set_held(self->trainer, TRUE);
+    lam_trainer_set_held (self->trainer, TRUE);
 }
 
 void
-lam_session_release_training(LamSession *self)
+lam_session_release_training (LamSession *self)
 {
-  g_return_if_fail(LAM_IS_SESSION(self));
-  g_return_if_fail(self->training_holds > 0);
+  g_return_if_fail (LAM_IS_SESSION (self));
+  g_return_if_fail (self->training_holds > 0);
   if (--self->training_holds == 0 && self->trainer != NULL)
-    lam_trainer_set_held(self->trainer, FALSE);
+    lam_trainer_set_held (self->trainer, FALSE);
 }
 
 /* Runs */
@@ -619,7 +619,7 @@ start_run (LamSession *self, gboolean paused)
 
   lam_session_begin_run (self);
   lam_trainer_set_pace (self->trainer, self->pace);
-  lam_trainer_set_held(self->trainer, self->training_holds > 0);
+  lam_trainer_set_held (self->trainer, self->training_holds > 0);
   lam_trainer_set_event_func (self->trainer, on_trainer_event, self, NULL);
   set_state (self, paused ? LAM_TRAIN_STATE_PAUSED : LAM_TRAIN_STATE_RUNNING);
   runs_changed (self);

@@ -144,8 +144,8 @@ void lam_session_set_pace (LamSession *self, double steps_per_second);
  * change of state or numbers): the evaluation a person watches for goes
  * first on the cores. Each hold is released once; lam_trainer_set_held
  * says how long a run waits at most. */
-void lam_session_hold_training(LamSession *self);
-void lam_session_release_training(LamSession *self);
+void lam_session_hold_training (LamSession *self);
+void lam_session_release_training (LamSession *self);
 
 /* Whether Start continues the last run rather than beginning afresh:
  * property "continue-run", meaningful while "can-continue" is TRUE (there

@@ -205,21 +205,22 @@ gemm_dot (int m, int n, int k, float alpha, const float *a, ptrdiff_t lda, const
 /* Each thread's room for the transposes of gemm_nt_by_transposes, kept
  * between calls (a linear layer asks every step) and freed with the
  * thread. */
-typedef struct {
+typedef struct
+{
   size_t n_floats;
   float data[];
 } GemmScratch;
 
-static GPrivate gemm_scratch_key = G_PRIVATE_INIT(g_free);
+static GPrivate gemm_scratch_key = G_PRIVATE_INIT (g_free);
 
 static float *
-gemm_scratch(size_t n_floats)
+gemm_scratch (size_t n_floats)
 {
-  GemmScratch *scratch = g_private_get(&gemm_scratch_key);
+  GemmScratch *scratch = g_private_get (&gemm_scratch_key);
   if (scratch == NULL || scratch->n_floats < n_floats) {
-    scratch = g_malloc(sizeof(GemmScratch) + n_floats * sizeof(float));
+    scratch = g_malloc (sizeof (GemmScratch) + n_floats * sizeof (float));
     scratch->n_floats = n_floats;
-    g_private_replace(&gemm_scratch_key, scratch);
+    g_private_replace (&gemm_scratch_key, scratch);
   }
   return scratch->data;
 }
@@ -234,26 +235,18 @@ gemm_scratch(size_t n_floats)
 #define GEMM_NT_ROWS 48
 
 AVX512 static void
-gemm_nt_by_transposes(int m,
-                      int n,
-                      int k,
-                      float alpha,
-                      const float *a,
-                      ptrdiff_t lda,
-                      const float *b,
-                      ptrdiff_t ldb,
-                      float *c,
-                      ptrdiff_t ldc)
+gemm_nt_by_transposes (int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
+                       const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
 {
   int rows = m < GEMM_NT_ROWS ? m : GEMM_NT_ROWS;
-  float *at = gemm_scratch((size_t)k * rows + (size_t)n * rows);
-  float *ct = at + (size_t)k * rows;
+  float *at = gemm_scratch ((size_t) k * rows + (size_t) n * rows);
+  float *ct = at + (size_t) k * rows;
   for (int i = 0; i < m; i += rows) {
     int r = m - i < rows ? m - i : rows;
-    lam_cpu_avx512_transpose(a + (ptrdiff_t)i * lda, lda, at, r, r, k);
+    lam_cpu_avx512_transpose (a + (ptrdiff_t) i * lda, lda, at, r, r, k);
     // Cᵀ (n, r) = B (n, k) · Aᵀ (k, r)
-    gemm_bcast(n, r, k, alpha, b, ldb, 1, at, r, 0.0f, NULL, ct, r);
-    lam_cpu_avx512_transpose(ct, r, c + (ptrdiff_t)i * ldc, ldc, n, r);
+    gemm_bcast (n, r, k, alpha, b, ldb, 1, at, r, 0.0f, NULL, ct, r);
+    lam_cpu_avx512_transpose (ct, r, c + (ptrdiff_t) i * ldc, ldc, n, r);
   }
 }
 
@@ -263,7 +256,7 @@ lam_cpu_avx512_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha
                       int ldc)
 {
   if (!trans_a && trans_b && beta == 0.0f && n >= 16 && k >= 16)
-    gemm_nt_by_transposes(m, n, k, alpha, a, lda, b, ldb, c, ldc);
+    gemm_nt_by_transposes (m, n, k, alpha, a, lda, b, ldb, c, ldc);
   else if (!trans_a && !trans_b)
     // A(i, p) = a[i * lda + p], B(p, :) = b + p * ldb
     gemm_bcast (m, n, k, alpha, a, lda, 1, b, ldb, beta, NULL, c, ldc);
