@@ -185,6 +185,26 @@ test_empty_state (void)
   save_png ("evaluate-empty.png");
 }
 
+/* The engine's evaluation of weights on its own model, fresh. */
+static LamPrediction *
+engine_prediction (const float *weights)
+{
+  g_autoptr (GError) error = NULL;
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamModel *model = lam_model_new (spec, backend, 500, 0, &error);
+  g_assert_no_error (error);
+  lam_model_set_params_host (model, weights);
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_CONFUSION;
+  request.confusion_classes = 10;
+  LamPrediction *engine = lam_model_predict (model, lam_session_get_test_set (session), NULL, 0,
+                                             mean, std, &request, NULL, &error);
+  g_assert_no_error (error);
+  lam_model_free (model);
+  lam_backend_free (backend);
+  return engine;
+}
+
 static void
 test_matches_engine (void)
 {
@@ -220,19 +240,7 @@ test_matches_engine (void)
   g_assert_null (lam_evaluate_page_dup_class_tooltip (page, 10));
 
   /* The engine's evaluation of the same weights on its own model. */
-  g_autoptr (GError) error = NULL;
-  LamBackend *backend = lam_backend_cpu_new ();
-  LamModel *model = lam_model_new (spec, backend, 500, 0, &error);
-  g_assert_no_error (error);
-  lam_model_set_params_host (model, params[0]);
-  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
-  request.what = LAM_PREDICT_CONFUSION;
-  request.confusion_classes = 10;
-  g_autoptr (LamPrediction) engine =
-    lam_model_predict (model, test, NULL, 0, mean, std, &request, NULL, &error);
-  g_assert_no_error (error);
-  lam_model_free (model);
-  lam_backend_free (backend);
+  g_autoptr (LamPrediction) engine = engine_prediction (params[0]);
 
   g_test_message ("test accuracy after one epoch: page %.4f, engine %.4f; loss page %.4f, "
                   "engine %.4f",
@@ -452,6 +460,15 @@ test_history (void)
   LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (page);
   g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, 2);
   g_test_message ("test accuracy after epoch 2: %.4f", second->accuracy);
+  /* The worker kept its model from epoch 1's evaluation: nothing of those
+   * weights stays in it. */
+  g_autoptr (LamPrediction) engine = engine_prediction (params[1]);
+  g_assert_cmpfloat (second->accuracy, ==, engine->accuracy);
+  g_assert_cmpfloat (second->mean_loss, ==, engine->mean_loss);
+  for (int t = 0; t < 10; t++)
+    for (int p = 0; p < 10; p++)
+      g_assert_cmpuint (lam_confusion_get (second->confusion, t, p), ==,
+                        lam_confusion_get (engine->confusion, t, p));
 
   /* One image of each kind of history, where the data has one. */
   int found[4] = { -1, -1, -1, -1 };
