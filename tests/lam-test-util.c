@@ -199,6 +199,24 @@ lam_cli_result_clear (LamCliResult *result)
 }
 
 LamCliResult
+lam_test_spawn (const char *cwd, const char *const *argv)
+{
+  LamCliResult result = { 0 };
+  int wait_status = 0;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_unsetenv (env, "DISPLAY");
+  env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
+  env = g_environ_setenv (env, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
+  g_spawn_sync (cwd, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &result.out, &result.err,
+                &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  result.status = WEXITSTATUS (wait_status);
+  return result;
+}
+
+LamCliResult
 lam_test_run_lamina (const char *first, ...)
 {
   const char *binary = g_getenv ("LAMINA_BINARY");
@@ -211,19 +229,7 @@ lam_test_run_lamina (const char *first, ...)
     g_ptr_array_add (argv, (gpointer) arg);
   va_end (args);
   g_ptr_array_add (argv, NULL);
-
-  LamCliResult result = { 0 };
-  int wait_status = 0;
-  g_autoptr (GError) error = NULL;
-  g_auto (GStrv) env = g_get_environ ();
-  env = g_environ_unsetenv (env, "DISPLAY");
-  env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
-  g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &result.out,
-                &result.err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  result.status = WEXITSTATUS (wait_status);
-  return result;
+  return lam_test_spawn (NULL, (const char *const *) argv->pdata);
 }
 
 void

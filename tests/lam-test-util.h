@@ -21,6 +21,9 @@ void lam_cli_result_clear (LamCliResult *result);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LamCliResult, lam_cli_result_clear)
 /* lamina with the arguments, NULL-terminated. */
 LamCliResult lam_test_run_lamina (const char *first, ...) G_GNUC_NULL_TERMINATED;
+/* Any program, argv NULL-terminated, in the folder cwd (NULL: this one),
+ * the same way; Python writes no bytecode beside the scripts it imports. */
+LamCliResult lam_test_spawn (const char *cwd, const char *const *argv);
 /* The exit code was code and, unless NULL, text_in_stderr was said; the
  * output is shown when not. */
 void lam_test_check_exit (const LamCliResult *result, int code, const char *text_in_stderr);

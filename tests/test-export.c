@@ -20,60 +20,9 @@
 
 /* Helpers */
 
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Result;
-
-static void
-result_clear (Result *result)
-{
-  g_clear_pointer (&result->out, g_free);
-  g_clear_pointer (&result->err, g_free);
-}
-
-/* argv[0] NULL means the lamina binary. */
-static Result
-run_argv (const char *cwd, const char *const *argv)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  const char *binary = g_getenv ("LAMINA_BINARY");
-  g_assert_nonnull (binary);
-  g_ptr_array_add (args, (gpointer) (argv[0] != NULL ? argv[0] : binary));
-  for (int i = 1; argv[i] != NULL; i++)
-    g_ptr_array_add (args, (gpointer) argv[i]);
-  g_ptr_array_add (args, NULL);
-
-  Result result = { 0 };
-  int wait_status = 0;
-  g_autoptr (GError) error = NULL;
-  g_auto (GStrv) env = g_get_environ ();
-  env = g_environ_unsetenv (env, "DISPLAY");
-  env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
-  /* Importing a script must leave nothing beside it. */
-  env = g_environ_setenv (env, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
-  g_spawn_sync (cwd, (char **) args->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &result.out,
-                &result.err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  result.status = WEXITSTATUS (wait_status);
-  return result;
-}
-
-#define run_lamina(...) run_argv (NULL, (const char *const[]) { NULL, __VA_ARGS__, NULL })
-#define run_python(cwd, ...) run_argv (cwd, (const char *const[]) { PYTHON, __VA_ARGS__, NULL })
-
-static void
-check_exit (const Result *result, int code, const char *text_in_stderr)
-{
-  if (result->status != code)
-    g_test_message ("stdout: %s\nstderr: %s", result->out, result->err);
-  g_assert_cmpint (result->status, ==, code);
-  if (text_in_stderr != NULL && strstr (result->err, text_in_stderr) == NULL)
-    g_error ("expected \"%s\" in the error output, got: %s", text_in_stderr, result->err);
-}
+#define run_lamina(...) lam_test_run_lamina (__VA_ARGS__, NULL)
+#define run_python(cwd, ...)                                                                       \
+  lam_test_spawn (cwd, (const char *const[]){ PYTHON, __VA_ARGS__, NULL })
 
 /* Each needle must occur in text, each after the previous one. */
 static void
@@ -128,9 +77,9 @@ have_torch (void)
 {
   static int answer = -1;
   if (answer < 0) {
-    Result r = run_python (NULL, "-c", "import torch, numpy");
+    LamCliResult r = run_python (NULL, "-c", "import torch, numpy");
     answer = r.status == 0;
-    result_clear (&r);
+    lam_cli_result_clear (&r);
   }
   return answer;
 }
@@ -179,10 +128,10 @@ smoke_test_script (const char *script)
   g_autofree char *path = g_build_filename (dir, "model.py", NULL);
   g_assert_true (g_file_set_contents (path, script, -1, NULL));
   g_autofree char *helper = agreement_helper ();
-  Result r = run_python (dir, helper, "--script", path, "--smoke");
-  check_exit (&r, 0, NULL);
+  LamCliResult r = run_python (dir, helper, "--script", path, "--smoke");
+  lam_test_check_exit (&r, 0, NULL);
   g_test_message ("%s", g_strstrip (r.out));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
@@ -544,10 +493,10 @@ script_outline (const char *dir, const char *script)
 {
   g_autofree char *path = g_build_filename (dir, "outline-me.py", NULL);
   g_assert_true (g_file_set_contents (path, script, -1, NULL));
-  Result r = run_python (dir, "-c", outline_program, path);
-  check_exit (&r, 0, NULL);
+  LamCliResult r = run_python (dir, "-c", outline_program, path);
+  lam_test_check_exit (&r, 0, NULL);
   char *outline = g_strdup (r.out);
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   return outline;
 }
 
@@ -607,18 +556,19 @@ test_script_hostile_strings (void)
   g_autofree char *script = export_script (&options);
   g_autofree char *path = g_build_filename (dir, "names.py", NULL);
   g_assert_true (g_file_set_contents (path, script, -1, NULL));
-  Result r = run_python (dir, "-c",
-                         "import ast, os, sys\n"
-                         "tree = ast.parse(open(sys.argv[1], 'rb').read())\n"
-                         "for node in ast.walk(tree):\n"
-                         "    if isinstance(node, ast.Assign) and "
-                         "getattr(node.targets[0], 'id', '') in ('WEIGHTS', 'root'):\n"
-                         "        v = eval(compile(ast.Expression(node.value), 'x', 'eval'))\n"
-                         "        sys.stdout.buffer.write(os.fsencode(v) + b'|')\n",
-                         path);
-  check_exit (&r, 0, NULL);
+  LamCliResult r =
+    run_python (dir, "-c",
+                "import ast, os, sys\n"
+                "tree = ast.parse(open(sys.argv[1], 'rb').read())\n"
+                "for node in ast.walk(tree):\n"
+                "    if isinstance(node, ast.Assign) and "
+                "getattr(node.targets[0], 'id', '') in ('WEIGHTS', 'root'):\n"
+                "        v = eval(compile(ast.Expression(node.value), 'x', 'eval'))\n"
+                "        sys.stdout.buffer.write(os.fsencode(v) + b'|')\n",
+                path);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_cmpstr (r.out, ==, "/models/\xff\xfe.safetensors|/data/caf\xc3\xa9\r\xe2\x80\xa8\xff|");
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
@@ -678,71 +628,71 @@ test_cli_errors (void)
   g_autofree char *script = g_build_filename (dir, "m.py", NULL);
   save_checkpoint (weights, "input=1x28x28,flatten,linear:10", FASHION_MNIST);
 
-  Result r = run_lamina ("export", "--help");
-  check_exit (&r, 0, NULL);
+  LamCliResult r = run_lamina ("export", "--help");
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "--pytorch"));
   g_assert_nonnull (strstr (r.out, "--predictions"));
   g_assert_nonnull (strstr (r.out, "Diagnostic"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--load", weights, "-o", script);
-  check_exit (&r, 2, "--pytorch");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "--pytorch");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "-o", script);
-  check_exit (&r, 2, "--load");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "--load");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "--load", weights);
-  check_exit (&r, 2, "-o SCRIPT.py");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "-o SCRIPT.py");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "--predictions", "--load", weights);
-  check_exit (&r, 2, "exclude");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "exclude");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "extra");
-  check_exit (&r, 2, "\"extra\"");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "\"extra\"");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--optimizer",
                   "rmsprop");
-  check_exit (&r, 2, "\"rmsprop\"");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "\"rmsprop\"");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--lr", "0");
-  check_exit (&r, 2, "--lr");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "--lr");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--epochs", "x");
-  check_exit (&r, 2, "--epochs");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "--epochs");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "--load", "/nonexistent/m.safetensors", "-o", script);
-  check_exit (&r, 4, "/nonexistent/m");
-  result_clear (&r);
+  lam_test_check_exit (&r, 4, "/nonexistent/m");
+  lam_cli_result_clear (&r);
 
   /* Weights that lie about their size. */
   g_autofree char *broken = g_build_filename (dir, "broken.safetensors", NULL);
   g_assert_true (g_file_set_contents (broken, "\x40\0\0\0\0\0\0\0{}", 10, NULL));
   r = run_lamina ("export", "--pytorch", "--load", broken, "-o", script);
-  check_exit (&r, 4, "broken");
-  result_clear (&r);
+  lam_test_check_exit (&r, 4, "broken");
+  lam_cli_result_clear (&r);
 
   g_autofree char *nowhere = g_build_filename (dir, "no-such-folder", "m.py", NULL);
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", nowhere);
-  check_exit (&r, 6, "no-such-folder");
-  result_clear (&r);
+  lam_test_check_exit (&r, 6, "no-such-folder");
+  lam_cli_result_clear (&r);
   g_assert_false (g_file_test (script, G_FILE_TEST_EXISTS));
 
   r = run_lamina ("export", "--predictions", "--load", weights, "--data",
                   "/nonexistent/lamina-data");
-  check_exit (&r, 3, "/nonexistent/lamina-data");
-  result_clear (&r);
+  lam_test_check_exit (&r, 3, "/nonexistent/lamina-data");
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--predictions", "--load", weights, "--lr", "0.1");
-  check_exit (&r, 2, "--pytorch only");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "--pytorch only");
+  lam_cli_result_clear (&r);
 
   remove_tree (dir);
 }
@@ -758,11 +708,11 @@ test_cli_write (void)
                    "/srv/data/KMNIST");
 
   /* From the .json, with overrides. */
-  Result r = run_lamina ("export", "--pytorch", "--load", json, "-o", script, "--optimizer", "sgd",
-                         "--lr", "0.1", "--batch-size", "32", "--epochs", "4");
-  check_exit (&r, 0, NULL);
+  LamCliResult r = run_lamina ("export", "--pytorch", "--load", json, "-o", script, "--optimizer",
+                               "sgd", "--lr", "0.1", "--batch-size", "32", "--epochs", "4");
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, script));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (script, &text, NULL, NULL));
   assert_in_order (text, (const char *const[]) {
@@ -776,20 +726,20 @@ test_cli_write (void)
 
   /* To standard output: the weights by absolute path, nothing else printed. */
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", "-");
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_autofree char *weights_line = g_strdup_printf ("WEIGHTS = \"%s\"\n", weights);
   assert_in_order (r.out, (const char *const[]) {
     "\"\"\"", weights_line, "LEARNING_RATE = 0.001\n", "torch.optim.Adam(", NULL });
   g_assert_true (g_str_has_suffix (r.out, "    main()\n"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   /* Through a symlink to /dev/null: the device is written, not replaced,
    * and the link stays. */
   g_autofree char *link = g_build_filename (dir, "null.py", NULL);
   g_assert_cmpint (symlink ("/dev/null", link), ==, 0);
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", link);
-  check_exit (&r, 0, NULL);
-  result_clear (&r);
+  lam_test_check_exit (&r, 0, NULL);
+  lam_cli_result_clear (&r);
   GStatBuf st;
   g_assert_cmpint (g_lstat (link, &st), ==, 0);
   g_assert_true (S_ISLNK (st.st_mode));
@@ -800,8 +750,8 @@ test_cli_write (void)
   g_autofree char *folder = g_build_filename (dir, "folder.py", NULL);
   g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", folder);
-  check_exit (&r, 6, "folder.py");
-  result_clear (&r);
+  lam_test_check_exit (&r, 6, "folder.py");
+  lam_cli_result_clear (&r);
 
   remove_tree (dir);
 }
@@ -865,25 +815,24 @@ test_python_folder_round_trip (void)
   g_autofree char *weights = g_build_filename (dir, "bars.safetensors", NULL);
   g_autofree char *script = g_build_filename (dir, "bars.py", NULL);
 
-  Result r = run_lamina ("train", "--data", data, "--model",
-                         "flatten,linear:16,relu,dropout:0.1,linear:3", "--epochs", "3",
-                         "--batch-size", "20", "--lr", "0.01", "--device", "cpu", "--save",
-                         weights);
-  check_exit (&r, 0, NULL);
-  result_clear (&r);
+  LamCliResult r = run_lamina (
+    "train", "--data", data, "--model", "flatten,linear:16,relu,dropout:0.1,linear:3", "--epochs",
+    "3", "--batch-size", "20", "--lr", "0.01", "--device", "cpu", "--save", weights);
+  lam_test_check_exit (&r, 0, NULL);
+  lam_cli_result_clear (&r);
   r = run_lamina ("eval", "--load", weights, "--data", data, "--device", "cpu");
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   double lamina_accuracy = number_after (r.out, "accuracy ");
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--epochs", "5",
                   "--batch-size", "20", "--lr", "0.01");
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "(folder)"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   r = run_python (dir, script);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   double torch_accuracy = number_after (r.out, "accuracy ");
   g_test_message ("bars: Lamina %.2f%%, the script on Lamina's weights %.2f%%", lamina_accuracy,
                   torch_accuracy);
@@ -892,11 +841,11 @@ test_python_folder_round_trip (void)
   g_assert_cmpfloat (lamina_accuracy, <, 99);
   g_assert_cmpfloat_with_epsilon (torch_accuracy, lamina_accuracy, 0.51);
   g_assert_nonnull (strstr (r.out, "on 200 images"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   g_autofree char *saved = g_build_filename (dir, "trained.pt", NULL);
   r = run_python (dir, script, "--train", "--save", saved);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "Epoch 5/5  train loss"));
   g_assert_nonnull (strstr (r.out, "val loss"));
   g_test_message ("bars, trained by the script: %s", g_strstrip (r.out));
@@ -904,15 +853,15 @@ test_python_folder_round_trip (void)
   g_assert_nonnull (test_line);
   g_assert_cmpfloat (number_after (test_line, "accuracy "), >=, 60);
   g_assert_true (g_file_test (saved, G_FILE_TEST_IS_REGULAR));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   g_autofree char *helper = agreement_helper ();
   g_autofree char *binary = lamina_binary ();
   r = run_python (dir, helper, "--script", script, "--weights", weights, "--data", data,
                   "--count", "200", "--lamina", binary);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_test_message ("bars: %s", g_strstrip (r.out));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   /* Nothing left in the data folder or beside the script but what we wrote. */
   g_autofree char *cache = g_build_filename (dir, "__pycache__", NULL);
@@ -937,25 +886,25 @@ check_agreement (const char *model, const char *batch_size)
   g_autofree char *weights = g_build_filename (dir, "model.safetensors", NULL);
   g_autofree char *script = g_build_filename (dir, "model.py", NULL);
 
-  Result r = run_lamina ("train", "--data", FASHION_MNIST, "--model", model, "--epochs", "1",
-                         "--batch-size", batch_size, "--no-test", "--save", weights, "--device",
-                         "cpu");
-  check_exit (&r, 0, NULL);
-  result_clear (&r);
+  LamCliResult r =
+    run_lamina ("train", "--data", FASHION_MNIST, "--model", model, "--epochs", "1", "--batch-size",
+                batch_size, "--no-test", "--save", weights, "--device", "cpu");
+  lam_test_check_exit (&r, 0, NULL);
+  lam_cli_result_clear (&r);
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "(fashion-mnist)"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   g_autofree char *helper = agreement_helper ();
   g_autofree char *binary = lamina_binary ();
   r = run_python (dir, helper, "--script", script, "--weights", weights, "--data", FASHION_MNIST,
                   "--count", "1000", "--lamina", binary);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   double agreement = number_after (r.out, "agreement ");
   g_test_message ("%s: %s", model, g_strstrip (r.out));
   g_assert_cmpfloat (agreement, >=, 0.999);
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
@@ -1101,49 +1050,49 @@ check_table_agreement (const char *table, const char *targets, const char *model
   g_autofree char *weights = g_build_filename (dir, "table.safetensors", NULL);
   g_autofree char *script = g_build_filename (dir, "table.py", NULL);
 
-  Result r = run_lamina ("train", "--data", table, "--targets", targets, "--model", model,
-                         "--loss", loss, "--optimizer", "sgd", "--lr", "0.05", "--momentum",
-                         "0.9", "--batch-size", "16", "--epochs", "20", "--save", weights,
-                         "--device", "cpu");
-  check_exit (&r, 0, NULL);
-  result_clear (&r);
+  LamCliResult r =
+    run_lamina ("train", "--data", table, "--targets", targets, "--model", model, "--loss", loss,
+                "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--batch-size", "16",
+                "--epochs", "20", "--save", weights, "--device", "cpu");
+  lam_test_check_exit (&r, 0, NULL);
+  lam_cli_result_clear (&r);
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "(table)"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   g_autofree char *helper = agreement_helper ();
   g_autofree char *binary = lamina_binary ();
   r = run_python (dir, helper, "--script", script, "--weights", weights, "--lamina", binary,
                   "--table");
   g_test_message ("%s → %s with %s: %s", table, targets, model, g_strstrip (r.out));
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   gboolean regression = strstr (r.out, "max abs difference") != NULL;
   if (regression)
     g_assert_cmpfloat (number_after (r.out, "max abs difference "), <=, 1e-4);
   else
     g_assert_cmpfloat (number_after (r.out, "agreement "), >=, 0.999);
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   /* The script's own evaluation of the weights is lamina eval's. */
   r = run_lamina ("eval", "--load", weights, "--device", "cpu");
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   double lamina_figure = regression ? number_after (r.out, ", MSE ")
                                     : number_after (r.out, "accuracy ");
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   r = run_python (dir, script);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   double script_figure = regression ? number_after (r.out, "  MSE ")
                                     : number_after (r.out, "acc ");
   g_test_message ("lamina eval %g, the script %g", lamina_figure, script_figure);
   g_assert_cmpfloat (fabs (lamina_figure - script_figure), <=, 1e-3 * fabs (lamina_figure));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   /* --train trains it again, from the same rows. */
   r = run_python (dir, script, "--train", "--epochs", "2");
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "Epoch 2/2"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
@@ -1178,20 +1127,20 @@ check_playground_agreement (const char *uri, const char *model, const char *loss
   g_autofree char *script = g_build_filename (dir, "set.py", NULL);
   g_autofree char *points = g_build_filename (dir, "set-points.csv", NULL);
 
-  Result r = run_lamina ("train", "--data", uri, "--model", model, "--loss", loss,
-                         "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
-                         "--batch-size", "16", "--epochs", "30", "--save", weights, "--device",
-                         "cpu");
-  check_exit (&r, 0, NULL);
-  result_clear (&r);
+  LamCliResult r =
+    run_lamina ("train", "--data", uri, "--model", model, "--loss", loss, "--optimizer", "sgd",
+                "--lr", "0.1", "--momentum", "0.9", "--batch-size", "16", "--epochs", "30",
+                "--save", weights, "--device", "cpu");
+  lam_test_check_exit (&r, 0, NULL);
+  lam_cli_result_clear (&r);
   /* To standard output there is nowhere beside it for the points. */
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", "-");
-  check_exit (&r, 2, "give the script a name");
-  result_clear (&r);
+  lam_test_check_exit (&r, 2, "give the script a name");
+  lam_cli_result_clear (&r);
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "set-points.csv"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   /* The points: a header, 300 training and 60 test points. */
   g_autofree char *text = NULL;
@@ -1208,17 +1157,17 @@ check_playground_agreement (const char *uri, const char *model, const char *loss
   r = run_python (dir, helper, "--script", script, "--weights", weights, "--lamina", binary,
                   "--table");
   g_test_message ("%s with %s: %s", uri, model, g_strstrip (r.out));
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   if (strstr (r.out, "max abs difference") != NULL)
     g_assert_cmpfloat (number_after (r.out, "max abs difference "), <=, 1e-4);
   else
     g_assert_cmpfloat (number_after (r.out, "agreement "), >=, 0.999);
-  result_clear (&r);
+  lam_cli_result_clear (&r);
 
   r = run_python (dir, script, "--train", "--epochs", "2");
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "on 60 rows"));
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
@@ -1265,23 +1214,23 @@ test_python_l1_penalty (void)
   g_autofree char *script = g_build_filename (dir, "sparse.py", NULL);
   g_autofree char *trained = g_build_filename (dir, "trained.pt", NULL);
 
-  Result r = run_lamina ("train", "--data", table, "--targets", "y", "--model", "linear:1",
-                         "--optimizer", "sgd", "--lr", "0.02", "--l1", "0.05", "--batch-size",
-                         "1000", "--epochs", "800", "--save", weights, "--device", "cpu");
-  check_exit (&r, 0, NULL);
-  result_clear (&r);
+  LamCliResult r = run_lamina ("train", "--data", table, "--targets", "y", "--model", "linear:1",
+                               "--optimizer", "sgd", "--lr", "0.02", "--l1", "0.05", "--batch-size",
+                               "1000", "--epochs", "800", "--save", weights, "--device", "cpu");
+  lam_test_check_exit (&r, 0, NULL);
+  lam_cli_result_clear (&r);
   /* Weights alone carry no settings: the script is told them. */
   r = run_lamina ("export", "--pytorch", "--load", weights, "-o", script, "--optimizer", "sgd",
                   "--lr", "0.02", "--l1", "0.05", "--batch-size", "1000", "--epochs", "800");
-  check_exit (&r, 0, NULL);
-  result_clear (&r);
+  lam_test_check_exit (&r, 0, NULL);
+  lam_cli_result_clear (&r);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (script, &text, NULL, NULL));
   assert_in_order (text, (const char *const[]) {
     "L1_PENALTY = 0.05", "(loss + penalty).backward()", NULL });
   r = run_python (dir, script, "--train", "--save", trained);
-  check_exit (&r, 0, NULL);
-  result_clear (&r);
+  lam_test_check_exit (&r, 0, NULL);
+  lam_cli_result_clear (&r);
 
   g_autofree char *compare = g_build_filename (dir, "compare.py", NULL);
   g_assert_true (g_file_set_contents (compare,
@@ -1297,7 +1246,7 @@ test_python_l1_penalty (void)
     "    print(name, ' '.join(f'{v:.6f}' for v in model[0].weight.flatten().tolist()))\n",
     -1, NULL));
   r = run_python (dir, compare, script, weights, trained);
-  check_exit (&r, 0, NULL);
+  lam_test_check_exit (&r, 0, NULL);
   g_test_message ("%s", g_strstrip (r.out));
   const char *lamina_line = strstr (r.out, "lamina ");
   const char *torch_line = strstr (r.out, "pytorch ");
@@ -1314,7 +1263,7 @@ test_python_l1_penalty (void)
     else
       g_assert_true (fabs (a) <= 0.002 && fabs (b) <= 0.002);
   }
-  result_clear (&r);
+  lam_cli_result_clear (&r);
   remove_tree (dir);
 }
 
