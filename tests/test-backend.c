@@ -2,12 +2,13 @@
  * written from the op's definition, and every backward op against finite
  * differences of its forward op.
  *
- * Every test runs four times: on the fast backend as the environment makes
+ * Every test runs five times: on the fast backend as the environment makes
  * it, on one restricted to its plain loops and OpenBLAS
- * (LAMINA_CPU_ISA=generic), on one with two threads, and on the plain
- * reference backend of core/cpu-ref, so that the AVX-512 kernels, the
- * generic loops, the split ops and the reference all meet the same
- * definitions. test-backend-ref then holds the fast backend to the
+ * (LAMINA_CPU_ISA=generic), on one restricted to the AVX2 kernels
+ * (LAMINA_CPU_ISA=avx2, on a CPU that has them), on one with two threads,
+ * and on the plain reference backend of core/cpu-ref, so that the AVX-512
+ * and AVX2 kernels, the generic loops, the split ops and the reference all
+ * meet the same definitions. test-backend-ref then holds the fast backend to the
  * reference op by op. */
 #include <glib.h>
 #include <math.h>
@@ -23,6 +24,7 @@ enum
 {
   BACKEND_DEFAULT,
   BACKEND_GENERIC,
+  BACKEND_AVX2,
   BACKEND_THREADS,
   BACKEND_REF,
   N_BACKENDS
@@ -1517,6 +1519,52 @@ test_maxpool_special_values (void)
   }
 }
 
+/* Adam and ReLU give the plain loops' results bit for bit on every fast
+ * backend, over lengths that leave a partial vector. */
+static void
+test_kernels_match_plain_loops (void)
+{
+  const size_t n = 1003;
+  if (backend == backends[BACKEND_REF]) {
+    g_test_skip ("the reference adds in double; test-backend-ref holds it to the fast backend");
+    return;
+  }
+  g_autoptr (GRand) rand = g_rand_new_with_seed (36);
+  g_autofree float *p0 = random_floats (rand, n, -1, 1);
+  g_autofree float *x = activation_inputs (rand, n);
+  g_autofree float *dy = random_floats (rand, n, -1, 1);
+  float *p[2], *m[2], *v[2], *y[2], *dx[2];
+  LamBackend *which[2] = { backend, backends[BACKEND_GENERIC] };
+
+  for (int b = 0; b < 2; b++) {
+    p[b] = g_memdup2 (p0, n * sizeof (float));
+    m[b] = g_new0 (float, n);
+    v[b] = g_new0 (float, n);
+    y[b] = nan_floats (n);
+    dx[b] = nan_floats (n);
+    for (int step = 1; step <= 3; step++) {
+      g_autoptr (GRand) grads_rand = g_rand_new_with_seed (100 + step);
+      g_autofree float *g = random_floats (grads_rand, n, -2, 2);
+      which[b]->adam_update (which[b], p[b], g, m[b], v[b], n, 0.01f, 0.9f, 0.999f, 1e-8f,
+                             step == 2 ? 0.1f : 0.0f, step == 3, step);
+    }
+    which[b]->activation_forward (which[b], LAM_ACTIVATION_RELU, 0.0f, x, y[b], n);
+    which[b]->activation_backward (which[b], LAM_ACTIVATION_RELU, 0.0f, x, y[b], dy, dx[b], n);
+  }
+  g_assert_cmpmem (p[0], n * sizeof (float), p[1], n * sizeof (float));
+  g_assert_cmpmem (m[0], n * sizeof (float), m[1], n * sizeof (float));
+  g_assert_cmpmem (v[0], n * sizeof (float), v[1], n * sizeof (float));
+  g_assert_cmpmem (y[0], n * sizeof (float), y[1], n * sizeof (float));
+  g_assert_cmpmem (dx[0], n * sizeof (float), dx[1], n * sizeof (float));
+  for (int b = 0; b < 2; b++) {
+    g_free (p[b]);
+    g_free (m[b]);
+    g_free (v[b]);
+    g_free (y[b]);
+    g_free (dx[b]);
+  }
+}
+
 /* Large enough for the ops to be split over threads. */
 static void
 test_large_elementwise (void)
@@ -1558,6 +1606,13 @@ static void
 test_backend_kinds (void)
 {
   g_assert_nonnull (strstr (backends[BACKEND_GENERIC]->device_name, "generic"));
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init ();
+  gboolean avx2 = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+#else
+  gboolean avx2 = FALSE;
+#endif
+  g_assert_nonnull (strstr (backends[BACKEND_AVX2]->device_name, avx2 ? "AVX2" : "generic"));
   g_assert_nonnull (strstr (backends[BACKEND_THREADS]->device_name, "2 threads"));
 }
 
@@ -1644,9 +1699,8 @@ static void
 add_variants (const char *path, gconstpointer data, GTestDataFunc func, GTestFunc plain)
 {
   static const char *const prefixes[N_BACKENDS] = {
-    [BACKEND_DEFAULT] = "/backend",
-    [BACKEND_GENERIC] = "/backend/generic-loops",
-    [BACKEND_THREADS] = "/backend/two-threads",
+    [BACKEND_DEFAULT] = "/backend",       [BACKEND_GENERIC] = "/backend/generic-loops",
+    [BACKEND_AVX2] = "/backend/avx2",     [BACKEND_THREADS] = "/backend/two-threads",
     [BACKEND_REF] = "/backend/reference",
   };
   g_assert (g_str_has_prefix (path, "/backend/"));
@@ -1745,6 +1799,8 @@ main (int argc, char **argv)
   g_setenv ("LAMINA_CPU_ISA", "generic", TRUE);
   g_setenv ("LAMINA_NUM_THREADS", "1", TRUE);
   backends[BACKEND_GENERIC] = lam_backend_cpu_new ();
+  g_setenv ("LAMINA_CPU_ISA", "avx2", TRUE);
+  backends[BACKEND_AVX2] = lam_backend_cpu_new ();
   g_unsetenv ("LAMINA_CPU_ISA");
   g_setenv ("LAMINA_NUM_THREADS", "2", TRUE);
   backends[BACKEND_THREADS] = lam_backend_cpu_new ();
@@ -1778,6 +1834,7 @@ main (int argc, char **argv)
   ADD_CASES ("/avgpool", "/backward", pool_cases, pool_names, test_avgpool_backward);
   g_test_add_func ("/backend/maxpool/special-values", test_maxpool_special_values);
   g_test_add_func ("/backend/large-elementwise", test_large_elementwise);
+  g_test_add_func ("/backend/kernels-match-plain-loops", test_kernels_match_plain_loops);
 
   g_test_add_data_func ("/backend/softmax/forward", GINT_TO_POINTER (0), test_softmax_forward);
   g_test_add_data_func ("/backend/softmax/backward", GINT_TO_POINTER (0), test_softmax_backward);

@@ -10,7 +10,7 @@ typedef struct
   float alpha;
   const float *x, *y, *dy;
   float *out;
-  gboolean avx512;
+  CpuIsa isa;
 } ActivationJob;
 
 static void
@@ -25,8 +25,14 @@ activation_forward_range (size_t lo, size_t hi, void *data)
   switch (job->kind) {
   case LAM_ACTIVATION_RELU:
 #ifdef LAM_CPU_HAVE_AVX512
-    if (job->avx512) {
+    if (job->isa == CPU_ISA_AVX512) {
       lam_cpu_avx512_relu_forward (x, y, n);
+      break;
+    }
+#endif
+#ifdef LAM_CPU_HAVE_AVX2
+    if (job->isa == CPU_ISA_AVX2) {
+      lam_cpu_avx2_relu_forward (x, y, n);
       break;
     }
 #endif
@@ -55,7 +61,7 @@ void
 lam_cpu_activation_forward (LamBackend *self, LamActivation kind, float alpha, const float *x,
                             float *y, size_t n)
 {
-  ActivationJob job = { kind, alpha, x, NULL, NULL, y, cpu_context (self)->avx512 };
+  ActivationJob job = { kind, alpha, x, NULL, NULL, y, cpu_context (self)->isa };
   lam_cpu_parallel_ranges (self, n, ACTIVATION_PARALLEL, activation_forward_range, &job);
 }
 
@@ -71,8 +77,14 @@ activation_backward_range (size_t lo, size_t hi, void *data)
   switch (job->kind) {
   case LAM_ACTIVATION_RELU:
 #ifdef LAM_CPU_HAVE_AVX512
-    if (job->avx512) {
+    if (job->isa == CPU_ISA_AVX512) {
       lam_cpu_avx512_relu_backward (x, dy, dx, n);
+      break;
+    }
+#endif
+#ifdef LAM_CPU_HAVE_AVX2
+    if (job->isa == CPU_ISA_AVX2) {
+      lam_cpu_avx2_relu_backward (x, dy, dx, n);
       break;
     }
 #endif
@@ -103,6 +115,6 @@ void
 lam_cpu_activation_backward (LamBackend *self, LamActivation kind, float alpha, const float *x,
                              const float *y, const float *dy, float *dx, size_t n)
 {
-  ActivationJob job = { kind, alpha, x, y, dy, dx, cpu_context (self)->avx512 };
+  ActivationJob job = { kind, alpha, x, y, dy, dx, cpu_context (self)->isa };
   lam_cpu_parallel_ranges (self, n, ACTIVATION_PARALLEL, activation_backward_range, &job);
 }

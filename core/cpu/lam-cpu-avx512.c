@@ -10,6 +10,7 @@
  * know the CPU.
  */
 #include "lam-cpu-avx512.h"
+#include "lam-cpu-scratch.h"
 
 #ifdef LAM_CPU_HAVE_AVX512
 
@@ -202,29 +203,6 @@ gemm_dot (int m, int n, int k, float alpha, const float *a, ptrdiff_t lda, const
                     p == 0 ? beta : 1.0f, c, ldc);
 }
 
-/* Each thread's room for the transposes of gemm_nt_by_transposes, kept
- * between calls (a linear layer asks every step) and freed with the
- * thread. */
-typedef struct
-{
-  size_t n_floats;
-  float data[];
-} GemmScratch;
-
-static GPrivate gemm_scratch_key = G_PRIVATE_INIT (g_free);
-
-static float *
-gemm_scratch (size_t n_floats)
-{
-  GemmScratch *scratch = g_private_get (&gemm_scratch_key);
-  if (scratch == NULL || scratch->n_floats < n_floats) {
-    scratch = g_malloc (sizeof (GemmScratch) + n_floats * sizeof (float));
-    scratch->n_floats = n_floats;
-    g_private_replace (&gemm_scratch_key, scratch);
-  }
-  return scratch->data;
-}
-
 /* A linear layer's forward pass, C = A·Bᵀ with A a batch of inputs and B
  * the weights, runs in the dot form at about 60% of the core's peak (each
  * of the m × n sums is reduced across lanes at the end). Cᵀ = B·Aᵀ in the
@@ -239,7 +217,7 @@ gemm_nt_by_transposes (int m, int n, int k, float alpha, const float *a, ptrdiff
                        const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
 {
   int rows = m < GEMM_NT_ROWS ? m : GEMM_NT_ROWS;
-  float *at = gemm_scratch ((size_t) k * rows + (size_t) n * rows);
+  float *at = lam_cpu_thread_scratch ((size_t) k * rows + (size_t) n * rows);
   float *ct = at + (size_t) k * rows;
   for (int i = 0; i < m; i += rows) {
     int r = m - i < rows ? m - i : rows;

@@ -6,8 +6,10 @@
  * it to the plain reference backend of core/cpu-ref.
  *
  * Where the CPU has AVX-512, the hot ops (gemm included) run the kernels of
- * lam-cpu-avx512.c instead; LAMINA_CPU_ISA=generic keeps the plain
- * loops and OpenBLAS, and test-backend checks both.
+ * lam-cpu-avx512.c instead, and where it has AVX2 and FMA but not AVX-512
+ * those of lam-cpu-avx2.c. LAMINA_CPU_ISA=generic keeps the plain loops
+ * and OpenBLAS, LAMINA_CPU_ISA=avx2 the AVX2 kernels on a CPU that has
+ * both, and test-backend checks each.
  *
  * Threads: OpenBLAS runs single-threaded and the backend splits large ops
  * over its own small pool. A small network's training step is hundreds of
@@ -37,16 +39,27 @@
 
 /* ---- OpenBLAS and the CPU ---- */
 
-static gboolean
-cpu_has_avx512 (void)
+/* The widest kernels this CPU runs, at most the one LAMINA_CPU_ISA names
+ * ("generic", "avx2" or "avx512"; unset or anything else: no limit). */
+static CpuIsa
+cpu_choose_isa (void)
 {
-#ifdef LAM_CPU_HAVE_AVX512
+  CpuIsa best = CPU_ISA_GENERIC;
+#if defined(LAM_CPU_HAVE_AVX512) && defined(LAM_CPU_HAVE_AVX2)
   __builtin_cpu_init ();
-  return __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq") &&
-         __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl");
-#else
-  return FALSE;
+  if (__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512dq") &&
+      __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl"))
+    best = CPU_ISA_AVX512;
+  else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    best = CPU_ISA_AVX2;
 #endif
+  const char *limit = g_getenv ("LAMINA_CPU_ISA");
+  if (limit != NULL && g_ascii_strcasecmp (limit, "generic") == 0)
+    return CPU_ISA_GENERIC;
+  // An AVX-512 CPU has AVX2 and FMA.
+  if (limit != NULL && g_ascii_strcasecmp (limit, "avx2") == 0)
+    return MIN (best, CPU_ISA_AVX2);
+  return best;
 }
 
 /* OpenBLAS's thread count before the first CPU backend set it to one: its
@@ -134,7 +147,7 @@ void
 lam_cpu_fill (LamBackend *self, float *x, size_t n, float value)
 {
   FillJob job = { x, value };
-  lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, fill_range, &job);
+  lam_cpu_parallel_ranges (self, n, cpu_context (self)->parameter_parallel, fill_range, &job);
 }
 
 /* ---- the table ---- */
@@ -207,8 +220,10 @@ lam_backend_cpu_new (void)
   ctx->n_threads = choose_threads ();
   openblas_set_num_threads (1);
   ctx->pool = ctx->n_threads > 1 ? lam_cpu_threads_new (ctx->n_threads) : NULL;
-  const char *isa = g_getenv ("LAMINA_CPU_ISA");
-  ctx->avx512 = cpu_has_avx512 () && (isa == NULL || g_ascii_strcasecmp (isa, "generic") != 0);
+  ctx->isa = cpu_choose_isa ();
+  gboolean own_cores = ctx->n_threads > 1 && lam_cpu_threads_own_cores (ctx->n_threads);
+  ctx->gemm_parallel_flops = own_cores ? GEMM_PARALLEL_FLOPS_OWN_CORES : GEMM_PARALLEL_FLOPS;
+  ctx->parameter_parallel = own_cores ? PARAMETER_PARALLEL_OWN_CORES : PARAMETER_PARALLEL;
 
   // The config string starts "OpenBLAS 0.3.21 DYNAMIC_ARCH ...": keep the name and version.
   g_auto (GStrv) words = g_strsplit (openblas_get_config (), " ", 3);
@@ -216,7 +231,10 @@ lam_backend_cpu_new (void)
                                ? g_strdup_printf ("%s %s", words[0], words[1])
                                : g_strdup ("OpenBLAS");
   g_snprintf (backend->device_name, sizeof backend->device_name, "CPU (%s %s, %s, %d thread%s)",
-              library, openblas_get_corename (), ctx->avx512 ? "AVX-512" : "generic loops",
+              library, openblas_get_corename (),
+              ctx->isa == CPU_ISA_AVX512 ? "AVX-512"
+              : ctx->isa == CPU_ISA_AVX2 ? "AVX2"
+                                         : "generic loops",
               ctx->n_threads, ctx->n_threads == 1 ? "" : "s");
 
   return backend;

@@ -146,7 +146,8 @@ typedef struct
   int batch, out_c, ckk;
   size_t plane;       /* oh * ow */
   gboolean direct;    /* 1×1, stride 1, no padding: the image is its own columns */
-  gboolean avx512;
+  CpuIsa isa;
+  gboolean avx512;     /* isa is AVX-512: its lowering as well as its products */
   gboolean transposed; /* backward: dWᵀ as above */
   const float *x, *weight, *bias, *dy;
   float *y, *dweight, *dbias, *dx;
@@ -169,7 +170,8 @@ conv_job_init (ConvJob *j, LamBackend *self, int batch, int c, int h, int w, int
                int kw, int stride, int pad)
 {
   memset (j, 0, sizeof *j);
-  j->avx512 = cpu_context (self)->avx512;
+  j->isa = cpu_context (self)->isa;
+  j->avx512 = j->isa == CPU_ISA_AVX512;
   conv_shape_init (&j->s, c, h, w, kh, kw, stride, pad, j->avx512);
   j->batch = batch;
   j->out_c = out_c;
@@ -186,7 +188,9 @@ static void
 conv_groups (LamBackend *self, ConvJob *j, size_t scratch_floats)
 {
   double flops = 2.0 * j->batch * j->out_c * (double) j->ckk * (double) j->plane;
-  int groups = flops < GEMM_PARALLEL_FLOPS / 16 ? 1 : MIN (cpu_context (self)->n_threads, j->batch);
+  int groups = flops < cpu_context (self)->gemm_parallel_flops / 16
+                 ? 1
+                 : MIN (cpu_context (self)->n_threads, j->batch);
   while (groups > 1 && (scratch_floats / groups & ~(size_t) 15) < j->slot)
     groups--;
   j->n_groups = MAX (groups, 1);
@@ -221,6 +225,15 @@ conv_forward_group (int group, void *data)
       continue;
     }
 #endif
+#ifdef LAM_CPU_HAVE_AVX2
+    if (j->isa == CPU_ISA_AVX2) {
+      lam_cpu_avx2_sgemm_row_bias (j->out_c, (int) j->plane, j->ckk, j->weight, j->ckk, cols,
+                                   (int) j->plane, j->bias, yb, (int) j->plane);
+      if (j->pooled != NULL)
+        conv_pool_image (j, b);
+      continue;
+    }
+#endif
     float beta = 0.0f;
     if (j->bias != NULL) {
       // yb (out_c, plane) = bias, for the product to add to
@@ -230,8 +243,8 @@ conv_forward_group (int group, void *data)
       beta = 1.0f;
     }
     // W (out_c, ckk) · cols (ckk, plane) -> yb (out_c, plane)
-    lam_cpu_sgemm (FALSE, 0, 0, j->out_c, (int) j->plane, j->ckk, 1.0f, j->weight, j->ckk, cols,
-                   (int) j->plane, beta, yb, (int) j->plane);
+    lam_cpu_sgemm (CPU_ISA_GENERIC, 0, 0, j->out_c, (int) j->plane, j->ckk, 1.0f, j->weight, j->ckk,
+                   cols, (int) j->plane, beta, yb, (int) j->plane);
     if (j->pooled != NULL)
       conv_pool_image (j, b);
   }
@@ -315,16 +328,19 @@ conv_backward_group (int group, void *data)
 #ifdef LAM_CPU_HAVE_AVX512
     if (j->transposed) {
       // dyb (out_c, plane) -> dy_t (plane, out_c)
-      lam_cpu_avx512_transpose (dyb, plane, slot.dy_t, out_c, out_c, plane);
+      if (j->avx512)
+        lam_cpu_avx512_transpose (dyb, plane, slot.dy_t, out_c, out_c, plane);
+      else
+        lam_cpu_avx2_transpose (dyb, plane, slot.dy_t, out_c, out_c, plane);
       // cols (ckk, plane) · dy_t (plane, out_c) -> dWᵀ (ckk, out_c) +=
-      lam_cpu_sgemm (TRUE, 0, 0, ckk, out_c, plane, 1.0f, cols, plane, slot.dy_t, out_c, 1.0f,
+      lam_cpu_sgemm (j->isa, 0, 0, ckk, out_c, plane, 1.0f, cols, plane, slot.dy_t, out_c, 1.0f,
                      dweight, out_c);
     } else
 #endif
     {
       // dyb (out_c, plane) · cols (ckk, plane)ᵀ -> dW (out_c, ckk) +=
-      lam_cpu_sgemm (j->avx512, 0, 1, out_c, ckk, plane, 1.0f, dyb, plane, cols, plane, 1.0f,
-                     dweight, ckk);
+      lam_cpu_sgemm (j->isa, 0, 1, out_c, ckk, plane, 1.0f, dyb, plane, cols, plane, 1.0f, dweight,
+                     ckk);
     }
     // dyb (out_c, plane) -> dbias (out_c) +=
     if (dbias != NULL)
@@ -335,11 +351,11 @@ conv_backward_group (int group, void *data)
     float *dxb = j->dx + b * in_image;
     // W (out_c, ckk)ᵀ · dyb (out_c, plane) -> dcol (ckk, plane), over the columns
     if (j->direct) {
-      lam_cpu_sgemm (j->avx512, 1, 0, ckk, plane, out_c, 1.0f, j->weight, ckk, dyb, plane, 0.0f,
-                     dxb, plane);
+      lam_cpu_sgemm (j->isa, 1, 0, ckk, plane, out_c, 1.0f, j->weight, ckk, dyb, plane, 0.0f, dxb,
+                     plane);
       continue;
     }
-    lam_cpu_sgemm (j->avx512, 1, 0, ckk, plane, out_c, 1.0f, j->weight, ckk, dyb, plane, 0.0f,
+    lam_cpu_sgemm (j->isa, 1, 0, ckk, plane, out_c, 1.0f, j->weight, ckk, dyb, plane, 0.0f,
                    slot.cols, plane);
     // dcol (ckk, plane) -> dxb (c, h, w)
     memset (dxb, 0, sizeof (float) * in_image);
@@ -370,7 +386,7 @@ conv_backward (LamBackend *self, const float *x, const float *weight, const floa
   /* Transposed when one group's slot fits (the planned scratch for one
    * sample may be too small); else the plain way, whose first group needs
    * only the columns. */
-  j.transposed = j.avx512;
+  j.transposed = j.isa != CPU_ISA_GENERIC;
   j.slot = conv_backward_slot (&j, NULL, 0);
   if (j.slot > scratch_floats) {
     j.transposed = FALSE;
@@ -457,7 +473,7 @@ conv_pool_image (const ConvJob *j, int b)
 {
   PoolJob pool = {
     .x = j->y, .y = j->pooled, .argmax = j->argmax, .h = j->s.oh, .w = j->s.ow, .k = 2,
-    .stride = 2, .pad = 0, .oh = j->s.oh / 2, .ow = j->s.ow / 2, .avx512 = j->avx512,
+    .stride = 2, .pad = 0, .oh = j->s.oh / 2, .ow = j->s.ow / 2, .isa = j->isa,
   };
   lam_cpu_maxpool_forward_range ((size_t) b * j->out_c, (size_t) (b + 1) * j->out_c, &pool);
 }
@@ -468,7 +484,7 @@ conv_unpool_image (const ConvJob *j, int b)
 {
   PoolJob pool = {
     .dy = j->dpooled, .arg_in = j->argmax_in, .dx = j->dy_out, .h = j->s.oh, .w = j->s.ow,
-    .oh = j->s.oh / 2, .ow = j->s.ow / 2, .avx512 = j->avx512,
+    .oh = j->s.oh / 2, .ow = j->s.ow / 2, .isa = j->isa,
   };
   lam_cpu_maxpool_backward_range ((size_t) b * j->out_c, (size_t) (b + 1) * j->out_c, &pool);
 }

@@ -1,19 +1,24 @@
-/* lam-cpu-gemm.c: row-major products, the AVX-512 kernels where they
- * apply and OpenBLAS elsewhere, large ones split over the threads.
+/* lam-cpu-gemm.c: row-major products, the AVX-512 or AVX2 kernels where
+ * they apply and OpenBLAS elsewhere, large ones split over the threads.
  */
 #include <cblas.h>
 
 #include "lam-cpu-private.h"
 
-/* One thread's product: the AVX-512 kernels where they apply, else
+/* One thread's product: the kernels of isa where they apply, else
  * OpenBLAS. */
 void
-lam_cpu_sgemm (gboolean avx512, int trans_a, int trans_b, int m, int n, int k, float alpha,
+lam_cpu_sgemm (CpuIsa isa, int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
 #ifdef LAM_CPU_HAVE_AVX512
-  if (avx512 && lam_cpu_avx512_sgemm (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                                      ldc))
+  if (isa == CPU_ISA_AVX512 &&
+      lam_cpu_avx512_sgemm (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    return;
+#endif
+#ifdef LAM_CPU_HAVE_AVX2
+  if (isa == CPU_ISA_AVX2 &&
+      lam_cpu_avx2_sgemm (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
     return;
 #endif
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
@@ -22,7 +27,7 @@ lam_cpu_sgemm (gboolean avx512, int trans_a, int trans_b, int m, int n, int k, f
 
 typedef struct
 {
-  gboolean avx512;
+  CpuIsa isa;
   int trans_a, trans_b, m, n, k;
   float alpha;
   const float *a;
@@ -46,17 +51,17 @@ gemm_part (int part, void *data)
     return;
   if (j->split_n)
     // C[:, lo:hi] = op(A) · op(B)[:, lo:hi]
-    lam_cpu_sgemm (j->avx512, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda,
+    lam_cpu_sgemm (j->isa, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda,
                    j->b + (j->trans_b ? (size_t) lo * j->ldb : (size_t) lo), j->ldb, j->beta,
                    j->c + lo, j->ldc);
   else
     // C[lo:hi, :] = op(A)[lo:hi, :] · op(B)
-    lam_cpu_sgemm (j->avx512, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha,
+    lam_cpu_sgemm (j->isa, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha,
                    j->a + (j->trans_a ? (size_t) lo : (size_t) lo * j->lda), j->lda, j->b, j->ldb,
                    j->beta, j->c + (size_t) lo * j->ldc, j->ldc);
 }
 
-/* From GEMM_PARALLEL_FLOPS on, a product is split; from a quarter of that,
+/* From the context's gemm_parallel_flops on, a product is split; from a quarter of that,
  * only when one of its matrices is larger than a core's own cache (a
  * CNN's first linear layer, 3136×128 floats), where each thread then works
  * on half of it. Below, the thread that made the operands keeps them in
@@ -64,12 +69,11 @@ gemm_part (int part, void *data)
 #define GEMM_CACHE_BYTES (1 << 20)
 
 static gboolean
-gemm_worth_splitting (int m, int n, int k)
+gemm_worth_splitting (double parallel_flops, int m, int n, int k)
 {
   double flops = 2.0 * m * n * (double) k;
   double largest = sizeof (float) * MAX (MAX ((double) m * k, (double) k * n), (double) m * n);
-  return flops >= GEMM_PARALLEL_FLOPS ||
-         (flops >= GEMM_PARALLEL_FLOPS / 4 && largest > GEMM_CACHE_BYTES);
+  return flops >= parallel_flops || (flops >= parallel_flops / 4 && largest > GEMM_CACHE_BYTES);
 }
 
 // c (m, n) = alpha * op(a) (m, k) · op(b) (k, n) + beta * c
@@ -94,13 +98,13 @@ lam_cpu_gemm (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, f
   gboolean split_n = m < 32 * parts;
   int side = split_n ? n : m;
   parts = MIN (parts, side / 16);
-  if (parts <= 1 || !gemm_worth_splitting (m, n, k)) {
-    lam_cpu_sgemm (ctx->avx512, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (parts <= 1 || !gemm_worth_splitting (ctx->gemm_parallel_flops, m, n, k)) {
+    lam_cpu_sgemm (ctx->isa, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   GemmJob job = {
-    ctx->avx512, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, split_n,
-    ((side + parts - 1) / parts + 15) / 16 * 16,
+    ctx->isa, trans_a, trans_b, m,    n, k,   alpha,   a,
+    lda,      b,       ldb,     beta, c, ldc, split_n, ((side + parts - 1) / parts + 15) / 16 * 16,
   };
   lam_cpu_threads_run (ctx->pool, (side + job.chunk - 1) / job.chunk, gemm_part, &job);
 }

@@ -13,7 +13,7 @@ typedef struct
   int nesterov, first_step;
   /* Adam */
   float beta1, beta2, eps, step_size, correction2_sqrt, decay, coupled;
-  gboolean avx512;
+  CpuIsa isa;
 } OptimJob;
 
 static void
@@ -49,7 +49,7 @@ lam_cpu_sgd_update (LamBackend *self, float *params, const float *grads, float *
     .momentum = momentum, .dampening = dampening, .weight_decay = weight_decay,
     .nesterov = nesterov, .first_step = first_step,
   };
-  lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, sgd_range, &j);
+  lam_cpu_parallel_ranges (self, n, cpu_context (self)->parameter_parallel, sgd_range, &j);
 }
 
 static void
@@ -69,7 +69,7 @@ void
 lam_cpu_l1_penalty (LamBackend *self, const float *params, float *grads, size_t n, float strength)
 {
   OptimJob j = { .params = (float *) params, .penalised_grads = grads, .lr = strength };
-  lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, l1_penalty_range, &j);
+  lam_cpu_parallel_ranges (self, n, cpu_context (self)->parameter_parallel, l1_penalty_range, &j);
 }
 
 static void
@@ -77,10 +77,17 @@ adam_range (size_t lo, size_t hi, void *data)
 {
   const OptimJob *j = data;
 #ifdef LAM_CPU_HAVE_AVX512
-  if (j->avx512) {
+  if (j->isa == CPU_ISA_AVX512) {
     lam_cpu_avx512_adam (j->params + lo, j->grads + lo, j->m + lo, j->v + lo, hi - lo, j->beta1,
                          j->beta2, j->eps, j->step_size, j->correction2_sqrt, j->decay,
                          j->coupled);
+    return;
+  }
+#endif
+#ifdef LAM_CPU_HAVE_AVX2
+  if (j->isa == CPU_ISA_AVX2) {
+    lam_cpu_avx2_adam (j->params + lo, j->grads + lo, j->m + lo, j->v + lo, hi - lo, j->beta1,
+                       j->beta2, j->eps, j->step_size, j->correction2_sqrt, j->decay, j->coupled);
     return;
   }
 #endif
@@ -107,14 +114,19 @@ lam_cpu_adam_update (LamBackend *self, float *params, const float *grads, float 
                      int decoupled, int step)
 {
   OptimJob j = {
-    .params = params, .grads = grads, .m = m, .v = v, .beta1 = beta1, .beta2 = beta2,
+    .params = params,
+    .grads = grads,
+    .m = m,
+    .v = v,
+    .beta1 = beta1,
+    .beta2 = beta2,
     .eps = eps,
     // PyTorch computes the bias corrections in double, on the host.
     .step_size = (float) (lr / (1.0 - pow (beta1, step))),
     .correction2_sqrt = (float) sqrt (1.0 - pow (beta2, step)),
     .decay = decoupled ? 1.0f - lr * weight_decay : 1.0f,
     .coupled = decoupled ? 0.0f : weight_decay,
-    .avx512 = cpu_context (self)->avx512,
+    .isa = cpu_context (self)->isa,
   };
-  lam_cpu_parallel_ranges (self, n, PARAMETER_PARALLEL, adam_range, &j);
+  lam_cpu_parallel_ranges (self, n, cpu_context (self)->parameter_parallel, adam_range, &j);
 }

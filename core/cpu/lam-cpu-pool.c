@@ -40,7 +40,7 @@ lam_cpu_maxpool_forward_range (size_t p0, size_t p1, void *data)
 {
   const PoolJob *j = data;
 #ifdef LAM_CPU_HAVE_AVX512
-  if (j->avx512 && j->k == 2 && j->stride == 2 && j->pad == 0) {
+  if (j->isa == CPU_ISA_AVX512 && j->k == 2 && j->stride == 2 && j->pad == 0) {
     lam_cpu_avx512_maxpool2 (j->x, j->y, j->argmax, p0, p1, j->h, j->w);
     return;
   }
@@ -56,7 +56,7 @@ lam_cpu_maxpool_forward (LamBackend *self, const float *x, float *y, int32_t *ar
   PoolJob j = {
     .x = x, .y = y, .argmax = argmax, .h = h, .w = w, .k = k, .stride = stride, .pad = pad,
     .oh = (h + 2 * pad - k) / stride + 1, .ow = (w + 2 * pad - k) / stride + 1,
-    .avx512 = cpu_context (self)->avx512,
+    .isa = cpu_context (self)->isa,
   };
   /* Split by planes, as the activation ops split by floats. */
   size_t plane = MAX ((size_t) h * w, 1);
@@ -87,7 +87,8 @@ lam_cpu_maxpool_backward_range (size_t p0, size_t p1, void *data)
   /* Outputs of half the input's size mostly come from 2×2 windows of
    * stride 2; the kernel checks every argmax and gives the plane back when
    * one lies outside its window. */
-  if (j->avx512 && j->oh >= 1 && j->ow >= 1 && j->h / 2 == j->oh && j->w / 2 == j->ow) {
+  if (j->isa == CPU_ISA_AVX512 && j->oh >= 1 && j->ow >= 1 && j->h / 2 == j->oh &&
+      j->w / 2 == j->ow) {
     size_t in_plane = (size_t) j->h * j->w, out_plane = (size_t) j->oh * j->ow;
     for (size_t p = p0; p < p1; p++)
       if (!lam_cpu_avx512_maxpool2_backward_plane (j->dy + p * out_plane, j->arg_in + p * out_plane,
@@ -106,7 +107,7 @@ lam_cpu_maxpool_backward (LamBackend *self, const float *dy, const int32_t *argm
 {
   PoolJob j = {
     .dy = dy, .arg_in = argmax, .dx = dx, .h = h, .w = w, .oh = oh, .ow = ow,
-    .avx512 = cpu_context (self)->avx512,
+    .isa = cpu_context (self)->isa,
   };
   size_t plane = MAX ((size_t) h * w, 1);
   lam_cpu_parallel_ranges (self, planes, MAX (ACTIVATION_PARALLEL / plane, 1),

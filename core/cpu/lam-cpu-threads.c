@@ -12,6 +12,7 @@
 #endif
 
 #include "lam-cpu-private.h"
+#include "lam-cpu-scratch.h"
 
 /* A busy-wait step. Not PAUSE: hypervisors deschedule a vCPU that keeps
  * pausing, taking it for a spinning lock waiter. */
@@ -272,4 +273,56 @@ lam_cpu_parallel_ranges (LamBackend *self, size_t n, size_t threshold, RangeFunc
   size_t chunk = ((n + parts - 1) / parts + 15) / 16 * 16;
   RangeJob job = { func, data, n, chunk };
   lam_cpu_threads_run (ctx->pool, (int) ((n + chunk - 1) / chunk), range_task, &job);
+}
+
+/* ---- topology ---- */
+
+gboolean
+lam_cpu_threads_own_cores (int n_threads)
+{
+#ifdef __linux__
+  cpu_set_t allowed;
+  if (sched_getaffinity (0, sizeof allowed, &allowed) != 0)
+    return FALSE;
+  // A core is its package and its number within it; hyperthreads share both.
+  g_autoptr (GHashTable) cores = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET (cpu, &allowed))
+      continue;
+    g_autofree char *core_path =
+      g_strdup_printf ("/sys/devices/system/cpu/cpu%d/topology/core_id", cpu);
+    g_autofree char *package_path =
+      g_strdup_printf ("/sys/devices/system/cpu/cpu%d/topology/physical_package_id", cpu);
+    g_autofree char *core = NULL, *package = NULL;
+    if (!g_file_get_contents (core_path, &core, NULL, NULL) ||
+        !g_file_get_contents (package_path, &package, NULL, NULL))
+      return FALSE;
+    g_hash_table_add (cores, g_strdup_printf ("%s/%s", g_strstrip (package), g_strstrip (core)));
+  }
+  return (int) g_hash_table_size (cores) >= n_threads;
+#else
+  return FALSE;
+#endif
+}
+
+/* ---- per-thread scratch ---- */
+
+typedef struct
+{
+  size_t n_floats;
+  float data[];
+} ThreadScratch;
+
+static GPrivate thread_scratch_key = G_PRIVATE_INIT (g_free);
+
+float *
+lam_cpu_thread_scratch (size_t n_floats)
+{
+  ThreadScratch *scratch = g_private_get (&thread_scratch_key);
+  if (scratch == NULL || scratch->n_floats < n_floats) {
+    scratch = g_malloc (sizeof (ThreadScratch) + n_floats * sizeof (float));
+    scratch->n_floats = n_floats;
+    g_private_replace (&thread_scratch_key, scratch);
+  }
+  return scratch->data;
 }

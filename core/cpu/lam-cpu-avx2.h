@@ -1,0 +1,44 @@
+/* lam-cpu-avx2.h: the AVX2 + FMA kernels of the CPU backend, for the
+ * x86-64 CPUs without AVX-512 (AMD before Zen 4, most Intel desktops and
+ * laptops).
+ *
+ * lam-cpu-avx2.c compiles them with per-function target attributes, so the
+ * library still runs on any x86-64; the backend calls them only after
+ * __builtin_cpu_supports said yes to both AVX2 and FMA, and only where it
+ * does not call the AVX-512 ones. Each does what the plain loop it
+ * replaces does, with the same contract as its lam_cpu_avx512_ namesake;
+ * test-backend runs every op on them (LAMINA_CPU_ISA=avx2). Adam and ReLU
+ * give the plain loops' results bit for bit; the products add in their own
+ * order.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LAM_CPU_HAVE_AVX2 1
+
+/* Row-major C (m, n) = alpha * op(A) · op(B) + beta * C for NN, and for
+ * NT with beta == 0 (beta == 0 never reads C), below 2^24 multiply-adds.
+ * Returns 0 without touching anything for the rest, which OpenBLAS then
+ * does. */
+int lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                        int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/* C (m, n) = A (m, k) · B (k, n) + row_bias (m) broadcast along each row,
+ * all row-major: a convolution's product with its bias for free. */
+void lam_cpu_avx2_sgemm_row_bias (int m, int n, int k, const float *a, int lda, const float *b,
+                                  int ldb, const float *row_bias, float *c, int ldc);
+
+// y (cols, rows) = x (rows, cols)ᵀ, with leading dimensions ldx and ldy
+void lam_cpu_avx2_transpose (const float *x, size_t ldx, float *y, size_t ldy, int rows, int cols);
+
+// y (n) = max (x, 0), y may be x; dx (n) = x > 0 ? dy : 0
+void lam_cpu_avx2_relu_forward (const float *x, float *y, size_t n);
+void lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n);
+
+/* Adam over [0, n), as lam_cpu_avx512_adam. */
+void lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t n,
+                        float beta1, float beta2, float eps, float step_size,
+                        float correction2_sqrt, float decay, float coupled);
+#endif
