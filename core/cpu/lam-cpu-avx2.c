@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "lam-cpu-scratch.h"
 
@@ -274,6 +275,76 @@ lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n
   }
   for (; i < n; i++)
     dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+/* ---- 2×2 max pooling ---- */
+
+/* Floats 0, 2, 4, ... 14 (even) or 1, 3, ... 15 (odd) of lo:hi, in order. */
+AVX2 INLINE __m256
+pick_pairs (__m256 lo, __m256 hi, gboolean odd)
+{
+  __m256 t = odd ? _mm256_shuffle_ps (lo, hi, _MM_SHUFFLE (3, 1, 3, 1))
+                 : _mm256_shuffle_ps (lo, hi, _MM_SHUFFLE (2, 0, 2, 0));
+  // per 128-bit half: lo's two, hi's two; put the halves' pairs in order
+  return _mm256_castpd_ps (_mm256_permute4x64_pd (_mm256_castps_pd (t), _MM_SHUFFLE (3, 1, 2, 0)));
+}
+
+/* Eight outputs at a time from two input rows split into even and odd
+ * columns. The four candidates are taken in the plain loop's order with its
+ * rule (greater, or NaN), so values and indices match it bit for bit. */
+AVX2 void
+lam_cpu_avx2_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h,
+                       int w)
+{
+  int oh = h / 2, ow = w / 2;
+  __m256i even = _mm256_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14);
+  const int step[3] = { 1, w, w + 1 };
+
+  for (size_t p = p0; p < p1; p++) {
+    const float *in = x + p * h * w;
+    float *out = y + p * oh * ow;
+    int32_t *arg = argmax + p * oh * ow;
+    for (int oy = 0; oy < oh; oy++) {
+      const float *r0 = in + (size_t) 2 * oy * w, *r1 = r0 + w;
+      for (int ox = 0; ox < ow; ox += 8) {
+        int n = ow - ox < 8 ? ow - ox : 8;
+        __m256 a0, a1, b0, b1;
+        if (n == 8) {
+          a0 = _mm256_loadu_ps (r0 + 2 * ox);
+          a1 = _mm256_loadu_ps (r0 + 2 * ox + 8);
+          b0 = _mm256_loadu_ps (r1 + 2 * ox);
+          b1 = _mm256_loadu_ps (r1 + 2 * ox + 8);
+        } else {
+          __m256i lo = lanes (2 * n), hi = lanes (2 * n - 8);
+          a0 = _mm256_maskload_ps (r0 + 2 * ox, lo);
+          a1 = _mm256_maskload_ps (r0 + 2 * ox + 8, hi);
+          b0 = _mm256_maskload_ps (r1 + 2 * ox, lo);
+          b1 = _mm256_maskload_ps (r1 + 2 * ox + 8, hi);
+        }
+        __m256i base = _mm256_add_epi32 (_mm256_set1_epi32 (2 * oy * w + 2 * ox), even);
+        __m256 best = pick_pairs (a0, a1, FALSE);
+        __m256i index = base;
+        __m256 cand[3] = { pick_pairs (a0, a1, TRUE), pick_pairs (b0, b1, FALSE),
+                           pick_pairs (b0, b1, TRUE) };
+        for (int q = 0; q < 3; q++) {
+          __m256 take = _mm256_or_ps (_mm256_cmp_ps (cand[q], best, _CMP_GT_OQ),
+                                      _mm256_cmp_ps (cand[q], cand[q], _CMP_UNORD_Q));
+          best = _mm256_blendv_ps (best, cand[q], take);
+          __m256i moved = _mm256_add_epi32 (base, _mm256_set1_epi32 (step[q]));
+          index = _mm256_castps_si256 (
+            _mm256_blendv_ps (_mm256_castsi256_ps (index), _mm256_castsi256_ps (moved), take));
+        }
+        if (n == 8) {
+          _mm256_storeu_ps (out + oy * ow + ox, best);
+          _mm256_storeu_si256 ((__m256i *) (arg + oy * ow + ox), index);
+        } else {
+          __m256i keep = lanes (n);
+          _mm256_maskstore_ps (out + oy * ow + ox, keep, best);
+          _mm256_maskstore_epi32 ((int *) (arg + oy * ow + ox), keep, index);
+        }
+      }
+    }
+  }
 }
 
 /* ---- Adam ---- */

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LAM_CPU_HAVE_AVX2 1
@@ -36,6 +37,11 @@ void lam_cpu_avx2_transpose (const float *x, size_t ldx, float *y, size_t ldy, i
 // y (n) = max (x, 0), y may be x; dx (n) = x > 0 ? dy : 0
 void lam_cpu_avx2_relu_forward (const float *x, float *y, size_t n);
 void lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n);
+
+/* 2×2 windows, stride 2, no padding, planes [p0, p1) of (h, w) -> (oh, ow)
+ * with oh = h / 2, ow = w / 2, as lam_cpu_avx512_maxpool2. */
+void lam_cpu_avx2_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h,
+                            int w);
 
 /* Adam over [0, n), as lam_cpu_avx512_adam. */
 void lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t n,

@@ -83,8 +83,11 @@ im2col_image (const float *restrict im, const ConvShape *s, float *restrict col,
           int shift = kx - s->pad;
           for (int ox = 0; ox < ox_lo; ox++)
             dst[ox] = 0.0f;
-          for (int ox = ox_lo; ox < ox_hi; ox++)
-            dst[ox] = src[ox * stride + shift];
+          if (stride == 1 && ox_hi > ox_lo)
+            memcpy (dst + ox_lo, src + ox_lo + shift, sizeof (float) * (ox_hi - ox_lo));
+          else
+            for (int ox = ox_lo; ox < ox_hi; ox++)
+              dst[ox] = src[ox * stride + shift];
           for (int ox = ox_hi; ox < s->ow; ox++)
             dst[ox] = 0.0f;
         }

@@ -45,6 +45,12 @@ lam_cpu_maxpool_forward_range (size_t p0, size_t p1, void *data)
     return;
   }
 #endif
+#ifdef LAM_CPU_HAVE_AVX2
+  if (j->isa == CPU_ISA_AVX2 && j->k == 2 && j->stride == 2 && j->pad == 0) {
+    lam_cpu_avx2_maxpool2 (j->x, j->y, j->argmax, p0, p1, j->h, j->w);
+    return;
+  }
+#endif
   maxpool_planes (j, p0, p1);
 }
 
