@@ -277,6 +277,20 @@ lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n
     dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+/* ---- convolution lowering ---- */
+
+// dst (n) += src (n)
+AVX2 void
+lam_cpu_avx2_accumulate (float *dst, const float *src, size_t n)
+{
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (dst + i,
+                      _mm256_add_ps (_mm256_loadu_ps (dst + i), _mm256_loadu_ps (src + i)));
+  for (; i < n; i++)
+    dst[i] += src[i];
+}
+
 /* ---- 2×2 max pooling ---- */
 
 /* Floats 0, 2, 4, ... 14 (even) or 1, 3, ... 15 (odd) of lo:hi, in order. */

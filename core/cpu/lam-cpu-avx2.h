@@ -38,6 +38,9 @@ void lam_cpu_avx2_transpose (const float *x, size_t ldx, float *y, size_t ldy, i
 void lam_cpu_avx2_relu_forward (const float *x, float *y, size_t n);
 void lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n);
 
+/* dst (n) += src (n): a stride-1 column row added back into its image. */
+void lam_cpu_avx2_accumulate (float *dst, const float *src, size_t n);
+
 /* 2×2 windows, stride 2, no padding, planes [p0, p1) of (h, w) -> (oh, ow)
  * with oh = h / 2, ow = w / 2, as lam_cpu_avx512_maxpool2. */
 void lam_cpu_avx2_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h,
