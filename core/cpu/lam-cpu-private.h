@@ -28,14 +28,15 @@
 #define PARAMETER_PARALLEL (1 << 18)
 
 /* Where each thread has a core of its own rather than a share of one
- * (lam_cpu_threads_own_cores), products are split from 4 MFLOP and updates
- * from 65,536 parameters: an MLP's first layer at batch 32 then runs on both
+ * (lam_cpu_threads_own_cores), products are split from 1 MFLOP and updates
+ * from 65,536 parameters: an MLP's layers at batch 32 then run on both
  * cores, each keeping its half of the weights, their gradients and Adam's
- * moments in its own cache (on Zen 3 the first layer's forward product
- * took 88-117 µs instead of 155, and an epoch of mlp-b32 1.07-1.22 s
- * instead of 1.30-1.36). Where threads share a core, the same split lost
- * as often as it won. */
-#define GEMM_PARALLEL_FLOPS_OWN_CORES (1 << 22)
+ * moments in its own cache. On Zen 3 the first layer's forward product
+ * took 88-117 µs instead of 155; mlp-b32's epoch, alternating binaries,
+ * 1.07-1.22 s instead of 1.30-1.36 s from 4 MFLOP, and 0.80-0.89 s against
+ * 0.84-1.02 s from 1 MFLOP instead of 4. Where threads share a core, the
+ * same split lost as often as it won. */
+#define GEMM_PARALLEL_FLOPS_OWN_CORES (1 << 20)
 #define PARAMETER_PARALLEL_OWN_CORES (1 << 16)
 
 /* ---- thread pool (lam-cpu-threads.c) ---- */
