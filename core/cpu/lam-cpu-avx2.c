@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "lam-cpu-avx512.h"
 #include "lam-cpu-scratch.h"
 
 #define AVX2 __attribute__ ((target ("avx2,fma")))
@@ -278,6 +279,66 @@ lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n
 }
 
 /* ---- convolution lowering ---- */
+
+/* p + offset floats, computed on addresses: a masked access may start
+ * before or after the array as long as its enabled lanes fall inside. */
+INLINE const float *
+shifted (const float *p, ptrdiff_t offset)
+{
+  return (const float *) ((uintptr_t) p + (uintptr_t) (offset * (ptrdiff_t) sizeof (float)));
+}
+
+/* "Same" padding, as lam_cpu_avx512_same_masks makes it for 16 lanes: the
+ * zero pattern of each tap's column row, 8 lanes to a mask (in the low
+ * bits of each uint16_t). */
+int
+lam_cpu_avx2_same_masks (int h, int w, int kh, int kw, int pad, uint16_t *masks)
+{
+  int plane = h * w, nv = (plane + 7) / 8;
+  if (kh != 2 * pad + 1 || kw != 2 * pad + 1 || kh * kw > LAM_CPU_SAME_MAX_TAPS ||
+      nv > LAM_CPU_SAME_MAX_VECTORS)
+    return 0;
+  for (int t = 0; t < kh * kw; t++) {
+    int dy = t / kw - pad, dx = t % kw - pad;
+    for (int v = 0; v < nv; v++) {
+      unsigned bits = 0;
+      for (int l = 0; l < 8; l++) {
+        int p = 8 * v + l, y = p / w + dy, x = p % w + dx;
+        if (p < plane && y >= 0 && y < h && x >= 0 && x < w)
+          bits |= 1u << l;
+      }
+      masks[t * LAM_CPU_SAME_MAX_VECTORS + v] = (uint16_t) bits;
+    }
+  }
+  return 1;
+}
+
+/* Column row (ci, tap) is plane ci shifted by the tap, one masked load per
+ * 8 floats. */
+AVX2 void
+lam_cpu_avx2_im2col_same (const float *im, int c, int h, int w, int kh, int kw, int pad,
+                          const uint16_t *masks, float *col, size_t ld)
+{
+  int plane = h * w, nv = (plane + 7) / 8;
+  __m256i bit = _mm256_setr_epi32 (1, 2, 4, 8, 16, 32, 64, 128);
+  __m256i last = lanes (plane - 8 * (nv - 1));
+  for (int ci = 0; ci < c; ci++) {
+    const float *src = im + (size_t) ci * plane;
+    for (int t = 0; t < kh * kw; t++) {
+      float *dst = col + ((size_t) ci * kh * kw + t) * ld;
+      const uint16_t *m = masks + t * LAM_CPU_SAME_MAX_VECTORS;
+      ptrdiff_t shift = (ptrdiff_t) (t / kw - pad) * w + (t % kw - pad);
+      for (int v = 0; v < nv; v++) {
+        __m256i in = _mm256_cmpeq_epi32 (_mm256_and_si256 (_mm256_set1_epi32 (m[v]), bit), bit);
+        __m256 x = _mm256_maskload_ps (shifted (src, 8 * v + shift), in);
+        if (v < nv - 1)
+          _mm256_storeu_ps (dst + 8 * v, x);
+        else
+          _mm256_maskstore_ps (dst + 8 * v, last, x);
+      }
+    }
+  }
+}
 
 // dst (n) += src (n)
 AVX2 void

@@ -38,6 +38,13 @@ void lam_cpu_avx2_transpose (const float *x, size_t ldx, float *y, size_t ldy, i
 void lam_cpu_avx2_relu_forward (const float *x, float *y, size_t n);
 void lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n);
 
+/* "Same" padding's lowering (kh = kw = 2 * pad + 1, stride 1), as
+ * lam_cpu_avx512_same_masks and lam_cpu_avx512_im2col_same, 8 lanes to a
+ * mask; planes up to 2048 floats. */
+int lam_cpu_avx2_same_masks (int h, int w, int kh, int kw, int pad, uint16_t *masks);
+void lam_cpu_avx2_im2col_same (const float *im, int c, int h, int w, int kh, int kw, int pad,
+                               const uint16_t *masks, float *col, size_t ld);
+
 /* dst (n) += src (n): a stride-1 column row added back into its image. */
 void lam_cpu_avx2_accumulate (float *dst, const float *src, size_t n);
 

@@ -20,8 +20,9 @@ valid_range (int n_out, int n_in, int stride, int offset, int *lo, int *hi)
   *lo = MIN (first, *hi);
 }
 
-/* A convolution's geometry, and for the AVX-512 lowering of "same"
- * padding the zero pattern of its column rows (`same` TRUE when made). */
+/* A convolution's geometry, and for the AVX-512 or AVX2 lowering of
+ * "same" padding the zero pattern of its column rows (`same` TRUE when
+ * made, for the kernels of the op's ISA). */
 typedef struct
 {
   int c, h, w, kh, kw, stride, pad, oh, ow;
@@ -32,8 +33,7 @@ typedef struct
 } ConvShape;
 
 static void
-conv_shape_init (ConvShape *s, int c, int h, int w, int kh, int kw, int stride, int pad,
-                 gboolean avx512)
+conv_shape_init (ConvShape *s, int c, int h, int w, int kh, int kw, int stride, int pad, CpuIsa isa)
 {
   s->c = c;
   s->h = h;
@@ -45,15 +45,25 @@ conv_shape_init (ConvShape *s, int c, int h, int w, int kh, int kw, int stride, 
   s->oh = (h + 2 * pad - kh) / stride + 1;
   s->ow = (w + 2 * pad - kw) / stride + 1;
 #ifdef LAM_CPU_HAVE_AVX512
-  s->same = avx512 && stride == 1 && lam_cpu_avx512_same_masks (h, w, kh, kw, pad, s->masks);
+  s->same = stride == 1 &&
+            (isa == CPU_ISA_AVX512
+               ? lam_cpu_avx512_same_masks (h, w, kh, kw, pad, s->masks)
+               : isa == CPU_ISA_AVX2 && lam_cpu_avx2_same_masks (h, w, kh, kw, pad, s->masks));
 #endif
 }
 
 /* One image: im (c, h, w) -> col (c*kh*kw, oh*ow), rows ld floats apart. */
 static void
 im2col_image (const float *restrict im, const ConvShape *s, float *restrict col, size_t ld,
-              gboolean avx512)
+              CpuIsa isa)
 {
+  gboolean avx512 = isa == CPU_ISA_AVX512;
+#ifdef LAM_CPU_HAVE_AVX2
+  if (isa == CPU_ISA_AVX2 && s->same) {
+    lam_cpu_avx2_im2col_same (im, s->c, s->h, s->w, s->kh, s->kw, s->pad, s->masks, col, ld);
+    return;
+  }
+#endif
 #ifdef LAM_CPU_HAVE_AVX512
   if (avx512 && s->same) {
     lam_cpu_avx512_im2col_same (im, s->c, s->h, s->w, s->kh, s->kw, s->pad, s->masks, col, ld);
@@ -183,7 +193,7 @@ conv_job_init (ConvJob *j, LamBackend *self, int batch, int c, int h, int w, int
   memset (j, 0, sizeof *j);
   j->isa = cpu_context (self)->isa;
   j->avx512 = j->isa == CPU_ISA_AVX512;
-  conv_shape_init (&j->s, c, h, w, kh, kw, stride, pad, j->avx512);
+  conv_shape_init (&j->s, c, h, w, kh, kw, stride, pad, j->isa);
   j->batch = batch;
   j->out_c = out_c;
   j->ckk = c * kh * kw;
@@ -224,7 +234,7 @@ conv_forward_group (int group, void *data)
     const float *xb = j->x + b * in_image;
     float *yb = j->y + (size_t) b * j->out_c * j->plane;
     if (!j->direct)
-      im2col_image (xb, &j->s, col, j->plane, j->avx512);
+      im2col_image (xb, &j->s, col, j->plane, j->isa);
     const float *cols = j->direct ? xb : col;
 #ifdef LAM_CPU_HAVE_AVX512
     if (j->avx512) {
@@ -336,7 +346,7 @@ conv_backward_group (int group, void *data)
     const float *dyb = j->dy + (size_t) b * out_c * plane;
     const float *cols = xb;
     if (!j->direct) {
-      im2col_image (xb, &j->s, slot.cols, plane, j->avx512);
+      im2col_image (xb, &j->s, slot.cols, plane, j->isa);
       cols = slot.cols;
     }
 #ifdef LAM_CPU_HAVE_AVX512
