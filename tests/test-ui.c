@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef GDK_WINDOWING_X11
 #include <gdk/x11/gdkx.h>
@@ -938,6 +939,46 @@ test_settings_reach_data_page (void)
   g_assert_nonnull (find_label_starting (data, "No augmentation"));
 }
 
+/* ---- workers at exit ---- */
+
+static void
+slow_worker (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  g_usleep (GPOINTER_TO_UINT (task_data));
+  /* Seen only if the program waited for this worker before it ended. */
+  g_print ("worker finished\n");
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+start_slow_worker (guint us)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_set_task_data (task, GUINT_TO_POINTER (us), NULL);
+  lam_ui_run_in_thread (task, slow_worker);
+}
+
+/* A worker still running when the program ends is waited for (a worker
+ * inside an OpenBLAS product when the library's destructor ran crashed
+ * test-evaluate-page's exit); lam_ui_wait_for_workers says when none runs. */
+static void
+test_workers_waited_for (void)
+{
+  if (g_test_subprocess ()) {
+    start_slow_worker (300000);
+    g_assert_false (lam_ui_wait_for_workers (0));
+    exit (0);
+  }
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*worker finished*");
+
+  start_slow_worker (100000);
+  g_assert_false (lam_ui_wait_for_workers (1000));
+  g_assert_true (lam_ui_wait_for_workers (10 * G_USEC_PER_SEC));
+  g_assert_true (lam_ui_wait_for_workers (0));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -956,6 +997,7 @@ main (int argc, char **argv)
   gtk_window_present (GTK_WINDOW (window));
   settle (500);
 
+  g_test_add_func ("/window/workers-waited-for-at-exit", test_workers_waited_for);
   g_test_add_func ("/window/data-page", test_data_page);
   g_test_add_func ("/window/model-page/bad-stack-disables-train",
                    test_model_page_bad_stack_disables_train);

@@ -13,6 +13,7 @@
 #include "lam-playground.h"
 #include "lam-reflow-box.h"
 #include "lam-ui-resources.h"
+#include "lam-ui-util.h"
 
 #define N_AUGMENTS 4
 #define COUNT_ROW_HEIGHT 24
@@ -1286,7 +1287,7 @@ lam_data_page_import_folder (LamDataPage *self, const char *dir, int channels, i
   g_task_set_source_tag (task, lam_data_page_import_folder);
   g_task_set_name (task, "[lamina] import image folder");
   g_task_set_task_data (task, g_atomic_rc_box_acquire (job), import_job_release);
-  g_task_run_in_thread (task, import_thread);
+  lam_ui_run_in_thread (task, import_thread);
   update_import_state (self);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lamina-config.h"
+#include "lam-ui-util.h"
 
 #define BUFFER_SIZE (64 * 1024)
 #define PROGRESS_INTERVAL_MS 33
@@ -1267,7 +1268,7 @@ lam_download_start_async (LamDownload *self, GCancellable *cancellable,
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_set_name (task, "[lamina] download dataset");
-  g_task_run_in_thread (task, download_thread);
+  lam_ui_run_in_thread (task, download_thread);
 }
 
 char *

@@ -6,6 +6,7 @@
 #include "lam-device.h"
 #include "lam-loader.h"
 #include "lam-predict.h"
+#include "lam-ui-util.h"
 
 /* Test images per forward pass on the worker. */
 #define MAX_BATCH 500
@@ -620,7 +621,7 @@ schedule (LamEvaluation *self)
                            (GDestroyNotify) lam_evaluation_result_unref);
     return;
   }
-  g_task_run_in_thread (task, job_thread);
+  lam_ui_run_in_thread (task, job_thread);
 }
 
 static void

@@ -553,7 +553,7 @@ explain_start (LamExplainer *self, ExplainJob *job)
   g_autoptr (GTask) task = g_task_new (self, NULL, explain_done, NULL);
   g_task_set_source_tag (task, explain_start);
   g_task_set_task_data (task, job, (GDestroyNotify) explain_job_free);
-  g_task_run_in_thread (task, explain_thread);
+  lam_ui_run_in_thread (task, explain_thread);
 }
 
 static void
@@ -712,7 +712,7 @@ index_start (LamExplainer *self)
   g_task_set_source_tag (task, index_start);
   g_task_set_task_data (task, job, (GDestroyNotify) index_job_free);
   self->index_running = TRUE;
-  g_task_run_in_thread (task, index_thread);
+  lam_ui_run_in_thread (task, index_thread);
 }
 
 void
@@ -854,7 +854,7 @@ map_start (LamExplainer *self)
   g_task_set_source_tag (task, map_start);
   g_task_set_task_data (task, job, (GDestroyNotify) map_job_free);
   self->map_running = TRUE;
-  g_task_run_in_thread (task, map_thread);
+  lam_ui_run_in_thread (task, map_thread);
 }
 
 void

@@ -5,6 +5,7 @@
 
 #include "lam-device.h"
 #include "lam-help.h"
+#include "lam-ui-util.h"
 
 struct _LamLrFinderDialog
 {
@@ -193,7 +194,7 @@ start_sweep (LamLrFinderDialog *self)
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, sweep_done, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_set_name (task, "[lamina] lr-find");
-  g_task_run_in_thread (task, sweep_thread);
+  lam_ui_run_in_thread (task, sweep_thread);
   update_status (self);
 }
 

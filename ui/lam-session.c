@@ -5,6 +5,7 @@
 #include "lam-evaluation.h"
 #include "lam-playground.h"
 #include "lam-table-dialog.h"
+#include "lam-ui-util.h"
 
 G_DEFINE_FINAL_TYPE (LamSession, lam_session, G_TYPE_OBJECT)
 
@@ -693,7 +694,7 @@ lam_session_load_dataset_async (LamSession *self, const char *dir, GCancellable 
   g_task_set_task_data (task, job, (GDestroyNotify) load_job_free);
   g_task_set_name (task, "[lamina] load dataset");
   set_loading (self, +1);
-  g_task_run_in_thread (task, load_thread);
+  lam_ui_run_in_thread (task, load_thread);
 }
 
 gboolean

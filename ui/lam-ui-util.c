@@ -4,7 +4,60 @@
 #include "lam-file.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- workers ---- */
+
+static GMutex workers_lock;
+static GCond workers_idle;
+static guint workers_running; /* under workers_lock */
+
+static void
+wait_for_workers_at_exit (void)
+{
+  lam_ui_wait_for_workers (LAM_UI_WORKERS_EXIT_WAIT_US);
+}
+
+gboolean
+lam_ui_wait_for_workers (gint64 timeout_us)
+{
+  gint64 end = g_get_monotonic_time () + timeout_us;
+  g_mutex_lock (&workers_lock);
+  while (workers_running > 0)
+    if (!g_cond_wait_until (&workers_idle, &workers_lock, end))
+      break;
+  gboolean idle = workers_running == 0;
+  g_mutex_unlock (&workers_lock);
+  return idle;
+}
+
+static void
+counted_worker (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  GTaskThreadFunc func = g_object_get_data (G_OBJECT (task), "lam-worker-func");
+  func (task, source_object, task_data, cancellable);
+  g_mutex_lock (&workers_lock);
+  if (--workers_running == 0)
+    g_cond_broadcast (&workers_idle);
+  g_mutex_unlock (&workers_lock);
+}
+
+void
+lam_ui_run_in_thread (GTask *task, GTaskThreadFunc func)
+{
+  static gsize registered = 0;
+  if (g_once_init_enter (&registered)) {
+    // Without it (no room left for handlers), an exit may still race a worker.
+    (void) atexit (wait_for_workers_at_exit);
+    g_once_init_leave (&registered, 1);
+  }
+  g_mutex_lock (&workers_lock);
+  workers_running++;
+  g_mutex_unlock (&workers_lock);
+  g_object_set_data (G_OBJECT (task), "lam-worker-func", func);
+  g_task_run_in_thread (task, counted_worker);
+}
 
 gboolean
 lam_ui_save_png (GtkWidget *widget, const char *path, GError **error)

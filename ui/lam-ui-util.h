@@ -17,6 +17,18 @@ gboolean lam_ui_save_png (GtkWidget *widget, const char *path, GError **error);
  * their defaults instead of aborting as g_settings_new would. */
 GSettings *lam_ui_settings_new (void);
 
+/* g_task_run_in_thread, counting the worker while it runs: when the
+ * program exits, it waits (up to LAM_UI_WORKERS_EXIT_WAIT_US) for the
+ * workers still running before the libraries' destructors free what they
+ * compute with (OpenBLAS's buffers: a worker still inside a product when
+ * they go crashes the exit). A worker's cancellable is best cancelled
+ * first, as disposing its owner does. */
+#define LAM_UI_WORKERS_EXIT_WAIT_US (10 * G_USEC_PER_SEC)
+void lam_ui_run_in_thread (GTask *task, GTaskThreadFunc func);
+/* Waits until no worker started by lam_ui_run_in_thread runs, or
+ * timeout_us passes; TRUE when none runs. */
+gboolean lam_ui_wait_for_workers (gint64 timeout_us);
+
 /* "242,762" */
 char *lam_ui_format_count (guint64 value);
 /* "1.2 M", "35 k", "812" */
