@@ -18,7 +18,10 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define AVX512 __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq")))
+/* Not instrumented by the sanitizers, for the reason lam-cpu-avx2.c gives. */
+#define AVX512                                                                                     \
+  __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq"), no_sanitize_address,            \
+                  no_sanitize_undefined))
 #define INLINE static inline __attribute__ ((always_inline))
 
 /* The first n of 16 lanes (none for n <= 0, all for n >= 16). */
