@@ -450,13 +450,79 @@ expected_history (gboolean right1, gboolean right2)
   return right2 ? "Became correct at epoch 2" : "Was correct at epoch 1, wrong now";
 }
 
+typedef struct
+{
+  LamExplainer *explainer;
+  LamEvaluationResult *explained_then; /* the explainer's result as the page handled a new one */
+  gboolean updated;
+} ExplainerSeen;
+
+static void
+on_updated_note_explainer (LamEvaluation *evaluation, ExplainerSeen *seen)
+{
+  seen->updated = TRUE;
+  seen->explained_then = lam_explainer_get_result (seen->explainer);
+}
+
+/* The mistakes list shows the most frequent confusions of result, most
+ * first, each with its count; returns its first button. */
+static GtkWidget *
+check_mistakes (LamEvaluationResult *result)
+{
+  const LamConfusion *confusion = result->confusion;
+  int n = confusion->n_classes;
+  g_autofree gboolean *taken = g_new0 (gboolean, (gsize) n * n);
+  GtkWidget *box = lam_evaluate_page_get_mistakes (page);
+  GtkWidget *button = gtk_widget_get_first_child (box);
+  guint64 previous = G_MAXUINT64;
+  int shown = 0;
+  for (; button != NULL; button = gtk_widget_get_next_sibling (button), shown++) {
+    int t = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "true-class"));
+    int p = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "predicted-class"));
+    g_assert_cmpint (t, !=, p);
+    g_assert_false (taken[t * n + p]);
+    taken[t * n + p] = TRUE;
+    guint64 count = lam_confusion_get (confusion, t, p);
+    g_assert_cmpuint (count, >, 0);
+    g_assert_cmpuint (count, <=, previous);
+    previous = count;
+    GtkWidget *label = gtk_widget_get_first_child (gtk_button_get_child (GTK_BUTTON (button)));
+    g_autofree char *text = g_strdup_printf ("%s taken for %s", result->dataset->class_names[t],
+                                             result->dataset->class_names[p]);
+    g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, text);
+    g_autofree char *count_text = lam_ui_format_count (count);
+    g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_widget_get_next_sibling (label))), ==,
+                     count_text);
+  }
+  g_assert_cmpint (shown, >, 0);
+  // No confusion left out is more frequent than the least one shown.
+  for (int t = 0; t < n; t++)
+    for (int p = 0; p < n; p++)
+      if (t != p && !taken[t * n + p])
+        g_assert_cmpuint (lam_confusion_get (confusion, t, p), <=, previous);
+  return gtk_widget_get_first_child (box);
+}
+
 static void
 test_history (void)
 {
   if (skip_without_data ())
     return;
   LamEvaluationResult *first = lam_evaluation_result_ref (current_result ());
+  GtkWidget *first_button = check_mistakes (first);
+  LamExplainer *explainer = lam_evaluate_page_get_explainer (page);
+  ExplainerSeen seen = { explainer, NULL, FALSE };
+  gulong id = g_signal_connect_after (lam_evaluate_page_get_evaluation (page), "updated",
+                                      G_CALLBACK (on_updated_note_explainer), &seen);
   LamEvaluationResult *second = publish (2);
+  g_signal_handler_disconnect (lam_evaluate_page_get_evaluation (page), id);
+  /* The explanations followed the new result once its frame was drawn, not
+   * while the page handled it. */
+  g_assert_true (seen.updated);
+  g_assert_true (seen.explained_then != second);
+  g_assert_true (lam_explainer_get_result (explainer) == second);
+  /* Relabelled for the new result, not made again. */
+  g_assert_true (check_mistakes (second) == first_button);
   LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (page);
   g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, 2);
   g_test_message ("test accuracy after epoch 2: %.4f", second->accuracy);

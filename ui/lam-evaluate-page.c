@@ -56,6 +56,9 @@ struct _LamEvaluatePage
   GtkWidget *show_all_button;
   LamConfusionView *confusion_view;
   GtkBox *mistakes_box;
+  /* A new result's explanations wait for its first frame (sync_explainer_after_frame). */
+  GdkFrameClock *explainer_sync_clock; /* not owned */
+  gulong explainer_sync_id;
   GtkDropDown *true_dropdown;
   GtkDropDown *predicted_dropdown;
   GtkDropDown *order_dropdown;
@@ -371,16 +374,38 @@ on_mistake_clicked (GtkButton *button, LamEvaluatePage *self)
     lam_confusion_view_activate_cell (self->confusion_view, t, p);
 }
 
+/* One shortcut button of the mistakes list: a label and a count. */
+static GtkWidget *
+mistake_button_new (LamEvaluatePage *self)
+{
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *label = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (label, TRUE);
+  GtkWidget *number = gtk_label_new (NULL);
+  gtk_widget_add_css_class (number, "numeric");
+  gtk_widget_add_css_class (number, "dim-label");
+  gtk_box_append (GTK_BOX (row), label);
+  gtk_box_append (GTK_BOX (row), number);
+
+  GtkWidget *button = gtk_button_new ();
+  gtk_button_set_child (GTK_BUTTON (button), row);
+  gtk_button_set_has_frame (GTK_BUTTON (button), FALSE);
+  g_signal_connect (button, "clicked", G_CALLBACK (on_mistake_clicked), self);
+  return button;
+}
+
+/* The most frequent confusions, as shortcuts to their cells. The buttons
+ * are kept from one result to the next and only relabelled: made afresh,
+ * with their styles, they cost several milliseconds of every refresh. */
 static void
 update_mistakes (LamEvaluatePage *self, LamEvaluationResult *result)
 {
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->mistakes_box))) != NULL)
-    gtk_box_remove (self->mistakes_box, child);
-
   const LamConfusion *confusion = result->confusion;
   int n = confusion->n_classes;
   gboolean *taken = g_new0 (gboolean, (gsize) n * n);
+  GtkWidget *button = gtk_widget_get_first_child (GTK_WIDGET (self->mistakes_box));
   for (int k = 0; k < N_MISTAKES; k++) {
     int best_t = -1, best_p = -1;
     guint64 best = 0;
@@ -395,30 +420,28 @@ update_mistakes (LamEvaluatePage *self, LamEvaluationResult *result)
       break;
     taken[best_t * n + best_p] = TRUE;
 
+    if (button == NULL) {
+      button = mistake_button_new (self);
+      gtk_box_append (self->mistakes_box, button);
+    }
     g_autofree char *text = g_strdup_printf ("%s taken for %s", class_name (self, best_t),
                                              class_name (self, best_p));
     g_autofree char *count = lam_ui_format_count (best);
-    GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-    GtkWidget *label = gtk_label_new (text);
-    gtk_label_set_xalign (GTK_LABEL (label), 0);
-    gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-    gtk_widget_set_hexpand (label, TRUE);
-    GtkWidget *number = gtk_label_new (count);
-    gtk_widget_add_css_class (number, "numeric");
-    gtk_widget_add_css_class (number, "dim-label");
-    gtk_box_append (GTK_BOX (row), label);
-    gtk_box_append (GTK_BOX (row), number);
-
-    GtkWidget *button = gtk_button_new ();
-    gtk_button_set_child (GTK_BUTTON (button), row);
-    gtk_button_set_has_frame (GTK_BUTTON (button), FALSE);
+    GtkWidget *label = gtk_widget_get_first_child (gtk_button_get_child (GTK_BUTTON (button)));
+    gtk_label_set_text (GTK_LABEL (label), text);
+    gtk_label_set_text (GTK_LABEL (gtk_widget_get_next_sibling (label)), count);
     g_autofree char *tip = g_strdup_printf ("Show the %s %s images the model took for %s", count,
                                             class_name (self, best_t), class_name (self, best_p));
     gtk_widget_set_tooltip_text (button, tip);
     g_object_set_data (G_OBJECT (button), "true-class", GINT_TO_POINTER (best_t));
     g_object_set_data (G_OBJECT (button), "predicted-class", GINT_TO_POINTER (best_p));
-    g_signal_connect (button, "clicked", G_CALLBACK (on_mistake_clicked), self);
-    gtk_box_append (self->mistakes_box, button);
+    button = gtk_widget_get_next_sibling (button);
+  }
+  // Fewer confusions than before (a model that gets more right): the rest go.
+  while (button != NULL) {
+    GtkWidget *next = gtk_widget_get_next_sibling (button);
+    gtk_box_remove (self->mistakes_box, button);
+    button = next;
   }
   g_free (taken);
 }
@@ -851,10 +874,47 @@ sync_explainer (LamEvaluatePage *self)
 }
 
 static void
+cancel_explainer_sync (LamEvaluatePage *self)
+{
+  if (self->explainer_sync_id != 0)
+    g_signal_handler_disconnect (self->explainer_sync_clock, self->explainer_sync_id);
+  self->explainer_sync_id = 0;
+  self->explainer_sync_clock = NULL;
+}
+
+static void
+on_result_frame_painted (GdkFrameClock *clock, LamEvaluatePage *self)
+{
+  cancel_explainer_sync (self);
+  sync_explainer (self);
+}
+
+/* The explanations of a new result (the selected image's and the
+ * drawing's heat maps, the look-alikes' index, the map) run on workers
+ * that take both cores of a small machine; begun at once, they slowed the
+ * frame that shows the result's scores, which a person waits for first.
+ * They begin when that frame is drawn. */
+static void
+sync_explainer_after_frame (LamEvaluatePage *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+  if (clock == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self))) {
+    sync_explainer (self);
+    return;
+  }
+  if (self->explainer_sync_id == 0) {
+    self->explainer_sync_clock = clock;
+    self->explainer_sync_id =
+      g_signal_connect (clock, "after-paint", G_CALLBACK (on_result_frame_painted), self);
+  }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
 on_updated (LamEvaluatePage *self)
 {
   LamEvaluationResult *result = current_result (self);
-  sync_explainer (self);
+  sync_explainer_after_frame (self);
   update_save_actions (self);
   if (result == NULL) {
     lam_prediction_grid_set_result (self->gallery, NULL);
@@ -928,6 +988,7 @@ on_mapped (LamEvaluatePage *self)
 static void
 on_unmapped (LamEvaluatePage *self)
 {
+  cancel_explainer_sync (self);
   update_deferral (self, FALSE);
 }
 
@@ -1022,6 +1083,7 @@ static void
 lam_evaluate_page_dispose (GObject *object)
 {
   LamEvaluatePage *self = LAM_EVALUATE_PAGE (object);
+  cancel_explainer_sync (self);
   /* A worker still running may finish after this page is gone, and its
    * children must not hear of it while they are torn down. */
   if (self->evaluation != NULL)
@@ -1323,6 +1385,13 @@ lam_evaluate_page_get_gallery (LamEvaluatePage *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
   return self->gallery;
+}
+
+GtkWidget *
+lam_evaluate_page_get_mistakes (LamEvaluatePage *self)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  return GTK_WIDGET (self->mistakes_box);
 }
 
 LamConfusionView *

@@ -57,6 +57,9 @@ gboolean lam_evaluate_page_save_confusion_png (LamEvaluatePage *self, const char
 
 LamPredictionGrid *lam_evaluate_page_get_gallery (LamEvaluatePage *self);
 LamConfusionView *lam_evaluate_page_get_confusion_view (LamEvaluatePage *self);
+/* The list of the most frequent confusions: a box of buttons, each with
+ * "true-class" and "predicted-class" data and a label, then a count. */
+GtkWidget *lam_evaluate_page_get_mistakes (LamEvaluatePage *self);
 /* The selected image's bars, and the sentence about its history ("" when
  * none). */
 LamProbabilityBars *lam_evaluate_page_get_detail_bars (LamEvaluatePage *self);
