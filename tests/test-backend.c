@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cpu-ref/lam-backend-ref.h"
+#include "cpu/lam-cpu-private.h"
 #include "lam-backend.h"
 #include "lam-device.h"
 
@@ -1602,6 +1603,19 @@ test_large_elementwise (void)
     g_assert_cmpfloat (p[i], ==, 0.0f);
 }
 
+#define MORE_THREADS_THAN_CPUS 100000
+
+/* Linux tells each CPU's core: the process has at least one, and never
+ * more than the CPUs it may use. The split thresholds follow it. */
+static void
+test_own_cores (void)
+{
+#ifdef __linux__
+  g_assert_true (lam_cpu_threads_own_cores (1));
+#endif
+  g_assert_false (lam_cpu_threads_own_cores (MORE_THREADS_THAN_CPUS));
+}
+
 static void
 test_backend_kinds (void)
 {
@@ -1807,6 +1821,7 @@ main (int argc, char **argv)
   backends[BACKEND_REF] = lam_backend_ref_new ();
   backend = backends[BACKEND_DEFAULT];
   g_test_add_func ("/backend/kinds", test_backend_kinds);
+  (g_test_add_func) ("/backend/own-cores", test_own_cores);
 
   g_test_add_func ("/backend/device-name", test_device_name);
   g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);

@@ -48,8 +48,8 @@ typedef struct _ThreadPool ThreadPool;
 
 ThreadPool *lam_cpu_threads_new (int n_threads);
 /* Whether n_threads threads of this process can each run on a core no
- * other of them shares (Linux's topology of the CPUs it may use; FALSE
- * where it cannot tell). */
+ * other of them shares (Linux's topology of the CPUs it may use, read at
+ * the first call; FALSE where it cannot tell). */
 gboolean lam_cpu_threads_own_cores (int n_threads);
 void lam_cpu_threads_free (ThreadPool *pool);
 /* Runs func for every task in [0, n_tasks) and returns when all are done;

@@ -277,14 +277,15 @@ lam_cpu_parallel_ranges (LamBackend *self, size_t n, size_t threshold, RangeFunc
 
 /* ---- topology ---- */
 
-gboolean
-lam_cpu_threads_own_cores (int n_threads)
+/* The cores (package and core id; hyperthreads share both) of the CPUs
+ * this process may use, or 0 where that cannot be read. */
+static int
+count_own_cores (void)
 {
 #ifdef __linux__
   cpu_set_t allowed;
   if (sched_getaffinity (0, sizeof allowed, &allowed) != 0)
-    return FALSE;
-  // A core is its package and its number within it; hyperthreads share both.
+    return 0;
   g_autoptr (GHashTable) cores = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
     if (!CPU_ISSET (cpu, &allowed))
@@ -296,13 +297,23 @@ lam_cpu_threads_own_cores (int n_threads)
     g_autofree char *core = NULL, *package = NULL;
     if (!g_file_get_contents (core_path, &core, NULL, NULL) ||
         !g_file_get_contents (package_path, &package, NULL, NULL))
-      return FALSE;
+      return 0;
     g_hash_table_add (cores, g_strdup_printf ("%s/%s", g_strstrip (package), g_strstrip (core)));
   }
-  return (int) g_hash_table_size (cores) >= n_threads;
+  return (int) g_hash_table_size (cores);
 #else
-  return FALSE;
+  return 0;
 #endif
+}
+
+gboolean
+lam_cpu_threads_own_cores (int n_threads)
+{
+  // Read once: every backend asks, and the evaluation makes one per job.
+  static gsize cores = 0;
+  if (g_once_init_enter (&cores))
+    g_once_init_leave (&cores, (gsize) count_own_cores () + 1);
+  return (int) cores - 1 >= n_threads;
 }
 
 /* ---- per-thread scratch ---- */
