@@ -16,7 +16,6 @@
 
 #include <glib.h>
 #include <immintrin.h>
-#include <math.h>
 #include <stdint.h>
 
 #include "lam-cpu-avx512.h"
@@ -294,31 +293,6 @@ shifted (const float *p, ptrdiff_t offset)
   return (const float *) ((uintptr_t) p + (uintptr_t) (offset * (ptrdiff_t) sizeof (float)));
 }
 
-/* "Same" padding, as lam_cpu_avx512_same_masks makes it for 16 lanes: the
- * zero pattern of each tap's column row, 8 lanes to a mask (in the low
- * bits of each uint16_t). */
-int
-lam_cpu_avx2_same_masks (int h, int w, int kh, int kw, int pad, uint16_t *masks)
-{
-  int plane = h * w, nv = (plane + 7) / 8;
-  if (kh != 2 * pad + 1 || kw != 2 * pad + 1 || kh * kw > LAM_CPU_SAME_MAX_TAPS ||
-      nv > LAM_CPU_SAME_MAX_VECTORS)
-    return 0;
-  for (int t = 0; t < kh * kw; t++) {
-    int dy = t / kw - pad, dx = t % kw - pad;
-    for (int v = 0; v < nv; v++) {
-      unsigned bits = 0;
-      for (int l = 0; l < 8; l++) {
-        int p = 8 * v + l, y = p / w + dy, x = p % w + dx;
-        if (p < plane && y >= 0 && y < h && x >= 0 && x < w)
-          bits |= 1u << l;
-      }
-      masks[t * LAM_CPU_SAME_MAX_VECTORS + v] = (uint16_t) bits;
-    }
-  }
-  return 1;
-}
-
 /* Column row (ci, tap) is plane ci shifted by the tap, one masked load per
  * 8 floats. */
 AVX2 void
@@ -430,9 +404,8 @@ lam_cpu_avx2_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, siz
 
 /* ---- Adam ---- */
 
-/* The plain loop's operations in its order, eight at a time; the tail is
- * that loop. */
-AVX2 void
+/* The plain loop's operations in its order, eight at a time. */
+AVX2 size_t
 lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t n, float beta1,
                    float beta2, float eps, float step_size, float correction2_sqrt, float decay,
                    float coupled)
@@ -456,15 +429,7 @@ lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t
     _mm256_storeu_ps (v + i, vi);
     _mm256_storeu_ps (params + i, p);
   }
-  for (; i < n; i++) {
-    float p = params[i] * decay;
-    float g = grads[i] + coupled * p;
-    float mi = beta1 * m[i] + (1.0f - beta1) * g;
-    float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    params[i] = p - step_size * mi / (sqrtf (vi) / correction2_sqrt + eps);
-  }
+  return i;
 }
 
 #endif /* LAM_CPU_HAVE_AVX2 */

@@ -39,9 +39,8 @@ void lam_cpu_avx2_relu_forward (const float *x, float *y, size_t n);
 void lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n);
 
 /* "Same" padding's lowering (kh = kw = 2 * pad + 1, stride 1), as
- * lam_cpu_avx512_same_masks and lam_cpu_avx512_im2col_same, 8 lanes to a
- * mask; planes up to 2048 floats. */
-int lam_cpu_avx2_same_masks (int h, int w, int kh, int kw, int pad, uint16_t *masks);
+ * lam_cpu_avx512_im2col_same, with lam_cpu_same_masks's masks of 8 lanes;
+ * planes up to 2048 floats. */
 void lam_cpu_avx2_im2col_same (const float *im, int c, int h, int w, int kh, int kw, int pad,
                                const uint16_t *masks, float *col, size_t ld);
 
@@ -53,8 +52,10 @@ void lam_cpu_avx2_accumulate (float *dst, const float *src, size_t n);
 void lam_cpu_avx2_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h,
                             int w);
 
-/* Adam over [0, n), as lam_cpu_avx512_adam. */
-void lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t n,
-                        float beta1, float beta2, float eps, float step_size,
-                        float correction2_sqrt, float decay, float coupled);
+/* Adam as lam_cpu_avx512_adam over the whole vectors of [0, n); returns
+ * how many floats it updated (n rounded down to 8), the rest being the
+ * plain loop's. */
+size_t lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t n,
+                          float beta1, float beta2, float eps, float step_size,
+                          float correction2_sqrt, float decay, float coupled);
 #endif

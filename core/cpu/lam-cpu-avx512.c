@@ -405,11 +405,12 @@ lam_cpu_avx512_col2im_s1 (const float *col, int c, int h, int w, int kh, int kw,
  * input plane): column row (ci, ky, kx) is input plane ci, flattened,
  * shifted by (ky - pad) * w + kx - pad, with zeros where the shift crosses
  * a row's ends or the plane's: one masked load and store per 16 floats,
- * the masks made once per op by lam_cpu_avx512_same_masks. */
+ * the masks made once per op by lam_cpu_same_masks (plain C: the AVX2
+ * kernels take theirs from it too, 8 lanes to a mask). */
 int
-lam_cpu_avx512_same_masks (int h, int w, int kh, int kw, int pad, uint16_t *masks)
+lam_cpu_same_masks (int h, int w, int kh, int kw, int pad, int lanes, uint16_t *masks)
 {
-  int plane = h * w, nv = (plane + 15) / 16;
+  int plane = h * w, nv = (plane + lanes - 1) / lanes;
   if (kh != 2 * pad + 1 || kw != 2 * pad + 1 || kh * kw > LAM_CPU_SAME_MAX_TAPS ||
       nv > LAM_CPU_SAME_MAX_VECTORS)
     return 0;
@@ -417,8 +418,8 @@ lam_cpu_avx512_same_masks (int h, int w, int kh, int kw, int pad, uint16_t *mask
     int dy = t / kw - pad, dx = t % kw - pad;
     for (int v = 0; v < nv; v++) {
       unsigned bits = 0;
-      for (int l = 0; l < 16; l++) {
-        int p = 16 * v + l, y = p / w + dy, x = p % w + dx;
+      for (int l = 0; l < lanes; l++) {
+        int p = lanes * v + l, y = p / w + dy, x = p % w + dx;
         if (p < plane && y >= 0 && y < h && x >= 0 && x < w)
           bits |= 1u << l;
       }

@@ -44,12 +44,14 @@ void lam_cpu_avx512_col2im_s1 (const float *col, int c, int h, int w, int kh, in
                                size_t ld, float *im);
 /* The same for "same" padding (kh = kw = 2 * pad + 1, stride 1): a column
  * row is the flattened plane shifted, zero where the shift leaves it.
- * same_masks makes the zero pattern for one op (returning 0, and making
- * nothing, for other shapes or planes above 4096 floats); masks holds
+ * lam_cpu_same_masks makes the zero pattern for one op, one mask of
+ * `lanes` bits (16 here, 8 for the AVX2 kernels) per vector, returning 0
+ * and making nothing for other shapes or planes above
+ * LAM_CPU_SAME_MAX_VECTORS vectors; masks holds
  * LAM_CPU_SAME_MAX_TAPS * LAM_CPU_SAME_MAX_VECTORS. */
 #define LAM_CPU_SAME_MAX_TAPS 49
 #define LAM_CPU_SAME_MAX_VECTORS 256
-int lam_cpu_avx512_same_masks (int h, int w, int kh, int kw, int pad, uint16_t *masks);
+int lam_cpu_same_masks (int h, int w, int kh, int kw, int pad, int lanes, uint16_t *masks);
 void lam_cpu_avx512_im2col_same (const float *im, int c, int h, int w, int kh, int kw, int pad,
                                  const uint16_t *masks, float *col, size_t ld);
 void lam_cpu_avx512_col2im_same (const float *col, int c, int h, int w, int kh, int kw, int pad,

@@ -45,10 +45,8 @@ conv_shape_init (ConvShape *s, int c, int h, int w, int kh, int kw, int stride, 
   s->oh = (h + 2 * pad - kh) / stride + 1;
   s->ow = (w + 2 * pad - kw) / stride + 1;
 #ifdef LAM_CPU_HAVE_AVX512
-  s->same = stride == 1 &&
-            (isa == CPU_ISA_AVX512
-               ? lam_cpu_avx512_same_masks (h, w, kh, kw, pad, s->masks)
-               : isa == CPU_ISA_AVX2 && lam_cpu_avx2_same_masks (h, w, kh, kw, pad, s->masks));
+  int lanes = isa == CPU_ISA_AVX512 ? 16 : isa == CPU_ISA_AVX2 ? 8 : 0;
+  s->same = stride == 1 && lanes > 0 && lam_cpu_same_masks (h, w, kh, kw, pad, lanes, s->masks);
 #endif
 }
 
@@ -168,7 +166,6 @@ typedef struct
   size_t plane;       /* oh * ow */
   gboolean direct;    /* 1×1, stride 1, no padding: the image is its own columns */
   CpuIsa isa;
-  gboolean avx512;     /* isa is AVX-512: its lowering as well as its products */
   gboolean transposed; /* backward: dWᵀ as above */
   const float *x, *weight, *bias, *dy;
   float *y, *dweight, *dbias, *dx;
@@ -192,7 +189,6 @@ conv_job_init (ConvJob *j, LamBackend *self, int batch, int c, int h, int w, int
 {
   memset (j, 0, sizeof *j);
   j->isa = cpu_context (self)->isa;
-  j->avx512 = j->isa == CPU_ISA_AVX512;
   conv_shape_init (&j->s, c, h, w, kh, kw, stride, pad, j->isa);
   j->batch = batch;
   j->out_c = out_c;
@@ -237,7 +233,7 @@ conv_forward_group (int group, void *data)
       im2col_image (xb, &j->s, col, j->plane, j->isa);
     const float *cols = j->direct ? xb : col;
 #ifdef LAM_CPU_HAVE_AVX512
-    if (j->avx512) {
+    if (j->isa == CPU_ISA_AVX512) {
       // W (out_c, ckk) · cols (ckk, plane) + bias (out_c) -> yb (out_c, plane)
       lam_cpu_avx512_sgemm_row_bias (j->out_c, (int) j->plane, j->ckk, j->weight, j->ckk, cols,
                                      (int) j->plane, j->bias, yb, (int) j->plane);
@@ -352,7 +348,7 @@ conv_backward_group (int group, void *data)
 #ifdef LAM_CPU_HAVE_AVX512
     if (j->transposed) {
       // dyb (out_c, plane) -> dy_t (plane, out_c)
-      if (j->avx512)
+      if (j->isa == CPU_ISA_AVX512)
         lam_cpu_avx512_transpose (dyb, plane, slot.dy_t, out_c, out_c, plane);
       else
         lam_cpu_avx2_transpose (dyb, plane, slot.dy_t, out_c, out_c, plane);

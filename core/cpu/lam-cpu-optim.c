@@ -85,11 +85,11 @@ adam_range (size_t lo, size_t hi, void *data)
   }
 #endif
 #ifdef LAM_CPU_HAVE_AVX2
-  if (j->isa == CPU_ISA_AVX2) {
-    lam_cpu_avx2_adam (j->params + lo, j->grads + lo, j->m + lo, j->v + lo, hi - lo, j->beta1,
-                       j->beta2, j->eps, j->step_size, j->correction2_sqrt, j->decay, j->coupled);
-    return;
-  }
+  // The kernel takes the whole vectors, the loop below the rest.
+  if (j->isa == CPU_ISA_AVX2)
+    lo +=
+      lam_cpu_avx2_adam (j->params + lo, j->grads + lo, j->m + lo, j->v + lo, hi - lo, j->beta1,
+                         j->beta2, j->eps, j->step_size, j->correction2_sqrt, j->decay, j->coupled);
 #endif
   float *restrict params = j->params, *restrict m = j->m, *restrict v = j->v;
   const float *restrict grads = j->grads;
