@@ -531,8 +531,9 @@ test_history (void)
   const float *batched = lam_evaluation_result_get_probabilities (second, 7);
   for (int c = 0; c < 10; c++)
     g_assert_cmpfloat_with_epsilon (probs[c], batched[c], 1e-5);
-  g_assert_true (fabsf (batched[second->predicted[7]] - lam_evaluation_result_get_probabilities (
-                                                          first, 7)[second->predicted[7]]) > 1e-4);
+  const float *at_first = lam_evaluation_result_get_probabilities (first, 7);
+  int top = second->predicted[7];
+  g_assert_true (fabsf (batched[top] - at_first[top]) > 1e-4);
   /* The explanations followed the new result once its frame was drawn, not
    * while the page handled it. */
   g_assert_true (seen.updated);
