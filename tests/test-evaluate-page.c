@@ -456,6 +456,7 @@ typedef struct
 {
   LamExplainer *explainer;
   LamEvaluationResult *explained_then; /* the explainer's result as the page handled a new one */
+  gboolean held_then;                  /* whether the panels' questions waited then */
   gboolean updated;
 } ExplainerSeen;
 
@@ -464,6 +465,9 @@ on_updated_note_explainer (LamEvaluation *evaluation, ExplainerSeen *seen)
 {
   seen->updated = TRUE;
   seen->explained_then = lam_explainer_get_result (seen->explainer);
+  seen->held_then =
+    lam_explain_panel_get_held (lam_evaluate_page_get_explain_panel (page, FALSE)) &&
+    lam_explain_panel_get_held (lam_evaluate_page_get_explain_panel (page, TRUE));
 }
 
 /* The mistakes list shows the most frequent confusions of result, most
@@ -513,7 +517,7 @@ test_history (void)
   LamEvaluationResult *first = lam_evaluation_result_ref (current_result ());
   GtkWidget *first_button = check_mistakes (first);
   LamExplainer *explainer = lam_evaluate_page_get_explainer (page);
-  ExplainerSeen seen = { explainer, NULL, FALSE };
+  ExplainerSeen seen = { explainer, NULL, FALSE, FALSE };
   gulong id = g_signal_connect_after (lam_evaluate_page_get_evaluation (page), "updated",
                                       G_CALLBACK (on_updated_note_explainer), &seen);
   LamEvaluation *single = lam_evaluate_page_get_evaluation (page);
@@ -539,6 +543,12 @@ test_history (void)
   g_assert_true (seen.updated);
   g_assert_true (seen.explained_then != second);
   g_assert_true (lam_explainer_get_result (explainer) == second);
+  /* Nor did the panels ask the explainer, still on the first weights,
+   * about the image shown; they asked once it had the second. */
+  g_assert_true (seen.held_then);
+  LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (page, FALSE);
+  g_assert_false (lam_explain_panel_get_held (detail));
+  g_assert_false (lam_explain_panel_get_held (lam_evaluate_page_get_explain_panel (page, TRUE)));
   /* Relabelled for the new result, not made again. */
   g_assert_true (check_mistakes (second) == first_button);
   LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (page);

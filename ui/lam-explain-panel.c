@@ -23,6 +23,7 @@ struct _LamExplainPanel
   int klass;               /* -1: the predicted class */
   guint serial;            /* of the newest question asked */
   gboolean asked;
+  gboolean held;           /* questions wait (lam_explain_panel_set_held) */
   float *map;              /* owned: height × width in [0, 1], NULL when none */
   int map_height, map_width;
   char *status;            /* owned */
@@ -116,7 +117,7 @@ update_nearest (LamExplainPanel *self)
 static void
 ask (LamExplainPanel *self)
 {
-  if (self->normalised == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+  if (self->held || self->normalised == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)))
     return;
   sync_classes (self);
   lam_explainer_explain (self->explainer, self->normalised, self->method,
@@ -388,6 +389,20 @@ lam_explain_panel_refresh (LamExplainPanel *self)
 {
   g_return_if_fail (LAM_IS_EXPLAIN_PANEL (self));
   ask (self);
+}
+
+void
+lam_explain_panel_set_held (LamExplainPanel *self, gboolean held)
+{
+  g_return_if_fail (LAM_IS_EXPLAIN_PANEL (self));
+  self->held = !!held;
+}
+
+gboolean
+lam_explain_panel_get_held (LamExplainPanel *self)
+{
+  g_return_val_if_fail (LAM_IS_EXPLAIN_PANEL (self), FALSE);
+  return self->held;
 }
 
 /* Object */

@@ -35,5 +35,11 @@ int lam_explain_panel_get_nearest (LamExplainPanel *self, const guint32 **indice
                                    const gint32 **labels);
 /* Asks again (a new result, the panel shown again). */
 void lam_explain_panel_refresh (LamExplainPanel *self);
+/* While held, a new image is kept but not asked about, nor are the
+ * look-alikes looked up: the explainer still answers for the weights
+ * before a new result, which it takes once that result is drawn.
+ * Releasing does not ask; lam_explain_panel_refresh does. */
+void lam_explain_panel_set_held (LamExplainPanel *self, gboolean held);
+gboolean lam_explain_panel_get_held (LamExplainPanel *self);
 
 G_END_DECLS
