@@ -12,6 +12,8 @@
  * reference op by op. */
 #include <glib.h>
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "cpu-ref/lam-backend-ref.h"
@@ -1619,6 +1621,82 @@ test_own_cores (void)
   g_assert_false (lam_cpu_threads_own_cores (MORE_THREADS_THAN_CPUS));
 }
 
+/* ---- the thread pool ---- */
+
+typedef struct
+{
+  atomic_int runs[16];
+  GThread *ran_on[16];
+} ThreadsJob;
+
+static void
+threads_task (int task, void *data)
+{
+  ThreadsJob *job = data;
+  atomic_fetch_add (&job->runs[task], 1);
+  job->ran_on[task] = g_thread_self ();
+}
+
+/* Every task of every job runs once, whatever the count of tasks against
+ * threads, over jobs that follow each other as a training step's do. */
+static void
+test_threads_every_task_once (void)
+{
+  ThreadPool *pool = lam_cpu_threads_new (3);
+  for (int j = 0; j < 3000; j++) {
+    ThreadsJob job = { 0 };
+    int n_tasks = 1 + j % 16;
+    lam_cpu_threads_run (pool, n_tasks, threads_task, &job);
+    for (int t = 0; t < 16; t++)
+      g_assert_cmpint (atomic_load (&job.runs[t]), ==, t < n_tasks ? 1 : 0);
+    // Idle now and then, long enough for the workers to go to sleep.
+    if (j % 1000 == 999)
+      g_usleep (2000);
+  }
+  lam_cpu_threads_free (pool);
+}
+
+/* On one CPU, a worker runs only when the caller lets it have the CPU:
+ * the caller, done with its own task, runs the worker's rather than
+ * spinning until the worker is scheduled. This is what happens to a
+ * training run's worker when an evaluation takes both cores. */
+static void
+test_threads_caller_runs_unclaimed (void)
+{
+#ifdef __linux__
+  cpu_set_t before, one;
+  if (sched_getaffinity (0, sizeof before, &before) != 0) {
+    g_test_skip ("the CPUs this thread may use cannot be read");
+    return;
+  }
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET (cpu, &before))
+    cpu++;
+  CPU_ZERO (&one);
+  CPU_SET (cpu, &one);
+  if (sched_setaffinity (0, sizeof one, &one) != 0) {
+    g_test_skip ("this thread cannot be kept to one CPU");
+    return;
+  }
+  ThreadPool *pool = lam_cpu_threads_new (2);
+  int by_caller = 0;
+  for (int j = 0; j < 200; j++) {
+    ThreadsJob job = { 0 };
+    lam_cpu_threads_run (pool, 2, threads_task, &job);
+    g_assert_cmpint (atomic_load (&job.runs[0]), ==, 1);
+    g_assert_cmpint (atomic_load (&job.runs[1]), ==, 1);
+    g_assert_true (job.ran_on[0] == g_thread_self ());
+    by_caller += job.ran_on[1] == g_thread_self ();
+  }
+  lam_cpu_threads_free (pool);
+  sched_setaffinity (0, sizeof before, &before);
+  g_test_message ("the caller ran the worker's task in %d of 200 jobs", by_caller);
+  g_assert_cmpint (by_caller, >, 0);
+#else
+  g_test_skip ("CPU affinity is Linux's");
+#endif
+}
+
 static void
 test_backend_kinds (void)
 {
@@ -1825,6 +1903,8 @@ main (int argc, char **argv)
   backend = backends[BACKEND_DEFAULT];
   g_test_add_func ("/backend/kinds", test_backend_kinds);
   (g_test_add_func) ("/backend/own-cores", test_own_cores);
+  (g_test_add_func) ("/backend/threads/every-task-once", test_threads_every_task_once);
+  (g_test_add_func) ("/backend/threads/caller-runs-unclaimed", test_threads_caller_runs_unclaimed);
 
   g_test_add_func ("/backend/device-name", test_device_name);
   g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);

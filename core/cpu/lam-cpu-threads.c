@@ -20,7 +20,12 @@
 
 /* One job at a time: n_tasks calls of func (task, data). Task t runs on
  * thread t % n_threads, the caller being thread 0, so a job split the same
- * way as the one before finds its data in the same core's cache. Workers
+ * way as the one before finds its data in the same core's cache; but each
+ * task is claimed before it runs, and the caller, done with its own, runs
+ * those no worker has claimed yet. A worker that has lost its core to
+ * another thread (the evaluation of new weights beside a training run, on
+ * two cores) would otherwise keep the caller spinning until it gets the
+ * core back. Workers
  * spin for a while after a job, since the next op of a training step
  * follows within microseconds, and then sleep until woken. They take the
  * scheduling priority of the thread that hands them work (the trainer
@@ -49,6 +54,8 @@ struct _ThreadPool
   int n_tasks;
   int nice; /* the caller's */
   atomic_uint generation;
+  atomic_uchar *claims; /* n_tasks of the job: set by the thread that runs the task */
+  int claims_size;
   atomic_int done;   /* tasks finished */
   atomic_int inside; /* workers that joined the job and have not finished */
 
@@ -95,13 +102,30 @@ caller_nice (void)
   return nice;
 }
 
+static gboolean
+claim (ThreadPool *pool, int task)
+{
+  return atomic_exchange_explicit (&pool->claims[task], 1, memory_order_acq_rel) == 0;
+}
+
+/* Runs the tasks of `thread` that no one has claimed; with steal, every
+ * task unclaimed. */
 static void
-pool_run_share (ThreadPool *pool, int thread, ThreadTask func, void *data, int n_tasks)
+pool_run_share (ThreadPool *pool, int thread, ThreadTask func, void *data, int n_tasks,
+                gboolean steal)
 {
   int ran = 0;
   for (int task = thread; task < n_tasks; task += pool->n_threads) {
-    func (task, data);
-    ran++;
+    if (claim (pool, task)) {
+      func (task, data);
+      ran++;
+    }
+  }
+  for (int task = 0; steal && task < n_tasks; task++) {
+    if (task % pool->n_threads != thread && claim (pool, task)) {
+      func (task, data);
+      ran++;
+    }
   }
   if (ran > 0)
     atomic_fetch_add_explicit (&pool->done, ran, memory_order_release);
@@ -156,7 +180,7 @@ pool_worker (gpointer user_data)
       nice = thread_nice ();
     }
 
-    pool_run_share (pool, worker->index, func, data, n_tasks);
+    pool_run_share (pool, worker->index, func, data, n_tasks, FALSE);
     atomic_fetch_sub_explicit (&pool->inside, 1, memory_order_release);
   }
 }
@@ -196,6 +220,7 @@ lam_cpu_threads_free (ThreadPool *pool)
     g_thread_join (pool->workers[i].thread);
   g_mutex_clear (&pool->lock);
   g_cond_clear (&pool->wake);
+  g_free (pool->claims);
   g_free (pool->workers);
   g_free (pool);
 }
@@ -219,6 +244,13 @@ lam_cpu_threads_run (ThreadPool *pool, int n_tasks, ThreadTask func, void *data)
     cpu_relax ();
     g_mutex_lock (&pool->lock);
   }
+  if (n_tasks > pool->claims_size) {
+    g_free (pool->claims);
+    pool->claims = g_new (atomic_uchar, n_tasks);
+    pool->claims_size = n_tasks;
+  }
+  for (int task = 0; task < n_tasks; task++)
+    atomic_init (&pool->claims[task], 0);
   pool->func = func;
   pool->data = data;
   pool->n_tasks = n_tasks;
@@ -229,7 +261,7 @@ lam_cpu_threads_run (ThreadPool *pool, int n_tasks, ThreadTask func, void *data)
     g_cond_broadcast (&pool->wake);
   g_mutex_unlock (&pool->lock);
 
-  pool_run_share (pool, 0, func, data, n_tasks);
+  pool_run_share (pool, 0, func, data, n_tasks, TRUE);
   for (unsigned spins = 1; atomic_load_explicit (&pool->done, memory_order_acquire) < n_tasks;
        spins++) {
     cpu_relax ();
