@@ -10,6 +10,7 @@
  * and AVX2 kernels, the generic loops, the split ops and the reference all
  * meet the same definitions. test-backend-ref then holds the fast backend to the
  * reference op by op. */
+#include <float.h>
 #include <glib.h>
 #include <math.h>
 #include <sched.h>
@@ -1568,6 +1569,46 @@ test_kernels_match_plain_loops (void)
   }
 }
 
+/* A weight whose gradient stays 0 keeps its value, and its optimizer state
+ * below FLT_MIN goes to zero rather than lingering as subnormal floats
+ * (0.9 of the smallest rounds back to it), which cost an x86 CPU a
+ * microcode assist at every step. Over lengths that leave a partial
+ * vector, and enough to be split over threads. */
+static void
+test_optimizers_flush_subnormal_state (void)
+{
+  if (backend == backends[BACKEND_REF]) {
+    g_test_skip ("the reference adds in double");
+    return;
+  }
+#if !defined(__x86_64__) && !defined(__i386__)
+  g_test_skip ("subnormals are flushed on x86 only");
+  return;
+#endif
+  const size_t n = 300001;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (37);
+  g_autofree float *p0 = random_floats (rand, n, -1, 1);
+  g_autofree float *p = g_memdup2 (p0, n * sizeof (float));
+  g_autofree float *g = g_new0 (float, n);
+  g_autofree float *m = g_new (float, n);
+  g_autofree float *v = g_new (float, n);
+  g_autofree float *buf = g_new (float, n);
+  for (size_t i = 0; i < n; i++) {
+    m[i] = i % 2 ? FLT_TRUE_MIN : FLT_MIN / 3;
+    v[i] = 1e-30f;
+    buf[i] = -FLT_MIN / 5;
+  }
+  backend->adam_update (backend, p, g, m, v, n, 0.001f, 0.9f, 0.999f, 1e-8f, 0.0f, FALSE, 5);
+  backend->sgd_update (backend, p, g, buf, n, 0.01f, 0.9f, 0.0f, 0.0f, FALSE, FALSE);
+  for (size_t i = 0; i < n; i++) {
+    g_assert_cmpfloat (m[i], ==, 0.0f);
+    g_assert_cmpfloat (buf[i], ==, 0.0f);
+  }
+  g_assert_cmpmem (p, n * sizeof (float), p0, n * sizeof (float));
+  // Moments above FLT_MIN are not touched by it: v decays as it would.
+  g_assert_cmpfloat (v[0], ==, 0.999f * 1e-30f);
+}
+
 /* Large enough for the ops to be split over threads. */
 static void
 test_large_elementwise (void)
@@ -1933,6 +1974,8 @@ main (int argc, char **argv)
   g_test_add_func ("/backend/maxpool/special-values", test_maxpool_special_values);
   g_test_add_func ("/backend/large-elementwise", test_large_elementwise);
   g_test_add_func ("/backend/kernels-match-plain-loops", test_kernels_match_plain_loops);
+  g_test_add_func ("/backend/optimizers-flush-subnormal-state",
+                   test_optimizers_flush_subnormal_state);
 
   g_test_add_data_func ("/backend/softmax/forward", GINT_TO_POINTER (0), test_softmax_forward);
   g_test_add_data_func ("/backend/softmax/backward", GINT_TO_POINTER (0), test_softmax_backward);

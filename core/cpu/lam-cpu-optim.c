@@ -17,7 +17,7 @@ typedef struct
 } OptimJob;
 
 static void
-sgd_range (size_t lo, size_t hi, void *data)
+sgd_range_flushed (size_t lo, size_t hi, void *data)
 {
   const OptimJob *j = data;
   float *restrict params = j->params, *restrict momentum_buf = j->momentum_buf;
@@ -36,6 +36,14 @@ sgd_range (size_t lo, size_t hi, void *data)
     momentum_buf[i] = buf;
     params[i] -= lr * (j->nesterov ? g + momentum * buf : buf);
   }
+}
+
+static void
+sgd_range (size_t lo, size_t hi, void *data)
+{
+  unsigned saved = lam_cpu_flush_subnormals_begin ();
+  sgd_range_flushed (lo, hi, data);
+  lam_cpu_flush_subnormals_end (saved);
 }
 
 // params, grads, momentum_buf (n); momentum_buf is unused without momentum
@@ -73,7 +81,7 @@ lam_cpu_l1_penalty (LamBackend *self, const float *params, float *grads, size_t 
 }
 
 static void
-adam_range (size_t lo, size_t hi, void *data)
+adam_range_flushed (size_t lo, size_t hi, void *data)
 {
   const OptimJob *j = data;
 #ifdef LAM_CPU_HAVE_AVX512
@@ -105,6 +113,14 @@ adam_range (size_t lo, size_t hi, void *data)
     v[i] = vi;
     params[i] = p - step_size * mi / (sqrtf (vi) / correction2_sqrt + eps);
   }
+}
+
+static void
+adam_range (size_t lo, size_t hi, void *data)
+{
+  unsigned saved = lam_cpu_flush_subnormals_begin ();
+  adam_range_flushed (lo, hi, data);
+  lam_cpu_flush_subnormals_end (saved);
 }
 
 // params, grads, m, v (n); step counts from 1

@@ -39,10 +39,50 @@
 #define GEMM_PARALLEL_FLOPS_OWN_CORES (1 << 20)
 #define PARAMETER_PARALLEL_OWN_CORES (1 << 16)
 
+/* ---- subnormal optimizer state ---- */
+
+/* Adam's moments and SGD's momentum for a weight whose gradient stays 0 (a
+ * unit that no longer fires) shrink by beta1 each step into subnormal
+ * floats, where m settles on the smallest one: 0.9 of it rounds back to
+ * it. x86 CPUs take a microcode assist for such operands; after two MLP
+ * epochs 7% of the moments in the second half of the parameters were
+ * subnormal, and that half's Adam took 1.76 cycles a parameter against
+ * 1.17. The optimizers run with subnormals flushed to zero instead: a
+ * moment below FLT_MIN moves its weight by less than FLT_MIN · lr / eps,
+ * which changes no weight above 1e-26 in size; mlp-b32's losses and
+ * accuracies stay as they were. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#define LAM_CPU_MXCSR_FLUSH (0x8000u | 0x0040u) /* flush to zero, denormals are zero */
+static inline unsigned
+lam_cpu_flush_subnormals_begin (void)
+{
+  unsigned saved = _mm_getcsr ();
+  _mm_setcsr (saved | LAM_CPU_MXCSR_FLUSH);
+  return saved;
+}
+static inline void
+lam_cpu_flush_subnormals_end (unsigned saved)
+{
+  _mm_setcsr (saved);
+}
+#else
+static inline unsigned
+lam_cpu_flush_subnormals_begin (void)
+{
+  return 0;
+}
+static inline void
+lam_cpu_flush_subnormals_end (unsigned saved)
+{
+}
+#endif
+
 /* ---- thread pool (lam-cpu-threads.c) ---- */
 
 /* One job at a time: n_tasks calls of func (task, data), task t on thread
- * t % n_threads, the caller being thread 0. */
+ * t % n_threads, the caller being thread 0, unless the caller gets to it
+ * first (a worker without a core to run on). */
 typedef void (*ThreadTask) (int task, void *data);
 typedef struct _ThreadPool ThreadPool;
 
