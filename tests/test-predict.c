@@ -467,6 +467,54 @@ test_input_gradient_cnn (void)
   check_input_gradient (CNN, 2);
 }
 
+/* A model made with given weights holds exactly them, and predicts as one
+ * made at random and then given them; weights of another count are
+ * refused, naming both counts. */
+static void
+test_model_with_params (void)
+{
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamModel *drawn = make_model (MLP, backend, BATCH);
+  gsize n = lam_model_get_n_params (drawn);
+  g_autofree float *params = g_new (float, n);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+  for (gsize i = 0; i < n; i++)
+    params[i] = (float) g_rand_double_range (rand, -0.3, 0.3);
+  lam_model_set_params_host (drawn, params);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (MLP, &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_chw (1, 12, 12);
+  LamModel *given = lam_model_new_with_params (spec, backend, BATCH, params, n, &error);
+  g_assert_no_error (error);
+  g_autofree float *held = g_new (float, n);
+  lam_model_get_params_host (given, held);
+  g_assert_cmpmem (held, n * sizeof (float), params, n * sizeof (float));
+
+  g_autoptr (LamDataset) data = make_dataset (5, 3, 1);
+  LamPredictRequest request = LAM_PREDICT_REQUEST_INIT;
+  request.what = LAM_PREDICT_PROBABILITIES;
+  g_autoptr (LamPrediction) a =
+    lam_model_predict (drawn, data, NULL, 0, MEAN, STD, &request, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (LamPrediction) b =
+    lam_model_predict (given, data, NULL, 0, MEAN, STD, &request, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (a->probabilities, sizeof (float) * a->n_images * a->n_outputs, b->probabilities,
+                   sizeof (float) * b->n_images * b->n_outputs);
+
+  g_assert_null (lam_model_new_with_params (spec, backend, BATCH, params, n - 1, &error));
+  g_assert_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE);
+  g_autofree char *counts = g_strdup_printf ("hold %zu numbers but the model needs %zu", n - 1, n);
+  g_assert_nonnull (strstr (error->message, counts));
+
+  lam_model_free (given);
+  lam_model_free (drawn);
+  lam_backend_free (backend);
+}
+
 static void
 test_refusals (void)
 {
@@ -559,6 +607,7 @@ main (int argc, char **argv)
   g_test_add_func ("/predict/input-gradient/mlp", test_input_gradient_mlp);
   g_test_add_func ("/predict/input-gradient/cnn", test_input_gradient_cnn);
   g_test_add_func ("/predict/refusals", test_refusals);
+  g_test_add_func ("/predict/model-with-params", test_model_with_params);
   g_test_add_func ("/predict/penultimate", test_penultimate);
   return g_test_run ();
 }

@@ -275,7 +275,8 @@ job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   LamModel *model = NULL;
   if (!spare_model_take (job->spare, spec_text, &backend, &model)) {
     backend = lam_backend_cpu_new ();
-    model = lam_model_new (job->spec, backend, MAX_BATCH, 0, &error);
+    model =
+      lam_model_new_with_params (job->spec, backend, MAX_BATCH, job->params, job->n_params, &error);
   }
   LamEvaluationResult *result = NULL;
   if (model != NULL) {
@@ -940,12 +941,13 @@ ensure_single_model (LamEvaluation *self)
     self->single_backend = lam_backend_cpu_new ();
 
   g_autoptr (GError) error = NULL;
-  self->single_model = lam_model_new (self->result->spec, self->single_backend, 1, 0, &error);
+  self->single_model =
+    lam_model_new_with_params (self->result->spec, self->single_backend, 1, self->result->params,
+                               self->result->n_params, &error);
   if (self->single_model == NULL) {
     g_debug ("cannot classify single images: %s", error->message);
     return FALSE;
   }
-  lam_model_set_params_host (self->single_model, self->result->params);
   self->single_weights = lam_evaluation_result_ref (self->result);
   return TRUE;
 }

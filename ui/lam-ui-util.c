@@ -331,19 +331,11 @@ lam_ui_model_new (const LamModelSpec *spec, const float *params, gsize n_params,
   g_return_val_if_fail (spec != NULL && params != NULL, NULL);
   LamUiModel *ui = g_new0 (LamUiModel, 1);
   ui->backend = lam_backend_cpu_new ();
-  ui->model = lam_model_new (spec, ui->backend, max_batch, 0, error);
+  ui->model = lam_model_new_with_params (spec, ui->backend, max_batch, params, n_params, error);
   if (ui->model == NULL) {
     lam_ui_model_free (ui);
     return NULL;
   }
-  if (lam_model_get_n_params (ui->model) != n_params) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                 "the weights hold %zu numbers but the model needs %zu", n_params,
-                 lam_model_get_n_params (ui->model));
-    lam_ui_model_free (ui);
-    return NULL;
-  }
-  lam_model_set_params_host (ui->model, params);
   return ui;
 }
 
