@@ -209,6 +209,12 @@ model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64
   LamModelPlan *plan = lam_model_plan_new (spec, error);
   if (plan == NULL)
     return NULL;
+  if (params != NULL && n_params != plan->n_params) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the weights hold %zu numbers but the model needs %zu", n_params, plan->n_params);
+    lam_model_plan_free (plan);
+    return NULL;
+  }
 
   g_autoptr (LamModel) model = g_new0 (LamModel, 1);
   model->spec = lam_model_spec_copy (spec);
@@ -300,17 +306,10 @@ model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64
   model->fused_steps = plan_steps (model, pooled_activation, conv_pool, &model->n_fused_steps);
   model->unfused_steps = plan_steps (model, NULL, NULL, &model->n_unfused_steps);
 
-  if (params != NULL) {
-    if (n_params != plan->n_params) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                   "the weights hold %zu numbers but the model needs %zu", n_params,
-                   plan->n_params);
-      return NULL;
-    }
+  if (params != NULL)
     lam_model_set_params_host (model, params);
-  } else if (!init_params (model, seed, error)) {
+  else if (!init_params (model, seed, error))
     return NULL;
-  }
 
   return g_steal_pointer (&model);
 }

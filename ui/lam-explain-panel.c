@@ -87,6 +87,9 @@ sync_classes (LamExplainPanel *self)
 static void
 update_nearest (LamExplainPanel *self)
 {
+  // The index that finishes while held is the old weights' (the refresh asks again).
+  if (self->held)
+    return;
   self->n_nearest = 0;
   gtk_widget_queue_draw (GTK_WIDGET (self->nearest_area));
   if (self->normalised == NULL) {

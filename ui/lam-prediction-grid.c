@@ -715,7 +715,9 @@ sort_key (const LamEvaluationResult *result, LamPredictionOrder order, guint32 i
   float confidence = result->confidence[index];
   guint32 bits = 0;
   if (order != LAM_PREDICTION_ORDER_INDEX) {
-    // Non-negative floats order as their bits do; -0 is 0.
+    /* Non-negative floats order as their bits do. A probability is never
+     * below 0; -0 counts as 0, and NaN (weights gone to infinity) sorts as
+     * the most confident. */
     if (!(confidence > 0.0f) && !isnan (confidence))
       confidence = 0.0f;
     memcpy (&bits, &confidence, sizeof bits);

@@ -25,11 +25,10 @@
  * those no worker has claimed yet. A worker that has lost its core to
  * another thread (the evaluation of new weights beside a training run, on
  * two cores) would otherwise keep the caller spinning until it gets the
- * core back. Workers
- * spin for a while after a job, since the next op of a training step
- * follows within microseconds, and then sleep until woken. They take the
- * scheduling priority of the thread that hands them work (the trainer
- * lowers its own so that the UI stays responsive). */
+ * core back. Workers spin for a while after a job, since the next op of a
+ * training step follows within microseconds, and then sleep until woken.
+ * They take the scheduling priority of the thread that hands them work
+ * (the trainer lowers its own so that the UI stays responsive). */
 typedef struct
 {
   ThreadPool *pool;
@@ -239,9 +238,13 @@ lam_cpu_threads_run (ThreadPool *pool, int n_tasks, ThreadTask func, void *data)
   g_mutex_lock (&pool->lock);
   /* A worker still inside the last job must leave before the job's fields
    * and counters change under it. */
-  while (atomic_load_explicit (&pool->inside, memory_order_acquire) > 0) {
+  for (unsigned spins = 1; atomic_load_explicit (&pool->inside, memory_order_acquire) > 0;
+       spins++) {
     g_mutex_unlock (&pool->lock);
     cpu_relax ();
+    // A late worker that lost its core inside a finished job needs it back.
+    if (spins % 4096 == 0)
+      sched_yield ();
     g_mutex_lock (&pool->lock);
   }
   if (n_tasks > pool->claims_size) {
