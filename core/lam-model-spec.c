@@ -1235,6 +1235,15 @@ lam_model_spec_from_text (const char *text, GError **error)
   return g_steal_pointer (&spec);
 }
 
+gboolean
+lam_model_spec_equal (const LamModelSpec *a, const LamModelSpec *b)
+{
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+  g_autofree char *text_a = lam_model_spec_to_text (a);
+  g_autofree char *text_b = lam_model_spec_to_text (b);
+  return g_str_equal (text_a, text_b);
+}
+
 char *
 lam_model_spec_to_text (const LamModelSpec *spec)
 {

@@ -197,9 +197,11 @@ lam_model_plan_estimate_bytes (const LamModelPlan *plan, int max_batch)
   return params + activations + saved + scratch;
 }
 
+/* With `given`, the parameters are params (n_params of them), else drawn
+ * from seed. */
 static LamModel *
 model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64 seed,
-           const float *params, gsize n_params, GError **error)
+           gboolean given, const float *params, gsize n_params, GError **error)
 {
   g_return_val_if_fail (spec != NULL, NULL);
   g_return_val_if_fail (backend != NULL, NULL);
@@ -209,7 +211,7 @@ model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64
   LamModelPlan *plan = lam_model_plan_new (spec, error);
   if (plan == NULL)
     return NULL;
-  if (params != NULL && n_params != plan->n_params) {
+  if (given && n_params != plan->n_params) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
                  "the weights hold %zu numbers but the model needs %zu", n_params, plan->n_params);
     lam_model_plan_free (plan);
@@ -306,7 +308,7 @@ model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64
   model->fused_steps = plan_steps (model, pooled_activation, conv_pool, &model->n_fused_steps);
   model->unfused_steps = plan_steps (model, NULL, NULL, &model->n_unfused_steps);
 
-  if (params != NULL)
+  if (given)
     lam_model_set_params_host (model, params);
   else if (!init_params (model, seed, error))
     return NULL;
@@ -318,7 +320,7 @@ LamModel *
 lam_model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64 seed,
                GError **error)
 {
-  return model_new (spec, backend, max_batch, seed, NULL, 0, error);
+  return model_new (spec, backend, max_batch, seed, FALSE, NULL, 0, error);
 }
 
 LamModel *
@@ -326,9 +328,7 @@ lam_model_new_with_params (const LamModelSpec *spec, LamBackend *backend, int ma
                            const float *params, gsize n_params, GError **error)
 {
   g_return_val_if_fail (params != NULL || n_params == 0, NULL);
-  /* A plan without parameters takes none: NULL then means "as given". */
-  static const float none[1];
-  return model_new (spec, backend, max_batch, 0, params != NULL ? params : none, n_params, error);
+  return model_new (spec, backend, max_batch, 0, TRUE, params, n_params, error);
 }
 
 const LamModelSpec *

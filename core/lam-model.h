@@ -92,6 +92,9 @@ void lam_json_append_string (GString *s, const char *value);
 void lam_json_append_float (GString *s, float value);
 void lam_json_append_double (GString *s, double value);
 char *lam_model_spec_to_text (const LamModelSpec *spec); /* owned */
+/* Whether two specs build the same model: the same input, layers and loss,
+ * as their text says them. */
+gboolean lam_model_spec_equal (const LamModelSpec *a, const LamModelSpec *b);
 
 /* Presets are JSON files compiled into the library (resources/presets). */
 LamModelSpec *lam_model_spec_preset (const char *name, GError **error);

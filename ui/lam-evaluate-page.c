@@ -876,18 +876,15 @@ sync_explainer (LamEvaluatePage *self)
     return;
   LamEvaluationResult *result = current_result (self);
   gboolean held = lam_explain_panel_get_held (self->detail_explain);
+  gboolean changed = lam_explainer_get_result (self->explainer) != result;
   hold_explanations (self, FALSE);
-  if (lam_explainer_get_result (self->explainer) == result) {
-    if (held) {
-      lam_explain_panel_refresh (self->detail_explain);
-      lam_explain_panel_refresh (self->draw_explain);
-    }
-    return;
+  if (changed)
+    lam_explainer_set_result (self->explainer, result);
+  if (changed || held) {
+    lam_explain_panel_refresh (self->detail_explain);
+    lam_explain_panel_refresh (self->draw_explain);
   }
-  lam_explainer_set_result (self->explainer, result);
-  lam_explain_panel_refresh (self->detail_explain);
-  lam_explain_panel_refresh (self->draw_explain);
-  if (gtk_widget_get_mapped (GTK_WIDGET (self->map_view)))
+  if (changed && gtk_widget_get_mapped (GTK_WIDGET (self->map_view)))
     lam_explainer_ensure_map (self->explainer);
 }
 

@@ -315,9 +315,7 @@ result_answers (const LamEvaluationResult *result, const Job *job)
       memcmp (result->std, job->std, sizeof job->std) != 0 ||
       memcmp (result->params, job->params, sizeof (float) * job->n_params) != 0)
     return FALSE;
-  g_autofree char *a = lam_model_spec_to_text (result->spec);
-  g_autofree char *b = lam_model_spec_to_text (job->spec);
-  return g_str_equal (a, b);
+  return lam_model_spec_equal (result->spec, job->spec);
 }
 
 /* The same scores, said of the newest weights or of an earlier epoch. */
@@ -925,15 +923,12 @@ ensure_single_model (LamEvaluation *self)
    * new one spent 5 ms of the result's handling on random weights that
    * were overwritten at once. */
   if (self->single_model != NULL && self->single_weights != NULL &&
-      self->single_weights->n_params == self->result->n_params) {
-    g_autofree char *before = lam_model_spec_to_text (self->single_weights->spec);
-    g_autofree char *now = lam_model_spec_to_text (self->result->spec);
-    if (g_str_equal (before, now)) {
-      lam_model_set_params_host (self->single_model, self->result->params);
-      g_clear_pointer (&self->single_weights, lam_evaluation_result_unref);
-      self->single_weights = lam_evaluation_result_ref (self->result);
-      return TRUE;
-    }
+      self->single_weights->n_params == self->result->n_params &&
+      lam_model_spec_equal (self->single_weights->spec, self->result->spec)) {
+    lam_model_set_params_host (self->single_model, self->result->params);
+    g_clear_pointer (&self->single_weights, lam_evaluation_result_unref);
+    self->single_weights = lam_evaluation_result_ref (self->result);
+    return TRUE;
   }
   g_clear_pointer (&self->single_model, lam_model_free);
   g_clear_pointer (&self->single_weights, lam_evaluation_result_unref);

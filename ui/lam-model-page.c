@@ -285,9 +285,7 @@ rows_match_project (LamModelPage *self)
 {
   const LamModelSpec *current = lam_session_get_spec (self->session);
   g_autoptr (LamModelSpec) mine = build_spec (self);
-  g_autofree char *a = lam_model_spec_to_text (mine);
-  g_autofree char *b = lam_model_spec_to_text (current);
-  return g_str_equal (a, b);
+  return lam_model_spec_equal (mine, current);
 }
 
 /* Refresh from the project */
