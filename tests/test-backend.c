@@ -1412,6 +1412,97 @@ test_conv2d_backward (gconstpointer data)
     }
 }
 
+/* lam_cpu_winograd_conv itself, on one thread and on two: the forward
+ * with its bias, each image handed to image_done once, and the flipped
+ * use, dx = dy convolved with each kernel rotated by 180° and the channels
+ * swapped, against the lowering's definition in double. */
+static gint image_done_counts[64];
+
+static void
+count_image_done (int b, const void *data)
+{
+  g_assert_true (data == image_done_counts);
+  g_atomic_int_inc (&image_done_counts[b]);
+}
+
+static void
+test_winograd_direct (gconstpointer data)
+{
+  const Conv2dCase *cc = data;
+  g_assert_cmpint (cc->batch, <=, G_N_ELEMENTS (image_done_counts));
+  g_autoptr (GRand) rand = g_rand_new_with_seed (33);
+  size_t plane = (size_t) cc->h * cc->w;
+  size_t x_n = (size_t) cc->batch * cc->c * plane, y_n = (size_t) cc->batch * cc->out_c * plane;
+  size_t w_n = (size_t) cc->out_c * cc->c * 9;
+  g_autofree float *x = random_floats (rand, x_n, -1, 1);
+  g_autofree float *dy = random_floats (rand, y_n, -1, 1);
+  g_autofree float *weight = random_floats (rand, w_n, -1, 1);
+  g_autofree float *bias = random_floats (rand, cc->out_c, -1, 1);
+  g_autofree float *rotated = g_new (float, w_n);
+  g_autofree float *want_y = g_new (float, y_n);
+  g_autofree float *want_dx = g_new (float, x_n);
+  g_autofree float *got = g_new (float, MAX (x_n, y_n));
+  size_t scratch_floats = conv2d_scratch (cc, TRUE);
+  g_autofree float *scratch = g_new (float, scratch_floats);
+
+  // rotated (c, out_c, 3, 3): kernel (o, c) rotated by 180°
+  for (int o = 0; o < cc->out_c; o++)
+    for (int c = 0; c < cc->c; c++)
+      for (int t = 0; t < 9; t++)
+        rotated[((size_t) c * cc->out_c + o) * 9 + t] =
+          weight[((size_t) o * cc->c + c) * 9 + 8 - t];
+  Conv2dCase swapped = *cc;
+  swapped.c = cc->out_c;
+  swapped.out_c = cc->c;
+  conv2d_ref (cc, x, weight, bias, want_y);
+  conv2d_ref (&swapped, dy, rotated, NULL, want_dx);
+
+  LamBackend *on[] = { backends[BACKEND_GENERIC], backends[BACKEND_THREADS] };
+  for (guint k = 0; k < G_N_ELEMENTS (on); k++) {
+    g_assert_true (lam_cpu_winograd_fits (on[k], cc->batch, cc->c, cc->out_c, cc->h, cc->w, 3, 3, 1,
+                                          1, scratch_floats));
+    memset (image_done_counts, 0, sizeof image_done_counts);
+    for (size_t i = 0; i < y_n; i++)
+      got[i] = NAN;
+    g_assert_true (lam_cpu_winograd_conv (on[k], x, weight, FALSE, bias, got, cc->batch, cc->c,
+                                          cc->out_c, cc->h, cc->w, count_image_done,
+                                          image_done_counts, scratch, scratch_floats));
+    for (int b = 0; b < cc->batch; b++)
+      g_assert_cmpint (image_done_counts[b], ==, 1);
+    if (!check_close ("y", got, want_y, y_n, 1e-5 * cc->c * 9, 1e-4))
+      return;
+    for (size_t i = 0; i < x_n; i++)
+      got[i] = NAN;
+    g_assert_true (lam_cpu_winograd_conv (on[k], dy, weight, TRUE, NULL, got, cc->batch, cc->out_c,
+                                          cc->c, cc->h, cc->w, NULL, NULL, scratch,
+                                          scratch_floats));
+    if (!check_close ("dx", got, want_dx, x_n, 1e-5 * cc->out_c * 9, 1e-4))
+      return;
+  }
+}
+
+/* The shapes the Winograd routine leaves to the lowering. */
+static void
+test_winograd_declines (void)
+{
+  LamBackend *b = backends[BACKEND_THREADS];
+  size_t plenty = (size_t) 1 << 24;
+  g_assert_true (lam_cpu_winograd_fits (b, 4, 32, 32, 16, 16, 3, 3, 1, 1, plenty));
+  g_assert_false (lam_cpu_winograd_fits (b, 4, 32, 32, 16, 16, 3, 3, 2, 1, plenty));
+  g_assert_false (lam_cpu_winograd_fits (b, 4, 32, 32, 16, 16, 3, 3, 1, 0, plenty));
+  g_assert_false (lam_cpu_winograd_fits (b, 4, 32, 32, 16, 16, 5, 5, 1, 2, plenty));
+  g_assert_false (lam_cpu_winograd_fits (b, 4, 32, 32, 15, 16, 3, 3, 1, 1, plenty));
+  g_assert_false (lam_cpu_winograd_fits (b, 4, 32, 32, 16, 7, 3, 3, 1, 1, plenty));
+  g_assert_false (lam_cpu_winograd_fits (b, 4, 3, 32, 16, 16, 3, 3, 1, 1, plenty));
+  g_assert_false (lam_cpu_winograd_fits (b, 4, 32, 8, 16, 16, 3, 3, 1, 1, plenty));
+  // the kernels' transforms (16 · 32 · 32 floats) and one image's tiles must fit
+  g_assert_false (lam_cpu_winograd_fits (b, 4, 32, 32, 16, 16, 3, 3, 1, 1, 16 * 32 * 32));
+  g_assert_false (
+    lam_cpu_winograd_fits (b, 4, 32, 32, 16, 16, 3, 3, 1, 1, 16 * 32 * 32 + 16 * 64 * 64));
+  g_assert_false (lam_cpu_winograd_conv (b, NULL, NULL, FALSE, NULL, NULL, 4, 32, 32, 15, 16, NULL,
+                                         NULL, NULL, plenty));
+}
+
 /* The fused convolution and 2×2 max pool write exactly what the two ops
  * write one after the other, forward and backward, since the backend runs
  * the same arithmetic in another order of images. */
@@ -1774,19 +1865,24 @@ static const char *const pool_names[] = {
   "k3-stride2-pad1-half-size", "k2-stride2-wide",
 };
 
-/* The last two, rectangular kernels, were the cases of the lowering ops
- * the table had until ABI 5; they reach the lowering through the
- * convolution now. */
+/* The rectangular kernels were the cases of the lowering ops the table
+ * had until ABI 5; they reach the lowering through the convolution now.
+ * "large" and the "winograd" ones take the fast backends' Winograd path
+ * (3×3, padding 1, even sizes, 16 channels or more) with the batch's
+ * scratch, and the lowering with one sample's; the last has chunks of
+ * many images and more images than tiles. */
 static const Conv2dCase conv2d_cases[] = {
   { 2, 3, 5, 6, 4, 3, 3, 1, 1 },     { 3, 2, 7, 6, 3, 3, 3, 2, 1 },
   { 2, 4, 3, 5, 5, 1, 1, 1, 0 },     { 1, 2, 8, 8, 3, 5, 5, 3, 2 },
   { 4, 1, 28, 28, 8, 3, 3, 1, 1 },   { 3, 5, 9, 31, 6, 3, 3, 1, 0 },
   { 8, 16, 14, 14, 32, 3, 3, 1, 1 }, { 1, 2, 6, 7, 3, 2, 3, 1, 0 },
-  { 2, 1, 9, 5, 4, 3, 2, 2, 0 },
+  { 2, 1, 9, 5, 4, 3, 2, 2, 0 },     { 6, 32, 16, 16, 48, 3, 3, 1, 1 },
+  { 5, 24, 8, 6, 40, 3, 3, 1, 1 },   { 40, 17, 2, 4, 16, 3, 3, 1, 1 },
 };
 static const char *const conv2d_names[] = {
-  "3x3-pad1", "stride2-pad1", "1x1", "5x5-stride3-pad2", "one-channel-28x28", "wide-no-pad",
-  "large", "rect-kernel", "stride2-odd",
+  "3x3-pad1",          "stride2-pad1",   "1x1",          "5x5-stride3-pad2",
+  "one-channel-28x28", "wide-no-pad",    "large",        "rect-kernel",
+  "stride2-odd",       "winograd-16x16", "winograd-8x6", "winograd-2x4-chunks",
 };
 
 static const SgdCase sgd_cases[] = {
@@ -1966,6 +2062,12 @@ main (int argc, char **argv)
   ADD_CASES ("/conv2d", "/forward", conv2d_cases, conv2d_names, test_conv2d_forward);
   ADD_CASES ("/conv2d", "/backward", conv2d_cases, conv2d_names, test_conv2d_backward);
   ADD_CASES ("/conv2d", "/maxpool2", conv2d_cases, conv2d_names, test_conv2d_maxpool2);
+  for (guint i = 0; i < G_N_ELEMENTS (conv2d_cases); i++)
+    if (g_str_has_prefix (conv2d_names[i], "winograd-")) {
+      g_autofree char *path = g_strconcat ("/backend/winograd/", conv2d_names[i], NULL);
+      (g_test_add_data_func) (path, &conv2d_cases[i], test_winograd_direct);
+    }
+  (g_test_add_func) ("/backend/winograd/declines", test_winograd_declines);
 
   ADD_CASES ("/maxpool", "/forward", pool_cases, pool_names, test_maxpool_forward);
   ADD_CASES ("/maxpool", "/backward", pool_cases, pool_names, test_maxpool_backward);

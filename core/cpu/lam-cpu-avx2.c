@@ -433,3 +433,123 @@ lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t
 }
 
 #endif /* LAM_CPU_HAVE_AVX2 */
+
+/* ---- Winograd F(2×2, 3×3) transforms ---- */
+
+/* Bᵀ d B of every 4×4 patch of one image, as the plain loop of
+ * lam-cpu-winograd.c, bit for bit: the rows along whole padded rows, eight
+ * pixels at a time, then eight tiles at a time from the even and odd
+ * columns. */
+AVX2 void
+lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
+                             size_t xi_stride, float *rows)
+{
+  int th = h / 2, tw = w / 2;
+  size_t padded = (size_t) w + 2;
+  for (int ci = 0; ci < c; ci++) {
+    const float *plane = x + (size_t) ci * h * w;
+    for (int ty = 0; ty < th; ty++) {
+      const float *r0 = ty > 0 ? plane + (size_t) (2 * ty - 1) * w : NULL;
+      const float *r1 = plane + (size_t) (2 * ty) * w, *r2 = r1 + w;
+      const float *r3 = ty + 1 < th ? r2 + w : NULL;
+      float *t0 = rows, *t1 = rows + padded, *t2 = rows + 2 * padded, *t3 = rows + 3 * padded;
+      int px = 0;
+      for (; px + 8 <= w; px += 8) {
+        __m256 d0 = r0 ? _mm256_loadu_ps (r0 + px) : _mm256_setzero_ps ();
+        __m256 d1 = _mm256_loadu_ps (r1 + px), d2 = _mm256_loadu_ps (r2 + px);
+        __m256 d3 = r3 ? _mm256_loadu_ps (r3 + px) : _mm256_setzero_ps ();
+        _mm256_storeu_ps (t0 + px + 1, _mm256_sub_ps (d0, d2));
+        _mm256_storeu_ps (t1 + px + 1, _mm256_add_ps (d1, d2));
+        _mm256_storeu_ps (t2 + px + 1, _mm256_sub_ps (d2, d1));
+        _mm256_storeu_ps (t3 + px + 1, _mm256_sub_ps (d1, d3));
+      }
+      for (; px < w; px++) {
+        float d0 = r0 ? r0[px] : 0.0f, d1 = r1[px], d2 = r2[px], d3 = r3 ? r3[px] : 0.0f;
+        t0[px + 1] = d0 - d2;
+        t1[px + 1] = d1 + d2;
+        t2[px + 1] = d2 - d1;
+        t3[px + 1] = d1 - d3;
+      }
+      for (int i = 0; i < 4; i++) {
+        float *t = rows + i * padded;
+        t[0] = t[w + 1] = 0.0f;
+        float *dst = v + (size_t) 4 * i * xi_stride + (size_t) ci * ldv + (size_t) ty * tw;
+        int tx = 0;
+        // tiles tx..tx+7 read t[2tx .. 2tx+17], inside the padded row
+        for (; tx + 8 <= tw; tx += 8) {
+          const float *d = t + 2 * tx;
+          __m256 lo = _mm256_loadu_ps (d), hi = _mm256_loadu_ps (d + 8);
+          __m256 lo2 = _mm256_loadu_ps (d + 2), hi2 = _mm256_loadu_ps (d + 10);
+          __m256 e0 = pick_pairs (lo, hi, FALSE), o1 = pick_pairs (lo, hi, TRUE);
+          __m256 e2 = pick_pairs (lo2, hi2, FALSE), o3 = pick_pairs (lo2, hi2, TRUE);
+          _mm256_storeu_ps (dst + tx, _mm256_sub_ps (e0, e2));
+          _mm256_storeu_ps (dst + xi_stride + tx, _mm256_add_ps (o1, e2));
+          _mm256_storeu_ps (dst + 2 * xi_stride + tx, _mm256_sub_ps (e2, o1));
+          _mm256_storeu_ps (dst + 3 * xi_stride + tx, _mm256_sub_ps (o1, o3));
+        }
+        for (; tx < tw; tx++) {
+          const float *d = t + 2 * tx;
+          dst[tx] = d[0] - d[2];
+          dst[xi_stride + tx] = d[1] + d[2];
+          dst[2 * xi_stride + tx] = d[2] - d[1];
+          dst[3 * xi_stride + tx] = d[1] - d[3];
+        }
+      }
+    }
+  }
+}
+
+/* Aᵀ m A + bias of every tile of one image, as the plain loop, bit for
+ * bit: eight tiles at a time, the two output rows' pixels interleaved from
+ * the tiles' left and right columns. */
+AVX2 void
+lam_cpu_avx2_winograd_output (const float *m, size_t ldm, size_t xi_stride, int out_c, int h, int w,
+                              const float *bias, float *y)
+{
+  int th = h / 2, tw = w / 2;
+  for (int o = 0; o < out_c; o++) {
+    float b = bias != NULL ? bias[o] : 0.0f;
+    __m256 bv = _mm256_set1_ps (b);
+    for (int ty = 0; ty < th; ty++) {
+      const float *src = m + (size_t) o * ldm + (size_t) ty * tw;
+      float *y0 = y + ((size_t) o * h + 2 * ty) * w, *y1 = y0 + w;
+      int tx = 0;
+      for (; tx + 8 <= tw; tx += 8) {
+        __m256 s0[4], s1[4];
+        for (int col = 0; col < 4; col++) {
+          __m256 m0 = _mm256_loadu_ps (src + col * xi_stride + tx);
+          __m256 m1 = _mm256_loadu_ps (src + (4 + col) * xi_stride + tx);
+          __m256 m2 = _mm256_loadu_ps (src + (8 + col) * xi_stride + tx);
+          __m256 m3 = _mm256_loadu_ps (src + (12 + col) * xi_stride + tx);
+          s0[col] = _mm256_add_ps (_mm256_add_ps (m0, m1), m2);
+          s1[col] = _mm256_sub_ps (_mm256_sub_ps (m1, m2), m3);
+        }
+        __m256 a0 = _mm256_add_ps (_mm256_add_ps (_mm256_add_ps (s0[0], s0[1]), s0[2]), bv);
+        __m256 b0 = _mm256_add_ps (_mm256_sub_ps (_mm256_sub_ps (s0[1], s0[2]), s0[3]), bv);
+        __m256 a1 = _mm256_add_ps (_mm256_add_ps (_mm256_add_ps (s1[0], s1[1]), s1[2]), bv);
+        __m256 b1 = _mm256_add_ps (_mm256_sub_ps (_mm256_sub_ps (s1[1], s1[2]), s1[3]), bv);
+        // a (left pixels) and b (right pixels) of tiles tx..tx+7 -> a0 b0 a1 b1 ... a7 b7
+        __m256 lo = _mm256_unpacklo_ps (a0, b0), hi = _mm256_unpackhi_ps (a0, b0);
+        _mm256_storeu_ps (y0 + 2 * tx, _mm256_permute2f128_ps (lo, hi, 0x20));
+        _mm256_storeu_ps (y0 + 2 * tx + 8, _mm256_permute2f128_ps (lo, hi, 0x31));
+        lo = _mm256_unpacklo_ps (a1, b1);
+        hi = _mm256_unpackhi_ps (a1, b1);
+        _mm256_storeu_ps (y1 + 2 * tx, _mm256_permute2f128_ps (lo, hi, 0x20));
+        _mm256_storeu_ps (y1 + 2 * tx + 8, _mm256_permute2f128_ps (lo, hi, 0x31));
+      }
+      for (; tx < tw; tx++) {
+        float s0[4], s1[4];
+        for (int col = 0; col < 4; col++) {
+          float m0 = src[col * xi_stride + tx], m1 = src[(4 + col) * xi_stride + tx];
+          float m2 = src[(8 + col) * xi_stride + tx], m3 = src[(12 + col) * xi_stride + tx];
+          s0[col] = m0 + m1 + m2;
+          s1[col] = m1 - m2 - m3;
+        }
+        y0[2 * tx] = s0[0] + s0[1] + s0[2] + b;
+        y0[2 * tx + 1] = s0[1] - s0[2] - s0[3] + b;
+        y1[2 * tx] = s1[0] + s1[1] + s1[2] + b;
+        y1[2 * tx + 1] = s1[1] - s1[2] - s1[3] + b;
+      }
+    }
+  }
+}

@@ -52,6 +52,16 @@ void lam_cpu_avx2_accumulate (float *dst, const float *src, size_t n);
 void lam_cpu_avx2_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h,
                             int w);
 
+/* Winograd F(2×2, 3×3)'s transforms of one image (h, w even), as the
+ * plain loops of lam-cpu-winograd.c, bit for bit. Input: x (c, h, w) ->
+ * v[ξ * xi_stride + ci * ldv + tile], rows 4 * (w + 2) floats of room.
+ * Output: m[ξ * xi_stride + o * ldm + tile] -> y (out_c, h, w) + bias
+ * (out_c) unless NULL. */
+void lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
+                                  size_t xi_stride, float *rows);
+void lam_cpu_avx2_winograd_output (const float *m, size_t ldm, size_t xi_stride, int out_c, int h,
+                                   int w, const float *bias, float *y);
+
 /* Adam as lam_cpu_avx512_adam over the whole vectors of [0, n); returns
  * how many floats it updated (n rounded down to 8), the rest being the
  * plain loop's. */

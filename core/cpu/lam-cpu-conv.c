@@ -218,6 +218,12 @@ static void conv_pool_image (const ConvJob *j, int b);
 static void conv_unpool_image (const ConvJob *j, int b);
 
 static void
+conv_pool_image_done (int b, const void *data)
+{
+  conv_pool_image (data, b);
+}
+
+static void
 conv_forward_group (int group, void *data)
 {
   const ConvJob *j = data;
@@ -285,6 +291,13 @@ conv_forward (LamBackend *self, const float *x, const float *weight, const float
   j.y = y;
   j.pooled = pooled;
   j.argmax = argmax;
+  if (j.isa != CPU_ISA_GENERIC &&
+      lam_cpu_winograd_fits (self, batch, c, out_c, h, w, kh, kw, stride, pad, scratch_floats)) {
+    lam_cpu_winograd_conv (self, x, weight, FALSE, bias, y, batch, c, out_c, h, w,
+                           pooled != NULL ? conv_pool_image_done : NULL, &j, scratch,
+                           scratch_floats);
+    return;
+  }
   j.scratch = scratch;
   j.slot = j.direct ? 0 : (size_t) j.ckk * j.plane;
   g_return_if_fail (j.slot <= scratch_floats);
@@ -403,6 +416,13 @@ conv_backward (LamBackend *self, const float *x, const float *weight, const floa
   j.dbias = dbias;
   j.dx = dx;
   j.scratch = scratch;
+  /* The input gradient, dy convolved with the kernels rotated, by Winograd
+   * once the weight gradient is summed and the scratch free again. */
+  gboolean dx_by_winograd =
+    dx != NULL && j.isa != CPU_ISA_GENERIC &&
+    lam_cpu_winograd_fits (self, batch, out_c, c, h, w, kh, kw, stride, pad, scratch_floats);
+  if (dx_by_winograd)
+    j.dx = NULL;
   /* Transposed when one group's slot fits (the planned scratch for one
    * sample may be too small); else the plain way, whose first group needs
    * only the columns. */
@@ -442,6 +462,9 @@ conv_backward (LamBackend *self, const float *x, const float *weight, const floa
     for (int o = 0; o < out_c; o++)
       for (int r = 0; r < j.ckk; r++)
         dweight[(size_t) o * j.ckk + r] += first.dweight[(size_t) r * out_c + o];
+  if (dx_by_winograd)
+    lam_cpu_winograd_conv (self, dy, weight, TRUE, NULL, dx, batch, out_c, c, h, w, NULL, NULL,
+                           scratch, scratch_floats);
 }
 
 void

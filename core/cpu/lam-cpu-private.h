@@ -219,6 +219,24 @@ void lam_cpu_activation_backward (LamBackend *self, LamActivation kind, float al
                                   const float *x, const float *y, const float *dy, float *dx,
                                   size_t n);
 
+/* lam-cpu-winograd.c: y (batch, out_c, h, w) = the 3×3 convolution of
+ * stride 1 and padding 1 of x (batch, in_c, h, w) with weight (out_c, in_c,
+ * 3, 3), + bias unless NULL, by Winograd's F(2×2, 3×3). Flipped, weight is
+ * a layer's (in_c, out_c, 3, 3) and each kernel is used rotated by 180°:
+ * the layer's input gradient from its output gradient. image_done, unless
+ * NULL, runs on the thread that wrote image b's y, right after. Returns
+ * FALSE, having done nothing, for shapes it does not take (odd sizes, few
+ * channels) or a scratch too small for it. */
+typedef void (*LamCpuWinogradImageDone) (int b, const void *data);
+/* Whether lam_cpu_winograd_conv takes a convolution of this shape (kh×kw
+ * kernels, stride, pad) with this much scratch. */
+gboolean lam_cpu_winograd_fits (LamBackend *self, int batch, int in_c, int out_c, int h, int w,
+                                int kh, int kw, int stride, int pad, size_t scratch_floats);
+gboolean lam_cpu_winograd_conv (LamBackend *self, const float *x, const float *weight,
+                                gboolean flipped, const float *bias, float *y, int batch, int in_c,
+                                int out_c, int h, int w, LamCpuWinogradImageDone image_done,
+                                const void *image_done_data, float *scratch, size_t scratch_floats);
+
 // lam-cpu-conv.c
 void lam_cpu_conv2d_forward (LamBackend *self, const float *x, const float *weight,
                              const float *bias, float *y, int batch, int c, int h, int w,

@@ -1,0 +1,303 @@
+/* lam-cpu-winograd.c: 3×3 convolutions of stride 1 and padding 1 by
+ * Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2016).
+ *
+ * Each 2×2 block of output pixels (a tile) comes from the 4×4 patch of
+ * input around it. With the patch d and the 3×3 kernel g of one pair of
+ * channels, the block is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A: 16 multiplications
+ * instead of 36. Summed over the input channels, the 16 products of a tile
+ * become 16 matrix products, one per position ξ of the 4×4 transforms:
+ * M[ξ] (out_c, tiles) = U[ξ] (out_c, in_c) · V[ξ] (in_c, tiles), so the
+ * multiplications go to sgemm at 16/36 of the lowering's count. The
+ * transforms only add and halve.
+ *
+ * The same routine gives a convolution's input gradient: dx is dy
+ * convolved with each kernel rotated by 180° and the channels swapped,
+ * again 3×3 with padding 1.
+ *
+ * Results differ from the lowering's by rounding (the transforms add
+ * inputs before they are multiplied); test-backend holds both to the same
+ * double-precision reference.
+ */
+#include <string.h>
+
+#include "lam-cpu-private.h"
+
+#define XI 16 /* positions of a 4×4 transform */
+
+/* Below these channel counts the products are too thin for sgemm to gain
+ * back what the transforms cost (measured on Zen 3: a layer of 32 input
+ * channels still gains 1.6×). */
+#define WINOGRAD_MIN_CHANNELS 16
+
+/* A chunk's tiles: enough columns for sgemm to run near its peak, few
+ * enough for the chunk's transforms to stay in the core's caches. */
+#define WINOGRAD_CHUNK_TILES 256
+
+typedef struct
+{
+  CpuIsa isa;
+  int batch, in_c, out_c, h, w, tiles_h, tiles_w, tiles; /* tiles of one image */
+  const float *x, *weight, *bias;
+  gboolean flipped;
+  float *y;
+  float *u;        /* (XI, out_c, in_c) */
+  size_t u_floats; /* u's floats, rounded up to a cache line */
+  float *scratch;  /* after u: one slot per group */
+  size_t slot;     /* floats of a group's slot */
+  int images_per_chunk;
+  int n_groups;
+  LamCpuWinogradImageDone image_done;
+  const void *image_done_data;
+} WinogradJob;
+
+/* The kernel's transform G g Gᵀ (4×4), g row-major 3×3, rotated by 180°
+ * when flipped. */
+static void
+transform_kernel (const float *g, gboolean flipped, float *restrict u, size_t u_stride)
+{
+  float k[9];
+  for (int i = 0; i < 9; i++)
+    k[i] = flipped ? g[8 - i] : g[i];
+  float t[4][3];
+  for (int j = 0; j < 3; j++) {
+    t[0][j] = k[j];
+    t[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
+    t[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
+    t[3][j] = k[6 + j];
+  }
+  for (int i = 0; i < 4; i++) {
+    u[(4 * i + 0) * u_stride] = t[i][0];
+    u[(4 * i + 1) * u_stride] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+    u[(4 * i + 2) * u_stride] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+    u[(4 * i + 3) * u_stride] = t[i][2];
+  }
+}
+
+// U rows [o0, o1) of every ξ
+static void
+transform_kernels (const WinogradJob *j, int o0, int o1)
+{
+  size_t u_stride = (size_t) j->out_c * j->in_c;
+  for (int o = o0; o < o1; o++)
+    for (int i = 0; i < j->in_c; i++) {
+      /* flipped: this convolution's (o, i) is the layer's kernel (i, o),
+       * the layer's out_c being this one's in_c */
+      const float *g = j->flipped ? j->weight + ((size_t) i * j->out_c + o) * 9
+                                  : j->weight + ((size_t) o * j->in_c + i) * 9;
+      transform_kernel (g, j->flipped, j->u + (size_t) o * j->in_c + i, u_stride);
+    }
+}
+
+static void
+kernels_task (int task, void *data)
+{
+  const WinogradJob *j = data;
+  transform_kernels (j, (int) ((gint64) j->out_c * task / j->n_groups),
+                     (int) ((gint64) j->out_c * (task + 1) / j->n_groups));
+}
+
+/* One image's input transform Bᵀ d B of every tile and channel, x (c, h,
+ * w) -> v[ξ * xi_stride + ci * ldv + tile]. The rows of Bᵀ d first, along
+ * whole padded rows (rows holds 4 of w + 2 floats), then the columns. */
+static void
+transform_input_plain (const float *restrict x, int c, int h, int w, float *restrict v, size_t ldv,
+                       size_t xi_stride, float *restrict rows)
+{
+  int th = h / 2, tw = w / 2;
+  size_t padded = (size_t) w + 2;
+  for (int ci = 0; ci < c; ci++) {
+    const float *plane = x + (size_t) ci * h * w;
+    for (int ty = 0; ty < th; ty++) {
+      const float *r0 = ty > 0 ? plane + (size_t) (2 * ty - 1) * w : NULL;
+      const float *r1 = plane + (size_t) (2 * ty) * w, *r2 = r1 + w;
+      const float *r3 = ty + 1 < th ? r2 + w : NULL;
+      float *t0 = rows, *t1 = rows + padded, *t2 = rows + 2 * padded, *t3 = rows + 3 * padded;
+      for (int px = 0; px < w; px++) {
+        float d0 = r0 ? r0[px] : 0.0f, d1 = r1[px], d2 = r2[px], d3 = r3 ? r3[px] : 0.0f;
+        t0[px + 1] = d0 - d2;
+        t1[px + 1] = d1 + d2;
+        t2[px + 1] = d2 - d1;
+        t3[px + 1] = d1 - d3;
+      }
+      for (int i = 0; i < 4; i++) {
+        float *t = rows + i * padded;
+        t[0] = t[w + 1] = 0.0f;
+        float *dst = v + (size_t) 4 * i * xi_stride + (size_t) ci * ldv + (size_t) ty * tw;
+        for (int tx = 0; tx < tw; tx++) {
+          const float *d = t + 2 * tx;
+          dst[tx] = d[0] - d[2];
+          dst[xi_stride + tx] = d[1] + d[2];
+          dst[2 * xi_stride + tx] = d[2] - d[1];
+          dst[3 * xi_stride + tx] = d[1] - d[3];
+        }
+      }
+    }
+  }
+}
+
+/* One image's output transform Aᵀ m A (+ bias) of every tile and output
+ * channel, m[ξ * xi_stride + o * ldm + tile] -> y (out_c, h, w). */
+static void
+transform_output_plain (const float *restrict m, size_t ldm, size_t xi_stride, int out_c, int h,
+                        int w, const float *restrict bias, float *restrict y)
+{
+  int th = h / 2, tw = w / 2;
+  for (int o = 0; o < out_c; o++) {
+    float b = bias != NULL ? bias[o] : 0.0f;
+    for (int ty = 0; ty < th; ty++) {
+      const float *src = m + (size_t) o * ldm + (size_t) ty * tw;
+      float *y0 = y + ((size_t) o * h + 2 * ty) * w, *y1 = y0 + w;
+      for (int tx = 0; tx < tw; tx++) {
+        float s0[4], s1[4];
+        for (int col = 0; col < 4; col++) {
+          float m0 = src[col * xi_stride + tx], m1 = src[(4 + col) * xi_stride + tx];
+          float m2 = src[(8 + col) * xi_stride + tx], m3 = src[(12 + col) * xi_stride + tx];
+          s0[col] = m0 + m1 + m2;
+          s1[col] = m1 - m2 - m3;
+        }
+        y0[2 * tx] = s0[0] + s0[1] + s0[2] + b;
+        y0[2 * tx + 1] = s0[1] - s0[2] - s0[3] + b;
+        y1[2 * tx] = s1[0] + s1[1] + s1[2] + b;
+        y1[2 * tx + 1] = s1[1] - s1[2] - s1[3] + b;
+      }
+    }
+  }
+}
+
+static void
+transform_input (const WinogradJob *j, const float *x, float *v, size_t ldv, float *rows)
+{
+  size_t xi_stride = (size_t) j->in_c * ldv;
+#ifdef LAM_CPU_HAVE_AVX2
+  if (j->isa != CPU_ISA_GENERIC) {
+    lam_cpu_avx2_winograd_input (x, j->in_c, j->h, j->w, v, ldv, xi_stride, rows);
+    return;
+  }
+#endif
+  transform_input_plain (x, j->in_c, j->h, j->w, v, ldv, xi_stride, rows);
+}
+
+static void
+transform_output (const WinogradJob *j, const float *m, size_t ldm, float *y)
+{
+  size_t xi_stride = (size_t) j->out_c * ldm;
+#ifdef LAM_CPU_HAVE_AVX2
+  if (j->isa != CPU_ISA_GENERIC) {
+    lam_cpu_avx2_winograd_output (m, ldm, xi_stride, j->out_c, j->h, j->w, j->bias, y);
+    return;
+  }
+#endif
+  transform_output_plain (m, ldm, xi_stride, j->out_c, j->h, j->w, j->bias, y);
+}
+
+static void
+chunk_task (int group, void *data)
+{
+  const WinogradJob *j = data;
+  int b0 = (int) ((gint64) j->batch * group / j->n_groups);
+  int b1 = (int) ((gint64) j->batch * (group + 1) / j->n_groups);
+  size_t capacity = (size_t) j->images_per_chunk * j->tiles;
+  float *v = j->scratch + j->slot * group;
+  float *m = v + (size_t) XI * j->in_c * capacity;
+  float *rows = m + (size_t) XI * j->out_c * capacity;
+  size_t in_image = (size_t) j->in_c * j->h * j->w, out_image = (size_t) j->out_c * j->h * j->w;
+
+  for (int first = b0; first < b1; first += j->images_per_chunk) {
+    int n_images = MIN (j->images_per_chunk, b1 - first);
+    size_t ld = (size_t) n_images * j->tiles;
+    for (int k = 0; k < n_images; k++)
+      transform_input (j, j->x + (first + k) * in_image, v + (size_t) k * j->tiles, ld, rows);
+    for (int xi = 0; xi < XI; xi++)
+      // U[ξ] (out_c, in_c) · V[ξ] (in_c, tiles) -> M[ξ] (out_c, tiles)
+      lam_cpu_sgemm (j->isa, 0, 0, j->out_c, (int) ld, j->in_c, 1.0f,
+                     j->u + (size_t) xi * j->out_c * j->in_c, j->in_c,
+                     v + (size_t) xi * j->in_c * ld, (int) ld, 0.0f,
+                     m + (size_t) xi * j->out_c * ld, (int) ld);
+    for (int k = 0; k < n_images; k++) {
+      transform_output (j, m + (size_t) k * j->tiles, ld, j->y + (first + k) * out_image);
+      if (j->image_done != NULL)
+        j->image_done (first + k, j->image_done_data);
+    }
+  }
+}
+
+/* Sets j's chunking for the scratch at hand: as many groups as threads
+ * (at most one per image), each chunk near WINOGRAD_CHUNK_TILES tiles;
+ * FALSE when the shape is not for this routine or one image of one group
+ * does not fit. */
+static gboolean
+winograd_plan (WinogradJob *j, LamBackend *self, int batch, int in_c, int out_c, int h, int w,
+               size_t scratch_floats)
+{
+  if (in_c < WINOGRAD_MIN_CHANNELS || out_c < WINOGRAD_MIN_CHANNELS || h < 2 || w < 2 ||
+      h % 2 != 0 || w % 2 != 0 || batch < 1)
+    return FALSE;
+  memset (j, 0, sizeof *j);
+  j->isa = cpu_context (self)->isa;
+  j->batch = batch;
+  j->in_c = in_c;
+  j->out_c = out_c;
+  j->h = h;
+  j->w = w;
+  j->tiles_h = h / 2;
+  j->tiles_w = w / 2;
+  j->tiles = j->tiles_h * j->tiles_w;
+  size_t u_floats = ((size_t) XI * out_c * in_c + 15) & ~(size_t) 15;
+  if (u_floats >= scratch_floats)
+    return FALSE;
+  size_t left = scratch_floats - u_floats;
+  size_t per_image = (size_t) XI * (in_c + out_c) * j->tiles;
+  size_t rows = (size_t) 4 * (w + 2);
+
+  j->n_groups = MIN (cpu_context (self)->n_threads, batch);
+  j->images_per_chunk = MAX (1, MIN ((WINOGRAD_CHUNK_TILES + j->tiles / 2) / j->tiles,
+                                     (batch + j->n_groups - 1) / j->n_groups));
+  for (;;) {
+    j->slot = ((size_t) j->images_per_chunk * per_image + rows + 15) & ~(size_t) 15;
+    if (j->slot * j->n_groups <= left)
+      break;
+    if (j->images_per_chunk > 1)
+      j->images_per_chunk--;
+    else if (j->n_groups > 1)
+      j->n_groups--;
+    else
+      return FALSE;
+  }
+  j->u_floats = u_floats;
+  return TRUE;
+}
+
+gboolean
+lam_cpu_winograd_fits (LamBackend *self, int batch, int in_c, int out_c, int h, int w, int kh,
+                       int kw, int stride, int pad, size_t scratch_floats)
+{
+  WinogradJob j;
+  return kh == 3 && kw == 3 && stride == 1 && pad == 1 &&
+         winograd_plan (&j, self, batch, in_c, out_c, h, w, scratch_floats);
+}
+
+gboolean
+lam_cpu_winograd_conv (LamBackend *self, const float *x, const float *weight, gboolean flipped,
+                       const float *bias, float *y, int batch, int in_c, int out_c, int h, int w,
+                       LamCpuWinogradImageDone image_done, const void *image_done_data,
+                       float *scratch, size_t scratch_floats)
+{
+  WinogradJob j;
+  if (!winograd_plan (&j, self, batch, in_c, out_c, h, w, scratch_floats))
+    return FALSE;
+  j.x = x;
+  j.weight = weight;
+  j.flipped = flipped;
+  j.bias = bias;
+  j.y = y;
+  j.image_done = image_done;
+  j.image_done_data = image_done_data;
+  j.u = scratch;
+  j.scratch = scratch + j.u_floats;
+
+  ThreadPool *pool = cpu_context (self)->pool;
+  lam_cpu_threads_run (pool, j.n_groups, kernels_task, &j);
+  lam_cpu_threads_run (pool, j.n_groups, chunk_task, &j);
+  return TRUE;
+}
