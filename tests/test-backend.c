@@ -1412,10 +1412,11 @@ test_conv2d_backward (gconstpointer data)
     }
 }
 
-/* lam_cpu_winograd_conv itself, on one thread and on two: the forward
- * with its bias, each image handed to image_done once, and the flipped
- * use, dx = dy convolved with each kernel rotated by 180° and the channels
- * swapped, against the lowering's definition in double. */
+/* The Winograd routines themselves, on one thread and on two, against the
+ * definitions in double: the forward with its bias, each image handed to
+ * image_done once; the flipped use, dx = dy convolved with each kernel
+ * rotated by 180° and the channels swapped; and the weight and bias
+ * gradients summed into what was there, each image's dy announced once. */
 static gint image_done_counts[64];
 
 static void
@@ -1457,6 +1458,33 @@ test_winograd_direct (gconstpointer data)
   conv2d_ref (cc, x, weight, bias, want_y);
   conv2d_ref (&swapped, dy, rotated, NULL, want_dx);
 
+  // dweight = dw_start + Σ dy · x over every product, dbias = db_start + Σ dy
+  g_autofree float *dw_start = random_floats (rand, w_n, -1, 1);
+  g_autofree float *db_start = random_floats (rand, cc->out_c, -1, 1);
+  g_autofree float *want_dw = g_new (float, w_n), *dw = g_new (float, w_n);
+  g_autofree float *want_db = g_new (float, cc->out_c), *db = g_new (float, cc->out_c);
+  for (int o = 0; o < cc->out_c; o++) {
+    double sum_b = db_start[o];
+    for (int c = 0; c < cc->c; c++)
+      for (int t = 0; t < 9; t++) {
+        double sum = dw_start[((size_t) o * cc->c + c) * 9 + t];
+        for (int b = 0; b < cc->batch; b++)
+          for (int py = 0; py < cc->h; py++)
+            for (int px = 0; px < cc->w; px++) {
+              int iy = py - 1 + t / 3, ix = px - 1 + t % 3;
+              if (iy < 0 || iy >= cc->h || ix < 0 || ix >= cc->w)
+                continue;
+              sum += (double) dy[(((size_t) b * cc->out_c + o) * cc->h + py) * cc->w + px] *
+                     x[(((size_t) b * cc->c + c) * cc->h + iy) * cc->w + ix];
+            }
+        want_dw[((size_t) o * cc->c + c) * 9 + t] = (float) sum;
+      }
+    for (int b = 0; b < cc->batch; b++)
+      for (size_t i = 0; i < plane; i++)
+        sum_b += dy[((size_t) b * cc->out_c + o) * plane + i];
+    want_db[o] = (float) sum_b;
+  }
+
   LamBackend *on[] = { backends[BACKEND_GENERIC], backends[BACKEND_THREADS] };
   for (guint k = 0; k < G_N_ELEMENTS (on); k++) {
     g_assert_true (lam_cpu_winograd_fits (on[k], cc->batch, cc->c, cc->out_c, cc->h, cc->w, 3, 3, 1,
@@ -1477,6 +1505,21 @@ test_winograd_direct (gconstpointer data)
                                           cc->c, cc->h, cc->w, NULL, NULL, scratch,
                                           scratch_floats));
     if (!check_close ("dx", got, want_dx, x_n, 1e-5 * cc->out_c * 9, 1e-4))
+      return;
+
+    g_assert_true (lam_cpu_winograd_weight_gradient_fits (on[k], cc->batch, cc->c, cc->out_c, cc->h,
+                                                          cc->w, 3, 3, 1, 1, scratch_floats));
+    memcpy (dw, dw_start, w_n * sizeof (float));
+    memcpy (db, db_start, cc->out_c * sizeof (float));
+    memset (image_done_counts, 0, sizeof image_done_counts);
+    g_assert_true (lam_cpu_winograd_weight_gradient (on[k], x, dy, dw, db, cc->batch, cc->c,
+                                                     cc->out_c, cc->h, cc->w, count_image_done,
+                                                     image_done_counts, scratch, scratch_floats));
+    for (int b = 0; b < cc->batch; b++)
+      g_assert_cmpint (image_done_counts[b], ==, 1);
+    double tol_w = 1e-5 * cc->batch * plane;
+    if (!check_close ("dweight", dw, want_dw, w_n, tol_w, 1e-4) ||
+        !check_close ("dbias", db, want_db, cc->out_c, tol_w, 1e-4))
       return;
   }
 }
@@ -1501,6 +1544,14 @@ test_winograd_declines (void)
     lam_cpu_winograd_fits (b, 4, 32, 32, 16, 16, 3, 3, 1, 1, 16 * 32 * 32 + 16 * 64 * 64));
   g_assert_false (lam_cpu_winograd_conv (b, NULL, NULL, FALSE, NULL, NULL, 4, 32, 32, 15, 16, NULL,
                                          NULL, NULL, plenty));
+  // the weight gradient: each thread's sums (16 · 32 · 32 + 32 floats) as well
+  g_assert_true (lam_cpu_winograd_weight_gradient_fits (b, 1, 32, 32, 16, 16, 3, 3, 1, 1,
+                                                        16 * 32 * 32 + 32 + 16 * 64 * 64 + 80));
+  g_assert_false (
+    lam_cpu_winograd_weight_gradient_fits (b, 1, 32, 32, 16, 16, 3, 3, 1, 1, 16 * 64 * 64 + 80));
+  g_assert_false (lam_cpu_winograd_weight_gradient_fits (b, 4, 32, 32, 16, 16, 3, 3, 2, 1, plenty));
+  g_assert_false (lam_cpu_winograd_weight_gradient (b, NULL, NULL, NULL, NULL, 4, 8, 32, 16, 16,
+                                                    NULL, NULL, NULL, plenty));
 }
 
 /* The fused convolution and 2×2 max pool write exactly what the two ops

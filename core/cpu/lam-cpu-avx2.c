@@ -553,3 +553,44 @@ lam_cpu_avx2_winograd_output (const float *m, size_t ldm, size_t xi_stride, int 
     }
   }
 }
+
+/* A dy Aᵀ of every 2×2 block of one image, as the plain loop, bit for bit:
+ * eight blocks at a time from the even and odd columns of their two rows. */
+AVX2 void
+lam_cpu_avx2_winograd_output_gradient (const float *dy, int out_c, int h, int w, float *d,
+                                       size_t ldd, size_t xi_stride)
+{
+  int th = h / 2, tw = w / 2;
+  __m256 sign = _mm256_set1_ps (-0.0f); /* -x flips the sign bit, as the plain loop's */
+  for (int o = 0; o < out_c; o++)
+    for (int ty = 0; ty < th; ty++) {
+      const float *row0 = dy + ((size_t) o * h + 2 * ty) * w, *row1 = row0 + w;
+      float *dst = d + (size_t) o * ldd + (size_t) ty * tw;
+      int tx = 0;
+      for (; tx + 8 <= tw; tx += 8) {
+        __m256 lo = _mm256_loadu_ps (row0 + 2 * tx), hi = _mm256_loadu_ps (row0 + 2 * tx + 8);
+        __m256 a = pick_pairs (lo, hi, FALSE), b = pick_pairs (lo, hi, TRUE);
+        lo = _mm256_loadu_ps (row1 + 2 * tx);
+        hi = _mm256_loadu_ps (row1 + 2 * tx + 8);
+        __m256 c = pick_pairs (lo, hi, FALSE), e = pick_pairs (lo, hi, TRUE);
+        __m256 p[4] = { a, _mm256_add_ps (a, c), _mm256_sub_ps (a, c), _mm256_xor_ps (c, sign) };
+        __m256 q[4] = { b, _mm256_add_ps (b, e), _mm256_sub_ps (b, e), _mm256_xor_ps (e, sign) };
+        for (int i = 0; i < 4; i++) {
+          _mm256_storeu_ps (dst + (4 * i + 0) * xi_stride + tx, p[i]);
+          _mm256_storeu_ps (dst + (4 * i + 1) * xi_stride + tx, _mm256_add_ps (p[i], q[i]));
+          _mm256_storeu_ps (dst + (4 * i + 2) * xi_stride + tx, _mm256_sub_ps (p[i], q[i]));
+          _mm256_storeu_ps (dst + (4 * i + 3) * xi_stride + tx, _mm256_xor_ps (q[i], sign));
+        }
+      }
+      for (; tx < tw; tx++) {
+        float a = row0[2 * tx], b = row0[2 * tx + 1], c = row1[2 * tx], e = row1[2 * tx + 1];
+        float p[4] = { a, a + c, a - c, -c }, q[4] = { b, b + e, b - e, -e };
+        for (int i = 0; i < 4; i++) {
+          dst[(4 * i + 0) * xi_stride + tx] = p[i];
+          dst[(4 * i + 1) * xi_stride + tx] = p[i] + q[i];
+          dst[(4 * i + 2) * xi_stride + tx] = p[i] - q[i];
+          dst[(4 * i + 3) * xi_stride + tx] = -q[i];
+        }
+      }
+    }
+}

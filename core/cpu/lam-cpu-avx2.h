@@ -61,6 +61,10 @@ void lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v,
                                   size_t xi_stride, float *rows);
 void lam_cpu_avx2_winograd_output (const float *m, size_t ldm, size_t xi_stride, int out_c, int h,
                                    int w, const float *bias, float *y);
+/* The output gradient through the output transform, A dy Aᵀ: dy (out_c,
+ * h, w) -> d[ξ * xi_stride + o * ldd + tile]. */
+void lam_cpu_avx2_winograd_output_gradient (const float *dy, int out_c, int h, int w, float *d,
+                                            size_t ldd, size_t xi_stride);
 
 /* Adam as lam_cpu_avx512_adam over the whole vectors of [0, n); returns
  * how many floats it updated (n rounded down to 8), the rest being the

@@ -224,6 +224,11 @@ lam_backend_cpu_new (void)
   gboolean own_cores = ctx->n_threads > 1 && lam_cpu_threads_own_cores (ctx->n_threads);
   ctx->gemm_parallel_flops = own_cores ? GEMM_PARALLEL_FLOPS_OWN_CORES : GEMM_PARALLEL_FLOPS;
   ctx->parameter_parallel = own_cores ? PARAMETER_PARALLEL_OWN_CORES : PARAMETER_PARALLEL;
+  /* Winograd with the vector kernels; the plain loops keep the lowering,
+   * the simplest reading of a convolution. LAMINA_CPU_WINOGRAD=0 turns it
+   * off, to compare the two. */
+  const char *winograd = g_getenv ("LAMINA_CPU_WINOGRAD");
+  ctx->winograd = ctx->isa != CPU_ISA_GENERIC && g_strcmp0 (winograd, "0") != 0;
 
   // The config string starts "OpenBLAS 0.3.21 DYNAMIC_ARCH ...": keep the name and version.
   g_auto (GStrv) words = g_strsplit (openblas_get_config (), " ", 3);

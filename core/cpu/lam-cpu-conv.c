@@ -224,6 +224,12 @@ conv_pool_image_done (int b, const void *data)
 }
 
 static void
+conv_unpool_image_ready (int b, const void *data)
+{
+  conv_unpool_image (data, b);
+}
+
+static void
 conv_forward_group (int group, void *data)
 {
   const ConvJob *j = data;
@@ -291,7 +297,7 @@ conv_forward (LamBackend *self, const float *x, const float *weight, const float
   j.y = y;
   j.pooled = pooled;
   j.argmax = argmax;
-  if (j.isa != CPU_ISA_GENERIC &&
+  if (cpu_context (self)->winograd &&
       lam_cpu_winograd_fits (self, batch, c, out_c, h, w, kh, kw, stride, pad, scratch_floats)) {
     lam_cpu_winograd_conv (self, x, weight, FALSE, bias, y, batch, c, out_c, h, w,
                            pooled != NULL ? conv_pool_image_done : NULL, &j, scratch,
@@ -419,10 +425,23 @@ conv_backward (LamBackend *self, const float *x, const float *weight, const floa
   /* The input gradient, dy convolved with the kernels rotated, by Winograd
    * once the weight gradient is summed and the scratch free again. */
   gboolean dx_by_winograd =
-    dx != NULL && j.isa != CPU_ISA_GENERIC &&
+    dx != NULL && cpu_context (self)->winograd &&
     lam_cpu_winograd_fits (self, batch, out_c, c, h, w, kh, kw, stride, pad, scratch_floats);
   if (dx_by_winograd)
     j.dx = NULL;
+  /* The weight gradient too, where it fits (it needs the most scratch, so
+   * the input gradient then fits as well). */
+  if ((dx == NULL || dx_by_winograd) && cpu_context (self)->winograd &&
+      lam_cpu_winograd_weight_gradient_fits (self, batch, c, out_c, h, w, kh, kw, stride, pad,
+                                             scratch_floats)) {
+    lam_cpu_winograd_weight_gradient (self, x, dy, dweight, dbias, batch, c, out_c, h, w,
+                                      dpooled != NULL ? conv_unpool_image_ready : NULL, &j, scratch,
+                                      scratch_floats);
+    if (dx_by_winograd)
+      lam_cpu_winograd_conv (self, dy, weight, TRUE, NULL, dx, batch, out_c, c, h, w, NULL, NULL,
+                             scratch, scratch_floats);
+    return;
+  }
   /* Transposed when one group's slot fits (the planned scratch for one
    * sample may be too small); else the plain way, whose first group needs
    * only the columns. */

@@ -117,6 +117,7 @@ typedef struct
   CpuIsa isa;
   double gemm_parallel_flops; /* GEMM_PARALLEL_FLOPS or its _OWN_CORES */
   size_t parameter_parallel;  /* PARAMETER_PARALLEL or its _OWN_CORES */
+  gboolean winograd;          /* 3×3 convolutions by lam-cpu-winograd.c where it takes them */
 } CpuContext;
 
 static inline CpuContext *
@@ -232,6 +233,20 @@ typedef void (*LamCpuWinogradImageDone) (int b, const void *data);
  * kernels, stride, pad) with this much scratch. */
 gboolean lam_cpu_winograd_fits (LamBackend *self, int batch, int in_c, int out_c, int h, int w,
                                 int kh, int kw, int stride, int pad, size_t scratch_floats);
+/* The same convolution's weight gradient, from x (batch, c, h, w) and dy
+ * (batch, out_c, h, w): dweight (out_c, c, 3, 3) +=, dbias (out_c) +=
+ * unless NULL. dy_ready, unless NULL, runs for image b before its dy is
+ * read (on the thread that reads it). The fits says whether it takes the
+ * shape and scratch; else the call returns FALSE having done nothing. */
+gboolean lam_cpu_winograd_weight_gradient_fits (LamBackend *self, int batch, int c, int out_c,
+                                                int h, int w, int kh, int kw, int stride, int pad,
+                                                size_t scratch_floats);
+gboolean lam_cpu_winograd_weight_gradient (LamBackend *self, const float *x, const float *dy,
+                                           float *dweight, float *dbias, int batch, int c,
+                                           int out_c, int h, int w,
+                                           LamCpuWinogradImageDone dy_ready,
+                                           const void *dy_ready_data, float *scratch,
+                                           size_t scratch_floats);
 gboolean lam_cpu_winograd_conv (LamBackend *self, const float *x, const float *weight,
                                 gboolean flipped, const float *bias, float *y, int batch, int in_c,
                                 int out_c, int h, int w, LamCpuWinogradImageDone image_done,

@@ -13,7 +13,10 @@
  *
  * The same routine gives a convolution's input gradient: dx is dy
  * convolved with each kernel rotated by 180° and the channels swapped,
- * again 3×3 with padding 1.
+ * again 3×3 with padding 1. The weight gradient runs the forward's chain
+ * backwards: dy through the output transform's transpose (A dy Aᵀ), its
+ * 16 products with the inputs' transforms summed over the tiles into dU
+ * (out_c, in_c) per ξ, and dW = Gᵀ dU G.
  *
  * Results differ from the lowering's by rounding (the transforms add
  * inputs before they are multiplied); test-backend holds both to the same
@@ -25,14 +28,17 @@
 
 #define XI 16 /* positions of a 4×4 transform */
 
-/* Below these channel counts the products are too thin for sgemm to gain
- * back what the transforms cost (measured on Zen 3: a layer of 32 input
- * channels still gains 1.6×). */
+/* Below this many channels on either side the products are too thin for
+ * sgemm to gain back what the transforms cost. Against the lowering, batch
+ * 128 on Zen 3 with two threads (forward, weight gradient, input
+ * gradient): 32→64 channels on 32×32 gained 1.23×, 1.19×, 1.37×; 128→128
+ * on 16×16 1.40×, 1.45×, 1.62×; 256→256 on 8×8 1.45×, 1.15×, 1.50×. */
 #define WINOGRAD_MIN_CHANNELS 16
 
 /* A chunk's tiles: enough columns for sgemm to run near its peak, few
- * enough for the chunk's transforms to stay in the core's caches. */
-#define WINOGRAD_CHUNK_TILES 256
+ * enough for the chunk's transforms to stay in the core's caches (128
+ * against 256 and 512 gave the same within noise, slightly ahead). */
+#define WINOGRAD_CHUNK_TILES 128
 
 typedef struct
 {
@@ -49,6 +55,13 @@ typedef struct
   int n_groups;
   LamCpuWinogradImageDone image_done;
   const void *image_done_data;
+  /* The weight gradient's: dy (batch, out_c, h, w) in, dweight (out_c,
+   * in_c, 3, 3) and dbias (out_c, unless NULL) summed into; each group's
+   * slot starts with its own dU (XI, out_c, in_c) and bias sums. */
+  gboolean weight_gradient;
+  const float *dy;
+  float *dweight, *dbias;
+  size_t sums; /* floats of those, rounded up to a cache line */
 } WinogradJob;
 
 /* The kernel's transform G g Gᵀ (4×4), g row-major 3×3, rotated by 180°
@@ -222,19 +235,119 @@ chunk_task (int group, void *data)
   }
 }
 
+/* One image's output gradient taken back through the output transform,
+ * A dy Aᵀ of every 2×2 block, dy (out_c, h, w) -> d[ξ * xi_stride + o *
+ * ldd + tile]: the gradient of the 16 products M of the forward. */
+static void
+transform_output_gradient_plain (const float *restrict dy, int out_c, int h, int w,
+                                 float *restrict d, size_t ldd, size_t xi_stride)
+{
+  int th = h / 2, tw = w / 2;
+  for (int o = 0; o < out_c; o++)
+    for (int ty = 0; ty < th; ty++) {
+      const float *row0 = dy + ((size_t) o * h + 2 * ty) * w, *row1 = row0 + w;
+      float *dst = d + (size_t) o * ldd + (size_t) ty * tw;
+      for (int tx = 0; tx < tw; tx++) {
+        float a = row0[2 * tx], b = row0[2 * tx + 1], c = row1[2 * tx], e = row1[2 * tx + 1];
+        // A (4×2) · block: rows (p, q) = (a, b), (a + c, b + e), (a - c, b - e), (-c, -e)
+        float p[4] = { a, a + c, a - c, -c }, q[4] = { b, b + e, b - e, -e };
+        for (int i = 0; i < 4; i++) {
+          // row · Aᵀ: (p, p + q, p - q, -q)
+          dst[(4 * i + 0) * xi_stride + tx] = p[i];
+          dst[(4 * i + 1) * xi_stride + tx] = p[i] + q[i];
+          dst[(4 * i + 2) * xi_stride + tx] = p[i] - q[i];
+          dst[(4 * i + 3) * xi_stride + tx] = -q[i];
+        }
+      }
+    }
+}
+
+static void
+transform_output_gradient (const WinogradJob *j, const float *dy, float *d, size_t ldd)
+{
+  size_t xi_stride = (size_t) j->out_c * ldd;
+#ifdef LAM_CPU_HAVE_AVX2
+  if (j->isa != CPU_ISA_GENERIC) {
+    lam_cpu_avx2_winograd_output_gradient (dy, j->out_c, j->h, j->w, d, ldd, xi_stride);
+    return;
+  }
+#endif
+  transform_output_gradient_plain (dy, j->out_c, j->h, j->w, d, ldd, xi_stride);
+}
+
+/* The kernels' gradient from the products': dg (3×3) += Gᵀ dU G, dU 4×4
+ * read u_stride apart. */
+static void
+transform_kernel_gradient (const float *du, size_t u_stride, float *restrict dg)
+{
+  float t[3][4];
+  for (int col = 0; col < 4; col++) {
+    float u0 = du[col * u_stride], u1 = du[(4 + col) * u_stride];
+    float u2 = du[(8 + col) * u_stride], u3 = du[(12 + col) * u_stride];
+    t[0][col] = u0 + 0.5f * (u1 + u2);
+    t[1][col] = 0.5f * (u1 - u2);
+    t[2][col] = 0.5f * (u1 + u2) + u3;
+  }
+  for (int i = 0; i < 3; i++) {
+    dg[3 * i + 0] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+    dg[3 * i + 1] += 0.5f * (t[i][1] - t[i][2]);
+    dg[3 * i + 2] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+  }
+}
+
+/* A group's images, chunk by chunk: dU[ξ] (out_c, in_c) += dM[ξ] (out_c,
+ * tiles) · V[ξ] (in_c, tiles)ᵀ, and the bias sums. */
+static void
+weight_gradient_task (int group, void *data)
+{
+  const WinogradJob *j = data;
+  int b0 = (int) ((gint64) j->batch * group / j->n_groups);
+  int b1 = (int) ((gint64) j->batch * (group + 1) / j->n_groups);
+  size_t capacity = (size_t) j->images_per_chunk * j->tiles;
+  size_t u_floats = (size_t) XI * j->out_c * j->in_c;
+  float *du = j->scratch + j->slot * group, *dbias = du + u_floats;
+  float *v = du + j->sums;
+  float *d = v + (size_t) XI * j->in_c * capacity;
+  float *rows = d + (size_t) XI * j->out_c * capacity;
+  size_t in_image = (size_t) j->in_c * j->h * j->w, out_image = (size_t) j->out_c * j->h * j->w;
+  size_t plane = (size_t) j->h * j->w;
+
+  memset (du, 0, sizeof (float) * j->sums);
+  for (int first = b0; first < b1; first += j->images_per_chunk) {
+    int n_images = MIN (j->images_per_chunk, b1 - first);
+    size_t ld = (size_t) n_images * j->tiles;
+    for (int k = 0; k < n_images; k++) {
+      const float *dyb = j->dy + (first + k) * out_image;
+      if (j->image_done != NULL)
+        j->image_done (first + k, j->image_done_data);
+      transform_input (j, j->x + (first + k) * in_image, v + (size_t) k * j->tiles, ld, rows);
+      transform_output_gradient (j, dyb, d + (size_t) k * j->tiles, ld);
+      if (j->dbias != NULL)
+        for (int o = 0; o < j->out_c; o++)
+          dbias[o] += sum_floats (dyb + (size_t) o * plane, plane);
+    }
+    for (int xi = 0; xi < XI; xi++)
+      lam_cpu_sgemm (j->isa, 0, 1, j->out_c, j->in_c, (int) ld, 1.0f,
+                     d + (size_t) xi * j->out_c * ld, (int) ld, v + (size_t) xi * j->in_c * ld,
+                     (int) ld, 1.0f, du + (size_t) xi * j->out_c * j->in_c, j->in_c);
+  }
+}
+
 /* Sets j's chunking for the scratch at hand: as many groups as threads
  * (at most one per image), each chunk near WINOGRAD_CHUNK_TILES tiles;
  * FALSE when the shape is not for this routine or one image of one group
- * does not fit. */
+ * does not fit. The forward's scratch starts with the kernels' transforms
+ * U; the weight gradient's groups each start with their own sums. */
 static gboolean
-winograd_plan (WinogradJob *j, LamBackend *self, int batch, int in_c, int out_c, int h, int w,
-               size_t scratch_floats)
+winograd_plan (WinogradJob *j, LamBackend *self, gboolean weight_gradient, int batch, int in_c,
+               int out_c, int h, int w, size_t scratch_floats)
 {
   if (in_c < WINOGRAD_MIN_CHANNELS || out_c < WINOGRAD_MIN_CHANNELS || h < 2 || w < 2 ||
       h % 2 != 0 || w % 2 != 0 || batch < 1)
     return FALSE;
   memset (j, 0, sizeof *j);
   j->isa = cpu_context (self)->isa;
+  j->weight_gradient = weight_gradient;
   j->batch = batch;
   j->in_c = in_c;
   j->out_c = out_c;
@@ -244,9 +357,15 @@ winograd_plan (WinogradJob *j, LamBackend *self, int batch, int in_c, int out_c,
   j->tiles_w = w / 2;
   j->tiles = j->tiles_h * j->tiles_w;
   size_t u_floats = ((size_t) XI * out_c * in_c + 15) & ~(size_t) 15;
-  if (u_floats >= scratch_floats)
+  if (weight_gradient) {
+    j->sums = ((size_t) XI * out_c * in_c + out_c + 15) & ~(size_t) 15;
+    j->u_floats = 0;
+  } else {
+    j->u_floats = u_floats;
+  }
+  if (j->u_floats >= scratch_floats)
     return FALSE;
-  size_t left = scratch_floats - u_floats;
+  size_t left = scratch_floats - j->u_floats;
   size_t per_image = (size_t) XI * (in_c + out_c) * j->tiles;
   size_t rows = (size_t) 4 * (w + 2);
 
@@ -254,7 +373,7 @@ winograd_plan (WinogradJob *j, LamBackend *self, int batch, int in_c, int out_c,
   j->images_per_chunk = MAX (1, MIN ((WINOGRAD_CHUNK_TILES + j->tiles / 2) / j->tiles,
                                      (batch + j->n_groups - 1) / j->n_groups));
   for (;;) {
-    j->slot = ((size_t) j->images_per_chunk * per_image + rows + 15) & ~(size_t) 15;
+    j->slot = (j->sums + (size_t) j->images_per_chunk * per_image + rows + 15) & ~(size_t) 15;
     if (j->slot * j->n_groups <= left)
       break;
     if (j->images_per_chunk > 1)
@@ -264,7 +383,6 @@ winograd_plan (WinogradJob *j, LamBackend *self, int batch, int in_c, int out_c,
     else
       return FALSE;
   }
-  j->u_floats = u_floats;
   return TRUE;
 }
 
@@ -274,7 +392,7 @@ lam_cpu_winograd_fits (LamBackend *self, int batch, int in_c, int out_c, int h, 
 {
   WinogradJob j;
   return kh == 3 && kw == 3 && stride == 1 && pad == 1 &&
-         winograd_plan (&j, self, batch, in_c, out_c, h, w, scratch_floats);
+         winograd_plan (&j, self, FALSE, batch, in_c, out_c, h, w, scratch_floats);
 }
 
 gboolean
@@ -284,7 +402,7 @@ lam_cpu_winograd_conv (LamBackend *self, const float *x, const float *weight, gb
                        float *scratch, size_t scratch_floats)
 {
   WinogradJob j;
-  if (!winograd_plan (&j, self, batch, in_c, out_c, h, w, scratch_floats))
+  if (!winograd_plan (&j, self, FALSE, batch, in_c, out_c, h, w, scratch_floats))
     return FALSE;
   j.x = x;
   j.weight = weight;
@@ -299,5 +417,50 @@ lam_cpu_winograd_conv (LamBackend *self, const float *x, const float *weight, gb
   ThreadPool *pool = cpu_context (self)->pool;
   lam_cpu_threads_run (pool, j.n_groups, kernels_task, &j);
   lam_cpu_threads_run (pool, j.n_groups, chunk_task, &j);
+  return TRUE;
+}
+
+gboolean
+lam_cpu_winograd_weight_gradient_fits (LamBackend *self, int batch, int c, int out_c, int h, int w,
+                                       int kh, int kw, int stride, int pad, size_t scratch_floats)
+{
+  WinogradJob j;
+  return kh == 3 && kw == 3 && stride == 1 && pad == 1 &&
+         winograd_plan (&j, self, TRUE, batch, c, out_c, h, w, scratch_floats);
+}
+
+gboolean
+lam_cpu_winograd_weight_gradient (LamBackend *self, const float *x, const float *dy, float *dweight,
+                                  float *dbias, int batch, int c, int out_c, int h, int w,
+                                  LamCpuWinogradImageDone dy_ready, const void *dy_ready_data,
+                                  float *scratch, size_t scratch_floats)
+{
+  WinogradJob j;
+  if (!winograd_plan (&j, self, TRUE, batch, c, out_c, h, w, scratch_floats))
+    return FALSE;
+  j.x = x;
+  j.dy = dy;
+  j.dweight = dweight;
+  j.dbias = dbias;
+  j.image_done = dy_ready;
+  j.image_done_data = dy_ready_data;
+  j.scratch = scratch;
+  lam_cpu_threads_run (cpu_context (self)->pool, j.n_groups, weight_gradient_task, &j);
+
+  // the groups' sums, in group order so that results do not depend on timing
+  float *du = scratch, *sum_bias = du + (size_t) XI * out_c * c;
+  for (int g = 1; g < j.n_groups; g++) {
+    const float *other = scratch + j.slot * g;
+    for (size_t i = 0; i < j.sums; i++)
+      du[i] += other[i];
+  }
+  size_t u_stride = (size_t) out_c * c;
+  for (int o = 0; o < out_c; o++)
+    for (int i = 0; i < c; i++)
+      transform_kernel_gradient (du + (size_t) o * c + i, u_stride,
+                                 dweight + ((size_t) o * c + i) * 9);
+  if (dbias != NULL)
+    for (int o = 0; o < out_c; o++)
+      dbias[o] += sum_bias[o];
   return TRUE;
 }
