@@ -1544,11 +1544,14 @@ test_winograd_declines (void)
     lam_cpu_winograd_fits (b, 4, 32, 32, 16, 16, 3, 3, 1, 1, 16 * 32 * 32 + 16 * 64 * 64));
   g_assert_false (lam_cpu_winograd_conv (b, NULL, NULL, FALSE, NULL, NULL, 4, 32, 32, 15, 16, NULL,
                                          NULL, NULL, plenty));
-  // the weight gradient: each thread's sums (16 · 32 · 32 + 32 floats) as well
+  /* the weight gradient: each thread's sums (16 · 32 · 32 + 32 floats)
+   * besides the image's 16 planes of inputs and of gradients (32 · 64
+   * floats each, a cache line apart) and 4 padded rows */
+  size_t planes = 2 * 16 * (32 * 64 + 16) + 4 * 18;
   g_assert_true (lam_cpu_winograd_weight_gradient_fits (b, 1, 32, 32, 16, 16, 3, 3, 1, 1,
-                                                        16 * 32 * 32 + 32 + 16 * 64 * 64 + 80));
+                                                        16 * 32 * 32 + 32 + planes + 8));
   g_assert_false (
-    lam_cpu_winograd_weight_gradient_fits (b, 1, 32, 32, 16, 16, 3, 3, 1, 1, 16 * 64 * 64 + 80));
+    lam_cpu_winograd_weight_gradient_fits (b, 1, 32, 32, 16, 16, 3, 3, 1, 1, planes + 8));
   g_assert_false (lam_cpu_winograd_weight_gradient_fits (b, 4, 32, 32, 16, 16, 3, 3, 2, 1, plenty));
   g_assert_false (lam_cpu_winograd_weight_gradient (b, NULL, NULL, NULL, NULL, 4, 8, 32, 16, 16,
                                                     NULL, NULL, NULL, plenty));

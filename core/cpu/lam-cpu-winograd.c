@@ -40,6 +40,12 @@
  * against 256 and 512 gave the same within noise, slightly ahead). */
 #define WINOGRAD_CHUNK_TILES 128
 
+/* The 16 planes of a chunk's transforms start a cache line apart modulo
+ * 4 KiB: their sizes are powers of two times the channels, and planes a
+ * multiple of 4 KiB apart fall into one set of the L1 cache, which the
+ * transforms, reading or writing all 16 at once, then thrash. */
+#define PLANE_SKEW 16
+
 typedef struct
 {
   CpuIsa isa;
@@ -51,6 +57,8 @@ typedef struct
   size_t u_floats; /* u's floats, rounded up to a cache line */
   float *scratch;  /* after u: one slot per group */
   size_t slot;     /* floats of a group's slot */
+  size_t v_stride; /* floats from one ξ's V (in_c, tiles) to the next's */
+  size_t m_stride; /* and M's (out_c, tiles), or the output gradient's */
   int images_per_chunk;
   int n_groups;
   LamCpuWinogradImageDone image_done;
@@ -181,7 +189,7 @@ transform_output_plain (const float *restrict m, size_t ldm, size_t xi_stride, i
 static void
 transform_input (const WinogradJob *j, const float *x, float *v, size_t ldv, float *rows)
 {
-  size_t xi_stride = (size_t) j->in_c * ldv;
+  size_t xi_stride = j->v_stride;
 #ifdef LAM_CPU_HAVE_AVX2
   if (j->isa != CPU_ISA_GENERIC) {
     lam_cpu_avx2_winograd_input (x, j->in_c, j->h, j->w, v, ldv, xi_stride, rows);
@@ -194,7 +202,7 @@ transform_input (const WinogradJob *j, const float *x, float *v, size_t ldv, flo
 static void
 transform_output (const WinogradJob *j, const float *m, size_t ldm, float *y)
 {
-  size_t xi_stride = (size_t) j->out_c * ldm;
+  size_t xi_stride = j->m_stride;
 #ifdef LAM_CPU_HAVE_AVX2
   if (j->isa != CPU_ISA_GENERIC) {
     lam_cpu_avx2_winograd_output (m, ldm, xi_stride, j->out_c, j->h, j->w, j->bias, y);
@@ -210,10 +218,9 @@ chunk_task (int group, void *data)
   const WinogradJob *j = data;
   int b0 = (int) ((gint64) j->batch * group / j->n_groups);
   int b1 = (int) ((gint64) j->batch * (group + 1) / j->n_groups);
-  size_t capacity = (size_t) j->images_per_chunk * j->tiles;
   float *v = j->scratch + j->slot * group;
-  float *m = v + (size_t) XI * j->in_c * capacity;
-  float *rows = m + (size_t) XI * j->out_c * capacity;
+  float *m = v + XI * j->v_stride;
+  float *rows = m + XI * j->m_stride;
   size_t in_image = (size_t) j->in_c * j->h * j->w, out_image = (size_t) j->out_c * j->h * j->w;
 
   for (int first = b0; first < b1; first += j->images_per_chunk) {
@@ -224,9 +231,8 @@ chunk_task (int group, void *data)
     for (int xi = 0; xi < XI; xi++)
       // U[ξ] (out_c, in_c) · V[ξ] (in_c, tiles) -> M[ξ] (out_c, tiles)
       lam_cpu_sgemm (j->isa, 0, 0, j->out_c, (int) ld, j->in_c, 1.0f,
-                     j->u + (size_t) xi * j->out_c * j->in_c, j->in_c,
-                     v + (size_t) xi * j->in_c * ld, (int) ld, 0.0f,
-                     m + (size_t) xi * j->out_c * ld, (int) ld);
+                     j->u + (size_t) xi * j->out_c * j->in_c, j->in_c, v + xi * j->v_stride,
+                     (int) ld, 0.0f, m + xi * j->m_stride, (int) ld);
     for (int k = 0; k < n_images; k++) {
       transform_output (j, m + (size_t) k * j->tiles, ld, j->y + (first + k) * out_image);
       if (j->image_done != NULL)
@@ -265,7 +271,7 @@ transform_output_gradient_plain (const float *restrict dy, int out_c, int h, int
 static void
 transform_output_gradient (const WinogradJob *j, const float *dy, float *d, size_t ldd)
 {
-  size_t xi_stride = (size_t) j->out_c * ldd;
+  size_t xi_stride = j->m_stride;
 #ifdef LAM_CPU_HAVE_AVX2
   if (j->isa != CPU_ISA_GENERIC) {
     lam_cpu_avx2_winograd_output_gradient (dy, j->out_c, j->h, j->w, d, ldd, xi_stride);
@@ -303,12 +309,11 @@ weight_gradient_task (int group, void *data)
   const WinogradJob *j = data;
   int b0 = (int) ((gint64) j->batch * group / j->n_groups);
   int b1 = (int) ((gint64) j->batch * (group + 1) / j->n_groups);
-  size_t capacity = (size_t) j->images_per_chunk * j->tiles;
   size_t u_floats = (size_t) XI * j->out_c * j->in_c;
   float *du = j->scratch + j->slot * group, *dbias = du + u_floats;
   float *v = du + j->sums;
-  float *d = v + (size_t) XI * j->in_c * capacity;
-  float *rows = d + (size_t) XI * j->out_c * capacity;
+  float *d = v + XI * j->v_stride;
+  float *rows = d + XI * j->m_stride;
   size_t in_image = (size_t) j->in_c * j->h * j->w, out_image = (size_t) j->out_c * j->h * j->w;
   size_t plane = (size_t) j->h * j->w;
 
@@ -327,9 +332,9 @@ weight_gradient_task (int group, void *data)
           dbias[o] += sum_floats (dyb + (size_t) o * plane, plane);
     }
     for (int xi = 0; xi < XI; xi++)
-      lam_cpu_sgemm (j->isa, 0, 1, j->out_c, j->in_c, (int) ld, 1.0f,
-                     d + (size_t) xi * j->out_c * ld, (int) ld, v + (size_t) xi * j->in_c * ld,
-                     (int) ld, 1.0f, du + (size_t) xi * j->out_c * j->in_c, j->in_c);
+      lam_cpu_sgemm (j->isa, 0, 1, j->out_c, j->in_c, (int) ld, 1.0f, d + xi * j->m_stride,
+                     (int) ld, v + xi * j->v_stride, (int) ld, 1.0f,
+                     du + (size_t) xi * j->out_c * j->in_c, j->in_c);
   }
 }
 
@@ -366,14 +371,16 @@ winograd_plan (WinogradJob *j, LamBackend *self, gboolean weight_gradient, int b
   if (j->u_floats >= scratch_floats)
     return FALSE;
   size_t left = scratch_floats - j->u_floats;
-  size_t per_image = (size_t) XI * (in_c + out_c) * j->tiles;
   size_t rows = (size_t) 4 * (w + 2);
 
   j->n_groups = MIN (cpu_context (self)->n_threads, batch);
   j->images_per_chunk = MAX (1, MIN ((WINOGRAD_CHUNK_TILES + j->tiles / 2) / j->tiles,
                                      (batch + j->n_groups - 1) / j->n_groups));
   for (;;) {
-    j->slot = (j->sums + (size_t) j->images_per_chunk * per_image + rows + 15) & ~(size_t) 15;
+    size_t capacity = (size_t) j->images_per_chunk * j->tiles;
+    j->v_stride = (size_t) in_c * capacity + PLANE_SKEW;
+    j->m_stride = (size_t) out_c * capacity + PLANE_SKEW;
+    j->slot = (j->sums + XI * (j->v_stride + j->m_stride) + rows + 15) & ~(size_t) 15;
     if (j->slot * j->n_groups <= left)
       break;
     if (j->images_per_chunk > 1)
