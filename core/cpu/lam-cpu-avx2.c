@@ -487,6 +487,20 @@ lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v, size
           _mm256_storeu_ps (dst + 2 * xi_stride + tx, _mm256_sub_ps (e2, o1));
           _mm256_storeu_ps (dst + 3 * xi_stride + tx, _mm256_sub_ps (o1, o3));
         }
+        // four tiles (8×8 images have just four a row) read t[2tx .. 2tx+9]
+        for (; tx + 4 <= tw; tx += 4) {
+          const float *d = t + 2 * tx;
+          __m128 lo = _mm_loadu_ps (d), hi = _mm_loadu_ps (d + 4);
+          __m128 lo2 = _mm_loadu_ps (d + 2), hi2 = _mm_loadu_ps (d + 6);
+          __m128 e0 = _mm_shuffle_ps (lo, hi, _MM_SHUFFLE (2, 0, 2, 0));
+          __m128 o1 = _mm_shuffle_ps (lo, hi, _MM_SHUFFLE (3, 1, 3, 1));
+          __m128 e2 = _mm_shuffle_ps (lo2, hi2, _MM_SHUFFLE (2, 0, 2, 0));
+          __m128 o3 = _mm_shuffle_ps (lo2, hi2, _MM_SHUFFLE (3, 1, 3, 1));
+          _mm_storeu_ps (dst + tx, _mm_sub_ps (e0, e2));
+          _mm_storeu_ps (dst + xi_stride + tx, _mm_add_ps (o1, e2));
+          _mm_storeu_ps (dst + 2 * xi_stride + tx, _mm_sub_ps (e2, o1));
+          _mm_storeu_ps (dst + 3 * xi_stride + tx, _mm_sub_ps (o1, o3));
+        }
         for (; tx < tw; tx++) {
           const float *d = t + 2 * tx;
           dst[tx] = d[0] - d[2];
@@ -537,6 +551,25 @@ lam_cpu_avx2_winograd_output (const float *m, size_t ldm, size_t xi_stride, int 
         _mm256_storeu_ps (y1 + 2 * tx, _mm256_permute2f128_ps (lo, hi, 0x20));
         _mm256_storeu_ps (y1 + 2 * tx + 8, _mm256_permute2f128_ps (lo, hi, 0x31));
       }
+      for (; tx + 4 <= tw; tx += 4) {
+        __m128 s0[4], s1[4], b4 = _mm256_castps256_ps128 (bv);
+        for (int col = 0; col < 4; col++) {
+          __m128 m0 = _mm_loadu_ps (src + col * xi_stride + tx);
+          __m128 m1 = _mm_loadu_ps (src + (4 + col) * xi_stride + tx);
+          __m128 m2 = _mm_loadu_ps (src + (8 + col) * xi_stride + tx);
+          __m128 m3 = _mm_loadu_ps (src + (12 + col) * xi_stride + tx);
+          s0[col] = _mm_add_ps (_mm_add_ps (m0, m1), m2);
+          s1[col] = _mm_sub_ps (_mm_sub_ps (m1, m2), m3);
+        }
+        __m128 a0 = _mm_add_ps (_mm_add_ps (_mm_add_ps (s0[0], s0[1]), s0[2]), b4);
+        __m128 b0 = _mm_add_ps (_mm_sub_ps (_mm_sub_ps (s0[1], s0[2]), s0[3]), b4);
+        __m128 a1 = _mm_add_ps (_mm_add_ps (_mm_add_ps (s1[0], s1[1]), s1[2]), b4);
+        __m128 b1 = _mm_add_ps (_mm_sub_ps (_mm_sub_ps (s1[1], s1[2]), s1[3]), b4);
+        _mm_storeu_ps (y0 + 2 * tx, _mm_unpacklo_ps (a0, b0));
+        _mm_storeu_ps (y0 + 2 * tx + 4, _mm_unpackhi_ps (a0, b0));
+        _mm_storeu_ps (y1 + 2 * tx, _mm_unpacklo_ps (a1, b1));
+        _mm_storeu_ps (y1 + 2 * tx + 4, _mm_unpackhi_ps (a1, b1));
+      }
       for (; tx < tw; tx++) {
         float s0[4], s1[4];
         for (int col = 0; col < 4; col++) {
@@ -580,6 +613,24 @@ lam_cpu_avx2_winograd_output_gradient (const float *dy, int out_c, int h, int w,
           _mm256_storeu_ps (dst + (4 * i + 1) * xi_stride + tx, _mm256_add_ps (p[i], q[i]));
           _mm256_storeu_ps (dst + (4 * i + 2) * xi_stride + tx, _mm256_sub_ps (p[i], q[i]));
           _mm256_storeu_ps (dst + (4 * i + 3) * xi_stride + tx, _mm256_xor_ps (q[i], sign));
+        }
+      }
+      for (; tx + 4 <= tw; tx += 4) {
+        __m128 sign4 = _mm256_castps256_ps128 (sign);
+        __m128 lo = _mm_loadu_ps (row0 + 2 * tx), hi = _mm_loadu_ps (row0 + 2 * tx + 4);
+        __m128 a = _mm_shuffle_ps (lo, hi, _MM_SHUFFLE (2, 0, 2, 0));
+        __m128 b = _mm_shuffle_ps (lo, hi, _MM_SHUFFLE (3, 1, 3, 1));
+        lo = _mm_loadu_ps (row1 + 2 * tx);
+        hi = _mm_loadu_ps (row1 + 2 * tx + 4);
+        __m128 c = _mm_shuffle_ps (lo, hi, _MM_SHUFFLE (2, 0, 2, 0));
+        __m128 e = _mm_shuffle_ps (lo, hi, _MM_SHUFFLE (3, 1, 3, 1));
+        __m128 p[4] = { a, _mm_add_ps (a, c), _mm_sub_ps (a, c), _mm_xor_ps (c, sign4) };
+        __m128 q[4] = { b, _mm_add_ps (b, e), _mm_sub_ps (b, e), _mm_xor_ps (e, sign4) };
+        for (int i = 0; i < 4; i++) {
+          _mm_storeu_ps (dst + (4 * i + 0) * xi_stride + tx, p[i]);
+          _mm_storeu_ps (dst + (4 * i + 1) * xi_stride + tx, _mm_add_ps (p[i], q[i]));
+          _mm_storeu_ps (dst + (4 * i + 2) * xi_stride + tx, _mm_sub_ps (p[i], q[i]));
+          _mm_storeu_ps (dst + (4 * i + 3) * xi_stride + tx, _mm_xor_ps (q[i], sign4));
         }
       }
       for (; tx < tw; tx++) {

@@ -35,10 +35,12 @@
  * on 16×16 1.40×, 1.45×, 1.62×; 256→256 on 8×8 1.45×, 1.15×, 1.50×. */
 #define WINOGRAD_MIN_CHANNELS 16
 
-/* A chunk's tiles: enough columns for sgemm to run near its peak, few
- * enough for the chunk's transforms to stay in the core's caches (128
- * against 256 and 512 gave the same within noise, slightly ahead). */
-#define WINOGRAD_CHUNK_TILES 128
+/* A chunk's tiles (whole images, so at least one image's): few enough for
+ * the chunk's transforms to stay in the core's L2 cache between the
+ * transforms and the products. Batch 128 against chunks of 64, 128 and
+ * 256 tiles, the layers on 8×8 and 16×16 ran 4-15% faster; 16 were no
+ * faster than 32, and the weight gradient's products were slower. */
+#define WINOGRAD_CHUNK_TILES 32
 
 /* The 16 planes of a chunk's transforms start a cache line apart modulo
  * 4 KiB: their sizes are powers of two times the channels, and planes a
