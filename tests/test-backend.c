@@ -1546,8 +1546,9 @@ test_winograd_declines (void)
                                          NULL, NULL, plenty));
   /* the weight gradient: each thread's sums (16 · 32 · 32 + 32 floats)
    * besides the image's 16 planes of inputs and of gradients (32 · 64
-   * floats each, a cache line apart) and 4 padded rows */
-  size_t planes = 2 * 16 * (32 * 64 + 16) + 4 * 18;
+   * floats each, a cache line apart) and 4 padded rows of each of the 8
+   * tile rows */
+  size_t planes = 2 * 16 * (32 * 64 + 16) + 8 * 4 * 18;
   g_assert_true (lam_cpu_winograd_weight_gradient_fits (b, 1, 32, 32, 16, 16, 3, 3, 1, 1,
                                                         16 * 32 * 32 + 32 + planes + 8));
   g_assert_false (

@@ -439,7 +439,7 @@ lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t
 /* Bᵀ d B of every 4×4 patch of one image, as the plain loop of
  * lam-cpu-winograd.c, bit for bit: the rows along whole padded rows, eight
  * pixels at a time, then eight tiles at a time from the even and odd
- * columns. */
+ * columns. rows has room for 2 * h * (w + 2) floats. */
 AVX2 void
 lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
                              size_t xi_stride, float *rows)
@@ -448,11 +448,15 @@ lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v, size
   size_t padded = (size_t) w + 2;
   for (int ci = 0; ci < c; ci++) {
     const float *plane = x + (size_t) ci * h * w;
+    /* Every tile row's four rows first, then the columns: read right after
+     * they were written, the columns' loads (which straddle the rows'
+     * stores) waited for each store to reach the cache. */
     for (int ty = 0; ty < th; ty++) {
       const float *r0 = ty > 0 ? plane + (size_t) (2 * ty - 1) * w : NULL;
       const float *r1 = plane + (size_t) (2 * ty) * w, *r2 = r1 + w;
       const float *r3 = ty + 1 < th ? r2 + w : NULL;
-      float *t0 = rows, *t1 = rows + padded, *t2 = rows + 2 * padded, *t3 = rows + 3 * padded;
+      float *t0 = rows + (size_t) 4 * ty * padded, *t1 = t0 + padded, *t2 = t0 + 2 * padded;
+      float *t3 = t0 + 3 * padded;
       int px = 0;
       for (; px + 8 <= w; px += 8) {
         __m256 d0 = r0 ? _mm256_loadu_ps (r0 + px) : _mm256_setzero_ps ();
@@ -470,9 +474,12 @@ lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v, size
         t2[px + 1] = d2 - d1;
         t3[px + 1] = d1 - d3;
       }
+      for (int i = 0; i < 4; i++)
+        t0[i * padded] = t0[i * padded + w + 1] = 0.0f;
+    }
+    for (int ty = 0; ty < th; ty++) {
       for (int i = 0; i < 4; i++) {
-        float *t = rows + i * padded;
-        t[0] = t[w + 1] = 0.0f;
+        const float *t = rows + (size_t) (4 * ty + i) * padded;
         float *dst = v + (size_t) 4 * i * xi_stride + (size_t) ci * ldv + (size_t) ty * tw;
         int tx = 0;
         // tiles tx..tx+7 read t[2tx .. 2tx+17], inside the padded row

@@ -54,7 +54,7 @@ void lam_cpu_avx2_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0
 
 /* Winograd F(2×2, 3×3)'s transforms of one image (h, w even), as the
  * plain loops of lam-cpu-winograd.c, bit for bit. Input: x (c, h, w) ->
- * v[ξ * xi_stride + ci * ldv + tile], rows 4 * (w + 2) floats of room.
+ * v[ξ * xi_stride + ci * ldv + tile], rows 2 * h * (w + 2) floats of room.
  * Output: m[ξ * xi_stride + o * ldm + tile] -> y (out_c, h, w) + bias
  * (out_c) unless NULL. */
 void lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,

@@ -122,7 +122,7 @@ kernels_task (int task, void *data)
 
 /* One image's input transform Bᵀ d B of every tile and channel, x (c, h,
  * w) -> v[ξ * xi_stride + ci * ldv + tile]. The rows of Bᵀ d first, along
- * whole padded rows (rows holds 4 of w + 2 floats), then the columns. */
+ * whole padded rows (rows holds at least 4 of w + 2 floats), then the columns. */
 static void
 transform_input_plain (const float *restrict x, int c, int h, int w, float *restrict v, size_t ldv,
                        size_t xi_stride, float *restrict rows)
@@ -373,7 +373,7 @@ winograd_plan (WinogradJob *j, LamBackend *self, gboolean weight_gradient, int b
   if (j->u_floats >= scratch_floats)
     return FALSE;
   size_t left = scratch_floats - j->u_floats;
-  size_t rows = (size_t) 4 * (w + 2);
+  size_t rows = (size_t) 2 * h * (w + 2); /* each tile row's 4 padded rows */
 
   j->n_groups = MIN (cpu_context (self)->n_threads, batch);
   j->images_per_chunk = MAX (1, MIN ((WINOGRAD_CHUNK_TILES + j->tiles / 2) / j->tiles,
