@@ -176,7 +176,7 @@ typedef struct
   double eval_seconds;
   int eval_batch;
   double gflops;
-  gboolean has_conv; /* gflops counts its convolutions' direct FLOPs */
+  gboolean winograd; /* gflops counts convolutions the CPU ran by Winograd */
   double peak_rss_mb;
   char *data_note;   /* the images trained on, when not the --data set's */
   int timed_batches; /* 0: whole epochs */
@@ -356,9 +356,16 @@ run_training (const char *model_text, int batch_size, double lr, int epochs,
     result->train_accuracy = run.train_accuracy;
     result->gflops =
       train_flops_per_sample (lam_model_get_plan (model)) * train->n / result->mean_epoch_seconds / 1e9;
+    /* The CPU backend's choice (lam-cpu-winograd.c): 3×3 kernels, stride 1,
+     * padding 1, even sizes, 16+ channels each side. */
     const LamModelPlan *plan = lam_model_get_plan (model);
-    for (int i = 0; i < plan->n_layers; i++)
-      result->has_conv |= plan->layers[i].spec.kind == LAM_LAYER_CONV2D;
+    gboolean cpu_winograd = !g_str_equal (backend->name, "cuda") &&
+                            g_strcmp0 (g_getenv ("LAMINA_CPU_WINOGRAD"), "0") != 0;
+    for (int i = 0; i < plan->n_layers && cpu_winograd; i++) {
+      const LamLayerSpec *conv = &plan->layers[i].spec;
+      result->winograd |= conv->kind == LAM_LAYER_CONV2D && conv->kernel == 3 &&
+                          conv->stride == 1 && conv->padding == 1;
+    }
   }
 
   if (ok && test != NULL) {
@@ -418,8 +425,8 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
            peak > 0 ? 100 * r->gflops / peak : NAN, r->peak_rss_mb);
   /* Past 100% is no error: the CPU backend multiplies less than the
    * definition's count, which is the one PyTorch's FLOP counters give. */
-  if (r->has_conv)
-    g_print ("          (FLOPs of the convolutions as defined; the CPU runs 3×3 ones of 16+ "
+  if (r->winograd)
+    g_print ("          (FLOPs of the convolutions as defined; the CPU runs the 3×3 ones of 16+ "
              "channels by Winograd, with 16/36 of their multiplications)\n");
 }
 

@@ -1426,6 +1426,28 @@ count_image_done (int b, const void *data)
   g_atomic_int_inc (&image_done_counts[b]);
 }
 
+/* The least scratch the routine takes for the case: the forward (0), the
+ * flipped use (1) or the weight gradient (2). */
+static size_t
+winograd_least_scratch (LamBackend *b, const Conv2dCase *cc, int use, size_t most)
+{
+  size_t lo = 1, hi = most;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    gboolean fits =
+      use == 2 ? lam_cpu_winograd_weight_gradient_fits (b, cc->batch, cc->c, cc->out_c, cc->h,
+                                                        cc->w, 3, 3, 1, 1, mid)
+      : use == 1
+        ? lam_cpu_winograd_fits (b, cc->batch, cc->out_c, cc->c, cc->h, cc->w, 3, 3, 1, 1, mid)
+        : lam_cpu_winograd_fits (b, cc->batch, cc->c, cc->out_c, cc->h, cc->w, 3, 3, 1, 1, mid);
+    if (fits)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return hi;
+}
+
 static void
 test_winograd_direct (gconstpointer data)
 {
@@ -1521,6 +1543,40 @@ test_winograd_direct (gconstpointer data)
     if (!check_close ("dweight", dw, want_dw, w_n, tol_w, 1e-4) ||
         !check_close ("dbias", db, want_db, cc->out_c, tol_w, 1e-4))
       return;
+  }
+
+  /* With the least scratch each use takes (fewer images a chunk, or fewer
+   * threads), on two threads: the same results, and nothing written past
+   * that scratch. */
+  LamBackend *two = backends[BACKEND_THREADS];
+  for (int use = 0; use < 3; use++) {
+    size_t least = winograd_least_scratch (two, cc, use, scratch_floats);
+    g_assert_cmpuint (least, <, scratch_floats);
+    size_t canary = MIN (scratch_floats - least, 64);
+    for (size_t i = 0; i < canary; i++)
+      scratch[least + i] = 1234.5f;
+    gboolean ran;
+    if (use == 0) {
+      ran = lam_cpu_winograd_conv (two, x, weight, FALSE, bias, got, cc->batch, cc->c, cc->out_c,
+                                   cc->h, cc->w, NULL, NULL, scratch, least);
+      ran = ran && check_close ("y (least scratch)", got, want_y, y_n, 1e-5 * cc->c * 9, 1e-4);
+    } else if (use == 1) {
+      ran = lam_cpu_winograd_conv (two, dy, weight, TRUE, NULL, got, cc->batch, cc->out_c, cc->c,
+                                   cc->h, cc->w, NULL, NULL, scratch, least);
+      ran =
+        ran && check_close ("dx (least scratch)", got, want_dx, x_n, 1e-5 * cc->out_c * 9, 1e-4);
+    } else {
+      memcpy (dw, dw_start, w_n * sizeof (float));
+      memcpy (db, db_start, cc->out_c * sizeof (float));
+      ran = lam_cpu_winograd_weight_gradient (two, x, dy, dw, db, cc->batch, cc->c, cc->out_c,
+                                              cc->h, cc->w, NULL, NULL, scratch, least);
+      ran = ran && check_close ("dweight (least scratch)", dw, want_dw, w_n,
+                                1e-5 * cc->batch * plane, 1e-4);
+    }
+    if (!ran)
+      return;
+    for (size_t i = 0; i < canary; i++)
+      g_assert_cmpfloat (scratch[least + i], ==, 1234.5f);
   }
 }
 
@@ -1924,9 +1980,9 @@ static const char *const pool_names[] = {
  * had until ABI 5; they reach the lowering through the convolution now.
  * "large" and the "winograd" ones take the fast backends' Winograd path
  * (3×3, padding 1, even sizes, 16 channels or more) with the batch's
- * scratch, and the lowering with one sample's. Their rows hold 8, 3, 2
- * and 12 tiles, for the kernels' eight- and four-wide steps and the
- * single tiles after them; 2×4 has chunks of many images. */
+ * scratch, and the lowering with one sample's. Their rows hold 8, 3, 2,
+ * 12 and 10 tiles ("large" 7), for the kernels' eight- and four-wide
+ * steps and the single tiles after either; 2×4 has chunks of many images. */
 static const Conv2dCase conv2d_cases[] = {
   { 2, 3, 5, 6, 4, 3, 3, 1, 1 },     { 3, 2, 7, 6, 3, 3, 3, 2, 1 },
   { 2, 4, 3, 5, 5, 1, 1, 1, 0 },     { 1, 2, 8, 8, 3, 5, 5, 3, 2 },
@@ -1934,13 +1990,13 @@ static const Conv2dCase conv2d_cases[] = {
   { 8, 16, 14, 14, 32, 3, 3, 1, 1 }, { 1, 2, 6, 7, 3, 2, 3, 1, 0 },
   { 2, 1, 9, 5, 4, 3, 2, 2, 0 },     { 6, 32, 16, 16, 48, 3, 3, 1, 1 },
   { 5, 24, 8, 6, 40, 3, 3, 1, 1 },   { 40, 17, 2, 4, 16, 3, 3, 1, 1 },
-  { 3, 16, 6, 24, 20, 3, 3, 1, 1 },
+  { 3, 16, 6, 24, 20, 3, 3, 1, 1 },  { 3, 20, 4, 20, 16, 3, 3, 1, 1 },
 };
 static const char *const conv2d_names[] = {
   "3x3-pad1",          "stride2-pad1",   "1x1",          "5x5-stride3-pad2",
   "one-channel-28x28", "wide-no-pad",    "large",        "rect-kernel",
   "stride2-odd",       "winograd-16x16", "winograd-8x6", "winograd-2x4-chunks",
-  "winograd-6x24",
+  "winograd-6x24",     "winograd-4x20",
 };
 
 static const SgdCase sgd_cases[] = {

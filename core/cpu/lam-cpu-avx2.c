@@ -432,14 +432,12 @@ lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t
   return i;
 }
 
-#endif /* LAM_CPU_HAVE_AVX2 */
-
 /* ---- Winograd F(2×2, 3×3) transforms ---- */
 
 /* Bᵀ d B of every 4×4 patch of one image, as the plain loop of
  * lam-cpu-winograd.c, bit for bit: the rows along whole padded rows, eight
- * pixels at a time, then eight tiles at a time from the even and odd
- * columns. rows has room for 2 * h * (w + 2) floats. */
+ * pixels at a time, then eight (else four) tiles at a time from the even
+ * and odd columns. rows has room for 2 * h * (w + 2) floats. */
 AVX2 void
 lam_cpu_avx2_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
                              size_t xi_stride, float *rows)
@@ -652,3 +650,5 @@ lam_cpu_avx2_winograd_output_gradient (const float *dy, int out_c, int h, int w,
       }
     }
 }
+
+#endif /* LAM_CPU_HAVE_AVX2 */

@@ -6,7 +6,8 @@
  * library still runs on any x86-64; the backend calls them only after
  * __builtin_cpu_supports said yes to both AVX2 and FMA, and only where it
  * does not call the AVX-512 ones. Each does what the plain loop it
- * replaces does, with the same contract as its lam_cpu_avx512_ namesake;
+ * replaces does, with the same contract as its lam_cpu_avx512_ namesake
+ * (the Winograd transforms have none: lam-cpu-winograd.c's loops are theirs);
  * test-backend runs every op on them (LAMINA_CPU_ISA=avx2). Adam and ReLU
  * give the plain loops' results bit for bit; the products add in their own
  * order.

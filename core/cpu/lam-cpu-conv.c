@@ -429,8 +429,9 @@ conv_backward (LamBackend *self, const float *x, const float *weight, const floa
     lam_cpu_winograd_fits (self, batch, out_c, c, h, w, kh, kw, stride, pad, scratch_floats);
   if (dx_by_winograd)
     j.dx = NULL;
-  /* The weight gradient too, where it fits (it needs the most scratch, so
-   * the input gradient then fits as well). */
+  /* The weight gradient too, where it fits and the input gradient, if
+   * asked for, is Winograd's as well (the weight gradient needs more
+   * scratch, so it nearly always is). */
   if ((dx == NULL || dx_by_winograd) && cpu_context (self)->winograd &&
       lam_cpu_winograd_weight_gradient_fits (self, batch, c, out_c, h, w, kh, kw, stride, pad,
                                              scratch_floats)) {

@@ -51,7 +51,8 @@
 typedef struct
 {
   CpuIsa isa;
-  int batch, in_c, out_c, h, w, tiles_h, tiles_w, tiles; /* tiles of one image */
+  int batch, in_c, out_c, h, w, tiles_h, tiles_w,
+    tiles; /* tiles of one image: rows, columns, all */
   const float *x, *weight, *bias;
   gboolean flipped;
   float *y;
@@ -65,12 +66,11 @@ typedef struct
   int n_groups;
   LamCpuWinogradImageDone image_done;
   const void *image_done_data;
-  /* The weight gradient's: dy (batch, out_c, h, w) in, dweight (out_c,
-   * in_c, 3, 3) and dbias (out_c, unless NULL) summed into; each group's
-   * slot starts with its own dU (XI, out_c, in_c) and bias sums. */
-  gboolean weight_gradient;
+  /* The weight gradient's: dy (batch, out_c, h, w) in, dbias (out_c)
+   * summed into unless NULL; each group's slot starts with its own dU (XI,
+   * out_c, in_c) and bias sums, which the caller adds up. */
   const float *dy;
-  float *dweight, *dbias;
+  float *dbias;
   size_t sums; /* floats of those, rounded up to a cache line */
 } WinogradJob;
 
@@ -311,8 +311,8 @@ weight_gradient_task (int group, void *data)
   const WinogradJob *j = data;
   int b0 = (int) ((gint64) j->batch * group / j->n_groups);
   int b1 = (int) ((gint64) j->batch * (group + 1) / j->n_groups);
-  size_t u_floats = (size_t) XI * j->out_c * j->in_c;
-  float *du = j->scratch + j->slot * group, *dbias = du + u_floats;
+  size_t du_floats = (size_t) XI * j->out_c * j->in_c;
+  float *du = j->scratch + j->slot * group, *dbias = du + du_floats;
   float *v = du + j->sums;
   float *d = v + XI * j->v_stride;
   float *rows = d + XI * j->m_stride;
@@ -354,7 +354,6 @@ winograd_plan (WinogradJob *j, LamBackend *self, gboolean weight_gradient, int b
     return FALSE;
   memset (j, 0, sizeof *j);
   j->isa = cpu_context (self)->isa;
-  j->weight_gradient = weight_gradient;
   j->batch = batch;
   j->in_c = in_c;
   j->out_c = out_c;
@@ -449,7 +448,6 @@ lam_cpu_winograd_weight_gradient (LamBackend *self, const float *x, const float 
     return FALSE;
   j.x = x;
   j.dy = dy;
-  j.dweight = dweight;
   j.dbias = dbias;
   j.image_done = dy_ready;
   j.image_done_data = dy_ready_data;
