@@ -28,11 +28,13 @@
 
 #define XI 16 /* positions of a 4×4 transform */
 
-/* Below this many channels on either side the products are too thin for
- * sgemm to gain back what the transforms cost. Against the lowering, batch
- * 128 on Zen 3 with two threads (forward, weight gradient, input
- * gradient): 32→64 channels on 32×32 gained 1.23×, 1.19×, 1.37×; 128→128
- * on 16×16 1.40×, 1.45×, 1.62×; 256→256 on 8×8 1.45×, 1.15×, 1.50×. */
+/* The first layers of image models (1 or 3 input channels) stay on the
+ * lowering: their products are too thin for the transforms to pay. Against
+ * the lowering, batch 128 on Zen 3 with two threads (forward, weight
+ * gradient, input gradient): 32→64 channels on 32×32 gained 1.53×, 1.52×,
+ * 1.70×; 128→128 on 16×16 1.74×, 1.73×, 2.01×; 256→256 on 8×8 2.11×,
+ * 1.74×, 2.08×; 32→64 on 14×14, whose rows of 7 tiles are mostly single
+ * steps, about 1.0×, 1.1×, 1.2×. */
 #define WINOGRAD_MIN_CHANNELS 16
 
 /* A chunk's tiles (whole images, so at least one image's): few enough for
@@ -51,8 +53,8 @@
 typedef struct
 {
   CpuIsa isa;
-  int batch, in_c, out_c, h, w, tiles_h, tiles_w,
-    tiles; /* tiles of one image: rows, columns, all */
+  int batch, in_c, out_c, h, w;
+  int tiles_h, tiles_w, tiles; /* one image's tile rows, tile columns and tiles */
   const float *x, *weight, *bias;
   gboolean flipped;
   float *y;
