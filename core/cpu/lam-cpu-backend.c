@@ -223,6 +223,7 @@ lam_backend_cpu_new (void)
   ctx->isa = cpu_choose_isa ();
   gboolean own_cores = ctx->n_threads > 1 && lam_cpu_threads_own_cores (ctx->n_threads);
   ctx->gemm_parallel_flops = own_cores ? GEMM_PARALLEL_FLOPS_OWN_CORES : GEMM_PARALLEL_FLOPS;
+  ctx->conv_parallel_flops = own_cores ? CONV_PARALLEL_FLOPS_OWN_CORES : CONV_PARALLEL_FLOPS;
   ctx->parameter_parallel = own_cores ? PARAMETER_PARALLEL_OWN_CORES : PARAMETER_PARALLEL;
   /* Winograd with the vector kernels; the plain loops keep the lowering,
    * the simplest reading of a convolution. LAMINA_CPU_WINOGRAD=0 turns it

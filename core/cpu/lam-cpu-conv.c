@@ -205,7 +205,7 @@ static void
 conv_groups (LamBackend *self, ConvJob *j, size_t scratch_floats)
 {
   double flops = 2.0 * j->batch * j->out_c * (double) j->ckk * (double) j->plane;
-  int groups = flops < cpu_context (self)->gemm_parallel_flops / 16
+  int groups = flops < cpu_context (self)->conv_parallel_flops
                  ? 1
                  : MIN (cpu_context (self)->n_threads, j->batch);
   while (groups > 1 && (scratch_floats / groups & ~(size_t) 15) < j->slot)

@@ -28,15 +28,25 @@
 #define PARAMETER_PARALLEL (1 << 18)
 
 /* Where each thread has a core of its own rather than a share of one
- * (lam_cpu_threads_own_cores), products are split from 1 MFLOP and updates
- * from 65,536 parameters: an MLP's layers at batch 32 then run on both
- * cores, each keeping its half of the weights, their gradients and Adam's
- * moments in its own cache. On Zen 3 the first layer's forward product
- * took 88-117 µs instead of 155; mlp-b32's epoch, alternating binaries,
- * 1.07-1.22 s instead of 1.30-1.36 s from 4 MFLOP, and 0.80-0.89 s against
- * 0.84-1.02 s from 1 MFLOP instead of 4. Where threads share a core, the
+ * (lam_cpu_threads_own_cores), products are split from a quarter of a
+ * MFLOP and updates from 65,536 parameters: an MLP's layers at batch 32
+ * then run on both cores, each keeping its half of the weights, their
+ * gradients and Adam's moments in its own cache. On Zen 3 the first
+ * layer's forward product took 88-117 µs instead of 155; mlp-b32's epoch,
+ * alternating binaries, 1.07-1.22 s instead of 1.30-1.36 s from 4 MFLOP,
+ * and 0.80-0.89 s against 0.84-1.02 s from 1 MFLOP instead of 4. From a
+ * quarter of a MFLOP, the MLP's third layer (128 -> 64, 0.5 MFLOP a
+ * product at batch 32) splits too: its three products took 5.5, 4.5 and
+ * 4.3 µs instead of 7.4, 6.7 and 6.6. Where threads share a core, the
  * same split lost as often as it won. */
-#define GEMM_PARALLEL_FLOPS_OWN_CORES (1 << 20)
+#define GEMM_PARALLEL_FLOPS_OWN_CORES (1 << 18)
+
+/* A convolution splits its images over the threads from 4 MFLOP, or 64
+ * KFLOP where the threads have cores of their own: a sixteenth of the
+ * products' thresholds before the smaller split above, which was measured
+ * on the MLP's products only. */
+#define CONV_PARALLEL_FLOPS (1 << 22)
+#define CONV_PARALLEL_FLOPS_OWN_CORES (1 << 16)
 #define PARAMETER_PARALLEL_OWN_CORES (1 << 16)
 
 /* ---- subnormal optimizer state ---- */
@@ -116,6 +126,7 @@ typedef struct
   ThreadPool *pool; /* NULL with one thread */
   CpuIsa isa;
   double gemm_parallel_flops; /* GEMM_PARALLEL_FLOPS or its _OWN_CORES */
+  double conv_parallel_flops; /* CONV_PARALLEL_FLOPS or its _OWN_CORES */
   size_t parameter_parallel;  /* PARAMETER_PARALLEL or its _OWN_CORES */
   gboolean winograd;          /* 3×3 convolutions by lam-cpu-winograd.c where it takes them */
 } CpuContext;
