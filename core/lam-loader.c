@@ -182,6 +182,25 @@ prepare_targets (const LamDataset *dataset, int index, float *out)
     out[j] = mean != NULL ? (t[j] - mean[j]) / std[j] : t[j];
 }
 
+/* dst (n) = t[src (n)], eight pixels a step from one 64-bit load: the
+ * plain loop, a byte load, a table load and a store a pixel, took twice as
+ * long, and this runs on a thread of its own beside the training threads,
+ * which on two cores it takes turns with. */
+static void
+lookup_pixels (const float *t, const guint8 *src, float *dst, gsize n)
+{
+  gsize k = 0;
+  for (; k + 8 <= n; k += 8) {
+    guint64 w;
+    memcpy (&w, src + k, sizeof w);
+    w = GUINT64_FROM_LE (w);
+    for (int j = 0; j < 8; j++)
+      dst[k + j] = t[(w >> (8 * j)) & 255];
+  }
+  for (; k < n; k++)
+    dst[k] = t[src[k]];
+}
+
 static void
 prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *config,
                LamNormTable table, gboolean augment, GRand *rng, float *out)
@@ -196,13 +215,8 @@ prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *conf
   gsize plane = (gsize) height * width;
 
   if (!augment || !config_augments (config)) {
-    for (int c = 0; c < channels; c++) {
-      const float *t = table[c];
-      const guint8 *src = image + c * plane;
-      float *dst = out + c * plane;
-      for (gsize k = 0; k < plane; k++)
-        dst[k] = t[src[k]];
-    }
+    for (int c = 0; c < channels; c++)
+      lookup_pixels (table[c], image + c * plane, out + c * plane, plane);
     return;
   }
 
@@ -328,6 +342,15 @@ fill_batch (LamLoader *loader, int epoch, int batch, LamBatch *slot)
     rand_reseed (loader->augment_rng, loader->config.seed, extra, 2);
   }
   for (int i = 0; i < size; i++) {
+    /* The images of a shuffled batch lie anywhere in the dataset, most of
+     * them outside the caches: asking for the one after next while this
+     * one is converted halved a Fashion-MNIST batch's time. */
+    if (i + 2 < size && loader->dataset->images != NULL) {
+      const guint8 *ahead =
+        lam_dataset_get_image (loader->dataset, (int) loader->order[start + i + 2]);
+      for (gsize byte = 0; byte < loader->image_size; byte += 64)
+        __builtin_prefetch (ahead + byte);
+    }
     guint32 index = loader->order[start + i];
     slot->indices[i] = index;
     slot->labels[i] = loader->dataset->labels != NULL ? loader->dataset->labels[index] : 0;
