@@ -20,6 +20,10 @@ typedef enum
 
 /* The CPU backend (OpenBLAS). Free with lam_backend_free. */
 LamBackend *lam_backend_cpu_new (void);
+/* The threads a backend from lam_backend_cpu_new computes on (they spin
+ * between the ops of a training step, so they keep their cores busy); 0
+ * for any other backend. */
+int lam_backend_cpu_threads (LamBackend *backend);
 
 /* "cpu", "cuda" or "auto" (the GPU when it answers, else the CPU). For
  * "auto", a GPU that does not answer is not an error: *note (may be NULL)

@@ -123,6 +123,7 @@ lam_loader_config_default (void)
     .crop_padding = 0,
     .padding_mode = LAM_PADDING_ZERO,
     .hflip = FALSE,
+    .in_caller = FALSE,
   };
   return config;
 }
@@ -310,7 +311,11 @@ struct _LamLoader
   gsize image_size;
   LamNormTable table;
   GRand *shuffle_rng; /* owned; used under the lock */
-  GRand *augment_rng; /* owned; used by the thread only */
+  /* Owned; reseeded for each batch, so that either filler gives the same
+   * batch: the thread's, and lam_loader_next's caller's, since each may
+   * fill a batch while the other fills the next. */
+  GRand *augment_rng;
+  GRand *caller_augment_rng;
 
   /* order is rewritten only under the lock while no slot is FILLING; the
    * thread reads it outside the lock while filling. */
@@ -331,7 +336,7 @@ struct _LamLoader
 };
 
 static void
-fill_batch (LamLoader *loader, int epoch, int batch, LamBatch *slot)
+fill_batch (LamLoader *loader, int epoch, int batch, GRand *augment_rng, LamBatch *slot)
 {
   gsize start = (gsize) batch * loader->config.batch_size;
   int size = (int) MIN ((gsize) loader->config.batch_size, loader->n - start);
@@ -339,7 +344,7 @@ fill_batch (LamLoader *loader, int epoch, int batch, LamBatch *slot)
   if (augment) {
     /* Seeded per batch so the result does not depend on thread timing. */
     guint32 extra[2] = { (guint32) epoch, (guint32) batch };
-    rand_reseed (loader->augment_rng, loader->config.seed, extra, 2);
+    rand_reseed (augment_rng, loader->config.seed, extra, 2);
   }
   for (int i = 0; i < size; i++) {
     /* The images of a shuffled batch lie anywhere in the dataset, most of
@@ -358,7 +363,7 @@ fill_batch (LamLoader *loader, int epoch, int batch, LamBatch *slot)
       prepare_targets (loader->dataset, (int) index,
                        slot->targets + (gsize) i * loader->dataset->n_targets);
     prepare_image (loader->dataset, (int) index, &loader->config, loader->table, augment,
-                   loader->augment_rng, slot->images + (gsize) i * loader->image_size);
+                   augment_rng, slot->images + (gsize) i * loader->image_size);
   }
   slot->size = size;
 }
@@ -380,7 +385,7 @@ loader_thread (gpointer data)
     loader->state[s] = SLOT_FILLING;
     g_mutex_unlock (&loader->lock);
 
-    fill_batch (loader, epoch, batch, &loader->slots[s]);
+    fill_batch (loader, epoch, batch, loader->augment_rng, &loader->slots[s]);
 
     g_mutex_lock (&loader->lock);
     loader->state[s] = SLOT_READY;
@@ -417,6 +422,7 @@ lam_loader_new (const LamDataset *dataset, const guint32 *indices, gsize n,
   norm_table_init (loader->table, config, dataset->channels);
   loader->shuffle_rng = g_rand_new_with_seed (0);
   loader->augment_rng = g_rand_new_with_seed (0);
+  loader->caller_augment_rng = g_rand_new_with_seed (0);
 
   for (int s = 0; s < 2; s++) {
     loader->slots[s].images = g_new (float, batch * loader->image_size);
@@ -454,6 +460,7 @@ lam_loader_free (LamLoader *loader)
   }
   g_rand_free (loader->shuffle_rng);
   g_rand_free (loader->augment_rng);
+  g_rand_free (loader->caller_augment_rng);
   g_free (loader->order);
   g_free (loader->indices);
   g_free (loader);
@@ -504,7 +511,7 @@ lam_loader_start_epoch (LamLoader *loader, int epoch)
   /* Started here rather than in lam_loader_new so that it inherits the
    * scheduling priority of the thread that trains, not that of the window's
    * thread which usually creates the loader. */
-  if (loader->thread == NULL)
+  if (loader->thread == NULL && !loader->config.in_caller)
     loader->thread = g_thread_new ("lam-loader", loader_thread, loader);
 }
 
@@ -513,17 +520,36 @@ lam_loader_next (LamLoader *loader)
 {
   g_return_val_if_fail (loader != NULL, NULL);
 
+  /* Without the thread, nobody waits on the condition; a broadcast is a
+   * system call. */
+  gboolean threaded = !loader->config.in_caller;
   g_mutex_lock (&loader->lock);
   if (loader->in_use >= 0) {
     loader->state[loader->in_use] = SLOT_FREE;
     loader->in_use = -1;
-    g_cond_broadcast (&loader->cond);
+    if (threaded)
+      g_cond_broadcast (&loader->cond);
   }
   if (loader->to_hand >= loader->limit) {
     g_mutex_unlock (&loader->lock);
     return NULL;
   }
   int s = loader->to_hand % 2;
+  /* A batch the thread has not started (every batch, in_caller) is filled
+   * here; filled by either, a batch is the same. */
+  if (loader->state[s] == SLOT_FREE && loader->to_fill == loader->to_hand) {
+    int batch = loader->to_fill++;
+    int epoch = loader->epoch;
+    loader->state[s] = SLOT_FILLING;
+    g_mutex_unlock (&loader->lock);
+
+    fill_batch (loader, epoch, batch, loader->caller_augment_rng, &loader->slots[s]);
+
+    g_mutex_lock (&loader->lock);
+    loader->state[s] = SLOT_READY;
+    if (threaded)
+      g_cond_broadcast (&loader->cond);
+  }
   while (loader->state[s] != SLOT_READY)
     g_cond_wait (&loader->cond, &loader->lock);
   loader->state[s] = SLOT_IN_USE;

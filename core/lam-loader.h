@@ -55,6 +55,11 @@ typedef struct
   int crop_padding;    /* > 0: random crop of the original size from the padded image */
   LamPaddingMode padding_mode;
   gboolean hflip;      /* random horizontal flip with probability 0.5 */
+  /* Batches are filled by lam_loader_next's caller, when it asks, rather
+   * than ahead of it by a thread of the loader's own: for a model whose
+   * training keeps every core busy, where that thread only takes turns
+   * with the training threads (lam_backend_cpu_threads). */
+  gboolean in_caller;
 } LamLoaderConfig;
 
 /* No shuffle, no augmentation, mean 0 std 1, batch 64. */

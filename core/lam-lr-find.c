@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "lam-device.h"
 #include "lam-loader.h"
 
 G_DEFINE_QUARK (lam-lr-find-error-quark, lam_lr_find_error)
@@ -198,6 +199,7 @@ lam_lr_find (const LamModelSpec *spec, const float *params, gsize n_params,
   loader_config.crop_padding = config->crop_padding;
   loader_config.padding_mode = config->padding_mode;
   loader_config.hflip = config->hflip;
+  loader_config.in_caller = lam_backend_cpu_threads (backend) >= (int) g_get_num_processors ();
   lam_trainer_get_normalization (trainer, loader_config.mean, loader_config.std);
   g_autoptr (LamLoader) loader =
     lam_loader_new (train, split->train, split->n_train, &loader_config);

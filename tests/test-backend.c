@@ -1864,6 +1864,30 @@ test_own_cores (void)
   g_assert_false (lam_cpu_threads_own_cores (MORE_THREADS_THAN_CPUS));
 }
 
+/* The CPU backend says how many threads it computes on, LAMINA_NUM_THREADS
+ * where set; any other backend, none. */
+static void
+test_cpu_threads (void)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("LAMINA_NUM_THREADS"));
+  g_setenv ("LAMINA_NUM_THREADS", "3", TRUE);
+  LamBackend *three = lam_backend_cpu_new ();
+  g_setenv ("LAMINA_NUM_THREADS", "1", TRUE);
+  LamBackend *one = lam_backend_cpu_new ();
+  if (saved != NULL)
+    g_setenv ("LAMINA_NUM_THREADS", saved, TRUE);
+  else
+    g_unsetenv ("LAMINA_NUM_THREADS");
+  g_assert_cmpint (lam_backend_cpu_threads (three), ==, 3);
+  g_assert_cmpint (lam_backend_cpu_threads (one), ==, 1);
+  g_assert_cmpint (lam_backend_cpu_threads (backends[BACKEND_DEFAULT]), >=, 1);
+  g_assert_cmpint (lam_backend_cpu_threads (backends[BACKEND_GENERIC]), ==, 1);
+  g_assert_cmpint (lam_backend_cpu_threads (backends[BACKEND_THREADS]), ==, 2);
+  g_assert_cmpint (lam_backend_cpu_threads (backends[BACKEND_REF]), ==, 0);
+  lam_backend_free (three);
+  lam_backend_free (one);
+}
+
 /* ---- the thread pool ---- */
 
 typedef struct
@@ -2154,6 +2178,7 @@ main (int argc, char **argv)
   backend = backends[BACKEND_DEFAULT];
   g_test_add_func ("/backend/kinds", test_backend_kinds);
   (g_test_add_func) ("/backend/own-cores", test_own_cores);
+  (g_test_add_func) ("/backend/cpu-threads", test_cpu_threads);
   (g_test_add_func) ("/backend/threads/every-task-once", test_threads_every_task_once);
   (g_test_add_func) ("/backend/threads/caller-runs-unclaimed", test_threads_caller_runs_unclaimed);
 

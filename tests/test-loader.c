@@ -635,6 +635,63 @@ test_augment_loader (void)
       expect_plain (ds, (int) batch->indices[i], &eval, batch->images + i * size);
 }
 
+/* ---- filled in the caller ---- */
+
+/* A loader that fills each batch when it is asked gives the batches the
+ * thread gives, augmented or not, across epochs and an epoch restarted
+ * half way. */
+static void
+test_in_caller (gconstpointer data)
+{
+  gboolean augment = GPOINTER_TO_INT (data);
+  g_autoptr (LamDataset) ds = dataset_new (203, 3, 5, 7, 10);
+  LamLoaderConfig config = lam_loader_config_default ();
+  config.batch_size = 16;
+  config.shuffle = TRUE;
+  config.seed = 77;
+  config.mean[1] = 0.5f;
+  config.std[2] = 0.25f;
+  if (augment) {
+    config.crop_padding = 2;
+    config.hflip = TRUE;
+  }
+  LamLoaderConfig caller_config = config;
+  caller_config.in_caller = TRUE;
+  g_autoptr (LamLoader) threaded = lam_loader_new (ds, NULL, 0, &config);
+  g_autoptr (LamLoader) in_caller = lam_loader_new (ds, NULL, 0, &caller_config);
+  gsize size = lam_dataset_image_size (ds);
+  g_assert_cmpint (lam_loader_get_n_batches (in_caller), ==, 13);
+
+  int epochs[] = { 0, 1, 1, 5 };
+  for (guint e = 0; e < G_N_ELEMENTS (epochs); e++) {
+    lam_loader_start_epoch (threaded, epochs[e]);
+    lam_loader_start_epoch (in_caller, epochs[e]);
+    /* The third pass stops after 5 batches, to restart the same epoch. */
+    int stop_after = e == 1 ? 5 : G_MAXINT;
+    const LamBatch *a, *b;
+    int n = 0, seen = 0;
+    while (n < stop_after && (a = lam_loader_next (threaded)) != NULL) {
+      b = lam_loader_next (in_caller);
+      g_assert_nonnull (b);
+      g_assert_cmpint (a->size, ==, b->size);
+      g_assert_cmpmem (a->indices, a->size * sizeof (guint32), b->indices,
+                       b->size * sizeof (guint32));
+      g_assert_cmpmem (a->labels, a->size * sizeof (gint32), b->labels, b->size * sizeof (gint32));
+      g_assert_cmpmem (a->images, a->size * size * sizeof (float), b->images,
+                       b->size * size * sizeof (float));
+      if (!augment)
+        for (int i = 0; i < b->size; i++)
+          expect_plain (ds, (int) b->indices[i], &config, b->images + i * size);
+      seen += b->size;
+      n++;
+    }
+    if (stop_after == G_MAXINT) {
+      g_assert_null (lam_loader_next (in_caller));
+      g_assert_cmpint (seen, ==, 203);
+    }
+  }
+}
+
 /* ---- prefetch ---- */
 
 static void
@@ -745,6 +802,8 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/augment/hflip", test_augment_hflip);
   g_test_add_func ("/loader/augment/per-batch", test_augment_per_batch);
   g_test_add_func ("/loader/augment/loader", test_augment_loader);
+  g_test_add_data_func ("/loader/in-caller/plain", GINT_TO_POINTER (FALSE), test_in_caller);
+  g_test_add_data_func ("/loader/in-caller/augmented", GINT_TO_POINTER (TRUE), test_in_caller);
   g_test_add_func ("/loader/prefetch/many-epochs", test_prefetch_many_epochs);
   g_test_add_func ("/loader/prefetch/restart", test_prefetch_restart);
 

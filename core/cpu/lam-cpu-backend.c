@@ -206,6 +206,15 @@ static const LamBackend cpu_template = {
   .l1_penalty = lam_cpu_l1_penalty,
 };
 
+int
+lam_backend_cpu_threads (LamBackend *backend)
+{
+  g_return_val_if_fail (backend != NULL, 0);
+  if (backend->destroy != cpu_destroy)
+    return 0;
+  return cpu_context (backend)->n_threads;
+}
+
 LamBackend *
 lam_backend_cpu_new (void)
 {
