@@ -1194,10 +1194,14 @@ typedef struct
 
 /* Shapes of the layers' products (a batch of 32 through 784-256, the
  * convolutions' per-image products) and odd ones that leave partial tiles
- * everywhere; the last is large enough to be split over threads. */
+ * everywhere; the last is large enough to be split over threads wherever
+ * they run, as is 32×512×784, whose B (1.6 MB) is larger than a core's
+ * cache (split by columns of C); from 37×53×129 and 50×96×200 on, products
+ * are split on cores of their own. */
 static const GemmShape large_shapes[] = {
   { 32, 256, 784 }, { 256, 784, 32 }, { 32, 784, 9 }, { 64, 196, 288 }, { 288, 196, 64 },
-  { 37, 53, 129 },  { 9, 17, 300 },   { 1, 100, 33 }, { 100, 1, 17 },   { 520, 400, 192 },
+  { 37, 53, 129 },  { 9, 17, 300 },   { 1, 100, 33 }, { 100, 1, 17 },   { 50, 96, 200 },
+  { 32, 512, 784 }, { 520, 400, 192 },
 };
 
 static void
