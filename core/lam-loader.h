@@ -1,9 +1,11 @@
 /* lam-loader.h: train/validation split, and the batch loader that shuffles,
  * normalises (fused with the uint8 → float conversion; standardises a
  * table's rows and targets) and augments, preparing the next batch on its
- * own thread while the current one trains. */
+ * own thread while the current one trains, or when asked where training
+ * takes every core. */
 #pragma once
 
+#include "lam-backend.h"
 #include "lam-dataset.h"
 
 G_BEGIN_DECLS
@@ -60,10 +62,21 @@ typedef struct
    * training keeps every core busy, where that thread only takes turns
    * with the training threads (lam_backend_cpu_threads). */
   gboolean in_caller;
+  /* Where set, a batch filled in the caller and not augmented (whose draws
+   * follow the images in order) is filled by ranges of its images,
+   * run_ranges (runner, n, range, data) calling range (lo, hi, data) over
+   * [0, n) as it likes, on threads free meanwhile. */
+  void (*run_ranges) (void *runner, size_t n, void (*range) (size_t lo, size_t hi, void *data),
+                      void *data);
+  void *runner;
 } LamLoaderConfig;
 
 /* No shuffle, no augmentation, mean 0 std 1, batch 64. */
 LamLoaderConfig lam_loader_config_default (void);
+/* Sets in_caller and run_ranges for training on backend: batches filled
+ * in the caller, on the CPU backend's threads, where those take every
+ * core; else by the loader's thread. */
+void lam_loader_config_set_backend (LamLoaderConfig *config, LamBackend *backend);
 
 typedef struct
 {
@@ -88,12 +101,18 @@ int lam_loader_get_n_batches (LamLoader *loader); /* per epoch */
 
 /* Starts an epoch: order = shuffle(seed, epoch) when shuffling, else the
  * given order; the same seed and epoch give the same order. Starts preparing
- * the first batch in the background. */
+ * the first batch in the background (unless in_caller). */
 void lam_loader_start_epoch (LamLoader *loader, int epoch);
 /* The next batch of the epoch, or NULL at the end. The batch is owned by the
  * loader and valid until the next call; the one after it is being prepared
- * meanwhile on the loader's thread. */
+ * meanwhile on the loader's thread (unless in_caller). */
 const LamBatch *lam_loader_next (LamLoader *loader);
+/* As lam_loader_next, with the batch's images written to images (room for
+ * batch_size images, in main memory) and the batch's images pointing
+ * there: for a caller that would copy them there, such as into the input
+ * of a model on the CPU. A batch filled in the caller (in_caller, or not
+ * yet started by the thread) is written there directly, saving the copy. */
+const LamBatch *lam_loader_next_into (LamLoader *loader, float *images);
 
 /* Fills one normalised (and, if augment, augmented) image, or a table's
  * standardised row; used by the loader's thread and by previews in the UI.

@@ -187,6 +187,9 @@ lam_lr_find (const LamModelSpec *spec, const float *params, gsize n_params,
   gboolean regression = lam_trainer_get_task (trainer) == LAM_TASK_REGRESSION;
   int n_outputs = lam_model_get_n_classes (model);
   gsize input_floats = lam_shape_numel (&lam_model_get_plan (model)->input);
+  // On the CPU the loader writes each batch straight into the model's input.
+  float *input_in_memory =
+    lam_backend_cpu_threads (backend) > 0 ? lam_model_get_input (model) : NULL;
 
   /* The training part of the trainer's split (same rule, same seed). */
   g_autoptr (LamSplit) split =
@@ -199,7 +202,7 @@ lam_lr_find (const LamModelSpec *spec, const float *params, gsize n_params,
   loader_config.crop_padding = config->crop_padding;
   loader_config.padding_mode = config->padding_mode;
   loader_config.hflip = config->hflip;
-  loader_config.in_caller = lam_backend_cpu_threads (backend) >= (int) g_get_num_processors ();
+  lam_loader_config_set_backend (&loader_config, backend);
   lam_trainer_get_normalization (trainer, loader_config.mean, loader_config.std);
   g_autoptr (LamLoader) loader =
     lam_loader_new (train, split->train, split->n_train, &loader_config);
@@ -234,18 +237,21 @@ lam_lr_find (const LamModelSpec *spec, const float *params, gsize n_params,
       g_clear_pointer (&result, lam_lr_find_result_free);
       goto out;
     }
-    const LamBatch *batch = lam_loader_next (loader);
+    const LamBatch *batch = input_in_memory != NULL ? lam_loader_next_into (loader, input_in_memory)
+                                                    : lam_loader_next (loader);
     if (batch == NULL) {
       /* A small dataset is gone through again, reshuffled. */
       lam_loader_start_epoch (loader, ++epoch);
-      batch = lam_loader_next (loader);
+      batch = input_in_memory != NULL ? lam_loader_next_into (loader, input_in_memory)
+                                      : lam_loader_next (loader);
       g_assert (batch != NULL);
     }
     double lr = lam_lr_find_options_get_lr (options, step);
     lam_optimizer_set_lr (optimizer, lr);
 
-    backend->upload (backend, lam_model_get_input (model), batch->images,
-                     sizeof (float) * input_floats * batch->size);
+    if (input_in_memory == NULL)
+      backend->upload (backend, lam_model_get_input (model), batch->images,
+                       sizeof (float) * input_floats * batch->size);
     if (regression)
       backend->upload (backend, targets, batch->targets,
                        sizeof (float) * n_outputs * batch->size);

@@ -412,13 +412,7 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   loader_config.crop_padding = config->crop_padding;
   loader_config.padding_mode = config->padding_mode;
   loader_config.hflip = config->hflip;
-  /* A loader thread beside CPU threads on every core gets a turn only by
-   * taking one from them, and its wake-ups and the lock it shares cost
-   * more than filling the batch here: mlp-b32 on two cores spent 35-46 µs
-   * a step of 390 between the optimizer's step and the next batch, and
-   * its epoch took 0.675-0.708 s instead of 0.703-0.743 (the best five
-   * of eight alternating runs). */
-  loader_config.in_caller = lam_backend_cpu_threads (backend) >= (int) g_get_num_processors ();
+  lam_loader_config_set_backend (&loader_config, backend);
   self->train_loader = lam_loader_new (train, self->split->train, self->split->n_train,
                                        &loader_config);
 
@@ -638,9 +632,15 @@ train_thread (gpointer data)
     gsize epoch_samples = 0, report_samples = 0;
     backend->fill (backend, epoch_sums, 2, 0);
     int batch_index = 0;
+    /* On the CPU the model's input is main memory, and the loader writes
+     * each batch there instead of into its own room for a copy. */
+    float *input_in_memory =
+      lam_backend_cpu_threads (backend) > 0 ? lam_model_get_input (model) : NULL;
     const LamBatch *batch;
 
-    while ((batch = lam_loader_next (self->train_loader)) != NULL) {
+    while ((batch = input_in_memory != NULL
+                      ? lam_loader_next_into (self->train_loader, input_in_memory)
+                      : lam_loader_next (self->train_loader)) != NULL) {
       /* A run saved mid-epoch goes on with the batch after the last one it
        * trained, in the same shuffled order. */
       if (epoch == self->start_epoch && batch_index < self->start_batches) {
@@ -659,8 +659,9 @@ train_thread (gpointer data)
       last_step_start = g_get_monotonic_time ();
       paused_us += last_step_start - wait_start;
 
-      backend->upload (backend, lam_model_get_input (model), batch->images,
-                       sizeof (float) * image_floats * batch->size);
+      if (input_in_memory == NULL)
+        backend->upload (backend, lam_model_get_input (model), batch->images,
+                         sizeof (float) * image_floats * batch->size);
       if (self->regression)
         backend->upload (backend, self->targets_device, batch->targets,
                          sizeof (float) * n_classes * batch->size);

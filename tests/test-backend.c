@@ -1868,8 +1868,16 @@ test_own_cores (void)
   g_assert_false (lam_cpu_threads_own_cores (MORE_THREADS_THAN_CPUS));
 }
 
+static void
+mark_range (size_t lo, size_t hi, void *data)
+{
+  atomic_int *marks = data;
+  for (size_t i = lo; i < hi; i++)
+    atomic_fetch_add (&marks[i], 1);
+}
+
 /* The CPU backend says how many threads it computes on, LAMINA_NUM_THREADS
- * where set; any other backend, none. */
+ * where set; any other backend, none. Its ranges cover [0, n) once. */
 static void
 test_cpu_threads (void)
 {
@@ -1888,6 +1896,16 @@ test_cpu_threads (void)
   g_assert_cmpint (lam_backend_cpu_threads (backends[BACKEND_GENERIC]), ==, 1);
   g_assert_cmpint (lam_backend_cpu_threads (backends[BACKEND_THREADS]), ==, 2);
   g_assert_cmpint (lam_backend_cpu_threads (backends[BACKEND_REF]), ==, 0);
+  LamBackend *runners[] = { three, one, backends[BACKEND_THREADS] };
+  for (size_t r = 0; r < G_N_ELEMENTS (runners); r++)
+    for (size_t n = 0; n < 1000; n = n * 3 + 1) {
+      atomic_int marks[1000];
+      for (size_t i = 0; i < n; i++)
+        atomic_init (&marks[i], 0);
+      lam_backend_cpu_run_ranges (runners[r], n, mark_range, marks);
+      for (size_t i = 0; i < n; i++)
+        g_assert_cmpint (atomic_load (&marks[i]), ==, 1);
+    }
   lam_backend_free (three);
   lam_backend_free (one);
 }

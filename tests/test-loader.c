@@ -637,9 +637,24 @@ test_augment_loader (void)
 
 /* ---- filled in the caller ---- */
 
+/* Runs a range of images in three uneven parts, last first. */
+static int ranges_calls;
+
+static void
+run_ranges_backwards (void *runner, size_t n, void (*range) (size_t lo, size_t hi, void *data),
+                      void *data)
+{
+  g_assert_true (runner == &ranges_calls);
+  ranges_calls++;
+  size_t cuts[] = { 0, n / 5, n / 2, n };
+  for (int part = 2; part >= 0; part--)
+    range (cuts[part], cuts[part + 1], data);
+}
+
 /* A loader that fills each batch when it is asked gives the batches the
  * thread gives, augmented or not, across epochs and an epoch restarted
- * half way. */
+ * half way; so do one that fills by ranges (only what is not augmented)
+ * and ones that write the images where they are told. */
 static void
 test_in_caller (gconstpointer data)
 {
@@ -657,28 +672,51 @@ test_in_caller (gconstpointer data)
   }
   LamLoaderConfig caller_config = config;
   caller_config.in_caller = TRUE;
+  LamLoaderConfig ranges_config = caller_config;
+  ranges_config.run_ranges = run_ranges_backwards;
+  ranges_config.runner = &ranges_calls;
   g_autoptr (LamLoader) threaded = lam_loader_new (ds, NULL, 0, &config);
   g_autoptr (LamLoader) in_caller = lam_loader_new (ds, NULL, 0, &caller_config);
+  g_autoptr (LamLoader) by_ranges = lam_loader_new (ds, NULL, 0, &ranges_config);
+  g_autoptr (LamLoader) threaded_into = lam_loader_new (ds, NULL, 0, &config);
   gsize size = lam_dataset_image_size (ds);
+  g_autofree float *room = g_new (float, 16 * size);
+  g_autofree float *threaded_room = g_new (float, 16 * size);
   g_assert_cmpint (lam_loader_get_n_batches (in_caller), ==, 13);
+  ranges_calls = 0;
+  int filled = 0;
 
   int epochs[] = { 0, 1, 1, 5 };
   for (guint e = 0; e < G_N_ELEMENTS (epochs); e++) {
     lam_loader_start_epoch (threaded, epochs[e]);
     lam_loader_start_epoch (in_caller, epochs[e]);
+    lam_loader_start_epoch (by_ranges, epochs[e]);
+    lam_loader_start_epoch (threaded_into, epochs[e]);
     /* The third pass stops after 5 batches, to restart the same epoch. */
     int stop_after = e == 1 ? 5 : G_MAXINT;
     const LamBatch *a, *b;
     int n = 0, seen = 0;
     while (n < stop_after && (a = lam_loader_next (threaded)) != NULL) {
       b = lam_loader_next (in_caller);
+      const LamBatch *r = lam_loader_next_into (by_ranges, room);
+      const LamBatch *t = lam_loader_next_into (threaded_into, threaded_room);
       g_assert_nonnull (b);
-      g_assert_cmpint (a->size, ==, b->size);
-      g_assert_cmpmem (a->indices, a->size * sizeof (guint32), b->indices,
-                       b->size * sizeof (guint32));
-      g_assert_cmpmem (a->labels, a->size * sizeof (gint32), b->labels, b->size * sizeof (gint32));
-      g_assert_cmpmem (a->images, a->size * size * sizeof (float), b->images,
-                       b->size * size * sizeof (float));
+      g_assert_nonnull (r);
+      g_assert_nonnull (t);
+      g_assert_true (r->images == room);
+      g_assert_true (t->images == threaded_room);
+      filled++;
+      const LamBatch *others[] = { b, r, t };
+      for (int o = 0; o < 3; o++) {
+        const LamBatch *x = others[o];
+        g_assert_cmpint (a->size, ==, x->size);
+        g_assert_cmpmem (a->indices, a->size * sizeof (guint32), x->indices,
+                         x->size * sizeof (guint32));
+        g_assert_cmpmem (a->labels, a->size * sizeof (gint32), x->labels,
+                         x->size * sizeof (gint32));
+        g_assert_cmpmem (a->images, a->size * size * sizeof (float), x->images,
+                         x->size * size * sizeof (float));
+      }
       if (!augment)
         for (int i = 0; i < b->size; i++)
           expect_plain (ds, (int) b->indices[i], &config, b->images + i * size);
@@ -687,9 +725,13 @@ test_in_caller (gconstpointer data)
     }
     if (stop_after == G_MAXINT) {
       g_assert_null (lam_loader_next (in_caller));
+      g_assert_null (lam_loader_next_into (by_ranges, room));
+      g_assert_null (lam_loader_next_into (threaded_into, threaded_room));
       g_assert_cmpint (seen, ==, 203);
     }
   }
+  // Augmented batches draw in image order, so they are filled in one go.
+  g_assert_cmpint (ranges_calls, ==, augment ? 0 : filled);
 }
 
 /* ---- prefetch ---- */

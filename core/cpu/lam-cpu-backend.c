@@ -215,6 +215,13 @@ lam_backend_cpu_threads (LamBackend *backend)
   return cpu_context (backend)->n_threads;
 }
 
+void
+lam_backend_cpu_run_ranges (LamBackend *backend, size_t n, LamRangeFunc func, void *data)
+{
+  g_return_if_fail (lam_backend_cpu_threads (backend) > 0);
+  lam_cpu_parallel_ranges (backend, n, 0, func, data);
+}
+
 LamBackend *
 lam_backend_cpu_new (void)
 {
