@@ -24,9 +24,11 @@ LamBackend *lam_backend_cpu_new (void);
  * between the ops of a training step, so they keep their cores busy); 0
  * for any other backend. */
 int lam_backend_cpu_threads (LamBackend *backend);
-/* Runs func over [0, n) in one contiguous range per thread of such a
- * backend (or one range where n is small), on its threads, which are
- * free between the ops of a step; each call must write its own part. */
+/* Runs func over [0, n) in contiguous ranges (one per thread, rounded up to
+ * 16 items; one range below 32 items) on the threads of such a backend,
+ * which are free between the ops of a step; on the calling thread alone
+ * while another thread's op holds them, or for any other backend. Each
+ * call must write its own part. */
 typedef void (*LamRangeFunc) (size_t lo, size_t hi, void *data);
 void lam_backend_cpu_run_ranges (LamBackend *backend, size_t n, LamRangeFunc func, void *data);
 

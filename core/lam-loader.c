@@ -216,8 +216,7 @@ prepare_targets (const LamDataset *dataset, int index, float *out)
 
 /* dst (n) = t[src (n)], eight pixels a step from one 64-bit load: the
  * plain loop, a byte load, a table load and a store a pixel, took twice as
- * long, and this runs on a thread of its own beside the training threads,
- * which on two cores it takes turns with. */
+ * long, on the loader's thread or in a training step. */
 static void
 lookup_pixels (const float *t, const guint8 *src, float *dst, gsize n)
 {
@@ -326,8 +325,8 @@ lam_loader_prepare_image (const LamDataset *dataset, int index, const LamLoaderC
 
 typedef enum
 {
-  SLOT_FREE,    /* may be filled by the thread */
-  SLOT_FILLING, /* being filled by the thread, outside the lock */
+  SLOT_FREE,    /* may be filled, by the thread or the caller */
+  SLOT_FILLING, /* being filled, outside the lock */
   SLOT_READY,   /* filled, waiting for lam_loader_next */
   SLOT_IN_USE,  /* handed to the caller until the next call */
 } SlotState;
@@ -349,7 +348,7 @@ struct _LamLoader
   GRand *caller_augment_rng;
 
   /* order is rewritten only under the lock while no slot is FILLING; the
-   * thread reads it outside the lock while filling. */
+   * fillers read it outside the lock. */
   guint32 *order;
 
   LamBatch slots[2]; /* batch k lives in slot k % 2 */
@@ -374,27 +373,29 @@ typedef struct
 {
   LamLoader *loader;
   gsize start; /* the batch's first place in the order */
+  gsize size;  /* its images */
   gboolean augment;
   GRand *augment_rng;
   LamBatch *slot;
   float *images;
-} FillJob;
+} BatchFillJob;
 
 static void
-fill_range (size_t lo, size_t hi, void *data)
+fill_images (size_t lo, size_t hi, void *data)
 {
-  const FillJob *job = data;
+  const BatchFillJob *job = data;
   LamLoader *loader = job->loader;
   LamBatch *slot = job->slot;
   for (size_t i = lo; i < hi; i++) {
     /* The images of a shuffled batch lie anywhere in the dataset, most of
      * them outside the caches: asking for the one after next while this
-     * one is converted halved a Fashion-MNIST batch's time. */
-    if (i + 2 < hi && loader->dataset->images != NULL) {
+     * one is converted halved a Fashion-MNIST batch's time. Every line of
+     * it, the last clamped to its last byte. */
+    if (i + 2 < job->size && loader->dataset->images != NULL) {
       const guint8 *ahead =
         lam_dataset_get_image (loader->dataset, (int) loader->order[job->start + i + 2]);
-      for (gsize byte = 0; byte < loader->image_size; byte += 64)
-        __builtin_prefetch (ahead + byte);
+      for (gsize byte = 0; byte < loader->image_size + 63; byte += 64)
+        __builtin_prefetch (ahead + MIN (byte, loader->image_size - 1));
     }
     guint32 index = loader->order[job->start + i];
     slot->indices[i] = index;
@@ -407,11 +408,12 @@ fill_range (size_t lo, size_t hi, void *data)
   }
 }
 
-/* Fills the batch into slot, its images into images; in the caller, by
- * ranges of images where the config says how and nothing is drawn. */
+/* Fills the batch into slot, its images into images; filled by the caller
+ * of lam_loader_next, by ranges of images where the config says how and
+ * nothing is drawn. */
 static void
 fill_batch (LamLoader *loader, int epoch, int batch, GRand *augment_rng, LamBatch *slot,
-            float *images, gboolean in_caller)
+            float *images, gboolean by_caller)
 {
   gsize start = (gsize) batch * loader->config.batch_size;
   int size = (int) MIN ((gsize) loader->config.batch_size, loader->n - start);
@@ -421,11 +423,11 @@ fill_batch (LamLoader *loader, int epoch, int batch, GRand *augment_rng, LamBatc
     guint32 extra[2] = { (guint32) epoch, (guint32) batch };
     rand_reseed (augment_rng, loader->config.seed, extra, 2);
   }
-  FillJob job = { loader, start, augment, augment_rng, slot, images };
-  if (in_caller && !augment && loader->config.run_ranges != NULL)
-    loader->config.run_ranges (loader->config.runner, (size_t) size, fill_range, &job);
+  BatchFillJob job = { loader, start, (gsize) size, augment, augment_rng, slot, images };
+  if (by_caller && !augment && loader->config.run_ranges != NULL)
+    loader->config.run_ranges (loader->config.runner, (size_t) size, fill_images, &job);
   else
-    fill_range (0, (size_t) size, &job);
+    fill_images (0, (size_t) size, &job);
   slot->size = size;
 }
 

@@ -65,7 +65,8 @@ typedef struct
   /* Where set, a batch filled in the caller and not augmented (whose draws
    * follow the images in order) is filled by ranges of its images,
    * run_ranges (runner, n, range, data) calling range (lo, hi, data) over
-   * [0, n) as it likes, on threads free meanwhile. */
+   * [0, n) as it likes, on threads free meanwhile. runner is borrowed and
+   * must outlive the loader. */
   void (*run_ranges) (void *runner, size_t n, void (*range) (size_t lo, size_t hi, void *data),
                       void *data);
   void *runner;
@@ -115,7 +116,7 @@ const LamBatch *lam_loader_next (LamLoader *loader);
 const LamBatch *lam_loader_next_into (LamLoader *loader, float *images);
 
 /* Fills one normalised (and, if augment, augmented) image, or a table's
- * standardised row; used by the loader's thread and by previews in the UI.
+ * standardised row, as a batch's are; used by previews in the UI.
  * rng may be NULL when augment is FALSE. out has channels × height × width
  * floats. */
 void lam_loader_prepare_image (const LamDataset *dataset, int index,

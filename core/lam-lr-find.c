@@ -187,7 +187,7 @@ lam_lr_find (const LamModelSpec *spec, const float *params, gsize n_params,
   gboolean regression = lam_trainer_get_task (trainer) == LAM_TASK_REGRESSION;
   int n_outputs = lam_model_get_n_classes (model);
   gsize input_floats = lam_shape_numel (&lam_model_get_plan (model)->input);
-  // On the CPU the loader writes each batch straight into the model's input.
+  /* On the CPU the loader writes each batch straight into the model's input. */
   float *input_in_memory =
     lam_backend_cpu_threads (backend) > 0 ? lam_model_get_input (model) : NULL;
 

@@ -622,6 +622,10 @@ train_thread (gpointer data)
   self->done_epochs = self->start_epoch;
   self->done_batches = self->start_batches;
   self->done_step = step;
+  /* On the CPU the model's input is main memory, and the loader writes
+   * each batch there instead of into its own room for a copy. */
+  float *input_in_memory =
+    lam_backend_cpu_threads (backend) > 0 ? lam_model_get_input (model) : NULL;
   for (int epoch = self->start_epoch; epoch < self->config.epochs && !stopped; epoch++) {
     lam_optimizer_set_lr (self->optimizer,
                           lam_schedule_lr (&self->config.schedule, self->base_lr, epoch));
@@ -632,10 +636,6 @@ train_thread (gpointer data)
     gsize epoch_samples = 0, report_samples = 0;
     backend->fill (backend, epoch_sums, 2, 0);
     int batch_index = 0;
-    /* On the CPU the model's input is main memory, and the loader writes
-     * each batch there instead of into its own room for a copy. */
-    float *input_in_memory =
-      lam_backend_cpu_threads (backend) > 0 ? lam_model_get_input (model) : NULL;
     const LamBatch *batch;
 
     while ((batch = input_in_memory != NULL

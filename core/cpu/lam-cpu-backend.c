@@ -218,7 +218,11 @@ lam_backend_cpu_threads (LamBackend *backend)
 void
 lam_backend_cpu_run_ranges (LamBackend *backend, size_t n, LamRangeFunc func, void *data)
 {
-  g_return_if_fail (lam_backend_cpu_threads (backend) > 0);
+  if (lam_backend_cpu_threads (backend) == 0) {
+    if (n > 0)
+      func (0, n, data);
+    return;
+  }
   lam_cpu_parallel_ranges (backend, n, 0, func, data);
 }
 
