@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lam-device.h"
 #include "lam-loader.h"
 
 G_DEFINE_QUARK (lam-predict-error-quark, lam_predict_error)
@@ -417,7 +418,9 @@ run_batch (Run *run, const float *images, const gint32 *labels, const float *tar
   int n_out = run->n_out;
   gboolean gradient = wants_gradient (run);
 
-  be->upload (be, lam_model_get_input (model), images, sizeof (float) * run->input_numel * batch);
+  /* The loader may have written the images into the input already. */
+  if (images != lam_model_get_input (model))
+    be->upload (be, lam_model_get_input (model), images, sizeof (float) * run->input_numel * batch);
   lam_model_forward (model, batch, FALSE, 0);
 
   if (run->regression) {
@@ -607,11 +610,16 @@ lam_model_predict (LamModel *model, const LamDataset *dataset, const guint32 *in
     memcpy (config.mean, mean, sizeof config.mean);
     memcpy (config.std, std, sizeof config.std);
   }
+  lam_loader_config_set_backend (&config, run.backend);
   g_autoptr (LamLoader) loader = lam_loader_new (dataset, indices, n, &config);
   lam_loader_start_epoch (loader, 0);
+  /* On the CPU the loader writes each batch straight into the model's input. */
+  float *input_in_memory =
+    lam_backend_cpu_threads (run.backend) > 0 ? lam_model_get_input (model) : NULL;
   const LamBatch *batch;
   int start = 0;
-  while ((batch = lam_loader_next (loader)) != NULL) {
+  while ((batch = input_in_memory != NULL ? lam_loader_next_into (loader, input_in_memory)
+                                          : lam_loader_next (loader)) != NULL) {
     if (g_cancellable_set_error_if_cancelled (cancellable, error)) {
       /* The loader's thread finishes the batch it prepares before it goes. */
       run_clear (&run);
