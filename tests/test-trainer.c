@@ -230,6 +230,50 @@ test_learns_bars (void)
   lam_backend_free (backend);
 }
 
+/* With CPU threads on every core, batches are filled in the training
+ * thread, by ranges on those threads, straight into the model's input
+ * (lam_loader_config_set_backend), and so are the predictions' (the
+ * validation and test figures): the model learns the bars as well. Batches
+ * of 56 split into ranges of 32 and 24 images on two threads, the last
+ * training batch (32) into two of 16; the test set's last batch is 20. */
+static void
+test_learns_bars_filled_in_caller (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (600, 1);
+  g_autoptr (LamDataset) test = make_bars_dataset (300, 2);
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_text ("flatten,linear:16,relu,linear:3", NULL);
+  g_autofree char *saved = g_strdup (g_getenv ("LAMINA_NUM_THREADS"));
+  g_autofree char *cores = g_strdup_printf ("%u", MAX (g_get_num_processors (), 2));
+  g_setenv ("LAMINA_NUM_THREADS", cores, TRUE);
+  LamBackend *backend = lam_backend_cpu_new ();
+  if (saved != NULL)
+    g_setenv ("LAMINA_NUM_THREADS", saved, TRUE);
+  else
+    g_unsetenv ("LAMINA_NUM_THREADS");
+  g_assert_cmpint (lam_backend_cpu_threads (backend), >=, (int) g_get_num_processors ());
+
+  LamTrainerConfig config = bars_config ();
+  config.batch_size = 56;
+  config.epochs = 6;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, test, backend, &config, &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+
+  const LamTrainerEvent *last = find_event (&recorder, LAM_TRAINER_EVENT_EPOCH, 5);
+  g_assert_cmpint (last->batches_per_epoch, ==, 9);
+  g_assert_cmpfloat (last->val_accuracy, >=, 0.95);
+  const LamTrainerEvent *tested = find_event (&recorder, LAM_TRAINER_EVENT_TEST, 0);
+  g_assert_cmpfloat (tested->test_accuracy, >=, 0.95);
+  g_assert_cmpuint (recorder.confusion->total, ==, 300);
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
 static void
 test_pause_step_resume (void)
 {
@@ -1367,6 +1411,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/learns-bars", test_learns_bars);
+  g_test_add_func ("/trainer/learns-bars-filled-in-caller", test_learns_bars_filled_in_caller);
   g_test_add_func ("/trainer/pause-step-resume", test_pause_step_resume);
   g_test_add_func ("/trainer/step/single-steps-match-straight-run",
                    test_single_steps_match_straight_run);
