@@ -243,6 +243,10 @@ test_learns_bars_filled_in_caller (void)
   g_autoptr (LamDataset) test = make_bars_dataset (300, 2);
   g_autoptr (LamModelSpec) spec =
     lam_model_spec_from_text ("flatten,linear:16,relu,linear:3", NULL);
+  if (g_get_num_processors () > 64) {
+    g_test_skip ("more cores than the CPU backend's 64 threads");
+    return;
+  }
   g_autofree char *saved = g_strdup (g_getenv ("LAMINA_NUM_THREADS"));
   g_autofree char *cores = g_strdup_printf ("%u", MAX (g_get_num_processors (), 2));
   g_setenv ("LAMINA_NUM_THREADS", cores, TRUE);
