@@ -928,6 +928,52 @@ test_closed_while_evaluating (void)
   g_assert_cmpint (current_result ()->epoch, ==, 2);
 }
 
+static gboolean
+any_spinner_mapped (GtkWidget *widget)
+{
+  if (GTK_IS_SPINNER (widget) && gtk_widget_get_mapped (widget))
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (any_spinner_mapped (child))
+      return TRUE;
+  return FALSE;
+}
+
+/* No spinner turns during an evaluation's first 300 ms (a refresh after
+ * an epoch is usually over by then); one still running after that shows
+ * one. */
+static void
+test_spinner_delayed (void)
+{
+  if (skip_without_data ())
+    return;
+  lam_evaluate_page_show_tab (page, "predictions");
+  /* Weights evaluated before come back from what the evaluation keeps. */
+  g_autofree float *fresh = g_memdup2 (params[1], sizeof (float) * n_params);
+  fresh[0] += 1e-3f;
+  lam_session_set_weights (session, spec, fresh, n_params, mean, std, 3);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (lam_evaluate_page_is_busy (page));
+  gboolean shown = FALSE;
+  while (lam_evaluate_page_is_busy (page)) {
+    g_main_context_iteration (NULL, FALSE);
+    gint64 ms = (g_get_monotonic_time () - start) / 1000;
+    gboolean spinning = any_spinner_mapped (GTK_WIDGET (page));
+    if (ms < 250)
+      g_assert_false (spinning);
+    if (ms > 500 && lam_evaluate_page_is_busy (page)) {
+      g_assert_true (spinning);
+      shown = TRUE;
+    }
+    g_assert_cmpint (ms, <, 120000);
+  }
+  g_test_message ("evaluation over after %" G_GINT64_FORMAT " ms, spinner %s",
+                  (g_get_monotonic_time () - start) / 1000, shown ? "shown" : "never due");
+  lam_test_settle (100);
+  g_assert_false (any_spinner_mapped (GTK_WIDGET (page)));
+}
+
 /* The label under the accuracy: "Test accuracy after epoch N…". */
 static GtkWidget *
 find_summary_label (GtkWidget *widget)
@@ -1031,6 +1077,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/what-it-learned", test_learned);
   g_test_add_func ("/evaluate-page/dark-style", test_dark);
   g_test_add_func ("/evaluate-page/closed-while-evaluating", test_closed_while_evaluating);
+  g_test_add_func ("/evaluate-page/spinner-delayed", test_spinner_delayed);
   g_test_add_func ("/evaluate-page/weights-from-another-dataset",
                    test_weights_from_another_dataset);
   int status = g_test_run ();
