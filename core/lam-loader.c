@@ -640,6 +640,5 @@ const LamBatch *
 lam_loader_next_into (LamLoader *loader, float *images)
 {
   g_return_val_if_fail (loader != NULL, NULL);
-  g_return_val_if_fail (images != NULL, NULL);
   return loader_next (loader, images);
 }

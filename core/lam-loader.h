@@ -111,8 +111,9 @@ const LamBatch *lam_loader_next (LamLoader *loader);
 /* As lam_loader_next, with the batch's images written to images (room for
  * batch_size images, in main memory) and the batch's images pointing
  * there: for a caller that would copy them there, such as into the input
- * of a model on the CPU. A batch filled in the caller (in_caller, or not
- * yet started by the thread) is written there directly, saving the copy. */
+ * of a model on the CPU (lam_model_get_input_in_memory). A batch filled in
+ * the caller (in_caller, or not yet started by the thread) is written there
+ * directly, saving the copy. With images NULL, lam_loader_next. */
 const LamBatch *lam_loader_next_into (LamLoader *loader, float *images);
 
 /* Fills one normalised (and, if augment, augmented) image, or a table's

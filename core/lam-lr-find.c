@@ -2,7 +2,6 @@
 
 #include <math.h>
 
-#include "lam-device.h"
 #include "lam-loader.h"
 
 G_DEFINE_QUARK (lam-lr-find-error-quark, lam_lr_find_error)
@@ -187,9 +186,8 @@ lam_lr_find (const LamModelSpec *spec, const float *params, gsize n_params,
   gboolean regression = lam_trainer_get_task (trainer) == LAM_TASK_REGRESSION;
   int n_outputs = lam_model_get_n_classes (model);
   gsize input_floats = lam_shape_numel (&lam_model_get_plan (model)->input);
-  /* On the CPU the loader writes each batch straight into the model's input. */
-  float *input_in_memory =
-    lam_backend_cpu_threads (backend) > 0 ? lam_model_get_input (model) : NULL;
+  /* On the CPU the loader writes each batch into the model's input. */
+  float *input_in_memory = lam_model_get_input_in_memory (model);
 
   /* The training part of the trainer's split (same rule, same seed). */
   g_autoptr (LamSplit) split =
@@ -237,19 +235,17 @@ lam_lr_find (const LamModelSpec *spec, const float *params, gsize n_params,
       g_clear_pointer (&result, lam_lr_find_result_free);
       goto out;
     }
-    const LamBatch *batch = input_in_memory != NULL ? lam_loader_next_into (loader, input_in_memory)
-                                                    : lam_loader_next (loader);
+    const LamBatch *batch = lam_loader_next_into (loader, input_in_memory);
     if (batch == NULL) {
       /* A small dataset is gone through again, reshuffled. */
       lam_loader_start_epoch (loader, ++epoch);
-      batch = input_in_memory != NULL ? lam_loader_next_into (loader, input_in_memory)
-                                      : lam_loader_next (loader);
+      batch = lam_loader_next_into (loader, input_in_memory);
       g_assert (batch != NULL);
     }
     double lr = lam_lr_find_options_get_lr (options, step);
     lam_optimizer_set_lr (optimizer, lr);
 
-    if (input_in_memory == NULL)
+    if (batch->images != lam_model_get_input (model))
       backend->upload (backend, lam_model_get_input (model), batch->images,
                        sizeof (float) * input_floats * batch->size);
     if (regression)

@@ -2,6 +2,8 @@
  * step needs allocated once in lam_model_new. */
 #include "lam-model.h"
 
+#include "lam-device.h"
+
 /* Saved-state blocks start on this boundary so int32 argmax and float masks
  * stay aligned whatever the layer before them kept. */
 #define SAVED_ALIGN 64
@@ -392,6 +394,13 @@ lam_model_get_input (LamModel *model)
 {
   g_return_val_if_fail (model != NULL, NULL);
   return model->act[0];
+}
+
+float *
+lam_model_get_input_in_memory (LamModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return lam_backend_cpu_threads (model->backend) > 0 ? model->act[0] : NULL;
 }
 
 float *

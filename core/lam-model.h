@@ -152,6 +152,10 @@ float *lam_model_get_params (LamModel *model); /* device */
 float *lam_model_get_grads (LamModel *model);  /* device */
 /* Device buffer for the input batch (max_batch, input shape): upload here. */
 float *lam_model_get_input (LamModel *model);
+/* The same buffer where it is main memory (a backend from
+ * lam_backend_cpu_new), for a loader to write batches into
+ * (lam_loader_next_into); NULL elsewhere. */
+float *lam_model_get_input_in_memory (LamModel *model);
 /* Device buffer of the last forward's output (batch, n_classes). */
 float *lam_model_get_output (LamModel *model);
 /* Device buffer of layer `layer`'s output (batch, its out_shape) from the

@@ -5,7 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "lam-device.h"
 #include "lam-loader.h"
 
 G_DEFINE_QUARK (lam-predict-error-quark, lam_predict_error)
@@ -613,13 +612,11 @@ lam_model_predict (LamModel *model, const LamDataset *dataset, const guint32 *in
   lam_loader_config_set_backend (&config, run.backend);
   g_autoptr (LamLoader) loader = lam_loader_new (dataset, indices, n, &config);
   lam_loader_start_epoch (loader, 0);
-  /* On the CPU the loader writes each batch straight into the model's input. */
-  float *input_in_memory =
-    lam_backend_cpu_threads (run.backend) > 0 ? lam_model_get_input (model) : NULL;
+  /* On the CPU the loader writes each batch into the model's input. */
+  float *input_in_memory = lam_model_get_input_in_memory (model);
   const LamBatch *batch;
   int start = 0;
-  while ((batch = input_in_memory != NULL ? lam_loader_next_into (loader, input_in_memory)
-                                          : lam_loader_next (loader)) != NULL) {
+  while ((batch = lam_loader_next_into (loader, input_in_memory)) != NULL) {
     if (g_cancellable_set_error_if_cancelled (cancellable, error)) {
       /* The loader's thread finishes the batch it prepares before it goes. */
       run_clear (&run);

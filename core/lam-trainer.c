@@ -622,10 +622,8 @@ train_thread (gpointer data)
   self->done_epochs = self->start_epoch;
   self->done_batches = self->start_batches;
   self->done_step = step;
-  /* On the CPU the model's input is main memory, and the loader writes
-   * each batch there instead of into its own room for a copy. */
-  float *input_in_memory =
-    lam_backend_cpu_threads (backend) > 0 ? lam_model_get_input (model) : NULL;
+  /* On the CPU the loader writes each batch into the model's input. */
+  float *input_in_memory = lam_model_get_input_in_memory (model);
   for (int epoch = self->start_epoch; epoch < self->config.epochs && !stopped; epoch++) {
     lam_optimizer_set_lr (self->optimizer,
                           lam_schedule_lr (&self->config.schedule, self->base_lr, epoch));
@@ -638,9 +636,7 @@ train_thread (gpointer data)
     int batch_index = 0;
     const LamBatch *batch;
 
-    while ((batch = input_in_memory != NULL
-                      ? lam_loader_next_into (self->train_loader, input_in_memory)
-                      : lam_loader_next (self->train_loader)) != NULL) {
+    while ((batch = lam_loader_next_into (self->train_loader, input_in_memory)) != NULL) {
       /* A run saved mid-epoch goes on with the batch after the last one it
        * trained, in the same shuffled order. */
       if (epoch == self->start_epoch && batch_index < self->start_batches) {
@@ -659,7 +655,7 @@ train_thread (gpointer data)
       last_step_start = g_get_monotonic_time ();
       paused_us += last_step_start - wait_start;
 
-      if (input_in_memory == NULL)
+      if (batch->images != lam_model_get_input (model))
         backend->upload (backend, lam_model_get_input (model), batch->images,
                          sizeof (float) * image_floats * batch->size);
       if (self->regression)

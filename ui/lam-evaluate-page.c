@@ -167,28 +167,6 @@ on_regression_dataset (LamEvaluatePage *self)
  * runs of lamina bench --latency). */
 #define SPINNER_DELAY_MS 300
 
-static void update_state (LamEvaluatePage *self);
-
-static gboolean
-show_spinners (gpointer data)
-{
-  LamEvaluatePage *self = data;
-  self->spinner_timeout = 0;
-  self->spinner_due = TRUE;
-  update_state (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* Starts the spinners' delay when an evaluation starts, ends it with it. */
-static void
-follow_busy (LamEvaluatePage *self)
-{
-  g_clear_handle_id (&self->spinner_timeout, g_source_remove);
-  self->spinner_due = FALSE;
-  if (lam_evaluation_get_busy (self->evaluation))
-    self->spinner_timeout = g_timeout_add (SPINNER_DELAY_MS, show_spinners, self);
-}
-
 static void
 update_state (LamEvaluatePage *self)
 {
@@ -227,6 +205,26 @@ update_state (LamEvaluatePage *self)
   gtk_label_set_text (self->empty_label, text);
   gtk_widget_set_visible (self->empty_spinner, spinning);
   gtk_stack_set_visible_child_name (self->state_stack, "empty");
+}
+
+static gboolean
+show_spinners (gpointer data)
+{
+  LamEvaluatePage *self = data;
+  self->spinner_timeout = 0;
+  self->spinner_due = TRUE;
+  update_state (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Starts the spinners' delay when an evaluation starts, ends it with it. */
+static void
+follow_busy (LamEvaluatePage *self)
+{
+  g_clear_handle_id (&self->spinner_timeout, g_source_remove);
+  self->spinner_due = FALSE;
+  if (lam_evaluation_get_busy (self->evaluation))
+    self->spinner_timeout = g_timeout_add (SPINNER_DELAY_MS, show_spinners, self);
 }
 
 /* Classes: dropdowns, per-class bars and probability bars follow the
