@@ -1252,6 +1252,66 @@ test_gemm_large (gconstpointer data)
     }
 }
 
+/* Products whose op(A) is mostly exact zeros, as a gradient behind a ReLU
+ * is: whole rows of zeros (a unit off for the whole batch), rows of
+ * scattered zeros and a row of none, at shapes that leave partial vectors
+ * and blocks. Such products sum over the nonzero entries only; C's rows of
+ * zeros must still be scaled by beta, or set to 0 when beta is 0. */
+static const GemmShape sparse_shapes[] = {
+  { 256, 784, 32 }, { 32, 256, 128 }, { 37, 101, 13 },
+  { 5, 200, 70 },   { 40, 9, 300 },   { 17, 97, 8 },
+};
+
+static void
+test_gemm_sparse (gconstpointer data)
+{
+  const GemmCase *gc = data;
+  static const float alphas[] = { 1.0f, 0.75f, 1.0f }, betas[] = { 1.0f, -0.5f, 0.0f };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (37);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (sparse_shapes); s++)
+    for (size_t v = 0; v < G_N_ELEMENTS (alphas); v++) {
+      int m = sparse_shapes[s].m, n = sparse_shapes[s].n, k = sparse_shapes[s].k;
+      int a_rows = gc->trans_a ? k : m, lda = (gc->trans_a ? m : k) + (int) v;
+      int ldb = n + 1, ldc = n + 2 * (int) v;
+      float alpha = alphas[v], beta = betas[v];
+      g_autofree float *a = random_floats (rand, (size_t) a_rows * lda, -1, 1);
+      for (int i = 0; i < m; i++)
+        for (int p = 0; p < k; p++) {
+          float *entry = gc->trans_a ? &a[(size_t) p * lda + i] : &a[(size_t) i * lda + p];
+          gboolean dead_row = i % 3 == 2, full_row = i == 1;
+          if (dead_row || (!full_row && g_rand_double (rand) < 0.8))
+            *entry = 0.0f;
+        }
+      g_autofree float *b = random_floats (rand, (size_t) k * ldb, -1, 1);
+      g_autofree float *c = beta == 0.0f ? nan_floats ((size_t) m * ldc)
+                                         : random_floats (rand, (size_t) m * ldc, -1, 1);
+      g_autofree float *want = g_new (float, (size_t) m *ldc);
+
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < ldc; j++) {
+          size_t o = (size_t) i * ldc + j;
+          if (j >= n) {
+            // Past n, C is left alone (and is a number, to compare).
+            want[o] = c[o] = (float) j;
+            continue;
+          }
+          double sum = 0.0;
+          for (int p = 0; p < k; p++) {
+            double av = gc->trans_a ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p];
+            sum += av * b[(size_t) p * ldb + j];
+          }
+          want[o] = (float) (alpha * sum + (beta == 0.0f ? 0.0 : beta * c[o]));
+        }
+
+      backend->gemm (backend, gc->trans_a, 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      g_autofree char *what =
+        g_strdup_printf ("c of %d×%d×%d, alpha %g beta %g", m, n, k, alpha, beta);
+      if (!check_close (what, c, want, (size_t) m * ldc, 1e-6 * k, 1e-4))
+        return;
+    }
+}
+
 /* ---- convolution ---- */
 
 typedef struct
@@ -2004,6 +2064,8 @@ test_backend_kinds (void)
 
 static const GemmCase gemm_cases[] = { { 0, 0 }, { 1, 0 }, { 0, 1 }, { 1, 1 } };
 static const char *const gemm_names[] = { "plain", "trans-a", "trans-b", "trans-ab" };
+static const GemmCase sparse_gemm_cases[] = { { 0, 0 }, { 1, 0 } };
+static const char *const sparse_gemm_names[] = { "plain", "trans-a" };
 
 static const ActivationCase activation_cases[] = {
   { LAM_ACTIVATION_RELU, 0.0f },
@@ -2211,6 +2273,7 @@ main (int argc, char **argv)
   ADD_CASES ("/gemm", "", gemm_cases, gemm_names, test_gemm);
   g_test_add_func ("/backend/gemm/beta-zero", test_gemm_beta_zero);
   ADD_CASES ("/gemm", "/large", gemm_cases, gemm_names, test_gemm_large);
+  ADD_CASES ("/gemm", "/sparse", sparse_gemm_cases, sparse_gemm_names, test_gemm_sparse);
 
   g_test_add_func ("/backend/bias/add", test_bias_add);
   g_test_add_func ("/backend/bias/backward", test_bias_backward);

@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lam-cpu-avx512.h"
 #include "lam-cpu-scratch.h"
@@ -196,6 +197,193 @@ lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha, 
     gemm_bcast (m, n, k, alpha, a, lda, 1, b, ldb, beta, NULL, c, ldc);
   else
     return 0;
+  return 1;
+}
+
+/* ---- products of a mostly zero A ---- */
+
+/* Behind a ReLU most of a layer's output gradients are exactly 0 (82% of
+ * the MLP's first hidden layer's over an epoch of Fashion-MNIST, 63% in
+ * its first hundred batches), and so are most of that layer's outputs
+ * themselves. A term A(i, p)·B(p, j) with A(i, p) == 0 adds nothing to a
+ * sum of finite numbers, so each row of C sums only over its nonzero
+ * A(i, p), in the order of p, one fused multiply-add each: what the dense
+ * kernels add, bar the zeros (an infinity or NaN in B against a 0 of A,
+ * which the dense sum turns into NaN, is skipped). The weight gradient of
+ * the MLP's first layer, 256×784×32 with 82% of A zero at random, took
+ * 52 µs instead of 84 on Zen 3's two cores; a unit off for the whole batch
+ * (27% of them) leaves its row of C alone, and costs nothing. */
+
+/* From this share of nonzero entries of A on, the dense kernels are as
+ * fast (about 45% on Zen 3, with the zeros scattered at random). */
+#define SPARSE_MAX_NONZERO 0.4
+/* op(A)'s entries at most: Aᵀ is transposed into 16 MiB of scratch. */
+#define SPARSE_MAX_ENTRIES (1 << 22)
+/* Rows of C whose entries are listed at a time: lists that stay in the
+ * core's first-level cache while the columns of C go by in blocks. */
+#define SPARSE_GROUP_ROWS 16
+
+/* C(i, cols) = alpha · Σ_t value[t] · B(index[t], cols) + beta · C(i, cols)
+ * over one row's count entries, NV vectors of 8 columns from b's, the
+ * last `cols` of which are valid. */
+#define SPARSE_ROW(NV)                                                                             \
+  AVX2 static void sparse_row_##NV (int count, const int32_t *index, const float *value,           \
+                                    const float *b, ptrdiff_t ldb, int cols, float alpha,          \
+                                    float beta, float *c)                                          \
+  {                                                                                                \
+    __m256 acc[NV];                                                                                \
+    _Pragma ("GCC unroll 12") for (int v = 0; v < NV; v++) acc[v] = _mm256_setzero_ps ();          \
+    __m256 va = _mm256_set1_ps (alpha), vb = _mm256_set1_ps (beta);                                \
+    if (cols == 8 * NV) {                                                                          \
+      for (int t = 0; t < count; t++) {                                                            \
+        const float *bp = b + index[t] * ldb;                                                      \
+        __m256 av = _mm256_broadcast_ss (value + t);                                               \
+        _Pragma ("GCC unroll 12") for (int v = 0; v < NV; v++) acc[v] =                            \
+          _mm256_fmadd_ps (av, _mm256_loadu_ps (bp + 8 * v), acc[v]);                              \
+      }                                                                                            \
+      _Pragma ("GCC unroll 12") for (int v = 0; v < NV; v++)                                       \
+      {                                                                                            \
+        __m256 r = _mm256_mul_ps (va, acc[v]);                                                     \
+        if (beta != 0.0f)                                                                          \
+          r = _mm256_fmadd_ps (vb, _mm256_loadu_ps (c + 8 * v), r);                                \
+        _mm256_storeu_ps (c + 8 * v, r);                                                           \
+      }                                                                                            \
+      return;                                                                                      \
+    }                                                                                              \
+    /* The last block of a row: masked loads and stores touch no column                            \
+     * past cols. */                                                                               \
+    for (int t = 0; t < count; t++) {                                                              \
+      const float *bp = b + index[t] * ldb;                                                        \
+      __m256 av = _mm256_broadcast_ss (value + t);                                                 \
+      _Pragma ("GCC unroll 12") for (int v = 0; v < NV; v++) acc[v] =                              \
+        _mm256_fmadd_ps (av, _mm256_maskload_ps (bp + 8 * v, lanes (cols - 8 * v)), acc[v]);       \
+    }                                                                                              \
+    _Pragma ("GCC unroll 12") for (int v = 0; v < NV; v++)                                         \
+    {                                                                                              \
+      __m256i mask = lanes (cols - 8 * v);                                                         \
+      __m256 r = _mm256_mul_ps (va, acc[v]);                                                       \
+      if (beta != 0.0f)                                                                            \
+        r = _mm256_fmadd_ps (vb, _mm256_maskload_ps (c + 8 * v, mask), r);                         \
+      _mm256_maskstore_ps (c + 8 * v, mask, r);                                                    \
+    }                                                                                              \
+  }
+
+SPARSE_ROW (12)
+SPARSE_ROW (8)
+SPARSE_ROW (4)
+SPARSE_ROW (2)
+SPARSE_ROW (1)
+
+typedef void (*SparseRow) (int, const int32_t *, const float *, const float *, ptrdiff_t, int,
+                           float, float, float *);
+
+/* For each mask of 8 lanes, the indices of its set lanes first, a byte
+ * each: the shuffle that packs a vector's chosen lanes to its start with
+ * no branch per lane (which, on gradients' scattered zeros, mispredicted
+ * about once a lane). */
+static uint64_t pack_lanes[256];
+
+static void
+pack_lanes_init (void)
+{
+  for (unsigned mask = 0; mask < 256; mask++) {
+    uint64_t order = 0;
+    int n = 0;
+    for (int lane = 0; lane < 8; lane++)
+      if (mask & (1u << lane))
+        order |= (uint64_t) lane << (8 * n++);
+    pack_lanes[mask] = order;
+  }
+}
+
+/* The set lanes of the nonzero floats among x[j..j+8) below n. */
+AVX2 INLINE unsigned
+nonzero_lanes (const float *x, int j, int n)
+{
+  __m256 v = _mm256_maskload_ps (x + j, lanes (n - j));
+  return (unsigned) _mm256_movemask_ps (_mm256_cmp_ps (v, _mm256_setzero_ps (), _CMP_NEQ_UQ));
+}
+
+/* C (m, n) = alpha · op(A) · B + beta · C, op(A) being A or Aᵀ, by sums
+ * over each row's nonzero entries of op(A); returns 0 having done nothing
+ * when more than SPARSE_MAX_NONZERO of them are nonzero. */
+AVX2 int
+lam_cpu_avx2_sgemm_sparse (int trans_a, int m, int n, int k, float alpha, const float *a, int lda,
+                           const float *b, int ldb, float beta, float *c, int ldc)
+{
+  if (m <= 0 || n <= 0 || k <= 0 || (size_t) m * k > SPARSE_MAX_ENTRIES)
+    return 0;
+  /* A's rows in memory: k of m floats for Aᵀ, m of k for A. */
+  int mem_rows = trans_a ? k : m, mem_cols = trans_a ? m : k;
+  size_t nonzero = 0, limit = (size_t) (SPARSE_MAX_NONZERO * m * k);
+  for (int r = 0; r < mem_rows && nonzero <= limit; r++) {
+    const float *ar = a + (ptrdiff_t) r * lda;
+    for (int j = 0; j < mem_cols; j += 8)
+      nonzero += (size_t) __builtin_popcount (nonzero_lanes (ar, j, mem_cols));
+  }
+  if (nonzero > limit)
+    return 0;
+
+  static gsize packed_once = 0;
+  if (g_once_init_enter (&packed_once)) {
+    pack_lanes_init ();
+    g_once_init_leave (&packed_once, 1);
+  }
+
+  /* op(A)'s rows contiguous (Aᵀ transposed once), then each group's lists:
+   * k + 8 entries of room each, as a pack stores whole vectors. */
+  size_t list_room = (size_t) k + 8;
+  size_t transposed = trans_a ? (size_t) m * k : 0;
+  float *room = lam_cpu_thread_scratch (transposed + 2 * SPARSE_GROUP_ROWS * list_room);
+  const float *rows = a;
+  ptrdiff_t ld_rows = lda;
+  if (trans_a) {
+    lam_cpu_avx2_transpose (a, lda, room, k, k, m);
+    rows = room;
+    ld_rows = k;
+  }
+  int32_t *index = (int32_t *) (room + transposed);
+  float *value = room + transposed + SPARSE_GROUP_ROWS * list_room;
+  int count[SPARSE_GROUP_ROWS];
+
+  static const SparseRow row_of[5] = { sparse_row_12, sparse_row_8, sparse_row_4, sparse_row_2,
+                                       sparse_row_1 };
+  const __m256i iota = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
+  for (int i0 = 0; i0 < m; i0 += SPARSE_GROUP_ROWS) {
+    int group = m - i0 < SPARSE_GROUP_ROWS ? m - i0 : SPARSE_GROUP_ROWS;
+    for (int g = 0; g < group; g++) {
+      const float *ar = rows + (ptrdiff_t) (i0 + g) * ld_rows;
+      int32_t *gi = index + g * list_room;
+      float *gv = value + g * list_room;
+      int n_entries = 0;
+      for (int p0 = 0; p0 < k; p0 += 8) {
+        __m256 v = _mm256_maskload_ps (ar + p0, lanes (k - p0));
+        unsigned bits =
+          (unsigned) _mm256_movemask_ps (_mm256_cmp_ps (v, _mm256_setzero_ps (), _CMP_NEQ_UQ));
+        __m256i order = _mm256_cvtepu8_epi32 (_mm_cvtsi64_si128 ((long long) pack_lanes[bits]));
+        _mm256_storeu_ps (gv + n_entries, _mm256_permutevar8x32_ps (v, order));
+        _mm256_storeu_si256 (
+          (__m256i *) (gi + n_entries),
+          _mm256_permutevar8x32_epi32 (_mm256_add_epi32 (iota, _mm256_set1_epi32 (p0)), order));
+        n_entries += __builtin_popcount (bits);
+      }
+      count[g] = n_entries;
+    }
+
+    /* Column blocks outer: the block of B (k, 64) stays in the core's
+     * first-level cache while the group's rows read it. */
+    for (int j = 0; j < n; j += 96) {
+      int cols = n - j < 96 ? n - j : 96;
+      int which = cols > 64 ? 0 : cols > 32 ? 1 : cols > 16 ? 2 : cols > 8 ? 3 : 4;
+      for (int g = 0; g < group; g++) {
+        // A row of zeros leaves C as it is when beta is 1.
+        if (count[g] == 0 && beta == 1.0f)
+          continue;
+        row_of[which](count[g], index + g * list_room, value + g * list_room, b + j, ldb, cols,
+                      alpha, beta, c + (ptrdiff_t) (i0 + g) * ldc + j);
+      }
+    }
+  }
   return 1;
 }
 
