@@ -370,8 +370,8 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int m, int n, int k, float alpha, const 
       count[g] = n_entries;
     }
 
-    /* Column blocks outer: the block of B (k, 64) stays in the core's
-     * first-level cache while the group's rows read it. */
+    /* Column blocks outer: the block of B (k, 96) stays in the core's
+     * first-level cache while the group's rows read it (for k up to 80). */
     for (int j = 0; j < n; j += 96) {
       int cols = n - j < 96 ? n - j : 96;
       int which = cols > 64 ? 0 : cols > 32 ? 1 : cols > 16 ? 2 : cols > 8 ? 3 : 4;
