@@ -1255,11 +1255,13 @@ test_gemm_large (gconstpointer data)
 /* Products whose op(A) is mostly exact zeros, as a gradient behind a ReLU
  * is: whole rows of zeros (a unit off for the whole batch), rows of
  * scattered zeros and a row of none, at shapes that leave partial vectors
- * and blocks. Such products sum over the nonzero entries only; C's rows of
- * zeros must still be scaled by beta, or set to 0 when beta is 0. */
+ * and blocks, B given as itself or transposed (from 128 rows a part, as a
+ * prediction's batch is). Such products sum over the nonzero entries
+ * only; C's rows of zeros must still be scaled by beta, or set to 0 when
+ * beta is 0. */
 static const GemmShape sparse_shapes[] = {
-  { 256, 784, 32 }, { 32, 256, 128 }, { 37, 101, 13 },
-  { 5, 200, 70 },   { 40, 9, 300 },   { 17, 97, 8 },
+  { 256, 784, 32 }, { 32, 256, 128 }, { 37, 101, 13 },   { 5, 200, 70 },
+  { 40, 9, 300 },   { 17, 97, 8 },    { 300, 130, 256 }, { 515, 64, 129 },
 };
 
 static void
@@ -1273,7 +1275,7 @@ test_gemm_sparse (gconstpointer data)
     for (size_t v = 0; v < G_N_ELEMENTS (alphas); v++) {
       int m = sparse_shapes[s].m, n = sparse_shapes[s].n, k = sparse_shapes[s].k;
       int a_rows = gc->trans_a ? k : m, lda = (gc->trans_a ? m : k) + (int) v;
-      int ldb = n + 1, ldc = n + 2 * (int) v;
+      int b_rows = gc->trans_b ? n : k, ldb = (gc->trans_b ? k : n) + 1, ldc = n + 2 * (int) v;
       float alpha = alphas[v], beta = betas[v];
       g_autofree float *a = random_floats (rand, (size_t) a_rows * lda, -1, 1);
       for (int i = 0; i < m; i++)
@@ -1283,7 +1285,7 @@ test_gemm_sparse (gconstpointer data)
           if (dead_row || (!full_row && g_rand_double (rand) < 0.8))
             *entry = 0.0f;
         }
-      g_autofree float *b = random_floats (rand, (size_t) k * ldb, -1, 1);
+      g_autofree float *b = random_floats (rand, (size_t) b_rows * ldb, -1, 1);
       g_autofree float *c = beta == 0.0f ? nan_floats ((size_t) m * ldc)
                                          : random_floats (rand, (size_t) m * ldc, -1, 1);
       g_autofree float *want = g_new (float, (size_t) m *ldc);
@@ -1299,12 +1301,14 @@ test_gemm_sparse (gconstpointer data)
           double sum = 0.0;
           for (int p = 0; p < k; p++) {
             double av = gc->trans_a ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p];
-            sum += av * b[(size_t) p * ldb + j];
+            double bv = gc->trans_b ? b[(size_t) j * ldb + p] : b[(size_t) p * ldb + j];
+            sum += av * bv;
           }
           want[o] = (float) (alpha * sum + (beta == 0.0f ? 0.0 : beta * c[o]));
         }
 
-      backend->gemm (backend, gc->trans_a, 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      backend->gemm (backend, gc->trans_a, gc->trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                     ldc);
       g_autofree char *what =
         g_strdup_printf ("c of %d×%d×%d, alpha %g beta %g", m, n, k, alpha, beta);
       if (!check_close (what, c, want, (size_t) m * ldc, 1e-6 * k, 1e-4))
@@ -2064,8 +2068,6 @@ test_backend_kinds (void)
 
 static const GemmCase gemm_cases[] = { { 0, 0 }, { 1, 0 }, { 0, 1 }, { 1, 1 } };
 static const char *const gemm_names[] = { "plain", "trans-a", "trans-b", "trans-ab" };
-static const GemmCase sparse_gemm_cases[] = { { 0, 0 }, { 1, 0 } };
-static const char *const sparse_gemm_names[] = { "plain", "trans-a" };
 
 static const ActivationCase activation_cases[] = {
   { LAM_ACTIVATION_RELU, 0.0f },
@@ -2273,7 +2275,7 @@ main (int argc, char **argv)
   ADD_CASES ("/gemm", "", gemm_cases, gemm_names, test_gemm);
   g_test_add_func ("/backend/gemm/beta-zero", test_gemm_beta_zero);
   ADD_CASES ("/gemm", "/large", gemm_cases, gemm_names, test_gemm_large);
-  ADD_CASES ("/gemm", "/sparse", sparse_gemm_cases, sparse_gemm_names, test_gemm_sparse);
+  ADD_CASES ("/gemm", "/sparse", gemm_cases, gemm_names, test_gemm_sparse);
 
   g_test_add_func ("/backend/bias/add", test_bias_add);
   g_test_add_func ("/backend/bias/backward", test_bias_backward);

@@ -219,6 +219,12 @@ lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha, 
 #define SPARSE_MAX_NONZERO 0.4
 /* op(A)'s entries at most: Aᵀ is transposed into 16 MiB of scratch. */
 #define SPARSE_MAX_ENTRIES (1 << 22)
+/* With Bᵀ given (a linear layer's weights), B is transposed first: worth
+ * it from this many rows of A in a thread's part, a prediction's batch of
+ * hidden outputs. At 500 rows of 256 inputs, 80% of them 0, against 128
+ * outputs: 139 µs instead of 237 on Zen 3's two cores; at a training
+ * batch of 32 or 128, the transpose costs what the zeros save. */
+#define SPARSE_MIN_ROWS_TRANS_B 128
 /* Rows of C whose entries are listed at a time: lists that stay in the
  * core's first-level cache while the columns of C go by in blocks. */
 #define SPARSE_GROUP_ROWS 16
@@ -308,10 +314,12 @@ nonzero_lanes (const float *x, int j, int n)
  * over each row's nonzero entries of op(A); returns 0 having done nothing
  * when more than SPARSE_MAX_NONZERO of them are nonzero. */
 AVX2 int
-lam_cpu_avx2_sgemm_sparse (int trans_a, int m, int n, int k, float alpha, const float *a, int lda,
-                           const float *b, int ldb, float beta, float *c, int ldc)
+lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float alpha,
+                           const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                           int ldc)
 {
-  if (m <= 0 || n <= 0 || k <= 0 || (size_t) m * k > SPARSE_MAX_ENTRIES)
+  if (m <= 0 || n <= 0 || k <= 0 || (size_t) m * k > SPARSE_MAX_ENTRIES ||
+      (trans_b && (m < SPARSE_MIN_ROWS_TRANS_B || (size_t) n * k > SPARSE_MAX_ENTRIES)))
     return 0;
   /* A's rows in memory: k of m floats for Aᵀ, m of k for A. */
   int mem_rows = trans_a ? k : m, mem_cols = trans_a ? m : k;
@@ -330,10 +338,11 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int m, int n, int k, float alpha, const 
     g_once_init_leave (&packed_once, 1);
   }
 
-  /* op(A)'s rows contiguous (Aᵀ transposed once), then each group's lists:
-   * k + 8 entries of room each, as a pack stores whole vectors. */
+  /* op(A)'s rows contiguous and B's (each transposed once where it is
+   * not), then each group's lists: k + 8 entries of room each, as a pack
+   * stores whole vectors. */
   size_t list_room = (size_t) k + 8;
-  size_t transposed = trans_a ? (size_t) m * k : 0;
+  size_t transposed = (trans_a ? (size_t) m * k : 0) + (trans_b ? (size_t) k * n : 0);
   float *room = lam_cpu_thread_scratch (transposed + 2 * SPARSE_GROUP_ROWS * list_room);
   const float *rows = a;
   ptrdiff_t ld_rows = lda;
@@ -341,6 +350,12 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int m, int n, int k, float alpha, const 
     lam_cpu_avx2_transpose (a, lda, room, k, k, m);
     rows = room;
     ld_rows = k;
+  }
+  if (trans_b) {
+    float *bt = room + (trans_a ? (size_t) m * k : 0);
+    lam_cpu_avx2_transpose (b, ldb, bt, n, n, k);
+    b = bt;
+    ldb = n;
   }
   int32_t *index = (int32_t *) (room + transposed);
   float *value = room + transposed + SPARSE_GROUP_ROWS * list_room;

@@ -27,13 +27,15 @@
 int lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                         int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
-/* Row-major C (m, n) = alpha * op(A) · B + beta * C (op(A) = Aᵀ when
- * trans_a) by sums over A's nonzero entries only, in order, when few
- * enough are nonzero (a gradient behind a ReLU); else returns 0 without
- * touching anything. The same terms as a dense sum bar the zeros, for
- * any ISA with AVX2: the AVX-512 backend calls it too. */
-int lam_cpu_avx2_sgemm_sparse (int trans_a, int m, int n, int k, float alpha, const float *a,
-                               int lda, const float *b, int ldb, float beta, float *c, int ldc);
+/* Row-major C (m, n) = alpha * op(A) · op(B) + beta * C by sums over
+ * op(A)'s nonzero entries only, in order, when few enough are nonzero (a
+ * gradient behind a ReLU; with trans_b, a large batch of a ReLU's
+ * outputs); else returns 0 without touching anything. The same terms as
+ * a dense sum bar the zeros, for any ISA with AVX2: the AVX-512 backend
+ * calls it too. */
+int lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float alpha,
+                               const float *a, int lda, const float *b, int ldb, float beta,
+                               float *c, int ldc);
 
 /* C (m, n) = A (m, k) · B (k, n) + row_bias (m) broadcast along each row,
  * all row-major: a convolution's product with its bias for free. */

@@ -12,9 +12,9 @@ lam_cpu_sgemm (CpuIsa isa, int trans_a, int trans_b, int m, int n, int k, float 
                const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
 #ifdef LAM_CPU_HAVE_AVX2
-  // A gradient behind a ReLU: mostly zeros, which the sparse sums skip.
-  if ((isa == CPU_ISA_AVX2 || isa == CPU_ISA_AVX512) && !trans_b &&
-      lam_cpu_avx2_sgemm_sparse (trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+  // A ReLU's outputs or a gradient behind one: mostly zeros, which the sparse sums skip.
+  if ((isa == CPU_ISA_AVX2 || isa == CPU_ISA_AVX512) &&
+      lam_cpu_avx2_sgemm_sparse (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
     return;
 #endif
 #ifdef LAM_CPU_HAVE_AVX512
