@@ -1204,6 +1204,35 @@ static const GemmShape large_shapes[] = {
   { 32, 512, 784 }, { 520, 400, 192 },
 };
 
+/* Runs the backend's product on c and holds it to a double reference:
+ * past column n, C is left alone, and beta == 0 never reads C. */
+static gboolean
+check_gemm (const GemmCase *gc, int m, int n, int k, float alpha, const float *a, int lda,
+            const float *b, int ldb, float beta, float *c, int ldc)
+{
+  g_autofree float *want = g_new (float, (size_t) m *ldc);
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < ldc; j++) {
+      size_t o = (size_t) i * ldc + j;
+      if (j >= n) {
+        want[o] = c[o];
+        continue;
+      }
+      double sum = 0.0;
+      for (int p = 0; p < k; p++) {
+        double av = gc->trans_a ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p];
+        double bv = gc->trans_b ? b[(size_t) j * ldb + p] : b[(size_t) p * ldb + j];
+        sum += av * bv;
+      }
+      want[o] = (float) (alpha * sum + (beta == 0.0f ? 0.0 : beta * c[o]));
+    }
+
+  backend->gemm (backend, gc->trans_a, gc->trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  g_autofree char *what = g_strdup_printf ("c of %d×%d×%d, alpha %g beta %g", m, n, k, alpha, beta);
+  // Sums of k products of numbers below 1: rounding grows with k.
+  return check_close (what, c, want, (size_t) m * ldc, 1e-6 * k, 1e-4);
+}
+
 static void
 test_gemm_large (gconstpointer data)
 {
@@ -1223,31 +1252,7 @@ test_gemm_large (gconstpointer data)
       // beta == 0 must not read C, NaN or not.
       g_autofree float *c = beta == 0.0f ? nan_floats ((size_t) m * ldc)
                                          : random_floats (rand, (size_t) m * ldc, -1, 1);
-      g_autofree float *want = g_new (float, (size_t) m * ldc);
-
-      for (int i = 0; i < m; i++)
-        for (int j = 0; j < ldc; j++) {
-          size_t o = (size_t) i * ldc + j;
-          if (j >= n) {
-            // Past n, C is left alone.
-            want[o] = c[o];
-            continue;
-          }
-          double sum = 0.0;
-          for (int p = 0; p < k; p++) {
-            double av = gc->trans_a ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p];
-            double bv = gc->trans_b ? b[(size_t) j * ldb + p] : b[(size_t) p * ldb + j];
-            sum += av * bv;
-          }
-          want[o] = (float) (alpha * sum + (beta == 0.0f ? 0.0 : beta * c[o]));
-        }
-
-      backend->gemm (backend, gc->trans_a, gc->trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                     ldc);
-      g_autofree char *what = g_strdup_printf ("c of %d×%d×%d, alpha %g beta %g", m, n, k, alpha,
-                                               beta);
-      // Sums of k products of numbers below 1: rounding grows with k.
-      if (!check_close (what, c, want, (size_t) m * ldc, 1e-6 * k, 1e-4))
+      if (!check_gemm (gc, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
     }
 }
@@ -1288,30 +1293,11 @@ test_gemm_sparse (gconstpointer data)
       g_autofree float *b = random_floats (rand, (size_t) b_rows * ldb, -1, 1);
       g_autofree float *c = beta == 0.0f ? nan_floats ((size_t) m * ldc)
                                          : random_floats (rand, (size_t) m * ldc, -1, 1);
-      g_autofree float *want = g_new (float, (size_t) m *ldc);
-
+      // Past n, C is a number to compare, NaN or not within.
       for (int i = 0; i < m; i++)
-        for (int j = 0; j < ldc; j++) {
-          size_t o = (size_t) i * ldc + j;
-          if (j >= n) {
-            // Past n, C is left alone (and is a number, to compare).
-            want[o] = c[o] = (float) j;
-            continue;
-          }
-          double sum = 0.0;
-          for (int p = 0; p < k; p++) {
-            double av = gc->trans_a ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p];
-            double bv = gc->trans_b ? b[(size_t) j * ldb + p] : b[(size_t) p * ldb + j];
-            sum += av * bv;
-          }
-          want[o] = (float) (alpha * sum + (beta == 0.0f ? 0.0 : beta * c[o]));
-        }
-
-      backend->gemm (backend, gc->trans_a, gc->trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                     ldc);
-      g_autofree char *what =
-        g_strdup_printf ("c of %d×%d×%d, alpha %g beta %g", m, n, k, alpha, beta);
-      if (!check_close (what, c, want, (size_t) m * ldc, 1e-6 * k, 1e-4))
+        for (int j = n; j < ldc; j++)
+          c[(size_t) i * ldc + j] = (float) j;
+      if (!check_gemm (gc, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
     }
 }
