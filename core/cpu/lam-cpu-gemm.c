@@ -1,5 +1,7 @@
 /* lam-cpu-gemm.c: row-major products, the AVX-512 or AVX2 kernels where
- * they apply and OpenBLAS elsewhere, large ones split over the threads.
+ * they apply and OpenBLAS elsewhere, large ones split over the threads; a
+ * product whose A is mostly zeros (behind a ReLU) sums over its nonzero
+ * entries only (lam_cpu_avx2_sgemm_sparse).
  */
 #include <cblas.h>
 
