@@ -262,19 +262,20 @@ lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha, 
     }                                                                                              \
     /* The last block of a row: masked loads and stores touch no column                            \
      * past cols. */                                                                               \
+    __m256i mask[NV];                                                                              \
+    _Pragma ("GCC unroll 12") for (int v = 0; v < NV; v++) mask[v] = lanes (cols - 8 * v);         \
     for (int t = 0; t < count; t++) {                                                              \
       const float *bp = b + index[t] * ldb;                                                        \
       __m256 av = _mm256_broadcast_ss (value + t);                                                 \
       _Pragma ("GCC unroll 12") for (int v = 0; v < NV; v++) acc[v] =                              \
-        _mm256_fmadd_ps (av, _mm256_maskload_ps (bp + 8 * v, lanes (cols - 8 * v)), acc[v]);       \
+        _mm256_fmadd_ps (av, _mm256_maskload_ps (bp + 8 * v, mask[v]), acc[v]);                    \
     }                                                                                              \
     _Pragma ("GCC unroll 12") for (int v = 0; v < NV; v++)                                         \
     {                                                                                              \
-      __m256i mask = lanes (cols - 8 * v);                                                         \
       __m256 r = _mm256_mul_ps (va, acc[v]);                                                       \
       if (beta != 0.0f)                                                                            \
-        r = _mm256_fmadd_ps (vb, _mm256_maskload_ps (c + 8 * v, mask), r);                         \
-      _mm256_maskstore_ps (c + 8 * v, mask, r);                                                    \
+        r = _mm256_fmadd_ps (vb, _mm256_maskload_ps (c + 8 * v, mask[v]), r);                      \
+      _mm256_maskstore_ps (c + 8 * v, mask[v], r);                                                 \
     }                                                                                              \
   }
 
