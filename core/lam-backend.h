@@ -7,7 +7,8 @@
  * contiguous; labels and argmax indices are int32.
  *
  * Gradient rule (as in llm.c): parameter gradients are accumulated (+=),
- * activation gradients are written (=).
+ * activation gradients are written (=); linear_activation_backward alone
+ * writes its parameter gradients.
  *
  * This header is the only part of core/ the CUDA module sees: keep it plain
  * C with no GLib types in the ops table, so nvcc can include it.
@@ -39,8 +40,9 @@ extern "C" {
  * lowers its convolutions in its own way, inside conv2d_*). 6: batch
  * normalisation. 7: losses against real-valued targets (mse_targets,
  * l1_targets), for regression. 8: the L1 weight penalty's gradient
- * (l1_penalty). */
-#define LAM_BACKEND_ABI_VERSION 8
+ * (l1_penalty). 9: a linear layer and the activation after it as one op
+ * each way (linear_activation_forward, linear_activation_backward). */
+#define LAM_BACKEND_ABI_VERSION 9
 
 typedef enum
 {
@@ -240,6 +242,27 @@ struct _LamBackend
    * differentiates PyTorch's p.abs()). grads and params (n). */
   void (*l1_penalty) (LamBackend *self, const float *params, float *grads, size_t n,
                       float strength);
+
+  /* A linear layer and the activation after it (ABI 9), every buffer
+   * written as the two layers one by one would, so that a backend can run
+   * each thread's share of the product, the bias and the activation
+   * together while that share is in its cache:
+   *   y (batch, out) = x (batch, in) · weight (out, in)ᵀ + bias (out),
+   *   act_y = f(y) (act_y may alias y); bias may be NULL.
+   * The backward from dact_y, act_y's gradient:
+   *   dy = f'(y) * dact_y (as activation_backward with x = y, y = act_y;
+   *   dy may alias dact_y), dweight = dyᵀ · x, dbias = Σ dy over the batch
+   *   (dbias NULL without a bias), dx = dy · weight (dx may be NULL).
+   * Unlike the other ops it writes the parameter gradients rather than
+   * adding to them: the caller need not zero them first, a pass over the
+   * largest gradients of an MLP. */
+  void (*linear_activation_forward) (LamBackend *self, const float *x, const float *weight,
+                                     const float *bias, float *y, float *act_y, int batch, int in,
+                                     int out, LamActivation kind, float alpha);
+  void (*linear_activation_backward) (LamBackend *self, const float *x, const float *weight,
+                                      const float *y, const float *act_y, const float *dact_y,
+                                      float *dy, float *dweight, float *dbias, float *dx, int batch,
+                                      int in, int out, LamActivation kind, float alpha);
 };
 
 /* A uniform number in [0, 1) from (seed, index): splitmix64 finaliser over

@@ -11,9 +11,11 @@
 /* What one step of a forward or backward pass runs. */
 typedef enum
 {
-  STEP_LAYER,            /* one layer through lam_layer_forward/backward */
-  STEP_ACTIVATION_POOL,  /* a ReLU and the max pool after it: pooled_activation_forward */
-  STEP_CONV_POOL,        /* a convolution, maybe its activation, and a 2×2 pool: conv_pool_forward */
+  STEP_LAYER,           /* one layer through lam_layer_forward/backward */
+  STEP_ACTIVATION_POOL, /* a ReLU and the max pool after it: pooled_activation_forward */
+  STEP_CONV_POOL, /* a convolution, maybe its activation, and a 2×2 pool: conv_pool_forward */
+  STEP_LINEAR_ACTIVATION, /* a linear layer and the activation after it: linear_activation_forward
+                           */
 } ModelStepKind;
 
 typedef struct
@@ -139,6 +141,29 @@ init_params (LamModel *model, guint64 seed, GError **error)
   return TRUE;
 }
 
+static gboolean
+is_activation (LamLayerKind kind)
+{
+  return kind == LAM_LAYER_RELU || kind == LAM_LAYER_LEAKY_RELU || kind == LAM_LAYER_SIGMOID ||
+         kind == LAM_LAYER_TANH;
+}
+
+/* The backend's name for an activation layer's function. */
+static LamActivation
+activation_of (const LamLayer *layer)
+{
+  switch (layer->spec.kind) {
+  case LAM_LAYER_LEAKY_RELU:
+    return LAM_ACTIVATION_LEAKY_RELU;
+  case LAM_LAYER_SIGMOID:
+    return LAM_ACTIVATION_SIGMOID;
+  case LAM_LAYER_TANH:
+    return LAM_ACTIVATION_TANH;
+  default:
+    return LAM_ACTIVATION_RELU;
+  }
+}
+
 /* The fusion pass: which layers run together as one step. A flatten is no
  * step at all (its output is its input's floats). Without fuse, every
  * other layer is a step of its own. */
@@ -146,11 +171,12 @@ init_params (LamModel *model, guint64 seed, GError **error)
  * non-negative slope) that a max pool follows, see
  * pooled_activation_forward; conv_pool[i]: for a convolution whose output
  * reaches a 2×2 max pool of stride 2 (through such an activation or
- * directly), that pool's index, else 0, see conv_pool_forward. NULL for no
- * fusion. */
+ * directly), that pool's index, else 0, see conv_pool_forward;
+ * linear_activation[i]: layer i is a linear layer and an activation follows
+ * it, see linear_activation_forward. NULL for no fusion. */
 static ModelStep *
 plan_steps (LamModel *model, const gboolean *pooled_activation, const int *conv_pool,
-            int *n_steps)
+            const gboolean *linear_activation, int *n_steps)
 {
   int n_layers = model->plan->n_layers;
   ModelStep *steps = g_new0 (ModelStep, MAX (n_layers, 1));
@@ -162,6 +188,8 @@ plan_steps (LamModel *model, const gboolean *pooled_activation, const int *conv_
       steps[n++] = (ModelStep){ STEP_CONV_POOL, i, conv_pool[i] };
     else if (pooled_activation != NULL && pooled_activation[i])
       steps[n++] = (ModelStep){ STEP_ACTIVATION_POOL, i, i + 1 };
+    else if (linear_activation != NULL && linear_activation[i])
+      steps[n++] = (ModelStep){ STEP_LINEAR_ACTIVATION, i, i + 1 };
     else
       steps[n++] = (ModelStep){ STEP_LAYER, i, i };
     i = steps[n - 1].last;
@@ -307,8 +335,15 @@ model_new (const LamModelSpec *spec, LamBackend *backend, int max_batch, guint64
       conv_pool[i] = pool;
   }
 
-  model->fused_steps = plan_steps (model, pooled_activation, conv_pool, &model->n_fused_steps);
-  model->unfused_steps = plan_steps (model, NULL, NULL, &model->n_unfused_steps);
+  g_autofree gboolean *linear_activation = g_new0 (gboolean, MAX (n_layers, 1));
+  for (int i = 0; i + 2 <= n_layers; i++)
+    linear_activation[i] = plan->layers[i].spec.kind == LAM_LAYER_LINEAR &&
+                           is_activation (plan->layers[i + 1].spec.kind) &&
+                           !pooled_activation[i + 1];
+
+  model->fused_steps =
+    plan_steps (model, pooled_activation, conv_pool, linear_activation, &model->n_fused_steps);
+  model->unfused_steps = plan_steps (model, NULL, NULL, NULL, &model->n_unfused_steps);
 
   if (given)
     lam_model_set_params_host (model, params);
@@ -547,6 +582,45 @@ conv_pool_backward (LamModel *model, LamLayerContext *ctx, int i, int p, float *
     conv->scratch_floats_per_sample * (gsize) ctx->batch);
 }
 
+/* A linear layer and its activation as one backend op, which lets the
+ * backend run each thread's share of the product, the bias and the
+ * activation together. Every buffer is written as the layers one by one
+ * would. */
+static void
+linear_activation_forward (LamModel *model, LamLayerContext *ctx, int i)
+{
+  const LamLayer *linear = &model->plan->layers[i];
+  const LamLayer *activation = &model->plan->layers[i + 1];
+  LamBackend *be = model->backend;
+  int in = (int) lam_shape_numel (&linear->in_shape);
+  int out = (int) lam_shape_numel (&linear->out_shape);
+
+  // act[i] (batch, in) -> act[i+1] (batch, out) -> act[i+2] = f(act[i+1])
+  be->linear_activation_forward (be, model->act[i], ctx->params + linear->weight_offset,
+                                 linear->n_bias > 0 ? ctx->params + linear->bias_offset : NULL,
+                                 model->act[i + 1], model->act[i + 2], ctx->batch, in, out,
+                                 activation_of (activation), activation->spec.slope);
+}
+
+/* Its backward from dy, the activation's output gradient: the linear
+ * layer's output gradient into act_grad[i+1], dW +=, db +=, dx. */
+static void
+linear_activation_backward (LamModel *model, LamLayerContext *ctx, int i, const float *dy,
+                            float *dx)
+{
+  const LamLayer *linear = &model->plan->layers[i];
+  const LamLayer *activation = &model->plan->layers[i + 1];
+  LamBackend *be = model->backend;
+  int in = (int) lam_shape_numel (&linear->in_shape);
+  int out = (int) lam_shape_numel (&linear->out_shape);
+
+  be->linear_activation_backward (
+    be, model->act[i], ctx->params + linear->weight_offset, model->act[i + 1], model->act[i + 2],
+    dy, model->act_grad[i + 1], ctx->grads + linear->weight_offset,
+    linear->n_bias > 0 ? ctx->grads + linear->bias_offset : NULL, dx, ctx->batch, in, out,
+    activation_of (activation), activation->spec.slope);
+}
+
 void
 lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
 {
@@ -569,6 +643,9 @@ lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
     case STEP_ACTIVATION_POOL:
       pooled_activation_forward (model, &ctx, i);
       break;
+    case STEP_LINEAR_ACTIVATION:
+      linear_activation_forward (model, &ctx, i);
+      break;
     case STEP_LAYER:
       ctx.saved = model->layer_saved[i];
       // act[i] (batch, in_shape) -> act[i+1] (batch, out_shape)
@@ -578,14 +655,31 @@ lam_model_forward (LamModel *model, int batch, gboolean training, guint64 seed)
   }
 }
 
+/* Zeroes the parameter gradients the steps add to: all but those of a
+ * linear layer fused with its activation, whose op writes them. The
+ * parameters lie layer after layer. */
+static void
+zero_added_grads (LamModel *model, const ModelStep *steps, int n_steps)
+{
+  LamBackend *be = model->backend;
+  gsize from = 0; /* the gradients from here to the next written ones are added to */
+  for (int s = 0; s < n_steps; s++) {
+    if (steps[s].kind != STEP_LINEAR_ACTIVATION)
+      continue;
+    const LamLayer *linear = &model->plan->layers[steps[s].first];
+    if (linear->weight_offset > from)
+      be->fill (be, model->grads + from, linear->weight_offset - from, 0.0f);
+    from = linear->weight_offset + linear->n_weights + linear->n_bias;
+  }
+  if (model->plan->n_params > from)
+    be->fill (be, model->grads + from, model->plan->n_params - from, 0.0f);
+}
+
 /* Backward from the output gradient; the gradient w.r.t. the input is
  * computed too when to_input. */
 static void
 backward (LamModel *model, int batch, gboolean to_input)
 {
-  LamBackend *be = model->backend;
-  if (model->plan->n_params > 0)
-    be->fill (be, model->grads, model->plan->n_params, 0.0f);
 
   /* Without to_input, gradients need to flow down only as far as the
    * lowest layer with parameters: below it nobody reads them (an MLP's
@@ -598,10 +692,11 @@ backward (LamModel *model, int batch, gboolean to_input)
 
   const ModelStep *steps = model->unfused ? model->unfused_steps : model->fused_steps;
   int n_steps = model->unfused ? model->n_unfused_steps : model->n_fused_steps;
+  zero_added_grads (model, steps, n_steps);
   LamLayerContext ctx;
   init_context (model, &ctx, batch);
-  /* No step straddles `lowest`: a fused step starts with a convolution (a
-   * layer with parameters) or holds none. */
+  /* No step straddles `lowest`: a fused step starts with a convolution or
+   * a linear layer (layers with parameters) or holds none. */
   for (int s = n_steps - 1; s >= 0 && steps[s].first >= lowest; s--) {
     int i = steps[s].first;
     float *dy = model->act_grad[steps[s].last + 1];
@@ -614,6 +709,9 @@ backward (LamModel *model, int batch, gboolean to_input)
       /* dy is not the output gradient (lam_model_new), and since the
        * activation has no parameters, i > lowest: dx is wanted. */
       pooled_activation_backward (model, &ctx, i, dy, dx);
+      break;
+    case STEP_LINEAR_ACTIVATION:
+      linear_activation_backward (model, &ctx, i, dy, dx);
       break;
     case STEP_LAYER:
       ctx.saved = model->layer_saved[i];

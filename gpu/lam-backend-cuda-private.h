@@ -108,6 +108,16 @@ void lam_cuda_activation_backward (LamBackend *self, LamActivation kind, float a
                                    const float *x, const float *y, const float *dy, float *dx,
                                    size_t n);
 
+// linear.cu
+void lam_cuda_linear_activation_forward (LamBackend *self, const float *x, const float *weight,
+                                         const float *bias, float *y, float *act_y, int batch,
+                                         int in, int out, LamActivation kind, float alpha);
+void lam_cuda_linear_activation_backward (LamBackend *self, const float *x, const float *weight,
+                                          const float *y, const float *act_y, const float *dact_y,
+                                          float *dy, float *dweight, float *dbias, float *dx,
+                                          int batch, int in, int out, LamActivation kind,
+                                          float alpha);
+
 // im2col.cu
 void lam_cuda_im2col (LamBackend *self, const float *im, int batch, int c, int h, int w, int kh,
                       int kw, int stride, int pad, float *col);

@@ -26,7 +26,8 @@
  * below; a header that grew an op this file does not know stops the build
  * here rather than leaving a NULL in the table. */
 static_assert (sizeof (LamBackend) ==
-                 offsetof (LamBackend, l1_penalty) + sizeof (((LamBackend *) 0)->l1_penalty),
+                 offsetof (LamBackend, linear_activation_backward) +
+                   sizeof (((LamBackend *) 0)->linear_activation_backward),
                "core/lam-backend.h has ops this CUDA module does not fill: add them to gpu/");
 
 /* ---- errors ---- */
@@ -405,6 +406,8 @@ static const LamBackend cuda_template = {
   .sgd_update = lam_cuda_sgd_update,
   .adam_update = lam_cuda_adam_update,
   .l1_penalty = lam_cuda_l1_penalty,
+  .linear_activation_forward = lam_cuda_linear_activation_forward,
+  .linear_activation_backward = lam_cuda_linear_activation_backward,
 };
 
 /* The index of the first op left NULL, or -1. The ops are the function

@@ -1746,6 +1746,111 @@ test_conv2d_maxpool2 (gconstpointer data)
   }
 }
 
+/* ---- a linear layer and its activation ---- */
+
+typedef struct
+{
+  int batch, in, out;
+  LamActivation kind;
+  float alpha;
+  gboolean bias, dx;
+  double zeros; /* share of dact_y set to 0, as behind a later ReLU */
+} LinearCase;
+
+/* Equal values element by element (0 and -0 alike); NaN fails. */
+static void
+assert_same_values (const char *what, const float *got, const float *want, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!(got[i] == want[i])) {
+      g_test_fail_printf ("%s[%zu]: got %.9g, want %.9g", what, i, got[i], want[i]);
+      return;
+    }
+}
+
+/* The fused op against the two layers' ops on the same backend, which it
+ * must match number for number, the parameter gradients written over
+ * whatever they held (NaN here) instead of added to. */
+static void
+test_linear_activation (gconstpointer data)
+{
+  const LinearCase *lc = data;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (61);
+  size_t x_n = (size_t) lc->batch * lc->in, y_n = (size_t) lc->batch * lc->out;
+  size_t w_n = (size_t) lc->out * lc->in;
+  g_autofree float *x = random_floats (rand, x_n, -1, 1);
+  g_autofree float *weight = random_floats (rand, w_n, -0.5, 0.5);
+  g_autofree float *bias = lc->bias ? random_floats (rand, lc->out, -0.5, 0.5) : NULL;
+  g_autofree float *dact_y = random_floats (rand, y_n, -1, 1);
+  for (size_t i = 0; i < y_n; i++)
+    if (g_rand_double (rand) < lc->zeros)
+      dact_y[i] = 0.0f;
+
+  float *y[2], *act_y[2], *dy[2], *dw[2], *db[2], *dx[2];
+  for (int v = 0; v < 2; v++) {
+    y[v] = nan_floats (y_n);
+    act_y[v] = nan_floats (y_n);
+    dy[v] = nan_floats (y_n);
+    dw[v] = nan_floats (w_n);
+    db[v] = nan_floats (lc->out);
+    dx[v] = nan_floats (x_n);
+  }
+
+  // v 0: the layers' ops one by one, the gradients zeroed first as the model does
+  backend->gemm (backend, 0, 1, lc->batch, lc->out, lc->in, 1.0f, x, lc->in, weight, lc->in, 0.0f,
+                 y[0], lc->out);
+  if (bias != NULL)
+    backend->bias_add (backend, y[0], bias, lc->batch, lc->out, 1);
+  backend->activation_forward (backend, lc->kind, lc->alpha, y[0], act_y[0], y_n);
+  backend->activation_backward (backend, lc->kind, lc->alpha, y[0], act_y[0], dact_y, dy[0], y_n);
+  backend->fill (backend, dw[0], w_n, 0.0f);
+  backend->gemm (backend, 1, 0, lc->out, lc->in, lc->batch, 1.0f, dy[0], lc->out, x, lc->in, 1.0f,
+                 dw[0], lc->in);
+  backend->fill (backend, db[0], lc->out, 0.0f);
+  if (bias != NULL)
+    backend->bias_backward (backend, dy[0], db[0], lc->batch, lc->out, 1);
+  if (lc->dx)
+    backend->gemm (backend, 0, 0, lc->batch, lc->in, lc->out, 1.0f, dy[0], lc->out, weight, lc->in,
+                   0.0f, dx[0], lc->in);
+
+  // v 1: the fused pair
+  backend->linear_activation_forward (backend, x, weight, bias, y[1], act_y[1], lc->batch, lc->in,
+                                      lc->out, lc->kind, lc->alpha);
+  backend->linear_activation_backward (backend, x, weight, y[1], act_y[1], dact_y, dy[1], dw[1],
+                                       bias != NULL ? db[1] : NULL, lc->dx ? dx[1] : NULL,
+                                       lc->batch, lc->in, lc->out, lc->kind, lc->alpha);
+
+  assert_same_values ("y", y[1], y[0], y_n);
+  assert_same_values ("act_y", act_y[1], act_y[0], y_n);
+  assert_same_values ("dy", dy[1], dy[0], y_n);
+  assert_same_values ("dweight", dw[1], dw[0], w_n);
+  if (bias != NULL)
+    assert_same_values ("dbias", db[1], db[0], lc->out);
+  else
+    g_assert_true (isnan (db[1][0]));
+  if (lc->dx)
+    assert_same_values ("dx", dx[1], dx[0], x_n);
+  else
+    g_assert_true (isnan (dx[1][0]));
+
+  /* The layer's definition, in double: y = x · Wᵀ + b. */
+  for (int r = 0; r < lc->batch; r += MAX (1, lc->batch / 5))
+    for (int o = 0; o < lc->out; o += MAX (1, lc->out / 7)) {
+      double want = dot (x + (size_t) r * lc->in, weight + (size_t) o * lc->in, lc->in) +
+                    (bias != NULL ? bias[o] : 0.0);
+      check_close_scalar ("y", y[1][(size_t) r * lc->out + o], want, 1e-5, 1e-5);
+    }
+
+  for (int v = 0; v < 2; v++) {
+    g_free (y[v]);
+    g_free (act_y[v]);
+    g_free (dy[v]);
+    g_free (dw[v]);
+    g_free (db[v]);
+    g_free (dx[v]);
+  }
+}
+
 /* ---- the AVX-512 kernels against the plain loops ---- */
 
 /* NaN, ties and infinities in 2×2 windows: values and argmax as the plain
@@ -2063,6 +2168,22 @@ static const ActivationCase activation_cases[] = {
 };
 static const char *const activation_names[] = { "relu", "leaky-relu", "sigmoid", "tanh" };
 
+/* The MLP's layers at batches of 32 (the forward split by columns, the
+ * backward by rows) and 130 (both by rows), one too small to split, one
+ * whose weight gradient splits by columns, and gradients mostly 0. */
+static const LinearCase linear_cases[] = {
+  { 32, 784, 256, LAM_ACTIVATION_RELU, 0.0f, TRUE, FALSE, 0.0 },
+  { 32, 256, 128, LAM_ACTIVATION_RELU, 0.0f, TRUE, TRUE, 0.8 },
+  { 130, 40, 70, LAM_ACTIVATION_LEAKY_RELU, 0.1f, TRUE, TRUE, 0.0 },
+  { 3, 5, 7, LAM_ACTIVATION_SIGMOID, 0.0f, TRUE, TRUE, 0.0 },
+  { 32, 300, 48, LAM_ACTIVATION_TANH, 0.0f, FALSE, TRUE, 0.0 },
+  { 64, 129, 100, LAM_ACTIVATION_RELU, 0.0f, FALSE, TRUE, 0.9 },
+};
+static const char *const linear_names[] = {
+  "mlp-first",     "mlp-second-sparse",    "rows-leaky-relu",
+  "small-sigmoid", "columns-tanh-no-bias", "sparse-no-bias",
+};
+
 static const PoolCase pool_cases[] = {
   { 6, 6, 8, 2, 2, 0 }, { 4, 7, 7, 3, 2, 1 }, { 3, 7, 5, 2, 2, 0 }, { 2, 5, 6, 3, 1, 1 },
   { 2, 8, 7, 3, 3, 0 }, { 3, 8, 10, 3, 2, 1 }, { 2, 6, 40, 2, 2, 0 },
@@ -2270,6 +2391,8 @@ main (int argc, char **argv)
              test_activation_forward);
   ADD_CASES ("/activation", "/backward", activation_cases, activation_names,
              test_activation_backward);
+
+  ADD_CASES ("/linear-activation", "", linear_cases, linear_names, test_linear_activation);
 
   ADD_CASES ("/conv2d", "/forward", conv2d_cases, conv2d_names, test_conv2d_forward);
   ADD_CASES ("/conv2d", "/backward", conv2d_cases, conv2d_names, test_conv2d_backward);

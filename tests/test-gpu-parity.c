@@ -600,6 +600,46 @@ test_conv2d_maxpool2 (gconstpointer data)
     twin_free (all[i]);
 }
 
+/* ---- a linear layer and its activation ---- */
+
+/* Both write the parameter gradients over what they held (random here). */
+static void
+test_linear_activation (gconstpointer data)
+{
+  REQUIRE_GPU ();
+  LamActivation kind = GPOINTER_TO_INT (data);
+  const int batch = 40, in = 100, out = 70;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (17);
+  Twin x = twin_random (rand, (size_t) batch * in, -1, 1);
+  Twin weight = twin_random (rand, (size_t) out * in, -0.5, 0.5);
+  Twin bias = twin_random (rand, out, -0.5, 0.5);
+  Twin y = twin_new (NULL, (size_t) batch * out * sizeof (float));
+  Twin act_y = twin_new (NULL, (size_t) batch * out * sizeof (float));
+  Twin dact_y = twin_random (rand, (size_t) batch * out, -1, 1);
+  Twin dy = twin_new (NULL, (size_t) batch * out * sizeof (float));
+  Twin dweight = twin_random (rand, (size_t) out * in, -1, 1);
+  Twin dbias = twin_random (rand, out, -1, 1);
+  Twin dx = twin_new (NULL, (size_t) batch * in * sizeof (float));
+
+  cpu->linear_activation_forward (cpu, TC (x), TC (weight), TC (bias), TC (y), TC (act_y), batch,
+                                  in, out, kind, 0.1f);
+  gpu->linear_activation_forward (gpu, TG (x), TG (weight), TG (bias), TG (y), TG (act_y), batch,
+                                  in, out, kind, 0.1f);
+  if (twin_close ("y", &y, OP_RTOL) && twin_close ("act_y", &act_y, OP_RTOL)) {
+    cpu->linear_activation_backward (cpu, TC (x), TC (weight), TC (y), TC (act_y), TC (dact_y),
+                                     TC (dy), TC (dweight), TC (dbias), TC (dx), batch, in, out,
+                                     kind, 0.1f);
+    gpu->linear_activation_backward (gpu, TG (x), TG (weight), TG (y), TG (act_y), TG (dact_y),
+                                     TG (dy), TG (dweight), TG (dbias), TG (dx), batch, in, out,
+                                     kind, 0.1f);
+    (void) (twin_close ("dy", &dy, OP_RTOL) && twin_close ("dweight", &dweight, OP_RTOL) &&
+            twin_close ("dbias", &dbias, OP_RTOL) && twin_close ("dx", &dx, OP_RTOL));
+  }
+  Twin *all[] = { &x, &weight, &bias, &y, &act_y, &dact_y, &dy, &dweight, &dbias, &dx };
+  for (gsize i = 0; i < G_N_ELEMENTS (all); i++)
+    twin_free (all[i]);
+}
+
 /* ---- pooling ---- */
 
 typedef struct
@@ -1248,6 +1288,10 @@ main (int argc, char **argv)
 
   g_test_add_func ("/gpu-parity/bias/add", test_bias_add);
   g_test_add_func ("/gpu-parity/bias/backward", test_bias_backward);
+  g_test_add_data_func ("/gpu-parity/linear-activation/relu", GINT_TO_POINTER (LAM_ACTIVATION_RELU),
+                        test_linear_activation);
+  g_test_add_data_func ("/gpu-parity/linear-activation/tanh", GINT_TO_POINTER (LAM_ACTIVATION_TANH),
+                        test_linear_activation);
 
   ADD_CASES ("/activation", "", activation_cases, activation_names, test_activation);
 

@@ -1225,25 +1225,91 @@ test_model_gradcheck_dropout (void)
   g_assert_true (memcmp (train, eval, sizeof train) != 0);
 }
 
+/* Backward leaves the parameter gradients of one batch alone, whatever
+ * they held: the CNN's ops add to gradients the model zeroes first; the
+ * MLP's linear layers fused with their activations write theirs. */
 static void
 test_model_backward_zeroes (void)
 {
   const int batch = 3;
   const int32_t labels[] = { 1, 3, 0 };
   float x[3 * 2 * 49];
-  g_autoptr (LamModel) model = cnn_new (3, x, batch);
-  gsize n = lam_model_get_n_params (model);
-  g_autofree float *g1 = g_new (float, n);
-  g_autofree float *g2 = g_new (float, n);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) mlp_spec =
+    lam_model_spec_from_text ("input=2x7x7,flatten,linear:6,relu,linear:5,tanh,linear:4", &error);
+  g_assert_no_error (error);
+  g_autoptr (LamModel) cnn = cnn_new (3, x, batch);
+  g_autoptr (LamModel) mlp = model_new_from_spec (mlp_spec, batch);
+  to_dev (lam_model_get_input (mlp), x, G_N_ELEMENTS (x));
+  g_autofree char *steps = lam_model_describe_steps (mlp);
+  g_assert_cmpstr (steps, ==, "linear+relu, linear+tanh, linear");
 
-  model_gradients (model, LAM_LOSS_CROSS_ENTROPY, labels, batch, FALSE, g1);
-  cpu->fill (cpu, lam_model_get_grads (model), n, 3.0f);
-  lam_model_backward (model, batch);
-  to_host (g2, lam_model_get_grads (model), n);
-  g_assert_cmpmem (g1, n * sizeof (float), g2, n * sizeof (float));
-  lam_model_backward (model, batch);
-  to_host (g2, lam_model_get_grads (model), n);
-  g_assert_cmpmem (g1, n * sizeof (float), g2, n * sizeof (float));
+  LamModel *models[] = { cnn, mlp };
+  for (guint m = 0; m < G_N_ELEMENTS (models); m++) {
+    LamModel *model = models[m];
+    gsize n = lam_model_get_n_params (model);
+    g_autofree float *g1 = g_new (float, n);
+    g_autofree float *g2 = g_new (float, n);
+    model_gradients (model, LAM_LOSS_CROSS_ENTROPY, labels, batch, FALSE, g1);
+    cpu->fill (cpu, lam_model_get_grads (model), n, 3.0f);
+    lam_model_backward (model, batch);
+    to_host (g2, lam_model_get_grads (model), n);
+    g_assert_cmpmem (g1, n * sizeof (float), g2, n * sizeof (float));
+    lam_model_backward (model, batch);
+    to_host (g2, lam_model_get_grads (model), n);
+    g_assert_cmpmem (g1, n * sizeof (float), g2, n * sizeof (float));
+  }
+}
+
+/* A linear layer and the activation after it run as one op in training:
+ * the same outputs, layer outputs and gradients as the layers one by one,
+ * for each activation, at a batch the op splits over two threads. */
+static void
+test_model_linear_activation (void)
+{
+  const int batch = 40;
+  g_autoptr (GRand) rng = g_rand_new_with_seed (71);
+  int32_t labels[40];
+  for (int b = 0; b < batch; b++)
+    labels[b] = g_rand_int_range (rng, 0, 10);
+  g_autofree float *x = g_new (float, batch * 100);
+  fill_uniform (rng, x, batch * 100, -1.0, 1.0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (
+    "input=1x10x10,flatten,linear:300,relu,linear:70,leaky_relu:0.1,linear:33,sigmoid,"
+    "linear:20,tanh,linear:10,log_softmax",
+    &error);
+  g_assert_no_error (error);
+  g_autoptr (LamModel) fused = model_new_from_spec (spec, batch);
+  g_autoptr (LamModel) unfused = model_new_from_spec (spec, batch);
+  lam_model_set_unfused (unfused, TRUE);
+  g_autofree char *steps = lam_model_describe_steps (fused);
+  g_assert_cmpstr (steps, ==,
+                   "linear+relu, linear+leaky_relu, linear+sigmoid, linear+tanh, linear, "
+                   "log_softmax");
+
+  gsize n = lam_model_get_n_params (fused);
+  g_autofree float *grads_fused = g_new (float, n);
+  g_autofree float *grads_unfused = g_new (float, n);
+  to_dev (lam_model_get_input (fused), x, batch * 100);
+  to_dev (lam_model_get_input (unfused), x, batch * 100);
+  model_gradients (fused, LAM_LOSS_NLL, labels, batch, TRUE, grads_fused);
+  model_gradients (unfused, LAM_LOSS_NLL, labels, batch, TRUE, grads_unfused);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (grads_fused[i], ==, grads_unfused[i]);
+
+  const LamModelPlan *plan = lam_model_get_plan (fused);
+  for (int l = 0; l < plan->n_layers; l++) {
+    gsize numel = lam_shape_numel (&plan->layers[l].out_shape) * batch;
+    g_autofree float *a = g_new (float, numel);
+    g_autofree float *b = g_new (float, numel);
+    to_host (a, lam_model_get_layer_output (fused, l), numel);
+    to_host (b, lam_model_get_layer_output (unfused, l), numel);
+    g_assert_cmpmem (a, numel * sizeof (float), b, numel * sizeof (float));
+    to_host (a, lam_model_get_layer_output_grad (fused, l), numel);
+    to_host (b, lam_model_get_layer_output_grad (unfused, l), numel);
+    g_assert_cmpmem (a, numel * sizeof (float), b, numel * sizeof (float));
+  }
 }
 
 /* A ReLU before a max pool runs after it inside the model (the max of the
@@ -1968,6 +2034,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/gradcheck/input-cnn", test_model_input_gradient_cnn);
   g_test_add_func ("/model/unfused/outputs-and-results", test_model_unfused_outputs);
   g_test_add_func ("/model/backward/zeroes-grads", test_model_backward_zeroes);
+  g_test_add_func ("/model/fused/linear-activation", test_model_linear_activation);
   g_test_add_func ("/model/backward/batch-mean", test_model_backward_batch_mean);
   g_test_add_data_func ("/model/fused/relu-maxpool", GINT_TO_POINTER (LAM_LAYER_RELU),
                         test_model_activation_before_pool);

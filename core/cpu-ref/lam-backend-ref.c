@@ -769,6 +769,40 @@ ref_l1_penalty (LamBackend *self, const float *params, float *grads, size_t n, f
   }
 }
 
+/* ---- a linear layer and its activation ---- */
+
+/* The two layers' ops one after the other: the plain definition the fast
+ * backends' fused versions are held to. */
+static void
+ref_linear_activation_forward (LamBackend *self, const float *x, const float *weight,
+                               const float *bias, float *y, float *act_y, int batch, int in,
+                               int out, LamActivation kind, float alpha)
+{
+  // x (batch, in) · W (out, in)ᵀ + b -> y (batch, out)
+  ref_gemm (self, 0, 1, batch, out, in, 1.0f, x, in, weight, in, 0.0f, y, out);
+  if (bias != NULL)
+    ref_bias_add (self, y, bias, batch, out, 1);
+  ref_activation_forward (self, kind, alpha, y, act_y, (size_t) batch * out);
+}
+
+static void
+ref_linear_activation_backward (LamBackend *self, const float *x, const float *weight,
+                                const float *y, const float *act_y, const float *dact_y, float *dy,
+                                float *dweight, float *dbias, float *dx, int batch, int in, int out,
+                                LamActivation kind, float alpha)
+{
+  ref_activation_backward (self, kind, alpha, y, act_y, dact_y, dy, (size_t) batch * out);
+  // dy (batch, out)ᵀ · x (batch, in) -> dW (out, in), written
+  ref_gemm (self, 1, 0, out, in, batch, 1.0f, dy, out, x, in, 0.0f, dweight, in);
+  if (dbias != NULL) {
+    ref_fill (self, dbias, (size_t) out, 0.0f);
+    ref_bias_backward (self, dy, dbias, batch, out, 1);
+  }
+  // dy (batch, out) · W (out, in) -> dx (batch, in)
+  if (dx != NULL)
+    ref_gemm (self, 0, 0, batch, in, out, 1.0f, dy, out, weight, in, 0.0f, dx, in);
+}
+
 /* ---- the table ---- */
 
 static const LamBackend ref_template = {
@@ -812,6 +846,8 @@ static const LamBackend ref_template = {
   .sgd_update = ref_sgd_update,
   .adam_update = ref_adam_update,
   .l1_penalty = ref_l1_penalty,
+  .linear_activation_forward = ref_linear_activation_forward,
+  .linear_activation_backward = ref_linear_activation_backward,
 };
 
 LamBackend *

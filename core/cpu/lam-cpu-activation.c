@@ -13,25 +13,21 @@ typedef struct
   CpuIsa isa;
 } ActivationJob;
 
-static void
-activation_forward_range (size_t lo, size_t hi, void *data)
+// y (n) = f(x (n)) on the calling thread; y may alias x
+void
+lam_cpu_activation_forward_span (CpuIsa isa, LamActivation kind, float alpha, const float *x,
+                                 float *y, size_t n)
 {
-  const ActivationJob *job = data;
-  const float *x = job->x + lo;
-  float *y = job->out + lo;
-  size_t n = hi - lo;
-  float alpha = job->alpha;
-
-  switch (job->kind) {
+  switch (kind) {
   case LAM_ACTIVATION_RELU:
 #ifdef LAM_CPU_HAVE_AVX512
-    if (job->isa == CPU_ISA_AVX512) {
+    if (isa == CPU_ISA_AVX512) {
       lam_cpu_avx512_relu_forward (x, y, n);
       break;
     }
 #endif
 #ifdef LAM_CPU_HAVE_AVX2
-    if (job->isa == CPU_ISA_AVX2) {
+    if (isa == CPU_ISA_AVX2) {
       lam_cpu_avx2_relu_forward (x, y, n);
       break;
     }
@@ -56,6 +52,14 @@ activation_forward_range (size_t lo, size_t hi, void *data)
   }
 }
 
+static void
+activation_forward_range (size_t lo, size_t hi, void *data)
+{
+  const ActivationJob *job = data;
+  lam_cpu_activation_forward_span (job->isa, job->kind, job->alpha, job->x + lo, job->out + lo,
+                                   hi - lo);
+}
+
 // y (n) = f(x (n)); y may alias x
 void
 lam_cpu_activation_forward (LamBackend *self, LamActivation kind, float alpha, const float *x,
@@ -65,25 +69,23 @@ lam_cpu_activation_forward (LamBackend *self, LamActivation kind, float alpha, c
   lam_cpu_parallel_ranges (self, n, ACTIVATION_PARALLEL, activation_forward_range, &job);
 }
 
-static void
-activation_backward_range (size_t lo, size_t hi, void *data)
+/* dx (n) = f'(x) * dy; dx may alias dy. ReLU and leaky ReLU read x, sigmoid
+ * and tanh read y, so an in-place forward (x == y) still works for ReLU with
+ * a non-negative slope. */
+void
+lam_cpu_activation_backward_span (CpuIsa isa, LamActivation kind, float alpha, const float *x,
+                                  const float *y, const float *dy, float *dx, size_t n)
 {
-  const ActivationJob *job = data;
-  const float *x = job->x + lo, *y = job->y + lo, *dy = job->dy + lo;
-  float *dx = job->out + lo;
-  size_t n = hi - lo;
-  float alpha = job->alpha;
-
-  switch (job->kind) {
+  switch (kind) {
   case LAM_ACTIVATION_RELU:
 #ifdef LAM_CPU_HAVE_AVX512
-    if (job->isa == CPU_ISA_AVX512) {
+    if (isa == CPU_ISA_AVX512) {
       lam_cpu_avx512_relu_backward (x, dy, dx, n);
       break;
     }
 #endif
 #ifdef LAM_CPU_HAVE_AVX2
-    if (job->isa == CPU_ISA_AVX2) {
+    if (isa == CPU_ISA_AVX2) {
       lam_cpu_avx2_relu_backward (x, dy, dx, n);
       break;
     }
@@ -108,9 +110,14 @@ activation_backward_range (size_t lo, size_t hi, void *data)
   }
 }
 
-/* dx (n) = f'(x) * dy; dx may alias dy. ReLU and leaky ReLU read x, sigmoid
- * and tanh read y, so an in-place forward (x == y) still works for ReLU with
- * a non-negative slope. */
+static void
+activation_backward_range (size_t lo, size_t hi, void *data)
+{
+  const ActivationJob *job = data;
+  lam_cpu_activation_backward_span (job->isa, job->kind, job->alpha, job->x + lo, job->y + lo,
+                                    job->dy + lo, job->out + lo, hi - lo);
+}
+
 void
 lam_cpu_activation_backward (LamBackend *self, LamActivation kind, float alpha, const float *x,
                              const float *y, const float *dy, float *dx, size_t n)

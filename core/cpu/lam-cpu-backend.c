@@ -204,6 +204,8 @@ static const LamBackend cpu_template = {
   .sgd_update = lam_cpu_sgd_update,
   .adam_update = lam_cpu_adam_update,
   .l1_penalty = lam_cpu_l1_penalty,
+  .linear_activation_forward = lam_cpu_linear_activation_forward,
+  .linear_activation_backward = lam_cpu_linear_activation_backward,
 };
 
 int

@@ -84,6 +84,22 @@ gemm_worth_splitting (double parallel_flops, int m, int n, int k)
   return flops >= parallel_flops || (flops >= parallel_flops / 4 && largest > GEMM_CACHE_BYTES);
 }
 
+/* Large products split C into row blocks (contiguous in memory), or
+ * column blocks when it has too few rows, in multiples of 16. */
+GemmSplit
+lam_cpu_gemm_split (LamBackend *self, int m, int n, int k)
+{
+  CpuContext *ctx = cpu_context (self);
+  int parts = ctx->n_threads;
+  gboolean split_n = m < 32 * parts;
+  int side = split_n ? n : m;
+  parts = MIN (parts, side / 16);
+  if (parts <= 1 || !gemm_worth_splitting (ctx->gemm_parallel_flops, m, n, k))
+    return (GemmSplit){ 1, split_n, side };
+  int chunk = ((side + parts - 1) / parts + 15) / 16 * 16;
+  return (GemmSplit){ (side + chunk - 1) / chunk, split_n, chunk };
+}
+
 // c (m, n) = alpha * op(a) (m, k) · op(b) (k, n) + beta * c
 void
 lam_cpu_gemm (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, float alpha,
@@ -99,20 +115,15 @@ lam_cpu_gemm (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, f
     return;
   }
 
-  /* Large products split C into row blocks (contiguous in memory), or
-   * column blocks when it has too few rows, in multiples of 16. */
   CpuContext *ctx = cpu_context (self);
-  int parts = ctx->n_threads;
-  gboolean split_n = m < 32 * parts;
-  int side = split_n ? n : m;
-  parts = MIN (parts, side / 16);
-  if (parts <= 1 || !gemm_worth_splitting (ctx->gemm_parallel_flops, m, n, k)) {
+  GemmSplit split = lam_cpu_gemm_split (self, m, n, k);
+  if (split.parts <= 1) {
     lam_cpu_sgemm (ctx->isa, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   GemmJob job = {
-    ctx->isa, trans_a, trans_b, m,    n, k,   alpha,   a,
-    lda,      b,       ldb,     beta, c, ldc, split_n, ((side + parts - 1) / parts + 15) / 16 * 16,
+    ctx->isa, trans_a, trans_b, m,    n, k,   alpha,         a,
+    lda,      b,       ldb,     beta, c, ldc, split.split_n, split.chunk,
   };
-  lam_cpu_threads_run (ctx->pool, (side + job.chunk - 1) / job.chunk, gemm_part, &job);
+  lam_cpu_threads_run (ctx->pool, split.parts, gemm_part, &job);
 }

@@ -152,6 +152,25 @@ void lam_cpu_sgemm (CpuIsa isa, int trans_a, int trans_b, int m, int n, int k, f
                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
                     int ldc);
 
+/* How lam_cpu_gemm splits a product C (m, n) over the threads: into
+ * `parts` tasks (1: all of it on the calling thread), each a block of
+ * `chunk` columns (split_n) or rows of C, the last maybe fewer. An op that
+ * splits its product the same way gets the same results bit for bit. */
+typedef struct
+{
+  int parts;
+  gboolean split_n;
+  int chunk;
+} GemmSplit;
+GemmSplit lam_cpu_gemm_split (LamBackend *self, int m, int n, int k);
+
+/* One thread's activation (lam-cpu-activation.c) of n contiguous floats,
+ * as activation_forward and activation_backward describe. */
+void lam_cpu_activation_forward_span (CpuIsa isa, LamActivation kind, float alpha, const float *x,
+                                      float *y, size_t n);
+void lam_cpu_activation_backward_span (CpuIsa isa, LamActivation kind, float alpha, const float *x,
+                                       const float *y, const float *dy, float *dx, size_t n);
+
 /* Eight running sums instead of one let the compiler vectorise the sum
  * without reassociating floating point itself. */
 static inline float
@@ -230,6 +249,16 @@ void lam_cpu_activation_forward (LamBackend *self, LamActivation kind, float alp
 void lam_cpu_activation_backward (LamBackend *self, LamActivation kind, float alpha,
                                   const float *x, const float *y, const float *dy, float *dx,
                                   size_t n);
+
+// lam-cpu-linear.c
+void lam_cpu_linear_activation_forward (LamBackend *self, const float *x, const float *weight,
+                                        const float *bias, float *y, float *act_y, int batch,
+                                        int in, int out, LamActivation kind, float alpha);
+void lam_cpu_linear_activation_backward (LamBackend *self, const float *x, const float *weight,
+                                         const float *y, const float *act_y, const float *dact_y,
+                                         float *dy, float *dweight, float *dbias, float *dx,
+                                         int batch, int in, int out, LamActivation kind,
+                                         float alpha);
 
 /* lam-cpu-winograd.c: y (batch, out_c, h, w) = the 3×3 convolution of
  * stride 1 and padding 1 of x (batch, in_c, h, w) with weight (out_c, in_c,

@@ -1,0 +1,169 @@
+/* lam-cpu-linear.c: a linear layer and the activation after it as one op
+ * each way. Each thread runs its block of the product and then, while the
+ * block is in its cache, the bias and the activation (forward), or the
+ * activation's gradient and the bias's before the weights' (backward),
+ * which it writes rather than adds to (lam-backend.h).
+ * Run as separate ops, each of those small passes was a round over the
+ * threads of its own that read the other core's half of the block: at
+ * batch 32 the MLP's seven of them took about as long as its second
+ * layer's product. The blocks are those lam_cpu_gemm splits the product
+ * into, so the results are the separate ops' bit for bit.
+ */
+#include "lam-cpu-private.h"
+
+typedef struct
+{
+  CpuIsa isa;
+  const float *x, *weight, *bias;
+  float *y, *act_y;                   /* forward: written */
+  const float *y_saved, *act_y_saved; /* backward: the forward's */
+  const float *dact_y;
+  float *dy, *dweight, *dbias;
+  int batch, in, out;
+  LamActivation kind;
+  float alpha;
+  GemmSplit split;
+} LinearJob;
+
+/* Rows [r0, r1) and columns [c0, c1) of y: + bias, then act_y = f(y). */
+static void
+bias_activation_block (const LinearJob *j, int r0, int r1, int c0, int c1)
+{
+  for (int r = r0; r < r1; r++) {
+    float *restrict row = j->y + (size_t) r * j->out;
+    if (j->bias != NULL)
+      for (int c = c0; c < c1; c++)
+        row[c] += j->bias[c];
+    lam_cpu_activation_forward_span (j->isa, j->kind, j->alpha, row + c0,
+                                     j->act_y + (size_t) r * j->out + c0, (size_t) (c1 - c0));
+  }
+}
+
+static void
+forward_part (int part, void *data)
+{
+  const LinearJob *j = data;
+  int lo = part * j->split.chunk;
+  int hi = MIN (lo + j->split.chunk, j->split.split_n ? j->out : j->batch);
+  if (lo >= hi)
+    return;
+  if (j->split.split_n) {
+    // y[:, lo:hi] = x · W[lo:hi, :]ᵀ
+    lam_cpu_sgemm (j->isa, 0, 1, j->batch, hi - lo, j->in, 1.0f, j->x, j->in,
+                   j->weight + (size_t) lo * j->in, j->in, 0.0f, j->y + lo, j->out);
+    bias_activation_block (j, 0, j->batch, lo, hi);
+  } else {
+    // y[lo:hi, :] = x[lo:hi, :] · Wᵀ
+    lam_cpu_sgemm (j->isa, 0, 1, hi - lo, j->out, j->in, 1.0f, j->x + (size_t) lo * j->in, j->in,
+                   j->weight, j->in, 0.0f, j->y + (size_t) lo * j->out, j->out);
+    bias_activation_block (j, lo, hi, 0, j->out);
+  }
+}
+
+// y (batch, out) = x (batch, in) · weight (out, in)ᵀ + bias; act_y = f(y)
+void
+lam_cpu_linear_activation_forward (LamBackend *self, const float *x, const float *weight,
+                                   const float *bias, float *y, float *act_y, int batch, int in,
+                                   int out, LamActivation kind, float alpha)
+{
+  if (batch <= 0 || out <= 0)
+    return;
+  LinearJob job = {
+    .isa = cpu_context (self)->isa,
+    .x = x,
+    .weight = weight,
+    .bias = bias,
+    .y = y,
+    .act_y = act_y,
+    .batch = batch,
+    .in = in,
+    .out = out,
+    .kind = kind,
+    .alpha = alpha,
+    .split = lam_cpu_gemm_split (self, batch, out, in),
+  };
+  if (job.split.parts <= 1 || in <= 0) {
+    // All on this thread (lam_cpu_gemm writes an empty sum's zeros where in is 0).
+    lam_cpu_gemm (self, 0, 1, batch, out, in, 1.0f, x, MAX (in, 1), weight, MAX (in, 1), 0.0f, y,
+                  out);
+    bias_activation_block (&job, 0, batch, 0, out);
+    return;
+  }
+  lam_cpu_threads_run (cpu_context (self)->pool, job.split.parts, forward_part, &job);
+}
+
+/* Columns [c0, c1) of dy = f'(y) * dact_y, and of dbias = Σ dy over the
+ * batch, row after row as lam_cpu_bias_backward adds them. */
+static void
+activation_bias_gradient_block (const LinearJob *j, int c0, int c1)
+{
+  if (j->dbias != NULL)
+    for (int c = c0; c < c1; c++)
+      j->dbias[c] = 0.0f;
+  for (int r = 0; r < j->batch; r++) {
+    size_t at = (size_t) r * j->out + c0;
+    lam_cpu_activation_backward_span (j->isa, j->kind, j->alpha, j->y_saved + at,
+                                      j->act_y_saved + at, j->dact_y + at, j->dy + at,
+                                      (size_t) (c1 - c0));
+    if (j->dbias != NULL) {
+      const float *restrict row = j->dy + at;
+      for (int c = c0; c < c1; c++)
+        j->dbias[c] += row[c - c0];
+    }
+  }
+}
+
+/* Rows [lo, hi) of dW (out, in): the units lo..hi, whose columns of dy the
+ * same task works out first. */
+static void
+backward_part (int part, void *data)
+{
+  const LinearJob *j = data;
+  int lo = part * j->split.chunk;
+  int hi = MIN (lo + j->split.chunk, j->out);
+  if (lo >= hi)
+    return;
+  activation_bias_gradient_block (j, lo, hi);
+  // dy[:, lo:hi]ᵀ · x -> dW[lo:hi, :]
+  lam_cpu_sgemm (j->isa, 1, 0, hi - lo, j->in, j->batch, 1.0f, j->dy + lo, j->out, j->x, j->in,
+                 0.0f, j->dweight + (size_t) lo * j->in, j->in);
+}
+
+void
+lam_cpu_linear_activation_backward (LamBackend *self, const float *x, const float *weight,
+                                    const float *y, const float *act_y, const float *dact_y,
+                                    float *dy, float *dweight, float *dbias, float *dx, int batch,
+                                    int in, int out, LamActivation kind, float alpha)
+{
+  if (batch <= 0 || out <= 0)
+    return;
+  LinearJob job = {
+    .isa = cpu_context (self)->isa,
+    .x = x,
+    .weight = weight,
+    .y_saved = y,
+    .act_y_saved = act_y,
+    .dact_y = dact_y,
+    .dy = dy,
+    .dweight = dweight,
+    .dbias = dbias,
+    .batch = batch,
+    .in = in,
+    .out = out,
+    .kind = kind,
+    .alpha = alpha,
+    // dW (out, in) = dyᵀ · x, split as lam_cpu_gemm would
+    .split = lam_cpu_gemm_split (self, out, in, batch),
+  };
+  if (job.split.parts > 1 && !job.split.split_n) {
+    lam_cpu_threads_run (cpu_context (self)->pool, job.split.parts, backward_part, &job);
+  } else {
+    /* Split by columns of dW, or not at all: every task would need all of
+     * dy, worked out here first. */
+    activation_bias_gradient_block (&job, 0, out);
+    lam_cpu_gemm (self, 1, 0, out, in, batch, 1.0f, dy, out, x, in, 0.0f, dweight, in);
+  }
+  // dy (batch, out) · W (out, in) -> dx (batch, in)
+  if (dx != NULL)
+    lam_cpu_gemm (self, 0, 0, batch, in, out, 1.0f, dy, out, weight, in, 0.0f, dx, in);
+}
