@@ -492,6 +492,49 @@ lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n
     dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+/* A linear layer's row of outputs: y += bias (unless NULL), act_y =
+ * max (y, 0); act_y may be y. */
+AVX2 void
+lam_cpu_avx2_bias_relu (float *y, const float *bias, float *act_y, size_t n)
+{
+  __m256 zero = _mm256_setzero_ps ();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps (y + i);
+    if (bias != NULL) {
+      v = _mm256_add_ps (v, _mm256_loadu_ps (bias + i));
+      _mm256_storeu_ps (y + i, v);
+    }
+    _mm256_storeu_ps (act_y + i, _mm256_max_ps (v, zero));
+  }
+  for (; i < n; i++) {
+    if (bias != NULL)
+      y[i] += bias[i];
+    act_y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+  }
+}
+
+/* Its gradient: dy = y > 0 ? dact_y : 0, and dbias += dy unless NULL. */
+AVX2 void
+lam_cpu_avx2_relu_backward_bias (const float *y, const float *dact_y, float *dy, float *dbias,
+                                 size_t n)
+{
+  __m256 zero = _mm256_setzero_ps ();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 pos = _mm256_cmp_ps (_mm256_loadu_ps (y + i), zero, _CMP_GT_OQ);
+    __m256 d = _mm256_and_ps (pos, _mm256_loadu_ps (dact_y + i));
+    _mm256_storeu_ps (dy + i, d);
+    if (dbias != NULL)
+      _mm256_storeu_ps (dbias + i, _mm256_add_ps (_mm256_loadu_ps (dbias + i), d));
+  }
+  for (; i < n; i++) {
+    dy[i] = y[i] > 0.0f ? dact_y[i] : 0.0f;
+    if (dbias != NULL)
+      dbias[i] += dy[i];
+  }
+}
+
 /* ---- convolution lowering ---- */
 
 /* p + offset floats, computed on addresses: a masked access may start

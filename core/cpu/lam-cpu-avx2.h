@@ -49,6 +49,13 @@ void lam_cpu_avx2_transpose (const float *x, size_t ldx, float *y, size_t ldy, i
 void lam_cpu_avx2_relu_forward (const float *x, float *y, size_t n);
 void lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n);
 
+/* A row of a linear layer and the ReLU after it: y (n) += bias unless
+ * NULL, act_y = max (y, 0) (act_y may be y); backward, dy = y > 0 ? dact_y
+ * : 0 and dbias += dy unless NULL. As the plain loops, bit for bit. */
+void lam_cpu_avx2_bias_relu (float *y, const float *bias, float *act_y, size_t n);
+void lam_cpu_avx2_relu_backward_bias (const float *y, const float *dact_y, float *dy, float *dbias,
+                                      size_t n);
+
 /* "Same" padding's lowering (kh = kw = 2 * pad + 1, stride 1), as
  * lam_cpu_avx512_im2col_same, with lam_cpu_same_masks's masks of 8 lanes;
  * planes up to 2048 floats. */

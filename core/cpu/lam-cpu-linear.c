@@ -25,17 +25,36 @@ typedef struct
   GemmSplit split;
 } LinearJob;
 
+/* Whether the AVX2 rows of a ReLU below apply. */
+static gboolean
+avx2_relu (const LinearJob *j)
+{
+#ifdef LAM_CPU_HAVE_AVX2
+  return j->kind == LAM_ACTIVATION_RELU && (j->isa == CPU_ISA_AVX2 || j->isa == CPU_ISA_AVX512);
+#else
+  return FALSE;
+#endif
+}
+
 /* Rows [r0, r1) and columns [c0, c1) of y: + bias, then act_y = f(y). */
 static void
 bias_activation_block (const LinearJob *j, int r0, int r1, int c0, int c1)
 {
   for (int r = r0; r < r1; r++) {
     float *restrict row = j->y + (size_t) r * j->out;
+    float *act_row = j->act_y + (size_t) r * j->out;
+#ifdef LAM_CPU_HAVE_AVX2
+    if (avx2_relu (j)) {
+      lam_cpu_avx2_bias_relu (row + c0, j->bias != NULL ? j->bias + c0 : NULL, act_row + c0,
+                              (size_t) (c1 - c0));
+      continue;
+    }
+#endif
     if (j->bias != NULL)
       for (int c = c0; c < c1; c++)
         row[c] += j->bias[c];
-    lam_cpu_activation_forward_span (j->isa, j->kind, j->alpha, row + c0,
-                                     j->act_y + (size_t) r * j->out + c0, (size_t) (c1 - c0));
+    lam_cpu_activation_forward_span (j->isa, j->kind, j->alpha, row + c0, act_row + c0,
+                                     (size_t) (c1 - c0));
   }
 }
 
@@ -102,6 +121,13 @@ activation_bias_gradient_block (const LinearJob *j, int c0, int c1)
       j->dbias[c] = 0.0f;
   for (int r = 0; r < j->batch; r++) {
     size_t at = (size_t) r * j->out + c0;
+#ifdef LAM_CPU_HAVE_AVX2
+    if (avx2_relu (j)) {
+      lam_cpu_avx2_relu_backward_bias (j->y_saved + at, j->dact_y + at, j->dy + at,
+                                       j->dbias != NULL ? j->dbias + c0 : NULL, (size_t) (c1 - c0));
+      continue;
+    }
+#endif
     lam_cpu_activation_backward_span (j->isa, j->kind, j->alpha, j->y_saved + at,
                                       j->act_y_saved + at, j->dact_y + at, j->dy + at,
                                       (size_t) (c1 - c0));
