@@ -945,8 +945,10 @@ static void
 slow_worker (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   g_usleep (GPOINTER_TO_UINT (task_data));
-  /* Seen only if the program waited for this worker before it ended. */
-  g_print ("worker finished\n");
+  /* Seen only if the program waited for this worker before it ended; a
+   * TAP comment, since the second worker prints it beside the test's own
+   * output. */
+  g_print ("# worker finished\n");
   g_task_return_boolean (task, TRUE);
 }
 
