@@ -11,11 +11,10 @@
 /* What one step of a forward or backward pass runs. */
 typedef enum
 {
-  STEP_LAYER,           /* one layer through lam_layer_forward/backward */
-  STEP_ACTIVATION_POOL, /* a ReLU and the max pool after it: pooled_activation_forward */
-  STEP_CONV_POOL, /* a convolution, maybe its activation, and a 2×2 pool: conv_pool_forward */
-  STEP_LINEAR_ACTIVATION, /* a linear layer and the activation after it: linear_activation_forward
-                           */
+  STEP_LAYER,             /* one layer through lam_layer_forward/backward */
+  STEP_ACTIVATION_POOL,   /* a ReLU and the max pool after it: pooled_activation_forward */
+  STEP_CONV_POOL,         /* a convolution, maybe its activation, a 2×2 pool: conv_pool_forward */
+  STEP_LINEAR_ACTIVATION, /* a linear layer and its activation: linear_activation_forward */
 } ModelStepKind;
 
 typedef struct
@@ -603,7 +602,8 @@ linear_activation_forward (LamModel *model, LamLayerContext *ctx, int i)
 }
 
 /* Its backward from dy, the activation's output gradient: the linear
- * layer's output gradient into act_grad[i+1], dW +=, db +=, dx. */
+ * layer's output gradient into act_grad[i+1], dW and db written (not
+ * added to: zero_added_grads leaves them), dx. */
 static void
 linear_activation_backward (LamModel *model, LamLayerContext *ctx, int i, const float *dy,
                             float *dx)

@@ -5,9 +5,12 @@
  * which it writes rather than adds to (lam-backend.h).
  * Run as separate ops, each of those small passes was a round over the
  * threads of its own that read the other core's half of the block: at
- * batch 32 the MLP's seven of them took about as long as its second
- * layer's product. The blocks are those lam_cpu_gemm splits the product
- * into, so the results are the separate ops' bit for bit.
+ * batch 32 the twelve that fusing removes from the MLP took 42 µs a step
+ * (bias gradients 21, bias adds 11, ReLUs 9, on Zen 3 in a slow spell),
+ * and the gradient fill 17 more, against 27 µs for its second layer's
+ * forward product. The
+ * blocks are those lam_cpu_gemm splits the product into, so the results
+ * are the separate ops' bit for bit.
  */
 #include "lam-cpu-private.h"
 
@@ -25,16 +28,14 @@ typedef struct
   GemmSplit split;
 } LinearJob;
 
+#ifdef LAM_CPU_HAVE_AVX2
 /* Whether the AVX2 rows of a ReLU below apply. */
 static gboolean
 avx2_relu (const LinearJob *j)
 {
-#ifdef LAM_CPU_HAVE_AVX2
   return j->kind == LAM_ACTIVATION_RELU && (j->isa == CPU_ISA_AVX2 || j->isa == CPU_ISA_AVX512);
-#else
-  return FALSE;
-#endif
 }
+#endif
 
 /* Rows [r0, r1) and columns [c0, c1) of y: + bias, then act_y = f(y). */
 static void
