@@ -248,7 +248,7 @@ struct _LamBackend
    * each thread's share of the product, the bias and the activation
    * together while that share is in its cache:
    *   y (batch, out) = x (batch, in) · weight (out, in)ᵀ + bias (out),
-   *   act_y = f(y) (act_y may alias y); bias may be NULL.
+   *   act_y = f(y), into its own buffer; bias may be NULL.
    * The backward from dact_y, act_y's gradient:
    *   dy = f'(y) * dact_y (as activation_backward with x = y, y = act_y;
    *   dy may alias dact_y), dweight = dyᵀ · x, dbias = Σ dy over the batch
