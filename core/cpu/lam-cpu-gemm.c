@@ -45,28 +45,41 @@ typedef struct
   float beta;
   float *c;
   int ldc;
-  gboolean split_n; /* parts are column blocks of C, else row blocks */
-  int chunk;
+  GemmSplit split;
 } GemmJob;
+
+gboolean
+lam_cpu_gemm_split_range (GemmSplit split, int part, int m, int n, int *lo, int *hi)
+{
+  *lo = part * split.chunk;
+  *hi = MIN (*lo + split.chunk, split.split_n ? n : m);
+  return *lo < *hi;
+}
+
+void
+lam_cpu_gemm_block (CpuIsa isa, gboolean split_n, int lo, int hi, int trans_a, int trans_b, int m,
+                    int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                    float beta, float *c, int ldc)
+{
+  if (split_n)
+    // C[:, lo:hi] = op(A) · op(B)[:, lo:hi]
+    lam_cpu_sgemm (isa, trans_a, trans_b, m, hi - lo, k, alpha, a, lda,
+                   b + (trans_b ? (size_t) lo * ldb : (size_t) lo), ldb, beta, c + lo, ldc);
+  else
+    // C[lo:hi, :] = op(A)[lo:hi, :] · op(B)
+    lam_cpu_sgemm (isa, trans_a, trans_b, hi - lo, n, k, alpha,
+                   a + (trans_a ? (size_t) lo : (size_t) lo * lda), lda, b, ldb, beta,
+                   c + (size_t) lo * ldc, ldc);
+}
 
 static void
 gemm_part (int part, void *data)
 {
   const GemmJob *j = data;
-  int lo = part * j->chunk;
-  int hi = MIN (lo + j->chunk, j->split_n ? j->n : j->m);
-  if (lo >= hi)
-    return;
-  if (j->split_n)
-    // C[:, lo:hi] = op(A) · op(B)[:, lo:hi]
-    lam_cpu_sgemm (j->isa, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda,
-                   j->b + (j->trans_b ? (size_t) lo * j->ldb : (size_t) lo), j->ldb, j->beta,
-                   j->c + lo, j->ldc);
-  else
-    // C[lo:hi, :] = op(A)[lo:hi, :] · op(B)
-    lam_cpu_sgemm (j->isa, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha,
-                   j->a + (j->trans_a ? (size_t) lo : (size_t) lo * j->lda), j->lda, j->b, j->ldb,
-                   j->beta, j->c + (size_t) lo * j->ldc, j->ldc);
+  int lo, hi;
+  if (lam_cpu_gemm_split_range (j->split, part, j->m, j->n, &lo, &hi))
+    lam_cpu_gemm_block (j->isa, j->split.split_n, lo, hi, j->trans_a, j->trans_b, j->m, j->n, j->k,
+                        j->alpha, j->a, j->lda, j->b, j->ldb, j->beta, j->c, j->ldc);
 }
 
 /* From the context's gemm_parallel_flops on, a product is split; from a quarter of that,
@@ -121,9 +134,6 @@ lam_cpu_gemm (LamBackend *self, int trans_a, int trans_b, int m, int n, int k, f
     lam_cpu_sgemm (ctx->isa, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  GemmJob job = {
-    ctx->isa, trans_a, trans_b, m,    n, k,   alpha,         a,
-    lda,      b,       ldb,     beta, c, ldc, split.split_n, split.chunk,
-  };
+  GemmJob job = { ctx->isa, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, split };
   lam_cpu_threads_run (ctx->pool, split.parts, gemm_part, &job);
 }

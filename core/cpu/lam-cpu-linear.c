@@ -63,21 +63,16 @@ static void
 forward_part (int part, void *data)
 {
   const LinearJob *j = data;
-  int lo = part * j->split.chunk;
-  int hi = MIN (lo + j->split.chunk, j->split.split_n ? j->out : j->batch);
-  if (lo >= hi)
+  int lo, hi;
+  if (!lam_cpu_gemm_split_range (j->split, part, j->batch, j->out, &lo, &hi))
     return;
-  if (j->split.split_n) {
-    // y[:, lo:hi] = x · W[lo:hi, :]ᵀ
-    lam_cpu_sgemm (j->isa, 0, 1, j->batch, hi - lo, j->in, 1.0f, j->x, j->in,
-                   j->weight + (size_t) lo * j->in, j->in, 0.0f, j->y + lo, j->out);
+  // y (batch, out) = x · Wᵀ, this task's columns or rows
+  lam_cpu_gemm_block (j->isa, j->split.split_n, lo, hi, 0, 1, j->batch, j->out, j->in, 1.0f, j->x,
+                      j->in, j->weight, j->in, 0.0f, j->y, j->out);
+  if (j->split.split_n)
     bias_activation_block (j, 0, j->batch, lo, hi);
-  } else {
-    // y[lo:hi, :] = x[lo:hi, :] · Wᵀ
-    lam_cpu_sgemm (j->isa, 0, 1, hi - lo, j->out, j->in, 1.0f, j->x + (size_t) lo * j->in, j->in,
-                   j->weight, j->in, 0.0f, j->y + (size_t) lo * j->out, j->out);
+  else
     bias_activation_block (j, lo, hi, 0, j->out);
-  }
 }
 
 // y (batch, out) = x (batch, in) · weight (out, in)ᵀ + bias; act_y = f(y)
@@ -146,14 +141,13 @@ static void
 backward_part (int part, void *data)
 {
   const LinearJob *j = data;
-  int lo = part * j->split.chunk;
-  int hi = MIN (lo + j->split.chunk, j->out);
-  if (lo >= hi)
+  int lo, hi;
+  if (!lam_cpu_gemm_split_range (j->split, part, j->out, j->in, &lo, &hi))
     return;
   activation_bias_gradient_block (j, lo, hi);
   // dy[:, lo:hi]ᵀ · x -> dW[lo:hi, :]
-  lam_cpu_sgemm (j->isa, 1, 0, hi - lo, j->in, j->batch, 1.0f, j->dy + lo, j->out, j->x, j->in,
-                 0.0f, j->dweight + (size_t) lo * j->in, j->in);
+  lam_cpu_gemm_block (j->isa, FALSE, lo, hi, 1, 0, j->out, j->in, j->batch, 1.0f, j->dy, j->out,
+                      j->x, j->in, 0.0f, j->dweight, j->in);
 }
 
 void

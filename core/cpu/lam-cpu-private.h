@@ -163,6 +163,13 @@ typedef struct
   int chunk;
 } GemmSplit;
 GemmSplit lam_cpu_gemm_split (LamBackend *self, int m, int n, int k);
+/* Task `part`'s columns (split_n) or rows [*lo, *hi) of C (m, n); FALSE
+ * when it has none. */
+gboolean lam_cpu_gemm_split_range (GemmSplit split, int part, int m, int n, int *lo, int *hi);
+/* That block of lam_cpu_gemm's product, on the calling thread. */
+void lam_cpu_gemm_block (CpuIsa isa, gboolean split_n, int lo, int hi, int trans_a, int trans_b,
+                         int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc);
 
 /* One thread's activation (lam-cpu-activation.c) of n contiguous floats,
  * as activation_forward and activation_backward describe. */
