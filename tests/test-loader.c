@@ -322,6 +322,38 @@ test_normalise (void)
   g_assert_cmpfloat (out[9], ==, 0.0f);
 }
 
+/* Every byte value, in planes whose sizes are and are not a multiple of
+ * the eight pixels a vector step converts: each pixel is the float of
+ * (v / 255 - mean) / std worked out in double, exactly, whichever path
+ * (vector steps or the plain loop for the rest) converted it. */
+static void
+test_normalise_every_value (void)
+{
+  const int sizes[][2] = { { 16, 16 }, { 15, 17 }, { 3, 5 } };
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
+    int height = sizes[s][0], width = sizes[s][1];
+    gsize plane = (gsize) height * width;
+    g_autoptr (LamDataset) ds = dataset_new (2, 3, height, width, 2);
+    for (gsize k = 0; k < 2 * 3 * plane; k++)
+      ds->images[k] = (guint8) ((k * 97 + 13) % 256);
+    LamLoaderConfig config = lam_loader_config_default ();
+    const float mean[3] = { 0.2860f, 0.5f, 0.4914f }, std[3] = { 0.3530f, 0.25f, 0.2470f };
+    memcpy (config.mean, mean, sizeof mean);
+    memcpy (config.std, std, sizeof std);
+    g_autofree float *out = g_new (float, 3 * plane);
+    for (int i = 0; i < 2; i++) {
+      lam_loader_prepare_image (ds, i, &config, FALSE, NULL, out);
+      const guint8 *image = lam_dataset_get_image (ds, i);
+      for (int c = 0; c < 3; c++)
+        for (gsize k = 0; k < plane; k++) {
+          float want =
+            (float) ((image[c * plane + k] * (1.0 / 255.0) - config.mean[c]) / config.std[c]);
+          g_assert_cmpfloat (out[c * plane + k], ==, want);
+        }
+    }
+  }
+}
+
 static void
 test_stats (void)
 {
@@ -836,6 +868,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/epoch/empty", test_empty);
   g_test_add_func ("/loader/batch/contents", test_batch_contents);
   g_test_add_func ("/loader/normalise/known-pixels", test_normalise);
+  g_test_add_func ("/loader/normalise/every-value", test_normalise_every_value);
   g_test_add_func ("/loader/normalise/stats", test_stats);
   g_test_add_data_func ("/loader/augment/crop-zero", GINT_TO_POINTER (FALSE), test_augment_crop);
   g_test_add_data_func ("/loader/augment/crop-reflect", GINT_TO_POINTER (TRUE),
