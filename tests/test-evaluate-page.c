@@ -457,8 +457,18 @@ typedef struct
   LamExplainer *explainer;
   LamEvaluationResult *explained_then; /* the explainer's result as the page handled a new one */
   gboolean held_then;                  /* whether the panels' questions waited then */
+  gboolean training_held_then;         /* whether a run would have waited then */
+  gboolean training_held_after;        /* and once the evaluation let it go */
   gboolean updated;
 } ExplainerSeen;
+
+static gboolean
+note_training_held_after (gpointer data)
+{
+  ExplainerSeen *seen = data;
+  seen->training_held_after = lam_session_get_training_held (session);
+  return G_SOURCE_REMOVE;
+}
 
 static void
 on_updated_note_explainer (LamEvaluation *evaluation, ExplainerSeen *seen)
@@ -468,6 +478,9 @@ on_updated_note_explainer (LamEvaluation *evaluation, ExplainerSeen *seen)
   seen->held_then =
     lam_explain_panel_get_held (lam_evaluate_page_get_explain_panel (page, FALSE)) &&
     lam_explain_panel_get_held (lam_evaluate_page_get_explain_panel (page, TRUE));
+  seen->training_held_then = lam_session_get_training_held (session);
+  /* Before the frame is drawn (at a lower priority than this). */
+  g_idle_add_full (G_PRIORITY_HIGH, note_training_held_after, seen, NULL);
 }
 
 /* The mistakes list shows the most frequent confusions of result, most
@@ -517,7 +530,8 @@ test_history (void)
   LamEvaluationResult *first = lam_evaluation_result_ref (current_result ());
   GtkWidget *first_button = check_mistakes (first);
   LamExplainer *explainer = lam_evaluate_page_get_explainer (page);
-  ExplainerSeen seen = { explainer, NULL, FALSE, FALSE };
+  ExplainerSeen seen = { explainer, NULL, FALSE, FALSE, FALSE, FALSE };
+  g_assert_false (lam_session_get_training_held (session));
   gulong id = g_signal_connect_after (lam_evaluate_page_get_evaluation (page), "updated",
                                       G_CALLBACK (on_updated_note_explainer), &seen);
   LamEvaluation *single = lam_evaluate_page_get_evaluation (page);
@@ -546,6 +560,12 @@ test_history (void)
   /* Nor did the panels ask the explainer, still on the first weights,
    * about the image shown; they asked once it had the second. */
   g_assert_true (seen.held_then);
+  /* Training waited from the evaluation to the frame that shows it (the
+   * evaluation's hold ends after the page took its own), and goes on once
+   * that frame is drawn. */
+  g_assert_true (seen.training_held_then);
+  g_assert_true (seen.training_held_after);
+  g_assert_false (lam_session_get_training_held (session));
   LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (page, FALSE);
   g_assert_false (lam_explain_panel_get_held (detail));
   g_assert_false (lam_explain_panel_get_held (lam_evaluate_page_get_explain_panel (page, TRUE)));

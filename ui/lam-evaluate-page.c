@@ -61,6 +61,7 @@ struct _LamEvaluatePage
   /* A new result's explanations wait for its first frame (sync_explainer_after_frame). */
   GdkFrameClock *explainer_sync_clock; /* not owned */
   gulong explainer_sync_id;
+  gboolean holding_training; /* until the result's frame is drawn */
   GtkDropDown *true_dropdown;
   GtkDropDown *predicted_dropdown;
   GtkDropDown *order_dropdown;
@@ -925,6 +926,10 @@ cancel_explainer_sync (LamEvaluatePage *self)
     g_signal_handler_disconnect (self->explainer_sync_clock, self->explainer_sync_id);
   self->explainer_sync_id = 0;
   self->explainer_sync_clock = NULL;
+  if (self->holding_training) {
+    self->holding_training = FALSE;
+    lam_session_release_training (self->session);
+  }
 }
 
 static void
@@ -951,6 +956,14 @@ sync_explainer_after_frame (LamEvaluatePage *self)
     self->explainer_sync_clock = clock;
     self->explainer_sync_id =
       g_signal_connect (clock, "after-paint", G_CALLBACK (on_result_frame_painted), self);
+  }
+  /* A run training meanwhile took both cores from the frame too: after an
+   * epoch of the MLP it came 35-50 ms after the result instead of
+   * 10-15. Training waits for it (a pause of at most the trainer's
+   * longest hold should no frame come). */
+  if (!self->holding_training) {
+    self->holding_training = TRUE;
+    lam_session_hold_training (self->session);
   }
   if (lam_explainer_get_result (self->explainer) != current_result (self))
     hold_explanations (self, TRUE);

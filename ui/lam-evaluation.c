@@ -429,14 +429,28 @@ hold_training (LamEvaluation *self, gboolean hold)
     lam_session_release_training (self->session);
 }
 
+/* Busy holds training at once; the end of the work lets it go on only
+ * after `updated` (finish_update). */
 static void
 set_busy (LamEvaluation *self, gboolean busy)
 {
-  hold_training (self, busy);
+  if (busy)
+    hold_training (self, TRUE);
   if (self->busy == busy)
     return;
   self->busy = busy;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* Says what is now shown, then lets training go on: a page that shows
+ * the result takes a hold of its own in its handler, until its frame is
+ * drawn, so the training never runs between the two. */
+static void
+finish_update (LamEvaluation *self)
+{
+  set_busy (self, FALSE);
+  g_signal_emit (self, signals[UPDATED], 0);
+  hold_training (self, FALSE);
 }
 
 static void
@@ -515,8 +529,7 @@ job_done (GObject *source, GAsyncResult *async_result, gpointer user_data)
   } else {
     self->error = g_steal_pointer (&error);
   }
-  set_busy (self, FALSE);
-  g_signal_emit (self, signals[UPDATED], 0);
+  finish_update (self);
 }
 
 static void
@@ -525,8 +538,7 @@ fail_now (LamEvaluation *self, GError *error)
   g_clear_pointer (&self->result, lam_evaluation_result_unref);
   g_clear_error (&self->error);
   self->error = error;
-  set_busy (self, FALSE);
-  g_signal_emit (self, signals[UPDATED], 0);
+  finish_update (self);
 }
 
 static void
@@ -546,8 +558,7 @@ schedule (LamEvaluation *self)
     reset_history (self, lam_session_get_weights_run (self->session));
     g_clear_pointer (&self->result, lam_evaluation_result_unref);
     g_clear_error (&self->error);
-    set_busy (self, FALSE);
-    g_signal_emit (self, signals[UPDATED], 0);
+    finish_update (self);
     return;
   }
   if (self->deferred) {

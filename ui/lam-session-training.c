@@ -389,6 +389,13 @@ lam_session_release_training (LamSession *self)
     lam_trainer_set_held (self->trainer, FALSE);
 }
 
+gboolean
+lam_session_get_training_held (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), FALSE);
+  return self->training_holds > 0;
+}
+
 /* Runs */
 
 /* The first palette colour no other kept run has. */

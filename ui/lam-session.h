@@ -146,6 +146,7 @@ void lam_session_set_pace (LamSession *self, double steps_per_second);
  * says how long a run waits at most. */
 void lam_session_hold_training (LamSession *self);
 void lam_session_release_training (LamSession *self);
+gboolean lam_session_get_training_held (LamSession *self);
 
 /* Whether Start continues the last run rather than beginning afresh:
  * property "continue-run", meaningful while "can-continue" is TRUE (there
