@@ -287,6 +287,8 @@ draw_legend (LamWeightsView *self, cairo_t *cr, const Layout *layout, int width)
   pango_cairo_show_layout (cr, layout->legend_text);
 }
 
+static void ensure_strip (LamWeightsView *self);
+
 static void
 lam_weights_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -324,6 +326,7 @@ lam_weights_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   pango_cairo_show_layout (cr, layout.caption);
 
   int px = pixels_per_weight (self);
+  ensure_strip (self);
   for (guint t = 0; t < self->n_tiles; t++) {
     int column = (int) (t % layout.columns), row = (int) (t / layout.columns);
     double tx = MARGIN + column * (layout.tile_w + GAP);
@@ -442,6 +445,7 @@ lam_weights_view_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboa
   int t = tile_at (self, x, y);
   if (t < 0)
     return FALSE;
+  ensure_strip (self);
   /* Counted from 1, as the pager counts them. */
   g_autofree char *text =
     g_strdup_printf ("%s %u: weights from %.3g to %.3g",
@@ -782,7 +786,9 @@ n_pages (LamWeightsView *self)
   return self->layer < 0 ? 0 : (self->n_units + self->max_tiles - 1) / self->max_tiles;
 }
 
-/* The tiles of the current page, from the kept weights. */
+/* The tiles of the current page, from the kept weights: counted now,
+ * painted when first drawn or asked about (ensure_strip). The Evaluate
+ * page gives this view every epoch's weights while another tab shows. */
 static void
 render_page (LamWeightsView *self)
 {
@@ -791,6 +797,14 @@ render_page (LamWeightsView *self)
     return;
   guint first = first_unit (self);
   self->n_tiles = MIN (self->max_tiles, self->n_units - first);
+}
+
+static void
+ensure_strip (LamWeightsView *self)
+{
+  if (self->strip != NULL || self->n_tiles == 0)
+    return;
+  guint first = first_unit (self);
   self->strip = cairo_image_surface_create (CAIRO_FORMAT_RGB24,
                                             (int) (self->tile_w * self->n_tiles), self->tile_h);
   self->tile_min = g_new (float, self->n_tiles);
