@@ -957,10 +957,11 @@ sync_explainer_after_frame (LamEvaluatePage *self)
     self->explainer_sync_id =
       g_signal_connect (clock, "after-paint", G_CALLBACK (on_result_frame_painted), self);
   }
-  /* A run training meanwhile took both cores from the frame too: after an
-   * epoch of the MLP it came 35-50 ms after the result instead of
-   * 10-15. Training waits for it (a pause of at most the trainer's
-   * longest hold should no frame come). */
+  /* Training waits for that frame too: a run let go at the result took
+   * both cores while the frame was laid out and drawn (its thread was in
+   * 20-50 of perf's samples of each such frame after an MLP epoch, and in
+   * none with this hold). At most the trainer's longest hold should no
+   * frame come. */
   if (!self->holding_training) {
     self->holding_training = TRUE;
     lam_session_hold_training (self->session);
