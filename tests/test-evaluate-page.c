@@ -512,6 +512,13 @@ check_mistakes (LamEvaluationResult *result)
     g_autofree char *count_text = lam_ui_format_count (count);
     g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_widget_get_next_sibling (label))), ==,
                      count_text);
+    /* Its tooltip, made when asked for, counts the current result's images. */
+    g_assert_true (gtk_widget_get_has_tooltip (button));
+    g_autofree char *tip = lam_evaluate_page_dup_mistake_tooltip (page, button);
+    g_autofree char *want_tip =
+      g_strdup_printf ("Show the %s %s images the model took for %s", count_text,
+                       result->dataset->class_names[t], result->dataset->class_names[p]);
+    g_assert_cmpstr (tip, ==, want_tip);
   }
   g_assert_cmpint (shown, >, 0);
   // No confusion left out is more frequent than the least one shown.

@@ -406,6 +406,17 @@ on_mistake_clicked (GtkButton *button, LamEvaluatePage *self)
 }
 
 /* One shortcut button of the mistakes list: a label and a count. */
+static gboolean
+query_mistake_tooltip (GtkWidget *button, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
+                       gpointer data)
+{
+  g_autofree char *text = lam_evaluate_page_dup_mistake_tooltip (data, button);
+  if (text == NULL)
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 static GtkWidget *
 mistake_button_new (LamEvaluatePage *self)
 {
@@ -423,6 +434,11 @@ mistake_button_new (LamEvaluatePage *self)
   GtkWidget *button = gtk_button_new ();
   gtk_button_set_child (GTK_BUTTON (button), row);
   gtk_button_set_has_frame (GTK_BUTTON (button), FALSE);
+  /* Said when the pointer rests on it: set at every result, the four
+   * tooltips took 1.2-2 ms of the page's 4.5-6 ms handling after an MLP
+   * epoch (each asks the display where the pointer is). */
+  gtk_widget_set_has_tooltip (button, TRUE);
+  g_signal_connect (button, "query-tooltip", G_CALLBACK (query_mistake_tooltip), self);
   g_signal_connect (button, "clicked", G_CALLBACK (on_mistake_clicked), self);
   return button;
 }
@@ -461,9 +477,6 @@ update_mistakes (LamEvaluatePage *self, LamEvaluationResult *result)
     GtkWidget *label = gtk_widget_get_first_child (gtk_button_get_child (GTK_BUTTON (button)));
     gtk_label_set_text (GTK_LABEL (label), text);
     gtk_label_set_text (GTK_LABEL (gtk_widget_get_next_sibling (label)), count);
-    g_autofree char *tip = g_strdup_printf ("Show the %s %s images the model took for %s", count,
-                                            class_name (self, best_t), class_name (self, best_p));
-    gtk_widget_set_tooltip_text (button, tip);
     g_object_set_data (G_OBJECT (button), "true-class", GINT_TO_POINTER (best_t));
     g_object_set_data (G_OBJECT (button), "predicted-class", GINT_TO_POINTER (best_p));
     button = gtk_widget_get_next_sibling (button);
@@ -1471,6 +1484,22 @@ lam_evaluate_page_get_detail_bars (LamEvaluatePage *self)
 {
   g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
   return self->detail_bars;
+}
+
+char *
+lam_evaluate_page_dup_mistake_tooltip (LamEvaluatePage *self, GtkWidget *button)
+{
+  g_return_val_if_fail (LAM_IS_EVALUATE_PAGE (self), NULL);
+  g_return_val_if_fail (GTK_IS_WIDGET (button), NULL);
+  LamEvaluationResult *result = current_result (self);
+  int t = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "true-class"));
+  int p = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "predicted-class"));
+  if (result == NULL || t < 0 || p < 0 || t >= result->confusion->n_classes ||
+      p >= result->confusion->n_classes)
+    return NULL;
+  g_autofree char *count = lam_ui_format_count (lam_confusion_get (result->confusion, t, p));
+  return g_strdup_printf ("Show the %s %s images the model took for %s", count,
+                          class_name (self, t), class_name (self, p));
 }
 
 char *

@@ -67,6 +67,10 @@ const char *lam_evaluate_page_get_history_text (LamEvaluatePage *self);
 /* The tooltip of a class's row in the summary, made when asked for:
  * "Coat: 812 of 1,000 test images recognised"; NULL without a result. */
 char *lam_evaluate_page_dup_class_tooltip (LamEvaluatePage *self, int klass);
+/* The tooltip of a button of lam_evaluate_page_get_mistakes, made when
+ * asked for: "Show the 223 Shirt images the model took for T-shirt/top";
+ * NULL without a result. */
+char *lam_evaluate_page_dup_mistake_tooltip (LamEvaluatePage *self, GtkWidget *button);
 LamDrawingPad *lam_evaluate_page_get_drawing_pad (LamEvaluatePage *self);
 LamProbabilityBars *lam_evaluate_page_get_drawing_bars (LamEvaluatePage *self);
 /* The time machine's slider (hidden until two epochs are kept). */
