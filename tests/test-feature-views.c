@@ -528,6 +528,27 @@ test_activations_cnn (void)
                                         "five", "six", "seven", "eight", "nine" };
   lam_activations_view_set_class_names (LAM_ACTIVATIONS_VIEW (view), digits, 10);
   save_png (window, "activations.png");
+  /* A feature map's tooltip gives its channel's range in these outputs
+   * (row 2 is layer 2's, the first ReLU's 8 maps); the input image and
+   * flat layers have none. */
+  {
+    const float *relu = g_ptr_array_index (outputs, 1);
+    const LamShape *shape = &plan->layers[1].out_shape;
+    gsize plane = (gsize) shape->dims[1] * shape->dims[2];
+    float lo = G_MAXFLOAT, hi = -G_MAXFLOAT;
+    for (gsize j = 0; j < plane; j++) {
+      lo = MIN (lo, relu[3 * plane + j]);
+      hi = MAX (hi, relu[3 * plane + j]);
+    }
+    g_autofree char *want = g_strdup_printf ("Channel 3: %.3g to %.3g", lo, hi);
+    g_autofree char *tip =
+      lam_activations_view_dup_channel_tooltip (LAM_ACTIVATIONS_VIEW (view), 2, 3);
+    g_assert_cmpstr (tip, ==, want);
+    g_assert_null (lam_activations_view_dup_channel_tooltip (LAM_ACTIVATIONS_VIEW (view), 2, 8));
+    g_assert_null (lam_activations_view_dup_channel_tooltip (LAM_ACTIVATIONS_VIEW (view), 0, 0));
+    g_assert_null (lam_activations_view_dup_channel_tooltip (LAM_ACTIVATIONS_VIEW (view),
+                                                             (guint) plan->n_layers, 0));
+  }
 
   /* The flat layers and the labelled outputs, at the bottom. */
   GtkWidget *scrolled = gtk_widget_get_first_child (view);

@@ -28,5 +28,9 @@ void lam_activations_view_set_class_names (LamActivationsView *self, const char 
                                            int n_classes);
 /* Rows shown: the input and one per layer; 0 when clear. */
 guint lam_activations_view_get_n_rows (LamActivationsView *self);
+/* The tooltip of a feature map (row: 0 for the input, k for layer k's
+ * output), made when asked for: "Channel 3: −0.42 to 1.7"; NULL where the
+ * row has no such maps or fewer channels. */
+char *lam_activations_view_dup_channel_tooltip (LamActivationsView *self, guint row, guint channel);
 
 G_END_DECLS
