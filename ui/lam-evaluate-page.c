@@ -405,7 +405,6 @@ on_mistake_clicked (GtkButton *button, LamEvaluatePage *self)
     lam_confusion_view_activate_cell (self->confusion_view, t, p);
 }
 
-/* One shortcut button of the mistakes list: a label and a count. */
 static gboolean
 query_mistake_tooltip (GtkWidget *button, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
                        gpointer data)
@@ -417,6 +416,7 @@ query_mistake_tooltip (GtkWidget *button, int x, int y, gboolean keyboard, GtkTo
   return TRUE;
 }
 
+/* One shortcut button of the mistakes list: a label and a count. */
 static GtkWidget *
 mistake_button_new (LamEvaluatePage *self)
 {

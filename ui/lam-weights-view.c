@@ -792,7 +792,7 @@ n_pages (LamWeightsView *self)
  * painted when first drawn or asked about (ensure_strip). The Evaluate
  * page gives this view every epoch's weights while another tab shows. */
 static void
-render_page (LamWeightsView *self)
+count_page_tiles (LamWeightsView *self)
 {
   clear_page (self);
   if (self->layer < 0 || self->n_units == 0)
@@ -858,7 +858,7 @@ show_page (LamWeightsView *self, guint page)
   page = pages > 0 ? MIN (page, pages - 1) : 0;
   gboolean changed = page != self->page;
   self->page = page;
-  render_page (self);
+  count_page_tiles (self);
   update_pager (self);
   /* The next epoch's weights of the same layer keep the size. Measured
    * again after every epoch though another tab showed, the Evaluate

@@ -8,9 +8,8 @@
  * batch 32 the twelve that fusing removes from the MLP took 42 µs a step
  * (bias gradients 21, bias adds 11, ReLUs 9, on Zen 3 in a slow spell),
  * and the gradient fill 17 more, against 27 µs for its second layer's
- * forward product. The
- * blocks are those lam_cpu_gemm splits the product into, so the results
- * are the separate ops' bit for bit.
+ * forward product. The blocks are those lam_cpu_gemm splits the product
+ * into, so the results are the separate ops' bit for bit.
  */
 #include "lam-cpu-private.h"
 
