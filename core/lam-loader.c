@@ -234,17 +234,76 @@ lookup_pixels_avx2 (const float *t, const guint8 *src, float *dst, gsize n)
 }
 #endif
 
+/* Sixteen pixels a step, the table held in sixteen registers: two-table
+ * permutes look each pixel up in all eight 32-entry eighths of it, and
+ * the index's top three bits pick among the eight. On Zen 5, one core,
+ * an epoch's 60,000 Fashion-MNIST images in batches of 32 in shuffled
+ * order: 20.6-21.3 ms against 33.9-34.4 ms for the gather, the same
+ * floats. */
+__attribute__ ((target ("avx512f"))) static gsize
+lookup_pixels_avx512 (const float *t, const guint8 *src, float *dst, gsize n)
+{
+  __m512 table[16];
+  for (int i = 0; i < 16; i++)
+    table[i] = _mm512_loadu_ps (t + 16 * i);
+  gsize k = 0;
+  for (; k + 16 <= n; k += 16) {
+    __m512i index = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) (src + k)));
+    // Bits 0-4 of the index pick within a pair of registers.
+    __m512 eighth[8];
+    for (int i = 0; i < 8; i++)
+      eighth[i] = _mm512_permutex2var_ps (table[2 * i], index, table[2 * i + 1]);
+    __mmask16 bit5 = _mm512_test_epi32_mask (index, _mm512_set1_epi32 (32));
+    __mmask16 bit6 = _mm512_test_epi32_mask (index, _mm512_set1_epi32 (64));
+    __mmask16 bit7 = _mm512_test_epi32_mask (index, _mm512_set1_epi32 (128));
+    __m512 quarter[4];
+    for (int i = 0; i < 4; i++)
+      quarter[i] = _mm512_mask_blend_ps (bit5, eighth[2 * i], eighth[2 * i + 1]);
+    __m512 low = _mm512_mask_blend_ps (bit6, quarter[0], quarter[1]);
+    __m512 high = _mm512_mask_blend_ps (bit6, quarter[2], quarter[3]);
+    _mm512_storeu_ps (dst + k, _mm512_mask_blend_ps (bit7, low, high));
+  }
+  return k;
+}
+
 /* dst (n) = t[src (n)], eight pixels a step from one 64-bit load: the
  * plain loop, a byte load, a table load and a store a pixel, took twice as
  * long, on the loader's thread or in a training step. */
+typedef gsize (*VectorLookup) (const float *t, const guint8 *src, float *dst, gsize n);
+
+static gsize
+no_vector_lookup (const float *t, const guint8 *src, float *dst, gsize n)
+{
+  return 0;
+}
+
+/* The widest lookup the CPU runs, chosen once; LAMINA_CPU_ISA limits it as
+ * it limits the CPU backend's kernels (generic: none, avx2: the gather),
+ * which is how test-loader holds each to the plain loop. */
+static VectorLookup
+vector_lookup (void)
+{
+  static gsize chosen = 0;
+  if (g_once_init_enter (&chosen)) {
+    VectorLookup lookup = no_vector_lookup;
+#ifdef LOOKUP_AVX2
+    const char *limit = g_getenv ("LAMINA_CPU_ISA");
+    gboolean generic = limit != NULL && g_ascii_strcasecmp (limit, "generic") == 0;
+    gboolean avx2_at_most = limit != NULL && g_ascii_strcasecmp (limit, "avx2") == 0;
+    if (!generic && !avx2_at_most && __builtin_cpu_supports ("avx512f"))
+      lookup = lookup_pixels_avx512;
+    else if (!generic && __builtin_cpu_supports ("avx2"))
+      lookup = lookup_pixels_avx2;
+#endif
+    g_once_init_leave (&chosen, (gsize) lookup);
+  }
+  return (VectorLookup) chosen;
+}
+
 static void
 lookup_pixels (const float *t, const guint8 *src, float *dst, gsize n)
 {
-  gsize k = 0;
-#ifdef LOOKUP_AVX2
-  if (__builtin_cpu_supports ("avx2"))
-    k = lookup_pixels_avx2 (t, src, dst, n);
-#endif
+  gsize k = vector_lookup () (t, src, dst, n);
   for (; k + 8 <= n; k += 8) {
     guint64 w;
     memcpy (&w, src + k, sizeof w);

@@ -327,7 +327,7 @@ test_normalise (void)
  * (v / 255 - mean) / std worked out in double, exactly, whichever path
  * (vector steps or the plain loop for the rest) converted it. */
 static void
-test_normalise_every_value (void)
+check_normalise_every_value (void)
 {
   const int sizes[][2] = { { 16, 16 }, { 15, 17 }, { 3, 5 } };
   for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
@@ -352,6 +352,29 @@ test_normalise_every_value (void)
         }
     }
   }
+}
+
+/* Once on each lookup the CPU runs: the loader picks one per process, so
+ * each runs in a child of its own, LAMINA_CPU_ISA limiting the choice
+ * (the AVX-512 permutes, the AVX2 gather, the plain loop). */
+static void
+test_normalise_every_value (void)
+{
+  if (g_test_subprocess ()) {
+    check_normalise_every_value ();
+    return;
+  }
+  const char *limits[] = { NULL, "avx2", "generic" };
+  for (guint i = 0; i < G_N_ELEMENTS (limits); i++) {
+    if (limits[i] != NULL)
+      g_setenv ("LAMINA_CPU_ISA", limits[i], TRUE);
+    else
+      g_unsetenv ("LAMINA_CPU_ISA");
+    g_test_message ("LAMINA_CPU_ISA=%s", limits[i] != NULL ? limits[i] : "(unset)");
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+  }
+  g_unsetenv ("LAMINA_CPU_ISA");
 }
 
 static void
