@@ -2081,6 +2081,143 @@ threads_task (int task, void *data)
   job->ran_on[task] = g_thread_self ();
 }
 
+typedef struct
+{
+  GMutex lock;
+  size_t lo[64], hi[64];
+  int n;
+} SeenRanges;
+
+static void
+record_range (size_t lo, size_t hi, void *data)
+{
+  SeenRanges *seen = data;
+  g_mutex_lock (&seen->lock);
+  g_assert_cmpint (seen->n, <, 64);
+  seen->lo[seen->n] = lo;
+  seen->hi[seen->n] = hi;
+  seen->n++;
+  g_mutex_unlock (&seen->lock);
+}
+
+static gboolean
+seen_range (const SeenRanges *seen, size_t lo, size_t hi)
+{
+  for (int i = 0; i < seen->n; i++)
+    if (seen->lo[i] == lo && seen->hi[i] == hi)
+      return TRUE;
+  return FALSE;
+}
+
+// The ranges seen cover [0, n) once each.
+static void
+assert_covered_once (const SeenRanges *seen, size_t n)
+{
+  g_autofree int *covered = g_new0 (int, n);
+  for (int i = 0; i < seen->n; i++) {
+    g_assert_cmpuint (seen->lo[i], <, seen->hi[i]);
+    g_assert_cmpuint (seen->hi[i], <=, n);
+    for (size_t k = seen->lo[i]; k < seen->hi[i]; k++)
+      covered[k]++;
+  }
+  for (size_t k = 0; k < n; k++)
+    g_assert_cmpint (covered[k], ==, 1);
+}
+
+static LamBackend *
+cpu_backend_with_threads (const char *threads)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("LAMINA_NUM_THREADS"));
+  g_setenv ("LAMINA_NUM_THREADS", threads, TRUE);
+  LamBackend *cpu = lam_backend_cpu_new ();
+  if (saved != NULL)
+    g_setenv ("LAMINA_NUM_THREADS", saved, TRUE);
+  else
+    g_unsetenv ("LAMINA_NUM_THREADS");
+  return cpu;
+}
+
+/* The optimizer's split of the parameters: each block of the gradients a
+ * backward op noted is one range, whole, for the thread that wrote it; a
+ * note of another buffer, one running past the end and one overlapping an
+ * earlier block are passed over; the rest is covered once, per thread
+ * where it reaches the threshold, and all of it by one call below. */
+static void
+test_threads_parameter_ranges (void)
+{
+  LamBackend *two = cpu_backend_with_threads ("2");
+  float grads[1000], elsewhere[100];
+  lam_cpu_note_grad_block (two, grads + 100, 200, 1);
+  lam_cpu_note_grad_block (two, grads + 300, 100, 2);
+  lam_cpu_note_grad_block (two, grads + 350, 100, 1);
+  lam_cpu_note_grad_block (two, elsewhere, 50, 0);
+  lam_cpu_note_grad_block (two, grads + 950, 100, 1);
+  // A second note of the same start replaces the first.
+  lam_cpu_note_grad_block (two, grads + 100, 150, 1);
+
+  SeenRanges seen = { 0 };
+  g_mutex_init (&seen.lock);
+  lam_cpu_parameter_ranges (two, grads, 1000, 64, record_range, &seen);
+  assert_covered_once (&seen, 1000);
+  g_assert_true (seen_range (&seen, 100, 250));
+  g_assert_true (seen_range (&seen, 300, 400));
+  g_assert_true (seen_range (&seen, 250, 300)); // below the threshold: whole
+  g_assert_true (seen_range (&seen, 0, 64) && seen_range (&seen, 64, 100));
+  g_assert_true (seen_range (&seen, 400, 704) && seen_range (&seen, 704, 1000));
+  g_assert_cmpint (seen.n, ==, 7);
+
+  seen.n = 0;
+  lam_cpu_parameter_ranges (two, grads, 1000, 1001, record_range, &seen);
+  g_assert_cmpint (seen.n, ==, 1);
+  g_assert_true (seen_range (&seen, 0, 1000));
+  g_mutex_clear (&seen.lock);
+  lam_backend_free (two);
+}
+
+/* A linear layer's backward op, its product split by the weights' rows,
+ * notes each task's rows of the weight gradient and of the bias gradient,
+ * which the optimizer's split then keeps whole. The shapes make a product
+ * of 2^26 flops and more, split on any two threads. */
+static void
+test_threads_linear_notes (void)
+{
+  LamBackend *two = cpu_backend_with_threads ("2");
+  const int batch = 128, in = 1024, out = 272;
+  size_t n_params = (size_t) out * in + out;
+  g_autofree float *x = g_new (float, (size_t) batch *in);
+  g_autofree float *weight = g_new (float, (size_t) out *in);
+  g_autofree float *y = g_new (float, (size_t) batch *out);
+  g_autofree float *act_y = g_new (float, (size_t) batch *out);
+  g_autofree float *dact_y = g_new (float, (size_t) batch *out);
+  g_autofree float *dy = g_new (float, (size_t) batch *out);
+  g_autofree float *grads = g_new (float, n_params);
+  for (size_t i = 0; i < (size_t) batch * in; i++)
+    x[i] = (float) (i % 7) - 3.0f;
+  for (size_t i = 0; i < (size_t) out * in; i++)
+    weight[i] = (float) (i % 5) * 0.01f;
+  for (size_t i = 0; i < (size_t) batch * out; i++)
+    dact_y[i] = (float) (i % 3) - 1.0f;
+  lam_cpu_linear_activation_forward (two, x, weight, NULL, y, act_y, batch, in, out,
+                                     LAM_ACTIVATION_RELU, 0.0f);
+  lam_cpu_linear_activation_backward (two, x, weight, y, act_y, dact_y, dy, grads,
+                                      grads + (size_t) out * in, NULL, batch, in, out,
+                                      LAM_ACTIVATION_RELU, 0.0f);
+
+  SeenRanges seen = { 0 };
+  g_mutex_init (&seen.lock);
+  lam_cpu_parameter_ranges (two, grads, n_params, 64, record_range, &seen);
+  assert_covered_once (&seen, n_params);
+  // Rows in blocks of 16: 144 and 128, where halving the buffer would give 136 and 136.
+  size_t first = 144;
+  g_assert_true (seen_range (&seen, 0, first * in));
+  g_assert_true (seen_range (&seen, first * in, (size_t) out * in));
+  g_assert_true (seen_range (&seen, (size_t) out * in, (size_t) out * in + first));
+  g_assert_true (seen_range (&seen, (size_t) out * in + first, n_params));
+  g_assert_cmpint (seen.n, ==, 4);
+  g_mutex_clear (&seen.lock);
+  lam_backend_free (two);
+}
+
 /* Every task of every job runs once, whatever the count of tasks against
  * threads, over jobs that follow each other as a training step's do. */
 static void
@@ -2374,6 +2511,8 @@ main (int argc, char **argv)
   (g_test_add_func) ("/backend/cpu-threads", test_cpu_threads);
   (g_test_add_func) ("/backend/threads/every-task-once", test_threads_every_task_once);
   (g_test_add_func) ("/backend/threads/caller-runs-unclaimed", test_threads_caller_runs_unclaimed);
+  (g_test_add_func) ("/backend/threads/parameter-ranges", test_threads_parameter_ranges);
+  (g_test_add_func) ("/backend/threads/linear-notes", test_threads_linear_notes);
 
   g_test_add_func ("/backend/device-name", test_device_name);
   g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);

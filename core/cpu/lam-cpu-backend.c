@@ -117,6 +117,7 @@ cpu_destroy (LamBackend *self)
   CpuContext *ctx = cpu_context (self);
   if (ctx != NULL) {
     lam_cpu_threads_free (ctx->pool);
+    g_mutex_clear (&ctx->grad_blocks_lock);
     g_free (ctx);
   }
   g_free (self);
@@ -240,6 +241,7 @@ lam_backend_cpu_new (void)
   /* Threads are the pool's: OpenBLAS runs each call on the thread making
    * it. This is process-wide and the same for every CPU backend. */
   ctx->n_threads = choose_threads ();
+  g_mutex_init (&ctx->grad_blocks_lock);
   openblas_set_num_threads (1);
   ctx->pool = ctx->n_threads > 1 ? lam_cpu_threads_new (ctx->n_threads) : NULL;
   ctx->isa = cpu_choose_isa ();

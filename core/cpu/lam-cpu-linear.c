@@ -177,6 +177,15 @@ lam_cpu_linear_activation_backward (LamBackend *self, const float *x, const floa
   };
   if (job.split.parts > 1 && !job.split.split_n) {
     lam_cpu_threads_run (cpu_context (self)->pool, job.split.parts, backward_part, &job);
+    // The optimizer updates each part's rows on the thread that wrote them.
+    for (int part = 0; part < job.split.parts; part++) {
+      int lo, hi;
+      if (!lam_cpu_gemm_split_range (job.split, part, out, in, &lo, &hi))
+        continue;
+      lam_cpu_note_grad_block (self, dweight + (size_t) lo * in, (size_t) (hi - lo) * in, part);
+      if (dbias != NULL)
+        lam_cpu_note_grad_block (self, dbias + lo, (size_t) (hi - lo), part);
+    }
   } else {
     /* Split by columns of dW, or not at all: every task would need all of
      * dy, worked out here first. */

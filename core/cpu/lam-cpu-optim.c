@@ -57,7 +57,7 @@ lam_cpu_sgd_update (LamBackend *self, float *params, const float *grads, float *
     .momentum = momentum, .dampening = dampening, .weight_decay = weight_decay,
     .nesterov = nesterov, .first_step = first_step,
   };
-  lam_cpu_parallel_ranges (self, n, cpu_context (self)->parameter_parallel, sgd_range, &j);
+  lam_cpu_parameter_ranges (self, grads, n, cpu_context (self)->parameter_parallel, sgd_range, &j);
 }
 
 static void
@@ -77,7 +77,8 @@ void
 lam_cpu_l1_penalty (LamBackend *self, const float *params, float *grads, size_t n, float strength)
 {
   OptimJob j = { .params = (float *) params, .penalised_grads = grads, .lr = strength };
-  lam_cpu_parallel_ranges (self, n, cpu_context (self)->parameter_parallel, l1_penalty_range, &j);
+  lam_cpu_parameter_ranges (self, grads, n, cpu_context (self)->parameter_parallel,
+                            l1_penalty_range, &j);
 }
 
 static void
@@ -144,5 +145,5 @@ lam_cpu_adam_update (LamBackend *self, float *params, const float *grads, float 
     .coupled = decoupled ? 0.0f : weight_decay,
     .isa = cpu_context (self)->isa,
   };
-  lam_cpu_parallel_ranges (self, n, cpu_context (self)->parameter_parallel, adam_range, &j);
+  lam_cpu_parameter_ranges (self, grads, n, cpu_context (self)->parameter_parallel, adam_range, &j);
 }

@@ -120,6 +120,17 @@ typedef enum
   CPU_ISA_AVX512,
 } CpuIsa;
 
+/* A block of a parameter gradient that one task of a backward op wrote,
+ * and so one thread: task % n_threads. */
+typedef struct
+{
+  const float *start;
+  size_t n;
+  int thread;
+} GradBlock;
+
+#define CPU_GRAD_BLOCKS_MAX 64
+
 typedef struct
 {
   int n_threads;
@@ -129,6 +140,12 @@ typedef struct
   double conv_parallel_flops; /* CONV_PARALLEL_FLOPS or its _OWN_CORES */
   size_t parameter_parallel;  /* PARAMETER_PARALLEL or its _OWN_CORES */
   gboolean winograd;          /* 3×3 convolutions by lam-cpu-winograd.c where it takes them */
+  /* The blocks the last backward ops wrote (lam_cpu_note_grad_block),
+   * newest replacing the oldest once full; under the lock, since two
+   * threads may run ops on one backend. */
+  GMutex grad_blocks_lock;
+  GradBlock grad_blocks[CPU_GRAD_BLOCKS_MAX];
+  int n_grad_blocks, oldest_grad_block;
 } CpuContext;
 
 static inline CpuContext *
@@ -143,6 +160,19 @@ cpu_context (LamBackend *self)
 typedef void (*RangeFunc) (size_t lo, size_t hi, void *data);
 void lam_cpu_parallel_ranges (LamBackend *self, size_t n, size_t threshold, RangeFunc func,
                               void *data);
+
+/* The optimizer's split of a flat parameter buffer: each block of the
+ * gradient `grads` (n) that a backward op noted goes to the thread that
+ * wrote it, whose cache holds it and the weights its products read; the
+ * rest is split as lam_cpu_parallel_ranges splits it. func's ranges index
+ * grads and every buffer laid out like it (parameters, moments). Only
+ * which thread updates a parameter follows from the notes, never its
+ * value: a stale or missing note costs time, not results. */
+void lam_cpu_parameter_ranges (LamBackend *self, const float *grads, size_t n, size_t threshold,
+                               RangeFunc func, void *data);
+/* Notes that `task` of a backward op wrote the gradient block [start,
+ * start + n), replacing an earlier note of the same start. */
+void lam_cpu_note_grad_block (LamBackend *self, const float *start, size_t n, int task);
 
 /* ---- shared loops ---- */
 
