@@ -10,6 +10,8 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -161,6 +163,100 @@ measure_sgemm_peak (int threads)
   return best;
 }
 
+/* ---- how far apart the cores are ---- */
+
+/* A virtual machine's host may run its two vCPUs on cores that share a
+ * cache, or on cores far apart, and move them from one placement to the
+ * other while a program runs. Two threads splitting an MLP's small
+ * products then wait on each other's caches: on the development machine
+ * mlp-b32's epoch took 0.35-0.39 s while a cache line's round trip
+ * between the CPUs measured 170-200 ns, and 0.53-0.58 s while it
+ * measured 430-570 ns. Each workload reports the round trip before and
+ * after its training, so that a reader can tell which placement timed
+ * it. */
+
+#define ROUND_TRIP_WARM_UP 200
+#define ROUND_TRIPS 20000
+
+typedef struct
+{
+  atomic_int flag;
+  int cpu;
+} RoundTrip;
+
+#ifdef __linux__
+static void
+pin_to_cpu (int cpu)
+{
+  cpu_set_t set;
+  CPU_ZERO (&set);
+  CPU_SET (cpu, &set);
+  sched_setaffinity (0, sizeof set, &set);
+}
+
+// Answers each odd value of the flag with the next even one.
+static gpointer
+round_trip_partner (gpointer data)
+{
+  RoundTrip *rt = data;
+  pin_to_cpu (rt->cpu);
+  for (int i = 0; i < ROUND_TRIP_WARM_UP + ROUND_TRIPS; i++) {
+    while (atomic_load_explicit (&rt->flag, memory_order_acquire) != 2 * i + 1)
+      ;
+    atomic_store_explicit (&rt->flag, 2 * i + 2, memory_order_release);
+  }
+  return NULL;
+}
+#endif
+
+/* Nanoseconds for a cache line to go from the first CPU this process may
+ * use to the second and back: the median of five rounds of 20,000. NAN
+ * where it may use only one. */
+static double
+measure_core_round_trip (void)
+{
+#ifdef __linux__
+  cpu_set_t allowed;
+  if (sched_getaffinity (0, sizeof allowed, &allowed) != 0 || CPU_COUNT (&allowed) < 2)
+    return NAN;
+  int first = -1, second = -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE && second < 0; cpu++)
+    if (CPU_ISSET (cpu, &allowed)) {
+      if (first < 0)
+        first = cpu;
+      else
+        second = cpu;
+    }
+  pin_to_cpu (first);
+  double rounds[5];
+  for (int r = 0; r < 5; r++) {
+    RoundTrip rt = { .cpu = second };
+    atomic_init (&rt.flag, 0);
+    GThread *partner = g_thread_new ("lam-round-trip", round_trip_partner, &rt);
+    gint64 start = 0;
+    for (int i = 0; i < ROUND_TRIP_WARM_UP + ROUND_TRIPS; i++) {
+      if (i == ROUND_TRIP_WARM_UP)
+        start = g_get_monotonic_time ();
+      atomic_store_explicit (&rt.flag, 2 * i + 1, memory_order_release);
+      while (atomic_load_explicit (&rt.flag, memory_order_acquire) != 2 * i + 2)
+        ;
+    }
+    rounds[r] = (g_get_monotonic_time () - start) * 1000.0 / ROUND_TRIPS;
+    g_thread_join (partner);
+  }
+  sched_setaffinity (0, sizeof allowed, &allowed);
+  for (int i = 1; i < 5; i++)
+    for (int j = i; j > 0 && rounds[j] < rounds[j - 1]; j--) {
+      double t = rounds[j];
+      rounds[j] = rounds[j - 1];
+      rounds[j - 1] = t;
+    }
+  return rounds[2];
+#else
+  return NAN;
+#endif
+}
+
 typedef struct
 {
   char *name;
@@ -178,6 +274,7 @@ typedef struct
   double gflops;
   gboolean winograd; /* gflops counts convolutions the CPU ran by Winograd */
   double peak_rss_mb;
+  double round_trip_ns[2]; /* measure_core_round_trip before and after training */
   char *data_note;   /* the images trained on, when not the --data set's */
   int timed_batches; /* 0: whole epochs */
 } BenchResult;
@@ -390,9 +487,12 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
     g_autofree char *dev = g_strescape (device, NULL);
     g_autofree char *note = g_strescape (r->data_note != NULL ? r->data_note : "", NULL);
     /* JSON has no NaN: a workload timed on batches is not evaluated. */
-    char test_accuracy[32] = "null";
+    char test_accuracy[32] = "null", round_trip[2][32] = { "null", "null" };
     if (isfinite (r->test_accuracy))
       g_snprintf (test_accuracy, sizeof test_accuracy, "%.5f", r->test_accuracy);
+    for (int i = 0; i < 2; i++)
+      if (isfinite (r->round_trip_ns[i]))
+        g_snprintf (round_trip[i], sizeof round_trip[i], "%.0f", r->round_trip_ns[i]);
     g_print ("{\"workload\": \"%s\", \"model\": \"%s\", \"batch_size\": %d, \"optimizer\": "
              "\"adam\", \"lr\": %g, \"epochs\": %d, \"epoch_seconds\": %.4f, "
              "\"mean_epoch_seconds\": %.4f, \"samples_per_second\": %.1f, \"train_loss\": %.5f, "
@@ -400,12 +500,13 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
              "\"eval_batch\": %d, \"gflops\": %.2f, \"sgemm_peak_gflops\": %.2f, "
              "\"percent_of_peak\": %.1f, \"backend_gemm_peak_gflops\": %.2f, "
              "\"peak_rss_mb\": %.1f, \"load_seconds\": %.3f, \"device\": \"%s\", "
-             "\"threads\": %d, \"timed_batches\": %d, \"data\": \"%s\"}\n",
+             "\"threads\": %d, \"timed_batches\": %d, \"data\": \"%s\", "
+             "\"core_round_trip_ns\": [%s, %s]}\n",
              r->name, spec, r->batch_size, r->lr, r->epochs, r->epoch_seconds,
              r->mean_epoch_seconds, r->samples_per_second, r->train_loss, r->train_accuracy,
              test_accuracy, r->eval_seconds, r->eval_batch, r->gflops, peak,
              peak > 0 ? 100 * r->gflops / peak : NAN, backend_peak, r->peak_rss_mb, load_seconds,
-             dev, threads, r->timed_batches, note);
+             dev, threads, r->timed_batches, note, round_trip[0], round_trip[1]);
     return;
   }
   g_print ("%-9s %-24s batch %3d  Adam lr %g\n", r->name, r->spec_text, r->batch_size, r->lr);
@@ -423,6 +524,10 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
              r->test_accuracy * 100, r->eval_seconds, r->eval_batch);
   g_print ("          %.1f GFLOP/s = %.0f%% of the sgemm peak; peak RSS %.0f MB\n", r->gflops,
            peak > 0 ? 100 * r->gflops / peak : NAN, r->peak_rss_mb);
+  if (isfinite (r->round_trip_ns[0]) && isfinite (r->round_trip_ns[1]))
+    g_print ("          a cache line's round trip between two CPUs: %.0f ns before training, "
+             "%.0f ns after\n",
+             r->round_trip_ns[0], r->round_trip_ns[1]);
   /* Past 100% is no error: the CPU backend multiplies less than the
    * definition's count, which is the one PyTorch's FLOP counters give. */
   if (r->winograd)
@@ -655,6 +760,7 @@ lam_cli_bench (int argc, char **argv)
     if (!json)
       g_printerr ("Training %s...\n", w->name);
     gboolean trained;
+    result.round_trip_ns[0] = measure_core_round_trip ();
     if (w->cifar) {
       g_autoptr (LamDataset) cifar =
         cifar_training_images (cifar_dir, (int) n_batches * w->batch_size, &result.data_note,
@@ -668,6 +774,7 @@ lam_cli_bench (int argc, char **argv)
       trained = run_training (w->model, w->batch_size, w->lr, (int) epochs, train, test, NULL,
                               NULL, backend, &result, &error);
     }
+    result.round_trip_ns[1] = measure_core_round_trip ();
     if (!trained) {
       lam_cli_print_error ("bench", error);
       g_clear_error (&error);

@@ -920,6 +920,19 @@ test_bench_cifar (void)
   g_assert_true (json_node_is_null (json_object_get_member (object, "test_accuracy")));
   g_assert_cmpfloat (json_object_get_double_member (object, "gflops"), >, 0);
   g_assert_nonnull (strstr (json_object_get_string_member (object, "model"), "conv2d:256"));
+  /* A cache line's round trip between two CPUs, before and after the
+   * training: a time where this process may use two, else null. */
+  JsonArray *round_trip = json_object_get_array_member (object, "core_round_trip_ns");
+  g_assert_cmpuint (json_array_get_length (round_trip), ==, 2);
+  for (guint i = 0; i < 2; i++) {
+    JsonNode *ns = json_array_get_element (round_trip, i);
+    if (g_get_num_processors () < 2) {
+      g_assert_true (json_node_is_null (ns));
+      continue;
+    }
+    g_assert_cmpfloat (json_node_get_double (ns), >, 0);
+    g_assert_cmpfloat (json_node_get_double (ns), <, 1e6);
+  }
   lam_cli_result_clear (&r);
 
   /* Not enough images for the batches asked for; images of another shape. */
