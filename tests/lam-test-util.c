@@ -1,5 +1,7 @@
 #include "lam-test-util.h"
 
+#include "lam-device.h"
+
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -240,4 +242,18 @@ lam_test_check_exit (const LamCliResult *result, int code, const char *text_in_s
   g_assert_cmpint (result->status, ==, code);
   if (text_in_stderr != NULL && strstr (result->err, text_in_stderr) == NULL)
     g_error ("expected \"%s\" in the error output, got: %s", text_in_stderr, result->err);
+}
+
+LamBackend *
+lam_test_cpu_backend_new (int threads)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("LAMINA_NUM_THREADS"));
+  g_autofree char *count = g_strdup_printf ("%d", threads);
+  g_setenv ("LAMINA_NUM_THREADS", count, TRUE);
+  LamBackend *backend = lam_backend_cpu_new ();
+  if (saved != NULL)
+    g_setenv ("LAMINA_NUM_THREADS", saved, TRUE);
+  else
+    g_unsetenv ("LAMINA_NUM_THREADS");
+  return backend;
 }

@@ -1,10 +1,13 @@
 /* lam-test-util.h: helpers shared by the test programs that link it: the
  * main loop run for a while or until something happens, IDX files written
- * for a dataset, temporary folders removed. GLib only, so engine tests and
- * window tests alike can use it. */
+ * for a dataset, temporary folders removed, a CPU backend of a given
+ * thread count. GLib and the core only, so engine tests and window tests
+ * alike can use it. */
 #pragma once
 
 #include <glib.h>
+
+#include "lam-backend.h"
 
 G_BEGIN_DECLS
 
@@ -69,5 +72,9 @@ void lam_test_write_blobs_csv (const char *path, int n, int d, int n_classes, gu
 /* Removes path: a folder with all below it, a file or a link; nothing when
  * it is not there. Fails the test when something cannot be removed. */
 void lam_test_remove_tree (const char *path);
+
+/* A CPU backend computing on `threads` threads: LAMINA_NUM_THREADS set
+ * for its making, then put back as it was. */
+LamBackend *lam_test_cpu_backend_new (int threads);
 
 G_END_DECLS

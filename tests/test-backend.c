@@ -21,6 +21,7 @@
 #include "cpu/lam-cpu-private.h"
 #include "lam-backend.h"
 #include "lam-device.h"
+#include "lam-test-util.h"
 
 static LamBackend *backend; /* the one under test */
 
@@ -2036,15 +2037,8 @@ mark_range (size_t lo, size_t hi, void *data)
 static void
 test_cpu_threads (void)
 {
-  g_autofree char *saved = g_strdup (g_getenv ("LAMINA_NUM_THREADS"));
-  g_setenv ("LAMINA_NUM_THREADS", "3", TRUE);
-  LamBackend *three = lam_backend_cpu_new ();
-  g_setenv ("LAMINA_NUM_THREADS", "1", TRUE);
-  LamBackend *one = lam_backend_cpu_new ();
-  if (saved != NULL)
-    g_setenv ("LAMINA_NUM_THREADS", saved, TRUE);
-  else
-    g_unsetenv ("LAMINA_NUM_THREADS");
+  LamBackend *three = lam_test_cpu_backend_new (3);
+  LamBackend *one = lam_test_cpu_backend_new (1);
   g_assert_cmpint (lam_backend_cpu_threads (three), ==, 3);
   g_assert_cmpint (lam_backend_cpu_threads (one), ==, 1);
   g_assert_cmpint (lam_backend_cpu_threads (backends[BACKEND_DEFAULT]), >=, 1);
@@ -2124,19 +2118,6 @@ assert_covered_once (const SeenRanges *seen, size_t n)
     g_assert_cmpint (covered[k], ==, 1);
 }
 
-static LamBackend *
-cpu_backend_with_threads (const char *threads)
-{
-  g_autofree char *saved = g_strdup (g_getenv ("LAMINA_NUM_THREADS"));
-  g_setenv ("LAMINA_NUM_THREADS", threads, TRUE);
-  LamBackend *cpu = lam_backend_cpu_new ();
-  if (saved != NULL)
-    g_setenv ("LAMINA_NUM_THREADS", saved, TRUE);
-  else
-    g_unsetenv ("LAMINA_NUM_THREADS");
-  return cpu;
-}
-
 /* The optimizer's split of the parameters: each block of the gradients a
  * backward op noted is one range, whole, for the thread that wrote it; a
  * note of another buffer, one running past the end and one overlapping an
@@ -2145,7 +2126,7 @@ cpu_backend_with_threads (const char *threads)
 static void
 test_threads_parameter_ranges (void)
 {
-  LamBackend *two = cpu_backend_with_threads ("2");
+  LamBackend *two = lam_test_cpu_backend_new (2);
   float grads[1000], elsewhere[100];
   lam_cpu_note_grad_block (two, grads + 100, 200, 1);
   lam_cpu_note_grad_block (two, grads + 300, 100, 2);
@@ -2181,7 +2162,7 @@ test_threads_parameter_ranges (void)
 static void
 test_threads_linear_notes (void)
 {
-  LamBackend *two = cpu_backend_with_threads ("2");
+  LamBackend *two = lam_test_cpu_backend_new (2);
   const int batch = 128, in = 1024, out = 272;
   size_t n_params = (size_t) out * in + out;
   g_autofree float *x = g_new (float, (size_t) batch *in);

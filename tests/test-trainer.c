@@ -9,6 +9,7 @@
 #include "lam-dataset.h"
 #include "lam-device.h"
 #include "lam-predict.h"
+#include "lam-test-util.h"
 #include "lam-trainer.h"
 
 /* Three classes of 8×8 images: a bright horizontal bar in the top, middle or
@@ -247,14 +248,7 @@ test_learns_bars_filled_in_caller (void)
     g_test_skip ("more cores than the CPU backend's 64 threads");
     return;
   }
-  g_autofree char *saved = g_strdup (g_getenv ("LAMINA_NUM_THREADS"));
-  g_autofree char *cores = g_strdup_printf ("%u", MAX (g_get_num_processors (), 2));
-  g_setenv ("LAMINA_NUM_THREADS", cores, TRUE);
-  LamBackend *backend = lam_backend_cpu_new ();
-  if (saved != NULL)
-    g_setenv ("LAMINA_NUM_THREADS", saved, TRUE);
-  else
-    g_unsetenv ("LAMINA_NUM_THREADS");
+  LamBackend *backend = lam_test_cpu_backend_new ((int) MAX (g_get_num_processors (), 2));
   g_assert_cmpint (lam_backend_cpu_threads (backend), >=, (int) g_get_num_processors ());
 
   LamTrainerConfig config = bars_config ();

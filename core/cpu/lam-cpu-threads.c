@@ -295,6 +295,14 @@ range_task (int task, void *data)
     job->func (lo, hi, job->data);
 }
 
+/* One thread's share of n floats, in multiples of 16 so that no two
+ * threads share a cache line. */
+static size_t
+range_chunk (size_t n, int n_threads)
+{
+  return ((n + (size_t) n_threads - 1) / (size_t) n_threads + 15) / 16 * 16;
+}
+
 void
 lam_cpu_parallel_ranges (LamBackend *self, size_t n, size_t threshold, RangeFunc func, void *data)
 {
@@ -304,8 +312,7 @@ lam_cpu_parallel_ranges (LamBackend *self, size_t n, size_t threshold, RangeFunc
       func (0, n, data);
     return;
   }
-  size_t parts = (size_t) ctx->n_threads;
-  size_t chunk = ((n + parts - 1) / parts + 15) / 16 * 16;
+  size_t chunk = range_chunk (n, ctx->n_threads);
   RangeJob job = { func, data, n, chunk };
   lam_cpu_threads_run (ctx->pool, (int) ((n + chunk - 1) / chunk), range_task, &job);
 }
@@ -345,28 +352,40 @@ lam_cpu_note_grad_block (LamBackend *self, const float *start, size_t n, int tas
   ctx->grad_blocks[slot] = (GradBlock){ start, n, thread };
 }
 
+/* A range of the parameters and the thread that updates it; SPLIT_RANGE:
+ * every thread its share, as lam_cpu_parallel_ranges splits a buffer. */
 typedef struct
 {
   size_t lo, hi;
   int thread;
 } ThreadRange;
 
+#define SPLIT_RANGE (-1)
+
 typedef struct
 {
   RangeFunc func;
   void *data;
   const ThreadRange *ranges;
-  int n_ranges;
+  int n_ranges, n_threads;
 } ThreadRangesJob;
 
-// Task t runs every range of thread t.
+// Task t runs every range of thread t, and its share of each split one.
 static void
 thread_ranges_task (int task, void *data)
 {
   const ThreadRangesJob *job = data;
-  for (int i = 0; i < job->n_ranges; i++)
-    if (job->ranges[i].thread == task)
-      job->func (job->ranges[i].lo, job->ranges[i].hi, job->data);
+  for (int i = 0; i < job->n_ranges; i++) {
+    const ThreadRange *range = &job->ranges[i];
+    if (range->thread == task) {
+      job->func (range->lo, range->hi, job->data);
+    } else if (range->thread == SPLIT_RANGE) {
+      size_t chunk = range_chunk (range->hi - range->lo, job->n_threads);
+      size_t lo = range->lo + (size_t) task * chunk;
+      if (lo < range->hi)
+        job->func (lo, MIN (lo + chunk, range->hi), job->data);
+    }
+  }
 }
 
 static int
@@ -376,25 +395,13 @@ compare_ranges (const void *a, const void *b)
   return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* [lo, hi), written by no noted task: in one contiguous part per thread
- * as lam_cpu_parallel_ranges splits a buffer, or on the caller's thread
- * below the threshold. */
-static int
-add_unnoted_ranges (ThreadRange *ranges, int n_ranges, size_t lo, size_t hi, int n_threads,
-                    size_t threshold)
+/* [lo, hi), written by no noted task: split over the threads from the
+ * threshold on, else the caller's. */
+static ThreadRange
+unnoted_range (size_t lo, size_t hi, size_t threshold)
 {
-  if (lo >= hi)
-    return n_ranges;
-  size_t n = hi - lo;
-  if (n < threshold || n < 32) {
-    ranges[n_ranges++] = (ThreadRange){ lo, hi, 0 };
-    return n_ranges;
-  }
-  size_t chunk = ((n + n_threads - 1) / n_threads + 15) / 16 * 16;
-  for (int t = 0; t < n_threads && lo + (size_t) t * chunk < hi; t++)
-    ranges[n_ranges++] =
-      (ThreadRange){ lo + (size_t) t * chunk, MIN (lo + (size_t) (t + 1) * chunk, hi), t };
-  return n_ranges;
+  gboolean split = hi - lo >= threshold && hi - lo >= 32;
+  return (ThreadRange){ lo, hi, split ? SPLIT_RANGE : 0 };
 }
 
 void
@@ -408,7 +415,7 @@ lam_cpu_parameter_ranges (LamBackend *self, const float *grads, size_t n, size_t
     return;
   }
 
-  // The noted blocks inside grads, in order, without overlaps.
+  // The noted blocks inside grads, in order.
   ThreadRange noted[CPU_GRAD_BLOCKS_MAX];
   int n_noted = 0;
   uintptr_t base = (uintptr_t) grads;
@@ -430,21 +437,22 @@ lam_cpu_parameter_ranges (LamBackend *self, const float *grads, size_t n, size_t
   }
   qsort (noted, n_noted, sizeof *noted, compare_ranges);
 
-  // Each noted block, and each gap before, between and after them.
-  g_autofree ThreadRange *ranges =
-    g_new (ThreadRange, n_noted + (size_t) (n_noted + 1) * ctx->n_threads);
+  // Each noted block not overlapping an earlier one, and the gaps around them.
+  ThreadRange ranges[2 * CPU_GRAD_BLOCKS_MAX + 1];
   int n_ranges = 0;
   size_t at = 0;
   for (int i = 0; i < n_noted; i++) {
     if (noted[i].lo < at)
       continue;
-    n_ranges = add_unnoted_ranges (ranges, n_ranges, at, noted[i].lo, ctx->n_threads, threshold);
+    if (at < noted[i].lo)
+      ranges[n_ranges++] = unnoted_range (at, noted[i].lo, threshold);
     ranges[n_ranges++] = noted[i];
     at = noted[i].hi;
   }
-  n_ranges = add_unnoted_ranges (ranges, n_ranges, at, n, ctx->n_threads, threshold);
+  if (at < n)
+    ranges[n_ranges++] = unnoted_range (at, n, threshold);
 
-  ThreadRangesJob job = { func, data, ranges, n_ranges };
+  ThreadRangesJob job = { func, data, ranges, n_ranges, ctx->n_threads };
   lam_cpu_threads_run (ctx->pool, ctx->n_threads, thread_ranges_task, &job);
 }
 
