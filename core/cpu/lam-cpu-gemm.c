@@ -99,18 +99,31 @@ gemm_worth_splitting (double parallel_flops, int m, int n, int k)
 
 /* Large products split C into row blocks (contiguous in memory), or
  * column blocks when it has too few rows, in multiples of 16. */
-GemmSplit
-lam_cpu_gemm_split (LamBackend *self, int m, int n, int k)
+static GemmSplit
+split_product (const CpuContext *ctx, int m, int n, int k, gboolean split_n)
 {
-  CpuContext *ctx = cpu_context (self);
   int parts = ctx->n_threads;
-  gboolean split_n = m < 32 * parts;
   int side = split_n ? n : m;
   parts = MIN (parts, side / 16);
   if (parts <= 1 || !gemm_worth_splitting (ctx->gemm_parallel_flops, m, n, k))
     return (GemmSplit){ 1, split_n, side };
   int chunk = ((side + parts - 1) / parts + 15) / 16 * 16;
   return (GemmSplit){ (side + chunk - 1) / chunk, split_n, chunk };
+}
+
+GemmSplit
+lam_cpu_gemm_split (LamBackend *self, int m, int n, int k)
+{
+  CpuContext *ctx = cpu_context (self);
+  return split_product (ctx, m, n, k, m < 32 * ctx->n_threads);
+}
+
+GemmSplit
+lam_cpu_gemm_split_columns (LamBackend *self, int m, int n, int k)
+{
+  CpuContext *ctx = cpu_context (self);
+  GemmSplit by_columns = split_product (ctx, m, n, k, TRUE);
+  return by_columns.parts > 1 ? by_columns : lam_cpu_gemm_split (self, m, n, k);
 }
 
 // c (m, n) = alpha * op(a) (m, k) · op(b) (k, n) + beta * c

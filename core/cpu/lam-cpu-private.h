@@ -193,6 +193,9 @@ typedef struct
   int chunk;
 } GemmSplit;
 GemmSplit lam_cpu_gemm_split (LamBackend *self, int m, int n, int k);
+/* The same product split by columns of C wherever it is split at all
+ * and has columns enough for two blocks; else as lam_cpu_gemm_split. */
+GemmSplit lam_cpu_gemm_split_columns (LamBackend *self, int m, int n, int k);
 /* Task `part`'s columns (split_n) or rows [*lo, *hi) of C (m, n); FALSE
  * when it has none. */
 gboolean lam_cpu_gemm_split_range (GemmSplit split, int part, int m, int n, int *lo, int *hi);
