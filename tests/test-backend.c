@@ -2199,6 +2199,34 @@ test_threads_linear_notes (void)
   lam_backend_free (two);
 }
 
+/* The forward op splits a layer with as many units as the batch has
+ * inputs by its units, in the blocks whose weight gradients its backward
+ * op notes, and a test set's large batch by its rows. */
+static void
+test_threads_linear_forward_split (void)
+{
+  LamBackend *two = lam_test_cpu_backend_new (2);
+  const int in = 1024, out = 272;
+  int batches[] = { 32, 128, 272 };
+  for (guint i = 0; i < G_N_ELEMENTS (batches); i++) {
+    GemmSplit forward = lam_cpu_linear_forward_split (two, batches[i], out, in);
+    GemmSplit backward = lam_cpu_gemm_split (two, out, in, batches[i]);
+    g_assert_true (forward.split_n);
+    g_assert_false (backward.split_n);
+    g_assert_cmpint (forward.parts, ==, 2);
+    g_assert_cmpint (forward.parts, ==, backward.parts);
+    g_assert_cmpint (forward.chunk, ==, backward.chunk);
+    g_assert_cmpint (forward.chunk, ==, 144);
+  }
+  GemmSplit large = lam_cpu_linear_forward_split (two, 1024, out, in);
+  g_assert_false (large.split_n);
+  g_assert_cmpint (large.parts, ==, 2);
+  g_assert_cmpint (large.chunk, ==, 512);
+  // The MLP's last layer at a batch of 32: too small to be worth splitting.
+  g_assert_cmpint (lam_cpu_linear_forward_split (two, 32, 10, 64).parts, ==, 1);
+  lam_backend_free (two);
+}
+
 /* Every task of every job runs once, whatever the count of tasks against
  * threads, over jobs that follow each other as a training step's do. */
 static void
@@ -2287,18 +2315,21 @@ static const ActivationCase activation_cases[] = {
 static const char *const activation_names[] = { "relu", "leaky-relu", "sigmoid", "tanh" };
 
 /* The MLP's layers at batches of 32 (the forward split by columns, the
- * backward by rows) and 130 (both by rows), one too small to split, one
- * whose weight gradient splits by columns, and gradients mostly 0. */
+ * backward by rows) and 130 (both by rows), a layer of more units than a
+ * batch of 128 (the forward by columns, 80 and 64), one too small to
+ * split, one whose weight gradient splits by columns, and gradients
+ * mostly 0. */
 static const LinearCase linear_cases[] = {
   { 32, 784, 256, LAM_ACTIVATION_RELU, 0.0f, TRUE, FALSE, 0.0 },
   { 32, 256, 128, LAM_ACTIVATION_RELU, 0.0f, TRUE, TRUE, 0.8 },
   { 130, 40, 70, LAM_ACTIVATION_LEAKY_RELU, 0.1f, TRUE, TRUE, 0.0 },
+  { 128, 200, 144, LAM_ACTIVATION_RELU, 0.0f, TRUE, TRUE, 0.0 },
   { 3, 5, 7, LAM_ACTIVATION_SIGMOID, 0.0f, TRUE, TRUE, 0.0 },
   { 32, 300, 48, LAM_ACTIVATION_TANH, 0.0f, FALSE, TRUE, 0.0 },
   { 64, 129, 100, LAM_ACTIVATION_RELU, 0.0f, FALSE, TRUE, 0.9 },
 };
 static const char *const linear_names[] = {
-  "mlp-first",     "mlp-second-sparse",    "rows-leaky-relu",
+  "mlp-first",     "mlp-second-sparse",    "rows-leaky-relu", "units-wider-than-batch",
   "small-sigmoid", "columns-tanh-no-bias", "sparse-no-bias",
 };
 
@@ -2494,6 +2525,7 @@ main (int argc, char **argv)
   (g_test_add_func) ("/backend/threads/caller-runs-unclaimed", test_threads_caller_runs_unclaimed);
   (g_test_add_func) ("/backend/threads/parameter-ranges", test_threads_parameter_ranges);
   (g_test_add_func) ("/backend/threads/linear-notes", test_threads_linear_notes);
+  (g_test_add_func) ("/backend/threads/linear-forward-split", test_threads_linear_forward_split);
 
   g_test_add_func ("/backend/device-name", test_device_name);
   g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);

@@ -69,8 +69,8 @@ bias_activation_block (const LinearJob *j, int r0, int r1, int c0, int c1)
  * runs each). Below (a test set's batches of 1024), the weights sit in
  * both caches unchanged and the batch's rows split as lam_cpu_gemm does.
  * Either way each y is the same sum, bit for bit. */
-static GemmSplit
-forward_split (LamBackend *self, int batch, int out, int in)
+GemmSplit
+lam_cpu_linear_forward_split (LamBackend *self, int batch, int out, int in)
 {
   if (out >= batch)
     return lam_cpu_gemm_split_columns (self, batch, out, in);
@@ -113,7 +113,7 @@ lam_cpu_linear_activation_forward (LamBackend *self, const float *x, const float
     .out = out,
     .kind = kind,
     .alpha = alpha,
-    .split = forward_split (self, batch, out, in),
+    .split = lam_cpu_linear_forward_split (self, batch, out, in),
   };
   if (job.split.parts <= 1 || in <= 0) {
     // All on this thread (lam_cpu_gemm writes an empty sum's zeros where in is 0).

@@ -291,6 +291,10 @@ void lam_cpu_activation_backward (LamBackend *self, LamActivation kind, float al
                                   size_t n);
 
 // lam-cpu-linear.c
+/* How the forward op splits y (batch, out) = x · Wᵀ: by the layer's units
+ * where out >= batch, in the blocks its backward op splits the weights'
+ * gradient into; else as lam_cpu_gemm does. */
+GemmSplit lam_cpu_linear_forward_split (LamBackend *self, int batch, int out, int in);
 void lam_cpu_linear_activation_forward (LamBackend *self, const float *x, const float *weight,
                                         const float *bias, float *y, float *act_y, int batch,
                                         int in, int out, LamActivation kind, float alpha);
