@@ -1,0 +1,17 @@
+/* lam-cache.h: asking for cache lines ahead of writing them.
+ *
+ * A buffer that two cores take turns at (a batch's images, which one core
+ * fills and both read; a layer's weights, which one core updates and the
+ * other reads) is in both caches when the writer comes back to it, and
+ * each line it stores to must first be taken from the other core. Taken
+ * as each store reaches it, the lines come one round trip at a time; asked
+ * for ahead, many are under way at once.
+ */
+#pragma once
+
+#include <glib.h>
+
+/* Asks the CPU for the cache lines of [start, start + bytes) for writing,
+ * without waiting for them: PREFETCHW on CPUs that have it, else nothing.
+ * Changes no value, and faults on no address. */
+void lam_cache_claim_for_writing (const void *start, gsize bytes);
