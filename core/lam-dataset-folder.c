@@ -393,7 +393,9 @@ gather (const DecodeJob *job, gboolean test, const int *new_class, int n_classes
   dataset->channels = job->channels;
   dataset->height = job->height;
   dataset->width = job->width;
-  dataset->images = g_malloc (n * job->image_size);
+  dataset->images = lam_dataset_images_try_new (n * job->image_size);
+  if (dataset->images == NULL)
+    dataset->images = g_malloc (n * job->image_size);
   dataset->labels = g_malloc (n);
   dataset->n_classes = n_classes;
   dataset->class_names = g_strdupv (class_names);

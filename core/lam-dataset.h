@@ -86,6 +86,12 @@ typedef struct
 void lam_dataset_free (LamDataset *dataset);
 /* A deep copy. */
 LamDataset *lam_dataset_copy (const LamDataset *dataset);
+/* Room for bytes of a dataset's images, freed with g_free, or NULL when
+ * out of memory. From 4 MiB, on 2 MiB pages where the kernel lends them
+ * (transparent huge pages): a shuffled batch reads its images from
+ * anywhere in the set, and on 4 KiB pages nearly every image cost the
+ * CPU a walk of the page tables. */
+guint8 *lam_dataset_images_try_new (gsize bytes);
 gsize lam_dataset_image_size (const LamDataset *dataset); /* channels*height*width */
 /* NULL for a table. */
 const guint8 *lam_dataset_get_image (const LamDataset *dataset, int index);

@@ -198,6 +198,35 @@ test_idx_large_gzip (void)
   assert_dataset_matches (ds, d);
 }
 
+/* A set of 4 MiB or more lies in room on 2 MiB boundaries, for the
+ * kernel's large pages (lam_dataset_images_try_new), and so does its copy;
+ * the bytes are the file's. */
+static void
+test_idx_large_pages (void)
+{
+  g_autoptr (TmpDir) tmp = tmp_dir_new ("lam-dataset-XXXXXX");
+  g_autoptr (IdxData) d = idx_data_new (6000, 28, 28, 10);
+  g_autofree char *ip = NULL, *lp = NULL;
+  write_idx_pair (tmp->path, d, "img.gz", "lab.gz", TRUE, &ip, &lp);
+  GError *error = NULL;
+  g_autoptr (LamDataset) ds = lam_dataset_load_idx (ip, lp, lam_fashion_mnist_classes, &error);
+  g_assert_no_error (error);
+  assert_dataset_matches (ds, d);
+  g_autoptr (LamDataset) copy = lam_dataset_copy (ds);
+  assert_dataset_matches (copy, d);
+#ifdef __linux__
+  const guintptr large_page = 2u << 20;
+  g_assert_cmpuint ((guintptr) ds->images % large_page, ==, 0);
+  g_assert_cmpuint ((guintptr) copy->images % large_page, ==, 0);
+#endif
+  // Below 4 MiB, and empty: plain room.
+  g_autofree guint8 *small = lam_dataset_images_try_new (100);
+  g_assert_nonnull (small);
+  small[99] = 1;
+  g_autofree guint8 *empty = lam_dataset_images_try_new (0);
+  g_assert_nonnull (empty);
+}
+
 static void
 test_idx_trailing (void)
 {
@@ -847,6 +876,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/dataset/idx/good-plain", GINT_TO_POINTER (FALSE), test_idx_good);
   g_test_add_data_func ("/dataset/idx/good-gzip", GINT_TO_POINTER (TRUE), test_idx_good);
   g_test_add_func ("/dataset/idx/large-gzip", test_idx_large_gzip);
+  g_test_add_func ("/dataset/idx/large-pages", test_idx_large_pages);
   g_test_add_func ("/dataset/idx/trailing-bytes", test_idx_trailing);
   g_test_add_func ("/dataset/idx/wrong-magic", test_idx_wrong_magic);
   g_test_add_func ("/dataset/idx/wrong-type", test_idx_wrong_type);
