@@ -1,7 +1,12 @@
-/* lam-cache.c: asking for cache lines ahead of writing them. */
+/* lam-cache.c: asking for cache lines ahead of writing them, and room on
+ * large pages. */
 #include "lam-cache.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #define CACHE_LINE 64
 
@@ -31,5 +36,25 @@ lam_cache_claim_for_writing (const void *start, gsize bytes)
     return;
   uintptr_t first = (uintptr_t) start & ~(uintptr_t) (CACHE_LINE - 1);
   claim_lines (first, (uintptr_t) start + bytes);
+#endif
+}
+
+#define LARGE_PAGE ((gsize) 2 << 20)
+
+void *
+lam_cache_large_pages_try_alloc (gsize bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes > G_MAXSIZE - LARGE_PAGE)
+    return NULL;
+  gsize rounded = (MAX (bytes, 1) + LARGE_PAGE - 1) / LARGE_PAGE * LARGE_PAGE;
+  void *room = NULL;
+  if (posix_memalign (&room, LARGE_PAGE, rounded) != 0)
+    return NULL;
+  // Only a hint: where the kernel lends no large pages, 4 KiB ones.
+  madvise (room, rounded, MADV_HUGEPAGE);
+  return room;
+#else
+  return g_try_malloc (MAX (bytes, 1));
 #endif
 }

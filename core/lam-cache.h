@@ -1,4 +1,5 @@
-/* lam-cache.h: asking for cache lines ahead of writing them.
+/* lam-cache.h: asking for cache lines ahead of writing them, and room on
+ * large pages.
  *
  * A buffer that two cores take turns at (a batch's images, which one core
  * fills and both read; a layer's weights, which one core updates and the
@@ -15,3 +16,14 @@
  * without waiting for them: PREFETCHW on CPUs that have it, else nothing.
  * Changes no value, and faults on no address. */
 void lam_cache_claim_for_writing (const void *start, gsize bytes);
+
+/* From this size, room is worth the kernel's large pages. */
+#define LAM_CACHE_LARGE_PAGES_FROM ((gsize) 4 << 20)
+
+/* Room for bytes, freed with g_free, or NULL when out of memory; not
+ * zero-filled. On Linux it starts on a 2 MiB boundary and is marked for
+ * the kernel's large pages (transparent huge pages, which Debian lends
+ * where asked): a buffer read from anywhere at once, a dataset's images or
+ * a convolution's scratch, then costs the CPU a walk of the page tables
+ * per 2 MiB rather than per 4 KiB. */
+void *lam_cache_large_pages_try_alloc (gsize bytes);

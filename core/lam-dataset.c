@@ -1,11 +1,8 @@
 #include "lam-dataset.h"
+#include "lam-cache.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 G_DEFINE_QUARK (lam-dataset-error-quark, lam_dataset_error)
 
@@ -67,22 +64,11 @@ dup_floats (const float *values, gsize n)
  * took 17-26 µs to fill on 2 MiB pages against 40-52 on 4 KiB ones
  * (nearly all of it waiting on the images' first bytes), and an epoch
  * 0.530-0.560 s against 0.586-0.622 (four alternating runs each). */
-#define LARGE_PAGE ((gsize) 2 << 20)
-
 guint8 *
 lam_dataset_images_try_new (gsize bytes)
 {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (bytes >= 2 * LARGE_PAGE) {
-    gsize rounded = (bytes + LARGE_PAGE - 1) / LARGE_PAGE * LARGE_PAGE;
-    void *room = NULL;
-    if (posix_memalign (&room, LARGE_PAGE, rounded) != 0)
-      return NULL;
-    // Only a hint: where the kernel lends no huge pages, 4 KiB ones.
-    madvise (room, rounded, MADV_HUGEPAGE);
-    return room;
-  }
-#endif
+  if (bytes >= LAM_CACHE_LARGE_PAGES_FROM)
+    return lam_cache_large_pages_try_alloc (bytes);
   return g_try_malloc (MAX (bytes, 1));
 }
 
@@ -91,7 +77,7 @@ lam_dataset_images_try_new (gsize bytes)
 static guint8 *
 rehouse_images (guint8 *images, gsize bytes)
 {
-  if (bytes < 2 * LARGE_PAGE)
+  if (bytes < LAM_CACHE_LARGE_PAGES_FROM)
     return images;
   guint8 *room = lam_dataset_images_try_new (bytes);
   if (room == NULL)

@@ -147,7 +147,7 @@ test_device_name (void)
 static void
 test_memory_roundtrip (void)
 {
-  static const size_t sizes[] = { 0, 1, 3, 64, 1000, 1 << 20 };
+  static const size_t sizes[] = { 0, 1, 3, 64, 1000, (1 << 20) - 1, 1 << 20, (3 << 20) + 5 };
   g_autoptr (GRand) rand = g_rand_new_with_seed (1);
 
   for (size_t s = 0; s < G_N_ELEMENTS (sizes); s++) {
@@ -177,6 +177,30 @@ test_memory_roundtrip (void)
     backend->free (backend, b);
   }
   backend->free (backend, NULL);
+}
+
+/* The CPU backend's blocks of 4 MiB or more start on a 2 MiB boundary,
+ * for the kernel's large pages; every backend's are zero-filled, and
+ * freed beside small ones. */
+static void
+test_memory_large_pages (void)
+{
+  size_t n = (5u << 20) / sizeof (float) + 3;
+  float *small = backend->alloc (backend, 100);
+  float *large = backend->alloc (backend, n * sizeof (float));
+  g_assert_nonnull (small);
+  g_assert_nonnull (large);
+#ifdef __linux__
+  // The CPU backends' blocks; the reference backend keeps plain ones.
+  if (backend != backends[BACKEND_REF])
+    g_assert_cmpuint ((guintptr) large % (2u << 20), ==, 0);
+#endif
+  for (size_t i = 0; i < n; i += 1021)
+    g_assert_cmpfloat (large[i], ==, 0.0f);
+  g_assert_cmpfloat (large[n - 1], ==, 0.0f);
+  large[0] = large[n - 1] = 1.0f;
+  backend->free (backend, large);
+  backend->free (backend, small);
 }
 
 static void
@@ -2530,6 +2554,7 @@ main (int argc, char **argv)
   g_test_add_func ("/backend/device-name", test_device_name);
   g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);
   g_test_add_func ("/backend/memory/alloc-huge", test_memory_alloc_huge);
+  g_test_add_func ("/backend/memory/large-pages", test_memory_large_pages);
 
   ADD_CASES ("/gemm", "", gemm_cases, gemm_names, test_gemm);
   g_test_add_func ("/backend/gemm/beta-zero", test_gemm_beta_zero);

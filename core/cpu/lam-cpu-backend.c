@@ -24,7 +24,11 @@
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
+#include "lam-cache.h"
 #include "lam-cpu-private.h"
 #include "lam-device.h"
 
@@ -75,28 +79,79 @@ openblas_start_threads (void)
 
 /* ---- memory ---- */
 
+/* A block's header, just below the aligned pointer: the address to free,
+ * and for a mapping its length (0 for the heap's). */
+typedef struct
+{
+  void *raw;
+  size_t mapped;
+} CpuBlock;
+
+#define CPU_HEADER (((sizeof (CpuBlock) + CPU_ALIGNMENT - 1) / CPU_ALIGNMENT) * CPU_ALIGNMENT)
+
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+/* Blocks of 4 MiB or more (a convolution's activations and scratch) are
+ * mappings of their own, zero without being touched, marked for the
+ * kernel's large pages: cifar10-cnn's 20 batches on two Zen 5 vCPUs took
+ * 5.45-5.81 s against 6.24-6.58 on 4 KiB pages (three alternating runs
+ * each), the MLPs the same. */
+#define CPU_LARGE_PAGE ((size_t) 2 << 20)
+
+static void *
+cpu_alloc_mapped (size_t bytes)
+{
+  size_t length = bytes + CPU_HEADER + CPU_LARGE_PAGE;
+  char *raw = mmap (NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED)
+    return NULL;
+  /* The floats from a 2 MiB boundary on, the header in the small page
+   * just below it, so that the large pages hold the floats alone. */
+  guintptr boundary =
+    ((guintptr) raw + CPU_HEADER + CPU_LARGE_PAGE - 1) & ~(guintptr) (CPU_LARGE_PAGE - 1);
+  madvise ((void *) boundary, (guintptr) raw + length - boundary, MADV_HUGEPAGE);
+  CpuBlock *block = (CpuBlock *) (boundary - sizeof (CpuBlock));
+  block->raw = raw;
+  block->mapped = length;
+  return (void *) boundary;
+}
+#endif
+
 static void *
 cpu_alloc (LamBackend *self, size_t bytes)
 {
-  if ((guint64) bytes > CPU_MAX_ALLOC || bytes > G_MAXSIZE - CPU_ALIGNMENT - sizeof (void *))
+  if ((guint64) bytes > CPU_MAX_ALLOC || bytes > G_MAXSIZE - CPU_HEADER - CPU_ALIGNMENT)
     return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes >= LAM_CACHE_LARGE_PAGES_FROM)
+    return cpu_alloc_mapped (bytes);
+#endif
 
-  /* Over-allocate and keep the block's own address just below the aligned
-   * pointer; g_try_malloc0 zero-fills without touching fresh pages. */
-  char *raw = g_try_malloc0 (bytes + CPU_ALIGNMENT + sizeof (void *));
+  /* Over-allocate and keep the header just below the aligned pointer;
+   * g_try_malloc0 zero-fills without touching fresh pages. */
+  char *raw = g_try_malloc0 (bytes + CPU_HEADER + CPU_ALIGNMENT);
   if (raw == NULL)
     return NULL;
-  guintptr start = (guintptr) (raw + sizeof (void *));
-  void **aligned = (void **) ((start + CPU_ALIGNMENT - 1) & ~(guintptr) (CPU_ALIGNMENT - 1));
-  aligned[-1] = raw;
-  return aligned;
+  guintptr start = (guintptr) raw + CPU_HEADER;
+  guintptr aligned = (start + CPU_ALIGNMENT - 1) & ~(guintptr) (CPU_ALIGNMENT - 1);
+  CpuBlock *block = (CpuBlock *) (aligned - sizeof (CpuBlock));
+  block->raw = raw;
+  block->mapped = 0;
+  return (void *) aligned;
 }
 
 static void
 cpu_free (LamBackend *self, void *ptr)
 {
-  if (ptr != NULL)
-    g_free (((void **) ptr)[-1]);
+  if (ptr == NULL)
+    return;
+  CpuBlock *block = (CpuBlock *) ((char *) ptr - sizeof (CpuBlock));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (block->mapped != 0) {
+    munmap (block->raw, block->mapped);
+    return;
+  }
+#endif
+  g_free (block->raw);
 }
 
 static void

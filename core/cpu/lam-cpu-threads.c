@@ -11,6 +11,7 @@
 #include <unistd.h>
 #endif
 
+#include "lam-cache.h"
 #include "lam-cpu-private.h"
 #include "lam-cpu-scratch.h"
 
@@ -512,7 +513,11 @@ lam_cpu_thread_scratch (size_t n_floats)
 {
   ThreadScratch *scratch = g_private_get (&thread_scratch_key);
   if (scratch == NULL || scratch->n_floats < n_floats) {
-    scratch = g_malloc (sizeof (ThreadScratch) + n_floats * sizeof (float));
+    size_t bytes = sizeof (ThreadScratch) + n_floats * sizeof (float);
+    // A convolution's scratch runs to megabytes, read from anywhere at once.
+    scratch = bytes >= LAM_CACHE_LARGE_PAGES_FROM ? lam_cache_large_pages_try_alloc (bytes) : NULL;
+    if (scratch == NULL)
+      scratch = g_malloc (bytes);
     scratch->n_floats = n_floats;
     g_private_replace (&thread_scratch_key, scratch);
   }
