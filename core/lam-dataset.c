@@ -72,21 +72,6 @@ lam_dataset_images_try_new (gsize bytes)
   return g_try_malloc (MAX (bytes, 1));
 }
 
-/* images, moved into room from lam_dataset_images_try_new; the same
- * buffer where there is no memory for the move. */
-static guint8 *
-rehouse_images (guint8 *images, gsize bytes)
-{
-  if (bytes < LAM_CACHE_LARGE_PAGES_FROM)
-    return images;
-  guint8 *room = lam_dataset_images_try_new (bytes);
-  if (room == NULL)
-    return images;
-  memcpy (room, images, bytes);
-  g_free (images);
-  return room;
-}
-
 LamDataset *
 lam_dataset_copy (const LamDataset *src)
 {
@@ -394,7 +379,7 @@ read_idx (const char *path, guint min_rank, guint max_rank, guint *rank_out, gui
                    path, idx_kind (rank), shape->str, payload, available);
       return NULL;
     }
-    g_autofree guint8 *data = g_try_malloc (payload);
+    g_autofree guint8 *data = lam_dataset_images_try_new (payload);
     if (data == NULL) {
       g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_TOO_LARGE,
                    "%s: out of memory for %" G_GSIZE_FORMAT " bytes", path, payload);
@@ -423,10 +408,13 @@ read_idx (const char *path, guint min_rank, guint max_rank, guint *rank_out, gui
   }
 
   /* A gzip stream's real length is only known by reading it, so the buffer
-   * grows with the data actually decompressed and never past the claim. */
-  gsize capacity = MIN (payload, GZIP_CHUNK);
+   * grows with the data actually decompressed and never past the claim;
+   * a set of images large enough for large pages is claimed at once, in
+   * room whose pages are only taken as they are written. */
+  gboolean large = payload >= LAM_CACHE_LARGE_PAGES_FROM;
+  gsize capacity = large ? payload : MIN (payload, GZIP_CHUNK);
   gsize filled = 0;
-  g_autofree guint8 *data = g_try_malloc (capacity);
+  g_autofree guint8 *data = large ? lam_dataset_images_try_new (capacity) : g_try_malloc (capacity);
   while (data != NULL && filled < payload) {
     if (filled == capacity) {
       capacity = capacity > payload / 2 ? payload : capacity * 2;
@@ -527,8 +515,7 @@ lam_dataset_load_idx (const char *images_path, const char *labels_path,
   dataset->channels = (int) image_dims[1];
   dataset->height = (int) image_dims[2];
   dataset->width = (int) image_dims[3];
-  dataset->images =
-    rehouse_images (g_steal_pointer (&images), n * lam_dataset_image_size (dataset));
+  dataset->images = g_steal_pointer (&images);
   dataset->labels = g_steal_pointer (&labels);
   dataset->n_classes = n_classes;
   dataset->class_names = class_names ? g_strdupv ((char **) class_names) : digit_names (n_classes);
