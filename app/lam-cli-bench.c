@@ -169,9 +169,9 @@ measure_sgemm_peak (int threads)
  * cache, or on cores far apart, and move them from one placement to the
  * other while a program runs. Two threads splitting an MLP's small
  * products then wait on each other's caches: on the development machine
- * mlp-b32's epoch took 0.35-0.40 s while a cache line's round trip
- * between the CPUs measured 110-200 ns, and 0.53-0.66 s while it
- * measured 420-570 ns. Each workload reports the round trip before and
+ * mlp-b32's epoch took 0.33-0.39 s while a cache line's round trip
+ * between the CPUs measured 80-200 ns, and 0.46-0.51 s while it
+ * measured 370-570 ns. Each workload reports the round trip before and
  * after its training, so that a reader can tell which placement timed
  * it. */
 

@@ -45,16 +45,17 @@ void *
 lam_cache_large_pages_try_alloc (gsize bytes)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (bytes > G_MAXSIZE - LARGE_PAGE)
-    return NULL;
-  gsize rounded = (MAX (bytes, 1) + LARGE_PAGE - 1) / LARGE_PAGE * LARGE_PAGE;
-  void *room = NULL;
-  if (posix_memalign (&room, LARGE_PAGE, rounded) != 0)
-    return NULL;
-  // Only a hint: where the kernel lends no large pages, 4 KiB ones.
-  madvise (room, rounded, MADV_HUGEPAGE);
-  return room;
-#else
-  return g_try_malloc (MAX (bytes, 1));
+  if (bytes >= LAM_CACHE_LARGE_PAGES_FROM) {
+    if (bytes > G_MAXSIZE - LARGE_PAGE)
+      return NULL;
+    gsize rounded = (bytes + LARGE_PAGE - 1) / LARGE_PAGE * LARGE_PAGE;
+    void *room = NULL;
+    if (posix_memalign (&room, LARGE_PAGE, rounded) != 0)
+      return NULL;
+    // Only a hint: where the kernel lends no large pages, 4 KiB ones.
+    madvise (room, rounded, MADV_HUGEPAGE);
+    return room;
+  }
 #endif
+  return g_try_malloc (MAX (bytes, 1));
 }

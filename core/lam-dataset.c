@@ -67,9 +67,7 @@ dup_floats (const float *values, gsize n)
 guint8 *
 lam_dataset_images_try_new (gsize bytes)
 {
-  if (bytes >= LAM_CACHE_LARGE_PAGES_FROM)
-    return lam_cache_large_pages_try_alloc (bytes);
-  return g_try_malloc (MAX (bytes, 1));
+  return lam_cache_large_pages_try_alloc (bytes);
 }
 
 LamDataset *

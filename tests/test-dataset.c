@@ -184,18 +184,26 @@ test_idx_good (gconstpointer data)
   g_assert_cmpstr (named->class_names[4], ==, "e");
 }
 
+/* d written as a gzip IDX pair and loaded back, checked against d. */
+static LamDataset *
+load_gzip_pair (const IdxData *d)
+{
+  g_autoptr (TmpDir) tmp = tmp_dir_new ("lam-dataset-XXXXXX");
+  g_autofree char *ip = NULL, *lp = NULL;
+  write_idx_pair (tmp->path, d, "img.gz", "lab.gz", TRUE, &ip, &lp);
+  GError *error = NULL;
+  LamDataset *ds = lam_dataset_load_idx (ip, lp, lam_fashion_mnist_classes, &error);
+  g_assert_no_error (error);
+  assert_dataset_matches (ds, d);
+  return ds;
+}
+
 static void
 test_idx_large_gzip (void)
 {
   /* More than one read chunk, so the growing buffer is exercised. */
-  g_autoptr (TmpDir) tmp = tmp_dir_new ("lam-dataset-XXXXXX");
   g_autoptr (IdxData) d = idx_data_new (3000, 28, 28, 10);
-  g_autofree char *ip = NULL, *lp = NULL;
-  write_idx_pair (tmp->path, d, "img.gz", "lab.gz", TRUE, &ip, &lp);
-  GError *error = NULL;
-  g_autoptr (LamDataset) ds = lam_dataset_load_idx (ip, lp, lam_fashion_mnist_classes, &error);
-  g_assert_no_error (error);
-  assert_dataset_matches (ds, d);
+  g_autoptr (LamDataset) ds = load_gzip_pair (d);
 }
 
 /* A set of 4 MiB or more lies in room on 2 MiB boundaries, for the
@@ -204,14 +212,8 @@ test_idx_large_gzip (void)
 static void
 test_idx_large_pages (void)
 {
-  g_autoptr (TmpDir) tmp = tmp_dir_new ("lam-dataset-XXXXXX");
   g_autoptr (IdxData) d = idx_data_new (6000, 28, 28, 10);
-  g_autofree char *ip = NULL, *lp = NULL;
-  write_idx_pair (tmp->path, d, "img.gz", "lab.gz", TRUE, &ip, &lp);
-  GError *error = NULL;
-  g_autoptr (LamDataset) ds = lam_dataset_load_idx (ip, lp, lam_fashion_mnist_classes, &error);
-  g_assert_no_error (error);
-  assert_dataset_matches (ds, d);
+  g_autoptr (LamDataset) ds = load_gzip_pair (d);
   g_autoptr (LamDataset) copy = lam_dataset_copy (ds);
   assert_dataset_matches (copy, d);
 #ifdef __linux__

@@ -515,7 +515,7 @@ lam_cpu_thread_scratch (size_t n_floats)
   if (scratch == NULL || scratch->n_floats < n_floats) {
     size_t bytes = sizeof (ThreadScratch) + n_floats * sizeof (float);
     // A convolution's scratch runs to megabytes, read from anywhere at once.
-    scratch = bytes >= LAM_CACHE_LARGE_PAGES_FROM ? lam_cache_large_pages_try_alloc (bytes) : NULL;
+    scratch = lam_cache_large_pages_try_alloc (bytes);
     if (scratch == NULL)
       scratch = g_malloc (bytes);
     scratch->n_floats = n_floats;
