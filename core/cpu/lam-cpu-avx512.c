@@ -22,6 +22,10 @@
 #define AVX512                                                                                     \
   __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq"), no_sanitize_address,            \
                   no_sanitize_undefined))
+/* One target list: clang keeps only the last of two target attributes. */
+#define AVX512_PRFCHW                                                                              \
+  __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq,prfchw"), no_sanitize_address,       \
+                  no_sanitize_undefined))
 #define INLINE static inline __attribute__ ((always_inline))
 
 /* The first n of 16 lanes (none for n <= 0, all for n >= 16). */
@@ -569,7 +573,7 @@ lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *arg, flo
  * every CPU with AVX-512. */
 #define ADAM_WRITE_AHEAD 256
 
-AVX512 __attribute__ ((target ("prfchw"))) void
+AVX512_PRFCHW void
 lam_cpu_avx512_adam (float *params, const float *grads, float *m, float *v, size_t n, float beta1,
                      float beta2, float eps, float step_size, float correction2_sqrt, float decay,
                      float coupled)
@@ -583,7 +587,7 @@ lam_cpu_avx512_adam (float *params, const float *grads, float *m, float *v, size
   for (size_t i = 0; i < n; i += 16) {
     __mmask16 k = lanes ((ptrdiff_t) (n - i));
     if (i + ADAM_WRITE_AHEAD < n)
-      _m_prefetchw (params + i + ADAM_WRITE_AHEAD);
+      __builtin_prefetch (params + i + ADAM_WRITE_AHEAD, 1, 3);
     __m512 p = _mm512_mul_ps (_mm512_maskz_loadu_ps (k, params + i), vdecay);
     __m512 g = _mm512_add_ps (_mm512_maskz_loadu_ps (k, grads + i), _mm512_mul_ps (vcoupled, p));
     __m512 mi = _mm512_add_ps (_mm512_mul_ps (b1, _mm512_maskz_loadu_ps (k, m + i)),
