@@ -22,7 +22,8 @@ void lam_cache_claim_for_writing (const void *start, gsize bytes);
 
 /* Room for bytes, freed with g_free, or NULL when out of memory; not
  * zero-filled. From LAM_CACHE_LARGE_PAGES_FROM on Linux, it starts on a
- * 2 MiB boundary and is marked for the kernel's large pages (transparent huge pages, which Debian
- * lends where asked): a buffer read from anywhere at once, a dataset's images or a convolution's
- * scratch, then costs the CPU a walk of the page tables per 2 MiB rather than per 4 KiB. */
+ * 2 MiB boundary and is marked for the kernel's large pages (transparent
+ * huge pages, which Debian lends where asked): a buffer read from anywhere
+ * at once, a dataset's images or a convolution's scratch, then costs the
+ * CPU a walk of the page tables per 2 MiB rather than per 4 KiB. */
 void *lam_cache_large_pages_try_alloc (gsize bytes);

@@ -409,10 +409,9 @@ read_idx (const char *path, guint min_rank, guint max_rank, guint *rank_out, gui
    * grows with the data actually decompressed and never past the claim;
    * a set of images large enough for large pages is claimed at once, in
    * room whose pages are only taken as they are written. */
-  gboolean large = payload >= LAM_CACHE_LARGE_PAGES_FROM;
-  gsize capacity = large ? payload : MIN (payload, GZIP_CHUNK);
+  gsize capacity = payload >= LAM_CACHE_LARGE_PAGES_FROM ? payload : MIN (payload, GZIP_CHUNK);
   gsize filled = 0;
-  g_autofree guint8 *data = large ? lam_dataset_images_try_new (capacity) : g_try_malloc (capacity);
+  g_autofree guint8 *data = lam_dataset_images_try_new (capacity);
   while (data != NULL && filled < payload) {
     if (filled == capacity) {
       capacity = capacity > payload / 2 ? payload : capacity * 2;

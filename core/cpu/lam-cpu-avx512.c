@@ -19,13 +19,11 @@
 #include <string.h>
 
 /* Not instrumented by the sanitizers, for the reason lam-cpu-avx2.c gives. */
-#define AVX512                                                                                     \
-  __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq"), no_sanitize_address,            \
-                  no_sanitize_undefined))
+#define AVX512_TARGETS "avx512f,avx512vl,avx512bw,avx512dq"
+#define AVX512 __attribute__ ((target (AVX512_TARGETS), no_sanitize_address, no_sanitize_undefined))
 /* One target list: clang keeps only the last of two target attributes. */
 #define AVX512_PRFCHW                                                                              \
-  __attribute__ ((target ("avx512f,avx512vl,avx512bw,avx512dq,prfchw"), no_sanitize_address,       \
-                  no_sanitize_undefined))
+  __attribute__ ((target (AVX512_TARGETS ",prfchw"), no_sanitize_address, no_sanitize_undefined))
 #define INLINE static inline __attribute__ ((always_inline))
 
 /* The first n of 16 lanes (none for n <= 0, all for n >= 16). */
