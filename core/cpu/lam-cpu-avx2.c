@@ -221,6 +221,14 @@ lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha, 
 #define SPARSE_MAX_NONZERO 0.4
 #define SPARSE_MAX_NONZERO_LONG_K 0.3
 #define SPARSE_LONG_K 80
+/* With AVX-512 on Zen 5 (one core, C added to, against the broadcast
+ * kernel), where the sparse sums and the dense product took the same time:
+ * k = 64 at 20-25% nonzero (A 128×64 against 64 or 128 columns of B), k
+ * = 128 at 28% (784 columns); k = 32 from 30% (64×784) to past 35%
+ * (256×256). */
+#define SPARSE_MAX_NONZERO_AVX512 0.25
+#define SPARSE_MAX_NONZERO_AVX512_SHORT_K 0.35
+#define SPARSE_SHORT_K_AVX512 32
 /* op(A)'s entries at most: Aᵀ is transposed into 16 MiB of scratch. */
 #define SPARSE_MAX_ENTRIES (1 << 22)
 /* With Bᵀ given (a linear layer's weights), B is transposed first: worth
@@ -285,6 +293,7 @@ SPARSE_ROW (4)
 SPARSE_ROW (2)
 SPARSE_ROW (1)
 
+typedef void (*Transpose) (const float *, size_t, float *, size_t, int, int);
 typedef void (*SparseRow) (int, const int32_t *, const float *, const float *, ptrdiff_t, int,
                            float, float, float *);
 
@@ -321,7 +330,7 @@ nonzero_lanes (const float *x, int j, int n)
 AVX2 int
 lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float alpha,
                            const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                           int ldc)
+                           int ldc, int avx512)
 {
   if (m <= 0 || n <= 0 || k <= 0 || (size_t) m * k > SPARSE_MAX_ENTRIES ||
       (trans_b && (m < SPARSE_MIN_ROWS_TRANS_B || (size_t) n * k > SPARSE_MAX_ENTRIES)))
@@ -329,6 +338,9 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float 
   /* A's rows in memory: k of m floats for Aᵀ, m of k for A. */
   int mem_rows = trans_a ? k : m, mem_cols = trans_a ? m : k;
   double share = k > SPARSE_LONG_K ? SPARSE_MAX_NONZERO_LONG_K : SPARSE_MAX_NONZERO;
+  if (avx512)
+    share =
+      k <= SPARSE_SHORT_K_AVX512 ? SPARSE_MAX_NONZERO_AVX512_SHORT_K : SPARSE_MAX_NONZERO_AVX512;
   size_t nonzero = 0, limit = (size_t) (share * m * k);
   for (int r = 0; r < mem_rows && nonzero <= limit; r++) {
     const float *ar = a + (ptrdiff_t) r * lda;
@@ -352,14 +364,24 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float 
   float *room = lam_cpu_thread_scratch (transposed + 2 * SPARSE_GROUP_ROWS * list_room);
   const float *rows = a;
   ptrdiff_t ld_rows = lda;
+  Transpose transpose = lam_cpu_avx2_transpose;
+  SparseRow wide_row = NULL;
+  int block_cols = 96;
+#ifdef LAM_CPU_HAVE_AVX512
+  if (avx512) {
+    transpose = lam_cpu_avx512_transpose;
+    wide_row = lam_cpu_avx512_sparse_row;
+    block_cols = LAM_CPU_AVX512_SPARSE_COLS;
+  }
+#endif
   if (trans_a) {
-    lam_cpu_avx2_transpose (a, lda, room, k, k, m);
+    transpose (a, lda, room, k, k, m);
     rows = room;
     ld_rows = k;
   }
   if (trans_b) {
     float *bt = room + (trans_a ? (size_t) m * k : 0);
-    lam_cpu_avx2_transpose (b, ldb, bt, n, n, k);
+    transpose (b, ldb, bt, n, n, k);
     b = bt;
     ldb = n;
   }
@@ -392,16 +414,19 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float 
     }
 
     /* Column blocks outer: the block of B (k, 96) stays in the core's
-     * first-level cache while the group's rows read it (for k up to 80). */
-    for (int j = 0; j < n; j += 96) {
-      int cols = n - j < 96 ? n - j : 96;
+     * first-level cache while the group's rows read it (for k up to 80;
+     * AVX-512's blocks of 128, up to 64 in Zen 4's 32 KiB, 96 in Zen 5's
+     * 48). */
+    for (int j = 0; j < n; j += block_cols) {
+      int cols = n - j < block_cols ? n - j : block_cols;
       int which = cols > 64 ? 0 : cols > 32 ? 1 : cols > 16 ? 2 : cols > 8 ? 3 : 4;
+      SparseRow row = wide_row != NULL ? wide_row : row_of[which];
       for (int g = 0; g < group; g++) {
         // A row of zeros leaves C as it is when beta is 1.
         if (count[g] == 0 && beta == 1.0f)
           continue;
-        row_of[which](count[g], index + g * list_room, value + g * list_room, b + j, ldb, cols,
-                      alpha, beta, c + (ptrdiff_t) (i0 + g) * ldc + j);
+        row (count[g], index + g * list_room, value + g * list_room, b + j, ldb, cols, alpha, beta,
+             c + (ptrdiff_t) (i0 + g) * ldc + j);
       }
     }
   }

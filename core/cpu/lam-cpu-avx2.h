@@ -31,11 +31,12 @@ int lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alp
  * op(A)'s nonzero entries only, in order, when few enough are nonzero (a
  * gradient behind a ReLU; with trans_b, a large batch of a ReLU's
  * outputs); else returns 0 without touching anything. The same terms as
- * a dense sum bar the zeros, for any ISA with AVX2: the AVX-512 backend
- * calls it too. */
+ * a dense sum bar the zeros, for any ISA with AVX2; with avx512, its
+ * rows' sums and transposes run lam-cpu-avx512.c's kernels, lane for lane
+ * the same sums. */
 int lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float alpha,
                                const float *a, int lda, const float *b, int ldb, float beta,
-                               float *c, int ldc);
+                               float *c, int ldc, int avx512);
 
 /* C (m, n) = A (m, k) · B (k, n) + row_bias (m) broadcast along each row,
  * all row-major: a convolution's product with its bias for free. */

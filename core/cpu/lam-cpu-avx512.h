@@ -28,6 +28,14 @@ int lam_cpu_avx512_sgemm (int trans_a, int trans_b, int m, int n, int k, float a
 void lam_cpu_avx512_sgemm_row_bias (int m, int n, int k, const float *a, int lda, const float *b,
                                     int ldb, const float *row_bias, float *c, int ldc);
 
+/* C (1, cols) = alpha · Σ_t value[t] · B(index[t], 0..cols) + beta · C
+ * for cols up to LAM_CPU_AVX512_SPARSE_COLS (beta == 0 never reads C): a
+ * row of lam_cpu_avx2_sgemm_sparse's product from the list of its nonzero
+ * entries, the same sums as its AVX2 rows. */
+#define LAM_CPU_AVX512_SPARSE_COLS 128
+void lam_cpu_avx512_sparse_row (int count, const int32_t *index, const float *value, const float *b,
+                                ptrdiff_t ldb, int cols, float alpha, float beta, float *c);
+
 // y (cols, rows) = x (rows, cols)ᵀ, with leading dimensions ldx and ldy
 void lam_cpu_avx512_transpose (const float *x, size_t ldx, float *y, size_t ldy, int rows,
                                int cols);

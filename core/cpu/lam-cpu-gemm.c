@@ -16,7 +16,8 @@ lam_cpu_sgemm (CpuIsa isa, int trans_a, int trans_b, int m, int n, int k, float 
 #ifdef LAM_CPU_HAVE_AVX2
   // A ReLU's outputs or a gradient behind one: mostly zeros, which the sparse sums skip.
   if ((isa == CPU_ISA_AVX2 || isa == CPU_ISA_AVX512) &&
-      lam_cpu_avx2_sgemm_sparse (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+      lam_cpu_avx2_sgemm_sparse (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                 isa == CPU_ISA_AVX512))
     return;
 #endif
 #ifdef LAM_CPU_HAVE_AVX512
