@@ -1681,11 +1681,11 @@ test_winograd_declines (void)
                                          NULL, NULL, plenty));
   /* the weight gradient: each thread's sums (16 · 32 · 32 + 32 floats)
    * besides the image's 16 planes of inputs and of gradients (32 · 64
-   * floats each, a cache line apart) and 4 padded rows of each of the 8
-   * tile rows */
+   * floats each, a cache line apart), 4 padded rows of each of the 8 tile
+   * rows and, for the SIMD kernels, one plane of inputs transposed */
   size_t planes = 2 * 16 * (32 * 64 + 16) + 8 * 4 * 18;
   g_assert_true (lam_cpu_winograd_weight_gradient_fits (b, 1, 32, 32, 16, 16, 3, 3, 1, 1,
-                                                        16 * 32 * 32 + 32 + planes + 8));
+                                                        16 * 32 * 32 + 32 + planes + 32 * 64 + 8));
   g_assert_false (
     lam_cpu_winograd_weight_gradient_fits (b, 1, 32, 32, 16, 16, 3, 3, 1, 1, planes + 8));
   g_assert_false (lam_cpu_winograd_weight_gradient_fits (b, 4, 32, 32, 16, 16, 3, 3, 2, 1, plenty));
