@@ -123,19 +123,63 @@ transform_kernel (const float *g, gboolean flipped, float *restrict u, size_t u_
   }
 }
 
+/* KERNEL_LANES kernels' transforms at once, as transform_kernel computes
+ * each: g[t][lane] the kernels' taps (rotated already where flipped), u
+ * the first of the 16 planes, u_stride apart, each taking KERNEL_LANES
+ * floats in a row. The lanes' loops are what the compiler vectorises: one
+ * kernel at a time, the scalar arithmetic and sixteen scattered stores
+ * took 2.3% of cifar10-cnn's training (each batch transforms 245,760
+ * kernels, forward and rotated). */
+#define KERNEL_LANES 16
+
+static void
+transform_kernel_lanes (const float g[9][KERNEL_LANES], float *restrict u, size_t u_stride)
+{
+  float t[4][3][KERNEL_LANES];
+  for (int j = 0; j < 3; j++)
+    for (int l = 0; l < KERNEL_LANES; l++) {
+      t[0][j][l] = g[j][l];
+      t[1][j][l] = 0.5f * (g[j][l] + g[3 + j][l] + g[6 + j][l]);
+      t[2][j][l] = 0.5f * (g[j][l] - g[3 + j][l] + g[6 + j][l]);
+      t[3][j][l] = g[6 + j][l];
+    }
+  for (int i = 0; i < 4; i++) {
+    float *u0 = u + (4 * i + 0) * u_stride, *u1 = u + (4 * i + 1) * u_stride;
+    float *u2 = u + (4 * i + 2) * u_stride, *u3 = u + (4 * i + 3) * u_stride;
+    for (int l = 0; l < KERNEL_LANES; l++) {
+      u0[l] = t[i][0][l];
+      u1[l] = 0.5f * (t[i][0][l] + t[i][1][l] + t[i][2][l]);
+      u2[l] = 0.5f * (t[i][0][l] - t[i][1][l] + t[i][2][l]);
+      u3[l] = t[i][2][l];
+    }
+  }
+}
+
 // U rows [o0, o1) of every ξ
 static void
 transform_kernels (const WinogradJob *j, int o0, int o1)
 {
   size_t u_stride = (size_t) j->out_c * j->in_c;
-  for (int o = o0; o < o1; o++)
-    for (int i = 0; i < j->in_c; i++) {
-      /* flipped: this convolution's (o, i) is the layer's kernel (i, o),
-       * the layer's out_c being this one's in_c */
-      const float *g = j->flipped ? j->weight + ((size_t) i * j->out_c + o) * 9
-                                  : j->weight + ((size_t) o * j->in_c + i) * 9;
-      transform_kernel (g, j->flipped, j->u + (size_t) o * j->in_c + i, u_stride);
+  /* flipped: this convolution's (o, i) is the layer's kernel (i, o), the
+   * layer's out_c being this one's in_c */
+  size_t i_step = j->flipped ? (size_t) j->out_c * 9 : 9;
+  for (int o = o0; o < o1; o++) {
+    const float *first =
+      j->flipped ? j->weight + (size_t) o * 9 : j->weight + (size_t) o * j->in_c * 9;
+    int i = 0;
+    for (; i + KERNEL_LANES <= j->in_c; i += KERNEL_LANES) {
+      float g[9][KERNEL_LANES];
+      for (int l = 0; l < KERNEL_LANES; l++) {
+        const float *kernel = first + (size_t) (i + l) * i_step;
+        for (int tap = 0; tap < 9; tap++)
+          g[tap][l] = kernel[j->flipped ? 8 - tap : tap];
+      }
+      transform_kernel_lanes (g, j->u + (size_t) o * j->in_c + i, u_stride);
     }
+    for (; i < j->in_c; i++)
+      transform_kernel (first + (size_t) i * i_step, j->flipped, j->u + (size_t) o * j->in_c + i,
+                        u_stride);
+  }
 }
 
 static void
