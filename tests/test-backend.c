@@ -2372,7 +2372,9 @@ static const char *const pool_names[] = {
  * (3×3, padding 1, even sizes, 16 channels or more) with the batch's
  * scratch, and the lowering with one sample's. Their rows hold 8, 3, 2,
  * 12 and 10 tiles ("large" 7), for the kernels' eight- and four-wide
- * steps and the single tiles after either; 2×4 has chunks of many images. */
+ * steps and the single tiles after either; 2×4 has chunks of many images.
+ * 6×8, 10×16 and 4×32 are planes the AVX-512 input transform takes 32 / w
+ * tile rows at a time, the last group short of rows in the first two. */
 static const Conv2dCase conv2d_cases[] = {
   { 2, 3, 5, 6, 4, 3, 3, 1, 1 },     { 3, 2, 7, 6, 3, 3, 3, 2, 1 },
   { 2, 4, 3, 5, 5, 1, 1, 1, 0 },     { 1, 2, 8, 8, 3, 5, 5, 3, 2 },
@@ -2381,12 +2383,15 @@ static const Conv2dCase conv2d_cases[] = {
   { 2, 1, 9, 5, 4, 3, 2, 2, 0 },     { 6, 32, 16, 16, 48, 3, 3, 1, 1 },
   { 5, 24, 8, 6, 40, 3, 3, 1, 1 },   { 40, 17, 2, 4, 16, 3, 3, 1, 1 },
   { 3, 16, 6, 24, 20, 3, 3, 1, 1 },  { 3, 20, 4, 20, 16, 3, 3, 1, 1 },
+  { 2, 16, 6, 8, 16, 3, 3, 1, 1 },   { 2, 17, 10, 16, 20, 3, 3, 1, 1 },
+  { 2, 16, 4, 32, 18, 3, 3, 1, 1 },
 };
 static const char *const conv2d_names[] = {
   "3x3-pad1",          "stride2-pad1",   "1x1",          "5x5-stride3-pad2",
   "one-channel-28x28", "wide-no-pad",    "large",        "rect-kernel",
   "stride2-odd",       "winograd-16x16", "winograd-8x6", "winograd-2x4-chunks",
-  "winograd-6x24",     "winograd-4x20",
+  "winograd-6x24",     "winograd-4x20",  "winograd-6x8", "winograd-10x16",
+  "winograd-4x32",
 };
 
 static const SgdCase sgd_cases[] = {

@@ -74,6 +74,13 @@ void lam_cpu_avx512_maxpool2 (const float *x, float *y, int32_t *argmax, size_t 
 int lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *argmax, float *dx,
                                             int h, int w);
 
+/* Winograd F(2×2, 3×3)'s input transform of one image, x (c, h, w) ->
+ * v[ξ * xi_stride + ci * ldv + tile], as lam-cpu-winograd.c's plain loop
+ * bit for bit, for planes 8, 16 or 32 pixels wide (h even); returns 0,
+ * doing nothing, for other widths. */
+int lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
+                                   size_t xi_stride);
+
 /* Adam over [0, n): p = p * decay; g = grad + coupled * p; m, v moments;
  * p -= step_size * m / (sqrt (v) / correction2_sqrt + eps). */
 void lam_cpu_avx512_adam (float *params, const float *grads, float *m, float *v, size_t n,

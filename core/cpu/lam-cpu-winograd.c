@@ -262,6 +262,11 @@ static void
 transform_input (const WinogradJob *j, const float *x, float *v, size_t ldv, float *rows)
 {
   size_t xi_stride = j->v_stride;
+#ifdef LAM_CPU_HAVE_AVX512
+  if (j->isa == CPU_ISA_AVX512 &&
+      lam_cpu_avx512_winograd_input (x, j->in_c, j->h, j->w, v, ldv, xi_stride))
+    return;
+#endif
 #ifdef LAM_CPU_HAVE_AVX2
   if (j->isa != CPU_ISA_GENERIC) {
     lam_cpu_avx2_winograd_input (x, j->in_c, j->h, j->w, v, ldv, xi_stride, rows);
