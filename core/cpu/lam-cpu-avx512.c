@@ -411,6 +411,45 @@ tile_rows_k (const float *plane, int h, int w, int th, int ty0, int k, __m512 *l
   }
 }
 
+/* Where each of sixteen tiles (32 / w tile rows of w / 2, lane L the
+ * tile L % (w / 2) of the tile row L / (w / 2)) finds its pixels in 32
+ * floats holding a row of each of those tile rows, w floats apiece: even
+ * its column 2tx, odd 2tx+1, before and after the columns beside them
+ * (2tx-1 and 2tx+2, none at the plane's edges, where the masks clear the
+ * lane); and, for 32 floats to store back, which of 16 left pixels (0-15)
+ * and 16 right ones (16-31) goes where. */
+typedef struct
+{
+  __m512i even, odd, before, after, store_lo, store_hi;
+  __mmask16 keep_before, keep_after;
+} TileLanes;
+
+AVX512 static TileLanes
+tile_lanes (int w)
+{
+  int tw = w / 2;
+  int32_t even[16], odd[16], before[16], after[16], store[32];
+  TileLanes t = { .keep_before = 0, .keep_after = 0 };
+  for (int lane = 0; lane < 16; lane++) {
+    int base = lane / tw * w, tx = lane % tw;
+    even[lane] = base + 2 * tx;
+    odd[lane] = base + 2 * tx + 1;
+    before[lane] = tx > 0 ? base + 2 * tx - 1 : 0;
+    after[lane] = tx + 1 < tw ? base + 2 * tx + 2 : 0;
+    t.keep_before |= (__mmask16) ((tx > 0) << lane);
+    t.keep_after |= (__mmask16) ((tx + 1 < tw) << lane);
+  }
+  for (int j = 0; j < 32; j++)
+    store[j] = (j % 2) * 16 + j / w * tw + j % w / 2;
+  t.even = _mm512_loadu_si512 (even);
+  t.odd = _mm512_loadu_si512 (odd);
+  t.before = _mm512_loadu_si512 (before);
+  t.after = _mm512_loadu_si512 (after);
+  t.store_lo = _mm512_loadu_si512 (store);
+  t.store_hi = _mm512_loadu_si512 (store + 16);
+  return t;
+}
+
 /* Bᵀ d B of every 4×4 patch of one image x (c, h, w), as the plain loop of
  * lam-cpu-winograd.c, bit for bit, for planes 8, 16 or 32 pixels wide:
  * sixteen tiles a vector, 32 / w tile rows of w / 2 tiles (contiguous in
@@ -427,23 +466,7 @@ lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, si
   if (w != 8 && w != 16 && w != 32)
     return 0;
   int th = h / 2, tw = w / 2, rows_per_vector = 32 / w;
-  /* Lane L: tile tx of the segment (tile row) s, whose w floats start at
-   * s·w of the 32. The padded row's 2tx .. 2tx+3 are the row's 2tx-1 ..
-   * 2tx+2, the first and last being the padding's zeros at the edges. */
-  int32_t e0[16], o1[16], e2[16], o3[16];
-  __mmask16 keep_e0 = 0, keep_o3 = 0;
-  for (int lane = 0; lane < 16; lane++) {
-    int base = lane / tw * w, tx = lane % tw;
-    e0[lane] = tx > 0 ? base + 2 * tx - 1 : 0;
-    o1[lane] = base + 2 * tx;
-    e2[lane] = base + 2 * tx + 1;
-    o3[lane] = tx + 1 < tw ? base + 2 * tx + 2 : 0;
-    keep_e0 |= (__mmask16) ((tx > 0) << lane);
-    keep_o3 |= (__mmask16) ((tx + 1 < tw) << lane);
-  }
-  __m512i pick_e0 = _mm512_loadu_si512 (e0), pick_o1 = _mm512_loadu_si512 (o1);
-  __m512i pick_e2 = _mm512_loadu_si512 (e2), pick_o3 = _mm512_loadu_si512 (o3);
-
+  TileLanes t = tile_lanes (w);
   for (int ci = 0; ci < c; ci++) {
     const float *plane = x + (size_t) ci * h * w;
     for (int ty0 = 0; ty0 < th; ty0 += rows_per_vector) {
@@ -458,10 +481,10 @@ lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, si
       __mmask16 store = lanes (tiles);
       float *dst = v + (size_t) ci * ldv + (size_t) ty0 * tw;
       for (int i = 0; i < 4; i++) {
-        __m512 de0 = _mm512_maskz_permutex2var_ps (keep_e0, t_lo[i], pick_e0, t_hi[i]);
-        __m512 do1 = _mm512_permutex2var_ps (t_lo[i], pick_o1, t_hi[i]);
-        __m512 de2 = _mm512_permutex2var_ps (t_lo[i], pick_e2, t_hi[i]);
-        __m512 do3 = _mm512_maskz_permutex2var_ps (keep_o3, t_lo[i], pick_o3, t_hi[i]);
+        __m512 de0 = _mm512_maskz_permutex2var_ps (t.keep_before, t_lo[i], t.before, t_hi[i]);
+        __m512 do1 = _mm512_permutex2var_ps (t_lo[i], t.even, t_hi[i]);
+        __m512 de2 = _mm512_permutex2var_ps (t_lo[i], t.odd, t_hi[i]);
+        __m512 do3 = _mm512_maskz_permutex2var_ps (t.keep_after, t_lo[i], t.after, t_hi[i]);
         float *out = dst + (size_t) 4 * i * xi_stride;
         if (store == 0xffff) {
           _mm512_storeu_ps (out, _mm512_sub_ps (de0, de2));
@@ -474,6 +497,108 @@ lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, si
           _mm512_mask_storeu_ps (out + 2 * xi_stride, store, _mm512_sub_ps (de2, do1));
           _mm512_mask_storeu_ps (out + 3 * xi_stride, store, _mm512_sub_ps (do1, do3));
         }
+      }
+    }
+  }
+  return 1;
+}
+
+/* Stores 32 floats, a row of each of the tile rows ty0 .. ty0+32/w-1
+ * (image row 2ty+r of each), as tile_rows_k loads them; none for tile
+ * rows past the last. */
+AVX512 INLINE void
+store_tile_rows (float *plane, int w, int th, int ty0, int r, __m512 lo, __m512 hi)
+{
+  float *row = plane + (size_t) (2 * ty0 + r) * w;
+  if (w == 32) {
+    _mm512_storeu_ps (row, lo);
+    _mm512_storeu_ps (row + 16, hi);
+  } else if (w == 16) {
+    _mm512_storeu_ps (row, lo);
+    if (ty0 + 1 < th)
+      _mm512_storeu_ps (row + 2 * w, hi);
+  } else {
+    __m256 r8[4] = { _mm512_castps512_ps256 (lo), _mm512_extractf32x8_ps (lo, 1),
+                     _mm512_castps512_ps256 (hi), _mm512_extractf32x8_ps (hi, 1) };
+    for (int s = 0; s < 4 && ty0 + s < th; s++)
+      _mm256_storeu_ps (row + (size_t) 2 * s * w, r8[s]);
+  }
+}
+
+/* Aᵀ m A + bias of every tile of one image, m[ξ * xi_stride + o * ldm +
+ * tile] -> y (out_c, h, w), as the plain loop of lam-cpu-winograd.c, bit
+ * for bit, for planes 8, 16 or 32 pixels wide, sixteen tiles a vector as
+ * lam_cpu_avx512_winograd_input takes them; returns 0, doing nothing, for
+ * other widths. */
+AVX512 int
+lam_cpu_avx512_winograd_output (const float *m, size_t ldm, size_t xi_stride, int out_c, int h,
+                                int w, const float *bias, float *y)
+{
+  if (w != 8 && w != 16 && w != 32)
+    return 0;
+  int th = h / 2, tw = w / 2, rows_per_vector = 32 / w;
+  TileLanes t = tile_lanes (w);
+  for (int o = 0; o < out_c; o++) {
+    __m512 bv = _mm512_set1_ps (bias != NULL ? bias[o] : 0.0f);
+    float *plane = y + (size_t) o * h * w;
+    for (int ty0 = 0; ty0 < th; ty0 += rows_per_vector) {
+      const float *src = m + (size_t) o * ldm + (size_t) ty0 * tw;
+      __mmask16 load = lanes ((th - ty0 < rows_per_vector ? th - ty0 : rows_per_vector) * tw);
+      __m512 s0[4], s1[4];
+      for (int col = 0; col < 4; col++) {
+        __m512 m0 = _mm512_maskz_loadu_ps (load, src + col * xi_stride);
+        __m512 m1 = _mm512_maskz_loadu_ps (load, src + (4 + col) * xi_stride);
+        __m512 m2 = _mm512_maskz_loadu_ps (load, src + (8 + col) * xi_stride);
+        __m512 m3 = _mm512_maskz_loadu_ps (load, src + (12 + col) * xi_stride);
+        s0[col] = _mm512_add_ps (_mm512_add_ps (m0, m1), m2);
+        s1[col] = _mm512_sub_ps (_mm512_sub_ps (m1, m2), m3);
+      }
+      __m512 a0 = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (s0[0], s0[1]), s0[2]), bv);
+      __m512 b0 = _mm512_add_ps (_mm512_sub_ps (_mm512_sub_ps (s0[1], s0[2]), s0[3]), bv);
+      __m512 a1 = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (s1[0], s1[1]), s1[2]), bv);
+      __m512 b1 = _mm512_add_ps (_mm512_sub_ps (_mm512_sub_ps (s1[1], s1[2]), s1[3]), bv);
+      // a (left pixels) and b (right pixels) of the tiles, interleaved into the rows
+      store_tile_rows (plane, w, th, ty0, 0, _mm512_permutex2var_ps (a0, t.store_lo, b0),
+                       _mm512_permutex2var_ps (a0, t.store_hi, b0));
+      store_tile_rows (plane, w, th, ty0, 1, _mm512_permutex2var_ps (a1, t.store_lo, b1),
+                       _mm512_permutex2var_ps (a1, t.store_hi, b1));
+    }
+  }
+  return 1;
+}
+
+/* A dy Aᵀ of every tile of one image's output gradient, dy (out_c, h, w)
+ * -> d[ξ * xi_stride + o * ldd + tile], as the plain loop of
+ * lam-cpu-winograd.c, bit for bit, for planes 8, 16 or 32 pixels wide;
+ * returns 0, doing nothing, for other widths. */
+AVX512 int
+lam_cpu_avx512_winograd_output_gradient (const float *dy, int out_c, int h, int w, float *d,
+                                         size_t ldd, size_t xi_stride)
+{
+  if (w != 8 && w != 16 && w != 32)
+    return 0;
+  int th = h / 2, tw = w / 2, rows_per_vector = 32 / w;
+  TileLanes t = tile_lanes (w);
+  __m512 sign = _mm512_set1_ps (-0.0f); /* -x flips the sign bit, as the plain loop's */
+  for (int o = 0; o < out_c; o++) {
+    const float *plane = dy + (size_t) o * h * w;
+    for (int ty0 = 0; ty0 < th; ty0 += rows_per_vector) {
+      __m512 lo0, hi0, lo1, hi1;
+      tile_rows_k (plane, h, w, th, ty0, 1, &lo0, &hi0);
+      tile_rows_k (plane, h, w, th, ty0, 2, &lo1, &hi1);
+      __m512 a = _mm512_permutex2var_ps (lo0, t.even, hi0);
+      __m512 b = _mm512_permutex2var_ps (lo0, t.odd, hi0);
+      __m512 c = _mm512_permutex2var_ps (lo1, t.even, hi1);
+      __m512 e = _mm512_permutex2var_ps (lo1, t.odd, hi1);
+      __m512 p[4] = { a, _mm512_add_ps (a, c), _mm512_sub_ps (a, c), _mm512_xor_ps (c, sign) };
+      __m512 q[4] = { b, _mm512_add_ps (b, e), _mm512_sub_ps (b, e), _mm512_xor_ps (e, sign) };
+      __mmask16 store = lanes ((th - ty0 < rows_per_vector ? th - ty0 : rows_per_vector) * tw);
+      float *dst = d + (size_t) o * ldd + (size_t) ty0 * tw;
+      for (int i = 0; i < 4; i++) {
+        _mm512_mask_storeu_ps (dst + (4 * i + 0) * xi_stride, store, p[i]);
+        _mm512_mask_storeu_ps (dst + (4 * i + 1) * xi_stride, store, _mm512_add_ps (p[i], q[i]));
+        _mm512_mask_storeu_ps (dst + (4 * i + 2) * xi_stride, store, _mm512_sub_ps (p[i], q[i]));
+        _mm512_mask_storeu_ps (dst + (4 * i + 3) * xi_stride, store, _mm512_xor_ps (q[i], sign));
       }
     }
   }

@@ -81,6 +81,14 @@ int lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *argm
 int lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
                                    size_t xi_stride);
 
+/* Its output transform, m[ξ * xi_stride + o * ldm + tile] -> y (out_c,
+ * h, w) with the bias added, and the output gradient's, dy (out_c, h, w)
+ * -> d[ξ * xi_stride + o * ldd + tile], likewise. */
+int lam_cpu_avx512_winograd_output (const float *m, size_t ldm, size_t xi_stride, int out_c, int h,
+                                    int w, const float *bias, float *y);
+int lam_cpu_avx512_winograd_output_gradient (const float *dy, int out_c, int h, int w, float *d,
+                                             size_t ldd, size_t xi_stride);
+
 /* Adam over [0, n): p = p * decay; g = grad + coupled * p; m, v moments;
  * p -= step_size * m / (sqrt (v) / correction2_sqrt + eps). */
 void lam_cpu_avx512_adam (float *params, const float *grads, float *m, float *v, size_t n,

@@ -280,6 +280,11 @@ static void
 transform_output (const WinogradJob *j, const float *m, size_t ldm, float *y)
 {
   size_t xi_stride = j->m_stride;
+#ifdef LAM_CPU_HAVE_AVX512
+  if (j->isa == CPU_ISA_AVX512 &&
+      lam_cpu_avx512_winograd_output (m, ldm, xi_stride, j->out_c, j->h, j->w, j->bias, y))
+    return;
+#endif
 #ifdef LAM_CPU_HAVE_AVX2
   if (j->isa != CPU_ISA_GENERIC) {
     lam_cpu_avx2_winograd_output (m, ldm, xi_stride, j->out_c, j->h, j->w, j->bias, y);
@@ -349,6 +354,11 @@ static void
 transform_output_gradient (const WinogradJob *j, const float *dy, float *d, size_t ldd)
 {
   size_t xi_stride = j->m_stride;
+#ifdef LAM_CPU_HAVE_AVX512
+  if (j->isa == CPU_ISA_AVX512 &&
+      lam_cpu_avx512_winograd_output_gradient (dy, j->out_c, j->h, j->w, d, ldd, xi_stride))
+    return;
+#endif
 #ifdef LAM_CPU_HAVE_AVX2
   if (j->isa != CPU_ISA_GENERIC) {
     lam_cpu_avx2_winograd_output_gradient (dy, j->out_c, j->h, j->w, d, ldd, xi_stride);
