@@ -2373,8 +2373,9 @@ static const char *const pool_names[] = {
  * scratch, and the lowering with one sample's. Their rows hold 8, 3, 2,
  * 12 and 10 tiles ("large" 7), for the kernels' eight- and four-wide
  * steps and the single tiles after either; 2×4 has chunks of many images.
- * 6×8, 10×16 and 4×32 are planes the AVX-512 input transform takes 32 / w
- * tile rows at a time, the last group short of rows in the first two. */
+ * The AVX-512 transforms take 16 / (w / 2) tile rows a vector: 6×8, 10×16
+ * and 4×32 fill every lane, the last group short of rows in the first
+ * two; 8×6 (five rows of 3 tiles), 2×4 and 14×14 leave lanes over. */
 static const Conv2dCase conv2d_cases[] = {
   { 2, 3, 5, 6, 4, 3, 3, 1, 1 },     { 3, 2, 7, 6, 3, 3, 3, 2, 1 },
   { 2, 4, 3, 5, 5, 1, 1, 1, 0 },     { 1, 2, 8, 8, 3, 5, 5, 3, 2 },

@@ -48,6 +48,12 @@ shifted (const float *p, ptrdiff_t offset)
   return (const float *) ((uintptr_t) p + (uintptr_t) (offset * (ptrdiff_t) sizeof (float)));
 }
 
+INLINE float *
+shifted_out (float *p, ptrdiff_t offset)
+{
+  return (float *) ((uintptr_t) p + (uintptr_t) (offset * (ptrdiff_t) sizeof (float)));
+}
+
 /* ---- gemm ---- */
 
 /* A C tile of MR rows and NV vectors of 16 columns, the last `cols` of
@@ -401,23 +407,37 @@ tile_rows_k (const float *plane, int h, int w, int th, int ty0, int k, __m512 *l
   } else if (w == 16) {
     *lo = plane_row16 (plane, h, w, row, 0);
     *hi = plane_row16 (plane, ty0 + 1 < th ? h : 0, w, row + 2, 0);
-  } else {
+  } else if (w == 8) {
     // Four rows of 8, two to a vector.
     __m256 r[4];
     for (int s = 0; s < 4; s++)
       r[s] = plane_row8 (plane, ty0 + s < th ? h : 0, w, row + 2 * s, 0);
     *lo = _mm512_insertf32x8 (_mm512_castps256_ps512 (r[0]), r[1], 1);
     *hi = _mm512_insertf32x8 (_mm512_castps256_ps512 (r[2]), r[3], 1);
+  } else {
+    // The s-th tile row's row at floats s·w, by masked loads.
+    *lo = _mm512_setzero_ps ();
+    *hi = _mm512_setzero_ps ();
+    for (int s = 0; s < 16 / (w / 2) && ty0 + s < th; s++) {
+      int r = row + 2 * s, at = s * w;
+      if (r < 0 || r >= h)
+        continue;
+      const float *src = plane + (size_t) r * w;
+      *lo = _mm512_mask_loadu_ps (*lo, lane_range (at, at + w), shifted (src, -at));
+      *hi = _mm512_mask_loadu_ps (*hi, lane_range (at - 16, at + w - 16), shifted (src, 16 - at));
+    }
   }
 }
 
-/* Where each of sixteen tiles (32 / w tile rows of w / 2, lane L the
- * tile L % (w / 2) of the tile row L / (w / 2)) finds its pixels in 32
- * floats holding a row of each of those tile rows, w floats apiece: even
+/* Where each tile of a vector (16 / (w / 2) tile rows of w / 2 tiles, lane
+ * L the tile L % (w / 2) of the tile row L / (w / 2); every lane for w =
+ * 8, 16 or 32, 14 of them for 14) finds its pixels in 32 floats holding a
+ * row of each of those tile rows, w floats apiece from float s·w: even
  * its column 2tx, odd 2tx+1, before and after the columns beside them
  * (2tx-1 and 2tx+2, none at the plane's edges, where the masks clear the
- * lane); and, for 32 floats to store back, which of 16 left pixels (0-15)
- * and 16 right ones (16-31) goes where. */
+ * lane; lanes past the tiles pick float 0); and, for 32 floats to store
+ * back, which of 16 left pixels (0-15) and 16 right ones (16-31) goes
+ * where. */
 typedef struct
 {
   __m512i even, odd, before, after, store_lo, store_hi;
@@ -430,17 +450,19 @@ tile_lanes (int w)
   int tw = w / 2;
   int32_t even[16], odd[16], before[16], after[16], store[32];
   TileLanes t = { .keep_before = 0, .keep_after = 0 };
+  int tiles = 16 / tw * tw;
   for (int lane = 0; lane < 16; lane++) {
     int base = lane / tw * w, tx = lane % tw;
-    even[lane] = base + 2 * tx;
-    odd[lane] = base + 2 * tx + 1;
-    before[lane] = tx > 0 ? base + 2 * tx - 1 : 0;
-    after[lane] = tx + 1 < tw ? base + 2 * tx + 2 : 0;
-    t.keep_before |= (__mmask16) ((tx > 0) << lane);
-    t.keep_after |= (__mmask16) ((tx + 1 < tw) << lane);
+    gboolean used = lane < tiles;
+    even[lane] = used ? base + 2 * tx : 0;
+    odd[lane] = used ? base + 2 * tx + 1 : 0;
+    before[lane] = used && tx > 0 ? base + 2 * tx - 1 : 0;
+    after[lane] = used && tx + 1 < tw ? base + 2 * tx + 2 : 0;
+    t.keep_before |= (__mmask16) ((used && tx > 0) << lane);
+    t.keep_after |= (__mmask16) ((used && tx + 1 < tw) << lane);
   }
   for (int j = 0; j < 32; j++)
-    store[j] = (j % 2) * 16 + j / w * tw + j % w / 2;
+    store[j] = j < tiles * 2 ? (j % 2) * 16 + j / w * tw + j % w / 2 : 0;
   t.even = _mm512_loadu_si512 (even);
   t.odd = _mm512_loadu_si512 (odd);
   t.before = _mm512_loadu_si512 (before);
@@ -451,21 +473,21 @@ tile_lanes (int w)
 }
 
 /* Bᵀ d B of every 4×4 patch of one image x (c, h, w), as the plain loop of
- * lam-cpu-winograd.c, bit for bit, for planes 8, 16 or 32 pixels wide:
- * sixteen tiles a vector, 32 / w tile rows of w / 2 tiles (contiguous in
- * v), whose rows' differences run on 32 pixels at once and whose columns'
- * are taken from those by permutes, with nothing stored in between (the
- * AVX2 kernel writes the rows out and reads them back in pairs). One
- * image on one Zen 5 core: 32 channels of 32×32 12.0 µs against 15.9, 128
- * of 16×16 12.1 against 20.9, 256 of 8×8 9.7 against 18.8. Returns 0,
- * having done nothing, for other widths. */
+ * lam-cpu-winograd.c, bit for bit, for planes of an even width up to 32:
+ * a vector of tiles at a time (TileLanes, contiguous in v), whose rows'
+ * differences run on 32 pixels at once and whose columns' are taken from
+ * those by permutes, with nothing stored in between (the AVX2 kernel
+ * writes the rows out and reads them back in pairs). One image on one
+ * Zen 5 core: 32 channels of 32×32 12.0 µs against 15.9, 128 of 16×16
+ * 12.1 against 20.9, 256 of 8×8 9.7 against 18.8, 64 of 14×14 8.8
+ * against 15.1. Returns 0, having done nothing, for other widths. */
 AVX512 int
 lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
                                size_t xi_stride)
 {
-  if (w != 8 && w != 16 && w != 32)
+  if (w < 2 || w % 2 != 0 || w > 32)
     return 0;
-  int th = h / 2, tw = w / 2, rows_per_vector = 32 / w;
+  int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
   TileLanes t = tile_lanes (w);
   for (int ci = 0; ci < c; ci++) {
     const float *plane = x + (size_t) ci * h * w;
@@ -517,26 +539,33 @@ store_tile_rows (float *plane, int w, int th, int ty0, int r, __m512 lo, __m512 
     _mm512_storeu_ps (row, lo);
     if (ty0 + 1 < th)
       _mm512_storeu_ps (row + 2 * w, hi);
-  } else {
+  } else if (w == 8) {
     __m256 r8[4] = { _mm512_castps512_ps256 (lo), _mm512_extractf32x8_ps (lo, 1),
                      _mm512_castps512_ps256 (hi), _mm512_extractf32x8_ps (hi, 1) };
     for (int s = 0; s < 4 && ty0 + s < th; s++)
       _mm256_storeu_ps (row + (size_t) 2 * s * w, r8[s]);
+  } else {
+    for (int s = 0; s < 16 / (w / 2) && ty0 + s < th; s++) {
+      float *dst = row + (size_t) 2 * s * w;
+      int at = s * w;
+      _mm512_mask_storeu_ps (shifted_out (dst, -at), lane_range (at, at + w), lo);
+      _mm512_mask_storeu_ps (shifted_out (dst, 16 - at), lane_range (at - 16, at + w - 16), hi);
+    }
   }
 }
 
 /* Aᵀ m A + bias of every tile of one image, m[ξ * xi_stride + o * ldm +
  * tile] -> y (out_c, h, w), as the plain loop of lam-cpu-winograd.c, bit
- * for bit, for planes 8, 16 or 32 pixels wide, sixteen tiles a vector as
- * lam_cpu_avx512_winograd_input takes them; returns 0, doing nothing, for
- * other widths. */
+ * for bit, for planes of an even width up to 32, a vector of tiles at a
+ * time as lam_cpu_avx512_winograd_input takes them; returns 0, doing
+ * nothing, for other widths. */
 AVX512 int
 lam_cpu_avx512_winograd_output (const float *m, size_t ldm, size_t xi_stride, int out_c, int h,
                                 int w, const float *bias, float *y)
 {
-  if (w != 8 && w != 16 && w != 32)
+  if (w < 2 || w % 2 != 0 || w > 32)
     return 0;
-  int th = h / 2, tw = w / 2, rows_per_vector = 32 / w;
+  int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
   TileLanes t = tile_lanes (w);
   for (int o = 0; o < out_c; o++) {
     __m512 bv = _mm512_set1_ps (bias != NULL ? bias[o] : 0.0f);
@@ -569,15 +598,15 @@ lam_cpu_avx512_winograd_output (const float *m, size_t ldm, size_t xi_stride, in
 
 /* A dy Aᵀ of every tile of one image's output gradient, dy (out_c, h, w)
  * -> d[ξ * xi_stride + o * ldd + tile], as the plain loop of
- * lam-cpu-winograd.c, bit for bit, for planes 8, 16 or 32 pixels wide;
+ * lam-cpu-winograd.c, bit for bit, for planes of an even width up to 32;
  * returns 0, doing nothing, for other widths. */
 AVX512 int
 lam_cpu_avx512_winograd_output_gradient (const float *dy, int out_c, int h, int w, float *d,
                                          size_t ldd, size_t xi_stride)
 {
-  if (w != 8 && w != 16 && w != 32)
+  if (w < 2 || w % 2 != 0 || w > 32)
     return 0;
-  int th = h / 2, tw = w / 2, rows_per_vector = 32 / w;
+  int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
   TileLanes t = tile_lanes (w);
   __m512 sign = _mm512_set1_ps (-0.0f); /* -x flips the sign bit, as the plain loop's */
   for (int o = 0; o < out_c; o++) {

@@ -76,7 +76,7 @@ int lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *argm
 
 /* Winograd F(2×2, 3×3)'s input transform of one image, x (c, h, w) ->
  * v[ξ * xi_stride + ci * ldv + tile], as lam-cpu-winograd.c's plain loop
- * bit for bit, for planes 8, 16 or 32 pixels wide (h even); returns 0,
+ * bit for bit, for planes of an even width up to 32 (h even); returns 0,
  * doing nothing, for other widths. */
 int lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
                                    size_t xi_stride);
