@@ -799,6 +799,122 @@ lam_cpu_avx512_col2im_same (const float *col, int c, int h, int w, int kh, int k
 
 /* ---- 2×2 max pooling ---- */
 
+/* Each lane's window's top-left pixel in its plane, for the packed rows
+ * from oy0 = 0. */
+AVX512 static __m512i
+pool_window_offsets (int w)
+{
+  int ow = w / 2;
+  int32_t offset[16];
+  for (int lane = 0; lane < 16; lane++)
+    offset[lane] = 2 * (lane / ow) * w + 2 * (lane % ow);
+  return _mm512_loadu_si512 (offset);
+}
+
+/* Planes of even heights 2, 4, 8 or 16 pixels wide take 16 / ow pooled
+ * rows a vector, the windows laid out as the Winograd transforms' tiles
+ * (TileLanes), instead of filling ow of 16 lanes a row. Other widths below
+ * 32 (14: 7 windows a row) ran slower so, their rows loaded lane by lane
+ * range. */
+INLINE gboolean
+packs_pool_rows (int h, int w)
+{
+  return h % 2 == 0 && (w == 2 || w == 4 || w == 8 || w == 16);
+}
+
+/* The tables for the packed planes of width w, made once per thread for
+ * the width last asked: the backward runs a plane a call. */
+typedef struct
+{
+  int w;
+  TileLanes t;
+  __m512i offsets;
+} PoolLanes;
+
+AVX512 static const PoolLanes *
+pool_lanes (int w)
+{
+  static _Thread_local PoolLanes cached = { .w = 0 };
+  if (cached.w != w) {
+    cached.t = tile_lanes (w);
+    cached.offsets = pool_window_offsets (w);
+    cached.w = w;
+  }
+  return &cached;
+}
+
+/* lam_cpu_avx512_maxpool2 for packs_pool_rows planes: the same
+ * candidates in the same order and rule, 16 / ow output rows a vector. */
+AVX512 static void
+maxpool2_packed (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h, int w)
+{
+  int oh = h / 2, ow = w / 2, rows_per_vector = 16 / ow;
+  const PoolLanes *lanes_w = pool_lanes (w);
+  TileLanes t = lanes_w->t;
+  __m512i offsets = lanes_w->offsets;
+  const int step[3] = { 1, w, w + 1 };
+  for (size_t p = p0; p < p1; p++) {
+    const float *in = x + p * h * w;
+    float *out = y + p * oh * ow;
+    int32_t *arg = argmax + p * oh * ow;
+    for (int oy0 = 0; oy0 < oh; oy0 += rows_per_vector) {
+      __m512 lo0, hi0, lo1, hi1;
+      tile_rows_k (in, h, w, oh, oy0, 1, &lo0, &hi0);
+      tile_rows_k (in, h, w, oh, oy0, 2, &lo1, &hi1);
+      __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy0 * w), offsets);
+      __m512 best = _mm512_permutex2var_ps (lo0, t.even, hi0);
+      __m512i index = base;
+      __m512 cand[3] = {
+        _mm512_permutex2var_ps (lo0, t.odd, hi0),
+        _mm512_permutex2var_ps (lo1, t.even, hi1),
+        _mm512_permutex2var_ps (lo1, t.odd, hi1),
+      };
+      for (int q = 0; q < 3; q++) {
+        __mmask16 take = _mm512_cmp_ps_mask (cand[q], best, _CMP_GT_OQ) |
+                         _mm512_cmp_ps_mask (cand[q], cand[q], _CMP_UNORD_Q);
+        best = _mm512_mask_mov_ps (best, take, cand[q]);
+        index =
+          _mm512_mask_mov_epi32 (index, take, _mm512_add_epi32 (base, _mm512_set1_epi32 (step[q])));
+      }
+      __mmask16 n = lanes ((oh - oy0 < rows_per_vector ? oh - oy0 : rows_per_vector) * ow);
+      _mm512_mask_storeu_ps (out + oy0 * ow, n, best);
+      _mm512_mask_storeu_epi32 (arg + oy0 * ow, n, index);
+    }
+  }
+}
+
+/* lam_cpu_avx512_maxpool2_backward_plane for packs_pool_rows planes. */
+AVX512 static int
+maxpool2_backward_packed (const float *dy, const int32_t *arg, float *dx, int h, int w)
+{
+  int oh = h / 2, ow = w / 2, rows_per_vector = 16 / ow;
+  const PoolLanes *lanes_w = pool_lanes (w);
+  TileLanes t = lanes_w->t;
+  __m512i offsets = lanes_w->offsets;
+  __m512i one = _mm512_set1_epi32 (1), below = _mm512_set1_epi32 (w);
+  for (int oy0 = 0; oy0 < oh; oy0 += rows_per_vector) {
+    __mmask16 m = lanes ((oh - oy0 < rows_per_vector ? oh - oy0 : rows_per_vector) * ow);
+    __m512 g = _mm512_maskz_loadu_ps (m, dy + oy0 * ow);
+    __m512i a = _mm512_maskz_loadu_epi32 (m, arg + oy0 * ow);
+    __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy0 * w), offsets);
+    __mmask16 k00 = _mm512_cmpeq_epi32_mask (a, base);
+    __mmask16 k01 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (base, one));
+    __mmask16 k10 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (base, below));
+    __mmask16 k11 =
+      _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (_mm512_add_epi32 (base, below), one));
+    if ((__mmask16) ((k00 | k01 | k10 | k11) & m) != m)
+      return 0;
+    __m512 e0 = _mm512_maskz_mov_ps (k00 & m, g), o0 = _mm512_maskz_mov_ps (k01 & m, g);
+    __m512 e1 = _mm512_maskz_mov_ps (k10 & m, g), o1 = _mm512_maskz_mov_ps (k11 & m, g);
+    // each window's left (e) and right (o) pixel, interleaved into its two rows
+    store_tile_rows (dx, w, oh, oy0, 0, _mm512_permutex2var_ps (e0, t.store_lo, o0),
+                     _mm512_permutex2var_ps (e0, t.store_hi, o0));
+    store_tile_rows (dx, w, oh, oy0, 1, _mm512_permutex2var_ps (e1, t.store_lo, o1),
+                     _mm512_permutex2var_ps (e1, t.store_hi, o1));
+  }
+  return 1;
+}
+
 /* Sixteen outputs at a time from two input rows split into even and odd
  * columns. The four candidates are taken in the plain loop's order with its
  * rule (greater, or NaN), so values and indices match it bit for bit. */
@@ -807,6 +923,10 @@ lam_cpu_avx512_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, s
                          int w)
 {
   int oh = h / 2, ow = w / 2;
+  if (packs_pool_rows (h, w)) {
+    maxpool2_packed (x, y, argmax, p0, p1, h, w);
+    return;
+  }
   __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   __m512i odd = _mm512_add_epi32 (even, _mm512_set1_epi32 (1));
 
@@ -857,6 +977,8 @@ lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *arg, flo
   __m512i inter_hi = _mm512_add_epi32 (inter_lo, _mm512_set1_epi32 (8));
   __m512i one = _mm512_set1_epi32 (1), below = _mm512_set1_epi32 (w);
 
+  if (packs_pool_rows (h, w))
+    return maxpool2_backward_packed (dy, arg, dx, h, w);
   if (h != 2 * oh || w != 2 * ow)
     memset (dx, 0, sizeof (float) * h * w);
   for (int oy = 0; oy < oh; oy++)
