@@ -337,10 +337,9 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float 
     return 0;
   /* A's rows in memory: k of m floats for Aᵀ, m of k for A. */
   int mem_rows = trans_a ? k : m, mem_cols = trans_a ? m : k;
-  double share = k > SPARSE_LONG_K ? SPARSE_MAX_NONZERO_LONG_K : SPARSE_MAX_NONZERO;
-  if (avx512)
-    share =
-      k <= SPARSE_SHORT_K_AVX512 ? SPARSE_MAX_NONZERO_AVX512_SHORT_K : SPARSE_MAX_NONZERO_AVX512;
+  double share = avx512 ? (k <= SPARSE_SHORT_K_AVX512 ? SPARSE_MAX_NONZERO_AVX512_SHORT_K
+                                                      : SPARSE_MAX_NONZERO_AVX512)
+                        : (k > SPARSE_LONG_K ? SPARSE_MAX_NONZERO_LONG_K : SPARSE_MAX_NONZERO);
   size_t nonzero = 0, limit = (size_t) (share * m * k);
   for (int r = 0; r < mem_rows && nonzero <= limit; r++) {
     const float *ar = a + (ptrdiff_t) r * lda;

@@ -472,6 +472,55 @@ tile_lanes (int w)
   return t;
 }
 
+/* Each lane's window's top-left pixel in its plane, for the rows of
+ * tiles (2×2 windows) from the first. */
+AVX512 static __m512i
+window_offsets (int w)
+{
+  int ow = w / 2;
+  int32_t offset[16];
+  for (int lane = 0; lane < 16; lane++)
+    offset[lane] = 2 * (lane / ow) * w + 2 * (lane % ow);
+  return _mm512_loadu_si512 (offset);
+}
+
+/* The tables of width w, made once per thread for the width last asked:
+ * the transforms run an image a call, the pool's backward a plane. */
+typedef struct
+{
+  int w;
+  TileLanes t;
+  __m512i offsets; /* window_offsets */
+} WidthLanes;
+
+AVX512 static const WidthLanes *
+width_lanes (int w)
+{
+  static _Thread_local WidthLanes cached = { .w = 0 };
+  if (cached.w != w) {
+    cached.t = tile_lanes (w);
+    cached.offsets = window_offsets (w);
+    cached.w = w;
+  }
+  return &cached;
+}
+
+/* Whether the transforms' vectors of tiles serve planes w wide: an even
+ * width up to 32. */
+INLINE gboolean
+tiles_fit (int w)
+{
+  return w >= 2 && w % 2 == 0 && w <= 32;
+}
+
+/* The lanes of the group of tile rows from row0: rows_per_vector rows of
+ * tw tiles, fewer at the last of th. */
+INLINE __mmask16
+group_lanes (int th, int row0, int rows_per_vector, int tw)
+{
+  return lanes ((th - row0 < rows_per_vector ? th - row0 : rows_per_vector) * tw);
+}
+
 /* Bᵀ d B of every 4×4 patch of one image x (c, h, w), as the plain loop of
  * lam-cpu-winograd.c, bit for bit, for planes of an even width up to 32:
  * a vector of tiles at a time (TileLanes, contiguous in v), whose rows'
@@ -485,10 +534,12 @@ AVX512 int
 lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, size_t ldv,
                                size_t xi_stride)
 {
-  if (w < 2 || w % 2 != 0 || w > 32)
+  if (!tiles_fit (w))
     return 0;
   int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
-  TileLanes t = tile_lanes (w);
+  /* A copy: through the pointer, each store could change the tables and
+   * the compiler reloads them. */
+  TileLanes t = width_lanes (w)->t;
   for (int ci = 0; ci < c; ci++) {
     const float *plane = x + (size_t) ci * h * w;
     for (int ty0 = 0; ty0 < th; ty0 += rows_per_vector) {
@@ -499,8 +550,7 @@ lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, si
                          _mm512_sub_ps (lo[2], lo[1]), _mm512_sub_ps (lo[1], lo[3]) };
       __m512 t_hi[4] = { _mm512_sub_ps (hi[0], hi[2]), _mm512_add_ps (hi[1], hi[2]),
                          _mm512_sub_ps (hi[2], hi[1]), _mm512_sub_ps (hi[1], hi[3]) };
-      int tiles = (th - ty0 < rows_per_vector ? th - ty0 : rows_per_vector) * tw;
-      __mmask16 store = lanes (tiles);
+      __mmask16 store = group_lanes (th, ty0, rows_per_vector, tw);
       float *dst = v + (size_t) ci * ldv + (size_t) ty0 * tw;
       for (int i = 0; i < 4; i++) {
         __m512 de0 = _mm512_maskz_permutex2var_ps (t.keep_before, t_lo[i], t.before, t_hi[i]);
@@ -508,17 +558,10 @@ lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, si
         __m512 de2 = _mm512_permutex2var_ps (t_lo[i], t.odd, t_hi[i]);
         __m512 do3 = _mm512_maskz_permutex2var_ps (t.keep_after, t_lo[i], t.after, t_hi[i]);
         float *out = dst + (size_t) 4 * i * xi_stride;
-        if (store == 0xffff) {
-          _mm512_storeu_ps (out, _mm512_sub_ps (de0, de2));
-          _mm512_storeu_ps (out + xi_stride, _mm512_add_ps (do1, de2));
-          _mm512_storeu_ps (out + 2 * xi_stride, _mm512_sub_ps (de2, do1));
-          _mm512_storeu_ps (out + 3 * xi_stride, _mm512_sub_ps (do1, do3));
-        } else {
-          _mm512_mask_storeu_ps (out, store, _mm512_sub_ps (de0, de2));
-          _mm512_mask_storeu_ps (out + xi_stride, store, _mm512_add_ps (do1, de2));
-          _mm512_mask_storeu_ps (out + 2 * xi_stride, store, _mm512_sub_ps (de2, do1));
-          _mm512_mask_storeu_ps (out + 3 * xi_stride, store, _mm512_sub_ps (do1, do3));
-        }
+        _mm512_mask_storeu_ps (out, store, _mm512_sub_ps (de0, de2));
+        _mm512_mask_storeu_ps (out + xi_stride, store, _mm512_add_ps (do1, de2));
+        _mm512_mask_storeu_ps (out + 2 * xi_stride, store, _mm512_sub_ps (de2, do1));
+        _mm512_mask_storeu_ps (out + 3 * xi_stride, store, _mm512_sub_ps (do1, do3));
       }
     }
   }
@@ -563,16 +606,18 @@ AVX512 int
 lam_cpu_avx512_winograd_output (const float *m, size_t ldm, size_t xi_stride, int out_c, int h,
                                 int w, const float *bias, float *y)
 {
-  if (w < 2 || w % 2 != 0 || w > 32)
+  if (!tiles_fit (w))
     return 0;
   int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
-  TileLanes t = tile_lanes (w);
+  /* A copy: through the pointer, each store could change the tables and
+   * the compiler reloads them. */
+  TileLanes t = width_lanes (w)->t;
   for (int o = 0; o < out_c; o++) {
     __m512 bv = _mm512_set1_ps (bias != NULL ? bias[o] : 0.0f);
     float *plane = y + (size_t) o * h * w;
     for (int ty0 = 0; ty0 < th; ty0 += rows_per_vector) {
       const float *src = m + (size_t) o * ldm + (size_t) ty0 * tw;
-      __mmask16 load = lanes ((th - ty0 < rows_per_vector ? th - ty0 : rows_per_vector) * tw);
+      __mmask16 load = group_lanes (th, ty0, rows_per_vector, tw);
       __m512 s0[4], s1[4];
       for (int col = 0; col < 4; col++) {
         __m512 m0 = _mm512_maskz_loadu_ps (load, src + col * xi_stride);
@@ -604,10 +649,12 @@ AVX512 int
 lam_cpu_avx512_winograd_output_gradient (const float *dy, int out_c, int h, int w, float *d,
                                          size_t ldd, size_t xi_stride)
 {
-  if (w < 2 || w % 2 != 0 || w > 32)
+  if (!tiles_fit (w))
     return 0;
   int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
-  TileLanes t = tile_lanes (w);
+  /* A copy: through the pointer, each store could change the tables and
+   * the compiler reloads them. */
+  TileLanes t = width_lanes (w)->t;
   __m512 sign = _mm512_set1_ps (-0.0f); /* -x flips the sign bit, as the plain loop's */
   for (int o = 0; o < out_c; o++) {
     const float *plane = dy + (size_t) o * h * w;
@@ -621,7 +668,7 @@ lam_cpu_avx512_winograd_output_gradient (const float *dy, int out_c, int h, int 
       __m512 e = _mm512_permutex2var_ps (lo1, t.odd, hi1);
       __m512 p[4] = { a, _mm512_add_ps (a, c), _mm512_sub_ps (a, c), _mm512_xor_ps (c, sign) };
       __m512 q[4] = { b, _mm512_add_ps (b, e), _mm512_sub_ps (b, e), _mm512_xor_ps (e, sign) };
-      __mmask16 store = lanes ((th - ty0 < rows_per_vector ? th - ty0 : rows_per_vector) * tw);
+      __mmask16 store = group_lanes (th, ty0, rows_per_vector, tw);
       float *dst = d + (size_t) o * ldd + (size_t) ty0 * tw;
       for (int i = 0; i < 4; i++) {
         _mm512_mask_storeu_ps (dst + (4 * i + 0) * xi_stride, store, p[i]);
@@ -799,18 +846,6 @@ lam_cpu_avx512_col2im_same (const float *col, int c, int h, int w, int kh, int k
 
 /* ---- 2×2 max pooling ---- */
 
-/* Each lane's window's top-left pixel in its plane, for the packed rows
- * from oy0 = 0. */
-AVX512 static __m512i
-pool_window_offsets (int w)
-{
-  int ow = w / 2;
-  int32_t offset[16];
-  for (int lane = 0; lane < 16; lane++)
-    offset[lane] = 2 * (lane / ow) * w + 2 * (lane % ow);
-  return _mm512_loadu_si512 (offset);
-}
-
 /* Planes of even heights 2, 4, 8 or 16 pixels wide take 16 / ow pooled
  * rows a vector, the windows laid out as the Winograd transforms' tiles
  * (TileLanes), instead of filling ow of 16 lanes a row. Other widths below
@@ -822,37 +857,70 @@ packs_pool_rows (int h, int w)
   return h % 2 == 0 && (w == 2 || w == 4 || w == 8 || w == 16);
 }
 
-/* The tables for the packed planes of width w, made once per thread for
- * the width last asked: the backward runs a plane a call. */
-typedef struct
+/* The largest of each window's four candidates, top-left (best, at base)
+ * first, then top-right, bottom-left, bottom-right (cand), in the plain
+ * loop's order with its rule (greater, or NaN), and its index in the
+ * plane: values and indices match the plain loop bit for bit. */
+AVX512 INLINE __m512
+window_max (__m512 best, const __m512 cand[3], __m512i base, int w, __m512i *index)
 {
-  int w;
-  TileLanes t;
-  __m512i offsets;
-} PoolLanes;
-
-AVX512 static const PoolLanes *
-pool_lanes (int w)
-{
-  static _Thread_local PoolLanes cached = { .w = 0 };
-  if (cached.w != w) {
-    cached.t = tile_lanes (w);
-    cached.offsets = pool_window_offsets (w);
-    cached.w = w;
+  const int step[3] = { 1, w, w + 1 };
+  *index = base;
+  for (int q = 0; q < 3; q++) {
+    __mmask16 take = _mm512_cmp_ps_mask (cand[q], best, _CMP_GT_OQ) |
+                     _mm512_cmp_ps_mask (cand[q], cand[q], _CMP_UNORD_Q);
+    best = _mm512_mask_mov_ps (best, take, cand[q]);
+    *index =
+      _mm512_mask_mov_epi32 (*index, take, _mm512_add_epi32 (base, _mm512_set1_epi32 (step[q])));
   }
-  return &cached;
+  return best;
 }
 
-/* lam_cpu_avx512_maxpool2 for packs_pool_rows planes: the same
- * candidates in the same order and rule, 16 / ow output rows a vector. */
+/* Which of its window's pixels each argmax names among the lanes of m:
+ * top-left, top-right, bottom-left, bottom-right of the windows from
+ * base, rows w apart. */
+typedef struct
+{
+  __mmask16 top_left, top_right, bottom_left, bottom_right;
+} WindowPicks;
+
+AVX512 INLINE WindowPicks
+window_picks (__m512i argmax, __m512i base, int w, __mmask16 m)
+{
+  __m512i below = _mm512_add_epi32 (base, _mm512_set1_epi32 (w)), one = _mm512_set1_epi32 (1);
+  return (WindowPicks){
+    _mm512_mask_cmpeq_epi32_mask (m, argmax, base),
+    _mm512_mask_cmpeq_epi32_mask (m, argmax, _mm512_add_epi32 (base, one)),
+    _mm512_mask_cmpeq_epi32_mask (m, argmax, below),
+    _mm512_mask_cmpeq_epi32_mask (m, argmax, _mm512_add_epi32 (below, one)),
+  };
+}
+
+// Whether every lane of m named one of its window's pixels.
+INLINE gboolean
+picks_all (WindowPicks k, __mmask16 m)
+{
+  return (__mmask16) (k.top_left | k.top_right | k.bottom_left | k.bottom_right) == m;
+}
+
+/* One row's pixels of dy's windows: the left (of g where left) and right
+ * ones, interleaved by the permute indices lo and hi into 32 floats. */
+AVX512 INLINE void
+window_row (__m512 g, __mmask16 left, __mmask16 right, __m512i lo, __m512i hi, __m512 *first,
+            __m512 *second)
+{
+  __m512 l = _mm512_maskz_mov_ps (left, g), r = _mm512_maskz_mov_ps (right, g);
+  *first = _mm512_permutex2var_ps (l, lo, r);
+  *second = _mm512_permutex2var_ps (l, hi, r);
+}
+
+/* lam_cpu_avx512_maxpool2 for packs_pool_rows planes, 16 / ow output rows
+ * a vector. */
 AVX512 static void
 maxpool2_packed (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h, int w)
 {
   int oh = h / 2, ow = w / 2, rows_per_vector = 16 / ow;
-  const PoolLanes *lanes_w = pool_lanes (w);
-  TileLanes t = lanes_w->t;
-  __m512i offsets = lanes_w->offsets;
-  const int step[3] = { 1, w, w + 1 };
+  WidthLanes l = *width_lanes (w); /* a copy, as the transforms take theirs */
   for (size_t p = p0; p < p1; p++) {
     const float *in = x + p * h * w;
     float *out = y + p * oh * ow;
@@ -861,22 +929,16 @@ maxpool2_packed (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1
       __m512 lo0, hi0, lo1, hi1;
       tile_rows_k (in, h, w, oh, oy0, 1, &lo0, &hi0);
       tile_rows_k (in, h, w, oh, oy0, 2, &lo1, &hi1);
-      __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy0 * w), offsets);
-      __m512 best = _mm512_permutex2var_ps (lo0, t.even, hi0);
-      __m512i index = base;
       __m512 cand[3] = {
-        _mm512_permutex2var_ps (lo0, t.odd, hi0),
-        _mm512_permutex2var_ps (lo1, t.even, hi1),
-        _mm512_permutex2var_ps (lo1, t.odd, hi1),
+        _mm512_permutex2var_ps (lo0, l.t.odd, hi0),
+        _mm512_permutex2var_ps (lo1, l.t.even, hi1),
+        _mm512_permutex2var_ps (lo1, l.t.odd, hi1),
       };
-      for (int q = 0; q < 3; q++) {
-        __mmask16 take = _mm512_cmp_ps_mask (cand[q], best, _CMP_GT_OQ) |
-                         _mm512_cmp_ps_mask (cand[q], cand[q], _CMP_UNORD_Q);
-        best = _mm512_mask_mov_ps (best, take, cand[q]);
-        index =
-          _mm512_mask_mov_epi32 (index, take, _mm512_add_epi32 (base, _mm512_set1_epi32 (step[q])));
-      }
-      __mmask16 n = lanes ((oh - oy0 < rows_per_vector ? oh - oy0 : rows_per_vector) * ow);
+      __m512i index;
+      __m512 best =
+        window_max (_mm512_permutex2var_ps (lo0, l.t.even, hi0), cand,
+                    _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy0 * w), l.offsets), w, &index);
+      __mmask16 n = group_lanes (oh, oy0, rows_per_vector, ow);
       _mm512_mask_storeu_ps (out + oy0 * ow, n, best);
       _mm512_mask_storeu_epi32 (arg + oy0 * ow, n, index);
     }
@@ -888,45 +950,35 @@ AVX512 static int
 maxpool2_backward_packed (const float *dy, const int32_t *arg, float *dx, int h, int w)
 {
   int oh = h / 2, ow = w / 2, rows_per_vector = 16 / ow;
-  const PoolLanes *lanes_w = pool_lanes (w);
-  TileLanes t = lanes_w->t;
-  __m512i offsets = lanes_w->offsets;
-  __m512i one = _mm512_set1_epi32 (1), below = _mm512_set1_epi32 (w);
+  WidthLanes l = *width_lanes (w); /* a copy, as the transforms take theirs */
   for (int oy0 = 0; oy0 < oh; oy0 += rows_per_vector) {
-    __mmask16 m = lanes ((oh - oy0 < rows_per_vector ? oh - oy0 : rows_per_vector) * ow);
+    __mmask16 m = group_lanes (oh, oy0, rows_per_vector, ow);
     __m512 g = _mm512_maskz_loadu_ps (m, dy + oy0 * ow);
     __m512i a = _mm512_maskz_loadu_epi32 (m, arg + oy0 * ow);
-    __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy0 * w), offsets);
-    __mmask16 k00 = _mm512_cmpeq_epi32_mask (a, base);
-    __mmask16 k01 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (base, one));
-    __mmask16 k10 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (base, below));
-    __mmask16 k11 =
-      _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (_mm512_add_epi32 (base, below), one));
-    if ((__mmask16) ((k00 | k01 | k10 | k11) & m) != m)
+    __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy0 * w), l.offsets);
+    WindowPicks k = window_picks (a, base, w, m);
+    if (!picks_all (k, m))
       return 0;
-    __m512 e0 = _mm512_maskz_mov_ps (k00 & m, g), o0 = _mm512_maskz_mov_ps (k01 & m, g);
-    __m512 e1 = _mm512_maskz_mov_ps (k10 & m, g), o1 = _mm512_maskz_mov_ps (k11 & m, g);
-    // each window's left (e) and right (o) pixel, interleaved into its two rows
-    store_tile_rows (dx, w, oh, oy0, 0, _mm512_permutex2var_ps (e0, t.store_lo, o0),
-                     _mm512_permutex2var_ps (e0, t.store_hi, o0));
-    store_tile_rows (dx, w, oh, oy0, 1, _mm512_permutex2var_ps (e1, t.store_lo, o1),
-                     _mm512_permutex2var_ps (e1, t.store_hi, o1));
+    __m512 first, second;
+    window_row (g, k.top_left, k.top_right, l.t.store_lo, l.t.store_hi, &first, &second);
+    store_tile_rows (dx, w, oh, oy0, 0, first, second);
+    window_row (g, k.bottom_left, k.bottom_right, l.t.store_lo, l.t.store_hi, &first, &second);
+    store_tile_rows (dx, w, oh, oy0, 1, first, second);
   }
   return 1;
 }
 
 /* Sixteen outputs at a time from two input rows split into even and odd
- * columns. The four candidates are taken in the plain loop's order with its
- * rule (greater, or NaN), so values and indices match it bit for bit. */
+ * columns (window_max). */
 AVX512 void
 lam_cpu_avx512_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h,
                          int w)
 {
-  int oh = h / 2, ow = w / 2;
   if (packs_pool_rows (h, w)) {
     maxpool2_packed (x, y, argmax, p0, p1, h, w);
     return;
   }
+  int oh = h / 2, ow = w / 2;
   __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   __m512i odd = _mm512_add_epi32 (even, _mm512_set1_epi32 (1));
 
@@ -943,22 +995,15 @@ lam_cpu_avx512_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, s
         __m512 a1 = _mm512_maskz_loadu_ps (hi, shifted (r0, 2 * ox + 16));
         __m512 b0 = _mm512_maskz_loadu_ps (lo, r1 + 2 * ox);
         __m512 b1 = _mm512_maskz_loadu_ps (hi, shifted (r1, 2 * ox + 16));
-        __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy * w + 2 * ox), even);
-        __m512 best = _mm512_permutex2var_ps (a0, even, a1);
-        __m512i index = base;
         __m512 cand[3] = {
           _mm512_permutex2var_ps (a0, odd, a1),
           _mm512_permutex2var_ps (b0, even, b1),
           _mm512_permutex2var_ps (b0, odd, b1),
         };
-        const int step[3] = { 1, w, w + 1 };
-        for (int q = 0; q < 3; q++) {
-          __mmask16 take = _mm512_cmp_ps_mask (cand[q], best, _CMP_GT_OQ) |
-                           _mm512_cmp_ps_mask (cand[q], cand[q], _CMP_UNORD_Q);
-          best = _mm512_mask_mov_ps (best, take, cand[q]);
-          index = _mm512_mask_mov_epi32 (index, take,
-                                         _mm512_add_epi32 (base, _mm512_set1_epi32 (step[q])));
-        }
+        __m512i index;
+        __m512 best =
+          window_max (_mm512_permutex2var_ps (a0, even, a1), cand,
+                      _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy * w + 2 * ox), even), w, &index);
         _mm512_mask_storeu_ps (out + oy * ow + ox, lanes (n), best);
         _mm512_mask_storeu_epi32 (arg + oy * ow + ox, lanes (n), index);
       }
@@ -970,15 +1015,14 @@ AVX512 int
 lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *arg, float *dx, int h,
                                         int w)
 {
+  if (packs_pool_rows (h, w))
+    return maxpool2_backward_packed (dy, arg, dx, h, w);
   int oh = h / 2, ow = w / 2;
   __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   // lane l of the pair interleaving takes l/2 of the even (l even) or odd (l odd) vector
   __m512i inter_lo = _mm512_set_epi32 (23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   __m512i inter_hi = _mm512_add_epi32 (inter_lo, _mm512_set1_epi32 (8));
-  __m512i one = _mm512_set1_epi32 (1), below = _mm512_set1_epi32 (w);
 
-  if (packs_pool_rows (h, w))
-    return maxpool2_backward_packed (dy, arg, dx, h, w);
   if (h != 2 * oh || w != 2 * ow)
     memset (dx, 0, sizeof (float) * h * w);
   for (int oy = 0; oy < oh; oy++)
@@ -988,20 +1032,18 @@ lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *arg, flo
       __m512 g = _mm512_maskz_loadu_ps (m, dy + oy * ow + ox);
       __m512i a = _mm512_maskz_loadu_epi32 (m, arg + oy * ow + ox);
       __m512i base = _mm512_add_epi32 (_mm512_set1_epi32 (2 * oy * w + 2 * ox), even);
-      __mmask16 k00 = _mm512_cmpeq_epi32_mask (a, base);
-      __mmask16 k01 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (base, one));
-      __mmask16 k10 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (base, below));
-      __mmask16 k11 = _mm512_cmpeq_epi32_mask (a, _mm512_add_epi32 (_mm512_add_epi32 (base, below), one));
-      if ((__mmask16) (k00 | k01 | k10 | k11) != m)
+      WindowPicks k = window_picks (a, base, w, m);
+      if (!picks_all (k, m))
         return 0;
       __mmask16 lo = lanes (2 * n), hi = lanes (2 * n - 16);
-      __m512 e0 = _mm512_maskz_mov_ps (k00, g), o0 = _mm512_maskz_mov_ps (k01, g);
-      __m512 e1 = _mm512_maskz_mov_ps (k10, g), o1 = _mm512_maskz_mov_ps (k11, g);
       float *r0 = dx + (size_t) 2 * oy * w + 2 * ox, *r1 = r0 + w;
-      _mm512_mask_storeu_ps (r0, lo, _mm512_permutex2var_ps (e0, inter_lo, o0));
-      _mm512_mask_storeu_ps ((float *) shifted (r0, 16), hi, _mm512_permutex2var_ps (e0, inter_hi, o0));
-      _mm512_mask_storeu_ps (r1, lo, _mm512_permutex2var_ps (e1, inter_lo, o1));
-      _mm512_mask_storeu_ps ((float *) shifted (r1, 16), hi, _mm512_permutex2var_ps (e1, inter_hi, o1));
+      __m512 first, second;
+      window_row (g, k.top_left, k.top_right, inter_lo, inter_hi, &first, &second);
+      _mm512_mask_storeu_ps (r0, lo, first);
+      _mm512_mask_storeu_ps (shifted_out (r0, 16), hi, second);
+      window_row (g, k.bottom_left, k.bottom_right, inter_lo, inter_hi, &first, &second);
+      _mm512_mask_storeu_ps (r1, lo, first);
+      _mm512_mask_storeu_ps (shifted_out (r1, 16), hi, second);
     }
   return 1;
 }

@@ -367,10 +367,7 @@ conv_backward_group (int group, void *data)
 #ifdef LAM_CPU_HAVE_AVX512
     if (j->transposed) {
       // dyb (out_c, plane) -> dy_t (plane, out_c)
-      if (j->isa == CPU_ISA_AVX512)
-        lam_cpu_avx512_transpose (dyb, plane, slot.dy_t, out_c, out_c, plane);
-      else
-        lam_cpu_avx2_transpose (dyb, plane, slot.dy_t, out_c, out_c, plane);
+      lam_cpu_transpose (j->isa, dyb, plane, slot.dy_t, out_c, out_c, plane);
       // cols (ckk, plane) · dy_t (plane, out_c) -> dWᵀ (ckk, out_c) +=
       lam_cpu_sgemm (j->isa, 0, 0, ckk, out_c, plane, 1.0f, cols, plane, slot.dy_t, out_c, 1.0f,
                      dweight, out_c);

@@ -34,6 +34,25 @@ lam_cpu_sgemm (CpuIsa isa, int trans_a, int trans_b, int m, int n, int k, float 
                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+/* y (cols, rows) = x (rows, cols)ᵀ by the SIMD kernels of isa (AVX2 or
+ * AVX-512; the callers keep the generic backend on untransposed paths). */
+void
+lam_cpu_transpose (CpuIsa isa, const float *x, size_t ldx, float *y, size_t ldy, int rows, int cols)
+{
+#ifdef LAM_CPU_HAVE_AVX512
+  if (isa == CPU_ISA_AVX512) {
+    lam_cpu_avx512_transpose (x, ldx, y, ldy, rows, cols);
+    return;
+  }
+#endif
+#ifdef LAM_CPU_HAVE_AVX2
+  g_assert (isa != CPU_ISA_GENERIC);
+  lam_cpu_avx2_transpose (x, ldx, y, ldy, rows, cols);
+#else
+  g_assert_not_reached ();
+#endif
+}
+
 typedef struct
 {
   CpuIsa isa;

@@ -176,6 +176,10 @@ void lam_cpu_note_grad_block (LamBackend *self, const float *start, size_t n, in
 
 /* ---- shared loops ---- */
 
+// y (cols, rows) = x (rows, cols)ᵀ by isa's SIMD kernels (not for the generic backend)
+void lam_cpu_transpose (CpuIsa isa, const float *x, size_t ldx, float *y, size_t ldy, int rows,
+                        int cols);
+
 /* One thread's product (lam-cpu-gemm.c): the kernels of isa where they
  * apply, else OpenBLAS. */
 void lam_cpu_sgemm (CpuIsa isa, int trans_a, int trans_b, int m, int n, int k, float alpha,

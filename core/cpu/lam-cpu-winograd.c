@@ -85,21 +85,6 @@ typedef struct
   size_t vt_floats;
 } WinogradJob;
 
-// y (cols, rows) = x (rows, cols)ᵀ by the SIMD kernels of isa
-static void
-transpose (CpuIsa isa, const float *x, size_t ldx, float *y, size_t ldy, int rows, int cols)
-{
-#ifdef LAM_CPU_HAVE_AVX512
-  if (isa == CPU_ISA_AVX512) {
-    lam_cpu_avx512_transpose (x, ldx, y, ldy, rows, cols);
-    return;
-  }
-#endif
-#ifdef LAM_CPU_HAVE_AVX2
-  lam_cpu_avx2_transpose (x, ldx, y, ldy, rows, cols);
-#endif
-}
-
 /* The kernel's transform G g Gᵀ (4×4), g row-major 3×3, rotated by 180°
  * when flipped. */
 static void
@@ -424,7 +409,7 @@ weight_gradient_task (int group, void *data)
       float *dux = du + (size_t) xi * j->out_c * j->in_c;
       if (vt != NULL) {
         // vt (tiles, in_c) = V[ξ]ᵀ, then dU[ξ] += dM[ξ] · vt
-        transpose (j->isa, vx, ld, vt, j->in_c, j->in_c, (int) ld);
+        lam_cpu_transpose (j->isa, vx, ld, vt, j->in_c, j->in_c, (int) ld);
         lam_cpu_sgemm (j->isa, 0, 0, j->out_c, j->in_c, (int) ld, 1.0f, dm, (int) ld, vt, j->in_c,
                        1.0f, dux, j->in_c);
       } else {
