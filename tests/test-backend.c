@@ -2223,15 +2223,16 @@ test_threads_linear_notes (void)
   lam_backend_free (two);
 }
 
-/* The forward op splits a layer with as many units as the batch has
- * inputs by its units, in the blocks whose weight gradients its backward
- * op notes, and a test set's large batch by its rows. */
+/* The forward op splits a layer with twice as many units as the batch
+ * has inputs or more by its units, in the blocks whose weight gradients
+ * its backward op notes, and a batch of as many inputs as units (or a
+ * test set's large batch) by its rows. */
 static void
 test_threads_linear_forward_split (void)
 {
   LamBackend *two = lam_test_cpu_backend_new (2);
   const int in = 1024, out = 272;
-  int batches[] = { 32, 128, 272 };
+  int batches[] = { 32, 128, 136 };
   for (guint i = 0; i < G_N_ELEMENTS (batches); i++) {
     GemmSplit forward = lam_cpu_linear_forward_split (two, batches[i], out, in);
     GemmSplit backward = lam_cpu_gemm_split (two, out, in, batches[i]);
@@ -2242,6 +2243,10 @@ test_threads_linear_forward_split (void)
     g_assert_cmpint (forward.chunk, ==, backward.chunk);
     g_assert_cmpint (forward.chunk, ==, 144);
   }
+  GemmSplit even = lam_cpu_linear_forward_split (two, 272, out, in);
+  g_assert_false (even.split_n);
+  g_assert_cmpint (even.parts, ==, 2);
+  g_assert_cmpint (even.chunk, ==, 144);
   GemmSplit large = lam_cpu_linear_forward_split (two, 1024, out, in);
   g_assert_false (large.split_n);
   g_assert_cmpint (large.parts, ==, 2);
