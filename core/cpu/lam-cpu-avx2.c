@@ -441,6 +441,8 @@ lam_cpu_avx2_sgemm_row_bias (int m, int n, int k, const float *a, int lda, const
 
 /* ---- transpose ---- */
 
+/* Floats ahead of the block read, two lines: lam_cpu_avx512_transpose
+ * says why. */
 #define TRANSPOSE_AHEAD 32
 
 /* r[0..7] rows -> r[0..7] columns: pairs, then quads, then 128-bit
@@ -474,7 +476,7 @@ lam_cpu_avx2_transpose (const float *x, size_t ldx, float *y, size_t ldy, int ro
       __m256 r[8];
       const float *src = x + i * ldx + j;
       float *dst = y + j * ldy + i;
-      // Each row's line after next, once a line (lam_cpu_avx512_transpose says why).
+      // Each row's line after next, asked once a line.
       if (j % 16 == 0 && j + TRANSPOSE_AHEAD < cols)
         for (int q = 0; q < 8 && i + q < rows; q++)
           _mm_prefetch ((const char *) (src + q * ldx + TRANSPOSE_AHEAD), _MM_HINT_T0);

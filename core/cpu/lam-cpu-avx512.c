@@ -500,7 +500,9 @@ window_offsets (int w)
 }
 
 /* The tables of width w, made once per thread for the width last asked:
- * the transforms run an image a call, the pool's backward a plane. */
+ * the transforms run an image a call, the pool's backward a plane. Handed
+ * out as a copy: read through a pointer, they would be reloaded after
+ * every store the kernel makes, which might have changed them. */
 typedef struct
 {
   int w;
@@ -508,7 +510,7 @@ typedef struct
   __m512i offsets; /* window_offsets */
 } WidthLanes;
 
-AVX512 static const WidthLanes *
+AVX512 static WidthLanes
 width_lanes (int w)
 {
   static _Thread_local WidthLanes cached = { .w = 0 };
@@ -517,7 +519,7 @@ width_lanes (int w)
     cached.offsets = window_offsets (w);
     cached.w = w;
   }
-  return &cached;
+  return cached;
 }
 
 /* Whether the transforms' vectors of tiles serve planes w wide: an even
@@ -552,9 +554,7 @@ lam_cpu_avx512_winograd_input (const float *x, int c, int h, int w, float *v, si
   if (!tiles_fit (w))
     return 0;
   int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
-  /* A copy: through the pointer, each store could change the tables and
-   * the compiler reloads them. */
-  TileLanes t = width_lanes (w)->t;
+  TileLanes t = width_lanes (w).t;
   for (int ci = 0; ci < c; ci++) {
     const float *plane = x + (size_t) ci * h * w;
     for (int ty0 = 0; ty0 < th; ty0 += rows_per_vector) {
@@ -624,9 +624,7 @@ lam_cpu_avx512_winograd_output (const float *m, size_t ldm, size_t xi_stride, in
   if (!tiles_fit (w))
     return 0;
   int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
-  /* A copy: through the pointer, each store could change the tables and
-   * the compiler reloads them. */
-  TileLanes t = width_lanes (w)->t;
+  TileLanes t = width_lanes (w).t;
   for (int o = 0; o < out_c; o++) {
     __m512 bv = _mm512_set1_ps (bias != NULL ? bias[o] : 0.0f);
     float *plane = y + (size_t) o * h * w;
@@ -667,9 +665,7 @@ lam_cpu_avx512_winograd_output_gradient (const float *dy, int out_c, int h, int 
   if (!tiles_fit (w))
     return 0;
   int th = h / 2, tw = w / 2, rows_per_vector = 16 / tw;
-  /* A copy: through the pointer, each store could change the tables and
-   * the compiler reloads them. */
-  TileLanes t = width_lanes (w)->t;
+  TileLanes t = width_lanes (w).t;
   __m512 sign = _mm512_set1_ps (-0.0f); /* -x flips the sign bit, as the plain loop's */
   for (int o = 0; o < out_c; o++) {
     const float *plane = dy + (size_t) o * h * w;
@@ -935,7 +931,7 @@ AVX512 static void
 maxpool2_packed (const float *x, float *y, int32_t *argmax, size_t p0, size_t p1, int h, int w)
 {
   int oh = h / 2, ow = w / 2, rows_per_vector = 16 / ow;
-  WidthLanes l = *width_lanes (w); /* a copy, as the transforms take theirs */
+  WidthLanes l = width_lanes (w);
   for (size_t p = p0; p < p1; p++) {
     const float *in = x + p * h * w;
     float *out = y + p * oh * ow;
@@ -965,7 +961,7 @@ AVX512 static int
 maxpool2_backward_packed (const float *dy, const int32_t *arg, float *dx, int h, int w)
 {
   int oh = h / 2, ow = w / 2, rows_per_vector = 16 / ow;
-  WidthLanes l = *width_lanes (w); /* a copy, as the transforms take theirs */
+  WidthLanes l = width_lanes (w);
   for (int oy0 = 0; oy0 < oh; oy0 += rows_per_vector) {
     __mmask16 m = group_lanes (oh, oy0, rows_per_vector, ow);
     __m512 g = _mm512_maskz_loadu_ps (m, dy + oy0 * ow);
