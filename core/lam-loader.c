@@ -224,16 +224,31 @@ prepare_targets (const LamDataset *dataset, int index, float *out)
 /* Eight pixels a gather: 5.8 ms against 8.5 ms for the 10,000 test
  * images of Fashion-MNIST on one core, the same floats. */
 __attribute__ ((target ("avx2"))) static gsize
-lookup_pixels_avx2 (const float *t, const guint8 *src, float *dst, gsize n)
+lookup_pixels_avx2 (const float *t, const guint8 *src, float *dst, gsize n, gboolean stream)
 {
   gsize k = 0;
   for (; k + 8 <= n; k += 8) {
     __m256i index = _mm256_cvtepu8_epi32 (_mm_loadl_epi64 ((const __m128i *) (src + k)));
-    _mm256_storeu_ps (dst + k, _mm256_i32gather_ps (t, index, 4));
+    __m256 pixels = _mm256_i32gather_ps (t, index, 4);
+    if (stream && ((guintptr) (dst + k) & 31) == 0)
+      _mm256_stream_ps (dst + k, pixels);
+    else
+      _mm256_storeu_ps (dst + k, pixels);
   }
   return k;
 }
 #endif
+
+/* Makes the streamed stores of lookup_pixels seen by every core before
+ * what this thread stores next (the thread pool's word that the task is
+ * done): they are not ordered with other stores. */
+static void
+lookup_pixels_fence (void)
+{
+#ifdef LOOKUP_AVX2
+  _mm_sfence ();
+#endif
+}
 
 /* Sixteen pixels a step, the table held in sixteen registers: two-table
  * permutes look each pixel up in all eight 32-entry eighths of it, and
@@ -242,7 +257,7 @@ lookup_pixels_avx2 (const float *t, const guint8 *src, float *dst, gsize n)
  * order: 20.6-21.3 ms against 33.9-34.4 ms for the gather, the same
  * floats. */
 __attribute__ ((target ("avx512f"))) static gsize
-lookup_pixels_avx512 (const float *t, const guint8 *src, float *dst, gsize n)
+lookup_pixels_avx512 (const float *t, const guint8 *src, float *dst, gsize n, gboolean stream)
 {
   __m512 table[16];
   for (int i = 0; i < 16; i++)
@@ -262,18 +277,25 @@ lookup_pixels_avx512 (const float *t, const guint8 *src, float *dst, gsize n)
       quarter[i] = _mm512_mask_blend_ps (bit5, eighth[2 * i], eighth[2 * i + 1]);
     __m512 low = _mm512_mask_blend_ps (bit6, quarter[0], quarter[1]);
     __m512 high = _mm512_mask_blend_ps (bit6, quarter[2], quarter[3]);
-    _mm512_storeu_ps (dst + k, _mm512_mask_blend_ps (bit7, low, high));
+    __m512 pixels = _mm512_mask_blend_ps (bit7, low, high);
+    if (stream && ((guintptr) (dst + k) & 63) == 0)
+      _mm512_stream_ps (dst + k, pixels);
+    else
+      _mm512_storeu_ps (dst + k, pixels);
   }
   return k;
 }
 
 /* dst (n) = t[src (n)], eight pixels a step from one 64-bit load: the
  * plain loop, a byte load, a table load and a store a pixel, took twice as
- * long, on the loader's thread or in a training step. */
-typedef gsize (*VectorLookup) (const float *t, const guint8 *src, float *dst, gsize n);
+ * long, on the loader's thread or in a training step. With stream, the
+ * vector kernels store aligned vectors around the caches
+ * (lookup_pixels_fence then orders them). */
+typedef gsize (*VectorLookup) (const float *t, const guint8 *src, float *dst, gsize n,
+                               gboolean stream);
 
 static gsize
-no_vector_lookup (const float *t, const guint8 *src, float *dst, gsize n)
+no_vector_lookup (const float *t, const guint8 *src, float *dst, gsize n, gboolean stream)
 {
   return 0;
 }
@@ -302,9 +324,9 @@ vector_lookup (void)
 }
 
 static void
-lookup_pixels (const float *t, const guint8 *src, float *dst, gsize n)
+lookup_pixels (const float *t, const guint8 *src, float *dst, gsize n, gboolean stream)
 {
-  gsize k = vector_lookup () (t, src, dst, n);
+  gsize k = vector_lookup () (t, src, dst, n, stream);
   for (; k + 8 <= n; k += 8) {
     guint64 w;
     memcpy (&w, src + k, sizeof w);
@@ -316,9 +338,10 @@ lookup_pixels (const float *t, const guint8 *src, float *dst, gsize n)
     dst[k] = t[src[k]];
 }
 
+/* stream: out is for another core to read (lookup_pixels); not augmented. */
 static void
 prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *config,
-               LamNormTable table, gboolean augment, GRand *rng, float *out)
+               LamNormTable table, gboolean augment, GRand *rng, gboolean stream, float *out)
 {
   if (dataset->features != NULL) {
     prepare_row (dataset, index, out);
@@ -331,7 +354,7 @@ prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *conf
 
   if (!augment || !config_augments (config)) {
     for (int c = 0; c < channels; c++)
-      lookup_pixels (table[c], image + c * plane, out + c * plane, plane);
+      lookup_pixels (table[c], image + c * plane, out + c * plane, plane, stream);
     return;
   }
 
@@ -402,7 +425,7 @@ lam_loader_prepare_image (const LamDataset *dataset, int index, const LamLoaderC
 
   LamNormTable table;
   norm_table_init (table, config, dataset->channels);
-  prepare_image (dataset, index, config, table, augment, rng, out);
+  prepare_image (dataset, index, config, table, augment, rng, FALSE, out);
 }
 
 /* ---- loader ---- */
@@ -462,6 +485,7 @@ typedef struct
   GRand *augment_rng;
   LamBatch *slot;
   float *images;
+  gboolean stream; /* images for the other cores: see fill_images */
 } BatchFillJob;
 
 /* Each image's floats are asked for, for writing, while the image before
@@ -472,7 +496,19 @@ typedef struct
  * 15.6 µs to fill on both against 38-40; mlp-b32's epoch 0.490-0.494 s
  * against 0.491-0.514, and in a slow spell 0.617-0.642 against 0.653-0.667
  * (three alternating runs each). Within the task's own images: one of the
- * next task's would be taken from the core writing it. */
+ * next task's would be taken from the core writing it.
+ *
+ * Filled by ranges on the CPU backend's threads, for a model whose first
+ * layer then reads every image on every core (a linear layer split by its
+ * units), the images are stored around the caches instead (stream): no
+ * line is taken from the other core, and each core reads the other's
+ * images from memory, not from its cache. Two Zen 5 vCPUs whose round
+ * trip was 440-490 ns, alternating runs: mlp-b32 0.430-0.440 s against
+ * 0.443-0.452 (five each), mlp-b128 0.416 s on average against 0.427
+ * (six each, lower in four); 100-180 ns apart, mlp-b128 0.309 s against
+ * 0.311 (six each). A convolution reads the images its own core filled,
+ * from memory now: a few µs in a step of 3-8 ms, not seen in cnn-b64's
+ * or cifar10-cnn's runs. */
 static void
 fill_images (size_t lo, size_t hi, void *data)
 {
@@ -480,10 +516,10 @@ fill_images (size_t lo, size_t hi, void *data)
   LamLoader *loader = job->loader;
   LamBatch *slot = job->slot;
   gsize image_bytes = sizeof (float) * loader->image_size;
-  if (lo < hi)
+  if (lo < hi && !job->stream)
     lam_cache_claim_for_writing (job->images + lo * loader->image_size, image_bytes);
   for (size_t i = lo; i < hi; i++) {
-    if (i + 1 < hi)
+    if (i + 1 < hi && !job->stream)
       lam_cache_claim_for_writing (job->images + (i + 1) * loader->image_size, image_bytes);
     /* The images of a shuffled batch lie anywhere in the dataset, most of
      * them outside the caches: asking for the one after next while this
@@ -502,8 +538,10 @@ fill_images (size_t lo, size_t hi, void *data)
       prepare_targets (loader->dataset, (int) index,
                        slot->targets + (gsize) i * loader->dataset->n_targets);
     prepare_image (loader->dataset, (int) index, &loader->config, loader->table, job->augment,
-                   job->augment_rng, job->images + (gsize) i * loader->image_size);
+                   job->augment_rng, job->stream, job->images + (gsize) i * loader->image_size);
   }
+  if (job->stream)
+    lookup_pixels_fence ();
 }
 
 /* Fills the batch into slot, its images into images; filled by the caller
@@ -521,10 +559,11 @@ fill_batch (LamLoader *loader, int epoch, int batch, GRand *augment_rng, LamBatc
     guint32 extra[2] = { (guint32) epoch, (guint32) batch };
     rand_reseed (augment_rng, loader->config.seed, extra, 2);
   }
-  BatchFillJob job = { loader, start, (gsize) size, augment, augment_rng, slot, images };
-  if (by_caller && !augment && loader->config.run_ranges != NULL)
+  BatchFillJob job = { loader, start, (gsize) size, augment, augment_rng, slot, images, FALSE };
+  if (by_caller && !augment && loader->config.run_ranges != NULL) {
+    job.stream = TRUE;
     loader->config.run_ranges (loader->config.runner, (size_t) size, fill_images, &job);
-  else
+  } else
     fill_images (0, (size_t) size, &job);
   slot->size = size;
 }

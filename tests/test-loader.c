@@ -789,6 +789,53 @@ test_in_caller (gconstpointer data)
   g_assert_cmpint (ranges_calls, ==, augment ? 0 : filled);
 }
 
+/* Filled by ranges, the images are stored around the caches wherever a
+ * vector's place is aligned: 28×28 images in a room on a cache line's
+ * boundary (every vector), and one float past it (some), give the floats
+ * the loader's thread gives, and the pixels normalised. */
+static void
+test_in_caller_streamed (void)
+{
+  g_autoptr (LamDataset) ds = dataset_new (70, 1, 28, 28, 10);
+  LamLoaderConfig config = lam_loader_config_default ();
+  config.batch_size = 32;
+  config.shuffle = TRUE;
+  config.seed = 5;
+  config.mean[0] = 0.2860f;
+  config.std[0] = 0.3530f;
+  LamLoaderConfig ranges_config = config;
+  ranges_config.in_caller = TRUE;
+  ranges_config.run_ranges = run_ranges_backwards;
+  ranges_config.runner = &ranges_calls;
+  gsize size = lam_dataset_image_size (ds);
+  float *room = g_aligned_alloc (32 * size + 1, sizeof (float), 64);
+  for (int offset = 0; offset < 2; offset++) {
+    g_autoptr (LamLoader) threaded = lam_loader_new (ds, NULL, 0, &config);
+    g_autoptr (LamLoader) by_ranges = lam_loader_new (ds, NULL, 0, &ranges_config);
+    lam_loader_start_epoch (threaded, 3);
+    lam_loader_start_epoch (by_ranges, 3);
+    ranges_calls = 0;
+    const LamBatch *a;
+    int seen = 0;
+    while ((a = lam_loader_next (threaded)) != NULL) {
+      const LamBatch *r = lam_loader_next_into (by_ranges, room + offset);
+      g_assert_nonnull (r);
+      g_assert_cmpint (a->size, ==, r->size);
+      g_assert_cmpmem (a->indices, a->size * sizeof (guint32), r->indices,
+                       r->size * sizeof (guint32));
+      g_assert_cmpmem (a->images, a->size * size * sizeof (float), r->images,
+                       r->size * size * sizeof (float));
+      for (int i = 0; i < r->size; i++)
+        expect_plain (ds, (int) r->indices[i], &config, r->images + i * size);
+      seen += r->size;
+    }
+    g_assert_null (lam_loader_next_into (by_ranges, room + offset));
+    g_assert_cmpint (seen, ==, 70);
+    g_assert_cmpint (ranges_calls, ==, 3);
+  }
+  g_aligned_free (room);
+}
+
 /* ---- prefetch ---- */
 
 static void
@@ -902,6 +949,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/augment/loader", test_augment_loader);
   g_test_add_data_func ("/loader/in-caller/plain", GINT_TO_POINTER (FALSE), test_in_caller);
   g_test_add_data_func ("/loader/in-caller/augmented", GINT_TO_POINTER (TRUE), test_in_caller);
+  g_test_add_func ("/loader/in-caller/streamed", test_in_caller_streamed);
   g_test_add_func ("/loader/prefetch/many-epochs", test_prefetch_many_epochs);
   g_test_add_func ("/loader/prefetch/restart", test_prefetch_restart);
 
