@@ -2256,6 +2256,45 @@ test_threads_linear_forward_split (void)
   lam_backend_free (two);
 }
 
+/* Split by its units, the forward op stores each thread's block of f(y)
+ * around the caches where its vectors are aligned (lam-cpu-linear.c):
+ * with f(y) on a cache line's boundary (every vector) and one float past
+ * it (some), two threads give one thread's y and f(y) bit for bit, the
+ * ReLU of y, with no store lost. */
+static void
+test_threads_linear_forward_streamed (void)
+{
+  LamBackend *two = lam_test_cpu_backend_new (2);
+  LamBackend *one = lam_test_cpu_backend_new (1);
+  const int batch = 32, in = 1024, out = 272;
+  g_assert_true (lam_cpu_linear_forward_split (two, batch, out, in).split_n);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (19);
+  size_t y_n = (size_t) batch * out;
+  g_autofree float *x = random_floats (rand, (size_t) batch * in, -1, 1);
+  g_autofree float *weight = random_floats (rand, (size_t) out * in, -0.5, 0.5);
+  g_autofree float *bias = random_floats (rand, out, -0.5, 0.5);
+  g_autofree float *want_y = nan_floats (y_n);
+  g_autofree float *want_act_y = nan_floats (y_n);
+  lam_cpu_linear_activation_forward (one, x, weight, bias, want_y, want_act_y, batch, in, out,
+                                     LAM_ACTIVATION_RELU, 0.0f);
+  for (size_t i = 0; i < y_n; i++)
+    g_assert_true (want_act_y[i] == MAX (want_y[i], 0.0f));
+  float *room = g_aligned_alloc (y_n + 1, sizeof (float), 64);
+  g_autofree float *y = g_new (float, y_n);
+  for (int offset = 0; offset < 2; offset++) {
+    float *act_y = room + offset;
+    for (size_t i = 0; i < y_n; i++)
+      y[i] = act_y[i] = NAN;
+    lam_cpu_linear_activation_forward (two, x, weight, bias, y, act_y, batch, in, out,
+                                       LAM_ACTIVATION_RELU, 0.0f);
+    assert_same_values ("y", y, want_y, y_n);
+    assert_same_values ("act_y", act_y, want_act_y, y_n);
+  }
+  g_aligned_free (room);
+  lam_backend_free (one);
+  lam_backend_free (two);
+}
+
 /* Every task of every job runs once, whatever the count of tasks against
  * threads, over jobs that follow each other as a training step's do. */
 static void
@@ -2561,6 +2600,8 @@ main (int argc, char **argv)
   (g_test_add_func) ("/backend/threads/parameter-ranges", test_threads_parameter_ranges);
   (g_test_add_func) ("/backend/threads/linear-notes", test_threads_linear_notes);
   (g_test_add_func) ("/backend/threads/linear-forward-split", test_threads_linear_forward_split);
+  (g_test_add_func) ("/backend/threads/linear-forward-streamed",
+                     test_threads_linear_forward_streamed);
 
   g_test_add_func ("/backend/device-name", test_device_name);
   g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);

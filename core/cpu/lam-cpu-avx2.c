@@ -527,7 +527,7 @@ lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, size_t n
 /* A linear layer's row of outputs: y += bias (unless NULL), act_y =
  * max (y, 0); act_y may be y. */
 AVX2 void
-lam_cpu_avx2_bias_relu (float *y, const float *bias, float *act_y, size_t n)
+lam_cpu_avx2_bias_relu (float *y, const float *bias, float *act_y, size_t n, int stream)
 {
   __m256 zero = _mm256_setzero_ps ();
   size_t i = 0;
@@ -537,13 +537,22 @@ lam_cpu_avx2_bias_relu (float *y, const float *bias, float *act_y, size_t n)
       v = _mm256_add_ps (v, _mm256_loadu_ps (bias + i));
       _mm256_storeu_ps (y + i, v);
     }
-    _mm256_storeu_ps (act_y + i, _mm256_max_ps (v, zero));
+    if (stream && ((uintptr_t) (act_y + i) & 31) == 0)
+      _mm256_stream_ps (act_y + i, _mm256_max_ps (v, zero));
+    else
+      _mm256_storeu_ps (act_y + i, _mm256_max_ps (v, zero));
   }
   for (; i < n; i++) {
     if (bias != NULL)
       y[i] += bias[i];
     act_y[i] = y[i] > 0.0f ? y[i] : 0.0f;
   }
+}
+
+void
+lam_cpu_avx2_stream_fence (void)
+{
+  _mm_sfence ();
 }
 
 /* Its gradient: dy = y > 0 ? dact_y : 0, and dbias += dy unless NULL. */
