@@ -503,12 +503,12 @@ typedef struct
  * units), the images are stored around the caches instead (stream): no
  * line is taken from the other core, and each core reads the other's
  * images from memory, not from its cache. Two Zen 5 vCPUs whose round
- * trip was 440-490 ns, alternating runs: mlp-b32 0.430-0.440 s against
- * 0.443-0.452 (five each), mlp-b128 0.416 s on average against 0.427
- * (six each, lower in four); 100-180 ns apart, mlp-b128 0.309 s against
- * 0.311 (six each). A convolution reads the images its own core filled,
- * from memory now: a few µs in a step of 3-8 ms, not seen in cnn-b64's
- * or cifar10-cnn's runs. */
+ * trip was 420-500 ns, alternating runs (six each, lower in four): mlp-b32
+ * 0.434 s on average against 0.443, mlp-b128 0.416 against 0.427; 100-180
+ * ns apart, with lam-cpu-linear.c's f(y) streamed too, mlp-b128 0.309 s
+ * against 0.311. A convolution reads the images its own core filled, from
+ * memory now: a few µs in a step of 3-8 ms, not seen in cnn-b64's or
+ * cifar10-cnn's runs. */
 static void
 fill_images (size_t lo, size_t hi, void *data)
 {
