@@ -9,6 +9,7 @@
 #endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
+#include <immintrin.h>
 #endif
 
 #define CACHE_LINE 64
@@ -49,6 +50,14 @@ lam_cache_claim_for_writing (const void *start, gsize bytes)
     return;
   uintptr_t first = (uintptr_t) start & ~(uintptr_t) (CACHE_LINE - 1);
   claim_lines (first, (uintptr_t) start + bytes);
+#endif
+}
+
+void
+lam_cache_streamed_stores_done (void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  _mm_sfence ();
 #endif
 }
 

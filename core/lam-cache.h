@@ -1,5 +1,5 @@
-/* lam-cache.h: asking for cache lines ahead of writing them, and room on
- * large pages.
+/* lam-cache.h: asking for cache lines ahead of writing them, ordering the
+ * stores made around the caches, and room on large pages.
  *
  * A buffer that two cores take turns at (a batch's images, which one core
  * fills and both read; a layer's weights, which one core updates and the
@@ -16,6 +16,12 @@
  * without waiting for them: PREFETCHW on CPUs that have it, else nothing.
  * Changes no value, and faults on no address. */
 void lam_cache_claim_for_writing (const void *start, gsize bytes);
+
+/* Orders the streamed (non-temporal) stores this thread has made before
+ * the stores it makes next, such as a thread pool's word that its task is
+ * done: streamed stores are not ordered with the others. SFENCE on x86,
+ * else nothing (nothing else streams). */
+void lam_cache_streamed_stores_done (void);
 
 /* From this size, room is worth the kernel's large pages. */
 #define LAM_CACHE_LARGE_PAGES_FROM ((gsize) 4 << 20)

@@ -239,17 +239,6 @@ lookup_pixels_avx2 (const float *t, const guint8 *src, float *dst, gsize n, gboo
 }
 #endif
 
-/* Makes the streamed stores of lookup_pixels seen by every core before
- * what this thread stores next (the thread pool's word that the task is
- * done): they are not ordered with other stores. */
-static void
-lookup_pixels_fence (void)
-{
-#ifdef LOOKUP_AVX2
-  _mm_sfence ();
-#endif
-}
-
 /* Sixteen pixels a step, the table held in sixteen registers: two-table
  * permutes look each pixel up in all eight 32-entry eighths of it, and
  * the index's top three bits pick among the eight. On Zen 5, one core,
@@ -290,7 +279,7 @@ lookup_pixels_avx512 (const float *t, const guint8 *src, float *dst, gsize n, gb
  * plain loop, a byte load, a table load and a store a pixel, took twice as
  * long, on the loader's thread or in a training step. With stream, the
  * vector kernels store aligned vectors around the caches
- * (lookup_pixels_fence then orders them). */
+ * (lam_cache_streamed_stores_done then orders them). */
 typedef gsize (*VectorLookup) (const float *t, const guint8 *src, float *dst, gsize n,
                                gboolean stream);
 
@@ -516,10 +505,11 @@ fill_images (size_t lo, size_t hi, void *data)
   LamLoader *loader = job->loader;
   LamBatch *slot = job->slot;
   gsize image_bytes = sizeof (float) * loader->image_size;
-  if (lo < hi && !job->stream)
+  gboolean claim = !job->stream;
+  if (lo < hi && claim)
     lam_cache_claim_for_writing (job->images + lo * loader->image_size, image_bytes);
   for (size_t i = lo; i < hi; i++) {
-    if (i + 1 < hi && !job->stream)
+    if (i + 1 < hi && claim)
       lam_cache_claim_for_writing (job->images + (i + 1) * loader->image_size, image_bytes);
     /* The images of a shuffled batch lie anywhere in the dataset, most of
      * them outside the caches: asking for the one after next while this
@@ -541,7 +531,7 @@ fill_images (size_t lo, size_t hi, void *data)
                    job->augment_rng, job->stream, job->images + (gsize) i * loader->image_size);
   }
   if (job->stream)
-    lookup_pixels_fence ();
+    lam_cache_streamed_stores_done ();
 }
 
 /* Fills the batch into slot, its images into images; filled by the caller
@@ -559,11 +549,11 @@ fill_batch (LamLoader *loader, int epoch, int batch, GRand *augment_rng, LamBatc
     guint32 extra[2] = { (guint32) epoch, (guint32) batch };
     rand_reseed (augment_rng, loader->config.seed, extra, 2);
   }
-  BatchFillJob job = { loader, start, (gsize) size, augment, augment_rng, slot, images, FALSE };
-  if (by_caller && !augment && loader->config.run_ranges != NULL) {
-    job.stream = TRUE;
+  gboolean by_ranges = by_caller && !augment && loader->config.run_ranges != NULL;
+  BatchFillJob job = { loader, start, (gsize) size, augment, augment_rng, slot, images, by_ranges };
+  if (by_ranges)
     loader->config.run_ranges (loader->config.runner, (size_t) size, fill_images, &job);
-  } else
+  else
     fill_images (0, (size_t) size, &job);
   slot->size = size;
 }

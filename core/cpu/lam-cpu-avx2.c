@@ -549,12 +549,6 @@ lam_cpu_avx2_bias_relu (float *y, const float *bias, float *act_y, size_t n, int
   }
 }
 
-void
-lam_cpu_avx2_stream_fence (void)
-{
-  _mm_sfence ();
-}
-
 /* Its gradient: dy = y > 0 ? dact_y : 0, and dbias += dy unless NULL. */
 AVX2 void
 lam_cpu_avx2_relu_backward_bias (const float *y, const float *dact_y, float *dy, float *dbias,

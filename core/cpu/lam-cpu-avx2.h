@@ -54,10 +54,9 @@ void lam_cpu_avx2_relu_backward (const float *x, const float *dy, float *dx, siz
  * NULL, act_y = max (y, 0) (act_y may be y); backward, dy = y > 0 ? dact_y
  * : 0 and dbias += dy unless NULL. As the plain loops, bit for bit. With
  * stream (act_y not y), act_y's aligned vectors are stored around the
- * caches, for another core to read; lam_cpu_avx2_stream_fence orders them
- * before what the thread stores next. */
+ * caches, for another core to read (lam_cache_streamed_stores_done then
+ * orders them). */
 void lam_cpu_avx2_bias_relu (float *y, const float *bias, float *act_y, size_t n, int stream);
-void lam_cpu_avx2_stream_fence (void);
 void lam_cpu_avx2_relu_backward_bias (const float *y, const float *dact_y, float *dy, float *dbias,
                                       size_t n);
 

@@ -11,6 +11,7 @@
  * forward product. The blocks are those lam_cpu_gemm splits the product
  * into, so the results are the separate ops' bit for bit.
  */
+#include "lam-cache.h"
 #include "lam-cpu-private.h"
 
 typedef struct
@@ -52,7 +53,7 @@ static void
 bias_activation_block (const LinearJob *j, int r0, int r1, int c0, int c1)
 {
 #ifdef LAM_CPU_HAVE_AVX2
-  gboolean stream = c1 - c0 < j->out && j->act_y != j->y;
+  gboolean stream = avx2_relu (j) && c1 - c0 < j->out && j->act_y != j->y;
 #endif
   for (int r = r0; r < r1; r++) {
     float *restrict row = j->y + (size_t) r * j->out;
@@ -61,8 +62,6 @@ bias_activation_block (const LinearJob *j, int r0, int r1, int c0, int c1)
     if (avx2_relu (j)) {
       lam_cpu_avx2_bias_relu (row + c0, j->bias != NULL ? j->bias + c0 : NULL, act_row + c0,
                               (size_t) (c1 - c0), stream);
-      if (stream && r == r1 - 1)
-        lam_cpu_avx2_stream_fence ();
       continue;
     }
 #endif
@@ -72,6 +71,10 @@ bias_activation_block (const LinearJob *j, int r0, int r1, int c0, int c1)
     lam_cpu_activation_forward_span (j->isa, j->kind, j->alpha, row + c0, act_row + c0,
                                      (size_t) (c1 - c0));
   }
+#ifdef LAM_CPU_HAVE_AVX2
+  if (stream)
+    lam_cache_streamed_stores_done ();
+#endif
 }
 
 /* The forward product is split by the layer's units (columns of y, rows
