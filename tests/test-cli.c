@@ -920,6 +920,14 @@ test_bench_cifar (void)
   g_assert_true (json_node_is_null (json_object_get_member (object, "test_accuracy")));
   g_assert_cmpfloat (json_object_get_double_member (object, "gflops"), >, 0);
   g_assert_nonnull (strstr (json_object_get_string_member (object, "model"), "conv2d:256"));
+  /* The percentage is of the peak of the processor the workload ran on. */
+  gboolean on_gpu = strstr (json_object_get_string_member (object, "device"), "NVIDIA") != NULL;
+  g_assert_cmpstr (json_object_get_string_member (object, "peak_of"), ==,
+                   on_gpu ? "GPU's" : "CPU's");
+  double peak = json_object_get_double_member (object, "sgemm_peak_gflops");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (object, "percent_of_peak"),
+                                  100 * json_object_get_double_member (object, "gflops") / peak,
+                                  0.1);
   /* A cache line's round trip between two CPUs, before and after the
    * training: a time where this process may use two, else null. */
   JsonArray *round_trip = json_object_get_array_member (object, "core_round_trip_ns");
