@@ -27,24 +27,34 @@ shape_valid (LamBackend *self, const ConvShape *s, const char *op)
   return false;
 }
 
-/* One thread per column entry: row (ci*kh + ky)*kw + kx, column
- * b*oh*ow + oy*ow + ox; neighbouring threads write neighbouring floats.
+/* One thread per image position (ci, b, oy, ox): it reads the kh*kw pixels
+ * under the kernel there and writes them down its column, one row apart.
+ * Neighbouring threads take neighbouring positions, so both the reads and
+ * each row's writes are neighbouring floats.
  * im (batch, c, h, w) -> col (c*kh*kw, batch*oh*ow) */
+template <typename Index>
 static __global__ void
 im2col_kernel (const float *im, ConvShape s, float *col)
 {
-  size_t plane = (size_t) s.oh * s.ow;
-  size_t cols = (size_t) s.batch * plane;
-  size_t n = (size_t) s.c * s.kh * s.kw * cols;
-  LAM_CUDA_FOR_EACH (i, n) {
-    size_t row = i / cols, q = i % cols;
-    int b = (int) (q / plane), p = (int) (q % plane);
+  Index plane = (Index) s.oh * s.ow;
+  Index cols = (Index) s.batch * plane;
+  Index n = (Index) s.c * cols;
+  size_t row_stride = (size_t) cols;
+  LAM_CUDA_FOR_EACH_AS (Index, i, n) {
+    Index q = i % cols;
+    int ci = (int) (i / cols), b = (int) (q / plane), p = (int) (q % plane);
     int oy = p / s.ow, ox = p % s.ow;
-    int kx = (int) (row % s.kw), ky = (int) (row / s.kw % s.kh), ci = (int) (row / s.kw / s.kh);
-    int iy = oy * s.stride - s.pad + ky, ix = ox * s.stride - s.pad + kx;
-    col[i] = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w
-               ? im[(((size_t) b * s.c + ci) * s.h + iy) * s.w + ix]
-               : 0.0f;
+    const float *image = im + ((size_t) b * s.c + ci) * s.h * s.w;
+    float *out = col + (size_t) ci * s.kh * s.kw * row_stride + q;
+    int iy0 = oy * s.stride - s.pad, ix0 = ox * s.stride - s.pad;
+    for (int ky = 0; ky < s.kh; ky++) {
+      int iy = iy0 + ky;
+      bool row_inside = iy >= 0 && iy < s.h;
+      for (int kx = 0; kx < s.kw; kx++, out += row_stride) {
+        int ix = ix0 + kx;
+        *out = row_inside && ix >= 0 && ix < s.w ? image[iy * s.w + ix] : 0.0f;
+      }
+    }
   }
 }
 
@@ -56,37 +66,49 @@ lam_cuda_im2col (LamBackend *self, const float *im, int batch, int c, int h, int
   ConvShape s = conv_shape (batch, c, h, w, kh, kw, stride, pad);
   if (!shape_valid (self, &s, "im2col"))
     return;
-  size_t n = (size_t) c * kh * kw * batch * s.oh * s.ow;
-  im2col_kernel<<<lam_cuda_blocks (self, n), LAM_CUDA_THREADS, 0,
-                  lam_cuda_context (self)->stream>>> (im, s, col);
+  size_t n = (size_t) c * batch * s.oh * s.ow;
+  unsigned blocks = lam_cuda_blocks (self, n);
+  cudaStream_t stream = lam_cuda_context (self)->stream;
+  if (lam_cuda_fits_32_bits (self, n))
+    im2col_kernel<unsigned><<<blocks, LAM_CUDA_THREADS, 0, stream>>> (im, s, col);
+  else
+    im2col_kernel<size_t><<<blocks, LAM_CUDA_THREADS, 0, stream>>> (im, s, col);
   LAM_CUDA_LAUNCHED (self, "im2col");
 }
 
 /* One thread per pixel gathers the column entries that read it, in the
  * order (ky, kx) the CPU backend adds them, so no two threads write the
  * same float. col (c*kh*kw, batch*oh*ow) -> im (batch, c, h, w) */
+template <typename Index>
 static __global__ void
 col2im_kernel (const float *col, ConvShape s, float *im)
 {
   size_t plane = (size_t) s.oh * s.ow;
   size_t cols = (size_t) s.batch * plane;
-  size_t n = (size_t) s.batch * s.c * s.h * s.w;
-  LAM_CUDA_FOR_EACH (i, n) {
-    int ix = (int) (i % s.w), iy = (int) (i / s.w % s.h);
-    int ci = (int) (i / s.w / s.h % s.c), b = (int) (i / s.w / s.h / s.c);
+  Index n = (Index) s.batch * s.c * s.h * s.w;
+  LAM_CUDA_FOR_EACH_AS (Index, i, n) {
+    Index rest = i / s.w;
+    int ix = (int) (i % s.w), iy = (int) (rest % s.h);
+    rest /= s.h;
+    int ci = (int) (rest % s.c), b = (int) (rest / s.c);
+    const float *image_cols = col + (size_t) b * plane;
     float sum = 0.0f;
     for (int ky = 0; ky < s.kh; ky++) {
       int ty = iy + s.pad - ky;
-      if (ty < 0 || ty % s.stride != 0 || ty / s.stride >= s.oh)
+      if (ty < 0 || (s.stride != 1 && ty % s.stride != 0))
         continue;
-      int oy = ty / s.stride;
+      int oy = s.stride == 1 ? ty : ty / s.stride;
+      if (oy >= s.oh)
+        continue;
       for (int kx = 0; kx < s.kw; kx++) {
         int tx = ix + s.pad - kx;
-        if (tx < 0 || tx % s.stride != 0 || tx / s.stride >= s.ow)
+        if (tx < 0 || (s.stride != 1 && tx % s.stride != 0))
           continue;
-        int ox = tx / s.stride;
+        int ox = s.stride == 1 ? tx : tx / s.stride;
+        if (ox >= s.ow)
+          continue;
         size_t row = ((size_t) ci * s.kh + ky) * s.kw + kx;
-        sum += col[row * cols + (size_t) b * plane + (size_t) oy * s.ow + ox];
+        sum += image_cols[row * cols + (size_t) oy * s.ow + ox];
       }
     }
     im[i] = sum;
@@ -110,19 +132,24 @@ lam_cuda_col2im (LamBackend *self, const float *col, int batch, int c, int h, in
   }
   if (!shape_valid (self, &s, "col2im"))
     return;
-  col2im_kernel<<<lam_cuda_blocks (self, n), LAM_CUDA_THREADS, 0, stream>>> (col, s, im);
+  unsigned blocks = lam_cuda_blocks (self, n);
+  if (lam_cuda_fits_32_bits (self, n))
+    col2im_kernel<unsigned><<<blocks, LAM_CUDA_THREADS, 0, stream>>> (col, s, im);
+  else
+    col2im_kernel<size_t><<<blocks, LAM_CUDA_THREADS, 0, stream>>> (col, s, im);
   LAM_CUDA_LAUNCHED (self, "col2im");
 }
 
 // x (a, b, inner) -> y (b, a, inner), one thread per float of y
+template <typename Index>
 static __global__ void
 swap_axes_kernel (const float *x, float *y, int a, int b, int inner)
 {
-  size_t n = (size_t) a * b * inner;
-  LAM_CUDA_FOR_EACH (i, n) {
-    size_t t = i % (size_t) inner, rest = i / (size_t) inner;
-    size_t ia = rest % (size_t) a, jb = rest / (size_t) a;
-    y[i] = x[(ia * b + jb) * inner + t];
+  Index n = (Index) a * b * inner;
+  LAM_CUDA_FOR_EACH_AS (Index, i, n) {
+    Index t = i % inner, rest = i / inner;
+    Index ia = rest % a, jb = rest / a;
+    y[i] = x[((size_t) ia * b + jb) * inner + t];
   }
 }
 
@@ -133,7 +160,11 @@ lam_cuda_swap_axes (LamBackend *self, const float *x, float *y, int a, int b, in
   size_t n = (size_t) a * b * inner;
   if (a <= 0 || b <= 0 || inner <= 0)
     return;
-  swap_axes_kernel<<<lam_cuda_blocks (self, n), LAM_CUDA_THREADS, 0,
-                     lam_cuda_context (self)->stream>>> (x, y, a, b, inner);
+  unsigned blocks = lam_cuda_blocks (self, n);
+  cudaStream_t stream = lam_cuda_context (self)->stream;
+  if (lam_cuda_fits_32_bits (self, n))
+    swap_axes_kernel<unsigned><<<blocks, LAM_CUDA_THREADS, 0, stream>>> (x, y, a, b, inner);
+  else
+    swap_axes_kernel<size_t><<<blocks, LAM_CUDA_THREADS, 0, stream>>> (x, y, a, b, inner);
   LAM_CUDA_LAUNCHED (self, "swap_axes");
 }

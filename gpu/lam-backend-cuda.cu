@@ -89,6 +89,12 @@ lam_cuda_blocks (LamBackend *self, size_t n)
   return blocks > 0 ? (unsigned) blocks : 1u;
 }
 
+bool
+lam_cuda_fits_32_bits (LamBackend *self, size_t n)
+{
+  return n + (size_t) lam_cuda_blocks (self, n) * LAM_CUDA_THREADS <= UINT32_MAX;
+}
+
 /* ---- memory ---- */
 
 static void *
@@ -200,6 +206,8 @@ context_free (CudaContext *ctx)
     if (ctx->staging[i] != NULL)
       cudaFreeHost (ctx->staging[i]);
   }
+  if (ctx->partials != NULL)
+    cudaFree (ctx->partials);
   if (ctx->blas != NULL)
     cublasDestroy (ctx->blas);
   if (ctx->stream != NULL)
@@ -339,6 +347,14 @@ context_init (LamBackend *self, char *error_message, size_t size)
   /* Plain FP32 products (no TF32), so results agree with the CPU backend
    * to float rounding. */
   cublasSetMathMode (ctx->blas, CUBLAS_DEFAULT_MATH);
+
+  if ((status = cudaMalloc ((void **) &ctx->partials, LAM_CUDA_PARTIALS * sizeof (float))) !=
+      cudaSuccess) {
+    set_message (error_message, size, "could not allocate %zu bytes on the GPU: %s (%s)",
+                 LAM_CUDA_PARTIALS * sizeof (float), cudaGetErrorName (status),
+                 cudaGetErrorString (status));
+    return false;
+  }
 
   /* Without pinned memory uploads are plain synchronous copies. */
   ctx->staging_bytes = STAGING_BYTES;

@@ -345,8 +345,12 @@ test_gemm_beta_zero (void)
 
 /* ---- bias ---- */
 
-static const int bias_shapes[][3] = { { 3, 5, 6 }, { 4, 7, 1 }, { 1, 3, 13 }, { 64, 300, 1 },
-                                      { 16, 8, 196 } };
+/* Planes below, at and above the 256 threads that sum a channel's, and
+ * channels of enough values to be summed in several blocks (unevenly). */
+static const int bias_shapes[][3] = {
+  { 3, 5, 6 },   { 4, 7, 1 },   { 1, 3, 13 },   { 64, 300, 1 },  { 16, 8, 196 },
+  { 3, 4, 256 }, { 2, 3, 257 }, { 5, 2, 1000 }, { 64, 3, 1024 }, { 37, 5, 300 },
+};
 
 static void
 test_bias_add (void)
@@ -1194,13 +1198,13 @@ static const ActivationCase activation_cases[] = {
 static const char *const activation_names[] = { "relu", "leaky-relu", "sigmoid", "tanh" };
 
 static const ConvCase conv_cases[] = {
-  { 2, 3, 5, 6, 3, 3, 1, 1, 4 },   { 3, 2, 7, 6, 3, 3, 2, 1, 5 },  { 2, 4, 3, 5, 1, 1, 1, 0, 3 },
-  { 1, 2, 6, 7, 2, 3, 1, 0, 2 },   { 2, 1, 9, 5, 3, 2, 2, 0, 3 },  { 1, 2, 8, 8, 5, 5, 3, 2, 4 },
-  { 16, 8, 14, 14, 3, 3, 1, 1, 16 },
+  { 2, 3, 5, 6, 3, 3, 1, 1, 4 },     { 3, 2, 7, 6, 3, 3, 2, 1, 5 },   { 2, 4, 3, 5, 1, 1, 1, 0, 3 },
+  { 1, 2, 6, 7, 2, 3, 1, 0, 2 },     { 2, 1, 9, 5, 3, 2, 2, 0, 3 },   { 1, 2, 8, 8, 5, 5, 3, 2, 4 },
+  { 16, 8, 14, 14, 3, 3, 1, 1, 16 }, { 3, 3, 20, 21, 3, 3, 1, 1, 8 },
 };
 static const char *const conv_names[] = {
-  "3x3-pad1", "stride2-pad1", "1x1", "rect-kernel", "stride2-odd", "5x5-stride3-pad2",
-  "batch16-8to16",
+  "3x3-pad1",    "stride2-pad1",     "1x1",           "rect-kernel",
+  "stride2-odd", "5x5-stride3-pad2", "batch16-8to16", "plane-over-256",
 };
 
 static const PoolCase pool_cases[] = {
