@@ -2,14 +2,31 @@
  * labels and against real-valued targets, argmax and the count of correct
  * rows.
  *
- * A loss takes one warp per row; each block adds its rows' losses into the
- * device accumulator with a single atomicAdd. A label outside [0, cols)
+ * A loss takes one warp per row; each block writes its rows' summed loss
+ * to the context's partial sums, and one warp then adds those to the
+ * device accumulator in block order, so the same inputs give the same loss
+ * bit for bit (an atomicAdd per block added them in whatever order the
+ * blocks finished). A label outside [0, cols)
  * makes its row's loss NaN, which the trainer reports as a diverging loss,
  * where the CPU backend refuses the call with a critical warning.
  */
 #include "lam-backend-cuda-private.h"
 
 #define ROWS_PER_BLOCK (LAM_CUDA_THREADS / LAM_CUDA_WARP)
+/* Rows per launch, so that each block has a partial sum of its own. */
+#define ROWS_PER_LAUNCH (ROWS_PER_BLOCK * LAM_CUDA_PARTIALS)
+
+// *acc += partials[0] + ... + partials[n - 1], one warp, in a fixed order
+static __global__ void
+add_block_sums_kernel (const float *partials, int n, float *acc)
+{
+  float sum = 0.0f;
+  for (int i = (int) threadIdx.x; i < n; i += LAM_CUDA_WARP)
+    sum += partials[i];
+  sum = lam_cuda_warp_sum (sum);
+  if (threadIdx.x == 0)
+    *acc += sum;
+}
 
 typedef enum
 {
@@ -23,7 +40,7 @@ typedef enum
 template <LossKind kind>
 static __global__ void
 loss_kernel (const float *x, const int32_t *labels, int rows, int cols, float grad_scale,
-             float mse_scale, float *dx, float *loss_acc)
+             float mse_scale, float *dx, float *partials)
 {
   __shared__ float row_loss[ROWS_PER_BLOCK];
   int lane = threadIdx.x % LAM_CUDA_WARP, warp = threadIdx.x / LAM_CUDA_WARP;
@@ -74,7 +91,7 @@ loss_kernel (const float *x, const int32_t *labels, int rows, int cols, float gr
     float total = 0.0f;
     for (int w = 0; w < ROWS_PER_BLOCK; w++)
       total += row_loss[w];
-    atomicAdd (loss_acc, total);
+    partials[blockIdx.x] = total;
   }
 }
 
@@ -86,10 +103,19 @@ run_loss (LamBackend *self, const char *op, const float *x, const int32_t *label
   if (rows <= 0 || cols <= 0)
     return;
   float mse_scale = 2.0f * (1.0f / (float) cols) * grad_scale;
-  loss_kernel<kind><<<(rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK, LAM_CUDA_THREADS, 0,
-                      lam_cuda_context (self)->stream>>> (x, labels, rows, cols, grad_scale,
-                                                          mse_scale, dx, loss_acc);
-  LAM_CUDA_LAUNCHED (self, op);
+  CudaContext *ctx = lam_cuda_context (self);
+  for (int r0 = 0; r0 < rows; r0 += ROWS_PER_LAUNCH) {
+    int n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
+    int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
+    size_t at = (size_t) r0 * cols;
+    loss_kernel<kind><<<blocks, LAM_CUDA_THREADS, 0, ctx->stream>>> (
+      x + at, labels + r0, n, cols, grad_scale, mse_scale, dx + at, ctx->partials);
+    if (!LAM_CUDA_LAUNCHED (self, op))
+      return;
+    add_block_sums_kernel<<<1, LAM_CUDA_WARP, 0, ctx->stream>>> (ctx->partials, blocks, loss_acc);
+    if (!LAM_CUDA_LAUNCHED (self, op))
+      return;
+  }
 }
 
 // x (rows, cols) logits, labels (rows) -> dx (rows, cols); *loss_acc += sum of row losses
@@ -129,7 +155,7 @@ typedef enum
 template <TargetLoss kind>
 static __global__ void
 target_loss_kernel (const float *x, const float *targets, int rows, int cols, float scale,
-                    float *dx, float *loss_acc)
+                    float *dx, float *partials)
 {
   __shared__ float row_loss[ROWS_PER_BLOCK];
   int lane = threadIdx.x % LAM_CUDA_WARP, warp = threadIdx.x / LAM_CUDA_WARP;
@@ -161,7 +187,7 @@ target_loss_kernel (const float *x, const float *targets, int rows, int cols, fl
     float total = 0.0f;
     for (int w = 0; w < ROWS_PER_BLOCK; w++)
       total += row_loss[w];
-    atomicAdd (loss_acc, total);
+    partials[blockIdx.x] = total;
   }
 }
 
@@ -174,10 +200,19 @@ run_target_loss (LamBackend *self, const char *op, const float *x, const float *
     return;
   float inv_cols = 1.0f / (float) cols;
   float scale = kind == TARGET_MSE ? 2.0f * inv_cols * grad_scale : inv_cols * grad_scale;
-  target_loss_kernel<kind><<<(rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK, LAM_CUDA_THREADS, 0,
-                             lam_cuda_context (self)->stream>>> (x, targets, rows, cols, scale, dx,
-                                                                 loss_acc);
-  LAM_CUDA_LAUNCHED (self, op);
+  CudaContext *ctx = lam_cuda_context (self);
+  for (int r0 = 0; r0 < rows; r0 += ROWS_PER_LAUNCH) {
+    int n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
+    int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
+    size_t at = (size_t) r0 * cols;
+    target_loss_kernel<kind><<<blocks, LAM_CUDA_THREADS, 0, ctx->stream>>> (
+      x + at, targets + at, n, cols, scale, dx + at, ctx->partials);
+    if (!LAM_CUDA_LAUNCHED (self, op))
+      return;
+    add_block_sums_kernel<<<1, LAM_CUDA_WARP, 0, ctx->stream>>> (ctx->partials, blocks, loss_acc);
+    if (!LAM_CUDA_LAUNCHED (self, op))
+      return;
+  }
 }
 
 // x (rows, cols), targets (rows, cols) -> dx (rows, cols); *loss_acc += sum of row losses
