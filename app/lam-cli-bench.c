@@ -9,6 +9,9 @@
  * the same run: cblas_sgemm on 2048×2048 matrices with all threads.
  */
 #include <cblas.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -160,6 +163,167 @@ measure_sgemm_peak (int threads)
   g_free (a);
   g_free (b);
   g_free (c);
+  return best;
+}
+
+/* ---- what the cores' multiply-add units can do ---- */
+
+/* Fused multiply-adds and nothing else, in twelve independent chains: more
+ * than the units' latency times their number, so they never wait. No
+ * product can run faster, and a training step also loads, stores and runs
+ * what is not a product; the bench reports each workload against it. */
+#define FMA_CHAINS 12
+#define FMA_ITERATIONS 10000000
+
+/* Written out, so that the chains stay in registers whatever the compiler
+ * unrolls: in a loop over an array they went through the stack at -O2 and
+ * ran at a quarter of the speed. */
+#define FMA_EACH_CHAIN(statement)                                                                  \
+  do {                                                                                             \
+    {                                                                                              \
+      const int i = 0;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 1;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 2;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 3;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 4;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 5;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 6;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 7;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 8;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 9;                                                                             \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 10;                                                                            \
+      statement;                                                                                   \
+    }                                                                                              \
+    {                                                                                              \
+      const int i = 11;                                                                            \
+      statement;                                                                                   \
+    }                                                                                              \
+  } while (0)
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__ ((target ("avx512f"))) static float
+fma_chains_avx512 (float seed)
+{
+  __m512 acc[FMA_CHAINS], b = _mm512_set1_ps (0.999999f), c = _mm512_set1_ps (seed);
+  for (int i = 0; i < FMA_CHAINS; i++)
+    acc[i] = _mm512_set1_ps ((float) i);
+  for (int k = 0; k < FMA_ITERATIONS; k++)
+    FMA_EACH_CHAIN (acc[i] = _mm512_fmadd_ps (acc[i], b, c));
+  __m512 sum = acc[0];
+  for (int i = 1; i < FMA_CHAINS; i++)
+    sum = _mm512_add_ps (sum, acc[i]);
+  return _mm512_reduce_add_ps (sum);
+}
+
+__attribute__ ((target ("avx2,fma"))) static float
+fma_chains_avx2 (float seed)
+{
+  __m256 acc[FMA_CHAINS], b = _mm256_set1_ps (0.999999f), c = _mm256_set1_ps (seed);
+  for (int i = 0; i < FMA_CHAINS; i++)
+    acc[i] = _mm256_set1_ps ((float) i);
+  for (int k = 0; k < FMA_ITERATIONS; k++)
+    FMA_EACH_CHAIN (acc[i] = _mm256_fmadd_ps (acc[i], b, c));
+  float out[8], total = 0;
+  for (int i = 1; i < FMA_CHAINS; i++)
+    acc[0] = _mm256_add_ps (acc[0], acc[i]);
+  _mm256_storeu_ps (out, acc[0]);
+  for (int i = 0; i < 8; i++)
+    total += out[i];
+  return total;
+}
+#endif
+
+typedef struct
+{
+  int lanes; /* floats per vector: 16, 8, or 0 where there are no FMA instructions */
+  float result;
+} FmaRun;
+
+static gpointer
+fma_thread (gpointer data)
+{
+  FmaRun *run = data;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (run->lanes == 16)
+    run->result = fma_chains_avx512 (1e-7f);
+  else if (run->lanes == 8)
+    run->result = fma_chains_avx2 (1e-7f);
+#endif
+  return NULL;
+}
+
+/* The widest vectors the CPU backend uses (LAMINA_CPU_ISA limits them as it
+ * limits the backend), or 0. */
+static int
+fma_lanes (void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  const char *limit = g_getenv ("LAMINA_CPU_ISA");
+  gboolean generic = limit != NULL && g_ascii_strcasecmp (limit, "generic") == 0;
+  gboolean avx2_at_most = limit != NULL && g_ascii_strcasecmp (limit, "avx2") == 0;
+  if (!generic && !avx2_at_most && __builtin_cpu_supports ("avx512f"))
+    return 16;
+  if (!generic && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return 8;
+#endif
+  return 0;
+}
+
+/* GFLOP/s of `threads` threads each running the chains at once, the best
+ * of two; 0 where the CPU has no FMA instructions the bench knows. */
+static double
+measure_fma_peak (int threads, int *lanes)
+{
+  *lanes = fma_lanes ();
+  if (*lanes == 0 || threads < 1)
+    return 0;
+  double best = 0;
+  FmaRun *runs = g_new0 (FmaRun, threads);
+  GThread **workers = g_new0 (GThread *, threads);
+  for (int r = 0; r < 2; r++) {
+    gint64 start = g_get_monotonic_time ();
+    for (int t = 0; t < threads; t++) {
+      runs[t].lanes = *lanes;
+      workers[t] = g_thread_new ("fma-peak", fma_thread, &runs[t]);
+    }
+    for (int t = 0; t < threads; t++)
+      g_thread_join (workers[t]);
+    double seconds = (g_get_monotonic_time () - start) / 1e6;
+    double flops = 2.0 * FMA_CHAINS * *lanes * (double) FMA_ITERATIONS * threads;
+    best = MAX (best, flops / seconds / 1e9);
+  }
+  g_free (workers);
+  g_free (runs);
   return best;
 }
 
@@ -502,7 +666,8 @@ warm_up_gpu (const Workload *w, const LamDataset *train, const float *mean, cons
 
 static void
 print_result (const BenchResult *r, gboolean json, const char *device, int threads,
-              double load_seconds, double peak, const char *peak_of, double backend_peak)
+              double load_seconds, double peak, const char *peak_of, double backend_peak,
+              double fma_peak)
 {
   if (json) {
     g_autofree char *spec = g_strescape (r->spec_text, NULL);
@@ -512,6 +677,11 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
     char test_accuracy[32] = "null", round_trip[2][32] = { "null", "null" };
     if (isfinite (r->test_accuracy))
       g_snprintf (test_accuracy, sizeof test_accuracy, "%.5f", r->test_accuracy);
+    char fma_text[32] = "null", fma_percent[32] = "null";
+    if (fma_peak > 0) {
+      g_snprintf (fma_text, sizeof fma_text, "%.2f", fma_peak);
+      g_snprintf (fma_percent, sizeof fma_percent, "%.1f", 100 * r->gflops / fma_peak);
+    }
     for (int i = 0; i < 2; i++)
       if (isfinite (r->round_trip_ns[i]))
         g_snprintf (round_trip[i], sizeof round_trip[i], "%.0f", r->round_trip_ns[i]);
@@ -521,15 +691,17 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
              "\"train_accuracy\": %.5f, \"test_accuracy\": %s, \"eval_seconds\": %.4f, "
              "\"eval_batch\": %d, \"gflops\": %.2f, \"sgemm_peak_gflops\": %.2f, "
              "\"percent_of_peak\": %.1f, \"peak_of\": \"%s\", "
-             "\"backend_gemm_peak_gflops\": %.2f, "
+             "\"backend_gemm_peak_gflops\": %.2f, \"fma_peak_gflops\": %s, "
+             "\"percent_of_fma_peak\": %s, "
              "\"peak_rss_mb\": %.1f, \"load_seconds\": %.3f, \"device\": \"%s\", "
              "\"threads\": %d, \"timed_batches\": %d, \"data\": \"%s\", "
              "\"core_round_trip_ns\": [%s, %s]}\n",
              r->name, spec, r->batch_size, r->lr, r->epochs, r->epoch_seconds,
              r->mean_epoch_seconds, r->samples_per_second, r->train_loss, r->train_accuracy,
              test_accuracy, r->eval_seconds, r->eval_batch, r->gflops, peak,
-             peak > 0 ? 100 * r->gflops / peak : NAN, peak_of, backend_peak, r->peak_rss_mb,
-             load_seconds, dev, threads, r->timed_batches, note, round_trip[0], round_trip[1]);
+             peak > 0 ? 100 * r->gflops / peak : NAN, peak_of, backend_peak, fma_text, fma_percent,
+             r->peak_rss_mb, load_seconds, dev, threads, r->timed_batches, note, round_trip[0],
+             round_trip[1]);
     return;
   }
   g_print ("%-9s %-24s batch %3d  Adam lr %g\n", r->name, r->spec_text, r->batch_size, r->lr);
@@ -545,8 +717,11 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
   if (r->timed_batches == 0)
     g_print ("          test accuracy %.2f%%, evaluated in %.3f s (batch %d)\n",
              r->test_accuracy * 100, r->eval_seconds, r->eval_batch);
-  g_print ("          %.1f GFLOP/s = %.0f%% of the %s sgemm peak; peak RSS %.0f MB\n", r->gflops,
-           peak > 0 ? 100 * r->gflops / peak : NAN, peak_of, r->peak_rss_mb);
+  g_print ("          %.1f GFLOP/s = %.0f%% of the %s sgemm peak", r->gflops,
+           peak > 0 ? 100 * r->gflops / peak : NAN, peak_of);
+  if (fma_peak > 0)
+    g_print (", %.0f%% of its FMA peak", 100 * r->gflops / fma_peak);
+  g_print ("; peak RSS %.0f MB\n", r->peak_rss_mb);
   if (isfinite (r->round_trip_ns[0]) && isfinite (r->round_trip_ns[1]))
     g_print ("          a cache line's round trip between two CPUs: %.0f ns before training, "
              "%.0f ns after\n",
@@ -816,16 +991,23 @@ lam_cli_bench (int argc, char **argv)
 
   double peak = measure_sgemm_peak (n_threads);
   double backend_peak = lam_backend_measure_gemm_gflops (backend, 2048, 3);
-  if (!json)
+  int fma_lanes = 0;
+  double fma_peak = on_gpu ? 0 : measure_fma_peak (n_threads, &fma_lanes);
+  if (!json) {
     g_print ("Peak:   cblas_sgemm 2048³ with %d thread%s %.1f GFLOP/s (OpenBLAS %s); the "
-             "backend's own gemm %.1f GFLOP/s\n\n",
+             "backend's own gemm %.1f GFLOP/s",
              n_threads, n_threads == 1 ? "" : "s", peak, openblas_get_corename (), backend_peak);
+    if (fma_peak > 0)
+      g_print ("; %s fused multiply-adds alone %.1f GFLOP/s", fma_lanes == 16 ? "AVX-512" : "AVX2",
+               fma_peak);
+    g_print ("\n\n");
+  }
   /* A workload is measured against the processor it ran on: on the GPU,
    * OpenBLAS's peak says nothing of what the device could do. */
   for (guint i = 0; i < results->len; i++) {
     BenchResult *result = &g_array_index (results, BenchResult, i);
     print_result (result, json, backend->device_name, n_threads, load_seconds,
-                  on_gpu ? backend_peak : peak, on_gpu ? "GPU's" : "CPU's", backend_peak);
+                  on_gpu ? backend_peak : peak, on_gpu ? "GPU's" : "CPU's", backend_peak, fma_peak);
     bench_result_clear (result);
   }
   g_array_unref (results);

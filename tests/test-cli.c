@@ -928,6 +928,16 @@ test_bench_cifar (void)
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (object, "percent_of_peak"),
                                   100 * json_object_get_double_member (object, "gflops") / peak,
                                   0.1);
+  /* The multiply-add units' own limit, where the CPU has FMA instructions. */
+  JsonNode *fma = json_object_get_member (object, "fma_peak_gflops");
+  g_assert_nonnull (fma);
+  if (!json_node_is_null (fma)) {
+    g_assert_false (on_gpu);
+    g_assert_cmpfloat (json_node_get_double (fma), >, 0);
+    g_assert_cmpfloat_with_epsilon (
+      json_object_get_double_member (object, "percent_of_fma_peak"),
+      100 * json_object_get_double_member (object, "gflops") / json_node_get_double (fma), 0.1);
+  }
   /* A cache line's round trip between two CPUs, before and after the
    * training: a time where this process may use two, else null. */
   JsonArray *round_trip = json_object_get_array_member (object, "core_round_trip_ns");
