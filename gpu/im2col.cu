@@ -52,7 +52,7 @@ im2col_kernel (const float *im, ConvShape s, float *col)
       bool row_inside = iy >= 0 && iy < s.h;
       for (int kx = 0; kx < s.kw; kx++, out += row_stride) {
         int ix = ix0 + kx;
-        *out = row_inside && ix >= 0 && ix < s.w ? image[iy * s.w + ix] : 0.0f;
+        *out = row_inside && ix >= 0 && ix < s.w ? image[(size_t) iy * s.w + ix] : 0.0f;
       }
     }
   }

@@ -104,8 +104,8 @@ run_loss (LamBackend *self, const char *op, const float *x, const int32_t *label
     return;
   float mse_scale = 2.0f * (1.0f / (float) cols) * grad_scale;
   CudaContext *ctx = lam_cuda_context (self);
-  for (int r0 = 0; r0 < rows; r0 += ROWS_PER_LAUNCH) {
-    int n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
+  for (int r0 = 0, n; r0 < rows; r0 += n) {
+    n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
     int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     size_t at = (size_t) r0 * cols;
     loss_kernel<kind><<<blocks, LAM_CUDA_THREADS, 0, ctx->stream>>> (
@@ -201,8 +201,8 @@ run_target_loss (LamBackend *self, const char *op, const float *x, const float *
   float inv_cols = 1.0f / (float) cols;
   float scale = kind == TARGET_MSE ? 2.0f * inv_cols * grad_scale : inv_cols * grad_scale;
   CudaContext *ctx = lam_cuda_context (self);
-  for (int r0 = 0; r0 < rows; r0 += ROWS_PER_LAUNCH) {
-    int n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
+  for (int r0 = 0, n; r0 < rows; r0 += n) {
+    n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
     int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     size_t at = (size_t) r0 * cols;
     target_loss_kernel<kind><<<blocks, LAM_CUDA_THREADS, 0, ctx->stream>>> (
