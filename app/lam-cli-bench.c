@@ -175,61 +175,6 @@ measure_sgemm_peak (int threads)
 #define FMA_CHAINS 12
 #define FMA_ITERATIONS 10000000
 
-/* Written out, so that the chains stay in registers whatever the compiler
- * unrolls: in a loop over an array they went through the stack at -O2 and
- * ran at a quarter of the speed. */
-#define FMA_EACH_CHAIN(statement)                                                                  \
-  do {                                                                                             \
-    {                                                                                              \
-      const int i = 0;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 1;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 2;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 3;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 4;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 5;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 6;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 7;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 8;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 9;                                                                             \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 10;                                                                            \
-      statement;                                                                                   \
-    }                                                                                              \
-    {                                                                                              \
-      const int i = 11;                                                                            \
-      statement;                                                                                   \
-    }                                                                                              \
-  } while (0)
-
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__ ((target ("avx512f"))) static float
 fma_chains_avx512 (float seed)
@@ -237,8 +182,12 @@ fma_chains_avx512 (float seed)
   __m512 acc[FMA_CHAINS], b = _mm512_set1_ps (0.999999f), c = _mm512_set1_ps (seed);
   for (int i = 0; i < FMA_CHAINS; i++)
     acc[i] = _mm512_set1_ps ((float) i);
+  /* Unrolled, the chains stay in registers: as a loop over the array
+   * they went through the stack at -O2 and ran at a quarter of the speed. */
   for (int k = 0; k < FMA_ITERATIONS; k++)
-    FMA_EACH_CHAIN (acc[i] = _mm512_fmadd_ps (acc[i], b, c));
+#pragma GCC unroll 12
+    for (int i = 0; i < FMA_CHAINS; i++)
+      acc[i] = _mm512_fmadd_ps (acc[i], b, c);
   __m512 sum = acc[0];
   for (int i = 1; i < FMA_CHAINS; i++)
     sum = _mm512_add_ps (sum, acc[i]);
@@ -252,7 +201,9 @@ fma_chains_avx2 (float seed)
   for (int i = 0; i < FMA_CHAINS; i++)
     acc[i] = _mm256_set1_ps ((float) i);
   for (int k = 0; k < FMA_ITERATIONS; k++)
-    FMA_EACH_CHAIN (acc[i] = _mm256_fmadd_ps (acc[i], b, c));
+#pragma GCC unroll 12
+    for (int i = 0; i < FMA_CHAINS; i++)
+      acc[i] = _mm256_fmadd_ps (acc[i], b, c);
   float out[8], total = 0;
   for (int i = 1; i < FMA_CHAINS; i++)
     acc[0] = _mm256_add_ps (acc[0], acc[i]);
@@ -282,29 +233,13 @@ fma_thread (gpointer data)
   return NULL;
 }
 
-/* The widest vectors the CPU backend uses (LAMINA_CPU_ISA limits them as it
- * limits the backend), or 0. */
-static int
-fma_lanes (void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-  const char *limit = g_getenv ("LAMINA_CPU_ISA");
-  gboolean generic = limit != NULL && g_ascii_strcasecmp (limit, "generic") == 0;
-  gboolean avx2_at_most = limit != NULL && g_ascii_strcasecmp (limit, "avx2") == 0;
-  if (!generic && !avx2_at_most && __builtin_cpu_supports ("avx512f"))
-    return 16;
-  if (!generic && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-    return 8;
-#endif
-  return 0;
-}
-
-/* GFLOP/s of `threads` threads each running the chains at once, the best
- * of two; 0 where the CPU has no FMA instructions the bench knows. */
+/* GFLOP/s of `threads` threads each running the chains at once on the
+ * vectors the CPU backend's kernels use, the best of two; 0 for its plain
+ * loops or any other backend. */
 static double
-measure_fma_peak (int threads, int *lanes)
+measure_fma_peak (LamBackend *backend, int threads, int *lanes)
 {
-  *lanes = fma_lanes ();
+  *lanes = lam_backend_cpu_vector_floats (backend);
   if (*lanes == 0 || threads < 1)
     return 0;
   double best = 0;
@@ -992,7 +927,7 @@ lam_cli_bench (int argc, char **argv)
   double peak = measure_sgemm_peak (n_threads);
   double backend_peak = lam_backend_measure_gemm_gflops (backend, 2048, 3);
   int fma_lanes = 0;
-  double fma_peak = on_gpu ? 0 : measure_fma_peak (n_threads, &fma_lanes);
+  double fma_peak = measure_fma_peak (backend, n_threads, &fma_lanes);
   if (!json) {
     g_print ("Peak:   cblas_sgemm 2048³ with %d thread%s %.1f GFLOP/s (OpenBLAS %s); the "
              "backend's own gemm %.1f GFLOP/s",

@@ -24,6 +24,10 @@ LamBackend *lam_backend_cpu_new (void);
  * between the ops of a training step, so they keep their cores busy); 0
  * for any other backend. */
 int lam_backend_cpu_threads (LamBackend *backend);
+/* The floats a vector of such a backend's kernels holds: 16 (AVX-512) or
+ * 8 (AVX2 and FMA) as the CPU and LAMINA_CPU_ISA allow; 0 for its plain
+ * loops or any other backend. */
+int lam_backend_cpu_vector_floats (LamBackend *backend);
 /* Runs func over [0, n) in contiguous ranges (one per thread, rounded up to
  * 16 items; one range below 32 items) on the threads of such a backend,
  * which are free between the ops of a step; on the calling thread alone

@@ -28,6 +28,27 @@ add_block_sums_kernel (const float *partials, int n, float *acc)
     *acc += sum;
 }
 
+/* Runs a loss over rows in launches of at most ROWS_PER_LAUNCH rows:
+ * launch (r0, n, blocks) starts the kernel over rows [r0, r0 + n), each
+ * block writing its sum to the partial sums, which one warp then adds to
+ * *loss_acc in block order. */
+template <typename Launch>
+static void
+sum_row_losses (LamBackend *self, const char *op, int rows, float *loss_acc, Launch launch)
+{
+  CudaContext *ctx = lam_cuda_context (self);
+  for (int r0 = 0, n; r0 < rows; r0 += n) {
+    n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
+    int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
+    launch (r0, n, blocks);
+    if (!LAM_CUDA_LAUNCHED (self, op))
+      return;
+    add_block_sums_kernel<<<1, LAM_CUDA_WARP, 0, ctx->stream>>> (ctx->partials, blocks, loss_acc);
+    if (!LAM_CUDA_LAUNCHED (self, op))
+      return;
+  }
+}
+
 typedef enum
 {
   LOSS_SOFTMAX_XENT,
@@ -104,18 +125,11 @@ run_loss (LamBackend *self, const char *op, const float *x, const int32_t *label
     return;
   float mse_scale = 2.0f * (1.0f / (float) cols) * grad_scale;
   CudaContext *ctx = lam_cuda_context (self);
-  for (int r0 = 0, n; r0 < rows; r0 += n) {
-    n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
-    int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
+  sum_row_losses (self, op, rows, loss_acc, [&] (int r0, int n, int blocks) {
     size_t at = (size_t) r0 * cols;
     loss_kernel<kind><<<blocks, LAM_CUDA_THREADS, 0, ctx->stream>>> (
       x + at, labels + r0, n, cols, grad_scale, mse_scale, dx + at, ctx->partials);
-    if (!LAM_CUDA_LAUNCHED (self, op))
-      return;
-    add_block_sums_kernel<<<1, LAM_CUDA_WARP, 0, ctx->stream>>> (ctx->partials, blocks, loss_acc);
-    if (!LAM_CUDA_LAUNCHED (self, op))
-      return;
-  }
+  });
 }
 
 // x (rows, cols) logits, labels (rows) -> dx (rows, cols); *loss_acc += sum of row losses
@@ -201,18 +215,11 @@ run_target_loss (LamBackend *self, const char *op, const float *x, const float *
   float inv_cols = 1.0f / (float) cols;
   float scale = kind == TARGET_MSE ? 2.0f * inv_cols * grad_scale : inv_cols * grad_scale;
   CudaContext *ctx = lam_cuda_context (self);
-  for (int r0 = 0, n; r0 < rows; r0 += n) {
-    n = rows - r0 < ROWS_PER_LAUNCH ? rows - r0 : ROWS_PER_LAUNCH;
-    int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
+  sum_row_losses (self, op, rows, loss_acc, [&] (int r0, int n, int blocks) {
     size_t at = (size_t) r0 * cols;
     target_loss_kernel<kind><<<blocks, LAM_CUDA_THREADS, 0, ctx->stream>>> (
       x + at, targets + at, n, cols, scale, dx + at, ctx->partials);
-    if (!LAM_CUDA_LAUNCHED (self, op))
-      return;
-    add_block_sums_kernel<<<1, LAM_CUDA_WARP, 0, ctx->stream>>> (ctx->partials, blocks, loss_acc);
-    if (!LAM_CUDA_LAUNCHED (self, op))
-      return;
-  }
+  });
 }
 
 // x (rows, cols), targets (rows, cols) -> dx (rows, cols); *loss_acc += sum of row losses

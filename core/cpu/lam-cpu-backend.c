@@ -273,6 +273,22 @@ lam_backend_cpu_threads (LamBackend *backend)
   return cpu_context (backend)->n_threads;
 }
 
+int
+lam_backend_cpu_vector_floats (LamBackend *backend)
+{
+  g_return_val_if_fail (backend != NULL, 0);
+  if (backend->destroy != cpu_destroy)
+    return 0;
+  switch (cpu_context (backend)->isa) {
+  case CPU_ISA_AVX512:
+    return 16;
+  case CPU_ISA_AVX2:
+    return 8;
+  default:
+    return 0;
+  }
+}
+
 void
 lam_backend_cpu_run_ranges (LamBackend *backend, size_t n, LamRangeFunc func, void *data)
 {
