@@ -737,6 +737,110 @@ run_scaling (const LamDataset *train, LamBackend *backend, gboolean json, int ep
   return LAM_EXIT_OK;
 }
 
+/* ---- kernels alone ---- */
+
+/* The products the workloads' steps are made of, each timed alone on the
+ * backend: where a workload's time goes with no other thread's caches in
+ * the way, and what skipping a ReLU's zeros buys at the shares of nonzero
+ * entries the MLP's gradients have (about 35% in its first layer at batch
+ * 128, 18% at batch 32). */
+typedef struct
+{
+  const char *id; /* in JSON */
+  const char *what;
+  int trans_a, trans_b, m, n, k;
+  double nonzero; /* share of op(A)'s entries that are not zero */
+} KernelCase;
+
+static const KernelCase kernel_cases[] = {
+  { "mlp-layer1-forward-b128", "MLP's first layer forward, batch 128 (x·Wᵀ)", 0, 1, 128, 256, 784,
+    1.0 },
+  { "mlp-layer1-weight-gradient-b128", "its weight gradient, batch 128 (dyᵀ·x), dy dense", 1, 0,
+    256, 784, 128, 1.0 },
+  { "mlp-layer1-weight-gradient-b128", "  dy 50% nonzero", 1, 0, 256, 784, 128, 0.50 },
+  { "mlp-layer1-weight-gradient-b128", "  dy 35% nonzero (mlp-b128's)", 1, 0, 256, 784, 128, 0.35 },
+  { "mlp-layer1-weight-gradient-b128", "  dy 25% nonzero", 1, 0, 256, 784, 128, 0.25 },
+  { "mlp-layer1-weight-gradient-b32", "its weight gradient, batch 32, dy dense", 1, 0, 256, 784, 32,
+    1.0 },
+  { "mlp-layer1-weight-gradient-b32", "  dy 18% nonzero (mlp-b32's)", 1, 0, 256, 784, 32, 0.18 },
+  { "mlp-layer2-input-gradient-b128", "MLP's second layer input gradient, batch 128 (dy·W)", 0, 0,
+    128, 256, 128, 1.0 },
+  { "winograd-32-to-64-channels-32x32", "Winograd product, 32 to 64 channels, a 32×32 image (U·V)",
+    0, 0, 64, 256, 32, 1.0 },
+  { "winograd-128-to-128-channels-16x16", "Winograd product, 128 to 128 channels, a 16×16 image", 0,
+    0, 128, 64, 128, 1.0 },
+  { "winograd-256-to-256-channels-8x8", "Winograd product, 256 to 256 channels, two 8×8 images", 0,
+    0, 256, 32, 256, 1.0 },
+};
+/* The MLP's parameters (784-256-128-64-10). */
+#define KERNELS_ADAM_PARAMETERS 242762
+#define KERNELS_REPEATS 20
+
+/* The field width in bytes that shows text in `columns` columns: printf
+ * pads by bytes, and the names hold ·, × and ᵀ. */
+static int
+utf8_field (const char *text, int columns)
+{
+  return columns + (int) (strlen (text) - (size_t) g_utf8_strlen (text, -1));
+}
+
+static int
+run_kernels (LamBackend *backend, int threads, gboolean json)
+{
+  int lanes = 0;
+  double fma_peak = measure_fma_peak (backend, threads, &lanes);
+  if (!json) {
+    g_print ("Kernels alone on %d thread%s, each the best of %d calls; GFLOP/s count the dense "
+             "product's 2·m·n·k",
+             threads, threads == 1 ? "" : "s", KERNELS_REPEATS);
+    if (fma_peak > 0)
+      g_print (", against %.1f GFLOP/s of %s fused multiply-adds alone", fma_peak,
+               lanes == 16 ? "AVX-512" : "AVX2");
+    g_print ("\n\n%-58s %*s %*s %8s %6s\n", "product", utf8_field ("m × n × k", 16), "m × n × k",
+             utf8_field ("µs", 9), "µs", "GFLOP/s", fma_peak > 0 ? "of FMA" : "");
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (kernel_cases); i++) {
+    const KernelCase *kc = &kernel_cases[i];
+    double seconds = lam_backend_time_gemm (backend, kc->trans_a, kc->trans_b, kc->m, kc->n, kc->k,
+                                            kc->nonzero, KERNELS_REPEATS);
+    if (seconds <= 0) {
+      g_printerr ("lamina bench: --kernels: could not allocate the buffers of %d × %d × %d\n",
+                  kc->m, kc->n, kc->k);
+      return LAM_EXIT_FAILED;
+    }
+    double gflops = 2.0 * kc->m * kc->n * (double) kc->k / seconds / 1e9;
+    g_autofree char *shape = g_strdup_printf ("%d × %d × %d", kc->m, kc->n, kc->k);
+    if (json) {
+      g_autofree char *percent =
+        fma_peak > 0 ? g_strdup_printf ("%.1f", 100 * gflops / fma_peak) : g_strdup ("null");
+      g_autofree char *peak = fma_peak > 0 ? g_strdup_printf ("%.2f", fma_peak) : g_strdup ("null");
+      g_print ("{\"kernel\": \"%s\", \"trans_a\": %d, \"trans_b\": %d, \"m\": %d, \"n\": %d, "
+               "\"k\": %d, \"nonzero\": %.2f, \"microseconds\": %.3f, \"gflops\": %.3f, "
+               "\"fma_peak_gflops\": %s, \"percent_of_fma_peak\": %s, \"threads\": %d}\n",
+               kc->id, kc->trans_a, kc->trans_b, kc->m, kc->n, kc->k, kc->nonzero, seconds * 1e6,
+               gflops, peak, percent, threads);
+    } else {
+      g_autofree char *share =
+        fma_peak > 0 ? g_strdup_printf ("%.0f%%", 100 * gflops / fma_peak) : g_strdup ("");
+      g_print ("%-*s %*s %9.1f %8.1f %6s\n", utf8_field (kc->what, 58), kc->what,
+               utf8_field (shape, 16), shape, seconds * 1e6, gflops, share);
+    }
+  }
+  double adam = lam_backend_time_adam (backend, KERNELS_ADAM_PARAMETERS, KERNELS_REPEATS);
+  if (adam <= 0) {
+    g_printerr ("lamina bench: --kernels: could not allocate Adam's buffers\n");
+    return LAM_EXIT_FAILED;
+  }
+  if (json)
+    g_print (
+      "{\"kernel\": \"adam\", \"parameters\": %d, \"microseconds\": %.2f, \"threads\": %d}\n",
+      KERNELS_ADAM_PARAMETERS, adam * 1e6, threads);
+  else
+    g_print ("\nAdam over the MLP's %d parameters (784-256-128-64-10): %.1f µs an update\n",
+             KERNELS_ADAM_PARAMETERS, adam * 1e6);
+  return LAM_EXIT_OK;
+}
+
 int
 lam_cli_bench (int argc, char **argv)
 {
@@ -748,15 +852,13 @@ lam_cli_bench (int argc, char **argv)
   g_autofree char *cifar_dir = NULL;
   g_autofree char *batches_text = NULL;
   g_auto (GStrv) names = NULL;
-  gboolean json = FALSE, scaling = FALSE, latency = FALSE;
+  gboolean json = FALSE, scaling = FALSE, latency = FALSE, kernels = FALSE;
 
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
       "Dataset folder (default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "auto, cpu or cuda (default auto)",
-      "DEVICE" },
-    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, "Epochs per workload (default 1)",
-      "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "auto, cpu or cuda (default auto)", "DEVICE" },
+    { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, "Epochs per workload (default 1)", "N" },
     { "workload", 'w', 0, G_OPTION_ARG_STRING_ARRAY, &names,
       "mlp-b32, mlp-b128, cnn-b64 or cifar10-cnn; repeat for several (default: the first three)",
       "NAME" },
@@ -769,11 +871,16 @@ lam_cli_bench (int argc, char **argv)
       "CPU threads (default: OpenBLAS's count, the cores available)", "N" },
     { "scaling", 0, 0, G_OPTION_ARG_NONE, &scaling,
       "Instead, time a one-hidden-layer MLP over batch sizes 16-512 and widths 64-2048, and "
-      "draw it (--chart)", NULL },
+      "draw it (--chart)",
+      NULL },
     { "chart", 0, 0, G_OPTION_ARG_FILENAME, &chart_path,
       "With --scaling: the chart's file, .png or .svg (default lamina-scaling.png)", "FILE" },
     { "latency", 0, 0, G_OPTION_ARG_NONE, &latency,
       "Instead, time the waits a person feels in the window (needs a display)", NULL },
+    { "kernels", 0, 0, G_OPTION_ARG_NONE, &kernels,
+      "Instead, time the products the workloads are made of and Adam, each alone (on one thread "
+      "unless --threads)",
+      NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per workload", NULL },
     { NULL }
   };
@@ -795,6 +902,12 @@ lam_cli_bench (int argc, char **argv)
 
   if (latency)
     return lam_cli_bench_latency (data_dir, json);
+  if (kernels && (scaling || names != NULL || chart_path != NULL || epochs_text != NULL ||
+                  batches_text != NULL || cifar_dir != NULL || data_dir != NULL)) {
+    g_printerr ("lamina bench: --kernels times the kernels alone, on no dataset; it takes "
+                "--threads, --device and --json only\n");
+    return LAM_EXIT_USAGE;
+  }
   if (chart_path != NULL && !scaling) {
     g_printerr ("lamina bench: --chart draws --scaling's table; add --scaling\n");
     return LAM_EXIT_USAGE;
@@ -840,6 +953,25 @@ lam_cli_bench (int argc, char **argv)
   if (threads > 0) {
     g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, threads);
     g_setenv ("LAMINA_NUM_THREADS", text, TRUE);
+  }
+
+  if (kernels) {
+    // One thread unless asked: one core's kernels against one core's peak.
+    int kernel_threads = threads > 0 ? (int) threads : 1;
+    g_autofree char *text = g_strdup_printf ("%d", kernel_threads);
+    g_setenv ("LAMINA_NUM_THREADS", text, TRUE);
+    g_autofree char *note = NULL;
+    LamBackend *backend = lam_device_open (device, &note, &error);
+    if (backend == NULL) {
+      lam_cli_print_error ("bench", error);
+      return LAM_EXIT_DEVICE;
+    }
+    if (!json)
+      g_print ("Device: %s%s%s%s\n", backend->device_name, note ? " (" : "", note ? note : "",
+               note ? ")" : "");
+    int status = run_kernels (backend, kernel_threads, json);
+    lam_backend_free (backend);
+    return status;
   }
 
   g_autoptr (LamDataset) train = NULL;

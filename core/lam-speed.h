@@ -13,4 +13,14 @@ G_BEGIN_DECLS
  * buffers cannot be allocated. */
 double lam_backend_measure_gemm_gflops (LamBackend *backend, int n, int repeats);
 
+/* Seconds of one call of the backend's gemm, C (m, n) = op(A) · op(B), the
+ * best of `repeats` after one warm-up: A's entries random, each nonzero
+ * with probability `nonzero` (a ReLU's outputs, or the gradient behind
+ * one), B's all nonzero. 0 when the buffers cannot be allocated. */
+double lam_backend_time_gemm (LamBackend *backend, int trans_a, int trans_b, int m, int n, int k,
+                              double nonzero, int repeats);
+
+/* Seconds of one Adam update of n parameters, likewise. */
+double lam_backend_time_adam (LamBackend *backend, gsize n, int repeats);
+
 G_END_DECLS

@@ -983,6 +983,60 @@ test_bench_cifar (void)
   lam_test_remove_tree (bars);
 }
 
+/* lamina bench --kernels: each product alone, its GFLOP/s those of its
+ * time, against the FMA peak where the CPU has one; Adam last; refused
+ * beside the workloads' options. */
+static void
+test_bench_kernels (void)
+{
+  LamCliResult r = lam_test_run_lamina ("bench", "--kernels", "--device", "cpu", "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_auto (GStrv) lines = g_strsplit (g_strstrip (r.out), "\n", -1);
+  guint products = 0;
+  gboolean adam = FALSE, sparse_shares = FALSE;
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_autoptr (JsonNode) node = json_from_string (lines[i], NULL);
+    g_assert_nonnull (node);
+    JsonObject *object = json_node_get_object (node);
+    g_assert_cmpint (json_object_get_int_member (object, "threads"), ==, 1);
+    double us = json_object_get_double_member (object, "microseconds");
+    g_assert_cmpfloat (us, >, 0);
+    if (g_str_equal (json_object_get_string_member (object, "kernel"), "adam")) {
+      g_assert_cmpint (json_object_get_int_member (object, "parameters"), ==, 242762);
+      g_assert_null (lines[i + 1]);
+      adam = TRUE;
+      continue;
+    }
+    products++;
+    double flops = 2.0 * json_object_get_int_member (object, "m") *
+                   json_object_get_int_member (object, "n") *
+                   (double) json_object_get_int_member (object, "k");
+    double gflops = json_object_get_double_member (object, "gflops");
+    g_assert_cmpfloat_with_epsilon (gflops, flops / us / 1e3, 0.01 * gflops);
+    JsonNode *fma = json_object_get_member (object, "fma_peak_gflops");
+    if (!json_node_is_null (fma))
+      g_assert_cmpfloat_with_epsilon (json_object_get_double_member (object, "percent_of_fma_peak"),
+                                      100 * gflops / json_node_get_double (fma), 0.1);
+    if (json_object_get_double_member (object, "nonzero") == 0.35)
+      sparse_shares = TRUE;
+  }
+  g_assert_cmpuint (products, ==, 11);
+  g_assert_true (adam);
+  g_assert_true (sparse_shares);
+  lam_cli_result_clear (&r);
+
+  r = lam_test_run_lamina ("bench", "--kernels", "--device", "cpu", "--threads", "2", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "Kernels alone on 2 threads"));
+  g_assert_nonnull (strstr (r.out, "dy 35% nonzero (mlp-b128's)"));
+  g_assert_nonnull (strstr (r.out, "Adam over the MLP's 242762 parameters"));
+  lam_cli_result_clear (&r);
+
+  r = lam_test_run_lamina ("bench", "--kernels", "--workload", "mlp-b32", NULL);
+  assert_exit (r, 2, "--kernels times the kernels alone");
+  lam_cli_result_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1004,5 +1058,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/playground", test_playground);
   g_test_add_func ("/cli/bench/scaling-chart", test_bench_scaling_chart);
   g_test_add_func ("/cli/bench/cifar", test_bench_cifar);
+  g_test_add_func ("/cli/bench/kernels", test_bench_kernels);
   return g_test_run ();
 }
