@@ -296,6 +296,25 @@ lam_cli_export (int argc, char **argv)
   gboolean to_stdout = g_str_equal (output_path, "-");
   g_autofree char *weights_path = is_project ? lam_project_file_weights_path (load_path)
                                              : weights_path_for (load_path);
+  /* The script (and a playground's points beside it) must not land on
+   * the weights it loads or the files they came with. */
+  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+  lam_cli_add_path (inputs, load_path);
+  lam_cli_add_path (inputs, weights_path);
+  if (is_project) {
+    g_ptr_array_add (inputs, lam_project_file_optimizer_path (load_path));
+    g_ptr_array_add (inputs, lam_project_file_snapshots_path (load_path));
+  } else {
+    g_ptr_array_add (inputs, lam_checkpoint_spec_path (weights_path));
+  }
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  if (!to_stdout)
+    lam_cli_add_path (outputs, output_path);
+  if (!lam_cli_check_outputs ("-o", outputs, inputs, &error)) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_USAGE;
+  }
+
   LamExportOptions options;
   lam_export_options_init (&options, info->spec);
   options.weights_path = weights_path;
@@ -323,6 +342,12 @@ lam_cli_export (int argc, char **argv)
                               ? g_strndup (output_path, strlen (output_path) - 3)
                               : g_strdup (output_path);
     points_path = g_strconcat (stem, "-points.csv", NULL);
+    g_ptr_array_set_size (outputs, 0);
+    lam_cli_add_path (outputs, points_path);
+    if (!lam_cli_check_outputs ("-o", outputs, inputs, &error)) {
+      lam_cli_print_error ("export", error);
+      return LAM_EXIT_USAGE;
+    }
     g_autoptr (LamDataset) train = NULL;
     g_autoptr (LamDataset) test = NULL;
     if (!lam_table_info_load (info->table, dir, (const char *const *) info->class_names, &train,

@@ -402,6 +402,48 @@ print_table_start (gboolean json, const char *path, const LamDataset *train,
 }
 
 /* Fills `file` with the run's settings, weights and position and saves it. */
+/* A project is written to a --save named .lamina, or back to the project
+ * --load read when there is no --save; any other --save gets the weights
+ * and the spec, as its help says, whatever was loaded. */
+static gboolean
+saves_project (const char *save_path, const LamProjectFile *loaded)
+{
+  return save_path != NULL ? g_str_has_suffix (save_path, ".lamina") : loaded != NULL;
+}
+
+/* Refuses, before any training, a --save that would overwrite what this
+ * run reads: the dataset's files, or the loaded project's own files
+ * (unless it is written back as itself). */
+static gboolean
+check_save_path (const char *save_path, const char *load_path, const LamProjectFile *project,
+                 const char *dataset, GError **error)
+{
+  if (save_path == NULL)
+    return TRUE;
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+  lam_cli_add_path (outputs, save_path);
+  if (saves_project (save_path, project)) {
+    g_ptr_array_add (outputs, lam_project_file_weights_path (save_path));
+    g_ptr_array_add (outputs, lam_project_file_optimizer_path (save_path));
+    g_ptr_array_add (outputs, lam_project_file_snapshots_path (save_path));
+  } else {
+    g_ptr_array_add (outputs, lam_checkpoint_spec_path (save_path));
+  }
+  lam_cli_add_dataset_paths (inputs, dataset);
+  g_autoptr (GPtrArray) itself = g_ptr_array_new_with_free_func (g_free);
+  lam_cli_add_path (itself, load_path);
+  gboolean written_back = saves_project (save_path, project) && load_path != NULL &&
+                          !lam_cli_check_outputs ("--save", outputs, itself, NULL);
+  if (load_path != NULL && !written_back) {
+    lam_cli_add_path (inputs, load_path);
+    g_ptr_array_add (inputs, lam_project_file_weights_path (load_path));
+    g_ptr_array_add (inputs, lam_project_file_optimizer_path (load_path));
+    g_ptr_array_add (inputs, lam_project_file_snapshots_path (load_path));
+  }
+  return lam_cli_check_outputs ("--save", outputs, inputs, error);
+}
+
 static gboolean
 write_project (LamProjectFile *file, const char *path, LamTrainer *trainer,
                const LamModelSpec *spec, const LamDataset *train, const char *dir,
@@ -821,6 +863,10 @@ lam_cli_train (int argc, char **argv)
   g_autoptr (LamDataset) train = NULL;
   g_autoptr (LamDataset) test = NULL;
   const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
+  if (!playground && !check_save_path (save_path, load_path, project, dir, &error)) {
+    lam_cli_print_error ("train", error);
+    return LAM_EXIT_USAGE;
+  }
   gint64 load_start = g_get_monotonic_time ();
   if (playground ? !lam_playground_load (dir, &train, &test, &error)
       : table    ? !lam_dataset_load_csv (dir, &csv, &train, &test, &error)
@@ -975,7 +1021,7 @@ lam_cli_train (int argc, char **argv)
   g_main_loop_unref (run.loop);
 
   const char *project_path = save_path != NULL ? save_path : load_path;
-  if (project_path != NULL && (project != NULL || g_str_has_suffix (project_path, ".lamina"))) {
+  if (project_path != NULL && saves_project (save_path, project)) {
     LamProjectFile *file = project != NULL ? project : out;
     if (!write_project (file, project_path, trainer, spec, train, dir, device, &config, &error)) {
       lam_cli_print_error ("train", error);

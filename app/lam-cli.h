@@ -42,4 +42,16 @@ int lam_cli_lr_find (int argc, char **argv);
 
 void lam_cli_print_error (const char *verb, const GError *error);
 
+/* The files a command reads and those it will write: each a path, NULL
+ * entries skipped. */
+void lam_cli_add_path (GPtrArray *paths, const char *path);
+/* A dataset's files: a table's file, or the files directly inside a
+ * dataset folder. */
+void lam_cli_add_dataset_paths (GPtrArray *paths, const char *dir);
+/* FALSE, with an error naming both, when writing one of outputs would
+ * overwrite one of inputs: the same existing file under any name or
+ * link (a --save onto the training table, an export onto its weights). */
+gboolean lam_cli_check_outputs (const char *option, GPtrArray *outputs, GPtrArray *inputs,
+                                GError **error);
+
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* lamina: the command-line entry point. */
 #include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -49,6 +50,57 @@ void
 lam_cli_print_error (const char *verb, const GError *error)
 {
   g_printerr ("lamina %s: %s\n", verb, error->message);
+}
+
+void
+lam_cli_add_path (GPtrArray *paths, const char *path)
+{
+  if (path != NULL)
+    g_ptr_array_add (paths, g_strdup (path));
+}
+
+void
+lam_cli_add_dataset_paths (GPtrArray *paths, const char *dir)
+{
+  if (dir == NULL)
+    return;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    lam_cli_add_path (paths, dir);
+    return;
+  }
+  g_autoptr (GDir) folder = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (folder != NULL && (name = g_dir_read_name (folder)) != NULL) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+      g_ptr_array_add (paths, g_steal_pointer (&path));
+  }
+}
+
+gboolean
+lam_cli_check_outputs (const char *option, GPtrArray *outputs, GPtrArray *inputs, GError **error)
+{
+  for (guint o = 0; o < outputs->len; o++) {
+    const char *output = g_ptr_array_index (outputs, o);
+    GStatBuf out_stat;
+    if (g_stat (output, &out_stat) != 0)
+      continue; // A file yet to be made is none of the inputs.
+    for (guint i = 0; i < inputs->len; i++) {
+      const char *input = g_ptr_array_index (inputs, i);
+      GStatBuf in_stat;
+      if (g_stat (input, &in_stat) == 0 && in_stat.st_dev == out_stat.st_dev &&
+          in_stat.st_ino == out_stat.st_ino) {
+        g_autofree char *same =
+          g_str_equal (output, input) ? g_strdup ("") : g_strdup_printf (" (%s)", input);
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "%s: writing %s would overwrite a file this command reads%s; choose "
+                     "another name",
+                     option, output, same);
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
 }
 
 gboolean

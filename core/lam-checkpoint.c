@@ -531,8 +531,8 @@ lam_safetensors_read (const char *path, GHashTable **metadata, GError **error)
 /* Checkpoints */
 
 /* x.safetensors → x.json; anything else gets ".json" added. */
-static char *
-json_path_for (const char *path)
+char *
+lam_checkpoint_spec_path (const char *path)
 {
   if (g_str_has_suffix (path, ".safetensors")) {
     g_autofree char *base = g_strndup (path, strlen (path) - strlen (".safetensors"));
@@ -678,7 +678,7 @@ lam_checkpoint_save (const char *path, const LamModelPlan *plan, const LamCheckp
                      const float *params, GError **error)
 {
   g_return_val_if_fail (path != NULL, FALSE);
-  g_autofree char *json_path = json_path_for (path);
+  g_autofree char *json_path = lam_checkpoint_spec_path (path);
   return save_weights (path, plan, info, params, NULL, json_path, error);
 }
 
@@ -1066,7 +1066,7 @@ read_checkpoint_metadata (const char *path, GHashTable *metadata, GError **error
 {
   const char *spec_json = g_hash_table_lookup (metadata, "lamina_spec");
   if (spec_json == NULL) {
-    g_autofree char *json_path = json_path_for (path);
+    g_autofree char *json_path = lam_checkpoint_spec_path (path);
     g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
                  "%s has no model spec: %s is missing and the file has no lamina_spec metadata",
                  path, json_path);
@@ -1230,7 +1230,7 @@ lam_checkpoint_load (const char *path, LamCheckpointInfo **info, float **params,
     weights_path = weights_path_for (path);
   } else {
     weights_path = g_strdup (path);
-    json_path = json_path_for (path);
+    json_path = lam_checkpoint_spec_path (path);
   }
 
   g_autoptr (GHashTable) metadata = NULL;

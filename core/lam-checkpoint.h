@@ -51,6 +51,8 @@ void lam_checkpoint_info_free (LamCheckpointInfo *info);
  * buffer in plan order. */
 gboolean lam_checkpoint_save (const char *path, const LamModelPlan *plan,
                               const LamCheckpointInfo *info, const float *params, GError **error);
+/* The spec's file that lam_checkpoint_save writes beside `path`. */
+char *lam_checkpoint_spec_path (const char *path);
 
 /* Reads the .safetensors at `path` (or, given the .json, the .safetensors
  * beside it) and its spec. On success *params is a newly allocated flat

@@ -983,6 +983,93 @@ test_bench_cifar (void)
   lam_test_remove_tree (bars);
 }
 
+static char *
+file_bytes (const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  return g_base64_encode ((const guchar *) contents, length);
+}
+
+/* No output lands on a file the same command reads: a --save onto the
+ * loaded project's weights, onto the training table or a dataset file, an
+ * export onto the weights it loads are refused before anything is
+ * written. A --save not named .lamina writes the weights and spec, even
+ * from a loaded project, which it leaves as it was. */
+static void
+test_outputs_spare_inputs (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *project = g_build_filename (dir, "p.lamina", NULL);
+  g_autofree char *project_weights = g_build_filename (dir, "p.safetensors", NULL);
+  g_autofree char *weights = g_build_filename (dir, "q.safetensors", NULL);
+  g_autofree char *spec = g_build_filename (dir, "q.json", NULL);
+  LamCliResult r =
+    lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                         "--device", "cpu", "--no-test", "--save", project, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  g_autofree char *project_before = file_bytes (project);
+  g_autofree char *weights_before = file_bytes (project_weights);
+
+  r = lam_test_run_lamina ("train", "--load", project, "--save", project_weights, NULL);
+  assert_exit (r, 2, "--save: writing");
+  g_assert_nonnull (strstr (r.err, "would overwrite a file this command reads"));
+  lam_cli_result_clear (&r);
+  g_autofree char *weights_after = file_bytes (project_weights);
+  g_assert_cmpstr (weights_after, ==, weights_before);
+
+  r = lam_test_run_lamina ("train", "--load", project, "--save", weights, "--no-test", NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  g_assert_true (g_file_test (spec, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *project_after = file_bytes (project);
+  g_assert_cmpstr (project_after, ==, project_before);
+  r = lam_test_run_lamina ("eval", "--load", weights, "--data", dir, "--device", "cpu", NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--load", project, "--epochs", "1", "--no-test", NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+
+  // An export onto the weights or the spec it reads.
+  g_autofree char *checkpoint_before = file_bytes (weights);
+  r = lam_test_run_lamina ("export", "--pytorch", "--load", weights, "-o", weights, NULL);
+  assert_exit (r, 2, "-o: writing");
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("export", "--pytorch", "--load", weights, "-o", spec, NULL);
+  assert_exit (r, 2, "would overwrite a file this command reads");
+  lam_cli_result_clear (&r);
+  g_autofree char *checkpoint_after = file_bytes (weights);
+  g_assert_cmpstr (checkpoint_after, ==, checkpoint_before);
+
+  // A dataset's own file, by another name too.
+  g_autofree char *images = g_build_filename (dir, "train-images-idx3-ubyte", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.safetensors", NULL);
+  g_assert_cmpint (symlink (images, link), ==, 0);
+  g_autofree char *images_before = file_bytes (images);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                           "--device", "cpu", "--save", link, NULL);
+  assert_exit (r, 2, "link.safetensors would overwrite a file this command reads");
+  lam_cli_result_clear (&r);
+  g_autofree char *images_after = file_bytes (images);
+  g_assert_cmpstr (images_after, ==, images_before);
+
+  // The table it trains on.
+  g_autofree char *table = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (table, 60, 2, 2, 3);
+  g_autofree char *table_before = file_bytes (table);
+  r = lam_test_run_lamina ("train", "--data", table, "--targets", "class", "--epochs", "1",
+                           "--device", "cpu", "--save", table, NULL);
+  assert_exit (r, 2, "--save: writing");
+  lam_cli_result_clear (&r);
+  g_autofree char *table_after = file_bytes (table);
+  g_assert_cmpstr (table_after, ==, table_before);
+
+  lam_test_remove_tree (dir);
+}
+
 /* lamina bench --kernels: each product alone, its GFLOP/s those of its
  * time, against the FMA peak where the CPU has one; Adam last; refused
  * beside the workloads' options. */
@@ -1059,5 +1146,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/bench/scaling-chart", test_bench_scaling_chart);
   g_test_add_func ("/cli/bench/cifar", test_bench_cifar);
   g_test_add_func ("/cli/bench/kernels", test_bench_kernels);
+  g_test_add_func ("/cli/outputs-spare-inputs", test_outputs_spare_inputs);
   return g_test_run ();
 }
