@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "lam-cli.h"
+#include "lam-file.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
 #include "lam-lr-find.h"
@@ -53,7 +54,7 @@ write_curve (const char *path, const LamLrFindResult *result, GError **error)
     g_string_append_printf (s, "%s,%s,%s\n", g_ascii_formatd (a, sizeof a, "%.9g", result->lrs[i]),
                             g_ascii_formatd (b, sizeof b, "%.9g", result->losses[i]),
                             g_ascii_formatd (c, sizeof c, "%.9g", result->smoothed[i]));
-  return g_file_set_contents (path, s->str, (gssize) s->len, error);
+  return lam_file_replace_contents (path, s->str, s->len, error);
 }
 
 static void

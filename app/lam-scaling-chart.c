@@ -3,10 +3,10 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
-#include <errno.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
+
+#include "lam-file.h"
 
 #define MARGIN_LEFT 80.0
 #define MARGIN_RIGHT 190.0
@@ -229,12 +229,14 @@ draw (const LamScalingChart *chart, cairo_t *cr)
 }
 
 static cairo_status_t
-write_to_stream (void *closure, const unsigned char *data, unsigned int length)
+append_to_bytes (void *closure, const unsigned char *data, unsigned int length)
 {
-  return fwrite (data, 1, length, closure) == length ? CAIRO_STATUS_SUCCESS
-                                                     : CAIRO_STATUS_WRITE_ERROR;
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
 }
 
+/* Drawn into memory, then written in one replace: a failed write (a full
+ * disk) leaves an earlier chart of that name whole. */
 gboolean
 lam_scaling_chart_write (const LamScalingChart *chart, const char *path, GError **error)
 {
@@ -246,15 +248,9 @@ lam_scaling_chart_write (const LamScalingChart *chart, const char *path, GError 
                  "%s: the chart is written as .png or .svg; name the file so", path);
     return FALSE;
   }
-  FILE *file = g_fopen (path, "wb");
-  if (file == NULL) {
-    int saved = errno;
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", path,
-                 g_strerror (saved));
-    return FALSE;
-  }
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
   cairo_surface_t *surface =
-    svg ? cairo_svg_surface_create_for_stream (write_to_stream, file, LAM_SCALING_CHART_WIDTH,
+    svg ? cairo_svg_surface_create_for_stream (append_to_bytes, bytes, LAM_SCALING_CHART_WIDTH,
                                                LAM_SCALING_CHART_HEIGHT)
         : cairo_image_surface_create (CAIRO_FORMAT_RGB24, LAM_SCALING_CHART_WIDTH,
                                       LAM_SCALING_CHART_HEIGHT);
@@ -266,15 +262,13 @@ lam_scaling_chart_write (const LamScalingChart *chart, const char *path, GError 
     cairo_surface_finish (surface);
     status = cairo_surface_status (surface);
   } else {
-    status = cairo_surface_write_to_png_stream (surface, write_to_stream, file);
+    status = cairo_surface_write_to_png_stream (surface, append_to_bytes, bytes);
   }
   cairo_surface_destroy (surface);
-  int closed = fclose (file);
-  if (status != CAIRO_STATUS_SUCCESS || closed != 0) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: could not write the chart (%s)",
-                 path, status != CAIRO_STATUS_SUCCESS ? cairo_status_to_string (status)
-                                                      : g_strerror (errno));
+  if (status != CAIRO_STATUS_SUCCESS) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: could not draw the chart (%s)",
+                 path, cairo_status_to_string (status));
     return FALSE;
   }
-  return TRUE;
+  return lam_file_replace_contents (path, bytes->data, bytes->len, error);
 }
