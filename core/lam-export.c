@@ -161,6 +161,15 @@ is_plain_text (const char *text)
   return TRUE;
 }
 
+/* Whether the model's name may open the docstring, whose first line the
+ * script hands argparse as its description: argparse %-formats it, and a
+ * % there (a name like "Mine: 100%") made the script's --help fail. */
+static gboolean
+is_header_text (const char *text)
+{
+  return text != NULL && is_plain_text (text) && strchr (text, '%') == NULL;
+}
+
 static void
 append_py_bool (GString *s, gboolean value)
 {
@@ -381,7 +390,7 @@ append_header (GString *s, const LamModelSpec *spec, const char *script_name,
                gboolean random_split, gboolean gzip)
 {
   g_string_append (s, "\"\"\"");
-  if (spec->name != NULL && is_plain_text (spec->name))
+  if (is_header_text (spec->name))
     g_string_append_printf (s, "%s, exported", spec->name);
   else
     g_string_append (s, "A model exported");
@@ -978,7 +987,7 @@ append_table_header (GString *s, const LamModelSpec *spec, const char *script_na
                      gboolean random_split)
 {
   g_string_append (s, "\"\"\"");
-  if (spec->name != NULL && is_plain_text (spec->name))
+  if (is_header_text (spec->name))
     g_string_append_printf (s, "%s, exported", spec->name);
   else
     g_string_append (s, "A model exported");

@@ -547,6 +547,23 @@ test_script_hostile_strings (void)
         g_assert_true (*p == '\n' || ((guchar) *p >= 0x20 && (guchar) *p < 0x7f));
     }
   }
+  /* A name with %: argparse %-formats the docstring's first line, the
+   * script's description, so the name stays out of it. */
+  {
+    LamExportOptions options;
+    lam_export_options_init (&options, spec);
+    g_free (spec->name);
+    spec->name = g_strdup ("Mine: 100% (%(prog)s)");
+    options.weights_path = "/models/plain.safetensors";
+    options.dataset = LAM_EXPORT_DATASET_FASHION_MNIST;
+    options.dataset_dir = "/data/plain";
+    g_autofree char *script = export_script (&options);
+    const char *doc = strstr (script, "\"\"\"");
+    g_assert_nonnull (doc);
+    g_autofree char *first_line = g_strndup (doc, strcspn (doc, "\n"));
+    g_assert_null (strchr (first_line, '%'));
+    g_assert_nonnull (strstr (script, "description=__doc__.splitlines()[0]"));
+  }
   /* The names survive: Python reads back the very bytes Lamina had. */
   LamExportOptions options;
   lam_export_options_init (&options, spec);
