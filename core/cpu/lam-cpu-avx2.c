@@ -14,6 +14,7 @@
 
 #ifdef LAM_CPU_HAVE_AVX2
 
+#include <cpuid.h>
 #include <glib.h>
 #include <immintrin.h>
 #include <stdint.h>
@@ -229,6 +230,69 @@ lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha, 
 #define SPARSE_MAX_NONZERO_AVX512 0.25
 #define SPARSE_MAX_NONZERO_AVX512_SHORT_K 0.35
 #define SPARSE_SHORT_K_AVX512 32
+/* Zen 4 (AMD family 19h with AVX-512) runs each 512-bit FMA on its two
+ * 256-bit halves, so its dense kernels gain nothing on AVX2's per float
+ * while the sparse sums still save whole rows of B per zero. One core,
+ * C written, buffers aligned as the backend's are (sparse against dense):
+ * 256×784×32 at 45% nonzero 0.78 and at 50% 0.83; 128×128×64 at 45%
+ * 0.88; 128×784×128 (mlp-b128's first-layer weight gradient) at 35-36%
+ * 0.76-0.86 and at 40% 0.96-0.99; 64×256×128 at 33% 0.76-0.82, at 35%
+ * 0.93-1.01; 128×64×128 at 30% 0.92; 64×784×256 at 35% 0.91; 64×1024×512
+ * at 30% 0.84. Narrow products lose at any share (n = 32 or 48 columns:
+ * 1.09-1.37 from 20%), and so do those whose B outgrows the caches (64 ×
+ * 4096 × 1024, 16 MiB of B: 1.22 at 20%), which the shares measured on
+ * Zen 5 above let through at up to 25%. */
+#define SPARSE_HALVES_MAX_NONZERO_K32 0.50
+#define SPARSE_HALVES_MAX_NONZERO_K64 0.45
+#define SPARSE_HALVES_MAX_NONZERO_K128_WIDE 0.36 /* from 256 columns */
+#define SPARSE_HALVES_MAX_NONZERO 0.30
+#define SPARSE_HALVES_WIDE_COLS 256
+#define SPARSE_HALVES_MIN_COLS 64
+#define SPARSE_HALVES_MAX_B_FLOATS (1 << 21)
+
+/* Whether this CPU runs AVX-512 on 256-bit halves (Zen 4): the vendor
+ * AuthenticAMD and family 19h, whose Zen 3 models have no AVX-512. */
+static gboolean
+avx512_on_halves (void)
+{
+  static gsize answer = 0;
+  if (g_once_init_enter (&answer)) {
+    unsigned eax, ebx, ecx, edx;
+    gboolean halves = FALSE;
+    if (__get_cpuid (0, &eax, &ebx, &ecx, &edx) && ebx == 0x68747541u && edx == 0x69746e65u &&
+        ecx == 0x444d4163u && __get_cpuid (1, &eax, &ebx, &ecx, &edx)) {
+      unsigned family = (eax >> 8) & 0xfu;
+      if (family == 0xfu)
+        family += (eax >> 20) & 0xffu;
+      halves = family == 0x19u;
+    }
+    g_once_init_leave (&answer, halves ? 2 : 1);
+  }
+  return answer == 2;
+}
+
+/* The largest share of nonzero entries of op(A) at which the sums over
+ * them beat the dense product, or 0 where they never do. */
+static double
+sparse_max_nonzero (int n, int k, int avx512)
+{
+  if (avx512 && avx512_on_halves ()) {
+    if (n < SPARSE_HALVES_MIN_COLS || (size_t) k * n > SPARSE_HALVES_MAX_B_FLOATS)
+      return 0;
+    if (k <= 32)
+      return SPARSE_HALVES_MAX_NONZERO_K32;
+    if (k <= 64)
+      return SPARSE_HALVES_MAX_NONZERO_K64;
+    if (k <= 128 && n >= SPARSE_HALVES_WIDE_COLS)
+      return SPARSE_HALVES_MAX_NONZERO_K128_WIDE;
+    return SPARSE_HALVES_MAX_NONZERO;
+  }
+  if (avx512)
+    return k <= SPARSE_SHORT_K_AVX512 ? SPARSE_MAX_NONZERO_AVX512_SHORT_K
+                                      : SPARSE_MAX_NONZERO_AVX512;
+  return k > SPARSE_LONG_K ? SPARSE_MAX_NONZERO_LONG_K : SPARSE_MAX_NONZERO;
+}
+
 /* op(A)'s entries at most: Aᵀ is transposed into 16 MiB of scratch. */
 #define SPARSE_MAX_ENTRIES (1 << 22)
 /* With Bᵀ given (a linear layer's weights), B is transposed first: worth
@@ -337,9 +401,9 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float 
     return 0;
   /* A's rows in memory: k of m floats for Aᵀ, m of k for A. */
   int mem_rows = trans_a ? k : m, mem_cols = trans_a ? m : k;
-  double share = avx512 ? (k <= SPARSE_SHORT_K_AVX512 ? SPARSE_MAX_NONZERO_AVX512_SHORT_K
-                                                      : SPARSE_MAX_NONZERO_AVX512)
-                        : (k > SPARSE_LONG_K ? SPARSE_MAX_NONZERO_LONG_K : SPARSE_MAX_NONZERO);
+  double share = sparse_max_nonzero (n, k, avx512);
+  if (share <= 0)
+    return 0;
   size_t nonzero = 0, limit = (size_t) (share * m * k);
   for (int r = 0; r < mem_rows && nonzero <= limit; r++) {
     const float *ar = a + (ptrdiff_t) r * lda;
