@@ -920,6 +920,11 @@ lam_cli_bench (int argc, char **argv)
     g_printerr ("lamina bench: --chart: %s: the chart is written as .png or .svg\n", chart_path);
     return LAM_EXIT_USAGE;
   }
+  if (scaling &&
+      !lam_cli_check_writable ("--chart", chart_path ? chart_path : "lamina-scaling.png", &error)) {
+    lam_cli_print_error ("bench", error);
+    return LAM_EXIT_IO;
+  }
 
   gint64 epochs = 1, threads = 0, n_batches = CIFAR_DEFAULT_BATCHES;
   if ((epochs_text != NULL && !lam_cli_parse_int ("--epochs", epochs_text, 1, 1000, &epochs,

@@ -341,6 +341,10 @@ lam_cli_explain (int argc, char **argv)
     g_printerr ("lamina explain: -o FILE.png is required\n");
     return LAM_EXIT_USAGE;
   }
+  if (!lam_cli_check_writable ("-o", output_path, &error)) {
+    lam_cli_print_error ("explain", error);
+    return LAM_EXIT_IO;
+  }
   LamExplainMethod method = LAM_EXPLAIN_GRADIENT;
   if (method_text != NULL && !lam_explain_method_from_string (method_text, &method)) {
     g_printerr ("lamina explain: --method: expected saliency, gradient-x-input or gradcam, got "

@@ -203,6 +203,11 @@ lam_cli_export (int argc, char **argv)
     g_printerr ("lamina export: -o SCRIPT.py is required ('-' for standard output)\n");
     return LAM_EXIT_USAGE;
   }
+  if (pytorch && !g_str_equal (output_path, "-") &&
+      !lam_cli_check_writable ("-o", output_path, &error)) {
+    lam_cli_print_error ("export", error);
+    return LAM_EXIT_IO;
+  }
   if (predictions &&
       (output_path || optimizer_text || lr_text || l1_text || batch_text || epochs_text)) {
     g_printerr ("lamina export: -o, --optimizer, --lr, --l1, --batch-size and --epochs apply "

@@ -228,6 +228,10 @@ lam_cli_lr_find (int argc, char **argv)
   PARSE_DOUBLE (end_text, "--end", 0, 1000, TRUE, options.end_lr);
 #undef PARSE_INT
 #undef PARSE_DOUBLE
+  if (curve_path != NULL && !lam_cli_check_writable ("--output", curve_path, &error)) {
+    lam_cli_print_error ("lr-find", error);
+    return LAM_EXIT_IO;
+  }
   if (!(options.end_lr > options.start_lr)) {
     g_printerr ("lamina lr-find: --end (%g) must be above --start (%g)\n", options.end_lr,
                 options.start_lr);

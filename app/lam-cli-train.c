@@ -420,6 +420,38 @@ check_save_path (const char *save_path, const char *load_path, const LamProjectF
 {
   if (save_path == NULL)
     return TRUE;
+  /* A project's files and a checkpoint's share names: p.lamina keeps its
+   * weights in p.safetensors, which a checkpoint saved as p.safetensors
+   * would replace, and the other way round. */
+  if (saves_project (save_path, project)) {
+    g_autofree char *weights = lam_project_file_weights_path (save_path);
+    if (!g_file_test (save_path, G_FILE_TEST_EXISTS) && g_file_test (weights, G_FILE_TEST_EXISTS)) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--save: %s already holds weights that are not this project's (a checkpoint "
+                   "saved as that name?); the project would write its own over them: choose "
+                   "another name",
+                   weights);
+      return FALSE;
+    }
+  } else {
+    static const char *const project_suffixes[] = { ".optimizer.safetensors",
+                                                    ".snapshots.safetensors", ".safetensors" };
+    for (guint i = 0; i < G_N_ELEMENTS (project_suffixes); i++) {
+      if (!g_str_has_suffix (save_path, project_suffixes[i]))
+        continue;
+      g_autofree char *stem =
+        g_strndup (save_path, strlen (save_path) - strlen (project_suffixes[i]));
+      g_autofree char *owner = g_strconcat (stem, ".lamina", NULL);
+      if (g_file_test (owner, G_FILE_TEST_EXISTS)) {
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "--save: %s is one of the files of the project %s, which would then not "
+                     "open; choose another name",
+                     save_path, owner);
+        return FALSE;
+      }
+      break;
+    }
+  }
   g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
   lam_cli_add_path (outputs, save_path);
@@ -863,7 +895,13 @@ lam_cli_train (int argc, char **argv)
   g_autoptr (LamDataset) train = NULL;
   g_autoptr (LamDataset) test = NULL;
   const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
-  if (!playground && !check_save_path (save_path, load_path, project, dir, &error)) {
+  if ((save_path != NULL && !lam_cli_check_writable ("--save", save_path, &error)) ||
+      (save_path == NULL && load_path != NULL &&
+       !lam_cli_check_writable ("--load", load_path, &error))) {
+    lam_cli_print_error ("train", error);
+    return LAM_EXIT_IO;
+  }
+  if (!check_save_path (save_path, load_path, project, playground ? NULL : dir, &error)) {
     lam_cli_print_error ("train", error);
     return LAM_EXIT_USAGE;
   }

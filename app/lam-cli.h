@@ -53,5 +53,10 @@ void lam_cli_add_dataset_paths (GPtrArray *paths, const char *dir);
  * link (a --save onto the training table, an export onto its weights). */
 gboolean lam_cli_check_outputs (const char *option, GPtrArray *outputs, GPtrArray *inputs,
                                 GError **error);
+/* FALSE, with an error naming the option and the problem, where a file
+ * could not be written at path: empty, a folder, in a folder that does
+ * not exist or this user may not write in. Asked before minutes of
+ * training, not after them. */
+gboolean lam_cli_check_writable (const char *option, const char *path, GError **error);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lam-application.h"
 #include "lam-checkpoint.h"
@@ -99,6 +100,35 @@ lam_cli_check_outputs (const char *option, GPtrArray *outputs, GPtrArray *inputs
         return FALSE;
       }
     }
+  }
+  return TRUE;
+}
+
+gboolean
+lam_cli_check_writable (const char *option, const char *path, GError **error)
+{
+  if (path == NULL || *path == '\0') {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: expected a file name",
+                 option);
+    return FALSE;
+  }
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "%s: %s is a folder; name a file in it", option, path);
+    return FALSE;
+  }
+  g_autofree char *folder = g_path_get_dirname (path);
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "%s: cannot write %s: the folder %s does not exist", option, path, folder);
+    return FALSE;
+  }
+  if (g_access (folder, W_OK) != 0) {
+    int saved = errno;
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "%s: cannot write %s: the folder %s is not writable (%s)", option, path, folder,
+                 g_strerror (saved));
+    return FALSE;
   }
   return TRUE;
 }

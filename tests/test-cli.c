@@ -1014,8 +1014,7 @@ test_outputs_spare_inputs (void)
   g_autofree char *weights_before = file_bytes (project_weights);
 
   r = lam_test_run_lamina ("train", "--load", project, "--save", project_weights, NULL);
-  assert_exit (r, 2, "--save: writing");
-  g_assert_nonnull (strstr (r.err, "would overwrite a file this command reads"));
+  assert_exit (r, 2, "is one of the files of the project");
   lam_cli_result_clear (&r);
   g_autofree char *weights_after = file_bytes (project_weights);
   g_assert_cmpstr (weights_after, ==, weights_before);
@@ -1067,6 +1066,54 @@ test_outputs_spare_inputs (void)
   g_autofree char *table_after = file_bytes (table);
   g_assert_cmpstr (table_after, ==, table_before);
 
+  /* A new run's checkpoint onto a project's weights, a new project onto a
+   * checkpoint's weights. */
+  g_free (weights_before);
+  weights_before = file_bytes (project_weights);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                           "--device", "cpu", "--save", project_weights, NULL);
+  assert_exit (r, 2, "is one of the files of the project");
+  lam_cli_result_clear (&r);
+  g_autofree char *other = g_build_filename (dir, "q.lamina", NULL);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                           "--device", "cpu", "--save", other, NULL);
+  assert_exit (r, 2, "already holds weights that are not this project's");
+  lam_cli_result_clear (&r);
+  g_autofree char *weights_last = file_bytes (project_weights);
+  g_assert_cmpstr (weights_last, ==, weights_before);
+  g_autofree char *checkpoint_last = file_bytes (weights);
+  g_assert_cmpstr (checkpoint_last, ==, checkpoint_before);
+
+  lam_test_remove_tree (dir);
+}
+
+/* Where an output cannot be written, the command says so before it
+ * trains or draws anything. */
+static void
+test_outputs_checked_first (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *missing = g_build_filename (dir, "no-such-folder", "m.lamina", NULL);
+  LamCliResult r[5];
+  r[0] = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--device",
+                              "cpu", "--save", missing, NULL);
+  r[1] = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--device",
+                              "cpu", "--save", dir, NULL);
+  r[2] = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--device",
+                              "cpu", "--save", "", NULL);
+  g_autofree char *missing_chart = g_build_filename (dir, "no-such-folder", "chart.png", NULL);
+  r[3] = lam_test_run_lamina ("bench", "--scaling", "--data", dir, "--chart", missing_chart, NULL);
+  r[4] = lam_test_run_lamina ("lr-find", "--data", dir, "--model", "flatten,linear:3", "--output",
+                              missing, NULL);
+  const char *const expected[] = { "--save: cannot write", "is a folder; name a file in it",
+                                   "--save: expected a file name", "--chart: cannot write",
+                                   "--output: cannot write" };
+  for (guint i = 0; i < G_N_ELEMENTS (r); i++) {
+    assert_exit (r[i], 6, expected[i]);
+    g_assert_null (strstr (r[i].out, "Epoch"));
+    g_assert_null (strstr (r[i].out, "Suggested"));
+    lam_cli_result_clear (&r[i]);
+  }
   lam_test_remove_tree (dir);
 }
 
@@ -1147,5 +1194,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/bench/cifar", test_bench_cifar);
   g_test_add_func ("/cli/bench/kernels", test_bench_kernels);
   g_test_add_func ("/cli/outputs-spare-inputs", test_outputs_spare_inputs);
+  g_test_add_func ("/cli/outputs-checked-first", test_outputs_checked_first);
   return g_test_run ();
 }
