@@ -599,15 +599,24 @@ warm_up_gpu (const Workload *w, const LamDataset *train, const float *mean, cons
   return ok;
 }
 
+/* text as a JSON string, quotes and escapes included. */
+static char *
+json_string (const char *text)
+{
+  GString *s = g_string_new (NULL);
+  lam_json_append_string (s, text);
+  return g_string_free (s, FALSE);
+}
+
 static void
 print_result (const BenchResult *r, gboolean json, const char *device, int threads,
               double load_seconds, double peak, const char *peak_of, double backend_peak,
               double fma_peak)
 {
   if (json) {
-    g_autofree char *spec = g_strescape (r->spec_text, NULL);
-    g_autofree char *dev = g_strescape (device, NULL);
-    g_autofree char *note = g_strescape (r->data_note != NULL ? r->data_note : "", NULL);
+    g_autofree char *spec = json_string (r->spec_text);
+    g_autofree char *dev = json_string (device);
+    g_autofree char *note = json_string (r->data_note != NULL ? r->data_note : "");
     /* JSON has no NaN: a workload timed on batches is not evaluated. */
     char test_accuracy[32] = "null", round_trip[2][32] = { "null", "null" };
     if (isfinite (r->test_accuracy))
@@ -620,7 +629,7 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
     for (int i = 0; i < 2; i++)
       if (isfinite (r->round_trip_ns[i]))
         g_snprintf (round_trip[i], sizeof round_trip[i], "%.0f", r->round_trip_ns[i]);
-    g_print ("{\"workload\": \"%s\", \"model\": \"%s\", \"batch_size\": %d, \"optimizer\": "
+    g_print ("{\"workload\": \"%s\", \"model\": %s, \"batch_size\": %d, \"optimizer\": "
              "\"adam\", \"lr\": %g, \"epochs\": %d, \"epoch_seconds\": %.4f, "
              "\"mean_epoch_seconds\": %.4f, \"samples_per_second\": %.1f, \"train_loss\": %.5f, "
              "\"train_accuracy\": %.5f, \"test_accuracy\": %s, \"eval_seconds\": %.4f, "
@@ -628,8 +637,8 @@ print_result (const BenchResult *r, gboolean json, const char *device, int threa
              "\"percent_of_peak\": %.1f, \"peak_of\": \"%s\", "
              "\"backend_gemm_peak_gflops\": %.2f, \"fma_peak_gflops\": %s, "
              "\"percent_of_fma_peak\": %s, "
-             "\"peak_rss_mb\": %.1f, \"load_seconds\": %.3f, \"device\": \"%s\", "
-             "\"threads\": %d, \"timed_batches\": %d, \"data\": \"%s\", "
+             "\"peak_rss_mb\": %.1f, \"load_seconds\": %.3f, \"device\": %s, "
+             "\"threads\": %d, \"timed_batches\": %d, \"data\": %s, "
              "\"core_round_trip_ns\": [%s, %s]}\n",
              r->name, spec, r->batch_size, r->lr, r->epochs, r->epoch_seconds,
              r->mean_epoch_seconds, r->samples_per_second, r->train_loss, r->train_accuracy,
@@ -728,9 +737,10 @@ run_scaling (const LamDataset *train, LamBackend *backend, gboolean json, int ep
     lam_cli_print_error ("bench", error);
     return LAM_EXIT_IO;
   }
-  if (json)
-    g_print ("{\"scaling_chart\": \"%s\", \"sgemm_peak_gflops\": %.2f}\n", chart_path, peak);
-  else
+  if (json) {
+    g_autofree char *path = json_string (chart_path);
+    g_print ("{\"scaling_chart\": %s, \"sgemm_peak_gflops\": %.2f}\n", path, peak);
+  } else
     g_print ("\nChart: %s (dashed: each width's epoch at the sgemm peak, %.1f GFLOP/s with %d "
              "thread%s)\n",
              chart_path, peak, n_threads, n_threads == 1 ? "" : "s");

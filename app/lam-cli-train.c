@@ -183,17 +183,21 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
     if (run->regression) {
       print_regression_epoch (run, event);
     } else if (run->json) {
-      char val_loss[32] = "null", val_accuracy[32] = "null";
-      if (!isnan (event->val_loss)) {
-        g_snprintf (val_loss, sizeof val_loss, "%.6f", event->val_loss);
-        g_snprintf (val_accuracy, sizeof val_accuracy, "%.6f", event->val_accuracy);
-      }
-      g_print ("{\"event\": \"epoch\", \"epoch\": %d, \"epochs\": %d, \"step\": %" G_GINT64_FORMAT
-               ", \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"val_loss\": %s, "
-               "\"val_accuracy\": %s, \"seconds\": %.4f, \"samples_per_second\": %.1f, "
-               "\"lr\": %g}\n",
-               event->epoch + 1, event->epochs, event->step, event->loss, event->accuracy,
-               val_loss, val_accuracy, event->seconds, event->samples_per_second, event->lr);
+      g_autoptr (GString) s = g_string_new (NULL);
+      g_string_append_printf (s,
+                              "{\"event\": \"epoch\", \"epoch\": %d, \"epochs\": %d, \"step\": "
+                              "%" G_GINT64_FORMAT ", \"train_loss\": ",
+                              event->epoch + 1, event->epochs, event->step);
+      lam_cli_json_number (s, event->loss, 6);
+      g_string_append (s, ", \"train_accuracy\": ");
+      lam_cli_json_number (s, event->accuracy, 6);
+      g_string_append (s, ", \"val_loss\": ");
+      lam_cli_json_number (s, event->val_loss, 6);
+      g_string_append (s, ", \"val_accuracy\": ");
+      lam_cli_json_number (s, event->val_accuracy, 6);
+      g_string_append_printf (s, ", \"seconds\": %.4f, \"samples_per_second\": %.1f, \"lr\": %g}\n",
+                              event->seconds, event->samples_per_second, event->lr);
+      g_print ("%s", s->str);
     } else {
       g_print ("Epoch %d/%d  train loss %.4f  acc %.2f%%", event->epoch + 1, event->epochs,
                event->loss, event->accuracy * 100);
@@ -213,13 +217,16 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
     }
     if (run->regression)
       print_regression_test (run, event);
-    else if (run->json)
-      g_print ("{\"event\": \"test\", \"test_loss\": %.6f, \"test_accuracy\": %.6f, "
-               "\"%s\": %d}\n",
-               event->test_loss, event->test_accuracy,
-               lam_dataset_is_table (run->train) ? "rows" : "images",
-               run->test ? run->test->n : 0);
-    else
+    else if (run->json) {
+      g_autoptr (GString) s = g_string_new ("{\"event\": \"test\", \"test_loss\": ");
+      lam_cli_json_number (s, event->test_loss, 6);
+      g_string_append (s, ", \"test_accuracy\": ");
+      lam_cli_json_number (s, event->test_accuracy, 6);
+      g_string_append_printf (s, ", \"%s\": %d}\n",
+                              lam_dataset_is_table (run->train) ? "rows" : "images",
+                              run->test ? run->test->n : 0);
+      g_print ("%s", s->str);
+    } else
       g_print ("Test: loss %.4f  accuracy %.2f%% on %d %s\n", event->test_loss,
                event->test_accuracy * 100, run->test ? run->test->n : 0,
                lam_dataset_is_table (run->train) ? "rows" : "images");
@@ -230,10 +237,13 @@ on_event (const LamTrainerEvent *event, gpointer user_data)
     clear_bar (run);
     run->exit_code = LAM_EXIT_FAILED;
     if (run->json) {
-      g_autofree char *escaped = g_strescape (event->message ? event->message : "", NULL);
-      g_print ("{\"event\": \"%s\", \"step\": %" G_GINT64_FORMAT ", \"message\": \"%s\"}\n",
-               event->kind == LAM_TRAINER_EVENT_DIVERGED ? "diverged" : "error", event->step,
-               escaped);
+      g_autoptr (GString) s = g_string_new (NULL);
+      g_string_append_printf (
+        s, "{\"event\": \"%s\", \"step\": %" G_GINT64_FORMAT ", \"message\": ",
+        event->kind == LAM_TRAINER_EVENT_DIVERGED ? "diverged" : "error", event->step);
+      lam_json_append_string (s, event->message ? event->message : "");
+      g_string_append (s, "}\n");
+      g_print ("%s", s->str);
     }
     g_printerr ("lamina train: %s\n", event->message ? event->message : "training failed");
     break;
@@ -1019,14 +1029,19 @@ lam_cli_train (int argc, char **argv)
     print_table_start (json, dir, train, test, spec_text, plan, lam_model_get_spec (model),
                        backend, note, &config, load_seconds);
   } else if (json) {
-    g_autofree char *escaped = g_strescape (spec_text, NULL);
-    g_print ("{\"event\": \"start\", \"dataset\": \"%s\", \"train_images\": %d, "
-             "\"test_images\": %d, \"model\": \"%s\", \"params\": %" G_GSIZE_FORMAT
-             ", \"device\": \"%s\", \"optimizer\": \"%s\", \"lr\": %g, \"batch_size\": %d, "
-             "\"epochs\": %d, \"load_seconds\": %.3f}\n",
-             train->name, train->n, test ? test->n : 0, escaped, plan->n_trainable, backend->name,
-             lam_optimizer_kind_to_string (config.optimizer.kind), config.optimizer.lr,
-             config.batch_size, config.epochs, load_seconds);
+    g_autoptr (GString) s = g_string_new ("{\"event\": \"start\", \"dataset\": ");
+    lam_json_append_string (s, train->name);
+    g_string_append_printf (s, ", \"train_images\": %d, \"test_images\": %d, \"model\": ", train->n,
+                            test ? test->n : 0);
+    lam_json_append_string (s, spec_text);
+    g_string_append_printf (s,
+                            ", \"params\": %" G_GSIZE_FORMAT ", \"device\": \"%s\", "
+                            "\"optimizer\": \"%s\", \"lr\": %g, \"batch_size\": %d, "
+                            "\"epochs\": %d, \"load_seconds\": %.3f}\n",
+                            plan->n_trainable, backend->name,
+                            lam_optimizer_kind_to_string (config.optimizer.kind),
+                            config.optimizer.lr, config.batch_size, config.epochs, load_seconds);
+    g_print ("%s", s->str);
   } else {
     g_print ("Data:   %s, %d images of %d×%d×%d, %d classes (loaded in %.2f s)\n", dir, train->n,
              train->channels, train->height, train->width, train->n_classes, load_seconds);

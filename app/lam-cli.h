@@ -42,6 +42,10 @@ int lam_cli_lr_find (int argc, char **argv);
 
 void lam_cli_print_error (const char *verb, const GError *error);
 
+/* A number for --json output with `decimals` places, or null where it is
+ * not finite (a diverged loss), which JSON has no word for. */
+void lam_cli_json_number (GString *s, double value, int decimals);
+
 /* The files a command reads and those it will write: each a path, NULL
  * entries skipped. */
 void lam_cli_add_path (GPtrArray *paths, const char *path);

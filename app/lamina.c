@@ -54,6 +54,15 @@ lam_cli_print_error (const char *verb, const GError *error)
 }
 
 void
+lam_cli_json_number (GString *s, double value, int decimals)
+{
+  if (isfinite (value))
+    g_string_append_printf (s, "%.*f", decimals, value);
+  else
+    g_string_append (s, "null");
+}
+
+void
 lam_cli_add_path (GPtrArray *paths, const char *path)
 {
   if (path != NULL)
@@ -591,13 +600,17 @@ lam_cli_eval (int argc, char **argv)
 
   if (json) {
     g_autoptr (GString) out = g_string_new (NULL);
-    g_string_append_printf (out, "{\"event\": \"eval\", \"images\": %d, \"accuracy\": %.6f, "
-                            "\"loss\": %.6f, \"seconds\": %.4f, \"device\": \"%s\", "
-                            "\"per_class\": [", dataset->n, accuracy, loss, seconds,
-                            backend->name);
-    for (int c = 0; c < dataset->n_classes; c++)
-      g_string_append_printf (out, "%s%.6f", c ? ", " : "",
-                              lam_confusion_class_accuracy (confusion, c));
+    g_string_append_printf (out,
+                            "{\"event\": \"eval\", \"images\": %d, \"accuracy\": ", dataset->n);
+    lam_cli_json_number (out, accuracy, 6);
+    g_string_append (out, ", \"loss\": ");
+    lam_cli_json_number (out, loss, 6);
+    g_string_append_printf (out, ", \"seconds\": %.4f, \"device\": \"%s\", \"per_class\": [",
+                            seconds, backend->name);
+    for (int c = 0; c < dataset->n_classes; c++) {
+      g_string_append (out, c ? ", " : "");
+      lam_cli_json_number (out, lam_confusion_class_accuracy (confusion, c), 6);
+    }
     g_string_append (out, "], \"confusion\": [");
     for (int r = 0; r < dataset->n_classes; r++) {
       g_string_append (out, r ? ", [" : "[");
@@ -746,6 +759,11 @@ main (int argc, char **argv)
 
   if (g_str_equal (verb, "gui"))
     return lam_cli_gui (verb_argc, verb_argv);
+  /* The verbs below print numbers for programs to read (--json, CSV
+   * curves) with printf: under a locale whose decimal mark is a comma
+   * (de_DE) their JSON read "accuracy": 0,856900, which no parser takes.
+   * Their messages stay in the user's language. */
+  setlocale (LC_NUMERIC, "C");
   if (g_str_equal (verb, "train"))
     return lam_cli_train (verb_argc, verb_argv);
   if (g_str_equal (verb, "eval"))

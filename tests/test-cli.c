@@ -1117,6 +1117,58 @@ test_outputs_checked_first (void)
   lam_test_remove_tree (dir);
 }
 
+/* Where the decimal mark is a comma (de_DE), --json still prints numbers
+ * JSON can read, every line of it; a loss that is not a number is null. */
+static void
+test_json_in_any_locale (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *locales = g_build_filename (dir, "locales", NULL);
+  g_autofree char *german = g_build_filename (locales, "de_DE.UTF-8", NULL);
+  g_assert_cmpint (g_mkdir (locales, 0755), ==, 0);
+  g_autofree char *localedef = g_find_program_in_path ("localedef");
+  if (localedef != NULL) {
+    const char *const argv[] = { localedef, "-i", "de_DE", "-f", "UTF-8", german, NULL };
+    LamCliResult made = lam_test_spawn (NULL, argv);
+    lam_cli_result_clear (&made);
+  }
+  gboolean have_locale = g_file_test (german, G_FILE_TEST_IS_DIR);
+  if (!have_locale) {
+    lam_test_remove_tree (dir);
+    g_test_skip ("no de_DE locale could be made (localedef and Debian's locales package)");
+    return;
+  }
+  g_autofree char *weights = g_build_filename (dir, "w.safetensors", NULL);
+  g_setenv ("LOCPATH", locales, TRUE);
+  g_setenv ("LC_ALL", "de_DE.UTF-8", TRUE);
+  LamCliResult r[3];
+  r[0] = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs",
+                              "2", "--device", "cpu", "--json", "--save", weights, NULL);
+  r[1] = lam_test_run_lamina ("eval", "--load", weights, "--data", dir, "--device", "cpu", "--json",
+                              NULL);
+  // SGD at a rate of 1e6 diverges: its losses are not numbers.
+  r[2] =
+    lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                         "--device", "cpu", "--optimizer", "sgd", "--lr", "1e6", "--json", NULL);
+  g_unsetenv ("LC_ALL");
+  g_unsetenv ("LOCPATH");
+  assert_exit (r[0], 0, NULL);
+  assert_exit (r[1], 0, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (r); i++) {
+    g_auto (GStrv) lines = g_strsplit (g_strstrip (r[i].out), "\n", -1);
+    for (guint k = 0; lines[k] != NULL; k++) {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autoptr (GError) error = NULL;
+      if (!json_parser_load_from_data (parser, lines[k], -1, &error))
+        g_error ("run %u printed a line JSON cannot read (%s): %s", i, error->message, lines[k]);
+    }
+  }
+  g_assert_nonnull (strstr (r[1].out, "\"accuracy\": 0."));
+  for (guint i = 0; i < G_N_ELEMENTS (r); i++)
+    lam_cli_result_clear (&r[i]);
+  lam_test_remove_tree (dir);
+}
+
 /* lamina bench --kernels: each product alone, its GFLOP/s those of its
  * time, against the FMA peak where the CPU has one; Adam last; refused
  * beside the workloads' options. */
@@ -1195,5 +1247,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/bench/kernels", test_bench_kernels);
   g_test_add_func ("/cli/outputs-spare-inputs", test_outputs_spare_inputs);
   g_test_add_func ("/cli/outputs-checked-first", test_outputs_checked_first);
+  g_test_add_func ("/cli/json-in-any-locale", test_json_in_any_locale);
   return g_test_run ();
 }
