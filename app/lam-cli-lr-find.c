@@ -255,6 +255,10 @@ lam_cli_lr_find (int argc, char **argv)
   }
   gboolean table = data_dir != NULL && g_file_test (data_dir, G_FILE_TEST_IS_REGULAR);
   gboolean playground = lam_playground_is_uri (data_dir);
+  if (!table && !playground && data_dir != NULL && !g_file_test (data_dir, G_FILE_TEST_EXISTS)) {
+    g_printerr ("lamina lr-find: --data: %s does not exist\n", data_dir);
+    return LAM_EXIT_DATA;
+  }
   if (!table && targets_text != NULL) {
     g_printerr ("lamina lr-find: --targets applies to a table of numbers (--data FILE.csv)\n");
     return LAM_EXIT_USAGE;

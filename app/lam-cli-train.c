@@ -775,6 +775,7 @@ lam_cli_train (int argc, char **argv)
     lam_cli_print_error ("train", error);
     return LAM_EXIT_USAGE;
   }
+  int normalize_numbers = 0; /* the most numbers MEAN or STD gave */
   if (normalize_text != NULL && !g_str_equal (normalize_text, "data")) {
     config.normalize_from_data = FALSE;
     if (g_str_equal (normalize_text, "none")) {
@@ -793,11 +794,16 @@ lam_cli_train (int argc, char **argv)
         lam_cli_print_error ("train", error);
         return LAM_EXIT_USAGE;
       }
+      normalize_numbers = MAX (n_mean, n_std);
       for (int c = 0; c < 3; c++) {
         config.mean[c] = mean[n_mean == 1 ? 0 : MIN (c, n_mean - 1)];
         config.std[c] = std[n_std == 1 ? 0 : MIN (c, n_std - 1)];
-        if (!(config.std[c] > 0)) {
-          g_printerr ("lamina train: --normalize: each STD must be above 0\n");
+        /* Below 1e-6 (1e-45 passed "above 0") every pixel is scaled past
+         * float's range and the first loss is not a number. */
+        if (!(config.std[c] >= 1e-6f) || !isfinite (config.std[c]) || !isfinite (config.mean[c])) {
+          g_printerr ("lamina train: --normalize: each STD must be at least 1e-6 and each number "
+                      "finite, got \"%s\"\n",
+                      normalize_text);
           return LAM_EXIT_USAGE;
         }
       }
@@ -820,6 +826,10 @@ lam_cli_train (int argc, char **argv)
   lam_csv_options_init (&csv);
   g_auto (GStrv) input_names = NULL;
   g_auto (GStrv) target_names = NULL;
+  if (!table && !playground && data_dir != NULL && !g_file_test (data_dir, G_FILE_TEST_EXISTS)) {
+    g_printerr ("lamina train: --data: %s does not exist\n", data_dir);
+    return LAM_EXIT_DATA;
+  }
   if (!table && (inputs_text || targets_text || task_text || test_fraction_text)) {
     g_printerr ("lamina train: --inputs, --targets, --task and --test-fraction apply to a table "
                 "of numbers (--data FILE.csv)\n");
@@ -925,6 +935,12 @@ lam_cli_train (int argc, char **argv)
     return LAM_EXIT_DATA;
   }
   double load_seconds = (g_get_monotonic_time () - load_start) / 1e6;
+  if (normalize_numbers > 1 && normalize_numbers != train->channels) {
+    g_printerr ("lamina train: --normalize: %d numbers for the %d channel%s of %s; give one for "
+                "all or one for each\n",
+                normalize_numbers, train->channels, train->channels == 1 ? "" : "s", train->name);
+    return LAM_EXIT_USAGE;
+  }
   if (spec == NULL && playground) {
     /* The playground's usual network: two small tanh layers. */
     g_autofree char *mlp = g_strdup_printf ("linear:8,tanh,linear:8,tanh,linear:%d",

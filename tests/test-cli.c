@@ -1169,6 +1169,33 @@ test_json_in_any_locale (void)
   lam_test_remove_tree (dir);
 }
 
+/* A --data that is not there is named as such, whatever options came with
+ * it; --normalize's numbers must fit the images: a STD of at least 1e-6
+ * (1e-45 scaled every pixel past float's range) and one number, or one for
+ * each channel. */
+static void
+test_data_and_normalize_refusals (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *missing = g_build_filename (dir, "missing.csv", NULL);
+  LamCliResult r = lam_test_run_lamina ("train", "--data", missing, "--targets", "y", NULL);
+  assert_exit (r, 3, "missing.csv does not exist");
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--normalize",
+                           "0.5/1e-45", "--device", "cpu", NULL);
+  assert_exit (r, 2, "each STD must be at least 1e-6");
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--normalize",
+                           "0.1,0.9/0.5", "--device", "cpu", NULL);
+  assert_exit (r, 2, "2 numbers for the 1 channel");
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--normalize",
+                           "0.25/0.5", "--device", "cpu", "--epochs", "1", "--no-test", NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  lam_test_remove_tree (dir);
+}
+
 /* lamina bench --kernels: each product alone, its GFLOP/s those of its
  * time, against the FMA peak where the CPU has one; Adam last; refused
  * beside the workloads' options. */
@@ -1248,5 +1275,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/outputs-spare-inputs", test_outputs_spare_inputs);
   g_test_add_func ("/cli/outputs-checked-first", test_outputs_checked_first);
   g_test_add_func ("/cli/json-in-any-locale", test_json_in_any_locale);
+  g_test_add_func ("/cli/data-and-normalize-refusals", test_data_and_normalize_refusals);
   return g_test_run ();
 }
