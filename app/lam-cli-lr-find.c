@@ -311,6 +311,22 @@ lam_cli_lr_find (int argc, char **argv)
     spec->has_loss = TRUE;
     spec->loss = loss_kind;
   }
+  /* As lamina train: a preset's input follows the data, an input the user
+   * wrote must match it; the sweep then runs, and prints, that model. */
+  g_auto (GStrv) presets = lam_model_spec_list_presets ();
+  gboolean input_chosen = spec->has_input && model_text != NULL &&
+                          !g_strv_contains ((const char *const *) presets, model_text);
+  LamShape data_shape = lam_dataset_get_input_shape (train);
+  if (input_chosen && !lam_shape_equal (&spec->input, &data_shape)) {
+    g_autofree char *want = lam_shape_to_string (&spec->input);
+    g_autofree char *have = lam_shape_to_string (&data_shape);
+    g_printerr ("lamina lr-find: the model's input is %s but %s holds %s of %s: change input= in "
+                "the model or leave it out to follow the data\n",
+                want, dir, lam_dataset_is_table (train) ? "rows" : "images", have);
+    return LAM_EXIT_MODEL;
+  }
+  spec->has_input = TRUE;
+  spec->input = data_shape;
 
   g_autofree char *note = NULL;
   LamBackend *backend = lam_device_open (device, &note, &error);

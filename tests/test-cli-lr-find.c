@@ -104,6 +104,8 @@ test_errors (void)
     { { "--data", "playground:donut" }, 3, "donut" },
     { { "--data", XOR, "--model", "bogus:3" }, 4, "unknown layer \"bogus\"" },
     { { "--data", XOR, "--model", "linear:1" }, 4, "make the last layer linear:2" },
+    { { "--data", XOR, "--model", "input=5,linear:2" }, 4, "the model's input is 5 but" },
+    { { "--data", "/nonexistent/table.csv", "--targets", "y" }, 3, "table.csv does not exist" },
     { { "--data", XOR, "--output", "/nonexistent/dir/curve.csv" }, 6, "curve.csv" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
