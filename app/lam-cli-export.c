@@ -333,6 +333,18 @@ lam_cli_export (int argc, char **argv)
   }
   options.dataset = info->table != NULL ? LAM_EXPORT_DATASET_TABLE
                                          : lam_export_dataset_for_dir (dir);
+  /* The script reads IDX folders, CIFAR-10 and tables; a folder of image
+   * files by class would have it look for IDX files that are not there. */
+  g_autofree char *idx = g_build_filename (dir, "train-images-idx3-ubyte", NULL);
+  g_autofree char *idx_gz = g_strconcat (idx, ".gz", NULL);
+  if (options.dataset == LAM_EXPORT_DATASET_FOLDER && !g_file_test (idx, G_FILE_TEST_EXISTS) &&
+      !g_file_test (idx_gz, G_FILE_TEST_EXISTS) && lam_dataset_is_image_folder (dir)) {
+    g_printerr ("lamina export: %s is a folder of images by class, which the script cannot read; "
+                "import it as a dataset first (the window's Data page, Import Image Folder…) and "
+                "export a model trained on the import\n",
+                dir);
+    return LAM_EXIT_DATA;
+  }
   options.dataset_dir = dir;
   /* A playground set exists only as its name: its points, train and
    * test, are written beside the script for the script to read. */

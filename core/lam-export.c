@@ -44,6 +44,12 @@ lam_export_dataset_for_dir (const char *dir)
 {
   g_return_val_if_fail (dir != NULL, LAM_EXPORT_DATASET_FOLDER);
 
+  /* A folder naming its classes in classes.txt is read as its own IDX
+   * folder, whatever its name says, as the loader reads it: an imported
+   * "fashion-photos" is not torchvision's FashionMNIST. */
+  g_autofree char *classes = g_build_filename (dir, "classes.txt", NULL);
+  if (g_file_test (classes, G_FILE_TEST_EXISTS))
+    return LAM_EXPORT_DATASET_FOLDER;
   g_autofree char *base = g_path_get_basename (dir);
   g_autofree char *name = g_ascii_strdown (base, -1);
   if (strstr (name, "fashion") != NULL)

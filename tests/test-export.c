@@ -609,6 +609,15 @@ test_dataset_for_dir (void)
   g_autofree char *batch = g_build_filename (images, "data_batch_1.bin", NULL);
   g_assert_true (g_file_set_contents (batch, "", 0, NULL));
   g_assert_cmpint (lam_export_dataset_for_dir (images), ==, LAM_EXPORT_DATASET_CIFAR10);
+
+  /* A folder that names its classes is its own, whatever its name says:
+   * an imported folder of fashion photos is not torchvision's FashionMNIST. */
+  g_autofree char *photos = g_build_filename (dir, "fashion-photos-28x28-grey", NULL);
+  g_assert_cmpint (g_mkdir (photos, 0700), ==, 0);
+  g_assert_cmpint (lam_export_dataset_for_dir (photos), ==, LAM_EXPORT_DATASET_FASHION_MNIST);
+  g_autofree char *classes = g_build_filename (photos, "classes.txt", NULL);
+  g_assert_true (g_file_set_contents (classes, "shirt\nshoe\n", -1, NULL));
+  g_assert_cmpint (lam_export_dataset_for_dir (photos), ==, LAM_EXPORT_DATASET_FOLDER);
   remove_tree (dir);
 
   g_assert_cmpstr (lam_export_dataset_to_string (LAM_EXPORT_DATASET_KMNIST), ==, "kmnist");
