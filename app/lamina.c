@@ -348,6 +348,10 @@ lam_cli_info (int argc, char **argv)
     }
     return print_table_info (data_dir, json);
   }
+  if (data_dir != NULL && !g_file_test (data_dir, G_FILE_TEST_EXISTS)) {
+    g_printerr ("lamina info: --data: %s does not exist\n", data_dir);
+    return LAM_EXIT_DATA;
+  }
 
   if (model_text == NULL) {
     g_auto (GStrv) presets = lam_model_spec_list_presets ();

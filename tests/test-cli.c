@@ -1181,6 +1181,9 @@ test_data_and_normalize_refusals (void)
   LamCliResult r = lam_test_run_lamina ("train", "--data", missing, "--targets", "y", NULL);
   assert_exit (r, 3, "missing.csv does not exist");
   lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("info", "--data", missing, NULL);
+  assert_exit (r, 3, "missing.csv does not exist");
+  lam_cli_result_clear (&r);
   r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--normalize",
                            "0.5/1e-45", "--device", "cpu", NULL);
   assert_exit (r, 2, "each STD must be at least 1e-6");
