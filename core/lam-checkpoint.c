@@ -9,6 +9,7 @@
 
 #include "lam-file.h"
 #include "lam-layer-class.h"
+#include "lam-loader.h"
 
 #include <math.h>
 #include <string.h>
@@ -839,10 +840,11 @@ check_normalization (const char *path, const LamCheckpointInfo *info, GError **e
     return FALSE;
   }
   for (int c = 0; c < info->n_channels; c++) {
-    if (!isfinite (info->mean[c]) || !isfinite (info->std[c]) || info->std[c] <= 0) {
+    if (!lam_normalization_is_valid (info->mean[c], info->std[c])) {
       g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
                    "%s: normalisation of channel %d is mean %g, std %g; expected finite "
-                   "numbers and a std above 0", path, c + 1, info->mean[c], info->std[c]);
+                   "numbers and a std above 0 (at least %g, so that 1/std is finite)",
+                   path, c + 1, info->mean[c], info->std[c], LAM_NORMALIZATION_MIN_STD);
       return FALSE;
     }
   }

@@ -3,6 +3,7 @@
 #include "lam-cache.h"
 #include "lam-device.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -389,6 +390,12 @@ prepare_image (const LamDataset *dataset, int index, const LamLoaderConfig *conf
   }
 }
 
+gboolean
+lam_normalization_is_valid (float mean, float std)
+{
+  return isfinite (mean) && isfinite (std) && std >= LAM_NORMALIZATION_MIN_STD;
+}
+
 static gboolean
 config_valid (const LamDataset *dataset, const LamLoaderConfig *config)
 {
@@ -398,7 +405,7 @@ config_valid (const LamDataset *dataset, const LamLoaderConfig *config)
   if (dataset->channels < 1 || dataset->channels > 3)
     return FALSE;
   for (int c = 0; c < dataset->channels; c++)
-    if (!(config->std[c] > 0))
+    if (!lam_normalization_is_valid (config->mean[c], config->std[c]))
       return FALSE;
   return config->crop_padding >= 0;
 }

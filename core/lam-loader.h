@@ -5,6 +5,8 @@
  * takes every core. */
 #pragma once
 
+#include <float.h>
+
 #include "lam-backend.h"
 #include "lam-dataset.h"
 
@@ -71,6 +73,16 @@ typedef struct
                       void *data);
   void *runner;
 } LamLoaderConfig;
+
+/* The smallest std that normalises: FLT_MIN, the smallest normal float.
+ * Below it a std is subnormal, and from about 2.9e-39 down 1 / std is
+ * infinite, and every pixel above the mean with it. */
+#define LAM_NORMALIZATION_MIN_STD FLT_MIN
+
+/* Whether mean and std can normalise a channel: mean finite, std finite and
+ * at least LAM_NORMALIZATION_MIN_STD. The loader takes no other; files and
+ * settings that carry a normalisation are held to it when read. */
+gboolean lam_normalization_is_valid (float mean, float std);
 
 /* No shuffle, no augmentation, mean 0 std 1, batch 64. */
 LamLoaderConfig lam_loader_config_default (void);

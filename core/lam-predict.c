@@ -590,6 +590,16 @@ lam_model_predict (LamModel *model, const LamDataset *dataset, const guint32 *in
                  dataset->name);
     return NULL;
   }
+  /* Refused here, where the loader would refuse them only with a
+   * critical warning and leave every prediction 0. */
+  for (int c = 0; dataset->features == NULL && c < MIN (dataset->channels, 3); c++)
+    if (!lam_normalization_is_valid (mean[c], std[c])) {
+      g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_NORMALIZATION,
+                   "the normalisation of channel %d is mean %g, std %g; expected finite numbers "
+                   "and a std above 0 (at least %g, so that 1/std is finite)",
+                   c + 1, mean[c], std[c], LAM_NORMALIZATION_MIN_STD);
+      return NULL;
+    }
   gsize n = indices != NULL ? n_indices : (gsize) dataset->n;
   if (n > G_MAXINT) {
     g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MEMORY,
@@ -611,6 +621,12 @@ lam_model_predict (LamModel *model, const LamDataset *dataset, const guint32 *in
   }
   lam_loader_config_set_backend (&config, run.backend);
   g_autoptr (LamLoader) loader = lam_loader_new (dataset, indices, n, &config);
+  if (loader == NULL) {
+    g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
+                 "the images of %s cannot be loaded as the model's inputs", dataset->name);
+    run_clear (&run);
+    return NULL;
+  }
   lam_loader_start_epoch (loader, 0);
   /* On the CPU the loader writes each batch into the model's input. */
   float *input_in_memory = lam_model_get_input_in_memory (model);

@@ -23,8 +23,9 @@ GQuark lam_predict_error_quark (void);
 
 typedef enum
 {
-  LAM_PREDICT_ERROR_MISMATCH, /* the images or labels do not fit the model */
-  LAM_PREDICT_ERROR_MEMORY,   /* a buffer could not be allocated */
+  LAM_PREDICT_ERROR_MISMATCH,      /* the images or labels do not fit the model */
+  LAM_PREDICT_ERROR_MEMORY,        /* a buffer could not be allocated */
+  LAM_PREDICT_ERROR_NORMALIZATION, /* mean and std that lam_normalization_is_valid refuses */
 } LamPredictError;
 
 /* What to keep per image. The summary (accuracy and mean loss, for
@@ -124,9 +125,11 @@ void lam_prediction_free (LamPrediction *prediction);
 /* Runs model over the dataset images listed in indices (all of them, in
  * order, when NULL), normalised with mean and std (per channel) as the
  * loader does (a table's rows are standardised by its own statistics, and
- * mean and std are not read: they may be NULL). Checks between batches whether cancellable was cancelled.
- * NULL with LAM_PREDICT_ERROR_MISMATCH when the images do not have the
- * model's input size, G_IO_ERROR_CANCELLED when cancelled. */
+ * mean and std are not read: they may be NULL). Checks between batches
+ * whether cancellable was cancelled. NULL with LAM_PREDICT_ERROR_MISMATCH
+ * when the images do not have the model's input size,
+ * LAM_PREDICT_ERROR_NORMALIZATION when a channel's mean and std cannot
+ * normalise them, G_IO_ERROR_CANCELLED when cancelled. */
 LamPrediction *lam_model_predict (LamModel *model, const LamDataset *dataset,
                                   const guint32 *indices, gsize n_indices, const float *mean,
                                   const float *std, const LamPredictRequest *request,

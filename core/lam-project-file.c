@@ -1147,6 +1147,59 @@ get_floats (Reader *r, JsonObject *obj, const char *prefix, const char *name, in
   return TRUE;
 }
 
+/* A normalisation, obj's "mean" and "std": min_n to 3 numbers each, as
+ * many of one as of the other, each channel's pair one the loader takes
+ * (lam_normalization_is_valid). Errors quote the number as the file has
+ * it: 1e39, not the infinity a float makes of it. */
+static gboolean
+get_normalization (Reader *r, JsonObject *obj, const char *prefix, int min_n, float *mean,
+                   float *std, int *n_out)
+{
+  const char *names[2] = { "mean", "std" };
+  g_autofree char *mean_field = field_name (prefix, "mean");
+  g_autofree char *std_field = field_name (prefix, "std");
+  const char *fields[2] = { mean_field, std_field };
+  double values[2][3];
+  guint counts[2];
+  for (int k = 0; k < 2; k++) {
+    JsonNode *node = json_object_get_member (obj, names[k]);
+    if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+      return wrong_type (r, fields[k], "an array of numbers", node);
+    JsonArray *array = json_node_get_array (node);
+    guint n = json_array_get_length (array);
+    if ((int) n < min_n || n > 3)
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" holds %u numbers; expected %d to 3",
+                   fields[k], n, min_n);
+    for (guint i = 0; i < n; i++) {
+      JsonNode *e = json_array_get_element (array, i);
+      if (!is_number (e))
+        return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s[%u]\" must be a number, found %s",
+                     fields[k], i, lam_json_node_describe (e));
+      values[k][i] = json_node_get_double (e);
+    }
+    counts[k] = n;
+  }
+  if (counts[0] != counts[1])
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" has %u numbers but \"%s\" has %u",
+                 fields[0], counts[0], fields[1], counts[1]);
+  for (guint c = 0; c < counts[0]; c++) {
+    double m = values[0][c], v = values[1][c];
+    if (!isfinite ((float) m))
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"%s[%u]\" is %g; a mean must be a finite number", fields[0], c, m);
+    if (!lam_normalization_is_valid ((float) m, (float) v))
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"%s[%u]\" is %g; a standard deviation must be finite and at least %g "
+                   "(above 0, so that 1/std is finite)",
+                   fields[1], c, v, LAM_NORMALIZATION_MIN_STD);
+    mean[c] = (float) m;
+    std[c] = (float) v;
+  }
+  if (n_out != NULL)
+    *n_out = (int) counts[0];
+  return TRUE;
+}
+
 static gboolean
 read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
 {
@@ -1535,14 +1588,10 @@ read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObj
   gint64 count;
   if (!get_int (r, w, "weights", "parameters", 0, G_MAXINT64, &count))
     return FALSE;
-  int n_mean = 0, n_std = 0;
-  if (!get_floats (r, w, "weights", "mean", 0, 3, file->mean, &n_mean) ||
-      !get_floats (r, w, "weights", "std", 0, 3, file->std, &n_std))
+  /* As a checkpoint's: a mean or std the loader refuses would leave
+   * every prediction made with these weights meaningless. */
+  if (!get_normalization (r, w, "weights", 0, file->mean, file->std, &file->n_channels))
     return FALSE;
-  if (n_mean != n_std)
-    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
-                 "\"weights.mean\" has %d numbers but \"weights.std\" has %d", n_mean, n_std);
-  file->n_channels = n_mean;
   if ((gsize) count != plan->n_params)
     return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,
                  "\"weights.parameters\" is %" G_GINT64_FORMAT " but the model has %"

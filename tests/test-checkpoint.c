@@ -830,6 +830,16 @@ test_checkpoint_not_lamina (Fixture *f, gconstpointer data)
                       "{\"type\": \"linear\", \"out\": 2}]}, \"normalization\": {\"mean\": "
                       "[0.5], \"std\": [0]}", id);
   assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "std 0", "above 0", NULL);
+  /* Above 0 but subnormal: 1/std is infinite, and so would every pixel
+   * above the mean be. */
+  write_json_with_id (json_path,
+                      "{\"lamina_checkpoint\": 1, \"model\": {\"input\": [4], "
+                      "\"layers\": [{\"type\": \"linear\", \"out\": 3}, {\"type\": \"relu\"}, "
+                      "{\"type\": \"linear\", \"out\": 2}]}, \"normalization\": {\"mean\": "
+                      "[0.5], \"std\": [1e-45]}",
+                      id);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_FORMAT, "std 1.4013e-45", "at least 1.17549e-38",
+                     NULL);
 
   /* No .json and no spec in the metadata. */
   g_assert_cmpint (g_remove (json_path), ==, 0);

@@ -490,6 +490,65 @@ test_train_refusals (void)
   remove_tree (dir);
 }
 
+/* Sets the std of the project's "weights" to the JSON text std. */
+static void
+set_weights_std (const char *project, const char *std)
+{
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (project, &text, NULL, NULL));
+  const char *weights = strstr (text, "\"weights\" : {");
+  g_assert_nonnull (weights);
+  const char *from = strstr (weights, "\"std\" : [");
+  g_assert_nonnull (from);
+  const char *to = strchr (from, ']');
+  g_assert_nonnull (to);
+  g_autofree char *head = g_strndup (text, from - text);
+  g_autofree char *edited = g_strconcat (head, "\"std\" : ", std, to + 1, NULL);
+  g_assert_true (g_file_set_contents (project, edited, -1, NULL));
+}
+
+/* A project whose weights carry a normalisation the loader cannot use is
+ * refused by what predicts with it, naming the field, where export
+ * --predictions and explain used to print critical warnings, predict
+ * class 0 for every image and exit 0. */
+static void
+test_project_bad_normalisation (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *project = g_build_filename (dir, "p.lamina", NULL);
+  g_autofree char *png = g_build_filename (dir, "0.png", NULL);
+  LamCliResult r =
+    lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                         "--device", "cpu", "--no-test", "--save", project, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+
+  const struct
+  {
+    const char *std, *said;
+  } cases[] = {
+    { "[0.0]", "\"weights.std[0]\" is 0;" },
+    { "[-1]", "\"weights.std[0]\" is -1;" },
+    { "[1e39]", "\"weights.std[0]\" is 1e+39;" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    set_weights_std (project, cases[i].std);
+    r = lam_test_run_lamina ("export", "--predictions", "--load", project, "--count", "3",
+                             "--device", "cpu", NULL);
+    assert_exit (r, 4, cases[i].said);
+    g_assert_null (strstr (r.err, "CRITICAL"));
+    g_assert_cmpstr (r.out, ==, "");
+    lam_cli_result_clear (&r);
+    r = lam_test_run_lamina ("explain", "--load", project, "--data", dir, "--index", "0",
+                             "--device", "cpu", "-o", png, NULL);
+    assert_exit (r, 4, cases[i].said);
+    g_assert_null (strstr (r.err, "CRITICAL"));
+    g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
+    lam_cli_result_clear (&r);
+  }
+  remove_tree (dir);
+}
+
 /* `lamina FILE` and `lamina gui FILE` open a project in the window; a name
  * that is not there is refused before any window, with exit code 4. */
 static void
@@ -1266,6 +1325,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info", test_info);
   g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
   g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
+  g_test_add_func ("/cli/project-bad-normalisation", test_project_bad_normalisation);
   g_test_add_func ("/cli/train-padding-mode", test_train_padding_mode);
   g_test_add_func ("/cli/table/crop-yields", test_table_crop_yields);
   g_test_add_func ("/cli/table/classification", test_table_classification);

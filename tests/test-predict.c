@@ -579,6 +579,36 @@ test_refusals (void)
   lam_backend_free (backend);
 }
 
+/* A normalisation the loader cannot use is refused with an error that
+ * names the channel, where the loader's critical warning used to be all,
+ * with every prediction 0. */
+static void
+test_bad_normalisation (void)
+{
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamModel *model = make_model (MLP, backend, BATCH);
+  g_autoptr (LamDataset) dataset = make_dataset (4, 3, 1);
+  const struct
+  {
+    float mean, std;
+    const char *fragment;
+  } cases[] = {
+    { 0.3f, 0, "mean 0.3, std 0;" }, { 0.3f, -1, "std -1;" },
+    { 0.3f, INFINITY, "std inf;" },  { 0.3f, 1e-45f, "std 1.4013e-45;" },
+    { NAN, 0.25f, "mean nan," },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    float mean[3] = { cases[i].mean, 0, 0 }, std[3] = { cases[i].std, 1, 1 };
+    g_autoptr (GError) error = NULL;
+    g_assert_null (lam_model_predict (model, dataset, NULL, 0, mean, std, NULL, NULL, &error));
+    g_assert_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_NORMALIZATION);
+    g_assert_nonnull (strstr (error->message, "channel 1"));
+    g_assert_nonnull (strstr (error->message, cases[i].fragment));
+  }
+  lam_model_free (model);
+  lam_backend_free (backend);
+}
+
 static void
 test_penultimate (void)
 {
@@ -607,6 +637,7 @@ main (int argc, char **argv)
   g_test_add_func ("/predict/input-gradient/mlp", test_input_gradient_mlp);
   g_test_add_func ("/predict/input-gradient/cnn", test_input_gradient_cnn);
   g_test_add_func ("/predict/refusals", test_refusals);
+  g_test_add_func ("/predict/bad-normalisation", test_bad_normalisation);
   g_test_add_func ("/predict/model-with-params", test_model_with_params);
   g_test_add_func ("/predict/penultimate", test_penultimate);
   return g_test_run ();

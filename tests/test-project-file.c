@@ -548,6 +548,52 @@ test_wrong_types (Fixture *f, gconstpointer data)
   assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
 }
 
+/* The text the project's writer gives a number. */
+static char *
+number_text (double value)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_strdup (g_ascii_dtostr (buffer, sizeof buffer, value));
+}
+
+/* A normalisation the loader cannot use, given with the weights, is
+ * refused as a checkpoint's is, the number named as the file has it (1e39,
+ * which a float holds as infinity). Such a project used to open, and
+ * predicting with it left every class 0 after critical warnings. */
+static void
+test_weights_normalisation (Fixture *f, gconstpointer data)
+{
+  /* The weights' one channel, where the training settings have three. */
+  g_autofree char *std = number_text (0.3530f);
+  g_autofree char *mean = number_text (0.2860f);
+  g_autofree char *std_member = g_strdup_printf ("\"std\" : [%s]", std);
+  g_autofree char *mean_member = g_strdup_printf ("\"mean\" : [%s]", mean);
+  struct
+  {
+    const char *from, *to, *fragment;
+  } cases[] = {
+    { std_member, "\"std\" : [0.0]", "\"weights.std[0]\" is 0; a standard deviation must be" },
+    { std_member, "\"std\" : [-1]", "\"weights.std[0]\" is -1;" },
+    { std_member, "\"std\" : [1e39]", "\"weights.std[0]\" is 1e+39;" },
+    { std_member, "\"std\" : [1e-45]", "\"weights.std[0]\" is 1e-45;" },
+    { mean_member, "\"mean\" : [-1e39]", "\"weights.mean[0]\" is -1e+39; a mean must be" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *path = save_demo (f, "n.lamina");
+    edit_project (path, cases[i].from, cases[i].to);
+    const char *want[] = { "n.lamina", cases[i].fragment, NULL };
+    assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
+  }
+
+  /* The smallest std that normalises is taken. */
+  g_autofree char *path = save_demo (f, "n.lamina");
+  edit_project (path, std_member, "\"std\" : [1.1754943508222875e-38]");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (file->std[0], ==, FLT_MIN);
+}
+
 static void
 test_versions (Fixture *f, gconstpointer data)
 {
@@ -1738,6 +1784,7 @@ main (int argc, char **argv)
   ADD ("/error/snapshots-count", test_snapshots_count);
   ADD ("/error/truncated", test_truncated);
   ADD ("/error/wrong-types", test_wrong_types);
+  ADD ("/error/weights-normalisation", test_weights_normalisation);
   ADD ("/error/versions", test_versions);
   ADD ("/error/missing-weights", test_missing_weights);
   ADD ("/error/weights-disagree", test_weights_disagree);
