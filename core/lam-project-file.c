@@ -1053,10 +1053,19 @@ is_number (JsonNode *node)
   return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
 }
 
-/* A number within [min, max]; null reads as NAN when nullable. */
+/* Which ends of get_double_between's interval are left out. */
+typedef enum
+{
+  CLOSED = 0,
+  OPEN_MIN = 1 << 0,
+  OPEN_MAX = 1 << 1,
+} Ends;
+
+/* A number between min and max, each included unless ends leaves it out;
+ * null reads as NAN when nullable. */
 static gboolean
-get_double (Reader *r, JsonObject *obj, const char *prefix, const char *name, double min,
-            double max, gboolean nullable, double *out)
+get_double_between (Reader *r, JsonObject *obj, const char *prefix, const char *name, double min,
+                    double max, Ends ends, gboolean nullable, double *out)
 {
   g_autofree char *field = field_name (prefix, name);
   JsonNode *node = json_object_get_member (obj, name);
@@ -1067,11 +1076,21 @@ get_double (Reader *r, JsonObject *obj, const char *prefix, const char *name, do
   if (!is_number (node))
     return wrong_type (r, field, nullable ? "a number or null" : "a number", node);
   double value = json_node_get_double (node);
-  if (!(value >= min && value <= max))
-    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" is %g; it must lie in [%g, %g]",
-                 field, value, min, max);
+  gboolean above = ends & OPEN_MIN ? value > min : value >= min;
+  gboolean below = ends & OPEN_MAX ? value < max : value <= max;
+  if (!above || !below)
+    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" is %g; it must lie in %c%g, %g%c", field,
+                 value, ends & OPEN_MIN ? '(' : '[', min, max, ends & OPEN_MAX ? ')' : ']');
   *out = value;
   return TRUE;
+}
+
+/* A number within [min, max]; null reads as NAN when nullable. */
+static gboolean
+get_double (Reader *r, JsonObject *obj, const char *prefix, const char *name, double min,
+            double max, gboolean nullable, double *out)
+{
+  return get_double_between (r, obj, prefix, name, min, max, CLOSED, nullable, out);
 }
 
 static gboolean
@@ -1122,38 +1141,14 @@ get_string (Reader *r, JsonObject *obj, const char *prefix, const char *name, gb
   return json_node_get_string (node);
 }
 
-static gboolean
-get_floats (Reader *r, JsonObject *obj, const char *prefix, const char *name, int min_n,
-            int max_n, float *out, int *n_out)
-{
-  g_autofree char *field = field_name (prefix, name);
-  JsonNode *node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return wrong_type (r, field, "an array of numbers", node);
-  JsonArray *array = json_node_get_array (node);
-  guint n = json_array_get_length (array);
-  if ((int) n < min_n || (int) n > max_n)
-    return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s\" holds %u numbers; expected %d to %d",
-                 field, n, min_n, max_n);
-  for (guint i = 0; i < n; i++) {
-    JsonNode *e = json_array_get_element (array, i);
-    if (!is_number (e))
-      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s[%u]\" must be a number, found %s",
-                   field, i, lam_json_node_describe (e));
-    out[i] = (float) json_node_get_double (e);
-  }
-  if (n_out != NULL)
-    *n_out = (int) n;
-  return TRUE;
-}
-
 /* A normalisation, obj's "mean" and "std": min_n to 3 numbers each, as
  * many of one as of the other, each channel's pair one the loader takes
- * (lam_normalization_is_valid). Errors quote the number as the file has
- * it: 1e39, not the infinity a float makes of it. */
+ * (lam_normalization_is_valid), and with limit finite, within it. Errors
+ * quote the number as the file has it: 1e39, not the infinity a float
+ * makes of it. */
 static gboolean
-get_normalization (Reader *r, JsonObject *obj, const char *prefix, int min_n, float *mean,
-                   float *std, int *n_out)
+get_normalization (Reader *r, JsonObject *obj, const char *prefix, int min_n, double limit,
+                   float *mean, float *std, int *n_out)
 {
   const char *names[2] = { "mean", "std" };
   g_autofree char *mean_field = field_name (prefix, "mean");
@@ -1184,14 +1179,22 @@ get_normalization (Reader *r, JsonObject *obj, const char *prefix, int min_n, fl
                  fields[0], counts[0], fields[1], counts[1]);
   for (guint c = 0; c < counts[0]; c++) {
     double m = values[0][c], v = values[1][c];
-    if (!isfinite ((float) m))
+    if (!isfinite ((float) m) || fabs (m) > limit) {
+      if (isfinite (limit))
+        return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s[%u]\" is %g; it must lie in [%g, %g]",
+                     fields[0], c, m, -limit, limit);
       return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
                    "\"%s[%u]\" is %g; a mean must be a finite number", fields[0], c, m);
-    if (!lam_normalization_is_valid ((float) m, (float) v))
+    }
+    if (!lam_normalization_is_valid ((float) m, (float) v) || v > limit) {
+      if (isfinite (limit))
+        return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"%s[%u]\" is %g; it must lie in [%g, %g]",
+                     fields[1], c, v, LAM_NORMALIZATION_MIN_STD, limit);
       return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
                    "\"%s[%u]\" is %g; a standard deviation must be finite and at least %g "
                    "(above 0, so that 1/std is finite)",
                    fields[1], c, v, LAM_NORMALIZATION_MIN_STD);
+    }
     mean[c] = (float) m;
     std[c] = (float) v;
   }
@@ -1224,14 +1227,19 @@ read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
   if (!lam_optimizer_kind_from_string (kind, &c->optimizer.kind))
     return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
                  "\"training.optimizer.kind\" is \"%s\"; expected sgd, adam or adamw", kind);
-  if (!get_double (r, o, q, "lr", 1e-12, 100, FALSE, &c->optimizer.lr) ||
+  /* lr, momentum and weight_decay as lamina train takes them. Adam's
+   * betas and eps, which it has no options for, as far as the update
+   * stays finite: a beta of 1 divides by 1 - beta^t = 0, and an eps of 0
+   * makes the update of a weight whose gradient has stayed 0 (a dead
+   * ReLU's) 0 / 0. Either trains to NaN weights. */
+  if (!get_double_between (r, o, q, "lr", 0, 100, OPEN_MIN, FALSE, &c->optimizer.lr) ||
       !get_double (r, o, q, "momentum", 0, 0.9999, FALSE, &c->optimizer.momentum) ||
       !get_double (r, o, q, "dampening", 0, 1, FALSE, &c->optimizer.dampening) ||
       !get_bool (r, o, q, "nesterov", &c->optimizer.nesterov) ||
       !get_double (r, o, q, "weight_decay", 0, 10, FALSE, &c->optimizer.weight_decay) ||
-      !get_double (r, o, q, "beta1", 0, 1, FALSE, &c->optimizer.beta1) ||
-      !get_double (r, o, q, "beta2", 0, 1, FALSE, &c->optimizer.beta2) ||
-      !get_double (r, o, q, "eps", 0, 1, FALSE, &c->optimizer.eps))
+      !get_double_between (r, o, q, "beta1", 0, 1, OPEN_MAX, FALSE, &c->optimizer.beta1) ||
+      !get_double_between (r, o, q, "beta2", 0, 1, OPEN_MAX, FALSE, &c->optimizer.beta2) ||
+      !get_double_between (r, o, q, "eps", 0, 1, OPEN_MIN, FALSE, &c->optimizer.eps))
     return FALSE;
   // Projects saved before the L1 penalty existed had none.
   c->optimizer.l1 = 0;
@@ -1255,6 +1263,10 @@ read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
   if (!found)
     return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
                  "\"training.schedule.kind\" is \"%s\"; expected constant, step or cosine", kind);
+  /* Not the ranges of --schedule step:SIZE:GAMMA (SIZE from 1, GAMMA above
+   * 0): the window saves a step schedule of size 0 and gamma 0 when Step
+   * is chosen and its spin buttons left as they show (1 and 0.01, clamped
+   * from the 0s its settings hold), and such a project must open. */
   if (!get_int (r, s, q, "step_size", 0, 100000, &i))
     return FALSE;
   c->schedule.step_size = (int) i;
@@ -1271,15 +1283,10 @@ read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
   if (!get_int (r, t, p, "seed", 0, G_MAXINT64, &i))
     return FALSE;
   c->seed = (guint64) i;
+  /* The range of lamina train --normalize MEAN/STD. */
   if (!get_bool (r, t, p, "normalize_from_data", &c->normalize_from_data) ||
-      !get_floats (r, t, p, "mean", 3, 3, c->mean, NULL) ||
-      !get_floats (r, t, p, "std", 3, 3, c->std, NULL))
+      !get_normalization (r, t, p, 3, 1e6, c->mean, c->std, NULL))
     return FALSE;
-  for (int k = 0; k < 3; k++)
-    if (!(c->std[k] > 0))
-      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
-                   "\"training.std[%d]\" is %g; a standard deviation must be above 0", k,
-                   c->std[k]);
   if (!get_int (r, t, p, "crop_padding", 0, 64, &i))
     return FALSE;
   c->crop_padding = (int) i;
@@ -1590,7 +1597,7 @@ read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObj
     return FALSE;
   /* As a checkpoint's: a mean or std the loader refuses would leave
    * every prediction made with these weights meaningless. */
-  if (!get_normalization (r, w, "weights", 0, file->mean, file->std, &file->n_channels))
+  if (!get_normalization (r, w, "weights", 0, INFINITY, file->mean, file->std, &file->n_channels))
     return FALSE;
   if ((gsize) count != plan->n_params)
     return fail (r, LAM_PROJECT_FILE_ERROR_MISMATCH,

@@ -231,10 +231,15 @@ config_is_valid (const LamTrainerConfig *config, GError **error)
     g_set_error_literal (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG, problem);
     return FALSE;
   }
+  /* The loader's rule: a std such as 1e-45, above 0 but with an infinite
+   * reciprocal, would turn every pixel above the mean into infinity. */
   for (int c = 0; c < 3; c++)
-    if (!(config->std[c] > 0) && !config->normalize_from_data) {
+    if (!config->normalize_from_data &&
+        !lam_normalization_is_valid (config->mean[c], config->std[c])) {
       g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG,
-                   "the normalisation standard deviation of channel %d must be positive", c);
+                   "the normalisation of channel %d is mean %g, std %g; expected finite numbers "
+                   "and a std above 0 (at least %g, so that 1/std is finite)",
+                   c + 1, config->mean[c], config->std[c], LAM_NORMALIZATION_MIN_STD);
       return FALSE;
     }
   return TRUE;

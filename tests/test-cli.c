@@ -482,6 +482,16 @@ test_train_refusals (void)
   assert_exit (r, 1, "The loss");
   lam_cli_result_clear (&r);
 
+  /* A std above 0 whose reciprocal is infinite: refused before a run
+   * whose every pixel above the mean would be infinite, and whose project
+   * could not be opened again. */
+  g_autofree char *tiny = g_build_filename (dir, "tiny.lamina", NULL);
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--normalize",
+                           "0/1e-45", "--save", tiny, NULL);
+  assert_exit (r, 2, "std 1.4013e-45");
+  g_assert_false (g_file_test (tiny, G_FILE_TEST_EXISTS));
+  lam_cli_result_clear (&r);
+
   /* A sensible rate on the same data is not called divergent. */
   r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:64,relu,linear:3",
                            "--optimizer", "adam", "--lr", "0.01", "--epochs", "3", NULL);

@@ -594,6 +594,61 @@ test_weights_normalisation (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (file->std[0], ==, FLT_MIN);
 }
 
+/* Settings `lamina train` refuses, and those that make Adam's update NaN,
+ * are refused in a project too, each naming the field, the number and the
+ * range. They used to load: a beta of 1 trained to NaN weights. */
+static void
+test_training_ranges (Fixture *f, gconstpointer data)
+{
+  g_autofree char *beta1 = number_text (0.85);
+  g_autofree char *beta2 = number_text (0.995);
+  g_autofree char *eps = number_text (1e-7);
+  g_autofree char *std = number_text (0.3530f);
+  g_autofree char *mean = number_text (0.2860f);
+  g_autofree char *beta1_member = g_strdup_printf ("\"beta1\" : %s", beta1);
+  g_autofree char *beta2_member = g_strdup_printf ("\"beta2\" : %s", beta2);
+  g_autofree char *eps_member = g_strdup_printf ("\"eps\" : %s", eps);
+  /* The settings' three channels, where the weights have one. */
+  g_autofree char *std_member = g_strdup_printf ("\"std\" : [%s,", std);
+  g_autofree char *mean_member = g_strdup_printf ("\"mean\" : [%s,", mean);
+  struct
+  {
+    const char *from, *to, *said, *range;
+  } cases[] = {
+    { "\"lr\" : 0.0033", "\"lr\" : 0", "\"training.optimizer.lr\" is 0;", "(0, 100]" },
+    { "\"lr\" : 0.0033", "\"lr\" : 101", "\"training.optimizer.lr\" is 101;", "(0, 100]" },
+    { beta1_member, "\"beta1\" : 1", "\"training.optimizer.beta1\" is 1;", "[0, 1)" },
+    { beta2_member, "\"beta2\" : 1", "\"training.optimizer.beta2\" is 1;", "[0, 1)" },
+    { eps_member, "\"eps\" : 0", "\"training.optimizer.eps\" is 0;", "(0, 1]" },
+    { std_member, "\"std\" : [1e39,", "\"training.std[0]\" is 1e+39;", "[1.17549e-38, 1e+06]" },
+    { std_member, "\"std\" : [1e-45,", "\"training.std[0]\" is 1e-45;", "[1.17549e-38, 1e+06]" },
+    { std_member, "\"std\" : [0,", "\"training.std[0]\" is 0;", "[1.17549e-38, 1e+06]" },
+    { mean_member, "\"mean\" : [-2e6,", "\"training.mean[0]\" is -2e+06;", "[-1e+06, 1e+06]" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *path = save_demo (f, "r.lamina");
+    edit_project (path, cases[i].from, cases[i].to);
+    g_autofree char *range = g_strdup_printf ("it must lie in %s", cases[i].range);
+    const char *want[] = { "r.lamina", cases[i].said, range, NULL };
+    assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
+  }
+
+  /* The ends `lamina train` takes are taken: a rate of 1e-13 used to be
+   * refused, though the command line saves it. */
+  g_autofree char *path = save_demo (f, "r.lamina");
+  edit_project (path, "\"lr\" : 0.0033", "\"lr\" : 1e-13");
+  edit_project (path, beta1_member, "\"beta1\" : 0");
+  edit_project (path, std_member, "\"std\" : [1e6,");
+  edit_project (path, mean_member, "\"mean\" : [-1e6,");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (file->config.optimizer.lr, ==, 1e-13);
+  g_assert_cmpfloat (file->config.optimizer.beta1, ==, 0);
+  g_assert_cmpfloat (file->config.std[0], ==, 1e6f);
+  g_assert_cmpfloat (file->config.mean[0], ==, -1e6f);
+}
+
 static void
 test_versions (Fixture *f, gconstpointer data)
 {
@@ -1785,6 +1840,7 @@ main (int argc, char **argv)
   ADD ("/error/truncated", test_truncated);
   ADD ("/error/wrong-types", test_wrong_types);
   ADD ("/error/weights-normalisation", test_weights_normalisation);
+  ADD ("/error/training-ranges", test_training_ranges);
   ADD ("/error/versions", test_versions);
   ADD ("/error/missing-weights", test_missing_weights);
   ADD ("/error/weights-disagree", test_weights_disagree);

@@ -1065,6 +1065,23 @@ test_bad_config (void)
   g_assert_nonnull (strstr (error->message, "padding mode"));
   g_clear_error (&error);
 
+  /* Normalisations the loader cannot use: a std above 0 whose reciprocal
+   * is infinite, a mean that is not a number. */
+  config = bars_config ();
+  config.normalize_from_data = FALSE;
+  config.std[0] = 1e-45f;
+  g_assert_null (lam_trainer_new (spec, train, NULL, backend, &config, &error));
+  g_assert_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "channel 1 is mean 0, std 1.4013e-45"));
+  g_clear_error (&error);
+  config = bars_config ();
+  config.normalize_from_data = FALSE;
+  config.mean[0] = NAN;
+  g_assert_null (lam_trainer_new (spec, train, NULL, backend, &config, &error));
+  g_assert_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "channel 1 is mean nan"));
+  g_clear_error (&error);
+
   lam_backend_free (backend);
 }
 
