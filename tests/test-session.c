@@ -644,6 +644,33 @@ test_cli_defaults (void)
   g_assert_true (lam_session_get_config (session)->normalize_from_data);
 }
 
+/* A step schedule chosen and left as the Train page shows it trains by
+ * those numbers, in a fresh session and in one set from a config that
+ * never chose one (lamina train's, size and gamma 0): every 10 epochs by
+ * 0.1, not the 0 and 0 that kept the rate constant. */
+static void
+test_step_schedule_settled (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  g_object_set (session, "schedule", (guint) LAM_SCHEDULE_STEP, NULL);
+  const LamTrainerConfig *config = lam_session_get_config (session);
+  g_assert_cmpint (config->schedule.step_size, ==, 10);
+  g_assert_cmpfloat (config->schedule.gamma, ==, 0.1);
+
+  LamTrainerConfig from_cli = lam_trainer_config_default ();
+  g_assert_cmpint (from_cli.schedule.step_size, ==, 0);
+  lam_session_set_config (session, &from_cli);
+  g_object_set (session, "schedule", (guint) LAM_SCHEDULE_STEP, NULL);
+  int step_size;
+  double gamma;
+  g_object_get (session, "step-size", &step_size, "gamma", &gamma, NULL);
+  g_assert_cmpint (step_size, ==, 10);
+  g_assert_cmpfloat (gamma, ==, 0.1);
+  config = lam_session_get_config (session);
+  g_assert_cmpint (config->schedule.step_size, ==, 10);
+  g_assert_cmpfloat (config->schedule.gamma, ==, 0.1);
+}
+
 /* Whole projects: what fill writes, load brings back, and reset is the
  * fresh session again. */
 static void
@@ -821,6 +848,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/pace/room-not-lesson", test_pace_room_not_lesson);
   g_test_add_func ("/session/pace/batch-strip", test_pace_batch_strip);
   g_test_add_func ("/session/project/round-trip", test_project_round_trip);
+  g_test_add_func ("/session/step-schedule-settled", test_step_schedule_settled);
   g_test_add_func ("/session/time-machine", test_time_machine);
   return g_test_run ();
 }

@@ -472,11 +472,26 @@ lam_session_class_init (LamSessionClass *klass)
                   NULL, NULL, G_TYPE_NONE, 0);
 }
 
+/* A config that never chose a step schedule (the defaults, and lamina
+ * train without --schedule step, leave its size and gamma 0) takes the
+ * Train page's: its spins showed 1 and 0.01, clamped, while training
+ * used 0 and 0 (a constant rate, or none) for a Step chosen and left as
+ * shown. */
+static void
+settle_step_schedule (LamTrainerConfig *c)
+{
+  if (c->schedule.step_size < 1)
+    c->schedule.step_size = 10;
+  if (!(c->schedule.gamma > 0))
+    c->schedule.gamma = 0.1;
+}
+
 static void
 lam_session_init (LamSession *self)
 {
   lam_session_init_snapshots (self);
   self->config = lam_trainer_config_lesson_default ();
+  settle_step_schedule (&self->config);
   /* As set_config keeps them: the trainer's automatic reporting, and a
    * cosine schedule over the whole run. */
   self->config.report_every = 0;
@@ -513,6 +528,7 @@ lam_session_set_config (LamSession *self, const LamTrainerConfig *config)
   g_return_if_fail (LAM_IS_SESSION (self));
   g_return_if_fail (config != NULL);
   self->config = *config;
+  settle_step_schedule (&self->config);
   self->config.report_every = 0;
   self->config.schedule.t_max = self->config.epochs;
   if (normalization_of (config) == LAM_SESSION_NORMALIZE_CUSTOM) {
