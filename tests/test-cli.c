@@ -1299,9 +1299,13 @@ test_bench_kernels (void)
     double gflops = json_object_get_double_member (object, "gflops");
     g_assert_cmpfloat_with_epsilon (gflops, flops / us / 1e3, 0.01 * gflops);
     JsonNode *fma = json_object_get_member (object, "fma_peak_gflops");
-    if (!json_node_is_null (fma))
+    /* Worked out from the printed figures, whose rounding grows with the
+     * share: a sanitizer build's slow FMA peak put a kernel at 820%. */
+    if (!json_node_is_null (fma)) {
+      double share = 100 * gflops / json_node_get_double (fma);
       g_assert_cmpfloat_with_epsilon (json_object_get_double_member (object, "percent_of_fma_peak"),
-                                      100 * gflops / json_node_get_double (fma), 0.1);
+                                      share, 0.05 + 1e-3 * share);
+    }
     if (json_object_get_double_member (object, "nonzero") == 0.35)
       sparse_shares = TRUE;
   }
