@@ -304,12 +304,11 @@ lam_cli_export (int argc, char **argv)
   /* The script (and a playground's points beside it) must not land on
    * the weights it loads or the files they came with. */
   g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
-  lam_cli_add_path (inputs, load_path);
-  lam_cli_add_path (inputs, weights_path);
   if (is_project) {
-    g_ptr_array_add (inputs, lam_project_file_optimizer_path (load_path));
-    g_ptr_array_add (inputs, lam_project_file_snapshots_path (load_path));
+    lam_cli_add_project_paths (inputs, load_path);
   } else {
+    lam_cli_add_path (inputs, load_path);
+    lam_cli_add_path (inputs, weights_path);
     g_ptr_array_add (inputs, lam_checkpoint_spec_path (weights_path));
   }
   g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);

@@ -411,7 +411,6 @@ print_table_start (gboolean json, const char *path, const LamDataset *train,
            note ? ")" : "");
 }
 
-/* Fills `file` with the run's settings, weights and position and saves it. */
 /* A project is written to a --save named .lamina, or back to the project
  * --load read when there is no --save; any other --save gets the weights
  * and the spec, as its help says, whatever was loaded. */
@@ -464,28 +463,21 @@ check_save_path (const char *save_path, const char *load_path, const LamProjectF
   }
   g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
-  lam_cli_add_path (outputs, save_path);
   if (saves_project (save_path, project)) {
-    g_ptr_array_add (outputs, lam_project_file_weights_path (save_path));
-    g_ptr_array_add (outputs, lam_project_file_optimizer_path (save_path));
-    g_ptr_array_add (outputs, lam_project_file_snapshots_path (save_path));
+    lam_cli_add_project_paths (outputs, save_path);
   } else {
+    lam_cli_add_path (outputs, save_path);
     g_ptr_array_add (outputs, lam_checkpoint_spec_path (save_path));
   }
   lam_cli_add_dataset_paths (inputs, dataset);
-  g_autoptr (GPtrArray) itself = g_ptr_array_new_with_free_func (g_free);
-  lam_cli_add_path (itself, load_path);
-  gboolean written_back = saves_project (save_path, project) && load_path != NULL &&
-                          !lam_cli_check_outputs ("--save", outputs, itself, NULL);
-  if (load_path != NULL && !written_back) {
-    lam_cli_add_path (inputs, load_path);
-    g_ptr_array_add (inputs, lam_project_file_weights_path (load_path));
-    g_ptr_array_add (inputs, lam_project_file_optimizer_path (load_path));
-    g_ptr_array_add (inputs, lam_project_file_snapshots_path (load_path));
-  }
+  gboolean written_back =
+    saves_project (save_path, project) && lam_cli_same_file (save_path, load_path);
+  if (load_path != NULL && !written_back)
+    lam_cli_add_project_paths (inputs, load_path);
   return lam_cli_check_outputs ("--save", outputs, inputs, error);
 }
 
+/* Fills `file` with the run's settings, weights and position and saves it. */
 static gboolean
 write_project (LamProjectFile *file, const char *path, LamTrainer *trainer,
                const LamModelSpec *spec, const LamDataset *train, const char *dir,

@@ -49,6 +49,9 @@ void lam_cli_json_number (GString *s, double value, int decimals);
 /* The files a command reads and those it will write: each a path, NULL
  * entries skipped. */
 void lam_cli_add_path (GPtrArray *paths, const char *path);
+/* A project's files: path itself and the weights, optimizer state and
+ * snapshots saved beside it. */
+void lam_cli_add_project_paths (GPtrArray *paths, const char *path);
 /* A dataset's files: a table's file, or the files directly inside a
  * dataset folder. */
 void lam_cli_add_dataset_paths (GPtrArray *paths, const char *dir);
@@ -57,6 +60,8 @@ void lam_cli_add_dataset_paths (GPtrArray *paths, const char *dir);
  * link (a --save onto the training table, an export onto its weights). */
 gboolean lam_cli_check_outputs (const char *option, GPtrArray *outputs, GPtrArray *inputs,
                                 GError **error);
+/* Whether a and b both exist and are the same file, under any name. */
+gboolean lam_cli_same_file (const char *a, const char *b);
 /* FALSE, with an error naming the option and the problem, where a file
  * could not be written at path: empty, a folder, in a folder that does
  * not exist or this user may not write in. Asked before minutes of

@@ -10,6 +10,7 @@
 
 #include "lam-application.h"
 #include "lam-checkpoint.h"
+#include "lam-project-file.h"
 #include "lam-cli.h"
 #include "lam-dataset.h"
 #include "lam-device.h"
@@ -70,6 +71,15 @@ lam_cli_add_path (GPtrArray *paths, const char *path)
 }
 
 void
+lam_cli_add_project_paths (GPtrArray *paths, const char *path)
+{
+  lam_cli_add_path (paths, path);
+  g_ptr_array_add (paths, lam_project_file_weights_path (path));
+  g_ptr_array_add (paths, lam_project_file_optimizer_path (path));
+  g_ptr_array_add (paths, lam_project_file_snapshots_path (path));
+}
+
+void
 lam_cli_add_dataset_paths (GPtrArray *paths, const char *dir)
 {
   if (dir == NULL)
@@ -88,18 +98,21 @@ lam_cli_add_dataset_paths (GPtrArray *paths, const char *dir)
 }
 
 gboolean
+lam_cli_same_file (const char *a, const char *b)
+{
+  GStatBuf a_stat, b_stat;
+  return a != NULL && b != NULL && g_stat (a, &a_stat) == 0 && g_stat (b, &b_stat) == 0 &&
+         a_stat.st_dev == b_stat.st_dev && a_stat.st_ino == b_stat.st_ino;
+}
+
+gboolean
 lam_cli_check_outputs (const char *option, GPtrArray *outputs, GPtrArray *inputs, GError **error)
 {
   for (guint o = 0; o < outputs->len; o++) {
     const char *output = g_ptr_array_index (outputs, o);
-    GStatBuf out_stat;
-    if (g_stat (output, &out_stat) != 0)
-      continue; // A file yet to be made is none of the inputs.
     for (guint i = 0; i < inputs->len; i++) {
       const char *input = g_ptr_array_index (inputs, i);
-      GStatBuf in_stat;
-      if (g_stat (input, &in_stat) == 0 && in_stat.st_dev == out_stat.st_dev &&
-          in_stat.st_ino == out_stat.st_ino) {
+      if (lam_cli_same_file (output, input)) {
         g_autofree char *same =
           g_str_equal (output, input) ? g_strdup ("") : g_strdup_printf (" (%s)", input);
         g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
