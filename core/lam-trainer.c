@@ -92,6 +92,8 @@ struct _LamTrainer
   GMutex snapshot_lock;
   float *snapshot;
   gint64 snapshot_step;
+  /* Where publish_snapshot reads the weights to check them first. */
+  float *candidate;
 
   /* Events waiting for the main context, under `events_lock`; at most one
    * idle source is pending at a time. */
@@ -379,8 +381,10 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
   self->sums_device = backend->alloc (backend, sizeof (float) * SUMS_N);
   self->shown_device = backend->alloc (backend, sizeof (gint32) * LAM_TRAINER_MAX_SHOWN);
   self->snapshot = g_try_new (float, lam_model_get_n_params (self->model));
+  self->candidate = g_try_new (float, lam_model_get_n_params (self->model));
   if (self->labels_device == NULL || self->sums_device == NULL || self->shown_device == NULL ||
-      self->snapshot == NULL || (regression && self->targets_device == NULL)) {
+      self->snapshot == NULL || self->candidate == NULL ||
+      (regression && self->targets_device == NULL)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY,
                  "out of memory for the training buffers");
     goto fail;
@@ -461,6 +465,7 @@ lam_trainer_free (LamTrainer *self)
   g_clear_pointer (&self->model, lam_model_free);
   g_clear_pointer (&self->spec, lam_model_spec_free);
   g_clear_pointer (&self->snapshot, g_free);
+  g_clear_pointer (&self->candidate, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -482,13 +487,47 @@ lam_trainer_set_event_func (LamTrainer *self, LamTrainerEventFunc func, gpointer
                                   : g_main_context_ref_thread_default ();
 }
 
-static void
+/* The loss a report checks was computed before the step's update, so one
+ * update can still have made a weight NaN or infinite: such weights are
+ * never kept, saved or handed out. Returns FALSE, keeping the snapshot
+ * there was, when the model's weights are not all finite. */
+static gboolean
 publish_snapshot (LamTrainer *self, gint64 step)
 {
+  gsize n = lam_model_get_n_params (self->model);
+  lam_model_get_params_host (self->model, self->candidate);
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (self->candidate[i]))
+      return FALSE;
   g_mutex_lock (&self->snapshot_lock);
-  lam_model_get_params_host (self->model, self->snapshot);
+  float *previous = self->snapshot;
+  self->snapshot = self->candidate;
+  self->candidate = previous;
   self->snapshot_step = step;
   g_mutex_unlock (&self->snapshot_lock);
+  return TRUE;
+}
+
+/* Puts the last good weights back and says why the run stopped. */
+static void
+stop_diverged (LamTrainer *self, gint64 step, int epoch, int batch_index, const char *what)
+{
+  g_mutex_lock (&self->snapshot_lock);
+  lam_model_set_params_host (self->model, self->snapshot);
+  gint64 good_step = self->snapshot_step;
+  g_mutex_unlock (&self->snapshot_lock);
+  double lr = lam_optimizer_get_lr (self->optimizer);
+  LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_DIVERGED);
+  event->step = step;
+  event->epoch = epoch;
+  event->batch = batch_index;
+  event->message = g_strdup_printf (
+    "The %s by step %" G_GINT64_FORMAT " (epoch %d): training stopped and the "
+    "weights from step %" G_GINT64_FORMAT " were kept. The learning rate %g is probably "
+    "too high; try %g.",
+    what, step, epoch + 1, good_step, lr, lr / 10);
+  post_event (self, event);
+  self->resumable = FALSE;
 }
 
 /* Waits while paused; returns FALSE when the run must stop. Sets *single
@@ -758,34 +797,23 @@ train_thread (gpointer data)
                            window_loss > MAX (DIVERGE_FACTOR * start_loss,
                                               start_loss + DIVERGE_MARGIN);
       reports_above = far_above ? reports_above + 1 : 0;
-      if (!isfinite (sums[0]) || reports_above >= DIVERGE_REPORTS) {
-        g_mutex_lock (&self->snapshot_lock);
-        lam_model_set_params_host (model, self->snapshot);
-        gint64 good_step = self->snapshot_step;
-        g_mutex_unlock (&self->snapshot_lock);
-        double lr = lam_optimizer_get_lr (self->optimizer);
-        LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_DIVERGED);
-        event->step = step;
-        event->epoch = epoch;
-        event->batch = batch_index;
+      /* Weights on their way up are not the ones a divergence keeps. */
+      gboolean weights_finite =
+        !isfinite (sums[0]) || reports_above > 0 || publish_snapshot (self, step);
+      if (!isfinite (sums[0]) || reports_above >= DIVERGE_REPORTS || !weights_finite) {
         g_autofree char *what =
-          isfinite (sums[0])
-            ? g_strdup_printf ("stayed above %g times its start (%.4g, now %.4g) for %d reports",
-                               DIVERGE_FACTOR, start_loss, window_loss, reports_above)
-            : g_strdup_printf ("became %s", isnan (sums[0]) ? "NaN (not a number)" : "infinite");
-        event->message = g_strdup_printf (
-          "The loss %s by step %" G_GINT64_FORMAT " (epoch %d): training stopped and the "
-          "weights from step %" G_GINT64_FORMAT " were kept. The learning rate %g is probably "
-          "too high; try %g.",
-          what, step, epoch + 1, good_step, lr, lr / 10);
-        post_event (self, event);
-        self->resumable = FALSE;
+          !isfinite (sums[0])
+            ? g_strdup_printf ("loss became %s",
+                               isnan (sums[0]) ? "NaN (not a number)" : "infinite")
+          : !weights_finite
+            ? g_strdup ("weights became NaN or infinite")
+            : g_strdup_printf (
+                "loss stayed above %g times its start (%.4g, now %.4g) for %d reports",
+                DIVERGE_FACTOR, start_loss, window_loss, reports_above);
+        stop_diverged (self, step, epoch, batch_index, what);
         stopped = TRUE;
         break;
       }
-      /* Weights on their way up are not the ones a divergence keeps. */
-      if (reports_above == 0)
-        publish_snapshot (self, step);
 
       LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_PROGRESS);
       event->step = step;
@@ -869,8 +897,9 @@ train_thread (gpointer data)
   }
   /* The weights handed out afterwards are those of the position reached,
    * so that they and the optimizer's state can be saved together. */
-  if (self->resumable)
-    publish_snapshot (self, step);
+  if (self->resumable && !publish_snapshot (self, step))
+    stop_diverged (self, step, self->done_epochs, self->done_batches,
+                   "weights became NaN or infinite");
 
   if (!stopped && self->config.evaluate_test && self->test_set != NULL) {
     LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_TEST);

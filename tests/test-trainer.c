@@ -1021,6 +1021,45 @@ test_divergence (void)
   lam_backend_free (backend);
 }
 
+/* One update can take weights to infinity while the loss the step was
+ * checked by, computed before it, is finite: those weights are not kept. */
+static void
+test_divergence_in_one_update (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (400, 5);
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_text ("flatten,linear:32,relu,linear:3", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  config.optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_SGD);
+  config.optimizer.lr = 1e300; /* infinite as the float the update multiplies by */
+  config.report_every = 1;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
+  gsize n = 0;
+  g_autofree float *start = lam_trainer_dup_params (trainer, &n);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+
+  const LamTrainerEvent *diverged = find_event (&recorder, LAM_TRAINER_EVENT_DIVERGED, 0);
+  g_assert_nonnull (diverged);
+  g_assert_nonnull (strstr (diverged->message, "weights became NaN or infinite by step 1 "));
+  g_assert_nonnull (strstr (diverged->message, "weights from step 0 were kept"));
+  g_assert_null (find_event (&recorder, LAM_TRAINER_EVENT_PROGRESS, 0));
+  g_assert_false (lam_trainer_get_position (trainer, NULL, NULL, NULL));
+
+  g_autofree float *kept = lam_trainer_dup_params (trainer, NULL);
+  g_autofree float *model_params = g_new (float, n);
+  lam_model_get_params_host (lam_trainer_get_model (trainer), model_params);
+  g_assert_cmpmem (kept, sizeof (float) * n, start, sizeof (float) * n);
+  g_assert_cmpmem (model_params, sizeof (float) * n, start, sizeof (float) * n);
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
 static void
 test_bad_config (void)
 {
@@ -1502,6 +1541,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/stop", test_stop);
   g_test_add_func ("/trainer/held", test_held);
   g_test_add_func ("/trainer/divergence", test_divergence);
+  g_test_add_func ("/trainer/divergence-in-one-update", test_divergence_in_one_update);
   g_test_add_func ("/trainer/bad-config", test_bad_config);
   g_test_add_func ("/trainer/config/lesson-default", test_lesson_default);
   g_test_add_func ("/trainer/augment/padding-mode", test_padding_mode);
