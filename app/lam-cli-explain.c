@@ -372,30 +372,9 @@ lam_cli_explain (int argc, char **argv)
    * brings its normalisation and dataset, a checkpoint its own. */
   g_autoptr (LamCheckpointInfo) info = NULL;
   g_autofree float *params = NULL;
-  if (g_str_has_suffix (load_path, LAM_PROJECT_FILE_SUFFIX)) {
-    g_autoptr (LamProjectFile) project = lam_project_file_load (load_path, &error);
-    if (project == NULL) {
-      lam_cli_print_error ("explain", error);
-      return LAM_EXIT_MODEL;
-    }
-    if (project->params == NULL) {
-      g_printerr ("lamina explain: %s has no weights yet: train it first ('lamina train --load "
-                  "%s')\n", load_path, load_path);
-      return LAM_EXIT_MODEL;
-    }
-    info = g_new0 (LamCheckpointInfo, 1);
-    info->spec = lam_model_spec_copy (project->spec);
-    info->n_channels = project->n_channels;
-    memcpy (info->mean, project->mean, sizeof info->mean);
-    memcpy (info->std, project->std, sizeof info->std);
-    info->dataset = g_strdup (project->dataset_dir);
-    params = g_steal_pointer (&project->params);
-  } else if (!lam_checkpoint_load (load_path, &info, &params, &error)) {
-    lam_cli_print_error ("explain", error);
-    return LAM_EXIT_MODEL;
-  }
-  if (info->note != NULL)
-    g_printerr ("lamina explain: %s\n", info->note);
+  int load_status = lam_cli_load_weights ("explain", load_path, &info, &params);
+  if (load_status != LAM_EXIT_OK)
+    return load_status;
   if (info->table != NULL) {
     g_printerr ("lamina explain: %s was trained on a table of numbers; explain draws maps over "
                 "images\n", load_path);

@@ -14,19 +14,6 @@
 #include "lam-project-file.h"
 #include "lam-playground.h"
 
-/* The .safetensors a checkpoint path names, as lam_checkpoint_load finds
- * it: x.json → x.safetensors, x.safetensors.json → x.safetensors. */
-static char *
-weights_path_for (const char *path)
-{
-  if (!g_str_has_suffix (path, ".json"))
-    return g_strdup (path);
-  g_autofree char *base = g_strndup (path, strlen (path) - strlen (".json"));
-  if (g_str_has_suffix (base, ".safetensors"))
-    return g_steal_pointer (&base);
-  return g_strconcat (base, ".safetensors", NULL);
-}
-
 /* Images per forward pass for --predictions. */
 #define PREDICT_BATCH 256
 
@@ -229,13 +216,15 @@ lam_cli_export (int argc, char **argv)
       lam_cli_print_error ("export", error);
       return LAM_EXIT_MODEL;
     }
-    if (project->params == NULL) {
-      g_printerr ("lamina export: %s has no weights yet: train it first ('lamina train --load "
-                  "%s')\n", load_path, load_path);
-      return LAM_EXIT_MODEL;
-    }
+    /* First: it can be why there are no weights. */
     if (project->note != NULL)
       g_printerr ("lamina export: %s\n", project->note);
+    if (project->params == NULL) {
+      g_printerr ("lamina export: %s has no trained weights: train it first ('lamina train "
+                  "--load %s')\n",
+                  load_path, load_path);
+      return LAM_EXIT_MODEL;
+    }
   }
 
 
@@ -300,7 +289,7 @@ lam_cli_export (int argc, char **argv)
 
   gboolean to_stdout = g_str_equal (output_path, "-");
   g_autofree char *weights_path = is_project ? lam_project_file_weights_path (load_path)
-                                             : weights_path_for (load_path);
+                                             : lam_checkpoint_weights_path (load_path);
   /* The script (and a playground's points beside it) must not land on
    * the weights it loads or the files they came with. */
   g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);

@@ -424,8 +424,8 @@ saves_project (const char *save_path, const LamProjectFile *loaded)
  * run reads: the dataset's files, or the loaded project's own files
  * (unless it is written back as itself). */
 static gboolean
-check_save_path (const char *save_path, const char *load_path, const LamProjectFile *project,
-                 const char *dataset, GError **error)
+check_save_path (const char *option, const char *save_path, const char *load_path,
+                 const LamProjectFile *project, const char *dataset, GError **error)
 {
   if (save_path == NULL)
     return TRUE;
@@ -436,10 +436,10 @@ check_save_path (const char *save_path, const char *load_path, const LamProjectF
     g_autofree char *weights = lam_project_file_weights_path (save_path);
     if (!g_file_test (save_path, G_FILE_TEST_EXISTS) && g_file_test (weights, G_FILE_TEST_EXISTS)) {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--save: %s already holds weights that are not this project's (a checkpoint "
+                   "%s: %s already holds weights that are not this project's (a checkpoint "
                    "saved as that name?); the project would write its own over them: choose "
                    "another name",
-                   weights);
+                   option, weights);
       return FALSE;
     }
   } else {
@@ -453,9 +453,11 @@ check_save_path (const char *save_path, const char *load_path, const LamProjectF
       g_autofree char *owner = g_strconcat (stem, ".lamina", NULL);
       if (g_file_test (owner, G_FILE_TEST_EXISTS)) {
         g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                     "--save: %s is one of the files of the project %s, which would then not "
-                     "open; choose another name",
-                     save_path, owner);
+                     "%s: %s is one of the files of the project %s, which would then not "
+                     "open; %s",
+                     option, save_path, owner,
+                     g_str_equal (option, "--save") ? "choose another name"
+                                                    : "name where the weights go with --save");
         return FALSE;
       }
       break;
@@ -470,11 +472,16 @@ check_save_path (const char *save_path, const char *load_path, const LamProjectF
     g_ptr_array_add (outputs, lam_checkpoint_spec_path (save_path));
   }
   lam_cli_add_dataset_paths (inputs, dataset);
+  /* Written back as itself: a project to its .lamina, a checkpoint to its
+   * weights (and the .json beside them). */
+  g_autofree char *loaded_weights = load_path ? lam_checkpoint_weights_path (load_path) : NULL;
   gboolean written_back =
-    saves_project (save_path, project) && lam_cli_same_file (save_path, load_path);
+    project != NULL && project->version == 0
+      ? !saves_project (save_path, project) && lam_cli_same_file (save_path, loaded_weights)
+      : saves_project (save_path, project) && lam_cli_same_file (save_path, load_path);
   if (load_path != NULL && !written_back)
     lam_cli_add_project_paths (inputs, load_path);
-  return lam_cli_check_outputs ("--save", outputs, inputs, error);
+  return lam_cli_check_outputs (option, outputs, inputs, error);
 }
 
 /* Fills `file` with the run's settings, weights and position and saves it. */
@@ -576,20 +583,22 @@ lam_cli_train (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_text,
       "A preset (logistic-regression, mlp-32, mlp, small-cnn, small-cnn-bn, cifar10-cnn, "
       "cifar10-cnn-bn), a .json file, inline JSON, or text like "
-      "'flatten,linear:256,relu,linear:10' (default mlp; linear:K for a table)", "SPEC" },
+      "'flatten,linear:256,relu,linear:10' (default mlp; linear:K for a table)",
+      "SPEC" },
     { "inputs", 0, 0, G_OPTION_ARG_STRING, &inputs_text,
-      "A table's input columns, comma-separated (default: every column but the targets)",
-      "A,B,C" },
+      "A table's input columns, comma-separated (default: every column but the targets)", "A,B,C" },
     { "targets", 0, 0, G_OPTION_ARG_STRING, &targets_text,
       "A table's target columns: numbers make a regression (one output each), one column of "
-      "text or a few whole numbers a classification", "Y1,Y2" },
+      "text or a few whole numbers a classification",
+      "Y1,Y2" },
     { "task", 0, 0, G_OPTION_ARG_STRING, &task_text,
       "regression or classification, when the targets' values should not decide", "TASK" },
     { "test-fraction", 0, 0, G_OPTION_ARG_STRING, &test_fraction_text,
       "Fraction of a table's rows held out as its test set (default 0.2)", "F" },
     { "loss", 0, 0, G_OPTION_ARG_STRING, &loss_text,
       "cross_entropy, nll, mse or l1 (default: the model's; cross_entropy for classes, mse for "
-      "a regression)", "LOSS" },
+      "a regression)",
+      "LOSS" },
     { "epochs", 'e', 0, G_OPTION_ARG_STRING, &epochs_text, epochs_help, "N" },
     { "batch-size", 'b', 0, G_OPTION_ARG_STRING, &batch_text, batch_help, "B" },
     { "optimizer", 'o', 0, G_OPTION_ARG_STRING, &optimizer_text, optimizer_help, "NAME" },
@@ -602,25 +611,26 @@ lam_cli_train (int argc, char **argv)
     { "l1", 0, 0, G_OPTION_ARG_STRING, &l1_text,
       "L1 penalty: X times the sum of |parameter| joins the loss's gradient (default 0)", "X" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule_text,
-      "Learning-rate schedule per epoch: constant, step:SIZE[:GAMMA] or cosine[:ETA_MIN]",
-      "KIND" },
+      "Learning-rate schedule per epoch: constant, step:SIZE[:GAMMA] or cosine[:ETA_MIN]", "KIND" },
     { "val-fraction", 0, 0, G_OPTION_ARG_STRING, &val_text, val_help, "F" },
     { "seed", 's', 0, G_OPTION_ARG_STRING, &seed_text, seed_help, "S" },
     { "normalize", 'n', 0, G_OPTION_ARG_STRING, &normalize_text, normalize_help, "HOW" },
     { "crop-padding", 0, 0, G_OPTION_ARG_STRING, &crop_text,
       "Augmentation: random crops from images padded by P pixels (default 0)", "P" },
-    { "padding-mode", 0, 0, G_OPTION_ARG_STRING, &padding_mode_text, padding_mode_help,
-      "MODE" },
+    { "padding-mode", 0, 0, G_OPTION_ARG_STRING, &padding_mode_text, padding_mode_help, "MODE" },
     { "hflip", 0, 0, G_OPTION_ARG_NONE, &hflip, "Augmentation: random horizontal flips", NULL },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device,
       "auto (a GPU when one answers), cpu or cuda (default auto)", "DEVICE" },
     { "save", 0, 0, G_OPTION_ARG_FILENAME, &save_path,
       "Save a project (FILE.lamina: settings, history, weights and optimizer state, so "
       "training can continue), or else the weights (.safetensors, PyTorch nn.Sequential "
-      "names) and the spec (.json)", "FILE" },
+      "names) and the spec (.json)",
+      "FILE" },
     { "load", 'l', 0, G_OPTION_ARG_FILENAME, &load_path,
       "Continue the run saved in a project (.lamina) for --epochs more epochs (default 1) "
-      "and write the project back, or to --save", "PROJECT" },
+      "and write the project back, or to --save; or train on from the weights of a "
+      "checkpoint (.safetensors, or its .json) and write them back",
+      "FILE" },
     { "no-test", 0, 0, G_OPTION_ARG_NONE, &no_test, "Skip the test-set evaluation at the end",
       NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per epoch", NULL },
@@ -647,6 +657,7 @@ lam_cli_train (int argc, char **argv)
   /* A saved run continues with the settings it was saved with: options that
    * would change its model or its arithmetic are refused. */
   g_autoptr (LamProjectFile) project = NULL;
+  gboolean save_given = save_path != NULL;
   if (load_path != NULL) {
     struct
     {
@@ -678,6 +689,10 @@ lam_cli_train (int argc, char **argv)
     }
     if (project->note != NULL)
       g_printerr ("lamina train: %s\n", project->note);
+    /* A checkpoint continued without --save is written back as the
+     * checkpoint it was, not turned into a project under its name. */
+    if (project->version == 0 && !save_given)
+      save_path = lam_checkpoint_weights_path (load_path);
   }
 
 
@@ -907,13 +922,15 @@ lam_cli_train (int argc, char **argv)
   g_autoptr (LamDataset) train = NULL;
   g_autoptr (LamDataset) test = NULL;
   const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
-  if ((save_path != NULL && !lam_cli_check_writable ("--save", save_path, &error)) ||
+  if ((save_path != NULL &&
+       !lam_cli_check_writable (save_given ? "--save" : "--load", save_path, &error)) ||
       (save_path == NULL && load_path != NULL &&
        !lam_cli_check_writable ("--load", load_path, &error))) {
     lam_cli_print_error ("train", error);
     return LAM_EXIT_IO;
   }
-  if (!check_save_path (save_path, load_path, project, playground ? NULL : dir, &error)) {
+  if (!check_save_path (save_given ? "--save" : "--load", save_path, load_path, project,
+                        playground ? NULL : dir, &error)) {
     lam_cli_print_error ("train", error);
     return LAM_EXIT_USAGE;
   }

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "lam-checkpoint.h"
+
 G_BEGIN_DECLS
 
 /* Exit codes, documented in `lamina --help`. */
@@ -41,6 +43,13 @@ int lam_cli_explain (int argc, char **argv);
 int lam_cli_lr_find (int argc, char **argv);
 
 void lam_cli_print_error (const char *verb, const GError *error);
+
+/* The weights --load names, as eval and explain read them: a project
+ * (.lamina) brings its normalisation and dataset, a checkpoint its own.
+ * Prints what is wrong, or what the load had to leave out, under verb;
+ * returns LAM_EXIT_OK or LAM_EXIT_MODEL. */
+int lam_cli_load_weights (const char *verb, const char *load_path, LamCheckpointInfo **info,
+                          float **params);
 
 /* A number for --json output with `decimals` places, or null where it is
  * not finite (a diverged loss), which JSON has no word for. */

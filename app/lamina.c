@@ -97,6 +97,53 @@ lam_cli_add_dataset_paths (GPtrArray *paths, const char *dir)
   }
 }
 
+int
+lam_cli_load_weights (const char *verb, const char *load_path, LamCheckpointInfo **info,
+                      float **params)
+{
+  g_autoptr (GError) error = NULL;
+  if (!g_str_has_suffix (load_path, LAM_PROJECT_FILE_SUFFIX)) {
+    if (!lam_checkpoint_load (load_path, info, params, &error)) {
+      lam_cli_print_error (verb, error);
+      return LAM_EXIT_MODEL;
+    }
+    if ((*info)->note != NULL)
+      g_printerr ("lamina %s: %s\n", verb, (*info)->note);
+    return LAM_EXIT_OK;
+  }
+  g_autoptr (LamProjectFile) project = lam_project_file_load (load_path, &error);
+  if (project == NULL) {
+    lam_cli_print_error (verb, error);
+    return LAM_EXIT_MODEL;
+  }
+  if (project->note != NULL)
+    g_printerr ("lamina %s: %s\n", verb, project->note);
+  if (project->params == NULL) {
+    g_printerr ("lamina %s: %s has no trained weights: train it first ('lamina train --load "
+                "%s')\n",
+                verb, load_path, load_path);
+    return LAM_EXIT_MODEL;
+  }
+  /* A project keeps no table columns: its weights file, saved with them,
+   * is what reads a table's test rows. */
+  if (project->dataset_dir != NULL && g_str_has_suffix (project->dataset_dir, ".csv")) {
+    g_autofree char *weights = lam_project_file_weights_path (load_path);
+    g_printerr ("lamina %s: %s was trained on a table of numbers; give its weights file "
+                "instead: --load %s\n",
+                verb, load_path, weights);
+    return LAM_EXIT_MODEL;
+  }
+  LamCheckpointInfo *result = g_new0 (LamCheckpointInfo, 1);
+  result->spec = lam_model_spec_copy (project->spec);
+  result->n_channels = project->n_channels;
+  memcpy (result->mean, project->mean, sizeof result->mean);
+  memcpy (result->std, project->std, sizeof result->std);
+  result->dataset = g_strdup (project->dataset_dir);
+  *info = result;
+  *params = g_steal_pointer (&project->params);
+  return LAM_EXIT_OK;
+}
+
 gboolean
 lam_cli_same_file (const char *a, const char *b)
 {
@@ -518,7 +565,9 @@ lam_cli_eval (int argc, char **argv)
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "load", 'l', 0, G_OPTION_ARG_FILENAME, &load_path,
-      "Weights saved by 'lamina train --save' (.safetensors, or its .json)", "FILE" },
+      "A project (.lamina), or weights saved by 'lamina train --save' (.safetensors, or its "
+      ".json)",
+      "FILE" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
       "Dataset folder (default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "auto, cpu or cuda (default auto)", "DEVICE" },
@@ -544,12 +593,9 @@ lam_cli_eval (int argc, char **argv)
 
   g_autoptr (LamCheckpointInfo) info = NULL;
   g_autofree float *params = NULL;
-  if (!lam_checkpoint_load (load_path, &info, &params, &error)) {
-    lam_cli_print_error ("eval", error);
-    return LAM_EXIT_MODEL;
-  }
-  if (info->note != NULL)
-    g_printerr ("lamina eval: %s\n", info->note);
+  int status = lam_cli_load_weights ("eval", load_path, &info, &params);
+  if (status != LAM_EXIT_OK)
+    return status;
 
   g_autoptr (LamDataset) train = NULL;
   g_autoptr (LamDataset) test = NULL;

@@ -542,11 +542,12 @@ lam_checkpoint_spec_path (const char *path)
   return g_strconcat (path, ".json", NULL);
 }
 
-/* x.json → x.safetensors, and x.safetensors.json → x.safetensors. */
-static char *
-weights_path_for (const char *json_path)
+char *
+lam_checkpoint_weights_path (const char *path)
 {
-  g_autofree char *base = g_strndup (json_path, strlen (json_path) - strlen (".json"));
+  if (!g_str_has_suffix (path, ".json"))
+    return g_strdup (path);
+  g_autofree char *base = g_strndup (path, strlen (path) - strlen (".json"));
   if (g_str_has_suffix (base, ".safetensors"))
     return g_steal_pointer (&base);
   return g_strconcat (base, ".safetensors", NULL);
@@ -1153,9 +1154,44 @@ take_tensor (const char *path, GPtrArray *tensors, gboolean *used, const TensorR
     return FALSE;
   }
   gsize n = (gsize) dims_numel (want->dims, want->rank);
+  gsize first;
+  gsize bad = lam_count_not_finite (t->data, n, &first);
+  if (bad > 0) {
+    g_autofree char *which = lam_describe_not_finite (t->data, bad, first);
+    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_NOT_FINITE,
+                 "%s: tensor \"%s\" holds %s: the run that saved these weights diverged, and "
+                 "they cannot predict anything; train again, at a lower learning rate",
+                 path, want->name, which);
+    return FALSE;
+  }
   if (n > 0)
     memcpy (dst, t->data, n * sizeof (float));
   return TRUE;
+}
+
+char *
+lam_describe_not_finite (const float *values, gsize bad, gsize first)
+{
+  if (bad == 1)
+    return g_strdup_printf ("a value that is %s (at index %" G_GSIZE_FORMAT ")",
+                            isnan (values[first]) ? "NaN" : "infinite", first);
+  return g_strdup_printf ("%" G_GSIZE_FORMAT " values that are NaN or infinite (the first at "
+                          "index %" G_GSIZE_FORMAT ")",
+                          bad, first);
+}
+
+gsize
+lam_count_not_finite (const float *values, gsize n, gsize *first)
+{
+  gsize bad = 0;
+  for (gsize i = 0; i < n; i++) {
+    if (!isfinite (values[i])) {
+      if (bad == 0 && first != NULL)
+        *first = i;
+      bad++;
+    }
+  }
+  return bad;
 }
 
 /* The flat parameter buffer for plan from tensors read from path: every
@@ -1229,7 +1265,7 @@ lam_checkpoint_load (const char *path, LamCheckpointInfo **info, float **params,
   gboolean json_given = g_str_has_suffix (path, ".json");
   if (json_given) {
     json_path = g_strdup (path);
-    weights_path = weights_path_for (path);
+    weights_path = lam_checkpoint_weights_path (path);
   } else {
     weights_path = g_strdup (path);
     json_path = lam_checkpoint_spec_path (path);

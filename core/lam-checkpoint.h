@@ -17,11 +17,19 @@ GQuark lam_checkpoint_error_quark (void);
 
 typedef enum
 {
-  LAM_CHECKPOINT_ERROR_IO,       /* cannot read or write the file */
-  LAM_CHECKPOINT_ERROR_FORMAT,   /* header not JSON, bad offsets, sizes that lie */
-  LAM_CHECKPOINT_ERROR_DTYPE,    /* a tensor that is not F32 */
-  LAM_CHECKPOINT_ERROR_MISMATCH, /* tensors missing, extra, or of the wrong shape for the spec */
+  LAM_CHECKPOINT_ERROR_IO,         /* cannot read or write the file */
+  LAM_CHECKPOINT_ERROR_FORMAT,     /* header not JSON, bad offsets, sizes that lie */
+  LAM_CHECKPOINT_ERROR_DTYPE,      /* a tensor that is not F32 */
+  LAM_CHECKPOINT_ERROR_MISMATCH,   /* tensors missing, extra, or of the wrong shape for the spec */
+  LAM_CHECKPOINT_ERROR_NOT_FINITE, /* a weight is NaN or infinite: the run that saved it diverged */
 } LamCheckpointError;
+
+/* 0 when every value is finite; otherwise how many are not, with the
+ * first one's index in *first. */
+gsize lam_count_not_finite (const float *values, gsize n, gsize *first);
+/* "a value that is NaN (at index 7)", "3 values that are NaN or infinite
+ * (the first at index 7)": what lam_count_not_finite found, for a message. */
+char *lam_describe_not_finite (const float *values, gsize bad, gsize first);
 
 /* What a checkpoint holds besides the weights. */
 typedef struct
@@ -53,6 +61,10 @@ gboolean lam_checkpoint_save (const char *path, const LamModelPlan *plan,
                               const LamCheckpointInfo *info, const float *params, GError **error);
 /* The spec's file that lam_checkpoint_save writes beside `path`. */
 char *lam_checkpoint_spec_path (const char *path);
+/* The weights a checkpoint path names, as lam_checkpoint_load finds them:
+ * x.json → x.safetensors, x.safetensors.json → x.safetensors, any other
+ * path itself. */
+char *lam_checkpoint_weights_path (const char *path);
 
 /* Reads the .safetensors at `path` (or, given the .json, the .safetensors
  * beside it) and its spec. On success *params is a newly allocated flat

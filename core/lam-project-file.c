@@ -996,6 +996,8 @@ typedef struct
 {
   const char *path;
   GError **error;
+  /* The weights were NaN or infinite and the project opened without them. */
+  gboolean weights_not_finite;
 } Reader;
 
 static gboolean read_history (Reader *r, LamProjectFile *file, JsonObject *obj);
@@ -1568,13 +1570,28 @@ read_snapshots (Reader *r, LamProjectFile *file, const char *name, GArray *epoch
                    "%s: tensor \"%s\" must be a vector of %" G_GSIZE_FORMAT
                    " floats, one per parameter", path, want, file->n_params);
   }
-  file->n_snapshots = (int) epochs->len;
-  file->snapshot_epochs = g_memdup2 (epochs->data, sizeof (int) * epochs->len);
+  /* Weights a diverging run once kept predict nothing: those epochs go,
+   * the others stay to look back at. */
+  file->snapshot_epochs = g_new (int, epochs->len);
   file->snapshots = g_new (float *, epochs->len);
+  g_autoptr (GString) dropped = g_string_new (NULL);
   for (guint i = 0; i < epochs->len; i++) {
-    g_autofree char *want = snapshot_name (g_array_index (epochs, int, i));
+    int epoch = g_array_index (epochs, int, i);
+    g_autofree char *want = snapshot_name (epoch);
     LamNamedTensor *t = g_hash_table_lookup (by_name, want);
-    file->snapshots[i] = g_steal_pointer (&t->data);
+    if (lam_count_not_finite (t->data, file->n_params, NULL) > 0) {
+      g_string_append_printf (dropped, "%s%d", dropped->len ? ", " : "", epoch);
+      continue;
+    }
+    file->snapshot_epochs[file->n_snapshots] = epoch;
+    file->snapshots[file->n_snapshots++] = g_steal_pointer (&t->data);
+  }
+  if (dropped->len > 0) {
+    g_autofree char *line = g_strdup_printf (
+      "%s holds NaN or infinite weights after epoch %s (a run that diverged saved them); "
+      "the Evaluate page cannot look back at %s.",
+      name, dropped->str, strchr (dropped->str, ',') ? "those epochs" : "that epoch");
+    add_note (file, line);
   }
   return TRUE;
 }
@@ -1619,6 +1636,17 @@ read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObj
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GHashTable) metadata = NULL;
   if (!lam_checkpoint_load_weights (weights_path, plan, &file->params, &metadata, &local_error)) {
+    /* The model, settings and history are the user's work and are sound;
+     * only the weights are lost, and training makes them again. */
+    if (g_error_matches (local_error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_NOT_FINITE)) {
+      g_autofree char *project = g_path_get_basename (r->path);
+      g_autofree char *line =
+        g_strdup_printf ("%s The project %s opened without its trained weights; train it again.",
+                         local_error->message, project);
+      add_note (file, line);
+      r->weights_not_finite = TRUE;
+      return TRUE;
+    }
     gboolean mismatch = local_error->domain == LAM_CHECKPOINT_ERROR &&
                         local_error->code == LAM_CHECKPOINT_ERROR_MISMATCH;
     /* The checkpoint's message names the weights file and the tensor. */
@@ -1716,6 +1744,18 @@ read_resume (Reader *r, LamProjectFile *file, JsonObject *o, const char *save_id
                      " floats, one per parameter", opt_path, want, file->n_params);
         return FALSE;
       }
+      gsize first;
+      gsize bad = lam_count_not_finite (found->data, file->n_params, &first);
+      if (bad > 0) {
+        g_autofree char *project = g_path_get_basename (r->path);
+        g_autofree char *which = lam_describe_not_finite (found->data, bad, first);
+        g_autofree char *line = g_strdup_printf (
+          "%s: tensor \"%s\" holds %s; %s opened with its weights, but its run cannot be "
+          "continued, only trained again.",
+          opt_path, want, which, project);
+        add_note (file, line);
+        return TRUE;
+      }
       state[k] = found->data;
     }
   }
@@ -1765,6 +1805,10 @@ static LamProjectFile *
 load_project (const char *path, GError **error)
 {
   Reader r = { path, error };
+  /* The weights `lamina train --save m.safetensors` writes carry the model
+   * too: a checkpoint, as its .json is. */
+  if (g_str_has_suffix (path, ".safetensors"))
+    return load_checkpoint (path, error);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
   g_autofree char *contents = NULL;
@@ -1916,7 +1960,7 @@ load_project (const char *path, GError **error)
   JsonObject *resume = get_object (&r, obj, NULL, "resume", TRUE);
   if (resume == NULL && *error != NULL)
     return NULL;
-  if (resume != NULL) {
+  if (resume != NULL && !r.weights_not_finite) {
     if (file->params == NULL) {
       fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"resume\" is set but there are no weights");
       return NULL;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lam-checkpoint.h"
 #include "lam-test-util.h"
 
 #define assert_exit(result, code, text_in_stderr)                                                  \
@@ -557,6 +558,119 @@ test_project_bad_normalisation (void)
     lam_cli_result_clear (&r);
   }
   remove_tree (dir);
+}
+
+/* The number after "key": in a line of --json output. */
+static double
+json_figure (const char *out, const char *key)
+{
+  g_autofree char *quoted = g_strdup_printf ("\"%s\": ", key);
+  const char *at = strstr (out, quoted);
+  g_assert_nonnull (at);
+  return g_ascii_strtod (at + strlen (quoted), NULL);
+}
+
+/* eval, explain and train read saved weights in any of the forms a save
+ * writes: a project, its weights file, a checkpoint. Weights a diverged
+ * run saved are refused by each, with the reason. */
+static void
+test_weights_any_saved_form (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *project = g_build_filename (dir, "p.lamina", NULL);
+  g_autofree char *weights = g_build_filename (dir, "p.safetensors", NULL);
+  g_autofree char *png = g_build_filename (dir, "why.png", NULL);
+  LamCliResult r =
+    lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                         "--device", "cpu", "--no-test", "--save", project, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+
+  r = lam_test_run_lamina ("eval", "--load", project, "--data", dir, "--device", "cpu", "--json",
+                           NULL);
+  assert_exit (r, 0, NULL);
+  double project_accuracy = json_figure (r.out, "accuracy");
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("eval", "--load", weights, "--data", dir, "--device", "cpu", "--json",
+                           NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_cmpfloat (json_figure (r.out, "accuracy"), ==, project_accuracy);
+  g_assert_cmpfloat (project_accuracy, >, 0.5);
+  lam_cli_result_clear (&r);
+  /* A project's weights continue as a checkpoint, saved elsewhere: written
+   * back, they would no longer be the project's. */
+  r = lam_test_run_lamina ("train", "--load", weights, "--data", dir, "--epochs", "1", "--device",
+                           "cpu", "--no-test", NULL);
+  assert_exit (r, 2, "--load: ");
+  g_assert_nonnull (strstr (r.err, "is one of the files of the project"));
+  lam_cli_result_clear (&r);
+  /* Not in the dataset's folder, whose files a run reads. */
+  g_autofree char *out_dir = g_dir_make_tmp ("lamina-cli-out-XXXXXX", NULL);
+  g_autofree char *checkpoint = g_build_filename (out_dir, "c.safetensors", NULL);
+  g_autofree char *checkpoint_json = g_build_filename (out_dir, "c.json", NULL);
+  r = lam_test_run_lamina ("train", "--load", weights, "--data", dir, "--epochs", "1", "--device",
+                           "cpu", "--no-test", "--save", checkpoint, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  /* A checkpoint continued without --save is written back as one. */
+  g_autofree char *before = NULL;
+  gsize before_size, after_size;
+  g_assert_true (g_file_get_contents (checkpoint, &before, &before_size, NULL));
+  r = lam_test_run_lamina ("train", "--load", checkpoint_json, "--data", dir, "--epochs", "1",
+                           "--device", "cpu", "--no-test", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "Saved:  "));
+  lam_cli_result_clear (&r);
+  g_autofree char *after = NULL;
+  g_assert_true (g_file_get_contents (checkpoint, &after, &after_size, NULL));
+  g_assert_cmpuint (after_size, ==, before_size);
+  g_assert_true (memcmp (before, after, before_size) != 0); /* trained on */
+  g_autofree char *description = NULL;
+  g_assert_true (g_file_get_contents (checkpoint_json, &description, NULL, NULL));
+  g_assert_nonnull (strstr (description, "\"lamina_checkpoint\""));
+  r = lam_test_run_lamina ("eval", "--load", checkpoint, "--data", dir, "--device", "cpu", NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+
+  /* One weight made NaN, as a diverged run once saved it. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) metadata = NULL;
+  g_autoptr (GPtrArray) tensors = lam_safetensors_read (weights, &metadata, &error);
+  g_assert_no_error (error);
+  LamNamedTensor *first = g_ptr_array_index (tensors, 0);
+  first->data[1] = NAN;
+  g_assert_true (lam_safetensors_write (weights, tensors, metadata, &error));
+  g_assert_no_error (error);
+  g_autofree char *said =
+    g_strdup_printf ("tensor \"%s\" holds a value that is NaN (at index 1)", first->name);
+
+  r = lam_test_run_lamina ("eval", "--load", weights, "--data", dir, "--device", "cpu", NULL);
+  assert_exit (r, 4, said);
+  g_assert_nonnull (strstr (r.err, "train again"));
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--load", weights, "--data", dir, "--epochs", "1", "--device",
+                           "cpu", "--no-test", "--save", checkpoint, NULL);
+  assert_exit (r, 4, said);
+  lam_cli_result_clear (&r);
+  const char *verbs[] = { "eval", "explain", "export" };
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++) {
+    if (g_str_equal (verbs[i], "explain"))
+      r = lam_test_run_lamina ("explain", "--load", project, "--data", dir, "--index", "0",
+                               "--device", "cpu", "-o", png, NULL);
+    else if (g_str_equal (verbs[i], "export"))
+      r = lam_test_run_lamina ("export", "--predictions", "--load", project, "--count", "3",
+                               "--device", "cpu", NULL);
+    else
+      r = lam_test_run_lamina ("eval", "--load", project, "--data", dir, "--device", "cpu", NULL);
+    assert_exit (r, 4, said);
+    g_assert_nonnull (strstr (r.err, "opened without its trained weights"));
+    g_assert_nonnull (strstr (r.err, "p.lamina has no trained weights: train it first"));
+    g_assert_cmpstr (r.out, ==, "");
+    lam_cli_result_clear (&r);
+  }
+  g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+  remove_tree (out_dir);
 }
 
 /* `lamina FILE` and `lamina gui FILE` open a project in the window; a name
@@ -1340,6 +1454,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
   g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
   g_test_add_func ("/cli/project-bad-normalisation", test_project_bad_normalisation);
+  g_test_add_func ("/cli/weights-any-saved-form", test_weights_any_saved_form);
   g_test_add_func ("/cli/train-padding-mode", test_train_padding_mode);
   g_test_add_func ("/cli/table/crop-yields", test_table_crop_yields);
   g_test_add_func ("/cli/table/classification", test_table_classification);

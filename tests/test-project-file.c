@@ -1152,6 +1152,76 @@ test_non_finite_never_written (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* Weights a diverged run saved (Lamina before the trainer checked them)
+ * predict nothing and must not be trained on; the rest of the project is
+ * the user's work and opens, with a note for what was left out. */
+static void
+test_non_finite_weights (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = fixture_path (f, "diverged.lamina");
+
+  /* The optimizer state: the weights open, the run cannot continue. */
+  g_autoptr (LamProjectFile) file = full_project ();
+  gsize n = file->n_params;
+  file->optimizer_state[1][7] = INFINITY;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) no_resume = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (no_resume->params, n * 4, file->params, n * 4);
+  g_assert_false (no_resume->resumable);
+  g_assert_nonnull (strstr (no_resume->note, "diverged.optimizer.safetensors: tensor \""));
+  g_assert_nonnull (strstr (no_resume->note, "holds a value that is infinite (at index 7)"));
+  g_assert_nonnull (strstr (no_resume->note, "cannot be continued"));
+  file->optimizer_state[1][7] = 0;
+
+  /* A snapshot: that epoch goes, the others stay. */
+  g_autofree float *good = g_memdup2 (file->params, n * 4);
+  g_autofree float *bad = g_memdup2 (file->params, n * 4);
+  bad[3] = NAN;
+  bad[4] = -INFINITY;
+  const float *snapshots[] = { good, bad, good };
+  int epochs[] = { 1, 2, 3 };
+  lam_project_file_set_snapshots (file, 3, epochs, snapshots);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) two = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (two->resumable);
+  g_assert_cmpint (two->n_snapshots, ==, 2);
+  g_assert_cmpint (two->snapshot_epochs[0], ==, 1);
+  g_assert_cmpint (two->snapshot_epochs[1], ==, 3);
+  g_assert_cmpmem (two->snapshots[1], n * 4, good, n * 4);
+  g_assert_nonnull (strstr (two->note, "NaN or infinite weights after epoch 2 "));
+
+  /* The weights: the project opens without them, and without their run. */
+  file->params[0] = NAN;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) bare = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_null (bare->params);
+  g_assert_false (bare->resumable);
+  g_assert_cmpint (bare->n_snapshots, ==, 0);
+  g_assert_cmpuint (bare->runs->len, ==, 2);
+  g_autofree char *spec_a = lam_model_spec_to_json (file->spec);
+  g_autofree char *spec_b = lam_model_spec_to_json (bare->spec);
+  g_assert_cmpstr (spec_a, ==, spec_b);
+  g_assert_nonnull (strstr (bare->note, "diverged.safetensors: tensor \""));
+  g_assert_nonnull (strstr (bare->note, "holds a value that is NaN (at index 0)"));
+  g_assert_nonnull (strstr (bare->note, "opened without its trained weights"));
+
+  /* The weights file alone, as a checkpoint, is refused. */
+  g_autofree char *weights = fixture_path (f, "diverged.safetensors");
+  g_autoptr (LamCheckpointInfo) info = NULL;
+  g_autofree float *params = NULL;
+  g_assert_false (lam_checkpoint_load (weights, &info, &params, &error));
+  g_assert_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_NOT_FINITE);
+  g_assert_nonnull (strstr (error->message, "train again"));
+  g_assert_null (params);
+}
+
 /* A run whose learning rate was changed by hand reopens with its changes,
  * in order, and with the label that names it. */
 static void
@@ -1847,6 +1917,7 @@ main (int argc, char **argv)
   ADD ("/error/lying-header", test_lying_header);
   ADD ("/error/text-not-utf8", test_text_not_utf8);
   ADD ("/non-finite-never-written", test_non_finite_never_written);
+  ADD ("/non-finite-weights-left-out", test_non_finite_weights);
   ADD ("/error/failed-save-keeps-project", test_failed_save);
   ADD ("/resume/adam-two-epochs", test_resume_adam);
   ADD ("/resume/sgd-momentum", test_resume_sgd_momentum);
