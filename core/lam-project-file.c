@@ -1640,9 +1640,8 @@ read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObj
      * only the weights are lost, and training makes them again. */
     if (g_error_matches (local_error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_NOT_FINITE)) {
       g_autofree char *project = g_path_get_basename (r->path);
-      g_autofree char *line =
-        g_strdup_printf ("%s The project %s opened without its trained weights; train it again.",
-                         local_error->message, project);
+      g_autofree char *line = g_strdup_printf ("%s. %s opened without its trained weights.",
+                                               local_error->message, project);
       add_note (file, line);
       r->weights_not_finite = TRUE;
       return TRUE;

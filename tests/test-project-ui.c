@@ -349,6 +349,64 @@ test_interrupted_save_reported (void)
   g_remove (weights);
 }
 
+/* A project whose weights a diverged run saved opens, says why it has no
+ * weights, and is trained afresh: nothing NaN reaches the session. */
+static void
+test_diverged_weights_reported (void)
+{
+  g_autoptr (GError) error = NULL;
+  LamProjectFile *file = lam_project_file_new ();
+  file->spec = lam_model_spec_preset ("mlp", NULL);
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (file->spec, NULL);
+  g_autofree float *params = g_new0 (float, plan->n_params);
+  params[plan->n_params / 2] = NAN;
+  float mean[3] = { 0.286f, 0, 0 }, std[3] = { 0.353f, 1, 1 };
+  lam_project_file_set_weights (file, params, plan->n_params, 1, mean, std);
+  g_free (file->device);
+  file->device = g_strdup ("cpu");
+  file->dataset_dir = g_strdup (LAM_DATASET_DEFAULT_DIR);
+  g_autofree char *path = g_build_filename (tmp_dir, "diverged.lamina", NULL);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  lam_project_file_free (file);
+
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamWindow *window = new_window (session);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.open-recent", "s", path);
+  settle (500);
+  GtkWidget *dialog = NULL;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && dialog == NULL; i++) {
+    g_autoptr (GObject) item = g_list_model_get_item (toplevels, i);
+    if (GTK_IS_MESSAGE_DIALOG (item))
+      dialog = GTK_WIDGET (item);
+  }
+  g_assert_nonnull (dialog);
+  g_autofree char *primary = NULL, *secondary = NULL;
+  g_object_get (dialog, "text", &primary, "secondary-text", &secondary, NULL);
+  g_assert_cmpstr (primary, ==, "The project was opened");
+  g_assert_nonnull (strstr (secondary, "NaN"));
+  g_assert_nonnull (strstr (
+    secondary, "at a lower learning rate. diverged.lamina opened without its trained weights."));
+  settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "window-diverged-weights.png", NULL);
+  g_assert_true (lam_ui_save_png (dialog, png, &error));
+  g_assert_no_error (error);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  g_assert_null (lam_session_get_weights (session, NULL));
+  g_autofree char *spec = lam_model_spec_to_text (lam_session_get_spec (session));
+  g_autoptr (LamModelSpec) mlp = lam_model_spec_preset ("mlp", NULL);
+  g_autofree char *want = lam_model_spec_to_text (mlp);
+  g_assert_cmpstr (spec, ==, want);
+  lam_session_set_modified (session, FALSE);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_autofree char *weights = g_build_filename (tmp_dir, "diverged.safetensors", NULL);
+  g_remove (path);
+  g_remove (weights);
+}
+
 /* A tiny IDX dataset: three classes of 8×8 bars, so these cases train in
  * a moment and need no installed dataset. */
 static void
@@ -907,6 +965,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/project-ui/save-reopen-continue", test_save_reopen_continue);
   g_test_add_func ("/project-ui/interrupted-save-reported", test_interrupted_save_reported);
+  g_test_add_func ("/project-ui/diverged-weights-reported", test_diverged_weights_reported);
   g_test_add_func ("/project-ui/new-project", test_new_project);
   g_test_add_func ("/project-ui/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/project-ui/application-open", test_application_open);
