@@ -319,10 +319,8 @@ lam_cli_explain (int argc, char **argv)
     "(cosine similarity of the features at the layer before the last linear one).\n"
     "\n"
     "Example: lamina explain --load cnn.lamina --index 17 --method gradcam -o 17.png\n");
-  if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    lam_cli_print_error ("explain", error);
+  if (!lam_cli_parse_options ("explain", context, &argc, &argv))
     return LAM_EXIT_USAGE;
-  }
   if (argc > 1) {
     g_printerr ("lamina explain: unexpected argument \"%s\" (see lamina explain --help)\n",
                 argv[1]);

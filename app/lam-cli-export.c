@@ -168,10 +168,8 @@ lam_cli_export (int argc, char **argv)
     "\n"
     "--predictions is a diagnostic for comparing the script's predictions with\n"
     "Lamina's: lamina export --predictions --load mlp.safetensors --count 1000\n");
-  if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    lam_cli_print_error ("export", error);
+  if (!lam_cli_parse_options ("export", context, &argc, &argv))
     return LAM_EXIT_USAGE;
-  }
   if (argc > 1) {
     g_printerr ("lamina export: unexpected argument \"%s\" (see lamina export --help)\n", argv[1]);
     return LAM_EXIT_USAGE;

@@ -219,6 +219,42 @@ lam_cli_parse_int (const char *option, const char *text, gint64 min, gint64 max,
 }
 
 gboolean
+lam_cli_parse_options (const char *verb, GOptionContext *context, int *argc, char ***argv)
+{
+  /* Parsing rearranges argv: the arguments as typed, to name one. */
+  g_auto (GStrv) typed = g_strdupv (*argv);
+  g_autoptr (GError) error = NULL;
+  if (g_option_context_parse (context, argc, argv, &error))
+    return TRUE;
+  if (error->domain != G_CONVERT_ERROR) {
+    lam_cli_print_error (verb, error);
+    return FALSE;
+  }
+  /* GLib says only "Invalid byte sequence": say which option's value. */
+  for (int i = 1; typed[i] != NULL; i++) {
+    if (g_utf8_validate (typed[i], -1, NULL))
+      continue;
+    const char *equals = strchr (typed[i], '=');
+    g_autofree char *option = g_str_has_prefix (typed[i], "--") && equals != NULL
+                                ? g_strndup (typed[i], equals - typed[i])
+                              : i > 1 && typed[i - 1][0] == '-' ? g_strdup (typed[i - 1])
+                                                                : NULL;
+    if (option != NULL && g_utf8_validate (option, -1, NULL)) {
+      g_printerr ("lamina %s: %s: the value is not UTF-8 text; only file and folder names may "
+                  "be other bytes\n",
+                  verb, option);
+      return FALSE;
+    }
+    g_printerr ("lamina %s: argument %d is not UTF-8 text; only file and folder names may be "
+                "other bytes\n",
+                verb, i);
+    return FALSE;
+  }
+  lam_cli_print_error (verb, error);
+  return FALSE;
+}
+
+gboolean
 lam_cli_parse_double (const char *option, const char *text, double min, double max,
                       gboolean min_exclusive, double *out, GError **error)
 {
@@ -237,7 +273,8 @@ lam_cli_parse_double (const char *option, const char *text, double min, double m
                  min_exclusive ? "above" : "from", min, max, text ? text : "");
     return FALSE;
   }
-  *out = value;
+  /* -0 reads as 0: it would print as "-0%". */
+  *out = value + 0.0;
   return TRUE;
 }
 
@@ -383,10 +420,8 @@ lam_cli_info (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context,
                                 "Without --model, lists the presets and the devices.");
-  if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    lam_cli_print_error ("info", error);
+  if (!lam_cli_parse_options ("info", context, &argc, &argv))
     return LAM_EXIT_USAGE;
-  }
   if (argc > 1) {
     g_printerr ("lamina info: unexpected argument \"%s\"\n", argv[1]);
     return LAM_EXIT_USAGE;
@@ -578,10 +613,8 @@ lam_cli_eval (int argc, char **argv)
     g_option_context_new ("- evaluate saved weights on a dataset's test images");
   g_autoptr (GError) error = NULL;
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    lam_cli_print_error ("eval", error);
+  if (!lam_cli_parse_options ("eval", context, &argc, &argv))
     return LAM_EXIT_USAGE;
-  }
   if (argc > 1) {
     g_printerr ("lamina eval: unexpected argument \"%s\"\n", argv[1]);
     return LAM_EXIT_USAGE;
@@ -721,10 +754,8 @@ lam_cli_gui (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context, "Given projects, opens them: the first in the window, "
                                 "any others in windows of their own.");
-  if (argc > 1 && !g_option_context_parse (context, &argc, &argv, &error)) {
-    lam_cli_print_error ("gui", error);
+  if (argc > 1 && !lam_cli_parse_options ("gui", context, &argc, &argv))
     return LAM_EXIT_USAGE;
-  }
   /* What is left are projects; a name that is not there is said here, with
    * no window to open for it. The window explains a file that is there but
    * does not open. */

@@ -99,6 +99,14 @@ test_usage_errors (void)
   assert_exit (r, 2, "--val-fraction");
   lam_cli_result_clear (&r);
 
+  /* A value that is not text is named by its option, as typed either way. */
+  r = lam_test_run_lamina ("train", "--targets", "\xff", NULL);
+  assert_exit (r, 2, "lamina train: --targets: the value is not UTF-8 text");
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("info", "--model=linear:\xff", NULL);
+  assert_exit (r, 2, "lamina info: --model: the value is not UTF-8 text");
+  lam_cli_result_clear (&r);
+
   r = lam_test_run_lamina ("train", "--optimizer", "rmsprop", NULL);
   assert_exit (r, 2, "expected sgd, adam or adamw, got \"rmsprop\"");
   lam_cli_result_clear (&r);
@@ -462,6 +470,13 @@ test_train_refusals (void)
     lam_test_run_lamina ("train", "--data", dir, "--model", "input=3x32x32,flatten,linear:3", NULL);
   assert_exit (r, 4, "input is 3×32×32");
   g_assert_nonnull (strstr (r.err, "1×8×8"));
+  lam_cli_result_clear (&r);
+
+  /* -0 is 0, and says so. */
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
+                           "--val-fraction", "-0", "--no-test", "--device", "cpu", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, ", validation 0%,"));
   lam_cli_result_clear (&r);
 
   /* A model far larger than memory: refused at once with the estimate,
