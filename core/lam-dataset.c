@@ -493,9 +493,32 @@ lam_dataset_load_idx (const char *images_path, const char *labels_path,
   int n_classes = given_classes;
   if (class_names == NULL) {
     int max_label = 0;
-    for (gsize i = 0; i < n; i++)
+    gboolean used[256] = { FALSE };
+    for (gsize i = 0; i < n; i++) {
       max_label = MAX (max_label, labels[i]);
+      used[labels[i]] = TRUE;
+    }
     n_classes = max_label + 1;
+    /* Labels number the classes from 0: one far above all the others (a
+     * byte of a damaged file) would otherwise make hundreds of classes
+     * no image has, and a model asked to have as many outputs. */
+    int next_label = -1, n_used = 0;
+    for (int c = 0; c < n_classes; c++) {
+      n_used += used[c];
+      if (used[c] && c < max_label)
+        next_label = c;
+    }
+    if (n_classes > 10 && n_classes > 2 * n_used) {
+      gsize at = 0;
+      while (labels[at] != max_label)
+        at++;
+      g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_LABEL,
+                   "%s: label %d at index %" G_GSIZE_FORMAT " stands far above the others "
+                   "(%d distinct labels, the rest at most %d): labels number the classes from "
+                   "0; is the file damaged?",
+                   labels_path, max_label, at, n_used, next_label);
+      return NULL;
+    }
   }
   gssize bad = find_bad_label (labels, n, n_classes);
   if (bad >= 0) {

@@ -446,7 +446,28 @@ test_idx_label_range (void)
   assert_error_names (error, LAM_DATASET_ERROR_LABEL, lp);
   g_assert_nonnull (strstr (error->message, "label 3 at index 4"));
   g_assert_nonnull (strstr (error->message, "< 3"));
-  g_error_free (error);
+  g_clear_error (&error);
+
+  /* Without names the labels count the classes: one byte of 255 among
+   * 0 to 2 is damage, not 256 classes. */
+  d->labels[4] = 255;
+  g_clear_pointer (&ip, g_free);
+  g_clear_pointer (&lp, g_free);
+  write_idx_pair (tmp->path, d, "img", "lab", TRUE, &ip, &lp);
+  g_assert_null (lam_dataset_load_idx (ip, lp, NULL, &error));
+  assert_error_names (error, LAM_DATASET_ERROR_LABEL, lp);
+  g_assert_nonnull (strstr (error->message, "label 255 at index 4 stands far above the others"));
+  g_clear_error (&error);
+  /* Twelve classes of which one has no image are twelve classes. */
+  for (int i = 0; i < 6; i++)
+    d->labels[i] = (guint8) (i * 2);
+  d->labels[5] = 11;
+  g_clear_pointer (&ip, g_free);
+  g_clear_pointer (&lp, g_free);
+  write_idx_pair (tmp->path, d, "img", "lab", TRUE, &ip, &lp);
+  g_autoptr (LamDataset) twelve = lam_dataset_load_idx (ip, lp, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (twelve->n_classes, ==, 12);
 }
 
 static void
