@@ -1131,6 +1131,8 @@ find_tensor (GPtrArray *tensors, const char *name, gboolean *used)
   return NULL;
 }
 
+/* Copies the tensor want names into dst; with dst NULL, only checks that
+ * it is there with its shape. */
 static gboolean
 take_tensor (const char *path, GPtrArray *tensors, gboolean *used, const TensorRef *want,
              float *dst, GError **error)
@@ -1154,6 +1156,8 @@ take_tensor (const char *path, GPtrArray *tensors, gboolean *used, const TensorR
     return FALSE;
   }
   gsize n = (gsize) dims_numel (want->dims, want->rank);
+  if (dst == NULL)
+    return TRUE;
   gsize first;
   gsize bad = lam_count_not_finite (t->data, n, &first);
   if (bad > 0) {
@@ -1200,33 +1204,41 @@ static float *
 match_tensors (const char *weights_path, GPtrArray *tensors, const LamModelPlan *plan,
                GError **error)
 {
-  g_autofree float *values = g_try_new0 (float, MAX (plan->n_params, 1));
   g_autofree gboolean *used = g_new0 (gboolean, MAX (tensors->len, 1));
-  if (values == NULL) {
-    g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO,
-                 "%s: out of memory for %" G_GSIZE_FORMAT " parameters", weights_path,
-                 plan->n_params);
-    return NULL;
-  }
-  for (int i = 0; i < plan->n_layers; i++) {
-    const LamLayer *layer = &plan->layers[i];
-    const LamLayerClass *klass = lam_layer_class (layer->spec.kind);
-    for (guint s = 0; s < klass->n_states; s++) {
-      TensorRef ref;
-      g_autofree char *name = NULL;
-      gsize offset;
-      if (!layer_state_tensor (layer, s, &ref, &name, &offset))
-        continue;
-      if (!take_tensor (weights_path, tensors, used, &ref, values + offset, error))
+  g_autofree float *values = NULL;
+  /* Shapes first: a description that names a far larger model than its
+   * weights is a mismatch, not a lack of memory for it. */
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      values = g_try_new0 (float, MAX (plan->n_params, 1));
+      if (values == NULL) {
+        g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_IO,
+                     "%s: out of memory for %" G_GSIZE_FORMAT " parameters", weights_path,
+                     plan->n_params);
         return NULL;
+      }
     }
-  }
-  for (guint i = 0; i < tensors->len; i++) {
-    if (!used[i]) {
-      const LamNamedTensor *t = g_ptr_array_index (tensors, i);
-      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_MISMATCH,
-                   "%s: tensor \"%s\" is not part of the model", weights_path, t->name);
-      return NULL;
+    for (int i = 0; i < plan->n_layers; i++) {
+      const LamLayer *layer = &plan->layers[i];
+      const LamLayerClass *klass = lam_layer_class (layer->spec.kind);
+      for (guint s = 0; s < klass->n_states; s++) {
+        TensorRef ref;
+        g_autofree char *name = NULL;
+        gsize offset;
+        if (!layer_state_tensor (layer, s, &ref, &name, &offset))
+          continue;
+        if (!take_tensor (weights_path, tensors, used, &ref, values ? values + offset : NULL,
+                          error))
+          return NULL;
+      }
+    }
+    for (guint i = 0; pass == 0 && i < tensors->len; i++) {
+      if (!used[i]) {
+        const LamNamedTensor *t = g_ptr_array_index (tensors, i);
+        g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_MISMATCH,
+                     "%s: tensor \"%s\" is not part of the model", weights_path, t->name);
+        return NULL;
+      }
     }
   }
 

@@ -795,6 +795,17 @@ test_checkpoint_mismatch (Fixture *f, gconstpointer data)
                       "{\"type\": \"linear\", \"out\": 2}]}, \"normalization\": {\"mean\": [0.5], "
                       "\"std\": [0.25]}", weights_id);
   assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "\"0.weight\"", "3×4", "3×5", NULL);
+  /* One that names a model of 2^24 × 4096 weights (256 GiB) is a
+   * mismatch too, not a lack of memory. */
+  write_json_with_id (
+    json_path,
+    "{\"lamina_checkpoint\": 1, \"model\": {\"input\": [4096], "
+    "\"layers\": [{\"type\": \"linear\", \"out\": 16777216}, {\"type\": \"relu\"}, "
+    "{\"type\": \"linear\", \"out\": 2}]}, \"normalization\": {\"mean\": [0.5], "
+    "\"std\": [0.25]}",
+    weights_id);
+  assert_load_fails (path, LAM_CHECKPOINT_ERROR_MISMATCH, "\"0.weight\"", "3×4", "16777216×4096",
+                     NULL);
 }
 
 static void
