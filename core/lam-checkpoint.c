@@ -634,6 +634,11 @@ checkpoint_json (const char *spec_json, const LamCheckpointInfo *info, const cha
   if (info->dataset != NULL) {
     g_string_append (s, ",\n  \"dataset\": ");
     lam_json_append_string (s, info->dataset);
+    g_autofree char *uri = lam_file_path_to_uri (info->dataset);
+    if (uri != NULL) {
+      g_string_append (s, ",\n  \"dataset_uri\": ");
+      lam_json_append_string (s, uri);
+    }
   }
   if (info->class_names != NULL) {
     g_string_append (s, ",\n  \"classes\": [");
@@ -736,8 +741,12 @@ save_weights (const char *path, const LamModelPlan *plan, const LamCheckpointInf
   g_hash_table_insert (metadata, "lamina_spec", g_strdup (spec_json));
   g_hash_table_insert (metadata, "mean", floats_to_list (info->mean, n_channels));
   g_hash_table_insert (metadata, "std", floats_to_list (info->std, n_channels));
-  if (info->dataset != NULL)
-    g_hash_table_insert (metadata, "dataset", g_strdup (info->dataset));
+  if (info->dataset != NULL) {
+    g_hash_table_insert (metadata, "dataset", g_utf8_make_valid (info->dataset, -1));
+    char *uri = lam_file_path_to_uri (info->dataset);
+    if (uri != NULL)
+      g_hash_table_insert (metadata, "dataset_uri", uri);
+  }
   if (info->class_names != NULL) {
     GString *classes = g_string_new ("[");
     for (int i = 0; info->class_names[i] != NULL; i++) {
@@ -1050,7 +1059,19 @@ read_checkpoint_json (const char *path, char **save_id, GError **error)
                    "%s: dataset must be a string", path);
       return NULL;
     }
-    info->dataset = g_strdup (json_node_get_string (node));
+    node = json_object_get_member (obj, "dataset_uri");
+    const char *uri = node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+                          json_node_get_value_type (node) == G_TYPE_STRING
+                        ? json_node_get_string (node)
+                        : NULL;
+    g_autoptr (GError) uri_error = NULL;
+    info->dataset = lam_file_path_from_stored (
+      json_node_get_string (json_object_get_member (obj, "dataset")), uri, &uri_error);
+    if (info->dataset == NULL) {
+      g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT, "%s: dataset_uri: %s",
+                   path, uri_error->message);
+      return NULL;
+    }
   }
   node = json_object_get_member (obj, "classes");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node) && !read_classes (path, node, info, error))
@@ -1094,7 +1115,11 @@ read_checkpoint_metadata (const char *path, GHashTable *metadata, GError **error
       info->n_channels = (int) n;
     }
   }
-  info->dataset = g_strdup (g_hash_table_lookup (metadata, "dataset"));
+  /* A URI that is not one leaves the name as shown: the weights are sound. */
+  const char *dataset_uri = g_hash_table_lookup (metadata, "dataset_uri");
+  info->dataset = dataset_uri ? lam_file_path_from_stored (NULL, dataset_uri, NULL) : NULL;
+  if (info->dataset == NULL)
+    info->dataset = g_strdup (g_hash_table_lookup (metadata, "dataset"));
   const char *classes = g_hash_table_lookup (metadata, "classes");
   if (classes != NULL) {
     g_autoptr (JsonParser) parser = json_parser_new ();

@@ -505,3 +505,25 @@ lam_file_discard (const char *path)
   g_return_if_fail (path != NULL);
   op_unlink_quietly (path);
 }
+
+char *
+lam_file_path_to_uri (const char *path)
+{
+  if (path == NULL || g_utf8_validate (path, -1, NULL))
+    return NULL;
+  g_autofree char *absolute = g_canonicalize_filename (path, NULL);
+  return g_filename_to_uri (absolute, NULL, NULL);
+}
+
+char *
+lam_file_path_from_stored (const char *text, const char *uri, GError **error)
+{
+  if (uri == NULL)
+    return g_strdup (text);
+  g_autoptr (GError) local_error = NULL;
+  char *path = g_filename_from_uri (uri, NULL, &local_error);
+  if (path == NULL)
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "\"%s\" is not a file URI: %s", uri,
+                 local_error->message);
+  return path;
+}

@@ -49,6 +49,14 @@ gboolean lam_file_check_replaceable (const char *path, GError **error);
  * up, as if the process had been killed there; lam_file_fault_clear ends
  * it. LAMINA_FILE_FAULT="N[:crash][:enospc]" in the environment sets the
  * same at the first file operation. */
+/* JSON holds only UTF-8 text, and a file name may be any bytes. NULL for
+ * a path that is text and is stored as it is; otherwise a file URI that
+ * keeps every byte (%FF), stored beside the path as shown to people. */
+char *lam_file_path_to_uri (const char *path);
+/* The path stored as text and, where lam_file_path_to_uri gave one, as
+ * uri: the uri's bytes when it is a file URI, else NULL with an error. */
+char *lam_file_path_from_stored (const char *text, const char *uri, GError **error);
+
 void lam_file_fault_inject (guint nth, int err, gboolean crash);
 void lam_file_fault_clear (void);
 /* How many file operations have run since the last inject or clear: a test

@@ -683,10 +683,16 @@ project_json (const LamProjectFile *file, const char *save_id, const char *weigh
   json_builder_set_member_name (b, "dataset");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "dir");
-  if (file->dataset_dir)
-    json_builder_add_string_value (b, file->dataset_dir);
+  g_autofree char *dir_shown = file->dataset_dir ? g_utf8_make_valid (file->dataset_dir, -1) : NULL;
+  if (dir_shown)
+    json_builder_add_string_value (b, dir_shown);
   else
     json_builder_add_null_value (b);
+  g_autofree char *dir_uri = lam_file_path_to_uri (file->dataset_dir);
+  if (dir_uri != NULL) {
+    json_builder_set_member_name (b, "dir_uri");
+    json_builder_add_string_value (b, dir_uri);
+  }
   json_builder_set_member_name (b, "name");
   if (file->dataset_name)
     json_builder_add_string_value (b, file->dataset_name);
@@ -1923,7 +1929,17 @@ load_project (const char *path, GError **error)
   const char *name = get_string (&r, dataset, "dataset", "name", TRUE, &ok);
   if (!ok)
     return NULL;
-  file->dataset_dir = g_strdup (dir);
+  const char *dir_uri = json_object_has_member (dataset, "dir_uri")
+                          ? get_string (&r, dataset, "dataset", "dir_uri", FALSE, &ok)
+                          : NULL;
+  if (!ok)
+    return NULL;
+  g_autoptr (GError) uri_error = NULL;
+  file->dataset_dir = lam_file_path_from_stored (dir, dir_uri, &uri_error);
+  if (dir_uri != NULL && file->dataset_dir == NULL) {
+    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "\"dataset.dir_uri\": %s", uri_error->message);
+    return NULL;
+  }
   file->dataset_name = g_strdup (name);
 
   JsonNode *runs = json_object_get_member (obj, "runs");

@@ -1063,6 +1063,39 @@ test_checkpoint_table (Fixture *f, gconstpointer data)
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
+/* A dataset whose folder name is not UTF-8 is found again from the .json
+ * and from the weights alone: JSON keeps it as a file URI. */
+static void
+test_checkpoint_dataset_bytes (Fixture *f, gconstpointer data)
+{
+  const char *text = "input=4,linear:3,relu,linear:2";
+  const char *dir = "/data/caf\xe9 images"; /* Latin-1, as an old disk may hold */
+  g_autoptr (LamModelPlan) plan = plan_for (text);
+  g_autoptr (LamCheckpointInfo) info = info_for (text);
+  g_free (info->dataset);
+  info->dataset = g_strdup (dir);
+  g_autofree float *params = init_params (plan, 3);
+  g_autofree char *path = fixture_path (f, "bytes.safetensors");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_checkpoint_save (path, plan, info, params, &error));
+  g_assert_no_error (error);
+  g_autofree char *json_path = lam_checkpoint_spec_path (path);
+  g_autofree char *json = NULL;
+  g_assert_true (g_file_get_contents (json_path, &json, NULL, NULL));
+  g_assert_true (g_utf8_validate (json, -1, NULL));
+  g_assert_nonnull (strstr (json, "\"dataset_uri\": \"file:///data/caf%E9%20images\""));
+
+  for (int from_weights = 0; from_weights < 2; from_weights++) {
+    if (from_weights)
+      g_assert_cmpint (g_remove (json_path), ==, 0);
+    g_autoptr (LamCheckpointInfo) back = NULL;
+    g_autofree float *loaded = NULL;
+    g_assert_true (lam_checkpoint_load (path, &back, &loaded, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (back->dataset, ==, dir);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1087,6 +1120,7 @@ main (int argc, char **argv)
   ADD ("/checkpoint/not-lamina", test_checkpoint_not_lamina);
   ADD ("/checkpoint/failed-save", test_checkpoint_failed_save);
   ADD ("/checkpoint/table", test_checkpoint_table);
+  ADD ("/checkpoint/dataset-name-bytes", test_checkpoint_dataset_bytes);
 
   return g_test_run ();
 }

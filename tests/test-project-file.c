@@ -311,6 +311,37 @@ test_no_weights (Fixture *f, gconstpointer data)
   g_assert_null (back->dataset_dir);
 }
 
+/* A dataset folder whose name is not UTF-8 is found again: the project
+ * shows it with U+FFFD and keeps its bytes in a file URI. */
+static void
+test_dataset_name_bytes (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = spec_for ("input=1x28x28,flatten,linear:10");
+  file->dataset_dir = g_strdup ("/data/caf\xe9");
+  g_autofree char *path = fixture_path (f, "bytes.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_assert_nonnull (strstr (text, "\"dir\" : \"/data/caf\xef\xbf\xbd\""));
+  g_assert_nonnull (strstr (text, "\"dir_uri\" : \"file:///data/caf%E9\""));
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->dataset_dir, ==, "/data/caf\xe9");
+
+  /* A dir_uri that is no file URI is named. */
+  g_autofree char *head = g_strndup (text, strstr (text, "file:///") - text);
+  g_autofree char *broken = g_strconcat (head, "http://x/", strstr (text, "file:///") + 8, NULL);
+  g_assert_true (g_file_set_contents (path, broken, -1, NULL));
+  g_autoptr (LamProjectFile) refused = lam_project_file_load (path, &error);
+  g_assert_null (refused);
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "\"dataset.dir_uri\": \"http://x/data/caf%E9\""));
+}
+
 /* RFC 4180 records: quoted fields may hold commas, doubled quotes and line
  * breaks. Each record a GStrv; the text must end with a line break. */
 static GPtrArray *
@@ -1092,7 +1123,7 @@ test_resume_mid_epoch (Fixture *f, gconstpointer data)
 
 /* Text read from a project is valid UTF-8, and a loaded project always
  * saves into one that loads: an escape such as "\214" is refused by the
- * field's name, and text that is not UTF-8 in memory (a folder's name in
+ * field's name, and text that is not UTF-8 in memory (a model's name in
  * another encoding) is written as valid UTF-8. */
 static void
 test_text_not_utf8 (Fixture *f, gconstpointer data)
@@ -1118,8 +1149,7 @@ test_text_not_utf8 (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_autoptr (LamProjectFile) back = lam_project_file_load (path3, &error);
   g_assert_no_error (error);
-  g_assert_true (g_utf8_validate (back->dataset_dir, -1, NULL));
-  g_assert_true (g_str_has_prefix (back->dataset_dir, "/data/caf"));
+  g_assert_cmpstr (back->dataset_dir, ==, "/data/caf\xe9"); /* a file name's bytes, kept */
   g_assert_true (g_utf8_validate (back->spec->name, -1, NULL));
   /* And once more: what was loaded saves and loads again. */
   g_assert_true (lam_project_file_save (back, path3, &error));
@@ -1892,6 +1922,7 @@ main (int argc, char **argv)
   g_test_add ("/project-file" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/round-trip", test_round_trip);
   ADD ("/no-weights", test_no_weights);
+  ADD ("/dataset-name-bytes", test_dataset_name_bytes);
   ADD ("/csv", test_csv);
   ADD ("/csv/run-rows", test_csv_run_rows);
   ADD ("/runs/lr-changes-reopen", test_lr_changes_reopen);

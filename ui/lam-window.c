@@ -249,9 +249,11 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
     if (dataset_is_there (dir)) {
       open_dataset (self, dir);
     } else if (warning != NULL) {
+      g_autofree char *shown = g_filename_display_name (dir);
       *warning = g_strdup_printf ("The project's dataset folder %s is missing. The model, "
                                   "settings, history and weights were opened; choose a dataset "
-                                  "on the Data page to train.", dir);
+                                  "on the Data page to train.",
+                                  shown);
     }
   }
   /* An interrupted save that the load finished: said once, after any
