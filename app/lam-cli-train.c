@@ -433,13 +433,10 @@ check_save_path (const char *option, const char *save_path, const char *load_pat
    * weights in p.safetensors, which a checkpoint saved as p.safetensors
    * would replace, and the other way round. */
   if (saves_project (save_path, project)) {
-    g_autofree char *weights = lam_project_file_weights_path (save_path);
-    if (!g_file_test (save_path, G_FILE_TEST_EXISTS) && g_file_test (weights, G_FILE_TEST_EXISTS)) {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "%s: %s already holds weights that are not this project's (a checkpoint "
-                   "saved as that name?); the project would write its own over them: choose "
-                   "another name",
-                   option, weights);
+    g_autoptr (GError) sibling_error = NULL;
+    if (!lam_project_file_check_siblings (save_path, &sibling_error)) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: %s", option,
+                   sibling_error->message);
       return FALSE;
     }
   } else {

@@ -863,11 +863,42 @@ as_project_error (GError **error, GError *local_error, const char *what)
 }
 
 gboolean
+lam_project_file_check_siblings (const char *path, GError **error)
+{
+  /* A project that is there owns the files beside it; the person chose
+   * to replace it. */
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  char *(*sibling[]) (const char *) = { lam_project_file_weights_path,
+                                        lam_project_file_optimizer_path,
+                                        lam_project_file_snapshots_path };
+  for (guint i = 0; i < G_N_ELEMENTS (sibling); i++) {
+    g_autofree char *other = sibling[i](path);
+    if (g_file_test (other, G_FILE_TEST_EXISTS)) {
+      g_autofree char *shown = g_filename_display_name (other);
+      g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO,
+                   "%s is there already and is not this project's (a checkpoint saved under "
+                   "that name?); the project would write its own over it: choose another name",
+                   shown);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
 lam_project_file_save (const LamProjectFile *file, const char *path, GError **error)
 {
   g_return_val_if_fail (file != NULL && file->spec != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_autoptr (GError) sibling_error = NULL;
+  if (!lam_project_file_check_siblings (path, &sibling_error)) {
+    g_set_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO, "%s was not saved: %s",
+                 path, sibling_error->message);
+    return FALSE;
+  }
 
   g_autofree char *save_id = g_uuid_string_random ();
   g_autofree char *weights_path = lam_project_file_weights_path (path);

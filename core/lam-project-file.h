@@ -200,6 +200,10 @@ char *lam_project_file_snapshots_path (const char *path);
 /* The resume position as the trainer takes it; FALSE when not resumable. */
 gboolean lam_project_file_get_start (const LamProjectFile *file, LamTrainerStart *start);
 
+/* FALSE, with an error naming it, where saving a new project at path
+ * would replace a file beside it that is not its own: weights, optimizer
+ * state or snapshots under its names while path itself is not there. */
+gboolean lam_project_file_check_siblings (const char *path, GError **error);
 gboolean lam_project_file_save (const LamProjectFile *file, const char *path, GError **error);
 /* Reads and checks everything: the JSON's fields and types, the format
  * version, the weights against the spec (names, shapes, count), the

@@ -1275,7 +1275,7 @@ test_outputs_spare_inputs (void)
   g_autofree char *other = g_build_filename (dir, "q.lamina", NULL);
   r = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--epochs", "1",
                            "--device", "cpu", "--save", other, NULL);
-  assert_exit (r, 2, "already holds weights that are not this project's");
+  assert_exit (r, 2, "is there already and is not this project's");
   lam_cli_result_clear (&r);
   g_autofree char *weights_last = file_bytes (project_weights);
   g_assert_cmpstr (weights_last, ==, weights_before);

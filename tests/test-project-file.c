@@ -311,6 +311,46 @@ test_no_weights (Fixture *f, gconstpointer data)
   g_assert_null (back->dataset_dir);
 }
 
+/* A new project never replaces files beside it that are not its own: a
+ * checkpoint saved as NAME.safetensors by `lamina train`, or another
+ * program's NAME.snapshots.safetensors, which a save without snapshots
+ * would delete. Saving over a project that is there replaces its files. */
+static void
+test_foreign_siblings_kept (Fixture *f, gconstpointer data)
+{
+  const char *siblings[] = { "demo.safetensors", "demo.snapshots.safetensors" };
+  for (guint i = 0; i < G_N_ELEMENTS (siblings); i++) {
+    g_autofree char *path = fixture_path (f, "demo.lamina");
+    g_autofree char *other = fixture_path (f, siblings[i]);
+    g_assert_true (g_file_set_contents (other, "someone else's", -1, NULL));
+    g_autoptr (LamProjectFile) file = full_project ();
+    if (i == 1)
+      g_clear_pointer (&file->params, g_free); /* a save that writes no weights */
+    g_autoptr (GError) error = NULL;
+    g_assert_false (lam_project_file_save (file, path, &error));
+    g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, siblings[i]));
+    g_assert_nonnull (strstr (error->message, "is there already and is not this project's"));
+    g_clear_error (&error);
+    g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+    g_autofree char *kept = NULL;
+    g_assert_true (g_file_get_contents (other, &kept, NULL, NULL));
+    g_assert_cmpstr (kept, ==, "someone else's");
+    g_assert_cmpint (g_remove (other), ==, 0);
+
+    /* Its own files, once it is there, are its to replace. */
+    g_assert_true (lam_project_file_save (file, path, &error));
+    g_assert_no_error (error);
+    g_assert_true (lam_project_file_save (file, path, &error));
+    g_assert_no_error (error);
+    g_autofree char *weights = fixture_path (f, "demo.safetensors");
+    g_autofree char *optimizer = fixture_path (f, "demo.optimizer.safetensors");
+    g_remove (path);
+    g_remove (weights);
+    g_remove (optimizer);
+  }
+}
+
 /* A dataset folder whose name is not UTF-8 is found again: the project
  * shows it with U+FFFD and keeps its bytes in a file URI. */
 static void
@@ -1923,6 +1963,7 @@ main (int argc, char **argv)
   ADD ("/round-trip", test_round_trip);
   ADD ("/no-weights", test_no_weights);
   ADD ("/dataset-name-bytes", test_dataset_name_bytes);
+  ADD ("/foreign-siblings-kept", test_foreign_siblings_kept);
   ADD ("/csv", test_csv);
   ADD ("/csv/run-rows", test_csv_run_rows);
   ADD ("/runs/lr-changes-reopen", test_lr_changes_reopen);
