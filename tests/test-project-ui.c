@@ -407,6 +407,84 @@ test_diverged_weights_reported (void)
   g_remove (weights);
 }
 
+static GtkWidget *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GtkWidget) item = g_list_model_get_item (toplevels, i);
+    if (G_TYPE_CHECK_INSTANCE_TYPE (item, type) && gtk_widget_get_visible (item))
+      return item;
+  }
+  return NULL;
+}
+
+/* Save As with a name typed without ".lamina": the chooser asked about
+ * "other", not about the project "other.lamina" that the save would
+ * replace, so the window asks before it does. */
+static void
+test_save_as_asks_before_replacing (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("lamina-save-as-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *other = g_build_filename (dir, "other.lamina", NULL);
+  g_autoptr (LamProjectFile) theirs = lam_project_file_new ();
+  theirs->spec = lam_model_spec_preset ("logistic-regression", NULL);
+  g_assert_true (lam_project_file_save (theirs, other, &error));
+  g_assert_no_error (error);
+  g_autofree char *before = NULL;
+  g_assert_true (g_file_get_contents (other, &before, NULL, NULL));
+
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamWindow *window = new_window (session);
+  g_autoptr (GFile) folder = g_file_new_for_path (dir);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.save-as", NULL);
+    settle (300);
+    GtkWidget *chooser = find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+    if (chooser == NULL) {
+      g_test_skip ("no file chooser window to drive here");
+      gtk_window_destroy (GTK_WINDOW (window));
+      return;
+    }
+    g_assert_true (gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL));
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "other");
+    settle (100);
+    gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+    settle (300);
+    GtkWidget *ask = find_toplevel (GTK_TYPE_MESSAGE_DIALOG);
+    g_assert_nonnull (ask);
+    g_autofree char *primary = NULL;
+    g_object_get (ask, "text", &primary, NULL);
+    g_assert_cmpstr (primary, ==, "Replace “other.lamina”?");
+    if (attempt == 0) {
+      const char *built = g_getenv ("G_TEST_BUILDDIR");
+      g_autofree char *png =
+        g_build_filename (built ? built : ".", "window-save-as-replace.png", NULL);
+      g_assert_true (lam_ui_save_png (ask, png, &error));
+      g_assert_no_error (error);
+      gtk_dialog_response (GTK_DIALOG (ask), GTK_RESPONSE_CANCEL);
+      settle (200);
+      g_autofree char *after = NULL;
+      g_assert_true (g_file_get_contents (other, &after, NULL, NULL));
+      g_assert_cmpstr (after, ==, before);
+      g_assert_null (lam_session_get_file_path (session));
+    } else {
+      gtk_dialog_response (GTK_DIALOG (ask), GTK_RESPONSE_ACCEPT);
+      settle (300);
+      g_assert_cmpstr (lam_session_get_file_path (session), ==, other);
+      g_autoptr (LamProjectFile) mine = lam_project_file_load (other, &error);
+      g_assert_no_error (error);
+      g_autofree char *spec = lam_model_spec_to_text (mine->spec);
+      g_autofree char *session_spec = lam_model_spec_to_text (lam_session_get_spec (session));
+      g_assert_cmpstr (spec, ==, session_spec);
+    }
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  lam_test_remove_tree (dir);
+}
+
 /* A tiny IDX dataset: three classes of 8×8 bars, so these cases train in
  * a moment and need no installed dataset. */
 static void
@@ -966,6 +1044,7 @@ main (int argc, char **argv)
   g_test_add_func ("/project-ui/save-reopen-continue", test_save_reopen_continue);
   g_test_add_func ("/project-ui/interrupted-save-reported", test_interrupted_save_reported);
   g_test_add_func ("/project-ui/diverged-weights-reported", test_diverged_weights_reported);
+  g_test_add_func ("/project-ui/save-as-asks-before-replacing", test_save_as_asks_before_replacing);
   g_test_add_func ("/project-ui/new-project", test_new_project);
   g_test_add_func ("/project-ui/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/project-ui/application-open", test_application_open);

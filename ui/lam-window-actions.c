@@ -95,6 +95,54 @@ typedef enum
 } ChooseKind;
 
 static void
+save_chosen (LamWindow *self, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  if (!lam_window_save_project (self, path, &error)) {
+    self->pending = PENDING_NONE;
+    lam_window_show_message (self, "The project was not saved", error->message);
+  } else {
+    run_pending (self);
+  }
+}
+
+static void
+on_replace_response (GtkDialog *dialog, int response, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (user_data);
+  g_autofree char *path = g_strdup (g_object_get_data (G_OBJECT (dialog), "path"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  if (response == GTK_RESPONSE_ACCEPT)
+    save_chosen (self, path);
+  else
+    self->pending = PENDING_NONE;
+}
+
+/* The chooser asked before replacing the name typed; a project it gained
+ * the suffix to ("mlp" saved as "mlp.lamina") may be another project,
+ * and is not replaced unasked. */
+static void
+confirm_replace_then_save (LamWindow *self, const char *path)
+{
+  g_autofree char *name = g_filename_display_basename (path);
+  GtkWidget *dialog =
+    gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                            GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Replace “%s”?", name);
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            "A project of that name is there already. Saving "
+                                            "replaces it, with its weights and runs.");
+  gtk_dialog_add_buttons (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL, "_Replace",
+                          GTK_RESPONSE_ACCEPT, NULL);
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
+  GtkWidget *replace =
+    gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  gtk_widget_add_css_class (replace, "destructive-action");
+  g_object_set_data_full (G_OBJECT (dialog), "path", g_strdup (path), g_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_replace_response), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
 {
   LamWindow *self = LAM_WINDOW (user_data);
@@ -121,13 +169,13 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
       char *with = g_strconcat (path, LAM_PROJECT_FILE_SUFFIX, NULL);
       g_free (path);
       path = with;
+      const char *current = lam_session_get_file_path (self->session);
+      if (g_file_test (path, G_FILE_TEST_EXISTS) && g_strcmp0 (path, current) != 0) {
+        confirm_replace_then_save (self, path);
+        break;
+      }
     }
-    if (!lam_window_save_project (self, path, &error)) {
-      self->pending = PENDING_NONE;
-      lam_window_show_message (self, "The project was not saved", error->message);
-    } else {
-      run_pending (self);
-    }
+    save_chosen (self, path);
     break;
   }
   case CHOOSE_CSV:
