@@ -266,9 +266,14 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
   }
   g_free (self->spec_signature);
   self->spec_signature = spec_signature (lam_session_get_spec (self->session));
-  lam_session_set_file_path (self->session, path);
+  /* A checkpoint of `lamina train --save` opens as a new project made
+   * from it: saving it where it came from would write a project's JSON
+   * over the checkpoint's weights or description. */
+  gboolean checkpoint = file->version == 0;
+  lam_session_set_file_path (self->session, checkpoint ? NULL : path);
   lam_session_set_modified (self->session, FALSE);
-  add_recent (self, path);
+  if (!checkpoint)
+    add_recent (self, path);
   return TRUE;
 }
 
