@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lam-model-page.h"
+#include "lam-project-file.h"
 #include "lam-ui-util.h"
 #include "lam-test-util.h"
 
@@ -592,6 +593,95 @@ test_keys_alt_arrows_move (Fixture *f, gconstpointer data)
   g_assert_cmpint (project_kind (f, 0), ==, LAM_LAYER_CONV2D);
 }
 
+static char *
+spec_text (Fixture *f)
+{
+  return lam_model_spec_to_text (lam_session_get_spec (f->session));
+}
+
+/* The button that runs action: insensitive while it cannot. */
+static GtkWidget *
+find_action_button (GtkWidget *widget, const char *action)
+{
+  if (GTK_IS_BUTTON (widget) &&
+      g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), action) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_action_button (child, action);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* A preset picked by mistake, or a layer deleted, is one Ctrl+Z away: each
+ * edit is undone and redone in turn, a new edit drops what was undone, and
+ * a project loaded starts afresh. */
+static void
+test_undo_redo (Fixture *f, gconstpointer data)
+{
+  GtkWidget *undo = find_action_button (GTK_WIDGET (f->page), "model.undo");
+  GtkWidget *redo = find_action_button (GTK_WIDGET (f->page), "model.redo");
+  g_assert_nonnull (undo);
+  g_assert_nonnull (redo);
+  g_autofree char *start = spec_text (f);
+  g_assert_false (lam_session_can_undo_model (f->session));
+  g_assert_false (gtk_widget_get_sensitive (undo));
+  lam_model_page_load_preset (f->page, "small-cnn");
+  g_autofree char *cnn = spec_text (f);
+  select_layer (f, 1);
+  g_assert_true (press_key (GTK_WIDGET (f->list), GDK_KEY_Delete, 0));
+  g_autofree char *edited = spec_text (f);
+  g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 9);
+  g_assert_true (gtk_widget_get_sensitive (undo));
+  g_assert_false (gtk_widget_get_sensitive (redo));
+  save_png (f, "model-page-undo.png");
+
+  /* Ctrl+Z twice: back to the start, the rows with it. */
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
+  g_autofree char *one = spec_text (f);
+  g_assert_cmpstr (one, ==, cnn);
+  g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 10);
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
+  g_autofree char *two = spec_text (f);
+  g_assert_cmpstr (two, ==, start);
+  g_assert_false (lam_session_can_undo_model (f->session));
+  g_assert_false (lam_session_undo_model (f->session));
+
+  /* Redo, by either key. */
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK));
+  g_autofree char *three = spec_text (f);
+  g_assert_cmpstr (three, ==, cnn);
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_y, GDK_CONTROL_MASK));
+  g_autofree char *four = spec_text (f);
+  g_assert_cmpstr (four, ==, edited);
+  g_assert_false (lam_session_can_redo_model (f->session));
+
+  /* A new edit after an undo: the undone one is gone. */
+  g_assert_true (lam_session_undo_model (f->session));
+  lam_model_page_load_preset (f->page, "logistic-regression");
+  g_assert_false (lam_session_can_redo_model (f->session));
+  g_assert_true (lam_session_undo_model (f->session));
+  g_autofree char *five = spec_text (f);
+  g_assert_cmpstr (five, ==, cnn);
+
+  /* The same model set again is no edit. */
+  g_autoptr (LamModelSpec) same = lam_model_spec_copy (lam_session_get_spec (f->session));
+  lam_session_set_spec (f->session, same);
+  g_assert_true (lam_session_can_redo_model (f->session));
+
+  /* A project's model is where its history starts. */
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->spec = lam_model_spec_preset ("mlp-32", NULL);
+  lam_session_load_project_file (f->session, file);
+  g_assert_false (lam_session_can_undo_model (f->session));
+  g_assert_false (lam_session_can_redo_model (f->session));
+  settle ();
+  g_assert_false (gtk_widget_get_sensitive (undo));
+  g_assert_false (gtk_widget_get_sensitive (redo));
+}
+
 static void
 test_loss_dropdown (Fixture *f, gconstpointer data)
 {
@@ -659,6 +749,7 @@ main (int argc, char **argv)
   ADD ("/model-page/keys/alt-arrows-move", test_keys_alt_arrows_move);
   ADD ("/model-page/loss/dropdown", test_loss_dropdown);
   ADD ("/model-page/spec-changed/elsewhere", test_spec_changed_elsewhere);
+  ADD ("/model-page/undo-redo", test_undo_redo);
 #undef ADD
 
   return g_test_run ();

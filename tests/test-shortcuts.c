@@ -47,6 +47,11 @@ static const Listed listed[] = {
   { "Remove the selected layer", "Delete", "layer.remove" },
   { "Move the selected layer up", "<Alt>Up", "layer.move-up" },
   { "Move the selected layer down", "<Alt>Down", "layer.move-down" },
+  /* ui/lam-model-page.c, lam_model_page_class_init: class bindings of the
+   * page, after a focused text field's own. */
+  { "Undo the last change to the model", "<Control>z", "model.undo" },
+  { "Redo the change undone", "<Control><Shift>z", "model.redo" },
+  { "Redo the change undone", "<Control>y", "model.redo" },
   /* ui/lam-drawing-pad.c, lam_drawing_pad_class_init: class bindings of
    * the pad, while it has the focus. */
   { "Take back the last stroke", "<Control>z", "drawing-pad.undo" },
@@ -69,7 +74,7 @@ static const char *const unlisted[] = {
 
 /* Lamina's actions, as opposed to GTK's own bindings (copy, paste, the
  * inspector…) that every window carries. */
-static const char *const namespaces[] = { "win.", "session.", "layer.", "drawing-pad." };
+static const char *const namespaces[] = { "win.", "session.", "layer.", "model.", "drawing-pad." };
 
 static char *
 normalize (const char *accelerator)

@@ -15,6 +15,7 @@ struct _LamModelPage
   LamSession *session; /* owned */
   gulong spec_changed_id;
   gulong dataset_changed_id;
+  gulong project_loaded_id;
   /* What the class-count button sets: a layer's out, or -1. */
   int fix_classes_layer;
   int fix_classes_value;
@@ -438,8 +439,18 @@ on_fix_classes_clicked (LamModelPage *self)
 }
 
 static void
+update_history_actions (LamModelPage *self)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "model.undo",
+                                 lam_session_can_undo_model (self->session));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "model.redo",
+                                 lam_session_can_redo_model (self->session));
+}
+
+static void
 refresh (LamModelPage *self)
 {
+  update_history_actions (self);
   const LamModelSpec *spec = lam_session_get_spec (self->session);
   const LamModelPlan *plan = lam_session_get_plan (self->session);
   const GError *plan_error = lam_session_get_plan_error (self->session);
@@ -731,6 +742,16 @@ load_preset_action (GtkWidget *widget, const char *action_name, GVariant *parame
 }
 
 static void
+history_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  LamModelPage *self = LAM_MODEL_PAGE (widget);
+  if (g_str_equal (action_name, "model.undo"))
+    lam_session_undo_model (self->session);
+  else
+    lam_session_redo_model (self->session);
+}
+
+static void
 remove_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   LamModelPage *self = LAM_MODEL_PAGE (widget);
@@ -813,6 +834,9 @@ lam_model_page_constructed (GObject *object)
   /* Another dataset may have another number of classes. */
   self->dataset_changed_id = g_signal_connect_swapped (self->session, "dataset-changed",
                                                        G_CALLBACK (refresh), self);
+  /* A project starts its own history, after its model is set. */
+  self->project_loaded_id = g_signal_connect_swapped (self->session, "project-loaded",
+                                                      G_CALLBACK (update_history_actions), self);
   self->fix_classes_layer = -1;
   rebuild_rows (self);
   refresh (self);
@@ -827,6 +851,8 @@ lam_model_page_dispose (GObject *object)
     g_clear_signal_handler (&self->spec_changed_id, self->session);
   if (self->session != NULL)
     g_clear_signal_handler (&self->dataset_changed_id, self->session);
+  if (self->session != NULL)
+    g_clear_signal_handler (&self->project_loaded_id, self->session);
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_MODEL_PAGE);
   g_clear_object (&self->session);
   G_OBJECT_CLASS (lam_model_page_parent_class)->dispose (object);
@@ -931,6 +957,15 @@ lam_model_page_class_init (LamModelPageClass *klass)
 
   gtk_widget_class_install_action (widget_class, "model.append-layer", "i", append_layer_action);
   gtk_widget_class_install_action (widget_class, "model.load-preset", "s", load_preset_action);
+  gtk_widget_class_install_action (widget_class, "model.undo", NULL, history_action);
+  gtk_widget_class_install_action (widget_class, "model.redo", NULL, history_action);
+  /* A focused text field takes these for its own text first. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "model.undo",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "model.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_y, GDK_CONTROL_MASK, "model.redo",
+                                       NULL);
   gtk_widget_class_install_action (widget_class, "layer.remove", NULL, remove_action);
   gtk_widget_class_install_action (widget_class, "layer.move-up", NULL, move_action);
   gtk_widget_class_install_action (widget_class, "layer.move-down", NULL, move_action);

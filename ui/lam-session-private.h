@@ -20,6 +20,9 @@ struct _LamSession
   LamModelSpec *spec;  /* owned */
   LamModelPlan *plan;  /* owned, NULL when the spec does not fit */
   GError *plan_error;  /* owned, NULL when it fits */
+  /* The models before each edit and those undone, newest last. */
+  GPtrArray *spec_undo; /* of LamModelSpec, owned */
+  GPtrArray *spec_redo;
 
   LamTrainerConfig config;
   double custom_mean; /* "By this mean and std", kept while another choice is made */

@@ -841,8 +841,10 @@ lam_session_load_project_file (LamSession *self, const LamProjectFile *file)
   set_error (self, NULL);
 
   /* A file without a spec (runs alone) keeps the model being edited. */
-  if (file->spec != NULL)
+  if (file->spec != NULL) {
     lam_session_set_spec (self, file->spec);
+    lam_session_forget_model_history (self);
+  }
   LamTrainerConfig config = file->config;
   if (file->normalize_by_data)
     config.normalize_from_data = TRUE;

@@ -41,6 +41,8 @@ lam_session_finalize (GObject *object)
   g_clear_pointer (&self->spec, lam_model_spec_free);
   g_clear_pointer (&self->plan, lam_model_plan_free);
   g_clear_error (&self->plan_error);
+  g_clear_pointer (&self->spec_undo, g_ptr_array_unref);
+  g_clear_pointer (&self->spec_redo, g_ptr_array_unref);
   g_clear_pointer (&self->weights_spec, lam_model_spec_free);
   g_clear_pointer (&self->weights, g_free);
   g_clear_pointer (&self->weights_dataset_dir, g_free);
@@ -501,6 +503,8 @@ lam_session_init (LamSession *self)
   self->device = g_strdup ("auto");
   for (int c = 0; c < 3; c++)
     self->std[c] = 1;
+  self->spec_undo = g_ptr_array_new_with_free_func ((GDestroyNotify) lam_model_spec_free);
+  self->spec_redo = g_ptr_array_new_with_free_func ((GDestroyNotify) lam_model_spec_free);
   self->spec = lam_model_spec_preset ("mlp", NULL);
   if (self->spec == NULL)
     self->spec = lam_model_spec_new ();
@@ -767,12 +771,25 @@ lam_session_get_dataset_stats (LamSession *self, float *mean, float *std)
 
 /* Model */
 
-void
-lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
-{
-  g_return_if_fail (LAM_IS_SESSION (self));
-  g_return_if_fail (spec != NULL);
+/* The most edits a model keeps to undo: far more than a lesson makes. */
+#define MODEL_HISTORY_MAX 200
 
+/* Whether a and b differ in more than the input, which follows the
+ * dataset and is no edit of the person's. */
+static gboolean
+layers_differ (const LamModelSpec *a, const LamModelSpec *b)
+{
+  g_autoptr (LamModelSpec) a_copy = lam_model_spec_copy (a);
+  a_copy->has_input = b->has_input;
+  a_copy->input = b->input;
+  g_autofree char *x = lam_model_spec_to_json (a_copy);
+  g_autofree char *y = lam_model_spec_to_json (b);
+  return !g_str_equal (x, y);
+}
+
+static void
+set_spec (LamSession *self, const LamModelSpec *spec, GPtrArray *record)
+{
   gboolean was_valid = self->plan != NULL;
   LamModelSpec *copy = lam_model_spec_copy (spec);
   if (self->train_set != NULL) {
@@ -781,6 +798,12 @@ lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
   } else if (!copy->has_input) {
     copy->has_input = TRUE;
     copy->input = lam_shape_chw (1, 28, 28);
+  }
+  if (record != NULL && self->spec != NULL && self->spec != spec &&
+      layers_differ (self->spec, copy)) {
+    g_ptr_array_add (record, lam_model_spec_copy (self->spec));
+    if (record->len > MODEL_HISTORY_MAX)
+      g_ptr_array_remove_index (record, 0);
   }
   if (copy != self->spec)
     g_clear_pointer (&self->spec, lam_model_spec_free);
@@ -811,6 +834,65 @@ lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
   g_signal_emit (self, signals[LAM_SESSION_SIGNAL_SPEC_CHANGED], 0);
   if (was_valid != (self->plan != NULL))
     g_object_notify_by_pspec (G_OBJECT (self), properties[LAM_SESSION_PROP_MODEL_VALID]);
+}
+
+void
+lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
+{
+  g_return_if_fail (LAM_IS_SESSION (self));
+  g_return_if_fail (spec != NULL);
+  /* A new edit: what was undone cannot be redone after it. */
+  if (self->spec != NULL && layers_differ (self->spec, spec))
+    g_ptr_array_set_size (self->spec_redo, 0);
+  set_spec (self, spec, self->spec_undo);
+}
+
+/* The newest model of from becomes the session's; the one it had goes to
+ * to. */
+static gboolean
+step_history (LamSession *self, GPtrArray *from, GPtrArray *to)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), FALSE);
+  if (from->len == 0)
+    return FALSE;
+  LamModelSpec *spec = g_ptr_array_steal_index (from, from->len - 1);
+  set_spec (self, spec, to);
+  lam_model_spec_free (spec);
+  return TRUE;
+}
+
+gboolean
+lam_session_undo_model (LamSession *self)
+{
+  return step_history (self, self->spec_undo, self->spec_redo);
+}
+
+gboolean
+lam_session_redo_model (LamSession *self)
+{
+  return step_history (self, self->spec_redo, self->spec_undo);
+}
+
+gboolean
+lam_session_can_undo_model (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), FALSE);
+  return self->spec_undo->len > 0;
+}
+
+gboolean
+lam_session_can_redo_model (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), FALSE);
+  return self->spec_redo->len > 0;
+}
+
+void
+lam_session_forget_model_history (LamSession *self)
+{
+  g_return_if_fail (LAM_IS_SESSION (self));
+  g_ptr_array_set_size (self->spec_undo, 0);
+  g_ptr_array_set_size (self->spec_redo, 0);
 }
 
 const LamModelSpec *

@@ -69,6 +69,14 @@ void lam_session_get_dataset_stats (LamSession *self, float *mean, float *std);
  * there is one. Emits "spec-changed" and notifies "model-valid". */
 void lam_session_set_spec (LamSession *self, const LamModelSpec *spec);
 const LamModelSpec *lam_session_get_spec (LamSession *self);
+/* Each edit of the model can be undone and redone, back to the model the
+ * session or its project started with: TRUE when there was one to undo or
+ * redo. A project loaded or a new one starts the history afresh. */
+gboolean lam_session_undo_model (LamSession *self);
+gboolean lam_session_redo_model (LamSession *self);
+gboolean lam_session_can_undo_model (LamSession *self);
+gboolean lam_session_can_redo_model (LamSession *self);
+void lam_session_forget_model_history (LamSession *self);
 /* The plan of the current spec, or NULL when it does not fit; then
  * get_plan_error says why (the engine's message naming the layer). */
 const LamModelPlan *lam_session_get_plan (LamSession *self);
