@@ -261,7 +261,9 @@ lam_cli_lr_find (int argc, char **argv)
     g_printerr ("lamina lr-find: --targets applies to a table of numbers (--data FILE.csv)\n");
     return LAM_EXIT_USAGE;
   }
-  if (table && targets_text == NULL) {
+  /* An empty --targets splits into no names at all, which the reader
+   * takes as a caller's bug. */
+  if (table && (targets_text == NULL || *targets_text == '\0')) {
     g_printerr ("lamina lr-find: --targets: name the column or columns of %s to predict (see "
                 "lamina info --data %s)\n", data_dir, data_dir);
     return LAM_EXIT_USAGE;

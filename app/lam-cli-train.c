@@ -855,7 +855,9 @@ lam_cli_train (int argc, char **argv)
       g_printerr ("lamina train: %s\n", problem);
       return LAM_EXIT_USAGE;
     }
-    if (targets_text == NULL) {
+    /* An empty --targets splits into no names at all, which the reader
+     * takes as a caller's bug. */
+    if (targets_text == NULL || *targets_text == '\0') {
       g_autoptr (LamCsvSummary) summary = lam_csv_summary_load (data_dir, &error);
       if (summary == NULL) {
         lam_cli_print_error ("train", error);

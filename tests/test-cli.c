@@ -1000,6 +1000,7 @@ test_table_refusals (void)
     { { "--targets", "apples", "--save", "/tmp/x.lamina" }, 2, "not supported yet" },
     { { NULL }, 2,
       "--targets: name the column or columns to predict; " },
+    { { "--targets", "" }, 2, "--targets: name the column or columns to predict; " },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const char **a = cases[i].args;
@@ -1008,9 +1009,12 @@ test_table_refusals (void)
     assert_exit (r, cases[i].code, cases[i].says);
     lam_cli_result_clear (&r);
   }
+  LamCliResult r = lam_test_run_lamina ("lr-find", "--data", path, "--targets", "", NULL);
+  assert_exit (r, 2, "--targets: name the column or columns of");
+  lam_cli_result_clear (&r);
   /* Table options on images. */
   g_autofree char *dir = make_bars_dir ();
-  LamCliResult r = lam_test_run_lamina ("train", "--data", dir, "--targets", "y", NULL);
+  r = lam_test_run_lamina ("train", "--data", dir, "--targets", "y", NULL);
   assert_exit (r, 2, "apply to a table of numbers");
   lam_cli_result_clear (&r);
   remove_tree (dir);
