@@ -79,6 +79,7 @@ typedef struct
   GArray *files;         /* ImageFile: the train part's, then the test part's */
   guint n_train_files;
   GPtrArray *skipped; /* owned: "path: reason", UTF-8 */
+  GHashTable *folders; /* owned: "device:inode" of each folder read or to be read */
   gboolean too_many;
 } Scan;
 
@@ -94,6 +95,7 @@ scan_clear (Scan *scan)
   g_clear_pointer (&scan->class_dirs, g_ptr_array_unref);
   g_clear_pointer (&scan->files, g_array_unref);
   g_clear_pointer (&scan->skipped, g_ptr_array_unref);
+  g_clear_pointer (&scan->folders, g_hash_table_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Scan, scan_clear)
@@ -147,6 +149,21 @@ list_dir (const char *dir, GError **error)
   return names;
 }
 
+/* Whether the folder at path is met for the first time. A link back up
+ * the tree would read the same images again under other names (a link to
+ * "." made each image 8 copies), and a few such links in one folder make
+ * exponentially many paths before MAX_DEPTH ends them. */
+static gboolean
+first_visit (Scan *scan, const char *path)
+{
+  GStatBuf st;
+  if (g_stat (path, &st) != 0)
+    return TRUE;
+  return g_hash_table_add (scan->folders,
+                           g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT,
+                                            (guint64) st.st_dev, (guint64) st.st_ino));
+}
+
 static void
 collect_images (Scan *scan, const char *dir, int klass, gboolean test, int depth)
 {
@@ -160,7 +177,9 @@ collect_images (Scan *scan, const char *dir, int klass, gboolean test, int depth
     const char *name = g_ptr_array_index (names, i);
     g_autofree char *path = g_build_filename (dir, name, NULL);
     if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-      if (depth < MAX_DEPTH)
+      if (!first_visit (scan, path))
+        skip (scan, path, "a link to a folder that is read already, left out");
+      else if (depth < MAX_DEPTH)
         collect_images (scan, path, klass, test, depth + 1);
       else
         skip (scan, path, "folder nested more than %d deep, left out", MAX_DEPTH);
@@ -186,6 +205,13 @@ scan_part (Scan *scan, const char *root, gboolean test, GError **error)
   g_autoptr (GPtrArray) names = list_dir (root, error);
   if (names == NULL)
     return FALSE;
+  /* Every class folder is known before any is read, so that a link in one
+   * class to another does not read the other's images as its own. */
+  g_autofree gboolean *repeated = g_new0 (gboolean, names->len);
+  for (guint i = 0; i < names->len; i++) {
+    g_autofree char *path = g_build_filename (root, g_ptr_array_index (names, i), NULL);
+    repeated[i] = g_file_test (path, G_FILE_TEST_IS_DIR) && !first_visit (scan, path);
+  }
   for (guint i = 0; i < names->len && !scan->too_many; i++) {
     const char *name = g_ptr_array_index (names, i);
     g_autofree char *path = g_build_filename (root, name, NULL);
@@ -194,6 +220,10 @@ scan_part (Scan *scan, const char *root, gboolean test, GError **error)
        * folders is not. */
       if (has_image_extension (name))
         skip (scan, path, "not in a class folder, left out");
+      continue;
+    }
+    if (repeated[i]) {
+      skip (scan, path, "a link to a folder that is read already, left out");
       continue;
     }
     int klass;
@@ -472,9 +502,15 @@ lam_dataset_load_image_folder (const char *dir, const LamImageFolderOptions *opt
   scan.files = g_array_new (FALSE, FALSE, sizeof (ImageFile));
   g_array_set_clear_func (scan.files, image_file_clear);
   scan.skipped = g_ptr_array_new_with_free_func (g_free);
+  scan.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   gboolean split;
   g_autofree char *root = train_root (dir, &split);
+  g_autofree char *test_root = g_build_filename (dir, "test", NULL);
+  first_visit (&scan, dir);
+  first_visit (&scan, root);
+  if (split)
+    first_visit (&scan, test_root);
   if (!scan_part (&scan, root, FALSE, error))
     return FALSE;
   scan.n_train_files = scan.files->len;
@@ -492,7 +528,6 @@ lam_dataset_load_image_folder (const char *dir, const LamImageFolderOptions *opt
     return FALSE;
   }
   if (split) {
-    g_autofree char *test_root = g_build_filename (dir, "test", NULL);
     if (!scan_part (&scan, test_root, TRUE, error))
       return FALSE;
   }

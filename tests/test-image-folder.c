@@ -8,6 +8,7 @@
 #include <gtk/gtk.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lam-data-page.h"
 #include "lam-dataset.h"
@@ -514,6 +515,46 @@ test_split_folders (void)
   g_assert_cmpint (te->n, ==, 4);
   lam_dataset_free (tr);
   lam_dataset_free (te);
+}
+
+/* Links to folders already read: back up the tree, to another class. */
+static void
+test_link_loops (void)
+{
+  g_autoptr (Folder) folder = folder_new ();
+  g_autofree char *cats = make_dir (folder->dir, "cats");
+  g_autofree char *dogs = make_dir (folder->dir, "dogs");
+  g_autofree char *deeper = make_dir (dogs, "deeper");
+  write_image (cats, "a.png", "png", 8, 8, FALSE, red);
+  write_image (cats, "b.png", "png", 8, 8, FALSE, red);
+  write_image (dogs, "c.png", "png", 8, 8, FALSE, blue);
+  write_image (deeper, "d.png", "png", 8, 8, FALSE, blue);
+  g_autofree char *again = g_build_filename (cats, "again", NULL);
+  g_autofree char *other = g_build_filename (cats, "other", NULL);
+  g_autofree char *up = g_build_filename (deeper, "up", NULL);
+  g_assert_cmpint (symlink (".", again), ==, 0);
+  g_assert_cmpint (symlink ("../dogs", other), ==, 0);
+  g_assert_cmpint (symlink ("..", up), ==, 0);
+  for (int i = 0; i < 4; i++) {
+    g_autofree char *name = g_strdup_printf ("loop%d", i);
+    g_autofree char *link = g_build_filename (deeper, name, NULL);
+    g_assert_cmpint (symlink (".", link), ==, 0);
+  }
+
+  LamImageFolderOptions options = options_for (1, 8);
+  g_autoptr (LamDataset) train = NULL;
+  g_auto (GStrv) skipped = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (
+    lam_dataset_load_image_folder (folder->dir, &options, &train, NULL, &skipped, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (train->n, ==, 4);
+  static const guint8 labels[] = { 0, 0, 1, 1 };
+  g_assert_cmpmem (train->labels, 4, labels, 4);
+  g_assert_cmpuint (g_strv_length (skipped), ==, 7);
+  g_assert_true (strv_has_prefix_suffix (skipped, again, "a link to a folder that is read"));
+  g_assert_true (strv_has_prefix_suffix (skipped, other, "a link to a folder that is read"));
+  g_assert_true (strv_has_prefix_suffix (skipped, up, "a link to a folder that is read"));
 }
 
 static void
@@ -1048,6 +1089,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image-folder/read/colour", test_read_colour);
   g_test_add_func ("/image-folder/read/split-folders", test_split_folders);
   g_test_add_func ("/image-folder/read/errors", test_errors);
+  g_test_add_func ("/image-folder/read/link-loops", test_link_loops);
   g_test_add_func ("/image-folder/decoder/orientation-and-aspect", test_decoder_orientation);
   g_test_add_func ("/image-folder/decoder/hostile-files", test_decoder_hostile);
   g_test_add_func ("/image-folder/import/idx-round-trip", test_import_round_trip);
