@@ -244,13 +244,26 @@ scan_part (Scan *scan, const char *root, gboolean test, GError **error)
   return TRUE;
 }
 
+/* dir/train when a held-out part is beside it (*test_root, else NULL),
+ * else dir. The held-out part is named val/ in torchvision's tutorials
+ * and valid/ on Kaggle: read as classes, such a pair trained a classifier
+ * of the two folders. */
 static char *
-train_root (const char *dir, gboolean *split)
+train_root (const char *dir, char **test_root)
 {
+  static const char *const test_names[] = { "test", "val", "valid", "validation" };
   g_autofree char *train = g_build_filename (dir, "train", NULL);
-  g_autofree char *test = g_build_filename (dir, "test", NULL);
-  *split = g_file_test (train, G_FILE_TEST_IS_DIR) && g_file_test (test, G_FILE_TEST_IS_DIR);
-  return *split ? g_steal_pointer (&train) : g_strdup (dir);
+  *test_root = NULL;
+  if (!g_file_test (train, G_FILE_TEST_IS_DIR))
+    return g_strdup (dir);
+  for (guint i = 0; i < G_N_ELEMENTS (test_names); i++) {
+    g_autofree char *test = g_build_filename (dir, test_names[i], NULL);
+    if (g_file_test (test, G_FILE_TEST_IS_DIR)) {
+      *test_root = g_steal_pointer (&test);
+      return g_steal_pointer (&train);
+    }
+  }
+  return g_strdup (dir);
 }
 
 /* Whether dir holds a file named like an image (not counting files
@@ -280,8 +293,8 @@ lam_dataset_is_image_folder (const char *dir)
   g_return_val_if_fail (dir != NULL, FALSE);
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     return FALSE;
-  gboolean split;
-  g_autofree char *root = train_root (dir, &split);
+  g_autofree char *test_root = NULL;
+  g_autofree char *root = train_root (dir, &test_root);
   /* An image in a class folder, or one level further down. */
   return has_images_below (root, 2, TRUE);
 }
@@ -504,9 +517,9 @@ lam_dataset_load_image_folder (const char *dir, const LamImageFolderOptions *opt
   scan.skipped = g_ptr_array_new_with_free_func (g_free);
   scan.folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  gboolean split;
-  g_autofree char *root = train_root (dir, &split);
-  g_autofree char *test_root = g_build_filename (dir, "test", NULL);
+  g_autofree char *test_root = NULL;
+  g_autofree char *root = train_root (dir, &test_root);
+  gboolean split = test_root != NULL;
   first_visit (&scan, dir);
   first_visit (&scan, root);
   if (split)

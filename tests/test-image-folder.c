@@ -517,6 +517,42 @@ test_split_folders (void)
   lam_dataset_free (te);
 }
 
+/* train/ and val/, as torchvision's tutorials lay out their images: the
+ * classes are in both, not the two folders themselves. */
+static void
+test_val_folder (void)
+{
+  g_autoptr (Folder) folder = folder_new ();
+  const char *parts[] = { "train", "val" };
+  const char *classes[] = { "ants", "bees" };
+  PixelFunc funcs[] = { red, blue };
+  for (int p = 0; p < 2; p++)
+    for (int c = 0; c < 2; c++) {
+      g_autofree char *dir = g_build_filename (folder->dir, parts[p], classes[c], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+      for (int i = 0; i < 3 - p; i++) {
+        g_autofree char *name = g_strdup_printf ("%d.png", i);
+        write_image (dir, name, "png", 8, 8, FALSE, funcs[c]);
+      }
+    }
+
+  LamImageFolderOptions options = options_for (1, 8);
+  g_autoptr (LamDataset) train = NULL;
+  g_autoptr (LamDataset) test = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (
+    lam_dataset_load_image_folder (folder->dir, &options, &train, &test, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (train->n_classes, ==, 2);
+  g_assert_cmpstr (train->class_names[0], ==, "ants");
+  g_assert_cmpstr (train->class_names[1], ==, "bees");
+  g_assert_cmpint (train->n, ==, 6);
+  g_assert_nonnull (test);
+  g_assert_cmpint (test->n, ==, 4);
+  static const guint8 test_labels[] = { 0, 0, 1, 1 };
+  g_assert_cmpmem (test->labels, 4, test_labels, 4);
+}
+
 /* Links to folders already read: back up the tree, to another class. */
 static void
 test_link_loops (void)
@@ -1090,6 +1126,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image-folder/read/split-folders", test_split_folders);
   g_test_add_func ("/image-folder/read/errors", test_errors);
   g_test_add_func ("/image-folder/read/link-loops", test_link_loops);
+  g_test_add_func ("/image-folder/read/val-folder", test_val_folder);
   g_test_add_func ("/image-folder/decoder/orientation-and-aspect", test_decoder_orientation);
   g_test_add_func ("/image-folder/decoder/hostile-files", test_decoder_hostile);
   g_test_add_func ("/image-folder/import/idx-round-trip", test_import_round_trip);
