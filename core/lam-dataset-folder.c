@@ -244,10 +244,10 @@ scan_part (Scan *scan, const char *root, gboolean test, GError **error)
   return TRUE;
 }
 
-/* dir/train when a held-out part is beside it (*test_root, else NULL),
- * else dir. The held-out part is named val/ in torchvision's tutorials
- * and valid/ on Kaggle: read as classes, such a pair trained a classifier
- * of the two folders. */
+/* dir/train when a held-out part is beside it (*test_root, else NULL) or
+ * it is the only folder, else dir. The held-out part is named val/ in
+ * torchvision's tutorials and valid/ on Kaggle: read as classes, such a
+ * pair trained a classifier of the two folders. */
 static char *
 train_root (const char *dir, char **test_root)
 {
@@ -263,7 +263,16 @@ train_root (const char *dir, char **test_root)
       return g_steal_pointer (&train);
     }
   }
-  return g_strdup (dir);
+  /* train/ alone is a set without a held-out part: read as classes, it was
+   * refused as a single class named "train". */
+  g_autoptr (GPtrArray) names = list_dir (dir, NULL);
+  for (guint i = 0; names != NULL && i < names->len; i++) {
+    g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+    if (!g_str_equal (g_ptr_array_index (names, i), "train") &&
+        g_file_test (path, G_FILE_TEST_IS_DIR))
+      return g_strdup (dir);
+  }
+  return g_steal_pointer (&train);
 }
 
 /* Whether dir holds a file named like an image (not counting files

@@ -143,8 +143,9 @@ gboolean lam_dataset_load_dir (const char *dir, LamDataset **train, LamDataset *
  * DIR/<class>/…/NAME.png (or .jpg, .jpeg), class names being the sub-folders'
  * names sorted byte-wise (the order PyTorch's ImageFolder gives, so labels
  * agree); or DIR/train/<class>/… and DIR/test/<class>/… when both exist
- * (the held-out part may be named val, valid or validation instead), the
- * train part's classes then being the classes. Hidden files and
+ * (the held-out part may be named val, valid or validation instead) or
+ * DIR/train/<class>/… alone, the train part's classes then being the
+ * classes. Hidden files and
  * folders are ignored; every other file that is not a readable PNG or JPEG
  * is skipped and listed, never fatal. A class with no readable training
  * image is left out (and listed). Only when nothing usable remains — no

@@ -553,6 +553,33 @@ test_val_folder (void)
   g_assert_cmpmem (test->labels, 4, test_labels, 4);
 }
 
+/* train/ without a held-out part beside it. */
+static void
+test_train_folder_alone (void)
+{
+  g_autoptr (Folder) folder = folder_new ();
+  const char *classes[] = { "ants", "bees" };
+  PixelFunc funcs[] = { red, blue };
+  for (int c = 0; c < 2; c++) {
+    g_autofree char *dir = g_build_filename (folder->dir, "train", classes[c], NULL);
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+    write_image (dir, "0.png", "png", 8, 8, FALSE, funcs[c]);
+  }
+  write_bytes (folder->dir, "README", "ants and bees\n", 14);
+
+  LamImageFolderOptions options = options_for (1, 8);
+  g_autoptr (LamDataset) train = NULL;
+  LamDataset *test = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (
+    lam_dataset_load_image_folder (folder->dir, &options, &train, &test, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (train->n_classes, ==, 2);
+  g_assert_cmpstr (train->class_names[1], ==, "bees");
+  g_assert_cmpint (train->n, ==, 2);
+  g_assert_null (test);
+}
+
 /* Links to folders already read: back up the tree, to another class. */
 static void
 test_link_loops (void)
@@ -1127,6 +1154,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image-folder/read/errors", test_errors);
   g_test_add_func ("/image-folder/read/link-loops", test_link_loops);
   g_test_add_func ("/image-folder/read/val-folder", test_val_folder);
+  g_test_add_func ("/image-folder/read/train-folder-alone", test_train_folder_alone);
   g_test_add_func ("/image-folder/decoder/orientation-and-aspect", test_decoder_orientation);
   g_test_add_func ("/image-folder/decoder/hostile-files", test_decoder_hostile);
   g_test_add_func ("/image-folder/import/idx-round-trip", test_import_round_trip);
