@@ -332,6 +332,49 @@ format_count (guint64 value)
   return g_string_free (out, FALSE);
 }
 
+/* lamina info --data DIR: what a dataset folder holds, read as training
+ * reads it, so that a damaged file is found before a run. */
+static int
+print_dataset_info (const char *dir, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamDataset) train = NULL;
+  g_autoptr (LamDataset) test = NULL;
+  if (!lam_dataset_load_dir (dir, &train, &test, &error)) {
+    lam_cli_print_error ("info", error);
+    return LAM_EXIT_DATA;
+  }
+  g_autofree int *counts = g_new0 (int, train->n_classes);
+  for (int i = 0; i < train->n; i++)
+    counts[train->labels[i]]++;
+  if (json) {
+    g_autoptr (GString) s = g_string_new ("{\"dataset\": ");
+    lam_json_append_string (s, train->name);
+    g_string_append_printf (s,
+                            ", \"train\": %d, \"test\": %d, \"shape\": [%d, %d, %d], "
+                            "\"classes\": [",
+                            train->n, test ? test->n : 0, train->channels, train->height,
+                            train->width);
+    for (int c = 0; c < train->n_classes; c++) {
+      g_string_append (s, c ? ", {\"name\": " : "{\"name\": ");
+      lam_json_append_string (s, train->class_names[c]);
+      g_string_append_printf (s, ", \"train\": %d}", counts[c]);
+    }
+    g_string_append (s, "]}\n");
+    g_print ("%s", s->str);
+    return LAM_EXIT_OK;
+  }
+  g_autofree char *shown = g_filename_display_name (dir);
+  g_print ("Dataset: %s (%s)\n  %d training images and %d test images of %d×%d×%d, "
+           "%d classes\n\n  %-20s %s\n",
+           train->name, shown, train->n, test ? test->n : 0, train->channels, train->height,
+           train->width, train->n_classes, "class", "training images");
+  for (int c = 0; c < train->n_classes; c++)
+    g_print ("  %-20s %d\n", train->class_names[c], counts[c]);
+  g_print ("\nPlan a model on it with: lamina info --data %s --model SPEC\n", shown);
+  return LAM_EXIT_OK;
+}
+
 /* lamina info --data FILE.csv: the columns of a table, with the
  * statistics of those that hold numbers. */
 static int
@@ -448,6 +491,8 @@ lam_cli_info (int argc, char **argv)
     return LAM_EXIT_DATA;
   }
 
+  if (model_text == NULL && data_dir != NULL)
+    return print_dataset_info (data_dir, json);
   if (model_text == NULL) {
     g_auto (GStrv) presets = lam_model_spec_list_presets ();
     g_print ("Lamina %s\n\nPresets:\n", LAMINA_VERSION);

@@ -240,6 +240,36 @@ test_info (void)
   g_assert_nonnull (strstr (r.out, "small-cnn"));
   g_assert_nonnull (strstr (r.out, "cpu"));
   lam_cli_result_clear (&r);
+
+  /* A dataset folder alone: what it holds, read as training reads it. */
+  g_autofree char *dir = make_bars_dir ();
+  r = lam_test_run_lamina ("info", "--data", dir, "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (JsonParser) data_parser = json_parser_new ();
+  json_parser_load_from_data (data_parser, r.out, -1, &error);
+  g_assert_no_error (error);
+  JsonObject *data = json_node_get_object (json_parser_get_root (data_parser));
+  g_assert_cmpint (json_object_get_int_member (data, "train"), ==, 600);
+  g_assert_cmpint (json_object_get_int_member (data, "test"), ==, 200);
+  JsonArray *classes = json_object_get_array_member (data, "classes");
+  g_assert_cmpuint (json_array_get_length (classes), ==, 3);
+  gint64 total = 0;
+  for (guint c = 0; c < 3; c++)
+    total += json_object_get_int_member (json_array_get_object_element (classes, c), "train");
+  g_assert_cmpint (total, ==, 600);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("info", "--data", dir, NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "600 training images and 200 test images of 1×8×8, 3 classes"));
+  lam_cli_result_clear (&r);
+  /* A damaged one is found before any run: exit 3, as train says. */
+  g_autofree char *labels = g_build_filename (dir, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (labels, "\0\0\x08\x01\0\0\x02\x58", 8, NULL));
+  r = lam_test_run_lamina ("info", "--data", dir, NULL);
+  assert_exit (r, 3, "train-labels-idx1-ubyte");
+  g_assert_cmpstr (r.out, ==, "");
+  lam_cli_result_clear (&r);
+  remove_tree (dir);
 }
 
 static void
