@@ -903,7 +903,7 @@ lam_cli_bench (int argc, char **argv)
   g_option_context_set_description (
     context, "Each workload trains on all 60,000 training images (Adam, no validation split) and "
              "then evaluates the test images.\nExample: lamina bench --workload mlp-b32 --json\n");
-  if (!lam_cli_parse_options ("bench", context, &argc, &argv))
+  if (!lam_cli_parse_options ("bench", context, entries, &argc, &argv))
     return LAM_EXIT_USAGE;
   if (argc > 1) {
     g_printerr ("lamina bench: unexpected argument \"%s\" (see lamina bench --help)\n", argv[1]);

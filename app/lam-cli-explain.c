@@ -319,7 +319,7 @@ lam_cli_explain (int argc, char **argv)
     "(cosine similarity of the features at the layer before the last linear one).\n"
     "\n"
     "Example: lamina explain --load cnn.lamina --index 17 --method gradcam -o 17.png\n");
-  if (!lam_cli_parse_options ("explain", context, &argc, &argv))
+  if (!lam_cli_parse_options ("explain", context, entries, &argc, &argv))
     return LAM_EXIT_USAGE;
   if (argc > 1) {
     g_printerr ("lamina explain: unexpected argument \"%s\" (see lamina explain --help)\n",

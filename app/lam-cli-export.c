@@ -168,7 +168,7 @@ lam_cli_export (int argc, char **argv)
     "\n"
     "--predictions is a diagnostic for comparing the script's predictions with\n"
     "Lamina's: lamina export --predictions --load mlp.safetensors --count 1000\n");
-  if (!lam_cli_parse_options ("export", context, &argc, &argv))
+  if (!lam_cli_parse_options ("export", context, entries, &argc, &argv))
     return LAM_EXIT_USAGE;
   if (argc > 1) {
     g_printerr ("lamina export: unexpected argument \"%s\" (see lamina export --help)\n", argv[1]);

@@ -181,7 +181,7 @@ lam_cli_lr_find (int argc, char **argv)
   g_option_context_set_description (
     context, "Example:\n  lamina lr-find --model mlp --optimizer sgd\n"
              "  lamina train --model mlp --optimizer sgd --lr SUGGESTED\n");
-  if (!lam_cli_parse_options ("lr-find", context, &argc, &argv))
+  if (!lam_cli_parse_options ("lr-find", context, entries, &argc, &argv))
     return LAM_EXIT_USAGE;
   if (argc > 1) {
     g_printerr ("lamina lr-find: unexpected argument \"%s\" (see lamina lr-find --help)\n",

@@ -642,7 +642,7 @@ lam_cli_train (int argc, char **argv)
              "  lamina train --model mlp --epochs 5 --lr 0.003 --save mlp.lamina\n"
              "  lamina train --load mlp.lamina --epochs 3\n"
              "  lamina train --model mlp --epochs 5 --save mlp.safetensors  (weights only)\n");
-  if (!lam_cli_parse_options ("train", context, &argc, &argv))
+  if (!lam_cli_parse_options ("train", context, entries, &argc, &argv))
     return LAM_EXIT_USAGE;
   if (argc > 1) {
     g_printerr ("lamina train: unexpected argument \"%s\" (see lamina train --help)\n", argv[1]);

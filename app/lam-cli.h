@@ -44,8 +44,10 @@ int lam_cli_lr_find (int argc, char **argv);
 
 void lam_cli_print_error (const char *verb, const GError *error);
 /* g_option_context_parse, printing what is wrong under verb: an option
- * whose value is not UTF-8 text is named. */
-gboolean lam_cli_parse_options (const char *verb, GOptionContext *context, int *argc, char ***argv);
+ * whose value is not UTF-8 text is named. entries are the context's main
+ * entries, which say which options take file names. */
+gboolean lam_cli_parse_options (const char *verb, GOptionContext *context,
+                                const GOptionEntry *entries, int *argc, char ***argv);
 
 /* The weights --load names, as eval and explain read them: a project
  * (.lamina) brings its normalisation and dataset, a checkpoint its own.

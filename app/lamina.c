@@ -218,8 +218,25 @@ lam_cli_parse_int (const char *option, const char *text, gint64 min, gint64 max,
   return TRUE;
 }
 
+/* Whether GLib converts the value of the option typed as `option` to
+ * UTF-8: a file name it keeps as bytes, and a flag takes no value. */
+static gboolean
+takes_text (const GOptionEntry *entries, const char *option)
+{
+  for (const GOptionEntry *e = entries; e->long_name != NULL; e++) {
+    gboolean named = g_str_has_prefix (option, "--")
+                       ? g_str_equal (option + 2, e->long_name)
+                       : e->short_name != 0 && option[1] == e->short_name && option[2] == '\0';
+    if (named)
+      return e->arg != G_OPTION_ARG_NONE && e->arg != G_OPTION_ARG_FILENAME &&
+             e->arg != G_OPTION_ARG_FILENAME_ARRAY;
+  }
+  return FALSE;
+}
+
 gboolean
-lam_cli_parse_options (const char *verb, GOptionContext *context, int *argc, char ***argv)
+lam_cli_parse_options (const char *verb, GOptionContext *context, const GOptionEntry *entries,
+                       int *argc, char ***argv)
 {
   /* Parsing rearranges argv: the arguments as typed, to name one. */
   g_auto (GStrv) typed = g_strdupv (*argv);
@@ -230,7 +247,9 @@ lam_cli_parse_options (const char *verb, GOptionContext *context, int *argc, cha
     lam_cli_print_error (verb, error);
     return FALSE;
   }
-  /* GLib says only "Invalid byte sequence": say which option's value. */
+  /* GLib says only "Invalid byte sequence": say which option's value. A
+   * file name, or an argument after a flag, may be any bytes: GLib's
+   * complaint is about another. */
   for (int i = 1; typed[i] != NULL; i++) {
     if (g_utf8_validate (typed[i], -1, NULL))
       continue;
@@ -239,16 +258,12 @@ lam_cli_parse_options (const char *verb, GOptionContext *context, int *argc, cha
                                 ? g_strndup (typed[i], equals - typed[i])
                               : i > 1 && typed[i - 1][0] == '-' ? g_strdup (typed[i - 1])
                                                                 : NULL;
-    if (option != NULL && g_utf8_validate (option, -1, NULL)) {
+    if (option != NULL && takes_text (entries, option)) {
       g_printerr ("lamina %s: %s: the value is not UTF-8 text; only file and folder names may "
                   "be other bytes\n",
                   verb, option);
       return FALSE;
     }
-    g_printerr ("lamina %s: argument %d is not UTF-8 text; only file and folder names may be "
-                "other bytes\n",
-                verb, i);
-    return FALSE;
   }
   lam_cli_print_error (verb, error);
   return FALSE;
@@ -463,7 +478,7 @@ lam_cli_info (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context,
                                 "Without --model, lists the presets and the devices.");
-  if (!lam_cli_parse_options ("info", context, &argc, &argv))
+  if (!lam_cli_parse_options ("info", context, entries, &argc, &argv))
     return LAM_EXIT_USAGE;
   if (argc > 1) {
     g_printerr ("lamina info: unexpected argument \"%s\"\n", argv[1]);
@@ -658,7 +673,7 @@ lam_cli_eval (int argc, char **argv)
     g_option_context_new ("- evaluate saved weights on a dataset's test images");
   g_autoptr (GError) error = NULL;
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!lam_cli_parse_options ("eval", context, &argc, &argv))
+  if (!lam_cli_parse_options ("eval", context, entries, &argc, &argv))
     return LAM_EXIT_USAGE;
   if (argc > 1) {
     g_printerr ("lamina eval: unexpected argument \"%s\"\n", argv[1]);
@@ -799,7 +814,7 @@ lam_cli_gui (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context, "Given projects, opens them: the first in the window, "
                                 "any others in windows of their own.");
-  if (argc > 1 && !lam_cli_parse_options ("gui", context, &argc, &argv))
+  if (argc > 1 && !lam_cli_parse_options ("gui", context, entries, &argc, &argv))
     return LAM_EXIT_USAGE;
   /* What is left are projects; a name that is not there is said here, with
    * no window to open for it. The window explains a file that is there but

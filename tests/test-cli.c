@@ -106,6 +106,14 @@ test_usage_errors (void)
   r = lam_test_run_lamina ("info", "--model=linear:\xff", NULL);
   assert_exit (r, 2, "lamina info: --model: the value is not UTF-8 text");
   lam_cli_result_clear (&r);
+  /* A file name and an argument after a flag may be any bytes: the value
+   * named is the one that may not. */
+  r =
+    lam_test_run_lamina ("train", "--data", "/tmp/caf\xe9", "--hflip", "\xfe", "-m", "\xff", NULL);
+  assert_exit (r, 2, "lamina train: -m: the value is not UTF-8 text");
+  g_assert_null (strstr (r.err, "--data"));
+  g_assert_null (strstr (r.err, "--hflip"));
+  lam_cli_result_clear (&r);
 
   r = lam_test_run_lamina ("train", "--optimizer", "rmsprop", NULL);
   assert_exit (r, 2, "expected sgd, adam or adamw, got \"rmsprop\"");
