@@ -468,7 +468,6 @@ check_save_path (const char *option, const char *save_path, const char *load_pat
     lam_cli_add_path (outputs, save_path);
     g_ptr_array_add (outputs, lam_checkpoint_spec_path (save_path));
   }
-  lam_cli_add_dataset_paths (inputs, dataset);
   /* Written back as itself: a project to its .lamina, a checkpoint to its
    * weights (and the .json beside them). */
   g_autofree char *loaded_weights = load_path ? lam_checkpoint_weights_path (load_path) : NULL;
@@ -478,6 +477,18 @@ check_save_path (const char *option, const char *save_path, const char *load_pat
       : saves_project (save_path, project) && lam_cli_same_file (save_path, load_path);
   if (load_path != NULL && !written_back)
     lam_cli_add_project_paths (inputs, load_path);
+  g_autoptr (GPtrArray) dataset_files = g_ptr_array_new_with_free_func (g_free);
+  lam_cli_add_dataset_paths (dataset_files, dataset);
+  for (guint i = 0; i < dataset_files->len; i++) {
+    const char *file = g_ptr_array_index (dataset_files, i);
+    /* Written back, the loaded files replace themselves: lying in the
+     * dataset's folder does not make them its data. */
+    gboolean own = FALSE;
+    for (guint o = 0; written_back && o < outputs->len; o++)
+      own = own || lam_cli_same_file (file, g_ptr_array_index (outputs, o));
+    if (!own)
+      lam_cli_add_path (inputs, file);
+  }
   return lam_cli_check_outputs (option, outputs, inputs, error);
 }
 

@@ -684,6 +684,19 @@ test_weights_any_saved_form (void)
   r = lam_test_run_lamina ("eval", "--load", checkpoint, "--data", dir, "--device", "cpu", NULL);
   assert_exit (r, 0, NULL);
   lam_cli_result_clear (&r);
+  /* Also one that lies in the dataset's folder: written back, it replaces
+   * only itself, not a file the run reads as data. */
+  g_autofree char *beside = g_build_filename (dir, "c.safetensors", NULL);
+  g_autofree char *beside_json = g_build_filename (dir, "c.json", NULL);
+  r = lam_test_run_lamina ("train", "--load", checkpoint, "--data", dir, "--epochs", "1",
+                           "--device", "cpu", "--no-test", "--save", beside, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--load", beside_json, "--data", dir, "--epochs", "1",
+                           "--device", "cpu", "--no-test", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "Saved:  "));
+  lam_cli_result_clear (&r);
 
   /* One weight made NaN, as a diverged run once saved it. */
   g_autoptr (GError) error = NULL;
