@@ -19,6 +19,7 @@
 #include "lam-metrics.h"
 #include "lam-model.h"
 #include "lam-predict.h"
+#include "lam-table-dialog.h"
 #include "lam-trainer.h"
 #include "lamina-config.h"
 
@@ -124,13 +125,16 @@ lam_cli_load_weights (const char *verb, const char *load_path, LamCheckpointInfo
                 verb, load_path, load_path);
     return LAM_EXIT_MODEL;
   }
-  /* A project keeps no table columns: its weights file, saved with them,
-   * is what reads a table's test rows. */
-  if (project->dataset_dir != NULL && g_str_has_suffix (project->dataset_dir, ".csv")) {
-    g_autofree char *weights = lam_project_file_weights_path (load_path);
-    g_printerr ("lamina %s: %s was trained on a table of numbers; give its weights file "
-                "instead: --load %s\n",
-                verb, load_path, weights);
+  /* A project keeps no table columns, standardisation or test split, and
+   * nor do its weights: only a checkpoint of a table does. The window
+   * names a table with its columns ("t.csv?inputs=...&targets=..."). */
+  if (lam_table_name_is_table (project->dataset_dir)) {
+    g_printerr ("lamina %s: %s was trained on a table of numbers%s\n", verb, load_path,
+                g_str_equal (verb, "explain")
+                  ? "; explain draws maps over images"
+                  : ", and a project does not keep the table's columns and standardisation that "
+                    "reading it needs; weights saved by 'lamina train --data FILE.csv --save "
+                    "FILE.safetensors' do");
     return LAM_EXIT_MODEL;
   }
   LamCheckpointInfo *result = g_new0 (LamCheckpointInfo, 1);

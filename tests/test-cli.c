@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lam-checkpoint.h"
+#include "lam-project-file.h"
 #include "lam-test-util.h"
 
 #define assert_exit(result, code, text_in_stderr)                                                  \
@@ -823,6 +824,48 @@ find_event (GPtrArray *objects, const char *event)
   g_error ("no %s event", event);
 }
 
+/* A project the window saved while training on a table: neither it nor
+ * its weights keep the table's columns, so eval and explain say so
+ * rather than read another dataset or point at weights that cannot be
+ * read either. */
+static void
+test_table_project (void)
+{
+  g_autofree char *path =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "crop-yields.csv", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("lamina-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *checkpoint = g_build_filename (dir, "crops.safetensors", NULL);
+  LamCliResult r =
+    lam_test_run_lamina ("train", "--data", path, "--targets", "apples,oranges", "--epochs", "1",
+                         "--device", "cpu", "--no-test", "--save", checkpoint, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  g_autoptr (LamProjectFile) file = lam_project_file_load (checkpoint, &error);
+  g_assert_no_error (error);
+  g_free (file->dataset_dir);
+  /* As the window names a table: with its chosen columns. */
+  file->dataset_dir =
+    g_strconcat (path, "?inputs=temperature,rainfall,humidity&targets=apples,oranges", NULL);
+  g_autofree char *project = g_build_filename (dir, "window.lamina", NULL);
+  g_assert_true (lam_project_file_save (file, project, &error));
+  g_assert_no_error (error);
+
+  r = lam_test_run_lamina ("eval", "--load", project, "--device", "cpu", NULL);
+  assert_exit (r, 4,
+               "window.lamina was trained on a table of numbers, and a project does not "
+               "keep the table's columns");
+  g_assert_null (strstr (r.err, "--load"));
+  lam_cli_result_clear (&r);
+  g_autofree char *png = g_build_filename (dir, "why.png", NULL);
+  r = lam_test_run_lamina ("explain", "--load", project, "--index", "0", "--device", "cpu", "-o",
+                           png, NULL);
+  assert_exit (r, 4, "window.lamina was trained on a table of numbers; explain draws maps");
+  lam_cli_result_clear (&r);
+  remove_tree (dir);
+}
+
 /* The lesson of the tutorials' first chapter: crop yields from the weather,
  * a linear model trained with MSE. The table's noise has variance 16
  * (resources/tables/README.md): a model that learned the rule is near it. */
@@ -1527,6 +1570,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/weights-any-saved-form", test_weights_any_saved_form);
   g_test_add_func ("/cli/train-padding-mode", test_train_padding_mode);
   g_test_add_func ("/cli/table/crop-yields", test_table_crop_yields);
+  g_test_add_func ("/cli/table/project", test_table_project);
   g_test_add_func ("/cli/table/classification", test_table_classification);
   g_test_add_func ("/cli/table/info", test_table_info);
   g_test_add_func ("/cli/table/refusals", test_table_refusals);
