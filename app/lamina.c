@@ -254,8 +254,13 @@ lam_cli_parse_options (const char *verb, GOptionContext *context, const GOptionE
   /* GLib says only "Invalid byte sequence": say which option's value. A
    * file name, or an argument after a flag, may be any bytes: GLib's
    * complaint is about another. */
+  const char *charset;
+  g_get_charset (&charset);
   for (int i = 1; typed[i] != NULL; i++) {
-    if (g_utf8_validate (typed[i], -1, NULL))
+    /* As GLib converts a text option's value: from the locale's charset
+     * (ASCII under LC_ALL=C, where "é" is no text either). */
+    g_autofree char *converted = g_locale_to_utf8 (typed[i], -1, NULL, NULL, NULL);
+    if (converted != NULL)
       continue;
     const char *equals = strchr (typed[i], '=');
     g_autofree char *option = g_str_has_prefix (typed[i], "--") && equals != NULL
@@ -263,9 +268,10 @@ lam_cli_parse_options (const char *verb, GOptionContext *context, const GOptionE
                               : i > 1 && typed[i - 1][0] == '-' ? g_strdup (typed[i - 1])
                                                                 : NULL;
     if (option != NULL && takes_text (entries, option)) {
-      g_printerr ("lamina %s: %s: the value is not UTF-8 text; only file and folder names may "
-                  "be other bytes\n",
-                  verb, option);
+      gboolean ascii = g_str_equal (charset, "ANSI_X3.4-1968") || g_str_equal (charset, "ASCII");
+      g_printerr ("lamina %s: %s: the value is not text in this locale's character set (%s); "
+                  "only file and folder names may be other bytes\n",
+                  verb, option, ascii ? "ASCII: LANG or LC_ALL set to C?" : charset);
       return FALSE;
     }
   }

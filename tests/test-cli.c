@@ -102,16 +102,16 @@ test_usage_errors (void)
 
   /* A value that is not text is named by its option, as typed either way. */
   r = lam_test_run_lamina ("train", "--targets", "\xff", NULL);
-  assert_exit (r, 2, "lamina train: --targets: the value is not UTF-8 text");
+  assert_exit (r, 2, "lamina train: --targets: the value is not text in this locale's character set");
   lam_cli_result_clear (&r);
   r = lam_test_run_lamina ("info", "--model=linear:\xff", NULL);
-  assert_exit (r, 2, "lamina info: --model: the value is not UTF-8 text");
+  assert_exit (r, 2, "lamina info: --model: the value is not text in this locale's character set");
   lam_cli_result_clear (&r);
   /* A file name and an argument after a flag may be any bytes: the value
    * named is the one that may not. */
   r =
     lam_test_run_lamina ("train", "--data", "/tmp/caf\xe9", "--hflip", "\xfe", "-m", "\xff", NULL);
-  assert_exit (r, 2, "lamina train: -m: the value is not UTF-8 text");
+  assert_exit (r, 2, "lamina train: -m: the value is not text in this locale's character set");
   g_assert_null (strstr (r.err, "--data"));
   g_assert_null (strstr (r.err, "--hflip"));
   lam_cli_result_clear (&r);
