@@ -542,11 +542,39 @@ lam_checkpoint_spec_path (const char *path)
   return g_strconcat (path, ".json", NULL);
 }
 
+/* The weights a checkpoint's .json names ("weights": a file beside it),
+ * or NULL where it names none that could be: then they are found by the
+ * name lam_checkpoint_save gives (x.json beside x.safetensors), which a
+ * --save of another suffix (x.bin, described in x.bin.json) does not. */
+static char *
+weights_named_in (const char *json_path)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_file (parser, json_path, NULL))
+    return NULL;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  JsonNode *node = json_object_get_member (json_node_get_object (root), "weights");
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  const char *name = json_node_get_string (node);
+  if (*name == '\0' || strchr (name, G_DIR_SEPARATOR) != NULL || g_str_equal (name, ".") ||
+      g_str_equal (name, ".."))
+    return NULL;
+  g_autofree char *dir = g_path_get_dirname (json_path);
+  return g_build_filename (dir, name, NULL);
+}
+
 char *
 lam_checkpoint_weights_path (const char *path)
 {
   if (!g_str_has_suffix (path, ".json"))
     return g_strdup (path);
+  char *named = weights_named_in (path);
+  if (named != NULL)
+    return named;
   g_autofree char *base = g_strndup (path, strlen (path) - strlen (".json"));
   if (g_str_has_suffix (base, ".safetensors"))
     return g_steal_pointer (&base);

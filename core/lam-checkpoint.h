@@ -62,8 +62,8 @@ gboolean lam_checkpoint_save (const char *path, const LamModelPlan *plan,
 /* The spec's file that lam_checkpoint_save writes beside `path`. */
 char *lam_checkpoint_spec_path (const char *path);
 /* The weights a checkpoint path names, as lam_checkpoint_load finds them:
- * x.json → x.safetensors, x.safetensors.json → x.safetensors, any other
- * path itself. */
+ * those its .json names, else x.json → x.safetensors, x.safetensors.json
+ * → x.safetensors; any other path itself. */
 char *lam_checkpoint_weights_path (const char *path);
 
 /* Reads the .safetensors at `path` (or, given the .json, the .safetensors

@@ -1677,8 +1677,9 @@ read_weights (Reader *r, LamProjectFile *file, const LamModelPlan *plan, JsonObj
      * only the weights are lost, and training makes them again. */
     if (g_error_matches (local_error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_NOT_FINITE)) {
       g_autofree char *project = g_path_get_basename (r->path);
-      g_autofree char *line = g_strdup_printf ("%s. %s opened without its trained weights.",
-                                               local_error->message, project);
+      g_autofree char *line =
+        g_strdup_printf ("%s. %s opened without its trained weights%s.", local_error->message,
+                         project, snapshots_name != NULL ? " or those after each epoch" : "");
       add_note (file, line);
       r->weights_not_finite = TRUE;
       return TRUE;
@@ -1853,6 +1854,10 @@ load_project (const char *path, GError **error)
     fail (&r, LAM_PROJECT_FILE_ERROR_IO, "cannot read the project: %s", local_error->message);
     return NULL;
   }
+  /* Weights saved under any other name: a safetensors file opens with
+   * its header's length and then the header, a JSON object. */
+  if (length > 9 && contents[0] != '{' && contents[8] == '{')
+    return load_checkpoint (path, error);
   if (!json_parser_load_from_data (parser, contents, (gssize) length, &local_error)) {
     fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: the JSON is malformed (%s)",
           local_error->message);

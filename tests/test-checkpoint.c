@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "lam-checkpoint.h"
+#include "lam-project-file.h"
 #include "lam-layer.h"
 #include "lam-model.h"
 
@@ -1096,6 +1097,33 @@ test_checkpoint_dataset_bytes (Fixture *f, gconstpointer data)
   }
 }
 
+/* Weights saved under a name that does not end in .safetensors load from
+ * their .json (which names them), and a project's loader takes them for
+ * the checkpoint they are. */
+static void
+test_checkpoint_any_suffix (Fixture *f, gconstpointer data)
+{
+  const char *text = "input=4,linear:3,relu,linear:2";
+  g_autofree float *params = NULL;
+  g_autofree char *path = fixture_path (f, "x.bin");
+  save_or_die (path, text, 5, &params);
+  g_autofree char *json_path = lam_checkpoint_spec_path (path);
+  g_assert_true (g_str_has_suffix (json_path, "x.bin.json"));
+  g_autofree char *named = lam_checkpoint_weights_path (json_path);
+  g_assert_cmpstr (named, ==, path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamCheckpointInfo) info = NULL;
+  g_autofree float *loaded = NULL;
+  g_assert_true (lam_checkpoint_load (json_path, &info, &loaded, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (loaded, 4 * (4 * 3 + 3 + 3 * 2 + 2), params, 4 * (4 * 3 + 3 + 3 * 2 + 2));
+
+  g_autoptr (LamProjectFile) project = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (project->version, ==, 0);
+  g_assert_cmpmem (project->params, project->n_params * 4, params, project->n_params * 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1121,6 +1149,7 @@ main (int argc, char **argv)
   ADD ("/checkpoint/failed-save", test_checkpoint_failed_save);
   ADD ("/checkpoint/table", test_checkpoint_table);
   ADD ("/checkpoint/dataset-name-bytes", test_checkpoint_dataset_bytes);
+  ADD ("/checkpoint/any-suffix", test_checkpoint_any_suffix);
 
   return g_test_run ();
 }
