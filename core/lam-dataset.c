@@ -755,6 +755,20 @@ load_idx_dir (const char *dir, const char *train_images, LamDataset **train, Lam
 
   g_autoptr (LamDataset) train_set =
     lam_dataset_load_idx (train_images, train_labels, (const char *const *) names, error);
+  /* A label past the classes is as likely a short classes.txt (or a name
+   * taken for Fashion-MNIST's) as a bad label: say where the count came
+   * from. */
+  if (train_set == NULL && names != NULL && error != NULL &&
+      g_error_matches (*error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_LABEL)) {
+    if (prefix == base)
+      g_prefix_error (error, "%s names %u class%s: ", classes_path, g_strv_length (names),
+                      g_strv_length (names) == 1 ? "" : "es");
+    else
+      g_prefix_error (error,
+                      "the folder's name made it %s, of %u classes (a classes.txt beside "
+                      "the files names others): ",
+                      prefix, g_strv_length (names));
+  }
   if (train_set == NULL)
     return FALSE;
   rename_dataset (train_set, prefix, "train");

@@ -637,6 +637,16 @@ test_dir_idx_classes_txt (void)
   g_assert_true (lam_dataset_load_dir (tmp->path, &tr, NULL, &error));
   g_assert_no_error (error);
   lam_dataset_free (tr);
+
+  /* A classes.txt one line short is named as where the count came from. */
+  g_assert_true (g_file_set_contents (cp, "alpha\n", -1, NULL)); /* the labels are all 1 */
+  tr = NULL;
+  g_assert_false (lam_dataset_load_dir (tmp->path, &tr, NULL, &error));
+  g_assert_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_LABEL);
+  g_autofree char *named = g_strdup_printf ("%s names 1 class: ", cp);
+  g_assert_true (g_str_has_prefix (error->message, named));
+  g_assert_nonnull (strstr (error->message, "label 1 at index 0"));
+  g_clear_error (&error);
 }
 
 static void
