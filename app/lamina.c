@@ -674,7 +674,8 @@ lam_cli_eval (int argc, char **argv)
       ".json)",
       "FILE" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
-      "Dataset folder (default: " LAM_DATASET_DEFAULT_DIR ")", "DIR" },
+      "Dataset folder (default: the one the weights were trained on, where it still is; else "
+      LAM_DATASET_DEFAULT_DIR ")", "DIR" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "auto, cpu or cuda (default auto)", "DEVICE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as one JSON object", NULL },
     { NULL }
@@ -702,9 +703,13 @@ lam_cli_eval (int argc, char **argv)
 
   g_autoptr (LamDataset) train = NULL;
   g_autoptr (LamDataset) test = NULL;
-  const char *dir = data_dir          ? data_dir
-                    : info->table != NULL ? info->dataset
-                                          : LAM_DATASET_DEFAULT_DIR;
+  /* Unless told otherwise, the dataset the weights were trained on, as
+   * explain takes it, while it is there. */
+  gboolean trained_on_here = info->dataset != NULL && g_file_test (info->dataset,
+                                                                   G_FILE_TEST_IS_DIR);
+  const char *dir = data_dir                               ? data_dir
+                    : info->table != NULL || trained_on_here ? info->dataset
+                                                             : LAM_DATASET_DEFAULT_DIR;
   /* A table is read as the model was trained on it: its columns, test
    * rows and standardisation come from the checkpoint. */
   if (info->table != NULL && dir == NULL) {

@@ -327,6 +327,17 @@ test_train_save_eval (void)
                                   test_accuracy, 1e-6);
   g_assert_cmpint (json_object_get_int_member (object, "images"), ==, 200);
   lam_cli_result_clear (&r);
+  /* Without --data: the dataset they were trained on, not Fashion-MNIST. */
+  r = lam_test_run_lamina ("eval", "--load", weights, "--json", "--device", "cpu", NULL);
+  assert_exit (r, 0, NULL);
+  g_autoptr (JsonParser) same_parser = json_parser_new ();
+  json_parser_load_from_data (same_parser, r.out, -1, &error);
+  g_assert_no_error (error);
+  object = json_node_get_object (json_parser_get_root (same_parser));
+  g_assert_cmpint (json_object_get_int_member (object, "images"), ==, 200);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (object, "accuracy"),
+                                  test_accuracy, 1e-6);
+  lam_cli_result_clear (&r);
 
   /* Weights that lie about their size are refused with exit code 4. */
   g_assert_true (g_file_set_contents (weights, "\x40\0\0\0\0\0\0\0{}", 10, NULL));
