@@ -1075,6 +1075,54 @@ test_prediction_history (void)
   settle (100);
 }
 
+/* A run being trained is unsaved work even in a project saved just
+ * before Start: closing the window asks first. */
+static void
+test_close_while_training_asks (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamSession) session = lam_session_new ();
+  gboolean loaded = FALSE;
+  lam_session_load_dataset_async (session, LAM_DATASET_DEFAULT_DIR, NULL, on_loaded, &loaded);
+  iterate_until (flag_set, &loaded, 60000);
+  LamWindow *window = new_window (session);
+  g_autofree char *path = g_build_filename (tmp_dir, "training.lamina", NULL);
+  g_assert_true (lam_window_save_project (window, path, &error));
+  g_assert_no_error (error);
+  g_assert_false (lam_session_get_modified (session));
+
+  /* A paused run, one step in. */
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (window, "train"));
+  activate (page, "step");
+  StepWait wait = { page, 1 };
+  iterate_until (step_reached, &wait, 30000);
+  g_assert_cmpint (lam_session_get_state (session), !=, LAM_TRAIN_STATE_IDLE);
+
+  g_object_ref (window);
+  gtk_window_close (GTK_WINDOW (window));
+  settle (100);
+  GtkWidget *prompt = lam_window_get_prompt (window);
+  g_assert_nonnull (prompt);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  gtk_dialog_response (GTK_DIALOG (prompt), GTK_RESPONSE_CANCEL);
+  settle (100);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+
+  /* Discard closes it with the run still paused. */
+  gtk_window_close (GTK_WINDOW (window));
+  settle (100);
+  prompt = lam_window_get_prompt (window);
+  g_assert_nonnull (prompt);
+  gtk_dialog_response (GTK_DIALOG (prompt), GTK_RESPONSE_REJECT);
+  settle (100);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window)));
+  g_object_unref (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1098,6 +1146,7 @@ main (int argc, char **argv)
   g_test_add_func ("/project-ui/shortcuts-window", test_shortcuts_window);
   g_test_add_func ("/project-ui/application-open", test_application_open);
   g_test_add_func ("/project-ui/prediction-history", test_prediction_history);
+  g_test_add_func ("/project-ui/close-while-training-asks", test_close_while_training_asks);
   int status = g_test_run ();
 
   lam_test_remove_tree (tmp_dir);

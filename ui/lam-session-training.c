@@ -630,6 +630,9 @@ start_run (LamSession *self, gboolean paused)
   lam_trainer_set_event_func (self->trainer, on_trainer_event, self, NULL);
   set_state (self, paused ? LAM_TRAIN_STATE_PAUSED : LAM_TRAIN_STATE_RUNNING);
   runs_changed (self);
+  /* Not only when it finishes: a run paused or training is work that
+   * closing the window would lose unasked. */
+  lam_session_set_modified (self, TRUE);
   lam_trainer_start (self->trainer, paused);
   return TRUE;
 }
