@@ -194,6 +194,53 @@ test_settings_bound (void)
   g_object_unref (page);
 }
 
+/* A project's numbers finer than a field's usual decimals (AdamW's 5e-5
+ * weight decay, the MNIST mean 0.1307) show in full, and Start or Save,
+ * which read the fields' text back, keep them. */
+static void
+test_settings_keep_precision (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  GtkWidget *page = g_object_ref_sink (lam_train_page_new (session));
+  LamTrainerConfig opened = *lam_session_get_config (session);
+  opened.optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_SGD);
+  opened.optimizer.lr = 0.000015;
+  opened.optimizer.momentum = 0.875;
+  opened.optimizer.weight_decay = 5e-5;
+  opened.optimizer.l1 = 2e-5;
+  opened.schedule.kind = LAM_SCHEDULE_COSINE;
+  opened.schedule.eta_min = 1e-6;
+  opened.val_fraction = 0.125;
+  opened.normalize_from_data = FALSE;
+  opened.mean[0] = opened.mean[1] = opened.mean[2] = 0.1307f;
+  opened.std[0] = opened.std[1] = opened.std[2] = 0.3081f;
+  lam_session_set_config (session, &opened);
+  lam_session_set_modified (session, FALSE);
+
+  expand_all (page);
+  GtkEditable *decay = GTK_EDITABLE (field_named (page, "_Weight decay"));
+  g_assert_cmpstr (gtk_editable_get_text (decay), ==, "0.00005");
+  GtkEditable *lr = GTK_EDITABLE (field_named (page, "_Learning rate"));
+  g_assert_cmpstr (gtk_editable_get_text (lr), ==, "0.000015");
+  GtkEditable *mean = GTK_EDITABLE (field_named (page, "Mean"));
+  g_assert_cmpstr (gtk_editable_get_text (mean), ==, "0.1307");
+  lam_session_commit_edits (session);
+  lam_session_commit_edits (session);
+
+  const LamTrainerConfig *config = lam_session_get_config (session);
+  g_assert_cmpfloat (config->optimizer.lr, ==, 0.000015);
+  g_assert_cmpfloat (config->optimizer.momentum, ==, 0.875);
+  g_assert_cmpfloat (config->optimizer.weight_decay, ==, 5e-5);
+  g_assert_cmpfloat (config->optimizer.l1, ==, 2e-5);
+  g_assert_cmpfloat (config->schedule.eta_min, ==, 1e-6);
+  g_assert_cmpfloat (config->val_fraction, ==, 0.125);
+  g_assert_cmpfloat (config->mean[0], ==, 0.1307f);
+  g_assert_cmpfloat (config->std[0], ==, 0.3081f);
+
+  gtk_widget_unparent (page);
+  g_object_unref (page);
+}
+
 /* Where the Start button is in its window, once laid out. */
 static graphene_rect_t
 start_bounds (GtkWidget *window, GtkWidget *page)
@@ -841,6 +888,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/session/settings/bound-both-ways", test_settings_bound);
   g_test_add_func ("/session/settings/normalization", test_normalization_setting);
+  g_test_add_func ("/session/settings/keep-precision", test_settings_keep_precision);
   g_test_add_func ("/session/settings/cli-defaults", test_cli_defaults);
   g_test_add_func ("/session/settings/start-button-stays", test_start_button_stays);
   g_test_add_func ("/session/train/step-equals-straight-run", test_step_equals_straight_run);

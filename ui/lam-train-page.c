@@ -262,6 +262,26 @@ on_commit_edits (LamTrainPage *self)
     gtk_spin_button_update (spins[i]);
 }
 
+/* A field shows its usual decimals, or more where the value needs them:
+ * Start and Save read the text back, and 5e-5 shown as "0.0001" came back
+ * twice as large. Float precision is the trainer's, and spares a mean read
+ * from a project its float noise ("0.1307000071"). */
+static gboolean
+on_spin_output (GtkSpinButton *spin, gpointer user_data)
+{
+  double value = gtk_adjustment_get_value (gtk_spin_button_get_adjustment (spin));
+  g_autofree char *text = NULL;
+  for (guint digits = gtk_spin_button_get_digits (spin); digits <= 12; digits++) {
+    g_free (text);
+    text = g_strdup_printf ("%.*f", digits, value);
+    if ((float) g_strtod (text, NULL) == (float) value)
+      break;
+  }
+  if (g_strcmp0 (text, gtk_editable_get_text (GTK_EDITABLE (spin))) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (spin), text);
+  return TRUE;
+}
+
 static void
 run_color (const Run *run, GdkRGBA *color)
 {
@@ -1301,6 +1321,12 @@ lam_train_page_init (LamTrainPage *self)
   lam_chart_set_axis_labels (self->accuracy_chart, "epoch", "accuracy");
   lam_chart_set_y_format (self->accuracy_chart, LAM_CHART_FORMAT_PERCENT);
   lam_chart_set_y_limits (self->accuracy_chart, 0, 1);
+
+  GtkSpinButton *fractional[] = { self->lr_spin,  self->momentum_spin,  self->decay_spin,
+                                  self->l1_spin,  self->gamma_spin,     self->eta_min_spin,
+                                  self->val_spin, self->norm_mean_spin, self->norm_std_spin };
+  for (guint i = 0; i < G_N_ELEMENTS (fractional); i++)
+    g_signal_connect (fractional[i], "output", G_CALLBACK (on_spin_output), NULL);
 
   fill_devices (self);
   make_epoch_header (self);
