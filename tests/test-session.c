@@ -241,6 +241,61 @@ test_settings_keep_precision (void)
   g_object_unref (page);
 }
 
+/* A project saved by lamina train may hold any value its options take:
+ * the fields show it as it is, not clamped to a smaller range while the
+ * run uses another. */
+static void
+test_settings_show_cli_ranges (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  GtkWidget *page = g_object_ref_sink (lam_train_page_new (session));
+  expand_all (page);
+  LamTrainerConfig opened = *lam_session_get_config (session);
+  opened.optimizer = lam_optimizer_config_default (LAM_OPTIMIZER_SGD);
+  opened.epochs = 5000;
+  opened.batch_size = 8192;
+  opened.seed = 3000000000u;
+  opened.optimizer.lr = 50;
+  opened.optimizer.momentum = 0.995;
+  opened.optimizer.weight_decay = 5;
+  opened.optimizer.l1 = 5;
+  opened.val_fraction = 0.9;
+  opened.crop_padding = 32;
+  lam_session_set_config (session, &opened);
+
+  const LamTrainerConfig *config = lam_session_get_config (session);
+  struct
+  {
+    const char *label;
+    double value;
+  } fields[] = {
+    { "_Epochs", config->epochs },
+    { "_Batch size", config->batch_size },
+    { "S_eed", (double) config->seed },
+    { "_Learning rate", config->optimizer.lr },
+    { "_Momentum", config->optimizer.momentum },
+    { "_Weight decay", config->optimizer.weight_decay },
+    { "L_1 penalty", config->optimizer.l1 },
+    { "_Validation", config->val_fraction },
+    { "_Crop padding", config->crop_padding },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
+    GtkSpinButton *spin = GTK_SPIN_BUTTON (field_named (page, fields[i].label));
+    g_test_message ("%s", fields[i].label);
+    g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, fields[i].value);
+  }
+  g_assert_cmpint (config->epochs, ==, 5000);
+
+  /* As small a rate as fine-tuning takes. */
+  opened.optimizer.lr = 1e-6;
+  lam_session_set_config (session, &opened);
+  GtkSpinButton *lr = GTK_SPIN_BUTTON (field_named (page, "_Learning rate"));
+  g_assert_cmpfloat (gtk_spin_button_get_value (lr), ==, 1e-6);
+
+  gtk_widget_unparent (page);
+  g_object_unref (page);
+}
+
 /* Where the Start button is in its window, once laid out. */
 static graphene_rect_t
 start_bounds (GtkWidget *window, GtkWidget *page)
@@ -889,6 +944,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/settings/bound-both-ways", test_settings_bound);
   g_test_add_func ("/session/settings/normalization", test_normalization_setting);
   g_test_add_func ("/session/settings/keep-precision", test_settings_keep_precision);
+  g_test_add_func ("/session/settings/show-cli-ranges", test_settings_show_cli_ranges);
   g_test_add_func ("/session/settings/cli-defaults", test_cli_defaults);
   g_test_add_func ("/session/settings/start-button-stays", test_start_button_stays);
   g_test_add_func ("/session/train/step-equals-straight-run", test_step_equals_straight_run);
