@@ -296,6 +296,54 @@ test_settings_show_cli_ranges (void)
   g_object_unref (page);
 }
 
+/* What is typed into a field and is no number in its range (text, empty,
+ * NaN, 1e400, a negative count) leaves the setting as it was and says
+ * which field and why, instead of becoming the field's minimum unsaid. */
+static void
+test_settings_typed_refused (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  GtkWidget *page = g_object_ref_sink (lam_train_page_new (session));
+  GtkSpinButton *epochs = GTK_SPIN_BUTTON (field_named (page, "_Epochs"));
+  GtkSpinButton *lr = GTK_SPIN_BUTTON (field_named (page, "_Learning rate"));
+  const LamTrainerConfig *config = lam_session_get_config (session);
+  int epochs_before = config->epochs;
+  double lr_before = config->optimizer.lr;
+  struct
+  {
+    GtkSpinButton *spin;
+    const char *text;
+    const char *said;
+  } cases[] = {
+    { epochs, "abc", "Epochs: “abc” is not a number" },
+    { epochs, "", "Epochs: a number is needed" },
+    { epochs, "3x", "Epochs: “3x” is not a number" },
+    { epochs, "-5", "Epochs: -5 is outside 1 to 100000" },
+    { epochs, "2.5", "Epochs: 2.5 is not a whole number" },
+    { lr, "NaN", "Learning rate: “NaN” is not a number" },
+    { lr, "1e400", "Learning rate: 1e400 is outside 0.00000001 to 100; it stays 0.00100." },
+    { lr, "0", "Learning rate: 0 is outside 0.00000001 to 100; it stays 0.00100." },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gtk_editable_set_text (GTK_EDITABLE (cases[i].spin), cases[i].text);
+    lam_session_commit_edits (session);
+    g_assert_cmpint (config->epochs, ==, epochs_before);
+    g_assert_cmpfloat (config->optimizer.lr, ==, lr_before);
+    const char *shown = lam_train_page_get_error_text (LAM_TRAIN_PAGE (page));
+    g_assert_nonnull (shown);
+    g_assert_true (g_str_has_prefix (shown, cases[i].said));
+  }
+
+  /* A number in range is taken, and the word goes. */
+  gtk_editable_set_text (GTK_EDITABLE (epochs), " 7 ");
+  lam_session_commit_edits (session);
+  g_assert_cmpint (config->epochs, ==, 7);
+  g_assert_null (lam_train_page_get_error_text (LAM_TRAIN_PAGE (page)));
+
+  gtk_widget_unparent (page);
+  g_object_unref (page);
+}
+
 /* Where the Start button is in its window, once laid out. */
 static graphene_rect_t
 start_bounds (GtkWidget *window, GtkWidget *page)
@@ -945,6 +993,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/settings/normalization", test_normalization_setting);
   g_test_add_func ("/session/settings/keep-precision", test_settings_keep_precision);
   g_test_add_func ("/session/settings/show-cli-ranges", test_settings_show_cli_ranges);
+  g_test_add_func ("/session/settings/typed-refused", test_settings_typed_refused);
   g_test_add_func ("/session/settings/cli-defaults", test_cli_defaults);
   g_test_add_func ("/session/settings/start-button-stays", test_start_button_stays);
   g_test_add_func ("/session/train/step-equals-straight-run", test_step_equals_straight_run);

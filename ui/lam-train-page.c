@@ -68,6 +68,8 @@ struct _LamTrainPage
   GtkWidget *hint_label;
   GtkRevealer *error_revealer;
   GtkLabel *error_label;
+  /* The field whose typed text the error label explains, or NULL. */
+  GtkSpinButton *refused_spin;
   GtkProgressBar *progress_bar;
   GtkWidget *watch_box;
   GtkLabel *watch_label;
@@ -212,6 +214,7 @@ on_state_changed (LamTrainPage *self)
 static void
 on_error_changed (LamTrainPage *self)
 {
+  self->refused_spin = NULL;
   const char *message = lam_session_get_error (self->session);
   gtk_label_set_text (self->error_label, message ? message : "");
   gtk_revealer_set_reveal_child (self->error_revealer, message != NULL);
@@ -266,19 +269,79 @@ on_commit_edits (LamTrainPage *self)
  * Start and Save read the text back, and 5e-5 shown as "0.0001" came back
  * twice as large. Float precision is the trainer's, and spares a mean read
  * from a project its float noise ("0.1307000071"). */
-static gboolean
-on_spin_output (GtkSpinButton *spin, gpointer user_data)
+static char *
+format_setting (double value, guint min_digits)
 {
-  double value = gtk_adjustment_get_value (gtk_spin_button_get_adjustment (spin));
-  g_autofree char *text = NULL;
-  for (guint digits = gtk_spin_button_get_digits (spin); digits <= 12; digits++) {
+  char *text = NULL;
+  for (guint digits = min_digits; digits <= 12; digits++) {
     g_free (text);
     text = g_strdup_printf ("%.*f", digits, value);
     if ((float) g_strtod (text, NULL) == (float) value)
       break;
   }
+  return text;
+}
+
+static gboolean
+on_spin_output (GtkSpinButton *spin, gpointer user_data)
+{
+  double value = gtk_adjustment_get_value (gtk_spin_button_get_adjustment (spin));
+  g_autofree char *text = format_setting (value, gtk_spin_button_get_digits (spin));
   if (g_strcmp0 (text, gtk_editable_get_text (GTK_EDITABLE (spin))) != 0)
     gtk_editable_set_text (GTK_EDITABLE (spin), text);
+  return TRUE;
+}
+
+static void
+show_refused (LamTrainPage *self, GtkSpinButton *spin, const char *message)
+{
+  if (message == NULL && self->refused_spin != spin)
+    return;
+  if (message == NULL) {
+    on_error_changed (self);
+    return;
+  }
+  gtk_label_set_text (self->error_label, message);
+  gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
+  self->refused_spin = spin;
+}
+
+/* GTK reads what it cannot parse as 0 ("abc", an empty field, "3x" as 3)
+ * and clamps it to the field's range, so a slip set the minimum unsaid.
+ * Text that is not a number in range keeps the value, and says why. */
+static int
+on_spin_input (GtkSpinButton *spin, double *new_value, LamTrainPage *self)
+{
+  GtkAdjustment *adjustment = gtk_spin_button_get_adjustment (spin);
+  double lower = gtk_adjustment_get_lower (adjustment);
+  double upper = gtk_adjustment_get_upper (adjustment);
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (spin))));
+  char *end = NULL;
+  double value = g_strtod (text, &end);
+  g_autofree char *problem = NULL;
+  if (*text == '\0')
+    problem = g_strdup ("a number is needed");
+  else if (*end != '\0' || isnan (value))
+    problem = g_strdup_printf ("“%s” is not a number", text);
+  else if (!(value >= lower && value <= upper)) {
+    g_autofree char *low = format_setting (lower, 0);
+    g_autofree char *high = format_setting (upper, 0);
+    problem = g_strdup_printf ("%s is outside %s to %s", text, low, high);
+  } else if (gtk_spin_button_get_digits (spin) == 0 && value != floor (value))
+    problem = g_strdup_printf ("%s is not a whole number", text);
+
+  if (problem == NULL) {
+    *new_value = value;
+    show_refused (self, spin, NULL);
+    return TRUE;
+  }
+  *new_value = gtk_adjustment_get_value (adjustment);
+  g_autofree char *kept = format_setting (*new_value, gtk_spin_button_get_digits (spin));
+  GList *labels = gtk_widget_list_mnemonic_labels (GTK_WIDGET (spin));
+  const char *name = labels != NULL ? gtk_label_get_text (labels->data) : "The value";
+  g_autofree char *message = g_strdup_printf ("%s: %s; it stays %s.", name, problem, kept);
+  g_list_free (labels);
+  show_refused (self, spin, message);
   return TRUE;
 }
 
@@ -1123,6 +1186,15 @@ lam_train_page_set_property (GObject *object, guint prop_id, const GValue *value
   }
 }
 
+const char *
+lam_train_page_get_error_text (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return gtk_revealer_get_reveal_child (self->error_revealer)
+           ? gtk_label_get_text (self->error_label)
+           : NULL;
+}
+
 GtkWidget *
 lam_train_page_get_start_button (LamTrainPage *self)
 {
@@ -1327,6 +1399,13 @@ lam_train_page_init (LamTrainPage *self)
                                   self->val_spin, self->norm_mean_spin, self->norm_std_spin };
   for (guint i = 0; i < G_N_ELEMENTS (fractional); i++)
     g_signal_connect (fractional[i], "output", G_CALLBACK (on_spin_output), NULL);
+  GtkSpinButton *spins[] = { self->epochs_spin,   self->batch_spin,     self->lr_spin,
+                             self->momentum_spin, self->val_spin,       self->seed_spin,
+                             self->decay_spin,    self->step_size_spin, self->gamma_spin,
+                             self->eta_min_spin,  self->norm_mean_spin, self->norm_std_spin,
+                             self->crop_spin,     self->l1_spin };
+  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+    g_signal_connect (spins[i], "input", G_CALLBACK (on_spin_input), self);
 
   fill_devices (self);
   make_epoch_header (self);
