@@ -101,7 +101,8 @@ lam_cuda_maxpool_backward (LamBackend *self, const float *dy, const int32_t *arg
 static __global__ void
 avgpool_forward_kernel (const float *x, float *y, PoolShape s)
 {
-  float scale = 1.0f / (float) (s.k * s.k);
+  // Multiplied as floats: a window past 46340 overflows an int.
+  float scale = 1.0f / ((float) s.k * (float) s.k);
   size_t n = (size_t) s.planes * s.oh * s.ow;
   LAM_CUDA_FOR_EACH (i, n) {
     int ox = (int) (i % s.ow), oy = (int) (i / s.ow % s.oh);
@@ -136,7 +137,7 @@ lam_cuda_avgpool_forward (LamBackend *self, const float *x, float *y, int planes
 static __global__ void
 avgpool_backward_kernel (const float *dy, float *dx, PoolShape s)
 {
-  float scale = 1.0f / (float) (s.k * s.k);
+  float scale = 1.0f / ((float) s.k * (float) s.k);
   size_t n = (size_t) s.planes * s.h * s.w;
   LAM_CUDA_FOR_EACH (i, n) {
     int ix = (int) (i % s.w), iy = (int) (i / s.w % s.h);

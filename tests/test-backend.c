@@ -1915,6 +1915,24 @@ test_maxpool_special_values (void)
   }
 }
 
+/* A window past 46340 on a side, as avgpool2d:46342:p23171 slides over a
+ * small image: its divisor k*k overflowed an int, turning every output's
+ * sign (and at 65536 making it infinite). One output, as the reference
+ * walks the whole window. */
+static void
+test_avgpool_huge_window (void)
+{
+  const int k = 46342;
+  const float x = 3.0f, dy = 1.0f;
+  float y = NAN, dx = NAN;
+  double divisor = (double) k * k;
+
+  backend->avgpool_forward (backend, &x, &y, 1, 1, 1, k, 2, k / 2);
+  g_assert_cmpfloat_with_epsilon (y, 3.0 / divisor, 1e-15);
+  backend->avgpool_backward (backend, &dy, &dx, 1, 1, 1, k, 2, k / 2);
+  g_assert_cmpfloat_with_epsilon (dx, 1.0 / divisor, 1e-15);
+}
+
 /* Adam and ReLU give the plain loops' results bit for bit on every fast
  * backend, over lengths that leave a partial vector. */
 static void
@@ -2644,6 +2662,7 @@ main (int argc, char **argv)
   ADD_CASES ("/avgpool", "/forward", pool_cases, pool_names, test_avgpool_forward);
   ADD_CASES ("/avgpool", "/backward", pool_cases, pool_names, test_avgpool_backward);
   g_test_add_func ("/backend/maxpool/special-values", test_maxpool_special_values);
+  g_test_add_func ("/backend/avgpool/huge-window", test_avgpool_huge_window);
   g_test_add_func ("/backend/large-elementwise", test_large_elementwise);
   g_test_add_func ("/backend/kernels-match-plain-loops", test_kernels_match_plain_loops);
   g_test_add_func ("/backend/optimizers-flush-subnormal-state",

@@ -1225,11 +1225,13 @@ static const char *const conv_names[] = {
 };
 
 static const PoolCase pool_cases[] = {
-  { 6, 6, 8, 2, 2, 0 }, { 4, 7, 7, 3, 2, 1 }, { 3, 7, 5, 2, 2, 0 },
-  { 2, 5, 6, 3, 1, 1 }, { 2, 8, 7, 3, 3, 0 }, { 64, 28, 28, 2, 2, 0 },
+  { 6, 6, 8, 2, 2, 0 }, { 4, 7, 7, 3, 2, 1 },    { 3, 7, 5, 2, 2, 0 },         { 2, 5, 6, 3, 1, 1 },
+  { 2, 8, 7, 3, 3, 0 }, { 64, 28, 28, 2, 2, 0 }, { 2, 3, 3, 46342, 2, 23171 },
 };
+/* huge-window: k*k past an int, see test-backend's /avgpool/huge-window. */
 static const char *const pool_names[] = {
-  "k2-stride2", "stride2-pad1", "partial-window", "k3-stride1-pad1", "stride3-odd", "mnist-size",
+  "k2-stride2",  "stride2-pad1", "partial-window", "k3-stride1-pad1",
+  "stride3-odd", "mnist-size",   "huge-window",
 };
 
 static const SgdCase sgd_cases[] = {

@@ -344,7 +344,8 @@ ref_maxpool_backward (LamBackend *self, const float *dy, const int32_t *argmax, 
 }
 
 /* y[p][oy][ox] = (sum of x[p] over the k×k window) / (k*k), padded
- * positions counting as 0 (PyTorch's count_include_pad=True). */
+ * positions counting as 0 (PyTorch's count_include_pad=True); k*k in double,
+ * as it overflows an int past 46340. */
 static void
 ref_avgpool_forward (LamBackend *self, const float *x, float *y, int planes, int h, int w, int k,
                      int stride, int pad)
@@ -360,7 +361,7 @@ ref_avgpool_forward (LamBackend *self, const float *x, float *y, int planes, int
             if (iy >= 0 && iy < h && ix >= 0 && ix < w)
               sum += x[((size_t) p * h + iy) * w + ix];
           }
-        y[((size_t) p * oh + oy) * ow + ox] = (float) (sum / (k * k));
+        y[((size_t) p * oh + oy) * ow + ox] = (float) (sum / ((double) k * k));
       }
 }
 
@@ -381,7 +382,7 @@ ref_avgpool_backward (LamBackend *self, const float *dy, float *dx, int planes, 
             if (iy >= y0 && iy < y0 + k && ix >= x0 && ix < x0 + k)
               sum += dy[((size_t) p * oh + oy) * ow + ox];
           }
-        dx[((size_t) p * h + iy) * w + ix] = (float) (sum / (k * k));
+        dx[((size_t) p * h + iy) * w + ix] = (float) (sum / ((double) k * k));
       }
 }
 

@@ -127,7 +127,8 @@ lam_cpu_avgpool_forward (LamBackend *self, const float *restrict x, float *restr
 {
   int oh = (h + 2 * pad - k) / stride + 1;
   int ow = (w + 2 * pad - k) / stride + 1;
-  float scale = 1.0f / (float) (k * k);
+  /* Multiplied as floats: a window past 46340 overflows an int. */
+  float scale = 1.0f / ((float) k * (float) k);
 
   for (int p = 0; p < planes; p++) {
     const float *restrict in = x + (size_t) p * h * w;
@@ -153,7 +154,7 @@ lam_cpu_avgpool_backward (LamBackend *self, const float *restrict dy, float *res
 {
   int oh = (h + 2 * pad - k) / stride + 1;
   int ow = (w + 2 * pad - k) / stride + 1;
-  float scale = 1.0f / (float) (k * k);
+  float scale = 1.0f / ((float) k * (float) k);
 
   memset (dx, 0, sizeof (float) * planes * h * w);
   for (int p = 0; p < planes; p++) {
