@@ -717,12 +717,49 @@ spec_from_json_object (JsonObject *obj, GError **error)
   return g_steal_pointer (&spec);
 }
 
+/* json-glib reads each nested array or object with a call of its own:
+ * a hundred thousand '[' overflow the stack. A spec nests four deep at
+ * most (a checkpoint's "model" around "layers" around a layer). */
+#define JSON_MAX_DEPTH 64
+
+static gboolean
+json_nests_too_deep (const char *json, gssize length)
+{
+  gsize n = length < 0 ? strlen (json) : (gsize) length;
+  gboolean in_string = FALSE;
+  int depth = 0;
+  for (gsize i = 0; i < n; i++) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > JSON_MAX_DEPTH)
+        return TRUE;
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+  return FALSE;
+}
+
 LamModelSpec *
 lam_model_spec_from_json (const char *json, gssize length, GError **error)
 {
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (json_nests_too_deep (json, length)) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE,
+                 "the JSON nests arrays and objects more than %d deep; a model is "
+                 "{\"layers\": [{\"type\": ...}, ...]}",
+                 JSON_MAX_DEPTH);
+    return NULL;
+  }
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
   if (!json_parser_load_from_data (parser, json, length, &local_error)) {

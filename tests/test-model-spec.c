@@ -579,6 +579,31 @@ test_json_bad_json (void)
   assert_error_says (error7, LAM_MODEL_ERROR_INVALID, "input", "1 or 3", NULL);
 }
 
+/* A million '[' overflowed the stack in json-glib's reader. Brackets
+ * inside a string are text. */
+static void
+test_json_too_deep (void)
+{
+  const int depth = 1000000;
+  GString *s = g_string_new ("{\"layers\": ");
+  for (int i = 0; i < depth; i++)
+    g_string_append_c (s, '[');
+  for (int i = 0; i < depth; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  g_autofree char *deep = g_string_free (s, FALSE);
+  g_autoptr (GError) error = json_error (deep);
+  assert_error_says (error, LAM_MODEL_ERROR_PARSE, "more than 64 deep", NULL);
+
+  g_autofree char *brackets = g_strnfill (1000, '[');
+  g_autofree char *named = g_strdup_printf (
+    "{\"name\": \"\\\"%s\", \"input\": [4], \"layers\": [{\"type\": \"relu\"}]}", brackets);
+  g_autoptr (GError) error2 = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_json (named, -1, &error2);
+  g_assert_no_error (error2);
+  g_assert_true (g_str_has_suffix (spec->name, brackets));
+}
+
 /* Text */
 
 static void
@@ -1311,6 +1336,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-spec/json/missing-field", test_json_missing_field);
   g_test_add_func ("/model-spec/json/unknown-field", test_json_unknown_field);
   g_test_add_func ("/model-spec/json/bad-json", test_json_bad_json);
+  g_test_add_func ("/model-spec/json/too-deep", test_json_too_deep);
   g_test_add_func ("/model-spec/json/not-utf8", test_json_not_utf8);
   g_test_add_func ("/model-spec/text/float-range", test_text_float_range);
   g_test_add_func ("/model-spec/text/same-as-json", test_text_same_as_json);
