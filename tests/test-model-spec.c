@@ -420,6 +420,23 @@ test_shape_pool_padding (void)
   assert_error_says (error3, LAM_MODEL_ERROR_SHAPE, "layer 1 (maxpool2d)", "1×2×2", NULL);
 }
 
+/* Padding lets a window be far larger than its input; its FLOPs, outputs
+ * times k*k, wrapped past 64 bits to 0 for 2^24 channels. */
+static void
+test_shape_pool_window_too_large (void)
+{
+  g_autoptr (GError) error =
+    plan_error ("input=16777216x1x1,avgpool2d:16777216:p8388608,flatten,linear:1");
+  assert_error_says (error, LAM_MODEL_ERROR_SHAPE, "layer 1 (avgpool2d)", "too large", NULL);
+
+  g_autoptr (LamModelSpec) spec =
+    spec_from_text_or_die ("input=1x1x1,maxpool2d:16777216:p8388608,flatten");
+  g_autoptr (GError) none = NULL;
+  g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &none);
+  g_assert_no_error (none);
+  g_assert_cmpuint (plan->layers[0].flops, ==, G_GUINT64_CONSTANT (1) << 48);
+}
+
 static void
 test_shape_softmax_rank3 (void)
 {
@@ -1326,6 +1343,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-spec/shape/linear-in-mismatch", test_shape_linear_in_mismatch);
   g_test_add_func ("/model-spec/shape/conv-kernel-too-large", test_shape_conv_kernel_too_large);
   g_test_add_func ("/model-spec/shape/pool-padding", test_shape_pool_padding);
+  g_test_add_func ("/model-spec/shape/pool-window-too-large", test_shape_pool_window_too_large);
   g_test_add_func ("/model-spec/shape/softmax-rank3", test_shape_softmax_rank3);
   g_test_add_func ("/model-spec/shape/not-flat-output", test_shape_not_flat_output);
   g_test_add_func ("/model-spec/shape/empty-stack", test_shape_empty_stack);

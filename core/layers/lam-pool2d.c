@@ -77,7 +77,14 @@ lam_layer_pool2d_plan (LamLayer *layer, const char *name, const char *prev_name,
   layer->spec.stride = stride;
   layer->out_shape = lam_shape_chw (c, oh, ow);
   gsize out_numel = lam_shape_numel (&layer->out_shape);
-  layer->flops = (guint64) out_numel * (guint64) k * (guint64) k;
+  /* Checked: padding lets a window be far larger than its input (a
+   * 16777216×16777216 one over 1×1 images). */
+  if (!g_uint64_checked_mul (&layer->flops, (guint64) out_numel, (guint64) k * (guint64) k)) {
+    g_autofree char *s = lam_shape_to_string (&layer->out_shape);
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "%s: a %d×%d window for each of its %s outputs is too large", name, k, k, s);
+    return FALSE;
+  }
   return TRUE;
 }
 
