@@ -207,7 +207,15 @@ lam_model_plan_new (const LamModelSpec *spec, GError **error)
     layer->bias_offset = offset;
     offset += layer->n_bias;
 
-    plan->flops += layer->flops;
+    /* Checked: a few pools with windows far larger than their input
+     * count some 2^62 each. */
+    if (!g_uint64_checked_add (&plan->flops, plan->flops, layer->flops)) {
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                   "layer %d (%s) brings the model past %" G_GUINT64_FORMAT " FLOPs per image: "
+                   "make its windows or sizes smaller",
+                   i + 1, lam_layer_kind_to_string (spec->layers[i].kind), G_MAXUINT64);
+      return NULL;
+    }
     plan->saved_bytes_per_sample += layer->saved_bytes_per_sample;
     plan->scratch_floats_per_sample =
       MAX (plan->scratch_floats_per_sample, layer->scratch_floats_per_sample);

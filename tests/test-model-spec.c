@@ -435,6 +435,12 @@ test_shape_pool_window_too_large (void)
   g_autoptr (LamModelPlan) plan = lam_model_plan_new (spec, &none);
   g_assert_no_error (none);
   g_assert_cmpuint (plan->layers[0].flops, ==, G_GUINT64_CONSTANT (1) << 48);
+
+  /* Four such pools of about 2^62 FLOPs each: their total wrapped. */
+  g_autoptr (GError) error2 =
+    plan_error ("input=1x1024x1024,maxpool2d:2097152:s1:p1048576,maxpool2d:2097152:s1:p1048576,"
+                "maxpool2d:2097152:s1:p1048576,maxpool2d:2097152:s1:p1048576,flatten,linear:1");
+  assert_error_says (error2, LAM_MODEL_ERROR_SHAPE, "layer 4 (maxpool2d)", "FLOPs", NULL);
 }
 
 static void
