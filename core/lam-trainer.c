@@ -380,8 +380,10 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
       backend->alloc (backend, sizeof (float) * config->batch_size * train->n_targets);
   self->sums_device = backend->alloc (backend, sizeof (float) * SUMS_N);
   self->shown_device = backend->alloc (backend, sizeof (gint32) * LAM_TRAINER_MAX_SHOWN);
-  self->snapshot = g_try_new (float, lam_model_get_n_params (self->model));
-  self->candidate = g_try_new (float, lam_model_get_n_params (self->model));
+  /* At least one float: a model without parameters (flatten,softmax) gets
+   * NULL for none, which is no lack of memory. */
+  self->snapshot = g_try_new (float, MAX (lam_model_get_n_params (self->model), 1));
+  self->candidate = g_try_new (float, MAX (lam_model_get_n_params (self->model), 1));
   if (self->labels_device == NULL || self->sums_device == NULL || self->shown_device == NULL ||
       self->snapshot == NULL || self->candidate == NULL ||
       (regression && self->targets_device == NULL)) {

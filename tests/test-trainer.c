@@ -1021,6 +1021,33 @@ test_divergence (void)
   lam_backend_free (backend);
 }
 
+/* A stack without parameters (flatten,softmax) has nothing to learn but
+ * runs: its weight buffers were NULL for zero floats, taken for "out of
+ * memory for the training buffers". */
+static void
+test_no_parameters (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (100, 5);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,softmax,loss=nll", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  config.epochs = 1;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
+  Recorder recorder = { 0 };
+  run_trainer (trainer, &recorder, FALSE);
+
+  const LamTrainerEvent *epoch = find_event (&recorder, LAM_TRAINER_EVENT_EPOCH, 0);
+  g_assert_nonnull (epoch);
+  g_assert_true (isfinite (epoch->loss));
+  g_assert_null (find_event (&recorder, LAM_TRAINER_EVENT_ERROR, 0));
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
 /* One update can take weights to infinity while the loss the step was
  * checked by, computed before it, is finite: those weights are not kept. */
 static void
@@ -1541,6 +1568,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/stop", test_stop);
   g_test_add_func ("/trainer/held", test_held);
   g_test_add_func ("/trainer/divergence", test_divergence);
+  g_test_add_func ("/trainer/no-parameters", test_no_parameters);
   g_test_add_func ("/trainer/divergence-in-one-update", test_divergence_in_one_update);
   g_test_add_func ("/trainer/bad-config", test_bad_config);
   g_test_add_func ("/trainer/config/lesson-default", test_lesson_default);
