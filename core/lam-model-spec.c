@@ -688,7 +688,7 @@ spec_from_json_object (JsonObject *obj, GError **error)
       const char *name = json_node_get_string (value);
       if (!lam_loss_kind_from_string (name, &spec->loss)) {
         g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "unknown loss \"%s\" (known: cross_entropy, nll, mse)", name);
+                     "unknown loss \"%s\" (known: cross_entropy, nll, mse, l1)", name);
         return NULL;
       }
       spec->has_loss = TRUE;
@@ -1258,7 +1258,7 @@ lam_model_spec_from_text (const char *text, GError **error)
       }
       if (!lam_loss_kind_from_string (item + strlen ("loss="), &spec->loss)) {
         g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                     "%s: unknown loss \"%s\" (known: cross_entropy, nll, mse)", where,
+                     "%s: unknown loss \"%s\" (known: cross_entropy, nll, mse, l1)", where,
                      item + strlen ("loss="));
         return NULL;
       }

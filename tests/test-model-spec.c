@@ -597,7 +597,7 @@ test_json_bad_json (void)
   g_autoptr (GError) error5 = json_error ("{\"layers\": {\"type\": \"relu\"}}");
   assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "layers", "array", NULL);
   g_autoptr (GError) error6 = json_error ("{\"loss\": \"hinge\", \"layers\": []}");
-  assert_error_says (error6, LAM_MODEL_ERROR_INVALID, "hinge", NULL);
+  assert_error_says (error6, LAM_MODEL_ERROR_INVALID, "hinge", "l1", NULL);
   g_autoptr (GError) error7 = json_error ("{\"input\": [28, 28], \"layers\": []}");
   assert_error_says (error7, LAM_MODEL_ERROR_INVALID, "input", "1 or 3", NULL);
 }
@@ -711,7 +711,7 @@ test_text_structure (void)
   g_autoptr (GError) error8 = text_error ("linear:10:q3");
   assert_error_says (error8, LAM_MODEL_ERROR_PARSE, "item 1", "\"q3\"", NULL);
   g_autoptr (GError) error9 = text_error ("flatten,linear:10,loss=hinge");
-  assert_error_says (error9, LAM_MODEL_ERROR_INVALID, "item 3", "hinge", NULL);
+  assert_error_says (error9, LAM_MODEL_ERROR_INVALID, "item 3", "hinge", "l1", NULL);
   g_autoptr (GError) error10 = text_error ("maxpool2d:2:in=3");
   assert_error_says (error10, LAM_MODEL_ERROR_INVALID, "item 1", "in", NULL);
 }
