@@ -435,8 +435,7 @@ lam_safetensors_read (const char *path, GHashTable **metadata, GError **error)
   guint64 buffer_bytes = size - 8 - n;
 
   g_autoptr (JsonParser) parser = json_parser_new ();
-  if (n == 0 || !json_parser_load_from_data (parser, (const char *) bytes + 8, (gssize) n,
-                                             &local_error)) {
+  if (n == 0 || !lam_json_load_data (parser, (const char *) bytes + 8, (gssize) n, &local_error)) {
     g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
                  "%s: the header is not JSON: %s", path,
                  local_error ? local_error->message : "it is empty");
@@ -550,7 +549,7 @@ static char *
 weights_named_in (const char *json_path)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, json_path, NULL))
+  if (!lam_json_load_file (parser, json_path, NULL))
     return NULL;
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
@@ -1030,7 +1029,7 @@ read_checkpoint_json (const char *path, char **save_id, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
-  if (!json_parser_load_from_file (parser, path, &local_error)) {
+  if (!lam_json_load_file (parser, path, &local_error)) {
     gboolean io = local_error->domain == G_FILE_ERROR;
     g_set_error (error, LAM_CHECKPOINT_ERROR,
                  io ? LAM_CHECKPOINT_ERROR_IO : LAM_CHECKPOINT_ERROR_FORMAT,
@@ -1151,16 +1150,14 @@ read_checkpoint_metadata (const char *path, GHashTable *metadata, GError **error
   const char *classes = g_hash_table_lookup (metadata, "classes");
   if (classes != NULL) {
     g_autoptr (JsonParser) parser = json_parser_new ();
-    if (json_parser_load_from_data (parser, classes, -1, NULL) &&
-        json_parser_get_root (parser) != NULL &&
+    if (lam_json_load_data (parser, classes, -1, NULL) && json_parser_get_root (parser) != NULL &&
         !read_classes (path, json_parser_get_root (parser), info, error))
       return NULL;
   }
   const char *table = g_hash_table_lookup (metadata, "table");
   if (table != NULL) {
     g_autoptr (JsonParser) parser = json_parser_new ();
-    if (!json_parser_load_from_data (parser, table, -1, NULL) ||
-        json_parser_get_root (parser) == NULL) {
+    if (!lam_json_load_data (parser, table, -1, NULL) || json_parser_get_root (parser) == NULL) {
       g_set_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT,
                    "%s: the table metadata is not JSON", path);
       return NULL;

@@ -725,13 +725,12 @@ spec_from_json_object (JsonObject *obj, GError **error)
   return g_steal_pointer (&spec);
 }
 
-/* json-glib reads each nested array or object with a call of its own:
- * a hundred thousand '[' overflow the stack. A spec nests four deep at
- * most (a checkpoint's "model" around "layers" around a layer). */
-#define JSON_MAX_DEPTH 64
+/* A spec nests four deep at most (a checkpoint's "model" around "layers"
+ * around a layer), a project a few more. */
+#define JSON_MAX_DEPTH LAM_JSON_MAX_DEPTH
 
-static gboolean
-json_nests_too_deep (const char *json, gssize length)
+gboolean
+lam_json_nests_too_deep (const char *json, gssize length)
 {
   gsize n = length < 0 ? strlen (json) : (gsize) length;
   gboolean in_string = FALSE;
@@ -755,13 +754,34 @@ json_nests_too_deep (const char *json, gssize length)
   return FALSE;
 }
 
+gboolean
+lam_json_load_data (JsonParser *parser, const char *json, gssize length, GError **error)
+{
+  if (lam_json_nests_too_deep (json, length)) {
+    g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+                 "arrays and objects nest more than %d deep", LAM_JSON_MAX_DEPTH);
+    return FALSE;
+  }
+  return json_parser_load_from_data (parser, json, length, error);
+}
+
+gboolean
+lam_json_load_file (JsonParser *parser, const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+  if (!g_file_get_contents (path, &contents, &length, error))
+    return FALSE;
+  return lam_json_load_data (parser, contents, (gssize) length, error);
+}
+
 LamModelSpec *
 lam_model_spec_from_json (const char *json, gssize length, GError **error)
 {
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (json_nests_too_deep (json, length)) {
+  if (lam_json_nests_too_deep (json, length)) {
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE,
                  "the JSON nests arrays and objects more than %d deep; a model is "
                  "{\"layers\": [{\"type\": ...}, ...]}",

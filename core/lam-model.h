@@ -85,6 +85,16 @@ const char *lam_json_node_describe (JsonNode *node);
  * such as "\214" through as raw bytes, so readers check this before using
  * any text, and a loaded file always saves into a loadable one. */
 char *lam_json_find_bad_text (JsonNode *node);
+/* json-glib reads each nested array or object with a call of its own, so
+ * a file of a hundred thousand '[' overflows the stack. Lamina's files
+ * nest a few levels deep; every reader refuses more than this. */
+#define LAM_JSON_MAX_DEPTH 64
+gboolean lam_json_nests_too_deep (const char *json, gssize length);
+/* json_parser_load_from_data, or from the file at path, after that check:
+ * text nested too deep is a JSON_PARSER_ERROR saying so. */
+typedef struct _JsonParser JsonParser;
+gboolean lam_json_load_data (JsonParser *parser, const char *json, gssize length, GError **error);
+gboolean lam_json_load_file (JsonParser *parser, const char *path, GError **error);
 /* What every Lamina JSON writer appends: a string made valid UTF-8 (bytes
  * that are not become U+FFFD), and a float in the fewest digits that read
  * back the same, or null when it is not finite (JSON has no inf or nan). */

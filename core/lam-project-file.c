@@ -1858,7 +1858,7 @@ load_project (const char *path, GError **error)
    * its header's length and then the header, a JSON object. */
   if (length > 9 && contents[0] != '{' && contents[8] == '{')
     return load_checkpoint (path, error);
-  if (!json_parser_load_from_data (parser, contents, (gssize) length, &local_error)) {
+  if (!lam_json_load_data (parser, contents, (gssize) length, &local_error)) {
     fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: the JSON is malformed (%s)",
           local_error->message);
     return NULL;

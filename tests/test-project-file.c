@@ -351,6 +351,47 @@ test_foreign_siblings_kept (Fixture *f, gconstpointer data)
   }
 }
 
+/* JSON nested deeper than any project is refused, not read until the
+ * stack overflows: as a project, as a checkpoint's .json, and as a
+ * safetensors header. */
+static void
+test_nested_too_deep (Fixture *f, gconstpointer data)
+{
+  const int depth = 200000;
+  g_autoptr (GString) text = g_string_new ("{\"format\": \"lamina-project\", \"x\": ");
+  for (int i = 0; i < depth; i++)
+    g_string_append_c (text, '[');
+  for (int i = 0; i < depth; i++)
+    g_string_append_c (text, ']');
+  g_string_append (text, "}");
+  g_autofree char *path = fixture_path (f, "deep.lamina");
+  g_assert_true (g_file_set_contents (path, text->str, (gssize) text->len, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, &error);
+  g_assert_null (file);
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "nest more than 64 deep"));
+  g_clear_error (&error);
+
+  g_autofree char *json = fixture_path (f, "deep.json");
+  g_assert_true (g_file_set_contents (json, text->str, (gssize) text->len, NULL));
+  g_autofree char *weights = fixture_path (f, "deep.safetensors");
+  g_autoptr (GString) header = g_string_new (NULL);
+  guint64 n = text->len;
+  g_string_append_len (header, (const char *) &n, 8); /* little-endian, as x86 and ARM keep it */
+  g_string_append_len (header, text->str, (gssize) text->len);
+  g_assert_true (g_file_set_contents (weights, header->str, (gssize) header->len, NULL));
+  const char *paths[] = { json, weights };
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
+    g_autoptr (LamCheckpointInfo) info = NULL;
+    g_autofree float *params = NULL;
+    g_assert_false (lam_checkpoint_load (paths[i], &info, &params, &error));
+    g_assert_error (error, LAM_CHECKPOINT_ERROR, LAM_CHECKPOINT_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, "nest more than 64 deep"));
+    g_clear_error (&error);
+  }
+}
+
 /* A dataset folder whose name is not UTF-8 is found again: the project
  * shows it with U+FFFD and keeps its bytes in a file URI. */
 static void
@@ -1965,6 +2006,7 @@ main (int argc, char **argv)
   ADD ("/no-weights", test_no_weights);
   ADD ("/dataset-name-bytes", test_dataset_name_bytes);
   ADD ("/foreign-siblings-kept", test_foreign_siblings_kept);
+  ADD ("/error/nested-too-deep", test_nested_too_deep);
   ADD ("/csv", test_csv);
   ADD ("/csv/run-rows", test_csv_run_rows);
   ADD ("/runs/lr-changes-reopen", test_lr_changes_reopen);
