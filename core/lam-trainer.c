@@ -493,14 +493,29 @@ lam_trainer_set_event_func (LamTrainer *self, LamTrainerEventFunc func, gpointer
  * update can still have made a weight NaN or infinite: such weights are
  * never kept, saved or handed out. Returns FALSE, keeping the snapshot
  * there was, when the model's weights are not all finite. */
+/* Whether every value is finite: a float is NaN or infinite exactly when
+ * its exponent bits are all set. Tested on the bits, which the compiler
+ * takes a vector at a time: isfinite () one float at a time cost mlp-b128
+ * 1% of its epoch in this scan. */
+static gboolean
+all_finite (const float *values, gsize n)
+{
+  guint32 not_finite = 0;
+  for (gsize i = 0; i < n; i++) {
+    guint32 bits;
+    memcpy (&bits, &values[i], sizeof bits);
+    not_finite |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  return not_finite == 0;
+}
+
 static gboolean
 publish_snapshot (LamTrainer *self, gint64 step)
 {
   gsize n = lam_model_get_n_params (self->model);
   lam_model_get_params_host (self->model, self->candidate);
-  for (gsize i = 0; i < n; i++)
-    if (!isfinite (self->candidate[i]))
-      return FALSE;
+  if (!all_finite (self->candidate, n))
+    return FALSE;
   g_mutex_lock (&self->snapshot_lock);
   float *previous = self->snapshot;
   self->snapshot = self->candidate;
