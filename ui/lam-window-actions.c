@@ -142,6 +142,23 @@ confirm_replace_then_save (LamWindow *self, const char *path)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+void
+lam_window_save_as_chosen (LamWindow *self, const char *chosen)
+{
+  g_return_if_fail (LAM_IS_WINDOW (self));
+  g_return_if_fail (chosen != NULL);
+  if (g_str_has_suffix (chosen, LAM_PROJECT_FILE_SUFFIX)) {
+    save_chosen (self, chosen);
+    return;
+  }
+  g_autofree char *path = g_strconcat (chosen, LAM_PROJECT_FILE_SUFFIX, NULL);
+  const char *current = lam_session_get_file_path (self->session);
+  if (g_file_test (path, G_FILE_TEST_EXISTS) && g_strcmp0 (path, current) != 0)
+    confirm_replace_then_save (self, path);
+  else
+    save_chosen (self, path);
+}
+
 static void
 on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
 {
@@ -165,17 +182,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     const char *snapshots = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "snapshots");
     if (snapshots != NULL)
       g_object_set (self->session, "save-snapshots", g_str_equal (snapshots, "true"), NULL);
-    if (!g_str_has_suffix (path, LAM_PROJECT_FILE_SUFFIX)) {
-      char *with = g_strconcat (path, LAM_PROJECT_FILE_SUFFIX, NULL);
-      g_free (path);
-      path = with;
-      const char *current = lam_session_get_file_path (self->session);
-      if (g_file_test (path, G_FILE_TEST_EXISTS) && g_strcmp0 (path, current) != 0) {
-        confirm_replace_then_save (self, path);
-        break;
-      }
-    }
-    save_chosen (self, path);
+    lam_window_save_as_chosen (self, path);
     break;
   }
   case CHOOSE_CSV:

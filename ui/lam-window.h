@@ -26,6 +26,10 @@ gboolean lam_window_get_presentation (LamWindow *self);
  * dataset folder is no error: *warning (may be NULL) says so and the rest
  * opens. Both clear the modified mark and add the file to Open Recent. */
 gboolean lam_window_save_project (LamWindow *self, const char *path, GError **error);
+/* Saves to the name chosen in Save As: .lamina added where it is missing,
+ * and asked about (Replace or Cancel) when that makes the name of another
+ * project that is there. A failure is shown in a dialog. */
+void lam_window_save_as_chosen (LamWindow *self, const char *path);
 gboolean lam_window_open_project (LamWindow *self, const char *path, char **warning,
                                   GError **error);
 /* Back to what a fresh window holds (the default model and settings, no
