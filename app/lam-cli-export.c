@@ -265,12 +265,7 @@ lam_cli_export (int argc, char **argv)
   g_autoptr (LamCheckpointInfo) info = NULL;
   g_autofree float *params = NULL;
   if (project != NULL) {
-    info = g_new0 (LamCheckpointInfo, 1);
-    info->spec = lam_model_spec_copy (project->spec);
-    info->n_channels = project->n_channels;
-    memcpy (info->mean, project->mean, sizeof info->mean);
-    memcpy (info->std, project->std, sizeof info->std);
-    info->dataset = g_strdup (project->dataset_dir);
+    info = lam_project_file_dup_checkpoint_info (project);
     params = g_steal_pointer (&project->params);
   } else if (!lam_checkpoint_load (load_path, &info, &params, &error)) {
     lam_cli_print_error ("export", error);

@@ -137,13 +137,7 @@ lam_cli_load_weights (const char *verb, const char *load_path, LamCheckpointInfo
                     "FILE.safetensors' do");
     return LAM_EXIT_MODEL;
   }
-  LamCheckpointInfo *result = g_new0 (LamCheckpointInfo, 1);
-  result->spec = lam_model_spec_copy (project->spec);
-  result->n_channels = project->n_channels;
-  memcpy (result->mean, project->mean, sizeof result->mean);
-  memcpy (result->std, project->std, sizeof result->std);
-  result->dataset = g_strdup (project->dataset_dir);
-  *info = result;
+  *info = lam_project_file_dup_checkpoint_info (project);
   *params = g_steal_pointer (&project->params);
   return LAM_EXIT_OK;
 }

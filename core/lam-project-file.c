@@ -862,6 +862,18 @@ as_project_error (GError **error, GError *local_error, const char *what)
   return FALSE;
 }
 
+LamCheckpointInfo *
+lam_project_file_dup_checkpoint_info (const LamProjectFile *file)
+{
+  LamCheckpointInfo *info = g_new0 (LamCheckpointInfo, 1);
+  info->spec = lam_model_spec_copy (file->spec);
+  info->n_channels = file->n_channels;
+  memcpy (info->mean, file->mean, sizeof info->mean);
+  memcpy (info->std, file->std, sizeof info->std);
+  info->dataset = g_strdup (file->dataset_dir);
+  return info;
+}
+
 gboolean
 lam_project_file_check_siblings (const char *path, GError **error)
 {

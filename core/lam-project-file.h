@@ -30,6 +30,7 @@
 
 #include <glib.h>
 
+#include "lam-checkpoint.h"
 #include "lam-model.h"
 #include "lam-trainer.h"
 
@@ -200,6 +201,9 @@ char *lam_project_file_snapshots_path (const char *path);
 /* The resume position as the trainer takes it; FALSE when not resumable. */
 gboolean lam_project_file_get_start (const LamProjectFile *file, LamTrainerStart *start);
 
+/* What a checkpoint of the project's weights would say of them: the
+ * model, normalisation and dataset. Owned. */
+LamCheckpointInfo *lam_project_file_dup_checkpoint_info (const LamProjectFile *file);
 /* FALSE, with an error naming it, where saving a new project at path
  * would replace a file beside it that is not its own: weights, optimizer
  * state or snapshots under its names while path itself is not there. */

@@ -787,6 +787,8 @@ layers_differ (const LamModelSpec *a, const LamModelSpec *b)
   return !g_str_equal (x, y);
 }
 
+/* Makes spec the session's model; the one it replaces goes to record
+ * (the undo or redo history) unless that is NULL. */
 static void
 set_spec (LamSession *self, const LamModelSpec *spec, GPtrArray *record)
 {
@@ -799,8 +801,7 @@ set_spec (LamSession *self, const LamModelSpec *spec, GPtrArray *record)
     copy->has_input = TRUE;
     copy->input = lam_shape_chw (1, 28, 28);
   }
-  if (record != NULL && self->spec != NULL && self->spec != spec &&
-      layers_differ (self->spec, copy)) {
+  if (record != NULL) {
     g_ptr_array_add (record, lam_model_spec_copy (self->spec));
     if (record->len > MODEL_HISTORY_MAX)
       g_ptr_array_remove_index (record, 0);
@@ -841,10 +842,12 @@ lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
 {
   g_return_if_fail (LAM_IS_SESSION (self));
   g_return_if_fail (spec != NULL);
-  /* A new edit: what was undone cannot be redone after it. */
-  if (self->spec != NULL && layers_differ (self->spec, spec))
+  /* An edit, as opposed to the input following the dataset, can be
+   * undone; what was undone cannot be redone after it. */
+  gboolean edit = self->spec != NULL && layers_differ (self->spec, spec);
+  if (edit)
     g_ptr_array_set_size (self->spec_redo, 0);
-  set_spec (self, spec, self->spec_undo);
+  set_spec (self, spec, edit ? self->spec_undo : NULL);
 }
 
 /* The newest model of from becomes the session's; the one it had goes to

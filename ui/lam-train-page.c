@@ -251,17 +251,30 @@ on_can_continue_changed (LamTrainPage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->continue_check), can);
 }
 
+#define N_SETTING_SPINS 14
+
+/* Every number field of the settings: what an edit is committed from and
+ * what typed text is checked in. */
+static void
+get_setting_spins (LamTrainPage *self, GtkSpinButton *spins[N_SETTING_SPINS])
+{
+  GtkSpinButton *all[N_SETTING_SPINS] = {
+    self->epochs_spin, self->batch_spin,   self->lr_spin,        self->momentum_spin,
+    self->val_spin,    self->seed_spin,    self->decay_spin,     self->step_size_spin,
+    self->gamma_spin,  self->eta_min_spin, self->norm_mean_spin, self->norm_std_spin,
+    self->crop_spin,   self->l1_spin,
+  };
+  memcpy (spins, all, sizeof all);
+}
+
 /* Spin buttons hold typed text until they lose focus: the session reads
  * its settings after this. */
 static void
 on_commit_edits (LamTrainPage *self)
 {
-  GtkSpinButton *spins[] = { self->epochs_spin,    self->batch_spin,     self->lr_spin,
-                             self->momentum_spin,  self->val_spin,       self->seed_spin,
-                             self->decay_spin,     self->step_size_spin, self->gamma_spin,
-                             self->eta_min_spin,   self->norm_mean_spin, self->norm_std_spin,
-                             self->crop_spin,      self->l1_spin };
-  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+  GtkSpinButton *spins[N_SETTING_SPINS];
+  get_setting_spins (self, spins);
+  for (guint i = 0; i < N_SETTING_SPINS; i++)
     gtk_spin_button_update (spins[i]);
 }
 
@@ -1399,12 +1412,9 @@ lam_train_page_init (LamTrainPage *self)
                                   self->val_spin, self->norm_mean_spin, self->norm_std_spin };
   for (guint i = 0; i < G_N_ELEMENTS (fractional); i++)
     g_signal_connect (fractional[i], "output", G_CALLBACK (on_spin_output), NULL);
-  GtkSpinButton *spins[] = { self->epochs_spin,   self->batch_spin,     self->lr_spin,
-                             self->momentum_spin, self->val_spin,       self->seed_spin,
-                             self->decay_spin,    self->step_size_spin, self->gamma_spin,
-                             self->eta_min_spin,  self->norm_mean_spin, self->norm_std_spin,
-                             self->crop_spin,     self->l1_spin };
-  for (guint i = 0; i < G_N_ELEMENTS (spins); i++)
+  GtkSpinButton *spins[N_SETTING_SPINS];
+  get_setting_spins (self, spins);
+  for (guint i = 0; i < N_SETTING_SPINS; i++)
     g_signal_connect (spins[i], "input", G_CALLBACK (on_spin_input), self);
 
   fill_devices (self);
