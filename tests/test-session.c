@@ -304,6 +304,11 @@ test_settings_typed_refused (void)
 {
   g_autoptr (LamSession) session = lam_session_new ();
   GtkWidget *page = g_object_ref_sink (lam_train_page_new (session));
+  /* In a window, for a person to see the line the page writes. */
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 760);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
   GtkSpinButton *epochs = GTK_SPIN_BUTTON (field_named (page, "_Epochs"));
   GtkSpinButton *lr = GTK_SPIN_BUTTON (field_named (page, "_Learning rate"));
   const LamTrainerConfig *config = lam_session_get_config (session);
@@ -333,6 +338,12 @@ test_settings_typed_refused (void)
     g_assert_nonnull (shown);
     g_assert_true (g_str_has_prefix (shown, cases[i].said));
   }
+  lam_test_settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png = g_build_filename (dir ? dir : ".", "train-page-refused.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (window, png, &error));
+  g_assert_no_error (error);
 
   /* A number in range is taken, and the word goes. */
   gtk_editable_set_text (GTK_EDITABLE (epochs), " 7 ");
@@ -340,7 +351,7 @@ test_settings_typed_refused (void)
   g_assert_cmpint (config->epochs, ==, 7);
   g_assert_null (lam_train_page_get_error_text (LAM_TRAIN_PAGE (page)));
 
-  gtk_widget_unparent (page);
+  gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (page);
 }
 
