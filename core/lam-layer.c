@@ -96,8 +96,9 @@ check_arg (const LamLayerArg *arg, const LamLayerSpec *spec, const char *where, 
       if (v >= arg->min && below)
         return TRUE;
       g_autofree char *words = lam_layer_arg_range_words (arg);
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be %s, got %g",
-                   where, arg->name, words, v);
+      g_autofree char *got = lam_format_double (v);
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be %s, got %s",
+                   where, arg->name, words, got);
       return FALSE;
     }
     if (isfinite (v))

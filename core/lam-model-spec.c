@@ -318,8 +318,9 @@ check_number (const LamLayerArg *arg, double value, const char *where, GError **
   gboolean below = (arg->flags & LAM_LAYER_ARG_BELOW_MAX) ? value < arg->max : value <= arg->max;
   if (!(value >= arg->min && below)) {
     g_autofree char *words = lam_layer_arg_range_words (arg);
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be %s, got %g",
-                 where, arg->name, words, value);
+    g_autofree char *got = lam_format_double (value);
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be %s, got %s",
+                 where, arg->name, words, got);
     return FALSE;
   }
   if (arg->type == LAM_VALUE_FLOAT && fabs (value) > FLT_MAX) {
@@ -487,8 +488,9 @@ json_get_size (JsonNode *node, const char *where, const char *what, int min, int
   } else if (isfinite (d) && d == floor (d) && fabs (d) < 1e15) {
     v = (gint64) d;
   } else {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be %s, got %g",
-                 where, what, min_words, d);
+    g_autofree char *got = lam_format_double (d);
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, "%s: %s must be %s, got %s",
+                 where, what, min_words, got);
     return FALSE;
   }
   if (v < min) {
@@ -854,6 +856,17 @@ lam_json_append_double (GString *s, double value)
     g_string_append (s, "null");
     return;
   }
+  g_autofree char *text = lam_format_double (value);
+  g_string_append (s, text);
+}
+
+/* A message quoting a number the user gave must not round it to the very
+ * bound it broke ("must be below 1, got 1" for 1.0000001). */
+char *
+lam_format_double (double value)
+{
+  if (!isfinite (value))
+    return g_strdup (isnan (value) ? "nan" : value > 0 ? "inf" : "-inf");
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
   for (int digits = 1; digits <= 17; digits++) {
     char format[8];
@@ -862,7 +875,7 @@ lam_json_append_double (GString *s, double value)
     if (g_ascii_strtod (buf, NULL) == value)
       break;
   }
-  g_string_append (s, buf);
+  return g_strdup (buf);
 }
 
 void

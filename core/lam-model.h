@@ -101,6 +101,8 @@ gboolean lam_json_load_file (JsonParser *parser, const char *path, GError **erro
 void lam_json_append_string (GString *s, const char *value);
 void lam_json_append_float (GString *s, float value);
 void lam_json_append_double (GString *s, double value);
+/* The fewest digits that read back as VALUE ("1.0000001", not "1"). */
+char *lam_format_double (double value);
 char *lam_model_spec_to_text (const LamModelSpec *spec); /* owned */
 /* Whether two specs build the same model: the same input, layers and loss,
  * as their text says them. */

@@ -1022,6 +1022,15 @@ test_text_float_range (void)
   g_autoptr (GError) e3 = json_error ("{\"input\": [4], \"layers\": [{\"type\": \"leaky_relu\", "
                                       "\"slope\": -1e39}, {\"type\": \"linear\", \"out\": 2}]}");
   assert_error_says (e3, LAM_MODEL_ERROR_INVALID, "slope", "32-bit float", NULL);
+  /* A value just past a bound is quoted as given, not rounded onto it. */
+  g_autoptr (GError) e4 = text_error ("input=4,dropout:1.0000001,linear:2");
+  assert_error_says (e4, LAM_MODEL_ERROR_INVALID, "dropout", "got 1.0000001", NULL);
+  g_autoptr (GError) e5 = json_error ("{\"input\": [4], \"layers\": [{\"type\": \"dropout\", "
+                                      "\"p\": 1.0000001}, {\"type\": \"linear\", \"out\": 2}]}");
+  assert_error_says (e5, LAM_MODEL_ERROR_INVALID, "got 1.0000001", NULL);
+  g_autoptr (GError) e6 = json_error ("{\"input\": [4], \"layers\": [{\"type\": \"linear\", "
+                                      "\"out\": 2.0000001}]}");
+  assert_error_says (e6, LAM_MODEL_ERROR_INVALID, "got 2.0000001", NULL);
   /* p is kept as written: 0.9 stays 0.9 (not 0.899999976) through JSON
    * and text. */
   g_autoptr (LamModelSpec) nine = spec_from_text_or_die ("input=4,dropout:0.9,linear:2");
