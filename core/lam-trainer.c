@@ -207,6 +207,55 @@ post_event (LamTrainer *self, LamTrainerEvent *event)
   g_mutex_unlock (&self->events_lock);
 }
 
+/* A batch norm in training divides by its batch's spread: a channel with a
+ * single value in a batch (a batch of 1 for batchnorm1d over features, or
+ * the epoch's last batch of 1) has none, so the layer outputs its bias
+ * alone and nothing before it learns. PyTorch stops such a batch with an
+ * error mid-epoch; say so before the run, with a batch size that works. */
+static gboolean
+check_batch_norm_batches (const LamModelPlan *plan, gsize n_train, int batch_size, const char *noun,
+                          GError **error)
+{
+  gsize last = n_train % (gsize) batch_size;
+  gsize smallest = n_train < (gsize) batch_size ? n_train : last != 0 ? last : (gsize) batch_size;
+  for (int i = 0; i < plan->n_layers; i++) {
+    const LamLayer *layer = &plan->layers[i];
+    if (layer->spec.kind != LAM_LAYER_BATCHNORM1D && layer->spec.kind != LAM_LAYER_BATCHNORM2D)
+      continue;
+    gsize per_sample = lam_shape_numel (&layer->in_shape) / (gsize) layer->in_shape.dims[0];
+    if (per_sample * smallest > 1)
+      continue;
+    const char *kind = lam_layer_kind_to_string (layer->spec.kind);
+    if (batch_size == 1 || n_train == 1) {
+      g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG,
+                   "layer %d (%s) needs at least 2 values per channel in every training batch, "
+                   "and %s gives it 1: use a batch size of 2 or more%s",
+                   i + 1, kind, n_train == 1 ? "a single training sample" : "a batch size of 1",
+                   n_train == 1 ? " and more training data" : "");
+      return FALSE;
+    }
+    /* The nearest batch size whose last batch is not 1 (smaller first). */
+    int better = batch_size + 1;
+    for (int d = 1; d < batch_size; d++) {
+      if (batch_size - d >= 2 && n_train % (gsize) (batch_size - d) != 1) {
+        better = batch_size - d;
+        break;
+      }
+      if (n_train % (gsize) (batch_size + d) != 1) {
+        better = batch_size + d;
+        break;
+      }
+    }
+    g_set_error (error, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG,
+                 "layer %d (%s) needs at least 2 values per channel in every training batch, "
+                 "but %zu training %s in batches of %d leave a last batch of 1: use another "
+                 "batch size (%d works) or another validation fraction",
+                 i + 1, kind, n_train, noun, batch_size, better);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 config_is_valid (const LamTrainerConfig *config, GError **error)
 {
@@ -402,6 +451,10 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
                  "the validation fraction leaves no training images");
     goto fail;
   }
+  if (!check_batch_norm_batches (lam_model_get_plan (self->model), self->split->n_train,
+                                 config->batch_size,
+                                 lam_dataset_is_table (train) ? "rows" : "images", error))
+    goto fail;
 
   if (config->normalize_from_data) {
     lam_dataset_compute_stats (train, self->split->train, self->split->n_train, self->mean,

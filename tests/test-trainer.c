@@ -1048,6 +1048,52 @@ test_no_parameters (void)
   lam_backend_free (backend);
 }
 
+/* A batch norm over features given one value per channel (a batch of 1,
+ * or an epoch's last batch of 1) has no spread to divide by and silently
+ * learns nothing: refused before the run, with a batch size that works;
+ * a batch norm over an image's channels has values enough in one image. */
+static void
+test_batch_norm_single_values (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (101, 5);
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_text ("flatten,linear:8,batchnorm1d,relu,linear:3", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  config.epochs = 1;
+  config.val_fraction = 0;
+  config.batch_size = 10;
+  g_autoptr (GError) last_of_one = NULL;
+  g_assert_null (lam_trainer_new (spec, train, train, backend, &config, &last_of_one));
+  g_assert_error (last_of_one, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_test_message ("%s", last_of_one->message);
+  g_assert_nonnull (strstr (last_of_one->message, "layer 3 (batchnorm1d)"));
+  g_assert_nonnull (strstr (last_of_one->message, "101 training images in batches of 10 leave a "
+                                                  "last batch of 1"));
+  g_assert_nonnull (strstr (last_of_one->message, "(9 works)"));
+
+  config.batch_size = 1;
+  g_autoptr (GError) one = NULL;
+  g_assert_null (lam_trainer_new (spec, train, train, backend, &config, &one));
+  g_assert_error (one, LAM_TRAINER_ERROR, LAM_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (one->message, "a batch size of 1 gives it 1"));
+
+  /* The size it proposed trains, and so does a batch of 1 through a batch
+   * norm over 2x2 feature maps. */
+  config.batch_size = 9;
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, train, backend, &config, &error);
+  g_assert_no_error (error);
+  lam_trainer_free (trainer);
+  g_autoptr (LamModelSpec) conv =
+    lam_model_spec_from_text ("conv2d:2:3:s3,batchnorm2d,relu,flatten,linear:3", NULL);
+  config.batch_size = 1;
+  trainer = lam_trainer_new (conv, train, train, backend, &config, &error);
+  g_assert_no_error (error);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
 /* One update can take weights to infinity while the loss the step was
  * checked by, computed before it, is finite: those weights are not kept. */
 static void
@@ -1569,6 +1615,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/held", test_held);
   g_test_add_func ("/trainer/divergence", test_divergence);
   g_test_add_func ("/trainer/no-parameters", test_no_parameters);
+  g_test_add_func ("/trainer/batch-norm-single-values", test_batch_norm_single_values);
   g_test_add_func ("/trainer/divergence-in-one-update", test_divergence_in_one_update);
   g_test_add_func ("/trainer/bad-config", test_bad_config);
   g_test_add_func ("/trainer/config/lesson-default", test_lesson_default);
