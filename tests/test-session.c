@@ -261,6 +261,9 @@ test_settings_show_cli_ranges (void)
   opened.optimizer.l1 = 5;
   opened.val_fraction = 0.9;
   opened.crop_padding = 32;
+  opened.schedule.kind = LAM_SCHEDULE_STEP;
+  opened.schedule.step_size = 10;
+  opened.schedule.gamma = 0.001;
   lam_session_set_config (session, &opened);
 
   const LamTrainerConfig *config = lam_session_get_config (session);
@@ -278,6 +281,7 @@ test_settings_show_cli_ranges (void)
     { "L_1 penalty", config->optimizer.l1 },
     { "_Validation", config->val_fraction },
     { "_Crop padding", config->crop_padding },
+    { "× gamma", config->schedule.gamma },
   };
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
     GtkSpinButton *spin = GTK_SPIN_BUTTON (field_named (page, fields[i].label));
