@@ -196,8 +196,12 @@ append_l1_constant (GString *s, const LamOptimizerConfig *opt)
 }
 
 static void
-append_backward (GString *s, const LamOptimizerConfig *opt)
+append_backward (GString *s, const LamOptimizerConfig *opt, gboolean trainable)
 {
+  if (!trainable) {
+    g_string_append (s, "        # No parameters: nothing to differentiate, nothing to step.\n");
+    return;
+  }
   if (opt->l1 <= 0) {
     g_string_append (s, "        loss.backward()\n");
     return;
@@ -554,9 +558,22 @@ append_weights_loader (GString *s)
     "\n");
 }
 
+/* The settings the training part of a script follows: a model without
+ * parameters has no learning rate to schedule and no penalty to add. */
+static LamTrainerConfig
+trainer_config_for_plan (const LamTrainerConfig *config, const LamModelPlan *plan)
+{
+  LamTrainerConfig trained = *config;
+  if (plan->n_trainable == 0) {
+    trained.schedule.kind = LAM_SCHEDULE_CONSTANT;
+    trained.optimizer.l1 = 0;
+  }
+  return trained;
+}
+
 static void
 append_loss_and_optimizer (GString *s, const LamModelSpec *spec, const LamTrainerConfig *c,
-                           gboolean regression)
+                           gboolean regression, gboolean trainable)
 {
   LamLossKind loss = lam_model_spec_get_loss (spec);
   if (regression && loss == LAM_LOSS_MSE)
@@ -591,6 +608,16 @@ append_loss_and_optimizer (GString *s, const LamModelSpec *spec, const LamTraine
   }
 
   const LamOptimizerConfig *opt = &c->optimizer;
+  if (!trainable) {
+    /* Lamina trains such a model, its loss measured and nothing changed;
+     * PyTorch refuses an optimizer over no parameters. */
+    g_string_append (s, "def make_optimizer(model):\n"
+                        "    # The model has no parameters: there is nothing for an optimizer to\n"
+                        "    # change (PyTorch refuses one over none), so training measures the\n"
+                        "    # loss alone, as Lamina's did.\n"
+                        "    return None\n\n\n");
+    return;
+  }
   g_string_append (s, "def make_optimizer(model):\n    return torch.optim.");
   if (opt->kind == LAM_OPTIMIZER_SGD) {
     g_string_append (s, "SGD(model.parameters(), lr=LEARNING_RATE, momentum=");
@@ -772,39 +799,39 @@ append_data (GString *s, const LamExportOptions *o, const LamModelPlan *plan, GE
 }
 
 static void
-append_loops (GString *s, const LamTrainerConfig *c)
+append_loops (GString *s, const LamTrainerConfig *c, gboolean trainable)
 {
-  g_string_append (s,
-    "def train_one_epoch(model, loader, optimizer, device):\n"
-    "    model.train()\n"
-    "    total_loss, correct, seen = 0.0, 0, 0\n"
-    "    for images, labels in loader:\n"
-    "        images, labels = images.to(device), labels.to(device)\n"
-    "        optimizer.zero_grad()\n"
-    "        outputs = model(images)\n"
-    "        loss = loss_fn(outputs, labels)\n");
-  append_backward (s, &c->optimizer);
-  g_string_append (s,
-    "        optimizer.step()\n"
-    "        total_loss += loss.item() * len(labels)\n"
-    "        correct += (outputs.argmax(1) == labels).sum().item()\n"
-    "        seen += len(labels)\n"
-    "    return total_loss / seen, correct / seen\n"
-    "\n"
-    "\n"
-    "def evaluate(model, loader, device):\n"
-    "    model.eval()\n"
-    "    total_loss, correct, seen = 0.0, 0, 0\n"
-    "    with torch.no_grad():\n"
-    "        for images, labels in loader:\n"
-    "            images, labels = images.to(device), labels.to(device)\n"
-    "            outputs = model(images)\n"
-    "            total_loss += loss_fn(outputs, labels).item() * len(labels)\n"
-    "            correct += (outputs.argmax(1) == labels).sum().item()\n"
-    "            seen += len(labels)\n"
-    "    return total_loss / seen, correct / seen\n"
-    "\n"
-    "\n");
+  g_string_append (s, "def train_one_epoch(model, loader, optimizer, device):\n"
+                      "    model.train()\n"
+                      "    total_loss, correct, seen = 0.0, 0, 0\n"
+                      "    for images, labels in loader:\n"
+                      "        images, labels = images.to(device), labels.to(device)\n");
+  if (trainable)
+    g_string_append (s, "        optimizer.zero_grad()\n");
+  g_string_append (s, "        outputs = model(images)\n"
+                      "        loss = loss_fn(outputs, labels)\n");
+  append_backward (s, &c->optimizer, trainable);
+  if (trainable)
+    g_string_append (s, "        optimizer.step()\n");
+  g_string_append (s, "        total_loss += loss.item() * len(labels)\n"
+                      "        correct += (outputs.argmax(1) == labels).sum().item()\n"
+                      "        seen += len(labels)\n"
+                      "    return total_loss / seen, correct / seen\n"
+                      "\n"
+                      "\n"
+                      "def evaluate(model, loader, device):\n"
+                      "    model.eval()\n"
+                      "    total_loss, correct, seen = 0.0, 0, 0\n"
+                      "    with torch.no_grad():\n"
+                      "        for images, labels in loader:\n"
+                      "            images, labels = images.to(device), labels.to(device)\n"
+                      "            outputs = model(images)\n"
+                      "            total_loss += loss_fn(outputs, labels).item() * len(labels)\n"
+                      "            correct += (outputs.argmax(1) == labels).sum().item()\n"
+                      "            seen += len(labels)\n"
+                      "    return total_loss / seen, correct / seen\n"
+                      "\n"
+                      "\n");
 }
 
 static void
@@ -1208,24 +1235,24 @@ append_table_reader (GString *s, gboolean regression, gboolean split_column)
 }
 
 static void
-append_table_loops (GString *s, const LamTrainerConfig *c, gboolean regression)
+append_table_loops (GString *s, const LamTrainerConfig *c, gboolean regression, gboolean trainable)
 {
-  g_string_append (s,
-    "def train_one_epoch(model, loader, optimizer, device):\n"
-    "    model.train()\n"
-    "    total_loss, seen = 0.0, 0\n"
-    "    for rows, targets in loader:\n"
-    "        rows, targets = rows.to(device), targets.to(device)\n"
-    "        optimizer.zero_grad()\n"
-    "        loss = loss_fn(model(rows), targets)\n");
-  append_backward (s, &c->optimizer);
-  g_string_append (s,
-    "        optimizer.step()\n"
-    "        total_loss += loss.item() * len(targets)\n"
-    "        seen += len(targets)\n"
-    "    return total_loss / seen\n"
-    "\n"
-    "\n");
+  g_string_append (s, "def train_one_epoch(model, loader, optimizer, device):\n"
+                      "    model.train()\n"
+                      "    total_loss, seen = 0.0, 0\n"
+                      "    for rows, targets in loader:\n"
+                      "        rows, targets = rows.to(device), targets.to(device)\n");
+  if (trainable)
+    g_string_append (s, "        optimizer.zero_grad()\n");
+  g_string_append (s, "        loss = loss_fn(model(rows), targets)\n");
+  append_backward (s, &c->optimizer, trainable);
+  if (trainable)
+    g_string_append (s, "        optimizer.step()\n");
+  g_string_append (s, "        total_loss += loss.item() * len(targets)\n"
+                      "        seen += len(targets)\n"
+                      "    return total_loss / seen\n"
+                      "\n"
+                      "\n");
   if (regression)
     g_string_append (s,
       "def evaluate(model, loader, device):\n"
@@ -1384,15 +1411,17 @@ table_script (const LamExportOptions *options, GError **error)
     script_name = g_strdup ("model.py");
   }
   gboolean regression = options->table->task == LAM_TASK_REGRESSION;
+  LamTrainerConfig trained = trainer_config_for_plan (c, plan);
+  gboolean trainable = plan->n_trainable > 0;
   g_autoptr (GString) s = g_string_new (NULL);
   append_table_header (s, spec, script_name, c->val_fraction > 0);
   append_table_settings (s, options, plan);
   append_model (s, plan, TRUE);
   append_weights_loader (s);
-  append_loss_and_optimizer (s, spec, c, regression);
+  append_loss_and_optimizer (s, spec, &trained, regression, trainable);
   append_table_reader (s, regression, options->table_split_column != NULL);
-  append_table_loops (s, c, regression);
-  append_table_main (s, c, regression);
+  append_table_loops (s, &trained, regression, trainable);
+  append_table_main (s, &trained, regression);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
@@ -1424,6 +1453,8 @@ lam_export_pytorch_script (const LamExportOptions *options, GError **error)
     script_name = g_strdup ("model.py");
   }
 
+  LamTrainerConfig trained = trainer_config_for_plan (&options->config, plan);
+  gboolean trainable = plan->n_trainable > 0;
   g_autoptr (GString) s = g_string_new (NULL);
   append_header (s, spec, script_name, options->config.val_fraction > 0,
                  options->dataset == LAM_EXPORT_DATASET_FOLDER);
@@ -1431,10 +1462,10 @@ lam_export_pytorch_script (const LamExportOptions *options, GError **error)
     return NULL;
   append_model (s, plan, FALSE);
   append_weights_loader (s);
-  append_loss_and_optimizer (s, spec, &options->config, FALSE);
+  append_loss_and_optimizer (s, spec, &trained, FALSE, trainable);
   if (!append_data (s, options, plan, error))
     return NULL;
-  append_loops (s, &options->config);
-  append_main (s, &options->config);
+  append_loops (s, &trained, trainable);
+  append_main (s, &trained);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }

@@ -1133,7 +1133,9 @@ lam_trainer_dup_params (LamTrainer *self, gsize *n_params)
 {
   gsize n = lam_model_get_n_params (self->model);
   g_mutex_lock (&self->snapshot_lock);
-  float *copy = g_memdup2 (self->snapshot, sizeof (float) * n);
+  /* Never NULL, which callers read as "no weights": a model without
+   * parameters has trained weights too, none of them. */
+  float *copy = g_memdup2 (self->snapshot, sizeof (float) * MAX (n, 1));
   g_mutex_unlock (&self->snapshot_lock);
   if (n_params != NULL)
     *n_params = n;

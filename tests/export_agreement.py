@@ -164,15 +164,21 @@ def smoke(module):
         labels = torch.randn(4, module.NUM_CLASSES)  # standardised targets
     else:
         labels = torch.randint(0, module.NUM_CLASSES, (4,))
-    model.train()
     outputs = model(images)
     if tuple(outputs.shape) != (4, module.NUM_CLASSES):
         fail(f"output shape {tuple(outputs.shape)}, expected "
              f"(4, {module.NUM_CLASSES})")
-    loss = module.loss_fn(outputs, labels)
-    loss.backward()
-    optimizer.step()
-    print(f"smoke: {len(model)} layers, loss {loss.item():.4f}")
+    # The script's own training loop, over one batch.
+    before = [p.detach().clone() for p in model.parameters()]
+    result = module.train_one_epoch(model, [(images, labels)], optimizer,
+                                    "cpu")
+    loss = result[0] if isinstance(result, tuple) else result
+    changed = sum(not torch.equal(a, p.detach())
+                  for a, p in zip(before, model.parameters()))
+    if before and not changed:
+        fail("a training step changed no parameter")
+    print(f"smoke: {len(model)} layers, loss {loss:.4f}, "
+          f"{changed} of {len(before)} parameter tensors changed")
     return 0
 
 

@@ -1155,6 +1155,35 @@ test_playground (void)
   g_free (result.err);
 }
 
+/* A model without parameters trains (its loss measured, nothing changed)
+ * and saves a project holding its weights, none of them, which eval,
+ * export and train --load read: it was saved without them, a GLib
+ * critical on the way, and then "has no trained weights". */
+static void
+test_no_parameters_project (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (120, 3);
+  g_autofree char *project = g_build_filename (dir, "none.lamina", NULL);
+  LamCliResult r =
+    lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,log_softmax", "--epochs", "1",
+                         "--device", "cpu", "--save", project, NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_null (strstr (r.err, "CRITICAL"));
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("eval", "--load", project, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  g_autofree char *script = g_build_filename (dir, "none.py", NULL);
+  r = lam_test_run_lamina ("export", "--pytorch", "--load", project, "-o", script, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--load", project, "--epochs", "1", "--device", "cpu", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "Epoch 2/2"));
+  lam_cli_result_clear (&r);
+  lam_test_remove_tree (dir);
+}
+
 /* lamina bench --scaling times every width and batch size and draws them;
  * a chart it cannot write is refused before any training. */
 static void
@@ -1583,6 +1612,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/table/crop-yields", test_table_crop_yields);
   g_test_add_func ("/cli/table/project", test_table_project);
   g_test_add_func ("/cli/table/classification", test_table_classification);
+  g_test_add_func ("/cli/no-parameters-project", test_no_parameters_project);
   g_test_add_func ("/cli/table/info", test_table_info);
   g_test_add_func ("/cli/table/refusals", test_table_refusals);
   g_test_add_func ("/cli/playground", test_playground);

@@ -1293,12 +1293,58 @@ test_python_l1_penalty (void)
   remove_tree (dir);
 }
 
+/* A model without parameters: Lamina trains it, measuring the loss and
+ * changing nothing; the script does the same, where PyTorch would refuse
+ * an optimizer over no parameters and a backward pass without a gradient.
+ * Its schedule and L1 penalty have nothing to act on. */
+static void
+test_script_no_parameters (void)
+{
+  g_autoptr (LamModelSpec) spec = spec_from ("input=1x28x28,flatten,log_softmax");
+  LamExportOptions options;
+  lam_export_options_init (&options, spec);
+  options.weights_path = "/models/none.safetensors";
+  options.dataset_dir = FASHION_MNIST;
+  options.config.schedule.kind = LAM_SCHEDULE_STEP;
+  options.config.schedule.step_size = 2;
+  options.config.schedule.gamma = 0.5;
+  options.config.optimizer.l1 = 0.001;
+  g_autofree char *script = export_script (&options);
+  assert_in_order (
+    script,
+    (const char *const[]){ "nn.Flatten(),", "nn.LogSoftmax(dim=1),",
+                           "def make_optimizer(model):", "    return None\n",
+                           "def train_one_epoch(", "loss = loss_fn(outputs, labels)\n",
+                           "        # No parameters: nothing to differentiate, nothing to step.\n",
+                           "total_loss += loss.item()", NULL });
+  assert_absent (script, "torch.optim.");
+  assert_absent (script, "optimizer.step()");
+  assert_absent (script, "backward()");
+  assert_absent (script, "scheduler");
+  smoke_test_script (script);
+
+  g_autoptr (LamTableInfo) classes = table_info (LAM_TASK_CLASSIFICATION);
+  g_autoptr (LamModelSpec) table_spec = spec_from ("input=3,log_softmax");
+  char *names[] = { "big", "middle", "small", NULL };
+  lam_export_options_init (&options, table_spec);
+  options.weights_path = "/models/none.safetensors";
+  options.dataset = LAM_EXPORT_DATASET_TABLE;
+  options.dataset_dir = "/data/kinds.csv";
+  options.table = classes;
+  options.class_names = names;
+  g_autofree char *text = export_script (&options);
+  assert_absent (text, "optimizer.step()");
+  assert_absent (text, "backward()");
+  smoke_test_script (text);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/export/script/mlp", test_script_mlp);
   g_test_add_func ("/export/script/small-cnn", test_script_small_cnn);
+  g_test_add_func ("/export/script/no-parameters", test_script_no_parameters);
   g_test_add_func ("/export/script/mixed-layers", test_script_mixed_layers);
   g_test_add_func ("/export/script/mse-folder", test_script_mse_folder);
   g_test_add_func ("/export/script/weights-path", test_script_weights_path);
