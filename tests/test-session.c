@@ -882,6 +882,33 @@ test_project_round_trip (void)
   lam_test_remove_tree (dir);
 }
 
+/* A model without parameters trains in the window too: its weights, none
+ * of them, are weights all the same, for the Evaluate page and for Save. */
+static void
+test_no_parameters (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+  g_autoptr (LamSession) session = new_session (dir);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,log_softmax", NULL);
+  lam_session_set_spec (session, spec);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  gsize n = 1;
+  g_assert_nonnull (lam_session_get_weights (session, &n));
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_nonnull (lam_session_get_weights_spec (session));
+
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+  g_assert_nonnull (file->params);
+  g_assert_cmpuint (file->n_params, ==, 0);
+  g_autoptr (LamSession) reopened = lam_session_new ();
+  lam_session_load_project_file (reopened, file);
+  g_assert_nonnull (lam_session_get_weights (reopened, NULL));
+  g_assert_true (lam_session_get_can_continue (reopened));
+  lam_test_remove_tree (dir);
+}
+
 typedef struct
 {
   LamEvaluation *evaluation;
@@ -1016,6 +1043,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/pace/room-not-lesson", test_pace_room_not_lesson);
   g_test_add_func ("/session/pace/batch-strip", test_pace_batch_strip);
   g_test_add_func ("/session/project/round-trip", test_project_round_trip);
+  g_test_add_func ("/session/no-parameters", test_no_parameters);
   g_test_add_func ("/session/step-schedule-settled", test_step_schedule_settled);
   g_test_add_func ("/session/time-machine", test_time_machine);
   return g_test_run ();

@@ -87,7 +87,7 @@ lam_session_add_snapshot (LamSession *self, int epoch, const float *params, gsiz
   }
   LamSessionSnapshot *snapshot = g_new (LamSessionSnapshot, 1);
   snapshot->epoch = epoch;
-  snapshot->params = g_memdup2 (params, sizeof (float) * n);
+  snapshot->params = g_memdup2 (params, sizeof (float) * MAX (n, 1));
   g_ptr_array_add (self->snapshots, snapshot);
   self->snapshot_bytes += sizeof (float) * n;
   thin (self);

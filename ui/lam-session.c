@@ -938,7 +938,9 @@ lam_session_set_weights (LamSession *self, const LamModelSpec *spec, const float
   g_clear_pointer (&self->weights_spec, lam_model_spec_free);
   g_clear_pointer (&self->weights, g_free);
   self->weights_spec = lam_model_spec_copy (spec);
-  self->weights = g_memdup2 (params, sizeof (float) * n_params);
+  /* Never NULL, which reads as "no weights": a model without parameters
+   * has trained weights too, none of them. */
+  self->weights = g_memdup2 (params, sizeof (float) * MAX (n_params, 1));
   self->n_weights = n_params;
   for (int c = 0; c < 3; c++) {
     self->weights_mean[c] = mean[c];
