@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <gio/gio.h>
@@ -16,6 +17,10 @@
 /* Writes go out in pieces so that a fault can land inside a file. */
 #define WRITE_CHUNK (1 << 20)
 #define MAX_SYMLINKS 40
+/* What follows a temporary file's name: TMP_INFIX and 16 hex digits. */
+#define TMP_SUFFIX_LEN (sizeof TMP_INFIX - 1 + 16)
+/* A save id, which tags a staged file. */
+#define UUID_LEN 36
 
 /* Fault injection */
 
@@ -370,13 +375,40 @@ write_new_file (const char *path, const char *tmp_path, const char *mode_from, c
   return TRUE;
 }
 
+/* The part of base that names its hidden files (".NAME" + `room` more
+ * bytes). A folder entry holds NAME_MAX bytes, and a name the user could
+ * save under may be that long: where the hidden name would not fit, NAME
+ * is cut and marked with a hash of the whole, so that long names that
+ * begin alike keep hidden files of their own. */
+static char *
+hidden_stem (const char *base, gsize room)
+{
+  gsize length = strlen (base);
+  if (1 + length + room <= NAME_MAX || room + 10 >= NAME_MAX)
+    return g_strdup (base);
+  gsize keep = NAME_MAX - 1 - room - 9; /* "~" and 8 hex digits */
+  /* Not inside a UTF-8 character, so that the name stays text. */
+  while (keep > 0 && ((guchar) base[keep] & 0xC0) == 0x80)
+    keep--;
+  return g_strdup_printf ("%.*s~%08x", (int) keep, base, g_str_hash (base));
+}
+
+/* What follows a staged file's NAME: ".TAG", and the temporary suffix of
+ * its own write (lam_file_replace_contents of ".NAME.TAG"). */
+static gsize
+staged_room (gsize tag_length)
+{
+  return 1 + tag_length + 1 + TMP_SUFFIX_LEN;
+}
+
 static char *
 temporary_path_for (const char *real)
 {
   g_autofree char *dir = g_path_get_dirname (real);
   g_autofree char *base = g_path_get_basename (real);
-  g_autofree char *name = g_strdup_printf (".%s" TMP_INFIX "%08x%08x", base, g_random_int (),
-                                           g_random_int ());
+  g_autofree char *stem = hidden_stem (base, TMP_SUFFIX_LEN);
+  g_autofree char *name =
+    g_strdup_printf (".%s" TMP_INFIX "%08x%08x", stem, g_random_int (), g_random_int ());
   return g_build_filename (dir, name, NULL);
 }
 
@@ -385,9 +417,13 @@ remove_leftovers (const char *real, gboolean staged_too, const char *keep_tag)
 {
   g_autofree char *dir = g_path_get_dirname (real);
   g_autofree char *base = g_path_get_basename (real);
-  g_autofree char *prefix = g_strdup_printf (".%s.", base);
-  /* The temporary file of a staged file ("..NAME.TAG.lamina-tmp-*"). */
-  g_autofree char *staged_prefix = g_strdup_printf ("..%s.", base);
+  g_autofree char *tmp_stem = hidden_stem (base, TMP_SUFFIX_LEN);
+  g_autofree char *tmp_prefix = g_strdup_printf (".%s" TMP_INFIX, tmp_stem);
+  g_autofree char *old_prefix = g_strdup_printf (".%s" OLD_STAGING_INFIX, base);
+  g_autofree char *staged_stem = hidden_stem (base, staged_room (UUID_LEN));
+  /* A staged file, ".NAME.<save id>"; its temporary file has one more dot
+   * in front ("..NAME.<save id>.lamina-tmp-*"). */
+  g_autofree char *staged_prefix = g_strdup_printf (".%s.", staged_stem);
   /* After a simulated crash nothing more happens. */
   if (fault_crashed_now ())
     return 0;
@@ -397,25 +433,26 @@ remove_leftovers (const char *real, gboolean staged_too, const char *keep_tag)
   g_autoptr (GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
   const char *name;
   while ((name = g_dir_read_name (d)) != NULL) {
-    /* The temporary file of a staged file: "..NAME.<save id>.lamina-tmp-*". */
-    if (staged_too && g_str_has_prefix (name, staged_prefix)) {
-      const char *tag = name + strlen (staged_prefix);
+    /* Only names Lamina makes: another program's ".NAME.swp" is not ours. */
+    if (g_str_has_prefix (name, tmp_prefix) || g_str_has_prefix (name, old_prefix)) {
+      g_ptr_array_add (doomed, g_build_filename (dir, name, NULL));
+      continue;
+    }
+    if (!staged_too)
+      continue;
+    if (name[0] == '.' && g_str_has_prefix (name + 1, staged_prefix)) {
+      const char *tag = name + 1 + strlen (staged_prefix);
       const char *tmp = strstr (tag, TMP_INFIX);
       g_autofree char *tag_only = tmp ? g_strndup (tag, (gsize) (tmp - tag)) : NULL;
       if (tag_only != NULL && g_uuid_string_is_valid (tag_only))
         g_ptr_array_add (doomed, g_build_filename (dir, name, NULL));
       continue;
     }
-    if (!g_str_has_prefix (name, prefix))
-      continue;
-    /* Only names Lamina makes: another program's ".NAME.swp" is not ours. */
-    const char *rest = name + strlen (prefix) - 1; /* at the '.' */
-    gboolean ours = g_str_has_prefix (rest, TMP_INFIX) || g_str_has_prefix (rest, OLD_STAGING_INFIX);
-    if (!ours && staged_too)
-      ours = g_uuid_string_is_valid (rest + 1) &&
-             (keep_tag == NULL || !g_str_equal (rest + 1, keep_tag));
-    if (ours)
-      g_ptr_array_add (doomed, g_build_filename (dir, name, NULL));
+    if (g_str_has_prefix (name, staged_prefix)) {
+      const char *tag = name + strlen (staged_prefix);
+      if (g_uuid_string_is_valid (tag) && (keep_tag == NULL || !g_str_equal (tag, keep_tag)))
+        g_ptr_array_add (doomed, g_build_filename (dir, name, NULL));
+    }
   }
   guint removed = 0;
   for (guint i = 0; i < doomed->len; i++) {
@@ -478,7 +515,8 @@ lam_file_staged_path (const char *path, const char *tag)
   const char *target = real != NULL ? real : path;
   g_autofree char *dir = g_path_get_dirname (target);
   g_autofree char *base = g_path_get_basename (target);
-  g_autofree char *name = g_strdup_printf (".%s.%s", base, tag);
+  g_autofree char *stem = hidden_stem (base, staged_room (strlen (tag)));
+  g_autofree char *name = g_strdup_printf (".%s.%s", stem, tag);
   return g_build_filename (dir, name, NULL);
 }
 

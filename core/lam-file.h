@@ -3,7 +3,8 @@
  * complete old file or the complete new one.
  *
  * A regular file is written beside its target under a hidden temporary name
- * (".NAME.lamina-tmp-XXXXXX"), flushed to disk, and renamed over the target;
+ * (".NAME.lamina-tmp-XXXXXX", NAME cut where a long one would not fit in a
+ * folder entry), flushed to disk, and renamed over the target;
  * the folder is flushed after the rename. A symbolic link is followed: its
  * target is replaced and the link stays. A character device (/dev/null) is
  * written through, never replaced by a file; a FIFO is written through when

@@ -332,7 +332,7 @@ which_checkpoint (const char *path, const Version *versions)
 static void
 test_fault_checkpoint (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = fixture_path (f, "model.safetensors");
+  g_autofree char *path = fixture_path (f, data != NULL ? data : "model.safetensors");
   Version v[2] = { 0 };
   version_init (&v[0], 0.001f, 0.125f);
   version_init (&v[1], -0.002f, 0.5f);
@@ -473,7 +473,7 @@ which_project (const char *path, LamProjectFile *const *versions)
 static void
 test_fault_project (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = fixture_path (f, "lesson.lamina");
+  g_autofree char *path = fixture_path (f, data != NULL ? data : "lesson.lamina");
   LamProjectFile *v[2] = { project_version (0.01f, 3), project_version (-0.03f, 8) };
   g_autoptr (GError) error = NULL;
 
@@ -642,6 +642,19 @@ test_project_save_id_and_mode (Fixture *f, gconstpointer data)
 
 #define ADD(name, func) \
   g_test_add (name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+#define ADD_NAMED(name, file_name, func)                                                           \
+  g_test_add (name, Fixture, file_name, fixture_set_up, func, fixture_tear_down)
+
+/* A name as long as a folder entry may be (255 bytes), for the file itself
+ * or, for a project, its longest sibling (NAME.optimizer.safetensors):
+ * the hidden files of its saves must fit too. */
+static char *
+long_name (const char *suffix, gsize sibling_extra)
+{
+  gsize stem = 255 - strlen (suffix) - sibling_extra;
+  g_autofree char *fill = big_text ('l', stem);
+  return g_strconcat (fill, suffix, NULL);
+}
 
 int
 main (int argc, char **argv)
@@ -655,6 +668,11 @@ main (int argc, char **argv)
   ADD ("/file/fault/replace-every-step", test_fault_replace);
   ADD ("/file/fault/checkpoint-every-step", test_fault_checkpoint);
   ADD ("/file/fault/project-every-step", test_fault_project);
+  g_autofree char *long_checkpoint = long_name (".safetensors", 0);
+  g_autofree char *long_project =
+    long_name (".lamina", strlen (".optimizer.safetensors") - strlen (".lamina"));
+  ADD_NAMED ("/file/fault/checkpoint-every-step/long-name", long_checkpoint, test_fault_checkpoint);
+  ADD_NAMED ("/file/fault/project-every-step/long-name", long_project, test_fault_project);
   ADD ("/file/full-filesystem/checkpoint", test_full_filesystem);
   ADD ("/file/leftovers/old-staging", test_old_leftovers);
   ADD ("/file/project/save-id-and-mode", test_project_save_id_and_mode);
