@@ -420,6 +420,25 @@ saves_project (const char *save_path, const LamProjectFile *loaded)
   return save_path != NULL ? g_str_has_suffix (save_path, ".lamina") : loaded != NULL;
 }
 
+/* Whether every file the save writes can be written: a project's files
+ * beside it (NAME.optimizer.safetensors the longest of their names), or
+ * the weights and their description (NAME.bin.json for NAME.bin). */
+static gboolean
+check_save_writable (const char *option, const char *path, gboolean project_files, GError **error)
+{
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  if (project_files) {
+    lam_cli_add_project_paths (outputs, path);
+  } else {
+    lam_cli_add_path (outputs, path);
+    g_ptr_array_add (outputs, lam_checkpoint_spec_path (path));
+  }
+  for (guint i = 0; i < outputs->len; i++)
+    if (!lam_cli_check_writable (option, g_ptr_array_index (outputs, i), error))
+      return FALSE;
+  return TRUE;
+}
+
 /* Refuses, before any training, a --save that would overwrite what this
  * run reads: the dataset's files, or the loaded project's own files
  * (unless it is written back as itself). */
@@ -933,7 +952,11 @@ lam_cli_train (int argc, char **argv)
   if ((save_path != NULL &&
        !lam_cli_check_writable (save_given ? "--save" : "--load", save_path, &error)) ||
       (save_path == NULL && load_path != NULL &&
-       !lam_cli_check_writable ("--load", load_path, &error))) {
+       !lam_cli_check_writable ("--load", load_path, &error)) ||
+      ((save_path != NULL || load_path != NULL) &&
+       !check_save_writable (save_given ? "--save" : "--load",
+                             save_path != NULL ? save_path : load_path,
+                             save_path == NULL || saves_project (save_path, project), &error))) {
     lam_cli_print_error ("train", error);
     return LAM_EXIT_IO;
   }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -185,6 +186,18 @@ lam_cli_check_writable (const char *option, const char *path, GError **error)
     return FALSE;
   }
   g_autofree char *folder = g_path_get_dirname (path);
+  /* The write itself would say only "File name too long", after the work. */
+  g_autofree char *name = g_path_get_basename (path);
+  long name_max = pathconf (g_file_test (folder, G_FILE_TEST_IS_DIR) ? folder : "/", _PC_NAME_MAX);
+  if (name_max <= 0)
+    name_max = NAME_MAX;
+  if (strlen (name) > (gsize) name_max) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "%s: cannot write %s: its name is %" G_GSIZE_FORMAT " bytes long, and a file "
+                 "name there may be at most %ld",
+                 option, path, strlen (name), name_max);
+    return FALSE;
+  }
   if (!g_file_test (folder, G_FILE_TEST_IS_DIR)) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                  "%s: cannot write %s: the folder %s does not exist", option, path, folder);

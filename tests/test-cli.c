@@ -1430,7 +1430,14 @@ test_outputs_checked_first (void)
 {
   g_autofree char *dir = make_bars_dir ();
   g_autofree char *missing = g_build_filename (dir, "no-such-folder", "m.lamina", NULL);
-  LamCliResult r[5];
+  /* Names a folder entry holds, whose project's weights or checkpoint's
+   * description would not fit in one (over 255 bytes). */
+  g_autofree char *fill = g_strnfill (240, 'p');
+  g_autofree char *project_name = g_strconcat (fill, ".lamina", NULL);
+  g_autofree char *long_project = g_build_filename (dir, project_name, NULL);
+  g_autofree char *checkpoint_name = g_strconcat (fill, "-weights.bin", NULL);
+  g_autofree char *long_checkpoint = g_build_filename (dir, checkpoint_name, NULL);
+  LamCliResult r[7];
   r[0] = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--device",
                               "cpu", "--save", missing, NULL);
   r[1] = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--device",
@@ -1441,9 +1448,17 @@ test_outputs_checked_first (void)
   r[3] = lam_test_run_lamina ("bench", "--scaling", "--data", dir, "--chart", missing_chart, NULL);
   r[4] = lam_test_run_lamina ("lr-find", "--data", dir, "--model", "flatten,linear:3", "--output",
                               missing, NULL);
-  const char *const expected[] = { "--save: cannot write", "is a folder; name a file in it",
-                                   "--save: expected a file name", "--chart: cannot write",
-                                   "--output: cannot write" };
+  r[5] = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--device",
+                              "cpu", "--save", long_project, NULL);
+  r[6] = lam_test_run_lamina ("train", "--data", dir, "--model", "flatten,linear:3", "--device",
+                              "cpu", "--save", long_checkpoint, NULL);
+  const char *const expected[] = { "--save: cannot write",
+                                   "is a folder; name a file in it",
+                                   "--save: expected a file name",
+                                   "--chart: cannot write",
+                                   "--output: cannot write",
+                                   ".optimizer.safetensors: its name is 262 bytes long",
+                                   "-weights.bin.json: its name is 257 bytes long" };
   for (guint i = 0; i < G_N_ELEMENTS (r); i++) {
     assert_exit (r[i], 6, expected[i]);
     g_assert_null (strstr (r[i].out, "Epoch"));
