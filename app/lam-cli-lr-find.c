@@ -147,9 +147,10 @@ lam_cli_lr_find (int argc, char **argv)
       "Dataset folder, a table (FILE.csv, with --targets) or a playground set "
       "(playground:NAME?points=N) (default: " LAM_DATASET_DEFAULT_DIR ")",
       "DIR|FILE.csv|playground:…" },
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_text,
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_text,
       "A preset, a .json file, inline JSON, or text like 'flatten,linear:256,relu,linear:10' "
-      "(default mlp; linear:K for a table, the playground's network for a playground)", "SPEC" },
+      "(default mlp; linear:K for a table, the playground's network for a playground)",
+      "SPEC" },
     { "targets", 0, 0, G_OPTION_ARG_STRING, &targets_text, "A table's target columns", "Y1,Y2" },
     { "loss", 0, 0, G_OPTION_ARG_STRING, &loss_text,
       "cross_entropy, nll, mse or l1 (default: the model's)", "LOSS" },

@@ -607,7 +607,7 @@ lam_cli_train (int argc, char **argv)
       "Dataset folder: IDX files (MNIST, Fashion-MNIST, KMNIST) or CIFAR-10 batches, or a "
       "table of numbers (FILE.csv, with --targets) (default: " LAM_DATASET_DEFAULT_DIR ")",
       "DIR|FILE.csv" },
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_text,
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_text,
       "A preset (logistic-regression, mlp-32, mlp, small-cnn, small-cnn-bn, cifar10-cnn, "
       "cifar10-cnn-bn), a .json file, inline JSON, or text like "
       "'flatten,linear:256,relu,linear:10' (default mlp; linear:K for a table)",

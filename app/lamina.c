@@ -479,9 +479,10 @@ lam_cli_info (int argc, char **argv)
   g_autofree char *data_dir = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_text,
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_text,
       "Model: a preset name, a .json file, inline JSON or text like "
-      "'flatten,linear:256,relu,linear:10'", "SPEC" },
+      "'flatten,linear:256,relu,linear:10'",
+      "SPEC" },
     { "input", 'i', 0, G_OPTION_ARG_STRING, &input_text,
       "Input shape per image, e.g. 1x28x28 (default: the spec's, else 1x28x28)", "CxHxW" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,

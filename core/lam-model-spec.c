@@ -1435,14 +1435,16 @@ lam_model_spec_load (const char *path, GError **error)
   g_autofree char *contents = NULL;
   gsize length = 0;
   g_autoptr (GError) local_error = NULL;
+  /* A file name may be any bytes; a message is text. */
+  g_autofree char *shown = g_filename_display_name (path);
   if (!g_file_get_contents (path, &contents, &length, &local_error)) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_NOT_FOUND, "cannot read %s: %s", path,
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_NOT_FOUND, "cannot read %s: %s", shown,
                  local_error->message);
     return NULL;
   }
   LamModelSpec *spec = lam_model_spec_from_json (contents, (gssize) length, error);
   if (spec == NULL)
-    g_prefix_error (error, "%s: ", path);
+    g_prefix_error (error, "%s: ", shown);
   return spec;
 }
 
@@ -1466,11 +1468,15 @@ lam_model_spec_from_string (const char *spec_or_path, GError **error)
    * that is not there. A single word that is no layer is taken for a
    * mistyped preset. */
   gboolean single_word = strpbrk (s, ",:=") == NULL && !lam_layer_kind_from_string (s, NULL);
-  if (strchr (s, '/') != NULL || g_str_has_suffix (s, ".json") || single_word) {
+  /* The command line hands over a file name's bytes as they are; text
+   * that is not UTF-8 is no spec either. */
+  if (strchr (s, '/') != NULL || g_str_has_suffix (s, ".json") || single_word ||
+      !g_utf8_validate (s, -1, NULL)) {
     g_auto (GStrv) names = lam_model_spec_list_presets ();
     g_autofree char *known = g_strjoinv (", ", names);
+    g_autofree char *shown = g_filename_display_name (spec_or_path);
     g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_NOT_FOUND,
-                 "no preset or file called \"%s\" (presets: %s)", spec_or_path, known);
+                 "no preset or file called \"%s\" (presets: %s)", shown, known);
     return NULL;
   }
   return lam_model_spec_from_text (s, error);

@@ -104,16 +104,19 @@ test_usage_errors (void)
   r = lam_test_run_lamina ("train", "--targets", "\xff", NULL);
   assert_exit (r, 2, "lamina train: --targets: the value is not text in this locale's character set");
   lam_cli_result_clear (&r);
-  r = lam_test_run_lamina ("info", "--model=linear:\xff", NULL);
-  assert_exit (r, 2, "lamina info: --model: the value is not text in this locale's character set");
-  lam_cli_result_clear (&r);
   /* A file name and an argument after a flag may be any bytes: the value
    * named is the one that may not. */
-  r =
-    lam_test_run_lamina ("train", "--data", "/tmp/caf\xe9", "--hflip", "\xfe", "-m", "\xff", NULL);
-  assert_exit (r, 2, "lamina train: -m: the value is not text in this locale's character set");
+  r = lam_test_run_lamina ("train", "--data", "/tmp/caf\xe9", "--hflip", "\xfe", "--targets",
+                           "\xff", NULL);
+  assert_exit (r, 2,
+               "lamina train: --targets: the value is not text in this locale's character set");
   g_assert_null (strstr (r.err, "--data"));
   g_assert_null (strstr (r.err, "--hflip"));
+  lam_cli_result_clear (&r);
+  /* --model may name a file, whose name may be any bytes: bytes that are
+   * neither a file nor text are no model, said as text. */
+  r = lam_test_run_lamina ("info", "--model=linear:\xff", NULL);
+  assert_exit (r, 4, "lamina info: no preset or file called \"linear:\xef\xbf\xbd\"");
   lam_cli_result_clear (&r);
 
   r = lam_test_run_lamina ("train", "--optimizer", "rmsprop", NULL);
@@ -200,6 +203,41 @@ test_bad_model (void)
   assert_exit (r, 4, "\"linear:0\"");
   lam_cli_result_clear (&r);
   remove_tree (dir);
+}
+
+/* --model names a .json file as any file option does: a folder whose name
+ * is not UTF-8 (bytes from an old archive) holds models too, and the
+ * messages about them are text. */
+static void
+test_model_file_any_bytes (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *folder = g_build_filename (dir, "caf\xe9", NULL);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *model = g_build_filename (folder, "m.json", NULL);
+  g_assert_true (g_file_set_contents (
+    model, "{\"layers\": [{\"type\": \"flatten\"}, {\"type\": \"linear\", \"out\": 3}]}", -1,
+    NULL));
+  g_autofree char *broken = g_build_filename (folder, "broken.json", NULL);
+  g_assert_true (g_file_set_contents (broken, "{", -1, NULL));
+
+  LamCliResult r = lam_test_run_lamina ("train", "--data", dir, "--model", model, "--device", "cpu",
+                                        "--no-test", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_nonnull (strstr (r.out, "flatten,linear:3"));
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("lr-find", "--data", dir, "--model", model, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("info", "--model", model, "--input", "1x8x8", NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", broken, NULL);
+  assert_exit (r, 4, "caf\xef\xbf\xbd/broken.json: not valid JSON");
+  g_assert_true (g_utf8_validate (r.err, -1, NULL));
+  lam_cli_result_clear (&r);
+  lam_test_remove_tree (dir);
 }
 
 static void
@@ -1616,6 +1654,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-help-defaults", test_train_help_defaults);
   g_test_add_func ("/cli/open-project-file", test_open_project_file);
   g_test_add_func ("/cli/bad-model", test_bad_model);
+  g_test_add_func ("/cli/model-file-any-bytes", test_model_file_any_bytes);
   g_test_add_func ("/cli/bad-data", test_bad_data);
   g_test_add_func ("/cli/train-refusals", test_train_refusals);
   g_test_add_func ("/cli/info", test_info);
