@@ -284,7 +284,8 @@ lam_cli_export (int argc, char **argv)
   g_autofree char *weights_path = is_project ? lam_project_file_weights_path (load_path)
                                              : lam_checkpoint_weights_path (load_path);
   /* The script (and a playground's points beside it) must not land on
-   * the weights it loads or the files they came with. */
+   * the weights it loads, the files they came with, or the data the
+   * script reads (the table it was trained on, say). */
   g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
   if (is_project) {
     lam_cli_add_project_paths (inputs, load_path);
@@ -293,6 +294,7 @@ lam_cli_export (int argc, char **argv)
     lam_cli_add_path (inputs, weights_path);
     g_ptr_array_add (inputs, lam_checkpoint_spec_path (weights_path));
   }
+  lam_cli_add_dataset_paths (inputs, dir);
   g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
   if (!to_stdout)
     lam_cli_add_path (outputs, output_path);

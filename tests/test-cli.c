@@ -1440,6 +1440,26 @@ test_outputs_spare_inputs (void)
   g_autofree char *table_after = file_bytes (table);
   g_assert_cmpstr (table_after, ==, table_before);
 
+  // An export's script onto the data it reads: the table, an image file.
+  g_autofree char *table_weights = g_build_filename (dir, "blobs.safetensors", NULL);
+  r = lam_test_run_lamina ("train", "--data", table, "--targets", "class", "--epochs", "1",
+                           "--device", "cpu", "--no-test", "--save", table_weights, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("export", "--pytorch", "--load", table_weights, "-o", table, NULL);
+  assert_exit (r, 2, "-o: writing");
+  lam_cli_result_clear (&r);
+  g_free (table_after);
+  table_after = file_bytes (table);
+  g_assert_cmpstr (table_after, ==, table_before);
+  r = lam_test_run_lamina ("export", "--pytorch", "--load", weights, "--data", dir, "-o", images,
+                           NULL);
+  assert_exit (r, 2, "would overwrite a file this command reads");
+  lam_cli_result_clear (&r);
+  g_free (images_after);
+  images_after = file_bytes (images);
+  g_assert_cmpstr (images_after, ==, images_before);
+
   /* A new run's checkpoint onto a project's weights, a new project onto a
    * checkpoint's weights. */
   g_free (weights_before);
