@@ -291,6 +291,17 @@ lam_cli_lr_find (int argc, char **argv)
    * lamina train holds them out, so the sweep sees the rows it trains on. */
   g_autoptr (LamDataset) held_out = NULL;
   const char *dir = data_dir ? data_dir : LAM_DATASET_DEFAULT_DIR;
+  /* The curve is written after the sweep: not over the data it swept. */
+  if (curve_path != NULL && !playground) {
+    g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+    lam_cli_add_path (outputs, curve_path);
+    lam_cli_add_dataset_paths (inputs, dir);
+    if (!lam_cli_check_outputs ("--output", outputs, inputs, &error)) {
+      lam_cli_print_error ("lr-find", error);
+      return LAM_EXIT_USAGE;
+    }
+  }
   if (playground ? !lam_playground_load (dir, &train, NULL, &error)
       : table    ? !lam_dataset_load_csv (dir, &csv, &train, &held_out, &error)
                  : !lam_dataset_load_dir (dir, &train, NULL, &error)) {

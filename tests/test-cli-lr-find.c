@@ -117,6 +117,26 @@ test_errors (void)
   }
 }
 
+/* --output names the table it sweeps: refused before the sweep, the
+ * table's bytes as they were. */
+static void
+test_output_spares_table (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-lr-find-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_autofree char *table = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (table, 60, 2, 2, 3);
+  g_autofree char *before = NULL;
+  g_assert_true (g_file_get_contents (table, &before, NULL, NULL));
+  g_auto (LamCliResult) result =
+    lam_test_run_lamina ("lr-find", "--data", table, "--targets", "class", "--output", table, NULL);
+  lam_test_check_exit (&result, 2, "--output: writing");
+  g_autofree char *after = NULL;
+  g_assert_true (g_file_get_contents (table, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, before);
+  lam_test_remove_tree (dir);
+}
+
 static void
 test_help (void)
 {
@@ -147,6 +167,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/lr-find/json-and-csv", test_json_and_csv);
   g_test_add_func ("/cli/lr-find/regression", test_regression);
   g_test_add_func ("/cli/lr-find/errors", test_errors);
+  g_test_add_func ("/cli/lr-find/output-spares-table", test_output_spares_table);
   g_test_add_func ("/cli/lr-find/help", test_help);
   return g_test_run ();
 }
