@@ -392,6 +392,25 @@ lam_cli_explain (int argc, char **argv)
     g_printerr ("lamina explain: %s has no test images: use --split train\n", dir);
     return LAM_EXIT_DATA;
   }
+  /* The PNG must not land on the weights it explains, the files they came
+   * with, or the images (a PNG over e.safetensors left weights that no
+   * longer load). */
+  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func (g_free);
+  if (g_str_has_suffix (load_path, LAM_PROJECT_FILE_SUFFIX)) {
+    lam_cli_add_project_paths (inputs, load_path);
+  } else {
+    g_autofree char *weights_path = lam_checkpoint_weights_path (load_path);
+    lam_cli_add_path (inputs, load_path);
+    lam_cli_add_path (inputs, weights_path);
+    g_ptr_array_add (inputs, lam_checkpoint_spec_path (weights_path));
+  }
+  lam_cli_add_dataset_paths (inputs, dir);
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  lam_cli_add_path (outputs, output_path);
+  if (!lam_cli_check_outputs ("-o", outputs, inputs, &error)) {
+    lam_cli_print_error ("explain", error);
+    return LAM_EXIT_USAGE;
+  }
   LamDataset *dataset = from_train ? train : test;
   LamShape data_shape = lam_dataset_get_input_shape (dataset);
   if (!lam_shape_equal (&data_shape, &info->spec->input)) {

@@ -237,6 +237,25 @@ test_explain_refusals (void)
   lam_test_check_exit (&r, 6, "out.png");
   lam_cli_result_clear (&r);
 
+  /* The picture never lands on the weights it explains, their spec, or
+   * the images: each keeps its bytes. */
+  g_autofree char *cnn_spec = g_build_filename (data_dir, "cnn.json", NULL);
+  g_autofree char *images = g_build_filename (data_dir, "t10k-images-idx3-ubyte", NULL);
+  const char *spared[] = { cnn_weights, cnn_spec, images };
+  for (guint i = 0; i < G_N_ELEMENTS (spared); i++) {
+    g_autofree char *before = NULL;
+    gsize before_length = 0;
+    g_assert_true (g_file_get_contents (spared[i], &before, &before_length, NULL));
+    r = lam_test_run_lamina ("explain", "--load", cnn_weights, "--data", data_dir, "--index", "1",
+                             "-o", spared[i], NULL);
+    lam_test_check_exit (&r, 2, "-o");
+    lam_cli_result_clear (&r);
+    g_autofree char *after = NULL;
+    gsize after_length = 0;
+    g_assert_true (g_file_get_contents (spared[i], &after, &after_length, NULL));
+    g_assert_cmpmem (before, before_length, after, after_length);
+  }
+
   /* None of the refusals wrote a picture. */
   g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
 
