@@ -6,11 +6,14 @@
 
 #include "lam-help.h"
 #include "lam-session.h"
+#include "lam-table-dialog.h"
+#include "lam-train-page.h"
 #include "lam-test-util.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
 
 static LamWindow *window;
+static void on_loaded (GObject *source, GAsyncResult *result, gpointer user_data);
 static LamSession *session;
 
 static void
@@ -124,6 +127,46 @@ test_button_opens_text (void)
 }
 
 static gboolean
+regression_loaded (gpointer data)
+{
+  return lam_session_get_has_dataset (data) && !lam_session_get_loading (data);
+}
+
+/* A regression's second chart plots R², not the share of right answers:
+ * its "?" explains R², and an image lesson's "?" there accuracy again. */
+static void
+test_regression_chart_explains_r2 (void)
+{
+  g_autofree char *table = lam_dataset_find_bundled_table ("study-time");
+  g_assert_nonnull (table);
+  const char *inputs[] = { "hours", NULL }, *targets[] = { "score", NULL };
+  g_autofree char *name = lam_table_name_build (table, inputs, targets);
+  g_autoptr (LamSession) regression = lam_session_new ();
+  lam_session_load_dataset_async (regression, name, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (regression_loaded, regression, 30000));
+
+  GtkWidget *page = lam_train_page_new (regression);
+  g_object_ref_sink (page);
+  GtkWidget *chart = GTK_WIDGET (lam_train_page_get_accuracy_chart (LAM_TRAIN_PAGE (page)));
+  g_autoptr (GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* The chart and its "?" share an overlay. */
+  collect (gtk_widget_get_parent (chart), found);
+  g_assert_cmpuint (g_hash_table_size (found), ==, 1);
+  g_assert_true (g_hash_table_contains (found, "r2"));
+  const char *text = lam_help_get_text ("r2");
+  g_assert_nonnull (strstr (text, "R²"));
+  g_assert_null (strstr (text, "images"));
+
+  /* The window's image lesson: accuracy, as before. */
+  g_hash_table_remove_all (found);
+  GtkWidget *image_chart = GTK_WIDGET (
+    lam_train_page_get_accuracy_chart (LAM_TRAIN_PAGE (lam_window_get_page (window, "train"))));
+  collect (gtk_widget_get_parent (image_chart), found);
+  g_assert_true (g_hash_table_contains (found, "accuracy"));
+  g_object_unref (page);
+}
+
+static gboolean
 dataset_ready (gpointer data)
 {
   return lam_session_get_has_dataset (session) && !lam_session_get_loading (session);
@@ -157,6 +200,7 @@ main (int argc, char **argv)
   g_test_add_func ("/help/texts", test_texts);
   g_test_add_func ("/help/pages-carry-help", test_pages_carry_help);
   g_test_add_func ("/help/button-opens-text", test_button_opens_text);
+  g_test_add_func ("/help/regression-chart-explains-r2", test_regression_chart_explains_r2);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

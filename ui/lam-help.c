@@ -27,6 +27,13 @@ static const HelpEntry entries[] = {
        "in 10 are classified right.\n\nThe line is measured on the batches as they are trained, "
        "the dots on the validation images after each epoch. The Evaluate page measures it on "
        "the test images.") },
+  { "r2", N_("R²"),
+    N_("How much of the targets' spread the predictions explain: 1 − (sum of squared errors) / "
+       "(sum of squared distances from the targets' mean). 1 is a perfect fit, 0 is no better "
+       "than always guessing the mean, and below 0 is worse than that.\n\nThe line is "
+       "measured on the training rows and the dots on the validation rows, both after each "
+       "epoch; with several targets it is the average of their R². The Evaluate page measures "
+       "it on the test rows.") },
   { "epoch", N_("Epoch"),
     N_("One pass over all the training images, in a new shuffled order each time. After every "
        "epoch the network is scored on the validation images and the table gets a row.") },

@@ -90,6 +90,7 @@ struct _LamTrainPage
   LamNeuronMaps *neuron_maps;
   LamChart *loss_chart;
   LamChart *accuracy_chart;
+  LamHelpButton *accuracy_help;
   GtkMenuButton *runs_button;
   GtkListBox *runs_list;
   GtkLabel *runs_note;
@@ -750,6 +751,7 @@ on_task_changed (LamTrainPage *self)
 {
   gboolean regression = is_regression (self);
   lam_chart_set_title (self->accuracy_chart, regression ? "R² (1: perfect fit)" : "Accuracy");
+  lam_help_button_set_topic (self->accuracy_help, regression ? "r2" : "accuracy");
   lam_chart_set_axis_labels (self->accuracy_chart, "epoch", regression ? "R²" : "accuracy");
   lam_chart_set_y_format (self->accuracy_chart,
                           regression ? LAM_CHART_FORMAT_NUMBER : LAM_CHART_FORMAT_PERCENT);
@@ -1386,6 +1388,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, neuron_maps);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, accuracy_chart);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, accuracy_help);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_list);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_note);
