@@ -269,11 +269,21 @@ stepped (gpointer data)
          lam_session_get_state (wait->session) == LAM_TRAIN_STATE_PAUSED;
 }
 
-/* One neuron on the study-time table: Step shows its two parameters,
- * their gradients and the changes SGD made, which are −lr × gradient. */
-static void
-test_one_neuron (void)
+typedef struct
 {
+  double weight_decay, l1;
+  const char *rule; /* what the panel says each Step does */
+  const char *png;
+} NeuronStep;
+
+/* One neuron on the study-time table: Step shows its two parameters,
+ * their gradients and the changes SGD made, which are −lr × gradient,
+ * with the penalties' terms when they are on; the panel's rule says
+ * which. */
+static void
+test_one_neuron (gconstpointer data)
+{
+  const NeuronStep *case_ = data;
   g_autofree char *path = lam_dataset_find_bundled_table ("study-time");
   g_assert_nonnull (path);
   const char *inputs[] = { "hours", NULL }, *targets[] = { "score", NULL };
@@ -284,7 +294,8 @@ test_one_neuron (void)
   g_assert_no_error (error);
   lam_session_set_spec (session, spec);
   g_object_set (session, "device", "cpu", "optimizer", (guint) LAM_OPTIMIZER_SGD, NULL);
-  g_object_set (session, "lr", 0.1, "batch-size", 8, NULL);
+  g_object_set (session, "lr", 0.1, "batch-size", 8, "weight-decay", case_->weight_decay,
+                "l1-penalty", case_->l1, NULL);
 
   GtkWidget *page = lam_train_page_new (session);
   GtkWidget *window = show_in_window (page);
@@ -294,21 +305,31 @@ test_one_neuron (void)
                    "0.weight[0,0]");
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 0, 2))), ==,
                    "0.bias[0]");
+  /* The rule, above the grid. */
+  GtkWidget *rule = gtk_widget_get_prev_sibling (GTK_WIDGET (grid));
+  g_assert_true (GTK_IS_LABEL (rule));
+  g_test_message ("rule: %s", gtk_label_get_text (GTK_LABEL (rule)));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (rule)), ==, case_->rule);
 
   StepWait wait = { session, 1 };
   g_action_group_activate_action (lam_session_get_actions (session), "step", NULL);
   g_assert_true (lam_test_iterate_until (stepped, &wait, 20000));
   lam_test_settle (100);
   for (int row = 1; row <= 2; row++) {
+    double value =
+      g_ascii_strtod (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 1, row))), NULL);
     double grad = g_ascii_strtod (
       gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 2, row))), NULL);
     double change = g_ascii_strtod (
       gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 3, row))), NULL);
-    g_test_message ("row %d: gradient %+.5f, change %+.5f", row, grad, change);
+    double sign = value > 0 ? 1 : value < 0 ? -1 : 0;
+    double expected = -0.1 * (grad + case_->weight_decay * value + case_->l1 * sign);
+    g_test_message ("row %d: value %+.5f, gradient %+.5f, change %+.5f (rule: %+.5f)", row, value,
+                    grad, change, expected);
     g_assert_cmpfloat (grad, !=, 0);
-    g_assert_cmpfloat_with_epsilon (change, -0.1 * grad, 2e-5 + 1e-3 * fabs (grad));
+    g_assert_cmpfloat_with_epsilon (change, expected, 2e-5 + 1e-3 * fabs (grad));
   }
-  save_png (window, "one-neuron-step.png");
+  save_png (window, case_->png);
   g_action_group_activate_action (lam_session_get_actions (session), "stop", NULL);
   g_assert_true (lam_test_iterate_until (is_idle, session, 20000));
   gtk_window_destroy (GTK_WINDOW (window));
@@ -689,7 +710,16 @@ main (int argc, char **argv)
     g_test_add_data_func (path, &lessons[i], test_lesson);
   }
   g_test_add_func ("/playground-ui/crop-yields", test_crop_yields);
-  g_test_add_func ("/playground-ui/one-neuron", test_one_neuron);
+  static const NeuronStep neuron_steps[] = {
+    { 0, 0, "Each Step: p ← p − learning rate × ∂L/∂p, for every parameter.",
+      "one-neuron-step.png" },
+    { 0.5, 0.2,
+      "Each Step: p ← p − learning rate × (∂L/∂p + weight decay × p + L1 penalty × sign(p)), "
+      "for every parameter.",
+      "one-neuron-step-penalties.png" },
+  };
+  g_test_add_data_func ("/playground-ui/one-neuron", &neuron_steps[0], test_one_neuron);
+  g_test_add_data_func ("/playground-ui/one-neuron/penalties", &neuron_steps[1], test_one_neuron);
   g_test_add_func ("/playground-ui/study-time-line", test_study_time_line);
   g_test_add_func ("/playground-ui/data-page-table", test_data_page_table);
   g_test_add_func ("/playground-ui/ripple-surface", test_ripple_surface);

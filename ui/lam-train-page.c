@@ -809,14 +809,23 @@ on_watch_model (LamTrainPage *self)
       row++;
     }
   }
-  const LamTrainerConfig *config = lam_session_get_config (self->session);
-  gtk_label_set_text (self->watch_label,
-                      config->optimizer.kind == LAM_OPTIMIZER_SGD &&
-                          config->optimizer.momentum == 0
-                        ? "Each Step: p ← p − learning rate × ∂L/∂p, for every parameter."
-                        : "Each Step: the optimizer's change to every parameter, from its "
-                          "gradient ∂L/∂p (and, for Adam, the averages of its past "
-                          "gradients).");
+  /* Plain SGD's rule, with the penalties' terms the optimizer adds to the
+   * gradient shown (which is the loss's alone), so that Change is what
+   * the formula gives. */
+  const LamOptimizerConfig *optimizer = &lam_session_get_config (self->session)->optimizer;
+  if (optimizer->kind == LAM_OPTIMIZER_SGD && optimizer->momentum == 0) {
+    g_autofree char *rule =
+      g_strdup_printf ("Each Step: p ← p − learning rate × %s%s%s%s, for every parameter.",
+                       optimizer->weight_decay > 0 || optimizer->l1 > 0 ? "(∂L/∂p" : "∂L/∂p",
+                       optimizer->weight_decay > 0 ? " + weight decay × p" : "",
+                       optimizer->l1 > 0 ? " + L1 penalty × sign(p)" : "",
+                       optimizer->weight_decay > 0 || optimizer->l1 > 0 ? ")" : "");
+    gtk_label_set_text (self->watch_label, rule);
+  } else {
+    gtk_label_set_text (self->watch_label,
+                        "Each Step: the optimizer's change to every parameter, from its "
+                        "gradient ∂L/∂p (and, for Adam, the averages of its past gradients).");
+  }
 }
 
 static void
