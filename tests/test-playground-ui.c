@@ -315,6 +315,7 @@ test_one_neuron (gconstpointer data)
   g_action_group_activate_action (lam_session_get_actions (session), "step", NULL);
   g_assert_true (lam_test_iterate_until (stepped, &wait, 20000));
   lam_test_settle (100);
+  double after[2];
   for (int row = 1; row <= 2; row++) {
     double value =
       g_ascii_strtod (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 1, row))), NULL);
@@ -328,6 +329,19 @@ test_one_neuron (gconstpointer data)
                     grad, change, expected);
     g_assert_cmpfloat (grad, !=, 0);
     g_assert_cmpfloat_with_epsilon (change, expected, 2e-5 + 1e-3 * fabs (grad));
+    after[row - 1] = value + change;
+  }
+  /* The line drawn is the one the table's new parameters make, in the
+   * table's units (the neuron sees standardised hours and scores). */
+  const LamDataset *train = lam_session_get_train_set (session);
+  LamFitView *fit = lam_train_page_get_fit_view (LAM_TRAIN_PAGE (page));
+  for (double hours = 1; hours <= 9; hours += 4) {
+    double x = (hours - train->feature_mean[0]) / train->feature_std[0];
+    double score = train->target_mean[0] + train->target_std[0] * (after[0] * x + after[1]);
+    double drawn = lam_fit_view_predict_at (fit, hours);
+    g_test_message ("%.0f hours: line at %.3f, the table's parameters give %.3f", hours, drawn,
+                    score);
+    g_assert_cmpfloat_with_epsilon (drawn, score, 1e-3 * train->target_std[0] * (1 + fabs (x)));
   }
   save_png (window, case_->png);
   g_action_group_activate_action (lam_session_get_actions (session), "stop", NULL);

@@ -116,6 +116,7 @@ static GParamSpec *properties[N_PROPS];
 static void rebuild_charts (LamTrainPage *self);
 static gboolean is_regression (LamTrainPage *self);
 static void on_boundary_weights (LamTrainPage *self);
+static void draw_stepped_weights (LamTrainPage *self);
 static void show_watched (LamTrainPage *self, const LamTrainerEvent *event);
 
 const char *
@@ -668,8 +669,10 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
                           event->accuracy);
     }
     update_progress (self, event);
-    if (event->n_watched > 0)
+    if (event->n_watched > 0) {
       show_watched (self, event);
+      draw_stepped_weights (self);
+    }
     if (event->n_shown > 0)
       show_batch (self, event);
     break;
@@ -875,23 +878,18 @@ on_boundary_dataset (LamTrainPage *self)
   on_boundary_weights (self);
 }
 
+/* The fitted line or map of the plane of these weights. */
 static void
-on_boundary_weights (LamTrainPage *self)
+draw_weights (LamTrainPage *self, const LamModelSpec *spec, const float *params, gsize n)
 {
   if (gtk_widget_get_visible (GTK_WIDGET (self->fit_view))) {
-    gsize n = 0;
-    const float *params = lam_session_get_weights (self->session, &n);
     g_autoptr (GError) error = NULL;
-    if (!lam_fit_view_set_model (self->fit_view, lam_session_get_weights_spec (self->session),
-                                 params, n, &error))
+    if (!lam_fit_view_set_model (self->fit_view, spec, params, n, &error))
       g_debug ("no fit to draw: %s", error->message);
   }
   if (!gtk_widget_get_visible (GTK_WIDGET (self->boundary_view)))
     return;
   const LamDataset *train = lam_session_get_train_set (self->session);
-  const LamModelSpec *spec = lam_session_get_weights_spec (self->session);
-  gsize n = 0;
-  const float *params = lam_session_get_weights (self->session, &n);
   if (spec == NULL || params == NULL || train == NULL || train->feature_mean == NULL) {
     lam_boundary_view_set_model (self->boundary_view, NULL, NULL, 0, NULL, NULL, NULL);
     lam_neuron_maps_set_model (self->neuron_maps, NULL, NULL, 0, NULL, NULL, 0, NULL);
@@ -913,6 +911,30 @@ on_boundary_weights (LamTrainPage *self)
     g_debug ("no maps of the neurons: %s", error->message);
   gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps),
                           lam_neuron_maps_get_n_units (self->neuron_maps) > 0);
+}
+
+static void
+on_boundary_weights (LamTrainPage *self)
+{
+  gsize n = 0;
+  const float *params = lam_session_get_weights (self->session, &n);
+  draw_weights (self, lam_session_get_weights_spec (self->session), params, n);
+}
+
+/* A Step (or a slow run) of a model small enough to list its parameters
+ * moves the line or map with the table: the session publishes weights at
+ * epochs' ends only, which left the picture an epoch behind the numbers
+ * beside it (or empty) while a class stepped through the first epoch. */
+static void
+draw_stepped_weights (LamTrainPage *self)
+{
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->fit_view)) &&
+      !gtk_widget_get_visible (GTK_WIDGET (self->boundary_view)))
+    return;
+  gsize n = 0;
+  g_autofree float *params = lam_session_dup_params (self->session, &n);
+  if (params != NULL)
+    draw_weights (self, lam_session_get_spec (self->session), params, n);
 }
 
 /* An opened project: the progress says where its run stands, and the
