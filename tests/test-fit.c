@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lam-playground-dialog.h"
 #include "lam-session.h"
+#include "lam-table-dialog.h"
 #include "lam-test-util.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
@@ -250,6 +252,59 @@ test_presentation_scales_text (void)
   settle (300);
 }
 
+/* The dialogs a lesson opens over the window: in presentation mode their
+ * text grows with the pages', and they still fit the screen. */
+static void
+test_presentation_dialogs (void)
+{
+  g_autofree char *table = lam_dataset_find_bundled_table ("crop-yields");
+  g_assert_nonnull (table);
+  double normal[2] = { 0, 0 };
+  for (int presentation = 0; presentation <= 1; presentation++) {
+    lam_window_set_presentation (window, presentation);
+    settle (300);
+    g_autoptr (GError) error = NULL;
+    GtkWindow *dialogs[] = {
+      GTK_WINDOW (lam_playground_dialog_new (GTK_WINDOW (window))),
+      GTK_WINDOW (lam_table_dialog_new (GTK_WINDOW (window), table, &error)),
+    };
+    g_assert_no_error (error);
+    const char *names[] = { "playground-dialog", "table-dialog" };
+    for (guint i = 0; i < G_N_ELEMENTS (dialogs); i++) {
+      gtk_window_present (dialogs[i]);
+      settle (400);
+      GtkWidget *label = find_label (GTK_WIDGET (dialogs[i]), NULL);
+      g_assert_nonnull (label);
+      double points = label_points (label);
+      g_test_message ("%s, %s: \"%.30s\" at %.1f pt", names[i],
+                      presentation ? "presentation" : "normal",
+                      gtk_label_get_text (GTK_LABEL (label)), points);
+      if (!presentation) {
+        normal[i] = points;
+      } else {
+        g_assert_cmpfloat (points, >=, 1.3 * normal[i]);
+        int width = 0, height = 0;
+        gtk_widget_measure (GTK_WIDGET (dialogs[i]), GTK_ORIENTATION_HORIZONTAL, -1, &width, NULL,
+                            NULL, NULL);
+        gtk_widget_measure (GTK_WIDGET (dialogs[i]), GTK_ORIENTATION_VERTICAL, width, &height, NULL,
+                            NULL, NULL);
+        g_test_message ("%s needs %d×%d", names[i], width, height);
+        g_assert_cmpint (width, <=, screen_width);
+        g_assert_cmpint (height, <=, screen_height);
+        const char *dir = g_getenv ("G_TEST_BUILDDIR");
+        g_autofree char *name =
+          g_strdup_printf ("fit-%d-presentation-%s.png", screen_width, names[i]);
+        g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+        g_assert_true (lam_ui_save_png (GTK_WIDGET (dialogs[i]), path, &error));
+        g_test_message ("saved %s", path);
+      }
+      gtk_window_destroy (dialogs[i]);
+    }
+  }
+  lam_window_set_presentation (window, FALSE);
+  settle (300);
+}
+
 static void
 on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -302,6 +357,7 @@ main (int argc, char **argv)
   g_test_add_func ("/fit/normal", test_fits_normal);
   g_test_add_func ("/fit/presentation", test_fits_presentation);
   g_test_add_func ("/fit/presentation-scales-text", test_presentation_scales_text);
+  g_test_add_func ("/fit/presentation-dialogs", test_presentation_dialogs);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

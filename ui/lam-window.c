@@ -21,6 +21,35 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
+/* A dialog is a window of its own, outside the CSS that enlarges this
+ * one: the dialogs over this window (the playground, a table's columns,
+ * the learning-rate finder, messages) take its presentation class, so
+ * that they are as legible on the projector as the pages. */
+static void
+follow_presentation (LamWindow *self, GtkWindow *dialog)
+{
+  if (gtk_window_get_transient_for (dialog) != GTK_WINDOW (self))
+    return;
+  if (self->presentation)
+    gtk_widget_add_css_class (GTK_WIDGET (dialog), "presentation");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (dialog), "presentation");
+}
+
+/* A dialog learns its parent after it is made: it follows this window
+ * when it is about to be shown. */
+static void
+on_toplevels_changed (LamWindow *self, guint position, guint removed, guint added,
+                      GListModel *toplevels)
+{
+  for (guint i = position; i < position + added; i++) {
+    g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, i);
+    if (window != GTK_WINDOW (self))
+      g_signal_connect_object (window, "realize", G_CALLBACK (follow_presentation), self,
+                               G_CONNECT_SWAPPED);
+  }
+}
+
 void
 lam_window_set_presentation (LamWindow *self, gboolean presentation)
 {
@@ -34,6 +63,11 @@ lam_window_set_presentation (LamWindow *self, gboolean presentation)
   } else {
     gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
     gtk_window_unfullscreen (GTK_WINDOW (self));
+  }
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, i);
+    follow_presentation (self, window);
   }
   lam_train_page_set_presentation (LAM_TRAIN_PAGE (self->train_page), presentation);
   gtk_toggle_button_set_active (self->presentation_button, presentation);
@@ -490,6 +524,8 @@ lam_window_init (LamWindow *self)
   load_styles (GTK_WIDGET (self));
 
   lam_window_add_shortcuts (self);
+  g_signal_connect_object (gtk_window_get_toplevels (), "items-changed",
+                           G_CALLBACK (on_toplevels_changed), self, G_CONNECT_SWAPPED);
 }
 
 LamWindow *
