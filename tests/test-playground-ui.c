@@ -695,6 +695,62 @@ test_lr_finder (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Opens the dataset of that name in session, already holding one. */
+static void
+switch_dataset (LamSession *session, const char *name)
+{
+  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
+  while (lam_session_get_loading (session) ||
+         g_strcmp0 (lam_session_get_dataset_dir (session), name) != 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Weights of an image model stay published when a table is opened after
+ * it, but they are no model of the table's rows: the Train page's map of
+ * the plane and of its neurons, and a regression's fit, show none of
+ * them. They fed the image model rows of 2 (or 3) values and it read on
+ * far past them: the window crashed as the table opened. */
+static void
+test_image_weights_then_table (void)
+{
+  g_autofree char *bars = lam_test_write_bars_dataset (20, 2);
+  g_autoptr (LamSession) session = open_session (bars);
+  const LamModelPlan *plan = lam_session_get_plan (session);
+  g_assert_nonnull (plan);
+  g_autofree float *params = g_new (float, plan->n_params);
+  for (gsize i = 0; i < plan->n_params; i++)
+    params[i] = (float) ((i % 7) - 3) * 0.01f;
+  const float mean[3] = { 0, 0, 0 }, std[3] = { 1, 1, 1 };
+  lam_session_set_weights (session, lam_session_get_spec (session), params, plan->n_params, mean,
+                           std, 1);
+
+  GtkWidget *page = lam_train_page_new (session);
+  GtkWidget *window = show_in_window (page);
+  lam_test_settle (100);
+
+  switch_dataset (session, "playground:circle?points=100&noise=0.1&seed=1");
+  lam_test_settle (100);
+  g_assert_nonnull (lam_session_get_weights_spec (session));
+  LamBoundaryView *map = lam_train_page_get_boundary_view (LAM_TRAIN_PAGE (page));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (map)));
+  g_assert_cmpint (lam_boundary_view_get_class_at (map, 0, 0), ==, -1);
+  g_assert_true (isnan (lam_boundary_view_get_accuracy (map)));
+  LamNeuronMaps *neurons = lam_train_page_get_neuron_maps (LAM_TRAIN_PAGE (page));
+  g_assert_cmpint (lam_neuron_maps_get_n_units (neurons), ==, 0);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (neurons)));
+
+  g_autofree char *table = g_build_filename (bars, "lines.csv", NULL);
+  lam_test_write_linear_csv (table, 60, 3, 1, 0.1, 4, NULL, NULL);
+  switch_dataset (session, table);
+  lam_test_settle (100);
+  LamFitView *fit = lam_train_page_get_fit_view (LAM_TRAIN_PAGE (page));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (fit)));
+  g_assert_true (isnan (lam_fit_view_get_r2 (fit)));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -741,5 +797,6 @@ main (int argc, char **argv)
   g_test_add_func ("/playground-ui/window-project", test_window_project);
   g_test_add_func ("/playground-ui/window-table-project", test_window_table_project);
   g_test_add_func ("/playground-ui/lr-finder", test_lr_finder);
+  g_test_add_func ("/playground-ui/image-weights-then-table", test_image_weights_then_table);
   return g_test_run ();
 }

@@ -267,9 +267,15 @@ lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
     gtk_widget_queue_draw (GTK_WIDGET (self));
     return TRUE;
   }
-  g_autoptr (LamUiModel) ui = lam_ui_model_new (spec, params, n_params, GRID * GRID, error);
-  if (ui == NULL)
+  /* A map that failed shows none rather than the model before. */
+  self->has_map = FALSE;
+  g_autoptr (LamUiModel) ui =
+    lam_ui_model_new_for_rows (spec, params, n_params, 2, GRID * GRID, error);
+  if (ui == NULL) {
+    rebuild_surface (self);
+    gtk_widget_queue_draw (GTK_WIDGET (self));
     return FALSE;
+  }
   LamModel *model = ui->model;
 
   float grid[GRID * GRID * 2];
@@ -282,8 +288,11 @@ lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
     map != NULL && !regression && self->n > 0
       ? predict (model, self->xy, self->n, mean, std, LAM_PREDICT_CLASSES, error)
       : NULL;
-  if (map == NULL || (!regression && self->n > 0 && points == NULL))
+  if (map == NULL || (!regression && self->n > 0 && points == NULL)) {
+    rebuild_surface (self);
+    gtk_widget_queue_draw (GTK_WIDGET (self));
     return FALSE;
+  }
 
   for (int cell = 0; cell < GRID * GRID; cell++) {
     if (regression) {

@@ -355,11 +355,20 @@ lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float 
     return TRUE;
   }
   const LamDataset *t = self->table;
-  g_autoptr (LamUiModel) ui =
-    lam_ui_model_new (spec, params, n_params, MAX (t->n, CURVE_POINTS), error);
+  /* A fit that failed shows none rather than the model before. */
+  self->has_fit = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_autoptr (LamUiModel) ui = lam_ui_model_new_for_rows (spec, params, n_params, t->n_features,
+                                                         MAX (t->n, CURVE_POINTS), error);
   LamModel *model = ui != NULL ? ui->model : NULL;
-  gboolean ok =
-    ui != NULL && predict_rows (model, t, t->features, t->n, self->target, self->predicted, error);
+  if (model != NULL && lam_model_get_n_classes (model) <= self->target) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the model gives %d values, none of them for %s", lam_model_get_n_classes (model),
+                 t->target_names[self->target]);
+    model = NULL;
+  }
+  gboolean ok = model != NULL &&
+                predict_rows (model, t, t->features, t->n, self->target, self->predicted, error);
   if (ok && one_input (self)) {
     double x0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE;
     for (int i = 0; i < t->n; i++) {

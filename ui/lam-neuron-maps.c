@@ -184,7 +184,7 @@ lam_neuron_maps_set_model (LamNeuronMaps *self, const LamModelSpec *spec, const 
   self->n_units = 0;
   self->layer = spec != NULL ? hidden_layer (spec) : -1;
   if (self->layer >= 0) {
-    g_autoptr (LamUiModel) ui = lam_ui_model_new (spec, params, n_params, CELLS, error);
+    g_autoptr (LamUiModel) ui = lam_ui_model_new_for_rows (spec, params, n_params, 2, CELLS, error);
     gboolean ok = ui != NULL;
     if (ok) {
       LamModel *model = ui->model;

@@ -339,6 +339,23 @@ lam_ui_model_new (const LamModelSpec *spec, const float *params, gsize n_params,
   return ui;
 }
 
+LamUiModel *
+lam_ui_model_new_for_rows (const LamModelSpec *spec, const float *params, gsize n_params,
+                           int n_inputs, int max_batch, GError **error)
+{
+  g_autoptr (LamUiModel) ui = lam_ui_model_new (spec, params, n_params, max_batch, error);
+  if (ui == NULL)
+    return NULL;
+  const LamShape *input = &lam_model_get_plan (ui->model)->input;
+  if (lam_shape_numel (input) != (gsize) n_inputs) {
+    g_autofree char *shape = lam_shape_to_string (input);
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the model takes inputs of %s, not rows of %d values", shape, n_inputs);
+    return NULL;
+  }
+  return g_steal_pointer (&ui);
+}
+
 void
 lam_ui_model_free (LamUiModel *ui)
 {

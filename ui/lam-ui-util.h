@@ -53,6 +53,12 @@ typedef struct
 } LamUiModel;
 LamUiModel *lam_ui_model_new (const LamModelSpec *spec, const float *params, gsize n_params,
                               int max_batch, GError **error);
+/* The same for views that feed the model rows of their own making (a
+ * plane's points, a table's rows), n_inputs values each: weights whose
+ * input is another size (an image model's, kept while a table is open) are
+ * refused with an error instead of reading past the rows. */
+LamUiModel *lam_ui_model_new_for_rows (const LamModelSpec *spec, const float *params,
+                                       gsize n_params, int n_inputs, int max_batch, GError **error);
 void lam_ui_model_free (LamUiModel *model);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamUiModel, lam_ui_model_free)
 
