@@ -882,6 +882,67 @@ test_project_round_trip (void)
   lam_test_remove_tree (dir);
 }
 
+typedef struct
+{
+  LamSession *session;
+  int n_images;
+} CountWait;
+
+/* The session's evaluation is done, on n_images test images. */
+static gboolean
+evaluated_on (gpointer data)
+{
+  CountWait *wait = data;
+  LamEvaluation *evaluation = lam_session_get_evaluation (wait->session);
+  LamEvaluationResult *result = lam_evaluation_get_result (evaluation);
+  return !lam_evaluation_get_busy (evaluation) && result != NULL &&
+         result->n_images == wait->n_images;
+}
+
+/* A project opened while another dataset is shown keeps what its weights
+ * predicted epoch by epoch: its weights are scored on the images shown
+ * until its own dataset has opened, and that first score took the saved
+ * history with it (of another count of images, it was dropped), so the
+ * project's images said only "Correct after epoch 3" and a save wrote the
+ * history no more. */
+static void
+test_project_history_across_datasets (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+  g_autoptr (LamSession) session = new_session (dir);
+  g_object_set (session, "epochs", 3, NULL);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  int n_test = lam_session_get_test_set (session)->n;
+  CountWait wait = { session, n_test };
+  g_assert_true (lam_test_iterate_until (evaluated_on, &wait, 20000));
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+  g_assert_cmpint (file->n_history, >=, 2);
+
+  g_autofree char *other = lam_test_write_bars_dataset (N_IMAGES / 2, 10);
+  g_autoptr (LamSession) reopened = new_session (other);
+  lam_session_load_project_file (reopened, file);
+  CountWait on_other = { reopened, lam_session_get_test_set (reopened)->n };
+  g_assert_cmpint (on_other.n_images, !=, n_test);
+  g_assert_true (lam_test_iterate_until (evaluated_on, &on_other, 20000));
+
+  lam_session_load_dataset_async (reopened, dir, NULL, on_loaded, NULL);
+  CountWait on_own = { reopened, n_test };
+  g_assert_true (lam_test_iterate_until (evaluated_on, &on_own, 20000));
+  LamEvaluation *evaluation = lam_session_get_evaluation (reopened);
+  g_assert_cmpuint (lam_evaluation_get_n_history (evaluation), ==, (guint) file->n_history);
+  for (guint k = 0; k < (guint) file->n_history; k++) {
+    int epoch = 0;
+    const gint32 *predicted = lam_evaluation_get_history (evaluation, k, &epoch);
+    g_assert_cmpint (epoch, ==, file->history_epochs[k]);
+    g_assert_cmpmem (predicted, sizeof (gint32) * n_test,
+                     file->history_classes + (gsize) k * n_test, sizeof (gint32) * n_test);
+  }
+  lam_test_remove_tree (other);
+  lam_test_remove_tree (dir);
+}
+
 /* A model without parameters trains in the window too: its weights, none
  * of them, are weights all the same, for the Evaluate page and for Save. */
 static void
@@ -1044,6 +1105,8 @@ main (int argc, char **argv)
   g_test_add_func ("/session/pace/batch-strip", test_pace_batch_strip);
   g_test_add_func ("/session/project/round-trip", test_project_round_trip);
   g_test_add_func ("/session/no-parameters", test_no_parameters);
+  g_test_add_func ("/session/project/history-across-datasets",
+                   test_project_history_across_datasets);
   g_test_add_func ("/session/step-schedule-settled", test_step_schedule_settled);
   g_test_add_func ("/session/time-machine", test_time_machine);
   return g_test_run ();

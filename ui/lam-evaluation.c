@@ -465,7 +465,11 @@ record_history (LamEvaluation *self, LamEvaluationResult *result)
 {
   if (result->run != self->history_run)
     reset_history (self, result->run);
-  if (self->restored != NULL) {
+  /* A project opened while another dataset is shown scores its weights on
+   * those images first: its saved epochs wait for its own. */
+  gboolean own_images =
+    self->session == NULL || lam_session_get_weights_match_dataset (self->session, NULL);
+  if (self->restored != NULL && own_images) {
     /* The saved epochs come first when these are the weights they belong
      * to, scored on as many images. */
     if (result->run == self->restored_run && result->n_images == self->restored_n_images &&
