@@ -1067,6 +1067,88 @@ test_weights_from_another_dataset (void)
   g_assert_false (gtk_widget_has_css_class (find_summary_label (GTK_WIDGET (page)), "warning"));
 }
 
+typedef struct
+{
+  LamSession *session;
+  const char *dir;
+} DatasetWait;
+
+/* The session shows dir, and the weights have been scored on its images. */
+static gboolean
+evaluated_on_dataset (gpointer data)
+{
+  DatasetWait *wait = data;
+  LamEvaluation *evaluation = lam_session_get_evaluation (wait->session);
+  LamEvaluationResult *result = lam_evaluation_get_result (evaluation);
+  const LamDataset *test = lam_session_get_test_set (wait->session);
+  return !lam_session_get_loading (wait->session) &&
+         g_strcmp0 (lam_session_get_dataset_dir (wait->session), wait->dir) == 0 &&
+         !lam_evaluation_get_busy (evaluation) && result != NULL && test != NULL &&
+         result->dataset->n_classes == test->n_classes;
+}
+
+static void
+on_switched (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_session_load_dataset_finish (LAM_SESSION (source), result, &error));
+}
+
+/* Test images picked on the map are of the dataset shown: another one
+ * opened (with as many test images, as MNIST has beside Fashion-MNIST)
+ * drops the pick, where the gallery went on showing the new images at the
+ * old ones' places as "picked on the map", and the map kept the lasso. */
+static void
+test_map_pick_dropped_with_dataset (void)
+{
+  g_autofree char *ten = lam_test_write_bars_dataset (60, 10);
+  g_autofree char *five = lam_test_write_bars_dataset (60, 5);
+  g_autoptr (LamSession) own = lam_session_new ();
+  lam_session_load_dataset_async (own, ten, NULL, on_switched, NULL);
+  DatasetWait wait = { own, ten };
+  const LamModelPlan *plan = NULL;
+  while (lam_session_get_loading (own) || !lam_session_get_has_dataset (own))
+    g_main_context_iteration (NULL, TRUE);
+  plan = lam_session_get_plan (own);
+  g_assert_nonnull (plan);
+  g_autofree float *weights = g_new (float, plan->n_params);
+  for (gsize i = 0; i < plan->n_params; i++)
+    weights[i] = (float) ((int) (i * 7919 % 13) - 6) * 0.02f;
+  const float zero[3] = { 0, 0, 0 }, one[3] = { 1, 1, 1 };
+  lam_session_set_weights (own, lam_session_get_spec (own), weights, plan->n_params, zero, one, 1);
+
+  GtkWidget *own_window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (own_window), 1280, 820);
+  LamEvaluatePage *own_page = LAM_EVALUATE_PAGE (lam_evaluate_page_new (own));
+  gtk_window_set_child (GTK_WINDOW (own_window), GTK_WIDGET (own_page));
+  gtk_window_present (GTK_WINDOW (own_window));
+  g_assert_true (lam_test_iterate_until (evaluated_on_dataset, &wait, 20000));
+  lam_evaluate_page_show_tab (own_page, "map");
+  LamExplainer *explainer = lam_evaluate_page_get_explainer (own_page);
+  g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
+  lam_test_settle (200);
+  LamFeatureMapView *view = lam_evaluate_page_get_map_view (own_page);
+  const double everywhere[] = { -1e6, -1e6, 1e6, -1e6, 1e6, 1e6, -1e6, 1e6 };
+  lam_feature_map_view_select_polygon (view, 4, everywhere);
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (own_page);
+  g_assert_cmpuint (lam_feature_map_view_get_n_selected (view), >, 0);
+  g_assert_true (lam_prediction_grid_get_has_subset (gallery));
+
+  lam_session_load_dataset_async (own, five, NULL, on_switched, NULL);
+  wait.dir = five;
+  g_assert_true (lam_test_iterate_until (evaluated_on_dataset, &wait, 20000));
+  g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
+  lam_test_settle (200);
+  g_assert_false (lam_prediction_grid_get_has_subset (gallery));
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==,
+                    (guint) lam_session_get_test_set (own)->n);
+  g_assert_cmpuint (lam_feature_map_view_get_n_selected (view), ==, 0);
+
+  gtk_window_destroy (GTK_WINDOW (own_window));
+  lam_test_remove_tree (five);
+  lam_test_remove_tree (ten);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1088,6 +1170,8 @@ main (int argc, char **argv)
   lam_test_settle (500);
 
   g_test_add_func ("/evaluate-page/empty-before-weights", test_empty_state);
+  g_test_add_func ("/evaluate-page/map-pick-dropped-with-dataset",
+                   test_map_pick_dropped_with_dataset);
   g_test_add_func ("/evaluate-page/confusion-and-accuracy-match-lam-evaluate",
                    test_matches_engine);
   g_test_add_func ("/evaluate-page/class-accuracy-matches-confusion-rows", test_class_accuracy);

@@ -992,6 +992,9 @@ on_updated (LamEvaluatePage *self)
   sync_explainer_after_frame (self);
   update_save_actions (self);
   if (result == NULL) {
+    /* No images to have picked: the next result may be of others. */
+    lam_feature_map_view_clear_selection (self->map_view);
+    lam_prediction_grid_set_subset (self->gallery, NULL, 0);
     lam_prediction_grid_set_result (self->gallery, NULL);
     lam_confusion_view_set_confusion (self->confusion_view, NULL, NULL);
     lam_weights_view_clear (self->weights_view);
@@ -999,6 +1002,13 @@ on_updated (LamEvaluatePage *self)
     return;
   }
 
+  /* Images picked on the map are the old dataset's; the map keeps a pick
+   * for as many points, which another dataset may well have. */
+  LamEvaluationResult *shown = lam_prediction_grid_get_result (self->gallery);
+  if (shown != NULL && shown->dataset != result->dataset) {
+    lam_feature_map_view_clear_selection (self->map_view);
+    lam_prediction_grid_set_subset (self->gallery, NULL, 0);
+  }
   ensure_classes (self, result->dataset);
   lam_drawing_pad_set_dataset (self->pad, result->dataset->name,
                                (const char *const *) result->dataset->class_names);
