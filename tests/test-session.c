@@ -943,6 +943,44 @@ test_project_history_across_datasets (void)
   lam_test_remove_tree (dir);
 }
 
+/* Opens dir in session, which has a dataset open already. */
+static void
+switch_dataset (LamSession *session, const char *dir)
+{
+  lam_session_load_dataset_async (session, dir, NULL, on_loaded, NULL);
+  while (lam_session_get_loading (session) ||
+         g_strcmp0 (lam_session_get_dataset_dir (session), dir) != 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* The Train page's test score says it was measured before another dataset
+ * was opened, and says no more once its own dataset is open again: it
+ * went on saying "measured before ... was opened" of the very images it
+ * was measured on. */
+static void
+test_test_score_dataset_back (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+  g_autofree char *other = lam_test_write_bars_dataset (N_IMAGES / 2, 10);
+  g_autoptr (LamSession) session = new_session (dir);
+  GtkWidget *page = g_object_ref_sink (lam_train_page_new (session));
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  g_autofree char *score = g_strdup (lam_train_page_get_test_text (LAM_TRAIN_PAGE (page)));
+  g_assert_nonnull (score);
+  g_assert_null (strstr (score, "measured before"));
+
+  switch_dataset (session, other);
+  g_assert_nonnull (
+    strstr (lam_train_page_get_test_text (LAM_TRAIN_PAGE (page)), "measured before"));
+  switch_dataset (session, dir);
+  g_assert_cmpstr (lam_train_page_get_test_text (LAM_TRAIN_PAGE (page)), ==, score);
+
+  g_object_unref (page);
+  lam_test_remove_tree (other);
+  lam_test_remove_tree (dir);
+}
+
 /* A model without parameters trains in the window too: its weights, none
  * of them, are weights all the same, for the Evaluate page and for Save. */
 static void
@@ -1105,6 +1143,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/pace/batch-strip", test_pace_batch_strip);
   g_test_add_func ("/session/project/round-trip", test_project_round_trip);
   g_test_add_func ("/session/no-parameters", test_no_parameters);
+  g_test_add_func ("/session/test-score-dataset-back", test_test_score_dataset_back);
   g_test_add_func ("/session/project/history-across-datasets",
                    test_project_history_across_datasets);
   g_test_add_func ("/session/step-schedule-settled", test_step_schedule_settled);

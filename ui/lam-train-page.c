@@ -78,6 +78,7 @@ struct _LamTrainPage
   GtkLabel *test_label;
   /* The dataset folder the shown test score was measured on. */
   char *test_label_dataset_dir;
+  char *test_text; /* owned: the score as measured, before any "measured before" */
   GtkGrid *epoch_header;
   GtkScrolledWindow *epoch_scroller;
   GtkGrid *epoch_grid;
@@ -133,6 +134,8 @@ show_test_text (LamTrainPage *self, const char *text, const char *dataset_dir)
 {
   gtk_label_set_text (self->test_label, text != NULL ? text : "");
   gtk_widget_set_visible (GTK_WIDGET (self->test_label), text != NULL);
+  g_free (self->test_text);
+  self->test_text = g_strdup (text);
   g_free (self->test_label_dataset_dir);
   self->test_label_dataset_dir = g_strdup (dataset_dir);
 }
@@ -974,8 +977,11 @@ on_dataset_changed (LamTrainPage *self)
     gtk_widget_set_visible (GTK_WIDGET (self->test_label), FALSE);
     return;
   }
-  if (g_strcmp0 (self->test_label_dataset_dir, lam_session_get_dataset_dir (self->session)) == 0)
+  /* Its own dataset opened again: the score is this one's once more. */
+  if (g_strcmp0 (self->test_label_dataset_dir, lam_session_get_dataset_dir (self->session)) == 0) {
+    gtk_label_set_text (self->test_label, self->test_text);
     return;
+  }
   const char *text = gtk_label_get_text (self->test_label);
   if (strstr (text, " — measured before ") == NULL) {
     const char *name = lam_session_get_dataset_name (self->session);
@@ -1197,6 +1203,7 @@ lam_train_page_dispose (GObject *object)
 {
   LamTrainPage *self = LAM_TRAIN_PAGE (object);
   g_clear_pointer (&self->test_label_dataset_dir, g_free);
+  g_clear_pointer (&self->test_text, g_free);
   g_clear_pointer (&self->root, gtk_widget_unparent);
   g_clear_object (&self->session);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);
