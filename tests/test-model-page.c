@@ -630,10 +630,15 @@ test_undo_redo (Fixture *f, gconstpointer data)
   g_assert_false (gtk_widget_get_sensitive (undo));
   lam_model_page_load_preset (f->page, "small-cnn");
   g_autofree char *cnn = spec_text (f);
+  g_autofree char *preset_name = g_strdup (lam_session_get_spec (f->session)->name);
+  g_assert_nonnull (preset_name);
   select_layer (f, 1);
   g_assert_true (press_key (GTK_WIDGET (f->list), GDK_KEY_Delete, 0));
   g_autofree char *edited = spec_text (f);
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 9);
+  /* The preset's name no longer names the edited stack (runs are labelled
+   * by it); undone, the preset has it back. */
+  g_assert_null (lam_session_get_spec (f->session)->name);
   g_assert_true (gtk_widget_get_sensitive (undo));
   g_assert_false (gtk_widget_get_sensitive (redo));
   save_png (f, "model-page-undo.png");
@@ -642,6 +647,7 @@ test_undo_redo (Fixture *f, gconstpointer data)
   g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
   g_autofree char *one = spec_text (f);
   g_assert_cmpstr (one, ==, cnn);
+  g_assert_cmpstr (lam_session_get_spec (f->session)->name, ==, preset_name);
   g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 10);
   g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
   g_autofree char *two = spec_text (f);

@@ -794,6 +794,12 @@ set_spec (LamSession *self, const LamModelSpec *spec, GPtrArray *record)
 {
   gboolean was_valid = self->plan != NULL;
   LamModelSpec *copy = lam_model_spec_copy (spec);
+  /* A name carried through an edit no longer names the stack: the MLP
+   * preset's "MLP 784-256-128-64-10" went on labelling runs of a model cut
+   * to three outputs for a table. A new name (a preset, an undo) stays. */
+  if (self->spec != NULL && copy->name != NULL && g_strcmp0 (copy->name, self->spec->name) == 0 &&
+      layers_differ (self->spec, copy))
+    g_clear_pointer (&copy->name, g_free);
   if (self->train_set != NULL) {
     copy->has_input = TRUE;
     copy->input = lam_dataset_get_input_shape (self->train_set);
