@@ -573,6 +573,50 @@ test_unsupported (void)
   lam_test_remove_tree (dir);
 }
 
+/* A model without parameters (flatten, log_softmax) is explained as any
+ * other: its result's weights are none of them, which is not "no
+ * weights". */
+static void
+test_no_parameters (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (40, N_CLASSES);
+  g_autoptr (LamSession) session = new_session (dir, "flatten,log_softmax");
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
+  g_autoptr (LamEvaluationResult) result = wait_result (session, 1);
+  g_assert_cmpuint (result->n_params, ==, 0);
+
+  g_autoptr (LamExplainer) explainer = lam_explainer_new (session);
+  Answers answers = { 0 };
+  g_signal_connect (explainer, "explained", G_CALLBACK (on_explained), &answers);
+  lam_explainer_set_result (explainer, result);
+  g_autofree float *input = prepare (result, 3);
+  explain_and_wait (explainer, &answers, input, LAM_EXPLAIN_GRADIENT);
+  g_assert_no_error (lam_explainer_get_explain_error (explainer));
+  g_autoptr (LamExplanation) direct =
+    direct_explanation (result, input, LAM_EXPLAIN_GRADIENT, NULL);
+  assert_same_maps (lam_explainer_get_explanation (explainer), direct);
+
+  /* Its features are the pixels themselves: the image is its own nearest. */
+  lam_explainer_ensure_index (explainer);
+  g_assert_true (lam_test_iterate_until (index_ready, explainer, 60000));
+  g_assert_no_error (lam_explainer_get_index_error (explainer));
+  guint32 nearest[1];
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (lam_explainer_nearest (explainer, input, 1, nearest, NULL, NULL, &error), ==, 1);
+  g_assert_no_error (error);
+  g_assert_cmpint (lam_session_get_train_set (session)->labels[nearest[0]], ==,
+                   result->dataset->labels[3]);
+  lam_explainer_ensure_map (explainer);
+  g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
+  g_assert_no_error (lam_explainer_get_map_error (explainer));
+  float xy[2];
+  g_assert_true (lam_explainer_project (explainer, input, xy, &error));
+  g_assert_no_error (error);
+  lam_explainer_set_result (explainer, NULL);
+  lam_test_remove_tree (dir);
+}
+
 /* The longest interval between ticks of a 5 ms timeout, in wall time
  * and in the main thread's own CPU time: work done on the main loop shows
  * in both, the thread waiting for a core of a loaded machine only in the
@@ -750,6 +794,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explainer/explain/grad-cam", test_grad_cam);
   g_test_add_func ("/explainer/nearest-and-map/direct", test_nearest_and_map);
   g_test_add_func ("/explainer/unsupported", test_unsupported);
+  g_test_add_func ("/explainer/no-parameters", test_no_parameters);
   g_test_add_func ("/explainer/index/no-stall", test_no_stall);
   g_test_add_func ("/explainer/index/fashion-mnist-timing", test_fashion_timing);
   return g_test_run ();

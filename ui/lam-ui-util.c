@@ -328,7 +328,9 @@ LamUiModel *
 lam_ui_model_new (const LamModelSpec *spec, const float *params, gsize n_params, int max_batch,
                   GError **error)
 {
-  g_return_val_if_fail (spec != NULL && params != NULL, NULL);
+  /* A model without parameters holds none: an evaluation's copy of its
+   * weights is NULL. */
+  g_return_val_if_fail (spec != NULL && (params != NULL || n_params == 0), NULL);
   LamUiModel *ui = g_new0 (LamUiModel, 1);
   ui->backend = lam_backend_cpu_new ();
   ui->model = lam_model_new_with_params (spec, ui->backend, max_batch, params, n_params, error);
