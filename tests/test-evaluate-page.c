@@ -1149,6 +1149,110 @@ test_map_pick_dropped_with_dataset (void)
   lam_test_remove_tree (ten);
 }
 
+/* Other datasets than Fashion-MNIST, each in a session and a window of
+ * its own. */
+
+static gboolean
+other_dataset_loaded (gpointer data)
+{
+  LamSession *other = data;
+  return lam_session_get_has_dataset (other) && !lam_session_get_loading (other);
+}
+
+static void
+on_other_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_session_load_dataset_finish (LAM_SESSION (source), result, &error));
+  g_assert_no_error (error);
+}
+
+static void
+open_dataset (LamSession *other, const char *path)
+{
+  lam_session_load_dataset_async (other, path, NULL, on_other_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (other_dataset_loaded, other, 60000));
+}
+
+static gboolean
+session_idle (gpointer data)
+{
+  return lam_session_get_state (LAM_SESSION (data)) == LAM_TRAIN_STATE_IDLE;
+}
+
+/* Trains spec_text on what other holds for `epochs` epochs on the CPU. */
+static void
+train_other (LamSession *other, const char *spec_text, int epochs)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) other_spec = lam_model_spec_from_text (spec_text, &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (other, other_spec);
+  g_assert_true (lam_session_get_model_valid (other));
+  g_object_set (other, "epochs", epochs, "batch-size", 16, "lr", 0.05, "seed", (guint64) 7,
+                "device", "cpu", NULL);
+  g_action_group_activate_action (lam_session_get_actions (other), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (session_idle, other, 60000));
+}
+
+static GtkWidget *
+find_label_with_prefix (GtkWidget *widget, const char *prefix)
+{
+  if (GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_label_with_prefix (child, prefix);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* Weights of one table kept when another is opened: those that do not
+ * fit its columns show no fit and say why, instead of figures from rows
+ * read past their ends; those that fit show theirs. */
+static void
+test_regression_weights_of_another_table (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-tables-XXXXXX", NULL);
+  g_autofree char *three = g_build_filename (dir, "three.csv", NULL);
+  g_autofree char *one = g_build_filename (dir, "one.csv", NULL);
+  g_autofree char *again = g_build_filename (dir, "again.csv", NULL);
+  lam_test_write_linear_csv (three, 200, 3, 1, 0.1, 3, NULL, NULL);
+  /* x1,y1,y2: the last column is the target, the others inputs. */
+  lam_test_write_linear_csv (one, 100, 1, 2, 0.1, 4, NULL, NULL);
+  lam_test_write_linear_csv (again, 100, 3, 1, 0.1, 3, NULL, NULL);
+
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, three);
+  GtkWidget *other_window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (other_window), 1000, 700);
+  GtkWidget *other_page = lam_evaluate_page_new (other);
+  gtk_window_set_child (GTK_WINDOW (other_window), other_page);
+  gtk_window_present (GTK_WINDOW (other_window));
+  train_other (other, "linear:1,loss=mse", 40);
+  lam_test_settle (200);
+  LamFitView *fit = lam_evaluate_page_get_regression_fit (LAM_EVALUATE_PAGE (other_page));
+  g_assert_cmpfloat (lam_fit_view_get_r2 (fit), >, 0.9);
+
+  open_dataset (other, one);
+  lam_test_settle (200);
+  g_assert_true (isnan (lam_fit_view_get_r2 (fit)));
+  g_assert_true (isnan (lam_fit_view_get_mse (fit)));
+  GtkWidget *title = find_label_with_prefix (other_page, "These weights take 3 inputs");
+  g_assert_nonnull (title);
+  g_test_message ("%s", gtk_label_get_text (GTK_LABEL (title)));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (title)), "one.csv"));
+
+  open_dataset (other, again);
+  lam_test_settle (200);
+  g_assert_cmpfloat (lam_fit_view_get_r2 (fit), >, 0.9);
+  g_assert_null (find_label_with_prefix (other_page, "These weights"));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1191,6 +1295,8 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/spinner-delayed", test_spinner_delayed);
   g_test_add_func ("/evaluate-page/weights-from-another-dataset",
                    test_weights_from_another_dataset);
+  g_test_add_func ("/evaluate-page/regression/weights-of-another-table",
+                   test_regression_weights_of_another_table);
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

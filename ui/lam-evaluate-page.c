@@ -134,16 +134,16 @@ refresh_regression (LamEvaluatePage *self)
   const float *params = lam_session_get_weights (self->session, &n);
   const LamModelSpec *spec = lam_session_get_weights_spec (self->session);
   g_autoptr (GError) error = NULL;
-  if (spec != NULL && !lam_fit_view_set_model (self->regression_fit, spec, params, n, &error))
-    g_debug ("no fit to show: %s", error->message);
+  gboolean fits =
+    spec != NULL && lam_fit_view_set_model (self->regression_fit, spec, params, n, &error);
   g_autofree char *title =
-    spec == NULL
-      ? g_strdup_printf ("%s: train a model to see its predictions", rows->name)
+    spec == NULL ? g_strdup_printf ("%s: train a model to see its predictions", rows->name)
+    : !fits
+      ? g_strdup (error->message)
       : g_strdup_printf ("%s after epoch %d: R² %.3f, MSE %.4g for %s", rows->name,
                          lam_session_get_weights_epoch (self->session),
                          lam_fit_view_get_r2 (self->regression_fit),
-                         lam_fit_view_get_mse (self->regression_fit),
-                         rows->target_names[target]);
+                         lam_fit_view_get_mse (self->regression_fit), rows->target_names[target]);
   gtk_label_set_text (self->regression_title, title);
 }
 

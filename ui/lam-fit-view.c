@@ -354,21 +354,30 @@ lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float 
     gtk_widget_queue_draw (GTK_WIDGET (self));
     return TRUE;
   }
-  const LamDataset *t = self->table;
-  /* A fit that failed shows none rather than the model before. */
+  /* Whatever fails, the fit of earlier weights is not left to be read as
+   * this one's. */
   self->has_fit = FALSE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
-  g_autoptr (LamUiModel) ui = lam_ui_model_new_for_rows (spec, params, n_params, t->n_features,
-                                                         MAX (t->n, CURVE_POINTS), error);
-  LamModel *model = ui != NULL ? ui->model : NULL;
-  if (model != NULL && lam_model_get_n_classes (model) <= self->target) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                 "the model gives %d values, none of them for %s", lam_model_get_n_classes (model),
-                 t->target_names[self->target]);
-    model = NULL;
+  const LamDataset *t = self->table;
+  g_autoptr (LamUiModel) ui =
+    lam_ui_model_new (spec, params, n_params, MAX (t->n, CURVE_POINTS), error);
+  if (ui == NULL)
+    return FALSE;
+  LamModel *model = ui->model;
+  /* Weights of another table (kept when this one was opened) would read
+   * rows and outputs past their ends. */
+  gsize inputs = lam_shape_numel (&lam_model_get_plan (model)->input);
+  int outputs = lam_model_get_n_classes (model);
+  if (inputs != (gsize) t->n_features || outputs != t->n_targets) {
+    g_set_error (error, LAM_PREDICT_ERROR, LAM_PREDICT_ERROR_MISMATCH,
+                 "These weights take %zu input%s and give %d output%s, but %s has %d input%s "
+                 "and %d target%s: train a model on it to see its fit.",
+                 inputs, inputs == 1 ? "" : "s", outputs, outputs == 1 ? "" : "s", t->name,
+                 t->n_features, t->n_features == 1 ? "" : "s", t->n_targets,
+                 t->n_targets == 1 ? "" : "s");
+    return FALSE;
   }
-  gboolean ok = model != NULL &&
-                predict_rows (model, t, t->features, t->n, self->target, self->predicted, error);
+  gboolean ok = predict_rows (model, t, t->features, t->n, self->target, self->predicted, error);
   if (ok && one_input (self)) {
     double x0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE;
     for (int i = 0; i < t->n; i++) {
@@ -397,7 +406,6 @@ lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float 
   self->mae = ab / MAX (t->n, 1);
   self->r2 = sum > 0 ? 1 - sq / sum : NAN;
   self->has_fit = TRUE;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
   return TRUE;
 }
 

@@ -19,7 +19,8 @@ GtkWidget *lam_fit_view_new (void);
 /* A regression table (copied); which of its targets to show. NULL clears. */
 void lam_fit_view_set_table (LamFitView *self, const LamDataset *table, int target);
 /* Weights to draw the fit of (spec's inputs: the table's features); NULL
- * spec clears it. FALSE with error when the model cannot run. */
+ * spec clears it. FALSE with error, and no fit shown, when the model cannot
+ * run or its inputs and outputs are not the table's features and targets. */
 gboolean lam_fit_view_set_model (LamFitView *self, const LamModelSpec *spec, const float *params,
                                  gsize n_params, GError **error);
 /* Residuals instead: each row's error (actual − predicted) against its
