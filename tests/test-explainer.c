@@ -617,6 +617,58 @@ test_no_parameters (void)
   lam_test_remove_tree (dir);
 }
 
+typedef struct
+{
+  LamEvaluation *evaluation;
+  int n_images;
+} TestSetWait;
+
+static gboolean
+evaluated_on (gpointer data)
+{
+  TestSetWait *wait = data;
+  LamEvaluationResult *result = lam_evaluation_get_result (wait->evaluation);
+  return !lam_evaluation_get_busy (wait->evaluation) && result != NULL &&
+         result->n_images == wait->n_images;
+}
+
+/* The same weights on the test images of another dataset opened after
+ * them: the map places these images, not the ones of the dataset before
+ * (which the same weights' map was kept for). */
+static void
+test_map_of_another_dataset (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, N_CLASSES);
+  g_autofree char *other_dir = lam_test_write_bars_dataset (N_IMAGES / 4, N_CLASSES);
+  g_autoptr (LamSession) session = new_session (dir, "flatten,linear:10");
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
+  g_autoptr (LamEvaluationResult) first = wait_result (session, 1);
+  g_autoptr (LamExplainer) explainer = lam_explainer_new (session);
+  lam_explainer_set_result (explainer, first);
+  lam_explainer_ensure_map (explainer);
+  g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
+  int n = 0;
+  g_assert_nonnull (lam_explainer_get_map_coords (explainer, &n));
+  g_assert_cmpint (n, ==, N_IMAGES);
+
+  lam_session_load_dataset_async (session, other_dir, NULL, on_loaded, NULL);
+  TestSetWait wait = { lam_session_get_evaluation (session), N_IMAGES / 4 };
+  g_assert_true (lam_test_iterate_until (evaluated_on, &wait, 60000));
+  LamEvaluationResult *second = lam_evaluation_get_result (wait.evaluation);
+  g_assert_cmpint (second->epoch, ==, first->epoch);
+  lam_explainer_set_result (explainer, second);
+  g_assert_true (lam_explainer_get_map_coords (explainer, &n) == NULL || n == N_IMAGES / 4);
+  lam_explainer_ensure_map (explainer);
+  g_assert_true (lam_test_iterate_until (map_ready, explainer, 60000));
+  g_assert_no_error (lam_explainer_get_map_error (explainer));
+  g_assert_nonnull (lam_explainer_get_map_coords (explainer, &n));
+  g_assert_cmpint (n, ==, N_IMAGES / 4);
+  lam_explainer_set_result (explainer, NULL);
+  lam_test_remove_tree (dir);
+  lam_test_remove_tree (other_dir);
+}
+
 /* The longest interval between ticks of a 5 ms timeout, in wall time
  * and in the main thread's own CPU time: work done on the main loop shows
  * in both, the thread waiting for a core of a loaded machine only in the
@@ -795,6 +847,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explainer/nearest-and-map/direct", test_nearest_and_map);
   g_test_add_func ("/explainer/unsupported", test_unsupported);
   g_test_add_func ("/explainer/no-parameters", test_no_parameters);
+  g_test_add_func ("/explainer/map/another-dataset", test_map_of_another_dataset);
   g_test_add_func ("/explainer/index/no-stall", test_no_stall);
   g_test_add_func ("/explainer/index/fashion-mnist-timing", test_fashion_timing);
   return g_test_run ();

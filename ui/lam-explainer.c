@@ -424,6 +424,9 @@ struct _LamExplainer
   gboolean map_running; /* a map of this generation runs */
   float *map_coords; /* owned, map_n × 2 */
   int map_n;
+  /* Another dataset opened since result was set: its map places the old
+   * test images, which the same weights' next result does not show. */
+  gboolean map_of_old_images;
   LamFeatureMapAxes *map_axes; /* owned: the newest frame's, kept across results */
   GError *map_error;           /* owned */
 
@@ -525,13 +528,6 @@ cache_put (LamExplainer *self, Cached *cached)
     total -= cached_bytes (oldest);
     cached_free (oldest);
   }
-}
-
-static void
-cache_clear_indices (LamExplainer *self)
-{
-  for (GList *l = self->cache.head; l != NULL; l = l->next)
-    g_clear_pointer (&((Cached *) l->data)->index, lam_feature_index_free);
 }
 
 /* Ends what runs for the index: its answer becomes stale. */
@@ -974,7 +970,7 @@ static void
 drop_answers (LamExplainer *self)
 {
   /* What the outgoing weights gave is kept for their return. */
-  if (self->result != NULL && self->unsupported == NULL &&
+  if (self->result != NULL && self->unsupported == NULL && !self->map_of_old_images &&
       (self->index != NULL || self->map_ready)) {
     Cached *cached = g_new0 (Cached, 1);
     cached->key = result_key (self->result);
@@ -1008,6 +1004,7 @@ lam_explainer_set_result (LamExplainer *self, LamEvaluationResult *result)
   if (result == self->result)
     return;
   drop_answers (self);
+  self->map_of_old_images = FALSE;
   g_clear_pointer (&self->result, lam_evaluation_result_unref);
   g_clear_error (&self->unsupported);
   if (result == NULL)
@@ -1051,14 +1048,17 @@ lam_explainer_get_unsupported (LamExplainer *self)
 }
 
 /* Indices into the old training images mean nothing in the new ones: the
- * index is built again when next asked for (the map, of the result's own
- * test images, stays). */
+ * index is built again when next asked for. The map, of the result's own
+ * test images, stays while that result is shown; kept, it would come back
+ * for the same weights' result on the new test images (the key names the
+ * weights, not the images). */
 static void
 on_dataset_changed (LamExplainer *self)
 {
   if (self->train != NULL)
     g_clear_pointer (&self->train, train_copy_release);
-  cache_clear_indices (self);
+  g_queue_clear_full (&self->cache, (GDestroyNotify) cached_free);
+  self->map_of_old_images = TRUE;
   new_index_generation (self);
   drop_index (self);
 }
