@@ -1253,6 +1253,47 @@ test_regression_weights_of_another_table (void)
   lam_test_remove_tree (dir);
 }
 
+static gboolean
+other_evaluated (gpointer data)
+{
+  LamEvaluation *evaluation = data;
+  return !lam_evaluation_get_busy (evaluation) && lam_evaluation_get_result (evaluation) != NULL;
+}
+
+/* A model of more outputs than classes: flatten then log_softmax gives
+ * one output per pixel, and each bars image's first white pixel,
+ * (2 + 3 × label) mod 28, is its prediction, a class only for labels 0, 1, 2 and 9.
+ * The images of the others are out of the confusion matrix, yet wrong
+ * images of their class: 0% recognised, not "no images". */
+static void
+test_more_outputs_than_classes (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (60, 10);
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, dir);
+  GtkWidget *other_window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (other_window), 1000, 700);
+  GtkWidget *other_page = lam_evaluate_page_new (other);
+  gtk_window_set_child (GTK_WINDOW (other_window), other_page);
+  gtk_window_present (GTK_WINDOW (other_window));
+  train_other (other, "flatten,log_softmax", 1);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (other_page));
+  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
+  LamEvaluationResult *result = lam_evaluation_get_result (evaluation);
+  g_assert_cmpint (result->n_outputs, ==, 28 * 28);
+  for (int i = 0; i < result->n_images; i++)
+    g_assert_cmpint (result->predicted[i], ==, (2 + 3 * result->dataset->labels[i]) % 28);
+  for (int c = 0; c < 10; c++) {
+    g_assert_cmpfloat (result->class_accuracy[c], ==, 0);
+    g_autofree char *tooltip =
+      lam_evaluate_page_dup_class_tooltip (LAM_EVALUATE_PAGE (other_page), c);
+    g_autofree char *expected = g_strdup_printf ("%d: 0 of 6 test images recognised", c);
+    g_assert_cmpstr (tooltip, ==, expected);
+  }
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1295,6 +1336,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/spinner-delayed", test_spinner_delayed);
   g_test_add_func ("/evaluate-page/weights-from-another-dataset",
                    test_weights_from_another_dataset);
+  g_test_add_func ("/evaluate-page/more-outputs-than-classes", test_more_outputs_than_classes);
   g_test_add_func ("/evaluate-page/regression/weights-of-another-table",
                    test_regression_weights_of_another_table);
   int status = g_test_run ();

@@ -1520,9 +1520,11 @@ lam_evaluate_page_dup_class_tooltip (LamEvaluatePage *self, int klass)
   if (result == NULL || klass < 0 || klass >= self->n_classes ||
       klass >= result->confusion->n_classes)
     return NULL;
+  /* Counted from the labels: the matrix leaves out images given an output
+   * past the classes. */
   guint64 all = 0;
-  for (int p = 0; p < result->confusion->n_classes; p++)
-    all += lam_confusion_get (result->confusion, klass, p);
+  for (int i = 0; i < result->n_images; i++)
+    all += result->dataset->labels[i] == klass;
   g_autofree char *right_text = lam_ui_format_count (lam_confusion_get (result->confusion, klass, klass));
   g_autofree char *all_text = lam_ui_format_count (all);
   return g_strdup_printf ("%s: %s of %s test images recognised", self->class_names[klass],

@@ -259,9 +259,22 @@ evaluate (Job *job, LamModel *model, GCancellable *cancellable, GError **error)
   result->accuracy = prediction->accuracy;
   result->mean_loss = prediction->mean_loss;
   result->n_wrong = (guint) (prediction->n_images - prediction->n_correct);
-  result->class_accuracy = g_new (double, MAX (dataset->n_classes, 1));
+  /* From the labels, not the matrix's rows: an image given an output past
+   * the classes is out of the matrix but still one of its class's, and
+   * wrong. */
+  int n_classes = MAX (dataset->n_classes, 1);
+  g_autofree guint *right = g_new0 (guint, n_classes);
+  g_autofree guint *all = g_new0 (guint, n_classes);
+  for (int i = 0; i < result->n_images; i++) {
+    int label = dataset->labels[i];
+    if (label < 0 || label >= dataset->n_classes)
+      continue;
+    all[label]++;
+    right[label] += result->predicted[i] == label;
+  }
+  result->class_accuracy = g_new (double, n_classes);
   for (int c = 0; c < dataset->n_classes; c++)
-    result->class_accuracy[c] = lam_confusion_class_accuracy (result->confusion, c);
+    result->class_accuracy[c] = all[c] > 0 ? (double) right[c] / all[c] : NAN;
   return result;
 }
 
