@@ -793,7 +793,9 @@ lam_cli_train (int argc, char **argv)
   PARSE_DOUBLE (val_text, "--val-fraction", 0, 0.99, FALSE, config.val_fraction);
 #undef PARSE_INT
 #undef PARSE_DOUBLE
-  config.optimizer.nesterov = nesterov;
+  /* The flag only turns Nesterov on: a saved run's own setting stands. */
+  if (nesterov)
+    config.optimizer.nesterov = TRUE;
   if (nesterov && config.optimizer.kind != LAM_OPTIMIZER_SGD) {
     g_printerr ("lamina train: --nesterov applies to --optimizer sgd only\n");
     return LAM_EXIT_USAGE;

@@ -621,6 +621,53 @@ set_weights_std (const char *project, const char *std)
   g_assert_true (g_file_set_contents (project, edited, -1, NULL));
 }
 
+/* A run with Nesterov momentum, continued from its project, goes on with
+ * Nesterov momentum: the epoch after the resume matches the unbroken run's
+ * and the project written back still says so. */
+static void
+test_project_continue_nesterov (void)
+{
+  g_autofree char *dir = make_bars_dir ();
+  g_autofree char *straight = g_build_filename (dir, "straight.lamina", NULL);
+  g_autofree char *part = g_build_filename (dir, "part.lamina", NULL);
+  double want_train[2], want_val[2], got_train[2], got_val[2];
+  const char *model = "flatten,linear:16,relu,linear:3";
+
+  /* A small rate keeps the losses off 0 in the six digits the JSON prints,
+   * where a lost Nesterov term would not show. */
+  LamCliResult r = lam_test_run_lamina ("train", "--data", dir, "--model", model, "--epochs", "2",
+                                        "--batch-size", "20", "--optimizer", "sgd", "--lr", "0.002",
+                                        "--momentum", "0.9", "--nesterov", "--json", "--device",
+                                        "cpu", "--no-test", "--save", straight, NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_cmpint (read_epochs (r.out, want_train, want_val, 2), ==, 2);
+  lam_cli_result_clear (&r);
+
+  r = lam_test_run_lamina ("train", "--data", dir, "--model", model, "--epochs", "1",
+                           "--batch-size", "20", "--optimizer", "sgd", "--lr", "0.002",
+                           "--momentum", "0.9", "--nesterov", "--json", "--device", "cpu",
+                           "--no-test", "--save", part, NULL);
+  assert_exit (r, 0, NULL);
+  lam_cli_result_clear (&r);
+  r = lam_test_run_lamina ("train", "--load", part, "--epochs", "1", "--json", NULL);
+  assert_exit (r, 0, NULL);
+  g_assert_cmpint (read_epochs (r.out, got_train, got_val, 2), ==, 1);
+  g_test_message ("epoch 2 train loss %g resumed, %g unbroken", got_train[1], want_train[1]);
+  g_assert_cmpfloat_with_epsilon (got_train[1], want_train[1], 2e-6);
+  g_assert_cmpfloat_with_epsilon (got_val[1], want_val[1], 2e-6);
+  lam_cli_result_clear (&r);
+
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_file (parser, part, &error);
+  g_assert_no_error (error);
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *optimizer =
+    json_object_get_object_member (json_object_get_object_member (root, "training"), "optimizer");
+  g_assert_true (json_object_get_boolean_member (optimizer, "nesterov"));
+  remove_tree (dir);
+}
+
 /* A project whose weights carry a normalisation the loader cannot use is
  * refused by what predicts with it, naming the field, where export
  * --predictions and explain used to print critical warnings, predict
@@ -1680,6 +1727,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/info", test_info);
   g_test_add_func ("/cli/train-save-eval", test_train_save_eval);
   g_test_add_func ("/cli/project-continue-export", test_project_continue_export);
+  g_test_add_func ("/cli/project-continue-nesterov", test_project_continue_nesterov);
   g_test_add_func ("/cli/project-bad-normalisation", test_project_bad_normalisation);
   g_test_add_func ("/cli/weights-any-saved-form", test_weights_any_saved_form);
   g_test_add_func ("/cli/train-padding-mode", test_train_padding_mode);
