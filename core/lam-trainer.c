@@ -650,8 +650,13 @@ wait_for_go (LamTrainer *self, gboolean *single, gboolean *paced, gint64 step, i
   g_mutex_unlock (&self->lock);
 
   if (!isnan (lr)) {
-    double factor = lam_schedule_lr (&self->config.schedule, 1.0, epoch);
-    self->base_lr = factor > 0 ? lr / factor : lr;
+    /* The base that puts this epoch at lr. A schedule is affine in its
+     * base (cosine's floor is added, not scaled), so it is solved for:
+     * the epochs after go on from lr, as PyTorch's schedulers step on from
+     * a changed lr. */
+    double at_zero = lam_schedule_lr (&self->config.schedule, 0.0, epoch);
+    double slope = lam_schedule_lr (&self->config.schedule, 1.0, epoch) - at_zero;
+    self->base_lr = slope > 0 ? (lr - at_zero) / slope : lr;
     lam_optimizer_set_lr (self->optimizer, lr);
     LamTrainerEvent *event = event_new (self, LAM_TRAINER_EVENT_LR_CHANGED);
     event->step = step;

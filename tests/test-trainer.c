@@ -70,7 +70,8 @@ typedef struct
   LamConfusion *confusion;
   LamTrainer *trainer;
   int steps_to_request; /* while paused: ask for this many single steps */
-  double lr_to_set;
+  double lr_to_set;     /* at the first pause from step lr_at_step on */
+  gint64 lr_at_step;
   gint64 pace_at_step;  /* at the PROGRESS of this step, set pace_to_set */
   double pace_to_set;
 } Recorder;
@@ -98,7 +99,7 @@ record_event (const LamTrainerEvent *event, gpointer user_data)
     recorder->confusion->total = event->confusion->total;
   }
   if (event->kind == LAM_TRAINER_EVENT_PAUSED && recorder->trainer != NULL) {
-    if (recorder->lr_to_set > 0) {
+    if (recorder->lr_to_set > 0 && event->step >= recorder->lr_at_step) {
       lam_trainer_set_lr (recorder->trainer, recorder->lr_to_set);
       recorder->lr_to_set = 0;
     }
@@ -308,6 +309,45 @@ test_pause_step_resume (void)
   g_assert_false (finished->stopped);
   g_assert_cmpint (finished->step, ==, 13); /* 200 images in batches of 16 */
   g_assert_nonnull (find_event (&recorder, LAM_TRAINER_EVENT_RESUMED, 0));
+
+  recorder_clear (&recorder);
+  lam_trainer_free (trainer);
+  lam_backend_free (backend);
+}
+
+/* A learning rate set in the middle of a cosine schedule with a floor:
+ * the epochs after it go on down the curve from the rate set, as PyTorch's
+ * CosineAnnealingLR steps on from a group's changed lr:
+ *   lr(e) = eta_min + (set - eta_min) (1 + cos(π e / T)) / (1 + cos(π e_set / T)) */
+static void
+test_lr_change_follows_cosine (void)
+{
+  g_autoptr (LamDataset) train = make_bars_dataset (200, 3);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("flatten,linear:3", NULL);
+  LamBackend *backend = lam_backend_cpu_new ();
+  LamTrainerConfig config = bars_config ();
+  config.epochs = 4;
+  config.val_fraction = 0;
+  config.optimizer.lr = 0.05;
+  config.schedule = (LamSchedule){ .kind = LAM_SCHEDULE_COSINE, .t_max = 4, .eta_min = 0.002 };
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer = lam_trainer_new (spec, train, NULL, backend, &config, &error);
+  g_assert_no_error (error);
+
+  /* 13 steps an epoch: step 20 is in epoch 1, where the schedule gives 0.0430. */
+  Recorder recorder = { .steps_to_request = 20, .lr_to_set = 0.01, .lr_at_step = 20 };
+  run_trainer (trainer, &recorder, TRUE);
+
+  const LamTrainerEvent *changed = find_event (&recorder, LAM_TRAINER_EVENT_LR_CHANGED, 0);
+  g_assert_nonnull (changed);
+  g_assert_cmpint (changed->epoch, ==, 1);
+  double at_change = 1 + cos (G_PI * 1 / 4);
+  for (int e = 2; e < 4; e++) {
+    const LamTrainerEvent *epoch = find_event (&recorder, LAM_TRAINER_EVENT_EPOCH, e);
+    g_assert_cmpint (epoch->epoch, ==, e);
+    double want = 0.002 + (0.01 - 0.002) * (1 + cos (G_PI * e / 4)) / at_change;
+    g_assert_cmpfloat_with_epsilon (epoch->lr, want, 1e-12);
+  }
 
   recorder_clear (&recorder);
   lam_trainer_free (trainer);
@@ -1602,6 +1642,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trainer/learns-bars", test_learns_bars);
   g_test_add_func ("/trainer/learns-bars-filled-in-caller", test_learns_bars_filled_in_caller);
   g_test_add_func ("/trainer/pause-step-resume", test_pause_step_resume);
+  g_test_add_func ("/trainer/lr-change-follows-cosine", test_lr_change_follows_cosine);
   g_test_add_func ("/trainer/step/single-steps-match-straight-run",
                    test_single_steps_match_straight_run);
   g_test_add_func ("/trainer/step/random-pauses-match-straight-run",
