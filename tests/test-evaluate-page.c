@@ -31,26 +31,32 @@ on_after_paint (GdkFrameClock *clock, gpointer user_data)
   *(gboolean *) user_data = TRUE;
 }
 
-/* Settles, then waits for a whole frame to be painted, so that the PNG
- * shows what the screen shows. */
+/* Settles, then waits for a whole frame of shown (a 1280 × 820 window) to
+ * be painted, so that the PNG shows what the screen shows. */
 static void
-save_png (const char *name)
+save_window_png (GtkWidget *shown, const char *name)
 {
   lam_test_settle (300);
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (shown);
   gboolean painted = FALSE;
   gulong handler = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &painted);
-  gtk_widget_queue_draw (window);
+  gtk_widget_queue_draw (shown);
   lam_test_iterate_until (lam_test_flag_set, &painted, 5000);
   g_signal_handler_disconnect (clock, handler);
-  g_assert_cmpint (gtk_widget_get_width (window), ==, 1280);
-  g_assert_cmpint (gtk_widget_get_height (window), ==, 820);
+  g_assert_cmpint (gtk_widget_get_width (shown), ==, 1280);
+  g_assert_cmpint (gtk_widget_get_height (shown), ==, 820);
   const char *dir = g_getenv ("G_TEST_BUILDDIR");
   g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
   g_autoptr (GError) error = NULL;
-  g_assert_true (lam_ui_save_png (window, path, &error));
+  g_assert_true (lam_ui_save_png (shown, path, &error));
   g_assert_no_error (error);
   g_test_message ("saved %s", path);
+}
+
+static void
+save_png (const char *name)
+{
+  save_window_png (window, name);
 }
 
 static void
@@ -1294,6 +1300,47 @@ test_more_outputs_than_classes (void)
   lam_test_remove_tree (dir);
 }
 
+/* A window of its own on the Evaluate page of other. */
+static GtkWidget *
+other_window_new (LamSession *other, GtkWidget **other_page)
+{
+  GtkWidget *other_window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (other_window), 1280, 820);
+  *other_page = lam_evaluate_page_new (other);
+  gtk_window_set_child (GTK_WINDOW (other_window), *other_page);
+  gtk_window_present (GTK_WINDOW (other_window));
+  return other_window;
+}
+
+/* A model of a table's rows has nothing to take from the pad: the Draw tab
+ * says the pad draws images and the model reads rows of numbers, where it
+ * said "This model takes 2 images". */
+static void
+test_table_draw_tab (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, 2, 3, 5);
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, csv);
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = other_window_new (other, &other_page);
+  train_other (other, "linear:3", 2);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (other_page));
+  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
+  lam_evaluate_page_show_tab (LAM_EVALUATE_PAGE (other_page), "draw");
+  lam_test_settle (200);
+  GtkWidget *why = find_label_with_prefix (other_page, "The pad draws 28 × 28 grey images");
+  g_assert_nonnull (why);
+  const char *text = gtk_label_get_text (GTK_LABEL (why));
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "this model reads rows of 2 numbers from a table"));
+  g_assert_null (strstr (text, "2 images"));
+  save_window_png (other_window, "evaluate-table-draw.png");
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1339,6 +1386,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/more-outputs-than-classes", test_more_outputs_than_classes);
   g_test_add_func ("/evaluate-page/regression/weights-of-another-table",
                    test_regression_weights_of_another_table);
+  g_test_add_func ("/evaluate-page/table/draw-tab", test_table_draw_tab);
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

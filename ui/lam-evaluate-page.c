@@ -716,10 +716,14 @@ takes_pad_input (LamEvaluationResult *result, char **why)
                   (input->rank != 3 || input->dims[0] == 1);
   if (!fits && why != NULL) {
     g_autofree char *shape = lam_shape_to_string (input);
-    *why = g_strdup_printf ("This model takes %s images. The pad draws 28 × 28 grey images like "
-                            "MNIST and Fashion-MNIST: train a model on one of those to have it "
+    g_autofree char *reads = input->rank == 1
+                               ? g_strdup_printf ("reads rows of %s number%s from a table", shape,
+                                                  input->dims[0] == 1 ? "" : "s")
+                               : g_strdup_printf ("takes images of %s", shape);
+    *why = g_strdup_printf ("The pad draws 28 × 28 grey images like MNIST and Fashion-MNIST, and "
+                            "this model %s. Train a model on one of those image sets to have it "
                             "classify your drawings.",
-                            shape);
+                            reads);
   }
   return fits;
 }
