@@ -1341,6 +1341,62 @@ test_table_draw_tab (void)
   lam_test_remove_tree (dir);
 }
 
+static gboolean
+evaluation_failed (gpointer data)
+{
+  LamEvaluation *evaluation = data;
+  return !lam_evaluation_get_busy (evaluation) && lam_evaluation_get_error (evaluation) != NULL;
+}
+
+/* Opens path in other, whose weights are of another input, and returns
+ * the error the page shows: it names what the weights read and what the
+ * dataset holds, rows of inputs for a table and images for images (it said
+ * "These weights expect 2 images" and "the test images of blobs.csv (test)
+ * are 1×1×2"). */
+static const char *
+open_misfit (LamSession *other, GtkWidget *other_page, const char *path)
+{
+  open_dataset (other, path);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (other_page));
+  g_assert_true (lam_test_iterate_until (evaluation_failed, evaluation, 60000));
+  lam_test_settle (200);
+  const GError *error = lam_evaluation_get_error (evaluation);
+  g_assert_error (error, LAM_EVALUATION_ERROR, LAM_EVALUATION_ERROR_MISMATCH);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (find_label_with_prefix (other_page, error->message));
+  return error->message;
+}
+
+static void
+test_table_weights_of_another_shape (void)
+{
+  g_autofree char *bars = lam_test_write_bars_dataset (60, 3);
+  g_autofree char *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, 2, 3, 5);
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, bars);
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = other_window_new (other, &other_page);
+  train_other (other, "flatten,linear:3", 1);
+
+  const char *message = open_misfit (other, other_page, csv);
+  g_assert_true (g_str_has_prefix (
+    message, "These weights read images of 1×28×28, but blobs.csv (test) holds rows of 2 inputs."));
+  save_window_png (other_window, "evaluate-image-weights-on-table.png");
+
+  train_other (other, "linear:3", 1);
+  message = open_misfit (other, other_page, bars);
+  g_autofree char *expected =
+    g_strdup_printf ("These weights read rows of 2 inputs, but %s holds images of 1×28×28.",
+                     lam_session_get_test_set (other)->name);
+  g_assert_true (g_str_has_prefix (message, expected));
+  save_window_png (other_window, "evaluate-table-weights-on-images.png");
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1387,6 +1443,8 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/regression/weights-of-another-table",
                    test_regression_weights_of_another_table);
   g_test_add_func ("/evaluate-page/table/draw-tab", test_table_draw_tab);
+  g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
+                   test_table_weights_of_another_shape);
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

@@ -669,6 +669,40 @@ test_map_of_another_dataset (void)
   lam_test_remove_tree (other_dir);
 }
 
+/* Weights of images kept while a table is open find no look-alikes among
+ * its rows, and say so in those words: "These weights expect 1×28×28
+ * images, but the training images of blobs.csv (train) are 1×1×2" spoke of
+ * a table's rows as images. */
+static void
+test_index_of_another_shape (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES / 4, 3);
+  g_autofree char *csv_dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (csv_dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 200, 2, 3, 5);
+  g_autoptr (LamSession) session = new_session (dir, "flatten,linear:3");
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 120000));
+  g_autoptr (LamEvaluationResult) images = wait_result (session, 1);
+
+  lam_session_load_dataset_async (session, csv, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 60000));
+  g_assert_true (lam_dataset_is_table (lam_session_get_train_set (session)));
+  g_autoptr (LamExplainer) explainer = lam_explainer_new (session);
+  lam_explainer_set_result (explainer, images);
+  lam_explainer_ensure_index (explainer);
+  g_assert_true (lam_test_iterate_until (index_ready, explainer, 60000));
+  const GError *error = lam_explainer_get_index_error (explainer);
+  g_assert_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_MISMATCH);
+  g_test_message ("%s", error->message);
+  g_assert_cmpstr (error->message, ==,
+                   "These weights read images of 1×28×28, but the training set blobs.csv (train) "
+                   "holds rows of 2 inputs: no look-alikes to show.");
+  lam_explainer_set_result (explainer, NULL);
+  lam_test_remove_tree (csv_dir);
+  lam_test_remove_tree (dir);
+}
+
 /* The longest interval between ticks of a 5 ms timeout, in wall time
  * and in the main thread's own CPU time: work done on the main loop shows
  * in both, the thread waiting for a core of a loaded machine only in the
@@ -848,6 +882,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explainer/unsupported", test_unsupported);
   g_test_add_func ("/explainer/no-parameters", test_no_parameters);
   g_test_add_func ("/explainer/map/another-dataset", test_map_of_another_dataset);
+  g_test_add_func ("/explainer/index/weights-of-another-shape", test_index_of_another_shape);
   g_test_add_func ("/explainer/index/no-stall", test_no_stall);
   g_test_add_func ("/explainer/index/fashion-mnist-timing", test_fashion_timing);
   return g_test_run ();

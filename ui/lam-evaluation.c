@@ -197,11 +197,13 @@ check_fit (const Job *job, LamModel *model, GError **error)
   const LamDataset *dataset = job->dataset;
   const LamModelPlan *plan = lam_model_get_plan (model);
   if (lam_shape_numel (&plan->input) != lam_dataset_image_size (dataset)) {
-    g_autofree char *shape = lam_shape_to_string (&plan->input);
+    LamShape holds = lam_dataset_get_input_shape (dataset);
+    g_autofree char *wanted = lam_ui_describe_input (&plan->input);
+    g_autofree char *found = lam_ui_describe_input (&holds);
     g_set_error (error, LAM_EVALUATION_ERROR, LAM_EVALUATION_ERROR_MISMATCH,
-                 "These weights expect %s images, but the test images of %s are %d×%d×%d. "
-                 "Train a model on this dataset to see its predictions.",
-                 shape, dataset->name, dataset->channels, dataset->height, dataset->width);
+                 "These weights read %s, but %s holds %s. Train a model on this dataset to see "
+                 "its predictions.",
+                 wanted, dataset->name, found);
     return FALSE;
   }
   if (lam_model_get_n_classes (model) < dataset->n_classes) {

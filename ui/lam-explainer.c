@@ -236,11 +236,13 @@ check_train_fit (const LamModel *model, const LamDataset *train, GError **error)
 {
   const LamModelPlan *plan = lam_model_get_plan ((LamModel *) model);
   if (lam_shape_numel (&plan->input) != lam_dataset_image_size (train)) {
-    g_autofree char *shape = lam_shape_to_string (&plan->input);
+    LamShape holds = lam_dataset_get_input_shape (train);
+    g_autofree char *wanted = lam_ui_describe_input (&plan->input);
+    g_autofree char *found = lam_ui_describe_input (&holds);
     g_set_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_MISMATCH,
-                 "These weights expect %s images, but the training images of %s are "
-                 "%d×%d×%d: no nearest images to show.",
-                 shape, train->name, train->channels, train->height, train->width);
+                 "These weights read %s, but the training set %s holds %s: no look-alikes "
+                 "to show.",
+                 wanted, train->name, found);
     return FALSE;
   }
   return TRUE;

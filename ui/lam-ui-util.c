@@ -120,6 +120,15 @@ lam_ui_format_count (guint64 value)
 }
 
 char *
+lam_ui_describe_input (const LamShape *shape)
+{
+  g_autofree char *dims = lam_shape_to_string (shape);
+  if (shape->rank == 1)
+    return g_strdup_printf ("rows of %s input%s", dims, shape->dims[0] == 1 ? "" : "s");
+  return g_strdup_printf ("images of %s", dims);
+}
+
+char *
 lam_ui_format_si (double value)
 {
   static const char *const units[] = { "", " k", " M", " G", " T" };

@@ -41,6 +41,10 @@ void lam_ui_set_source (cairo_t *cr, const GdkRGBA *color, double alpha);
 /* A rectangle with corners of radius r (at most half the shorter side), as
  * a new sub-path. */
 void lam_ui_rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r);
+/* What a model of this input shape reads, or a dataset of it holds, for
+ * a sentence: "rows of 2 inputs" (a flat shape: a table's rows) or
+ * "images of 1×28×28". Owned. */
+char *lam_ui_describe_input (const LamShape *shape);
 /* A layout in the widget's font: scaled (1.0 for none), bold, with
  * tabular figures. */
 /* A model of spec on a CPU backend of its own, holding params (n_params
