@@ -6,9 +6,6 @@
 
 G_DEFINE_QUARK (lam-feature-map-error-quark, lam_feature_map_error)
 
-/* The covariance is d × d doubles: 4096 features take 128 MB. A layer
- * wider than that is no longer a picture of anything a class can read. */
-#define MAX_FEATURES 4096
 /* Rows centred at a time: the features are never copied whole (60,000
  * images × 512 features would be another 120 MB). */
 #define BLOCK_ROWS 256
@@ -145,10 +142,10 @@ lam_feature_map_compute (const float *features, int n, int d, const LamFeatureMa
   g_return_val_if_fail (n <= 0 || d <= 0 || features != NULL, NULL);
   g_return_val_if_fail (n <= 0 || coords_out != NULL, NULL);
 
-  if (n < 2 || d < 2 || d > MAX_FEATURES) {
+  if (n < 2 || d < 2 || d > LAM_FEATURE_MAP_MAX_FEATURES) {
     g_set_error (error, LAM_FEATURE_MAP_ERROR, LAM_FEATURE_MAP_ERROR_INVALID,
-                 "a map needs at least 2 rows of 2 to %d features; got %d row%s of %d", MAX_FEATURES,
-                 n, n == 1 ? "" : "s", d);
+                 "a map needs at least 2 rows of 2 to %d features; got %d row%s of %d",
+                 LAM_FEATURE_MAP_MAX_FEATURES, n, n == 1 ? "" : "s", d);
     return NULL;
   }
   if (previous != NULL && previous->n_features != d) {

@@ -23,6 +23,11 @@ typedef enum
   LAM_FEATURE_MAP_ERROR_FAILED,   /* the eigensolver gave up */
 } LamFeatureMapError;
 
+/* The most features a map is made of. The covariance is d × d doubles:
+ * 4096 features take 128 MB. A layer wider than that is no longer a
+ * picture of anything a class can read. */
+#define LAM_FEATURE_MAP_MAX_FEATURES 4096
+
 /* A frame's axes: where the map's origin lies in feature space and the two
  * directions its x and y follow. */
 typedef struct
@@ -51,7 +56,8 @@ LamFeatureMapAxes *lam_feature_map_axes_copy (const LamFeatureMapAxes *axes);
  * places. Without it, each axis's largest component is made positive, so
  * the same features always give the same map.
  *
- * n must be at least 2 and d at least 2, every value finite. Features that
+ * n must be at least 2 and d from 2 to LAM_FEATURE_MAP_MAX_FEATURES, every
+ * value finite. Features that
  * do not vary at all (a network whose units all died) give a defined map:
  * every point at the origin, explained fractions 0, and the previous axes
  * (or the first two feature directions). */

@@ -1397,6 +1397,66 @@ test_table_weights_of_another_shape (void)
   lam_test_remove_tree (bars);
 }
 
+static gboolean
+map_settled (gpointer data)
+{
+  LamExplainer *explainer = data;
+  return lam_explainer_get_map_ready (explainer) || lam_explainer_get_map_error (explainer) != NULL;
+}
+
+/* Trains spec_text on the bars dataset of n images and opens the Map tab,
+ * where no map can be made: the tab says why in plain words and what would
+ * make one, and shows no panel waiting for a map ("No map yet"), where it
+ * showed the engine's "a map needs at least 2 rows of 2 to 4096 features;
+ * got 1 row of 784" above one. Returns the tab's words. */
+static char *
+check_no_map (int n, const char *spec_text, const char *png)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (n, MIN (n, 10));
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, dir);
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = other_window_new (other, &other_page);
+  train_other (other, spec_text, 1);
+  LamEvaluatePage *evaluate = LAM_EVALUATE_PAGE (other_page);
+  g_assert_true (
+    lam_test_iterate_until (other_evaluated, lam_evaluate_page_get_evaluation (evaluate), 60000));
+  lam_evaluate_page_show_tab (evaluate, "map");
+  LamExplainer *explainer = lam_evaluate_page_get_explainer (evaluate);
+  g_assert_true (lam_test_iterate_until (map_settled, explainer, 60000));
+  lam_test_settle (200);
+  const GError *error = lam_explainer_get_map_error (explainer);
+  g_assert_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NO_MAP);
+  g_test_message ("%s", error->message);
+  GtkWidget *label = find_label_with_prefix (other_page, "No map: ");
+  g_assert_nonnull (label);
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, error->message);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (lam_evaluate_page_get_map_view (evaluate))));
+  save_window_png (other_window, png);
+  char *text = g_strdup (error->message);
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+  return text;
+}
+
+static void
+test_map_one_test_image (void)
+{
+  g_autofree char *text = check_no_map (1, "flatten,linear:2", "evaluate-map-one-image.png");
+  g_assert_nonnull (strstr (text, "has only one"));
+  g_assert_nonnull (strstr (text, "more test images"));
+}
+
+static void
+test_map_too_many_features (void)
+{
+  /* The flatten before the last layer gives 8 × 26 × 26 features. */
+  g_autofree char *text =
+    check_no_map (60, "conv2d:8:3,relu,flatten,linear:10", "evaluate-map-too-many-features.png");
+  g_assert_nonnull (strstr (text, "5,408 numbers per test image"));
+  g_assert_nonnull (strstr (text, "at most 4,096"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1445,6 +1505,8 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/draw-tab", test_table_draw_tab);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);
+  g_test_add_func ("/evaluate-page/map/one-test-image", test_map_one_test_image);
+  g_test_add_func ("/evaluate-page/map/too-many-features", test_map_too_many_features);
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

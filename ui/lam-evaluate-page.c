@@ -49,6 +49,7 @@ struct _LamEvaluatePage
   LamExplainer *explainer;          /* owned */
   LamExplainPanel *detail_explain;  /* why the selected image got its prediction */
   LamExplainPanel *draw_explain;    /* the same for the drawing */
+  GtkWidget *map_box;               /* the Map tab: mapped while it shows */
   LamFeatureMapView *map_view;
   GtkLabel *map_label;
   GtkLabel *accuracy_label;
@@ -825,8 +826,10 @@ update_map (LamEvaluatePage *self)
   int n = 0;
   const float *coords = lam_explainer_get_map_coords (self->explainer, &n);
   const GError *error = lam_explainer_get_map_error (self->explainer);
+  const GError *unsupported = lam_explainer_get_unsupported (self->explainer);
+  /* Its "No map yet" would promise a map that is not coming. */
+  gtk_widget_set_visible (GTK_WIDGET (self->map_view), unsupported == NULL && error == NULL);
   if (result == NULL || coords == NULL || n != result->n_images) {
-    const GError *unsupported = lam_explainer_get_unsupported (self->explainer);
     gtk_label_set_text (self->map_label,
                         unsupported != NULL ? unsupported->message
                         : error != NULL     ? error->message
@@ -932,8 +935,14 @@ sync_explainer (LamEvaluatePage *self)
     lam_explain_panel_refresh (self->detail_explain);
     lam_explain_panel_refresh (self->draw_explain);
   }
-  if (changed && gtk_widget_get_mapped (GTK_WIDGET (self->map_view)))
-    lam_explainer_ensure_map (self->explainer);
+  if (changed) {
+    /* A map at hand came with "map-ready"; without one, the tab drops the
+     * last result's words for the new one's. */
+    if (!lam_explainer_get_map_ready (self->explainer))
+      update_map (self);
+    if (gtk_widget_get_mapped (self->map_box))
+      lam_explainer_ensure_map (self->explainer);
+  }
 }
 
 static void
@@ -1129,7 +1138,7 @@ lam_evaluate_page_constructed (GObject *object)
                               GTK_WIDGET (self->draw_explain), GTK_WIDGET (self->draw_bars));
 
   /* The map of what it learned, a tab of its own. */
-  GtkWidget *map_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *map_box = self->map_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   gtk_widget_set_margin_start (map_box, 12);
   gtk_widget_set_margin_end (map_box, 12);
   gtk_widget_set_margin_top (map_box, 8);
@@ -1155,9 +1164,10 @@ lam_evaluate_page_constructed (GObject *object)
                             self);
   g_signal_connect_object (self->explainer, "map-ready", G_CALLBACK (update_map), self,
                            G_CONNECT_SWAPPED);
-  /* The map is a pass over every test image: made when its tab shows. */
-  g_signal_connect_object (self->map_view, "map", G_CALLBACK (lam_explainer_ensure_map),
-                           self->explainer, G_CONNECT_SWAPPED);
+  /* The map is a pass over every test image: made when its tab shows (the
+   * tab, not the view, which is hidden when no map can be made). */
+  g_signal_connect_object (map_box, "map", G_CALLBACK (lam_explainer_ensure_map), self->explainer,
+                           G_CONNECT_SWAPPED);
   update_map (self);
 
   /* One slider over the epochs for every tab: the time machine. */

@@ -341,10 +341,46 @@ map_answer_free (MapAnswer *answer)
   g_free (answer);
 }
 
+/* The map's own limits in the words of the Map tab, which shows the
+ * message as it is: the core's ("a map needs at least 2 rows of 2 to 4096
+ * features") read as a fault. dim is the features per test image, 0 while
+ * they are not computed. */
+static gboolean
+check_mappable (const LamDataset *test, gsize dim, GError **error)
+{
+  if (test->n < 2) {
+    g_set_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NO_MAP,
+                 "No map: it places test images by how alike the model finds them, and %s has "
+                 "only one. Open a dataset with more test images to see a map.",
+                 test->name);
+    return FALSE;
+  }
+  if (dim == 1) {
+    g_set_error_literal (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NO_MAP,
+                         "No map: the layer before the last gives one number per test image, "
+                         "and a map needs two to spread the images over a plane. A model with a "
+                         "wider layer there gets a map.");
+    return FALSE;
+  }
+  if (dim > LAM_FEATURE_MAP_MAX_FEATURES) {
+    g_autofree char *count = lam_ui_format_count (dim);
+    g_autofree char *most = lam_ui_format_count (LAM_FEATURE_MAP_MAX_FEATURES);
+    g_set_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NO_MAP,
+                 "No map: the layer before the last gives %s numbers per test image, and the "
+                 "map compares at most %s. A model with a narrower layer there (fewer units, "
+                 "or pooling before the flatten) gets a map.",
+                 count, most);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static MapAnswer *
 build_map (MapJob *job, GCancellable *cancellable, GError **error)
 {
   const LamEvaluationResult *result = job->result;
+  if (!check_mappable (result->dataset, 0, error))
+    return NULL;
   g_autoptr (LamUiModel) model = model_for (result, INDEX_BATCH, error);
   if (model == NULL)
     return NULL;
@@ -352,7 +388,7 @@ build_map (MapJob *job, GCancellable *cancellable, GError **error)
   g_autofree float *features =
     lam_explain_features (model->model, result->dataset, NULL, 0, result->mean, result->std,
                           LAM_EXPLAIN_LAYER_AUTO, &dim, cancellable, error);
-  if (features == NULL)
+  if (features == NULL || !check_mappable (result->dataset, dim, error))
     return NULL;
   int n = result->dataset->n;
   g_autofree float *coords = g_new (float, (gsize) n * 2);

@@ -47,6 +47,7 @@ typedef enum
   LAM_EXPLAINER_ERROR_UNSUPPORTED, /* a regression model, or no test images */
   LAM_EXPLAINER_ERROR_NOT_READY,   /* the index or the map is still being built */
   LAM_EXPLAINER_ERROR_MISMATCH,    /* the training images do not fit the weights */
+  LAM_EXPLAINER_ERROR_NO_MAP,      /* one test image, or a layer too narrow or wide to map */
 } LamExplainerError;
 
 #define LAM_TYPE_EXPLAINER (lam_explainer_get_type ())
