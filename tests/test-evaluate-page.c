@@ -1215,6 +1215,18 @@ find_label_with_prefix (GtkWidget *widget, const char *prefix)
   return NULL;
 }
 
+/* A window of its own on the Evaluate page of other. */
+static GtkWidget *
+other_window_new (LamSession *other, GtkWidget **other_page)
+{
+  GtkWidget *other_window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (other_window), 1280, 820);
+  *other_page = lam_evaluate_page_new (other);
+  gtk_window_set_child (GTK_WINDOW (other_window), *other_page);
+  gtk_window_present (GTK_WINDOW (other_window));
+  return other_window;
+}
+
 /* Weights of one table kept when another is opened: those that do not
  * fit its columns show no fit and say why, instead of figures from rows
  * read past their ends; those that fit show theirs. */
@@ -1277,11 +1289,8 @@ test_more_outputs_than_classes (void)
   g_autofree char *dir = lam_test_write_bars_dataset (60, 10);
   g_autoptr (LamSession) other = lam_session_new ();
   open_dataset (other, dir);
-  GtkWidget *other_window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (other_window), 1000, 700);
-  GtkWidget *other_page = lam_evaluate_page_new (other);
-  gtk_window_set_child (GTK_WINDOW (other_window), other_page);
-  gtk_window_present (GTK_WINDOW (other_window));
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = other_window_new (other, &other_page);
   train_other (other, "flatten,log_softmax", 1);
   LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (other_page));
   g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
@@ -1296,20 +1305,42 @@ test_more_outputs_than_classes (void)
     g_autofree char *expected = g_strdup_printf ("%d: 0 of 6 test images recognised", c);
     g_assert_cmpstr (tooltip, ==, expected);
   }
+
+  /* The bars and the drawing's guess rank every output, as the
+   * prediction does: they named a class where the model's top output has
+   * none. Image 3 (a bar at column 11) and image 0 (column 2, class 2). */
+  LamEvaluatePage *evaluate = LAM_EVALUATE_PAGE (other_page);
+  LamProbabilityBars *bars = lam_evaluate_page_get_detail_bars (evaluate);
+  lam_evaluate_page_select_image (evaluate, 0);
+  lam_test_settle (100);
+  g_assert_cmpint (lam_probability_bars_get_ranked (bars, 0), ==, result->predicted[0]);
+  lam_evaluate_page_select_image (evaluate, 3);
+  lam_test_settle (100);
+  g_assert_cmpint (result->predicted[3], ==, 11);
+  g_assert_cmpint (lam_probability_bars_get_ranked (bars, 0), ==, 10);
+  g_assert_cmpint (lam_probability_bars_get_no_class_output (bars), ==, 11);
+  g_assert_cmpfloat (lam_probability_bars_get_probability (bars, 10), ==, result->confidence[3]);
+  g_assert_nonnull (find_label_with_prefix (other_page, "✗ Output 11, which is no class"));
+  save_window_png (other_window, "evaluate-more-outputs-than-classes.png");
+
+  lam_evaluate_page_show_tab (evaluate, "draw");
+  LamDrawingPad *pad = lam_evaluate_page_get_drawing_pad (evaluate);
+  LamProbabilityBars *draw_bars = lam_evaluate_page_get_drawing_bars (evaluate);
+  /* A stroke down the middle: its brightest pixel is well past the first
+   * ten. */
+  static const double stroke[] = { 0.5, 0.2, 0.5, 0.8 };
+  lam_drawing_pad_add_stroke (pad, stroke, 2);
+  lam_test_settle (200);
+  g_assert_cmpint (lam_probability_bars_get_ranked (draw_bars, 0), ==, 10);
+  g_assert_cmpint (lam_probability_bars_get_no_class_output (draw_bars), >=, 10);
+  g_autofree char *guess = lam_probability_bars_dup_guess (draw_bars);
+  g_test_message ("the drawing looks like: %s", guess);
+  g_assert_true (g_str_has_prefix (guess, "Output "));
+  g_assert_nonnull (strstr (guess, "which is no class"));
+  g_assert_nonnull (find_label_with_prefix (other_page, guess));
+  save_window_png (other_window, "evaluate-more-outputs-than-classes-draw.png");
   gtk_window_destroy (GTK_WINDOW (other_window));
   lam_test_remove_tree (dir);
-}
-
-/* A window of its own on the Evaluate page of other. */
-static GtkWidget *
-other_window_new (LamSession *other, GtkWidget **other_page)
-{
-  GtkWidget *other_window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (other_window), 1280, 820);
-  *other_page = lam_evaluate_page_new (other);
-  gtk_window_set_child (GTK_WINDOW (other_window), *other_page);
-  gtk_window_present (GTK_WINDOW (other_window));
-  return other_window;
 }
 
 /* A model of a table's rows has nothing to take from the pad: the Draw tab

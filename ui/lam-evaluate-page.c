@@ -685,17 +685,22 @@ show_detail (LamEvaluatePage *self)
                             : (self->dark ? "#ff7b63" : "#c01c28");
   /* Rounded as the bars below round it. */
   g_autofree char *sure = lam_probability_bars_format_percent (result->confidence[index]);
+  /* Named as the bars below name their top row. */
+  g_autofree char *predicted_name = predicted >= 0 && predicted < self->n_classes
+                                      ? g_strdup (class_name (self, predicted))
+                                      : g_strdup_printf ("Output %d, which is no class", predicted);
   g_autofree char *prediction =
     g_markup_printf_escaped ("<span foreground=\"%s\">%s %s, %s sure</span>", color,
-                             right ? "✓" : "✗", class_name (self, predicted), sure);
+                             right ? "✓" : "✗", predicted_name, sure);
   g_autofree char *history = lam_evaluation_dup_history_text (self->evaluation, index);
   gtk_label_set_text (self->detail_title, title);
   gtk_label_set_markup (self->detail_true, truth);
   gtk_label_set_markup (self->detail_predicted, prediction);
   gtk_label_set_text (self->detail_history, history != NULL ? history : "");
 
-  lam_probability_bars_set_probabilities (
-    self->detail_bars, lam_evaluation_result_get_probabilities (result, index), label);
+  lam_probability_bars_set_outputs (self->detail_bars,
+                                    lam_evaluation_result_get_probabilities (result, index),
+                                    result->n_outputs, label);
   show_activations (self, result, index);
   lam_epoch_slider_set_image (self->epoch_slider, index, label);
   explain_test_image (self, result, index);
@@ -770,7 +775,7 @@ classify_drawing (LamEvaluatePage *self)
   lam_explain_panel_set_image (self->draw_explain, input, shown, 1, LAM_DRAWING_PAD_INPUT_SIZE,
                                LAM_DRAWING_PAD_INPUT_SIZE);
   place_drawing (self, input);
-  lam_probability_bars_set_probabilities (self->draw_bars, probs, -1);
+  lam_probability_bars_set_outputs (self->draw_bars, probs, result->n_outputs, -1);
   g_autofree char *guess = lam_probability_bars_dup_guess (self->draw_bars);
   gtk_label_set_text (self->draw_guess, guess);
   gtk_widget_remove_css_class (GTK_WIDGET (self->draw_guess), "dim-label");

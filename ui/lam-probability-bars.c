@@ -3,6 +3,7 @@
 #include "lam-ui-util.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Layout, in logical pixels. */
 #define ROW_PAD 3      /* above and below each bar's text */
@@ -13,18 +14,24 @@
 #define BAR_HEIGHT_FRACTION 0.6
 #define HIGHLIGHTED 3  /* how many of the most likely classes stand out */
 #define NOTABLE 0.01   /* ...when they reach this probability */
+#define NO_CLASS_NAME "No class"
 
 struct _LamProbabilityBars
 {
   GtkWidget parent_instance;
 
   int n_classes;
-  char **names;  /* owned */
-  float *probs;  /* owned, n_classes; NULL when none are shown */
-  int *ranked;   /* owned, n_classes: class indices, most likely first */
+  char **names; /* owned, n_classes + 1: the last names the no-class row */
+  /* A model of more outputs than classes can give its most probable one
+   * to an output with no class: a row after the classes shows the most
+   * probable of those, so that the top row is the model's prediction. */
+  int n_rows;          /* n_classes, or n_classes + 1 with that row */
+  int no_class_output; /* the output that row shows, -1 without it */
+  float *probs;        /* owned, n_rows; NULL when none are shown */
+  int *ranked;         /* owned, n_rows: row indices, most likely first */
   int true_class;
 
-  PangoLayout **name_layouts; /* owned, plain and bold per class: 2 × n_classes */
+  PangoLayout **name_layouts; /* owned, plain and bold per row: 2 × (n_classes + 1) */
   int name_width;
   int percent_width;
   int text_height;
@@ -41,7 +48,7 @@ G_DEFINE_FINAL_TYPE (LamProbabilityBars, lam_probability_bars, GTK_TYPE_WIDGET)
 static void
 clear_layouts (LamProbabilityBars *self)
 {
-  for (int i = 0; self->name_layouts != NULL && i < 2 * self->n_classes; i++)
+  for (int i = 0; self->name_layouts != NULL && i < 2 * (self->n_classes + 1); i++)
     g_clear_object (&self->name_layouts[i]);
   g_clear_pointer (&self->name_layouts, g_free);
 }
@@ -57,7 +64,7 @@ ensure_layouts (LamProbabilityBars *self)
 {
   if (self->name_layouts != NULL)
     return;
-  self->name_layouts = g_new0 (PangoLayout *, MAX (2 * self->n_classes, 1));
+  self->name_layouts = g_new0 (PangoLayout *, 2 * (self->n_classes + 1));
   self->name_width = 0;
   int w, h;
   g_autoptr (PangoLayout) probe = create_layout (self, "100.0%", TRUE);
@@ -65,7 +72,7 @@ ensure_layouts (LamProbabilityBars *self)
   pango_layout_set_text (probe, ">99.9%", -1);
   pango_layout_get_pixel_size (probe, &w, NULL);
   self->percent_width = MAX (self->percent_width, w);
-  for (int c = 0; c < self->n_classes; c++)
+  for (int c = 0; c <= self->n_classes; c++)
     for (int bold = 0; bold < 2; bold++) {
       PangoLayout *layout = create_layout (self, self->names[c], bold);
       self->name_layouts[2 * c + bold] = layout;
@@ -93,17 +100,17 @@ lam_probability_bars_measure (GtkWidget *widget, GtkOrientation orientation, int
     *minimum = fixed + BAR_MIN;
     *natural = fixed + BAR_NATURAL;
   } else {
-    *minimum = *natural = self->n_classes * row_height (self);
+    *minimum = *natural = self->n_rows * row_height (self);
   }
 }
 
 static int
 rank_of (LamProbabilityBars *self, int c)
 {
-  for (int r = 0; r < self->n_classes; r++)
+  for (int r = 0; r < self->n_rows; r++)
     if (self->ranked[r] == c)
       return r;
-  return self->n_classes;
+  return self->n_rows;
 }
 
 static void
@@ -155,9 +162,9 @@ lam_probability_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   g_autoptr (PangoLayout) number = create_layout (self, "", FALSE);
   g_autoptr (PangoLayout) check = create_layout (self, "✓", TRUE);
 
-  for (int c = 0; c < self->n_classes; c++) {
+  for (int c = 0; c < self->n_rows; c++) {
     double y = c * row_h;
-    int rank = self->probs != NULL ? rank_of (self, c) : self->n_classes;
+    int rank = self->probs != NULL ? rank_of (self, c) : self->n_rows;
     gboolean top = self->probs != NULL && rank < HIGHLIGHTED && self->probs[c] >= NOTABLE;
     gboolean strong = top || c == self->true_class;
 
@@ -182,7 +189,7 @@ lam_probability_bars_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
     double p = CLAMP (self->probs[c], 0, 1);
     double alpha;
-    const GdkRGBA *color = bar_color (self, c, top ? rank : self->n_classes, &alpha);
+    const GdkRGBA *color = bar_color (self, c, top ? rank : self->n_rows, &alpha);
     if (p * bar_w >= 1) {
       lam_ui_set_source (cr, color, alpha);
       lam_ui_rounded_rect (cr, bar_x, bar_y, p * bar_w, bar_h, MIN (bar_h, p * bar_w) / 2);
@@ -240,7 +247,7 @@ update_accessible_label (LamProbabilityBars *self)
 {
   g_autoptr (GString) text = g_string_new ("Class probabilities");
   if (self->probs != NULL)
-    for (int r = 0; r < MIN (HIGHLIGHTED, self->n_classes); r++) {
+    for (int r = 0; r < MIN (HIGHLIGHTED, self->n_rows); r++) {
       char percent[16];
       format_percent (percent, sizeof percent, self->probs[self->ranked[r]]);
       g_string_append_printf (text, "%s %s %s", r == 0 ? ":" : ",", self->names[self->ranked[r]],
@@ -300,10 +307,12 @@ lam_probability_bars_set_classes (LamProbabilityBars *self, const char *const *n
   g_strfreev (self->names);
   g_clear_pointer (&self->probs, g_free);
   g_clear_pointer (&self->ranked, g_free);
-  self->n_classes = n;
-  self->names = g_new0 (char *, n + 1);
+  self->n_classes = self->n_rows = n;
+  self->no_class_output = -1;
+  self->names = g_new0 (char *, n + 2);
   for (int c = 0; c < n; c++)
     self->names[c] = g_strdup (names[c]);
+  self->names[n] = g_strdup (NO_CLASS_NAME);
   self->true_class = -1;
   update_accessible_label (self);
   gtk_widget_queue_resize (GTK_WIDGET (self));
@@ -327,29 +336,58 @@ compare_ranked (gconstpointer a, gconstpointer b, gpointer user_data)
 }
 
 void
+lam_probability_bars_set_outputs (LamProbabilityBars *self, const float *probs, int n_outputs,
+                                  int true_class)
+{
+  g_return_if_fail (LAM_IS_PROBABILITY_BARS (self));
+  g_return_if_fail (probs == NULL || n_outputs >= self->n_classes);
+  g_clear_pointer (&self->probs, g_free);
+  g_clear_pointer (&self->ranked, g_free);
+  int n_rows = self->n_rows;
+  self->n_rows = self->n_classes;
+  self->no_class_output = -1;
+  self->true_class = true_class >= 0 && true_class < self->n_classes ? true_class : -1;
+  if (probs != NULL && self->n_classes > 0) {
+    /* The first of equal outputs wins, as the prediction's argmax. */
+    for (int o = self->n_classes; o < n_outputs; o++)
+      if (self->no_class_output < 0 || probs[o] > probs[self->no_class_output])
+        self->no_class_output = o;
+    if (self->no_class_output >= 0)
+      self->n_rows = self->n_classes + 1;
+    self->probs = g_new (float, self->n_rows);
+    memcpy (self->probs, probs, sizeof (float) * self->n_classes);
+    if (self->no_class_output >= 0)
+      self->probs[self->n_classes] = probs[self->no_class_output];
+    self->ranked = g_new (int, self->n_rows);
+    for (int c = 0; c < self->n_rows; c++)
+      self->ranked[c] = c;
+    g_qsort_with_data (self->ranked, self->n_rows, sizeof (int), compare_ranked, self->probs);
+  }
+  update_accessible_label (self);
+  if (self->n_rows != n_rows)
+    gtk_widget_queue_resize (GTK_WIDGET (self));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
 lam_probability_bars_set_probabilities (LamProbabilityBars *self, const float *probs,
                                         int true_class)
 {
-  g_return_if_fail (LAM_IS_PROBABILITY_BARS (self));
-  g_clear_pointer (&self->probs, g_free);
-  g_clear_pointer (&self->ranked, g_free);
-  self->true_class = true_class >= 0 && true_class < self->n_classes ? true_class : -1;
-  if (probs != NULL && self->n_classes > 0) {
-    self->probs = g_memdup2 (probs, sizeof (float) * self->n_classes);
-    self->ranked = g_new (int, self->n_classes);
-    for (int c = 0; c < self->n_classes; c++)
-      self->ranked[c] = c;
-    g_qsort_with_data (self->ranked, self->n_classes, sizeof (int), compare_ranked, self->probs);
-  }
-  update_accessible_label (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  lam_probability_bars_set_outputs (self, probs, self->n_classes, true_class);
+}
+
+int
+lam_probability_bars_get_no_class_output (LamProbabilityBars *self)
+{
+  g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), -1);
+  return self->no_class_output;
 }
 
 double
 lam_probability_bars_get_probability (LamProbabilityBars *self, int c)
 {
   g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), NAN);
-  if (self->probs == NULL || c < 0 || c >= self->n_classes)
+  if (self->probs == NULL || c < 0 || c >= self->n_rows)
     return NAN;
   return self->probs[c];
 }
@@ -358,7 +396,7 @@ int
 lam_probability_bars_get_ranked (LamProbabilityBars *self, int rank)
 {
   g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), -1);
-  if (self->probs == NULL || rank < 0 || rank >= self->n_classes)
+  if (self->probs == NULL || rank < 0 || rank >= self->n_rows)
     return -1;
   return self->ranked[rank];
 }
@@ -375,7 +413,7 @@ char *
 lam_probability_bars_dup_percent_text (LamProbabilityBars *self, int c)
 {
   g_return_val_if_fail (LAM_IS_PROBABILITY_BARS (self), NULL);
-  if (self->probs == NULL || c < 0 || c >= self->n_classes)
+  if (self->probs == NULL || c < 0 || c >= self->n_rows)
     return NULL;
   return lam_probability_bars_format_percent (self->probs[c]);
 }
@@ -388,5 +426,8 @@ lam_probability_bars_dup_guess (LamProbabilityBars *self)
     return NULL;
   int best = self->ranked[0];
   g_autofree char *percent = lam_probability_bars_format_percent (self->probs[best]);
+  if (best == self->n_classes)
+    return g_strdup_printf ("Output %d, which is no class, %s sure", self->no_class_output,
+                            percent);
   return g_strdup_printf ("%s, %s sure", self->names[best], percent);
 }
