@@ -340,6 +340,51 @@ test_edit_follows_typing (Fixture *f, gconstpointer data)
   g_assert_true (lam_session_get_model_valid (f->session));
 }
 
+/* The nth spin button of layer index's row, in the row's order. */
+static GtkSpinButton *
+layer_spin (Fixture *f, int index, int nth)
+{
+  GtkWidget *row = GTK_WIDGET (gtk_list_box_get_row_at_index (f->list, index + 1));
+  g_assert_nonnull (row);
+  for (GtkWidget *w = gtk_widget_get_first_child (row); w != NULL;) {
+    if (GTK_IS_SPIN_BUTTON (w) && nth-- == 0)
+      return GTK_SPIN_BUTTON (w);
+    GtkWidget *next = GTK_IS_SPIN_BUTTON (w) ? NULL : gtk_widget_get_first_child (w);
+    while (next == NULL && w != row) {
+      next = gtk_widget_get_next_sibling (w);
+      if (next == NULL)
+        w = gtk_widget_get_parent (w);
+    }
+    w = next;
+  }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+/* A value the text gives beyond a field's usual bounds shows as it is in
+ * the row, and stays when the field is committed. */
+static void
+test_edit_text_beyond_field_bounds (Fixture *f, gconstpointer data)
+{
+  lam_model_page_set_text (f->page, "flatten,linear:100000,leaky_relu:2,linear:10");
+  g_assert_null (lam_model_page_get_text_error (f->page));
+  GtkSpinButton *out = layer_spin (f, 1, 0);
+  GtkSpinButton *slope = layer_spin (f, 2, 0);
+  save_png (f, "model-page-wide.png");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (out)), ==, "100000");
+  g_assert_cmpfloat (gtk_spin_button_get_value (slope), ==, 2);
+  gtk_spin_button_update (out);
+  gtk_spin_button_update (slope);
+  assert_shape (f, 1, "100000");
+  const LamModelSpec *spec = lam_session_get_spec (f->session);
+  g_assert_cmpint (spec->layers[1].out, ==, 100000);
+  g_assert_cmpfloat (spec->layers[2].slope, ==, 2);
+
+  /* Stepped down from there, it goes on from the layer's value. */
+  gtk_spin_button_spin (out, GTK_SPIN_STEP_BACKWARD, 1);
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[1].out, ==, 99999);
+}
+
 static void
 test_error_linear_after_conv (Fixture *f, gconstpointer data)
 {
@@ -744,6 +789,7 @@ main (int argc, char **argv)
   ADD ("/model-page/classes-follow-dataset", test_classes_follow_dataset);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
+  ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);
   ADD ("/model-page/error/linear-after-conv", test_error_linear_after_conv);
   ADD ("/model-page/error/kernel-too-large", test_error_kernel_too_large);
   ADD ("/model-page/error/last-layer", test_error_last_layer);

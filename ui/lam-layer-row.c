@@ -1,6 +1,7 @@
 #include "lam-layer-row.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "lam-layer-class.h"
 #include "lam-ui-util.h"
@@ -159,10 +160,15 @@ add_editor (LamLayerRow *self, const LamLayerArg *arg)
   gtk_widget_set_tooltip_text (caption, arg->label);
   gtk_box_append (GTK_BOX (self->settings_box), caption);
 
-  GtkAdjustment *adj = gtk_adjustment_new (lam_layer_arg_get (arg, &self->spec), e->lower, e->upper,
+  /* A value beyond the lesson's bounds (linear:100000 typed in the text)
+   * widens them and the field: clamped, it showed 65536 over a layer of
+   * 100000. */
+  double value = lam_layer_arg_get (arg, &self->spec);
+  GtkAdjustment *adj = gtk_adjustment_new (value, MIN (e->lower, value), MAX (e->upper, value),
                                            e->step, e->step * 8, 0);
   GtkWidget *spin = gtk_spin_button_new (NULL, 1, e->digits);
-  gtk_editable_set_width_chars (GTK_EDITABLE (spin), e->width_chars);
+  g_autofree char *shown = g_strdup_printf ("%.*f", e->digits, value);
+  gtk_editable_set_width_chars (GTK_EDITABLE (spin), MAX (e->width_chars, (int) strlen (shown)));
   gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
   gtk_widget_set_tooltip_text (spin, arg->label);
   gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, arg->label,
