@@ -4,6 +4,7 @@
 #include <gtk/gtk.h>
 #include <string.h>
 
+#include "lam-layer-row.h"
 #include "lam-model-page.h"
 #include "lam-project-file.h"
 #include "lam-ui-util.h"
@@ -383,6 +384,62 @@ test_edit_text_beyond_field_bounds (Fixture *f, gconstpointer data)
   /* Stepped down from there, it goes on from the layer's value. */
   gtk_spin_button_spin (out, GTK_SPIN_STEP_BACKWARD, 1);
   g_assert_cmpint (lam_session_get_spec (f->session)->layers[1].out, ==, 99999);
+}
+
+/* Text a field cannot take, committed (Enter or leaving it), keeps the
+ * layer as it was and says why under the row, instead of setting the
+ * field's minimum. */
+static void
+test_edit_refuses_text_not_a_value (Fixture *f, gconstpointer data)
+{
+  lam_model_page_load_preset (f->page, "small-cnn");
+  LamLayerRow *row = LAM_LAYER_ROW (gtk_list_box_get_row_at_index (f->list, 8));
+  GtkSpinButton *out = layer_spin (f, 7, 0);
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[7].out, ==, 128);
+
+  struct
+  {
+    const char *typed, *problem;
+  } cases[] = {
+    { "", "a number is needed" },
+    { "4x", "“4x” is not a number" },
+    { "abc", "“abc” is not a number" },
+    { "0", "0 is outside 1 to 65536" },
+    { "100000", "100000 is outside 1 to 65536" },
+    { "12.5", "12.5 is not a whole number" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    /* Typed a key at a time: "4" takes effect before "4x" is refused. */
+    for (gsize n = 1; n <= strlen (cases[i].typed); n++) {
+      g_autofree char *so_far = g_strndup (cases[i].typed, n);
+      gtk_editable_set_text (GTK_EDITABLE (out), so_far);
+    }
+    gtk_editable_set_text (GTK_EDITABLE (out), cases[i].typed);
+    gtk_spin_button_update (out);
+    g_test_message ("typed \"%s\": %s", cases[i].typed, lam_layer_row_get_refusal (row));
+    g_assert_cmpint (lam_session_get_spec (f->session)->layers[7].out, ==, 128);
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (out)), ==, "128");
+    assert_shape (f, 7, "128");
+    const char *refusal = lam_layer_row_get_refusal (row);
+    g_assert_nonnull (refusal);
+    g_assert_nonnull (strstr (refusal, cases[i].problem));
+    g_assert_nonnull (strstr (refusal, "it stays 128"));
+  }
+  save_png (f, "model-page-refused.png");
+
+  /* A value it takes clears the message. */
+  gtk_editable_set_text (GTK_EDITABLE (out), "1e3");
+  gtk_spin_button_update (out);
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[7].out, ==, 1000);
+  g_assert_null (lam_layer_row_get_refusal (row));
+
+  /* A pool's stride also takes "auto". */
+  lam_model_page_set_text (f->page, "maxpool2d:2:s1,flatten,linear:10");
+  GtkSpinButton *stride = layer_spin (f, 0, 1);
+  gtk_editable_set_text (GTK_EDITABLE (stride), "auto");
+  gtk_spin_button_update (stride);
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[0].stride, ==, 0);
+  assert_shape (f, 0, "1×14×14");
 }
 
 static void
@@ -790,6 +847,7 @@ main (int argc, char **argv)
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);
+  ADD ("/model-page/edit/refuses-text-not-a-value", test_edit_refuses_text_not_a_value);
   ADD ("/model-page/error/linear-after-conv", test_error_linear_after_conv);
   ADD ("/model-page/error/kernel-too-large", test_error_kernel_too_large);
   ADD ("/model-page/error/last-layer", test_error_last_layer);

@@ -33,11 +33,13 @@ struct _LamLayerRow
   GtkWidget *error_box;
   GtkWidget *error_spacer;
   GtkWidget *error_label;
+  GtkWidget *refusal_label;
 
   Editor editors[MAX_EDITORS];
   int n_editors;
 
-  char *error; /* owned; NULL unless this layer breaks the stack */
+  char *error;   /* owned; NULL unless this layer breaks the stack */
+  char *refusal; /* owned; why the text last committed in a field was not taken */
   gboolean planned_once;
 };
 
@@ -85,6 +87,17 @@ find_editor_by_spin (LamLayerRow *self, GtkSpinButton *spin)
 }
 
 static void
+set_refusal (LamLayerRow *self, const char *message)
+{
+  if (g_strcmp0 (self->refusal, message) == 0)
+    return;
+  g_free (self->refusal);
+  self->refusal = g_strdup (message);
+  gtk_label_set_text (GTK_LABEL (self->refusal_label), message != NULL ? message : "");
+  gtk_widget_set_visible (self->refusal_label, message != NULL);
+}
+
+static void
 apply_value (LamLayerRow *self, const LamLayerArg *arg, double value)
 {
   if (lam_layer_arg_set (arg, &self->spec, value))
@@ -96,6 +109,7 @@ on_spin_value_changed (GtkSpinButton *spin, LamLayerRow *self)
 {
   Editor *editor = find_editor_by_spin (self, spin);
   g_assert (editor != NULL);
+  set_refusal (self, NULL);
   apply_value (self, editor->arg, gtk_spin_button_get_value (spin));
 }
 
@@ -138,13 +152,47 @@ on_auto_output (GtkSpinButton *spin, gpointer user_data)
   return TRUE;
 }
 
+/* GTK reads what it cannot parse as 0 ("abc", an emptied field) and clamps
+ * it into the range, so a slip set the layer to the field's minimum unsaid.
+ * Text that is not a value the field takes keeps the value, and says why. */
 static int
-on_auto_input (GtkSpinButton *spin, double *new_value, gpointer user_data)
+on_spin_input (GtkSpinButton *spin, double *new_value, LamLayerRow *self)
 {
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (spin))));
-  if (g_ascii_strcasecmp (text, "auto") != 0)
+  Editor *editor = find_editor_by_spin (self, spin);
+  if (editor == NULL)
     return FALSE;
-  *new_value = 0;
+  GtkAdjustment *adj = gtk_spin_button_get_adjustment (spin);
+  double lower = gtk_adjustment_get_lower (adj), upper = gtk_adjustment_get_upper (adj);
+  int digits = (int) gtk_spin_button_get_digits (spin);
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (spin))));
+  char *end = NULL;
+  double value = g_strtod (text, &end);
+  g_autofree char *problem = NULL;
+
+  if (is_auto (editor->arg) && g_ascii_strcasecmp (text, "auto") == 0)
+    value = 0;
+  else if (*text == '\0')
+    problem = g_strdup ("a number is needed");
+  else if (*end != '\0' || !isfinite (value))
+    problem = g_strdup_printf ("“%s” is not a number", text);
+  else if (!(value >= lower && value <= upper))
+    problem = g_strdup_printf ("%s is outside %.*f to %.*f", text, digits, lower, digits, upper);
+  else if (digits == 0 && value != floor (value))
+    problem = g_strdup_printf ("%s is not a whole number", text);
+
+  if (problem == NULL) {
+    *new_value = value;
+    set_refusal (self, NULL);
+    return TRUE;
+  }
+  /* Typing may have moved the layer already: it goes back with the field. */
+  *new_value = gtk_adjustment_get_value (adj);
+  apply_value (self, editor->arg, *new_value);
+  g_autofree char *kept = g_strdup_printf ("%.*f", digits, *new_value);
+  g_autofree char *message =
+    g_strdup_printf ("%s: %s; it stays %s.", editor->arg->label, problem,
+                     is_auto (editor->arg) && *new_value == 0 ? "auto" : kept);
+  set_refusal (self, message);
   return TRUE;
 }
 
@@ -173,10 +221,9 @@ add_editor (LamLayerRow *self, const LamLayerArg *arg)
   gtk_widget_set_tooltip_text (spin, arg->label);
   gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, arg->label,
                                   -1);
-  if (is_auto (arg)) {
+  if (is_auto (arg))
     g_signal_connect (spin, "output", G_CALLBACK (on_auto_output), NULL);
-    g_signal_connect (spin, "input", G_CALLBACK (on_auto_input), NULL);
-  }
+  g_signal_connect (spin, "input", G_CALLBACK (on_spin_input), self);
   gtk_spin_button_configure (GTK_SPIN_BUTTON (spin), adj, 1, e->digits);
   if (is_auto (arg))
     on_auto_output (GTK_SPIN_BUTTON (spin), NULL);
@@ -271,6 +318,7 @@ lam_layer_row_finalize (GObject *object)
 {
   LamLayerRow *self = LAM_LAYER_ROW (object);
   g_clear_pointer (&self->error, g_free);
+  g_clear_pointer (&self->refusal, g_free);
   G_OBJECT_CLASS (lam_layer_row_parent_class)->finalize (object);
 }
 
@@ -367,6 +415,14 @@ lam_layer_row_init (LamLayerRow *self)
   gtk_widget_add_css_class (self->error_label, "error");
   gtk_box_append (GTK_BOX (self->error_box), self->error_label);
   gtk_box_append (GTK_BOX (box), self->error_box);
+
+  self->refusal_label = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (self->refusal_label), 0);
+  gtk_label_set_wrap (GTK_LABEL (self->refusal_label), TRUE);
+  gtk_widget_add_css_class (self->refusal_label, "error");
+  gtk_widget_add_css_class (self->refusal_label, "caption");
+  gtk_widget_set_visible (self->refusal_label, FALSE);
+  gtk_box_append (GTK_BOX (box), self->refusal_label);
 
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (self), box);
 }
@@ -516,4 +572,11 @@ lam_layer_row_get_error (LamLayerRow *self)
 {
   g_return_val_if_fail (LAM_IS_LAYER_ROW (self), NULL);
   return self->error;
+}
+
+const char *
+lam_layer_row_get_refusal (LamLayerRow *self)
+{
+  g_return_val_if_fail (LAM_IS_LAYER_ROW (self), NULL);
+  return self->refusal;
 }

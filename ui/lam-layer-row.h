@@ -57,5 +57,9 @@ void lam_layer_row_set_error (LamLayerRow *self, const char *message);
 const char *lam_layer_row_get_output_shape (LamLayerRow *self);
 /* NULL unless this row breaks the stack. */
 const char *lam_layer_row_get_error (LamLayerRow *self);
+/* Why the text last committed in one of its fields was refused (not a
+ * number, out of range), which left the value as it was; NULL once a field
+ * takes a value. */
+const char *lam_layer_row_get_refusal (LamLayerRow *self);
 
 G_END_DECLS
