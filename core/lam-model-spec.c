@@ -1048,6 +1048,30 @@ text_size (const LamLayerArg *arg, const char *text, int *value)
   return TRUE;
 }
 
+/* Whether text is a whole number (or, for a square size, 3x3) past the
+ * argument's largest value, however many digits it has. */
+static gboolean
+text_too_large (const LamLayerArg *arg, const char *text)
+{
+  char *whole[] = { (char *) text, NULL };
+  g_auto (GStrv) parts =
+    (arg->flags & LAM_LAYER_ARG_SQUARE) ? g_strsplit (text, "x", 2) : g_strdupv (whole);
+  gboolean too_large = FALSE;
+  for (guint i = 0; parts[i] != NULL; i++) {
+    const char *p = parts[i] + (parts[i][0] == '+');
+    if (*p == '\0')
+      return FALSE;
+    for (const char *c = p; *c != '\0'; c++)
+      if (!g_ascii_isdigit (*c))
+        return FALSE;
+    errno = 0;
+    guint64 v = g_ascii_strtoull (p, NULL, 10);
+    if (errno == ERANGE || v > (guint64) arg->max)
+      too_large = TRUE;
+  }
+  return too_large;
+}
+
 /* One argument's value as the text writes it: 32, 3x3, 0.25, true. */
 static gboolean
 text_arg_value (const LamLayerArg *arg, const char *text, const char *where, LamLayerSpec *spec,
@@ -1057,8 +1081,14 @@ text_arg_value (const LamLayerArg *arg, const char *text, const char *where, Lam
   case LAM_VALUE_INT: {
     int v;
     if (!text_size (arg, text, &v)) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                   "%s: %s must be %s, got \"%s\"", where, arg->name, int_min_words (arg), text);
+      /* linear:99999999 is a positive integer: what is wrong is its size,
+       * as the JSON reader says it. */
+      if (text_too_large (arg, text))
+        g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                     "%s: %s %s is too large (at most %d)", where, arg->name, text, (int) arg->max);
+      else
+        g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                     "%s: %s must be %s, got \"%s\"", where, arg->name, int_min_words (arg), text);
       return FALSE;
     }
     lam_layer_arg_set (arg, spec, v);

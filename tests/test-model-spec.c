@@ -690,6 +690,33 @@ test_text_non_positive (void)
   assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "item 1", "input", NULL);
 }
 
+/* A whole number past an argument's largest value is told so, as the JSON
+ * reader tells it: "must be a positive integer, got 99999999" said nothing
+ * of what was wrong. */
+static void
+test_text_too_large (void)
+{
+  g_autoptr (GError) error = text_error ("flatten,linear:99999999");
+  assert_error_says (error, LAM_MODEL_ERROR_INVALID, "item 2 \"linear:99999999\"",
+                     "out 99999999 is too large (at most 16777216)", NULL);
+  g_autoptr (GError) error2 = text_error ("conv2d:8:99999999x99999999");
+  assert_error_says (error2, LAM_MODEL_ERROR_INVALID, "kernel 99999999x99999999 is too large",
+                     NULL);
+  g_autoptr (GError) error3 = text_error ("flatten,linear:99999999999999999999999");
+  assert_error_says (error3, LAM_MODEL_ERROR_INVALID, "is too large (at most 16777216)", NULL);
+  g_autoptr (GError) error4 = text_error ("maxpool2d:2:stride=+20000000");
+  assert_error_says (error4, LAM_MODEL_ERROR_INVALID, "stride +20000000 is too large", NULL);
+  /* Too small, or no whole number: what kind of number is wanted. */
+  g_autoptr (GError) error5 = text_error ("conv2d:8:3:p-1");
+  assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "non-negative integer", NULL);
+  g_autoptr (GError) error6 = text_error ("flatten,linear:1e3");
+  assert_error_says (error6, LAM_MODEL_ERROR_INVALID, "positive integer", "\"1e3\"", NULL);
+  g_autoptr (GError) error7 = text_error ("flatten,linear:0x10");
+  assert_error_says (error7, LAM_MODEL_ERROR_INVALID, "positive integer", "\"0x10\"", NULL);
+  g_autoptr (GError) error8 = text_error ("conv2d:8:3x99999999");
+  assert_error_says (error8, LAM_MODEL_ERROR_INVALID, "kernel", NULL);
+}
+
 static void
 test_text_structure (void)
 {
@@ -1375,6 +1402,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-spec/text/same-as-json", test_text_same_as_json);
   g_test_add_func ("/model-spec/text/bad-number", test_text_bad_number);
   g_test_add_func ("/model-spec/text/non-positive", test_text_non_positive);
+  g_test_add_func ("/model-spec/text/too-large", test_text_too_large);
   g_test_add_func ("/model-spec/text/structure", test_text_structure);
   g_test_add_func ("/model-spec/round-trip/json", test_round_trip_json);
   g_test_add_func ("/model-spec/round-trip/text", test_round_trip_text);
