@@ -578,6 +578,50 @@ test_edits_while_training (void)
   lam_test_remove_tree (dir);
 }
 
+/* The model edited while a run is paused (ReLU made Tanh on the Model
+ * page), the run then stopped: its weights and optimizer state are not
+ * offered to continue the edited model, nor saved as its weights. */
+static void
+test_model_edited_while_training (void)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (N_IMAGES, 10);
+  g_autoptr (LamSession) session = new_session (dir);
+  g_autoptr (LamModelSpec) trained =
+    lam_model_spec_from_text ("flatten,linear:32,relu,linear:10", NULL);
+  lam_session_set_spec (session, trained);
+  activate (session, "step");
+  StepWait wait = { session, 1 };
+  g_assert_true (lam_test_iterate_until (reached_step, &wait, 20000));
+  g_autoptr (LamModelSpec) edited =
+    lam_model_spec_from_text ("flatten,linear:32,tanh,linear:10", NULL);
+  lam_session_set_spec (session, edited);
+  activate (session, "stop");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 20000));
+
+  g_assert_false (lam_session_get_can_continue (session));
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+  g_autofree char *saved = lam_model_spec_to_text (file->spec);
+  g_assert_nonnull (strstr (saved, "tanh"));
+  g_assert_null (file->params);
+  g_assert_false (file->resumable);
+  /* The weights it trained are still there to look at, as the model
+   * they belong to. */
+  g_autofree char *weights = lam_model_spec_to_text (lam_session_get_weights_spec (session));
+  g_assert_nonnull (strstr (weights, "relu"));
+
+  /* Edited and put back before the run ends: it goes on as before. */
+  activate (session, "step");
+  wait.step = 1;
+  g_assert_true (lam_test_iterate_until (reached_step, &wait, 20000));
+  lam_session_set_spec (session, trained);
+  lam_session_undo_model (session);
+  activate (session, "stop");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 20000));
+  g_assert_true (lam_session_get_can_continue (session));
+  lam_test_remove_tree (dir);
+}
+
 typedef struct
 {
   LamSession *session;
@@ -1139,6 +1183,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/settings/start-button-stays", test_start_button_stays);
   g_test_add_func ("/session/train/step-equals-straight-run", test_step_equals_straight_run);
   g_test_add_func ("/session/train/edits-while-training", test_edits_while_training);
+  g_test_add_func ("/session/train/model-edited-while-training", test_model_edited_while_training);
   g_test_add_func ("/session/pace/room-not-lesson", test_pace_room_not_lesson);
   g_test_add_func ("/session/pace/batch-strip", test_pace_batch_strip);
   g_test_add_func ("/session/project/round-trip", test_project_round_trip);

@@ -283,6 +283,14 @@ set_resume (LamSession *self, LamProjectFile *resume)
     lam_session_notify (self, LAM_SESSION_PROP_CAN_CONTINUE);
 }
 
+static gboolean
+same_spec (const LamModelSpec *a, const LamModelSpec *b)
+{
+  g_autofree char *x = lam_model_spec_to_json (a);
+  g_autofree char *y = lam_model_spec_to_json (b);
+  return g_str_equal (x, y);
+}
+
 /* After a run ends: what Start can continue from and Save keeps. */
 static void
 capture_resume (LamSession *self)
@@ -296,6 +304,12 @@ capture_resume (LamSession *self)
     return;
   }
   LamModel *model = lam_trainer_get_model (self->trainer);
+  /* The model edited while it trained: its weights and optimizer state
+   * are another model's, to go on with nor to save as this one's. */
+  if (!same_spec (lam_model_get_spec (model), self->spec)) {
+    set_resume (self, NULL);
+    return;
+  }
   LamProjectFile *resume = lam_project_file_new ();
   resume->spec = lam_model_spec_copy (lam_model_get_spec (model));
   resume->config = self->config;
@@ -322,14 +336,6 @@ capture_resume (LamSession *self)
   for (int i = 0; i < n_state; i++)
     g_free (state[i]);
   set_resume (self, resume);
-}
-
-static gboolean
-same_spec (const LamModelSpec *a, const LamModelSpec *b)
-{
-  g_autofree char *x = lam_model_spec_to_json (a);
-  g_autofree char *y = lam_model_spec_to_json (b);
-  return g_str_equal (x, y);
 }
 
 /* Weights of another model cannot continue once the stack is edited. */
