@@ -300,6 +300,39 @@ test_browse_test_set (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
 }
 
+/* Another dataset opens on its training images: the test part chosen for
+ * the last one does not carry over, least of all to a table, whose rows
+ * have no part chooser to switch back with. */
+static void
+test_another_dataset_shows_training (Fixture *fixture, gconstpointer data)
+{
+  lam_data_page_set_showing_test (fixture->page, TRUE);
+  g_assert_true (lam_data_page_get_showing_test (fixture->page));
+
+  g_autofree char *table = g_build_filename (fixture->dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (table, 200, 2, 3, 4);
+  lam_data_page_load_folder (fixture->page, table);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  const LamDataset *train = lam_session_get_train_set (fixture->session);
+  const LamDataset *test = lam_session_get_test_set (fixture->session);
+  g_assert_true (lam_dataset_is_table (train));
+  g_assert_nonnull (test);
+  g_assert_cmpint (test->n, !=, train->n);
+  g_assert_false (lam_data_page_get_showing_test (fixture->page));
+  GtkColumnView *rows = lam_data_page_get_table_rows (fixture->page);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (gtk_column_view_get_model (rows))), ==,
+                    (guint) train->n);
+  wait_frames (fixture->window, 2);
+  save_png (fixture->window, "data-page-table-after-test-images.png");
+
+  /* And back to images: their training part again. */
+  lam_data_page_load_folder (fixture->page, fixture->dir);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_false (lam_data_page_get_showing_test (fixture->page));
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
+}
+
 static void
 test_grid_select (Fixture *fixture, gconstpointer data)
 {
@@ -551,6 +584,8 @@ main (int argc, char **argv)
               test_grid_all_samples, fixture_tear_down);
   g_test_add ("/data-page/grid/test-set", Fixture, NULL, fixture_set_up, test_browse_test_set,
               fixture_tear_down);
+  g_test_add ("/data-page/grid/another-dataset-shows-training", Fixture, NULL, fixture_set_up,
+              test_another_dataset_shows_training, fixture_tear_down);
   g_test_add ("/data-page/grid/filter-one-class", Fixture, NULL, fixture_set_up,
               test_grid_filter, fixture_tear_down);
   g_test_add ("/data-page/grid/select-and-zoom", Fixture, NULL, fixture_set_up,

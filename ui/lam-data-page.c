@@ -1010,6 +1010,12 @@ dataset_changed (LamSession *session, LamDataPage *self)
   /* A dataset without test images has only its training part to show. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->part_dropdown),
                             lam_session_get_test_set (self->session) != NULL);
+  /* Another dataset opens on its training part, as on its whole class
+   * range: a table hides the part chooser, so a test part carried over
+   * could not be left. */
+  g_signal_handlers_block_by_func (self->part_dropdown, show_part, self);
+  gtk_drop_down_set_selected (self->part_dropdown, 0);
+  g_signal_handlers_unblock_by_func (self->part_dropdown, show_part, self);
   show_part (self);
 
   /* A dataset that loaded makes an older failure moot. */
