@@ -572,6 +572,52 @@ test_fashion_mnist (Fixture *fixture, gconstpointer data)
   g_object_set (settings, "gtk-application-prefer-dark-theme", FALSE, NULL);
 }
 
+/* A hundred classes, one with a name longer than a header row: choosing
+ * it in the filter keeps the page as narrow as before, so that the window
+ * still fits a 1024-pixel screen. */
+static void
+test_long_class_name (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (1000, 100);
+  const char *long_name = "Class seven, whose folder was named by someone who wanted every "
+                          "detail of the pictures in it to be there in the name itself";
+  g_autoptr (GString) names = g_string_new (NULL);
+  for (int c = 0; c < 100; c++)
+    if (c == 7)
+      g_string_append_printf (names, "%s\n", long_name);
+    else
+      g_string_append_printf (names, "class %d\n", c);
+  g_autofree char *classes = g_build_filename (dir, "classes.txt", NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (classes, names->str, -1, &error);
+  g_assert_no_error (error);
+  lam_data_page_load_folder (fixture->page, dir);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  g_assert_cmpstr (lam_session_get_train_set (fixture->session)->class_names[7], ==, long_name);
+  wait_frames (fixture->window, 2);
+
+  int all_width, all_natural;
+  gtk_widget_measure (GTK_WIDGET (fixture->page), GTK_ORIENTATION_HORIZONTAL, -1, &all_width,
+                      &all_natural, NULL, NULL);
+  lam_data_page_set_class_filter (fixture->page, 7);
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, 10);
+  int chosen_width, chosen_natural;
+  gtk_widget_measure (GTK_WIDGET (fixture->page), GTK_ORIENTATION_HORIZONTAL, -1, &chosen_width,
+                      &chosen_natural, NULL, NULL);
+  g_test_message ("the page needs %d pixels with all classes, %d with the long one", all_width,
+                  chosen_width);
+  g_assert_cmpint (chosen_width, <=, all_width);
+  g_assert_cmpint (chosen_width, <=, 1024);
+  wait_frames (fixture->window, 3);
+  g_assert_cmpint (gtk_widget_get_width (fixture->window), <=, 1200);
+  save_png (fixture->window, "data-page-long-class-name.png");
+
+  lam_data_page_set_class_filter (fixture->page, 99);
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, 10);
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -588,6 +634,8 @@ main (int argc, char **argv)
               test_another_dataset_shows_training, fixture_tear_down);
   g_test_add ("/data-page/grid/filter-one-class", Fixture, NULL, fixture_set_up,
               test_grid_filter, fixture_tear_down);
+  g_test_add ("/data-page/grid/long-class-name", Fixture, NULL, fixture_set_up,
+              test_long_class_name, fixture_tear_down);
   g_test_add ("/data-page/grid/select-and-zoom", Fixture, NULL, fixture_set_up,
               test_grid_select, fixture_tear_down);
   g_test_add ("/data-page/grid/keyboard", Fixture, NULL, fixture_set_up, test_grid_keyboard,

@@ -737,6 +737,28 @@ filter_selected_changed (GtkDropDown *dropdown, GParamSpec *pspec, LamDataPage *
                               selected == GTK_INVALID_LIST_POSITION ? -1 : (int) selected - 1);
 }
 
+/* The filter's button names the chosen class in at most a few words. */
+static void
+filter_button_setup (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  /* Room for "All classes" and names as short as CIFAR-10's even when the
+   * header row is tight. */
+  gtk_label_set_width_chars (GTK_LABEL (label), 12);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 20);
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+filter_button_bind (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkStringObject *name = GTK_STRING_OBJECT (gtk_list_item_get_item (item));
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)),
+                      gtk_string_object_get_string (name));
+}
+
 static void
 grid_filter_changed (LamSampleGrid *grid, GParamSpec *pspec, LamDataPage *self)
 {
@@ -1906,6 +1928,15 @@ lam_data_page_init (LamDataPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->rng = g_rand_new_with_seed (1);
 
+  /* A class name as long as the header row widened the window past the
+   * screen when chosen. The list keeps GTK's factory, which shows whole
+   * names and marks the chosen one. */
+  gtk_drop_down_set_list_factory (self->filter_dropdown,
+                                  gtk_drop_down_get_factory (self->filter_dropdown));
+  g_autoptr (GtkListItemFactory) filter_button = gtk_signal_list_item_factory_new ();
+  g_signal_connect (filter_button, "setup", G_CALLBACK (filter_button_setup), NULL);
+  g_signal_connect (filter_button, "bind", G_CALLBACK (filter_button_bind), NULL);
+  gtk_drop_down_set_factory (self->filter_dropdown, filter_button);
   g_signal_connect (self->filter_dropdown, "notify::selected",
                     G_CALLBACK (filter_selected_changed), self);
   g_signal_connect_swapped (self->part_dropdown, "notify::selected", G_CALLBACK (show_part),
