@@ -613,6 +613,44 @@ test_not_found (Fixture *fixture, gconstpointer data)
   served_clear (&served[0]);
 }
 
+/* A download that failed before any byte of the dataset was kept leaves
+ * no empty dataset folder behind, which Open Folder… would offer as a
+ * dataset that does not open; a folder that was there before stays. */
+static void
+test_failure_leaves_no_folder (Fixture *fixture, gconstpointer data)
+{
+  Served served[1];
+  g_autoptr (GBytes) bytes = random_bytes (1000, 21);
+  serve (fixture, &served[0], "train-images-idx3-ubyte.gz", bytes, G_CHECKSUM_MD5);
+  g_hash_table_remove_all (fixture->files);
+  LamDownloadFile files[1];
+  g_autoptr (LamDownload) missing = new_download (fixture, "missing", served, 1, files);
+  Run run = { 0 };
+  run_download (missing, NULL, &run);
+  g_assert_error (run.error, LAM_DOWNLOAD_ERROR, LAM_DOWNLOAD_ERROR_HTTP);
+  g_assert_false (g_file_test (lam_download_get_directory (missing), G_FILE_TEST_EXISTS));
+  run_clear (&run);
+
+  /* Bytes that do not match the digest are deleted, and the folder with
+   * them. */
+  g_hash_table_insert (fixture->files, g_strdup (served[0].name), random_bytes (1000, 22));
+  g_autoptr (LamDownload) wrong = new_download (fixture, "wrong", served, 1, files);
+  run_download (wrong, NULL, &run);
+  g_assert_error (run.error, LAM_DOWNLOAD_ERROR, LAM_DOWNLOAD_ERROR_CHECKSUM);
+  g_assert_false (g_file_test (lam_download_get_directory (wrong), G_FILE_TEST_EXISTS));
+  run_clear (&run);
+
+  /* A folder made beforehand is the person's: it stays. */
+  g_autoptr (LamDownload) made = new_download (fixture, "made", served, 1, files);
+  const char *dir = lam_download_get_directory (made);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  run_download (made, NULL, &run);
+  g_assert_error (run.error, LAM_DOWNLOAD_ERROR, LAM_DOWNLOAD_ERROR_CHECKSUM);
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  run_clear (&run);
+  served_clear (&served[0]);
+}
+
 static void
 test_cancel (Fixture *fixture, gconstpointer data)
 {
@@ -1299,6 +1337,7 @@ main (int argc, char **argv)
   ADD ("/download/dropped/then-resume", test_dropped);
   ADD ("/download/checksum/mismatch", test_checksum);
   ADD ("/download/http/404", test_not_found);
+  ADD ("/download/failure/leaves-no-folder", test_failure_leaves_no_folder);
   ADD ("/download/cancel/keeps-part", test_cancel);
   ADD ("/download/busy", test_busy);
   ADD ("/download/network/refused", test_refused);

@@ -1131,12 +1131,24 @@ extract_entry (Job *job, GCancellable *cancellable, GError **error)
   return TRUE;
 }
 
+/* A failed download keeps what a resume can use (g_rmdir leaves a folder
+ * that holds anything); a folder it made and left empty would only stand in
+ * Open Folder… as a dataset that does not open. */
+static void
+job_fail (Job *job, GTask *task, gboolean made_directory, GError *error)
+{
+  if (made_directory)
+    g_rmdir (job->directory);
+  g_task_return_error (task, error);
+}
+
 static void
 download_thread (GTask *task, gpointer source_object, gpointer task_data,
                  GCancellable *cancellable)
 {
   Job *job = task_data;
 
+  gboolean made_directory = !g_file_test (job->directory, G_FILE_TEST_IS_DIR);
   if (g_mkdir_with_parents (job->directory, 0755) != 0) {
     int saved = errno;
     g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved),
@@ -1176,17 +1188,11 @@ download_thread (GTask *task, gpointer source_object, gpointer task_data,
     job->current = i;
     if (entry_complete (job->directory, entry))
       continue;
-    if (g_cancellable_set_error_if_cancelled (cancellable, &error)) {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-    if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) &&
-        !fetch_file (job, session, cancellable, &error)) {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-    if (entry->kind == LAM_DOWNLOAD_FILE_TAR_GZ && !extract_entry (job, cancellable, &error)) {
-      g_task_return_error (task, g_steal_pointer (&error));
+    if (g_cancellable_set_error_if_cancelled (cancellable, &error) ||
+        (!g_file_test (path, G_FILE_TEST_IS_REGULAR) &&
+         !fetch_file (job, session, cancellable, &error)) ||
+        (entry->kind == LAM_DOWNLOAD_FILE_TAR_GZ && !extract_entry (job, cancellable, &error))) {
+      job_fail (job, task, made_directory, g_steal_pointer (&error));
       return;
     }
     job->file_done[i] = job->file_total[i];
