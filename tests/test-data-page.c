@@ -618,6 +618,55 @@ test_long_class_name (Fixture *fixture, gconstpointer data)
   lam_test_remove_tree (dir);
 }
 
+static guint
+n_table_rows (Fixture *fixture)
+{
+  GtkColumnView *rows = lam_data_page_get_table_rows (fixture->page);
+  return g_list_model_get_n_items (G_LIST_MODEL (gtk_column_view_get_model (rows)));
+}
+
+static void
+sort_table_by (Fixture *fixture, guint column)
+{
+  GtkColumnView *rows = lam_data_page_get_table_rows (fixture->page);
+  g_autoptr (GtkColumnViewColumn) by =
+    g_list_model_get_item (gtk_column_view_get_columns (rows), column);
+  gtk_column_view_sort_by_column (rows, by, GTK_SORT_DESCENDING);
+  wait_frames (fixture->window, 2);
+}
+
+/* A table sorted by one of its columns, then another dataset: the rows
+ * shown were re-sorted and redrawn from the table the session had just
+ * freed, as the sorted column went (a crash, or classes read from freed
+ * memory). */
+static void
+test_sorted_table_then_another (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *wide = g_build_filename (fixture->dir, "wide.csv", NULL);
+  g_autofree char *narrow = g_build_filename (fixture->dir, "narrow.csv", NULL);
+  lam_test_write_blobs_csv (wide, 300, 5, 3, 4);
+  lam_test_write_blobs_csv (narrow, 100, 2, 2, 5);
+
+  lam_data_page_load_folder (fixture->page, wide);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  sort_table_by (fixture, 4);
+  lam_data_page_load_folder (fixture->page, narrow);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  g_assert_cmpuint (n_table_rows (fixture), ==,
+                    (guint) lam_session_get_train_set (fixture->session)->n);
+  wait_frames (fixture->window, 2);
+  save_png (fixture->window, "data-page-table-after-sorted-table.png");
+
+  /* Sorted by its classes, then images. */
+  sort_table_by (fixture, 2);
+  lam_data_page_load_folder (fixture->page, fixture->dir);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_cmpuint (n_table_rows (fixture), ==, 0);
+  g_assert_cmpuint (lam_sample_grid_get_n_visible_samples (fixture->grid), ==, N_TRAIN);
+  wait_frames (fixture->window, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -640,6 +689,8 @@ main (int argc, char **argv)
               test_grid_select, fixture_tear_down);
   g_test_add ("/data-page/grid/keyboard", Fixture, NULL, fixture_set_up, test_grid_keyboard,
               fixture_tear_down);
+  g_test_add ("/data-page/table/sorted-then-another-dataset", Fixture, NULL, fixture_set_up,
+              test_sorted_table_then_another, fixture_tear_down);
   g_test_add ("/data-page/error/keeps-dataset", Fixture, NULL, fixture_set_up,
               test_error_keeps_dataset, fixture_tear_down);
   g_test_add ("/data-page/empty/then-loaded", Fixture, "no dataset", fixture_set_up, test_empty,

@@ -908,6 +908,9 @@ table_compare (gconstpointer a, gconstpointer b, gpointer data)
 static void
 fill_table_rows (LamDataPage *self, const LamDataset *table)
 {
+  /* The rows go before their columns: removing the column they are sorted
+   * by re-sorts and rebinds them, reading a table the session has freed. */
+  gtk_column_view_set_model (self->table_rows, NULL);
   GListModel *columns = gtk_column_view_get_columns (self->table_rows);
   while (g_list_model_get_n_items (columns) > 0) {
     g_autoptr (GtkColumnViewColumn) column = g_list_model_get_item (columns, 0);
