@@ -790,6 +790,82 @@ test_undo_redo (Fixture *f, gconstpointer data)
   g_assert_false (gtk_widget_get_sensitive (redo));
 }
 
+/* Types text over what a field holds, a key at a time, as a person does
+ * with its old text selected. */
+static void
+type_over (GtkSpinButton *spin, const char *text)
+{
+  GtkEditable *editable = GTK_EDITABLE (spin);
+  gtk_widget_grab_focus (GTK_WIDGET (spin));
+  gtk_editable_delete_text (editable, 0, -1);
+  for (int n = 0; text[n] != '\0'; n++) {
+    int position = n;
+    gtk_editable_insert_text (editable, text + n, 1, &position);
+  }
+}
+
+static int
+layer_out (Fixture *f, int index)
+{
+  return lam_session_get_spec (f->session)->layers[index].out;
+}
+
+/* 256 typed over a layer's 128 is one edit, not one per key: Ctrl+Z
+ * gives 128 back at once (it gave 25, then 2, then 128), and either redo
+ * key 256 again. A value typed after leaving the field is an edit of its
+ * own; text the field refuses leaves none. */
+static void
+test_undo_typed_value (Fixture *f, gconstpointer data)
+{
+  g_autofree char *start = spec_text (f);
+  lam_model_page_load_preset (f->page, "small-cnn");
+  g_autofree char *cnn = spec_text (f);
+  g_assert_cmpint (layer_out (f, 7), ==, 128);
+
+  /* Typed into layer 8, then Tab to layer 10's field: the figures follow
+   * each key, and the value is committed on leaving. */
+  type_over (layer_spin (f, 7, 0), "256");
+  assert_shape (f, 7, "256");
+  gtk_widget_grab_focus (GTK_WIDGET (layer_spin (f, 9, 0)));
+  g_assert_cmpfloat (gtk_spin_button_get_value (layer_spin (f, 7, 0)), ==, 256);
+  g_assert_cmpint (layer_out (f, 7), ==, 256);
+  save_png (f, "model-page-typed.png");
+
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
+  g_assert_cmpint (layer_out (f, 7), ==, 128);
+  assert_shape (f, 7, "128");
+  g_autofree char *undone = spec_text (f);
+  g_assert_cmpstr (undone, ==, cnn);
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK));
+  g_assert_cmpint (layer_out (f, 7), ==, 256);
+  g_assert_false (lam_session_can_redo_model (f->session));
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
+  g_assert_cmpint (layer_out (f, 7), ==, 128);
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_y, GDK_CONTROL_MASK));
+  g_assert_cmpint (layer_out (f, 7), ==, 256);
+  assert_shape (f, 7, "256");
+
+  /* Back in the field for another value: a step of its own. */
+  type_over (layer_spin (f, 7, 0), "64");
+  gtk_widget_grab_focus (GTK_WIDGET (layer_spin (f, 9, 0)));
+  g_assert_cmpint (layer_out (f, 7), ==, 64);
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
+  g_assert_cmpint (layer_out (f, 7), ==, 256);
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
+  g_assert_cmpint (layer_out (f, 7), ==, 128);
+
+  /* "4x" moved the layer to 4 on the way, and was refused on leaving:
+   * the next Ctrl+Z is the one before the preset, not 4 → 128. */
+  type_over (layer_spin (f, 7, 0), "4x");
+  gtk_widget_grab_focus (GTK_WIDGET (layer_spin (f, 9, 0)));
+  g_assert_cmpint (layer_out (f, 7), ==, 128);
+  g_assert_nonnull (
+    lam_layer_row_get_refusal (LAM_LAYER_ROW (gtk_list_box_get_row_at_index (f->list, 8))));
+  g_assert_true (press_key (GTK_WIDGET (f->page), GDK_KEY_z, GDK_CONTROL_MASK));
+  g_autofree char *first = spec_text (f);
+  g_assert_cmpstr (first, ==, start);
+}
+
 static void
 test_loss_dropdown (Fixture *f, gconstpointer data)
 {
@@ -860,6 +936,7 @@ main (int argc, char **argv)
   ADD ("/model-page/loss/dropdown", test_loss_dropdown);
   ADD ("/model-page/spec-changed/elsewhere", test_spec_changed_elsewhere);
   ADD ("/model-page/undo-redo", test_undo_redo);
+  ADD ("/model-page/undo-redo/typed-value", test_undo_typed_value);
 #undef ADD
 
   return g_test_run ();

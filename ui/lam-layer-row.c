@@ -12,6 +12,7 @@ typedef struct
 {
   const LamLayerArg *arg;
   GtkSpinButton *spin;
+  guint typing; /* the value being typed in it, until committed; 0 when none */
 } Editor;
 
 struct _LamLayerRow
@@ -98,19 +99,34 @@ set_refusal (LamLayerRow *self, const char *message)
 }
 
 static void
-apply_value (LamLayerRow *self, const LamLayerArg *arg, double value)
+apply_value (LamLayerRow *self, Editor *editor, double value)
 {
-  if (lam_layer_arg_set (arg, &self->spec, value))
-    g_signal_emit (self, signals[CHANGED], 0);
+  if (lam_layer_arg_set (editor->arg, &self->spec, value))
+    g_signal_emit (self, signals[CHANGED], 0, editor->typing);
 }
 
+/* Numbers the values typed, across all rows, so that the keys of one make
+ * one edit (see lam_session_set_spec_typed). */
+static guint
+next_typing (void)
+{
+  static guint last;
+  if (++last == 0)
+    ++last;
+  return last;
+}
+
+/* The field took a value: arrows, Up and Down, lam_layer_row_set_value, or
+ * the text committed (Enter, focus leaving), which comes through
+ * on_spin_input first. What is typed next is another value. */
 static void
 on_spin_value_changed (GtkSpinButton *spin, LamLayerRow *self)
 {
   Editor *editor = find_editor_by_spin (self, spin);
   g_assert (editor != NULL);
   set_refusal (self, NULL);
-  apply_value (self, editor->arg, gtk_spin_button_get_value (spin));
+  apply_value (self, editor, gtk_spin_button_get_value (spin));
+  editor->typing = 0;
 }
 
 /* Spin buttons commit on Enter or when focus leaves; the shapes follow each
@@ -139,7 +155,9 @@ on_spin_text_changed (GtkEditable *editable, LamLayerRow *self)
     return;
   if (gtk_spin_button_get_digits (spin) == 0 && value != floor (value))
     return;
-  apply_value (self, editor->arg, value);
+  if (editor->typing == 0)
+    editor->typing = next_typing ();
+  apply_value (self, editor, value);
 }
 
 static gboolean
@@ -183,11 +201,14 @@ on_spin_input (GtkSpinButton *spin, double *new_value, LamLayerRow *self)
   if (problem == NULL) {
     *new_value = value;
     set_refusal (self, NULL);
+    editor->typing = 0;
     return TRUE;
   }
-  /* Typing may have moved the layer already: it goes back with the field. */
+  /* Typing may have moved the layer already: it goes back with the field,
+   * as part of the same value, which then leaves no edit. */
   *new_value = gtk_adjustment_get_value (adj);
-  apply_value (self, editor->arg, *new_value);
+  apply_value (self, editor, *new_value);
+  editor->typing = 0;
   g_autofree char *kept = g_strdup_printf ("%.*f", digits, *new_value);
   g_autofree char *message =
     g_strdup_printf ("%s: %s; it stays %s.", editor->arg->label, problem,
@@ -239,7 +260,7 @@ on_check_toggled (GtkCheckButton *check, LamLayerRow *self)
 {
   const LamLayerArg *arg = g_object_get_data (G_OBJECT (check), "lam-layer-arg");
   if (lam_layer_arg_set (arg, &self->spec, gtk_check_button_get_active (check)))
-    g_signal_emit (self, signals[CHANGED], 0);
+    g_signal_emit (self, signals[CHANGED], 0, 0);
 }
 
 static void
@@ -328,9 +349,11 @@ lam_layer_row_class_init (LamLayerRowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   object_class->finalize = lam_layer_row_finalize;
 
-  /* The spec changed through one of the editors. */
-  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* The spec changed through one of the editors. The argument numbers the
+   * value being typed into a field, the same for each of its keys; 0 for a
+   * change made at once. */
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                   NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
   signals[REMOVE_REQUESTED] = g_signal_new ("remove-requested", G_TYPE_FROM_CLASS (klass),
                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                             G_TYPE_NONE, 0);

@@ -33,7 +33,8 @@ const char *lam_layer_row_kind_description (LamLayerKind kind);
 GtkWidget *lam_layer_row_new (const LamLayerSpec *spec);
 
 /* The spec as the editors hold it, typed-but-not-yet-committed text
- * included when it parses. Emits "changed" when it changes. */
+ * included when it parses. Emits "changed" when it changes, with the
+ * number of the value being typed (the same for each of its keys) or 0. */
 const LamLayerSpec *lam_layer_row_get_spec (LamLayerRow *self);
 /* Sets a field ("out", "kernel", "stride", "padding", "p", "slope") through
  * its spin button, as a person would. FALSE when the kind has no such field. */

@@ -117,13 +117,21 @@ build_spec (LamModelPage *self)
   return spec;
 }
 
+/* typing: the number of the value being typed in a field, 0 for an edit
+ * made at once. */
 static void
-push_spec (LamModelPage *self)
+push_spec_typed (LamModelPage *self, guint typing)
 {
   g_autoptr (LamModelSpec) spec = build_spec (self);
   self->pushing++;
-  lam_session_set_spec (self->session, spec);
+  lam_session_set_spec_typed (self->session, spec, typing);
   self->pushing--;
+}
+
+static void
+push_spec (LamModelPage *self)
+{
+  push_spec_typed (self, 0);
 }
 
 static void
@@ -137,10 +145,10 @@ renumber (LamModelPage *self)
 /* Rows */
 
 static void
-on_row_changed (LamLayerRow *row, LamModelPage *self)
+on_row_changed (LamLayerRow *row, guint typing, LamModelPage *self)
 {
   if (self->rearranging == 0)
-    push_spec (self);
+    push_spec_typed (self, typing);
 }
 
 static void

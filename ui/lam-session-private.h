@@ -23,6 +23,7 @@ struct _LamSession
   /* The models before each edit and those undone, newest last. */
   GPtrArray *spec_undo; /* of LamModelSpec, owned */
   GPtrArray *spec_redo;
+  guint typing; /* the value being typed whose first key made the newest undo step, or 0 */
 
   LamTrainerConfig config;
   double custom_mean; /* "By this mean and std", kept while another choice is made */

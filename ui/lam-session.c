@@ -787,6 +787,17 @@ layers_differ (const LamModelSpec *a, const LamModelSpec *b)
   return !g_str_equal (x, y);
 }
 
+/* Whether b is a with other layers, settings or loss, whatever their
+ * names: an edit loses the name of the model it started from. */
+static gboolean
+stacks_differ (const LamModelSpec *a, const LamModelSpec *b)
+{
+  g_autoptr (LamModelSpec) b_named = lam_model_spec_copy (b);
+  g_free (b_named->name);
+  b_named->name = g_strdup (a->name);
+  return layers_differ (a, b_named);
+}
+
 /* Makes spec the session's model; the one it replaces goes to record
  * (the undo or redo history) unless that is NULL. */
 static void
@@ -846,14 +857,39 @@ set_spec (LamSession *self, const LamModelSpec *spec, GPtrArray *record)
 void
 lam_session_set_spec (LamSession *self, const LamModelSpec *spec)
 {
+  lam_session_set_spec_typed (self, spec, 0);
+}
+
+void
+lam_session_set_spec_typed (LamSession *self, const LamModelSpec *spec, guint typing)
+{
   g_return_if_fail (LAM_IS_SESSION (self));
   g_return_if_fail (spec != NULL);
   /* An edit, as opposed to the input following the dataset, can be
    * undone; what was undone cannot be redone after it. */
-  gboolean edit = self->spec != NULL && layers_differ (self->spec, spec);
-  if (edit)
-    g_ptr_array_set_size (self->spec_redo, 0);
-  set_spec (self, spec, edit ? self->spec_undo : NULL);
+  if (self->spec == NULL || !layers_differ (self->spec, spec)) {
+    set_spec (self, spec, NULL);
+    return;
+  }
+  g_ptr_array_set_size (self->spec_redo, 0);
+  if (typing == 0 || typing != self->typing || self->spec_undo->len == 0) {
+    self->typing = typing;
+    set_spec (self, spec, self->spec_undo);
+    return;
+  }
+  /* The next key of the same value: "256" typed over 128 made 2, 25 and
+   * 256 three steps to undo. The step its first key made stands for it. */
+  LamModelSpec *before = g_ptr_array_index (self->spec_undo, self->spec_undo->len - 1);
+  if (stacks_differ (before, spec)) {
+    set_spec (self, spec, NULL);
+    return;
+  }
+  /* Typed back to where it started (or refused and put back): no edit,
+   * and the model before it comes back as it was, name and all. */
+  before = g_ptr_array_steal_index (self->spec_undo, self->spec_undo->len - 1);
+  self->typing = 0;
+  set_spec (self, before, NULL);
+  lam_model_spec_free (before);
 }
 
 /* The newest model of from becomes the session's; the one it had goes to
@@ -865,6 +901,7 @@ step_history (LamSession *self, GPtrArray *from, GPtrArray *to)
   if (from->len == 0)
     return FALSE;
   LamModelSpec *spec = g_ptr_array_steal_index (from, from->len - 1);
+  self->typing = 0;
   set_spec (self, spec, to);
   lam_model_spec_free (spec);
   return TRUE;
@@ -902,6 +939,7 @@ lam_session_forget_model_history (LamSession *self)
   g_return_if_fail (LAM_IS_SESSION (self));
   g_ptr_array_set_size (self->spec_undo, 0);
   g_ptr_array_set_size (self->spec_redo, 0);
+  self->typing = 0;
 }
 
 const LamModelSpec *

@@ -68,6 +68,11 @@ void lam_session_get_dataset_stats (LamSession *self, float *mean, float *std);
 /* Model. set_spec copies; the input shape is taken from the dataset when
  * there is one. Emits "spec-changed" and notifies "model-valid". */
 void lam_session_set_spec (LamSession *self, const LamModelSpec *spec);
+/* As set_spec, for a value typed a key at a time into one field: the edits
+ * with the same nonzero `typing` (a number the field takes for each value
+ * typed) make one step of history, from the model before the first key; a
+ * value typed back to that model leaves none. */
+void lam_session_set_spec_typed (LamSession *self, const LamModelSpec *spec, guint typing);
 const LamModelSpec *lam_session_get_spec (LamSession *self);
 /* Each edit of the model can be undone and redone, back to the model the
  * session or its project started with: TRUE when there was one to undo or
