@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lam-playground-dialog.h"
+#include "lam-model-page.h"
 #include "lam-session.h"
 #include "lam-table-dialog.h"
 #include "lam-test-util.h"
@@ -166,6 +167,40 @@ weights_ready (gpointer data)
          lam_session_get_state (session) == LAM_TRAIN_STATE_IDLE;
 }
 
+/* Shows one page and checks it fits; its PNG is fit-WIDTH-MODE-PAGE.png,
+ * with "-" and `state` added when given. */
+static void
+check_page_fits (const char *page, gboolean presentation, const char *state)
+{
+  lam_window_show_page (window, page);
+  settle (500);
+  g_autofree char *name =
+    g_strdup_printf ("fit-%d-%s-%s%s%s.png", screen_width, presentation ? "presentation" : "normal",
+                     page, state != NULL ? "-" : "", state != NULL ? state : "");
+  save_png (name);
+  GtkWidget *widget = lam_window_get_page (window, page);
+  int minimum = 0;
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  int min_height = 0;
+  gtk_widget_measure (widget, GTK_ORIENTATION_VERTICAL,
+                      MIN (screen_width, minimum > 0 ? screen_width : -1), &min_height, NULL, NULL,
+                      NULL);
+  g_test_message ("%s page needs %d px, and %d px of height at the screen's width", page, minimum,
+                  min_height);
+  if (g_getenv ("LAM_FIT_DEBUG") != NULL)
+    dump_widths (widget, 0, atoi (g_getenv ("LAM_FIT_DEBUG")));
+  /* The window is as wide as the screen, and no wider: nothing asks
+   * for more. */
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, screen_width);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, screen_height);
+  g_autoptr (GString) report = g_string_new (NULL);
+  guint outside = count_outside (GTK_WIDGET (window), report);
+  if (outside > 0)
+    g_test_message ("%s page, %s: %u widgets outside their clip:\n%s", page,
+                    presentation ? "presentation" : "normal", outside, report->str);
+  g_assert_cmpuint (outside, ==, 0);
+}
+
 static void
 show_all_pages (gboolean presentation)
 {
@@ -175,34 +210,8 @@ show_all_pages (gboolean presentation)
   int height = gtk_widget_get_height (GTK_WIDGET (window));
   g_test_message ("%s at %d×%d: window %d×%d", presentation ? "presentation" : "normal",
                   screen_width, screen_height, width, height);
-  for (guint i = 0; i < G_N_ELEMENTS (pages); i++) {
-    lam_window_show_page (window, pages[i]);
-    settle (500);
-    g_autofree char *name = g_strdup_printf ("fit-%d-%s-%s.png", screen_width,
-                                             presentation ? "presentation" : "normal", pages[i]);
-    save_png (name);
-    int minimum = 0;
-    gtk_widget_measure (lam_window_get_page (window, pages[i]), GTK_ORIENTATION_HORIZONTAL, -1,
-                        &minimum, NULL, NULL, NULL);
-    int min_height = 0;
-    gtk_widget_measure (lam_window_get_page (window, pages[i]), GTK_ORIENTATION_VERTICAL,
-                        MIN (screen_width, minimum > 0 ? screen_width : -1), &min_height, NULL,
-                        NULL, NULL);
-    g_test_message ("%s page needs %d px, and %d px of height at the screen's width", pages[i],
-                    minimum, min_height);
-    if (g_getenv ("LAM_FIT_DEBUG") != NULL)
-      dump_widths (lam_window_get_page (window, pages[i]), 0, atoi (g_getenv ("LAM_FIT_DEBUG")));
-    /* The window is as wide as the screen, and no wider: nothing asks
-     * for more. */
-    g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, screen_width);
-    g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, screen_height);
-    g_autoptr (GString) report = g_string_new (NULL);
-    guint outside = count_outside (GTK_WIDGET (window), report);
-    if (outside > 0)
-      g_test_message ("%s page, %s: %u widgets outside their clip:\n%s", pages[i],
-                      presentation ? "presentation" : "normal", outside, report->str);
-    g_assert_cmpuint (outside, ==, 0);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    check_page_fits (pages[i], presentation, NULL);
 }
 
 static void
@@ -305,6 +314,33 @@ test_presentation_dialogs (void)
   settle (300);
 }
 
+static gboolean
+paused (gpointer data)
+{
+  return lam_session_get_state (session) == LAM_TRAIN_STATE_PAUSED;
+}
+
+/* The Model page while a run is paused, with its note that edits apply
+ * to the next run: the note wraps inside the page in both modes. */
+static void
+test_model_page_while_training (void)
+{
+  GActionGroup *actions = lam_session_get_actions (session);
+  g_action_group_activate_action (actions, "step", NULL);
+  g_assert_true (lam_test_iterate_until (paused, NULL, 60000));
+  LamModelPage *page = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
+  for (int presentation = 0; presentation <= 1; presentation++) {
+    lam_window_set_presentation (window, presentation);
+    settle (600);
+    check_page_fits ("model", presentation, "paused");
+    g_assert_nonnull (lam_model_page_get_training_note (page));
+  }
+  lam_window_set_presentation (window, FALSE);
+  g_action_group_activate_action (actions, "stop", NULL);
+  g_assert_true (lam_test_iterate_until (weights_ready, NULL, 60000));
+  settle (300);
+}
+
 static void
 on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -358,6 +394,7 @@ main (int argc, char **argv)
   g_test_add_func ("/fit/presentation", test_fits_presentation);
   g_test_add_func ("/fit/presentation-scales-text", test_presentation_scales_text);
   g_test_add_func ("/fit/presentation-dialogs", test_presentation_dialogs);
+  g_test_add_func ("/fit/model-page-while-training", test_model_page_while_training);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

@@ -866,6 +866,68 @@ test_undo_typed_value (Fixture *f, gconstpointer data)
   g_assert_cmpstr (first, ==, start);
 }
 
+typedef struct
+{
+  LamSession *session;
+  LamTrainState state;
+} StateWait;
+
+static gboolean
+state_reached (gpointer data)
+{
+  StateWait *wait = data;
+  return lam_session_get_state (wait->session) == wait->state;
+}
+
+static void
+activate_and_wait (Fixture *f, const char *action, LamTrainState state)
+{
+  GActionGroup *actions = lam_session_get_actions (f->session);
+  g_assert_true (g_action_group_get_action_enabled (actions, action));
+  g_action_group_activate_action (actions, action, NULL);
+  StateWait wait = { f->session, state };
+  g_assert_true (lam_test_iterate_until (state_reached, &wait, 30000));
+  settle ();
+}
+
+/* Edits made while a run trains apply to the next run only, which the
+ * page accepted without a word: a note says so from the run's start,
+ * through a pause, until it stops. */
+static void
+test_training_note (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = lam_test_write_bars_dataset (400, 10);
+  load_dataset (f, dir);
+  lam_model_page_set_text (f->page, "flatten,linear:32,relu,linear:10");
+  /* Slow enough that the run is still training when looked at. */
+  g_object_set (f->session, "epochs", 1, "batch-size", 8, "device", "cpu", NULL);
+  lam_session_set_pace (f->session, 5);
+  g_assert_null (lam_model_page_get_training_note (f->page));
+
+  activate_and_wait (f, "start", LAM_TRAIN_STATE_RUNNING);
+  const char *note = lam_model_page_get_training_note (f->page);
+  g_test_message ("training: %s", note);
+  g_assert_nonnull (note);
+  g_assert_nonnull (strstr (note, "training"));
+  g_assert_nonnull (strstr (note, "next run"));
+
+  activate_and_wait (f, "pause", LAM_TRAIN_STATE_PAUSED);
+  note = lam_model_page_get_training_note (f->page);
+  g_test_message ("paused: %s", note);
+  g_assert_nonnull (note);
+  g_assert_nonnull (strstr (note, "paused"));
+  g_assert_nonnull (strstr (note, "next run"));
+  /* An edit then is taken, and the note stays. */
+  lam_model_page_set_layer_value (f->page, 1, "out", 64);
+  g_assert_cmpint (lam_session_get_spec (f->session)->layers[1].out, ==, 64);
+  g_assert_nonnull (lam_model_page_get_training_note (f->page));
+  save_png (f, "model-page-training-note.png");
+
+  activate_and_wait (f, "stop", LAM_TRAIN_STATE_IDLE);
+  g_assert_null (lam_model_page_get_training_note (f->page));
+  lam_test_remove_tree (dir);
+}
+
 static void
 test_loss_dropdown (Fixture *f, gconstpointer data)
 {
@@ -937,6 +999,7 @@ main (int argc, char **argv)
   ADD ("/model-page/spec-changed/elsewhere", test_spec_changed_elsewhere);
   ADD ("/model-page/undo-redo", test_undo_redo);
   ADD ("/model-page/undo-redo/typed-value", test_undo_typed_value);
+  ADD ("/model-page/training-note", test_training_note);
 #undef ADD
 
   return g_test_run ();

@@ -16,12 +16,14 @@ struct _LamModelPage
   gulong spec_changed_id;
   gulong dataset_changed_id;
   gulong project_loaded_id;
+  gulong state_id;
   /* What the class-count button sets: a layer's out, or -1. */
   int fix_classes_layer;
   int fix_classes_value;
 
   /* Template children */
   GtkWidget *root;
+  GtkLabel *training_note_label;
   GtkMenuButton *presets_button;
   GtkFlowBox *palette_box;
   GtkScrolledWindow *list_scroller;
@@ -546,6 +548,27 @@ refresh (LamModelPage *self)
   refresh_text (self, spec);
 }
 
+/* The page takes every edit while a run trains, and the run goes on with
+ * the model it started with: without a word, a student expects the edit
+ * to change the training under way. */
+static void
+update_training_note (LamModelPage *self)
+{
+  const char *note = NULL;
+  switch (lam_session_get_state (self->session)) {
+  case LAM_TRAIN_STATE_RUNNING:
+    note = "A run is training: edits here apply to the next run; this run keeps its model.";
+    break;
+  case LAM_TRAIN_STATE_PAUSED:
+    note = "A run is paused: edits here apply to the next run; this run keeps its model.";
+    break;
+  case LAM_TRAIN_STATE_IDLE:
+    break;
+  }
+  gtk_label_set_text (self->training_note_label, note != NULL ? note : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->training_note_label), note != NULL);
+}
+
 static void
 on_spec_changed (LamSession *session, LamModelPage *self)
 {
@@ -811,7 +834,8 @@ static const char page_css[] =
   ".lam-model-page .status { font-weight: bold; }\n"
   ".lam-model-page .status.success { color: shade(@success_color, 0.8); }\n"
   ".lam-model-page .status.error { color: @error_color; }\n"
-  ".lam-model-page .loss-hint { color: shade(@warning_color, 0.7); font-weight: bold; }\n";
+  ".lam-model-page .loss-hint { color: shade(@warning_color, 0.7); font-weight: bold; }\n"
+  ".lam-model-page .training-note { color: shade(@warning_color, 0.7); font-weight: bold; }\n";
 
 static void
 ensure_css (GtkWidget *widget)
@@ -845,9 +869,12 @@ lam_model_page_constructed (GObject *object)
   /* A project starts its own history, after its model is set. */
   self->project_loaded_id = g_signal_connect_swapped (self->session, "project-loaded",
                                                       G_CALLBACK (update_history_actions), self);
+  self->state_id = g_signal_connect_swapped (self->session, "notify::state",
+                                             G_CALLBACK (update_training_note), self);
   self->fix_classes_layer = -1;
   rebuild_rows (self);
   refresh (self);
+  update_training_note (self);
 }
 
 static void
@@ -861,6 +888,8 @@ lam_model_page_dispose (GObject *object)
     g_clear_signal_handler (&self->dataset_changed_id, self->session);
   if (self->session != NULL)
     g_clear_signal_handler (&self->project_loaded_id, self->session);
+  if (self->session != NULL)
+    g_clear_signal_handler (&self->state_id, self->session);
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_MODEL_PAGE);
   g_clear_object (&self->session);
   G_OBJECT_CLASS (lam_model_page_parent_class)->dispose (object);
@@ -922,6 +951,7 @@ lam_model_page_class_init (LamModelPageClass *klass)
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
   gtk_widget_class_set_template (widget_class, template);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, root);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, training_note_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, presets_button);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, palette_box);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, list_scroller);
@@ -1193,4 +1223,13 @@ lam_model_page_get_text_error (LamModelPage *self)
   if (!gtk_widget_get_visible (GTK_WIDGET (self->text_error_label)))
     return NULL;
   return gtk_label_get_text (self->text_error_label);
+}
+
+const char *
+lam_model_page_get_training_note (LamModelPage *self)
+{
+  g_return_val_if_fail (LAM_IS_MODEL_PAGE (self), NULL);
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->training_note_label)))
+    return NULL;
+  return gtk_label_get_text (self->training_note_label);
 }

@@ -40,5 +40,8 @@ void lam_model_page_set_text (LamModelPage *self, const char *text);
 const char *lam_model_page_get_text (LamModelPage *self);
 /* The parser's message for text that could not be applied, or NULL. */
 const char *lam_model_page_get_text_error (LamModelPage *self);
+/* The note shown while a run trains or is paused, that edits apply to the
+ * next run; NULL when idle. */
+const char *lam_model_page_get_training_note (LamModelPage *self);
 
 G_END_DECLS
