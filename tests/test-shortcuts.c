@@ -4,11 +4,18 @@
  * shortcuts a main window really carries: every listed key that a window
  * binds is bound there to the action named here, and every key a window
  * binds to one of Lamina's actions is listed. The window is saved as
- * help-overlay.png. */
+ * help-overlay.png. Keys typed through the X server while a number or
+ * text field has the focus do what the list says. */
 #include <gtk/gtk.h>
 #include <string.h>
+#ifdef GDK_WINDOWING_X11
+#include <gdk/x11/gdkx.h>
+#endif
 
 #include "lam-session.h"
+#include "lam-table-dialog.h"
+#include "lam-test-util.h"
+#include "lam-train-page.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
 
@@ -35,13 +42,16 @@ static const Listed listed[] = {
   { "Save the project", "<Control>s", "win.save" },
   { "Save the project under another name", "<Control><Shift>s", "win.save-as" },
   { "Start, pause or resume", "<Control>Return", "session.start-pause" },
-  { "Stop", "<Control>period", "session.stop" },
   { "Presentation mode", "F11", "win.presentation" },
   { "Open a dataset folder", "<Control>o", "win.open-dataset" },
   /* ui/lam-window-actions.c, lam_window_add_shortcuts: a capture-phase
    * controller whose callback runs session.step unless a text field has
    * the focus. */
   { "One step (one batch)", "<Control>Right", "callback" },
+  /* ui/lam-window-actions.c, lam_window_add_shortcuts: in the same
+   * controller, so that a focused text field's emoji picker does not take
+   * it. */
+  { "Stop", "<Control>period", "session.stop" },
   /* ui/lam-model-page.c, lam_model_page_init: a controller on the layer
    * list, acting on the selected row. */
   { "Remove the selected layer", "Delete", "layer.remove" },
@@ -127,6 +137,69 @@ test_overlay_lists (void)
   g_hash_table_iter_init (&iter, shown);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     g_error ("the shortcuts window lists %s, which nothing here binds", (const char *) key);
+}
+
+/* Keys typed for real: GTK 4 has no public way to make a key event, so the
+ * X server's XTEST extension types them, and they take the path a
+ * person's keys take (the window's capture phase, the focused text field
+ * and its bindings, then the page and the window). libXtst is looked up
+ * at run time, so that the test builds without its headers; without it or
+ * off X11 the caller skips. */
+typedef int (*FakeKeyEvent) (Display *display, unsigned int keycode, Bool is_press,
+                             unsigned long delay);
+
+static FakeKeyEvent
+xtest_fake_key_event (GtkWidget *widget)
+{
+#ifdef GDK_WINDOWING_X11
+  static GModule *module;
+  static FakeKeyEvent fake;
+  if (!GDK_IS_X11_DISPLAY (gtk_widget_get_display (widget)))
+    return NULL;
+  if (module == NULL && (module = g_module_open ("libXtst.so.6", G_MODULE_BIND_LAZY)) != NULL)
+    g_module_symbol (module, "XTestFakeKeyEvent", (gpointer *) &fake);
+  return fake;
+#else
+  return NULL;
+#endif
+}
+
+#ifdef GDK_WINDOWING_X11
+static guint
+keycode_of (GdkDisplay *display, guint keyval)
+{
+  g_autofree GdkKeymapKey *keys = NULL;
+  int n_keys = 0;
+  g_assert_true (gdk_display_map_keyval (display, keyval, &keys, &n_keys));
+  g_assert_cmpint (n_keys, >, 0);
+  return keys[0].keycode;
+}
+#endif
+
+/* Types keyval, holding Ctrl and Shift where modifiers has them, on
+ * widget's display, then lets the window handle it. */
+static void
+type_key (GtkWidget *widget, guint keyval, GdkModifierType modifiers)
+{
+#ifdef GDK_WINDOWING_X11
+  FakeKeyEvent fake = xtest_fake_key_event (widget);
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  Display *xdisplay = gdk_x11_display_get_xdisplay (display);
+  guint held[2], n_held = 0;
+  if (modifiers & GDK_CONTROL_MASK)
+    held[n_held++] = keycode_of (display, GDK_KEY_Control_L);
+  if (modifiers & GDK_SHIFT_MASK)
+    held[n_held++] = keycode_of (display, GDK_KEY_Shift_L);
+  for (guint i = 0; i < n_held; i++)
+    fake (xdisplay, held[i], True, 0);
+  guint key = keycode_of (display, keyval);
+  fake (xdisplay, key, True, 0);
+  fake (xdisplay, key, False, 0);
+  for (guint i = n_held; i-- > 0;)
+    fake (xdisplay, held[i], False, 0);
+  gdk_display_flush (display);
+#endif
+  lam_test_settle (300);
 }
 
 static gboolean
@@ -257,6 +330,111 @@ test_window_binds (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+dataset_ready (gpointer data)
+{
+  return lam_session_get_has_dataset (data) && !lam_session_get_loading (data);
+}
+
+static gboolean
+is_running (gpointer data)
+{
+  return lam_session_get_state (data) == LAM_TRAIN_STATE_RUNNING;
+}
+
+static gboolean
+is_idle (gpointer data)
+{
+  return lam_session_get_state (data) == LAM_TRAIN_STATE_IDLE;
+}
+
+/* A window on the study-time table with a model that fits it, shown; NULL
+ * (the test skipped) where keys cannot be typed. */
+static LamWindow *
+typing_window_new (LamSession *session)
+{
+  g_autofree char *table = lam_dataset_find_bundled_table ("study-time");
+  g_assert_nonnull (table);
+  const char *inputs[] = { "hours", NULL }, *targets[] = { "score", NULL };
+  g_autofree char *name = lam_table_name_build (table, inputs, targets);
+  lam_session_load_dataset_async (session, name, NULL, NULL, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_ready, session, 30000));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:1,loss=mse", &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_assert_true (lam_session_get_model_valid (session));
+
+  LamWindow *window = lam_window_new (NULL, session);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (500);
+  if (xtest_fake_key_event (GTK_WIDGET (window)) == NULL) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    gtk_window_destroy (GTK_WINDOW (window));
+    return NULL;
+  }
+  return window;
+}
+
+static void
+save_window_png (LamWindow *window, const char *name)
+{
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (GTK_WIDGET (window), path, &error));
+  g_assert_no_error (error);
+  g_test_message ("saved %s", path);
+}
+
+/* Puts the focus in field's text, as a click there does. */
+static void
+focus_field (LamWindow *window, GtkWidget *field)
+{
+  gtk_widget_grab_focus (field);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  g_assert_true (GTK_IS_TEXT (focus));
+  g_assert_true (gtk_widget_is_ancestor (focus, field));
+}
+
+/* The window's keys while the learning rate is being typed: a text field
+ * binds Ctrl+. to its emoji picker, which opened over a run that went on
+ * training. */
+static void
+test_train_keys_while_typing (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamWindow *window = typing_window_new (session);
+  if (window == NULL)
+    return;
+  /* Two batches a second: the run is still going when the keys come. */
+  g_object_set (session, "device", "cpu", "epochs", 100, "pace", 2.0, NULL);
+  lam_window_show_page (window, "train");
+  lam_test_settle (300);
+  GtkWidget *page = lam_window_get_page (window, "train");
+  GtkWidget *lr = GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_TRAIN_PAGE, "lr_spin"));
+  GtkWidget *lr_text = GTK_WIDGET (gtk_editable_get_delegate (GTK_EDITABLE (lr)));
+
+  focus_field (window, lr);
+  type_key (lr, GDK_KEY_Return, GDK_CONTROL_MASK);
+  g_assert_true (lam_test_iterate_until (is_running, session, 10000));
+
+  focus_field (window, lr);
+  type_key (lr, GDK_KEY_period, GDK_CONTROL_MASK);
+  g_assert_true (lam_test_iterate_until (is_idle, session, 10000));
+  /* GtkText keeps its emoji picker under this name once opened. */
+  GtkWidget *chooser = g_object_get_data (G_OBJECT (lr_text), "gtk-emoji-chooser");
+  g_assert_true (chooser == NULL || !gtk_widget_get_visible (chooser));
+  save_window_png (window, "shortcuts-stop-while-typing.png");
+
+  focus_field (window, lr);
+  type_key (lr, GDK_KEY_2, GDK_CONTROL_MASK);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (gtk_widget_get_parent (page))), ==,
+                   "model");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -266,5 +444,6 @@ main (int argc, char **argv)
 
   g_test_add_func ("/shortcuts/overlay-lists-what-is-bound", test_overlay_lists);
   g_test_add_func ("/shortcuts/window-binds-what-is-listed", test_window_binds);
+  g_test_add_func ("/shortcuts/train-keys-while-typing", test_train_keys_while_typing);
   return g_test_run ();
 }

@@ -486,8 +486,6 @@ lam_window_class_add_actions (GtkWidgetClass *widget_class)
                                        "session.start-pause", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
                                        "session.start-pause", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK,
-                                       "session.stop", NULL);
 }
 
 void
@@ -501,5 +499,13 @@ lam_window_add_shortcuts (LamWindow *self)
       GTK_SHORTCUT_CONTROLLER (shortcuts),
       gtk_shortcut_new (gtk_keyval_trigger_new (step_keys[i], GDK_CONTROL_MASK),
                         gtk_callback_action_new (on_step_shortcut, NULL, NULL)));
+  /* Ctrl+. is Stop wherever the focus is: a text or number field binds it
+   * to its emoji picker, and the field's bindings run before this class's,
+   * so a class binding stopped nothing while the learning rate was being
+   * typed. With nothing to stop, the key goes on to the field. */
+  gtk_shortcut_controller_add_shortcut (
+    GTK_SHORTCUT_CONTROLLER (shortcuts),
+    gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_period, GDK_CONTROL_MASK),
+                      gtk_named_action_new ("session.stop")));
   gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
 }
