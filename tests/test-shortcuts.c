@@ -12,6 +12,7 @@
 #include <gdk/x11/gdkx.h>
 #endif
 
+#include "lam-model-page.h"
 #include "lam-session.h"
 #include "lam-table-dialog.h"
 #include "lam-test-util.h"
@@ -57,8 +58,8 @@ static const Listed listed[] = {
   { "Remove the selected layer", "Delete", "layer.remove" },
   { "Move the selected layer up", "<Alt>Up", "layer.move-up" },
   { "Move the selected layer down", "<Alt>Down", "layer.move-down" },
-  /* ui/lam-model-page.c, lam_model_page_class_init: class bindings of the
-   * page, after a focused text field's own. */
+  /* ui/lam-model-page.c, lam_model_page_init: a capture-phase controller
+   * on the page, before a focused text field's own undo. */
   { "Undo the last change to the model", "<Control>z", "model.undo" },
   { "Redo the change undone", "<Control><Shift>z", "model.redo" },
   { "Redo the change undone", "<Control>y", "model.redo" },
@@ -435,6 +436,95 @@ test_train_keys_while_typing (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static char *
+spec_text (LamSession *session)
+{
+  return lam_model_spec_to_text (lam_session_get_spec (session));
+}
+
+static GtkWidget *
+first_spin_button (GtkWidget *root)
+{
+  if (GTK_IS_SPIN_BUTTON (root) && gtk_widget_get_mapped (root))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = first_spin_button (child);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* Ctrl+Z and Ctrl+Shift+Z on the Model page while a layer's number or the
+ * model's text has the focus: the field's own undo took the keys and
+ * emptied the field, and the model's edit stayed. Text typed and not yet
+ * applied is taken back first. */
+static void
+test_model_undo_while_typing (void)
+{
+  g_autoptr (LamSession) session = lam_session_new ();
+  LamWindow *window = typing_window_new (session);
+  if (window == NULL)
+    return;
+  lam_window_show_page (window, "model");
+  lam_test_settle (300);
+  GtkWidget *page = lam_window_get_page (window, "model");
+  g_autofree char *before = spec_text (session);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) edited =
+    lam_model_spec_from_text ("linear:4,relu,linear:1,loss=mse", &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, edited);
+  lam_test_settle (300);
+  g_autofree char *after = spec_text (session);
+  g_assert_cmpstr (before, !=, after);
+
+  /* A layer's number. */
+  GtkWidget *spin = first_spin_button (page);
+  g_assert_nonnull (spin);
+  focus_field (window, spin);
+  type_key (spin, GDK_KEY_z, GDK_CONTROL_MASK);
+  g_autofree char *undone = spec_text (session);
+  g_assert_cmpstr (undone, ==, before);
+  spin = first_spin_button (page);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (spin)), !=, "");
+  focus_field (window, spin);
+  type_key (spin, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK);
+  g_autofree char *redone = spec_text (session);
+  g_assert_cmpstr (redone, ==, after);
+  save_window_png (window, "shortcuts-model-redo-while-typing.png");
+
+  /* The model's text, untouched: the keys are the model's. */
+  GtkWidget *entry =
+    GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_MODEL_PAGE, "text_entry"));
+  g_autofree char *shown = g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry)));
+  focus_field (window, entry);
+  type_key (entry, GDK_KEY_z, GDK_CONTROL_MASK);
+  g_autofree char *undone_again = spec_text (session);
+  g_assert_cmpstr (undone_again, ==, before);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), !=, "");
+  focus_field (window, entry);
+  type_key (entry, GDK_KEY_y, GDK_CONTROL_MASK);
+  g_autofree char *redone_again = spec_text (session);
+  g_assert_cmpstr (redone_again, ==, after);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, shown);
+
+  /* Typed there and not applied: the typing goes first, then the model's
+   * edit; the page's own text is never undone to an empty field. */
+  focus_field (window, entry);
+  gtk_editable_set_position (GTK_EDITABLE (entry), -1);
+  type_key (entry, GDK_KEY_comma, 0);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), !=, shown);
+  type_key (entry, GDK_KEY_z, GDK_CONTROL_MASK);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, shown);
+  g_autofree char *kept = spec_text (session);
+  g_assert_cmpstr (kept, ==, after);
+  type_key (entry, GDK_KEY_z, GDK_CONTROL_MASK);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), !=, "");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -445,5 +535,6 @@ main (int argc, char **argv)
   g_test_add_func ("/shortcuts/overlay-lists-what-is-bound", test_overlay_lists);
   g_test_add_func ("/shortcuts/window-binds-what-is-listed", test_window_binds);
   g_test_add_func ("/shortcuts/train-keys-while-typing", test_train_keys_while_typing);
+  g_test_add_func ("/shortcuts/model-undo-while-typing", test_model_undo_while_typing);
   return g_test_run ();
 }

@@ -239,6 +239,10 @@ add_editor (LamLayerRow *self, const LamLayerArg *arg)
   g_autofree char *shown = g_strdup_printf ("%.*f", e->digits, value);
   gtk_editable_set_width_chars (GTK_EDITABLE (spin), MAX (e->width_chars, (int) strlen (shown)));
   gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
+  /* What is typed here is applied to the model as it is typed, and Ctrl+Z
+   * takes it back through the Model page's history. The text's own history
+   * held only the numbers the row wrote: undoing them emptied the field. */
+  gtk_editable_set_enable_undo (GTK_EDITABLE (spin), FALSE);
   gtk_widget_set_tooltip_text (spin, arg->label);
   gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, arg->label,
                                   -1);

@@ -366,8 +366,12 @@ refresh_text (LamModelPage *self, const LamModelSpec *spec)
   /* With neither input nor layers the text starts at the loss's comma. */
   const char *shown = text[0] == ',' ? text + 1 : text;
 
+  /* The page's own text is nothing to undo: Ctrl+Z in the field takes back
+   * what was typed there, then the model's edits, rather than emptying it. */
   self->syncing = TRUE;
+  gtk_editable_set_enable_undo (GTK_EDITABLE (self->text_entry), FALSE);
   gtk_editable_set_text (GTK_EDITABLE (self->text_entry), shown);
+  gtk_editable_set_enable_undo (GTK_EDITABLE (self->text_entry), TRUE);
   self->syncing = FALSE;
   gtk_widget_set_sensitive (GTK_WIDGET (self->apply_button), FALSE);
 }
@@ -772,11 +776,26 @@ load_preset_action (GtkWidget *widget, const char *action_name, GVariant *parame
   lam_model_page_load_preset (LAM_MODEL_PAGE (widget), g_variant_get_string (parameter, NULL));
 }
 
+/* Text typed into the model's field and not yet applied is the newest
+ * edit: the keys take it back there first. */
+static gboolean
+typing_in_text (LamModelPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  return self->text_dirty && focus != NULL &&
+         gtk_widget_is_ancestor (focus, GTK_WIDGET (self->text_entry));
+}
+
 static void
 history_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   LamModelPage *self = LAM_MODEL_PAGE (widget);
-  if (g_str_equal (action_name, "model.undo"))
+  if (typing_in_text (self)) {
+    GtkEditable *text = gtk_editable_get_delegate (GTK_EDITABLE (self->text_entry));
+    gtk_widget_activate_action (
+      GTK_WIDGET (text), g_str_equal (action_name, "model.undo") ? "text.undo" : "text.redo", NULL);
+  } else if (g_str_equal (action_name, "model.undo"))
     lam_session_undo_model (self->session);
   else
     lam_session_redo_model (self->session);
@@ -997,13 +1016,6 @@ lam_model_page_class_init (LamModelPageClass *klass)
   gtk_widget_class_install_action (widget_class, "model.load-preset", "s", load_preset_action);
   gtk_widget_class_install_action (widget_class, "model.undo", NULL, history_action);
   gtk_widget_class_install_action (widget_class, "model.redo", NULL, history_action);
-  /* A focused text field takes these for its own text first. */
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "model.undo",
-                                       NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
-                                       "model.redo", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_y, GDK_CONTROL_MASK, "model.redo",
-                                       NULL);
   gtk_widget_class_install_action (widget_class, "layer.remove", NULL, remove_action);
   gtk_widget_class_install_action (widget_class, "layer.move-up", NULL, move_action);
   gtk_widget_class_install_action (widget_class, "layer.move-down", NULL, move_action);
@@ -1032,6 +1044,19 @@ lam_model_page_init (LamModelPage *self)
   add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts), GDK_KEY_Down, GDK_ALT_MASK,
                 "layer.move-down");
   gtk_widget_add_controller (GTK_WIDGET (self->list), shortcuts);
+
+  /* Undo and redo wherever the focus is on the page. A text field binds
+   * the same keys to its own text, and its bindings run before the page's:
+   * a class binding here never ran while a layer's number or the model's
+   * text had the focus, and the field's undo emptied it instead. So they
+   * run in the capture phase, before the field. */
+  GtkEventController *history = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (history, GTK_PHASE_CAPTURE);
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (history), GDK_KEY_z, GDK_CONTROL_MASK, "model.undo");
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (history), GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                "model.redo");
+  add_shortcut (GTK_SHORTCUT_CONTROLLER (history), GDK_KEY_y, GDK_CONTROL_MASK, "model.redo");
+  gtk_widget_add_controller (GTK_WIDGET (self), history);
 
   GtkDropTarget *drop = gtk_drop_target_new (LAM_TYPE_LAYER_ROW, GDK_ACTION_MOVE);
   g_signal_connect (drop, "motion", G_CALLBACK (on_drop_motion), self);
