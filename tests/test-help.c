@@ -166,6 +166,76 @@ test_regression_chart_explains_r2 (void)
   g_object_unref (page);
 }
 
+/* Opens every expander below root: a closed one holds its child out of
+ * the widget tree. */
+static void
+expand_all (GtkWidget *root)
+{
+  if (GTK_IS_EXPANDER (root))
+    gtk_expander_set_expanded (GTK_EXPANDER (root), TRUE);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    expand_all (child);
+}
+
+/* A table's columns are standardised and its rows never augmented: on a
+ * table's Train page the "?" of Normalisation and Augmentation says so,
+ * where it spoke of pixels 0 to 255; an image lesson's still speaks of
+ * pixels. */
+static void
+test_table_settings_explain_tables (void)
+{
+  g_autofree char *table = lam_dataset_find_bundled_table ("study-time");
+  g_assert_nonnull (table);
+  const char *inputs[] = { "hours", NULL }, *targets[] = { "score", NULL };
+  g_autofree char *name = lam_table_name_build (table, inputs, targets);
+  g_autoptr (LamSession) tabular = lam_session_new ();
+  lam_session_load_dataset_async (tabular, name, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (regression_loaded, tabular, 30000));
+
+  GtkWidget *page = lam_train_page_new (tabular);
+  GtkWidget *shown = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (shown), 1280, 800);
+  gtk_window_set_child (GTK_WINDOW (shown), page);
+  gtk_window_present (GTK_WINDOW (shown));
+  expand_all (page);
+  lam_test_settle (300);
+  g_autoptr (GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  collect (page, found);
+  g_assert_false (g_hash_table_contains (found, "normalization"));
+  g_assert_false (g_hash_table_contains (found, "augmentation"));
+  LamHelpButton *normalization = g_hash_table_lookup (found, "table-normalization");
+  g_assert_nonnull (normalization);
+  g_assert_true (g_hash_table_contains (found, "table-augmentation"));
+  const char *standardised = lam_help_get_text ("table-normalization");
+  g_assert_nonnull (strstr (standardised, "column"));
+  g_assert_null (strstr (standardised, "255"));
+  const char *not_augmented = lam_help_get_text ("table-augmentation");
+  g_assert_nonnull (strstr (not_augmented, "rows"));
+  g_assert_nonnull (strstr (not_augmented, "images only"));
+
+  /* What a pupil sees under the "?". */
+  lam_help_button_popup (normalization);
+  GtkPopover *popover = lam_help_button_get_popover (normalization);
+  g_assert_true (lam_test_iterate_until (popover_shown, popover, 5000));
+  lam_test_settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", "help-table-normalization.png", NULL);
+  g_autoptr (GError) error = NULL;
+  /* The popover is a surface of its own. */
+  g_assert_true (lam_ui_save_png (GTK_WIDGET (popover), path, &error));
+  g_test_message ("saved %s", path);
+  gtk_popover_popdown (popover);
+
+  /* The window's image lesson: pixels, as before. */
+  g_hash_table_remove_all (found);
+  expand_all (lam_window_get_page (window, "train"));
+  collect (lam_window_get_page (window, "train"), found);
+  g_assert_true (g_hash_table_contains (found, "normalization"));
+  g_assert_true (g_hash_table_contains (found, "augmentation"));
+  gtk_window_destroy (GTK_WINDOW (shown));
+}
+
 static gboolean
 dataset_ready (gpointer data)
 {
@@ -201,6 +271,7 @@ main (int argc, char **argv)
   g_test_add_func ("/help/pages-carry-help", test_pages_carry_help);
   g_test_add_func ("/help/button-opens-text", test_button_opens_text);
   g_test_add_func ("/help/regression-chart-explains-r2", test_regression_chart_explains_r2);
+  g_test_add_func ("/help/table-settings-explain-tables", test_table_settings_explain_tables);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

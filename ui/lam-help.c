@@ -92,6 +92,17 @@ static const HelpEntry entries[] = {
        "pixels (a crop of the original size from the image with a border added) and mirrored "
        "left to right half of the time. The network sees more variety, which usually helps on "
        "new images. Validation and test images are never changed.") },
+  { "table-normalization", N_("Normalisation"),
+    N_("A table's columns come in their own units and scales. The network gets each input x as "
+       "(x − mean) / std, with the mean and std of its column measured on the rows kept for "
+       "training, so every column is centred on 0 with a spread of 1. A regression's targets "
+       "are scaled the same way, and its predictions are turned back into the targets' units. "
+       "The pixel settings here apply to images only.") },
+  { "table-augmentation", N_("Augmentation"),
+    N_("Augmentation makes small random changes to training images: shifted a few pixels, or "
+       "mirrored. A table's rows are numbers that each mean something, and shifting or "
+       "mirroring them would change what they say: rows are never augmented, and these "
+       "settings apply to images only.") },
   { "pace", N_("Speed"),
     N_("Slows training down so a class can watch the curves form and see each batch. It "
        "changes nothing in the numbers: a slow run ends exactly where a fast one does.") },

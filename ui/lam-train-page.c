@@ -92,6 +92,8 @@ struct _LamTrainPage
   LamChart *loss_chart;
   LamChart *accuracy_chart;
   LamHelpButton *accuracy_help;
+  LamHelpButton *norm_help;
+  LamHelpButton *augmentation_help;
   GtkMenuButton *runs_button;
   GtkListBox *runs_list;
   GtkLabel *runs_note;
@@ -758,6 +760,13 @@ on_task_changed (LamTrainPage *self)
   gboolean regression = is_regression (self);
   lam_chart_set_title (self->accuracy_chart, regression ? "R² (1: perfect fit)" : "Accuracy");
   lam_help_button_set_topic (self->accuracy_help, regression ? "r2" : "accuracy");
+  /* A table is standardised column by column and never augmented, with
+   * any task. */
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  gboolean table = train != NULL && lam_dataset_is_table (train);
+  lam_help_button_set_topic (self->norm_help, table ? "table-normalization" : "normalization");
+  lam_help_button_set_topic (self->augmentation_help,
+                             table ? "table-augmentation" : "augmentation");
   lam_chart_set_axis_labels (self->accuracy_chart, "epoch", regression ? "R²" : "accuracy");
   lam_chart_set_y_format (self->accuracy_chart,
                           regression ? LAM_CHART_FORMAT_NUMBER : LAM_CHART_FORMAT_PERCENT);
@@ -1427,6 +1436,8 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, accuracy_chart);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, accuracy_help);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, norm_help);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, augmentation_help);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_button);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_list);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, runs_note);
