@@ -3,8 +3,10 @@
  * at 1280×800): in normal and in presentation mode, every page fits the
  * screen's width, no widget is drawn outside the window or outside the
  * scrolled view that holds it, and presentation mode scales every text —
- * headings and key figures too — by one factor. PNGs of every page in both
- * modes go into the build's tests folder. */
+ * headings and key figures too — by one factor. After a bundled table's
+ * lesson the Train page's Progress column wraps its news within the column.
+ * PNGs of every page in both modes, and of those Train pages, go into the
+ * build's tests folder. */
 #include <gtk/gtk.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "lam-session.h"
 #include "lam-table-dialog.h"
 #include "lam-test-util.h"
+#include "lam-train-page.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
 
@@ -341,6 +344,105 @@ test_model_page_while_training (void)
   settle (300);
 }
 
+static void on_loaded (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* A lesson of a bundled table, as test-playground-ui trains it. */
+typedef struct
+{
+  const char *table;
+  const char *inputs[4];
+  const char *targets[3];
+  const char *model;
+  int epochs;
+  int batch_size;
+  double lr;
+} TableLesson;
+
+static const TableLesson table_lessons[] = {
+  { "study-time", { "hours", NULL }, { "score", NULL }, "linear:1,loss=mse", 60, 8, 0.05 },
+  { "crop-yields",
+    { "temperature", "rainfall", "humidity", NULL },
+    { "apples", "oranges", NULL },
+    "linear:2,loss=mse",
+    40,
+    16,
+    0.05 },
+};
+
+static gboolean
+is_idle (gpointer data)
+{
+  return lam_session_get_state (session) == LAM_TRAIN_STATE_IDLE &&
+         !lam_session_get_loading (session);
+}
+
+/* The bundled tables' lessons, trained in the window: the Progress column
+ * says how the run ended and the test score, every word of it within the
+ * column. */
+static void
+test_table_progress (gconstpointer data)
+{
+  const TableLesson *lesson = data;
+  g_autofree char *path = lam_dataset_find_bundled_table (lesson->table);
+  g_assert_nonnull (path);
+  g_autofree char *name = lam_table_name_build (path, lesson->inputs, lesson->targets);
+  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_ready, NULL, 60000));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (lesson->model, &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "epochs", lesson->epochs, "batch-size", lesson->batch_size, "lr",
+                lesson->lr, NULL);
+  lam_window_show_page (window, "train");
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  g_assert_true (lam_test_iterate_until (is_idle, NULL, 120000));
+  settle (1000);
+  GtkWidget *page = lam_window_get_page (window, "train");
+  g_test_message ("%s: %s", lesson->table, lam_train_page_get_test_text (LAM_TRAIN_PAGE (page)));
+  /* The column scrolled to its end, where the test score is. */
+  GtkWidget *test_label =
+    GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_TRAIN_PAGE, "test_label"));
+  g_assert_true (gtk_widget_get_mapped (test_label));
+  GtkWidget *column = gtk_widget_get_ancestor (test_label, GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *scroll = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (column));
+  gtk_adjustment_set_value (scroll, gtk_adjustment_get_upper (scroll));
+  g_autofree char *png = g_strdup_printf ("fit-%d-train-%s.png", screen_width, lesson->table);
+  save_png (png);
+  /* Every label of the column is as wide as the column allows and as tall
+   * as its wrapped lines need. */
+  GtkWidget *progress = gtk_widget_get_parent (test_label);
+  graphene_rect_t view;
+  g_assert_true (gtk_widget_compute_bounds (column, progress, &view));
+  for (GtkWidget *child = gtk_widget_get_first_child (progress); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    if (!GTK_IS_LABEL (child) || !gtk_widget_get_mapped (child))
+      continue;
+    graphene_rect_t bounds;
+    g_assert_true (gtk_widget_compute_bounds (child, progress, &bounds));
+    /* Measures count the margins; a widget's width and height do not. */
+    int needed = 0;
+    int width = gtk_widget_get_width (child) + gtk_widget_get_margin_start (child) +
+                gtk_widget_get_margin_end (child);
+    int height = gtk_widget_get_height (child) + gtk_widget_get_margin_top (child) +
+                 gtk_widget_get_margin_bottom (child);
+    gtk_widget_measure (child, GTK_ORIENTATION_VERTICAL, width, &needed, NULL, NULL, NULL);
+    g_test_message ("\"%s\": %.0f×%.0f at x %.0f, needs height %d, view %.0f wide",
+                    gtk_label_get_text (GTK_LABEL (child)), bounds.size.width, bounds.size.height,
+                    bounds.origin.x, needed, view.size.width);
+    g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=,
+                       view.origin.x + view.size.width + 1);
+    g_assert_cmpint (height, >=, needed);
+  }
+  g_autoptr (GString) report = g_string_new (NULL);
+  guint outside = count_outside (GTK_WIDGET (window), report);
+  if (outside > 0)
+    g_test_message ("%u widgets outside their clip:\n%s", outside, report->str);
+  g_assert_cmpuint (outside, ==, 0);
+  if (g_getenv ("LAM_FIT_DEBUG") != NULL)
+    dump_widths (page, 0, atoi (g_getenv ("LAM_FIT_DEBUG")));
+}
+
 static void
 on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -395,6 +497,9 @@ main (int argc, char **argv)
   g_test_add_func ("/fit/presentation-scales-text", test_presentation_scales_text);
   g_test_add_func ("/fit/presentation-dialogs", test_presentation_dialogs);
   g_test_add_func ("/fit/model-page-while-training", test_model_page_while_training);
+  /* Last: they open other datasets. */
+  g_test_add_data_func ("/fit/table-progress/study-time", &table_lessons[0], test_table_progress);
+  g_test_add_data_func ("/fit/table-progress/crop-yields", &table_lessons[1], test_table_progress);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);
