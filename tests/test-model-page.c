@@ -301,6 +301,102 @@ test_classes_follow_dataset (Fixture *f, gconstpointer data)
   lam_test_remove_tree (twelve);
 }
 
+static gboolean
+has_label (GtkWidget *widget, const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_is_visible (widget) &&
+      g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), text) == 0)
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (has_label (child, text))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+assert_label (Fixture *f, const char *text)
+{
+  if (!has_label (GTK_WIDGET (f->page), text))
+    g_error ("no label says \"%s\"", text);
+}
+
+static void
+assert_image_wording (Fixture *f)
+{
+  assert_label (f, "Stack layers from the input image down to one score per class. Shapes, "
+                   "parameters and FLOPs follow every edit.");
+  g_autofree char *input =
+    g_strdup_printf ("one image of %s", lam_session_get_dataset_name (f->session));
+  assert_label (f, input);
+  assert_label (f, "FLOPs per image");
+  g_assert_false (has_label (GTK_WIDGET (f->page), "FLOPs per row"));
+}
+
+/* A table's model reads a row of numbers and gives scores or, for a
+ * regression, values: the page says so rather than speaking of images, and
+ * speaks of images again when images come back. */
+static void
+test_table_wording (Fixture *f, gconstpointer data)
+{
+  g_autofree char *images = lam_test_write_bars_dataset (8, 2);
+  load_dataset (f, images);
+  lam_model_page_set_text (f->page, "flatten,linear:2");
+  settle ();
+  assert_image_wording (f);
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1×28×28 → 2 scores");
+
+  g_autofree char *study =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "study-time.csv", NULL);
+  load_dataset (f, study);
+  g_assert_true (lam_dataset_is_table (lam_session_get_train_set (f->session)));
+  lam_model_page_set_text (f->page, "linear:1");
+  settle ();
+  assert_label (f, "Stack layers from a row of 1 number down to the values to predict. Shapes, "
+                   "parameters and FLOPs follow every edit.");
+  g_autofree char *study_input =
+    g_strdup_printf ("one row of 1 number from %s", lam_session_get_dataset_name (f->session));
+  assert_label (f, study_input);
+  assert_label (f, "FLOPs per row");
+  g_assert_false (has_label (GTK_WIDGET (f->page), "FLOPs per image"));
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1 input → 1 value");
+  save_png (f, "model-page-table-regression.png");
+
+  g_autofree char *crops =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "crop-yields.csv", NULL);
+  load_dataset (f, crops);
+  /* Its last column is the target; the other four are inputs. */
+  lam_model_page_set_text (f->page, "linear:16,relu,linear:1");
+  settle ();
+  assert_label (f, "FLOPs per row");
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 4 inputs → 1 value");
+
+  g_autofree char *dir = g_dir_make_tmp ("lamina-model-page-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_autofree char *blobs = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (blobs, 200, 2, 3, 4);
+  load_dataset (f, blobs);
+  g_assert_cmpint (lam_session_get_train_set (f->session)->task, ==, LAM_TASK_CLASSIFICATION);
+  lam_model_page_set_text (f->page, "linear:8,relu,linear:3");
+  settle ();
+  assert_label (f, "Stack layers from a row of 2 numbers down to one score per class. Shapes, "
+                   "parameters and FLOPs follow every edit.");
+  g_autofree char *blobs_input =
+    g_strdup_printf ("one row of 2 numbers from %s", lam_session_get_dataset_name (f->session));
+  assert_label (f, blobs_input);
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 2 inputs → 3 scores");
+  save_png (f, "model-page-table-classification.png");
+
+  load_dataset (f, images);
+  lam_model_page_set_text (f->page, "flatten,linear:2");
+  settle ();
+  assert_image_wording (f);
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1×28×28 → 2 scores");
+
+  lam_test_remove_tree (dir);
+  lam_test_remove_tree (images);
+}
+
 static void
 test_edit_value_updates_shapes (Fixture *f, gconstpointer data)
 {
@@ -982,6 +1078,7 @@ main (int argc, char **argv)
   ADD ("/model-page/preset/replaces-stack", test_preset_replaces_stack);
   ADD ("/model-page/preset/batchnorm", test_preset_batchnorm);
   ADD ("/model-page/classes-follow-dataset", test_classes_follow_dataset);
+  ADD ("/model-page/table-wording", test_table_wording);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);

@@ -23,6 +23,7 @@ struct _LamModelPage
 
   /* Template children */
   GtkWidget *root;
+  GtkLabel *description_label;
   GtkLabel *training_note_label;
   GtkMenuButton *presets_button;
   GtkFlowBox *palette_box;
@@ -34,6 +35,7 @@ struct _LamModelPage
   GtkLabel *input_shape_label;
   GtkLabel *params_total_label;
   GtkLabel *flops_total_label;
+  GtkLabel *flops_caption_label;
   GtkLabel *size_total_label;
   GtkLabel *status_label;
   GtkButton *fix_classes_button;
@@ -461,6 +463,73 @@ update_history_actions (LamModelPage *self)
                                  lam_session_can_redo_model (self->session));
 }
 
+/* The open dataset when it is a table, else NULL: a table's model reads
+ * one row of numbers, and a regression gives values to predict rather than
+ * scores, so the page's words about images would mislead there. */
+static const LamDataset *
+open_table (LamModelPage *self)
+{
+  const LamDataset *dataset = lam_session_get_train_set (self->session);
+  return dataset != NULL && lam_dataset_is_table (dataset) ? dataset : NULL;
+}
+
+static const char *
+plural (gsize n, const char *one, const char *many)
+{
+  return n == 1 ? one : many;
+}
+
+/* The words that name what the model reads and gives: an image and class
+ * scores, or a row of numbers and scores or values. */
+static void
+refresh_wording (LamModelPage *self)
+{
+  const LamDataset *table = open_table (self);
+  const char *dataset = lam_session_get_dataset_name (self->session);
+
+  if (table == NULL) {
+    gtk_label_set_text (self->description_label,
+                        "Stack layers from the input image down to one score per class. "
+                        "Shapes, parameters and FLOPs follow every edit.");
+    g_autofree char *input_text = dataset != NULL ? g_strdup_printf ("one image of %s", dataset)
+                                                  : g_strdup ("one image (no dataset loaded)");
+    gtk_label_set_text (self->input_settings_label, input_text);
+    gtk_label_set_text (self->flops_caption_label, "FLOPs per image");
+    return;
+  }
+
+  gsize n_inputs = (gsize) table->n_features;
+  const char *numbers = plural (n_inputs, "number", "numbers");
+  g_autofree char *description = g_strdup_printf (
+    "Stack layers from a row of %zu %s down to %s. Shapes, parameters and FLOPs follow "
+    "every edit.",
+    n_inputs, numbers,
+    table->task == LAM_TASK_REGRESSION ? "the values to predict" : "one score per class");
+  gtk_label_set_text (self->description_label, description);
+  g_autofree char *input_text =
+    g_strdup_printf ("one row of %zu %s from %s", n_inputs, numbers, dataset);
+  gtk_label_set_text (self->input_settings_label, input_text);
+  gtk_label_set_text (self->flops_caption_label, "FLOPs per row");
+}
+
+/* "✓ Fits: …" for a stack that fits: shapes for images, counts for a
+ * table, whose outputs are values when it is a regression. */
+static char *
+dup_fits_status (LamModelPage *self, const LamModelSpec *spec, const LamModelPlan *plan)
+{
+  const LamDataset *table = open_table (self);
+  if (table == NULL) {
+    g_autofree char *input = lam_shape_to_string (&spec->input);
+    g_autofree char *output = lam_shape_to_string (&plan->output);
+    return g_strdup_printf ("✓ Fits: %s → %s scores", input, output);
+  }
+  gsize n_inputs = lam_shape_numel (&spec->input), n_outputs = lam_shape_numel (&plan->output);
+  const char *outputs = table->task == LAM_TASK_REGRESSION ? plural (n_outputs, "value", "values")
+                                                           : plural (n_outputs, "score", "scores");
+  return g_strdup_printf ("✓ Fits: %zu %s → %zu %s", n_inputs, plural (n_inputs, "input", "inputs"),
+                          n_outputs, outputs);
+}
+
 static void
 refresh (LamModelPage *self)
 {
@@ -472,11 +541,7 @@ refresh (LamModelPage *self)
 
   g_autofree char *input = lam_shape_to_string (&spec->input);
   gtk_label_set_text (self->input_shape_label, input);
-  const char *dataset = lam_session_get_dataset_name (self->session);
-  g_autofree char *input_text =
-    dataset != NULL ? g_strdup_printf ("one image of %s", dataset)
-                    : g_strdup ("one image (no dataset loaded)");
-  gtk_label_set_text (self->input_settings_label, input_text);
+  refresh_wording (self);
 
   /* Plan layer by layer so the layers before a broken one keep their
    * shapes and the broken one is known by position, not by parsing. */
@@ -518,8 +583,7 @@ refresh (LamModelPage *self)
     g_autofree char *params = lam_ui_format_count (plan->n_trainable);
     g_autofree char *flops = lam_ui_format_si ((double) plan->flops);
     g_autofree char *size = format_bytes ((double) plan->n_params * sizeof (float));
-    g_autofree char *output = lam_shape_to_string (&plan->output);
-    g_autofree char *status = g_strdup_printf ("✓ Fits: %s → %s scores", input, output);
+    g_autofree char *status = dup_fits_status (self, spec, plan);
     set_totals (self, params, flops, size);
     if (!check_classes (self, plan))
       set_status (self->status_label, status, "success");
@@ -970,6 +1034,7 @@ lam_model_page_class_init (LamModelPageClass *klass)
   g_type_ensure (LAM_TYPE_REFLOW_BOX);
   gtk_widget_class_set_template (widget_class, template);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, root);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, description_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, training_note_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, presets_button);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, palette_box);
@@ -981,6 +1046,7 @@ lam_model_page_class_init (LamModelPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_shape_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, params_total_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, flops_total_label);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, flops_caption_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, size_total_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, status_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, fix_classes_button);
