@@ -360,6 +360,11 @@ test_table_wording (Fixture *f, gconstpointer data)
   assert_label (f, "FLOPs per row");
   g_assert_false (has_label (GTK_WIDGET (f->page), "FLOPs per image"));
   g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1 input → 1 value");
+  /* No loss named: the dropdown shows the MSE the trainer will use for a
+   * regression, not cross-entropy. */
+  g_assert_false (lam_session_get_spec (f->session)->has_loss);
+  GtkDropDown *loss = GTK_DROP_DOWN (find_descendant (GTK_WIDGET (f->page), GTK_TYPE_DROP_DOWN));
+  g_assert_cmpuint (gtk_drop_down_get_selected (loss), ==, LAM_LOSS_MSE);
   save_png (f, "model-page-table-regression.png");
 
   g_autofree char *crops =
@@ -370,6 +375,16 @@ test_table_wording (Fixture *f, gconstpointer data)
   settle ();
   assert_label (f, "FLOPs per row");
   g_assert_cmpstr (status_text (f), ==, "✓ Fits: 4 inputs → 1 value");
+  /* Too many outputs for a regression is no fit: each must be a value. */
+  lam_model_page_set_text (f->page, "linear:16,relu,linear:2");
+  settle ();
+  g_autofree char *too_many = g_strdup_printf (
+    "✕ The model gives 2 outputs but %s has 1 value to predict: training needs one output per "
+    "value",
+    lam_session_get_train_set (f->session)->name);
+  g_assert_cmpstr (status_text (f), ==, too_many);
+  lam_model_page_set_text (f->page, "linear:16,relu,linear:1");
+  settle ();
 
   g_autofree char *dir = g_dir_make_tmp ("lamina-model-page-XXXXXX", NULL);
   g_assert_nonnull (dir);
@@ -379,6 +394,7 @@ test_table_wording (Fixture *f, gconstpointer data)
   g_assert_cmpint (lam_session_get_train_set (f->session)->task, ==, LAM_TASK_CLASSIFICATION);
   lam_model_page_set_text (f->page, "linear:8,relu,linear:3");
   settle ();
+  g_assert_cmpuint (gtk_drop_down_get_selected (loss), ==, LAM_LOSS_CROSS_ENTROPY);
   assert_label (f, "Stack layers from a row of 2 numbers down to one score per class. Shapes, "
                    "parameters and FLOPs follow every edit.");
   g_autofree char *blobs_input =

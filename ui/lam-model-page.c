@@ -250,6 +250,20 @@ scroll_to_row (LamModelPage *self, LamLayerRow *row)
                                 g_object_unref);
 }
 
+/* The loss training will use when the stack names none: the trainer's
+ * rule (lam_trainer_new), so that a regression's dropdown says MSE rather
+ * than the cross-entropy it is never trained with. */
+static LamLossKind
+loss_to_show (LamModelPage *self, const LamModelSpec *spec)
+{
+  LamLossKind loss = lam_model_spec_get_loss (spec);
+  const LamDataset *dataset = lam_session_get_train_set (self->session);
+  if (!spec->has_loss && loss == LAM_LOSS_CROSS_ENTROPY && dataset != NULL &&
+      dataset->task == LAM_TASK_REGRESSION)
+    return LAM_LOSS_MSE;
+  return loss;
+}
+
 static void
 sync_loss_dropdown (LamModelPage *self)
 {
@@ -276,7 +290,7 @@ rebuild_rows (LamModelPage *self)
   renumber (self);
 
   self->has_loss = spec->has_loss;
-  self->loss = lam_model_spec_get_loss (spec);
+  self->loss = loss_to_show (self, spec);
   sync_loss_dropdown (self);
   /* The stack was replaced: a half-typed text is about the old one. */
   self->text_dirty = FALSE;
@@ -429,13 +443,21 @@ check_classes (LamModelPage *self, const LamModelPlan *plan)
   int scores = (int) lam_shape_numel (&plan->output), classes = lam_dataset_get_n_outputs (dataset);
   if (scores == classes)
     return FALSE;
-  g_autofree char *status = g_strdup_printf (
-    scores < classes ? "✕ The model gives %d scores but %s has %d classes: training needs one "
+  /* A regression trains one output per value to predict, no more. */
+  gboolean regression = dataset->task == LAM_TASK_REGRESSION;
+  g_autofree char *status =
+    regression ? g_strdup_printf ("✕ The model gives %d output%s but %s has %d value%s to "
+                                  "predict: training needs one output per value",
+                                  scores, scores == 1 ? "" : "s", dataset->name, classes,
+                                  classes == 1 ? "" : "s")
+               : g_strdup_printf (
+                   scores < classes
+                     ? "✕ The model gives %d scores but %s has %d classes: training needs one "
                        "score per class"
                      : "⚠ The model gives %d scores but %s has %d classes: the extra scores "
                        "belong to no class",
-    scores, dataset->name, classes);
-  set_status (self->status_label, status, scores < classes ? "error" : NULL);
+                   scores, dataset->name, classes);
+  set_status (self->status_label, status, regression || scores < classes ? "error" : NULL);
   int layer = scores_layer (plan);
   if (layer >= 0) {
     self->fix_classes_layer = layer;
@@ -608,8 +630,8 @@ refresh (LamModelPage *self)
   }
 
   /* A loss left to the stack follows its last layer. */
-  if (!self->has_loss && self->loss != lam_model_spec_get_loss (spec)) {
-    self->loss = lam_model_spec_get_loss (spec);
+  if (!self->has_loss && self->loss != loss_to_show (self, spec)) {
+    self->loss = loss_to_show (self, spec);
     sync_loss_dropdown (self);
   }
   refresh_loss_hint (self, spec);
