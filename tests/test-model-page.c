@@ -365,6 +365,7 @@ test_table_wording (Fixture *f, gconstpointer data)
   g_assert_false (lam_session_get_spec (f->session)->has_loss);
   GtkDropDown *loss = GTK_DROP_DOWN (find_descendant (GTK_WIDGET (f->page), GTK_TYPE_DROP_DOWN));
   g_assert_cmpuint (gtk_drop_down_get_selected (loss), ==, LAM_LOSS_MSE);
+  assert_label (f, "8 bytes");
   save_png (f, "model-page-table-regression.png");
 
   g_autofree char *crops =

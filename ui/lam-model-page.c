@@ -336,6 +336,9 @@ error_layer_from_message (const LamModelSpec *spec, const char *message)
 static char *
 format_bytes (double bytes)
 {
+  /* A lesson's one neuron has 8 bytes of weights, not "0.0 kB". */
+  if (bytes < 1e3)
+    return g_strdup_printf ("%.0f bytes", bytes);
   if (bytes < 100e3)
     return g_strdup_printf ("%.1f kB", bytes / 1e3);
   if (bytes < 10e6)
