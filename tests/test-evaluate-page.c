@@ -1321,6 +1321,11 @@ test_more_outputs_than_classes (void)
   g_assert_cmpint (lam_probability_bars_get_no_class_output (bars), ==, 11);
   g_assert_cmpfloat (lam_probability_bars_get_probability (bars, 10), ==, result->confidence[3]);
   g_assert_nonnull (find_label_with_prefix (other_page, "✗ Output 11, which is no class"));
+  /* Why it said that names the output, not "?". */
+  LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (evaluate, FALSE);
+  g_assert_true (lam_test_iterate_until (panel_explained, detail, 60000));
+  g_test_message ("%s", lam_explain_panel_get_status (detail));
+  g_assert_nonnull (strstr (lam_explain_panel_get_status (detail), "output 11 (no class)"));
   save_window_png (other_window, "evaluate-more-outputs-than-classes.png");
 
   lam_evaluate_page_show_tab (evaluate, "draw");

@@ -144,7 +144,14 @@ on_explained (LamExplainer *explainer, guint serial, const LamExplanation *expla
     self->map_width = explanation->width;
     self->map = g_memdup2 (explanation->maps,
                            sizeof (float) * explanation->height * explanation->width);
-    const char *name = class_name (self, explanation->classes[0]);
+    int explained = explanation->classes[0];
+    /* A model with more outputs than classes may be explained for an
+     * output that names none: said as the Evaluate page says it. */
+    g_autofree char *no_class =
+      self->class_names != NULL && explained >= (int) g_strv_length (self->class_names)
+        ? g_strdup_printf (_ ("output %d (no class)"), explained)
+        : NULL;
+    const char *name = no_class != NULL ? no_class : class_name (self, explained);
     g_autofree char *text = NULL;
     if (lam_explainer_map_is_blank (explanation, 0))
       text = self->method == LAM_EXPLAIN_GRAD_CAM
