@@ -13,6 +13,7 @@
 
 #include "lam-chart.h"
 #include "lam-data-page.h"
+#include "lam-help.h"
 #include "lam-model-page.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
@@ -981,6 +982,107 @@ test_workers_waited_for (void)
   g_assert_true (lam_ui_wait_for_workers (0));
 }
 
+/* ---- accessible names ---- */
+
+/* TRUE when a label under widget says something in words: a "?" or an
+ * arrow is not a name a screen reader can speak usefully. */
+static gboolean
+has_text_label (GtkWidget *widget)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_visible (widget)) {
+    for (const char *p = gtk_label_get_text (GTK_LABEL (widget)); *p != '\0';
+         p = g_utf8_next_char (p))
+      if (g_unichar_isalnum (g_utf8_get_char (p)))
+        return TRUE;
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (has_text_label (child))
+      return TRUE;
+  return FALSE;
+}
+
+/* The name a screen reader gets for widget, as far as a test can see in
+ * GTK 4.8: one set through lam_ui_set_accessible_label, or the tooltip
+ * (which GTK gives as the description); a menu button's tooltip sits on
+ * the menu button, around the button that takes the focus. */
+static const char *
+spoken_name (GtkWidget *widget)
+{
+  const char *name = lam_ui_get_accessible_label (widget);
+  if (name == NULL)
+    name = gtk_widget_get_tooltip_text (widget);
+  GtkWidget *parent = gtk_widget_get_parent (widget);
+  if (name == NULL && parent != NULL && GTK_IS_MENU_BUTTON (parent))
+    return spoken_name (parent);
+  return name;
+}
+
+static gboolean
+is_drawn_view (GtkWidget *widget)
+{
+  if (!g_str_has_prefix (G_OBJECT_TYPE_NAME (widget), "Lam"))
+    return FALSE;
+  GtkAccessibleRole role = gtk_accessible_get_accessible_role (GTK_ACCESSIBLE (widget));
+  return role == GTK_ACCESSIBLE_ROLE_IMG || role == GTK_ACCESSIBLE_ROLE_GRID;
+}
+
+static void
+collect_unnamed (GtkWidget *widget, const char *page, GString *problems)
+{
+  /* Pages the stack does not show are not child-visible. */
+  if (!gtk_widget_get_visible (widget) || !gtk_widget_get_child_visible (widget))
+    return;
+  /* The window's own minimize and close buttons are GTK's, named by it. */
+  if (GTK_IS_WINDOW_CONTROLS (widget))
+    return;
+  /* A spin button's − and + are not in the focus chain; its own name
+   * comes from its label. */
+  if (GTK_IS_SPIN_BUTTON (widget))
+    return;
+  if (LAM_IS_HELP_BUTTON (widget)) {
+    const char *topic = lam_help_button_get_topic (LAM_HELP_BUTTON (widget));
+    const char *title = topic != NULL ? lam_help_get_title (topic) : NULL;
+    GtkWidget *button = gtk_widget_get_first_child (widget);
+    const char *name = button != NULL ? spoken_name (button) : NULL;
+    if (title == NULL || name == NULL || strstr (name, title) == NULL)
+      g_string_append_printf (problems, "%s: a \"?\" (topic %s) is named \"%s\"\n", page,
+                              topic ? topic : "none", name ? name : "(nothing)");
+    return;
+  }
+  if (GTK_IS_BUTTON (widget) && !has_text_label (widget) && spoken_name (widget) == NULL) {
+    const char *icon = gtk_button_get_icon_name (GTK_BUTTON (widget));
+    GtkWidget *parent = gtk_widget_get_parent (widget);
+    g_string_append_printf (problems, "%s: a %s (icon %s, in a %s) has no name\n", page,
+                            G_OBJECT_TYPE_NAME (widget), icon ? icon : "none",
+                            parent ? G_OBJECT_TYPE_NAME (parent) : "nothing");
+  }
+  if (is_drawn_view (widget) && spoken_name (widget) == NULL)
+    g_string_append_printf (problems, "%s: the drawn %s has no name\n", page,
+                            G_OBJECT_TYPE_NAME (widget));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_unnamed (child, page, problems);
+}
+
+/* Every page, as a student with a screen reader meets it: each button
+ * without words (an icon, a "?", an arrow) and each drawn view (a chart, a
+ * grid of images) has a name, and each "?" says which topic it explains. */
+static void
+test_accessible_names (void)
+{
+  static const char *const pages[] = { "data", "model", "train", "evaluate" };
+  g_autoptr (GString) problems = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++) {
+    lam_window_show_page (window, pages[i]);
+    settle (300);
+    collect_unnamed (GTK_WIDGET (window), pages[i], problems);
+  }
+  if (problems->len > 0)
+    g_test_message ("%s", problems->str);
+  g_assert_cmpstr (problems->str, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1013,6 +1115,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/shortcuts", test_shortcuts_window);
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);
   g_test_add_func ("/window/train/settings-reach-data-page", test_settings_reach_data_page);
+  g_test_add_func ("/window/accessible-names", test_accessible_names);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

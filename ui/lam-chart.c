@@ -1681,10 +1681,9 @@ lam_chart_set_title (LamChart *self, const char *title)
   g_free (self->title);
   self->title = g_strdup (title);
   if (title != NULL)
-    gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, title,
-                                    -1);
+    lam_ui_set_accessible_label (GTK_WIDGET (self), title);
   else
-    gtk_accessible_reset_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL);
+    lam_ui_set_accessible_label (GTK_WIDGET (self), NULL);
   chart_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
 }

@@ -525,8 +525,7 @@ update_accessible_label (LamConfusionView *self)
       g_string_append_printf (text, "; most frequent mistake: %s", cell);
     }
   }
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, text->str,
-                                  -1);
+  lam_ui_set_accessible_label (GTK_WIDGET (self), text->str);
 }
 
 static void

@@ -1,4 +1,5 @@
 #include "lam-drawing-pad.h"
+#include "lam-ui-util.h"
 
 #include <math.h>
 #include <string.h>
@@ -587,8 +588,7 @@ lam_drawing_pad_init (LamDrawingPad *self)
   g_signal_connect (stylus, "up", G_CALLBACK (stylus_up), self);
   gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (stylus));
 
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  "Drawing pad", -1);
+  lam_ui_set_accessible_label (GTK_WIDGET (self), "Drawing pad");
   update_actions (self);
 }
 
@@ -834,8 +834,7 @@ framing_chooser_new (LamDrawingPad *pad)
                                "weight, as MNIST's handwritten digits are.\n"
                                "Fill the frame: scaled to fill the whole image, as "
                                "Fashion-MNIST's pictures are.");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (dropdown), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  "Framing of the drawing", -1);
+  lam_ui_set_accessible_label (dropdown, "Framing of the drawing");
   g_object_bind_property_full (pad, "framing", dropdown, "selected",
                                G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
                                framing_to_selected, selected_to_framing, NULL, NULL);
@@ -857,8 +856,7 @@ lam_drawing_pad_new_preview (LamDrawingPad *pad)
                            G_CONNECT_SWAPPED);
   gtk_widget_add_css_class (area, "drawing-pad-preview");
   gtk_widget_set_vexpand (area, TRUE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (area), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  "The 28×28 image the network receives", -1);
+  lam_ui_set_accessible_label (area, "The 28×28 image the network receives");
 
   /* The framing decides what the preview shows, so it is chosen under it. */
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);

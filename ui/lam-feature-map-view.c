@@ -518,8 +518,7 @@ update_accessible_label (LamFeatureMapView *self)
   }
   if (self->selected != NULL)
     g_string_append_printf (text, "; %u selected", self->n_selected);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  text->str, -1);
+  lam_ui_set_accessible_label (GTK_WIDGET (self), text->str);
 }
 
 /* Leaves fitting: from now on the view moves only when asked to. */

@@ -1,4 +1,5 @@
 #include "lam-help.h"
+#include "lam-ui-util.h"
 
 #include <glib/gi18n.h>
 
@@ -354,8 +355,7 @@ lam_help_button_set_topic (LamHelpButton *self, const char *topic)
   gtk_label_set_text (GTK_LABEL (self->text_label), text != NULL ? text : "");
   g_autofree char *tooltip = title != NULL ? g_strdup_printf (_("What is “%s”?"), title) : NULL;
   gtk_widget_set_tooltip_text (self->button, tooltip);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  tooltip != NULL ? tooltip : "?", -1);
+  lam_ui_set_accessible_label (self->button, tooltip != NULL ? tooltip : "?");
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOPIC]);
 }
 

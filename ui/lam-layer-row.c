@@ -244,8 +244,7 @@ add_editor (LamLayerRow *self, const LamLayerArg *arg)
    * held only the numbers the row wrote: undoing them emptied the field. */
   gtk_editable_set_enable_undo (GTK_EDITABLE (spin), FALSE);
   gtk_widget_set_tooltip_text (spin, arg->label);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, arg->label,
-                                  -1);
+  lam_ui_set_accessible_label (spin, arg->label);
   if (is_auto (arg))
     g_signal_connect (spin, "output", G_CALLBACK (on_auto_output), NULL);
   g_signal_connect (spin, "input", G_CALLBACK (on_spin_input), self);
@@ -321,8 +320,7 @@ action_button (const char *icon, const char *tooltip, GCallback callback, LamLay
   gtk_widget_add_css_class (button, "row-action");
   gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
   gtk_widget_set_tooltip_text (button, tooltip);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, tooltip,
-                                  -1);
+  lam_ui_set_accessible_label (button, tooltip);
   g_signal_connect (button, "clicked", callback, self);
   gtk_box_append (GTK_BOX (self->actions_box), button);
   return button;

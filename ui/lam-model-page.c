@@ -825,8 +825,7 @@ build_palette (LamModelPage *self)
     g_autofree char *tooltip = g_strdup_printf ("Add %s after the selected layer", title);
     gtk_widget_set_tooltip_text (button, tooltip);
     g_autofree char *label = g_strdup_printf ("%s — %s", title, description);
-    gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
-                                    -1);
+    lam_ui_set_accessible_label (button, label);
     gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "model.append-layer");
     gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), g_variant_new_int32 (kind));
     gtk_flow_box_append (self->palette_box, button);

@@ -676,6 +676,8 @@ lam_prediction_grid_class_init (LamPredictionGridClass *klass)
 static void
 lam_prediction_grid_init (LamPredictionGrid *self)
 {
+  /* A grid a screen reader can name; arrow keys move through its images. */
+  lam_ui_set_accessible_label (GTK_WIDGET (self), "Test images with the class the model gave each");
   self->filter_true = self->filter_predicted = -1;
   self->selected = -1;
   self->cell_size = 56;

@@ -255,8 +255,7 @@ update_accessible_label (LamProbabilityBars *self)
     }
   if (self->true_class >= 0)
     g_string_append_printf (text, "; true class %s", self->names[self->true_class]);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, text->str,
-                                  -1);
+  lam_ui_set_accessible_label (GTK_WIDGET (self), text->str);
 }
 
 static void

@@ -1,4 +1,5 @@
 #include "lam-sample-grid.h"
+#include "lam-ui-util.h"
 
 #include "lam-scrollable-grid.h"
 
@@ -706,6 +707,8 @@ lam_sample_grid_class_init (LamSampleGridClass *klass)
 static void
 lam_sample_grid_init (LamSampleGrid *self)
 {
+  /* A grid a screen reader can name; arrow keys move through its images. */
+  lam_ui_set_accessible_label (GTK_WIDGET (self), "Images of the dataset, with their labels");
   self->filter = -1;
   self->selected = -1;
   self->cell_size = 56;

@@ -322,6 +322,25 @@ lam_ui_file_name_for (const char *title, const char *fallback, const char *ext)
   return g_string_free (name, FALSE);
 }
 
+void
+lam_ui_set_accessible_label (GtkWidget *widget, const char *label)
+{
+  g_return_if_fail (GTK_IS_WIDGET (widget));
+  if (label != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                    -1);
+  else
+    gtk_accessible_reset_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL);
+  g_object_set_data_full (G_OBJECT (widget), "lam-accessible-label", g_strdup (label), g_free);
+}
+
+const char *
+lam_ui_get_accessible_label (GtkWidget *widget)
+{
+  g_return_val_if_fail (GTK_IS_WIDGET (widget), NULL);
+  return g_object_get_data (G_OBJECT (widget), "lam-accessible-label");
+}
+
 double
 lam_ui_font_pixels (GtkWidget *widget)
 {

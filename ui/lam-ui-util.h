@@ -66,6 +66,14 @@ LamUiModel *lam_ui_model_new_for_rows (const LamModelSpec *spec, const float *pa
 void lam_ui_model_free (LamUiModel *model);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LamUiModel, lam_ui_model_free)
 
+/* Sets the name a screen reader speaks for widget (an icon-only button, a
+ * drawn view) and keeps it where lam_ui_get_accessible_label finds it:
+ * GTK 4.8 has no getter for accessible properties, and the tests check
+ * that every such widget has a name. */
+void lam_ui_set_accessible_label (GtkWidget *widget, const char *label);
+/* The name set by lam_ui_set_accessible_label, or NULL. */
+const char *lam_ui_get_accessible_label (GtkWidget *widget);
+
 /* The widget's font size in pixels (presentation mode makes it larger):
  * what drawn views size their text and cells from. */
 double lam_ui_font_pixels (GtkWidget *widget);
