@@ -376,7 +376,45 @@ test_study_time_line (void)
                   intercept, slope, lam_fit_view_get_r2 (fit));
   g_assert_cmpfloat (fabs (slope - 5.5), <, 0.5);
   g_assert_cmpfloat (fabs (intercept - 30), <, 3);
+
+  /* A run at full speed sends no Step's figures: the parameters table
+   * shows the learned w and b, the line's own, and no gradient or change
+   * (it stayed all "–"). */
+  GtkGrid *grid = lam_train_page_get_parameters_grid (LAM_TRAIN_PAGE (page));
+  gsize n = 0;
+  const float *weights = lam_session_get_weights (session, &n);
+  g_assert_cmpuint (n, ==, 2);
+  const LamDataset *train = lam_session_get_train_set (session);
+  double shown[2];
+  for (int row = 1; row <= 2; row++) {
+    const char *value = gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 1, row)));
+    g_test_message ("row %d: value %s", row, value);
+    g_assert_cmpstr (value, !=, "–");
+    shown[row - 1] = g_ascii_strtod (value, NULL);
+    g_assert_cmpfloat_with_epsilon (shown[row - 1], weights[row - 1], 1e-5);
+    for (int c = 2; c < 4; c++)
+      g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, c, row))), ==,
+                       "–");
+  }
+  double x = (8 - train->feature_mean[0]) / train->feature_std[0];
+  g_assert_cmpfloat_with_epsilon (
+    at8, train->target_mean[0] + train->target_std[0] * (shown[0] * x + shown[1]),
+    1e-3 * train->target_std[0] * (1 + fabs (x)));
   save_png (window, "study-time-fit.png");
+
+  /* Weights of the model before an edit are not the new model's. */
+  g_autoptr (LamModelSpec) other = lam_model_spec_from_text ("linear:1,loss=mae", &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, other);
+  lam_test_settle (50);
+  for (int c = 1; c < 4; c++)
+    g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, c, 1))), ==, "–");
+  /* And back: they are again. */
+  lam_session_set_spec (session, spec);
+  lam_test_settle (50);
+  g_assert_cmpfloat_with_epsilon (
+    g_ascii_strtod (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (grid, 1, 1))), NULL),
+    shown[0], 1e-5);
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

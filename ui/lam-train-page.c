@@ -121,6 +121,7 @@ static gboolean is_regression (LamTrainPage *self);
 static void on_boundary_weights (LamTrainPage *self);
 static void draw_stepped_weights (LamTrainPage *self);
 static void show_watched (LamTrainPage *self, const LamTrainerEvent *event);
+static void show_held_weights (LamTrainPage *self);
 
 const char *
 lam_train_page_get_test_text (LamTrainPage *self)
@@ -216,6 +217,8 @@ on_state_changed (LamTrainPage *self)
                                             : state == LAM_TRAIN_STATE_PAUSED ? "Resume"
                                                                               : "Start");
   update_sensitivity (self);
+  /* A run's last weights are published before it goes idle. */
+  show_held_weights (self);
 }
 
 static void
@@ -841,6 +844,39 @@ on_watch_model (LamTrainPage *self)
                         "Each Step: the optimizer's change to every parameter, from its "
                         "gradient ∂L/∂p (and, for Adam, the averages of its past gradients).");
   }
+  show_held_weights (self);
+}
+
+/* The weights the session holds, in the Value column, after a run ends
+ * or a project opens: a run at full speed sends no watched figures, so
+ * the table stayed "–" and the class could read the learned w and b
+ * nowhere. The gradient and change belong to one Step and are cleared:
+ * beside other values they would contradict the rule above them. Weights
+ * of another model (the stack was edited since) are not shown. */
+static void
+show_held_weights (LamTrainPage *self)
+{
+  if (!gtk_widget_get_visible (self->watch_box) ||
+      lam_session_get_state (self->session) != LAM_TRAIN_STATE_IDLE)
+    return;
+  const LamModelPlan *plan = lam_session_get_plan (self->session);
+  const LamModelSpec *spec = lam_session_get_weights_spec (self->session);
+  gsize n = 0;
+  const float *params = lam_session_get_weights (self->session, &n);
+  gboolean current = plan != NULL && params != NULL && spec != NULL &&
+                     lam_model_spec_equal (spec, lam_session_get_spec (self->session)) &&
+                     n >= plan->n_trainable;
+  for (gsize p = 0; plan != NULL && p < plan->n_trainable; p++) {
+    for (int c = 1; c < 4; c++) {
+      GtkWidget *label = gtk_grid_get_child_at (self->watch_grid, c, (int) p + 1);
+      if (label == NULL)
+        return;
+      char text[32] = "–";
+      if (c == 1 && current)
+        g_snprintf (text, sizeof text, "%+.5f", params[p]);
+      gtk_label_set_text (GTK_LABEL (label), text);
+    }
+  }
 }
 
 static void
@@ -931,6 +967,7 @@ on_boundary_weights (LamTrainPage *self)
   gsize n = 0;
   const float *params = lam_session_get_weights (self->session, &n);
   draw_weights (self, lam_session_get_weights_spec (self->session), params, n);
+  show_held_weights (self);
 }
 
 /* A Step (or a slow run) of a model small enough to list its parameters
