@@ -402,6 +402,27 @@ test_study_time_line (void)
     1e-3 * train->target_std[0] * (1 + fabs (x)));
   save_png (window, "study-time-fit.png");
 
+  /* The R² chart draws the training line its legend names, a point an
+   * epoch (a regression scores its training rows at the epochs' ends
+   * only; the line had no points at all). */
+  LamChart *chart = lam_train_page_get_accuracy_chart (LAM_TRAIN_PAGE (page));
+  const LamProjectRun *run = lam_session_get_current_run (session);
+  const LamRunEpoch *last = &g_array_index (run->epochs, LamRunEpoch, run->epochs->len - 1);
+  guint train_series = 0;
+  for (guint i = 0; i < lam_chart_get_n_series (chart); i++) {
+    guint id = lam_chart_get_nth_series (chart, i);
+    if (lam_chart_get_series_flags (chart, id) & LAM_CHART_SERIES_SMOOTHED)
+      train_series = id;
+  }
+  g_assert_cmpuint (train_series, !=, 0);
+  g_test_message ("training R² line: %u points, last epoch's R² %.3f",
+                  lam_chart_get_n_points (chart, train_series), last->train_accuracy);
+  g_assert_cmpuint (lam_chart_get_n_points (chart, train_series), ==, 60);
+  double px = 0, py = 0;
+  g_assert_true (lam_chart_get_point_near (chart, train_series, 60, &px, &py));
+  g_assert_cmpfloat (px, ==, 60);
+  g_assert_cmpfloat_with_epsilon (py, last->train_accuracy, 1e-6);
+
   /* Weights of the model before an edit are not the new model's. */
   g_autoptr (LamModelSpec) other = lam_model_spec_from_text ("linear:1,loss=mae", &error);
   g_assert_no_error (error);

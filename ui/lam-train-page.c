@@ -410,13 +410,21 @@ add_run_series (LamTrainPage *self, const Run *run, gboolean faded)
                                    LAM_CHART_SERIES_SMOOTHED | extra);
   guint va = lam_chart_add_series (self->accuracy_chart, val_name, &color,
                                    LAM_CHART_SERIES_POINTS | extra | val_extra);
+  gboolean step_scores = FALSE;
   for (guint i = 0; i < run->steps->len; i++) {
     const LamRunStep *p = &g_array_index (run->steps, LamRunStep, i);
     lam_chart_append (self->loss_chart, tl, p->x, p->loss);
-    lam_chart_append (self->accuracy_chart, ta, p->x, p->accuracy);
+    if (!isnan (p->accuracy)) {
+      lam_chart_append (self->accuracy_chart, ta, p->x, p->accuracy);
+      step_scores = TRUE;
+    }
   }
   for (guint i = 0; i < run->epochs->len; i++) {
     const LamRunEpoch *e = &g_array_index (run->epochs, LamRunEpoch, i);
+    /* A regression's training R² comes at the epochs' ends only: without
+     * it the legend named a training line the chart never drew. */
+    if (!step_scores && !isnan (e->train_accuracy))
+      lam_chart_append (self->accuracy_chart, ta, e->epoch, e->train_accuracy);
     if (isnan (e->val_loss))
       continue;
     lam_chart_append (self->loss_chart, vl, e->epoch, e->val_loss);
@@ -687,6 +695,9 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
   }
 
   case LAM_TRAINER_EVENT_EPOCH:
+    if (isnan (event->accuracy) && !isnan (event->r2) && self->series_train_accuracy != 0)
+      lam_chart_append (self->accuracy_chart, self->series_train_accuracy, event->epoch + 1,
+                        event->r2);
     if (!isnan (event->val_loss) && self->series_val_loss != 0) {
       lam_chart_append (self->loss_chart, self->series_val_loss, event->epoch + 1,
                         event->val_loss);
