@@ -11,10 +11,15 @@
 #include <gdk/x11/gdkx.h>
 #endif
 
+#include "lam-batch-strip.h"
+#include "lam-boundary-view.h"
 #include "lam-chart.h"
+#include "lam-column-histograms.h"
 #include "lam-data-page.h"
+#include "lam-fit-view.h"
 #include "lam-help.h"
 #include "lam-model-page.h"
+#include "lam-neuron-maps.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
@@ -1083,6 +1088,25 @@ test_accessible_names (void)
   g_assert_cmpstr (problems->str, ==, "");
 }
 
+/* The drawn views of tables and the 2-D playground, hidden while
+ * Fashion-MNIST is open (so the window walk above never meets them), are
+ * named for a screen reader too. */
+static void
+test_table_views_named (void)
+{
+  GtkWidget *views[] = { lam_batch_strip_new (), lam_boundary_view_new (),
+                         lam_column_histograms_new (), lam_fit_view_new (),
+                         lam_neuron_maps_new () };
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++) {
+    g_object_ref_sink (views[i]);
+    const char *name = lam_ui_get_accessible_label (views[i]);
+    g_test_message ("%s: %s", G_OBJECT_TYPE_NAME (views[i]), name ? name : "(none)");
+    g_assert_nonnull (name);
+    g_assert_cmpuint (strlen (name), >, 0);
+    g_object_unref (views[i]);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1116,6 +1140,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);
   g_test_add_func ("/window/train/settings-reach-data-page", test_settings_reach_data_page);
   g_test_add_func ("/window/accessible-names", test_accessible_names);
+  g_test_add_func ("/window/accessible-names/table-views", test_table_views_named);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

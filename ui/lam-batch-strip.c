@@ -271,6 +271,8 @@ lam_batch_strip_class_init (LamBatchStripClass *klass)
 static void
 lam_batch_strip_init (LamBatchStrip *self)
 {
+  lam_ui_set_accessible_label (GTK_WIDGET (self),
+                               "The images of the latest training step, with labels and guesses");
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
   update_style (self);
 }

@@ -193,6 +193,8 @@ lam_boundary_view_class_init (LamBoundaryViewClass *klass)
 static void
 lam_boundary_view_init (LamBoundaryView *self)
 {
+  lam_ui_set_accessible_label (GTK_WIDGET (self),
+                               "The data points over the map of what the model predicts");
   self->extent = LAM_PLAYGROUND_EXTENT;
   self->value_mean = 0;
   self->value_std = 1;

@@ -184,6 +184,7 @@ lam_column_histograms_class_init (LamColumnHistogramsClass *klass)
 static void
 lam_column_histograms_init (LamColumnHistograms *self)
 {
+  lam_ui_set_accessible_label (GTK_WIDGET (self), "Histograms of the table's columns");
   self->columns = g_array_new (FALSE, TRUE, sizeof (Column));
   g_array_set_clear_func (self->columns, column_clear);
 }

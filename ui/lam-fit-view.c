@@ -295,6 +295,7 @@ lam_fit_view_class_init (LamFitViewClass *klass)
 static void
 lam_fit_view_init (LamFitView *self)
 {
+  lam_ui_set_accessible_label (GTK_WIDGET (self), "How the model fits the table");
   self->r2 = self->mse = self->mae = NAN;
 }
 

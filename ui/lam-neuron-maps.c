@@ -150,6 +150,7 @@ lam_neuron_maps_class_init (LamNeuronMapsClass *klass)
 static void
 lam_neuron_maps_init (LamNeuronMaps *self)
 {
+  lam_ui_set_accessible_label (GTK_WIDGET (self), "What each neuron responds to over the plane");
   self->layer = -1;
 }
 
