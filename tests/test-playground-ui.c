@@ -353,6 +353,21 @@ test_one_neuron (gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The first label below root whose text starts with prefix. */
+static GtkLabel *
+find_label_starting (GtkWidget *root, const char *prefix)
+{
+  if (GTK_IS_LABEL (root) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (root)), prefix))
+    return GTK_LABEL (root);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkLabel *found = find_label_starting (child, prefix);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
 /* One input: the fitted line through study time and score is the rule the
  * table was drawn from, score = 30 + 5.5 hours. */
 static void
@@ -376,6 +391,11 @@ test_study_time_line (void)
                   intercept, slope, lam_fit_view_get_r2 (fit));
   g_assert_cmpfloat (fabs (slope - 5.5), <, 0.5);
   g_assert_cmpfloat (fabs (intercept - 30), <, 3);
+  /* Trained in milliseconds, said so: "in 0.0 s" read as no time at all. */
+  GtkLabel *finished = find_label_starting (page, "Finished 60 epochs in ");
+  g_assert_nonnull (finished);
+  g_test_message ("%s", gtk_label_get_text (finished));
+  g_assert_null (strstr (gtk_label_get_text (finished), " 0.0 s"));
 
   /* A run at full speed sends no Step's figures: the parameters table
    * shows the learned w and b, the line's own, and no gradient or change

@@ -747,8 +747,12 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
       gtk_label_set_text (self->progress_label, text);
     } else if (!event->stopped) {
       gtk_progress_bar_set_fraction (self->progress_bar, 1);
-      g_autofree char *text = g_strdup_printf ("Finished %d epoch%s in %.1f s", event->epochs,
-                                               event->epochs == 1 ? "" : "s", event->seconds);
+      /* A table lesson trains in milliseconds: "in 0.0 s" read as nothing. */
+      g_autofree char *took = event->seconds < 0.95
+                                ? g_strdup_printf ("%.0f ms", MAX (event->seconds * 1e3, 1))
+                                : g_strdup_printf ("%.1f s", event->seconds);
+      g_autofree char *text = g_strdup_printf ("Finished %d epoch%s in %s", event->epochs,
+                                               event->epochs == 1 ? "" : "s", took);
       gtk_label_set_text (self->progress_label, text);
     }
     break;
