@@ -118,9 +118,15 @@ lam_lr_find_suggest (LamLrFindResult *result)
       return;
     }
   }
-  /* No fall anywhere: the older rule of thumb, within the sweep's range. */
-  result->suggested_index = result->min_index;
+  /* No fall anywhere: the older rule of thumb, within the sweep's range.
+   * The index is the step tried nearest that rate, where the dialog marks
+   * the curve: the minimum's step would put the mark a decade away. */
   result->suggested_lr = MAX (result->min_lr / 10, result->lrs[0]);
+  result->suggested_index = 0;
+  for (int i = 1; i <= result->min_index; i++)
+    if (fabs (log (result->lrs[i] / result->suggested_lr)) <
+        fabs (log (result->lrs[result->suggested_index] / result->suggested_lr)))
+      result->suggested_index = i;
 }
 
 static gboolean

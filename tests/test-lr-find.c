@@ -393,6 +393,13 @@ lucky_first (double t)
   return t == 0 ? 0.5 : 2 - 0.5 * tanh ((t - 0.6) * 10);
 }
 
+/* Lowest at 0.05, inside the first tenth the rule skips, then only rising. */
+static double
+low_early_then_rising (double t)
+{
+  return 1 + (t - 0.05) * (t - 0.05);
+}
+
 static void
 test_suggest_rule (void)
 {
@@ -413,6 +420,17 @@ test_suggest_rule (void)
   g_assert_false (r->steepest);
   g_assert_cmpint (r->min_index, ==, 0);
   g_assert_cmpfloat (r->suggested_lr, ==, r->lrs[0]);
+
+  /* No fall past the skipped steps: a tenth of the minimum's rate, and
+   * the step it names (where the dialog marks the curve) is that rate's,
+   * not the minimum's. */
+  g_autoptr (LamLrFindResult) low = curve_new (101, low_early_then_rising);
+  lam_lr_find_suggest (low);
+  g_assert_false (low->steepest);
+  g_assert_cmpint (low->min_index, ==, 5);
+  g_assert_cmpfloat_with_epsilon (low->suggested_lr, MAX (low->min_lr / 10, low->lrs[0]), 1e-15);
+  g_assert_cmpfloat_with_epsilon (low->lrs[low->suggested_index], low->suggested_lr,
+                                  low->suggested_lr * 0.07);
 
   /* The least loss first (a lucky first batch), then a fall at larger
    * rates: the valley rule finds the fall. */
