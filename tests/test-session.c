@@ -1163,6 +1163,68 @@ test_time_machine (void)
   lam_test_remove_tree (dir);
 }
 
+/* The training R² of a run's epochs as the chart holds them: one CSV line
+ * "label,epoch,R²" per epoch row, counted. */
+static guint
+count_r2_points (LamChart *chart, const LamProjectRun *run)
+{
+  g_autofree char *csv = lam_chart_dup_csv (chart);
+  g_autofree char *label = lam_project_run_dup_label (run);
+  guint found = 0;
+  for (guint i = 0; i < run->epochs->len; i++) {
+    const LamRunEpoch *e = &g_array_index (run->epochs, LamRunEpoch, i);
+    char value[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd (value, sizeof value, "%.10g", e->train_accuracy);
+    g_autofree char *line = g_strdup_printf ("%s,%d,%s\r\n", label, e->epoch, value);
+    if (strstr (csv, line) != NULL)
+      found++;
+  }
+  return found;
+}
+
+/* A regression's Train R² column has a number at every epoch: the R²
+ * chart draws the same numbers as the run's training curve, live and
+ * when the runs are drawn again. */
+static void
+test_regression_train_r2_charted (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-r2-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "line.csv", NULL);
+  lam_test_write_linear_csv (csv, 200, 1, 1, 0.5, 3, NULL, NULL);
+  LamSession *session = lam_session_new ();
+  lam_session_load_dataset_async (session, csv, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 20000));
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:1", NULL);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "epochs", 3, "lr", 0.01, "seed", (guint64) 7, "device", "cpu", NULL);
+
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_train_page_new (session));
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (200);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  lam_test_settle (200);
+
+  const LamProjectRun *run = lam_session_get_current_run (session);
+  g_assert_cmpuint (run->epochs->len, ==, 3);
+  for (guint i = 0; i < run->epochs->len; i++)
+    g_assert_true (isfinite (g_array_index (run->epochs, LamRunEpoch, i).train_accuracy));
+  LamChart *r2 = lam_train_page_get_accuracy_chart (page);
+  g_assert_cmpuint (count_r2_points (r2, run), ==, 3);
+  save_png (window, "train-regression-r2.png");
+
+  lam_session_set_run_visible (session, run->number, FALSE);
+  lam_session_set_run_visible (session, run->number, TRUE);
+  g_assert_cmpuint (count_r2_points (r2, run), ==, 3);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (session);
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1193,5 +1255,7 @@ main (int argc, char **argv)
                    test_project_history_across_datasets);
   g_test_add_func ("/session/step-schedule-settled", test_step_schedule_settled);
   g_test_add_func ("/session/time-machine", test_time_machine);
+  g_test_add_func ("/session/train-page/regression-train-r2-charted",
+                   test_regression_train_r2_charted);
   return g_test_run ();
 }

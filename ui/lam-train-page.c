@@ -695,6 +695,7 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
   }
 
   case LAM_TRAINER_EVENT_EPOCH:
+    /* A regression's training R², as the session records it in the row. */
     if (isnan (event->accuracy) && !isnan (event->r2) && self->series_train_accuracy != 0)
       lam_chart_append (self->accuracy_chart, self->series_train_accuracy, event->epoch + 1,
                         event->r2);
