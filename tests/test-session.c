@@ -1225,6 +1225,63 @@ test_regression_train_r2_charted (void)
   lam_test_remove_tree (dir);
 }
 
+/* What the Train page says its epoch table and second chart hold. */
+static void
+assert_shows (LamTrainPage *page, const char *heading, const char *title)
+{
+  GtkGrid *header = GTK_GRID (lam_train_page_get_epoch_header (page));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_grid_get_child_at (header, 2, 0))), ==,
+                   heading);
+  g_autofree char *chart_title = NULL;
+  g_object_get (lam_train_page_get_accuracy_chart (page), "title", &chart_title, NULL);
+  g_assert_cmpstr (chart_title, ==, title);
+}
+
+/* The epoch table shows the current run: after a switch from images to a
+ * regression table, the image run's accuracies are not headed R², nor
+ * charted under "R²", until a run trains on the table; deleting that run
+ * brings the image run's words back. */
+static void
+test_task_follows_current_run (void)
+{
+  g_autofree char *bars = lam_test_write_bars_dataset (N_IMAGES, 10);
+  LamSession *session = new_session (bars);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_train_page_new (session));
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (200);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  assert_shows (page, "Train\nacc", "Accuracy");
+
+  g_autofree char *dir = g_dir_make_tmp ("lamina-task-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "line.csv", NULL);
+  lam_test_write_linear_csv (csv, 200, 1, 1, 0.5, 3, NULL, NULL);
+  lam_session_load_dataset_async (session, csv, NULL, on_loaded, NULL);
+  lam_test_settle (100);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 20000));
+  lam_test_settle (200);
+  assert_shows (page, "Train\nacc", "Accuracy");
+  save_png (window, "train-switch-to-table.png");
+
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:1", NULL);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "lr", 0.01, NULL);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  assert_shows (page, "Train\nR²", "R² (1: perfect fit)");
+
+  g_assert_true (lam_session_delete_run (session, 2));
+  assert_shows (page, "Train\nacc", "Accuracy");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (session);
+  lam_test_remove_tree (dir);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1257,5 +1314,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/time-machine", test_time_machine);
   g_test_add_func ("/session/train-page/regression-train-r2-charted",
                    test_regression_train_r2_charted);
+  g_test_add_func ("/session/train-page/task-follows-current-run", test_task_follows_current_run);
   return g_test_run ();
 }

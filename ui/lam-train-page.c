@@ -117,7 +117,8 @@ enum
 static GParamSpec *properties[N_PROPS];
 
 static void rebuild_charts (LamTrainPage *self);
-static gboolean is_regression (LamTrainPage *self);
+static gboolean shows_regression (LamTrainPage *self);
+static void on_task_changed (LamTrainPage *self);
 static void on_boundary_weights (LamTrainPage *self);
 static void draw_stepped_weights (LamTrainPage *self);
 static void show_watched (LamTrainPage *self, const LamTrainerEvent *event);
@@ -389,6 +390,17 @@ add_lr_markers (LamTrainPage *self, const Run *run, gboolean faded)
   }
 }
 
+/* A regression's steps carry no accuracy (its R² is measured at the
+ * epochs' ends); a classification's every step has one. */
+static gboolean
+run_is_regression (const Run *run)
+{
+  for (guint i = 0; i < run->steps->len; i++)
+    if (!isnan (g_array_index (run->steps, LamRunStep, i).accuracy))
+      return FALSE;
+  return run->steps->len > 0;
+}
+
 /* A run's two curves on each chart in its own colour: training as a line
  * named for the run in the legend, validation as dots named in the hover
  * box (and in the legend for the current run). */
@@ -410,20 +422,19 @@ add_run_series (LamTrainPage *self, const Run *run, gboolean faded)
                                    LAM_CHART_SERIES_SMOOTHED | extra);
   guint va = lam_chart_add_series (self->accuracy_chart, val_name, &color,
                                    LAM_CHART_SERIES_POINTS | extra | val_extra);
-  gboolean step_scores = FALSE;
+  /* A regression's training R² is measured at the epochs' ends only: its
+   * curve is drawn from the epoch rows (without it the legend named a
+   * training line the chart never drew). */
+  gboolean r2_at_epochs = run_is_regression (run);
   for (guint i = 0; i < run->steps->len; i++) {
     const LamRunStep *p = &g_array_index (run->steps, LamRunStep, i);
     lam_chart_append (self->loss_chart, tl, p->x, p->loss);
-    if (!isnan (p->accuracy)) {
+    if (!r2_at_epochs && !isnan (p->accuracy))
       lam_chart_append (self->accuracy_chart, ta, p->x, p->accuracy);
-      step_scores = TRUE;
-    }
   }
   for (guint i = 0; i < run->epochs->len; i++) {
     const LamRunEpoch *e = &g_array_index (run->epochs, LamRunEpoch, i);
-    /* A regression's training R² comes at the epochs' ends only: without
-     * it the legend named a training line the chart never drew. */
-    if (!step_scores && !isnan (e->train_accuracy))
+    if (r2_at_epochs && !isnan (e->train_accuracy))
       lam_chart_append (self->accuracy_chart, ta, e->epoch, e->train_accuracy);
     if (isnan (e->val_loss))
       continue;
@@ -568,7 +579,7 @@ add_epoch_row (LamTrainPage *self, const LamRunEpoch *event)
   g_snprintf (cells[0], 32, "%d", event->epoch);
   g_snprintf (cells[1], 32, "%.4f", event->train_loss);
   /* A regression's columns hold R², as numbers. */
-  gboolean regression = is_regression (self);
+  gboolean regression = shows_regression (self);
   if (regression)
     g_snprintf (cells[2], 32, "%.3f", event->train_accuracy);
   else
@@ -653,6 +664,7 @@ fill_epoch_table (LamTrainPage *self)
 static void
 on_runs_changed (LamTrainPage *self)
 {
+  on_task_changed (self);
   rebuild_charts (self);
   update_runs_list (self);
   fill_epoch_table (self);
@@ -773,10 +785,22 @@ is_regression (LamTrainPage *self)
   return train != NULL && train->task == LAM_TASK_REGRESSION;
 }
 
+/* What the epoch table and the accuracy chart speak of: the current
+ * run's task once it has trained a step, which a dataset opened since
+ * does not change; before that, the open dataset's. */
+static gboolean
+shows_regression (LamTrainPage *self)
+{
+  const Run *run = lam_session_get_current_run (self->session);
+  if (run != NULL && run->steps->len > 0)
+    return run_is_regression (run);
+  return is_regression (self);
+}
+
 static void
 on_task_changed (LamTrainPage *self)
 {
-  gboolean regression = is_regression (self);
+  gboolean regression = shows_regression (self);
   lam_chart_set_title (self->accuracy_chart, regression ? "R² (1: perfect fit)" : "Accuracy");
   lam_help_button_set_topic (self->accuracy_help, regression ? "r2" : "accuracy");
   /* A table is standardised column by column and never augmented, with
