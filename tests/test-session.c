@@ -1282,6 +1282,69 @@ test_task_follows_current_run (void)
   lam_test_remove_tree (bars);
 }
 
+/* The first label under root whose text holds part, or NULL. */
+static GtkLabel *
+label_holding (GtkWidget *root, const char *part)
+{
+  if (GTK_IS_LABEL (root) && strstr (gtk_label_get_text (GTK_LABEL (root)), part) != NULL)
+    return GTK_LABEL (root);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkLabel *found = label_holding (child, part);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* A regression run's test score, saved and opened again, is its R² (as
+ * the run showed it), not an accuracy in percent; the Runs list says so
+ * too. */
+static void
+test_regression_score_reopened (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-r2-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "line.csv", NULL);
+  lam_test_write_linear_csv (csv, 200, 1, 1, 0.5, 3, NULL, NULL);
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, csv, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 20000));
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:1", NULL);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "epochs", 2, "lr", 0.01, "seed", (guint64) 7, "device", "cpu", NULL);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  double r2 = lam_session_get_current_run (session)->test_accuracy;
+  g_assert_cmpfloat (r2, >, 0.5);
+  g_assert_cmpfloat (r2, <=, 1);
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+
+  LamSession *reopened = lam_session_new ();
+  lam_session_load_dataset_async (reopened, csv, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, reopened, 20000));
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_train_page_new (reopened));
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  lam_session_load_project_file (reopened, file);
+  lam_test_settle (200);
+
+  g_autofree char *want = g_strdup_printf ("Test R² %.3f ", r2);
+  const char *score = lam_train_page_get_test_text (page);
+  g_assert_nonnull (score);
+  g_assert_true (g_str_has_prefix (score, want));
+  g_assert_null (strchr (score, '%'));
+  g_autofree char *in_list = g_strdup_printf ("test R² %.3f", r2);
+  g_assert_nonnull (label_holding (GTK_WIDGET (lam_train_page_get_runs_list (page)), in_list));
+  save_png (window, "train-regression-reopened.png");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (reopened);
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1315,5 +1378,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/train-page/regression-train-r2-charted",
                    test_regression_train_r2_charted);
   g_test_add_func ("/session/train-page/task-follows-current-run", test_task_follows_current_run);
+  g_test_add_func ("/session/train-page/regression-score-reopened", test_regression_score_reopened);
   return g_test_run ();
 }

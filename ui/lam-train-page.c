@@ -493,7 +493,11 @@ new_run_row (LamTrainPage *self, const Run *run, gboolean is_current)
   g_autofree char *escaped = g_markup_escape_text (label, -1);
   g_autoptr (GString) markup = g_string_new (NULL);
   g_string_append_printf (markup, "<span foreground=\"%s\">\u25A0</span> %s", hex, escaped);
-  if (!isnan (run->test_accuracy))
+  /* A regression's test_accuracy holds its R². */
+  if (!isnan (run->test_accuracy) && run_is_regression (run))
+    g_string_append_printf (markup, " <span alpha=\"70%%\">· test R² %.3f</span>",
+                            run->test_accuracy);
+  else if (!isnan (run->test_accuracy))
     g_string_append_printf (markup, " <span alpha=\"70%%\">· test %.1f%%</span>",
                             run->test_accuracy * 100);
   if (is_current)
@@ -1036,8 +1040,12 @@ on_project_loaded (LamTrainPage *self)
   show_test_text (self, NULL, NULL);
   const Run *run = lam_session_get_current_run (self->session);
   if (run != NULL && !isnan (run->test_accuracy)) {
-    g_autofree char *text = g_strdup_printf ("Test accuracy %.1f%% (loss %.3f), as saved",
-                                             run->test_accuracy * 100, run->test_loss);
+    /* A regression's test_accuracy holds its R². */
+    g_autofree char *text =
+      run_is_regression (run)
+        ? g_strdup_printf ("Test R² %.3f (loss %.4g), as saved", run->test_accuracy, run->test_loss)
+        : g_strdup_printf ("Test accuracy %.1f%% (loss %.3f), as saved", run->test_accuracy * 100,
+                           run->test_loss);
     show_test_text (self, text, lam_session_get_weights_dataset_dir (self->session));
   }
   int epochs_done = 0;
