@@ -8,13 +8,11 @@
  * text field has the focus do what the list says. */
 #include <gtk/gtk.h>
 #include <string.h>
-#ifdef GDK_WINDOWING_X11
-#include <gdk/x11/gdkx.h>
-#endif
 
 #include "lam-model-page.h"
 #include "lam-session.h"
 #include "lam-table-dialog.h"
+#include "lam-test-keys.h"
 #include "lam-test-util.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
@@ -140,66 +138,11 @@ test_overlay_lists (void)
     g_error ("the shortcuts window lists %s, which nothing here binds", (const char *) key);
 }
 
-/* Keys typed for real: GTK 4 has no public way to make a key event, so the
- * X server's XTEST extension types them, and they take the path a
- * person's keys take (the window's capture phase, the focused text field
- * and its bindings, then the page and the window). libXtst is looked up
- * at run time, so that the test builds without its headers; without it or
- * off X11 the caller skips. */
-typedef int (*FakeKeyEvent) (Display *display, unsigned int keycode, Bool is_press,
-                             unsigned long delay);
-
-static FakeKeyEvent
-xtest_fake_key_event (GtkWidget *widget)
-{
-#ifdef GDK_WINDOWING_X11
-  static GModule *module;
-  static FakeKeyEvent fake;
-  if (!GDK_IS_X11_DISPLAY (gtk_widget_get_display (widget)))
-    return NULL;
-  if (module == NULL && (module = g_module_open ("libXtst.so.6", G_MODULE_BIND_LAZY)) != NULL)
-    g_module_symbol (module, "XTestFakeKeyEvent", (gpointer *) &fake);
-  return fake;
-#else
-  return NULL;
-#endif
-}
-
-#ifdef GDK_WINDOWING_X11
-static guint
-keycode_of (GdkDisplay *display, guint keyval)
-{
-  g_autofree GdkKeymapKey *keys = NULL;
-  int n_keys = 0;
-  g_assert_true (gdk_display_map_keyval (display, keyval, &keys, &n_keys));
-  g_assert_cmpint (n_keys, >, 0);
-  return keys[0].keycode;
-}
-#endif
-
-/* Types keyval, holding Ctrl and Shift where modifiers has them, on
- * widget's display, then lets the window handle it. */
+/* Types keyval with modifiers, then lets the window handle it. */
 static void
 type_key (GtkWidget *widget, guint keyval, GdkModifierType modifiers)
 {
-#ifdef GDK_WINDOWING_X11
-  FakeKeyEvent fake = xtest_fake_key_event (widget);
-  GdkDisplay *display = gtk_widget_get_display (widget);
-  Display *xdisplay = gdk_x11_display_get_xdisplay (display);
-  guint held[2], n_held = 0;
-  if (modifiers & GDK_CONTROL_MASK)
-    held[n_held++] = keycode_of (display, GDK_KEY_Control_L);
-  if (modifiers & GDK_SHIFT_MASK)
-    held[n_held++] = keycode_of (display, GDK_KEY_Shift_L);
-  for (guint i = 0; i < n_held; i++)
-    fake (xdisplay, held[i], True, 0);
-  guint key = keycode_of (display, keyval);
-  fake (xdisplay, key, True, 0);
-  fake (xdisplay, key, False, 0);
-  for (guint i = n_held; i-- > 0;)
-    fake (xdisplay, held[i], False, 0);
-  gdk_display_flush (display);
-#endif
+  lam_test_type_key (widget, keyval, modifiers);
   lam_test_settle (300);
 }
 
@@ -370,7 +313,7 @@ typing_window_new (LamSession *session)
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_present (GTK_WINDOW (window));
   lam_test_settle (500);
-  if (xtest_fake_key_event (GTK_WIDGET (window)) == NULL) {
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
     g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
     gtk_window_destroy (GTK_WINDOW (window));
     return NULL;

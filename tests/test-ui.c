@@ -7,9 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef GDK_WINDOWING_X11
-#include <gdk/x11/gdkx.h>
-#endif
 
 #include "lam-batch-strip.h"
 #include "lam-boundary-view.h"
@@ -23,6 +20,7 @@
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
+#include "lam-test-keys.h"
 #include "lam-test-session.h"
 #include "lam-test-util.h"
 
@@ -181,58 +179,6 @@ test_single_steps (void)
   g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_IDLE);
 }
 
-/* Keys pressed for real: GTK 4 has no public way to make a key event, so
- * the X server's XTEST extension types them into the window, and they take
- * the path a person's keys take (capture phase, focused widget, window).
- * libXtst is looked up at run time, so that the test builds without its
- * headers; without it or off X11 the caller skips. */
-typedef int (*FakeKeyEvent) (Display *display, unsigned int keycode, Bool is_press,
-                             unsigned long delay);
-
-static FakeKeyEvent
-xtest_fake_key_event (void)
-{
-#ifdef GDK_WINDOWING_X11
-  static GModule *module;
-  static FakeKeyEvent fake;
-  if (!GDK_IS_X11_DISPLAY (gtk_widget_get_display (GTK_WIDGET (window))))
-    return NULL;
-  if (module == NULL && (module = g_module_open ("libXtst.so.6", G_MODULE_BIND_LAZY)) != NULL)
-    g_module_symbol (module, "XTestFakeKeyEvent", (gpointer *) &fake);
-  return fake;
-#else
-  return NULL;
-#endif
-}
-
-static guint
-keycode_of (GdkDisplay *display, guint keyval)
-{
-  g_autofree GdkKeymapKey *keys = NULL;
-  int n_keys = 0;
-  g_assert_true (gdk_display_map_keyval (display, keyval, &keys, &n_keys));
-  g_assert_cmpint (n_keys, >, 0);
-  return keys[0].keycode;
-}
-
-/* Presses and releases Ctrl+keyval. */
-static void
-press_ctrl_key (guint keyval)
-{
-#ifdef GDK_WINDOWING_X11
-  FakeKeyEvent fake = xtest_fake_key_event ();
-  GdkDisplay *display = gtk_widget_get_display (GTK_WIDGET (window));
-  Display *xdisplay = gdk_x11_display_get_xdisplay (display);
-  guint control = keycode_of (display, GDK_KEY_Control_L);
-  guint key = keycode_of (display, keyval);
-  fake (xdisplay, control, True, 0);
-  fake (xdisplay, key, True, 0);
-  fake (xdisplay, key, False, 0);
-  fake (xdisplay, control, False, 0);
-  gdk_display_flush (display);
-#endif
-}
-
 static gboolean
 state_is_running (gpointer data)
 {
@@ -267,7 +213,7 @@ press_step_key (KeyWait *wait, gint64 step)
 {
   wait->notified = 0;
   wait->step = step;
-  press_ctrl_key (GDK_KEY_Right);
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Right, GDK_CONTROL_MASK);
   iterate_until (paused_at_step, wait, 20000);
   settle (300);
   g_assert_cmpuint (wait->notified, >, 0);
@@ -285,7 +231,7 @@ test_step_shortcut (void)
     g_test_skip ("Fashion-MNIST is not installed");
     return;
   }
-  if (xtest_fake_key_event () == NULL) {
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
     g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
     return;
   }
@@ -317,7 +263,7 @@ test_step_shortcut (void)
   g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_RUNNING);
   wait.notified = 0;
   wait.step = 4;
-  press_ctrl_key (GDK_KEY_Right);
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Right, GDK_CONTROL_MASK);
   iterate_until (paused_at_step, &wait, 20000);
   g_assert_cmpint (lam_session_get_state (session_of (page)), ==, LAM_TRAIN_STATE_PAUSED);
   gint64 paused_at = lam_session_get_step (session_of (page));
@@ -338,7 +284,7 @@ test_step_shortcut (void)
   gtk_widget_grab_focus (GTK_WIDGET (entry));
   gtk_editable_set_position (entry, 0);
   wait.notified = 0;
-  press_ctrl_key (GDK_KEY_Right);
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Right, GDK_CONTROL_MASK);
   settle (500);
   g_assert_cmpint (gtk_editable_get_position (entry), >, 0);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (

@@ -1,0 +1,72 @@
+/* lam-test-keys.c: keys typed for real. GTK 4 has no public way to make a
+ * key event, so the X server's XTEST extension types them, and they take
+ * the path a person's keys take (the window's capture phase, the focused
+ * widget and its bindings, then the page and the window). libXtst is
+ * looked up at run time, so that the tests build without its headers. */
+#include "lam-test-keys.h"
+
+#include <gmodule.h>
+#ifdef GDK_WINDOWING_X11
+#include <gdk/x11/gdkx.h>
+
+typedef int (*FakeKeyEvent) (Display *display, unsigned int keycode, Bool is_press,
+                             unsigned long delay);
+
+static FakeKeyEvent
+xtest_fake_key_event (GtkWidget *widget)
+{
+  static GModule *module;
+  static FakeKeyEvent fake;
+  if (!GDK_IS_X11_DISPLAY (gtk_widget_get_display (widget)))
+    return NULL;
+  if (module == NULL && (module = g_module_open ("libXtst.so.6", G_MODULE_BIND_LAZY)) != NULL)
+    g_module_symbol (module, "XTestFakeKeyEvent", (gpointer *) &fake);
+  return fake;
+}
+
+static guint
+keycode_of (GdkDisplay *display, guint keyval)
+{
+  g_autofree GdkKeymapKey *keys = NULL;
+  int n_keys = 0;
+  g_assert_true (gdk_display_map_keyval (display, keyval, &keys, &n_keys));
+  g_assert_cmpint (n_keys, >, 0);
+  return keys[0].keycode;
+}
+#endif
+
+gboolean
+lam_test_can_type_keys (GtkWidget *widget)
+{
+#ifdef GDK_WINDOWING_X11
+  return xtest_fake_key_event (widget) != NULL;
+#else
+  return FALSE;
+#endif
+}
+
+void
+lam_test_type_key (GtkWidget *widget, guint keyval, GdkModifierType modifiers)
+{
+#ifdef GDK_WINDOWING_X11
+  FakeKeyEvent fake = xtest_fake_key_event (widget);
+  g_assert_nonnull (fake);
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  Display *xdisplay = gdk_x11_display_get_xdisplay (display);
+  guint held[2], n_held = 0;
+  if (modifiers & GDK_CONTROL_MASK)
+    held[n_held++] = keycode_of (display, GDK_KEY_Control_L);
+  if (modifiers & GDK_SHIFT_MASK)
+    held[n_held++] = keycode_of (display, GDK_KEY_Shift_L);
+  for (guint i = 0; i < n_held; i++)
+    fake (xdisplay, held[i], True, 0);
+  guint key = keycode_of (display, keyval);
+  fake (xdisplay, key, True, 0);
+  fake (xdisplay, key, False, 0);
+  for (guint i = n_held; i-- > 0;)
+    fake (xdisplay, held[i], False, 0);
+  gdk_display_flush (display);
+#else
+  g_assert_not_reached ();
+#endif
+}

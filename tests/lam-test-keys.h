@@ -1,0 +1,16 @@
+/* lam-test-keys.h: keys typed for real in the GUI tests. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+/* Whether keys can be typed into widget's display: X11 with libXtst.so.6.
+ * Without it the caller skips. */
+gboolean lam_test_can_type_keys (GtkWidget *widget);
+/* Types keyval, holding Ctrl and Shift where modifiers has them, on
+ * widget's display, and flushes it to the server; the caller lets the
+ * main loop handle it. */
+void lam_test_type_key (GtkWidget *widget, guint keyval, GdkModifierType modifiers);
+
+G_END_DECLS
