@@ -146,10 +146,10 @@ on_explained (LamExplainer *explainer, guint serial, const LamExplanation *expla
                            sizeof (float) * explanation->height * explanation->width);
     int explained = explanation->classes[0];
     /* A model with more outputs than classes may be explained for an
-     * output that names none: said as the Evaluate page says it. */
+     * output that names none: named by its index, as the Evaluate page does. */
     g_autofree char *no_class =
       self->class_names != NULL && explained >= (int) g_strv_length (self->class_names)
-        ? g_strdup_printf (_ ("output %d (no class)"), explained)
+        ? g_strdup_printf (_("output %d (no class)"), explained)
         : NULL;
     const char *name = no_class != NULL ? no_class : class_name (self, explained);
     g_autofree char *text = NULL;
