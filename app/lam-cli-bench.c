@@ -577,21 +577,34 @@ run_training (const char *model_text, int batch_size, double lr, int epochs,
   return ok;
 }
 
-/* On the GPU the first steps of a model load its kernels (CUDA loads a
- * module's kernels at their first launch) and let cuBLAS pick its
- * algorithms: a few hundred milliseconds that are the process's start, not
- * the workload's speed, and that the side-by-side script keeps out of
- * PyTorch's figures too. So a throwaway model of the same spec trains on the
- * first few batches first; the timed model starts from its own seed as
- * before. */
+/* The first steps of a model pay for things that are the process's start,
+ * not the workload's speed, and that the side-by-side script keeps out of
+ * PyTorch's figures too (its best of several runs in one process, after a
+ * warm-up on the GPU). On the GPU: loading the kernels (CUDA loads a
+ * module's kernels at their first launch) and cuBLAS picking its
+ * algorithms, a few hundred milliseconds. On the CPU: the first touch of
+ * the model's memory, which the kernel zeroes (and on a virtual machine the
+ * host backs) page by page: cifar10-cnn's 600 MB took 0.1 to 2 s of its
+ * 20 batches on two Zen 4 vCPUs (5.99 to 8.04 s in alternating runs, 40
+ * batches 12.58 s in both), depending on how much of the host's memory was
+ * already backed and in large pages; memory the throwaway model has just
+ * given back is. So a throwaway model of the same spec trains on the first
+ * batches first; the timed model starts from its own seed as before. */
 #define GPU_WARM_UP_BATCHES 4
+#define CPU_WARM_UP_BATCHES 1
+
+static int
+warm_up_batches (const LamBackend *backend)
+{
+  return g_str_equal (backend->name, "cuda") ? GPU_WARM_UP_BATCHES : CPU_WARM_UP_BATCHES;
+}
 
 static gboolean
-warm_up_gpu (const Workload *w, const LamDataset *train, const float *mean, const float *std,
-             LamBackend *backend, GError **error)
+warm_up (const Workload *w, const LamDataset *train, const float *mean, const float *std,
+         LamBackend *backend, GError **error)
 {
   LamDataset head = *train;
-  head.n = MIN (train->n, GPU_WARM_UP_BATCHES * w->batch_size);
+  head.n = MIN (train->n, warm_up_batches (backend) * w->batch_size);
   BenchResult scratch = { .name = g_strdup (w->name) };
   gboolean ok = run_training (w->model, w->batch_size, w->lr, 1, &head, NULL, mean, std, backend,
                               &scratch, error);
@@ -1021,9 +1034,9 @@ lam_cli_bench (int argc, char **argv)
              test ? test->n : 0, load_seconds);
     g_print ("Device: %s%s%s%s\n", backend->device_name, note ? " (" : "", note ? note : "",
              note ? ")" : "");
-    if (g_str_equal (backend->name, "cuda"))
-      g_print ("        each workload timed after %d untimed warm-up batches of its model\n",
-               GPU_WARM_UP_BATCHES);
+    int warm = warm_up_batches (backend);
+    g_print ("        each workload timed after %d untimed warm-up batch%s of its model\n", warm,
+             warm == 1 ? "" : "es");
   }
 
   int status = LAM_EXIT_OK;
@@ -1051,12 +1064,11 @@ lam_cli_bench (int argc, char **argv)
                                &error);
       result.timed_batches = (int) n_batches;
       result.test_accuracy = NAN;
-      trained = cifar != NULL &&
-                (!on_gpu || warm_up_gpu (w, cifar, cifar_mean, cifar_std, backend, &error)) &&
+      trained = cifar != NULL && warm_up (w, cifar, cifar_mean, cifar_std, backend, &error) &&
                 run_training (w->model, w->batch_size, w->lr, (int) epochs, cifar, NULL, cifar_mean,
                               cifar_std, backend, &result, &error);
     } else {
-      trained = (!on_gpu || warm_up_gpu (w, train, NULL, NULL, backend, &error)) &&
+      trained = warm_up (w, train, NULL, NULL, backend, &error) &&
                 run_training (w->model, w->batch_size, w->lr, (int) epochs, train, test, NULL, NULL,
                               backend, &result, &error);
     }

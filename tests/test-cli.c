@@ -1397,6 +1397,10 @@ test_bench_cifar (void)
   assert_exit (r, 0, NULL);
   g_assert_nonnull (strstr (r.out, "synthetic CIFAR-format images"));
   g_assert_nonnull (strstr (r.out, "timed on 1 batch (128 images), not a whole epoch"));
+  /* The first touch of the model's memory is in a throwaway batch, as
+   * PyTorch's is in the side-by-side script's warm-up. */
+  g_assert_nonnull (
+    strstr (r.out, "each workload timed after 1 untimed warm-up batch of its model"));
   lam_cli_result_clear (&r);
 
   lam_test_remove_tree (empty);
