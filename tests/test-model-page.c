@@ -414,6 +414,39 @@ test_table_wording (Fixture *f, gconstpointer data)
   lam_test_remove_tree (images);
 }
 
+static GtkImage *
+input_icon (Fixture *f)
+{
+  GtkWidget *input = GTK_WIDGET (gtk_list_box_get_row_at_index (f->list, 0));
+  GtkWidget *icon = find_descendant (input, GTK_TYPE_IMAGE);
+  g_assert_nonnull (icon);
+  return GTK_IMAGE (icon);
+}
+
+/* The input row's icon shows what the model reads: a picture for images,
+ * a table's row of numbers for a table (it showed a picture there too). */
+static void
+test_table_input_icon (Fixture *f, gconstpointer data)
+{
+  g_autofree char *images = lam_test_write_bars_dataset (8, 2);
+  load_dataset (f, images);
+  g_assert_cmpstr (gtk_image_get_icon_name (input_icon (f)), ==, "image-x-generic-symbolic");
+
+  g_autofree char *crops =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "crop-yields.csv", NULL);
+  load_dataset (f, crops);
+  lam_model_page_set_text (f->page, "linear:16,relu,linear:1");
+  settle ();
+  g_assert_cmpstr (gtk_image_get_icon_name (input_icon (f)), ==, "x-office-spreadsheet-symbolic");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (input_icon (f))), ==,
+                   "One row of 4 numbers");
+  save_png (f, "model-page-table-input.png");
+
+  load_dataset (f, images);
+  g_assert_cmpstr (gtk_image_get_icon_name (input_icon (f)), ==, "image-x-generic-symbolic");
+  lam_test_remove_tree (images);
+}
+
 static void
 test_edit_value_updates_shapes (Fixture *f, gconstpointer data)
 {
@@ -1096,6 +1129,7 @@ main (int argc, char **argv)
   ADD ("/model-page/preset/batchnorm", test_preset_batchnorm);
   ADD ("/model-page/classes-follow-dataset", test_classes_follow_dataset);
   ADD ("/model-page/table-wording", test_table_wording);
+  ADD ("/model-page/table/input-icon", test_table_input_icon);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);

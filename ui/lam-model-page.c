@@ -31,6 +31,7 @@ struct _LamModelPage
   GtkListBox *list;
   GtkListBoxRow *input_row;
   GtkListBoxRow *empty_row;
+  GtkImage *input_number;
   GtkLabel *input_settings_label;
   GtkLabel *input_shape_label;
   GtkLabel *params_total_label;
@@ -519,6 +520,9 @@ refresh_wording (LamModelPage *self)
     g_autofree char *input_text = dataset != NULL ? g_strdup_printf ("one image of %s", dataset)
                                                   : g_strdup ("one image (no dataset loaded)");
     gtk_label_set_text (self->input_settings_label, input_text);
+    gtk_image_set_from_icon_name (self->input_number, "image-x-generic-symbolic");
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->input_number),
+                                 "One image: channels×height×width");
     gtk_label_set_text (self->flops_caption_label, "FLOPs per image");
     return;
   }
@@ -534,6 +538,9 @@ refresh_wording (LamModelPage *self)
   g_autofree char *input_text =
     g_strdup_printf ("one row of %zu %s from %s", n_inputs, numbers, dataset);
   gtk_label_set_text (self->input_settings_label, input_text);
+  gtk_image_set_from_icon_name (self->input_number, "x-office-spreadsheet-symbolic");
+  g_autofree char *icon_text = g_strdup_printf ("One row of %zu %s", n_inputs, numbers);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->input_number), icon_text);
   gtk_label_set_text (self->flops_caption_label, "FLOPs per row");
 }
 
@@ -1066,6 +1073,7 @@ lam_model_page_class_init (LamModelPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, list);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_row);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, empty_row);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_number);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_settings_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_shape_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, params_total_label);
