@@ -447,6 +447,50 @@ test_table_input_icon (Fixture *f, gconstpointer data)
   lam_test_remove_tree (images);
 }
 
+static GtkWidget *
+find_label (GtkWidget *widget, const char *text)
+{
+  if (GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), text) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_label (child, text);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* The tooltips of the columns' headings: per image for images, per row
+ * for a table (they said "one image" over a table's rows). */
+static void
+test_table_column_tooltips (Fixture *f, gconstpointer data)
+{
+  GtkWidget *output = find_label (GTK_WIDGET (f->page), "Output");
+  GtkWidget *flops = find_label (GTK_WIDGET (f->page), "FLOPs");
+  g_assert_nonnull (output);
+  g_assert_nonnull (flops);
+
+  g_autofree char *crops =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "crop-yields.csv", NULL);
+  load_dataset (f, crops);
+  lam_model_page_set_text (f->page, "linear:16,relu,linear:1");
+  settle ();
+  const char *tables[] = { gtk_widget_get_tooltip_text (output),
+                           gtk_widget_get_tooltip_text (flops) };
+  for (gsize i = 0; i < G_N_ELEMENTS (tables); i++) {
+    g_test_message ("table: %s", tables[i]);
+    g_assert_null (strstr (tables[i], "image"));
+    g_assert_nonnull (strstr (tables[i], "row"));
+  }
+
+  g_autofree char *images = lam_test_write_bars_dataset (8, 2);
+  load_dataset (f, images);
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (output), "one image"));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (flops), "per image"));
+  lam_test_remove_tree (images);
+}
+
 static void
 test_edit_value_updates_shapes (Fixture *f, gconstpointer data)
 {
@@ -1130,6 +1174,7 @@ main (int argc, char **argv)
   ADD ("/model-page/classes-follow-dataset", test_classes_follow_dataset);
   ADD ("/model-page/table-wording", test_table_wording);
   ADD ("/model-page/table/input-icon", test_table_input_icon);
+  ADD ("/model-page/table/column-tooltips", test_table_column_tooltips);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);

@@ -27,6 +27,8 @@ struct _LamModelPage
   GtkLabel *training_note_label;
   GtkMenuButton *presets_button;
   GtkFlowBox *palette_box;
+  GtkWidget *header_output;
+  GtkWidget *header_flops;
   GtkScrolledWindow *list_scroller;
   GtkListBox *list;
   GtkListBoxRow *input_row;
@@ -524,6 +526,10 @@ refresh_wording (LamModelPage *self)
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->input_number),
                                  "One image: channels×height×width");
     gtk_label_set_text (self->flops_caption_label, "FLOPs per image");
+    gtk_widget_set_tooltip_text (self->header_output, "Shape of one image after this layer: "
+                                                      "channels×height×width, or a flat vector");
+    gtk_widget_set_tooltip_text (self->header_flops,
+                                 "Floating-point operations per image in the forward pass");
     return;
   }
 
@@ -542,6 +548,10 @@ refresh_wording (LamModelPage *self)
   g_autofree char *icon_text = g_strdup_printf ("One row of %zu %s", n_inputs, numbers);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->input_number), icon_text);
   gtk_label_set_text (self->flops_caption_label, "FLOPs per row");
+  gtk_widget_set_tooltip_text (self->header_output,
+                               "How many numbers one row has become after this layer");
+  gtk_widget_set_tooltip_text (self->header_flops,
+                               "Floating-point operations per row in the forward pass");
 }
 
 /* "✓ Fits: …" for a stack that fits: shapes for images, counts for a
@@ -1069,6 +1079,8 @@ lam_model_page_class_init (LamModelPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, training_note_label);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, presets_button);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, palette_box);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, header_output);
+  gtk_widget_class_bind_template_child (widget_class, LamModelPage, header_flops);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, list_scroller);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, list);
   gtk_widget_class_bind_template_child (widget_class, LamModelPage, input_row);
