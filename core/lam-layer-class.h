@@ -116,6 +116,9 @@ struct _LamLayerClass
   const char *const *aliases; /* NULL-terminated, or NULL; read in any case */
   const char *title;          /* as PyTorch spells the module: "Conv2d" */
   const char *description;    /* one line for the palette */
+  /* The same when the input is a table's row of numbers, for a kind whose
+   * line speaks of images; NULL: `description` fits a row too. */
+  const char *description_table;
   const char *text_example;   /* for the text reader's messages; NULL: the name */
 
   /* In the order the text writes them and planning checks them; JSON

@@ -491,6 +491,50 @@ test_table_column_tooltips (Fixture *f, gconstpointer data)
   lam_test_remove_tree (images);
 }
 
+/* The line under a kind's name in the palette. */
+static const char *
+palette_line (Fixture *f, const char *title)
+{
+  GtkWidget *palette = find_descendant (GTK_WIDGET (f->page), GTK_TYPE_FLOW_BOX);
+  g_assert_nonnull (palette);
+  GtkWidget *name = find_label (palette, title);
+  g_assert_nonnull (name);
+  GtkWidget *line = gtk_widget_get_next_sibling (name);
+  g_assert_true (GTK_IS_LABEL (line));
+  return gtk_label_get_text (GTK_LABEL (line));
+}
+
+/* Flatten's line in the palette and its row's tooltip fit the data: for a
+ * table it said "image to one long vector", where a row is flat already. */
+static void
+test_table_palette_flatten (Fixture *f, gconstpointer data)
+{
+  g_autofree char *images = lam_test_write_bars_dataset (8, 2);
+  load_dataset (f, images);
+  lam_model_page_set_text (f->page, "flatten,linear:2");
+  settle ();
+  g_assert_cmpstr (palette_line (f, "Flatten"), ==, "image to one long vector");
+  GtkWidget *flatten =
+    find_label (GTK_WIDGET (gtk_list_box_get_row_at_index (f->list, 1)), "Flatten");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (flatten), ==, "image to one long vector");
+
+  g_autofree char *crops =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "crop-yields.csv", NULL);
+  load_dataset (f, crops);
+  lam_model_page_set_text (f->page, "flatten,linear:16,relu,linear:1");
+  settle ();
+  g_assert_cmpstr (palette_line (f, "Flatten"), ==, "no change: a row is already flat");
+  flatten = find_label (GTK_WIDGET (gtk_list_box_get_row_at_index (f->list, 1)), "Flatten");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (flatten), ==, "no change: a row is already flat");
+  /* A kind whose line fits a row as well keeps it. */
+  g_assert_cmpstr (palette_line (f, "Linear"), ==, "every input to every output");
+  save_png (f, "model-page-table-palette.png");
+
+  load_dataset (f, images);
+  g_assert_cmpstr (palette_line (f, "Flatten"), ==, "image to one long vector");
+  lam_test_remove_tree (images);
+}
+
 static void
 test_edit_value_updates_shapes (Fixture *f, gconstpointer data)
 {
@@ -1175,6 +1219,7 @@ main (int argc, char **argv)
   ADD ("/model-page/table-wording", test_table_wording);
   ADD ("/model-page/table/input-icon", test_table_input_icon);
   ADD ("/model-page/table/column-tooltips", test_table_column_tooltips);
+  ADD ("/model-page/table/palette-flatten", test_table_palette_flatten);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);

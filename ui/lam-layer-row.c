@@ -64,10 +64,11 @@ lam_layer_row_kind_title (LamLayerKind kind)
 }
 
 const char *
-lam_layer_row_kind_description (LamLayerKind kind)
+lam_layer_row_kind_description (LamLayerKind kind, gboolean table)
 {
   g_return_val_if_fail (kind >= 0 && kind < LAM_N_LAYER_KINDS, NULL);
-  return lam_layer_class (kind)->description;
+  const LamLayerClass *klass = lam_layer_class (kind);
+  return table && klass->description_table != NULL ? klass->description_table : klass->description;
 }
 
 /* An argument "left out" at 0 (a pool's stride, which PyTorch then makes
@@ -461,7 +462,8 @@ lam_layer_row_new (const LamLayerSpec *spec)
   LamLayerRow *self = g_object_new (LAM_TYPE_LAYER_ROW, NULL);
   self->spec = *spec;
   gtk_label_set_text (GTK_LABEL (self->kind_label), lam_layer_row_kind_title (spec->kind));
-  gtk_widget_set_tooltip_text (self->kind_label, lam_layer_row_kind_description (spec->kind));
+  gtk_widget_set_tooltip_text (self->kind_label,
+                               lam_layer_row_kind_description (spec->kind, FALSE));
   build_editors (self);
   return GTK_WIDGET (self);
 }
@@ -486,6 +488,14 @@ lam_layer_row_set_value (LamLayerRow *self, const char *field, double value)
     }
   }
   return FALSE;
+}
+
+void
+lam_layer_row_set_table (LamLayerRow *self, gboolean table)
+{
+  g_return_if_fail (LAM_IS_LAYER_ROW (self));
+  gtk_widget_set_tooltip_text (self->kind_label,
+                               lam_layer_row_kind_description (self->spec.kind, table));
 }
 
 void

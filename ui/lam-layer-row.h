@@ -27,8 +27,9 @@ typedef enum
 
 /* "Conv2d", "LeakyReLU"... as PyTorch spells the modules. */
 const char *lam_layer_row_kind_title (LamLayerKind kind);
-/* One line for the palette: "every input connected to every output". */
-const char *lam_layer_row_kind_description (LamLayerKind kind);
+/* One line for the palette: "every input connected to every output";
+ * `table`: the line for a model that reads a table's row of numbers. */
+const char *lam_layer_row_kind_description (LamLayerKind kind, gboolean table);
 
 GtkWidget *lam_layer_row_new (const LamLayerSpec *spec);
 
@@ -39,6 +40,10 @@ const LamLayerSpec *lam_layer_row_get_spec (LamLayerRow *self);
 /* Sets a field ("out", "kernel", "stride", "padding", "p", "slope") through
  * its spin button, as a person would. FALSE when the kind has no such field. */
 gboolean lam_layer_row_set_value (LamLayerRow *self, const char *field, double value);
+
+/* Whether the model reads a table's rows rather than images: the kind's
+ * tooltip speaks of what it does to them. */
+void lam_layer_row_set_table (LamLayerRow *self, gboolean table);
 
 /* Shows the 1-based number the engine's messages use, and enables moving
  * up or down where there is room. */

@@ -48,6 +48,9 @@ struct _LamModelPage
   GtkButton *apply_button;
   GtkLabel *text_error_label;
   GtkSizeGroup *groups[LAM_LAYER_ROW_N_COLUMNS];
+  /* The palette's buttons and their lines, by kind */
+  GtkWidget *palette_buttons[LAM_N_LAYER_KINDS];
+  GtkLabel *palette_lines[LAM_N_LAYER_KINDS];
 
   int n_layers;
   /* The loss as the page shows it; has_loss FALSE follows the last layer. */
@@ -74,6 +77,7 @@ enum
 static GParamSpec *properties[N_PROPS];
 
 static void show_text_error (LamModelPage *self, const char *message);
+static const LamDataset *open_table (LamModelPage *self);
 
 static LamLayerRow *
 get_row (LamModelPage *self, int index)
@@ -221,6 +225,7 @@ insert_row (LamModelPage *self, const LamLayerSpec *spec, int index)
 
   gtk_list_box_insert (self->list, row, index + 1);
   self->n_layers++;
+  lam_layer_row_set_table (LAM_LAYER_ROW (row), open_table (self) != NULL);
 }
 
 static gboolean
@@ -507,6 +512,16 @@ plural (gsize n, const char *one, const char *many)
   return n == 1 ? one : many;
 }
 
+static void
+set_palette_line (LamModelPage *self, LamLayerKind kind, gboolean table)
+{
+  const char *title = lam_layer_row_kind_title (kind);
+  const char *description = lam_layer_row_kind_description (kind, table);
+  gtk_label_set_text (self->palette_lines[kind], description);
+  g_autofree char *label = g_strdup_printf ("%s — %s", title, description);
+  lam_ui_set_accessible_label (self->palette_buttons[kind], label);
+}
+
 /* The words that name what the model reads and gives: an image and class
  * scores, or a row of numbers and scores or values. */
 static void
@@ -514,6 +529,11 @@ refresh_wording (LamModelPage *self)
 {
   const LamDataset *table = open_table (self);
   const char *dataset = lam_session_get_dataset_name (self->session);
+
+  for (int kind = 0; kind < LAM_N_LAYER_KINDS; kind++)
+    set_palette_line (self, kind, table != NULL);
+  for (int i = 0; i < self->n_layers; i++)
+    lam_layer_row_set_table (get_row (self, i), table != NULL);
 
   if (table == NULL) {
     gtk_label_set_text (self->description_label,
@@ -821,14 +841,13 @@ build_palette (LamModelPage *self)
 {
   for (int kind = 0; kind < LAM_N_LAYER_KINDS; kind++) {
     const char *title = lam_layer_row_kind_title (kind);
-    const char *description = lam_layer_row_kind_description (kind);
 
     GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
     GtkWidget *name = gtk_label_new (title);
     gtk_label_set_xalign (GTK_LABEL (name), 0);
     gtk_widget_add_css_class (name, "heading");
     gtk_box_append (GTK_BOX (box), name);
-    GtkWidget *line = gtk_label_new (description);
+    GtkWidget *line = gtk_label_new (NULL);
     gtk_label_set_xalign (GTK_LABEL (line), 0);
     gtk_label_set_ellipsize (GTK_LABEL (line), PANGO_ELLIPSIZE_END);
     gtk_widget_add_css_class (line, "dim-label");
@@ -841,11 +860,12 @@ build_palette (LamModelPage *self)
     gtk_widget_add_css_class (button, "palette-item");
     g_autofree char *tooltip = g_strdup_printf ("Add %s after the selected layer", title);
     gtk_widget_set_tooltip_text (button, tooltip);
-    g_autofree char *label = g_strdup_printf ("%s — %s", title, description);
-    lam_ui_set_accessible_label (button, label);
     gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "model.append-layer");
     gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), g_variant_new_int32 (kind));
     gtk_flow_box_append (self->palette_box, button);
+    self->palette_buttons[kind] = button;
+    self->palette_lines[kind] = GTK_LABEL (line);
+    set_palette_line (self, kind, FALSE);
   }
 }
 

@@ -47,6 +47,7 @@ const LamLayerClass lam_layer_class_flatten = {
   .name = "flatten",
   .title = "Flatten",
   .description = "image to one long vector",
+  .description_table = "no change: a row is already flat",
   .plan = flatten_plan,
   .forward = flatten_forward,
   .backward = flatten_backward,
