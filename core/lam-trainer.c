@@ -296,6 +296,19 @@ config_is_valid (const LamTrainerConfig *config, GError **error)
   return TRUE;
 }
 
+guint64
+lam_trainer_estimate_bytes (const LamModelPlan *plan, const LamTrainerConfig *config)
+{
+  g_return_val_if_fail (plan != NULL && config != NULL, 0);
+  g_return_val_if_fail (config->batch_size > 0, 0);
+
+  int n_state = lam_optimizer_config_get_n_state (&config->optimizer);
+  /* The snapshot views read and the candidate a better epoch leaves. */
+  int n_copies = 2;
+  return lam_model_plan_estimate_bytes (plan, config->batch_size) +
+         (guint64) (n_state + n_copies) * plan->n_params * sizeof (float);
+}
+
 LamTrainer *
 lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDataset *test,
                  LamBackend *backend, const LamTrainerConfig *config, GError **error)
@@ -381,10 +394,7 @@ lam_trainer_new (const LamModelSpec *spec, const LamDataset *train, const LamDat
     g_autoptr (LamModelPlan) plan = lam_model_plan_new (self->spec, error);
     if (plan == NULL)
       goto fail;
-    int n_state = lam_optimizer_config_get_n_state (&config->optimizer);
-    /* The model, the optimizer's state and the trainer's copy of the weights. */
-    guint64 need = lam_model_plan_estimate_bytes (plan, config->batch_size) +
-                   (guint64) (n_state + 1) * plan->n_params * sizeof (float);
+    guint64 need = lam_trainer_estimate_bytes (plan, config);
     guint64 available = lam_device_host_memory_available ();
     if (available > 0 && need > available) {
       g_autofree char *need_text = g_format_size (need);

@@ -158,6 +158,13 @@ typedef struct _LamTrainer LamTrainer;
 LamTrainer *lam_trainer_new (const LamModelSpec *spec, const LamDataset *train,
                              const LamDataset *test, LamBackend *backend,
                              const LamTrainerConfig *config, GError **error);
+/* Bytes of main memory a run of `plan` with `config` needs on the CPU:
+ * the model (parameters, their gradients, the activations of a batch), the
+ * optimizer's state and the trainer's two host copies of the weights.
+ * lam_trainer_new refuses a CPU run that needs more than
+ * lam_device_host_memory_available (); the Model page warns with the same
+ * figure. */
+guint64 lam_trainer_estimate_bytes (const LamModelPlan *plan, const LamTrainerConfig *config);
 /* Frees the trainer; stops and joins the thread first if it runs. */
 void lam_trainer_free (LamTrainer *trainer);
 

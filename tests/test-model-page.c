@@ -4,6 +4,7 @@
 #include <gtk/gtk.h>
 #include <string.h>
 
+#include "lam-device.h"
 #include "lam-layer-row.h"
 #include "lam-model-page.h"
 #include "lam-project-file.h"
@@ -532,6 +533,58 @@ test_table_palette_flatten (Fixture *f, gconstpointer data)
 
   load_dataset (f, images);
   g_assert_cmpstr (palette_line (f, "Flatten"), ==, "image to one long vector");
+  lam_test_remove_tree (images);
+}
+
+/* A stack whose shapes fit but whose training would not fit in memory
+ * (weights, gradients, the optimizer's state, a batch's activations) says
+ * so in bytes, with the figure the trainer refuses it with; it said "✓
+ * Fits". */
+static void
+test_memory_too_large (Fixture *f, gconstpointer data)
+{
+  g_autofree char *images = lam_test_write_bars_dataset (8, 2);
+  load_dataset (f, images);
+  lam_model_page_set_text (f->page, "flatten,linear:100,relu,linear:2");
+  settle ();
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1×28×28 → 2 scores");
+
+  /* About 10¹² weights: more memory than any machine the tests run on. */
+  lam_model_page_set_text (f->page, "flatten,linear:1000000,linear:1000000,linear:2");
+  settle ();
+  g_assert_true (lam_session_get_model_valid (f->session));
+  const char *status = status_text (f);
+  g_test_message ("status: %s", status);
+  g_assert_true (g_str_has_prefix (status, "✕ Too big to train: it needs about "));
+  const LamTrainerConfig *config = lam_session_get_config (f->session);
+  guint64 need = lam_trainer_estimate_bytes (lam_session_get_plan (f->session), config);
+  g_assert_cmpuint (need, >, lam_device_host_memory_available ());
+  g_autofree char *need_text = g_format_size (need);
+  g_autofree char *about = g_strdup_printf ("about %s of memory", need_text);
+  g_assert_nonnull (strstr (status, about));
+  g_assert_nonnull (strstr (status, "TB"));
+  /* The weights' total in the same units, not millions of MB. */
+  g_autofree char *weights =
+    g_format_size (lam_session_get_plan (f->session)->n_params * sizeof (float));
+  assert_label (f, weights);
+  g_assert_nonnull (strstr (weights, "TB"));
+  save_png (f, "model-page-too-big.png");
+
+  /* The trainer refuses the same stack with the same figure. */
+  LamBackend *backend = lam_backend_cpu_new ();
+  g_autoptr (GError) error = NULL;
+  LamTrainer *trainer =
+    lam_trainer_new (lam_session_get_spec (f->session), lam_session_get_train_set (f->session),
+                     NULL, backend, config, &error);
+  g_assert_null (trainer);
+  g_assert_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_MEMORY);
+  g_assert_nonnull (strstr (error->message, need_text));
+  lam_backend_free (backend);
+
+  /* A smaller model fits again. */
+  lam_model_page_set_text (f->page, "flatten,linear:100,relu,linear:2");
+  settle ();
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1×28×28 → 2 scores");
   lam_test_remove_tree (images);
 }
 
@@ -1220,6 +1273,7 @@ main (int argc, char **argv)
   ADD ("/model-page/table/input-icon", test_table_input_icon);
   ADD ("/model-page/table/column-tooltips", test_table_column_tooltips);
   ADD ("/model-page/table/palette-flatten", test_table_palette_flatten);
+  ADD ("/model-page/memory/too-large", test_memory_too_large);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "lam-device.h"
 #include "lam-layer-class.h"
 #include "lam-layer-row.h"
 #include "lam-reflow-box.h"
@@ -17,6 +18,7 @@ struct _LamModelPage
   gulong dataset_changed_id;
   gulong project_loaded_id;
   gulong state_id;
+  gulong settings_changed_id;
   /* What the class-count button sets: a layer's out, or -1. */
   int fix_classes_layer;
   int fix_classes_value;
@@ -351,7 +353,10 @@ format_bytes (double bytes)
     return g_strdup_printf ("%.1f kB", bytes / 1e3);
   if (bytes < 10e6)
     return g_strdup_printf ("%.2f MB", bytes / 1e6);
-  return g_strdup_printf ("%.1f MB", bytes / 1e6);
+  if (bytes < 1e9)
+    return g_strdup_printf ("%.1f MB", bytes / 1e6);
+  /* A model too big to train has terabytes of weights, not "4003152.0 MB". */
+  return g_format_size ((guint64) bytes);
 }
 
 static void
@@ -477,6 +482,32 @@ check_classes (LamModelPage *self, const LamModelPlan *plan)
     gtk_button_set_label (self->fix_classes_button, label);
     gtk_widget_set_visible (GTK_WIDGET (self->fix_classes_button), TRUE);
   }
+  return TRUE;
+}
+
+/* A stack whose shapes fit may still not fit in memory: training keeps
+ * the weights, their gradients, the optimizer's state and the activations
+ * of a batch at once, and the trainer refuses the run when they need more
+ * than the computer has free. The page says so with the trainer's own
+ * figure (lam_trainer_estimate_bytes). Returns TRUE when it did. */
+static gboolean
+check_memory (LamModelPage *self, const LamModelPlan *plan)
+{
+  const LamTrainerConfig *config = lam_session_get_config (self->session);
+  guint64 need = lam_trainer_estimate_bytes (plan, config);
+  guint64 available = lam_device_host_memory_available ();
+  if (available == 0 || need <= available)
+    return FALSE;
+
+  g_autofree char *need_text = g_format_size (need);
+  g_autofree char *available_text = g_format_size (available);
+  g_autofree char *status = g_strdup_printf (
+    "✕ Too big to train: it needs about %s of memory (weights, their gradients, the %s "
+    "optimizer's state and the activations of a batch of %d) but only %s is free. Make the "
+    "layers smaller",
+    need_text, lam_optimizer_kind_to_string (config->optimizer.kind), config->batch_size,
+    available_text);
+  set_status (self->status_label, status, "error");
   return TRUE;
 }
 
@@ -647,7 +678,7 @@ refresh (LamModelPage *self)
     g_autofree char *size = format_bytes ((double) plan->n_params * sizeof (float));
     g_autofree char *status = dup_fits_status (self, spec, plan);
     set_totals (self, params, flops, size);
-    if (!check_classes (self, plan))
+    if (!check_classes (self, plan) && !check_memory (self, plan))
       set_status (self->status_label, status, "success");
   } else {
     set_totals (self, NULL, NULL, NULL);
@@ -1015,6 +1046,9 @@ lam_model_page_constructed (GObject *object)
                                                       G_CALLBACK (update_history_actions), self);
   self->state_id = g_signal_connect_swapped (self->session, "notify::state",
                                              G_CALLBACK (update_training_note), self);
+  /* The batch size and the optimizer change what training needs in memory. */
+  self->settings_changed_id =
+    g_signal_connect_swapped (self->session, "settings-changed", G_CALLBACK (refresh), self);
   self->fix_classes_layer = -1;
   rebuild_rows (self);
   refresh (self);
@@ -1034,6 +1068,8 @@ lam_model_page_dispose (GObject *object)
     g_clear_signal_handler (&self->project_loaded_id, self->session);
   if (self->session != NULL)
     g_clear_signal_handler (&self->state_id, self->session);
+  if (self->session != NULL)
+    g_clear_signal_handler (&self->settings_changed_id, self->session);
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_MODEL_PAGE);
   g_clear_object (&self->session);
   G_OBJECT_CLASS (lam_model_page_parent_class)->dispose (object);
