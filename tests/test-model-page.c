@@ -524,12 +524,11 @@ test_table_palette_flatten (Fixture *f, gconstpointer data)
   load_dataset (f, crops);
   lam_model_page_set_text (f->page, "flatten,linear:16,relu,linear:1");
   settle ();
-  g_assert_cmpstr (palette_line (f, "Flatten"), ==, "no change: a row is already flat");
+  g_assert_cmpstr (palette_line (f, "Flatten"), ==, "no change: a row is flat");
   flatten = find_label (GTK_WIDGET (gtk_list_box_get_row_at_index (f->list, 1)), "Flatten");
-  g_assert_cmpstr (gtk_widget_get_tooltip_text (flatten), ==, "no change: a row is already flat");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (flatten), ==, "no change: a row is flat");
   /* A kind whose line fits a row as well keeps it. */
   g_assert_cmpstr (palette_line (f, "Linear"), ==, "every input to every output");
-  save_png (f, "model-page-table-palette.png");
 
   load_dataset (f, images);
   g_assert_cmpstr (palette_line (f, "Flatten"), ==, "image to one long vector");
@@ -585,6 +584,32 @@ test_memory_too_large (Fixture *f, gconstpointer data)
   lam_model_page_set_text (f->page, "flatten,linear:100,relu,linear:2");
   settle ();
   g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1×28×28 → 2 scores");
+  lam_test_remove_tree (images);
+}
+
+/* With a table open, the palette's kinds that need an image (channels,
+ * height and width) say so, and no other line speaks of images: Conv2d
+ * read "filters slid over the image" over a row of numbers. */
+static void
+test_table_palette_image_kinds (Fixture *f, gconstpointer data)
+{
+  g_autofree char *crops =
+    g_test_build_filename (G_TEST_DIST, "..", "resources", "tables", "crop-yields.csv", NULL);
+  load_dataset (f, crops);
+  const char *image_kinds[] = { "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm2d" };
+  for (gsize i = 0; i < G_N_ELEMENTS (image_kinds); i++)
+    g_assert_cmpstr (palette_line (f, image_kinds[i]), ==, "needs an image, not a row");
+  for (int kind = 0; kind < LAM_N_LAYER_KINDS; kind++) {
+    const char *line = palette_line (f, lam_layer_row_kind_title (kind));
+    if (strstr (line, "image") != NULL)
+      g_assert_cmpstr (line, ==, "needs an image, not a row");
+  }
+  save_png (f, "model-page-table-palette.png");
+
+  g_autofree char *images = lam_test_write_bars_dataset (8, 2);
+  load_dataset (f, images);
+  g_assert_cmpstr (palette_line (f, "Conv2d"), ==, "filters slid over the image");
+  g_assert_cmpstr (palette_line (f, "MaxPool2d"), ==, "largest of each window");
   lam_test_remove_tree (images);
 }
 
@@ -1274,6 +1299,7 @@ main (int argc, char **argv)
   ADD ("/model-page/table/column-tooltips", test_table_column_tooltips);
   ADD ("/model-page/table/palette-flatten", test_table_palette_flatten);
   ADD ("/model-page/memory/too-large", test_memory_too_large);
+  ADD ("/model-page/table/palette-image-kinds", test_table_palette_image_kinds);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);

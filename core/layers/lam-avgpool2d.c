@@ -39,6 +39,7 @@ const LamLayerClass lam_layer_class_avgpool2d = {
   .aliases = avgpool2d_aliases,
   .title = "AvgPool2d",
   .description = "average of each window",
+  .description_table = "needs an image, not a row",
   .text_example = "avgpool2d:2",
   .args = lam_layer_pool2d_args,
   .n_args = G_N_ELEMENTS (lam_layer_pool2d_args),

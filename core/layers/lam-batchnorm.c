@@ -213,6 +213,7 @@ const LamLayerClass lam_layer_class_batchnorm2d = {
   .aliases = batchnorm2d_aliases,
   .title = "BatchNorm2d",
   .description = "normalises channels by batch",
+  .description_table = "needs an image, not a row",
   .args = batchnorm_args,
   .n_args = G_N_ELEMENTS (batchnorm_args),
   .states = batchnorm_states,

@@ -210,6 +210,7 @@ const LamLayerClass lam_layer_class_conv2d = {
   .aliases = conv2d_aliases,
   .title = "Conv2d",
   .description = "filters slid over the image",
+  .description_table = "needs an image, not a row",
   .text_example = "conv2d:32:3 or conv2d:32:3:s1:p1",
   .args = conv2d_args,
   .n_args = G_N_ELEMENTS (conv2d_args),

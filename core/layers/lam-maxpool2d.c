@@ -49,6 +49,7 @@ const LamLayerClass lam_layer_class_maxpool2d = {
   .aliases = maxpool2d_aliases,
   .title = "MaxPool2d",
   .description = "largest of each window",
+  .description_table = "needs an image, not a row",
   .text_example = "maxpool2d:2",
   .args = lam_layer_pool2d_args,
   .n_args = G_N_ELEMENTS (lam_layer_pool2d_args),
