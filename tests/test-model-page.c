@@ -613,6 +613,42 @@ test_table_palette_image_kinds (Fixture *f, gconstpointer data)
   lam_test_remove_tree (images);
 }
 
+/* The batch's activations count too: a batch size set on the Train page
+ * turns a stack that fits into one too big to train, and back. */
+static void
+test_memory_follows_batch_size (Fixture *f, gconstpointer data)
+{
+  g_autofree char *images = lam_test_write_bars_dataset (8, 2);
+  load_dataset (f, images);
+  /* 1024×28×28 activations an image, few weights. */
+  lam_model_page_set_text (f->page, "conv2d:1024:3:p1,flatten,linear:2");
+  settle ();
+  g_object_set (f->session, "batch-size", 8, NULL);
+  const LamModelPlan *plan = lam_session_get_plan (f->session);
+  guint64 small = lam_trainer_estimate_bytes (plan, lam_session_get_config (f->session));
+  guint64 available = lam_device_host_memory_available ();
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1×28×28 → 2 scores");
+
+  g_object_set (f->session, "batch-size", 65536, NULL);
+  settle ();
+  guint64 large = lam_trainer_estimate_bytes (plan, lam_session_get_config (f->session));
+  g_test_message ("batch of 8: %" G_GUINT64_FORMAT " bytes, of 65536: %" G_GUINT64_FORMAT
+                  ", free: %" G_GUINT64_FORMAT,
+                  small, large, available);
+  if (available == 0 || small > available || large <= available) {
+    g_test_skip ("the memory free is outside what the two batch sizes need");
+    lam_test_remove_tree (images);
+    return;
+  }
+  g_assert_nonnull (strstr (status_text (f), "a batch of 65536"));
+  g_assert_true (g_str_has_prefix (status_text (f), "✕ Too big to train"));
+
+  g_object_set (f->session, "batch-size", 8, NULL);
+  settle ();
+  g_assert_cmpstr (status_text (f), ==, "✓ Fits: 1×28×28 → 2 scores");
+  lam_test_remove_tree (images);
+}
+
 static void
 test_edit_value_updates_shapes (Fixture *f, gconstpointer data)
 {
@@ -1299,6 +1335,7 @@ main (int argc, char **argv)
   ADD ("/model-page/table/column-tooltips", test_table_column_tooltips);
   ADD ("/model-page/table/palette-flatten", test_table_palette_flatten);
   ADD ("/model-page/memory/too-large", test_memory_too_large);
+  ADD ("/model-page/memory/follows-batch-size", test_memory_follows_batch_size);
   ADD ("/model-page/table/palette-image-kinds", test_table_palette_image_kinds);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
