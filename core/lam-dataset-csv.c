@@ -403,18 +403,69 @@ parse_number (const char *text, double *value, gboolean *integer)
   return TRUE;
 }
 
-/* Text shown in a message: at most 40 bytes, valid UTF-8. */
+/* A name or cell as a message shows it: in double quotes, valid UTF-8,
+ * with quotes, backslashes, line breaks and other control characters
+ * written as escapes, so that a quoted field holding a line break keeps
+ * the message on one line and "a\nb" cannot be mistaken for two names.
+ * After max_chars characters (0: no limit) it is cut and ends in "...". */
+static char *
+quote_text (const char *text, glong max_chars)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  GString *s = g_string_new ("\"");
+  glong n = 0;
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p), n++) {
+    if (max_chars > 0 && n == max_chars - 3 && g_utf8_strlen (p, -1) > 3) {
+      g_string_append (s, "...");
+      break;
+    }
+    gunichar c = g_utf8_get_char (p);
+    if (c == '"' || c == '\\')
+      g_string_append_printf (s, "\\%c", (char) c);
+    else if (c == '\n')
+      g_string_append (s, "\\n");
+    else if (c == '\r')
+      g_string_append (s, "\\r");
+    else if (c == '\t')
+      g_string_append (s, "\\t");
+    else if (c < 0x20 || c == 0x7f)
+      g_string_append_printf (s, "\\x%02x", c);
+    /* NEL and the Unicode line and paragraph separators break lines too. */
+    else if (c == 0x85 || c == 0x2028 || c == 0x2029)
+      g_string_append_printf (s, "\\u%04x", c);
+    else
+      g_string_append_len (s, p, g_utf8_next_char (p) - p);
+  }
+  g_string_append_c (s, '"');
+  return g_string_free (s, FALSE);
+}
+
+/* A column name as a message shows it. */
+static char *
+quote_name (const char *name)
+{
+  return quote_text (name, 0);
+}
+
+/* Names as a message lists them: each quoted, separated by commas. */
+static char *
+quote_list (const char *const *names)
+{
+  GString *s = g_string_new (NULL);
+  for (int k = 0; names[k] != NULL; k++) {
+    g_autofree char *quoted = quote_name (names[k]);
+    g_string_append_printf (s, k > 0 ? ", %s" : "%s", quoted);
+  }
+  return g_string_free (s, FALSE);
+}
+
+/* A cell as a message shows it: at most 40 characters. */
 static char *
 describe_cell (const char *text)
 {
   if (*text == '\0')
     return g_strdup ("an empty cell (missing values are not supported)");
-  g_autofree char *valid = g_utf8_make_valid (text, -1);
-  if (g_utf8_strlen (valid, -1) > 40) {
-    g_autofree char *cut = g_utf8_substring (valid, 0, 37);
-    return g_strdup_printf ("\"%s...\"", cut);
-  }
-  return g_strdup_printf ("\"%s\"", valid);
+  return quote_text (text, 40);
 }
 
 static void
@@ -422,6 +473,7 @@ set_not_a_number (GError **error, const Reader *r, const char *column, const cha
                   const char *why)
 {
   g_autofree char *found = describe_cell (text);
+  g_autofree char *quoted = quote_name (column);
   const char *hint = "";
   if (*text != '\0' && strchr (text, ',') != NULL && r->delimiter != ',')
     hint = " (decimal commas are not read: write 1.5, not 1,5)";
@@ -433,8 +485,8 @@ set_not_a_number (GError **error, const Reader *r, const char *column, const cha
       hint = " (beyond the range of 32-bit floats)";
   }
   g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_FORMAT,
-               "%s, line %d, column \"%s\": expected a number, found %s%s%s", r->path,
-               r->record_line, column, found, hint, why ? why : "");
+               "%s, line %d, column %s: expected a number, found %s%s%s", r->path, r->record_line,
+               quoted, found, hint, why ? why : "");
 }
 
 /* ---- the header ---- */
@@ -450,7 +502,8 @@ header_list (char **names)
       g_string_append_printf (s, "... (%u in all)", g_strv_length (names));
       break;
     }
-    g_string_append (s, names[k]);
+    g_autofree char *quoted = quote_name (names[k]);
+    g_string_append (s, quoted);
   }
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -493,9 +546,11 @@ read_header (Reader *r, GError **error)
   for (guint k = 0; k < n; k++)
     for (guint j = 0; j < k; j++)
       if (g_str_equal (names[j], names[k])) {
+        g_autofree char *quoted = quote_name (names[k]);
         g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_COLUMN,
-                     "%s, line %d: columns %u and %u are both named \"%s\"; column names must "
-                     "differ", r->path, r->record_line, j + 1, k + 1, names[k]);
+                     "%s, line %d: columns %u and %u are both named %s; column names must "
+                     "differ",
+                     r->path, r->record_line, j + 1, k + 1, quoted);
         g_strfreev (names);
         return NULL;
       }
@@ -757,9 +812,10 @@ table_clear (Table *t)
 static void
 set_empty_cell (GError **error, const Reader *r, const char *column)
 {
+  g_autofree char *quoted = quote_name (column);
   g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_FORMAT,
-               "%s, line %d, column \"%s\": an empty cell (missing values are not supported)",
-               r->path, r->record_line, column);
+               "%s, line %d, column %s: an empty cell (missing values are not supported)", r->path,
+               r->record_line, quoted);
 }
 
 /* Resolves the columns asked for: role[k] 1 for an input, 2 for a target. */
@@ -771,14 +827,16 @@ select_columns (const Reader *r, char **names, const LamCsvOptions *options, int
   for (int t = 0; options->targets[t] != NULL; t++) {
     int k = find_column (names, options->targets[t]);
     if (k < 0) {
+      g_autofree char *asked = quote_name (options->targets[t]);
       g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_COLUMN,
-                   "%s: no column named \"%s\" for a target; the header has: %s", r->path,
-                   options->targets[t], listed);
+                   "%s: no column named %s for a target; the header has: %s", r->path, asked,
+                   listed);
       return FALSE;
     }
+    g_autofree char *quoted = quote_name (names[k]);
     if (role[k] == 2) {
       g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_COLUMN,
-                   "%s: column \"%s\" is named twice among the targets", r->path, names[k]);
+                   "%s: column %s is named twice among the targets", r->path, quoted);
       return FALSE;
     }
     role[k] = 2;
@@ -788,20 +846,23 @@ select_columns (const Reader *r, char **names, const LamCsvOptions *options, int
     for (int i = 0; options->inputs[i] != NULL; i++) {
       int k = find_column (names, options->inputs[i]);
       if (k < 0) {
+        g_autofree char *asked = quote_name (options->inputs[i]);
         g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_COLUMN,
-                     "%s: no column named \"%s\" for an input; the header has: %s", r->path,
-                     options->inputs[i], listed);
+                     "%s: no column named %s for an input; the header has: %s", r->path, asked,
+                     listed);
         return FALSE;
       }
+      g_autofree char *quoted = quote_name (names[k]);
       if (role[k] == 2) {
         g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_COLUMN,
-                     "%s: column \"%s\" is both an input and a target: a model shown the answer "
-                     "learns nothing", r->path, names[k]);
+                     "%s: column %s is both an input and a target: a model shown the answer "
+                     "learns nothing",
+                     r->path, quoted);
         return FALSE;
       }
       if (role[k] == 1) {
         g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_COLUMN,
-                     "%s: column \"%s\" is named twice among the inputs", r->path, names[k]);
+                     "%s: column %s is named twice among the inputs", r->path, quoted);
         return FALSE;
       }
       role[k] = 1;
@@ -943,18 +1004,23 @@ read_table (Reader *r, const LamCsvOptions *options, Table *t, GError **error)
   int target = g_array_index (targets, int, 0);
   if (t->task == LAM_TASK_CLASSIFICATION) {
     if (classes.overflow) {
+      g_autofree char *target_name = quote_name (names[target]);
       g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_LABEL,
-                   "%s: column \"%s\" has more than %d distinct values, too many to be the "
-                   "classes%s", r->path, names[target], LAM_CSV_MAX_CLASSES,
+                   "%s: column %s has more than %d distinct values, too many to be the "
+                   "classes%s",
+                   r->path, target_name, LAM_CSV_MAX_CLASSES,
                    classes.numeric ? " (it holds numbers: make it a regression target)" : "");
       goto out;
     }
     t->labels = g_new (guint8, t->rows);
     t->class_names = class_column_classes (&classes, t->labels, &t->n_classes);
     if (t->n_classes < 2) {
+      g_autofree char *target_name = quote_name (names[target]);
+      g_autofree char *only = quote_name (t->class_names[0]);
       g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_LABEL,
-                   "%s: column \"%s\" holds one value only (\"%s\"): classification needs at "
-                   "least two classes", r->path, names[target], t->class_names[0]);
+                   "%s: column %s holds one value only (%s): classification needs at "
+                   "least two classes",
+                   r->path, target_name, only);
       goto out;
     }
     t->n_targets = 0;
@@ -1354,11 +1420,12 @@ lam_table_info_load (const LamTableInfo *info, const char *path, const char *con
   }
   if (class_names != NULL && info->task == LAM_TASK_CLASSIFICATION &&
       !g_strv_equal ((const char *const *) a->class_names, class_names)) {
-    g_autofree char *have = g_strjoinv (", ", a->class_names);
-    g_autofree char *want = g_strjoinv (", ", (char **) class_names);
+    g_autofree char *column = quote_name (info->targets[0]);
+    g_autofree char *have = quote_list ((const char *const *) a->class_names);
+    g_autofree char *want = quote_list (class_names);
     g_set_error (error, LAM_DATASET_ERROR, LAM_DATASET_ERROR_LABEL,
-                 "%s: the classes of column \"%s\" are %s; the model's are %s", path,
-                 info->targets[0], have, want);
+                 "%s: the classes of column %s are %s; the model's are %s", path, column, have,
+                 want);
     return FALSE;
   }
   set_scaling_from_info (a, info);

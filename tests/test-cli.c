@@ -1173,8 +1173,8 @@ test_table_refusals (void)
     const char *says;
   } cases[] = {
     { { "--targets", "pears" }, 3,
-      "no column named \"pears\" for a target; the header has: temperature, rainfall, humidity, "
-      "apples, oranges" },
+      "no column named \"pears\" for a target; the header has: \"temperature\", \"rainfall\", "
+      "\"humidity\", \"apples\", \"oranges\"" },
     { { "--targets", "apples", "--inputs", "rainfall,apples" }, 3,
       "column \"apples\" is both an input and a target" },
     { { "--targets", "apples,oranges", "--model", "linear:3" }, 4,

@@ -173,7 +173,41 @@ test_line_numbers_input (void)
                                          "1,\"x\ny\",3\n",
                                          NULL, "y");
   g_assert_cmpint (error->code, ==, LAM_DATASET_ERROR_FORMAT);
-  assert_contains (error->message, "lines.csv, line 5, column \"b\nb\": expected a number");
+  assert_contains (error->message,
+                   "lines.csv, line 5, column \"b\\nb\": expected a number, found \"x\\ny\"");
+}
+
+static void
+assert_one_line (const GError *error, const char *part)
+{
+  assert_contains (error->message, part);
+  if (strpbrk (error->message, "\r\n") != NULL)
+    g_error ("\"%s\" breaks the line", error->message);
+}
+
+/* A quoted column name may hold line breaks, quotes and tabs: messages
+ * show it escaped, on one line, so that no name reads as two. */
+static void
+test_error_names_one_line (void)
+{
+  const char *header = "\"a\nb\",\"say \"\"hi\"\"\",\"t\tab\r\n\",y\n";
+  g_autofree char *bad_cell = g_strconcat (header, "1,2,3,4\n5,\"x\ny\",7,8\n", NULL);
+  g_autoptr (GError) cell = load_error ("names.csv", bad_cell, NULL, "y");
+  assert_one_line (cell, "line 5, column \"say \\\"hi\\\"\": expected a number, found \"x\\ny\"");
+  g_autofree char *empty_cell = g_strconcat (header, "1,2,,4\n", NULL);
+  g_autoptr (GError) empty = load_error ("names.csv", empty_cell, "y", "t\tab\r\n");
+  assert_one_line (empty, "column \"t\\tab\\r\\n\": an empty cell");
+  g_autofree char *rows = g_strconcat (header, "1,2,3,4\n", NULL);
+  g_autoptr (GError) unknown = load_error ("names.csv", rows, NULL, "b");
+  assert_one_line (unknown, "no column named \"b\" for a target; the header has: \"a\\nb\", "
+                            "\"say \\\"hi\\\"\", \"t\\tab\\r\\n\", \"y\"");
+  g_autoptr (GError) both = load_error ("names.csv", rows, "a\nb", "a\nb");
+  assert_one_line (both, "column \"a\\nb\" is both an input and a target");
+  g_autoptr (GError) twice = load_error ("names.csv", "\"a\nb\",\"a\nb\",y\n1,2,3\n", NULL, "y");
+  assert_one_line (twice, "columns 1 and 2 are both named \"a\\nb\"");
+  g_autoptr (GError) one =
+    load_error ("names.csv", "x,\"c\nd\"\n1,\"k\nl\"\n2,\"k\nl\"\n", NULL, "c\nd");
+  assert_one_line (one, "column \"c\\nd\" holds one value only (\"k\\nl\")");
 }
 
 static void
@@ -292,7 +326,8 @@ test_error_unknown_column (void)
   g_autoptr (GError) target = load_error ("cols.csv", "temp,rain,apples\n1,2,3\n", NULL, "pears");
   g_assert_cmpint (target->code, ==, LAM_DATASET_ERROR_COLUMN);
   assert_contains (target->message,
-                   "no column named \"pears\" for a target; the header has: temp, rain, apples");
+                   "no column named \"pears\" for a target; the header has: \"temp\", \"rain\", "
+                   "\"apples\"");
   g_autoptr (GError) input = load_error ("cols.csv", "temp,rain,apples\n1,2,3\n", "temp,snow",
                                          "apples");
   assert_contains (input->message, "no column named \"snow\" for an input");
@@ -754,6 +789,7 @@ main (int argc, char **argv)
   g_test_add_func ("/csv/unused-text-column", test_unused_text_column);
   g_test_add_func ("/csv/empty-header-name", test_empty_header_name);
   g_test_add_func ("/csv/error/not-a-number", test_error_not_a_number);
+  g_test_add_func ("/csv/error/names-one-line", test_error_names_one_line);
   g_test_add_func ("/csv/error/target-not-a-number", test_error_target_not_a_number);
   g_test_add_func ("/csv/error/number-forms", test_error_number_forms);
   g_test_add_func ("/csv/error/decimal-comma", test_error_decimal_comma);
