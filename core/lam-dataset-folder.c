@@ -12,9 +12,9 @@
 #include <string.h>
 
 #define MAX_CLASSES 256
-/* As in lam-dataset.c: counts are int, and 2 GiB of pixels is far beyond
- * what this app trains on. */
-#define MAX_BYTES ((gsize) 1 << 31)
+/* As in lam-dataset.c: counts are int, so the pixels stop short of 2 GiB,
+ * far beyond what this app trains on. */
+#define MAX_BYTES ((gsize) G_MAXINT)
 /* Class folders may hold sub-folders (as PyTorch's ImageFolder walks them);
  * the limit also ends a walk through a symbolic-link loop. */
 #define MAX_DEPTH 8

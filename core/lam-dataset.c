@@ -23,9 +23,9 @@ const char *const lam_cifar10_classes[] = {
 #define IDX_TYPE_UBYTE 0x08
 #define IDX_MAX_RANK 4
 #define MAX_SIDE 4096
-/* Counts in LamDataset are int; 2 GiB of pixels is far beyond what this app
- * trains on, and stops a bad header from asking for more. */
-#define MAX_BYTES ((gsize) 1 << 31)
+/* Counts in LamDataset are int, so the pixels stop short of 2 GiB: far
+ * beyond what this app trains on, and a bad header asks for no more. */
+#define MAX_BYTES ((gsize) G_MAXINT)
 #define GZIP_MAX_RATIO 1032
 #define GZIP_CHUNK ((gsize) 1 << 20)
 #define CIFAR_SIDE 32

@@ -358,7 +358,24 @@ test_idx_limits (void)
   expect_images_error (wide, FALSE, LAM_DATASET_ERROR_TOO_LARGE, "at most 4096");
   guint32 bytes_dims[3] = { 1u << 20, 4096, 4096 };
   g_autoptr (GByteArray) big = lam_test_idx_bytes (0x08, 3, bytes_dims, NULL, 0);
-  expect_images_error (big, FALSE, LAM_DATASET_ERROR_TOO_LARGE, "at most 2147483648");
+  expect_images_error (big, FALSE, LAM_DATASET_ERROR_TOO_LARGE, "at most 2147483647");
+}
+
+/* Counts are int: a claim of exactly 2 GiB is one byte too many, plain or
+ * gzip, and one byte less passes the limit (to fail on the next check,
+ * the two labels beside it). */
+static void
+test_idx_limit_edge (gconstpointer data)
+{
+  gboolean gzip = GPOINTER_TO_INT (data);
+  guint32 two_gib[3] = { 1u << 15, 256, 256 };
+  g_autoptr (GByteArray) at = lam_test_idx_bytes (0x08, 3, two_gib, NULL, 0);
+  expect_images_error (at, gzip, LAM_DATASET_ERROR_TOO_LARGE,
+                       "take 2147483648 bytes, expected at most 2147483647");
+  guint32 below[3] = { G_MAXINT, 1, 1 };
+  guint8 payload[64] = { 0 };
+  g_autoptr (GByteArray) under = lam_test_idx_bytes (0x08, 3, below, payload, sizeof payload);
+  expect_images_error (under, gzip, LAM_DATASET_ERROR_MISMATCH, "has 2147483647 images");
 }
 
 /* Headers claiming far more than the file holds must fail before the claim
@@ -923,6 +940,10 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/idx/large-pages", test_idx_large_pages);
   g_test_add_func ("/dataset/idx/trailing-bytes", test_idx_trailing);
   g_test_add_func ("/dataset/idx/wrong-magic", test_idx_wrong_magic);
+  g_test_add_data_func ("/dataset/idx/limit-edge-plain", GINT_TO_POINTER (FALSE),
+                        test_idx_limit_edge);
+  g_test_add_data_func ("/dataset/idx/limit-edge-gzip", GINT_TO_POINTER (TRUE),
+                        test_idx_limit_edge);
   g_test_add_func ("/dataset/idx/wrong-type", test_idx_wrong_type);
   g_test_add_func ("/dataset/idx/wrong-rank", test_idx_wrong_rank);
   g_test_add_func ("/dataset/idx/zero-dim", test_idx_zero_dim);
