@@ -756,6 +756,105 @@ lam_json_nests_too_deep (const char *json, gssize length)
   return FALSE;
 }
 
+G_DEFINE_QUARK (lam-json-number-error-quark, lam_json_number_error)
+
+/* Where the scan of find_unheld_number stands in one array or object. */
+typedef struct
+{
+  gboolean array;
+  int index;       /* an array's element */
+  const char *key; /* an object's member, as the text spells it */
+  gsize key_length;
+} JsonLevel;
+
+/* The path of the value the levels lead to: "config.seed", "loss[3]". */
+static char *
+json_level_path (const JsonLevel *levels, int depth)
+{
+  GString *s = g_string_new (NULL);
+  for (int d = 0; d < depth; d++) {
+    if (levels[d].array) {
+      g_string_append_printf (s, "[%d]", levels[d].index);
+    } else {
+      if (s->len > 0)
+        g_string_append_c (s, '.');
+      g_string_append_len (s, levels[d].key, (gssize) levels[d].key_length);
+    }
+  }
+  return g_string_free (s, FALSE);
+}
+
+/* json-glib reads a whole number past 64 bits as the nearest 64-bit one,
+ * or as another one altogether (2^64 - 1 reads as -1), a number too close
+ * to 0 for a double as 0 and one too large as infinity, and says nothing:
+ * the text itself is checked. json is valid JSON nesting no more than
+ * LAM_JSON_MAX_DEPTH. FALSE, with an error naming the member, for the
+ * first such number. */
+static gboolean
+find_unheld_number (const char *json, gsize n, GError **error)
+{
+  JsonLevel levels[LAM_JSON_MAX_DEPTH + 1];
+  int depth = 0;
+  gboolean want_key = FALSE;
+  for (gsize i = 0; i < n; i++) {
+    char c = json[i];
+    if (c == '"') {
+      gsize start = ++i;
+      while (i < n && json[i] != '"')
+        i += json[i] == '\\' ? 2 : 1;
+      if (want_key && depth > 0) {
+        levels[depth - 1].key = json + start;
+        levels[depth - 1].key_length = MIN (i, n) - start;
+        want_key = FALSE;
+      }
+    } else if ((c == '{' || c == '[') && depth < LAM_JSON_MAX_DEPTH + 1) {
+      levels[depth] = (JsonLevel){ .array = c == '[' };
+      want_key = c == '{';
+      depth++;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    } else if (c == ',' && depth > 0) {
+      if (levels[depth - 1].array)
+        levels[depth - 1].index++;
+      else
+        want_key = TRUE;
+    } else if (c == '-' || g_ascii_isdigit (c)) {
+      gsize start = i;
+      gboolean whole = TRUE;
+      while (i + 1 < n &&
+             (g_ascii_isdigit (json[i + 1]) || strchr ("+-.eE", json[i + 1]) != NULL)) {
+        i++;
+        if (!g_ascii_isdigit (json[i]))
+          whole = FALSE;
+      }
+      g_autofree char *text = g_strndup (json + start, i + 1 - start);
+      if (!whole) {
+        errno = 0;
+        double v = g_ascii_strtod (text, NULL);
+        if (errno != ERANGE || (v != 0 && !isinf (v)))
+          continue;
+        g_autofree char *path = json_level_path (levels, depth);
+        g_set_error (error, LAM_JSON_NUMBER_ERROR, 0,
+                     "\"%s\" is %s, %s for a number to hold (it would read as %s)",
+                     *path != '\0' ? path : "the value", text,
+                     v == 0 ? "too close to 0" : "too large", v == 0 ? "0" : "infinity");
+        return FALSE;
+      }
+      gint64 value;
+      if (g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &value, NULL))
+        continue;
+      g_autofree char *path = json_level_path (levels, depth);
+      g_set_error (
+        error, LAM_JSON_NUMBER_ERROR, 0,
+        "\"%s\" is %s, a whole number past 64 bits: whole numbers must lie from %" G_GINT64_FORMAT
+        " to %" G_GINT64_FORMAT,
+        *path != '\0' ? path : "the value", text, G_MININT64, G_MAXINT64);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 gboolean
 lam_json_load_data (JsonParser *parser, const char *json, gssize length, GError **error)
 {
@@ -764,7 +863,9 @@ lam_json_load_data (JsonParser *parser, const char *json, gssize length, GError 
                  "arrays and objects nest more than %d deep", LAM_JSON_MAX_DEPTH);
     return FALSE;
   }
-  return json_parser_load_from_data (parser, json, length, error);
+  if (!json_parser_load_from_data (parser, json, length, error))
+    return FALSE;
+  return find_unheld_number (json, length < 0 ? strlen (json) : (gsize) length, error);
 }
 
 gboolean
@@ -792,9 +893,13 @@ lam_model_spec_from_json (const char *json, gssize length, GError **error)
   }
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
-  if (!json_parser_load_from_data (parser, json, length, &local_error)) {
-    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE, "not valid JSON: %s",
-                 local_error->message);
+  if (!lam_json_load_data (parser, json, length, &local_error)) {
+    /* Valid JSON with a number json-glib would change: the number is wrong. */
+    if (local_error->domain == LAM_JSON_NUMBER_ERROR)
+      g_set_error_literal (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID, local_error->message);
+    else
+      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_PARSE, "not valid JSON: %s",
+                   local_error->message);
     return NULL;
   }
   JsonNode *root = json_parser_get_root (parser);

@@ -91,7 +91,12 @@ char *lam_json_find_bad_text (JsonNode *node);
 #define LAM_JSON_MAX_DEPTH 64
 gboolean lam_json_nests_too_deep (const char *json, gssize length);
 /* json_parser_load_from_data, or from the file at path, after that check:
- * text nested too deep is a JSON_PARSER_ERROR saying so. */
+ * text nested too deep is a JSON_PARSER_ERROR saying so, and a number
+ * json-glib would change without a word (a whole number past 64 bits,
+ * 1e-400, 1e400) a LAM_JSON_NUMBER_ERROR naming its member: the JSON is
+ * well formed, the number is what is wrong. */
+#define LAM_JSON_NUMBER_ERROR (lam_json_number_error_quark ())
+GQuark lam_json_number_error_quark (void);
 typedef struct _JsonParser JsonParser;
 gboolean lam_json_load_data (JsonParser *parser, const char *json, gssize length, GError **error);
 gboolean lam_json_load_file (JsonParser *parser, const char *path, GError **error);

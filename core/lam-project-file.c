@@ -1871,8 +1871,12 @@ load_project (const char *path, GError **error)
   if (length > 9 && contents[0] != '{' && contents[8] == '{')
     return load_checkpoint (path, error);
   if (!lam_json_load_data (parser, contents, (gssize) length, &local_error)) {
-    fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: the JSON is malformed (%s)",
-          local_error->message);
+    /* Well-formed JSON with a number that cannot be read as written. */
+    if (local_error->domain == LAM_JSON_NUMBER_ERROR)
+      fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "%s", local_error->message);
+    else
+      fail (&r, LAM_PROJECT_FILE_ERROR_FORMAT, "not a Lamina project: the JSON is malformed (%s)",
+            local_error->message);
     return NULL;
   }
   JsonNode *root = json_parser_get_root (parser);

@@ -674,6 +674,21 @@ test_text_bad_number (void)
   assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "item 1", "padding", "\"-1\"", NULL);
 }
 
+/* json-glib reads 1e-400 as 0 and a whole number past 64 bits as another
+ * one, without a word: such numbers are refused, naming the member. */
+static void
+test_json_unheld_number (void)
+{
+  g_autoptr (GError) json = json_error ("{\"input\": [4], \"layers\": [{\"type\": \"dropout\", "
+                                        "\"p\": 1e-400}, {\"type\": \"linear\", \"out\": 2}]}");
+  assert_error_says (json, LAM_MODEL_ERROR_INVALID, "\"layers[0].p\" is 1e-400, too close to 0",
+                     NULL);
+  g_autoptr (GError) wide = json_error ("{\"input\": [4], \"layers\": [{\"type\": \"linear\", "
+                                        "\"out\": 18446744073709551617}]}");
+  assert_error_says (wide, LAM_MODEL_ERROR_INVALID, "\"layers[0].out\" is 18446744073709551617",
+                     "past 64 bits", NULL);
+}
+
 static void
 test_text_non_positive (void)
 {
@@ -1398,6 +1413,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-spec/json/bad-json", test_json_bad_json);
   g_test_add_func ("/model-spec/json/too-deep", test_json_too_deep);
   g_test_add_func ("/model-spec/json/not-utf8", test_json_not_utf8);
+  g_test_add_func ("/model-spec/json/unheld-number", test_json_unheld_number);
   g_test_add_func ("/model-spec/text/float-range", test_text_float_range);
   g_test_add_func ("/model-spec/text/same-as-json", test_text_same_as_json);
   g_test_add_func ("/model-spec/text/bad-number", test_text_bad_number);

@@ -761,6 +761,38 @@ test_training_ranges (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (file->config.mean[0], ==, -1e6f);
 }
 
+/* json-glib reads a whole number past 64 bits as another one (2^64 - 1 as
+ * -1, larger ones as the nearest) and 1e-400 as 0, without a word: each is
+ * refused, naming the member and what is taken. */
+static void
+test_unheld_numbers (Fixture *f, gconstpointer data)
+{
+  struct
+  {
+    const char *from, *to, *fragment;
+  } cases[] = {
+    { "\"seed\" : 123456789012345", "\"seed\" : 18446744073709551615",
+      "\"training.seed\" is 18446744073709551615, a whole number past 64 bits" },
+    { "\"seed\" : 123456789012345", "\"seed\" : 100000000000000000000000",
+      "\"training.seed\" is 100000000000000000000000" },
+    { "\"epochs\" : 7", "\"epochs\" : -9223372036854775809",
+      "\"training.epochs\" is -9223372036854775809" },
+    { "\"number\" : 2", "\"number\" : 99999999999999999999", "\"runs[1].number\" is 9999" },
+    { "\"lr\" : 0.0033", "\"lr\" : 1e-400", "\"training.optimizer.lr\" is 1e-400, too close to 0" },
+    { "\"lr\" : 0.0033", "\"lr\" : 1e400", "\"training.optimizer.lr\" is 1e400, too large" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *path = save_demo (f, "u.lamina");
+    edit_project (path, cases[i].from, cases[i].to);
+    const char *want[] = { "u.lamina", cases[i].fragment, NULL };
+    assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, want);
+  }
+  g_autofree char *path = save_demo (f, "u.lamina");
+  edit_project (path, "\"seed\" : 123456789012345", "\"seed\" : 18446744073709551616");
+  const char *range[] = { "from -9223372036854775808 to 9223372036854775807", NULL };
+  assert_load_fails (path, LAM_PROJECT_FILE_ERROR_FORMAT, range);
+}
+
 static void
 test_versions (Fixture *f, gconstpointer data)
 {
@@ -2026,6 +2058,7 @@ main (int argc, char **argv)
   ADD ("/error/wrong-types", test_wrong_types);
   ADD ("/error/weights-normalisation", test_weights_normalisation);
   ADD ("/error/training-ranges", test_training_ranges);
+  ADD ("/error/unheld-numbers", test_unheld_numbers);
   ADD ("/error/versions", test_versions);
   ADD ("/error/missing-weights", test_missing_weights);
   ADD ("/error/weights-disagree", test_weights_disagree);
