@@ -293,16 +293,23 @@ lam_cli_parse_double (const char *option, const char *text, double min, double m
   char *end = NULL;
   double value = 0;
   gboolean ok = text != NULL && *text != '\0';
+  /* 1e-400 is a number above 0 all the same: what is wrong is that a
+   * double cannot hold it. */
+  const char *why = "";
   if (ok) {
     errno = 0;
     value = g_ascii_strtod (text, &end);
-    ok = errno == 0 && end != text && *end == '\0' && isfinite (value) &&
+    gboolean unheld = errno == ERANGE && (value == 0 || isinf (value));
+    ok = !unheld && end != text && *end == '\0' && isfinite (value) &&
          (min_exclusive ? value > min : value >= min) && value <= max;
+    if (unheld && end != text && *end == '\0')
+      why = value == 0 ? " (too close to 0 for a number to hold: it would read as 0)"
+                       : " (too large for a number to hold)";
   }
   if (!ok) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                 "%s: expected a number %s %g and at most %g, got \"%s\"", option,
-                 min_exclusive ? "above" : "from", min, max, text ? text : "");
+                 "%s: expected a number %s %g and at most %g, got \"%s\"%s", option,
+                 min_exclusive ? "above" : "from", min, max, text ? text : "", why);
     return FALSE;
   }
   /* -0 reads as 0: it would print as "-0%". */

@@ -329,6 +329,13 @@ check_number (const LamLayerArg *arg, double value, const char *where, GError **
                  value, (double) FLT_MAX);
     return FALSE;
   }
+  if (arg->type == LAM_VALUE_FLOAT && value != 0 && (float) value == 0) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                 "%s: %s %g is too close to 0 for a 32-bit float to hold (it would read as 0; "
+                 "the smallest is %g): write 0, or a larger number",
+                 where, arg->name, value, (double) nextafterf (0.0f, 1.0f));
+    return FALSE;
+  }
   if (arg->check_value != NULL && !arg->check_value (value, where, error))
     return FALSE;
   return TRUE;
@@ -1080,16 +1087,31 @@ text_int (const char *text, int min, int max, int *value)
   return TRUE;
 }
 
+/* A number as the text writes it. "inf" is read, for check_number to
+ * refuse as not finite; a number too close to 0 or too large for a double
+ * to hold is refused here, with the reason, rather than read as 0 or as
+ * infinity. */
 static gboolean
-text_float (const char *text, double *value)
+text_float (const LamLayerArg *arg, const char *text, const char *where, double *value,
+            GError **error)
 {
-  if (text == NULL || *text == '\0')
-    return FALSE;
   char *end = NULL;
   errno = 0;
-  double v = g_ascii_strtod (text, &end);
-  if (errno != 0 || end == text || *end != '\0' || !isfinite (v))
+  double v = text != NULL && *text != '\0' ? g_ascii_strtod (text, &end) : NAN;
+  if (end == NULL || end == text || *end != '\0' || isnan (v)) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                 "%s: %s must be a number, got \"%s\"", where, arg->name, text);
     return FALSE;
+  }
+  /* Below DBL_MIN a double still holds the number, with fewer digits. */
+  if (errno == ERANGE && (v == 0 || isinf (v))) {
+    g_autofree char *words = lam_layer_arg_range_words (arg);
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
+                 "%s: %s %s is %s for a number to hold (it would read as %s); %s must be %s", where,
+                 arg->name, text, v == 0 ? "too close to 0" : "too large",
+                 v == 0 ? "0" : "infinity", arg->name, words);
+    return FALSE;
+  }
   *value = v;
   return TRUE;
 }
@@ -1202,11 +1224,8 @@ text_arg_value (const LamLayerArg *arg, const char *text, const char *where, Lam
   case LAM_VALUE_FLOAT:
   case LAM_VALUE_DOUBLE: {
     double v;
-    if (!text_float (text, &v)) {
-      g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_INVALID,
-                   "%s: %s must be a number, got \"%s\"", where, arg->name, text);
+    if (!text_float (arg, text, where, &v, error))
       return FALSE;
-    }
     if (!check_number (arg, v, where, error))
       return FALSE;
     lam_layer_arg_set (arg, spec, v);

@@ -92,6 +92,15 @@ test_usage_errors (void)
   assert_exit (r, 2, "got \"1e\"");
   lam_cli_result_clear (&r);
 
+  /* 1e-400 is above 0: what is wrong is that no double holds it. */
+  r = lam_test_run_lamina ("train", "--lr", "1e-400", NULL);
+  assert_exit (r, 2, "got \"1e-400\" (too close to 0 for a number to hold: it would read as 0)");
+  lam_cli_result_clear (&r);
+
+  r = lam_test_run_lamina ("train", "--lr", "1e400", NULL);
+  assert_exit (r, 2, "got \"1e400\" (too large for a number to hold)");
+  lam_cli_result_clear (&r);
+
   r = lam_test_run_lamina ("train", "--l1", "11", NULL);
   assert_exit (r, 2, "--l1");
   lam_cli_result_clear (&r);

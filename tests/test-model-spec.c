@@ -674,6 +674,31 @@ test_text_bad_number (void)
   assert_error_says (error5, LAM_MODEL_ERROR_INVALID, "item 1", "padding", "\"-1\"", NULL);
 }
 
+/* 1e-400 is a number, but not one a double holds: it is refused as too
+ * close to 0 (it used to say "must be a number"), 1e400 as too large, and
+ * a float argument that would round to 0 as well, saying what is taken. */
+static void
+test_text_unheld_number (void)
+{
+  g_autoptr (GError) tiny = text_error ("input=4,dropout:1e-400,linear:2");
+  assert_error_says (tiny, LAM_MODEL_ERROR_INVALID, "p 1e-400 is too close to 0", "would read as 0",
+                     "p must be at least 0 and below 1", NULL);
+  g_assert_null (strstr (tiny->message, "must be a number"));
+  g_autoptr (GError) huge = text_error ("input=4,dropout:1e400,linear:2");
+  assert_error_says (huge, LAM_MODEL_ERROR_INVALID, "p 1e400 is too large",
+                     "p must be at least 0 and below 1", NULL);
+  g_autoptr (GError) negative = text_error ("input=4,leaky_relu:-1e400,linear:2");
+  assert_error_says (negative, LAM_MODEL_ERROR_INVALID, "slope -1e400 is too large", NULL);
+  g_autoptr (GError) infinite = text_error ("input=4,dropout:inf,linear:2");
+  assert_error_says (infinite, LAM_MODEL_ERROR_INVALID, "p must be a finite number", NULL);
+  g_autoptr (GError) slope = text_error ("input=4,leaky_relu:1e-50,linear:2");
+  assert_error_says (slope, LAM_MODEL_ERROR_INVALID, "slope 1e-50 is too close to 0 for a 32-bit",
+                     "write 0", NULL);
+  /* Below DBL_MIN a double still holds the number. */
+  g_autoptr (LamModelSpec) small = spec_from_text_or_die ("input=4,dropout:1e-310,linear:2");
+  g_assert_cmpfloat (small->layers[0].p, ==, 1e-310);
+}
+
 /* json-glib reads 1e-400 as 0 and a whole number past 64 bits as another
  * one, without a word: such numbers are refused, naming the member. */
 static void
@@ -1417,6 +1442,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-spec/text/float-range", test_text_float_range);
   g_test_add_func ("/model-spec/text/same-as-json", test_text_same_as_json);
   g_test_add_func ("/model-spec/text/bad-number", test_text_bad_number);
+  g_test_add_func ("/model-spec/text/unheld-number", test_text_unheld_number);
   g_test_add_func ("/model-spec/text/non-positive", test_text_non_positive);
   g_test_add_func ("/model-spec/text/too-large", test_text_too_large);
   g_test_add_func ("/model-spec/text/structure", test_text_structure);
