@@ -219,7 +219,7 @@ lam_cli_lr_find (int argc, char **argv)
     field = number;                                                                                \
   }
   PARSE_INT (batch_text, "--batch-size", 1, 65536, config.batch_size);
-  PARSE_INT (seed_text, "--seed", 0, G_MAXINT64, config.seed);
+  PARSE_INT (seed_text, "--seed", 0, LAM_TRAINER_MAX_SEED, config.seed);
   PARSE_INT (steps_text, "--steps", 2, LAM_LR_FIND_MAX_STEPS, options.n_steps);
   PARSE_DOUBLE (momentum_text, "--momentum", 0, 0.9999, FALSE, config.optimizer.momentum);
   PARSE_DOUBLE (weight_decay_text, "--weight-decay", 0, 10, FALSE, config.optimizer.weight_decay);

@@ -771,7 +771,7 @@ lam_cli_train (int argc, char **argv)
     PARSE_INT (epochs_text, "--epochs", 1, 100000, config.epochs);
   }
   PARSE_INT (batch_text, "--batch-size", 1, 65536, config.batch_size);
-  PARSE_INT (seed_text, "--seed", 0, G_MAXINT64, config.seed);
+  PARSE_INT (seed_text, "--seed", 0, LAM_TRAINER_MAX_SEED, config.seed);
   PARSE_INT (crop_text, "--crop-padding", 0, 64, config.crop_padding);
   if (padding_mode_text != NULL) {
     if (!lam_padding_mode_from_string (padding_mode_text, &config.padding_mode)) {

@@ -332,7 +332,8 @@ lam_cli_parse_floats (const char *option, const char *text, float *out, int max_
   for (int i = 0; i < n; i++) {
     double value;
     g_strstrip (parts[i]);
-    if (!lam_cli_parse_double (option, parts[i], -1e6, 1e6, FALSE, &value, error))
+    if (!lam_cli_parse_double (option, parts[i], -LAM_NORMALIZATION_MAX_SETTING,
+                               LAM_NORMALIZATION_MAX_SETTING, FALSE, &value, error))
       return -1;
     out[i] = (float) value;
   }

@@ -78,6 +78,9 @@ typedef struct
  * Below it a std is subnormal, and from about 2.9e-39 down 1 / std is
  * infinite, and every pixel above the mean with it. */
 #define LAM_NORMALIZATION_MIN_STD FLT_MIN
+/* The largest mean (either sign) and std a lesson's settings take, the
+ * same from lamina train --normalize, a project and the Train page. */
+#define LAM_NORMALIZATION_MAX_SETTING 1e6
 
 /* Whether mean and std can normalise a channel: mean finite, std finite and
  * at least LAM_NORMALIZATION_MIN_STD. The loader takes no other; files and

@@ -1331,12 +1331,12 @@ read_config (Reader *r, JsonObject *t, LamTrainerConfig *c, char **device)
 
   if (!get_double (r, t, p, "val_fraction", 0, 0.99, FALSE, &c->val_fraction))
     return FALSE;
-  if (!get_int (r, t, p, "seed", 0, G_MAXINT64, &i))
+  if (!get_int (r, t, p, "seed", 0, LAM_TRAINER_MAX_SEED, &i))
     return FALSE;
   c->seed = (guint64) i;
   /* The range of lamina train --normalize MEAN/STD. */
   if (!get_bool (r, t, p, "normalize_from_data", &c->normalize_from_data) ||
-      !get_normalization (r, t, p, 3, 1e6, c->mean, c->std, NULL))
+      !get_normalization (r, t, p, 3, LAM_NORMALIZATION_MAX_SETTING, c->mean, c->std, NULL))
     return FALSE;
   if (!get_int (r, t, p, "crop_padding", 0, 64, &i))
     return FALSE;

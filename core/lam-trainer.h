@@ -35,7 +35,7 @@ typedef struct
   LamOptimizerConfig optimizer;
   LamSchedule schedule;
   double val_fraction; /* 0: no validation set */
-  guint64 seed;
+  guint64 seed;        /* at most LAM_TRAINER_MAX_SEED */
   gboolean normalize_from_data; /* compute mean/std from the training split */
   float mean[3];                /* used when normalize_from_data is FALSE */
   float std[3];
@@ -46,6 +46,11 @@ typedef struct
                                  * 100 an epoch, at most one every 40 ms */
   gboolean evaluate_test;       /* evaluate the test set after the last epoch */
 } LamTrainerConfig;
+
+/* The largest seed: the largest whole number a double holds exactly, so
+ * that the Train page's field (a double) shows the seed a project or the
+ * command line gives, and saving it back keeps it. */
+#define LAM_TRAINER_MAX_SEED G_GINT64_CONSTANT (9007199254740991) /* 2^53 - 1 */
 
 /* 1 epoch, batch 64, Adam defaults, val 0.1, seed 1, mean 0 / std 1 over
  * pixels in [0, 1] ("ToTensor"), no augmentation, test evaluation on.

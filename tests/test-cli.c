@@ -101,6 +101,12 @@ test_usage_errors (void)
   assert_exit (r, 2, "got \"1e400\" (too large for a number to hold)");
   lam_cli_result_clear (&r);
 
+  /* The Train page shows seeds to 2^53 - 1 exactly; a project saved with a
+   * larger one showed another. */
+  r = lam_test_run_lamina ("train", "--seed", "9007199254740992", NULL);
+  assert_exit (r, 2, "--seed: expected a whole number from 0 to 9007199254740991");
+  lam_cli_result_clear (&r);
+
   r = lam_test_run_lamina ("train", "--l1", "11", NULL);
   assert_exit (r, 2, "--l1");
   lam_cli_result_clear (&r);

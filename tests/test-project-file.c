@@ -736,6 +736,10 @@ test_training_ranges (Fixture *f, gconstpointer data)
     { std_member, "\"std\" : [1e-45,", "\"training.std[0]\" is 1e-45;", "[1.17549e-38, 1e+06]" },
     { std_member, "\"std\" : [0,", "\"training.std[0]\" is 0;", "[1.17549e-38, 1e+06]" },
     { mean_member, "\"mean\" : [-2e6,", "\"training.mean[0]\" is -2e+06;", "[-1e+06, 1e+06]" },
+    /* The Train page's seed field holds whole numbers to 2^53 - 1 exactly:
+     * a larger seed used to open and show as 9007199254740991. */
+    { "\"seed\" : 123456789012345", "\"seed\" : 9007199254740992",
+      "\"training.seed\" is 9007199254740992;", "[0, 9007199254740991]" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *path = save_demo (f, "r.lamina");
@@ -759,6 +763,12 @@ test_training_ranges (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (file->config.optimizer.beta1, ==, 0);
   g_assert_cmpfloat (file->config.std[0], ==, 1e6f);
   g_assert_cmpfloat (file->config.mean[0], ==, -1e6f);
+
+  g_autofree char *seed = save_demo (f, "s.lamina");
+  edit_project (seed, "\"seed\" : 123456789012345", "\"seed\" : 9007199254740991");
+  g_autoptr (LamProjectFile) largest = lam_project_file_load (seed, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (largest->config.seed, ==, 9007199254740991u);
 }
 
 /* json-glib reads a whole number past 64 bits as another one (2^64 - 1 as

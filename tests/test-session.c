@@ -264,9 +264,20 @@ test_settings_show_cli_ranges (void)
   opened.schedule.kind = LAM_SCHEDULE_STEP;
   opened.schedule.step_size = 10;
   opened.schedule.gamma = 0.001;
+  /* --normalize takes to 1e6 either way; the fields stopped at 1000, and
+   * wrote 1000 back into the lesson. The largest seed either takes. */
+  opened.normalize_from_data = FALSE;
+  for (int c = 0; c < 3; c++) {
+    opened.mean[c] = -250000;
+    opened.std[c] = 1e6;
+  }
+  opened.seed = LAM_TRAINER_MAX_SEED;
   lam_session_set_config (session, &opened);
 
   const LamTrainerConfig *config = lam_session_get_config (session);
+  g_assert_cmpfloat (config->mean[0], ==, -250000);
+  g_assert_cmpfloat (config->std[0], ==, 1e6);
+  g_assert_cmpuint (config->seed, ==, LAM_TRAINER_MAX_SEED);
   struct
   {
     const char *label;
@@ -282,6 +293,8 @@ test_settings_show_cli_ranges (void)
     { "_Validation", config->val_fraction },
     { "_Crop padding", config->crop_padding },
     { "× gamma", config->schedule.gamma },
+    { "Mean", config->mean[0] },
+    { "Std", config->std[0] },
   };
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
     GtkSpinButton *spin = GTK_SPIN_BUTTON (field_named (page, fields[i].label));

@@ -426,8 +426,10 @@ lam_session_class_init (LamSessionClass *klass)
   properties[LAM_SESSION_PROP_ETA_MIN] = setting_double ("eta-min", 0, 1000, 0);
   properties[LAM_SESSION_PROP_NORMALIZATION] =
     setting_uint ("normalization", LAM_SESSION_NORMALIZE_CUSTOM);
-  properties[LAM_SESSION_PROP_NORM_MEAN] = setting_double ("norm-mean", -1000, 1000, 0.5);
-  properties[LAM_SESSION_PROP_NORM_STD] = setting_double ("norm-std", 1e-6, 1000, 0.5);
+  properties[LAM_SESSION_PROP_NORM_MEAN] = setting_double (
+    "norm-mean", -LAM_NORMALIZATION_MAX_SETTING, LAM_NORMALIZATION_MAX_SETTING, 0.5);
+  properties[LAM_SESSION_PROP_NORM_STD] =
+    setting_double ("norm-std", 1e-6, LAM_NORMALIZATION_MAX_SETTING, 0.5);
   properties[LAM_SESSION_PROP_CROP_PADDING] = setting_int ("crop-padding", 0, 64, 0);
   properties[LAM_SESSION_PROP_PADDING_MODE] = setting_uint ("padding-mode", LAM_PADDING_REFLECT);
   properties[LAM_SESSION_PROP_HFLIP] =
@@ -435,7 +437,7 @@ lam_session_class_init (LamSessionClass *klass)
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[LAM_SESSION_PROP_VAL_FRACTION] = setting_double ("val-fraction", 0, 0.99, 0.1);
   properties[LAM_SESSION_PROP_SEED] =
-    g_param_spec_uint64 ("seed", NULL, NULL, 0, G_MAXUINT64, 1,
+    g_param_spec_uint64 ("seed", NULL, NULL, 0, LAM_TRAINER_MAX_SEED, 1,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[LAM_SESSION_PROP_DEVICE] =
     g_param_spec_string ("device", NULL, NULL, "auto",
