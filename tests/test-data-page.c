@@ -667,6 +667,47 @@ test_sorted_table_then_another (Fixture *fixture, gconstpointer data)
   wait_frames (fixture->window, 2);
 }
 
+/* A table's summary reached by the keyboard is not shown selected (GTK
+ * selects a selectable label's whole text as the focus lands on it), and
+ * it can still be selected to copy. */
+static void
+test_table_summary_unselected_on_focus (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *table = g_build_filename (fixture->dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (table, 120, 2, 3, 4);
+  lam_data_page_load_folder (fixture->page, table);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  wait_frames (fixture->window, 2);
+
+  GtkLabel *summary = GTK_LABEL (
+    gtk_widget_get_template_child (GTK_WIDGET (fixture->page), LAM_TYPE_DATA_PAGE, "table_label"));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (summary)));
+  g_assert_cmpstr (gtk_label_get_text (summary), !=, "");
+  gboolean select_on_focus = FALSE;
+  g_object_get (gtk_widget_get_settings (GTK_WIDGET (summary)), "gtk-label-select-on-focus",
+                &select_on_focus, NULL);
+  g_assert_true (select_on_focus);
+
+  /* Twice: the second arrival starts from a selection left by the user. */
+  for (int round = 0; round < 2; round++) {
+    /* The focus moves by Tab through gtk_widget_grab_focus. */
+    g_assert_true (
+      gtk_widget_grab_focus (GTK_WIDGET (lam_data_page_get_table_rows (fixture->page))));
+    g_assert_true (gtk_widget_grab_focus (GTK_WIDGET (summary)));
+    g_assert_true (gtk_widget_has_focus (GTK_WIDGET (summary)));
+    wait_frames (fixture->window, 1);
+    int start = -1, end = -1;
+    g_assert_false (gtk_label_get_selection_bounds (summary, &start, &end));
+
+    g_assert_true (gtk_label_get_selectable (summary));
+    gtk_label_select_region (summary, 0, -1);
+    g_assert_true (gtk_label_get_selection_bounds (summary, &start, &end));
+    g_assert_cmpint (start, ==, 0);
+    g_assert_cmpint (end, ==, g_utf8_strlen (gtk_label_get_text (summary), -1));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -691,6 +732,8 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/data-page/table/sorted-then-another-dataset", Fixture, NULL, fixture_set_up,
               test_sorted_table_then_another, fixture_tear_down);
+  g_test_add ("/data-page/table/summary-unselected-on-focus", Fixture, NULL, fixture_set_up,
+              test_table_summary_unselected_on_focus, fixture_tear_down);
   g_test_add ("/data-page/error/keeps-dataset", Fixture, NULL, fixture_set_up,
               test_error_keeps_dataset, fixture_tear_down);
   g_test_add ("/data-page/empty/then-loaded", Fixture, "no dataset", fixture_set_up, test_empty,

@@ -1930,6 +1930,9 @@ lam_data_page_init (LamDataPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->rng = g_rand_new_with_seed (1);
+  lam_ui_label_unselected_on_focus (self->table_label);
+  lam_ui_label_unselected_on_focus (self->skipped_label);
+  lam_ui_label_unselected_on_focus (self->error_label);
 
   /* A class name as long as the header row widened the window past the
    * screen when chosen. The list keeps GTK's factory, which shows whole

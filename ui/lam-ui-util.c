@@ -341,6 +341,54 @@ lam_ui_get_accessible_label (GtkWidget *widget)
   return g_object_get_data (G_OBJECT (widget), "lam-accessible-label");
 }
 
+/* GTK selects all in its grab_focus, right after the window's focus-widget
+ * changes (whether or not the window is active): the selection is taken
+ * back in an idle that runs before the next frame is drawn, so it never
+ * shows. A click moves the selection to the pointer instead, and a
+ * selection the person makes later is theirs. */
+#define WATCHED_KEY "lam-focus-watched-root"
+
+static gboolean
+unselect_arrived (gpointer data)
+{
+  g_autoptr (GtkLabel) label = data;
+  int start = 0, end = 0;
+  glong length = g_utf8_strlen (gtk_label_get_text (label), -1);
+  if (gtk_widget_has_focus (GTK_WIDGET (label)) &&
+      gtk_label_get_selection_bounds (label, &start, &end) && start == 0 && end == length)
+    gtk_label_select_region (label, 0, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_root_focus_changed (GtkWindow *window, GParamSpec *pspec, GtkLabel *label)
+{
+  if (gtk_window_get_focus (window) != GTK_WIDGET (label))
+    return;
+  /* Before GSK draws (GDK_PRIORITY_REDRAW is lower). */
+  g_idle_add_full (G_PRIORITY_HIGH_IDLE, unselect_arrived, g_object_ref (label), NULL);
+}
+
+static void
+watch_root_focus (GtkLabel *label)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (label));
+  if (!GTK_IS_WINDOW (root) || g_object_get_data (G_OBJECT (label), WATCHED_KEY) == root)
+    return;
+  g_object_set_data (G_OBJECT (label), WATCHED_KEY, root);
+  g_signal_connect_object (root, "notify::focus-widget", G_CALLBACK (on_root_focus_changed), label,
+                           0);
+}
+
+void
+lam_ui_label_unselected_on_focus (GtkLabel *label)
+{
+  g_return_if_fail (GTK_IS_LABEL (label));
+  g_signal_connect (label, "realize", G_CALLBACK (watch_root_focus), NULL);
+  if (gtk_widget_get_realized (GTK_WIDGET (label)))
+    watch_root_focus (label);
+}
+
 double
 lam_ui_font_pixels (GtkWidget *widget)
 {

@@ -74,6 +74,12 @@ void lam_ui_set_accessible_label (GtkWidget *widget, const char *label);
 /* The name set by lam_ui_set_accessible_label, or NULL. */
 const char *lam_ui_get_accessible_label (GtkWidget *widget);
 
+/* Keeps a selectable label's text unselected when the keyboard focus
+ * lands on it. GTK selects the whole text then (gtk-label-select-on-focus),
+ * and a summary reached by Tab looks picked out, as if something had been
+ * chosen; the text stays selectable and copyable by mouse and keys. */
+void lam_ui_label_unselected_on_focus (GtkLabel *label);
+
 /* The widget's font size in pixels (presentation mode makes it larger):
  * what drawn views size their text and cells from. */
 double lam_ui_font_pixels (GtkWidget *widget);
