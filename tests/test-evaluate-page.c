@@ -715,6 +715,36 @@ panel_explained (gpointer data)
          lam_explain_panel_get_nearest (LAM_EXPLAIN_PANEL (data), NULL, NULL) > 0;
 }
 
+static void
+collect_drawing_areas (GtkWidget *widget, GPtrArray *areas)
+{
+  if (GTK_IS_DRAWING_AREA (widget))
+    g_ptr_array_add (areas, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_drawing_areas (child, areas);
+}
+
+/* The explained image's name says what its status line says, and the
+ * look-alikes' names their classes: what a screen reader hears. */
+static void
+assert_panel_named (LamExplainPanel *panel)
+{
+  g_autoptr (GPtrArray) areas = g_ptr_array_new ();
+  collect_drawing_areas (GTK_WIDGET (panel), areas);
+  g_assert_cmpuint (areas->len, ==, 2);
+  const char *image = lam_ui_get_accessible_label (g_ptr_array_index (areas, 0));
+  const char *nearest = lam_ui_get_accessible_label (g_ptr_array_index (areas, 1));
+  g_test_message ("named \"%s\" and \"%s\"", image, nearest);
+  g_assert_nonnull (image);
+  g_assert_nonnull (strstr (image, lam_explain_panel_get_status (panel)));
+  const gint32 *labels = NULL;
+  g_assert_cmpint (lam_explain_panel_get_nearest (panel, NULL, &labels), >, 0);
+  LamEvaluationResult *result = current_result ();
+  g_assert_nonnull (nearest);
+  g_assert_nonnull (strstr (nearest, result->dataset->class_names[labels[0]]));
+}
+
 static gboolean
 map_ready (gpointer data)
 {
@@ -742,6 +772,7 @@ test_why (void)
   const gint32 *near_labels = NULL;
   int n_near = lam_explain_panel_get_nearest (draw_panel, &near, &near_labels);
   g_assert_cmpint (n_near, ==, LAM_EXPLAIN_PANEL_N_NEAREST);
+  assert_panel_named (draw_panel);
   save_png ("evaluate-draw-saliency.png");
 
   /* A stroke more: a new answer for the new drawing. */

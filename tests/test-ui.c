@@ -13,10 +13,12 @@
 #include "lam-chart.h"
 #include "lam-column-histograms.h"
 #include "lam-data-page.h"
+#include "lam-explain-panel.h"
 #include "lam-fit-view.h"
 #include "lam-help.h"
 #include "lam-model-page.h"
 #include "lam-neuron-maps.h"
+#include "lam-probability-bars.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
@@ -1053,9 +1055,63 @@ test_table_views_named (void)
   }
 }
 
+/* A drawn view's name and description as a screen reader gets them: the
+ * name kept by lam_ui_set_accessible_label, and a description of what it
+ * will show. */
+static void
+assert_named (GtkWidget *view, const char *expect_in_name)
+{
+  const char *name = lam_ui_get_accessible_label (view);
+  g_test_message ("%s: %s", G_OBJECT_TYPE_NAME (view), name ? name : "(none)");
+  g_assert_nonnull (name);
+  g_assert_nonnull (strstr (name, expect_in_name));
+  g_assert_true (
+    gtk_test_accessible_has_property (GTK_ACCESSIBLE (view), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION));
+}
+
+static void
+collect_drawing_areas (GtkWidget *widget, GPtrArray *areas)
+{
+  if (GTK_IS_DRAWING_AREA (widget))
+    g_ptr_array_add (areas, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_drawing_areas (child, areas);
+}
+
+/* The probability bars and the explanation's views are named, and say
+ * what they will show, before any image reaches them (a screen reader
+ * met them as nameless images until then); the name follows the data. */
+static void
+test_named_before_data (void)
+{
+  GtkWidget *bars = g_object_ref_sink (lam_probability_bars_new ());
+  assert_named (bars, "Class probabilities");
+  static const char *const names[] = { "Cat", "Dog" };
+  lam_probability_bars_set_classes (LAM_PROBABILITY_BARS (bars), names, 2);
+  lam_probability_bars_set_probabilities (LAM_PROBABILITY_BARS (bars), (float[]){ 0.25f, 0.75f },
+                                          0);
+  assert_named (bars, "Dog 75");
+  assert_named (bars, "true class Cat");
+  g_object_unref (bars);
+
+  g_autoptr (LamExplainer) explainer = lam_explainer_new (session);
+  GtkWidget *panel = g_object_ref_sink (lam_explain_panel_new (explainer, session));
+  g_autoptr (GPtrArray) areas = g_ptr_array_new ();
+  collect_drawing_areas (panel, areas);
+  g_assert_cmpuint (areas->len, ==, 2);
+  assert_named (g_ptr_array_index (areas, 0), "Where the network looked");
+  assert_named (g_ptr_array_index (areas, 1), "Most alike training images");
+  g_object_unref (panel);
+}
+
 int
 main (int argc, char **argv)
 {
+  /* GTK's test context keeps the accessible properties and relations
+   * where gtk_test_accessible_* read them, with no bus to talk to; "none"
+   * keeps nothing. */
+  g_setenv ("GTK_A11Y", "test", TRUE);
   gtk_init ();
   g_test_init (&argc, &argv, NULL);
   /* GTK warns about focus bookkeeping when pages switch under Xvfb; only
@@ -1087,6 +1143,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/train/settings-reach-data-page", test_settings_reach_data_page);
   g_test_add_func ("/window/accessible-names", test_accessible_names);
   g_test_add_func ("/window/accessible-names/table-views", test_table_views_named);
+  g_test_add_func ("/window/accessible-names/before-data", test_named_before_data);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "lam-help.h"
+#include "lam-ui-util.h"
 
 #define THUMB_COLUMNS 4
 
@@ -46,12 +47,18 @@ struct _LamExplainPanel
 
 G_DEFINE_FINAL_TYPE (LamExplainPanel, lam_explain_panel, GTK_TYPE_WIDGET)
 
+/* The heat map's name is what the status line says of it; a screen reader
+ * meeting the panel before any image still hears what the view is for. */
 static void
 set_status (LamExplainPanel *self, const char *text)
 {
   g_free (self->status);
   self->status = g_strdup (text);
   gtk_label_set_text (self->status_label, text != NULL ? text : "");
+  g_autofree char *name = g_strdup_printf (_("Where the network looked: %s"),
+                                           text != NULL && text[0] != '\0' ? text
+                                                                         : _("no image yet"));
+  lam_ui_set_accessible_label (GTK_WIDGET (self->image_area), name);
 }
 
 static const char *
@@ -84,12 +91,38 @@ sync_classes (LamExplainPanel *self)
   gtk_drop_down_set_selected (self->class_dropdown, 0);
 }
 
+/* The look-alikes' classes and likeness, or what the line under them says
+ * while there are none. */
+static void
+name_nearest (LamExplainPanel *self)
+{
+  g_autoptr (GString) name = g_string_new (_("Most alike training images"));
+  if (self->n_nearest == 0) {
+    const char *note = gtk_label_get_text (self->nearest_label);
+    g_string_append_printf (name, ": %s", note[0] != '\0' ? note : _("none yet"));
+  }
+  for (int k = 0; k < self->n_nearest; k++)
+    g_string_append_printf (name, "%s %s %.3f", k == 0 ? ":" : ",",
+                            class_name (self, self->nearest_labels[k]),
+                            self->nearest_similarity[k]);
+  lam_ui_set_accessible_label (GTK_WIDGET (self->nearest_area), name->str);
+}
+
+static void look_up_nearest (LamExplainPanel *self);
+
 static void
 update_nearest (LamExplainPanel *self)
 {
   // The index that finishes while held is the old weights' (the refresh asks again).
   if (self->held)
     return;
+  look_up_nearest (self);
+  name_nearest (self);
+}
+
+static void
+look_up_nearest (LamExplainPanel *self)
+{
   self->n_nearest = 0;
   gtk_widget_queue_draw (GTK_WIDGET (self->nearest_area));
   if (self->normalised == NULL) {
@@ -343,6 +376,7 @@ lam_explain_panel_set_image (LamExplainPanel *self, const float *normalised,
     set_status (self, NULL);
     gtk_label_set_text (self->nearest_label, "");
   }
+  name_nearest (self);
   gtk_widget_queue_draw (GTK_WIDGET (self->image_area));
   gtk_widget_queue_draw (GTK_WIDGET (self->nearest_area));
   ask (self);
@@ -523,6 +557,19 @@ lam_explain_panel_init (LamExplainPanel *self)
   gtk_label_set_max_width_chars (self->nearest_label, 40);
   gtk_widget_add_css_class (GTK_WIDGET (self->nearest_label), "dim-label");
   gtk_box_append (box, GTK_WIDGET (self->nearest_label));
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->image_area),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  _("The image with a heat map over the parts that moved the "
+                                    "network's score for the class most"),
+                                  -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->nearest_area),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  _("The training images the network finds most like this "
+                                    "one, with their classes and how alike they are"),
+                                  -1);
+  set_status (self, NULL);
+  name_nearest (self);
 
   g_signal_connect_swapped (self->method_dropdown, "notify::selected",
                             G_CALLBACK (on_method_changed), self);

@@ -242,11 +242,15 @@ lam_probability_bars_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
   gtk_widget_queue_resize (widget);
 }
 
+/* Named from the start, so that a screen reader meeting the bars before
+ * any image is classified hears what they are for, not nothing. */
 static void
 update_accessible_label (LamProbabilityBars *self)
 {
   g_autoptr (GString) text = g_string_new ("Class probabilities");
-  if (self->probs != NULL)
+  if (self->probs == NULL)
+    g_string_append (text, ": none yet");
+  else
     for (int r = 0; r < MIN (HIGHLIGHTED, self->n_rows); r++) {
       char percent[16];
       format_percent (percent, sizeof percent, self->probs[self->ranked[r]]);
@@ -289,6 +293,11 @@ lam_probability_bars_init (LamProbabilityBars *self)
   self->true_class = -1;
   self->names = g_new0 (char *, 1);
   update_colors (self);
+  update_accessible_label (self);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  "How likely the model finds each class for the image, the "
+                                  "most likely first",
+                                  -1);
 }
 
 GtkWidget *
