@@ -18,7 +18,9 @@
 #include "lam-help.h"
 #include "lam-model-page.h"
 #include "lam-neuron-maps.h"
+#include "lam-playground-dialog.h"
 #include "lam-probability-bars.h"
+#include "lam-table-dialog.h"
 #include "lam-train-page.h"
 #include "lam-ui-util.h"
 #include "lam-window.h"
@@ -1055,6 +1057,89 @@ test_table_views_named (void)
   }
 }
 
+/* ---- form fields ---- */
+
+static gboolean
+is_form_field (GtkWidget *widget)
+{
+  return GTK_IS_SPIN_BUTTON (widget) || GTK_IS_ENTRY (widget) || GTK_IS_DROP_DOWN (widget) ||
+         GTK_IS_SCALE (widget) || GTK_IS_SWITCH (widget) || GTK_IS_TEXT (widget);
+}
+
+/* Every field a value is typed or picked in, shown or not: each is
+ * labelled by its visible label (a mnemonic label sets the relation), or,
+ * where none is drawn beside it, has a name of its own. A tooltip is
+ * only a description: a screen reader says "combo box" and nothing else. */
+static void
+collect_unlabelled_fields (GtkWidget *widget, const char *where, GString *problems)
+{
+  if (is_form_field (widget)) {
+    GtkAccessible *field = GTK_ACCESSIBLE (widget);
+    if (!gtk_test_accessible_has_relation (field, GTK_ACCESSIBLE_RELATION_LABELLED_BY) &&
+        !gtk_test_accessible_has_property (field, GTK_ACCESSIBLE_PROPERTY_LABEL)) {
+      const char *tip = gtk_widget_get_tooltip_text (widget);
+      GtkWidget *parent = gtk_widget_get_parent (widget);
+      g_string_append_printf (problems, "%s: a %s (in a %s, tooltip \"%s\") is not labelled\n",
+                              where, G_OBJECT_TYPE_NAME (widget),
+                              parent ? G_OBJECT_TYPE_NAME (parent) : "nothing", tip ? tip : "none");
+    }
+    /* Its text and its popover belong to it. */
+    return;
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_unlabelled_fields (child, where, problems);
+}
+
+/* The labels that label a field through a mnemonic are those shown beside
+ * it: the relation names them. */
+static void
+assert_mnemonic_labels_named (GtkWidget *field)
+{
+  g_autoptr (GList) labels = gtk_widget_list_mnemonic_labels (field);
+  g_assert_nonnull (labels);
+  g_assert_true (gtk_widget_get_visible (labels->data));
+  g_assert_true (
+    gtk_test_accessible_has_relation (GTK_ACCESSIBLE (field), GTK_ACCESSIBLE_RELATION_LABELLED_BY));
+}
+
+/* The window's pages and the dialogs with fields (the 2-D playground, a
+ * table's columns). */
+static void
+test_form_fields_labelled (void)
+{
+  g_autoptr (GString) problems = g_string_new (NULL);
+  collect_unlabelled_fields (GTK_WIDGET (window), "window", problems);
+
+  LamPlaygroundDialog *playground = lam_playground_dialog_new (GTK_WINDOW (window));
+  collect_unlabelled_fields (GTK_WIDGET (playground), "playground", problems);
+  gtk_window_destroy (GTK_WINDOW (playground));
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("lamina-ui-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *csv = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 40, 2, 3, 1);
+  LamTableDialog *table = lam_table_dialog_new (GTK_WINDOW (window), csv, &error);
+  g_assert_no_error (error);
+  collect_unlabelled_fields (GTK_WIDGET (table), "table dialog", problems);
+  gtk_window_destroy (GTK_WINDOW (table));
+  lam_test_remove_tree (dir);
+
+  if (problems->len > 0)
+    g_test_message ("%s", problems->str);
+  g_assert_cmpstr (problems->str, ==, "");
+
+  /* The Train page's fields, labelled through their mnemonics. */
+  static const char *const fields[] = { "epochs_spin",        "batch_spin",     "lr_spin",
+                                        "momentum_spin",      "val_spin",       "seed_spin",
+                                        "optimizer_dropdown", "device_dropdown" };
+  GtkWidget *train = lam_window_get_page (window, "train");
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    assert_mnemonic_labels_named (
+      GTK_WIDGET (gtk_widget_get_template_child (train, LAM_TYPE_TRAIN_PAGE, fields[i])));
+}
+
 /* A drawn view's name and description as a screen reader gets them: the
  * name kept by lam_ui_set_accessible_label, and a description of what it
  * will show. */
@@ -1144,6 +1229,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/accessible-names", test_accessible_names);
   g_test_add_func ("/window/accessible-names/table-views", test_table_views_named);
   g_test_add_func ("/window/accessible-names/before-data", test_named_before_data);
+  g_test_add_func ("/window/accessible-names/form-fields", test_form_fields_labelled);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

@@ -55,9 +55,9 @@ set_status (LamExplainPanel *self, const char *text)
   g_free (self->status);
   self->status = g_strdup (text);
   gtk_label_set_text (self->status_label, text != NULL ? text : "");
-  g_autofree char *name = g_strdup_printf (_("Where the network looked: %s"),
-                                           text != NULL && text[0] != '\0' ? text
-                                                                         : _("no image yet"));
+  g_autofree char *name =
+    g_strdup_printf (_ ("Where the network looked: %s"),
+                     text != NULL && text[0] != '\0' ? text : _ ("no image yet"));
   lam_ui_set_accessible_label (GTK_WIDGET (self->image_area), name);
 }
 
@@ -96,10 +96,10 @@ sync_classes (LamExplainPanel *self)
 static void
 name_nearest (LamExplainPanel *self)
 {
-  g_autoptr (GString) name = g_string_new (_("Most alike training images"));
+  g_autoptr (GString) name = g_string_new (_ ("Most alike training images"));
   if (self->n_nearest == 0) {
     const char *note = gtk_label_get_text (self->nearest_label);
-    g_string_append_printf (name, ": %s", note[0] != '\0' ? note : _("none yet"));
+    g_string_append_printf (name, ": %s", note[0] != '\0' ? note : _ ("none yet"));
   }
   for (int k = 0; k < self->n_nearest; k++)
     g_string_append_printf (name, "%s %s %.3f", k == 0 ? ":" : ",",
@@ -511,11 +511,14 @@ lam_explain_panel_init (LamExplainPanel *self)
   self->method_dropdown = GTK_DROP_DOWN (gtk_drop_down_new_from_strings (methods));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->method_dropdown),
                                _("How to measure where the network looked"));
+  /* No label is drawn beside the two choices: named for a screen reader. */
+  lam_ui_set_accessible_label (GTK_WIDGET (self->method_dropdown), _ ("Explanation method"));
   gtk_box_append (GTK_BOX (controls), GTK_WIDGET (self->method_dropdown));
   const char *const first[] = { N_("The predicted class"), NULL };
   self->class_dropdown = GTK_DROP_DOWN (gtk_drop_down_new_from_strings (first));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->class_dropdown),
                                _("The class whose score is explained"));
+  lam_ui_set_accessible_label (GTK_WIDGET (self->class_dropdown), _ ("Class explained"));
   gtk_widget_set_hexpand (GTK_WIDGET (self->class_dropdown), TRUE);
   gtk_box_append (GTK_BOX (controls), GTK_WIDGET (self->class_dropdown));
   gtk_box_append (box, controls);
@@ -560,13 +563,13 @@ lam_explain_panel_init (LamExplainPanel *self)
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->image_area),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  _("The image with a heat map over the parts that moved the "
-                                    "network's score for the class most"),
+                                  _ ("The image with a heat map over the parts that moved the "
+                                     "network's score for the class most"),
                                   -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->nearest_area),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  _("The training images the network finds most like this "
-                                    "one, with their classes and how alike they are"),
+                                  _ ("The training images the network finds most like this "
+                                     "one, with their classes and how alike they are"),
                                   -1);
   set_status (self, NULL);
   name_nearest (self);

@@ -285,6 +285,10 @@ lam_table_dialog_new (GtkWindow *parent, const char *path, GError **error)
                                 c == summary->n_columns - 1 ? LAM_TABLE_COLUMN_TARGET
                                 : column->numeric           ? LAM_TABLE_COLUMN_INPUT
                                                             : LAM_TABLE_COLUMN_UNUSED);
+    /* Labelled by the column's name beside it, described by its summary. */
+    gtk_accessible_update_relation (GTK_ACCESSIBLE (role), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
+                                    name, NULL, GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, what, NULL,
+                                    -1);
     g_signal_connect_swapped (role, "notify::selected", G_CALLBACK (update_task), self);
     g_ptr_array_add (self->roles, role);
     gtk_grid_attach (GTK_GRID (grid), name, 0, c, 1, 1);
