@@ -1140,6 +1140,73 @@ test_form_fields_labelled (void)
       GTK_WIDGET (gtk_widget_get_template_child (train, LAM_TYPE_TRAIN_PAGE, fields[i])));
 }
 
+static gboolean
+focus_moved (gpointer data)
+{
+  GtkWidget **last = data;
+  return gtk_root_get_focus (GTK_ROOT (window)) != *last;
+}
+
+/* Tab on the Train page goes through its controls in reading order (the
+ * settings column top to bottom, then the charts' controls), skipping
+ * none that can be used and leaving each one it enters. */
+static void
+test_train_tab_order (void)
+{
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  static const char *const order[] = {
+    "epochs_spin",   "batch_spin",      "optimizer_dropdown", "lr_spin",         "lr_find_button",
+    "momentum_spin", "val_spin",        "seed_spin",          "device_dropdown", "start_button",
+    "pace_dropdown", "smoothing_scale", "log_check",          "overlay_check",   "runs_button",
+  };
+  lam_window_show_page (window, "train");
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  GtkWidget *page = lam_window_get_page (window, "train");
+  /* Collapsed, as on a first visit: Tab went from "More settings" into
+   * the hidden settings (a critical). */
+  gtk_expander_set_expanded (
+    GTK_EXPANDER (gtk_widget_get_template_child (page, LAM_TYPE_TRAIN_PAGE, "more_expander")),
+    FALSE);
+  GtkWidget *controls[G_N_ELEMENTS (order)];
+  guint n_expected = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++) {
+    GtkWidget *control =
+      GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_TRAIN_PAGE, order[i]));
+    /* Momentum is for SGD only; a button may be off while nothing can run. */
+    if (gtk_widget_get_mapped (control) && gtk_widget_is_sensitive (control))
+      controls[n_expected++] = control;
+  }
+  g_assert_cmpuint (n_expected, >=, 10);
+
+  gtk_widget_grab_focus (controls[0]);
+  GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
+  g_assert_true (gtk_widget_is_ancestor (last, controls[0]) || last == controls[0]);
+  g_autoptr (GString) seen = g_string_new (order[0]);
+  guint next = 1;
+  for (int press = 0; press < 120 && next < n_expected; press++) {
+    lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
+    iterate_until (focus_moved, &last, 2000);
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+    /* Trapped: the focus stays where it was. */
+    g_assert_true (focus != last);
+    last = focus;
+    for (guint i = 0; i < n_expected; i++)
+      if (focus == controls[i] || gtk_widget_is_ancestor (focus, controls[i])) {
+        g_string_append_printf (seen, " %s", G_OBJECT_TYPE_NAME (controls[i]));
+        /* Skipped or out of order: a later control before this one. */
+        g_assert_cmpuint (i, ==, next);
+        next++;
+        break;
+      }
+  }
+  g_test_message ("Tab went through: %s", seen->str);
+  g_assert_cmpuint (next, ==, n_expected);
+}
+
 /* A drawn view's name and description as a screen reader gets them: the
  * name kept by lam_ui_set_accessible_label, and a description of what it
  * will show. */
@@ -1230,6 +1297,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/accessible-names/table-views", test_table_views_named);
   g_test_add_func ("/window/accessible-names/before-data", test_named_before_data);
   g_test_add_func ("/window/accessible-names/form-fields", test_form_fields_labelled);
+  g_test_add_func ("/window/train/tab-order", test_train_tab_order);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

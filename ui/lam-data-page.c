@@ -1933,6 +1933,7 @@ lam_data_page_init (LamDataPage *self)
   lam_ui_label_unselected_on_focus (self->table_label);
   lam_ui_label_unselected_on_focus (self->skipped_label);
   lam_ui_label_unselected_on_focus (self->error_label);
+  lam_ui_expander_hide_collapsed_child (self->skipped_expander);
 
   /* A class name as long as the header row widened the window past the
    * screen when chosen. The list keeps GTK's factory, which shows whole

@@ -61,6 +61,7 @@ struct _LamTrainPage
   GtkCheckButton *hflip_check;
   GtkSpinButton *val_spin;
   GtkSpinButton *seed_spin;
+  GtkExpander *more_expander;
   GtkDropDown *device_dropdown;
   GtkDropDown *pace_dropdown;
   GtkCheckButton *continue_check;
@@ -1496,6 +1497,7 @@ lam_train_page_class_init (LamTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, hflip_check);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, val_spin);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, seed_spin);
+  gtk_widget_class_bind_template_child (widget_class, LamTrainPage, more_expander);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, device_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, pace_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamTrainPage, continue_check);
@@ -1535,6 +1537,7 @@ static void
 lam_train_page_init (LamTrainPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  lam_ui_expander_hide_collapsed_child (self->more_expander);
   self->device_ids = g_ptr_array_new_with_free_func (g_free);
 
   lam_chart_set_title (self->loss_chart, "Loss");

@@ -389,6 +389,19 @@ lam_ui_label_unselected_on_focus (GtkLabel *label)
     watch_root_focus (label);
 }
 
+/* GTK 4.8's expander takes its child out of the widget tree while
+ * collapsed, yet Tab from the expander still offers the child the focus;
+ * the child, with no window above it, asks a NULL root for the window's
+ * focus (a critical). A hidden child is passed over. */
+void
+lam_ui_expander_hide_collapsed_child (GtkExpander *expander)
+{
+  g_return_if_fail (GTK_IS_EXPANDER (expander));
+  GtkWidget *child = gtk_expander_get_child (expander);
+  g_return_if_fail (child != NULL);
+  g_object_bind_property (expander, "expanded", child, "visible", G_BINDING_SYNC_CREATE);
+}
+
 double
 lam_ui_font_pixels (GtkWidget *widget)
 {

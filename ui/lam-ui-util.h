@@ -80,6 +80,10 @@ const char *lam_ui_get_accessible_label (GtkWidget *widget);
  * chosen; the text stays selectable and copyable by mouse and keys. */
 void lam_ui_label_unselected_on_focus (GtkLabel *label);
 
+/* Hides the expander's child while it is collapsed, so that Tab passes
+ * it over (see the .c file). */
+void lam_ui_expander_hide_collapsed_child (GtkExpander *expander);
+
 /* The widget's font size in pixels (presentation mode makes it larger):
  * what drawn views size their text and cells from. */
 double lam_ui_font_pixels (GtkWidget *widget);
