@@ -1069,12 +1069,14 @@ lam_cli_train (int argc, char **argv)
     }
     /* The test figures of the run are those of its newest end. */
     history->test_loss = history->test_accuracy = NAN;
+    history->task = train->task;
     if (!json)
       g_print ("Resume: %s, epoch %d of %d, step %" G_GINT64_FORMAT "\n", load_path,
                start.epochs_done + 1, config.epochs, exact ? start.step : 0);
   } else {
     g_autofree char *settings = lam_project_describe_settings (&config, spec);
     history = lam_project_run_new (1, settings);
+    history->task = train->task;
     g_ptr_array_add (out->runs, history);
   }
 

@@ -92,6 +92,7 @@ lam_project_run_copy (const LamProjectRun *run)
   g_array_append_vals (copy->lr_changes, run->lr_changes->data, run->lr_changes->len);
   copy->test_loss = run->test_loss;
   copy->test_accuracy = run->test_accuracy;
+  copy->task = run->task;
   return copy;
 }
 
@@ -525,6 +526,8 @@ add_run (JsonBuilder *b, const LamProjectRun *run)
   }
   json_builder_set_member_name (b, "hidden");
   json_builder_add_boolean_value (b, run->hidden);
+  json_builder_set_member_name (b, "task");
+  json_builder_add_string_value (b, lam_task_to_string (run->task));
   add_number (b, "test_loss", run->test_loss);
   add_number (b, "test_accuracy", run->test_accuracy);
   /* Steps as [x, loss, accuracy] triples: thousands of them stay compact. */
@@ -1459,6 +1462,25 @@ read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
   }
   if (json_object_has_member (obj, "hidden") && !get_bool (r, obj, p, "hidden", &run->hidden))
     return FALSE;
+  if (json_object_has_member (obj, "task")) {
+    const char *task = get_string (r, obj, p, "task", FALSE, &ok);
+    if (!ok)
+      return FALSE;
+    if (g_str_equal (task, "regression"))
+      run->task = LAM_TASK_REGRESSION;
+    else if (g_str_equal (task, "classification"))
+      run->task = LAM_TASK_CLASSIFICATION;
+    else {
+      g_autofree char *field = field_name (p, "task");
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"%s\" is \"%s\"; expected classification or regression", field, task);
+    }
+  } else {
+    gboolean scored = FALSE;
+    for (guint i = 0; i < run->steps->len; i++)
+      scored = scored || !isnan (g_array_index (run->steps, LamRunStep, i).accuracy);
+    run->task = run->steps->len > 0 && !scored ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
+  }
   if (json_object_has_member (obj, "lr_changes")) {
     g_autofree char *changes_field = field_name (p, "lr_changes");
     JsonNode *changes = json_object_get_member (obj, "lr_changes");

@@ -91,6 +91,10 @@ typedef struct
   GArray *lr_changes;   /* of LamRunLrChange, in order */
   double test_loss;     /* NAN when the test set was not evaluated */
   double test_accuracy;
+  /* What its "accuracy" fields measured: accuracy for a classification,
+   * R² for a regression. A file written before the field says it by its
+   * steps: a regression's carry no accuracy. */
+  LamTask task;
 } LamProjectRun;
 
 /* "mlp, Adam lr 0.001, batch 64": a run's settings in one line. */

@@ -141,6 +141,8 @@ full_project (void)
     run->model = g_strdup ("flatten,linear:5,relu,dropout:0.25,linear:3");
     run->optimizer = g_strdup ("AdamW 0.0033");
     run->color = 3 + r;
+    /* Said outright, not read from the steps, which carry accuracies. */
+    run->task = r == 2 ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
     lam_project_run_add_lr_change (run, 0.75, 0.001);
     lam_project_run_add_lr_change (run, 1.5 + r, 0.0005 / r);
     g_ptr_array_add (file->runs, run);
@@ -236,6 +238,7 @@ test_round_trip (Fixture *f, gconstpointer data)
     g_assert_cmpstr (x->optimizer, ==, y->optimizer);
     g_assert_cmpint (x->color, ==, y->color);
     g_assert_cmpint (x->hidden, ==, y->hidden);
+    g_assert_cmpint (x->task, ==, y->task);
     g_assert_cmpuint (y->lr_changes->len, ==, 2);
     g_assert_cmpmem (x->lr_changes->data, x->lr_changes->len * sizeof (LamRunLrChange),
                      y->lr_changes->data, y->lr_changes->len * sizeof (LamRunLrChange));
@@ -1439,7 +1442,9 @@ test_runs_without_new_fields (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   JsonObject *root = json_node_get_object (json_parser_get_root (parser));
   JsonArray *runs = json_object_get_array_member (root, "runs");
-  const char *added[] = { "dataset", "model", "optimizer", "color", "hidden", "lr_changes" };
+  const char *added[] = {
+    "dataset", "model", "optimizer", "color", "hidden", "lr_changes", "task"
+  };
   for (guint i = 0; i < json_array_get_length (runs); i++) {
     JsonObject *run = json_array_get_object_element (runs, i);
     for (guint k = 0; k < G_N_ELEMENTS (added); k++) {
@@ -1462,6 +1467,8 @@ test_runs_without_new_fields (Fixture *f, gconstpointer data)
     g_assert_false (run->hidden);
     g_assert_null (run->model);
     g_assert_cmpuint (run->steps->len, ==, 25);
+    /* Its steps carry accuracies: a classification's. */
+    g_assert_cmpint (run->task, ==, LAM_TASK_CLASSIFICATION);
   }
   g_autofree char *label = lam_project_run_dup_label (g_ptr_array_index (back->runs, 0));
   g_assert_cmpstr (label, ==, "Run 1 · mlp, AdamW lr 0.0033, batch 33 (1)");

@@ -1358,6 +1358,87 @@ test_regression_score_reopened (void)
   lam_test_remove_tree (dir);
 }
 
+/* The runs a chart draws, as "1 2" by their numbers, from the names of
+ * its series ("Run 2 · …", "Run 2 validation"). */
+static char *
+dup_charted_runs (LamChart *chart)
+{
+  g_autoptr (GString) runs = g_string_new (NULL);
+  for (guint i = 0; i < lam_chart_get_n_series (chart); i++) {
+    const char *name = lam_chart_get_series_name (chart, lam_chart_get_nth_series (chart, i));
+    int number = 0;
+    g_assert_cmpint (sscanf (name, "Run %d", &number), ==, 1);
+    g_autofree char *word = g_strdup_printf ("%d", number);
+    g_auto (GStrv) seen = g_strsplit (runs->str, " ", -1);
+    if (!g_strv_contains ((const char *const *) seen, word))
+      g_string_append_printf (runs, "%s%d", runs->len > 0 ? " " : "", number);
+  }
+  return g_string_free (g_steal_pointer (&runs), FALSE);
+}
+
+static void
+load_and_wait (LamSession *session, const char *path)
+{
+  lam_session_load_dataset_async (session, path, NULL, on_loaded, NULL);
+  lam_test_settle (100);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 20000));
+  lam_test_settle (100);
+}
+
+/* With earlier runs kept, a run is overlaid only on charts of what it
+ * measured: an image run's accuracies and cross-entropy stayed, faded,
+ * behind a regression's R² and squared error. Each run says its task,
+ * so an image run comes back behind the next image run. */
+static void
+test_runs_overlaid_by_metric (void)
+{
+  g_autofree char *bars = lam_test_write_bars_dataset (N_IMAGES, 10);
+  LamSession *session = new_session (bars);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_train_page_new (session));
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (200);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  g_assert_cmpint (lam_session_get_current_run (session)->task, ==, LAM_TASK_CLASSIFICATION);
+
+  g_autofree char *dir = g_dir_make_tmp ("lamina-metric-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "line.csv", NULL);
+  lam_test_write_linear_csv (csv, 200, 1, 1, 0.5, 3, NULL, NULL);
+  load_and_wait (session, csv);
+  g_autoptr (LamModelSpec) line = lam_model_spec_from_text ("linear:1", NULL);
+  lam_session_set_spec (session, line);
+  g_object_set (session, "lr", 0.01, NULL);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  lam_test_settle (200);
+  g_assert_cmpint (lam_session_get_current_run (session)->task, ==, LAM_TASK_REGRESSION);
+  g_autofree char *on_r2 = dup_charted_runs (lam_train_page_get_accuracy_chart (page));
+  g_autofree char *on_mse = dup_charted_runs (lam_train_page_get_loss_chart (page));
+  save_png (window, "train-runs-by-metric-r2.png");
+  g_assert_cmpstr (on_r2, ==, "2");
+  g_assert_cmpstr (on_mse, ==, "2");
+
+  load_and_wait (session, bars);
+  g_autoptr (LamModelSpec) mlp = lam_model_spec_from_text ("flatten,linear:10", NULL);
+  lam_session_set_spec (session, mlp);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  lam_test_settle (200);
+  g_autofree char *on_accuracy = dup_charted_runs (lam_train_page_get_accuracy_chart (page));
+  g_autofree char *on_loss = dup_charted_runs (lam_train_page_get_loss_chart (page));
+  save_png (window, "train-runs-by-metric-accuracy.png");
+  g_assert_cmpstr (on_accuracy, ==, "1 3");
+  g_assert_cmpstr (on_loss, ==, "1 3");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (session);
+  lam_test_remove_tree (dir);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1391,6 +1472,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/train-page/regression-train-r2-charted",
                    test_regression_train_r2_charted);
   g_test_add_func ("/session/train-page/task-follows-current-run", test_task_follows_current_run);
+  g_test_add_func ("/session/train-page/runs-overlaid-by-metric", test_runs_overlaid_by_metric);
   g_test_add_func ("/session/train-page/regression-score-reopened", test_regression_score_reopened);
   return g_test_run ();
 }

@@ -620,6 +620,7 @@ start_run (LamSession *self, gboolean paused)
     run->dataset = dataset_label (lam_session_get_dataset_name (self));
     run->model = lam_project_describe_model (self->spec, MODEL_LABEL_CHARS);
     run->optimizer = lam_project_describe_optimizer (&config.optimizer);
+    run->task = lam_session_get_train_set (self)->task;
     g_queue_push_tail (&self->runs, run);
     drop_oldest_runs (self);
     choose_color (self, run);

@@ -391,15 +391,12 @@ add_lr_markers (LamTrainPage *self, const Run *run, gboolean faded)
   }
 }
 
-/* A regression's steps carry no accuracy (its R² is measured at the
- * epochs' ends); a classification's every step has one. */
+/* A regression's "accuracy" fields hold its R², measured at the epochs'
+ * ends only. */
 static gboolean
 run_is_regression (const Run *run)
 {
-  for (guint i = 0; i < run->steps->len; i++)
-    if (!isnan (g_array_index (run->steps, LamRunStep, i).accuracy))
-      return FALSE;
-  return run->steps->len > 0;
+  return run->task == LAM_TASK_REGRESSION;
 }
 
 /* A run's two curves on each chart in its own colour: training as a line
@@ -466,6 +463,10 @@ rebuild_charts (LamTrainPage *self)
     const Run *run = lam_session_get_run (self->session, i);
     gboolean is_current = i + 1 == n;
     if ((!is_current && !overlay) || run->hidden)
+      continue;
+    /* An accuracy in percent behind an R², or a cross-entropy behind a
+     * mean squared error, compares nothing. */
+    if (!is_current && run_is_regression (run) != shows_regression (self))
       continue;
     add_run_series (self, run, !is_current);
   }
