@@ -713,6 +713,31 @@ test_window_table_project (void)
   g_rmdir (dir);
 }
 
+/* The button under root whose label starts with prefix. */
+static GtkButton *
+find_button (GtkWidget *root, const char *prefix)
+{
+  if (GTK_IS_BUTTON (root)) {
+    const char *label = gtk_button_get_label (GTK_BUTTON (root));
+    if (label != NULL && g_str_has_prefix (label, prefix))
+      return GTK_BUTTON (root);
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkButton *found = find_button (child, prefix);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+static gboolean
+sweep_has_steps (gpointer data)
+{
+  const LamLrFindResult *result = lam_lr_finder_dialog_get_result (LAM_LR_FINDER_DIALOG (data));
+  return result != NULL && result->n_steps >= 3;
+}
+
 static gboolean
 sweep_done (gpointer data)
 {
@@ -755,6 +780,10 @@ test_lr_finder (void)
   g_assert_cmpfloat (result->suggested_lr, <=, 0.5);
   double suggested = result->suggested_lr;
   save_png (GTK_WIDGET (dialog), "lr-finder.png");
+  GtkButton *use = find_button (GTK_WIDGET (dialog), "_Use");
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (use)));
+  g_autofree char *use_label = g_strdup_printf ("_Use %.3g", suggested);
+  g_assert_cmpstr (gtk_button_get_label (use), ==, use_label);
   g_assert_null (lam_session_get_weights_spec (session));
   g_assert_true (lam_lr_finder_dialog_use (dialog));
   g_assert_cmpfloat (lam_session_get_config (session)->optimizer.lr, ==, suggested);
@@ -776,6 +805,53 @@ test_lr_finder (void)
   g_assert_null (alive);
   g_weak_ref_clear (&gone);
   gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* Stop in the middle of a sweep: the curve so far stays, but part of a
+ * sweep settles on no rate. Use stayed enabled, labelled only "Use", and
+ * put in the best of the rates tried so far. It is enabled only with a
+ * suggestion, and then says the rate it sets. */
+static void
+test_lr_finder_stopped (void)
+{
+  g_autofree char *bars = lam_test_write_bars_dataset (400, 10);
+  g_autoptr (LamSession) session = open_session (bars);
+  /* Wide enough that the hundred rates take seconds, Stop comes first. */
+  g_autoptr (LamModelSpec) spec =
+    lam_model_spec_from_text ("flatten,linear:1024,relu,linear:1024,relu,linear:10", NULL);
+  lam_session_set_spec (session, spec);
+  g_object_set (session, "device", "cpu", "batch-size", 128, NULL);
+  double lr = lam_session_get_config (session)->optimizer.lr;
+  GtkWidget *page = lam_train_page_new (session);
+  GtkWidget *window = show_in_window (page);
+  lam_test_settle (200);
+
+  LamLrFinderDialog *dialog = lam_train_page_find_lr (LAM_TRAIN_PAGE (page));
+  g_object_ref (dialog);
+  GtkButton *use = find_button (GTK_WIDGET (dialog), "_Use");
+  g_assert_nonnull (use);
+  g_assert_true (lam_test_iterate_until (sweep_has_steps, dialog, 60000));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (use)));
+  GtkButton *stop = find_button (GTK_WIDGET (dialog), "_Stop");
+  g_assert_nonnull (stop);
+  gtk_widget_activate (GTK_WIDGET (stop));
+  g_assert_true (lam_test_iterate_until (sweep_done, dialog, 60000));
+  lam_test_settle (200);
+  save_png (GTK_WIDGET (dialog), "lr-finder-stopped.png");
+  const LamLrFindResult *result = lam_lr_finder_dialog_get_result (dialog);
+  g_assert_nonnull (result);
+  g_test_message ("stopped after %d of %d rates: %s", result->n_steps, result->n_planned,
+                  lam_lr_finder_dialog_get_error (dialog));
+  g_assert_cmpint (result->n_steps, <, result->n_planned);
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (use)));
+  g_assert_cmpstr (gtk_button_get_label (use), ==, "_Use");
+  g_assert_false (lam_lr_finder_dialog_use (dialog));
+  g_assert_cmpfloat (lam_session_get_config (session)->optimizer.lr, ==, lr);
+  g_assert_nonnull (strstr (lam_lr_finder_dialog_get_error (dialog), "Stopped after"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_object_unref (dialog);
+  gtk_window_destroy (GTK_WINDOW (window));
+  lam_test_remove_tree (bars);
 }
 
 /* Opens the dataset of that name in session, already holding one. */
@@ -880,6 +956,7 @@ main (int argc, char **argv)
   g_test_add_func ("/playground-ui/window-project", test_window_project);
   g_test_add_func ("/playground-ui/window-table-project", test_window_table_project);
   g_test_add_func ("/playground-ui/lr-finder", test_lr_finder);
+  g_test_add_func ("/playground-ui/lr-finder/stopped", test_lr_finder_stopped);
   g_test_add_func ("/playground-ui/image-weights-then-table", test_image_weights_then_table);
   return g_test_run ();
 }

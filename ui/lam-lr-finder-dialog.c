@@ -68,6 +68,18 @@ update_status (LamLrFinderDialog *self)
   gboolean usable = !self->running && r != NULL && isfinite (r->suggested_lr);
   gtk_widget_set_sensitive (self->use_button, usable);
   gtk_button_set_label (GTK_BUTTON (self->close_button), self->running ? _("_Stop") : _("_Close"));
+  if (usable) {
+    g_autofree char *button = g_strdup_printf (_("_Use %.3g"), r->suggested_lr);
+    g_autofree char *tip =
+      g_strdup_printf (_("Set the learning rate to %.3g and close"), r->suggested_lr);
+    gtk_button_set_label (GTK_BUTTON (self->use_button), button);
+    gtk_widget_set_tooltip_text (self->use_button, tip);
+  } else {
+    gtk_button_set_label (GTK_BUTTON (self->use_button), _("_Use"));
+    gtk_widget_set_tooltip_text (self->use_button,
+                                 self->running ? _("The suggested rate comes when the sweep ends")
+                                               : _("No rate was suggested"));
+  }
 
   g_autofree char *text = NULL;
   if (self->error != NULL) {
@@ -76,8 +88,6 @@ update_status (LamLrFinderDialog *self)
     text = g_strdup_printf (_("Trying rate %d of %d on a copy of the model…"),
                             r != NULL ? r->n_steps : 0, self->options.n_steps);
   } else if (usable) {
-    g_autofree char *button = g_strdup_printf (_("_Use %.3g"), r->suggested_lr);
-    gtk_button_set_label (GTK_BUTTON (self->use_button), button);
     text = r->steepest && r->min_index > r->suggested_index
              ? g_strdup_printf (_("Suggested: %.3g, where the loss falls fastest. The loss was "
                                   "lowest at %.3g; past that the steps are too large."),
@@ -159,10 +169,25 @@ sweep_done (GObject *source, GAsyncResult *async_result, gpointer user_data)
   if (result != NULL) {
     g_clear_pointer (&self->result, lam_lr_find_result_free);
     self->result = result;
-  } else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    update_status (self);
+    return;
+  }
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     self->error = g_strdup_printf (_("The sweep failed: %s"), error->message);
-  } else {
-    self->error = g_strdup (_("Stopped."));
+  else if (self->result != NULL)
+    self->error = g_strdup_printf (_("Stopped after %d of %d rates: part of a sweep suggests "
+                                      "no rate. Open the finder again and let it run to the end "
+                                      "for one."),
+                                   self->result->n_steps, self->result->n_planned);
+  else
+    self->error = g_strdup (_("Stopped before the first rate was tried."));
+  /* The curve so far stays drawn, but what it suggested was only the
+   * best of the rates tried yet: Use was left enabled, saying no rate,
+   * and set one the sweep never settled on. */
+  if (self->result != NULL) {
+    self->result->suggested_lr = NAN;
+    self->result->suggested_index = -1;
+    self->result->steepest = FALSE;
   }
   update_status (self);
 }
