@@ -1439,6 +1439,68 @@ test_runs_overlaid_by_metric (void)
   lam_test_remove_tree (bars);
 }
 
+static gboolean
+past_step_running (gpointer data)
+{
+  StepWait *wait = data;
+  return lam_session_get_step (wait->session) >= wait->step;
+}
+
+/* One Step's batch trains in a millisecond or two: its rate read as
+ * hundreds of thousands of images a second ("666,666 rows/s" on a table),
+ * and the time left as nothing. Speed and time left show once enough
+ * training stands behind them: at a pace of five steps a second, from
+ * the fourth batch on. */
+static void
+test_speed_needs_a_stretch (void)
+{
+  g_autofree char *bars = lam_test_write_bars_dataset (N_IMAGES, 10);
+  LamSession *session = new_session (bars);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_train_page_new (session));
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (200);
+
+  activate (session, "step");
+  StepWait wait = { session, 1 };
+  g_assert_true (lam_test_iterate_until (reached_step, &wait, 20000));
+  lam_test_settle (200);
+  const char *text = lam_train_page_get_progress_text (page);
+  g_test_message ("after one Step: %s", text);
+  g_assert_nonnull (strstr (text, "step 1\n– images/s · – left"));
+  activate (session, "stop");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 20000));
+
+  g_object_set (session, "pace", 5.0, "epochs", 2, NULL);
+  activate (session, "start-pause");
+  wait.step = 6;
+  g_assert_true (lam_test_iterate_until (past_step_running, &wait, 20000));
+  lam_test_settle (100);
+  text = lam_train_page_get_progress_text (page);
+  g_test_message ("paced, at step %" G_GINT64_FORMAT ": %s", lam_session_get_step (session), text);
+  const char *speed = strchr (text, '\n');
+  g_assert_nonnull (speed);
+  g_assert_true (g_ascii_isdigit (speed[1]));
+  g_assert_nonnull (strstr (speed, " images/s · 0:"));
+  /* A new epoch's first batches measure too little: the speed so far
+   * stays rather than going back to "–". */
+  wait.step = 11;
+  g_assert_true (lam_test_iterate_until (past_step_running, &wait, 20000));
+  text = lam_train_page_get_progress_text (page);
+  g_test_message ("paced, at step %" G_GINT64_FORMAT ": %s", lam_session_get_step (session), text);
+  g_assert_nonnull (strstr (text, "Epoch 2 of 2"));
+  speed = strchr (text, '\n');
+  g_assert_true (g_ascii_isdigit (speed[1]));
+  activate (session, "stop");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 20000));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (session);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1473,6 +1535,7 @@ main (int argc, char **argv)
                    test_regression_train_r2_charted);
   g_test_add_func ("/session/train-page/task-follows-current-run", test_task_follows_current_run);
   g_test_add_func ("/session/train-page/runs-overlaid-by-metric", test_runs_overlaid_by_metric);
+  g_test_add_func ("/session/train-page/speed-needs-a-stretch", test_speed_needs_a_stretch);
   g_test_add_func ("/session/train-page/regression-score-reopened", test_regression_score_reopened);
   return g_test_run ();
 }

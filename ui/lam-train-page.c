@@ -26,6 +26,9 @@ G_STATIC_ASSERT (LAM_SESSION_MAX_RUNS <= LAM_CHART_N_RUN_COLORS);
 static const double paces[] = { 0, 20, 5, 2, 1 };
 /* At this pace or slower each batch is shown: slow enough to look at. */
 #define BATCH_STRIP_PACE 5.0
+/* Training time and batches of an epoch behind a speed worth showing. */
+#define MIN_RATE_SECONDS 0.5
+#define MIN_RATE_BATCHES 3
 
 G_STATIC_ASSERT (LAM_TRAINER_MAX_SHOWN <= LAM_BATCH_STRIP_MAX_IMAGES);
 
@@ -103,6 +106,9 @@ struct _LamTrainPage
   LamBatchStrip *batch_strip;
 
   int epoch_rows;
+  /* The run's last speed worth showing (NAN: none yet), kept through the
+   * first moments of each epoch, which measure too little to replace it. */
+  double shown_rate, shown_seconds_per_batch;
   guint series_train_loss, series_val_loss, series_train_accuracy, series_val_accuracy;
 };
 
@@ -642,12 +648,17 @@ update_progress (LamTrainPage *self, const LamTrainerEvent *event)
   double total = per_epoch * event->epochs;
   gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (done / total, 0, 1));
 
-  double rate = event->samples_per_second;
-  double seconds_per_batch = event->batch > 0 && isfinite (event->seconds)
-                               ? event->seconds / event->batch
-                               : NAN;
-  g_autofree char *left = lam_ui_format_duration (seconds_per_batch * (total - done));
-  g_autofree char *speed = lam_ui_format_count (isfinite (rate) ? (guint64) rate : 0);
+  /* One Step's batch trains in a millisecond or two, which made a rate of
+   * hundreds of thousands a second and a time left of nothing: speed and
+   * time left wait for a long enough stretch of training behind them. */
+  if (isfinite (event->seconds) && event->seconds >= MIN_RATE_SECONDS &&
+      event->batch >= MIN_RATE_BATCHES && isfinite (event->samples_per_second)) {
+    self->shown_rate = event->samples_per_second;
+    self->shown_seconds_per_batch = event->seconds / event->batch;
+  }
+  g_autofree char *left = lam_ui_format_duration (self->shown_seconds_per_batch * (total - done));
+  g_autofree char *speed =
+    isfinite (self->shown_rate) ? lam_ui_format_count ((guint64) self->shown_rate) : g_strdup ("–");
   g_autofree char *text = g_strdup_printf (
     "Epoch %d of %d · batch %d of %d · step %" G_GINT64_FORMAT "\n%s %s/s · %s left",
     event->epoch + 1, event->epochs, event->batch, event->batches_per_epoch, event->step, speed,
@@ -685,6 +696,7 @@ on_training_event (LamTrainPage *self, const LamTrainerEvent *event)
 
   switch (event->kind) {
   case LAM_TRAINER_EVENT_STARTED:
+    self->shown_rate = self->shown_seconds_per_batch = NAN;
     gtk_label_set_text (self->progress_label, "Starting…");
     gtk_progress_bar_set_fraction (self->progress_bar, 0);
     show_test_text (self, NULL, NULL);
@@ -1336,6 +1348,13 @@ lam_train_page_set_property (GObject *object, guint prop_id, const GValue *value
 }
 
 const char *
+lam_train_page_get_progress_text (LamTrainPage *self)
+{
+  g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
+  return gtk_label_get_text (self->progress_label);
+}
+
+const char *
 lam_train_page_get_error_text (LamTrainPage *self)
 {
   g_return_val_if_fail (LAM_IS_TRAIN_PAGE (self), NULL);
@@ -1539,6 +1558,7 @@ lam_train_page_init (LamTrainPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   lam_ui_expander_hide_collapsed_child (self->more_expander);
+  self->shown_rate = self->shown_seconds_per_batch = NAN;
   self->device_ids = g_ptr_array_new_with_free_func (g_free);
 
   lam_chart_set_title (self->loss_chart, "Loss");

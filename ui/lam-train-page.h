@@ -24,6 +24,10 @@ GtkWidget *lam_train_page_new (LamSession *session);
 /* The last test score as the page shows it, or NULL when none shows. */
 const char *lam_train_page_get_test_text (LamTrainPage *self);
 
+/* What the progress line under the bar says: where the run is, its speed
+ * and time left. */
+const char *lam_train_page_get_progress_text (LamTrainPage *self);
+
 /* The message under the buttons (a training error, or why a typed value
  * was refused), or NULL when none shows. */
 const char *lam_train_page_get_error_text (LamTrainPage *self);
