@@ -400,12 +400,33 @@ test_table_progress (gconstpointer data)
   settle (1000);
   GtkWidget *page = lam_window_get_page (window, "train");
   g_test_message ("%s: %s", lesson->table, lam_train_page_get_test_text (LAM_TRAIN_PAGE (page)));
-  /* The column scrolled to its end, where the test score is. */
   GtkWidget *test_label =
     GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_TRAIN_PAGE, "test_label"));
   g_assert_true (gtk_widget_get_mapped (test_label));
   GtkWidget *column = gtk_widget_get_ancestor (test_label, GTK_TYPE_SCROLLED_WINDOW);
   GtkAdjustment *scroll = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (column));
+  /* The score in view with the column at its top, where Start is, in
+   * both modes: it lay under the parameters and the fold of 1280×800. */
+  if (screen_height >= 800) {
+    for (int presentation = 1; presentation >= 0; presentation--) {
+      lam_window_set_presentation (window, presentation);
+      gtk_adjustment_set_value (scroll, 0);
+      settle (600);
+      graphene_rect_t score, shown;
+      g_assert_true (gtk_widget_compute_bounds (test_label, column, &score));
+      g_assert_true (gtk_widget_compute_bounds (column, column, &shown));
+      g_test_message ("%s: the test score from y %.0f to %.0f of a column %.0f high",
+                      presentation ? "presentation" : "normal", score.origin.y,
+                      score.origin.y + score.size.height, shown.size.height);
+      g_autofree char *top_png =
+        g_strdup_printf ("fit-%d-train-%s%s-top.png", screen_width, lesson->table,
+                         presentation ? "-presentation" : "");
+      save_png (top_png);
+      g_assert_cmpfloat (score.origin.y, >=, 0);
+      g_assert_cmpfloat (score.origin.y + score.size.height, <=, shown.size.height);
+    }
+  }
+  /* The column scrolled to its end, where the epoch table is. */
   gtk_adjustment_set_value (scroll, gtk_adjustment_get_upper (scroll));
   g_autofree char *png = g_strdup_printf ("fit-%d-train-%s.png", screen_width, lesson->table);
   save_png (png);
