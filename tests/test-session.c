@@ -1501,6 +1501,82 @@ test_speed_needs_a_stretch (void)
   lam_test_remove_tree (bars);
 }
 
+/* Where a chart's y tick labels lie: left of the plot, and the top one
+ * centred on the plot's top edge, half a line above it. */
+static graphene_rect_t
+top_tick_band (LamChart *chart)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (chart));
+  int height = gtk_widget_get_height (GTK_WIDGET (chart));
+  double x, y;
+  int plot_x = 0, plot_y = 0;
+  while (plot_y < height && !lam_chart_widget_to_data (chart, width / 2.0, plot_y, &x, &y))
+    plot_y++;
+  while (plot_x < width && !lam_chart_widget_to_data (chart, plot_x, height / 2.0, &x, &y))
+    plot_x++;
+  g_assert_cmpint (plot_y, <, height);
+  g_assert_cmpint (plot_x, <, width);
+  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (chart), "0123456789");
+  int tick_h = 0;
+  pango_layout_get_pixel_size (layout, NULL, &tick_h);
+  g_object_unref (layout);
+  return GRAPHENE_RECT_INIT (0, plot_y - tick_h / 2.0, plot_x, tick_h);
+}
+
+/* The "?" buttons over each chart keep clear of its top tick's label: at
+ * the chart's top left they hid the loss chart's top figure in the
+ * regression layout, where the fit takes the charts' height. */
+static void
+test_help_clear_of_ticks (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-ticks-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "line.csv", NULL);
+  lam_test_write_linear_csv (csv, 200, 1, 1, 0.5, 3, NULL, NULL);
+  LamSession *session = new_session (csv);
+  g_autoptr (LamModelSpec) line = lam_model_spec_from_text ("linear:1", NULL);
+  lam_session_set_spec (session, line);
+  g_object_set (session, "lr", 0.01, "epochs", 5, NULL);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_train_page_new (session));
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (200);
+  activate (session, "start-pause");
+  g_assert_true (lam_test_iterate_until (is_idle, session, 60000));
+  lam_test_settle (300);
+  save_png (window, "train-help-clear-of-ticks.png");
+
+  LamChart *charts[] = { lam_train_page_get_loss_chart (page),
+                         lam_train_page_get_accuracy_chart (page) };
+  for (guint c = 0; c < G_N_ELEMENTS (charts); c++) {
+    graphene_rect_t band = top_tick_band (charts[c]);
+    GtkWidget *overlay = gtk_widget_get_parent (GTK_WIDGET (charts[c]));
+    g_assert_true (GTK_IS_OVERLAY (overlay));
+    guint buttons = 0;
+    for (GtkWidget *row = gtk_widget_get_first_child (overlay); row != NULL;
+         row = gtk_widget_get_next_sibling (row)) {
+      if (row == GTK_WIDGET (charts[c]))
+        continue;
+      for (GtkWidget *help = gtk_widget_get_first_child (row); help != NULL;
+           help = gtk_widget_get_next_sibling (help), buttons++) {
+        graphene_rect_t bounds;
+        g_assert_true (gtk_widget_compute_bounds (help, GTK_WIDGET (charts[c]), &bounds));
+        g_test_message ("chart %u: \"?\" at %.0f,%.0f %.0f×%.0f; top tick label band "
+                        "%.0f,%.0f %.0f×%.0f",
+                        c, bounds.origin.x, bounds.origin.y, bounds.size.width, bounds.size.height,
+                        band.origin.x, band.origin.y, band.size.width, band.size.height);
+        g_assert_false (graphene_rect_intersection (&bounds, &band, NULL));
+      }
+    }
+    g_assert_cmpuint (buttons, >, 0);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (session);
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1536,6 +1612,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/train-page/task-follows-current-run", test_task_follows_current_run);
   g_test_add_func ("/session/train-page/runs-overlaid-by-metric", test_runs_overlaid_by_metric);
   g_test_add_func ("/session/train-page/speed-needs-a-stretch", test_speed_needs_a_stretch);
+  g_test_add_func ("/session/train-page/help-clear-of-ticks", test_help_clear_of_ticks);
   g_test_add_func ("/session/train-page/regression-score-reopened", test_regression_score_reopened);
   return g_test_run ();
 }
