@@ -1383,8 +1383,27 @@ read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
   if (!ok)
     return FALSE;
   g_autoptr (LamProjectRun) run = lam_project_run_new ((int) number, settings);
+  /* What the run measured comes first: a regression's "accuracy" fields
+   * hold its R², which falls below 0 for a fit worse than the mean (an
+   * early epoch's often does), and the project did not open again. */
+  gboolean has_task = json_object_has_member (obj, "task");
+  if (has_task) {
+    const char *task = get_string (r, obj, p, "task", FALSE, &ok);
+    if (!ok)
+      return FALSE;
+    if (g_str_equal (task, "regression"))
+      run->task = LAM_TASK_REGRESSION;
+    else if (g_str_equal (task, "classification"))
+      run->task = LAM_TASK_CLASSIFICATION;
+    else {
+      g_autofree char *field = field_name (p, "task");
+      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
+                   "\"%s\" is \"%s\"; expected classification or regression", field, task);
+    }
+  }
+  double lowest = run->task == LAM_TASK_REGRESSION ? -G_MAXDOUBLE : 0;
   if (!get_double (r, obj, p, "test_loss", 0, G_MAXDOUBLE, TRUE, &run->test_loss) ||
-      !get_double (r, obj, p, "test_accuracy", 0, 1, TRUE, &run->test_accuracy))
+      !get_double (r, obj, p, "test_accuracy", lowest, 1, TRUE, &run->test_accuracy))
     return FALSE;
 
   g_autofree char *steps_field = field_name (p, "steps");
@@ -1432,9 +1451,9 @@ read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
     gint64 epoch;
     if (!get_int (r, eo, q, "epoch", 1, 100000, &epoch) ||
         !get_double (r, eo, q, "train_loss", -G_MAXDOUBLE, G_MAXDOUBLE, TRUE, &row.train_loss) ||
-        !get_double (r, eo, q, "train_accuracy", 0, 1, TRUE, &row.train_accuracy) ||
+        !get_double (r, eo, q, "train_accuracy", lowest, 1, TRUE, &row.train_accuracy) ||
         !get_double (r, eo, q, "val_loss", -G_MAXDOUBLE, G_MAXDOUBLE, TRUE, &row.val_loss) ||
-        !get_double (r, eo, q, "val_accuracy", 0, 1, TRUE, &row.val_accuracy) ||
+        !get_double (r, eo, q, "val_accuracy", lowest, 1, TRUE, &row.val_accuracy) ||
         !get_double (r, eo, q, "seconds", 0, G_MAXDOUBLE, TRUE, &row.seconds) ||
         !get_double (r, eo, q, "lr", 0, G_MAXDOUBLE, TRUE, &row.lr))
       return FALSE;
@@ -1462,20 +1481,7 @@ read_run (Reader *r, JsonNode *node, guint index, LamProjectRun **out)
   }
   if (json_object_has_member (obj, "hidden") && !get_bool (r, obj, p, "hidden", &run->hidden))
     return FALSE;
-  if (json_object_has_member (obj, "task")) {
-    const char *task = get_string (r, obj, p, "task", FALSE, &ok);
-    if (!ok)
-      return FALSE;
-    if (g_str_equal (task, "regression"))
-      run->task = LAM_TASK_REGRESSION;
-    else if (g_str_equal (task, "classification"))
-      run->task = LAM_TASK_CLASSIFICATION;
-    else {
-      g_autofree char *field = field_name (p, "task");
-      return fail (r, LAM_PROJECT_FILE_ERROR_FORMAT,
-                   "\"%s\" is \"%s\"; expected classification or regression", field, task);
-    }
-  } else {
+  if (!has_task) {
     gboolean scored = FALSE;
     for (guint i = 0; i < run->steps->len; i++)
       scored = scored || !isnan (g_array_index (run->steps, LamRunStep, i).accuracy);

@@ -1474,6 +1474,41 @@ test_runs_without_new_fields (Fixture *f, gconstpointer data)
   g_assert_cmpstr (label, ==, "Run 1 · mlp, AdamW lr 0.0033, batch 33 (1)");
 }
 
+/* A regression's R² falls below 0 for a fit worse than the mean, as an
+ * early epoch's often does: its project opens again with those figures.
+ * A classification's accuracy below 0 is still refused. */
+static void
+test_runs_negative_r2 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LamProjectFile) file = full_project ();
+  LamProjectRun *run = g_ptr_array_index (file->runs, 1);
+  g_assert_cmpint (run->task, ==, LAM_TASK_REGRESSION);
+  g_array_index (run->epochs, LamRunEpoch, 0).train_accuracy = -0.5;
+  g_array_index (run->epochs, LamRunEpoch, 1).val_accuracy = -1.25;
+  run->test_accuracy = -0.3;
+  g_autofree char *path = fixture_path (f, "negative-r2.lamina");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) back = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  const LamProjectRun *got = g_ptr_array_index (back->runs, 1);
+  g_assert_cmpfloat (g_array_index (got->epochs, LamRunEpoch, 0).train_accuracy, ==, -0.5);
+  g_assert_cmpfloat (g_array_index (got->epochs, LamRunEpoch, 1).val_accuracy, ==, -1.25);
+  g_assert_cmpfloat (got->test_accuracy, ==, -0.3);
+
+  LamProjectRun *classification = g_ptr_array_index (file->runs, 0);
+  g_array_index (classification->epochs, LamRunEpoch, 0).train_accuracy = -0.5;
+  g_autofree char *bad = fixture_path (f, "negative-accuracy.lamina");
+  g_assert_true (lam_project_file_save (file, bad, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamProjectFile) refused = lam_project_file_load (bad, &error);
+  g_assert_null (refused);
+  g_assert_error (error, LAM_PROJECT_FILE_ERROR, LAM_PROJECT_FILE_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "runs[0].epochs[0].train_accuracy"));
+}
+
 /* A file from before crops had a padding mode padded them with zeros, and
  * reads so; the mode then round-trips both ways. */
 static void
@@ -2061,6 +2096,7 @@ main (int argc, char **argv)
   ADD ("/runs/lr-changes-reopen", test_lr_changes_reopen);
   ADD ("/runs/without-new-fields", test_runs_without_new_fields);
   ADD ("/runs/labels", test_run_labels);
+  ADD ("/runs/negative-r2", test_runs_negative_r2);
   ADD ("/lesson/normalisation", test_lesson_normalisation);
   ADD ("/training/padding-mode", test_padding_mode);
   ADD ("/predictions/history", test_prediction_history);
