@@ -1376,6 +1376,22 @@ dup_charted_runs (LamChart *chart)
   return g_string_free (g_steal_pointer (&runs), FALSE);
 }
 
+/* The text of the Runs list's row for run `number` (rows newest first). */
+static const char *
+run_row_text (LamTrainPage *page, int number)
+{
+  GtkListBox *list = lam_train_page_get_runs_list (page);
+  int n = 0;
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    n++;
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, n - number);
+  g_assert_nonnull (row);
+  GtkWidget *box = gtk_list_box_row_get_child (row);
+  GtkWidget *check = gtk_widget_get_first_child (box);
+  return gtk_label_get_text (GTK_LABEL (gtk_check_button_get_child (GTK_CHECK_BUTTON (check))));
+}
+
 static void
 load_and_wait (LamSession *session, const char *path)
 {
@@ -1420,6 +1436,10 @@ test_runs_overlaid_by_metric (void)
   save_png (window, "train-runs-by-metric-r2.png");
   g_assert_cmpstr (on_r2, ==, "2");
   g_assert_cmpstr (on_mse, ==, "2");
+  /* Ticked in the Runs list but not drawn: its row says why. */
+  g_test_message ("run 1's row: %s", run_row_text (page, 1));
+  g_assert_nonnull (strstr (run_row_text (page, 1), "(measured accuracy: not on these charts)"));
+  g_assert_null (strstr (run_row_text (page, 2), "not on these charts"));
 
   load_and_wait (session, bars);
   g_autoptr (LamModelSpec) mlp = lam_model_spec_from_text ("flatten,linear:10", NULL);
@@ -1432,6 +1452,8 @@ test_runs_overlaid_by_metric (void)
   save_png (window, "train-runs-by-metric-accuracy.png");
   g_assert_cmpstr (on_accuracy, ==, "1 3");
   g_assert_cmpstr (on_loss, ==, "1 3");
+  g_assert_nonnull (strstr (run_row_text (page, 2), "(measured R²: not on these charts)"));
+  g_assert_null (strstr (run_row_text (page, 1), "not on these charts"));
 
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

@@ -510,6 +510,11 @@ new_run_row (LamTrainPage *self, const Run *run, gboolean is_current)
                             run->test_accuracy * 100);
   if (is_current)
     g_string_append (markup, " <span alpha=\"70%\">(current)</span>");
+  /* Ticked but not drawn: the row says why. */
+  else if (run_is_regression (run) != shows_regression (self))
+    g_string_append_printf (markup,
+                            " <span alpha=\"70%%\">(measured %s: not on these charts)</span>",
+                            run_is_regression (run) ? "R²" : "accuracy");
 
   GtkWidget *check = gtk_check_button_new ();
   GtkWidget *text = gtk_label_new (NULL);
