@@ -396,6 +396,17 @@ test_study_time_line (void)
   g_assert_nonnull (finished);
   g_test_message ("%s", gtk_label_get_text (finished));
   g_assert_null (strstr (gtk_label_get_text (finished), " 0.0 s"));
+  /* And so is each epoch of the table, in its Time column. */
+  GtkWidget *epochs =
+    gtk_scrolled_window_get_child (lam_train_page_get_epoch_scroller (LAM_TRAIN_PAGE (page)));
+  GtkLabel *time = NULL;
+  for (GtkWidget *cell = gtk_widget_get_first_child (gtk_widget_get_first_child (epochs));
+       cell != NULL; cell = gtk_widget_get_next_sibling (cell))
+    if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (cell), "column")) == 5)
+      time = GTK_LABEL (cell);
+  g_assert_nonnull (time);
+  g_test_message ("the last epoch's time: %s", gtk_label_get_text (time));
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (time), " ms"));
 
   /* A run at full speed sends no Step's figures: the parameters table
    * shows the learned w and b, the line's own, and no gradient or change

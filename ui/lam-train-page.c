@@ -611,7 +611,13 @@ add_epoch_row (LamTrainPage *self, const LamRunEpoch *event)
     else
       g_snprintf (cells[4], 32, "%.1f%%", event->val_accuracy * 100);
   }
-  g_snprintf (cells[5], 32, "%.1f s", event->seconds);
+  /* A table's epoch takes milliseconds: "0.0 s" read as no time. */
+  if (!isfinite (event->seconds))
+    g_strlcpy (cells[5], "–", 32);
+  else if (event->seconds < 0.95)
+    g_snprintf (cells[5], 32, "%.0f ms", MAX (event->seconds * 1e3, 1));
+  else
+    g_snprintf (cells[5], 32, "%.1f s", event->seconds);
   for (int i = 0; i < 6; i++) {
     GtkWidget *label = gtk_label_new (cells[i]);
     gtk_label_set_xalign (GTK_LABEL (label), i == 0 ? 0 : 1);
