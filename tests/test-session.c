@@ -1599,6 +1599,41 @@ test_help_clear_of_ticks (void)
   lam_test_remove_tree (dir);
 }
 
+/* A table of one value to predict under a last layer of three: the
+ * Model page's error read "has 1 values to predict"; and one output for
+ * two: "gives 1 outputs". */
+static void
+test_plan_error_singular (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-plan-XXXXXX", NULL);
+  g_autofree char *line = g_build_filename (dir, "line.csv", NULL);
+  g_autofree char *two = g_build_filename (dir, "two.csv", NULL);
+  lam_test_write_linear_csv (line, 100, 1, 1, 0.5, 3, NULL, NULL);
+  lam_test_write_linear_csv (two, 100, 2, 2, 0.5, 3, NULL, NULL);
+  g_autoptr (LamSession) session = lam_session_new ();
+  lam_session_load_dataset_async (session, line, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 20000));
+  g_autoptr (LamModelSpec) three = lam_model_spec_from_text ("linear:3", NULL);
+  lam_session_set_spec (session, three);
+  g_assert_false (lam_session_get_model_valid (session));
+  const GError *error = lam_session_get_plan_error (session);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "gives 3 outputs but "));
+  g_assert_nonnull (strstr (error->message, " has 1 value to predict: end with linear:1"));
+
+  g_autofree char *two_targets = g_strconcat (two, "?inputs=x1,x2&targets=y1,y2", NULL);
+  lam_session_load_dataset_async (session, two_targets, NULL, on_loaded, NULL);
+  g_assert_true (lam_test_iterate_until (dataset_loaded, session, 20000));
+  g_assert_cmpint (lam_session_get_train_set (session)->n_targets, ==, 2);
+  g_autoptr (LamModelSpec) one = lam_model_spec_from_text ("linear:1", NULL);
+  lam_session_set_spec (session, one);
+  error = lam_session_get_plan_error (session);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "gives 1 output but "));
+  g_assert_nonnull (strstr (error->message, " has 2 values to predict: end with linear:2"));
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1629,6 +1664,7 @@ main (int argc, char **argv)
                    test_project_history_across_datasets);
   g_test_add_func ("/session/step-schedule-settled", test_step_schedule_settled);
   g_test_add_func ("/session/time-machine", test_time_machine);
+  g_test_add_func ("/session/plan-error-singular", test_plan_error_singular);
   g_test_add_func ("/session/train-page/regression-train-r2-charted",
                    test_regression_train_r2_charted);
   g_test_add_func ("/session/train-page/task-follows-current-run", test_task_follows_current_run);

@@ -837,16 +837,14 @@ set_spec (LamSession *self, const LamModelSpec *spec, GPtrArray *record)
   if (self->plan != NULL && self->train_set != NULL &&
       (regression ? lam_shape_numel (&self->plan->output) != (gsize) needed
                   : lam_shape_numel (&self->plan->output) < (gsize) needed)) {
-    if (regression)
-      g_set_error (&self->plan_error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                   "the last layer gives %zu outputs but %s has %d values to predict: end "
-                   "with linear:%d",
-                   lam_shape_numel (&self->plan->output), self->train_set->name, needed,
-                   needed);
-    else
-      g_set_error (&self->plan_error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
-                   "the last layer gives %zu outputs but %s has %d classes: end with linear:%d",
-                   lam_shape_numel (&self->plan->output), self->train_set->name, needed, needed);
+    g_autofree char *outputs =
+      lam_ui_format_quantity (lam_shape_numel (&self->plan->output), "output", "outputs");
+    g_autofree char *wanted =
+      regression ? lam_ui_format_quantity (needed, "value to predict", "values to predict")
+                 : lam_ui_format_quantity (needed, "class", "classes");
+    g_set_error (&self->plan_error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the last layer gives %s but %s has %s: end with linear:%d", outputs,
+                 self->train_set->name, wanted, needed);
     g_clear_pointer (&self->plan, lam_model_plan_free);
   }
 

@@ -120,6 +120,13 @@ lam_ui_format_count (guint64 value)
 }
 
 char *
+lam_ui_format_quantity (guint64 value, const char *one, const char *many)
+{
+  g_autofree char *count = lam_ui_format_count (value);
+  return g_strdup_printf ("%s %s", count, value == 1 ? one : many);
+}
+
+char *
 lam_ui_describe_input (const LamShape *shape)
 {
   g_autofree char *dims = lam_shape_to_string (shape);

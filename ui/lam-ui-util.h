@@ -31,6 +31,8 @@ gboolean lam_ui_wait_for_workers (gint64 timeout_us);
 
 /* "242,762" */
 char *lam_ui_format_count (guint64 value);
+/* "1 value", "2,048 values": a count with its noun in the number it needs. */
+char *lam_ui_format_quantity (guint64 value, const char *one, const char *many);
 /* "1.2 M", "35 k", "812" */
 char *lam_ui_format_si (double value);
 /* "1:05" or "1:02:03" */
