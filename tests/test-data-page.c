@@ -708,6 +708,48 @@ test_table_summary_unselected_on_focus (Fixture *fixture, gconstpointer data)
   }
 }
 
+/* The first label under widget whose text starts with prefix. */
+static GtkLabel *
+find_label_starting (GtkWidget *widget, const char *prefix)
+{
+  if (GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix))
+    return GTK_LABEL (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkLabel *found = find_label_starting (child, prefix);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* A table of one input and one target: the summary under its name read
+ * "1 inputs → 1 values to predict". */
+static void
+test_table_summary_singular (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *line = g_build_filename (fixture->dir, "line.csv", NULL);
+  lam_test_write_linear_csv (line, 200, 1, 1, 0.5, 3, NULL, NULL);
+  lam_data_page_load_folder (fixture->page, line);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  wait_frames (fixture->window, 2);
+  const LamDataset *train = lam_session_get_train_set (fixture->session);
+  g_autofree char *prefix = g_strdup_printf ("%d rows, ", train->n);
+  GtkLabel *summary = find_label_starting (GTK_WIDGET (fixture->page), prefix);
+  g_assert_nonnull (summary);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (summary), ", 1 input → 1 value to predict"));
+
+  g_autofree char *wide = g_build_filename (fixture->dir, "wide.csv", NULL);
+  lam_test_write_linear_csv (wide, 200, 3, 2, 0.5, 3, NULL, NULL);
+  g_autofree char *two_targets = g_strconcat (wide, "?inputs=x1,x2,x3&targets=y1,y2", NULL);
+  lam_data_page_load_folder (fixture->page, two_targets);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  wait_frames (fixture->window, 2);
+  g_assert_true (
+    g_str_has_suffix (gtk_label_get_text (summary), ", 3 inputs → 2 values to predict"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -734,6 +776,8 @@ main (int argc, char **argv)
               test_sorted_table_then_another, fixture_tear_down);
   g_test_add ("/data-page/table/summary-unselected-on-focus", Fixture, NULL, fixture_set_up,
               test_table_summary_unselected_on_focus, fixture_tear_down);
+  g_test_add ("/data-page/table/summary-singular", Fixture, NULL, fixture_set_up,
+              test_table_summary_singular, fixture_tear_down);
   g_test_add ("/data-page/error/keeps-dataset", Fixture, NULL, fixture_set_up,
               test_error_keeps_dataset, fixture_tear_down);
   g_test_add ("/data-page/empty/then-loaded", Fixture, "no dataset", fixture_set_up, test_empty,

@@ -635,15 +635,17 @@ update_header (LamDataPage *self)
   g_autofree char *n_test = test != NULL ? format_count (test->n) : NULL;
   g_autofree char *test_part =
     test != NULL ? g_strdup_printf ("%s test", n_test) : g_strdup ("no test set");
+  g_autofree char *inputs = lam_ui_format_quantity (dataset->n_features, "input", "inputs");
+  g_autofree char *targets =
+    lam_ui_format_quantity (dataset->n_targets, "value to predict", "values to predict");
   g_autofree char *summary =
     !lam_dataset_is_table (dataset)
       ? g_strdup_printf ("%s training images, %s, %d×%d×%d, %d classes", n_train, test_part,
                          dataset->channels, dataset->height, dataset->width, dataset->n_classes)
     : dataset->task == LAM_TASK_REGRESSION
-      ? g_strdup_printf ("%s rows, %s, %d inputs → %d values to predict", n_train, test_part,
-                         dataset->n_features, dataset->n_targets)
-      : g_strdup_printf ("%s rows, %s, %d inputs → one of %d classes", n_train, test_part,
-                         dataset->n_features, dataset->n_classes);
+      ? g_strdup_printf ("%s rows, %s, %s → %s", n_train, test_part, inputs, targets)
+      : g_strdup_printf ("%s rows, %s, %s → one of %d classes", n_train, test_part, inputs,
+                         dataset->n_classes);
   /* The grid's controls are for images. */
   gtk_widget_set_visible (self->image_controls, !lam_dataset_is_table (dataset));
   gtk_label_set_text (self->title_label, dataset->name);
