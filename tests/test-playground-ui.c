@@ -921,6 +921,24 @@ test_image_weights_then_table (void)
   lam_test_remove_tree (bars);
 }
 
+/* A table of one input and one target: the dialog's line under the
+ * columns read "Regression: 1 inputs → 1 values to predict." */
+static void
+test_table_dialog_singular (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-line-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "line.csv", NULL);
+  lam_test_write_linear_csv (path, 50, 1, 1, 0.5, 3, NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  LamTableDialog *dialog = lam_table_dialog_new (NULL, path, &error);
+  g_assert_no_error (error);
+  GtkLabel *task = find_label_starting (GTK_WIDGET (dialog), "Regression:");
+  g_assert_nonnull (task);
+  g_assert_cmpstr (gtk_label_get_text (task), ==, "Regression: 1 input → 1 value to predict.");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  lam_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -950,6 +968,7 @@ main (int argc, char **argv)
     g_test_add_data_func (path, &lessons[i], test_lesson);
   }
   g_test_add_func ("/playground-ui/crop-yields", test_crop_yields);
+  g_test_add_func ("/playground-ui/table-dialog/singular", test_table_dialog_singular);
   static const NeuronStep neuron_steps[] = {
     { 0, 0, "Each Step: p ← p − learning rate × ∂L/∂p, for every parameter.",
       "one-neuron-step.png" },

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lam-dataset.h"
+#include "lam-ui-util.h"
 
 /* Names */
 
@@ -149,15 +150,18 @@ update_task (LamTableDialog *self)
     }
   }
   g_autofree char *text = NULL;
+  g_autofree char *inputs = lam_ui_format_quantity (n_inputs, _ ("input"), _ ("inputs"));
   if (n_inputs == 0 || n_targets == 0)
     text = g_strdup (_("Choose at least one input and one target."));
   else if (n_targets == 1 && text_target >= 0)
-    text = g_strdup_printf (_("Classification: %d inputs → which %s (%d classes)."), n_inputs,
+    text = g_strdup_printf (_ ("Classification: %s → which %s (%d classes)."), inputs,
                             self->summary->columns[text_target].name,
                             self->summary->columns[text_target].n_distinct);
-  else
-    text = g_strdup_printf (_("Regression: %d inputs → %d values to predict."), n_inputs,
-                            n_targets);
+  else {
+    g_autofree char *targets =
+      lam_ui_format_quantity (n_targets, _ ("value to predict"), _ ("values to predict"));
+    text = g_strdup_printf (_ ("Regression: %s → %s."), inputs, targets);
+  }
   gtk_label_set_text (self->task_label, text);
 }
 
