@@ -1408,6 +1408,74 @@ test_table_draw_tab (void)
   lam_test_remove_tree (dir);
 }
 
+/* The longest horizontal run of near-black pixels in widget, drawn on its
+ * own: a few pixels in a letter, a whole width in a black box. */
+static int
+longest_dark_run (GtkWidget *widget)
+{
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_assert_cmpint (width, >, 0);
+  g_assert_cmpint (height, >, 0);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  g_autoptr (GdkTexture) texture =
+    gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  int tw = gdk_texture_get_width (texture), th = gdk_texture_get_height (texture);
+  g_autofree guint8 *data = g_new (guint8, (gsize) tw * th * 4);
+  gdk_texture_download (texture, data, (gsize) tw * 4);
+  int longest = 0;
+  for (int y = 0; y < th; y++) {
+    int run = 0;
+    for (int x = 0; x < tw; x++) {
+      const guint8 *px = data + ((gsize) y * tw + x) * 4;
+      gboolean dark = px[3] > 200 && px[0] < 30 && px[1] < 30 && px[2] < 30;
+      run = dark ? run + 1 : 0;
+      longest = MAX (longest, run);
+    }
+  }
+  return longest;
+}
+
+/* A classification table's predictions: the gallery said "All 60 test
+ * images", the selected row was "Test image 12", and every row was drawn
+ * as a black picture (in a red frame when wrong). */
+static void
+test_table_predictions_speak_of_rows (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, 2, 3, 5);
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, csv);
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = other_window_new (other, &other_page);
+  train_other (other, "linear:3", 2);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (table_page);
+  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
+  lam_evaluate_page_show_tab (table_page, "predictions");
+  lam_evaluate_page_select_image (table_page, 12);
+  lam_test_settle (300);
+
+  int n_test = lam_session_get_test_set (other)->n;
+  g_autofree char *all = g_strdup_printf ("All %d test rows, ", n_test);
+  g_assert_nonnull (find_label_with_prefix (other_page, all));
+  g_assert_nonnull (find_label_with_prefix (other_page, "Test row 12"));
+
+  GtkWidget *gallery = GTK_WIDGET (lam_evaluate_page_get_gallery (table_page));
+  g_assert_true (gtk_widget_get_mapped (gallery));
+  int run = longest_dark_run (gallery);
+  g_test_message ("near-black runs in the gallery: at most %d pixels", run);
+  save_window_png (other_window, "evaluate-table-predictions.png");
+  g_assert_cmpint (run, <, 20);
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 static gboolean
 evaluation_failed (gpointer data)
 {
@@ -1570,6 +1638,8 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/regression/weights-of-another-table",
                    test_regression_weights_of_another_table);
   g_test_add_func ("/evaluate-page/table/draw-tab", test_table_draw_tab);
+  g_test_add_func ("/evaluate-page/table/predictions-speak-of-rows",
+                   test_table_predictions_speak_of_rows);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);
   g_test_add_func ("/evaluate-page/map/one-test-image", test_map_one_test_image);

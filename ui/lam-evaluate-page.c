@@ -120,6 +120,15 @@ is_regression (LamEvaluatePage *self)
   return train != NULL && train->task == LAM_TASK_REGRESSION;
 }
 
+/* A table's test set is rows, in the page's sentences too: they are no
+ * images. */
+static gboolean
+shows_rows (LamEvaluatePage *self)
+{
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  return train != NULL && lam_dataset_is_table (train);
+}
+
 static void
 refresh_regression (LamEvaluatePage *self)
 {
@@ -507,20 +516,22 @@ update_gallery_label (LamEvaluatePage *self)
   g_autofree char *mistakes = first != NULL ? g_strdup (first)
                                             : g_strdup_printf ("the %s mistakes first", wrong_text);
 
+  const char *what = shows_rows (self) ? "rows" : "images";
   if (t >= 0 && p >= 0 && t == p)
-    text = g_strdup_printf ("%s %s images recognised as %s", count, class_name (self, t),
+    text = g_strdup_printf ("%s %s %s recognised as %s", count, class_name (self, t), what,
                             class_name (self, p));
   else if (t >= 0 && p >= 0)
-    text = g_strdup_printf ("%s %s images taken for %s", count, class_name (self, t),
+    text = g_strdup_printf ("%s %s %s taken for %s", count, class_name (self, t), what,
                             class_name (self, p));
   else if (t >= 0)
-    text = g_strdup_printf ("%s %s images, %s", count, class_name (self, t), mistakes);
+    text = g_strdup_printf ("%s %s %s, %s", count, class_name (self, t), what, mistakes);
   else if (p >= 0)
-    text = g_strdup_printf ("%s images predicted as %s, %s", count, class_name (self, p), mistakes);
+    text =
+      g_strdup_printf ("%s %s predicted as %s, %s", count, what, class_name (self, p), mistakes);
   else if (lam_prediction_grid_get_has_subset (self->gallery))
-    text = g_strdup_printf ("%s test images picked on the map, %s", count, mistakes);
+    text = g_strdup_printf ("%s test %s picked on the map, %s", count, what, mistakes);
   else
-    text = g_strdup_printf ("All %s test images, %s", count, mistakes);
+    text = g_strdup_printf ("All %s test %s, %s", count, what, mistakes);
   gtk_label_set_text (self->gallery_label, text);
 }
 
@@ -663,7 +674,8 @@ show_detail (LamEvaluatePage *self)
 
   if (self->detail_index < 0) {
     gtk_label_set_text (self->detail_title, "");
-    gtk_label_set_text (self->detail_true, "No image selected");
+    gtk_label_set_text (self->detail_true,
+                        shows_rows (self) ? "No row selected" : "No image selected");
     gtk_label_set_text (self->detail_predicted, "");
     gtk_label_set_text (self->detail_history, "");
     lam_probability_bars_set_probabilities (self->detail_bars, NULL, -1);
@@ -676,7 +688,8 @@ show_detail (LamEvaluatePage *self)
   int label = result->dataset->labels[index];
   int predicted = result->predicted[index];
   gboolean right = predicted == label;
-  g_autofree char *title = g_strdup_printf ("Test image %d", index);
+  g_autofree char *title =
+    g_strdup_printf ("Test %s %d", lam_dataset_is_table (result->dataset) ? "row" : "image", index);
   g_autofree char *truth =
     g_markup_printf_escaped ("True class: <b>%s</b>", class_name (self, label));
   /* The theme's success and error colours are too dark on the dark

@@ -253,6 +253,7 @@ render_row (LamPredictionGrid *self, guint row, int width, int scale)
   int w = dataset->width, h = dataset->height;
   double factor = (double) self->cell_size / MAX (w, h);
   double shown_w = w * factor, shown_h = h * factor;
+  gboolean table = lam_dataset_is_table (dataset);
 
   cairo_surface_t *strip = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w * (int) count, h);
   fill_strip (self, first, count, strip);
@@ -269,21 +270,24 @@ render_row (LamPredictionGrid *self, guint row, int width, int scale)
     double image_x = cell_x + floor ((self->cell_width - shown_w) / 2);
     double image_y = PAD + floor ((self->cell_size - shown_h) / 2);
 
-    if (wrong) {
-      lam_ui_set_source (cr, &self->wrong, 1);
-      lam_ui_rounded_rect (cr, image_x - FRAME, image_y - FRAME, shown_w + 2 * FRAME,
-                    shown_h + 2 * FRAME, FRAME + 1);
+    /* A table's row has no picture: a black box in a red frame would
+     * read as one. Its labels say what the model gave it. */
+    if (!table) {
+      if (wrong) {
+        lam_ui_set_source (cr, &self->wrong, 1);
+        lam_ui_rounded_rect (cr, image_x - FRAME, image_y - FRAME, shown_w + 2 * FRAME,
+                             shown_h + 2 * FRAME, FRAME + 1);
+        cairo_fill (cr);
+      }
+      cairo_save (cr);
+      cairo_translate (cr, image_x, image_y);
+      cairo_scale (cr, factor, factor);
+      cairo_set_source_surface (cr, strip, -(double) k * w, 0);
+      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+      cairo_rectangle (cr, 0, 0, w, h);
       cairo_fill (cr);
+      cairo_restore (cr);
     }
-
-    cairo_save (cr);
-    cairo_translate (cr, image_x, image_y);
-    cairo_scale (cr, factor, factor);
-    cairo_set_source_surface (cr, strip, -(double) k * w, 0);
-    cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
-    cairo_rectangle (cr, 0, 0, w, h);
-    cairo_fill (cr);
-    cairo_restore (cr);
 
     double text_y = PAD + self->cell_size + LABEL_GAP;
     char prediction[160];
