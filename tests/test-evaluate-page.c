@@ -1476,6 +1476,51 @@ test_table_predictions_speak_of_rows (void)
   lam_test_remove_tree (dir);
 }
 
+/* The gallery's line over one mistake: it read "the 1 mistakes first",
+ * and a cell of one "1 c2 rows taken for c1". */
+static void
+test_gallery_one_mistake_singular (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, 2, 3, 5);
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, csv);
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = other_window_new (other, &other_page);
+  train_other (other, "linear:3", 2);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (table_page);
+  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
+  lam_test_settle (200);
+
+  /* The one mistake this training leaves (c2 taken for c1), found in the
+   * matrix rather than assumed. */
+  const LamConfusion *confusion = lam_evaluate_page_get_confusion (table_page);
+  int true_class = -1, taken_for = -1;
+  guint64 wrong = 0;
+  for (int t = 0; t < 3; t++)
+    for (int p = 0; p < 3; p++)
+      if (p != t && lam_confusion_get (confusion, t, p) > 0) {
+        wrong += lam_confusion_get (confusion, t, p);
+        true_class = t;
+        taken_for = p;
+      }
+  if (wrong != 1) {
+    g_test_skip ("this training left other than one mistake");
+  } else {
+    int n_test = lam_session_get_test_set (other)->n;
+    g_autofree char *all = g_strdup_printf ("All %d test rows, the 1 mistake first", n_test);
+    g_assert_nonnull (find_label_with_prefix (other_page, all));
+    lam_evaluate_page_activate_cell (table_page, true_class, taken_for);
+    lam_test_settle (200);
+    g_autofree char *one = g_strdup_printf ("1 c%d row taken for c%d", true_class, taken_for);
+    g_assert_nonnull (find_label_with_prefix (other_page, one));
+  }
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 static gboolean
 evaluation_failed (gpointer data)
 {
@@ -1640,6 +1685,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/draw-tab", test_table_draw_tab);
   g_test_add_func ("/evaluate-page/table/predictions-speak-of-rows",
                    test_table_predictions_speak_of_rows);
+  g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);
   g_test_add_func ("/evaluate-page/map/one-test-image", test_map_one_test_image);

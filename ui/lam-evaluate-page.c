@@ -510,13 +510,13 @@ update_gallery_label (LamEvaluatePage *self)
   guint n = lam_prediction_grid_get_n_items (self->gallery);
   guint wrong = lam_prediction_grid_get_n_wrong_items (self->gallery);
   g_autofree char *count = lam_ui_format_count (n);
-  g_autofree char *wrong_text = lam_ui_format_count (wrong);
+  g_autofree char *wrong_text = lam_ui_format_quantity (wrong, "mistake", "mistakes");
   g_autofree char *text = NULL;
   const char *first = wrong == 0 ? "none wrong" : wrong == n ? "all wrong" : NULL;
-  g_autofree char *mistakes = first != NULL ? g_strdup (first)
-                                            : g_strdup_printf ("the %s mistakes first", wrong_text);
+  g_autofree char *mistakes =
+    first != NULL ? g_strdup (first) : g_strdup_printf ("the %s first", wrong_text);
 
-  const char *what = shows_rows (self) ? "rows" : "images";
+  const char *what = shows_rows (self) ? (n == 1 ? "row" : "rows") : (n == 1 ? "image" : "images");
   if (t >= 0 && p >= 0 && t == p)
     text = g_strdup_printf ("%s %s %s recognised as %s", count, class_name (self, t), what,
                             class_name (self, p));
