@@ -1521,6 +1521,58 @@ test_gallery_one_mistake_singular (void)
   lam_test_remove_tree (dir);
 }
 
+/* The Draw tab of weights the pad cannot feed, on a 1024 × 768 projector
+ * in presentation mode: its explanation was centred in the height of the
+ * hidden pad, below the bottom of the tab, which looked empty. */
+static void
+test_draw_unavailable_in_view (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, 2, 3, 5);
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, csv);
+  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  GtkWidget *other_window = gtk_window_new ();
+  gtk_widget_add_css_class (other_window, "presentation");
+  gtk_window_set_default_size (GTK_WINDOW (other_window), 1024, 768);
+  GtkWidget *other_page = lam_evaluate_page_new (other);
+  gtk_window_set_child (GTK_WINDOW (other_window), other_page);
+  gtk_window_present (GTK_WINDOW (other_window));
+  train_other (other, "linear:3", 1);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (other_page));
+  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
+  lam_evaluate_page_show_tab (LAM_EVALUATE_PAGE (other_page), "draw");
+  lam_test_settle (500);
+
+  /* The last line of the explanation. */
+  GtkWidget *title = find_label_with_prefix (other_page, "The pad draws 28 × 28");
+  g_assert_nonnull (title);
+  g_assert_true (gtk_widget_get_mapped (title));
+  GtkWidget *view = gtk_widget_get_ancestor (title, GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (view);
+  graphene_rect_t bounds;
+  g_assert_true (gtk_widget_compute_bounds (title, view, &bounds));
+  g_test_message ("the explanation at y %.0f–%.0f in a view %d high", bounds.origin.y,
+                  bounds.origin.y + bounds.size.height, gtk_widget_get_height (view));
+  /* Centred in the view, whatever the pad would need: with the window's
+   * header bar and the epoch slider above, an explanation pushed that low
+   * fell out of sight. */
+  g_assert_cmpfloat (bounds.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=, 0.75 * gtk_widget_get_height (view));
+  const char *build = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *png =
+    g_build_filename (build ? build : ".", "evaluate-draw-unavailable-presentation.png", NULL);
+  g_assert_true (lam_ui_save_png (other_window, png, NULL));
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (),
+                                                 GTK_STYLE_PROVIDER (css));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 static gboolean
 evaluation_failed (gpointer data)
 {
@@ -1683,6 +1735,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/regression/weights-of-another-table",
                    test_regression_weights_of_another_table);
   g_test_add_func ("/evaluate-page/table/draw-tab", test_table_draw_tab);
+  g_test_add_func ("/evaluate-page/draw/unavailable-in-view", test_draw_unavailable_in_view);
   g_test_add_func ("/evaluate-page/table/predictions-speak-of-rows",
                    test_table_predictions_speak_of_rows);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
