@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lam-fit-view.h"
 #include "lam-playground-dialog.h"
 #include "lam-model-page.h"
 #include "lam-session.h"
@@ -369,6 +370,97 @@ static const TableLesson table_lessons[] = {
     0.05 },
 };
 
+/* TRUE when a and b share more than an edge. */
+static gboolean
+overlap (const graphene_rect_t *a, const graphene_rect_t *b)
+{
+  return a->origin.x < b->origin.x + b->size.width - 0.5 &&
+         b->origin.x < a->origin.x + a->size.width - 0.5 &&
+         a->origin.y < b->origin.y + b->size.height - 0.5 &&
+         b->origin.y < a->origin.y + a->size.height - 0.5;
+}
+
+/* Counts, and names in report, the texts of a fit view's layout that lie
+ * on one another or on the plot, or outside width × height. */
+static guint
+count_fit_clashes (const LamFitLayout *layout, int width, int height, GString *report)
+{
+  const char *names[] = { "plot", "x title", "y title", "x0", "x1", "y0", "y1", "figures" };
+  const graphene_rect_t *boxes[] = {
+    &layout->plot,    &layout->x_title, &layout->y_title, &layout->ends[0],
+    &layout->ends[1], &layout->ends[2], &layout->ends[3], &layout->figures,
+  };
+  guint n = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (boxes); i++) {
+    const graphene_rect_t *a = boxes[i];
+    if (a->size.width <= 0 || a->size.height <= 0)
+      continue;
+    if (a->origin.x < -0.5 || a->origin.y < -0.5 || a->origin.x + a->size.width > width + 0.5 ||
+        a->origin.y + a->size.height > height + 0.5) {
+      g_string_append_printf (report, "  %s at %.0f,%.0f %.0f×%.0f outside %d×%d\n", names[i],
+                              a->origin.x, a->origin.y, a->size.width, a->size.height, width,
+                              height);
+      n++;
+    }
+    for (guint j = i + 1; j < G_N_ELEMENTS (boxes); j++) {
+      const graphene_rect_t *b = boxes[j];
+      if (b->size.width > 0 && b->size.height > 0 && overlap (a, b)) {
+        g_string_append_printf (
+          report, "  %s at %.0f,%.0f %.0f×%.0f on %s at %.0f,%.0f %.0f×%.0f (%d×%d)\n", names[i],
+          a->origin.x, a->origin.y, a->size.width, a->size.height, names[j], b->origin.x,
+          b->origin.y, b->size.width, b->size.height, width, height);
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+/* The fit view as the page shows it, and at sizes from a sliver to a
+ * wall, with its points and with its residuals: no text on another or on
+ * the plot. PNG: fit-WIDTH-fit-view-TABLE-MODE.png. */
+static void
+check_fit_view (LamFitView *view, const char *table, gboolean presentation)
+{
+  const char *mode = presentation ? "presentation" : "normal";
+  int width = gtk_widget_get_width (GTK_WIDGET (view));
+  int height = gtk_widget_get_height (GTK_WIDGET (view));
+  for (int residuals = 0; residuals <= 1; residuals++) {
+    lam_fit_view_set_residuals (view, residuals);
+    settle (200);
+    g_autoptr (GString) report = g_string_new (NULL);
+    LamFitLayout layout;
+    g_assert_true (lam_fit_view_compute_layout (view, width, height, &layout));
+    guint clashes = count_fit_clashes (&layout, width, height, report);
+    guint drawn = 0;
+    for (int w = 120; w <= 1600; w += 40)
+      for (int h = 120; h <= 900; h += 30) {
+        if (!lam_fit_view_compute_layout (view, w, h, &layout)) {
+          /* Too small to draw is fine for a sliver, not for a panel. */
+          if (w >= 320 && h >= 200)
+            g_string_append_printf (report, "  nothing drawn at %d×%d\n", w, h), clashes++;
+          continue;
+        }
+        drawn++;
+        clashes += count_fit_clashes (&layout, w, h, report);
+      }
+    g_test_message ("fit view of %s, %s%s: %d×%d, %u sizes drawn, %u clashes%s%s", table, mode,
+                    residuals ? ", residuals" : "", width, height, drawn, clashes,
+                    clashes > 0 ? ":\n" : "", report->str);
+    g_assert_cmpuint (clashes, ==, 0);
+    if (!residuals) {
+      const char *dir = g_getenv ("G_TEST_BUILDDIR");
+      g_autofree char *name =
+        g_strdup_printf ("fit-%d-fit-view-%s-%s.png", screen_width, table, mode);
+      g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+      g_autoptr (GError) error = NULL;
+      g_assert_true (lam_ui_save_png (GTK_WIDGET (view), path, &error));
+      g_test_message ("saved %s", path);
+    }
+  }
+  lam_fit_view_set_residuals (view, FALSE);
+}
+
 static gboolean
 is_idle (gpointer data)
 {
@@ -403,6 +495,17 @@ test_table_progress (gconstpointer data)
   GtkWidget *test_label =
     GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_TRAIN_PAGE, "test_label"));
   g_assert_true (gtk_widget_get_mapped (test_label));
+  /* The fit of the lesson: "predicted apples" lay on "141" and "19.1" in
+   * presentation mode. */
+  LamFitView *fit_view = lam_train_page_get_fit_view (LAM_TRAIN_PAGE (page));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (fit_view)));
+  for (int presentation = 0; presentation <= 1; presentation++) {
+    lam_window_set_presentation (window, presentation);
+    settle (600);
+    check_fit_view (fit_view, lesson->table, presentation);
+  }
+  lam_window_set_presentation (window, FALSE);
+  settle (300);
   GtkWidget *column = gtk_widget_get_ancestor (test_label, GTK_TYPE_SCROLLED_WINDOW);
   GtkAdjustment *scroll = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (column));
   /* The score in view with the column at its top, where Start is, in

@@ -1,12 +1,12 @@
 #include "lam-fit-view.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "lam-predict.h"
 #include "lam-ui-util.h"
 
 #define CURVE_POINTS 200
-#define MARGIN 36
 
 struct _LamFitView
 {
@@ -115,13 +115,150 @@ ranges (LamFitView *self, Plot plot, double *x0, double *x1, double *y0, double 
   *y1 += dy;
 }
 
+/* The texts around the plot. */
+typedef struct
+{
+  char *x_name, *y_name, *figures; /* owned; figures NULL before a fit */
+  char ends[4][32];
+  double x0, x1, y0, y1; /* the plot's ranges */
+} Texts;
+
+static void
+texts_init (LamFitView *self, Texts *texts)
+{
+  Plot plot = plot_of (self);
+  ranges (self, plot, &texts->x0, &texts->x1, &texts->y0, &texts->y1);
+  const LamDataset *t = self->table;
+  const char *target = t->target_names[self->target];
+  texts->x_name = plot == PLOT_CURVE     ? g_strdup (t->feature_names[0])
+                  : plot == PLOT_SCATTER ? g_strdup_printf ("actual %s", target)
+                                         : g_strdup_printf ("predicted %s", target);
+  texts->y_name = plot == PLOT_CURVE     ? g_strdup (target)
+                  : plot == PLOT_SCATTER ? g_strdup_printf ("predicted %s", target)
+                                         : g_strdup ("error: actual − predicted");
+  texts->figures = self->has_fit ? g_strdup_printf ("R² %.3f · MSE %.4g · MAE %.4g", self->r2,
+                                                    self->mse, self->mae)
+                                 : NULL;
+  const double ends[4] = { texts->x0, texts->x1, texts->y0, texts->y1 };
+  for (int e = 0; e < 4; e++)
+    g_snprintf (texts->ends[e], sizeof texts->ends[e], "%.3g", ends[e]);
+}
+
+static void
+texts_clear (Texts *texts)
+{
+  g_clear_pointer (&texts->x_name, g_free);
+  g_clear_pointer (&texts->y_name, g_free);
+  g_clear_pointer (&texts->figures, g_free);
+}
+
+/* Sets the layout's text, ellipsized to max_width (unbounded when < 0),
+ * and returns its size. */
+static void
+set_text (PangoLayout *layout, const char *text, double max_width, int *width, int *height)
+{
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_set_ellipsize (layout, max_width >= 0 ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
+  pango_layout_set_width (layout, max_width >= 0 ? (int) (MAX (max_width, 1) * PANGO_SCALE) : -1);
+  pango_layout_get_pixel_size (layout, width, height);
+}
+
+#define PAD 4.0
+
+/* Every text gets a box of its own: the y title a column left of the end
+ * values, the x title the row under them unless it fits between them, the
+ * figures a row above the plot, clear of its points. In presentation mode
+ * the fixed margins this replaces put "predicted apples" on "141". */
+static gboolean
+compute_layout (LamFitView *self, PangoLayout *layout, const Texts *texts, int width, int height,
+                LamFitLayout *out)
+{
+  memset (out, 0, sizeof *out);
+  double gap = MAX (PAD, lam_ui_font_pixels (GTK_WIDGET (self)) * 0.3);
+  int ew[4], eh[4], xw, xh, yw, yh, fw = 0, fh = 0;
+  for (int e = 0; e < 4; e++)
+    set_text (layout, texts->ends[e], -1, &ew[e], &eh[e]);
+  set_text (layout, texts->x_name, -1, &xw, &xh);
+  set_text (layout, texts->y_name, -1, &yw, &yh);
+  if (texts->figures != NULL)
+    set_text (layout, texts->figures, -1, &fw, &fh);
+
+  double left = PAD + yh + gap + MAX (ew[2], ew[3]) + gap;
+  double top = PAD + (texts->figures != NULL ? fh + gap : 0);
+  double plot_w = width - PAD - left;
+  double row = MAX (eh[0], eh[1]);
+  /* The x title between the end values when it fits there, centred. */
+  double title_x = left + (plot_w - xw) / 2;
+  gboolean shared = title_x >= left + ew[0] + gap && title_x + xw <= left + plot_w - ew[1] - gap;
+  double bottom = 2 + row + (shared ? 0 : gap + xh) + PAD;
+  double plot_h = height - top - bottom;
+  /* Room for both end values of each axis, and the titles' first letters. */
+  if (plot_w < ew[0] + ew[1] + gap || plot_h < eh[2] + eh[3] + gap || plot_w < 2 * xh ||
+      plot_h < 2 * yh)
+    return FALSE;
+  out->plot = GRAPHENE_RECT_INIT (left, top, plot_w, plot_h);
+  double under = top + plot_h + 2;
+  out->ends[0] = GRAPHENE_RECT_INIT (left, under, ew[0], eh[0]);
+  out->ends[1] = GRAPHENE_RECT_INIT (left + plot_w - ew[1], under, ew[1], eh[1]);
+  out->ends[2] = GRAPHENE_RECT_INIT (left - gap - ew[2], top + plot_h - eh[2], ew[2], eh[2]);
+  out->ends[3] = GRAPHENE_RECT_INIT (left - gap - ew[3], top, ew[3], eh[3]);
+  if (!shared) {
+    set_text (layout, texts->x_name, plot_w, &xw, &xh);
+    title_x = left + (plot_w - xw) / 2;
+  }
+  out->x_title = GRAPHENE_RECT_INIT (title_x, shared ? under : under + row + gap, xw, xh);
+  set_text (layout, texts->y_name, plot_h, &yw, &yh);
+  out->y_title = GRAPHENE_RECT_INIT (PAD, top + (plot_h - yw) / 2, yh, yw);
+  if (texts->figures != NULL) {
+    set_text (layout, texts->figures, width - 2 * PAD, &fw, &fh);
+    out->figures = GRAPHENE_RECT_INIT (MAX (PAD, MIN (left, width - PAD - fw)), PAD, fw, fh);
+  }
+  return TRUE;
+}
+
+gboolean
+lam_fit_view_compute_layout (LamFitView *self, int width, int height, LamFitLayout *layout)
+{
+  g_return_val_if_fail (LAM_IS_FIT_VIEW (self), FALSE);
+  g_return_val_if_fail (layout != NULL, FALSE);
+  if (self->table == NULL || self->table->n == 0) {
+    memset (layout, 0, sizeof *layout);
+    return FALSE;
+  }
+  Texts texts = { 0 };
+  texts_init (self, &texts);
+  g_autoptr (PangoLayout) pango = lam_ui_create_layout (GTK_WIDGET (self), "", 1, FALSE, FALSE);
+  gboolean fits = compute_layout (self, pango, &texts, width, height, layout);
+  texts_clear (&texts);
+  return fits;
+}
+
+/* Draws text (ellipsized as compute_layout did) at the box's corner. */
+static void
+show_text (cairo_t *cr, PangoLayout *layout, const char *text, const graphene_rect_t *box,
+           double max_width)
+{
+  int w, h;
+  set_text (layout, text, max_width, &w, &h);
+  cairo_move_to (cr, box->origin.x, box->origin.y);
+  pango_cairo_show_layout (cr, layout);
+}
+
 static void
 lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   LamFitView *self = LAM_FIT_VIEW (widget);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  if (self->table == NULL || self->table->n == 0 || width <= 2 * MARGIN || height <= 2 * MARGIN)
+  if (self->table == NULL || self->table->n == 0)
     return;
+  Texts texts = { 0 };
+  texts_init (self, &texts);
+  g_autoptr (PangoLayout) layout = lam_ui_create_layout (widget, "", 1, FALSE, FALSE);
+  LamFitLayout parts;
+  if (!compute_layout (self, layout, &texts, width, height, &parts)) {
+    texts_clear (&texts);
+    return;
+  }
   cairo_t *cr = gtk_snapshot_append_cairo (
     snapshot, &GRAPHENE_RECT_INIT (0, 0, (float) width, (float) height));
   GdkRGBA fg;
@@ -129,9 +266,9 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
   G_GNUC_END_IGNORE_DEPRECATIONS
   Plot plot = plot_of (self);
-  double x0, x1, y0, y1;
-  ranges (self, plot, &x0, &x1, &y0, &y1);
-  double left = MARGIN, top = 8, w = width - MARGIN - 8, h = height - MARGIN - 8;
+  double x0 = texts.x0, x1 = texts.x1, y0 = texts.y0, y1 = texts.y1;
+  double left = parts.plot.origin.x, top = parts.plot.origin.y;
+  double w = parts.plot.size.width, h = parts.plot.size.height;
 #define PX(v) (left + ((v) - x0) / (x1 - x0) * w)
 #define PY(v) (top + h - ((v) - y0) / (y1 - y0) * h)
 
@@ -141,45 +278,20 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   cairo_stroke (cr);
 
   /* The axes' names. */
-  const LamDataset *t = self->table;
-  const char *target = t->target_names[self->target];
-  g_autofree char *x_name = plot == PLOT_CURVE     ? g_strdup (t->feature_names[0])
-                            : plot == PLOT_SCATTER ? g_strdup_printf ("actual %s", target)
-                                                   : g_strdup_printf ("predicted %s", target);
-  g_autofree char *y_name = plot == PLOT_CURVE     ? g_strdup (target)
-                            : plot == PLOT_SCATTER ? g_strdup_printf ("predicted %s", target)
-                                                   : g_strdup_printf ("error: actual − predicted");
-  g_autoptr (PangoLayout) layout = lam_ui_create_layout (widget, x_name, 1, FALSE, FALSE);
-  int lw, lh;
-  pango_layout_get_pixel_size (layout, &lw, &lh);
   cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
-  cairo_move_to (cr, left + (w - lw) / 2, top + h + (MARGIN - lh) / 2.0);
-  pango_cairo_show_layout (cr, layout);
-  pango_layout_set_text (layout, y_name, -1);
-  pango_layout_get_pixel_size (layout, &lw, &lh);
+  show_text (cr, layout, texts.x_name, &parts.x_title, parts.x_title.size.width);
   cairo_save (cr);
-  cairo_move_to (cr, (MARGIN - lh) / 2.0, top + (h + lw) / 2);
+  cairo_move_to (cr, parts.y_title.origin.x, parts.y_title.origin.y + parts.y_title.size.height);
   cairo_rotate (cr, -G_PI / 2);
+  int yw, yh;
+  set_text (layout, texts.y_name, parts.y_title.size.height, &yw, &yh);
   pango_cairo_show_layout (cr, layout);
   cairo_restore (cr);
 
   /* The ends of both axes, so the units read off the plot. */
-  const double ends[4][3] = {
-    { x0, left, top + h + 2 }, { x1, left + w, top + h + 2 },
-    { y0, left - 4, top + h }, { y1, left - 4, top },
-  };
-  for (int e = 0; e < 4; e++) {
-    char text[32];
-    g_snprintf (text, sizeof text, "%.3g", ends[e][0]);
-    pango_layout_set_text (layout, text, -1);
-    int tw, th;
-    pango_layout_get_pixel_size (layout, &tw, &th);
-    double tx = e < 2 ? ends[e][1] - (e == 0 ? 0 : tw) : ends[e][1] - tw;
-    double ty = e < 2 ? ends[e][2] : ends[e][2] - (e == 2 ? th : 0);
-    cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.6);
-    cairo_move_to (cr, MAX (0, tx), ty);
-    pango_cairo_show_layout (cr, layout);
-  }
+  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.6);
+  for (int e = 0; e < 4; e++)
+    show_text (cr, layout, texts.ends[e], &parts.ends[e], -1);
 
   /* The perfect fit: the diagonal of predictions against truth, or no
    * error at all. */
@@ -193,6 +305,7 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   }
 
   /* The rows. */
+  const LamDataset *t = self->table;
   GdkRGBA point = { 0.13, 0.45, 0.82, 0.75 };
   double radius = MAX (2.5, lam_ui_font_pixels (widget) * 0.22);
   for (int i = 0; i < t->n; i++) {
@@ -218,18 +331,15 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     cairo_stroke (cr);
   }
 
-  /* The figures, top left. */
-  if (self->has_fit) {
-    g_autofree char *figures =
-      g_strdup_printf ("R² %.3f · MSE %.4g · MAE %.4g", self->r2, self->mse, self->mae);
-    pango_layout_set_text (layout, figures, -1);
+  /* The figures, above the plot. */
+  if (texts.figures != NULL) {
     cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.9);
-    cairo_move_to (cr, left + 6, top + 4);
-    pango_cairo_show_layout (cr, layout);
+    show_text (cr, layout, texts.figures, &parts.figures, parts.figures.size.width);
   }
 #undef PX
 #undef PY
   cairo_destroy (cr);
+  texts_clear (&texts);
 }
 
 static void

@@ -34,4 +34,21 @@ double lam_fit_view_get_mse (LamFitView *self);
 /* One input: the model's value at x (NAN before a model). */
 double lam_fit_view_predict_at (LamFitView *self, double x);
 
+/* Where the view draws each part, in its own pixels: each text's logical
+ * box (the y title's turned upright), so a test can check that none lies
+ * on another or on the plot. */
+typedef struct
+{
+  graphene_rect_t plot;
+  graphene_rect_t x_title;
+  graphene_rect_t y_title;
+  graphene_rect_t ends[4]; /* the axes' end values: x0, x1, y0, y1 */
+  graphene_rect_t figures; /* R², MSE, MAE; empty before a fit */
+} LamFitLayout;
+
+/* The layout at width × height with the view's current font; FALSE (and
+ * nothing drawn) when the parts do not fit there, or there is no table. */
+gboolean lam_fit_view_compute_layout (LamFitView *self, int width, int height,
+                                      LamFitLayout *layout);
+
 G_END_DECLS
