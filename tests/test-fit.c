@@ -509,8 +509,9 @@ test_table_progress (gconstpointer data)
   GtkWidget *column = gtk_widget_get_ancestor (test_label, GTK_TYPE_SCROLLED_WINDOW);
   GtkAdjustment *scroll = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (column));
   /* The score in view with the column at its top, where Start is, in
-   * both modes: it lay under the parameters and the fold of 1280×800. */
-  if (screen_height >= 800) {
+   * both modes and at both sizes: it lay under the parameters and the
+   * fold of 1280×800, and under the fold of 1024×768. */
+  {
     for (int presentation = 1; presentation >= 0; presentation--) {
       lam_window_set_presentation (window, presentation);
       gtk_adjustment_set_value (scroll, 0);
@@ -527,6 +528,15 @@ test_table_progress (gconstpointer data)
       save_png (top_png);
       g_assert_cmpfloat (score.origin.y, >=, 0);
       g_assert_cmpfloat (score.origin.y + score.size.height, <=, shown.size.height);
+      /* In view on the screen too: a page taller than the screen grows
+       * the window past the screen's bottom, column and all. */
+      graphene_rect_t on_window;
+      g_assert_true (gtk_widget_compute_bounds (test_label, GTK_WIDGET (window), &on_window));
+      g_test_message (
+        "window %d×%d, the score's bottom at y %.0f", gtk_widget_get_width (GTK_WIDGET (window)),
+        gtk_widget_get_height (GTK_WIDGET (window)), on_window.origin.y + on_window.size.height);
+      g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, screen_height);
+      g_assert_cmpfloat (on_window.origin.y + on_window.size.height, <=, screen_height);
     }
   }
   /* The column scrolled to its end, where the epoch table is. */
