@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lam-data-page.h"
 #include "lam-fit-view.h"
 #include "lam-playground-dialog.h"
 #include "lam-model-page.h"
@@ -347,6 +348,116 @@ test_model_page_while_training (void)
 
 static void on_loaded (GObject *source, GAsyncResult *result, gpointer user_data);
 
+/* A CIFAR-10 folder in dir: n_train and n_test 32×32 colour images, one
+ * class after another, under CIFAR-10's class names. */
+static void
+write_cifar (const char *dir, int n_train, int n_test)
+{
+  for (int part = 0; part < 2; part++) {
+    int n = part == 0 ? n_train : n_test;
+    g_autoptr (GByteArray) records = g_byte_array_new ();
+    for (int i = 0; i < n; i++) {
+      guint8 record[1 + 3072];
+      record[0] = (guint8) (i % 10);
+      for (int p = 0; p < 3072; p++)
+        record[1 + p] = (guint8) ((p / 1024 == i % 3 ? 180 : 40) + (p + i) % 32);
+      g_byte_array_append (records, record, sizeof record);
+    }
+    g_autofree char *path =
+      g_build_filename (dir, part == 0 ? "data_batch_1.bin" : "test_batch.bin", NULL);
+    g_assert_true (g_file_set_contents (path, (const char *) records->data, records->len, NULL));
+  }
+  g_autofree char *meta = g_build_filename (dir, "batches.meta.txt", NULL);
+  g_assert_true (g_file_set_contents (
+    meta, "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n", -1, NULL));
+}
+
+/* Whether a label shows all of its text: not ellipsized at the width it
+ * was given, and as tall as its wrapped lines need. */
+static gboolean
+label_whole (GtkWidget *label, GString *report)
+{
+  PangoLayout *layout = gtk_label_get_layout (GTK_LABEL (label));
+  int width = gtk_widget_get_width (label), height = gtk_widget_get_height (label);
+  int needed = 0;
+  gtk_widget_measure (label, GTK_ORIENTATION_VERTICAL,
+                      width + gtk_widget_get_margin_start (label) +
+                        gtk_widget_get_margin_end (label),
+                      &needed, NULL, NULL, NULL);
+  needed -= gtk_widget_get_margin_top (label) + gtk_widget_get_margin_bottom (label);
+  if (!pango_layout_is_ellipsized (layout) && height >= needed)
+    return TRUE;
+  g_string_append_printf (report, "  \"%s\" %d×%d%s, needs height %d\n",
+                          gtk_label_get_text (GTK_LABEL (label)), width, height,
+                          pango_layout_is_ellipsized (layout) ? " ellipsized" : "", needed);
+  return FALSE;
+}
+
+/* Counts (and names in report) the mapped labels below root that do not
+ * show all their text. */
+static guint
+count_cut_labels (GtkWidget *root, GString *report)
+{
+  guint n = 0;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    if (!gtk_widget_get_mapped (child))
+      continue;
+    if (GTK_IS_LABEL (child) && !label_whole (child, report))
+      n++;
+    n += count_cut_labels (child, report);
+  }
+  return n;
+}
+
+/* The Data page in presentation mode: every label whole. */
+static void
+check_data_page_text (const char *what)
+{
+  lam_window_show_page (window, "data");
+  settle (600);
+  g_autofree char *png = g_strdup_printf ("fit-%d-presentation-data-%s.png", screen_width, what);
+  save_png (png);
+  LamDataPage *page = LAM_DATA_PAGE (lam_window_get_page (window, "data"));
+  g_autoptr (GString) report = g_string_new (NULL);
+  guint cut = count_cut_labels (GTK_WIDGET (page), report);
+  if (cut > 0)
+    g_test_message ("Data page, %s: %u labels cut:\n%s", what, cut, report->str);
+  g_assert_cmpuint (cut, ==, 0);
+}
+
+/* The Data page's labels in presentation mode show their whole text, on
+ * Fashion-MNIST, a CIFAR-10 set and a table. */
+static void
+test_presentation_text_whole (void)
+{
+  lam_window_set_presentation (window, TRUE);
+  settle (600);
+  check_data_page_text ("default");
+
+  g_autofree char *cifar = g_dir_make_tmp ("lamina-fit-cifar-XXXXXX", NULL);
+  g_assert_nonnull (cifar);
+  write_cifar (cifar, 200, 50);
+  lam_session_load_dataset_async (session, cifar, NULL, on_loaded, NULL);
+  settle (300);
+  g_assert_true (lam_test_iterate_until (dataset_ready, NULL, 60000));
+  g_assert_cmpstr (lam_session_get_train_set (session)->class_names[1], ==, "automobile");
+  check_data_page_text ("cifar");
+  lam_test_remove_tree (cifar);
+
+  g_autofree char *table = lam_dataset_find_bundled_table ("crop-yields");
+  g_assert_nonnull (table);
+  const char *inputs[] = { "temperature", "rainfall", "humidity", NULL };
+  const char *targets[] = { "apples", "oranges", NULL };
+  g_autofree char *name = lam_table_name_build (table, inputs, targets);
+  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
+  settle (300);
+  g_assert_true (lam_test_iterate_until (dataset_ready, NULL, 60000));
+  check_data_page_text ("table");
+  lam_window_set_presentation (window, FALSE);
+  settle (300);
+}
+
 /* A lesson of a bundled table, as test-playground-ui trains it. */
 typedef struct
 {
@@ -632,6 +743,7 @@ main (int argc, char **argv)
   g_test_add_func ("/fit/presentation-dialogs", test_presentation_dialogs);
   g_test_add_func ("/fit/model-page-while-training", test_model_page_while_training);
   /* Last: they open other datasets. */
+  g_test_add_func ("/fit/presentation-text-whole", test_presentation_text_whole);
   g_test_add_data_func ("/fit/table-progress/study-time", &table_lessons[0], test_table_progress);
   g_test_add_data_func ("/fit/table-progress/crop-yields", &table_lessons[1], test_table_progress);
   int status = g_test_run ();
