@@ -410,7 +410,8 @@ count_cut_labels (GtkWidget *root, GString *report)
   return n;
 }
 
-/* The Data page in presentation mode: every label whole. */
+/* The Data page in presentation mode: every label whole, and every class
+ * name in the class list. */
 static void
 check_data_page_text (const char *what)
 {
@@ -424,10 +425,13 @@ check_data_page_text (const char *what)
   if (cut > 0)
     g_test_message ("Data page, %s: %u labels cut:\n%s", what, cut, report->str);
   g_assert_cmpuint (cut, ==, 0);
+  g_assert_cmpuint (lam_data_page_get_n_class_names_cut (page), ==, 0);
 }
 
-/* The Data page's labels in presentation mode show their whole text, on
- * Fashion-MNIST, a CIFAR-10 set and a table. */
+/* The Data page's labels and class list in presentation mode show their
+ * whole text, on Fashion-MNIST, a CIFAR-10 set with its "automobile" and
+ * a table; a grid caption may be cut, as long as its tooltip names the
+ * whole class. */
 static void
 test_presentation_text_whole (void)
 {
@@ -443,6 +447,24 @@ test_presentation_text_whole (void)
   g_assert_true (lam_test_iterate_until (dataset_ready, NULL, 60000));
   g_assert_cmpstr (lam_session_get_train_set (session)->class_names[1], ==, "automobile");
   check_data_page_text ("cifar");
+  LamDataPage *page = LAM_DATA_PAGE (lam_window_get_page (window, "data"));
+  LamSampleGrid *grid = lam_data_page_get_grid (page);
+  for (int c = 0; c < 10; c++) {
+    if (!lam_sample_grid_get_caption_cut (grid, c))
+      continue;
+    const char *name = lam_session_get_train_set (session)->class_names[c];
+    g_test_message ("the grid cuts \"%s\"", name);
+    int index = -1;
+    for (guint position = 0; index < 0 && position < lam_sample_grid_get_n_visible_samples (grid);
+         position++) {
+      int at = lam_sample_grid_get_sample_at (grid, position);
+      if (lam_session_get_train_set (session)->labels[at] == c)
+        index = at;
+    }
+    g_assert_cmpint (index, >=, 0);
+    g_autofree char *text = lam_sample_grid_dup_sample_text (grid, index);
+    g_assert_nonnull (strstr (text, name));
+  }
   lam_test_remove_tree (cifar);
 
   g_autofree char *table = lam_dataset_find_bundled_table ("crop-yields");

@@ -115,6 +115,7 @@ struct _LamDataPage
    * dataset the project may have freed. */
   int n_classes;
   int *class_counts; /* owned */
+  guint n_names_cut; /* class names the class list shortened when last drawn */
   char **class_names; /* owned */
 
   /* The selected image, ready to draw. */
@@ -383,12 +384,16 @@ draw_counts (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer 
   g_autofree char *widest = format_count (max_count);
   pango_layout_set_text (layout, widest, -1);
   pango_layout_get_pixel_size (layout, &count_width, NULL);
-  name_width = MIN (name_width, width * 2 / 5);
-
+  /* The bars compare the classes at any length, a cut name says nothing:
+   * names take what they need, as long as the bars keep a fifth of the
+   * row. Names longer still are cut, and the bar's tooltip names them. */
   const int gap = 8;
+  name_width = MIN (name_width, MAX (width - 2 * gap - count_width - width / 5, width * 2 / 5));
+
   double bar_x = name_width + gap;
   double bar_room = MAX (width - bar_x - gap - count_width, 8);
 
+  self->n_names_cut = 0;
   for (int c = 0; c < self->n_classes; c++) {
     double y = c * COUNT_ROW_HEIGHT;
     gboolean dimmed = filter >= 0 && filter != c;
@@ -397,6 +402,8 @@ draw_counts (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer 
     pango_layout_set_width (layout, name_width * PANGO_SCALE);
     pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
     pango_layout_set_text (layout, self->class_names[c], -1);
+    if (pango_layout_is_ellipsized (layout))
+      self->n_names_cut++;
     cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, fg.alpha * (dimmed ? 0.5 : 1));
     cairo_move_to (cr, 0, y + (COUNT_ROW_HEIGHT - text_height) / 2.0);
     pango_cairo_show_layout (cr, layout);
@@ -1004,6 +1011,7 @@ show_part (LamDataPage *self)
   g_clear_pointer (&self->class_counts, g_free);
   g_clear_pointer (&self->class_names, g_strfreev);
   self->n_classes = 0;
+  self->n_names_cut = 0;
   g_autoptr (GtkStringList) classes = gtk_string_list_new (NULL);
   gtk_string_list_append (classes, "All classes");
   if (dataset != NULL) {
@@ -1695,6 +1703,20 @@ shuffle_clicked (GtkButton *button, LamDataPage *self)
   update_augments (self);
 }
 
+static gboolean
+counts_query_tooltip (GtkWidget *area, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
+                      LamDataPage *self)
+{
+  int class_index = (int) (y / COUNT_ROW_HEIGHT);
+  if (keyboard || class_index < 0 || class_index >= self->n_classes)
+    return FALSE;
+  g_autofree char *count = format_count (self->class_counts[class_index]);
+  g_autofree char *text = g_strdup_printf ("%s: %s %s images", self->class_names[class_index],
+                                           count, showing_test (self) ? "test" : "training");
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 static void
 counts_pressed (GtkGestureClick *gesture, int n_press, double x, double y, LamDataPage *self)
 {
@@ -1986,6 +2008,8 @@ lam_data_page_init (LamDataPage *self)
   gtk_drawing_area_set_draw_func (self->scale_area, draw_scale, self, NULL);
   gtk_drawing_area_set_draw_func (self->counts_area, draw_counts, self, NULL);
   gtk_widget_set_cursor_from_name (GTK_WIDGET (self->counts_area), "pointer");
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self->counts_area), TRUE);
+  g_signal_connect (self->counts_area, "query-tooltip", G_CALLBACK (counts_query_tooltip), self);
 
   GtkGesture *click = gtk_gesture_click_new ();
   g_signal_connect (click, "pressed", G_CALLBACK (counts_pressed), self);
@@ -2056,4 +2080,11 @@ lam_data_page_get_error_message (LamDataPage *self)
 {
   g_return_val_if_fail (LAM_IS_DATA_PAGE (self), NULL);
   return self->error_text;
+}
+
+guint
+lam_data_page_get_n_class_names_cut (LamDataPage *self)
+{
+  g_return_val_if_fail (LAM_IS_DATA_PAGE (self), 0);
+  return self->n_names_cut;
 }

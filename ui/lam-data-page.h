@@ -57,6 +57,9 @@ void lam_data_page_set_showing_test (LamDataPage *self, gboolean test);
 gboolean lam_data_page_get_showing_test (LamDataPage *self);
 /* -1 shows every class. */
 void lam_data_page_set_class_filter (LamDataPage *self, int class_index);
+/* How many class names the class list had to shorten, the last time it
+ * was drawn, to leave room for the bars. */
+guint lam_data_page_get_n_class_names_cut (LamDataPage *self);
 /* The loading error the page shows, or NULL. */
 const char *lam_data_page_get_error_message (LamDataPage *self);
 

@@ -484,9 +484,7 @@ lam_sample_grid_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboar
   int position = keyboard ? self->selected : position_at (self, x, y);
   if (position < 0)
     return FALSE;
-  int index = (int) self->positions[position];
-  g_autofree char *text = g_strdup_printf ("Sample %d: %s", index,
-                                           self->dataset->class_names[self->dataset->labels[index]]);
+  g_autofree char *text = lam_sample_grid_dup_sample_text (self, (int) self->positions[position]);
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;
 }
@@ -885,4 +883,24 @@ lam_sample_grid_set_selected (LamSampleGrid *self, int index)
   if (index >= 0 && position < 0)
     return;
   select_position (self, position);
+}
+
+char *
+lam_sample_grid_dup_sample_text (LamSampleGrid *self, int index)
+{
+  g_return_val_if_fail (LAM_IS_SAMPLE_GRID (self), NULL);
+  g_return_val_if_fail (self->dataset != NULL && index >= 0 && index < self->dataset->n, NULL);
+  return g_strdup_printf ("Sample %d: %s", index,
+                          self->dataset->class_names[self->dataset->labels[index]]);
+}
+
+gboolean
+lam_sample_grid_get_caption_cut (LamSampleGrid *self, int class_index)
+{
+  g_return_val_if_fail (LAM_IS_SAMPLE_GRID (self), FALSE);
+  if (self->columns == 0 || !show_labels (self) || class_index < 0 ||
+      class_index >= self->dataset->n_classes)
+    return FALSE;
+  ensure_class_layouts (self);
+  return pango_layout_is_ellipsized (self->class_layouts[class_index]);
 }

@@ -44,6 +44,14 @@ guint lam_sample_grid_get_n_visible_samples (LamSampleGrid *self);
 /* The dataset index shown at a position, or -1 past the end. */
 int lam_sample_grid_get_sample_at (LamSampleGrid *self, guint position);
 
+/* A cell's caption is its class name, cut to the cell's width: the
+ * tooltip over the cell (and the keyboard's, for the selected one) names
+ * the sample and its whole class, in the words of dup_sample_text.
+ * get_caption_cut says whether a class's caption is cut at the present
+ * cell size and font. */
+char *lam_sample_grid_dup_sample_text (LamSampleGrid *self, int index);
+gboolean lam_sample_grid_get_caption_cut (LamSampleGrid *self, int class_index);
+
 /* Edge of the square each image is scaled into, in pixels, clamped to
  * LAM_SAMPLE_GRID_MIN_CELL_SIZE..MAX (property "cell-size"). */
 void lam_sample_grid_set_cell_size (LamSampleGrid *self, int px);
