@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lam-data-page.h"
+#include "lam-evaluate-page.h"
 #include "lam-fit-view.h"
 #include "lam-playground-dialog.h"
 #include "lam-model-page.h"
@@ -428,16 +429,36 @@ check_data_page_text (const char *what)
   g_assert_cmpuint (lam_data_page_get_n_class_names_cut (page), ==, 0);
 }
 
-/* The Data page's labels and class list in presentation mode show their
- * whole text, on Fashion-MNIST, a CIFAR-10 set with its "automobile" and
- * a table; a grid caption may be cut, as long as its tooltip names the
- * whole class. */
+/* The header, the class list and the gallery's summary in presentation
+ * mode show their whole text, on Fashion-MNIST and a CIFAR-10 set with
+ * its "automobile"; a grid caption may be cut, as long as its tooltip
+ * names the whole class. */
 static void
 test_presentation_text_whole (void)
 {
   lam_window_set_presentation (window, TRUE);
   settle (600);
   check_data_page_text ("default");
+
+  LamEvaluatePage *evaluate = LAM_EVALUATE_PAGE (lam_window_get_page (window, "evaluate"));
+  lam_window_show_page (window, "evaluate");
+  lam_evaluate_page_show_tab (evaluate, "predictions");
+  settle (600);
+  g_autofree char *png = g_strdup_printf ("fit-%d-presentation-predictions.png", screen_width);
+  save_png (png);
+  GtkWidget *gallery_label = GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (evaluate), LAM_TYPE_EVALUATE_PAGE, "gallery_label"));
+  g_assert_true (gtk_widget_get_mapped (gallery_label));
+  g_autoptr (GString) report = g_string_new (NULL);
+  /* Only the summary is asserted here; the rest of the tab is logged. */
+  guint cut = count_cut_labels (GTK_WIDGET (evaluate), report);
+  if (cut > 0)
+    g_test_message ("Predictions tab: %u labels cut:\n%s", cut, report->str);
+  g_string_truncate (report, 0);
+  gboolean whole = label_whole (gallery_label, report);
+  if (!whole)
+    g_test_message ("gallery summary cut:\n%s", report->str);
+  g_assert_true (whole);
 
   g_autofree char *cifar = g_dir_make_tmp ("lamina-fit-cifar-XXXXXX", NULL);
   g_assert_nonnull (cifar);
