@@ -1476,6 +1476,42 @@ test_table_predictions_speak_of_rows (void)
   lam_test_remove_tree (dir);
 }
 
+/* A page of its own on blobs.csv (300 rows of 2 columns, 3 classes) with
+ * linear:3 trained and evaluated; dir is the CSV's folder, removed by the
+ * caller. */
+static GtkWidget *
+trained_table_window_new (char **dir, LamSession **other, GtkWidget **other_page)
+{
+  *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (*dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, 2, 3, 5);
+  *other = lam_session_new ();
+  open_dataset (*other, csv);
+  GtkWidget *other_window = other_window_new (*other, other_page);
+  train_other (*other, "linear:3", 2);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (*other_page));
+  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
+  lam_test_settle (200);
+  return other_window;
+}
+
+/* The subtitle under a table's confusion matrix read "Click a cell to see
+ * its images", fixed in the page's template. */
+static void
+test_table_confusion_hint (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = trained_table_window_new (&dir, &other, &other_page);
+  g_assert_nonnull (find_label_with_prefix (other_page, "Click a cell to see its rows"));
+  g_assert_null (find_label_with_prefix (other_page, "Click a cell to see its images"));
+  /* Fashion-MNIST's page keeps its words. */
+  g_assert_nonnull (find_label_with_prefix (GTK_WIDGET (page), "Click a cell to see its images"));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 /* The gallery's line over one mistake: it read "the 1 mistakes first",
  * and a cell of one "1 c2 rows taken for c1". */
 static void
@@ -1738,6 +1774,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/draw/unavailable-in-view", test_draw_unavailable_in_view);
   g_test_add_func ("/evaluate-page/table/predictions-speak-of-rows",
                    test_table_predictions_speak_of_rows);
+  g_test_add_func ("/evaluate-page/table/confusion-hint-speaks-of-rows", test_table_confusion_hint);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);

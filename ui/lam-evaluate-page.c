@@ -57,6 +57,7 @@ struct _LamEvaluatePage
   GtkLabel *loss_label;
   GtkGrid *class_grid;
   GtkWidget *show_all_button;
+  GtkLabel *confusion_hint;
   LamConfusionView *confusion_view;
   GtkBox *mistakes_box;
   /* A new result's explanations wait for its first frame (sync_explainer_after_frame). */
@@ -178,9 +179,23 @@ on_regression_dataset (LamEvaluatePage *self)
  * runs of lamina bench --latency). */
 #define SPINNER_DELAY_MS 300
 
+/* The words of the .ui file speak of images; a table's test set is rows. */
+static void
+name_test_items (LamEvaluatePage *self)
+{
+  if (self->session == NULL)
+    return;
+  gboolean rows = shows_rows (self);
+  gtk_label_set_text (self->confusion_hint,
+                      rows ? "Click a cell to see its rows" : "Click a cell to see its images");
+  gtk_widget_set_tooltip_text (self->show_all_button,
+                               rows ? "Show every test row again" : "Show every test image again");
+}
+
 static void
 update_state (LamEvaluatePage *self)
 {
+  name_test_items (self);
   gboolean busy = lam_evaluation_get_busy (self->evaluation);
   gboolean spinning = busy && self->spinner_due;
   const GError *error = lam_evaluation_get_error (self->evaluation);
@@ -1381,6 +1396,7 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, loss_label);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, class_grid);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, show_all_button);
+  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, confusion_hint);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, confusion_view);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, mistakes_box);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, true_dropdown);
