@@ -10,6 +10,7 @@
 
 #include "lam-device.h"
 #include "lam-evaluate-page.h"
+#include "lam-help.h"
 #include "lam-predict.h"
 #include "lam-ui-util.h"
 #include "lam-test-util.h"
@@ -1512,6 +1513,51 @@ test_table_confusion_hint (void)
   lam_test_remove_tree (dir);
 }
 
+static GtkWidget *
+find_help_button (GtkWidget *widget, const char *topic)
+{
+  if (LAM_IS_HELP_BUTTON (widget) &&
+      g_strcmp0 (lam_help_button_get_topic (LAM_HELP_BUTTON (widget)), topic) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_help_button (child, topic);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* The "?" button beside a table's gallery said "Test images with what the
+ * network said. A red frame marks a mistake", where rows have neither. */
+static void
+test_table_gallery_help (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = trained_table_window_new (&dir, &other, &other_page);
+  GtkWidget *summary = find_label_with_prefix (other_page, "All ");
+  g_assert_nonnull (summary);
+  GtkWidget *button = gtk_widget_get_next_sibling (summary);
+  g_assert_true (LAM_IS_HELP_BUTTON (button));
+  const char *text = lam_help_get_text (lam_help_button_get_topic (LAM_HELP_BUTTON (button)));
+  g_test_message ("%s", text);
+  g_assert_true (g_str_has_prefix (text, "Test rows"));
+  g_assert_null (strstr (text, "image"));
+  g_assert_null (strstr (text, "frame"));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+
+  /* Fashion-MNIST's gallery keeps the images' text. */
+  if (skip_without_data ())
+    return;
+  ensure_trained ();
+  publish (1);
+  g_assert_nonnull (find_help_button (GTK_WIDGET (page), "gallery"));
+  g_assert_null (find_help_button (GTK_WIDGET (page), "table-gallery"));
+}
+
 /* The gallery's line over one mistake: it read "the 1 mistakes first",
  * and a cell of one "1 c2 rows taken for c1". */
 static void
@@ -1775,6 +1821,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/predictions-speak-of-rows",
                    test_table_predictions_speak_of_rows);
   g_test_add_func ("/evaluate-page/table/confusion-hint-speaks-of-rows", test_table_confusion_hint);
+  g_test_add_func ("/evaluate-page/table/gallery-help-speaks-of-rows", test_table_gallery_help);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);
