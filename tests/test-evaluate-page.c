@@ -1558,6 +1558,45 @@ test_table_gallery_help (void)
   g_assert_null (find_help_button (GTK_WIDGET (page), "table-gallery"));
 }
 
+/* A table's gallery drew each row as an empty box the size of an image,
+ * with only the prediction under it: its cells now show the row's values,
+ * "x1 = …" one per line, above the prediction. */
+static void
+test_table_gallery_cells_show_values (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = trained_table_window_new (&dir, &other, &other_page);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (table_page);
+  LamEvaluationResult *result =
+    lam_evaluation_get_result (lam_evaluate_page_get_evaluation (table_page));
+  for (guint position = 0; position < 3; position++) {
+    int index = lam_prediction_grid_get_item (gallery, position);
+    g_autofree char *text = lam_prediction_grid_dup_cell_text (gallery, position);
+    g_test_message ("cell %u (row %d):\n%s", position, index, text);
+    const float *row = lam_dataset_get_row (result->dataset, index);
+    g_autofree char *expected = g_strdup_printf ("x1 = %.4g\nx2 = %.4g\n", row[0], row[1]);
+    g_assert_true (g_str_has_prefix (text, expected));
+    g_assert_nonnull (strstr (text, result->dataset->class_names[result->predicted[index]]));
+  }
+  lam_evaluate_page_select_image (table_page, lam_prediction_grid_get_item (gallery, 0));
+  save_window_png (other_window, "evaluate-table-gallery-values.png");
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+
+  /* An image's cell keeps its two labels. */
+  if (skip_without_data ())
+    return;
+  ensure_trained ();
+  publish (1);
+  gallery = lam_evaluate_page_get_gallery (page);
+  g_autofree char *image_text = lam_prediction_grid_dup_cell_text (gallery, 0);
+  g_assert_null (strstr (image_text, " = "));
+  save_png ("evaluate-images-gallery.png");
+}
+
 /* The gallery's line over one mistake: it read "the 1 mistakes first",
  * and a cell of one "1 c2 rows taken for c1". */
 static void
@@ -1822,6 +1861,8 @@ main (int argc, char **argv)
                    test_table_predictions_speak_of_rows);
   g_test_add_func ("/evaluate-page/table/confusion-hint-speaks-of-rows", test_table_confusion_hint);
   g_test_add_func ("/evaluate-page/table/gallery-help-speaks-of-rows", test_table_gallery_help);
+  g_test_add_func ("/evaluate-page/table/gallery-cells-show-values",
+                   test_table_gallery_cells_show_values);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);

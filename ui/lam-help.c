@@ -125,9 +125,9 @@ static const HelpEntry entries[] = {
         "first” puts first the mistakes the network was surest about, which are often the "
         "most telling.") },
   { "table-gallery", N_ ("Predictions"),
-    N_ ("Test rows with what the network said: each box gives the class it predicted and how "
-        "sure it was. A mistake is marked in red, with the true class under it. “Most confident "
-        "first” puts first the mistakes the network was surest "
+    N_ ("Test rows with what the network said: each box lists the row's first values, then "
+        "the class it predicted and how sure it was. A mistake is marked in red, with the true "
+        "class under it. “Most confident first” puts first the mistakes the network was surest "
         "about, which are often the most telling.") },
   { "probability", N_ ("Probabilities"),
     N_ ("The last layer gives one score per class; softmax turns the scores into probabilities "

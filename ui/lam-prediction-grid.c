@@ -241,6 +241,69 @@ show_label (LamPredictionGrid *self, cairo_t *cr, const char *text, gboolean bol
   pango_cairo_show_layout (cr, layout);
 }
 
+/* Rounded down, so that a mistake never reads as 100% sure. */
+static char *
+dup_prediction_label (const LamEvaluationResult *result, guint32 index)
+{
+  return g_strdup_printf ("%s %d%%", class_name (result, result->predicted[index]),
+                          (int) floor (100.0 * result->confidence[index]));
+}
+
+static char *
+dup_truth_label (const LamEvaluationResult *result, guint32 index)
+{
+  return g_strdup_printf ("true: %s", class_name (result, result->dataset->labels[index]));
+}
+
+/* How many lines of values fit where an image would be. */
+static int
+value_lines_that_fit (LamPredictionGrid *self)
+{
+  return MAX (1, self->cell_size / MAX (self->line_height, 1));
+}
+
+/* A table row's first values as "name = value" lines, as many as fit in
+ * the place of an image; the last of them counts the rest when not all
+ * fit, so a wide table does not read as two columns. */
+static GStrv
+dup_value_lines (LamPredictionGrid *self, guint32 index)
+{
+  const LamDataset *dataset = self->result->dataset;
+  const float *row = lam_dataset_get_row (dataset, (int) index);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  if (row != NULL) {
+    int n = dataset->n_features, fit = value_lines_that_fit (self);
+    int shown = n <= fit ? n : fit - 1;
+    for (int j = 0; j < shown; j++) {
+      g_autofree char *line = g_strdup_printf ("%s = %.4g", dataset->feature_names[j], row[j]);
+      g_strv_builder_add (builder, line);
+    }
+    if (shown < n) {
+      g_autofree char *more = g_strdup_printf ("+ %d more", n - shown);
+      g_strv_builder_add (builder, more);
+    }
+  }
+  return g_strv_builder_end (builder);
+}
+
+static void
+show_values (LamPredictionGrid *self, cairo_t *cr, guint32 index, double x, double y)
+{
+  g_auto (GStrv) lines = dup_value_lines (self, index);
+  g_autofree char *text = g_strjoinv ("\n", lines);
+  g_autoptr (PangoLayout) layout =
+    lam_ui_create_layout (GTK_WIDGET (self), text, PANGO_SCALE_SMALL, FALSE, TRUE);
+  pango_layout_set_width (layout, MAX (self->cell_width - 2 * PAD, 1) * PANGO_SCALE);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+  int h;
+  pango_layout_get_pixel_size (layout, NULL, &h);
+  /* Centred where an image would be, above the labels. */
+  cairo_move_to (cr, x + PAD, y + floor ((self->cell_size - h) / 2.0));
+  lam_ui_set_source (cr, &self->fg, 0.7);
+  pango_cairo_show_layout (cr, layout);
+}
+
 /* One row of cells at the widget's scale; images scaled with the nearest
  * pixel so that they stay crisp. */
 static GdkTexture *
@@ -271,7 +334,7 @@ render_row (LamPredictionGrid *self, guint row, int width, int scale)
     double image_y = PAD + floor ((self->cell_size - shown_h) / 2);
 
     /* A table's row has no picture: a black box in a red frame would
-     * read as one. Its labels say what the model gave it. */
+     * read as one. Its values stand in its place. */
     if (!table) {
       if (wrong) {
         lam_ui_set_source (cr, &self->wrong, 1);
@@ -287,19 +350,16 @@ render_row (LamPredictionGrid *self, guint row, int width, int scale)
       cairo_rectangle (cr, 0, 0, w, h);
       cairo_fill (cr);
       cairo_restore (cr);
+    } else {
+      show_values (self, cr, index, cell_x, PAD);
     }
 
     double text_y = PAD + self->cell_size + LABEL_GAP;
-    char prediction[160];
-    /* Rounded down, so that a mistake never reads as 100% sure. */
-    g_snprintf (prediction, sizeof prediction, "%s %d%%",
-                class_name (result, result->predicted[index]),
-                (int) floor (100.0 * result->confidence[index]));
+    g_autofree char *prediction = dup_prediction_label (result, index);
     lam_ui_set_source (cr, &self->fg, 0.9);
     show_label (self, cr, prediction, wrong, cell_x, text_y);
     if (wrong) {
-      char truth[160];
-      g_snprintf (truth, sizeof truth, "true: %s", class_name (result, dataset->labels[index]));
+      g_autofree char *truth = dup_truth_label (result, index);
       lam_ui_set_source (cr, &self->wrong, 1);
       show_label (self, cr, truth, FALSE, cell_x, text_y + self->line_height);
     }
@@ -946,4 +1006,26 @@ lam_prediction_grid_get_has_subset (LamPredictionGrid *self)
 {
   g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), FALSE);
   return self->subset != NULL;
+}
+
+char *
+lam_prediction_grid_dup_cell_text (LamPredictionGrid *self, guint position)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), NULL);
+  if (self->result == NULL || position >= self->n_positions)
+    return NULL;
+  guint32 index = self->positions[position];
+  g_autoptr (GString) text = g_string_new (NULL);
+  if (lam_dataset_is_table (self->result->dataset)) {
+    g_auto (GStrv) lines = dup_value_lines (self, index);
+    for (guint i = 0; lines[i] != NULL; i++)
+      g_string_append_printf (text, "%s\n", lines[i]);
+  }
+  g_autofree char *prediction = dup_prediction_label (self->result, index);
+  g_string_append (text, prediction);
+  if (is_wrong (self->result, index)) {
+    g_autofree char *truth = dup_truth_label (self->result, index);
+    g_string_append_printf (text, "\n%s", truth);
+  }
+  return g_string_free (g_steal_pointer (&text), FALSE);
 }

@@ -53,6 +53,10 @@ int lam_prediction_grid_get_cell_size (LamPredictionGrid *self);
 guint lam_prediction_grid_get_n_items (LamPredictionGrid *self);
 /* The test-image index at a position, or -1 past the end. */
 int lam_prediction_grid_get_item (LamPredictionGrid *self, guint position);
+/* The lines the cell at a position shows, one per line: a table row's
+ * values first, then the prediction and, for a mistake, the true class;
+ * NULL past the end. */
+char *lam_prediction_grid_dup_cell_text (LamPredictionGrid *self, guint position);
 /* How many of the shown images are mistakes (they come first). */
 guint lam_prediction_grid_get_n_wrong_items (LamPredictionGrid *self);
 
