@@ -1597,6 +1597,53 @@ test_table_gallery_cells_show_values (void)
   save_png ("evaluate-images-gallery.png");
 }
 
+/* "Why it said that" for a table's row offered Saliency and Grad-CAM, a
+ * heat map slider and no map at all, and "Looks like these training
+ * images" had nothing under it. A row is explained column by column and
+ * its look-alikes are training rows. */
+static void
+test_table_why_speaks_of_columns (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = trained_table_window_new (&dir, &other, &other_page);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  lam_evaluate_page_show_tab (table_page, "predictions");
+  lam_evaluate_page_select_image (table_page, 12);
+  LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (table_page, FALSE);
+  g_assert_true (lam_test_iterate_until (panel_explained, detail, 60000));
+
+  int height = 0, width = 0;
+  const float *map = lam_explain_panel_get_map (detail, &height, &width);
+  g_assert_cmpint (height, ==, 1);
+  g_assert_cmpint (width, ==, 2);
+  g_assert_cmpfloat (MAX (map[0], map[1]), ==, 1);
+  const char *status = lam_explain_panel_get_status (detail);
+  g_test_message ("%s", status);
+  g_assert_nonnull (strstr (status, "columns"));
+  g_assert_null (strstr (status, "pixel"));
+  GtkWidget *heat = find_label_with_prefix (GTK_WIDGET (detail), "Heat map");
+  g_assert_true (heat == NULL || !gtk_widget_get_mapped (heat));
+  GtkWidget *methods = gtk_widget_get_first_child (gtk_widget_get_next_sibling (
+    gtk_widget_get_first_child (gtk_widget_get_first_child (GTK_WIDGET (detail)))));
+  g_assert_true (GTK_IS_DROP_DOWN (methods));
+  GListModel *choices = gtk_drop_down_get_model (GTK_DROP_DOWN (methods));
+  g_assert_cmpuint (g_list_model_get_n_items (choices), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (choices), i), !=, "Grad-CAM");
+
+  const guint32 *nearest = NULL;
+  const gint32 *labels = NULL;
+  int n = lam_explain_panel_get_nearest (detail, &nearest, &labels);
+  g_assert_cmpint (n, ==, LAM_EXPLAIN_PANEL_N_NEAREST);
+  g_assert_nonnull (find_label_with_prefix (GTK_WIDGET (detail), "Looks like these training rows"));
+  g_assert_null (find_label_with_prefix (GTK_WIDGET (detail), "Looks like these training images"));
+  save_window_png (other_window, "evaluate-table-why.png");
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 /* The gallery's line over one mistake: it read "the 1 mistakes first",
  * and a cell of one "1 c2 rows taken for c1". */
 static void
@@ -1863,6 +1910,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/gallery-help-speaks-of-rows", test_table_gallery_help);
   g_test_add_func ("/evaluate-page/table/gallery-cells-show-values",
                    test_table_gallery_cells_show_values);
+  g_test_add_func ("/evaluate-page/table/why-speaks-of-columns", test_table_why_speaks_of_columns);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);

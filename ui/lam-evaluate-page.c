@@ -648,6 +648,15 @@ explain_test_image (LamEvaluatePage *self, LamEvaluationResult *result, int inde
 {
   const LamDataset *dataset = result->dataset;
   const guint8 *image = lam_dataset_get_image (dataset, index);
+  const float *row = lam_dataset_is_table (dataset) ? lam_dataset_get_row (dataset, index) : NULL;
+  if (row != NULL && result->plan != NULL &&
+      lam_shape_numel (&result->plan->input) == (gsize) dataset->n_features) {
+    g_autofree float *input = g_new (float, dataset->n_features);
+    lam_evaluation_result_prepare_image (result, index, input);
+    lam_explain_panel_set_row (self->detail_explain, input, row,
+                               (const char *const *) dataset->feature_names, dataset->n_features);
+    return;
+  }
   if (image == NULL || result->plan == NULL) {
     lam_explain_panel_set_image (self->detail_explain, NULL, NULL, 0, 0, 0);
     return;

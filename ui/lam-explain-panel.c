@@ -19,12 +19,17 @@ struct _LamExplainPanel
   gsize n_normalised;
   guint8 *pixels;          /* owned: channels × height × width */
   int channels, height, width;
+  /* A table's row instead of an image (lam_explain_panel_set_row): its
+   * values as read and its columns' names, both owned; NULL for an image. */
+  float *values;
+  char **column_names;
 
   LamExplainMethod method;
   int klass;               /* -1: the predicted class */
   guint serial;            /* of the newest question asked */
   gboolean asked;
   gboolean held;           /* questions wait (lam_explain_panel_set_held) */
+  gboolean row_mode;       /* its controls are set for a table's rows */
   float *map;              /* owned: height × width in [0, 1], NULL when none */
   int map_height, map_width;
   char *status;            /* owned */
@@ -40,6 +45,9 @@ struct _LamExplainPanel
   GtkDropDown *class_dropdown;
   GtkAdjustment *opacity;
   GtkDrawingArea *image_area;
+  GtkWidget *heat_label;
+  GtkWidget *heat_scale;
+  GtkLabel *nearest_heading;
   GtkLabel *status_label;
   GtkDrawingArea *nearest_area;
   GtkLabel *nearest_label;
@@ -186,7 +194,17 @@ on_explained (LamExplainer *explainer, guint serial, const LamExplanation *expla
         : NULL;
     const char *name = no_class != NULL ? no_class : class_name (self, explained);
     g_autofree char *text = NULL;
-    if (lam_explainer_map_is_blank (explanation, 0))
+    if (self->values != NULL)
+      text = lam_explainer_map_is_blank (explanation, 0)
+               ? g_strdup_printf (_ ("No column moves the score of %s."), name)
+             : self->method == LAM_EXPLAIN_GRADIENT_X_INPUT
+               ? g_strdup_printf (_ ("Longer: the columns whose change times their value "
+                                     "moves the score of %s most."),
+                                  name)
+               : g_strdup_printf (_ ("Longer: the columns whose change would move the score "
+                                     "of %s most."),
+                                  name);
+    else if (lam_explainer_map_is_blank (explanation, 0))
       text = self->method == LAM_EXPLAIN_GRAD_CAM
                ? g_strdup_printf (_("Grad-CAM found nothing for %s with this model: every "
                                     "channel of its last convolution counts against it here. "
@@ -234,10 +252,47 @@ image_surface (const guint8 *pixels, int channels, int height, int width)
   return surface;
 }
 
+/* A row has no pixels to colour: one bar per column, as long as the
+ * map's value for it, beside the column's name and value. */
+static void
+draw_columns (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int width)
+{
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  GdkRGBA fg;
+  gtk_style_context_get_color (gtk_widget_get_style_context (area), &fg);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  int n = self->width;
+  g_autoptr (PangoLayout) layout = lam_ui_create_layout (area, NULL, 1.0, FALSE, TRUE);
+  double label_w = 0.45 * width, line = 0;
+  for (int j = 0; j < n; j++) {
+    g_autofree char *text = g_strdup_printf ("%s = %.4g", self->column_names[j], self->values[j]);
+    pango_layout_set_text (layout, text, -1);
+    pango_layout_set_width (layout, (int) ((label_w - 6) * PANGO_SCALE));
+    pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+    int h;
+    pango_layout_get_pixel_size (layout, NULL, &h);
+    line = h + 4;
+    double y = j * line;
+    cairo_move_to (cr, 0, y + 2);
+    gdk_cairo_set_source_rgba (cr, &fg);
+    pango_cairo_show_layout (cr, layout);
+    double v = self->map != NULL && self->map_width == n ? CLAMP (self->map[j], 0.0, 1.0) : 0;
+    double r, g, b;
+    heat_color (v, &r, &g, &b);
+    cairo_set_source_rgb (cr, r, g, b);
+    cairo_rectangle (cr, label_w, y + 3, MAX (1, v * (width - label_w)), h - 2);
+    cairo_fill (cr);
+  }
+}
+
 static void
 draw_image (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 {
   LamExplainPanel *self = data;
+  if (self->values != NULL) {
+    draw_columns (self, GTK_WIDGET (area), cr, width);
+    return;
+  }
   if (self->pixels == NULL)
     return;
   int w = self->width, h = self->height;
@@ -273,6 +328,37 @@ draw_image (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer d
   cairo_surface_destroy (heat);
 }
 
+/* Rows have no thumbnails: a line each, its class and likeness first,
+ * then its first values. */
+static void
+draw_nearest_rows (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int width,
+                   const LamDataset *train, const GdkRGBA *fg)
+{
+  g_autoptr (PangoLayout) layout =
+    lam_ui_create_layout (area, NULL, PANGO_SCALE_SMALL, FALSE, TRUE);
+  pango_layout_set_width (layout, width * PANGO_SCALE);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  double y = 0;
+  for (int k = 0; k < self->n_nearest; k++) {
+    const float *row = lam_dataset_get_row (train, (int) self->nearest[k]);
+    if (row == NULL)
+      continue;
+    g_autoptr (GString) text = g_string_new (NULL);
+    g_string_append_printf (text, "%s  %.3f  ", class_name (self, self->nearest_labels[k]),
+                            self->nearest_similarity[k]);
+    for (int j = 0; j < train->n_features; j++)
+      g_string_append_printf (text, "%s%s = %.4g", j > 0 ? ", " : "", train->feature_names[j],
+                              row[j]);
+    pango_layout_set_text (layout, text->str, -1);
+    int h;
+    pango_layout_get_pixel_size (layout, NULL, &h);
+    cairo_move_to (cr, 0, y);
+    gdk_cairo_set_source_rgba (cr, fg);
+    pango_cairo_show_layout (cr, layout);
+    y += h + 2;
+  }
+}
+
 static void
 draw_nearest (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 {
@@ -284,6 +370,10 @@ draw_nearest (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer
   GdkRGBA fg;
   gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (area)), &fg);
   G_GNUC_END_IGNORE_DEPRECATIONS
+  if (lam_dataset_is_table (train)) {
+    draw_nearest_rows (self, GTK_WIDGET (area), cr, width, train, &fg);
+    return;
+  }
   int rows = (self->n_nearest + THUMB_COLUMNS - 1) / THUMB_COLUMNS;
   double cell_w = (double) width / THUMB_COLUMNS, cell_h = (double) height / MAX (rows, 1);
   PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (area), NULL);
@@ -351,6 +441,34 @@ on_mapped (LamExplainPanel *self)
     ask (self);
 }
 
+/* A row has columns, not pixels: no Grad-CAM (a table's model has no
+ * convolution), no heat map to fade over an image, and rows for
+ * look-alikes. */
+static void
+set_row_mode (LamExplainPanel *self, gboolean rows)
+{
+  gtk_widget_set_size_request (GTK_WIDGET (self->image_area), rows ? 200 : 112,
+                               rows ? MAX (MIN (self->width, 12), 1) * 22 : 112);
+  if (self->row_mode == rows)
+    return;
+  self->row_mode = rows;
+  static const char *const image_methods[] = { N_ ("Saliency"), N_ ("Gradient × input"),
+                                               N_ ("Grad-CAM"), NULL };
+  static const char *const row_methods[] = { N_ ("Gradient"), N_ ("Gradient × input"), NULL };
+  guint selected = gtk_drop_down_get_selected (self->method_dropdown);
+  g_autoptr (GtkStringList) list =
+    gtk_string_list_new ((const char *const *) (rows ? row_methods : image_methods));
+  gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (list));
+  gtk_drop_down_set_selected (self->method_dropdown, MIN (selected, rows ? 1u : 2u));
+  gtk_widget_set_visible (self->heat_label, !rows);
+  gtk_widget_set_visible (self->heat_scale, !rows);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->image_area), rows);
+  gtk_label_set_text (self->nearest_heading, rows ? _ ("Looks like these training rows")
+                                                  : _ ("Looks like these training images"));
+  gtk_widget_set_size_request (GTK_WIDGET (self->nearest_area), 240,
+                               rows ? LAM_EXPLAIN_PANEL_N_NEAREST * 18 : 200);
+}
+
 /* Public */
 
 void
@@ -361,6 +479,9 @@ lam_explain_panel_set_image (LamExplainPanel *self, const float *normalised,
   g_clear_pointer (&self->normalised, g_free);
   g_clear_pointer (&self->pixels, g_free);
   g_clear_pointer (&self->map, g_free);
+  g_clear_pointer (&self->values, g_free);
+  g_clear_pointer (&self->column_names, g_strfreev);
+  set_row_mode (self, FALSE);
   self->asked = FALSE;
   self->n_nearest = 0;
   if (normalised != NULL && pixels != NULL) {
@@ -376,6 +497,38 @@ lam_explain_panel_set_image (LamExplainPanel *self, const float *normalised,
     set_status (self, NULL);
     gtk_label_set_text (self->nearest_label, "");
   }
+  name_nearest (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self->image_area));
+  gtk_widget_queue_draw (GTK_WIDGET (self->nearest_area));
+  ask (self);
+}
+
+void
+lam_explain_panel_set_row (LamExplainPanel *self, const float *normalised, const float *values,
+                           const char *const *names, int n)
+{
+  g_return_if_fail (LAM_IS_EXPLAIN_PANEL (self));
+  g_return_if_fail (normalised == NULL || (values != NULL && names != NULL && n > 0));
+  g_clear_pointer (&self->normalised, g_free);
+  g_clear_pointer (&self->pixels, g_free);
+  g_clear_pointer (&self->map, g_free);
+  g_clear_pointer (&self->values, g_free);
+  g_clear_pointer (&self->column_names, g_strfreev);
+  self->asked = FALSE;
+  self->n_nearest = 0;
+  if (normalised != NULL) {
+    self->n_normalised = (gsize) n;
+    self->normalised = g_memdup2 (normalised, sizeof (float) * n);
+    self->values = g_memdup2 (values, sizeof (float) * n);
+    self->column_names = g_strdupv ((char **) names);
+    self->channels = self->height = 1;
+    self->width = n;
+    set_status (self, _ ("Looking…"));
+  } else {
+    set_status (self, NULL);
+    gtk_label_set_text (self->nearest_label, "");
+  }
+  set_row_mode (self, TRUE);
   name_nearest (self);
   gtk_widget_queue_draw (GTK_WIDGET (self->image_area));
   gtk_widget_queue_draw (GTK_WIDGET (self->nearest_area));
@@ -479,6 +632,8 @@ lam_explain_panel_finalize (GObject *object)
   LamExplainPanel *self = LAM_EXPLAIN_PANEL (object);
   g_free (self->normalised);
   g_free (self->pixels);
+  g_free (self->values);
+  g_strfreev (self->column_names);
   g_free (self->map);
   g_free (self->status);
   g_strfreev (self->class_names);
@@ -531,11 +686,13 @@ lam_explain_panel_init (LamExplainPanel *self)
   GtkWidget *side = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   gtk_widget_set_hexpand (side, TRUE);
   GtkWidget *opacity_label = gtk_label_new_with_mnemonic (_("_Heat map"));
+  self->heat_label = opacity_label;
   gtk_label_set_xalign (GTK_LABEL (opacity_label), 0);
   gtk_widget_add_css_class (opacity_label, "dim-label");
   gtk_box_append (GTK_BOX (side), opacity_label);
   self->opacity = gtk_adjustment_new (0.6, 0, 1, 0.05, 0.2, 0);
   GtkWidget *scale = gtk_scale_new (GTK_ORIENTATION_HORIZONTAL, self->opacity);
+  self->heat_scale = scale;
   gtk_scale_set_draw_value (GTK_SCALE (scale), FALSE);
   gtk_widget_set_tooltip_text (scale, _("How strongly the heat map covers the image"));
   gtk_label_set_mnemonic_widget (GTK_LABEL (opacity_label), scale);
@@ -549,7 +706,9 @@ lam_explain_panel_init (LamExplainPanel *self)
   gtk_box_append (GTK_BOX (row), side);
   gtk_box_append (box, row);
 
-  gtk_box_append (box, heading (_("Looks like these training images"), "nearest"));
+  GtkWidget *nearest_heading = heading (_ ("Looks like these training images"), "nearest");
+  self->nearest_heading = GTK_LABEL (gtk_widget_get_first_child (nearest_heading));
+  gtk_box_append (box, nearest_heading);
   self->nearest_area = GTK_DRAWING_AREA (gtk_drawing_area_new ());
   gtk_widget_set_size_request (GTK_WIDGET (self->nearest_area), 240, 200);
   gtk_drawing_area_set_draw_func (self->nearest_area, draw_nearest, self, NULL);

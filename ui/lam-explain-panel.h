@@ -27,6 +27,11 @@ void lam_explain_panel_set_image (LamExplainPanel *self, const float *normalised
 /* For tests and the window: the method and class asked for, the newest
  * heat map shown (height × width in [0, 1], NULL when none), the status
  * line, and the look-alikes shown (training-set indices). */
+/* A table's row instead of an image: the model's input (n floats, as it
+ * sees them), the values as read and the n columns' names; the map is
+ * drawn as a bar per column and look-alikes are rows. NULL: none. */
+void lam_explain_panel_set_row (LamExplainPanel *self, const float *normalised, const float *values,
+                                const char *const *names, int n);
 void lam_explain_panel_set_method (LamExplainPanel *self, LamExplainMethod method);
 void lam_explain_panel_set_class (LamExplainPanel *self, int klass);
 const float *lam_explain_panel_get_map (LamExplainPanel *self, int *height, int *width);
