@@ -5,8 +5,9 @@
  * scrolled view that holds it, and presentation mode scales every text —
  * headings and key figures too — by one factor. After a bundled table's
  * lesson the Train page's Progress column wraps its news within the column.
- * PNGs of every page in both modes, and of those Train pages, go into the
- * build's tests folder. */
+ * Every page of every dataset kind, freshly opened and trained, is no
+ * taller than the screen leaves it. PNGs of every page in both modes, and
+ * of those Train pages, go into the build's tests folder. */
 #include <gtk/gtk.h>
 #include <stdlib.h>
 #include <string.h>
@@ -739,6 +740,167 @@ on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
     g_test_message ("dataset: %s", error->message);
 }
 
+/* Every page's minimum height fits the room the window leaves it on the
+ * screen, and the window the screen, in both modes: the stack is as tall
+ * as its tallest page, so one page taller than the screen pushed the
+ * bottom of every page below it. A page is measured at its own minimum
+ * width (as the window measures itself for its minimum size) and at the
+ * width it has. PNG: fit-WIDTH-MODE-WHAT-PAGE.png. Returns how many
+ * pages did not fit. */
+static guint
+check_pages_fit_height (const char *what)
+{
+  guint failed = 0;
+  for (int presentation = 0; presentation <= 1; presentation++) {
+    lam_window_set_presentation (window, presentation);
+    for (guint i = 0; i < G_N_ELEMENTS (pages); i++) {
+      lam_window_show_page (window, pages[i]);
+      settle (250);
+      GtkWidget *page = lam_window_get_page (window, pages[i]);
+      GtkWidget *stack = gtk_widget_get_parent (page);
+      int window_width = gtk_widget_get_width (GTK_WIDGET (window));
+      int window_height = gtk_widget_get_height (GTK_WIDGET (window));
+      /* The header bar's share of the screen. */
+      int room = screen_height - (window_height - gtk_widget_get_height (stack));
+      /* The stack is as narrow as the page shown allows; every page is
+       * measured at that width for the window's minimum height. */
+      int stack_min_width = 0;
+      gtk_widget_measure (stack, GTK_ORIENTATION_HORIZONTAL, -1, &stack_min_width, NULL, NULL,
+                          NULL);
+      int min_width = 0, narrowest = 0, min_height = 0;
+      gtk_widget_measure (page, GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+      gtk_widget_measure (page, GTK_ORIENTATION_VERTICAL, MAX (stack_min_width, min_width),
+                          &narrowest, NULL, NULL, NULL);
+      gtk_widget_measure (page, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width (stack), &min_height,
+                          NULL, NULL, NULL);
+      int window_min_width = 0, window_min_height = 0;
+      gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &window_min_width,
+                          NULL, NULL, NULL);
+      gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_VERTICAL, window_min_width,
+                          &window_min_height, NULL, NULL, NULL);
+      gboolean fits = min_width <= gtk_widget_get_width (stack) && narrowest <= room &&
+                      min_height <= room && window_min_height <= screen_height &&
+                      window_width <= screen_width && window_height <= screen_height;
+      g_test_message ("%s, %s, %s page: needs %d wide, %d high at %d, %d at %d, of %d×%d; "
+                      "window %d×%d, at least %d×%d%s",
+                      what, presentation ? "presentation" : "normal", pages[i], min_width,
+                      narrowest, MAX (stack_min_width, min_width), min_height,
+                      gtk_widget_get_width (stack), gtk_widget_get_width (stack), room,
+                      window_width, window_height, window_min_width, window_min_height,
+                      fits ? "" : ": does not fit");
+      /* PNGs of the presentation pages, where text is largest, and of
+       * any page that does not fit. */
+      if (presentation || !fits) {
+        g_autofree char *png =
+          g_strdup_printf ("fit-%d-%s-%s-%s.png", screen_width,
+                           presentation ? "presentation" : "normal", what, pages[i]);
+        save_png (png);
+      }
+      failed += !fits;
+      g_assert_cmpint (min_width, <=, gtk_widget_get_width (stack));
+      g_assert_cmpint (narrowest, <=, room);
+      g_assert_cmpint (min_height, <=, room);
+      g_assert_cmpint (window_min_height, <=, screen_height);
+      g_assert_cmpint (window_width, <=, screen_width);
+      g_assert_cmpint (window_height, <=, screen_height);
+    }
+  }
+  lam_window_set_presentation (window, FALSE);
+  settle (300);
+  return failed;
+}
+
+static void
+load_dataset (const char *name)
+{
+  lam_session_load_dataset_async (session, name, NULL, on_loaded, NULL);
+  settle (300);
+  g_assert_true (lam_test_iterate_until (dataset_ready, NULL, 60000));
+  settle (500);
+}
+
+/* A short run of spec on the dataset open: its charts, its Evaluate
+ * panels and its fit or boundary get content. */
+static void
+train_briefly (const char *spec_text, int epochs)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (spec_text, &error);
+  g_assert_no_error (error);
+  lam_session_set_spec (session, spec);
+  g_assert_true (lam_session_get_model_valid (session));
+  g_object_set (session, "epochs", epochs, "batch-size", 32, NULL);
+  g_action_group_activate_action (lam_session_get_actions (session), "start-pause", NULL);
+  settle (300);
+  g_assert_true (lam_test_iterate_until (is_idle, NULL, 120000));
+  g_assert_true (lam_test_iterate_until (weights_ready, NULL, 60000));
+  settle (1000);
+}
+
+/* Every dataset kind, freshly opened and after a short run, in both
+ * modes: every page within the screen, long content scrolling inside it.
+ * A classification table's Data page in presentation mode was 912 px
+ * tall at 1024×768. */
+static void
+test_every_page_fits (void)
+{
+  g_autofree char *bars = NULL;
+  const char *images = "/usr/share/datasets/fashion-mnist";
+  if (!g_file_test (images, G_FILE_TEST_IS_DIR))
+    images = bars = lam_test_write_bars_dataset (200, 10);
+  g_autofree char *cifar = g_dir_make_tmp ("lamina-fit-cifar-XXXXXX", NULL);
+  g_assert_nonnull (cifar);
+  write_cifar (cifar, 200, 50);
+  const TableLesson *lesson = &table_lessons[1];
+  g_autofree char *crops = lam_dataset_find_bundled_table (lesson->table);
+  g_assert_nonnull (crops);
+  g_autofree char *regression = lam_table_name_build (crops, lesson->inputs, lesson->targets);
+  g_autofree char *blobs_dir = g_dir_make_tmp ("lamina-fit-blobs-XXXXXX", NULL);
+  g_assert_nonnull (blobs_dir);
+  g_autofree char *blobs = g_build_filename (blobs_dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (blobs, 300, 2, 3, 5);
+
+  struct
+  {
+    const char *what;
+    const char *path;
+    const char *spec;
+    int epochs;
+  } kinds[] = {
+    { "images", images, "flatten,linear:10", 0 },
+    { "cifar", cifar, "flatten,linear:10", 1 },
+    { "regression", regression, lesson->model, 5 },
+    { "classification", blobs, "linear:16,relu,linear:3", 5 },
+  };
+  guint failed = 0;
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++) {
+    load_dataset (kinds[k].path);
+    g_autofree char *opened = g_strdup_printf ("%s-opened", kinds[k].what);
+    failed += check_pages_fit_height (opened);
+    if (kinds[k].epochs > 0) {
+      train_briefly (kinds[k].spec, kinds[k].epochs);
+    } else {
+      /* Sixty thousand images: one batch is training enough. */
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (kinds[k].spec, &error);
+      g_assert_no_error (error);
+      lam_session_set_spec (session, spec);
+      g_action_group_activate_action (lam_session_get_actions (session), "step", NULL);
+      g_assert_true (lam_test_iterate_until (paused, NULL, 60000));
+      g_action_group_activate_action (lam_session_get_actions (session), "stop", NULL);
+      g_assert_true (lam_test_iterate_until (weights_ready, NULL, 60000));
+      settle (1000);
+    }
+    g_autofree char *trained = g_strdup_printf ("%s-trained", kinds[k].what);
+    failed += check_pages_fit_height (trained);
+  }
+  g_test_message ("%u pages did not fit", failed);
+  lam_test_remove_tree (cifar);
+  lam_test_remove_tree (blobs_dir);
+  if (bars != NULL)
+    lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -789,6 +951,7 @@ main (int argc, char **argv)
   g_test_add_func ("/fit/presentation-text-whole", test_presentation_text_whole);
   g_test_add_data_func ("/fit/table-progress/study-time", &table_lessons[0], test_table_progress);
   g_test_add_data_func ("/fit/table-progress/crop-yields", &table_lessons[1], test_table_progress);
+  g_test_add_func ("/fit/every-page", test_every_page_fits);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);
