@@ -460,6 +460,18 @@ test_presentation_text_whole (void)
   if (!whole)
     g_test_message ("gallery summary cut:\n%s", report->str);
   g_assert_true (whole);
+  /* The order menu beside the summary keeps its own height: it stretched
+   * to a wrapped three-line summary. */
+  GtkWidget *order = GTK_WIDGET (gtk_widget_get_template_child (
+    GTK_WIDGET (evaluate), LAM_TYPE_EVALUATE_PAGE, "order_dropdown"));
+  int order_natural = 0;
+  gtk_widget_measure (order, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width (order), NULL,
+                      &order_natural, NULL, NULL);
+  order_natural -= gtk_widget_get_margin_top (order) + gtk_widget_get_margin_bottom (order);
+  g_test_message ("order menu %d px high, naturally %d, beside a summary %d px high",
+                  gtk_widget_get_height (order), order_natural,
+                  gtk_widget_get_height (gallery_label));
+  g_assert_cmpint (gtk_widget_get_height (order), ==, order_natural);
 
   g_autofree char *cifar = g_dir_make_tmp ("lamina-fit-cifar-XXXXXX", NULL);
   g_assert_nonnull (cifar);
