@@ -400,10 +400,14 @@ test_study_time_line (void)
   GtkWidget *epochs =
     gtk_scrolled_window_get_child (lam_train_page_get_epoch_scroller (LAM_TRAIN_PAGE (page)));
   GtkLabel *time = NULL;
-  for (GtkWidget *cell = gtk_widget_get_first_child (gtk_widget_get_first_child (epochs));
-       cell != NULL; cell = gtk_widget_get_next_sibling (cell))
-    if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (cell), "column")) == 5)
+  GtkWidget *grid_of_epochs = gtk_widget_get_first_child (epochs);
+  for (GtkWidget *cell = gtk_widget_get_first_child (grid_of_epochs); cell != NULL;
+       cell = gtk_widget_get_next_sibling (cell)) {
+    int column = -1;
+    gtk_grid_query_child (GTK_GRID (grid_of_epochs), cell, &column, NULL, NULL, NULL);
+    if (column == 5)
       time = GTK_LABEL (cell);
+  }
   g_assert_nonnull (time);
   g_test_message ("the last epoch's time: %s", gtk_label_get_text (time));
   g_assert_true (g_str_has_suffix (gtk_label_get_text (time), " ms"));

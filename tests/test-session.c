@@ -1461,6 +1461,67 @@ test_runs_overlaid_by_metric (void)
   lam_test_remove_tree (bars);
 }
 
+/* Each heading of the epoch table over its column: the same left edge
+ * and width. */
+static void
+assert_headings_over (LamTrainPage *page, GtkWidget *window, int row)
+{
+  GtkGrid *header = GTK_GRID (lam_train_page_get_epoch_header (page));
+  GtkWidget *grid = gtk_scrolled_window_get_child (lam_train_page_get_epoch_scroller (page));
+  if (GTK_IS_VIEWPORT (grid))
+    grid = gtk_viewport_get_child (GTK_VIEWPORT (grid));
+  for (int c = 0; c < 6; c++) {
+    GtkWidget *cell = gtk_grid_get_child_at (GTK_GRID (grid), c, row);
+    g_assert_nonnull (cell);
+    graphene_rect_t a, b;
+    g_assert_true (gtk_widget_compute_bounds (gtk_grid_get_child_at (header, c, 0), window, &a));
+    g_assert_true (gtk_widget_compute_bounds (cell, window, &b));
+    g_assert_cmpfloat (fabs (a.origin.x - b.origin.x), <, 0.5);
+    g_assert_cmpfloat (fabs (a.size.width - b.size.width), <, 0.5);
+  }
+}
+
+/* A run of 300 epochs: every row of the epoch table sat in its column's
+ * size group, which GTK measures whole on each layout, so each epoch
+ * that arrived held the window longer than the one before (past 250 ms
+ * a frame near the end). A heading needs only the widest cell below it. */
+static void
+test_epoch_table_long_run (void)
+{
+  g_autofree char *bars = lam_test_write_bars_dataset (N_IMAGES, 10);
+  LamSession *session = new_session (bars);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 820);
+  LamTrainPage *page = LAM_TRAIN_PAGE (lam_train_page_new (session));
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_present (GTK_WINDOW (window));
+
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  file->config = *lam_session_get_config (session);
+  LamProjectRun *run = lam_project_run_new (1, "mlp, Adam lr 0.001, batch 36");
+  /* The widest time halfway, the widest epoch number last. */
+  for (int e = 1; e <= 300; e++) {
+    double seconds = e == 150 ? 1234.5 : 2.5;
+    LamRunEpoch row = { e, 1.0 / e, 1 - 0.5 / e, 1.1 / e, 1 - 0.6 / e, seconds, 0.001 };
+    g_array_append_val (run->epochs, row);
+  }
+  g_ptr_array_add (file->runs, run);
+  lam_session_load_project_file (session, file);
+  lam_test_settle (300);
+
+  for (guint c = 0; c < 6; c++) {
+    GSList *members = gtk_size_group_get_widgets (lam_train_page_get_epoch_column (page, c));
+    g_assert_cmpuint (g_slist_length (members), <=, 2);
+  }
+  assert_headings_over (page, window, 0);
+  assert_headings_over (page, window, 149);
+  assert_headings_over (page, window, 299);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (session);
+  lam_test_remove_tree (bars);
+}
+
 static gboolean
 past_step_running (gpointer data)
 {
@@ -1672,5 +1733,6 @@ main (int argc, char **argv)
   g_test_add_func ("/session/train-page/speed-needs-a-stretch", test_speed_needs_a_stretch);
   g_test_add_func ("/session/train-page/help-clear-of-ticks", test_help_clear_of_ticks);
   g_test_add_func ("/session/train-page/regression-score-reopened", test_regression_score_reopened);
+  g_test_add_func ("/session/train-page/epoch-table-long-run", test_epoch_table_long_run);
   return g_test_run ();
 }

@@ -46,6 +46,8 @@ GtkLabel *lam_train_page_get_runs_note (LamTrainPage *self);
 /* The epoch table's header, outside the scrolled rows. */
 GtkWidget *lam_train_page_get_epoch_header (LamTrainPage *self);
 GtkScrolledWindow *lam_train_page_get_epoch_scroller (LamTrainPage *self);
+/* What keeps a heading as wide as its column of rows. */
+GtkSizeGroup *lam_train_page_get_epoch_column (LamTrainPage *self, guint column);
 /* Above the charts while the pace is slow: the batch being trained. */
 LamBatchStrip *lam_train_page_get_batch_strip (LamTrainPage *self);
 /* A small model's parameters, a row each (name, value, gradient, change),
