@@ -1270,39 +1270,166 @@ draw_chart (LamChart *self, cairo_t *cr, const Layout *l)
   cairo_restore (cr);
 }
 
+/* The hover box: a header, then a row per named series at the pointer's
+ * x. */
+typedef struct
+{
+  GPtrArray *rows; /* of char*, owned; the header first */
+  GArray *colors;  /* of GdkRGBA, one per row after the header; alpha 0: no swatch */
+  double x, y, w, h;
+  int row_h;
+} HoverBox;
+
+static void
+hover_box_clear (HoverBox *box)
+{
+  g_clear_pointer (&box->rows, g_ptr_array_unref);
+  g_clear_pointer (&box->colors, g_array_unref);
+}
+
+typedef struct
+{
+  char *text; /* owned */
+  GdkRGBA color;
+  gboolean faded;
+  double distance; /* from the pointer, in pixels */
+  guint order;
+} HoverRow;
+
+static int
+compare_hover_rows (gconstpointer a, gconstpointer b)
+{
+  const HoverRow *ra = a, *rb = b;
+
+  if (ra->faded != rb->faded)
+    return ra->faded ? 1 : -1;
+  if (ra->distance != rb->distance)
+    return ra->distance < rb->distance ? -1 : 1;
+  return ra->order < rb->order ? -1 : ra->order > rb->order;
+}
+
+static int
+compare_hover_order (gconstpointer a, gconstpointer b)
+{
+  const HoverRow *ra = a, *rb = b;
+
+  return ra->order < rb->order ? -1 : ra->order > rb->order;
+}
+
+/* With ten kept runs the box listed twenty rows, taller than the chart,
+ * and the current run's, listed last, fell off its bottom. Rows that do
+ * not fit give way: earlier runs before the current one, those farthest
+ * from the pointer first; a last row counts them. FALSE when the pointer
+ * is outside the plot. */
+static gboolean
+build_hover_box (LamChart *self, const Layout *l, HoverBox *box)
+{
+  const double swatch = 10;
+  double hx = self->hover_x;
+  double data_x;
+  int text_w;
+  g_autoptr (GArray) found = g_array_new (FALSE, FALSE, sizeof (HoverRow));
+
+  memset (box, 0, sizeof *box);
+  if (hx < l->plot_x || hx > l->plot_x + l->plot_w || self->hover_y < l->plot_y
+      || self->hover_y > l->plot_y + l->plot_h)
+    return FALSE;
+
+  data_x = l->x_lo + (hx - l->plot_x) / l->plot_w * (l->x_hi - l->x_lo);
+  box->rows = g_ptr_array_new_with_free_func (g_free);
+  box->colors = g_array_new (FALSE, FALSE, sizeof (GdkRGBA));
+  g_ptr_array_add (box->rows,
+                   g_strdup_printf ("%s %.*f", self->x_label != NULL ? self->x_label : "x",
+                                    MIN (l->x_decimals + 2, 4), data_x));
+  text_size (self, g_ptr_array_index (box->rows, 0), TEXT_SMALL, &text_w, &box->row_h);
+
+  for (guint i = 0; i < self->series->len; i++) {
+    const Series *s = g_ptr_array_index (self->series, i);
+    guint idx;
+    double v;
+
+    if (s->xs->len == 0 || s->name == NULL || s->name[0] == '\0')
+      continue;
+    idx = series_nearest (s, data_x);
+    v = series_display_value (self, s, idx);
+    if (!layout_can_show (l, v))
+      continue;
+
+    g_autofree char *value = format_value (v, self->y_format);
+    HoverRow row = { g_strdup_printf ("%s: %s", s->name, value), s->color,
+                     (s->flags & LAM_CHART_SERIES_FADED) != 0,
+                     fabs (layout_y (l, v) - self->hover_y), i };
+    if (row.faded)
+      row.color.alpha *= faded_alpha (self);
+    g_array_append_val (found, row);
+  }
+
+  /* Rows under the header that fit between the plot's top and the
+   * chart's bottom, where the box is kept. */
+  guint room = (guint) MAX (0.0, floor ((l->height - l->plot_y - 8) / (box->row_h + 1)) - 1);
+  guint left_out = 0;
+  if (found->len > room) {
+    guint kept = room > 0 ? room - 1 : 0;
+    g_array_sort (found, compare_hover_rows);
+    left_out = found->len - kept;
+    for (guint i = kept; i < found->len; i++)
+      g_free (g_array_index (found, HoverRow, i).text);
+    g_array_set_size (found, kept);
+    g_array_sort (found, compare_hover_order);
+  }
+  for (guint i = 0; i < found->len; i++) {
+    HoverRow *row = &g_array_index (found, HoverRow, i);
+    g_ptr_array_add (box->rows, g_steal_pointer (&row->text));
+    g_array_append_val (box->colors, row->color);
+  }
+  if (left_out > 0 && room > 0) {
+    GdkRGBA none = { 0 };
+    g_ptr_array_add (box->rows, g_strdup_printf ("… and %u more", left_out));
+    g_array_append_val (box->colors, none);
+  }
+  for (guint i = 1; i < box->rows->len; i++) {
+    int w, h;
+
+    text_size (self, g_ptr_array_index (box->rows, i), TEXT_SMALL, &w, &h);
+    text_w = MAX (text_w, w + (int) swatch + 6);
+    box->row_h = MAX (box->row_h, h);
+  }
+
+  box->w = 8 + text_w + 8;
+  box->h = 5 + box->rows->len * (box->row_h + 1) + 3;
+  box->x = hx + 12;
+  if (box->x + box->w > l->plot_x + l->plot_w)
+    box->x = hx - 12 - box->w;
+  box->x = MAX (box->x, 0);
+  box->y = CLAMP (self->hover_y - box->h / 2, l->plot_y, MAX (l->plot_y, l->height - box->h));
+  box->x = round (box->x) + 0.5;
+  box->y = round (box->y) + 0.5;
+  return TRUE;
+}
+
 static void
 draw_overlay (LamChart *self, cairo_t *cr, const Layout *l)
 {
-  double hx = self->hover_x;
-  double data_x, box_w, box_h, bx, by, y;
-  int row_h, text_w;
-  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GArray) colors = g_array_new (FALSE, FALSE, sizeof (GdkRGBA));
-  g_autofree char *header = NULL;
   const double swatch = 10;
+  double hx = self->hover_x;
+  double data_x, y;
+  HoverBox box;
 
-  if (hx < l->plot_x || hx > l->plot_x + l->plot_w || self->hover_y < l->plot_y
-      || self->hover_y > l->plot_y + l->plot_h)
+  if (!build_hover_box (self, l, &box))
     return;
 
   data_x = l->x_lo + (hx - l->plot_x) / l->plot_w * (l->x_hi - l->x_lo);
-
   crisp_vline (cr, hx, l->plot_y, l->plot_y + l->plot_h);
   lam_ui_set_source (cr, &self->fg, 0.45);
   cairo_set_line_width (cr, 1);
   cairo_stroke (cr);
 
-  header = g_strdup_printf ("%s %.*f", self->x_label != NULL ? self->x_label : "x",
-                            MIN (l->x_decimals + 2, 4), data_x);
-  text_size (self, header, TEXT_SMALL, &text_w, &row_h);
-
+  /* Every series gets its dot, listed in the box or not. */
   for (guint i = 0; i < self->series->len; i++)
     {
       const Series *s = g_ptr_array_index (self->series, i);
       guint idx;
       double v;
-      char *row;
-      int w, h;
 
       if (s->xs->len == 0)
         continue;
@@ -1316,44 +1443,27 @@ draw_overlay (LamChart *self, cairo_t *cr, const Layout *l)
         color.alpha *= faded_alpha (self);
       draw_dot (self, cr, &color, layout_x (l, g_array_index (s->xs, double, idx)),
                 clamp_coord (layout_y (l, v)), self->line_width + 2);
-
-      if (s->name == NULL || s->name[0] == '\0')
-        continue;
-      g_autofree char *value = format_value (v, self->y_format);
-      row = g_strdup_printf ("%s: %s", s->name, value);
-      text_size (self, row, TEXT_SMALL, &w, &h);
-      text_w = MAX (text_w, w + (int) swatch + 6);
-      row_h = MAX (row_h, h);
-      g_ptr_array_add (rows, row);
-      g_array_append_val (colors, color);
     }
 
-  box_w = 8 + text_w + 8;
-  box_h = 5 + (rows->len + 1) * (row_h + 1) + 3;
-  bx = hx + 12;
-  if (bx + box_w > l->plot_x + l->plot_w)
-    bx = hx - 12 - box_w;
-  bx = MAX (bx, 0);
-  by = CLAMP (self->hover_y - box_h / 2, l->plot_y, MAX (l->plot_y, l->height - box_h));
-  bx = round (bx) + 0.5;
-  by = round (by) + 0.5;
+    draw_box (self, cr, box.x, box.y, box.w, box.h, 0.94);
+    y = box.y + 5;
+    lam_ui_set_source (cr, &self->fg, 0.7);
+    show_text (self, cr, g_ptr_array_index (box.rows, 0), TEXT_SMALL, box.x + 8, y, 0, 0);
+    y += box.row_h + 1;
+    for (guint i = 1; i < box.rows->len; i++) {
+      const GdkRGBA *color = &g_array_index (box.colors, GdkRGBA, i - 1);
 
-  draw_box (self, cr, bx, by, box_w, box_h, 0.94);
-  y = by + 5;
-  lam_ui_set_source (cr, &self->fg, 0.7);
-  show_text (self, cr, header, TEXT_SMALL, bx + 8, y, 0, 0);
-  y += row_h + 1;
-  for (guint i = 0; i < rows->len; i++)
-    {
-      const GdkRGBA *color = &g_array_index (colors, GdkRGBA, i);
-
-      cairo_rectangle (cr, bx + 8, y + (row_h - swatch) / 2, swatch, swatch);
-      lam_ui_set_source (cr, color, 1.0);
-      cairo_fill (cr);
+      if (color->alpha > 0) {
+        cairo_rectangle (cr, box.x + 8, y + (box.row_h - swatch) / 2, swatch, swatch);
+        lam_ui_set_source (cr, color, 1.0);
+        cairo_fill (cr);
+      }
       lam_ui_set_source (cr, &self->fg, 0.9);
-      show_text (self, cr, g_ptr_array_index (rows, i), TEXT_SMALL, bx + 8 + swatch + 6, y, 0, 0);
-      y += row_h + 1;
+      show_text (self, cr, g_ptr_array_index (box.rows, i), TEXT_SMALL, box.x + 8 + swatch + 6, y,
+                 0, 0);
+      y += box.row_h + 1;
     }
+    hover_box_clear (&box);
 }
 
 /* The chart over an opaque background, laid out for width × height. */
@@ -2086,6 +2196,27 @@ lam_chart_widget_to_data (LamChart *self, double wx, double wy, double *x, doubl
     *y = l->log_y ? pow (10, a) : a;
   return wx >= l->plot_x && wx <= l->plot_x + l->plot_w && wy >= l->plot_y
          && wy <= l->plot_y + l->plot_h;
+}
+
+char *
+lam_chart_dup_hover_text (LamChart *self, graphene_rect_t *bounds)
+{
+  const Layout *l;
+  int width, height;
+  HoverBox box;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), NULL);
+
+  current_size (self, &width, &height);
+  l = get_layout (self, width, height);
+  if (!self->hover || !build_hover_box (self, l, &box))
+    return NULL;
+  if (bounds != NULL)
+    graphene_rect_init (bounds, box.x, box.y, box.w, box.h);
+  g_ptr_array_add (box.rows, NULL);
+  char *text = g_strjoinv ("\n", (char **) box.rows->pdata);
+  hover_box_clear (&box);
+  return text;
 }
 
 void

@@ -102,6 +102,11 @@ gboolean lam_chart_get_point_near (LamChart *self,
 gboolean lam_chart_data_to_widget (LamChart *self, double x, double y, double *wx, double *wy);
 gboolean lam_chart_widget_to_data (LamChart *self, double wx, double wy, double *x, double *y);
 
+/* What the hover box shows while the pointer is over the plot: its
+ * header and rows, one a line; NULL when it shows nothing. bounds, unless
+ * NULL, receives the box in widget coordinates. */
+char *lam_chart_dup_hover_text (LamChart *self, graphene_rect_t *bounds);
+
 /* Unlike the widget, which lets its CSS background show through, this
  * paints an opaque background in the theme's colours first. */
 void lam_chart_draw (LamChart *self, cairo_t *cr, int width, int height);
