@@ -1004,6 +1004,76 @@ test_hover_many_runs (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Eleven runs with the Train page's long names, in a chart as small as
+ * the loss chart in presentation mode at 1024×768: the legend was taller
+ * than the plot and was not drawn at all, the current run's name with
+ * it. It fits, names the current run and counts the earlier runs left
+ * out. */
+static void
+test_legend_many_runs (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  LamChart *chart = LAM_CHART (lam_chart_new ());
+
+  gtk_window_set_decorated (GTK_WINDOW (window), FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (window), 480, 260);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (chart));
+  lam_chart_set_title (chart, "Loss");
+  lam_chart_set_axis_labels (chart, "epoch", "loss");
+  for (int run = 1; run <= 11; run++) {
+    gboolean current = run == 11;
+    LamChartSeriesFlags faded = current ? 0 : LAM_CHART_SERIES_FADED;
+    g_autofree char *train_name = g_strdup_printf (
+      "Run %d · Fashion-MNIST · flatten,linear:128,relu,linear:10 · Adam 0.00%d", run, run);
+    g_autofree char *val_name = g_strdup_printf ("Run %d validation", run);
+    GdkRGBA color;
+    guint train, val;
+
+    lam_chart_get_run_color (run - 1, &color);
+    train = lam_chart_add_series (chart, train_name, &color, LAM_CHART_SERIES_SMOOTHED | faded);
+    val = lam_chart_add_series (chart, val_name, &color,
+                                LAM_CHART_SERIES_POINTS | faded |
+                                  (current ? 0 : LAM_CHART_SERIES_NO_LEGEND));
+    for (int e = 1; e <= 100; e++) {
+      lam_chart_append (chart, train, e, 2.0 / (e + run));
+      lam_chart_append (chart, val, e, 2.2 / (e + run));
+    }
+  }
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_size (GTK_WIDGET (chart));
+
+  graphene_rect_t box;
+  g_autofree char *text = lam_chart_dup_legend_text (chart, &box);
+  g_assert_nonnull (text);
+  g_test_message ("legend %.0f×%.0f at %.0f,%.0f:\n%s", box.size.width, box.size.height,
+                  box.origin.x, box.origin.y, text);
+  g_assert_cmpfloat (box.origin.x, >=, 0);
+  g_assert_cmpfloat (box.origin.y, >=, 0);
+  g_assert_cmpfloat (box.origin.x + box.size.width, <=,
+                     gtk_widget_get_width (GTK_WIDGET (chart)) + 0.5);
+  g_assert_cmpfloat (box.origin.y + box.size.height, <=,
+                     gtk_widget_get_height (GTK_WIDGET (chart)) + 0.5);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint n = g_strv_length (lines);
+  g_assert_cmpuint (n, >=, 3);
+  g_assert_true (g_str_has_prefix (lines[n - 3], "Run 11 · Fashion-MNIST"));
+  g_assert_cmpstr (lines[n - 2], ==, "Run 11 validation");
+  g_autofree char *more = g_strdup_printf ("… and %u more", 11 + 2 - n);
+  g_assert_cmpstr (lines[n - 1], ==, more);
+
+  /* One run: both its names, nothing left out. */
+  lam_chart_clear (chart);
+  guint train = lam_chart_add_series (chart, "Run 1 train", NULL, LAM_CHART_SERIES_SMOOTHED);
+  guint val = lam_chart_add_series (chart, "Run 1 validation", NULL, LAM_CHART_SERIES_POINTS);
+  for (int e = 1; e <= 100; e++) {
+    lam_chart_append (chart, train, e, 2.0 / e);
+    lam_chart_append (chart, val, e, 2.2 / e);
+  }
+  g_autofree char *one = lam_chart_dup_legend_text (chart, NULL);
+  g_assert_cmpstr (one, ==, "Run 1 train\nRun 1 validation");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static double light_luminance = -1;
 
 static void
@@ -1664,6 +1734,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/draw/degenerate", test_draw_degenerate);
   g_test_add_func ("/chart/hover/reuses-lines", test_hover_reuses_lines);
   g_test_add_func ("/chart/hover/many-runs", test_hover_many_runs);
+  g_test_add_func ("/chart/legend/many-runs", test_legend_many_runs);
   g_test_add_func ("/chart/stress/20000-points", test_stress);
   g_test_add_func ("/chart/render/window", test_render_window);
   g_test_add_func ("/chart/render/log-y", test_render_log_y);

@@ -360,6 +360,19 @@ show_text (LamChart *self, cairo_t *cr, const char *text, TextKind kind, double 
   pango_cairo_show_layout (cr, layout);
 }
 
+/* Text at most width pixels wide, cut with an ellipsis past it. */
+static void
+show_text_cut (LamChart *self, cairo_t *cr, const char *text, TextKind kind, double x, double y,
+               int width)
+{
+  g_autoptr (PangoLayout) layout = create_text (self, text, kind);
+
+  pango_layout_set_width (layout, MAX (width, 1) * PANGO_SCALE);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  cairo_move_to (cr, round (x), round (y));
+  pango_cairo_show_layout (cr, layout);
+}
+
 static char *
 minus_sign (char *text)
 {
@@ -1152,15 +1165,40 @@ count_points_in (const Layout *l, const Series *s, const Box *box)
   return count;
 }
 
-static void
-draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_boxes)
+/* The legend: a row per series it names (NULL for the last row when it
+ * counts those left out), and where it goes. */
+typedef struct
 {
-  const double sample = 22, gap = 6, inset = 8, margin = 8;
-  int text_w = 0, row_h = 0, n_rows = 0;
-  Box best = { 0 };
-  guint best_score = G_MAXUINT;
-  double y;
+  GPtrArray *rows; /* of const Series*, borrowed; owned array */
+  guint left_out;
+  int text_w, row_h;
+  Box box;
+} Legend;
 
+static const double legend_sample = 22, legend_gap = 6, legend_inset = 8, legend_margin = 8;
+
+static char *
+legend_more_text (guint left_out)
+{
+  return g_strdup_printf ("… and %u more", left_out);
+}
+
+/* Ten kept runs named in a legend taller than the plot (presentation mode,
+ * or 1024×768 with long run names) hid the whole legend, the current
+ * run's name with it. Names too long for the plot are cut with an
+ * ellipsis; rows that do not fit give way, earlier runs' (faded) first,
+ * oldest first, and a last row counts them. Without room for the
+ * current rows and that count, nothing is drawn. */
+static gboolean
+build_legend (LamChart *self, const Layout *l, const Box *marker_boxes, Legend *legend)
+{
+  const double sample = legend_sample, gap = legend_gap, inset = legend_inset;
+  const double margin = legend_margin;
+  g_autoptr (GPtrArray) named = g_ptr_array_new ();
+  guint n_faded = 0;
+  int max_text_w = (int) floor (l->plot_w - 2 * margin - (inset + sample + gap + inset));
+
+  memset (legend, 0, sizeof *legend);
   for (guint i = 0; i < self->series->len; i++)
     {
       const Series *s = g_ptr_array_index (self->series, i);
@@ -1169,21 +1207,49 @@ draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_box
       if (s->name == NULL || s->name[0] == '\0' || (s->flags & LAM_CHART_SERIES_NO_LEGEND))
         continue;
       text_size (self, s->name, TEXT_SMALL, &w, &h);
-      text_w = MAX (text_w, w);
-      row_h = MAX (row_h, h);
-      n_rows++;
+      legend->text_w = MAX (legend->text_w, w);
+      legend->row_h = MAX (legend->row_h, h);
+      g_ptr_array_add (named, (gpointer) s);
+      if (s->flags & LAM_CHART_SERIES_FADED)
+        n_faded++;
     }
-  if (n_rows == 0)
-    return;
+    if (named->len == 0 || max_text_w < 40)
+      return FALSE;
+    legend->text_w = MIN (legend->text_w, max_text_w);
 
-  double box_w = inset + sample + gap + text_w + inset;
-  double box_h = 5 + n_rows * (row_h + 2) + 3;
-  if (box_w > l->plot_w - 2 * margin || box_h > l->plot_h - 2 * margin)
-    return;
+    guint room = (guint) MAX (0.0, floor ((l->plot_h - 2 * margin - 8) / (legend->row_h + 2)));
+    guint keep_faded = n_faded;
+    if (named->len > room) {
+      guint current = named->len - n_faded;
+      if (current + 1 > room)
+        return FALSE;
+      keep_faded = room - current - 1;
+      legend->left_out = n_faded - keep_faded;
+    }
+    legend->rows = g_ptr_array_new ();
+    guint faded_seen = 0;
+    for (guint i = 0; i < named->len; i++) {
+      const Series *s = g_ptr_array_index (named, i);
+      /* The newest earlier runs stay: they were added last. */
+      if ((s->flags & LAM_CHART_SERIES_FADED) && faded_seen++ < n_faded - keep_faded)
+        continue;
+      g_ptr_array_add (legend->rows, (gpointer) s);
+    }
+    if (legend->left_out > 0) {
+      g_autofree char *more = legend_more_text (legend->left_out);
+      int w, h;
 
-  /* Corners in order of preference; the first one covering the least data wins. */
-  for (int corner = 0; corner < 4; corner++)
-    {
+      text_size (self, more, TEXT_SMALL, &w, &h);
+      legend->text_w = MIN (MAX (legend->text_w, w), max_text_w);
+      g_ptr_array_add (legend->rows, NULL);
+    }
+
+    double box_w = inset + sample + gap + legend->text_w + inset;
+    double box_h = 5 + legend->rows->len * (legend->row_h + 2) + 3;
+
+    /* Corners in order of preference; the first one covering the least data wins. */
+    guint best_score = G_MAXUINT;
+    for (int corner = 0; corner < 4; corner++) {
       gboolean right = corner == 0 || corner == 2;
       gboolean top = corner < 2;
       Box box = {
@@ -1202,41 +1268,59 @@ draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_box
       if (score < best_score)
         {
           best_score = score;
-          best = box;
+          legend->box = box;
         }
     }
+    legend->box.x = round (legend->box.x) + 0.5;
+    legend->box.y = round (legend->box.y) + 0.5;
+    return TRUE;
+}
 
-  best.x = round (best.x) + 0.5;
-  best.y = round (best.y) + 0.5;
-  draw_box (self, cr, best.x, best.y, best.w, best.h, 0.88);
+static void
+draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_boxes)
+{
+  const double sample = legend_sample, gap = legend_gap, inset = legend_inset;
+  Legend legend;
+  const Box *best = &legend.box;
+  double y;
 
-  y = best.y + 5;
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      const Series *s = g_ptr_array_index (self->series, i);
-      double mid = y + row_h / 2.0;
+  if (!build_legend (self, l, marker_boxes, &legend))
+    return;
 
-      if (s->name == NULL || s->name[0] == '\0' || (s->flags & LAM_CHART_SERIES_NO_LEGEND))
-        continue;
+  draw_box (self, cr, best->x, best->y, best->w, best->h, 0.88);
 
-      cairo_move_to (cr, best.x + inset, mid);
-      cairo_line_to (cr, best.x + inset + sample, mid);
-      cairo_save (cr);
-      set_series_style (self, cr, s, 1.0, MAX (2.0, self->line_width), FALSE);
-      cairo_stroke (cr);
-      cairo_restore (cr);
-      if (s->flags & LAM_CHART_SERIES_POINTS)
-        {
-          GdkRGBA color = s->color;
-          if (s->flags & LAM_CHART_SERIES_FADED)
-            color.alpha *= faded_alpha (self);
-          draw_dot (self, cr, &color, best.x + inset + sample / 2, mid, self->line_width + 1.75);
-        }
+  y = best->y + 5;
+  for (guint i = 0; i < legend.rows->len; i++) {
+    const Series *s = g_ptr_array_index (legend.rows, i);
+    double mid = y + legend.row_h / 2.0;
+    g_autofree char *more = NULL;
 
-      lam_ui_set_source (cr, &self->fg, 0.85);
-      show_text (self, cr, s->name, TEXT_SMALL, best.x + inset + sample + gap, y, 0, 0);
-      y += row_h + 2;
+    if (s == NULL) {
+      more = legend_more_text (legend.left_out);
+      lam_ui_set_source (cr, &self->fg, 0.7);
+      show_text_cut (self, cr, more, TEXT_SMALL, best->x + inset + sample + gap, y, legend.text_w);
+      y += legend.row_h + 2;
+      continue;
     }
+
+    cairo_move_to (cr, best->x + inset, mid);
+    cairo_line_to (cr, best->x + inset + sample, mid);
+    cairo_save (cr);
+    set_series_style (self, cr, s, 1.0, MAX (2.0, self->line_width), FALSE);
+    cairo_stroke (cr);
+    cairo_restore (cr);
+    if (s->flags & LAM_CHART_SERIES_POINTS) {
+      GdkRGBA color = s->color;
+      if (s->flags & LAM_CHART_SERIES_FADED)
+        color.alpha *= faded_alpha (self);
+      draw_dot (self, cr, &color, best->x + inset + sample / 2, mid, self->line_width + 1.75);
+    }
+
+    lam_ui_set_source (cr, &self->fg, 0.85);
+    show_text_cut (self, cr, s->name, TEXT_SMALL, best->x + inset + sample + gap, y, legend.text_w);
+    y += legend.row_h + 2;
+  }
+  g_ptr_array_unref (legend.rows);
 }
 
 static void
@@ -2196,6 +2280,34 @@ lam_chart_widget_to_data (LamChart *self, double wx, double wy, double *x, doubl
     *y = l->log_y ? pow (10, a) : a;
   return wx >= l->plot_x && wx <= l->plot_x + l->plot_w && wy >= l->plot_y
          && wy <= l->plot_y + l->plot_h;
+}
+
+char *
+lam_chart_dup_legend_text (LamChart *self, graphene_rect_t *bounds)
+{
+  const Layout *l;
+  int width, height;
+  Legend legend;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), NULL);
+
+  current_size (self, &width, &height);
+  l = get_layout (self, width, height);
+  g_autofree Box *marker_boxes = g_new0 (Box, self->markers->len + 1);
+  layout_marker_labels (self, l, marker_boxes);
+  if (!build_legend (self, l, marker_boxes, &legend))
+    return NULL;
+  if (bounds != NULL)
+    graphene_rect_init (bounds, legend.box.x, legend.box.y, legend.box.w, legend.box.h);
+  GString *text = g_string_new (NULL);
+  for (guint i = 0; i < legend.rows->len; i++) {
+    const Series *s = g_ptr_array_index (legend.rows, i);
+    g_autofree char *more = s == NULL ? legend_more_text (legend.left_out) : NULL;
+
+    g_string_append_printf (text, "%s%s", i > 0 ? "\n" : "", s != NULL ? s->name : more);
+  }
+  g_ptr_array_unref (legend.rows);
+  return g_string_free (text, FALSE);
 }
 
 char *

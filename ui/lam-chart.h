@@ -102,6 +102,11 @@ gboolean lam_chart_get_point_near (LamChart *self,
 gboolean lam_chart_data_to_widget (LamChart *self, double x, double y, double *wx, double *wy);
 gboolean lam_chart_widget_to_data (LamChart *self, double wx, double wy, double *x, double *y);
 
+/* The names the legend shows, one a line (the full names, where the
+ * drawing cuts one short), its last line counting those left out for
+ * room; NULL when no legend is drawn. bounds, unless NULL, receives the
+ * legend's box in widget coordinates. */
+char *lam_chart_dup_legend_text (LamChart *self, graphene_rect_t *bounds);
 /* What the hover box shows while the pointer is over the plot: its
  * header and rows, one a line; NULL when it shows nothing. bounds, unless
  * NULL, receives the box in widget coordinates. */
