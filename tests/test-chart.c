@@ -1074,6 +1074,43 @@ test_legend_many_runs (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A run named by dataset, model and optimizer, in a narrow chart: its
+ * hover row ran past the chart's right edge, value and all. The name is
+ * cut short; the value stays. */
+static void
+test_hover_long_name (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  LamChart *chart = LAM_CHART (lam_chart_new ());
+  const char *name = "Run 10 · Fashion-MNIST · flatten,linear:128,relu,linear:64,relu,linear:10 · "
+                     "Adam 0.001, batch 64, cosine schedule";
+
+  gtk_window_set_decorated (GTK_WINDOW (window), FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 260);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (chart));
+  lam_chart_set_axis_labels (chart, "epoch", "loss");
+  guint train = lam_chart_add_series (chart, name, NULL, LAM_CHART_SERIES_NONE);
+  for (int e = 1; e <= 100; e++)
+    lam_chart_append (chart, train, e, 0.5);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_size (GTK_WIDGET (chart));
+  hover_at (GTK_WIDGET (chart), 50, 0.5);
+
+  graphene_rect_t box;
+  g_autofree char *text = lam_chart_dup_hover_text (chart, &box);
+  g_assert_nonnull (text);
+  g_test_message ("hover box %.0f×%.0f at %.0f,%.0f:\n%s", box.size.width, box.size.height,
+                  box.origin.x, box.origin.y, text);
+  g_assert_cmpfloat (box.origin.x, >=, 0);
+  g_assert_cmpfloat (box.origin.x + box.size.width, <=,
+                     gtk_widget_get_width (GTK_WIDGET (chart)) + 0.5);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  g_assert_true (g_str_has_prefix (lines[1], "Run 10 · Fashion-MNIST"));
+  g_assert_true (g_str_has_suffix (lines[1], "…: 0.5"));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static double light_luminance = -1;
 
 static void
@@ -1734,6 +1771,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/draw/degenerate", test_draw_degenerate);
   g_test_add_func ("/chart/hover/reuses-lines", test_hover_reuses_lines);
   g_test_add_func ("/chart/hover/many-runs", test_hover_many_runs);
+  g_test_add_func ("/chart/hover/long-name", test_hover_long_name);
   g_test_add_func ("/chart/legend/many-runs", test_legend_many_runs);
   g_test_add_func ("/chart/stress/20000-points", test_stress);
   g_test_add_func ("/chart/render/window", test_render_window);

@@ -1400,6 +1400,36 @@ compare_hover_order (gconstpointer a, gconstpointer b)
   return ra->order < rb->order ? -1 : ra->order > rb->order;
 }
 
+/* "name: value" within max_w pixels: a run's long name (dataset, model,
+ * optimizer) ran past the chart's right edge, and the value went with
+ * it. The name is cut short with an ellipsis; the value stays whole. */
+static char *
+fit_hover_row (LamChart *self, const char *name, const char *value, int max_w)
+{
+  char *row = g_strdup_printf ("%s: %s", name, value);
+  int w, h;
+
+  text_size (self, row, TEXT_SMALL, &w, &h);
+  if (w <= max_w)
+    return row;
+  g_free (row);
+  /* The longest start of the name that fits. */
+  glong lo = 0, hi = g_utf8_strlen (name, -1);
+  while (lo < hi) {
+    glong mid = (lo + hi + 1) / 2;
+    const char *end = g_utf8_offset_to_pointer (name, mid);
+    g_autofree char *cut = g_strdup_printf ("%.*s…: %s", (int) (end - name), name, value);
+
+    text_size (self, cut, TEXT_SMALL, &w, &h);
+    if (w <= max_w)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  const char *end = g_utf8_offset_to_pointer (name, lo);
+  return g_strdup_printf ("%.*s…: %s", (int) (end - name), name, value);
+}
+
 /* With ten kept runs the box listed twenty rows, taller than the chart,
  * and the current run's, listed last, fell off its bottom. Rows that do
  * not fit give way: earlier runs before the current one, those farthest
@@ -1420,6 +1450,11 @@ build_hover_box (LamChart *self, const Layout *l, HoverBox *box)
     return FALSE;
 
   data_x = l->x_lo + (hx - l->plot_x) / l->plot_w * (l->x_hi - l->x_lo);
+
+  /* The box's padding and swatch leave this much for a row's text. */
+
+  int max_text_w = MAX (40, l->width - 8 - 8 - (int) swatch - 6);
+
   box->rows = g_ptr_array_new_with_free_func (g_free);
   box->colors = g_array_new (FALSE, FALSE, sizeof (GdkRGBA));
   g_ptr_array_add (box->rows,
@@ -1440,7 +1475,7 @@ build_hover_box (LamChart *self, const Layout *l, HoverBox *box)
       continue;
 
     g_autofree char *value = format_value (v, self->y_format);
-    HoverRow row = { g_strdup_printf ("%s: %s", s->name, value), s->color,
+    HoverRow row = { fit_hover_row (self, s->name, value, max_text_w), s->color,
                      (s->flags & LAM_CHART_SERIES_FADED) != 0,
                      fabs (layout_y (l, v) - self->hover_y), i };
     if (row.faded)
