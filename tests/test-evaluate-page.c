@@ -1644,6 +1644,80 @@ test_table_why_speaks_of_columns (void)
   lam_test_remove_tree (dir);
 }
 
+/* Every help button under widget that a user can reach: shown, and in
+ * shown parents (a stack's other tabs count, as a click reaches them). */
+static void
+collect_help_buttons (GtkWidget *widget, GPtrArray *found)
+{
+  if (!gtk_widget_get_visible (widget))
+    return;
+  if (LAM_IS_HELP_BUTTON (widget))
+    g_ptr_array_add (found, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_help_buttons (child, found);
+}
+
+/* The words of a picture: what no help on a table's page may say. */
+static const char *
+speaks_of_images (const char *text)
+{
+  g_autofree char *lower = g_utf8_strdown (text, -1);
+  static const char *const words[] = { "image", "pixel", "frame", "picture" };
+  for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
+    if (strstr (lower, words[i]) != NULL)
+      return words[i];
+  return NULL;
+}
+
+/* With a table open, the "?" beside "Why it said that" spoke of a heat map
+ * over the image, the one beside the look-alikes of training images, and
+ * the confusion matrix's said "Click a cell to see those images". */
+static void
+test_table_help_speaks_of_rows (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = trained_table_window_new (&dir, &other, &other_page);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  lam_evaluate_page_show_tab (table_page, "predictions");
+  lam_evaluate_page_select_image (table_page, 12);
+  lam_test_settle (200);
+  g_autoptr (GPtrArray) buttons = g_ptr_array_new ();
+  collect_help_buttons (other_page, buttons);
+  g_assert_cmpuint (buttons->len, >, 3);
+  gboolean seen_why = FALSE, seen_nearest = FALSE, seen_matrix = FALSE;
+  g_autoptr (GString) wrong = g_string_new (NULL);
+  for (guint i = 0; i < buttons->len; i++) {
+    const char *topic = lam_help_button_get_topic (buttons->pdata[i]);
+    const char *text = lam_help_get_text (topic);
+    const char *word = speaks_of_images (text);
+    if (word != NULL)
+      g_string_append_printf (wrong, " %s (%s)", topic, word);
+    seen_why |= g_str_has_suffix (topic, "saliency");
+    seen_nearest |= g_str_has_suffix (topic, "nearest");
+    seen_matrix |= g_str_has_suffix (topic, "confusion-matrix");
+  }
+  g_test_message ("help that speaks of images:%s", wrong->str);
+  g_assert_cmpstr (wrong->str, ==, "");
+  g_assert_true (seen_why && seen_nearest && seen_matrix);
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+
+  /* Fashion-MNIST's page keeps the images' texts. */
+  if (skip_without_data ())
+    return;
+  ensure_trained ();
+  publish (1);
+  g_assert_nonnull (find_help_button (GTK_WIDGET (page), "saliency"));
+  g_assert_nonnull (find_help_button (GTK_WIDGET (page), "nearest"));
+  g_assert_nonnull (find_help_button (GTK_WIDGET (page), "confusion-matrix"));
+  g_assert_null (find_help_button (GTK_WIDGET (page), "table-saliency"));
+  g_assert_null (find_help_button (GTK_WIDGET (page), "table-nearest"));
+  g_assert_null (find_help_button (GTK_WIDGET (page), "table-confusion-matrix"));
+}
+
 /* The gallery's line over one mistake: it read "the 1 mistakes first",
  * and a cell of one "1 c2 rows taken for c1". */
 static void
@@ -1911,6 +1985,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/gallery-cells-show-values",
                    test_table_gallery_cells_show_values);
   g_test_add_func ("/evaluate-page/table/why-speaks-of-columns", test_table_why_speaks_of_columns);
+  g_test_add_func ("/evaluate-page/table/help-speaks-of-rows", test_table_help_speaks_of_rows);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);

@@ -68,7 +68,6 @@ struct _LamEvaluatePage
   GtkDropDown *predicted_dropdown;
   GtkDropDown *order_dropdown;
   GtkLabel *gallery_label;
-  LamHelpButton *gallery_help;
   LamPredictionGrid *gallery;
   GtkDrawingArea *detail_image;
   GtkLabel *detail_title;
@@ -191,7 +190,7 @@ name_test_items (LamEvaluatePage *self)
                       rows ? "Click a cell to see its rows" : "Click a cell to see its images");
   gtk_widget_set_tooltip_text (self->show_all_button,
                                rows ? "Show every test row again" : "Show every test image again");
-  lam_help_button_set_topic (self->gallery_help, rows ? "table-gallery" : "gallery");
+  lam_help_speak_of_rows (GTK_WIDGET (self), rows);
 }
 
 static void
@@ -1414,7 +1413,6 @@ lam_evaluate_page_class_init (LamEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, predicted_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, order_dropdown);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, gallery_label);
-  gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, gallery_help);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, gallery);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, detail_image);
   gtk_widget_class_bind_template_child (widget_class, LamEvaluatePage, detail_title);

@@ -111,15 +111,28 @@ static const HelpEntry entries[] = {
     N_ ("The share of the test images the network classifies right. The test images were kept "
         "apart: never trained on, never used to choose settings. That makes this the fairest "
         "guess of how the network does on images it has never seen.") },
+  { "table-test-accuracy", N_ ("Test accuracy"),
+    N_ ("The share of the test rows the network classifies right. The test rows were kept "
+        "apart: never trained on, never used to choose settings. That makes this the fairest "
+        "guess of how the network does on rows it has never seen.") },
   { "class-accuracy", N_ ("Accuracy per class"),
     N_ ("For each class, the share of its test images the network gets right. A class far "
         "below the others is one the network confuses with something else: the confusion "
         "matrix shows with what.") },
+  { "table-class-accuracy", N_ ("Accuracy per class"),
+    N_ ("For each class, the share of its test rows the network gets right. A class far below "
+        "the others is one the network confuses with something else: the confusion matrix "
+        "shows with what.") },
   { "confusion-matrix", N_ ("Confusion matrix"),
     N_ ("Rows are the true classes, columns the classes the network predicted. The diagonal "
         "(green) counts the right answers; every other cell counts one kind of mistake: row "
         "Shirt, column T-shirt/top counts shirts taken for T-shirts. Click a cell to see those "
         "images.") },
+  { "table-confusion-matrix", N_ ("Confusion matrix"),
+    N_ ("The matrix's rows are the true classes, its columns the classes the network "
+        "predicted. The diagonal (green) counts the right answers; every other cell counts one "
+        "kind of mistake: the cell in row A, column B counts test rows of class A taken for "
+        "class B. Click a cell to see those rows of the table.") },
   { "gallery", N_ ("Predictions"),
     N_ ("Test images with what the network said. A red frame marks a mistake. “Most confident "
         "first” puts first the mistakes the network was surest about, which are often the "
@@ -138,34 +151,66 @@ static const HelpEntry entries[] = {
     N_ ("What each layer gives out for this image, every value coloured from low to high on "
         "the layer's own scale. Early layers respond to simple patterns such as edges, later "
         "ones to combinations of them; after ReLU every negative value is 0.") },
+  { "table-activation", N_ ("Inside the network"),
+    N_ ("What each layer gives out for this row, every value coloured from low to high on the "
+        "layer's own scale. Each layer mixes the columns into new numbers; after ReLU every "
+        "negative value is 0.") },
   { "weights", N_ ("What it learned"),
     N_ ("The weights of a layer drawn as pictures: for a Linear layer after the input, how much "
         "each pixel pushes one unit up (light) or down (dark); for Conv2d, its filters. They "
         "start as random noise and take shape as the network trains.") },
+  { "table-weights", N_ ("What it learned"),
+    N_ ("The weights of a layer: for a Linear layer after the input, how much each column "
+        "pushes one unit up (positive) or down (negative). They start as random numbers and "
+        "take shape as the network trains.") },
   { "draw", N_ ("Draw"),
     N_ ("Draw something: it is shrunk to the size of the dataset's images and framed like "
         "them, and the network classifies it as you draw, with the same weights the Evaluate "
         "page shows.") },
+  { "table-draw", N_ ("Draw"),
+    N_ ("The pad is for datasets of drawings such as handwritten digits: what you draw is "
+        "shrunk to their size and classified as you draw. A model of a table's rows reads "
+        "numbers, so there is nothing here for it to classify.") },
   { "time-machine", N_ ("Going back in epochs"),
     N_ ("Lamina keeps the network's weights as they were after every epoch. Slide back to an "
         "epoch and every panel of this page shows that epoch: the accuracy, the matrix, the "
         "gallery, the probabilities and the explanations. The ✓ and ✗ marks show where the "
         "selected image became right or wrong. Large networks keep fewer epochs, to save "
         "memory.") },
+  { "table-time-machine", N_ ("Going back in epochs"),
+    N_ ("Lamina keeps the network's weights as they were after every epoch. Slide back to an "
+        "epoch and every panel of this page shows that epoch: the accuracy, the matrix, the "
+        "predictions and the explanations. The ✓ and ✗ marks show where the selected row "
+        "became right or wrong. Large networks keep fewer epochs, to save memory.") },
   { "saliency", N_ ("Why it said that"),
     N_ ("A heat map over the image: the brighter a pixel, the more a small change there would "
         "change the score of the class shown. Saliency measures this pixel by pixel. Grad-CAM "
         "looks at the last convolution instead and shows which regions its filters found "
         "important. Neither proves why the network decided; both show where it looked.") },
+  { "table-saliency", N_ ("Why it said that"),
+    N_ ("One bar per column of the row: the longer it is, the more a small change in that "
+        "column would change the score of the class shown. Gradient measures just that; "
+        "Gradient × input multiplies it by the column's value, so a column near its average "
+        "counts little. Neither proves why the network decided; both show which columns it "
+        "leaned on.") },
   { "nearest", N_ ("Looks like these"),
     N_ ("The training images the network finds most alike, judged by what the layer before "
         "the last one makes of them. If they share the image's class, the network has learned "
         "what that class looks like; if not, they show what it confuses the image with.") },
+  { "table-nearest", N_ ("Looks like these"),
+    N_ ("The training rows the network finds most alike, judged by what the layer before the "
+        "last one makes of them. If they share the row's class, the network has learned what "
+        "that class is like; if not, they show what it confuses the row with.") },
   { "feature-map", N_ ("Map of what it learned"),
     N_ ("Each dot is a test image, placed by what the layer before the last one makes of it, "
         "flattened to two directions (the two along which the dots spread most). Colours are "
         "the true classes. Classes the network tells apart form separate clouds; clouds that "
         "overlap are the classes it confuses. Draw a loop around dots to see those images.") },
+  { "table-feature-map", N_ ("Map of what it learned"),
+    N_ ("Each dot is a test row, placed by what the layer before the last one makes of it, "
+        "flattened to two directions (the two along which the dots spread most). Colours are "
+        "the true classes. Classes the network tells apart form separate clouds; clouds that "
+        "overlap are the classes it confuses. Draw a loop around dots to see those rows.") },
   { "lr-finder", N_ ("Finding a learning rate"),
     N_ ("Tries a copy of the network for a hundred small steps, raising the learning rate a "
         "little at each, and plots the loss. Too small a rate barely moves the loss; too large "
@@ -204,6 +249,30 @@ lam_help_get_text (const char *topic)
 {
   const HelpEntry *entry = find_entry (topic);
   return entry != NULL ? _(entry->text) : NULL;
+}
+
+static void
+speak_of (GtkWidget *widget, gboolean rows)
+{
+  if (LAM_IS_HELP_BUTTON (widget)) {
+    const char *topic = lam_help_button_get_topic (LAM_HELP_BUTTON (widget));
+    const char *base = topic != NULL && g_str_has_prefix (topic, "table-") ? topic + 6 : topic;
+    g_autofree char *table = base != NULL ? g_strconcat ("table-", base, NULL) : NULL;
+    if (find_entry (table) != NULL)
+      lam_help_button_set_topic (LAM_HELP_BUTTON (widget), rows ? table : base);
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    speak_of (child, rows);
+}
+
+/* A page's .ui names the image topics; walking it keeps the templates as
+ * they are, and a "?" added later switches without a line of its own. */
+void
+lam_help_speak_of_rows (GtkWidget *root, gboolean rows)
+{
+  g_return_if_fail (GTK_IS_WIDGET (root));
+  speak_of (root, rows);
 }
 
 void

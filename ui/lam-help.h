@@ -27,6 +27,11 @@ const char *const *lam_help_get_topics (void);
 const char *lam_help_get_title (const char *topic);
 const char *lam_help_get_text (const char *topic);
 
+/* Points every help button under root at its topic's text for a table's
+ * rows ("table-" + topic) when rows and one exists, else back at the
+ * topic itself. */
+void lam_help_speak_of_rows (GtkWidget *root, gboolean rows);
+
 /* Binds the "lamina" text domain to the installed translations. Called
  * once by the application (and by tests that check the texts). */
 void lam_help_init_translations (void);
