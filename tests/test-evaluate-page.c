@@ -1718,6 +1718,47 @@ test_table_help_speaks_of_rows (void)
   g_assert_null (find_help_button (GTK_WIDGET (page), "table-confusion-matrix"));
 }
 
+/* The note under a row's look-alikes for a network of spec on blobs.csv. */
+static char *
+table_nearest_note (const char *spec_text)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, 2, 3, 5);
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, csv);
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = other_window_new (other, &other_page);
+  train_other (other, spec_text, 2);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  g_assert_true (
+    lam_test_iterate_until (other_evaluated, lam_evaluate_page_get_evaluation (table_page), 60000));
+  lam_evaluate_page_show_tab (table_page, "predictions");
+  lam_evaluate_page_select_image (table_page, 12);
+  LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (table_page, FALSE);
+  g_assert_true (lam_test_iterate_until (panel_explained, detail, 60000));
+  GtkWidget *label = find_label_with_prefix (GTK_WIDGET (detail), "Judged by");
+  g_assert_nonnull (label);
+  char *note = g_strdup (gtk_label_get_text (GTK_LABEL (label)));
+  g_test_message ("%s: %s", spec_text, note);
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+  return note;
+}
+
+/* Under a one-layer model's look-alikes the note said "Judged by the layer
+ * before the last", where that layer is the input: the rows' own values
+ * are compared. A hidden layer keeps the note. */
+static void
+test_table_nearest_note (void)
+{
+  g_autofree char *one = table_nearest_note ("linear:3");
+  g_assert_true (g_str_has_prefix (one, "Judged by the rows' own values"));
+  g_assert_null (strstr (one, "layer before the last"));
+  g_autofree char *two = table_nearest_note ("linear:8,relu,linear:3");
+  g_assert_true (g_str_has_prefix (two, "Judged by what the layer before the last makes"));
+}
+
 /* The gallery's line over one mistake: it read "the 1 mistakes first",
  * and a cell of one "1 c2 rows taken for c1". */
 static void
@@ -1986,6 +2027,7 @@ main (int argc, char **argv)
                    test_table_gallery_cells_show_values);
   g_test_add_func ("/evaluate-page/table/why-speaks-of-columns", test_table_why_speaks_of_columns);
   g_test_add_func ("/evaluate-page/table/help-speaks-of-rows", test_table_help_speaks_of_rows);
+  g_test_add_func ("/evaluate-page/table/nearest-note", test_table_nearest_note);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);

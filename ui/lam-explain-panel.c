@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "lam-help.h"
+#include "lam-predict.h"
 #include "lam-ui-util.h"
 
 #define THUMB_COLUMNS 4
@@ -118,6 +119,39 @@ name_nearest (LamExplainPanel *self)
 
 static void look_up_nearest (LamExplainPanel *self);
 
+/* Whether the look-alikes are judged by the input as the network reads it:
+ * a model whose last linear layer comes first (logistic regression), or
+ * after only a flatten or dropout, which hand the input on unchanged. */
+static gboolean
+compares_inputs (const LamModelPlan *plan)
+{
+  int layer = lam_model_plan_penultimate_layer (plan);
+  for (int l = 0; l <= layer; l++) {
+    LamLayerKind kind = plan->layers[l].spec.kind;
+    if (kind != LAM_LAYER_FLATTEN && kind != LAM_LAYER_DROPOUT)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* What the likeness under the look-alikes compares, for the model at hand:
+ * "the layer before the last" of a one-layer model is its input. */
+static char *
+nearest_note (LamExplainPanel *self)
+{
+  LamEvaluationResult *result = lam_explainer_get_result (self->explainer);
+  gboolean rows = self->values != NULL;
+  if (result != NULL && result->plan != NULL && compares_inputs (result->plan))
+    return g_strdup (rows ? _ ("Judged by the rows' own values, standardised as the network "
+                               "reads them: a network of one layer has no layer in between to "
+                               "judge by. The number is how alike (1: the same).")
+                          : _ ("Judged by the pixels themselves, normalised as the network "
+                               "reads them: a network of one layer has no layer in between to "
+                               "judge by. The number is how alike (1: the same)."));
+  return g_strdup (_ ("Judged by what the layer before the last makes of them; the number is "
+                      "how alike (1: the same)."));
+}
+
 static void
 update_nearest (LamExplainPanel *self)
 {
@@ -143,9 +177,8 @@ look_up_nearest (LamExplainPanel *self)
                                  &error);
   if (n >= 0) {
     self->n_nearest = n;
-    gtk_label_set_text (self->nearest_label,
-                        _("Judged by the layer before the last; the number is how alike "
-                          "(1: the same)."));
+    g_autofree char *note = nearest_note (self);
+    gtk_label_set_text (self->nearest_label, note);
     return;
   }
   if (g_error_matches (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NOT_READY)) {
