@@ -68,6 +68,7 @@ lam_explanation_free (LamExplanation *explanation)
   g_free (explanation->classes);
   g_free (explanation->scores);
   g_free (explanation->predicted);
+  g_free (explanation->signed_values);
   g_free (explanation->weights);
   g_free (explanation->coarse);
   g_free (explanation);
@@ -152,6 +153,7 @@ typedef struct
   int n_out;
   int channels, height, width; /* of the input */
   gsize input_numel;
+  gboolean flat;                           /* a table's row, not channels × height × width */
   int map_channels, map_height, map_width; /* Grad-CAM's layer output */
 } Explain;
 
@@ -173,6 +175,7 @@ explain_init (Explain *e, LamModel *model, const LamDataset *dataset, LamExplain
     e->width = plan->input.dims[2];
   } else {
     /* A table's row: one line of features. */
+    e->flat = TRUE;
     e->channels = 1;
     e->height = 1;
     e->width = (int) e->input_numel;
@@ -248,6 +251,10 @@ explanation_new (const Explain *e, int n, GError **error)
       (x->scores = try_alloc (count, sizeof (float), "scores", error)) == NULL ||
       (x->predicted = try_alloc (count, sizeof (gint32), "classes", error)) == NULL)
     return NULL;
+  if (e->flat && e->method != LAM_EXPLAIN_GRAD_CAM &&
+      (x->signed_values = try_alloc (count * e->width, sizeof (float), "signed values", error)) ==
+        NULL)
+    return NULL;
   if (e->method == LAM_EXPLAIN_GRAD_CAM) {
     x->n_channels = e->map_channels;
     x->layer_height = e->map_height;
@@ -302,6 +309,11 @@ explain_slice (const Explain *e, const LamPrediction *p, LamExplanation *x, int 
       const float *in = e->method == LAM_EXPLAIN_GRADIENT_X_INPUT
                           ? p->layer_outputs[0] + (gsize) i * e->input_numel
                           : NULL;
+      /* A row's columns each have one value, whose sign says for or
+       * against the class: kept before the map drops it. */
+      if (x->signed_values != NULL)
+        for (gsize q = 0; q < hw; q++)
+          x->signed_values[(gsize) at * hw + q] = in != NULL ? g[q] * in[q] : g[q];
       for (gsize q = 0; q < hw; q++) {
         float best = 0;
         for (int c = 0; c < e->channels; c++) {

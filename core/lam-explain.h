@@ -61,6 +61,11 @@ typedef struct
   gint32 *classes; /* (n_images): the class each map explains */
   float *scores;   /* (n_images): that class's score (the last layer's output) */
   gint32 *predicted; /* (n_images): the predicted class */
+  /* A flat input's (a table's row: an input that is not channels × height
+   * × width) saliency before its sign is dropped, else NULL: (n_images,
+   * width) d score / d input, times the input for gradient × input,
+   * unscaled. Positive: raising that value raises the class's score. */
+  float *signed_values;
 
   /* Grad-CAM only (else -1, 0 and NULL): the layer, its output's shape,
    * each image's channel weights α_k (the spatial mean of d score / d A_k),

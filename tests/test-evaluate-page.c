@@ -1718,6 +1718,107 @@ test_table_help_speaks_of_rows (void)
   g_assert_null (find_help_button (GTK_WIDGET (page), "table-confusion-matrix"));
 }
 
+/* Where widget, drawn on its own, has pixels of the colour (r, g, b in
+ * 0..1): how many, and the least and greatest x among them. */
+static int
+find_colour (GtkWidget *widget, double r, double g, double b, int *min_x, int *max_x)
+{
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  g_autoptr (GdkTexture) texture =
+    gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  int tw = gdk_texture_get_width (texture), th = gdk_texture_get_height (texture);
+  g_autofree guint8 *data = g_new (guint8, (gsize) tw * th * 4);
+  gdk_texture_download (texture, data, (gsize) tw * 4);
+  int count = 0;
+  *min_x = G_MAXINT;
+  *max_x = -1;
+  const double want[3] = { b * 255, g * 255, r * 255 }; /* BGRA, as downloaded */
+  for (int y = 0; y < th; y++)
+    for (int x = 0; x < tw; x++) {
+      const guint8 *px = data + ((gsize) y * tw + x) * 4;
+      if (px[3] < 250 || fabs (px[0] - want[0]) > 3 || fabs (px[1] - want[1]) > 3 ||
+          fabs (px[2] - want[2]) > 3)
+        continue;
+      count++;
+      *min_x = MIN (*min_x, x);
+      *max_x = MAX (*max_x, x);
+    }
+  return count;
+}
+
+typedef struct
+{
+  LamExplainPanel *panel;
+  const char *name;
+} Explained;
+
+static gboolean
+explained_for (gpointer data)
+{
+  Explained *e = data;
+  const char *status = lam_explain_panel_get_status (e->panel);
+  g_autofree char *towards = g_strdup_printf ("towards %s;", e->name);
+  return status != NULL && strstr (status, towards) != NULL;
+}
+
+/* A row's bars showed only how much a column moved the score, so one that
+ * pushed away from the class looked like one that pushed towards it. For
+ * each class of blobs.csv, a column pushing towards it is drawn in its
+ * own colour right of the centre line, one pushing away in another, left
+ * of it; the line under the bars says which is which. */
+static void
+test_table_why_shows_sign (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = trained_table_window_new (&dir, &other, &other_page);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  lam_evaluate_page_show_tab (table_page, "predictions");
+  lam_evaluate_page_select_image (table_page, 12);
+  LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (table_page, FALSE);
+  g_assert_true (lam_test_iterate_until (panel_explained, detail, 60000));
+  char **names = lam_session_get_test_set (other)->class_names;
+  gboolean both = FALSE;
+  for (int k = 0; names[k] != NULL; k++) {
+    lam_explain_panel_set_class (detail, k);
+    Explained e = { detail, names[k] };
+    g_assert_true (lam_test_iterate_until (explained_for, &e, 60000));
+    lam_test_settle (100);
+    const char *status = lam_explain_panel_get_status (detail);
+    g_test_message ("%s", status);
+    g_autofree char *away = g_strdup_printf ("away from %s", names[k]);
+    g_assert_nonnull (strstr (status, away));
+    int n = 0;
+    const float *pushes = lam_explain_panel_get_pushes (detail, &n);
+    g_assert_cmpint (n, ==, 2);
+    int towards_min, towards_max, away_min, away_max;
+    int towards =
+      find_colour (GTK_WIDGET (detail), LAM_EXPLAIN_PANEL_TOWARDS_RGB, &towards_min, &towards_max);
+    int against =
+      find_colour (GTK_WIDGET (detail), LAM_EXPLAIN_PANEL_AWAY_RGB, &away_min, &away_max);
+    g_test_message ("class %s: pushes %.4f %.4f; towards %d pixels (x %d..%d), away %d (x %d..%d)",
+                    names[k], pushes[0], pushes[1], towards, towards_min, towards_max, against,
+                    away_min, away_max);
+    g_assert_cmpint (towards > 0, ==, pushes[0] > 0 || pushes[1] > 0);
+    g_assert_cmpint (against > 0, ==, pushes[0] < 0 || pushes[1] < 0);
+    if (towards > 0 && against > 0) {
+      both = TRUE;
+      g_assert_cmpint (away_max, <, towards_min);
+      save_window_png (other_window, "evaluate-table-why-sign.png");
+    }
+  }
+  g_assert_true (both);
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 /* The note under a row's look-alikes for a network of spec on blobs.csv. */
 static char *
 table_nearest_note (const char *spec_text)
@@ -2028,6 +2129,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/why-speaks-of-columns", test_table_why_speaks_of_columns);
   g_test_add_func ("/evaluate-page/table/help-speaks-of-rows", test_table_help_speaks_of_rows);
   g_test_add_func ("/evaluate-page/table/nearest-note", test_table_nearest_note);
+  g_test_add_func ("/evaluate-page/table/why-shows-sign", test_table_why_shows_sign);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);

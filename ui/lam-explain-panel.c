@@ -32,6 +32,7 @@ struct _LamExplainPanel
   gboolean held;           /* questions wait (lam_explain_panel_set_held) */
   gboolean row_mode;       /* its controls are set for a table's rows */
   float *map;              /* owned: height × width in [0, 1], NULL when none */
+  float *pushes;           /* owned: a row's signed values (map_width), NULL when none */
   int map_height, map_width;
   char *status;            /* owned */
   char **class_names;      /* owned: those the class dropdown lists */
@@ -211,6 +212,7 @@ on_explained (LamExplainer *explainer, guint serial, const LamExplanation *expla
   if (!self->asked || serial != self->serial)
     return;
   g_clear_pointer (&self->map, g_free);
+  g_clear_pointer (&self->pushes, g_free);
   if (explanation == NULL) {
     set_status (self, error != NULL ? error->message : NULL);
   } else {
@@ -218,6 +220,8 @@ on_explained (LamExplainer *explainer, guint serial, const LamExplanation *expla
     self->map_width = explanation->width;
     self->map = g_memdup2 (explanation->maps,
                            sizeof (float) * explanation->height * explanation->width);
+    if (self->values != NULL && explanation->signed_values != NULL)
+      self->pushes = g_memdup2 (explanation->signed_values, sizeof (float) * explanation->width);
     int explained = explanation->classes[0];
     /* A model with more outputs than classes may be explained for an
      * output that names none: named by its index, as the Evaluate page does. */
@@ -231,12 +235,14 @@ on_explained (LamExplainer *explainer, guint serial, const LamExplanation *expla
       text = lam_explainer_map_is_blank (explanation, 0)
                ? g_strdup_printf (_ ("No column moves the score of %s."), name)
              : self->method == LAM_EXPLAIN_GRADIENT_X_INPUT
-               ? g_strdup_printf (_ ("Longer: the columns whose change times their value "
-                                     "moves the score of %s most."),
-                                  name)
-               : g_strdup_printf (_ ("Longer: the columns whose change would move the score "
-                                     "of %s most."),
-                                  name);
+               ? g_strdup_printf (_ ("Right of the line: pushes towards %s; left: away from "
+                                     "%s. Longer: the columns whose change times their value "
+                                     "moves the score most."),
+                                  name, name)
+               : g_strdup_printf (_ ("Right of the line: raising it pushes towards %s; left: "
+                                     "away from %s. Longer: the columns whose change would "
+                                     "move the score most."),
+                                  name, name);
     else if (lam_explainer_map_is_blank (explanation, 0))
       text = self->method == LAM_EXPLAIN_GRAD_CAM
                ? g_strdup_printf (_("Grad-CAM found nothing for %s with this model: every "
@@ -285,8 +291,11 @@ image_surface (const guint8 *pixels, int channels, int height, int width)
   return surface;
 }
 
-/* A row has no pixels to colour: one bar per column, as long as the
- * map's value for it, beside the column's name and value. */
+/* A row has no pixels to colour: one bar per column beside its name and
+ * value, as long as the map's value for it, from a centre line to the
+ * right (orange) when the column pushes the score towards the class and
+ * to the left (blue) when away: size alone hid which way a column
+ * counts. */
 static void
 draw_columns (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int width)
 {
@@ -297,6 +306,8 @@ draw_columns (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int width)
   int n = self->width;
   g_autoptr (PangoLayout) layout = lam_ui_create_layout (area, NULL, 1.0, FALSE, TRUE);
   double label_w = 0.45 * width, line = 0;
+  double centre = label_w + (width - label_w) / 2, half = (width - label_w) / 2 - 2;
+  gboolean signs = self->pushes != NULL && self->map_width == n;
   for (int j = 0; j < n; j++) {
     g_autofree char *text = g_strdup_printf ("%s = %.4g", self->column_names[j], self->values[j]);
     pango_layout_set_text (layout, text, -1);
@@ -310,10 +321,27 @@ draw_columns (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int width)
     gdk_cairo_set_source_rgba (cr, &fg);
     pango_cairo_show_layout (cr, layout);
     double v = self->map != NULL && self->map_width == n ? CLAMP (self->map[j], 0.0, 1.0) : 0;
-    double r, g, b;
-    heat_color (v, &r, &g, &b);
-    cairo_set_source_rgb (cr, r, g, b);
-    cairo_rectangle (cr, label_w, y + 3, MAX (1, v * (width - label_w)), h - 2);
+    if (!signs) {
+      double r, g, b;
+      heat_color (v, &r, &g, &b);
+      cairo_set_source_rgb (cr, r, g, b);
+      cairo_rectangle (cr, label_w, y + 3, MAX (1, v * (width - label_w)), h - 2);
+      cairo_fill (cr);
+      continue;
+    }
+    double length = MAX (1, v * half);
+    if (self->pushes[j] < 0) {
+      cairo_set_source_rgb (cr, LAM_EXPLAIN_PANEL_AWAY_RGB);
+      cairo_rectangle (cr, centre - length, y + 3, length, h - 2);
+    } else {
+      cairo_set_source_rgb (cr, LAM_EXPLAIN_PANEL_TOWARDS_RGB);
+      cairo_rectangle (cr, centre, y + 3, length, h - 2);
+    }
+    cairo_fill (cr);
+  }
+  if (signs && n > 0) {
+    gdk_cairo_set_source_rgba (cr, &fg);
+    cairo_rectangle (cr, floor (centre) - 0.5, 0, 1, n * line);
     cairo_fill (cr);
   }
 }
@@ -512,6 +540,7 @@ lam_explain_panel_set_image (LamExplainPanel *self, const float *normalised,
   g_clear_pointer (&self->normalised, g_free);
   g_clear_pointer (&self->pixels, g_free);
   g_clear_pointer (&self->map, g_free);
+  g_clear_pointer (&self->pushes, g_free);
   g_clear_pointer (&self->values, g_free);
   g_clear_pointer (&self->column_names, g_strfreev);
   set_row_mode (self, FALSE);
@@ -545,6 +574,7 @@ lam_explain_panel_set_row (LamExplainPanel *self, const float *normalised, const
   g_clear_pointer (&self->normalised, g_free);
   g_clear_pointer (&self->pixels, g_free);
   g_clear_pointer (&self->map, g_free);
+  g_clear_pointer (&self->pushes, g_free);
   g_clear_pointer (&self->values, g_free);
   g_clear_pointer (&self->column_names, g_strfreev);
   self->asked = FALSE;
@@ -593,6 +623,15 @@ lam_explain_panel_get_map (LamExplainPanel *self, int *height, int *width)
   if (width != NULL)
     *width = self->map_width;
   return self->map;
+}
+
+const float *
+lam_explain_panel_get_pushes (LamExplainPanel *self, int *n)
+{
+  g_return_val_if_fail (LAM_IS_EXPLAIN_PANEL (self), NULL);
+  if (n != NULL)
+    *n = self->pushes != NULL ? self->map_width : 0;
+  return self->pushes;
 }
 
 const char *
@@ -668,6 +707,7 @@ lam_explain_panel_finalize (GObject *object)
   g_free (self->values);
   g_strfreev (self->column_names);
   g_free (self->map);
+  g_free (self->pushes);
   g_free (self->status);
   g_strfreev (self->class_names);
   G_OBJECT_CLASS (lam_explain_panel_parent_class)->finalize (object);

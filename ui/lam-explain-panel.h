@@ -16,6 +16,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (LamExplainPanel, lam_explain_panel, LAM, EXPLAIN_PANEL, GtkWidget)
 
 #define LAM_EXPLAIN_PANEL_N_NEAREST 8
+/* A row's bars: a column that pushes the score towards the class, and one
+ * that pushes it away (cairo RGB, 0..1). */
+#define LAM_EXPLAIN_PANEL_TOWARDS_RGB 0.93, 0.47, 0.09
+#define LAM_EXPLAIN_PANEL_AWAY_RGB 0.20, 0.45, 0.85
 
 GtkWidget *lam_explain_panel_new (LamExplainer *explainer, LamSession *session);
 /* The image to explain: normalised as the weights expect (the model's
@@ -35,6 +39,9 @@ void lam_explain_panel_set_row (LamExplainPanel *self, const float *normalised, 
 void lam_explain_panel_set_method (LamExplainPanel *self, LamExplainMethod method);
 void lam_explain_panel_set_class (LamExplainPanel *self, int klass);
 const float *lam_explain_panel_get_map (LamExplainPanel *self, int *height, int *width);
+/* A row's signed values: d score / d column (× the value for gradient ×
+ * input), positive towards the class; NULL (n 0) for an image. */
+const float *lam_explain_panel_get_pushes (LamExplainPanel *self, int *n);
 const char *lam_explain_panel_get_status (LamExplainPanel *self);
 int lam_explain_panel_get_nearest (LamExplainPanel *self, const guint32 **indices,
                                    const gint32 **labels);

@@ -189,7 +189,9 @@ static const HelpEntry entries[] = {
         "important. Neither proves why the network decided; both show where it looked.") },
   { "table-saliency", N_ ("Why it said that"),
     N_ ("One bar per column of the row: the longer it is, the more a small change in that "
-        "column would change the score of the class shown. Gradient measures just that; "
+        "column would change the score of the class shown. A bar right of the centre line "
+        "(orange) pushes towards the class, one left of it (blue) away. Gradient measures "
+        "just that; "
         "Gradient × input multiplies it by the column's value, so a column near its average "
         "counts little. Neither proves why the network decided; both show which columns it "
         "leaned on.") },
