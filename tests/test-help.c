@@ -134,6 +134,25 @@ regression_loaded (gpointer data)
 
 /* A regression's second chart plots R², not the share of right answers:
  * its "?" explains R², and an image lesson's "?" there accuracy again. */
+/* A "?" switched back from a table's topic to the image one is given a
+ * name inside its own topic ("table-gallery" + 6): the setter read it after
+ * freeing it (AddressSanitizer's heap-use-after-free). */
+static void
+test_button_topic_from_its_own_name (void)
+{
+  GtkWidget *button = g_object_ref_sink (lam_help_button_new ("table-gallery"));
+  LamHelpButton *help = LAM_HELP_BUTTON (button);
+  lam_help_button_set_topic (help, lam_help_button_get_topic (help) + strlen ("table-"));
+  g_assert_cmpstr (lam_help_button_get_topic (help), ==, "gallery");
+  g_assert_cmpstr (lam_help_get_text (lam_help_button_get_topic (help)), ==,
+                   lam_help_get_text ("gallery"));
+  lam_help_speak_of_rows (button, TRUE);
+  g_assert_cmpstr (lam_help_button_get_topic (help), ==, "table-gallery");
+  lam_help_speak_of_rows (button, FALSE);
+  g_assert_cmpstr (lam_help_button_get_topic (help), ==, "gallery");
+  g_object_unref (button);
+}
+
 static void
 test_regression_chart_explains_r2 (void)
 {
@@ -271,6 +290,7 @@ main (int argc, char **argv)
   g_test_add_func ("/help/pages-carry-help", test_pages_carry_help);
   g_test_add_func ("/help/button-opens-text", test_button_opens_text);
   g_test_add_func ("/help/regression-chart-explains-r2", test_regression_chart_explains_r2);
+  g_test_add_func ("/help/button-topic-from-its-own-name", test_button_topic_from_its_own_name);
   g_test_add_func ("/help/table-settings-explain-tables", test_table_settings_explain_tables);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));

@@ -423,8 +423,11 @@ lam_help_button_set_topic (LamHelpButton *self, const char *topic)
     return;
   if (topic != NULL && find_entry (topic) == NULL)
     g_critical ("no help on \"%s\"", topic);
-  g_free (self->topic);
+  /* topic may point into the name it replaces ("table-gallery" → "gallery"). */
+  char *old = self->topic;
   self->topic = g_strdup (topic);
+  topic = self->topic;
+  g_free (old);
   const char *title = lam_help_get_title (topic);
   gtk_label_set_text (GTK_LABEL (self->title_label), title != NULL ? title : "");
   const char *text = lam_help_get_text (topic);
