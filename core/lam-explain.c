@@ -434,7 +434,10 @@ struct _LamFeatureIndex
 {
   gsize n, dim;
   int layer;
-  float *rows; /* owned, (n, dim), each of norm 1 or all zero */
+  LamFeatureMetric metric;
+  /* owned, (n, dim): for cosine each of norm 1 or all zero, for distance
+   * as given */
+  float *rows;
 };
 
 static gboolean
@@ -548,7 +551,15 @@ normalise_row (float *row, gsize dim)
 LamFeatureIndex *
 lam_feature_index_new_from_features (const float *features, gsize n, gsize dim, GError **error)
 {
+  return lam_feature_index_new_with_metric (features, n, dim, LAM_FEATURE_COSINE, error);
+}
+
+LamFeatureIndex *
+lam_feature_index_new_with_metric (const float *features, gsize n, gsize dim,
+                                   LamFeatureMetric metric, GError **error)
+{
   g_return_val_if_fail (features != NULL || n == 0, NULL);
+  g_return_val_if_fail (metric == LAM_FEATURE_COSINE || metric == LAM_FEATURE_DISTANCE, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
   if (dim == 0) {
     g_set_error (error, LAM_EXPLAIN_ERROR, LAM_EXPLAIN_ERROR_INVALID,
@@ -565,12 +576,13 @@ lam_feature_index_new_from_features (const float *features, gsize n, gsize dim, 
     return NULL;
   if (n > 0)
     memcpy (rows, features, sizeof (float) * n * dim);
-  for (gsize i = 0; i < n; i++)
+  for (gsize i = 0; metric == LAM_FEATURE_COSINE && i < n; i++)
     normalise_row (rows + i * dim, dim);
   LamFeatureIndex *index = g_new0 (LamFeatureIndex, 1);
   index->n = n;
   index->dim = dim;
   index->layer = -2;
+  index->metric = metric;
   index->rows = rows;
   return index;
 }
@@ -596,6 +608,7 @@ lam_feature_index_new (LamModel *model, const LamDataset *dataset, const float *
   index->n = n;
   index->dim = dim;
   index->layer = layer;
+  index->metric = LAM_FEATURE_COSINE;
   index->rows = rows;
   return index;
 }
@@ -630,6 +643,14 @@ lam_feature_index_get_layer (const LamFeatureIndex *index)
   return index->layer;
 }
 
+LamFeatureMetric
+lam_feature_index_get_metric (const LamFeatureIndex *index)
+{
+  g_return_val_if_fail (index != NULL, LAM_FEATURE_COSINE);
+  return index->metric;
+}
+
+/* similarity: larger ranks first; a distance d goes in as -d. */
 typedef struct
 {
   float similarity;
@@ -685,6 +706,42 @@ heap_offer (Match *heap, int *size, int k, Match m)
   heap[i] = m;
 }
 
+/* The search by distance, a plain loop: the rows of a table's index are
+ * few and short, and the sum in double keeps a row's distance to itself
+ * exactly 0, which a product-based |q|² + |r|² - 2 q·r would not. */
+static int
+query_distance (const LamFeatureIndex *index, const float *queries, gsize n_queries, int k,
+                int found, guint32 *indices, float *distances, GError **error)
+{
+  gsize dim = index->dim;
+  g_autofree Match *heap = try_alloc ((gsize) found, sizeof (Match), "nearest rows", error);
+  if (heap == NULL)
+    return -1;
+  for (gsize i = 0; i < n_queries; i++) {
+    const float *q = queries + i * dim;
+    int size = 0;
+    for (gsize r = 0; r < index->n; r++) {
+      const float *row = index->rows + r * dim;
+      double sum = 0;
+      for (gsize j = 0; j < dim; j++) {
+        double d = (double) q[j] - row[j];
+        sum += d * d;
+      }
+      /* A value that is not finite is far from everything. */
+      float distance = isfinite (sum) ? (float) sqrt (sum) : INFINITY;
+      Match match = { -distance, (guint32) r };
+      heap_offer (heap, &size, found, match);
+    }
+    qsort (heap, found, sizeof (Match), compare_matches);
+    for (int j = 0; j < found; j++) {
+      indices[i * k + j] = heap[j].row;
+      if (distances != NULL)
+        distances[i * k + j] = -heap[j].similarity;
+    }
+  }
+  return found;
+}
+
 int
 lam_feature_index_query (const LamFeatureIndex *index, const float *queries, gsize n_queries,
                          gsize dim, int k, guint32 *indices, float *similarities, GError **error)
@@ -715,6 +772,8 @@ lam_feature_index_query (const LamFeatureIndex *index, const float *queries, gsi
     }
   if (found == 0 || n_queries == 0)
     return found;
+  if (index->metric == LAM_FEATURE_DISTANCE)
+    return query_distance (index, queries, n_queries, k, found, indices, similarities, error);
 
   /* Queries go through in groups whose heaps and products stay within a
    * few MB whatever k and the index's size. */

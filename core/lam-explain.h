@@ -7,7 +7,7 @@
  *    that matter for the class fire on;
  *  - nearest training images: which images the model sees as most alike,
  *    by the cosine of their features at the layer before the last linear
- *    one.
+ *    one (a table's rows: by the distance between them).
  * All of it goes through lam_model_predict, so it runs on any backend; the
  * maps and the search itself are computed on the host.
  */
@@ -113,9 +113,24 @@ void lam_explain_upsample (const float *src, int src_h, int src_w, float *dst, i
 
 /* ---- nearest training images ---- */
 
+/* How an index judges two feature rows alike. */
+typedef enum
+{
+  /* The cosine of the angle between them (rows scaled to length 1), most
+   * alike first: 1 the same direction. Images: how bright a picture is
+   * does not change what it shows. */
+  LAM_FEATURE_COSINE,
+  /* The Euclidean distance between them, nearest first: 0 the same. A
+   * table's rows: a row twice as far from the centre as another along the
+   * same direction is another row, which cosine would score 1. */
+  LAM_FEATURE_DISTANCE,
+} LamFeatureMetric;
+
 /* The features of a set of images, L2-normalised row by row, searched by
- * cosine similarity. Built once per set of weights and queried many times;
- * it keeps no reference to the model or dataset. A build may run on a
+ * cosine similarity (or kept as they are and searched by distance, see
+ * lam_feature_index_new_with_metric). Built once per set of weights and
+ * queried many times; it keeps no reference to the model or dataset. A
+ * build may run on a
  * worker thread with a model of its own (a copy of the weights): it runs
  * that model, which nothing else may use meanwhile. */
 typedef struct _LamFeatureIndex LamFeatureIndex;
@@ -143,17 +158,26 @@ LamFeatureIndex *lam_feature_index_new (LamModel *model, const LamDataset *datas
  * nothing: its similarity is 0. */
 LamFeatureIndex *lam_feature_index_new_from_features (const float *features, gsize n, gsize dim,
                                                       GError **error);
+/* The same, rows compared by metric: LAM_FEATURE_COSINE is
+ * lam_feature_index_new_from_features; LAM_FEATURE_DISTANCE keeps the rows
+ * as given, and a row with a value that is not finite is infinitely far
+ * from everything. */
+LamFeatureIndex *lam_feature_index_new_with_metric (const float *features, gsize n, gsize dim,
+                                                    LamFeatureMetric metric, GError **error);
 void lam_feature_index_free (LamFeatureIndex *index);
 
 gsize lam_feature_index_get_n (const LamFeatureIndex *index);
 gsize lam_feature_index_get_dim (const LamFeatureIndex *index);
 /* The layer its features come from; -2 for given features. */
 int lam_feature_index_get_layer (const LamFeatureIndex *index);
+LamFeatureMetric lam_feature_index_get_metric (const LamFeatureIndex *index);
 
 /* For each of n_queries feature rows (n_queries, dim; need not be
  * normalised), the k rows of the index most cosine-similar to it, most
  * similar first (equal similarities: lower row first), into indices and
- * similarities (n_queries, k each; similarities may be NULL). Returns how
+ * similarities (n_queries, k each; similarities may be NULL). An index by
+ * LAM_FEATURE_DISTANCE gives the k nearest, nearest first, and their
+ * distances in similarities (equal distances: lower row first). Returns how
  * many each query got, MIN (k, n): the places past them hold G_MAXUINT32
  * and NaN. -1 with the error set for a dim that is not the index's or
  * k < 1. Only reads the index: threads may query one index at once. */

@@ -1819,9 +1819,10 @@ test_table_why_shows_sign (void)
   lam_test_remove_tree (dir);
 }
 
-/* The note under a row's look-alikes for a network of spec on blobs.csv. */
+/* The note under a row's look-alikes for a network of spec on blobs.csv,
+ * and the lines drawn for them in *lines when not NULL. */
 static char *
-table_nearest_note (const char *spec_text)
+table_nearest_note (const char *spec_text, char ***lines)
 {
   g_autofree char *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
   g_autofree char *csv = g_build_filename (dir, "blobs.csv", NULL);
@@ -1842,6 +1843,18 @@ table_nearest_note (const char *spec_text)
   g_assert_nonnull (label);
   char *note = g_strdup (gtk_label_get_text (GTK_LABEL (label)));
   g_test_message ("%s: %s", spec_text, note);
+  if (lines != NULL) {
+    g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+    int n = lam_explain_panel_get_nearest (detail, NULL, NULL);
+    for (int k = 0; k < n; k++) {
+      g_autofree char *line = lam_explain_panel_dup_nearest_line (detail, k);
+      g_assert_nonnull (line);
+      g_test_message ("  %s", line);
+      g_strv_builder_add (builder, line);
+    }
+    g_assert_null (lam_explain_panel_dup_nearest_line (detail, n));
+    *lines = g_strv_builder_end (builder);
+  }
   gtk_window_destroy (GTK_WINDOW (other_window));
   lam_test_remove_tree (dir);
   return note;
@@ -1853,11 +1866,45 @@ table_nearest_note (const char *spec_text)
 static void
 test_table_nearest_note (void)
 {
-  g_autofree char *one = table_nearest_note ("linear:3");
+  g_autofree char *one = table_nearest_note ("linear:3", NULL);
   g_assert_true (g_str_has_prefix (one, "Judged by the rows' own values"));
   g_assert_null (strstr (one, "layer before the last"));
-  g_autofree char *two = table_nearest_note ("linear:8,relu,linear:3");
+  g_autofree char *two = table_nearest_note ("linear:8,relu,linear:3", NULL);
   g_assert_true (g_str_has_prefix (two, "Judged by what the layer before the last makes"));
+}
+
+/* A one-layer model's look-alike rows all read "1.000": rows along one
+ * direction from the centre were alike by cosine however far apart. They
+ * are ranked by distance now, nearest first, and the note says so. */
+static void
+test_table_nearest_by_distance (void)
+{
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *note = table_nearest_note ("linear:3", &lines);
+  g_assert_nonnull (strstr (note, "how far apart"));
+  g_assert_nonnull (strstr (note, "(0: the same)"));
+  g_assert_null (strstr (note, "how alike"));
+  g_autofree char *deeper = table_nearest_note ("linear:8,relu,linear:3", NULL);
+  g_assert_nonnull (strstr (deeper, "how far apart"));
+
+  guint n = g_strv_length (lines);
+  g_assert_cmpuint (n, ==, LAM_EXPLAIN_PANEL_N_NEAREST);
+  double first = 0, last = 0, previous = -1;
+  for (guint k = 0; k < n; k++) {
+    const char *at = strstr (lines[k], "  distance ");
+    g_assert_nonnull (at);
+    char *end = NULL;
+    double distance = g_ascii_strtod (at + strlen ("  distance "), &end);
+    g_assert_true (end != at + strlen ("  distance "));
+    g_assert_cmpfloat (distance, >=, 0);
+    g_assert_cmpfloat (distance, >=, previous);
+    previous = distance;
+    if (k == 0)
+      first = distance;
+    last = distance;
+  }
+  /* The list is a ranking, not a tie. */
+  g_assert_cmpfloat (last, >, first);
 }
 
 /* The gallery's line over one mistake: it read "the 1 mistakes first",
@@ -2129,6 +2176,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/why-speaks-of-columns", test_table_why_speaks_of_columns);
   g_test_add_func ("/evaluate-page/table/help-speaks-of-rows", test_table_help_speaks_of_rows);
   g_test_add_func ("/evaluate-page/table/nearest-note", test_table_nearest_note);
+  g_test_add_func ("/evaluate-page/table/nearest-by-distance", test_table_nearest_by_distance);
   g_test_add_func ("/evaluate-page/table/why-shows-sign", test_table_why_shows_sign);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",

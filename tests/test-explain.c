@@ -819,6 +819,61 @@ test_nearest_ties (void)
   g_assert_cmpuint (found[0], ==, G_MAXUINT32);
 }
 
+/* Two standardised columns, rows on one ray from the centre at different
+ * distances: cosine scores every one of them 1 and the list tied; by
+ * distance the nearest comes first and each has its own number. */
+static void
+test_nearest_distance_same_ray (void)
+{
+  const gsize n = 6, dim = 2;
+  const float features[6 * 2] = {
+    3,    3,    /* 0: on the ray, far */
+    1,    1,    /* 1: on the ray, near the query */
+    -1,   -1,   /* 2: the opposite way */
+    0.5f, 0.5f, /* 3: on the ray, nearer the centre */
+    1.2f, 1.2f, /* 4: the query itself */
+    NAN,  0,    /* 5: a value that is not finite */
+  };
+  const float query[2] = { 1.2f, 1.2f };
+  g_autoptr (GError) error = NULL;
+  guint32 found[8];
+  float scores[8];
+
+  g_autoptr (LamFeatureIndex) cosine =
+    lam_feature_index_new_from_features (features, n, dim, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (lam_feature_index_get_metric (cosine), ==, LAM_FEATURE_COSINE);
+  g_assert_cmpint (lam_feature_index_query (cosine, query, 1, dim, 4, found, scores, &error), ==,
+                   4);
+  /* What the table's list showed: four rows at 1.000, in row order. */
+  for (int j = 0; j < 4; j++) {
+    g_assert_cmpfloat_with_epsilon (scores[j], 1.0f, 1e-6f);
+    g_assert_cmpuint (found[j], ==, (guint32) (j < 2 ? j : j + 1));
+  }
+
+  g_autoptr (LamFeatureIndex) index =
+    lam_feature_index_new_with_metric (features, n, dim, LAM_FEATURE_DISTANCE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (lam_feature_index_get_metric (index), ==, LAM_FEATURE_DISTANCE);
+  g_assert_cmpint (lam_feature_index_query (index, query, 1, dim, 8, found, scores, &error), ==, 6);
+  g_assert_no_error (error);
+  const guint32 expected[] = { 4, 1, 3, 0, 2, 5 };
+  const double s2 = sqrt (2.0);
+  const double distances[] = { 0, 0.2 * s2, 0.7 * s2, 1.8 * s2, 2.2 * s2, INFINITY };
+  for (int j = 0; j < 6; j++) {
+    g_assert_cmpuint (found[j], ==, expected[j]);
+    if (isinf (distances[j]))
+      g_assert_true (isinf (scores[j]) && scores[j] > 0);
+    else
+      g_assert_cmpfloat_with_epsilon (scores[j], distances[j], 1e-5);
+  }
+  /* The query's own row is exactly the same, not nearly. */
+  g_assert_cmpfloat (scores[0], ==, 0.0f);
+  g_assert_cmpfloat (scores[1], <, scores[2]);
+  g_assert_cmpuint (found[6], ==, G_MAXUINT32);
+  g_assert_true (isnan (scores[7]));
+}
+
 /* An index built from a model holds the features lam_model_predict gives,
  * across the slices it is built in, and finds each image itself first. */
 static void
@@ -1176,6 +1231,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explain/refusals", test_refusals);
   g_test_add_func ("/explain/nearest/brute-force", test_nearest_brute_force);
   g_test_add_func ("/explain/nearest/ties-and-k-past-n", test_nearest_ties);
+  g_test_add_func ("/explain/nearest/distance-same-ray", test_nearest_distance_same_ray);
   g_test_add_func ("/explain/nearest/60000x128", test_nearest_large);
   g_test_add_func ("/explain/nearest/index-from-model", test_index_from_model);
   g_test_add_func ("/explain/digits/saliency-on-strokes-and-nearest-agree",

@@ -40,6 +40,8 @@ struct _LamExplainPanel
   int n_nearest;
   guint32 nearest[LAM_EXPLAIN_PANEL_N_NEAREST];
   gint32 nearest_labels[LAM_EXPLAIN_PANEL_N_NEAREST];
+  /* Images: the cosine likeness (1: the same); a table's rows: the
+   * distance (0: the same), as lam_explainer_nearest gives them. */
   float nearest_similarity[LAM_EXPLAIN_PANEL_N_NEAREST];
 
   GtkWidget *box;
@@ -101,20 +103,33 @@ sync_classes (LamExplainPanel *self)
   gtk_drop_down_set_selected (self->class_dropdown, 0);
 }
 
+/* A look-alike's number as its line shows it: a row's distance in words,
+ * since 0 being the best is the opposite of an image's likeness. */
+static char *
+nearest_score (LamExplainPanel *self, int k)
+{
+  if (self->values != NULL)
+    return g_strdup_printf (_ ("distance %.3f"), self->nearest_similarity[k]);
+  return g_strdup_printf ("%.3f", self->nearest_similarity[k]);
+}
+
 /* The look-alikes' classes and likeness, or what the line under them says
  * while there are none. */
 static void
 name_nearest (LamExplainPanel *self)
 {
-  g_autoptr (GString) name = g_string_new (_ ("Most alike training images"));
+  gboolean rows = self->values != NULL;
+  g_autoptr (GString) name =
+    g_string_new (rows ? _ ("Nearest training rows") : _ ("Most alike training images"));
   if (self->n_nearest == 0) {
     const char *note = gtk_label_get_text (self->nearest_label);
     g_string_append_printf (name, ": %s", note[0] != '\0' ? note : _ ("none yet"));
   }
-  for (int k = 0; k < self->n_nearest; k++)
-    g_string_append_printf (name, "%s %s %.3f", k == 0 ? ":" : ",",
-                            class_name (self, self->nearest_labels[k]),
-                            self->nearest_similarity[k]);
+  for (int k = 0; k < self->n_nearest; k++) {
+    g_autofree char *score = nearest_score (self, k);
+    g_string_append_printf (name, "%s %s %s", k == 0 ? ":" : ",",
+                            class_name (self, self->nearest_labels[k]), score);
+  }
   lam_ui_set_accessible_label (GTK_WIDGET (self->nearest_area), name->str);
 }
 
@@ -145,12 +160,15 @@ nearest_note (LamExplainPanel *self)
   if (result != NULL && result->plan != NULL && compares_inputs (result->plan))
     return g_strdup (rows ? _ ("Judged by the rows' own values, standardised as the network "
                                "reads them: a network of one layer has no layer in between to "
-                               "judge by. The number is how alike (1: the same).")
+                               "judge by. Nearest first; the number is how far apart, in "
+                               "standard deviations (0: the same).")
                           : _ ("Judged by the pixels themselves, normalised as the network "
                                "reads them: a network of one layer has no layer in between to "
                                "judge by. The number is how alike (1: the same)."));
-  return g_strdup (_ ("Judged by what the layer before the last makes of them; the number is "
-                      "how alike (1: the same)."));
+  return g_strdup (rows ? _ ("Judged by what the layer before the last makes of them. Nearest "
+                             "first; the number is how far apart (0: the same).")
+                        : _ ("Judged by what the layer before the last makes of them; the "
+                             "number is how alike (1: the same)."));
 }
 
 static void
@@ -389,7 +407,22 @@ draw_image (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer d
   cairo_surface_destroy (heat);
 }
 
-/* Rows have no thumbnails: a line each, its class and likeness first,
+static char *
+nearest_row_line (LamExplainPanel *self, const LamDataset *train, int k)
+{
+  const float *row = lam_dataset_get_row (train, (int) self->nearest[k]);
+  if (row == NULL)
+    return NULL;
+  GString *text = g_string_new (NULL);
+  g_autofree char *score = nearest_score (self, k);
+  g_string_append_printf (text, "%s  %s  ", class_name (self, self->nearest_labels[k]), score);
+  for (int j = 0; j < train->n_features; j++)
+    g_string_append_printf (text, "%s%s = %.4g", j > 0 ? ", " : "", train->feature_names[j],
+                            row[j]);
+  return g_string_free (text, FALSE);
+}
+
+/* Rows have no thumbnails: a line each, its class and distance first,
  * then its first values. */
 static void
 draw_nearest_rows (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int width,
@@ -401,16 +434,10 @@ draw_nearest_rows (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int widt
   pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
   double y = 0;
   for (int k = 0; k < self->n_nearest; k++) {
-    const float *row = lam_dataset_get_row (train, (int) self->nearest[k]);
-    if (row == NULL)
+    g_autofree char *text = nearest_row_line (self, train, k);
+    if (text == NULL)
       continue;
-    g_autoptr (GString) text = g_string_new (NULL);
-    g_string_append_printf (text, "%s  %.3f  ", class_name (self, self->nearest_labels[k]),
-                            self->nearest_similarity[k]);
-    for (int j = 0; j < train->n_features; j++)
-      g_string_append_printf (text, "%s%s = %.4g", j > 0 ? ", " : "", train->feature_names[j],
-                              row[j]);
-    pango_layout_set_text (layout, text->str, -1);
+    pango_layout_set_text (layout, text, -1);
     int h;
     pango_layout_get_pixel_size (layout, NULL, &h);
     cairo_move_to (cr, 0, y);
@@ -828,4 +855,14 @@ lam_explain_panel_new (LamExplainer *explainer, LamSession *session)
   g_signal_connect_object (explainer, "notify::index-progress", G_CALLBACK (update_nearest), self,
                            G_CONNECT_SWAPPED);
   return GTK_WIDGET (self);
+}
+
+char *
+lam_explain_panel_dup_nearest_line (LamExplainPanel *self, int k)
+{
+  g_return_val_if_fail (LAM_IS_EXPLAIN_PANEL (self), NULL);
+  const LamDataset *train = lam_session_get_train_set (self->session);
+  if (k < 0 || k >= self->n_nearest || train == NULL || !lam_dataset_is_table (train))
+    return NULL;
+  return nearest_row_line (self, train, k);
 }

@@ -45,6 +45,9 @@ const float *lam_explain_panel_get_pushes (LamExplainPanel *self, int *n);
 const char *lam_explain_panel_get_status (LamExplainPanel *self);
 int lam_explain_panel_get_nearest (LamExplainPanel *self, const guint32 **indices,
                                    const gint32 **labels);
+/* The line drawn for a table's k-th nearest training row (its class,
+ * distance and values), or NULL for an image's look-alikes or no k-th. */
+char *lam_explain_panel_dup_nearest_line (LamExplainPanel *self, int k);
 /* Asks again (a new result, the panel shown again). */
 void lam_explain_panel_refresh (LamExplainPanel *self);
 /* While held, a new image is kept but not asked about, nor are the

@@ -295,7 +295,12 @@ build_index (IndexJob *job, GCancellable *cancellable, GError **error)
     dim = layer < 0 ? lam_shape_numel (&plan->input)
                     : lam_shape_numel (&plan->layers[layer].out_shape);
   }
-  return lam_feature_index_new_from_features (features, n, dim, error);
+  /* A table's columns are standardised numbers, not brightness: a row
+   * twice as far out along the same direction is another row, which the
+   * cosine that suits images would score as the same. */
+  LamFeatureMetric metric =
+    lam_dataset_is_table (train) ? LAM_FEATURE_DISTANCE : LAM_FEATURE_COSINE;
+  return lam_feature_index_new_with_metric (features, n, dim, metric, error);
 }
 
 static void

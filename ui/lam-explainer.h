@@ -111,7 +111,9 @@ const GError *lam_explainer_get_index_error (LamExplainer *self);
 /* The k training images nearest to normalised_input by the cosine of
  * their features, most similar first: their indices into the session's
  * training set, similarities and labels (each k long; similarities and
- * labels may be NULL). Runs on the caller's thread: one forward pass of one
+ * labels may be NULL). A table's rows are searched by the distance between
+ * their features instead (LAM_FEATURE_DISTANCE), nearest first, and
+ * similarities holds the distances. Runs on the caller's thread: one forward pass of one
  * image and a scan of the index (see the tests for timings). Returns how
  * many were found (MIN (k, training images)), or -1 with error: no result,
  * unsupported, or LAM_EXPLAINER_ERROR_NOT_READY while the index builds. */

@@ -200,9 +200,10 @@ static const HelpEntry entries[] = {
         "the last one makes of them. If they share the image's class, the network has learned "
         "what that class looks like; if not, they show what it confuses the image with.") },
   { "table-nearest", N_ ("Looks like these"),
-    N_ ("The training rows the network finds most alike, judged by what the layer before the "
-        "last one makes of them. If they share the row's class, the network has learned what "
-        "that class is like; if not, they show what it confuses the row with.") },
+    N_ ("The training rows nearest to this one, judged by what the layer before the last one "
+        "makes of them, nearest first; the distance is 0 for a row just the same. If they "
+        "share the row's class, the network has learned what that class is like; if not, they "
+        "show what it confuses the row with.") },
   { "feature-map", N_ ("Map of what it learned"),
     N_ ("Each dot is a test image, placed by what the layer before the last one makes of it, "
         "flattened to two directions (the two along which the dots spread most). Colours are "
