@@ -1907,6 +1907,102 @@ test_table_nearest_by_distance (void)
   g_assert_cmpfloat (last, >, first);
 }
 
+/* Whether widget's bottom edge, and that of each scrolled window it sits
+ * in, can be brought into view: inside the child each scrolled window
+ * scrolls (its adjustment reaches that far), and the outermost one inside
+ * the window. */
+static gboolean
+reachable (GtkWidget *widget, GtkWidget *shown)
+{
+  GtkWidget *inner = widget;
+  for (GtkWidget *view = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW); view != NULL;
+       view = gtk_widget_get_ancestor (gtk_widget_get_parent (view), GTK_TYPE_SCROLLED_WINDOW)) {
+    GtkWidget *content = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (view));
+    GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (view));
+    graphene_rect_t bounds;
+    g_assert_true (gtk_widget_compute_bounds (inner, content, &bounds));
+    /* A viewport's child scrolls inside it: bounds from the scrolled
+     * offset back to the top of what scrolls. */
+    double bottom = bounds.origin.y + bounds.size.height +
+                    (GTK_IS_VIEWPORT (content) ? gtk_adjustment_get_value (v) : 0);
+    g_test_message ("  %s bottom %.0f of %.0f scrollable (page %.0f)", G_OBJECT_TYPE_NAME (inner),
+                    bottom, gtk_adjustment_get_upper (v), gtk_adjustment_get_page_size (v));
+    if (bottom > gtk_adjustment_get_upper (v) + 0.5)
+      return FALSE;
+    inner = view;
+  }
+  graphene_rect_t bounds;
+  g_assert_true (gtk_widget_compute_bounds (inner, shown, &bounds));
+  g_test_message ("  outermost bottom %.0f in a window %d high",
+                  bounds.origin.y + bounds.size.height, gtk_widget_get_height (shown));
+  return bounds.origin.y + bounds.size.height <= gtk_widget_get_height (shown) + 0.5;
+}
+
+/* In a 1280 × 820 window the note under a row's look-alikes ran past the
+ * window's bottom, cut off: the column beside the gallery was as tall as
+ * its contents and nothing scrolled to it. At each classroom size, with
+ * and without presentation mode, the note and every line of the panel
+ * are within the panel and can be scrolled into view. */
+static void
+test_table_why_reachable (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = trained_table_window_new (&dir, &other, &other_page);
+  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  lam_evaluate_page_show_tab (table_page, "predictions");
+  lam_evaluate_page_select_image (table_page, 12);
+  LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (table_page, FALSE);
+  g_assert_true (lam_test_iterate_until (panel_explained, detail, 60000));
+  GtkWidget *note = find_label_with_prefix (GTK_WIDGET (detail), "Judged by");
+  g_assert_nonnull (note);
+
+  static const int sizes[][2] = { { 1280, 820 }, { 1280, 800 }, { 1024, 768 } };
+  for (int presentation = 0; presentation < 2; presentation++)
+    for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+      if (presentation)
+        gtk_widget_add_css_class (other_window, "presentation");
+      else
+        gtk_widget_remove_css_class (other_window, "presentation");
+      gtk_window_set_default_size (GTK_WINDOW (other_window), sizes[i][0], sizes[i][1]);
+      lam_test_settle (400);
+      g_test_message ("%d × %d%s: window %d × %d", sizes[i][0], sizes[i][1],
+                      presentation ? ", presentation" : "", gtk_widget_get_width (other_window),
+                      gtk_widget_get_height (other_window));
+      g_assert_cmpint (gtk_widget_get_height (other_window), ==, sizes[i][1]);
+      g_assert_true (gtk_widget_get_mapped (note));
+      /* The note lies within the panel, not drawn past its end. */
+      graphene_rect_t bounds;
+      g_assert_true (gtk_widget_compute_bounds (note, GTK_WIDGET (detail), &bounds));
+      g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
+                         gtk_widget_get_height (GTK_WIDGET (detail)) + 0.5);
+      g_assert_true (reachable (note, other_window));
+      /* A column taller than its window shows that it scrolls: its
+       * scrollbar keeps room of its own beside the panel instead of an
+       * overlay that shows only on hover (what the user saw: the note cut
+       * at the window's bottom, nothing saying more was below). */
+      GtkWidget *column = gtk_widget_get_ancestor (GTK_WIDGET (detail), GTK_TYPE_SCROLLED_WINDOW);
+      GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (column));
+      GtkWidget *content = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (column));
+      if (gtk_adjustment_get_upper (v) > gtk_adjustment_get_page_size (v) + 0.5) {
+        g_test_message ("  the column scrolls: content %d wide in a column %d wide",
+                        gtk_widget_get_width (content), gtk_widget_get_width (column));
+        g_assert_cmpint (gtk_widget_get_width (content), <, gtk_widget_get_width (column));
+      }
+      if (i == 0 && !presentation)
+        save_window_png (other_window, "evaluate-table-why-reachable.png");
+    }
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (),
+                                                 GTK_STYLE_PROVIDER (css));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 /* The gallery's line over one mistake: it read "the 1 mistakes first",
  * and a cell of one "1 c2 rows taken for c1". */
 static void
@@ -2177,6 +2273,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/help-speaks-of-rows", test_table_help_speaks_of_rows);
   g_test_add_func ("/evaluate-page/table/nearest-note", test_table_nearest_note);
   g_test_add_func ("/evaluate-page/table/nearest-by-distance", test_table_nearest_by_distance);
+  g_test_add_func ("/evaluate-page/table/why-reachable", test_table_why_reachable);
   g_test_add_func ("/evaluate-page/table/why-shows-sign", test_table_why_shows_sign);
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
