@@ -756,6 +756,32 @@ lam_cpu_avx2_maxpool2 (const float *x, float *y, int32_t *argmax, size_t p0, siz
 /* ---- Adam ---- */
 
 /* The plain loop's operations in its order, eight at a time. */
+/* a / divisor in every lane, rounded as the division rounds it: the
+ * multiply-and-correct step of lam-cpu-avx512.c's divide_by_constant,
+ * which says why it is exact and what it saves. */
+AVX2 INLINE __m256
+divide_by_constant (__m256 a, __m256 divisor, __m256 reciprocal)
+{
+  __m256 q = _mm256_mul_ps (a, reciprocal);
+  __m256 error = _mm256_fnmadd_ps (q, divisor, a);
+  __m256 rounded = _mm256_fmadd_ps (error, reciprocal, q);
+  // Where q is 0 (error 0) or infinite (rounded NaN), q.
+  __m256 corrected = _mm256_and_ps (_mm256_cmp_ps (error, _mm256_setzero_ps (), _CMP_NEQ_OQ),
+                                    _mm256_cmp_ps (rounded, rounded, _CMP_ORD_Q));
+  return _mm256_blendv_ps (q, rounded, corrected);
+}
+
+AVX2 void
+lam_cpu_avx2_divide_by_constant (const float *a, float *quotients, size_t n, float divisor)
+{
+  __m256 vdivisor = _mm256_set1_ps (divisor), reciprocal = _mm256_set1_ps (1.0f / divisor);
+  for (size_t i = 0; i < n; i += 8) {
+    __m256i k = lanes ((ptrdiff_t) (n - i));
+    _mm256_maskstore_ps (quotients + i, k,
+                         divide_by_constant (_mm256_maskload_ps (a + i, k), vdivisor, reciprocal));
+  }
+}
+
 AVX2 size_t
 lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t n, float beta1,
                    float beta2, float eps, float step_size, float correction2_sqrt, float decay,
@@ -766,15 +792,24 @@ lam_cpu_avx2_adam (float *params, const float *grads, float *m, float *v, size_t
   __m256 b2 = _mm256_set1_ps (beta2), c2 = _mm256_set1_ps (1.0f - beta2);
   __m256 vstep = _mm256_set1_ps (step_size), veps = _mm256_set1_ps (eps);
   __m256 vcorr = _mm256_set1_ps (correction2_sqrt);
+  __m256 vcorr_reciprocal = _mm256_set1_ps (1.0f / correction2_sqrt);
   size_t i = 0;
 
+  int weight_decay = decay != 1.0f || coupled != 0.0f;
+
+  // Without weight decay the weight and gradient as they are, as PyTorch.
   for (; i + 8 <= n; i += 8) {
-    __m256 p = _mm256_mul_ps (_mm256_loadu_ps (params + i), vdecay);
-    __m256 g = _mm256_add_ps (_mm256_loadu_ps (grads + i), _mm256_mul_ps (vcoupled, p));
+    __m256 p = _mm256_loadu_ps (params + i);
+    __m256 g = _mm256_loadu_ps (grads + i);
+    if (weight_decay) {
+      p = _mm256_mul_ps (p, vdecay);
+      g = _mm256_add_ps (g, _mm256_mul_ps (vcoupled, p));
+    }
     __m256 mi = _mm256_add_ps (_mm256_mul_ps (b1, _mm256_loadu_ps (m + i)), _mm256_mul_ps (c1, g));
     __m256 vi = _mm256_add_ps (_mm256_mul_ps (b2, _mm256_loadu_ps (v + i)),
                                _mm256_mul_ps (_mm256_mul_ps (c2, g), g));
-    __m256 denom = _mm256_add_ps (_mm256_div_ps (_mm256_sqrt_ps (vi), vcorr), veps);
+    __m256 denom =
+      _mm256_add_ps (divide_by_constant (_mm256_sqrt_ps (vi), vcorr, vcorr_reciprocal), veps);
     p = _mm256_sub_ps (p, _mm256_div_ps (_mm256_mul_ps (vstep, mi), denom));
     _mm256_storeu_ps (m + i, mi);
     _mm256_storeu_ps (v + i, vi);

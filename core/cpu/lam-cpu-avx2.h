@@ -88,6 +88,9 @@ void lam_cpu_avx2_winograd_output (const float *m, size_t ldm, size_t xi_stride,
 void lam_cpu_avx2_winograd_output_gradient (const float *dy, int out_c, int h, int w, float *d,
                                             size_t ldd, size_t xi_stride);
 
+// lam_cpu_avx512_divide_by_constant with eight lanes
+void lam_cpu_avx2_divide_by_constant (const float *a, float *quotients, size_t n, float divisor);
+
 /* Adam as lam_cpu_avx512_adam over the whole vectors of [0, n); returns
  * how many floats it updated (n rounded down to 8), the rest being the
  * plain loop's. */

