@@ -1135,6 +1135,35 @@ typedef struct
   int decoupled;
 } AdamCase;
 
+/* Without weight decay Adam adds nothing to the gradient, as PyTorch:
+ * adding 0 · p would turn a weight gone infinite, and the ones after it,
+ * into NaN. */
+static void
+test_adam_infinite_weight_without_decay (void)
+{
+  const size_t n = 37; // a whole vector and a partial one
+  float *p = g_new (float, n), *g = g_new (float, n);
+  float *m = g_new0 (float, n), *v = g_new0 (float, n);
+  for (size_t i = 0; i < n; i++) {
+    p[i] = i == 0 ? INFINITY : i == 20 ? -INFINITY : 0.5f;
+    g[i] = i % 2 ? 0.25f : -0.5f;
+  }
+  for (int decoupled = 0; decoupled <= 1; decoupled++)
+    backend->adam_update (backend, p, g, m, v, n, 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, decoupled,
+                          1 + decoupled);
+  g_assert_cmpfloat (p[0], ==, INFINITY);
+  g_assert_cmpfloat (p[20], ==, -INFINITY);
+  for (size_t i = 0; i < n; i++) {
+    g_assert_true (isfinite (m[i]) && isfinite (v[i]));
+    if (i != 0 && i != 20)
+      g_assert_cmpfloat_with_epsilon (p[i], i % 2 ? 0.48f : 0.52f, 1e-4f);
+  }
+  g_free (p);
+  g_free (g);
+  g_free (m);
+  g_free (v);
+}
+
 #if defined(LAM_CPU_HAVE_AVX512)
 typedef void (*DivideByConstant) (const float *a, float *quotients, size_t n, float divisor);
 
@@ -2774,6 +2803,8 @@ main (int argc, char **argv)
 
   ADD_CASES ("/sgd", "", sgd_cases, sgd_names, test_sgd);
   ADD_CASES ("", "", adam_cases, adam_names, test_adam);
+  g_test_add_func ("/backend/adam/infinite-weight-without-decay",
+                   test_adam_infinite_weight_without_decay);
 #if defined(LAM_CPU_HAVE_AVX512)
   (g_test_add_func) ("/backend/adam/divide-by-constant", test_adam_divide_by_constant);
 #endif

@@ -750,7 +750,7 @@ ref_adam_update (LamBackend *self, float *params, const float *grads, float *m, 
     double p = params[i], g = grads[i];
     if (decoupled)
       p *= 1.0 - (double) lr * weight_decay;
-    else
+    else if (weight_decay != 0.0f)
       g += (double) weight_decay * p;
     double mi = beta1 * (double) m[i] + (1.0 - beta1) * g;
     double vi = beta2 * (double) v[i] + (1.0 - beta2) * g * g;
