@@ -78,6 +78,13 @@ flag_set (gpointer data)
   return *(gboolean *) data;
 }
 
+/* No save or open is running on its thread. */
+static gboolean
+file_idle (gpointer data)
+{
+  return !lam_window_get_file_busy (LAM_WINDOW (data));
+}
+
 static gboolean
 state_is_idle (gpointer data)
 {
@@ -293,6 +300,7 @@ test_save_reopen_continue (void)
   prompt = lam_window_get_prompt (window2);
   g_assert_nonnull (prompt);
   gtk_dialog_response (GTK_DIALOG (prompt), GTK_RESPONSE_ACCEPT);
+  iterate_until (file_idle, window2, 30000);
   settle (200);
   g_assert_false (lam_session_get_modified (project2));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window2)));
@@ -473,6 +481,7 @@ test_save_as_asks_before_replacing (void)
       g_assert_null (lam_session_get_file_path (session));
     } else {
       gtk_dialog_response (GTK_DIALOG (ask), GTK_RESPONSE_ACCEPT);
+      iterate_until (file_idle, window, 30000);
       settle (300);
       g_assert_cmpstr (lam_session_get_file_path (session), ==, other);
       g_autoptr (LamProjectFile) mine = lam_project_file_load (other, &error);
@@ -694,6 +703,7 @@ test_new_project (void)
   settle (100);
   g_assert_nonnull (lam_window_get_prompt (window));
   gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_ACCEPT);
+  iterate_until (file_idle, window, 30000);
   settle (200);
   g_assert_null (lam_window_get_prompt (window));
   g_autoptr (LamProjectFile) reread = lam_project_file_load (path, &error);
@@ -901,6 +911,7 @@ test_application_open (void)
   open_through_application (application, second);
   g_assert_nonnull (lam_window_get_prompt (window));
   gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_REJECT);
+  iterate_until (file_idle, window, 30000);
   settle (200);
   g_assert_null (lam_window_get_prompt (window));
   g_assert_cmpstr (lam_session_get_file_path (session), ==, second);
@@ -1117,6 +1128,375 @@ test_close_while_training_asks (void)
   g_object_unref (window);
 }
 
+/* A lesson of LAM_SESSION_MAX_RUNS runs of 300 epochs, each with 100
+ * steps an epoch (about 17 MB saved, half a second's writing), over the
+ * bars dataset, marked unsaved. */
+static void
+load_large_project (LamSession *session)
+{
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+  for (int r = 1; r <= LAM_SESSION_MAX_RUNS; r++) {
+    LamProjectRun *run = lam_project_run_new (r, "mlp, Adam lr 0.001, batch 36");
+    run->color = r - 1;
+    for (int e = 1; e <= 300; e++) {
+      for (int k = 0; k < 100; k++) {
+        double x = e - 1 + (k + 1) / 100.0;
+        LamRunStep step = { x, 2.0 / (x + r), 1 - 0.5 / (x + r) };
+        g_array_append_val (run->steps, step);
+      }
+      LamRunEpoch row = { e, 1.0 / e, 1 - 0.5 / e, 1.1 / e, 1 - 0.6 / e, 2.5, 0.001 };
+      g_array_append_val (run->epochs, row);
+    }
+    g_ptr_array_add (file->runs, run);
+  }
+  lam_session_load_project_file (session, file);
+  lam_session_set_modified (session, TRUE);
+}
+
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  char *warning;
+  GError *error;
+  guint ticks;      /* main-loop ticks while the job ran */
+  gint64 last_tick; /* µs */
+  gint64 longest;   /* µs: the longest the main loop was held */
+  gboolean ended;   /* a tick came after the job was done */
+  guint tick;
+} FileWait;
+
+static void
+file_wait_clear (FileWait *wait)
+{
+  g_clear_pointer (&wait->warning, g_free);
+  g_clear_error (&wait->error);
+}
+
+static void
+on_test_saved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  FileWait *wait = user_data;
+  wait->ok = lam_window_save_project_finish (LAM_WINDOW (source), result, &wait->error);
+  wait->done = TRUE;
+}
+
+static void
+on_test_opened (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  FileWait *wait = user_data;
+  wait->ok =
+    lam_window_open_project_finish (LAM_WINDOW (source), result, &wait->warning, &wait->error);
+  wait->done = TRUE;
+}
+
+static gboolean
+on_tick (gpointer data)
+{
+  FileWait *wait = data;
+  gint64 now = g_get_monotonic_time ();
+  /* The first tick after the end counts the callback's own work. */
+  if (!wait->done || !wait->ended) {
+    wait->ticks += !wait->done;
+    wait->ended = wait->done;
+    wait->longest = MAX (wait->longest, now - wait->last_tick);
+  }
+  wait->last_tick = now;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A 5 ms tick on the main loop from before the job starts (its copy of
+ * the project is taken on the main thread) until the first tick after its
+ * callback: the ticks that came while it ran and the longest gap. */
+static void
+begin_ticking (FileWait *wait)
+{
+  wait->last_tick = g_get_monotonic_time ();
+  wait->tick = g_timeout_add (5, on_tick, wait);
+}
+
+static void
+wait_ticking (FileWait *wait)
+{
+  iterate_until (flag_set, &wait->done, 120000);
+  iterate_until (flag_set, &wait->ended, 1000);
+  g_source_remove (wait->tick);
+  g_assert_true (wait->done);
+}
+
+static gboolean
+find_label (GtkWidget *widget, const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_is_visible (widget) &&
+      g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), text) == 0)
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (find_label (child, text))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+header_says (LamWindow *window, const char *text)
+{
+  return find_label (gtk_window_get_titlebar (GTK_WINDOW (window)), text);
+}
+
+static void
+assert_runs_equal (LamSession *a, LamSession *b)
+{
+  g_autoptr (LamProjectFile) fa = lam_project_file_new ();
+  g_autoptr (LamProjectFile) fb = lam_project_file_new ();
+  lam_session_fill_project_file (a, fa);
+  lam_session_fill_project_file (b, fb);
+  g_autofree char *spec_a = lam_model_spec_to_text (fa->spec);
+  g_autofree char *spec_b = lam_model_spec_to_text (fb->spec);
+  g_assert_cmpstr (spec_a, ==, spec_b);
+  g_assert_cmpint (fa->config.optimizer.kind, ==, fb->config.optimizer.kind);
+  g_assert_cmpfloat (fa->config.optimizer.lr, ==, fb->config.optimizer.lr);
+  g_assert_cmpint (fa->config.epochs, ==, fb->config.epochs);
+  g_assert_cmpint (fa->config.batch_size, ==, fb->config.batch_size);
+  g_assert_cmpuint (fa->config.seed, ==, fb->config.seed);
+  g_assert_cmpfloat (fa->config.val_fraction, ==, fb->config.val_fraction);
+  g_assert_cmpstr (fa->dataset_dir, ==, fb->dataset_dir);
+  g_assert_cmpuint (fa->runs->len, ==, fb->runs->len);
+  for (guint i = 0; i < fa->runs->len; i++) {
+    const LamProjectRun *ra = g_ptr_array_index (fa->runs, i);
+    const LamProjectRun *rb = g_ptr_array_index (fb->runs, i);
+    g_assert_cmpint (ra->number, ==, rb->number);
+    g_assert_cmpstr (ra->settings, ==, rb->settings);
+    g_assert_cmpint (ra->color, ==, rb->color);
+    g_assert_cmpmem (ra->steps->data, ra->steps->len * sizeof (LamRunStep), rb->steps->data,
+                     rb->steps->len * sizeof (LamRunStep));
+    g_assert_cmpuint (ra->epochs->len, ==, rb->epochs->len);
+    for (guint e = 0; e < ra->epochs->len; e++) {
+      const LamRunEpoch *ea = &g_array_index (ra->epochs, LamRunEpoch, e);
+      const LamRunEpoch *eb = &g_array_index (rb->epochs, LamRunEpoch, e);
+      g_assert_cmpint (ea->epoch, ==, eb->epoch);
+      g_assert_cmpfloat (ea->train_loss, ==, eb->train_loss);
+      g_assert_cmpfloat (ea->train_accuracy, ==, eb->train_accuracy);
+      g_assert_cmpfloat (ea->val_loss, ==, eb->val_loss);
+      g_assert_cmpfloat (ea->val_accuracy, ==, eb->val_accuracy);
+      g_assert_cmpfloat (ea->seconds, ==, eb->seconds);
+      g_assert_cmpfloat (ea->lr, ==, eb->lr);
+    }
+  }
+}
+
+static LamSession *
+session_on_bars (const char *bars)
+{
+  LamSession *session = lam_session_new ();
+  gboolean loaded = FALSE;
+  lam_session_load_dataset_async (session, bars, NULL, on_loaded_ok, &loaded);
+  iterate_until (flag_set, &loaded, 30000);
+  g_assert_true (loaded);
+  return session;
+}
+
+/* Save and Open of a large project write and read on a thread: the main
+ * loop keeps ticking, the header says what is going on, and the project
+ * opens field for field as it was. */
+static void
+test_save_open_on_thread (void)
+{
+  g_autofree char *bars = make_bars_dir ("bars-thread");
+  g_autoptr (LamSession) session = session_on_bars (bars);
+  LamWindow *window = new_window (session);
+  load_large_project (session);
+  settle (100);
+  g_autofree char *path = g_build_filename (tmp_dir, "large.lamina", NULL);
+
+  FileWait saved = { 0 };
+  begin_ticking (&saved);
+  lam_window_save_project_async (window, path, on_test_saved, &saved);
+  g_assert_true (lam_window_get_file_busy (window));
+  g_assert_false (saved.done);
+  g_assert_true (header_says (window, "Saving project…"));
+  wait_ticking (&saved);
+  g_assert_no_error (saved.error);
+  g_assert_true (saved.ok);
+  g_test_message ("save: %u ticks, main loop held at most %.1f ms", saved.ticks,
+                  saved.longest / 1000.0);
+  /* The main loop ran while the file was written. */
+  g_assert_cmpuint (saved.ticks, >=, 2);
+  g_assert_false (lam_window_get_file_busy (window));
+  g_assert_false (header_says (window, "Saving project…"));
+  g_assert_false (lam_session_get_modified (session));
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, path);
+
+  g_autoptr (LamSession) session2 = lam_session_new ();
+  LamWindow *window2 = new_window (session2);
+  FileWait opened = { 0 };
+  begin_ticking (&opened);
+  lam_window_open_project_async (window2, path, on_test_opened, &opened);
+  g_assert_true (lam_window_get_file_busy (window2));
+  g_assert_true (header_says (window2, "Opening project…"));
+  /* Nothing is edited on pages about to be replaced. */
+  g_assert_false (gtk_widget_is_sensitive (lam_window_get_page (window2, "model")));
+  wait_ticking (&opened);
+  g_assert_no_error (opened.error);
+  g_assert_true (opened.ok);
+  g_test_message ("open: %u ticks, main loop held at most %.1f ms", opened.ticks,
+                  opened.longest / 1000.0);
+  g_assert_cmpuint (opened.ticks, >=, 2);
+  g_assert_true (gtk_widget_is_sensitive (lam_window_get_page (window2, "model")));
+  g_assert_cmpstr (lam_session_get_file_path (session2), ==, path);
+  g_assert_false (lam_session_get_modified (session2));
+  DatasetWait wait = { session2, bars };
+  iterate_until (dataset_is, &wait, 30000);
+  assert_runs_equal (session, session2);
+  file_wait_clear (&opened);
+  file_wait_clear (&saved);
+
+  gtk_window_destroy (GTK_WINDOW (window2));
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  g_autofree char *weights = g_build_filename (tmp_dir, "large.safetensors", NULL);
+  g_remove (weights);
+  g_remove (path);
+  lam_test_remove_tree (bars);
+}
+
+/* An edit made while the save writes what it copied is not in the file:
+ * the project stays marked unsaved, though it was marked before. */
+static void
+test_edit_during_save_stays_modified (void)
+{
+  g_autofree char *bars = make_bars_dir ("bars-edit");
+  g_autoptr (LamSession) session = session_on_bars (bars);
+  LamWindow *window = new_window (session);
+  load_large_project (session);
+  double lr = lam_session_get_config (session)->optimizer.lr;
+  g_autofree char *path = g_build_filename (tmp_dir, "edited.lamina", NULL);
+
+  FileWait saved = { 0 };
+  lam_window_save_project_async (window, path, on_test_saved, &saved);
+  g_assert_true (lam_session_get_modified (session));
+  g_object_set (session, "lr", lr * 2, NULL);
+  g_assert_false (saved.done);
+  iterate_until (flag_set, &saved.done, 120000);
+  g_assert_no_error (saved.error);
+  g_assert_true (saved.ok);
+  g_assert_true (lam_session_get_modified (session));
+  g_assert_true (title_marked (window));
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (file->config.optimizer.lr, ==, lr);
+  g_assert_cmpuint (file->runs->len, ==, LAM_SESSION_MAX_RUNS);
+
+  /* Without an edit, the same save clears the mark. */
+  FileWait again = { 0 };
+  lam_window_save_project_async (window, path, on_test_saved, &again);
+  iterate_until (flag_set, &again.done, 120000);
+  g_assert_true (again.ok);
+  g_assert_false (lam_session_get_modified (session));
+  file_wait_clear (&saved);
+  file_wait_clear (&again);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  g_remove (path);
+  lam_test_remove_tree (bars);
+}
+
+/* While a save runs, Save, Save As, New, Open and starting a run are
+ * disabled: a New Project over the edit made meanwhile neither asks nor
+ * starts, another project does not open, and no run starts. */
+static void
+test_actions_disabled_during_save (void)
+{
+  g_autofree char *bars = make_bars_dir ("bars-busy");
+  g_autofree char *other = save_small_project ("other-busy.lamina", "logistic-regression", bars);
+  g_autoptr (LamSession) session = session_on_bars (bars);
+  LamWindow *window = new_window (session);
+  load_large_project (session);
+  GActionGroup *training = lam_session_get_actions (session);
+  g_assert_true (g_action_group_get_action_enabled (training, "start"));
+  g_autofree char *path = g_build_filename (tmp_dir, "busy.lamina", NULL);
+
+  FileWait saved = { 0 };
+  lam_window_save_project_async (window, path, on_test_saved, &saved);
+  g_assert_false (g_action_group_get_action_enabled (training, "start"));
+  g_assert_false (g_action_group_get_action_enabled (training, "start-pause"));
+  g_assert_false (g_action_group_get_action_enabled (training, "step"));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.new-project", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.open-recent", "s", other);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.save", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window), "session.start", NULL);
+  g_assert_null (lam_window_get_prompt (window));
+  g_assert_cmpint (lam_session_get_state (session), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_false (saved.done);
+  iterate_until (flag_set, &saved.done, 120000);
+  g_assert_true (saved.ok);
+  settle (200);
+  g_assert_null (lam_window_get_prompt (window));
+  g_assert_null (find_message_dialog ());
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, path);
+  g_assert_cmpuint (lam_session_get_n_runs (session), ==, LAM_SESSION_MAX_RUNS);
+  g_assert_cmpint (lam_session_get_state (session), ==, LAM_TRAIN_STATE_IDLE);
+  g_assert_true (g_action_group_get_action_enabled (training, "start"));
+  file_wait_clear (&saved);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  g_remove (path);
+  g_remove (other);
+  lam_test_remove_tree (bars);
+}
+
+static gboolean
+no_windows (gpointer data)
+{
+  return gtk_application_get_windows (GTK_APPLICATION (data)) == NULL;
+}
+
+/* Closing the window (or quitting, which closes it) while a save writes:
+ * the window stays until the save is done, so the application, which ends
+ * with its last window, ends with the whole project on disk. */
+static void
+test_close_during_save_finishes (void)
+{
+  g_autofree char *bars = make_bars_dir ("bars-close");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GtkApplication) application =
+    gtk_application_new ("org.lamina.TestCloseDuringSave", G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (application), NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamSession) session = session_on_bars (bars);
+  LamWindow *window = lam_window_new (application, session);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (200);
+  load_large_project (session);
+  g_autofree char *path = g_build_filename (tmp_dir, "closed.lamina", NULL);
+
+  FileWait saved = { 0 };
+  lam_window_save_project_async (window, path, on_test_saved, &saved);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_false (saved.done);
+  g_assert_nonnull (gtk_application_get_windows (application));
+  g_assert_null (lam_window_get_prompt (window));
+  /* The moment the last window goes is when the application would end. */
+  iterate_until (no_windows, application, 120000);
+  g_assert_null (gtk_application_get_windows (application));
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (file->runs->len, ==, LAM_SESSION_MAX_RUNS);
+  const LamProjectRun *last = g_ptr_array_index (file->runs, LAM_SESSION_MAX_RUNS - 1);
+  g_assert_cmpuint (last->steps->len, ==, 300 * 100);
+  iterate_until (flag_set, &saved.done, 10000);
+  g_assert_true (saved.ok);
+  g_assert_false (lam_session_get_modified (session));
+  file_wait_clear (&saved);
+  settle (100);
+  g_remove (path);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1141,6 +1521,11 @@ main (int argc, char **argv)
   g_test_add_func ("/project-ui/application-open", test_application_open);
   g_test_add_func ("/project-ui/prediction-history", test_prediction_history);
   g_test_add_func ("/project-ui/close-while-training-asks", test_close_while_training_asks);
+  g_test_add_func ("/project-ui/save-open-on-thread", test_save_open_on_thread);
+  g_test_add_func ("/project-ui/edit-during-save-stays-modified",
+                   test_edit_during_save_stays_modified);
+  g_test_add_func ("/project-ui/actions-disabled-during-save", test_actions_disabled_during_save);
+  g_test_add_func ("/project-ui/close-during-save-finishes", test_close_during_save_finishes);
   int status = g_test_run ();
 
   lam_test_remove_tree (tmp_dir);

@@ -31,6 +31,8 @@ struct _LamSession
   char *device; /* owned: "auto", "cpu" or "cuda" */
   char *file_path; /* owned, NULL when untitled */
   gboolean modified;
+  guint64 edit_serial; /* counts the calls that mark it modified */
+  gboolean file_busy;  /* a project is being saved or opened: no training starts */
 
   LamModelSpec *weights_spec; /* owned, NULL before any weights */
   float *weights;             /* owned */

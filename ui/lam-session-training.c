@@ -65,7 +65,16 @@ gboolean
 lam_session_can_start (LamSession *self)
 {
   g_return_val_if_fail (LAM_IS_SESSION (self), FALSE);
-  return lam_session_get_has_dataset (self) && lam_session_get_model_valid (self);
+  return !self->file_busy && lam_session_get_has_dataset (self) &&
+         lam_session_get_model_valid (self);
+}
+
+void
+lam_session_set_file_busy (LamSession *self, gboolean busy)
+{
+  g_return_if_fail (LAM_IS_SESSION (self));
+  self->file_busy = !!busy;
+  lam_session_update_actions (self);
 }
 
 void

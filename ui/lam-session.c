@@ -1110,6 +1110,8 @@ lam_session_set_modified (LamSession *self, gboolean modified)
 {
   g_return_if_fail (LAM_IS_SESSION (self));
   modified = !!modified;
+  if (modified)
+    self->edit_serial++;
   if (self->modified == modified)
     return;
   self->modified = modified;
@@ -1121,4 +1123,11 @@ lam_session_get_modified (LamSession *self)
 {
   g_return_val_if_fail (LAM_IS_SESSION (self), FALSE);
   return self->modified;
+}
+
+guint64
+lam_session_get_edit_serial (LamSession *self)
+{
+  g_return_val_if_fail (LAM_IS_SESSION (self), 0);
+  return self->edit_serial;
 }

@@ -119,6 +119,9 @@ void lam_session_commit_edits (LamSession *self);
  * something. */
 GActionGroup *lam_session_get_actions (LamSession *self);
 gboolean lam_session_can_start (LamSession *self);
+/* While the window saves or opens the project on a thread, no run starts:
+ * a save refuses a running session, and an open replaces it. */
+void lam_session_set_file_busy (LamSession *self, gboolean busy);
 LamTrainState lam_session_get_state (LamSession *self); /* property "state" */
 gint64 lam_session_get_step (LamSession *self);         /* property "step" */
 /* Why the last run could not start or stopped, or NULL (property "error"). */
@@ -246,5 +249,9 @@ void lam_session_set_file_path (LamSession *self, const char *path);
 const char *lam_session_get_file_path (LamSession *self);
 void lam_session_set_modified (LamSession *self, gboolean modified);
 gboolean lam_session_get_modified (LamSession *self);
+/* Grows each time something marks the session modified, even when it was
+ * already: a save on a thread clears the mark only when the serial it
+ * started with is still current. */
+guint64 lam_session_get_edit_serial (LamSession *self);
 
 G_END_DECLS

@@ -85,7 +85,8 @@ lam_window_get_prompt (LamWindow *self)
 }
 
 static gboolean open_with_report (LamWindow *self, const char *path, GError **error);
-static void run_pending (LamWindow *self);
+static void open_on_thread (LamWindow *self, const char *path);
+static void save_on_thread (LamWindow *self, const char *path);
 
 typedef enum
 {
@@ -97,13 +98,7 @@ typedef enum
 static void
 save_chosen (LamWindow *self, const char *path)
 {
-  g_autoptr (GError) error = NULL;
-  if (!lam_window_save_project (self, path, &error)) {
-    self->pending = PENDING_NONE;
-    lam_window_show_message (self, "The project was not saved", error->message);
-  } else {
-    run_pending (self);
-  }
+  save_on_thread (self, path);
 }
 
 static void
@@ -176,7 +171,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   g_autoptr (GError) error = NULL;
   switch (kind) {
   case CHOOSE_OPEN:
-    open_with_report (self, path, NULL);
+    open_on_thread (self, path);
     break;
   case CHOOSE_SAVE: {
     const char *snapshots = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "snapshots");
@@ -262,8 +257,37 @@ open_with_report (LamWindow *self, const char *path, GError **error)
   return TRUE;
 }
 
+static void
+on_opened (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (source);
+  g_autofree char *path = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *warning = NULL;
+  gboolean ok = lam_window_open_project_finish (self, result, &warning, &error);
+  if (self->disposed)
+    return;
+  if (!ok) {
+    g_autofree char *name = g_filename_display_basename (path);
+    g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
+    lam_window_show_message (self, primary, error->message);
+  } else if (warning != NULL && g_str_has_prefix (warning, "The project's dataset folder")) {
+    lam_window_show_message (self, "The dataset is missing", warning);
+  } else if (warning != NULL) {
+    show_message_of_type (self, GTK_MESSAGE_INFO, "The project was opened", warning);
+  }
+}
+
+/* As open_with_report, the file read on a thread. */
+static void
+open_on_thread (LamWindow *self, const char *path)
+{
+  lam_window_open_project_async (self, path, on_opened, g_strdup (path));
+}
+
 /* Does what waited on the prompt (or on a Save As it led to); error (may
- * be NULL) says why an opening failed. */
+ * be NULL) says why an opening failed, and asks for the opening to be done
+ * before this returns; without it the file is read on a thread. */
 static void
 run_pending_reporting (LamWindow *self, GError **error)
 {
@@ -279,7 +303,10 @@ run_pending_reporting (LamWindow *self, GError **error)
     choose_file (self, CHOOSE_OPEN);
     break;
   case PENDING_OPEN_PATH:
-    open_with_report (self, path, error);
+    if (error != NULL)
+      open_with_report (self, path, error);
+    else
+      open_on_thread (self, path);
     break;
   case PENDING_NEW: {
     g_autoptr (GError) new_error = NULL;
@@ -299,24 +326,44 @@ run_pending (LamWindow *self)
   run_pending_reporting (self, NULL);
 }
 
+/* A save on its thread is done: what waited on it runs, through the
+ * prompt again when something changed during the save. A failure is
+ * explained, and what waited on the save is dropped. */
+static void
+on_saved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (source);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = lam_window_save_project_finish (self, result, &error);
+  if (self->disposed)
+    return;
+  Pending pending = self->pending;
+  g_autofree char *path = g_steal_pointer (&self->pending_path);
+  self->pending = PENDING_NONE;
+  if (!ok)
+    lam_window_show_message (self, "The project was not saved", error->message);
+  else if (pending != PENDING_NONE)
+    lam_window_confirm_then (self, pending, path);
+}
+
+static void
+save_on_thread (LamWindow *self, const char *path)
+{
+  lam_window_save_project_async (self, path, on_saved, NULL);
+}
+
 /* Saves to the project's own file, or asks for one (Save As) when it is
- * untitled: TRUE when it saved now. A failure is explained, and what
- * waited on the save is dropped. */
-static gboolean
+ * untitled; what waits on the save runs when it is done. */
+static void
 save_or_choose (LamWindow *self)
 {
   const char *path = lam_session_get_file_path (self->session);
   if (path == NULL) {
     choose_file (self, CHOOSE_SAVE);
-    return FALSE;
+    return;
   }
-  g_autoptr (GError) error = NULL;
   g_autofree char *target = g_strdup (path);
-  if (lam_window_save_project (self, target, &error))
-    return TRUE;
-  self->pending = PENDING_NONE;
-  lam_window_show_message (self, "The project was not saved", error->message);
-  return FALSE;
+  save_on_thread (self, target);
 }
 
 static void
@@ -328,8 +375,7 @@ on_prompt_response (GtkDialog *dialog, int response, gpointer user_data)
   if (response == GTK_RESPONSE_REJECT) {
     run_pending (self);
   } else if (response == GTK_RESPONSE_ACCEPT) {
-    if (save_or_choose (self))
-      run_pending (self);
+    save_or_choose (self);
   } else {
     self->pending = PENDING_NONE;
     g_clear_pointer (&self->pending_path, g_free);
@@ -348,7 +394,7 @@ confirm_then_reporting (LamWindow *self, Pending pending, const char *path, GErr
   self->pending_path = g_strdup (path);
   if (!lam_session_get_modified (self->session)) {
     GError *local_error = NULL;
-    run_pending_reporting (self, &local_error);
+    run_pending_reporting (self, error != NULL ? &local_error : NULL);
     if (local_error != NULL) {
       g_propagate_error (error, local_error);
       return FALSE;
@@ -443,7 +489,7 @@ action_export_csv (GtkWidget *widget, const char *name, GVariant *parameter)
 void
 lam_window_update_file_actions (LamWindow *self)
 {
-  gboolean idle = !lam_session_get_training (self->session);
+  gboolean idle = !lam_session_get_training (self->session) && self->file_job == FILE_JOB_NONE;
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-project", idle);

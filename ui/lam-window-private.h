@@ -18,6 +18,14 @@ typedef enum
   PENDING_NEW,
 } Pending;
 
+/* The project file being written or read on a thread. */
+typedef enum
+{
+  FILE_JOB_NONE,
+  FILE_JOB_SAVING,
+  FILE_JOB_OPENING,
+} FileJob;
+
 struct _LamWindow
 {
   GtkApplicationWindow parent_instance;
@@ -26,6 +34,8 @@ struct _LamWindow
 
   GtkStack *stack;
   GtkLabel *dataset_label;
+  GtkSpinner *file_spinner;
+  GtkLabel *file_status; /* "Saving project…" while a file job runs */
   GtkWidget *data_page;
   GtkWidget *model_page;
   GtkWidget *train_page;
@@ -42,6 +52,12 @@ struct _LamWindow
   char *pending_path;        /* owned */
   gboolean close_confirmed;
   GtkNativeDialog *chooser;  /* owned while it shows */
+
+  FileJob file_job;
+  GCancellable *job_cancellable;  /* owned while an open runs: cancelled on dispose */
+  GApplication *held_application; /* owned: held while a file job runs */
+  gboolean close_after_job;       /* the window was closed during the job */
+  gboolean disposed;
 };
 
 /* lam-window-actions.c */

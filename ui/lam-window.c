@@ -201,27 +201,183 @@ add_recent (LamWindow *self, const char *path)
   rebuild_recent (self);
 }
 
-/* Saving and opening */
+/* Saving and opening. The file work (serialising and writing, reading and
+ * parsing) runs on a thread for the window's actions, so the window keeps
+ * drawing; the project is captured before the thread starts and applied
+ * after it ends, both on the main thread. While a job runs, nothing that
+ * would interleave with it starts: the file actions and training are
+ * disabled, the application is held and a close waits for the job. */
+
+static void
+set_file_job (LamWindow *self, FileJob job)
+{
+  self->file_job = job;
+  lam_session_set_file_busy (self->session, job != FILE_JOB_NONE);
+  if (job != FILE_JOB_NONE) {
+    GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+    if (application != NULL && self->held_application == NULL) {
+      self->held_application = G_APPLICATION (g_object_ref (application));
+      g_application_hold (self->held_application);
+    }
+  } else if (self->held_application != NULL) {
+    g_application_release (self->held_application);
+    g_clear_object (&self->held_application);
+  }
+  if (self->disposed)
+    return;
+  gtk_label_set_text (self->file_status, job == FILE_JOB_SAVING    ? "Saving project…"
+                                         : job == FILE_JOB_OPENING ? "Opening project…"
+                                                                   : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->file_status), job != FILE_JOB_NONE);
+  gtk_widget_set_visible (GTK_WIDGET (self->file_spinner), job != FILE_JOB_NONE);
+  /* What is on the pages is about to be replaced: no edit goes into it. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->stack), job != FILE_JOB_OPENING);
+  lam_window_update_file_actions (self);
+}
 
 gboolean
-lam_window_save_project (LamWindow *self, const char *path, GError **error)
+lam_window_get_file_busy (LamWindow *self)
 {
   g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
+  return self->file_job != FILE_JOB_NONE;
+}
+
+static gboolean
+check_can_save (LamWindow *self, GError **error)
+{
+  if (self->file_job != FILE_JOB_NONE) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                 "The project is being saved or opened: wait until that is done.");
+    return FALSE;
+  }
   if (lam_session_get_training (self->session)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
                  "Training is running: stop it first, and its weights and optimizer state are "
                  "saved with the project.");
     return FALSE;
   }
+  return TRUE;
+}
+
+/* A save done: the file is the project's now, and unmarked unless
+ * something changed after the save took its copy (edit_serial). */
+static void
+apply_saved (LamWindow *self, const char *path, guint64 edit_serial)
+{
+  lam_session_set_file_path (self->session, path);
+  if (lam_session_get_edit_serial (self->session) == edit_serial)
+    lam_session_set_modified (self->session, FALSE);
+  if (!self->disposed)
+    add_recent (self, path);
+}
+
+gboolean
+lam_window_save_project (LamWindow *self, const char *path, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (!check_can_save (self, error))
+    return FALSE;
   g_autoptr (LamProjectFile) file = lam_project_file_new ();
   lam_session_fill_project_file (self->session, file);
+  guint64 edit_serial = lam_session_get_edit_serial (self->session);
   if (!lam_project_file_save (file, path, error))
     return FALSE;
-  lam_session_set_file_path (self->session, path);
-  lam_session_set_modified (self->session, FALSE);
-  add_recent (self, path);
+  apply_saved (self, path, edit_serial);
   return TRUE;
+}
+
+typedef struct
+{
+  char *path;
+  LamProjectFile *file; /* owned: the project as the save found it, or as read */
+  guint64 edit_serial;  /* the session's when the save took its copy */
+  GTask *outer;         /* owned: the caller's task */
+} FileTask;
+
+static void
+file_task_free (FileTask *job)
+{
+  g_free (job->path);
+  g_clear_pointer (&job->file, lam_project_file_free);
+  g_clear_object (&job->outer);
+  g_free (job);
+}
+
+static void
+save_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  FileTask *job = task_data;
+  GError *error = NULL;
+  if (lam_project_file_save (job->file, job->path, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* After a file job: the close asked for during it, now. */
+static void
+close_if_asked (LamWindow *self)
+{
+  if (!self->close_after_job || self->file_job != FILE_JOB_NONE || self->disposed)
+    return;
+  self->close_after_job = FALSE;
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+on_save_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (source);
+  FileTask *job = user_data;
+  g_autoptr (GTask) outer = g_steal_pointer (&job->outer);
+  GError *error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+  if (ok)
+    apply_saved (self, job->path, job->edit_serial);
+  else
+    self->close_after_job = FALSE; /* the failure is explained before anything closes */
+  set_file_job (self, FILE_JOB_NONE);
+  if (ok)
+    g_task_return_boolean (outer, TRUE);
+  else
+    g_task_return_error (outer, error);
+  close_if_asked (self);
+}
+
+void
+lam_window_save_project_async (LamWindow *self, const char *path, GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  g_return_if_fail (LAM_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+  GTask *outer = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (outer, lam_window_save_project_async);
+  GError *error = NULL;
+  if (!check_can_save (self, &error)) {
+    g_task_return_error (outer, error);
+    g_object_unref (outer);
+    return;
+  }
+  FileTask *job = g_new0 (FileTask, 1);
+  job->path = g_strdup (path);
+  job->file = lam_project_file_new ();
+  lam_session_fill_project_file (self->session, job->file);
+  job->edit_serial = lam_session_get_edit_serial (self->session);
+  job->outer = outer;
+  set_file_job (self, FILE_JOB_SAVING);
+  /* No cancellable: a save once begun is finished, or the file is left
+   * as it was. */
+  g_autoptr (GTask) task = g_task_new (self, NULL, on_save_done, job);
+  g_task_set_task_data (task, job, (GDestroyNotify) file_task_free);
+  g_task_run_in_thread (task, save_in_thread);
+}
+
+gboolean
+lam_window_save_project_finish (LamWindow *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* A project's dataset: a folder, a table of numbers (its file there) or a
@@ -260,23 +416,26 @@ apply_preferred_device (LamWindow *self)
   g_object_set (self->session, "device", g_strcmp0 (device, "cpu") == 0 ? "cpu" : "auto", NULL);
 }
 
-gboolean
-lam_window_open_project (LamWindow *self, const char *path, char **warning, GError **error)
+static gboolean
+check_can_open (LamWindow *self, GError **error)
 {
-  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
-  if (warning != NULL)
-    *warning = NULL;
+  if (self->file_job != FILE_JOB_NONE) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                 "The project is being saved or opened: wait until that is done.");
+    return FALSE;
+  }
   if (lam_session_get_training (self->session)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
                  "Training is running: stop it before opening another project.");
     return FALSE;
   }
-  /* Everything is read and checked before anything the user has changes. */
-  g_autoptr (LamProjectFile) file = lam_project_file_load (path, error);
-  if (file == NULL)
-    return FALSE;
+  return TRUE;
+}
 
+/* A project read and checked whole goes into the session. */
+static void
+apply_opened (LamWindow *self, const char *path, const LamProjectFile *file, char **warning)
+{
   lam_session_load_project_file (self->session, file);
   const char *dir = file->dataset_dir;
   if (dir != NULL && g_strcmp0 (dir, lam_session_get_dataset_dir (self->session)) != 0) {
@@ -308,6 +467,98 @@ lam_window_open_project (LamWindow *self, const char *path, char **warning, GErr
   lam_session_set_modified (self->session, FALSE);
   if (!checkpoint)
     add_recent (self, path);
+}
+
+gboolean
+lam_window_open_project (LamWindow *self, const char *path, char **warning, GError **error)
+{
+  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (warning != NULL)
+    *warning = NULL;
+  if (!check_can_open (self, error))
+    return FALSE;
+  /* Everything is read and checked before anything the user has changes. */
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, error);
+  if (file == NULL)
+    return FALSE;
+  apply_opened (self, path, file, warning);
+  return TRUE;
+}
+
+static void
+open_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  FileTask *job = task_data;
+  GError *error = NULL;
+  LamProjectFile *file = lam_project_file_load (job->path, &error);
+  if (file == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, file, (GDestroyNotify) lam_project_file_free);
+}
+
+static void
+on_open_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LamWindow *self = LAM_WINDOW (source);
+  FileTask *job = user_data;
+  g_autoptr (GTask) outer = g_steal_pointer (&job->outer);
+  GError *error = NULL;
+  /* A window disposed meanwhile has its cancellable cancelled: the
+   * project read for it is dropped. */
+  g_autoptr (LamProjectFile) file = g_task_propagate_pointer (G_TASK (result), &error);
+  g_clear_object (&self->job_cancellable);
+  set_file_job (self, FILE_JOB_NONE);
+  if (file != NULL && !self->disposed) {
+    g_autofree char *warning = NULL;
+    apply_opened (self, job->path, file, &warning);
+    /* "" rather than NULL: success with nothing to say. */
+    g_task_return_pointer (outer, warning ? g_steal_pointer (&warning) : g_strdup (""), g_free);
+  } else {
+    if (error == NULL)
+      error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The window was closed.");
+    g_task_return_error (outer, error);
+  }
+  close_if_asked (self);
+}
+
+void
+lam_window_open_project_async (LamWindow *self, const char *path, GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  g_return_if_fail (LAM_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+  GTask *outer = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (outer, lam_window_open_project_async);
+  GError *error = NULL;
+  if (!check_can_open (self, &error)) {
+    g_task_return_error (outer, error);
+    g_object_unref (outer);
+    return;
+  }
+  FileTask *job = g_new0 (FileTask, 1);
+  job->path = g_strdup (path);
+  job->outer = outer;
+  self->job_cancellable = g_cancellable_new ();
+  set_file_job (self, FILE_JOB_OPENING);
+  g_autoptr (GTask) task = g_task_new (self, self->job_cancellable, on_open_done, job);
+  g_task_set_task_data (task, job, (GDestroyNotify) file_task_free);
+  g_task_run_in_thread (task, open_in_thread);
+}
+
+gboolean
+lam_window_open_project_finish (LamWindow *self, GAsyncResult *result, char **warning,
+                                GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  if (warning != NULL)
+    *warning = NULL;
+  g_autofree char *said = g_task_propagate_pointer (G_TASK (result), error);
+  if (said == NULL)
+    return FALSE;
+  if (warning != NULL && said[0] != '\0')
+    *warning = g_steal_pointer (&said);
   return TRUE;
 }
 
@@ -315,6 +566,11 @@ gboolean
 lam_window_new_project (LamWindow *self, GError **error)
 {
   g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  if (self->file_job != FILE_JOB_NONE) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                 "The project is being saved or opened: wait until that is done.");
+    return FALSE;
+  }
   if (lam_session_get_training (self->session)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
                  "Training is running: stop it before starting a new project.");
@@ -408,6 +664,12 @@ static gboolean
 lam_window_close_request (GtkWindow *window)
 {
   LamWindow *self = LAM_WINDOW (window);
+  /* A save stopped half-way would leave no project: the window closes
+   * when it is done (close_if_asked). */
+  if (self->file_job != FILE_JOB_NONE) {
+    self->close_after_job = TRUE;
+    return TRUE;
+  }
   if (!self->close_confirmed && lam_session_get_modified (self->session)) {
     lam_window_confirm_then (self, PENDING_CLOSE, NULL);
     return TRUE;
@@ -428,6 +690,11 @@ static void
 lam_window_dispose (GObject *object)
 {
   LamWindow *self = LAM_WINDOW (object);
+  self->disposed = TRUE;
+  /* An open still reading is dropped; a save runs on to its end, with
+   * the application held until then. */
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
   if (self->chooser != NULL) {
     gtk_native_dialog_destroy (self->chooser);
     g_clear_object (&self->chooser);
@@ -445,6 +712,8 @@ lam_window_finalize (GObject *object)
   g_clear_pointer (&self->spec_signature, g_free);
   g_clear_pointer (&self->opening_dataset_dir, g_free);
   g_clear_pointer (&self->pending_path, g_free);
+  g_clear_object (&self->job_cancellable);
+  g_assert (self->held_application == NULL);
   G_OBJECT_CLASS (lam_window_parent_class)->finalize (object);
 }
 
@@ -495,6 +764,8 @@ lam_window_class_init (LamWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/lamina/Lamina/ui/lam-window.ui");
   gtk_widget_class_bind_template_child (widget_class, LamWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, dataset_label);
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, file_spinner);
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, file_status);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, presentation_button);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, recent_section);
   gtk_widget_class_bind_template_callback (widget_class, on_presentation_toggled);
