@@ -1497,6 +1497,48 @@ test_close_during_save_finishes (void)
   lam_test_remove_tree (bars);
 }
 
+/* Save in the "save changes?" prompt of a close, and an edit while that
+ * save writes: the window does not close over the edit, it asks again. */
+static void
+test_edit_during_prompt_save_asks_again (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bars = make_bars_dir ("bars-prompt");
+  g_autoptr (LamSession) session = session_on_bars (bars);
+  LamWindow *window = new_window (session);
+  load_large_project (session);
+  g_autofree char *path = g_build_filename (tmp_dir, "prompt.lamina", NULL);
+  g_assert_true (lam_window_save_project (window, path, &error));
+  g_assert_no_error (error);
+  double lr = lam_session_get_config (session)->optimizer.lr;
+  g_object_set (session, "lr", lr * 2, NULL);
+  g_assert_true (lam_session_get_modified (session));
+
+  g_object_ref (window);
+  gtk_window_close (GTK_WINDOW (window));
+  settle (100);
+  g_assert_nonnull (lam_window_get_prompt (window));
+  gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_ACCEPT);
+  g_assert_true (lam_window_get_file_busy (window));
+  g_object_set (session, "lr", lr * 4, NULL);
+  iterate_until (file_idle, window, 120000);
+  settle (100);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  g_assert_true (lam_session_get_modified (session));
+  g_assert_nonnull (lam_window_get_prompt (window));
+  g_autoptr (LamProjectFile) file = lam_project_file_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (file->config.optimizer.lr, ==, lr * 2);
+
+  /* Discard this time: the window closes. */
+  gtk_dialog_response (GTK_DIALOG (lam_window_get_prompt (window)), GTK_RESPONSE_REJECT);
+  settle (100);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window)));
+  g_object_unref (window);
+  g_remove (path);
+  lam_test_remove_tree (bars);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1526,6 +1568,8 @@ main (int argc, char **argv)
                    test_edit_during_save_stays_modified);
   g_test_add_func ("/project-ui/actions-disabled-during-save", test_actions_disabled_during_save);
   g_test_add_func ("/project-ui/close-during-save-finishes", test_close_during_save_finishes);
+  g_test_add_func ("/project-ui/edit-during-prompt-save-asks-again",
+                   test_edit_during_prompt_save_asks_again);
   int status = g_test_run ();
 
   lam_test_remove_tree (tmp_dir);
