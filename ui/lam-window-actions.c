@@ -237,24 +237,33 @@ choose_file (LamWindow *self, ChooseKind kind)
   gtk_native_dialog_show (self->chooser);
 }
 
+/* What an opening came to, said in a dialog: its failure, or a word
+ * about what opened. */
+static void
+report_open (LamWindow *self, const char *path, const GError *error, const char *warning)
+{
+  if (error != NULL) {
+    g_autofree char *name = g_filename_display_basename (path);
+    g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
+    lam_window_show_message (self, primary, error->message);
+  } else if (warning != NULL && g_str_has_prefix (warning, "The project's dataset folder")) {
+    lam_window_show_message (self, "The dataset is missing", warning);
+  } else if (warning != NULL) {
+    show_message_of_type (self, GTK_MESSAGE_INFO, "The project was opened", warning);
+  }
+}
+
 /* A failure is shown in a dialog, and handed on in error (may be NULL). */
 static gboolean
 open_with_report (LamWindow *self, const char *path, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   g_autofree char *warning = NULL;
-  if (!lam_window_open_project (self, path, &warning, &local_error)) {
-    g_autofree char *name = g_filename_display_basename (path);
-    g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
-    lam_window_show_message (self, primary, local_error->message);
+  gboolean ok = lam_window_open_project (self, path, &warning, &local_error);
+  report_open (self, path, local_error, warning);
+  if (!ok)
     g_propagate_error (error, g_steal_pointer (&local_error));
-    return FALSE;
-  } else if (warning != NULL && g_str_has_prefix (warning, "The project's dataset folder")) {
-    lam_window_show_message (self, "The dataset is missing", warning);
-  } else if (warning != NULL) {
-    show_message_of_type (self, GTK_MESSAGE_INFO, "The project was opened", warning);
-  }
-  return TRUE;
+  return ok;
 }
 
 static void
@@ -264,18 +273,9 @@ on_opened (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *path = user_data;
   g_autoptr (GError) error = NULL;
   g_autofree char *warning = NULL;
-  gboolean ok = lam_window_open_project_finish (self, result, &warning, &error);
-  if (self->disposed)
-    return;
-  if (!ok) {
-    g_autofree char *name = g_filename_display_basename (path);
-    g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
-    lam_window_show_message (self, primary, error->message);
-  } else if (warning != NULL && g_str_has_prefix (warning, "The project's dataset folder")) {
-    lam_window_show_message (self, "The dataset is missing", warning);
-  } else if (warning != NULL) {
-    show_message_of_type (self, GTK_MESSAGE_INFO, "The project was opened", warning);
-  }
+  lam_window_open_project_finish (self, result, &warning, &error);
+  if (!self->disposed)
+    report_open (self, path, error, warning);
 }
 
 /* As open_with_report, the file read on a thread. */
