@@ -152,49 +152,96 @@ texts_clear (Texts *texts)
   g_clear_pointer (&texts->figures, g_free);
 }
 
-/* Sets the layout's text, ellipsized to max_width (unbounded when < 0),
- * and returns its size. */
+/* Sets the layout's text, wrapped to max_width (unbounded when < 0) and
+ * centred, and returns its size and, in dx, where its widest line starts.
+ * A text is never shortened: a line breaks between words, or inside one
+ * wider than max_width. */
 static void
-set_text (PangoLayout *layout, const char *text, double max_width, int *width, int *height)
+set_text (PangoLayout *layout, const char *text, double max_width, int *width, int *height, int *dx)
 {
   pango_layout_set_text (layout, text, -1);
-  pango_layout_set_ellipsize (layout, max_width >= 0 ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_NONE);
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
   pango_layout_set_width (layout, max_width >= 0 ? (int) (MAX (max_width, 1) * PANGO_SCALE) : -1);
-  pango_layout_get_pixel_size (layout, width, height);
+  PangoRectangle logical;
+  pango_layout_get_pixel_extents (layout, NULL, &logical);
+  *width = logical.width;
+  *height = logical.height;
+  if (dx != NULL)
+    *dx = logical.x;
 }
 
 #define PAD 4.0
 
+/* The widths compute_layout wrapped the texts to, for drawing them the
+ * same way. */
+typedef struct
+{
+  double x_title, y_title, figures;
+} Wraps;
+
 /* Every text gets a box of its own: the y title a column left of the end
  * values, the x title the row under them unless it fits between them, the
  * figures a row above the plot, clear of its points. In presentation mode
- * the fixed margins this replaces put "predicted apples" on "141". */
+ * the fixed margins this replaces put "predicted apples" on "141". A title
+ * longer than its side of the plot wraps to more lines, and its column or
+ * row grows: at 1024×768 in presentation mode the y title was cut to
+ * "predict…". */
 static gboolean
 compute_layout (LamFitView *self, PangoLayout *layout, const Texts *texts, int width, int height,
-                LamFitLayout *out)
+                LamFitLayout *out, Wraps *wraps)
 {
   memset (out, 0, sizeof *out);
   double gap = MAX (PAD, lam_ui_font_pixels (GTK_WIDGET (self)) * 0.3);
   int ew[4], eh[4], xw, xh, yw, yh, fw = 0, fh = 0;
   for (int e = 0; e < 4; e++)
-    set_text (layout, texts->ends[e], -1, &ew[e], &eh[e]);
-  set_text (layout, texts->x_name, -1, &xw, &xh);
-  set_text (layout, texts->y_name, -1, &yw, &yh);
+    set_text (layout, texts->ends[e], -1, &ew[e], &eh[e], NULL);
+  int x_line, y_line;
+  set_text (layout, texts->x_name, -1, &xw, &x_line, NULL);
+  int x_whole = xw;
+  set_text (layout, texts->y_name, -1, &yw, &y_line, NULL);
+  double figures_wrap = MAX (width - 2 * PAD, 1);
   if (texts->figures != NULL)
-    set_text (layout, texts->figures, -1, &fw, &fh);
+    set_text (layout, texts->figures, figures_wrap, &fw, &fh, NULL);
 
-  double left = PAD + yh + gap + MAX (ew[2], ew[3]) + gap;
   double top = PAD + (texts->figures != NULL ? fh + gap : 0);
-  double plot_w = width - PAD - left;
   double row = MAX (eh[0], eh[1]);
-  /* The x title between the end values when it fits there, centred. */
-  double title_x = left + (plot_w - xw) / 2;
-  gboolean shared = title_x >= left + ew[0] + gap && title_x + xw <= left + plot_w - ew[1] - gap;
-  double bottom = 2 + row + (shared ? 0 : gap + xh) + PAD;
-  double plot_h = height - top - bottom;
-  /* Room for both end values of each axis, and the titles' first letters. */
-  if (plot_w < ew[0] + ew[1] + gap || plot_h < eh[2] + eh[3] + gap || plot_w < 2 * xh ||
-      plot_h < 2 * yh)
+  double column = y_line; /* the y title's lines, side by side */
+  double left, plot_w, plot_h, title_x, x_wrap = -1;
+  gboolean shared;
+  /* Each pass widens the y title's column to the lines it wrapped to,
+   * which narrows the plot, which may wrap the x title to more lines and
+   * lower the plot: a few passes settle it. */
+  for (int pass = 0;; pass++) {
+    left = PAD + column + gap + MAX (ew[2], ew[3]) + gap;
+    plot_w = width - PAD - left;
+    if (plot_w < 2 * x_line)
+      return FALSE;
+    /* The x title between the end values when it fits there, centred. */
+    xw = x_whole;
+    xh = x_line;
+    x_wrap = -1;
+    title_x = left + (plot_w - xw) / 2;
+    shared = title_x >= left + ew[0] + gap && title_x + xw <= left + plot_w - ew[1] - gap;
+    if (!shared) {
+      x_wrap = plot_w;
+      set_text (layout, texts->x_name, x_wrap, &xw, &xh, NULL);
+      title_x = left + (plot_w - xw) / 2;
+    }
+    double bottom = 2 + row + (shared ? 0 : gap + xh) + PAD;
+    plot_h = height - top - bottom;
+    if (plot_h < 2 * y_line)
+      return FALSE;
+    set_text (layout, texts->y_name, plot_h, &yw, &yh, NULL);
+    if (yh <= column)
+      break;
+    if (pass == 4)
+      return FALSE;
+    column = yh;
+  }
+  /* Room for both end values of each axis. */
+  if (plot_w < ew[0] + ew[1] + gap || plot_h < eh[2] + eh[3] + gap)
     return FALSE;
   out->plot = GRAPHENE_RECT_INIT (left, top, plot_w, plot_h);
   double under = top + plot_h + 2;
@@ -202,17 +249,12 @@ compute_layout (LamFitView *self, PangoLayout *layout, const Texts *texts, int w
   out->ends[1] = GRAPHENE_RECT_INIT (left + plot_w - ew[1], under, ew[1], eh[1]);
   out->ends[2] = GRAPHENE_RECT_INIT (left - gap - ew[2], top + plot_h - eh[2], ew[2], eh[2]);
   out->ends[3] = GRAPHENE_RECT_INIT (left - gap - ew[3], top, ew[3], eh[3]);
-  if (!shared) {
-    set_text (layout, texts->x_name, plot_w, &xw, &xh);
-    title_x = left + (plot_w - xw) / 2;
-  }
   out->x_title = GRAPHENE_RECT_INIT (title_x, shared ? under : under + row + gap, xw, xh);
-  set_text (layout, texts->y_name, plot_h, &yw, &yh);
   out->y_title = GRAPHENE_RECT_INIT (PAD, top + (plot_h - yw) / 2, yh, yw);
-  if (texts->figures != NULL) {
-    set_text (layout, texts->figures, width - 2 * PAD, &fw, &fh);
+  if (texts->figures != NULL)
     out->figures = GRAPHENE_RECT_INIT (MAX (PAD, MIN (left, width - PAD - fw)), PAD, fw, fh);
-  }
+  if (wraps != NULL)
+    *wraps = (Wraps){ .x_title = x_wrap, .y_title = plot_h, .figures = figures_wrap };
   return TRUE;
 }
 
@@ -228,19 +270,33 @@ lam_fit_view_compute_layout (LamFitView *self, int width, int height, LamFitLayo
   Texts texts = { 0 };
   texts_init (self, &texts);
   g_autoptr (PangoLayout) pango = lam_ui_create_layout (GTK_WIDGET (self), "", 1, FALSE, FALSE);
-  gboolean fits = compute_layout (self, pango, &texts, width, height, layout);
+  gboolean fits = compute_layout (self, pango, &texts, width, height, layout, NULL);
   texts_clear (&texts);
   return fits;
 }
 
-/* Draws text (ellipsized as compute_layout did) at the box's corner. */
+char *
+lam_fit_view_dup_title (LamFitView *self, GtkOrientation axis)
+{
+  g_return_val_if_fail (LAM_IS_FIT_VIEW (self), NULL);
+  if (self->table == NULL || self->table->n == 0)
+    return NULL;
+  Texts texts = { 0 };
+  texts_init (self, &texts);
+  char **name = axis == GTK_ORIENTATION_HORIZONTAL ? &texts.x_name : &texts.y_name;
+  char *title = g_steal_pointer (name);
+  texts_clear (&texts);
+  return title;
+}
+
+/* Draws text, wrapped to max_width as compute_layout did, in the box. */
 static void
 show_text (cairo_t *cr, PangoLayout *layout, const char *text, const graphene_rect_t *box,
            double max_width)
 {
-  int w, h;
-  set_text (layout, text, max_width, &w, &h);
-  cairo_move_to (cr, box->origin.x, box->origin.y);
+  int w, h, dx;
+  set_text (layout, text, max_width, &w, &h, &dx);
+  cairo_move_to (cr, box->origin.x - dx, box->origin.y);
   pango_cairo_show_layout (cr, layout);
 }
 
@@ -255,7 +311,8 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   texts_init (self, &texts);
   g_autoptr (PangoLayout) layout = lam_ui_create_layout (widget, "", 1, FALSE, FALSE);
   LamFitLayout parts;
-  if (!compute_layout (self, layout, &texts, width, height, &parts)) {
+  Wraps wraps;
+  if (!compute_layout (self, layout, &texts, width, height, &parts, &wraps)) {
     texts_clear (&texts);
     return;
   }
@@ -279,12 +336,14 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
   /* The axes' names. */
   cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
-  show_text (cr, layout, texts.x_name, &parts.x_title, parts.x_title.size.width);
+  show_text (cr, layout, texts.x_name, &parts.x_title, wraps.x_title);
+  /* The y title upright: its lines' start at the box's bottom. */
   cairo_save (cr);
-  cairo_move_to (cr, parts.y_title.origin.x, parts.y_title.origin.y + parts.y_title.size.height);
+  cairo_translate (cr, parts.y_title.origin.x, parts.y_title.origin.y + parts.y_title.size.height);
   cairo_rotate (cr, -G_PI / 2);
-  int yw, yh;
-  set_text (layout, texts.y_name, parts.y_title.size.height, &yw, &yh);
+  int yw, yh, ydx;
+  set_text (layout, texts.y_name, wraps.y_title, &yw, &yh, &ydx);
+  cairo_move_to (cr, -ydx, 0);
   pango_cairo_show_layout (cr, layout);
   cairo_restore (cr);
 
@@ -334,7 +393,7 @@ lam_fit_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   /* The figures, above the plot. */
   if (texts.figures != NULL) {
     cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.9);
-    show_text (cr, layout, texts.figures, &parts.figures, parts.figures.size.width);
+    show_text (cr, layout, texts.figures, &parts.figures, wraps.figures);
   }
 #undef PX
 #undef PY

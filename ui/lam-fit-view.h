@@ -36,7 +36,8 @@ double lam_fit_view_predict_at (LamFitView *self, double x);
 
 /* Where the view draws each part, in its own pixels: each text's logical
  * box (the y title's turned upright), so a test can check that none lies
- * on another or on the plot. */
+ * on another or on the plot. No text is shortened: one longer than its
+ * side of the plot wraps to more lines, and its box holds them all. */
 typedef struct
 {
   graphene_rect_t plot;
@@ -45,6 +46,9 @@ typedef struct
   graphene_rect_t ends[4]; /* the axes' end values: x0, x1, y0, y1 */
   graphene_rect_t figures; /* R², MSE, MAE; empty before a fit */
 } LamFitLayout;
+
+/* An axis's title, whole, as the view writes it; NULL without a table. */
+char *lam_fit_view_dup_title (LamFitView *self, GtkOrientation axis);
 
 /* The layout at width × height with the view's current font; FALSE (and
  * nothing drawn) when the parts do not fit there, or there is no table. */
