@@ -231,6 +231,23 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
 
 /* ---- tests ---- */
 
+/* Presentation mode as the window's style sheet gives it: every text half
+ * as large again. */
+static void
+set_presentation (Fixture *fixture)
+{
+  static GtkCssProvider *css; /* for the display, once */
+  if (css == NULL) {
+    css = gtk_css_provider_new ();
+    gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
+    gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                                GTK_STYLE_PROVIDER (css),
+                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  }
+  gtk_widget_add_css_class (fixture->window, "presentation");
+  wait_frames (fixture->window, 4);
+}
+
 static void
 test_grid_all_samples (Fixture *fixture, gconstpointer data)
 {
@@ -618,6 +635,50 @@ test_long_class_name (Fixture *fixture, gconstpointer data)
   lam_test_remove_tree (dir);
 }
 
+/* CIFAR-10's "automobile" in presentation mode at the smallest cells that
+ * show captions: the caption wraps to a second line instead of "autom…",
+ * and a screen reader hears the selected image's whole class in the
+ * grid's description (the tooltip named it, the accessible grid did
+ * not). */
+static void
+test_grid_caption_whole (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *classes = g_build_filename (fixture->dir, "classes.txt", NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (classes, "airplane\nautomobile\nRing\n", -1, &error);
+  g_assert_no_error (error);
+  lam_data_page_load_folder (fixture->page, fixture->dir);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  const LamDataset *train = lam_session_get_train_set (fixture->session);
+  g_assert_cmpstr (train->class_names[1], ==, "automobile");
+  set_presentation (fixture);
+  lam_sample_grid_set_cell_size (fixture->grid, 48);
+  wait_frames (fixture->window, 3);
+  save_png (fixture->window, "data-page-caption-automobile.png");
+  for (int c = 0; c < N_CLASSES; c++) {
+    g_test_message ("\"%s\"%s", train->class_names[c],
+                    lam_sample_grid_get_caption_cut (fixture->grid, c) ? " cut" : "");
+    g_assert_false (lam_sample_grid_get_caption_cut (fixture->grid, c));
+  }
+
+  int index = 0;
+  while (train->labels[index] != 1)
+    index++;
+  lam_sample_grid_set_selected (fixture->grid, index);
+  g_autofree char *expected = lam_sample_grid_dup_sample_text (fixture->grid, index);
+  g_assert_nonnull (strstr (expected, "automobile"));
+  g_autofree char *mismatch = gtk_test_accessible_check_property (
+    GTK_ACCESSIBLE (fixture->grid), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, expected);
+  g_test_message ("the grid's description: %s", mismatch != NULL ? mismatch : expected);
+  g_assert_null (mismatch);
+  /* It follows the selection. */
+  lam_sample_grid_set_selected (fixture->grid, index + 1);
+  g_autofree char *next = lam_sample_grid_dup_sample_text (fixture->grid, index + 1);
+  g_autofree char *next_mismatch = gtk_test_accessible_check_property (
+    GTK_ACCESSIBLE (fixture->grid), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, next);
+  g_assert_null (next_mismatch);
+}
+
 static guint
 n_table_rows (Fixture *fixture)
 {
@@ -753,8 +814,10 @@ test_table_summary_singular (Fixture *fixture, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  /* xvfb-run gives no session bus for the accessibility bridge. */
-  g_setenv ("GTK_A11Y", "none", FALSE);
+  /* xvfb-run gives no session bus for the accessibility bridge; GTK's
+   * test context needs none and keeps the accessible properties where
+   * gtk_test_accessible_* read them ("none" keeps nothing). */
+  g_setenv ("GTK_A11Y", "test", TRUE);
   gtk_init ();
   g_test_init (&argc, &argv, NULL);
 
@@ -768,6 +831,8 @@ main (int argc, char **argv)
               test_grid_filter, fixture_tear_down);
   g_test_add ("/data-page/grid/long-class-name", Fixture, NULL, fixture_set_up,
               test_long_class_name, fixture_tear_down);
+  g_test_add ("/data-page/grid/caption-whole", Fixture, NULL, fixture_set_up,
+              test_grid_caption_whole, fixture_tear_down);
   g_test_add ("/data-page/grid/select-and-zoom", Fixture, NULL, fixture_set_up,
               test_grid_select, fixture_tear_down);
   g_test_add ("/data-page/grid/keyboard", Fixture, NULL, fixture_set_up, test_grid_keyboard,

@@ -432,8 +432,9 @@ check_data_page_text (const char *what)
 
 /* The header, the class list and the gallery's summary in presentation
  * mode show their whole text, on Fashion-MNIST and a CIFAR-10 set with
- * its "automobile"; a grid caption may be cut, as long as its tooltip
- * names the whole class. */
+ * its "automobile"; the grid's captions wrap to a second line, so that
+ * "automobile" is whole (it read "autom…"), and one cut past that has a
+ * tooltip that names the whole class. */
 static void
 test_presentation_text_whole (void)
 {
@@ -499,6 +500,7 @@ test_presentation_text_whole (void)
     g_autofree char *text = lam_sample_grid_dup_sample_text (grid, index);
     g_assert_nonnull (strstr (text, name));
   }
+  g_assert_false (lam_sample_grid_get_caption_cut (grid, 1));
   lam_test_remove_tree (cifar);
 
   g_autofree char *table = lam_dataset_find_bundled_table ("crop-yields");

@@ -9,6 +9,7 @@
 #define LABEL_GAP 2        /* between an image and its label */
 #define LABEL_MIN_CELL 48  /* smaller images leave no room for a readable name */
 #define SELECTION_RADIUS 6
+#define CAPTION_LINES 2
 
 struct _LamSampleGrid
 {
@@ -35,7 +36,7 @@ struct _LamSampleGrid
   GHashTable *row_textures;
   int texture_scale;
   int layout_width;
-  PangoLayout **class_layouts; /* owned, one per class, ellipsized to the cell */
+  PangoLayout **class_layouts; /* owned, one per class, wrapped to the cell */
   int n_class_layouts;
   gboolean colors_valid;
   GdkRGBA fg;
@@ -115,6 +116,39 @@ create_label_layout (LamSampleGrid *self, const char *text)
   return layout;
 }
 
+/* A caption: the class name centred under its image, wrapped to the
+ * cell's width and to two lines at most; only a name longer still is cut,
+ * and its tooltip and the grid's accessible description name it whole. */
+static void
+set_caption_width (PangoLayout *layout, int cell_width)
+{
+  pango_layout_set_width (layout, MAX (cell_width - 4, 1) * PANGO_SCALE);
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_height (layout, -CAPTION_LINES);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+}
+
+/* The captions' height at a cell width: one line, or two when a class
+ * name needs them ("automobile" does in presentation mode). */
+static int
+caption_height (LamSampleGrid *self, int cell_width)
+{
+  g_autoptr (PangoLayout) probe = create_label_layout (self, "Ag");
+  int line = 0;
+  pango_layout_get_pixel_size (probe, NULL, &line);
+  set_caption_width (probe, cell_width);
+  for (int c = 0; c < self->dataset->n_classes; c++) {
+    pango_layout_set_text (probe, self->dataset->class_names[c], -1);
+    if (pango_layout_get_line_count (probe) > 1) {
+      int height = 0;
+      pango_layout_get_pixel_size (probe, NULL, &height);
+      return MAX (height, line);
+    }
+  }
+  return line;
+}
+
 /* Computes columns and cell sizes for a width; keeps everything else. */
 static void
 compute_layout (LamSampleGrid *self, int width)
@@ -125,10 +159,8 @@ compute_layout (LamSampleGrid *self, int width)
   int cell_width = avail / columns;
 
   self->label_height = 0;
-  if (show_labels (self)) {
-    g_autoptr (PangoLayout) probe = create_label_layout (self, "Ag");
-    pango_layout_get_pixel_size (probe, NULL, &self->label_height);
-  }
+  if (show_labels (self))
+    self->label_height = caption_height (self, cell_width);
   int cell_height =
     PAD + self->cell_size + (self->label_height > 0 ? LABEL_GAP + self->label_height : 0) + PAD;
 
@@ -254,9 +286,7 @@ ensure_class_layouts (LamSampleGrid *self)
   self->n_class_layouts = n_classes;
   for (int c = 0; c < n_classes; c++) {
     PangoLayout *layout = create_label_layout (self, self->dataset->class_names[c]);
-    pango_layout_set_width (layout, MAX (self->cell_width - 4, 1) * PANGO_SCALE);
-    pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
-    pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+    set_caption_width (layout, self->cell_width);
     self->class_layouts[c] = layout;
   }
 }
@@ -491,6 +521,22 @@ lam_sample_grid_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboar
 
 /* Selects a position and scrolls it into view, even when it was selected
  * already: the caller wants to see it. */
+/* The selection changed: a screen reader hears the image selected in the
+ * grid's description, its whole class named (a caption may be cut). */
+static void
+notify_selected (LamSampleGrid *self)
+{
+  int index = lam_sample_grid_get_selected (self);
+  if (index >= 0) {
+    g_autofree char *text = lam_sample_grid_dup_sample_text (self, index);
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                    text, -1);
+  } else {
+    gtk_accessible_reset_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+  }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
+}
+
 static void
 select_position (LamSampleGrid *self, int position)
 {
@@ -499,7 +545,7 @@ select_position (LamSampleGrid *self, int position)
     return;
   self->selected = position;
   gtk_widget_queue_draw (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
+  notify_selected (self);
 }
 
 static void
@@ -779,7 +825,7 @@ lam_sample_grid_set_dataset (LamSampleGrid *self, const LamDataset *dataset)
 
   if (filter_changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILTER]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
+  notify_selected (self);
 }
 
 const LamDataset *
@@ -814,7 +860,7 @@ lam_sample_grid_set_filter (LamSampleGrid *self, int class_index)
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILTER]);
   if (lam_sample_grid_get_selected (self) != old_index)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
+    notify_selected (self);
 }
 
 int

@@ -44,11 +44,12 @@ guint lam_sample_grid_get_n_visible_samples (LamSampleGrid *self);
 /* The dataset index shown at a position, or -1 past the end. */
 int lam_sample_grid_get_sample_at (LamSampleGrid *self, guint position);
 
-/* A cell's caption is its class name, cut to the cell's width: the
- * tooltip over the cell (and the keyboard's, for the selected one) names
- * the sample and its whole class, in the words of dup_sample_text.
- * get_caption_cut says whether a class's caption is cut at the present
- * cell size and font. */
+/* A cell's caption is its class name, wrapped to the cell's width in up
+ * to two lines and cut only past them: the tooltip over the cell (and the
+ * keyboard's, for the selected one) and the grid's accessible description
+ * (for the selected one) name the sample and its whole class, in the words
+ * of dup_sample_text. get_caption_cut says whether a class's caption is
+ * cut at the present cell size and font. */
 char *lam_sample_grid_dup_sample_text (LamSampleGrid *self, int index);
 gboolean lam_sample_grid_get_caption_cut (LamSampleGrid *self, int class_index);
 
