@@ -40,6 +40,7 @@ struct _LamPredictionGrid
   int cell_height;
   int x0;
   int line_height;
+  int label_lines; /* each label's: 1, or 2 when a class name needs them */
   int layout_width;
 
   /* Rows already drawn: row → GdkTexture, valid for the layout, colours
@@ -120,26 +121,50 @@ create_label_layout (LamPredictionGrid *self, const char *text, gboolean bold)
   return lam_ui_create_layout (GTK_WIDGET (self), text, PANGO_SCALE_SMALL, bold, FALSE);
 }
 
-/* A label centred in a cell: a smaller size when it does not fit, and
- * shortened only when even that does not. */
+/* A label centred in a cell of cell_width, wrapped to it in up to lines
+ * lines and shortened only past them. It kept one line by a smaller size,
+ * too small to read from the back of a room in presentation mode. */
 static PangoLayout *
-create_cell_layout (LamPredictionGrid *self, const char *text, gboolean bold)
+create_cell_layout (LamPredictionGrid *self, const char *text, gboolean bold, int cell_width,
+                    int lines)
 {
-  int avail = MAX (self->cell_width - 6, 1);
   PangoLayout *layout = create_label_layout (self, text, bold);
-  int w, h;
-  pango_layout_get_pixel_size (layout, &w, &h);
-  if (w > avail) {
-    g_autoptr (PangoAttrList) attrs = pango_attr_list_new ();
-    pango_attr_list_insert (attrs, pango_attr_scale_new (PANGO_SCALE_X_SMALL));
-    if (bold)
-      pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-    pango_layout_set_attributes (layout, attrs);
-  }
-  pango_layout_set_width (layout, avail * PANGO_SCALE);
+  pango_layout_set_width (layout, MAX (cell_width - 6, 1) * PANGO_SCALE);
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_height (layout, -lines);
   pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
   pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
   return layout;
+}
+
+/* The longest labels a class gives: its prediction, in bold, and its
+ * truth under a mistake. */
+static void
+class_labels (const LamEvaluationResult *result, int c, char **prediction, char **truth)
+{
+  *prediction = g_strdup_printf ("%s 100%%", class_name (result, c));
+  *truth = g_strdup_printf ("true: %s", class_name (result, c));
+}
+
+/* Whether a label of some class needs lines lines at cell_width: one
+ * line, or two when it wraps; or (lines 2) is cut past two lines. */
+static gboolean
+some_label_needs (LamPredictionGrid *self, int cell_width, int lines)
+{
+  if (self->result == NULL)
+    return FALSE;
+  for (int c = 0; c < self->result->dataset->n_classes; c++) {
+    g_autofree char *prediction = NULL, *truth = NULL;
+    class_labels (self->result, c, &prediction, &truth);
+    for (int bold = 1; bold >= 0; bold--) {
+      g_autoptr (PangoLayout) layout =
+        create_cell_layout (self, bold ? prediction : truth, bold, cell_width, lines);
+      if (lines == 1 ? pango_layout_get_line_count (layout) > 1
+                     : pango_layout_is_ellipsized (layout))
+        return TRUE;
+    }
+  }
+  return FALSE;
 }
 
 static void
@@ -152,7 +177,9 @@ compute_layout (LamPredictionGrid *self, int width)
 
   g_autoptr (PangoLayout) probe = create_label_layout (self, "Ag", TRUE);
   pango_layout_get_pixel_size (probe, NULL, &self->line_height);
-  int cell_height = PAD + self->cell_size + LABEL_GAP + 2 * self->line_height + PAD;
+  self->label_lines = some_label_needs (self, cell_width, 1) ? 2 : 1;
+  int cell_height =
+    PAD + self->cell_size + LABEL_GAP + 2 * self->label_lines * self->line_height + PAD;
 
   if (width != self->layout_width || columns != self->columns ||
       cell_width != self->cell_width || cell_height != self->cell_height)
@@ -229,16 +256,18 @@ fill_strip (LamPredictionGrid *self, guint first, guint count, cairo_surface_t *
   cairo_surface_mark_dirty (strip);
 }
 
-static void
+/* Shows a label at y; returns its height. */
+static int
 show_label (LamPredictionGrid *self, cairo_t *cr, const char *text, gboolean bold, double x,
             double y)
 {
-  g_autoptr (PangoLayout) layout = create_cell_layout (self, text, bold);
+  g_autoptr (PangoLayout) layout =
+    create_cell_layout (self, text, bold, self->cell_width, self->label_lines);
   int w, h;
   pango_layout_get_pixel_size (layout, &w, &h);
-  /* Bottom-aligned in its line, whatever its size. */
-  cairo_move_to (cr, x + 3, y + self->line_height - h);
+  cairo_move_to (cr, x + 3, y);
   pango_cairo_show_layout (cr, layout);
+  return h;
 }
 
 /* Rounded down, so that a mistake never reads as 100% sure. */
@@ -357,11 +386,11 @@ render_row (LamPredictionGrid *self, guint row, int width, int scale)
     double text_y = PAD + self->cell_size + LABEL_GAP;
     g_autofree char *prediction = dup_prediction_label (result, index);
     lam_ui_set_source (cr, &self->fg, 0.9);
-    show_label (self, cr, prediction, wrong, cell_x, text_y);
+    double below = show_label (self, cr, prediction, wrong, cell_x, text_y);
     if (wrong) {
       g_autofree char *truth = dup_truth_label (result, index);
       lam_ui_set_source (cr, &self->wrong, 1);
-      show_label (self, cr, truth, FALSE, cell_x, text_y + self->line_height);
+      show_label (self, cr, truth, FALSE, cell_x, text_y + below);
     }
   }
 
@@ -534,14 +563,30 @@ lam_prediction_grid_query_tooltip (GtkWidget *widget, int x, int y, gboolean key
   int position = keyboard ? self->selected : position_at (self, x, y);
   if (position < 0 || self->result == NULL)
     return FALSE;
-  const LamEvaluationResult *result = self->result;
-  guint32 index = self->positions[position];
-  g_autofree char *text = g_strdup_printf (
-    "Test image %u: %s\nPredicted %s (%.1f%%)%s", index,
-    class_name (result, result->dataset->labels[index]), class_name (result, result->predicted[index]),
-    100.0 * result->confidence[index], is_wrong (result, index) ? " — wrong" : " — right");
+  g_autofree char *text = lam_prediction_grid_dup_image_text (self, (guint) position);
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;
+}
+
+/* A screen reader hears the selected image's true class and the
+ * prediction, whole, in the grid's description. */
+static void
+update_description (LamPredictionGrid *self)
+{
+  g_autofree char *text =
+    self->selected >= 0 ? lam_prediction_grid_dup_image_text (self, (guint) self->selected) : NULL;
+  if (text != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                    text, -1);
+  else
+    gtk_accessible_reset_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+}
+
+static void
+notify_selected (LamPredictionGrid *self)
+{
+  update_description (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
 }
 
 static void
@@ -552,7 +597,7 @@ select_position (LamPredictionGrid *self, int position)
     return;
   self->selected = position;
   gtk_widget_queue_draw (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
+  notify_selected (self);
 }
 
 static gboolean
@@ -846,6 +891,8 @@ rebuild (LamPredictionGrid *self)
   relayout (self);
   scroll_to_position (self, self->selected);
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  /* The same image may have a new prediction. */
+  update_description (self);
   if (lam_prediction_grid_get_selected (self) != old_index)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED]);
 }
@@ -1028,4 +1075,26 @@ lam_prediction_grid_dup_cell_text (LamPredictionGrid *self, guint position)
     g_string_append_printf (text, "\n%s", truth);
   }
   return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+char *
+lam_prediction_grid_dup_image_text (LamPredictionGrid *self, guint position)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), NULL);
+  if (self->result == NULL || position >= self->n_positions)
+    return NULL;
+  const LamEvaluationResult *result = self->result;
+  guint32 index = self->positions[position];
+  return g_strdup_printf ("Test image %u: %s\nPredicted %s (%.1f%%)%s", index,
+                          class_name (result, result->dataset->labels[index]),
+                          class_name (result, result->predicted[index]),
+                          100.0 * result->confidence[index],
+                          is_wrong (result, index) ? " — wrong" : " — right");
+}
+
+gboolean
+lam_prediction_grid_get_labels_cut (LamPredictionGrid *self)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), FALSE);
+  return self->columns > 0 && some_label_needs (self, self->cell_width, self->label_lines);
 }

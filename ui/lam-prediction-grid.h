@@ -57,6 +57,13 @@ int lam_prediction_grid_get_item (LamPredictionGrid *self, guint position);
  * values first, then the prediction and, for a mistake, the true class;
  * NULL past the end. */
 char *lam_prediction_grid_dup_cell_text (LamPredictionGrid *self, guint position);
+/* The image at a position in the words of its tooltip and, when it is
+ * selected, of the grid's accessible description: its whole true class,
+ * and what was predicted; NULL past the end. */
+char *lam_prediction_grid_dup_image_text (LamPredictionGrid *self, guint position);
+/* Whether a class's labels are cut at the present cell width and font:
+ * they wrap to two lines before they are cut. */
+gboolean lam_prediction_grid_get_labels_cut (LamPredictionGrid *self);
 /* How many of the shown images are mistakes (they come first). */
 guint lam_prediction_grid_get_n_wrong_items (LamPredictionGrid *self);
 
