@@ -784,6 +784,55 @@ find_label_starting (GtkWidget *widget, const char *prefix)
   return NULL;
 }
 
+/* Gathers the labels under widget. */
+static void
+collect_labels (GtkWidget *widget, GPtrArray *labels)
+{
+  if (GTK_IS_LABEL (widget))
+    g_ptr_array_add (labels, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_labels (child, labels);
+}
+
+/* A table of two inputs and a class in presentation mode, in a window of
+ * 1014 pixels: each column's title lies whole in the rows panel's view,
+ * which is as wide as its few columns. The panel kept its smallest width
+ * and scrolled sideways, and the class column's "→ class" showed as
+ * "→ cl" at its edge. PNG: data-page-table-presentation.png. */
+static void
+test_table_headers_readable (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *table = g_build_filename (fixture->dir, "blobs.csv", NULL);
+  lam_test_write_blobs_csv (table, 120, 2, 3, 4);
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 1014, 740);
+  lam_data_page_load_folder (fixture->page, table);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  set_presentation (fixture);
+  wait_frames (fixture->window, 4);
+  save_png (fixture->window, "data-page-table-presentation.png");
+
+  GtkWidget *rows = GTK_WIDGET (lam_data_page_get_table_rows (fixture->page));
+  GtkWidget *view = gtk_widget_get_ancestor (rows, GTK_TYPE_SCROLLED_WINDOW);
+  g_autoptr (GPtrArray) labels = g_ptr_array_new ();
+  /* The header is the column view's first child. */
+  collect_labels (gtk_widget_get_first_child (rows), labels);
+  g_test_message ("window %d wide, the rows' view %d wide", gtk_widget_get_width (fixture->window),
+                  gtk_widget_get_width (view));
+  g_assert_cmpuint (labels->len, ==, 3);
+  for (guint i = 0; i < labels->len; i++) {
+    GtkWidget *label = g_ptr_array_index (labels, i);
+    graphene_rect_t bounds;
+    g_assert_true (gtk_widget_compute_bounds (label, view, &bounds));
+    g_test_message ("\"%s\" from x %.0f to %.0f", gtk_label_get_text (GTK_LABEL (label)),
+                    bounds.origin.x, bounds.origin.x + bounds.size.width);
+    g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (label))));
+    g_assert_cmpfloat (bounds.origin.x, >=, 0);
+    g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, gtk_widget_get_width (view));
+  }
+}
+
 /* A table of one input and one target: the summary under its name read
  * "1 inputs → 1 values to predict". */
 static void
@@ -843,6 +892,8 @@ main (int argc, char **argv)
               test_table_summary_unselected_on_focus, fixture_tear_down);
   g_test_add ("/data-page/table/summary-singular", Fixture, NULL, fixture_set_up,
               test_table_summary_singular, fixture_tear_down);
+  g_test_add ("/data-page/table/headers-readable", Fixture, NULL, fixture_set_up,
+              test_table_headers_readable, fixture_tear_down);
   g_test_add ("/data-page/error/keeps-dataset", Fixture, NULL, fixture_set_up,
               test_error_keeps_dataset, fixture_tear_down);
   g_test_add ("/data-page/empty/then-loaded", Fixture, "no dataset", fixture_set_up, test_empty,

@@ -857,6 +857,17 @@ zoom_buttons_update (GtkAdjustment *adjustment, LamDataPage *self)
  * the table. */
 
 #define TABLE_MAX_ROWS 100000
+/* A table of at most this many columns shows them all side by side; the
+ * rows of a wider one scroll sideways. */
+#define TABLE_ALL_COLUMNS 6
+
+/* The scrolled window around the rows. */
+static GtkScrolledWindow *
+rows_view (LamDataPage *self)
+{
+  return GTK_SCROLLED_WINDOW (
+    gtk_widget_get_ancestor (GTK_WIDGET (self->table_rows), GTK_TYPE_SCROLLED_WINDOW));
+}
 
 typedef struct
 {
@@ -951,6 +962,13 @@ fill_table_rows (LamDataPage *self, const LamDataset *table)
     gtk_column_view_append_column (self->table_rows, column);
     g_object_unref (column);
   }
+  /* A few columns are never cut: the panel is at least as wide as they
+   * are. Scrolled sideways, at its smallest width a class column lay past
+   * its edge, its title cut to "→ cl" in presentation mode at 1024
+   * pixels. */
+  gtk_scrolled_window_set_policy (
+    rows_view (self), n_columns <= TABLE_ALL_COLUMNS ? GTK_POLICY_NEVER : GTK_POLICY_AUTOMATIC,
+    GTK_POLICY_AUTOMATIC);
   GtkSorter *view_sorter = gtk_column_view_get_sorter (self->table_rows);
   GtkSortListModel *sorted =
     gtk_sort_list_model_new (G_LIST_MODEL (g_steal_pointer (&rows)),
