@@ -6,6 +6,7 @@
 #include <gtk/gtk.h>
 
 #include "lam-chart.h"
+#include "lam-chart-private.h"
 #include "lam-test-util.h"
 
 #define PLOT_W 400
@@ -1364,6 +1365,388 @@ test_stress (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* What lies under the current run, kept drawn */
+
+/* Ten kept runs of 300 epochs, ten steps an epoch, and their validation
+ * points behind a current run halfway through, as the Train page draws
+ * them with "Keep earlier runs" on, in a window of its own. */
+typedef struct
+{
+  GtkWidget *window;
+  LamChart *chart;
+  guint train; /* the current run's series */
+  guint val;
+  guint earlier_train; /* the fifth run's, one in the middle */
+  GRand *rand;
+  double epoch; /* the current run's last */
+} Kept;
+
+/* The runs but the one numbered hidden (0: none). */
+static void
+kept_fill (Kept *kept, int hidden)
+{
+  LamChart *chart = kept->chart;
+
+  g_rand_set_seed (kept->rand, 5);
+  for (int run = 1; run <= 11; run++) {
+    gboolean current = run == 11;
+    LamChartSeriesFlags faded = current ? 0 : LAM_CHART_SERIES_FADED;
+    g_autofree char *train_name = g_strdup_printf ("Run %d", run);
+    g_autofree char *val_name = g_strdup_printf ("Run %d validation", run);
+    int epochs = current ? 150 : 300;
+    GdkRGBA color;
+    guint train, val;
+
+    lam_chart_get_run_color (run - 1, &color);
+    train = lam_chart_add_series (chart, train_name, &color, LAM_CHART_SERIES_SMOOTHED | faded);
+    val = lam_chart_add_series (chart, val_name, &color,
+                                LAM_CHART_SERIES_POINTS | faded |
+                                  (current ? 0 : LAM_CHART_SERIES_NO_LEGEND));
+    for (int e = 0; e < epochs; e++) {
+      for (int k = 1; k <= 10; k++) {
+        double x = e + k / 10.0;
+        lam_chart_append (chart, train, x,
+                          0.2 + 2.0 / (1 + x * 0.05 * run) + 0.05 * noise (kept->rand));
+      }
+      lam_chart_append (chart, val, e + 1, 0.25 + 2.0 / (1 + (e + 1) * 0.05 * run));
+    }
+    if (run == 5)
+      kept->earlier_train = train;
+    kept->train = train;
+    kept->val = val;
+    if (run == hidden) {
+      lam_chart_remove_series (chart, train);
+      lam_chart_remove_series (chart, val);
+    }
+  }
+  lam_chart_add_marker_full (chart, 100, "run 1: lr 0.01", &(GdkRGBA){ 0.2, 0.5, 0.9, 1 },
+                             LAM_CHART_SERIES_FADED);
+  kept->epoch = 150;
+}
+
+static void
+kept_open (Kept *kept)
+{
+  LamChart *chart = LAM_CHART (lam_chart_new ());
+
+  kept->chart = chart;
+  kept->rand = g_rand_new_with_seed (5);
+  lam_chart_set_title (chart, "Loss");
+  lam_chart_set_axis_labels (chart, "epoch", "loss");
+  lam_chart_set_smoothing (chart, 0.6);
+  kept_fill (kept, 0);
+
+  kept->window = gtk_window_new ();
+  gtk_window_set_decorated (GTK_WINDOW (kept->window), FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (kept->window), 1000, 450);
+  gtk_widget_set_halign (GTK_WIDGET (chart), GTK_ALIGN_START);
+  gtk_widget_set_valign (GTK_WIDGET (chart), GTK_ALIGN_START);
+  gtk_widget_set_size_request (GTK_WIDGET (chart), 900, 360);
+  gtk_window_set_child (GTK_WINDOW (kept->window), GTK_WIDGET (chart));
+  gtk_window_present (GTK_WINDOW (kept->window));
+  wait_for_size (GTK_WIDGET (chart));
+}
+
+static void
+kept_close (Kept *kept)
+{
+  gtk_window_destroy (GTK_WINDOW (kept->window));
+  g_rand_free (kept->rand);
+}
+
+/* One epoch report of the current run: ten steps and a validation point,
+ * within the axes' ranges. */
+static void
+kept_epoch (Kept *kept)
+{
+  for (int k = 1; k <= 10; k++)
+    lam_chart_append (kept->chart, kept->train, kept->epoch + k / 10.0,
+                      0.3 + 0.05 * noise (kept->rand));
+  kept->epoch += 1;
+  lam_chart_append (kept->chart, kept->val, kept->epoch, 0.35);
+}
+
+static GdkTexture *
+render_chart (LamChart *chart)
+{
+  GskRenderNode *node = snapshot_chart (GTK_WIDGET (chart));
+  GdkTexture *texture = render_node (GTK_WIDGET (chart), node);
+
+  gsk_render_node_unref (node);
+  return texture;
+}
+
+static guchar *
+texture_pixels (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture);
+  guchar *data = g_malloc ((gsize) width * gdk_texture_get_height (texture) * 4);
+
+  gdk_texture_download (texture, data, width * 4);
+  return data;
+}
+
+/* The chart as the widget draws it with what lies under the current run
+ * kept from its last draw equals, pixel for pixel, the chart drawn
+ * without keeping it. */
+static void
+assert_as_uncached (LamChart *chart, const char *after)
+{
+  g_autoptr (GdkTexture) cached = render_chart (chart);
+  g_autoptr (GdkTexture) direct = NULL;
+  g_autofree guchar *a = NULL;
+  g_autofree guchar *b = NULL;
+  int width = gdk_texture_get_width (cached);
+  int height = gdk_texture_get_height (cached);
+  guint differ = 0;
+
+  lam_chart_set_under_cache (chart, FALSE);
+  direct = render_chart (chart);
+  lam_chart_set_under_cache (chart, TRUE);
+
+  g_assert_cmpint (gdk_texture_get_width (direct), ==, width);
+  g_assert_cmpint (gdk_texture_get_height (direct), ==, height);
+  a = texture_pixels (cached);
+  b = texture_pixels (direct);
+  for (int i = 0; i < width * height; i++)
+    differ += ((guint32 *) a)[i] != ((guint32 *) b)[i];
+  if (differ > 0) {
+    g_autofree char *name_a = g_strdup_printf ("chart-under-%s-cached.png", after);
+    g_autofree char *name_b = g_strdup_printf ("chart-under-%s-direct.png", after);
+
+    save_png (cached, name_a);
+    save_png (direct, name_b);
+  }
+  g_test_message ("after %s: %u of %d pixels differ", after, differ, width * height);
+  g_assert_cmpuint (differ, ==, 0);
+}
+
+static void
+change_current_point (Kept *kept)
+{
+  kept_epoch (kept);
+}
+
+static void
+change_y_extends (Kept *kept)
+{
+  lam_chart_append (kept->chart, kept->train, kept->epoch + 0.1, 3.5);
+}
+
+static void
+change_x_extends (Kept *kept)
+{
+  lam_chart_append (kept->chart, kept->val, 420, 0.3);
+}
+
+static void
+change_resize (Kept *kept)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  gtk_widget_set_size_request (GTK_WIDGET (kept->chart), 700, 300);
+  while (gtk_widget_get_width (GTK_WIDGET (kept->chart)) != 700) {
+    g_assert_cmpint (g_get_monotonic_time (), <, end);
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  }
+}
+
+static void
+change_log_y (Kept *kept)
+{
+  lam_chart_set_log_y (kept->chart, TRUE);
+}
+
+static void
+change_smoothing (Kept *kept)
+{
+  lam_chart_set_smoothing (kept->chart, 0.95);
+}
+
+static void
+change_line_width (Kept *kept)
+{
+  lam_chart_set_line_width (kept->chart, 3.5);
+}
+
+static void
+change_y_limits (Kept *kept)
+{
+  lam_chart_set_y_limits (kept->chart, 0.1, 1.5);
+}
+
+static void
+change_series_removed (Kept *kept)
+{
+  lam_chart_remove_series (kept->chart, kept->earlier_train);
+}
+
+/* As the Train page hides a run: every run shown drawn again, from
+ * scratch. The axes stay as they were. */
+static void
+change_run_hidden (Kept *kept)
+{
+  lam_chart_clear (kept->chart);
+  kept_fill (kept, 5);
+}
+
+/* Within the axes' ranges. */
+static void
+change_earlier_point (Kept *kept)
+{
+  lam_chart_append (kept->chart, kept->earlier_train, 299.95, 1.8);
+}
+
+static void
+change_marker (Kept *kept)
+{
+  lam_chart_add_marker_full (kept->chart, kept->epoch, "lr 0.001", &(GdkRGBA){ 0.9, 0.4, 0, 1 },
+                             LAM_CHART_SERIES_NONE);
+}
+
+static void
+change_dark (Kept *kept)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", TRUE, NULL);
+  while (!prefers_dark (GTK_WIDGET (kept->chart))) {
+    g_assert_cmpint (g_get_monotonic_time (), <, end);
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  }
+  lam_test_settle (100);
+}
+
+/* As the app's style sheet does in presentation mode. */
+static void
+change_presentation (Kept *kept)
+{
+  GtkCssProvider *provider = gtk_css_provider_new ();
+
+  gtk_css_provider_load_from_data (provider, "window.presentation { font-size: 1.5em; }", -1);
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  g_object_set_data_full (G_OBJECT (kept->window), "provider", provider, g_object_unref);
+  gtk_widget_add_css_class (kept->window, "presentation");
+  lam_test_settle (100);
+}
+
+typedef struct
+{
+  const char *name;
+  void (*change) (Kept *kept);
+  gboolean redraws_under; /* the earlier runs must be drawn again */
+} UnderChange;
+
+static const UnderChange under_changes[] = {
+  { "current-point", change_current_point, FALSE },
+  { "y-extends", change_y_extends, TRUE },
+  { "x-extends", change_x_extends, TRUE },
+  { "resize", change_resize, TRUE },
+  { "log-y", change_log_y, TRUE },
+  { "smoothing", change_smoothing, TRUE },
+  { "line-width", change_line_width, TRUE },
+  { "y-limits", change_y_limits, TRUE },
+  { "series-removed", change_series_removed, TRUE },
+  { "run-hidden", change_run_hidden, TRUE },
+  { "earlier-point", change_earlier_point, TRUE },
+  { "marker", change_marker, TRUE },
+  { "dark", change_dark, TRUE },
+  { "presentation", change_presentation, TRUE },
+};
+
+/* After each change that alters what lies under the current run, the
+ * widget draws what it would have drawn without keeping it; after one
+ * that does not, it draws the earlier runs no more. */
+static void
+test_under_change (gconstpointer data)
+{
+  const UnderChange *c = data;
+  Kept kept;
+  g_autoptr (GdkTexture) first = NULL;
+  guint draws;
+
+  kept_open (&kept);
+  first = render_chart (kept.chart);
+  draws = lam_chart_get_under_draws (kept.chart);
+  c->change (&kept);
+  assert_as_uncached (kept.chart, c->name);
+  /* The uncached draw counts one. */
+  g_assert_cmpuint (lam_chart_get_under_draws (kept.chart), ==, draws + 1 + c->redraws_under);
+
+  kept_close (&kept);
+  g_object_set (gtk_settings_get_default (), "gtk-application-prefer-dark-theme", FALSE, NULL);
+  lam_test_settle (50);
+}
+
+static int
+compare_times (gconstpointer a, gconstpointer b)
+{
+  gint64 ta = *(const gint64 *) a, tb = *(const gint64 *) b;
+
+  return ta < tb ? -1 : ta > tb;
+}
+
+/* Median time of n epoch reports, each followed by the widget's drawing
+ * as a frame has it: its snapshot and the render of the node. */
+static double
+median_epoch_ms (Kept *kept, guint n, guint *under_draws)
+{
+  g_autofree gint64 *times = g_new (gint64, n);
+  guint draws = lam_chart_get_under_draws (kept->chart);
+  double median;
+
+  for (guint i = 0; i < n; i++) {
+    gint64 t0;
+
+    kept_epoch (kept);
+    t0 = g_get_monotonic_time ();
+    g_object_unref (render_chart (kept->chart));
+    times[i] = g_get_monotonic_time () - t0;
+  }
+  *under_draws = lam_chart_get_under_draws (kept->chart) - draws;
+  qsort (times, n, sizeof (gint64), compare_times);
+  median = times[n / 2] / 1000.0;
+  return median;
+}
+
+/* The current run's epoch reports and the pointer's motion leave the
+ * earlier runs as they were drawn. */
+static void
+test_under_not_redrawn (void)
+{
+  Kept kept;
+  guint draws;
+  double cached_ms, direct_ms;
+
+  kept_open (&kept);
+  g_object_unref (render_chart (kept.chart));
+  draws = lam_chart_get_under_draws (kept.chart);
+  g_assert_cmpuint (draws, ==, 1);
+
+  cached_ms = median_epoch_ms (&kept, 41, &draws);
+  g_assert_cmpuint (draws, ==, 0);
+
+  hover_at (GTK_WIDGET (kept.chart), kept.epoch, 0.5);
+  g_object_unref (render_chart (kept.chart));
+  emit_motion (GTK_WIDGET (kept.chart), "leave", 0, 0);
+  g_object_unref (render_chart (kept.chart));
+  g_assert_cmpuint (lam_chart_get_under_draws (kept.chart), ==, 1);
+
+  lam_chart_set_under_cache (kept.chart, FALSE);
+  direct_ms = median_epoch_ms (&kept, 41, &draws);
+  g_assert_cmpuint (draws, ==, 41);
+  g_test_message (
+    "10 earlier runs of 3000 + 300 points, %d×%d, %s: an epoch report's "
+    "snapshot + render takes %.2f ms (median of 41), %.2f ms drawing them anew",
+    gtk_widget_get_width (GTK_WIDGET (kept.chart)), gtk_widget_get_height (GTK_WIDGET (kept.chart)),
+    G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (kept.window))), cached_ms, direct_ms);
+  kept_close (&kept);
+}
+
 /* Saving */
 
 static char *
@@ -1774,6 +2157,11 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/hover/long-name", test_hover_long_name);
   g_test_add_func ("/chart/legend/many-runs", test_legend_many_runs);
   g_test_add_func ("/chart/stress/20000-points", test_stress);
+  g_test_add_func ("/chart/under-cache/not-redrawn", test_under_not_redrawn);
+  for (guint i = 0; i < G_N_ELEMENTS (under_changes); i++) {
+    g_autofree char *path = g_strdup_printf ("/chart/under-cache/%s", under_changes[i].name);
+    g_test_add_data_func (path, &under_changes[i], test_under_change);
+  }
   g_test_add_func ("/chart/render/window", test_render_window);
   g_test_add_func ("/chart/render/log-y", test_render_log_y);
   g_test_add_func ("/chart/render/window-dark", test_render_window_dark);

@@ -1,4 +1,5 @@
 #include "lam-chart.h"
+#include "lam-chart-private.h"
 
 #include <cairo-svg.h>
 #include <math.h>
@@ -112,6 +113,21 @@ struct _LamChart
   guint64 lines_version;
   int lines_width;
   int lines_height;
+
+  /* What lies under the current run (the grid, the markers' lines and the
+   * earlier runs), drawn once: an epoch report of the current run
+   * re-stroked ten kept runs' curves otherwise. under_version is bumped by
+   * every change but a point of a series drawn above them; the layout,
+   * scale and colours are compared as well. */
+  guint64 under_version;
+  cairo_surface_t *under; /* owned, NULL until drawn */
+  guint64 under_drawn_version;
+  Layout under_layout;
+  int under_scale;
+  GdkRGBA under_fg;
+  GdkRGBA under_bg;
+  gboolean under_disabled; /* by lam_chart_set_under_cache() */
+  guint under_draws;
 
   gboolean hover;
   double hover_x;
@@ -249,11 +265,21 @@ series_display_value (LamChart *self, const Series *s, guint i)
   return g_array_index (s->ys, double, i);
 }
 
+/* A change to what is drawn above the earlier runs only: a point of the
+ * current run. One that moves an axis changes the layout, which the cache
+ * of what is under it compares. */
 static void
-chart_changed (LamChart *self)
+chart_changed_above (LamChart *self)
 {
   self->version++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+chart_changed (LamChart *self)
+{
+  self->under_version++;
+  chart_changed_above (self);
 }
 
 static double
@@ -1324,27 +1350,103 @@ draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_box
 }
 
 static void
-draw_chart (LamChart *self, cairo_t *cr, const Layout *l)
+clip_to_plot (cairo_t *cr, const Layout *l)
+{
+  cairo_rectangle (cr, l->plot_x - 4, l->plot_y - 4, l->plot_w + 8, l->plot_h + 8);
+  cairo_clip (cr);
+}
+
+/* The grid, the markers' lines and the earlier runs: everything drawn
+ * before the current run, none of it text. */
+static void
+draw_under (LamChart *self, cairo_t *cr, const Layout *l)
+{
+  cairo_save (cr);
+  draw_grid (self, cr, l);
+  draw_markers (self, cr, l, NULL, FALSE);
+
+  /* Previous runs first, so the current one is drawn over them. */
+  clip_to_plot (cr, l);
+  for (guint i = 0; i < self->series->len; i++) {
+    const Series *s = g_ptr_array_index (self->series, i);
+    if (s->flags & LAM_CHART_SERIES_FADED)
+      draw_series (self, cr, l, s);
+  }
+  cairo_restore (cr);
+  self->under_draws++;
+}
+
+static gboolean
+has_faded_series (LamChart *self)
+{
+  for (guint i = 0; i < self->series->len; i++)
+    if (((const Series *) g_ptr_array_index (self->series, i))->flags & LAM_CHART_SERIES_FADED)
+      return TRUE;
+  return FALSE;
+}
+
+/* draw_under() into a surface of the layout's size at scale, kept while
+ * nothing it draws changes; NULL where nothing worth keeping lies under the
+ * current run. Painted over the transparent start of the widget's
+ * drawing, its pixels are those draw_under() would have left there. */
+static cairo_surface_t *
+ensure_under (LamChart *self, const Layout *l, int scale)
+{
+  cairo_surface_t *surface;
+  cairo_t *cr;
+
+  if (self->under_disabled || !has_faded_series (self)) {
+    g_clear_pointer (&self->under, cairo_surface_destroy);
+    return NULL;
+  }
+  if (self->under != NULL && self->under_drawn_version == self->under_version &&
+      self->under_scale == scale && memcmp (&self->under_layout, l, sizeof *l) == 0 &&
+      gdk_rgba_equal (&self->under_fg, &self->fg) && gdk_rgba_equal (&self->under_bg, &self->bg))
+    return self->under;
+
+  g_clear_pointer (&self->under, cairo_surface_destroy);
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, l->width * scale, l->height * scale);
+  cairo_surface_set_device_scale (surface, scale, scale);
+  cr = cairo_create (surface);
+  draw_under (self, cr, l);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy (surface);
+    return NULL;
+  }
+
+  self->under = surface;
+  self->under_drawn_version = self->under_version;
+  memcpy (&self->under_layout, l, sizeof *l);
+  self->under_scale = scale;
+  self->under_fg = self->fg;
+  self->under_bg = self->bg;
+  return self->under;
+}
+
+/* under: what draw_under() draws, already drawn; NULL to draw it here. */
+static void
+draw_chart (LamChart *self, cairo_t *cr, const Layout *l, cairo_surface_t *under)
 {
   g_autofree Box *marker_boxes = g_new0 (Box, self->markers->len + 1);
 
   layout_marker_labels (self, l, marker_boxes);
 
   cairo_save (cr);
-  draw_grid (self, cr, l);
-  draw_markers (self, cr, l, marker_boxes, FALSE);
+  if (under != NULL) {
+    cairo_set_source_surface (cr, under, 0, 0);
+    cairo_paint (cr);
+  } else
+    draw_under (self, cr, l);
 
-  /* Previous runs first, so the current one is drawn over them. */
   cairo_save (cr);
-  cairo_rectangle (cr, l->plot_x - 4, l->plot_y - 4, l->plot_w + 8, l->plot_h + 8);
-  cairo_clip (cr);
-  for (guint pass = 0; pass < 2; pass++)
-    for (guint i = 0; i < self->series->len; i++)
-      {
-        const Series *s = g_ptr_array_index (self->series, i);
-        if (((s->flags & LAM_CHART_SERIES_FADED) != 0) == (pass == 0))
-          draw_series (self, cr, l, s);
-      }
+  clip_to_plot (cr, l);
+  for (guint i = 0; i < self->series->len; i++) {
+    const Series *s = g_ptr_array_index (self->series, i);
+    if (!(s->flags & LAM_CHART_SERIES_FADED))
+      draw_series (self, cr, l, s);
+  }
   cairo_restore (cr);
 
   draw_tick_labels (self, cr, l);
@@ -1595,7 +1697,7 @@ paint_chart (LamChart *self, cairo_t *cr, int width, int height)
   lam_ui_set_source (cr, &self->bg, 1.0);
   cairo_rectangle (cr, 0, 0, width, height);
   cairo_fill (cr);
-  draw_chart (self, cr, l);
+  draw_chart (self, cr, l, NULL);
   cairo_restore (cr);
 }
 
@@ -1618,7 +1720,7 @@ lam_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       GtkSnapshot *lines = gtk_snapshot_new ();
       cairo_t *cr = gtk_snapshot_append_cairo (lines, &GRAPHENE_RECT_INIT (0, 0, width, height));
 
-      draw_chart (self, cr, l);
+      draw_chart (self, cr, l, ensure_under (self, l, gtk_widget_get_scale_factor (widget)));
       cairo_destroy (cr);
       g_clear_pointer (&self->lines_node, gsk_render_node_unref);
       self->lines_node = gtk_snapshot_free_to_node (lines);
@@ -1804,6 +1906,7 @@ lam_chart_dispose (GObject *object)
   LamChart *self = LAM_CHART (object);
 
   g_clear_pointer (&self->lines_node, gsk_render_node_unref);
+  g_clear_pointer (&self->under, cairo_surface_destroy);
   g_clear_pointer (&self->menu, gtk_widget_unparent);
   if (self->series != NULL)
     g_ptr_array_set_size (self->series, 0);
@@ -2104,7 +2207,11 @@ lam_chart_append (LamChart *self, guint series, double x, double y)
         }
     }
 
-  chart_changed (self);
+  /* A point of the current run leaves the earlier runs as drawn. */
+  if (s->flags & LAM_CHART_SERIES_FADED)
+    chart_changed (self);
+  else
+    chart_changed_above (self);
 }
 
 void
@@ -2546,4 +2653,21 @@ lam_chart_save (LamChart *self, const char *path, LamChartFileFormat format, int
       return FALSE;
     }
   return lam_ui_write_file (path, bytes->data, bytes->len, error);
+}
+
+void
+lam_chart_set_under_cache (LamChart *self, gboolean enabled)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+
+  self->under_disabled = !enabled;
+  chart_changed (self);
+}
+
+guint
+lam_chart_get_under_draws (LamChart *self)
+{
+  g_return_val_if_fail (LAM_IS_CHART (self), 0);
+
+  return self->under_draws;
 }
