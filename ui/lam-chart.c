@@ -1392,7 +1392,7 @@ has_faded_series (LamChart *self)
 static cairo_surface_t *
 ensure_under (LamChart *self, const Layout *l, int scale)
 {
-  cairo_surface_t *surface;
+  cairo_surface_t *surface, *recording;
   cairo_t *cr;
 
   if (self->under_disabled || !has_faded_series (self)) {
@@ -1405,11 +1405,23 @@ ensure_under (LamChart *self, const Layout *l, int scale)
     return self->under;
 
   g_clear_pointer (&self->under, cairo_surface_destroy);
+  /* Recorded first, as a cairo node is, then played back at the scale
+   * the renderer plays the node back at: drawn straight at twice the
+   * scale, the lines' points fell on a finer grid than the recording's,
+   * and a few thousand pixels differed from the chart drawn without the
+   * cache. */
+  recording = cairo_recording_surface_create (CAIRO_CONTENT_COLOR_ALPHA,
+                                              &(cairo_rectangle_t){ 0, 0, l->width, l->height });
+  cr = cairo_create (recording);
+  draw_under (self, cr, l);
+  cairo_destroy (cr);
   surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, l->width * scale, l->height * scale);
   cairo_surface_set_device_scale (surface, scale, scale);
   cr = cairo_create (surface);
-  draw_under (self, cr, l);
+  cairo_set_source_surface (cr, recording, 0, 0);
+  cairo_paint (cr);
   cairo_destroy (cr);
+  cairo_surface_destroy (recording);
   cairo_surface_flush (surface);
   if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS) {
     cairo_surface_destroy (surface);
