@@ -113,6 +113,7 @@ struct _LamChart
   guint64 lines_version;
   int lines_width;
   int lines_height;
+  int lines_scale; /* that of the kept drawing it shows, see under */
 
   /* What lies under the current run (the grid, the markers' lines and the
    * earlier runs), drawn once: an epoch report of the current run
@@ -1719,6 +1720,7 @@ lam_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   LamChart *self = LAM_CHART (widget);
   int width = gtk_widget_get_width (widget);
   int height = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget);
   const Layout *l;
 
   if (width <= 0 || height <= 0)
@@ -1726,20 +1728,20 @@ lam_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
   l = get_layout (self, width, height);
 
-  if (self->lines_node == NULL || self->lines_version != self->version
-      || self->lines_width != width || self->lines_height != height)
-    {
-      GtkSnapshot *lines = gtk_snapshot_new ();
-      cairo_t *cr = gtk_snapshot_append_cairo (lines, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (self->lines_node == NULL || self->lines_version != self->version ||
+      self->lines_width != width || self->lines_height != height || self->lines_scale != scale) {
+    GtkSnapshot *lines = gtk_snapshot_new ();
+    cairo_t *cr = gtk_snapshot_append_cairo (lines, &GRAPHENE_RECT_INIT (0, 0, width, height));
 
-      draw_chart (self, cr, l, ensure_under (self, l, gtk_widget_get_scale_factor (widget)));
-      cairo_destroy (cr);
-      g_clear_pointer (&self->lines_node, gsk_render_node_unref);
-      self->lines_node = gtk_snapshot_free_to_node (lines);
-      self->lines_version = self->version;
-      self->lines_width = width;
-      self->lines_height = height;
-    }
+    draw_chart (self, cr, l, ensure_under (self, l, scale));
+    cairo_destroy (cr);
+    g_clear_pointer (&self->lines_node, gsk_render_node_unref);
+    self->lines_node = gtk_snapshot_free_to_node (lines);
+    self->lines_version = self->version;
+    self->lines_width = width;
+    self->lines_height = height;
+    self->lines_scale = scale;
+  }
   if (self->lines_node != NULL)
     gtk_snapshot_append_node (snapshot, self->lines_node);
 
