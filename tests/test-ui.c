@@ -16,6 +16,7 @@
 #include "lam-explain-panel.h"
 #include "lam-fit-view.h"
 #include "lam-help.h"
+#include "lam-layer-row.h"
 #include "lam-model-page.h"
 #include "lam-neuron-maps.h"
 #include "lam-playground-dialog.h"
@@ -1207,6 +1208,83 @@ test_train_tab_order (void)
   g_assert_cmpuint (next, ==, n_expected);
 }
 
+/* What a person hears of the focused widget: its kind and its name. */
+static char *
+describe_focus (GtkWidget *focus)
+{
+  if (focus == NULL)
+    return g_strdup ("(nothing)");
+  const char *name = lam_ui_get_accessible_label (focus);
+  if (name == NULL)
+    name = gtk_widget_get_tooltip_text (focus);
+  if (name == NULL && GTK_IS_BUTTON (focus))
+    name = gtk_button_get_label (GTK_BUTTON (focus));
+  GtkWidget *parent = gtk_widget_get_parent (focus);
+  return g_strdup_printf ("%s[%s]%s in %s", G_OBJECT_TYPE_NAME (focus), name ? name : "",
+                          gtk_widget_get_mapped (focus) ? "" : " UNMAPPED",
+                          parent ? G_OBJECT_TYPE_NAME (parent) : "-");
+}
+
+/* Tabs from where the focus is to the nth (from 0) control with that
+ * tooltip; NULL when 200 presses do not get there. */
+static GtkWidget *
+tab_to_nth (const char *tooltip, int nth)
+{
+  GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
+  for (int press = 0; press < 200; press++) {
+    lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
+    iterate_until (focus_moved, &last, 1000);
+    last = gtk_root_get_focus (GTK_ROOT (window));
+    const char *tip = last ? gtk_widget_get_tooltip_text (last) : NULL;
+    if (tip && strcmp (tip, tooltip) == 0 && nth-- == 0)
+      return last;
+  }
+  return NULL;
+}
+
+/* Move up pressed with Space on the second layer takes it to the top,
+ * where its Move up is off: the focus stays on that layer, not on the
+ * list around it (from where Tab started over at the first row). */
+static void
+test_model_move_keeps_focus (void)
+{
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  LamModelPage *page = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
+  lam_model_page_load_preset (page, "mlp");
+  lam_window_show_page (window, "model");
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  gtk_widget_child_focus (GTK_WIDGET (page), GTK_DIR_TAB_FORWARD);
+  /* The first layer's Move up is off and skipped. */
+  GtkWidget *button = tab_to_nth ("Move up (Alt+↑)", 0);
+  g_assert_nonnull (button);
+  GtkWidget *row = gtk_widget_get_ancestor (button, LAM_TYPE_LAYER_ROW);
+  g_assert_nonnull (row);
+  int before = gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (row));
+  g_autofree char *text_before = g_strdup (lam_model_page_get_text (page));
+
+  GtkWidget *last = button;
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_space, 0);
+  iterate_until (focus_moved, &last, 1000);
+  settle (200);
+  g_assert_cmpstr (lam_model_page_get_text (page), !=, text_before);
+  g_assert_cmpint (gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (row)), ==, before - 1);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  g_autofree char *seen = describe_focus (focus);
+  g_test_message ("after Move up: %s", seen);
+  g_assert_true (focus == row || gtk_widget_is_ancestor (focus, row));
+  save_png ("window-model-moved-by-keys.png");
+
+  /* Tab goes on from that layer to its own controls. */
+  last = focus;
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
+  iterate_until (focus_moved, &last, 1000);
+  g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (window)), row));
+}
+
 /* A drawn view's name and description as a screen reader gets them: the
  * name kept by lam_ui_set_accessible_label, and a description of what it
  * will show. */
@@ -1298,6 +1376,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/accessible-names/before-data", test_named_before_data);
   g_test_add_func ("/window/accessible-names/form-fields", test_form_fields_labelled);
   g_test_add_func ("/window/train/tab-order", test_train_tab_order);
+  g_test_add_func ("/window/model/move-by-keys-keeps-focus", test_model_move_keeps_focus);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

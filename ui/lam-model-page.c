@@ -1340,7 +1340,10 @@ lam_model_page_move_layer (LamModelPage *self, int from, int to)
   if (was_selected)
     gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (row));
   if (focus != NULL) {
-    gtk_widget_grab_focus (focus);
+    /* Move up is off at the top and Move down at the bottom: the layer
+     * keeps the focus then, not the list it was taken out of. */
+    if (!gtk_widget_grab_focus (focus))
+      gtk_widget_grab_focus (row);
     g_object_unref (focus);
   }
   push_spec (self);
