@@ -1242,6 +1242,64 @@ tab_to_nth (const char *tooltip, int nth)
   return NULL;
 }
 
+/* Tab through the layer palette stops once on each layer's button: the
+ * flow box's cell around each button was a second, silent stop (28 presses
+ * for 14 layers). Space on a button adds its layer. */
+static void
+test_model_palette_tab (void)
+{
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  LamModelPage *page = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
+  lam_model_page_load_preset (page, "mlp");
+  lam_window_show_page (window, "model");
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  GtkWidget *palette = GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (page), LAM_TYPE_MODEL_PAGE, "palette_box"));
+  GtkWidget *presets = GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (page), LAM_TYPE_MODEL_PAGE, "presets_button"));
+  /* The Presets button is the last stop before the palette. */
+  gtk_widget_grab_focus (presets);
+  GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
+  g_autoptr (GString) seen = g_string_new (NULL);
+  guint n_stops = 0;
+  GtkWidget *relu = NULL;
+  for (int press = 0; press < 60; press++) {
+    lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
+    iterate_until (focus_moved, &last, 1000);
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+    g_assert_true (focus != last);
+    last = focus;
+    if (!gtk_widget_is_ancestor (focus, palette)) {
+      if (n_stops > 0)
+        break;
+      continue;
+    }
+    g_autofree char *text = describe_focus (focus);
+    g_string_append_printf (seen, "\n  %s", text);
+    /* Each stop is a button that adds a layer. */
+    g_assert_true (GTK_IS_BUTTON (focus));
+    const char *tip = gtk_widget_get_tooltip_text (focus);
+    if (tip != NULL && strstr (tip, "Add ReLU ") != NULL)
+      relu = focus;
+    n_stops++;
+  }
+  g_test_message ("the palette's stops:%s", seen->str);
+  g_assert_cmpuint (n_stops, ==, LAM_N_LAYER_KINDS);
+
+  g_assert_nonnull (relu);
+  int n_layers = lam_model_page_get_n_layers (page);
+  gtk_widget_grab_focus (relu);
+  settle (100);
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_space, 0);
+  settle (300);
+  g_assert_cmpint (lam_model_page_get_n_layers (page), ==, n_layers + 1);
+  save_png ("window-model-palette-by-keys.png");
+}
+
 /* Move up pressed with Space on the second layer takes it to the top,
  * where its Move up is off: the focus stays on that layer, not on the
  * list around it (from where Tab started over at the first row). */
@@ -1377,6 +1435,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/accessible-names/form-fields", test_form_fields_labelled);
   g_test_add_func ("/window/train/tab-order", test_train_tab_order);
   g_test_add_func ("/window/model/move-by-keys-keeps-focus", test_model_move_keeps_focus);
+  g_test_add_func ("/window/model/palette-one-stop-per-layer", test_model_palette_tab);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

@@ -894,6 +894,9 @@ build_palette (LamModelPage *self)
     gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "model.append-layer");
     gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), g_variant_new_int32 (kind));
     gtk_flow_box_append (self->palette_box, button);
+    /* The cell around the button would be a second Tab stop that does
+     * nothing; not focusable itself, it hands the focus to the button. */
+    gtk_widget_set_focusable (gtk_widget_get_parent (button), FALSE);
     self->palette_buttons[kind] = button;
     self->palette_lines[kind] = GTK_LABEL (line);
     set_palette_line (self, kind, FALSE);
