@@ -13,6 +13,7 @@
 #include "lam-help.h"
 #include "lam-predict.h"
 #include "lam-ui-util.h"
+#include "lam-test-keys.h"
 #include "lam-test-util.h"
 
 static LamSession *session;
@@ -2216,6 +2217,129 @@ test_map_too_many_features (void)
   g_assert_nonnull (strstr (text, "at most 4,096"));
 }
 
+static char *
+describe_focus (GtkWidget *focus)
+{
+  if (focus == NULL)
+    return g_strdup ("(nothing)");
+  const char *name = lam_ui_get_accessible_label (focus);
+  if (name == NULL)
+    name = gtk_widget_get_tooltip_text (focus);
+  if (name == NULL && GTK_IS_BUTTON (focus))
+    name = gtk_button_get_label (GTK_BUTTON (focus));
+  GtkWidget *parent = gtk_widget_get_parent (focus);
+  return g_strdup_printf ("%s[%s]%s in %s", G_OBJECT_TYPE_NAME (focus), name ? name : "",
+                          gtk_widget_get_mapped (focus) ? "" : " UNMAPPED",
+                          parent ? G_OBJECT_TYPE_NAME (parent) : "-");
+}
+
+static gboolean
+focus_moved (gpointer data)
+{
+  GtkWidget **last = data;
+  return gtk_root_get_focus (GTK_ROOT (window)) != *last;
+}
+
+static void
+type_key (guint keyval, GdkModifierType modifiers)
+{
+  GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
+  lam_test_type_key (window, keyval, modifiers);
+  /* Keys that do not move the focus: give the page time to answer. */
+  lam_test_iterate_until (focus_moved, &last, 300);
+  lam_test_settle (50);
+}
+
+/* Presses Tab until target has the focus; FALSE after 60 presses. */
+static gboolean
+tab_to (GtkWidget *target)
+{
+  for (int press = 0; press < 60; press++) {
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+    if (focus == target)
+      return TRUE;
+    g_autofree char *text = describe_focus (focus);
+    g_test_message ("Tab from %s", text);
+    type_key (GDK_KEY_Tab, 0);
+  }
+  return FALSE;
+}
+
+/* What widget shows now, as pixels (as lam_ui_save_png draws it). */
+static GBytes *
+render_pixels (GtkWidget *widget)
+{
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  g_autoptr (GdkTexture) texture =
+    gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gsize stride = (gsize) width * 4;
+  guchar *data = g_malloc (stride * height);
+  gdk_texture_download (texture, data, stride);
+  return g_bytes_new_take (data, stride * height);
+}
+
+/* The classic walk by keys alone: Tab to the confusion matrix, arrows to
+ * "T-shirt/top taken for Shirt", Enter shows those images; Tab to the
+ * gallery, an arrow selects the next image and the detail follows it. */
+static void
+test_keys_confusion_to_image (void)
+{
+  if (skip_without_data ())
+    return;
+  if (!lam_test_can_type_keys (window)) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  ensure_trained ();
+  publish (1);
+  lam_evaluate_page_show_tab (page, "predictions");
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (300);
+  LamConfusionView *view = lam_evaluate_page_get_confusion_view (page);
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (page);
+  const LamConfusion *confusion = lam_evaluate_page_get_confusion (page);
+
+  gtk_widget_child_focus (GTK_WIDGET (page), GTK_DIR_TAB_FORWARD);
+  g_assert_true (tab_to (GTK_WIDGET (view)));
+  for (int i = 0; i < 6; i++)
+    type_key (GDK_KEY_Right, 0);
+  type_key (GDK_KEY_Return, 0);
+  int t, p;
+  g_assert_true (lam_confusion_view_get_selection (view, &t, &p));
+  g_assert_cmpint (t, ==, 0);
+  g_assert_cmpint (p, ==, 6);
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==,
+                    lam_confusion_get (confusion, 0, 6));
+  save_png ("evaluate-keys-confusion.png");
+
+  g_assert_true (tab_to (GTK_WIDGET (gallery)));
+  int first = lam_prediction_grid_get_selected (gallery);
+  g_assert_cmpint (first, ==, lam_prediction_grid_get_item (gallery, 0));
+  type_key (GDK_KEY_Right, 0);
+  int second = lam_prediction_grid_get_item (gallery, 1);
+  g_assert_cmpint (lam_prediction_grid_get_selected (gallery), ==, second);
+  LamProbabilityBars *bars = lam_evaluate_page_get_detail_bars (page);
+  g_assert_cmpint (lam_probability_bars_get_ranked (bars, 0), ==, 6);
+  save_png ("evaluate-keys-gallery.png");
+
+  /* The gallery shows whether it has the focus: the selected image looked
+   * the same with the focus elsewhere, so a person driving by keys could
+   * not tell where the arrows would go. */
+  g_autoptr (GBytes) focused = render_pixels (GTK_WIDGET (gallery));
+  type_key (GDK_KEY_Tab, 0);
+  g_assert_false (gtk_widget_has_focus (GTK_WIDGET (gallery)));
+  lam_test_settle (100);
+  g_autoptr (GBytes) unfocused = render_pixels (GTK_WIDGET (gallery));
+  g_assert_false (g_bytes_equal (focused, unfocused));
+  save_png ("evaluate-keys-gallery-left.png");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2280,6 +2404,7 @@ main (int argc, char **argv)
                    test_table_weights_of_another_shape);
   g_test_add_func ("/evaluate-page/map/one-test-image", test_map_one_test_image);
   g_test_add_func ("/evaluate-page/map/too-many-features", test_map_too_many_features);
+  g_test_add_func ("/evaluate-page/keys/confusion-to-image", test_keys_confusion_to_image);
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

@@ -472,13 +472,19 @@ lam_prediction_grid_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
                                                round (row_top (self, row) - value) + 1,
                                                self->cell_width - 2, self->cell_height - 2);
     gsk_rounded_rect_init_from_rect (&outline, &rect, SELECTION_RADIUS);
+    /* Full strength while the arrows move it, as the sample grid does, so
+     * that a person at the keyboard sees where the focus is. */
+    gboolean focused = gtk_widget_has_focus (widget);
     GdkRGBA fill = self->accent;
-    fill.alpha = 0.2;
+    fill.alpha = focused ? 0.2 : 0.1;
     gtk_snapshot_push_rounded_clip (snapshot, &outline);
     gtk_snapshot_append_color (snapshot, &fill, &rect);
     gtk_snapshot_pop (snapshot);
-    GdkRGBA border[4] = { self->accent, self->accent, self->accent, self->accent };
-    float widths[4] = { 2, 2, 2, 2 };
+    GdkRGBA ring = self->accent;
+    ring.alpha *= focused ? 1 : 0.6;
+    float ring_width = focused ? 2 : 1;
+    GdkRGBA border[4] = { ring, ring, ring, ring };
+    float widths[4] = { ring_width, ring_width, ring_width, ring_width };
     gtk_snapshot_append_border (snapshot, &outline, widths, border);
   }
 
@@ -666,6 +672,15 @@ click_pressed (GtkGestureClick *gesture, int n_press, double x, double y,
     select_position (self, position);
 }
 
+/* The selection is drawn stronger while the grid has the focus. */
+static void
+lam_prediction_grid_state_flags_changed (GtkWidget *widget, GtkStateFlags previous)
+{
+  GTK_WIDGET_CLASS (lam_prediction_grid_parent_class)->state_flags_changed (widget, previous);
+  if ((previous ^ gtk_widget_get_state_flags (widget)) & GTK_STATE_FLAG_FOCUSED)
+    gtk_widget_queue_draw (widget);
+}
+
 static gboolean
 lam_prediction_grid_focus (GtkWidget *widget, GtkDirectionType direction)
 {
@@ -761,6 +776,7 @@ lam_prediction_grid_class_init (LamPredictionGridClass *klass)
   widget_class->size_allocate = lam_prediction_grid_size_allocate;
   widget_class->css_changed = lam_prediction_grid_css_changed;
   widget_class->focus = lam_prediction_grid_focus;
+  widget_class->state_flags_changed = lam_prediction_grid_state_flags_changed;
   widget_class->query_tooltip = lam_prediction_grid_query_tooltip;
 
   properties[PROP_ORDER] =
