@@ -1300,6 +1300,55 @@ test_model_palette_tab (void)
   save_png ("window-model-palette-by-keys.png");
 }
 
+/* "Larger images" pressed with Space until the images are at their
+ * largest turns the button off under the focus: the focus moves to the
+ * size slider beside it, which still answers the arrows, and Tab goes on
+ * from there. */
+static void
+test_data_zoom_keeps_focus (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+    return;
+  }
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  lam_window_show_page (window, "data");
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  GtkWidget *page = lam_window_get_page (window, "data");
+  GtkWidget *larger =
+    GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_DATA_PAGE, "zoom_in_button"));
+  GtkWidget *scale =
+    GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_DATA_PAGE, "zoom_scale"));
+  GtkAdjustment *zoom = gtk_range_get_adjustment (GTK_RANGE (scale));
+  double size_before = gtk_adjustment_get_value (zoom);
+  gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
+  g_assert_true (tab_to_nth (gtk_widget_get_tooltip_text (larger), 0) == larger);
+
+  for (int press = 0; press < 20 && gtk_widget_is_sensitive (larger); press++) {
+    lam_test_type_key (GTK_WIDGET (window), GDK_KEY_space, 0);
+    settle (100);
+  }
+  g_assert_false (gtk_widget_is_sensitive (larger));
+  g_assert_cmpfloat (gtk_adjustment_get_value (zoom), ==, gtk_adjustment_get_upper (zoom));
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  g_autofree char *seen = describe_focus (focus);
+  g_test_message ("at the largest images the focus is on %s", seen);
+  save_png ("window-data-zoomed-by-keys.png");
+  g_assert_nonnull (focus);
+  g_assert_true (focus == scale || gtk_widget_is_ancestor (focus, scale));
+
+  /* The slider takes the images smaller again with an arrow. */
+  double largest = gtk_adjustment_get_value (zoom);
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Left, 0);
+  settle (100);
+  g_assert_cmpfloat (gtk_adjustment_get_value (zoom), <, largest);
+  gtk_adjustment_set_value (zoom, size_before);
+}
+
 /* Move up pressed with Space on the second layer takes it to the top,
  * where its Move up is off: the focus stays on that layer, not on the
  * list around it (from where Tab started over at the first row). */
@@ -1436,6 +1485,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/train/tab-order", test_train_tab_order);
   g_test_add_func ("/window/model/move-by-keys-keeps-focus", test_model_move_keeps_focus);
   g_test_add_func ("/window/model/palette-one-stop-per-layer", test_model_palette_tab);
+  g_test_add_func ("/window/data/zoom-by-keys-keeps-focus", test_data_zoom_keeps_focus);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

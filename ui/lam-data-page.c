@@ -842,14 +842,23 @@ zoom_in_clicked (GtkButton *button, LamDataPage *self)
   zoom_step (self, +1);
 }
 
+/* A button pressed by keys to the end of its range is turned off under
+ * the focus, which would then be nowhere: the slider beside it takes the
+ * focus, and its arrows still go the other way. */
+static void
+set_zoom_button_sensitive (LamDataPage *self, GtkButton *button, gboolean sensitive)
+{
+  if (!sensitive && gtk_widget_has_focus (GTK_WIDGET (button)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->zoom_scale));
+  gtk_widget_set_sensitive (GTK_WIDGET (button), sensitive);
+}
+
 static void
 zoom_buttons_update (GtkAdjustment *adjustment, LamDataPage *self)
 {
   double value = gtk_adjustment_get_value (adjustment);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->zoom_out_button),
-                            value > LAM_SAMPLE_GRID_MIN_CELL_SIZE);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->zoom_in_button),
-                            value < LAM_SAMPLE_GRID_MAX_CELL_SIZE);
+  set_zoom_button_sensitive (self, self->zoom_out_button, value > LAM_SAMPLE_GRID_MIN_CELL_SIZE);
+  set_zoom_button_sensitive (self, self->zoom_in_button, value < LAM_SAMPLE_GRID_MAX_CELL_SIZE);
 }
 
 /* The table's rows in a column view: one column per input, target or
