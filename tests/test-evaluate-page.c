@@ -2284,6 +2284,20 @@ render_pixels (GtkWidget *widget)
   return g_bytes_new_take (data, stride * height);
 }
 
+/* A mistake cell as a screen reader should hear it. */
+static char *
+describe_cell (const LamConfusion *confusion, const char *true_name, int t,
+               const char *predicted_name, int p)
+{
+  guint64 count = lam_confusion_get (confusion, t, p), total = 0;
+  for (int c = 0; c < 10; c++)
+    total += lam_confusion_get (confusion, t, c);
+  g_autofree char *count_text = lam_ui_format_count (count);
+  g_autofree char *total_text = lam_ui_format_count (total);
+  return g_strdup_printf ("%s taken for %s: %s of %s (%.1f%%)", true_name, predicted_name,
+                          count_text, total_text, 100.0 * count / total);
+}
+
 /* The classic walk by keys alone: Tab to the confusion matrix, arrows to
  * "T-shirt/top taken for Shirt", Enter shows those images; Tab to the
  * gallery, an arrow selects the next image and the detail follows it. */
@@ -2309,6 +2323,14 @@ test_keys_confusion_to_image (void)
   g_assert_true (tab_to (GTK_WIDGET (view)));
   for (int i = 0; i < 6; i++)
     type_key (GDK_KEY_Right, 0);
+  /* A screen reader hears the cell the arrows reached: the drawing shows
+   * it only as an outline. */
+  g_autofree char *cell = describe_cell (confusion, "T-shirt/top", 0, "Shirt", 6);
+  gtk_test_accessible_assert_property (view, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, cell);
+  type_key (GDK_KEY_Down, 0);
+  g_autofree char *below = describe_cell (confusion, "Trouser", 1, "Shirt", 6);
+  gtk_test_accessible_assert_property (view, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, below);
+  type_key (GDK_KEY_Up, 0);
   type_key (GDK_KEY_Return, 0);
   int t, p;
   g_assert_true (lam_confusion_view_get_selection (view, &t, &p));
@@ -2343,6 +2365,9 @@ test_keys_confusion_to_image (void)
 int
 main (int argc, char **argv)
 {
+  /* GTK's test context keeps the accessible properties where
+   * gtk_test_accessible_* read them, with no bus to talk to. */
+  g_setenv ("GTK_A11Y", "test", TRUE);
   gtk_init ();
   g_test_init (&argc, &argv, NULL);
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);

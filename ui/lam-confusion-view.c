@@ -384,6 +384,35 @@ cell_at (LamConfusionView *self, double x, double y, int *t, int *p)
   return TRUE;
 }
 
+static char *
+describe_cell (LamConfusionView *self, int t, int p)
+{
+  guint64 count = count_at (self, t, p);
+  guint64 total = self->row_totals[t];
+  double percent = total > 0 ? 100.0 * count / total : 0;
+  g_autofree char *count_text = lam_ui_format_count (count);
+  g_autofree char *total_text = lam_ui_format_count (total);
+  if (t == p)
+    return g_strdup_printf ("%s: %s of %s recognised (%.1f%%)", self->class_names[t], count_text,
+                            total_text, percent);
+  return g_strdup_printf ("%s taken for %s: %s of %s (%.1f%%)", self->class_names[t],
+                          self->class_names[p], count_text, total_text, percent);
+}
+
+/* A screen reader hears the cell under the keyboard cursor, whole, in the
+ * view's description: the drawing shows it only as an outline. */
+static void
+update_description (LamConfusionView *self)
+{
+  if (self->n_classes == 0) {
+    gtk_accessible_reset_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+    return;
+  }
+  g_autofree char *text = describe_cell (self, self->cursor_true, self->cursor_predicted);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text,
+                                  -1);
+}
+
 static void
 set_hover (LamConfusionView *self, int t, int p)
 {
@@ -419,6 +448,7 @@ pressed (GtkGestureClick *gesture, int n_press, double x, double y, LamConfusion
     return;
   self->cursor_true = t;
   self->cursor_predicted = p;
+  update_description (self);
   lam_confusion_view_activate_cell (self, t, p);
 }
 
@@ -463,23 +493,9 @@ key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
   }
   self->cursor_true = t;
   self->cursor_predicted = p;
+  update_description (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
   return TRUE;
-}
-
-static char *
-describe_cell (LamConfusionView *self, int t, int p)
-{
-  guint64 count = count_at (self, t, p);
-  guint64 total = self->row_totals[t];
-  double percent = total > 0 ? 100.0 * count / total : 0;
-  g_autofree char *count_text = lam_ui_format_count (count);
-  g_autofree char *total_text = lam_ui_format_count (total);
-  if (t == p)
-    return g_strdup_printf ("%s: %s of %s recognised (%.1f%%)", self->class_names[t],
-                            count_text, total_text, percent);
-  return g_strdup_printf ("%s taken for %s: %s of %s (%.1f%%)", self->class_names[t],
-                          self->class_names[p], count_text, total_text, percent);
 }
 
 static gboolean
@@ -631,6 +647,7 @@ lam_confusion_view_set_confusion (LamConfusionView *self, const LamConfusion *co
   self->cursor_true = MIN (self->cursor_true, MAX (self->n_classes - 1, 0));
   self->cursor_predicted = MIN (self->cursor_predicted, MAX (self->n_classes - 1, 0));
   update_accessible_label (self);
+  update_description (self);
   if (old_n != self->n_classes)
     gtk_widget_queue_resize (GTK_WIDGET (self));
   gtk_widget_queue_draw (GTK_WIDGET (self));
