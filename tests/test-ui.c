@@ -1349,6 +1349,76 @@ test_data_zoom_keeps_focus (void)
   gtk_adjustment_set_value (zoom, size_before);
 }
 
+/* What widget shows now, as pixels (as lam_ui_save_png draws it). */
+static GBytes *
+render_pixels (GtkWidget *widget)
+{
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  g_autoptr (GdkTexture) texture =
+    gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gsize stride = (gsize) width * 4;
+  guchar *data = g_malloc (stride * height);
+  gdk_texture_download (texture, data, stride);
+  return g_bytes_new_take (data, stride * height);
+}
+
+/* Tab into the image grid: the selected image's ring turns full strength,
+ * and Tab out turns it back, so that a person at the keyboard sees where
+ * the arrows will go. The ring kept the look it had before the focus
+ * came or went. The arrows then move the selection. */
+static void
+test_data_grid_shows_focus (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+    return;
+  }
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  lam_window_show_page (window, "data");
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  GtkWidget *page = lam_window_get_page (window, "data");
+  GtkWidget *grid = GTK_WIDGET (lam_data_page_get_grid (LAM_DATA_PAGE (page)));
+  gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
+  settle (100);
+  g_autoptr (GBytes) before = render_pixels (grid);
+  GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
+  for (int press = 0; press < 30 && last != grid; press++) {
+    lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
+    iterate_until (focus_moved, &last, 1000);
+    last = gtk_root_get_focus (GTK_ROOT (window));
+  }
+  g_assert_true (last == grid);
+  settle (100);
+  g_autoptr (GBytes) focused = render_pixels (grid);
+  g_assert_false (g_bytes_equal (before, focused));
+  save_png ("window-data-grid-focused.png");
+
+  int selected = lam_sample_grid_get_selected (LAM_SAMPLE_GRID (grid));
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Right, 0);
+  settle (100);
+  g_assert_cmpint (lam_sample_grid_get_selected (LAM_SAMPLE_GRID (grid)), !=, selected);
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Left, 0);
+  settle (100);
+  g_assert_cmpint (lam_sample_grid_get_selected (LAM_SAMPLE_GRID (grid)), ==, selected);
+
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
+  iterate_until (focus_moved, &last, 1000);
+  g_assert_false (gtk_widget_has_focus (grid));
+  settle (100);
+  g_autoptr (GBytes) left = render_pixels (grid);
+  g_assert_true (g_bytes_equal (before, left));
+}
+
 /* Move up pressed with Space on the second layer takes it to the top,
  * where its Move up is off: the focus stays on that layer, not on the
  * list around it (from where Tab started over at the first row). */
@@ -1486,6 +1556,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/model/move-by-keys-keeps-focus", test_model_move_keeps_focus);
   g_test_add_func ("/window/model/palette-one-stop-per-layer", test_model_palette_tab);
   g_test_add_func ("/window/data/zoom-by-keys-keeps-focus", test_data_zoom_keeps_focus);
+  g_test_add_func ("/window/data/grid-shows-focus", test_data_grid_shows_focus);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

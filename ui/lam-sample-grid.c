@@ -484,6 +484,16 @@ lam_sample_grid_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
   relayout (self);
 }
 
+/* The selection's ring is drawn stronger while the grid has the focus;
+ * nothing else redraws the grid when the focus comes or goes. */
+static void
+lam_sample_grid_state_flags_changed (GtkWidget *widget, GtkStateFlags previous)
+{
+  GTK_WIDGET_CLASS (lam_sample_grid_parent_class)->state_flags_changed (widget, previous);
+  if ((previous ^ gtk_widget_get_state_flags (widget)) & GTK_STATE_FLAG_FOCUSED)
+    gtk_widget_queue_draw (widget);
+}
+
 static gboolean
 lam_sample_grid_focus (GtkWidget *widget, GtkDirectionType direction)
 {
@@ -707,6 +717,7 @@ lam_sample_grid_class_init (LamSampleGridClass *klass)
   widget_class->size_allocate = lam_sample_grid_size_allocate;
   widget_class->css_changed = lam_sample_grid_css_changed;
   widget_class->focus = lam_sample_grid_focus;
+  widget_class->state_flags_changed = lam_sample_grid_state_flags_changed;
   widget_class->query_tooltip = lam_sample_grid_query_tooltip;
 
   properties[PROP_CELL_SIZE] =
