@@ -2320,7 +2320,12 @@ test_keys_confusion_to_image (void)
   const LamConfusion *confusion = lam_evaluate_page_get_confusion (page);
 
   gtk_widget_child_focus (GTK_WIDGET (page), GTK_DIR_TAB_FORWARD);
+  g_autoptr (GBytes) matrix_before = render_pixels (GTK_WIDGET (view));
   g_assert_true (tab_to (GTK_WIDGET (view)));
+  /* The cursor's outline shows as the focus arrives. */
+  lam_test_settle (100);
+  g_autoptr (GBytes) matrix_focused = render_pixels (GTK_WIDGET (view));
+  g_assert_false (g_bytes_equal (matrix_before, matrix_focused));
   for (int i = 0; i < 6; i++)
     type_key (GDK_KEY_Right, 0);
   /* A screen reader hears the cell the arrows reached: the drawing shows
@@ -2339,8 +2344,13 @@ test_keys_confusion_to_image (void)
   g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==,
                     lam_confusion_get (confusion, 0, 6));
   save_png ("evaluate-keys-confusion.png");
+  /* On the selected cell the cursor still shows, and goes with the focus. */
+  g_autoptr (GBytes) selected_focused = render_pixels (GTK_WIDGET (view));
 
   g_assert_true (tab_to (GTK_WIDGET (gallery)));
+  lam_test_settle (100);
+  g_autoptr (GBytes) selected_left = render_pixels (GTK_WIDGET (view));
+  g_assert_false (g_bytes_equal (selected_focused, selected_left));
   int first = lam_prediction_grid_get_selected (gallery);
   g_assert_cmpint (first, ==, lam_prediction_grid_get_item (gallery, 0));
   type_key (GDK_KEY_Right, 0);

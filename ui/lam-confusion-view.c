@@ -354,9 +354,22 @@ lam_confusion_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (self->selected_true >= 0)
     draw_outline (self, cr, self->selected_true, self->selected_predicted, &self->accent, 3,
                   FALSE);
+  /* The cursor in the text colour: on the selected cell an accent
+   * outline would vanish into the selection's. */
   if (gtk_widget_has_visible_focus (widget))
-    draw_outline (self, cr, self->cursor_true, self->cursor_predicted, &self->accent, 1.5, TRUE);
+    draw_outline (self, cr, self->cursor_true, self->cursor_predicted, &self->fg, 1.5, TRUE);
   cairo_destroy (cr);
+}
+
+/* The cursor's outline shows only with the visible focus; nothing else
+ * redraws the view when the focus comes or goes. */
+static void
+lam_confusion_view_state_flags_changed (GtkWidget *widget, GtkStateFlags previous)
+{
+  GTK_WIDGET_CLASS (lam_confusion_view_parent_class)->state_flags_changed (widget, previous);
+  if ((previous ^ gtk_widget_get_state_flags (widget)) &
+      (GTK_STATE_FLAG_FOCUSED | GTK_STATE_FLAG_FOCUS_VISIBLE))
+    gtk_widget_queue_draw (widget);
 }
 
 static void
@@ -567,6 +580,7 @@ lam_confusion_view_class_init (LamConfusionViewClass *klass)
   widget_class->size_allocate = lam_confusion_view_size_allocate;
   widget_class->snapshot = lam_confusion_view_snapshot;
   widget_class->css_changed = lam_confusion_view_css_changed;
+  widget_class->state_flags_changed = lam_confusion_view_state_flags_changed;
   widget_class->query_tooltip = lam_confusion_view_query_tooltip;
 
   /* (true class, predicted class) of the cell clicked, or (-1, -1) when a
