@@ -2370,6 +2370,30 @@ test_keys_confusion_to_image (void)
   g_autoptr (GBytes) unfocused = render_pixels (GTK_WIDGET (gallery));
   g_assert_false (g_bytes_equal (focused, unfocused));
   save_png ("evaluate-keys-gallery-left.png");
+
+  /* Tab from the matrix reaches the most frequent mistake, which a screen
+   * reader names by its text (it was a nameless button), and Space shows
+   * its cell. */
+  gtk_widget_grab_focus (GTK_WIDGET (view));
+  type_key (GDK_KEY_Tab, 0);
+  GtkWidget *mistake = gtk_root_get_focus (GTK_ROOT (window));
+  g_assert_true (mistake == gtk_widget_get_first_child (lam_evaluate_page_get_mistakes (page)));
+  g_assert_true (gtk_test_accessible_has_relation (GTK_ACCESSIBLE (mistake),
+                                                   GTK_ACCESSIBLE_RELATION_LABELLED_BY));
+  type_key (GDK_KEY_space, 0);
+  int worst_t = -1, worst_p = -1;
+  guint64 worst = 0;
+  for (int i = 0; i < 10; i++)
+    for (int j = 0; j < 10; j++)
+      if (i != j && lam_confusion_get (confusion, i, j) > worst) {
+        worst = lam_confusion_get (confusion, i, j);
+        worst_t = i;
+        worst_p = j;
+      }
+  g_assert_true (lam_confusion_view_get_selection (view, &t, &p));
+  g_assert_cmpint (t, ==, worst_t);
+  g_assert_cmpint (p, ==, worst_p);
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, worst);
 }
 
 int
