@@ -1419,6 +1419,56 @@ test_data_grid_shows_focus (void)
   g_assert_true (g_bytes_equal (before, left));
 }
 
+/* A layer typed into the model's text field and applied with Space on
+ * Apply: Apply turns off once the text is the model's, and the focus goes
+ * back to the field instead of nowhere. */
+static void
+test_model_apply_keeps_focus (void)
+{
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  LamModelPage *page = LAM_MODEL_PAGE (lam_window_get_page (window, "model"));
+  lam_model_page_load_preset (page, "mlp");
+  lam_window_show_page (window, "model");
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  GtkWidget *entry = GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (page), LAM_TYPE_MODEL_PAGE, "text_entry"));
+  GtkWidget *apply = GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (page), LAM_TYPE_MODEL_PAGE, "apply_button"));
+  int n_layers = lam_model_page_get_n_layers (page);
+  gtk_widget_grab_focus (entry);
+  settle (100);
+  /* At the end of the layers, before ",loss=nll". */
+  static const guint keys[] = { GDK_KEY_End,  GDK_KEY_Left, GDK_KEY_Left,  GDK_KEY_Left,
+                                GDK_KEY_Left, GDK_KEY_Left, GDK_KEY_Left,  GDK_KEY_Left,
+                                GDK_KEY_Left, GDK_KEY_Left, GDK_KEY_comma, GDK_KEY_r,
+                                GDK_KEY_e,    GDK_KEY_l,    GDK_KEY_u };
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    lam_test_type_key (GTK_WIDGET (window), keys[i], 0);
+  settle (200);
+  g_test_message ("typed: %s", lam_model_page_get_text (page));
+  g_assert_true (gtk_widget_is_sensitive (apply));
+  GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
+  iterate_until (focus_moved, &last, 1000);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == apply);
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_space, 0);
+  settle (300);
+  g_assert_cmpint (lam_model_page_get_n_layers (page), ==, n_layers + 1);
+  g_assert_false (gtk_widget_is_sensitive (apply));
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  g_autofree char *seen = describe_focus (focus);
+  g_test_message ("after Apply: %s", seen);
+  save_png ("window-model-applied-by-keys.png");
+  g_assert_nonnull (focus);
+  g_assert_true (focus == entry || gtk_widget_is_ancestor (focus, entry));
+  /* Nothing selected, for a key typed next to replace. */
+  g_assert_false (gtk_editable_get_selection_bounds (GTK_EDITABLE (entry), NULL, NULL));
+}
+
 /* Move up pressed with Space on the second layer takes it to the top,
  * where its Move up is off: the focus stays on that layer, not on the
  * list around it (from where Tab started over at the first row). */
@@ -1556,6 +1606,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/model/move-by-keys-keeps-focus", test_model_move_keeps_focus);
   g_test_add_func ("/window/model/palette-one-stop-per-layer", test_model_palette_tab);
   g_test_add_func ("/window/data/zoom-by-keys-keeps-focus", test_data_zoom_keeps_focus);
+  g_test_add_func ("/window/model/apply-by-keys-keeps-focus", test_model_apply_keeps_focus);
   g_test_add_func ("/window/data/grid-shows-focus", test_data_grid_shows_focus);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));

@@ -405,6 +405,11 @@ refresh_text (LamModelPage *self, const LamModelSpec *spec)
   gtk_editable_set_text (GTK_EDITABLE (self->text_entry), shown);
   gtk_editable_set_enable_undo (GTK_EDITABLE (self->text_entry), TRUE);
   self->syncing = FALSE;
+  /* Apply pressed by keys turns off under the focus, which would then be
+   * nowhere: it goes back to the field that was applied, its text not
+   * selected, so that a key typed next does not replace it all. */
+  if (gtk_widget_has_focus (GTK_WIDGET (self->apply_button)))
+    gtk_entry_grab_focus_without_selecting (self->text_entry);
   gtk_widget_set_sensitive (GTK_WIDGET (self->apply_button), FALSE);
 }
 
