@@ -2394,6 +2394,24 @@ test_keys_confusion_to_image (void)
   g_assert_cmpint (t, ==, worst_t);
   g_assert_cmpint (p, ==, worst_p);
   g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, worst);
+
+  /* Shift+Tab back to Show All and Space: every image again, Show All
+   * turns off, and the focus goes to the matrix instead of nowhere. */
+  GtkWidget *show_all = GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (page), LAM_TYPE_EVALUATE_PAGE, "show_all_button"));
+  gtk_widget_grab_focus (GTK_WIDGET (view));
+  for (int press = 0; press < 4 && gtk_root_get_focus (GTK_ROOT (window)) != show_all; press++)
+    type_key (GDK_KEY_Tab, GDK_SHIFT_MASK);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == show_all);
+  type_key (GDK_KEY_space, 0);
+  g_assert_false (lam_confusion_view_get_selection (view, NULL, NULL));
+  g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, 10000);
+  g_assert_false (gtk_widget_is_sensitive (show_all));
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  g_autofree char *seen = describe_focus (focus);
+  g_test_message ("after Show All: %s", seen);
+  save_png ("evaluate-keys-show-all.png");
+  g_assert_true (focus == GTK_WIDGET (view));
 }
 
 int

@@ -568,7 +568,12 @@ set_filters (LamEvaluatePage *self, int true_class, int predicted_class)
     lam_confusion_view_set_selection (self->confusion_view, true_class, predicted_class);
   else
     lam_confusion_view_set_selection (self->confusion_view, -1, -1);
-  gtk_widget_set_sensitive (self->show_all_button, true_class >= 0 || predicted_class >= 0);
+  gboolean filtered = true_class >= 0 || predicted_class >= 0;
+  /* Show All pressed by keys turns off under the focus, which would then
+   * be nowhere: the matrix, where a cell is picked next, takes it. */
+  if (!filtered && gtk_widget_has_focus (self->show_all_button))
+    gtk_widget_grab_focus (GTK_WIDGET (self->confusion_view));
+  gtk_widget_set_sensitive (self->show_all_button, filtered);
   update_gallery_label (self);
 }
 
