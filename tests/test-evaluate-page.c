@@ -2326,6 +2326,11 @@ test_keys_confusion_to_image (void)
   lam_test_settle (100);
   g_autoptr (GBytes) matrix_focused = render_pixels (GTK_WIDGET (view));
   g_assert_false (g_bytes_equal (matrix_before, matrix_focused));
+  /* To the top left cell (the arrows stop at the edges), then six right. */
+  for (int i = 0; i < 9; i++) {
+    type_key (GDK_KEY_Up, 0);
+    type_key (GDK_KEY_Left, 0);
+  }
   for (int i = 0; i < 6; i++)
     type_key (GDK_KEY_Right, 0);
   /* A screen reader hears the cell the arrows reached: the drawing shows
@@ -2394,6 +2399,14 @@ test_keys_confusion_to_image (void)
   g_assert_cmpint (t, ==, worst_t);
   g_assert_cmpint (p, ==, worst_p);
   g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, worst);
+  /* Back on the matrix, the keys go on from the cell shown, which a
+   * screen reader hears (the cursor stayed where the arrows left it). */
+  type_key (GDK_KEY_Tab, GDK_SHIFT_MASK);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == GTK_WIDGET (view));
+  const char *summary = strstr (lam_ui_get_accessible_label (GTK_WIDGET (view)), "mistake: ");
+  g_assert_nonnull (summary);
+  gtk_test_accessible_assert_property (view, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                       summary + strlen ("mistake: "));
 
   /* Shift+Tab back to Show All and Space: every image again, Show All
    * turns off, and the focus goes to the matrix instead of nowhere. */

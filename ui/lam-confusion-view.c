@@ -678,6 +678,13 @@ lam_confusion_view_set_selection (LamConfusionView *self, int true_class, int pr
     return;
   self->selected_true = true_class;
   self->selected_predicted = predicted_class;
+  /* The keys go on from the cell shown, however it was picked (a mistake's
+   * shortcut, the gallery's filters): Enter there shows everything again. */
+  if (true_class >= 0) {
+    self->cursor_true = true_class;
+    self->cursor_predicted = predicted_class;
+    update_description (self);
+  }
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
