@@ -820,11 +820,23 @@ save_small_project (const char *name, const char *preset, const char *dataset_di
   return path;
 }
 
+/* None of the application's windows is saving or opening. */
+static gboolean
+application_file_idle (gpointer data)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (data)); l != NULL; l = l->next)
+    if (LAM_IS_WINDOW (l->data) && lam_window_get_file_busy (LAM_WINDOW (l->data)))
+      return FALSE;
+  return TRUE;
+}
+
+/* As `lamina path` or a file manager gives it, until it has been read. */
 static void
 open_through_application (LamApplication *application, const char *path)
 {
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_application_open (G_APPLICATION (application), &file, 1, "");
+  iterate_until (application_file_idle, application, 30000);
   settle (200);
 }
 
@@ -1360,6 +1372,154 @@ test_save_open_on_thread (void)
   lam_test_remove_tree (bars);
 }
 
+static void
+save_session (LamSession *session, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamProjectFile) file = lam_project_file_new ();
+  lam_session_fill_project_file (session, file);
+  g_assert_true (lam_project_file_save (file, path, &error));
+  g_assert_no_error (error);
+}
+
+static LamApplication *
+application_on (const char *data_dir)
+{
+  g_autoptr (GError) error = NULL;
+  LamApplication *application = lam_application_new (data_dir);
+  g_assert_true (g_application_register (G_APPLICATION (application), NULL, &error));
+  g_assert_no_error (error);
+  return application;
+}
+
+/* Gives path to the application as `lamina path` or a file manager does,
+ * with the main loop ticking from just before; the window it opens in:
+ * the application's only one. */
+static LamWindow *
+start_opening (LamApplication *application, const char *path, FileWait *wait)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  begin_ticking (wait);
+  g_application_open (G_APPLICATION (application), &file, 1, "");
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (application));
+  g_assert_nonnull (windows);
+  g_assert_null (windows->next);
+  g_assert_true (LAM_IS_WINDOW (windows->data));
+  gtk_window_set_default_size (GTK_WINDOW (windows->data), 1280, 820);
+  return LAM_WINDOW (windows->data);
+}
+
+static void
+finish_opening (LamWindow *window, FileWait *wait)
+{
+  iterate_until (file_idle, window, 120000);
+  wait->done = !lam_window_get_file_busy (window);
+  wait_ticking (wait);
+  g_test_message ("open from the application: %u ticks, main loop held at most %.1f ms",
+                  wait->ticks, wait->longest / 1000.0);
+}
+
+/* A large project given to the application (`lamina large.lamina`, a file
+ * manager), in a window made for it and in the window there is, is read
+ * on a thread: the main loop keeps ticking, a fresh window says what it
+ * is doing, and the project opens field for field as it was saved. */
+static void
+test_application_open_on_thread (void)
+{
+  g_autofree char *bars = make_bars_dir ("bars-app-thread");
+  g_autoptr (LamSession) saved = session_on_bars (bars);
+  load_large_project (saved);
+  g_autofree char *path = g_build_filename (tmp_dir, "app-large.lamina", NULL);
+  save_session (saved, path);
+  g_autoptr (LamApplication) application = application_on (bars);
+
+  FileWait opened = { 0 };
+  LamWindow *window = start_opening (application, path, &opened);
+  g_assert_true (lam_window_get_file_busy (window));
+  g_assert_true (header_says (window, "Opening project…"));
+  g_assert_false (gtk_widget_is_sensitive (lam_window_get_page (window, "model")));
+  finish_opening (window, &opened);
+  g_assert_cmpuint (opened.ticks, >=, 2);
+  g_assert_false (header_says (window, "Opening project…"));
+  g_assert_true (gtk_widget_is_sensitive (lam_window_get_page (window, "model")));
+  g_assert_null (find_message_dialog ());
+  g_assert_false (lam_application_get_open_failed (application));
+  LamSession *session = lam_window_get_session (window);
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, path);
+  g_assert_false (lam_session_get_modified (session));
+  g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (window)), "app-large.lamina"));
+  DatasetWait wait = { session, bars };
+  iterate_until (dataset_is, &wait, 30000);
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, bars);
+  assert_runs_equal (saved, session);
+  file_wait_clear (&opened);
+
+  /* Again, into the window there is. */
+  FileWait again = { 0 };
+  g_assert_true (start_opening (application, path, &again) == window);
+  g_assert_true (lam_window_get_file_busy (window));
+  finish_opening (window, &again);
+  g_assert_cmpuint (again.ticks, >=, 2);
+  g_assert_null (find_message_dialog ());
+  g_assert_false (lam_application_get_open_failed (application));
+  g_assert_cmpstr (lam_session_get_file_path (session), ==, path);
+  assert_runs_equal (saved, session);
+  file_wait_clear (&again);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  g_remove (path);
+  lam_test_remove_tree (bars);
+}
+
+/* A large file that is not a whole project, given to the application with
+ * no window open: read on a thread like a good one, then explained in a
+ * dialog and counted as a failure (the exit status), and the window made
+ * for it opens on the application's dataset. */
+static void
+test_application_open_broken_on_thread (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bars = make_bars_dir ("bars-app-broken");
+  g_autoptr (LamSession) saved = session_on_bars (bars);
+  load_large_project (saved);
+  g_autofree char *path = g_build_filename (tmp_dir, "app-broken.lamina", NULL);
+  save_session (saved, path);
+  /* Cut off before its end, as by a full disk. */
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (path, &contents, &length, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (length, >, 10000000);
+  g_assert_true (g_file_set_contents (path, contents, length - length / 10, &error));
+  g_assert_no_error (error);
+  g_autoptr (LamApplication) application = application_on (bars);
+
+  FileWait opened = { 0 };
+  LamWindow *window = start_opening (application, path, &opened);
+  g_assert_true (lam_window_get_file_busy (window));
+  g_assert_true (header_says (window, "Opening project…"));
+  finish_opening (window, &opened);
+  g_assert_cmpuint (opened.ticks, >=, 2);
+  assert_error_dialog (path, "JSON");
+  g_assert_true (lam_application_get_open_failed (application));
+  LamSession *session = lam_window_get_session (window);
+  DatasetWait wait = { session, bars };
+  iterate_until (dataset_is, &wait, 30000);
+  g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, bars);
+  g_assert_null (lam_session_get_file_path (session));
+  g_assert_false (lam_session_get_modified (session));
+  g_assert_cmpuint (lam_session_get_n_runs (session), ==, 0);
+  g_assert_false (header_says (window, "Opening project…"));
+  file_wait_clear (&opened);
+
+  gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  g_remove (path);
+  lam_test_remove_tree (bars);
+}
+
 /* An edit made while the save writes what it copied is not in the file:
  * the project stays marked unsaved, though it was marked before. */
 static void
@@ -1564,6 +1724,9 @@ main (int argc, char **argv)
   g_test_add_func ("/project-ui/prediction-history", test_prediction_history);
   g_test_add_func ("/project-ui/close-while-training-asks", test_close_while_training_asks);
   g_test_add_func ("/project-ui/save-open-on-thread", test_save_open_on_thread);
+  g_test_add_func ("/project-ui/application-open-on-thread", test_application_open_on_thread);
+  g_test_add_func ("/project-ui/application-open-broken-on-thread",
+                   test_application_open_broken_on_thread);
   g_test_add_func ("/project-ui/edit-during-save-stays-modified",
                    test_edit_during_save_stays_modified);
   g_test_add_func ("/project-ui/actions-disabled-during-save", test_actions_disabled_during_save);

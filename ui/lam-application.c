@@ -64,9 +64,39 @@ lam_application_activate (GApplication *application)
   load_start_dataset (self, new_window (self));
 }
 
+/* A project given to the application, read on a thread in `window`. */
+typedef struct
+{
+  LamApplication *self; /* owned */
+  gboolean fresh;       /* the window was made for it */
+} OpenCall;
+
+/* A file that did not open is said on stderr and in the exit status
+ * (lam_application_get_open_failed); a window made for it still opens on
+ * a dataset. A window destroyed while it read has nothing left to say. */
+static void
+on_file_opened (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LamWindow *window = LAM_WINDOW (source);
+  OpenCall *call = user_data;
+  g_autoptr (LamApplication) self = call->self;
+  gboolean fresh = call->fresh;
+  g_free (call);
+  g_autoptr (GError) error = NULL;
+  if (lam_window_open_file_finish (window, result, &error) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_printerr ("lamina: %s\n", error->message);
+  self->open_failed = TRUE;
+  if (fresh)
+    load_start_dataset (self, window);
+}
+
 /* Project files from the command line or a file manager. The first opens
  * in the window there is, asking first over unsaved work, as Open Project
- * does; any others in windows of their own. */
+ * does; any others in windows of their own. Each is read on a thread, so
+ * a large one does not stop the window drawing; a fresh window says
+ * "Opening project…" meanwhile. */
 static void
 lam_application_open (GApplication *application, GFile **files, int n_files, const char *hint)
 {
@@ -78,14 +108,10 @@ lam_application_open (GApplication *application, GFile **files, int n_files, con
     LamWindow *window = fresh ? new_window (self) : LAM_WINDOW (active);
     if (!fresh)
       gtk_window_present (GTK_WINDOW (window));
-    g_autoptr (GError) error = NULL;
-    if (!lam_window_open_file (window, files[i], &error)) {
-      g_printerr ("lamina: %s\n", error->message);
-      self->open_failed = TRUE;
-      /* The window made for it still opens on a dataset. */
-      if (fresh)
-        load_start_dataset (self, window);
-    }
+    OpenCall *call = g_new0 (OpenCall, 1);
+    call->self = g_object_ref (self);
+    call->fresh = fresh;
+    lam_window_open_file_async (window, files[i], on_file_opened, call);
   }
 }
 

@@ -84,8 +84,7 @@ lam_window_get_prompt (LamWindow *self)
   return self->prompt;
 }
 
-static gboolean open_with_report (LamWindow *self, const char *path, GError **error);
-static void open_on_thread (LamWindow *self, const char *path);
+static void open_on_thread (LamWindow *self, const char *path, GTask *report);
 static void save_on_thread (LamWindow *self, const char *path);
 
 typedef enum
@@ -171,7 +170,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   g_autoptr (GError) error = NULL;
   switch (kind) {
   case CHOOSE_OPEN:
-    open_on_thread (self, path);
+    open_on_thread (self, path, NULL);
     break;
   case CHOOSE_SAVE: {
     const char *snapshots = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "snapshots");
@@ -253,43 +252,38 @@ report_open (LamWindow *self, const char *path, const GError *error, const char 
   }
 }
 
-/* A failure is shown in a dialog, and handed on in error (may be NULL). */
-static gboolean
-open_with_report (LamWindow *self, const char *path, GError **error)
-{
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *warning = NULL;
-  gboolean ok = lam_window_open_project (self, path, &warning, &local_error);
-  report_open (self, path, local_error, warning);
-  if (!ok)
-    g_propagate_error (error, g_steal_pointer (&local_error));
-  return ok;
-}
-
 static void
 on_opened (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   LamWindow *self = LAM_WINDOW (source);
-  g_autofree char *path = user_data;
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GTask) report = user_data;
+  GError *error = NULL;
   g_autofree char *warning = NULL;
-  lam_window_open_project_finish (self, result, &warning, &error);
+  gboolean ok = lam_window_open_project_finish (self, result, &warning, &error);
   if (!self->disposed)
-    report_open (self, path, error, warning);
+    report_open (self, g_task_get_task_data (report), error, warning);
+  if (ok)
+    g_task_return_boolean (report, TRUE);
+  else
+    g_task_return_error (report, error);
 }
 
-/* As open_with_report, the file read on a thread. */
+/* Reads path on a thread and says in a dialog what that came to; the
+ * outcome goes on to report (owned, may be NULL: the task of
+ * lam_window_open_file_async) once the dialog shows. */
 static void
-open_on_thread (LamWindow *self, const char *path)
+open_on_thread (LamWindow *self, const char *path, GTask *report)
 {
-  lam_window_open_project_async (self, path, on_opened, g_strdup (path));
+  if (report == NULL)
+    report = g_task_new (self, NULL, NULL, NULL);
+  g_task_set_task_data (report, g_strdup (path), g_free);
+  lam_window_open_project_async (self, path, on_opened, report);
 }
 
-/* Does what waited on the prompt (or on a Save As it led to); error (may
- * be NULL) says why an opening failed, and asks for the opening to be done
- * before this returns; without it the file is read on a thread. */
+/* Does what waited on the prompt (or on a Save As it led to). report
+ * (owned, may be NULL) is told how an opening ended. */
 static void
-run_pending_reporting (LamWindow *self, GError **error)
+run_pending_reporting (LamWindow *self, GTask *report)
 {
   Pending pending = self->pending;
   g_autofree char *path = g_steal_pointer (&self->pending_path);
@@ -303,10 +297,7 @@ run_pending_reporting (LamWindow *self, GError **error)
     choose_file (self, CHOOSE_OPEN);
     break;
   case PENDING_OPEN_PATH:
-    if (error != NULL)
-      open_with_report (self, path, error);
-    else
-      open_on_thread (self, path);
+    open_on_thread (self, path, g_steal_pointer (&report));
     break;
   case PENDING_NEW: {
     g_autoptr (GError) new_error = NULL;
@@ -318,6 +309,7 @@ run_pending_reporting (LamWindow *self, GError **error)
   default:
     break;
   }
+  g_assert (report == NULL);
 }
 
 static void
@@ -382,25 +374,35 @@ on_prompt_response (GtkDialog *dialog, int response, gpointer user_data)
   }
 }
 
-/* Runs `pending` now when nothing is unsaved, else after the user has
- * answered Save, Discard or Cancel. */
-static gboolean
-confirm_then_reporting (LamWindow *self, Pending pending, const char *path, GError **error)
+/* An opening that waits on the prompt is no failure: what the prompt
+ * leads to is said in dialogs. */
+static void
+report_waiting (GTask *report)
 {
-  if (self->prompt != NULL)
-    return TRUE;
+  if (report == NULL)
+    return;
+  g_task_return_boolean (report, TRUE);
+  g_object_unref (report);
+}
+
+/* Runs `pending` now when nothing is unsaved, else after the user has
+ * answered Save, Discard or Cancel. report (owned, may be NULL) is told
+ * how an opening run now ended, or that it waits on the prompt. */
+static void
+confirm_then_reporting (LamWindow *self, Pending pending, const char *path, GTask *report)
+{
+  if (self->prompt != NULL) {
+    report_waiting (report);
+    return;
+  }
   self->pending = pending;
   g_free (self->pending_path);
   self->pending_path = g_strdup (path);
   if (!lam_session_get_modified (self->session)) {
-    GError *local_error = NULL;
-    run_pending_reporting (self, error != NULL ? &local_error : NULL);
-    if (local_error != NULL) {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-    return TRUE;
+    run_pending_reporting (self, report);
+    return;
   }
+  report_waiting (report);
   const char *current = lam_session_get_file_path (self->session);
   g_autofree char *name = current ? g_path_get_basename (current) : g_strdup ("Untitled");
   GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL |
@@ -423,7 +425,6 @@ confirm_then_reporting (LamWindow *self, Pending pending, const char *path, GErr
   g_signal_connect (dialog, "response", G_CALLBACK (on_prompt_response), self);
   self->prompt = dialog;
   gtk_window_present (GTK_WINDOW (dialog));
-  return TRUE;
 }
 
 void
@@ -438,22 +439,34 @@ action_new_project (GtkWidget *widget, const char *name, GVariant *parameter)
   lam_window_confirm_then (LAM_WINDOW (widget), PENDING_NEW, NULL);
 }
 
-gboolean
-lam_window_open_file (LamWindow *self, GFile *file, GError **error)
+void
+lam_window_open_file_async (LamWindow *self, GFile *file, GAsyncReadyCallback callback,
+                            gpointer user_data)
 {
-  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
-  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+  g_return_if_fail (LAM_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+  GTask *report = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (report, lam_window_open_file_async);
   g_autofree char *path = g_file_get_path (file);
   if (path == NULL) {
     g_autofree char *uri = g_file_get_uri (file);
     g_autofree char *name = g_file_get_basename (file);
     g_autofree char *primary = g_strdup_printf ("“%s” could not be opened", name);
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                 "%s: projects open from local folders only; copy it to one first", uri);
     lam_window_show_message (self, primary, "Projects open from local folders only: copy it to one first.");
-    return FALSE;
+    g_task_return_new_error (report, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                             "%s: projects open from local folders only; copy it to one first",
+                             uri);
+    g_object_unref (report);
+    return;
   }
-  return confirm_then_reporting (self, PENDING_OPEN_PATH, path, error);
+  confirm_then_reporting (self, PENDING_OPEN_PATH, path, report);
+}
+
+gboolean
+lam_window_open_file_finish (LamWindow *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void

@@ -54,11 +54,15 @@ gboolean lam_window_get_file_busy (LamWindow *self);
  * installed. Refuses while training runs; asks nothing (win.new-project,
  * Ctrl+N, asks first over unsaved changes). */
 gboolean lam_window_new_project (LamWindow *self, GError **error);
-/* Opens a project file as Open Project does: over unsaved changes it asks
- * Save, Discard or Cancel first, and a file that cannot be opened is
- * explained in a dialog. FALSE with error when the file was refused at
- * once (the dialog shows too); TRUE when it opened or waits on the prompt. */
-gboolean lam_window_open_file (LamWindow *self, GFile *file, GError **error);
+/* Opens a project file as Open Project does, read on a thread: over
+ * unsaved changes it asks Save, Discard or Cancel first, and a file that
+ * cannot be opened is explained in a dialog. The callback runs on the main
+ * thread once the dialog shows: finish gives FALSE with error when the
+ * file did not open, TRUE when it opened or waits on the prompt (what the
+ * prompt leads to is said in dialogs only). */
+void lam_window_open_file_async (LamWindow *self, GFile *file, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+gboolean lam_window_open_file_finish (LamWindow *self, GAsyncResult *result, GError **error);
 /* The current run's history as CSV. */
 gboolean lam_window_export_csv (LamWindow *self, const char *path, GError **error);
 /* The "save changes?" dialog while it shows (closing or opening over
