@@ -1609,6 +1609,64 @@ test_actions_disabled_during_save (void)
   lam_test_remove_tree (bars);
 }
 
+/* Export CSV writes the current run's history. While an open reads the
+ * project that replaces it, the action is disabled and an export (from a
+ * chooser shown before) is refused; during a save both go on, the save
+ * writing a copy of the runs. */
+static void
+test_export_disabled_during_open (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bars = make_bars_dir ("bars-export");
+  g_autoptr (LamSession) session = session_on_bars (bars);
+  LamWindow *window = new_window (session);
+  load_large_project (session);
+  /* A button follows its action's enabled state. */
+  GtkWidget *export = gtk_button_new_with_label ("Export");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (export), "win.export-csv");
+  gtk_header_bar_pack_end (GTK_HEADER_BAR (gtk_window_get_titlebar (GTK_WINDOW (window))), export);
+  settle (100);
+  g_assert_true (gtk_widget_get_sensitive (export));
+  g_autofree char *path = g_build_filename (tmp_dir, "export.lamina", NULL);
+  g_autofree char *csv = g_build_filename (tmp_dir, "export.csv", NULL);
+
+  FileWait saved = { 0 };
+  lam_window_save_project_async (window, path, on_test_saved, &saved);
+  g_assert_true (lam_window_get_file_busy (window));
+  g_assert_true (gtk_widget_get_sensitive (export));
+  g_assert_true (lam_window_export_csv (window, csv, &error));
+  g_assert_no_error (error);
+  iterate_until (flag_set, &saved.done, 120000);
+  g_assert_true (saved.ok);
+  g_assert_cmpint (g_remove (csv), ==, 0);
+
+  FileWait opened = { 0 };
+  lam_window_open_project_async (window, path, on_test_opened, &opened);
+  g_assert_true (lam_window_get_file_busy (window));
+  g_assert_false (gtk_widget_get_sensitive (export));
+  g_assert_false (lam_window_export_csv (window, csv, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (csv, G_FILE_TEST_EXISTS));
+  iterate_until (flag_set, &opened.done, 120000);
+  g_assert_no_error (opened.error);
+  g_assert_true (opened.ok);
+  g_assert_true (gtk_widget_get_sensitive (export));
+  g_assert_true (lam_window_export_csv (window, csv, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (csv, G_FILE_TEST_IS_REGULAR));
+  file_wait_clear (&saved);
+  file_wait_clear (&opened);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+  g_autofree char *weights = g_build_filename (tmp_dir, "export.safetensors", NULL);
+  g_remove (weights);
+  g_remove (csv);
+  g_remove (path);
+  lam_test_remove_tree (bars);
+}
+
 static gboolean
 no_windows (gpointer data)
 {
@@ -1731,6 +1789,7 @@ main (int argc, char **argv)
                    test_edit_during_save_stays_modified);
   g_test_add_func ("/project-ui/actions-disabled-during-save", test_actions_disabled_during_save);
   g_test_add_func ("/project-ui/close-during-save-finishes", test_close_during_save_finishes);
+  g_test_add_func ("/project-ui/export-disabled-during-open", test_export_disabled_during_open);
   g_test_add_func ("/project-ui/edit-during-prompt-save-asks-again",
                    test_edit_during_prompt_save_asks_again);
   int status = g_test_run ();

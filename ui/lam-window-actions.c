@@ -509,6 +509,10 @@ lam_window_update_file_actions (LamWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-project", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-recent", idle);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.no-recent", FALSE);
+  /* The run an open is about to replace is not exported; a save writes
+   * its own copy of the runs, and the history read here stays as it is. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-csv",
+                                 self->file_job != FILE_JOB_OPENING);
 }
 
 void

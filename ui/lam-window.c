@@ -596,6 +596,14 @@ lam_window_new_project (LamWindow *self, GError **error)
 gboolean
 lam_window_export_csv (LamWindow *self, const char *path, GError **error)
 {
+  g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  /* A chooser shown before the open began may answer during it. */
+  if (self->file_job == FILE_JOB_OPENING) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                         "A project is being opened: export its run once it is open.");
+    return FALSE;
+  }
   const LamProjectRun *run = lam_session_get_current_run (self->session);
   if (run == NULL) {
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,

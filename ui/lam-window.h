@@ -63,7 +63,8 @@ gboolean lam_window_new_project (LamWindow *self, GError **error);
 void lam_window_open_file_async (LamWindow *self, GFile *file, GAsyncReadyCallback callback,
                                  gpointer user_data);
 gboolean lam_window_open_file_finish (LamWindow *self, GAsyncResult *result, GError **error);
-/* The current run's history as CSV. */
+/* The current run's history as CSV; refused while a project opens
+ * (win.export-csv is disabled then). */
 gboolean lam_window_export_csv (LamWindow *self, const char *path, GError **error);
 /* The "save changes?" dialog while it shows (closing or opening over
  * unsaved work), else NULL. */
