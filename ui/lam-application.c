@@ -73,7 +73,8 @@ typedef struct
 
 /* A file that did not open is said on stderr and in the exit status
  * (lam_application_get_open_failed); a window made for it still opens on
- * a dataset. A window destroyed while it read has nothing left to say. */
+ * a dataset. An open cancelled because its window was disposed has no
+ * window left to open a dataset in, and nothing failed. */
 static void
 on_file_opened (GObject *source, GAsyncResult *result, gpointer user_data)
 {

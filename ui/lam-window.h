@@ -33,11 +33,12 @@ void lam_window_save_as_chosen (LamWindow *self, const char *path);
 gboolean lam_window_open_project (LamWindow *self, const char *path, char **warning,
                                   GError **error);
 /* The same on a thread, as the window's Save, Save As, Open and Open
- * Recent do it: the project is copied on the main thread and written on
- * the worker; a project is read and checked on the worker and put in
- * place on the main thread. The window keeps drawing and says "Saving
- * project…" or "Opening project…" in its header; meanwhile the file
- * actions and training are disabled and a close waits for the end. A save
+ * Recent and a project given to the application do it: the project is
+ * copied on the main thread and written on the worker; a project is read
+ * and checked on the worker and put in place on the main thread. The
+ * window keeps drawing and says "Saving project…" or "Opening project…"
+ * in its header; meanwhile the file actions and training are disabled
+ * (Export CSV too while an open runs) and a close waits for the end. A save
  * clears the modified mark only when nothing changed after its copy was
  * taken. The callbacks run on the main thread. */
 void lam_window_save_project_async (LamWindow *self, const char *path, GAsyncReadyCallback callback,
