@@ -4,8 +4,9 @@
  * by a prompt. New Project goes back to a fresh window's lesson; project
  * files given to the application (the command line, a file manager) open
  * in the window, through the same prompt, and a bad one is explained.
- * Saves window-project.png, window-new-project.png, window-open-file.png
- * and window-open-bad.png into the build's tests folder. */
+ * Saves window-project.png, window-new-project.png, window-open-file.png,
+ * window-open-bad.png, window-opening.png and window-opening-long-name.png
+ * into the build's tests folder. */
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -121,16 +122,24 @@ on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   *(gboolean *) user_data = TRUE;
 }
 
+/* While something runs: drawn once laid out, before it ends. */
 static void
-save_png (LamWindow *window, const char *name)
+save_png_now (LamWindow *window, const char *name)
 {
-  settle (300);
+  settle (50);
   const char *dir = g_getenv ("G_TEST_BUILDDIR");
   g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_true (lam_ui_save_png (GTK_WIDGET (window), path, &error));
   g_assert_no_error (error);
   g_test_message ("saved %s", path);
+}
+
+static void
+save_png (LamWindow *window, const char *name)
+{
+  settle (250);
+  save_png_now (window, name);
 }
 
 static LamWindow *
@@ -1326,7 +1335,7 @@ test_save_open_on_thread (void)
   lam_window_save_project_async (window, path, on_test_saved, &saved);
   g_assert_true (lam_window_get_file_busy (window));
   g_assert_false (saved.done);
-  g_assert_true (header_says (window, "Saving project…"));
+  g_assert_true (header_says (window, "Saving “large.lamina”…"));
   wait_ticking (&saved);
   g_assert_no_error (saved.error);
   g_assert_true (saved.ok);
@@ -1335,7 +1344,7 @@ test_save_open_on_thread (void)
   /* The main loop ran while the file was written. */
   g_assert_cmpuint (saved.ticks, >=, 2);
   g_assert_false (lam_window_get_file_busy (window));
-  g_assert_false (header_says (window, "Saving project…"));
+  g_assert_false (header_says (window, "Saving “large.lamina”…"));
   g_assert_false (lam_session_get_modified (session));
   g_assert_cmpstr (lam_session_get_file_path (session), ==, path);
 
@@ -1345,7 +1354,7 @@ test_save_open_on_thread (void)
   begin_ticking (&opened);
   lam_window_open_project_async (window2, path, on_test_opened, &opened);
   g_assert_true (lam_window_get_file_busy (window2));
-  g_assert_true (header_says (window2, "Opening project…"));
+  g_assert_true (header_says (window2, "Opening “large.lamina”…"));
   /* Nothing is edited on pages about to be replaced. */
   g_assert_false (gtk_widget_is_sensitive (lam_window_get_page (window2, "model")));
   wait_ticking (&opened);
@@ -1436,11 +1445,14 @@ test_application_open_on_thread (void)
   FileWait opened = { 0 };
   LamWindow *window = start_opening (application, path, &opened);
   g_assert_true (lam_window_get_file_busy (window));
-  g_assert_true (header_says (window, "Opening project…"));
+  /* The file's name, not the fresh window's "Untitled". */
+  g_assert_true (header_says (window, "Opening “app-large.lamina”…"));
+  g_assert_false (header_says (window, "Untitled"));
   g_assert_false (gtk_widget_is_sensitive (lam_window_get_page (window, "model")));
+  save_png_now (window, "window-opening.png");
   finish_opening (window, &opened);
   g_assert_cmpuint (opened.ticks, >=, 2);
-  g_assert_false (header_says (window, "Opening project…"));
+  g_assert_false (header_says (window, "Opening “app-large.lamina”…"));
   g_assert_true (gtk_widget_is_sensitive (lam_window_get_page (window, "model")));
   g_assert_null (find_message_dialog ());
   g_assert_false (lam_application_get_open_failed (application));
@@ -1451,6 +1463,10 @@ test_application_open_on_thread (void)
   DatasetWait wait = { session, bars };
   iterate_until (dataset_is, &wait, 30000);
   g_assert_cmpstr (lam_session_get_dataset_dir (session), ==, bars);
+  /* The project's name back where "Untitled" was. */
+  g_autofree char *named =
+    g_strdup_printf ("app-large.lamina — %s", lam_session_get_dataset_name (session));
+  g_assert_true (header_says (window, named));
   assert_runs_equal (saved, session);
   file_wait_clear (&opened);
 
@@ -1475,7 +1491,8 @@ test_application_open_on_thread (void)
 /* A large file that is not a whole project, given to the application with
  * no window open: read on a thread like a good one, then explained in a
  * dialog and counted as a failure (the exit status), and the window made
- * for it opens on the application's dataset. */
+ * for it opens on the application's dataset. Its long name, in the header
+ * meanwhile, leaves the header's buttons on a 1024 px window. */
 static void
 test_application_open_broken_on_thread (void)
 {
@@ -1483,7 +1500,9 @@ test_application_open_broken_on_thread (void)
   g_autofree char *bars = make_bars_dir ("bars-app-broken");
   g_autoptr (LamSession) saved = session_on_bars (bars);
   load_large_project (saved);
-  g_autofree char *path = g_build_filename (tmp_dir, "app-broken.lamina", NULL);
+  const char *name =
+    "app-broken-spring-term-course-on-convolutional-networks-every-run-kept.lamina";
+  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
   save_session (saved, path);
   /* Cut off before its end, as by a full disk. */
   g_autofree char *contents = NULL;
@@ -1498,7 +1517,14 @@ test_application_open_broken_on_thread (void)
   FileWait opened = { 0 };
   LamWindow *window = start_opening (application, path, &opened);
   g_assert_true (lam_window_get_file_busy (window));
-  g_assert_true (header_says (window, "Opening project…"));
+  g_autofree char *status = g_strdup_printf ("Opening “%s”…", name);
+  g_assert_true (header_says (window, status));
+  int header_width = 0;
+  gtk_widget_measure (gtk_window_get_titlebar (GTK_WINDOW (window)), GTK_ORIENTATION_HORIZONTAL, -1,
+                      &header_width, NULL, NULL, NULL);
+  g_assert_cmpint (header_width, <=, 1024);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 768);
+  save_png_now (window, "window-opening-long-name.png");
   finish_opening (window, &opened);
   g_assert_cmpuint (opened.ticks, >=, 2);
   assert_error_dialog (path, "JSON");
@@ -1510,7 +1536,7 @@ test_application_open_broken_on_thread (void)
   g_assert_null (lam_session_get_file_path (session));
   g_assert_false (lam_session_get_modified (session));
   g_assert_cmpuint (lam_session_get_n_runs (session), ==, 0);
-  g_assert_false (header_says (window, "Opening project…"));
+  g_assert_false (header_says (window, status));
   file_wait_clear (&opened);
 
   gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));

@@ -35,7 +35,7 @@ struct _LamWindow
   GtkStack *stack;
   GtkLabel *dataset_label;
   GtkSpinner *file_spinner;
-  GtkLabel *file_status; /* "Saving project…" while a file job runs */
+  GtkLabel *file_status; /* "Saving “name.lamina”…" while a file job runs */
   GtkWidget *data_page;
   GtkWidget *model_page;
   GtkWidget *train_page;

@@ -208,8 +208,10 @@ add_recent (LamWindow *self, const char *path)
  * would interleave with it starts: the file actions and training are
  * disabled, the application is held and a close waits for the job. */
 
+/* path: the file saved to or opened, named in the header; NULL with
+ * FILE_JOB_NONE. */
 static void
-set_file_job (LamWindow *self, FileJob job)
+set_file_job (LamWindow *self, FileJob job, const char *path)
 {
   self->file_job = job;
   lam_session_set_file_busy (self->session, job != FILE_JOB_NONE);
@@ -225,11 +227,19 @@ set_file_job (LamWindow *self, FileJob job)
   }
   if (self->disposed)
     return;
-  gtk_label_set_text (self->file_status, job == FILE_JOB_SAVING    ? "Saving project…"
-                                         : job == FILE_JOB_OPENING ? "Opening project…"
-                                                                   : "");
+  /* The file's name, not the window's title: a fresh window opening a
+   * project is still "Untitled", and Save As writes under another name. */
+  g_autofree char *name = path != NULL ? g_filename_display_basename (path) : NULL;
+  g_autofree char *status = job == FILE_JOB_SAVING    ? g_strdup_printf ("Saving “%s”…", name)
+                            : job == FILE_JOB_OPENING ? g_strdup_printf ("Opening “%s”…", name)
+                                                      : NULL;
+  gtk_label_set_text (self->file_status, status != NULL ? status : "");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_status), status);
   gtk_widget_set_visible (GTK_WIDGET (self->file_status), job != FILE_JOB_NONE);
   gtk_widget_set_visible (GTK_WIDGET (self->file_spinner), job != FILE_JOB_NONE);
+  /* The project named there ("Untitled" in a fresh window) is on its way
+   * out: the name opening stands alone, with room for a long one. */
+  gtk_widget_set_visible (GTK_WIDGET (self->dataset_label), job != FILE_JOB_OPENING);
   /* What is on the pages is about to be replaced: no edit goes into it. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->stack), job != FILE_JOB_OPENING);
   lam_window_update_file_actions (self);
@@ -337,7 +347,7 @@ on_save_done (GObject *source, GAsyncResult *result, gpointer user_data)
     apply_saved (self, job->path, job->edit_serial);
   else
     self->close_after_job = FALSE; /* the failure is explained before anything closes */
-  set_file_job (self, FILE_JOB_NONE);
+  set_file_job (self, FILE_JOB_NONE, NULL);
   if (ok)
     g_task_return_boolean (outer, TRUE);
   else
@@ -365,7 +375,7 @@ lam_window_save_project_async (LamWindow *self, const char *path, GAsyncReadyCal
   lam_session_fill_project_file (self->session, job->file);
   job->edit_serial = lam_session_get_edit_serial (self->session);
   job->outer = outer;
-  set_file_job (self, FILE_JOB_SAVING);
+  set_file_job (self, FILE_JOB_SAVING, path);
   /* No cancellable: a save once begun is finished, or the file is left
    * as it was. */
   g_autoptr (GTask) task = g_task_new (self, NULL, on_save_done, job);
@@ -509,7 +519,7 @@ on_open_done (GObject *source, GAsyncResult *result, gpointer user_data)
    * project read for it is dropped. */
   g_autoptr (LamProjectFile) file = g_task_propagate_pointer (G_TASK (result), &error);
   g_clear_object (&self->job_cancellable);
-  set_file_job (self, FILE_JOB_NONE);
+  set_file_job (self, FILE_JOB_NONE, NULL);
   if (file != NULL && !self->disposed) {
     g_autofree char *warning = NULL;
     apply_opened (self, job->path, file, &warning);
@@ -541,7 +551,7 @@ lam_window_open_project_async (LamWindow *self, const char *path, GAsyncReadyCal
   job->path = g_strdup (path);
   job->outer = outer;
   self->job_cancellable = g_cancellable_new ();
-  set_file_job (self, FILE_JOB_OPENING);
+  set_file_job (self, FILE_JOB_OPENING, path);
   g_autoptr (GTask) task = g_task_new (self, self->job_cancellable, on_open_done, job);
   g_task_set_task_data (task, job, (GDestroyNotify) file_task_free);
   g_task_run_in_thread (task, open_in_thread);
@@ -801,6 +811,11 @@ lam_window_init (LamWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   load_styles (GTK_WIDGET (self));
+  /* The status names a file: a long name is shortened in its middle,
+   * where its start and its extension stay readable, and the header's
+   * buttons stay on a narrow window. */
+  gtk_label_set_ellipsize (self->file_status, PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_max_width_chars (self->file_status, 36);
 
   lam_window_add_shortcuts (self);
   g_signal_connect_object (gtk_window_get_toplevels (), "items-changed",
