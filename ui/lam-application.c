@@ -97,7 +97,7 @@ on_file_opened (GObject *source, GAsyncResult *result, gpointer user_data)
  * in the window there is, asking first over unsaved work, as Open Project
  * does; any others in windows of their own. Each is read on a thread, so
  * a large one does not stop the window drawing; a fresh window says
- * "Opening project…" meanwhile. */
+ * "Opening “name.lamina”…" meanwhile. */
 static void
 lam_application_open (GApplication *application, GFile **files, int n_files, const char *hint)
 {

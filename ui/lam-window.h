@@ -36,7 +36,7 @@ gboolean lam_window_open_project (LamWindow *self, const char *path, char **warn
  * Recent and a project given to the application do it: the project is
  * copied on the main thread and written on the worker; a project is read
  * and checked on the worker and put in place on the main thread. The
- * window keeps drawing and says "Saving project…" or "Opening project…"
+ * window keeps drawing and says "Saving “name.lamina”…" or "Opening “name.lamina”…"
  * in its header; meanwhile the file actions and training are disabled
  * (Export CSV too while an open runs) and a close waits for the end. A save
  * clears the modified mark only when nothing changed after its copy was
