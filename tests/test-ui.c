@@ -1419,6 +1419,49 @@ test_data_grid_shows_focus (void)
   g_assert_true (g_bytes_equal (before, left));
 }
 
+/* Enter on the focused image grid does what a double-click does: the
+ * focus goes to the selected image in the panel beside the grid, which
+ * stays the image the arrows chose. */
+static void
+test_data_grid_enter_focuses_image (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+    return;
+  }
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  lam_window_show_page (window, "data");
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  GtkWidget *page = lam_window_get_page (window, "data");
+  GtkWidget *grid = GTK_WIDGET (lam_data_page_get_grid (LAM_DATA_PAGE (page)));
+  GtkWidget *image =
+    GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_DATA_PAGE, "sample_area"));
+  gtk_widget_grab_focus (grid);
+  settle (100);
+  g_assert_true (gtk_widget_has_focus (grid));
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Right, 0);
+  settle (100);
+  int selected = lam_sample_grid_get_selected (LAM_SAMPLE_GRID (grid));
+  g_assert_cmpint (selected, >=, 0);
+
+  GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Return, 0);
+  iterate_until (focus_moved, &last, 1000);
+  g_assert_true (gtk_widget_has_focus (image));
+  g_assert_cmpint (lam_sample_grid_get_selected (LAM_SAMPLE_GRID (grid)), ==, selected);
+  save_png ("window-data-image-focused.png");
+
+  /* Shift+Tab goes back to the grid. */
+  last = gtk_root_get_focus (GTK_ROOT (window));
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, GDK_SHIFT_MASK);
+  iterate_until (focus_moved, &last, 1000);
+  g_assert_true (gtk_widget_has_focus (grid));
+}
+
 /* A layer typed into the model's text field and applied with Space on
  * Apply: Apply turns off once the text is the model's, and the focus goes
  * back to the field instead of nowhere. */
@@ -1608,6 +1651,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/data/zoom-by-keys-keeps-focus", test_data_zoom_keeps_focus);
   g_test_add_func ("/window/model/apply-by-keys-keeps-focus", test_model_apply_keeps_focus);
   g_test_add_func ("/window/data/grid-shows-focus", test_data_grid_shows_focus);
+  g_test_add_func ("/window/data/grid-enter-focuses-image", test_data_grid_enter_focuses_image);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

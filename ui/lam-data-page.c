@@ -277,6 +277,16 @@ draw_image (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer u
   cairo_rectangle (cr, 0, 0, w, h);
   cairo_fill (cr);
   cairo_restore (cr);
+
+  /* Only the selected image takes the focus: a ring round it says so. */
+  if (gtk_widget_has_focus (GTK_WIDGET (area))) {
+    GdkRGBA fg, accent;
+    get_colors (GTK_WIDGET (area), &fg, &accent);
+    gdk_cairo_set_source_rgba (cr, &accent);
+    cairo_set_line_width (cr, 2);
+    cairo_rectangle (cr, x + 1, y + 1, w * scale - 2, h * scale - 2);
+    cairo_stroke (cr);
+  }
 }
 
 static void
@@ -506,6 +516,10 @@ update_sample (LamDataPage *self)
   g_autofree char *number = format_count (index);
   g_autofree char *subtitle = g_strdup_printf ("Index %s · label %d", number, label);
   gtk_label_set_text (self->sample_subtitle, subtitle);
+  g_autofree char *name =
+    g_strdup_printf ("Selected image: %s, index %s", dataset->class_names[label], number);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->sample_area), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  name, -1);
 
   /* A table's row has no picture: the panel shows its name alone. */
   if (lam_dataset_is_table (dataset)) {
@@ -785,6 +799,15 @@ static void
 grid_selected_changed (LamSampleGrid *grid, GParamSpec *pspec, LamDataPage *self)
 {
   update_sample (self);
+}
+
+/* Enter, Space or a double-click on an image takes the focus to it in the
+ * panel beside the grid, where its name and numbers are read. */
+static void
+grid_sample_activated (LamSampleGrid *grid, int index, LamDataPage *self)
+{
+  if (gtk_widget_get_visible (self->sample_box))
+    gtk_widget_grab_focus (GTK_WIDGET (self->sample_area));
 }
 
 static void
@@ -2001,6 +2024,13 @@ lam_data_page_init (LamDataPage *self)
                             self);
   g_signal_connect (self->grid, "notify::filter", G_CALLBACK (grid_filter_changed), self);
   g_signal_connect (self->grid, "notify::selected", G_CALLBACK (grid_selected_changed), self);
+  g_signal_connect (self->grid, "sample-activated", G_CALLBACK (grid_sample_activated), self);
+  GtkEventController *sample_focus = gtk_event_controller_focus_new ();
+  g_signal_connect_swapped (sample_focus, "enter", G_CALLBACK (gtk_widget_queue_draw),
+                            self->sample_area);
+  g_signal_connect_swapped (sample_focus, "leave", G_CALLBACK (gtk_widget_queue_draw),
+                            self->sample_area);
+  gtk_widget_add_controller (GTK_WIDGET (self->sample_area), sample_focus);
   g_object_bind_property (self->zoom_adjustment, "value", self->grid, "cell-size",
                           G_BINDING_SYNC_CREATE | G_BINDING_BIDIRECTIONAL);
   g_signal_connect (self->zoom_adjustment, "value-changed", G_CALLBACK (zoom_value_changed),
