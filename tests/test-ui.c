@@ -1462,6 +1462,58 @@ test_data_grid_enter_focuses_image (void)
   g_assert_true (gtk_widget_has_focus (grid));
 }
 
+/* The class bars are one Tab stop: Down moves to the next class, which a
+ * screen reader hears with its count, and Enter shows only that class, as
+ * a click on its bar does; Space then shows all classes again. */
+static void
+test_data_class_bars_by_keys (void)
+{
+  if (!have_data) {
+    g_test_skip ("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist");
+    return;
+  }
+  if (!lam_test_can_type_keys (GTK_WIDGET (window))) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  lam_window_show_page (window, "data");
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  GtkWidget *page = lam_window_get_page (window, "data");
+  LamSampleGrid *grid = lam_data_page_get_grid (LAM_DATA_PAGE (page));
+  GtkWidget *bars =
+    GTK_WIDGET (gtk_widget_get_template_child (page, LAM_TYPE_DATA_PAGE, "counts_area"));
+  g_assert_cmpint (lam_sample_grid_get_filter (grid), ==, -1);
+  gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
+  settle (100);
+  GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
+  for (int press = 0; press < 30 && last != bars; press++) {
+    lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
+    iterate_until (focus_moved, &last, 1000);
+    last = gtk_root_get_focus (GTK_ROOT (window));
+  }
+  g_assert_true (last == bars);
+  g_assert_cmpstr (lam_ui_get_accessible_label (bars), ==,
+                   "T-shirt/top: 6,000 training images; show only this class");
+
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Down, 0);
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Down, 0);
+  settle (100);
+  g_assert_cmpstr (lam_ui_get_accessible_label (bars), ==,
+                   "Pullover: 6,000 training images; show only this class");
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Return, 0);
+  settle (100);
+  g_assert_cmpint (lam_sample_grid_get_filter (grid), ==, 2);
+  g_assert_true (gtk_widget_has_focus (bars));
+  g_assert_cmpstr (lam_ui_get_accessible_label (bars), ==,
+                   "Pullover: 6,000 training images; shown alone, show all classes");
+  save_png ("window-data-class-bars-focused.png");
+
+  lam_test_type_key (GTK_WIDGET (window), GDK_KEY_space, 0);
+  settle (100);
+  g_assert_cmpint (lam_sample_grid_get_filter (grid), ==, -1);
+}
+
 /* A layer typed into the model's text field and applied with Space on
  * Apply: Apply turns off once the text is the model's, and the focus goes
  * back to the field instead of nowhere. */
@@ -1652,6 +1704,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/model/apply-by-keys-keeps-focus", test_model_apply_keeps_focus);
   g_test_add_func ("/window/data/grid-shows-focus", test_data_grid_shows_focus);
   g_test_add_func ("/window/data/grid-enter-focuses-image", test_data_grid_enter_focuses_image);
+  g_test_add_func ("/window/data/class-bars-by-keys", test_data_class_bars_by_keys);
   int status = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (session);

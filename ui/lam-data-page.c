@@ -115,6 +115,7 @@ struct _LamDataPage
    * dataset the project may have freed. */
   int n_classes;
   int *class_counts; /* owned */
+  int counts_cursor; /* the class the arrows reached in the counts */
   guint n_names_cut; /* class names the class list shortened when last drawn */
   char **class_names; /* owned */
 
@@ -431,6 +432,33 @@ draw_counts (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer 
     pango_cairo_show_layout (cr, layout);
   }
   g_object_unref (layout);
+
+  /* The class that Enter would show, outlined while the keys are here. */
+  if (gtk_widget_has_focus (GTK_WIDGET (area)) && self->counts_cursor < self->n_classes) {
+    rounded_rectangle (cr, 1, self->counts_cursor * COUNT_ROW_HEIGHT + 1, width - 2,
+                       COUNT_ROW_HEIGHT - 2, 4);
+    gdk_cairo_set_source_rgba (cr, &accent);
+    cairo_set_line_width (cr, 2);
+    cairo_stroke (cr);
+  }
+}
+
+/* A screen reader hears the class the arrows reached, its count and what
+ * Enter does with it. */
+static void
+update_counts_name (LamDataPage *self)
+{
+  if (self->n_classes == 0) {
+    lam_ui_set_accessible_label (GTK_WIDGET (self->counts_area), NULL);
+    return;
+  }
+  int c = self->counts_cursor;
+  g_autofree char *count = format_count (self->class_counts[c]);
+  gboolean shown_alone = lam_sample_grid_get_filter (self->grid) == c;
+  g_autofree char *name = g_strdup_printf (
+    "%s: %s %s images; %s", self->class_names[c], count, showing_test (self) ? "test" : "training",
+    shown_alone ? "shown alone, show all classes" : "show only this class");
+  lam_ui_set_accessible_label (GTK_WIDGET (self->counts_area), name);
 }
 
 /* ---- the selected sample ---- */
@@ -792,6 +820,7 @@ grid_filter_changed (LamSampleGrid *grid, GParamSpec *pspec, LamDataPage *self)
     g_signal_handlers_unblock_by_func (self->filter_dropdown, filter_selected_changed, self);
   }
   update_shown (self);
+  update_counts_name (self);
   gtk_widget_queue_draw (GTK_WIDGET (self->counts_area));
 }
 
@@ -1078,6 +1107,8 @@ show_part (LamDataPage *self)
   gtk_drop_down_set_selected (self->filter_dropdown, 0);
   g_signal_handlers_unblock_by_func (self->filter_dropdown, filter_selected_changed, self);
   gtk_drawing_area_set_content_height (self->counts_area, self->n_classes * COUNT_ROW_HEIGHT);
+  self->counts_cursor = 0;
+  update_counts_name (self);
   gtk_widget_queue_draw (GTK_WIDGET (self->counts_area));
 
   gtk_label_set_text (self->counts_caption,
@@ -1773,8 +1804,55 @@ counts_pressed (GtkGestureClick *gesture, int n_press, double x, double y, LamDa
   int class_index = (int) (y / COUNT_ROW_HEIGHT);
   if (class_index < 0 || class_index >= self->n_classes)
     return;
+  self->counts_cursor = class_index;
   gboolean same = lam_sample_grid_get_filter (self->grid) == class_index;
   lam_data_page_set_class_filter (self, same ? -1 : class_index);
+  update_counts_name (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self->counts_area));
+}
+
+/* The counts are one focus stop: Up and Down go from class to class, and
+ * Enter or Space does what a click on that bar does. */
+static gboolean
+counts_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
+                    GdkModifierType state, LamDataPage *self)
+{
+  if (self->n_classes == 0 || (state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK)))
+    return FALSE;
+  int cursor = self->counts_cursor;
+  switch (keyval) {
+  case GDK_KEY_Up:
+  case GDK_KEY_KP_Up:
+    cursor--;
+    break;
+  case GDK_KEY_Down:
+  case GDK_KEY_KP_Down:
+    cursor++;
+    break;
+  case GDK_KEY_Home:
+  case GDK_KEY_KP_Home:
+    cursor = 0;
+    break;
+  case GDK_KEY_End:
+  case GDK_KEY_KP_End:
+    cursor = self->n_classes - 1;
+    break;
+  case GDK_KEY_Return:
+  case GDK_KEY_ISO_Enter:
+  case GDK_KEY_KP_Enter:
+  case GDK_KEY_space:
+  case GDK_KEY_KP_Space: {
+    gboolean same = lam_sample_grid_get_filter (self->grid) == cursor;
+    lam_data_page_set_class_filter (self, same ? -1 : cursor);
+    return TRUE;
+  }
+  default:
+    return FALSE;
+  }
+  self->counts_cursor = CLAMP (cursor, 0, self->n_classes - 1);
+  update_counts_name (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self->counts_area));
+  return TRUE;
 }
 
 /* The Train page edits the split and the normalisation in place; show what
@@ -2071,6 +2149,16 @@ lam_data_page_init (LamDataPage *self)
   GtkGesture *click = gtk_gesture_click_new ();
   g_signal_connect (click, "pressed", G_CALLBACK (counts_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self->counts_area), GTK_EVENT_CONTROLLER (click));
+  gtk_widget_set_focusable (GTK_WIDGET (self->counts_area), TRUE);
+  GtkEventController *counts_keys = gtk_event_controller_key_new ();
+  g_signal_connect (counts_keys, "key-pressed", G_CALLBACK (counts_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->counts_area), counts_keys);
+  GtkEventController *counts_focus = gtk_event_controller_focus_new ();
+  g_signal_connect_swapped (counts_focus, "enter", G_CALLBACK (gtk_widget_queue_draw),
+                            self->counts_area);
+  g_signal_connect_swapped (counts_focus, "leave", G_CALLBACK (gtk_widget_queue_draw),
+                            self->counts_area);
+  gtk_widget_add_controller (GTK_WIDGET (self->counts_area), counts_focus);
 }
 
 GtkWidget *
