@@ -2298,6 +2298,55 @@ describe_cell (const LamConfusion *confusion, const char *true_name, int t,
                           count_text, total_text, 100.0 * count / total);
 }
 
+/* Tab through the Predictions tab with an image chosen: every stop inside
+ * the activations has a name that says what it holds (the view's own
+ * scrolled window was once an unnamed stop, with nothing to scroll), and
+ * Tab goes round the page without sticking. */
+static void
+test_keys_activations_no_unnamed_stop (void)
+{
+  if (skip_without_data ())
+    return;
+  if (!lam_test_can_type_keys (window)) {
+    g_test_skip ("keys cannot be typed here: no X11 display with libXtst.so.6");
+    return;
+  }
+  ensure_trained ();
+  publish (1);
+  lam_evaluate_page_show_tab (page, "predictions");
+  gtk_window_present (GTK_WINDOW (window));
+  lam_test_settle (300);
+  GtkWidget *view = GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (page), LAM_TYPE_EVALUATE_PAGE, "activations_view"));
+  g_assert_true (gtk_widget_get_mapped (view));
+
+  gtk_widget_child_focus (GTK_WIDGET (page), GTK_DIR_TAB_FORWARD);
+  GtkWidget *first = gtk_root_get_focus (GTK_ROOT (window));
+  g_assert_nonnull (first);
+  int stops_inside = 0;
+  for (int press = 0; press < 80; press++) {
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+    g_autofree char *text = describe_focus (focus);
+    g_test_message ("stop: %s", text);
+    if (focus != NULL && gtk_widget_is_ancestor (focus, view)) {
+      stops_inside++;
+      if (lam_ui_get_accessible_label (focus) == NULL)
+        g_error ("unnamed Tab stop in the activations: %s", text);
+    }
+    type_key (GDK_KEY_Tab, 0);
+    if (gtk_root_get_focus (GTK_ROOT (window)) == first)
+      break;
+  }
+  /* Tab went round the page and came back: it stuck nowhere. */
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == first);
+  g_test_message ("%d stops inside the activations", stops_inside);
+  /* Back to the last stop of the page, below the activations. */
+  type_key (GDK_KEY_Tab, GDK_SHIFT_MASK);
+  g_autofree char *last = describe_focus (gtk_root_get_focus (GTK_ROOT (window)));
+  g_test_message ("last stop: %s", last);
+  save_png ("evaluate-keys-activations.png");
+}
+
 /* The classic walk by keys alone: Tab to the confusion matrix, arrows to
  * "T-shirt/top taken for Shirt", Enter shows those images; Tab to the
  * gallery, an arrow selects the next image and the detail follows it. */
@@ -2495,6 +2544,8 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/map/one-test-image", test_map_one_test_image);
   g_test_add_func ("/evaluate-page/map/too-many-features", test_map_too_many_features);
   g_test_add_func ("/evaluate-page/keys/confusion-to-image", test_keys_confusion_to_image);
+  g_test_add_func ("/evaluate-page/keys/activations-no-unnamed-stop",
+                   test_keys_activations_no_unnamed_stop);
   int status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (window));

@@ -563,6 +563,12 @@ lam_activations_view_init (LamActivationsView *self)
   gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scrolled), TRUE);
   gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (self->scrolled), 200);
   gtk_widget_set_parent (self->scrolled, GTK_WIDGET (self));
+  /* GTK makes a scrolled window with nothing focusable inside a Tab stop of
+   * its own. This one grows to its rows (the page around it scrolls), so
+   * that stop had nothing to scroll, showed no focus and had no name. The
+   * rows hold nothing to focus (their maps are not focusable either), and
+   * "focusable" alone would leave Tab stuck before it. */
+  gtk_widget_set_can_focus (self->scrolled, FALSE);
 
   self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   gtk_widget_set_margin_start (self->box, 12);
