@@ -1453,6 +1453,9 @@ test_data_grid_enter_focuses_image (void)
   iterate_until (focus_moved, &last, 1000);
   g_assert_true (gtk_widget_has_focus (image));
   g_assert_cmpint (lam_sample_grid_get_selected (LAM_SAMPLE_GRID (grid)), ==, selected);
+  const char *name = lam_ui_get_accessible_label (image);
+  g_assert_nonnull (name);
+  g_assert_true (g_str_has_prefix (name, "Selected image: "));
   save_png ("window-data-image-focused.png");
 
   /* Shift+Tab goes back to the grid. */

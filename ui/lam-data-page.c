@@ -546,8 +546,7 @@ update_sample (LamDataPage *self)
   gtk_label_set_text (self->sample_subtitle, subtitle);
   g_autofree char *name =
     g_strdup_printf ("Selected image: %s, index %s", dataset->class_names[label], number);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->sample_area), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  name, -1);
+  lam_ui_set_accessible_label (GTK_WIDGET (self->sample_area), name);
 
   /* A table's row has no picture: the panel shows its name alone. */
   if (lam_dataset_is_table (dataset)) {
