@@ -5,8 +5,9 @@
  * files given to the application (the command line, a file manager) open
  * in the window, through the same prompt, and a bad one is explained.
  * Saves window-project.png, window-new-project.png, window-open-file.png,
- * window-open-bad.png, window-opening.png and window-opening-long-name.png
- * into the build's tests folder. */
+ * window-open-bad.png, window-opening.png, window-opened.png,
+ * window-opening-long-name.png and window-open-broken-fallback.png into the
+ * build's tests folder. */
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -1418,6 +1419,51 @@ start_opening (LamApplication *application, const char *path, FileWait *wait)
   return LAM_WINDOW (windows->data);
 }
 
+static GtkWidget *
+find_switcher (GtkWidget *widget)
+{
+  if (GTK_IS_STACK_SWITCHER (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_switcher (child);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* The page on screen, alone of the window's pages, and the switcher's
+ * buttons usable. */
+static void
+assert_page_shown (LamWindow *window, const char *name)
+{
+  static const char *const names[] = { "data", "model", "train", "evaluate" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_assert_true (gtk_widget_get_mapped (lam_window_get_page (window, names[i])) ==
+                   g_str_equal (names[i], name));
+  GtkWidget *opening = lam_window_get_page (window, "opening");
+  g_assert_true (opening == NULL || !gtk_widget_get_mapped (opening));
+  GtkWidget *switcher = find_switcher (gtk_window_get_titlebar (GTK_WINDOW (window)));
+  g_assert_nonnull (switcher);
+  g_assert_true (gtk_widget_is_sensitive (switcher));
+}
+
+/* A fresh window opening a project says so where its pages are, not "No
+ * Dataset" on the Data page, and its pages cannot be switched to. */
+static void
+assert_opening_page (LamWindow *window, const char *status)
+{
+  g_assert_false (gtk_widget_get_mapped (lam_window_get_page (window, "data")));
+  GtkWidget *opening = lam_window_get_page (window, "opening");
+  g_assert_nonnull (opening);
+  g_assert_true (gtk_widget_get_mapped (opening));
+  g_assert_true (find_label (opening, status));
+  GtkWidget *switcher = find_switcher (gtk_window_get_titlebar (GTK_WINDOW (window)));
+  g_assert_nonnull (switcher);
+  g_assert_false (gtk_widget_is_sensitive (switcher));
+}
+
 static void
 finish_opening (LamWindow *window, FileWait *wait)
 {
@@ -1449,11 +1495,17 @@ test_application_open_on_thread (void)
   g_assert_true (header_says (window, "Opening “app-large.lamina”…"));
   g_assert_false (header_says (window, "Untitled"));
   g_assert_false (gtk_widget_is_sensitive (lam_window_get_page (window, "model")));
+  assert_opening_page (window, "Opening “app-large.lamina”…");
+  /* A page asked for meanwhile waits for the open. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.page", "i", 2);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.page", "i", 1);
+  assert_opening_page (window, "Opening “app-large.lamina”…");
   save_png_now (window, "window-opening.png");
   finish_opening (window, &opened);
   g_assert_cmpuint (opened.ticks, >=, 2);
   g_assert_false (header_says (window, "Opening “app-large.lamina”…"));
   g_assert_true (gtk_widget_is_sensitive (lam_window_get_page (window, "model")));
+  assert_page_shown (window, "data");
   g_assert_null (find_message_dialog ());
   g_assert_false (lam_application_get_open_failed (application));
   LamSession *session = lam_window_get_session (window);
@@ -1468,12 +1520,16 @@ test_application_open_on_thread (void)
     g_strdup_printf ("app-large.lamina — %s", lam_session_get_dataset_name (session));
   g_assert_true (header_says (window, named));
   assert_runs_equal (saved, session);
+  save_png (window, "window-opened.png");
   file_wait_clear (&opened);
 
-  /* Again, into the window there is. */
+  /* Again, into the window there is: its pages stay in view. */
+  lam_window_show_page (window, "model");
   FileWait again = { 0 };
   g_assert_true (start_opening (application, path, &again) == window);
   g_assert_true (lam_window_get_file_busy (window));
+  assert_page_shown (window, "model");
+  g_assert_false (gtk_widget_is_sensitive (lam_window_get_page (window, "model")));
   finish_opening (window, &again);
   g_assert_cmpuint (again.ticks, >=, 2);
   g_assert_null (find_message_dialog ());
@@ -1525,9 +1581,11 @@ test_application_open_broken_on_thread (void)
   g_assert_cmpint (header_width, <=, 1024);
   gtk_window_set_default_size (GTK_WINDOW (window), 1024, 768);
   save_png_now (window, "window-opening-long-name.png");
+  assert_opening_page (window, status);
   finish_opening (window, &opened);
   g_assert_cmpuint (opened.ticks, >=, 2);
   assert_error_dialog (path, "JSON");
+  assert_page_shown (window, "data");
   g_assert_true (lam_application_get_open_failed (application));
   LamSession *session = lam_window_get_session (window);
   DatasetWait wait = { session, bars };
@@ -1537,6 +1595,8 @@ test_application_open_broken_on_thread (void)
   g_assert_false (lam_session_get_modified (session));
   g_assert_cmpuint (lam_session_get_n_runs (session), ==, 0);
   g_assert_false (header_says (window, status));
+  assert_page_shown (window, "data");
+  save_png (window, "window-open-broken-fallback.png");
   file_wait_clear (&opened);
 
   gtk_window_destroy (GTK_WINDOW (find_message_dialog ()));

@@ -33,6 +33,11 @@ struct _LamWindow
   LamSession *session; /* owned */
 
   GtkStack *stack;
+  GtkWidget *switcher;
+  GtkWidget *opening_page; /* in the stack while a fresh window opens a project */
+  GtkLabel *opening_label;
+  /* The page to show when opening_page goes; NULL while it is not shown. */
+  GtkWidget *page_after_open;
   GtkLabel *dataset_label;
   GtkSpinner *file_spinner;
   GtkLabel *file_status; /* "Saving “name.lamina”…" while a file job runs */

@@ -208,6 +208,31 @@ add_recent (LamWindow *self, const char *path)
  * would interleave with it starts: the file actions and training are
  * disabled, the application is held and a close waits for the job. */
 
+/* A fresh window has no dataset: its Data page would say so, and offer
+ * to open one, while the project that brings one is read. It says what
+ * is going on instead, and the page it showed comes back when the open
+ * ends. A window in use keeps its pages in view. */
+static void
+show_opening_page (LamWindow *self, const char *status)
+{
+  gtk_label_set_text (self->opening_label, status);
+  if (self->page_after_open == NULL)
+    self->page_after_open = gtk_stack_get_visible_child (self->stack);
+  gtk_widget_set_visible (self->opening_page, TRUE);
+  gtk_stack_set_visible_child (self->stack, self->opening_page);
+  gtk_widget_set_sensitive (self->switcher, FALSE);
+}
+
+static void
+hide_opening_page (LamWindow *self)
+{
+  if (self->page_after_open == NULL)
+    return;
+  gtk_stack_set_visible_child (self->stack, g_steal_pointer (&self->page_after_open));
+  gtk_widget_set_visible (self->opening_page, FALSE);
+  gtk_widget_set_sensitive (self->switcher, TRUE);
+}
+
 /* path: the file saved to or opened, named in the header; NULL with
  * FILE_JOB_NONE. */
 static void
@@ -241,7 +266,13 @@ set_file_job (LamWindow *self, FileJob job, const char *path)
    * out: the name opening stands alone, with room for a long one. */
   gtk_widget_set_visible (GTK_WIDGET (self->dataset_label), job != FILE_JOB_OPENING);
   /* What is on the pages is about to be replaced: no edit goes into it. */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->stack), job != FILE_JOB_OPENING);
+  GtkWidget *pages[] = { self->data_page, self->model_page, self->train_page, self->evaluate_page };
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    gtk_widget_set_sensitive (pages[i], job != FILE_JOB_OPENING);
+  if (job == FILE_JOB_OPENING && !lam_session_get_has_dataset (self->session))
+    show_opening_page (self, status);
+  else
+    hide_opening_page (self);
   lam_window_update_file_actions (self);
 }
 
@@ -781,6 +812,9 @@ lam_window_class_init (LamWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/lamina/Lamina/ui/lam-window.ui");
   gtk_widget_class_bind_template_child (widget_class, LamWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, switcher);
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, opening_page);
+  gtk_widget_class_bind_template_child (widget_class, LamWindow, opening_label);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, dataset_label);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, file_spinner);
   gtk_widget_class_bind_template_child (widget_class, LamWindow, file_status);
@@ -837,6 +871,13 @@ lam_window_get_session (LamWindow *self)
 void
 lam_window_show_page (LamWindow *self, const char *name)
 {
+  /* Asked for while the opening page shows (a shortcut): shown after. */
+  if (self->page_after_open != NULL) {
+    GtkWidget *page = gtk_stack_get_child_by_name (self->stack, name);
+    if (page != NULL)
+      self->page_after_open = page;
+    return;
+  }
   gtk_stack_set_visible_child_name (self->stack, name);
 }
 
