@@ -1,4 +1,5 @@
-/* lam-test-keys.h: keys typed for real in the GUI tests. */
+/* lam-test-keys.h: keys typed for real in the GUI tests, and what a
+ * widget shows after them. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -12,5 +13,10 @@ gboolean lam_test_can_type_keys (GtkWidget *widget);
  * widget's display, and flushes it to the server; the caller lets the
  * main loop handle it. */
 void lam_test_type_key (GtkWidget *widget, guint keyval, GdkModifierType modifiers);
+
+/* What widget shows now, as pixels (as lam_ui_save_png draws it), with
+ * its window's renderer: for a test that compares a widget's look with
+ * and without the keyboard focus. */
+GBytes *lam_test_render_pixels (GtkWidget *widget);
 
 G_END_DECLS

@@ -2265,25 +2265,6 @@ tab_to (GtkWidget *target)
   return FALSE;
 }
 
-/* What widget shows now, as pixels (as lam_ui_save_png draws it). */
-static GBytes *
-render_pixels (GtkWidget *widget)
-{
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  g_autoptr (GdkTexture) texture =
-    gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gsize stride = (gsize) width * 4;
-  guchar *data = g_malloc (stride * height);
-  gdk_texture_download (texture, data, stride);
-  return g_bytes_new_take (data, stride * height);
-}
-
 /* A mistake cell as a screen reader should hear it. */
 static char *
 describe_cell (const LamConfusion *confusion, const char *true_name, int t,
@@ -2369,11 +2350,11 @@ test_keys_confusion_to_image (void)
   const LamConfusion *confusion = lam_evaluate_page_get_confusion (page);
 
   gtk_widget_child_focus (GTK_WIDGET (page), GTK_DIR_TAB_FORWARD);
-  g_autoptr (GBytes) matrix_before = render_pixels (GTK_WIDGET (view));
+  g_autoptr (GBytes) matrix_before = lam_test_render_pixels (GTK_WIDGET (view));
   g_assert_true (tab_to (GTK_WIDGET (view)));
   /* The cursor's outline shows as the focus arrives. */
   lam_test_settle (100);
-  g_autoptr (GBytes) matrix_focused = render_pixels (GTK_WIDGET (view));
+  g_autoptr (GBytes) matrix_focused = lam_test_render_pixels (GTK_WIDGET (view));
   g_assert_false (g_bytes_equal (matrix_before, matrix_focused));
   /* To the top left cell (the arrows stop at the edges), then six right. */
   for (int i = 0; i < 9; i++) {
@@ -2399,11 +2380,11 @@ test_keys_confusion_to_image (void)
                     lam_confusion_get (confusion, 0, 6));
   save_png ("evaluate-keys-confusion.png");
   /* On the selected cell the cursor still shows, and goes with the focus. */
-  g_autoptr (GBytes) selected_focused = render_pixels (GTK_WIDGET (view));
+  g_autoptr (GBytes) selected_focused = lam_test_render_pixels (GTK_WIDGET (view));
 
   g_assert_true (tab_to (GTK_WIDGET (gallery)));
   lam_test_settle (100);
-  g_autoptr (GBytes) selected_left = render_pixels (GTK_WIDGET (view));
+  g_autoptr (GBytes) selected_left = lam_test_render_pixels (GTK_WIDGET (view));
   g_assert_false (g_bytes_equal (selected_focused, selected_left));
   int first = lam_prediction_grid_get_selected (gallery);
   g_assert_cmpint (first, ==, lam_prediction_grid_get_item (gallery, 0));
@@ -2417,11 +2398,11 @@ test_keys_confusion_to_image (void)
   /* The gallery shows whether it has the focus: the selected image looked
    * the same with the focus elsewhere, so a person driving by keys could
    * not tell where the arrows would go. */
-  g_autoptr (GBytes) focused = render_pixels (GTK_WIDGET (gallery));
+  g_autoptr (GBytes) focused = lam_test_render_pixels (GTK_WIDGET (gallery));
   type_key (GDK_KEY_Tab, 0);
   g_assert_false (gtk_widget_has_focus (GTK_WIDGET (gallery)));
   lam_test_settle (100);
-  g_autoptr (GBytes) unfocused = render_pixels (GTK_WIDGET (gallery));
+  g_autoptr (GBytes) unfocused = lam_test_render_pixels (GTK_WIDGET (gallery));
   g_assert_false (g_bytes_equal (focused, unfocused));
   save_png ("evaluate-keys-gallery-left.png");
 

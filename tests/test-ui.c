@@ -1349,25 +1349,6 @@ test_data_zoom_keeps_focus (void)
   gtk_adjustment_set_value (zoom, size_before);
 }
 
-/* What widget shows now, as pixels (as lam_ui_save_png draws it). */
-static GBytes *
-render_pixels (GtkWidget *widget)
-{
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  g_autoptr (GdkTexture) texture =
-    gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gsize stride = (gsize) width * 4;
-  guchar *data = g_malloc (stride * height);
-  gdk_texture_download (texture, data, stride);
-  return g_bytes_new_take (data, stride * height);
-}
-
 /* Tab into the image grid: the selected image's ring turns full strength,
  * and Tab out turns it back, so that a person at the keyboard sees where
  * the arrows will go. The ring kept the look it had before the focus
@@ -1390,7 +1371,7 @@ test_data_grid_shows_focus (void)
   GtkWidget *grid = GTK_WIDGET (lam_data_page_get_grid (LAM_DATA_PAGE (page)));
   gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
   settle (100);
-  g_autoptr (GBytes) before = render_pixels (grid);
+  g_autoptr (GBytes) before = lam_test_render_pixels (grid);
   GtkWidget *last = gtk_root_get_focus (GTK_ROOT (window));
   for (int press = 0; press < 30 && last != grid; press++) {
     lam_test_type_key (GTK_WIDGET (window), GDK_KEY_Tab, 0);
@@ -1399,7 +1380,7 @@ test_data_grid_shows_focus (void)
   }
   g_assert_true (last == grid);
   settle (100);
-  g_autoptr (GBytes) focused = render_pixels (grid);
+  g_autoptr (GBytes) focused = lam_test_render_pixels (grid);
   g_assert_false (g_bytes_equal (before, focused));
   save_png ("window-data-grid-focused.png");
 
@@ -1415,7 +1396,7 @@ test_data_grid_shows_focus (void)
   iterate_until (focus_moved, &last, 1000);
   g_assert_false (gtk_widget_has_focus (grid));
   settle (100);
-  g_autoptr (GBytes) left = render_pixels (grid);
+  g_autoptr (GBytes) left = lam_test_render_pixels (grid);
   g_assert_true (g_bytes_equal (before, left));
 }
 
