@@ -4,6 +4,7 @@
  * widget and its bindings, then the page and the window). libXtst is
  * looked up at run time, so that the tests build without its headers. */
 #include "lam-test-keys.h"
+#include "lam-ui-util.h"
 
 #include <gmodule.h>
 #ifdef GDK_WINDOWING_X11
@@ -87,4 +88,20 @@ lam_test_render_pixels (GtkWidget *widget)
   guchar *data = g_malloc (stride * height);
   gdk_texture_download (texture, data, stride);
   return g_bytes_new_take (data, stride * height);
+}
+
+char *
+lam_test_describe_focus (GtkWidget *focus)
+{
+  if (focus == NULL)
+    return g_strdup ("(nothing)");
+  const char *name = lam_ui_get_accessible_label (focus);
+  if (name == NULL)
+    name = gtk_widget_get_tooltip_text (focus);
+  if (name == NULL && GTK_IS_BUTTON (focus))
+    name = gtk_button_get_label (GTK_BUTTON (focus));
+  GtkWidget *parent = gtk_widget_get_parent (focus);
+  return g_strdup_printf ("%s[%s]%s in %s", G_OBJECT_TYPE_NAME (focus), name ? name : "",
+                          gtk_widget_get_mapped (focus) ? "" : " UNMAPPED",
+                          parent ? G_OBJECT_TYPE_NAME (parent) : "-");
 }

@@ -19,4 +19,9 @@ void lam_test_type_key (GtkWidget *widget, guint keyval, GdkModifierType modifie
  * and without the keyboard focus. */
 GBytes *lam_test_render_pixels (GtkWidget *widget);
 
+/* What a person hears of the focused widget (NULL: nothing focused): its
+ * kind, its name, whether it is mapped and its parent's kind, for a test's
+ * messages and errors. Free with g_free. */
+char *lam_test_describe_focus (GtkWidget *focus);
+
 G_END_DECLS

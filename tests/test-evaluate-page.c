@@ -2217,22 +2217,6 @@ test_map_too_many_features (void)
   g_assert_nonnull (strstr (text, "at most 4,096"));
 }
 
-static char *
-describe_focus (GtkWidget *focus)
-{
-  if (focus == NULL)
-    return g_strdup ("(nothing)");
-  const char *name = lam_ui_get_accessible_label (focus);
-  if (name == NULL)
-    name = gtk_widget_get_tooltip_text (focus);
-  if (name == NULL && GTK_IS_BUTTON (focus))
-    name = gtk_button_get_label (GTK_BUTTON (focus));
-  GtkWidget *parent = gtk_widget_get_parent (focus);
-  return g_strdup_printf ("%s[%s]%s in %s", G_OBJECT_TYPE_NAME (focus), name ? name : "",
-                          gtk_widget_get_mapped (focus) ? "" : " UNMAPPED",
-                          parent ? G_OBJECT_TYPE_NAME (parent) : "-");
-}
-
 static gboolean
 focus_moved (gpointer data)
 {
@@ -2258,7 +2242,7 @@ tab_to (GtkWidget *target)
     GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
     if (focus == target)
       return TRUE;
-    g_autofree char *text = describe_focus (focus);
+    g_autofree char *text = lam_test_describe_focus (focus);
     g_test_message ("Tab from %s", text);
     type_key (GDK_KEY_Tab, 0);
   }
@@ -2307,7 +2291,7 @@ test_keys_activations_no_unnamed_stop (void)
   int stops_inside = 0;
   for (int press = 0; press < 80; press++) {
     GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
-    g_autofree char *text = describe_focus (focus);
+    g_autofree char *text = lam_test_describe_focus (focus);
     g_test_message ("stop: %s", text);
     if (focus != NULL && gtk_widget_is_ancestor (focus, view)) {
       stops_inside++;
@@ -2323,7 +2307,7 @@ test_keys_activations_no_unnamed_stop (void)
   g_test_message ("%d stops inside the activations", stops_inside);
   /* Back to the last stop of the page, below the activations. */
   type_key (GDK_KEY_Tab, GDK_SHIFT_MASK);
-  g_autofree char *last = describe_focus (gtk_root_get_focus (GTK_ROOT (window)));
+  g_autofree char *last = lam_test_describe_focus (gtk_root_get_focus (GTK_ROOT (window)));
   g_test_message ("last stop: %s", last);
   save_png ("evaluate-keys-activations.png");
 }
@@ -2451,7 +2435,7 @@ test_keys_confusion_to_image (void)
   g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, 10000);
   g_assert_false (gtk_widget_is_sensitive (show_all));
   GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
-  g_autofree char *seen = describe_focus (focus);
+  g_autofree char *seen = lam_test_describe_focus (focus);
   g_test_message ("after Show All: %s", seen);
   save_png ("evaluate-keys-show-all.png");
   g_assert_true (focus == GTK_WIDGET (view));

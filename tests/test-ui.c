@@ -1208,23 +1208,6 @@ test_train_tab_order (void)
   g_assert_cmpuint (next, ==, n_expected);
 }
 
-/* What a person hears of the focused widget: its kind and its name. */
-static char *
-describe_focus (GtkWidget *focus)
-{
-  if (focus == NULL)
-    return g_strdup ("(nothing)");
-  const char *name = lam_ui_get_accessible_label (focus);
-  if (name == NULL)
-    name = gtk_widget_get_tooltip_text (focus);
-  if (name == NULL && GTK_IS_BUTTON (focus))
-    name = gtk_button_get_label (GTK_BUTTON (focus));
-  GtkWidget *parent = gtk_widget_get_parent (focus);
-  return g_strdup_printf ("%s[%s]%s in %s", G_OBJECT_TYPE_NAME (focus), name ? name : "",
-                          gtk_widget_get_mapped (focus) ? "" : " UNMAPPED",
-                          parent ? G_OBJECT_TYPE_NAME (parent) : "-");
-}
-
 /* Tabs from where the focus is to the nth (from 0) control with that
  * tooltip; NULL when 200 presses do not get there. */
 static GtkWidget *
@@ -1278,7 +1261,7 @@ test_model_palette_tab (void)
         break;
       continue;
     }
-    g_autofree char *text = describe_focus (focus);
+    g_autofree char *text = lam_test_describe_focus (focus);
     g_string_append_printf (seen, "\n  %s", text);
     /* Each stop is a button that adds a layer. */
     g_assert_true (GTK_IS_BUTTON (focus));
@@ -1335,7 +1318,7 @@ test_data_zoom_keeps_focus (void)
   g_assert_false (gtk_widget_is_sensitive (larger));
   g_assert_cmpfloat (gtk_adjustment_get_value (zoom), ==, gtk_adjustment_get_upper (zoom));
   GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
-  g_autofree char *seen = describe_focus (focus);
+  g_autofree char *seen = lam_test_describe_focus (focus);
   g_test_message ("at the largest images the focus is on %s", seen);
   save_png ("window-data-zoomed-by-keys.png");
   g_assert_nonnull (focus);
@@ -1545,7 +1528,7 @@ test_model_apply_keeps_focus (void)
   g_assert_cmpint (lam_model_page_get_n_layers (page), ==, n_layers + 1);
   g_assert_false (gtk_widget_is_sensitive (apply));
   GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
-  g_autofree char *seen = describe_focus (focus);
+  g_autofree char *seen = lam_test_describe_focus (focus);
   g_test_message ("after Apply: %s", seen);
   save_png ("window-model-applied-by-keys.png");
   g_assert_nonnull (focus);
@@ -1585,7 +1568,7 @@ test_model_move_keeps_focus (void)
   g_assert_cmpstr (lam_model_page_get_text (page), !=, text_before);
   g_assert_cmpint (gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (row)), ==, before - 1);
   GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
-  g_autofree char *seen = describe_focus (focus);
+  g_autofree char *seen = lam_test_describe_focus (focus);
   g_test_message ("after Move up: %s", seen);
   g_assert_true (focus == row || gtk_widget_is_ancestor (focus, row));
   save_png ("window-model-moved-by-keys.png");

@@ -283,8 +283,10 @@ lam_window_get_file_busy (LamWindow *self)
   return self->file_job != FILE_JOB_NONE;
 }
 
+/* Whether a file job or training leaves the project alone; else error
+ * says which, training in the words of while_training. */
 static gboolean
-check_can_save (LamWindow *self, GError **error)
+check_idle (LamWindow *self, const char *while_training, GError **error)
 {
   if (self->file_job != FILE_JOB_NONE) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
@@ -292,12 +294,19 @@ check_can_save (LamWindow *self, GError **error)
     return FALSE;
   }
   if (lam_session_get_training (self->session)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                 "Training is running: stop it first, and its weights and optimizer state are "
-                 "saved with the project.");
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY, while_training);
     return FALSE;
   }
   return TRUE;
+}
+
+static gboolean
+check_can_save (LamWindow *self, GError **error)
+{
+  return check_idle (self,
+                     "Training is running: stop it first, and its weights and optimizer state are "
+                     "saved with the project.",
+                     error);
 }
 
 /* A save done: the file is the project's now, and unmarked unless
@@ -460,17 +469,7 @@ apply_preferred_device (LamWindow *self)
 static gboolean
 check_can_open (LamWindow *self, GError **error)
 {
-  if (self->file_job != FILE_JOB_NONE) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                 "The project is being saved or opened: wait until that is done.");
-    return FALSE;
-  }
-  if (lam_session_get_training (self->session)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                 "Training is running: stop it before opening another project.");
-    return FALSE;
-  }
-  return TRUE;
+  return check_idle (self, "Training is running: stop it before opening another project.", error);
 }
 
 /* A project read and checked whole goes into the session. */
@@ -607,16 +606,8 @@ gboolean
 lam_window_new_project (LamWindow *self, GError **error)
 {
   g_return_val_if_fail (LAM_IS_WINDOW (self), FALSE);
-  if (self->file_job != FILE_JOB_NONE) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                 "The project is being saved or opened: wait until that is done.");
+  if (!check_idle (self, "Training is running: stop it before starting a new project.", error))
     return FALSE;
-  }
-  if (lam_session_get_training (self->session)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                 "Training is running: stop it before starting a new project.");
-    return FALSE;
-  }
   lam_session_reset (self->session);
   apply_preferred_device (self);
 
