@@ -21,6 +21,8 @@
 #include "cpu/lam-cpu-private.h"
 #include "lam-backend.h"
 #include "lam-device.h"
+#include "lam-model.h"
+#include "lam-optim.h"
 #include "lam-test-util.h"
 
 static LamBackend *backend; /* the one under test */
@@ -2389,6 +2391,154 @@ test_threads_linear_forward_split (void)
   lam_backend_free (two);
 }
 
+/* Steps of a simulated training run through the split tuner, each taking
+ * the time its split costs; returns the split the tuner chose for the
+ * step after the last. */
+static CpuSplit
+run_tuner (SplitTuner *tuner, gint64 *now, int steps, const gint64 cost[2], int spike_every)
+{
+  CpuSplit split = tuner->split;
+  for (int step = 0; step < steps; step++) {
+    *now += cost[split];
+    // An evaluation or a pause between two steps: far longer than a step.
+    if (spike_every > 0 && step % spike_every == spike_every - 1)
+      *now += 50000;
+    split = lam_cpu_split_tuner_step (tuner, *now);
+  }
+  return split;
+}
+
+/* The tuner keeps the split whose steps run faster, times both again
+ * every period (taking the other as the placement changes), keeps its
+ * choice where the two are within its margin, and a few long steps (an
+ * evaluation between them) do not sway it. */
+static void
+test_threads_split_tuner (void)
+{
+  const int trial = 2 * (SPLIT_TUNER_SETTLE + SPLIT_TUNER_TIMED);
+  SplitTuner tuner;
+  lam_cpu_split_tuner_init (&tuner, CPU_SPLIT_WIDE);
+  gint64 now = 1000000;
+
+  // Far apart: the narrow split's steps take 270 µs, the wide one's 350.
+  const gint64 far[2] = { [CPU_SPLIT_WIDE] = 350, [CPU_SPLIT_NARROW] = 270 };
+  g_assert_cmpint (run_tuner (&tuner, &now, trial / 2, far, 0), ==, CPU_SPLIT_NARROW);
+  g_assert_cmpint (tuner.chosen, ==, CPU_SPLIT_WIDE); // the trial's second half
+  g_assert_cmpint (run_tuner (&tuner, &now, trial / 2, far, 0), ==, CPU_SPLIT_NARROW);
+  g_assert_cmpint (tuner.chosen, ==, CPU_SPLIT_NARROW);
+  // Until the next period, no trial: every step narrow.
+  for (int step = trial; step < SPLIT_TUNER_PERIOD; step++) {
+    now += far[CPU_SPLIT_NARROW];
+    g_assert_cmpint (lam_cpu_split_tuner_step (&tuner, now), ==, CPU_SPLIT_NARROW);
+  }
+
+  // Near: wide 210 µs, narrow 230. The next period's trial goes back.
+  const gint64 near[2] = { [CPU_SPLIT_WIDE] = 210, [CPU_SPLIT_NARROW] = 230 };
+  run_tuner (&tuner, &now, SPLIT_TUNER_PERIOD, near, 7);
+  g_assert_cmpint (tuner.chosen, ==, CPU_SPLIT_WIDE);
+  g_assert_cmpint (tuner.split, ==, CPU_SPLIT_WIDE);
+
+  // Within the margin (1% apart), the choice stands, period after period.
+  const gint64 level[2] = { [CPU_SPLIT_WIDE] = 300, [CPU_SPLIT_NARROW] = 297 };
+  run_tuner (&tuner, &now, 3 * SPLIT_TUNER_PERIOD, level, 0);
+  g_assert_cmpint (tuner.chosen, ==, CPU_SPLIT_WIDE);
+
+  /* The very first step has no time before it, and a trial of the chosen
+   * split alone (the tuner made with the other) still compares both. */
+  lam_cpu_split_tuner_init (&tuner, CPU_SPLIT_NARROW);
+  run_tuner (&tuner, &now, trial, near, 0);
+  g_assert_cmpint (tuner.chosen, ==, CPU_SPLIT_WIDE);
+}
+
+/* Which split the tuner takes moves work between the threads and never
+ * changes a result: the MLP of the lessons at batch 32, a few Adam steps
+ * on two threads with every layer split (wide), with only the first
+ * (narrow), with the two alternating step by step and with the tuner
+ * choosing, ends with the same parameters bit for bit. */
+static void
+test_threads_split_same_results (void)
+{
+  enum
+  {
+    WIDE,
+    NARROW,
+    ALTERNATING,
+    TUNED,
+    N_RUNS
+  };
+  const int batch = 32, steps = 5;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text (
+    "input=1x28x28,flatten,linear:256,relu,linear:128,relu,linear:64,relu,linear:10,log_softmax,"
+    "loss=nll",
+    &error);
+  g_assert_no_error (error);
+  LamOptimizerConfig config = lam_optimizer_config_default (LAM_OPTIMIZER_ADAM);
+  float *params[N_RUNS] = { NULL };
+  size_t n_params = 0;
+
+  for (int run = 0; run < N_RUNS; run++) {
+    LamBackend *two = lam_test_cpu_backend_new (2);
+    CpuContext *ctx = two->context;
+    // The thresholds of two cores of their own, wherever the test runs.
+    ctx->gemm_parallel_flops = GEMM_PARALLEL_FLOPS_OWN_CORES;
+    ctx->parameter_parallel = PARAMETER_PARALLEL_OWN_CORES;
+    if (run == TUNED) {
+      ctx->tune_split = TRUE;
+      lam_cpu_split_tuner_init (&ctx->split_tuner, CPU_SPLIT_WIDE);
+    } else {
+      lam_cpu_set_split (two, run == NARROW ? CPU_SPLIT_NARROW : CPU_SPLIT_WIDE);
+    }
+    // The second layer's products: split wide, whole narrow.
+    GemmSplit second = lam_cpu_linear_forward_split (two, batch, 128, 256);
+    g_assert_cmpint (second.parts, ==, run == NARROW ? 1 : 2);
+
+    LamModel *model = lam_model_new (spec, two, batch, 42, &error);
+    g_assert_no_error (error);
+    LamOptimizer *optim = lam_optimizer_new (two, &config, lam_model_get_n_params (model), &error);
+    g_assert_no_error (error);
+    n_params = lam_model_get_n_params (model);
+    size_t in_n = (size_t) 28 * 28 * batch;
+    g_autoptr (GRand) rand = g_rand_new_with_seed (77);
+    float *loss = two->alloc (two, sizeof (float));
+    for (int step = 0; step < steps; step++) {
+      if (run == ALTERNATING)
+        lam_cpu_set_split (two, step % 2 == 0 ? CPU_SPLIT_NARROW : CPU_SPLIT_WIDE);
+      float *input = lam_model_get_input (model);
+      for (size_t i = 0; i < in_n; i++)
+        input[i] =
+          g_rand_int_range (rand, 0, 3) == 0 ? (float) g_rand_double_range (rand, -1, 2) : -0.4242f;
+      int32_t labels[32];
+      for (int i = 0; i < batch; i++)
+        labels[i] = g_rand_int_range (rand, 0, 10);
+      *loss = 0.0f;
+      lam_model_forward (model, batch, TRUE, 1000 + step);
+      lam_model_loss (model, lam_model_spec_get_loss (spec), labels, batch, loss);
+      lam_model_backward (model, batch);
+      lam_optimizer_step (optim, lam_model_get_params (model), lam_model_get_grads (model));
+    }
+    params[run] = g_new (float, n_params);
+    lam_model_get_params_host (model, params[run]);
+    two->free (two, loss);
+    lam_optimizer_free (optim);
+    lam_model_free (model);
+    lam_backend_free (two);
+  }
+  for (int run = 1; run < N_RUNS; run++)
+    g_assert_cmpmem (params[run], n_params * sizeof (float), params[WIDE],
+                     n_params * sizeof (float));
+  // The steps moved the parameters: the comparison is of trained ones.
+  LamBackend *two = lam_test_cpu_backend_new (2);
+  LamModel *fresh = lam_model_new (spec, two, batch, 42, &error);
+  g_autofree float *initial = g_new (float, n_params);
+  lam_model_get_params_host (fresh, initial);
+  g_assert_true (memcmp (initial, params[WIDE], n_params * sizeof (float)) != 0);
+  lam_model_free (fresh);
+  lam_backend_free (two);
+  for (int run = 0; run < N_RUNS; run++)
+    g_free (params[run]);
+}
+
 /* Split by its units, the forward op stores each thread's block of f(y)
  * around the caches where its vectors are aligned (lam-cpu-linear.c):
  * with f(y) on a cache line's boundary (every vector) and one float past
@@ -2733,6 +2883,8 @@ main (int argc, char **argv)
   (g_test_add_func) ("/backend/threads/parameter-ranges", test_threads_parameter_ranges);
   (g_test_add_func) ("/backend/threads/linear-notes", test_threads_linear_notes);
   (g_test_add_func) ("/backend/threads/linear-forward-split", test_threads_linear_forward_split);
+  (g_test_add_func) ("/backend/threads/split-tuner", test_threads_split_tuner);
+  (g_test_add_func) ("/backend/threads/split-same-results", test_threads_split_same_results);
   (g_test_add_func) ("/backend/threads/linear-forward-streamed",
                      test_threads_linear_forward_streamed);
 

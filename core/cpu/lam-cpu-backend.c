@@ -206,6 +206,35 @@ lam_cpu_fill (LamBackend *self, float *x, size_t n, float value)
   lam_cpu_parallel_ranges (self, n, cpu_context (self)->parameter_parallel, fill_range, &job);
 }
 
+/* ---- the split of a step's products (lam-cpu-split-tuner.c) ---- */
+
+double
+lam_cpu_gemm_parallel_flops (const CpuContext *ctx)
+{
+  if (ctx->gemm_parallel_flops < GEMM_PARALLEL_FLOPS_NARROW &&
+      g_atomic_int_get (&ctx->split) == CPU_SPLIT_NARROW)
+    return GEMM_PARALLEL_FLOPS_NARROW;
+  return ctx->gemm_parallel_flops;
+}
+
+void
+lam_cpu_note_training_step (LamBackend *self)
+{
+  CpuContext *ctx = cpu_context (self);
+  if (!ctx->tune_split)
+    return;
+  CpuSplit split = lam_cpu_split_tuner_step (&ctx->split_tuner, g_get_monotonic_time ());
+  g_atomic_int_set (&ctx->split, split);
+}
+
+void
+lam_cpu_set_split (LamBackend *self, CpuSplit split)
+{
+  CpuContext *ctx = cpu_context (self);
+  ctx->tune_split = FALSE;
+  g_atomic_int_set (&ctx->split, split);
+}
+
 /* ---- the table ---- */
 
 /* LAMINA_NUM_THREADS, else OpenBLAS's own count at start-up (its default,
@@ -320,6 +349,12 @@ lam_backend_cpu_new (void)
   ctx->gemm_parallel_flops = own_cores ? GEMM_PARALLEL_FLOPS_OWN_CORES : GEMM_PARALLEL_FLOPS;
   ctx->conv_parallel_flops = own_cores ? CONV_PARALLEL_FLOPS_OWN_CORES : CONV_PARALLEL_FLOPS;
   ctx->parameter_parallel = own_cores ? PARAMETER_PARALLEL_OWN_CORES : PARAMETER_PARALLEL;
+  /* Threads sharing a core split only large products either way; on cores
+   * of their own the tuner chooses, unless LAMINA_CPU_SPLIT fixes it. */
+  const char *split = g_getenv ("LAMINA_CPU_SPLIT");
+  ctx->split = g_strcmp0 (split, "narrow") == 0 ? CPU_SPLIT_NARROW : CPU_SPLIT_WIDE;
+  ctx->tune_split = own_cores && g_strcmp0 (split, "wide") != 0 && g_strcmp0 (split, "narrow") != 0;
+  lam_cpu_split_tuner_init (&ctx->split_tuner, ctx->split);
   /* Winograd with the vector kernels; the plain loops keep the lowering,
    * the simplest reading of a convolution. LAMINA_CPU_WINOGRAD=0 turns it
    * off, to compare the two. */

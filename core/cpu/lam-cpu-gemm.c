@@ -125,7 +125,7 @@ split_product (const CpuContext *ctx, int m, int n, int k, gboolean split_n)
   int parts = ctx->n_threads;
   int side = split_n ? n : m;
   parts = MIN (parts, side / 16);
-  if (parts <= 1 || !gemm_worth_splitting (ctx->gemm_parallel_flops, m, n, k))
+  if (parts <= 1 || !gemm_worth_splitting (lam_cpu_gemm_parallel_flops (ctx), m, n, k))
     return (GemmSplit){ 1, split_n, side };
   int chunk = ((side + parts - 1) / parts + 15) / 16 * 16;
   return (GemmSplit){ (side + chunk - 1) / chunk, split_n, chunk };

@@ -235,6 +235,14 @@ lam_cpu_linear_activation_backward (LamBackend *self, const float *x, const floa
      * dy, worked out here first. */
     activation_bias_gradient_block (&job, 0, out);
     lam_cpu_gemm (self, 1, 0, out, in, batch, 1.0f, dy, out, x, in, 0.0f, dweight, in);
+    /* Not split, all of it is this thread's, whose update then finds it in
+     * its cache; a note from a step that split it (the split tuner's other
+     * choice) would hand half of it to the other thread. */
+    if (job.split.parts <= 1) {
+      lam_cpu_note_grad_block (self, dweight, (size_t) out * in, 0);
+      if (dbias != NULL)
+        lam_cpu_note_grad_block (self, dbias, (size_t) out, 0);
+    }
   }
   // dy (batch, out) · W (out, in) -> dx (batch, in)
   if (dx != NULL)

@@ -57,6 +57,7 @@ lam_cpu_sgd_update (LamBackend *self, float *params, const float *grads, float *
     .momentum = momentum, .dampening = dampening, .weight_decay = weight_decay,
     .nesterov = nesterov, .first_step = first_step,
   };
+  lam_cpu_note_training_step (self);
   lam_cpu_parameter_ranges (self, grads, n, cpu_context (self)->parameter_parallel, sgd_range, &j);
 }
 
@@ -149,5 +150,6 @@ lam_cpu_adam_update (LamBackend *self, float *params, const float *grads, float 
     .coupled = decoupled ? 0.0f : weight_decay,
     .isa = cpu_context (self)->isa,
   };
+  lam_cpu_note_training_step (self);
   lam_cpu_parameter_ranges (self, grads, n, cpu_context (self)->parameter_parallel, adam_range, &j);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "lam-backend.h"
+#include "lam-cpu-split-tuner.h"
 #include "lam-cpu-avx2.h"
 #include "lam-cpu-avx512.h"
 
@@ -40,6 +41,9 @@
  * 4.3 µs instead of 7.4, 6.7 and 6.6. Where threads share a core, the
  * same split lost as often as it won. */
 #define GEMM_PARALLEL_FLOPS_OWN_CORES (1 << 18)
+/* Where two cores of their own are far apart, products from 4 MFLOP: of
+ * an MLP at batch 32, only the first layer's (lam-cpu-split-tuner.c). */
+#define GEMM_PARALLEL_FLOPS_NARROW (1 << 22)
 
 /* A convolution splits its images over the threads from 4 MFLOP, or 64
  * KFLOP where the threads have cores of their own: a sixteenth of the
@@ -137,6 +141,14 @@ typedef struct
   ThreadPool *pool; /* NULL with one thread */
   CpuIsa isa;
   double gemm_parallel_flops; /* GEMM_PARALLEL_FLOPS or its _OWN_CORES */
+  /* Where the threads have cores of their own, a CpuSplit: which of
+   * gemm_parallel_flops and GEMM_PARALLEL_FLOPS_NARROW applies (atomic:
+   * the trainer's thread changes it between steps while another thread
+   * may be running ops). The tuner, on the trainer's thread, chooses it
+   * unless tune_split is off. */
+  gint split;
+  gboolean tune_split;
+  SplitTuner split_tuner;
   double conv_parallel_flops; /* CONV_PARALLEL_FLOPS or its _OWN_CORES */
   size_t parameter_parallel;  /* PARAMETER_PARALLEL or its _OWN_CORES */
   gboolean winograd;          /* 3×3 convolutions by lam-cpu-winograd.c where it takes them */
@@ -173,6 +185,16 @@ void lam_cpu_parameter_ranges (LamBackend *self, const float *grads, size_t n, s
 /* Notes that `task` of a backward op wrote the gradient block [start,
  * start + n), replacing an earlier note of the same start. */
 void lam_cpu_note_grad_block (LamBackend *self, const float *start, size_t n, int task);
+
+/* The products' threshold for a split over the threads, in flops, as the
+ * split in force has it. */
+double lam_cpu_gemm_parallel_flops (const CpuContext *ctx);
+/* Called by each optimizer update: a training step ended; the tuner may
+ * change the split for the next. */
+void lam_cpu_note_training_step (LamBackend *self);
+/* Fixes the split (LAMINA_CPU_SPLIT=wide or narrow does too), ending the
+ * tuning; for benchmarks and tests. */
+void lam_cpu_set_split (LamBackend *self, CpuSplit split);
 
 /* ---- shared loops ---- */
 
