@@ -42,9 +42,12 @@ adam_kernel (float *params, const float *grads, float *m, float *v, size_t n, fl
              float beta2, float eps, float step_size, float correction2_sqrt, float decay,
              float coupled)
 {
+  /* Without weight decay PyTorch adds nothing to the gradient, as the CPU
+   * backend does: adding 0 · p would turn a weight gone infinite into NaN. */
+  bool weight_decay = decay != 1.0f || coupled != 0.0f;
   LAM_CUDA_FOR_EACH (i, n) {
-    float p = params[i] * decay;
-    float g = grads[i] + coupled * p;
+    float p = weight_decay ? params[i] * decay : params[i];
+    float g = weight_decay ? grads[i] + coupled * p : grads[i];
     float mi = beta1 * m[i] + (1.0f - beta1) * g;
     float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
     m[i] = mi;

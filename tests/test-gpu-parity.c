@@ -1096,6 +1096,40 @@ test_adam (gconstpointer data)
   twin_free (&v);
 }
 
+/* Without weight decay, a weight gone infinite stays infinite on both
+ * (the GPU once added 0 · p to the gradient, which made it NaN), and a
+ * gradient of −0 leaves its weight as the CPU leaves it. */
+static void
+test_adam_infinite_weight (void)
+{
+  REQUIRE_GPU ();
+  float host_params[] = { INFINITY, -INFINITY, 0.5f, -0.25f };
+  float host_grads[] = { 1.0f, -0.5f, -0.0f, 0.125f };
+  size_t n = G_N_ELEMENTS (host_params);
+  Twin params = twin_floats (host_params, n);
+  Twin grads = twin_floats (host_grads, n);
+  Twin m = twin_new (NULL, n * sizeof (float));
+  Twin v = twin_new (NULL, n * sizeof (float));
+  for (int step = 1; step <= 2; step++) {
+    cpu->adam_update (cpu, TC (params), TC (grads), TC (m), TC (v), n, 0.01f, 0.9f, 0.999f, 1e-8f,
+                      0.0f, 0, step);
+    gpu->adam_update (gpu, TG (params), TG (grads), TG (m), TG (v), n, 0.01f, 0.9f, 0.999f, 1e-8f,
+                      0.0f, 0, step);
+  }
+  float got[4], want[4];
+  gpu->download (gpu, got, params.g, sizeof got);
+  cpu->download (cpu, want, params.c, sizeof want);
+  g_assert_true (isinf (want[0]) && want[0] > 0 && isinf (want[1]) && want[1] < 0);
+  g_assert_true (isinf (got[0]) && got[0] > 0);
+  g_assert_true (isinf (got[1]) && got[1] < 0);
+  // The finite ones (check_parity's scale would be infinite with the others in).
+  check_parity ("params", got + 2, want + 2, 2, OP_RTOL);
+  twin_free (&params);
+  twin_free (&grads);
+  twin_free (&m);
+  twin_free (&v);
+}
+
 static void
 test_l1_penalty (void)
 {
@@ -1343,6 +1377,7 @@ main (int argc, char **argv)
 
   ADD_CASES ("/sgd", "", sgd_cases, sgd_names, test_sgd);
   ADD_CASES ("", "", adam_cases, adam_names, test_adam);
+  g_test_add_func ("/gpu-parity/adam/infinite-weight-without-decay", test_adam_infinite_weight);
   g_test_add_func ("/gpu-parity/l1-penalty", test_l1_penalty);
 
   ADD_CASES ("/model", "", model_cases, model_names, test_model);
