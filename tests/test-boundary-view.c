@@ -96,8 +96,9 @@ test_neuron_maps (void)
   const float weights[] = { 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0 };
   const float mean[2] = { 0, 0 }, std[2] = { 3, 3 };
   GtkWidget *maps = g_object_ref_sink (lam_neuron_maps_new ());
+  const LamBoundaryPlane square = { -6, 6, -6, 6 };
   g_assert_true (lam_neuron_maps_set_model (LAM_NEURON_MAPS (maps), spec, weights, 12, mean, std,
-                                            6, &error));
+                                            &square, &error));
   g_assert_no_error (error);
   g_assert_cmpint (lam_neuron_maps_get_layer (LAM_NEURON_MAPS (maps)), ==, 1);
   g_assert_cmpint (lam_neuron_maps_get_n_units (LAM_NEURON_MAPS (maps)), ==, 2);
@@ -118,9 +119,70 @@ test_neuron_maps (void)
   flat->has_input = TRUE;
   flat->input = lam_shape_flat (2);
   g_assert_true (lam_neuron_maps_set_model (LAM_NEURON_MAPS (maps), flat, weights, 6, mean, std,
-                                            6, &error));
+                                            &square, &error));
   g_assert_cmpint (lam_neuron_maps_get_n_units (LAM_NEURON_MAPS (maps)), ==, 0);
   g_object_unref (maps);
+}
+
+/* A table's two columns in their own units (hours 0 to 10, marks 40 to
+ * 100) lie outside the playground's square: the plane shown is fitted to
+ * them, so the points are in sight and the map shows the boundary the
+ * model draws among them (here: pass above 70 marks). */
+static void
+test_table_plane (void)
+{
+  enum
+  {
+    N = 50
+  };
+  float xy[2 * N];
+  guint8 labels[N];
+  for (int i = 0; i < N; i++) {
+    xy[2 * i] = 10.0f * i / (N - 1);
+    xy[2 * i + 1] = 40 + 60.0f * ((i * 7) % N) / (N - 1);
+    labels[i] = xy[2 * i + 1] > 70;
+  }
+  GtkWidget *view = g_object_ref_sink (lam_boundary_view_new ());
+  lam_boundary_view_set_points (LAM_BOUNDARY_VIEW (view), N, xy, labels, 2, NULL,
+                                LAM_PLAYGROUND_EXTENT);
+  LamBoundaryPlane plane;
+  lam_boundary_view_get_plane (LAM_BOUNDARY_VIEW (view), &plane);
+  for (int i = 0; i < N; i++) {
+    g_assert_cmpfloat (xy[2 * i], >, plane.x1_low);
+    g_assert_cmpfloat (xy[2 * i], <, plane.x1_high);
+    g_assert_cmpfloat (xy[2 * i + 1], >, plane.x2_low);
+    g_assert_cmpfloat (xy[2 * i + 1], <, plane.x2_high);
+  }
+  /* Each axis its own range: not a square about the origin wide enough for
+   * the marks, where the hours would be a sliver. */
+  g_assert_cmpfloat (plane.x1_high - plane.x1_low, <, 2 * 10);
+
+  /* Class 1 scores the standardised marks, class 0 their opposite. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:2", &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_flat (2);
+  const float weights[] = { 0, -1, 0, 1, 0, 0 };
+  const float mean[2] = { 5, 70 }, std[2] = { 3, 17 };
+  g_assert_true (
+    lam_boundary_view_set_model (LAM_BOUNDARY_VIEW (view), spec, weights, 6, mean, std, &error));
+  g_assert_no_error (error);
+  int last = LAM_BOUNDARY_VIEW_GRID - 1;
+  g_assert_cmpint (lam_boundary_view_get_class_at (LAM_BOUNDARY_VIEW (view), 0, 0), ==, 1);
+  g_assert_cmpint (lam_boundary_view_get_class_at (LAM_BOUNDARY_VIEW (view), last, last), ==, 0);
+  g_assert_cmpfloat (lam_boundary_view_get_accuracy (LAM_BOUNDARY_VIEW (view)), ==, 1.0);
+
+  /* A playground's points keep its square. */
+  LamPlaygroundParams params = { LAM_PLAYGROUND_GAUSS, 200, 0.1, 0, 5 };
+  g_autoptr (LamPlaygroundSet) set = lam_playground_generate (&params, &error);
+  g_assert_no_error (error);
+  lam_boundary_view_set_points (LAM_BOUNDARY_VIEW (view), set->n, set->xy, set->labels,
+                                set->n_classes, NULL, LAM_PLAYGROUND_EXTENT);
+  lam_boundary_view_get_plane (LAM_BOUNDARY_VIEW (view), &plane);
+  g_assert_cmpfloat (plane.x1_low, ==, -LAM_PLAYGROUND_EXTENT);
+  g_assert_cmpfloat (plane.x2_high, ==, LAM_PLAYGROUND_EXTENT);
+  g_object_unref (view);
 }
 
 static void
@@ -168,5 +230,6 @@ main (int argc, char **argv)
   g_test_add_func ("/boundary-view/linear", test_linear_boundary);
   g_test_add_func ("/boundary-view/playground-dialog", test_playground_dialog);
   g_test_add_func ("/boundary-view/neuron-maps", test_neuron_maps);
+  g_test_add_func ("/boundary-view/table-plane", test_table_plane);
   return g_test_run ();
 }

@@ -20,7 +20,7 @@ struct _LamBoundaryView
   guint8 *labels;  /* owned, NULL for regression */
   float *values;   /* owned, NULL for classification */
   int n_classes;
-  double extent;
+  LamBoundaryPlane plane;
   float value_low, value_high; /* the points' range, for regression colours */
   double value_mean, value_std;  /* a regression's outputs back to the values' units */
 
@@ -124,21 +124,27 @@ lam_boundary_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     cairo_rectangle (cr, x0, y0, side, side);
     cairo_fill (cr);
   }
-  /* Axes through the origin. */
+  const LamBoundaryPlane *plane = &self->plane;
+  double x_scale = side / (plane->x1_high - plane->x1_low);
+  double y_scale = side / (plane->x2_high - plane->x2_low);
+  /* Axes through the origin, where it is in sight. */
   cairo_set_source_rgba (cr, 0, 0, 0, 0.25);
   cairo_set_line_width (cr, 1);
-  cairo_move_to (cr, x0 + side / 2, y0);
-  cairo_line_to (cr, x0 + side / 2, y0 + side);
-  cairo_move_to (cr, x0, y0 + side / 2);
-  cairo_line_to (cr, x0 + side, y0 + side / 2);
+  if (plane->x1_low < 0 && plane->x1_high > 0) {
+    cairo_move_to (cr, x0 - plane->x1_low * x_scale, y0);
+    cairo_line_to (cr, x0 - plane->x1_low * x_scale, y0 + side);
+  }
+  if (plane->x2_low < 0 && plane->x2_high > 0) {
+    cairo_move_to (cr, x0, y0 + plane->x2_high * y_scale);
+    cairo_line_to (cr, x0 + side, y0 + plane->x2_high * y_scale);
+  }
   cairo_stroke (cr);
 
   /* The points, each in its class's (or value's) colour with a dark rim. */
-  double scale = side / (2 * self->extent);
   double radius = MAX (POINT_RADIUS, lam_ui_font_pixels (widget) * 0.3);
   for (int i = 0; i < self->n; i++) {
-    double px = x0 + (self->xy[2 * i] + self->extent) * scale;
-    double py = y0 + (self->extent - self->xy[2 * i + 1]) * scale;
+    double px = x0 + (self->xy[2 * i] - plane->x1_low) * x_scale;
+    double py = y0 + (plane->x2_high - self->xy[2 * i + 1]) * y_scale;
     double r, g, b;
     if (self->labels != NULL) {
       GdkRGBA color;
@@ -195,7 +201,8 @@ lam_boundary_view_init (LamBoundaryView *self)
 {
   lam_ui_set_accessible_label (GTK_WIDGET (self),
                                "The data points over the map of what the model predicts");
-  self->extent = LAM_PLAYGROUND_EXTENT;
+  self->plane = (LamBoundaryPlane){ -LAM_PLAYGROUND_EXTENT, LAM_PLAYGROUND_EXTENT,
+                                    -LAM_PLAYGROUND_EXTENT, LAM_PLAYGROUND_EXTENT };
   self->value_mean = 0;
   self->value_std = 1;
 }
@@ -206,6 +213,48 @@ lam_boundary_view_set_value_scaling (LamBoundaryView *self, double mean, double 
   g_return_if_fail (LAM_IS_BOUNDARY_VIEW (self));
   self->value_mean = mean;
   self->value_std = std > 0 ? std : 1;
+}
+
+/* [-extent, extent]² when it holds every point, else each axis over its
+ * points with a margin of 5% of their range (1 for a range of 0). */
+static void
+fit_plane (LamBoundaryPlane *plane, int n, const float *xy, double extent)
+{
+  double low[2] = { G_MAXDOUBLE, G_MAXDOUBLE }, high[2] = { -G_MAXDOUBLE, -G_MAXDOUBLE };
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < 2; c++) {
+      low[c] = MIN (low[c], xy[2 * i + c]);
+      high[c] = MAX (high[c], xy[2 * i + c]);
+    }
+  if (n == 0 ||
+      (low[0] >= -extent && high[0] <= extent && low[1] >= -extent && high[1] <= extent)) {
+    *plane = (LamBoundaryPlane){ -extent, extent, -extent, extent };
+    return;
+  }
+  for (int c = 0; c < 2; c++) {
+    double margin = high[c] > low[c] ? 0.05 * (high[c] - low[c]) : 1;
+    low[c] -= margin;
+    high[c] += margin;
+  }
+  *plane = (LamBoundaryPlane){ low[0], high[0], low[1], high[1] };
+}
+
+void
+lam_boundary_plane_grid (const LamBoundaryPlane *plane, int width, int height, float *out_xy)
+{
+  for (int row = 0; row < height; row++)
+    for (int column = 0; column < width; column++) {
+      float *xy = out_xy + 2 * ((gsize) row * width + column);
+      xy[0] = (float) (plane->x1_low + (column + 0.5) * (plane->x1_high - plane->x1_low) / width);
+      xy[1] = (float) (plane->x2_high - (row + 0.5) * (plane->x2_high - plane->x2_low) / height);
+    }
+}
+
+void
+lam_boundary_view_get_plane (LamBoundaryView *self, LamBoundaryPlane *plane)
+{
+  g_return_if_fail (LAM_IS_BOUNDARY_VIEW (self));
+  *plane = self->plane;
 }
 
 GtkWidget *
@@ -230,7 +279,7 @@ lam_boundary_view_set_points (LamBoundaryView *self, int n, const float *xy,
   self->labels = labels != NULL ? g_memdup2 (labels, (gsize) n) : NULL;
   self->values = values != NULL ? g_memdup2 (values, sizeof (float) * (gsize) n) : NULL;
   self->n_classes = n_classes;
-  self->extent = extent > 0 ? extent : LAM_PLAYGROUND_EXTENT;
+  fit_plane (&self->plane, n, xy, extent > 0 ? extent : LAM_PLAYGROUND_EXTENT);
   self->value_low = G_MAXFLOAT;
   self->value_high = -G_MAXFLOAT;
   for (int i = 0; values != NULL && i < n; i++) {
@@ -281,7 +330,7 @@ lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
   LamModel *model = ui->model;
 
   float grid[GRID * GRID * 2];
-  lam_playground_grid (GRID, GRID, self->extent, grid);
+  lam_boundary_plane_grid (&self->plane, GRID, GRID, grid);
   gboolean regression = self->labels == NULL;
   LamPredictFlags what = regression ? LAM_PREDICT_OUTPUTS
                                     : LAM_PREDICT_CLASSES | LAM_PREDICT_CONFIDENCE;

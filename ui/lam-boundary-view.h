@@ -20,12 +20,27 @@ G_DECLARE_FINAL_TYPE (LamBoundaryView, lam_boundary_view, LAM, BOUNDARY_VIEW, Gt
 
 GtkWidget *lam_boundary_view_new (void);
 
-/* The points, copied: n pairs (x1, x2) in [-extent, extent]², with a class
- * each (labels, n_classes classes) or a value each (values, regression;
- * labels NULL). */
+/* The part of the plane shown: x1 from x1_low (left) to x1_high, x2 from
+ * x2_low (bottom) to x2_high. */
+typedef struct
+{
+  double x1_low, x1_high, x2_low, x2_high;
+} LamBoundaryPlane;
+
+/* The points, copied: n pairs (x1, x2), with a class each (labels,
+ * n_classes classes) or a value each (values, regression; labels NULL).
+ * The plane shown is [-extent, extent]² when it holds them all (a
+ * playground's); else each axis spans its points' range and a margin: a
+ * table's columns in their own units (marks 40 to 100) would fall outside
+ * the playground's square and leave it empty. */
 void lam_boundary_view_set_points (LamBoundaryView *self, int n, const float *xy,
                                    const guint8 *labels, int n_classes, const float *values,
                                    double extent);
+/* The plane shown, as set_points chose it. */
+void lam_boundary_view_get_plane (LamBoundaryView *self, LamBoundaryPlane *plane);
+/* The inputs at the centres of a width × height grid over plane, row-major
+ * with row 0 the top, as lam_playground_grid lays out its square. */
+void lam_boundary_plane_grid (const LamBoundaryPlane *plane, int width, int height, float *out_xy);
 /* A regression model's outputs are standardised values: out × std + mean
  * gives the points' units (default 0, 1). */
 void lam_boundary_view_set_value_scaling (LamBoundaryView *self, double mean, double std);

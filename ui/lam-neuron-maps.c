@@ -177,8 +177,8 @@ hidden_layer (const LamModelSpec *spec)
 
 gboolean
 lam_neuron_maps_set_model (LamNeuronMaps *self, const LamModelSpec *spec, const float *params,
-                           gsize n_params, const float *mean, const float *std, double extent,
-                           GError **error)
+                           gsize n_params, const float *mean, const float *std,
+                           const LamBoundaryPlane *plane, GError **error)
 {
   g_return_val_if_fail (LAM_IS_NEURON_MAPS (self), FALSE);
   int previous = self->n_units;
@@ -190,7 +190,7 @@ lam_neuron_maps_set_model (LamNeuronMaps *self, const LamModelSpec *spec, const 
     if (ok) {
       LamModel *model = ui->model;
       float grid[CELLS * 2];
-      lam_playground_grid (GRID, GRID, extent, grid);
+      lam_boundary_plane_grid (plane, GRID, GRID, grid);
       for (int i = 0; i < CELLS; i++)
         for (int c = 0; c < 2; c++)
           grid[2 * i + c] = (grid[2 * i + c] - mean[c]) / std[c];

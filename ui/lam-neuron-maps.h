@@ -6,6 +6,7 @@
 
 #include <gtk/gtk.h>
 
+#include "lam-boundary-view.h"
 #include "lam-model.h"
 
 G_BEGIN_DECLS
@@ -19,13 +20,14 @@ G_DECLARE_FINAL_TYPE (LamNeuronMaps, lam_neuron_maps, LAM, NEURON_MAPS, GtkWidge
 
 GtkWidget *lam_neuron_maps_new (void);
 /* Weights of a model with two inputs (copied); mean and std normalise the
- * inputs as training did; extent is the plane's half width. The maps are
+ * inputs as training did; plane is the part mapped, the boundary view's. The maps are
  * of the first layer after the first linear one that has parameters'
  * outputs turned non-linear (its activation), up to MAX_UNITS units. NULL
  * spec clears. FALSE with error when the model cannot run. */
 gboolean lam_neuron_maps_set_model (LamNeuronMaps *self, const LamModelSpec *spec,
                                     const float *params, gsize n_params, const float *mean,
-                                    const float *std, double extent, GError **error);
+                                    const float *std, const LamBoundaryPlane *plane,
+                                    GError **error);
 /* Units mapped (0 before a model or without a hidden layer). */
 int lam_neuron_maps_get_n_units (LamNeuronMaps *self);
 /* The layer mapped (its index in the stack), -1 when none. */

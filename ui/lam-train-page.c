@@ -1042,7 +1042,7 @@ draw_weights (LamTrainPage *self, const LamModelSpec *spec, const float *params,
   const LamDataset *train = lam_session_get_train_set (self->session);
   if (spec == NULL || params == NULL || train == NULL || train->feature_mean == NULL) {
     lam_boundary_view_set_model (self->boundary_view, NULL, NULL, 0, NULL, NULL, NULL);
-    lam_neuron_maps_set_model (self->neuron_maps, NULL, NULL, 0, NULL, NULL, 0, NULL);
+    lam_neuron_maps_set_model (self->neuron_maps, NULL, NULL, 0, NULL, NULL, NULL, NULL);
     gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps), FALSE);
     return;
   }
@@ -1056,8 +1056,10 @@ draw_weights (LamTrainPage *self, const LamModelSpec *spec, const float *params,
                                     train->feature_std, &error))
     g_debug ("no map of the plane: %s", error->message);
   g_clear_error (&error);
+  LamBoundaryPlane plane;
+  lam_boundary_view_get_plane (self->boundary_view, &plane);
   if (!lam_neuron_maps_set_model (self->neuron_maps, spec, params, n, train->feature_mean,
-                                  train->feature_std, LAM_PLAYGROUND_EXTENT, &error))
+                                  train->feature_std, &plane, &error))
     g_debug ("no maps of the neurons: %s", error->message);
   gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps),
                           lam_neuron_maps_get_n_units (self->neuron_maps) > 0);
