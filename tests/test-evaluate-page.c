@@ -418,6 +418,21 @@ test_gallery_order (void)
                   100 * result->confidence[first]);
 }
 
+/* Whether the widget lies within what its scrolled window shows across:
+ * its right edge not under the vertical scrollbar. */
+static gboolean
+inside_scrolled_view (GtkWidget *widget)
+{
+  GtkWidget *scrolled = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (scrolled);
+  GtkWidget *view = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (scrolled));
+  graphene_rect_t bounds;
+  g_assert_true (gtk_widget_compute_bounds (widget, view, &bounds));
+  g_test_message ("%s: right edge at %.0f of a view %d wide", G_OBJECT_TYPE_NAME (widget),
+                  bounds.origin.x + bounds.size.width, gtk_widget_get_width (view));
+  return bounds.origin.x + bounds.size.width <= gtk_widget_get_width (view);
+}
+
 static void
 test_selected_image (void)
 {
@@ -439,6 +454,9 @@ test_selected_image (void)
   g_assert_cmpint (lam_probability_bars_get_ranked (bars, 0), ==, 6);
   g_assert_cmpstr (lam_evaluate_page_get_history_text (page), ==, "Wrong after epoch 1");
   save_png ("evaluate-predictions.png");
+  /* The panel scrolls in a 1280 × 820 window: its percentages were cut
+   * at the right, under the scrollbar ("99.8" for 99.8%). */
+  g_assert_true (inside_scrolled_view (GTK_WIDGET (bars)));
 
   /* An image the filter hides clears the filter to show it. */
   int hidden = -1;
