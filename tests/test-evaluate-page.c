@@ -468,6 +468,45 @@ test_selected_image (void)
   g_assert_cmpuint (lam_prediction_grid_get_n_items (gallery), ==, 10000);
 }
 
+/* A gallery of the current result alone in a window `width` wide: the
+ * height of its rows (their scroll step), and whether it says a label is
+ * cut. */
+static int
+gallery_row_height (int width, gboolean *cut)
+{
+  GtkWidget *own_window = gtk_window_new ();
+  GtkWidget *gallery = lam_prediction_grid_new ();
+  gtk_window_set_child (GTK_WINDOW (own_window), gallery);
+  gtk_window_set_default_size (GTK_WINDOW (own_window), width, 400);
+  lam_prediction_grid_set_result (LAM_PREDICTION_GRID (gallery), current_result ());
+  gtk_window_present (GTK_WINDOW (own_window));
+  lam_test_settle (300);
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (gallery));
+  int height = (int) gtk_adjustment_get_step_increment (vadjustment);
+  *cut = lam_prediction_grid_get_labels_cut (LAM_PREDICTION_GRID (gallery));
+  g_test_message ("gallery %d wide: rows %d high, labels %s", gtk_widget_get_width (gallery),
+                  height, *cut ? "cut" : "whole");
+  gtk_window_destroy (GTK_WINDOW (own_window));
+  return height;
+}
+
+/* In cells too narrow for "Ankle boot 100%" (one column of the smallest
+ * cells, as the gallery beside the confusion matrix gives at 1024 × 768),
+ * the labels wrap to a second line, and the rows grow for it, instead of
+ * "Ankle boot 9…" hiding the confidence; in wide ones they take one. */
+static void
+test_gallery_labels_wrap (void)
+{
+  if (skip_without_data ())
+    return;
+  gboolean narrow_cut, wide_cut;
+  int narrow = gallery_row_height (120, &narrow_cut);
+  int wide = gallery_row_height (200, &wide_cut);
+  g_assert_false (narrow_cut);
+  g_assert_false (wide_cut);
+  g_assert_cmpint (narrow, >, wide);
+}
+
 static const char *
 expected_history (gboolean right1, gboolean right2)
 {
@@ -2492,6 +2531,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/cell-filters-gallery-exactly", test_cell_filters_gallery);
   g_test_add_func ("/evaluate-page/gallery-mistakes-first-in-every-order", test_gallery_order);
   g_test_add_func ("/evaluate-page/selected-image-probabilities", test_selected_image);
+  g_test_add_func ("/evaluate-page/gallery-labels-wrap", test_gallery_labels_wrap);
   g_test_add_func ("/evaluate-page/history-after-second-epoch", test_history);
   g_test_add_func ("/evaluate-page/time-machine", test_time_machine);
   g_test_add_func ("/evaluate-page/stale-result-dropped-new-run-resets-history",

@@ -146,8 +146,10 @@ class_labels (const LamEvaluationResult *result, int c, char **prediction, char 
   *truth = g_strdup_printf ("true: %s", class_name (result, c));
 }
 
-/* Whether a label of some class needs lines lines at cell_width: one
- * line, or two when it wraps; or (lines 2) is cut past two lines. */
+/* Whether a label of some class is cut in lines lines at cell_width:
+ * with lines 1, whether it needs a second line. Pango shortens a label
+ * held to one line instead of wrapping it, so its line count said one
+ * even for "Ankle boot 9…". */
 static gboolean
 some_label_needs (LamPredictionGrid *self, int cell_width, int lines)
 {
@@ -159,8 +161,7 @@ some_label_needs (LamPredictionGrid *self, int cell_width, int lines)
     for (int bold = 1; bold >= 0; bold--) {
       g_autoptr (PangoLayout) layout =
         create_cell_layout (self, bold ? prediction : truth, bold, cell_width, lines);
-      if (lines == 1 ? pango_layout_get_line_count (layout) > 1
-                     : pango_layout_is_ellipsized (layout))
+      if (pango_layout_is_ellipsized (layout))
         return TRUE;
     }
   }
