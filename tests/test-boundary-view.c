@@ -185,6 +185,35 @@ test_table_plane (void)
   g_object_unref (view);
 }
 
+/* Weights of two classes kept after a table of three opened (Moons, then
+ * a table of blobs): the map would colour the plane in two classes under
+ * points of three, a boundary of the set before. None is drawn, as the
+ * Evaluate page shows no predictions of them. */
+static void
+test_fewer_classes_than_points (void)
+{
+  LamPlaygroundParams params = { LAM_PLAYGROUND_BLOBS, 90, 0.1, 3, 5 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LamPlaygroundSet) set = lam_playground_generate (&params, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (set->n_classes, ==, 3);
+  GtkWidget *view = g_object_ref_sink (lam_boundary_view_new ());
+  lam_boundary_view_set_points (LAM_BOUNDARY_VIEW (view), set->n, set->xy, set->labels,
+                                set->n_classes, NULL, LAM_PLAYGROUND_EXTENT);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:2", &error);
+  g_assert_no_error (error);
+  spec->has_input = TRUE;
+  spec->input = lam_shape_flat (2);
+  const float weights[] = { -1, -1, 1, 1, 0, 0 };
+  const float mean[2] = { 0, 0 }, std[2] = { 1, 1 };
+  g_assert_false (
+    lam_boundary_view_set_model (LAM_BOUNDARY_VIEW (view), spec, weights, 6, mean, std, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_cmpint (lam_boundary_view_get_class_at (LAM_BOUNDARY_VIEW (view), 0, 0), ==, -1);
+  g_object_unref (view);
+}
+
 static void
 on_chosen (LamPlaygroundDialog *dialog, const char *uri, char **out)
 {
@@ -231,5 +260,6 @@ main (int argc, char **argv)
   g_test_add_func ("/boundary-view/playground-dialog", test_playground_dialog);
   g_test_add_func ("/boundary-view/neuron-maps", test_neuron_maps);
   g_test_add_func ("/boundary-view/table-plane", test_table_plane);
+  g_test_add_func ("/boundary-view/fewer-classes-than-points", test_fewer_classes_than_points);
   return g_test_run ();
 }

@@ -328,10 +328,21 @@ lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
     return FALSE;
   }
   LamModel *model = ui->model;
+  gboolean regression = self->labels == NULL;
+  /* Weights kept from a set of fewer classes (Moons, then a table of
+   * three) would colour the plane with the boundary of the set before,
+   * under points it has no class for; the Evaluate page refuses them too. */
+  if (!regression && lam_model_get_n_classes (model) < self->n_classes) {
+    g_set_error (error, LAM_MODEL_ERROR, LAM_MODEL_ERROR_SHAPE,
+                 "the model gives %d scores for points of %d classes",
+                 lam_model_get_n_classes (model), self->n_classes);
+    rebuild_surface (self);
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+    return FALSE;
+  }
 
   float grid[GRID * GRID * 2];
   lam_boundary_plane_grid (&self->plane, GRID, GRID, grid);
-  gboolean regression = self->labels == NULL;
   LamPredictFlags what = regression ? LAM_PREDICT_OUTPUTS
                                     : LAM_PREDICT_CLASSES | LAM_PREDICT_CONFIDENCE;
   g_autoptr (LamPrediction) map = predict (model, grid, GRID * GRID, mean, std, what, error);

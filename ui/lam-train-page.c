@@ -1053,9 +1053,13 @@ draw_weights (LamTrainPage *self, const LamModelSpec *spec, const float *params,
   else
     lam_boundary_view_set_value_scaling (self->boundary_view, 0, 1);
   if (!lam_boundary_view_set_model (self->boundary_view, spec, params, n, train->feature_mean,
-                                    train->feature_std, &error))
+                                    train->feature_std, &error)) {
+    /* Nor the units of a model that does not fit these points. */
     g_debug ("no map of the plane: %s", error->message);
-  g_clear_error (&error);
+    lam_neuron_maps_set_model (self->neuron_maps, NULL, NULL, 0, NULL, NULL, NULL, NULL);
+    gtk_widget_set_visible (GTK_WIDGET (self->neuron_maps), FALSE);
+    return;
+  }
   LamBoundaryPlane plane;
   lam_boundary_view_get_plane (self->boundary_view, &plane);
   if (!lam_neuron_maps_set_model (self->neuron_maps, spec, params, n, train->feature_mean,
