@@ -2256,6 +2256,79 @@ check_no_map (int n, const char *spec_text, const char *png)
   return text;
 }
 
+static GtkWidget *
+find_weights_view (GtkWidget *widget)
+{
+  if (LAM_IS_WEIGHTS_VIEW (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_weights_view (child);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* A table's Map tab said "Each dot is a test image" and its hover card
+ * "test image 12", and What It Learned spoke of "red pixels" for a model
+ * of two columns: a table's page speaks of rows and inputs, naming the
+ * columns. */
+static void
+test_table_map_and_learned_speak_of_rows (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = trained_table_window_new (&dir, &other, &other_page);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  lam_evaluate_page_show_tab (table_page, "map");
+  LamExplainer *explainer = lam_evaluate_page_get_explainer (table_page);
+  g_assert_true (lam_test_iterate_until (map_settled, explainer, 60000));
+  lam_test_settle (200);
+  LamFeatureMapView *map = lam_evaluate_page_get_map_view (table_page);
+  lam_feature_map_view_set_highlighted (map, 12);
+  save_window_png (other_window, "evaluate-table-map.png");
+  g_assert_null (lam_explainer_get_map_error (explainer));
+  GtkWidget *label = find_label_with_prefix (other_page, "Each dot is a test ");
+  g_assert_nonnull (label);
+  g_test_message ("%s", gtk_label_get_text (GTK_LABEL (label)));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (label)), "test row"));
+  g_assert_null (strstr (gtk_label_get_text (GTK_LABEL (label)), "image"));
+  const char *caption = lam_feature_map_view_get_caption (map);
+  g_test_message ("%s", caption);
+  g_assert_true (g_str_has_prefix (caption, "The test rows "));
+  g_autofree char *card = lam_feature_map_view_dup_card_title (map, 12);
+  g_test_message ("%s", card);
+  g_assert_nonnull (strstr (card, "test row 12"));
+
+  lam_evaluate_page_show_tab (table_page, "learned");
+  save_window_png (other_window, "evaluate-table-learned.png");
+  LamWeightsView *weights = LAM_WEIGHTS_VIEW (find_weights_view (other_page));
+  g_assert_nonnull (weights);
+  const char *learned = lam_weights_view_get_caption (weights);
+  g_test_message ("%s", learned);
+  g_assert_null (strstr (learned, "pixel"));
+  g_assert_nonnull (strstr (learned, "(x1, x2)"));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+
+  /* Fashion-MNIST's map keeps its images. */
+  if (skip_without_data ())
+    return;
+  ensure_trained ();
+  publish (1);
+  lam_evaluate_page_show_tab (page, "map");
+  g_assert_true (
+    lam_test_iterate_until (map_settled, lam_evaluate_page_get_explainer (page), 60000));
+  lam_test_settle (200);
+  g_autofree char *image_card =
+    lam_feature_map_view_dup_card_title (lam_evaluate_page_get_map_view (page), 0);
+  g_assert_nonnull (strstr (image_card, "test image 0"));
+  g_assert_nonnull (find_label_with_prefix (GTK_WIDGET (page), "Each dot is a test image"));
+  lam_evaluate_page_show_tab (page, "predictions");
+}
+
 static void
 test_map_one_test_image (void)
 {
@@ -2564,6 +2637,8 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/one-mistake-singular", test_gallery_one_mistake_singular);
   g_test_add_func ("/evaluate-page/table/weights-of-another-shape",
                    test_table_weights_of_another_shape);
+  g_test_add_func ("/evaluate-page/table/map-and-learned-speak-of-rows",
+                   test_table_map_and_learned_speak_of_rows);
   g_test_add_func ("/evaluate-page/map/one-test-image", test_map_one_test_image);
   g_test_add_func ("/evaluate-page/map/too-many-features", test_map_too_many_features);
   g_test_add_func ("/evaluate-page/keys/confusion-to-image", test_keys_confusion_to_image);

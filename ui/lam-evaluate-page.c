@@ -881,12 +881,14 @@ update_map (LamEvaluatePage *self)
   const GError *unsupported = lam_explainer_get_unsupported (self->explainer);
   /* Its "No map yet" would promise a map that is not coming. */
   gtk_widget_set_visible (GTK_WIDGET (self->map_view), unsupported == NULL && error == NULL);
+  gboolean rows = shows_rows (self);
+  lam_feature_map_view_set_speaks_of_rows (self->map_view, rows);
   if (result == NULL || coords == NULL || n != result->n_images) {
-    gtk_label_set_text (self->map_label,
-                        unsupported != NULL ? unsupported->message
-                        : error != NULL     ? error->message
-                        : result != NULL    ? "Placing every test image on the map…"
-                                            : "");
+    gtk_label_set_text (self->map_label, unsupported != NULL ? unsupported->message
+                                         : error != NULL     ? error->message
+                                         : result == NULL    ? ""
+                                         : rows ? "Placing every test row on the map…"
+                                                : "Placing every test image on the map…");
     return;
   }
   const LamDataset *dataset = result->dataset;
@@ -898,17 +900,19 @@ update_map (LamEvaluatePage *self)
                                    TRUE);
   lam_feature_map_view_set_predictions (self->map_view, result->predicted);
   const LamFeatureMapAxes *axes = lam_explainer_get_map_axes (self->explainer);
-  g_autofree char *caption =
-    g_strdup_printf ("The test images by what the layer before the last makes of them, %s "
-                     "epoch %d · across: %.0f%% of their spread, up: %.0f%%",
-                     result->rewound ? "back at" : "after", result->epoch,
-                     axes != NULL ? 100 * axes->explained[0] : NAN,
-                     axes != NULL ? 100 * axes->explained[1] : NAN);
+  g_autofree char *caption = g_strdup_printf (
+    "The test %s by what the layer before the last makes of them, %s "
+    "epoch %d · across: %.0f%% of their spread, up: %.0f%%",
+    rows ? "rows" : "images", result->rewound ? "back at" : "after", result->epoch,
+    axes != NULL ? 100 * axes->explained[0] : NAN, axes != NULL ? 100 * axes->explained[1] : NAN);
   lam_feature_map_view_set_caption (self->map_view, caption);
   gtk_label_set_text (self->map_label,
-                      "Each dot is a test image, coloured by its true class; a ring marks a "
-                      "mistake. Point at a dot to see it, click to open it, Shift+drag a loop "
-                      "to pick dots for the gallery, scroll to zoom.");
+                      rows ? "Each dot is a test row, coloured by its true class; a ring marks a "
+                             "mistake. Point at a dot to see its class, click to open the row, "
+                             "Shift+drag a loop to pick dots for the gallery, scroll to zoom."
+                           : "Each dot is a test image, coloured by its true class; a ring "
+                             "marks a mistake. Point at a dot to see it, click to open it, "
+                             "Shift+drag a loop to pick dots for the gallery, scroll to zoom.");
   lam_feature_map_view_set_highlighted (self->map_view, self->detail_index);
   /* The map is made when its tab shows: a drawing made before is placed
    * now. */
@@ -1091,8 +1095,13 @@ on_updated (LamEvaluatePage *self)
   if (lam_prediction_grid_get_selected (self->gallery) == selected)
     show_detail (self);
   update_gallery_label (self);
-  if (result->plan != NULL)
+  if (result->plan != NULL) {
+    lam_weights_view_set_input_names (self->weights_view,
+                                      lam_dataset_is_table (result->dataset)
+                                        ? (const char *const *) result->dataset->feature_names
+                                        : NULL);
     lam_weights_view_set_weights (self->weights_view, result->plan, result->params);
+  }
   update_draw_tab (self, result);
   update_state (self);
 }

@@ -353,28 +353,30 @@ map_answer_free (MapAnswer *answer)
 static gboolean
 check_mappable (const LamDataset *test, gsize dim, GError **error)
 {
+  const char *item = lam_dataset_is_table (test) ? "row" : "image";
   if (test->n < 2) {
     g_set_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NO_MAP,
-                 "No map: it places test images by how alike the model finds them, and %s has "
-                 "only one. Open a dataset with more test images to see a map.",
-                 test->name);
+                 "No map: it places test %ss by how alike the model finds them, and %s has "
+                 "only one. Open a dataset with more test %ss to see a map.",
+                 item, test->name, item);
     return FALSE;
   }
   if (dim == 1) {
-    g_set_error_literal (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NO_MAP,
-                         "No map: the layer before the last gives one number per test image, "
-                         "and a map needs two to spread the images over a plane. A model with a "
-                         "wider layer there gets a map.");
+    g_set_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NO_MAP,
+                 "No map: the layer before the last gives one number per test %s, and a map "
+                 "needs two to spread the %ss over a plane. A model with a wider layer there "
+                 "gets a map.",
+                 item, item);
     return FALSE;
   }
   if (dim > LAM_FEATURE_MAP_MAX_FEATURES) {
     g_autofree char *count = lam_ui_format_count (dim);
     g_autofree char *most = lam_ui_format_count (LAM_FEATURE_MAP_MAX_FEATURES);
     g_set_error (error, LAM_EXPLAINER_ERROR, LAM_EXPLAINER_ERROR_NO_MAP,
-                 "No map: the layer before the last gives %s numbers per test image, and the "
+                 "No map: the layer before the last gives %s numbers per test %s, and the "
                  "map compares at most %s. A model with a narrower layer there (fewer units, "
                  "or pooling before the flatten) gets a map.",
-                 count, most);
+                 count, item, most);
     return FALSE;
   }
   return TRUE;

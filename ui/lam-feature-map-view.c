@@ -67,6 +67,7 @@ struct _LamFeatureMapView
   cairo_surface_t *thumb_surface; /* owned, may be NULL */
 
   gboolean lasso;
+  gboolean rows; /* the points are a table's rows, not images */
 
   /* The view: map point (cx, cy) at the plot's centre, radius map units
    * across half the plot's shorter side. While auto_fit, they are fitted
@@ -513,8 +514,8 @@ update_accessible_label (LamFeatureMapView *self)
   g_autoptr (GString) text = g_string_new ("Map of what the network learned");
   if (self->n_valid > 0) {
     g_autofree char *count = lam_ui_format_count ((guint64) self->n_valid);
-    g_string_append_printf (text, ": %s images in %d classes, placed by their features",
-                            count, self->n_classes);
+    g_string_append_printf (text, ": %s %s in %d classes, placed by their features", count,
+                            self->rows ? "rows" : "images", self->n_classes);
   }
   if (self->selected != NULL)
     g_string_append_printf (text, "; %u selected", self->n_selected);
@@ -815,8 +816,7 @@ draw_card (LamFeatureMapView *self, cairo_t *cr, double dot_x, double dot_y)
   double font = lam_ui_font_pixels (GTK_WIDGET (self));
   double pad = 6;
 
-  g_autofree char *title =
-    g_strdup_printf ("%s · test image %d", class_name (self, self->labels[i]), i);
+  g_autofree char *title = lam_feature_map_view_dup_card_title (self, i);
   g_autoptr (PangoLayout) title_layout =
     lam_ui_create_layout (GTK_WIDGET (self), title, PANGO_SCALE_SMALL, TRUE, FALSE);
   g_autoptr (PangoLayout) note_layout = NULL;
@@ -1467,6 +1467,27 @@ lam_feature_map_view_set_predictions (LamFeatureMapView *self, const gint32 *pre
   /* The legend gains or loses its ring. */
   clear_layouts (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+lam_feature_map_view_set_speaks_of_rows (LamFeatureMapView *self, gboolean rows)
+{
+  g_return_if_fail (LAM_IS_FEATURE_MAP_VIEW (self));
+  if (self->rows == !!rows)
+    return;
+  self->rows = !!rows;
+  update_accessible_label (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+char *
+lam_feature_map_view_dup_card_title (LamFeatureMapView *self, int index)
+{
+  g_return_val_if_fail (LAM_IS_FEATURE_MAP_VIEW (self), NULL);
+  if (index < 0 || index >= self->n)
+    return NULL;
+  return g_strdup_printf ("%s · test %s %d", class_name (self, self->labels[index]),
+                          self->rows ? "row" : "image", index);
 }
 
 void

@@ -53,6 +53,13 @@ void lam_feature_map_view_set_predictions (LamFeatureMapView *self, const gint32
 void lam_feature_map_view_set_caption (LamFeatureMapView *self, const char *caption);
 const char *lam_feature_map_view_get_caption (LamFeatureMapView *self);
 
+/* Whether the points are a table's rows: the hover card and the name a
+ * screen reader hears then say "row" where they say "image". */
+void lam_feature_map_view_set_speaks_of_rows (LamFeatureMapView *self, gboolean rows);
+/* The first line of point index's hover card ("cat · test image 12"), or
+ * NULL past the points. */
+char *lam_feature_map_view_dup_card_title (LamFeatureMapView *self, int index);
+
 /* A symbol at (x, y) in map coordinates, drawn above the dots with label
  * beside it (may be NULL): where the current drawing lands. */
 void lam_feature_map_view_set_marker (LamFeatureMapView *self, gboolean shown, float x, float y,

@@ -49,6 +49,7 @@ struct _LamWeightsView
   float *tile_max;
   char *title;   /* owned */
   char *caption; /* owned */
+  char **input_names;     /* owned: a table's columns, NULL when not given */
   const char *empty_text; /* static: said instead when there are no tiles */
   char *measured;         /* owned: what the last size was measured from (measure_key) */
 
@@ -530,6 +531,7 @@ lam_weights_view_finalize (GObject *object)
 {
   LamWeightsView *self = LAM_WEIGHTS_VIEW (object);
   clear_weights (self);
+  g_strfreev (self->input_names);
   g_free (self->measured);
   G_OBJECT_CLASS (lam_weights_view_parent_class)->finalize (object);
 }
@@ -695,6 +697,24 @@ fill_tile (LamWeightsView *self, guint t, const float *w, int channels, gsize pl
   }
 }
 
+/* A flat input is a table's row, not a picture: its squares are inputs,
+ * named when the columns are known and few enough to list. */
+static char *
+flat_caption (LamWeightsView *self, int index, gsize per_unit)
+{
+  if (self->input_names != NULL && g_strv_length (self->input_names) == per_unit && per_unit <= 6) {
+    g_autofree char *names = g_strjoinv (", ", self->input_names);
+    return g_strdup_printf ("Each tile is what one unit of layer %d looks for: one square per "
+                            "input (%s), red where a larger input pushes it up, blue where it "
+                            "pulls it down.",
+                            index + 1, names);
+  }
+  return g_strdup_printf ("Each tile is what one unit of layer %d looks for: one square per "
+                          "input, red where a larger input pushes it up, blue where it pulls "
+                          "it down.",
+                          index + 1);
+}
+
 static void
 take_weights (LamWeightsView *self, const LamModelPlan *plan, const float *params)
 {
@@ -745,7 +765,8 @@ take_weights (LamWeightsView *self, const LamModelPlan *plan, const float *param
   } else {
     LamShape image;
     per_unit = lam_shape_numel (&layer->in_shape);
-    if (linear_image_shape (plan, index, &image)) {
+    gboolean flat = !linear_image_shape (plan, index, &image);
+    if (!flat) {
       channels = image.dims[0];
       h = image.dims[1];
       w = image.dims[2];
@@ -768,10 +789,12 @@ take_weights (LamWeightsView *self, const LamModelPlan *plan, const float *param
                                        "mean over %d channels): red pixels push it up, blue "
                                        "pull it down.",
                                        index + 1, channels);
-    else
+    else if (!flat)
       self->caption = g_strdup_printf ("Each tile is what one unit of layer %d looks for: red "
                                        "pixels push it up, blue pull it down.",
                                        index + 1);
+    else
+      self->caption = flat_caption (self, index, per_unit);
   }
 
   self->tile_w = w;
@@ -902,6 +925,21 @@ lam_weights_view_set_weights (LamWeightsView *self, const LamModelPlan *plan, co
     take_weights (self, plan, params);
   show_page (self, self->layer >= 0 && self->layer == layer && self->n_units == units ? self->page
                                                                                        : 0);
+}
+
+void
+lam_weights_view_set_input_names (LamWeightsView *self, const char *const *names)
+{
+  g_return_if_fail (LAM_IS_WEIGHTS_VIEW (self));
+  g_strfreev (self->input_names);
+  self->input_names = g_strdupv ((char **) names);
+}
+
+const char *
+lam_weights_view_get_caption (LamWeightsView *self)
+{
+  g_return_val_if_fail (LAM_IS_WEIGHTS_VIEW (self), NULL);
+  return self->caption;
 }
 
 void

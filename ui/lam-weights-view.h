@@ -28,6 +28,12 @@ GtkWidget *lam_weights_view_new (void);
 void lam_weights_view_set_weights (LamWeightsView *self, const LamModelPlan *plan,
                                    const float *params);
 void lam_weights_view_clear (LamWeightsView *self);
+/* A table's column names (NULL-terminated, copied; NULL: none), which the
+ * caption of a linear layer on a flat input lists; they apply from the
+ * next set_weights. */
+void lam_weights_view_set_input_names (LamWeightsView *self, const char *const *names);
+/* The line under the title, NULL when nothing is shown. */
+const char *lam_weights_view_get_caption (LamWeightsView *self);
 /* The index of the layer shown, -1 when none; and how many tiles the
  * page draws out of how many units. */
 int lam_weights_view_get_layer (LamWeightsView *self);
