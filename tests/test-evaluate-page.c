@@ -1702,6 +1702,50 @@ test_table_why_speaks_of_columns (void)
   lam_test_remove_tree (dir);
 }
 
+/* A table's "Why it said that" cut a column's line to "previous = …" at
+ * 1280 × 800: the name took the room the value needed. Each line shows
+ * whole, at 1024 × 768 too. */
+static void
+test_table_why_values_whole (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-exam-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (dir, "exam.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, 2, 2, 7);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  g_assert_true (g_str_has_prefix (text, "x1,x2,class\n"));
+  g_autofree char *renamed =
+    g_strconcat ("hours studied,previous marks,class\n", text + strlen ("x1,x2,class\n"), NULL);
+  g_assert_true (g_file_set_contents (csv, renamed, -1, NULL));
+  g_autoptr (LamSession) other = lam_session_new ();
+  open_dataset (other, csv);
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = other_window_new (other, &other_page);
+  train_other (other, "linear:8,relu,linear:2", 1);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  g_assert_true (
+    lam_test_iterate_until (other_evaluated, lam_evaluate_page_get_evaluation (table_page), 60000));
+  lam_evaluate_page_show_tab (table_page, "predictions");
+  lam_evaluate_page_select_image (table_page, 3);
+  LamExplainPanel *detail = lam_evaluate_page_get_explain_panel (table_page, FALSE);
+  g_assert_true (lam_test_iterate_until (panel_explained, detail, 60000));
+  static const int sizes[][2] = { { 1280, 800 }, { 1024, 768 } };
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
+    gtk_window_set_default_size (GTK_WINDOW (other_window), sizes[s][0], sizes[s][1]);
+    lam_test_settle (400);
+    g_autofree char *png =
+      g_strdup_printf ("evaluate-table-why-%dx%d.png", sizes[s][0], sizes[s][1]);
+    const char *build = g_getenv ("G_TEST_BUILDDIR");
+    g_autofree char *path = g_build_filename (build ? build : ".", png, NULL);
+    g_assert_true (lam_ui_save_png (other_window, path, NULL));
+    g_test_message ("saved %s at %d × %d", path, gtk_widget_get_width (other_window),
+                    gtk_widget_get_height (other_window));
+    g_assert_true (lam_explain_panel_get_columns_whole (detail));
+  }
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 /* Every help button under widget that a user can reach: shown, and in
  * shown parents (a stack's other tabs count, as a click reaches them). */
 static void
@@ -2630,6 +2674,7 @@ main (int argc, char **argv)
                    test_table_gallery_cells_show_values);
   g_test_add_func ("/evaluate-page/table/why-speaks-of-columns", test_table_why_speaks_of_columns);
   g_test_add_func ("/evaluate-page/table/help-speaks-of-rows", test_table_help_speaks_of_rows);
+  g_test_add_func ("/evaluate-page/table/why-values-whole", test_table_why_values_whole);
   g_test_add_func ("/evaluate-page/table/nearest-note", test_table_nearest_note);
   g_test_add_func ("/evaluate-page/table/nearest-by-distance", test_table_nearest_by_distance);
   g_test_add_func ("/evaluate-page/table/why-reachable", test_table_why_reachable);

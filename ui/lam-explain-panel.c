@@ -314,6 +314,58 @@ image_surface (const guint8 *pixels, int channels, int height, int width)
  * right (orange) when the column pushes the score towards the class and
  * to the left (blue) when away: size alone hid which way a column
  * counts. */
+/* The rows a row's view lays out: its first columns, as many as the
+ * area's size request makes room for. */
+#define SHOWN_COLUMNS 12
+
+/* A column's "name = value", at most label_w wide: a name too long for it
+ * wraps, since an ellipsis had cut off the value ("previous = …"). */
+static void
+set_column_text (LamExplainPanel *self, PangoLayout *layout, int j, double label_w)
+{
+  g_autofree char *text = g_strdup_printf ("%s = %.4g", self->column_names[j], self->values[j]);
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_NONE);
+  pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_width (layout, label_w > 0 ? (int) ((label_w - 6) * PANGO_SCALE) : -1);
+}
+
+/* The names take what the widest needs, from 30% to 60% of the width; the
+ * bars the rest. */
+static double
+column_label_width (LamExplainPanel *self, PangoLayout *layout, int width)
+{
+  int widest = 0;
+  for (int j = 0; j < self->width; j++) {
+    int w;
+    set_column_text (self, layout, j, -1);
+    pango_layout_get_pixel_size (layout, &w, NULL);
+    widest = MAX (widest, w);
+  }
+  return CLAMP (widest + 6, 0.3 * width, 0.6 * width);
+}
+
+/* The height the first SHOWN_COLUMNS columns take at width. */
+static int
+columns_height (LamExplainPanel *self, GtkWidget *area, int width)
+{
+  g_autoptr (PangoLayout) layout = lam_ui_create_layout (area, NULL, 1.0, FALSE, TRUE);
+  double label_w = column_label_width (self, layout, width);
+  int total = 0;
+  for (int j = 0; j < MIN (self->width, SHOWN_COLUMNS); j++) {
+    int h;
+    set_column_text (self, layout, j, label_w);
+    pango_layout_get_pixel_size (layout, NULL, &h);
+    total += h + 4;
+  }
+  return total;
+}
+
+/* A row has no pixels to colour: one bar per column beside its name and
+ * value, as long as the map's value for it, from a centre line to the
+ * right (orange) when the column pushes the score towards the class and
+ * to the left (blue) when away: size alone hid which way a column
+ * counts. */
 static void
 draw_columns (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int width)
 {
@@ -323,45 +375,66 @@ draw_columns (LamExplainPanel *self, GtkWidget *area, cairo_t *cr, int width)
   G_GNUC_END_IGNORE_DEPRECATIONS
   int n = self->width;
   g_autoptr (PangoLayout) layout = lam_ui_create_layout (area, NULL, 1.0, FALSE, TRUE);
-  double label_w = 0.45 * width, line = 0;
+  double label_w = column_label_width (self, layout, width), y = 0;
   double centre = label_w + (width - label_w) / 2, half = (width - label_w) / 2 - 2;
   gboolean signs = self->pushes != NULL && self->map_width == n;
   for (int j = 0; j < n; j++) {
-    g_autofree char *text = g_strdup_printf ("%s = %.4g", self->column_names[j], self->values[j]);
-    pango_layout_set_text (layout, text, -1);
-    pango_layout_set_width (layout, (int) ((label_w - 6) * PANGO_SCALE));
-    pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+    set_column_text (self, layout, j, label_w);
     int h;
     pango_layout_get_pixel_size (layout, NULL, &h);
-    line = h + 4;
-    double y = j * line;
-    cairo_move_to (cr, 0, y + 2);
+    double row_y = y;
+    y += h + 4;
+    cairo_move_to (cr, 0, row_y + 2);
     gdk_cairo_set_source_rgba (cr, &fg);
     pango_cairo_show_layout (cr, layout);
+    /* The bar beside the first line of a wrapped name. */
+    h /= MAX (pango_layout_get_line_count (layout), 1);
     double v = self->map != NULL && self->map_width == n ? CLAMP (self->map[j], 0.0, 1.0) : 0;
     if (!signs) {
       double r, g, b;
       heat_color (v, &r, &g, &b);
       cairo_set_source_rgb (cr, r, g, b);
-      cairo_rectangle (cr, label_w, y + 3, MAX (1, v * (width - label_w)), h - 2);
+      cairo_rectangle (cr, label_w, row_y + 3, MAX (1, v * (width - label_w)), h - 2);
       cairo_fill (cr);
       continue;
     }
     double length = MAX (1, v * half);
     if (self->pushes[j] < 0) {
       cairo_set_source_rgb (cr, LAM_EXPLAIN_PANEL_AWAY_RGB);
-      cairo_rectangle (cr, centre - length, y + 3, length, h - 2);
+      cairo_rectangle (cr, centre - length, row_y + 3, length, h - 2);
     } else {
       cairo_set_source_rgb (cr, LAM_EXPLAIN_PANEL_TOWARDS_RGB);
-      cairo_rectangle (cr, centre, y + 3, length, h - 2);
+      cairo_rectangle (cr, centre, row_y + 3, length, h - 2);
     }
     cairo_fill (cr);
   }
   if (signs && n > 0) {
     gdk_cairo_set_source_rgba (cr, &fg);
-    cairo_rectangle (cr, floor (centre) - 0.5, 0, 1, n * line);
+    cairo_rectangle (cr, floor (centre) - 0.5, 0, 1, y);
     cairo_fill (cr);
   }
+}
+
+/* Names that wrap make a row's view taller than its line a column: the
+ * area asks for what the columns take at the width it was given. */
+static void
+request_columns_height (LamExplainPanel *self, int width)
+{
+  GtkWidget *area = GTK_WIDGET (self->image_area);
+  int wanted = MAX (MIN (self->width, SHOWN_COLUMNS), 1) * 22;
+  if (width > 0 && self->values != NULL)
+    wanted = MAX (wanted, columns_height (self, area, width));
+  int request;
+  gtk_widget_get_size_request (area, NULL, &request);
+  if (wanted != request)
+    gtk_widget_set_size_request (area, 200, wanted);
+}
+
+static void
+on_image_area_resize (GtkDrawingArea *area, int width, int height, LamExplainPanel *self)
+{
+  if (self->values != NULL)
+    request_columns_height (self, width);
 }
 
 static void
@@ -535,8 +608,10 @@ on_mapped (LamExplainPanel *self)
 static void
 set_row_mode (LamExplainPanel *self, gboolean rows)
 {
-  gtk_widget_set_size_request (GTK_WIDGET (self->image_area), rows ? 200 : 112,
-                               rows ? MAX (MIN (self->width, 12), 1) * 22 : 112);
+  if (rows)
+    request_columns_height (self, gtk_widget_get_width (GTK_WIDGET (self->image_area)));
+  else
+    gtk_widget_set_size_request (GTK_WIDGET (self->image_area), 112, 112);
   if (self->row_mode == rows)
     return;
   self->row_mode = rows;
@@ -782,6 +857,7 @@ lam_explain_panel_init (LamExplainPanel *self)
   self->image_area = GTK_DRAWING_AREA (gtk_drawing_area_new ());
   gtk_widget_set_size_request (GTK_WIDGET (self->image_area), 112, 112);
   gtk_drawing_area_set_draw_func (self->image_area, draw_image, self, NULL);
+  g_signal_connect (self->image_area, "resize", G_CALLBACK (on_image_area_resize), self);
   gtk_box_append (GTK_BOX (row), GTK_WIDGET (self->image_area));
   GtkWidget *side = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   gtk_widget_set_hexpand (side, TRUE);
@@ -865,4 +941,26 @@ lam_explain_panel_dup_nearest_line (LamExplainPanel *self, int k)
   if (k < 0 || k >= self->n_nearest || train == NULL || !lam_dataset_is_table (train))
     return NULL;
   return nearest_row_line (self, train, k);
+}
+
+gboolean
+lam_explain_panel_get_columns_whole (LamExplainPanel *self)
+{
+  g_return_val_if_fail (LAM_IS_EXPLAIN_PANEL (self), FALSE);
+  GtkWidget *area = GTK_WIDGET (self->image_area);
+  int width = gtk_widget_get_width (area);
+  if (self->values == NULL || width <= 0)
+    return TRUE;
+  g_autoptr (PangoLayout) layout = lam_ui_create_layout (area, NULL, 1.0, FALSE, TRUE);
+  double label_w = column_label_width (self, layout, width);
+  int total = 0;
+  for (int j = 0; j < MIN (self->width, SHOWN_COLUMNS); j++) {
+    int h;
+    set_column_text (self, layout, j, label_w);
+    if (pango_layout_is_ellipsized (layout))
+      return FALSE;
+    pango_layout_get_pixel_size (layout, NULL, &h);
+    total += h + 4;
+  }
+  return total <= gtk_widget_get_height (area);
 }

@@ -48,6 +48,10 @@ int lam_explain_panel_get_nearest (LamExplainPanel *self, const guint32 **indice
 /* The line drawn for a table's k-th nearest training row (its class,
  * distance and values), or NULL for an image's look-alikes or no k-th. */
 char *lam_explain_panel_dup_nearest_line (LamExplainPanel *self, int k);
+/* For tests: whether a row's columns show their names and values whole
+ * in the area as last allocated, none cut short and none below its end
+ * (TRUE for an image, or before the area has a size). */
+gboolean lam_explain_panel_get_columns_whole (LamExplainPanel *self);
 /* Asks again (a new result, the panel shown again). */
 void lam_explain_panel_refresh (LamExplainPanel *self);
 /* While held, a new image is kept but not asked about, nor are the
