@@ -128,6 +128,102 @@ test_neuron_maps (void)
  * 100) lie outside the playground's square: the plane shown is fitted to
  * them, so the points are in sight and the map shows the boundary the
  * model draws among them (here: pass above 70 marks). */
+/* Pixels in the rectangle (x, y, w, h) of a w_all-wide ARGB32 image dark
+ * enough to be text or ticks. */
+static int
+count_ink (const guint8 *data, gsize stride, int x, int y, int w, int h)
+{
+  int ink = 0;
+  for (int row = MAX (y, 0); row < y + h; row++)
+    for (int column = MAX (x, 0); column < x + w; column++) {
+      const guint8 *p = data + (gsize) row * stride + 4 * (gsize) column;
+      if (p[0] + p[1] + p[2] < 3 * 128)
+        ink++;
+    }
+  return ink;
+}
+
+/* The plane had no axis names or ticks: nothing said which column was
+ * which axis, nor what the numbers were. Round ticks in the data's units
+ * and the two names now frame it, to its left and below. */
+static void
+test_axes (void)
+{
+  double ticks[8];
+  g_assert_cmpint (lam_boundary_axis_ticks (37, 103, 5, ticks), ==, 4);
+  g_assert_cmpfloat (ticks[0], ==, 40);
+  g_assert_cmpfloat (ticks[3], ==, 100);
+  g_assert_cmpint (lam_boundary_axis_ticks (-6, 6, 5, ticks), ==, 3);
+  g_assert_cmpfloat (ticks[1], ==, 0);
+  int n = lam_boundary_axis_ticks (-0.55, 10.55, 5, ticks);
+  g_assert_cmpint (n, >=, 3);
+  for (int i = 0; i < n; i++)
+    g_assert_cmpfloat (ticks[i], >=, -0.55);
+  g_assert_cmpfloat (ticks[n - 1], <=, 10.55);
+
+  enum
+  {
+    N = 50
+  };
+  float xy[2 * N];
+  guint8 labels[N];
+  for (int i = 0; i < N; i++) {
+    xy[2 * i] = 10.0f * i / (N - 1);
+    xy[2 * i + 1] = 40 + 60.0f * ((i * 7) % N) / (N - 1);
+    labels[i] = xy[2 * i + 1] > 70;
+  }
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 400, 400);
+  GtkWidget *view = lam_boundary_view_new ();
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  lam_boundary_view_set_points (LAM_BOUNDARY_VIEW (view), N, xy, labels, 2, NULL,
+                                LAM_PLAYGROUND_EXTENT);
+  lam_boundary_view_set_axis_names (LAM_BOUNDARY_VIEW (view), "hours", "marks");
+  lam_test_settle (200);
+
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", "boundary-axes.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (window, path, &error));
+  g_assert_no_error (error);
+  g_test_message ("saved %s", path);
+
+  double x, y, side;
+  lam_boundary_view_get_square (LAM_BOUNDARY_VIEW (view), &x, &y, &side);
+  double font = lam_ui_font_pixels (view);
+  int height = gtk_widget_get_height (view);
+  g_test_message ("square at (%.0f, %.0f), side %.0f; font %.1f px", x, y, side, font);
+  /* Room for a name and a tick label at the left and below, and still
+   * most of the view. */
+  g_assert_cmpfloat (x, >, 2 * font);
+  g_assert_cmpfloat (height - (y + side), >, 2 * font);
+  g_assert_cmpfloat (side, >, 0.7 * MIN (gtk_widget_get_width (view), height));
+
+  /* Something is written there: the window's PNG has ink left of the
+   * square and under it. */
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_file (file, &error);
+  g_assert_no_error (error);
+  int w = gdk_texture_get_width (texture), h = gdk_texture_get_height (texture);
+  gsize stride = 4 * (gsize) w;
+  g_autofree guint8 *data = g_malloc (stride * h);
+  gdk_texture_download (texture, data, stride);
+  /* The PNG may be of the window at the screen's scale. */
+  double scale = (double) w / gtk_widget_get_width (window);
+  graphene_point_t origin;
+  g_assert_true (gtk_widget_compute_point (view, window, &GRAPHENE_POINT_INIT (0, 0), &origin));
+  int left = count_ink (data, stride, (int) (origin.x * scale), (int) ((origin.y + y) * scale),
+                        (int) ((x - 2) * scale), (int) (side * scale));
+  int below = count_ink (data, stride, (int) ((origin.x + x) * scale),
+                         (int) ((origin.y + y + side + 2) * scale), (int) (side * scale),
+                         (int) ((height - y - side - 2) * scale));
+  g_test_message ("ink: %d pixels at the left, %d below", left, below);
+  g_assert_cmpint (left, >, 40);
+  g_assert_cmpint (below, >, 40);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static void
 test_table_plane (void)
 {
@@ -260,6 +356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/boundary-view/playground-dialog", test_playground_dialog);
   g_test_add_func ("/boundary-view/neuron-maps", test_neuron_maps);
   g_test_add_func ("/boundary-view/table-plane", test_table_plane);
+  g_test_add_func ("/boundary-view/axes/names-and-ticks", test_axes);
   g_test_add_func ("/boundary-view/fewer-classes-than-points", test_fewer_classes_than_points);
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 #include <string.h>
 
+#include "lam-boundary-view.h"
 #include "lam-data-page.h"
 #include "lam-test-util.h"
 
@@ -833,6 +834,45 @@ test_table_headers_readable (Fixture *fixture, gconstpointer data)
   }
 }
 
+static GtkWidget *
+find_boundary_view (GtkWidget *widget)
+{
+  if (LAM_IS_BOUNDARY_VIEW (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_boundary_view (child);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* A table of two inputs showed its points on a plane with nothing saying
+ * which column was which axis: the plane names them after the columns. */
+static void
+test_table_plane_names_axes (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *exam = g_build_filename (fixture->dir, "exam.csv", NULL);
+  lam_test_write_blobs_csv (exam, 120, 2, 2, 4);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (exam, &text, NULL, NULL));
+  g_assert_true (g_str_has_prefix (text, "x1,x2,class\n"));
+  g_autofree char *renamed =
+    g_strconcat ("hours,marks,result\n", text + strlen ("x1,x2,class\n"), NULL);
+  g_assert_true (g_file_set_contents (exam, renamed, -1, NULL));
+  lam_data_page_load_folder (fixture->page, exam);
+  WAIT_UNTIL (!lam_session_get_loading (fixture->session));
+  g_assert_null (lam_data_page_get_error_message (fixture->page));
+  wait_frames (fixture->window, 4);
+  save_png (fixture->window, "data-page-table-plane-axes.png");
+  GtkWidget *plane = find_boundary_view (GTK_WIDGET (fixture->page));
+  g_assert_nonnull (plane);
+  g_assert_true (gtk_widget_get_mapped (plane));
+  g_assert_cmpstr (lam_boundary_view_get_axis_name (LAM_BOUNDARY_VIEW (plane), 0), ==, "hours");
+  g_assert_cmpstr (lam_boundary_view_get_axis_name (LAM_BOUNDARY_VIEW (plane), 1), ==, "marks");
+}
+
 /* A table of one input and one target: the summary under its name read
  * "1 inputs → 1 values to predict". */
 static void
@@ -894,6 +934,8 @@ main (int argc, char **argv)
               test_table_summary_singular, fixture_tear_down);
   g_test_add ("/data-page/table/headers-readable", Fixture, NULL, fixture_set_up,
               test_table_headers_readable, fixture_tear_down);
+  g_test_add ("/data-page/table/plane-names-axes", Fixture, NULL, fixture_set_up,
+              test_table_plane_names_axes, fixture_tear_down);
   g_test_add ("/data-page/error/keeps-dataset", Fixture, NULL, fixture_set_up,
               test_error_keeps_dataset, fixture_tear_down);
   g_test_add ("/data-page/empty/then-loaded", Fixture, "no dataset", fixture_set_up, test_empty,

@@ -31,6 +31,8 @@ struct _LamBoundaryView
   float map_value[GRID * GRID];
   int n_right; /* points the map's model classifies right */
   cairo_surface_t *map_surface; /* owned: GRID × GRID, drawn scaled */
+
+  char *x_name, *y_name; /* owned, NULL when not given */
 };
 
 G_DEFINE_FINAL_TYPE (LamBoundaryView, lam_boundary_view, GTK_TYPE_WIDGET)
@@ -96,17 +98,176 @@ rebuild_surface (LamBoundaryView *self)
   cairo_surface_mark_dirty (self->map_surface);
 }
 
+int
+lam_boundary_axis_ticks (double low, double high, int max_ticks, double *ticks)
+{
+  if (!(high > low) || max_ticks < 2)
+    return 0;
+  double rough = (high - low) / (max_ticks - 1);
+  double power = pow (10, floor (log10 (rough)));
+  double step = power;
+  static const double steps[] = { 1, 2, 2.5, 5, 10 };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+    step = steps[i] * power;
+    if (step >= rough)
+      break;
+  }
+  int n = 0;
+  for (double t = ceil (low / step - 1e-9) * step; t <= high + 1e-9 * step && n < max_ticks;
+       t += step)
+    ticks[n++] = fabs (t) < 1e-9 * step ? 0 : t;
+  return n;
+}
+
+/* A tick's value with as many decimals as its step needs. */
+static char *
+format_tick (double value, double step)
+{
+  int decimals = step > 0 ? MAX (0, (int) ceil (-log10 (step) - 1e-9)) : 0;
+  if (step > 0 && fabs (step * pow (10, decimals) - round (step * pow (10, decimals))) > 1e-6)
+    decimals++;
+  return g_strdup_printf ("%.*f", decimals, value);
+}
+
+typedef struct
+{
+  double x0, y0, side; /* the plane's square */
+  double tick_w;       /* the widest y tick label */
+  double tick_h;       /* a tick label's height */
+  double name_h;       /* an axis name's height, 0 without names */
+} Frame;
+
+/* The square the plane takes, with room at its left for the y ticks and
+ * name and below it for the x ticks and name; what is left stays square
+ * so that a unit looks the same along both axes of a playground. */
+static void
+lay_out_frame (LamBoundaryView *self, Frame *frame)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr (PangoLayout) layout = lam_ui_create_layout (widget, "0", 0.85, FALSE, TRUE);
+  const LamBoundaryPlane *plane = &self->plane;
+  double ticks[8];
+  int n = lam_boundary_axis_ticks (plane->x2_low, plane->x2_high, 5, ticks);
+  double step = n > 1 ? ticks[1] - ticks[0] : 1;
+  int widest = 0, h = 0;
+  for (int i = 0; i < n; i++) {
+    g_autofree char *text = format_tick (ticks[i], step);
+    int w;
+    pango_layout_set_text (layout, text, -1);
+    pango_layout_get_pixel_size (layout, &w, &h);
+    widest = MAX (widest, w);
+  }
+  if (n == 0)
+    pango_layout_get_pixel_size (layout, NULL, &h);
+  frame->tick_w = widest;
+  frame->tick_h = h;
+  frame->name_h = 0;
+  if (self->x_name != NULL || self->y_name != NULL) {
+    g_autoptr (PangoLayout) name = lam_ui_create_layout (widget, "Ag", 1.0, FALSE, FALSE);
+    int name_h;
+    pango_layout_get_pixel_size (name, NULL, &name_h);
+    frame->name_h = name_h;
+  }
+  double left = MARGIN + (self->y_name != NULL ? frame->name_h + 4 : 0) + widest + 6;
+  double bottom = MARGIN + h + 4 + (self->x_name != NULL ? frame->name_h + 2 : 0);
+  /* Room for half the last x tick's label past the right edge. */
+  double right = MARGIN + h, top = MARGIN;
+  double free_w = width - left - right, free_h = height - top - bottom;
+  frame->side = MIN (free_w, free_h);
+  frame->x0 = floor (left + (free_w - frame->side) / 2);
+  frame->y0 = floor (top + (free_h - frame->side) / 2);
+}
+
+static void
+show_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double y, double x_align,
+           double y_align)
+{
+  int w, h;
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_get_pixel_size (layout, &w, &h);
+  cairo_move_to (cr, round (x - x_align * w), round (y - y_align * h));
+  pango_cairo_show_layout (cr, layout);
+}
+
+/* Ticks in the data's units along the bottom and the left, and the two
+ * inputs' names under them: which column is which axis. */
+static void
+draw_axes (LamBoundaryView *self, cairo_t *cr, const Frame *frame)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  GdkRGBA fg;
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  const LamBoundaryPlane *plane = &self->plane;
+  double x0 = frame->x0, y0 = frame->y0, side = frame->side;
+  g_autoptr (PangoLayout) layout = lam_ui_create_layout (widget, NULL, 0.85, FALSE, TRUE);
+  double ticks[8];
+
+  cairo_set_line_width (cr, 1);
+  int n = lam_boundary_axis_ticks (plane->x1_low, plane->x1_high, 5, ticks);
+  for (int i = 0; i < n; i++) {
+    double x = round (x0 + (ticks[i] - plane->x1_low) / (plane->x1_high - plane->x1_low) * side);
+    lam_ui_set_source (cr, &fg, 0.5);
+    cairo_move_to (cr, x + 0.5, y0 + side);
+    cairo_line_to (cr, x + 0.5, y0 + side + 4);
+    cairo_stroke (cr);
+    g_autofree char *text = format_tick (ticks[i], n > 1 ? ticks[1] - ticks[0] : 1);
+    lam_ui_set_source (cr, &fg, 0.75);
+    show_text (cr, layout, text, x, y0 + side + 4, 0.5, 0);
+  }
+  n = lam_boundary_axis_ticks (plane->x2_low, plane->x2_high, 5, ticks);
+  double label_right = x0 - 6;
+  for (int i = 0; i < n; i++) {
+    double y = round (y0 + (plane->x2_high - ticks[i]) / (plane->x2_high - plane->x2_low) * side);
+    lam_ui_set_source (cr, &fg, 0.5);
+    cairo_move_to (cr, x0 - 4, y + 0.5);
+    cairo_line_to (cr, x0, y + 0.5);
+    cairo_stroke (cr);
+    g_autofree char *text = format_tick (ticks[i], n > 1 ? ticks[1] - ticks[0] : 1);
+    lam_ui_set_source (cr, &fg, 0.75);
+    show_text (cr, layout, text, label_right, y, 1, 0.5);
+  }
+
+  g_autoptr (PangoLayout) names = lam_ui_create_layout (widget, NULL, 1.0, FALSE, FALSE);
+  lam_ui_set_source (cr, &fg, 0.9);
+  if (self->x_name != NULL) {
+    pango_layout_set_width (names, (int) (side * PANGO_SCALE));
+    pango_layout_set_ellipsize (names, PANGO_ELLIPSIZE_MIDDLE);
+    show_text (cr, names, self->x_name, x0 + side / 2, y0 + side + 4 + frame->tick_h + 2, 0.5, 0);
+  }
+  if (self->y_name != NULL) {
+    /* Turned to read upwards, as a chart's y axis is named. */
+    pango_layout_set_width (names, (int) (side * PANGO_SCALE));
+    pango_layout_set_ellipsize (names, PANGO_ELLIPSIZE_MIDDLE);
+    pango_layout_set_text (names, self->y_name, -1);
+    int w, h;
+    pango_layout_get_pixel_size (names, &w, &h);
+    double x = MAX (0, label_right - frame->tick_w - 4 - frame->name_h);
+    cairo_save (cr);
+    cairo_translate (cr, x, round (y0 + side / 2 + w / 2.0));
+    cairo_rotate (cr, -G_PI / 2);
+    cairo_move_to (cr, 0, 0);
+    pango_cairo_show_layout (cr, names);
+    cairo_restore (cr);
+  }
+}
+
 static void
 lam_boundary_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   LamBoundaryView *self = LAM_BOUNDARY_VIEW (widget);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  double side = MIN (width, height) - 2 * MARGIN;
+  Frame frame;
+  lay_out_frame (self, &frame);
+  double side = frame.side;
   if (side <= 0)
     return;
-  double x0 = (width - side) / 2, y0 = (height - side) / 2;
+  double x0 = frame.x0, y0 = frame.y0;
   cairo_t *cr = gtk_snapshot_append_cairo (
     snapshot, &GRAPHENE_RECT_INIT (0, 0, (float) width, (float) height));
+  draw_axes (self, cr, &frame);
 
   /* The map, cells blown up without smoothing so the boundary is honest
    * about its resolution. */
@@ -177,6 +338,8 @@ static void
 lam_boundary_view_finalize (GObject *object)
 {
   LamBoundaryView *self = LAM_BOUNDARY_VIEW (object);
+  g_free (self->x_name);
+  g_free (self->y_name);
   g_free (self->xy);
   g_free (self->labels);
   g_free (self->values);
@@ -391,4 +554,34 @@ lam_boundary_view_get_accuracy (LamBoundaryView *self)
   if (!self->has_map || self->n == 0 || self->labels == NULL)
     return NAN;
   return (double) self->n_right / self->n;
+}
+
+void
+lam_boundary_view_set_axis_names (LamBoundaryView *self, const char *x_name, const char *y_name)
+{
+  g_return_if_fail (LAM_IS_BOUNDARY_VIEW (self));
+  g_free (self->x_name);
+  g_free (self->y_name);
+  self->x_name = g_strdup (x_name);
+  self->y_name = g_strdup (y_name);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+const char *
+lam_boundary_view_get_axis_name (LamBoundaryView *self, int axis)
+{
+  g_return_val_if_fail (LAM_IS_BOUNDARY_VIEW (self), NULL);
+  g_return_val_if_fail (axis == 0 || axis == 1, NULL);
+  return axis == 0 ? self->x_name : self->y_name;
+}
+
+void
+lam_boundary_view_get_square (LamBoundaryView *self, double *x, double *y, double *side)
+{
+  g_return_if_fail (LAM_IS_BOUNDARY_VIEW (self));
+  Frame frame;
+  lay_out_frame (self, &frame);
+  *x = frame.x0;
+  *y = frame.y0;
+  *side = frame.side;
 }

@@ -50,6 +50,19 @@ void lam_boundary_view_set_value_scaling (LamBoundaryView *self, double mean, do
 gboolean lam_boundary_view_set_model (LamBoundaryView *self, const LamModelSpec *spec,
                                       const float *params, gsize n_params, const float *mean,
                                       const float *std, GError **error);
+/* The inputs' names, drawn under the x axis (x1) and up the y axis (x2);
+ * NULL for none (the ticks still show). Copied. */
+void lam_boundary_view_set_axis_names (LamBoundaryView *self, const char *x_name,
+                                       const char *y_name);
+/* The name of axis 0 (x) or 1 (y), NULL when none. */
+const char *lam_boundary_view_get_axis_name (LamBoundaryView *self, int axis);
+/* Where the plane is drawn in the allocation: its square's top left and
+ * side, the ticks and names around it. */
+void lam_boundary_view_get_square (LamBoundaryView *self, double *x, double *y, double *side);
+/* Up to max_ticks round values (steps of 1, 2, 2.5 or 5 × a power of 10)
+ * from low to high, into ticks; returns how many. */
+int lam_boundary_axis_ticks (double low, double high, int max_ticks, double *ticks);
+
 /* The class the map gives at grid cell (row, column), row 0 at the top;
  * -1 before a model. For tests and the note. */
 int lam_boundary_view_get_class_at (LamBoundaryView *self, int row, int column);

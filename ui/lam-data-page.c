@@ -1071,6 +1071,9 @@ show_table (LamDataPage *self, const LamDataset *table)
                                                       ? table->targets
                                                       : NULL,
                                   LAM_PLAYGROUND_EXTENT);
+  if (plane)
+    lam_boundary_view_set_axis_names (self->table_points, table->feature_names[0],
+                                      table->feature_names[1]);
 }
 
 /* The grid, the class filter and the counts of the images shown. */
