@@ -780,6 +780,102 @@ test_dataset_switch (void)
   lam_test_remove_tree (dir);
 }
 
+/* A session of its own on the blobs table at path, with a linear model
+ * that fits its three classes, and the Train page viewing it in a window
+ * of the smallest size the app supports. */
+/* Marks data done, having checked that the table opened. */
+static void
+on_table_loaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_session_load_dataset_finish (LAM_SESSION (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) data = TRUE;
+}
+
+static LamSession *
+new_table_session (const char *path, GtkWidget **page, GtkWindow **shown)
+{
+  LamSession *own = lam_session_new ();
+  gboolean loaded = FALSE;
+  lam_session_load_dataset_async (own, path, NULL, on_table_loaded, &loaded);
+  iterate_until (flag_set, &loaded, 20000);
+  g_assert_true (loaded);
+  g_autoptr (LamModelSpec) spec = lam_model_spec_from_text ("linear:3", NULL);
+  lam_session_set_spec (own, spec);
+  g_object_set (own, "epochs", 1, "seed", (guint64) 7, "device", "cpu", NULL);
+  *page = lam_train_page_new (own);
+  *shown = GTK_WINDOW (gtk_window_new ());
+  gtk_window_set_default_size (*shown, 1024, 768);
+  gtk_window_set_child (*shown, *page);
+  gtk_window_present (*shown);
+  return own;
+}
+
+static void
+open_table (LamSession *own, const char *path)
+{
+  gboolean loaded = FALSE;
+  lam_session_load_dataset_async (own, path, NULL, on_table_loaded, &loaded);
+  iterate_until (flag_set, &loaded, 20000);
+  g_assert_true (loaded);
+  settle (50);
+}
+
+static void
+save_window_png (GtkWindow *shown, const char *name)
+{
+  settle (300);
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (lam_ui_save_png (GTK_WIDGET (shown), path, &error));
+  g_assert_no_error (error);
+}
+
+/* The score of a run names the dataset open now when it was measured on
+ * another: after a second switch it went on naming the first dataset
+ * opened after the run. */
+static void
+test_score_names_open_dataset (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-score-XXXXXX", NULL);
+  const char *names[] = { "first.csv", "second.csv", "third.csv" };
+  char *paths[3];
+  for (int i = 0; i < 3; i++) {
+    paths[i] = g_build_filename (dir, names[i], NULL);
+    lam_test_write_blobs_csv (paths[i], 120, 2, 3, 11 + i);
+  }
+  GtkWidget *page;
+  GtkWindow *shown;
+  g_autoptr (LamSession) own = new_table_session (paths[0], &page, &shown);
+  activate (page, "start-pause");
+  iterate_until (state_is_idle, page, 60000);
+  settle (100);
+  g_autofree char *score = g_strdup (lam_train_page_get_test_text (LAM_TRAIN_PAGE (page)));
+  g_assert_nonnull (score);
+  g_assert_null (strstr (score, "measured before"));
+
+  open_table (own, paths[1]);
+  const char *text = lam_train_page_get_test_text (LAM_TRAIN_PAGE (page));
+  g_test_message ("after one switch: %s", text);
+  g_assert_nonnull (strstr (text, "second.csv"));
+  open_table (own, paths[2]);
+  text = lam_train_page_get_test_text (LAM_TRAIN_PAGE (page));
+  g_test_message ("after two switches: %s", text);
+  save_window_png (shown, "window-train-score-third-dataset.png");
+  g_assert_true (g_str_has_prefix (text, score));
+  g_assert_nonnull (strstr (text, "third.csv"));
+  g_assert_null (strstr (text, "second.csv"));
+  open_table (own, paths[0]);
+  g_assert_cmpstr (lam_train_page_get_test_text (LAM_TRAIN_PAGE (page)), ==, score);
+
+  gtk_window_destroy (shown);
+  for (int i = 0; i < 3; i++)
+    g_free (paths[i]);
+  lam_test_remove_tree (dir);
+}
+
 /* The first widget under root of the given type whose tooltip starts with
  * prefix (the Train page's settings are found as a user reads them). */
 static GtkWidget *
@@ -1665,6 +1761,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/evaluate-page", test_evaluate_page);
   g_test_add_func ("/window/shortcuts", test_shortcuts_window);
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);
+  g_test_add_func ("/window/train/score-names-open-dataset", test_score_names_open_dataset);
   g_test_add_func ("/window/train/settings-reach-data-page", test_settings_reach_data_page);
   g_test_add_func ("/window/accessible-names", test_accessible_names);
   g_test_add_func ("/window/accessible-names/table-views", test_table_views_named);

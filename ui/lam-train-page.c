@@ -1140,13 +1140,12 @@ on_dataset_changed (LamTrainPage *self)
     gtk_label_set_text (self->test_label, self->test_text);
     return;
   }
-  const char *text = gtk_label_get_text (self->test_label);
-  if (strstr (text, " — measured before ") == NULL) {
-    const char *name = lam_session_get_dataset_name (self->session);
-    g_autofree char *marked = g_strdup_printf ("%s — measured before %s was opened", text,
-                                               name != NULL ? name : "another dataset");
-    gtk_label_set_text (self->test_label, marked);
-  }
+  /* Built from the score as measured each time, so that it names the
+   * dataset open now, not the first one opened after the run. */
+  const char *name = lam_session_get_dataset_name (self->session);
+  g_autofree char *marked = g_strdup_printf ("%s — measured before %s was opened", self->test_text,
+                                             name != NULL ? name : "another dataset");
+  gtk_label_set_text (self->test_label, marked);
 }
 
 static void
