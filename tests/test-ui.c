@@ -876,6 +876,44 @@ test_score_names_open_dataset (void)
   lam_test_remove_tree (dir);
 }
 
+/* Continue is offered only where Start could start: after a dataset the
+ * model does not fit (four classes for three outputs), the check stayed
+ * enabled while Start was disabled. */
+static void
+test_continue_follows_start (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lamina-continue-XXXXXX", NULL);
+  g_autofree char *three = g_build_filename (dir, "three.csv", NULL);
+  g_autofree char *four = g_build_filename (dir, "four.csv", NULL);
+  lam_test_write_blobs_csv (three, 120, 2, 3, 5);
+  lam_test_write_blobs_csv (four, 120, 2, 4, 5);
+  GtkWidget *page;
+  GtkWindow *shown;
+  g_autoptr (LamSession) own = new_table_session (three, &page, &shown);
+  activate (page, "start-pause");
+  iterate_until (state_is_idle, page, 60000);
+  settle (100);
+  GtkWidget *check = GTK_WIDGET (
+    gtk_widget_get_template_child (GTK_WIDGET (page), LAM_TYPE_TRAIN_PAGE, "continue_check"));
+  GActionGroup *actions = lam_session_get_actions (own);
+  g_assert_true (gtk_widget_get_visible (check));
+  g_assert_true (gtk_widget_is_sensitive (check));
+
+  open_table (own, four);
+  save_window_png (shown, "window-train-continue-misfit.png");
+  g_assert_false (lam_session_get_model_valid (own));
+  g_assert_false (g_action_group_get_action_enabled (actions, "start-pause"));
+  g_assert_false (gtk_widget_get_visible (check) && gtk_widget_is_sensitive (check));
+
+  open_table (own, three);
+  g_assert_true (g_action_group_get_action_enabled (actions, "start-pause"));
+  g_assert_true (gtk_widget_get_visible (check));
+  g_assert_true (gtk_widget_is_sensitive (check));
+
+  gtk_window_destroy (shown);
+  lam_test_remove_tree (dir);
+}
+
 /* The first widget under root of the given type whose tooltip starts with
  * prefix (the Train page's settings are found as a user reads them). */
 static GtkWidget *
@@ -1762,6 +1800,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/shortcuts", test_shortcuts_window);
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);
   g_test_add_func ("/window/train/score-names-open-dataset", test_score_names_open_dataset);
+  g_test_add_func ("/window/train/continue-follows-start", test_continue_follows_start);
   g_test_add_func ("/window/train/settings-reach-data-page", test_settings_reach_data_page);
   g_test_add_func ("/window/accessible-names", test_accessible_names);
   g_test_add_func ("/window/accessible-names/table-views", test_table_views_named);

@@ -189,10 +189,14 @@ update_sensitivity (LamTrainPage *self)
     GTK_WIDGET (self->l1_spin),
     GTK_WIDGET (self->schedule_dropdown), GTK_WIDGET (self->norm_dropdown),
     GTK_WIDGET (self->crop_spin),         GTK_WIDGET (self->hflip_check),
-    GTK_WIDGET (self->continue_check),
   };
   for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
     gtk_widget_set_sensitive (settings[i], idle);
+  /* Continuing is a way to start: not offered while Start cannot start
+   * (a dataset the model does not fit, a project being saved). */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->continue_check),
+                            idle && g_action_group_get_action_enabled (
+                                      lam_session_get_actions (self->session), "start-pause"));
   gtk_widget_set_sensitive (self->lr_find_button,
                             idle && lam_session_get_model_valid (self->session) &&
                               lam_session_get_train_set (self->session) != NULL);
@@ -1340,6 +1344,9 @@ lam_train_page_constructed (GObject *object)
                              G_CONNECT_SWAPPED);
   g_signal_connect_swapped (self->norm_dropdown, "notify::selected",
                             G_CALLBACK (update_sensitivity), self);
+  g_signal_connect_object (lam_session_get_actions (self->session),
+                           "action-enabled-changed::start-pause", G_CALLBACK (update_sensitivity),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_swapped (self->lr_find_button, "clicked", G_CALLBACK (lam_train_page_find_lr),
                             self);
 
