@@ -914,6 +914,56 @@ test_continue_follows_start (void)
   lam_test_remove_tree (dir);
 }
 
+static GtkWidget *
+find_help_button (GtkWidget *root, const char *topic)
+{
+  if (LAM_IS_HELP_BUTTON (root) &&
+      g_strcmp0 (lam_help_button_get_topic (LAM_HELP_BUTTON (root)), topic) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_help_button (child, topic);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* The loss chart's two "?" sat side by side with nothing to tell them
+ * apart: each has its topic's name shown before it, and its own name for
+ * a screen reader and a tooltip. */
+static void
+test_loss_help_labelled (void)
+{
+  lam_window_show_page (window, "train");
+  settle (200);
+  GtkWidget *page = lam_window_get_page (window, "train");
+  const char *topics[] = { "loss", "overfitting" };
+  graphene_rect_t bounds[2];
+  for (guint i = 0; i < G_N_ELEMENTS (topics); i++) {
+    GtkWidget *help = find_help_button (page, topics[i]);
+    g_assert_nonnull (help);
+    const char *title = lam_help_get_title (topics[i]);
+    GtkWidget *label = gtk_widget_get_prev_sibling (help);
+    g_assert_true (GTK_IS_LABEL (label));
+    g_assert_true (gtk_widget_get_mapped (label));
+    g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, title);
+    GtkWidget *button = gtk_widget_get_first_child (help);
+    g_assert_true (GTK_IS_MENU_BUTTON (button));
+    g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (button), title));
+    g_assert_nonnull (strstr (lam_ui_get_accessible_label (button), title));
+    /* The label reads before its own button, after the one before it. */
+    graphene_rect_t text, own;
+    g_assert_true (gtk_widget_compute_bounds (label, GTK_WIDGET (window), &text));
+    g_assert_true (gtk_widget_compute_bounds (help, GTK_WIDGET (window), &own));
+    g_assert_cmpfloat (text.origin.x + text.size.width, <=, own.origin.x + 0.5);
+    if (i > 0)
+      g_assert_cmpfloat (text.origin.x, >=, bounds[i - 1].origin.x + bounds[i - 1].size.width);
+    bounds[i] = own;
+  }
+  save_png ("window-train-loss-help.png");
+}
+
 /* The first widget under root of the given type whose tooltip starts with
  * prefix (the Train page's settings are found as a user reads them). */
 static GtkWidget *
@@ -1801,6 +1851,7 @@ main (int argc, char **argv)
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);
   g_test_add_func ("/window/train/score-names-open-dataset", test_score_names_open_dataset);
   g_test_add_func ("/window/train/continue-follows-start", test_continue_follows_start);
+  g_test_add_func ("/window/train/loss-help-labelled", test_loss_help_labelled);
   g_test_add_func ("/window/train/settings-reach-data-page", test_settings_reach_data_page);
   g_test_add_func ("/window/accessible-names", test_accessible_names);
   g_test_add_func ("/window/accessible-names/table-views", test_table_views_named);

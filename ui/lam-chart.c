@@ -83,6 +83,7 @@ struct _LamChart
   GtkWidget parent_instance;
 
   char *title;
+  gboolean title_at_start; /* over the plot's left edge, not its middle */
   char *x_label;
   char *y_label;
   gboolean log_y;
@@ -895,7 +896,10 @@ draw_titles (LamChart *self, cairo_t *cr, const Layout *l)
   if (self->title != NULL)
     {
       lam_ui_set_source (cr, &self->fg, 1.0);
-      show_text (self, cr, self->title, TEXT_TITLE, l->plot_x + l->plot_w / 2, pad, 0.5, 0.0);
+      if (self->title_at_start)
+        show_text (self, cr, self->title, TEXT_TITLE, l->plot_x, pad, 0.0, 0.0);
+      else
+        show_text (self, cr, self->title, TEXT_TITLE, l->plot_x + l->plot_w / 2, pad, 0.5, 0.0);
     }
 
   lam_ui_set_source (cr, &self->fg, 0.85);
@@ -2032,6 +2036,18 @@ lam_chart_set_title (LamChart *self, const char *title)
     lam_ui_set_accessible_label (GTK_WIDGET (self), NULL);
   chart_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+}
+
+void
+lam_chart_set_title_at_start (LamChart *self, gboolean at_start)
+{
+  g_return_if_fail (LAM_IS_CHART (self));
+
+  at_start = !!at_start;
+  if (self->title_at_start == at_start)
+    return;
+  self->title_at_start = at_start;
+  chart_changed (self);
 }
 
 const char *

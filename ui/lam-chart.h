@@ -43,6 +43,9 @@ GtkWidget *lam_chart_new (void);
 
 void lam_chart_set_title (LamChart *self, const char *title);
 const char *lam_chart_get_title (LamChart *self);
+/* The title over the plot's left edge rather than its middle, leaving the
+ * top right corner free for buttons laid over the chart. */
+void lam_chart_set_title_at_start (LamChart *self, gboolean at_start);
 void lam_chart_set_axis_labels (LamChart *self, const char *x_label, const char *y_label);
 
 void lam_chart_set_log_y (LamChart *self, gboolean log_y);

@@ -1632,6 +1632,10 @@ lam_train_page_init (LamTrainPage *self)
   lam_chart_set_axis_labels (self->accuracy_chart, "epoch", "accuracy");
   lam_chart_set_y_format (self->accuracy_chart, LAM_CHART_FORMAT_PERCENT);
   lam_chart_set_y_limits (self->accuracy_chart, 0, 1);
+  /* The "?" and their names sit over the top right corner: a title in
+   * the middle ran under them in presentation mode at 1024×768. */
+  lam_chart_set_title_at_start (self->loss_chart, TRUE);
+  lam_chart_set_title_at_start (self->accuracy_chart, TRUE);
 
   GtkSpinButton *fractional[] = { self->lr_spin,  self->momentum_spin,  self->decay_spin,
                                   self->l1_spin,  self->gamma_spin,     self->eta_min_spin,
