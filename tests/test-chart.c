@@ -1075,6 +1075,73 @@ test_legend_many_runs (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A run's curves reach every corner of the plot, as a loss chart's do with
+ * earlier runs kept: the legend, in the corner covering the fewest points,
+ * still hid curves, worst in presentation mode and with long run names.
+ * It lies outside the plot, within the chart, its long name cut short. */
+static void
+test_legend_outside_plot (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  LamChart *chart = LAM_CHART (lam_chart_new ());
+  const char *long_name =
+    "Run 3 · Fashion-MNIST · flatten,linear:128,relu,linear:64,relu,linear:10 "
+    "· Adam 0.001, batch 64, cosine schedule";
+
+  gtk_window_set_decorated (GTK_WINDOW (window), FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (window), 420, 240);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (chart));
+  lam_chart_set_title (chart, "Loss");
+  lam_chart_set_axis_labels (chart, "epoch", "loss");
+  for (int run = 1; run <= 3; run++) {
+    gboolean current = run == 3;
+    g_autofree char *name = current ? g_strdup (long_name) : g_strdup_printf ("Run %d", run);
+    GdkRGBA color;
+    lam_chart_get_run_color (run - 1, &color);
+    guint id = lam_chart_add_series (chart, name, &color, current ? 0 : LAM_CHART_SERIES_FADED);
+    /* Falling, rising and flat at the top: points in all four corners. */
+    for (int e = 0; e <= 40; e++) {
+      double t = e / 40.0;
+      double y = run == 1 ? 2 - 2 * t : run == 2 ? 2 * t : 2;
+      lam_chart_append (chart, id, e, y);
+    }
+    if (current) {
+      guint val = lam_chart_add_series (chart, "Run 3 validation", &color, LAM_CHART_SERIES_POINTS);
+      for (int e = 0; e <= 40; e += 4)
+        lam_chart_append (chart, val, e, 0);
+    }
+  }
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_size (GTK_WIDGET (chart));
+  g_autoptr (GdkTexture) texture = render_widget (window);
+  save_png (texture, "chart-legend-outside.png");
+
+  graphene_rect_t box;
+  g_autofree char *text = lam_chart_dup_legend_text (chart, &box);
+  g_assert_nonnull (text);
+  g_test_message ("legend %.0f×%.0f at %.0f,%.0f:\n%s", box.size.width, box.size.height,
+                  box.origin.x, box.origin.y, text);
+  g_assert_nonnull (strstr (text, long_name));
+  int width = gtk_widget_get_width (GTK_WIDGET (chart));
+  int height = gtk_widget_get_height (GTK_WIDGET (chart));
+  g_assert_cmpfloat (box.origin.x, >=, 0);
+  g_assert_cmpfloat (box.origin.y, >=, 0);
+  g_assert_cmpfloat (box.origin.x + box.size.width, <=, width + 0.5);
+  g_assert_cmpfloat (box.origin.y + box.size.height, <=, height + 0.5);
+  /* No point of the legend is in the plot. */
+  for (double y = box.origin.y; y <= box.origin.y + box.size.height; y += 2)
+    for (double x = box.origin.x; x <= box.origin.x + box.size.width; x += 2) {
+      double dx, dy;
+      g_assert_false (lam_chart_widget_to_data (chart, x, y, &dx, &dy));
+    }
+  /* And the plot keeps most of the chart's height. */
+  double top, bottom, dummy;
+  g_assert_true (lam_chart_data_to_widget (chart, 0, 2, &dummy, &top));
+  g_assert_true (lam_chart_data_to_widget (chart, 0, 0, &dummy, &bottom));
+  g_assert_cmpfloat (bottom - top, >, height / 3.0);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* A run named by dataset, model and optimizer, in a narrow chart: its
  * hover row ran past the chart's right edge, value and all. The name is
  * cut short; the value stays. */
@@ -2183,6 +2250,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/hover/many-runs", test_hover_many_runs);
   g_test_add_func ("/chart/hover/long-name", test_hover_long_name);
   g_test_add_func ("/chart/legend/many-runs", test_legend_many_runs);
+  g_test_add_func ("/chart/legend/outside-plot", test_legend_outside_plot);
   g_test_add_func ("/chart/stress/20000-points", test_stress);
   g_test_add_func ("/chart/under-cache/not-redrawn", test_under_not_redrawn);
   for (guint i = 0; i < G_N_ELEMENTS (under_changes); i++) {

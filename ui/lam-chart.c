@@ -60,6 +60,8 @@ typedef struct
   LogLabels log_labels;
   int log_label_stride;
   int text_height;
+  double legend_h;    /* the band below the x axis's label, 0 without a legend */
+  double legend_room; /* the most the legend's lines may take */
 } Layout;
 
 typedef struct
@@ -569,6 +571,8 @@ layout_can_show (const Layout *l, double y)
   return isfinite (y) && (!l->log_y || y > 0);
 }
 
+static double legend_band_height (LamChart *self, int width, double room);
+
 static void
 compute_layout (LamChart *self, int width, int height, Layout *l)
 {
@@ -614,6 +618,11 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
   pad = MAX (6.0, tick_h * 0.5);
   top = self->title != NULL ? pad + title_h + pad * 0.75 : pad + tick_h * 0.5;
   bottom = pad + tick_h + 5 + (self->x_label != NULL ? label_h + 2 : 0);
+  /* The plot keeps at least half the height it would have without a
+   * legend: a short chart (presentation mode at 1024×768) had a sliver. */
+  l->legend_room = floor ((height - top - bottom) / 2);
+  l->legend_h = legend_band_height (self, width, l->legend_room);
+  bottom += l->legend_h;
   l->plot_y = top;
   l->plot_h = MAX (10.0, height - top - bottom);
 
@@ -904,8 +913,8 @@ draw_titles (LamChart *self, cairo_t *cr, const Layout *l)
 
   lam_ui_set_source (cr, &self->fg, 0.85);
   if (self->x_label != NULL)
-    show_text (self, cr, self->x_label, TEXT_LABEL, l->plot_x + l->plot_w / 2, l->height - pad,
-               0.5, 1.0);
+    show_text (self, cr, self->x_label, TEXT_LABEL, l->plot_x + l->plot_w / 2,
+               l->height - pad - l->legend_h, 0.5, 1.0);
   if (self->y_label != NULL)
     {
       cairo_save (cr);
@@ -1096,12 +1105,6 @@ typedef struct
   double x, y, w, h;
 } Box;
 
-static gboolean
-box_intersects (const Box *a, const Box *b)
-{
-  return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
-}
-
 static guint
 layout_marker_labels (LamChart *self, const Layout *l, Box *boxes)
 {
@@ -1172,41 +1175,19 @@ draw_markers (LamChart *self, cairo_t *cr, const Layout *l, const Box *boxes, gb
     }
 }
 
-static guint
-count_points_in (const Layout *l, const Series *s, const Box *box)
-{
-  const double *xs = (const double *) s->xs->data;
-  const double *ys = (const double *) s->ys->data;
-  guint n = s->xs->len;
-  guint stride = MAX (1, n / 2000);
-  guint count = 0;
-
-  for (guint i = 0; i < n; i += stride)
-    {
-      double px, py;
-
-      if (!layout_can_show (l, ys[i]))
-        continue;
-      px = layout_x (l, xs[i]);
-      py = layout_y (l, ys[i]);
-      if (px >= box->x - 4 && px <= box->x + box->w + 4 && py >= box->y - 4
-          && py <= box->y + box->h + 4)
-        count += stride;
-    }
-  return count;
-}
-
 /* The legend: a row per series it names (NULL for the last row when it
- * counts those left out), and where it goes. */
+ * counts those left out), each placed in a band of its own below the
+ * plot, so that it never hides a curve. */
 typedef struct
 {
   GPtrArray *rows; /* of const Series*, borrowed; owned array */
+  GArray *places;  /* of Box, one per row: sample and text, widget coordinates */
   guint left_out;
-  int text_w, row_h;
-  Box box;
+  int row_h;
+  Box box; /* all of it */
 } Legend;
 
-static const double legend_sample = 22, legend_gap = 6, legend_inset = 8, legend_margin = 8;
+static const double legend_sample = 22, legend_gap = 6, legend_spacing = 16;
 
 static char *
 legend_more_text (guint left_out)
@@ -1214,128 +1195,154 @@ legend_more_text (guint left_out)
   return g_strdup_printf ("… and %u more", left_out);
 }
 
-/* Ten kept runs named in a legend taller than the plot (presentation mode,
- * or 1024×768 with long run names) hid the whole legend, the current
- * run's name with it. Names too long for the plot are cut with an
- * ellipsis; rows that do not fit give way, earlier runs' (faded) first,
- * oldest first, and a last row counts them. Without room for the
- * current rows and that count, nothing is drawn. */
-static gboolean
-build_legend (LamChart *self, const Layout *l, const Box *marker_boxes, Legend *legend)
+static void
+legend_clear (Legend *legend)
 {
-  const double sample = legend_sample, gap = legend_gap, inset = legend_inset;
-  const double margin = legend_margin;
+  g_clear_pointer (&legend->rows, g_ptr_array_unref);
+  g_clear_pointer (&legend->places, g_array_unref);
+}
+
+/* Lays the rows out left to right from x0, a new line where one would
+ * pass x1; the number of lines. A name wider than a line is cut to it. */
+static guint
+flow_legend (LamChart *self, Legend *legend, double x0, double x1, double y0)
+{
+  double max_text_w = x1 - x0 - legend_sample - legend_gap;
+  double x = x0, y = y0;
+  guint lines = 1;
+
+  g_array_set_size (legend->places, 0);
+  for (guint i = 0; i < legend->rows->len; i++) {
+    const Series *s = g_ptr_array_index (legend->rows, i);
+    g_autofree char *more = s == NULL ? legend_more_text (legend->left_out) : NULL;
+    int w, h;
+
+    text_size (self, s != NULL ? s->name : more, TEXT_SMALL, &w, &h);
+    double entry_w = legend_sample + legend_gap + MIN (w, max_text_w);
+    if (x > x0 && x + entry_w > x1) {
+      x = x0;
+      y += legend->row_h + 2;
+      lines++;
+    }
+    Box place = { x, y, entry_w, legend->row_h };
+    g_array_append_val (legend->places, place);
+    x += entry_w + legend_spacing;
+  }
+  return lines;
+}
+
+/* The legend of a chart width wide, its lines from y0 down, in at most
+ * room pixels of height. Ten kept runs with long names (presentation
+ * mode, or 1024×768) do not fit: earlier runs' (faded) rows give way,
+ * oldest first, and a last row counts them. Without room for the current
+ * rows and that count, there is no legend. */
+static gboolean
+build_legend (LamChart *self, int width, double room, double y0, Legend *legend)
+{
   g_autoptr (GPtrArray) named = g_ptr_array_new ();
   guint n_faded = 0;
-  int max_text_w = (int) floor (l->plot_w - 2 * margin - (inset + sample + gap + inset));
+  int tick_w, tick_h;
 
   memset (legend, 0, sizeof *legend);
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      const Series *s = g_ptr_array_index (self->series, i);
-      int w, h;
+  text_size (self, "0123456789", TEXT_TICK, &tick_w, &tick_h);
+  double pad = MAX (6.0, tick_h * 0.5);
+  double x0 = pad, x1 = width - pad;
+  for (guint i = 0; i < self->series->len; i++) {
+    const Series *s = g_ptr_array_index (self->series, i);
+    int w, h;
 
-      if (s->name == NULL || s->name[0] == '\0' || (s->flags & LAM_CHART_SERIES_NO_LEGEND))
-        continue;
-      text_size (self, s->name, TEXT_SMALL, &w, &h);
-      legend->text_w = MAX (legend->text_w, w);
-      legend->row_h = MAX (legend->row_h, h);
-      g_ptr_array_add (named, (gpointer) s);
-      if (s->flags & LAM_CHART_SERIES_FADED)
-        n_faded++;
-    }
-    if (named->len == 0 || max_text_w < 40)
-      return FALSE;
-    legend->text_w = MIN (legend->text_w, max_text_w);
+    if (s->name == NULL || s->name[0] == '\0' || (s->flags & LAM_CHART_SERIES_NO_LEGEND))
+      continue;
+    text_size (self, s->name, TEXT_SMALL, &w, &h);
+    legend->row_h = MAX (legend->row_h, h);
+    g_ptr_array_add (named, (gpointer) s);
+    if (s->flags & LAM_CHART_SERIES_FADED)
+      n_faded++;
+  }
+  if (named->len == 0 || x1 - x0 - legend_sample - legend_gap < 40)
+    return FALSE;
 
-    guint room = (guint) MAX (0.0, floor ((l->plot_h - 2 * margin - 8) / (legend->row_h + 2)));
-    guint keep_faded = n_faded;
-    if (named->len > room) {
-      guint current = named->len - n_faded;
-      if (current + 1 > room)
-        return FALSE;
-      keep_faded = room - current - 1;
-      legend->left_out = n_faded - keep_faded;
-    }
-    legend->rows = g_ptr_array_new ();
+  guint max_lines = (guint) MAX (1.0, floor ((room + 2) / (legend->row_h + 2)));
+  legend->rows = g_ptr_array_new ();
+  legend->places = g_array_new (FALSE, FALSE, sizeof (Box));
+  for (guint keep_faded = n_faded;; keep_faded--) {
     guint faded_seen = 0;
+
+    legend->left_out = n_faded - keep_faded;
+    g_ptr_array_set_size (legend->rows, 0);
     for (guint i = 0; i < named->len; i++) {
       const Series *s = g_ptr_array_index (named, i);
       /* The newest earlier runs stay: they were added last. */
-      if ((s->flags & LAM_CHART_SERIES_FADED) && faded_seen++ < n_faded - keep_faded)
+      if ((s->flags & LAM_CHART_SERIES_FADED) && faded_seen++ < legend->left_out)
         continue;
       g_ptr_array_add (legend->rows, (gpointer) s);
     }
-    if (legend->left_out > 0) {
-      g_autofree char *more = legend_more_text (legend->left_out);
-      int w, h;
-
-      text_size (self, more, TEXT_SMALL, &w, &h);
-      legend->text_w = MIN (MAX (legend->text_w, w), max_text_w);
+    if (legend->left_out > 0)
       g_ptr_array_add (legend->rows, NULL);
+    guint lines = flow_legend (self, legend, x0, x1, y0);
+    if (lines <= max_lines)
+      break;
+    if (keep_faded == 0) {
+      legend_clear (legend);
+      return FALSE;
     }
+  }
 
-    double box_w = inset + sample + gap + legend->text_w + inset;
-    double box_h = 5 + legend->rows->len * (legend->row_h + 2) + 3;
+  double right = x0, bottom = y0;
+  for (guint i = 0; i < legend->places->len; i++) {
+    const Box *place = &g_array_index (legend->places, Box, i);
+    right = MAX (right, place->x + place->w);
+    bottom = MAX (bottom, place->y + place->h);
+  }
+  legend->box = (Box){ x0, y0, right - x0, bottom - y0 };
+  return TRUE;
+}
 
-    /* Corners in order of preference; the first one covering the least data wins. */
-    guint best_score = G_MAXUINT;
-    for (int corner = 0; corner < 4; corner++) {
-      gboolean right = corner == 0 || corner == 2;
-      gboolean top = corner < 2;
-      Box box = {
-        right ? l->plot_x + l->plot_w - margin - box_w : l->plot_x + margin,
-        top ? l->plot_y + margin : l->plot_y + l->plot_h - margin - box_h,
-        box_w,
-        box_h,
-      };
-      guint score = 0;
+/* The height the legend takes below the plot, its gap above included. */
+static double
+legend_band_height (LamChart *self, int width, double room)
+{
+  Legend legend;
 
-      for (guint i = 0; i < self->series->len; i++)
-        score += count_points_in (l, g_ptr_array_index (self->series, i), &box);
-      for (guint i = 0; i < self->markers->len; i++)
-        if (marker_boxes[i].w > 0 && box_intersects (&box, &marker_boxes[i]))
-          score += 50;
-      if (score < best_score)
-        {
-          best_score = score;
-          legend->box = box;
-        }
-    }
-    legend->box.x = round (legend->box.x) + 0.5;
-    legend->box.y = round (legend->box.y) + 0.5;
-    return TRUE;
+  if (!build_legend (self, width, room, 0, &legend))
+    return 0;
+  legend_clear (&legend);
+  return legend.box.h + 4;
+}
+
+static gboolean
+build_legend_in (LamChart *self, const Layout *l, Legend *legend)
+{
+  if (l->legend_h <= 0)
+    return FALSE;
+  double pad = MAX (6.0, l->text_height * 0.5);
+  return build_legend (self, l->width, l->legend_room, l->height - pad - (l->legend_h - 4), legend);
 }
 
 static void
-draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_boxes)
+draw_legend (LamChart *self, cairo_t *cr, const Layout *l)
 {
-  const double sample = legend_sample, gap = legend_gap, inset = legend_inset;
   Legend legend;
-  const Box *best = &legend.box;
-  double y;
 
-  if (!build_legend (self, l, marker_boxes, &legend))
+  if (!build_legend_in (self, l, &legend))
     return;
 
-  draw_box (self, cr, best->x, best->y, best->w, best->h, 0.88);
-
-  y = best->y + 5;
   for (guint i = 0; i < legend.rows->len; i++) {
     const Series *s = g_ptr_array_index (legend.rows, i);
-    double mid = y + legend.row_h / 2.0;
-    g_autofree char *more = NULL;
+    const Box *place = &g_array_index (legend.places, Box, i);
+    double mid = place->y + legend.row_h / 2.0;
+    double text_x = place->x + legend_sample + legend_gap;
+    int text_w = (int) floor (place->w - legend_sample - legend_gap);
 
     if (s == NULL) {
-      more = legend_more_text (legend.left_out);
+      g_autofree char *more = legend_more_text (legend.left_out);
       lam_ui_set_source (cr, &self->fg, 0.7);
-      show_text_cut (self, cr, more, TEXT_SMALL, best->x + inset + sample + gap, y, legend.text_w);
-      y += legend.row_h + 2;
+      show_text_cut (self, cr, more, TEXT_SMALL, text_x, place->y, text_w + 1);
       continue;
     }
 
-    cairo_move_to (cr, best->x + inset, mid);
-    cairo_line_to (cr, best->x + inset + sample, mid);
+    cairo_move_to (cr, place->x, mid);
+    cairo_line_to (cr, place->x + legend_sample, mid);
     cairo_save (cr);
     set_series_style (self, cr, s, 1.0, MAX (2.0, self->line_width), FALSE);
     cairo_stroke (cr);
@@ -1344,14 +1351,13 @@ draw_legend (LamChart *self, cairo_t *cr, const Layout *l, const Box *marker_box
       GdkRGBA color = s->color;
       if (s->flags & LAM_CHART_SERIES_FADED)
         color.alpha *= faded_alpha (self);
-      draw_dot (self, cr, &color, best->x + inset + sample / 2, mid, self->line_width + 1.75);
+      draw_dot (self, cr, &color, place->x + legend_sample / 2, mid, self->line_width + 1.75);
     }
 
     lam_ui_set_source (cr, &self->fg, 0.85);
-    show_text_cut (self, cr, s->name, TEXT_SMALL, best->x + inset + sample + gap, y, legend.text_w);
-    y += legend.row_h + 2;
+    show_text_cut (self, cr, s->name, TEXT_SMALL, text_x, place->y, text_w + 1);
   }
-  g_ptr_array_unref (legend.rows);
+  legend_clear (&legend);
 }
 
 static void
@@ -1469,7 +1475,7 @@ draw_chart (LamChart *self, cairo_t *cr, const Layout *l, cairo_surface_t *under
   draw_tick_labels (self, cr, l);
   draw_titles (self, cr, l);
   draw_markers (self, cr, l, marker_boxes, TRUE);
-  draw_legend (self, cr, l, marker_boxes);
+  draw_legend (self, cr, l);
   cairo_restore (cr);
 }
 
@@ -2465,9 +2471,7 @@ lam_chart_dup_legend_text (LamChart *self, graphene_rect_t *bounds)
 
   current_size (self, &width, &height);
   l = get_layout (self, width, height);
-  g_autofree Box *marker_boxes = g_new0 (Box, self->markers->len + 1);
-  layout_marker_labels (self, l, marker_boxes);
-  if (!build_legend (self, l, marker_boxes, &legend))
+  if (!build_legend_in (self, l, &legend))
     return NULL;
   if (bounds != NULL)
     graphene_rect_init (bounds, legend.box.x, legend.box.y, legend.box.w, legend.box.h);
@@ -2478,7 +2482,7 @@ lam_chart_dup_legend_text (LamChart *self, graphene_rect_t *bounds)
 
     g_string_append_printf (text, "%s%s", i > 0 ? "\n" : "", s != NULL ? s->name : more);
   }
-  g_ptr_array_unref (legend.rows);
+  legend_clear (&legend);
   return g_string_free (text, FALSE);
 }
 
