@@ -117,6 +117,9 @@ test_lesson (gconstpointer data)
   GtkWidget *window = show_in_window (page);
   LamBoundaryView *map = lam_train_page_get_boundary_view (LAM_TRAIN_PAGE (page));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (map)));
+  // The axes are named by the dataset's two inputs, as on the Data page.
+  g_assert_cmpstr (lam_boundary_view_get_axis_name (map, 0), ==, train->feature_names[0]);
+  g_assert_cmpstr (lam_boundary_view_get_axis_name (map, 1), ==, train->feature_names[1]);
 
   train_to_end (session);
   double accuracy = lam_boundary_view_get_accuracy (map);

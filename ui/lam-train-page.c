@@ -1028,6 +1028,8 @@ on_boundary_dataset (LamTrainPage *self)
                                 train->n_classes,
                                 train->task == LAM_TASK_REGRESSION ? train->targets : NULL,
                                 LAM_PLAYGROUND_EXTENT);
+  lam_boundary_view_set_axis_names (self->boundary_view, train->feature_names[0],
+                                    train->feature_names[1]);
   /* Weights that came first (an opened project's) are mapped now. */
   on_boundary_weights (self);
 }
