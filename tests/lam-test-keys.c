@@ -4,6 +4,7 @@
  * widget and its bindings, then the page and the window). libXtst is
  * looked up at run time, so that the tests build without its headers. */
 #include "lam-test-keys.h"
+#include "lam-help.h"
 #include "lam-ui-util.h"
 
 #include <gmodule.h>
@@ -104,4 +105,19 @@ lam_test_describe_focus (GtkWidget *focus)
   return g_strdup_printf ("%s[%s]%s in %s", G_OBJECT_TYPE_NAME (focus), name ? name : "",
                           gtk_widget_get_mapped (focus) ? "" : " UNMAPPED",
                           parent ? G_OBJECT_TYPE_NAME (parent) : "-");
+}
+
+GtkWidget *
+lam_test_find_help_button (GtkWidget *root, const char *topic)
+{
+  if (LAM_IS_HELP_BUTTON (root) &&
+      g_strcmp0 (lam_help_button_get_topic (LAM_HELP_BUTTON (root)), topic) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = lam_test_find_help_button (child, topic);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
 }

@@ -1,5 +1,5 @@
-/* lam-test-keys.h: keys typed for real in the GUI tests, and what a
- * widget shows after them. */
+/* lam-test-keys.h: keys typed for real in the GUI tests, what a widget
+ * shows after them, and the widgets they look for. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -23,5 +23,9 @@ GBytes *lam_test_render_pixels (GtkWidget *widget);
  * kind, its name, whether it is mapped and its parent's kind, for a test's
  * messages and errors. Free with g_free. */
 char *lam_test_describe_focus (GtkWidget *focus);
+
+/* The help "?" button of topic in root's tree (root itself included), or
+ * NULL. */
+GtkWidget *lam_test_find_help_button (GtkWidget *root, const char *topic);
 
 G_END_DECLS

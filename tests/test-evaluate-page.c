@@ -1571,21 +1571,6 @@ test_table_confusion_hint (void)
   lam_test_remove_tree (dir);
 }
 
-static GtkWidget *
-find_help_button (GtkWidget *widget, const char *topic)
-{
-  if (LAM_IS_HELP_BUTTON (widget) &&
-      g_strcmp0 (lam_help_button_get_topic (LAM_HELP_BUTTON (widget)), topic) == 0)
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child)) {
-    GtkWidget *found = find_help_button (child, topic);
-    if (found != NULL)
-      return found;
-  }
-  return NULL;
-}
-
 /* The "?" button beside a table's gallery said "Test images with what the
  * network said. A red frame marks a mistake", where rows have neither. */
 static void
@@ -1612,8 +1597,8 @@ test_table_gallery_help (void)
     return;
   ensure_trained ();
   publish (1);
-  g_assert_nonnull (find_help_button (GTK_WIDGET (page), "gallery"));
-  g_assert_null (find_help_button (GTK_WIDGET (page), "table-gallery"));
+  g_assert_nonnull (lam_test_find_help_button (GTK_WIDGET (page), "gallery"));
+  g_assert_null (lam_test_find_help_button (GTK_WIDGET (page), "table-gallery"));
 }
 
 /* A table's gallery drew each row as an empty box the size of an image,
@@ -1812,12 +1797,12 @@ test_table_help_speaks_of_rows (void)
     return;
   ensure_trained ();
   publish (1);
-  g_assert_nonnull (find_help_button (GTK_WIDGET (page), "saliency"));
-  g_assert_nonnull (find_help_button (GTK_WIDGET (page), "nearest"));
-  g_assert_nonnull (find_help_button (GTK_WIDGET (page), "confusion-matrix"));
-  g_assert_null (find_help_button (GTK_WIDGET (page), "table-saliency"));
-  g_assert_null (find_help_button (GTK_WIDGET (page), "table-nearest"));
-  g_assert_null (find_help_button (GTK_WIDGET (page), "table-confusion-matrix"));
+  g_assert_nonnull (lam_test_find_help_button (GTK_WIDGET (page), "saliency"));
+  g_assert_nonnull (lam_test_find_help_button (GTK_WIDGET (page), "nearest"));
+  g_assert_nonnull (lam_test_find_help_button (GTK_WIDGET (page), "confusion-matrix"));
+  g_assert_null (lam_test_find_help_button (GTK_WIDGET (page), "table-saliency"));
+  g_assert_null (lam_test_find_help_button (GTK_WIDGET (page), "table-nearest"));
+  g_assert_null (lam_test_find_help_button (GTK_WIDGET (page), "table-confusion-matrix"));
 }
 
 /* Where widget, drawn on its own, has pixels of the colour (r, g, b in

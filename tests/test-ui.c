@@ -914,21 +914,6 @@ test_continue_follows_start (void)
   lam_test_remove_tree (dir);
 }
 
-static GtkWidget *
-find_help_button (GtkWidget *root, const char *topic)
-{
-  if (LAM_IS_HELP_BUTTON (root) &&
-      g_strcmp0 (lam_help_button_get_topic (LAM_HELP_BUTTON (root)), topic) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child)) {
-    GtkWidget *found = find_help_button (child, topic);
-    if (found != NULL)
-      return found;
-  }
-  return NULL;
-}
-
 /* The loss chart's two "?" sat side by side with nothing to tell them
  * apart: each has its topic's name shown before it, and its own name for
  * a screen reader and a tooltip. */
@@ -941,7 +926,7 @@ test_loss_help_labelled (void)
   const char *topics[] = { "loss", "overfitting" };
   graphene_rect_t bounds[2];
   for (guint i = 0; i < G_N_ELEMENTS (topics); i++) {
-    GtkWidget *help = find_help_button (page, topics[i]);
+    GtkWidget *help = lam_test_find_help_button (page, topics[i]);
     g_assert_nonnull (help);
     const char *title = lam_help_get_title (topics[i]);
     GtkWidget *label = gtk_widget_get_prev_sibling (help);

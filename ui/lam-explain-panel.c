@@ -345,9 +345,10 @@ column_label_width (LamExplainPanel *self, PangoLayout *layout, int width)
   return CLAMP (widest + 6, 0.3 * width, 0.6 * width);
 }
 
-/* The height the first SHOWN_COLUMNS columns take at width. */
+/* The height the first SHOWN_COLUMNS columns take at width; *cut (unless
+ * NULL) says whether any of their labels had to be shortened. */
 static int
-columns_height (LamExplainPanel *self, GtkWidget *area, int width)
+columns_height (LamExplainPanel *self, GtkWidget *area, int width, gboolean *cut)
 {
   g_autoptr (PangoLayout) layout = lam_ui_create_layout (area, NULL, 1.0, FALSE, TRUE);
   double label_w = column_label_width (self, layout, width);
@@ -355,6 +356,8 @@ columns_height (LamExplainPanel *self, GtkWidget *area, int width)
   for (int j = 0; j < MIN (self->width, SHOWN_COLUMNS); j++) {
     int h;
     set_column_text (self, layout, j, label_w);
+    if (cut != NULL && pango_layout_is_ellipsized (layout))
+      *cut = TRUE;
     pango_layout_get_pixel_size (layout, NULL, &h);
     total += h + 4;
   }
@@ -423,7 +426,7 @@ request_columns_height (LamExplainPanel *self, int width)
   GtkWidget *area = GTK_WIDGET (self->image_area);
   int wanted = MAX (MIN (self->width, SHOWN_COLUMNS), 1) * 22;
   if (width > 0 && self->values != NULL)
-    wanted = MAX (wanted, columns_height (self, area, width));
+    wanted = MAX (wanted, columns_height (self, area, width, NULL));
   int request;
   gtk_widget_get_size_request (area, NULL, &request);
   if (wanted != request)
@@ -951,16 +954,7 @@ lam_explain_panel_get_columns_whole (LamExplainPanel *self)
   int width = gtk_widget_get_width (area);
   if (self->values == NULL || width <= 0)
     return TRUE;
-  g_autoptr (PangoLayout) layout = lam_ui_create_layout (area, NULL, 1.0, FALSE, TRUE);
-  double label_w = column_label_width (self, layout, width);
-  int total = 0;
-  for (int j = 0; j < MIN (self->width, SHOWN_COLUMNS); j++) {
-    int h;
-    set_column_text (self, layout, j, label_w);
-    if (pango_layout_is_ellipsized (layout))
-      return FALSE;
-    pango_layout_get_pixel_size (layout, NULL, &h);
-    total += h + 4;
-  }
-  return total <= gtk_widget_get_height (area);
+  gboolean cut = FALSE;
+  int total = columns_height (self, area, width, &cut);
+  return !cut && total <= gtk_widget_get_height (area);
 }
