@@ -1731,6 +1731,121 @@ test_table_why_values_whole (void)
   lam_test_remove_tree (dir);
 }
 
+/* Columns named as a teacher's table names them, longer than a gallery
+ * cell is wide. */
+#define N_LONG_NAMES 8
+static const char *const long_names[N_LONG_NAMES + 1] = {
+  "hours studied per week",       "hours studied per day",       "previous marks in mathematics",
+  "attendance rate in percent",   "sleep hours per night",       "homework handed in on time",
+  "distance from home to school", "siblings at the same school", NULL,
+};
+
+/* A page of its own on exam.csv: 300 rows of the 8 columns above and 3
+ * classes, linear:3 trained for an epoch and evaluated; dir is the CSV's
+ * folder, removed by the caller. */
+static GtkWidget *
+long_names_table_window_new (char **dir, LamSession **other, GtkWidget **other_page)
+{
+  *dir = g_dir_make_tmp ("lamina-long-names-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (*dir, "exam.csv", NULL);
+  lam_test_write_blobs_csv (csv, 300, N_LONG_NAMES, 3, 11);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  const char *body = strchr (text, '\n');
+  g_assert_nonnull (body);
+  g_autofree char *names = g_strjoinv (",", (char **) long_names);
+  g_autofree char *renamed = g_strconcat (names, ",class", body, NULL);
+  g_assert_true (g_file_set_contents (csv, renamed, -1, NULL));
+  *other = lam_session_new ();
+  open_dataset (*other, csv);
+  GtkWidget *other_window = other_window_new (*other, other_page);
+  train_other (*other, "linear:3", 1);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (*other_page));
+  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
+  lam_test_settle (200);
+  return other_window;
+}
+
+/* Whether line is column j's "name = value" with its value whole and its
+ * name whole or shortened in its middle ("hours…per week"). */
+static gboolean
+is_value_line (const char *line, const char *name, float value)
+{
+  g_autofree char *ending = g_strdup_printf (" = %.4g", value);
+  if (!g_str_has_suffix (line, ending))
+    return FALSE;
+  g_autofree char *shown = g_strndup (line, strlen (line) - strlen (ending));
+  if (strcmp (shown, name) == 0)
+    return TRUE;
+  const char *ellipsis = strstr (shown, "…");
+  if (ellipsis == NULL)
+    return FALSE;
+  g_autofree char *head = g_strndup (shown, ellipsis - shown);
+  return g_str_has_prefix (name, head) && g_str_has_suffix (name, ellipsis + strlen ("…"));
+}
+
+/* A table's gallery cell cut a long column's line to "hours studied …":
+ * the value was lost. At each classroom size, with and without
+ * presentation mode, every shown value is whole within its cell, and the
+ * name gives way instead. */
+static void
+test_table_gallery_long_names (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = long_names_table_window_new (&dir, &other, &other_page);
+  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  lam_evaluate_page_show_tab (table_page, "predictions");
+  LamPredictionGrid *gallery = lam_evaluate_page_get_gallery (table_page);
+  LamEvaluationResult *result =
+    lam_evaluation_get_result (lam_evaluate_page_get_evaluation (table_page));
+  g_assert_cmpint (result->dataset->n_features, ==, N_LONG_NAMES);
+
+  static const int sizes[][2] = { { 1280, 800 }, { 1024, 768 } };
+  for (int presentation = 0; presentation < 2; presentation++)
+    for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
+      if (presentation)
+        gtk_widget_add_css_class (other_window, "presentation");
+      else
+        gtk_widget_remove_css_class (other_window, "presentation");
+      gtk_window_set_default_size (GTK_WINDOW (other_window), sizes[s][0], sizes[s][1]);
+      lam_test_settle (400);
+      g_test_message ("%d × %d%s", sizes[s][0], sizes[s][1], presentation ? ", presentation" : "");
+      g_autofree char *png =
+        g_strdup_printf ("evaluate-table-gallery-long-names-%dx%d%s.png", sizes[s][0], sizes[s][1],
+                         presentation ? "-presentation" : "");
+      const char *build = g_getenv ("G_TEST_BUILDDIR");
+      g_autofree char *path = g_build_filename (build ? build : ".", png, NULL);
+      g_assert_true (lam_ui_save_png (other_window, path, NULL));
+      for (guint position = 0; position < 4; position++) {
+        int index = lam_prediction_grid_get_item (gallery, position);
+        g_autofree char *text = lam_prediction_grid_dup_cell_text (gallery, position);
+        g_test_message ("  cell %u (row %d):\n%s", position, index, text);
+        const float *row = lam_dataset_get_row (result->dataset, index);
+        g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+        int j = 0;
+        while (lines[j] != NULL && strstr (lines[j], " = ") != NULL) {
+          g_assert_cmpint (j, <, N_LONG_NAMES);
+          g_assert_true (is_value_line (lines[j], long_names[j], row[j]));
+          j++;
+        }
+        g_assert_cmpint (j, >=, 1);
+        g_autofree char *more = g_strdup_printf ("… and %d more", N_LONG_NAMES - j);
+        g_assert_cmpstr (lines[j], ==, more);
+        g_assert_true (lam_prediction_grid_get_values_whole (gallery, position));
+      }
+    }
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (),
+                                                 GTK_STYLE_PROVIDER (css));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
 /* Every help button under widget that a user can reach: shown, and in
  * shown parents (a stack's other tabs count, as a click reaches them). */
 static void
@@ -2660,6 +2775,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/why-speaks-of-columns", test_table_why_speaks_of_columns);
   g_test_add_func ("/evaluate-page/table/help-speaks-of-rows", test_table_help_speaks_of_rows);
   g_test_add_func ("/evaluate-page/table/why-values-whole", test_table_why_values_whole);
+  g_test_add_func ("/evaluate-page/table/gallery-long-names", test_table_gallery_long_names);
   g_test_add_func ("/evaluate-page/table/nearest-note", test_table_nearest_note);
   g_test_add_func ("/evaluate-page/table/nearest-by-distance", test_table_nearest_by_distance);
   g_test_add_func ("/evaluate-page/table/why-reachable", test_table_why_reachable);

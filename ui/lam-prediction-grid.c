@@ -292,40 +292,108 @@ value_lines_that_fit (LamPredictionGrid *self)
   return MAX (1, self->cell_size / MAX (self->line_height, 1));
 }
 
-/* A table row's first values as "name = value" lines, as many as fit in
- * the place of an image; the last of them counts the rest when not all
- * fit, so a wide table does not read as two columns. */
-static GStrv
-dup_value_lines (LamPredictionGrid *self, guint32 index)
+static int
+text_width (PangoLayout *measure, const char *text)
 {
-  const LamDataset *dataset = self->result->dataset;
-  const float *row = lam_dataset_get_row (dataset, (int) index);
+  int width;
+  pango_layout_set_text (measure, text, -1);
+  pango_layout_get_pixel_size (measure, &width, NULL);
+  return width;
+}
+
+/* name with only keep of its characters, the middle given up: columns
+ * often share a start ("hours studied per week", "hours studied per
+ * day") and differ at their end. */
+static char *
+dup_shortened_name (const char *name, glong keep)
+{
+  glong length = g_utf8_strlen (name, -1);
+  if (keep >= length)
+    return g_strdup (name);
+  const char *head_end = g_utf8_offset_to_pointer (name, (keep + 1) / 2);
+  g_autofree char *head = g_strndup (name, head_end - name);
+  g_autofree char *tail = g_strdup (g_utf8_offset_to_pointer (name, length - keep / 2));
+  return g_strconcat (g_strchomp (head), "…", g_strchug (tail), NULL);
+}
+
+/* "name = value", the name shortened until the line is max_width wide
+ * at most: the value is what the line is for, so it is never cut. */
+static char *
+dup_value_line (const char *name, float value, PangoLayout *measure, int max_width)
+{
+  char *line = g_strdup_printf ("%s = %.4g", name, value);
+  if (measure == NULL || text_width (measure, line) <= max_width)
+    return line;
+  g_free (line);
+  /* The most characters of the name that fit, between none and all but one. */
+  glong fits = 0, too_many = g_utf8_strlen (name, -1);
+  while (too_many - fits > 1) {
+    glong keep = (fits + too_many) / 2;
+    g_autofree char *shortened = dup_shortened_name (name, keep);
+    g_autofree char *candidate = g_strdup_printf ("%s = %.4g", shortened, value);
+    if (text_width (measure, candidate) <= max_width)
+      fits = keep;
+    else
+      too_many = keep;
+  }
+  g_autofree char *shortened = dup_shortened_name (name, fits);
+  return g_strdup_printf ("%s = %.4g", shortened, value);
+}
+
+char **
+lam_prediction_grid_dup_row_lines (const LamDataset *dataset, int index, int max_lines,
+                                   PangoLayout *measure, int max_width)
+{
+  g_return_val_if_fail (dataset != NULL, NULL);
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  const float *row = lam_dataset_is_table (dataset) ? lam_dataset_get_row (dataset, index) : NULL;
   if (row != NULL) {
-    int n = dataset->n_features, fit = value_lines_that_fit (self);
+    int n = dataset->n_features, fit = MAX (max_lines, 1);
+    /* The last line counts the rest when not all fit, so a wide table
+     * does not read as two columns. */
     int shown = n <= fit ? n : fit - 1;
     for (int j = 0; j < shown; j++) {
-      g_autofree char *line = g_strdup_printf ("%s = %.4g", dataset->feature_names[j], row[j]);
+      g_autofree char *line =
+        dup_value_line (dataset->feature_names[j], row[j], measure, max_width);
       g_strv_builder_add (builder, line);
     }
     if (shown < n) {
-      g_autofree char *more = g_strdup_printf ("+ %d more", n - shown);
+      g_autofree char *more = g_strdup_printf ("… and %d more", n - shown);
       g_strv_builder_add (builder, more);
     }
   }
   return g_strv_builder_end (builder);
 }
 
-static void
-show_values (LamPredictionGrid *self, cairo_t *cr, guint32 index, double x, double y)
+/* A table row's values as its cell shows them, in the place of an image. */
+static GStrv
+dup_value_lines (LamPredictionGrid *self, guint32 index)
+{
+  g_autoptr (PangoLayout) measure =
+    lam_ui_create_layout (GTK_WIDGET (self), "", PANGO_SCALE_SMALL, FALSE, TRUE);
+  return lam_prediction_grid_dup_row_lines (self->result->dataset, (int) index,
+                                            value_lines_that_fit (self), measure,
+                                            self->cell_width - 2 * PAD);
+}
+
+/* The layout show_values draws. */
+static PangoLayout *
+create_values_layout (LamPredictionGrid *self, guint32 index)
 {
   g_auto (GStrv) lines = dup_value_lines (self, index);
   g_autofree char *text = g_strjoinv ("\n", lines);
-  g_autoptr (PangoLayout) layout =
+  PangoLayout *layout =
     lam_ui_create_layout (GTK_WIDGET (self), text, PANGO_SCALE_SMALL, FALSE, TRUE);
   pango_layout_set_width (layout, MAX (self->cell_width - 2 * PAD, 1) * PANGO_SCALE);
   pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
   pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+  return layout;
+}
+
+static void
+show_values (LamPredictionGrid *self, cairo_t *cr, guint32 index, double x, double y)
+{
+  g_autoptr (PangoLayout) layout = create_values_layout (self, index);
   int h;
   pango_layout_get_pixel_size (layout, NULL, &h);
   /* Centred where an image would be, above the labels. */
@@ -1114,4 +1182,23 @@ lam_prediction_grid_get_labels_cut (LamPredictionGrid *self)
 {
   g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), FALSE);
   return self->columns > 0 && some_label_needs (self, self->cell_width, self->label_lines);
+}
+
+gboolean
+lam_prediction_grid_get_values_whole (LamPredictionGrid *self, guint position)
+{
+  g_return_val_if_fail (LAM_IS_PREDICTION_GRID (self), FALSE);
+  if (self->result == NULL || position >= self->n_positions || self->columns == 0)
+    return FALSE;
+  g_autoptr (PangoLayout) layout = create_values_layout (self, self->positions[position]);
+  if (pango_layout_is_ellipsized (layout))
+    return FALSE;
+  PangoRectangle ink, logical;
+  pango_layout_get_pixel_extents (layout, &ink, &logical);
+  /* Inside the cell's padding, and in the room of an image, above the
+   * labels. */
+  int x_min = MIN (ink.x, logical.x), y_min = MIN (ink.y, logical.y);
+  int x_max = MAX (ink.x + ink.width, logical.x + logical.width);
+  int y_max = MAX (ink.y + ink.height, logical.y + logical.height);
+  return x_min >= 0 && x_max <= self->cell_width - 2 * PAD && y_max - y_min <= self->cell_size;
 }

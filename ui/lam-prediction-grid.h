@@ -64,8 +64,19 @@ char *lam_prediction_grid_dup_image_text (LamPredictionGrid *self, guint positio
 /* Whether a class's labels are cut at the present cell width and font:
  * they wrap to two lines before they are cut. */
 gboolean lam_prediction_grid_get_labels_cut (LamPredictionGrid *self);
+/* Whether the cell at a position shows each of its table row's values
+ * whole, within the cell and in the room of an image; FALSE past the end. */
+gboolean lam_prediction_grid_get_values_whole (LamPredictionGrid *self, guint position);
 /* How many of the shown images are mistakes (they come first). */
 guint lam_prediction_grid_get_n_wrong_items (LamPredictionGrid *self);
+
+/* A table row's first values as "name = value" lines, at most max_lines
+ * of them: when not all fit, the last says how many more ("… and 3
+ * more"). With measure (a layout in the font they are shown in; its text
+ * is replaced), each name is shortened in its middle until its line fits
+ * max_width pixels; a value is never cut. Empty for an image. */
+char **lam_prediction_grid_dup_row_lines (const LamDataset *dataset, int index, int max_lines,
+                                          PangoLayout *measure, int max_width);
 
 /* The selected test image, or -1 (property "selected"). Selecting an
  * image the filters hide does nothing. */
