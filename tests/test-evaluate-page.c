@@ -1731,6 +1731,13 @@ test_table_why_values_whole (void)
   lam_test_remove_tree (dir);
 }
 
+static gboolean
+map_settled (gpointer data)
+{
+  LamExplainer *explainer = data;
+  return lam_explainer_get_map_ready (explainer) || lam_explainer_get_map_error (explainer) != NULL;
+}
+
 /* Columns named as a teacher's table names them, longer than a gallery
  * cell is wide. */
 #define N_LONG_NAMES 8
@@ -1842,6 +1849,46 @@ test_table_gallery_long_names (void)
     }
   gtk_style_context_remove_provider_for_display (gdk_display_get_default (),
                                                  GTK_STYLE_PROVIDER (css));
+  gtk_window_destroy (GTK_WINDOW (other_window));
+  lam_test_remove_tree (dir);
+}
+
+/* Hovering a table's dot on the Map tab showed its class and its number
+ * in the test set, nothing of the row: its card shows the row's first
+ * values, as its gallery cell does, and how many more there are. */
+static void
+test_table_map_card_shows_values (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr (LamSession) other = NULL;
+  GtkWidget *other_page = NULL;
+  GtkWidget *other_window = long_names_table_window_new (&dir, &other, &other_page);
+  LamEvaluatePage *table_page = LAM_EVALUATE_PAGE (other_page);
+  lam_evaluate_page_show_tab (table_page, "map");
+  LamExplainer *explainer = lam_evaluate_page_get_explainer (table_page);
+  g_assert_true (lam_test_iterate_until (map_settled, explainer, 60000));
+  g_assert_null (lam_explainer_get_map_error (explainer));
+  lam_test_settle (200);
+  LamEvaluationResult *result =
+    lam_evaluation_get_result (lam_evaluate_page_get_evaluation (table_page));
+  LamFeatureMapView *map = lam_evaluate_page_get_map_view (table_page);
+  lam_feature_map_view_set_highlighted (map, 12);
+  save_window_png (other_window, "evaluate-table-map-card.png");
+
+  g_autofree char *card = lam_feature_map_view_dup_card_text (map, 12);
+  g_test_message ("%s", card);
+  g_auto (GStrv) lines = g_strsplit (card, "\n", -1);
+  const float *row = lam_dataset_get_row (result->dataset, 12);
+  int j = 0;
+  while (lines[j] != NULL && strstr (lines[j], " = ") != NULL) {
+    g_assert_true (is_value_line (lines[j], long_names[j], row[j]));
+    j++;
+  }
+  g_assert_cmpint (j, >=, 3);
+  g_autofree char *more = g_strdup_printf ("… and %d more", N_LONG_NAMES - j);
+  g_assert_cmpstr (lines[j], ==, more);
+  g_autofree char *title = lam_feature_map_view_dup_card_title (map, 12);
+  g_assert_cmpstr (lines[j + 1], ==, title);
   gtk_window_destroy (GTK_WINDOW (other_window));
   lam_test_remove_tree (dir);
 }
@@ -2358,13 +2405,6 @@ test_table_weights_of_another_shape (void)
   lam_test_remove_tree (bars);
 }
 
-static gboolean
-map_settled (gpointer data)
-{
-  LamExplainer *explainer = data;
-  return lam_explainer_get_map_ready (explainer) || lam_explainer_get_map_error (explainer) != NULL;
-}
-
 /* Trains spec_text on the bars dataset of n images and opens the Map tab,
  * where no map can be made: the tab says why in plain words and what would
  * make one, and shows no panel waiting for a map ("No map yet"), where it
@@ -2776,6 +2816,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evaluate-page/table/help-speaks-of-rows", test_table_help_speaks_of_rows);
   g_test_add_func ("/evaluate-page/table/why-values-whole", test_table_why_values_whole);
   g_test_add_func ("/evaluate-page/table/gallery-long-names", test_table_gallery_long_names);
+  g_test_add_func ("/evaluate-page/table/map-card-shows-values", test_table_map_card_shows_values);
   g_test_add_func ("/evaluate-page/table/nearest-note", test_table_nearest_note);
   g_test_add_func ("/evaluate-page/table/nearest-by-distance", test_table_nearest_by_distance);
   g_test_add_func ("/evaluate-page/table/why-reachable", test_table_why_reachable);

@@ -945,6 +945,19 @@ map_thumbnail (guint index, gpointer user_data)
   return gdk_memory_texture_new (w, h, GDK_MEMORY_R8G8B8, bytes, (gsize) 3 * w);
 }
 
+/* A table row has no picture: its card shows its values, as its cell in
+ * the gallery does. */
+static char **
+map_card_lines (guint index, int max_lines, PangoLayout *measure, int max_width, gpointer user_data)
+{
+  LamEvaluatePage *self = user_data;
+  LamEvaluationResult *result = lam_explainer_get_result (self->explainer);
+  if (result == NULL || index >= (guint) result->n_images)
+    return NULL;
+  return lam_prediction_grid_dup_row_lines (result->dataset, (int) index, max_lines, measure,
+                                            max_width);
+}
+
 static void
 on_map_selection (LamEvaluatePage *self)
 {
@@ -1219,6 +1232,7 @@ lam_evaluate_page_constructed (GObject *object)
   gtk_box_append (GTK_BOX (map_box), GTK_WIDGET (self->map_view));
   gtk_stack_add_titled (self->tabs, map_box, "map", "Map");
   lam_feature_map_view_set_thumbnail_func (self->map_view, map_thumbnail, self, NULL);
+  lam_feature_map_view_set_card_lines_func (self->map_view, map_card_lines, self, NULL);
   g_signal_connect_swapped (self->map_view, "selection-changed", G_CALLBACK (on_map_selection),
                             self);
   g_signal_connect_swapped (self->map_view, "point-activated", G_CALLBACK (on_point_activated),
@@ -1254,6 +1268,7 @@ lam_evaluate_page_dispose (GObject *object)
   if (self->map_view != NULL) {
     g_signal_handlers_disconnect_by_data (self->map_view, self);
     lam_feature_map_view_set_thumbnail_func (self->map_view, NULL, NULL, NULL);
+    lam_feature_map_view_set_card_lines_func (self->map_view, NULL, NULL, NULL);
   }
   if (self->gallery != NULL) {
     g_signal_handlers_disconnect_by_data (self->gallery, self);

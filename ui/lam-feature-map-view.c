@@ -65,6 +65,9 @@ struct _LamFeatureMapView
   GDestroyNotify thumbnail_destroy;
   int thumb_index;            /* the point thumb_surface shows, -1 */
   cairo_surface_t *thumb_surface; /* owned, may be NULL */
+  LamFeatureMapCardLinesFunc card_lines_func;
+  gpointer card_lines_data;
+  GDestroyNotify card_lines_destroy;
 
   gboolean lasso;
   gboolean rows; /* the points are a table's rows, not images */
@@ -806,27 +809,68 @@ ensure_thumbnail (LamFeatureMapView *self)
     self->thumb_surface = surface_from_texture (texture);
 }
 
-/* The hovered point's card: its image, class and place in the test set,
- * beside the dot and inside the widget. */
+/* A few of a row's values are enough to tell it from its neighbours. */
+#define CARD_VALUE_LINES 6
+#define CARD_PAD 6
+
+/* The text of point i's card, each part a layout: its title, its values
+ * (a table row's, NULL for an image) and what it was taken for (NULL
+ * without predictions). The values are as many lines as fit the view. */
+static void
+create_card_layouts (LamFeatureMapView *self, int i, PangoLayout **title_layout,
+                     PangoLayout **values_layout, PangoLayout **note_layout)
+{
+  g_autofree char *title = lam_feature_map_view_dup_card_title (self, i);
+  *title_layout = lam_ui_create_layout (GTK_WIDGET (self), title, PANGO_SCALE_SMALL, TRUE, FALSE);
+  *note_layout = NULL;
+  if (self->predicted != NULL) {
+    g_autofree char *note =
+      self->predicted[i] == self->labels[i]
+        ? g_strdup ("recognised")
+        : g_strdup_printf ("taken for %s", class_name (self, self->predicted[i]));
+    *note_layout = lam_ui_create_layout (GTK_WIDGET (self), note, PANGO_SCALE_SMALL, FALSE, FALSE);
+  }
+  *values_layout = NULL;
+  if (self->card_lines_func == NULL)
+    return;
+  int th, nh = 0, line_h;
+  pango_layout_get_pixel_size (*title_layout, NULL, &th);
+  if (*note_layout != NULL)
+    pango_layout_get_pixel_size (*note_layout, NULL, &nh);
+  g_autoptr (PangoLayout) measure =
+    lam_ui_create_layout (GTK_WIDGET (self), "Ag", PANGO_SCALE_SMALL, FALSE, TRUE);
+  pango_layout_get_pixel_size (measure, NULL, &line_h);
+  /* The card keeps 2 pixels from each edge of the view, and 4 between
+   * its values and its title. */
+  int room = self->height - 4 - 2 * CARD_PAD - th - nh - 4;
+  int max_lines = MIN (CARD_VALUE_LINES, room / MAX (line_h, 1));
+  if (max_lines < 1)
+    return;
+  g_auto (GStrv) lines = self->card_lines_func (
+    (guint) i, max_lines, measure, self->width - 4 - 2 * CARD_PAD, self->card_lines_data);
+  if (lines == NULL || lines[0] == NULL)
+    return;
+  g_autofree char *text = g_strjoinv ("\n", lines);
+  *values_layout = lam_ui_create_layout (GTK_WIDGET (self), text, PANGO_SCALE_SMALL, FALSE, TRUE);
+}
+
+/* The hovered point's card: its image or values, class and place in the
+ * test set, beside the dot and inside the widget. */
 static void
 draw_card (LamFeatureMapView *self, cairo_t *cr, double dot_x, double dot_y)
 {
   int i = self->hover;
   ensure_thumbnail (self);
   double font = lam_ui_font_pixels (GTK_WIDGET (self));
-  double pad = 6;
+  double pad = CARD_PAD;
 
-  g_autofree char *title = lam_feature_map_view_dup_card_title (self, i);
-  g_autoptr (PangoLayout) title_layout =
-    lam_ui_create_layout (GTK_WIDGET (self), title, PANGO_SCALE_SMALL, TRUE, FALSE);
+  g_autoptr (PangoLayout) title_layout = NULL;
+  g_autoptr (PangoLayout) values_layout = NULL;
   g_autoptr (PangoLayout) note_layout = NULL;
-  if (self->predicted != NULL) {
-    g_autofree char *note =
-      self->predicted[i] == self->labels[i]
-        ? g_strdup ("recognised")
-        : g_strdup_printf ("taken for %s", class_name (self, self->predicted[i]));
-    note_layout = lam_ui_create_layout (GTK_WIDGET (self), note, PANGO_SCALE_SMALL, FALSE, FALSE);
-  }
+  create_card_layouts (self, i, &title_layout, &values_layout, &note_layout);
+  int vw = 0, vh = 0;
+  if (values_layout != NULL)
+    pango_layout_get_pixel_size (values_layout, &vw, &vh);
   int tw, th, nw = 0, nh = 0;
   pango_layout_get_pixel_size (title_layout, &tw, &th);
   if (note_layout != NULL)
@@ -844,8 +888,8 @@ draw_card (LamFeatureMapView *self, cairo_t *cr, double dot_x, double dot_y)
     thumb_w = iw * thumb_scale;
     thumb_h = ih * thumb_scale;
   }
-  double card_w = MAX (thumb_w, MAX (tw, nw)) + 2 * pad;
-  double card_h = pad + (thumb_h > 0 ? thumb_h + 4 : 0) + th + nh + pad;
+  double card_w = MAX (MAX (thumb_w, vw), MAX (tw, nw)) + 2 * pad;
+  double card_h = pad + (thumb_h > 0 ? thumb_h + 4 : 0) + (vh > 0 ? vh + 4 : 0) + th + nh + pad;
 
   /* Below right of the dot, flipped where the widget ends. */
   double offset = self->dot_radius + 10;
@@ -879,6 +923,11 @@ draw_card (LamFeatureMapView *self, cairo_t *cr, double dot_x, double dot_y)
     cairo_paint (cr);
     cairo_restore (cr);
     cy += thumb_h + 4;
+  }
+  /* A row's values stand where an image's picture would. */
+  if (values_layout != NULL) {
+    show_layout_at (cr, values_layout, &self->fg, 0.8, x + pad, cy);
+    cy += vh + 4;
   }
   show_layout_at (cr, title_layout, &self->fg, 1, x + pad, cy);
   cy += th;
@@ -1269,6 +1318,8 @@ lam_feature_map_view_finalize (GObject *object)
   if (self->thumbnail_destroy != NULL)
     self->thumbnail_destroy (self->thumbnail_data);
   g_clear_pointer (&self->thumb_surface, cairo_surface_destroy);
+  if (self->card_lines_destroy != NULL)
+    self->card_lines_destroy (self->card_lines_data);
   g_free (self->screen);
   g_free (self->grid_start);
   g_free (self->grid_items);
@@ -1488,6 +1539,38 @@ lam_feature_map_view_dup_card_title (LamFeatureMapView *self, int index)
     return NULL;
   return g_strdup_printf ("%s · test %s %d", class_name (self, self->labels[index]),
                           self->rows ? "row" : "image", index);
+}
+
+char *
+lam_feature_map_view_dup_card_text (LamFeatureMapView *self, int index)
+{
+  g_return_val_if_fail (LAM_IS_FEATURE_MAP_VIEW (self), NULL);
+  if (index < 0 || index >= self->n)
+    return NULL;
+  g_autoptr (PangoLayout) title_layout = NULL;
+  g_autoptr (PangoLayout) values_layout = NULL;
+  g_autoptr (PangoLayout) note_layout = NULL;
+  create_card_layouts (self, index, &title_layout, &values_layout, &note_layout);
+  GString *text = g_string_new (NULL);
+  if (values_layout != NULL)
+    g_string_append_printf (text, "%s\n", pango_layout_get_text (values_layout));
+  g_string_append (text, pango_layout_get_text (title_layout));
+  if (note_layout != NULL)
+    g_string_append_printf (text, "\n%s", pango_layout_get_text (note_layout));
+  return g_string_free (text, FALSE);
+}
+
+void
+lam_feature_map_view_set_card_lines_func (LamFeatureMapView *self, LamFeatureMapCardLinesFunc func,
+                                          gpointer user_data, GDestroyNotify destroy)
+{
+  g_return_if_fail (LAM_IS_FEATURE_MAP_VIEW (self));
+  if (self->card_lines_destroy != NULL)
+    self->card_lines_destroy (self->card_lines_data);
+  self->card_lines_func = func;
+  self->card_lines_data = user_data;
+  self->card_lines_destroy = destroy;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 void

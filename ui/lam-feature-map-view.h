@@ -28,6 +28,13 @@ G_DECLARE_FINAL_TYPE (LamFeatureMapView, lam_feature_map_view, LAM, FEATURE_MAP_
  * dot. */
 typedef GdkTexture *(*LamFeatureMapThumbnailFunc) (guint index, gpointer user_data);
 
+/* The lines of point index's hover card above its title, e.g. a table
+ * row's values: at most max_lines of them, each max_width pixels wide at
+ * most in measure's font (measure's text may be replaced); NULL or empty
+ * for none. Called each time the card is drawn. */
+typedef char **(*LamFeatureMapCardLinesFunc) (guint index, int max_lines, PangoLayout *measure,
+                                              int max_width, gpointer user_data);
+
 GtkWidget *lam_feature_map_view_new (void);
 
 /* The points, copied: n pairs (x, y) in xy, the true class of each in
@@ -60,6 +67,11 @@ void lam_feature_map_view_set_speaks_of_rows (LamFeatureMapView *self, gboolean 
  * NULL past the points. */
 char *lam_feature_map_view_dup_card_title (LamFeatureMapView *self, int index);
 
+/* All that point index's hover card says, a line each: its lines (see
+ * lam_feature_map_view_set_card_lines_func), its title and what it was
+ * taken for; NULL past the points. */
+char *lam_feature_map_view_dup_card_text (LamFeatureMapView *self, int index);
+
 /* A symbol at (x, y) in map coordinates, drawn above the dots with label
  * beside it (may be NULL): where the current drawing lands. */
 void lam_feature_map_view_set_marker (LamFeatureMapView *self, gboolean shown, float x, float y,
@@ -70,6 +82,9 @@ gboolean lam_feature_map_view_get_marker (LamFeatureMapView *self, float *x, flo
 void lam_feature_map_view_set_thumbnail_func (LamFeatureMapView *self,
                                               LamFeatureMapThumbnailFunc func, gpointer user_data,
                                               GDestroyNotify destroy);
+void lam_feature_map_view_set_card_lines_func (LamFeatureMapView *self,
+                                               LamFeatureMapCardLinesFunc func, gpointer user_data,
+                                               GDestroyNotify destroy);
 /* Shows point index with its card as if hovered (-1: none), e.g. the image
  * chosen in a gallery; the pointer moving over the map replaces it. */
 void lam_feature_map_view_set_highlighted (LamFeatureMapView *self, int index);
