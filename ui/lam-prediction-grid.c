@@ -316,28 +316,26 @@ dup_shortened_name (const char *name, glong keep)
   return g_strconcat (g_strchomp (head), "…", g_strchug (tail), NULL);
 }
 
-/* "name = value", the name shortened until the line is max_width wide
- * at most: the value is what the line is for, so it is never cut. */
+/* A value as wide as most that "%.4g" writes: a name shortened to leave
+ * it room reads the same in every row. */
+#define TYPICAL_VALUE "-0.0000"
+
+/* name, shortened until it and then after fit max_width. */
 static char *
-dup_value_line (const char *name, float value, PangoLayout *measure, int max_width)
+dup_name_that_fits (const char *name, const char *after, PangoLayout *measure, int max_width)
 {
-  char *line = g_strdup_printf ("%s = %.4g", name, value);
-  if (measure == NULL || text_width (measure, line) <= max_width)
-    return line;
-  g_free (line);
-  /* The most characters of the name that fit, between none and all but one. */
-  glong fits = 0, too_many = g_utf8_strlen (name, -1);
+  /* The most characters of the name that fit, between none and all. */
+  glong fits = 0, too_many = g_utf8_strlen (name, -1) + 1;
   while (too_many - fits > 1) {
     glong keep = (fits + too_many) / 2;
     g_autofree char *shortened = dup_shortened_name (name, keep);
-    g_autofree char *candidate = g_strdup_printf ("%s = %.4g", shortened, value);
+    g_autofree char *candidate = g_strconcat (shortened, after, NULL);
     if (text_width (measure, candidate) <= max_width)
       fits = keep;
     else
       too_many = keep;
   }
-  g_autofree char *shortened = dup_shortened_name (name, fits);
-  return g_strdup_printf ("%s = %.4g", shortened, value);
+  return dup_shortened_name (name, fits);
 }
 
 char **
@@ -347,20 +345,50 @@ lam_prediction_grid_dup_row_lines (const LamDataset *dataset, int index, int max
   g_return_val_if_fail (dataset != NULL, NULL);
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   const float *row = lam_dataset_is_table (dataset) ? lam_dataset_get_row (dataset, index) : NULL;
-  if (row != NULL) {
-    int n = dataset->n_features, fit = MAX (max_lines, 1);
+  if (row == NULL)
+    return g_strv_builder_end (builder);
+  int n = dataset->n_features, fit = MAX (max_lines, 1), used = 0, shown = 0;
+  for (; shown < n; shown++) {
+    const char *name = dataset->feature_names[shown];
+    g_autofree char *value = g_strdup_printf ("%.4g", row[shown]);
     /* The last line counts the rest when not all fit, so a wide table
-     * does not read as two columns. */
-    int shown = n <= fit ? n : fit - 1;
-    for (int j = 0; j < shown; j++) {
-      g_autofree char *line =
-        dup_value_line (dataset->feature_names[j], row[j], measure, max_width);
+     * does not read as two columns; the first value comes before it. */
+    int left = fit - used - (shown + 1 < n && shown > 0 ? 1 : 0);
+    if (measure == NULL) {
+      if (left < 1)
+        break;
+      g_autofree char *line = g_strdup_printf ("%s = %s", name, value);
       g_strv_builder_add (builder, line);
+      used++;
+      continue;
     }
-    if (shown < n) {
-      g_autofree char *more = g_strdup_printf ("… and %d more", n - shown);
-      g_strv_builder_add (builder, more);
+    const char *room =
+      text_width (measure, value) > text_width (measure, TYPICAL_VALUE) ? value : TYPICAL_VALUE;
+    g_autofree char *after = g_strdup_printf (" = %s", room);
+    g_autofree char *inline_name = dup_name_that_fits (name, after, measure, max_width);
+    if (strcmp (inline_name, name) == 0 || (left == 1 && shown == 0)) {
+      /* Whole on one line; or, where there is only one line, the name as
+       * short as it must be. */
+      if (left < 1)
+        break;
+      g_autofree char *line = g_strdup_printf ("%s = %s", inline_name, value);
+      g_strv_builder_add (builder, line);
+      used++;
+    } else {
+      /* A name cut to a few letters does not say which column it is: on a
+       * line of its own it keeps most of itself, the value under it. */
+      if (left < 2)
+        break;
+      g_autofree char *own_line = dup_name_that_fits (name, "", measure, max_width);
+      g_autofree char *line = g_strdup_printf ("= %s", value);
+      g_strv_builder_add (builder, own_line);
+      g_strv_builder_add (builder, line);
+      used += 2;
     }
+  }
+  if (shown < n && used < fit) {
+    g_autofree char *more = g_strdup_printf ("… and %d more", n - shown);
+    g_strv_builder_add (builder, more);
   }
   return g_strv_builder_end (builder);
 }
