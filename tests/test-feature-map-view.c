@@ -583,6 +583,80 @@ show_lesson (Fixture *f, Clusters *c)
   g_assert_cmpint (lam_feature_map_view_get_highlighted (f->view), ==, shown);
 }
 
+typedef struct
+{
+  int max_lines;
+  int max_width;
+} CardAsked;
+
+/* As many "name = value" lines as the card asks for. */
+static char **
+card_lines (guint index, int max_lines, PangoLayout *measure, int max_width, gpointer user_data)
+{
+  CardAsked *asked = user_data;
+  asked->max_lines = max_lines;
+  asked->max_width = max_width;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  for (int i = 0; i < max_lines; i++) {
+    g_autofree char *line = g_strdup_printf ("column %d = %u", i + 1, index);
+    g_strv_builder_add (builder, line);
+  }
+  return g_strv_builder_end (builder);
+}
+
+/* A table row's card shows its values above its title, no more lines
+ * than the view has room for, none wider than the view, in a projector's
+ * large font too. */
+static void
+test_card_lines (void)
+{
+  static const int sizes[][2] = { { 720, 560 }, { 320, 240 } };
+  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_data (css, "window.large { font-size: 2.5em; }", -1);
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++) {
+    Fixture f;
+    fixture_init (&f, sizes[s][0], sizes[s][1]);
+    if (s == 1) {
+      gtk_widget_add_css_class (f.window, "large");
+      lam_test_settle (100);
+    }
+    g_autoptr (Clusters) c = clusters_new (200, 3, 0, 0);
+    set_clusters (&f, c, FALSE);
+    lam_feature_map_view_set_predictions (f.view, c->predicted);
+    CardAsked asked = { -1, -1 };
+    lam_feature_map_view_set_card_lines_func (f.view, card_lines, &asked, NULL);
+    lam_feature_map_view_set_highlighted (f.view, 7);
+    g_autofree char *text = lam_feature_map_view_dup_card_text (f.view, 7);
+    int width = gtk_widget_get_width (GTK_WIDGET (f.view));
+    int height = gtk_widget_get_height (GTK_WIDGET (f.view));
+    g_test_message ("%d × %d: %d lines of %d pixels asked\n%s", width, height, asked.max_lines,
+                    asked.max_width, text);
+    g_assert_cmpint (asked.max_width, >, 0);
+    g_assert_cmpint (asked.max_width, <, width);
+    g_assert_cmpint (asked.max_lines, >=, 1);
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, asked.max_lines + 2);
+    g_assert_cmpstr (lines[0], ==, "column 1 = 7");
+    g_autofree char *title = lam_feature_map_view_dup_card_title (f.view, 7);
+    g_assert_cmpstr (lines[asked.max_lines], ==, title);
+    /* The card's lines, with its title, note and padding, fit the view. */
+    g_autoptr (PangoLayout) layout =
+      lam_ui_create_layout (GTK_WIDGET (f.view), text, PANGO_SCALE_SMALL, FALSE, TRUE);
+    int text_height;
+    pango_layout_get_pixel_size (layout, NULL, &text_height);
+    g_assert_cmpint (text_height + 2 * 6 + 4, <=, height - 4);
+    g_assert_cmpint (asked.max_lines, >, 3);
+    lam_test_settle (100);
+    g_autofree char *png = g_strdup_printf ("feature-map-card-lines-%dx%d.png", width, height);
+    save_png (f.window, png);
+    fixture_clear (&f);
+  }
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (),
+                                                 GTK_STYLE_PROVIDER (css));
+}
+
 static void
 test_pictures (void)
 {
@@ -698,6 +772,7 @@ main (int argc, char **argv)
   g_test_add_func ("/feature-map-view/marker", test_marker);
   g_test_add_func ("/feature-map-view/degenerate", test_degenerate);
   g_test_add_func ("/feature-map-view/pictures", test_pictures);
+  g_test_add_func ("/feature-map-view/card-lines", test_card_lines);
   g_test_add_func ("/feature-map-view/timing", test_timing);
   return g_test_run ();
 }
