@@ -1908,6 +1908,29 @@ test_table_map_card_shows_values (void)
   g_assert_cmpstr (lines[next], ==, more);
   g_autofree char *title = lam_feature_map_view_dup_card_title (map, 12);
   g_assert_cmpstr (lines[next + 1], ==, title);
+
+  /* On a projector, at a classroom's size, the card keeps its values. */
+  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_widget_add_css_class (other_window, "presentation");
+  gtk_window_set_default_size (GTK_WINDOW (other_window), 1024, 768);
+  lam_test_settle (400);
+  /* The pointer crossing the resized window may have moved the hover. */
+  lam_feature_map_view_set_highlighted (map, 12);
+  g_assert_cmpint (lam_feature_map_view_get_highlighted (map), ==, 12);
+  lam_test_settle (100);
+  const char *build = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path =
+    g_build_filename (build ? build : ".", "evaluate-table-map-card-presentation.png", NULL);
+  g_assert_true (lam_ui_save_png (other_window, path, NULL));
+  g_autofree char *large = lam_feature_map_view_dup_card_text (map, 12);
+  g_test_message ("1024 × 768, presentation:\n%s", large);
+  g_auto (GStrv) large_lines = g_strsplit (large, "\n", -1);
+  g_assert_cmpint (read_value_lines (large_lines, row, &next), >=, 3);
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (),
+                                                 GTK_STYLE_PROVIDER (css));
   gtk_window_destroy (GTK_WINDOW (other_window));
   lam_test_remove_tree (dir);
 }
