@@ -6,8 +6,9 @@
  *
  * The view zooms with the scroll wheel or a pinch (about the pointer), pans
  * by dragging, and keeps its zoom and pan across frames when asked, so
- * epochs can be compared. Hovering a dot shows its image; a lasso (Shift and
- * drag, or every drag while lasso mode is on) selects the dots inside it.
+ * epochs can be compared. Hovering a dot shows its image, or a table
+ * row's values; a lasso (Shift and drag, or every drag while lasso mode
+ * is on) selects the dots inside it.
  * Keys: + and − zoom, 0 fits the map again, arrows pan, Escape clears the
  * selection.
  *

@@ -72,9 +72,11 @@ guint lam_prediction_grid_get_n_wrong_items (LamPredictionGrid *self);
 
 /* A table row's first values as "name = value" lines, at most max_lines
  * of them: when not all fit, the last says how many more ("… and 3
- * more"). With measure (a layout in the font they are shown in; its text
- * is replaced), each name is shortened in its middle until its line fits
- * max_width pixels; a value is never cut. Empty for an image. */
+ * more") where a line is left for it. With measure (a layout in the font
+ * they are shown in; its text is replaced), no line is wider than
+ * max_width pixels: a name too long to stand beside its value takes a
+ * line of its own, "= value" under it, and is shortened in its middle
+ * only as far as it must be; a value is never cut. Empty for an image. */
 char **lam_prediction_grid_dup_row_lines (const LamDataset *dataset, int index, int max_lines,
                                           PangoLayout *measure, int max_width);
 
