@@ -587,6 +587,85 @@ test_memory_too_large (Fixture *f, gconstpointer data)
   lam_test_remove_tree (images);
 }
 
+/* The app's styles, presentation mode's among them, on the display as
+ * the window loads them. */
+static void
+load_app_styles (GtkWidget *widget)
+{
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  if (g_object_get_data (G_OBJECT (display), "lamina-styles") != NULL)
+    return;
+  GtkCssProvider *css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
+  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  g_object_set_data_full (G_OBJECT (display), "lamina-styles", css, g_object_unref);
+}
+
+/* Every palette entry's name and line are shown whole and, when
+ * all_in_view, every entry at once: a strip above the stack is a list to
+ * read, not one to scroll through. */
+static void
+assert_palette_readable (Fixture *f, gboolean all_in_view)
+{
+  GtkWidget *palette = find_descendant (GTK_WIDGET (f->page), GTK_TYPE_FLOW_BOX);
+  GtkWidget *scroller = gtk_widget_get_ancestor (palette, GTK_TYPE_SCROLLED_WINDOW);
+  int n_entries = 0, n_shown = 0;
+  for (GtkWidget *cell = gtk_widget_get_first_child (palette); cell != NULL;
+       cell = gtk_widget_get_next_sibling (cell)) {
+    GtkWidget *button = gtk_flow_box_child_get_child (GTK_FLOW_BOX_CHILD (cell));
+    GtkWidget *box = gtk_button_get_child (GTK_BUTTON (button));
+    for (GtkWidget *label = gtk_widget_get_first_child (box); label != NULL;
+         label = gtk_widget_get_next_sibling (label)) {
+      int natural;
+      gtk_widget_measure (label, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
+      g_test_message ("%s: %d of %d px", gtk_label_get_text (GTK_LABEL (label)),
+                      gtk_widget_get_width (label), natural);
+      g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (label))));
+      g_assert_cmpint (gtk_widget_get_width (label), >=, natural);
+    }
+    graphene_rect_t bounds;
+    g_assert_true (gtk_widget_compute_bounds (cell, scroller, &bounds));
+    n_entries++;
+    n_shown += bounds.origin.y >= 0 &&
+               bounds.origin.y + bounds.size.height <= gtk_widget_get_height (scroller);
+  }
+  g_test_message ("%d of %d entries in view", n_shown, n_entries);
+  if (all_in_view)
+    g_assert_cmpint (n_shown, ==, n_entries);
+}
+
+/* At 1024×768 in presentation mode, a classroom projector's, the palette
+ * was a strip of two rows of entries above the stack, the second cut
+ * through its lines. */
+static void
+test_palette_readable_presentation (Fixture *f, gconstpointer data)
+{
+  load_app_styles (f->window);
+  lam_model_page_load_preset (f->page, "small-cnn");
+  gtk_widget_add_css_class (f->window, "presentation");
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1024, 768);
+  settle ();
+  settle ();
+  g_assert_cmpint (gtk_widget_get_height (f->window), ==, 768);
+  save_png (f, "model-page-presentation-1024.png");
+  assert_palette_readable (f, TRUE);
+}
+
+/* At 1280×800 the palette is a column beside the stack, which scrolls. */
+static void
+test_palette_readable_1280 (Fixture *f, gconstpointer data)
+{
+  load_app_styles (f->window);
+  lam_model_page_load_preset (f->page, "small-cnn");
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
+  settle ();
+  settle ();
+  g_assert_cmpint (gtk_widget_get_width (f->window), ==, 1280);
+  save_png (f, "model-page-1280.png");
+  assert_palette_readable (f, FALSE);
+}
+
 /* With a table open, the palette's kinds that need an image (channels,
  * height and width) say so, and no other line speaks of images: Conv2d
  * read "filters slid over the image" over a row of numbers. */
@@ -1337,6 +1416,8 @@ main (int argc, char **argv)
   ADD ("/model-page/memory/too-large", test_memory_too_large);
   ADD ("/model-page/memory/follows-batch-size", test_memory_follows_batch_size);
   ADD ("/model-page/table/palette-image-kinds", test_table_palette_image_kinds);
+  ADD ("/model-page/palette/readable/presentation-1024", test_palette_readable_presentation);
+  ADD ("/model-page/palette/readable/1280", test_palette_readable_1280);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);

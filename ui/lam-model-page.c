@@ -908,6 +908,34 @@ build_palette (LamModelPage *self)
   }
 }
 
+/* The palette's scroller asks for this much height at the least: enough
+ * for two rows of entries beside the stack. */
+#define PALETTE_MIN_HEIGHT 110
+
+/* Wrapped above the stack (a 1024 px projector in presentation mode),
+ * the palette was a strip of two rows of entries, the second cut through
+ * its lines: there it is as tall as its entries at the strip's width, up
+ * to a third of the page so that the stack keeps rows to show. The
+ * scroller cannot ask for that itself: it measures its child for no
+ * width, one entry a line. Beside the stack it fills the column. */
+static void
+fit_palette_strip (LamModelPage *self, GtkAdjustment *adjustment)
+{
+  GtkWidget *palette = GTK_WIDGET (self->palette_box);
+  GtkWidget *scroller = gtk_widget_get_ancestor (palette, GTK_TYPE_SCROLLED_WINDOW);
+  GtkWidget *reflow = gtk_widget_get_ancestor (palette, LAM_TYPE_REFLOW_BOX);
+  int height = PALETTE_MIN_HEIGHT;
+  if (lam_reflow_box_get_n_rows (LAM_REFLOW_BOX (reflow)) > 1) {
+    int wanted = 0;
+    gtk_widget_measure (palette, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width (scroller), NULL,
+                        &wanted, NULL, NULL);
+    height = CLAMP (wanted, PALETTE_MIN_HEIGHT,
+                    MAX (PALETTE_MIN_HEIGHT, gtk_widget_get_height (GTK_WIDGET (self)) / 3));
+  }
+  if (gtk_scrolled_window_get_min_content_height (GTK_SCROLLED_WINDOW (scroller)) != height)
+    gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroller), height);
+}
+
 static void
 build_presets_menu (LamModelPage *self)
 {
@@ -1208,6 +1236,10 @@ lam_model_page_init (LamModelPage *self)
 
   build_palette (self);
   build_presets_menu (self);
+  GtkWidget *scroller =
+    gtk_widget_get_ancestor (GTK_WIDGET (self->palette_box), GTK_TYPE_SCROLLED_WINDOW);
+  g_signal_connect_object (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)),
+                           "changed", G_CALLBACK (fit_palette_strip), self, G_CONNECT_SWAPPED);
 
   /* Keys act on the selected row; a focused spin button keeps Delete and
    * the arrows for its text. */
