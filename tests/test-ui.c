@@ -33,6 +33,8 @@ static LamWindow *window;
 static LamSession *session;
 static gboolean have_data;
 
+static void save_window_png (GtkWindow *shown, const char *name);
+
 static void
 iterate_until (gboolean (*done) (gpointer), gpointer data, int timeout_ms)
 {
@@ -697,6 +699,70 @@ test_evaluate_page (void)
 {
   lam_window_show_page (window, "evaluate");
   save_png ("window-evaluate.png");
+}
+
+/* The labels under root that are shown: each is whole (none
+ * ellipsized); the widgets of type `type` lie inside the window's width. */
+static void
+assert_header_fits (GtkWidget *root, GtkWidget *shown)
+{
+  if (!gtk_widget_get_visible (root))
+    return;
+  if (GTK_IS_LABEL (root)) {
+    g_test_message ("header label “%s”: %d px", gtk_label_get_text (GTK_LABEL (root)),
+                    gtk_widget_get_width (root));
+    g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (root))));
+  }
+  if (GTK_IS_BUTTON (root)) {
+    graphene_rect_t bounds;
+    g_assert_true (gtk_widget_compute_bounds (root, shown, &bounds));
+    g_assert_cmpfloat (bounds.origin.x, >=, 0);
+    g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, gtk_widget_get_width (shown));
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    assert_header_fits (child, shown);
+}
+
+/* A window of width × height on the session, in presentation mode or not:
+ * the header bar names the project and the dataset whole, and its buttons
+ * stay in the window. In presentation mode at 1024×768, a classroom
+ * projector's, the title was cut to "lesson-3.lamin…". */
+static void
+check_title (int width, int height, gboolean presentation, const char *png)
+{
+  lam_session_set_file_path (session, "/tmp/lesson-3.lamina");
+  lam_session_set_modified (session, TRUE);
+  LamWindow *own = lam_window_new (NULL, session);
+  gtk_window_set_default_size (GTK_WINDOW (own), width, height);
+  /* Full screen hides the header bar; a window manager may take the
+   * window out of it (its keys, a screen it will not fill) with the
+   * large text kept, and then the header shows at the projector's size. */
+  lam_window_set_presentation (own, presentation);
+  gtk_window_unfullscreen (GTK_WINDOW (own));
+  gtk_window_present (GTK_WINDOW (own));
+  settle (500);
+  /* The default size holds the frame's shadow too. */
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (own)), <=, width);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (own)), >=, width - 20);
+  save_window_png (GTK_WINDOW (own), png);
+  assert_header_fits (gtk_window_get_titlebar (GTK_WINDOW (own)), GTK_WIDGET (own));
+  gtk_window_destroy (GTK_WINDOW (own));
+  lam_session_set_file_path (session, NULL);
+  lam_session_set_modified (session, FALSE);
+  settle (50);
+}
+
+static void
+test_title_presentation (void)
+{
+  check_title (1024, 768, TRUE, "window-title-presentation-1024.png");
+}
+
+static void
+test_title_1280 (void)
+{
+  check_title (1280, 800, FALSE, "window-title-1280.png");
 }
 
 static void
@@ -1833,6 +1899,8 @@ main (int argc, char **argv)
   g_test_add_func ("/window/train/step-shortcut", test_step_shortcut);
   g_test_add_func ("/window/evaluate-page", test_evaluate_page);
   g_test_add_func ("/window/shortcuts", test_shortcuts_window);
+  g_test_add_func ("/window/title/presentation-1024", test_title_presentation);
+  g_test_add_func ("/window/title/1280", test_title_1280);
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);
   g_test_add_func ("/window/train/score-names-open-dataset", test_score_names_open_dataset);
   g_test_add_func ("/window/train/continue-follows-start", test_continue_follows_start);

@@ -50,6 +50,8 @@ on_toplevels_changed (LamWindow *self, guint position, guint removed, guint adde
   }
 }
 
+static void update_title (LamWindow *self);
+
 void
 lam_window_set_presentation (LamWindow *self, gboolean presentation)
 {
@@ -70,6 +72,7 @@ lam_window_set_presentation (LamWindow *self, gboolean presentation)
     follow_presentation (self, window);
   }
   lam_train_page_set_presentation (LAM_TRAIN_PAGE (self->train_page), presentation);
+  update_title (self);
   gtk_toggle_button_set_active (self->presentation_button, presentation);
 }
 
@@ -94,9 +97,15 @@ update_title (LamWindow *self)
   g_autofree char *name = path ? g_path_get_basename (path) : g_strdup ("Untitled");
   /* "•" after the name marks unsaved changes, as GNOME's editors do. */
   g_autofree char *document = g_strdup_printf ("%s%s", name, modified ? " •" : "");
-  g_autofree char *label = dataset ? g_strdup_printf ("%s — %s", document, dataset)
-                                   : g_strdup (document);
+  /* In presentation mode the large text leaves the header's start a
+   * fifth of a 1024 px projector: the project and the dataset on a line
+   * each, so that each is cut at its own end (a dataset's split first)
+   * rather than the dataset lost behind the project. */
+  const char *separator = self->presentation ? "\n" : " — ";
+  g_autofree char *label =
+    dataset ? g_strdup_printf ("%s%s%s", document, separator, dataset) : g_strdup (document);
   gtk_label_set_text (self->dataset_label, label);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->dataset_label), label);
   g_autofree char *title = g_strdup_printf ("%s — Lamina", document);
   gtk_window_set_title (GTK_WINDOW (self), title);
 }
