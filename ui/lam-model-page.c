@@ -53,6 +53,7 @@ struct _LamModelPage
   /* The palette's buttons and their lines, by kind */
   GtkWidget *palette_buttons[LAM_N_LAYER_KINDS];
   GtkLabel *palette_lines[LAM_N_LAYER_KINDS];
+  guint fit_idle; /* the pending fit_palette_strip */
 
   int n_layers;
   /* The loss as the page shows it; has_loss FALSE follows the last layer. */
@@ -918,9 +919,11 @@ build_palette (LamModelPage *self)
  * to a third of the page so that the stack keeps rows to show. The
  * scroller cannot ask for that itself: it measures its child for no
  * width, one entry a line. Beside the stack it fills the column. */
-static void
-fit_palette_strip (LamModelPage *self, GtkAdjustment *adjustment)
+static gboolean
+fit_palette_strip (gpointer data)
 {
+  LamModelPage *self = data;
+  self->fit_idle = 0;
   GtkWidget *palette = GTK_WIDGET (self->palette_box);
   GtkWidget *scroller = gtk_widget_get_ancestor (palette, GTK_TYPE_SCROLLED_WINDOW);
   GtkWidget *reflow = gtk_widget_get_ancestor (palette, LAM_TYPE_REFLOW_BOX);
@@ -934,6 +937,17 @@ fit_palette_strip (LamModelPage *self, GtkAdjustment *adjustment)
   }
   if (gtk_scrolled_window_get_min_content_height (GTK_SCROLLED_WINDOW (scroller)) != height)
     gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroller), height);
+  return G_SOURCE_REMOVE;
+}
+
+/* After the allocation that wrapped or unwrapped the palette, ahead of
+ * the next layout: a size asked for during an allocation is not laid
+ * out. */
+static void
+queue_fit_palette_strip (LamModelPage *self)
+{
+  if (self->fit_idle == 0)
+    self->fit_idle = g_idle_add_full (G_PRIORITY_HIGH_IDLE, fit_palette_strip, self, NULL);
 }
 
 static void
@@ -1107,6 +1121,7 @@ lam_model_page_dispose (GObject *object)
   if (self->session != NULL)
     g_clear_signal_handler (&self->settings_changed_id, self->session);
   gtk_widget_dispose_template (GTK_WIDGET (self), LAM_TYPE_MODEL_PAGE);
+  g_clear_handle_id (&self->fit_idle, g_source_remove);
   g_clear_object (&self->session);
   G_OBJECT_CLASS (lam_model_page_parent_class)->dispose (object);
 }
@@ -1239,7 +1254,8 @@ lam_model_page_init (LamModelPage *self)
   GtkWidget *scroller =
     gtk_widget_get_ancestor (GTK_WIDGET (self->palette_box), GTK_TYPE_SCROLLED_WINDOW);
   g_signal_connect_object (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)),
-                           "changed", G_CALLBACK (fit_palette_strip), self, G_CONNECT_SWAPPED);
+                           "changed", G_CALLBACK (queue_fit_palette_strip), self,
+                           G_CONNECT_SWAPPED);
 
   /* Keys act on the selected row; a focused spin button keeps Delete and
    * the arrows for its text. */
