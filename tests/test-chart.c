@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
+#include "lam-axis-ticks.h"
 #include "lam-chart.h"
 #include "lam-chart-private.h"
 #include "lam-test-util.h"
@@ -716,6 +717,122 @@ test_series_queries (void)
   g_assert_cmpuint (count_tinted_column (chart, surface, 0.5), >, 40);
   g_assert_cmpuint (count_tinted_column (chart, surface, 1.5), <, 5);
   cairo_surface_destroy (surface);
+}
+
+/* Axis ticks */
+
+static void
+assert_step (double step, double expected)
+{
+  g_assert_cmpfloat_with_epsilon (step, expected, expected * 1e-9);
+}
+
+/* The ticks of step over [low, high]: inside it, on multiples of the step,
+ * one step apart; returns how many. */
+static guint
+assert_ticks_on_step (double low, double high, double step)
+{
+  double ticks[64];
+  guint n = lam_axis_ticks (low, high, step, ticks, G_N_ELEMENTS (ticks));
+
+  g_assert_cmpuint (n, ==, lam_axis_count_ticks (low, high, step));
+  for (guint i = 0; i < n; i++) {
+    double k = ticks[i] / step;
+
+    g_assert_cmpfloat (ticks[i], >=, low - step * 1e-9);
+    g_assert_cmpfloat (ticks[i], <=, high + step * 1e-9);
+    g_assert_cmpfloat_with_epsilon (k, round (k), 1e-9);
+    if (i > 0)
+      g_assert_cmpfloat_with_epsilon (ticks[i] - ticks[i - 1], step, step * 1e-9);
+  }
+  return n;
+}
+
+static void
+assert_tick_text (double value, double step, const char *expected)
+{
+  g_autofree char *text = lam_axis_format_tick (value, lam_axis_step_decimals (step));
+
+  g_assert_cmpstr (text, ==, expected);
+}
+
+/* The chart and the 2-D plot of a table chose their ticks each their own
+ * way; one helper chooses them for both, the plot's steps allowing 2.5. */
+static void
+test_axis_ticks (void)
+{
+  const struct
+  {
+    double low, high;
+    double near_1_2_5;   /* nearest span / 5 */
+    double near_2_5;     /* the same, 2.5 allowed */
+    double at_least_2_5; /* at least span / 4, 2.5 allowed: the plot's five ticks */
+  } spans[] = {
+    { 0, 0.07, 0.01, 0.01, 0.02 }, { 0, 1, 0.2, 0.2, 0.25 },     { 0, 7.5, 2, 2, 2 },
+    { 0, 13, 2, 2.5, 5 },          { 0, 1e4, 2000, 2000, 2500 }, { -13, -0.5, 2, 2.5, 5 },
+    { -6, 6, 2, 2.5, 5 },          { 37, 103, 10, 10, 20 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (spans); i++) {
+    double low = spans[i].low, high = spans[i].high;
+    double step = lam_axis_step_near (low, high, 5, LAM_AXIS_STEPS_1_2_5);
+
+    g_test_message ("[%g, %g]: steps %g, %g, %g", low, high, step,
+                    lam_axis_step_near (low, high, 5, LAM_AXIS_STEPS_1_2_2_5_5),
+                    lam_axis_step_at_least (low, high, 4, LAM_AXIS_STEPS_1_2_2_5_5));
+    assert_step (step, spans[i].near_1_2_5);
+    assert_step (lam_axis_step_near (high, low, 5, LAM_AXIS_STEPS_1_2_5), step);
+    assert_step (lam_axis_step_near (low, high, 5, LAM_AXIS_STEPS_1_2_2_5_5), spans[i].near_2_5);
+    assert_step (lam_axis_step_at_least (low, high, 4, LAM_AXIS_STEPS_1_2_2_5_5),
+                 spans[i].at_least_2_5);
+    g_assert_cmpuint (assert_ticks_on_step (low, high, step), >=, 4);
+    g_assert_cmpuint (assert_ticks_on_step (low, high, spans[i].at_least_2_5), <=, 5);
+    g_assert_cmpuint (assert_ticks_on_step (low, high, spans[i].at_least_2_5), >=, 2);
+  }
+
+  /* A zero span gives a step of the value's size, 1 around 0. */
+  assert_step (lam_axis_step_near (3, 3, 5, LAM_AXIS_STEPS_1_2_5), 0.5);
+  assert_step (lam_axis_step_near (-250, -250, 5, LAM_AXIS_STEPS_1_2_5), 50);
+  assert_step (lam_axis_step_near (0, 0, 5, LAM_AXIS_STEPS_1_2_5), 0.2);
+  assert_step (lam_axis_step_at_least (0, 0, 4, LAM_AXIS_STEPS_1_2_2_5_5), 0.25);
+  g_assert_cmpuint (assert_ticks_on_step (3, 3, 0.5), ==, 1);
+  g_assert_cmpuint (assert_ticks_on_step (3.1, 3.1, 0.5), ==, 0);
+
+  /* Steps in order, with and without 2.5. */
+  assert_step (lam_axis_step_coarser (2, LAM_AXIS_STEPS_1_2_5), 5);
+  assert_step (lam_axis_step_coarser (2, LAM_AXIS_STEPS_1_2_2_5_5), 2.5);
+  assert_step (lam_axis_step_coarser (5, LAM_AXIS_STEPS_1_2_5), 10);
+  assert_step (lam_axis_step_coarser (0.1, LAM_AXIS_STEPS_1_2_5), 0.2);
+  assert_step (lam_axis_step_finer (1, LAM_AXIS_STEPS_1_2_5), 0.5);
+  assert_step (lam_axis_step_finer (5, LAM_AXIS_STEPS_1_2_2_5_5), 2.5);
+  assert_step (lam_axis_step_finer (2.5, LAM_AXIS_STEPS_1_2_2_5_5), 2);
+  assert_step (lam_axis_step_finer (0.2, LAM_AXIS_STEPS_1_2_5), 0.1);
+
+  /* Ticks of 0.1 summed ten times miss 1.0; multiples do not. */
+  double ticks[16];
+  g_assert_cmpuint (lam_axis_ticks (0, 1, 0.1, ticks, 16), ==, 11);
+  g_assert_cmpfloat (ticks[10], ==, 1.0);
+  g_assert_cmpfloat (ticks[3], ==, 3 * 0.1);
+  g_assert_cmpuint (lam_axis_ticks (-1, 1, 0.1, ticks, 16), ==, 16);
+  g_assert_cmpfloat (ticks[10], ==, 0.0);
+
+  /* As many decimals as the step needs, no more. */
+  g_assert_cmpint (lam_axis_step_decimals (0.25), ==, 2);
+  g_assert_cmpint (lam_axis_step_decimals (2.5), ==, 1);
+  g_assert_cmpint (lam_axis_step_decimals (0.01), ==, 2);
+  g_assert_cmpint (lam_axis_step_decimals (5), ==, 0);
+  g_assert_cmpint (lam_axis_step_decimals (2000), ==, 0);
+  assert_tick_text (0.25, 0.25, "0.25");
+  assert_tick_text (0.5, 0.25, "0.50");
+  assert_tick_text (7.5, 2.5, "7.5");
+  assert_tick_text (5, 2.5, "5.0");
+  assert_tick_text (0.07, 0.01, "0.07");
+  assert_tick_text (8000, 2000, "8000");
+  assert_tick_text (-12, 2,
+                    "\xe2\x88\x92"
+                    "12");
+  assert_tick_text (-1e-17, 0.1, "0.0");
+  assert_tick_text (2.5e6, 5e5, "2.5e+06");
 }
 
 /* Windows */
@@ -2237,6 +2354,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/axes/round-trip", test_axes_round_trip);
   g_test_add_func ("/chart/axes/log-y", test_axes_log_y);
   g_test_add_func ("/chart/axes/fixed-limits", test_axes_fixed_limits);
+  g_test_add_func ("/chart/axes/ticks", test_axis_ticks);
   g_test_add_func ("/chart/smoothing/raw-points", test_smoothing_raw_points);
   g_test_add_func ("/chart/markers", test_markers);
   g_test_add_func ("/chart/series/queries", test_series_queries);

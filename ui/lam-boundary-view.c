@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "lam-axis-ticks.h"
 #include "lam-chart.h"
 #include "lam-playground.h"
 #include "lam-predict.h"
@@ -103,30 +104,17 @@ lam_boundary_axis_ticks (double low, double high, int max_ticks, double *ticks)
 {
   if (!(high > low) || max_ticks < 2)
     return 0;
-  double rough = (high - low) / (max_ticks - 1);
-  double power = pow (10, floor (log10 (rough)));
-  double step = power;
-  static const double steps[] = { 1, 2, 2.5, 5, 10 };
-  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
-    step = steps[i] * power;
-    if (step >= rough)
-      break;
-  }
-  int n = 0;
-  for (double t = ceil (low / step - 1e-9) * step; t <= high + 1e-9 * step && n < max_ticks;
-       t += step)
-    ticks[n++] = fabs (t) < 1e-9 * step ? 0 : t;
-  return n;
+  /* 2.5 too: with five ticks at most, a step jumping from 2 straight to 5
+   * would often leave three. */
+  double step = lam_axis_step_at_least (low, high, max_ticks - 1, LAM_AXIS_STEPS_1_2_2_5_5);
+  return lam_axis_ticks (low, high, step, ticks, max_ticks);
 }
 
 /* A tick's value with as many decimals as its step needs. */
 static char *
 format_tick (double value, double step)
 {
-  int decimals = step > 0 ? MAX (0, (int) ceil (-log10 (step) - 1e-9)) : 0;
-  if (step > 0 && fabs (step * pow (10, decimals) - round (step * pow (10, decimals))) > 1e-6)
-    decimals++;
-  return g_strdup_printf ("%.*f", decimals, value);
+  return lam_axis_format_tick (value, lam_axis_step_decimals (step));
 }
 
 typedef struct

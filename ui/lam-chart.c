@@ -1,5 +1,6 @@
 #include "lam-chart.h"
 #include "lam-chart-private.h"
+#include "lam-axis-ticks.h"
 
 #include <cairo-svg.h>
 #include <math.h>
@@ -416,18 +417,12 @@ minus_sign (char *text)
 static char *
 format_tick (double value, int decimals, LamChartFormat format)
 {
-  const char *suffix = "";
-
   if (format == LAM_CHART_FORMAT_PERCENT)
     {
-      value *= 100;
-      suffix = "%";
+      g_autofree char *number = lam_axis_format_tick (value * 100, decimals);
+      return g_strconcat (number, "%", NULL);
     }
-  if (fabs (value) < 0.5 * pow (10, -decimals))
-    value = 0;
-  if (fabs (value) >= 1e6)
-    return minus_sign (g_strdup_printf ("%.3g%s", value, suffix));
-  return minus_sign (g_strdup_printf ("%.*f%s", decimals, value, suffix));
+  return lam_axis_format_tick (value, decimals);
 }
 
 static char *
@@ -455,55 +450,14 @@ format_value (double value, LamChartFormat format)
   return minus_sign (g_strdup_printf ("%.4g", value));
 }
 
-static double
-nice_step (double span, int target)
-{
-  double raw = span / MAX (target, 1);
-  double mag = pow (10, floor (log10 (raw)));
-  double norm = raw / mag;
-
-  if (norm < 1.5)
-    return mag;
-  if (norm < 3.5)
-    return 2 * mag;
-  if (norm < 7.5)
-    return 5 * mag;
-  return 10 * mag;
-}
-
-static double
-next_nice_step (double step)
-{
-  double mag = pow (10, floor (log10 (step) + 1e-9));
-  double norm = step / mag;
-
-  if (norm < 1.5)
-    return 2 * mag;
-  if (norm < 3.5)
-    return 5 * mag;
-  return 10 * mag;
-}
-
-static int
-step_decimals (double step)
-{
-  return MAX (0, (int) ceil (-log10 (step) - 1e-9));
-}
-
 static guint
 linear_ticks (double lo, double hi, double step, Tick *out)
 {
-  guint n = 0;
+  double values[MAX_TICKS];
+  guint n = lam_axis_ticks (lo, hi, step, values, MAX_TICKS);
 
-  for (double k = ceil (lo / step - 1e-9); n < MAX_TICKS; k += 1)
-    {
-      double v = k * step;
-      if (v > hi + step * 1e-9)
-        break;
-      if (fabs (v) < step * 1e-9)
-        v = 0;
-      out[n++] = (Tick) { v, v, TRUE, TRUE };
-    }
+  for (guint i = 0; i < n; i++)
+    out[i] = (Tick) { values[i], values[i], TRUE, TRUE };
   return n;
 }
 
@@ -713,15 +667,16 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
       l->y_lo = lo;
       l->y_hi = hi;
 
-      l->y_step = nice_step (hi - lo, CLAMP ((int) (l->plot_h / 50), 2, 8));
+      l->y_step =
+        lam_axis_step_near (lo, hi, CLAMP ((int) (l->plot_h / 50), 2, 8), LAM_AXIS_STEPS_1_2_5);
       for (int attempt = 0; attempt < 8; attempt++)
         {
           if (l->plot_h * l->y_step / (hi - lo) >= 2.0 * tick_h)
             break;
-          l->y_step = next_nice_step (l->y_step);
+          l->y_step = lam_axis_step_coarser (l->y_step, LAM_AXIS_STEPS_1_2_5);
         }
-      l->y_decimals = step_decimals (self->y_format == LAM_CHART_FORMAT_PERCENT ? l->y_step * 100
-                                                                                 : l->y_step);
+      l->y_decimals = lam_axis_step_decimals (
+        self->y_format == LAM_CHART_FORMAT_PERCENT ? l->y_step * 100 : l->y_step);
     }
 
   int widest = 0;
@@ -751,7 +706,8 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
     }
   x_max = MAX (x_max, floor (x_min) + 1);
 
-  double step = nice_step (x_max - x_min, MAX (2, (int) (l->plot_w / 90)));
+  double step =
+    lam_axis_step_near (x_min, x_max, MAX (2, (int) (l->plot_w / 90)), LAM_AXIS_STEPS_1_2_5);
   int last_w = 0;
   for (int attempt = 0; attempt < 8; attempt++)
     {
@@ -762,7 +718,7 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
       l->x_hi = ceil (x_max / step - 1e-9) * step;
       if (l->x_hi <= l->x_lo)
         l->x_hi = l->x_lo + step;
-      l->x_decimals = step_decimals (step);
+      l->x_decimals = lam_axis_step_decimals (step);
 
       n_ticks = linear_ticks (l->x_lo, l->x_hi, step, ticks);
       for (guint i = 0; i < n_ticks; i++)
@@ -777,7 +733,7 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
         }
       if (l->plot_w * step / (l->x_hi - l->x_lo) >= x_widest + 2 * tick_h)
         break;
-      step = next_nice_step (step);
+      step = lam_axis_step_coarser (step, LAM_AXIS_STEPS_1_2_5);
     }
 
   /* Room for half of the last tick label past the plot's right edge. */
