@@ -1342,6 +1342,74 @@ test_render_log_y (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A regression's loss, 12.3 down to 0.04, in presentation mode in a
+ * chart as short as the Train page's at 1024×768: its y axis carried a
+ * single tick, 0, and no scale to read. Every plot 60 pixels tall or more
+ * labels two ticks at least, on a linear axis and on a log one. */
+static void
+test_axes_short_plot (void)
+{
+  g_autoptr (GtkCssProvider) provider = gtk_css_provider_new ();
+  guint short_plots = 0;
+
+  gtk_css_provider_load_from_data (provider, "window.presentation { font-size: 1.5em; }", -1);
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  /* The first loss decides the linear axis's step: between 2.9 and 5
+   * (as 0 to 4.1), room for labels two lines apart asked for a step of 5,
+   * and only 0 was left in view. */
+  const double first_losses[] = { 12.3, 4.1, 1.7 };
+
+  for (guint f = 0; f < G_N_ELEMENTS (first_losses); f++)
+    for (int height = 150; height <= 270; height += 40)
+      for (int log_y = 0; log_y <= 1; log_y++) {
+        double first = first_losses[f];
+        GtkWidget *window = gtk_window_new ();
+        LamChart *chart = LAM_CHART (lam_chart_new ());
+        guint train, val;
+        double plot_h;
+
+        gtk_window_set_decorated (GTK_WINDOW (window), FALSE);
+        gtk_widget_add_css_class (window, "presentation");
+        gtk_window_set_default_size (GTK_WINDOW (window), 460, height);
+        gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (chart));
+        lam_chart_set_title (chart, "Loss");
+        lam_chart_set_axis_labels (chart, "epoch", "loss (MSE)");
+        lam_chart_set_log_y (chart, log_y);
+        train = lam_chart_add_series (chart, "Run 1 train", NULL, LAM_CHART_SERIES_SMOOTHED);
+        val = lam_chart_add_series (chart, "Run 1 validation", NULL, LAM_CHART_SERIES_POINTS);
+        for (int e = 0; e < 40; e++) {
+          lam_chart_append (chart, train, e + 1, 0.04 + (first - 0.04) * exp (-e / 3.0));
+          lam_chart_append (chart, val, e + 1, 0.05 + (first - 0.4) * exp (-e / 3.0));
+        }
+        gtk_window_present (GTK_WINDOW (window));
+        wait_for_size (GTK_WIDGET (chart));
+
+        g_auto (GStrv) labels = lam_chart_dup_y_tick_labels (chart, &plot_h);
+        g_autofree char *joined = g_strjoinv (" ", labels);
+        g_test_message ("losses from %g, %s axis, chart %d px tall, plot %.0f px: %s", first,
+                        log_y ? "log" : "linear", gtk_widget_get_height (GTK_WIDGET (chart)),
+                        plot_h, joined);
+        if (plot_h >= 60) {
+          g_assert_cmpuint (g_strv_length (labels), >=, 2);
+          if (plot_h < 100)
+            short_plots++;
+        }
+        if (height == 150 && !log_y) {
+          g_autoptr (GdkTexture) texture = render_widget (window);
+          g_autofree char *name = g_strdup_printf ("chart-short-plot-%g.png", first);
+          save_png (texture, name);
+        }
+        gtk_window_destroy (GTK_WINDOW (window));
+      }
+  /* The plots that failed were tried. */
+  g_assert_cmpuint (short_plots, >=, 6);
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (),
+                                                 GTK_STYLE_PROVIDER (provider));
+  lam_test_settle (50);
+}
+
 static gboolean
 prefers_dark (GtkWidget *widget)
 {
@@ -2355,6 +2423,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/axes/log-y", test_axes_log_y);
   g_test_add_func ("/chart/axes/fixed-limits", test_axes_fixed_limits);
   g_test_add_func ("/chart/axes/ticks", test_axis_ticks);
+  g_test_add_func ("/chart/axes/short-plot", test_axes_short_plot);
   g_test_add_func ("/chart/smoothing/raw-points", test_smoothing_raw_points);
   g_test_add_func ("/chart/markers", test_markers);
   g_test_add_func ("/chart/series/queries", test_series_queries);

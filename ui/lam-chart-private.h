@@ -12,5 +12,9 @@ G_BEGIN_DECLS
 void lam_chart_set_under_cache (LamChart *self, gboolean enabled);
 /* How many times the earlier runs have been drawn, into the cache or not. */
 guint lam_chart_get_under_draws (LamChart *self);
+/* The y axis's tick labels as drawn, bottom up, in the layout that
+ * lam_chart_data_to_widget() uses; plot_height, unless NULL, receives the
+ * plot's height. */
+char **lam_chart_dup_y_tick_labels (LamChart *self, double *plot_height);
 
 G_END_DECLS

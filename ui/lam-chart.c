@@ -473,8 +473,12 @@ y_ticks (const Layout *l, Tick *out)
    * lose their 2..9 grid lines. */
   int first = (int) floor (l->y_lo);
   int stride = l->log_minor_grid ? 1 : l->log_label_stride;
+  /* Counted from the lowest decade in view: counted from the one below,
+   * two decades in view at a stride of 2 had one label. */
+  int labelled_from = (int) ceil (l->y_lo - 1e-9);
 
-  for (int k = first; k <= (int) ceil (l->y_hi) && n < MAX_TICKS; k += stride)
+  for (int k = stride > 1 ? labelled_from : first; k <= (int) ceil (l->y_hi) && n < MAX_TICKS;
+       k += stride)
     for (int m = 1; m <= (l->log_minor_grid ? 9 : 1) && n < MAX_TICKS; m++)
       {
         double a = k + log10 (m);
@@ -483,7 +487,7 @@ y_ticks (const Layout *l, Tick *out)
         if (a < l->y_lo - 1e-9 || a > l->y_hi + 1e-9)
           continue;
         if (m == 1)
-          labelled = (k - first) % l->log_label_stride == 0;
+          labelled = (k - labelled_from) % l->log_label_stride == 0;
         else if (l->log_labels == LOG_LABELS_1_2_5)
           labelled = m == 2 || m == 5;
         else
@@ -629,6 +633,14 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
       l->log_labels = decade_h >= 28 * tick_h ? LOG_LABELS_ALL
                       : decade_h >= 4.7 * tick_h ? LOG_LABELS_1_2_5
                                                  : LOG_LABELS_DECADES;
+      /* A view holding a single decade labels its 2s and 5s too, closer
+       * together than usual, rather than show one number. */
+      if (floor (hi + 1e-9) <= ceil (lo - 1e-9) && l->log_labels == LOG_LABELS_DECADES
+          && 0.3 * decade_h >= 1.2 * tick_h)
+        {
+          l->log_labels = LOG_LABELS_1_2_5;
+          l->log_minor_grid = TRUE;
+        }
     }
   else
     {
@@ -674,6 +686,24 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
           if (l->plot_h * l->y_step / (hi - lo) >= 2.0 * tick_h)
             break;
           l->y_step = lam_axis_step_coarser (l->y_step, LAM_AXIS_STEPS_1_2_5);
+        }
+      /* Labels two lines apart could leave a short plot (presentation mode
+       * at 1024×768) a single tick, and no scale to read: closer labels,
+       * then an end moved out to the next tick, beat that. */
+      for (double finer = l->y_step; lam_axis_count_ticks (lo, hi, l->y_step) < 2;)
+        {
+          finer = lam_axis_step_finer (finer, LAM_AXIS_STEPS_1_2_5);
+          if (l->plot_h * finer / (hi - lo) < tick_h)
+            break;
+          if (lam_axis_count_ticks (lo, hi, finer) >= 2)
+            l->y_step = finer;
+        }
+      if (lam_axis_count_ticks (lo, hi, l->y_step) < 2 && l->plot_h >= tick_h)
+        {
+          if (!fix_hi)
+            l->y_hi = (ceil (lo / l->y_step - 1e-9) + 1) * l->y_step;
+          else if (!fix_lo)
+            l->y_lo = (floor (hi / l->y_step + 1e-9) - 1) * l->y_step;
         }
       l->y_decimals = lam_axis_step_decimals (
         self->y_format == LAM_CHART_FORMAT_PERCENT ? l->y_step * 100 : l->y_step);
@@ -2660,4 +2690,30 @@ lam_chart_get_under_draws (LamChart *self)
   g_return_val_if_fail (LAM_IS_CHART (self), 0);
 
   return self->under_draws;
+}
+
+char **
+lam_chart_dup_y_tick_labels (LamChart *self, double *plot_height)
+{
+  g_autoptr (GStrvBuilder) builder = NULL;
+  Tick ticks[MAX_TICKS];
+  const Layout *l;
+  int width, height;
+  guint n;
+
+  g_return_val_if_fail (LAM_IS_CHART (self), NULL);
+
+  current_size (self, &width, &height);
+  l = get_layout (self, width, height);
+  if (plot_height != NULL)
+    *plot_height = l->plot_h;
+  builder = g_strv_builder_new ();
+  n = y_ticks (l, ticks);
+  for (guint i = 0; i < n; i++)
+    if (ticks[i].labelled)
+      {
+        g_autofree char *text = y_tick_label (self, l, &ticks[i]);
+        g_strv_builder_add (builder, text);
+      }
+  return g_strv_builder_end (builder);
 }
