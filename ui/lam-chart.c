@@ -505,6 +505,36 @@ y_tick_label (LamChart *self, const Layout *l, const Tick *t)
   return format_tick (t->value, l->y_decimals, self->y_format);
 }
 
+static guint
+count_labelled_y_ticks (const Layout *l)
+{
+  Tick ticks[MAX_TICKS];
+  guint n = y_ticks (l, ticks), labelled = 0;
+
+  for (guint i = 0; i < n; i++)
+    labelled += ticks[i].labelled;
+  return labelled;
+}
+
+/* The log10 of the first 1, 2 or 5 × 10^k past a, upwards (direction 1)
+ * or downwards (-1). */
+static double
+next_1_2_5 (double a, int direction)
+{
+  static const double marks[] = { 0, 0.30102999566398120, 0.69897000433601886 };
+  int base = (int) floor (a);
+
+  for (int i = 0; i < 9; i++)
+    {
+      int j = direction > 0 ? i : 8 - i;
+      double mark = base - 1 + j / 3 + marks[j % 3];
+
+      if (direction > 0 ? mark > a + 1e-9 : mark < a - 1e-9)
+        return mark;
+    }
+  return a + direction;
+}
+
 static double
 layout_x (const Layout *l, double x)
 {
@@ -633,13 +663,27 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
       l->log_labels = decade_h >= 28 * tick_h ? LOG_LABELS_ALL
                       : decade_h >= 4.7 * tick_h ? LOG_LABELS_1_2_5
                                                  : LOG_LABELS_DECADES;
-      /* A view holding a single decade labels its 2s and 5s too, closer
-       * together than usual, rather than show one number. */
-      if (floor (hi + 1e-9) <= ceil (lo - 1e-9) && l->log_labels == LOG_LABELS_DECADES
-          && 0.3 * decade_h >= 1.2 * tick_h)
+      /* One number gives no scale. A view with one decade in it, or none,
+       * labels its 2s and 5s, or each decade, closer together than usual;
+       * failing that, a free end moves out to the next label. */
+      if (count_labelled_y_ticks (l) < 2)
         {
-          l->log_labels = LOG_LABELS_1_2_5;
-          l->log_minor_grid = TRUE;
+          if (0.3 * decade_h >= tick_h)
+            {
+              l->log_labels = MAX (l->log_labels, LOG_LABELS_1_2_5);
+              l->log_minor_grid = TRUE;
+            }
+          if (decade_h >= tick_h)
+            l->log_label_stride = 1;
+          if (count_labelled_y_ticks (l) < 2)
+            {
+              gboolean marks = l->log_labels != LOG_LABELS_DECADES;
+
+              if (!fix_hi)
+                l->y_hi = marks ? next_1_2_5 (hi, 1) : floor (hi + 1e-9) + 1;
+              else if (!fix_lo)
+                l->y_lo = marks ? next_1_2_5 (lo, -1) : ceil (lo - 1e-9) - 1;
+            }
         }
     }
   else
