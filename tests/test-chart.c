@@ -1342,6 +1342,42 @@ test_render_log_y (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Losses of 3.3 down to 0.8 in a chart too short for labels two lines
+ * apart: the axis had no tick in view, then 5 and 10, the data squeezed
+ * into its lowest quarter. It moves out only to the ticks around the
+ * data, 0 and 4 or 5, and the data keeps most of the plot. */
+static void
+test_axes_short_plot_fills (void)
+{
+  g_autoptr (LamChart) chart = new_chart ();
+  guint train = lam_chart_add_series (chart, "train", NULL, LAM_CHART_SERIES_NONE);
+  guint moved = 0;
+
+  lam_chart_set_title (chart, "Loss");
+  lam_chart_set_axis_labels (chart, "epoch", "loss");
+  for (int e = 0; e < 6; e++)
+    lam_chart_append (chart, train, e, 0.8 + 2.5 * exp (-e));
+  for (int height = 80; height <= 200; height += 5) {
+    cairo_surface_t *surface = draw_to_surface (chart, 460, height);
+    double plot_h, top, bottom;
+    g_auto (GStrv) labels = lam_chart_dup_y_tick_labels (chart, &plot_h);
+    g_autofree char *joined = g_strjoinv (" ", labels);
+
+    cairo_surface_destroy (surface);
+    g_assert_true (lam_chart_data_to_widget (chart, 0, 3.3, NULL, &top));
+    g_assert_true (lam_chart_data_to_widget (chart, 0, 0.8, NULL, &bottom));
+    g_test_message ("chart %d px tall, plot %.0f px: %s; data over %.0f%% of it", height, plot_h,
+                    joined, 100 * (bottom - top) / plot_h);
+    if (plot_h >= 60)
+      g_assert_cmpuint (g_strv_length (labels), >=, 2);
+    if (g_strv_length (labels) >= 2)
+      g_assert_cmpfloat ((bottom - top) / plot_h, >=, 0.45);
+    moved += g_strv_length (labels) >= 2 && g_ascii_strtod (labels[1], NULL) > 3.3;
+  }
+  /* Some heights had to move the axis's ends. */
+  g_assert_cmpuint (moved, >, 0);
+}
+
 /* A regression's loss, 12.3 down to 0.04, in presentation mode in a
  * chart as short as the Train page's at 1024×768: its y axis carried a
  * single tick, 0, and no scale to read. Every plot 60 pixels tall or more
@@ -2428,6 +2464,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chart/axes/fixed-limits", test_axes_fixed_limits);
   g_test_add_func ("/chart/axes/ticks", test_axis_ticks);
   g_test_add_func ("/chart/axes/short-plot", test_axes_short_plot);
+  g_test_add_func ("/chart/axes/short-plot-fills", test_axes_short_plot_fills);
   g_test_add_func ("/chart/smoothing/raw-points", test_smoothing_raw_points);
   g_test_add_func ("/chart/markers", test_markers);
   g_test_add_func ("/chart/series/queries", test_series_queries);

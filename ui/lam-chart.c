@@ -732,8 +732,10 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
           l->y_step = lam_axis_step_coarser (l->y_step, LAM_AXIS_STEPS_1_2_5);
         }
       /* Labels two lines apart could leave a short plot (presentation mode
-       * at 1024×768) a single tick, and no scale to read: closer labels,
-       * then an end moved out to the next tick, beat that. */
+       * at 1024×768) a single tick, or none, and no scale to read: closer
+       * labels beat that, and failing those, free ends moved out to the
+       * ticks around the data, at the finest step whose labels still lie
+       * a line apart. */
       for (double finer = l->y_step; lam_axis_count_ticks (lo, hi, l->y_step) < 2;)
         {
           finer = lam_axis_step_finer (finer, LAM_AXIS_STEPS_1_2_5);
@@ -744,7 +746,24 @@ compute_layout (LamChart *self, int width, int height, Layout *l)
         }
       if (lam_axis_count_ticks (lo, hi, l->y_step) < 2 && l->plot_h >= tick_h)
         {
-          if (!fix_hi)
+          double best = 0;
+
+          for (double step = l->y_step; step > l->y_step * 1e-3;
+               step = lam_axis_step_finer (step, LAM_AXIS_STEPS_1_2_5))
+            {
+              double out_lo = fix_lo ? lo : floor (lo / step + 1e-9) * step;
+              double out_hi = fix_hi ? hi : ceil (hi / step - 1e-9) * step;
+
+              if (lam_axis_count_ticks (out_lo, out_hi, step) < 2
+                  || l->plot_h * step / (out_hi - out_lo) < tick_h)
+                break;
+              best = step;
+              l->y_lo = out_lo;
+              l->y_hi = out_hi;
+            }
+          if (best > 0)
+            l->y_step = best;
+          else if (!fix_hi)
             l->y_hi = (ceil (lo / l->y_step - 1e-9) + 1) * l->y_step;
           else if (!fix_lo)
             l->y_lo = (floor (hi / l->y_step + 1e-9) - 1) * l->y_step;
