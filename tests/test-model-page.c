@@ -652,6 +652,92 @@ test_palette_readable_presentation (Fixture *f, gconstpointer data)
   assert_palette_readable (f, TRUE);
 }
 
+/* Every spin button, check and button of every layer row lies inside the
+ * window's width, and each field is as wide as the digits it shows. */
+static void
+assert_rows_controls_in_view (Fixture *f)
+{
+  int window_width = gtk_widget_get_width (f->window);
+  int n_fields = 0;
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (f->list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row)) {
+    if (!LAM_IS_LAYER_ROW (row))
+      continue;
+    GPtrArray *pending = g_ptr_array_new ();
+    g_ptr_array_add (pending, row);
+    while (pending->len > 0) {
+      GtkWidget *widget = g_ptr_array_steal_index (pending, pending->len - 1);
+      /* A spin button's own buttons are measured with it. */
+      for (GtkWidget *child = GTK_IS_SPIN_BUTTON (widget) ? NULL
+                                                          : gtk_widget_get_first_child (widget);
+           child != NULL; child = gtk_widget_get_next_sibling (child))
+        if (gtk_widget_get_visible (child))
+          g_ptr_array_add (pending, child);
+      if (!GTK_IS_SPIN_BUTTON (widget) && !GTK_IS_CHECK_BUTTON (widget) && !GTK_IS_BUTTON (widget))
+        continue;
+      graphene_rect_t bounds;
+      g_assert_true (gtk_widget_compute_bounds (widget, f->window, &bounds));
+      g_assert_cmpfloat (bounds.origin.x, >=, 0);
+      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, window_width);
+      int min_width;
+      gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+      g_assert_cmpfloat (bounds.size.width, >=, min_width);
+      if (!GTK_IS_SPIN_BUTTON (widget))
+        continue;
+      GtkWidget *text = find_descendant (widget, GTK_TYPE_TEXT);
+      const char *shown = gtk_editable_get_text (GTK_EDITABLE (widget));
+      g_autoptr (PangoLayout) layout = gtk_widget_create_pango_layout (text, shown);
+      int digits_width;
+      pango_layout_get_pixel_size (layout, &digits_width, NULL);
+      g_test_message ("%s “%s”: %d px, digits %d px", gtk_widget_get_tooltip_text (widget), shown,
+                      gtk_widget_get_width (text), digits_width);
+      g_assert_cmpint (gtk_widget_get_width (text), >=, digits_width);
+      n_fields++;
+    }
+    g_ptr_array_unref (pending);
+  }
+  g_assert_cmpint (n_fields, >, 0);
+}
+
+/* In presentation mode the Model page fits a 1024 px projector: the
+ * widest rows (a Conv2d with every setting) asked for 1294 px, so the
+ * window grew past the screen and their right-hand columns were cut off. */
+static void
+test_fits_1024_presentation (Fixture *f, gconstpointer data)
+{
+  load_app_styles (f->window);
+  lam_model_page_load_preset (f->page, "small-cnn");
+  lam_model_page_set_text (f->page, "conv2d:256:11:s2:p5:nobias,batchnorm2d,leaky_relu:0.25,"
+                                    "maxpool2d:2:s2:p1,dropout:0.25,flatten,linear:1024,relu,"
+                                    "linear:10");
+  settle ();
+  g_assert_null (lam_model_page_get_text_error (f->page));
+  g_assert_cmpint (lam_model_page_get_n_layers (f->page), ==, 9);
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
+  save_png (f, "model-page-1280-widest.png");
+
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1024, 768);
+  settle ();
+  int min_width;
+  gtk_widget_measure (GTK_WIDGET (f->page), GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL,
+                      NULL);
+  g_test_message ("normal: at least %d px", min_width);
+  g_assert_cmpint (min_width, <=, 1024);
+  g_assert_cmpint (gtk_widget_get_width (f->window), ==, 1024);
+  assert_rows_controls_in_view (f);
+
+  gtk_widget_add_css_class (f->window, "presentation");
+  settle ();
+  settle ();
+  gtk_widget_measure (GTK_WIDGET (f->page), GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL,
+                      NULL);
+  g_test_message ("presentation: at least %d px", min_width);
+  save_png (f, "model-page-presentation-1024-widest.png");
+  g_assert_cmpint (min_width, <=, 1024);
+  g_assert_cmpint (gtk_widget_get_width (f->window), ==, 1024);
+  assert_rows_controls_in_view (f);
+}
+
 /* At 1280×800 the palette is a column beside the stack, which scrolls. */
 static void
 test_palette_readable_1280 (Fixture *f, gconstpointer data)
@@ -1418,6 +1504,7 @@ main (int argc, char **argv)
   ADD ("/model-page/table/palette-image-kinds", test_table_palette_image_kinds);
   ADD ("/model-page/palette/readable/presentation-1024", test_palette_readable_presentation);
   ADD ("/model-page/palette/readable/1280", test_palette_readable_1280);
+  ADD ("/model-page/fits/1024-presentation", test_fits_1024_presentation);
   ADD ("/model-page/edit/value-updates-shapes", test_edit_value_updates_shapes);
   ADD ("/model-page/edit/follows-typing", test_edit_follows_typing);
   ADD ("/model-page/edit/text-beyond-field-bounds", test_edit_text_beyond_field_bounds);

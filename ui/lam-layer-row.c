@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lam-layer-class.h"
+#include "lam-reflow-box.h"
 #include "lam-ui-util.h"
 
 #define MAX_EDITORS 8
@@ -224,11 +225,14 @@ add_editor (LamLayerRow *self, const LamLayerArg *arg)
   const LamLayerArgEditor *e = &arg->editor;
   g_assert (self->n_editors < MAX_EDITORS);
 
+  /* The caption and its field stay together when the settings wrap. */
+  GtkWidget *field = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 5);
+  gtk_widget_set_valign (field, GTK_ALIGN_CENTER);
   GtkWidget *caption = gtk_label_new (arg->name);
   gtk_widget_add_css_class (caption, "dim-label");
   gtk_widget_add_css_class (caption, "field-caption");
   gtk_widget_set_tooltip_text (caption, arg->label);
-  gtk_box_append (GTK_BOX (self->settings_box), caption);
+  gtk_box_append (GTK_BOX (field), caption);
 
   /* A value beyond the lesson's bounds (linear:100000 typed in the text)
    * widens them and the field: clamped, it showed 65536 over a layer of
@@ -254,7 +258,8 @@ add_editor (LamLayerRow *self, const LamLayerArg *arg)
     on_auto_output (GTK_SPIN_BUTTON (spin), NULL);
   g_signal_connect (spin, "value-changed", G_CALLBACK (on_spin_value_changed), self);
   g_signal_connect (spin, "changed", G_CALLBACK (on_spin_text_changed), self);
-  gtk_box_append (GTK_BOX (self->settings_box), spin);
+  gtk_box_append (GTK_BOX (field), spin);
+  lam_reflow_box_append (LAM_REFLOW_BOX (self->settings_box), field);
 
   self->editors[self->n_editors++] = (Editor){ arg, GTK_SPIN_BUTTON (spin) };
 }
@@ -274,8 +279,9 @@ add_check (LamLayerRow *self, const LamLayerArg *arg)
   gtk_check_button_set_active (GTK_CHECK_BUTTON (check), lam_layer_arg_get (arg, &self->spec) != 0);
   gtk_widget_set_tooltip_text (check, arg->label);
   g_object_set_data (G_OBJECT (check), "lam-layer-arg", (gpointer) arg);
+  gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
   g_signal_connect (check, "toggled", G_CALLBACK (on_check_toggled), self);
-  gtk_box_append (GTK_BOX (self->settings_box), check);
+  lam_reflow_box_append (LAM_REFLOW_BOX (self->settings_box), check);
 }
 
 /* One editor for each argument the Model page shows, in the table's order. */
@@ -401,7 +407,10 @@ lam_layer_row_init (LamLayerRow *self)
   gtk_widget_add_css_class (self->kind_label, "layer-kind");
   gtk_box_append (GTK_BOX (line), self->kind_label);
 
-  self->settings_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 5);
+  /* The widest rows (a Conv2d with all its settings) did not fit a
+   * 1024 px projector in presentation mode: where the column is narrower
+   * than the settings side by side, they wrap onto more lines. */
+  self->settings_box = lam_reflow_box_new (8);
   gtk_widget_set_valign (self->settings_box, GTK_ALIGN_CENTER);
   gtk_box_append (GTK_BOX (line), self->settings_box);
 
