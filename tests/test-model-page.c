@@ -637,7 +637,9 @@ assert_palette_readable (Fixture *f, gboolean all_in_view)
 
 /* At 1024×768 in presentation mode, a classroom projector's, the palette
  * was a strip of two rows of entries above the stack, the second cut
- * through its lines. */
+ * through its lines. The window is 1024 px wide now that the stack's rows
+ * fit it; there the strip holds three entries a row, and at a third of
+ * the page it shows four rows whole and scrolls to the fifth. */
 static void
 test_palette_readable_presentation (Fixture *f, gconstpointer data)
 {
@@ -647,9 +649,10 @@ test_palette_readable_presentation (Fixture *f, gconstpointer data)
   gtk_window_set_default_size (GTK_WINDOW (f->window), 1024, 768);
   settle ();
   settle ();
+  g_assert_cmpint (gtk_widget_get_width (f->window), ==, 1024);
   g_assert_cmpint (gtk_widget_get_height (f->window), ==, 768);
   save_png (f, "model-page-presentation-1024.png");
-  assert_palette_readable (f, TRUE);
+  assert_palette_readable (f, FALSE);
 }
 
 /* Every spin button, check and button of every layer row lies inside the
