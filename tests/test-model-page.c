@@ -2,6 +2,7 @@
  * that breaks the stack, moves, the compact text and the keys. Saves
  * model-page.png and model-page-error.png into the build's tests folder. */
 #include <gtk/gtk.h>
+#include <math.h>
 #include <string.h>
 
 #include "lam-device.h"
@@ -702,6 +703,47 @@ assert_rows_controls_in_view (Fixture *f)
   g_assert_cmpint (n_fields, >, 0);
 }
 
+static GtkWidget *
+find_by_css_class (GtkWidget *widget, const char *css_class)
+{
+  if (gtk_widget_has_css_class (widget, css_class))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child)) {
+    GtkWidget *found = find_by_css_class (child, css_class);
+    if (found != NULL)
+      return found;
+  }
+  return NULL;
+}
+
+/* Each column of each layer row starts and ends where its title does. */
+static void
+assert_columns_aligned (Fixture *f)
+{
+  GtkWidget *header = find_by_css_class (GTK_WIDGET (f->page), "column-header");
+  g_assert_nonnull (header);
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (f->list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row)) {
+    if (!LAM_IS_LAYER_ROW (row))
+      continue;
+    GtkWidget *line =
+      gtk_widget_get_first_child (gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row)));
+    GtkWidget *title = gtk_widget_get_first_child (header);
+    for (GtkWidget *column = gtk_widget_get_first_child (line); column != NULL;
+         column = gtk_widget_get_next_sibling (column),
+                   title = gtk_widget_get_next_sibling (title)) {
+      g_assert_nonnull (title);
+      graphene_rect_t a, b;
+      g_assert_true (gtk_widget_compute_bounds (title, f->window, &a));
+      g_assert_true (gtk_widget_compute_bounds (column, f->window, &b));
+      g_assert_cmpfloat (fabsf (a.origin.x - b.origin.x), <=, 1);
+      g_assert_cmpfloat (fabsf (a.size.width - b.size.width), <=, 1);
+    }
+    g_assert_null (title);
+  }
+}
+
 /* In presentation mode the Model page fits a 1024 px projector: the
  * widest rows (a Conv2d with every setting) asked for 1294 px, so the
  * window grew past the screen and their right-hand columns were cut off. */
@@ -728,6 +770,7 @@ test_fits_1024_presentation (Fixture *f, gconstpointer data)
   g_assert_cmpint (min_width, <=, 1024);
   g_assert_cmpint (gtk_widget_get_width (f->window), ==, 1024);
   assert_rows_controls_in_view (f);
+  assert_columns_aligned (f);
 
   gtk_widget_add_css_class (f->window, "presentation");
   settle ();
@@ -739,6 +782,7 @@ test_fits_1024_presentation (Fixture *f, gconstpointer data)
   g_assert_cmpint (min_width, <=, 1024);
   g_assert_cmpint (gtk_widget_get_width (f->window), ==, 1024);
   assert_rows_controls_in_view (f);
+  assert_columns_aligned (f);
 }
 
 /* At 1280×800 the palette is a column beside the stack, which scrolls. */

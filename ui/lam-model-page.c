@@ -1045,6 +1045,11 @@ static const char page_css[] =
   "  background-color: alpha(@theme_selected_bg_color, 0.14); color: inherit; }\n"
   ".lam-model-page .layer-list > row:selected button.flat { color: inherit; }\n"
   ".lam-model-page .layer-list > row.input-row { background-color: alpha(currentColor, 0.04); }\n"
+  /* The column titles sit the frame's border in from the rows' margins;
+   * the theme's padding on the rows put each column 2 px right of its
+   * title, and, once a narrow window shrinks the settings, the columns
+   * after it 2 px left. */
+  ".lam-model-page .layer-list > row { padding-left: 0; padding-right: 0; }\n"
   ".lam-model-page .layer-list > row.broken { background-color: alpha(@error_color, 0.10);"
   "  box-shadow: inset 4px 0 @error_color; }\n"
   ".lam-model-page .layer-list > row.broken:selected {"
