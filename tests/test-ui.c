@@ -765,29 +765,6 @@ test_title_1280 (void)
   check_title (1280, 800, FALSE, "window-title-1280.png");
 }
 
-/* In presentation mode on a 1024×768 projector (full screen: no header
- * bar) the loss chart takes nearly half of the Train page's height: it
- * had two fifths, its plot a strip under the large labels. */
-static void
-test_train_presentation_chart (void)
-{
-  LamWindow *own = lam_window_new (NULL, session);
-  gtk_window_set_default_size (GTK_WINDOW (own), 1024, 768);
-  lam_window_set_presentation (own, TRUE);
-  gtk_window_present (GTK_WINDOW (own));
-  lam_window_show_page (own, "train");
-  settle (500);
-  LamTrainPage *page = LAM_TRAIN_PAGE (lam_window_get_page (own, "train"));
-  save_window_png (GTK_WINDOW (own), "window-train-presentation-1024.png");
-  GtkWidget *loss = GTK_WIDGET (lam_train_page_get_loss_chart (page));
-  int chart = gtk_widget_get_height (loss);
-  int whole = gtk_widget_get_height (GTK_WIDGET (page));
-  g_test_message ("loss chart %d of the page's %d px", chart, whole);
-  g_assert_cmpint (chart * 100, >=, whole * 44);
-  gtk_window_destroy (GTK_WINDOW (own));
-  settle (50);
-}
-
 static void
 test_shortcuts_window (void)
 {
@@ -1924,7 +1901,6 @@ main (int argc, char **argv)
   g_test_add_func ("/window/shortcuts", test_shortcuts_window);
   g_test_add_func ("/window/title/presentation-1024", test_title_presentation);
   g_test_add_func ("/window/title/1280", test_title_1280);
-  g_test_add_func ("/window/train/presentation-chart", test_train_presentation_chart);
   g_test_add_func ("/window/train/then-another-dataset", test_dataset_switch);
   g_test_add_func ("/window/train/score-names-open-dataset", test_score_names_open_dataset);
   g_test_add_func ("/window/train/continue-follows-start", test_continue_follows_start);

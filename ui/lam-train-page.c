@@ -37,8 +37,6 @@ typedef LamProjectRun Run;
 struct _LamTrainPage
 {
   GtkWidget parent_instance;
-  gboolean presentation;
-  guint share_idle; /* the pending share_chart_height */
 
   LamSession *session; /* owned */
 
@@ -1373,7 +1371,6 @@ lam_train_page_dispose (GObject *object)
   g_clear_pointer (&self->test_label_dataset_dir, g_free);
   g_clear_pointer (&self->test_text, g_free);
   g_clear_pointer (&self->root, gtk_widget_unparent);
-  g_clear_handle_id (&self->share_idle, g_source_remove);
   g_clear_object (&self->session);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);
   for (guint i = 0; i < G_N_ELEMENTS (self->epoch_columns); i++)
@@ -1526,42 +1523,12 @@ lam_train_page_get_batch_strip (LamTrainPage *self)
   return self->batch_strip;
 }
 
-/* In presentation mode the two charts split what their controls left of
- * a 768 px screen, and the loss chart, the one a lesson watches, kept two
- * fifths of the page: its plot a strip under large labels. There it asks
- * for nearly half the page, the accuracy chart keeps at least its
- * smallest height, and the column scrolls where even that does not fit. */
-static gboolean
-share_chart_height (gpointer data)
-{
-  LamTrainPage *self = data;
-  self->share_idle = 0;
-  GtkWidget *loss = gtk_widget_get_parent (GTK_WIDGET (self->loss_chart));
-  int height = self->presentation ? gtk_widget_get_height (GTK_WIDGET (self)) * 9 / 20 : -1;
-  int current;
-  gtk_widget_get_size_request (loss, NULL, &current);
-  if (current != height)
-    gtk_widget_set_size_request (loss, -1, height);
-  return G_SOURCE_REMOVE;
-}
-
-/* After the allocation that changed the page's height: a size asked for
- * during one is not laid out. */
-static void
-queue_share_chart_height (LamTrainPage *self)
-{
-  if (self->share_idle == 0)
-    self->share_idle = g_idle_add_full (G_PRIORITY_HIGH_IDLE, share_chart_height, self, NULL);
-}
-
 void
 lam_train_page_set_presentation (LamTrainPage *self, gboolean presentation)
 {
   double width = presentation ? 3.5 : 1.5;
   lam_chart_set_line_width (self->loss_chart, width);
   lam_chart_set_line_width (self->accuracy_chart, width);
-  self->presentation = presentation;
-  queue_share_chart_height (self);
 }
 
 static void
@@ -1671,12 +1638,6 @@ lam_train_page_init (LamTrainPage *self)
    * the middle ran under them in presentation mode at 1024×768. */
   lam_chart_set_title_at_start (self->loss_chart, TRUE);
   lam_chart_set_title_at_start (self->accuracy_chart, TRUE);
-  /* The charts' scroller is allocated whenever the page is. */
-  GtkWidget *charts =
-    gtk_widget_get_ancestor (GTK_WIDGET (self->loss_chart), GTK_TYPE_SCROLLED_WINDOW);
-  g_signal_connect_object (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (charts)),
-                           "changed", G_CALLBACK (queue_share_chart_height), self,
-                           G_CONNECT_SWAPPED);
 
   GtkSpinButton *fractional[] = { self->lr_spin,  self->momentum_spin,  self->decay_spin,
                                   self->l1_spin,  self->gamma_spin,     self->eta_min_spin,
