@@ -913,30 +913,52 @@ build_palette (LamModelPage *self)
  * for two rows of entries beside the stack. */
 #define PALETTE_MIN_HEIGHT 110
 
+/* The height the page is shown in: its scrolled view's, where it has one. */
+static int
+page_room (LamModelPage *self)
+{
+  GtkWidget *view = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
+  return gtk_widget_get_height (view != NULL ? view : GTK_WIDGET (self));
+}
+
 /* Wrapped above the stack (a 1024 px projector in presentation mode),
  * the palette was a strip of two rows of entries, the second cut through
  * its lines: there it is as tall as its entries at the strip's width, up
  * to a third of the page so that the stack keeps rows to show. The
  * scroller cannot ask for that itself: it measures its child for no
- * width, one entry a line. Beside the stack it fills the column. */
+ * width, one entry a line. Beside the stack it fills the column.
+ *
+ * The strip's height is part of the page's minimum, and GTK sizes the
+ * window for the page's minimum height at its minimum width, where the
+ * layer rows wrap the most: a strip that took all the room left at the
+ * page's own width made the window taller than a 768-px screen. It takes
+ * at most what the page leaves at its narrowest. */
 static gboolean
 fit_palette_strip (gpointer data)
 {
   LamModelPage *self = data;
   self->fit_idle = 0;
   GtkWidget *palette = GTK_WIDGET (self->palette_box);
-  GtkWidget *scroller = gtk_widget_get_ancestor (palette, GTK_TYPE_SCROLLED_WINDOW);
+  GtkScrolledWindow *scroller =
+    GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (palette, GTK_TYPE_SCROLLED_WINDOW));
   GtkWidget *reflow = gtk_widget_get_ancestor (palette, LAM_TYPE_REFLOW_BOX);
+  int current = gtk_scrolled_window_get_min_content_height (scroller);
   int height = PALETTE_MIN_HEIGHT;
-  if (lam_reflow_box_get_n_rows (LAM_REFLOW_BOX (reflow)) > 1) {
-    int wanted = 0;
-    gtk_widget_measure (palette, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width (scroller), NULL,
-                        &wanted, NULL, NULL);
-    height = CLAMP (wanted, PALETTE_MIN_HEIGHT,
-                    MAX (PALETTE_MIN_HEIGHT, gtk_widget_get_height (GTK_WIDGET (self)) / 3));
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)) &&
+      lam_reflow_box_get_n_rows (LAM_REFLOW_BOX (reflow)) > 1) {
+    int wanted = 0, page_min_width = 0, page_min_height = 0;
+    gtk_widget_measure (palette, GTK_ORIENTATION_VERTICAL,
+                        gtk_widget_get_width (GTK_WIDGET (scroller)), NULL, &wanted, NULL, NULL);
+    gtk_widget_measure (GTK_WIDGET (self), GTK_ORIENTATION_HORIZONTAL, -1, &page_min_width, NULL,
+                        NULL, NULL);
+    gtk_widget_measure (GTK_WIDGET (self), GTK_ORIENTATION_VERTICAL, page_min_width,
+                        &page_min_height, NULL, NULL, NULL);
+    int left_at_narrowest = page_room (self) - page_min_height;
+    int most = MIN (gtk_widget_get_height (GTK_WIDGET (self)) / 3, current + left_at_narrowest);
+    height = CLAMP (wanted, PALETTE_MIN_HEIGHT, MAX (PALETTE_MIN_HEIGHT, most));
   }
-  if (gtk_scrolled_window_get_min_content_height (GTK_SCROLLED_WINDOW (scroller)) != height)
-    gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroller), height);
+  if (current != height)
+    gtk_scrolled_window_set_min_content_height (scroller, height);
   return G_SOURCE_REMOVE;
 }
 
@@ -948,6 +970,23 @@ queue_fit_palette_strip (LamModelPage *self)
 {
   if (self->fit_idle == 0)
     self->fit_idle = g_idle_add_full (G_PRIORITY_HIGH_IDLE, fit_palette_strip, self, NULL);
+}
+
+/* Hidden behind another page, the page is not laid out, so its strip
+ * would keep a height fitted to a dataset, a model or a text size it no
+ * longer has, while the window still counts the page's minimum height:
+ * a strip fitted in presentation mode on the Model page made the window
+ * taller than the screen on the Train page of a table opened later. The
+ * strip asks for its least height while hidden and is fitted again when
+ * shown. */
+static void
+unfit_palette_strip (LamModelPage *self)
+{
+  g_clear_handle_id (&self->fit_idle, g_source_remove);
+  GtkScrolledWindow *scroller = GTK_SCROLLED_WINDOW (
+    gtk_widget_get_ancestor (GTK_WIDGET (self->palette_box), GTK_TYPE_SCROLLED_WINDOW));
+  if (gtk_scrolled_window_get_min_content_height (scroller) != PALETTE_MIN_HEIGHT)
+    gtk_scrolled_window_set_min_content_height (scroller, PALETTE_MIN_HEIGHT);
 }
 
 static void
@@ -1261,6 +1300,8 @@ lam_model_page_init (LamModelPage *self)
   g_signal_connect_object (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)),
                            "changed", G_CALLBACK (queue_fit_palette_strip), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect (self, "map", G_CALLBACK (queue_fit_palette_strip), NULL);
+  g_signal_connect (self, "unmap", G_CALLBACK (unfit_palette_strip), NULL);
 
   /* Keys act on the selected row; a focused spin button keeps Delete and
    * the arrows for its text. */
