@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "lam-cli.h"
 #include "lam-scaling-chart.h"
@@ -807,6 +808,62 @@ utf8_field (const char *text, int columns)
   return columns + (int) (strlen (text) - (size_t) g_utf8_strlen (text, -1));
 }
 
+/* ---- a job handed to the CPU threads and back ---- */
+
+/* Each range of a handover job keeps its thread busy this long. */
+#define HANDOVER_TASK_NS 5000
+#define HANDOVER_JOBS 20000
+
+typedef struct
+{
+  GThread *caller;
+  atomic_int by_caller; /* ranges past the first the caller ran itself */
+} HandoverJob;
+
+static gint64
+monotonic_ns (void)
+{
+  struct timespec now;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return (gint64) now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static void
+handover_range (size_t lo, size_t hi, void *data)
+{
+  HandoverJob *job = data;
+  gint64 until = monotonic_ns () + HANDOVER_TASK_NS;
+  while (monotonic_ns () < until)
+    ;
+  if (lo > 0 && g_thread_self () == job->caller)
+    atomic_fetch_add (&job->by_caller, 1);
+}
+
+/* What a job split over the threads costs beyond its work: a range of 5
+ * µs for each thread, handed out and waited for, HANDOVER_JOBS times; the
+ * best of three rounds, per job. Each cache line the handover passes
+ * between two cores is a round trip, which on two vCPUs far apart costs
+ * several hundred ns, and a training step of the MLP hands out about ten
+ * such jobs. Returns the µs beyond the 5, and how many of the workers'
+ * ranges the caller ran itself in the best round. */
+static double
+time_handover (LamBackend *backend, int threads, int *by_caller)
+{
+  double best = G_MAXDOUBLE;
+  for (int round = 0; round < 3; round++) {
+    HandoverJob job = { g_thread_self (), 0 };
+    gint64 start = monotonic_ns ();
+    for (int i = 0; i < HANDOVER_JOBS; i++)
+      lam_backend_cpu_run_ranges (backend, (size_t) threads * 16, handover_range, &job);
+    double per_job = (double) (monotonic_ns () - start) / HANDOVER_JOBS;
+    if (per_job < best) {
+      best = per_job;
+      *by_caller = atomic_load (&job.by_caller);
+    }
+  }
+  return (best - HANDOVER_TASK_NS) / 1e3;
+}
+
 static int
 run_kernels (LamBackend *backend, int threads, gboolean json)
 {
@@ -863,6 +920,18 @@ run_kernels (LamBackend *backend, int threads, gboolean json)
   else
     g_print ("\nAdam over the MLP's %d parameters (784-256-128-64-10): %.1f µs an update\n",
              KERNELS_ADAM_PARAMETERS, adam * 1e6);
+  if (threads > 1) {
+    int by_caller = 0;
+    double handover = time_handover (backend, threads, &by_caller);
+    if (json)
+      g_print ("{\"kernel\": \"handover\", \"microseconds_beyond_work\": %.3f, "
+               "\"ranges_run_by_caller\": %d, \"jobs\": %d, \"threads\": %d}\n",
+               handover, by_caller, HANDOVER_JOBS, threads);
+    else
+      g_print ("A job split over the %d threads, 5 µs of work each: %.2f µs beyond the work "
+               "(the best of 3 rounds of %d; the caller ran %d of the other threads' parts)\n",
+               threads, handover, HANDOVER_JOBS, by_caller);
+  }
   return LAM_EXIT_OK;
 }
 

@@ -29,7 +29,17 @@
  * core back. Workers spin for a while after a job, since the next op of a
  * training step follows within microseconds, and then sleep until woken.
  * They take the scheduling priority of the thread that hands them work
- * (the trainer lowers its own so that the UI stays responsive). */
+ * (the trainer lowers its own so that the UI stays responsive).
+ *
+ * A job is handed over in one cache line (JobLine): its ticket, its
+ * fields, the claims of its first 64 tasks and the count of those done.
+ * A waiting worker reads the whole job with the line that tells it there
+ * is one, and joins and claims its task by writing that line once more.
+ * Each line a job's start passes between the cores is a round trip, which
+ * on two vCPUs placed far apart costs 330-470 ns: the pool's lock, counters
+ * and claims on lines of their own made the start of a job about eleven
+ * of them, and a worker taking the lock while the caller still held it
+ * slept in the kernel until woken. */
 typedef struct
 {
   ThreadPool *pool;
@@ -37,27 +47,50 @@ typedef struct
   GThread *thread;
 } ThreadWorker;
 
+#define CACHE_LINE 64
+
+/* The ticket: the job's generation in the low 32 bits, odd while the
+ * caller writes a job, and in the high 32 the workers inside the job
+ * (those that joined and have not left). A worker joins only by
+ * compare-and-swap on a ticket of an even generation, and the caller
+ * makes it odd only when no worker is inside, so a worker inside reads
+ * fields that do not change under it. */
+#define TICKET_GENERATION(t) ((guint32) (t))
+#define TICKET_INSIDE(t) ((guint32) ((t) >> 32))
+#define TICKET_ONE_INSIDE ((guint64) 1 << 32)
+
+/* Tasks claimed in the line's bit mask; those from here on in claims_more. */
+#define LINE_CLAIMS 64
+
+typedef struct
+{
+  _Atomic guint64 ticket;
+  _Atomic guint64 claims; /* bit t: task t claimed, t < LINE_CLAIMS */
+  atomic_int done;        /* tasks finished */
+  int n_tasks;
+  ThreadTask func;
+  void *data;
+  int nice; /* the caller's */
+} JobLine;
+
+G_STATIC_ASSERT (sizeof (JobLine) <= CACHE_LINE);
+
 struct _ThreadPool
 {
+  JobLine job; /* first, on a line of its own: the pool is allocated aligned */
+  char job_pad[CACHE_LINE - sizeof (JobLine)];
+
+  /* Written rarely: the workers read none of it while a job runs. */
   int n_threads; /* the workers and the caller */
   ThreadWorker *workers;
+  atomic_uchar *claims_more; /* tasks LINE_CLAIMS.. of the job */
+  int claims_more_size;
 
   GMutex lock;
   GCond wake;
-  int sleepers;  /* under lock */
-  gboolean quit; /* under lock */
+  atomic_int sleepers; /* changed under lock */
+  gboolean quit;       /* under lock */
   atomic_int quitting;
-
-  /* The job, written under lock while no worker is inside the last one. */
-  ThreadTask func;
-  void *data;
-  int n_tasks;
-  int nice; /* the caller's */
-  atomic_uint generation;
-  atomic_uchar *claims; /* n_tasks of the job: set by the thread that runs the task */
-  int claims_size;
-  atomic_int done;   /* tasks finished */
-  atomic_int inside; /* workers that joined the job and have not finished */
 
   /* Held by the thread running a job; a second thread calling in meanwhile
    * (or a task calling in) runs its job alone. */
@@ -105,12 +138,17 @@ caller_nice (void)
 static gboolean
 claim (ThreadPool *pool, int task)
 {
-  return atomic_exchange_explicit (&pool->claims[task], 1, memory_order_acq_rel) == 0;
+  if (task < LINE_CLAIMS) {
+    guint64 bit = (guint64) 1 << task;
+    return (atomic_fetch_or_explicit (&pool->job.claims, bit, memory_order_acq_rel) & bit) == 0;
+  }
+  return atomic_exchange_explicit (&pool->claims_more[task - LINE_CLAIMS], 1,
+                                   memory_order_acq_rel) == 0;
 }
 
 /* Runs the tasks of `thread` that no one has claimed; with steal, every
- * task unclaimed. */
-static void
+ * task unclaimed. Returns how many it ran. */
+static int
 pool_run_share (ThreadPool *pool, int thread, ThreadTask func, void *data, int n_tasks,
                 gboolean steal)
 {
@@ -127,8 +165,21 @@ pool_run_share (ThreadPool *pool, int thread, ThreadTask func, void *data, int n
       ran++;
     }
   }
-  if (ran > 0)
-    atomic_fetch_add_explicit (&pool->done, ran, memory_order_release);
+  return ran;
+}
+
+/* Sleeps until a job other than `seen` is handed out, or the pool quits. */
+static void
+pool_worker_sleep (ThreadPool *pool, guint32 seen)
+{
+  g_mutex_lock (&pool->lock);
+  /* Counted before the ticket is read again, as the caller hands out a
+   * job before it reads the count: one of the two sees the other. */
+  atomic_fetch_add (&pool->sleepers, 1);
+  while (TICKET_GENERATION (atomic_load (&pool->job.ticket)) == seen && !pool->quit)
+    g_cond_wait (&pool->wake, &pool->lock);
+  atomic_fetch_sub (&pool->sleepers, 1);
+  g_mutex_unlock (&pool->lock);
 }
 
 static gpointer
@@ -136,13 +187,20 @@ pool_worker (gpointer user_data)
 {
   ThreadWorker *worker = user_data;
   ThreadPool *pool = worker->pool;
-  unsigned seen = 0;
+  guint32 seen = 0;
   int nice = thread_nice ();
 
   for (;;) {
     gint64 idle_since = 0;
     unsigned spins = 0;
-    while (atomic_load_explicit (&pool->generation, memory_order_acquire) == seen) {
+    guint64 ticket;
+    for (;;) {
+      ticket = atomic_load_explicit (&pool->job.ticket, memory_order_acquire);
+      guint32 generation = TICKET_GENERATION (ticket);
+      // Joined: inside, the job's fields stay as they are until it leaves.
+      if (generation != seen && generation % 2 == 0 &&
+          atomic_compare_exchange_weak (&pool->job.ticket, &ticket, ticket + TICKET_ONE_INSIDE))
+        break;
       if (atomic_load_explicit (&pool->quitting, memory_order_relaxed))
         return NULL;
       cpu_relax ();
@@ -152,50 +210,40 @@ pool_worker (gpointer user_data)
       if (idle_since == 0) {
         idle_since = now;
       } else if (now - idle_since > POOL_SPIN_US) {
-        g_mutex_lock (&pool->lock);
-        pool->sleepers++;
-        while (atomic_load (&pool->generation) == seen && !pool->quit)
-          g_cond_wait (&pool->wake, &pool->lock);
-        pool->sleepers--;
-        g_mutex_unlock (&pool->lock);
+        pool_worker_sleep (pool, seen);
         idle_since = 0;
       }
     }
-
-    g_mutex_lock (&pool->lock);
-    if (pool->quit) {
-      g_mutex_unlock (&pool->lock);
-      return NULL;
-    }
-    seen = atomic_load (&pool->generation);
-    ThreadTask func = pool->func;
-    void *data = pool->data;
-    int n_tasks = pool->n_tasks;
-    int caller = pool->nice;
-    atomic_fetch_add (&pool->inside, 1);
-    g_mutex_unlock (&pool->lock);
+    seen = TICKET_GENERATION (ticket);
+    ThreadTask func = pool->job.func;
+    void *data = pool->job.data;
+    int n_tasks = pool->job.n_tasks;
+    int caller = pool->job.nice;
 
     if (caller != nice) {
       set_thread_nice (caller);
       nice = thread_nice ();
     }
 
-    pool_run_share (pool, worker->index, func, data, n_tasks, FALSE);
-    atomic_fetch_sub_explicit (&pool->inside, 1, memory_order_release);
+    int ran = pool_run_share (pool, worker->index, func, data, n_tasks, FALSE);
+    if (ran > 0)
+      atomic_fetch_add_explicit (&pool->job.done, ran, memory_order_release);
+    atomic_fetch_sub_explicit (&pool->job.ticket, TICKET_ONE_INSIDE, memory_order_release);
   }
 }
 
 ThreadPool *
 lam_cpu_threads_new (int n_threads)
 {
-  ThreadPool *pool = g_new0 (ThreadPool, 1);
+  ThreadPool *pool = g_aligned_alloc0 (1, sizeof (ThreadPool), CACHE_LINE);
   pool->n_threads = n_threads;
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->wake);
+  atomic_init (&pool->job.ticket, 0);
+  atomic_init (&pool->job.claims, 0);
+  atomic_init (&pool->job.done, 0);
+  atomic_init (&pool->sleepers, 0);
   atomic_init (&pool->quitting, 0);
-  atomic_init (&pool->generation, 0);
-  atomic_init (&pool->done, 0);
-  atomic_init (&pool->inside, 0);
   atomic_flag_clear (&pool->busy);
   pool->workers = g_new0 (ThreadWorker, n_threads - 1);
   for (int i = 0; i < n_threads - 1; i++) {
@@ -220,9 +268,9 @@ lam_cpu_threads_free (ThreadPool *pool)
     g_thread_join (pool->workers[i].thread);
   g_mutex_clear (&pool->lock);
   g_cond_clear (&pool->wake);
-  g_free (pool->claims);
+  g_free (pool->claims_more);
   g_free (pool->workers);
-  g_free (pool);
+  g_aligned_free (pool);
 }
 
 /* Runs func for every task in [0, n_tasks) and returns when all are done;
@@ -236,38 +284,46 @@ lam_cpu_threads_run (ThreadPool *pool, int n_tasks, ThreadTask func, void *data)
     return;
   }
 
-  g_mutex_lock (&pool->lock);
   /* A worker still inside the last job must leave before the job's fields
-   * and counters change under it. */
-  for (unsigned spins = 1; atomic_load_explicit (&pool->inside, memory_order_acquire) > 0;
-       spins++) {
-    g_mutex_unlock (&pool->lock);
+   * and counters change under it; the odd generation keeps new ones out. */
+  guint64 ticket = atomic_load_explicit (&pool->job.ticket, memory_order_relaxed);
+  for (unsigned spins = 1;; spins++) {
+    if (TICKET_INSIDE (ticket) == 0 &&
+        atomic_compare_exchange_weak (&pool->job.ticket, &ticket, ticket + 1))
+      break;
     cpu_relax ();
     // A late worker that lost its core inside a finished job needs it back.
     if (spins % 4096 == 0)
       sched_yield ();
+    ticket = atomic_load_explicit (&pool->job.ticket, memory_order_relaxed);
+  }
+  if (n_tasks > LINE_CLAIMS) {
+    int more = n_tasks - LINE_CLAIMS;
+    if (more > pool->claims_more_size) {
+      g_free (pool->claims_more);
+      pool->claims_more = g_new (atomic_uchar, more);
+      pool->claims_more_size = more;
+    }
+    for (int task = 0; task < more; task++)
+      atomic_init (&pool->claims_more[task], 0);
+  }
+  pool->job.func = func;
+  pool->job.data = data;
+  pool->job.n_tasks = n_tasks;
+  pool->job.nice = caller_nice ();
+  atomic_store_explicit (&pool->job.claims, 0, memory_order_relaxed);
+  atomic_store_explicit (&pool->job.done, 0, memory_order_relaxed);
+  // Sequentially consistent, as the sleepers' count is read after it.
+  atomic_store (&pool->job.ticket, ticket + 2);
+  if (atomic_load (&pool->sleepers) > 0) {
     g_mutex_lock (&pool->lock);
-  }
-  if (n_tasks > pool->claims_size) {
-    g_free (pool->claims);
-    pool->claims = g_new (atomic_uchar, n_tasks);
-    pool->claims_size = n_tasks;
-  }
-  for (int task = 0; task < n_tasks; task++)
-    atomic_init (&pool->claims[task], 0);
-  pool->func = func;
-  pool->data = data;
-  pool->n_tasks = n_tasks;
-  pool->nice = caller_nice ();
-  atomic_store_explicit (&pool->done, 0, memory_order_relaxed);
-  atomic_fetch_add_explicit (&pool->generation, 1, memory_order_release);
-  if (pool->sleepers > 0)
     g_cond_broadcast (&pool->wake);
-  g_mutex_unlock (&pool->lock);
+    g_mutex_unlock (&pool->lock);
+  }
 
-  pool_run_share (pool, 0, func, data, n_tasks, TRUE);
-  for (unsigned spins = 1; atomic_load_explicit (&pool->done, memory_order_acquire) < n_tasks;
-       spins++) {
+  int ran = pool_run_share (pool, 0, func, data, n_tasks, TRUE);
+  for (unsigned spins = 1;
+       atomic_load_explicit (&pool->job.done, memory_order_acquire) + ran < n_tasks; spins++) {
     cpu_relax ();
     /* A worker that lost its core (another program is busy) needs it. */
     if (spins % 4096 == 0)
