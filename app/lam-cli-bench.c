@@ -973,7 +973,7 @@ lam_cli_bench (int argc, char **argv)
       "Instead, time the waits a person feels in the window (needs a display)", NULL },
     { "kernels", 0, 0, G_OPTION_ARG_NONE, &kernels,
       "Instead, time the products the workloads are made of and Adam, each alone (on one thread "
-      "unless --threads)",
+      "unless --threads; with several, also a job's handover between them)",
       NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per workload", NULL },
     { NULL }
