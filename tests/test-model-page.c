@@ -10,6 +10,7 @@
 #include "lam-model-page.h"
 #include "lam-project-file.h"
 #include "lam-ui-util.h"
+#include "lam-window.h"
 #include "lam-test-util.h"
 
 typedef struct
@@ -588,21 +589,6 @@ test_memory_too_large (Fixture *f, gconstpointer data)
   lam_test_remove_tree (images);
 }
 
-/* The app's styles, presentation mode's among them, on the display as
- * the window loads them. */
-static void
-load_app_styles (GtkWidget *widget)
-{
-  GdkDisplay *display = gtk_widget_get_display (widget);
-  if (g_object_get_data (G_OBJECT (display), "lamina-styles") != NULL)
-    return;
-  GtkCssProvider *css = gtk_css_provider_new ();
-  gtk_css_provider_load_from_resource (css, "/org/lamina/Lamina/ui/style.css");
-  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  g_object_set_data_full (G_OBJECT (display), "lamina-styles", css, g_object_unref);
-}
-
 /* Every palette entry's name and line are shown whole and, when
  * all_in_view, every entry at once: a strip above the stack is a list to
  * read, not one to scroll through. */
@@ -644,7 +630,7 @@ assert_palette_readable (Fixture *f, gboolean all_in_view)
 static void
 test_palette_readable_presentation (Fixture *f, gconstpointer data)
 {
-  load_app_styles (f->window);
+  lam_window_load_styles (f->window);
   lam_model_page_load_preset (f->page, "small-cnn");
   gtk_widget_add_css_class (f->window, "presentation");
   gtk_window_set_default_size (GTK_WINDOW (f->window), 1024, 768);
@@ -750,7 +736,7 @@ assert_columns_aligned (Fixture *f)
 static void
 test_fits_1024_presentation (Fixture *f, gconstpointer data)
 {
-  load_app_styles (f->window);
+  lam_window_load_styles (f->window);
   lam_model_page_load_preset (f->page, "small-cnn");
   lam_model_page_set_text (f->page, "conv2d:256:11:s2:p5:nobias,batchnorm2d,leaky_relu:0.25,"
                                     "maxpool2d:2:s2:p1,dropout:0.25,flatten,linear:1024,relu,"
@@ -789,7 +775,7 @@ test_fits_1024_presentation (Fixture *f, gconstpointer data)
 static void
 test_palette_readable_1280 (Fixture *f, gconstpointer data)
 {
-  load_app_styles (f->window);
+  lam_window_load_styles (f->window);
   lam_model_page_load_preset (f->page, "small-cnn");
   gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
   settle ();

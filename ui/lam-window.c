@@ -827,8 +827,8 @@ lam_window_class_init (LamWindowClass *klass)
 
 /* The app's styles, loaded once per display by the first window, so a
  * window made by a test looks like the app's. */
-static void
-load_styles (GtkWidget *widget)
+void
+lam_window_load_styles (GtkWidget *widget)
 {
   GdkDisplay *display = gtk_widget_get_display (widget);
   if (g_object_get_data (G_OBJECT (display), "lamina-styles") != NULL)
@@ -844,7 +844,7 @@ static void
 lam_window_init (LamWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  load_styles (GTK_WIDGET (self));
+  lam_window_load_styles (GTK_WIDGET (self));
   /* The status names a file: a long name is shortened in its middle,
    * where its start and its extension stay readable, and the header's
    * buttons stay on a narrow window. */

@@ -71,4 +71,9 @@ gboolean lam_window_export_csv (LamWindow *self, const char *path, GError **erro
  * unsaved work), else NULL. */
 GtkWidget *lam_window_get_prompt (LamWindow *self);
 
+/* Loads the app's styles, presentation mode's among them, on widget's
+ * display, once per display: every window does, and a page shown alone
+ * (in a test) looks as it does in the window. */
+void lam_window_load_styles (GtkWidget *widget);
+
 G_END_DECLS
