@@ -123,16 +123,29 @@ on_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   *(gboolean *) user_data = TRUE;
 }
 
-/* While something runs: drawn once laid out, before it ends. */
+static gboolean
+window_laid_out (gpointer data)
+{
+  GtkWidget *window = data;
+  return gtk_widget_get_mapped (window) && gtk_widget_get_width (window) > 0 &&
+         gtk_widget_get_height (window) > 0;
+}
+
+/* While something runs: drawn once laid out, before it ends. After a
+ * fixed 50 ms, lam_ui_save_png once refused the window in a fresh Debian
+ * root's run (a window not yet shown has no size): a just presented
+ * window may take longer on a loaded machine. */
 static void
 save_png_now (LamWindow *window, const char *name)
 {
   settle (50);
+  g_assert_true (lam_test_iterate_until (window_laid_out, window, 20000));
   const char *dir = g_getenv ("G_TEST_BUILDDIR");
   g_autofree char *path = g_build_filename (dir ? dir : ".", name, NULL);
   g_autoptr (GError) error = NULL;
-  g_assert_true (lam_ui_save_png (GTK_WIDGET (window), path, &error));
+  gboolean saved = lam_ui_save_png (GTK_WIDGET (window), path, &error);
   g_assert_no_error (error);
+  g_assert_true (saved);
   g_test_message ("saved %s", path);
 }
 
