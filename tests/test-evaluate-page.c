@@ -1535,6 +1535,21 @@ test_table_predictions_speak_of_rows (void)
   lam_test_remove_tree (dir);
 }
 
+/* A page of its own on the table csv with linear:3 trained for epochs
+ * and evaluated. */
+static GtkWidget *
+trained_window_on_table (const char *csv, int epochs, LamSession **other, GtkWidget **other_page)
+{
+  *other = lam_session_new ();
+  open_dataset (*other, csv);
+  GtkWidget *other_window = other_window_new (*other, other_page);
+  train_other (*other, "linear:3", epochs);
+  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (*other_page));
+  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
+  lam_test_settle (200);
+  return other_window;
+}
+
 /* A page of its own on blobs.csv (300 rows of 2 columns, 3 classes) with
  * linear:3 trained and evaluated; dir is the CSV's folder, removed by the
  * caller. */
@@ -1544,14 +1559,7 @@ trained_table_window_new (char **dir, LamSession **other, GtkWidget **other_page
   *dir = g_dir_make_tmp ("lamina-blobs-XXXXXX", NULL);
   g_autofree char *csv = g_build_filename (*dir, "blobs.csv", NULL);
   lam_test_write_blobs_csv (csv, 300, 2, 3, 5);
-  *other = lam_session_new ();
-  open_dataset (*other, csv);
-  GtkWidget *other_window = other_window_new (*other, other_page);
-  train_other (*other, "linear:3", 2);
-  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (*other_page));
-  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
-  lam_test_settle (200);
-  return other_window;
+  return trained_window_on_table (csv, 2, other, other_page);
 }
 
 /* The subtitle under a table's confusion matrix read "Click a cell to see
@@ -1763,14 +1771,7 @@ long_names_table_window_new (char **dir, LamSession **other, GtkWidget **other_p
   g_autofree char *names = g_strjoinv (",", (char **) long_names);
   g_autofree char *renamed = g_strconcat (names, ",class", body, NULL);
   g_assert_true (g_file_set_contents (csv, renamed, -1, NULL));
-  *other = lam_session_new ();
-  open_dataset (*other, csv);
-  GtkWidget *other_window = other_window_new (*other, other_page);
-  train_other (*other, "linear:3", 1);
-  LamEvaluation *evaluation = lam_evaluate_page_get_evaluation (LAM_EVALUATE_PAGE (*other_page));
-  g_assert_true (lam_test_iterate_until (other_evaluated, evaluation, 60000));
-  lam_test_settle (200);
-  return other_window;
+  return trained_window_on_table (csv, 1, other, other_page);
 }
 
 /* Whether shown is name, whole or shortened in its middle
