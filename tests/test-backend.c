@@ -2685,10 +2685,11 @@ static const LinearCase linear_cases[] = {
   { 3, 5, 7, LAM_ACTIVATION_SIGMOID, 0.0f, TRUE, TRUE, 0.0 },
   { 32, 300, 48, LAM_ACTIVATION_TANH, 0.0f, FALSE, TRUE, 0.0 },
   { 64, 129, 100, LAM_ACTIVATION_RELU, 0.0f, FALSE, TRUE, 0.9 },
+  { 50, 33, 40, LAM_ACTIVATION_RELU, 0.0f, TRUE, TRUE, 0.0 },
 };
 static const char *const linear_names[] = {
   "mlp-first",     "mlp-second-sparse",    "rows-leaky-relu", "units-wider-than-batch",
-  "small-sigmoid", "columns-tanh-no-bias", "sparse-no-bias",
+  "small-sigmoid", "columns-tanh-no-bias", "sparse-no-bias",  "relu-partial-blocks",
 };
 
 static const PoolCase pool_cases[] = {

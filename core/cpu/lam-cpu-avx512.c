@@ -244,7 +244,7 @@ lam_cpu_avx512_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha
                       const float *a, int lda, const float *b, int ldb, float beta, float *c,
                       int ldc)
 {
-  if (!trans_a && trans_b && beta == 0.0f && n >= 16 && k >= 16)
+  if (!trans_a && trans_b && beta == 0.0f && lam_cpu_avx512_nt_fuses (n, k))
     gemm_nt_by_transposes (m, n, k, alpha, a, lda, b, ldb, c, ldc);
   else if (!trans_a && !trans_b)
     // A(i, p) = a[i * lda + p], B(p, :) = b + p * ldb
@@ -326,6 +326,64 @@ lam_cpu_avx512_transpose (const float *x, size_t ldx, float *y, size_t ldy, int 
       for (int q = 0; q < 16 && j + q < cols; q++)
         _mm512_mask_storeu_ps (y + (j + q) * ldy + i, out, r[q]);
     }
+}
+
+/* Cᵀ (n, r) into C (r, n) as gemm_nt_by_transposes ends, adding the bias
+ * of C's columns and storing act = max (C, 0) beside C from the same
+ * registers: the pass over C that lam-cpu-linear.c's ReLU made after the
+ * product read back and wrote again what the transpose had just stored. */
+AVX512 static void
+transpose_bias_relu (const float *ct, ptrdiff_t ldct, float *c, float *act, ptrdiff_t ldc, int n,
+                     int r, const float *bias, int stream)
+{
+  __m512 zero = _mm512_setzero_ps ();
+  for (int u = 0; u < n; u += 16) {
+    __mmask16 units = lanes (n - u);
+    __m512 b = bias != NULL ? _mm512_maskz_loadu_ps (units, bias + u) : zero;
+    for (int i = 0; i < r; i += 16) {
+      __m512 t[16];
+      __mmask16 rows = lanes (r - i);
+      for (int q = 0; q < 16; q++)
+        t[q] = u + q < n ? _mm512_maskz_loadu_ps (rows, ct + (ptrdiff_t) (u + q) * ldct + i)
+                         : _mm512_setzero_ps ();
+      transpose_16x16 (t);
+      for (int q = 0; q < 16 && i + q < r; q++) {
+        float *cq = c + (ptrdiff_t) (i + q) * ldc + u, *aq = act + (ptrdiff_t) (i + q) * ldc + u;
+        // The sum and the maximum of lam_cpu_avx2_bias_relu, the same operands in the same order.
+        __m512 v = bias != NULL ? _mm512_add_ps (t[q], b) : t[q];
+        if (act != c)
+          _mm512_mask_storeu_ps (cq, units, v);
+        __m512 f = _mm512_max_ps (v, zero);
+        if (stream && units == 0xffff && ((uintptr_t) aq & 63) == 0)
+          _mm512_stream_ps (aq, f);
+        else
+          _mm512_mask_storeu_ps (aq, units, f);
+      }
+    }
+  }
+}
+
+AVX512 void
+lam_cpu_avx512_sgemm_nt_bias_relu (int m, int n, int k, const float *a, int lda, const float *b,
+                                   int ldb, const float *bias, float *c, float *act, int ldc,
+                                   int stream)
+{
+  int rows = m < GEMM_NT_ROWS ? m : GEMM_NT_ROWS;
+  float *at = lam_cpu_thread_scratch ((size_t) k * rows + (size_t) n * rows);
+  float *ct = at + (size_t) k * rows;
+  for (int i = 0; i < m; i += rows) {
+    int r = m - i < rows ? m - i : rows;
+    lam_cpu_avx512_transpose (a + (ptrdiff_t) i * lda, lda, at, r, r, k);
+    gemm_bcast (n, r, k, 1.0f, b, ldb, 1, at, r, 0.0f, NULL, ct, r);
+    transpose_bias_relu (ct, r, c + (ptrdiff_t) i * ldc, act + (ptrdiff_t) i * ldc, ldc, n, r, bias,
+                         stream);
+  }
+}
+
+int
+lam_cpu_avx512_nt_fuses (int n, int k)
+{
+  return n >= 16 && k >= 16;
 }
 
 /* ---- products of a mostly zero A ---- */

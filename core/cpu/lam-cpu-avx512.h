@@ -23,6 +23,18 @@ int lam_cpu_avx512_sgemm (int trans_a, int trans_b, int m, int n, int k, float a
                           const float *a, int lda, const float *b, int ldb, float beta, float *c,
                           int ldc);
 
+/* A linear layer with its ReLU: C (m, n) = A · Bᵀ + bias (n) along each
+ * row (none where NULL) and act = max (C, 0), bit for bit the NT product
+ * above and lam_cpu_avx2_bias_relu after it. act may be c; with stream,
+ * act's whole aligned lines are stored around the caches (the caller then
+ * calls lam_cache_streamed_stores_done). Only where
+ * lam_cpu_avx512_nt_fuses (n, k): where the NT product runs by
+ * transposes, which this one shares. */
+int lam_cpu_avx512_nt_fuses (int n, int k);
+void lam_cpu_avx512_sgemm_nt_bias_relu (int m, int n, int k, const float *a, int lda,
+                                        const float *b, int ldb, const float *bias, float *c,
+                                        float *act, int ldc, int stream);
+
 /* C (m, n) = A (m, k) · B (k, n) + row_bias (m) broadcast along each row,
  * all row-major: a convolution's product with its bias for free. */
 void lam_cpu_avx512_sgemm_row_bias (int m, int n, int k, const float *a, int lda, const float *b,
