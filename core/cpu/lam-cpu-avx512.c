@@ -223,9 +223,21 @@ gemm_dot (int m, int n, int k, float alpha, const float *a, ptrdiff_t lda, const
  * stays in the core's cache. */
 #define GEMM_NT_ROWS 48
 
+/* What lam_cpu_avx512_sgemm_nt_bias_relu adds as Cᵀ is transposed. */
+typedef struct
+{
+  const float *bias;
+  float *act;
+  int stream;
+} NtBiasRelu;
+
+static void transpose_bias_relu (const float *ct, ptrdiff_t ldct, float *c, float *act,
+                                 ptrdiff_t ldc, int n, int r, const float *bias, int stream);
+
 AVX512 static void
 gemm_nt_by_transposes (int m, int n, int k, float alpha, const float *a, ptrdiff_t lda,
-                       const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc)
+                       const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                       const NtBiasRelu *relu)
 {
   int rows = m < GEMM_NT_ROWS ? m : GEMM_NT_ROWS;
   float *at = lam_cpu_thread_scratch ((size_t) k * rows + (size_t) n * rows);
@@ -235,7 +247,11 @@ gemm_nt_by_transposes (int m, int n, int k, float alpha, const float *a, ptrdiff
     lam_cpu_avx512_transpose (a + (ptrdiff_t) i * lda, lda, at, r, r, k);
     // Cᵀ (n, r) = B (n, k) · Aᵀ (k, r)
     gemm_bcast (n, r, k, alpha, b, ldb, 1, at, r, 0.0f, NULL, ct, r);
-    lam_cpu_avx512_transpose (ct, r, c + (ptrdiff_t) i * ldc, ldc, n, r);
+    if (relu != NULL)
+      transpose_bias_relu (ct, r, c + (ptrdiff_t) i * ldc, relu->act + (ptrdiff_t) i * ldc, ldc, n,
+                           r, relu->bias, relu->stream);
+    else
+      lam_cpu_avx512_transpose (ct, r, c + (ptrdiff_t) i * ldc, ldc, n, r);
   }
 }
 
@@ -245,7 +261,7 @@ lam_cpu_avx512_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha
                       int ldc)
 {
   if (!trans_a && trans_b && beta == 0.0f && lam_cpu_avx512_nt_fuses (n, k))
-    gemm_nt_by_transposes (m, n, k, alpha, a, lda, b, ldb, c, ldc);
+    gemm_nt_by_transposes (m, n, k, alpha, a, lda, b, ldb, c, ldc, NULL);
   else if (!trans_a && !trans_b)
     // A(i, p) = a[i * lda + p], B(p, :) = b + p * ldb
     gemm_bcast (m, n, k, alpha, a, lda, 1, b, ldb, beta, NULL, c, ldc);
@@ -368,16 +384,8 @@ lam_cpu_avx512_sgemm_nt_bias_relu (int m, int n, int k, const float *a, int lda,
                                    int ldb, const float *bias, float *c, float *act, int ldc,
                                    int stream)
 {
-  int rows = m < GEMM_NT_ROWS ? m : GEMM_NT_ROWS;
-  float *at = lam_cpu_thread_scratch ((size_t) k * rows + (size_t) n * rows);
-  float *ct = at + (size_t) k * rows;
-  for (int i = 0; i < m; i += rows) {
-    int r = m - i < rows ? m - i : rows;
-    lam_cpu_avx512_transpose (a + (ptrdiff_t) i * lda, lda, at, r, r, k);
-    gemm_bcast (n, r, k, 1.0f, b, ldb, 1, at, r, 0.0f, NULL, ct, r);
-    transpose_bias_relu (ct, r, c + (ptrdiff_t) i * ldc, act + (ptrdiff_t) i * ldc, ldc, n, r, bias,
-                         stream);
-  }
+  NtBiasRelu relu = { bias, act, stream };
+  gemm_nt_by_transposes (m, n, k, 1.0f, a, lda, b, ldb, c, ldc, &relu);
 }
 
 int
