@@ -1444,6 +1444,61 @@ test_gemm_sparse (gconstpointer data)
       }
 }
 
+/* A product that lam_cpu_avx2_sgemm_sparse declined as too dense is
+ * counted again only every LAM_CPU_SPARSE_RECOUNT_EVERY calls with the
+ * same A and shape: its A, made sparse in place, is declined untouched
+ * until then and summed sparsely on that call, to the product; another
+ * A of the same shape is counted at once. */
+static void
+test_gemm_sparse_recount (void)
+{
+#ifdef LAM_CPU_HAVE_AVX2
+  if (!__builtin_cpu_supports ("avx2") || !__builtin_cpu_supports ("fma")) {
+    g_test_skip ("the sparse sums need AVX2 and FMA");
+    return;
+  }
+  const int m = 40, n = 96, k = 64;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (43);
+  g_autofree float *a = random_floats (rand, (size_t) m * k, -1, 1);
+  g_autofree float *other = random_floats (rand, (size_t) m * k, -1, 1);
+  g_autofree float *b = random_floats (rand, (size_t) k * n, -1, 1);
+  g_autofree float *c = nan_floats ((size_t) m * n);
+
+  g_assert_cmpint (lam_cpu_avx2_sgemm_sparse (0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n, FALSE),
+                   ==, 0);
+  // 90% zeros: well inside what the sparse sums take.
+  for (size_t i = 0; i < (size_t) m * k; i++) {
+    if (g_rand_double (rand) < 0.9)
+      a[i] = 0.0f;
+    other[i] = a[i];
+  }
+  unsigned long before = lam_cpu_avx2_sparse_products ();
+  g_assert_cmpint (
+    lam_cpu_avx2_sgemm_sparse (0, 0, m, n, k, 1.0f, other, k, b, n, 0.0f, c, n, FALSE), ==, 1);
+  g_assert_cmpuint (lam_cpu_avx2_sparse_products (), ==, before + 1);
+  for (int call = 1; call < LAM_CPU_SPARSE_RECOUNT_EVERY; call++) {
+    g_autofree float *untouched = nan_floats ((size_t) m * n);
+    g_assert_cmpint (
+      lam_cpu_avx2_sgemm_sparse (0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, untouched, n, FALSE), ==,
+      0);
+    for (size_t i = 0; i < (size_t) m * n; i++)
+      g_assert_true (isnan (untouched[i]));
+  }
+  g_assert_cmpint (lam_cpu_avx2_sgemm_sparse (0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n, FALSE),
+                   ==, 1);
+  g_assert_cmpuint (lam_cpu_avx2_sparse_products (), ==, before + 2);
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double want = 0.0;
+      for (int p = 0; p < k; p++)
+        want += (double) a[(size_t) i * k + p] * b[(size_t) p * n + j];
+      check_close_scalar ("c", c[(size_t) i * n + j], want, 1e-5, 1e-5);
+    }
+#else
+  g_test_skip ("no AVX2 kernels in this build");
+#endif
+}
+
 /* ---- convolution ---- */
 
 typedef struct
@@ -2897,6 +2952,7 @@ main (int argc, char **argv)
                      test_threads_linear_forward_streamed);
 
   g_test_add_func ("/backend/device-name", test_device_name);
+  g_test_add_func ("/backend/gemm/sparse-recount", test_gemm_sparse_recount);
   g_test_add_func ("/backend/memory/roundtrip", test_memory_roundtrip);
   g_test_add_func ("/backend/memory/alloc-huge", test_memory_alloc_huge);
   g_test_add_func ("/backend/memory/large-pages", test_memory_large_pages);
