@@ -306,7 +306,7 @@ sparse_max_nonzero (int n, int k, int avx512)
 #define SPARSE_GROUP_ROWS 16
 
 /* A product found too dense is not counted again on this thread for its
- * next SPARSE_RECOUNT_EVERY - 1 calls with the same operand and shape:
+ * next LAM_CPU_SPARSE_RECOUNT_EVERY - 1 calls with the same operand and shape:
  * a training step's products keep their share of zeros from one step to
  * the next, and the count that declined them read most of A for nothing,
  * a first layer's batch from memory. mlp-b128 on two Zen 5 vCPUs 430-470
@@ -317,7 +317,6 @@ sparse_max_nonzero (int n, int k, int avx512)
  * 0.339-0.353 against 0.342-0.362. Either way the sums are the same but
  * for zeros' signs (lam_cpu_avx2_sgemm_sparse), so a product that turns
  * sparse meanwhile costs at most those calls' time. */
-#define SPARSE_RECOUNT_EVERY LAM_CPU_SPARSE_RECOUNT_EVERY
 #define SPARSE_DENSE_MEMO 16
 
 typedef struct
@@ -465,7 +464,7 @@ lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float 
       memo = &dense_memo[dense_memo_next++ % SPARSE_DENSE_MEMO];
       *memo = (DenseMemo){ a, lda, m, n, k, trans, 0 };
     }
-    memo->skips = SPARSE_RECOUNT_EVERY - 1;
+    memo->skips = LAM_CPU_SPARSE_RECOUNT_EVERY - 1;
     return 0;
   }
   sparse_products++;

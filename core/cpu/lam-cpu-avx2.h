@@ -30,17 +30,17 @@ int lam_cpu_avx2_sgemm (int trans_a, int trans_b, int m, int n, int k, float alp
 /* Row-major C (m, n) = alpha * op(A) · op(B) + beta * C by sums over
  * op(A)'s nonzero entries only, in order, when few enough are nonzero (a
  * gradient behind a ReLU; with trans_b, a large batch of a ReLU's
- * outputs); else returns 0 without touching anything, and does so
- * without counting for the next calls with the same A and shape (see
- * below). The same terms as
- * a dense sum bar the zeros, for any ISA with AVX2; with avx512, its
- * rows' sums and transposes run lam-cpu-avx512.c's kernels, lane for lane
- * the same sums. */
+ * outputs); else returns 0 without touching anything, and for the next
+ * calls with the same A and shape without counting (see below). The same
+ * terms as a dense sum bar the zeros, for any ISA with AVX2; with avx512,
+ * its rows' sums and transposes run lam-cpu-avx512.c's kernels, lane for
+ * lane the same sums. */
 int lam_cpu_avx2_sgemm_sparse (int trans_a, int trans_b, int m, int n, int k, float alpha,
                                const float *a, int lda, const float *b, int ldb, float beta,
                                float *c, int ldc, int avx512);
 /* Products this thread has summed sparsely, for the tests: one found too
- * dense is counted again only every 16th call with the same A and shape. */
+ * dense is counted again only every LAM_CPU_SPARSE_RECOUNT_EVERY-th call
+ * with the same A and shape. */
 #define LAM_CPU_SPARSE_RECOUNT_EVERY 16
 unsigned long lam_cpu_avx2_sparse_products (void);
 

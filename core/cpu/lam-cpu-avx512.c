@@ -260,7 +260,7 @@ lam_cpu_avx512_sgemm (int trans_a, int trans_b, int m, int n, int k, float alpha
                       const float *a, int lda, const float *b, int ldb, float beta, float *c,
                       int ldc)
 {
-  if (!trans_a && trans_b && beta == 0.0f && lam_cpu_avx512_nt_fuses (n, k))
+  if (!trans_a && trans_b && beta == 0.0f && lam_cpu_avx512_nt_by_transposes (n, k))
     gemm_nt_by_transposes (m, n, k, alpha, a, lda, b, ldb, c, ldc, NULL);
   else if (!trans_a && !trans_b)
     // A(i, p) = a[i * lda + p], B(p, :) = b + p * ldb
@@ -389,7 +389,7 @@ lam_cpu_avx512_sgemm_nt_bias_relu (int m, int n, int k, const float *a, int lda,
 }
 
 int
-lam_cpu_avx512_nt_fuses (int n, int k)
+lam_cpu_avx512_nt_by_transposes (int n, int k)
 {
   return n >= 16 && k >= 16;
 }

@@ -28,9 +28,9 @@ int lam_cpu_avx512_sgemm (int trans_a, int trans_b, int m, int n, int k, float a
  * above and lam_cpu_avx2_bias_relu after it. act may be c; with stream,
  * act's whole aligned lines are stored around the caches (the caller then
  * calls lam_cache_streamed_stores_done). Only where
- * lam_cpu_avx512_nt_fuses (n, k): where the NT product runs by
- * transposes, which this one shares. */
-int lam_cpu_avx512_nt_fuses (int n, int k);
+ * lam_cpu_avx512_nt_by_transposes (n, k), whose transposes it shares. */
+// Whether the NT product with beta 0 runs as Cᵀ = B·Aᵀ, by transposes.
+int lam_cpu_avx512_nt_by_transposes (int n, int k);
 void lam_cpu_avx512_sgemm_nt_bias_relu (int m, int n, int k, const float *a, int lda,
                                         const float *b, int ldb, const float *bias, float *c,
                                         float *act, int ldc, int stream);

@@ -34,6 +34,24 @@ lam_cpu_sgemm (CpuIsa isa, int trans_a, int trans_b, int m, int n, int k, float 
                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+gboolean
+lam_cpu_sgemm_nt_bias_relu (CpuIsa isa, int m, int n, int k, const float *a, int lda,
+                            const float *b, int ldb, const float *bias, float *c, float *act,
+                            int ldc, gboolean stream)
+{
+#ifdef LAM_CPU_HAVE_AVX512
+  // lam_cpu_sgemm's choice: the sums over nonzero entries first, then the NT kernel.
+  if (isa == CPU_ISA_AVX512 && lam_cpu_avx512_nt_by_transposes (n, k)) {
+    if (lam_cpu_avx2_sgemm_sparse (0, 1, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, TRUE))
+      return FALSE;
+    lam_cpu_avx512_sgemm_nt_bias_relu (m, n, k, a, lda, b, ldb, bias, c, act, ldc, stream);
+    return TRUE;
+  }
+#endif
+  lam_cpu_sgemm (isa, 0, 1, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+  return FALSE;
+}
+
 /* y (cols, rows) = x (rows, cols)ᵀ by the SIMD kernels of isa (AVX2 or
  * AVX-512; the callers keep the generic backend on untransposed paths). */
 void

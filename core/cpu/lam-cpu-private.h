@@ -208,6 +208,15 @@ void lam_cpu_sgemm (CpuIsa isa, int trans_a, int trans_b, int m, int n, int k, f
                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
                     int ldc);
 
+/* A linear layer's product C (m, n) = A · Bᵀ on this thread, as
+ * lam_cpu_sgemm takes it; where the AVX-512 NT kernel does, it also adds
+ * the bias and stores act = max (C, 0) as it stores C
+ * (lam_cpu_avx512_sgemm_nt_bias_relu) and returns TRUE. Otherwise the
+ * caller adds the bias and applies the ReLU. */
+gboolean lam_cpu_sgemm_nt_bias_relu (CpuIsa isa, int m, int n, int k, const float *a, int lda,
+                                     const float *b, int ldb, const float *bias, float *c,
+                                     float *act, int ldc, gboolean stream);
+
 /* How lam_cpu_gemm splits a product C (m, n) over the threads: into
  * `parts` tasks (1: all of it on the calling thread), each a block of
  * `chunk` columns (split_n) or rows of C, the last maybe fewer. An op that
